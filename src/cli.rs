@@ -1,0 +1,363 @@
+//! Command-line definitions (clap only; behaviour lives in `commands`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rcompose",
+    version,
+    about = "Run docker-compose projects, faster, with nginx served in-process",
+    after_help = "Examples:\n  rcompose up -d                       start the project in the background\n  rcompose -f examples/fastapi-mongo/docker-compose.yml up\n  rcompose logs -f fastapi             follow one service's logs\n  rcompose config --format json        show what would run\n  rcompose down -v                     remove containers, networks and volumes",
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalOpts {
+    /// Compose file(s) to read, in order; `-` reads standard input [env: COMPOSE_FILE]
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Project name [env: COMPOSE_PROJECT_NAME]
+    #[arg(short = 'p', long = "project-name", value_name = "NAME")]
+    pub project_name: Option<String>,
+    /// Directory relative paths are resolved against (default: the first file's)
+    #[arg(long, value_name = "DIR")]
+    pub project_directory: Option<PathBuf>,
+    /// Env file(s) for interpolation instead of the project's `.env`
+    #[arg(long = "env-file", value_name = "PATH")]
+    pub env_files: Vec<PathBuf>,
+    /// Enable services of a profile [env: COMPOSE_PROFILES]
+    #[arg(long = "profile", value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+    /// When to color output (NO_COLOR also turns color off)
+    #[arg(long, value_enum, default_value_t = Ansi::Auto)]
+    pub ansi: Ansi,
+    /// How to show progress
+    #[arg(long, value_enum, default_value_t = Progress::Auto)]
+    pub progress: Progress,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Ansi {
+    Never,
+    Always,
+    #[default]
+    Auto,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Progress {
+    #[default]
+    Auto,
+    Tty,
+    Plain,
+    Quiet,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create and start containers (and the built-in proxy)
+    #[command(
+        after_help = "Examples:\n  rcompose up                 start everything, follow the logs\n  rcompose up -d --wait       start in the background, return once healthy\n  rcompose up --build api     rebuild and start one service with its dependencies"
+    )]
+    Up(UpArgs),
+    /// Stop and remove containers and networks
+    #[command(after_help = "Examples:\n  rcompose down\n  rcompose down -v --remove-orphans")]
+    Down(DownArgs),
+    /// Show container output
+    #[command(after_help = "Examples:\n  rcompose logs fastapi\n  rcompose logs -f --tail 100")]
+    Logs(LogsArgs),
+    /// List containers
+    #[command(after_help = "Examples:\n  rcompose ps\n  rcompose ps -a --format json")]
+    Ps(PsArgs),
+    /// Build or rebuild service images
+    #[command(after_help = "Examples:\n  rcompose build\n  rcompose build --no-cache fastapi")]
+    Build(BuildArgs),
+    /// Pull service images
+    #[command(after_help = "Examples:\n  rcompose pull\n  rcompose pull -q mongodb")]
+    Pull(PullArgs),
+    /// Start existing containers
+    #[command(after_help = "Examples:\n  rcompose start\n  rcompose start fastapi")]
+    Start(ServicesArgs),
+    /// Stop running containers without removing them
+    #[command(after_help = "Examples:\n  rcompose stop\n  rcompose stop -t 2 fastapi")]
+    Stop(TimeoutServicesArgs),
+    /// Restart containers
+    #[command(after_help = "Examples:\n  rcompose restart\n  rcompose restart fastapi")]
+    Restart(TimeoutServicesArgs),
+    /// Validate and show the normalized project
+    #[command(
+        after_help = "Examples:\n  rcompose config\n  rcompose config --format json\n  rcompose config --services\n  rcompose -f a.yml -f b.yml config -o merged.yml"
+    )]
+    Config(ConfigArgs),
+    /// Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would
+    #[command(
+        after_help = "Examples:\n  rcompose proxy -c nginx.conf\n  rcompose proxy -t -c nginx.conf     check the configuration"
+    )]
+    Proxy(ProxyArgs),
+    /// Print a shell completion script
+    #[command(
+        after_help = "Examples:\n  rcompose completions bash > /etc/bash_completion.d/rcompose\n  rcompose completions zsh > ~/.zfunc/_rcompose"
+    )]
+    Completions(CompletionsArgs),
+    /// Show the rcompose version
+    #[command(after_help = "Examples:\n  rcompose version\n  rcompose version --short")]
+    Version(VersionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Run in the background
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Build images before starting
+    #[arg(long, conflicts_with = "no_build")]
+    pub build: bool,
+    /// Do not build images, even when missing
+    #[arg(long)]
+    pub no_build: bool,
+    /// When to pull images
+    #[arg(long, value_enum)]
+    pub pull: Option<PullPolicyArg>,
+    /// Recreate containers even if unchanged
+    #[arg(long, conflicts_with = "no_recreate")]
+    pub force_recreate: bool,
+    /// Never recreate existing containers
+    #[arg(long)]
+    pub no_recreate: bool,
+    /// Do not start the named services' dependencies
+    #[arg(long)]
+    pub no_deps: bool,
+    /// Remove containers of services no longer in the file
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Wait until services are running or healthy (implies -d)
+    #[arg(long)]
+    pub wait: bool,
+    /// Seconds to wait with --wait
+    #[arg(long, value_name = "SECONDS")]
+    pub wait_timeout: Option<u64>,
+    /// Shutdown timeout in seconds
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Stop everything when any container stops
+    #[arg(long)]
+    pub abort_on_container_exit: bool,
+    /// Return this service's exit code (implies --abort-on-container-exit)
+    #[arg(long, value_name = "SERVICE")]
+    pub exit_code_from: Option<String>,
+    /// Monochrome output
+    #[arg(long)]
+    pub no_color: bool,
+    /// Do not prefix log lines with the service name
+    #[arg(long)]
+    pub no_log_prefix: bool,
+    /// Show timestamps
+    #[arg(long)]
+    pub timestamps: bool,
+    /// Create containers without starting them
+    #[arg(long)]
+    pub no_start: bool,
+    /// Pull without printing progress
+    #[arg(long)]
+    pub quiet_pull: bool,
+    /// Run a real nginx container instead of serving its configuration in-process
+    #[arg(long)]
+    pub no_builtin_proxy: bool,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PullPolicyArg {
+    Always,
+    Missing,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Also remove named volumes and anonymous volumes
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
+    /// Remove images: `local` (built ones) or `all`
+    #[arg(long, value_enum)]
+    pub rmi: Option<Rmi>,
+    /// Remove containers of services no longer in the file
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Shutdown timeout in seconds
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Rmi {
+    Local,
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Follow log output
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Number of lines from the end of each log (or `all`)
+    #[arg(short = 'n', long, value_name = "N")]
+    pub tail: Option<String>,
+    /// Show logs since a timestamp or relative time (42m)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Show logs before a timestamp or relative time
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Show timestamps
+    #[arg(short = 't', long)]
+    pub timestamps: bool,
+    /// Monochrome output
+    #[arg(long)]
+    pub no_color: bool,
+    /// Do not prefix lines with the service name
+    #[arg(long)]
+    pub no_log_prefix: bool,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show stopped containers too
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Only show IDs
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Show service names
+    #[arg(long)]
+    pub services: bool,
+    /// Filter by state (running, exited, ...)
+    #[arg(long, value_name = "STATUS")]
+    pub status: Vec<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PsFormat::Table)]
+    pub format: PsFormat,
+    #[arg(value_name = "SERVICE")]
+    pub service_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PsFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Do not use the cache
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Always try to pull newer base images
+    #[arg(long)]
+    pub pull: bool,
+    /// Build-time variables (KEY=VALUE)
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Go on when an image cannot be pulled
+    #[arg(long)]
+    pub ignore_pull_failures: bool,
+    /// Pull without printing progress
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServicesArgs {
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TimeoutServicesArgs {
+    /// Shutdown timeout in seconds
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ConfigFormat::Yaml)]
+    pub format: ConfigFormat,
+    /// Print the service names, one per line
+    #[arg(long)]
+    pub services: bool,
+    /// Print the volume names, one per line
+    #[arg(long)]
+    pub volumes: bool,
+    /// Print the network names, one per line
+    #[arg(long)]
+    pub networks: bool,
+    /// Print the profile names, one per line
+    #[arg(long)]
+    pub profiles: bool,
+    /// Print the image of each service, one per line
+    #[arg(long)]
+    pub images: bool,
+    /// Only validate; print nothing
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Write the output to this file instead of standard output
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Leave ${VAR} as written
+    #[arg(long)]
+    pub no_interpolate: bool,
+    #[arg(value_name = "SERVICE")]
+    pub service_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfigFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// The nginx configuration file
+    #[arg(
+        short = 'c',
+        value_name = "FILE",
+        default_value = "/etc/nginx/nginx.conf"
+    )]
+    pub conf: PathBuf,
+    /// Prefix that relative paths in the configuration resolve against
+    #[arg(short = 'p', value_name = "PREFIX")]
+    pub prefix: Option<PathBuf>,
+    /// Check the configuration and exit
+    #[arg(short = 't')]
+    pub test: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Print only the version number
+    #[arg(long)]
+    pub short: bool,
+}

@@ -1,0 +1,93 @@
+//! `rcompose config`: validate the project and print it normalized, as
+//! `docker compose config` does.
+
+use std::collections::BTreeSet;
+
+use anyhow::Context;
+use serde_json::Value;
+
+use crate::cli::{ConfigArgs, ConfigFormat, GlobalOpts};
+use crate::compose::Project;
+use crate::compose::graph::DepGraph;
+use crate::ui::Style;
+
+pub fn run(global: &GlobalOpts, args: &ConfigArgs, style: &Style) -> anyhow::Result<i32> {
+    let mut opts = super::load_options(global);
+    opts.services = args.service_names.clone();
+    opts.no_interpolate = args.no_interpolate;
+    let Some(loaded) = super::load_project(&opts, style) else {
+        return Ok(1);
+    };
+    let mut project = loaded.project;
+    if !args.service_names.is_empty() {
+        let keep = DepGraph::new(&project.services)
+            .with_dependencies(args.service_names.iter().map(String::as_str));
+        project.services.retain(|name, _| keep.contains(name));
+    }
+    if args.quiet {
+        return Ok(0);
+    }
+    let text = render(&project, args)?;
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(0)
+}
+
+/// The text `config` prints for these flags.
+pub fn render(project: &Project, args: &ConfigArgs) -> anyhow::Result<String> {
+    let lines = |items: Vec<String>| items.into_iter().map(|s| s + "\n").collect::<String>();
+    if args.services {
+        let all: BTreeSet<String> = project.services.keys().cloned().collect();
+        return Ok(lines(
+            DepGraph::new(&project.services).levels(&all).concat(),
+        ));
+    }
+    if args.volumes {
+        return Ok(lines(project.volumes.keys().cloned().collect()));
+    }
+    if args.networks {
+        return Ok(lines(project.networks.keys().cloned().collect()));
+    }
+    if args.images {
+        return Ok(lines(
+            project
+                .services
+                .values()
+                .map(|s| project.image_for(s))
+                .collect(),
+        ));
+    }
+    if args.profiles {
+        let all: BTreeSet<String> = project
+            .services
+            .values()
+            .chain(project.disabled.values())
+            .flat_map(|s| s.profiles.iter().cloned())
+            .collect();
+        return Ok(lines(all.into_iter().collect()));
+    }
+    let value = to_value(project)?;
+    Ok(match args.format {
+        ConfigFormat::Json => serde_json::to_string_pretty(&value)? + "\n",
+        ConfigFormat::Yaml => serde_yaml::to_string(&value)?,
+    })
+}
+
+/// The project as data, with `$` escaped as `$$` so the output can be read again.
+pub fn to_value(project: &Project) -> anyhow::Result<Value> {
+    let mut v = serde_json::to_value(project)?;
+    escape_dollars(&mut v);
+    Ok(v)
+}
+
+fn escape_dollars(v: &mut Value) {
+    match v {
+        Value::String(s) if s.contains('$') => *s = s.replace('$', "$$"),
+        Value::Array(items) => items.iter_mut().for_each(escape_dollars),
+        Value::Object(map) => map.values_mut().for_each(escape_dollars),
+        _ => {}
+    }
+}

@@ -1,0 +1,1423 @@
+//! From the merged YAML tree to the [`Project`] model.
+//!
+//! Every key is checked against the Compose Specification: keys rcompose acts
+//! on are converted (short forms expanded, paths resolved, env files read),
+//! keys the specification has but rcompose does not act on yet give a
+//! warning, and anything else is an error with a "did you mean" hint. Errors
+//! are collected, not returned on the first one, so a user sees them together.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use super::dotenv;
+use super::model::*;
+use super::syntax;
+use super::yaml::{Key, Node, Value};
+use crate::diag::{Diagnostic, Location, did_you_mean};
+
+/// Keys of a service that rcompose acts on.
+const SERVICE_KEYS: &[&str] = &[
+    "build",
+    "cap_add",
+    "cap_drop",
+    "command",
+    "container_name",
+    "depends_on",
+    "dns",
+    "entrypoint",
+    "env_file",
+    "environment",
+    "expose",
+    "extra_hosts",
+    "healthcheck",
+    "hostname",
+    "image",
+    "init",
+    "labels",
+    "networks",
+    "platform",
+    "ports",
+    "privileged",
+    "profiles",
+    "pull_policy",
+    "restart",
+    "shm_size",
+    "stdin_open",
+    "stop_grace_period",
+    "stop_signal",
+    "tty",
+    "ulimits",
+    "user",
+    "volumes",
+    "working_dir",
+];
+
+/// Keys of a service in the Compose Specification that rcompose does not act on yet.
+const SERVICE_SPEC_ONLY: &[&str] = &[
+    "annotations",
+    "attach",
+    "blkio_config",
+    "cgroup",
+    "cgroup_parent",
+    "configs",
+    "cpu_count",
+    "cpu_percent",
+    "cpu_period",
+    "cpu_quota",
+    "cpu_rt_period",
+    "cpu_rt_runtime",
+    "cpu_shares",
+    "cpus",
+    "cpuset",
+    "credential_spec",
+    "deploy",
+    "develop",
+    "device_cgroup_rules",
+    "devices",
+    "dns_opt",
+    "dns_search",
+    "domainname",
+    "extends",
+    "external_links",
+    "gpus",
+    "group_add",
+    "ipc",
+    "isolation",
+    "label_file",
+    "links",
+    "logging",
+    "mac_address",
+    "mem_limit",
+    "mem_reservation",
+    "mem_swappiness",
+    "memswap_limit",
+    "models",
+    "network_mode",
+    "oom_kill_disable",
+    "oom_score_adj",
+    "pid",
+    "pids_limit",
+    "post_start",
+    "pre_stop",
+    "provider",
+    "read_only",
+    "runtime",
+    "scale",
+    "secrets",
+    "security_opt",
+    "storage_opt",
+    "sysctls",
+    "tmpfs",
+    "use_api_socket",
+    "userns_mode",
+    "uts",
+    "volumes_from",
+];
+
+const BUILD_KEYS: &[&str] = &[
+    "context",
+    "dockerfile",
+    "dockerfile_inline",
+    "args",
+    "target",
+    "labels",
+];
+const BUILD_SPEC_ONLY: &[&str] = &[
+    "additional_contexts",
+    "cache_from",
+    "cache_to",
+    "entitlements",
+    "extra_hosts",
+    "isolation",
+    "network",
+    "no_cache",
+    "platforms",
+    "privileged",
+    "pull",
+    "secrets",
+    "shm_size",
+    "ssh",
+    "tags",
+    "ulimits",
+];
+
+/// Where keys were written, by key path, for checks made after conversion.
+pub type Spans = HashMap<String, Location>;
+
+pub struct Converter<'a> {
+    pub diags: Vec<Diagnostic>,
+    pub spans: Spans,
+    /// The project directory: relative paths resolve against it.
+    pub base: PathBuf,
+    /// Variables for `KEY` alone in `environment` and `env_file`.
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub home: Option<String>,
+    pub project_name: String,
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn index(path: &str, i: usize) -> String {
+    format!("{path}[{i}]")
+}
+
+impl<'a> Converter<'a> {
+    fn error(&mut self, loc: &Location, path: &str, msg: impl Into<String>) {
+        self.diags
+            .push(Diagnostic::error(Some(loc.clone()), path, msg));
+    }
+
+    fn error_hint(
+        &mut self,
+        loc: &Location,
+        path: &str,
+        msg: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.diags
+            .push(Diagnostic::error(Some(loc.clone()), path, msg).with_hint(hint));
+    }
+
+    fn warn(&mut self, loc: &Location, path: &str, msg: impl Into<String>) {
+        self.diags
+            .push(Diagnostic::warning(Some(loc.clone()), path, msg));
+    }
+
+    fn expected(&mut self, n: &Node, path: &str, what: &str) {
+        self.error(
+            &n.loc,
+            path,
+            format!("expected {what}, found {}", n.kind_name()),
+        );
+    }
+
+    fn map<'n>(&mut self, n: &'n Node, path: &str) -> Option<&'n [(Key, Node)]> {
+        match &n.value {
+            Value::Map(m) => Some(m),
+            _ => {
+                self.expected(n, path, "a mapping");
+                None
+            }
+        }
+    }
+
+    /// Checks the keys of a mapping: known keys pass, specification keys that
+    /// rcompose ignores warn, anything else is an error.
+    fn check_keys(
+        &mut self,
+        entries: &[(Key, Node)],
+        path: &str,
+        known: &[&str],
+        spec_only: &[&str],
+    ) {
+        for (k, _) in entries {
+            let kp = join(path, &k.name);
+            if known.contains(&k.name.as_str()) || k.name.starts_with("x-") {
+                continue;
+            }
+            if spec_only.contains(&k.name.as_str()) {
+                self.warn(&k.loc, &kp, format!("`{}` is part of the Compose Specification, but rcompose does not act on it yet; it is ignored", k.name));
+                continue;
+            }
+            let msg = format!("unknown key `{}`", k.name);
+            match did_you_mean(&k.name, known.iter().copied()) {
+                Some(s) => self.error_hint(&k.loc, &kp, msg, format!("did you mean `{s}`?")),
+                None => self.error_hint(
+                    &k.loc,
+                    &kp,
+                    msg,
+                    format!("valid keys here: {}", known.join(", ")),
+                ),
+            }
+        }
+    }
+
+    fn string(&mut self, n: &Node, path: &str) -> Option<String> {
+        match &n.value {
+            Value::Str(_) | Value::Int(_) | Value::Float(..) | Value::Bool(_) => n.scalar_text(),
+            _ => {
+                self.expected(n, path, "a string");
+                None
+            }
+        }
+    }
+
+    fn bool(&mut self, n: &Node, path: &str) -> Option<bool> {
+        match &n.value {
+            Value::Bool(b) => Some(*b),
+            Value::Str(s) if matches!(s.as_str(), "true" | "True" | "TRUE") => Some(true),
+            Value::Str(s) if matches!(s.as_str(), "false" | "False" | "FALSE") => Some(false),
+            _ => {
+                self.expected(n, path, "true or false");
+                None
+            }
+        }
+    }
+
+    fn uint(&mut self, n: &Node, path: &str) -> Option<u64> {
+        match &n.value {
+            Value::Int(i) if *i >= 0 => Some(*i as u64),
+            Value::Str(s) if s.parse::<u64>().is_ok() => s.parse().ok(),
+            _ => {
+                self.expected(n, path, "a whole number, zero or more");
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, n: &Node, path: &str) -> Option<std::time::Duration> {
+        let s = self.string(n, path)?;
+        match syntax::parse_duration(&s) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.error(&n.loc, path, e);
+                None
+            }
+        }
+    }
+
+    /// A list of scalars, or (where `single` is true) one scalar standing for a list of one.
+    fn strings(&mut self, n: &Node, path: &str, single: bool) -> Vec<String> {
+        match &n.value {
+            Value::Seq(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| self.string(item, &index(path, i)))
+                .collect(),
+            Value::Str(_) | Value::Int(_) if single => self.string(n, path).into_iter().collect(),
+            Value::Null => Vec::new(),
+            _ => {
+                self.expected(
+                    n,
+                    path,
+                    if single {
+                        "a string or a list of strings"
+                    } else {
+                        "a list of strings"
+                    },
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// `command`/`entrypoint`: a string split like a shell would, or a list.
+    fn command(&mut self, n: &Node, path: &str) -> Option<Vec<String>> {
+        match &n.value {
+            Value::Null => None,
+            Value::Str(s) => match shell_words::split(s) {
+                Ok(words) => Some(words),
+                Err(_) => {
+                    self.error_hint(
+                        &n.loc,
+                        path,
+                        "unbalanced quotes in command",
+                        "close the quote, or write the command as a list",
+                    );
+                    None
+                }
+            },
+            Value::Seq(_) => Some(self.strings(n, path, false)),
+            _ => {
+                self.expected(n, path, "a string or a list of strings");
+                None
+            }
+        }
+    }
+
+    /// `environment`, `labels`, `build.args`: a mapping or a list of `KEY=VALUE`.
+    fn key_values(&mut self, n: &Node, path: &str) -> Vec<(String, Option<String>, Location)> {
+        let mut out = Vec::new();
+        match &n.value {
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    let kp = join(path, &k.name);
+                    let value = match &v.value {
+                        Value::Null => None,
+                        Value::Seq(_) | Value::Map(_) => {
+                            self.expected(v, &kp, "a string, number or boolean");
+                            continue;
+                        }
+                        _ => v.scalar_text(),
+                    };
+                    out.push((k.name.clone(), value, k.loc.clone()));
+                }
+            }
+            Value::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let Some(text) = self.string(item, &index(path, i)) else {
+                        continue;
+                    };
+                    match text.split_once('=') {
+                        Some((k, v)) => {
+                            out.push((k.to_string(), Some(v.to_string()), item.loc.clone()))
+                        }
+                        None => out.push((text, None, item.loc.clone())),
+                    }
+                }
+            }
+            Value::Null => {}
+            _ => self.expected(n, path, "a mapping or a list of KEY=VALUE"),
+        }
+        out
+    }
+
+    fn string_map(&mut self, n: &Node, path: &str) -> BTreeMap<String, String> {
+        self.key_values(n, path)
+            .into_iter()
+            .map(|(k, v, _)| (k, v.unwrap_or_default()))
+            .collect()
+    }
+
+    pub fn project(&mut self, root: &Node) -> Project {
+        let mut project = Project {
+            name: self.project_name.clone(),
+            services: BTreeMap::new(),
+            networks: BTreeMap::new(),
+            volumes: BTreeMap::new(),
+            working_dir: self.base.clone(),
+            config_files: Vec::new(),
+            disabled: BTreeMap::new(),
+        };
+        let Some(entries) = self.map(root, "") else {
+            return project;
+        };
+        for (k, v) in entries {
+            match k.name.as_str() {
+                "name" | "version" => {}
+                "services" => {
+                    let Value::Map(services) = &v.value else {
+                        self.error_hint(
+                            &v.loc,
+                            "services",
+                            format!("services must be a mapping, found {}", v.kind_name()),
+                            "write each service as `NAME:` followed by its keys, indented",
+                        );
+                        continue;
+                    };
+                    for (sk, sv) in services {
+                        let path = format!("services.{}", sk.name);
+                        self.spans.insert(path.clone(), sk.loc.clone());
+                        if let Some(svc) = self.service(&sk.name, sv, &path) {
+                            project.services.insert(sk.name.clone(), svc);
+                        }
+                    }
+                }
+                "networks" => {
+                    for (nk, nv) in self.map(v, "networks").unwrap_or_default() {
+                        let path = join("networks", &nk.name);
+                        let net = self.network(&nk.name, nv, &path);
+                        project.networks.insert(nk.name.clone(), net);
+                    }
+                }
+                "volumes" => {
+                    for (vk, vv) in self.map(v, "volumes").unwrap_or_default() {
+                        let path = join("volumes", &vk.name);
+                        let vol = self.volume(&vk.name, vv, &path);
+                        project.volumes.insert(vk.name.clone(), vol);
+                    }
+                }
+                "secrets" | "configs" | "include" | "models" => {
+                    self.warn(&k.loc, &k.name, format!("`{}` is part of the Compose Specification, but rcompose does not act on it yet; it is ignored", k.name));
+                }
+                name if name.starts_with("x-") => {}
+                name => {
+                    let top = [
+                        "name", "services", "networks", "volumes", "secrets", "configs", "include",
+                    ];
+                    let hint = did_you_mean(name, top)
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| "extension keys must start with `x-`".into());
+                    self.error_hint(
+                        &k.loc,
+                        name,
+                        format!("unknown top-level key `{name}`"),
+                        hint,
+                    );
+                }
+            }
+        }
+        if root.get("services").is_none() && root.get("include").is_none() {
+            self.error_hint(
+                &root.loc,
+                "services",
+                "no services are defined",
+                "add a `services:` mapping with at least one service",
+            );
+        }
+        project
+    }
+
+    fn network(&mut self, key: &str, n: &Node, path: &str) -> Network {
+        let mut net = Network {
+            name: format!("{}_{key}", self.project_name),
+            ..Default::default()
+        };
+        if n.is_null() {
+            return net;
+        }
+        let Some(entries) = self.map(n, path) else {
+            return net;
+        };
+        self.check_keys(
+            entries,
+            path,
+            &[
+                "name",
+                "driver",
+                "driver_opts",
+                "external",
+                "internal",
+                "attachable",
+                "enable_ipv6",
+                "labels",
+            ],
+            &["ipam", "enable_ipv4", "driver_opts"],
+        );
+        let mut explicit_name = None;
+        for (k, v) in entries {
+            let kp = join(path, &k.name);
+            match k.name.as_str() {
+                "name" => explicit_name = self.string(v, &kp),
+                "driver" => net.driver = self.string(v, &kp),
+                "driver_opts" => net.driver_opts = self.string_map(v, &kp),
+                "external" => net.external = external_flag(self, v, &kp, &mut explicit_name),
+                "internal" => net.internal = self.bool(v, &kp).unwrap_or(false),
+                "attachable" => net.attachable = self.bool(v, &kp).unwrap_or(false),
+                "enable_ipv6" => net.enable_ipv6 = self.bool(v, &kp).unwrap_or(false),
+                "labels" => net.labels = self.string_map(v, &kp),
+                _ => {}
+            }
+        }
+        if let Some(name) = explicit_name {
+            net.name = name;
+        } else if net.external {
+            net.name = key.to_string();
+        }
+        net
+    }
+
+    fn volume(&mut self, key: &str, n: &Node, path: &str) -> Volume {
+        let mut vol = Volume {
+            name: format!("{}_{key}", self.project_name),
+            ..Default::default()
+        };
+        if n.is_null() {
+            return vol;
+        }
+        let Some(entries) = self.map(n, path) else {
+            return vol;
+        };
+        self.check_keys(
+            entries,
+            path,
+            &["name", "driver", "driver_opts", "external", "labels"],
+            &[],
+        );
+        let mut explicit_name = None;
+        for (k, v) in entries {
+            let kp = join(path, &k.name);
+            match k.name.as_str() {
+                "name" => explicit_name = self.string(v, &kp),
+                "driver" => vol.driver = self.string(v, &kp),
+                "driver_opts" => vol.driver_opts = self.string_map(v, &kp),
+                "external" => vol.external = external_flag(self, v, &kp, &mut explicit_name),
+                "labels" => vol.labels = self.string_map(v, &kp),
+                _ => {}
+            }
+        }
+        if let Some(name) = explicit_name {
+            vol.name = name;
+        } else if vol.external {
+            vol.name = key.to_string();
+        }
+        vol
+    }
+
+    fn service(&mut self, name: &str, n: &Node, path: &str) -> Option<Service> {
+        let mut svc = Service {
+            name: name.to_string(),
+            ..Default::default()
+        };
+        if n.is_null() {
+            self.error_hint(
+                &n.loc,
+                path,
+                "the service is empty",
+                "give it at least an `image` or a `build`",
+            );
+            return None;
+        }
+        let entries = self.map(n, path)?;
+        let mut known: Vec<&str> = SERVICE_KEYS.to_vec();
+        known.push("x-rcompose");
+        self.check_keys(entries, path, &known, SERVICE_SPEC_ONLY);
+        let mut env_files: Vec<(String, Option<String>, Location)> = Vec::new();
+        let mut environment: Vec<(String, Option<String>, Location)> = Vec::new();
+        let mut has_networks_key = false;
+        for (k, v) in entries {
+            let kp = join(path, &k.name);
+            self.spans.insert(kp.clone(), k.loc.clone());
+            match k.name.as_str() {
+                "image" => svc.image = self.string(v, &kp),
+                "build" => svc.build = self.build(v, &kp),
+                "command" => svc.command = self.command(v, &kp),
+                "entrypoint" => svc.entrypoint = self.command(v, &kp),
+                "container_name" => {
+                    if let Some(c) = self.string(v, &kp) {
+                        let valid = c.chars().next().is_some_and(|f| f.is_ascii_alphanumeric())
+                            && c.chars().all(|ch| {
+                                ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-')
+                            });
+                        if valid {
+                            svc.container_name = Some(c);
+                        } else {
+                            self.error_hint(&v.loc, &kp, format!("invalid container name {c:?}"), "use letters, digits, `_`, `.` and `-`, starting with a letter or digit");
+                        }
+                    }
+                }
+                "environment" => environment = self.key_values(v, &kp),
+                "env_file" => env_files = self.env_files(v, &kp),
+                "labels" => svc.labels = self.string_map(v, &kp),
+                "ports" => svc.ports = self.ports(v, &kp),
+                "volumes" => svc.volumes = self.mounts(v, &kp),
+                "depends_on" => svc.depends_on = self.depends_on(v, &kp),
+                "restart" => {
+                    if let Some(r) = self.string(v, &kp) {
+                        match syntax::check_restart(&r) {
+                            Ok(()) => svc.restart = Some(r),
+                            Err(e) => self.error_hint(
+                                &v.loc,
+                                &kp,
+                                e,
+                                "use no, always, on-failure, on-failure:N or unless-stopped",
+                            ),
+                        }
+                    }
+                }
+                "healthcheck" => svc.healthcheck = self.healthcheck(v, &kp),
+                "profiles" => svc.profiles = self.strings(v, &kp, false),
+                "networks" => {
+                    has_networks_key = true;
+                    svc.networks = self.service_networks(v, &kp);
+                }
+                "working_dir" => svc.working_dir = self.string(v, &kp),
+                "user" => svc.user = self.string(v, &kp),
+                "hostname" => svc.hostname = self.string(v, &kp),
+                "stop_signal" => svc.stop_signal = self.string(v, &kp),
+                "stop_grace_period" => svc.stop_grace_period = self.duration(v, &kp),
+                "tty" => svc.tty = self.bool(v, &kp).unwrap_or(false),
+                "stdin_open" => svc.stdin_open = self.bool(v, &kp).unwrap_or(false),
+                "privileged" => svc.privileged = self.bool(v, &kp).unwrap_or(false),
+                "init" => svc.init = self.bool(v, &kp),
+                "expose" => {
+                    svc.expose = self.strings(v, &kp, false);
+                    dedup_keep_last(&mut svc.expose, |s| s.clone());
+                }
+                "extra_hosts" => svc.extra_hosts = self.extra_hosts(v, &kp),
+                "cap_add" => svc.cap_add = self.strings(v, &kp, false),
+                "cap_drop" => svc.cap_drop = self.strings(v, &kp, false),
+                "dns" => svc.dns = self.strings(v, &kp, true),
+                "platform" => svc.platform = self.string(v, &kp),
+                "shm_size" => {
+                    if let Some(s) = self.string(v, &kp) {
+                        match syntax::parse_bytes(&s) {
+                            Ok(b) => svc.shm_size = Some(b.to_string()),
+                            Err(e) => self.error(&v.loc, &kp, e),
+                        }
+                    }
+                }
+                "ulimits" => svc.ulimits = self.ulimits(v, &kp),
+                "pull_policy" => {
+                    if let Some(p) = self.string(v, &kp) {
+                        let ok = matches!(
+                            p.as_str(),
+                            "always"
+                                | "never"
+                                | "missing"
+                                | "build"
+                                | "if_not_present"
+                                | "daily"
+                                | "weekly"
+                        ) || p
+                            .strip_prefix("every_")
+                            .is_some_and(|d| syntax::parse_duration(d).is_ok());
+                        if ok {
+                            svc.pull_policy = Some(p);
+                        } else {
+                            self.error_hint(&v.loc, &kp, format!("invalid pull policy {p:?}"), "use always, never, missing, build, daily, weekly or every_<duration>");
+                        }
+                    }
+                }
+                "x-rcompose" => svc.x_rcompose = self.rcompose_ext(v, &kp),
+                _ => {}
+            }
+        }
+        // env_file first, then `environment`, which wins.
+        for (k, v, loc) in env_files.into_iter().chain(environment) {
+            let v = v.or_else(|| (self.env)(&k));
+            if k.is_empty() {
+                self.error(&loc, &join(path, "environment"), "a variable name is empty");
+                continue;
+            }
+            svc.environment.insert(k, v);
+        }
+        if !has_networks_key {
+            svc.networks.insert("default".into(), None);
+        }
+        if svc.image.is_none() && svc.build.is_none() {
+            self.error_hint(
+                &n.loc,
+                path,
+                format!("service {name:?} has neither an image nor a build context"),
+                "add `image: NAME` or `build: ./DIR`",
+            );
+        }
+        Some(svc)
+    }
+
+    fn rcompose_ext(&mut self, n: &Node, path: &str) -> Option<RcomposeExt> {
+        let entries = self.map(n, path)?;
+        self.check_keys(entries, path, &["builtin_proxy"], &[]);
+        let mut ext = RcomposeExt::default();
+        for (k, v) in entries {
+            if k.name == "builtin_proxy" {
+                ext.builtin_proxy = self.bool(v, &join(path, &k.name));
+            }
+        }
+        Some(ext)
+    }
+
+    fn build(&mut self, n: &Node, path: &str) -> Option<Build> {
+        let mut build = Build::default();
+        let mut context_loc = n.loc.clone();
+        let mut dockerfile_loc = n.loc.clone();
+        match &n.value {
+            Value::Str(s) => build.context = s.clone(),
+            Value::Map(entries) => {
+                self.check_keys(entries, path, BUILD_KEYS, BUILD_SPEC_ONLY);
+                build.context = ".".into();
+                for (k, v) in entries {
+                    let kp = join(path, &k.name);
+                    match k.name.as_str() {
+                        "context" => {
+                            context_loc = v.loc.clone();
+                            build.context = self.string(v, &kp).unwrap_or_default();
+                        }
+                        "dockerfile" => {
+                            dockerfile_loc = v.loc.clone();
+                            build.dockerfile = self.string(v, &kp);
+                        }
+                        "dockerfile_inline" => build.dockerfile_inline = self.string(v, &kp),
+                        "target" => build.target = self.string(v, &kp),
+                        "args" => {
+                            build.args = self
+                                .key_values(v, &kp)
+                                .into_iter()
+                                .map(|(k, v, _)| (k.clone(), v.or_else(|| (self.env)(&k))))
+                                .collect();
+                        }
+                        "labels" => build.labels = self.string_map(v, &kp),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {
+                self.expected(n, path, "a path or a mapping with `context`");
+                return None;
+            }
+        }
+        if build.dockerfile.is_some() && build.dockerfile_inline.is_some() {
+            self.error(
+                &n.loc,
+                path,
+                "`dockerfile` and `dockerfile_inline` cannot both be set",
+            );
+        }
+        if build.dockerfile.is_none() && build.dockerfile_inline.is_none() {
+            build.dockerfile = Some("Dockerfile".into());
+        }
+        let remote = build.context.contains("://")
+            || build.context.starts_with("git@")
+            || build.context.starts_with("github.com/");
+        if !remote {
+            let ctx = syntax::resolve_host_path(&build.context, &self.base, self.home.as_deref());
+            let ctx_path = PathBuf::from(&ctx);
+            if !ctx_path.is_dir() {
+                self.error_hint(
+                    &context_loc,
+                    &join(path, "context"),
+                    format!("build context {ctx} does not exist"),
+                    "the context is resolved against the project directory",
+                );
+            } else if let Some(df) = &build.dockerfile {
+                let df_path = if Path::new(df).is_absolute() {
+                    PathBuf::from(df)
+                } else {
+                    ctx_path.join(df)
+                };
+                if !df_path.is_file() {
+                    self.error_hint(
+                        &dockerfile_loc,
+                        &join(path, "dockerfile"),
+                        format!("Dockerfile {} not found", df_path.display()),
+                        "`dockerfile` is resolved against the build context",
+                    );
+                }
+            }
+            build.context = ctx;
+        }
+        Some(build)
+    }
+
+    fn env_files(&mut self, n: &Node, path: &str) -> Vec<(String, Option<String>, Location)> {
+        let mut specs: Vec<(String, bool, Location, String)> = Vec::new();
+        let items: Vec<&Node> = match &n.value {
+            Value::Seq(items) => items.iter().collect(),
+            Value::Null => Vec::new(),
+            _ => vec![n],
+        };
+        for (i, item) in items.into_iter().enumerate() {
+            let ip = if matches!(n.value, Value::Seq(_)) {
+                index(path, i)
+            } else {
+                path.to_string()
+            };
+            match &item.value {
+                Value::Map(entries) => {
+                    self.check_keys(entries, &ip, &["path", "required", "format"], &[]);
+                    let mut p = None;
+                    let mut required = true;
+                    for (k, v) in entries {
+                        let kp = join(&ip, &k.name);
+                        match k.name.as_str() {
+                            "path" => p = self.string(v, &kp),
+                            "required" => required = self.bool(v, &kp).unwrap_or(true),
+                            "format" => {
+                                if self.string(v, &kp).is_some_and(|f| f != "raw") {
+                                    self.warn(&v.loc, &kp, "only the default and `raw` env_file formats are known; reading as dotenv");
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    match p {
+                        Some(p) => specs.push((p, required, item.loc.clone(), ip)),
+                        None => self.error(&item.loc, &ip, "`path` is required"),
+                    }
+                }
+                _ => {
+                    if let Some(p) = self.string(item, &ip) {
+                        specs.push((p, true, item.loc.clone(), ip));
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (p, required, loc, ip) in specs {
+            let full = syntax::resolve_host_path(&p, &self.base, self.home.as_deref());
+            let text = match std::fs::read_to_string(&full) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    self.error_hint(
+                        &loc,
+                        &ip,
+                        format!("env file {full} not found"),
+                        "create it, or write `{path: ..., required: false}` to make it optional",
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    self.error(&loc, &ip, format!("cannot read env file {full}: {e}"));
+                    continue;
+                }
+            };
+            match dotenv::parse(&text, self.env) {
+                Ok(vars) => {
+                    for (k, v) in vars {
+                        out.push((k, Some(v), loc.clone()));
+                    }
+                }
+                Err(e) => {
+                    let file_loc = Location {
+                        file: full.as_str().into(),
+                        line: e.line,
+                        col: 1,
+                    };
+                    self.diags.push(
+                        Diagnostic::error(Some(file_loc), "", e.message)
+                            .with_hint(format!("read as the env_file of {ip}")),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    fn ports(&mut self, n: &Node, path: &str) -> Vec<Port> {
+        let Value::Seq(items) = &n.value else {
+            if !n.is_null() {
+                self.expected(n, path, "a list of ports");
+            }
+            return Vec::new();
+        };
+        let mut out: Vec<Port> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let ip = index(path, i);
+            match &item.value {
+                Value::Str(s) => match syntax::parse_port(s) {
+                    Ok(ports) => out.extend(ports),
+                    Err(e) => self.error_hint(
+                        &item.loc,
+                        &ip,
+                        e,
+                        "write ports as [IP:][HOST:]CONTAINER[/PROTOCOL], for example \"8080:80\"",
+                    ),
+                },
+                Value::Int(p) => match syntax::port_number(&p.to_string(), "container") {
+                    Ok(t) => out.push(Port {
+                        mode: "ingress".into(),
+                        host_ip: None,
+                        target: t,
+                        published: None,
+                        protocol: "tcp".into(),
+                    }),
+                    Err(e) => self.error(&item.loc, &ip, e),
+                },
+                Value::Map(entries) => {
+                    self.check_keys(
+                        entries,
+                        &ip,
+                        &[
+                            "target",
+                            "published",
+                            "host_ip",
+                            "protocol",
+                            "mode",
+                            "name",
+                            "app_protocol",
+                        ],
+                        &[],
+                    );
+                    let mut port = Port {
+                        mode: "ingress".into(),
+                        host_ip: None,
+                        target: 0,
+                        published: None,
+                        protocol: "tcp".into(),
+                    };
+                    let mut ok = true;
+                    for (k, v) in entries {
+                        let kp = join(&ip, &k.name);
+                        match k.name.as_str() {
+                            "target" => match self
+                                .string(v, &kp)
+                                .map(|t| syntax::port_number(&t, "container"))
+                            {
+                                Some(Ok(t)) => port.target = t,
+                                Some(Err(e)) => {
+                                    self.error(&v.loc, &kp, e);
+                                    ok = false;
+                                }
+                                None => ok = false,
+                            },
+                            "published" => {
+                                if let Some(p) = self.string(v, &kp) {
+                                    let check = match p.split_once('-') {
+                                        Some((a, b)) => syntax::port_number(a, "host")
+                                            .and(syntax::port_number(b, "host")),
+                                        None => syntax::port_number(&p, "host"),
+                                    };
+                                    match check {
+                                        Ok(_) => port.published = Some(p),
+                                        Err(e) => {
+                                            self.error(&v.loc, &kp, e);
+                                            ok = false;
+                                        }
+                                    }
+                                }
+                            }
+                            "host_ip" => port.host_ip = self.string(v, &kp),
+                            "protocol" => {
+                                if let Some(p) = self.string(v, &kp) {
+                                    if matches!(p.as_str(), "tcp" | "udp" | "sctp") {
+                                        port.protocol = p;
+                                    } else {
+                                        self.error(
+                                            &v.loc,
+                                            &kp,
+                                            format!(
+                                                "unknown protocol {p:?} (use tcp, udp or sctp)"
+                                            ),
+                                        );
+                                    }
+                                }
+                            }
+                            "mode" => {
+                                if let Some(m) = self.string(v, &kp) {
+                                    port.mode = m;
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    if port.target == 0 && ok {
+                        self.error(&item.loc, &ip, "`target` is required");
+                    } else if ok {
+                        out.push(port);
+                    }
+                }
+                _ => self.expected(item, &ip, "a port mapping string or a mapping"),
+            }
+        }
+        dedup_keep_last(&mut out, Port::merge_key);
+        out
+    }
+
+    fn mounts(&mut self, n: &Node, path: &str) -> Vec<Mount> {
+        let Value::Seq(items) = &n.value else {
+            if !n.is_null() {
+                self.expected(n, path, "a list of volumes");
+            }
+            return Vec::new();
+        };
+        let mut out: Vec<Mount> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let ip = index(path, i);
+            self.spans.insert(ip.clone(), item.loc.clone());
+            match &item.value {
+                Value::Str(s) => match syntax::parse_volume(s, &self.base, self.home.as_deref()) {
+                    Ok(m) => out.push(m),
+                    Err(e) => self.error_hint(
+                        &item.loc,
+                        &ip,
+                        e,
+                        "write volumes as SOURCE:TARGET[:ro], for example ./data:/data",
+                    ),
+                },
+                Value::Map(entries) => {
+                    if let Some(m) = self.long_mount(entries, item, &ip) {
+                        out.push(m);
+                    }
+                }
+                _ => self.expected(item, &ip, "a volume string or a mapping"),
+            }
+        }
+        dedup_keep_last(&mut out, |m| m.target.clone());
+        out
+    }
+
+    fn long_mount(&mut self, entries: &[(Key, Node)], item: &Node, ip: &str) -> Option<Mount> {
+        self.check_keys(
+            entries,
+            ip,
+            &[
+                "type",
+                "source",
+                "target",
+                "read_only",
+                "bind",
+                "volume",
+                "tmpfs",
+                "consistency",
+            ],
+            &["image", "npipe"],
+        );
+        let mut kind = None;
+        let mut source = None;
+        let mut target = None;
+        let mut read_only = false;
+        let mut bind = None;
+        let mut volume = None;
+        let mut tmpfs = None;
+        for (k, v) in entries {
+            let kp = join(ip, &k.name);
+            match k.name.as_str() {
+                "type" => match self.string(v, &kp).as_deref() {
+                    Some("bind") => kind = Some(MountType::Bind),
+                    Some("volume") => kind = Some(MountType::Volume),
+                    Some("tmpfs") => kind = Some(MountType::Tmpfs),
+                    Some(other) => self.error_hint(
+                        &v.loc,
+                        &kp,
+                        format!("unsupported mount type {other:?}"),
+                        "use bind, volume or tmpfs",
+                    ),
+                    None => {}
+                },
+                "source" => source = self.string(v, &kp),
+                "target" => target = self.string(v, &kp),
+                "read_only" => read_only = self.bool(v, &kp).unwrap_or(false),
+                "bind" => {
+                    let Some(be) = self.map(v, &kp) else { continue };
+                    self.check_keys(
+                        be,
+                        &kp,
+                        &["propagation", "create_host_path", "selinux"],
+                        &[],
+                    );
+                    let mut b = BindOptions::default();
+                    for (bk, bv) in be {
+                        let bp = join(&kp, &bk.name);
+                        match bk.name.as_str() {
+                            "propagation" => b.propagation = self.string(bv, &bp),
+                            "create_host_path" => {
+                                b.create_host_path = self.bool(bv, &bp).unwrap_or(false)
+                            }
+                            "selinux" => b.selinux = self.string(bv, &bp),
+                            _ => {}
+                        }
+                    }
+                    bind = Some(b);
+                }
+                "volume" => {
+                    let Some(ve) = self.map(v, &kp) else { continue };
+                    self.check_keys(ve, &kp, &["nocopy", "subpath"], &["labels"]);
+                    let mut o = VolumeOptions::default();
+                    for (vk, vv) in ve {
+                        let vp = join(&kp, &vk.name);
+                        match vk.name.as_str() {
+                            "nocopy" => o.nocopy = self.bool(vv, &vp).unwrap_or(false),
+                            "subpath" => o.subpath = self.string(vv, &vp),
+                            _ => {}
+                        }
+                    }
+                    volume = Some(o);
+                }
+                "tmpfs" => {
+                    let Some(te) = self.map(v, &kp) else { continue };
+                    self.check_keys(te, &kp, &["size", "mode"], &[]);
+                    let mut o = TmpfsOptions::default();
+                    for (tk, tv) in te {
+                        let tp = join(&kp, &tk.name);
+                        match tk.name.as_str() {
+                            "size" => match self.string(tv, &tp).map(|s| syntax::parse_bytes(&s)) {
+                                Some(Ok(b)) => o.size = Some(b),
+                                Some(Err(e)) => self.error(&tv.loc, &tp, e),
+                                None => {}
+                            },
+                            "mode" => o.mode = self.uint(tv, &tp).map(|m| m as u32),
+                            _ => {}
+                        }
+                    }
+                    tmpfs = Some(o);
+                }
+                _ => {}
+            }
+        }
+        let Some(kind) = kind else {
+            self.error_hint(
+                &item.loc,
+                ip,
+                "`type` is required in the long volume syntax",
+                "use type: bind, volume or tmpfs",
+            );
+            return None;
+        };
+        let Some(target) = target else {
+            self.error(&item.loc, ip, "`target` is required");
+            return None;
+        };
+        if kind == MountType::Bind {
+            match &source {
+                Some(s) => {
+                    source = Some(syntax::resolve_host_path(
+                        s,
+                        &self.base,
+                        self.home.as_deref(),
+                    ))
+                }
+                None => {
+                    self.error(&item.loc, ip, "a bind mount needs a `source`");
+                    return None;
+                }
+            }
+        }
+        if kind == MountType::Tmpfs && source.is_some() {
+            self.error(&item.loc, ip, "a tmpfs mount has no `source`");
+        }
+        if kind == MountType::Volume && volume.is_none() {
+            volume = Some(VolumeOptions::default());
+        }
+        Some(Mount {
+            kind,
+            source,
+            target,
+            read_only,
+            bind,
+            volume,
+            tmpfs,
+        })
+    }
+
+    fn depends_on(&mut self, n: &Node, path: &str) -> BTreeMap<String, Dependency> {
+        let mut out = BTreeMap::new();
+        let started = || Dependency {
+            condition: Condition::ServiceStarted,
+            restart: false,
+            required: true,
+        };
+        match &n.value {
+            Value::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(name) = self.string(item, &index(path, i)) {
+                        self.spans.insert(join(path, &name), item.loc.clone());
+                        out.insert(name, started());
+                    }
+                }
+            }
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    let kp = join(path, &k.name);
+                    self.spans.insert(kp.clone(), k.loc.clone());
+                    let mut dep = started();
+                    if let Some(de) = if v.is_null() { None } else { self.map(v, &kp) } {
+                        self.check_keys(de, &kp, &["condition", "restart", "required"], &[]);
+                        for (dk, dv) in de {
+                            let dp = join(&kp, &dk.name);
+                            match dk.name.as_str() {
+                                "condition" => match self.string(dv, &dp).as_deref() {
+                                    Some("service_started") => dep.condition = Condition::ServiceStarted,
+                                    Some("service_healthy") => dep.condition = Condition::ServiceHealthy,
+                                    Some("service_completed_successfully") => dep.condition = Condition::ServiceCompletedSuccessfully,
+                                    Some(other) => self.error_hint(
+                                        &dv.loc,
+                                        &dp,
+                                        format!("unknown condition {other:?}"),
+                                        "use service_started, service_healthy or service_completed_successfully",
+                                    ),
+                                    None => {}
+                                },
+                                "restart" => dep.restart = self.bool(dv, &dp).unwrap_or(false),
+                                "required" => dep.required = self.bool(dv, &dp).unwrap_or(true),
+                                _ => {}
+                            }
+                        }
+                    }
+                    out.insert(k.name.clone(), dep);
+                }
+            }
+            Value::Null => {}
+            _ => self.expected(n, path, "a list of services or a mapping"),
+        }
+        out
+    }
+
+    fn healthcheck(&mut self, n: &Node, path: &str) -> Option<Healthcheck> {
+        let entries = self.map(n, path)?;
+        self.check_keys(
+            entries,
+            path,
+            &[
+                "test",
+                "interval",
+                "timeout",
+                "retries",
+                "start_period",
+                "start_interval",
+                "disable",
+            ],
+            &[],
+        );
+        let mut hc = Healthcheck::default();
+        for (k, v) in entries {
+            let kp = join(path, &k.name);
+            match k.name.as_str() {
+                "test" => {
+                    hc.test = match &v.value {
+                        Value::Str(s) => Some(vec!["CMD-SHELL".to_string(), s.clone()]),
+                        Value::Seq(_) => {
+                            let t = self.strings(v, &kp, false);
+                            match t.first().map(String::as_str) {
+                                Some("CMD" | "CMD-SHELL" | "NONE") => Some(t),
+                                _ => {
+                                    self.error_hint(&v.loc, &kp, "a healthcheck test list must start with CMD, CMD-SHELL or NONE", "for example [\"CMD\", \"curl\", \"-f\", \"http://localhost\"]");
+                                    None
+                                }
+                            }
+                        }
+                        _ => {
+                            self.expected(v, &kp, "a string or a list");
+                            None
+                        }
+                    }
+                }
+                "interval" => hc.interval = self.duration(v, &kp),
+                "timeout" => hc.timeout = self.duration(v, &kp),
+                "start_period" => hc.start_period = self.duration(v, &kp),
+                "start_interval" => hc.start_interval = self.duration(v, &kp),
+                "retries" => hc.retries = self.uint(v, &kp),
+                "disable" => hc.disable = self.bool(v, &kp).unwrap_or(false),
+                _ => {}
+            }
+        }
+        Some(hc)
+    }
+
+    fn service_networks(
+        &mut self,
+        n: &Node,
+        path: &str,
+    ) -> BTreeMap<String, Option<ServiceNetwork>> {
+        let mut out = BTreeMap::new();
+        match &n.value {
+            Value::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(name) = self.string(item, &index(path, i)) {
+                        self.spans.insert(join(path, &name), item.loc.clone());
+                        out.insert(name, None);
+                    }
+                }
+            }
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    let kp = join(path, &k.name);
+                    self.spans.insert(kp.clone(), k.loc.clone());
+                    if v.is_null() {
+                        out.insert(k.name.clone(), None);
+                        continue;
+                    }
+                    let Some(ne) = self.map(v, &kp) else { continue };
+                    self.check_keys(
+                        ne,
+                        &kp,
+                        &["aliases", "ipv4_address", "ipv6_address"],
+                        &[
+                            "priority",
+                            "link_local_ips",
+                            "mac_address",
+                            "driver_opts",
+                            "gw_priority",
+                            "interface_name",
+                        ],
+                    );
+                    let mut sn = ServiceNetwork::default();
+                    for (nk, nv) in ne {
+                        let np = join(&kp, &nk.name);
+                        match nk.name.as_str() {
+                            "aliases" => sn.aliases = self.strings(nv, &np, false),
+                            "ipv4_address" => sn.ipv4_address = self.string(nv, &np),
+                            "ipv6_address" => sn.ipv6_address = self.string(nv, &np),
+                            _ => {}
+                        }
+                    }
+                    out.insert(k.name.clone(), Some(sn));
+                }
+            }
+            _ => self.expected(n, path, "a list of networks or a mapping"),
+        }
+        out
+    }
+
+    fn extra_hosts(&mut self, n: &Node, path: &str) -> Vec<String> {
+        let pairs: Vec<(String, String)> = match &n.value {
+            Value::Map(_) => self.string_map(n, path).into_iter().collect(),
+            _ => {
+                let list = self.strings(n, path, false);
+                list.into_iter()
+                    .filter_map(|h| match h.split_once('=').or_else(|| h.split_once(':')) {
+                        Some((name, ip)) => Some((name.to_string(), ip.to_string())),
+                        None => {
+                            self.error_hint(
+                                &n.loc,
+                                path,
+                                format!("invalid extra host {h:?}"),
+                                "write it as HOST=IP or HOST:IP",
+                            );
+                            None
+                        }
+                    })
+                    .collect()
+            }
+        };
+        pairs
+            .into_iter()
+            .map(|(h, ip)| format!("{h}={ip}"))
+            .collect()
+    }
+
+    fn ulimits(&mut self, n: &Node, path: &str) -> BTreeMap<String, Ulimit> {
+        let mut out = BTreeMap::new();
+        for (k, v) in self.map(n, path).unwrap_or_default() {
+            let kp = join(path, &k.name);
+            match &v.value {
+                Value::Int(i) => {
+                    out.insert(k.name.clone(), Ulimit::Single(*i));
+                }
+                Value::Map(entries) => {
+                    self.check_keys(entries, &kp, &["soft", "hard"], &[]);
+                    let soft = v.get("soft").and_then(|s| self.uint(s, &join(&kp, "soft")));
+                    let hard = v.get("hard").and_then(|h| self.uint(h, &join(&kp, "hard")));
+                    match (soft, hard) {
+                        (Some(s), Some(h)) => {
+                            out.insert(
+                                k.name.clone(),
+                                Ulimit::Range {
+                                    soft: s as i64,
+                                    hard: h as i64,
+                                },
+                            );
+                        }
+                        _ => self.error(
+                            &v.loc,
+                            &kp,
+                            "a ulimit needs both `soft` and `hard`, or a single number",
+                        ),
+                    }
+                }
+                _ => self.expected(v, &kp, "a number or a mapping with soft and hard"),
+            }
+        }
+        out
+    }
+}
+
+fn external_flag(
+    c: &mut Converter<'_>,
+    v: &Node,
+    kp: &str,
+    explicit_name: &mut Option<String>,
+) -> bool {
+    // The obsolete form `external: {name: x}` still works in compose.
+    if let Value::Map(_) = v.value {
+        if let Some(n) = v.get("name") {
+            *explicit_name = c.string(n, &join(kp, "name"));
+        }
+        return true;
+    }
+    c.bool(v, kp).unwrap_or(false)
+}
+
+/// Removes earlier entries whose key a later entry repeats, keeping the later one
+/// in the earlier one's place, as compose does after merging files.
+fn dedup_keep_last<T, K: PartialEq>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
+    let mut i = 0;
+    while i < items.len() {
+        let k = key(&items[i]);
+        if let Some(j) = (i + 1..items.len()).rev().find(|&j| key(&items[j]) == k) {
+            let later = items.remove(j);
+            items[i] = later;
+            continue;
+        }
+        i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedup_keeps_later_in_place() {
+        let mut v = vec![("a", 1), ("b", 2), ("a", 3)];
+        dedup_keep_last(&mut v, |x| x.0);
+        assert_eq!(v, vec![("a", 3), ("b", 2)]);
+    }
+}

@@ -1,0 +1,634 @@
+//! Loading a project as docker compose does: find the files, read `.env`,
+//! interpolate each file, merge them, name the project, apply profiles and
+//! check what refers to what.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::convert::{Converter, Spans};
+use super::dotenv;
+use super::graph::DepGraph;
+use super::interpolate::interpolate;
+use super::merge::{merge, strip_resets};
+use super::model::{MountType, Network, Project};
+use super::yaml::{self, Node, Value};
+use crate::diag::{Diagnostic, Diagnostics, Location, did_you_mean};
+
+/// File names looked for, in this order, in the working directory and its parents.
+pub const DEFAULT_FILES: &[&str] = &[
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+];
+pub const OVERRIDE_FILES: &[&str] = &[
+    "compose.override.yaml",
+    "compose.override.yml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+];
+
+/// Everything a load depends on, so that tests can give it without touching
+/// the process's environment or directory.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `-f` files in order; `-` is standard input.
+    pub files: Vec<String>,
+    pub project_name: Option<String>,
+    pub project_directory: Option<PathBuf>,
+    pub env_files: Vec<PathBuf>,
+    pub profiles: Vec<String>,
+    /// Services named on the command line: enabled whatever their profiles, with their dependencies.
+    pub services: Vec<String>,
+    pub cwd: PathBuf,
+    /// The process environment.
+    pub environ: HashMap<String, String>,
+    /// What `-f -` reads.
+    pub stdin: Option<String>,
+    /// `false` leaves `${...}` as written (`config --no-interpolate`).
+    pub no_interpolate: bool,
+}
+
+impl LoadOptions {
+    /// Options from the real process: its directory and environment.
+    pub fn from_process() -> Self {
+        LoadOptions {
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            environ: std::env::vars().collect(),
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Loaded {
+    pub project: Project,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Loads a project, or returns every error found (with the warnings before them).
+pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let project = load_inner(opts, &mut diags);
+    match project {
+        Some(p) if !diags.has_errors() => Ok(Loaded {
+            project: p,
+            warnings: diags.0,
+        }),
+        _ => Err(diags),
+    }
+}
+
+fn display_name(path: &Path, cwd: &Path) -> String {
+    match path.strip_prefix(cwd) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        _ => path.display().to_string(),
+    }
+}
+
+fn file_diag(file: &str, msg: impl Into<String>) -> Diagnostic {
+    Diagnostic::error(
+        Some(Location {
+            file: file.into(),
+            line: 0,
+            col: 0,
+        }),
+        "",
+        msg,
+    )
+}
+
+/// Finds the files to read: `-f`, else `COMPOSE_FILE`, else the default names
+/// in the directory or its parents, plus the matching override file.
+fn config_paths(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Vec<PathBuf>> {
+    let abs = |p: &str| {
+        if p == "-" {
+            PathBuf::from("-")
+        } else {
+            opts.cwd.join(p)
+        }
+    };
+    if !opts.files.is_empty() {
+        return Some(opts.files.iter().map(|f| abs(f)).collect());
+    }
+    if let Some(list) = opts.environ.get("COMPOSE_FILE").filter(|l| !l.is_empty()) {
+        let sep = opts
+            .environ
+            .get("COMPOSE_PATH_SEPARATOR")
+            .map(String::as_str)
+            .unwrap_or(":");
+        return Some(list.split(sep).filter(|s| !s.is_empty()).map(abs).collect());
+    }
+    let start = opts
+        .project_directory
+        .as_ref()
+        .map(|d| opts.cwd.join(d))
+        .unwrap_or_else(|| opts.cwd.clone());
+    for dir in start.ancestors() {
+        let found: Vec<&&str> = DEFAULT_FILES
+            .iter()
+            .filter(|n| dir.join(n).is_file())
+            .collect();
+        if let Some(first) = found.first() {
+            if found.len() > 1 {
+                let names: Vec<&str> = found.iter().map(|s| **s).collect();
+                diags.push(Diagnostic::warning(
+                    None,
+                    "",
+                    format!(
+                        "found several compose files in {}: {}; using {first}",
+                        dir.display(),
+                        names.join(", ")
+                    ),
+                ));
+            }
+            let mut files = vec![dir.join(first)];
+            if let Some(o) = OVERRIDE_FILES.iter().find(|n| dir.join(n).is_file()) {
+                files.push(dir.join(o));
+            }
+            return Some(files);
+        }
+    }
+    diags.push(
+        Diagnostic::error(None, "", format!("no compose file found in {} or its parents", start.display()))
+            .with_hint("run rcompose in a folder with compose.yaml or docker-compose.yml, or name the file with -f FILE"),
+    );
+    None
+}
+
+/// Is `name` a valid project name (`-p`, `COMPOSE_PROJECT_NAME`, `name:`)?
+pub fn valid_project_name(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// Turns a directory name into a project name as compose does.
+pub fn normalize_project_name(name: &str) -> String {
+    let lower = name.to_lowercase();
+    let kept: String = lower
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
+        .collect();
+    kept.trim_start_matches(['_', '-']).to_string()
+}
+
+fn load_inner(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Project> {
+    let paths = config_paths(opts, diags)?;
+    let project_dir = match &opts.project_directory {
+        Some(d) => opts.cwd.join(d),
+        None => match paths.first() {
+            Some(p) if p.as_os_str() != "-" => p
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| opts.cwd.clone()),
+            _ => opts.cwd.clone(),
+        },
+    };
+    let project_dir = PathBuf::from(super::syntax::clean_path(&project_dir));
+
+    // Variables for interpolation: the .env file, with the process environment winning.
+    let env = environment(opts, &project_dir, diags)?;
+    let lookup = |k: &str| env.get(k).cloned();
+
+    let mut merged: Option<Node> = None;
+    let mut unset_seen = BTreeSet::new();
+    for path in &paths {
+        let (name, text) = if path.as_os_str() == "-" {
+            (
+                "<stdin>".to_string(),
+                opts.stdin.clone().unwrap_or_default(),
+            )
+        } else {
+            let name = display_name(path, &opts.cwd);
+            match std::fs::read_to_string(path) {
+                Ok(t) => (name, t),
+                Err(e) => {
+                    let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                        "check the -f path or COMPOSE_FILE"
+                    } else {
+                        "check the file's permissions"
+                    };
+                    diags.push(
+                        file_diag(&name, format!("cannot read the compose file: {e}"))
+                            .with_hint(hint),
+                    );
+                    continue;
+                }
+            }
+        };
+        let file: Arc<str> = name.as_str().into();
+        let docs = match yaml::parse(&text, file.clone()) {
+            Ok(d) => d,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        if docs.iter().all(Node::is_null) {
+            diags.push(
+                file_diag(&name, "the compose file is empty")
+                    .with_hint("a compose file needs at least `services:` with one service"),
+            );
+            continue;
+        }
+        for mut doc in docs {
+            if doc.is_null() {
+                continue;
+            }
+            if !matches!(doc.value, Value::Map(_)) {
+                diags.push(Diagnostic::error(
+                    Some(doc.loc.clone()),
+                    "",
+                    format!(
+                        "the top level of a compose file must be a mapping, found {}",
+                        doc.kind_name()
+                    ),
+                ));
+                continue;
+            }
+            if !opts.no_interpolate {
+                interpolate_tree(&mut doc, "", &lookup, diags, &mut unset_seen);
+            }
+            if let Some(v) = doc.get("version") {
+                diags.push(Diagnostic::warning(
+                    Some(v.loc.clone()),
+                    "version",
+                    "the attribute `version` is obsolete and is ignored; remove it",
+                ));
+            }
+            merged = Some(match merged.take() {
+                None => strip_resets(doc),
+                Some(base) => merge(base, doc),
+            });
+        }
+    }
+    let root = merged?;
+
+    let name = project_name(opts, &env, &root, &project_dir, diags)?;
+    let home = env
+        .get("HOME")
+        .cloned()
+        .or_else(|| opts.environ.get("HOME").cloned());
+    let mut conv = Converter {
+        diags: Vec::new(),
+        spans: Spans::new(),
+        base: project_dir.clone(),
+        env: &lookup,
+        home,
+        project_name: name,
+    };
+    let mut project = conv.project(&root);
+    diags.0.append(&mut conv.diags);
+    project.config_files = paths
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .cloned()
+        .collect();
+
+    let mut profiles: Vec<String> = opts.profiles.clone();
+    if let Some(p) = env.get("COMPOSE_PROFILES") {
+        profiles.extend(
+            p.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from),
+        );
+    }
+    apply_profiles(&mut project, &profiles, &opts.services, diags);
+    validate(&mut project, &conv.spans, diags);
+    Some(project)
+}
+
+fn environment(
+    opts: &LoadOptions,
+    project_dir: &Path,
+    diags: &mut Diagnostics,
+) -> Option<HashMap<String, String>> {
+    let mut env: HashMap<String, String> = HashMap::new();
+    let os = |k: &str| opts.environ.get(k).cloned();
+    let files: Vec<(PathBuf, bool)> = if opts.env_files.is_empty() {
+        vec![(project_dir.join(".env"), false)]
+    } else {
+        opts.env_files
+            .iter()
+            .map(|f| (opts.cwd.join(f), true))
+            .collect()
+    };
+    let mut ok = true;
+    for (path, required) in files {
+        let name = display_name(&path, &opts.cwd);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => match dotenv::parse(&text, &|k| os(k).or_else(|| env.get(k).cloned())) {
+                Ok(vars) => env.extend(vars),
+                Err(e) => {
+                    diags.push(Diagnostic::error(
+                        Some(Location {
+                            file: name.as_str().into(),
+                            line: e.line,
+                            col: 1,
+                        }),
+                        "",
+                        e.message,
+                    ));
+                    ok = false;
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {}
+            Err(e) => {
+                diags.push(
+                    file_diag(&name, format!("cannot read the env file: {e}"))
+                        .with_hint("check the --env-file path"),
+                );
+                ok = false;
+            }
+        }
+    }
+    env.extend(opts.environ.iter().map(|(k, v)| (k.clone(), v.clone())));
+    ok.then_some(env)
+}
+
+fn project_name(
+    opts: &LoadOptions,
+    env: &HashMap<String, String>,
+    root: &Node,
+    dir: &Path,
+    diags: &mut Diagnostics,
+) -> Option<String> {
+    let invalid_hint =
+        "use lowercase letters, digits, `-` and `_`, starting with a letter or digit";
+    if let Some(p) = &opts.project_name {
+        if valid_project_name(p) {
+            return Some(p.clone());
+        }
+        diags.push(
+            Diagnostic::error(
+                None,
+                "",
+                format!("invalid project name {p:?} given with -p"),
+            )
+            .with_hint(invalid_hint),
+        );
+        return None;
+    }
+    if let Some(p) = env.get("COMPOSE_PROJECT_NAME").filter(|p| !p.is_empty()) {
+        if valid_project_name(p) {
+            return Some(p.clone());
+        }
+        diags.push(
+            Diagnostic::error(
+                None,
+                "",
+                format!("invalid project name {p:?} in COMPOSE_PROJECT_NAME"),
+            )
+            .with_hint(invalid_hint),
+        );
+        return None;
+    }
+    if let Some(n) = root.get("name") {
+        let text = n.scalar_text().unwrap_or_default();
+        if valid_project_name(&text) {
+            return Some(text);
+        }
+        diags.push(
+            Diagnostic::error(
+                Some(n.loc.clone()),
+                "name",
+                format!("invalid project name {text:?}"),
+            )
+            .with_hint(invalid_hint),
+        );
+        return None;
+    }
+    let base = dir
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = normalize_project_name(&base);
+    if name.is_empty() {
+        diags.push(
+            Diagnostic::error(
+                None,
+                "",
+                format!(
+                    "cannot make a project name from the directory {}",
+                    dir.display()
+                ),
+            )
+            .with_hint("give one with -p NAME or `name:` in the file"),
+        );
+        return None;
+    }
+    Some(name)
+}
+
+/// Interpolates every string value of the tree (never keys), reporting errors where they are.
+fn interpolate_tree(
+    node: &mut Node,
+    path: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    diags: &mut Diagnostics,
+    unset_seen: &mut BTreeSet<String>,
+) {
+    match &mut node.value {
+        Value::Str(s) if s.contains('$') => match interpolate(s, lookup) {
+            Ok(out) => {
+                for var in out.unset {
+                    if unset_seen.insert(var.clone()) {
+                        diags.push(Diagnostic::warning(
+                            Some(node.loc.clone()),
+                            path,
+                            format!("the {var:?} variable is not set; using an empty string"),
+                        ));
+                    }
+                }
+                *s = out.text;
+            }
+            Err(e) => {
+                let hint = match &e {
+                    super::interpolate::InterpolationError::Required { var, .. } => {
+                        format!("set {var} in the environment or in .env")
+                    }
+                    super::interpolate::InterpolationError::Invalid { .. } => {
+                        "write `$$` for a literal `$`".to_string()
+                    }
+                };
+                diags.push(
+                    Diagnostic::error(Some(node.loc.clone()), path, e.to_string()).with_hint(hint),
+                );
+            }
+        },
+        Value::Seq(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                interpolate_tree(item, &format!("{path}[{i}]"), lookup, diags, unset_seen);
+            }
+        }
+        Value::Map(entries) => {
+            for (k, v) in entries.iter_mut() {
+                let p = if path.is_empty() {
+                    k.name.clone()
+                } else {
+                    format!("{path}.{}", k.name)
+                };
+                interpolate_tree(v, &p, lookup, diags, unset_seen);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn apply_profiles(
+    project: &mut Project,
+    profiles: &[String],
+    named: &[String],
+    diags: &mut Diagnostics,
+) {
+    let all = profiles.iter().any(|p| p == "*");
+    let active = |svc: &super::model::Service| {
+        svc.profiles.is_empty() || all || svc.profiles.iter().any(|p| profiles.contains(p))
+    };
+    // Services named on the command line are enabled with what they need.
+    let graph = DepGraph::new(&project.services);
+    let needed = graph.with_dependencies(named.iter().map(String::as_str));
+    for n in named {
+        if !project.services.contains_key(n) {
+            let hint = did_you_mean(n, project.services.keys().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`?"))
+                .unwrap_or_else(|| {
+                    format!(
+                        "services: {}",
+                        project
+                            .services
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                });
+            diags
+                .push(Diagnostic::error(None, "", format!("no such service: {n}")).with_hint(hint));
+        }
+    }
+    let names: Vec<String> = project.services.keys().cloned().collect();
+    for name in names {
+        let keep = active(&project.services[&name]) || needed.contains(&name);
+        if !keep && let Some(svc) = project.services.remove(&name) {
+            project.disabled.insert(name, svc);
+        }
+    }
+}
+
+fn validate(project: &mut Project, spans: &Spans, diags: &mut Diagnostics) {
+    let loc = |p: &str| spans.get(p).cloned();
+    let service_names: Vec<String> = project.services.keys().cloned().collect();
+    let mut uses_default = false;
+    let mut container_names: HashMap<String, String> = HashMap::new();
+    for name in &service_names {
+        let svc = project.services.get_mut(name).expect("listed above");
+        let path = format!("services.{name}");
+        let deps: Vec<String> = svc.depends_on.keys().cloned().collect();
+        for dep in deps {
+            let dpath = format!("{path}.depends_on.{dep}");
+            let required = svc.depends_on[&dep].required;
+            if service_names.contains(&dep) {
+                continue;
+            }
+            let (msg, hint) = match project.disabled.get(&dep) {
+                Some(d) => (
+                    format!("service {name:?} depends on service {dep:?}, which is not enabled"),
+                    format!(
+                        "{dep:?} is in profile {}; enable it with --profile {}",
+                        d.profiles.join(", "),
+                        d.profiles.first().cloned().unwrap_or_default()
+                    ),
+                ),
+                None => (
+                    format!("service {name:?} depends on undefined service {dep:?}"),
+                    did_you_mean(&dep, service_names.iter().map(String::as_str))
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| {
+                            format!("defined services: {}", service_names.join(", "))
+                        }),
+                ),
+            };
+            if required {
+                diags.push(Diagnostic::error(loc(&dpath), &dpath, msg).with_hint(hint));
+            } else {
+                diags.push(Diagnostic::warning(
+                    loc(&dpath),
+                    &dpath,
+                    format!("{msg}; it is not required, so it is skipped"),
+                ));
+                svc.depends_on.remove(&dep);
+            }
+        }
+        for net in svc.networks.keys() {
+            if net == "default" {
+                uses_default = true;
+                continue;
+            }
+            if !project.networks.contains_key(net) {
+                let npath = format!("{path}.networks.{net}");
+                diags.push(
+                    Diagnostic::error(
+                        loc(&npath),
+                        &npath,
+                        format!("service {name:?} refers to undefined network {net:?}"),
+                    )
+                    .with_hint("declare it under the top-level `networks:` key"),
+                );
+            }
+        }
+        for (i, m) in svc.volumes.iter().enumerate() {
+            if m.kind != MountType::Volume {
+                continue;
+            }
+            if let Some(src) = &m.source
+                && !project.volumes.contains_key(src)
+            {
+                let vpath = format!("{path}.volumes[{i}]");
+                diags.push(
+                    Diagnostic::error(loc(&vpath), &vpath, format!("service {name:?} refers to undefined volume {src:?}"))
+                        .with_hint(format!("declare it under the top-level `volumes:` key, or write ./{src} for a folder of the project")),
+                );
+            }
+        }
+        if let Some(cn) = &svc.container_name {
+            if let Some(other) = container_names.insert(cn.clone(), name.clone()) {
+                let cpath = format!("{path}.container_name");
+                diags.push(
+                    Diagnostic::error(
+                        loc(&cpath),
+                        &cpath,
+                        format!("container name {cn:?} is also used by service {other:?}"),
+                    )
+                    .with_hint("container names must be unique"),
+                );
+            }
+        }
+    }
+    if uses_default && !project.networks.contains_key("default") {
+        project.networks.insert(
+            "default".into(),
+            Network {
+                name: format!("{}_default", project.name),
+                ..Default::default()
+            },
+        );
+    }
+    if let Some(cycle) = DepGraph::new(&project.services).find_cycle() {
+        let p = format!("services.{}.depends_on", cycle[0]);
+        diags.push(
+            Diagnostic::error(
+                loc(&p),
+                &p,
+                format!("dependency cycle: {}", cycle.join(" -> ")),
+            )
+            .with_hint("remove one of these depends_on entries"),
+        );
+    }
+}

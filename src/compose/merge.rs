@@ -1,0 +1,371 @@
+//! Merging several compose files, by the Compose Specification's rules.
+//!
+//! Works on position-carrying YAML nodes so that a value keeps pointing to the
+//! file and line it came from. Mappings merge, sequences append; some keys
+//! have their own rule (`command` is replaced, `environment` merges by
+//! variable whether written as a list or a mapping, ...). `!reset` removes a
+//! value, `!override` replaces it whole. De-duplication of ports and volumes
+//! happens when the merged tree is converted to the model.
+
+use super::yaml::{Key, Node, Value};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    Default,
+    Replace,
+    /// Lists of `K=V` and mappings both become mappings, merged by key.
+    KeyValue,
+    /// Lists of names and mappings both become mappings (depends_on, networks).
+    NamedMap,
+    Union,
+    Build,
+}
+
+fn rule_for(path: &[&str]) -> Rule {
+    match path {
+        ["services", _, "command" | "entrypoint"] => Rule::Replace,
+        ["services", _, "healthcheck", "test"] => Rule::Replace,
+        ["services", _, "ulimits", _] => Rule::Replace,
+        [
+            "services",
+            _,
+            "environment" | "labels" | "sysctls" | "annotations",
+        ] => Rule::KeyValue,
+        ["services", _, "build", "args" | "labels"] => Rule::KeyValue,
+        ["networks" | "volumes", _, "labels"] => Rule::KeyValue,
+        ["services", _, "depends_on" | "networks"] => Rule::NamedMap,
+        [
+            "services",
+            _,
+            "extra_hosts" | "dns" | "expose" | "cap_add" | "cap_drop" | "profiles" | "env_file",
+        ] => Rule::Union,
+        ["services", _, "build"] => Rule::Build,
+        _ => Rule::Default,
+    }
+}
+
+/// Merges `over` on top of `base`.
+pub fn merge(base: Node, over: Node) -> Node {
+    let mut path = Vec::new();
+    merge_at(base, over, &mut path)
+}
+
+fn merge_at(base: Node, over: Node, path: &mut Vec<String>) -> Node {
+    if over.tag.as_deref() == Some("override") {
+        return strip_resets(over);
+    }
+    let rule = {
+        let p: Vec<&str> = path.iter().map(String::as_str).collect();
+        rule_for(&p)
+    };
+    let (base, over) = match rule {
+        Rule::Replace => return strip_resets(over),
+        Rule::KeyValue => (to_key_value_map(base), to_key_value_map(over)),
+        Rule::NamedMap => (to_named_map(base), to_named_map(over)),
+        Rule::Build => (build_to_map(base), build_to_map(over)),
+        Rule::Union => {
+            return match (base.value, over.value) {
+                (Value::Seq(mut a), Value::Seq(b)) => {
+                    for item in b {
+                        if !a.iter().any(|x| x.value == item.value) {
+                            a.push(item);
+                        }
+                    }
+                    Node {
+                        value: Value::Seq(a),
+                        loc: base.loc,
+                        tag: None,
+                    }
+                }
+                (_, v) => strip_resets(Node {
+                    value: v,
+                    loc: over.loc,
+                    tag: over.tag,
+                }),
+            };
+        }
+        Rule::Default => (base, over),
+    };
+    match (base.value, over.value) {
+        (Value::Map(mut entries), Value::Map(over_entries)) => {
+            for (k, v) in over_entries {
+                let pos = entries.iter().position(|(e, _)| e.name == k.name);
+                if v.tag.as_deref() == Some("reset") {
+                    if let Some(i) = pos {
+                        entries.remove(i);
+                    }
+                    continue;
+                }
+                match pos {
+                    Some(i) => {
+                        let (key, old) = entries.remove(i);
+                        path.push(k.name.clone());
+                        let merged = merge_at(old, v, path);
+                        path.pop();
+                        entries.insert(i, (key, merged));
+                    }
+                    None => entries.push((k, strip_resets(v))),
+                }
+            }
+            Node {
+                value: Value::Map(entries),
+                loc: base.loc,
+                tag: None,
+            }
+        }
+        (Value::Seq(mut a), Value::Seq(b)) => {
+            a.extend(b.into_iter().map(strip_resets));
+            Node {
+                value: Value::Seq(a),
+                loc: base.loc,
+                tag: None,
+            }
+        }
+        (_, v) => strip_resets(Node {
+            value: v,
+            loc: over.loc,
+            tag: over.tag,
+        }),
+    }
+}
+
+/// Removes `!reset` entries from a tree that is not merged onto anything.
+pub fn strip_resets(mut node: Node) -> Node {
+    match &mut node.value {
+        Value::Map(entries) => {
+            entries.retain(|(_, v)| v.tag.as_deref() != Some("reset"));
+            let taken = std::mem::take(entries);
+            *entries = taken
+                .into_iter()
+                .map(|(k, v)| (k, strip_resets(v)))
+                .collect();
+        }
+        Value::Seq(items) => {
+            items.retain(|v| v.tag.as_deref() != Some("reset"));
+            let taken = std::mem::take(items);
+            *items = taken.into_iter().map(strip_resets).collect();
+        }
+        _ => {}
+    }
+    node
+}
+
+/// `["A=1", "B"]` becomes `{A: "1", B: null}`; a mapping stays as it is.
+fn to_key_value_map(node: Node) -> Node {
+    match node.value {
+        Value::Seq(items) => {
+            let mut entries: Vec<(Key, Node)> = Vec::new();
+            for item in items {
+                let Some(text) = item.scalar_text() else {
+                    // Leave malformed input for the converter to report.
+                    return Node {
+                        value: Value::Seq(vec![item]),
+                        loc: node.loc,
+                        tag: node.tag,
+                    };
+                };
+                let (k, v) = match text.split_once('=') {
+                    Some((k, v)) => (k.to_string(), Value::Str(v.to_string())),
+                    None => (text, Value::Null),
+                };
+                entries.retain(|(e, _)| e.name != k);
+                let key = Key {
+                    name: k,
+                    loc: item.loc.clone(),
+                };
+                entries.push((
+                    key,
+                    Node {
+                        value: v,
+                        loc: item.loc,
+                        tag: None,
+                    },
+                ));
+            }
+            Node {
+                value: Value::Map(entries),
+                loc: node.loc,
+                tag: node.tag,
+            }
+        }
+        _ => node,
+    }
+}
+
+/// `[a, b]` becomes `{a: null, b: null}`.
+fn to_named_map(node: Node) -> Node {
+    match node.value {
+        Value::Seq(items) if items.iter().all(|i| matches!(i.value, Value::Str(_))) => {
+            let entries = items
+                .into_iter()
+                .map(|i| {
+                    let name = i.scalar_text().unwrap_or_default();
+                    (
+                        Key {
+                            name,
+                            loc: i.loc.clone(),
+                        },
+                        Node {
+                            value: Value::Null,
+                            loc: i.loc,
+                            tag: None,
+                        },
+                    )
+                })
+                .collect();
+            Node {
+                value: Value::Map(entries),
+                loc: node.loc,
+                tag: node.tag,
+            }
+        }
+        _ => node,
+    }
+}
+
+/// `build: ./dir` becomes `build: {context: ./dir}`.
+fn build_to_map(node: Node) -> Node {
+    match node.value {
+        Value::Str(_) => {
+            let key = Key {
+                name: "context".into(),
+                loc: node.loc.clone(),
+            };
+            let loc = node.loc.clone();
+            Node {
+                value: Value::Map(vec![(key, node)]),
+                loc,
+                tag: None,
+            }
+        }
+        _ => node,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::yaml::parse;
+
+    fn doc(s: &str) -> Node {
+        parse(s, "t.yml".into()).unwrap().remove(0)
+    }
+
+    fn merged(a: &str, b: &str) -> Node {
+        merge(doc(a), doc(b))
+    }
+
+    fn at<'a>(n: &'a Node, path: &[&str]) -> &'a Node {
+        path.iter()
+            .fold(n, |n, k| n.get(k).unwrap_or_else(|| panic!("no {k}")))
+    }
+
+    fn strings(n: &Node) -> Vec<String> {
+        match &n.value {
+            Value::Seq(items) => items.iter().map(|i| i.scalar_text().unwrap()).collect(),
+            _ => panic!("not a list"),
+        }
+    }
+
+    #[test]
+    fn mappings_merge_and_scalars_replace() {
+        let m = merged(
+            "services:\n  a:\n    image: x\n    restart: always\n",
+            "services:\n  a:\n    image: y\n  b:\n    image: z\n",
+        );
+        assert_eq!(
+            at(&m, &["services", "a", "image"]).scalar_text().unwrap(),
+            "y"
+        );
+        assert_eq!(
+            at(&m, &["services", "a", "restart"]).scalar_text().unwrap(),
+            "always"
+        );
+        assert_eq!(
+            at(&m, &["services", "b", "image"]).scalar_text().unwrap(),
+            "z"
+        );
+    }
+
+    #[test]
+    fn sequences_append_command_replaces() {
+        let m = merged(
+            "services:\n  a:\n    ports: ['80:80']\n    command: [a, b]\n    healthcheck: {test: [CMD, x], retries: 2}\n",
+            "services:\n  a:\n    ports: ['81:81']\n    command: [c]\n    healthcheck: {test: [CMD, y]}\n",
+        );
+        assert_eq!(
+            strings(at(&m, &["services", "a", "ports"])),
+            vec!["80:80", "81:81"]
+        );
+        assert_eq!(strings(at(&m, &["services", "a", "command"])), vec!["c"]);
+        assert_eq!(
+            strings(at(&m, &["services", "a", "healthcheck", "test"])),
+            vec!["CMD", "y"]
+        );
+        assert_eq!(
+            at(&m, &["services", "a", "healthcheck", "retries"])
+                .scalar_text()
+                .unwrap(),
+            "2"
+        );
+    }
+
+    #[test]
+    fn environment_merges_across_forms() {
+        let m = merged(
+            "services:\n  a:\n    environment: [A=1, B=2]\n",
+            "services:\n  a:\n    environment:\n      B: three\n      C: 4\n",
+        );
+        let env = at(&m, &["services", "a", "environment"]);
+        assert_eq!(env.get("A").unwrap().scalar_text().unwrap(), "1");
+        assert_eq!(env.get("B").unwrap().scalar_text().unwrap(), "three");
+        assert_eq!(env.get("C").unwrap().scalar_text().unwrap(), "4");
+    }
+
+    #[test]
+    fn depends_on_and_build_short_forms_merge() {
+        let m = merged(
+            "services:\n  a:\n    depends_on: [db]\n    build: ./app\n",
+            "services:\n  a:\n    depends_on:\n      cache: {condition: service_healthy}\n    build: {dockerfile: Other}\n",
+        );
+        let deps = at(&m, &["services", "a", "depends_on"]);
+        assert!(deps.get("db").is_some() && deps.get("cache").is_some());
+        assert_eq!(
+            at(&m, &["services", "a", "build", "context"])
+                .scalar_text()
+                .unwrap(),
+            "./app"
+        );
+        assert_eq!(
+            at(&m, &["services", "a", "build", "dockerfile"])
+                .scalar_text()
+                .unwrap(),
+            "Other"
+        );
+    }
+
+    #[test]
+    fn reset_and_override_tags() {
+        let m = merged(
+            "services:\n  a:\n    ports: ['80:80']\n    environment: {A: 1, B: 2}\n",
+            "services:\n  a:\n    ports: !reset []\n    environment: !override {C: 3}\n",
+        );
+        assert!(at(&m, &["services", "a"]).get("ports").is_none());
+        let env = at(&m, &["services", "a", "environment"]);
+        assert!(env.get("A").is_none());
+        assert_eq!(env.get("C").unwrap().scalar_text().unwrap(), "3");
+    }
+
+    #[test]
+    fn values_keep_their_file() {
+        let a = parse("services:\n  a:\n    image: x\n", "one.yml".into())
+            .unwrap()
+            .remove(0);
+        let b = parse("services:\n  a:\n\n    image: y\n", "two.yml".into())
+            .unwrap()
+            .remove(0);
+        let m = merge(a, b);
+        let img = at(&m, &["services", "a", "image"]);
+        assert_eq!((&*img.loc.file, img.loc.line), ("two.yml", 4));
+    }
+}

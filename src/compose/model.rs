@@ -1,0 +1,379 @@
+//! The normalized project: what would run, after files are merged, values
+//! interpolated, short syntax expanded and paths made absolute.
+//!
+//! Field names and shapes follow what `docker compose config` prints, so that
+//! serializing this model is the `config` command's output.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Project {
+    pub name: String,
+    pub services: BTreeMap<String, Service>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub networks: BTreeMap<String, Network>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub volumes: BTreeMap<String, Volume>,
+    /// The project directory: relative paths in the files are resolved against it.
+    #[serde(skip)]
+    pub working_dir: PathBuf,
+    /// The files the project was read from, in order (labels record them).
+    #[serde(skip)]
+    pub config_files: Vec<PathBuf>,
+    /// Services left out because their profiles are not active.
+    #[serde(skip)]
+    pub disabled: BTreeMap<String, Service>,
+}
+
+impl Project {
+    /// The image a service runs: its `image`, or the name compose gives built images.
+    pub fn image_for(&self, service: &Service) -> String {
+        service
+            .image
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", self.name, service.name))
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Service {
+    #[serde(skip)]
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<Build>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub depends_on: BTreeMap<String, Dependency>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, Option<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expose: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_hosts: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Healthcheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<bool>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Attached networks; `None` is an attachment with no options (`default: null`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub networks: BTreeMap<String, Option<ServiceNetwork>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<Port>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub privileged: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stdin_open: bool,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_go_duration"
+    )]
+    pub stop_grace_period: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tty: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ulimits: BTreeMap<String, Ulimit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Mount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// rcompose's own settings for the service (`x-rcompose`).
+    #[serde(rename = "x-rcompose", skip_serializing_if = "Option::is_none")]
+    pub x_rcompose: Option<RcomposeExt>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct RcomposeExt {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub builtin_proxy: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Build {
+    pub context: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile_inline: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub args: BTreeMap<String, Option<String>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    ServiceStarted,
+    ServiceHealthy,
+    ServiceCompletedSuccessfully,
+}
+
+impl Condition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Condition::ServiceStarted => "service_started",
+            Condition::ServiceHealthy => "service_healthy",
+            Condition::ServiceCompletedSuccessfully => "service_completed_successfully",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dependency {
+    pub condition: Condition,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub restart: bool,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Healthcheck {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<Vec<String>>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_go_duration"
+    )]
+    pub timeout: Option<Duration>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_go_duration"
+    )]
+    pub interval: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u64>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_go_duration"
+    )]
+    pub start_period: Option<Duration>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_go_duration"
+    )]
+    pub start_interval: Option<Duration>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub disable: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ServiceNetwork {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv4_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Port {
+    pub mode: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_ip: Option<String>,
+    pub target: u16,
+    /// A port or a range such as `8000-8010`; empty means an ephemeral port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    pub protocol: String,
+}
+
+impl Port {
+    /// The identity compose uses to de-duplicate ports across merged files.
+    pub fn merge_key(&self) -> String {
+        format!(
+            "{}:{}:{}/{}",
+            self.host_ip.as_deref().unwrap_or(""),
+            self.published.as_deref().unwrap_or(""),
+            self.target,
+            self.protocol
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MountType {
+    Bind,
+    Volume,
+    Tmpfs,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mount {
+    #[serde(rename = "type")]
+    pub kind: MountType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub target: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<BindOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<VolumeOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmpfs: Option<TmpfsOptions>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BindOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub propagation: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub create_host_path: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selinux: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct VolumeOptions {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub nocopy: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subpath: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TmpfsOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Ulimit {
+    Single(i64),
+    Range { soft: i64, hard: i64 },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Network {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub internal: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub attachable: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub enable_ipv6: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Volume {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Formats a duration the way Go prints `time.Duration` (`1m30s`, `500ms`), as compose does.
+pub fn go_duration(d: Duration) -> String {
+    let nanos = d.as_nanos();
+    if nanos == 0 {
+        return "0s".into();
+    }
+    if nanos < 1_000_000_000 {
+        let (unit, div) = if nanos < 1_000 {
+            ("ns", 1)
+        } else if nanos < 1_000_000 {
+            ("µs", 1_000)
+        } else {
+            ("ms", 1_000_000)
+        };
+        return format!("{}{unit}", trim_fraction(nanos, div));
+    }
+    let total_secs = d.as_secs();
+    let (h, m) = (total_secs / 3600, (total_secs / 60) % 60);
+    let secs = trim_fraction(nanos % 60_000_000_000, 1_000_000_000);
+    match (h, m) {
+        (0, 0) => format!("{secs}s"),
+        (0, _) => format!("{m}m{secs}s"),
+        _ => format!("{h}h{m}m{secs}s"),
+    }
+}
+
+fn trim_fraction(value: u128, div: u128) -> String {
+    let whole = value / div;
+    let frac = value % div;
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let width = div.to_string().len() - 1;
+    let f = format!("{frac:0width$}");
+    format!("{whole}.{}", f.trim_end_matches('0'))
+}
+
+fn opt_go_duration<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_str(&go_duration(*d)),
+        None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(go_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(go_duration(Duration::from_secs(60)), "1m0s");
+        assert_eq!(go_duration(Duration::from_secs(10)), "10s");
+        assert_eq!(go_duration(Duration::from_millis(500)), "500ms");
+        assert_eq!(go_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(go_duration(Duration::from_secs(3600)), "1h0m0s");
+        assert_eq!(go_duration(Duration::ZERO), "0s");
+    }
+}

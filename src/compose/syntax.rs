@@ -1,0 +1,450 @@
+//! Parsers for the compact string forms compose accepts: port mappings,
+//! volume mounts, durations, byte sizes, restart policies.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::model::{BindOptions, Mount, MountType, Port, VolumeOptions};
+
+/// Parses `[IP:][HOST:]CONTAINER[/PROTO]`, expanding ranges into one entry per port.
+pub fn parse_port(spec: &str) -> Result<Vec<Port>, String> {
+    let (rest, protocol) = match spec.rsplit_once('/') {
+        Some((r, p)) => (r, p.to_string()),
+        None => (spec, "tcp".to_string()),
+    };
+    if !matches!(protocol.as_str(), "tcp" | "udp" | "sctp") {
+        return Err(format!(
+            "unknown protocol {protocol:?} (use tcp, udp or sctp)"
+        ));
+    }
+    let (host_ip, rest) = if let Some(stripped) = rest.strip_prefix('[') {
+        let (ip, after) = stripped
+            .split_once(']')
+            .ok_or("an IPv6 address must be closed with `]`")?;
+        let after = after
+            .strip_prefix(':')
+            .ok_or("expected `:` after the IPv6 address")?;
+        (Some(ip.to_string()), after)
+    } else {
+        (None, rest)
+    };
+    let parts: Vec<&str> = rest.split(':').collect();
+    let (ip, host, container) = match (host_ip, parts.as_slice()) {
+        (None, [c]) => (None, None, *c),
+        (None, [h, c]) => (None, Some(*h), *c),
+        (None, [ip, h, c]) => (Some(ip.to_string()), Some(*h), *c),
+        (Some(ip), [h, c]) => (Some(ip), Some(*h), *c),
+        (Some(ip), [c]) => (Some(ip), None, *c),
+        _ => {
+            return Err(format!(
+                "invalid port mapping {spec:?}; expected [IP:][HOST:]CONTAINER[/PROTOCOL]"
+            ));
+        }
+    };
+    if let Some(ip) = &ip
+        && !ip.is_empty()
+        && ip.parse::<std::net::IpAddr>().is_err()
+    {
+        return Err(format!("invalid IP address {ip:?}"));
+    }
+    let ip = ip.filter(|i| !i.is_empty());
+    let (c_lo, c_hi) = port_range(container, "container")?;
+    let host = host.filter(|h| !h.is_empty());
+    let host_range = host.map(|h| port_range(h, "host")).transpose()?;
+    let count = c_hi - c_lo + 1;
+    let mut out = Vec::new();
+    for i in 0..count {
+        let published = match host_range {
+            None => None,
+            Some((lo, hi)) if count == 1 => Some(if lo == hi {
+                lo.to_string()
+            } else {
+                format!("{lo}-{hi}")
+            }),
+            Some((lo, hi)) if hi - lo + 1 == count => Some((lo + i).to_string()),
+            Some(_) => {
+                return Err(format!(
+                    "host port range and container port range in {spec:?} differ in size"
+                ));
+            }
+        };
+        out.push(Port {
+            mode: "ingress".into(),
+            host_ip: ip.clone(),
+            target: c_lo + i,
+            published,
+            protocol: protocol.clone(),
+        });
+    }
+    Ok(out)
+}
+
+fn port_range(s: &str, what: &str) -> Result<(u16, u16), String> {
+    let (lo, hi) = match s.split_once('-') {
+        Some((a, b)) => (a, b),
+        None => (s, s),
+    };
+    let lo = port_number(lo, what)?;
+    let hi = port_number(hi, what)?;
+    if hi < lo {
+        return Err(format!(
+            "invalid {what} port range {s:?}: the end is below the start"
+        ));
+    }
+    Ok((lo, hi))
+}
+
+pub fn port_number(s: &str, what: &str) -> Result<u16, String> {
+    let n: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("invalid {what} port {s:?}: not a number"))?;
+    if n == 0 || n > 65535 {
+        return Err(format!("{what} port {n} is out of range (1-65535)"));
+    }
+    Ok(n as u16)
+}
+
+/// Is this volume source a host path (a bind mount) rather than a volume name?
+pub fn is_host_path(src: &str) -> bool {
+    src.starts_with('/') || src.starts_with('.') || src.starts_with('~')
+}
+
+/// Parses `SRC:DST[:OPTIONS]` or a lone `DST` (an anonymous volume).
+/// Host paths are resolved against `base`, `~` against `home`.
+pub fn parse_volume(spec: &str, base: &Path, home: Option<&str>) -> Result<Mount, String> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (src, dst, opts) = match parts.as_slice() {
+        [d] => (None, *d, None),
+        [s, d] => (Some(*s), *d, None),
+        [s, d, o] => (Some(*s), *d, Some(*o)),
+        _ => {
+            return Err(format!(
+                "invalid volume {spec:?}; expected SOURCE:TARGET[:OPTIONS]"
+            ));
+        }
+    };
+    if dst.is_empty() {
+        return Err(format!("invalid volume {spec:?}: the target is empty"));
+    }
+    if !dst.starts_with('/') {
+        return Err(format!(
+            "invalid volume {spec:?}: the target {dst:?} must be an absolute path in the container"
+        ));
+    }
+    let mut mount = match src.filter(|s| !s.is_empty()) {
+        None => Mount {
+            kind: MountType::Volume,
+            source: None,
+            target: dst.into(),
+            read_only: false,
+            bind: None,
+            volume: Some(VolumeOptions::default()),
+            tmpfs: None,
+        },
+        Some(s) if is_host_path(s) => Mount {
+            kind: MountType::Bind,
+            source: Some(resolve_host_path(s, base, home)),
+            target: dst.into(),
+            read_only: false,
+            bind: Some(BindOptions {
+                create_host_path: true,
+                ..Default::default()
+            }),
+            volume: None,
+            tmpfs: None,
+        },
+        Some(s) => Mount {
+            kind: MountType::Volume,
+            source: Some(s.into()),
+            target: dst.into(),
+            read_only: false,
+            bind: None,
+            volume: Some(VolumeOptions::default()),
+            tmpfs: None,
+        },
+    };
+    for opt in opts.into_iter().flat_map(|o| o.split(',')) {
+        match opt {
+            "ro" => mount.read_only = true,
+            "rw" => mount.read_only = false,
+            "z" | "Z" => match &mut mount.bind {
+                Some(b) => b.selinux = Some(opt.into()),
+                None => {
+                    return Err(format!(
+                        "option {opt:?} in {spec:?} only applies to bind mounts"
+                    ));
+                }
+            },
+            "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => {
+                match &mut mount.bind {
+                    Some(b) => b.propagation = Some(opt.into()),
+                    None => {
+                        return Err(format!(
+                            "option {opt:?} in {spec:?} only applies to bind mounts"
+                        ));
+                    }
+                }
+            }
+            "nocopy" => match &mut mount.volume {
+                Some(v) => v.nocopy = true,
+                None => {
+                    return Err(format!(
+                        "option \"nocopy\" in {spec:?} only applies to volumes"
+                    ));
+                }
+            },
+            "consistent" | "cached" | "delegated" => {}
+            "" => {}
+            other => {
+                return Err(format!(
+                    "unknown volume option {other:?} in {spec:?} (use ro, rw, z, Z, nocopy or a propagation mode)"
+                ));
+            }
+        }
+    }
+    Ok(mount)
+}
+
+/// Makes a host path absolute: `~` is the user's home, relative paths hang off `base`.
+pub fn resolve_host_path(src: &str, base: &Path, home: Option<&str>) -> String {
+    let expanded = match (src.strip_prefix('~'), home) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
+            format!("{home}{rest}")
+        }
+        _ => src.to_string(),
+    };
+    let p = Path::new(&expanded);
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    };
+    clean_path(&joined)
+}
+
+/// Lexically removes `.` and `..` components (the path need not exist).
+pub fn clean_path(p: &Path) -> String {
+    use std::path::Component;
+    let mut parts: Vec<String> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::RootDir | Component::Prefix(_) => parts.clear(),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::Normal(s) => parts.push(s.to_string_lossy().into_owned()),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Parses Go-style durations (`1m30s`, `500ms`, `1h`, `1.5s`) as compose does.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let err =
+        || format!("invalid duration {s:?}; use a number with a unit, like 30s, 1m30s or 500ms");
+    let t = s.trim();
+    if t == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if t.is_empty() {
+        return Err(err());
+    }
+    let mut nanos: f64 = 0.0;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(err)?;
+        if num_end == 0 {
+            return Err(err());
+        }
+        let n: f64 = rest[..num_end].parse().map_err(|_| err())?;
+        rest = &rest[num_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_end] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return Err(err()),
+        };
+        nanos += n * scale;
+        rest = &rest[unit_end..];
+    }
+    Ok(Duration::from_nanos(nanos.round() as u64))
+}
+
+/// Parses sizes like `64m`, `1gb`, `512` (bytes), 1024-based as docker does.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| {
+        format!("invalid size {s:?}; use a number with an optional unit (b, k, m, g)")
+    })?;
+    let mult: u64 = match unit.trim() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "invalid size {s:?}: unknown unit {unit:?} (use b, k, m or g)"
+            ));
+        }
+    };
+    Ok((n * mult as f64) as u64)
+}
+
+/// Checks a restart policy: `no`, `always`, `on-failure[:N]`, `unless-stopped`.
+pub fn check_restart(s: &str) -> Result<(), String> {
+    match s {
+        "no" | "always" | "unless-stopped" | "on-failure" => Ok(()),
+        _ => match s.strip_prefix("on-failure:") {
+            Some(n) if n.parse::<u32>().is_ok() => Ok(()),
+            Some(n) => Err(format!(
+                "invalid restart count {n:?} in {s:?}; expected a whole number, like on-failure:3"
+            )),
+            None => Err(format!("invalid restart policy {s:?}")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(spec: &str) -> Port {
+        let mut v = parse_port(spec).unwrap();
+        assert_eq!(v.len(), 1, "{spec}");
+        v.remove(0)
+    }
+
+    #[test]
+    fn port_forms() {
+        let p = one("1000:80");
+        assert_eq!(
+            (
+                p.target,
+                p.published.as_deref(),
+                p.host_ip.as_deref(),
+                p.protocol.as_str()
+            ),
+            (80, Some("1000"), None, "tcp")
+        );
+        let p = one("80");
+        assert_eq!((p.target, p.published), (80, None));
+        let p = one("127.0.0.1:8080:80/udp");
+        assert_eq!(
+            (
+                p.host_ip.as_deref(),
+                p.published.as_deref(),
+                p.protocol.as_str()
+            ),
+            (Some("127.0.0.1"), Some("8080"), "udp")
+        );
+        let p = one("[::1]:53:53");
+        assert_eq!(p.host_ip.as_deref(), Some("::1"));
+        let p = one("127.0.0.1::80");
+        assert_eq!(
+            (p.host_ip.as_deref(), p.published),
+            (Some("127.0.0.1"), None)
+        );
+        let p = one("8000-8010:80");
+        assert_eq!(p.published.as_deref(), Some("8000-8010"));
+    }
+
+    #[test]
+    fn port_ranges_expand() {
+        let v = parse_port("127.0.0.1:8000-8001:9000-9001/udp").unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(
+            (v[1].target, v[1].published.as_deref()),
+            (9001, Some("8001"))
+        );
+        let v = parse_port("9000-9002").unwrap();
+        assert_eq!(v.len(), 3);
+    }
+
+    #[test]
+    fn port_errors() {
+        assert!(parse_port("99999:1").unwrap_err().contains("out of range"));
+        assert!(parse_port("80:0").unwrap_err().contains("out of range"));
+        assert!(parse_port("http:80").is_err());
+        assert!(parse_port("80/icmp").unwrap_err().contains("protocol"));
+        assert!(parse_port("1-3:4-5").unwrap_err().contains("differ"));
+        assert!(parse_port("a:b:c:d").is_err());
+        assert!(parse_port("300.1.1.1:80:80").unwrap_err().contains("IP"));
+    }
+
+    #[test]
+    fn volume_forms() {
+        let base = Path::new("/proj");
+        let m = parse_volume("./nginx/nginx.conf:/etc/nginx/nginx.conf:ro", base, None).unwrap();
+        assert_eq!(m.kind, MountType::Bind);
+        assert_eq!(m.source.as_deref(), Some("/proj/nginx/nginx.conf"));
+        assert!(m.read_only);
+        let m = parse_volume("data:/data", base, None).unwrap();
+        assert_eq!(
+            (m.kind, m.source.as_deref()),
+            (MountType::Volume, Some("data"))
+        );
+        let m = parse_volume("/tmp/x", base, None).unwrap();
+        assert_eq!((m.kind, m.source), (MountType::Volume, None));
+        let m = parse_volume("~/code:/code:z", base, Some("/home/u")).unwrap();
+        assert_eq!(m.source.as_deref(), Some("/home/u/code"));
+        assert_eq!(m.bind.unwrap().selinux.as_deref(), Some("z"));
+        let m = parse_volume("../up/./x:/x", base, None).unwrap();
+        assert_eq!(m.source.as_deref(), Some("/up/x"));
+    }
+
+    #[test]
+    fn volume_errors() {
+        let base = Path::new("/p");
+        assert!(parse_volume("a:b:c:d", base, None).is_err());
+        assert!(
+            parse_volume("data:relative", base, None)
+                .unwrap_err()
+                .contains("absolute")
+        );
+        assert!(
+            parse_volume("./x:/x:bogus", base, None)
+                .unwrap_err()
+                .contains("bogus")
+        );
+        assert!(parse_volume("data:/x:z", base, None).is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("abc").is_err());
+        assert!(parse_duration("5x").is_err());
+    }
+
+    #[test]
+    fn sizes_and_restart() {
+        assert_eq!(parse_bytes("64m").unwrap(), 64 << 20);
+        assert_eq!(parse_bytes("1gb").unwrap(), 1 << 30);
+        assert_eq!(parse_bytes("512").unwrap(), 512);
+        assert!(parse_bytes("12q").is_err());
+        assert!(check_restart("on-failure:3").is_ok());
+        assert!(check_restart("unless-stopped").is_ok());
+        assert!(check_restart("sometimes").is_err());
+        assert!(check_restart("on-failure:x").is_err());
+    }
+}

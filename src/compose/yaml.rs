@@ -1,0 +1,471 @@
+//! The only module that knows which YAML crate is in use.
+//!
+//! It turns YAML text into a tree of [`Node`]s that remember where they came
+//! from (file, line, column), so that every later stage (interpolation,
+//! merging, conversion to the model) can report problems at the real place in
+//! the user's file. Anchors, aliases, `<<` merge keys and the `!reset` /
+//! `!override` tags of the Compose Specification are resolved or kept here.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use crate::diag::{Diagnostic, Location};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// The float and the text it was written as (so `3.10` stays `3.10`).
+    Float(f64, String),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Key, Node)>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Key {
+    pub name: String,
+    pub loc: Location,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub loc: Location,
+    /// A local tag such as `reset` or `override` (without the `!`).
+    pub tag: Option<String>,
+}
+
+impl Node {
+    pub fn new(value: Value, loc: Location) -> Self {
+        Node {
+            value,
+            loc,
+            tag: None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&Vec<(Key, Node)>> {
+        match &self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| v)
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+
+    /// The scalar as text, as compose reads a scalar where it wants a string.
+    pub fn scalar_text(&self) -> Option<String> {
+        match &self.value {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(_, raw) => Some(raw.clone()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Null => None,
+            Value::Seq(_) | Value::Map(_) => None,
+        }
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match &self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(..) => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+}
+
+/// Parses one file. Each YAML document becomes one node; an empty file gives none.
+pub fn parse(text: &str, file: Arc<str>) -> Result<Vec<Node>, Diagnostic> {
+    let mut builder = Builder {
+        file: file.clone(),
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        docs: Vec::new(),
+        error: None,
+    };
+    let mut parser = Parser::new_from_str(text);
+    if let Err(e) = parser.load(&mut builder, true) {
+        let m = e.marker();
+        let info = e.info().to_string();
+        return Err(Diagnostic::error(
+            Some(loc_of(&file, m)),
+            "",
+            format!("YAML syntax error: {info}"),
+        ));
+    }
+    if let Some(err) = builder.error {
+        return Err(err);
+    }
+    Ok(builder.docs)
+}
+
+fn loc_of(file: &Arc<str>, m: &Marker) -> Location {
+    Location {
+        file: file.clone(),
+        line: m.line(),
+        col: m.col() + 1,
+    }
+}
+
+enum Frame {
+    Seq {
+        node: Node,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        node: Node,
+        anchor: usize,
+        entries: Vec<(Key, Node)>,
+        pending_key: Option<Key>,
+        merges: Vec<Node>,
+    },
+}
+
+struct Builder {
+    file: Arc<str>,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    docs: Vec<Node>,
+    error: Option<Diagnostic>,
+}
+
+impl Builder {
+    fn fail(&mut self, d: Diagnostic) {
+        if self.error.is_none() {
+            self.error = Some(d);
+        }
+    }
+
+    fn finish(&mut self, node: Node, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.docs.push(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries,
+                pending_key,
+                merges,
+                ..
+            }) => match pending_key.take() {
+                None => {
+                    let name = match &node.value {
+                        Value::Null => String::new(),
+                        Value::Seq(_) | Value::Map(_) => {
+                            let d = Diagnostic::error(
+                                Some(node.loc.clone()),
+                                "",
+                                "a mapping key must be a plain value, not a list or mapping",
+                            );
+                            self.fail(d);
+                            return;
+                        }
+                        _ => node.scalar_text().unwrap_or_default(),
+                    };
+                    if name != "<<"
+                        && let Some((prev, _)) = entries.iter().find(|(k, _)| k.name == name)
+                    {
+                        let d = Diagnostic::error(
+                            Some(node.loc.clone()),
+                            "",
+                            format!(
+                                "mapping key \"{name}\" already defined at line {}",
+                                prev.loc.line
+                            ),
+                        );
+                        self.fail(d);
+                        return;
+                    }
+                    *pending_key = Some(Key {
+                        name,
+                        loc: node.loc,
+                    });
+                }
+                Some(key) if key.name == "<<" && node.tag.is_none() => merges.push(node),
+                Some(key) => entries.push((key, node)),
+            },
+        }
+    }
+}
+
+fn local_tag(tag: &Option<Tag>) -> (Option<String>, bool) {
+    match tag {
+        Some(t) if t.handle == "!" => (Some(t.suffix.clone()), false),
+        Some(t) if t.suffix == "str" || t.suffix.ends_with(":str") => (None, true),
+        _ => (None, false),
+    }
+}
+
+/// Resolves a plain scalar by YAML 1.2's core schema, as compose's YAML library does.
+fn resolve_plain(s: &str) -> Value {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY, s.into());
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY, s.into()),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN, s.into()),
+        _ => {}
+    }
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(i) = s.parse::<i64>() {
+            return Value::Int(i);
+        }
+    } else if let Some(hex) = s.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return Value::Int(i);
+    } else if let Some(oct) = s.strip_prefix("0o")
+        && let Ok(i) = i64::from_str_radix(oct, 8)
+    {
+        return Value::Int(i);
+    }
+    if looks_like_float(digits)
+        && let Ok(f) = s.parse::<f64>()
+    {
+        return Value::Float(f, s.into());
+    }
+    Value::Str(s.into())
+}
+
+fn looks_like_float(s: &str) -> bool {
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let mut parts = mantissa.splitn(2, '.');
+    let int = parts.next().unwrap_or("");
+    let frac = parts.next();
+    let digits = |x: &str| x.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match frac {
+        Some(f) => digits(int) && digits(f) && !(int.is_empty() && f.is_empty()),
+        None => !int.is_empty() && digits(int) && exp.is_some(),
+    };
+    let exp_ok = match exp {
+        Some(e) => {
+            let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+            !e.is_empty() && digits(e)
+        }
+        None => true,
+    };
+    mantissa_ok && exp_ok
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
+        let loc = loc_of(&self.file, &mark);
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let (local, forced_str) = local_tag(&tag);
+                let value = if forced_str || style != TScalarStyle::Plain {
+                    Value::Str(text)
+                } else {
+                    resolve_plain(&text)
+                };
+                let node = Node {
+                    value,
+                    loc,
+                    tag: local,
+                };
+                self.finish(node, anchor);
+            }
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some(n) => {
+                    let n = n.clone();
+                    self.finish(n, 0);
+                }
+                None => self.fail(Diagnostic::error(
+                    Some(loc),
+                    "",
+                    "alias refers to an unknown anchor",
+                )),
+            },
+            Event::SequenceStart(anchor, tag) => {
+                let node = Node {
+                    value: Value::Null,
+                    loc,
+                    tag: local_tag(&tag).0,
+                };
+                self.stack.push(Frame::Seq {
+                    node,
+                    anchor,
+                    items: Vec::new(),
+                });
+            }
+            Event::MappingStart(anchor, tag) => {
+                let node = Node {
+                    value: Value::Null,
+                    loc,
+                    tag: local_tag(&tag).0,
+                };
+                self.stack.push(Frame::Map {
+                    node,
+                    anchor,
+                    entries: Vec::new(),
+                    pending_key: None,
+                    merges: Vec::new(),
+                });
+            }
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq {
+                    mut node,
+                    anchor,
+                    items,
+                }) = self.stack.pop()
+                {
+                    node.value = Value::Seq(items);
+                    self.finish(node, anchor);
+                }
+            }
+            Event::MappingEnd => {
+                if let Some(Frame::Map {
+                    mut node,
+                    anchor,
+                    mut entries,
+                    merges,
+                    ..
+                }) = self.stack.pop()
+                {
+                    // `<<: *base` adds the keys the mapping does not set itself.
+                    for merge in merges {
+                        let sources = match merge.value {
+                            Value::Map(_) => vec![merge],
+                            Value::Seq(items) => items,
+                            _ => {
+                                self.fail(Diagnostic::error(Some(merge.loc), "", "the value of a `<<` merge key must be a mapping or a list of mappings"));
+                                return;
+                            }
+                        };
+                        for src in sources {
+                            let Value::Map(src_entries) = src.value else {
+                                self.fail(Diagnostic::error(Some(src.loc), "", "the value of a `<<` merge key must be a mapping or a list of mappings"));
+                                return;
+                            };
+                            for (k, v) in src_entries {
+                                if !entries.iter().any(|(e, _)| e.name == k.name) {
+                                    entries.push((k, v));
+                                }
+                            }
+                        }
+                    }
+                    node.value = Value::Map(entries);
+                    self.finish(node, anchor);
+                }
+            }
+            Event::Nothing
+            | Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart
+            | Event::DocumentEnd => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Node {
+        parse(text, "t.yml".into()).unwrap().remove(0)
+    }
+
+    #[test]
+    fn scalars_resolve_like_core_schema() {
+        let n = one("a: 1\nb: '1'\nc: true\nd: yes\ne: ~\nf: 3.10\ng: 8080:80\nh:\ni: 0x10\n");
+        assert_eq!(n.get("a").unwrap().value, Value::Int(1));
+        assert_eq!(n.get("b").unwrap().value, Value::Str("1".into()));
+        assert_eq!(n.get("c").unwrap().value, Value::Bool(true));
+        assert_eq!(n.get("d").unwrap().value, Value::Str("yes".into()));
+        assert_eq!(n.get("e").unwrap().value, Value::Null);
+        assert_eq!(n.get("f").unwrap().scalar_text().unwrap(), "3.10");
+        assert_eq!(n.get("g").unwrap().value, Value::Str("8080:80".into()));
+        assert!(n.get("h").unwrap().is_null());
+        assert_eq!(n.get("i").unwrap().value, Value::Int(16));
+    }
+
+    #[test]
+    fn locations_are_one_based_and_real() {
+        let n = one("services:\n  web:\n    image: x\n");
+        let web = n.get("services").unwrap().get("web").unwrap();
+        let img = web.get("image").unwrap();
+        assert_eq!((img.loc.line, img.loc.col), (3, 12));
+        let key = &web.as_map().unwrap()[0].0;
+        assert_eq!((key.loc.line, key.loc.col), (3, 5));
+    }
+
+    #[test]
+    fn anchors_aliases_and_merge_keys() {
+        let n =
+            one("x: &base\n  restart: always\n  image: a\ny:\n  <<: *base\n  image: b\nz: *base\n");
+        let y = n.get("y").unwrap();
+        assert_eq!(y.get("image").unwrap().value, Value::Str("b".into()));
+        assert_eq!(y.get("restart").unwrap().value, Value::Str("always".into()));
+        assert_eq!(
+            n.get("z").unwrap().get("image").unwrap().value,
+            Value::Str("a".into())
+        );
+    }
+
+    #[test]
+    fn tags_are_kept() {
+        let n = one("a: !reset []\nb: !override {x: 1}\nc: !!str 5\n");
+        assert_eq!(n.get("a").unwrap().tag.as_deref(), Some("reset"));
+        assert_eq!(n.get("b").unwrap().tag.as_deref(), Some("override"));
+        assert_eq!(n.get("c").unwrap().value, Value::Str("5".into()));
+    }
+
+    #[test]
+    fn syntax_error_has_real_line() {
+        let err = parse(
+            "services:\n  web:\n    image: x\n   bad: [\n",
+            "t.yml".into(),
+        )
+        .unwrap_err();
+        let loc = err.location.clone().unwrap();
+        assert!(loc.line >= 4, "{err}");
+        assert!(err.message.starts_with("YAML syntax error"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let err = parse("a:\n  image: x\n  image: y\n", "t.yml".into()).unwrap_err();
+        assert!(err.message.contains("already defined at line 2"), "{err}");
+        assert_eq!(err.location.unwrap().line, 3);
+    }
+
+    #[test]
+    fn empty_file_has_no_document() {
+        assert!(parse("", "t.yml".into()).unwrap().is_empty());
+        assert!(
+            parse("# only a comment\n", "t.yml".into())
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! rcompose runs docker-compose projects: it reads compose files as docker
+//! compose does, drives the Docker Engine, and serves nginx configurations
+//! with its own in-process reverse proxy.
+//!
+//! The binary is a thin shell around [`run`]; everything is reachable from
+//! tests through this library.
+
+pub mod cli;
+pub mod commands;
+pub mod compose;
+pub mod diag;
+pub mod ui;
+
+use clap::Parser;
+
+/// Parses the command line and runs it; returns the process exit status.
+pub fn run() -> i32 {
+    let cli = cli::Cli::parse();
+    commands::dispatch(cli)
+}

@@ -1,0 +1,73 @@
+//! Terminal output: colors (honouring `--ansi` and `NO_COLOR`) and the
+//! rendering of diagnostics.
+
+use std::io::IsTerminal;
+
+use crate::cli::Ansi;
+use crate::diag::{Diagnostic, Severity};
+
+/// Whether to color, decided once from `--ansi`, `NO_COLOR` and the terminal.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    pub fn new(ansi: Ansi, no_color_env: bool, is_tty: bool) -> Self {
+        let color = match ansi {
+            Ansi::Always => true,
+            Ansi::Never => false,
+            Ansi::Auto => is_tty && !no_color_env,
+        };
+        Style { color }
+    }
+
+    /// The style for standard error in this process.
+    pub fn for_stderr(ansi: Ansi) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Style::new(ansi, no_color, std::io::stderr().is_terminal())
+    }
+
+    pub fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// `warning: ...` / `error: ...` with the diagnostic's location and hint.
+    pub fn diagnostic(&self, d: &Diagnostic) -> String {
+        let label = match d.severity {
+            Severity::Error => self.paint("1;31", "error"),
+            Severity::Warning => self.paint("1;33", "warning"),
+        };
+        format!("{label}: {d}")
+    }
+}
+
+/// Prints diagnostics to standard error, warnings first.
+pub fn report(style: &Style, diags: &[Diagnostic]) {
+    for d in diags
+        .iter()
+        .filter(|d| !d.is_error())
+        .chain(diags.iter().filter(|d| d.is_error()))
+    {
+        eprintln!("{}", style.diagnostic(d));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn color_choice() {
+        assert!(Style::new(Ansi::Auto, false, true).color);
+        assert!(!Style::new(Ansi::Auto, true, true).color);
+        assert!(!Style::new(Ansi::Auto, false, false).color);
+        assert!(Style::new(Ansi::Always, true, false).color);
+        assert!(!Style::new(Ansi::Never, false, true).color);
+        assert_eq!(Style { color: false }.paint("31", "x"), "x");
+    }
+}
