@@ -384,6 +384,7 @@ impl<'a> Converter<'a> {
             working_dir: self.base.clone(),
             config_files: Vec::new(),
             disabled: BTreeMap::new(),
+            extensions: BTreeMap::new(),
         };
         let Some(entries) = self.map(root, "") else {
             return project;
@@ -426,7 +427,11 @@ impl<'a> Converter<'a> {
                 "secrets" | "configs" | "include" | "models" => {
                     self.warn(&k.loc, &k.name, format!("`{}` is part of the Compose Specification, but rcompose does not act on it yet; it is ignored", k.name));
                 }
-                name if name.starts_with("x-") => {}
+                name if name.starts_with("x-") => {
+                    project
+                        .extensions
+                        .insert(name.to_string(), super::yaml::to_json(v));
+                }
                 name => {
                     let top = [
                         "name", "services", "networks", "volumes", "secrets", "configs", "include",
@@ -777,7 +782,8 @@ impl<'a> Converter<'a> {
     }
 
     fn env_files(&mut self, n: &Node, path: &str) -> Vec<(String, Option<String>, Location)> {
-        let mut specs: Vec<(String, bool, Location, String)> = Vec::new();
+        // (path, required, raw format, where, key path)
+        let mut specs: Vec<(String, bool, bool, Location, String)> = Vec::new();
         let items: Vec<&Node> = match &n.value {
             Value::Seq(items) => items.iter().collect(),
             Value::Null => Vec::new(),
@@ -794,33 +800,39 @@ impl<'a> Converter<'a> {
                     self.check_keys(entries, &ip, &["path", "required", "format"], &[]);
                     let mut p = None;
                     let mut required = true;
+                    let mut raw = false;
                     for (k, v) in entries {
                         let kp = join(&ip, &k.name);
                         match k.name.as_str() {
                             "path" => p = self.string(v, &kp),
                             "required" => required = self.bool(v, &kp).unwrap_or(true),
-                            "format" => {
-                                if self.string(v, &kp).is_some_and(|f| f != "raw") {
-                                    self.warn(&v.loc, &kp, "only the default and `raw` env_file formats are known; reading as dotenv");
-                                }
-                            }
+                            "format" => match self.string(v, &kp).as_deref() {
+                                Some("raw") => raw = true,
+                                Some(other) => self.error_hint(
+                                    &v.loc,
+                                    &kp,
+                                    format!("unknown env_file format {other:?}"),
+                                    "leave it out for dotenv, or use `raw`",
+                                ),
+                                None => {}
+                            },
                             _ => {}
                         }
                     }
                     match p {
-                        Some(p) => specs.push((p, required, item.loc.clone(), ip)),
+                        Some(p) => specs.push((p, required, raw, item.loc.clone(), ip)),
                         None => self.error(&item.loc, &ip, "`path` is required"),
                     }
                 }
                 _ => {
                     if let Some(p) = self.string(item, &ip) {
-                        specs.push((p, true, item.loc.clone(), ip));
+                        specs.push((p, true, false, item.loc.clone(), ip));
                     }
                 }
             }
         }
         let mut out = Vec::new();
-        for (p, required, loc, ip) in specs {
+        for (p, required, raw, loc, ip) in specs {
             let full = syntax::resolve_host_path(&p, &self.base, self.home.as_deref());
             let text = match std::fs::read_to_string(&full) {
                 Ok(t) => t,
@@ -839,7 +851,24 @@ impl<'a> Converter<'a> {
                     continue;
                 }
             };
-            match dotenv::parse(&text, self.env) {
+            if raw {
+                // `format: raw`: KEY=VALUE lines taken literally.
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    let (k, v) = line.split_once('=').unwrap_or((line, ""));
+                    out.push((k.to_string(), Some(v.to_string()), loc.clone()));
+                }
+                continue;
+            }
+            // Later env files see the variables of earlier ones, as in compose.
+            let env = self.env;
+            let earlier = |k: &str| {
+                out.iter()
+                    .rev()
+                    .find(|(n, _, _): &&(String, Option<String>, Location)| n == k)
+                    .and_then(|(_, v, _)| v.clone())
+                    .or_else(|| env(k))
+            };
+            match dotenv::parse(&text, &earlier) {
                 Ok(vars) => {
                     for (k, v) in vars {
                         out.push((k, Some(v), loc.clone()));

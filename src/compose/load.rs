@@ -597,18 +597,18 @@ fn validate(project: &mut Project, spans: &Spans, diags: &mut Diagnostics) {
                 );
             }
         }
-        if let Some(cn) = &svc.container_name {
-            if let Some(other) = container_names.insert(cn.clone(), name.clone()) {
-                let cpath = format!("{path}.container_name");
-                diags.push(
-                    Diagnostic::error(
-                        loc(&cpath),
-                        &cpath,
-                        format!("container name {cn:?} is also used by service {other:?}"),
-                    )
-                    .with_hint("container names must be unique"),
-                );
-            }
+        if let Some(cn) = &svc.container_name
+            && let Some(other) = container_names.insert(cn.clone(), name.clone())
+        {
+            let cpath = format!("{path}.container_name");
+            diags.push(
+                Diagnostic::error(
+                    loc(&cpath),
+                    &cpath,
+                    format!("container name {cn:?} is also used by service {other:?}"),
+                )
+                .with_hint("container names must be unique"),
+            );
         }
     }
     if uses_default && !project.networks.contains_key("default") {
@@ -620,6 +620,28 @@ fn validate(project: &mut Project, spans: &Spans, diags: &mut Diagnostics) {
             },
         );
     }
+    // As compose does, networks and volumes no enabled service uses are left out.
+    let used_networks: BTreeSet<&String> = project
+        .services
+        .values()
+        .flat_map(|s| s.networks.keys())
+        .collect();
+    let used_volumes: BTreeSet<&String> = project
+        .services
+        .values()
+        .flat_map(|s| {
+            s.volumes
+                .iter()
+                .filter(|m| m.kind == MountType::Volume)
+                .filter_map(|m| m.source.as_ref())
+        })
+        .collect();
+    let (keep_n, keep_v): (BTreeSet<String>, BTreeSet<String>) = (
+        used_networks.into_iter().cloned().collect(),
+        used_volumes.into_iter().cloned().collect(),
+    );
+    project.networks.retain(|k, _| keep_n.contains(k));
+    project.volumes.retain(|k, _| keep_v.contains(k));
     if let Some(cycle) = DepGraph::new(&project.services).find_cycle() {
         let p = format!("services.{}.depends_on", cycle[0]);
         diags.push(

@@ -18,6 +18,9 @@ pub struct Project {
     pub networks: BTreeMap<String, Network>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub volumes: BTreeMap<String, Volume>,
+    /// Top-level `x-*` extension keys, passed through as written.
+    #[serde(flatten)]
+    pub extensions: BTreeMap<String, serde_json::Value>,
     /// The project directory: relative paths in the files are resolved against it.
     #[serde(skip)]
     pub working_dir: PathBuf,
@@ -273,7 +276,10 @@ pub struct VolumeOptions {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TmpfsOptions {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_u64_string"
+    )]
     pub size: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<u32>,
@@ -353,6 +359,13 @@ fn trim_fraction(value: u128, div: u128) -> String {
     let width = div.to_string().len() - 1;
     let f = format!("{frac:0width$}");
     format!("{whole}.{}", f.trim_end_matches('0'))
+}
+
+fn opt_u64_string<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.serialize_str(&v.to_string()),
+        None => s.serialize_none(),
+    }
 }
 
 fn opt_go_duration<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {

@@ -92,6 +92,27 @@ impl Node {
     }
 }
 
+/// The node as plain data (for extension keys, which are passed through).
+pub fn to_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value as J;
+    match &node.value {
+        Value::Null => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::Float(f, raw) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .unwrap_or_else(|| J::String(raw.clone())),
+        Value::Str(s) => J::String(s.clone()),
+        Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
+        Value::Map(entries) => J::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.name.clone(), to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
 /// Parses one file. Each YAML document becomes one node; an empty file gives none.
 pub fn parse(text: &str, file: Arc<str>) -> Result<Vec<Node>, Diagnostic> {
     let mut builder = Builder {

@@ -1,0 +1,190 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'rcompose'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'rcompose' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Compose file(s) to read, in order; `-` reads standard input [env: COMPOSE_FILE]')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Compose file(s) to read, in order; `-` reads standard input [env: COMPOSE_FILE]')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Project name [env: COMPOSE_PROJECT_NAME]')
+            [CompletionResult]::new('--project-name', '--project-name', [CompletionResultType]::ParameterName, 'Project name [env: COMPOSE_PROJECT_NAME]')
+            [CompletionResult]::new('--project-directory', '--project-directory', [CompletionResultType]::ParameterName, 'Directory relative paths are resolved against (default: the first file''s)')
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Env file(s) for interpolation instead of the project''s `.env`')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Enable services of a profile [env: COMPOSE_PROFILES]')
+            [CompletionResult]::new('--ansi', '--ansi', [CompletionResultType]::ParameterName, 'When to color output (NO_COLOR also turns color off)')
+            [CompletionResult]::new('--progress', '--progress', [CompletionResultType]::ParameterName, 'How to show progress')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Create and start containers (and the built-in proxy)')
+            [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Stop and remove containers and networks')
+            [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Show container output')
+            [CompletionResult]::new('ps', 'ps', [CompletionResultType]::ParameterValue, 'List containers')
+            [CompletionResult]::new('build', 'build', [CompletionResultType]::ParameterValue, 'Build or rebuild service images')
+            [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Pull service images')
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start existing containers')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop running containers without removing them')
+            [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart containers')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Validate and show the normalized project')
+            [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Show the rcompose version')
+            break
+        }
+        'rcompose;up' {
+            [CompletionResult]::new('--pull', '--pull', [CompletionResultType]::ParameterName, 'When to pull images')
+            [CompletionResult]::new('--wait-timeout', '--wait-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait with --wait')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Shutdown timeout in seconds')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Shutdown timeout in seconds')
+            [CompletionResult]::new('--exit-code-from', '--exit-code-from', [CompletionResultType]::ParameterName, 'Return this service''s exit code (implies --abort-on-container-exit)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Run in the background')
+            [CompletionResult]::new('--detach', '--detach', [CompletionResultType]::ParameterName, 'Run in the background')
+            [CompletionResult]::new('--build', '--build', [CompletionResultType]::ParameterName, 'Build images before starting')
+            [CompletionResult]::new('--no-build', '--no-build', [CompletionResultType]::ParameterName, 'Do not build images, even when missing')
+            [CompletionResult]::new('--force-recreate', '--force-recreate', [CompletionResultType]::ParameterName, 'Recreate containers even if unchanged')
+            [CompletionResult]::new('--no-recreate', '--no-recreate', [CompletionResultType]::ParameterName, 'Never recreate existing containers')
+            [CompletionResult]::new('--no-deps', '--no-deps', [CompletionResultType]::ParameterName, 'Do not start the named services'' dependencies')
+            [CompletionResult]::new('--remove-orphans', '--remove-orphans', [CompletionResultType]::ParameterName, 'Remove containers of services no longer in the file')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait until services are running or healthy (implies -d)')
+            [CompletionResult]::new('--abort-on-container-exit', '--abort-on-container-exit', [CompletionResultType]::ParameterName, 'Stop everything when any container stops')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Monochrome output')
+            [CompletionResult]::new('--no-log-prefix', '--no-log-prefix', [CompletionResultType]::ParameterName, 'Do not prefix log lines with the service name')
+            [CompletionResult]::new('--timestamps', '--timestamps', [CompletionResultType]::ParameterName, 'Show timestamps')
+            [CompletionResult]::new('--no-start', '--no-start', [CompletionResultType]::ParameterName, 'Create containers without starting them')
+            [CompletionResult]::new('--quiet-pull', '--quiet-pull', [CompletionResultType]::ParameterName, 'Pull without printing progress')
+            [CompletionResult]::new('--no-builtin-proxy', '--no-builtin-proxy', [CompletionResultType]::ParameterName, 'Run a real nginx container instead of serving its configuration in-process')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;down' {
+            [CompletionResult]::new('--rmi', '--rmi', [CompletionResultType]::ParameterName, 'Remove images: `local` (built ones) or `all`')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Shutdown timeout in seconds')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Shutdown timeout in seconds')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Also remove named volumes and anonymous volumes')
+            [CompletionResult]::new('--volumes', '--volumes', [CompletionResultType]::ParameterName, 'Also remove named volumes and anonymous volumes')
+            [CompletionResult]::new('--remove-orphans', '--remove-orphans', [CompletionResultType]::ParameterName, 'Remove containers of services no longer in the file')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;logs' {
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Number of lines from the end of each log (or `all`)')
+            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Number of lines from the end of each log (or `all`)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Show logs since a timestamp or relative time (42m)')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Show logs before a timestamp or relative time')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Follow log output')
+            [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Follow log output')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Show timestamps')
+            [CompletionResult]::new('--timestamps', '--timestamps', [CompletionResultType]::ParameterName, 'Show timestamps')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Monochrome output')
+            [CompletionResult]::new('--no-log-prefix', '--no-log-prefix', [CompletionResultType]::ParameterName, 'Do not prefix lines with the service name')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;ps' {
+            [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'Filter by state (running, exited, ...)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Show stopped containers too')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Show stopped containers too')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only show IDs')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only show IDs')
+            [CompletionResult]::new('--services', '--services', [CompletionResultType]::ParameterName, 'Show service names')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;build' {
+            [CompletionResult]::new('--build-arg', '--build-arg', [CompletionResultType]::ParameterName, 'Build-time variables (KEY=VALUE)')
+            [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Do not use the cache')
+            [CompletionResult]::new('--pull', '--pull', [CompletionResultType]::ParameterName, 'Always try to pull newer base images')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;pull' {
+            [CompletionResult]::new('--ignore-pull-failures', '--ignore-pull-failures', [CompletionResultType]::ParameterName, 'Go on when an image cannot be pulled')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Pull without printing progress')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Pull without printing progress')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;start' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;stop' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Shutdown timeout in seconds')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Shutdown timeout in seconds')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;restart' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Shutdown timeout in seconds')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Shutdown timeout in seconds')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;config' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the output to this file instead of standard output')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the output to this file instead of standard output')
+            [CompletionResult]::new('--services', '--services', [CompletionResultType]::ParameterName, 'Print the service names, one per line')
+            [CompletionResult]::new('--volumes', '--volumes', [CompletionResultType]::ParameterName, 'Print the volume names, one per line')
+            [CompletionResult]::new('--networks', '--networks', [CompletionResultType]::ParameterName, 'Print the network names, one per line')
+            [CompletionResult]::new('--profiles', '--profiles', [CompletionResultType]::ParameterName, 'Print the profile names, one per line')
+            [CompletionResult]::new('--images', '--images', [CompletionResultType]::ParameterName, 'Print the image of each service, one per line')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only validate; print nothing')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only validate; print nothing')
+            [CompletionResult]::new('--no-interpolate', '--no-interpolate', [CompletionResultType]::ParameterName, 'Leave ${VAR} as written')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;proxy' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'The nginx configuration file')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Prefix that relative paths in the configuration resolve against')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Check the configuration and exit')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;completions' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;version' {
+            [CompletionResult]::new('--short', '--short', [CompletionResultType]::ParameterName, 'Print only the version number')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

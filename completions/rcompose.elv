@@ -1,0 +1,171 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[rcompose] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'rcompose'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'rcompose'= {
+            cand -f 'Compose file(s) to read, in order; `-` reads standard input [env: COMPOSE_FILE]'
+            cand --file 'Compose file(s) to read, in order; `-` reads standard input [env: COMPOSE_FILE]'
+            cand -p 'Project name [env: COMPOSE_PROJECT_NAME]'
+            cand --project-name 'Project name [env: COMPOSE_PROJECT_NAME]'
+            cand --project-directory 'Directory relative paths are resolved against (default: the first file''s)'
+            cand --env-file 'Env file(s) for interpolation instead of the project''s `.env`'
+            cand --profile 'Enable services of a profile [env: COMPOSE_PROFILES]'
+            cand --ansi 'When to color output (NO_COLOR also turns color off)'
+            cand --progress 'How to show progress'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand up 'Create and start containers (and the built-in proxy)'
+            cand down 'Stop and remove containers and networks'
+            cand logs 'Show container output'
+            cand ps 'List containers'
+            cand build 'Build or rebuild service images'
+            cand pull 'Pull service images'
+            cand start 'Start existing containers'
+            cand stop 'Stop running containers without removing them'
+            cand restart 'Restart containers'
+            cand config 'Validate and show the normalized project'
+            cand proxy 'Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would'
+            cand completions 'Print a shell completion script'
+            cand version 'Show the rcompose version'
+        }
+        &'rcompose;up'= {
+            cand --pull 'When to pull images'
+            cand --wait-timeout 'Seconds to wait with --wait'
+            cand -t 'Shutdown timeout in seconds'
+            cand --timeout 'Shutdown timeout in seconds'
+            cand --exit-code-from 'Return this service''s exit code (implies --abort-on-container-exit)'
+            cand -d 'Run in the background'
+            cand --detach 'Run in the background'
+            cand --build 'Build images before starting'
+            cand --no-build 'Do not build images, even when missing'
+            cand --force-recreate 'Recreate containers even if unchanged'
+            cand --no-recreate 'Never recreate existing containers'
+            cand --no-deps 'Do not start the named services'' dependencies'
+            cand --remove-orphans 'Remove containers of services no longer in the file'
+            cand --wait 'Wait until services are running or healthy (implies -d)'
+            cand --abort-on-container-exit 'Stop everything when any container stops'
+            cand --no-color 'Monochrome output'
+            cand --no-log-prefix 'Do not prefix log lines with the service name'
+            cand --timestamps 'Show timestamps'
+            cand --no-start 'Create containers without starting them'
+            cand --quiet-pull 'Pull without printing progress'
+            cand --no-builtin-proxy 'Run a real nginx container instead of serving its configuration in-process'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;down'= {
+            cand --rmi 'Remove images: `local` (built ones) or `all`'
+            cand -t 'Shutdown timeout in seconds'
+            cand --timeout 'Shutdown timeout in seconds'
+            cand -v 'Also remove named volumes and anonymous volumes'
+            cand --volumes 'Also remove named volumes and anonymous volumes'
+            cand --remove-orphans 'Remove containers of services no longer in the file'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;logs'= {
+            cand -n 'Number of lines from the end of each log (or `all`)'
+            cand --tail 'Number of lines from the end of each log (or `all`)'
+            cand --since 'Show logs since a timestamp or relative time (42m)'
+            cand --until 'Show logs before a timestamp or relative time'
+            cand -f 'Follow log output'
+            cand --follow 'Follow log output'
+            cand -t 'Show timestamps'
+            cand --timestamps 'Show timestamps'
+            cand --no-color 'Monochrome output'
+            cand --no-log-prefix 'Do not prefix lines with the service name'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;ps'= {
+            cand --status 'Filter by state (running, exited, ...)'
+            cand --format 'Output format'
+            cand -a 'Show stopped containers too'
+            cand --all 'Show stopped containers too'
+            cand -q 'Only show IDs'
+            cand --quiet 'Only show IDs'
+            cand --services 'Show service names'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;build'= {
+            cand --build-arg 'Build-time variables (KEY=VALUE)'
+            cand --no-cache 'Do not use the cache'
+            cand --pull 'Always try to pull newer base images'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;pull'= {
+            cand --ignore-pull-failures 'Go on when an image cannot be pulled'
+            cand -q 'Pull without printing progress'
+            cand --quiet 'Pull without printing progress'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;start'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;stop'= {
+            cand -t 'Shutdown timeout in seconds'
+            cand --timeout 'Shutdown timeout in seconds'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;restart'= {
+            cand -t 'Shutdown timeout in seconds'
+            cand --timeout 'Shutdown timeout in seconds'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;config'= {
+            cand --format 'Output format'
+            cand -o 'Write the output to this file instead of standard output'
+            cand --output 'Write the output to this file instead of standard output'
+            cand --services 'Print the service names, one per line'
+            cand --volumes 'Print the volume names, one per line'
+            cand --networks 'Print the network names, one per line'
+            cand --profiles 'Print the profile names, one per line'
+            cand --images 'Print the image of each service, one per line'
+            cand -q 'Only validate; print nothing'
+            cand --quiet 'Only validate; print nothing'
+            cand --no-interpolate 'Leave ${VAR} as written'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;proxy'= {
+            cand -c 'The nginx configuration file'
+            cand -p 'Prefix that relative paths in the configuration resolve against'
+            cand -t 'Check the configuration and exit'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;completions'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;version'= {
+            cand --short 'Print only the version number'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+    ]
+    $completions[$command]
+}

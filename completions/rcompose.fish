@@ -1,0 +1,126 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_rcompose_global_optspecs
+    string join \n f/file= p/project-name= project-directory= env-file= profile= ansi= progress= h/help V/version
+end
+
+function __fish_rcompose_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_rcompose_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_rcompose_using_subcommand
+    set -l cmd (__fish_rcompose_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c rcompose -n "__fish_rcompose_needs_command" -s f -l file -d 'Compose file(s) to read, in order; `-` reads standard input [env: COMPOSE_FILE]' -r
+complete -c rcompose -n "__fish_rcompose_needs_command" -s p -l project-name -d 'Project name [env: COMPOSE_PROJECT_NAME]' -r
+complete -c rcompose -n "__fish_rcompose_needs_command" -l project-directory -d 'Directory relative paths are resolved against (default: the first file\'s)' -r -F
+complete -c rcompose -n "__fish_rcompose_needs_command" -l env-file -d 'Env file(s) for interpolation instead of the project\'s `.env`' -r -F
+complete -c rcompose -n "__fish_rcompose_needs_command" -l profile -d 'Enable services of a profile [env: COMPOSE_PROFILES]' -r
+complete -c rcompose -n "__fish_rcompose_needs_command" -l ansi -d 'When to color output (NO_COLOR also turns color off)' -r -f -a "never\t''
+always\t''
+auto\t''"
+complete -c rcompose -n "__fish_rcompose_needs_command" -l progress -d 'How to show progress' -r -f -a "auto\t''
+tty\t''
+plain\t''
+quiet\t''"
+complete -c rcompose -n "__fish_rcompose_needs_command" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_needs_command" -s V -l version -d 'Print version'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "up" -d 'Create and start containers (and the built-in proxy)'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "down" -d 'Stop and remove containers and networks'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "logs" -d 'Show container output'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "ps" -d 'List containers'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "build" -d 'Build or rebuild service images'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "pull" -d 'Pull service images'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "start" -d 'Start existing containers'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "stop" -d 'Stop running containers without removing them'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "restart" -d 'Restart containers'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "config" -d 'Validate and show the normalized project'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "proxy" -d 'Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "version" -d 'Show the rcompose version'
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l pull -d 'When to pull images' -r -f -a "always\t''
+missing\t''
+never\t''"
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l wait-timeout -d 'Seconds to wait with --wait' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -s t -l timeout -d 'Shutdown timeout in seconds' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l exit-code-from -d 'Return this service\'s exit code (implies --abort-on-container-exit)' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -s d -l detach -d 'Run in the background'
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l build -d 'Build images before starting'
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l no-build -d 'Do not build images, even when missing'
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l force-recreate -d 'Recreate containers even if unchanged'
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l no-recreate -d 'Never recreate existing containers'
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l no-deps -d 'Do not start the named services\' dependencies'
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l remove-orphans -d 'Remove containers of services no longer in the file'
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l wait -d 'Wait until services are running or healthy (implies -d)'
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l abort-on-container-exit -d 'Stop everything when any container stops'
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l no-color -d 'Monochrome output'
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l no-log-prefix -d 'Do not prefix log lines with the service name'
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l timestamps -d 'Show timestamps'
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l no-start -d 'Create containers without starting them'
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l quiet-pull -d 'Pull without printing progress'
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l no-builtin-proxy -d 'Run a real nginx container instead of serving its configuration in-process'
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand down" -l rmi -d 'Remove images: `local` (built ones) or `all`' -r -f -a "local\t''
+all\t''"
+complete -c rcompose -n "__fish_rcompose_using_subcommand down" -s t -l timeout -d 'Shutdown timeout in seconds' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand down" -s v -l volumes -d 'Also remove named volumes and anonymous volumes'
+complete -c rcompose -n "__fish_rcompose_using_subcommand down" -l remove-orphans -d 'Remove containers of services no longer in the file'
+complete -c rcompose -n "__fish_rcompose_using_subcommand down" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand logs" -s n -l tail -d 'Number of lines from the end of each log (or `all`)' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand logs" -l since -d 'Show logs since a timestamp or relative time (42m)' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand logs" -l until -d 'Show logs before a timestamp or relative time' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand logs" -s f -l follow -d 'Follow log output'
+complete -c rcompose -n "__fish_rcompose_using_subcommand logs" -s t -l timestamps -d 'Show timestamps'
+complete -c rcompose -n "__fish_rcompose_using_subcommand logs" -l no-color -d 'Monochrome output'
+complete -c rcompose -n "__fish_rcompose_using_subcommand logs" -l no-log-prefix -d 'Do not prefix lines with the service name'
+complete -c rcompose -n "__fish_rcompose_using_subcommand logs" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand ps" -l status -d 'Filter by state (running, exited, ...)' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand ps" -l format -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c rcompose -n "__fish_rcompose_using_subcommand ps" -s a -l all -d 'Show stopped containers too'
+complete -c rcompose -n "__fish_rcompose_using_subcommand ps" -s q -l quiet -d 'Only show IDs'
+complete -c rcompose -n "__fish_rcompose_using_subcommand ps" -l services -d 'Show service names'
+complete -c rcompose -n "__fish_rcompose_using_subcommand ps" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand build" -l build-arg -d 'Build-time variables (KEY=VALUE)' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand build" -l no-cache -d 'Do not use the cache'
+complete -c rcompose -n "__fish_rcompose_using_subcommand build" -l pull -d 'Always try to pull newer base images'
+complete -c rcompose -n "__fish_rcompose_using_subcommand build" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand pull" -l ignore-pull-failures -d 'Go on when an image cannot be pulled'
+complete -c rcompose -n "__fish_rcompose_using_subcommand pull" -s q -l quiet -d 'Pull without printing progress'
+complete -c rcompose -n "__fish_rcompose_using_subcommand pull" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand start" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand stop" -s t -l timeout -d 'Shutdown timeout in seconds' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand stop" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand restart" -s t -l timeout -d 'Shutdown timeout in seconds' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand restart" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand config" -l format -d 'Output format' -r -f -a "yaml\t''
+json\t''"
+complete -c rcompose -n "__fish_rcompose_using_subcommand config" -s o -l output -d 'Write the output to this file instead of standard output' -r -F
+complete -c rcompose -n "__fish_rcompose_using_subcommand config" -l services -d 'Print the service names, one per line'
+complete -c rcompose -n "__fish_rcompose_using_subcommand config" -l volumes -d 'Print the volume names, one per line'
+complete -c rcompose -n "__fish_rcompose_using_subcommand config" -l networks -d 'Print the network names, one per line'
+complete -c rcompose -n "__fish_rcompose_using_subcommand config" -l profiles -d 'Print the profile names, one per line'
+complete -c rcompose -n "__fish_rcompose_using_subcommand config" -l images -d 'Print the image of each service, one per line'
+complete -c rcompose -n "__fish_rcompose_using_subcommand config" -s q -l quiet -d 'Only validate; print nothing'
+complete -c rcompose -n "__fish_rcompose_using_subcommand config" -l no-interpolate -d 'Leave ${VAR} as written'
+complete -c rcompose -n "__fish_rcompose_using_subcommand config" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand proxy" -s c -d 'The nginx configuration file' -r -F
+complete -c rcompose -n "__fish_rcompose_using_subcommand proxy" -s p -d 'Prefix that relative paths in the configuration resolve against' -r -F
+complete -c rcompose -n "__fish_rcompose_using_subcommand proxy" -s t -d 'Check the configuration and exit'
+complete -c rcompose -n "__fish_rcompose_using_subcommand proxy" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand version" -l short -d 'Print only the version number'
+complete -c rcompose -n "__fish_rcompose_using_subcommand version" -s h -l help -d 'Print help'
