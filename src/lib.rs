@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod compose;
 pub mod diag;
+pub mod engine;
 pub mod ui;
 
 use clap::Parser;

@@ -72,7 +72,9 @@ pub fn render(project: &Project, args: &ConfigArgs) -> anyhow::Result<String> {
     let value = to_value(project)?;
     Ok(match args.format {
         ConfigFormat::Json => serde_json::to_string_pretty(&value)? + "\n",
-        ConfigFormat::Yaml => serde_yaml::to_string(&value)?,
+        ConfigFormat::Yaml => {
+            crate::compose::yaml::to_string(&value).map_err(anyhow::Error::msg)?
+        }
     })
 }
 

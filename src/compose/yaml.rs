@@ -92,6 +92,11 @@ impl Node {
     }
 }
 
+/// Writes data as YAML text (the `config` command's output).
+pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, String> {
+    serde_yaml::to_string(value).map_err(|e| e.to_string())
+}
+
 /// The node as plain data (for extension keys, which are passed through).
 pub fn to_json(node: &Node) -> serde_json::Value {
     use serde_json::Value as J;

@@ -1,6 +1,8 @@
 //! Terminal output: colors (honouring `--ansi` and `NO_COLOR`) and the
 //! rendering of diagnostics.
 
+pub mod progress;
+
 use std::io::IsTerminal;
 
 use crate::cli::Ansi;

@@ -105,3 +105,302 @@ fn run_ok(cmd: &mut Command) -> Result<(), String> {
         ))
     }
 }
+
+/// Panics with what to do when no Docker Engine answers: tests that need
+/// one fail loudly instead of skipping.
+pub fn ensure_engine() {
+    static OK: OnceLock<bool> = OnceLock::new();
+    let ok = *OK.get_or_init(|| {
+        Command::new("docker")
+            .args(["info", "--format", "{{.ServerVersion}}"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    assert!(
+        ok,
+        "this test needs a Docker Engine and none answers on {}: start dockerd (see ../shared/ENVIRONMENT.md)",
+        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+    );
+}
+
+pub const BUSYBOX: &str = "local/busybox:latest";
+
+/// The busybox image the engine tests run, built from the host's static
+/// busybox when missing (there is no registry to pull from).
+pub fn ensure_busybox() {
+    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
+    ensure_engine();
+    let r = DONE.get_or_init(|| {
+        if docker_ok(&["image", "inspect", BUSYBOX]) {
+            return Ok(());
+        }
+        let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .map(String::from);
+        let busybox = match busybox {
+            Some(b) => b,
+            None => {
+                let _ = Command::new("apt-get").arg("update").output();
+                run_ok(Command::new("apt-get").args(["install", "-y", "busybox-static"]))?;
+                "/bin/busybox".to_string()
+            }
+        };
+        let root = std::env::temp_dir().join(format!("rcompose-busybox-{}", std::process::id()));
+        let bin = root.join("bin");
+        std::fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(root.join("tmp")).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(root.join("etc")).map_err(|e| e.to_string())?;
+        std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")
+            .map_err(|e| e.to_string())?;
+        std::fs::write(root.join("etc/group"), "root:x:0:\n").map_err(|e| e.to_string())?;
+        std::fs::copy(&busybox, bin.join("busybox")).map_err(|e| e.to_string())?;
+        let list = Command::new(&busybox)
+            .arg("--list")
+            .output()
+            .map_err(|e| e.to_string())?;
+        for applet in String::from_utf8_lossy(&list.stdout)
+            .lines()
+            .filter(|a| *a != "busybox")
+        {
+            let _ = std::os::unix::fs::symlink("busybox", bin.join(applet));
+        }
+        let script = format!(
+            "tar -C {} -c . | docker import -c 'ENV PATH=/bin' -c 'CMD [\"sh\"]' - {BUSYBOX}",
+            root.display()
+        );
+        run_ok(Command::new("sh").arg("-c").arg(&script))?;
+        let _ = std::fs::remove_dir_all(&root);
+        Ok(())
+    });
+    if let Err(e) = r {
+        panic!("could not build the {BUSYBOX} test image: {e}");
+    }
+}
+
+pub fn docker_ok(args: &[&str]) -> bool {
+    Command::new("docker")
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+pub fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker runs");
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A free TCP port on loopback, for publishing.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A compose project in a temporary folder, with a project name of its own,
+/// removed with everything it made when dropped (even if the test failed).
+pub struct TestProject {
+    pub dir: tempfile::TempDir,
+    pub name: String,
+}
+
+impl TestProject {
+    pub fn new(test: &str, compose: &str) -> Self {
+        ensure_busybox();
+        let dir = tempfile::Builder::new().prefix("rct").tempdir().unwrap();
+        let name = format!("rct-{}-{}", test.replace('_', "-"), std::process::id());
+        std::fs::write(dir.path().join("docker-compose.yml"), compose).unwrap();
+        TestProject { dir, name }
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let p = self.dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    /// `rcompose -p NAME ARGS...` in the project folder.
+    pub fn rc(&self, args: &[&str]) -> Command {
+        let mut c = rcompose();
+        c.current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .args(["--progress", "plain", "-p", &self.name])
+            .args(args);
+        c
+    }
+
+    /// Runs rcompose and returns (status, stdout, stderr).
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.rc(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Runs rcompose and insists it succeeds.
+    #[track_caller]
+    pub fn ok(&self, args: &[&str]) -> String {
+        let (code, out, err) = self.run(args);
+        assert_eq!(code, 0, "rcompose {args:?} failed:\n{err}");
+        out
+    }
+
+    /// `docker compose -p NAME ARGS...` in the project folder.
+    pub fn compose(&self, args: &[&str]) -> (i32, String, String) {
+        ensure_compose_v2();
+        let out = Command::new("docker")
+            .current_dir(self.dir.path())
+            .args(["compose", "-p", &self.name])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    pub fn label_filter(&self) -> String {
+        format!("label=com.docker.compose.project={}", self.name)
+    }
+
+    /// Names of the project's containers (all states).
+    pub fn containers(&self) -> Vec<String> {
+        let out = docker(&[
+            "ps",
+            "-a",
+            "--filter",
+            &self.label_filter(),
+            "--format",
+            "{{.Names}}",
+        ]);
+        let mut v: Vec<String> = out
+            .lines()
+            .map(String::from)
+            .filter(|s| !s.is_empty())
+            .collect();
+        v.sort();
+        v
+    }
+
+    pub fn inspect(&self, container: &str, format: &str) -> String {
+        docker(&["inspect", "--format", format, container])
+    }
+}
+
+impl Drop for TestProject {
+    fn drop(&mut self) {
+        let _ = self
+            .rc(&["down", "-v", "-t", "0", "--remove-orphans"])
+            .output();
+        // Whatever is left (a test that broke the file, say), by label.
+        let f = self.label_filter();
+        if let Ok(o) = Command::new("docker")
+            .args(["ps", "-aq", "--filter", &f])
+            .output()
+        {
+            for id in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                let _ = Command::new("docker").args(["rm", "-f", "-v", id]).output();
+            }
+        }
+        for kind in ["network", "volume"] {
+            if let Ok(o) = Command::new("docker")
+                .args([kind, "ls", "-q", "--filter", &f])
+                .output()
+            {
+                for id in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                    let _ = Command::new("docker").args([kind, "rm", id]).output();
+                }
+            }
+        }
+    }
+}
+
+/// Polls `f` until it is true or `secs` pass (for waiting on the engine in tests).
+pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    false
+}
+
+/// A registry on loopback (Debian's docker-registry), for real pulls; stopped on drop.
+pub struct Registry {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+    pub addr: String,
+}
+
+impl Registry {
+    pub fn start() -> Registry {
+        ensure_engine();
+        if Command::new("docker-registry")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            let _ = Command::new("apt-get").arg("update").output();
+            run_ok(Command::new("apt-get").args(["install", "-y", "docker-registry"]))
+                .unwrap_or_else(|e| {
+                    panic!("cannot install docker-registry for the pull test: {e}")
+                });
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
+            dir.path().join("data").display()
+        );
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let child = Command::new("docker-registry")
+            .args(["serve", dir.path().join("config.yml").to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker-registry starts");
+        assert!(
+            eventually(20, || std::net::TcpStream::connect(&addr).is_ok()),
+            "the registry did not listen on {addr}"
+        );
+        Registry {
+            child,
+            _dir: dir,
+            addr,
+        }
+    }
+
+    /// Pushes a local image under `name`, then removes the local copy, so the
+    /// next use has to pull it.
+    pub fn publish(&self, local: &str, name: &str) -> String {
+        let remote = format!("{}/{name}", self.addr);
+        docker(&["tag", local, &remote]);
+        docker(&["push", &remote]);
+        docker(&["rmi", &remote]);
+        remote
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,117 @@
+//! `rcompose logs`: containers' output with service prefixes; with `-f` it
+//! follows, and picks up containers that start or restart meanwhile.
+
+use std::collections::BTreeSet;
+
+use crate::cli::{GlobalOpts, LogsArgs};
+use crate::compose::syntax::parse_duration;
+use crate::engine::events::EventHub;
+use crate::engine::logs::{LogPrinter, StreamOpts};
+use crate::engine::{Engine, containers, logs};
+use crate::ui::Style;
+
+/// `--since`/`--until`: RFC 3339, a Unix time, or a duration ago (`42m`).
+pub fn parse_time(s: &str, now: i64) -> anyhow::Result<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp());
+    }
+    if let Ok(secs) = s.parse::<f64>() {
+        return Ok(secs as i64);
+    }
+    if let Ok(d) = parse_duration(s) {
+        return Ok(now - d.as_secs() as i64);
+    }
+    anyhow::bail!(
+        "invalid time {s:?}: use a timestamp like 2026-01-02T15:04:05Z, a Unix time, or a duration like 42m"
+    )
+}
+
+pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Result<i32> {
+    let opts = super::load_options(global);
+    let Some(loaded) = super::load_project(&opts, style) else {
+        return Ok(1);
+    };
+    let project = loaded.project;
+    let now = chrono::Utc::now().timestamp();
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| parse_time(s, now))
+        .transpose()?
+        .unwrap_or(0);
+    let until = args
+        .until
+        .as_deref()
+        .map(|s| parse_time(s, now))
+        .transpose()?
+        .unwrap_or(0);
+    let wanted: BTreeSet<String> = if args.services.is_empty() {
+        project.services.keys().cloned().collect()
+    } else {
+        args.services.iter().cloned().collect()
+    };
+    for s in &wanted {
+        if !project.services.contains_key(s) {
+            anyhow::bail!("no such service: {s}");
+        }
+    }
+    let order: Vec<String> = project.services.keys().cloned().collect();
+    let color_of = move |svc: &str| order.iter().position(|s| s == svc).unwrap_or(0);
+    let width = wanted.iter().map(String::len).max().unwrap_or(0);
+    let printer = LogPrinter::new(width, style.color && !args.no_color, !args.no_log_prefix);
+    let sopts = StreamOpts {
+        follow: args.follow,
+        tail: args.tail.clone(),
+        since,
+        until,
+        timestamps: args.timestamps,
+    };
+    super::runtime()?.block_on(async move {
+        let engine = Engine::connect().await?;
+        let hub = args.follow.then(|| EventHub::subscribe(&engine, &project.name));
+        let list = containers::list(&engine, &project.name, true).await?;
+        let mut tasks = Vec::new();
+        for c in list.iter().filter(|c| wanted.contains(containers::service(c))) {
+            let (e, p, o) = (engine.clone(), printer.clone(), sopts.clone());
+            let (id, svc) = (containers::id(c), containers::service(c).to_string());
+            let ci = color_of(&svc);
+            tasks.push(tokio::spawn(async move { logs::stream(&e, &id, &svc, ci, &o, &p).await }));
+        }
+        let Some(hub) = hub else {
+            for t in tasks {
+                let _ = t.await;
+            }
+            return Ok(0);
+        };
+        let mut rx = hub.receiver();
+        loop {
+            tokio::select! {
+                ev = rx.recv() => {
+                    let Ok(ev) = ev else { continue };
+                    if ev.action == "start" && wanted.contains(&ev.service) {
+                        let o = StreamOpts { since: chrono::Utc::now().timestamp(), tail: None, ..sopts.clone() };
+                        let (e, p, ci) = (engine.clone(), printer.clone(), color_of(&ev.service));
+                        tokio::spawn(async move { logs::stream(&e, &ev.id, &ev.service, ci, &o, &p).await });
+                    }
+                }
+                _ = tokio::signal::ctrl_c() => return Ok(0),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(
+            parse_time("2026-01-02T00:00:00Z", 0).unwrap(),
+            1_767_312_000
+        );
+        assert_eq!(parse_time("1000", 0).unwrap(), 1000);
+        assert_eq!(parse_time("42m", 10_000).unwrap(), 10_000 - 42 * 60);
+        assert!(parse_time("yesterday", 0).is_err());
+    }
+}

@@ -1,0 +1,609 @@
+//! `rcompose up`: images, networks, volumes, then containers in dependency
+//! order (independent services together), waiting for depends_on
+//! conditions on the engine's event stream; then either return (`-d`,
+//! `--wait`) or follow the logs until Ctrl-C.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::bail;
+use bollard::models::ContainerSummary;
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared, join_all};
+
+use crate::cli::{GlobalOpts, PullPolicyArg, UpArgs};
+use crate::compose::Project;
+use crate::compose::graph::DepGraph;
+use crate::compose::model::{Condition, Service};
+use crate::engine::events::{ContainerEvent, EventHub, wait_for};
+use crate::engine::logs::{LogPrinter, StreamOpts};
+use crate::engine::{Engine, containers, images, labels, logs, networks, spec, volumes};
+use crate::ui::Style;
+use crate::ui::progress::Progress;
+
+/// How long `up` waits for a dependency's condition unless `--wait-timeout` says otherwise.
+pub const DEFAULT_DEPENDENCY_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The services `up`, `start`, ... act on: all, or the named ones with their dependencies.
+pub fn target_services(project: &Project, named: &[String], no_deps: bool) -> BTreeSet<String> {
+    if named.is_empty() {
+        return project.services.keys().cloned().collect();
+    }
+    if no_deps {
+        return named
+            .iter()
+            .filter(|n| project.services.contains_key(*n))
+            .cloned()
+            .collect();
+    }
+    DepGraph::new(&project.services).with_dependencies(named.iter().map(String::as_str))
+}
+
+pub fn run(global: &GlobalOpts, args: &UpArgs, style: &Style) -> anyhow::Result<i32> {
+    let mut opts = super::load_options(global);
+    opts.services = args.services.clone();
+    let Some(loaded) = super::load_project(&opts, style) else {
+        return Ok(1);
+    };
+    let project = Arc::new(loaded.project);
+    super::runtime()?.block_on(up(global, args, style, project))
+}
+
+/// What to do about images before containers are created.
+#[derive(Debug, Clone, Copy)]
+pub struct ImagePolicy {
+    pub build: bool,
+    pub no_build: bool,
+    pub pull: Option<PullPolicyArg>,
+    pub quiet_pull: bool,
+}
+
+/// Builds and pulls what the target services need.
+pub async fn ensure_images(
+    engine: &Engine,
+    project: &Project,
+    targets: &BTreeSet<String>,
+    policy: ImagePolicy,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    let mut to_pull: Vec<(String, String)> = Vec::new();
+    let mut to_build: Vec<&Service> = Vec::new();
+    for name in targets {
+        let svc = &project.services[name];
+        let image = project.image_for(svc);
+        let present = images::exists(engine, &image).await?;
+        let service_policy = svc.pull_policy.as_deref();
+        let pull_always =
+            matches!(policy.pull, Some(PullPolicyArg::Always)) || service_policy == Some("always");
+        let never_pull =
+            matches!(policy.pull, Some(PullPolicyArg::Never)) || service_policy == Some("never");
+        if svc.build.is_some() && (policy.build || service_policy == Some("build") || !present) {
+            if policy.no_build {
+                if !present {
+                    bail!(
+                        "service {name}: image {image} is missing and --no-build forbids building it"
+                    );
+                }
+                continue;
+            }
+            to_build.push(svc);
+        } else if svc.build.is_none() && (pull_always || !present) {
+            if never_pull {
+                if !present {
+                    bail!(
+                        "service {name}: image {image} is not present and the pull policy is never"
+                    );
+                }
+                continue;
+            }
+            if !to_pull.iter().any(|(_, i)| *i == image) {
+                to_pull.push((name.clone(), image));
+            }
+        }
+    }
+    let quiet = Progress::new(crate::cli::Progress::Quiet, false);
+    let pull_progress = if policy.quiet_pull { &quiet } else { progress };
+    let results = join_all(to_pull.iter().map(|(_, image)| async move {
+        images::pull(engine, image, &format!("Image {image}"), pull_progress).await
+    }))
+    .await;
+    for ((service, _), r) in to_pull.iter().zip(results) {
+        if let Err(e) = r {
+            bail!("service {service}: {e:#}");
+        }
+    }
+    for svc in to_build {
+        build_service(
+            engine,
+            project,
+            svc,
+            &images::BuildOpts::default(),
+            progress,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Builds one service's image, streaming the output under its name.
+pub async fn build_service(
+    engine: &Engine,
+    project: &Project,
+    svc: &Service,
+    opts: &images::BuildOpts,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    let Some(build) = &svc.build else {
+        return Ok(());
+    };
+    let image = project.image_for(svc);
+    let item = format!("Image {image}");
+    progress.step(&item, "Building", false);
+    let name = svc.name.clone();
+    let out = |line: &str| progress.println(&format!("{name}  | {line}"));
+    match images::build(engine, build, &image, opts, &out).await {
+        Ok(()) => {
+            progress.step(&item, "Built", true);
+            Ok(())
+        }
+        Err(e) => {
+            progress.fail(&item, &e.to_string());
+            bail!("service {}: build failed: {e:#}", svc.name)
+        }
+    }
+}
+
+/// Per-run settings for converging one service's container.
+#[derive(Clone)]
+struct Converge {
+    engine: Engine,
+    project: Arc<Project>,
+    existing: Arc<Vec<ContainerSummary>>,
+    hub: Arc<EventHub>,
+    progress: Progress,
+    force_recreate: bool,
+    no_recreate: bool,
+    no_start: bool,
+    timeout: Option<u64>,
+    wait_timeout: Duration,
+}
+
+type ServiceResult = Result<String, Arc<String>>;
+
+impl Converge {
+    /// Makes the service's container match the file; returns its id.
+    async fn service(&self, name: &str) -> anyhow::Result<String> {
+        let svc = &self.project.services[name];
+        let image = self.project.image_for(svc);
+        let hash = labels::config_hash(svc);
+        let image_id = images::id(&self.engine, &image).await;
+        let mine: Vec<&ContainerSummary> = self
+            .existing
+            .iter()
+            .filter(|c| containers::service(c) == name)
+            .collect();
+        let cname = spec::container_name(&self.project, svc);
+        let item = format!("Container {cname}");
+        // Only one container per service: remove extras a scaled project left.
+        for extra in mine.iter().skip(1) {
+            containers::remove(&self.engine, &containers::id(extra), false).await?;
+        }
+        if let Some(c) = mine.first() {
+            let same_config = containers::label(c, labels::CONFIG_HASH) == Some(hash.as_str())
+                && containers::name(c) == cname;
+            let same_image = image_id.is_none() || c.image_id == image_id;
+            if !self.force_recreate && (self.no_recreate || (same_config && same_image)) {
+                let id = containers::id(c);
+                if containers::is_running(c) {
+                    self.progress.step(&item, "Running", true);
+                } else if !self.no_start {
+                    self.progress.step(&item, "Starting", false);
+                    containers::start(&self.engine, &id, &cname).await?;
+                    self.progress.step(&item, "Started", true);
+                } else {
+                    self.progress.step(&item, "Created", true);
+                }
+                return Ok(id);
+            }
+            self.progress.step(&item, "Recreate", false);
+            let old = containers::id(c);
+            containers::stop(
+                &self.engine,
+                &old,
+                self.timeout.or(svc.stop_grace_period.map(|d| d.as_secs())),
+            )
+            .await?;
+            containers::remove(&self.engine, &old, false).await?;
+            let id = containers::create(&self.engine, &self.project, svc, &image, &hash).await?;
+            self.progress.step(&item, "Recreated", self.no_start);
+            if !self.no_start {
+                self.progress.step(&item, "Starting", false);
+                containers::start(&self.engine, &id, &cname).await?;
+                self.progress.step(&item, "Started", true);
+            }
+            return Ok(id);
+        }
+        self.progress.step(&item, "Creating", false);
+        let id = containers::create(&self.engine, &self.project, svc, &image, &hash).await?;
+        self.progress.step(&item, "Created", self.no_start);
+        if !self.no_start {
+            self.progress.step(&item, "Starting", false);
+            containers::start(&self.engine, &id, &cname).await?;
+            self.progress.step(&item, "Started", true);
+        }
+        Ok(id)
+    }
+}
+
+/// Converges every target service, each as soon as its dependencies meet
+/// their conditions. Returns the container id of each service.
+async fn converge_all(
+    c: Converge,
+    targets: &BTreeSet<String>,
+) -> Result<BTreeMap<String, String>, Vec<String>> {
+    let graph = DepGraph::new(&c.project.services);
+    let mut futs: HashMap<String, Shared<BoxFuture<'static, ServiceResult>>> = HashMap::new();
+    for name in graph.levels(targets).concat() {
+        let svc = &c.project.services[&name];
+        let deps: Vec<(String, Condition, Shared<BoxFuture<'static, ServiceResult>>)> = svc
+            .depends_on
+            .iter()
+            .filter_map(|(d, dep)| futs.get(d).map(|f| (d.clone(), dep.condition, f.clone())))
+            .collect();
+        let c2 = c.clone();
+        let name2 = name.clone();
+        let fut = async move {
+            let ids = join_all(deps.iter().map(|(_, _, f)| f.clone())).await;
+            for ((dep, _, _), id) in deps.iter().zip(&ids) {
+                if id.is_err() {
+                    return Err(Arc::new(format!(
+                        "service {name2}: not started because its dependency {dep} failed"
+                    )));
+                }
+            }
+            if !c2.no_start {
+                let waits =
+                    deps.iter().zip(&ids).map(|((dep, cond, _), id)| {
+                        let id = id.clone().unwrap_or_default();
+                        let c3 = c2.clone();
+                        let dep = dep.clone();
+                        let cond = *cond;
+                        async move {
+                            wait_for(&c3.engine, &c3.hub, &id, &dep, cond, c3.wait_timeout).await
+                        }
+                    });
+                for r in join_all(waits).await {
+                    if let Err(why) = r {
+                        c2.progress.fail(
+                            &format!(
+                                "Container {}",
+                                spec::container_name(&c2.project, &c2.project.services[&name2])
+                            ),
+                            &why,
+                        );
+                        return Err(Arc::new(format!(
+                            "service {name2}: dependency failed to start: {why}"
+                        )));
+                    }
+                }
+            }
+            c2.service(&name2).await.map_err(|e| {
+                c2.progress.fail(
+                    &format!(
+                        "Container {}",
+                        spec::container_name(&c2.project, &c2.project.services[&name2])
+                    ),
+                    &e.to_string(),
+                );
+                Arc::new(format!("service {name2}: {e:#}"))
+            })
+        }
+        .boxed()
+        .shared();
+        futs.insert(name, fut);
+    }
+    let names: Vec<String> = futs.keys().cloned().collect();
+    let results = join_all(names.iter().map(|n| futs[n].clone())).await;
+    let mut ids = BTreeMap::new();
+    let mut errors: Vec<String> = Vec::new();
+    for (n, r) in names.into_iter().zip(results) {
+        match r {
+            Ok(id) => {
+                ids.insert(n, id);
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    // Root causes first: failures of services that did start their dependencies.
+    errors.sort_by_key(|e| e.contains("not started because"));
+    if errors.is_empty() {
+        Ok(ids)
+    } else {
+        Err(errors)
+    }
+}
+
+async fn up(
+    global: &GlobalOpts,
+    args: &UpArgs,
+    style: &Style,
+    project: Arc<Project>,
+) -> anyhow::Result<i32> {
+    let engine = Engine::connect().await?;
+    let progress = Progress::new(global.progress, style.color);
+    let targets = target_services(&project, &args.services, args.no_deps);
+
+    let existing = containers::list(&engine, &project.name, true).await?;
+    super::handle_orphans(
+        &engine,
+        &project,
+        &existing,
+        args.remove_orphans,
+        &progress,
+        style,
+    )
+    .await?;
+    let existing: Vec<ContainerSummary> = existing
+        .into_iter()
+        .filter(|c| project.services.contains_key(containers::service(c)))
+        .collect();
+
+    let policy = ImagePolicy {
+        build: args.build,
+        no_build: args.no_build,
+        pull: args.pull,
+        quiet_pull: args.quiet_pull,
+    };
+    ensure_images(&engine, &project, &targets, policy, &progress).await?;
+    for n in networks::ensure(&engine, &project).await? {
+        progress.step(&format!("Network {n}"), "Created", true);
+    }
+    for v in volumes::ensure(&engine, &project).await? {
+        progress.step(&format!("Volume {v}"), "Created", true);
+    }
+
+    let hub = Arc::new(EventHub::subscribe(&engine, &project.name));
+    // Subscribed before anything starts, so the foreground sees every exit.
+    let events = hub.receiver();
+    let wait_timeout = args
+        .wait_timeout
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_DEPENDENCY_TIMEOUT);
+    let conv = Converge {
+        engine: engine.clone(),
+        project: project.clone(),
+        existing: Arc::new(existing),
+        hub: hub.clone(),
+        progress: progress.clone(),
+        force_recreate: args.force_recreate,
+        no_recreate: args.no_recreate,
+        no_start: args.no_start,
+        timeout: args.timeout,
+        wait_timeout,
+    };
+    let ids = match converge_all(conv, &targets).await {
+        Ok(ids) => ids,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{}: {e}", style.paint("1;31", "error"));
+            }
+            return Ok(1);
+        }
+    };
+    if args.wait {
+        return wait_all(
+            &engine,
+            &project,
+            &hub,
+            &ids,
+            wait_timeout,
+            &progress,
+            style,
+        )
+        .await;
+    }
+    if args.detach || args.no_start {
+        return Ok(0);
+    }
+    drop(progress);
+    foreground(&engine, &project, args, style, &ids, &targets, events).await
+}
+
+/// `--wait`: every service running, healthy where it has a healthcheck,
+/// completed where something waits on it as such.
+async fn wait_all(
+    engine: &Engine,
+    project: &Project,
+    hub: &EventHub,
+    ids: &BTreeMap<String, String>,
+    timeout: Duration,
+    progress: &Progress,
+    style: &Style,
+) -> anyhow::Result<i32> {
+    let completed: BTreeSet<&String> = project
+        .services
+        .values()
+        .flat_map(|s| {
+            s.depends_on
+                .iter()
+                .filter(|(_, d)| d.condition == Condition::ServiceCompletedSuccessfully)
+                .map(|(n, _)| n)
+        })
+        .collect();
+    let waits = ids.iter().map(|(name, id)| {
+        let svc = &project.services[name];
+        let cond = if completed.contains(name) {
+            Condition::ServiceCompletedSuccessfully
+        } else if svc.healthcheck.as_ref().is_some_and(|h| {
+            !h.disable
+                && h.test
+                    .as_ref()
+                    .is_none_or(|t| t.first().map(String::as_str) != Some("NONE"))
+        }) {
+            Condition::ServiceHealthy
+        } else {
+            Condition::ServiceStarted
+        };
+        let item = format!("Container {}", spec::container_name(project, svc));
+        async move {
+            progress.step(&item, "Waiting", false);
+            let r = match wait_for(engine, hub, id, name, cond, timeout).await {
+                Ok(()) if cond == Condition::ServiceStarted => {
+                    match exit_code_if_exited(engine, id).await {
+                        Some(code) if code != 0 => Err(format!("{name} exited with code {code}")),
+                        _ => Ok(()),
+                    }
+                }
+                other => other,
+            };
+            match &r {
+                Ok(()) => progress.step(
+                    &item,
+                    if cond == Condition::ServiceHealthy {
+                        "Healthy"
+                    } else {
+                        "Started"
+                    },
+                    true,
+                ),
+                Err(why) => progress.fail(&item, why),
+            }
+            r
+        }
+    });
+    let failures: Vec<String> = join_all(waits)
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    for f in &failures {
+        eprintln!("{}: {f}", style.paint("1;31", "error"));
+    }
+    Ok(if failures.is_empty() { 0 } else { 1 })
+}
+
+async fn exit_code_if_exited(engine: &Engine, id: &str) -> Option<i64> {
+    let info = engine
+        .docker
+        .inspect_container(
+            id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .ok()?;
+    let state = info.state?;
+    (!state.running.unwrap_or(false)).then(|| state.exit_code.unwrap_or(0))
+}
+
+/// Will the engine restart this container after it exits with `code`?
+fn restarts(svc: &Service, code: i64) -> bool {
+    match svc.restart.as_deref() {
+        Some("always") | Some("unless-stopped") => true,
+        Some(r) if r.starts_with("on-failure") => code != 0,
+        _ => false,
+    }
+}
+
+/// Follows the services' logs until they all exit, or until Ctrl-C stops them.
+async fn foreground(
+    engine: &Engine,
+    project: &Arc<Project>,
+    args: &UpArgs,
+    style: &Style,
+    ids: &BTreeMap<String, String>,
+    targets: &BTreeSet<String>,
+    mut rx: tokio::sync::broadcast::Receiver<ContainerEvent>,
+) -> anyhow::Result<i32> {
+    let width = targets.iter().map(String::len).max().unwrap_or(0);
+    let color = style.color && !args.no_color;
+    let printer = LogPrinter::new(width, color, !args.no_log_prefix);
+    let order: Vec<String> = targets.iter().cloned().collect();
+    let color_of = |svc: &str| order.iter().position(|s| s == svc).unwrap_or(0);
+    let opts = StreamOpts {
+        follow: true,
+        timestamps: args.timestamps,
+        ..Default::default()
+    };
+    let mut running: BTreeSet<String> = BTreeSet::new();
+    let mut streams: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
+    for (name, id) in ids {
+        running.insert(id.clone());
+        let (e, p, o, n, ci) = (
+            engine.clone(),
+            printer.clone(),
+            opts.clone(),
+            name.clone(),
+            color_of(name),
+        );
+        let cid = id.clone();
+        streams.insert(
+            id.clone(),
+            tokio::spawn(async move { logs::stream(&e, &cid, &n, ci, &o, &p).await }),
+        );
+    }
+    let abort = args.abort_on_container_exit || args.exit_code_from.is_some();
+    let mut exit_code = 0i32;
+    let mut interrupted = false;
+    loop {
+        tokio::select! {
+            ev = rx.recv() => {
+                let Ok(ev) = ev else { continue };
+                let ContainerEvent { id, service, action, exit_code: code, .. } = ev;
+                if !targets.contains(&service) { continue; }
+                match action.as_str() {
+                    "start" if !running.contains(&id) => {
+                        running.insert(id.clone());
+                        let since = chrono::Utc::now().timestamp();
+                        let o = StreamOpts { since, ..opts.clone() };
+                        let (e, p, ci) = (engine.clone(), printer.clone(), color_of(&service));
+                        let cid = id.clone();
+                        streams.insert(id, tokio::spawn(async move { logs::stream(&e, &cid, &service, ci, &o, &p).await }));
+                    }
+                    "die" => {
+                        let code = code.unwrap_or(0);
+                        running.remove(&id);
+                        // Let the container's last lines out before saying it exited.
+                        if let Some(h) = streams.remove(&id) {
+                            let _ = tokio::time::timeout(Duration::from_secs(2), h).await;
+                        }
+                        printer.line(&service, color_of(&service), &format!("exited with code {code}"));
+                        if let Some(from) = &args.exit_code_from {
+                            if *from == service { exit_code = code as i32; }
+                        } else {
+                            exit_code = code as i32;
+                        }
+                        if abort {
+                            eprintln!("Aborting on container exit...");
+                            break;
+                        }
+                        let svc = &project.services[&service];
+                        if !restarts(svc, code) && running.is_empty() {
+                            return Ok(if args.exit_code_from.is_some() { exit_code } else { 0 });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ = tokio::signal::ctrl_c() => {
+                interrupted = true;
+                eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
+                break;
+            }
+        }
+    }
+    let progress = Progress::new(crate::cli::Progress::Auto, style.color);
+    let stop = super::stop_services(engine, project, targets, args.timeout, &progress);
+    tokio::select! {
+        r = stop => r?,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("Killing...");
+            for c in containers::list(engine, &project.name, false).await? {
+                if targets.contains(containers::service(&c)) {
+                    containers::kill(engine, &containers::id(&c)).await?;
+                }
+            }
+        }
+    }
+    Ok(if interrupted { 130 } else { exit_code })
+}

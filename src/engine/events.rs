@@ -1,0 +1,182 @@
+//! The engine's event stream for a project, and waiting on it for
+//! depends_on conditions (running, healthy, completed) without polling.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::models::{ContainerStateStatusEnum, HealthStatusEnum};
+use bollard::query_parameters::{EventsOptions, InspectContainerOptions};
+use futures::StreamExt;
+use tokio::sync::broadcast;
+
+use super::{Engine, engine_message, labels};
+use crate::compose::model::Condition;
+
+/// One container event of the project.
+#[derive(Debug, Clone)]
+pub struct ContainerEvent {
+    pub id: String,
+    pub name: String,
+    pub service: String,
+    /// `start`, `die`, `health_status: healthy`, `destroy`, ...
+    pub action: String,
+    pub exit_code: Option<i64>,
+}
+
+/// A subscription to the project's container events, shared by waiters.
+pub struct EventHub {
+    tx: broadcast::Sender<ContainerEvent>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for EventHub {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl EventHub {
+    /// Subscribes from a moment ago, so events of containers started right
+    /// after this call are not missed while the stream connects.
+    pub fn subscribe(engine: &Engine, project: &str) -> EventHub {
+        let (tx, _) = broadcast::channel(1024);
+        let since = (chrono::Utc::now().timestamp() - 1).to_string();
+        let filters = HashMap::from([
+            ("type".to_string(), vec!["container".to_string()]),
+            ("label".to_string(), vec![labels::project_filter(project)]),
+        ]);
+        let opts = EventsOptions {
+            since: Some(since),
+            until: None,
+            filters: Some(filters),
+        };
+        let docker = engine.docker.clone();
+        let sender = tx.clone();
+        let task = tokio::spawn(async move {
+            let mut stream = docker.events(Some(opts));
+            while let Some(Ok(ev)) = stream.next().await {
+                let actor = ev.actor.unwrap_or_default();
+                let attrs = actor.attributes.unwrap_or_default();
+                let event = ContainerEvent {
+                    id: actor.id.unwrap_or_default(),
+                    name: attrs.get("name").cloned().unwrap_or_default(),
+                    service: attrs.get(labels::SERVICE).cloned().unwrap_or_default(),
+                    action: ev.action.unwrap_or_default(),
+                    exit_code: attrs.get("exitCode").and_then(|c| c.parse().ok()),
+                };
+                let _ = sender.send(event);
+            }
+        });
+        EventHub { tx, task }
+    }
+
+    pub fn receiver(&self) -> broadcast::Receiver<ContainerEvent> {
+        self.tx.subscribe()
+    }
+}
+
+/// What a container's state says about a condition.
+enum Verdict {
+    Met,
+    Failed(String),
+    Waiting(String),
+}
+
+async fn check(engine: &Engine, id: &str, service: &str, condition: Condition) -> Verdict {
+    let info = match engine
+        .docker
+        .inspect_container(id, None::<InspectContainerOptions>)
+        .await
+    {
+        Ok(i) => i,
+        Err(e) => return Verdict::Failed(format!("{service}: {}", engine_message(&e))),
+    };
+    let state = info.state.unwrap_or_default();
+    let status = state.status.unwrap_or(ContainerStateStatusEnum::EMPTY);
+    let exit = state.exit_code.unwrap_or(0);
+    let exited = matches!(
+        status,
+        ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD
+    );
+    match condition {
+        Condition::ServiceStarted => match status {
+            ContainerStateStatusEnum::RUNNING
+            | ContainerStateStatusEnum::RESTARTING
+            | ContainerStateStatusEnum::EXITED => Verdict::Met,
+            other => Verdict::Waiting(format!("it is {other}")),
+        },
+        Condition::ServiceHealthy => {
+            let health = state.health.and_then(|h| h.status);
+            if exited && health != Some(HealthStatusEnum::HEALTHY) {
+                return Verdict::Failed(format!(
+                    "dependency {service} exited with code {exit} before it was healthy"
+                ));
+            }
+            match health {
+                None | Some(HealthStatusEnum::NONE) | Some(HealthStatusEnum::EMPTY) => {
+                    Verdict::Failed(format!(
+                        "{service} has no healthcheck, so it can never be healthy\n  hint: add a healthcheck to {service}, or use condition: service_started"
+                    ))
+                }
+                Some(HealthStatusEnum::HEALTHY) => Verdict::Met,
+                Some(HealthStatusEnum::UNHEALTHY) => {
+                    Verdict::Failed(format!("dependency {service} is unhealthy"))
+                }
+                Some(HealthStatusEnum::STARTING) => {
+                    Verdict::Waiting("its health is starting".into())
+                }
+            }
+        }
+        Condition::ServiceCompletedSuccessfully => match status {
+            ContainerStateStatusEnum::EXITED if exit == 0 => Verdict::Met,
+            ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD => {
+                Verdict::Failed(format!(
+                    "dependency {service} did not complete successfully: exited with code {exit}"
+                ))
+            }
+            other => Verdict::Waiting(format!("it is {other}")),
+        },
+    }
+}
+
+/// Waits until the container meets `condition`, re-checking on each event about it.
+pub async fn wait_for(
+    engine: &Engine,
+    hub: &EventHub,
+    id: &str,
+    service: &str,
+    condition: Condition,
+    timeout: Duration,
+) -> Result<(), String> {
+    let mut rx = hub.receiver();
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let last = match check(engine, id, service, condition).await {
+            Verdict::Met => return Ok(()),
+            Verdict::Failed(why) => return Err(why),
+            Verdict::Waiting(why) => why,
+        };
+        // Sleep until an event about this container arrives (or time runs out).
+        loop {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Err(_) => {
+                    let what = match condition {
+                        Condition::ServiceStarted => "running",
+                        Condition::ServiceHealthy => "healthy",
+                        Condition::ServiceCompletedSuccessfully => "completed",
+                    };
+                    return Err(format!(
+                        "timed out after {}s waiting for {service} to be {what} ({last})",
+                        timeout.as_secs()
+                    ));
+                }
+                Ok(Ok(ev)) if ev.id == id => break,
+                Ok(Ok(_)) => continue,
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
+                Ok(Err(broadcast::error::RecvError::Closed)) => {
+                    return Err("the engine's event stream closed".into());
+                }
+            }
+        }
+    }
+}

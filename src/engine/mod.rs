@@ -1,0 +1,97 @@
+//! The Docker Engine, through bollard: connection, and the resources a
+//! project owns (images, networks, volumes, containers), named and labelled
+//! as docker compose v2 does so both tools see each other's work.
+
+pub mod containers;
+pub mod events;
+pub mod images;
+pub mod labels;
+pub mod logs;
+pub mod networks;
+pub mod spec;
+pub mod volumes;
+
+use std::time::Duration;
+
+use bollard::Docker;
+
+/// A connection to the engine, with the address it was made to (for messages).
+#[derive(Clone)]
+pub struct Engine {
+    pub docker: Docker,
+    pub host: String,
+}
+
+/// Where rcompose looks for the engine: `DOCKER_HOST`, else the default socket.
+pub fn engine_host() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
+}
+
+impl Engine {
+    /// Connects, checks the engine answers, and negotiates the API version
+    /// down to what it speaks (1.41 on Docker 20.10).
+    pub async fn connect() -> anyhow::Result<Engine> {
+        let host = engine_host();
+        let unreachable = |e: &dyn std::fmt::Display| {
+            anyhow::anyhow!(
+                "cannot reach the Docker Engine at {host}: {e}\n  hint: is dockerd running? check `docker info`, and DOCKER_HOST{}",
+                if std::env::var_os("DOCKER_TLS_VERIFY").is_some() {
+                    ", DOCKER_CERT_PATH and DOCKER_TLS_VERIFY"
+                } else {
+                    ""
+                }
+            )
+        };
+        let docker = if host.starts_with("tcp://")
+            && std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty() && v != "0")
+        {
+            // bollard reads DOCKER_CERT_PATH for the key, certificate and CA.
+            Docker::connect_with_ssl_defaults().map_err(|e| unreachable(&e))?
+        } else {
+            Docker::connect_with_defaults().map_err(|e| unreachable(&e))?
+        };
+        match tokio::time::timeout(Duration::from_secs(10), docker.ping()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(unreachable(&e)),
+            Err(_) => return Err(unreachable(&"no answer within 10 seconds")),
+        }
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| unreachable(&e))?;
+        Ok(Engine { docker, host })
+    }
+}
+
+/// Is this bollard error the engine's 404?
+pub fn is_not_found(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+/// Is this bollard error the engine's 304 (already started / already stopped)?
+pub fn is_not_modified(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 304,
+            ..
+        }
+    )
+}
+
+/// The engine's message, without bollard's wrapping.
+pub fn engine_message(e: &bollard::errors::Error) -> String {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}

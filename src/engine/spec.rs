@@ -1,0 +1,354 @@
+//! From a compose service to the engine's container create request.
+
+use std::collections::HashMap;
+
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HealthConfig, HostConfig,
+    Mount as EngineMount, MountBindOptions, MountBindOptionsPropagationEnum, MountTmpfsOptions,
+    MountType as EngineMountType, MountVolumeOptions, NetworkingConfig, PortBinding,
+    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+};
+
+use super::labels;
+use crate::compose::Project;
+use crate::compose::model::{Mount, MountType, Service, Ulimit};
+
+/// The container name a service's first container gets.
+pub fn container_name(project: &Project, service: &Service) -> String {
+    service
+        .container_name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}-1", project.name, service.name))
+}
+
+/// The engine name of a project network (`default` -> `proj_default`).
+pub fn network_name(project: &Project, key: &str) -> String {
+    project
+        .networks
+        .get(key)
+        .map(|n| n.name.clone())
+        .unwrap_or_else(|| format!("{}_{key}", project.name))
+}
+
+/// The networks a service joins, in a stable order, the first one at creation.
+pub fn service_networks(service: &Service) -> Vec<String> {
+    service.networks.keys().cloned().collect()
+}
+
+/// Endpoint settings for one network: aliases so others reach the service by name.
+pub fn endpoint(project: &Project, service: &Service, key: &str) -> EndpointSettings {
+    let opts = service
+        .networks
+        .get(key)
+        .cloned()
+        .flatten()
+        .unwrap_or_default();
+    let mut aliases = vec![service.name.clone()];
+    if let Some(cn) = &service.container_name {
+        aliases.push(cn.clone());
+    }
+    aliases.extend(opts.aliases.iter().cloned());
+    let _ = project;
+    let ipam =
+        (opts.ipv4_address.is_some() || opts.ipv6_address.is_some()).then(|| EndpointIpamConfig {
+            ipv4_address: opts.ipv4_address.clone(),
+            ipv6_address: opts.ipv6_address.clone(),
+            ..Default::default()
+        });
+    EndpointSettings {
+        aliases: Some(aliases),
+        ipam_config: ipam,
+        ..Default::default()
+    }
+}
+
+fn restart_policy(s: Option<&str>) -> Option<RestartPolicy> {
+    let s = s?;
+    let (name, count) = match s.split_once(':') {
+        Some((n, c)) => (n, c.parse().ok()),
+        None => (s, None),
+    };
+    let name = match name {
+        "always" => RestartPolicyNameEnum::ALWAYS,
+        "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
+        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+        _ => RestartPolicyNameEnum::NO,
+    };
+    Some(RestartPolicy {
+        name: Some(name),
+        maximum_retry_count: count,
+    })
+}
+
+fn nanos(d: Option<std::time::Duration>) -> Option<i64> {
+    d.map(|d| d.as_nanos() as i64)
+}
+
+/// Binds for bind mounts that may create their host path (as `docker run -v`
+/// does), engine mounts for everything else.
+fn mounts(project: &Project, service: &Service) -> (Vec<String>, Vec<EngineMount>) {
+    let mut binds = Vec::new();
+    let mut mounts = Vec::new();
+    for m in &service.volumes {
+        match m.kind {
+            MountType::Bind if m.bind.as_ref().is_some_and(|b| b.create_host_path) => {
+                binds.push(bind_string(m))
+            }
+            MountType::Bind => mounts.push(EngineMount {
+                typ: Some(EngineMountType::BIND),
+                source: m.source.clone(),
+                target: Some(m.target.clone()),
+                read_only: Some(m.read_only),
+                bind_options: m
+                    .bind
+                    .as_ref()
+                    .and_then(|b| b.propagation.as_deref())
+                    .map(|p| MountBindOptions {
+                        propagation: propagation(p),
+                        ..Default::default()
+                    }),
+                ..Default::default()
+            }),
+            MountType::Volume => mounts.push(EngineMount {
+                typ: Some(EngineMountType::VOLUME),
+                source: m.source.as_ref().map(|s| {
+                    project
+                        .volumes
+                        .get(s)
+                        .map(|v| v.name.clone())
+                        .unwrap_or_else(|| s.clone())
+                }),
+                target: Some(m.target.clone()),
+                read_only: Some(m.read_only),
+                volume_options: m
+                    .volume
+                    .as_ref()
+                    .filter(|v| v.nocopy || v.subpath.is_some())
+                    .map(|v| MountVolumeOptions {
+                        no_copy: Some(v.nocopy),
+                        subpath: v.subpath.clone(),
+                        ..Default::default()
+                    }),
+                ..Default::default()
+            }),
+            MountType::Tmpfs => mounts.push(EngineMount {
+                typ: Some(EngineMountType::TMPFS),
+                target: Some(m.target.clone()),
+                tmpfs_options: m.tmpfs.as_ref().map(|t| MountTmpfsOptions {
+                    size_bytes: t.size.map(|s| s as i64),
+                    mode: t.mode.map(i64::from),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        }
+    }
+    (binds, mounts)
+}
+
+fn propagation(p: &str) -> Option<MountBindOptionsPropagationEnum> {
+    Some(match p {
+        "private" => MountBindOptionsPropagationEnum::PRIVATE,
+        "rprivate" => MountBindOptionsPropagationEnum::RPRIVATE,
+        "shared" => MountBindOptionsPropagationEnum::SHARED,
+        "rshared" => MountBindOptionsPropagationEnum::RSHARED,
+        "slave" => MountBindOptionsPropagationEnum::SLAVE,
+        "rslave" => MountBindOptionsPropagationEnum::RSLAVE,
+        _ => return None,
+    })
+}
+
+fn bind_string(m: &Mount) -> String {
+    let mut opts = vec![if m.read_only { "ro" } else { "rw" }.to_string()];
+    if let Some(b) = &m.bind {
+        opts.extend(b.selinux.clone());
+        opts.extend(b.propagation.clone());
+    }
+    format!(
+        "{}:{}:{}",
+        m.source.as_deref().unwrap_or_default(),
+        m.target,
+        opts.join(",")
+    )
+}
+
+/// The full create request for a service's container.
+pub fn create_body(
+    project: &Project,
+    service: &Service,
+    image: &str,
+    hash: &str,
+) -> ContainerCreateBody {
+    let env: Vec<String> = service
+        .environment
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .collect();
+    let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    let mut exposed: Vec<String> = Vec::new();
+    for p in &service.ports {
+        let key = format!("{}/{}", p.target, p.protocol);
+        let binding = PortBinding {
+            host_ip: p.host_ip.clone(),
+            host_port: Some(p.published.clone().unwrap_or_default()),
+        };
+        port_bindings
+            .entry(key.clone())
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(binding);
+        if !exposed.contains(&key) {
+            exposed.push(key);
+        }
+    }
+    for e in &service.expose {
+        let key = if e.contains('/') {
+            e.clone()
+        } else {
+            format!("{e}/tcp")
+        };
+        if !exposed.contains(&key) {
+            exposed.push(key);
+        }
+    }
+    let (binds, engine_mounts) = mounts(project, service);
+    let healthcheck = service.healthcheck.as_ref().map(|h| HealthConfig {
+        test: if h.disable {
+            Some(vec!["NONE".into()])
+        } else {
+            h.test.clone()
+        },
+        interval: nanos(h.interval),
+        timeout: nanos(h.timeout),
+        retries: h.retries.map(|r| r as i64),
+        start_period: nanos(h.start_period),
+        start_interval: nanos(h.start_interval),
+    });
+    let ulimits: Vec<ResourcesUlimits> = service
+        .ulimits
+        .iter()
+        .map(|(name, u)| {
+            let (soft, hard) = match u {
+                Ulimit::Single(v) => (*v, *v),
+                Ulimit::Range { soft, hard } => (*soft, *hard),
+            };
+            ResourcesUlimits {
+                name: Some(name.clone()),
+                soft: Some(soft),
+                hard: Some(hard),
+            }
+        })
+        .collect();
+    let networks = service_networks(service);
+    let network_mode = networks.first().map(|n| network_name(project, n));
+    let endpoints = networks
+        .first()
+        .map(|n| HashMap::from([(network_name(project, n), endpoint(project, service, n))]));
+    let host_config = HostConfig {
+        binds: (!binds.is_empty()).then_some(binds),
+        mounts: (!engine_mounts.is_empty()).then_some(engine_mounts),
+        port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+        restart_policy: restart_policy(service.restart.as_deref()),
+        network_mode,
+        init: service.init,
+        cap_add: (!service.cap_add.is_empty()).then(|| service.cap_add.clone()),
+        cap_drop: (!service.cap_drop.is_empty()).then(|| service.cap_drop.clone()),
+        privileged: Some(service.privileged),
+        dns: (!service.dns.is_empty()).then(|| service.dns.clone()),
+        // The engine wants host:ip.
+        extra_hosts: (!service.extra_hosts.is_empty()).then(|| {
+            service
+                .extra_hosts
+                .iter()
+                .map(|h| h.replacen('=', ":", 1))
+                .collect()
+        }),
+        shm_size: service.shm_size.as_ref().and_then(|s| s.parse().ok()),
+        ulimits: (!ulimits.is_empty()).then_some(ulimits),
+        ..Default::default()
+    };
+    ContainerCreateBody {
+        image: Some(image.to_string()),
+        env: Some(env),
+        cmd: service.command.clone(),
+        entrypoint: service.entrypoint.clone(),
+        working_dir: service.working_dir.clone(),
+        user: service.user.clone(),
+        hostname: service.hostname.clone(),
+        stop_signal: service.stop_signal.clone(),
+        stop_timeout: service.stop_grace_period.map(|d| d.as_secs() as i64),
+        tty: Some(service.tty),
+        open_stdin: Some(service.stdin_open),
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        healthcheck,
+        labels: Some(labels::container_labels(project, service, 1, image, hash)),
+        host_config: Some(host_config),
+        networking_config: endpoints.map(|e| NetworkingConfig {
+            endpoints_config: Some(e),
+        }),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::model::{BindOptions, Port};
+
+    #[test]
+    fn binds_and_ports() {
+        let project = Project {
+            name: "p".into(),
+            services: Default::default(),
+            networks: Default::default(),
+            volumes: Default::default(),
+            working_dir: "/p".into(),
+            config_files: vec![],
+            disabled: Default::default(),
+            extensions: Default::default(),
+        };
+        let svc = Service {
+            name: "web".into(),
+            image: Some("nginx".into()),
+            ports: vec![Port {
+                mode: "ingress".into(),
+                host_ip: Some("127.0.0.1".into()),
+                target: 80,
+                published: Some("1000".into()),
+                protocol: "tcp".into(),
+            }],
+            volumes: vec![Mount {
+                kind: MountType::Bind,
+                source: Some("/p/conf".into()),
+                target: "/etc/conf".into(),
+                read_only: true,
+                bind: Some(BindOptions {
+                    create_host_path: true,
+                    selinux: Some("z".into()),
+                    ..Default::default()
+                }),
+                volume: None,
+                tmpfs: None,
+            }],
+            restart: Some("on-failure:3".into()),
+            networks: [("default".to_string(), None)].into(),
+            ..Default::default()
+        };
+        let body = create_body(&project, &svc, "nginx", "h");
+        let hc = body.host_config.unwrap();
+        assert_eq!(hc.binds.unwrap(), vec!["/p/conf:/etc/conf:ro,z"]);
+        let pb = hc.port_bindings.unwrap();
+        let b = &pb["80/tcp"].as_ref().unwrap()[0];
+        assert_eq!(
+            (b.host_ip.as_deref(), b.host_port.as_deref()),
+            (Some("127.0.0.1"), Some("1000"))
+        );
+        assert_eq!(hc.restart_policy.unwrap().maximum_retry_count, Some(3));
+        assert_eq!(hc.network_mode.as_deref(), Some("p_default"));
+        let labels = body.labels.unwrap();
+        assert_eq!(labels[labels::SERVICE], "web");
+        assert_eq!(labels[labels::ONEOFF], "False");
+        let ep = &body.networking_config.unwrap().endpoints_config.unwrap()["p_default"];
+        assert_eq!(ep.aliases.as_ref().unwrap()[0], "web");
+    }
+}

@@ -1,0 +1,140 @@
+//! Progress for long work: indicatif spinners and bars on a terminal, plain
+//! lines otherwise (or with `--progress plain`), nothing with `quiet`.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::Progress as Mode;
+
+#[derive(Clone)]
+pub struct Progress {
+    kind: Kind,
+    bars: Arc<Mutex<HashMap<String, ProgressBar>>>,
+    color: bool,
+}
+
+#[derive(Clone)]
+enum Kind {
+    Tty(MultiProgress),
+    Plain,
+    Quiet,
+}
+
+impl Progress {
+    pub fn new(mode: Mode, color: bool) -> Self {
+        let tty = std::io::stderr().is_terminal();
+        let kind = match mode {
+            Mode::Quiet => Kind::Quiet,
+            Mode::Plain => Kind::Plain,
+            Mode::Tty => Kind::Tty(MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
+            Mode::Auto if tty => {
+                Kind::Tty(MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))
+            }
+            Mode::Auto => Kind::Plain,
+        };
+        Progress {
+            kind,
+            bars: Arc::new(Mutex::new(HashMap::new())),
+            color,
+        }
+    }
+
+    fn mark(&self, ok: bool) -> String {
+        match (ok, self.color) {
+            (true, true) => "\x1b[32m✔\x1b[0m".into(),
+            (true, false) => "✔".into(),
+            (false, true) => "\x1b[31m✘\x1b[0m".into(),
+            (false, false) => "✘".into(),
+        }
+    }
+
+    /// An item (`Container web`) moves to a new state (`Creating`, `Started`).
+    /// `done` marks the final state of the item.
+    pub fn step(&self, item: &str, state: &str, done: bool) {
+        match &self.kind {
+            Kind::Quiet => {}
+            Kind::Plain => eprintln!(" {item}  {state}"),
+            Kind::Tty(multi) => {
+                let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
+                let bar = bars.entry(item.to_string()).or_insert_with(|| {
+                    let b = multi.add(ProgressBar::new_spinner());
+                    b.set_style(
+                        ProgressStyle::with_template(" {spinner} {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
+                    b.enable_steady_tick(Duration::from_millis(100));
+                    b
+                });
+                if done {
+                    bar.set_style(
+                        ProgressStyle::with_template(" {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
+                    bar.finish_with_message(format!("{} {item}  {state}", self.mark(true)));
+                } else {
+                    bar.set_message(format!("{item}  {state}"));
+                }
+            }
+        }
+    }
+
+    /// The item failed: shown as such, with the reason.
+    pub fn fail(&self, item: &str, why: &str) {
+        match &self.kind {
+            Kind::Quiet => {}
+            Kind::Plain => eprintln!(" {item}  Error: {why}"),
+            Kind::Tty(_) => {
+                let bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
+                match bars.get(item) {
+                    Some(bar) => {
+                        bar.set_style(
+                            ProgressStyle::with_template(" {msg}")
+                                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                        );
+                        bar.finish_with_message(format!("{} {item}  Error", self.mark(false)));
+                    }
+                    None => eprintln!(" {} {item}  Error", self.mark(false)),
+                }
+            }
+        }
+    }
+
+    /// Bytes done of a total for an item (an image pull across its layers).
+    pub fn bytes(&self, item: &str, done: u64, total: u64) {
+        if let Kind::Tty(multi) = &self.kind {
+            let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
+            let bar = bars
+                .entry(item.to_string())
+                .or_insert_with(|| multi.add(ProgressBar::new(total)));
+            bar.set_style(
+                ProgressStyle::with_template(
+                    " {spinner} {prefix} [{bar:30}] {bytes}/{total_bytes}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(format!("{item}  Pulling"));
+            bar.set_length(total);
+            bar.set_position(done.min(total));
+        }
+    }
+
+    /// A line of output that belongs above the progress display (build output).
+    pub fn println(&self, line: &str) {
+        match &self.kind {
+            Kind::Quiet => {}
+            Kind::Plain => eprintln!("{line}"),
+            Kind::Tty(multi) => {
+                let _ = multi.println(line);
+            }
+        }
+    }
+
+    pub fn is_plain(&self) -> bool {
+        matches!(self.kind, Kind::Plain)
+    }
+}
