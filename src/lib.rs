@@ -10,6 +10,7 @@ pub mod commands;
 pub mod compose;
 pub mod diag;
 pub mod engine;
+pub mod proxy;
 pub mod ui;
 
 use clap::Parser;

@@ -6,6 +6,7 @@ pub mod down;
 pub mod images;
 pub mod lifecycle;
 pub mod logs;
+pub mod proxy;
 pub mod ps;
 pub mod up;
 pub mod version;
@@ -24,9 +25,6 @@ use crate::cli::{Cli, Command, GlobalOpts};
 use crate::compose::{LoadOptions, Loaded};
 use crate::ui::{self, Style};
 
-/// Exit status for a command whose behaviour has not landed yet.
-pub const EXIT_NOT_AVAILABLE: i32 = 2;
-
 /// Runs the parsed command line and returns the process exit status.
 pub fn dispatch(cli: Cli) -> i32 {
     let style = Style::for_stderr(cli.global.ansi);
@@ -41,15 +39,9 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Restart(args) => lifecycle::restart(&cli.global, &args, &style),
         Command::Build(args) => images::build(&cli.global, &args, &style),
         Command::Pull(args) => images::pull(&cli.global, &args, &style),
+        Command::Proxy(args) => proxy::run(&args),
         Command::Completions(args) => completions::run(&args),
         Command::Version(args) => version::run(&args),
-        other => {
-            let name = command_name(&other);
-            eprintln!(
-                "rcompose: `{name}` is not available yet in this build; use `docker compose {name}` for now"
-            );
-            return EXIT_NOT_AVAILABLE;
-        }
     };
     match result {
         Ok(code) => code,
@@ -57,24 +49,6 @@ pub fn dispatch(cli: Cli) -> i32 {
             eprintln!("{}: {e:#}", style.paint("1;31", "error"));
             1
         }
-    }
-}
-
-fn command_name(c: &Command) -> &'static str {
-    match c {
-        Command::Up(_) => "up",
-        Command::Down(_) => "down",
-        Command::Logs(_) => "logs",
-        Command::Ps(_) => "ps",
-        Command::Build(_) => "build",
-        Command::Pull(_) => "pull",
-        Command::Start(_) => "start",
-        Command::Stop(_) => "stop",
-        Command::Restart(_) => "restart",
-        Command::Proxy(_) => "proxy",
-        Command::Config(_) => "config",
-        Command::Completions(_) => "completions",
-        Command::Version(_) => "version",
     }
 }
 

@@ -1,0 +1,274 @@
+//! Static files: streamed from disk (small hot files cached in memory and
+//! re-read when they change), with Content-Type, Last-Modified, ETag,
+//! conditional requests, single ranges and HEAD. Nothing outside the root
+//! is ever served, symlinks included.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use hyper::header::{self, HeaderMap};
+use hyper::{Method, Response, StatusCode};
+
+use super::handler::{Body, full};
+
+/// Files up to this size are kept in memory after the first read.
+const CACHE_MAX_FILE: u64 = 64 * 1024;
+const CACHE_MAX_ENTRIES: usize = 4096;
+
+#[derive(Default)]
+pub struct Cache {
+    entries: Mutex<HashMap<PathBuf, (SystemTime, u64, Bytes)>>,
+}
+
+impl Cache {
+    fn get(&self, path: &Path, mtime: SystemTime, len: u64) -> Option<Bytes> {
+        let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(path)
+            .filter(|(m, l, _)| *m == mtime && *l == len)
+            .map(|(_, _, b)| b.clone())
+    }
+
+    fn put(&self, path: PathBuf, mtime: SystemTime, len: u64, data: Bytes) {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= CACHE_MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(path, (mtime, len, data));
+    }
+}
+
+/// What looking a path up on disk found.
+pub enum Found {
+    File(PathBuf, std::fs::Metadata),
+    Dir(PathBuf),
+    /// Exists but may not be served (outside the root through a link, unreadable).
+    Forbidden,
+    Missing,
+}
+
+/// Looks `rel` (a normalized URI path) up under `root`, refusing anything
+/// whose real path leaves the root.
+pub fn lookup(root: &Path, rel: &str) -> Found {
+    let path = root.join(rel.trim_start_matches('/'));
+    let meta = match std::fs::metadata(&path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Found::Forbidden,
+        Err(_) => return Found::Missing,
+    };
+    // Links may point anywhere: the real path must stay inside the real root.
+    let (Ok(real), Ok(real_root)) = (std::fs::canonicalize(&path), std::fs::canonicalize(root))
+    else {
+        return Found::Missing;
+    };
+    if !real.starts_with(&real_root) {
+        return Found::Forbidden;
+    }
+    if meta.is_dir() {
+        Found::Dir(path)
+    } else if meta.is_file() {
+        Found::File(path, meta)
+    } else {
+        Found::Forbidden
+    }
+}
+
+pub fn http_date(t: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t)
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}
+
+fn etag(mtime: SystemTime, len: u64) -> String {
+    let secs = mtime
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    format!("\"{secs:x}-{len:x}\"")
+}
+
+fn parse_range(h: &str, len: u64) -> Option<Result<(u64, u64), ()>> {
+    let spec = h.strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        // Several ranges: answered with the whole file, which nginx also may do.
+        return None;
+    }
+    let (a, b) = spec.trim().split_once('-')?;
+    let r = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().ok()?;
+            if n == 0 || len == 0 {
+                return Some(Err(()));
+            }
+            (len.saturating_sub(n), len - 1)
+        }
+        (s, "") => {
+            let s: u64 = s.parse().ok()?;
+            if s >= len {
+                return Some(Err(()));
+            }
+            (s, len - 1)
+        }
+        (s, e) => {
+            let (s, e): (u64, u64) = (s.parse().ok()?, e.parse().ok()?);
+            if s > e {
+                return None;
+            }
+            if s >= len {
+                return Some(Err(()));
+            }
+            (s, e.min(len - 1))
+        }
+    };
+    Some(Ok(r))
+}
+
+/// Answers a request for a file that exists.
+pub async fn respond(
+    path: &Path,
+    meta: &std::fs::Metadata,
+    content_type: &str,
+    method: &Method,
+    req: &HeaderMap,
+    cache: &Cache,
+) -> Response<Body> {
+    let len = meta.len();
+    let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
+    let tag = etag(mtime, len);
+    let last_modified = http_date(mtime);
+    let mut b = Response::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::LAST_MODIFIED, &last_modified)
+        .header(header::ETAG, &tag)
+        .header(header::ACCEPT_RANGES, "bytes");
+    let inm = req.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
+    let ims = req
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok());
+    let not_modified = match inm {
+        Some(list) => list.split(',').any(|t| {
+            t.trim() == tag || t.trim() == "*" || t.trim().strip_prefix("W/") == Some(&tag)
+        }),
+        None => ims == Some(last_modified.as_str()),
+    };
+    if not_modified {
+        return b
+            .status(StatusCode::NOT_MODIFIED)
+            .body(super::handler::empty())
+            .expect("valid response");
+    }
+    let range = req
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| parse_range(r, len));
+    let (status, start, end) = match range {
+        Some(Err(())) => {
+            return b
+                .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                .header(header::CONTENT_RANGE, format!("bytes */{len}"))
+                .header(header::CONTENT_TYPE, "text/html")
+                .body(super::handler::empty())
+                .expect("valid response");
+        }
+        Some(Ok((s, e))) => {
+            b = b.header(header::CONTENT_RANGE, format!("bytes {s}-{e}/{len}"));
+            (StatusCode::PARTIAL_CONTENT, s, e)
+        }
+        None => (StatusCode::OK, 0, len.saturating_sub(1)),
+    };
+    let body_len = if len == 0 { 0 } else { end - start + 1 };
+    b = b.status(status).header(header::CONTENT_LENGTH, body_len);
+    if method == Method::HEAD || body_len == 0 {
+        return b.body(super::handler::empty()).expect("valid response");
+    }
+    if len <= CACHE_MAX_FILE {
+        let data = match cache.get(path, mtime, len) {
+            Some(d) => d,
+            None => match tokio::fs::read(path).await {
+                Ok(d) => {
+                    let d = Bytes::from(d);
+                    cache.put(path.to_path_buf(), mtime, len, d.clone());
+                    d
+                }
+                Err(_) => return super::handler::plain_status(StatusCode::INTERNAL_SERVER_ERROR),
+            },
+        };
+        if data.len() as u64 != len {
+            return super::handler::plain_status(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+        return b
+            .body(full(data.slice(start as usize..=end as usize)))
+            .expect("valid response");
+    }
+    // Large files: streamed in chunks, never read whole.
+    let file = match tokio::fs::File::open(path).await {
+        Ok(f) => f,
+        Err(_) => return super::handler::plain_status(StatusCode::FORBIDDEN),
+    };
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let mut file = file;
+    if start > 0 && file.seek(std::io::SeekFrom::Start(start)).await.is_err() {
+        return super::handler::plain_status(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    let reader = tokio_util_reader(file.take(body_len));
+    let body = StreamBody::new(
+        reader
+            .map_ok(Frame::data)
+            .map_err(|e| Box::new(e) as super::handler::BoxError),
+    );
+    b.body(body.boxed()).expect("valid response")
+}
+
+/// Reads a file as a stream of 64 KiB chunks.
+fn tokio_util_reader<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
+    r: R,
+) -> impl futures::Stream<Item = std::io::Result<Bytes>> + Send {
+    futures::stream::unfold(r, |mut r| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 64 * 1024];
+        match r.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(Bytes::from(buf)), r))
+            }
+            Err(e) => Some((Err(e), r)),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9", 100), Some(Ok((0, 9))));
+        assert_eq!(parse_range("bytes=90-", 100), Some(Ok((90, 99))));
+        assert_eq!(parse_range("bytes=-10", 100), Some(Ok((90, 99))));
+        assert_eq!(parse_range("bytes=50-500", 100), Some(Ok((50, 99))));
+        assert_eq!(parse_range("bytes=100-", 100), Some(Err(())));
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), None);
+        assert_eq!(parse_range("items=0-1", 100), None);
+    }
+
+    #[test]
+    fn lookup_refuses_links_out_of_the_root() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "s").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("ok.txt"), "ok").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("link"))
+            .unwrap();
+        std::fs::create_dir(root.path().join("d")).unwrap();
+        assert!(matches!(lookup(root.path(), "/ok.txt"), Found::File(..)));
+        assert!(matches!(lookup(root.path(), "/d"), Found::Dir(..)));
+        assert!(matches!(lookup(root.path(), "/link"), Found::Forbidden));
+        assert!(matches!(lookup(root.path(), "/nope"), Found::Missing));
+    }
+}

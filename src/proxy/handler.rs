@@ -1,0 +1,725 @@
+//! One request through nginx's phases: server rewrite, location search,
+//! location rewrite, content (return, proxy_pass, try_files, static), with
+//! `error_page` internal redirects and response headers (add_header, expires).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+
+use super::config::{Config, Expires, Flag, LocConf, Location, MapDef, Matcher, Server, Step};
+use super::files::{self, Found};
+use super::log::Logs;
+use super::routes::{self, Matched};
+use super::upstream::Upstreams;
+use super::vars::{RequestVars, Template, Vars};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub type Body = http_body_util::combinators::BoxBody<Bytes, BoxError>;
+
+pub fn full(data: impl Into<Bytes>) -> Body {
+    Full::new(data.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+pub fn empty() -> Body {
+    Empty::new().map_err(|never| match never {}).boxed()
+}
+
+/// Maps paths written in the configuration (roots, aliases) to host paths.
+pub trait PathMap: Send + Sync {
+    fn host_path(&self, conf_path: &str) -> Option<PathBuf>;
+}
+
+pub struct Identity;
+
+impl PathMap for Identity {
+    fn host_path(&self, conf_path: &str) -> Option<PathBuf> {
+        Some(PathBuf::from(conf_path))
+    }
+}
+
+/// Everything a running proxy needs to answer requests.
+pub struct Runtime {
+    pub config: Config,
+    pub prefix: PathBuf,
+    pub paths: Arc<dyn PathMap>,
+    pub upstreams: Upstreams,
+    pub logs: Arc<Logs>,
+    pub cache: files::Cache,
+    pub server_header: HeaderValue,
+}
+
+/// Request variables together with `map` results, computed when asked for.
+pub struct Ctx<'a> {
+    pub rv: &'a RequestVars,
+    pub maps: &'a [MapDef],
+}
+
+impl Vars for Ctx<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        if let Some(m) = self.maps.iter().find(|m| m.var == name) {
+            let key = m.source.eval(self);
+            if let Some(v) = m.exact.get(&key) {
+                return Some(v.eval(self));
+            }
+            for (re, v) in &m.regexes {
+                if re.is_match(&key) {
+                    return Some(v.eval(self));
+                }
+            }
+            return Some(m.default.eval(self));
+        }
+        self.rv.var(name)
+    }
+
+    fn capture(&self, n: usize) -> Option<String> {
+        self.rv.capture(n)
+    }
+}
+
+const STATUS_TEXT_FOOTER: &str = "<hr><center>rcompose</center>\r\n</body>\r\n</html>\r\n";
+
+/// nginx's built-in page for an error status.
+pub fn default_page(status: StatusCode) -> String {
+    let line = format!(
+        "{} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
+    format!(
+        "<html>\r\n<head><title>{line}</title></head>\r\n<body>\r\n<center><h1>{line}</h1></center>\r\n{STATUS_TEXT_FOOTER}"
+    )
+}
+
+pub fn plain_status(status: StatusCode) -> Response<Body> {
+    let page = default_page(status);
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/html")
+        .header(header::CONTENT_LENGTH, page.len())
+        .body(full(page))
+        .expect("valid response")
+}
+
+/// What a phase decided.
+pub enum Outcome {
+    /// A finished response (a file, an upstream's answer, a `return` with text).
+    Done(Response<Body>),
+    /// An error or status to answer, through `error_page` where configured.
+    Status(u16),
+    /// An external redirect.
+    Redirect(u16, String),
+    /// Continue with another URI in the same server (index, try_files).
+    Internal(String),
+    /// Continue in a named location.
+    Named(String),
+}
+
+/// The state of one request as it moves through the phases.
+pub struct Req {
+    pub method: Method,
+    pub headers: hyper::HeaderMap,
+    pub body: Option<Incoming>,
+    pub vars: RequestVars,
+    /// The URI was changed by `rewrite ... break` in the current location.
+    pub rewritten_break: bool,
+    /// The URI is no longer the client's (rewrite, index, try_files, error_page).
+    pub uri_changed: bool,
+    pub matched_prefix: Option<String>,
+    /// The client side of an Upgrade, for tunnelling after a 101.
+    pub on_upgrade: Option<hyper::upgrade::OnUpgrade>,
+}
+
+fn header_str(h: &hyper::HeaderMap, name: header::HeaderName) -> String {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Answers one request. The access log line is written when the body ends.
+pub async fn handle(
+    rt: Arc<Runtime>,
+    req: Request<Incoming>,
+    remote: SocketAddr,
+    local: SocketAddr,
+) -> Response<Body> {
+    let started = Instant::now();
+    let (mut parts, body) = req.into_parts();
+    let on_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
+    let raw_target = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let protocol = format!("{:?}", parts.version);
+    let mut vars = RequestVars {
+        method: parts.method.to_string(),
+        request_uri: raw_target.clone(),
+        uri: parts.uri.path().to_string(),
+        args: parts.uri.query().unwrap_or_default().to_string(),
+        protocol,
+        headers: parts.headers.clone(),
+        remote,
+        local,
+        server_name: String::new(),
+        scheme: "http",
+        captures: Vec::new(),
+        status: 0,
+        body_bytes_sent: 0,
+        bytes_sent: 0,
+        started,
+        started_wall: SystemTime::now(),
+        proxy_host: String::new(),
+        proxy_port: String::new(),
+        upstream_addr: String::new(),
+        upstream_status: String::new(),
+        upstream_response_time: String::new(),
+        document_root: String::new(),
+        request_filename: String::new(),
+        sent_headers: hyper::HeaderMap::new(),
+        maps: Default::default(),
+    };
+    let host = header_str(&parts.headers, header::HOST);
+    let host_only = if host.starts_with('[') {
+        host.split(']')
+            .next()
+            .map(|s| format!("{s}]"))
+            .unwrap_or_default()
+    } else {
+        host.split(':').next().unwrap_or_default().to_string()
+    };
+    let Some(server) = routes::select_server(&rt.config, local, &host_only).cloned() else {
+        return finish(&rt, None, vars, plain_status(StatusCode::NOT_FOUND));
+    };
+    vars.server_name = server.primary_name.clone();
+    // Framing nginx refuses outright.
+    let te = parts.headers.contains_key(header::TRANSFER_ENCODING);
+    let cls: Vec<&HeaderValue> = parts
+        .headers
+        .get_all(header::CONTENT_LENGTH)
+        .iter()
+        .collect();
+    if (te && !cls.is_empty())
+        || cls.len() > 1
+        || parts.headers.get_all(header::HOST).iter().count() > 1
+    {
+        return finish(
+            &rt,
+            Some(&server.conf),
+            vars,
+            plain_status(StatusCode::BAD_REQUEST),
+        );
+    }
+    match routes::normalize(parts.uri.path()) {
+        Ok(u) => vars.uri = u,
+        Err(_) => {
+            return finish(
+                &rt,
+                Some(&server.conf),
+                vars,
+                plain_status(StatusCode::BAD_REQUEST),
+            );
+        }
+    }
+    let mut r = Req {
+        method: parts.method,
+        headers: parts.headers,
+        body: Some(body),
+        vars,
+        rewritten_break: false,
+        uri_changed: false,
+        matched_prefix: None,
+        on_upgrade,
+    };
+    let (resp, conf) = process(&rt, &server, &mut r).await;
+    finish(&rt, Some(&conf), r.vars, resp)
+}
+
+fn finish(
+    rt: &Runtime,
+    conf: Option<&Arc<LocConf>>,
+    mut vars: RequestVars,
+    mut resp: Response<Body>,
+) -> Response<Body> {
+    resp.headers_mut()
+        .insert(header::SERVER, rt.server_header.clone());
+    if !resp.headers().contains_key(header::DATE)
+        && let Ok(v) = HeaderValue::from_str(&files::http_date(SystemTime::now()))
+    {
+        resp.headers_mut().insert(header::DATE, v);
+    }
+    vars.status = resp.status().as_u16();
+    vars.sent_headers = resp.headers().clone();
+    match conf {
+        Some(conf) => rt.logs.wrap(conf, &rt.config.http, vars, resp),
+        None => resp,
+    }
+}
+
+/// Runs rewrite steps; returns an outcome when they decide the answer.
+/// `Some(Ok(true))` means the URI changed and the location must be searched again.
+fn run_steps(steps: &[Step], r: &mut Req, maps: &[MapDef]) -> Result<bool, Box<Outcome>> {
+    let mut research = false;
+    for step in steps {
+        match step {
+            Step::Return { code, body } => {
+                let ctx = Ctx { rv: &r.vars, maps };
+                let text = body.as_ref().map(|b| b.eval(&ctx));
+                return Err(Box::new(match (code, text) {
+                    (301 | 302 | 303 | 307 | 308, Some(url)) => Outcome::Redirect(*code, url),
+                    (c, Some(text)) => {
+                        let resp = Response::builder()
+                            .status(StatusCode::from_u16(*c).unwrap_or(StatusCode::OK))
+                            .header(header::CONTENT_TYPE, "text/plain")
+                            .header(header::CONTENT_LENGTH, text.len())
+                            .body(full(text))
+                            .expect("valid response");
+                        Outcome::Done(resp)
+                    }
+                    (c, None) => Outcome::Status(*c),
+                }));
+            }
+            Step::Rewrite {
+                regex,
+                replacement,
+                flag,
+            } => {
+                let Some(caps) = regex.captures(&r.vars.uri) else {
+                    continue;
+                };
+                r.vars.captures = caps
+                    .iter()
+                    .map(|m| m.map(|m| m.as_str().to_string()))
+                    .collect();
+                let new = replacement.eval(&Ctx { rv: &r.vars, maps });
+                let (new_uri, new_args) = match new.split_once('?') {
+                    Some((u, a)) if new.ends_with('?') => {
+                        (u.to_string(), Some(a.trim_end_matches('?').to_string()))
+                    }
+                    Some((u, a)) => (
+                        u.to_string(),
+                        Some(if r.vars.args.is_empty() {
+                            a.to_string()
+                        } else {
+                            format!("{a}&{}", r.vars.args)
+                        }),
+                    ),
+                    None => (new.clone(), None),
+                };
+                let external = new_uri.starts_with("http://") || new_uri.starts_with("https://");
+                if external || matches!(flag, Flag::Redirect | Flag::Permanent) {
+                    let args = new_args.unwrap_or_else(|| r.vars.args.clone());
+                    let location = if args.is_empty() {
+                        new_uri
+                    } else {
+                        format!("{new_uri}?{args}")
+                    };
+                    return Err(Box::new(Outcome::Redirect(
+                        if *flag == Flag::Permanent { 301 } else { 302 },
+                        location,
+                    )));
+                }
+                r.vars.uri = new_uri;
+                if let Some(a) = new_args {
+                    r.vars.args = a;
+                }
+                r.uri_changed = true;
+                match flag {
+                    Flag::Last => return Ok(true),
+                    Flag::Break => {
+                        r.rewritten_break = true;
+                        return Ok(false);
+                    }
+                    _ => research = true,
+                }
+            }
+        }
+    }
+    Ok(research)
+}
+
+/// The phases, with internal redirects (at most ten, as nginx allows).
+async fn process(
+    rt: &Runtime,
+    server: &Arc<Server>,
+    r: &mut Req,
+) -> (Response<Body>, Arc<LocConf>) {
+    let maps = &rt.config.http.maps;
+    let mut conf = server.conf.clone();
+    let mut error_status: Option<u16> = None;
+    let mut named: Option<String> = None;
+    let mut outcome = run_steps(&server.steps, r, maps).err().map(|b| *b);
+    for _ in 0..12 {
+        if outcome.is_none() {
+            // Find the location for the current URI (or the named one).
+            let matched: Option<Matched> = match named.take() {
+                Some(n) => server.named.get(&n).map(|l| Matched {
+                    location: l.clone(),
+                    captures: Vec::new(),
+                }),
+                None => routes::find_location(&server.locations, &r.vars.uri),
+            };
+            let Some(m) = matched else {
+                conf = server.conf.clone();
+                outcome = Some(static_content(rt, &conf, None, r).await);
+                continue;
+            };
+            let loc = m.location.clone();
+            conf = loc.conf.clone();
+            if !m.captures.is_empty() {
+                r.vars.captures = m.captures;
+            }
+            r.matched_prefix = match &loc.matcher {
+                Matcher::Prefix { path, .. } | Matcher::Exact(path) => Some(path.clone()),
+                _ => None,
+            };
+            if loc.internal && error_status.is_none() && !r.uri_changed {
+                outcome = Some(Outcome::Status(404));
+                continue;
+            }
+            // Body size limit, for the location that answers.
+            let declared: u64 = r
+                .headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if conf.client_max_body_size > 0 && declared > conf.client_max_body_size {
+                outcome = Some(Outcome::Status(413));
+                continue;
+            }
+            r.rewritten_break = false;
+            match run_steps(&loc.steps, r, maps) {
+                Err(o) => {
+                    outcome = Some(*o);
+                    continue;
+                }
+                Ok(true) => continue,
+                Ok(false) => {}
+            }
+            outcome = Some(content(rt, &loc, r).await);
+        }
+        match outcome.take().expect("set above") {
+            Outcome::Done(resp) => {
+                let status = error_status.map(|s| StatusCode::from_u16(s).unwrap_or(resp.status()));
+                return (decorate(rt, &conf, r, resp, status), conf);
+            }
+            Outcome::Redirect(code, url) => {
+                let location = absolute(r, &url);
+                let status = StatusCode::from_u16(code).unwrap_or(StatusCode::FOUND);
+                let mut resp = plain_status(status);
+                if let Ok(v) = HeaderValue::from_str(&location) {
+                    resp.headers_mut().insert(header::LOCATION, v);
+                }
+                return (decorate(rt, &conf, r, resp, None), conf);
+            }
+            Outcome::Internal(uri) => {
+                let (u, a) = match uri.split_once('?') {
+                    Some((u, a)) => (u.to_string(), Some(a.to_string())),
+                    None => (uri, None),
+                };
+                r.vars.uri = match routes::normalize(&u) {
+                    Ok(n) => n,
+                    Err(_) => u,
+                };
+                if let Some(a) = a {
+                    r.vars.args = a;
+                }
+                r.uri_changed = true;
+            }
+            Outcome::Named(n) => named = Some(n),
+            Outcome::Status(code) => {
+                if code == 444 {
+                    return (plain_status(StatusCode::BAD_REQUEST), conf);
+                }
+                // error_page, once per request (recursive_error_pages off).
+                let page = (error_status.is_none())
+                    .then(|| {
+                        conf.error_pages
+                            .iter()
+                            .find(|p| p.codes.contains(&code))
+                            .cloned()
+                    })
+                    .flatten();
+                match page {
+                    Some(p) => {
+                        let target = p.uri.eval(&Ctx { rv: &r.vars, maps });
+                        error_status = Some(match p.response {
+                            Some(Some(c)) => c,
+                            Some(None) => 200,
+                            None => code,
+                        });
+                        if r.method != Method::HEAD {
+                            r.method = Method::GET;
+                        }
+                        r.body = None;
+                        if target.starts_with("http://") || target.starts_with("https://") {
+                            outcome = Some(Outcome::Redirect(302, target));
+                        } else if let Some(name) = target.strip_prefix('@') {
+                            outcome = Some(Outcome::Named(name.to_string()));
+                        } else {
+                            outcome = Some(Outcome::Internal(target));
+                        }
+                    }
+                    None => {
+                        let status = StatusCode::from_u16(error_status.unwrap_or(code))
+                            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                        let mut resp = plain_status(StatusCode::from_u16(code).unwrap_or(status));
+                        *resp.status_mut() = status;
+                        if r.method == Method::HEAD {
+                            *resp.body_mut() = empty();
+                        }
+                        return (decorate(rt, &conf, r, resp, None), conf);
+                    }
+                }
+            }
+        }
+    }
+    (plain_status(StatusCode::INTERNAL_SERVER_ERROR), conf)
+}
+
+/// Makes a redirect target absolute, as nginx does, from the Host the client used.
+fn absolute(r: &Req, url: &str) -> String {
+    if url.starts_with("http://") || url.starts_with("https://") || !url.starts_with('/') {
+        return url.to_string();
+    }
+    let host = header_str(&r.headers, header::HOST);
+    if host.is_empty() {
+        url.to_string()
+    } else {
+        format!("{}://{host}{url}", r.vars.scheme)
+    }
+}
+
+async fn content(rt: &Runtime, loc: &Arc<Location>, r: &mut Req) -> Outcome {
+    if let Some(p) = &loc.proxy {
+        return super::upstream::forward(rt, loc, p, r).await;
+    }
+    if let Some(tf) = &loc.try_files {
+        return try_files(rt, &loc.conf, loc, tf, r).await;
+    }
+    static_content(rt, &loc.conf, Some(loc), r).await
+}
+
+/// The host folder a location serves from, and the path of the URI in it.
+fn document(
+    rt: &Runtime,
+    conf: &LocConf,
+    loc: Option<&Arc<Location>>,
+    r: &Req,
+    uri: &str,
+) -> Option<(PathBuf, String)> {
+    let ctx = Ctx {
+        rv: &r.vars,
+        maps: &rt.config.http.maps,
+    };
+    let written = |t: &Template| {
+        let s = t.eval(&ctx);
+        if s.starts_with('/') {
+            s
+        } else {
+            rt.prefix.join(s).display().to_string()
+        }
+    };
+    if let (Some(alias), Some(Matcher::Prefix { path, .. })) =
+        (&conf.alias, loc.map(|l| &l.matcher))
+    {
+        let base = rt.paths.host_path(&written(alias))?;
+        let rest = uri.strip_prefix(path.as_str()).unwrap_or(uri);
+        return Some((base, format!("/{}", rest.trim_start_matches('/'))));
+    }
+    let root = rt.paths.host_path(&written(&conf.root))?;
+    Some((root, uri.to_string()))
+}
+
+fn content_type(conf: &LocConf, path: &str) -> String {
+    let ext = path
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .filter(|e| !e.contains('/'));
+    ext.and_then(|e| conf.types.get(&e).cloned())
+        .unwrap_or_else(|| conf.default_type.clone())
+}
+
+async fn static_content(
+    rt: &Runtime,
+    conf: &Arc<LocConf>,
+    loc: Option<&Arc<Location>>,
+    r: &mut Req,
+) -> Outcome {
+    if !matches!(r.method, Method::GET | Method::HEAD) && r.method != Method::POST {
+        return Outcome::Status(405);
+    }
+    let uri = r.vars.uri.clone();
+    let Some((root, rel)) = document(rt, conf, loc, r, &uri) else {
+        return Outcome::Status(404);
+    };
+    r.vars.document_root = root.display().to_string();
+    if uri.ends_with('/') {
+        for idx in &conf.index {
+            let name = idx.eval(&Ctx {
+                rv: &r.vars,
+                maps: &rt.config.http.maps,
+            });
+            if name.starts_with('/') {
+                return Outcome::Internal(name);
+            }
+            if let Found::File(..) = files::lookup(&root, &format!("{rel}{name}")) {
+                return Outcome::Internal(format!("{uri}{name}"));
+            }
+        }
+        return match files::lookup(&root, &rel) {
+            Found::Dir(_) | Found::Forbidden => Outcome::Status(403),
+            _ => Outcome::Status(404),
+        };
+    }
+    match files::lookup(&root, &rel) {
+        Found::File(path, meta) => {
+            if r.method == Method::POST {
+                return Outcome::Status(405);
+            }
+            r.vars.request_filename = path.display().to_string();
+            let ct = content_type(conf, &path.display().to_string());
+            Outcome::Done(files::respond(&path, &meta, &ct, &r.method, &r.headers, &rt.cache).await)
+        }
+        Found::Dir(_) => {
+            let args = if r.vars.args.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", r.vars.args)
+            };
+            Outcome::Redirect(301, format!("{}/{args}", routes::escape_uri(&uri)))
+        }
+        Found::Forbidden => Outcome::Status(403),
+        Found::Missing => Outcome::Status(404),
+    }
+}
+
+async fn try_files(
+    rt: &Runtime,
+    conf: &Arc<LocConf>,
+    loc: &Arc<Location>,
+    list: &[Template],
+    r: &mut Req,
+) -> Outcome {
+    let maps = &rt.config.http.maps;
+    let (fallback, candidates) = list.split_last().expect("two or more, checked at load");
+    for c in candidates {
+        let value = c.eval(&Ctx { rv: &r.vars, maps });
+        let Some((root, rel)) = document(rt, conf, Some(loc), r, &value) else {
+            continue;
+        };
+        let Ok(norm) = routes::normalize(&rel) else {
+            continue;
+        };
+        match files::lookup(&root, &norm) {
+            Found::Dir(_) if value.ends_with('/') => {
+                // A directory asked for without its slash: redirected to add it, as nginx does.
+                if !r.vars.uri.ends_with('/') {
+                    let args = if r.vars.args.is_empty() {
+                        String::new()
+                    } else {
+                        format!("?{}", r.vars.args)
+                    };
+                    return Outcome::Redirect(
+                        301,
+                        format!("{}/{args}", routes::escape_uri(&r.vars.uri)),
+                    );
+                }
+                r.vars.uri = value;
+                r.uri_changed = true;
+                return static_content(rt, conf, Some(loc), r).await;
+            }
+            Found::File(..) if !value.ends_with('/') => {
+                r.vars.uri = value;
+                r.uri_changed = true;
+                return static_content(rt, conf, Some(loc), r).await;
+            }
+            _ => {}
+        }
+    }
+    let value = fallback.eval(&Ctx { rv: &r.vars, maps });
+    if let Some(code) = value.strip_prefix('=') {
+        return Outcome::Status(code.parse().unwrap_or(404));
+    }
+    if let Some(name) = value.strip_prefix('@') {
+        return Outcome::Named(name.to_string());
+    }
+    Outcome::Internal(value)
+}
+
+/// add_header and expires, for the statuses nginx adds them to.
+fn decorate(
+    rt: &Runtime,
+    conf: &LocConf,
+    r: &Req,
+    mut resp: Response<Body>,
+    status: Option<StatusCode>,
+) -> Response<Body> {
+    if let Some(s) = status {
+        *resp.status_mut() = s;
+    }
+    let code = resp.status().as_u16();
+    let success = matches!(
+        code,
+        200 | 201 | 204 | 206 | 301 | 302 | 303 | 304 | 307 | 308
+    );
+    if success && let Some(e) = &conf.expires {
+        let h = resp.headers_mut();
+        let now = SystemTime::now();
+        let (expires, cc) = match e {
+            Expires::Off => (None, None),
+            Expires::Epoch => (Some(SystemTime::UNIX_EPOCH), Some("no-cache".to_string())),
+            Expires::Max => (
+                Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(2_147_483_647)),
+                Some("max-age=315360000".to_string()),
+            ),
+            Expires::Seconds(s) if *s < 0 => (
+                Some(now - std::time::Duration::from_secs(s.unsigned_abs())),
+                Some("no-cache".to_string()),
+            ),
+            Expires::Seconds(s) => (
+                Some(now + std::time::Duration::from_secs(*s as u64)),
+                Some(format!("max-age={s}")),
+            ),
+        };
+        if let Some(t) = expires
+            && let Ok(v) = HeaderValue::from_str(&files::http_date(t))
+        {
+            h.insert(header::EXPIRES, v);
+        }
+        if let Some(c) = cc
+            && let Ok(v) = HeaderValue::from_str(&c)
+        {
+            h.insert(header::CACHE_CONTROL, v);
+        }
+    }
+    for ah in &conf.add_headers {
+        if !(success || ah.always) {
+            continue;
+        }
+        let value = ah.value.eval(&Ctx {
+            rv: &r.vars,
+            maps: &rt.config.http.maps,
+        });
+        if value.is_empty() {
+            continue;
+        }
+        if let (Ok(n), Ok(v)) = (
+            header::HeaderName::from_bytes(ah.name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            resp.headers_mut().append(n, v);
+        }
+    }
+    resp
+}

@@ -1,0 +1,289 @@
+//! Access and error logs. The access line is rendered from the configured
+//! `log_format` with nginx's escaping when the response body has been sent.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::Response;
+use hyper::body::{Body as HttpBody, Frame, SizeHint};
+
+use super::config::{AccessLog, Escape, Http, LocConf, LogFormat};
+use super::handler::{Body, BoxError, Ctx};
+use super::vars::RequestVars;
+
+/// Maps a log path written in the configuration to a host path.
+pub type PathFn = Box<dyn Fn(&str) -> Option<PathBuf> + Send + Sync>;
+/// Receives whole log lines.
+pub type LineFn = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Where log lines go.
+pub enum Sink {
+    /// Files named in the configuration, mapped to host paths.
+    Files { map: PathFn },
+    /// Every line to one function (the foreground of `up`, or a state log file).
+    Lines(LineFn),
+}
+
+pub struct Logs {
+    sink: Sink,
+    files: Mutex<HashMap<PathBuf, std::fs::File>>,
+    error_path: Option<PathBuf>,
+}
+
+/// nginx's default escaping: `"`, `\` and bytes outside printable ASCII as `\xHH`.
+pub fn escape_default(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b) {
+            out.push_str(&format!("\\x{b:02X}"));
+        } else {
+            out.push(b as char);
+        }
+    }
+    out
+}
+
+pub fn escape_json(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn render(format: &LogFormat, ctx: &Ctx<'_>) -> String {
+    match format.escape {
+        Escape::Default => format.template.eval_log(ctx, &escape_default),
+        Escape::Json => format.template.eval_log(ctx, &escape_json),
+        Escape::None => format.template.eval_log(ctx, &|s: &str| s.to_string()),
+    }
+}
+
+impl Logs {
+    pub fn new(sink: Sink, error_path: Option<PathBuf>) -> Logs {
+        Logs {
+            sink,
+            files: Mutex::new(HashMap::new()),
+            error_path,
+        }
+    }
+
+    /// Opens every configured log file now, so a bad path fails at start as in nginx.
+    pub fn check(&self, http: &Http, confs: &[Arc<LocConf>]) -> Result<(), String> {
+        let Sink::Files { map } = &self.sink else {
+            return Ok(());
+        };
+        for c in confs {
+            if let AccessLog::Files(list) = &c.access_log {
+                for (path, format) in list {
+                    if !http.log_formats.contains_key(format) {
+                        return Err(format!("unknown log format \"{format}\""));
+                    }
+                    if let Some(p) = map(path) {
+                        self.open(&p)
+                            .map_err(|e| format!("open() \"{}\" failed ({e})", p.display()))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn open(&self, p: &PathBuf) -> std::io::Result<()> {
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        if !files.contains_key(p) {
+            if let Some(dir) = p.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)?;
+            files.insert(p.clone(), f);
+        }
+        Ok(())
+    }
+
+    fn write(&self, path: &str, line: &str) {
+        match &self.sink {
+            Sink::Lines(f) => f(line),
+            Sink::Files { map } => {
+                let Some(p) = map(path) else { return };
+                if self.open(&p).is_err() {
+                    return;
+                }
+                let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(f) = files.get_mut(&p) {
+                    let _ = writeln!(f, "{line}");
+                }
+            }
+        }
+    }
+
+    /// An error log line (upstream failures), nginx-style.
+    pub fn error(&self, msg: &str) {
+        let line = format!(
+            "{} [error] {}#0: {msg}",
+            chrono::Local::now().format("%Y/%m/%d %H:%M:%S"),
+            std::process::id()
+        );
+        match (&self.sink, &self.error_path) {
+            (Sink::Lines(f), _) => f(&line),
+            (Sink::Files { .. }, Some(p)) => {
+                let p = p.display().to_string();
+                self.write(&p, &line);
+            }
+            (Sink::Files { .. }, None) => eprintln!("{line}"),
+        }
+    }
+
+    /// Wraps the response so its access line is written when the body ends.
+    pub fn wrap(
+        self: &Arc<Self>,
+        conf: &LocConf,
+        http: &Http,
+        vars: RequestVars,
+        resp: Response<Body>,
+    ) -> Response<Body> {
+        let targets: Vec<(String, LogFormat)> = match &conf.access_log {
+            AccessLog::Off => return resp,
+            AccessLog::Files(list) => list
+                .iter()
+                .filter_map(|(p, f)| http.log_formats.get(f).map(|lf| (p.clone(), lf.clone())))
+                .collect(),
+        };
+        if targets.is_empty() {
+            return resp;
+        }
+        let header_bytes = 17
+            + resp
+                .headers()
+                .iter()
+                .map(|(k, v)| k.as_str().len() + v.len() + 4)
+                .sum::<usize>() as u64;
+        // `map` results are fixed now: the line is rendered after the configuration is out of reach.
+        let mut vars = vars;
+        let computed: Vec<(String, String)> = {
+            let ctx = Ctx {
+                rv: &vars,
+                maps: &http.maps,
+            };
+            http.maps
+                .iter()
+                .map(|m| {
+                    (
+                        m.var.clone(),
+                        super::vars::Vars::var(&ctx, &m.var).unwrap_or_default(),
+                    )
+                })
+                .collect()
+        };
+        vars.maps.extend(computed);
+        let (parts, body) = resp.into_parts();
+        let logged = LoggedBody {
+            inner: body,
+            sent: 0,
+            header_bytes,
+            pending: Some(Pending {
+                logs: self.clone(),
+                vars,
+                targets,
+            }),
+        };
+        Response::from_parts(parts, logged.boxed())
+    }
+}
+
+struct Pending {
+    logs: Arc<Logs>,
+    vars: RequestVars,
+    targets: Vec<(String, LogFormat)>,
+}
+
+struct LoggedBody {
+    inner: Body,
+    sent: u64,
+    header_bytes: u64,
+    pending: Option<Pending>,
+}
+
+impl LoggedBody {
+    fn done(&mut self) {
+        if let Some(mut p) = self.pending.take() {
+            p.vars.body_bytes_sent = self.sent;
+            p.vars.bytes_sent = self.sent + self.header_bytes;
+            let ctx = Ctx {
+                rv: &p.vars,
+                maps: &[],
+            };
+            for (path, format) in &p.targets {
+                let line = render(format, &ctx);
+                p.logs.write(path, &line);
+            }
+        }
+    }
+}
+
+impl Drop for LoggedBody {
+    fn drop(&mut self) {
+        self.done();
+    }
+}
+
+impl HttpBody for LoggedBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let r = Pin::new(&mut self.inner).poll_frame(cx);
+        match &r {
+            Poll::Ready(Some(Ok(f))) => {
+                if let Some(d) = f.data_ref() {
+                    self.sent += d.len() as u64;
+                }
+            }
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => self.done(),
+            Poll::Pending => {}
+        }
+        r
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_like_nginx() {
+        assert_eq!(
+            escape_default("a\"b\\c\u{1}é"),
+            "a\\x22b\\x5Cc\\x01\\xC3\\xA9"
+        );
+        assert_eq!(escape_json("a\"b\\c\n\u{1}é"), "a\\\"b\\\\c\\n\\u0001é");
+    }
+}

@@ -1,0 +1,15 @@
+//! The built-in reverse proxy: an nginx configuration served in-process.
+//!
+//! `conf` reads nginx's syntax, `config` compiles it into servers and
+//! locations with nginx's meaning, `vars` evaluates variables; the request
+//! phases (server selection, rewrite, location, content) follow nginx.
+
+pub mod conf;
+pub mod config;
+pub mod files;
+pub mod handler;
+pub mod log;
+pub mod routes;
+pub mod server;
+pub mod upstream;
+pub mod vars;

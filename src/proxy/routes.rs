@@ -1,0 +1,311 @@
+//! URI normalization and routing: which server answers a request, and which
+//! location inside it, by nginx's rules.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::config::{Config, Location, Matcher, Server, ServerName};
+
+/// Why a request target is refused before routing (answered with 400).
+#[derive(Debug, PartialEq, Eq)]
+pub struct BadUri;
+
+/// Decodes a path once, merges slashes and resolves `.` and `..`, as nginx
+/// does; a path that climbs above the root or holds NUL is refused.
+pub fn normalize(raw: &str) -> Result<String, BadUri> {
+    if !raw.starts_with('/') {
+        return Err(BadUri);
+    }
+    let bytes = raw.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3).ok_or(BadUri)?;
+            let s = std::str::from_utf8(hex).map_err(|_| BadUri)?;
+            let v = u8::from_str_radix(s, 16).map_err(|_| BadUri)?;
+            decoded.push(v);
+            i += 3;
+        } else {
+            decoded.push(bytes[i]);
+            i += 1;
+        }
+    }
+    if decoded.contains(&0) {
+        return Err(BadUri);
+    }
+    let text = String::from_utf8_lossy(&decoded);
+    let mut parts: Vec<&str> = Vec::new();
+    let trailing = text.ends_with('/') || text.ends_with("/.") || text.ends_with("/..");
+    for seg in text.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop().ok_or(BadUri)?;
+            }
+            s => parts.push(s),
+        }
+    }
+    let mut out = String::from("/");
+    out.push_str(&parts.join("/"));
+    if trailing && !parts.is_empty() {
+        out.push('/');
+    }
+    Ok(out)
+}
+
+/// Escapes a normalized URI for sending upstream (as nginx escapes `$uri`).
+pub fn escape_uri(uri: &str) -> String {
+    let mut out = String::with_capacity(uri.len());
+    for b in uri.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=:@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The server for a connection's local address and Host header.
+pub fn select_server<'a>(
+    config: &'a Config,
+    local: SocketAddr,
+    host: &str,
+) -> Option<&'a Arc<Server>> {
+    let port = local.port();
+    let candidates: Vec<&Arc<Server>> = config
+        .http
+        .servers
+        .iter()
+        .filter(|s| {
+            s.listens.iter().any(|l| {
+                l.port == port && l.addr.is_none_or(|a| a == local.ip() || a.is_unspecified())
+            })
+        })
+        .collect();
+    let host = host.to_ascii_lowercase();
+    let host = host.trim_end_matches('.');
+    // Exact names, then leading wildcards (longest), then trailing wildcards, then regexes.
+    let exact = candidates.iter().find(|s| {
+        s.names
+            .iter()
+            .any(|n| matches!(n, ServerName::Exact(e) if e == host))
+    });
+    if let Some(s) = exact {
+        return Some(s);
+    }
+    let suffix = candidates
+        .iter()
+        .filter_map(|s| {
+            s.names
+                .iter()
+                .filter_map(|n| match n {
+                    ServerName::Suffix(sfx)
+                        if host.ends_with(sfx.as_str()) || host == &sfx[1..] =>
+                    {
+                        Some(sfx.len())
+                    }
+                    _ => None,
+                })
+                .max()
+                .map(|l| (l, s))
+        })
+        .max_by_key(|(l, _)| *l);
+    if let Some((_, s)) = suffix {
+        return Some(s);
+    }
+    if let Some(s) = candidates.iter().find(|s| {
+        s.names
+            .iter()
+            .any(|n| matches!(n, ServerName::Prefix(p) if host.starts_with(p.as_str())))
+    }) {
+        return Some(s);
+    }
+    if let Some(s) = candidates.iter().find(|s| {
+        s.names
+            .iter()
+            .any(|n| matches!(n, ServerName::Regex(r) if r.is_match(host)))
+    }) {
+        return Some(s);
+    }
+    candidates
+        .iter()
+        .find(|s| s.listens.iter().any(|l| l.port == port && l.default_server))
+        .or(candidates.first())
+        .copied()
+}
+
+/// A matched location with the captures of its regular expression, if any.
+#[derive(Debug, Clone)]
+pub struct Matched {
+    pub location: Arc<Location>,
+    pub captures: Vec<Option<String>>,
+}
+
+fn regex_match(loc: &Arc<Location>, uri: &str) -> Option<Matched> {
+    let Matcher::Regex(re) = &loc.matcher else {
+        return None;
+    };
+    let caps = re.captures(uri)?;
+    Some(Matched {
+        location: loc.clone(),
+        captures: caps
+            .iter()
+            .map(|m| m.map(|m| m.as_str().to_string()))
+            .collect(),
+    })
+}
+
+/// nginx's location search: an exact match wins; otherwise the longest
+/// prefix, unless it is `^~`, yields to the first matching regular
+/// expression (those nested in that prefix first, then the others in order).
+pub fn find_location(locations: &[Arc<Location>], uri: &str) -> Option<Matched> {
+    let mut best: Option<&Arc<Location>> = None;
+    for l in locations {
+        match &l.matcher {
+            Matcher::Exact(p) if p == uri => {
+                return Some(Matched {
+                    location: l.clone(),
+                    captures: Vec::new(),
+                });
+            }
+            Matcher::Prefix { path, .. }
+                if uri.starts_with(path.as_str())
+                    && best.is_none_or(|b| matches!(&b.matcher, Matcher::Prefix { path: bp, .. } if bp.len() < path.len())) =>
+            {
+                best = Some(l);
+            }
+            _ => {}
+        }
+    }
+    if let Some(b) = best {
+        if let Some(inner) = find_location(&b.children, uri)
+            && (matches!(
+                inner.location.matcher,
+                Matcher::Regex(_) | Matcher::Exact(_)
+            ) || !matches!(
+                &b.matcher,
+                Matcher::Prefix {
+                    no_regex: false,
+                    ..
+                }
+            ))
+        {
+            return Some(inner);
+        }
+        if matches!(&b.matcher, Matcher::Prefix { no_regex: true, .. }) {
+            return Some(Matched {
+                location: b.clone(),
+                captures: Vec::new(),
+            });
+        }
+    }
+    for l in locations {
+        if let Some(m) = regex_match(l, uri) {
+            return Some(m);
+        }
+    }
+    if let Some(b) = best {
+        if let Some(inner) = find_location(&b.children, uri) {
+            return Some(inner);
+        }
+        return Some(Matched {
+            location: b.clone(),
+            captures: Vec::new(),
+        });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::conf::{AsWritten, parse_text};
+    use crate::proxy::config::compile;
+
+    #[test]
+    fn normalization() {
+        assert_eq!(normalize("/a//b/./c/../d").unwrap(), "/a/b/d");
+        assert_eq!(normalize("/a/%2e%2e/b").unwrap(), "/b");
+        assert_eq!(normalize("/a%2fb").unwrap(), "/a/b");
+        assert_eq!(
+            normalize("/%252e%252e/x").unwrap(),
+            "/%2e%2e/x",
+            "decoded once only"
+        );
+        assert_eq!(normalize("/dir/").unwrap(), "/dir/");
+        assert_eq!(
+            normalize("/a\\..\\b").unwrap(),
+            "/a\\..\\b",
+            "backslash is not a separator"
+        );
+        assert_eq!(normalize("/").unwrap(), "/");
+        assert_eq!(normalize("/..").unwrap_err(), BadUri);
+        assert_eq!(normalize("/a/../../etc/passwd").unwrap_err(), BadUri);
+        assert_eq!(normalize("/%2e%2e/%2e%2e/etc/passwd").unwrap_err(), BadUri);
+        assert_eq!(normalize("/a%00b").unwrap_err(), BadUri);
+        assert_eq!(normalize("/a%zz").unwrap_err(), BadUri);
+        assert_eq!(normalize("/a%2").unwrap_err(), BadUri);
+        assert_eq!(normalize("relative").unwrap_err(), BadUri);
+        assert_eq!(escape_uri("/a b/ü"), "/a%20b/%C3%BC");
+    }
+
+    fn routes(text: &str) -> Config {
+        compile(
+            &parse_text(
+                text,
+                "t.conf".into(),
+                std::path::Path::new("/"),
+                &AsWritten,
+                0,
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn which(c: &Config, uri: &str) -> String {
+        let m = find_location(&c.http.servers[0].locations, uri).unwrap();
+        m.location.at.line.to_string()
+    }
+
+    #[test]
+    fn location_order_like_nginx() {
+        let c = routes(
+            "http { server {\nlocation = / { }\nlocation / { }\nlocation /images/ { }\nlocation ^~ /static/ { }\nlocation ~* \\.(gif|jpg)$ { }\nlocation /documents/ { location ~ \\.pdf$ { } }\n} }",
+        );
+        assert_eq!(which(&c, "/"), "2");
+        assert_eq!(which(&c, "/index.html"), "3");
+        assert_eq!(which(&c, "/images/a.txt"), "4");
+        assert_eq!(
+            which(&c, "/images/a.GIF"),
+            "6",
+            "regex beats a plain prefix"
+        );
+        assert_eq!(which(&c, "/static/a.gif"), "5", "^~ stops the regex search");
+        assert_eq!(which(&c, "/documents/a.pdf"), "7", "nested regex");
+        assert_eq!(which(&c, "/documents/a.txt"), "7");
+    }
+
+    #[test]
+    fn server_selection() {
+        let c = routes(
+            "http { server { listen 80; server_name a.example.com; } server { listen 80 default_server; server_name _; } server { listen 80; server_name *.example.com; } server { listen 80; server_name ~^api\\d+\\.; } server { listen 81; } }",
+        );
+        let s = |host: &str, port: u16| {
+            let srv = select_server(&c, SocketAddr::from(([127, 0, 0, 1], port)), host).unwrap();
+            c.http
+                .servers
+                .iter()
+                .position(|x| Arc::ptr_eq(x, srv))
+                .unwrap()
+        };
+        assert_eq!(s("a.example.com", 80), 0);
+        assert_eq!(s("A.Example.com.", 80), 0);
+        assert_eq!(s("b.example.com", 80), 2);
+        assert_eq!(s("api7.x", 80), 3);
+        assert_eq!(s("other", 80), 1, "default_server");
+        assert_eq!(s("a.example.com", 81), 4);
+    }
+}

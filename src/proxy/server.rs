@@ -1,0 +1,279 @@
+//! Accepting connections and serving them with hyper: worker threads as
+//! `worker_processes` says, a connection limit from `worker_connections`
+//! (new connections wait for a free slot), the header read timeout, graceful
+//! shutdown on SIGTERM or Ctrl-C, and configuration reload on SIGHUP.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+use super::conf::Resolver;
+use super::config::{self, Listen, LocConf};
+use super::handler::{self, PathMap, Runtime};
+use super::log::{LineFn, Logs, Sink};
+
+/// The host addresses a `listen` directive opens.
+pub type ListenFn = Arc<dyn Fn(&Listen) -> Vec<SocketAddr> + Send + Sync>;
+use super::upstream::{HostResolver, Upstreams};
+
+/// How a configuration is turned into a running proxy on this host.
+#[derive(Clone)]
+pub struct Setup {
+    pub conf_path: PathBuf,
+    /// Where relative includes resolve (nginx's conf prefix).
+    pub conf_prefix: PathBuf,
+    /// Where relative roots and log paths resolve (nginx's prefix).
+    pub prefix: PathBuf,
+    pub includes: Arc<dyn Resolver + Send + Sync>,
+    pub paths: Arc<dyn PathMap>,
+    pub hosts: Arc<dyn HostResolver>,
+    /// The host addresses a `listen` opens; none means it is not opened.
+    pub listen: ListenFn,
+    /// Where log lines go: `None` writes the files the configuration names.
+    pub log_lines: Option<LineFn>,
+}
+
+fn all_confs(c: &config::Config) -> Vec<Arc<LocConf>> {
+    fn walk(l: &[Arc<config::Location>], out: &mut Vec<Arc<LocConf>>) {
+        for x in l {
+            out.push(x.conf.clone());
+            walk(&x.children, out);
+        }
+    }
+    let mut out = Vec::new();
+    for s in &c.http.servers {
+        out.push(s.conf.clone());
+        walk(&s.locations, &mut out);
+        walk(&s.named.values().cloned().collect::<Vec<_>>(), &mut out);
+    }
+    out
+}
+
+/// Loads and checks a configuration (what `-t` reports on).
+pub fn load(setup: &Setup) -> Result<Runtime, String> {
+    let config = config::load(
+        &setup.conf_path,
+        &setup.conf_prefix,
+        setup.includes.as_ref(),
+    )
+    .map_err(|e| e.to_string())?;
+    let sink = match &setup.log_lines {
+        Some(f) => Sink::Lines(f.clone()),
+        None => {
+            let prefix = setup.prefix.clone();
+            let paths = setup.paths.clone();
+            Sink::Files {
+                map: Box::new(move |p: &str| {
+                    let written = if p.starts_with('/') {
+                        p.to_string()
+                    } else {
+                        prefix.join(p).display().to_string()
+                    };
+                    paths.host_path(&written)
+                }),
+            }
+        }
+    };
+    let error_path = config
+        .error_log
+        .as_ref()
+        .filter(|p| p.as_str() != "stderr" && !p.starts_with("syslog:"))
+        .map(|p| {
+            let p = p.split_whitespace().next().unwrap_or(p);
+            if p.starts_with('/') {
+                PathBuf::from(p)
+            } else {
+                setup.prefix.join(p)
+            }
+        });
+    let error_path = error_path.and_then(|p| setup.paths.host_path(&p.display().to_string()));
+    let logs = Arc::new(Logs::new(sink, error_path));
+    logs.check(&config.http, &all_confs(&config))?;
+    let upstreams = Upstreams::new(&config.http, setup.hosts.clone());
+    Ok(Runtime {
+        config,
+        prefix: setup.prefix.clone(),
+        paths: setup.paths.clone(),
+        upstreams,
+        logs,
+        cache: Default::default(),
+        server_header: hyper::header::HeaderValue::from_static(concat!(
+            "rcompose/",
+            env!("CARGO_PKG_VERSION")
+        )),
+    })
+}
+
+/// The addresses the configuration listens on, through `setup.listen`.
+pub fn listen_addrs(rt: &Runtime, setup: &Setup) -> BTreeSet<SocketAddr> {
+    rt.config
+        .http
+        .servers
+        .iter()
+        .flat_map(|s| s.listens.iter())
+        .flat_map(|l| (setup.listen)(l))
+        .collect()
+}
+
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    if addr.is_ipv6() {
+        // As nginx: [::]:80 and 0.0.0.0:80 are separate sockets.
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// A running proxy: its addresses, and a handle to stop or reload it.
+pub struct Running {
+    pub addrs: Vec<SocketAddr>,
+    stop: watch::Sender<bool>,
+    current: Arc<RwLock<Arc<Runtime>>>,
+    setup: Setup,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish (up to `deadline`).
+    pub async fn shutdown(self, deadline: Duration) {
+        let _ = self.stop.send(true);
+        let _ = tokio::time::timeout(deadline + Duration::from_secs(1), self.done).await;
+    }
+
+    /// Loads the configuration again; on error the old one stays.
+    pub fn reload(&self) -> Result<(), String> {
+        let rt = load(&self.setup)?;
+        let new: BTreeSet<SocketAddr> = listen_addrs(&rt, &self.setup);
+        let old: BTreeSet<SocketAddr> = self.addrs.iter().copied().collect();
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(rt);
+        if new != old {
+            return Err("the configuration was reloaded, but its listen addresses changed; restart the proxy to apply them".into());
+        }
+        Ok(())
+    }
+}
+
+/// Binds the listeners and starts serving on the current runtime.
+pub async fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
+    let addrs: Vec<SocketAddr> = listen_addrs(&rt, &setup).into_iter().collect();
+    let mut listeners = Vec::new();
+    for a in &addrs {
+        listeners.push(bind(*a).map_err(|e| format!("bind() to {a} failed ({e})"))?);
+    }
+    let bound: Vec<SocketAddr> = listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok())
+        .collect();
+    let limit = (rt.config.worker_connections * rt.config.workers).max(1);
+    let header_timeout = rt.config.http.client_header_timeout;
+    let current = Arc::new(RwLock::new(Arc::new(rt)));
+    let slots = Arc::new(Semaphore::new(limit));
+    let (stop, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for listener in listeners {
+        let (current, slots, mut stop_rx) = (current.clone(), slots.clone(), stop_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                // Back-pressure: accept only when a connection slot is free.
+                let permit = tokio::select! {
+                    p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+                    _ = stop_rx.changed() => return,
+                };
+                let (stream, remote) = tokio::select! {
+                    r = listener.accept() => match r {
+                        Ok(x) => x,
+                        Err(_) => { tokio::time::sleep(Duration::from_millis(50)).await; continue; }
+                    },
+                    _ = stop_rx.changed() => return,
+                };
+                let local = stream.local_addr().unwrap_or(remote);
+                let _ = stream.set_nodelay(true);
+                let current = current.clone();
+                let mut conn_stop = stop_rx.clone();
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    let svc = service_fn(move |req| {
+                        let rt = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+                        async move {
+                            Ok::<_, std::convert::Infallible>(
+                                handler::handle(rt, req, remote, local).await,
+                            )
+                        }
+                    });
+                    let conn = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(header_timeout)
+                        .keep_alive(true)
+                        .max_buf_size(64 * 1024)
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .with_upgrades();
+                    tokio::pin!(conn);
+                    tokio::select! {
+                        _ = conn.as_mut() => {}
+                        _ = conn_stop.changed() => {
+                            conn.as_mut().graceful_shutdown();
+                            let _ = conn.await;
+                        }
+                    }
+                });
+            }
+        }));
+    }
+    let all_slots = slots.clone();
+    let mut done_rx = stop_rx.clone();
+    let done = tokio::spawn(async move {
+        let _ = done_rx.changed().await;
+        for t in tasks {
+            let _ = t.await;
+        }
+        // Every slot back means every connection has finished.
+        let _ = all_slots.acquire_many(limit as u32).await;
+    });
+    Ok(Running {
+        addrs: bound,
+        stop,
+        current,
+        setup,
+        done,
+    })
+}
+
+/// Serves until SIGTERM or Ctrl-C (graceful, then exit 0); SIGHUP reloads.
+pub async fn run_until_signal(running: Running, deadline: Duration) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        running.shutdown(deadline).await;
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+            _ = hup.recv() => match running.reload() {
+                Ok(()) => eprintln!("rcompose proxy: configuration reloaded"),
+                Err(e) => eprintln!("rcompose proxy: reload: {e}"),
+            },
+        }
+    }
+    running.shutdown(deadline).await;
+}

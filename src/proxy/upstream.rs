@@ -1,0 +1,518 @@
+//! Forwarding to upstreams: pooled keep-alive HTTP/1.1 connections, weighted
+//! round robin with max_fails/fail_timeout and backup servers, the URI
+//! mapped exactly as nginx maps it, hop-by-hop headers removed, bodies
+//! streamed both ways, 502 and 504 through error_page, Upgrade tunnelled.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use http_body_util::BodyExt;
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+use super::config::{Http, Location, ProxyPass, Redirect, UpstreamDef};
+use super::handler::{Body, BoxError, Ctx, Outcome, Req, Runtime};
+use super::routes::escape_uri;
+
+/// Finds addresses for upstream host names.
+pub trait HostResolver: Send + Sync {
+    fn resolve(&self, host: &str, port: u16)
+    -> BoxFuture<'static, Result<Vec<SocketAddr>, String>>;
+}
+
+/// The system resolver (as `nginx -c` on this host would resolve).
+pub struct Dns;
+
+impl HostResolver for Dns {
+    fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> BoxFuture<'static, Result<Vec<SocketAddr>, String>> {
+        let target = format!("{host}:{port}");
+        Box::pin(async move {
+            match tokio::net::lookup_host(&target).await {
+                Ok(addrs) => Ok(addrs.collect()),
+                Err(e) => Err(format!("{target}: {e}")),
+            }
+        })
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct PeerState {
+    current: i64,
+    fails: u32,
+    down_until: Option<Instant>,
+}
+
+struct Group {
+    def: Arc<UpstreamDef>,
+    state: Mutex<Vec<PeerState>>,
+}
+
+impl Group {
+    /// Smooth weighted round robin over servers that are up; backups when none is.
+    fn pick(&self, exclude: &[usize]) -> Option<usize> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        for backup in [false, true] {
+            let avail: Vec<usize> = (0..self.def.servers.len())
+                .filter(|&i| {
+                    let s = &self.def.servers[i];
+                    s.backup == backup
+                        && !s.down
+                        && !exclude.contains(&i)
+                        && st[i].down_until.is_none_or(|t| t <= now)
+                })
+                .collect();
+            if avail.is_empty() {
+                continue;
+            }
+            let total: i64 = avail
+                .iter()
+                .map(|&i| self.def.servers[i].weight as i64)
+                .sum();
+            for &i in &avail {
+                st[i].current += self.def.servers[i].weight as i64;
+            }
+            let best = *avail.iter().max_by_key(|&&i| st[i].current)?;
+            st[best].current -= total;
+            return Some(best);
+        }
+        None
+    }
+
+    fn failed(&self, i: usize) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let s = &self.def.servers[i];
+        st[i].fails += 1;
+        if s.max_fails > 0 && st[i].fails >= s.max_fails {
+            st[i].down_until = Some(Instant::now() + s.fail_timeout);
+            st[i].fails = 0;
+        }
+    }
+
+    fn succeeded(&self, i: usize) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st[i].fails = 0;
+        st[i].down_until = None;
+    }
+}
+
+pub struct Upstreams {
+    client: Client<HttpConnector, Body>,
+    groups: HashMap<String, Group>,
+    pub resolver: Arc<dyn HostResolver>,
+}
+
+impl Upstreams {
+    pub fn new(http: &Http, resolver: Arc<dyn HostResolver>) -> Upstreams {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(60)));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(1024)
+            .build(connector);
+        let groups = http
+            .upstreams
+            .iter()
+            .map(|(name, def)| {
+                (
+                    name.clone(),
+                    Group {
+                        def: def.clone(),
+                        state: Mutex::new(vec![PeerState::default(); def.servers.len()]),
+                    },
+                )
+            })
+            .collect();
+        Upstreams {
+            client,
+            groups,
+            resolver,
+        }
+    }
+}
+
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn strip_hop_by_hop(h: &mut HeaderMap) {
+    let named: Vec<String> = h
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for n in named
+        .iter()
+        .map(String::as_str)
+        .chain(HOP_BY_HOP.iter().copied())
+    {
+        h.remove(n);
+    }
+}
+
+fn wants_upgrade(h: &HeaderMap) -> Option<HeaderValue> {
+    let conn_upgrade = h
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+        });
+    if conn_upgrade {
+        h.get(header::UPGRADE).cloned()
+    } else {
+        None
+    }
+}
+
+/// The URI sent upstream, as nginx computes it.
+pub fn upstream_uri(p: &ProxyPass, r: &Req) -> String {
+    let args = if r.vars.args.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", r.vars.args)
+    };
+    if r.rewritten_break {
+        // After `rewrite ... break` the rewritten URI goes as it is.
+        return format!("{}{args}", escape_uri(&r.vars.uri));
+    }
+    match (&p.uri, &r.matched_prefix) {
+        (Some(part), Some(prefix)) => {
+            let rest = r
+                .vars
+                .uri
+                .strip_prefix(prefix.as_str())
+                .unwrap_or(&r.vars.uri);
+            format!("{}{}{args}", escape_uri(part), escape_uri(rest))
+        }
+        (Some(part), None) => format!("{}{args}", escape_uri(part)),
+        (None, _) if !r.uri_changed => r.vars.request_uri.clone(),
+        (None, _) => format!("{}{args}", escape_uri(&r.vars.uri)),
+    }
+}
+
+fn proxy_host(p: &ProxyPass) -> String {
+    if p.port == 80 || p.host.is_empty() {
+        p.target.split(':').next().unwrap_or(&p.target).to_string()
+    } else {
+        p.target.clone()
+    }
+}
+
+pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut Req) -> Outcome {
+    let conf = &loc.conf;
+    let uri = upstream_uri(p, r);
+    r.vars.proxy_host = proxy_host(p);
+    r.vars.proxy_port = p.port.to_string();
+    let maps = &rt.config.http.maps;
+
+    // Headers: the client's, less hop-by-hop, with proxy_set_header applied.
+    let upgrade = wants_upgrade(&r.headers);
+    let mut headers = r.headers.clone();
+    strip_hop_by_hop(&mut headers);
+    headers.remove(header::HOST);
+    let mut host_value = r.vars.proxy_host.clone();
+    for (name, value) in &conf.proxy_set_headers {
+        let v = value.eval(&Ctx { rv: &r.vars, maps });
+        if name.eq_ignore_ascii_case("host") {
+            host_value = v;
+            continue;
+        }
+        let Ok(n) = HeaderName::from_bytes(name.as_bytes()) else {
+            continue;
+        };
+        headers.remove(&n);
+        if !v.is_empty()
+            && let Ok(hv) = HeaderValue::from_str(&v)
+        {
+            headers.insert(n, hv);
+        }
+    }
+    if let Ok(hv) = HeaderValue::from_str(&host_value) {
+        headers.insert(header::HOST, hv);
+    }
+    if let Some(u) = &upgrade {
+        headers.insert(header::UPGRADE, u.clone());
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    }
+
+    // Peers: an upstream block's servers, or the one address written.
+    let group = rt.upstreams.groups.get(&p.target);
+    let peers: Vec<(String, u16)> = match group {
+        Some(g) => g
+            .def
+            .servers
+            .iter()
+            .map(|s| (s.host.clone(), s.port))
+            .collect(),
+        None => vec![(p.host.clone(), p.port)],
+    };
+    let mut body = r.body.take();
+    let replayable = body.as_ref().is_none_or(hyper::body::Body::is_end_stream)
+        || r.headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v == "0");
+    let mut tried: Vec<usize> = Vec::new();
+    let mut addrs_tried: Vec<String> = Vec::new();
+    let mut statuses: Vec<String> = Vec::new();
+    let started = Instant::now();
+    loop {
+        let idx = match group {
+            Some(g) => match g.pick(&tried) {
+                Some(i) => i,
+                None => break,
+            },
+            None if tried.is_empty() => 0,
+            None => break,
+        };
+        tried.push(idx);
+        let (host, port) = &peers[idx];
+        let addr = match rt.upstreams.resolver.resolve(host, *port).await {
+            Ok(a) if !a.is_empty() => a[0],
+            Ok(_) | Err(_) => {
+                addrs_tried.push(format!("{host}:{port}"));
+                statuses.push("502".into());
+                rt.logs.error(&format!("upstream \"{host}:{port}\" could not be resolved, client: {}, request: \"{} {}\"", r.vars.remote.ip(), r.vars.method, r.vars.request_uri));
+                if let Some(g) = group {
+                    g.failed(idx);
+                }
+                if replayable {
+                    continue;
+                }
+                break;
+            }
+        };
+        addrs_tried.push(addr.to_string());
+        let req_body: Body = match body.take() {
+            Some(b) => b.map_err(|e| Box::new(e) as BoxError).boxed(),
+            None => super::handler::empty(),
+        };
+        let mut builder = Request::builder()
+            .method(r.method.clone())
+            .uri(format!("http://{addr}{uri}"));
+        if let Some(h) = builder.headers_mut() {
+            *h = headers.clone();
+        }
+        let Ok(req) = builder.body(req_body) else {
+            return Outcome::Status(500);
+        };
+        let attempt = tokio::time::timeout(
+            conf.proxy_read_timeout + conf.proxy_connect_timeout,
+            rt.upstreams.client.request(req),
+        )
+        .await;
+        match attempt {
+            Err(_) => {
+                statuses.push("504".into());
+                r.vars.upstream_addr = addrs_tried.join(", ");
+                r.vars.upstream_status = statuses.join(", ");
+                r.vars.upstream_response_time = format!("{:.3}", started.elapsed().as_secs_f64());
+                rt.logs.error(&format!("upstream timed out while reading response header from upstream, client: {}, upstream: \"http://{addr}{uri}\"", r.vars.remote.ip()));
+                if let Some(g) = group {
+                    g.failed(idx);
+                }
+                return Outcome::Status(504);
+            }
+            Ok(Err(e)) => {
+                statuses.push("502".into());
+                rt.logs.error(&format!("connect() to {addr} failed ({e}) while connecting to upstream, client: {}, request: \"{} {}\"", r.vars.remote.ip(), r.vars.method, r.vars.request_uri));
+                if let Some(g) = group {
+                    g.failed(idx);
+                }
+                if replayable {
+                    continue;
+                }
+                break;
+            }
+            Ok(Ok(resp)) => {
+                if let Some(g) = group {
+                    g.succeeded(idx);
+                }
+                statuses.push(resp.status().as_u16().to_string());
+                r.vars.upstream_addr = addrs_tried.join(", ");
+                r.vars.upstream_status = statuses.join(", ");
+                r.vars.upstream_response_time = format!("{:.3}", started.elapsed().as_secs_f64());
+                return respond(rt, loc, p, r, resp, upgrade.is_some());
+            }
+        }
+    }
+    r.vars.upstream_addr = addrs_tried.join(", ");
+    r.vars.upstream_status = statuses.join(", ");
+    r.vars.upstream_response_time = format!("{:.3}", started.elapsed().as_secs_f64());
+    Outcome::Status(502)
+}
+
+fn respond(
+    rt: &Runtime,
+    loc: &Arc<Location>,
+    p: &ProxyPass,
+    r: &mut Req,
+    resp: Response<hyper::body::Incoming>,
+    upgrading: bool,
+) -> Outcome {
+    let conf = &loc.conf;
+    let status = resp.status();
+    if conf.proxy_intercept_errors
+        && status.as_u16() >= 300
+        && conf
+            .error_pages
+            .iter()
+            .any(|e| e.codes.contains(&status.as_u16()))
+    {
+        return Outcome::Status(status.as_u16());
+    }
+    if status == StatusCode::SWITCHING_PROTOCOLS
+        && upgrading
+        && let Some(client_upgrade) = r.on_upgrade.take()
+    {
+        let mut out = Response::builder().status(status);
+        if let Some(h) = out.headers_mut() {
+            *h = resp.headers().clone();
+        }
+        let upstream_upgrade = hyper::upgrade::on(resp);
+        tokio::spawn(async move {
+            let (Ok(up), Ok(down)) = (upstream_upgrade.await, client_upgrade.await) else {
+                return;
+            };
+            let mut up = TokioIo::new(up);
+            let mut down = TokioIo::new(down);
+            let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+        });
+        return Outcome::Done(out.body(super::handler::empty()).expect("valid response"));
+    }
+    let (mut parts, body) = resp.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    for h in [
+        "date",
+        "server",
+        "x-pad",
+        "x-accel-expires",
+        "x-accel-redirect",
+        "x-accel-limit-rate",
+        "x-accel-buffering",
+        "x-accel-charset",
+    ] {
+        if !conf.proxy_pass_headers.iter().any(|p| p == h) {
+            parts.headers.remove(h);
+        }
+    }
+    for h in &conf.proxy_hide_headers {
+        parts.headers.remove(h.as_str());
+    }
+    rewrite_location(rt, conf, p, r, &mut parts.headers);
+    let body = body.map_err(|e| Box::new(e) as BoxError).boxed();
+    Outcome::Done(Response::from_parts(parts, body))
+}
+
+/// proxy_redirect: `default` maps the proxied URL back to the location.
+fn rewrite_location(
+    rt: &Runtime,
+    conf: &super::config::LocConf,
+    p: &ProxyPass,
+    r: &Req,
+    h: &mut HeaderMap,
+) {
+    let Some(loc) = h
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from)
+    else {
+        return;
+    };
+    let rules: Vec<(String, String)> = match &conf.proxy_redirect {
+        Redirect::Off => return,
+        Redirect::Default => match (&p.uri, &r.matched_prefix) {
+            (Some(part), Some(prefix)) => {
+                vec![(format!("http://{}{part}", p.target), prefix.clone())]
+            }
+            _ => return,
+        },
+        Redirect::Rules(rules) => rules
+            .iter()
+            .map(|(from, to)| {
+                (
+                    from.clone(),
+                    to.eval(&Ctx {
+                        rv: &r.vars,
+                        maps: &rt.config.http.maps,
+                    }),
+                )
+            })
+            .collect(),
+    };
+    for (from, to) in rules {
+        if let Some(rest) = loc.strip_prefix(from.as_str()) {
+            if let Ok(v) = HeaderValue::from_str(&format!("{to}{rest}")) {
+                h.insert(header::LOCATION, v);
+            }
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::config::UpstreamServer;
+
+    fn group(weights: &[(u32, bool)]) -> Group {
+        let servers = weights
+            .iter()
+            .enumerate()
+            .map(|(i, (w, backup))| UpstreamServer {
+                host: format!("s{i}"),
+                port: 80,
+                weight: *w,
+                max_fails: 1,
+                fail_timeout: Duration::from_secs(10),
+                backup: *backup,
+                down: false,
+            })
+            .collect::<Vec<_>>();
+        let n = servers.len();
+        Group {
+            def: Arc::new(UpstreamDef {
+                name: "u".into(),
+                servers,
+                keepalive: None,
+            }),
+            state: Mutex::new(vec![PeerState::default(); n]),
+        }
+    }
+
+    #[test]
+    fn weighted_round_robin_and_backup() {
+        let g = group(&[(2, false), (1, false), (1, true)]);
+        let picks: Vec<usize> = (0..6).map(|_| g.pick(&[]).unwrap()).collect();
+        assert_eq!(picks.iter().filter(|&&p| p == 0).count(), 4);
+        assert_eq!(picks.iter().filter(|&&p| p == 1).count(), 2);
+        g.failed(0);
+        g.failed(1);
+        assert_eq!(g.pick(&[]), Some(2), "backup once the primaries are down");
+        g.succeeded(0);
+        assert_eq!(g.pick(&[]), Some(0));
+    }
+}

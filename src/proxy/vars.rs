@@ -1,0 +1,406 @@
+//! nginx variables: templates such as `$scheme://$host$request_uri` are
+//! compiled once and evaluated per request.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Instant, SystemTime};
+
+use hyper::HeaderMap;
+
+/// A value with variables, compiled.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Lit(String),
+    Var(String),
+    Capture(usize),
+}
+
+impl Template {
+    pub fn parse(s: &str) -> Template {
+        let mut parts = Vec::new();
+        let mut lit = String::new();
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] != b'$' {
+                let ch = s[i..].chars().next().unwrap_or_default();
+                lit.push(ch);
+                i += ch.len_utf8();
+                continue;
+            }
+            let (name, next) = if b.get(i + 1) == Some(&b'{') {
+                match s[i + 2..].find('}') {
+                    Some(end) => (&s[i + 2..i + 2 + end], i + 3 + end),
+                    None => ("", i + 1),
+                }
+            } else {
+                let mut j = i + 1;
+                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                    j += 1;
+                }
+                (&s[i + 1..j], j)
+            };
+            if name.is_empty() {
+                lit.push('$');
+                i += 1;
+                continue;
+            }
+            if !lit.is_empty() {
+                parts.push(Part::Lit(std::mem::take(&mut lit)));
+            }
+            match name.parse::<usize>() {
+                Ok(n) => parts.push(Part::Capture(n)),
+                Err(_) => parts.push(Part::Var(name.to_ascii_lowercase())),
+            }
+            i = next;
+        }
+        if !lit.is_empty() {
+            parts.push(Part::Lit(lit));
+        }
+        Template { parts }
+    }
+
+    pub fn literal(&self) -> Option<&str> {
+        match self.parts.as_slice() {
+            [] => Some(""),
+            [Part::Lit(s)] => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn has_variables(&self) -> bool {
+        self.literal().is_none()
+    }
+
+    /// Variable names used, for checking them when the configuration loads.
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| {
+            if let Part::Var(v) = p {
+                Some(v.as_str())
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Evaluates for a log line: variable values go through `escape`, and a
+    /// variable with no value prints `-`, as nginx writes them.
+    pub fn eval_log(&self, vars: &dyn Vars, escape: &dyn Fn(&str) -> String) -> String {
+        let mut out = String::new();
+        for p in &self.parts {
+            match p {
+                Part::Lit(s) => out.push_str(s),
+                Part::Var(v) => match vars.var(v) {
+                    Some(val) => out.push_str(&escape(&val)),
+                    None => out.push('-'),
+                },
+                Part::Capture(n) => out.push_str(&escape(&vars.capture(*n).unwrap_or_default())),
+            }
+        }
+        out
+    }
+
+    pub fn eval(&self, vars: &dyn Vars) -> String {
+        let mut out = String::new();
+        for p in &self.parts {
+            match p {
+                Part::Lit(s) => out.push_str(s),
+                Part::Var(v) => out.push_str(&vars.var(v).unwrap_or_default()),
+                Part::Capture(n) => out.push_str(&vars.capture(*n).unwrap_or_default()),
+            }
+        }
+        out
+    }
+}
+
+/// Something that answers variables.
+pub trait Vars {
+    fn var(&self, name: &str) -> Option<String>;
+    fn capture(&self, n: usize) -> Option<String>;
+}
+
+/// Variables every request has, known at load time so typos are caught.
+pub fn is_known(name: &str, maps: &[String]) -> bool {
+    const FIXED: &[&str] = &[
+        "host",
+        "http_host",
+        "remote_addr",
+        "remote_port",
+        "remote_user",
+        "scheme",
+        "request",
+        "request_method",
+        "request_uri",
+        "uri",
+        "document_uri",
+        "args",
+        "query_string",
+        "is_args",
+        "server_name",
+        "server_port",
+        "server_addr",
+        "server_protocol",
+        "status",
+        "body_bytes_sent",
+        "bytes_sent",
+        "request_time",
+        "request_length",
+        "time_local",
+        "time_iso8601",
+        "msec",
+        "proxy_host",
+        "proxy_port",
+        "proxy_add_x_forwarded_for",
+        "upstream_addr",
+        "upstream_status",
+        "upstream_response_time",
+        "document_root",
+        "realpath_root",
+        "content_type",
+        "content_length",
+        "connection",
+        "connection_requests",
+        "pid",
+        "hostname",
+        "nginx_version",
+        "request_filename",
+    ];
+    FIXED.contains(&name)
+        || name.starts_with("http_")
+        || name.starts_with("arg_")
+        || name.starts_with("cookie_")
+        || name.starts_with("sent_http_")
+        || maps.iter().any(|m| m == name)
+}
+
+/// Everything the per-request variables are computed from.
+#[derive(Debug, Clone)]
+pub struct RequestVars {
+    pub method: String,
+    pub request_uri: String,
+    pub uri: String,
+    pub args: String,
+    pub protocol: String,
+    pub headers: HeaderMap,
+    pub remote: SocketAddr,
+    pub local: SocketAddr,
+    pub server_name: String,
+    pub scheme: &'static str,
+    pub captures: Vec<Option<String>>,
+    pub status: u16,
+    pub body_bytes_sent: u64,
+    pub bytes_sent: u64,
+    pub started: Instant,
+    pub started_wall: SystemTime,
+    pub proxy_host: String,
+    pub proxy_port: String,
+    pub upstream_addr: String,
+    pub upstream_status: String,
+    pub upstream_response_time: String,
+    pub document_root: String,
+    pub request_filename: String,
+    pub sent_headers: HeaderMap,
+    pub maps: HashMap<String, String>,
+}
+
+fn header(h: &HeaderMap, name: &str) -> Option<String> {
+    let all: Vec<&str> = h
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if all.is_empty() {
+        return None;
+    }
+    // Repeated headers join as nginx does: cookies with "; ", others with ", ".
+    Some(all.join(if name.eq_ignore_ascii_case("cookie") {
+        "; "
+    } else {
+        ", "
+    }))
+}
+
+fn format_ip(a: &SocketAddr) -> String {
+    match a {
+        SocketAddr::V4(v4) => v4.ip().to_string(),
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => v6.ip().to_string(),
+        },
+    }
+}
+
+pub fn local_time(t: SystemTime) -> chrono::DateTime<chrono::Local> {
+    chrono::DateTime::<chrono::Local>::from(t)
+}
+
+impl RequestVars {
+    pub fn host(&self) -> String {
+        // $host: the Host header without its port, lowercased, else the server name.
+        match header(&self.headers, "host") {
+            Some(h) if !h.is_empty() => {
+                let h = h.to_ascii_lowercase();
+                if h.starts_with('[') {
+                    h.split(']').next().map(|s| format!("{s}]")).unwrap_or(h)
+                } else {
+                    h.split(':').next().unwrap_or_default().to_string()
+                }
+            }
+            _ => self.server_name.clone(),
+        }
+    }
+
+    fn arg(&self, name: &str) -> Option<String> {
+        self.args.split('&').find_map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            k.eq_ignore_ascii_case(name).then(|| v.to_string())
+        })
+    }
+}
+
+impl Vars for RequestVars {
+    fn capture(&self, n: usize) -> Option<String> {
+        self.captures.get(n).cloned().flatten()
+    }
+
+    fn var(&self, name: &str) -> Option<String> {
+        if let Some(v) = self.maps.get(name) {
+            return Some(v.clone());
+        }
+        Some(match name {
+            "host" => self.host(),
+            "http_host" => header(&self.headers, "host")?,
+            "remote_addr" => format_ip(&self.remote),
+            "remote_port" => self.remote.port().to_string(),
+            "remote_user" => return None,
+            "scheme" => self.scheme.to_string(),
+            "request" => format!("{} {} {}", self.method, self.request_uri, self.protocol),
+            "request_method" => self.method.clone(),
+            "request_uri" => self.request_uri.clone(),
+            "uri" | "document_uri" => self.uri.clone(),
+            "args" | "query_string" => self.args.clone(),
+            "is_args" => {
+                if self.args.is_empty() {
+                    String::new()
+                } else {
+                    "?".into()
+                }
+            }
+            "server_name" => self.server_name.clone(),
+            "server_port" => self.local.port().to_string(),
+            "server_addr" => format_ip(&self.local),
+            "server_protocol" => self.protocol.clone(),
+            "status" => format!("{:03}", self.status),
+            "body_bytes_sent" => self.body_bytes_sent.to_string(),
+            "bytes_sent" => self.bytes_sent.to_string(),
+            "request_time" => format!("{:.3}", self.started.elapsed().as_secs_f64()),
+            "time_local" => local_time(self.started_wall)
+                .format("%d/%b/%Y:%H:%M:%S %z")
+                .to_string(),
+            "time_iso8601" => local_time(self.started_wall)
+                .format("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string(),
+            "msec" => {
+                let d = self
+                    .started_wall
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap_or_default();
+                format!("{}.{:03}", d.as_secs(), d.subsec_millis())
+            }
+            "proxy_host" => self.proxy_host.clone(),
+            "proxy_port" => self.proxy_port.clone(),
+            "proxy_add_x_forwarded_for" => match header(&self.headers, "x-forwarded-for") {
+                Some(x) => format!("{x}, {}", format_ip(&self.remote)),
+                None => format_ip(&self.remote),
+            },
+            "upstream_addr" => self.upstream_addr.clone(),
+            "upstream_status" => self.upstream_status.clone(),
+            "upstream_response_time" => self.upstream_response_time.clone(),
+            "document_root" | "realpath_root" => self.document_root.clone(),
+            "request_filename" => self.request_filename.clone(),
+            "content_type" => header(&self.headers, "content-type")?,
+            "content_length" => header(&self.headers, "content-length")?,
+            "pid" => std::process::id().to_string(),
+            "nginx_version" => "1.22.1".into(),
+            n if n.starts_with("http_") => header(&self.headers, &n[5..].replace('_', "-"))?,
+            n if n.starts_with("sent_http_") => {
+                header(&self.sent_headers, &n[10..].replace('_', "-"))?
+            }
+            n if n.starts_with("arg_") => self.arg(&n[4..])?,
+            n if n.starts_with("cookie_") => {
+                let cookies = header(&self.headers, "cookie")?;
+                cookies.split(';').find_map(|c| {
+                    let (k, v) = c.trim().split_once('=')?;
+                    (k == &n[7..]).then(|| v.to_string())
+                })?
+            }
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn vars() -> RequestVars {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", "Example.COM:1000".parse().unwrap());
+        headers.insert("x-forwarded-for", "10.0.0.1".parse().unwrap());
+        headers.insert("user-agent", "curl/8".parse().unwrap());
+        headers.insert("cookie", "a=1; sid=xyz".parse().unwrap());
+        RequestVars {
+            method: "GET".into(),
+            request_uri: "/api/items/7?x=1&Y=2".into(),
+            uri: "/api/items/7".into(),
+            args: "x=1&Y=2".into(),
+            protocol: "HTTP/1.1".into(),
+            headers,
+            remote: "192.168.1.5:5555".parse().unwrap(),
+            local: "0.0.0.0:1000".parse().unwrap(),
+            server_name: "".into(),
+            scheme: "http",
+            captures: vec![Some("/api/items/7".into()), Some("/items/7".into())],
+            status: 200,
+            body_bytes_sent: 12,
+            bytes_sent: 100,
+            started: Instant::now(),
+            started_wall: SystemTime::UNIX_EPOCH,
+            proxy_host: "docker-fastapi".into(),
+            proxy_port: "80".into(),
+            upstream_addr: String::new(),
+            upstream_status: String::new(),
+            upstream_response_time: String::new(),
+            document_root: String::new(),
+            request_filename: String::new(),
+            sent_headers: HeaderMap::new(),
+            maps: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn templates_and_variables() {
+        let v = vars();
+        let t = |s: &str| Template::parse(s).eval(&v);
+        assert_eq!(t("$host"), "example.com");
+        assert_eq!(t("$http_host"), "Example.COM:1000");
+        assert_eq!(t("$scheme://${host}x"), "http://example.comx");
+        assert_eq!(t("$1"), "/items/7");
+        assert_eq!(t("$remote_addr:$remote_port"), "192.168.1.5:5555");
+        assert_eq!(t("$proxy_add_x_forwarded_for"), "10.0.0.1, 192.168.1.5");
+        assert_eq!(t("$arg_x $arg_y"), "1 2");
+        assert_eq!(t("$http_user_agent"), "curl/8");
+        assert_eq!(t("$cookie_sid"), "xyz");
+        assert_eq!(t("$request"), "GET /api/items/7?x=1&Y=2 HTTP/1.1");
+        assert_eq!(t("$status $nope."), "200 .");
+        assert_eq!(t("cost $ 5"), "cost $ 5");
+        assert_eq!(t("$msec"), "0.000");
+        assert!(Template::parse("plain").literal().is_some());
+        assert!(Template::parse("$uri").has_variables());
+    }
+}
