@@ -165,7 +165,17 @@ fn tokenize(text: &str, file: &Arc<str>) -> Result<Vec<(Tok, Location)>, ConfErr
                         continue;
                     }
                     if ch == '\\' && i + 1 < chars.len() {
-                        word.push(chars[i + 1]);
+                        // As nginx: only quotes, backslash and t/r/n are escapes; `\d` stays.
+                        match chars[i + 1] {
+                            c @ ('"' | '\'' | '\\') => word.push(c),
+                            't' => word.push('\t'),
+                            'r' => word.push('\r'),
+                            'n' => word.push('\n'),
+                            other => {
+                                word.push('\\');
+                                word.push(other);
+                            }
+                        }
                         i += 2;
                         col += 2;
                         continue;
@@ -424,6 +434,12 @@ mod tests {
         let loc = &http[1];
         assert_eq!(loc.args, vec!["~", "^/api(/.*)$"]);
         assert_eq!(loc.block.as_ref().unwrap()[0].args, vec!["200", "${x}y"]);
+    }
+
+    #[test]
+    fn backslashes_kept_unless_escaping() {
+        assert_eq!(parse("server_name ~^api\\d+\\.;")[0].args, vec!["~^api\\d+\\."]);
+        assert_eq!(parse("a b\\;c;")[0].args, vec!["b\\;c"]);
     }
 
     #[test]
