@@ -46,6 +46,7 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Validate and show the normalized project')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('proxy-daemon', 'proxy-daemon', [CompletionResultType]::ParameterValue, 'Serve one service''s nginx configuration, detached (started by `up -d`)')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Show the rcompose version')
             break
         }
@@ -173,6 +174,11 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             break
         }
         'rcompose;completions' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;proxy-daemon' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

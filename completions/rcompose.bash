@@ -34,6 +34,9 @@ _rcompose() {
             rcompose,proxy)
                 cmd="rcompose__subcmd__proxy"
                 ;;
+            rcompose,proxy-daemon)
+                cmd="rcompose__subcmd__proxy__subcmd__daemon"
+                ;;
             rcompose,ps)
                 cmd="rcompose__subcmd__ps"
                 ;;
@@ -62,7 +65,7 @@ _rcompose() {
 
     case "${cmd}" in
         rcompose)
-            opts="-f -p -h -V --file --project-name --project-directory --env-file --profile --ansi --progress --help --version up down logs ps build pull start stop restart config proxy completions version"
+            opts="-f -p -h -V --file --project-name --project-directory --env-file --profile --ansi --progress --help --version up down logs ps build pull start stop restart config proxy completions proxy-daemon version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -240,6 +243,20 @@ _rcompose() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__proxy__subcmd__daemon)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -43,6 +43,7 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand config 'Validate and show the normalized project'
             cand proxy 'Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would'
             cand completions 'Print a shell completion script'
+            cand proxy-daemon 'Serve one service''s nginx configuration, detached (started by `up -d`)'
             cand version 'Show the rcompose version'
         }
         &'rcompose;up'= {
@@ -158,6 +159,10 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand --help 'Print help'
         }
         &'rcompose;completions'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;proxy-daemon'= {
             cand -h 'Print help'
             cand --help 'Print help'
         }

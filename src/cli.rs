@@ -98,15 +98,16 @@ pub enum Command {
     )]
     Config(ConfigArgs),
     /// Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would
-    #[command(
-        after_help = "Examples:\n  rcompose proxy -c nginx.conf\n  rcompose proxy -t -c nginx.conf     check the configuration"
-    )]
+    #[command(after_help = "Examples:\n  rcompose proxy -c nginx.conf\n  rcompose proxy -t -c nginx.conf     check the configuration")]
     Proxy(ProxyArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  rcompose completions bash > /etc/bash_completion.d/rcompose\n  rcompose completions zsh > ~/.zfunc/_rcompose"
     )]
     Completions(CompletionsArgs),
+    /// Serve one service's nginx configuration, detached (started by `up -d`)
+    #[command(name = "proxy-daemon", hide = true)]
+    ProxyDaemon(ProxyDaemonArgs),
     /// Show the rcompose version
     #[command(after_help = "Examples:\n  rcompose version\n  rcompose version --short")]
     Version(VersionArgs),
@@ -336,11 +337,7 @@ pub enum ConfigFormat {
 #[derive(Debug, Args)]
 pub struct ProxyArgs {
     /// The nginx configuration file
-    #[arg(
-        short = 'c',
-        value_name = "FILE",
-        default_value = "/etc/nginx/nginx.conf"
-    )]
+    #[arg(short = 'c', value_name = "FILE", default_value = "/etc/nginx/nginx.conf")]
     pub conf: PathBuf,
     /// Prefix that relative paths in the configuration resolve against
     #[arg(short = 'p', value_name = "PREFIX")]
@@ -348,6 +345,11 @@ pub struct ProxyArgs {
     /// Check the configuration and exit
     #[arg(short = 't')]
     pub test: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProxyDaemonArgs {
+    pub service: String,
 }
 
 #[derive(Debug, Args)]

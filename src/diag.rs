@@ -15,11 +15,7 @@ pub struct Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}", self.file)
-        } else {
-            write!(f, "{}:{}:{}", self.file, self.line, self.col)
-        }
+        if self.line == 0 { write!(f, "{}", self.file) } else { write!(f, "{}:{}:{}", self.file, self.line, self.col) }
     }
 }
 
@@ -41,29 +37,12 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(
-        location: Option<Location>,
-        path: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Diagnostic {
-            severity: Severity::Error,
-            location,
-            path: path.into(),
-            message: message.into(),
-            hint: None,
-        }
+    pub fn error(location: Option<Location>, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Error, location, path: path.into(), message: message.into(), hint: None }
     }
 
-    pub fn warning(
-        location: Option<Location>,
-        path: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(location, path, message)
-        }
+    pub fn warning(location: Option<Location>, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(location, path, message) }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -128,17 +107,9 @@ impl fmt::Display for Diagnostics {
 impl std::error::Error for Diagnostics {}
 
 /// Closest candidate by edit distance, for "did you mean" hints.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let max = (word.len() / 3).max(1) + 1;
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(word, c), c))
-        .filter(|(d, _)| *d <= max)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+    candidates.into_iter().map(|c| (edit_distance(word, c), c)).filter(|(d, _)| *d <= max).min_by_key(|(d, _)| *d).map(|(_, c)| c)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -161,29 +132,15 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(
-            did_you_mean("prots", ["ports", "image", "volumes"]),
-            Some("ports")
-        );
+        assert_eq!(did_you_mean("prots", ["ports", "image", "volumes"]), Some("ports"));
         assert_eq!(did_you_mean("imag", ["ports", "image"]), Some("image"));
         assert_eq!(did_you_mean("zzzzzz", ["ports", "image"]), None);
     }
 
     #[test]
     fn display_has_location_path_and_hint() {
-        let d = Diagnostic::error(
-            Some(Location {
-                file: "a.yml".into(),
-                line: 3,
-                col: 5,
-            }),
-            "services.x.prots",
-            "unknown key",
-        )
-        .with_hint("did you mean `ports`?");
-        assert_eq!(
-            d.to_string(),
-            "a.yml:3:5: services.x.prots: unknown key\n  hint: did you mean `ports`?"
-        );
+        let d = Diagnostic::error(Some(Location { file: "a.yml".into(), line: 3, col: 5 }), "services.x.prots", "unknown key")
+            .with_hint("did you mean `ports`?");
+        assert_eq!(d.to_string(), "a.yml:3:5: services.x.prots: unknown key\n  hint: did you mean `ports`?");
     }
 }

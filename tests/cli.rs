@@ -5,21 +5,8 @@ mod common;
 
 use rcompose::commands::completions;
 
-const SUBCOMMANDS: &[&str] = &[
-    "up",
-    "down",
-    "logs",
-    "ps",
-    "build",
-    "pull",
-    "start",
-    "stop",
-    "restart",
-    "config",
-    "proxy",
-    "completions",
-    "version",
-];
+const SUBCOMMANDS: &[&str] =
+    &["up", "down", "logs", "ps", "build", "pull", "start", "stop", "restart", "config", "proxy", "completions", "version"];
 
 #[test]
 fn every_command_has_help_with_an_example() {
@@ -28,36 +15,19 @@ fn every_command_has_help_with_an_example() {
         assert!(out.status.success(), "{cmd} --help");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("Usage: rcompose"), "{cmd}: {text}");
-        assert!(
-            text.contains("Examples:\n  rcompose"),
-            "{cmd} --help has no example:\n{text}"
-        );
+        assert!(text.contains("Examples:\n  rcompose"), "{cmd} --help has no example:\n{text}");
     }
     let out = common::rcompose().arg("--help").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for flag in [
-        "--file",
-        "--project-name",
-        "--project-directory",
-        "--env-file",
-        "--profile",
-        "--ansi",
-        "--progress",
-    ] {
+    for flag in ["--file", "--project-name", "--project-directory", "--env-file", "--profile", "--ansi", "--progress"] {
         assert!(text.contains(flag), "global {flag} missing from help");
     }
 }
 
 #[test]
 fn version_prints_the_crate_version() {
-    let out = common::rcompose()
-        .args(["version", "--short"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        env!("CARGO_PKG_VERSION")
-    );
+    let out = common::rcompose().args(["version", "--short"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), env!("CARGO_PKG_VERSION"));
     let out = common::rcompose().arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
 }
@@ -65,16 +35,8 @@ fn version_prints_the_crate_version() {
 #[test]
 fn checked_in_completions_match_the_cli() {
     use clap_complete::Shell;
-    for shell in [
-        Shell::Bash,
-        Shell::Zsh,
-        Shell::Fish,
-        Shell::PowerShell,
-        Shell::Elvish,
-    ] {
-        let path = common::repo_root()
-            .join("completions")
-            .join(completions::file_name(shell));
+    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::PowerShell, Shell::Elvish] {
+        let path = common::repo_root().join("completions").join(completions::file_name(shell));
         let on_disk = std::fs::read(&path).unwrap_or_default();
         assert!(
             on_disk == completions::script(shell),
@@ -82,23 +44,14 @@ fn checked_in_completions_match_the_cli() {
             path.display(),
             path.display()
         );
-        let out = common::rcompose()
-            .args(["completions", &shell.to_string()])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.stdout, on_disk,
-            "`rcompose completions {shell}` differs from the file"
-        );
+        let out = common::rcompose().args(["completions", &shell.to_string()]).output().unwrap();
+        assert_eq!(out.stdout, on_disk, "`rcompose completions {shell}` differs from the file");
     }
 }
 
 #[test]
 fn bad_flags_are_usage_errors() {
-    let out = common::rcompose()
-        .args(["config", "--format", "xml"])
-        .output()
-        .unwrap();
+    let out = common::rcompose().args(["config", "--format", "xml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'xml'"));
 }
@@ -107,33 +60,17 @@ fn bad_flags_are_usage_errors() {
 fn config_output_flags() {
     let example = common::repo_root().join("examples/fastapi-mongo/docker-compose.yml");
     let run = |args: &[&str]| {
-        let out = common::rcompose()
-            .arg("-f")
-            .arg(&example)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = common::rcompose().arg("-f").arg(&example).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
     // Dependencies first, as docker compose lists them.
-    assert_eq!(
-        run(&["config", "--services"]),
-        "fastapi\nmongodb\nnginxproxy\n"
-    );
-    assert_eq!(
-        run(&["config", "--images"]),
-        "fastapi-mongo-fastapi\nmongo:7.0.5\nnginx:alpine\n"
-    );
+    assert_eq!(run(&["config", "--services"]), "fastapi\nmongodb\nnginxproxy\n");
+    assert_eq!(run(&["config", "--images"]), "fastapi-mongo-fastapi\nmongo:7.0.5\nnginx:alpine\n");
     assert_eq!(run(&["config", "-q"]), "");
     let yaml = run(&["config"]);
     assert!(yaml.starts_with("name: fastapi-mongo\n"), "{yaml}");
-    let json: serde_json::Value =
-        serde_json::from_str(&run(&["config", "--format", "json"])).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&run(&["config", "--format", "json"])).unwrap();
     assert_eq!(json["services"]["fastapi"]["command"][4], "--host");
     let out = tempfile::NamedTempFile::new().unwrap();
     assert_eq!(run(&["config", "-o", out.path().to_str().unwrap()]), "");

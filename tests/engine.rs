@@ -56,8 +56,7 @@ fn project(test: &str) -> (TestProject, u16) {
 fn http_get(port: u16, path: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
-        .unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
     write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
@@ -68,107 +67,45 @@ fn http_get(port: u16, path: &str) -> String {
 fn up_detached_names_labels_and_reaches_services() {
     let (p, port) = project("names");
     let out = p.rc(&["up", "-d"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let web = format!("rct-web-{port}");
-    assert_eq!(
-        p.containers(),
-        vec![
-            format!("{}-db-1", p.name),
-            format!("{}-migrate-1", p.name),
-            web.clone()
-        ]
-    );
+    assert_eq!(p.containers(), vec![format!("{}-db-1", p.name), format!("{}-migrate-1", p.name), web.clone()]);
 
     // Labels as docker compose writes them.
-    let labels: serde_json::Value =
-        serde_json::from_str(&p.inspect(&web, "{{json .Config.Labels}}")).unwrap();
+    let labels: serde_json::Value = serde_json::from_str(&p.inspect(&web, "{{json .Config.Labels}}")).unwrap();
     assert_eq!(labels["com.docker.compose.project"], p.name.as_str());
     assert_eq!(labels["com.docker.compose.service"], "web");
     assert_eq!(labels["com.docker.compose.oneoff"], "False");
     assert_eq!(labels["com.docker.compose.container-number"], "1");
-    assert_eq!(
-        labels["com.docker.compose.image"],
-        format!("{}-web", p.name).as_str()
-    );
-    assert_eq!(
-        labels["com.docker.compose.project.working_dir"],
-        p.dir.path().to_str().unwrap()
-    );
-    assert!(
-        labels["com.docker.compose.project.config_files"]
-            .as_str()
-            .unwrap()
-            .ends_with("docker-compose.yml")
-    );
-    assert_eq!(
-        labels["com.docker.compose.depends_on"],
-        "db:service_healthy:false,migrate:service_completed_successfully:false"
-    );
-    assert_eq!(
-        labels["com.docker.compose.config-hash"]
-            .as_str()
-            .unwrap()
-            .len(),
-        64
-    );
+    assert_eq!(labels["com.docker.compose.image"], format!("{}-web", p.name).as_str());
+    assert_eq!(labels["com.docker.compose.project.working_dir"], p.dir.path().to_str().unwrap());
+    assert!(labels["com.docker.compose.project.config_files"].as_str().unwrap().ends_with("docker-compose.yml"));
+    assert_eq!(labels["com.docker.compose.depends_on"], "db:service_healthy:false,migrate:service_completed_successfully:false");
+    assert_eq!(labels["com.docker.compose.config-hash"].as_str().unwrap().len(), 64);
     assert!(labels["com.docker.compose.version"].as_str().is_some());
     assert_eq!(
-        docker(&[
-            "network",
-            "inspect",
-            "--format",
-            "{{index .Labels \"com.docker.compose.network\"}}",
-            &format!("{}_default", p.name)
-        ]),
+        docker(&["network", "inspect", "--format", "{{index .Labels \"com.docker.compose.network\"}}", &format!("{}_default", p.name)]),
         "default"
     );
     assert_eq!(
-        docker(&[
-            "volume",
-            "inspect",
-            "--format",
-            "{{index .Labels \"com.docker.compose.volume\"}}",
-            &format!("{}_data", p.name)
-        ]),
+        docker(&["volume", "inspect", "--format", "{{index .Labels \"com.docker.compose.volume\"}}", &format!("{}_data", p.name)]),
         "data"
     );
 
     // Configuration reaches the container.
     let env = p.inspect(&web, "{{json .Config.Env}}");
-    assert!(
-        env.contains("GREETING=hello") && env.contains("FROM_ENV_FILE=yes"),
-        "{env}"
-    );
-    assert_eq!(
-        p.inspect(&web, "{{.HostConfig.RestartPolicy.Name}}"),
-        "unless-stopped"
-    );
+    assert!(env.contains("GREETING=hello") && env.contains("FROM_ENV_FILE=yes"), "{env}");
+    assert_eq!(p.inspect(&web, "{{.HostConfig.RestartPolicy.Name}}"), "unless-stopped");
     assert!(http_get(port, "/").contains("<h1>hello</h1>"));
     // The build context honoured .dockerignore and the default build arg.
     assert_eq!(docker(&["exec", &web, "cat", "/flavor"]), "plain");
-    assert!(!common::docker_ok(&[
-        "exec",
-        &web,
-        "test",
-        "-e",
-        "/secret.txt"
-    ]));
+    assert!(!common::docker_ok(&["exec", &web, "test", "-e", "/secret.txt"]));
     // Services reach each other by service name.
-    assert_eq!(
-        docker(&["exec", &web, "sh", "-c", "nc db 7000 </dev/null"]),
-        "pong"
-    );
+    assert_eq!(docker(&["exec", &web, "sh", "-c", "nc db 7000 </dev/null"]), "pong");
     // Ordering: web started after migrate completed, which started after db was healthy.
     let migrate_done = p.inspect(&format!("{}-migrate-1", p.name), "{{.State.FinishedAt}}");
     let web_started = p.inspect(&web, "{{.State.StartedAt}}");
-    assert!(
-        web_started > migrate_done,
-        "web started {web_started} before migrate finished {migrate_done}"
-    );
+    assert!(web_started > migrate_done, "web started {web_started} before migrate finished {migrate_done}");
 }
 
 #[test]
@@ -190,18 +127,13 @@ fn unchanged_containers_are_left_alone_and_changed_ones_recreated() {
     assert_eq!(p.inspect(&db, "{{.State.Running}}"), "true");
 
     // A changed service is recreated; the others stay.
-    let text = std::fs::read_to_string(p.dir.path().join("docker-compose.yml"))
-        .unwrap()
-        .replace("GREETING: hello", "GREETING: changed");
+    let text = std::fs::read_to_string(p.dir.path().join("docker-compose.yml")).unwrap().replace("GREETING: hello", "GREETING: changed");
     p.write("docker-compose.yml", &text);
     let (_, _, err) = p.run(&["up", "-d"]);
     assert!(err.contains(&format!("Container {web}  Recreate")), "{err}");
     assert_ne!(p.inspect(&web, "{{.Id}}"), web_id);
     assert_eq!(p.inspect(&db, "{{.Id}}"), db_id);
-    assert!(
-        p.inspect(&web, "{{json .Config.Env}}")
-            .contains("GREETING=changed")
-    );
+    assert!(p.inspect(&web, "{{json .Config.Env}}").contains("GREETING=changed"));
 
     // --force-recreate recreates even unchanged ones; --no-recreate never does.
     p.ok(&["up", "-d", "--force-recreate", "db"]);
@@ -236,10 +168,7 @@ fn unhealthy_or_failed_dependencies_stop_up_with_their_name() {
     );
     let (code, _, err) = q.run(&["up", "-d"]);
     assert_ne!(code, 0);
-    assert!(
-        err.contains("dependency job did not complete successfully: exited with code 3"),
-        "{err}"
-    );
+    assert!(err.contains("dependency job did not complete successfully: exited with code 3"), "{err}");
 
     let r = TestProject::new(
         "nohealth",
@@ -257,10 +186,7 @@ fn wait_returns_when_healthy_and_fails_with_the_reason() {
     let (p, _) = project("wait");
     let (code, _, err) = p.run(&["up", "-d", "--wait"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(
-        p.inspect(&format!("{}-db-1", p.name), "{{.State.Health.Status}}"),
-        "healthy"
-    );
+    assert_eq!(p.inspect(&format!("{}-db-1", p.name), "{{.State.Health.Status}}"), "healthy");
 
     let q = TestProject::new(
         "waitfail",
@@ -279,16 +205,11 @@ fn port_already_allocated_names_the_port() {
     let _holder = std::net::TcpListener::bind(("0.0.0.0", port)).unwrap();
     let p = TestProject::new(
         "portclash",
-        &format!(
-            "services:\n  web:\n    image: {BUSYBOX}\n    command: sleep 1000\n    ports: ['{port}:80']\n"
-        ),
+        &format!("services:\n  web:\n    image: {BUSYBOX}\n    command: sleep 1000\n    ports: ['{port}:80']\n"),
     );
     let (code, _, err) = p.run(&["up", "-d"]);
     assert_ne!(code, 0);
-    assert!(
-        err.contains("service web") && err.contains(&port.to_string()),
-        "{err}"
-    );
+    assert!(err.contains("service web") && err.contains(&port.to_string()), "{err}");
 }
 
 #[test]
@@ -297,10 +218,7 @@ fn docker_compose_sees_rcompose_projects_and_back() {
     p.ok(&["up", "-d"]);
     let (code, out, err) = p.compose(&["ps", "--format", "{{.Service}} {{.State}}"]);
     assert_eq!(code, 0, "{err}");
-    assert!(
-        out.contains("web running") && out.contains("db running"),
-        "{out}"
-    );
+    assert!(out.contains("web running") && out.contains("db running"), "{out}");
     let (_, logs, _) = p.compose(&["logs", "db"]);
     assert!(logs.contains("db ready"), "{logs}");
     let (code, _, err) = p.compose(&["down", "-v"]);
@@ -312,50 +230,28 @@ fn docker_compose_sees_rcompose_projects_and_back() {
     assert_eq!(code, 0, "{err}");
     let ps = p.ok(&["ps"]);
     assert!(ps.starts_with("NAME"), "{ps}");
-    assert!(
-        ps.contains(&format!("rct-web-{port}")) && ps.contains("(healthy)"),
-        "{ps}"
-    );
+    assert!(ps.contains(&format!("rct-web-{port}")) && ps.contains("(healthy)"), "{ps}");
     assert!(p.ok(&["logs", "db"]).contains("db ready"));
     p.ok(&["down", "-v"]);
     assert!(p.containers().is_empty());
-    assert!(!common::docker_ok(&[
-        "network",
-        "inspect",
-        &format!("{}_default", p.name)
-    ]));
-    assert!(!common::docker_ok(&[
-        "volume",
-        "inspect",
-        &format!("{}_data", p.name)
-    ]));
+    assert!(!common::docker_ok(&["network", "inspect", &format!("{}_default", p.name)]));
+    assert!(!common::docker_ok(&["volume", "inspect", &format!("{}_data", p.name)]));
 }
 
 #[test]
 fn orphans_warn_and_are_removed_on_request() {
     let p = TestProject::new(
         "orphans",
-        &format!(
-            "services:\n  a:\n    image: {BUSYBOX}\n    command: sleep 1000\n  b:\n    image: {BUSYBOX}\n    command: sleep 1000\n"
-        ),
+        &format!("services:\n  a:\n    image: {BUSYBOX}\n    command: sleep 1000\n  b:\n    image: {BUSYBOX}\n    command: sleep 1000\n"),
     );
     p.ok(&["up", "-d"]);
-    p.write(
-        "docker-compose.yml",
-        &format!("services:\n  a:\n    image: {BUSYBOX}\n    command: sleep 1000\n"),
-    );
+    p.write("docker-compose.yml", &format!("services:\n  a:\n    image: {BUSYBOX}\n    command: sleep 1000\n"));
     let (code, _, err) = p.run(&["up", "-d"]);
     assert_eq!(code, 0);
-    assert!(
-        err.contains("orphan containers") && err.contains(&format!("{}-b-1", p.name)),
-        "{err}"
-    );
+    assert!(err.contains("orphan containers") && err.contains(&format!("{}-b-1", p.name)), "{err}");
     assert_eq!(p.containers().len(), 2);
     let (_, _, err) = p.run(&["up", "-d", "--remove-orphans"]);
-    assert!(
-        err.contains(&format!("Container {}-b-1  Removed", p.name)),
-        "{err}"
-    );
+    assert!(err.contains(&format!("Container {}-b-1  Removed", p.name)), "{err}");
     assert_eq!(p.containers(), vec![format!("{}-a-1", p.name)]);
 }
 
@@ -366,16 +262,8 @@ fn down_removes_everything_and_succeeds_twice() {
     docker(&["exec", &format!("{}-db-1", p.name), "true"]);
     p.ok(&["down", "-v", "--rmi", "local"]);
     assert!(p.containers().is_empty());
-    assert!(!common::docker_ok(&[
-        "volume",
-        "inspect",
-        &format!("{}_data", p.name)
-    ]));
-    assert!(!common::docker_ok(&[
-        "image",
-        "inspect",
-        &format!("{}-web", p.name)
-    ]));
+    assert!(!common::docker_ok(&["volume", "inspect", &format!("{}_data", p.name)]));
+    assert!(!common::docker_ok(&["image", "inspect", &format!("{}-web", p.name)]));
     p.ok(&["down", "-v"]);
 }
 
@@ -386,17 +274,11 @@ fn stop_start_restart_in_dependency_order() {
     let web = format!("rct-web-{port}");
     let db = format!("{}-db-1", p.name);
     let (_, _, err) = p.run(&["stop", "-t", "1"]);
-    let (w, d) = (
-        err.find(&format!("Container {web}  Stopped")).unwrap(),
-        err.find(&format!("Container {db}  Stopped")).unwrap(),
-    );
+    let (w, d) = (err.find(&format!("Container {web}  Stopped")).unwrap(), err.find(&format!("Container {db}  Stopped")).unwrap());
     assert!(w < d, "web must stop before db:\n{err}");
     assert_eq!(p.inspect(&web, "{{.State.Running}}"), "false");
     let (_, _, err) = p.run(&["start"]);
-    let (w, d) = (
-        err.find(&format!("Container {web}  Started")).unwrap(),
-        err.find(&format!("Container {db}  Started")).unwrap(),
-    );
+    let (w, d) = (err.find(&format!("Container {web}  Started")).unwrap(), err.find(&format!("Container {db}  Started")).unwrap());
     assert!(d < w, "db must start before web:\n{err}");
     let before = p.inspect(&db, "{{.State.StartedAt}}");
     p.ok(&["restart", "-t", "1", "db"]);
@@ -409,19 +291,11 @@ fn ps_formats() {
     p.ok(&["up", "-d"]);
     let table = p.ok(&["ps"]);
     let header = table.lines().next().unwrap();
-    for col in [
-        "NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS",
-    ] {
+    for col in ["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"] {
         assert!(header.contains(col), "{header}");
     }
-    assert!(
-        table.contains(&format!("127.0.0.1:{port}->80/tcp")),
-        "{table}"
-    );
-    assert!(
-        !table.contains("migrate"),
-        "exited containers only with -a:\n{table}"
-    );
+    assert!(table.contains(&format!("127.0.0.1:{port}->80/tcp")), "{table}");
+    assert!(!table.contains("migrate"), "exited containers only with -a:\n{table}");
     assert!(p.ok(&["ps", "-a"]).contains("Exited (0)"));
     assert_eq!(p.ok(&["ps", "--services"]), "db\nweb\n");
     assert_eq!(p.ok(&["ps", "-q"]).lines().count(), 2);
@@ -429,10 +303,7 @@ fn ps_formats() {
     let row: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
     assert_eq!(row["Service"], "web");
     assert_eq!(row["State"], "running");
-    assert_eq!(
-        p.ok(&["ps", "--status", "exited", "--services"]),
-        "migrate\n"
-    );
+    assert_eq!(p.ok(&["ps", "--status", "exited", "--services"]), "migrate\n");
 }
 
 #[test]
@@ -443,62 +314,36 @@ fn logs_prefix_demultiplex_tail_and_follow_restarts() {
     assert!(out.contains("db      | db ready"), "{out}");
     assert!(out.contains("db      | db warns"), "stderr too:\n{out}");
     assert!(out.contains("migrate | migrated"), "{out}");
-    assert_eq!(
-        p.ok(&["logs", "--no-log-prefix", "--tail", "1", "migrate"]),
-        "migrated\n"
-    );
+    assert_eq!(p.ok(&["logs", "--no-log-prefix", "--tail", "1", "migrate"]), "migrated\n");
     assert!(p.ok(&["logs", "-t", "migrate"]).contains("Z migrating"));
 
     // -f picks up a container that restarts while it runs.
-    let mut child = p
-        .rc(&["logs", "-f", "--tail", "0", "db"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = p.rc(&["logs", "-f", "--tail", "0", "db"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     docker(&["restart", "-t", "0", &format!("{}-db-1", p.name)]);
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
             let _ = tx.send(line);
         }
     });
     let seen = eventually(15, || rx.try_iter().any(|l| l.contains("db ready")));
     let _ = child.kill();
     let _ = child.wait();
-    assert!(
-        seen,
-        "logs -f did not show the restarted container's output"
-    );
+    assert!(seen, "logs -f did not show the restarted container's output");
 }
 
 #[test]
 fn foreground_up_streams_logs_and_ctrl_c_stops_gracefully() {
     let (p, _) = project("foreground");
-    let child = p
-        .rc(&["up"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = p.rc(&["up"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let web_running = eventually(60, || {
-        p.containers().len() == 3
-            && common::docker_ok(&["exec", &format!("{}-db-1", p.name), "true"])
-            && {
-                let names = p.containers();
-                names
-                    .iter()
-                    .filter(|n| {
-                        common::docker(&["inspect", "--format", "{{.State.Running}}", n]) == "true"
-                    })
-                    .count()
-                    == 2
-            }
+        p.containers().len() == 3 && common::docker_ok(&["exec", &format!("{}-db-1", p.name), "true"]) && {
+            let names = p.containers();
+            names.iter().filter(|n| common::docker(&["inspect", "--format", "{{.State.Running}}", n]) == "true").count() == 2
+        }
     });
     assert!(web_running, "up did not start the stack");
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -514,38 +359,21 @@ fn foreground_up_streams_logs_and_ctrl_c_stops_gracefully() {
     // Stopped, not removed.
     assert_eq!(p.containers().len(), 3);
     for c in p.containers() {
-        assert_eq!(
-            p.inspect(&c, "{{.State.Running}}"),
-            "false",
-            "{c} still runs"
-        );
+        assert_eq!(p.inspect(&c, "{{.State.Running}}"), "false", "{c} still runs");
     }
 }
 
 fn unsafe_sigint(pid: u32) {
-    std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
+    std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
 }
 
 #[test]
 fn engine_unreachable_is_one_clear_line() {
-    let p = TestProject::new(
-        "noengine",
-        &format!("services:\n  a:\n    image: {BUSYBOX}\n"),
-    );
-    let out = p
-        .rc(&["ps"])
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-        .output()
-        .unwrap();
+    let p = TestProject::new("noengine", &format!("services:\n  a:\n    image: {BUSYBOX}\n"));
+    let out = p.rc(&["ps"]).env("DOCKER_HOST", "unix:///nonexistent/docker.sock").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("cannot reach the Docker Engine at unix:///nonexistent/docker.sock"),
-        "{err}"
-    );
+    assert!(err.contains("cannot reach the Docker Engine at unix:///nonexistent/docker.sock"), "{err}");
     assert!(err.contains("docker info"), "{err}");
     assert!(!err.contains("panicked"));
 }
@@ -575,49 +403,21 @@ fn build_flags_no_deps_no_start_and_exit_code_from() {
 
     // --no-start creates without starting.
     p.ok(&["up", "--no-start"]);
-    assert_eq!(
-        p.inspect(&format!("{}-app-1", p.name), "{{.State.Status}}"),
-        "created"
-    );
-    assert_eq!(
-        common::docker(&["run", "--rm", &image, "cat", "/greeting"]),
-        "from-file"
-    );
-    assert!(
-        !common::docker_ok(&["run", "--rm", &image, "test", "-e", "/stage"]),
-        "target selects the final stage only"
-    );
+    assert_eq!(p.inspect(&format!("{}-app-1", p.name), "{{.State.Status}}"), "created");
+    assert_eq!(common::docker(&["run", "--rm", &image, "cat", "/greeting"]), "from-file");
+    assert!(!common::docker_ok(&["run", "--rm", &image, "test", "-e", "/stage"]), "target selects the final stage only");
 
     // build --build-arg overrides the file; up --build rebuilds.
     p.ok(&["build", "--build-arg", "GREETING=from-flag"]);
-    assert_eq!(
-        common::docker(&["run", "--rm", &image, "cat", "/greeting"]),
-        "from-flag"
-    );
+    assert_eq!(common::docker(&["run", "--rm", &image, "cat", "/greeting"]), "from-flag");
     let (_, _, err) = p.run(&["up", "-d", "--build", "--no-deps", "app"]);
     assert!(err.contains(&format!("Image {image}  Built")), "{err}");
-    assert_eq!(
-        p.inspect(&format!("{}-base-1", p.name), "{{.State.Status}}"),
-        "created",
-        "--no-deps must leave base alone"
-    );
+    assert_eq!(p.inspect(&format!("{}-base-1", p.name), "{{.State.Status}}"), "created", "--no-deps must leave base alone");
 
     // --exit-code-from returns that service's exit code, in the foreground.
     let out = p.rc(&["up", "--exit-code-from", "app"]).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(7),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(7), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("app  | from-file") && stdout.contains("app  | exited with code 7"),
-        "{stdout}"
-    );
-    assert_eq!(
-        p.inspect(&format!("{}-base-1", p.name), "{{.State.Running}}"),
-        "false",
-        "abort stops the others"
-    );
+    assert!(stdout.contains("app  | from-file") && stdout.contains("app  | exited with code 7"), "{stdout}");
+    assert_eq!(p.inspect(&format!("{}-base-1", p.name), "{{.State.Running}}"), "false", "abort stops the others");
 }

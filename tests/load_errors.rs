@@ -11,10 +11,7 @@ use rcompose::diag::{Diagnostic, Diagnostics};
 use tempfile::TempDir;
 
 fn project(files: &[(&str, &str)]) -> TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("rc-load")
-        .tempdir()
-        .unwrap();
+    let dir = tempfile::Builder::new().prefix("rc-load").tempdir().unwrap();
     for (name, text) in files {
         let path = dir.path().join(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -24,11 +21,7 @@ fn project(files: &[(&str, &str)]) -> TempDir {
 }
 
 fn opts(dir: &Path) -> LoadOptions {
-    LoadOptions {
-        cwd: dir.to_path_buf(),
-        environ: HashMap::from([("HOME".to_string(), "/home/u".to_string())]),
-        ..Default::default()
-    }
+    LoadOptions { cwd: dir.to_path_buf(), environ: HashMap::from([("HOME".to_string(), "/home/u".to_string())]), ..Default::default() }
 }
 
 fn load_dir(dir: &Path) -> Result<Loaded, Diagnostics> {
@@ -46,10 +39,7 @@ fn errors(files: &[(&str, &str)]) -> Vec<Diagnostic> {
 /// Finds the error whose message contains `msg` and checks where it points.
 #[track_caller]
 fn expect(errs: &[Diagnostic], msg: &str, line: usize, col: usize, path: &str) -> Diagnostic {
-    let d = errs
-        .iter()
-        .find(|d| d.message.contains(msg))
-        .unwrap_or_else(|| panic!("no error containing {msg:?} in:\n{}", render(errs)));
+    let d = errs.iter().find(|d| d.message.contains(msg)).unwrap_or_else(|| panic!("no error containing {msg:?} in:\n{}", render(errs)));
     let loc = d.location.as_ref().expect("a location");
     assert_eq!((loc.line, loc.col), (line, col), "location of {d}");
     assert_eq!(d.path, path, "key path of {d}");
@@ -57,20 +47,14 @@ fn expect(errs: &[Diagnostic], msg: &str, line: usize, col: usize, path: &str) -
 }
 
 fn render(errs: &[Diagnostic]) -> String {
-    errs.iter()
-        .map(|d| d.to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
+    errs.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")
 }
 
 const DC: &str = "docker-compose.yml";
 
 #[test]
 fn yaml_syntax_error_points_at_the_real_line() {
-    let errs = errors(&[(
-        DC,
-        "services:\n  web:\n    image: nginx\n    ports:\n      - \"80:80\n",
-    )]);
+    let errs = errors(&[(DC, "services:\n  web:\n    image: nginx\n    ports:\n      - \"80:80\n")]);
     let d = &errs[0];
     assert!(d.message.starts_with("YAML syntax error"), "{d}");
     let loc = d.location.as_ref().unwrap();
@@ -81,33 +65,15 @@ fn yaml_syntax_error_points_at_the_real_line() {
 
 #[test]
 fn wrong_types() {
-    let errs = errors(&[(
-        DC,
-        "services:\n  web:\n    image: [nginx]\n    ports: 80\n    tty: maybe\n",
-    )]);
-    expect(
-        &errs,
-        "expected a string, found a list",
-        3,
-        12,
-        "services.web.image",
-    );
-    expect(
-        &errs,
-        "expected a list of ports, found an integer",
-        4,
-        12,
-        "services.web.ports",
-    );
+    let errs = errors(&[(DC, "services:\n  web:\n    image: [nginx]\n    ports: 80\n    tty: maybe\n")]);
+    expect(&errs, "expected a string, found a list", 3, 12, "services.web.image");
+    expect(&errs, "expected a list of ports, found an integer", 4, 12, "services.web.ports");
     expect(&errs, "expected true or false", 5, 10, "services.web.tty");
 }
 
 #[test]
 fn unknown_keys_suggest_the_right_one() {
-    let errs = errors(&[(
-        DC,
-        "services:\n  web:\n    image: nginx\n    prots: ['80:80']\nservice: {}\n",
-    )]);
+    let errs = errors(&[(DC, "services:\n  web:\n    image: nginx\n    prots: ['80:80']\nservice: {}\n")]);
     let d = expect(&errs, "unknown key `prots`", 4, 5, "services.web.prots");
     assert_eq!(d.hint.as_deref(), Some("did you mean `ports`?"));
     let d = expect(&errs, "unknown top-level key `service`", 5, 1, "service");
@@ -116,53 +82,22 @@ fn unknown_keys_suggest_the_right_one() {
 
 #[test]
 fn port_out_of_range() {
-    let errs = errors(&[(
-        DC,
-        "services:\n  web:\n    image: nginx\n    ports:\n      - \"8080:80\"\n      - \"99999:80\"\n",
-    )]);
-    let d = expect(
-        &errs,
-        "host port 99999 is out of range (1-65535)",
-        6,
-        9,
-        "services.web.ports[1]",
-    );
-    assert!(
-        d.to_string()
-            .starts_with("docker-compose.yml:6:9: services.web.ports[1]: "),
-        "{d}"
-    );
+    let errs = errors(&[(DC, "services:\n  web:\n    image: nginx\n    ports:\n      - \"8080:80\"\n      - \"99999:80\"\n")]);
+    let d = expect(&errs, "host port 99999 is out of range (1-65535)", 6, 9, "services.web.ports[1]");
+    assert!(d.to_string().starts_with("docker-compose.yml:6:9: services.web.ports[1]: "), "{d}");
 }
 
 #[test]
 fn bad_restart_value() {
-    let errs = errors(&[(
-        DC,
-        "services:\n  web:\n    image: nginx\n    restart: sometimes\n",
-    )]);
-    let d = expect(
-        &errs,
-        "invalid restart policy \"sometimes\"",
-        4,
-        14,
-        "services.web.restart",
-    );
+    let errs = errors(&[(DC, "services:\n  web:\n    image: nginx\n    restart: sometimes\n")]);
+    let d = expect(&errs, "invalid restart policy \"sometimes\"", 4, 14, "services.web.restart");
     assert!(d.hint.unwrap().contains("unless-stopped"));
 }
 
 #[test]
 fn depends_on_undefined_service() {
-    let errs = errors(&[(
-        DC,
-        "services:\n  web:\n    image: nginx\n    depends_on:\n      - ap\n  api:\n    image: api\n",
-    )]);
-    let d = expect(
-        &errs,
-        "depends on undefined service \"ap\"",
-        5,
-        9,
-        "services.web.depends_on.ap",
-    );
+    let errs = errors(&[(DC, "services:\n  web:\n    image: nginx\n    depends_on:\n      - ap\n  api:\n    image: api\n")]);
+    let d = expect(&errs, "depends on undefined service \"ap\"", 5, 9, "services.web.depends_on.ap");
     assert_eq!(d.hint.as_deref(), Some("did you mean `api`?"));
 }
 
@@ -172,50 +107,24 @@ fn dependency_cycle_is_spelled_out() {
         DC,
         "services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [c]\n  c:\n    image: x\n    depends_on: [a]\n",
     )]);
-    expect(
-        &errs,
-        "dependency cycle: a -> b -> c -> a",
-        4,
-        5,
-        "services.a.depends_on",
-    );
+    expect(&errs, "dependency cycle: a -> b -> c -> a", 4, 5, "services.a.depends_on");
 }
 
 #[test]
 fn missing_env_file_unless_optional() {
-    let errs = errors(&[(
-        DC,
-        "services:\n  web:\n    image: nginx\n    env_file:\n      - ./missing.env\n",
-    )]);
-    let d = expect(
-        &errs,
-        "missing.env not found",
-        5,
-        9,
-        "services.web.env_file[0]",
-    );
+    let errs = errors(&[(DC, "services:\n  web:\n    image: nginx\n    env_file:\n      - ./missing.env\n")]);
+    let d = expect(&errs, "missing.env not found", 5, 9, "services.web.env_file[0]");
     assert!(d.hint.unwrap().contains("required: false"));
 
-    let dir = project(&[(
-        DC,
-        "services:\n  web:\n    image: nginx\n    env_file:\n      - path: ./missing.env\n        required: false\n",
-    )]);
+    let dir =
+        project(&[(DC, "services:\n  web:\n    image: nginx\n    env_file:\n      - path: ./missing.env\n        required: false\n")]);
     assert!(load_dir(dir.path()).is_ok());
 }
 
 #[test]
 fn env_file_syntax_error_points_into_the_env_file() {
-    let errs = errors(&[
-        (
-            DC,
-            "services:\n  web:\n    image: nginx\n    env_file: app.env\n",
-        ),
-        ("app.env", "A=1\nB=\"unterminated\n"),
-    ]);
-    let d = errs
-        .iter()
-        .find(|d| d.message.contains("unterminated"))
-        .expect("dotenv error");
+    let errs = errors(&[(DC, "services:\n  web:\n    image: nginx\n    env_file: app.env\n"), ("app.env", "A=1\nB=\"unterminated\n")]);
+    let d = errs.iter().find(|d| d.message.contains("unterminated")).expect("dotenv error");
     let loc = d.location.as_ref().unwrap();
     assert!(loc.file.ends_with("app.env"));
     assert_eq!(loc.line, 2);
@@ -224,43 +133,19 @@ fn env_file_syntax_error_points_into_the_env_file() {
 #[test]
 fn missing_build_context_or_dockerfile() {
     let errs = errors(&[(DC, "services:\n  web:\n    build: ./nowhere\n")]);
-    expect(
-        &errs,
-        "nowhere does not exist",
-        3,
-        12,
-        "services.web.build.context",
-    );
+    expect(&errs, "nowhere does not exist", 3, 12, "services.web.build.context");
 
     let errs = errors(&[
-        (
-            DC,
-            "services:\n  web:\n    build:\n      context: ./app\n      dockerfile: Dockerfile.prod\n",
-        ),
+        (DC, "services:\n  web:\n    build:\n      context: ./app\n      dockerfile: Dockerfile.prod\n"),
         ("app/Dockerfile", "FROM x\n"),
     ]);
-    expect(
-        &errs,
-        "Dockerfile.prod not found",
-        5,
-        19,
-        "services.web.build.dockerfile",
-    );
+    expect(&errs, "Dockerfile.prod not found", 5, 19, "services.web.build.dockerfile");
 }
 
 #[test]
 fn required_variable_unset() {
-    let errs = errors(&[(
-        DC,
-        "services:\n  web:\n    image: \"nginx:${TAG:?set TAG to the release}\"\n",
-    )]);
-    let d = expect(
-        &errs,
-        "required variable TAG is missing a value: set TAG to the release",
-        3,
-        12,
-        "services.web.image",
-    );
+    let errs = errors(&[(DC, "services:\n  web:\n    image: \"nginx:${TAG:?set TAG to the release}\"\n")]);
+    let d = expect(&errs, "required variable TAG is missing a value: set TAG to the release", 3, 12, "services.web.image");
     assert!(d.hint.unwrap().contains("TAG"));
 }
 
@@ -268,15 +153,8 @@ fn required_variable_unset() {
 fn unset_variable_warns_and_is_empty() {
     let dir = project(&[(DC, "services:\n  web:\n    image: \"nginx${NOPE}\"\n")]);
     let loaded = load_dir(dir.path()).unwrap();
-    assert_eq!(
-        loaded.project.services["web"].image.as_deref(),
-        Some("nginx")
-    );
-    let w = loaded
-        .warnings
-        .iter()
-        .find(|w| w.message.contains("\"NOPE\" variable is not set"))
-        .expect("warning");
+    assert_eq!(loaded.project.services["web"].image.as_deref(), Some("nginx"));
+    let w = loaded.warnings.iter().find(|w| w.message.contains("\"NOPE\" variable is not set")).expect("warning");
     assert_eq!(w.location.as_ref().unwrap().line, 3);
 }
 
@@ -284,11 +162,7 @@ fn unset_variable_warns_and_is_empty() {
 fn empty_file() {
     let errs = errors(&[(DC, "")]);
     assert!(errs[0].message.contains("empty"), "{}", errs[0]);
-    assert!(
-        errs[0].to_string().starts_with("docker-compose.yml: "),
-        "{}",
-        errs[0]
-    );
+    assert!(errs[0].to_string().starts_with("docker-compose.yml: "), "{}", errs[0]);
     let errs = errors(&[(DC, "# nothing but a comment\n")]);
     assert!(errs[0].message.contains("empty"));
 }
@@ -296,25 +170,13 @@ fn empty_file() {
 #[test]
 fn services_not_a_mapping() {
     let errs = errors(&[(DC, "services:\n  - web\n  - db\n")]);
-    expect(
-        &errs,
-        "services must be a mapping, found a list",
-        2,
-        3,
-        "services",
-    );
+    expect(&errs, "services must be a mapping, found a list", 2, 3, "services");
 }
 
 #[test]
 fn duplicate_keys() {
     let errs = errors(&[(DC, "services:\n  web:\n    image: a\n    image: b\n")]);
-    expect(
-        &errs,
-        "mapping key \"image\" already defined at line 3",
-        4,
-        5,
-        "",
-    );
+    expect(&errs, "mapping key \"image\" already defined at line 3", 4, 5, "");
 }
 
 #[test]
@@ -324,37 +186,16 @@ fn several_problems_reported_together() {
         "services:\n  web:\n    image: nginx\n    restart: sometimes\n    ports: ['70000:80']\n  db:\n    imag: postgres\n",
     )]);
     assert!(errs.len() >= 3, "{}", render(&errs));
-    expect(
-        &errs,
-        "invalid restart policy",
-        4,
-        14,
-        "services.web.restart",
-    );
+    expect(&errs, "invalid restart policy", 4, 14, "services.web.restart");
     expect(&errs, "out of range", 5, 13, "services.web.ports[0]");
     expect(&errs, "unknown key `imag`", 7, 5, "services.db.imag");
 }
 
 #[test]
 fn undefined_volume_and_network() {
-    let errs = errors(&[(
-        DC,
-        "services:\n  web:\n    image: nginx\n    volumes: ['data:/data']\n    networks: [back]\n",
-    )]);
-    expect(
-        &errs,
-        "undefined volume \"data\"",
-        4,
-        15,
-        "services.web.volumes[0]",
-    );
-    expect(
-        &errs,
-        "undefined network \"back\"",
-        5,
-        16,
-        "services.web.networks.back",
-    );
+    let errs = errors(&[(DC, "services:\n  web:\n    image: nginx\n    volumes: ['data:/data']\n    networks: [back]\n")]);
+    expect(&errs, "undefined volume \"data\"", 4, 15, "services.web.volumes[0]");
+    expect(&errs, "undefined network \"back\"", 5, 16, "services.web.networks.back");
 }
 
 #[test]
@@ -363,32 +204,20 @@ fn invalid_project_names() {
     let mut o = opts(dir.path());
     o.project_name = Some("Bad Name".into());
     let err = load(&o).unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("invalid project name \"Bad Name\""),
-        "{err}"
-    );
+    assert!(err.to_string().contains("invalid project name \"Bad Name\""), "{err}");
 
     let dir = project(&[(DC, "name: UPPER\nservices:\n  web:\n    image: nginx\n")]);
-    let errs: Vec<_> = load_dir(dir.path())
-        .unwrap_err()
-        .errors()
-        .cloned()
-        .collect();
+    let errs: Vec<_> = load_dir(dir.path()).unwrap_err().errors().cloned().collect();
     expect(&errs, "invalid project name \"UPPER\"", 1, 7, "name");
 }
 
 #[test]
 fn project_name_precedence_and_normalization() {
-    let dir = project(&[(
-        "My_App.Dir/docker-compose.yml",
-        "services:\n  web:\n    image: nginx\n",
-    )]);
+    let dir = project(&[("My_App.Dir/docker-compose.yml", "services:\n  web:\n    image: nginx\n")]);
     let sub = dir.path().join("My_App.Dir");
     assert_eq!(load_dir(&sub).unwrap().project.name, "my_appdir");
     let mut o = opts(&sub);
-    o.environ
-        .insert("COMPOSE_PROJECT_NAME".into(), "from-env".into());
+    o.environ.insert("COMPOSE_PROJECT_NAME".into(), "from-env".into());
     assert_eq!(load(&o).unwrap().project.name, "from-env");
     o.project_name = Some("from-flag".into());
     assert_eq!(load(&o).unwrap().project.name, "from-flag");
@@ -401,34 +230,21 @@ fn project_name_precedence_and_normalization() {
 fn discovery_walks_up_and_adds_the_override() {
     let dir = project(&[
         ("compose.yaml", "services:\n  web:\n    image: nginx\n"),
-        (
-            "compose.override.yaml",
-            "services:\n  web:\n    image: nginx:override\n",
-        ),
+        ("compose.override.yaml", "services:\n  web:\n    image: nginx:override\n"),
         ("deep/er/.keep", ""),
     ]);
     let loaded = load_dir(&dir.path().join("deep/er")).unwrap();
-    assert_eq!(
-        loaded.project.services["web"].image.as_deref(),
-        Some("nginx:override")
-    );
+    assert_eq!(loaded.project.services["web"].image.as_deref(), Some("nginx:override"));
     assert_eq!(loaded.project.config_files.len(), 2);
     assert_eq!(loaded.project.working_dir, dir.path());
 }
 
 #[test]
 fn compose_file_variable_lists_files() {
-    let dir = project(&[
-        ("a.yml", "services:\n  web:\n    image: a\n"),
-        ("b.yml", "services:\n  web:\n    image: b\n"),
-    ]);
+    let dir = project(&[("a.yml", "services:\n  web:\n    image: a\n"), ("b.yml", "services:\n  web:\n    image: b\n")]);
     let mut o = opts(dir.path());
-    o.environ
-        .insert("COMPOSE_FILE".into(), "a.yml:b.yml".into());
-    assert_eq!(
-        load(&o).unwrap().project.services["web"].image.as_deref(),
-        Some("b")
-    );
+    o.environ.insert("COMPOSE_FILE".into(), "a.yml:b.yml".into());
+    assert_eq!(load(&o).unwrap().project.services["web"].image.as_deref(), Some("b"));
 }
 
 #[test]
@@ -442,25 +258,19 @@ fn no_compose_file_found() {
 
 #[test]
 fn obsolete_version_and_unsupported_keys_warn() {
-    let dir = project(&[(
-        DC,
-        "version: '3.8'\nservices:\n  web:\n    image: nginx\n    logging:\n      driver: json-file\n",
-    )]);
+    let dir = project(&[(DC, "version: '3.8'\nservices:\n  web:\n    image: nginx\n    logging:\n      driver: json-file\n")]);
     let loaded = load_dir(dir.path()).unwrap();
     let msgs: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(msgs.iter().any(|m| m.contains("`version` is obsolete")), "{msgs:?}");
     assert!(
-        msgs.iter().any(|m| m.contains("`version` is obsolete")),
+        msgs.iter().any(|m| m.starts_with("docker-compose.yml:5:5: services.web.logging: `logging` is part of the Compose Specification")),
         "{msgs:?}"
     );
-    assert!(msgs.iter().any(|m| m.starts_with("docker-compose.yml:5:5: services.web.logging: `logging` is part of the Compose Specification")), "{msgs:?}");
 }
 
 #[test]
 fn profiles_leave_services_out_unless_named_or_enabled() {
-    let files = [(
-        DC,
-        "services:\n  app:\n    image: app\n  debug:\n    image: debug\n    profiles: [debug]\n",
-    )];
+    let files = [(DC, "services:\n  app:\n    image: app\n  debug:\n    image: debug\n    profiles: [debug]\n")];
     let dir = project(&files);
     let p = load_dir(dir.path()).unwrap().project;
     assert!(p.services.contains_key("app") && !p.services.contains_key("debug"));
@@ -477,60 +287,26 @@ fn profiles_leave_services_out_unless_named_or_enabled() {
 
 #[test]
 fn dependency_on_a_disabled_service_names_the_profile() {
-    let errs = errors(&[(
-        DC,
-        "services:\n  app:\n    image: app\n    depends_on: [tools]\n  tools:\n    image: t\n    profiles: [dev]\n",
-    )]);
-    let d = expect(
-        &errs,
-        "depends on service \"tools\", which is not enabled",
-        4,
-        18,
-        "services.app.depends_on.tools",
-    );
+    let errs = errors(&[(DC, "services:\n  app:\n    image: app\n    depends_on: [tools]\n  tools:\n    image: t\n    profiles: [dev]\n")]);
+    let d = expect(&errs, "depends on service \"tools\", which is not enabled", 4, 18, "services.app.depends_on.tools");
     assert!(d.hint.unwrap().contains("--profile dev"));
 }
 
 #[test]
 fn invalid_interpolation_syntax() {
     let errs = errors(&[(DC, "services:\n  web:\n    image: \"nginx:${TAG\"\n")]);
-    let d = expect(
-        &errs,
-        "invalid interpolation format",
-        3,
-        12,
-        "services.web.image",
-    );
+    let d = expect(&errs, "invalid interpolation format", 3, 12, "services.web.image");
     assert!(d.hint.unwrap().contains("$$"));
 }
 
 #[test]
 fn cli_reports_errors_with_exit_status_and_no_panic() {
-    let dir = project(&[(
-        DC,
-        "services:\n  web:\n    image: nginx\n    ports: ['99999:80']\n    restart: sometimes\n",
-    )]);
-    let out = common::rcompose()
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .args(["config"])
-        .output()
-        .unwrap();
+    let dir = project(&[(DC, "services:\n  web:\n    image: nginx\n    ports: ['99999:80']\n    restart: sometimes\n")]);
+    let out = common::rcompose().current_dir(dir.path()).env("NO_COLOR", "1").args(["config"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(
-            "error: docker-compose.yml:4:13: services.web.ports[0]: host port 99999 is out of range"
-        ),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("error: docker-compose.yml:5:14: services.web.restart:"),
-        "{stderr}"
-    );
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("\x1b["),
-        "{stderr}"
-    );
+    assert!(stderr.contains("error: docker-compose.yml:4:13: services.web.ports[0]: host port 99999 is out of range"), "{stderr}");
+    assert!(stderr.contains("error: docker-compose.yml:5:14: services.web.restart:"), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("\x1b["), "{stderr}");
     assert!(out.stdout.is_empty());
 }

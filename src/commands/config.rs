@@ -20,17 +20,20 @@ pub fn run(global: &GlobalOpts, args: &ConfigArgs, style: &Style) -> anyhow::Res
     };
     let mut project = loaded.project;
     if !args.service_names.is_empty() {
-        let keep = DepGraph::new(&project.services)
-            .with_dependencies(args.service_names.iter().map(String::as_str));
+        let keep = DepGraph::new(&project.services).with_dependencies(args.service_names.iter().map(String::as_str));
         project.services.retain(|name, _| keep.contains(name));
+    }
+    for name in crate::proxy::compose::proxy_services(&project, false) {
+        if let Some(svc) = project.services.get_mut(&name) {
+            svc.x_rcompose.get_or_insert_with(Default::default).builtin_proxy = Some(true);
+        }
     }
     if args.quiet {
         return Ok(0);
     }
     let text = render(&project, args)?;
     match &args.output {
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
         None => print!("{text}"),
     }
     Ok(0)
@@ -41,9 +44,7 @@ pub fn render(project: &Project, args: &ConfigArgs) -> anyhow::Result<String> {
     let lines = |items: Vec<String>| items.into_iter().map(|s| s + "\n").collect::<String>();
     if args.services {
         let all: BTreeSet<String> = project.services.keys().cloned().collect();
-        return Ok(lines(
-            DepGraph::new(&project.services).levels(&all).concat(),
-        ));
+        return Ok(lines(DepGraph::new(&project.services).levels(&all).concat()));
     }
     if args.volumes {
         return Ok(lines(project.volumes.keys().cloned().collect()));
@@ -52,29 +53,17 @@ pub fn render(project: &Project, args: &ConfigArgs) -> anyhow::Result<String> {
         return Ok(lines(project.networks.keys().cloned().collect()));
     }
     if args.images {
-        return Ok(lines(
-            project
-                .services
-                .values()
-                .map(|s| project.image_for(s))
-                .collect(),
-        ));
+        return Ok(lines(project.services.values().map(|s| project.image_for(s)).collect()));
     }
     if args.profiles {
-        let all: BTreeSet<String> = project
-            .services
-            .values()
-            .chain(project.disabled.values())
-            .flat_map(|s| s.profiles.iter().cloned())
-            .collect();
+        let all: BTreeSet<String> =
+            project.services.values().chain(project.disabled.values()).flat_map(|s| s.profiles.iter().cloned()).collect();
         return Ok(lines(all.into_iter().collect()));
     }
     let value = to_value(project)?;
     Ok(match args.format {
         ConfigFormat::Json => serde_json::to_string_pretty(&value)? + "\n",
-        ConfigFormat::Yaml => {
-            crate::compose::yaml::to_string(&value).map_err(anyhow::Error::msg)?
-        }
+        ConfigFormat::Yaml => crate::compose::yaml::to_string(&value).map_err(anyhow::Error::msg)?,
     })
 }
 

@@ -21,53 +21,39 @@ pub fn run(global: &GlobalOpts, args: &DownArgs, style: &Style) -> anyhow::Resul
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let progress = Progress::new(global.progress, style.color);
+        // The built-in proxies go first: they were started last.
+        for p in crate::proxy::compose::proxy_services(&project, false) {
+            let item = format!("Proxy {}", crate::engine::spec::container_name(&project, &project.services[&p]));
+            if tokio::task::block_in_place(|| {
+                super::builtin::stop_detached(&project.name, &p, std::time::Duration::from_secs(args.timeout.unwrap_or(10)))
+            })? {
+                progress.step(&item, "Stopped", true);
+            }
+        }
+        super::builtin::remove_state(&project.name);
         let all = containers::list(&engine, &project.name, true).await?;
-        super::handle_orphans(
-            &engine,
-            &project,
-            &all,
-            args.remove_orphans,
-            &progress,
-            style,
-        )
-        .await?;
-        let known: BTreeSet<String> = project
-            .services
-            .keys()
-            .chain(project.disabled.keys())
-            .cloned()
-            .collect();
-        let mine: Vec<_> = all
-            .into_iter()
-            .filter(|c| known.contains(containers::service(c)))
-            .collect();
+        super::handle_orphans(&engine, &project, &all, args.remove_orphans, &progress, style).await?;
+        let known: BTreeSet<String> = project.services.keys().chain(project.disabled.keys()).cloned().collect();
+        let mine: Vec<_> = all.into_iter().filter(|c| known.contains(containers::service(c))).collect();
         // Reverse dependency order, each level together.
-        let present: BTreeSet<String> = mine
-            .iter()
-            .map(|c| containers::service(c).to_string())
-            .collect();
+        let present: BTreeSet<String> = mine.iter().map(|c| containers::service(c).to_string()).collect();
         let mut services = project.services.clone();
         services.extend(project.disabled.clone());
         for level in DepGraph::new(&services).teardown_levels(&present) {
-            let jobs = mine
-                .iter()
-                .filter(|c| level.iter().any(|s| s == containers::service(c)))
-                .map(|c| {
-                    let (engine, progress) = (&engine, &progress);
-                    let svc = services.get(containers::service(c));
-                    let timeout = args
-                        .timeout
-                        .or(svc.and_then(|s| s.stop_grace_period).map(|d| d.as_secs()));
-                    async move {
-                        let item = format!("Container {}", containers::name(c));
-                        progress.step(&item, "Stopping", false);
-                        containers::stop(engine, &containers::id(c), timeout).await?;
-                        progress.step(&item, "Removing", false);
-                        containers::remove(engine, &containers::id(c), args.volumes).await?;
-                        progress.step(&item, "Removed", true);
-                        anyhow::Ok(())
-                    }
-                });
+            let jobs = mine.iter().filter(|c| level.iter().any(|s| s == containers::service(c))).map(|c| {
+                let (engine, progress) = (&engine, &progress);
+                let svc = services.get(containers::service(c));
+                let timeout = args.timeout.or(svc.and_then(|s| s.stop_grace_period).map(|d| d.as_secs()));
+                async move {
+                    let item = format!("Container {}", containers::name(c));
+                    progress.step(&item, "Stopping", false);
+                    containers::stop(engine, &containers::id(c), timeout).await?;
+                    progress.step(&item, "Removing", false);
+                    containers::remove(engine, &containers::id(c), args.volumes).await?;
+                    progress.step(&item, "Removed", true);
+                    anyhow::Ok(())
+                }
+            });
             for r in join_all(jobs).await {
                 r?;
             }

@@ -21,11 +21,7 @@ pub fn build(global: &GlobalOpts, args: &BuildArgs, style: &Style) -> anyhow::Re
             None => extra_args.insert(a.clone(), std::env::var(a).unwrap_or_default()),
         };
     }
-    let bopts = images::BuildOpts {
-        no_cache: args.no_cache,
-        pull: args.pull,
-        extra_args,
-    };
+    let bopts = images::BuildOpts { no_cache: args.no_cache, pull: args.pull, extra_args };
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let progress = Progress::new(global.progress, style.color);
@@ -48,11 +44,7 @@ pub fn pull(global: &GlobalOpts, args: &PullArgs, style: &Style) -> anyhow::Resu
     let project = loaded.project;
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        let mode = if args.quiet {
-            crate::cli::Progress::Quiet
-        } else {
-            global.progress
-        };
+        let mode = if args.quiet { crate::cli::Progress::Quiet } else { global.progress };
         let progress = Progress::new(mode, style.color);
         let mut seen = std::collections::BTreeSet::new();
         for (name, svc) in &project.services {
@@ -66,9 +58,7 @@ pub fn pull(global: &GlobalOpts, args: &PullArgs, style: &Style) -> anyhow::Resu
             if !seen.insert(image.clone()) {
                 continue;
             }
-            if let Err(e) =
-                images::pull(&engine, &image, &format!("Image {image}"), &progress).await
-            {
+            if let Err(e) = images::pull(&engine, &image, &format!("Image {image}"), &progress).await {
                 if !args.ignore_pull_failures {
                     return Err(e.context(format!("service {name}")));
                 }

@@ -7,55 +7,73 @@ use crate::engine::{Engine, containers};
 use crate::ui::Style;
 use crate::ui::progress::Progress;
 
+fn proxies_in(project: &crate::compose::Project, targets: &BTreeSet<String>) -> Vec<String> {
+    crate::proxy::compose::proxy_services(project, false).into_iter().filter(|p| targets.contains(p)).collect()
+}
+
+fn start_proxies(
+    project: &crate::compose::Project,
+    global: &GlobalOpts,
+    targets: &BTreeSet<String>,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    for p in proxies_in(project, targets) {
+        let item = format!("Proxy {}", crate::engine::spec::container_name(project, &project.services[&p]));
+        progress.step(&item, "Starting", false);
+        tokio::task::block_in_place(|| super::builtin::spawn_detached(project, global, &p))?;
+        progress.step(&item, "Started", true);
+    }
+    Ok(())
+}
+
+fn stop_proxies(
+    project: &crate::compose::Project,
+    targets: &BTreeSet<String>,
+    timeout: Option<u64>,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    for p in proxies_in(project, targets) {
+        let item = format!("Proxy {}", crate::engine::spec::container_name(project, &project.services[&p]));
+        progress.step(&item, "Stopping", false);
+        let wait = std::time::Duration::from_secs(timeout.unwrap_or(10));
+        tokio::task::block_in_place(|| super::builtin::stop_detached(&project.name, &p, wait))?;
+        progress.step(&item, "Stopped", true);
+    }
+    Ok(())
+}
+
 pub fn start(global: &GlobalOpts, args: &ServicesArgs, style: &Style) -> anyhow::Result<i32> {
-    with_project(
-        global,
-        &args.services,
-        style,
-        |engine, project, targets, progress| async move {
-            super::start_services(&engine, &project, &targets, &progress).await?;
-            Ok(0)
-        },
-    )
+    let g = global.clone();
+    with_project(global, &args.services, style, move |engine, project, targets, progress| async move {
+        super::start_services(&engine, &project, &targets, &progress).await?;
+        start_proxies(&project, &g, &targets, &progress)?;
+        Ok(0)
+    })
 }
 
 pub fn stop(global: &GlobalOpts, args: &TimeoutServicesArgs, style: &Style) -> anyhow::Result<i32> {
     let timeout = args.timeout;
-    with_project(
-        global,
-        &args.services,
-        style,
-        move |engine, project, targets, progress| async move {
-            super::stop_services(&engine, &project, &targets, timeout, &progress).await?;
-            Ok(0)
-        },
-    )
+    with_project(global, &args.services, style, move |engine, project, targets, progress| async move {
+        // Proxies first: they depend on the containers.
+        stop_proxies(&project, &targets, timeout, &progress)?;
+        super::stop_services(&engine, &project, &targets, timeout, &progress).await?;
+        Ok(0)
+    })
 }
 
-pub fn restart(
-    global: &GlobalOpts,
-    args: &TimeoutServicesArgs,
-    style: &Style,
-) -> anyhow::Result<i32> {
+pub fn restart(global: &GlobalOpts, args: &TimeoutServicesArgs, style: &Style) -> anyhow::Result<i32> {
     let timeout = args.timeout;
-    with_project(
-        global,
-        &args.services,
-        style,
-        move |engine, project, targets, progress| async move {
-            super::stop_services(&engine, &project, &targets, timeout, &progress).await?;
-            super::start_services(&engine, &project, &targets, &progress).await?;
-            Ok(0)
-        },
-    )
+    let g = global.clone();
+    with_project(global, &args.services, style, move |engine, project, targets, progress| async move {
+        stop_proxies(&project, &targets, timeout, &progress)?;
+        super::stop_services(&engine, &project, &targets, timeout, &progress).await?;
+        super::start_services(&engine, &project, &targets, &progress).await?;
+        start_proxies(&project, &g, &targets, &progress)?;
+        Ok(0)
+    })
 }
 
-fn with_project<F, Fut>(
-    global: &GlobalOpts,
-    services: &[String],
-    style: &Style,
-    f: F,
-) -> anyhow::Result<i32>
+fn with_project<F, Fut>(global: &GlobalOpts, services: &[String], style: &Style, f: F) -> anyhow::Result<i32>
 where
     F: FnOnce(Engine, crate::compose::Project, BTreeSet<String>, Progress) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<i32>>,
@@ -66,23 +84,15 @@ where
         return Ok(1);
     };
     let project = loaded.project;
-    let targets: BTreeSet<String> = if services.is_empty() {
-        project.services.keys().cloned().collect()
-    } else {
-        services.iter().cloned().collect()
-    };
+    let targets: BTreeSet<String> =
+        if services.is_empty() { project.services.keys().cloned().collect() } else { services.iter().cloned().collect() };
     let progress = Progress::new(global.progress, style.color);
     super::runtime()?.block_on(async move {
         let engine = Engine::connect().await?;
         let existing = containers::list(&engine, &project.name, true).await?;
-        if existing
-            .iter()
-            .all(|c| !targets.contains(containers::service(c)))
-        {
-            anyhow::bail!(
-                "no containers of {} to act on; run `rcompose up` first",
-                targets.iter().cloned().collect::<Vec<_>>().join(", ")
-            );
+        let proxies = proxies_in(&project, &targets);
+        if targets.iter().any(|t| !proxies.contains(t)) && existing.iter().all(|c| !targets.contains(containers::service(c))) {
+            anyhow::bail!("no containers of {} to act on; run `rcompose up` first", targets.iter().cloned().collect::<Vec<_>>().join(", "));
         }
         f(engine, project, targets, progress).await
     })

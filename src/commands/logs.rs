@@ -21,9 +21,7 @@ pub fn parse_time(s: &str, now: i64) -> anyhow::Result<i64> {
     if let Ok(d) = parse_duration(s) {
         return Ok(now - d.as_secs() as i64);
     }
-    anyhow::bail!(
-        "invalid time {s:?}: use a timestamp like 2026-01-02T15:04:05Z, a Unix time, or a duration like 42m"
-    )
+    anyhow::bail!("invalid time {s:?}: use a timestamp like 2026-01-02T15:04:05Z, a Unix time, or a duration like 42m")
 }
 
 pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Result<i32> {
@@ -33,23 +31,10 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
     };
     let project = loaded.project;
     let now = chrono::Utc::now().timestamp();
-    let since = args
-        .since
-        .as_deref()
-        .map(|s| parse_time(s, now))
-        .transpose()?
-        .unwrap_or(0);
-    let until = args
-        .until
-        .as_deref()
-        .map(|s| parse_time(s, now))
-        .transpose()?
-        .unwrap_or(0);
-    let wanted: BTreeSet<String> = if args.services.is_empty() {
-        project.services.keys().cloned().collect()
-    } else {
-        args.services.iter().cloned().collect()
-    };
+    let since = args.since.as_deref().map(|s| parse_time(s, now)).transpose()?.unwrap_or(0);
+    let until = args.until.as_deref().map(|s| parse_time(s, now)).transpose()?.unwrap_or(0);
+    let wanted: BTreeSet<String> =
+        if args.services.is_empty() { project.services.keys().cloned().collect() } else { args.services.iter().cloned().collect() };
     for s in &wanted {
         if !project.services.contains_key(s) {
             anyhow::bail!("no such service: {s}");
@@ -59,13 +44,7 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
     let color_of = move |svc: &str| order.iter().position(|s| s == svc).unwrap_or(0);
     let width = wanted.iter().map(String::len).max().unwrap_or(0);
     let printer = LogPrinter::new(width, style.color && !args.no_color, !args.no_log_prefix);
-    let sopts = StreamOpts {
-        follow: args.follow,
-        tail: args.tail.clone(),
-        since,
-        until,
-        timestamps: args.timestamps,
-    };
+    let sopts = StreamOpts { follow: args.follow, tail: args.tail.clone(), since, until, timestamps: args.timestamps };
     super::runtime()?.block_on(async move {
         let engine = Engine::connect().await?;
         let hub = args.follow.then(|| EventHub::subscribe(&engine, &project.name));
@@ -76,6 +55,12 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
             let (id, svc) = (containers::id(c), containers::service(c).to_string());
             let ci = color_of(&svc);
             tasks.push(tokio::spawn(async move { logs::stream(&e, &id, &svc, ci, &o, &p).await }));
+        }
+        // Built-in proxies log to a file in the project's state directory.
+        for svc in crate::proxy::compose::proxy_services(&project, false).into_iter().filter(|s| wanted.contains(s)) {
+            let path = super::builtin::log_file(&project.name, &svc);
+            let (p, o, ci) = (printer.clone(), sopts.clone(), color_of(&svc));
+            tasks.push(tokio::spawn(async move { tail_file(&path, &svc, ci, &o, &p).await }));
         }
         let Some(hub) = hub else {
             for t in tasks {
@@ -100,16 +85,57 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
     })
 }
 
+/// Prints a log file's lines (the last `tail` of them), then follows it as it grows.
+async fn tail_file(path: &std::path::Path, name: &str, color: usize, opts: &StreamOpts, printer: &LogPrinter) {
+    let text = tokio::fs::read_to_string(path).await.unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let skip = match opts.tail.as_deref().and_then(|t| t.parse::<usize>().ok()) {
+        Some(n) => lines.len().saturating_sub(n),
+        None => 0,
+    };
+    for l in &lines[skip..] {
+        printer.line(name, color, l);
+    }
+    if !opts.follow {
+        return;
+    }
+    // A file has no event stream; follow it by its length.
+    let mut offset = text.len() as u64;
+    let mut partial = String::new();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let Ok(meta) = tokio::fs::metadata(path).await else { continue };
+        if meta.len() < offset {
+            offset = 0;
+        }
+        if meta.len() == offset {
+            continue;
+        }
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let Ok(mut f) = tokio::fs::File::open(path).await else { continue };
+        if f.seek(std::io::SeekFrom::Start(offset)).await.is_err() {
+            continue;
+        }
+        let mut buf = String::new();
+        if f.read_to_string(&mut buf).await.is_err() {
+            continue;
+        }
+        offset += buf.len() as u64;
+        partial.push_str(&buf);
+        while let Some(pos) = partial.find('\n') {
+            let line: String = partial.drain(..=pos).collect();
+            printer.line(name, color, line.trim_end_matches('\n'));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn times() {
-        assert_eq!(
-            parse_time("2026-01-02T00:00:00Z", 0).unwrap(),
-            1_767_312_000
-        );
+        assert_eq!(parse_time("2026-01-02T00:00:00Z", 0).unwrap(), 1_767_312_000);
         assert_eq!(parse_time("1000", 0).unwrap(), 1000);
         assert_eq!(parse_time("42m", 10_000).unwrap(), 10_000 - 42 * 60);
         assert!(parse_time("yesterday", 0).is_err());

@@ -1,5 +1,6 @@
 //! One module per subcommand, each orchestrating the parts it needs.
 
+pub mod builtin;
 pub mod completions;
 pub mod config;
 pub mod down;
@@ -40,6 +41,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Build(args) => images::build(&cli.global, &args, &style),
         Command::Pull(args) => images::pull(&cli.global, &args, &style),
         Command::Proxy(args) => proxy::run(&args),
+        Command::ProxyDaemon(args) => builtin::daemon(&cli.global, &args.service, &style),
         Command::Completions(args) => completions::run(&args),
         Command::Version(args) => version::run(&args),
     };
@@ -86,9 +88,7 @@ pub fn load_project(opts: &LoadOptions, style: &Style) -> Option<Loaded> {
 
 /// The runtime engine commands run on.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
 /// Containers of the project whose service is no longer in the file: a
@@ -103,10 +103,7 @@ pub async fn handle_orphans(
 ) -> anyhow::Result<()> {
     let orphans: Vec<&ContainerSummary> = existing
         .iter()
-        .filter(|c| {
-            !project.services.contains_key(containers::service(c))
-                && !project.disabled.contains_key(containers::service(c))
-        })
+        .filter(|c| !project.services.contains_key(containers::service(c)) && !project.disabled.contains_key(containers::service(c)))
         .collect();
     if orphans.is_empty() {
         return Ok(());
@@ -140,21 +137,14 @@ pub async fn stop_services(
 ) -> anyhow::Result<()> {
     let list = containers::list(engine, &project.name, false).await?;
     for level in DepGraph::new(&project.services).teardown_levels(targets) {
-        let jobs = list
-            .iter()
-            .filter(|c| level.iter().any(|s| s == containers::service(c)))
-            .map(|c| async move {
-                let item = format!("Container {}", containers::name(c));
-                let svc_timeout = project
-                    .services
-                    .get(containers::service(c))
-                    .and_then(|s| s.stop_grace_period)
-                    .map(|d| d.as_secs());
-                progress.step(&item, "Stopping", false);
-                containers::stop(engine, &containers::id(c), timeout.or(svc_timeout)).await?;
-                progress.step(&item, "Stopped", true);
-                anyhow::Ok(())
-            });
+        let jobs = list.iter().filter(|c| level.iter().any(|s| s == containers::service(c))).map(|c| async move {
+            let item = format!("Container {}", containers::name(c));
+            let svc_timeout = project.services.get(containers::service(c)).and_then(|s| s.stop_grace_period).map(|d| d.as_secs());
+            progress.step(&item, "Stopping", false);
+            containers::stop(engine, &containers::id(c), timeout.or(svc_timeout)).await?;
+            progress.step(&item, "Stopped", true);
+            anyhow::Ok(())
+        });
         for r in join_all(jobs).await {
             r?;
         }
@@ -163,25 +153,17 @@ pub async fn stop_services(
 }
 
 /// Starts the services' existing containers in dependency order, each level together.
-pub async fn start_services(
-    engine: &Engine,
-    project: &Project,
-    targets: &BTreeSet<String>,
-    progress: &Progress,
-) -> anyhow::Result<()> {
+pub async fn start_services(engine: &Engine, project: &Project, targets: &BTreeSet<String>, progress: &Progress) -> anyhow::Result<()> {
     let list = containers::list(engine, &project.name, true).await?;
     for level in DepGraph::new(&project.services).levels(targets) {
-        let jobs = list
-            .iter()
-            .filter(|c| level.iter().any(|s| s == containers::service(c)))
-            .map(|c| async move {
-                let name = containers::name(c);
-                let item = format!("Container {name}");
-                progress.step(&item, "Starting", false);
-                containers::start(engine, &containers::id(c), &name).await?;
-                progress.step(&item, "Started", true);
-                anyhow::Ok(())
-            });
+        let jobs = list.iter().filter(|c| level.iter().any(|s| s == containers::service(c))).map(|c| async move {
+            let name = containers::name(c);
+            let item = format!("Container {name}");
+            progress.step(&item, "Starting", false);
+            containers::start(engine, &containers::id(c), &name).await?;
+            progress.step(&item, "Started", true);
+            anyhow::Ok(())
+        });
         for r in join_all(jobs).await {
             r?;
         }

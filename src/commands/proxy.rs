@@ -18,15 +18,8 @@ pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 pub fn setup(args: &ProxyArgs) -> Setup {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let conf_path = cwd.join(&args.conf);
-    let conf_prefix = conf_path
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| cwd.clone());
-    let prefix = args
-        .prefix
-        .as_ref()
-        .map(|p| cwd.join(p))
-        .unwrap_or_else(|| conf_prefix.clone());
+    let conf_prefix = conf_path.parent().map(PathBuf::from).unwrap_or_else(|| cwd.clone());
+    let prefix = args.prefix.as_ref().map(|p| cwd.join(p)).unwrap_or_else(|| conf_prefix.clone());
     Setup {
         conf_path,
         conf_prefix,
@@ -34,12 +27,7 @@ pub fn setup(args: &ProxyArgs) -> Setup {
         includes: Arc::new(AsWritten),
         paths: Arc::new(Identity),
         hosts: Arc::new(Dns),
-        listen: Arc::new(|l| {
-            vec![std::net::SocketAddr::new(
-                l.addr.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
-                l.port,
-            )]
-        }),
+        listen: Arc::new(|l| vec![std::net::SocketAddr::new(l.addr.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])), l.port)]),
         log_lines: None,
     }
 }
@@ -63,10 +51,7 @@ pub fn run(args: &ProxyArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let workers = rt.config.workers;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
     runtime.block_on(async move {
         let running = match server::start(setup, rt).await {
             Ok(r) => r,
@@ -76,10 +61,7 @@ pub fn run(args: &ProxyArgs) -> anyhow::Result<i32> {
             }
         };
         let addrs: Vec<String> = running.addrs.iter().map(|a| a.to_string()).collect();
-        eprintln!(
-            "rcompose proxy: serving {shown} on {} with {workers} worker thread(s)",
-            addrs.join(", ")
-        );
+        eprintln!("rcompose proxy: serving {shown} on {} with {workers} worker thread(s)", addrs.join(", "));
         server::run_until_signal(running, SHUTDOWN_DEADLINE).await;
         Ok(0)
     })

@@ -19,22 +19,12 @@ pub fn run(global: &GlobalOpts, args: &PsArgs, style: &Style) -> anyhow::Result<
         let engine = Engine::connect().await?;
         containers::list(&engine, &project.name, args.all || !args.status.is_empty()).await
     })?;
+    let mut list = list;
+    list.extend(super::builtin::summaries(&project, &crate::proxy::compose::proxy_services(&project, false), args.all));
     let list: Vec<ContainerSummary> = list
         .into_iter()
-        .filter(|c| {
-            args.service_names.is_empty()
-                || args
-                    .service_names
-                    .iter()
-                    .any(|s| s == containers::service(c))
-        })
-        .filter(|c| {
-            args.status.is_empty()
-                || args
-                    .status
-                    .iter()
-                    .any(|s| c.state.map(|st| st.to_string()) == Some(s.clone()))
-        })
+        .filter(|c| args.service_names.is_empty() || args.service_names.iter().any(|s| s == containers::service(c)))
+        .filter(|c| args.status.is_empty() || args.status.iter().any(|s| c.state.map(|st| st.to_string()) == Some(s.clone())))
         .collect();
     print!("{}", render(&list, args, chrono::Utc::now().timestamp()));
     Ok(0)
@@ -47,27 +37,19 @@ pub fn render(list: &[ContainerSummary], args: &PsArgs, now: i64) -> String {
         return names.into_iter().map(|n| format!("{n}\n")).collect();
     }
     if args.quiet {
-        return list
-            .iter()
-            .map(|c| format!("{}\n", containers::id(c)))
-            .collect();
+        return list.iter().map(|c| format!("{}\n", containers::id(c))).collect();
     }
     if args.format == PsFormat::Json {
         return list.iter().map(|c| format!("{}\n", json_row(c))).collect();
     }
-    let headers = [
-        "NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS",
-    ];
+    let headers = ["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"];
     let rows: Vec<[String; 7]> = list
         .iter()
         .map(|c| {
             [
                 containers::name(c),
                 c.image.clone().unwrap_or_default(),
-                format!(
-                    "\"{}\"",
-                    truncate(c.command.as_deref().unwrap_or_default(), 20)
-                ),
+                format!("\"{}\"", truncate(c.command.as_deref().unwrap_or_default(), 20)),
                 containers::service(c).to_string(),
                 ago(now - c.created.unwrap_or(now)),
                 c.status.clone().unwrap_or_default(),
@@ -100,11 +82,7 @@ pub fn render(list: &[ContainerSummary], args: &PsArgs, now: i64) -> String {
 }
 
 fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        s.chars().take(n - 1).collect::<String>() + "…"
-    }
+    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).collect::<String>() + "…" }
 }
 
 /// `2 minutes ago`, as docker prints ages.
@@ -136,11 +114,7 @@ pub fn ports(c: &ContainerSummary) -> String {
             let proto = p.typ.map(|t| t.to_string()).unwrap_or_else(|| "tcp".into());
             match (p.ip.as_deref(), p.public_port) {
                 (Some(ip), Some(public)) => {
-                    let ip = if ip.contains(':') {
-                        format!("[{ip}]")
-                    } else {
-                        ip.to_string()
-                    };
+                    let ip = if ip.contains(':') { format!("[{ip}]") } else { ip.to_string() };
                     format!("{ip}:{public}->{}/{proto}", p.private_port)
                 }
                 _ => format!("{}/{proto}", p.private_port),

@@ -19,6 +19,15 @@ use crate::compose::model::{Condition, Service};
 use crate::engine::events::{ContainerEvent, EventHub, wait_for};
 use crate::engine::logs::{LogPrinter, StreamOpts};
 use crate::engine::{Engine, containers, images, labels, logs, networks, spec, volumes};
+use crate::proxy::compose::proxy_services;
+
+/// What the foreground follows besides containers: the in-process proxies.
+struct Foreground {
+    events: tokio::sync::broadcast::Receiver<ContainerEvent>,
+    printer: LogPrinter,
+    servers: Vec<(crate::proxy::server::Running, tokio::task::JoinHandle<()>)>,
+    order: Vec<String>,
+}
 use crate::ui::Style;
 use crate::ui::progress::Progress;
 
@@ -31,11 +40,7 @@ pub fn target_services(project: &Project, named: &[String], no_deps: bool) -> BT
         return project.services.keys().cloned().collect();
     }
     if no_deps {
-        return named
-            .iter()
-            .filter(|n| project.services.contains_key(*n))
-            .cloned()
-            .collect();
+        return named.iter().filter(|n| project.services.contains_key(*n)).cloned().collect();
     }
     DepGraph::new(&project.services).with_dependencies(named.iter().map(String::as_str))
 }
@@ -74,16 +79,12 @@ pub async fn ensure_images(
         let image = project.image_for(svc);
         let present = images::exists(engine, &image).await?;
         let service_policy = svc.pull_policy.as_deref();
-        let pull_always =
-            matches!(policy.pull, Some(PullPolicyArg::Always)) || service_policy == Some("always");
-        let never_pull =
-            matches!(policy.pull, Some(PullPolicyArg::Never)) || service_policy == Some("never");
+        let pull_always = matches!(policy.pull, Some(PullPolicyArg::Always)) || service_policy == Some("always");
+        let never_pull = matches!(policy.pull, Some(PullPolicyArg::Never)) || service_policy == Some("never");
         if svc.build.is_some() && (policy.build || service_policy == Some("build") || !present) {
             if policy.no_build {
                 if !present {
-                    bail!(
-                        "service {name}: image {image} is missing and --no-build forbids building it"
-                    );
+                    bail!("service {name}: image {image} is missing and --no-build forbids building it");
                 }
                 continue;
             }
@@ -91,9 +92,7 @@ pub async fn ensure_images(
         } else if svc.build.is_none() && (pull_always || !present) {
             if never_pull {
                 if !present {
-                    bail!(
-                        "service {name}: image {image} is not present and the pull policy is never"
-                    );
+                    bail!("service {name}: image {image} is not present and the pull policy is never");
                 }
                 continue;
             }
@@ -104,9 +103,9 @@ pub async fn ensure_images(
     }
     let quiet = Progress::new(crate::cli::Progress::Quiet, false);
     let pull_progress = if policy.quiet_pull { &quiet } else { progress };
-    let results = join_all(to_pull.iter().map(|(_, image)| async move {
-        images::pull(engine, image, &format!("Image {image}"), pull_progress).await
-    }))
+    let results = join_all(
+        to_pull.iter().map(|(_, image)| async move { images::pull(engine, image, &format!("Image {image}"), pull_progress).await }),
+    )
     .await;
     for ((service, _), r) in to_pull.iter().zip(results) {
         if let Err(e) = r {
@@ -114,14 +113,7 @@ pub async fn ensure_images(
         }
     }
     for svc in to_build {
-        build_service(
-            engine,
-            project,
-            svc,
-            &images::BuildOpts::default(),
-            progress,
-        )
-        .await?;
+        build_service(engine, project, svc, &images::BuildOpts::default(), progress).await?;
     }
     Ok(())
 }
@@ -178,11 +170,7 @@ impl Converge {
         let image = self.project.image_for(svc);
         let hash = labels::config_hash(svc);
         let image_id = images::id(&self.engine, &image).await;
-        let mine: Vec<&ContainerSummary> = self
-            .existing
-            .iter()
-            .filter(|c| containers::service(c) == name)
-            .collect();
+        let mine: Vec<&ContainerSummary> = self.existing.iter().filter(|c| containers::service(c) == name).collect();
         let cname = spec::container_name(&self.project, svc);
         let item = format!("Container {cname}");
         // Only one container per service: remove extras a scaled project left.
@@ -190,8 +178,7 @@ impl Converge {
             containers::remove(&self.engine, &containers::id(extra), false).await?;
         }
         if let Some(c) = mine.first() {
-            let same_config = containers::label(c, labels::CONFIG_HASH) == Some(hash.as_str())
-                && containers::name(c) == cname;
+            let same_config = containers::label(c, labels::CONFIG_HASH) == Some(hash.as_str()) && containers::name(c) == cname;
             let same_image = image_id.is_none() || c.image_id == image_id;
             if !self.force_recreate && (self.no_recreate || (same_config && same_image)) {
                 let id = containers::id(c);
@@ -208,12 +195,7 @@ impl Converge {
             }
             self.progress.step(&item, "Recreate", false);
             let old = containers::id(c);
-            containers::stop(
-                &self.engine,
-                &old,
-                self.timeout.or(svc.stop_grace_period.map(|d| d.as_secs())),
-            )
-            .await?;
+            containers::stop(&self.engine, &old, self.timeout.or(svc.stop_grace_period.map(|d| d.as_secs()))).await?;
             containers::remove(&self.engine, &old, false).await?;
             let id = containers::create(&self.engine, &self.project, svc, &image, &hash).await?;
             self.progress.step(&item, "Recreated", self.no_start);
@@ -238,64 +220,39 @@ impl Converge {
 
 /// Converges every target service, each as soon as its dependencies meet
 /// their conditions. Returns the container id of each service.
-async fn converge_all(
-    c: Converge,
-    targets: &BTreeSet<String>,
-) -> Result<BTreeMap<String, String>, Vec<String>> {
+async fn converge_all(c: Converge, targets: &BTreeSet<String>) -> Result<BTreeMap<String, String>, Vec<String>> {
     let graph = DepGraph::new(&c.project.services);
     let mut futs: HashMap<String, Shared<BoxFuture<'static, ServiceResult>>> = HashMap::new();
     for name in graph.levels(targets).concat() {
         let svc = &c.project.services[&name];
-        let deps: Vec<(String, Condition, Shared<BoxFuture<'static, ServiceResult>>)> = svc
-            .depends_on
-            .iter()
-            .filter_map(|(d, dep)| futs.get(d).map(|f| (d.clone(), dep.condition, f.clone())))
-            .collect();
+        let deps: Vec<(String, Condition, Shared<BoxFuture<'static, ServiceResult>>)> =
+            svc.depends_on.iter().filter_map(|(d, dep)| futs.get(d).map(|f| (d.clone(), dep.condition, f.clone()))).collect();
         let c2 = c.clone();
         let name2 = name.clone();
         let fut = async move {
             let ids = join_all(deps.iter().map(|(_, _, f)| f.clone())).await;
             for ((dep, _, _), id) in deps.iter().zip(&ids) {
                 if id.is_err() {
-                    return Err(Arc::new(format!(
-                        "service {name2}: not started because its dependency {dep} failed"
-                    )));
+                    return Err(Arc::new(format!("service {name2}: not started because its dependency {dep} failed")));
                 }
             }
             if !c2.no_start {
-                let waits =
-                    deps.iter().zip(&ids).map(|((dep, cond, _), id)| {
-                        let id = id.clone().unwrap_or_default();
-                        let c3 = c2.clone();
-                        let dep = dep.clone();
-                        let cond = *cond;
-                        async move {
-                            wait_for(&c3.engine, &c3.hub, &id, &dep, cond, c3.wait_timeout).await
-                        }
-                    });
+                let waits = deps.iter().zip(&ids).map(|((dep, cond, _), id)| {
+                    let id = id.clone().unwrap_or_default();
+                    let c3 = c2.clone();
+                    let dep = dep.clone();
+                    let cond = *cond;
+                    async move { wait_for(&c3.engine, &c3.hub, &id, &dep, cond, c3.wait_timeout).await }
+                });
                 for r in join_all(waits).await {
                     if let Err(why) = r {
-                        c2.progress.fail(
-                            &format!(
-                                "Container {}",
-                                spec::container_name(&c2.project, &c2.project.services[&name2])
-                            ),
-                            &why,
-                        );
-                        return Err(Arc::new(format!(
-                            "service {name2}: dependency failed to start: {why}"
-                        )));
+                        c2.progress.fail(&format!("Container {}", spec::container_name(&c2.project, &c2.project.services[&name2])), &why);
+                        return Err(Arc::new(format!("service {name2}: dependency failed to start: {why}")));
                     }
                 }
             }
             c2.service(&name2).await.map_err(|e| {
-                c2.progress.fail(
-                    &format!(
-                        "Container {}",
-                        spec::container_name(&c2.project, &c2.project.services[&name2])
-                    ),
-                    &e.to_string(),
-                );
+                c2.progress.fail(&format!("Container {}", spec::container_name(&c2.project, &c2.project.services[&name2])), &e.to_string());
                 Arc::new(format!("service {name2}: {e:#}"))
             })
         }
@@ -317,45 +274,37 @@ async fn converge_all(
     }
     // Root causes first: failures of services that did start their dependencies.
     errors.sort_by_key(|e| e.contains("not started because"));
-    if errors.is_empty() {
-        Ok(ids)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(ids) } else { Err(errors) }
 }
 
-async fn up(
-    global: &GlobalOpts,
-    args: &UpArgs,
-    style: &Style,
-    project: Arc<Project>,
-) -> anyhow::Result<i32> {
+async fn up(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc<Project>) -> anyhow::Result<i32> {
     let engine = Engine::connect().await?;
     let progress = Progress::new(global.progress, style.color);
     let targets = target_services(&project, &args.services, args.no_deps);
 
+    // nginx services whose configuration rcompose serves itself: no container.
+    let proxies: Vec<String> = proxy_services(&project, args.no_builtin_proxy).into_iter().filter(|p| targets.contains(p)).collect();
+    let container_targets: BTreeSet<String> = targets.iter().filter(|t| !proxies.contains(t)).cloned().collect();
+
     let existing = containers::list(&engine, &project.name, true).await?;
-    super::handle_orphans(
-        &engine,
-        &project,
-        &existing,
-        args.remove_orphans,
-        &progress,
-        style,
-    )
-    .await?;
+    super::handle_orphans(&engine, &project, &existing, args.remove_orphans, &progress, style).await?;
+    for c in existing.iter().filter(|c| proxies.iter().any(|p| p == containers::service(c))) {
+        // A container left from running the real nginx: the built-in proxy takes its place.
+        let item = format!("Container {}", containers::name(c));
+        containers::stop(&engine, &containers::id(c), args.timeout).await?;
+        containers::remove(&engine, &containers::id(c), false).await?;
+        progress.step(&item, "Removed", true);
+    }
     let existing: Vec<ContainerSummary> = existing
         .into_iter()
-        .filter(|c| project.services.contains_key(containers::service(c)))
+        .filter(|c| {
+            let svc = containers::service(c);
+            project.services.contains_key(svc) && !proxies.iter().any(|p| p == svc)
+        })
         .collect();
 
-    let policy = ImagePolicy {
-        build: args.build,
-        no_build: args.no_build,
-        pull: args.pull,
-        quiet_pull: args.quiet_pull,
-    };
-    ensure_images(&engine, &project, &targets, policy, &progress).await?;
+    let policy = ImagePolicy { build: args.build, no_build: args.no_build, pull: args.pull, quiet_pull: args.quiet_pull };
+    ensure_images(&engine, &project, &container_targets, policy, &progress).await?;
     for n in networks::ensure(&engine, &project).await? {
         progress.step(&format!("Network {n}"), "Created", true);
     }
@@ -366,10 +315,7 @@ async fn up(
     let hub = Arc::new(EventHub::subscribe(&engine, &project.name));
     // Subscribed before anything starts, so the foreground sees every exit.
     let events = hub.receiver();
-    let wait_timeout = args
-        .wait_timeout
-        .map(Duration::from_secs)
-        .unwrap_or(DEFAULT_DEPENDENCY_TIMEOUT);
+    let wait_timeout = args.wait_timeout.map(Duration::from_secs).unwrap_or(DEFAULT_DEPENDENCY_TIMEOUT);
     let conv = Converge {
         engine: engine.clone(),
         project: project.clone(),
@@ -382,7 +328,7 @@ async fn up(
         timeout: args.timeout,
         wait_timeout,
     };
-    let ids = match converge_all(conv, &targets).await {
+    let ids = match converge_all(conv, &container_targets).await {
         Ok(ids) => ids,
         Err(errors) => {
             for e in &errors {
@@ -391,23 +337,51 @@ async fn up(
             return Ok(1);
         }
     };
-    if args.wait {
-        return wait_all(
-            &engine,
-            &project,
-            &hub,
-            &ids,
-            wait_timeout,
-            &progress,
-            style,
-        )
-        .await;
+    if args.no_start {
+        return Ok(0);
     }
-    if args.detach || args.no_start {
+    // The proxies start last, once their dependencies meet their conditions.
+    for p in &proxies {
+        for (dep, d) in &project.services[p].depends_on {
+            if let Some(id) = ids.get(dep)
+                && let Err(why) = wait_for(&engine, &hub, id, dep, d.condition, wait_timeout).await
+            {
+                eprintln!("{}: service {p}: dependency failed to start: {why}", style.paint("1;31", "error"));
+                return Ok(1);
+            }
+        }
+    }
+    let detached = args.detach || args.wait;
+    if detached {
+        for p in &proxies {
+            let item = format!("Proxy {}", spec::container_name(&project, &project.services[p]));
+            progress.step(&item, "Starting", false);
+            let st = tokio::task::block_in_place(|| super::builtin::spawn_detached(&project, global, p))?;
+            progress.step(&item, &format!("Started (built-in proxy on {})", st.addrs.join(", ")), true);
+        }
+    }
+    if args.wait {
+        return wait_all(&engine, &project, &hub, &ids, wait_timeout, &progress, style).await;
+    }
+    if detached {
         return Ok(0);
     }
     drop(progress);
-    foreground(&engine, &project, args, style, &ids, &targets, events).await
+    let width = targets.iter().map(String::len).max().unwrap_or(0);
+    let printer = LogPrinter::new(width, style.color && !args.no_color, !args.no_log_prefix);
+    let order: Vec<String> = targets.iter().cloned().collect();
+    let mut servers = Vec::new();
+    for p in &proxies {
+        let ci = order.iter().position(|s| s == p).unwrap_or(0);
+        let (pr, name) = (printer.clone(), p.clone());
+        let lines: crate::proxy::log::LineFn = Arc::new(move |l: &str| pr.line(&name, ci, l));
+        let (running, follow) = super::builtin::start_in_process(&engine, &project, p, lines).await?;
+        let addrs: Vec<String> = running.addrs.iter().map(|a| a.to_string()).collect();
+        printer.line(p, ci, &format!("built-in proxy serving on {}", addrs.join(", ")));
+        servers.push((running, follow));
+    }
+    let fg = Foreground { events, printer, servers, order };
+    foreground(&engine, &project, args, style, &ids, &container_targets, fg).await
 }
 
 /// `--wait`: every service running, healthy where it has a healthcheck,
@@ -424,23 +398,17 @@ async fn wait_all(
     let completed: BTreeSet<&String> = project
         .services
         .values()
-        .flat_map(|s| {
-            s.depends_on
-                .iter()
-                .filter(|(_, d)| d.condition == Condition::ServiceCompletedSuccessfully)
-                .map(|(n, _)| n)
-        })
+        .flat_map(|s| s.depends_on.iter().filter(|(_, d)| d.condition == Condition::ServiceCompletedSuccessfully).map(|(n, _)| n))
         .collect();
     let waits = ids.iter().map(|(name, id)| {
         let svc = &project.services[name];
         let cond = if completed.contains(name) {
             Condition::ServiceCompletedSuccessfully
-        } else if svc.healthcheck.as_ref().is_some_and(|h| {
-            !h.disable
-                && h.test
-                    .as_ref()
-                    .is_none_or(|t| t.first().map(String::as_str) != Some("NONE"))
-        }) {
+        } else if svc
+            .healthcheck
+            .as_ref()
+            .is_some_and(|h| !h.disable && h.test.as_ref().is_none_or(|t| t.first().map(String::as_str) != Some("NONE")))
+        {
             Condition::ServiceHealthy
         } else {
             Condition::ServiceStarted
@@ -449,34 +417,20 @@ async fn wait_all(
         async move {
             progress.step(&item, "Waiting", false);
             let r = match wait_for(engine, hub, id, name, cond, timeout).await {
-                Ok(()) if cond == Condition::ServiceStarted => {
-                    match exit_code_if_exited(engine, id).await {
-                        Some(code) if code != 0 => Err(format!("{name} exited with code {code}")),
-                        _ => Ok(()),
-                    }
-                }
+                Ok(()) if cond == Condition::ServiceStarted => match exit_code_if_exited(engine, id).await {
+                    Some(code) if code != 0 => Err(format!("{name} exited with code {code}")),
+                    _ => Ok(()),
+                },
                 other => other,
             };
             match &r {
-                Ok(()) => progress.step(
-                    &item,
-                    if cond == Condition::ServiceHealthy {
-                        "Healthy"
-                    } else {
-                        "Started"
-                    },
-                    true,
-                ),
+                Ok(()) => progress.step(&item, if cond == Condition::ServiceHealthy { "Healthy" } else { "Started" }, true),
                 Err(why) => progress.fail(&item, why),
             }
             r
         }
     });
-    let failures: Vec<String> = join_all(waits)
-        .await
-        .into_iter()
-        .filter_map(Result::err)
-        .collect();
+    let failures: Vec<String> = join_all(waits).await.into_iter().filter_map(Result::err).collect();
     for f in &failures {
         eprintln!("{}: {f}", style.paint("1;31", "error"));
     }
@@ -484,14 +438,7 @@ async fn wait_all(
 }
 
 async fn exit_code_if_exited(engine: &Engine, id: &str) -> Option<i64> {
-    let info = engine
-        .docker
-        .inspect_container(
-            id,
-            None::<bollard::query_parameters::InspectContainerOptions>,
-        )
-        .await
-        .ok()?;
+    let info = engine.docker.inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>).await.ok()?;
     let state = info.state?;
     (!state.running.unwrap_or(false)).then(|| state.exit_code.unwrap_or(0))
 }
@@ -513,34 +460,18 @@ async fn foreground(
     style: &Style,
     ids: &BTreeMap<String, String>,
     targets: &BTreeSet<String>,
-    mut rx: tokio::sync::broadcast::Receiver<ContainerEvent>,
+    fg: Foreground,
 ) -> anyhow::Result<i32> {
-    let width = targets.iter().map(String::len).max().unwrap_or(0);
-    let color = style.color && !args.no_color;
-    let printer = LogPrinter::new(width, color, !args.no_log_prefix);
-    let order: Vec<String> = targets.iter().cloned().collect();
+    let Foreground { events: mut rx, printer, servers, order } = fg;
     let color_of = |svc: &str| order.iter().position(|s| s == svc).unwrap_or(0);
-    let opts = StreamOpts {
-        follow: true,
-        timestamps: args.timestamps,
-        ..Default::default()
-    };
+    let opts = StreamOpts { follow: true, timestamps: args.timestamps, ..Default::default() };
     let mut running: BTreeSet<String> = BTreeSet::new();
     let mut streams: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
     for (name, id) in ids {
         running.insert(id.clone());
-        let (e, p, o, n, ci) = (
-            engine.clone(),
-            printer.clone(),
-            opts.clone(),
-            name.clone(),
-            color_of(name),
-        );
+        let (e, p, o, n, ci) = (engine.clone(), printer.clone(), opts.clone(), name.clone(), color_of(name));
         let cid = id.clone();
-        streams.insert(
-            id.clone(),
-            tokio::spawn(async move { logs::stream(&e, &cid, &n, ci, &o, &p).await }),
-        );
+        streams.insert(id.clone(), tokio::spawn(async move { logs::stream(&e, &cid, &n, ci, &o, &p).await }));
     }
     let abort = args.abort_on_container_exit || args.exit_code_from.is_some();
     let mut exit_code = 0i32;
@@ -578,7 +509,7 @@ async fn foreground(
                             break;
                         }
                         let svc = &project.services[&service];
-                        if !restarts(svc, code) && running.is_empty() {
+                        if !restarts(svc, code) && running.is_empty() && servers.is_empty() {
                             return Ok(if args.exit_code_from.is_some() { exit_code } else { 0 });
                         }
                     }
@@ -591,6 +522,11 @@ async fn foreground(
                 break;
             }
         }
+    }
+    // The proxies stop first: they were started last.
+    for (running, follow) in servers {
+        running.shutdown(crate::commands::proxy::SHUTDOWN_DEADLINE).await;
+        follow.abort();
     }
     let progress = Progress::new(crate::cli::Progress::Auto, style.color);
     let stop = super::stop_services(engine, project, targets, args.timeout, &progress);

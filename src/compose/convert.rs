@@ -114,14 +114,7 @@ const SERVICE_SPEC_ONLY: &[&str] = &[
     "volumes_from",
 ];
 
-const BUILD_KEYS: &[&str] = &[
-    "context",
-    "dockerfile",
-    "dockerfile_inline",
-    "args",
-    "target",
-    "labels",
-];
+const BUILD_KEYS: &[&str] = &["context", "dockerfile", "dockerfile_inline", "args", "target", "labels"];
 const BUILD_SPEC_ONLY: &[&str] = &[
     "additional_contexts",
     "cache_from",
@@ -156,11 +149,7 @@ pub struct Converter<'a> {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
 }
 
 fn index(path: &str, i: usize) -> String {
@@ -169,32 +158,19 @@ fn index(path: &str, i: usize) -> String {
 
 impl<'a> Converter<'a> {
     fn error(&mut self, loc: &Location, path: &str, msg: impl Into<String>) {
-        self.diags
-            .push(Diagnostic::error(Some(loc.clone()), path, msg));
+        self.diags.push(Diagnostic::error(Some(loc.clone()), path, msg));
     }
 
-    fn error_hint(
-        &mut self,
-        loc: &Location,
-        path: &str,
-        msg: impl Into<String>,
-        hint: impl Into<String>,
-    ) {
-        self.diags
-            .push(Diagnostic::error(Some(loc.clone()), path, msg).with_hint(hint));
+    fn error_hint(&mut self, loc: &Location, path: &str, msg: impl Into<String>, hint: impl Into<String>) {
+        self.diags.push(Diagnostic::error(Some(loc.clone()), path, msg).with_hint(hint));
     }
 
     fn warn(&mut self, loc: &Location, path: &str, msg: impl Into<String>) {
-        self.diags
-            .push(Diagnostic::warning(Some(loc.clone()), path, msg));
+        self.diags.push(Diagnostic::warning(Some(loc.clone()), path, msg));
     }
 
     fn expected(&mut self, n: &Node, path: &str, what: &str) {
-        self.error(
-            &n.loc,
-            path,
-            format!("expected {what}, found {}", n.kind_name()),
-        );
+        self.error(&n.loc, path, format!("expected {what}, found {}", n.kind_name()));
     }
 
     fn map<'n>(&mut self, n: &'n Node, path: &str) -> Option<&'n [(Key, Node)]> {
@@ -209,31 +185,24 @@ impl<'a> Converter<'a> {
 
     /// Checks the keys of a mapping: known keys pass, specification keys that
     /// rcompose ignores warn, anything else is an error.
-    fn check_keys(
-        &mut self,
-        entries: &[(Key, Node)],
-        path: &str,
-        known: &[&str],
-        spec_only: &[&str],
-    ) {
+    fn check_keys(&mut self, entries: &[(Key, Node)], path: &str, known: &[&str], spec_only: &[&str]) {
         for (k, _) in entries {
             let kp = join(path, &k.name);
             if known.contains(&k.name.as_str()) || k.name.starts_with("x-") {
                 continue;
             }
             if spec_only.contains(&k.name.as_str()) {
-                self.warn(&k.loc, &kp, format!("`{}` is part of the Compose Specification, but rcompose does not act on it yet; it is ignored", k.name));
+                self.warn(
+                    &k.loc,
+                    &kp,
+                    format!("`{}` is part of the Compose Specification, but rcompose does not act on it yet; it is ignored", k.name),
+                );
                 continue;
             }
             let msg = format!("unknown key `{}`", k.name);
             match did_you_mean(&k.name, known.iter().copied()) {
                 Some(s) => self.error_hint(&k.loc, &kp, msg, format!("did you mean `{s}`?")),
-                None => self.error_hint(
-                    &k.loc,
-                    &kp,
-                    msg,
-                    format!("valid keys here: {}", known.join(", ")),
-                ),
+                None => self.error_hint(&k.loc, &kp, msg, format!("valid keys here: {}", known.join(", "))),
             }
         }
     }
@@ -285,23 +254,11 @@ impl<'a> Converter<'a> {
     /// A list of scalars, or (where `single` is true) one scalar standing for a list of one.
     fn strings(&mut self, n: &Node, path: &str, single: bool) -> Vec<String> {
         match &n.value {
-            Value::Seq(items) => items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, item)| self.string(item, &index(path, i)))
-                .collect(),
+            Value::Seq(items) => items.iter().enumerate().filter_map(|(i, item)| self.string(item, &index(path, i))).collect(),
             Value::Str(_) | Value::Int(_) if single => self.string(n, path).into_iter().collect(),
             Value::Null => Vec::new(),
             _ => {
-                self.expected(
-                    n,
-                    path,
-                    if single {
-                        "a string or a list of strings"
-                    } else {
-                        "a list of strings"
-                    },
-                );
+                self.expected(n, path, if single { "a string or a list of strings" } else { "a list of strings" });
                 Vec::new()
             }
         }
@@ -314,12 +271,7 @@ impl<'a> Converter<'a> {
             Value::Str(s) => match shell_words::split(s) {
                 Ok(words) => Some(words),
                 Err(_) => {
-                    self.error_hint(
-                        &n.loc,
-                        path,
-                        "unbalanced quotes in command",
-                        "close the quote, or write the command as a list",
-                    );
+                    self.error_hint(&n.loc, path, "unbalanced quotes in command", "close the quote, or write the command as a list");
                     None
                 }
             },
@@ -355,9 +307,7 @@ impl<'a> Converter<'a> {
                         continue;
                     };
                     match text.split_once('=') {
-                        Some((k, v)) => {
-                            out.push((k.to_string(), Some(v.to_string()), item.loc.clone()))
-                        }
+                        Some((k, v)) => out.push((k.to_string(), Some(v.to_string()), item.loc.clone())),
                         None => out.push((text, None, item.loc.clone())),
                     }
                 }
@@ -369,10 +319,7 @@ impl<'a> Converter<'a> {
     }
 
     fn string_map(&mut self, n: &Node, path: &str) -> BTreeMap<String, String> {
-        self.key_values(n, path)
-            .into_iter()
-            .map(|(k, v, _)| (k, v.unwrap_or_default()))
-            .collect()
+        self.key_values(n, path).into_iter().map(|(k, v, _)| (k, v.unwrap_or_default())).collect()
     }
 
     pub fn project(&mut self, root: &Node) -> Project {
@@ -425,45 +372,32 @@ impl<'a> Converter<'a> {
                     }
                 }
                 "secrets" | "configs" | "include" | "models" => {
-                    self.warn(&k.loc, &k.name, format!("`{}` is part of the Compose Specification, but rcompose does not act on it yet; it is ignored", k.name));
+                    self.warn(
+                        &k.loc,
+                        &k.name,
+                        format!("`{}` is part of the Compose Specification, but rcompose does not act on it yet; it is ignored", k.name),
+                    );
                 }
                 name if name.starts_with("x-") => {
-                    project
-                        .extensions
-                        .insert(name.to_string(), super::yaml::to_json(v));
+                    project.extensions.insert(name.to_string(), super::yaml::to_json(v));
                 }
                 name => {
-                    let top = [
-                        "name", "services", "networks", "volumes", "secrets", "configs", "include",
-                    ];
+                    let top = ["name", "services", "networks", "volumes", "secrets", "configs", "include"];
                     let hint = did_you_mean(name, top)
                         .map(|s| format!("did you mean `{s}`?"))
                         .unwrap_or_else(|| "extension keys must start with `x-`".into());
-                    self.error_hint(
-                        &k.loc,
-                        name,
-                        format!("unknown top-level key `{name}`"),
-                        hint,
-                    );
+                    self.error_hint(&k.loc, name, format!("unknown top-level key `{name}`"), hint);
                 }
             }
         }
         if root.get("services").is_none() && root.get("include").is_none() {
-            self.error_hint(
-                &root.loc,
-                "services",
-                "no services are defined",
-                "add a `services:` mapping with at least one service",
-            );
+            self.error_hint(&root.loc, "services", "no services are defined", "add a `services:` mapping with at least one service");
         }
         project
     }
 
     fn network(&mut self, key: &str, n: &Node, path: &str) -> Network {
-        let mut net = Network {
-            name: format!("{}_{key}", self.project_name),
-            ..Default::default()
-        };
+        let mut net = Network { name: format!("{}_{key}", self.project_name), ..Default::default() };
         if n.is_null() {
             return net;
         }
@@ -473,16 +407,7 @@ impl<'a> Converter<'a> {
         self.check_keys(
             entries,
             path,
-            &[
-                "name",
-                "driver",
-                "driver_opts",
-                "external",
-                "internal",
-                "attachable",
-                "enable_ipv6",
-                "labels",
-            ],
+            &["name", "driver", "driver_opts", "external", "internal", "attachable", "enable_ipv6", "labels"],
             &["ipam", "enable_ipv4", "driver_opts"],
         );
         let mut explicit_name = None;
@@ -509,22 +434,14 @@ impl<'a> Converter<'a> {
     }
 
     fn volume(&mut self, key: &str, n: &Node, path: &str) -> Volume {
-        let mut vol = Volume {
-            name: format!("{}_{key}", self.project_name),
-            ..Default::default()
-        };
+        let mut vol = Volume { name: format!("{}_{key}", self.project_name), ..Default::default() };
         if n.is_null() {
             return vol;
         }
         let Some(entries) = self.map(n, path) else {
             return vol;
         };
-        self.check_keys(
-            entries,
-            path,
-            &["name", "driver", "driver_opts", "external", "labels"],
-            &[],
-        );
+        self.check_keys(entries, path, &["name", "driver", "driver_opts", "external", "labels"], &[]);
         let mut explicit_name = None;
         for (k, v) in entries {
             let kp = join(path, &k.name);
@@ -546,17 +463,9 @@ impl<'a> Converter<'a> {
     }
 
     fn service(&mut self, name: &str, n: &Node, path: &str) -> Option<Service> {
-        let mut svc = Service {
-            name: name.to_string(),
-            ..Default::default()
-        };
+        let mut svc = Service { name: name.to_string(), ..Default::default() };
         if n.is_null() {
-            self.error_hint(
-                &n.loc,
-                path,
-                "the service is empty",
-                "give it at least an `image` or a `build`",
-            );
+            self.error_hint(&n.loc, path, "the service is empty", "give it at least an `image` or a `build`");
             return None;
         }
         let entries = self.map(n, path)?;
@@ -577,13 +486,16 @@ impl<'a> Converter<'a> {
                 "container_name" => {
                     if let Some(c) = self.string(v, &kp) {
                         let valid = c.chars().next().is_some_and(|f| f.is_ascii_alphanumeric())
-                            && c.chars().all(|ch| {
-                                ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-')
-                            });
+                            && c.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-'));
                         if valid {
                             svc.container_name = Some(c);
                         } else {
-                            self.error_hint(&v.loc, &kp, format!("invalid container name {c:?}"), "use letters, digits, `_`, `.` and `-`, starting with a letter or digit");
+                            self.error_hint(
+                                &v.loc,
+                                &kp,
+                                format!("invalid container name {c:?}"),
+                                "use letters, digits, `_`, `.` and `-`, starting with a letter or digit",
+                            );
                         }
                     }
                 }
@@ -597,12 +509,7 @@ impl<'a> Converter<'a> {
                     if let Some(r) = self.string(v, &kp) {
                         match syntax::check_restart(&r) {
                             Ok(()) => svc.restart = Some(r),
-                            Err(e) => self.error_hint(
-                                &v.loc,
-                                &kp,
-                                e,
-                                "use no, always, on-failure, on-failure:N or unless-stopped",
-                            ),
+                            Err(e) => self.error_hint(&v.loc, &kp, e, "use no, always, on-failure, on-failure:N or unless-stopped"),
                         }
                     }
                 }
@@ -641,22 +548,17 @@ impl<'a> Converter<'a> {
                 "ulimits" => svc.ulimits = self.ulimits(v, &kp),
                 "pull_policy" => {
                     if let Some(p) = self.string(v, &kp) {
-                        let ok = matches!(
-                            p.as_str(),
-                            "always"
-                                | "never"
-                                | "missing"
-                                | "build"
-                                | "if_not_present"
-                                | "daily"
-                                | "weekly"
-                        ) || p
-                            .strip_prefix("every_")
-                            .is_some_and(|d| syntax::parse_duration(d).is_ok());
+                        let ok = matches!(p.as_str(), "always" | "never" | "missing" | "build" | "if_not_present" | "daily" | "weekly")
+                            || p.strip_prefix("every_").is_some_and(|d| syntax::parse_duration(d).is_ok());
                         if ok {
                             svc.pull_policy = Some(p);
                         } else {
-                            self.error_hint(&v.loc, &kp, format!("invalid pull policy {p:?}"), "use always, never, missing, build, daily, weekly or every_<duration>");
+                            self.error_hint(
+                                &v.loc,
+                                &kp,
+                                format!("invalid pull policy {p:?}"),
+                                "use always, never, missing, build, daily, weekly or every_<duration>",
+                            );
                         }
                     }
                 }
@@ -722,11 +624,8 @@ impl<'a> Converter<'a> {
                         "dockerfile_inline" => build.dockerfile_inline = self.string(v, &kp),
                         "target" => build.target = self.string(v, &kp),
                         "args" => {
-                            build.args = self
-                                .key_values(v, &kp)
-                                .into_iter()
-                                .map(|(k, v, _)| (k.clone(), v.or_else(|| (self.env)(&k))))
-                                .collect();
+                            build.args =
+                                self.key_values(v, &kp).into_iter().map(|(k, v, _)| (k.clone(), v.or_else(|| (self.env)(&k)))).collect();
                         }
                         "labels" => build.labels = self.string_map(v, &kp),
                         _ => {}
@@ -739,18 +638,12 @@ impl<'a> Converter<'a> {
             }
         }
         if build.dockerfile.is_some() && build.dockerfile_inline.is_some() {
-            self.error(
-                &n.loc,
-                path,
-                "`dockerfile` and `dockerfile_inline` cannot both be set",
-            );
+            self.error(&n.loc, path, "`dockerfile` and `dockerfile_inline` cannot both be set");
         }
         if build.dockerfile.is_none() && build.dockerfile_inline.is_none() {
             build.dockerfile = Some("Dockerfile".into());
         }
-        let remote = build.context.contains("://")
-            || build.context.starts_with("git@")
-            || build.context.starts_with("github.com/");
+        let remote = build.context.contains("://") || build.context.starts_with("git@") || build.context.starts_with("github.com/");
         if !remote {
             let ctx = syntax::resolve_host_path(&build.context, &self.base, self.home.as_deref());
             let ctx_path = PathBuf::from(&ctx);
@@ -762,11 +655,7 @@ impl<'a> Converter<'a> {
                     "the context is resolved against the project directory",
                 );
             } else if let Some(df) = &build.dockerfile {
-                let df_path = if Path::new(df).is_absolute() {
-                    PathBuf::from(df)
-                } else {
-                    ctx_path.join(df)
-                };
+                let df_path = if Path::new(df).is_absolute() { PathBuf::from(df) } else { ctx_path.join(df) };
                 if !df_path.is_file() {
                     self.error_hint(
                         &dockerfile_loc,
@@ -790,11 +679,7 @@ impl<'a> Converter<'a> {
             _ => vec![n],
         };
         for (i, item) in items.into_iter().enumerate() {
-            let ip = if matches!(n.value, Value::Seq(_)) {
-                index(path, i)
-            } else {
-                path.to_string()
-            };
+            let ip = if matches!(n.value, Value::Seq(_)) { index(path, i) } else { path.to_string() };
             match &item.value {
                 Value::Map(entries) => {
                     self.check_keys(entries, &ip, &["path", "required", "format"], &[]);
@@ -875,15 +760,8 @@ impl<'a> Converter<'a> {
                     }
                 }
                 Err(e) => {
-                    let file_loc = Location {
-                        file: full.as_str().into(),
-                        line: e.line,
-                        col: 1,
-                    };
-                    self.diags.push(
-                        Diagnostic::error(Some(file_loc), "", e.message)
-                            .with_hint(format!("read as the env_file of {ip}")),
-                    );
+                    let file_loc = Location { file: full.as_str().into(), line: e.line, col: 1 };
+                    self.diags.push(Diagnostic::error(Some(file_loc), "", e.message).with_hint(format!("read as the env_file of {ip}")));
                 }
             }
         }
@@ -903,53 +781,22 @@ impl<'a> Converter<'a> {
             match &item.value {
                 Value::Str(s) => match syntax::parse_port(s) {
                     Ok(ports) => out.extend(ports),
-                    Err(e) => self.error_hint(
-                        &item.loc,
-                        &ip,
-                        e,
-                        "write ports as [IP:][HOST:]CONTAINER[/PROTOCOL], for example \"8080:80\"",
-                    ),
+                    Err(e) => {
+                        self.error_hint(&item.loc, &ip, e, "write ports as [IP:][HOST:]CONTAINER[/PROTOCOL], for example \"8080:80\"")
+                    }
                 },
                 Value::Int(p) => match syntax::port_number(&p.to_string(), "container") {
-                    Ok(t) => out.push(Port {
-                        mode: "ingress".into(),
-                        host_ip: None,
-                        target: t,
-                        published: None,
-                        protocol: "tcp".into(),
-                    }),
+                    Ok(t) => out.push(Port { mode: "ingress".into(), host_ip: None, target: t, published: None, protocol: "tcp".into() }),
                     Err(e) => self.error(&item.loc, &ip, e),
                 },
                 Value::Map(entries) => {
-                    self.check_keys(
-                        entries,
-                        &ip,
-                        &[
-                            "target",
-                            "published",
-                            "host_ip",
-                            "protocol",
-                            "mode",
-                            "name",
-                            "app_protocol",
-                        ],
-                        &[],
-                    );
-                    let mut port = Port {
-                        mode: "ingress".into(),
-                        host_ip: None,
-                        target: 0,
-                        published: None,
-                        protocol: "tcp".into(),
-                    };
+                    self.check_keys(entries, &ip, &["target", "published", "host_ip", "protocol", "mode", "name", "app_protocol"], &[]);
+                    let mut port = Port { mode: "ingress".into(), host_ip: None, target: 0, published: None, protocol: "tcp".into() };
                     let mut ok = true;
                     for (k, v) in entries {
                         let kp = join(&ip, &k.name);
                         match k.name.as_str() {
-                            "target" => match self
-                                .string(v, &kp)
-                                .map(|t| syntax::port_number(&t, "container"))
-                            {
+                            "target" => match self.string(v, &kp).map(|t| syntax::port_number(&t, "container")) {
                                 Some(Ok(t)) => port.target = t,
                                 Some(Err(e)) => {
                                     self.error(&v.loc, &kp, e);
@@ -960,8 +807,7 @@ impl<'a> Converter<'a> {
                             "published" => {
                                 if let Some(p) = self.string(v, &kp) {
                                     let check = match p.split_once('-') {
-                                        Some((a, b)) => syntax::port_number(a, "host")
-                                            .and(syntax::port_number(b, "host")),
+                                        Some((a, b)) => syntax::port_number(a, "host").and(syntax::port_number(b, "host")),
                                         None => syntax::port_number(&p, "host"),
                                     };
                                     match check {
@@ -979,13 +825,7 @@ impl<'a> Converter<'a> {
                                     if matches!(p.as_str(), "tcp" | "udp" | "sctp") {
                                         port.protocol = p;
                                     } else {
-                                        self.error(
-                                            &v.loc,
-                                            &kp,
-                                            format!(
-                                                "unknown protocol {p:?} (use tcp, udp or sctp)"
-                                            ),
-                                        );
+                                        self.error(&v.loc, &kp, format!("unknown protocol {p:?} (use tcp, udp or sctp)"));
                                     }
                                 }
                             }
@@ -1024,12 +864,7 @@ impl<'a> Converter<'a> {
             match &item.value {
                 Value::Str(s) => match syntax::parse_volume(s, &self.base, self.home.as_deref()) {
                     Ok(m) => out.push(m),
-                    Err(e) => self.error_hint(
-                        &item.loc,
-                        &ip,
-                        e,
-                        "write volumes as SOURCE:TARGET[:ro], for example ./data:/data",
-                    ),
+                    Err(e) => self.error_hint(&item.loc, &ip, e, "write volumes as SOURCE:TARGET[:ro], for example ./data:/data"),
                 },
                 Value::Map(entries) => {
                     if let Some(m) = self.long_mount(entries, item, &ip) {
@@ -1047,16 +882,7 @@ impl<'a> Converter<'a> {
         self.check_keys(
             entries,
             ip,
-            &[
-                "type",
-                "source",
-                "target",
-                "read_only",
-                "bind",
-                "volume",
-                "tmpfs",
-                "consistency",
-            ],
+            &["type", "source", "target", "read_only", "bind", "volume", "tmpfs", "consistency"],
             &["image", "npipe"],
         );
         let mut kind = None;
@@ -1073,12 +899,7 @@ impl<'a> Converter<'a> {
                     Some("bind") => kind = Some(MountType::Bind),
                     Some("volume") => kind = Some(MountType::Volume),
                     Some("tmpfs") => kind = Some(MountType::Tmpfs),
-                    Some(other) => self.error_hint(
-                        &v.loc,
-                        &kp,
-                        format!("unsupported mount type {other:?}"),
-                        "use bind, volume or tmpfs",
-                    ),
+                    Some(other) => self.error_hint(&v.loc, &kp, format!("unsupported mount type {other:?}"), "use bind, volume or tmpfs"),
                     None => {}
                 },
                 "source" => source = self.string(v, &kp),
@@ -1086,20 +907,13 @@ impl<'a> Converter<'a> {
                 "read_only" => read_only = self.bool(v, &kp).unwrap_or(false),
                 "bind" => {
                     let Some(be) = self.map(v, &kp) else { continue };
-                    self.check_keys(
-                        be,
-                        &kp,
-                        &["propagation", "create_host_path", "selinux"],
-                        &[],
-                    );
+                    self.check_keys(be, &kp, &["propagation", "create_host_path", "selinux"], &[]);
                     let mut b = BindOptions::default();
                     for (bk, bv) in be {
                         let bp = join(&kp, &bk.name);
                         match bk.name.as_str() {
                             "propagation" => b.propagation = self.string(bv, &bp),
-                            "create_host_path" => {
-                                b.create_host_path = self.bool(bv, &bp).unwrap_or(false)
-                            }
+                            "create_host_path" => b.create_host_path = self.bool(bv, &bp).unwrap_or(false),
                             "selinux" => b.selinux = self.string(bv, &bp),
                             _ => {}
                         }
@@ -1142,12 +956,7 @@ impl<'a> Converter<'a> {
             }
         }
         let Some(kind) = kind else {
-            self.error_hint(
-                &item.loc,
-                ip,
-                "`type` is required in the long volume syntax",
-                "use type: bind, volume or tmpfs",
-            );
+            self.error_hint(&item.loc, ip, "`type` is required in the long volume syntax", "use type: bind, volume or tmpfs");
             return None;
         };
         let Some(target) = target else {
@@ -1156,13 +965,7 @@ impl<'a> Converter<'a> {
         };
         if kind == MountType::Bind {
             match &source {
-                Some(s) => {
-                    source = Some(syntax::resolve_host_path(
-                        s,
-                        &self.base,
-                        self.home.as_deref(),
-                    ))
-                }
+                Some(s) => source = Some(syntax::resolve_host_path(s, &self.base, self.home.as_deref())),
                 None => {
                     self.error(&item.loc, ip, "a bind mount needs a `source`");
                     return None;
@@ -1175,24 +978,12 @@ impl<'a> Converter<'a> {
         if kind == MountType::Volume && volume.is_none() {
             volume = Some(VolumeOptions::default());
         }
-        Some(Mount {
-            kind,
-            source,
-            target,
-            read_only,
-            bind,
-            volume,
-            tmpfs,
-        })
+        Some(Mount { kind, source, target, read_only, bind, volume, tmpfs })
     }
 
     fn depends_on(&mut self, n: &Node, path: &str) -> BTreeMap<String, Dependency> {
         let mut out = BTreeMap::new();
-        let started = || Dependency {
-            condition: Condition::ServiceStarted,
-            restart: false,
-            required: true,
-        };
+        let started = || Dependency { condition: Condition::ServiceStarted, restart: false, required: true };
         match &n.value {
             Value::Seq(items) => {
                 for (i, item) in items.iter().enumerate() {
@@ -1241,20 +1032,7 @@ impl<'a> Converter<'a> {
 
     fn healthcheck(&mut self, n: &Node, path: &str) -> Option<Healthcheck> {
         let entries = self.map(n, path)?;
-        self.check_keys(
-            entries,
-            path,
-            &[
-                "test",
-                "interval",
-                "timeout",
-                "retries",
-                "start_period",
-                "start_interval",
-                "disable",
-            ],
-            &[],
-        );
+        self.check_keys(entries, path, &["test", "interval", "timeout", "retries", "start_period", "start_interval", "disable"], &[]);
         let mut hc = Healthcheck::default();
         for (k, v) in entries {
             let kp = join(path, &k.name);
@@ -1267,7 +1045,12 @@ impl<'a> Converter<'a> {
                             match t.first().map(String::as_str) {
                                 Some("CMD" | "CMD-SHELL" | "NONE") => Some(t),
                                 _ => {
-                                    self.error_hint(&v.loc, &kp, "a healthcheck test list must start with CMD, CMD-SHELL or NONE", "for example [\"CMD\", \"curl\", \"-f\", \"http://localhost\"]");
+                                    self.error_hint(
+                                        &v.loc,
+                                        &kp,
+                                        "a healthcheck test list must start with CMD, CMD-SHELL or NONE",
+                                        "for example [\"CMD\", \"curl\", \"-f\", \"http://localhost\"]",
+                                    );
                                     None
                                 }
                             }
@@ -1290,11 +1073,7 @@ impl<'a> Converter<'a> {
         Some(hc)
     }
 
-    fn service_networks(
-        &mut self,
-        n: &Node,
-        path: &str,
-    ) -> BTreeMap<String, Option<ServiceNetwork>> {
+    fn service_networks(&mut self, n: &Node, path: &str) -> BTreeMap<String, Option<ServiceNetwork>> {
         let mut out = BTreeMap::new();
         match &n.value {
             Value::Seq(items) => {
@@ -1318,14 +1097,7 @@ impl<'a> Converter<'a> {
                         ne,
                         &kp,
                         &["aliases", "ipv4_address", "ipv6_address"],
-                        &[
-                            "priority",
-                            "link_local_ips",
-                            "mac_address",
-                            "driver_opts",
-                            "gw_priority",
-                            "interface_name",
-                        ],
+                        &["priority", "link_local_ips", "mac_address", "driver_opts", "gw_priority", "interface_name"],
                     );
                     let mut sn = ServiceNetwork::default();
                     for (nk, nv) in ne {
@@ -1354,22 +1126,14 @@ impl<'a> Converter<'a> {
                     .filter_map(|h| match h.split_once('=').or_else(|| h.split_once(':')) {
                         Some((name, ip)) => Some((name.to_string(), ip.to_string())),
                         None => {
-                            self.error_hint(
-                                &n.loc,
-                                path,
-                                format!("invalid extra host {h:?}"),
-                                "write it as HOST=IP or HOST:IP",
-                            );
+                            self.error_hint(&n.loc, path, format!("invalid extra host {h:?}"), "write it as HOST=IP or HOST:IP");
                             None
                         }
                     })
                     .collect()
             }
         };
-        pairs
-            .into_iter()
-            .map(|(h, ip)| format!("{h}={ip}"))
-            .collect()
+        pairs.into_iter().map(|(h, ip)| format!("{h}={ip}")).collect()
     }
 
     fn ulimits(&mut self, n: &Node, path: &str) -> BTreeMap<String, Ulimit> {
@@ -1386,19 +1150,9 @@ impl<'a> Converter<'a> {
                     let hard = v.get("hard").and_then(|h| self.uint(h, &join(&kp, "hard")));
                     match (soft, hard) {
                         (Some(s), Some(h)) => {
-                            out.insert(
-                                k.name.clone(),
-                                Ulimit::Range {
-                                    soft: s as i64,
-                                    hard: h as i64,
-                                },
-                            );
+                            out.insert(k.name.clone(), Ulimit::Range { soft: s as i64, hard: h as i64 });
                         }
-                        _ => self.error(
-                            &v.loc,
-                            &kp,
-                            "a ulimit needs both `soft` and `hard`, or a single number",
-                        ),
+                        _ => self.error(&v.loc, &kp, "a ulimit needs both `soft` and `hard`, or a single number"),
                     }
                 }
                 _ => self.expected(v, &kp, "a number or a mapping with soft and hard"),
@@ -1408,12 +1162,7 @@ impl<'a> Converter<'a> {
     }
 }
 
-fn external_flag(
-    c: &mut Converter<'_>,
-    v: &Node,
-    kp: &str,
-    explicit_name: &mut Option<String>,
-) -> bool {
+fn external_flag(c: &mut Converter<'_>, v: &Node, kp: &str, explicit_name: &mut Option<String>) -> bool {
     // The obsolete form `external: {name: x}` still works in compose.
     if let Value::Map(_) = v.value {
         if let Some(n) = v.get("name") {

@@ -16,10 +16,7 @@ pub struct DotenvError {
 
 /// Parses `text`; `lookup` answers variables from the environment, which win
 /// over variables defined earlier in the same file.
-pub fn parse(
-    text: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Vec<(String, String)>, DotenvError> {
+pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<(String, String)>, DotenvError> {
     let mut vars: Vec<(String, String)> = Vec::new();
     let lines: Vec<&str> = text.lines().collect();
     let mut i = 0;
@@ -30,37 +27,18 @@ pub fn parse(
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let line = line
-            .strip_prefix("export ")
-            .map(str::trim_start)
-            .unwrap_or(line);
+        let line = line.strip_prefix("export ").map(str::trim_start).unwrap_or(line);
         let (key, rest) = match line.find('=') {
             Some(eq) => (line[..eq].trim_end(), Some(&line[eq + 1..])),
             None => (line, None),
         };
         if key.is_empty() {
-            return Err(DotenvError {
-                line: lineno,
-                message: "a variable name is missing before `=`".into(),
-            });
+            return Err(DotenvError { line: lineno, message: "a variable name is missing before `=`".into() });
         }
-        if let Some(bad) = key
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
-        {
-            return Err(DotenvError {
-                line: lineno,
-                message: format!("unexpected character {bad:?} in variable name {key:?}"),
-            });
+        if let Some(bad) = key.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
+            return Err(DotenvError { line: lineno, message: format!("unexpected character {bad:?} in variable name {key:?}") });
         }
-        let lookup_all = |name: &str| {
-            lookup(name).or_else(|| {
-                vars.iter()
-                    .rev()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.clone())
-            })
-        };
+        let lookup_all = |name: &str| lookup(name).or_else(|| vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()));
         let value = match rest {
             None => match lookup(key) {
                 Some(v) => v,
@@ -81,10 +59,7 @@ pub fn parse(
                             close = find_close(&body, q);
                         }
                         let Some(close) = close else {
-                            return Err(DotenvError {
-                                line: lineno,
-                                message: format!("unterminated quoted value for {key}"),
-                            });
+                            return Err(DotenvError { line: lineno, message: format!("unterminated quoted value for {key}") });
                         };
                         let inner = &body[..close];
                         if q == '\'' {
@@ -109,20 +84,14 @@ pub fn parse(
     Ok(vars)
 }
 
-fn expand(
-    text: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    line: usize,
-) -> Result<String, DotenvError> {
-    interpolate(text, lookup)
-        .map(|o| o.text)
-        .map_err(|e| DotenvError {
-            line,
-            message: match e {
-                InterpolationError::Required { .. } => e.to_string(),
-                InterpolationError::Invalid { .. } => e.to_string(),
-            },
-        })
+fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>, line: usize) -> Result<String, DotenvError> {
+    interpolate(text, lookup).map(|o| o.text).map_err(|e| DotenvError {
+        line,
+        message: match e {
+            InterpolationError::Required { .. } => e.to_string(),
+            InterpolationError::Invalid { .. } => e.to_string(),
+        },
+    })
 }
 
 fn find_close(body: &str, q: char) -> Option<usize> {
@@ -175,10 +144,7 @@ mod tests {
     }
 
     fn get(vars: &[(String, String)], k: &str) -> Option<String> {
-        vars.iter()
-            .rev()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
+        vars.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.clone())
     }
 
     #[test]
@@ -198,11 +164,7 @@ mod tests {
 
     #[test]
     fn interpolation_uses_earlier_lines_and_environment() {
-        let v = parse(
-            "Q=\"a${HOME}b\"\nR=${Q}z\nS=${NOPE:-dflt}\nT='${Q}'\nU=\"\\$HOME\"\n",
-            &env,
-        )
-        .unwrap();
+        let v = parse("Q=\"a${HOME}b\"\nR=${Q}z\nS=${NOPE:-dflt}\nT='${Q}'\nU=\"\\$HOME\"\n", &env).unwrap();
         assert_eq!(get(&v, "Q").unwrap(), "a/rootb");
         assert_eq!(get(&v, "R").unwrap(), "a/rootbz");
         assert_eq!(get(&v, "S").unwrap(), "dflt");

@@ -45,20 +45,13 @@ fn is_name_char(c: u8) -> bool {
 }
 
 /// Interpolates `input`, looking variables up with `lookup`.
-pub fn interpolate(
-    input: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Outcome, InterpolationError> {
+pub fn interpolate(input: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Outcome, InterpolationError> {
     let mut out = Outcome::default();
     out.text = expand(input, lookup, &mut out.unset)?;
     Ok(out)
 }
 
-fn expand(
-    input: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    unset: &mut Vec<String>,
-) -> Result<String, InterpolationError> {
+fn expand(input: &str, lookup: &dyn Fn(&str) -> Option<String>, unset: &mut Vec<String>) -> Result<String, InterpolationError> {
     let bytes = input.as_bytes();
     let mut out = String::with_capacity(input.len());
     let mut i = 0;
@@ -75,10 +68,7 @@ fn expand(
                 i += 2;
             }
             Some(b'{') => {
-                let end =
-                    matching_brace(bytes, i + 2).ok_or_else(|| InterpolationError::Invalid {
-                        template: input.to_string(),
-                    })?;
+                let end = matching_brace(bytes, i + 2).ok_or_else(|| InterpolationError::Invalid { template: input.to_string() })?;
                 let inner = &input[i + 2..end];
                 out.push_str(&braced(inner, input, lookup, unset)?);
                 i = end + 1;
@@ -144,9 +134,7 @@ fn braced(
     unset: &mut Vec<String>,
 ) -> Result<String, InterpolationError> {
     let b = inner.as_bytes();
-    let invalid = || InterpolationError::Invalid {
-        template: whole.to_string(),
-    };
+    let invalid = || InterpolationError::Invalid { template: whole.to_string() };
     if b.is_empty() || !is_name_start(b[0]) {
         return Err(invalid());
     }
@@ -163,10 +151,7 @@ fn braced(
             String::new()
         }));
     }
-    let (op, word) = [":-", "-", ":?", "?", ":+", "+"]
-        .iter()
-        .find_map(|op| rest.strip_prefix(op).map(|w| (*op, w)))
-        .ok_or_else(invalid)?;
+    let (op, word) = [":-", "-", ":?", "?", ":+", "+"].iter().find_map(|op| rest.strip_prefix(op).map(|w| (*op, w))).ok_or_else(invalid)?;
     let set = value.is_some();
     let non_empty = value.as_deref().is_some_and(|v| !v.is_empty());
     // The word is only expanded when it is used, as a shell does.
@@ -176,10 +161,7 @@ fn braced(
         ":-" | "-" => expand(word, lookup, unset),
         ":?" if non_empty => Ok(value.unwrap_or_default()),
         "?" if set => Ok(value.unwrap_or_default()),
-        ":?" | "?" => Err(InterpolationError::Required {
-            var: name.to_string(),
-            message: expand(word, lookup, unset)?,
-        }),
+        ":?" | "?" => Err(InterpolationError::Required { var: name.to_string(), message: expand(word, lookup, unset)? }),
         ":+" if non_empty => expand(word, lookup, unset),
         "+" if set => expand(word, lookup, unset),
         _ => Ok(String::new()),
@@ -234,13 +216,7 @@ mod tests {
 
     #[test]
     fn required() {
-        assert_eq!(
-            run("${UNSET:?need it}").unwrap_err(),
-            InterpolationError::Required {
-                var: "UNSET".into(),
-                message: "need it".into()
-            }
-        );
+        assert_eq!(run("${UNSET:?need it}").unwrap_err(), InterpolationError::Required { var: "UNSET".into(), message: "need it".into() });
         assert!(run("${EMPTY:?x}").is_err());
         assert_eq!(text("${EMPTY?x}"), "");
         assert!(run("${UNSET?x}").unwrap_err().to_string().contains("UNSET"));
@@ -266,21 +242,9 @@ mod tests {
 
     #[test]
     fn invalid_templates() {
-        assert!(matches!(
-            run("${}"),
-            Err(InterpolationError::Invalid { .. })
-        ));
-        assert!(matches!(
-            run("${SET"),
-            Err(InterpolationError::Invalid { .. })
-        ));
-        assert!(matches!(
-            run("${1X}"),
-            Err(InterpolationError::Invalid { .. })
-        ));
-        assert!(matches!(
-            run("${SET!x}"),
-            Err(InterpolationError::Invalid { .. })
-        ));
+        assert!(matches!(run("${}"), Err(InterpolationError::Invalid { .. })));
+        assert!(matches!(run("${SET"), Err(InterpolationError::Invalid { .. })));
+        assert!(matches!(run("${1X}"), Err(InterpolationError::Invalid { .. })));
+        assert!(matches!(run("${SET!x}"), Err(InterpolationError::Invalid { .. })));
     }
 }

@@ -16,18 +16,9 @@ use super::yaml::{self, Node, Value};
 use crate::diag::{Diagnostic, Diagnostics, Location, did_you_mean};
 
 /// File names looked for, in this order, in the working directory and its parents.
-pub const DEFAULT_FILES: &[&str] = &[
-    "compose.yaml",
-    "compose.yml",
-    "docker-compose.yml",
-    "docker-compose.yaml",
-];
-pub const OVERRIDE_FILES: &[&str] = &[
-    "compose.override.yaml",
-    "compose.override.yml",
-    "docker-compose.override.yml",
-    "docker-compose.override.yaml",
-];
+pub const DEFAULT_FILES: &[&str] = &["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+pub const OVERRIDE_FILES: &[&str] =
+    &["compose.override.yaml", "compose.override.yml", "docker-compose.override.yml", "docker-compose.override.yaml"];
 
 /// Everything a load depends on, so that tests can give it without touching
 /// the process's environment or directory.
@@ -72,10 +63,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     let mut diags = Diagnostics::default();
     let project = load_inner(opts, &mut diags);
     match project {
-        Some(p) if !diags.has_errors() => Ok(Loaded {
-            project: p,
-            warnings: diags.0,
-        }),
+        Some(p) if !diags.has_errors() => Ok(Loaded { project: p, warnings: diags.0 }),
         _ => Err(diags),
     }
 }
@@ -88,59 +76,32 @@ fn display_name(path: &Path, cwd: &Path) -> String {
 }
 
 fn file_diag(file: &str, msg: impl Into<String>) -> Diagnostic {
-    Diagnostic::error(
-        Some(Location {
-            file: file.into(),
-            line: 0,
-            col: 0,
-        }),
-        "",
-        msg,
-    )
+    Diagnostic::error(Some(Location { file: file.into(), line: 0, col: 0 }), "", msg)
 }
 
 /// Finds the files to read: `-f`, else `COMPOSE_FILE`, else the default names
 /// in the directory or its parents, plus the matching override file.
 fn config_paths(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Vec<PathBuf>> {
     let abs = |p: &str| {
-        if p == "-" {
-            PathBuf::from("-")
-        } else {
-            opts.cwd.join(p)
-        }
+        if p == "-" { PathBuf::from("-") } else { opts.cwd.join(p) }
     };
     if !opts.files.is_empty() {
         return Some(opts.files.iter().map(|f| abs(f)).collect());
     }
     if let Some(list) = opts.environ.get("COMPOSE_FILE").filter(|l| !l.is_empty()) {
-        let sep = opts
-            .environ
-            .get("COMPOSE_PATH_SEPARATOR")
-            .map(String::as_str)
-            .unwrap_or(":");
+        let sep = opts.environ.get("COMPOSE_PATH_SEPARATOR").map(String::as_str).unwrap_or(":");
         return Some(list.split(sep).filter(|s| !s.is_empty()).map(abs).collect());
     }
-    let start = opts
-        .project_directory
-        .as_ref()
-        .map(|d| opts.cwd.join(d))
-        .unwrap_or_else(|| opts.cwd.clone());
+    let start = opts.project_directory.as_ref().map(|d| opts.cwd.join(d)).unwrap_or_else(|| opts.cwd.clone());
     for dir in start.ancestors() {
-        let found: Vec<&&str> = DEFAULT_FILES
-            .iter()
-            .filter(|n| dir.join(n).is_file())
-            .collect();
+        let found: Vec<&&str> = DEFAULT_FILES.iter().filter(|n| dir.join(n).is_file()).collect();
         if let Some(first) = found.first() {
             if found.len() > 1 {
                 let names: Vec<&str> = found.iter().map(|s| **s).collect();
                 diags.push(Diagnostic::warning(
                     None,
                     "",
-                    format!(
-                        "found several compose files in {}: {}; using {first}",
-                        dir.display(),
-                        names.join(", ")
-                    ),
+                    format!("found several compose files in {}: {}; using {first}", dir.display(), names.join(", ")),
                 ));
             }
             let mut files = vec![dir.join(first)];
@@ -159,21 +120,14 @@ fn config_paths(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Vec<PathB
 
 /// Is `name` a valid project name (`-p`, `COMPOSE_PROJECT_NAME`, `name:`)?
 pub fn valid_project_name(name: &str) -> bool {
-    name.chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
 /// Turns a directory name into a project name as compose does.
 pub fn normalize_project_name(name: &str) -> String {
     let lower = name.to_lowercase();
-    let kept: String = lower
-        .chars()
-        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
-        .collect();
+    let kept: String = lower.chars().filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-').collect();
     kept.trim_start_matches(['_', '-']).to_string()
 }
 
@@ -182,10 +136,7 @@ fn load_inner(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Project> {
     let project_dir = match &opts.project_directory {
         Some(d) => opts.cwd.join(d),
         None => match paths.first() {
-            Some(p) if p.as_os_str() != "-" => p
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| opts.cwd.clone()),
+            Some(p) if p.as_os_str() != "-" => p.parent().map(Path::to_path_buf).unwrap_or_else(|| opts.cwd.clone()),
             _ => opts.cwd.clone(),
         },
     };
@@ -199,10 +150,7 @@ fn load_inner(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Project> {
     let mut unset_seen = BTreeSet::new();
     for path in &paths {
         let (name, text) = if path.as_os_str() == "-" {
-            (
-                "<stdin>".to_string(),
-                opts.stdin.clone().unwrap_or_default(),
-            )
+            ("<stdin>".to_string(), opts.stdin.clone().unwrap_or_default())
         } else {
             let name = display_name(path, &opts.cwd);
             match std::fs::read_to_string(path) {
@@ -213,10 +161,7 @@ fn load_inner(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Project> {
                     } else {
                         "check the file's permissions"
                     };
-                    diags.push(
-                        file_diag(&name, format!("cannot read the compose file: {e}"))
-                            .with_hint(hint),
-                    );
+                    diags.push(file_diag(&name, format!("cannot read the compose file: {e}")).with_hint(hint));
                     continue;
                 }
             }
@@ -231,8 +176,7 @@ fn load_inner(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Project> {
         };
         if docs.iter().all(Node::is_null) {
             diags.push(
-                file_diag(&name, "the compose file is empty")
-                    .with_hint("a compose file needs at least `services:` with one service"),
+                file_diag(&name, "the compose file is empty").with_hint("a compose file needs at least `services:` with one service"),
             );
             continue;
         }
@@ -244,10 +188,7 @@ fn load_inner(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Project> {
                 diags.push(Diagnostic::error(
                     Some(doc.loc.clone()),
                     "",
-                    format!(
-                        "the top level of a compose file must be a mapping, found {}",
-                        doc.kind_name()
-                    ),
+                    format!("the top level of a compose file must be a mapping, found {}", doc.kind_name()),
                 ));
                 continue;
             }
@@ -270,54 +211,28 @@ fn load_inner(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Project> {
     let root = merged?;
 
     let name = project_name(opts, &env, &root, &project_dir, diags)?;
-    let home = env
-        .get("HOME")
-        .cloned()
-        .or_else(|| opts.environ.get("HOME").cloned());
-    let mut conv = Converter {
-        diags: Vec::new(),
-        spans: Spans::new(),
-        base: project_dir.clone(),
-        env: &lookup,
-        home,
-        project_name: name,
-    };
+    let home = env.get("HOME").cloned().or_else(|| opts.environ.get("HOME").cloned());
+    let mut conv = Converter { diags: Vec::new(), spans: Spans::new(), base: project_dir.clone(), env: &lookup, home, project_name: name };
     let mut project = conv.project(&root);
     diags.0.append(&mut conv.diags);
-    project.config_files = paths
-        .iter()
-        .filter(|p| p.as_os_str() != "-")
-        .cloned()
-        .collect();
+    project.config_files = paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
 
     let mut profiles: Vec<String> = opts.profiles.clone();
     if let Some(p) = env.get("COMPOSE_PROFILES") {
-        profiles.extend(
-            p.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from),
-        );
+        profiles.extend(p.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from));
     }
     apply_profiles(&mut project, &profiles, &opts.services, diags);
     validate(&mut project, &conv.spans, diags);
     Some(project)
 }
 
-fn environment(
-    opts: &LoadOptions,
-    project_dir: &Path,
-    diags: &mut Diagnostics,
-) -> Option<HashMap<String, String>> {
+fn environment(opts: &LoadOptions, project_dir: &Path, diags: &mut Diagnostics) -> Option<HashMap<String, String>> {
     let mut env: HashMap<String, String> = HashMap::new();
     let os = |k: &str| opts.environ.get(k).cloned();
     let files: Vec<(PathBuf, bool)> = if opts.env_files.is_empty() {
         vec![(project_dir.join(".env"), false)]
     } else {
-        opts.env_files
-            .iter()
-            .map(|f| (opts.cwd.join(f), true))
-            .collect()
+        opts.env_files.iter().map(|f| (opts.cwd.join(f), true)).collect()
     };
     let mut ok = true;
     for (path, required) in files {
@@ -326,24 +241,13 @@ fn environment(
             Ok(text) => match dotenv::parse(&text, &|k| os(k).or_else(|| env.get(k).cloned())) {
                 Ok(vars) => env.extend(vars),
                 Err(e) => {
-                    diags.push(Diagnostic::error(
-                        Some(Location {
-                            file: name.as_str().into(),
-                            line: e.line,
-                            col: 1,
-                        }),
-                        "",
-                        e.message,
-                    ));
+                    diags.push(Diagnostic::error(Some(Location { file: name.as_str().into(), line: e.line, col: 1 }), "", e.message));
                     ok = false;
                 }
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {}
             Err(e) => {
-                diags.push(
-                    file_diag(&name, format!("cannot read the env file: {e}"))
-                        .with_hint("check the --env-file path"),
-                );
+                diags.push(file_diag(&name, format!("cannot read the env file: {e}")).with_hint("check the --env-file path"));
                 ok = false;
             }
         }
@@ -352,41 +256,20 @@ fn environment(
     ok.then_some(env)
 }
 
-fn project_name(
-    opts: &LoadOptions,
-    env: &HashMap<String, String>,
-    root: &Node,
-    dir: &Path,
-    diags: &mut Diagnostics,
-) -> Option<String> {
-    let invalid_hint =
-        "use lowercase letters, digits, `-` and `_`, starting with a letter or digit";
+fn project_name(opts: &LoadOptions, env: &HashMap<String, String>, root: &Node, dir: &Path, diags: &mut Diagnostics) -> Option<String> {
+    let invalid_hint = "use lowercase letters, digits, `-` and `_`, starting with a letter or digit";
     if let Some(p) = &opts.project_name {
         if valid_project_name(p) {
             return Some(p.clone());
         }
-        diags.push(
-            Diagnostic::error(
-                None,
-                "",
-                format!("invalid project name {p:?} given with -p"),
-            )
-            .with_hint(invalid_hint),
-        );
+        diags.push(Diagnostic::error(None, "", format!("invalid project name {p:?} given with -p")).with_hint(invalid_hint));
         return None;
     }
     if let Some(p) = env.get("COMPOSE_PROJECT_NAME").filter(|p| !p.is_empty()) {
         if valid_project_name(p) {
             return Some(p.clone());
         }
-        diags.push(
-            Diagnostic::error(
-                None,
-                "",
-                format!("invalid project name {p:?} in COMPOSE_PROJECT_NAME"),
-            )
-            .with_hint(invalid_hint),
-        );
+        diags.push(Diagnostic::error(None, "", format!("invalid project name {p:?} in COMPOSE_PROJECT_NAME")).with_hint(invalid_hint));
         return None;
     }
     if let Some(n) = root.get("name") {
@@ -394,32 +277,15 @@ fn project_name(
         if valid_project_name(&text) {
             return Some(text);
         }
-        diags.push(
-            Diagnostic::error(
-                Some(n.loc.clone()),
-                "name",
-                format!("invalid project name {text:?}"),
-            )
-            .with_hint(invalid_hint),
-        );
+        diags.push(Diagnostic::error(Some(n.loc.clone()), "name", format!("invalid project name {text:?}")).with_hint(invalid_hint));
         return None;
     }
-    let base = dir
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let base = dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let name = normalize_project_name(&base);
     if name.is_empty() {
         diags.push(
-            Diagnostic::error(
-                None,
-                "",
-                format!(
-                    "cannot make a project name from the directory {}",
-                    dir.display()
-                ),
-            )
-            .with_hint("give one with -p NAME or `name:` in the file"),
+            Diagnostic::error(None, "", format!("cannot make a project name from the directory {}", dir.display()))
+                .with_hint("give one with -p NAME or `name:` in the file"),
         );
         return None;
     }
@@ -453,13 +319,9 @@ fn interpolate_tree(
                     super::interpolate::InterpolationError::Required { var, .. } => {
                         format!("set {var} in the environment or in .env")
                     }
-                    super::interpolate::InterpolationError::Invalid { .. } => {
-                        "write `$$` for a literal `$`".to_string()
-                    }
+                    super::interpolate::InterpolationError::Invalid { .. } => "write `$$` for a literal `$`".to_string(),
                 };
-                diags.push(
-                    Diagnostic::error(Some(node.loc.clone()), path, e.to_string()).with_hint(hint),
-                );
+                diags.push(Diagnostic::error(Some(node.loc.clone()), path, e.to_string()).with_hint(hint));
             }
         },
         Value::Seq(items) => {
@@ -469,11 +331,7 @@ fn interpolate_tree(
         }
         Value::Map(entries) => {
             for (k, v) in entries.iter_mut() {
-                let p = if path.is_empty() {
-                    k.name.clone()
-                } else {
-                    format!("{path}.{}", k.name)
-                };
+                let p = if path.is_empty() { k.name.clone() } else { format!("{path}.{}", k.name) };
                 interpolate_tree(v, &p, lookup, diags, unset_seen);
             }
         }
@@ -481,16 +339,9 @@ fn interpolate_tree(
     }
 }
 
-fn apply_profiles(
-    project: &mut Project,
-    profiles: &[String],
-    named: &[String],
-    diags: &mut Diagnostics,
-) {
+fn apply_profiles(project: &mut Project, profiles: &[String], named: &[String], diags: &mut Diagnostics) {
     let all = profiles.iter().any(|p| p == "*");
-    let active = |svc: &super::model::Service| {
-        svc.profiles.is_empty() || all || svc.profiles.iter().any(|p| profiles.contains(p))
-    };
+    let active = |svc: &super::model::Service| svc.profiles.is_empty() || all || svc.profiles.iter().any(|p| profiles.contains(p));
     // Services named on the command line are enabled with what they need.
     let graph = DepGraph::new(&project.services);
     let needed = graph.with_dependencies(named.iter().map(String::as_str));
@@ -498,19 +349,8 @@ fn apply_profiles(
         if !project.services.contains_key(n) {
             let hint = did_you_mean(n, project.services.keys().map(String::as_str))
                 .map(|s| format!("did you mean `{s}`?"))
-                .unwrap_or_else(|| {
-                    format!(
-                        "services: {}",
-                        project
-                            .services
-                            .keys()
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                });
-            diags
-                .push(Diagnostic::error(None, "", format!("no such service: {n}")).with_hint(hint));
+                .unwrap_or_else(|| format!("services: {}", project.services.keys().cloned().collect::<Vec<_>>().join(", ")));
+            diags.push(Diagnostic::error(None, "", format!("no such service: {n}")).with_hint(hint));
         }
     }
     let names: Vec<String> = project.services.keys().cloned().collect();
@@ -550,19 +390,13 @@ fn validate(project: &mut Project, spans: &Spans, diags: &mut Diagnostics) {
                     format!("service {name:?} depends on undefined service {dep:?}"),
                     did_you_mean(&dep, service_names.iter().map(String::as_str))
                         .map(|s| format!("did you mean `{s}`?"))
-                        .unwrap_or_else(|| {
-                            format!("defined services: {}", service_names.join(", "))
-                        }),
+                        .unwrap_or_else(|| format!("defined services: {}", service_names.join(", "))),
                 ),
             };
             if required {
                 diags.push(Diagnostic::error(loc(&dpath), &dpath, msg).with_hint(hint));
             } else {
-                diags.push(Diagnostic::warning(
-                    loc(&dpath),
-                    &dpath,
-                    format!("{msg}; it is not required, so it is skipped"),
-                ));
+                diags.push(Diagnostic::warning(loc(&dpath), &dpath, format!("{msg}; it is not required, so it is skipped")));
                 svc.depends_on.remove(&dep);
             }
         }
@@ -574,12 +408,8 @@ fn validate(project: &mut Project, spans: &Spans, diags: &mut Diagnostics) {
             if !project.networks.contains_key(net) {
                 let npath = format!("{path}.networks.{net}");
                 diags.push(
-                    Diagnostic::error(
-                        loc(&npath),
-                        &npath,
-                        format!("service {name:?} refers to undefined network {net:?}"),
-                    )
-                    .with_hint("declare it under the top-level `networks:` key"),
+                    Diagnostic::error(loc(&npath), &npath, format!("service {name:?} refers to undefined network {net:?}"))
+                        .with_hint("declare it under the top-level `networks:` key"),
                 );
             }
         }
@@ -602,55 +432,30 @@ fn validate(project: &mut Project, spans: &Spans, diags: &mut Diagnostics) {
         {
             let cpath = format!("{path}.container_name");
             diags.push(
-                Diagnostic::error(
-                    loc(&cpath),
-                    &cpath,
-                    format!("container name {cn:?} is also used by service {other:?}"),
-                )
-                .with_hint("container names must be unique"),
+                Diagnostic::error(loc(&cpath), &cpath, format!("container name {cn:?} is also used by service {other:?}"))
+                    .with_hint("container names must be unique"),
             );
         }
     }
     if uses_default && !project.networks.contains_key("default") {
-        project.networks.insert(
-            "default".into(),
-            Network {
-                name: format!("{}_default", project.name),
-                ..Default::default()
-            },
-        );
+        project.networks.insert("default".into(), Network { name: format!("{}_default", project.name), ..Default::default() });
     }
     // As compose does, networks and volumes no enabled service uses are left out.
-    let used_networks: BTreeSet<&String> = project
-        .services
-        .values()
-        .flat_map(|s| s.networks.keys())
-        .collect();
+    let used_networks: BTreeSet<&String> = project.services.values().flat_map(|s| s.networks.keys()).collect();
     let used_volumes: BTreeSet<&String> = project
         .services
         .values()
-        .flat_map(|s| {
-            s.volumes
-                .iter()
-                .filter(|m| m.kind == MountType::Volume)
-                .filter_map(|m| m.source.as_ref())
-        })
+        .flat_map(|s| s.volumes.iter().filter(|m| m.kind == MountType::Volume).filter_map(|m| m.source.as_ref()))
         .collect();
-    let (keep_n, keep_v): (BTreeSet<String>, BTreeSet<String>) = (
-        used_networks.into_iter().cloned().collect(),
-        used_volumes.into_iter().cloned().collect(),
-    );
+    let (keep_n, keep_v): (BTreeSet<String>, BTreeSet<String>) =
+        (used_networks.into_iter().cloned().collect(), used_volumes.into_iter().cloned().collect());
     project.networks.retain(|k, _| keep_n.contains(k));
     project.volumes.retain(|k, _| keep_v.contains(k));
     if let Some(cycle) = DepGraph::new(&project.services).find_cycle() {
         let p = format!("services.{}.depends_on", cycle[0]);
         diags.push(
-            Diagnostic::error(
-                loc(&p),
-                &p,
-                format!("dependency cycle: {}", cycle.join(" -> ")),
-            )
-            .with_hint("remove one of these depends_on entries"),
+            Diagnostic::error(loc(&p), &p, format!("dependency cycle: {}", cycle.join(" -> ")))
+                .with_hint("remove one of these depends_on entries"),
         );
     }
 }

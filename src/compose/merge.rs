@@ -26,19 +26,11 @@ fn rule_for(path: &[&str]) -> Rule {
         ["services", _, "command" | "entrypoint"] => Rule::Replace,
         ["services", _, "healthcheck", "test"] => Rule::Replace,
         ["services", _, "ulimits", _] => Rule::Replace,
-        [
-            "services",
-            _,
-            "environment" | "labels" | "sysctls" | "annotations",
-        ] => Rule::KeyValue,
+        ["services", _, "environment" | "labels" | "sysctls" | "annotations"] => Rule::KeyValue,
         ["services", _, "build", "args" | "labels"] => Rule::KeyValue,
         ["networks" | "volumes", _, "labels"] => Rule::KeyValue,
         ["services", _, "depends_on" | "networks"] => Rule::NamedMap,
-        [
-            "services",
-            _,
-            "extra_hosts" | "dns" | "expose" | "cap_add" | "cap_drop" | "profiles" | "env_file",
-        ] => Rule::Union,
+        ["services", _, "extra_hosts" | "dns" | "expose" | "cap_add" | "cap_drop" | "profiles" | "env_file"] => Rule::Union,
         ["services", _, "build"] => Rule::Build,
         _ => Rule::Default,
     }
@@ -71,17 +63,9 @@ fn merge_at(base: Node, over: Node, path: &mut Vec<String>) -> Node {
                             a.push(item);
                         }
                     }
-                    Node {
-                        value: Value::Seq(a),
-                        loc: base.loc,
-                        tag: None,
-                    }
+                    Node { value: Value::Seq(a), loc: base.loc, tag: None }
                 }
-                (_, v) => strip_resets(Node {
-                    value: v,
-                    loc: over.loc,
-                    tag: over.tag,
-                }),
+                (_, v) => strip_resets(Node { value: v, loc: over.loc, tag: over.tag }),
             };
         }
         Rule::Default => (base, over),
@@ -107,25 +91,13 @@ fn merge_at(base: Node, over: Node, path: &mut Vec<String>) -> Node {
                     None => entries.push((k, strip_resets(v))),
                 }
             }
-            Node {
-                value: Value::Map(entries),
-                loc: base.loc,
-                tag: None,
-            }
+            Node { value: Value::Map(entries), loc: base.loc, tag: None }
         }
         (Value::Seq(mut a), Value::Seq(b)) => {
             a.extend(b.into_iter().map(strip_resets));
-            Node {
-                value: Value::Seq(a),
-                loc: base.loc,
-                tag: None,
-            }
+            Node { value: Value::Seq(a), loc: base.loc, tag: None }
         }
-        (_, v) => strip_resets(Node {
-            value: v,
-            loc: over.loc,
-            tag: over.tag,
-        }),
+        (_, v) => strip_resets(Node { value: v, loc: over.loc, tag: over.tag }),
     }
 }
 
@@ -135,10 +107,7 @@ pub fn strip_resets(mut node: Node) -> Node {
         Value::Map(entries) => {
             entries.retain(|(_, v)| v.tag.as_deref() != Some("reset"));
             let taken = std::mem::take(entries);
-            *entries = taken
-                .into_iter()
-                .map(|(k, v)| (k, strip_resets(v)))
-                .collect();
+            *entries = taken.into_iter().map(|(k, v)| (k, strip_resets(v))).collect();
         }
         Value::Seq(items) => {
             items.retain(|v| v.tag.as_deref() != Some("reset"));
@@ -158,35 +127,17 @@ fn to_key_value_map(node: Node) -> Node {
             for item in items {
                 let Some(text) = item.scalar_text() else {
                     // Leave malformed input for the converter to report.
-                    return Node {
-                        value: Value::Seq(vec![item]),
-                        loc: node.loc,
-                        tag: node.tag,
-                    };
+                    return Node { value: Value::Seq(vec![item]), loc: node.loc, tag: node.tag };
                 };
                 let (k, v) = match text.split_once('=') {
                     Some((k, v)) => (k.to_string(), Value::Str(v.to_string())),
                     None => (text, Value::Null),
                 };
                 entries.retain(|(e, _)| e.name != k);
-                let key = Key {
-                    name: k,
-                    loc: item.loc.clone(),
-                };
-                entries.push((
-                    key,
-                    Node {
-                        value: v,
-                        loc: item.loc,
-                        tag: None,
-                    },
-                ));
+                let key = Key { name: k, loc: item.loc.clone() };
+                entries.push((key, Node { value: v, loc: item.loc, tag: None }));
             }
-            Node {
-                value: Value::Map(entries),
-                loc: node.loc,
-                tag: node.tag,
-            }
+            Node { value: Value::Map(entries), loc: node.loc, tag: node.tag }
         }
         _ => node,
     }
@@ -200,24 +151,10 @@ fn to_named_map(node: Node) -> Node {
                 .into_iter()
                 .map(|i| {
                     let name = i.scalar_text().unwrap_or_default();
-                    (
-                        Key {
-                            name,
-                            loc: i.loc.clone(),
-                        },
-                        Node {
-                            value: Value::Null,
-                            loc: i.loc,
-                            tag: None,
-                        },
-                    )
+                    (Key { name, loc: i.loc.clone() }, Node { value: Value::Null, loc: i.loc, tag: None })
                 })
                 .collect();
-            Node {
-                value: Value::Map(entries),
-                loc: node.loc,
-                tag: node.tag,
-            }
+            Node { value: Value::Map(entries), loc: node.loc, tag: node.tag }
         }
         _ => node,
     }
@@ -227,16 +164,9 @@ fn to_named_map(node: Node) -> Node {
 fn build_to_map(node: Node) -> Node {
     match node.value {
         Value::Str(_) => {
-            let key = Key {
-                name: "context".into(),
-                loc: node.loc.clone(),
-            };
+            let key = Key { name: "context".into(), loc: node.loc.clone() };
             let loc = node.loc.clone();
-            Node {
-                value: Value::Map(vec![(key, node)]),
-                loc,
-                tag: None,
-            }
+            Node { value: Value::Map(vec![(key, node)]), loc, tag: None }
         }
         _ => node,
     }
@@ -256,8 +186,7 @@ mod tests {
     }
 
     fn at<'a>(n: &'a Node, path: &[&str]) -> &'a Node {
-        path.iter()
-            .fold(n, |n, k| n.get(k).unwrap_or_else(|| panic!("no {k}")))
+        path.iter().fold(n, |n, k| n.get(k).unwrap_or_else(|| panic!("no {k}")))
     }
 
     fn strings(n: &Node) -> Vec<String> {
@@ -269,22 +198,10 @@ mod tests {
 
     #[test]
     fn mappings_merge_and_scalars_replace() {
-        let m = merged(
-            "services:\n  a:\n    image: x\n    restart: always\n",
-            "services:\n  a:\n    image: y\n  b:\n    image: z\n",
-        );
-        assert_eq!(
-            at(&m, &["services", "a", "image"]).scalar_text().unwrap(),
-            "y"
-        );
-        assert_eq!(
-            at(&m, &["services", "a", "restart"]).scalar_text().unwrap(),
-            "always"
-        );
-        assert_eq!(
-            at(&m, &["services", "b", "image"]).scalar_text().unwrap(),
-            "z"
-        );
+        let m = merged("services:\n  a:\n    image: x\n    restart: always\n", "services:\n  a:\n    image: y\n  b:\n    image: z\n");
+        assert_eq!(at(&m, &["services", "a", "image"]).scalar_text().unwrap(), "y");
+        assert_eq!(at(&m, &["services", "a", "restart"]).scalar_text().unwrap(), "always");
+        assert_eq!(at(&m, &["services", "b", "image"]).scalar_text().unwrap(), "z");
     }
 
     #[test]
@@ -293,29 +210,15 @@ mod tests {
             "services:\n  a:\n    ports: ['80:80']\n    command: [a, b]\n    healthcheck: {test: [CMD, x], retries: 2}\n",
             "services:\n  a:\n    ports: ['81:81']\n    command: [c]\n    healthcheck: {test: [CMD, y]}\n",
         );
-        assert_eq!(
-            strings(at(&m, &["services", "a", "ports"])),
-            vec!["80:80", "81:81"]
-        );
+        assert_eq!(strings(at(&m, &["services", "a", "ports"])), vec!["80:80", "81:81"]);
         assert_eq!(strings(at(&m, &["services", "a", "command"])), vec!["c"]);
-        assert_eq!(
-            strings(at(&m, &["services", "a", "healthcheck", "test"])),
-            vec!["CMD", "y"]
-        );
-        assert_eq!(
-            at(&m, &["services", "a", "healthcheck", "retries"])
-                .scalar_text()
-                .unwrap(),
-            "2"
-        );
+        assert_eq!(strings(at(&m, &["services", "a", "healthcheck", "test"])), vec!["CMD", "y"]);
+        assert_eq!(at(&m, &["services", "a", "healthcheck", "retries"]).scalar_text().unwrap(), "2");
     }
 
     #[test]
     fn environment_merges_across_forms() {
-        let m = merged(
-            "services:\n  a:\n    environment: [A=1, B=2]\n",
-            "services:\n  a:\n    environment:\n      B: three\n      C: 4\n",
-        );
+        let m = merged("services:\n  a:\n    environment: [A=1, B=2]\n", "services:\n  a:\n    environment:\n      B: three\n      C: 4\n");
         let env = at(&m, &["services", "a", "environment"]);
         assert_eq!(env.get("A").unwrap().scalar_text().unwrap(), "1");
         assert_eq!(env.get("B").unwrap().scalar_text().unwrap(), "three");
@@ -330,18 +233,8 @@ mod tests {
         );
         let deps = at(&m, &["services", "a", "depends_on"]);
         assert!(deps.get("db").is_some() && deps.get("cache").is_some());
-        assert_eq!(
-            at(&m, &["services", "a", "build", "context"])
-                .scalar_text()
-                .unwrap(),
-            "./app"
-        );
-        assert_eq!(
-            at(&m, &["services", "a", "build", "dockerfile"])
-                .scalar_text()
-                .unwrap(),
-            "Other"
-        );
+        assert_eq!(at(&m, &["services", "a", "build", "context"]).scalar_text().unwrap(), "./app");
+        assert_eq!(at(&m, &["services", "a", "build", "dockerfile"]).scalar_text().unwrap(), "Other");
     }
 
     #[test]
@@ -358,12 +251,8 @@ mod tests {
 
     #[test]
     fn values_keep_their_file() {
-        let a = parse("services:\n  a:\n    image: x\n", "one.yml".into())
-            .unwrap()
-            .remove(0);
-        let b = parse("services:\n  a:\n\n    image: y\n", "two.yml".into())
-            .unwrap()
-            .remove(0);
+        let a = parse("services:\n  a:\n    image: x\n", "one.yml".into()).unwrap().remove(0);
+        let b = parse("services:\n  a:\n\n    image: y\n", "two.yml".into()).unwrap().remove(0);
         let m = merge(a, b);
         let img = at(&m, &["services", "a", "image"]);
         assert_eq!((&*img.loc.file, img.loc.line), ("two.yml", 4));

@@ -35,10 +35,7 @@ pub struct Project {
 impl Project {
     /// The image a service runs: its `image`, or the name compose gives built images.
     pub fn image_for(&self, service: &Service) -> String {
-        service
-            .image
-            .clone()
-            .unwrap_or_else(|| format!("{}-{}", self.name, service.name))
+        service.image.clone().unwrap_or_else(|| format!("{}-{}", self.name, service.name))
     }
 }
 
@@ -97,10 +94,7 @@ pub struct Service {
     pub shm_size: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub stdin_open: bool,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "opt_go_duration"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_go_duration")]
     pub stop_grace_period: Option<Duration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
@@ -170,27 +164,15 @@ pub struct Dependency {
 pub struct Healthcheck {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test: Option<Vec<String>>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "opt_go_duration"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_go_duration")]
     pub timeout: Option<Duration>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "opt_go_duration"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_go_duration")]
     pub interval: Option<Duration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retries: Option<u64>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "opt_go_duration"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_go_duration")]
     pub start_period: Option<Duration>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "opt_go_duration"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_go_duration")]
     pub start_interval: Option<Duration>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub disable: bool,
@@ -221,13 +203,7 @@ pub struct Port {
 impl Port {
     /// The identity compose uses to de-duplicate ports across merged files.
     pub fn merge_key(&self) -> String {
-        format!(
-            "{}:{}:{}/{}",
-            self.host_ip.as_deref().unwrap_or(""),
-            self.published.as_deref().unwrap_or(""),
-            self.target,
-            self.protocol
-        )
+        format!("{}:{}:{}/{}", self.host_ip.as_deref().unwrap_or(""), self.published.as_deref().unwrap_or(""), self.target, self.protocol)
     }
 }
 
@@ -276,10 +252,7 @@ pub struct VolumeOptions {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TmpfsOptions {
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "opt_u64_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_u64_string")]
     pub size: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<u32>,

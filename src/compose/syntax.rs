@@ -13,17 +13,11 @@ pub fn parse_port(spec: &str) -> Result<Vec<Port>, String> {
         None => (spec, "tcp".to_string()),
     };
     if !matches!(protocol.as_str(), "tcp" | "udp" | "sctp") {
-        return Err(format!(
-            "unknown protocol {protocol:?} (use tcp, udp or sctp)"
-        ));
+        return Err(format!("unknown protocol {protocol:?} (use tcp, udp or sctp)"));
     }
     let (host_ip, rest) = if let Some(stripped) = rest.strip_prefix('[') {
-        let (ip, after) = stripped
-            .split_once(']')
-            .ok_or("an IPv6 address must be closed with `]`")?;
-        let after = after
-            .strip_prefix(':')
-            .ok_or("expected `:` after the IPv6 address")?;
+        let (ip, after) = stripped.split_once(']').ok_or("an IPv6 address must be closed with `]`")?;
+        let after = after.strip_prefix(':').ok_or("expected `:` after the IPv6 address")?;
         (Some(ip.to_string()), after)
     } else {
         (None, rest)
@@ -36,9 +30,7 @@ pub fn parse_port(spec: &str) -> Result<Vec<Port>, String> {
         (Some(ip), [h, c]) => (Some(ip), Some(*h), *c),
         (Some(ip), [c]) => (Some(ip), None, *c),
         _ => {
-            return Err(format!(
-                "invalid port mapping {spec:?}; expected [IP:][HOST:]CONTAINER[/PROTOCOL]"
-            ));
+            return Err(format!("invalid port mapping {spec:?}; expected [IP:][HOST:]CONTAINER[/PROTOCOL]"));
         }
     };
     if let Some(ip) = &ip
@@ -56,25 +48,13 @@ pub fn parse_port(spec: &str) -> Result<Vec<Port>, String> {
     for i in 0..count {
         let published = match host_range {
             None => None,
-            Some((lo, hi)) if count == 1 => Some(if lo == hi {
-                lo.to_string()
-            } else {
-                format!("{lo}-{hi}")
-            }),
+            Some((lo, hi)) if count == 1 => Some(if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") }),
             Some((lo, hi)) if hi - lo + 1 == count => Some((lo + i).to_string()),
             Some(_) => {
-                return Err(format!(
-                    "host port range and container port range in {spec:?} differ in size"
-                ));
+                return Err(format!("host port range and container port range in {spec:?} differ in size"));
             }
         };
-        out.push(Port {
-            mode: "ingress".into(),
-            host_ip: ip.clone(),
-            target: c_lo + i,
-            published,
-            protocol: protocol.clone(),
-        });
+        out.push(Port { mode: "ingress".into(), host_ip: ip.clone(), target: c_lo + i, published, protocol: protocol.clone() });
     }
     Ok(out)
 }
@@ -87,18 +67,13 @@ fn port_range(s: &str, what: &str) -> Result<(u16, u16), String> {
     let lo = port_number(lo, what)?;
     let hi = port_number(hi, what)?;
     if hi < lo {
-        return Err(format!(
-            "invalid {what} port range {s:?}: the end is below the start"
-        ));
+        return Err(format!("invalid {what} port range {s:?}: the end is below the start"));
     }
     Ok((lo, hi))
 }
 
 pub fn port_number(s: &str, what: &str) -> Result<u16, String> {
-    let n: u64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("invalid {what} port {s:?}: not a number"))?;
+    let n: u64 = s.trim().parse().map_err(|_| format!("invalid {what} port {s:?}: not a number"))?;
     if n == 0 || n > 65535 {
         return Err(format!("{what} port {n} is out of range (1-65535)"));
     }
@@ -119,18 +94,14 @@ pub fn parse_volume(spec: &str, base: &Path, home: Option<&str>) -> Result<Mount
         [s, d] => (Some(*s), *d, None),
         [s, d, o] => (Some(*s), *d, Some(*o)),
         _ => {
-            return Err(format!(
-                "invalid volume {spec:?}; expected SOURCE:TARGET[:OPTIONS]"
-            ));
+            return Err(format!("invalid volume {spec:?}; expected SOURCE:TARGET[:OPTIONS]"));
         }
     };
     if dst.is_empty() {
         return Err(format!("invalid volume {spec:?}: the target is empty"));
     }
     if !dst.starts_with('/') {
-        return Err(format!(
-            "invalid volume {spec:?}: the target {dst:?} must be an absolute path in the container"
-        ));
+        return Err(format!("invalid volume {spec:?}: the target {dst:?} must be an absolute path in the container"));
     }
     let mut mount = match src.filter(|s| !s.is_empty()) {
         None => Mount {
@@ -147,10 +118,7 @@ pub fn parse_volume(spec: &str, base: &Path, home: Option<&str>) -> Result<Mount
             source: Some(resolve_host_path(s, base, home)),
             target: dst.into(),
             read_only: false,
-            bind: Some(BindOptions {
-                create_host_path: true,
-                ..Default::default()
-            }),
+            bind: Some(BindOptions { create_host_path: true, ..Default::default() }),
             volume: None,
             tmpfs: None,
         },
@@ -171,35 +139,25 @@ pub fn parse_volume(spec: &str, base: &Path, home: Option<&str>) -> Result<Mount
             "z" | "Z" => match &mut mount.bind {
                 Some(b) => b.selinux = Some(opt.into()),
                 None => {
-                    return Err(format!(
-                        "option {opt:?} in {spec:?} only applies to bind mounts"
-                    ));
+                    return Err(format!("option {opt:?} in {spec:?} only applies to bind mounts"));
                 }
             },
-            "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => {
-                match &mut mount.bind {
-                    Some(b) => b.propagation = Some(opt.into()),
-                    None => {
-                        return Err(format!(
-                            "option {opt:?} in {spec:?} only applies to bind mounts"
-                        ));
-                    }
+            "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => match &mut mount.bind {
+                Some(b) => b.propagation = Some(opt.into()),
+                None => {
+                    return Err(format!("option {opt:?} in {spec:?} only applies to bind mounts"));
                 }
-            }
+            },
             "nocopy" => match &mut mount.volume {
                 Some(v) => v.nocopy = true,
                 None => {
-                    return Err(format!(
-                        "option \"nocopy\" in {spec:?} only applies to volumes"
-                    ));
+                    return Err(format!("option \"nocopy\" in {spec:?} only applies to volumes"));
                 }
             },
             "consistent" | "cached" | "delegated" => {}
             "" => {}
             other => {
-                return Err(format!(
-                    "unknown volume option {other:?} in {spec:?} (use ro, rw, z, Z, nocopy or a propagation mode)"
-                ));
+                return Err(format!("unknown volume option {other:?} in {spec:?} (use ro, rw, z, Z, nocopy or a propagation mode)"));
             }
         }
     }
@@ -215,11 +173,7 @@ pub fn resolve_host_path(src: &str, base: &Path, home: Option<&str>) -> String {
         _ => src.to_string(),
     };
     let p = Path::new(&expanded);
-    let joined = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        base.join(p)
-    };
+    let joined = if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
     clean_path(&joined)
 }
 
@@ -242,8 +196,7 @@ pub fn clean_path(p: &Path) -> String {
 
 /// Parses Go-style durations (`1m30s`, `500ms`, `1h`, `1.5s`) as compose does.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let err =
-        || format!("invalid duration {s:?}; use a number with a unit, like 30s, 1m30s or 500ms");
+    let err = || format!("invalid duration {s:?}; use a number with a unit, like 30s, 1m30s or 500ms");
     let t = s.trim();
     if t == "0" {
         return Ok(Duration::ZERO);
@@ -254,17 +207,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let mut nanos: f64 = 0.0;
     let mut rest = t;
     while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(err)?;
+        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(err)?;
         if num_end == 0 {
             return Err(err());
         }
         let n: f64 = rest[..num_end].parse().map_err(|_| err())?;
         rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
+        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let scale = match &rest[..unit_end] {
             "ns" => 1.0,
             "us" | "µs" => 1e3,
@@ -283,13 +232,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Parses sizes like `64m`, `1gb`, `512` (bytes), 1024-based as docker does.
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
     let t = s.trim().to_ascii_lowercase();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| {
-        format!("invalid size {s:?}; use a number with an optional unit (b, k, m, g)")
-    })?;
+    let n: f64 = num.parse().map_err(|_| format!("invalid size {s:?}; use a number with an optional unit (b, k, m, g)"))?;
     let mult: u64 = match unit.trim() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -297,9 +242,7 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
         "g" | "gb" | "gib" => 1 << 30,
         "t" | "tb" | "tib" => 1 << 40,
         _ => {
-            return Err(format!(
-                "invalid size {s:?}: unknown unit {unit:?} (use b, k, m or g)"
-            ));
+            return Err(format!("invalid size {s:?}: unknown unit {unit:?} (use b, k, m or g)"));
         }
     };
     Ok((n * mult as f64) as u64)
@@ -311,9 +254,7 @@ pub fn check_restart(s: &str) -> Result<(), String> {
         "no" | "always" | "unless-stopped" | "on-failure" => Ok(()),
         _ => match s.strip_prefix("on-failure:") {
             Some(n) if n.parse::<u32>().is_ok() => Ok(()),
-            Some(n) => Err(format!(
-                "invalid restart count {n:?} in {s:?}; expected a whole number, like on-failure:3"
-            )),
+            Some(n) => Err(format!("invalid restart count {n:?} in {s:?}; expected a whole number, like on-failure:3")),
             None => Err(format!("invalid restart policy {s:?}")),
         },
     }
@@ -332,33 +273,15 @@ mod tests {
     #[test]
     fn port_forms() {
         let p = one("1000:80");
-        assert_eq!(
-            (
-                p.target,
-                p.published.as_deref(),
-                p.host_ip.as_deref(),
-                p.protocol.as_str()
-            ),
-            (80, Some("1000"), None, "tcp")
-        );
+        assert_eq!((p.target, p.published.as_deref(), p.host_ip.as_deref(), p.protocol.as_str()), (80, Some("1000"), None, "tcp"));
         let p = one("80");
         assert_eq!((p.target, p.published), (80, None));
         let p = one("127.0.0.1:8080:80/udp");
-        assert_eq!(
-            (
-                p.host_ip.as_deref(),
-                p.published.as_deref(),
-                p.protocol.as_str()
-            ),
-            (Some("127.0.0.1"), Some("8080"), "udp")
-        );
+        assert_eq!((p.host_ip.as_deref(), p.published.as_deref(), p.protocol.as_str()), (Some("127.0.0.1"), Some("8080"), "udp"));
         let p = one("[::1]:53:53");
         assert_eq!(p.host_ip.as_deref(), Some("::1"));
         let p = one("127.0.0.1::80");
-        assert_eq!(
-            (p.host_ip.as_deref(), p.published),
-            (Some("127.0.0.1"), None)
-        );
+        assert_eq!((p.host_ip.as_deref(), p.published), (Some("127.0.0.1"), None));
         let p = one("8000-8010:80");
         assert_eq!(p.published.as_deref(), Some("8000-8010"));
     }
@@ -367,10 +290,7 @@ mod tests {
     fn port_ranges_expand() {
         let v = parse_port("127.0.0.1:8000-8001:9000-9001/udp").unwrap();
         assert_eq!(v.len(), 2);
-        assert_eq!(
-            (v[1].target, v[1].published.as_deref()),
-            (9001, Some("8001"))
-        );
+        assert_eq!((v[1].target, v[1].published.as_deref()), (9001, Some("8001")));
         let v = parse_port("9000-9002").unwrap();
         assert_eq!(v.len(), 3);
     }
@@ -394,10 +314,7 @@ mod tests {
         assert_eq!(m.source.as_deref(), Some("/proj/nginx/nginx.conf"));
         assert!(m.read_only);
         let m = parse_volume("data:/data", base, None).unwrap();
-        assert_eq!(
-            (m.kind, m.source.as_deref()),
-            (MountType::Volume, Some("data"))
-        );
+        assert_eq!((m.kind, m.source.as_deref()), (MountType::Volume, Some("data")));
         let m = parse_volume("/tmp/x", base, None).unwrap();
         assert_eq!((m.kind, m.source), (MountType::Volume, None));
         let m = parse_volume("~/code:/code:z", base, Some("/home/u")).unwrap();
@@ -411,16 +328,8 @@ mod tests {
     fn volume_errors() {
         let base = Path::new("/p");
         assert!(parse_volume("a:b:c:d", base, None).is_err());
-        assert!(
-            parse_volume("data:relative", base, None)
-                .unwrap_err()
-                .contains("absolute")
-        );
-        assert!(
-            parse_volume("./x:/x:bogus", base, None)
-                .unwrap_err()
-                .contains("bogus")
-        );
+        assert!(parse_volume("data:relative", base, None).unwrap_err().contains("absolute"));
+        assert!(parse_volume("./x:/x:bogus", base, None).unwrap_err().contains("bogus"));
         assert!(parse_volume("data:/x:z", base, None).is_err());
     }
 

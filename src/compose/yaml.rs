@@ -42,11 +42,7 @@ pub struct Node {
 
 impl Node {
     pub fn new(value: Value, loc: Location) -> Self {
-        Node {
-            value,
-            loc,
-            tag: None,
-        }
+        Node { value, loc, tag: None }
     }
 
     pub fn as_map(&self) -> Option<&Vec<(Key, Node)>> {
@@ -57,10 +53,7 @@ impl Node {
     }
 
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?
-            .iter()
-            .find(|(k, _)| k.name == key)
-            .map(|(_, v)| v)
+        self.as_map()?.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
     }
 
     pub fn is_null(&self) -> bool {
@@ -104,38 +97,21 @@ pub fn to_json(node: &Node) -> serde_json::Value {
         Value::Null => J::Null,
         Value::Bool(b) => J::Bool(*b),
         Value::Int(i) => J::from(*i),
-        Value::Float(f, raw) => serde_json::Number::from_f64(*f)
-            .map(J::Number)
-            .unwrap_or_else(|| J::String(raw.clone())),
+        Value::Float(f, raw) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or_else(|| J::String(raw.clone())),
         Value::Str(s) => J::String(s.clone()),
         Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
-        Value::Map(entries) => J::Object(
-            entries
-                .iter()
-                .map(|(k, v)| (k.name.clone(), to_json(v)))
-                .collect(),
-        ),
+        Value::Map(entries) => J::Object(entries.iter().map(|(k, v)| (k.name.clone(), to_json(v))).collect()),
     }
 }
 
 /// Parses one file. Each YAML document becomes one node; an empty file gives none.
 pub fn parse(text: &str, file: Arc<str>) -> Result<Vec<Node>, Diagnostic> {
-    let mut builder = Builder {
-        file: file.clone(),
-        stack: Vec::new(),
-        anchors: HashMap::new(),
-        docs: Vec::new(),
-        error: None,
-    };
+    let mut builder = Builder { file: file.clone(), stack: Vec::new(), anchors: HashMap::new(), docs: Vec::new(), error: None };
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
         let m = e.marker();
         let info = e.info().to_string();
-        return Err(Diagnostic::error(
-            Some(loc_of(&file, m)),
-            "",
-            format!("YAML syntax error: {info}"),
-        ));
+        return Err(Diagnostic::error(Some(loc_of(&file, m)), "", format!("YAML syntax error: {info}")));
     }
     if let Some(err) = builder.error {
         return Err(err);
@@ -144,26 +120,12 @@ pub fn parse(text: &str, file: Arc<str>) -> Result<Vec<Node>, Diagnostic> {
 }
 
 fn loc_of(file: &Arc<str>, m: &Marker) -> Location {
-    Location {
-        file: file.clone(),
-        line: m.line(),
-        col: m.col() + 1,
-    }
+    Location { file: file.clone(), line: m.line(), col: m.col() + 1 }
 }
 
 enum Frame {
-    Seq {
-        node: Node,
-        anchor: usize,
-        items: Vec<Node>,
-    },
-    Map {
-        node: Node,
-        anchor: usize,
-        entries: Vec<(Key, Node)>,
-        pending_key: Option<Key>,
-        merges: Vec<Node>,
-    },
+    Seq { node: Node, anchor: usize, items: Vec<Node> },
+    Map { node: Node, anchor: usize, entries: Vec<(Key, Node)>, pending_key: Option<Key>, merges: Vec<Node> },
 }
 
 struct Builder {
@@ -188,21 +150,13 @@ impl Builder {
         match self.stack.last_mut() {
             None => self.docs.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map {
-                entries,
-                pending_key,
-                merges,
-                ..
-            }) => match pending_key.take() {
+            Some(Frame::Map { entries, pending_key, merges, .. }) => match pending_key.take() {
                 None => {
                     let name = match &node.value {
                         Value::Null => String::new(),
                         Value::Seq(_) | Value::Map(_) => {
-                            let d = Diagnostic::error(
-                                Some(node.loc.clone()),
-                                "",
-                                "a mapping key must be a plain value, not a list or mapping",
-                            );
+                            let d =
+                                Diagnostic::error(Some(node.loc.clone()), "", "a mapping key must be a plain value, not a list or mapping");
                             self.fail(d);
                             return;
                         }
@@ -214,18 +168,12 @@ impl Builder {
                         let d = Diagnostic::error(
                             Some(node.loc.clone()),
                             "",
-                            format!(
-                                "mapping key \"{name}\" already defined at line {}",
-                                prev.loc.line
-                            ),
+                            format!("mapping key \"{name}\" already defined at line {}", prev.loc.line),
                         );
                         self.fail(d);
                         return;
                     }
-                    *pending_key = Some(Key {
-                        name,
-                        loc: node.loc,
-                    });
+                    *pending_key = Some(Key { name, loc: node.loc });
                 }
                 Some(key) if key.name == "<<" && node.tag.is_none() => merges.push(node),
                 Some(key) => entries.push((key, node)),
@@ -309,16 +257,8 @@ impl MarkedEventReceiver for Builder {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let (local, forced_str) = local_tag(&tag);
-                let value = if forced_str || style != TScalarStyle::Plain {
-                    Value::Str(text)
-                } else {
-                    resolve_plain(&text)
-                };
-                let node = Node {
-                    value,
-                    loc,
-                    tag: local,
-                };
+                let value = if forced_str || style != TScalarStyle::Plain { Value::Str(text) } else { resolve_plain(&text) };
+                let node = Node { value, loc, tag: local };
                 self.finish(node, anchor);
             }
             Event::Alias(id) => match self.anchors.get(&id) {
@@ -326,71 +266,45 @@ impl MarkedEventReceiver for Builder {
                     let n = n.clone();
                     self.finish(n, 0);
                 }
-                None => self.fail(Diagnostic::error(
-                    Some(loc),
-                    "",
-                    "alias refers to an unknown anchor",
-                )),
+                None => self.fail(Diagnostic::error(Some(loc), "", "alias refers to an unknown anchor")),
             },
             Event::SequenceStart(anchor, tag) => {
-                let node = Node {
-                    value: Value::Null,
-                    loc,
-                    tag: local_tag(&tag).0,
-                };
-                self.stack.push(Frame::Seq {
-                    node,
-                    anchor,
-                    items: Vec::new(),
-                });
+                let node = Node { value: Value::Null, loc, tag: local_tag(&tag).0 };
+                self.stack.push(Frame::Seq { node, anchor, items: Vec::new() });
             }
             Event::MappingStart(anchor, tag) => {
-                let node = Node {
-                    value: Value::Null,
-                    loc,
-                    tag: local_tag(&tag).0,
-                };
-                self.stack.push(Frame::Map {
-                    node,
-                    anchor,
-                    entries: Vec::new(),
-                    pending_key: None,
-                    merges: Vec::new(),
-                });
+                let node = Node { value: Value::Null, loc, tag: local_tag(&tag).0 };
+                self.stack.push(Frame::Map { node, anchor, entries: Vec::new(), pending_key: None, merges: Vec::new() });
             }
             Event::SequenceEnd => {
-                if let Some(Frame::Seq {
-                    mut node,
-                    anchor,
-                    items,
-                }) = self.stack.pop()
-                {
+                if let Some(Frame::Seq { mut node, anchor, items }) = self.stack.pop() {
                     node.value = Value::Seq(items);
                     self.finish(node, anchor);
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map {
-                    mut node,
-                    anchor,
-                    mut entries,
-                    merges,
-                    ..
-                }) = self.stack.pop()
-                {
+                if let Some(Frame::Map { mut node, anchor, mut entries, merges, .. }) = self.stack.pop() {
                     // `<<: *base` adds the keys the mapping does not set itself.
                     for merge in merges {
                         let sources = match merge.value {
                             Value::Map(_) => vec![merge],
                             Value::Seq(items) => items,
                             _ => {
-                                self.fail(Diagnostic::error(Some(merge.loc), "", "the value of a `<<` merge key must be a mapping or a list of mappings"));
+                                self.fail(Diagnostic::error(
+                                    Some(merge.loc),
+                                    "",
+                                    "the value of a `<<` merge key must be a mapping or a list of mappings",
+                                ));
                                 return;
                             }
                         };
                         for src in sources {
                             let Value::Map(src_entries) = src.value else {
-                                self.fail(Diagnostic::error(Some(src.loc), "", "the value of a `<<` merge key must be a mapping or a list of mappings"));
+                                self.fail(Diagnostic::error(
+                                    Some(src.loc),
+                                    "",
+                                    "the value of a `<<` merge key must be a mapping or a list of mappings",
+                                ));
                                 return;
                             };
                             for (k, v) in src_entries {
@@ -404,11 +318,7 @@ impl MarkedEventReceiver for Builder {
                     self.finish(node, anchor);
                 }
             }
-            Event::Nothing
-            | Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentStart
-            | Event::DocumentEnd => {}
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::DocumentEnd => {}
         }
     }
 }
@@ -447,15 +357,11 @@ mod tests {
 
     #[test]
     fn anchors_aliases_and_merge_keys() {
-        let n =
-            one("x: &base\n  restart: always\n  image: a\ny:\n  <<: *base\n  image: b\nz: *base\n");
+        let n = one("x: &base\n  restart: always\n  image: a\ny:\n  <<: *base\n  image: b\nz: *base\n");
         let y = n.get("y").unwrap();
         assert_eq!(y.get("image").unwrap().value, Value::Str("b".into()));
         assert_eq!(y.get("restart").unwrap().value, Value::Str("always".into()));
-        assert_eq!(
-            n.get("z").unwrap().get("image").unwrap().value,
-            Value::Str("a".into())
-        );
+        assert_eq!(n.get("z").unwrap().get("image").unwrap().value, Value::Str("a".into()));
     }
 
     #[test]
@@ -468,11 +374,7 @@ mod tests {
 
     #[test]
     fn syntax_error_has_real_line() {
-        let err = parse(
-            "services:\n  web:\n    image: x\n   bad: [\n",
-            "t.yml".into(),
-        )
-        .unwrap_err();
+        let err = parse("services:\n  web:\n    image: x\n   bad: [\n", "t.yml".into()).unwrap_err();
         let loc = err.location.clone().unwrap();
         assert!(loc.line >= 4, "{err}");
         assert!(err.message.starts_with("YAML syntax error"));
@@ -488,10 +390,6 @@ mod tests {
     #[test]
     fn empty_file_has_no_document() {
         assert!(parse("", "t.yml".into()).unwrap().is_empty());
-        assert!(
-            parse("# only a comment\n", "t.yml".into())
-                .unwrap()
-                .is_empty()
-        );
+        assert!(parse("# only a comment\n", "t.yml".into()).unwrap().is_empty());
     }
 }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use anyhow::bail;
 use bollard::models::{ContainerSummary, NetworkConnectRequest};
 use bollard::query_parameters::{
-    CreateContainerOptions, KillContainerOptions, ListContainersOptions, RemoveContainerOptions,
-    StartContainerOptions, StopContainerOptions,
+    CreateContainerOptions, KillContainerOptions, ListContainersOptions, RemoveContainerOptions, StartContainerOptions,
+    StopContainerOptions,
 };
 
 use super::{Engine, engine_message, is_not_found, is_not_modified, labels, spec};
@@ -14,45 +14,21 @@ use crate::compose::Project;
 use crate::compose::model::Service;
 
 /// The project's containers (one-off containers excluded), found by label.
-pub async fn list(
-    engine: &Engine,
-    project: &str,
-    all: bool,
-) -> anyhow::Result<Vec<ContainerSummary>> {
-    let filters = HashMap::from([(
-        "label".to_string(),
-        vec![
-            labels::project_filter(project),
-            format!("{}=False", labels::ONEOFF),
-        ],
-    )]);
-    let opts = ListContainersOptions {
-        all,
-        filters: Some(filters),
-        ..Default::default()
-    };
-    let mut list = engine
-        .docker
-        .list_containers(Some(opts))
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot list containers: {}", engine_message(&e)))?;
+pub async fn list(engine: &Engine, project: &str, all: bool) -> anyhow::Result<Vec<ContainerSummary>> {
+    let filters = HashMap::from([("label".to_string(), vec![labels::project_filter(project), format!("{}=False", labels::ONEOFF)])]);
+    let opts = ListContainersOptions { all, filters: Some(filters), ..Default::default() };
+    let mut list =
+        engine.docker.list_containers(Some(opts)).await.map_err(|e| anyhow::anyhow!("cannot list containers: {}", engine_message(&e)))?;
     list.sort_by_key(name);
     Ok(list)
 }
 
 pub fn name(c: &ContainerSummary) -> String {
-    c.names
-        .as_ref()
-        .and_then(|n| n.first())
-        .map(|n| n.trim_start_matches('/').to_string())
-        .unwrap_or_default()
+    c.names.as_ref().and_then(|n| n.first()).map(|n| n.trim_start_matches('/').to_string()).unwrap_or_default()
 }
 
 pub fn label<'a>(c: &'a ContainerSummary, key: &str) -> Option<&'a str> {
-    c.labels
-        .as_ref()
-        .and_then(|l| l.get(key))
-        .map(String::as_str)
+    c.labels.as_ref().and_then(|l| l.get(key)).map(String::as_str)
 }
 
 pub fn service(c: &ContainerSummary) -> &str {
@@ -66,25 +42,15 @@ pub fn id(c: &ContainerSummary) -> String {
 pub fn is_running(c: &ContainerSummary) -> bool {
     matches!(
         c.state,
-        Some(bollard::models::ContainerSummaryStateEnum::RUNNING)
-            | Some(bollard::models::ContainerSummaryStateEnum::RESTARTING)
+        Some(bollard::models::ContainerSummaryStateEnum::RUNNING) | Some(bollard::models::ContainerSummaryStateEnum::RESTARTING)
     )
 }
 
 /// Creates a service's container and joins its other networks; returns its id.
-pub async fn create(
-    engine: &Engine,
-    project: &Project,
-    service: &Service,
-    image: &str,
-    hash: &str,
-) -> anyhow::Result<String> {
+pub async fn create(engine: &Engine, project: &Project, service: &Service, image: &str, hash: &str) -> anyhow::Result<String> {
     let name = spec::container_name(project, service);
     let body = spec::create_body(project, service, image, hash);
-    let opts = CreateContainerOptions {
-        name: Some(name.clone()),
-        platform: service.platform.clone().unwrap_or_default(),
-    };
+    let opts = CreateContainerOptions { name: Some(name.clone()), platform: service.platform.clone().unwrap_or_default() };
     let created = match engine.docker.create_container(Some(opts), body).await {
         Ok(c) => c,
         Err(e) => {
@@ -98,16 +64,10 @@ pub async fn create(
         }
     };
     for net in spec::service_networks(service).iter().skip(1) {
-        let req = NetworkConnectRequest {
-            container: created.id.clone(),
-            endpoint_config: Some(spec::endpoint(project, service, net)),
-        };
+        let req = NetworkConnectRequest { container: created.id.clone(), endpoint_config: Some(spec::endpoint(project, service, net)) };
         let net_name = spec::network_name(project, net);
         if let Err(e) = engine.docker.connect_network(&net_name, req).await {
-            bail!(
-                "cannot connect {name} to network {net_name}: {}",
-                engine_message(&e)
-            );
+            bail!("cannot connect {name} to network {net_name}: {}", engine_message(&e));
         }
     }
     Ok(created.id)
@@ -115,11 +75,7 @@ pub async fn create(
 
 /// Starts a container; one already running is fine. Port conflicts name the port.
 pub async fn start(engine: &Engine, id_or_name: &str, display: &str) -> anyhow::Result<()> {
-    match engine
-        .docker
-        .start_container(id_or_name, None::<StartContainerOptions>)
-        .await
-    {
+    match engine.docker.start_container(id_or_name, None::<StartContainerOptions>).await {
         Ok(()) => Ok(()),
         Err(e) if is_not_modified(&e) => Ok(()),
         Err(e) => {
@@ -142,10 +98,7 @@ pub async fn start(engine: &Engine, id_or_name: &str, display: &str) -> anyhow::
 
 /// Stops a container within `timeout` seconds (then the engine kills it).
 pub async fn stop(engine: &Engine, id_or_name: &str, timeout: Option<u64>) -> anyhow::Result<()> {
-    let opts = StopContainerOptions {
-        t: timeout.map(|t| t as i32),
-        signal: None,
-    };
+    let opts = StopContainerOptions { t: timeout.map(|t| t as i32), signal: None };
     match engine.docker.stop_container(id_or_name, Some(opts)).await {
         Ok(()) => Ok(()),
         Err(e) if is_not_modified(&e) || is_not_found(&e) => Ok(()),
@@ -154,16 +107,7 @@ pub async fn stop(engine: &Engine, id_or_name: &str, timeout: Option<u64>) -> an
 }
 
 pub async fn kill(engine: &Engine, id_or_name: &str) -> anyhow::Result<()> {
-    match engine
-        .docker
-        .kill_container(
-            id_or_name,
-            Some(KillContainerOptions {
-                signal: "SIGKILL".into(),
-            }),
-        )
-        .await
-    {
+    match engine.docker.kill_container(id_or_name, Some(KillContainerOptions { signal: "SIGKILL".into() })).await {
         Ok(()) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),
         Err(e) if engine_message(&e).contains("is not running") => Ok(()),
@@ -173,11 +117,7 @@ pub async fn kill(engine: &Engine, id_or_name: &str) -> anyhow::Result<()> {
 
 /// Removes a container (with its anonymous volumes when `volumes`).
 pub async fn remove(engine: &Engine, id_or_name: &str, volumes: bool) -> anyhow::Result<()> {
-    let opts = RemoveContainerOptions {
-        v: volumes,
-        force: true,
-        link: false,
-    };
+    let opts = RemoveContainerOptions { v: volumes, force: true, link: false };
     match engine.docker.remove_container(id_or_name, Some(opts)).await {
         Ok(()) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),

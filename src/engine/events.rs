@@ -45,11 +45,7 @@ impl EventHub {
             ("type".to_string(), vec!["container".to_string()]),
             ("label".to_string(), vec![labels::project_filter(project)]),
         ]);
-        let opts = EventsOptions {
-            since: Some(since),
-            until: None,
-            filters: Some(filters),
-        };
+        let opts = EventsOptions { since: Some(since), until: None, filters: Some(filters) };
         let docker = engine.docker.clone();
         let sender = tx.clone();
         let task = tokio::spawn(async move {
@@ -83,56 +79,37 @@ enum Verdict {
 }
 
 async fn check(engine: &Engine, id: &str, service: &str, condition: Condition) -> Verdict {
-    let info = match engine
-        .docker
-        .inspect_container(id, None::<InspectContainerOptions>)
-        .await
-    {
+    let info = match engine.docker.inspect_container(id, None::<InspectContainerOptions>).await {
         Ok(i) => i,
         Err(e) => return Verdict::Failed(format!("{service}: {}", engine_message(&e))),
     };
     let state = info.state.unwrap_or_default();
     let status = state.status.unwrap_or(ContainerStateStatusEnum::EMPTY);
     let exit = state.exit_code.unwrap_or(0);
-    let exited = matches!(
-        status,
-        ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD
-    );
+    let exited = matches!(status, ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD);
     match condition {
         Condition::ServiceStarted => match status {
-            ContainerStateStatusEnum::RUNNING
-            | ContainerStateStatusEnum::RESTARTING
-            | ContainerStateStatusEnum::EXITED => Verdict::Met,
+            ContainerStateStatusEnum::RUNNING | ContainerStateStatusEnum::RESTARTING | ContainerStateStatusEnum::EXITED => Verdict::Met,
             other => Verdict::Waiting(format!("it is {other}")),
         },
         Condition::ServiceHealthy => {
             let health = state.health.and_then(|h| h.status);
             if exited && health != Some(HealthStatusEnum::HEALTHY) {
-                return Verdict::Failed(format!(
-                    "dependency {service} exited with code {exit} before it was healthy"
-                ));
+                return Verdict::Failed(format!("dependency {service} exited with code {exit} before it was healthy"));
             }
             match health {
-                None | Some(HealthStatusEnum::NONE) | Some(HealthStatusEnum::EMPTY) => {
-                    Verdict::Failed(format!(
-                        "{service} has no healthcheck, so it can never be healthy\n  hint: add a healthcheck to {service}, or use condition: service_started"
-                    ))
-                }
+                None | Some(HealthStatusEnum::NONE) | Some(HealthStatusEnum::EMPTY) => Verdict::Failed(format!(
+                    "{service} has no healthcheck, so it can never be healthy\n  hint: add a healthcheck to {service}, or use condition: service_started"
+                )),
                 Some(HealthStatusEnum::HEALTHY) => Verdict::Met,
-                Some(HealthStatusEnum::UNHEALTHY) => {
-                    Verdict::Failed(format!("dependency {service} is unhealthy"))
-                }
-                Some(HealthStatusEnum::STARTING) => {
-                    Verdict::Waiting("its health is starting".into())
-                }
+                Some(HealthStatusEnum::UNHEALTHY) => Verdict::Failed(format!("dependency {service} is unhealthy")),
+                Some(HealthStatusEnum::STARTING) => Verdict::Waiting("its health is starting".into()),
             }
         }
         Condition::ServiceCompletedSuccessfully => match status {
             ContainerStateStatusEnum::EXITED if exit == 0 => Verdict::Met,
             ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD => {
-                Verdict::Failed(format!(
-                    "dependency {service} did not complete successfully: exited with code {exit}"
-                ))
+                Verdict::Failed(format!("dependency {service} did not complete successfully: exited with code {exit}"))
             }
             other => Verdict::Waiting(format!("it is {other}")),
         },
@@ -165,10 +142,7 @@ pub async fn wait_for(
                         Condition::ServiceHealthy => "healthy",
                         Condition::ServiceCompletedSuccessfully => "completed",
                     };
-                    return Err(format!(
-                        "timed out after {}s waiting for {service} to be {what} ({last})",
-                        timeout.as_secs()
-                    ));
+                    return Err(format!("timed out after {}s waiting for {service} to be {what} ({last})", timeout.as_secs()));
                 }
                 Ok(Ok(ev)) if ev.id == id => break,
                 Ok(Ok(_)) => continue,

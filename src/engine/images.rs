@@ -22,12 +22,7 @@ pub async fn exists(engine: &Engine, image: &str) -> anyhow::Result<bool> {
 
 /// The image's id, when it exists.
 pub async fn id(engine: &Engine, image: &str) -> Option<String> {
-    engine
-        .docker
-        .inspect_image(image)
-        .await
-        .ok()
-        .and_then(|i| i.id)
+    engine.docker.inspect_image(image).await.ok().and_then(|i| i.id)
 }
 
 /// Splits `registry/name:tag` into name and tag (`latest` by default); digests stay whole.
@@ -37,27 +32,15 @@ pub fn split_reference(image: &str) -> (String, String) {
     }
     let slash = image.rfind('/').map_or(0, |i| i + 1);
     match image[slash..].rfind(':') {
-        Some(i) => (
-            image[..slash + i].to_string(),
-            image[slash + i + 1..].to_string(),
-        ),
+        Some(i) => (image[..slash + i].to_string(), image[slash + i + 1..].to_string()),
         None => (image.to_string(), "latest".to_string()),
     }
 }
 
 /// Pulls an image, reporting bytes done of the total across its layers.
-pub async fn pull(
-    engine: &Engine,
-    image: &str,
-    label: &str,
-    progress: &Progress,
-) -> anyhow::Result<()> {
+pub async fn pull(engine: &Engine, image: &str, label: &str, progress: &Progress) -> anyhow::Result<()> {
     let (name, tag) = split_reference(image);
-    let opts = CreateImageOptions {
-        from_image: Some(name),
-        tag: (!tag.is_empty()).then_some(tag),
-        ..Default::default()
-    };
+    let opts = CreateImageOptions { from_image: Some(name), tag: (!tag.is_empty()).then_some(tag), ..Default::default() };
     let mut stream = engine.docker.create_image(Some(opts), None, None);
     let mut layers: HashMap<String, (u64, u64)> = HashMap::new();
     progress.step(label, "Pulling", false);
@@ -87,9 +70,7 @@ pub async fn pull(
             "Download complete" | "Pull complete" | "Already exists" => entry.0 = entry.1,
             _ => {}
         }
-        let (done, total) = layers
-            .values()
-            .fold((0, 0), |(d, t), (ld, lt)| (d + ld, t + lt));
+        let (done, total) = layers.values().fold((0, 0), |(d, t), (ld, lt)| (d + ld, t + lt));
         if total > 0 {
             progress.bytes(label, done, total);
         }
@@ -115,10 +96,7 @@ impl IgnoreRules {
                     Some(p) => (true, p.trim()),
                     None => (false, l),
                 };
-                let pat = pat
-                    .trim_start_matches("./")
-                    .trim_start_matches('/')
-                    .trim_end_matches('/');
+                let pat = pat.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
                 glob::Pattern::new(pat).ok().map(|p| (p, neg))
             })
             .collect();
@@ -126,11 +104,7 @@ impl IgnoreRules {
     }
 
     pub fn excluded(&self, rel: &str) -> bool {
-        let opts = glob::MatchOptions {
-            case_sensitive: true,
-            require_literal_separator: true,
-            require_literal_leading_dot: false,
-        };
+        let opts = glob::MatchOptions { case_sensitive: true, require_literal_separator: true, require_literal_leading_dot: false };
         let mut excluded = false;
         for (pat, neg) in &self.rules {
             // The path itself or any directory above it.
@@ -150,30 +124,18 @@ impl IgnoreRules {
 
 /// The build context as a tar, leaving out what `.dockerignore` excludes
 /// (the Dockerfile and `.dockerignore` are always sent, as docker does).
-pub fn context_tar(
-    context: &Path,
-    dockerfile: &str,
-    inline: Option<(&str, &str)>,
-) -> anyhow::Result<Vec<u8>> {
-    let rules = IgnoreRules::parse(
-        &std::fs::read_to_string(context.join(".dockerignore")).unwrap_or_default(),
-    );
+pub fn context_tar(context: &Path, dockerfile: &str, inline: Option<(&str, &str)>) -> anyhow::Result<Vec<u8>> {
+    let rules = IgnoreRules::parse(&std::fs::read_to_string(context.join(".dockerignore")).unwrap_or_default());
     let mut builder = tar::Builder::new(Vec::new());
     builder.follow_symlinks(false);
     let mut stack = vec![context.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let mut entries: Vec<_> = std::fs::read_dir(&dir)
-            .with_context(|| format!("cannot read {}", dir.display()))?
-            .filter_map(Result::ok)
-            .collect();
+        let mut entries: Vec<_> =
+            std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?.filter_map(Result::ok).collect();
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
             let path = entry.path();
-            let rel = path
-                .strip_prefix(context)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .replace('\\', "/");
+            let rel = path.strip_prefix(context).unwrap_or(&path).to_string_lossy().replace('\\', "/");
             let always = rel == dockerfile || rel == ".dockerignore";
             if !always && rules.excluded(&rel) {
                 continue;
@@ -185,9 +147,7 @@ pub fn context_tar(
             } else {
                 builder
                     .append_path_with_name(&path, &rel)
-                    .with_context(|| {
-                        format!("cannot add {} to the build context", path.display())
-                    })?;
+                    .with_context(|| format!("cannot add {} to the build context", path.display()))?;
             }
         }
     }
@@ -210,26 +170,13 @@ pub struct BuildOpts {
 }
 
 /// Builds an image and tags it; output lines go to `out` as they come.
-pub async fn build(
-    engine: &Engine,
-    build: &Build,
-    tag: &str,
-    opts: &BuildOpts,
-    out: &(dyn Fn(&str) + Sync),
-) -> anyhow::Result<()> {
+pub async fn build(engine: &Engine, build: &Build, tag: &str, opts: &BuildOpts, out: &(dyn Fn(&str) + Sync)) -> anyhow::Result<()> {
     const INLINE: &str = ".rcompose.inline.Dockerfile";
     let context = Path::new(&build.context);
-    let dockerfile = build
-        .dockerfile
-        .clone()
-        .unwrap_or_else(|| INLINE.to_string());
+    let dockerfile = build.dockerfile.clone().unwrap_or_else(|| INLINE.to_string());
     let inline = build.dockerfile_inline.as_deref().map(|t| (INLINE, t));
     let tar = tokio::task::block_in_place(|| context_tar(context, &dockerfile, inline))?;
-    let mut args: HashMap<String, String> = build
-        .args
-        .iter()
-        .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
-        .collect();
+    let mut args: HashMap<String, String> = build.args.iter().filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v))).collect();
     args.extend(opts.extra_args.clone());
     let options = BuildImageOptions {
         dockerfile,
@@ -243,9 +190,7 @@ pub async fn build(
         forcerm: true,
         ..Default::default()
     };
-    let mut stream = engine
-        .docker
-        .build_image(options, None, Some(bollard::body_full(tar.into())));
+    let mut stream = engine.docker.build_image(options, None, Some(bollard::body_full(tar.into())));
     let mut partial = String::new();
     while let Some(item) = stream.next().await {
         let info = item.map_err(|e| anyhow::anyhow!("{}", engine_message(&e)))?;
@@ -270,19 +215,7 @@ pub async fn build(
 }
 
 pub async fn remove(engine: &Engine, image: &str) -> anyhow::Result<bool> {
-    match engine
-        .docker
-        .remove_image(
-            image,
-            Some(RemoveImageOptions {
-                force: false,
-                noprune: false,
-                platforms: None,
-            }),
-            None,
-        )
-        .await
-    {
+    match engine.docker.remove_image(image, Some(RemoveImageOptions { force: false, noprune: false, platforms: None }), None).await {
         Ok(_) => Ok(true),
         Err(e) if is_not_found(&e) => Ok(false),
         Err(e) => bail!("cannot remove image {image}: {}", engine_message(&e)),
@@ -296,25 +229,14 @@ mod tests {
     #[test]
     fn references() {
         assert_eq!(split_reference("nginx"), ("nginx".into(), "latest".into()));
-        assert_eq!(
-            split_reference("mongo:7.0.5"),
-            ("mongo".into(), "7.0.5".into())
-        );
-        assert_eq!(
-            split_reference("127.0.0.1:5000/app:1"),
-            ("127.0.0.1:5000/app".into(), "1".into())
-        );
-        assert_eq!(
-            split_reference("127.0.0.1:5000/app"),
-            ("127.0.0.1:5000/app".into(), "latest".into())
-        );
+        assert_eq!(split_reference("mongo:7.0.5"), ("mongo".into(), "7.0.5".into()));
+        assert_eq!(split_reference("127.0.0.1:5000/app:1"), ("127.0.0.1:5000/app".into(), "1".into()));
+        assert_eq!(split_reference("127.0.0.1:5000/app"), ("127.0.0.1:5000/app".into(), "latest".into()));
     }
 
     #[test]
     fn dockerignore_rules() {
-        let r = IgnoreRules::parse(
-            "# comment\nnode_modules\n*.log\n!keep.log\nbuild/\n**/secret.txt\n",
-        );
+        let r = IgnoreRules::parse("# comment\nnode_modules\n*.log\n!keep.log\nbuild/\n**/secret.txt\n");
         assert!(r.excluded("node_modules"));
         assert!(r.excluded("node_modules/x/y.js"));
         assert!(r.excluded("debug.log"));
@@ -322,10 +244,7 @@ mod tests {
         assert!(r.excluded("build/out.bin"));
         assert!(r.excluded("a/b/secret.txt"));
         assert!(!r.excluded("src/main.rs"));
-        assert!(
-            !r.excluded("sub/debug.log"),
-            "`*` does not cross directories"
-        );
+        assert!(!r.excluded("sub/debug.log"), "`*` does not cross directories");
     }
 
     #[test]
@@ -336,24 +255,12 @@ mod tests {
         std::fs::write(dir.path().join("secret"), "s").unwrap();
         std::fs::create_dir(dir.path().join("src")).unwrap();
         std::fs::write(dir.path().join("src/app.py"), "print()").unwrap();
-        let tar = context_tar(
-            dir.path(),
-            "Dockerfile",
-            Some(("inline.Dockerfile", "FROM y\n")),
-        )
-        .unwrap();
+        let tar = context_tar(dir.path(), "Dockerfile", Some(("inline.Dockerfile", "FROM y\n"))).unwrap();
         let mut archive = tar::Archive::new(&tar[..]);
-        let names: Vec<String> = archive
-            .entries()
-            .unwrap()
-            .map(|e| e.unwrap().path().unwrap().display().to_string())
-            .collect();
+        let names: Vec<String> = archive.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
         assert!(names.contains(&"Dockerfile".to_string()), "{names:?}");
         assert!(names.contains(&"src/app.py".to_string()), "{names:?}");
-        assert!(
-            names.contains(&"inline.Dockerfile".to_string()),
-            "{names:?}"
-        );
+        assert!(names.contains(&"inline.Dockerfile".to_string()), "{names:?}");
         assert!(!names.contains(&"secret".to_string()), "{names:?}");
     }
 }

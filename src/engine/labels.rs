@@ -39,8 +39,7 @@ pub fn resource_labels(
     key: &str,
     extra: &std::collections::BTreeMap<String, String>,
 ) -> HashMap<String, String> {
-    let mut l: HashMap<String, String> =
-        extra.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut l: HashMap<String, String> = extra.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     l.insert(PROJECT.into(), project.into());
     l.insert(kind_label.into(), key.into());
     l.insert(VERSION.into(), COMPOSE_VERSION.into());
@@ -63,28 +62,10 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Labels for a service's container.
-pub fn container_labels(
-    project: &Project,
-    service: &Service,
-    number: u32,
-    image: &str,
-    hash: &str,
-) -> HashMap<String, String> {
-    let mut l: HashMap<String, String> = service
-        .labels
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let files: Vec<String> = project
-        .config_files
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
-    let deps: Vec<String> = service
-        .depends_on
-        .iter()
-        .map(|(name, d)| format!("{name}:{}:{}", d.condition.as_str(), d.restart))
-        .collect();
+pub fn container_labels(project: &Project, service: &Service, number: u32, image: &str, hash: &str) -> HashMap<String, String> {
+    let mut l: HashMap<String, String> = service.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let files: Vec<String> = project.config_files.iter().map(|p| p.display().to_string()).collect();
+    let deps: Vec<String> = service.depends_on.iter().map(|(name, d)| format!("{name}:{}:{}", d.condition.as_str(), d.restart)).collect();
     for (k, v) in [
         (PROJECT, project.name.clone()),
         (SERVICE, service.name.clone()),
@@ -109,11 +90,7 @@ mod tests {
 
     #[test]
     fn hash_ignores_build_and_dependencies_but_not_command() {
-        let a = Service {
-            name: "a".into(),
-            image: Some("x".into()),
-            ..Default::default()
-        };
+        let a = Service { name: "a".into(), image: Some("x".into()), ..Default::default() };
         let mut b = a.clone();
         b.profiles = vec!["p".into()];
         b.build = Some(Default::default());

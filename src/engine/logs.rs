@@ -32,14 +32,7 @@ impl LogPrinter {
     }
 
     pub fn to_writer(width: usize, color: bool, prefix: bool, out: Box<dyn Write + Send>) -> Self {
-        LogPrinter {
-            inner: Arc::new(Mutex::new(Printer {
-                width,
-                color,
-                prefix,
-                out,
-            })),
-        }
+        LogPrinter { inner: Arc::new(Mutex::new(Printer { width, color, prefix, out })) }
     }
 
     /// The color index for a name, stable within a run: the `index`th service gets `PALETTE[index]`.
@@ -48,10 +41,7 @@ impl LogPrinter {
         let line = if p.prefix {
             let padded = format!("{name:<width$} | ", width = p.width);
             if p.color {
-                format!(
-                    "\x1b[{}m{padded}\x1b[0m{text}\n",
-                    PALETTE[color_index % PALETTE.len()]
-                )
+                format!("\x1b[{}m{padded}\x1b[0m{text}\n", PALETTE[color_index % PALETTE.len()])
             } else {
                 format!("{padded}{text}\n")
             }
@@ -74,14 +64,7 @@ pub struct StreamOpts {
 }
 
 /// Streams a container's output (stdout and stderr demultiplexed) as prefixed lines until it ends.
-pub async fn stream(
-    engine: &Engine,
-    container: &str,
-    name: &str,
-    color_index: usize,
-    opts: &StreamOpts,
-    printer: &LogPrinter,
-) {
+pub async fn stream(engine: &Engine, container: &str, name: &str, color_index: usize, opts: &StreamOpts, printer: &LogPrinter) {
     let options = LogsOptions {
         follow: opts.follow,
         stdout: true,

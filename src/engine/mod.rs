@@ -24,10 +24,7 @@ pub struct Engine {
 
 /// Where rcompose looks for the engine: `DOCKER_HOST`, else the default socket.
 pub fn engine_host() -> String {
-    std::env::var("DOCKER_HOST")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
+    std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
 }
 
 impl Engine {
@@ -38,16 +35,10 @@ impl Engine {
         let unreachable = |e: &dyn std::fmt::Display| {
             anyhow::anyhow!(
                 "cannot reach the Docker Engine at {host}: {e}\n  hint: is dockerd running? check `docker info`, and DOCKER_HOST{}",
-                if std::env::var_os("DOCKER_TLS_VERIFY").is_some() {
-                    ", DOCKER_CERT_PATH and DOCKER_TLS_VERIFY"
-                } else {
-                    ""
-                }
+                if std::env::var_os("DOCKER_TLS_VERIFY").is_some() { ", DOCKER_CERT_PATH and DOCKER_TLS_VERIFY" } else { "" }
             )
         };
-        let docker = if host.starts_with("tcp://")
-            && std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty() && v != "0")
-        {
+        let docker = if host.starts_with("tcp://") && std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty() && v != "0") {
             // bollard reads DOCKER_CERT_PATH for the key, certificate and CA.
             Docker::connect_with_ssl_defaults().map_err(|e| unreachable(&e))?
         } else {
@@ -58,34 +49,19 @@ impl Engine {
             Ok(Err(e)) => return Err(unreachable(&e)),
             Err(_) => return Err(unreachable(&"no answer within 10 seconds")),
         }
-        let docker = docker
-            .negotiate_version()
-            .await
-            .map_err(|e| unreachable(&e))?;
+        let docker = docker.negotiate_version().await.map_err(|e| unreachable(&e))?;
         Ok(Engine { docker, host })
     }
 }
 
 /// Is this bollard error the engine's 404?
 pub fn is_not_found(e: &bollard::errors::Error) -> bool {
-    matches!(
-        e,
-        bollard::errors::Error::DockerResponseServerError {
-            status_code: 404,
-            ..
-        }
-    )
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
 }
 
 /// Is this bollard error the engine's 304 (already started / already stopped)?
 pub fn is_not_modified(e: &bollard::errors::Error) -> bool {
-    matches!(
-        e,
-        bollard::errors::Error::DockerResponseServerError {
-            status_code: 304,
-            ..
-        }
-    )
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 304, .. })
 }
 
 /// The engine's message, without bollard's wrapping.

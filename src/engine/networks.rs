@@ -14,19 +14,9 @@ use crate::compose::Project;
 pub async fn ensure(engine: &Engine, project: &Project) -> anyhow::Result<Vec<String>> {
     let mut created = Vec::new();
     for (key, net) in &project.networks {
-        match engine
-            .docker
-            .inspect_network(
-                &net.name,
-                None::<bollard::query_parameters::InspectNetworkOptions>,
-            )
-            .await
-        {
+        match engine.docker.inspect_network(&net.name, None::<bollard::query_parameters::InspectNetworkOptions>).await {
             Ok(existing) => {
-                let owner = existing
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get(labels::PROJECT));
+                let owner = existing.labels.as_ref().and_then(|l| l.get(labels::PROJECT));
                 if !net.external && owner.is_some_and(|o| o != &project.name) {
                     bail!(
                         "network {} exists but belongs to project {:?}; remove it or rename this project's network",
@@ -49,26 +39,13 @@ pub async fn ensure(engine: &Engine, project: &Project) -> anyhow::Result<Vec<St
                     internal: Some(net.internal),
                     attachable: Some(net.attachable),
                     options: Some(net.driver_opts.clone().into_iter().collect()),
-                    labels: Some(labels::resource_labels(
-                        &project.name,
-                        labels::NETWORK,
-                        key,
-                        &net.labels,
-                    )),
+                    labels: Some(labels::resource_labels(&project.name, labels::NETWORK, key, &net.labels)),
                     ..Default::default()
                 };
-                engine
-                    .docker
-                    .create_network(req)
-                    .await
-                    .with_context(|| format!("cannot create network {}", net.name))?;
+                engine.docker.create_network(req).await.with_context(|| format!("cannot create network {}", net.name))?;
                 created.push(net.name.clone());
             }
-            Err(e) => bail!(
-                "cannot inspect network {}: {}",
-                net.name,
-                engine_message(&e)
-            ),
+            Err(e) => bail!("cannot inspect network {}: {}", net.name, engine_message(&e)),
         }
     }
     Ok(created)
@@ -77,12 +54,7 @@ pub async fn ensure(engine: &Engine, project: &Project) -> anyhow::Result<Vec<St
 /// Names of the networks labelled as the project's.
 pub async fn list(engine: &Engine, project: &str) -> anyhow::Result<Vec<String>> {
     let filters = HashMap::from([("label".to_string(), vec![labels::project_filter(project)])]);
-    let nets = engine
-        .docker
-        .list_networks(Some(ListNetworksOptions {
-            filters: Some(filters),
-        }))
-        .await?;
+    let nets = engine.docker.list_networks(Some(ListNetworksOptions { filters: Some(filters) })).await?;
     Ok(nets.into_iter().filter_map(|n| n.name).collect())
 }
 

@@ -3,9 +3,8 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HealthConfig, HostConfig,
-    Mount as EngineMount, MountBindOptions, MountBindOptionsPropagationEnum, MountTmpfsOptions,
-    MountType as EngineMountType, MountVolumeOptions, NetworkingConfig, PortBinding,
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HealthConfig, HostConfig, Mount as EngineMount, MountBindOptions,
+    MountBindOptionsPropagationEnum, MountTmpfsOptions, MountType as EngineMountType, MountVolumeOptions, NetworkingConfig, PortBinding,
     ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
 };
 
@@ -15,19 +14,12 @@ use crate::compose::model::{Mount, MountType, Service, Ulimit};
 
 /// The container name a service's first container gets.
 pub fn container_name(project: &Project, service: &Service) -> String {
-    service
-        .container_name
-        .clone()
-        .unwrap_or_else(|| format!("{}-{}-1", project.name, service.name))
+    service.container_name.clone().unwrap_or_else(|| format!("{}-{}-1", project.name, service.name))
 }
 
 /// The engine name of a project network (`default` -> `proj_default`).
 pub fn network_name(project: &Project, key: &str) -> String {
-    project
-        .networks
-        .get(key)
-        .map(|n| n.name.clone())
-        .unwrap_or_else(|| format!("{}_{key}", project.name))
+    project.networks.get(key).map(|n| n.name.clone()).unwrap_or_else(|| format!("{}_{key}", project.name))
 }
 
 /// The networks a service joins, in a stable order, the first one at creation.
@@ -37,29 +29,19 @@ pub fn service_networks(service: &Service) -> Vec<String> {
 
 /// Endpoint settings for one network: aliases so others reach the service by name.
 pub fn endpoint(project: &Project, service: &Service, key: &str) -> EndpointSettings {
-    let opts = service
-        .networks
-        .get(key)
-        .cloned()
-        .flatten()
-        .unwrap_or_default();
+    let opts = service.networks.get(key).cloned().flatten().unwrap_or_default();
     let mut aliases = vec![service.name.clone()];
     if let Some(cn) = &service.container_name {
         aliases.push(cn.clone());
     }
     aliases.extend(opts.aliases.iter().cloned());
     let _ = project;
-    let ipam =
-        (opts.ipv4_address.is_some() || opts.ipv6_address.is_some()).then(|| EndpointIpamConfig {
-            ipv4_address: opts.ipv4_address.clone(),
-            ipv6_address: opts.ipv6_address.clone(),
-            ..Default::default()
-        });
-    EndpointSettings {
-        aliases: Some(aliases),
-        ipam_config: ipam,
+    let ipam = (opts.ipv4_address.is_some() || opts.ipv6_address.is_some()).then(|| EndpointIpamConfig {
+        ipv4_address: opts.ipv4_address.clone(),
+        ipv6_address: opts.ipv6_address.clone(),
         ..Default::default()
-    }
+    });
+    EndpointSettings { aliases: Some(aliases), ipam_config: ipam, ..Default::default() }
 }
 
 fn restart_policy(s: Option<&str>) -> Option<RestartPolicy> {
@@ -74,10 +56,7 @@ fn restart_policy(s: Option<&str>) -> Option<RestartPolicy> {
         "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
         _ => RestartPolicyNameEnum::NO,
     };
-    Some(RestartPolicy {
-        name: Some(name),
-        maximum_retry_count: count,
-    })
+    Some(RestartPolicy { name: Some(name), maximum_retry_count: count })
 }
 
 fn nanos(d: Option<std::time::Duration>) -> Option<i64> {
@@ -91,9 +70,7 @@ fn mounts(project: &Project, service: &Service) -> (Vec<String>, Vec<EngineMount
     let mut mounts = Vec::new();
     for m in &service.volumes {
         match m.kind {
-            MountType::Bind if m.bind.as_ref().is_some_and(|b| b.create_host_path) => {
-                binds.push(bind_string(m))
-            }
+            MountType::Bind if m.bind.as_ref().is_some_and(|b| b.create_host_path) => binds.push(bind_string(m)),
             MountType::Bind => mounts.push(EngineMount {
                 typ: Some(EngineMountType::BIND),
                 source: m.source.clone(),
@@ -103,32 +80,19 @@ fn mounts(project: &Project, service: &Service) -> (Vec<String>, Vec<EngineMount
                     .bind
                     .as_ref()
                     .and_then(|b| b.propagation.as_deref())
-                    .map(|p| MountBindOptions {
-                        propagation: propagation(p),
-                        ..Default::default()
-                    }),
+                    .map(|p| MountBindOptions { propagation: propagation(p), ..Default::default() }),
                 ..Default::default()
             }),
             MountType::Volume => mounts.push(EngineMount {
                 typ: Some(EngineMountType::VOLUME),
-                source: m.source.as_ref().map(|s| {
-                    project
-                        .volumes
-                        .get(s)
-                        .map(|v| v.name.clone())
-                        .unwrap_or_else(|| s.clone())
-                }),
+                source: m.source.as_ref().map(|s| project.volumes.get(s).map(|v| v.name.clone()).unwrap_or_else(|| s.clone())),
                 target: Some(m.target.clone()),
                 read_only: Some(m.read_only),
-                volume_options: m
-                    .volume
-                    .as_ref()
-                    .filter(|v| v.nocopy || v.subpath.is_some())
-                    .map(|v| MountVolumeOptions {
-                        no_copy: Some(v.nocopy),
-                        subpath: v.subpath.clone(),
-                        ..Default::default()
-                    }),
+                volume_options: m.volume.as_ref().filter(|v| v.nocopy || v.subpath.is_some()).map(|v| MountVolumeOptions {
+                    no_copy: Some(v.nocopy),
+                    subpath: v.subpath.clone(),
+                    ..Default::default()
+                }),
                 ..Default::default()
             }),
             MountType::Tmpfs => mounts.push(EngineMount {
@@ -164,60 +128,31 @@ fn bind_string(m: &Mount) -> String {
         opts.extend(b.selinux.clone());
         opts.extend(b.propagation.clone());
     }
-    format!(
-        "{}:{}:{}",
-        m.source.as_deref().unwrap_or_default(),
-        m.target,
-        opts.join(",")
-    )
+    format!("{}:{}:{}", m.source.as_deref().unwrap_or_default(), m.target, opts.join(","))
 }
 
 /// The full create request for a service's container.
-pub fn create_body(
-    project: &Project,
-    service: &Service,
-    image: &str,
-    hash: &str,
-) -> ContainerCreateBody {
-    let env: Vec<String> = service
-        .environment
-        .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
-        .collect();
+pub fn create_body(project: &Project, service: &Service, image: &str, hash: &str) -> ContainerCreateBody {
+    let env: Vec<String> = service.environment.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}"))).collect();
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     let mut exposed: Vec<String> = Vec::new();
     for p in &service.ports {
         let key = format!("{}/{}", p.target, p.protocol);
-        let binding = PortBinding {
-            host_ip: p.host_ip.clone(),
-            host_port: Some(p.published.clone().unwrap_or_default()),
-        };
-        port_bindings
-            .entry(key.clone())
-            .or_insert_with(|| Some(Vec::new()))
-            .get_or_insert_with(Vec::new)
-            .push(binding);
+        let binding = PortBinding { host_ip: p.host_ip.clone(), host_port: Some(p.published.clone().unwrap_or_default()) };
+        port_bindings.entry(key.clone()).or_insert_with(|| Some(Vec::new())).get_or_insert_with(Vec::new).push(binding);
         if !exposed.contains(&key) {
             exposed.push(key);
         }
     }
     for e in &service.expose {
-        let key = if e.contains('/') {
-            e.clone()
-        } else {
-            format!("{e}/tcp")
-        };
+        let key = if e.contains('/') { e.clone() } else { format!("{e}/tcp") };
         if !exposed.contains(&key) {
             exposed.push(key);
         }
     }
     let (binds, engine_mounts) = mounts(project, service);
     let healthcheck = service.healthcheck.as_ref().map(|h| HealthConfig {
-        test: if h.disable {
-            Some(vec!["NONE".into()])
-        } else {
-            h.test.clone()
-        },
+        test: if h.disable { Some(vec!["NONE".into()]) } else { h.test.clone() },
         interval: nanos(h.interval),
         timeout: nanos(h.timeout),
         retries: h.retries.map(|r| r as i64),
@@ -232,18 +167,12 @@ pub fn create_body(
                 Ulimit::Single(v) => (*v, *v),
                 Ulimit::Range { soft, hard } => (*soft, *hard),
             };
-            ResourcesUlimits {
-                name: Some(name.clone()),
-                soft: Some(soft),
-                hard: Some(hard),
-            }
+            ResourcesUlimits { name: Some(name.clone()), soft: Some(soft), hard: Some(hard) }
         })
         .collect();
     let networks = service_networks(service);
     let network_mode = networks.first().map(|n| network_name(project, n));
-    let endpoints = networks
-        .first()
-        .map(|n| HashMap::from([(network_name(project, n), endpoint(project, service, n))]));
+    let endpoints = networks.first().map(|n| HashMap::from([(network_name(project, n), endpoint(project, service, n))]));
     let host_config = HostConfig {
         binds: (!binds.is_empty()).then_some(binds),
         mounts: (!engine_mounts.is_empty()).then_some(engine_mounts),
@@ -256,13 +185,7 @@ pub fn create_body(
         privileged: Some(service.privileged),
         dns: (!service.dns.is_empty()).then(|| service.dns.clone()),
         // The engine wants host:ip.
-        extra_hosts: (!service.extra_hosts.is_empty()).then(|| {
-            service
-                .extra_hosts
-                .iter()
-                .map(|h| h.replacen('=', ":", 1))
-                .collect()
-        }),
+        extra_hosts: (!service.extra_hosts.is_empty()).then(|| service.extra_hosts.iter().map(|h| h.replacen('=', ":", 1)).collect()),
         shm_size: service.shm_size.as_ref().and_then(|s| s.parse().ok()),
         ulimits: (!ulimits.is_empty()).then_some(ulimits),
         ..Default::default()
@@ -283,9 +206,7 @@ pub fn create_body(
         healthcheck,
         labels: Some(labels::container_labels(project, service, 1, image, hash)),
         host_config: Some(host_config),
-        networking_config: endpoints.map(|e| NetworkingConfig {
-            endpoints_config: Some(e),
-        }),
+        networking_config: endpoints.map(|e| NetworkingConfig { endpoints_config: Some(e) }),
         ..Default::default()
     }
 }
@@ -322,11 +243,7 @@ mod tests {
                 source: Some("/p/conf".into()),
                 target: "/etc/conf".into(),
                 read_only: true,
-                bind: Some(BindOptions {
-                    create_host_path: true,
-                    selinux: Some("z".into()),
-                    ..Default::default()
-                }),
+                bind: Some(BindOptions { create_host_path: true, selinux: Some("z".into()), ..Default::default() }),
                 volume: None,
                 tmpfs: None,
             }],
@@ -339,10 +256,7 @@ mod tests {
         assert_eq!(hc.binds.unwrap(), vec!["/p/conf:/etc/conf:ro,z"]);
         let pb = hc.port_bindings.unwrap();
         let b = &pb["80/tcp"].as_ref().unwrap()[0];
-        assert_eq!(
-            (b.host_ip.as_deref(), b.host_port.as_deref()),
-            (Some("127.0.0.1"), Some("1000"))
-        );
+        assert_eq!((b.host_ip.as_deref(), b.host_port.as_deref()), (Some("127.0.0.1"), Some("1000")));
         assert_eq!(hc.restart_policy.unwrap().maximum_retry_count, Some(3));
         assert_eq!(hc.network_mode.as_deref(), Some("p_default"));
         let labels = body.labels.unwrap();

@@ -27,19 +27,10 @@ pub async fn ensure(engine: &Engine, project: &Project) -> anyhow::Result<Vec<St
                     name: Some(vol.name.clone()),
                     driver: vol.driver.clone(),
                     driver_opts: Some(vol.driver_opts.clone().into_iter().collect()),
-                    labels: Some(labels::resource_labels(
-                        &project.name,
-                        labels::VOLUME,
-                        key,
-                        &vol.labels,
-                    )),
+                    labels: Some(labels::resource_labels(&project.name, labels::VOLUME, key, &vol.labels)),
                     ..Default::default()
                 };
-                engine
-                    .docker
-                    .create_volume(req)
-                    .await
-                    .with_context(|| format!("cannot create volume {}", vol.name))?;
+                engine.docker.create_volume(req).await.with_context(|| format!("cannot create volume {}", vol.name))?;
                 created.push(vol.name.clone());
             }
             Err(e) => bail!("cannot inspect volume {}: {}", vol.name, engine_message(&e)),
@@ -51,26 +42,12 @@ pub async fn ensure(engine: &Engine, project: &Project) -> anyhow::Result<Vec<St
 /// Names of the volumes labelled as the project's.
 pub async fn list(engine: &Engine, project: &str) -> anyhow::Result<Vec<String>> {
     let filters = HashMap::from([("label".to_string(), vec![labels::project_filter(project)])]);
-    let resp = engine
-        .docker
-        .list_volumes(Some(ListVolumesOptions {
-            filters: Some(filters),
-        }))
-        .await?;
-    Ok(resp
-        .volumes
-        .unwrap_or_default()
-        .into_iter()
-        .map(|v| v.name)
-        .collect())
+    let resp = engine.docker.list_volumes(Some(ListVolumesOptions { filters: Some(filters) })).await?;
+    Ok(resp.volumes.unwrap_or_default().into_iter().map(|v| v.name).collect())
 }
 
 pub async fn remove(engine: &Engine, name: &str) -> anyhow::Result<bool> {
-    match engine
-        .docker
-        .remove_volume(name, Some(RemoveVolumeOptions { force: false }))
-        .await
-    {
+    match engine.docker.remove_volume(name, Some(RemoveVolumeOptions { force: false })).await {
         Ok(()) => Ok(true),
         Err(e) if is_not_found(&e) => Ok(false),
         Err(e) => bail!("cannot remove volume {name}: {}", engine_message(&e)),

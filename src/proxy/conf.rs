@@ -61,11 +61,7 @@ fn tokenize(text: &str, file: &Arc<str>) -> Result<Vec<(Tok, Location)>, ConfErr
     let mut out = Vec::new();
     let chars: Vec<char> = text.chars().collect();
     let (mut i, mut line, mut col) = (0usize, 1usize, 1usize);
-    let loc = |line, col| Location {
-        file: file.clone(),
-        line,
-        col,
-    };
+    let loc = |line, col| Location { file: file.clone(), line, col };
     let advance = |c: char, line: &mut usize, col: &mut usize| {
         if c == '\n' {
             *line += 1;
@@ -112,10 +108,7 @@ fn tokenize(text: &str, file: &Arc<str>) -> Result<Vec<(Tok, Location)>, ConfErr
                 let mut word = String::new();
                 loop {
                     let Some(&ch) = chars.get(i) else {
-                        return Err(ConfError {
-                            loc: start,
-                            message: format!("unexpected end of file, expecting {q}"),
-                        });
+                        return Err(ConfError { loc: start, message: format!("unexpected end of file, expecting {q}") });
                     };
                     i += 1;
                     advance(ch, &mut line, &mut col);
@@ -193,35 +186,15 @@ fn tokenize(text: &str, file: &Arc<str>) -> Result<Vec<(Tok, Location)>, ConfErr
 
 /// Parses a configuration file, following `include`s. `prefix` is the
 /// directory relative includes resolve against (nginx's conf prefix).
-pub fn parse_file(
-    path: &Path,
-    prefix: &Path,
-    resolver: &dyn Resolver,
-) -> Result<Vec<Directive>, ConfError> {
+pub fn parse_file(path: &Path, prefix: &Path, resolver: &dyn Resolver) -> Result<Vec<Directive>, ConfError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfError {
-        loc: Location {
-            file: path.display().to_string().into(),
-            line: 0,
-            col: 0,
-        },
+        loc: Location { file: path.display().to_string().into(), line: 0, col: 0 },
         message: format!("cannot read the configuration: {e}"),
     })?;
-    parse_text(
-        &text,
-        path.display().to_string().into(),
-        prefix,
-        resolver,
-        0,
-    )
+    parse_text(&text, path.display().to_string().into(), prefix, resolver, 0)
 }
 
-pub fn parse_text(
-    text: &str,
-    file: Arc<str>,
-    prefix: &Path,
-    resolver: &dyn Resolver,
-    depth: usize,
-) -> Result<Vec<Directive>, ConfError> {
+pub fn parse_text(text: &str, file: Arc<str>, prefix: &Path, resolver: &dyn Resolver, depth: usize) -> Result<Vec<Directive>, ConfError> {
     let toks = tokenize(text, &file)?;
     let mut pos = 0;
     let list = parse_block(&toks, &mut pos, &file, prefix, resolver, depth, true)?;
@@ -243,15 +216,8 @@ fn parse_block(
             if top {
                 return Ok(out);
             }
-            let loc = toks.last().map(|t| t.1.clone()).unwrap_or(Location {
-                file: file.clone(),
-                line: 1,
-                col: 1,
-            });
-            return Err(ConfError {
-                loc,
-                message: "unexpected end of file, expecting \"}\"".into(),
-            });
+            let loc = toks.last().map(|t| t.1.clone()).unwrap_or(Location { file: file.clone(), line: 1, col: 1 });
+            return Err(ConfError { loc, message: "unexpected end of file, expecting \"}\"".into() });
         };
         match tok {
             Tok::Close if !top => {
@@ -259,22 +225,13 @@ fn parse_block(
                 return Ok(out);
             }
             Tok::Close => {
-                return Err(ConfError {
-                    loc: loc.clone(),
-                    message: "unexpected \"}\"".into(),
-                });
+                return Err(ConfError { loc: loc.clone(), message: "unexpected \"}\"".into() });
             }
             Tok::Semi => {
-                return Err(ConfError {
-                    loc: loc.clone(),
-                    message: "unexpected \";\"".into(),
-                });
+                return Err(ConfError { loc: loc.clone(), message: "unexpected \";\"".into() });
             }
             Tok::Open => {
-                return Err(ConfError {
-                    loc: loc.clone(),
-                    message: "unexpected \"{\"".into(),
-                });
+                return Err(ConfError { loc: loc.clone(), message: "unexpected \"{\"".into() });
             }
             Tok::Word(name) => {
                 let dloc = loc.clone();
@@ -293,24 +250,18 @@ fn parse_block(
                         }
                         Some((Tok::Open, _)) => {
                             *pos += 1;
-                            break Some(parse_block(
-                                toks, pos, file, prefix, resolver, depth, false,
-                            )?);
+                            break Some(parse_block(toks, pos, file, prefix, resolver, depth, false)?);
                         }
                         Some((Tok::Close, l)) => {
                             return Err(ConfError {
                                 loc: l.clone(),
-                                message: format!(
-                                    "unexpected \"}}\" after directive \"{name}\"; is a \";\" missing?"
-                                ),
+                                message: format!("unexpected \"}}\" after directive \"{name}\"; is a \";\" missing?"),
                             });
                         }
                         None => {
                             return Err(ConfError {
                                 loc: dloc,
-                                message: format!(
-                                    "unexpected end of file after directive \"{name}\", expecting \";\" or \"}}\""
-                                ),
+                                message: format!("unexpected end of file after directive \"{name}\", expecting \";\" or \"}}\""),
                             });
                         }
                     }
@@ -318,51 +269,27 @@ fn parse_block(
                 if name == "include" && block.is_none() {
                     out.extend(include(&args, &dloc, prefix, resolver, depth)?);
                 } else {
-                    out.push(Directive {
-                        name,
-                        args,
-                        block,
-                        loc: dloc,
-                    });
+                    out.push(Directive { name, args, block, loc: dloc });
                 }
             }
         }
     }
 }
 
-fn include(
-    args: &[String],
-    loc: &Location,
-    prefix: &Path,
-    resolver: &dyn Resolver,
-    depth: usize,
-) -> Result<Vec<Directive>, ConfError> {
+fn include(args: &[String], loc: &Location, prefix: &Path, resolver: &dyn Resolver, depth: usize) -> Result<Vec<Directive>, ConfError> {
     if args.len() != 1 {
-        return Err(ConfError {
-            loc: loc.clone(),
-            message: "invalid number of arguments in \"include\" directive".into(),
-        });
+        return Err(ConfError { loc: loc.clone(), message: "invalid number of arguments in \"include\" directive".into() });
     }
     if depth > 16 {
-        return Err(ConfError {
-            loc: loc.clone(),
-            message: "includes nest too deep (an include loop?)".into(),
-        });
+        return Err(ConfError { loc: loc.clone(), message: "includes nest too deep (an include loop?)".into() });
     }
     let written = &args[0];
-    let conf_path = if Path::new(written).is_absolute() {
-        written.clone()
-    } else {
-        prefix.join(written).display().to_string()
-    };
+    let conf_path = if Path::new(written).is_absolute() { written.clone() } else { prefix.join(written).display().to_string() };
     let host = resolver.host_path(&conf_path);
     let pattern = host.display().to_string();
     let mut files: Vec<PathBuf> = if pattern.contains(['*', '?', '[']) {
         glob::glob(&pattern)
-            .map_err(|e| ConfError {
-                loc: loc.clone(),
-                message: format!("invalid include pattern {written:?}: {e}"),
-            })?
+            .map_err(|e| ConfError { loc: loc.clone(), message: format!("invalid include pattern {written:?}: {e}") })?
             .filter_map(Result::ok)
             .collect()
     } else {
@@ -377,20 +304,11 @@ fn include(
             Err(e) => {
                 return Err(ConfError {
                     loc: loc.clone(),
-                    message: format!(
-                        "cannot open included file {written:?} ({}): {e}",
-                        f.display()
-                    ),
+                    message: format!("cannot open included file {written:?} ({}): {e}", f.display()),
                 });
             }
         };
-        out.extend(parse_text(
-            &text,
-            f.display().to_string().into(),
-            prefix,
-            resolver,
-            depth + 1,
-        )?);
+        out.extend(parse_text(&text, f.display().to_string().into(), prefix, resolver, depth + 1)?);
     }
     Ok(out)
 }
@@ -400,25 +318,11 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Vec<Directive> {
-        parse_text(
-            text,
-            "t.conf".into(),
-            Path::new("/nonexistent"),
-            &AsWritten,
-            0,
-        )
-        .unwrap()
+        parse_text(text, "t.conf".into(), Path::new("/nonexistent"), &AsWritten, 0).unwrap()
     }
 
     fn err(text: &str) -> ConfError {
-        parse_text(
-            text,
-            "t.conf".into(),
-            Path::new("/nonexistent"),
-            &AsWritten,
-            0,
-        )
-        .unwrap_err()
+        parse_text(text, "t.conf".into(), Path::new("/nonexistent"), &AsWritten, 0).unwrap_err()
     }
 
     #[test]
@@ -461,34 +365,14 @@ mod tests {
         std::fs::create_dir(dir.path().join("conf.d")).unwrap();
         std::fs::write(dir.path().join("conf.d/a.conf"), "server { listen 1; }\n").unwrap();
         std::fs::write(dir.path().join("conf.d/b.conf"), "server { listen 2; }\n").unwrap();
-        let d = parse_text(
-            "http { include conf.d/*.conf; include /etc/nowhere/mime.types; }",
-            "t.conf".into(),
-            dir.path(),
-            &AsWritten,
-            0,
-        )
-        .unwrap();
+        let d = parse_text("http { include conf.d/*.conf; include /etc/nowhere/mime.types; }", "t.conf".into(), dir.path(), &AsWritten, 0)
+            .unwrap();
         let http = d[0].block.as_ref().unwrap();
         assert_eq!(http[0].name, "server");
         assert_eq!(http[1].block.as_ref().unwrap()[0].args, vec!["2"]);
         assert_eq!(http[2].name, "types");
-        assert!(
-            http[2]
-                .block
-                .as_ref()
-                .unwrap()
-                .iter()
-                .any(|t| t.name == "text/html")
-        );
-        let e = parse_text(
-            "include missing.conf;",
-            "t.conf".into(),
-            dir.path(),
-            &AsWritten,
-            0,
-        )
-        .unwrap_err();
+        assert!(http[2].block.as_ref().unwrap().iter().any(|t| t.name == "text/html"));
+        let e = parse_text("include missing.conf;", "t.conf".into(), dir.path(), &AsWritten, 0).unwrap_err();
         assert!(e.message.contains("cannot open included file"), "{e}");
     }
 }

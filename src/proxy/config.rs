@@ -75,7 +75,8 @@ const IGNORED: &[&str] = &[
     "ssl_prefer_server_ciphers",
 ];
 
-pub const DEFAULT_HINT: &str = "run the real nginx container instead (`rcompose up --no-builtin-proxy`, or `x-rcompose: {builtin_proxy: false}` on the service)";
+pub const DEFAULT_HINT: &str =
+    "run the real nginx container instead (`rcompose up --no-builtin-proxy`, or `x-rcompose: {builtin_proxy: false}` on the service)";
 
 #[derive(Debug)]
 pub struct Config {
@@ -162,15 +163,8 @@ pub enum Flag {
 
 #[derive(Debug)]
 pub enum Step {
-    Rewrite {
-        regex: Regex,
-        replacement: Template,
-        flag: Flag,
-    },
-    Return {
-        code: u16,
-        body: Option<Template>,
-    },
+    Rewrite { regex: Regex, replacement: Template, flag: Flag },
+    Return { code: u16, body: Option<Template> },
 }
 
 #[derive(Debug)]
@@ -327,21 +321,11 @@ pub struct Server {
 }
 
 fn err(d: &Directive, msg: impl Into<String>) -> ConfError {
-    ConfError {
-        loc: d.loc.clone(),
-        message: msg.into(),
-    }
+    ConfError { loc: d.loc.clone(), message: msg.into() }
 }
 
 fn nargs(d: &Directive, range: std::ops::RangeInclusive<usize>) -> Result<(), ConfError> {
-    if range.contains(&d.args.len()) {
-        Ok(())
-    } else {
-        Err(err(
-            d,
-            format!("invalid number of arguments in \"{}\" directive", d.name),
-        ))
-    }
+    if range.contains(&d.args.len()) { Ok(()) } else { Err(err(d, format!("invalid number of arguments in \"{}\" directive", d.name))) }
 }
 
 fn flag(d: &Directive) -> Result<bool, ConfError> {
@@ -349,13 +333,7 @@ fn flag(d: &Directive) -> Result<bool, ConfError> {
     match d.args[0].as_str() {
         "on" => Ok(true),
         "off" => Ok(false),
-        other => Err(err(
-            d,
-            format!(
-                "invalid value \"{other}\" in \"{}\" directive, it must be \"on\" or \"off\"",
-                d.name
-            ),
-        )),
+        other => Err(err(d, format!("invalid value \"{other}\" in \"{}\" directive, it must be \"on\" or \"off\"", d.name))),
     }
 }
 
@@ -393,12 +371,7 @@ pub fn parse_time(s: &str) -> Option<Duration> {
 
 fn time(d: &Directive) -> Result<Duration, ConfError> {
     nargs(d, 1..=2)?;
-    parse_time(&d.args[0]).ok_or_else(|| {
-        err(
-            d,
-            format!("invalid time \"{}\" in \"{}\" directive", d.args[0], d.name),
-        )
-    })
+    parse_time(&d.args[0]).ok_or_else(|| err(d, format!("invalid time \"{}\" in \"{}\" directive", d.args[0], d.name)))
 }
 
 /// nginx size: `1m`, `512k`, `0` (no limit).
@@ -414,11 +387,7 @@ pub fn parse_size(s: &str) -> Option<u64> {
 }
 
 fn regex(d: &Directive, pattern: &str, caseless: bool) -> Result<Regex, ConfError> {
-    let p = if caseless {
-        format!("(?i){pattern}")
-    } else {
-        pattern.to_string()
-    };
+    let p = if caseless { format!("(?i){pattern}") } else { pattern.to_string() };
     Regex::new(&p).map_err(|e| err(d, format!("invalid regular expression \"{pattern}\": {e}")))
 }
 
@@ -468,11 +437,7 @@ impl Compiler {
                 }
                 "index" => {
                     nargs(d, 1..=64)?;
-                    conf.index = d
-                        .args
-                        .iter()
-                        .map(|a| self.template(d, a))
-                        .collect::<Result<_, _>>()?;
+                    conf.index = d.args.iter().map(|a| self.template(d, a)).collect::<Result<_, _>>()?;
                 }
                 "error_page" => {
                     clear("error_page", conf);
@@ -484,39 +449,23 @@ impl Compiler {
                             response = Some(if r.is_empty() {
                                 None
                             } else {
-                                Some(
-                                    r.parse()
-                                        .map_err(|_| err(d, format!("invalid value \"{a}\"")))?,
-                                )
+                                Some(r.parse().map_err(|_| err(d, format!("invalid value \"{a}\"")))?)
                             });
                         } else {
-                            let c: u16 = a
-                                .parse()
-                                .map_err(|_| err(d, format!("invalid value \"{a}\"")))?;
+                            let c: u16 = a.parse().map_err(|_| err(d, format!("invalid value \"{a}\"")))?;
                             if !(300..=599).contains(&c) {
-                                return Err(err(
-                                    d,
-                                    format!("value \"{c}\" must be between 300 and 599"),
-                                ));
+                                return Err(err(d, format!("value \"{c}\" must be between 300 and 599")));
                             }
                             codes.push(c);
                         }
                     }
-                    conf.error_pages.push(ErrorPage {
-                        codes,
-                        response,
-                        uri: self.template(d, d.args.last().expect("checked"))?,
-                    });
+                    conf.error_pages.push(ErrorPage { codes, response, uri: self.template(d, d.args.last().expect("checked"))? });
                 }
                 "add_header" => {
                     clear("add_header", conf);
                     nargs(d, 2..=3)?;
                     let always = d.args.get(2).map(String::as_str) == Some("always");
-                    conf.add_headers.push(AddHeader {
-                        name: d.args[0].clone(),
-                        value: self.template(d, &d.args[1])?,
-                        always,
-                    });
+                    conf.add_headers.push(AddHeader { name: d.args[0].clone(), value: self.template(d, &d.args[1])?, always });
                 }
                 "expires" => {
                     nargs(d, 1..=2)?;
@@ -553,31 +502,21 @@ impl Compiler {
                         conf.access_log = AccessLog::Off;
                     } else {
                         clear("access_log", conf);
-                        let format = d
-                            .args
-                            .get(1)
-                            .filter(|f| !f.contains('='))
-                            .cloned()
-                            .unwrap_or_else(|| "combined".into());
+                        let format = d.args.get(1).filter(|f| !f.contains('=')).cloned().unwrap_or_else(|| "combined".into());
                         match &mut conf.access_log {
                             AccessLog::Files(v) => v.push((d.args[0].clone(), format)),
-                            AccessLog::Off => {
-                                conf.access_log =
-                                    AccessLog::Files(vec![(d.args[0].clone(), format)])
-                            }
+                            AccessLog::Off => conf.access_log = AccessLog::Files(vec![(d.args[0].clone(), format)]),
                         }
                     }
                 }
                 "client_max_body_size" => {
                     nargs(d, 1..=1)?;
-                    conf.client_max_body_size = parse_size(&d.args[0])
-                        .ok_or_else(|| err(d, format!("invalid value \"{}\"", d.args[0])))?;
+                    conf.client_max_body_size = parse_size(&d.args[0]).ok_or_else(|| err(d, format!("invalid value \"{}\"", d.args[0])))?;
                 }
                 "keepalive_timeout" => conf.keepalive_timeout = time(d)?,
                 "keepalive_requests" => {
                     nargs(d, 1..=1)?;
-                    conf.keepalive_requests =
-                        d.args[0].parse().map_err(|_| err(d, "invalid number"))?;
+                    conf.keepalive_requests = d.args[0].parse().map_err(|_| err(d, "invalid number"))?;
                 }
                 "client_body_timeout" => conf.client_body_timeout = time(d)?,
                 "send_timeout" => conf.send_timeout = time(d)?,
@@ -591,19 +530,13 @@ impl Compiler {
                 "sendfile" | "autoindex" => {
                     let on = flag(d)?;
                     if d.name == "autoindex" && on {
-                        return Err(err(
-                            d,
-                            format!(
-                                "\"autoindex on\" is not supported by the built-in proxy; {DEFAULT_HINT}"
-                            ),
-                        ));
+                        return Err(err(d, format!("\"autoindex on\" is not supported by the built-in proxy; {DEFAULT_HINT}")));
                     }
                 }
                 "proxy_set_header" => {
                     clear("proxy_set_header", conf);
                     nargs(d, 2..=2)?;
-                    conf.proxy_set_headers
-                        .push((d.args[0].clone(), self.template(d, &d.args[1])?));
+                    conf.proxy_set_headers.push((d.args[0].clone(), self.template(d, &d.args[1])?));
                 }
                 "proxy_http_version" => {
                     nargs(d, 1..=1)?;
@@ -662,25 +595,15 @@ impl Compiler {
                     Some("permanent") => Flag::Permanent,
                     Some(other) => return Err(err(d, format!("invalid parameter \"{other}\""))),
                 };
-                Step::Rewrite {
-                    regex: regex(d, &d.args[0], false)?,
-                    replacement: self.template(d, &d.args[1])?,
-                    flag,
-                }
+                Step::Rewrite { regex: regex(d, &d.args[0], false)?, replacement: self.template(d, &d.args[1])?, flag }
             }
             "return" => {
                 nargs(d, 1..=2)?;
                 match d.args[0].parse::<u16>() {
-                    Ok(code) if code <= 999 => Step::Return {
-                        code,
-                        body: d.args.get(1).map(|b| self.template(d, b)).transpose()?,
-                    },
+                    Ok(code) if code <= 999 => Step::Return { code, body: d.args.get(1).map(|b| self.template(d, b)).transpose()? },
                     Ok(_) => return Err(err(d, format!("invalid return code \"{}\"", d.args[0]))),
                     // `return URL` is a 302 redirect.
-                    Err(_) if d.args.len() == 1 => Step::Return {
-                        code: 302,
-                        body: Some(self.template(d, &d.args[0])?),
-                    },
+                    Err(_) if d.args.len() == 1 => Step::Return { code: 302, body: Some(self.template(d, &d.args[0])?) },
                     Err(_) => return Err(err(d, format!("invalid return code \"{}\"", d.args[0]))),
                 }
             }
@@ -692,22 +615,12 @@ impl Compiler {
         nargs(d, 1..=1)?;
         let url = &d.args[0];
         if url.contains('$') {
-            return Err(err(
-                d,
-                format!(
-                    "proxy_pass with variables is not supported by the built-in proxy; {DEFAULT_HINT}"
-                ),
-            ));
+            return Err(err(d, format!("proxy_pass with variables is not supported by the built-in proxy; {DEFAULT_HINT}")));
         }
         let rest = if let Some(r) = url.strip_prefix("http://") {
             r
         } else if url.starts_with("https://") {
-            return Err(err(
-                d,
-                format!(
-                    "proxy_pass to https upstreams is not supported by the built-in proxy; {DEFAULT_HINT}"
-                ),
-            ));
+            return Err(err(d, format!("proxy_pass to https upstreams is not supported by the built-in proxy; {DEFAULT_HINT}")));
         } else {
             return Err(err(d, format!("invalid URL prefix in \"{url}\"")));
         };
@@ -722,58 +635,33 @@ impl Compiler {
             ));
         }
         let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (
-                h.to_string(),
-                p.parse()
-                    .map_err(|_| err(d, format!("invalid port in upstream \"{authority}\"")))?,
-            ),
+            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
+                (h.to_string(), p.parse().map_err(|_| err(d, format!("invalid port in upstream \"{authority}\"")))?)
+            }
             _ => (authority.to_string(), 80),
         };
         if !self.upstream_names.contains(authority) && host.is_empty() {
             return Err(err(d, format!("no host in upstream \"{url}\"")));
         }
-        Ok(ProxyPass {
-            target: authority.to_string(),
-            host,
-            port,
-            uri,
-        })
+        Ok(ProxyPass { target: authority.to_string(), host, port, uri })
     }
 
-    fn location(
-        &self,
-        d: &Directive,
-        parent: &LocConf,
-        parent_prefix: Option<&str>,
-    ) -> Result<Location, ConfError> {
+    fn location(&self, d: &Directive, parent: &LocConf, parent_prefix: Option<&str>) -> Result<Location, ConfError> {
         let matcher = match (d.args.first().map(String::as_str), d.args.len()) {
             (Some("="), 2) => Matcher::Exact(d.args[1].clone()),
-            (Some("^~"), 2) => Matcher::Prefix {
-                path: d.args[1].clone(),
-                no_regex: true,
-            },
+            (Some("^~"), 2) => Matcher::Prefix { path: d.args[1].clone(), no_regex: true },
             (Some("~"), 2) => Matcher::Regex(regex(d, &d.args[1], false)?),
             (Some("~*"), 2) => Matcher::Regex(regex(d, &d.args[1], true)?),
             (Some(p), 1) if p.starts_with('@') => Matcher::Named(p[1..].to_string()),
-            (Some(p), 1) => Matcher::Prefix {
-                path: p.to_string(),
-                no_regex: false,
-            },
+            (Some(p), 1) => Matcher::Prefix { path: p.to_string(), no_regex: false },
             _ => return Err(err(d, "invalid location")),
         };
-        if let (Some(outer), Matcher::Prefix { path, .. } | Matcher::Exact(path)) =
-            (parent_prefix, &matcher)
+        if let (Some(outer), Matcher::Prefix { path, .. } | Matcher::Exact(path)) = (parent_prefix, &matcher)
             && !path.starts_with(outer)
         {
-            return Err(err(
-                d,
-                format!("location \"{path}\" is outside location \"{outer}\""),
-            ));
+            return Err(err(d, format!("location \"{path}\" is outside location \"{outer}\"")));
         }
-        let block = d
-            .block
-            .as_deref()
-            .ok_or_else(|| err(d, "directive \"location\" has no opening \"{\""))?;
+        let block = d.block.as_deref().ok_or_else(|| err(d, "directive \"location\" has no opening \"{\""))?;
         let mut conf = parent.clone();
         self.apply(&mut conf, block)?;
         let conf = Arc::new(conf);
@@ -798,18 +686,10 @@ impl Compiler {
                 continue;
             }
             match c.name.as_str() {
-                "location" => {
-                    loc.children
-                        .push(Arc::new(self.location(c, &conf, prefix.as_deref())?))
-                }
+                "location" => loc.children.push(Arc::new(self.location(c, &conf, prefix.as_deref())?)),
                 "try_files" => {
                     nargs(c, 2..=64)?;
-                    loc.try_files = Some(
-                        c.args
-                            .iter()
-                            .map(|a| self.template(c, a))
-                            .collect::<Result<_, _>>()?,
-                    );
+                    loc.try_files = Some(c.args.iter().map(|a| self.template(c, a)).collect::<Result<_, _>>()?);
                 }
                 "proxy_pass" => loc.proxy = Some(self.proxy_pass(c, regexish)?),
                 "internal" => loc.internal = true,
@@ -855,18 +735,14 @@ impl Compiler {
             "error_log",
         ];
         let ok = IGNORED.contains(&d.name.as_str())
-            || SETTINGS.contains(&d.name.as_str())
-                && !(d.name == "alias" && ctx != Context::Location)
+            || SETTINGS.contains(&d.name.as_str()) && !(d.name == "alias" && ctx != Context::Location)
             || (ctx == Context::Http && d.name == "client_header_timeout");
         if ok {
             return Ok(());
         }
         Err(ConfError {
             loc: d.loc.clone(),
-            message: format!(
-                "the built-in proxy cannot honour the \"{}\" directive here; {DEFAULT_HINT}",
-                d.name
-            ),
+            message: format!("the built-in proxy cannot honour the \"{}\" directive here; {DEFAULT_HINT}", d.name),
         })
     }
 }
@@ -882,64 +758,35 @@ fn listen(d: &Directive) -> Result<Listen, ConfError> {
     nargs(d, 1..=16)?;
     let a = &d.args[0];
     let (addr, port) = if let Some(rest) = a.strip_prefix('[') {
-        let (ip, after) = rest
-            .split_once(']')
-            .ok_or_else(|| err(d, format!("invalid address \"{a}\"")))?;
-        let ip: IpAddr = ip
-            .parse()
-            .map_err(|_| err(d, format!("invalid IPv6 address \"{ip}\"")))?;
-        let port = after
-            .strip_prefix(':')
-            .map_or(Ok(80), |p| p.parse())
-            .map_err(|_| err(d, format!("invalid port in \"{a}\"")))?;
+        let (ip, after) = rest.split_once(']').ok_or_else(|| err(d, format!("invalid address \"{a}\"")))?;
+        let ip: IpAddr = ip.parse().map_err(|_| err(d, format!("invalid IPv6 address \"{ip}\"")))?;
+        let port = after.strip_prefix(':').map_or(Ok(80), |p| p.parse()).map_err(|_| err(d, format!("invalid port in \"{a}\"")))?;
         (Some(ip), port)
     } else if let Ok(p) = a.parse::<u16>() {
         (None, p)
     } else {
         let (host, port) = match a.rsplit_once(':') {
-            Some((h, p)) => (
-                h,
-                p.parse()
-                    .map_err(|_| err(d, format!("invalid port in \"{a}\"")))?,
-            ),
+            Some((h, p)) => (h, p.parse().map_err(|_| err(d, format!("invalid port in \"{a}\"")))?),
             None => (a.as_str(), 80),
         };
         let ip = match host {
             "*" => None,
             "localhost" => Some(IpAddr::from([127, 0, 0, 1])),
-            h => Some(h.parse().map_err(|_| {
-                err(
-                    d,
-                    format!("host not found in \"{a}\" of the \"listen\" directive"),
-                )
-            })?),
+            h => Some(h.parse().map_err(|_| err(d, format!("host not found in \"{a}\" of the \"listen\" directive")))?),
         };
         (ip, port)
     };
     for opt in &d.args[1..] {
         match opt.as_str() {
             "default_server" | "default" | "reuseport" | "deferred" | "bind" => {}
-            o if o.starts_with("backlog=")
-                || o.starts_with("ipv6only=")
-                || o.starts_with("so_keepalive=") => {}
+            o if o.starts_with("backlog=") || o.starts_with("ipv6only=") || o.starts_with("so_keepalive=") => {}
             "http2" | "ssl" | "quic" | "proxy_protocol" => {
-                return Err(err(
-                    d,
-                    format!(
-                        "\"listen ... {opt}\" is not supported by the built-in proxy; {DEFAULT_HINT}"
-                    ),
-                ));
+                return Err(err(d, format!("\"listen ... {opt}\" is not supported by the built-in proxy; {DEFAULT_HINT}")));
             }
             other => return Err(err(d, format!("invalid parameter \"{other}\""))),
         }
     }
-    Ok(Listen {
-        addr,
-        port,
-        default_server: d.args[1..]
-            .iter()
-            .any(|o| o == "default_server" || o == "default"),
-    })
+    Ok(Listen { addr, port, default_server: d.args[1..].iter().any(|o| o == "default_server" || o == "default") })
 }
 
 fn server_name(d: &Directive, n: &str) -> Result<Option<ServerName>, ConfError> {
@@ -962,22 +809,16 @@ fn server_name(d: &Directive, n: &str) -> Result<Option<ServerName>, ConfError> 
 
 fn upstream(d: &Directive) -> Result<UpstreamDef, ConfError> {
     nargs(d, 1..=1)?;
-    let mut def = UpstreamDef {
-        name: d.args[0].clone(),
-        servers: Vec::new(),
-        keepalive: None,
-    };
+    let mut def = UpstreamDef { name: d.args[0].clone(), servers: Vec::new(), keepalive: None };
     for s in d.block.as_deref().unwrap_or_default() {
         match s.name.as_str() {
             "server" => {
                 nargs(s, 1..=8)?;
                 let addr = &s.args[0];
                 let (host, port) = match addr.rsplit_once(':') {
-                    Some((h, p)) if !addr.ends_with(']') => (
-                        h.trim_matches(['[', ']']).to_string(),
-                        p.parse()
-                            .map_err(|_| err(s, format!("invalid port in \"{addr}\"")))?,
-                    ),
+                    Some((h, p)) if !addr.ends_with(']') => {
+                        (h.trim_matches(['[', ']']).to_string(), p.parse().map_err(|_| err(s, format!("invalid port in \"{addr}\"")))?)
+                    }
                     _ => (addr.trim_matches(['[', ']']).to_string(), 80),
                 };
                 let mut srv = UpstreamServer {
@@ -1013,20 +854,12 @@ fn upstream(d: &Directive) -> Result<UpstreamDef, ConfError> {
             }
             "keepalive_timeout" | "keepalive_requests" | "keepalive_time" => {}
             other => {
-                return Err(err(
-                    s,
-                    format!(
-                        "the built-in proxy cannot honour \"{other}\" in an upstream; {DEFAULT_HINT}"
-                    ),
-                ));
+                return Err(err(s, format!("the built-in proxy cannot honour \"{other}\" in an upstream; {DEFAULT_HINT}")));
             }
         }
     }
     if def.servers.is_empty() {
-        return Err(err(
-            d,
-            format!("no servers are inside upstream \"{}\"", def.name),
-        ));
+        return Err(err(d, format!("no servers are inside upstream \"{}\"", def.name)));
     }
     Ok(def)
 }
@@ -1042,10 +875,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
         workers: 1,
         worker_connections: 512,
         error_log: None,
-        http: Http {
-            client_header_timeout: Duration::from_secs(60),
-            ..Default::default()
-        },
+        http: Http { client_header_timeout: Duration::from_secs(60), ..Default::default() },
     };
     let mut http_block = None;
     for d in directives {
@@ -1053,15 +883,9 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
             "worker_processes" => {
                 nargs(d, 1..=1)?;
                 config.workers = if d.args[0] == "auto" {
-                    std::thread::available_parallelism()
-                        .map(|n| n.get())
-                        .unwrap_or(1)
+                    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
                 } else {
-                    d.args[0]
-                        .parse()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .ok_or_else(|| err(d, format!("invalid value \"{}\"", d.args[0])))?
+                    d.args[0].parse().ok().filter(|n| *n > 0).ok_or_else(|| err(d, format!("invalid value \"{}\"", d.args[0])))?
                 };
             }
             "error_log" => config.error_log = d.args.first().cloned(),
@@ -1070,20 +894,11 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                     match e.name.as_str() {
                         "worker_connections" => {
                             nargs(e, 1..=1)?;
-                            config.worker_connections = e.args[0]
-                                .parse()
-                                .ok()
-                                .filter(|n| *n > 0)
-                                .ok_or_else(|| err(e, "invalid value"))?;
+                            config.worker_connections = e.args[0].parse().ok().filter(|n| *n > 0).ok_or_else(|| err(e, "invalid value"))?;
                         }
                         n if IGNORED.contains(&n) => {}
                         n => {
-                            return Err(err(
-                                e,
-                                format!(
-                                    "the built-in proxy cannot honour the \"{n}\" directive here; {DEFAULT_HINT}"
-                                ),
-                            ));
+                            return Err(err(e, format!("the built-in proxy cannot honour the \"{n}\" directive here; {DEFAULT_HINT}")));
                         }
                     }
                 }
@@ -1095,22 +910,11 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                 http_block = Some(d);
             }
             "stream" | "mail" => {
-                return Err(err(
-                    d,
-                    format!(
-                        "\"{}\" blocks are not supported by the built-in proxy; {DEFAULT_HINT}",
-                        d.name
-                    ),
-                ));
+                return Err(err(d, format!("\"{}\" blocks are not supported by the built-in proxy; {DEFAULT_HINT}", d.name)));
             }
             n if IGNORED.contains(&n) => {}
             n => {
-                return Err(err(
-                    d,
-                    format!(
-                        "the built-in proxy cannot honour the \"{n}\" directive here; {DEFAULT_HINT}"
-                    ),
-                ));
+                return Err(err(d, format!("the built-in proxy cannot honour the \"{n}\" directive here; {DEFAULT_HINT}")));
             }
         }
     }
@@ -1119,25 +923,20 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
     };
     let block = http.block.as_deref().unwrap_or_default();
     // Names known before compiling templates: map variables and upstreams.
-    let maps: Vec<String> = block
-        .iter()
-        .filter(|d| d.name == "map" && d.args.len() == 2)
-        .map(|d| d.args[1].trim_start_matches('$').to_string())
-        .collect();
-    let upstream_names: HashSet<String> = block
-        .iter()
-        .filter(|d| d.name == "upstream")
-        .filter_map(|d| d.args.first().cloned())
-        .collect();
-    let c = Compiler {
-        maps,
-        upstream_names,
-    };
+    let maps: Vec<String> =
+        block.iter().filter(|d| d.name == "map" && d.args.len() == 2).map(|d| d.args[1].trim_start_matches('$').to_string()).collect();
+    let upstream_names: HashSet<String> = block.iter().filter(|d| d.name == "upstream").filter_map(|d| d.args.first().cloned()).collect();
+    let c = Compiler { maps, upstream_names };
     let mut conf = LocConf::default();
     c.apply(&mut conf, block)?;
     config.http.log_formats.insert(
         "combined".into(),
-        LogFormat { template: Template::parse("$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\""), escape: Escape::Default },
+        LogFormat {
+            template: Template::parse(
+                "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\"",
+            ),
+            escape: Escape::Default,
+        },
     );
     let mut server_blocks = Vec::new();
     for d in block {
@@ -1153,13 +952,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                     }
                     None => (Escape::Default, &d.args[1..]),
                 };
-                config.http.log_formats.insert(
-                    d.args[0].clone(),
-                    LogFormat {
-                        template: c.template(d, &rest.concat())?,
-                        escape,
-                    },
-                );
+                config.http.log_formats.insert(d.args[0].clone(), LogFormat { template: c.template(d, &rest.concat())?, escape });
             }
             "upstream" => {
                 let u = upstream(d)?;
@@ -1175,24 +968,14 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                     regexes: Vec::new(),
                 };
                 for e in d.block.as_deref().unwrap_or_default() {
-                    let value = e
-                        .args
-                        .first()
-                        .map(|v| c.template(e, v))
-                        .transpose()?
-                        .unwrap_or_default();
+                    let value = e.args.first().map(|v| c.template(e, v)).transpose()?.unwrap_or_default();
                     match e.name.as_str() {
                         "default" => m.default = value,
                         "hostnames" | "volatile" => {}
-                        k if k.starts_with("~*") => {
-                            m.regexes.push((regex(e, &k[2..], true)?, value))
-                        }
-                        k if k.starts_with('~') => {
-                            m.regexes.push((regex(e, &k[1..], false)?, value))
-                        }
+                        k if k.starts_with("~*") => m.regexes.push((regex(e, &k[2..], true)?, value)),
+                        k if k.starts_with('~') => m.regexes.push((regex(e, &k[1..], false)?, value)),
                         k => {
-                            m.exact
-                                .insert(k.trim_start_matches('\\').to_string(), value);
+                            m.exact.insert(k.trim_start_matches('\\').to_string(), value);
                         }
                     }
                 }
@@ -1202,10 +985,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
             "client_header_timeout" => config.http.client_header_timeout = time(d)?,
             _ => {
                 if c.step(d)?.is_some() {
-                    return Err(err(
-                        d,
-                        format!("\"{}\" directive is not allowed here", d.name),
-                    ));
+                    return Err(err(d, format!("\"{}\" directive is not allowed here", d.name)));
                 }
                 c.check_known(d, Context::Http)?;
             }
@@ -1222,10 +1002,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                     && !http.upstreams.contains_key(&p.target)
                     && p.host.is_empty()
                 {
-                    return Err(ConfError {
-                        loc: l.at.clone(),
-                        message: format!("no upstream \"{}\"", p.target),
-                    });
+                    return Err(ConfError { loc: l.at.clone(), message: format!("no upstream \"{}\"", p.target) });
                 }
                 walk(&l.children, http)?;
             }
@@ -1278,23 +1055,13 @@ fn server(c: &Compiler, d: &Directive, http_conf: &LocConf) -> Result<Server, Co
                 }
             }
             "try_files" | "proxy_pass" => {
-                return Err(err(
-                    x,
-                    format!(
-                        "\"{}\" directive is not allowed here; put it in a location",
-                        x.name
-                    ),
-                ));
+                return Err(err(x, format!("\"{}\" directive is not allowed here; put it in a location", x.name)));
             }
             _ => c.check_known(x, Context::Server)?,
         }
     }
     if s.listens.is_empty() {
-        s.listens.push(Listen {
-            addr: None,
-            port: 80,
-            default_server: false,
-        });
+        s.listens.push(Listen { addr: None, port: 80, default_server: false });
     }
     Ok(s)
 }
@@ -1305,45 +1072,25 @@ mod tests {
     use crate::proxy::conf::{AsWritten, parse_text};
 
     pub fn compile_str(text: &str) -> Result<Config, ConfError> {
-        let d = parse_text(
-            text,
-            "nginx.conf".into(),
-            Path::new("/etc/nginx"),
-            &AsWritten,
-            0,
-        )?;
+        let d = parse_text(text, "nginx.conf".into(), Path::new("/etc/nginx"), &AsWritten, 0)?;
         compile(&d)
     }
 
     #[test]
     fn example_configuration_compiles() {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/examples/fastapi-mongo/nginx/nginx.conf"
-        ))
-        .unwrap();
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/fastapi-mongo/nginx/nginx.conf")).unwrap();
         let c = compile_str(&text).unwrap();
         assert_eq!(c.worker_connections, 128);
         let s = &c.http.servers[0];
         assert_eq!(s.listens.len(), 2);
         assert_eq!(s.listens[1].addr, Some("::".parse().unwrap()));
         assert!(s.names.is_empty(), "`$host:1000` matches no name");
-        let api = s
-            .locations
-            .iter()
-            .find(|l| matches!(&l.matcher, Matcher::Prefix { path, .. } if path == "/api/"))
-            .unwrap();
+        let api = s.locations.iter().find(|l| matches!(&l.matcher, Matcher::Prefix { path, .. } if path == "/api/")).unwrap();
         let p = api.proxy.as_ref().unwrap();
-        assert_eq!(
-            (p.target.as_str(), p.uri.as_deref()),
-            ("docker-fastapi", Some("/"))
-        );
+        assert_eq!((p.target.as_str(), p.uri.as_deref()), ("docker-fastapi", Some("/")));
         assert!(!api.conf.proxy_buffering);
         assert_eq!(api.conf.proxy_set_headers.len(), 5);
-        assert_eq!(
-            api.conf.types.get("js").map(String::as_str),
-            Some("application/javascript")
-        );
+        assert_eq!(api.conf.types.get("js").map(String::as_str), Some("application/javascript"));
         assert_eq!(c.http.upstreams["docker-fastapi"].servers[0].port, 7000);
         assert_eq!(s.conf.error_pages[0].codes, vec![500, 502, 503, 504]);
         assert_eq!(s.conf.keepalive_timeout, Duration::from_secs(500));
@@ -1356,46 +1103,23 @@ mod tests {
         )
         .unwrap();
         let s = &c.http.servers[0];
-        assert_eq!(
-            s.locations[0]
-                .conf
-                .proxy_set_headers
-                .iter()
-                .map(|h| h.0.as_str())
-                .collect::<Vec<_>>(),
-            vec!["B"]
-        );
-        assert_eq!(
-            s.locations[1]
-                .conf
-                .proxy_set_headers
-                .iter()
-                .map(|h| h.0.as_str())
-                .collect::<Vec<_>>(),
-            vec!["A"]
-        );
+        assert_eq!(s.locations[0].conf.proxy_set_headers.iter().map(|h| h.0.as_str()).collect::<Vec<_>>(), vec!["B"]);
+        assert_eq!(s.locations[1].conf.proxy_set_headers.iter().map(|h| h.0.as_str()).collect::<Vec<_>>(), vec!["A"]);
         assert_eq!(s.locations[0].conf.add_headers.len(), 1);
     }
 
     #[test]
     fn errors_name_directive_file_and_line() {
-        let e =
-            compile_str("http {\n  server {\n    listen 80;\n    ssl_certificate x.pem;\n  }\n}\n")
-                .unwrap_err();
+        let e = compile_str("http {\n  server {\n    listen 80;\n    ssl_certificate x.pem;\n  }\n}\n").unwrap_err();
         assert_eq!(e.loc.line, 4);
-        assert!(
-            e.message.contains("\"ssl_certificate\"") && e.message.contains("--no-builtin-proxy"),
-            "{e}"
-        );
-        let e = compile_str("http { server { location ~ ^/a { proxy_pass http://b/x; } } }")
-            .unwrap_err();
+        assert!(e.message.contains("\"ssl_certificate\"") && e.message.contains("--no-builtin-proxy"), "{e}");
+        let e = compile_str("http { server { location ~ ^/a { proxy_pass http://b/x; } } }").unwrap_err();
         assert!(e.message.contains("cannot have URI part"), "{e}");
         let e = compile_str("http { server { location / { root $nosuchvar; } } }").unwrap_err();
         assert!(e.message.contains("unknown \"nosuchvar\" variable"), "{e}");
         let e = compile_str("http { upstream u { server a:99999; } }").unwrap_err();
         assert!(e.message.contains("invalid port"), "{e}");
-        let e =
-            compile_str("http { server { location / { proxy_pass http://:80; } } }").unwrap_err();
+        let e = compile_str("http { server { location / { proxy_pass http://:80; } } }").unwrap_err();
         assert!(e.message.contains("no host"), "{e}");
     }
 
@@ -1404,14 +1128,7 @@ mod tests {
         let c = compile_str("user nobody; pid /run/x.pid; worker_processes 3; events { use epoll; worker_connections 64; } http { tcp_nopush on; client_max_body_size 2m; upstream u { server a:1 weight=3 max_fails=2 fail_timeout=5s; server b backup; keepalive 16; } }").unwrap();
         assert_eq!((c.workers, c.worker_connections), (3, 64));
         let u = &c.http.upstreams["u"];
-        assert_eq!(
-            (
-                u.servers[0].weight,
-                u.servers[0].max_fails,
-                u.servers[0].fail_timeout
-            ),
-            (3, 2, Duration::from_secs(5))
-        );
+        assert_eq!((u.servers[0].weight, u.servers[0].max_fails, u.servers[0].fail_timeout), (3, 2, Duration::from_secs(5)));
         assert!(u.servers[1].backup && u.servers[1].port == 80);
         assert_eq!(u.keepalive, Some(16));
         assert_eq!(parse_time("1h30m"), Some(Duration::from_secs(5400)));

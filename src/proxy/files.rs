@@ -29,9 +29,7 @@ pub struct Cache {
 impl Cache {
     fn get(&self, path: &Path, mtime: SystemTime, len: u64) -> Option<Bytes> {
         let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(path)
-            .filter(|(m, l, _)| *m == mtime && *l == len)
-            .map(|(_, _, b)| b.clone())
+        map.get(path).filter(|(m, l, _)| *m == mtime && *l == len).map(|(_, _, b)| b.clone())
     }
 
     fn put(&self, path: PathBuf, mtime: SystemTime, len: u64, data: Bytes) {
@@ -62,8 +60,7 @@ pub fn lookup(root: &Path, rel: &str) -> Found {
         Err(_) => return Found::Missing,
     };
     // Links may point anywhere: the real path must stay inside the real root.
-    let (Ok(real), Ok(real_root)) = (std::fs::canonicalize(&path), std::fs::canonicalize(root))
-    else {
+    let (Ok(real), Ok(real_root)) = (std::fs::canonicalize(&path), std::fs::canonicalize(root)) else {
         return Found::Missing;
     };
     if !real.starts_with(&real_root) {
@@ -79,16 +76,11 @@ pub fn lookup(root: &Path, rel: &str) -> Found {
 }
 
 pub fn http_date(t: SystemTime) -> String {
-    chrono::DateTime::<chrono::Utc>::from(t)
-        .format("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string()
+    chrono::DateTime::<chrono::Utc>::from(t).format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 fn etag(mtime: SystemTime, len: u64) -> String {
-    let secs = mtime
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
+    let secs = mtime.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     format!("\"{secs:x}-{len:x}\"")
 }
 
@@ -147,25 +139,15 @@ pub async fn respond(
         .header(header::ETAG, &tag)
         .header(header::ACCEPT_RANGES, "bytes");
     let inm = req.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
-    let ims = req
-        .get(header::IF_MODIFIED_SINCE)
-        .and_then(|v| v.to_str().ok());
+    let ims = req.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok());
     let not_modified = match inm {
-        Some(list) => list.split(',').any(|t| {
-            t.trim() == tag || t.trim() == "*" || t.trim().strip_prefix("W/") == Some(&tag)
-        }),
+        Some(list) => list.split(',').any(|t| t.trim() == tag || t.trim() == "*" || t.trim().strip_prefix("W/") == Some(&tag)),
         None => ims == Some(last_modified.as_str()),
     };
     if not_modified {
-        return b
-            .status(StatusCode::NOT_MODIFIED)
-            .body(super::handler::empty())
-            .expect("valid response");
+        return b.status(StatusCode::NOT_MODIFIED).body(super::handler::empty()).expect("valid response");
     }
-    let range = req
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|r| parse_range(r, len));
+    let range = req.get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(|r| parse_range(r, len));
     let (status, start, end) = match range {
         Some(Err(())) => {
             return b
@@ -201,9 +183,7 @@ pub async fn respond(
         if data.len() as u64 != len {
             return super::handler::plain_status(StatusCode::INTERNAL_SERVER_ERROR);
         }
-        return b
-            .body(full(data.slice(start as usize..=end as usize)))
-            .expect("valid response");
+        return b.body(full(data.slice(start as usize..=end as usize))).expect("valid response");
     }
     // Large files: streamed in chunks, never read whole.
     let file = match tokio::fs::File::open(path).await {
@@ -216,18 +196,12 @@ pub async fn respond(
         return super::handler::plain_status(StatusCode::INTERNAL_SERVER_ERROR);
     }
     let reader = tokio_util_reader(file.take(body_len));
-    let body = StreamBody::new(
-        reader
-            .map_ok(Frame::data)
-            .map_err(|e| Box::new(e) as super::handler::BoxError),
-    );
+    let body = StreamBody::new(reader.map_ok(Frame::data).map_err(|e| Box::new(e) as super::handler::BoxError));
     b.body(body.boxed()).expect("valid response")
 }
 
 /// Reads a file as a stream of 64 KiB chunks.
-fn tokio_util_reader<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
-    r: R,
-) -> impl futures::Stream<Item = std::io::Result<Bytes>> + Send {
+fn tokio_util_reader<R: tokio::io::AsyncRead + Unpin + Send + 'static>(r: R) -> impl futures::Stream<Item = std::io::Result<Bytes>> + Send {
     futures::stream::unfold(r, |mut r| async move {
         use tokio::io::AsyncReadExt;
         let mut buf = vec![0u8; 64 * 1024];
@@ -263,8 +237,7 @@ mod tests {
         std::fs::write(outside.path().join("secret"), "s").unwrap();
         let root = tempfile::tempdir().unwrap();
         std::fs::write(root.path().join("ok.txt"), "ok").unwrap();
-        std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("link"))
-            .unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("link")).unwrap();
         std::fs::create_dir(root.path().join("d")).unwrap();
         assert!(matches!(lookup(root.path(), "/ok.txt"), Found::File(..)));
         assert!(matches!(lookup(root.path(), "/d"), Found::Dir(..)));

@@ -24,9 +24,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type Body = http_body_util::combinators::BoxBody<Bytes, BoxError>;
 
 pub fn full(data: impl Into<Bytes>) -> Body {
-    Full::new(data.into())
-        .map_err(|never| match never {})
-        .boxed()
+    Full::new(data.into()).map_err(|never| match never {}).boxed()
 }
 
 pub fn empty() -> Body {
@@ -89,14 +87,8 @@ const STATUS_TEXT_FOOTER: &str = "<hr><center>rcompose</center>\r\n</body>\r\n</
 
 /// nginx's built-in page for an error status.
 pub fn default_page(status: StatusCode) -> String {
-    let line = format!(
-        "{} {}",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or("")
-    );
-    format!(
-        "<html>\r\n<head><title>{line}</title></head>\r\n<body>\r\n<center><h1>{line}</h1></center>\r\n{STATUS_TEXT_FOOTER}"
-    )
+    let line = format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
+    format!("<html>\r\n<head><title>{line}</title></head>\r\n<body>\r\n<center><h1>{line}</h1></center>\r\n{STATUS_TEXT_FOOTER}")
 }
 
 pub fn plain_status(status: StatusCode) -> Response<Body> {
@@ -139,27 +131,15 @@ pub struct Req {
 }
 
 fn header_str(h: &hyper::HeaderMap, name: header::HeaderName) -> String {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
+    h.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
 }
 
 /// Answers one request. The access log line is written when the body ends.
-pub async fn handle(
-    rt: Arc<Runtime>,
-    req: Request<Incoming>,
-    remote: SocketAddr,
-    local: SocketAddr,
-) -> Response<Body> {
+pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, remote: SocketAddr, local: SocketAddr) -> Response<Body> {
     let started = Instant::now();
     let (mut parts, body) = req.into_parts();
     let on_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
-    let raw_target = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into());
+    let raw_target = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
     let protocol = format!("{:?}", parts.version);
     let mut vars = RequestVars {
         method: parts.method.to_string(),
@@ -190,10 +170,7 @@ pub async fn handle(
     };
     let host = header_str(&parts.headers, header::HOST);
     let host_only = if host.starts_with('[') {
-        host.split(']')
-            .next()
-            .map(|s| format!("{s}]"))
-            .unwrap_or_default()
+        host.split(']').next().map(|s| format!("{s}]")).unwrap_or_default()
     } else {
         host.split(':').next().unwrap_or_default().to_string()
     };
@@ -203,31 +180,14 @@ pub async fn handle(
     vars.server_name = server.primary_name.clone();
     // Framing nginx refuses outright.
     let te = parts.headers.contains_key(header::TRANSFER_ENCODING);
-    let cls: Vec<&HeaderValue> = parts
-        .headers
-        .get_all(header::CONTENT_LENGTH)
-        .iter()
-        .collect();
-    if (te && !cls.is_empty())
-        || cls.len() > 1
-        || parts.headers.get_all(header::HOST).iter().count() > 1
-    {
-        return finish(
-            &rt,
-            Some(&server.conf),
-            vars,
-            plain_status(StatusCode::BAD_REQUEST),
-        );
+    let cls: Vec<&HeaderValue> = parts.headers.get_all(header::CONTENT_LENGTH).iter().collect();
+    if (te && !cls.is_empty()) || cls.len() > 1 || parts.headers.get_all(header::HOST).iter().count() > 1 {
+        return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::BAD_REQUEST));
     }
     match routes::normalize(parts.uri.path()) {
         Ok(u) => vars.uri = u,
         Err(_) => {
-            return finish(
-                &rt,
-                Some(&server.conf),
-                vars,
-                plain_status(StatusCode::BAD_REQUEST),
-            );
+            return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::BAD_REQUEST));
         }
     }
     let mut r = Req {
@@ -244,14 +204,8 @@ pub async fn handle(
     finish(&rt, Some(&conf), r.vars, resp)
 }
 
-fn finish(
-    rt: &Runtime,
-    conf: Option<&Arc<LocConf>>,
-    mut vars: RequestVars,
-    mut resp: Response<Body>,
-) -> Response<Body> {
-    resp.headers_mut()
-        .insert(header::SERVER, rt.server_header.clone());
+fn finish(rt: &Runtime, conf: Option<&Arc<LocConf>>, mut vars: RequestVars, mut resp: Response<Body>) -> Response<Body> {
+    resp.headers_mut().insert(header::SERVER, rt.server_header.clone());
     if !resp.headers().contains_key(header::DATE)
         && let Ok(v) = HeaderValue::from_str(&files::http_date(SystemTime::now()))
     {
@@ -288,45 +242,24 @@ fn run_steps(steps: &[Step], r: &mut Req, maps: &[MapDef]) -> Result<bool, Box<O
                     (c, None) => Outcome::Status(*c),
                 }));
             }
-            Step::Rewrite {
-                regex,
-                replacement,
-                flag,
-            } => {
+            Step::Rewrite { regex, replacement, flag } => {
                 let Some(caps) = regex.captures(&r.vars.uri) else {
                     continue;
                 };
-                r.vars.captures = caps
-                    .iter()
-                    .map(|m| m.map(|m| m.as_str().to_string()))
-                    .collect();
+                r.vars.captures = caps.iter().map(|m| m.map(|m| m.as_str().to_string())).collect();
                 let new = replacement.eval(&Ctx { rv: &r.vars, maps });
                 let (new_uri, new_args) = match new.split_once('?') {
-                    Some((u, a)) if new.ends_with('?') => {
-                        (u.to_string(), Some(a.trim_end_matches('?').to_string()))
+                    Some((u, a)) if new.ends_with('?') => (u.to_string(), Some(a.trim_end_matches('?').to_string())),
+                    Some((u, a)) => {
+                        (u.to_string(), Some(if r.vars.args.is_empty() { a.to_string() } else { format!("{a}&{}", r.vars.args) }))
                     }
-                    Some((u, a)) => (
-                        u.to_string(),
-                        Some(if r.vars.args.is_empty() {
-                            a.to_string()
-                        } else {
-                            format!("{a}&{}", r.vars.args)
-                        }),
-                    ),
                     None => (new.clone(), None),
                 };
                 let external = new_uri.starts_with("http://") || new_uri.starts_with("https://");
                 if external || matches!(flag, Flag::Redirect | Flag::Permanent) {
                     let args = new_args.unwrap_or_else(|| r.vars.args.clone());
-                    let location = if args.is_empty() {
-                        new_uri
-                    } else {
-                        format!("{new_uri}?{args}")
-                    };
-                    return Err(Box::new(Outcome::Redirect(
-                        if *flag == Flag::Permanent { 301 } else { 302 },
-                        location,
-                    )));
+                    let location = if args.is_empty() { new_uri } else { format!("{new_uri}?{args}") };
+                    return Err(Box::new(Outcome::Redirect(if *flag == Flag::Permanent { 301 } else { 302 }, location)));
                 }
                 r.vars.uri = new_uri;
                 if let Some(a) = new_args {
@@ -348,11 +281,7 @@ fn run_steps(steps: &[Step], r: &mut Req, maps: &[MapDef]) -> Result<bool, Box<O
 }
 
 /// The phases, with internal redirects (at most ten, as nginx allows).
-async fn process(
-    rt: &Runtime,
-    server: &Arc<Server>,
-    r: &mut Req,
-) -> (Response<Body>, Arc<LocConf>) {
+async fn process(rt: &Runtime, server: &Arc<Server>, r: &mut Req) -> (Response<Body>, Arc<LocConf>) {
     let maps = &rt.config.http.maps;
     let mut conf = server.conf.clone();
     let mut error_status: Option<u16> = None;
@@ -362,10 +291,7 @@ async fn process(
         if outcome.is_none() {
             // Find the location for the current URI (or the named one).
             let matched: Option<Matched> = match named.take() {
-                Some(n) => server.named.get(&n).map(|l| Matched {
-                    location: l.clone(),
-                    captures: Vec::new(),
-                }),
+                Some(n) => server.named.get(&n).map(|l| Matched { location: l.clone(), captures: Vec::new() }),
                 None => routes::find_location(&server.locations, &r.vars.uri),
             };
             let Some(m) = matched else {
@@ -387,12 +313,8 @@ async fn process(
                 continue;
             }
             // Body size limit, for the location that answers.
-            let declared: u64 = r
-                .headers
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
+            let declared: u64 =
+                r.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
             if conf.client_max_body_size > 0 && declared > conf.client_max_body_size {
                 outcome = Some(Outcome::Status(413));
                 continue;
@@ -442,14 +364,7 @@ async fn process(
                     return (plain_status(StatusCode::BAD_REQUEST), conf);
                 }
                 // error_page, once per request (recursive_error_pages off).
-                let page = (error_status.is_none())
-                    .then(|| {
-                        conf.error_pages
-                            .iter()
-                            .find(|p| p.codes.contains(&code))
-                            .cloned()
-                    })
-                    .flatten();
+                let page = (error_status.is_none()).then(|| conf.error_pages.iter().find(|p| p.codes.contains(&code)).cloned()).flatten();
                 match page {
                     Some(p) => {
                         let target = p.uri.eval(&Ctx { rv: &r.vars, maps });
@@ -471,8 +386,7 @@ async fn process(
                         }
                     }
                     None => {
-                        let status = StatusCode::from_u16(error_status.unwrap_or(code))
-                            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                        let status = StatusCode::from_u16(error_status.unwrap_or(code)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                         let mut resp = plain_status(StatusCode::from_u16(code).unwrap_or(status));
                         *resp.status_mut() = status;
                         if r.method == Method::HEAD {
@@ -493,11 +407,7 @@ fn absolute(r: &Req, url: &str) -> String {
         return url.to_string();
     }
     let host = header_str(&r.headers, header::HOST);
-    if host.is_empty() {
-        url.to_string()
-    } else {
-        format!("{}://{host}{url}", r.vars.scheme)
-    }
+    if host.is_empty() { url.to_string() } else { format!("{}://{host}{url}", r.vars.scheme) }
 }
 
 async fn content(rt: &Runtime, loc: &Arc<Location>, r: &mut Req) -> Outcome {
@@ -511,28 +421,13 @@ async fn content(rt: &Runtime, loc: &Arc<Location>, r: &mut Req) -> Outcome {
 }
 
 /// The host folder a location serves from, and the path of the URI in it.
-fn document(
-    rt: &Runtime,
-    conf: &LocConf,
-    loc: Option<&Arc<Location>>,
-    r: &Req,
-    uri: &str,
-) -> Option<(PathBuf, String)> {
-    let ctx = Ctx {
-        rv: &r.vars,
-        maps: &rt.config.http.maps,
-    };
+fn document(rt: &Runtime, conf: &LocConf, loc: Option<&Arc<Location>>, r: &Req, uri: &str) -> Option<(PathBuf, String)> {
+    let ctx = Ctx { rv: &r.vars, maps: &rt.config.http.maps };
     let written = |t: &Template| {
         let s = t.eval(&ctx);
-        if s.starts_with('/') {
-            s
-        } else {
-            rt.prefix.join(s).display().to_string()
-        }
+        if s.starts_with('/') { s } else { rt.prefix.join(s).display().to_string() }
     };
-    if let (Some(alias), Some(Matcher::Prefix { path, .. })) =
-        (&conf.alias, loc.map(|l| &l.matcher))
-    {
+    if let (Some(alias), Some(Matcher::Prefix { path, .. })) = (&conf.alias, loc.map(|l| &l.matcher)) {
         let base = rt.paths.host_path(&written(alias))?;
         let rest = uri.strip_prefix(path.as_str()).unwrap_or(uri);
         return Some((base, format!("/{}", rest.trim_start_matches('/'))));
@@ -542,20 +437,11 @@ fn document(
 }
 
 fn content_type(conf: &LocConf, path: &str) -> String {
-    let ext = path
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .filter(|e| !e.contains('/'));
-    ext.and_then(|e| conf.types.get(&e).cloned())
-        .unwrap_or_else(|| conf.default_type.clone())
+    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).filter(|e| !e.contains('/'));
+    ext.and_then(|e| conf.types.get(&e).cloned()).unwrap_or_else(|| conf.default_type.clone())
 }
 
-async fn static_content(
-    rt: &Runtime,
-    conf: &Arc<LocConf>,
-    loc: Option<&Arc<Location>>,
-    r: &mut Req,
-) -> Outcome {
+async fn static_content(rt: &Runtime, conf: &Arc<LocConf>, loc: Option<&Arc<Location>>, r: &mut Req) -> Outcome {
     if !matches!(r.method, Method::GET | Method::HEAD) && r.method != Method::POST {
         return Outcome::Status(405);
     }
@@ -566,10 +452,7 @@ async fn static_content(
     r.vars.document_root = root.display().to_string();
     if uri.ends_with('/') {
         for idx in &conf.index {
-            let name = idx.eval(&Ctx {
-                rv: &r.vars,
-                maps: &rt.config.http.maps,
-            });
+            let name = idx.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps });
             if name.starts_with('/') {
                 return Outcome::Internal(name);
             }
@@ -592,11 +475,7 @@ async fn static_content(
             Outcome::Done(files::respond(&path, &meta, &ct, &r.method, &r.headers, &rt.cache).await)
         }
         Found::Dir(_) => {
-            let args = if r.vars.args.is_empty() {
-                String::new()
-            } else {
-                format!("?{}", r.vars.args)
-            };
+            let args = if r.vars.args.is_empty() { String::new() } else { format!("?{}", r.vars.args) };
             Outcome::Redirect(301, format!("{}/{args}", routes::escape_uri(&uri)))
         }
         Found::Forbidden => Outcome::Status(403),
@@ -604,13 +483,7 @@ async fn static_content(
     }
 }
 
-async fn try_files(
-    rt: &Runtime,
-    conf: &Arc<LocConf>,
-    loc: &Arc<Location>,
-    list: &[Template],
-    r: &mut Req,
-) -> Outcome {
+async fn try_files(rt: &Runtime, conf: &Arc<LocConf>, loc: &Arc<Location>, list: &[Template], r: &mut Req) -> Outcome {
     let maps = &rt.config.http.maps;
     let (fallback, candidates) = list.split_last().expect("two or more, checked at load");
     for c in candidates {
@@ -625,15 +498,8 @@ async fn try_files(
             Found::Dir(_) if value.ends_with('/') => {
                 // A directory asked for without its slash: redirected to add it, as nginx does.
                 if !r.vars.uri.ends_with('/') {
-                    let args = if r.vars.args.is_empty() {
-                        String::new()
-                    } else {
-                        format!("?{}", r.vars.args)
-                    };
-                    return Outcome::Redirect(
-                        301,
-                        format!("{}/{args}", routes::escape_uri(&r.vars.uri)),
-                    );
+                    let args = if r.vars.args.is_empty() { String::new() } else { format!("?{}", r.vars.args) };
+                    return Outcome::Redirect(301, format!("{}/{args}", routes::escape_uri(&r.vars.uri)));
                 }
                 r.vars.uri = value;
                 r.uri_changed = true;
@@ -658,39 +524,23 @@ async fn try_files(
 }
 
 /// add_header and expires, for the statuses nginx adds them to.
-fn decorate(
-    rt: &Runtime,
-    conf: &LocConf,
-    r: &Req,
-    mut resp: Response<Body>,
-    status: Option<StatusCode>,
-) -> Response<Body> {
+fn decorate(rt: &Runtime, conf: &LocConf, r: &Req, mut resp: Response<Body>, status: Option<StatusCode>) -> Response<Body> {
     if let Some(s) = status {
         *resp.status_mut() = s;
     }
     let code = resp.status().as_u16();
-    let success = matches!(
-        code,
-        200 | 201 | 204 | 206 | 301 | 302 | 303 | 304 | 307 | 308
-    );
+    let success = matches!(code, 200 | 201 | 204 | 206 | 301 | 302 | 303 | 304 | 307 | 308);
     if success && let Some(e) = &conf.expires {
         let h = resp.headers_mut();
         let now = SystemTime::now();
         let (expires, cc) = match e {
             Expires::Off => (None, None),
             Expires::Epoch => (Some(SystemTime::UNIX_EPOCH), Some("no-cache".to_string())),
-            Expires::Max => (
-                Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(2_147_483_647)),
-                Some("max-age=315360000".to_string()),
-            ),
-            Expires::Seconds(s) if *s < 0 => (
-                Some(now - std::time::Duration::from_secs(s.unsigned_abs())),
-                Some("no-cache".to_string()),
-            ),
-            Expires::Seconds(s) => (
-                Some(now + std::time::Duration::from_secs(*s as u64)),
-                Some(format!("max-age={s}")),
-            ),
+            Expires::Max => {
+                (Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(2_147_483_647)), Some("max-age=315360000".to_string()))
+            }
+            Expires::Seconds(s) if *s < 0 => (Some(now - std::time::Duration::from_secs(s.unsigned_abs())), Some("no-cache".to_string())),
+            Expires::Seconds(s) => (Some(now + std::time::Duration::from_secs(*s as u64)), Some(format!("max-age={s}"))),
         };
         if let Some(t) = expires
             && let Ok(v) = HeaderValue::from_str(&files::http_date(t))
@@ -707,17 +557,11 @@ fn decorate(
         if !(success || ah.always) {
             continue;
         }
-        let value = ah.value.eval(&Ctx {
-            rv: &r.vars,
-            maps: &rt.config.http.maps,
-        });
+        let value = ah.value.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps });
         if value.is_empty() {
             continue;
         }
-        if let (Ok(n), Ok(v)) = (
-            header::HeaderName::from_bytes(ah.name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
+        if let (Ok(n), Ok(v)) = (header::HeaderName::from_bytes(ah.name.as_bytes()), HeaderValue::from_str(&value)) {
             resp.headers_mut().append(n, v);
         }
     }

@@ -75,11 +75,7 @@ pub fn render(format: &LogFormat, ctx: &Ctx<'_>) -> String {
 
 impl Logs {
     pub fn new(sink: Sink, error_path: Option<PathBuf>) -> Logs {
-        Logs {
-            sink,
-            files: Mutex::new(HashMap::new()),
-            error_path,
-        }
+        Logs { sink, files: Mutex::new(HashMap::new()), error_path }
     }
 
     /// Opens every configured log file now, so a bad path fails at start as in nginx.
@@ -94,8 +90,7 @@ impl Logs {
                         return Err(format!("unknown log format \"{format}\""));
                     }
                     if let Some(p) = map(path) {
-                        self.open(&p)
-                            .map_err(|e| format!("open() \"{}\" failed ({e})", p.display()))?;
+                        self.open(&p).map_err(|e| format!("open() \"{}\" failed ({e})", p.display()))?;
                     }
                 }
             }
@@ -109,10 +104,7 @@ impl Logs {
             if let Some(dir) = p.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
-            let f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)?;
+            let f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
             files.insert(p.clone(), f);
         }
         Ok(())
@@ -136,11 +128,7 @@ impl Logs {
 
     /// An error log line (upstream failures), nginx-style.
     pub fn error(&self, msg: &str) {
-        let line = format!(
-            "{} [error] {}#0: {msg}",
-            chrono::Local::now().format("%Y/%m/%d %H:%M:%S"),
-            std::process::id()
-        );
+        let line = format!("{} [error] {}#0: {msg}", chrono::Local::now().format("%Y/%m/%d %H:%M:%S"), std::process::id());
         match (&self.sink, &self.error_path) {
             (Sink::Lines(f), _) => f(&line),
             (Sink::Files { .. }, Some(p)) => {
@@ -152,58 +140,24 @@ impl Logs {
     }
 
     /// Wraps the response so its access line is written when the body ends.
-    pub fn wrap(
-        self: &Arc<Self>,
-        conf: &LocConf,
-        http: &Http,
-        vars: RequestVars,
-        resp: Response<Body>,
-    ) -> Response<Body> {
+    pub fn wrap(self: &Arc<Self>, conf: &LocConf, http: &Http, vars: RequestVars, resp: Response<Body>) -> Response<Body> {
         let targets: Vec<(String, LogFormat)> = match &conf.access_log {
             AccessLog::Off => return resp,
-            AccessLog::Files(list) => list
-                .iter()
-                .filter_map(|(p, f)| http.log_formats.get(f).map(|lf| (p.clone(), lf.clone())))
-                .collect(),
+            AccessLog::Files(list) => list.iter().filter_map(|(p, f)| http.log_formats.get(f).map(|lf| (p.clone(), lf.clone()))).collect(),
         };
         if targets.is_empty() {
             return resp;
         }
-        let header_bytes = 17
-            + resp
-                .headers()
-                .iter()
-                .map(|(k, v)| k.as_str().len() + v.len() + 4)
-                .sum::<usize>() as u64;
+        let header_bytes = 17 + resp.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>() as u64;
         // `map` results are fixed now: the line is rendered after the configuration is out of reach.
         let mut vars = vars;
         let computed: Vec<(String, String)> = {
-            let ctx = Ctx {
-                rv: &vars,
-                maps: &http.maps,
-            };
-            http.maps
-                .iter()
-                .map(|m| {
-                    (
-                        m.var.clone(),
-                        super::vars::Vars::var(&ctx, &m.var).unwrap_or_default(),
-                    )
-                })
-                .collect()
+            let ctx = Ctx { rv: &vars, maps: &http.maps };
+            http.maps.iter().map(|m| (m.var.clone(), super::vars::Vars::var(&ctx, &m.var).unwrap_or_default())).collect()
         };
         vars.maps.extend(computed);
         let (parts, body) = resp.into_parts();
-        let logged = LoggedBody {
-            inner: body,
-            sent: 0,
-            header_bytes,
-            pending: Some(Pending {
-                logs: self.clone(),
-                vars,
-                targets,
-            }),
-        };
+        let logged = LoggedBody { inner: body, sent: 0, header_bytes, pending: Some(Pending { logs: self.clone(), vars, targets }) };
         Response::from_parts(parts, logged.boxed())
     }
 }
@@ -226,10 +180,7 @@ impl LoggedBody {
         if let Some(mut p) = self.pending.take() {
             p.vars.body_bytes_sent = self.sent;
             p.vars.bytes_sent = self.sent + self.header_bytes;
-            let ctx = Ctx {
-                rv: &p.vars,
-                maps: &[],
-            };
+            let ctx = Ctx { rv: &p.vars, maps: &[] };
             for (path, format) in &p.targets {
                 let line = render(format, &ctx);
                 p.logs.write(path, &line);
@@ -248,10 +199,7 @@ impl HttpBody for LoggedBody {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let r = Pin::new(&mut self.inner).poll_frame(cx);
         match &r {
             Poll::Ready(Some(Ok(f))) => {
@@ -280,10 +228,7 @@ mod tests {
 
     #[test]
     fn escaping_like_nginx() {
-        assert_eq!(
-            escape_default("a\"b\\c\u{1}é"),
-            "a\\x22b\\x5Cc\\x01\\xC3\\xA9"
-        );
+        assert_eq!(escape_default("a\"b\\c\u{1}é"), "a\\x22b\\x5Cc\\x01\\xC3\\xA9");
         assert_eq!(escape_json("a\"b\\c\n\u{1}é"), "a\\\"b\\\\c\\n\\u0001é");
     }
 }

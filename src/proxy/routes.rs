@@ -68,30 +68,18 @@ pub fn escape_uri(uri: &str) -> String {
 }
 
 /// The server for a connection's local address and Host header.
-pub fn select_server<'a>(
-    config: &'a Config,
-    local: SocketAddr,
-    host: &str,
-) -> Option<&'a Arc<Server>> {
+pub fn select_server<'a>(config: &'a Config, local: SocketAddr, host: &str) -> Option<&'a Arc<Server>> {
     let port = local.port();
     let candidates: Vec<&Arc<Server>> = config
         .http
         .servers
         .iter()
-        .filter(|s| {
-            s.listens.iter().any(|l| {
-                l.port == port && l.addr.is_none_or(|a| a == local.ip() || a.is_unspecified())
-            })
-        })
+        .filter(|s| s.listens.iter().any(|l| l.port == port && l.addr.is_none_or(|a| a == local.ip() || a.is_unspecified())))
         .collect();
     let host = host.to_ascii_lowercase();
     let host = host.trim_end_matches('.');
     // Exact names, then leading wildcards (longest), then trailing wildcards, then regexes.
-    let exact = candidates.iter().find(|s| {
-        s.names
-            .iter()
-            .any(|n| matches!(n, ServerName::Exact(e) if e == host))
-    });
+    let exact = candidates.iter().find(|s| s.names.iter().any(|n| matches!(n, ServerName::Exact(e) if e == host)));
     if let Some(s) = exact {
         return Some(s);
     }
@@ -101,11 +89,7 @@ pub fn select_server<'a>(
             s.names
                 .iter()
                 .filter_map(|n| match n {
-                    ServerName::Suffix(sfx)
-                        if host.ends_with(sfx.as_str()) || host == &sfx[1..] =>
-                    {
-                        Some(sfx.len())
-                    }
+                    ServerName::Suffix(sfx) if host.ends_with(sfx.as_str()) || host == &sfx[1..] => Some(sfx.len()),
                     _ => None,
                 })
                 .max()
@@ -115,25 +99,14 @@ pub fn select_server<'a>(
     if let Some((_, s)) = suffix {
         return Some(s);
     }
-    if let Some(s) = candidates.iter().find(|s| {
-        s.names
-            .iter()
-            .any(|n| matches!(n, ServerName::Prefix(p) if host.starts_with(p.as_str())))
-    }) {
+    if let Some(s) = candidates.iter().find(|s| s.names.iter().any(|n| matches!(n, ServerName::Prefix(p) if host.starts_with(p.as_str()))))
+    {
         return Some(s);
     }
-    if let Some(s) = candidates.iter().find(|s| {
-        s.names
-            .iter()
-            .any(|n| matches!(n, ServerName::Regex(r) if r.is_match(host)))
-    }) {
+    if let Some(s) = candidates.iter().find(|s| s.names.iter().any(|n| matches!(n, ServerName::Regex(r) if r.is_match(host)))) {
         return Some(s);
     }
-    candidates
-        .iter()
-        .find(|s| s.listens.iter().any(|l| l.port == port && l.default_server))
-        .or(candidates.first())
-        .copied()
+    candidates.iter().find(|s| s.listens.iter().any(|l| l.port == port && l.default_server)).or(candidates.first()).copied()
 }
 
 /// A matched location with the captures of its regular expression, if any.
@@ -148,13 +121,7 @@ fn regex_match(loc: &Arc<Location>, uri: &str) -> Option<Matched> {
         return None;
     };
     let caps = re.captures(uri)?;
-    Some(Matched {
-        location: loc.clone(),
-        captures: caps
-            .iter()
-            .map(|m| m.map(|m| m.as_str().to_string()))
-            .collect(),
-    })
+    Some(Matched { location: loc.clone(), captures: caps.iter().map(|m| m.map(|m| m.as_str().to_string())).collect() })
 }
 
 /// nginx's location search: an exact match wins; otherwise the longest
@@ -165,10 +132,7 @@ pub fn find_location(locations: &[Arc<Location>], uri: &str) -> Option<Matched> 
     for l in locations {
         match &l.matcher {
             Matcher::Exact(p) if p == uri => {
-                return Some(Matched {
-                    location: l.clone(),
-                    captures: Vec::new(),
-                });
+                return Some(Matched { location: l.clone(), captures: Vec::new() });
             }
             Matcher::Prefix { path, .. }
                 if uri.starts_with(path.as_str())
@@ -181,24 +145,13 @@ pub fn find_location(locations: &[Arc<Location>], uri: &str) -> Option<Matched> 
     }
     if let Some(b) = best {
         if let Some(inner) = find_location(&b.children, uri)
-            && (matches!(
-                inner.location.matcher,
-                Matcher::Regex(_) | Matcher::Exact(_)
-            ) || !matches!(
-                &b.matcher,
-                Matcher::Prefix {
-                    no_regex: false,
-                    ..
-                }
-            ))
+            && (matches!(inner.location.matcher, Matcher::Regex(_) | Matcher::Exact(_))
+                || !matches!(&b.matcher, Matcher::Prefix { no_regex: false, .. }))
         {
             return Some(inner);
         }
         if matches!(&b.matcher, Matcher::Prefix { no_regex: true, .. }) {
-            return Some(Matched {
-                location: b.clone(),
-                captures: Vec::new(),
-            });
+            return Some(Matched { location: b.clone(), captures: Vec::new() });
         }
     }
     for l in locations {
@@ -210,10 +163,7 @@ pub fn find_location(locations: &[Arc<Location>], uri: &str) -> Option<Matched> 
         if let Some(inner) = find_location(&b.children, uri) {
             return Some(inner);
         }
-        return Some(Matched {
-            location: b.clone(),
-            captures: Vec::new(),
-        });
+        return Some(Matched { location: b.clone(), captures: Vec::new() });
     }
     None
 }
@@ -229,17 +179,9 @@ mod tests {
         assert_eq!(normalize("/a//b/./c/../d").unwrap(), "/a/b/d");
         assert_eq!(normalize("/a/%2e%2e/b").unwrap(), "/b");
         assert_eq!(normalize("/a%2fb").unwrap(), "/a/b");
-        assert_eq!(
-            normalize("/%252e%252e/x").unwrap(),
-            "/%2e%2e/x",
-            "decoded once only"
-        );
+        assert_eq!(normalize("/%252e%252e/x").unwrap(), "/%2e%2e/x", "decoded once only");
         assert_eq!(normalize("/dir/").unwrap(), "/dir/");
-        assert_eq!(
-            normalize("/a\\..\\b").unwrap(),
-            "/a\\..\\b",
-            "backslash is not a separator"
-        );
+        assert_eq!(normalize("/a\\..\\b").unwrap(), "/a\\..\\b", "backslash is not a separator");
         assert_eq!(normalize("/").unwrap(), "/");
         assert_eq!(normalize("/..").unwrap_err(), BadUri);
         assert_eq!(normalize("/a/../../etc/passwd").unwrap_err(), BadUri);
@@ -252,17 +194,7 @@ mod tests {
     }
 
     fn routes(text: &str) -> Config {
-        compile(
-            &parse_text(
-                text,
-                "t.conf".into(),
-                std::path::Path::new("/"),
-                &AsWritten,
-                0,
-            )
-            .unwrap(),
-        )
-        .unwrap()
+        compile(&parse_text(text, "t.conf".into(), std::path::Path::new("/"), &AsWritten, 0).unwrap()).unwrap()
     }
 
     fn which(c: &Config, uri: &str) -> String {
@@ -278,11 +210,7 @@ mod tests {
         assert_eq!(which(&c, "/"), "2");
         assert_eq!(which(&c, "/index.html"), "3");
         assert_eq!(which(&c, "/images/a.txt"), "4");
-        assert_eq!(
-            which(&c, "/images/a.GIF"),
-            "6",
-            "regex beats a plain prefix"
-        );
+        assert_eq!(which(&c, "/images/a.GIF"), "6", "regex beats a plain prefix");
         assert_eq!(which(&c, "/static/a.gif"), "5", "^~ stops the regex search");
         assert_eq!(which(&c, "/documents/a.pdf"), "7", "nested regex");
         assert_eq!(which(&c, "/documents/a.txt"), "7");
@@ -295,11 +223,7 @@ mod tests {
         );
         let s = |host: &str, port: u16| {
             let srv = select_server(&c, SocketAddr::from(([127, 0, 0, 1], port)), host).unwrap();
-            c.http
-                .servers
-                .iter()
-                .position(|x| Arc::ptr_eq(x, srv))
-                .unwrap()
+            c.http.servers.iter().position(|x| Arc::ptr_eq(x, srv)).unwrap()
         };
         assert_eq!(s("a.example.com", 80), 0);
         assert_eq!(s("A.Example.com.", 80), 0);

@@ -59,12 +59,7 @@ fn all_confs(c: &config::Config) -> Vec<Arc<LocConf>> {
 
 /// Loads and checks a configuration (what `-t` reports on).
 pub fn load(setup: &Setup) -> Result<Runtime, String> {
-    let config = config::load(
-        &setup.conf_path,
-        &setup.conf_prefix,
-        setup.includes.as_ref(),
-    )
-    .map_err(|e| e.to_string())?;
+    let config = config::load(&setup.conf_path, &setup.conf_prefix, setup.includes.as_ref()).map_err(|e| e.to_string())?;
     let sink = match &setup.log_lines {
         Some(f) => Sink::Lines(f.clone()),
         None => {
@@ -72,28 +67,16 @@ pub fn load(setup: &Setup) -> Result<Runtime, String> {
             let paths = setup.paths.clone();
             Sink::Files {
                 map: Box::new(move |p: &str| {
-                    let written = if p.starts_with('/') {
-                        p.to_string()
-                    } else {
-                        prefix.join(p).display().to_string()
-                    };
+                    let written = if p.starts_with('/') { p.to_string() } else { prefix.join(p).display().to_string() };
                     paths.host_path(&written)
                 }),
             }
         }
     };
-    let error_path = config
-        .error_log
-        .as_ref()
-        .filter(|p| p.as_str() != "stderr" && !p.starts_with("syslog:"))
-        .map(|p| {
-            let p = p.split_whitespace().next().unwrap_or(p);
-            if p.starts_with('/') {
-                PathBuf::from(p)
-            } else {
-                setup.prefix.join(p)
-            }
-        });
+    let error_path = config.error_log.as_ref().filter(|p| p.as_str() != "stderr" && !p.starts_with("syslog:")).map(|p| {
+        let p = p.split_whitespace().next().unwrap_or(p);
+        if p.starts_with('/') { PathBuf::from(p) } else { setup.prefix.join(p) }
+    });
     let error_path = error_path.and_then(|p| setup.paths.host_path(&p.display().to_string()));
     let logs = Arc::new(Logs::new(sink, error_path));
     logs.check(&config.http, &all_confs(&config))?;
@@ -105,30 +88,29 @@ pub fn load(setup: &Setup) -> Result<Runtime, String> {
         upstreams,
         logs,
         cache: Default::default(),
-        server_header: hyper::header::HeaderValue::from_static(concat!(
-            "rcompose/",
-            env!("CARGO_PKG_VERSION")
-        )),
+        server_header: hyper::header::HeaderValue::from_static(concat!("rcompose/", env!("CARGO_PKG_VERSION"))),
     })
 }
 
 /// The addresses the configuration listens on, through `setup.listen`.
 pub fn listen_addrs(rt: &Runtime, setup: &Setup) -> BTreeSet<SocketAddr> {
+    listen_table(rt, setup).into_keys().collect()
+}
+
+/// Host address -> the port its `listen` directive names (they differ when
+/// ports are published, as 1000 -> 80 in a compose file).
+fn listen_table(rt: &Runtime, setup: &Setup) -> std::collections::BTreeMap<SocketAddr, u16> {
     rt.config
         .http
         .servers
         .iter()
         .flat_map(|s| s.listens.iter())
-        .flat_map(|l| (setup.listen)(l))
+        .flat_map(|l| (setup.listen)(l).into_iter().map(move |a| (a, l.port)))
         .collect()
 }
 
 fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::STREAM,
-        Some(socket2::Protocol::TCP),
-    )?;
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
     if addr.is_ipv6() {
         // As nginx: [::]:80 and 0.0.0.0:80 are separate sockets.
         socket.set_only_v6(true)?;
@@ -171,22 +153,19 @@ impl Running {
 
 /// Binds the listeners and starts serving on the current runtime.
 pub async fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
-    let addrs: Vec<SocketAddr> = listen_addrs(&rt, &setup).into_iter().collect();
+    let table = listen_table(&rt, &setup);
     let mut listeners = Vec::new();
-    for a in &addrs {
-        listeners.push(bind(*a).map_err(|e| format!("bind() to {a} failed ({e})"))?);
+    for (a, conf_port) in &table {
+        listeners.push((bind(*a).map_err(|e| format!("bind() to {a} failed ({e})"))?, *conf_port));
     }
-    let bound: Vec<SocketAddr> = listeners
-        .iter()
-        .filter_map(|l| l.local_addr().ok())
-        .collect();
+    let bound: Vec<SocketAddr> = listeners.iter().filter_map(|(l, _)| l.local_addr().ok()).collect();
     let limit = (rt.config.worker_connections * rt.config.workers).max(1);
     let header_timeout = rt.config.http.client_header_timeout;
     let current = Arc::new(RwLock::new(Arc::new(rt)));
     let slots = Arc::new(Semaphore::new(limit));
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    for listener in listeners {
+    for (listener, conf_port) in listeners {
         let (current, slots, mut stop_rx) = (current.clone(), slots.clone(), stop_rx.clone());
         tasks.push(tokio::spawn(async move {
             loop {
@@ -202,7 +181,8 @@ pub async fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
                     },
                     _ = stop_rx.changed() => return,
                 };
-                let local = stream.local_addr().unwrap_or(remote);
+                // Routing and $server_port see the port the configuration listens on.
+                let local = SocketAddr::new(stream.local_addr().map(|a| a.ip()).unwrap_or(remote.ip()), conf_port);
                 let _ = stream.set_nodelay(true);
                 let current = current.clone();
                 let mut conn_stop = stop_rx.clone();
@@ -210,11 +190,7 @@ pub async fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
                     let _permit = permit;
                     let svc = service_fn(move |req| {
                         let rt = current.read().unwrap_or_else(|e| e.into_inner()).clone();
-                        async move {
-                            Ok::<_, std::convert::Infallible>(
-                                handler::handle(rt, req, remote, local).await,
-                            )
-                        }
+                        async move { Ok::<_, std::convert::Infallible>(handler::handle(rt, req, remote, local).await) }
                     });
                     let conn = http1::Builder::new()
                         .timer(TokioTimer::new())
@@ -245,22 +221,13 @@ pub async fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
         // Every slot back means every connection has finished.
         let _ = all_slots.acquire_many(limit as u32).await;
     });
-    Ok(Running {
-        addrs: bound,
-        stop,
-        current,
-        setup,
-        done,
-    })
+    Ok(Running { addrs: bound, stop, current, setup, done })
 }
 
 /// Serves until SIGTERM or Ctrl-C (graceful, then exit 0); SIGHUP reloads.
 pub async fn run_until_signal(running: Running, deadline: Duration) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
+    let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
         let _ = tokio::signal::ctrl_c().await;
         running.shutdown(deadline).await;
         return;

@@ -22,19 +22,14 @@ use super::routes::escape_uri;
 
 /// Finds addresses for upstream host names.
 pub trait HostResolver: Send + Sync {
-    fn resolve(&self, host: &str, port: u16)
-    -> BoxFuture<'static, Result<Vec<SocketAddr>, String>>;
+    fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, Result<Vec<SocketAddr>, String>>;
 }
 
 /// The system resolver (as `nginx -c` on this host would resolve).
 pub struct Dns;
 
 impl HostResolver for Dns {
-    fn resolve(
-        &self,
-        host: &str,
-        port: u16,
-    ) -> BoxFuture<'static, Result<Vec<SocketAddr>, String>> {
+    fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, Result<Vec<SocketAddr>, String>> {
         let target = format!("{host}:{port}");
         Box::pin(async move {
             match tokio::net::lookup_host(&target).await {
@@ -66,19 +61,13 @@ impl Group {
             let avail: Vec<usize> = (0..self.def.servers.len())
                 .filter(|&i| {
                     let s = &self.def.servers[i];
-                    s.backup == backup
-                        && !s.down
-                        && !exclude.contains(&i)
-                        && st[i].down_until.is_none_or(|t| t <= now)
+                    s.backup == backup && !s.down && !exclude.contains(&i) && st[i].down_until.is_none_or(|t| t <= now)
                 })
                 .collect();
             if avail.is_empty() {
                 continue;
             }
-            let total: i64 = avail
-                .iter()
-                .map(|&i| self.def.servers[i].weight as i64)
-                .sum();
+            let total: i64 = avail.iter().map(|&i| self.def.servers[i].weight as i64).sum();
             for &i in &avail {
                 st[i].current += self.def.servers[i].weight as i64;
             }
@@ -117,57 +106,27 @@ impl Upstreams {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(60)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(1024)
-            .build(connector);
+        let client =
+            Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).pool_max_idle_per_host(1024).build(connector);
         let groups = http
             .upstreams
             .iter()
-            .map(|(name, def)| {
-                (
-                    name.clone(),
-                    Group {
-                        def: def.clone(),
-                        state: Mutex::new(vec![PeerState::default(); def.servers.len()]),
-                    },
-                )
-            })
+            .map(|(name, def)| (name.clone(), Group { def: def.clone(), state: Mutex::new(vec![PeerState::default(); def.servers.len()]) }))
             .collect();
-        Upstreams {
-            client,
-            groups,
-            resolver,
-        }
+        Upstreams { client, groups, resolver }
     }
 }
 
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
+const HOP_BY_HOP: &[&str] = &["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
 
 fn strip_hop_by_hop(h: &mut HeaderMap) {
     let named: Vec<String> = h
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_ascii_lowercase())
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()).collect::<Vec<_>>())
         .collect();
-    for n in named
-        .iter()
-        .map(String::as_str)
-        .chain(HOP_BY_HOP.iter().copied())
-    {
+    for n in named.iter().map(String::as_str).chain(HOP_BY_HOP.iter().copied()) {
         h.remove(n);
     }
 }
@@ -177,35 +136,20 @@ fn wants_upgrade(h: &HeaderMap) -> Option<HeaderValue> {
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| {
-            v.split(',')
-                .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
-        });
-    if conn_upgrade {
-        h.get(header::UPGRADE).cloned()
-    } else {
-        None
-    }
+        .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")));
+    if conn_upgrade { h.get(header::UPGRADE).cloned() } else { None }
 }
 
 /// The URI sent upstream, as nginx computes it.
 pub fn upstream_uri(p: &ProxyPass, r: &Req) -> String {
-    let args = if r.vars.args.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", r.vars.args)
-    };
+    let args = if r.vars.args.is_empty() { String::new() } else { format!("?{}", r.vars.args) };
     if r.rewritten_break {
         // After `rewrite ... break` the rewritten URI goes as it is.
         return format!("{}{args}", escape_uri(&r.vars.uri));
     }
     match (&p.uri, &r.matched_prefix) {
         (Some(part), Some(prefix)) => {
-            let rest = r
-                .vars
-                .uri
-                .strip_prefix(prefix.as_str())
-                .unwrap_or(&r.vars.uri);
+            let rest = r.vars.uri.strip_prefix(prefix.as_str()).unwrap_or(&r.vars.uri);
             format!("{}{}{args}", escape_uri(part), escape_uri(rest))
         }
         (Some(part), None) => format!("{}{args}", escape_uri(part)),
@@ -215,11 +159,7 @@ pub fn upstream_uri(p: &ProxyPass, r: &Req) -> String {
 }
 
 fn proxy_host(p: &ProxyPass) -> String {
-    if p.port == 80 || p.host.is_empty() {
-        p.target.split(':').next().unwrap_or(&p.target).to_string()
-    } else {
-        p.target.clone()
-    }
+    if p.port == 80 || p.host.is_empty() { p.target.split(':').next().unwrap_or(&p.target).to_string() } else { p.target.clone() }
 }
 
 pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut Req) -> Outcome {
@@ -262,19 +202,12 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
     // Peers: an upstream block's servers, or the one address written.
     let group = rt.upstreams.groups.get(&p.target);
     let peers: Vec<(String, u16)> = match group {
-        Some(g) => g
-            .def
-            .servers
-            .iter()
-            .map(|s| (s.host.clone(), s.port))
-            .collect(),
+        Some(g) => g.def.servers.iter().map(|s| (s.host.clone(), s.port)).collect(),
         None => vec![(p.host.clone(), p.port)],
     };
     let mut body = r.body.take();
-    let replayable = body.as_ref().is_none_or(hyper::body::Body::is_end_stream)
-        || r.headers
-            .get(header::CONTENT_LENGTH)
-            .is_some_and(|v| v == "0");
+    let replayable =
+        body.as_ref().is_none_or(hyper::body::Body::is_end_stream) || r.headers.get(header::CONTENT_LENGTH).is_some_and(|v| v == "0");
     let mut tried: Vec<usize> = Vec::new();
     let mut addrs_tried: Vec<String> = Vec::new();
     let mut statuses: Vec<String> = Vec::new();
@@ -292,10 +225,16 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
         let (host, port) = &peers[idx];
         let addr = match rt.upstreams.resolver.resolve(host, *port).await {
             Ok(a) if !a.is_empty() => a[0],
-            Ok(_) | Err(_) => {
+            other => {
+                let why = other.err().unwrap_or_else(|| "no address".into());
                 addrs_tried.push(format!("{host}:{port}"));
                 statuses.push("502".into());
-                rt.logs.error(&format!("upstream \"{host}:{port}\" could not be resolved, client: {}, request: \"{} {}\"", r.vars.remote.ip(), r.vars.method, r.vars.request_uri));
+                rt.logs.error(&format!(
+                    "upstream \"{host}:{port}\" is unavailable ({why}), client: {}, request: \"{} {}\"",
+                    r.vars.remote.ip(),
+                    r.vars.method,
+                    r.vars.request_uri
+                ));
                 if let Some(g) = group {
                     g.failed(idx);
                 }
@@ -310,27 +249,24 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
             Some(b) => b.map_err(|e| Box::new(e) as BoxError).boxed(),
             None => super::handler::empty(),
         };
-        let mut builder = Request::builder()
-            .method(r.method.clone())
-            .uri(format!("http://{addr}{uri}"));
+        let mut builder = Request::builder().method(r.method.clone()).uri(format!("http://{addr}{uri}"));
         if let Some(h) = builder.headers_mut() {
             *h = headers.clone();
         }
         let Ok(req) = builder.body(req_body) else {
             return Outcome::Status(500);
         };
-        let attempt = tokio::time::timeout(
-            conf.proxy_read_timeout + conf.proxy_connect_timeout,
-            rt.upstreams.client.request(req),
-        )
-        .await;
+        let attempt = tokio::time::timeout(conf.proxy_read_timeout + conf.proxy_connect_timeout, rt.upstreams.client.request(req)).await;
         match attempt {
             Err(_) => {
                 statuses.push("504".into());
                 r.vars.upstream_addr = addrs_tried.join(", ");
                 r.vars.upstream_status = statuses.join(", ");
                 r.vars.upstream_response_time = format!("{:.3}", started.elapsed().as_secs_f64());
-                rt.logs.error(&format!("upstream timed out while reading response header from upstream, client: {}, upstream: \"http://{addr}{uri}\"", r.vars.remote.ip()));
+                rt.logs.error(&format!(
+                    "upstream timed out while reading response header from upstream, client: {}, upstream: \"http://{addr}{uri}\"",
+                    r.vars.remote.ip()
+                ));
                 if let Some(g) = group {
                     g.failed(idx);
                 }
@@ -338,7 +274,12 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
             }
             Ok(Err(e)) => {
                 statuses.push("502".into());
-                rt.logs.error(&format!("connect() to {addr} failed ({e}) while connecting to upstream, client: {}, request: \"{} {}\"", r.vars.remote.ip(), r.vars.method, r.vars.request_uri));
+                rt.logs.error(&format!(
+                    "connect() to {addr} failed ({e}) while connecting to upstream, client: {}, request: \"{} {}\"",
+                    r.vars.remote.ip(),
+                    r.vars.method,
+                    r.vars.request_uri
+                ));
                 if let Some(g) = group {
                     g.failed(idx);
                 }
@@ -375,13 +316,7 @@ fn respond(
 ) -> Outcome {
     let conf = &loc.conf;
     let status = resp.status();
-    if conf.proxy_intercept_errors
-        && status.as_u16() >= 300
-        && conf
-            .error_pages
-            .iter()
-            .any(|e| e.codes.contains(&status.as_u16()))
-    {
+    if conf.proxy_intercept_errors && status.as_u16() >= 300 && conf.error_pages.iter().any(|e| e.codes.contains(&status.as_u16())) {
         return Outcome::Status(status.as_u16());
     }
     if status == StatusCode::SWITCHING_PROTOCOLS
@@ -405,16 +340,9 @@ fn respond(
     }
     let (mut parts, body) = resp.into_parts();
     strip_hop_by_hop(&mut parts.headers);
-    for h in [
-        "date",
-        "server",
-        "x-pad",
-        "x-accel-expires",
-        "x-accel-redirect",
-        "x-accel-limit-rate",
-        "x-accel-buffering",
-        "x-accel-charset",
-    ] {
+    for h in
+        ["date", "server", "x-pad", "x-accel-expires", "x-accel-redirect", "x-accel-limit-rate", "x-accel-buffering", "x-accel-charset"]
+    {
         if !conf.proxy_pass_headers.iter().any(|p| p == h) {
             parts.headers.remove(h);
         }
@@ -428,18 +356,8 @@ fn respond(
 }
 
 /// proxy_redirect: `default` maps the proxied URL back to the location.
-fn rewrite_location(
-    rt: &Runtime,
-    conf: &super::config::LocConf,
-    p: &ProxyPass,
-    r: &Req,
-    h: &mut HeaderMap,
-) {
-    let Some(loc) = h
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(String::from)
-    else {
+fn rewrite_location(rt: &Runtime, conf: &super::config::LocConf, p: &ProxyPass, r: &Req, h: &mut HeaderMap) {
+    let Some(loc) = h.get(header::LOCATION).and_then(|v| v.to_str().ok()).map(String::from) else {
         return;
     };
     let rules: Vec<(String, String)> = match &conf.proxy_redirect {
@@ -450,18 +368,9 @@ fn rewrite_location(
             }
             _ => return,
         },
-        Redirect::Rules(rules) => rules
-            .iter()
-            .map(|(from, to)| {
-                (
-                    from.clone(),
-                    to.eval(&Ctx {
-                        rv: &r.vars,
-                        maps: &rt.config.http.maps,
-                    }),
-                )
-            })
-            .collect(),
+        Redirect::Rules(rules) => {
+            rules.iter().map(|(from, to)| (from.clone(), to.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps }))).collect()
+        }
     };
     for (from, to) in rules {
         if let Some(rest) = loc.strip_prefix(from.as_str()) {
@@ -494,11 +403,7 @@ mod tests {
             .collect::<Vec<_>>();
         let n = servers.len();
         Group {
-            def: Arc::new(UpstreamDef {
-                name: "u".into(),
-                servers,
-                keepalive: None,
-            }),
+            def: Arc::new(UpstreamDef { name: "u".into(), servers, keepalive: None }),
             state: Mutex::new(vec![PeerState::default(); n]),
         }
     }

@@ -79,13 +79,7 @@ impl Template {
 
     /// Variable names used, for checking them when the configuration loads.
     pub fn variables(&self) -> impl Iterator<Item = &str> {
-        self.parts.iter().filter_map(|p| {
-            if let Part::Var(v) = p {
-                Some(v.as_str())
-            } else {
-                None
-            }
-        })
+        self.parts.iter().filter_map(|p| if let Part::Var(v) = p { Some(v.as_str()) } else { None })
     }
 
     /// Evaluates for a log line: variable values go through `escape`, and a
@@ -209,20 +203,12 @@ pub struct RequestVars {
 }
 
 fn header(h: &HeaderMap, name: &str) -> Option<String> {
-    let all: Vec<&str> = h
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
+    let all: Vec<&str> = h.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
     if all.is_empty() {
         return None;
     }
     // Repeated headers join as nginx does: cookies with "; ", others with ", ".
-    Some(all.join(if name.eq_ignore_ascii_case("cookie") {
-        "; "
-    } else {
-        ", "
-    }))
+    Some(all.join(if name.eq_ignore_ascii_case("cookie") { "; " } else { ", " }))
 }
 
 fn format_ip(a: &SocketAddr) -> String {
@@ -299,17 +285,10 @@ impl Vars for RequestVars {
             "body_bytes_sent" => self.body_bytes_sent.to_string(),
             "bytes_sent" => self.bytes_sent.to_string(),
             "request_time" => format!("{:.3}", self.started.elapsed().as_secs_f64()),
-            "time_local" => local_time(self.started_wall)
-                .format("%d/%b/%Y:%H:%M:%S %z")
-                .to_string(),
-            "time_iso8601" => local_time(self.started_wall)
-                .format("%Y-%m-%dT%H:%M:%S%:z")
-                .to_string(),
+            "time_local" => local_time(self.started_wall).format("%d/%b/%Y:%H:%M:%S %z").to_string(),
+            "time_iso8601" => local_time(self.started_wall).format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
             "msec" => {
-                let d = self
-                    .started_wall
-                    .duration_since(SystemTime::UNIX_EPOCH)
-                    .unwrap_or_default();
+                let d = self.started_wall.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
                 format!("{}.{:03}", d.as_secs(), d.subsec_millis())
             }
             "proxy_host" => self.proxy_host.clone(),
@@ -328,9 +307,7 @@ impl Vars for RequestVars {
             "pid" => std::process::id().to_string(),
             "nginx_version" => "1.22.1".into(),
             n if n.starts_with("http_") => header(&self.headers, &n[5..].replace('_', "-"))?,
-            n if n.starts_with("sent_http_") => {
-                header(&self.sent_headers, &n[10..].replace('_', "-"))?
-            }
+            n if n.starts_with("sent_http_") => header(&self.sent_headers, &n[10..].replace('_', "-"))?,
             n if n.starts_with("arg_") => self.arg(&n[4..])?,
             n if n.starts_with("cookie_") => {
                 let cookies = header(&self.headers, "cookie")?;

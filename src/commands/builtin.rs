@@ -1,0 +1,231 @@
+//! Running the built-in proxy for a project's nginx services: in-process in
+//! the foreground of `up`, or as a detached process (`up -d`) whose pid, log
+//! and addresses live in the project's state directory.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, bail};
+use bollard::models::{ContainerSummary, ContainerSummaryStateEnum, PortSummary, PortSummaryTypeEnum};
+use serde::{Deserialize, Serialize};
+
+use crate::cli::GlobalOpts;
+use crate::compose::Project;
+use crate::engine::{Engine, labels};
+use crate::proxy::compose::{self as pc, ContainerHosts};
+use crate::proxy::server::{self, Running};
+
+/// What a detached proxy records once it listens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProxyState {
+    pub pid: u32,
+    pub addrs: Vec<String>,
+    pub started: i64,
+}
+
+fn files(project: &str, service: &str) -> (PathBuf, PathBuf) {
+    let dir = pc::state_dir(project);
+    (dir.join(format!("{service}.json")), dir.join(format!("{service}.log")))
+}
+
+pub fn log_file(project: &str, service: &str) -> PathBuf {
+    files(project, service).1
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.split(") ").nth(1).is_some_and(|rest| rest.starts_with('Z')))
+}
+
+/// The running detached proxy of a service, if any.
+pub fn running(project: &str, service: &str) -> Option<ProxyState> {
+    let (state, _) = files(project, service);
+    let st: ProxyState = serde_json::from_str(&std::fs::read_to_string(state).ok()?).ok()?;
+    alive(st.pid).then_some(st)
+}
+
+/// Starts the proxy for `service` inside this process.
+pub async fn start_in_process(
+    engine: &Engine,
+    project: &Arc<Project>,
+    service: &str,
+    lines: crate::proxy::log::LineFn,
+) -> anyhow::Result<(Running, tokio::task::JoinHandle<()>)> {
+    let svc = project.services.get(service).context("no such service")?;
+    let hosts = Arc::new(ContainerHosts::default());
+    hosts.refresh(engine, project).await;
+    let follow = hosts.clone().follow(engine.clone(), project.clone());
+    let setup = pc::setup(project, svc, hosts, &pc::state_dir(&project.name), Some(lines)).map_err(anyhow::Error::msg)?;
+    let rt =
+        server::load(&setup).map_err(|e| anyhow::anyhow!("service {service}: the built-in proxy cannot serve its configuration: {e}"))?;
+    pc::check_roots(&rt, service).map_err(anyhow::Error::msg)?;
+    let running = server::start(setup, rt).await.map_err(|e| anyhow::anyhow!("service {service}: {e}"))?;
+    Ok((running, follow))
+}
+
+/// The global options that load this project again in another process.
+fn project_args(project: &Project, global: &GlobalOpts) -> Vec<String> {
+    let mut a = vec!["-p".to_string(), project.name.clone(), "--project-directory".into(), project.working_dir.display().to_string()];
+    for f in &project.config_files {
+        a.push("-f".into());
+        a.push(f.display().to_string());
+    }
+    for p in &global.profiles {
+        a.push("--profile".into());
+        a.push(p.clone());
+    }
+    for e in &global.env_files {
+        a.push("--env-file".into());
+        a.push(std::env::current_dir().unwrap_or_default().join(e).display().to_string());
+    }
+    a
+}
+
+/// Starts a detached proxy process for `service` and waits until it listens.
+pub fn spawn_detached(project: &Project, global: &GlobalOpts, service: &str) -> anyhow::Result<ProxyState> {
+    if let Some(st) = running(&project.name, service) {
+        return Ok(st);
+    }
+    let dir = pc::state_dir(&project.name);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let (state, log) = files(&project.name, service);
+    let _ = std::fs::remove_file(&state);
+    let out = std::fs::OpenOptions::new().create(true).append(true).open(&log).with_context(|| format!("cannot open {}", log.display()))?;
+    let err = out.try_clone()?;
+    let exe = std::env::current_exe()?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(project_args(project, global))
+        .args(["proxy-daemon", service])
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .env("NO_COLOR", "1");
+    // Its own process group, so Ctrl-C at the terminal does not reach it.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn().context("cannot start the proxy process")?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(st) = running(&project.name, service) {
+            std::thread::spawn(move || child.wait());
+            return Ok(st);
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let last: Vec<&str> = text.lines().rev().take(3).collect();
+            bail!("service {service}: the built-in proxy exited ({status}): {}", last.into_iter().rev().collect::<Vec<_>>().join("\n"));
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            bail!("service {service}: the built-in proxy did not start listening within 20 seconds; see {}", log.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Stops a detached proxy gracefully (SIGTERM, then SIGKILL after `timeout`).
+pub fn stop_detached(project: &str, service: &str, timeout: Duration) -> anyhow::Result<bool> {
+    let Some(st) = running(project, service) else {
+        let _ = std::fs::remove_file(files(project, service).0);
+        return Ok(false);
+    };
+    let pid = st.pid.to_string();
+    let _ = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+    let deadline = std::time::Instant::now() + timeout;
+    while alive(st.pid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if alive(st.pid) {
+        let _ = std::process::Command::new("kill").args(["-KILL", &pid]).status();
+    }
+    let _ = std::fs::remove_file(files(project, service).0);
+    Ok(true)
+}
+
+/// Removes a stopped project's proxy state (`down`).
+pub fn remove_state(project: &str) {
+    let dir = pc::state_dir(project);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Rows for `ps`, shaped like containers.
+pub fn summaries(project: &Project, proxies: &[String], all: bool) -> Vec<ContainerSummary> {
+    let now = chrono::Utc::now().timestamp();
+    let mut out = Vec::new();
+    for service in proxies {
+        let svc = &project.services[service];
+        let name = crate::engine::spec::container_name(project, svc);
+        let st = running(&project.name, service);
+        if st.is_none() && !all {
+            continue;
+        }
+        let ports: Vec<PortSummary> = st
+            .iter()
+            .flat_map(|s| s.addrs.iter())
+            .filter_map(|a| a.parse::<std::net::SocketAddr>().ok())
+            .map(|a| {
+                let target =
+                    svc.ports.iter().find(|p| p.published.as_deref() == Some(&a.port().to_string())).map(|p| p.target).unwrap_or(a.port());
+                PortSummary {
+                    ip: Some(a.ip().to_string()),
+                    private_port: target,
+                    public_port: Some(a.port()),
+                    typ: Some(PortSummaryTypeEnum::TCP),
+                }
+            })
+            .collect();
+        let labels = HashMap::from([(labels::PROJECT.to_string(), project.name.clone()), (labels::SERVICE.to_string(), service.clone())]);
+        let (state, status, created) = match &st {
+            Some(s) => (
+                ContainerSummaryStateEnum::RUNNING,
+                format!("Up {} (built-in proxy)", crate::commands::ps::ago(now - s.started).trim_end_matches(" ago")),
+                s.started,
+            ),
+            None => (ContainerSummaryStateEnum::EXITED, "Exited (built-in proxy)".to_string(), now),
+        };
+        out.push(ContainerSummary {
+            id: Some(format!("rcompose-proxy-{}", st.as_ref().map(|s| s.pid).unwrap_or(0))),
+            names: Some(vec![format!("/{name}")]),
+            image: svc.image.clone(),
+            command: Some("rcompose proxy".into()),
+            created: Some(created),
+            ports: Some(ports),
+            labels: Some(labels),
+            state: Some(state),
+            status: Some(status),
+            ..Default::default()
+        });
+    }
+    out
+}
+
+/// The body of the hidden `proxy-daemon` command: serve until SIGTERM.
+pub fn daemon(global: &GlobalOpts, service: &str, style: &crate::ui::Style) -> anyhow::Result<i32> {
+    let opts = super::load_options(global);
+    let Some(loaded) = super::load_project(&opts, style) else { return Ok(1) };
+    let project = Arc::new(loaded.project);
+    if !project.services.contains_key(service) {
+        bail!("no such service: {service}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let engine = Engine::connect().await?;
+        let lines: crate::proxy::log::LineFn = Arc::new(|l: &str| println!("{l}"));
+        let (running, follow) = start_in_process(&engine, &project, service, lines).await?;
+        let st = ProxyState {
+            pid: std::process::id(),
+            addrs: running.addrs.iter().map(|a| a.to_string()).collect(),
+            started: SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs() as i64,
+        };
+        let (state, _) = files(&project.name, service);
+        let tmp = state.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec(&st)?)?;
+        std::fs::rename(&tmp, &state)?;
+        eprintln!("rcompose proxy: serving service {service} on {}", st.addrs.join(", "));
+        server::run_until_signal(running, super::proxy::SHUTDOWN_DEADLINE).await;
+        follow.abort();
+        let _ = std::fs::remove_file(&state);
+        Ok(0)
+    })
+}

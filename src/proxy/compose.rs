@@ -1,0 +1,332 @@
+//! The proxy in place of a compose project's nginx container: which services
+//! it replaces, how their configuration paths map to host paths (through the
+//! service's bind mounts), which host ports `listen` opens (through the
+//! service's `ports`), and how upstream names find containers.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use futures::future::BoxFuture;
+
+use super::conf::Resolver;
+use super::handler::PathMap;
+use super::server::Setup;
+use super::upstream::{Dns, HostResolver};
+use crate::compose::Project;
+use crate::compose::model::{MountType, Service};
+
+/// nginx's stock `nginx.conf`, assumed around files mounted under `conf.d/`.
+pub const DEFAULT_NGINX_CONF: &str = "worker_processes auto;\nevents { worker_connections 1024; }\nhttp {\n    include /etc/nginx/mime.types;\n    default_type application/octet-stream;\n    log_format main '$remote_addr - $remote_user [$time_local] \"$request\" '\n                    '$status $body_bytes_sent \"$http_referer\" '\n                    '\"$http_user_agent\" \"$http_x_forwarded_for\"';\n    access_log /var/log/nginx/access.log main;\n    sendfile on;\n    keepalive_timeout 65;\n    include /etc/nginx/conf.d/*.conf;\n}\n";
+
+fn is_nginx_image(image: &str) -> bool {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let slash = without_digest.rfind('/').map_or(0, |i| i + 1);
+    let name_tag = &without_digest[slash..];
+    let name = name_tag.split(':').next().unwrap_or(name_tag);
+    let path = &without_digest[..slash];
+    name == "nginx" || (name == "nginx-unprivileged" && path.ends_with("nginxinc/"))
+}
+
+/// Does this service run nginx with a configuration the built-in proxy can serve?
+pub fn is_builtin_proxy(service: &Service, disabled_by_flag: bool) -> bool {
+    if disabled_by_flag || service.x_rcompose.as_ref().and_then(|x| x.builtin_proxy) == Some(false) {
+        return false;
+    }
+    let Some(image) = &service.image else { return false };
+    is_nginx_image(image)
+        && service
+            .volumes
+            .iter()
+            .any(|m| m.kind == MountType::Bind && (m.target == "/etc/nginx/nginx.conf" || m.target.starts_with("/etc/nginx/conf.d")))
+}
+
+/// Services of the project the built-in proxy serves.
+pub fn proxy_services(project: &Project, disabled_by_flag: bool) -> Vec<String> {
+    project.services.values().filter(|s| is_builtin_proxy(s, disabled_by_flag)).map(|s| s.name.clone()).collect()
+}
+
+/// Container paths to host paths through a service's bind mounts (the longest
+/// mount target that contains the path wins).
+pub struct Mounts {
+    binds: Vec<(String, PathBuf)>,
+    /// Files rcompose provides itself (the default nginx.conf).
+    extra: Vec<(String, PathBuf)>,
+}
+
+impl Mounts {
+    pub fn of(service: &Service) -> Mounts {
+        let mut binds: Vec<(String, PathBuf)> = service
+            .volumes
+            .iter()
+            .filter(|m| m.kind == MountType::Bind)
+            .filter_map(|m| m.source.as_ref().map(|s| (m.target.trim_end_matches('/').to_string(), PathBuf::from(s))))
+            .collect();
+        binds.sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
+        Mounts { binds, extra: Vec::new() }
+    }
+
+    pub fn map(&self, container_path: &str) -> Option<PathBuf> {
+        for (target, host) in self.extra.iter().chain(&self.binds) {
+            if container_path == target {
+                return Some(host.clone());
+            }
+            if let Some(rest) = container_path.strip_prefix(target.as_str())
+                && rest.starts_with('/')
+            {
+                return Some(host.join(rest.trim_start_matches('/')));
+            }
+        }
+        None
+    }
+}
+
+impl PathMap for Mounts {
+    fn host_path(&self, conf_path: &str) -> Option<PathBuf> {
+        self.map(conf_path)
+    }
+}
+
+impl Resolver for Mounts {
+    fn host_path(&self, conf_path: &str) -> PathBuf {
+        // Not mounted: a path that does not exist (mime.types then comes built in).
+        self.map(conf_path).unwrap_or_else(|| PathBuf::from("/nonexistent/rcompose-unmounted").join(conf_path.trim_start_matches('/')))
+    }
+}
+
+/// Container addresses of the project's services, kept current from the engine.
+#[derive(Default)]
+pub struct ContainerHosts {
+    /// Service names, container names and aliases -> address; `None` for a
+    /// service of the project with no running container.
+    pub table: RwLock<HashMap<String, Option<IpAddr>>>,
+}
+
+impl HostResolver for ContainerHosts {
+    fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, Result<Vec<SocketAddr>, String>> {
+        let found = self.table.read().unwrap_or_else(|e| e.into_inner()).get(host).copied();
+        match found {
+            Some(Some(ip)) => Box::pin(async move { Ok(vec![SocketAddr::new(ip, port)]) }),
+            Some(None) => {
+                let msg = format!("service {host} has no running container");
+                Box::pin(async move { Err(msg) })
+            }
+            // Not a container of the project: an ordinary host name.
+            None => Dns.resolve(host, port),
+        }
+    }
+}
+
+impl ContainerHosts {
+    /// Rebuilds the table from the engine: every running container of the project.
+    pub async fn refresh(&self, engine: &crate::engine::Engine, project: &Project) {
+        let Ok(list) = crate::engine::containers::list(engine, &project.name, false).await else { return };
+        let mut table = HashMap::new();
+        for c in &list {
+            let service = crate::engine::containers::service(c).to_string();
+            let ip = c.network_settings.as_ref().and_then(|n| n.networks.as_ref()).and_then(|nets| {
+                nets.values().find_map(|e| e.ip_address.as_ref().filter(|i| !i.is_empty()).and_then(|i| i.parse::<IpAddr>().ok()))
+            });
+            let Some(ip) = ip else { continue };
+            table.insert(crate::engine::containers::name(c), Some(ip));
+            if let Some(svc) = project.services.get(&service) {
+                for net in svc.networks.values().flatten() {
+                    for a in &net.aliases {
+                        table.insert(a.clone(), Some(ip));
+                    }
+                }
+            }
+            table.insert(service, Some(ip));
+        }
+        // Services with no running container answer 502 at once, not after a connect timeout.
+        for (name, svc) in &project.services {
+            table.entry(name.clone()).or_insert(None);
+            if let Some(cn) = &svc.container_name {
+                table.entry(cn.clone()).or_insert(None);
+            }
+        }
+        *self.table.write().unwrap_or_else(|e| e.into_inner()) = table;
+    }
+
+    /// Keeps the table current as containers start, stop and restart.
+    pub fn follow(self: Arc<Self>, engine: crate::engine::Engine, project: Arc<Project>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let hub = crate::engine::events::EventHub::subscribe(&engine, &project.name);
+            let mut rx = hub.receiver();
+            self.refresh(&engine, &project).await;
+            loop {
+                match rx.recv().await {
+                    Ok(ev)
+                        if matches!(ev.action.as_str(), "start" | "die" | "stop" | "kill" | "destroy" | "restart")
+                            || ev.action.starts_with("health_status") =>
+                    {
+                        self.refresh(&engine, &project).await
+                    }
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => self.refresh(&engine, &project).await,
+                    Err(_) => return,
+                }
+            }
+        })
+    }
+}
+
+/// Host sockets for a `listen`, through the service's published ports.
+pub fn listen_addrs(service: &Service, addr: Option<IpAddr>, port: u16) -> Vec<SocketAddr> {
+    let mut out = Vec::new();
+    for p in service.ports.iter().filter(|p| p.target == port && p.protocol == "tcp") {
+        let Some(published) = p.published.as_deref().and_then(|s| s.split('-').next()).and_then(|s| s.parse::<u16>().ok()) else {
+            continue;
+        };
+        let host_ip: Option<IpAddr> = p.host_ip.as_deref().and_then(|h| h.parse().ok());
+        let want_v6 = addr.is_some_and(|a| a.is_ipv6());
+        match host_ip {
+            Some(ip) if ip.is_ipv6() == want_v6 => out.push(SocketAddr::new(ip, published)),
+            Some(_) => {}
+            None if want_v6 => out.push(SocketAddr::new(IpAddr::from([0u16; 8]), published)),
+            None => out.push(SocketAddr::new(IpAddr::from([0, 0, 0, 0]), published)),
+        }
+    }
+    out
+}
+
+/// The proxy setup for one service of a project.
+pub fn setup(
+    project: &Project,
+    service: &Service,
+    hosts: Arc<ContainerHosts>,
+    state_dir: &Path,
+    log_lines: Option<super::log::LineFn>,
+) -> Result<Setup, String> {
+    let mut mounts = Mounts::of(service);
+    let conf_path = match mounts.map("/etc/nginx/nginx.conf") {
+        Some(p) => p,
+        None => {
+            std::fs::create_dir_all(state_dir).map_err(|e| format!("cannot create {}: {e}", state_dir.display()))?;
+            let p = state_dir.join(format!("{}.nginx.conf", service.name));
+            std::fs::write(&p, DEFAULT_NGINX_CONF).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+            mounts.extra.push(("/etc/nginx/nginx.conf".into(), p.clone()));
+            p
+        }
+    };
+    if !conf_path.is_file() {
+        return Err(format!("service {}: the mounted nginx configuration {} does not exist", service.name, conf_path.display()));
+    }
+    let mounts = Arc::new(mounts);
+    let svc = service.clone();
+    let _ = project;
+    Ok(Setup {
+        conf_path,
+        conf_prefix: PathBuf::from("/etc/nginx"),
+        prefix: PathBuf::from("/etc/nginx"),
+        includes: mounts.clone(),
+        paths: mounts,
+        hosts,
+        listen: Arc::new(move |l| listen_addrs(&svc, l.addr, l.port)),
+        log_lines,
+    })
+}
+
+/// Checks that every root and alias the configuration serves files from is
+/// provided by a mount; names the first that is not.
+pub fn check_roots(rt: &super::handler::Runtime, service: &str) -> Result<(), String> {
+    fn walk(locs: &[Arc<super::config::Location>], rt: &super::handler::Runtime, service: &str) -> Result<(), String> {
+        for l in locs {
+            if l.proxy.is_none() && l.steps.is_empty() {
+                let t = l.conf.alias.as_ref().unwrap_or(&l.conf.root);
+                if let Some(path) = t.literal() {
+                    let full = if path.starts_with('/') { path.to_string() } else { rt.prefix.join(path).display().to_string() };
+                    if rt.paths.host_path(&full).is_none() {
+                        return Err(format!(
+                            "{}: service {service}: {full} is served by this location, but no volume of the service mounts it",
+                            l.at
+                        ));
+                    }
+                }
+            }
+            walk(&l.children, rt, service)?;
+        }
+        Ok(())
+    }
+    for s in &rt.config.http.servers {
+        walk(&s.locations, rt, service)?;
+    }
+    Ok(())
+}
+
+/// Where rcompose keeps a project's detached proxies (pid, log, ports).
+pub fn state_dir(project: &str) -> PathBuf {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("rcompose").join(project)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::model::{BindOptions, Mount, Port};
+
+    fn svc() -> Service {
+        let bind = |s: &str, t: &str| Mount {
+            kind: MountType::Bind,
+            source: Some(s.into()),
+            target: t.into(),
+            read_only: false,
+            bind: Some(BindOptions::default()),
+            volume: None,
+            tmpfs: None,
+        };
+        Service {
+            name: "nginxproxy".into(),
+            image: Some("nginx:alpine".into()),
+            volumes: vec![bind("/p/nginx/nginx.conf", "/etc/nginx/nginx.conf"), bind("/p/frontend", "/usr/share/nginx/html")],
+            ports: vec![
+                Port { mode: "ingress".into(), host_ip: None, target: 80, published: Some("1000".into()), protocol: "tcp".into() },
+                Port {
+                    mode: "ingress".into(),
+                    host_ip: Some("127.0.0.1".into()),
+                    target: 8080,
+                    published: Some("2000".into()),
+                    protocol: "tcp".into(),
+                },
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn detection() {
+        let s = svc();
+        assert!(is_builtin_proxy(&s, false));
+        assert!(!is_builtin_proxy(&s, true));
+        for image in ["nginx", "nginx:1.25", "registry.local:5000/nginx:1", "nginxinc/nginx-unprivileged:stable"] {
+            assert!(is_builtin_proxy(&Service { image: Some(image.into()), ..s.clone() }, false), "{image}");
+        }
+        for image in ["nginxx", "my/nginx-proxy", "httpd"] {
+            assert!(!is_builtin_proxy(&Service { image: Some(image.into()), ..s.clone() }, false), "{image}");
+        }
+        let mut off = s.clone();
+        off.x_rcompose = Some(crate::compose::model::RcomposeExt { builtin_proxy: Some(false) });
+        assert!(!is_builtin_proxy(&off, false));
+        let no_conf = Service { volumes: vec![s.volumes[1].clone()], ..s.clone() };
+        assert!(!is_builtin_proxy(&no_conf, false));
+    }
+
+    #[test]
+    fn paths_through_mounts_and_ports() {
+        let m = Mounts::of(&svc());
+        assert_eq!(m.map("/usr/share/nginx/html/index.html"), Some(PathBuf::from("/p/frontend/index.html")));
+        assert_eq!(m.map("/usr/share/nginx/html"), Some(PathBuf::from("/p/frontend")));
+        assert_eq!(m.map("/usr/share/nginx/htmlx"), None);
+        assert_eq!(m.map("/etc/nginx/nginx.conf"), Some(PathBuf::from("/p/nginx/nginx.conf")));
+        let s = svc();
+        assert_eq!(listen_addrs(&s, None, 80), vec!["0.0.0.0:1000".parse().unwrap()]);
+        assert_eq!(listen_addrs(&s, Some("::".parse().unwrap()), 80), vec!["[::]:1000".parse().unwrap()]);
+        assert_eq!(listen_addrs(&s, None, 8080), vec!["127.0.0.1:2000".parse().unwrap()]);
+        assert!(listen_addrs(&s, Some("::".parse().unwrap()), 8080).is_empty());
+        assert!(listen_addrs(&s, None, 443).is_empty(), "unpublished ports are not opened");
+    }
+}
