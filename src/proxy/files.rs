@@ -150,12 +150,12 @@ pub async fn respond(
     let range = req.get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(|r| parse_range(r, len));
     let (status, start, end) = match range {
         Some(Err(())) => {
-            return b
-                .status(StatusCode::RANGE_NOT_SATISFIABLE)
-                .header(header::CONTENT_RANGE, format!("bytes */{len}"))
-                .header(header::CONTENT_TYPE, "text/html")
-                .body(super::handler::empty())
-                .expect("valid response");
+            // nginx's own 416 page, without the file's headers.
+            let mut resp = super::handler::plain_status(StatusCode::RANGE_NOT_SATISFIABLE);
+            if let Ok(v) = header::HeaderValue::from_str(&format!("bytes */{len}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return resp;
         }
         Some(Ok((s, e))) => {
             b = b.header(header::CONTENT_RANGE, format!("bytes {s}-{e}/{len}"));

@@ -178,6 +178,14 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, remote: SocketAddr
         return finish(&rt, None, vars, plain_status(StatusCode::NOT_FOUND));
     };
     vars.server_name = server.primary_name.clone();
+    // Sizes nginx's large_client_header_buffers (4 x 8k) allow.
+    if raw_target.len() > 8192 {
+        return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::URI_TOO_LONG));
+    }
+    let header_bytes: Vec<usize> = parts.headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 2).collect();
+    if header_bytes.iter().any(|n| *n > 8192) || header_bytes.iter().sum::<usize>() > 32 * 1024 {
+        return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE));
+    }
     // Framing nginx refuses outright.
     let te = parts.headers.contains_key(header::TRANSFER_ENCODING);
     let cls: Vec<&HeaderValue> = parts.headers.get_all(header::CONTENT_LENGTH).iter().collect();
@@ -221,7 +229,7 @@ fn finish(rt: &Runtime, conf: Option<&Arc<LocConf>>, mut vars: RequestVars, mut 
 
 /// Runs rewrite steps; returns an outcome when they decide the answer.
 /// `Some(Ok(true))` means the URI changed and the location must be searched again.
-fn run_steps(steps: &[Step], r: &mut Req, maps: &[MapDef]) -> Result<bool, Box<Outcome>> {
+fn run_steps(steps: &[Step], r: &mut Req, maps: &[MapDef], default_type: &str) -> Result<bool, Box<Outcome>> {
     let mut research = false;
     for step in steps {
         match step {
@@ -233,7 +241,7 @@ fn run_steps(steps: &[Step], r: &mut Req, maps: &[MapDef]) -> Result<bool, Box<O
                     (c, Some(text)) => {
                         let resp = Response::builder()
                             .status(StatusCode::from_u16(*c).unwrap_or(StatusCode::OK))
-                            .header(header::CONTENT_TYPE, "text/plain")
+                            .header(header::CONTENT_TYPE, default_type)
                             .header(header::CONTENT_LENGTH, text.len())
                             .body(full(text))
                             .expect("valid response");
@@ -286,7 +294,7 @@ async fn process(rt: &Runtime, server: &Arc<Server>, r: &mut Req) -> (Response<B
     let mut conf = server.conf.clone();
     let mut error_status: Option<u16> = None;
     let mut named: Option<String> = None;
-    let mut outcome = run_steps(&server.steps, r, maps).err().map(|b| *b);
+    let mut outcome = run_steps(&server.steps, r, maps, &server.conf.default_type).err().map(|b| *b);
     for _ in 0..12 {
         if outcome.is_none() {
             // Find the location for the current URI (or the named one).
@@ -320,7 +328,7 @@ async fn process(rt: &Runtime, server: &Arc<Server>, r: &mut Req) -> (Response<B
                 continue;
             }
             r.rewritten_break = false;
-            match run_steps(&loc.steps, r, maps) {
+            match run_steps(&loc.steps, r, maps, &loc.conf.default_type) {
                 Err(o) => {
                     outcome = Some(*o);
                     continue;
@@ -401,13 +409,15 @@ async fn process(rt: &Runtime, server: &Arc<Server>, r: &mut Req) -> (Response<B
     (plain_status(StatusCode::INTERNAL_SERVER_ERROR), conf)
 }
 
-/// Makes a redirect target absolute, as nginx does, from the Host the client used.
+/// Makes a redirect target absolute as nginx does: `$host`, and the port the
+/// server listens on unless it is 80.
 fn absolute(r: &Req, url: &str) -> String {
     if url.starts_with("http://") || url.starts_with("https://") || !url.starts_with('/') {
         return url.to_string();
     }
-    let host = header_str(&r.headers, header::HOST);
-    if host.is_empty() { url.to_string() } else { format!("{}://{host}{url}", r.vars.scheme) }
+    let port = r.vars.local.port();
+    let host = r.vars.host();
+    if port == 80 { format!("{}://{host}{url}", r.vars.scheme) } else { format!("{}://{host}:{port}{url}", r.vars.scheme) }
 }
 
 async fn content(rt: &Runtime, loc: &Arc<Location>, r: &mut Req) -> Outcome {

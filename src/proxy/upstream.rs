@@ -79,6 +79,10 @@ impl Group {
     }
 
     fn failed(&self, i: usize) {
+        // As nginx: with a single server, max_fails and fail_timeout are ignored.
+        if self.def.servers.len() == 1 {
+            return;
+        }
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let s = &self.def.servers[i];
         st[i].fails += 1;
@@ -216,7 +220,16 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
         let idx = match group {
             Some(g) => match g.pick(&tried) {
                 Some(i) => i,
-                None => break,
+                None => {
+                    if tried.is_empty() {
+                        rt.logs.error(&format!(
+                            "no live upstreams while connecting to upstream \"{}\", client: {}",
+                            p.target,
+                            r.vars.remote.ip()
+                        ));
+                    }
+                    break;
+                }
             },
             None if tried.is_empty() => 0,
             None => break,
@@ -256,7 +269,8 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
         let Ok(req) = builder.body(req_body) else {
             return Outcome::Status(500);
         };
-        let attempt = tokio::time::timeout(conf.proxy_read_timeout + conf.proxy_connect_timeout, rt.upstreams.client.request(req)).await;
+        // proxy_read_timeout bounds the wait for the upstream's answer.
+        let attempt = tokio::time::timeout(conf.proxy_read_timeout, rt.upstreams.client.request(req)).await;
         match attempt {
             Err(_) => {
                 statuses.push("504".into());

@@ -1,0 +1,483 @@
+//! `rcompose proxy` on the host, side by side with Debian's nginx on the same
+//! configuration, the same files and the same upstream: the answers must
+//! match. Then what nginx guarantees and a hostile client tries: traversal,
+//! smuggling shapes, oversized and slow requests, limits, reload, shutdown.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{eventually, free_port};
+
+const UPSTREAM: &str = r#"
+import http.server, json, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def answer(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n).decode() if n else ""
+        if self.path.startswith("/boom"):
+            status, out = 500, b"upstream says boom"
+        elif self.path.startswith("/slow"):
+            time.sleep(3); status, out = 200, b"late"
+        elif self.path.startswith("/redirect"):
+            self.send_response(302); self.send_header("Location", "http://backend/v2/elsewhere"); self.send_header("Content-Length", "0"); self.end_headers(); return
+        else:
+            status, out = 200, json.dumps({"path": self.path, "method": self.command, "body": body, "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+    do_GET = do_POST = do_HEAD = answer
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        std::thread::sleep(Duration::from_millis(100));
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn listening(port: u16) -> bool {
+    eventually(15, || TcpStream::connect(("127.0.0.1", port)).is_ok())
+}
+
+fn upstream(dir: &Path) -> (Kill, u16) {
+    let port = free_port();
+    std::fs::write(dir.join("upstream.py"), UPSTREAM).unwrap();
+    let child = Command::new("python3")
+        .arg(dir.join("upstream.py"))
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let k = Kill(child);
+    assert!(listening(port), "upstream did not start");
+    (k, port)
+}
+
+fn conf(dir: &Path, root: &Path, port: u16, up: u16, who: &str) -> String {
+    format!(
+        r#"user root;
+worker_processes 1;
+error_log {dir}/error-{who}.log;
+events {{ worker_connections 256; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    log_format main '$remote_addr "$request" $status $body_bytes_sent "$http_x_forwarded_for" $uri';
+    access_log {dir}/access-{who}.log main;
+    client_max_body_size 1k;
+    client_header_timeout 2s;
+    upstream backend {{ server 127.0.0.1:{up}; }}
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+        error_page 404 /404.html;
+        error_page 500 502 503 504 /50x.html;
+        location = /50x.html {{ }}
+        location / {{ index index.html; try_files $uri $uri/ /index.html; }}
+        location /files/ {{ }}
+        location /api/ {{
+            rewrite ^/api(/.*)$ $1 break;
+            proxy_pass http://backend/;
+            proxy_set_header Host $host;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_read_timeout 1s;
+        }}
+        location /v1/ {{ proxy_pass http://backend/v2/; }}
+        location /raw/ {{ proxy_pass http://backend; }}
+        location /intercept/ {{ proxy_pass http://backend/; proxy_intercept_errors on; }}
+        location /old {{ return 301 /new; }}
+        location /text {{ return 200 "hello $arg_name"; }}
+        location ~ ^/re/(\w+)$ {{ return 200 "re $1"; }}
+        location /rw/ {{ rewrite ^/rw/(.*)$ /text?name=$1 last; }}
+        location /static/ {{ alias {root}/files/; }}
+        location /hdr/ {{ add_header X-Test yes; expires 1h; }}
+        location /gone/ {{ return 410; }}
+    }}
+}}
+"#,
+        dir = dir.display(),
+        root = root.display()
+    )
+}
+
+fn site(dir: &Path) -> std::path::PathBuf {
+    let root = dir.join("site");
+    std::fs::create_dir_all(root.join("files/sub")).unwrap();
+    std::fs::create_dir_all(root.join("noindex")).unwrap();
+    std::fs::create_dir_all(root.join("hdr")).unwrap();
+    std::fs::write(root.join("index.html"), "<h1>app</h1>\n").unwrap();
+    std::fs::write(root.join("404.html"), "custom not found\n").unwrap();
+    std::fs::write(root.join("50x.html"), "custom 50x\n").unwrap();
+    std::fs::write(root.join("files/a.css"), "body{}\n").unwrap();
+    std::fs::write(root.join("files/data.json"), "{\"a\":1}\n").unwrap();
+    std::fs::write(root.join("files/sub/index.html"), "sub index\n").unwrap();
+    std::fs::write(root.join("hdr/x.txt"), "x\n").unwrap();
+    std::fs::write(root.join("files/big.bin"), vec![7u8; 300_000]).unwrap();
+    std::fs::write(dir.join("secret.txt"), "TOP-SECRET-OUTSIDE-ROOT\n").unwrap();
+    std::os::unix::fs::symlink(dir.join("secret.txt"), root.join("files/escape.txt")).unwrap();
+    root
+}
+
+fn ensure_nginx() -> String {
+    for p in ["/usr/sbin/nginx", "/usr/bin/nginx"] {
+        if Path::new(p).exists() {
+            return p.to_string();
+        }
+    }
+    let _ = Command::new("apt-get").arg("update").output();
+    let ok = Command::new("apt-get").args(["install", "-y", "nginx-light"]).output().is_ok_and(|o| o.status.success());
+    assert!(ok, "nginx is needed to compare against and could not be installed");
+    // Debian starts it on port 80 at install.
+    let _ = Command::new("service").args(["nginx", "stop"]).output();
+    "/usr/sbin/nginx".to_string()
+}
+
+/// A raw HTTP/1.1 exchange: the request bytes as given, the answer as read.
+fn raw(port: u16, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(request).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+fn get(port: u16, path: &str, extra: &str) -> Answer {
+    let text = raw(port, format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n").as_bytes());
+    parse(&text)
+}
+
+fn parse(text: &str) -> Answer {
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text, ""));
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+    Answer { status, headers, body: body.to_string() }
+}
+
+fn start_rcompose(conf_path: &Path, port: u16) -> Kill {
+    let child = common::rcompose().args(["proxy", "-c"]).arg(conf_path).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let k = Kill(child);
+    assert!(listening(port), "rcompose proxy did not listen on {port}");
+    k
+}
+
+#[test]
+fn answers_like_nginx_on_the_same_configuration() {
+    let nginx = ensure_nginx();
+    let dir = tempfile::tempdir().unwrap();
+    let root = site(dir.path());
+    let (_up, up) = upstream(dir.path());
+    let (pr, pn) = (free_port(), free_port());
+    std::fs::write(dir.path().join("rc.conf"), conf(dir.path(), &root, pr, up, "rc")).unwrap();
+    std::fs::write(dir.path().join("nginx.conf"), conf(dir.path(), &root, pn, up, "nginx")).unwrap();
+    let _rc = start_rcompose(&dir.path().join("rc.conf"), pr);
+    let ng = Command::new(&nginx)
+        .args(["-c"])
+        .arg(dir.path().join("nginx.conf"))
+        .args(["-p"])
+        .arg(dir.path())
+        .args(["-g", &format!("daemon off; pid {}/nginx.pid;", dir.path().display())])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ng = Kill(ng);
+    assert!(listening(pn), "nginx did not start");
+
+    let cases: &[(&str, &str)] = &[
+        ("/", ""),
+        ("/index.html", ""),
+        ("/deep/link/in/the/app", ""),
+        ("/files/a.css", ""),
+        ("/files/data.json", ""),
+        ("/files/sub/", ""),
+        ("/files/sub", ""),
+        ("/files/missing.txt", ""),
+        ("/noindex/", ""),
+        ("/api/items/7?x=1&y=2", "X-Forwarded-For: 10.1.2.3\r\n"),
+        ("/api/boom", ""),
+        ("/api/slow", ""),
+        ("/v1/things?q=1", ""),
+        ("/raw/thing%20one?a=b", ""),
+        ("/intercept/boom", ""),
+        ("/v1/redirect", ""),
+        ("/old", ""),
+        ("/text?name=world", ""),
+        ("/re/abc", ""),
+        ("/re/a-b", ""),
+        ("/rw/rewritten", ""),
+        ("/static/a.css", ""),
+        ("/hdr/x.txt", ""),
+        ("/gone/", ""),
+        ("/a/../files/a.css", ""),
+        ("/files//a.css", ""),
+        ("/%2e%2e/%2e%2e/etc/passwd", ""),
+        ("/files/a.css", "If-None-Match: \"nonsense\"\r\n"),
+        ("/files/big.bin", "Range: bytes=100-199\r\n"),
+        ("/files/big.bin", "Range: bytes=999999-\r\n"),
+    ];
+    let mut diffs = Vec::new();
+    for (path, extra) in cases {
+        let (a, b) = (get(pr, path, extra), get(pn, path, extra));
+        let ct = |x: &Answer| x.header("content-type").unwrap_or("").split(';').next().unwrap_or("").to_string();
+        let location = |x: &Answer, p: u16| x.header("location").map(|l| l.replace(&format!(":{p}"), ":PORT"));
+        let mut why = Vec::new();
+        if a.status != b.status {
+            why.push(format!("status {} vs {}", a.status, b.status));
+        }
+        if ct(&a) != ct(&b) {
+            why.push(format!("type {:?} vs {:?}", ct(&a), ct(&b)));
+        }
+        if location(&a, pr) != location(&b, pn) {
+            why.push(format!("location {:?} vs {:?}", a.header("location"), b.header("location")));
+        }
+        // Built-in error pages name their server; everything else must be the same bytes.
+        let builtin_page = b.body.contains("<center>nginx");
+        let upstream_echo = b.body.starts_with("{\"path\"");
+        if upstream_echo {
+            let (ja, jb): (serde_json::Value, serde_json::Value) =
+                (serde_json::from_str(&a.body).unwrap_or_default(), serde_json::from_str(&b.body).unwrap_or_default());
+            for k in ["path", "method"] {
+                if ja[k] != jb[k] {
+                    why.push(format!("upstream saw {k} {} vs {}", ja[k], jb[k]));
+                }
+            }
+            for h in ["host", "x-real-ip", "x-forwarded-for"] {
+                if ja["headers"][h] != jb["headers"][h] {
+                    why.push(format!("upstream saw {h} {} vs {}", ja["headers"][h], jb["headers"][h]));
+                }
+            }
+        } else if !builtin_page && a.body != b.body {
+            why.push(format!(
+                "body {:?} vs {:?}",
+                a.body.chars().take(60).collect::<String>(),
+                b.body.chars().take(60).collect::<String>()
+            ));
+        }
+        for h in ["x-test", "cache-control", "content-range", "etag"] {
+            if a.header(h).is_some() != b.header(h).is_some() {
+                why.push(format!("header {h}: {:?} vs {:?}", a.header(h), b.header(h)));
+            }
+        }
+        if !why.is_empty() {
+            diffs.push(format!("{path}: {}", why.join("; ")));
+        }
+    }
+    let errors = std::fs::read_to_string(dir.path().join("error-rc.log")).unwrap_or_default();
+    assert!(diffs.is_empty(), "rcompose proxy and nginx answered differently:\n{}\nrcompose error log:\n{errors}", diffs.join("\n"));
+
+    // The access log lines have the same shape.
+    let rc_log = std::fs::read_to_string(dir.path().join("access-rc.log")).unwrap();
+    let ng_log = std::fs::read_to_string(dir.path().join("access-nginx.log")).unwrap();
+    // The upstream echoes the headers it got (nginx adds Connection: close), so the byte count differs.
+    let line = |log: &str| {
+        let l = log.lines().find(|l| l.contains("/api/items/7")).unwrap_or_default();
+        let mut words: Vec<&str> = l.split(' ').collect();
+        if words.len() > 5 {
+            words[5] = "N";
+        }
+        words.join(" ")
+    };
+    assert_eq!(line(&rc_log), line(&ng_log));
+}
+
+fn one_proxy(extra_http: &str, location_block: &str) -> (tempfile::TempDir, Kill, u16, Kill) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = site(dir.path());
+    let (up_kill, up) = upstream(dir.path());
+    let port = free_port();
+    let text = format!(
+        "events {{ worker_connections 64; }}\nhttp {{\n  include /etc/nginx/mime.types;\n  access_log {d}/access.log;\n  client_max_body_size 1k;\n  client_header_timeout 1s;\n  {extra_http}\n  upstream backend {{ server 127.0.0.1:{up}; }}\n  server {{\n    listen 127.0.0.1:{port};\n    root {r};\n    location / {{ }}\n    location /api/ {{ proxy_pass http://backend/; }}\n    {location_block}\n  }}\n}}\n",
+        d = dir.path().display(),
+        r = root.display()
+    );
+    std::fs::write(dir.path().join("p.conf"), text).unwrap();
+    let k = start_rcompose(&dir.path().join("p.conf"), port);
+    (dir, k, port, up_kill)
+}
+
+#[test]
+fn traversal_never_leaves_the_root() {
+    let (_dir, _k, port, _up) = one_proxy("", "");
+    let attempts = [
+        "/../secret.txt",
+        "/files/../../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/files/%2e%2e/%2e%2e/secret.txt",
+        "/%2e%2e%2fsecret.txt",
+        "/files%2f..%2f..%2fsecret.txt",
+        "/%252e%252e/secret.txt",
+        "/..%5csecret.txt",
+        "/files\\..\\..\\secret.txt",
+        "/files/escape.txt",
+        "/secret.txt%00.html",
+        "/./../secret.txt",
+        "//../secret.txt",
+        "/files/./../../../../../../etc/passwd",
+        "/%c0%ae%c0%ae/secret.txt",
+    ];
+    for a in attempts {
+        let ans = get(port, a, "");
+        assert!(!ans.body.contains("TOP-SECRET"), "{a} leaked the file outside the root");
+        assert!(!ans.body.contains("root:x:0:0"), "{a} leaked /etc/passwd");
+        assert!([400, 403, 404].contains(&ans.status), "{a} answered {}", ans.status);
+    }
+}
+
+#[test]
+fn smuggling_shapes_and_limits_are_refused() {
+    let (_dir, _k, port, _up) = one_proxy("", "");
+    // Content-Length with Transfer-Encoding: hyper drops the length (RFC 7230 3.3.3), so
+    // the upstream gets one framing only, never both (nginx answers 400 instead).
+    let te_cl = raw(port, b"POST /api/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    let seen: serde_json::Value = serde_json::from_str(&parse(&te_cl).body).unwrap_or_default();
+    if !te_cl.starts_with("HTTP/1.1 400") {
+        assert!(
+            seen["headers"].get("content-length").is_none() || seen["headers"].get("transfer-encoding").is_none(),
+            "the upstream saw both framings: {te_cl}"
+        );
+    }
+    let two_cl = raw(port, b"POST /api/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde");
+    assert!(two_cl.starts_with("HTTP/1.1 400"), "two lengths: {two_cl}");
+    let folded = raw(port, b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n");
+    assert!(folded.starts_with("HTTP/1.1 400"), "obsolete line folding: {folded}");
+    let big_body = raw(
+        port,
+        format!("POST /api/x HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\nConnection: close\r\n\r\n{}", "x".repeat(2000)).as_bytes(),
+    );
+    assert!(big_body.starts_with("HTTP/1.1 413"), "body over client_max_body_size: {big_body}");
+    let huge_header = raw(port, format!("GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n", "y".repeat(100_000)).as_bytes());
+    assert!(
+        huge_header.starts_with("HTTP/1.1 431") || huge_header.starts_with("HTTP/1.1 400") || huge_header.is_empty(),
+        "oversized header: {huge_header:.60}"
+    );
+    let long_uri = raw(port, format!("GET /{} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", "u".repeat(9000)).as_bytes());
+    assert!(long_uri.starts_with("HTTP/1.1 414"), "oversized request line: {long_uri:.60}");
+    let many = (0..40).map(|i| format!("X-H{i}: {}\r\n", "z".repeat(1000))).collect::<String>();
+    let many_headers = raw(port, format!("GET / HTTP/1.1\r\nHost: a\r\n{many}Connection: close\r\n\r\n").as_bytes());
+    assert!(many_headers.starts_with("HTTP/1.1 431"), "headers over 32k: {many_headers:.60}");
+    // Still serving after all that.
+    assert_eq!(get(port, "/index.html", "").status, 200);
+}
+
+#[test]
+fn slow_clients_are_dropped_while_others_are_served() {
+    let (_dir, _k, port, _up) = one_proxy("", "");
+    let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n").unwrap();
+    // Others are served meanwhile.
+    for _ in 0..5 {
+        assert_eq!(get(port, "/index.html", "").status, 200);
+    }
+    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 256];
+    let n = slow.read(&mut buf).unwrap_or(0);
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(n == 0 || text.starts_with("HTTP/1.1 408"), "the slow client got {text:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "the slow client was not dropped by the header timeout");
+}
+
+#[test]
+fn static_files_conditional_range_head_and_dirs() {
+    let (_dir, _k, port, _up) = one_proxy("", "location /noindex/ { }");
+    let a = get(port, "/files/a.css", "");
+    assert_eq!(a.status, 200);
+    assert_eq!(a.header("content-type"), Some("text/css"));
+    let etag = a.header("etag").unwrap().to_string();
+    let lm = a.header("last-modified").unwrap().to_string();
+    assert_eq!(get(port, "/files/a.css", &format!("If-None-Match: {etag}\r\n")).status, 304);
+    assert_eq!(get(port, "/files/a.css", &format!("If-Modified-Since: {lm}\r\n")).status, 304);
+    let r = get(port, "/files/big.bin", "Range: bytes=10-19\r\n");
+    assert_eq!((r.status, r.header("content-range"), r.body.len()), (206, Some("bytes 10-19/300000"), 10));
+    assert_eq!(get(port, "/files/big.bin", "Range: bytes=400000-\r\n").status, 416);
+    let whole = raw(port, b"GET /files/big.bin HTTP/1.0\r\n\r\n");
+    assert_eq!(parse(&whole).body.len(), 300_000, "a large file streams whole");
+    let head = raw(port, b"HEAD /files/a.css HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    assert!(head.contains("content-length: 7") && head.ends_with("\r\n\r\n"), "{head}");
+    assert_eq!(get(port, "/noindex/", "").status, 403);
+    assert_eq!(get(port, "/missing", "").status, 404);
+    // A file edited on disk is served fresh (the in-memory cache checks it).
+    std::fs::write(_dir.path().join("site/files/a.css"), "body{color:red}\n").unwrap();
+    assert_eq!(get(port, "/files/a.css", "").body, "body{color:red}\n");
+}
+
+#[test]
+fn check_mode_reports_located_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.conf"), "events { }\nhttp {\n  server {\n    listen 80;\n    lua_code_cache off;\n  }\n}\n")
+        .unwrap();
+    let out = common::rcompose().args(["proxy", "-t", "-c"]).arg(dir.path().join("bad.conf")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.conf:5:5") && err.contains("\"lua_code_cache\"") && err.contains("test failed"), "{err}");
+    std::fs::write(dir.path().join("good.conf"), "events { }\nhttp { server { listen 8080; location / { return 200 ok; } } }\n").unwrap();
+    let out = common::rcompose().args(["proxy", "-t", "-c"]).arg(dir.path().join("good.conf")).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("test is successful"));
+}
+
+#[test]
+fn sighup_reloads_and_keeps_the_old_configuration_on_error_sigterm_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let write = |body: &str| {
+        std::fs::write(
+            dir.path().join("r.conf"),
+            format!(
+                "events {{ }}\nhttp {{ access_log off; server {{ listen 127.0.0.1:{port}; location / {{ return 200 \"{body}\"; }} }} }}\n"
+            ),
+        )
+        .unwrap()
+    };
+    write("one");
+    let child = common::rcompose().args(["proxy", "-c"]).arg(dir.path().join("r.conf")).stderr(Stdio::null()).spawn().unwrap();
+    let mut k = Kill(child);
+    assert!(listening(port));
+    // A connection kept open across the reload.
+    let mut keep = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    keep.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    let mut buf = [0u8; 512];
+    let n = keep.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).ends_with("one"));
+    write("two");
+    Command::new("kill").args(["-HUP", &k.0.id().to_string()]).status().unwrap();
+    assert!(eventually(5, || get(port, "/", "").body == "two"), "reload did not apply");
+    std::fs::write(dir.path().join("r.conf"), "http { server { listen 1; bogus_directive; } }").unwrap();
+    Command::new("kill").args(["-HUP", &k.0.id().to_string()]).status().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(get(port, "/", "").body, "two", "a bad configuration must not replace the good one");
+    keep.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    let n = keep.read(&mut buf).unwrap();
+    assert!(n > 0, "the kept connection survived the reloads");
+    Command::new("kill").args(["-TERM", &k.0.id().to_string()]).status().unwrap();
+    let status = k.0.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
