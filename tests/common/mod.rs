@@ -297,3 +297,40 @@ impl Drop for Registry {
         let _ = self.child.wait();
     }
 }
+
+/// The `python:3.11-slim` stand-in with fastapi, uvicorn and pymongo, built
+/// by tests/support/python-image.sh (debootstrap; a minute or two the first time).
+pub fn ensure_python_image() {
+    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
+    ensure_engine();
+    let r = DONE.get_or_init(|| {
+        let script = repo_root().join("tests/support/python-image.sh");
+        run_ok(Command::new("bash").arg(script).arg("python:3.11-slim"))
+    });
+    if let Err(e) = r {
+        panic!("could not build the python:3.11-slim test image: {e}");
+    }
+}
+
+/// A stand-in for `mongo:7.0.5` (MongoDB cannot be installed here): busybox
+/// listening on 27017 and writing under /data/db. Enough for orchestration,
+/// not for queries.
+pub fn ensure_mongo_standin() {
+    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
+    ensure_busybox();
+    let r = DONE.get_or_init(|| {
+        if docker_ok(&["image", "inspect", "mongo:7.0.5"]) {
+            return Ok(());
+        }
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            format!("FROM {BUSYBOX}\nLABEL dev.rcompose.standin=mongo\nRUN mkdir -p /data/db\nEXPOSE 27017\nCMD [\"sh\", \"-c\", \"touch /data/db/standin; exec nc -ll -p 27017 -e echo ok\"]\n"),
+        )
+        .map_err(|e| e.to_string())?;
+        run_ok(Command::new("docker").args(["build", "-q", "-t", "mongo:7.0.5"]).arg(dir.path()))
+    });
+    if let Err(e) = r {
+        panic!("could not build the mongo stand-in image: {e}");
+    }
+}

@@ -1,0 +1,183 @@
+//! The built-in proxy in place of a project's nginx container, end to end on
+//! the real engine: the example stack (FastAPI built from its Dockerfile,
+//! MongoDB replaced by a busybox stand-in), and smaller busybox stacks.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::{BUSYBOX, TestProject, docker, eventually, free_port};
+
+fn get(port: u16, path: &str, extra: &str) -> (u16, String, String) {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return (0, String::new(), String::new()) };
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n{extra}\r\n");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    let status = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+#[test]
+fn example_stack_end_to_end() {
+    common::ensure_python_image();
+    common::ensure_mongo_standin();
+    let dir = common::repo_root().join("examples/fastapi-mongo");
+    let rc = |args: &[&str]| {
+        common::rcompose().current_dir(&dir).env("NO_COLOR", "1").args(["--progress", "plain"]).args(args).output().unwrap()
+    };
+    struct Down(std::path::PathBuf);
+    impl Drop for Down {
+        fn drop(&mut self) {
+            let _ = common::rcompose().current_dir(&self.0).args(["down", "-t", "1"]).output();
+        }
+    }
+    let _down = Down(dir.clone());
+    let out = rc(&["up", "-d", "--build"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("Proxy proxyserver  Started (built-in proxy on 0.0.0.0:1000, [::]:1000)"), "{err}");
+    assert!(!common::docker_ok(&["inspect", "proxyserver"]), "no nginx container runs");
+
+    // The single-page app.
+    let (s, head, body) = get(1000, "/", "");
+    assert_eq!(s, 200);
+    assert!(head.contains("content-type: text/html") && body.contains("<title>Items</title>"));
+    let (s, _, deep) = get(1000, "/items/some/deep/link", "");
+    assert_eq!((s, deep == body), (200, true), "a deep link gives index.html");
+    let (s, head, _) = get(1000, "/assets/app.js", "");
+    assert_eq!(s, 200);
+    assert!(head.contains("content-type: application/javascript"), "{head}");
+
+    // FastAPI behind /api/, with the forwarding headers (its `/` echoes them).
+    assert!(eventually(60, || get(1000, "/api/", "").0 == 200), "FastAPI did not come up: {}", docker(&["logs", "fastapi"]));
+    let (_, _, echo) = get(1000, "/api/", "X-Forwarded-For: 203.0.113.9\r\n");
+    let v: serde_json::Value = serde_json::from_str(&echo).unwrap();
+    assert_eq!(v["path"], "/");
+    assert_eq!(v["headers"]["x-forwarded-for"], "203.0.113.9, 127.0.0.1");
+    assert_eq!(v["headers"]["x-real-ip"], "127.0.0.1");
+    assert_eq!(v["headers"]["x-forwarded-proto"], "http");
+    assert_eq!(v["headers"]["host"], "localhost");
+
+    // /api/items/7 reaches FastAPI as /items/7; the stand-in is no real MongoDB,
+    // so FastAPI answers 500, and that 500 is passed through as it is.
+    let (s, head, _) = get(1000, "/api/items/7", "");
+    assert_eq!(s, 500, "{head}");
+    assert!(head.contains("content-type: text/plain"), "FastAPI's own 500, not the 50x page: {head}");
+    assert!(eventually(5, || docker(&["logs", "fastapi"]).contains("\"GET /items/7 HTTP/1.1\" 500")));
+
+    // The access log under the service's name.
+    let logs = rc(&["logs", "nginxproxy"]);
+    let logs = String::from_utf8_lossy(&logs.stdout);
+    assert!(logs.contains("nginxproxy | 127.0.0.1 - - [") && logs.contains("\"GET /api/items/7 HTTP/1.1\" 500"), "{logs}");
+    let ps = String::from_utf8_lossy(&rc(&["ps"]).stdout).to_string();
+    assert!(ps.contains("proxyserver") && ps.contains("(built-in proxy)") && ps.contains("0.0.0.0:1000->80/tcp"), "{ps}");
+
+    // The upstream stopped: 502 with the 50x page, within a second.
+    docker(&["stop", "-t", "1", "fastapi"]);
+    let started = Instant::now();
+    let (s, _, body) = get(1000, "/api/items", "");
+    assert_eq!(s, 502);
+    assert!(body.contains("temporarily unavailable"), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(1), "502 took {:?}", started.elapsed());
+    // Started again, it is found again.
+    docker(&["start", "fastapi"]);
+    assert!(eventually(60, || get(1000, "/api/", "").0 == 200), "the restarted upstream was not found again");
+
+    // down stops the proxy and frees the port.
+    let out = rc(&["down", "-t", "1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(TcpStream::connect(("127.0.0.1", 1000)).is_err(), "port 1000 still answers after down");
+}
+
+fn stack(port: u16, conf_mount: &str) -> String {
+    format!(
+        r#"services:
+  web:
+    image: nginx:1.25
+    depends_on:
+      api: {{condition: service_healthy}}
+    ports: ["127.0.0.1:{port}:80"]
+    volumes:
+      - {conf_mount}
+      - ./site:/srv/site:ro
+  api:
+    image: {BUSYBOX}
+    command: httpd -f -p 7000 -h /www
+    volumes: ["./api:/www"]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 500ms
+"#
+    )
+}
+
+const SITE_CONF: &str = "server {\n    listen 80;\n    listen 8443;\n    root /srv/site;\n    location / { try_files $uri /index.html; }\n    location /api/ { proxy_pass http://api:7000/; }\n}\n";
+
+fn site(p: &TestProject) {
+    p.write("site/index.html", "<h1>site</h1>\n");
+    p.write("api/hello.txt", "hello from api\n");
+}
+
+#[test]
+fn conf_d_files_get_the_default_nginx_conf_and_foreground_logs_interleave() {
+    let port = free_port();
+    let p = TestProject::new("confd", &stack(port, "./conf.d:/etc/nginx/conf.d:ro"));
+    site(&p);
+    p.write("conf.d/site.conf", SITE_CONF);
+    let mut child = p.rc(&["up"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    assert!(eventually(60, || get(port, "/api/hello.txt", "").0 == 200), "the proxy did not serve");
+    assert_eq!(get(port, "/anything", "").2, "<h1>site</h1>\n");
+    assert_eq!(get(port, "/api/hello.txt", "").2, "hello from api\n");
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(out.contains("web | built-in proxy serving on 127.0.0.1:"), "{out}");
+    assert!(out.contains("web | 127.0.0.1 - - [") && out.contains("\"GET /api/hello.txt HTTP/1.1\" 200"), "access log interleaved:\n{out}");
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "the proxy stopped with up");
+}
+
+use std::process::Command;
+
+#[test]
+fn detached_proxy_stop_start_and_unpublished_ports() {
+    let port = free_port();
+    let p = TestProject::new("detached", &stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro"));
+    site(&p);
+    p.write("nginx.conf", &format!("events {{ }}\nhttp {{\n{SITE_CONF}}}\n"));
+    p.ok(&["up", "-d"]);
+    assert_eq!(get(port, "/", "").0, 200);
+    // `listen 8443` is not published by the service, so it is not opened.
+    let ps = p.ok(&["ps"]);
+    assert!(ps.contains(&format!("127.0.0.1:{port}->80/tcp")) && !ps.contains("8443"), "{ps}");
+    p.ok(&["stop", "web"]);
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+    assert!(p.ok(&["ps", "-a"]).contains("Exited (built-in proxy)"));
+    p.ok(&["start", "web"]);
+    assert_eq!(get(port, "/", "").0, 200);
+    p.ok(&["down"]);
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+}
+
+#[test]
+fn roots_must_be_mounted_and_the_real_container_can_be_chosen() {
+    let port = free_port();
+    let p = TestProject::new("unmounted", &stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro"));
+    site(&p);
+    p.write("nginx.conf", "events { }\nhttp {\n  server {\n    listen 80;\n    location / { root /usr/share/nginx/html; }\n  }\n}\n");
+    let (code, _, err) = p.run(&["up", "-d"]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("nginx.conf:5:5") && err.contains("/usr/share/nginx/html") && err.contains("no volume of the service mounts it"),
+        "{err}"
+    );
+    // --no-builtin-proxy runs nginx as a container: its image must come from a registry.
+    let (code, _, err) = p.run(&["up", "-d", "--no-builtin-proxy", "--pull", "never"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("service web: image nginx:1.25 is not present"), "{err}");
+}
