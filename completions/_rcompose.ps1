@@ -179,6 +179,7 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             break
         }
         'rcompose;proxy-daemon' {
+            [CompletionResult]::new('--child', '--child', [CompletionResultType]::ParameterName, 'Serve directly (the supervisor of a restarting service starts this)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

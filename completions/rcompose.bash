@@ -251,7 +251,7 @@ _rcompose() {
             return 0
             ;;
         rcompose__subcmd__proxy__subcmd__daemon)
-            opts="-h --help"
+            opts="-h --child --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -163,6 +163,7 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand --help 'Print help'
         }
         &'rcompose;proxy-daemon'= {
+            cand --child 'Serve directly (the supervisor of a restarting service starts this)'
             cand -h 'Print help'
             cand --help 'Print help'
         }

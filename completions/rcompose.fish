@@ -123,6 +123,7 @@ complete -c rcompose -n "__fish_rcompose_using_subcommand proxy" -s p -d 'Prefix
 complete -c rcompose -n "__fish_rcompose_using_subcommand proxy" -s t -d 'Check the configuration and exit'
 complete -c rcompose -n "__fish_rcompose_using_subcommand proxy" -s h -l help -d 'Print help'
 complete -c rcompose -n "__fish_rcompose_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand proxy-daemon" -l child -d 'Serve directly (the supervisor of a restarting service starts this)'
 complete -c rcompose -n "__fish_rcompose_using_subcommand proxy-daemon" -s h -l help -d 'Print help'
 complete -c rcompose -n "__fish_rcompose_using_subcommand version" -l short -d 'Print only the version number'
 complete -c rcompose -n "__fish_rcompose_using_subcommand version" -s h -l help -d 'Print help'

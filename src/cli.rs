@@ -350,6 +350,9 @@ pub struct ProxyArgs {
 #[derive(Debug, Args)]
 pub struct ProxyDaemonArgs {
     pub service: String,
+    /// Serve directly (the supervisor of a restarting service starts this)
+    #[arg(long)]
+    pub child: bool,
 }
 
 #[derive(Debug, Args)]

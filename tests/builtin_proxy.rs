@@ -181,3 +181,34 @@ fn roots_must_be_mounted_and_the_real_container_can_be_chosen() {
     assert_ne!(code, 0);
     assert!(err.contains("service web: image nginx:1.25 is not present"), "{err}");
 }
+
+#[test]
+fn detached_proxy_with_restart_always_comes_back_when_killed() {
+    let port = free_port();
+    let compose = stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro")
+        .replace("    image: nginx:1.25\n", "    image: nginx:1.25\n    restart: always\n");
+    let p = TestProject::new("restarting", &compose);
+    site(&p);
+    p.write("nginx.conf", &format!("events {{ }}\nhttp {{\n{SITE_CONF}}}\n"));
+    p.ok(&["up", "-d"]);
+    assert_eq!(get(port, "/", "").0, 200);
+    let state_dir = std::env::var("HOME").map(|h| std::path::PathBuf::from(h).join(".local/state")).unwrap();
+    let state_dir = std::env::var("XDG_STATE_HOME").map(std::path::PathBuf::from).unwrap_or(state_dir);
+    let state_file = state_dir.join("rcompose").join(&p.name).join("web.json");
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    let server_pid = state["server_pid"].as_u64().unwrap();
+    assert_ne!(server_pid, state["pid"].as_u64().unwrap(), "a supervisor serves through a child");
+    Command::new("kill").args(["-KILL", &server_pid.to_string()]).status().unwrap();
+    assert!(
+        eventually(20, || {
+            let now: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap_or_default()).unwrap_or_default();
+            now["server_pid"].as_u64().is_some_and(|p| p != server_pid) && get(port, "/", "").0 == 200
+        }),
+        "the proxy did not come back after its process was killed"
+    );
+    let logs = p.ok(&["logs", "web"]);
+    assert!(logs.contains("restarting (restart: always)"), "{logs}");
+    p.ok(&["down"]);
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+}

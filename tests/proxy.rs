@@ -481,3 +481,58 @@ fn sighup_reloads_and_keeps_the_old_configuration_on_error_sigterm_exits_zero() 
     let status = k.0.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+const UPGRADE_UPSTREAM: &str = r#"
+import socket, sys, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+def handle(c):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = c.recv(1024)
+        if not chunk: return
+        data += chunk
+    if b"upgrade: echo" not in data.lower():
+        c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"); c.close(); return
+    c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+    while True:
+        d = c.recv(1024)
+        if not d: break
+        c.sendall(d.upper())
+while True:
+    c, _ = s.accept(); threading.Thread(target=handle, args=(c,), daemon=True).start()
+"#;
+
+#[test]
+fn upgrade_requests_are_tunnelled_after_101() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = free_port();
+    std::fs::write(dir.path().join("ws.py"), UPGRADE_UPSTREAM).unwrap();
+    let _up = Kill(Command::new("python3").arg(dir.path().join("ws.py")).arg(up.to_string()).spawn().unwrap());
+    assert!(listening(up));
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("ws.conf"),
+        format!("events {{ }}\nhttp {{ access_log off; server_tokens off; server {{ listen 127.0.0.1:{port}; location /ws/ {{ proxy_pass http://127.0.0.1:{up}; }} }} }}\n"),
+    )
+    .unwrap();
+    let _k = start_rcompose(&dir.path().join("ws.conf"), port);
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET /ws/chat HTTP/1.1\r\nHost: a\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n").unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    assert!(head.contains("server: rcompose\r\n"), "server_tokens off hides the version: {head}");
+    for msg in ["ping", "second message"] {
+        s.write_all(msg.as_bytes()).unwrap();
+        let mut buf = vec![0u8; msg.len()];
+        s.read_exact(&mut buf).unwrap();
+        assert_eq!(String::from_utf8_lossy(&buf), msg.to_uppercase());
+    }
+}

@@ -21,7 +21,11 @@ use crate::proxy::server::{self, Running};
 /// What a detached proxy records once it listens.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProxyState {
+    /// The process to signal: the supervisor when the service restarts.
     pub pid: u32,
+    /// The process serving requests.
+    #[serde(default)]
+    pub server_pid: u32,
     pub addrs: Vec<String>,
     pub started: i64,
 }
@@ -200,21 +204,28 @@ pub fn summaries(project: &Project, proxies: &[String], all: bool) -> Vec<Contai
     out
 }
 
-/// The body of the hidden `proxy-daemon` command: serve until SIGTERM.
-pub fn daemon(global: &GlobalOpts, service: &str, style: &crate::ui::Style) -> anyhow::Result<i32> {
+/// The body of the hidden `proxy-daemon` command. With a restart policy it
+/// supervises a serving child and starts it again when it dies; otherwise it
+/// serves itself. Either way it stops gracefully on SIGTERM.
+pub fn daemon(global: &GlobalOpts, service: &str, child: bool, style: &crate::ui::Style) -> anyhow::Result<i32> {
     let opts = super::load_options(global);
     let Some(loaded) = super::load_project(&opts, style) else { return Ok(1) };
     let project = Arc::new(loaded.project);
-    if !project.services.contains_key(service) {
-        bail!("no such service: {service}");
-    }
+    let Some(svc) = project.services.get(service) else { bail!("no such service: {service}") };
+    let restart = svc.restart.clone().unwrap_or_default();
+    let supervised = !child && (restart == "always" || restart == "unless-stopped" || restart.starts_with("on-failure"));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    if supervised {
+        return runtime.block_on(supervise(service, &restart));
+    }
     runtime.block_on(async move {
         let engine = Engine::connect().await?;
         let lines: crate::proxy::log::LineFn = Arc::new(|l: &str| println!("{l}"));
         let (running, follow) = start_in_process(&engine, &project, service, lines).await?;
+        let supervisor = std::env::var("RCOMPOSE_PROXY_SUPERVISOR").ok().and_then(|p| p.parse().ok());
         let st = ProxyState {
-            pid: std::process::id(),
+            pid: supervisor.unwrap_or(std::process::id()),
+            server_pid: std::process::id(),
             addrs: running.addrs.iter().map(|a| a.to_string()).collect(),
             started: SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs() as i64,
         };
@@ -225,7 +236,46 @@ pub fn daemon(global: &GlobalOpts, service: &str, style: &crate::ui::Style) -> a
         eprintln!("rcompose proxy: serving service {service} on {}", st.addrs.join(", "));
         server::run_until_signal(running, super::proxy::SHUTDOWN_DEADLINE).await;
         follow.abort();
-        let _ = std::fs::remove_file(&state);
+        if supervisor.is_none() {
+            let _ = std::fs::remove_file(&state);
+        }
         Ok(0)
     })
+}
+
+/// Runs the serving child, starting it again when it dies as the restart policy says.
+async fn supervise(service: &str, restart: &str) -> anyhow::Result<i32> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let args: Vec<String> = std::env::args().skip(1).chain(["--child".to_string()]).collect();
+    let mut failures = 0u32;
+    let max = restart.strip_prefix("on-failure:").and_then(|n| n.parse::<u32>().ok());
+    loop {
+        let mut child = tokio::process::Command::new(std::env::current_exe()?)
+            .args(&args)
+            .env("RCOMPOSE_PROXY_SUPERVISOR", std::process::id().to_string())
+            .spawn()?;
+        tokio::select! {
+            status = child.wait() => {
+                let status = status?;
+                eprintln!("rcompose proxy: service {service}: the proxy exited ({status})");
+                if restart.starts_with("on-failure") && status.success() {
+                    return Ok(0);
+                }
+                failures += 1;
+                if max.is_some_and(|m| failures > m) {
+                    return Ok(1);
+                }
+                eprintln!("rcompose proxy: service {service}: restarting (restart: {restart})");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            _ = term.recv() => {
+                if let Some(id) = child.id() {
+                    let _ = std::process::Command::new("kill").args(["-TERM", &id.to_string()]).status();
+                }
+                let _ = tokio::time::timeout(super::proxy::SHUTDOWN_DEADLINE, child.wait()).await;
+                return Ok(0);
+            }
+        }
+    }
 }

@@ -41,7 +41,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Build(args) => images::build(&cli.global, &args, &style),
         Command::Pull(args) => images::pull(&cli.global, &args, &style),
         Command::Proxy(args) => proxy::run(&args),
-        Command::ProxyDaemon(args) => builtin::daemon(&cli.global, &args.service, &style),
+        Command::ProxyDaemon(args) => builtin::daemon(&cli.global, &args.service, args.child, &style),
         Command::Completions(args) => completions::run(&args),
         Command::Version(args) => version::run(&args),
     };

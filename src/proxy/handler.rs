@@ -213,7 +213,10 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, remote: SocketAddr
 }
 
 fn finish(rt: &Runtime, conf: Option<&Arc<LocConf>>, mut vars: RequestVars, mut resp: Response<Body>) -> Response<Body> {
-    resp.headers_mut().insert(header::SERVER, rt.server_header.clone());
+    // server_tokens off: the name without the version, as nginx does.
+    let tokens = conf.is_none_or(|c| c.server_tokens);
+    let server = if tokens { rt.server_header.clone() } else { HeaderValue::from_static("rcompose") };
+    resp.headers_mut().insert(header::SERVER, server);
     if !resp.headers().contains_key(header::DATE)
         && let Ok(v) = HeaderValue::from_str(&files::http_date(SystemTime::now()))
     {
