@@ -80,6 +80,8 @@ http {{
     access_log {dir}/access-{who}.log main;
     client_max_body_size 1k;
     client_header_timeout 2s;
+    gzip on;
+    gzip_types text/css application/json;
     upstream backend {{ server 127.0.0.1:{up}; }}
     server {{
         listen 127.0.0.1:{port};
@@ -128,6 +130,7 @@ fn site(dir: &Path) -> std::path::PathBuf {
     std::fs::write(root.join("files/sub/index.html"), "sub index\n").unwrap();
     std::fs::write(root.join("hdr/x.txt"), "x\n").unwrap();
     std::fs::write(root.join("files/big.bin"), vec![7u8; 300_000]).unwrap();
+    std::fs::write(root.join("files/big.css"), "body { color: red; }\n".repeat(300)).unwrap();
     std::fs::write(dir.join("secret.txt"), "TOP-SECRET-OUTSIDE-ROOT\n").unwrap();
     std::os::unix::fs::symlink(dir.join("secret.txt"), root.join("files/escape.txt")).unwrap();
     root
@@ -242,6 +245,10 @@ fn answers_like_nginx_on_the_same_configuration() {
         ("/files/a.css", "If-None-Match: \"nonsense\"\r\n"),
         ("/files/big.bin", "Range: bytes=100-199\r\n"),
         ("/files/big.bin", "Range: bytes=999999-\r\n"),
+        ("/files/big.css", "Accept-Encoding: gzip\r\n"),
+        ("/files/a.css", "Accept-Encoding: gzip\r\n"),
+        ("/files/big.bin", "Accept-Encoding: gzip\r\n"),
+        ("/index.html", "Accept-Encoding: gzip\r\n"),
     ];
     let mut diffs = Vec::new();
     for (path, extra) in cases {
@@ -273,6 +280,10 @@ fn answers_like_nginx_on_the_same_configuration() {
                 if ja["headers"][h] != jb["headers"][h] {
                     why.push(format!("upstream saw {h} {} vs {}", ja["headers"][h], jb["headers"][h]));
                 }
+            }
+        } else if a.header("content-encoding").is_some() || b.header("content-encoding").is_some() {
+            if a.header("content-encoding") != b.header("content-encoding") {
+                why.push(format!("content-encoding {:?} vs {:?}", a.header("content-encoding"), b.header("content-encoding")));
             }
         } else if !builtin_page && a.body != b.body {
             why.push(format!(
@@ -535,4 +546,22 @@ fn upgrade_requests_are_tunnelled_after_101() {
         s.read_exact(&mut buf).unwrap();
         assert_eq!(String::from_utf8_lossy(&buf), msg.to_uppercase());
     }
+}
+
+#[test]
+fn gzip_compresses_listed_types_for_clients_that_accept_it() {
+    let (dir, _k, port, _up) = one_proxy("gzip on; gzip_types text/css;", "");
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"GET /files/big.css HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n").unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let split = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&out[..split]).to_ascii_lowercase();
+    assert!(head.contains("content-encoding: gzip") && !head.contains("content-length"), "{head}");
+    let mut plain = String::new();
+    flate2::read::GzDecoder::new(&out[split + 4..]).read_to_string(&mut plain).unwrap();
+    assert_eq!(plain, std::fs::read_to_string(dir.path().join("site/files/big.css")).unwrap());
+    assert!(out.len() - split < plain.len() / 5, "compressed");
+    let identity = get(port, "/files/big.css", "");
+    assert!(identity.header("content-encoding").is_none() && identity.body.len() == plain.len());
 }

@@ -209,6 +209,7 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, remote: SocketAddr
         on_upgrade,
     };
     let (resp, conf) = process(&rt, &server, &mut r).await;
+    let resp = super::gzip::maybe(&conf, &r.headers, resp);
     finish(&rt, Some(&conf), r.vars, resp)
 }
 
