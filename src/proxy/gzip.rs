@@ -53,12 +53,9 @@ pub fn maybe(conf: &LocConf, req: &HeaderMap, resp: Response<Body>) -> Response<
     parts.headers.remove(header::ACCEPT_RANGES);
     parts.headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     // A weak validator: the bytes sent are not the file's.
-    if let Some(etag) =
-        parts.headers.get(header::ETAG).and_then(|v| v.to_str().ok()).filter(|e| !e.starts_with("W/")).map(|e| format!("W/{e}"))
-    {
-        if let Ok(v) = HeaderValue::from_str(&etag) {
-            parts.headers.insert(header::ETAG, v);
-        }
+    let weak = parts.headers.get(header::ETAG).and_then(|v| v.to_str().ok()).filter(|e| !e.starts_with("W/")).map(|e| format!("W/{e}"));
+    if let Some(v) = weak.and_then(|e| HeaderValue::from_str(&e).ok()) {
+        parts.headers.insert(header::ETAG, v);
     }
     let gz = GzBody { inner: body, encoder: Some(GzEncoder::new(Vec::new(), Compression::new(1))) };
     Response::from_parts(parts, gz.boxed())
