@@ -565,3 +565,37 @@ fn gzip_compresses_listed_types_for_clients_that_accept_it() {
     let identity = get(port, "/files/big.css", "");
     assert!(identity.header("content-encoding").is_none() && identity.body.len() == plain.len());
 }
+
+#[test]
+fn keepalive_timeout_and_requests_limit_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("k.conf"),
+        format!("events {{ }}\nhttp {{ access_log off; keepalive_timeout 1s; keepalive_requests 2; server {{ listen 127.0.0.1:{port}; location / {{ return 200 ok; }} }} }}\n"),
+    )
+    .unwrap();
+    let _k = start_rcompose(&dir.path().join("k.conf"), port);
+    let read_answer = |s: &mut TcpStream| {
+        let mut buf = [0u8; 1024];
+        let n = s.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase()
+    };
+    // The second request on a connection is its last.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    assert!(!read_answer(&mut s).contains("connection: close"));
+    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    assert!(read_answer(&mut s).contains("connection: close"));
+    assert_eq!(read_answer(&mut s), "", "closed after keepalive_requests");
+    // An idle connection is closed after keepalive_timeout.
+    let mut idle = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    assert!(read_answer(&mut idle).starts_with("http/1.1 200"));
+    let started = std::time::Instant::now();
+    assert_eq!(read_answer(&mut idle), "");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(800) && waited < Duration::from_secs(4), "closed after {waited:?}");
+}

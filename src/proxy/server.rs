@@ -57,6 +57,40 @@ fn all_confs(c: &config::Config) -> Vec<Arc<LocConf>> {
     out
 }
 
+/// Requests on one connection: how many, how many in flight, and when the
+/// last one ended (for keepalive_requests and keepalive_timeout).
+struct Activity {
+    count: std::sync::atomic::AtomicU64,
+    in_flight: std::sync::atomic::AtomicUsize,
+    last: std::sync::Mutex<std::time::Instant>,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Activity { count: Default::default(), in_flight: Default::default(), last: std::sync::Mutex::new(std::time::Instant::now()) }
+    }
+}
+
+impl Activity {
+    fn begin(&self) -> u64 {
+        use std::sync::atomic::Ordering;
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.count.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    fn end(&self) {
+        self.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
+    }
+
+    fn idle_for(&self) -> Duration {
+        if self.in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            return Duration::ZERO;
+        }
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).elapsed()
+    }
+}
+
 /// Loads and checks a configuration (what `-t` reports on).
 pub fn load(setup: &Setup) -> Result<Runtime, String> {
     let config = config::load(&setup.conf_path, &setup.conf_prefix, setup.includes.as_ref()).map_err(|e| e.to_string())?;
@@ -183,25 +217,60 @@ pub async fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
                 };
                 // Routing and $server_port see the port the configuration listens on.
                 let local = SocketAddr::new(stream.local_addr().map(|a| a.ip()).unwrap_or(remote.ip()), conf_port);
-                let _ = stream.set_nodelay(true);
+                // keepalive_timeout and keepalive_requests of the server this port belongs to.
+                let (idle_limit, max_requests, nodelay) = {
+                    let rt = current.read().unwrap_or_else(|e| e.into_inner());
+                    let conf =
+                        rt.config.http.servers.iter().find(|s| s.listens.iter().any(|l| l.port == conf_port)).map(|s| s.conf.clone());
+                    conf.map(|c| (c.keepalive_timeout, c.keepalive_requests, c.tcp_nodelay)).unwrap_or((
+                        Duration::from_secs(75),
+                        1000,
+                        true,
+                    ))
+                };
+                let _ = stream.set_nodelay(nodelay);
                 let current = current.clone();
                 let mut conn_stop = stop_rx.clone();
                 tokio::spawn(async move {
                     let _permit = permit;
+                    let activity = Arc::new(Activity::default());
+                    let act = activity.clone();
                     let svc = service_fn(move |req| {
                         let rt = current.read().unwrap_or_else(|e| e.into_inner()).clone();
-                        async move { Ok::<_, std::convert::Infallible>(handler::handle(rt, req, remote, local).await) }
+                        let act = act.clone();
+                        async move {
+                            let n = act.begin();
+                            let mut resp = handler::handle(rt, req, remote, local).await;
+                            if n >= max_requests {
+                                resp.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+                            }
+                            act.end();
+                            Ok::<_, std::convert::Infallible>(resp)
+                        }
                     });
                     let conn = http1::Builder::new()
                         .timer(TokioTimer::new())
                         .header_read_timeout(header_timeout)
-                        .keep_alive(true)
+                        .keep_alive(!idle_limit.is_zero())
                         .max_buf_size(64 * 1024)
                         .serve_connection(TokioIo::new(stream), svc)
                         .with_upgrades();
                     tokio::pin!(conn);
+                    let idle = async {
+                        // Idle keep-alive connections close after keepalive_timeout.
+                        loop {
+                            tokio::time::sleep(Duration::from_millis(500).min(idle_limit.max(Duration::from_millis(50)))).await;
+                            if activity.idle_for() >= idle_limit {
+                                return;
+                            }
+                        }
+                    };
                     tokio::select! {
                         _ = conn.as_mut() => {}
+                        _ = idle => {
+                            conn.as_mut().graceful_shutdown();
+                            let _ = conn.await;
+                        }
                         _ = conn_stop.changed() => {
                             conn.as_mut().graceful_shutdown();
                             let _ = conn.await;

@@ -100,24 +100,39 @@ impl Group {
 }
 
 pub struct Upstreams {
-    client: Client<HttpConnector, Body>,
+    /// One pool per proxy_connect_timeout in use (the connector owns the timeout).
+    clients: std::sync::RwLock<HashMap<Duration, Client<HttpConnector, Body>>>,
     groups: HashMap<String, Group>,
     pub resolver: Arc<dyn HostResolver>,
 }
 
 impl Upstreams {
     pub fn new(http: &Http, resolver: Arc<dyn HostResolver>) -> Upstreams {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(60)));
-        let client =
-            Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).pool_max_idle_per_host(1024).build(connector);
         let groups = http
             .upstreams
             .iter()
             .map(|(name, def)| (name.clone(), Group { def: def.clone(), state: Mutex::new(vec![PeerState::default(); def.servers.len()]) }))
             .collect();
-        Upstreams { client, groups, resolver }
+        Upstreams { clients: Default::default(), groups, resolver }
+    }
+
+    fn client(&self, connect_timeout: Duration) -> Client<HttpConnector, Body> {
+        if let Some(c) = self.clients.read().unwrap_or_else(|e| e.into_inner()).get(&connect_timeout) {
+            return c.clone();
+        }
+        let mut clients = self.clients.write().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(connect_timeout)
+            .or_insert_with(|| {
+                let mut connector = HttpConnector::new();
+                connector.set_nodelay(true);
+                connector.set_connect_timeout(Some(connect_timeout));
+                Client::builder(TokioExecutor::new())
+                    .pool_idle_timeout(Duration::from_secs(60))
+                    .pool_max_idle_per_host(1024)
+                    .build(connector)
+            })
+            .clone()
     }
 }
 
@@ -270,7 +285,7 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
             return Outcome::Status(500);
         };
         // proxy_read_timeout bounds the wait for the upstream's answer.
-        let attempt = tokio::time::timeout(conf.proxy_read_timeout, rt.upstreams.client.request(req)).await;
+        let attempt = tokio::time::timeout(conf.proxy_read_timeout, rt.upstreams.client(conf.proxy_connect_timeout).request(req)).await;
         match attempt {
             Err(_) => {
                 statuses.push("504".into());
