@@ -21,12 +21,34 @@ use super::handler::{Body, full};
 const CACHE_MAX_FILE: u64 = 64 * 1024;
 const CACHE_MAX_ENTRIES: usize = 4096;
 
+/// How long a path's "inside the root" verdict is trusted before it is
+/// checked again (resolving links costs a system call per path component).
+const VERIFY_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
 #[derive(Default)]
 pub struct Cache {
     entries: Mutex<HashMap<PathBuf, (SystemTime, u64, Bytes)>>,
+    /// Path -> its real path and when that was resolved.
+    real: std::sync::RwLock<HashMap<PathBuf, (PathBuf, std::time::Instant)>>,
 }
 
 impl Cache {
+    /// The real path (links resolved), from the cache while it is fresh.
+    fn real_path(&self, p: &Path) -> Option<PathBuf> {
+        if let Some((real, at)) = self.real.read().unwrap_or_else(|e| e.into_inner()).get(p)
+            && at.elapsed() < VERIFY_TTL
+        {
+            return Some(real.clone());
+        }
+        let real = std::fs::canonicalize(p).ok()?;
+        let mut map = self.real.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= CACHE_MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(p.to_path_buf(), (real.clone(), std::time::Instant::now()));
+        Some(real)
+    }
+
     fn get(&self, path: &Path, mtime: SystemTime, len: u64) -> Option<Bytes> {
         let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         map.get(path).filter(|(m, l, _)| *m == mtime && *l == len).map(|(_, _, b)| b.clone())
@@ -52,7 +74,7 @@ pub enum Found {
 
 /// Looks `rel` (a normalized URI path) up under `root`, refusing anything
 /// whose real path leaves the root.
-pub fn lookup(root: &Path, rel: &str) -> Found {
+pub fn lookup(root: &Path, rel: &str, cache: &Cache) -> Found {
     let path = root.join(rel.trim_start_matches('/'));
     let meta = match std::fs::metadata(&path) {
         Ok(m) => m,
@@ -60,7 +82,7 @@ pub fn lookup(root: &Path, rel: &str) -> Found {
         Err(_) => return Found::Missing,
     };
     // Links may point anywhere: the real path must stay inside the real root.
-    let (Ok(real), Ok(real_root)) = (std::fs::canonicalize(&path), std::fs::canonicalize(root)) else {
+    let (Some(real), Some(real_root)) = (cache.real_path(&path), cache.real_path(root)) else {
         return Found::Missing;
     };
     if !real.starts_with(&real_root) {
@@ -239,9 +261,11 @@ mod tests {
         std::fs::write(root.path().join("ok.txt"), "ok").unwrap();
         std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("link")).unwrap();
         std::fs::create_dir(root.path().join("d")).unwrap();
-        assert!(matches!(lookup(root.path(), "/ok.txt"), Found::File(..)));
-        assert!(matches!(lookup(root.path(), "/d"), Found::Dir(..)));
-        assert!(matches!(lookup(root.path(), "/link"), Found::Forbidden));
-        assert!(matches!(lookup(root.path(), "/nope"), Found::Missing));
+        let c = Cache::default();
+        assert!(matches!(lookup(root.path(), "/ok.txt", &c), Found::File(..)));
+        assert!(matches!(lookup(root.path(), "/d", &c), Found::Dir(..)));
+        assert!(matches!(lookup(root.path(), "/link", &c), Found::Forbidden));
+        assert!(matches!(lookup(root.path(), "/link", &c), Found::Forbidden), "cached verdicts too");
+        assert!(matches!(lookup(root.path(), "/nope", &c), Found::Missing));
     }
 }

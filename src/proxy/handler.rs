@@ -470,16 +470,16 @@ async fn static_content(rt: &Runtime, conf: &Arc<LocConf>, loc: Option<&Arc<Loca
             if name.starts_with('/') {
                 return Outcome::Internal(name);
             }
-            if let Found::File(..) = files::lookup(&root, &format!("{rel}{name}")) {
+            if let Found::File(..) = files::lookup(&root, &format!("{rel}{name}"), &rt.cache) {
                 return Outcome::Internal(format!("{uri}{name}"));
             }
         }
-        return match files::lookup(&root, &rel) {
+        return match files::lookup(&root, &rel, &rt.cache) {
             Found::Dir(_) | Found::Forbidden => Outcome::Status(403),
             _ => Outcome::Status(404),
         };
     }
-    match files::lookup(&root, &rel) {
+    match files::lookup(&root, &rel, &rt.cache) {
         Found::File(path, meta) => {
             if r.method == Method::POST {
                 return Outcome::Status(405);
@@ -508,7 +508,7 @@ async fn try_files(rt: &Runtime, conf: &Arc<LocConf>, loc: &Arc<Location>, list:
         let Ok(norm) = routes::normalize(&rel) else {
             continue;
         };
-        match files::lookup(&root, &norm) {
+        match files::lookup(&root, &norm, &rt.cache) {
             Found::Dir(_) if value.ends_with('/') => {
                 // A directory asked for without its slash: redirected to add it, as nginx does.
                 if !r.vars.uri.ends_with('/') {
