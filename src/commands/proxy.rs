@@ -26,7 +26,7 @@ pub fn setup(args: &ProxyArgs) -> Setup {
         prefix,
         includes: Arc::new(AsWritten),
         paths: Arc::new(Identity),
-        hosts: Arc::new(Dns),
+        hosts: Arc::new(Dns::default()),
         listen: Arc::new(|l| vec![std::net::SocketAddr::new(l.addr.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])), l.port)]),
         log_lines: None,
     }

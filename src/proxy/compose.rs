@@ -101,6 +101,7 @@ pub struct ContainerHosts {
     /// Service names, container names and aliases -> address; `None` for a
     /// service of the project with no running container.
     pub table: RwLock<HashMap<String, Option<IpAddr>>>,
+    dns: Dns,
 }
 
 impl HostResolver for ContainerHosts {
@@ -113,7 +114,7 @@ impl HostResolver for ContainerHosts {
                 Box::pin(async move { Err(msg) })
             }
             // Not a container of the project: an ordinary host name.
-            None => Dns.resolve(host, port),
+            None => self.dns.resolve(host, port),
         }
     }
 }

@@ -25,15 +25,36 @@ pub trait HostResolver: Send + Sync {
     fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, Result<Vec<SocketAddr>, String>>;
 }
 
-/// The system resolver (as `nginx -c` on this host would resolve).
-pub struct Dns;
+/// The system resolver (as `nginx -c` on this host would resolve). Answers
+/// are kept for a few seconds: nginx resolves upstream names once, at start.
+#[derive(Default)]
+pub struct Dns {
+    cache: Arc<std::sync::RwLock<HashMap<(String, u16), (Vec<SocketAddr>, Instant)>>>,
+}
+
+const DNS_TTL: Duration = Duration::from_secs(10);
 
 impl HostResolver for Dns {
     fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, Result<Vec<SocketAddr>, String>> {
+        if let Ok(ip) = host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+            return Box::pin(async move { Ok(vec![SocketAddr::new(ip, port)]) });
+        }
+        let key = (host.to_string(), port);
+        if let Some((addrs, at)) = self.cache.read().unwrap_or_else(|e| e.into_inner()).get(&key)
+            && at.elapsed() < DNS_TTL
+        {
+            let addrs = addrs.clone();
+            return Box::pin(async move { Ok(addrs) });
+        }
         let target = format!("{host}:{port}");
+        let cache = self.cache.clone();
         Box::pin(async move {
             match tokio::net::lookup_host(&target).await {
-                Ok(addrs) => Ok(addrs.collect()),
+                Ok(addrs) => {
+                    let addrs: Vec<SocketAddr> = addrs.collect();
+                    cache.write().unwrap_or_else(|e| e.into_inner()).insert(key, (addrs.clone(), Instant::now()));
+                    Ok(addrs)
+                }
                 Err(e) => Err(format!("{target}: {e}")),
             }
         })

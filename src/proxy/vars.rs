@@ -225,6 +225,25 @@ pub fn local_time(t: SystemTime) -> chrono::DateTime<chrono::Local> {
     chrono::DateTime::<chrono::Local>::from(t)
 }
 
+/// A time formatted once per second per thread, as nginx caches its time strings.
+fn cached_time(t: SystemTime, iso: bool) -> String {
+    use std::cell::RefCell;
+    thread_local! {
+        static CACHE: RefCell<[(u64, String); 2]> = const { RefCell::new([(u64::MAX, String::new()), (u64::MAX, String::new())]) };
+    }
+    let secs = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        let slot = &mut c[usize::from(iso)];
+        if slot.0 != secs {
+            let lt = local_time(t);
+            slot.1 = if iso { lt.format("%Y-%m-%dT%H:%M:%S%:z").to_string() } else { lt.format("%d/%b/%Y:%H:%M:%S %z").to_string() };
+            slot.0 = secs;
+        }
+        slot.1.clone()
+    })
+}
+
 impl RequestVars {
     pub fn host(&self) -> String {
         // $host: the Host header without its port, lowercased, else the server name.
@@ -285,8 +304,8 @@ impl Vars for RequestVars {
             "body_bytes_sent" => self.body_bytes_sent.to_string(),
             "bytes_sent" => self.bytes_sent.to_string(),
             "request_time" => format!("{:.3}", self.started.elapsed().as_secs_f64()),
-            "time_local" => local_time(self.started_wall).format("%d/%b/%Y:%H:%M:%S %z").to_string(),
-            "time_iso8601" => local_time(self.started_wall).format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+            "time_local" => cached_time(self.started_wall, false),
+            "time_iso8601" => cached_time(self.started_wall, true),
             "msec" => {
                 let d = self.started_wall.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
                 format!("{}.{:03}", d.as_secs(), d.subsec_millis())
