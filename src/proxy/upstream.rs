@@ -29,8 +29,11 @@ pub trait HostResolver: Send + Sync {
 /// are kept for a few seconds: nginx resolves upstream names once, at start.
 #[derive(Default)]
 pub struct Dns {
-    cache: Arc<std::sync::RwLock<HashMap<(String, u16), (Vec<SocketAddr>, Instant)>>>,
+    cache: DnsCache,
 }
+
+/// (host, port) -> addresses and when they were looked up.
+type DnsCache = Arc<std::sync::RwLock<HashMap<(String, u16), (Vec<SocketAddr>, Instant)>>>;
 
 const DNS_TTL: Duration = Duration::from_secs(10);
 
