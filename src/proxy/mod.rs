@@ -8,6 +8,7 @@ pub mod compose;
 pub mod conf;
 pub mod config;
 pub mod files;
+pub mod framing;
 pub mod gzip;
 pub mod handler;
 pub mod log;

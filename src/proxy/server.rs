@@ -253,7 +253,7 @@ pub async fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
                         .header_read_timeout(header_timeout)
                         .keep_alive(!idle_limit.is_zero())
                         .max_buf_size(64 * 1024)
-                        .serve_connection(TokioIo::new(stream), svc)
+                        .serve_connection(TokioIo::new(super::framing::Guard::new(stream)), svc)
                         .with_upgrades();
                     tokio::pin!(conn);
                     let idle = async {
