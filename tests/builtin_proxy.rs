@@ -212,3 +212,23 @@ fn detached_proxy_with_restart_always_comes_back_when_killed() {
     p.ok(&["down"]);
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
 }
+
+#[test]
+fn upstreams_through_loopback_ports_where_containers_are_out_of_reach() {
+    // Docker Desktop's situation, chosen explicitly on Linux.
+    let port = free_port();
+    let p = TestProject::new("viaports", &stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro"));
+    site(&p);
+    p.write("nginx.conf", &format!("events {{ }}\nhttp {{\n{SITE_CONF}}}\n"));
+    let out = p.rc(&["up", "-d"]).env("RCOMPOSE_UPSTREAM_VIA", "ports").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // api publishes nothing itself; an ephemeral loopback port was published for the proxy.
+    let mapping = docker(&["port", &format!("{}-api-1", p.name), "7000/tcp"]);
+    assert!(mapping.starts_with("127.0.0.1:"), "{mapping}");
+    assert_eq!(get(port, "/api/hello.txt", "").2, "hello from api\n");
+    // Stopped, it answers 502 at once here too.
+    docker(&["stop", "-t", "0", &format!("{}-api-1", p.name)]);
+    assert!(eventually(5, || get(port, "/api/hello.txt", "").0 == 502));
+    let out = p.rc(&["down"]).env("RCOMPOSE_UPSTREAM_VIA", "ports").output().unwrap();
+    assert!(out.status.success());
+}

@@ -159,6 +159,8 @@ struct Converge {
     no_start: bool,
     timeout: Option<u64>,
     wait_timeout: Duration,
+    /// Container ports to publish on loopback for the built-in proxy, by service.
+    loopback_ports: Arc<HashMap<String, Vec<u16>>>,
 }
 
 type ServiceResult = Result<String, Arc<String>>;
@@ -168,7 +170,13 @@ impl Converge {
     async fn service(&self, name: &str) -> anyhow::Result<String> {
         let svc = &self.project.services[name];
         let image = self.project.image_for(svc);
-        let hash = labels::config_hash(svc);
+        let loopback: Vec<u16> = self.loopback_ports.get(name).cloned().unwrap_or_default();
+        // Ports published for the proxy are part of what the container is.
+        let hash = if loopback.is_empty() {
+            labels::config_hash(svc)
+        } else {
+            format!("{}-{}", labels::config_hash(svc), loopback.iter().map(u16::to_string).collect::<Vec<_>>().join("."))
+        };
         let image_id = images::id(&self.engine, &image).await;
         let mine: Vec<&ContainerSummary> = self.existing.iter().filter(|c| containers::service(c) == name).collect();
         let cname = spec::container_name(&self.project, svc);
@@ -197,7 +205,7 @@ impl Converge {
             let old = containers::id(c);
             containers::stop(&self.engine, &old, self.timeout.or(svc.stop_grace_period.map(|d| d.as_secs()))).await?;
             containers::remove(&self.engine, &old, false).await?;
-            let id = containers::create(&self.engine, &self.project, svc, &image, &hash).await?;
+            let id = containers::create(&self.engine, &self.project, svc, &image, &hash, &loopback).await?;
             self.progress.step(&item, "Recreated", self.no_start);
             if !self.no_start {
                 self.progress.step(&item, "Starting", false);
@@ -207,7 +215,7 @@ impl Converge {
             return Ok(id);
         }
         self.progress.step(&item, "Creating", false);
-        let id = containers::create(&self.engine, &self.project, svc, &image, &hash).await?;
+        let id = containers::create(&self.engine, &self.project, svc, &image, &hash, &loopback).await?;
         self.progress.step(&item, "Created", self.no_start);
         if !self.no_start {
             self.progress.step(&item, "Starting", false);
@@ -312,6 +320,18 @@ async fn up(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc<Proj
         progress.step(&format!("Volume {v}"), "Created", true);
     }
 
+    // Where container addresses are out of reach, the proxies go through loopback ports.
+    let mut loopback_ports: HashMap<String, Vec<u16>> = HashMap::new();
+    if crate::proxy::compose::via_ports() {
+        for p in &proxies {
+            for (svc, ports) in crate::proxy::compose::upstream_ports(&project, p).map_err(anyhow::Error::msg)? {
+                let entry = loopback_ports.entry(svc).or_default();
+                entry.extend(ports);
+                entry.sort();
+                entry.dedup();
+            }
+        }
+    }
     let hub = Arc::new(EventHub::subscribe(&engine, &project.name));
     // Subscribed before anything starts, so the foreground sees every exit.
     let events = hub.receiver();
@@ -327,6 +347,7 @@ async fn up(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc<Proj
         no_start: args.no_start,
         timeout: args.timeout,
         wait_timeout,
+        loopback_ports: Arc::new(loopback_ports),
     };
     let ids = match converge_all(conv, &container_targets).await {
         Ok(ids) => ids,

@@ -47,9 +47,16 @@ pub fn is_running(c: &ContainerSummary) -> bool {
 }
 
 /// Creates a service's container and joins its other networks; returns its id.
-pub async fn create(engine: &Engine, project: &Project, service: &Service, image: &str, hash: &str) -> anyhow::Result<String> {
+pub async fn create(
+    engine: &Engine,
+    project: &Project,
+    service: &Service,
+    image: &str,
+    hash: &str,
+    loopback_ports: &[u16],
+) -> anyhow::Result<String> {
     let name = spec::container_name(project, service);
-    let body = spec::create_body(project, service, image, hash);
+    let body = spec::create_body(project, service, image, hash, loopback_ports);
     let opts = CreateContainerOptions { name: Some(name.clone()), platform: service.platform.clone().unwrap_or_default() };
     let created = match engine.docker.create_container(Some(opts), body).await {
         Ok(c) => c,

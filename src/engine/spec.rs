@@ -132,7 +132,7 @@ fn bind_string(m: &Mount) -> String {
 }
 
 /// The full create request for a service's container.
-pub fn create_body(project: &Project, service: &Service, image: &str, hash: &str) -> ContainerCreateBody {
+pub fn create_body(project: &Project, service: &Service, image: &str, hash: &str, loopback_ports: &[u16]) -> ContainerCreateBody {
     let env: Vec<String> = service.environment.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}"))).collect();
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     let mut exposed: Vec<String> = Vec::new();
@@ -140,6 +140,17 @@ pub fn create_body(project: &Project, service: &Service, image: &str, hash: &str
         let key = format!("{}/{}", p.target, p.protocol);
         let binding = PortBinding { host_ip: p.host_ip.clone(), host_port: Some(p.published.clone().unwrap_or_default()) };
         port_bindings.entry(key.clone()).or_insert_with(|| Some(Vec::new())).get_or_insert_with(Vec::new).push(binding);
+        if !exposed.contains(&key) {
+            exposed.push(key);
+        }
+    }
+    // Ports the built-in proxy reaches through loopback where container addresses are out of reach.
+    for port in loopback_ports {
+        let key = format!("{port}/tcp");
+        if port_bindings.contains_key(&key) {
+            continue;
+        }
+        port_bindings.insert(key.clone(), Some(vec![PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(String::new()) }]));
         if !exposed.contains(&key) {
             exposed.push(key);
         }
@@ -251,12 +262,14 @@ mod tests {
             networks: [("default".to_string(), None)].into(),
             ..Default::default()
         };
-        let body = create_body(&project, &svc, "nginx", "h");
+        let body = create_body(&project, &svc, "nginx", "h", &[7000]);
         let hc = body.host_config.unwrap();
         assert_eq!(hc.binds.unwrap(), vec!["/p/conf:/etc/conf:ro,z"]);
         let pb = hc.port_bindings.unwrap();
         let b = &pb["80/tcp"].as_ref().unwrap()[0];
         assert_eq!((b.host_ip.as_deref(), b.host_port.as_deref()), (Some("127.0.0.1"), Some("1000")));
+        let lb = &pb["7000/tcp"].as_ref().unwrap()[0];
+        assert_eq!((lb.host_ip.as_deref(), lb.host_port.as_deref()), (Some("127.0.0.1"), Some("")), "an ephemeral loopback port");
         assert_eq!(hc.restart_policy.unwrap().maximum_retry_count, Some(3));
         assert_eq!(hc.network_mode.as_deref(), Some("p_default"));
         let labels = body.labels.unwrap();

@@ -96,16 +96,79 @@ impl Resolver for Mounts {
 }
 
 /// Container addresses of the project's services, kept current from the engine.
+/// Are container addresses out of reach from this host (Docker Desktop on
+/// macOS and Windows)? Then upstreams are reached through loopback ports.
+/// `RCOMPOSE_UPSTREAM_VIA=ports` chooses that path on Linux too.
+pub fn via_ports() -> bool {
+    match std::env::var("RCOMPOSE_UPSTREAM_VIA").as_deref() {
+        Ok("ports") => true,
+        Ok("direct") => false,
+        _ => !cfg!(target_os = "linux"),
+    }
+}
+
+/// The services (and their container ports) a proxy service's configuration
+/// sends requests to, by upstream or proxy_pass address.
+pub fn upstream_ports(project: &Project, proxy: &str) -> Result<HashMap<String, Vec<u16>>, String> {
+    let svc = project.services.get(proxy).ok_or_else(|| format!("no such service: {proxy}"))?;
+    let setup = setup(project, svc, Arc::new(ContainerHosts::default()), &state_dir(&project.name), Some(Arc::new(|_: &str| {})))?;
+    let rt = super::server::load(&setup).map_err(|e| format!("service {proxy}: {e}"))?;
+    let service_of = |host: &str| -> Option<String> {
+        project
+            .services
+            .values()
+            .find(|s| {
+                s.name == host
+                    || s.container_name.as_deref() == Some(host)
+                    || s.networks.values().flatten().any(|n| n.aliases.iter().any(|a| a == host))
+            })
+            .map(|s| s.name.clone())
+    };
+    let mut out: HashMap<String, Vec<u16>> = HashMap::new();
+    let mut add = |host: &str, port: u16| {
+        if let Some(s) = service_of(host) {
+            out.entry(s).or_default().push(port);
+        }
+    };
+    for u in rt.config.http.upstreams.values() {
+        for s in &u.servers {
+            add(&s.host, s.port);
+        }
+    }
+    fn walk(locs: &[Arc<super::config::Location>], add: &mut dyn FnMut(&str, u16)) {
+        for l in locs {
+            if let Some(p) = &l.proxy
+                && !p.host.is_empty()
+            {
+                add(&p.host, p.port);
+            }
+            walk(&l.children, add);
+        }
+    }
+    for s in &rt.config.http.servers {
+        walk(&s.locations, &mut add);
+        walk(&s.named.values().cloned().collect::<Vec<_>>(), &mut add);
+    }
+    Ok(out)
+}
+
 #[derive(Default)]
 pub struct ContainerHosts {
     /// Service names, container names and aliases -> address; `None` for a
     /// service of the project with no running container.
     pub table: RwLock<HashMap<String, Option<IpAddr>>>,
+    /// (name, container port) -> the published loopback address, for `via_ports`.
+    pub ports: RwLock<HashMap<(String, u16), SocketAddr>>,
     dns: Dns,
 }
 
 impl HostResolver for ContainerHosts {
     fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, Result<Vec<SocketAddr>, String>> {
+        if via_ports()
+            && let Some(addr) = self.ports.read().unwrap_or_else(|e| e.into_inner()).get(&(host.to_string(), port)).copied()
+        {
+            return Box::pin(async move { Ok(vec![addr]) });
+        }
         let found = self.table.read().unwrap_or_else(|e| e.into_inner()).get(host).copied();
         match found {
             Some(Some(ip)) => Box::pin(async move { Ok(vec![SocketAddr::new(ip, port)]) }),
@@ -124,8 +187,24 @@ impl ContainerHosts {
     pub async fn refresh(&self, engine: &crate::engine::Engine, project: &Project) {
         let Ok(list) = crate::engine::containers::list(engine, &project.name, false).await else { return };
         let mut table = HashMap::new();
+        let mut ports = HashMap::new();
         for c in &list {
             let service = crate::engine::containers::service(c).to_string();
+            let mut names = vec![service.clone(), crate::engine::containers::name(c)];
+            if let Some(svc) = project.services.get(&service) {
+                names.extend(svc.networks.values().flatten().flat_map(|n| n.aliases.iter().cloned()));
+            }
+            for p in c.ports.iter().flatten() {
+                let Some(public) = p.public_port else { continue };
+                let ip: IpAddr = match p.ip.as_deref().and_then(|i| i.parse::<IpAddr>().ok()) {
+                    Some(ip) if !ip.is_unspecified() => ip,
+                    Some(ip) if ip.is_ipv6() => IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]),
+                    _ => IpAddr::from([127, 0, 0, 1]),
+                };
+                for n in &names {
+                    ports.entry((n.clone(), p.private_port)).or_insert(SocketAddr::new(ip, public));
+                }
+            }
             let ip = c.network_settings.as_ref().and_then(|n| n.networks.as_ref()).and_then(|nets| {
                 nets.values().find_map(|e| e.ip_address.as_ref().filter(|i| !i.is_empty()).and_then(|i| i.parse::<IpAddr>().ok()))
             });
@@ -148,6 +227,7 @@ impl ContainerHosts {
             }
         }
         *self.table.write().unwrap_or_else(|e| e.into_inner()) = table;
+        *self.ports.write().unwrap_or_else(|e| e.into_inner()) = ports;
     }
 
     /// Keeps the table current as containers start, stop and restart.
