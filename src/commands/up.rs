@@ -193,9 +193,7 @@ impl Converge {
                 if containers::is_running(c) {
                     self.progress.step(&item, "Running", true);
                 } else if !self.no_start {
-                    self.progress.step(&item, "Starting", false);
-                    containers::start(&self.engine, &id, &cname).await?;
-                    self.progress.step(&item, "Started", true);
+                    self.start_unless_no_start(&item, &id, &cname).await?;
                 } else {
                     self.progress.step(&item, "Created", true);
                 }
@@ -207,22 +205,23 @@ impl Converge {
             containers::remove(&self.engine, &old, false).await?;
             let id = containers::create(&self.engine, &self.project, svc, &image, &hash, &loopback).await?;
             self.progress.step(&item, "Recreated", self.no_start);
-            if !self.no_start {
-                self.progress.step(&item, "Starting", false);
-                containers::start(&self.engine, &id, &cname).await?;
-                self.progress.step(&item, "Started", true);
-            }
+            self.start_unless_no_start(&item, &id, &cname).await?;
             return Ok(id);
         }
         self.progress.step(&item, "Creating", false);
         let id = containers::create(&self.engine, &self.project, svc, &image, &hash, &loopback).await?;
         self.progress.step(&item, "Created", self.no_start);
-        if !self.no_start {
-            self.progress.step(&item, "Starting", false);
-            containers::start(&self.engine, &id, &cname).await?;
-            self.progress.step(&item, "Started", true);
-        }
+        self.start_unless_no_start(&item, &id, &cname).await?;
         Ok(id)
+    }
+
+    async fn start_unless_no_start(&self, item: &str, id: &str, cname: &str) -> anyhow::Result<()> {
+        if !self.no_start {
+            self.progress.step(item, "Starting", false);
+            containers::start(&self.engine, id, cname).await?;
+            self.progress.step(item, "Started", true);
+        }
+        Ok(())
     }
 }
 

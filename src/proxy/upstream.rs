@@ -281,15 +281,7 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
                 let why = other.err().unwrap_or_else(|| "no address".into());
                 addrs_tried.push(format!("{host}:{port}"));
                 statuses.push("502".into());
-                rt.logs.error(&format!(
-                    "upstream \"{host}:{port}\" is unavailable ({why}), client: {}, request: \"{} {}\"",
-                    r.vars.remote.ip(),
-                    r.vars.method,
-                    r.vars.request_uri
-                ));
-                if let Some(g) = group {
-                    g.failed(idx);
-                }
+                peer_failed(rt, group, idx, &format!("upstream \"{host}:{port}\" is unavailable ({why})"), r);
                 if replayable {
                     continue;
                 }
@@ -327,15 +319,7 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
             }
             Ok(Err(e)) => {
                 statuses.push("502".into());
-                rt.logs.error(&format!(
-                    "connect() to {addr} failed ({e}) while connecting to upstream, client: {}, request: \"{} {}\"",
-                    r.vars.remote.ip(),
-                    r.vars.method,
-                    r.vars.request_uri
-                ));
-                if let Some(g) = group {
-                    g.failed(idx);
-                }
+                peer_failed(rt, group, idx, &format!("connect() to {addr} failed ({e}) while connecting to upstream"), r);
                 if replayable {
                     continue;
                 }
@@ -357,6 +341,14 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
     r.vars.upstream_status = statuses.join(", ");
     r.vars.upstream_response_time = format!("{:.3}", started.elapsed().as_secs_f64());
     Outcome::Status(502)
+}
+
+/// Logs a failed attempt at a peer and counts it against the peer.
+fn peer_failed(rt: &Runtime, group: Option<&Group>, idx: usize, what: &str, r: &Req) {
+    rt.logs.error(&format!("{what}, client: {}, request: \"{} {}\"", r.vars.remote.ip(), r.vars.method, r.vars.request_uri));
+    if let Some(g) = group {
+        g.failed(idx);
+    }
 }
 
 fn respond(
