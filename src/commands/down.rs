@@ -39,6 +39,8 @@ pub fn run(global: &GlobalOpts, args: &DownArgs, style: &Style) -> anyhow::Resul
         let present: BTreeSet<String> = mine.iter().map(|c| containers::service(c).to_string()).collect();
         let mut services = project.services.clone();
         services.extend(project.disabled.clone());
+        // Stopping follows the reverse dependency order, each level together;
+        // removing needs no order, so it happens all at once afterwards.
         for level in DepGraph::new(&services).teardown_levels(&present) {
             let jobs = mine.iter().filter(|c| level.iter().any(|s| s == containers::service(c))).map(|c| {
                 let (engine, progress) = (&engine, &progress);
@@ -48,15 +50,26 @@ pub fn run(global: &GlobalOpts, args: &DownArgs, style: &Style) -> anyhow::Resul
                     let item = format!("Container {}", containers::name(c));
                     progress.step(&item, "Stopping", false);
                     containers::stop(engine, &containers::id(c), timeout).await?;
-                    progress.step(&item, "Removing", false);
-                    containers::remove(engine, &containers::id(c), args.volumes).await?;
-                    progress.step(&item, "Removed", true);
+                    progress.step(&item, "Stopped", false);
                     anyhow::Ok(())
                 }
             });
             for r in join_all(jobs).await {
                 r?;
             }
+        }
+        let removals = mine.iter().map(|c| {
+            let (engine, progress) = (&engine, &progress);
+            async move {
+                let item = format!("Container {}", containers::name(c));
+                progress.step(&item, "Removing", false);
+                containers::remove(engine, &containers::id(c), args.volumes).await?;
+                progress.step(&item, "Removed", true);
+                anyhow::Ok(())
+            }
+        });
+        for r in join_all(removals).await {
+            r?;
         }
         for net in networks::list(&engine, &project.name).await? {
             let item = format!("Network {net}");
