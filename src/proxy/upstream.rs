@@ -289,8 +289,9 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
             }
         };
         addrs_tried.push(addr.to_string());
+        let verdict = super::body::Verdict::default();
         let req_body: Body = match body.take() {
-            Some(b) => b.map_err(|e| Box::new(e) as BoxError).boxed(),
+            Some(b) => super::body::Limited::new(b, conf.client_max_body_size, conf.client_body_timeout, verdict.clone()).boxed(),
             None => super::handler::empty(),
         };
         let mut builder = Request::builder().method(r.method.clone()).uri(format!("http://{addr}{uri}"));
@@ -316,6 +317,10 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
                     g.failed(idx);
                 }
                 return Outcome::Status(504);
+            }
+            // The client's body broke a limit while streaming: nginx's answer, not the upstream's fault.
+            Ok(Err(_)) if verdict.status().is_some() => {
+                return Outcome::Status(verdict.status().unwrap_or(400));
             }
             Ok(Err(e)) => {
                 statuses.push("502".into());
