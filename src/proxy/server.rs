@@ -258,11 +258,14 @@ pub async fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
                     tokio::pin!(conn);
                     let idle = async {
                         // Idle keep-alive connections close after keepalive_timeout.
+                        // Sleep until this connection's own deadline, not on a fixed tick:
+                        // ten thousand idle connections must not mean ten thousand wakeups.
                         loop {
-                            tokio::time::sleep(Duration::from_millis(500).min(idle_limit.max(Duration::from_millis(50)))).await;
-                            if activity.idle_for() >= idle_limit {
+                            let idle = activity.idle_for();
+                            if idle >= idle_limit {
                                 return;
                             }
+                            tokio::time::sleep(idle_limit - idle + Duration::from_millis(10)).await;
                         }
                     };
                     tokio::select! {

@@ -1,0 +1,131 @@
+//! Evidence for robustness under repetition and load: many up/down cycles
+//! leave nothing behind; many idle connections do not exhaust the proxy.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{BUSYBOX, TestProject, eventually, free_port};
+
+#[test]
+fn fifty_up_down_cycles_leave_nothing_behind() {
+    let port = free_port();
+    let p = TestProject::new(
+        "cycles",
+        &format!(
+            r#"services:
+  web:
+    image: nginx:1.25
+    depends_on: [api]
+    ports: ["127.0.0.1:{port}:80"]
+    volumes: ["./nginx.conf:/etc/nginx/nginx.conf:ro"]
+  api:
+    image: {BUSYBOX}
+    command: sh -c 'trap "exit 0" TERM; httpd -f -p 7000 -h /www & wait'
+    volumes: ["./www:/www", "data:/data"]
+volumes:
+  data:
+"#
+        ),
+    );
+    p.write("www/ok.txt", "ok\n");
+    p.write("nginx.conf", "events { }\nhttp { access_log off; server { listen 80; location / { proxy_pass http://api:7000/; } } }\n");
+    for cycle in 0..50 {
+        p.ok(&["up", "-d"]);
+        if cycle % 10 == 0 {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).expect("the proxy listens after up -d");
+            s.write_all(b"GET /ok.txt HTTP/1.0\r\n\r\n").unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            assert!(out.ends_with("ok\n"), "cycle {cycle}: {out}");
+        }
+        p.ok(&["down", "-v", "-t", "1"]);
+    }
+    let f = p.label_filter();
+    assert_eq!(common::docker(&["ps", "-aq", "--filter", &f]), "", "containers left");
+    assert_eq!(common::docker(&["network", "ls", "-q", "--filter", &f]), "", "networks left");
+    assert_eq!(common::docker(&["volume", "ls", "-q", "--filter", &f]), "", "volumes left");
+    let procs = Command::new("pgrep").args(["-f", &format!("-p {} .*proxy-daemon", p.name)]).output().unwrap();
+    assert!(procs.stdout.is_empty(), "proxy processes left: {}", String::from_utf8_lossy(&procs.stdout));
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "the port is still open");
+}
+
+fn raise_fd_limit(n: u64) -> u64 {
+    // SAFETY: plain getrlimit/setrlimit on this process's own limits.
+    unsafe {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        let want: libc::rlim_t = n.min(lim.rlim_max).max(lim.rlim_cur);
+        lim.rlim_cur = want;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        want
+    }
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:").and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+#[test]
+fn ten_thousand_idle_keepalive_connections_with_bounded_memory() {
+    let limit = raise_fd_limit(40_000);
+    // The clients and the proxy are two processes: each holds a little over 10,000 descriptors.
+    assert!(limit >= 10_500, "the file-descriptor limit cannot be raised enough here ({limit})");
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(dir.path().join("index.html"), "hello\n").unwrap();
+    std::fs::write(
+        dir.path().join("idle.conf"),
+        format!(
+            "worker_processes 1;\nevents {{ worker_connections 20000; }}\nhttp {{ access_log off; keepalive_timeout 300s; client_header_timeout 300s; server {{ listen 127.0.0.1:{port}; root {}; }} }}\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    // The child inherits the raised limit.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child =
+        KillOnDrop(common::rcompose().args(["proxy", "-c"]).arg(dir.path().join("idle.conf")).stderr(Stdio::null()).spawn().unwrap());
+    assert!(eventually(10, || TcpStream::connect(("127.0.0.1", port)).is_ok()));
+    let before = rss_kb(child.0.id());
+    let mut conns = Vec::with_capacity(10_000);
+    for i in 0..10_000 {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("connection {i}: {e}"));
+        if i % 100 == 0 {
+            // Some have served a request and sit idle in keep-alive; the rest never sent one.
+            s.write_all(b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+            let mut buf = [0u8; 512];
+            let _ = s.read(&mut buf).unwrap();
+        }
+        conns.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let held = rss_kb(child.0.id());
+    // A new client is still served while the 10,000 wait.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET /index.html HTTP/1.0\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.ends_with("hello\n"), "{out}");
+    let per_conn = (held.saturating_sub(before)) as f64 / 10_000.0;
+    eprintln!("RSS {before} KiB before, {held} KiB with 10,000 idle connections ({per_conn:.1} KiB each)");
+    // Bounded: a small constant per connection (hyper's buffers and the task), not growth.
+    assert!(per_conn < 32.0, "each idle connection costs {per_conn:.1} KiB");
+    drop(conns);
+    Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
+    assert_eq!(child.0.wait().unwrap().code(), Some(0));
+}
