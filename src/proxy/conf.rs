@@ -57,6 +57,21 @@ enum Tok {
     Close,
 }
 
+/// The character after a backslash, as nginx reads it: quotes, backslash and
+/// t/r/n are escapes; anything else keeps its backslash (`\d` stays `\d`).
+fn push_escaped(word: &mut String, c: char) {
+    match c {
+        '"' | '\'' | '\\' => word.push(c),
+        't' => word.push('\t'),
+        'r' => word.push('\r'),
+        'n' => word.push('\n'),
+        other => {
+            word.push('\\');
+            word.push(other);
+        }
+    }
+}
+
 fn tokenize(text: &str, file: &Arc<str>) -> Result<Vec<(Tok, Location)>, ConfError> {
     let mut out = Vec::new();
     let chars: Vec<char> = text.chars().collect();
@@ -119,16 +134,7 @@ fn tokenize(text: &str, file: &Arc<str>) -> Result<Vec<(Tok, Location)>, ConfErr
                         let Some(&next) = chars.get(i) else { continue };
                         i += 1;
                         advance(next, &mut line, &mut col);
-                        match next {
-                            '"' | '\'' | '\\' => word.push(next),
-                            't' => word.push('\t'),
-                            'r' => word.push('\r'),
-                            'n' => word.push('\n'),
-                            other => {
-                                word.push('\\');
-                                word.push(other);
-                            }
-                        }
+                        push_escaped(&mut word, next);
                         continue;
                     }
                     word.push(ch);
@@ -158,17 +164,7 @@ fn tokenize(text: &str, file: &Arc<str>) -> Result<Vec<(Tok, Location)>, ConfErr
                         continue;
                     }
                     if ch == '\\' && i + 1 < chars.len() {
-                        // As nginx: only quotes, backslash and t/r/n are escapes; `\d` stays.
-                        match chars[i + 1] {
-                            c @ ('"' | '\'' | '\\') => word.push(c),
-                            't' => word.push('\t'),
-                            'r' => word.push('\r'),
-                            'n' => word.push('\n'),
-                            other => {
-                                word.push('\\');
-                                word.push(other);
-                            }
-                        }
+                        push_escaped(&mut word, chars[i + 1]);
                         i += 2;
                         col += 2;
                         continue;
