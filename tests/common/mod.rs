@@ -217,7 +217,7 @@ impl TestProject {
 
 impl Drop for TestProject {
     fn drop(&mut self) {
-        let _ = self.rc(&["down", "-v", "-t", "0", "--remove-orphans"]).output();
+        let _ = self.rc(&["down", "-v", "-t", "0", "--remove-orphans", "--rmi", "local"]).output();
         // Whatever is left (a test that broke the file, say), by label.
         let f = self.label_filter();
         if let Ok(o) = Command::new("docker").args(["ps", "-aq", "--filter", &f]).output() {
