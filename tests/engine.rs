@@ -163,12 +163,13 @@ fn unhealthy_or_failed_dependencies_stop_up_with_their_name() {
     let q = TestProject::new(
         "failedjob",
         &format!(
-            "services:\n  job:\n    image: {BUSYBOX}\n    command: sh -c 'exit 3'\n  app:\n    image: {BUSYBOX}\n    command: sleep 1000\n    depends_on:\n      job: {{condition: service_completed_successfully}}\n"
+            "services:\n  job:\n    image: {BUSYBOX}\n    command: sh -c 'echo migration failed, table items is missing >&2; exit 3'\n  app:\n    image: {BUSYBOX}\n    command: sleep 1000\n    depends_on:\n      job: {{condition: service_completed_successfully}}\n"
         ),
     );
     let (code, _, err) = q.run(&["up", "-d"]);
     assert_ne!(code, 0);
     assert!(err.contains("dependency job did not complete successfully: exited with code 3"), "{err}");
+    assert!(err.contains("job | migration failed, table items is missing"), "the last output is shown: {err}");
 
     let r = TestProject::new(
         "nohealth",

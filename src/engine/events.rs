@@ -116,6 +116,21 @@ async fn check(engine: &Engine, id: &str, service: &str, condition: Condition) -
     }
 }
 
+/// The failure, with the container's last lines of output (why it exited, usually).
+async fn with_last_lines(engine: &Engine, id: &str, service: &str, why: String) -> String {
+    use bollard::container::LogOutput;
+    let opts = bollard::query_parameters::LogsOptions { stdout: true, stderr: true, tail: "5".into(), ..Default::default() };
+    let mut stream = engine.docker.logs(id, Some(opts));
+    let mut text = String::new();
+    while let Ok(Some(Ok(chunk))) = tokio::time::timeout(Duration::from_secs(2), stream.next()).await {
+        if let LogOutput::StdOut { message } | LogOutput::StdErr { message } | LogOutput::Console { message } = chunk {
+            text.push_str(&String::from_utf8_lossy(&message));
+        }
+    }
+    let lines: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("    {service} | {l}")).collect();
+    if lines.is_empty() { why } else { format!("{why}; its last output:\n{}", lines.join("\n")) }
+}
+
 /// Waits until the container meets `condition`, re-checking on each event about it.
 pub async fn wait_for(
     engine: &Engine,
@@ -130,7 +145,7 @@ pub async fn wait_for(
     loop {
         let last = match check(engine, id, service, condition).await {
             Verdict::Met => return Ok(()),
-            Verdict::Failed(why) => return Err(why),
+            Verdict::Failed(why) => return Err(with_last_lines(engine, id, service, why).await),
             Verdict::Waiting(why) => why,
         };
         // Sleep until an event about this container arrives (or time runs out).
