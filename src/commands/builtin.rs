@@ -61,7 +61,7 @@ pub async fn start_in_process(
     let hosts = Arc::new(ContainerHosts::default());
     hosts.refresh(engine, project).await;
     let follow = hosts.clone().follow(engine.clone(), project.clone());
-    let setup = pc::setup(project, svc, hosts, &pc::state_dir(&project.name), Some(lines)).map_err(anyhow::Error::msg)?;
+    let setup = pc::setup(svc, hosts, &pc::state_dir(&project.name), Some(lines)).map_err(anyhow::Error::msg)?;
     let rt =
         server::load(&setup).map_err(|e| anyhow::anyhow!("service {service}: the built-in proxy cannot serve its configuration: {e}"))?;
     pc::check_roots(&rt, service).map_err(anyhow::Error::msg)?;
@@ -208,9 +208,7 @@ pub fn summaries(project: &Project, proxies: &[String], all: bool) -> Vec<Contai
 /// supervises a serving child and starts it again when it dies; otherwise it
 /// serves itself. Either way it stops gracefully on SIGTERM.
 pub fn daemon(global: &GlobalOpts, service: &str, child: bool, style: &crate::ui::Style) -> anyhow::Result<i32> {
-    let opts = super::load_options(global);
-    let Some(loaded) = super::load_project(&opts, style) else { return Ok(1) };
-    let project = Arc::new(loaded.project);
+    let Some(project) = super::load_for(global, &[], style).map(Arc::new) else { return Ok(1) };
     let Some(svc) = project.services.get(service) else { bail!("no such service: {service}") };
     let restart = svc.restart.clone().unwrap_or_default();
     let supervised = !child && (restart == "always" || restart == "unless-stopped" || restart.starts_with("on-failure"));

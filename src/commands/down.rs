@@ -13,11 +13,9 @@ use crate::ui::Style;
 use crate::ui::progress::Progress;
 
 pub fn run(global: &GlobalOpts, args: &DownArgs, style: &Style) -> anyhow::Result<i32> {
-    let opts = super::load_options(global);
-    let Some(loaded) = super::load_project(&opts, style) else {
+    let Some(project) = super::load_for(global, &[], style) else {
         return Ok(1);
     };
-    let project = loaded.project;
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let progress = Progress::new(global.progress, style.color);

@@ -8,12 +8,9 @@ use crate::ui::Style;
 use crate::ui::progress::Progress;
 
 pub fn build(global: &GlobalOpts, args: &BuildArgs, style: &Style) -> anyhow::Result<i32> {
-    let mut opts = super::load_options(global);
-    opts.services = args.services.clone();
-    let Some(loaded) = super::load_project(&opts, style) else {
+    let Some(project) = super::load_for(global, &args.services, style) else {
         return Ok(1);
     };
-    let project = loaded.project;
     let mut extra_args = HashMap::new();
     for a in &args.build_args {
         match a.split_once('=') {
@@ -36,12 +33,9 @@ pub fn build(global: &GlobalOpts, args: &BuildArgs, style: &Style) -> anyhow::Re
 }
 
 pub fn pull(global: &GlobalOpts, args: &PullArgs, style: &Style) -> anyhow::Result<i32> {
-    let mut opts = super::load_options(global);
-    opts.services = args.services.clone();
-    let Some(loaded) = super::load_project(&opts, style) else {
+    let Some(project) = super::load_for(global, &args.services, style) else {
         return Ok(1);
     };
-    let project = loaded.project;
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let mode = if args.quiet { crate::cli::Progress::Quiet } else { global.progress };

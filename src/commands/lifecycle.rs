@@ -78,12 +78,9 @@ where
     F: FnOnce(Engine, crate::compose::Project, BTreeSet<String>, Progress) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<i32>>,
 {
-    let mut opts = super::load_options(global);
-    opts.services = services.to_vec();
-    let Some(loaded) = super::load_project(&opts, style) else {
+    let Some(project) = super::load_for(global, services, style) else {
         return Ok(1);
     };
-    let project = loaded.project;
     let targets: BTreeSet<String> =
         if services.is_empty() { project.services.keys().cloned().collect() } else { services.iter().cloned().collect() };
     let progress = Progress::new(global.progress, style.color);

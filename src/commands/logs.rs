@@ -25,11 +25,9 @@ pub fn parse_time(s: &str, now: i64) -> anyhow::Result<i64> {
 }
 
 pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Result<i32> {
-    let opts = super::load_options(global);
-    let Some(loaded) = super::load_project(&opts, style) else {
+    let Some(project) = super::load_for(global, &[], style) else {
         return Ok(1);
     };
-    let project = loaded.project;
     let now = chrono::Utc::now().timestamp();
     let since = args.since.as_deref().map(|s| parse_time(s, now)).transpose()?.unwrap_or(0);
     let until = args.until.as_deref().map(|s| parse_time(s, now)).transpose()?.unwrap_or(0);

@@ -72,6 +72,14 @@ pub fn load_options(global: &GlobalOpts) -> LoadOptions {
     opts
 }
 
+/// Loads the project a command acts on; services it names are enabled
+/// whatever their profiles. Problems are printed; `None` means exit 1.
+pub fn load_for(global: &GlobalOpts, services: &[String], style: &Style) -> Option<Project> {
+    let mut opts = load_options(global);
+    opts.services = services.to_vec();
+    load_project(&opts, style).map(|l| l.project)
+}
+
 /// Loads the project, printing warnings; on errors prints them all and returns `None`.
 pub fn load_project(opts: &LoadOptions, style: &Style) -> Option<Loaded> {
     match crate::compose::load(opts) {

@@ -10,11 +10,9 @@ use crate::engine::{Engine, containers};
 use crate::ui::Style;
 
 pub fn run(global: &GlobalOpts, args: &PsArgs, style: &Style) -> anyhow::Result<i32> {
-    let opts = super::load_options(global);
-    let Some(loaded) = super::load_project(&opts, style) else {
+    let Some(project) = super::load_for(global, &[], style) else {
         return Ok(1);
     };
-    let project = loaded.project;
     let list = super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         containers::list(&engine, &project.name, args.all || !args.status.is_empty()).await

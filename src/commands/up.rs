@@ -46,12 +46,9 @@ pub fn target_services(project: &Project, named: &[String], no_deps: bool) -> BT
 }
 
 pub fn run(global: &GlobalOpts, args: &UpArgs, style: &Style) -> anyhow::Result<i32> {
-    let mut opts = super::load_options(global);
-    opts.services = args.services.clone();
-    let Some(loaded) = super::load_project(&opts, style) else {
+    let Some(project) = super::load_for(global, &args.services, style).map(Arc::new) else {
         return Ok(1);
     };
-    let project = Arc::new(loaded.project);
     super::runtime()?.block_on(up(global, args, style, project))
 }
 

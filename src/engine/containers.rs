@@ -71,7 +71,7 @@ pub async fn create(
         }
     };
     for net in spec::service_networks(service).iter().skip(1) {
-        let req = NetworkConnectRequest { container: created.id.clone(), endpoint_config: Some(spec::endpoint(project, service, net)) };
+        let req = NetworkConnectRequest { container: created.id.clone(), endpoint_config: Some(spec::endpoint(service, net)) };
         let net_name = spec::network_name(project, net);
         if let Err(e) = engine.docker.connect_network(&net_name, req).await {
             bail!("cannot connect {name} to network {net_name}: {}", engine_message(&e));

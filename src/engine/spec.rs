@@ -28,14 +28,13 @@ pub fn service_networks(service: &Service) -> Vec<String> {
 }
 
 /// Endpoint settings for one network: aliases so others reach the service by name.
-pub fn endpoint(project: &Project, service: &Service, key: &str) -> EndpointSettings {
+pub fn endpoint(service: &Service, key: &str) -> EndpointSettings {
     let opts = service.networks.get(key).cloned().flatten().unwrap_or_default();
     let mut aliases = vec![service.name.clone()];
     if let Some(cn) = &service.container_name {
         aliases.push(cn.clone());
     }
     aliases.extend(opts.aliases.iter().cloned());
-    let _ = project;
     let ipam = (opts.ipv4_address.is_some() || opts.ipv6_address.is_some()).then(|| EndpointIpamConfig {
         ipv4_address: opts.ipv4_address.clone(),
         ipv6_address: opts.ipv6_address.clone(),
@@ -183,7 +182,7 @@ pub fn create_body(project: &Project, service: &Service, image: &str, hash: &str
         .collect();
     let networks = service_networks(service);
     let network_mode = networks.first().map(|n| network_name(project, n));
-    let endpoints = networks.first().map(|n| HashMap::from([(network_name(project, n), endpoint(project, service, n))]));
+    let endpoints = networks.first().map(|n| HashMap::from([(network_name(project, n), endpoint(service, n))]));
     let host_config = HostConfig {
         binds: (!binds.is_empty()).then_some(binds),
         mounts: (!engine_mounts.is_empty()).then_some(engine_mounts),

@@ -111,7 +111,7 @@ pub fn via_ports() -> bool {
 /// sends requests to, by upstream or proxy_pass address.
 pub fn upstream_ports(project: &Project, proxy: &str) -> Result<HashMap<String, Vec<u16>>, String> {
     let svc = project.services.get(proxy).ok_or_else(|| format!("no such service: {proxy}"))?;
-    let setup = setup(project, svc, Arc::new(ContainerHosts::default()), &state_dir(&project.name), Some(Arc::new(|_: &str| {})))?;
+    let setup = setup(svc, Arc::new(ContainerHosts::default()), &state_dir(&project.name), Some(Arc::new(|_: &str| {})))?;
     let rt = super::server::load(&setup).map_err(|e| format!("service {proxy}: {e}"))?;
     let service_of = |host: &str| -> Option<String> {
         project
@@ -274,7 +274,6 @@ pub fn listen_addrs(service: &Service, addr: Option<IpAddr>, port: u16) -> Vec<S
 
 /// The proxy setup for one service of a project.
 pub fn setup(
-    project: &Project,
     service: &Service,
     hosts: Arc<ContainerHosts>,
     state_dir: &Path,
@@ -296,7 +295,6 @@ pub fn setup(
     }
     let mounts = Arc::new(mounts);
     let svc = service.clone();
-    let _ = project;
     Ok(Setup {
         conf_path,
         conf_prefix: PathBuf::from("/etc/nginx"),

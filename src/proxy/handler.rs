@@ -118,7 +118,6 @@ pub enum Outcome {
 /// The state of one request as it moves through the phases.
 pub struct Req {
     pub method: Method,
-    pub headers: hyper::HeaderMap,
     pub body: Option<Incoming>,
     pub vars: RequestVars,
     /// The URI was changed by `rewrite ... break` in the current location.
@@ -147,7 +146,8 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, remote: SocketAddr
         uri: parts.uri.path().to_string(),
         args: parts.uri.query().unwrap_or_default().to_string(),
         protocol,
-        headers: parts.headers.clone(),
+        // The request's headers live here once; the phases read them from `vars`.
+        headers: std::mem::take(&mut parts.headers),
         remote,
         local,
         server_name: String::new(),
@@ -168,7 +168,7 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, remote: SocketAddr
         sent_headers: hyper::HeaderMap::new(),
         maps: Default::default(),
     };
-    let host = header_str(&parts.headers, header::HOST);
+    let host = header_str(&vars.headers, header::HOST);
     let host_only = if host.starts_with('[') {
         host.split(']').next().map(|s| format!("{s}]")).unwrap_or_default()
     } else {
@@ -182,14 +182,14 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, remote: SocketAddr
     if raw_target.len() > 8192 {
         return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::URI_TOO_LONG));
     }
-    let header_bytes: Vec<usize> = parts.headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 2).collect();
+    let header_bytes: Vec<usize> = vars.headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 2).collect();
     if header_bytes.iter().any(|n| *n > 8192) || header_bytes.iter().sum::<usize>() > 32 * 1024 {
         return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE));
     }
     // Framing nginx refuses outright.
-    let te = parts.headers.contains_key(header::TRANSFER_ENCODING);
-    let cls: Vec<&HeaderValue> = parts.headers.get_all(header::CONTENT_LENGTH).iter().collect();
-    if (te && !cls.is_empty()) || cls.len() > 1 || parts.headers.get_all(header::HOST).iter().count() > 1 {
+    let te = vars.headers.contains_key(header::TRANSFER_ENCODING);
+    let cls = vars.headers.get_all(header::CONTENT_LENGTH).iter().count();
+    if (te && cls > 0) || cls > 1 || vars.headers.get_all(header::HOST).iter().count() > 1 {
         return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::BAD_REQUEST));
     }
     match routes::normalize(parts.uri.path()) {
@@ -198,18 +198,10 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, remote: SocketAddr
             return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::BAD_REQUEST));
         }
     }
-    let mut r = Req {
-        method: parts.method,
-        headers: parts.headers,
-        body: Some(body),
-        vars,
-        rewritten_break: false,
-        uri_changed: false,
-        matched_prefix: None,
-        on_upgrade,
-    };
+    let mut r =
+        Req { method: parts.method, body: Some(body), vars, rewritten_break: false, uri_changed: false, matched_prefix: None, on_upgrade };
     let (resp, conf) = process(&rt, &server, &mut r).await;
-    let resp = super::gzip::maybe(&conf, &r.headers, resp);
+    let resp = super::gzip::maybe(&conf, &r.vars.headers, resp);
     finish(&rt, Some(&conf), r.vars, resp)
 }
 
@@ -326,7 +318,7 @@ async fn process(rt: &Runtime, server: &Arc<Server>, r: &mut Req) -> (Response<B
             }
             // Body size limit, for the location that answers.
             let declared: u64 =
-                r.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+                r.vars.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
             if conf.client_max_body_size > 0 && declared > conf.client_max_body_size {
                 outcome = Some(Outcome::Status(413));
                 continue;
@@ -480,14 +472,7 @@ async fn static_content(rt: &Runtime, conf: &Arc<LocConf>, loc: Option<&Arc<Loca
         };
     }
     match files::lookup(&root, &rel, &rt.cache) {
-        Found::File(path, meta) => {
-            if r.method == Method::POST {
-                return Outcome::Status(405);
-            }
-            r.vars.request_filename = path.display().to_string();
-            let ct = content_type(conf, &path.display().to_string());
-            Outcome::Done(files::respond(&path, &meta, &ct, &r.method, &r.headers, &rt.cache).await)
-        }
+        Found::File(path, meta) => serve_file(rt, conf, r, &path, &meta).await,
         Found::Dir(_) => {
             let args = if r.vars.args.is_empty() { String::new() } else { format!("?{}", r.vars.args) };
             Outcome::Redirect(301, format!("{}/{args}", routes::escape_uri(&uri)))
@@ -495,6 +480,16 @@ async fn static_content(rt: &Runtime, conf: &Arc<LocConf>, loc: Option<&Arc<Loca
         Found::Forbidden => Outcome::Status(403),
         Found::Missing => Outcome::Status(404),
     }
+}
+
+/// Answers with a file already looked up (only GET and HEAD read files).
+async fn serve_file(rt: &Runtime, conf: &LocConf, r: &mut Req, path: &std::path::Path, meta: &std::fs::Metadata) -> Outcome {
+    if !matches!(r.method, Method::GET | Method::HEAD) {
+        return Outcome::Status(405);
+    }
+    r.vars.request_filename = path.display().to_string();
+    let ct = content_type(conf, &path.display().to_string());
+    Outcome::Done(files::respond(path, meta, &ct, &r.method, &r.vars.headers, &rt.cache).await)
 }
 
 async fn try_files(rt: &Runtime, conf: &Arc<LocConf>, loc: &Arc<Location>, list: &[Template], r: &mut Req) -> Outcome {
@@ -519,10 +514,12 @@ async fn try_files(rt: &Runtime, conf: &Arc<LocConf>, loc: &Arc<Location>, list:
                 r.uri_changed = true;
                 return static_content(rt, conf, Some(loc), r).await;
             }
-            Found::File(..) if !value.ends_with('/') => {
+            Found::File(path, meta) if !value.ends_with('/') => {
+                // Found already: served from here, not looked up a second time.
                 r.vars.uri = value;
                 r.uri_changed = true;
-                return static_content(rt, conf, Some(loc), r).await;
+                r.vars.document_root = root.display().to_string();
+                return serve_file(rt, conf, r, &path, &meta).await;
             }
             _ => {}
         }

@@ -213,8 +213,8 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
     let maps = &rt.config.http.maps;
 
     // Headers: the client's, less hop-by-hop, with proxy_set_header applied.
-    let upgrade = wants_upgrade(&r.headers);
-    let mut headers = r.headers.clone();
+    let upgrade = wants_upgrade(&r.vars.headers);
+    let mut headers = r.vars.headers.clone();
     strip_hop_by_hop(&mut headers);
     headers.remove(header::HOST);
     let mut host_value = r.vars.proxy_host.clone();
@@ -250,7 +250,7 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
     };
     let mut body = r.body.take();
     let replayable =
-        body.as_ref().is_none_or(hyper::body::Body::is_end_stream) || r.headers.get(header::CONTENT_LENGTH).is_some_and(|v| v == "0");
+        body.as_ref().is_none_or(hyper::body::Body::is_end_stream) || r.vars.headers.get(header::CONTENT_LENGTH).is_some_and(|v| v == "0");
     let mut tried: Vec<usize> = Vec::new();
     let mut addrs_tried: Vec<String> = Vec::new();
     let mut statuses: Vec<String> = Vec::new();

@@ -114,8 +114,4 @@ impl Progress {
             }
         }
     }
-
-    pub fn is_plain(&self) -> bool {
-        matches!(self.kind, Kind::Plain)
-    }
 }
