@@ -230,6 +230,20 @@ impl ContainerHosts {
         *self.ports.write().unwrap_or_else(|e| e.into_inner()) = ports;
     }
 
+    /// Every name that led to this container's address now answers "not running".
+    fn mark_down(&self, container: &str) {
+        let mut table = self.table.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(Some(ip)) = table.get(container).copied() {
+            for v in table.values_mut() {
+                if *v == Some(ip) {
+                    *v = None;
+                }
+            }
+        }
+        drop(table);
+        self.ports.write().unwrap_or_else(|e| e.into_inner()).retain(|(name, _), _| name != container);
+    }
+
     /// Keeps the table current as containers start, stop and restart.
     pub fn follow(self: Arc<Self>, engine: crate::engine::Engine, project: Arc<Project>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
@@ -242,6 +256,11 @@ impl ContainerHosts {
                         if matches!(ev.action.as_str(), "start" | "die" | "stop" | "kill" | "destroy" | "restart")
                             || ev.action.starts_with("health_status") =>
                     {
+                        if matches!(ev.action.as_str(), "die" | "stop" | "kill" | "destroy") {
+                            // At once, before the slower refresh: a request must not be sent to the
+                            // released address of a container that has just stopped.
+                            self.mark_down(&ev.name);
+                        }
                         self.refresh(&engine, &project).await
                     }
                     Ok(_) => {}
