@@ -159,6 +159,8 @@ pub struct ContainerHosts {
     pub table: RwLock<HashMap<String, Option<IpAddr>>>,
     /// (name, container port) -> the published loopback address, for `via_ports`.
     pub ports: RwLock<HashMap<(String, u16), SocketAddr>>,
+    /// Running container id -> (its name, its address), as of the last refresh.
+    by_id: RwLock<HashMap<String, (String, IpAddr)>>,
     dns: Dns,
 }
 
@@ -188,6 +190,7 @@ impl ContainerHosts {
         let Ok(list) = crate::engine::containers::list(engine, &project.name, false).await else { return };
         let mut table = HashMap::new();
         let mut ports = HashMap::new();
+        let mut by_id = HashMap::new();
         for c in &list {
             let service = crate::engine::containers::service(c).to_string();
             let mut names = vec![service.clone(), crate::engine::containers::name(c)];
@@ -210,6 +213,7 @@ impl ContainerHosts {
             });
             let Some(ip) = ip else { continue };
             table.insert(crate::engine::containers::name(c), Some(ip));
+            by_id.insert(crate::engine::containers::id(c), (crate::engine::containers::name(c), ip));
             if let Some(svc) = project.services.get(&service) {
                 for net in svc.networks.values().flatten() {
                     for a in &net.aliases {
@@ -228,20 +232,19 @@ impl ContainerHosts {
         }
         *self.table.write().unwrap_or_else(|e| e.into_inner()) = table;
         *self.ports.write().unwrap_or_else(|e| e.into_inner()) = ports;
+        *self.by_id.write().unwrap_or_else(|e| e.into_inner()) = by_id;
     }
 
     /// Every name that led to this container's address now answers "not running".
-    fn mark_down(&self, container: &str) {
-        let mut table = self.table.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(Some(ip)) = table.get(container).copied() {
-            for v in table.values_mut() {
-                if *v == Some(ip) {
-                    *v = None;
-                }
+    /// By id: a replayed event of an earlier container with the same name changes nothing.
+    fn mark_down(&self, id: &str) {
+        let Some((name, ip)) = self.by_id.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned() else { return };
+        for v in self.table.write().unwrap_or_else(|e| e.into_inner()).values_mut() {
+            if *v == Some(ip) {
+                *v = None;
             }
         }
-        drop(table);
-        self.ports.write().unwrap_or_else(|e| e.into_inner()).retain(|(name, _), _| name != container);
+        self.ports.write().unwrap_or_else(|e| e.into_inner()).retain(|(n, _), _| *n != name);
     }
 
     /// Keeps the table current as containers start, stop and restart.
@@ -259,7 +262,7 @@ impl ContainerHosts {
                         if matches!(ev.action.as_str(), "die" | "stop" | "kill" | "destroy") {
                             // At once, before the slower refresh: a request must not be sent to the
                             // released address of a container that has just stopped.
-                            self.mark_down(&ev.name);
+                            self.mark_down(&ev.id);
                         }
                         self.refresh(&engine, &project).await
                     }
