@@ -10,6 +10,8 @@ pub mod commands;
 pub mod compose;
 pub mod diag;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod proxy;
 pub mod ui;
 
