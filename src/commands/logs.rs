@@ -70,7 +70,12 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
         loop {
             tokio::select! {
                 ev = rx.recv() => {
-                    let Ok(ev) = ev else { continue };
+                    let ev = match ev {
+                        Ok(ev) => ev,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        // The hub reconnects by itself; closed means it is gone for good.
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(1),
+                    };
                     if ev.action == "start" && wanted.contains(&ev.service) {
                         let o = StreamOpts { since: chrono::Utc::now().timestamp(), tail: None, ..sopts.clone() };
                         let (e, p, ci) = (engine.clone(), printer.clone(), color_of(&ev.service));

@@ -23,6 +23,8 @@ use crate::proxy::compose::proxy_services;
 
 /// What the foreground follows besides containers: the in-process proxies.
 struct Foreground {
+    /// Kept alive for the events it feeds.
+    _hub: Arc<EventHub>,
     events: tokio::sync::broadcast::Receiver<ContainerEvent>,
     printer: LogPrinter,
     servers: Vec<(crate::proxy::server::Running, tokio::task::JoinHandle<()>)>,
@@ -246,7 +248,19 @@ async fn converge_all(c: Converge, targets: &BTreeSet<String>) -> Result<BTreeMa
                     let c3 = c2.clone();
                     let dep = dep.clone();
                     let cond = *cond;
-                    async move { wait_for(&c3.engine, &c3.hub, &id, &dep, cond, c3.wait_timeout).await }
+                    async move {
+                        // Waiting is worth showing only where it can take time.
+                        let shown = cond != Condition::ServiceStarted;
+                        let item = format!("Container {}", spec::container_name(&c3.project, &c3.project.services[&dep]));
+                        if shown {
+                            c3.progress.step(&item, "Waiting", false);
+                        }
+                        let r = wait_for(&c3.engine, &c3.hub, &id, &dep, cond, c3.wait_timeout).await;
+                        if shown && r.is_ok() {
+                            c3.progress.step(&item, if cond == Condition::ServiceHealthy { "Healthy" } else { "Exited" }, true);
+                        }
+                        r
+                    }
                 });
                 for r in join_all(waits).await {
                     if let Err(why) = r {
@@ -281,7 +295,40 @@ async fn converge_all(c: Converge, targets: &BTreeSet<String>) -> Result<BTreeMa
     if errors.is_empty() { Ok(ids) } else { Err(errors) }
 }
 
+/// How far `up` got before the foreground: done, or logs to follow.
+enum Ready {
+    Exit(i32),
+    Follow(Box<Follow>),
+}
+
+struct Follow {
+    engine: Engine,
+    ids: BTreeMap<String, String>,
+    container_targets: BTreeSet<String>,
+    fg: Foreground,
+}
+
 async fn up(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc<Project>) -> anyhow::Result<i32> {
+    // Ctrl-C before the foreground drops the work in flight: whatever the
+    // engine already made carries the project's labels, so `down` removes it.
+    let ready = tokio::select! {
+        r = prepare(global, args, style, project.clone()) => r?,
+        _ = tokio::signal::ctrl_c() => {
+            crate::engine::settle(Duration::from_secs(30)).await;
+            eprintln!("{}: interrupted; `rcompose down` removes what was already created", style.paint("1;33", "warning"));
+            return Ok(130);
+        }
+    };
+    match ready {
+        Ready::Exit(code) => Ok(code),
+        Ready::Follow(f) => {
+            let Follow { engine, ids, container_targets, fg } = *f;
+            foreground(&engine, &project, args, style, &ids, &container_targets, fg).await
+        }
+    }
+}
+
+async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc<Project>) -> anyhow::Result<Ready> {
     let engine = Engine::connect().await?;
     let progress = Progress::new(global.progress, style.color);
     let targets = target_services(&project, &args.services, args.no_deps);
@@ -351,11 +398,11 @@ async fn up(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc<Proj
             for e in &errors {
                 eprintln!("{}: {e}", style.paint("1;31", "error"));
             }
-            return Ok(1);
+            return Ok(Ready::Exit(1));
         }
     };
     if args.no_start {
-        return Ok(0);
+        return Ok(Ready::Exit(0));
     }
     // The proxies start last, once their dependencies meet their conditions.
     for p in &proxies {
@@ -364,7 +411,7 @@ async fn up(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc<Proj
                 && let Err(why) = wait_for(&engine, &hub, id, dep, d.condition, wait_timeout).await
             {
                 eprintln!("{}: service {p}: dependency failed to start: {why}", style.paint("1;31", "error"));
-                return Ok(1);
+                return Ok(Ready::Exit(1));
             }
         }
     }
@@ -378,10 +425,10 @@ async fn up(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc<Proj
         }
     }
     if args.wait {
-        return wait_all(&engine, &project, &hub, &ids, wait_timeout, &progress, style).await;
+        return wait_all(&engine, &project, &hub, &ids, wait_timeout, &progress, style).await.map(Ready::Exit);
     }
     if detached {
-        return Ok(0);
+        return Ok(Ready::Exit(0));
     }
     drop(progress);
     let width = targets.iter().map(String::len).max().unwrap_or(0);
@@ -397,8 +444,8 @@ async fn up(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc<Proj
         printer.line(p, ci, &format!("built-in proxy serving on {}", addrs.join(", ")));
         servers.push((running, follow));
     }
-    let fg = Foreground { events, printer, servers, order };
-    foreground(&engine, &project, args, style, &ids, &container_targets, fg).await
+    let fg = Foreground { _hub: hub, events, printer, servers, order };
+    Ok(Ready::Follow(Box::new(Follow { engine, ids, container_targets, fg })))
 }
 
 /// `--wait`: every service running, healthy where it has a healthcheck,
@@ -479,7 +526,7 @@ async fn foreground(
     targets: &BTreeSet<String>,
     fg: Foreground,
 ) -> anyhow::Result<i32> {
-    let Foreground { events: mut rx, printer, servers, order } = fg;
+    let Foreground { _hub, events: mut rx, printer, servers, order } = fg;
     let color_of = |svc: &str| order.iter().position(|s| s == svc).unwrap_or(0);
     let opts = StreamOpts { follow: true, timestamps: args.timestamps, ..Default::default() };
     let mut running: BTreeSet<String> = BTreeSet::new();
@@ -493,10 +540,18 @@ async fn foreground(
     let abort = args.abort_on_container_exit || args.exit_code_from.is_some();
     let mut exit_code = 0i32;
     let mut interrupted = false;
+    let mut events_closed = false;
     loop {
         tokio::select! {
-            ev = rx.recv() => {
-                let Ok(ev) = ev else { continue };
+            ev = rx.recv(), if !events_closed => {
+                let ev = match ev {
+                    Ok(ev) => ev,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        events_closed = true;
+                        continue;
+                    }
+                };
                 let ContainerEvent { id, service, action, exit_code: code, .. } = ev;
                 if !targets.contains(&service) { continue; }
                 match action.as_str() {

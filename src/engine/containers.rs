@@ -58,26 +58,35 @@ pub async fn create(
     let name = spec::container_name(project, service);
     let body = spec::create_body(project, service, image, hash, loopback_ports);
     let opts = CreateContainerOptions { name: Some(name.clone()), platform: service.platform.clone().unwrap_or_default() };
-    let created = match engine.docker.create_container(Some(opts), body).await {
-        Ok(c) => c,
-        Err(e) => {
-            let msg = engine_message(&e);
-            if msg.contains("is already in use") {
-                bail!(
-                    "container name {name:?} is already in use by a container that is not this project's\n  hint: remove it with `docker rm -f {name}`, or change container_name"
-                );
+    let extra: Vec<(String, bollard::models::EndpointSettings)> = spec::service_networks(service)
+        .iter()
+        .skip(1)
+        .map(|net| (spec::network_name(project, net), spec::endpoint(service, net)))
+        .collect();
+    let docker = engine.docker.clone();
+    // Created and connected as one step, so an interruption leaves a whole container or none.
+    super::to_completion(async move {
+        let created = match docker.create_container(Some(opts), body).await {
+            Ok(c) => c,
+            Err(e) => {
+                let msg = engine_message(&e);
+                if msg.contains("is already in use") {
+                    bail!(
+                        "container name {name:?} is already in use by a container that is not this project's\n  hint: remove it with `docker rm -f {name}`, or change container_name"
+                    );
+                }
+                bail!("cannot create container {name}: {msg}");
             }
-            bail!("cannot create container {name}: {msg}");
+        };
+        for (net_name, endpoint) in extra {
+            let req = NetworkConnectRequest { container: created.id.clone(), endpoint_config: Some(endpoint) };
+            if let Err(e) = docker.connect_network(&net_name, req).await {
+                bail!("cannot connect {name} to network {net_name}: {}", engine_message(&e));
+            }
         }
-    };
-    for net in spec::service_networks(service).iter().skip(1) {
-        let req = NetworkConnectRequest { container: created.id.clone(), endpoint_config: Some(spec::endpoint(service, net)) };
-        let net_name = spec::network_name(project, net);
-        if let Err(e) = engine.docker.connect_network(&net_name, req).await {
-            bail!("cannot connect {name} to network {net_name}: {}", engine_message(&e));
-        }
-    }
-    Ok(created.id)
+        Ok(created.id)
+    })
+    .await
 }
 
 /// Starts a container; one already running is fine. Port conflicts name the port.

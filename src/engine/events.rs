@@ -40,27 +40,42 @@ impl EventHub {
     /// after this call are not missed while the stream connects.
     pub fn subscribe(engine: &Engine, project: &str) -> EventHub {
         let (tx, _) = broadcast::channel(1024);
-        let since = (chrono::Utc::now().timestamp() - 1).to_string();
         let filters = HashMap::from([
             ("type".to_string(), vec!["container".to_string()]),
             ("label".to_string(), vec![labels::project_filter(project)]),
         ]);
-        let opts = EventsOptions { since: Some(since), until: None, filters: Some(filters) };
         let docker = engine.docker.clone();
         let sender = tx.clone();
         let task = tokio::spawn(async move {
-            let mut stream = docker.events(Some(opts));
-            while let Some(Ok(ev)) = stream.next().await {
-                let actor = ev.actor.unwrap_or_default();
-                let attrs = actor.attributes.unwrap_or_default();
-                let event = ContainerEvent {
-                    id: actor.id.unwrap_or_default(),
-                    name: attrs.get("name").cloned().unwrap_or_default(),
-                    service: attrs.get(labels::SERVICE).cloned().unwrap_or_default(),
-                    action: ev.action.unwrap_or_default(),
-                    exit_code: attrs.get("exitCode").and_then(|c| c.parse().ok()),
-                };
-                let _ = sender.send(event);
+            // Nanoseconds of the last event passed on: after the engine goes
+            // away and comes back, the stream resumes from there, replaying
+            // what happened meanwhile and nothing twice.
+            let mut last: i64 = (chrono::Utc::now().timestamp() - 1) * 1_000_000_000;
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                let since = format!("{}.{:09}", last.div_euclid(1_000_000_000), last.rem_euclid(1_000_000_000));
+                let opts = EventsOptions { since: Some(since), until: None, filters: Some(filters.clone()) };
+                let mut stream = docker.events(Some(opts));
+                while let Some(Ok(ev)) = stream.next().await {
+                    backoff = Duration::from_millis(100);
+                    let nanos = ev.time_nano.unwrap_or_else(|| ev.time.unwrap_or(0) * 1_000_000_000);
+                    if nanos <= last && nanos != 0 {
+                        continue;
+                    }
+                    last = last.max(nanos);
+                    let actor = ev.actor.unwrap_or_default();
+                    let attrs = actor.attributes.unwrap_or_default();
+                    let event = ContainerEvent {
+                        id: actor.id.unwrap_or_default(),
+                        name: attrs.get("name").cloned().unwrap_or_default(),
+                        service: attrs.get(labels::SERVICE).cloned().unwrap_or_default(),
+                        action: ev.action.unwrap_or_default(),
+                        exit_code: attrs.get("exitCode").and_then(|c| c.parse().ok()),
+                    };
+                    let _ = sender.send(event);
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
             }
         });
         EventHub { tx, task }

@@ -63,37 +63,122 @@ pub struct StreamOpts {
     pub timestamps: bool,
 }
 
+/// How long a followed stream waits for the engine to come back before it gives up.
+pub const RECONNECT_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// Streams a container's output (stdout and stderr demultiplexed) as prefixed lines until it ends.
+///
+/// When following, a stream cut while the container still runs (the engine
+/// restarting, say) resumes from the last line printed: lines carry the
+/// engine's timestamps internally, so nothing is lost or printed twice.
 pub async fn stream(engine: &Engine, container: &str, name: &str, color_index: usize, opts: &StreamOpts, printer: &LogPrinter) {
-    let options = LogsOptions {
-        follow: opts.follow,
-        stdout: true,
-        stderr: true,
-        since: opts.since as i32,
-        until: opts.until as i32,
-        timestamps: opts.timestamps,
-        tail: opts.tail.clone().unwrap_or_else(|| "all".into()),
-    };
-    let mut s = engine.docker.logs(container, Some(options));
-    let mut partial: Vec<u8> = Vec::new();
-    while let Some(item) = s.next().await {
-        let bytes = match item {
-            Ok(
-                LogOutput::StdOut { message }
-                | LogOutput::StdErr { message }
-                | LogOutput::Console { message }
-                | LogOutput::StdIn { message },
-            ) => message,
-            Err(_) => break,
+    let mut since = opts.since;
+    let mut tail = opts.tail.clone().unwrap_or_else(|| "all".into());
+    let mut last: Option<chrono::DateTime<chrono::FixedOffset>> = None;
+    let began = chrono::Utc::now();
+    loop {
+        let options = LogsOptions {
+            follow: opts.follow,
+            stdout: true,
+            stderr: true,
+            since: since as i32,
+            until: opts.until as i32,
+            timestamps: opts.timestamps || opts.follow,
+            tail: tail.clone(),
         };
-        partial.extend_from_slice(&bytes);
-        while let Some(pos) = partial.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = partial.drain(..=pos).collect();
-            let text = String::from_utf8_lossy(&line[..line.len() - 1]);
-            printer.line(name, color_index, text.trim_end_matches('\r'));
+        let mut s = engine.docker.logs(container, Some(options));
+        let mut partial: Vec<u8> = Vec::new();
+        let mut line_time = None;
+        while let Some(item) = s.next().await {
+            let mut bytes = match item {
+                Ok(
+                    LogOutput::StdOut { message }
+                    | LogOutput::StdErr { message }
+                    | LogOutput::Console { message }
+                    | LogOutput::StdIn { message },
+                ) => message,
+                Err(_) => break,
+            };
+            if opts.follow {
+                // Each frame starts with its timestamp: `2026-11-23T00:10:01.123456789Z text`.
+                let (time, rest) = split_timestamp(&bytes);
+                if time.is_some() && last.is_some() && time <= last {
+                    continue;
+                }
+                if time.is_some() {
+                    line_time = time;
+                }
+                if !opts.timestamps {
+                    bytes = rest;
+                }
+            }
+            partial.extend_from_slice(&bytes);
+            while let Some(pos) = partial.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = partial.drain(..=pos).collect();
+                let text = String::from_utf8_lossy(&line[..line.len() - 1]);
+                printer.line(name, color_index, text.trim_end_matches('\r'));
+                last = line_time.or(last);
+            }
+        }
+        if !partial.is_empty() {
+            printer.line(name, color_index, &String::from_utf8_lossy(&partial));
+            last = line_time.or(last);
+        }
+        // A container that restarted meanwhile is followed by a new stream
+        // (its start event), so only the same run resumes here.
+        if !opts.follow || still_running(engine, container, name).await.is_none_or(|started| started >= began) {
+            return;
+        }
+        if let Some(t) = last {
+            since = t.timestamp();
+            tail = "all".into();
         }
     }
-    if !partial.is_empty() {
-        printer.line(name, color_index, &String::from_utf8_lossy(&partial));
+}
+
+/// The engine timestamp at the start of a frame, and the frame without it.
+fn split_timestamp(frame: &bytes::Bytes) -> (Option<chrono::DateTime<chrono::FixedOffset>>, bytes::Bytes) {
+    let Some(space) = frame.iter().take(40).position(|b| *b == b' ') else {
+        return (None, frame.clone());
+    };
+    let time = std::str::from_utf8(&frame[..space]).ok().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    match time {
+        Some(t) => (Some(t), frame.slice(space + 1..)),
+        None => (None, frame.clone()),
+    }
+}
+
+/// After a followed stream ended: when the container still runs, when its
+/// current run started. Waits for an engine that went away to come back.
+async fn still_running(engine: &Engine, container: &str, name: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let start = std::time::Instant::now();
+    let mut told = false;
+    let mut backoff = std::time::Duration::from_millis(100);
+    loop {
+        match engine.docker.inspect_container(container, None::<bollard::query_parameters::InspectContainerOptions>).await {
+            Ok(info) => {
+                if told {
+                    eprintln!("{name}: the engine is back; resuming its log");
+                }
+                let state = info.state?;
+                if state.running != Some(true) {
+                    return None;
+                }
+                return state.started_at.and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.to_utc());
+            }
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => return None,
+            Err(e) => {
+                if start.elapsed() > RECONNECT_LIMIT {
+                    eprintln!("{name}: gave up following the log: the engine at {} is unreachable: {e}", engine.host);
+                    return None;
+                }
+                if !told {
+                    eprintln!("{name}: lost the engine at {} ({e}); reconnecting", engine.host);
+                    told = true;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(2));
+            }
+        }
     }
 }

@@ -71,3 +71,46 @@ pub fn engine_message(e: &bollard::errors::Error) -> String {
         other => other.to_string(),
     }
 }
+
+/// Engine calls that make something, still in flight.
+static IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+struct InFlight;
+
+impl InFlight {
+    fn enter() -> InFlight {
+        IN_FLIGHT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Runs an engine call that creates something to its end even when the
+/// caller stops waiting (Ctrl-C): a request dropped half-way may still
+/// complete in the engine after rcompose has exited, out of sight of a
+/// `down` run right after. With this, [`settle`] knows when all are done.
+pub async fn to_completion<T: Send + 'static>(call: impl Future<Output = anyhow::Result<T>> + Send + 'static) -> anyhow::Result<T> {
+    let guard = InFlight::enter();
+    let task = tokio::spawn(async move {
+        let _guard = guard;
+        call.await
+    });
+    match task.await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => anyhow::bail!("the engine call was cancelled"),
+    }
+}
+
+/// Waits (up to `limit`) for every call started by [`to_completion`] to end.
+pub async fn settle(limit: Duration) {
+    let end = tokio::time::Instant::now() + limit;
+    while IN_FLIGHT.load(std::sync::atomic::Ordering::SeqCst) > 0 && tokio::time::Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

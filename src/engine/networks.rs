@@ -42,7 +42,11 @@ pub async fn ensure(engine: &Engine, project: &Project) -> anyhow::Result<Vec<St
                     labels: Some(labels::resource_labels(&project.name, labels::NETWORK, key, &net.labels)),
                     ..Default::default()
                 };
-                engine.docker.create_network(req).await.with_context(|| format!("cannot create network {}", net.name))?;
+                let (docker, name) = (engine.docker.clone(), net.name.clone());
+                super::to_completion(
+                    async move { docker.create_network(req).await.with_context(|| format!("cannot create network {name}")) },
+                )
+                .await?;
                 created.push(net.name.clone());
             }
             Err(e) => bail!("cannot inspect network {}: {}", net.name, engine_message(&e)),

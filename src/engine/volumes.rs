@@ -30,7 +30,11 @@ pub async fn ensure(engine: &Engine, project: &Project) -> anyhow::Result<Vec<St
                     labels: Some(labels::resource_labels(&project.name, labels::VOLUME, key, &vol.labels)),
                     ..Default::default()
                 };
-                engine.docker.create_volume(req).await.with_context(|| format!("cannot create volume {}", vol.name))?;
+                let (docker, name) = (engine.docker.clone(), vol.name.clone());
+                super::to_completion(
+                    async move { docker.create_volume(req).await.with_context(|| format!("cannot create volume {name}")) },
+                )
+                .await?;
                 created.push(vol.name.clone());
             }
             Err(e) => bail!("cannot inspect volume {}: {}", vol.name, engine_message(&e)),
