@@ -273,3 +273,48 @@ fn logs_follow_survives_the_engine_going_away_and_loses_no_line() {
     );
     eprintln!("engine outages injected: {outages}; lines followed: {}; lost: 0; repeated: 0", seen.len());
 }
+
+#[test]
+fn a_crash_looping_container_is_reported_with_its_exit_code_and_last_lines() {
+    let p = TestProject::new(
+        "crashloop",
+        &format!(
+            r#"services:
+  crashy:
+    image: {BUSYBOX}
+    command: [sh, -c, 'echo booting; echo "fatal: cannot read /etc/app.conf" >&2; exit 3']
+    restart: always
+  steady:
+    image: {BUSYBOX}
+    command: sleep 1000
+    restart: always
+  migrate:
+    image: {BUSYBOX}
+    command: [sh, -c, 'echo "migration failed: no database" >&2; exit 4']
+    restart: on-failure
+    profiles: [job]
+  app:
+    image: {BUSYBOX}
+    command: sleep 1000
+    depends_on:
+      migrate: {{condition: service_completed_successfully}}
+    profiles: [job]
+"#
+        ),
+    );
+    // --wait does not take a container that dies at once and is restarted for a running one.
+    let (code, _, err) = p.run(&["up", "-d", "--wait", "--wait-timeout", "60"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("crashy is crash-looping: it exited with code 3"), "{err}");
+    assert!(err.contains("crashy | fatal: cannot read /etc/app.conf"), "{err}");
+    assert!(err.contains("steady-1  Started") && !err.contains("steady is"), "the steady service: {err}");
+    let ps = p.ok(&["ps", "-a"]);
+    assert!(ps.lines().any(|l| l.contains("crashy") && l.contains("Restarting (3)")), "{ps}");
+    // A job its policy keeps restarting fails the dependent instead of holding up for ever.
+    let start = Instant::now();
+    let (code, _, err) = p.run(&["--profile", "job", "up", "-d", "app"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("migrate is crash-looping: it exited with code 4"), "{err}");
+    assert!(err.contains("migrate | migration failed: no database"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(60), "up waited out its timeout instead");
+}

@@ -481,9 +481,12 @@ async fn wait_all(
         async move {
             progress.step(&item, "Waiting", false);
             let r = match wait_for(engine, hub, id, name, cond, timeout).await {
-                Ok(()) if cond == Condition::ServiceStarted => match exit_code_if_exited(engine, id).await {
-                    Some(code) if code != 0 => Err(format!("{name} exited with code {code}")),
-                    _ => Ok(()),
+                Ok(()) if cond == Condition::ServiceStarted => match crate::engine::events::wait_stable(engine, id, name, timeout).await {
+                    Err(why) => Err(why),
+                    Ok(()) => match exit_code_if_exited(engine, id).await {
+                        Some(code) if code != 0 => Err(format!("{name} exited with code {code}")),
+                        _ => Ok(()),
+                    },
                 },
                 other => other,
             };

@@ -102,6 +102,13 @@ async fn check(engine: &Engine, id: &str, service: &str, condition: Condition) -
     let status = state.status.unwrap_or(ContainerStateStatusEnum::EMPTY);
     let exit = state.exit_code.unwrap_or(0);
     let exited = matches!(status, ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD);
+    let restarts = info.restart_count.unwrap_or(0);
+    let healthy = state.health.as_ref().and_then(|h| h.status) == Some(HealthStatusEnum::HEALTHY);
+    // A container its restart policy keeps bringing back can wait forever
+    // without ever failing: after a few restarts, call it what it is.
+    if condition != Condition::ServiceStarted && restarts >= CRASH_LOOP_RESTARTS && exit != 0 && !healthy {
+        return Verdict::Failed(crash_loop(service, exit, restarts));
+    }
     match condition {
         Condition::ServiceStarted => match status {
             ContainerStateStatusEnum::RUNNING | ContainerStateStatusEnum::RESTARTING | ContainerStateStatusEnum::EXITED => Verdict::Met,
@@ -117,6 +124,9 @@ async fn check(engine: &Engine, id: &str, service: &str, condition: Condition) -
                     "{service} has no healthcheck, so it can never be healthy\n  hint: add a healthcheck to {service}, or use condition: service_started"
                 )),
                 Some(HealthStatusEnum::HEALTHY) => Verdict::Met,
+                Some(HealthStatusEnum::UNHEALTHY) if status == ContainerStateStatusEnum::RESTARTING || restarts > 0 && exit != 0 => {
+                    Verdict::Failed(format!("dependency {service} is unhealthy: it exited with code {exit} and is being restarted"))
+                }
                 Some(HealthStatusEnum::UNHEALTHY) => Verdict::Failed(format!("dependency {service} is unhealthy")),
                 Some(HealthStatusEnum::STARTING) => Verdict::Waiting("its health is starting".into()),
             }
@@ -128,6 +138,50 @@ async fn check(engine: &Engine, id: &str, service: &str, condition: Condition) -
             }
             other => Verdict::Waiting(format!("it is {other}")),
         },
+    }
+}
+
+/// Restarts after which a container that keeps exiting with an error is
+/// reported as crash-looping (the engine's back-off makes this about 3 s).
+pub const CRASH_LOOP_RESTARTS: i64 = 5;
+
+fn crash_loop(service: &str, exit: i64, restarts: i64) -> String {
+    format!("{service} is crash-looping: it exited with code {exit} and was restarted {restarts} times")
+}
+
+/// `--wait` for a service without healthcheck: running, and still running
+/// (same run) a second after it started, so a container that dies at once
+/// and is restarted by its policy is not taken for a running one.
+pub async fn wait_stable(engine: &Engine, id: &str, service: &str, timeout: Duration) -> Result<(), String> {
+    const SETTLE: Duration = Duration::from_secs(1);
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let info = engine.docker.inspect_container(id, None::<InspectContainerOptions>).await.map_err(|e| engine_message(&e))?;
+        let restarts = info.restart_count.unwrap_or(0);
+        let state = info.state.unwrap_or_default();
+        let exit = state.exit_code.unwrap_or(0);
+        let running = state.running == Some(true) && state.restarting != Some(true);
+        if !running && state.restarting != Some(true) {
+            // Exited for good: the caller judges by the exit code.
+            return Ok(());
+        }
+        if restarts >= CRASH_LOOP_RESTARTS && exit != 0 {
+            return Err(with_last_lines(engine, id, service, crash_loop(service, exit, restarts)).await);
+        }
+        let up_for = state
+            .started_at
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .and_then(|t| (chrono::Utc::now() - t.to_utc()).to_std().ok())
+            .unwrap_or_default();
+        if running && up_for >= SETTLE {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!("timed out after {}s waiting for {service} to stay running", timeout.as_secs()));
+        }
+        let pause = if running { SETTLE.saturating_sub(up_for) } else { Duration::from_millis(200) };
+        tokio::time::sleep(pause.max(Duration::from_millis(50))).await;
     }
 }
 
