@@ -607,3 +607,204 @@ fn streamed_bodies_are_held_to_the_size_limit() {
     // The test upstream does not decode chunked bodies; it shows the body came framed as sent.
     assert!(answer.contains("\"transfer-encoding\": \"chunked\""), "{answer:.300}");
 }
+
+/// An upstream that misbehaves on purpose, by path: resets before or in the
+/// middle of an answer, stalls, or is restarted. Keeps connections alive.
+struct BadUpstream {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Weak, so that a connection its handler drops really closes.
+    conns: std::sync::Arc<std::sync::Mutex<Vec<std::sync::Weak<TcpStream>>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BadUpstream {
+    fn start(port: u16) -> BadUpstream {
+        let mut u = BadUpstream { port, stop: Default::default(), conns: Default::default(), thread: None };
+        u.listen();
+        u
+    }
+
+    fn listen(&mut self) {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", self.port)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        self.stop.store(false, std::sync::atomic::Ordering::SeqCst);
+        let (stop, conns) = (self.stop.clone(), self.conns.clone());
+        self.thread = Some(std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let Ok((s, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                s.set_nonblocking(false).unwrap();
+                let s = std::sync::Arc::new(s);
+                conns.lock().unwrap().push(std::sync::Arc::downgrade(&s));
+                std::thread::spawn(move || Self::serve(s));
+            }
+        }));
+    }
+
+    fn serve(s: std::sync::Arc<TcpStream>) {
+        let reset = |s: std::sync::Arc<TcpStream>| {
+            // SO_LINGER 0: close with RST, not FIN.
+            socket2::SockRef::from(&*s).set_linger(Some(Duration::ZERO)).unwrap();
+            drop(s);
+        };
+        loop {
+            let mut buf = Vec::new();
+            let mut byte = [0u8; 1];
+            while !buf.ends_with(b"\r\n\r\n") {
+                match (&*s).read(&mut byte) {
+                    Ok(1) => buf.push(byte[0]),
+                    _ => return,
+                }
+            }
+            let head = String::from_utf8_lossy(&buf).into_owned();
+            let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let big = vec![b'x'; 64 * 1024];
+            match path.as_str() {
+                "/reset-before" => return reset(s),
+                "/reset-mid" => {
+                    let _ = (&*s).write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n");
+                    let _ = (&*s).write_all(&big);
+                    std::thread::sleep(Duration::from_millis(100));
+                    return reset(s);
+                }
+                "/chunked-cut" => {
+                    let _ = (&*s).write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+                    std::thread::sleep(Duration::from_millis(100));
+                    return;
+                }
+                "/stall-before" => {
+                    std::thread::sleep(Duration::from_secs(5));
+                    return;
+                }
+                "/stall-mid" => {
+                    let _ = (&*s).write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n");
+                    let _ = (&*s).write_all(&big);
+                    std::thread::sleep(Duration::from_secs(5));
+                    return;
+                }
+                _ => {
+                    let body = format!("ok {path}");
+                    let answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+                    if (&*s).write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The upstream restarts: its listener and every connection go, then it listens again.
+    fn restart(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+        for c in self.conns.lock().unwrap().drain(..).filter_map(|w| w.upgrade()) {
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        self.listen();
+    }
+}
+
+impl Drop for BadUpstream {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Reads an answer until the connection ends; returns (status, declared length, body bytes read).
+fn read_answer(port: u16, path: &str) -> (u16, Option<usize>, usize, bool) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16384];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    let split = out.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(out.len());
+    let head = String::from_utf8_lossy(&out[..split]).into_owned();
+    let a = parse(&head);
+    let declared = a.header("content-length").and_then(|v| v.parse().ok());
+    let chunked_complete = out.ends_with(b"0\r\n\r\n");
+    (a.status, declared, out.len() - split, chunked_complete)
+}
+
+#[test]
+fn upstream_resets_stalls_and_restarts_mid_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = site(dir.path());
+    let up = free_port();
+    let mut upstream = BadUpstream::start(up);
+    let port = free_port();
+    let text = format!(
+        "events {{ }}\nhttp {{\n  access_log off;\n  error_log {d}/error.log;\n  upstream backend {{ server 127.0.0.1:{up}; }}\n  server {{\n    listen 127.0.0.1:{port};\n    root {r};\n    location / {{ }}\n    location /api/ {{ proxy_pass http://backend/; proxy_read_timeout 1s; }}\n  }}\n}}\n",
+        d = dir.path().display(),
+        r = root.display()
+    );
+    std::fs::write(dir.path().join("p.conf"), text).unwrap();
+    let _k = start_rcompose(&dir.path().join("p.conf"), port);
+    let mut faults = 0;
+
+    // Reset before any answer: the client gets a 502, not a hang or a dropped connection.
+    assert_eq!(get(port, "/api/reset-before", "").status, 502);
+    faults += 1;
+    // Reset in the middle of a body: the answer is cut short and the connection closed,
+    // never passed off as complete.
+    let (status, declared, got, _) = read_answer(port, "/api/reset-mid");
+    assert_eq!((status, declared), (200, Some(1_000_000)));
+    assert!(got < 1_000_000, "a cut body was passed off as whole ({got} bytes)");
+    faults += 1;
+    // A chunked answer whose upstream closes before the last chunk: no final chunk sent.
+    let (status, _, _, complete) = read_answer(port, "/api/chunked-cut");
+    assert_eq!(status, 200);
+    assert!(!complete, "a cut chunked body was ended as if complete");
+    faults += 1;
+    // Stalls: 504 before the header, a cut body after it, both after proxy_read_timeout,
+    // while other clients are served meanwhile.
+    let stalled = std::thread::spawn(move || (get(port, "/api/stall-before", "").status, read_answer(port, "/api/stall-mid")));
+    std::thread::sleep(Duration::from_millis(200));
+    let t = std::time::Instant::now();
+    assert_eq!(get(port, "/index.html", "").status, 200);
+    assert_eq!(get(port, "/api/fine", "").body, "ok /fine");
+    assert!(t.elapsed() < Duration::from_millis(900), "other clients waited on the stalled upstream");
+    let (before, (status, _, got, _)) = stalled.join().unwrap();
+    assert_eq!(before, 504);
+    assert_eq!(status, 200);
+    assert!(got < 1_000_000);
+    faults += 2;
+    // Restarts: a pooled connection the upstream dropped is not a 502 for the next client.
+    for round in 0..5 {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        // Warm a kept-alive upstream connection, then restart the upstream under it.
+        s.write_all(b"GET /api/warm HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).ends_with("ok /warm"), "round {round}");
+        upstream.restart();
+        faults += 1;
+        let a = get(port, &format!("/api/after-restart-{round}"), "");
+        assert_eq!((a.status, a.body.as_str()), (200, format!("ok /after-restart-{round}").as_str()), "round {round}");
+        // Restarted in the middle of a stream: cut short, and the next request is fine.
+        let cut = std::thread::spawn(move || read_answer(port, "/api/stall-mid"));
+        std::thread::sleep(Duration::from_millis(300));
+        upstream.restart();
+        faults += 1;
+        let (status, _, got, _) = cut.join().unwrap();
+        assert_eq!(status, 200);
+        assert!(got < 1_000_000);
+        assert_eq!(get(port, "/api/next", "").body, "ok /next", "round {round}");
+    }
+    eprintln!("upstream faults injected: {faults}; wrong answers: 0");
+}

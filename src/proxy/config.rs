@@ -922,6 +922,10 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
         return Ok(config);
     };
     let block = http.block.as_deref().unwrap_or_default();
+    // One error log for the whole process: the http level's when the main level names none.
+    if config.error_log.is_none() {
+        config.error_log = block.iter().find(|d| d.name == "error_log").and_then(|d| d.args.first().cloned());
+    }
     // Names known before compiling templates: map variables and upstreams.
     let maps: Vec<String> =
         block.iter().filter(|d| d.name == "map" && d.args.len() == 2).map(|d| d.args[1].trim_start_matches('$').to_string()).collect();

@@ -324,7 +324,16 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
             }
             Ok(Err(e)) => {
                 statuses.push("502".into());
-                peer_failed(rt, group, idx, &format!("connect() to {addr} failed ({e}) while connecting to upstream"), r);
+                let mut cause: &dyn std::error::Error = &e;
+                while let Some(inner) = cause.source() {
+                    cause = inner;
+                }
+                let what = if e.is_connect() {
+                    format!("connect() to {addr} failed ({cause}) while connecting to upstream")
+                } else {
+                    format!("upstream {addr} failed ({cause}) while reading response header from upstream")
+                };
+                peer_failed(rt, group, idx, &what, r);
                 if replayable {
                     continue;
                 }
