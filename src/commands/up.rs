@@ -63,20 +63,25 @@ pub struct ImagePolicy {
     pub quiet_pull: bool,
 }
 
-/// Builds and pulls what the target services need.
+/// Image ids by name, as the engine has them.
+pub type ImageIds = HashMap<String, Option<String>>;
+
+/// Builds and pulls what the target services need, given the ids of the
+/// images the engine has (from [`images::ids`]); returns them once that is done.
 pub async fn ensure_images(
     engine: &Engine,
     project: &Project,
     targets: &BTreeSet<String>,
     policy: ImagePolicy,
     progress: &Progress,
-) -> anyhow::Result<()> {
+    mut ids: ImageIds,
+) -> anyhow::Result<ImageIds> {
     let mut to_pull: Vec<(String, String)> = Vec::new();
     let mut to_build: Vec<&Service> = Vec::new();
     for name in targets {
         let svc = &project.services[name];
         let image = project.image_for(svc);
-        let present = images::exists(engine, &image).await?;
+        let present = ids.get(&image).is_some_and(Option::is_some);
         let service_policy = svc.pull_policy.as_deref();
         let pull_always = matches!(policy.pull, Some(PullPolicyArg::Always)) || service_policy == Some("always");
         let never_pull = matches!(policy.pull, Some(PullPolicyArg::Never)) || service_policy == Some("never");
@@ -111,10 +116,12 @@ pub async fn ensure_images(
             bail!("service {service}: {e:#}");
         }
     }
-    for svc in to_build {
+    for svc in &to_build {
         build_service(engine, project, svc, &images::BuildOpts::default(), progress).await?;
     }
-    Ok(())
+    let changed = to_pull.into_iter().map(|(_, i)| i).chain(to_build.iter().map(|s| project.image_for(s)));
+    ids.extend(images::ids(engine, changed).await?);
+    Ok(ids)
 }
 
 /// Builds one service's image, streaming the output under its name.
@@ -151,6 +158,7 @@ struct Converge {
     engine: Engine,
     project: Arc<Project>,
     existing: Arc<Vec<ContainerSummary>>,
+    image_ids: Arc<ImageIds>,
     hub: Arc<EventHub>,
     progress: Progress,
     force_recreate: bool,
@@ -176,7 +184,7 @@ impl Converge {
         } else {
             format!("{}-{}", labels::config_hash(svc), loopback.iter().map(u16::to_string).collect::<Vec<_>>().join("."))
         };
-        let image_id = images::id(&self.engine, &image).await;
+        let image_id = self.image_ids.get(&image).cloned().flatten();
         let mine: Vec<&ContainerSummary> = self.existing.iter().filter(|c| containers::service(c) == name).collect();
         let cname = spec::container_name(&self.project, svc);
         let item = format!("Container {cname}");
@@ -337,7 +345,9 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
     let proxies: Vec<String> = proxy_services(&project, args.no_builtin_proxy).into_iter().filter(|p| targets.contains(p)).collect();
     let container_targets: BTreeSet<String> = targets.iter().filter(|t| !proxies.contains(t)).cloned().collect();
 
-    let existing = containers::list(&engine, &project.name, true).await?;
+    // The engine answers these together: one round trip, not one per image.
+    let wanted = container_targets.iter().map(|t| project.image_for(&project.services[t]));
+    let (existing, image_ids) = tokio::try_join!(containers::list(&engine, &project.name, true), images::ids(&engine, wanted))?;
     super::handle_orphans(&engine, &project, &existing, args.remove_orphans, &progress, style).await?;
     for c in existing.iter().filter(|c| proxies.iter().any(|p| p == containers::service(c))) {
         // A container left from running the real nginx: the built-in proxy takes its place.
@@ -355,11 +365,12 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
         .collect();
 
     let policy = ImagePolicy { build: args.build, no_build: args.no_build, pull: args.pull, quiet_pull: args.quiet_pull };
-    ensure_images(&engine, &project, &container_targets, policy, &progress).await?;
-    for n in networks::ensure(&engine, &project).await? {
+    let image_ids = ensure_images(&engine, &project, &container_targets, policy, &progress, image_ids).await?;
+    let (nets, vols) = tokio::try_join!(networks::ensure(&engine, &project), volumes::ensure(&engine, &project))?;
+    for n in nets {
         progress.step(&format!("Network {n}"), "Created", true);
     }
-    for v in volumes::ensure(&engine, &project).await? {
+    for v in vols {
         progress.step(&format!("Volume {v}"), "Created", true);
     }
 
@@ -383,6 +394,7 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
         engine: engine.clone(),
         project: project.clone(),
         existing: Arc::new(existing),
+        image_ids: Arc::new(image_ids),
         hub: hub.clone(),
         progress: progress.clone(),
         force_recreate: args.force_recreate,

@@ -12,17 +12,20 @@ use super::{Engine, engine_message, is_not_found};
 use crate::compose::model::Build;
 use crate::ui::progress::Progress;
 
-pub async fn exists(engine: &Engine, image: &str) -> anyhow::Result<bool> {
+/// The image's id, or None when the engine has no such image.
+pub async fn id(engine: &Engine, image: &str) -> anyhow::Result<Option<String>> {
     match engine.docker.inspect_image(image).await {
-        Ok(_) => Ok(true),
-        Err(e) if is_not_found(&e) => Ok(false),
+        Ok(i) => Ok(Some(i.id.unwrap_or_default())),
+        Err(e) if is_not_found(&e) => Ok(None),
         Err(e) => bail!("cannot inspect image {image}: {}", engine_message(&e)),
     }
 }
 
-/// The image's id, when it exists.
-pub async fn id(engine: &Engine, image: &str) -> Option<String> {
-    engine.docker.inspect_image(image).await.ok().and_then(|i| i.id)
+/// The ids of several images, asked all at once.
+pub async fn ids(engine: &Engine, images: impl IntoIterator<Item = String>) -> anyhow::Result<HashMap<String, Option<String>>> {
+    let unique: std::collections::BTreeSet<String> = images.into_iter().collect();
+    let found = futures::future::try_join_all(unique.iter().map(|i| id(engine, i))).await?;
+    Ok(unique.into_iter().zip(found).collect())
 }
 
 /// Splits `registry/name:tag` into name and tag (`latest` by default); digests stay whole.

@@ -38,6 +38,22 @@ impl Engine {
                 if std::env::var_os("DOCKER_TLS_VERIFY").is_some() { ", DOCKER_CERT_PATH and DOCKER_TLS_VERIFY" } else { "" }
             )
         };
+        if let Some(path) = host.strip_prefix("unix://") {
+            // One `/_ping` both proves the engine answers and names its API
+            // version (the docker CLI does the same); `/version` costs the
+            // engine several milliseconds more on every command.
+            let api = match tokio::time::timeout(Duration::from_secs(10), ping_unix(path)).await {
+                Ok(Ok(api)) => api,
+                Ok(Err(e)) => return Err(unreachable(&e)),
+                Err(_) => return Err(unreachable(&"no answer within 10 seconds")),
+            };
+            let version = match api {
+                Some(v) if v < *bollard::API_DEFAULT_VERSION => v,
+                _ => *bollard::API_DEFAULT_VERSION,
+            };
+            let docker = Docker::connect_with_unix(&host, 120, &version).map_err(|e| unreachable(&e))?;
+            return Ok(Engine { docker, host });
+        }
         let docker = if host.starts_with("tcp://") && std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty() && v != "0") {
             // bollard reads DOCKER_CERT_PATH for the key, certificate and CA.
             Docker::connect_with_ssl_defaults().map_err(|e| unreachable(&e))?
@@ -52,6 +68,30 @@ impl Engine {
         let docker = docker.negotiate_version().await.map_err(|e| unreachable(&e))?;
         Ok(Engine { docker, host })
     }
+}
+
+/// `GET /_ping` on a unix socket: the engine's API version from its
+/// `Api-Version` header, when it sends one.
+async fn ping_unix(path: &str) -> anyhow::Result<Option<bollard::ClientVersion>> {
+    use http_body_util::BodyExt;
+    let stream = tokio::net::UnixStream::connect(path).await?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let req = hyper::Request::get("/_ping").header("host", "docker").body(http_body_util::Empty::<bytes::Bytes>::new())?;
+    let res = sender.send_request(req).await?;
+    let status = res.status();
+    let api = res.headers().get("api-version").and_then(|v| v.to_str().ok()).and_then(parse_api_version);
+    let body = res.into_body().collect().await?.to_bytes();
+    if !status.is_success() {
+        anyhow::bail!("the engine answered /_ping with {status}: {}", String::from_utf8_lossy(&body).trim());
+    }
+    Ok(api)
+}
+
+/// `1.41` as a bollard client version.
+fn parse_api_version(v: &str) -> Option<bollard::ClientVersion> {
+    let (major, minor) = v.trim().split_once('.')?;
+    Some(bollard::ClientVersion { major_version: major.parse().ok()?, minor_version: minor.parse().ok()? })
 }
 
 /// Is this bollard error the engine's 404?
@@ -112,5 +152,19 @@ pub async fn settle(limit: Duration) {
     let end = tokio::time::Instant::now() + limit;
     while IN_FLIGHT.load(std::sync::atomic::Ordering::SeqCst) > 0 && tokio::time::Instant::now() < end {
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_versions_parse() {
+        let v = parse_api_version("1.41").unwrap();
+        assert_eq!((v.major_version, v.minor_version), (1, 41));
+        assert!(parse_api_version("141").is_none());
+        assert!(parse_api_version("1.x").is_none());
+        assert!(v < *bollard::API_DEFAULT_VERSION);
     }
 }
