@@ -46,7 +46,9 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
     super::runtime()?.block_on(async move {
         let engine = Engine::connect().await?;
         let hub = args.follow.then(|| EventHub::subscribe(&engine, &project.name));
+        let listed_at = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
         let list = containers::list(&engine, &project.name, true).await?;
+        let listed: std::collections::HashSet<String> = list.iter().map(containers::id).collect();
         let mut tasks = Vec::new();
         for c in list.iter().filter(|c| wanted.contains(containers::service(c))) {
             let (e, p, o) = (engine.clone(), printer.clone(), sopts.clone());
@@ -76,7 +78,10 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
                         // The hub reconnects by itself; closed means it is gone for good.
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(1),
                     };
-                    if ev.action == "start" && wanted.contains(&ev.service) {
+                    // The hub replays the last second: a start from before the
+                    // list is one whose container is followed already.
+                    let replayed = ev.time_nano <= listed_at && listed.contains(&ev.id);
+                    if ev.action == "start" && wanted.contains(&ev.service) && !replayed {
                         let o = StreamOpts { since: chrono::Utc::now().timestamp(), tail: None, ..sopts.clone() };
                         let (e, p, ci) = (engine.clone(), printer.clone(), color_of(&ev.service));
                         tokio::spawn(async move { logs::stream(&e, &ev.id, &ev.service, ci, &o, &p).await });

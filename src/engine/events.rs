@@ -21,6 +21,8 @@ pub struct ContainerEvent {
     /// `start`, `die`, `health_status: healthy`, `destroy`, ...
     pub action: String,
     pub exit_code: Option<i64>,
+    /// When the engine says it happened, in nanoseconds since the epoch.
+    pub time_nano: i64,
 }
 
 /// A subscription to the project's container events, shared by waiters.
@@ -71,6 +73,7 @@ impl EventHub {
                         service: attrs.get(labels::SERVICE).cloned().unwrap_or_default(),
                         action: ev.action.unwrap_or_default(),
                         exit_code: attrs.get("exitCode").and_then(|c| c.parse().ok()),
+                        time_nano: nanos,
                     };
                     let _ = sender.send(event);
                 }
