@@ -1175,17 +1175,21 @@ fn external_flag(c: &mut Converter<'_>, v: &Node, kp: &str, explicit_name: &mut 
 
 /// Removes earlier entries whose key a later entry repeats, keeping the later one
 /// in the earlier one's place, as compose does after merging files.
-fn dedup_keep_last<T, K: PartialEq>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
-    let mut i = 0;
-    while i < items.len() {
-        let k = key(&items[i]);
-        if let Some(j) = (i + 1..items.len()).rev().find(|&j| key(&items[j]) == k) {
-            let later = items.remove(j);
-            items[i] = later;
-            continue;
+/// Duplicates (by key) collapse into the first one's place, with the last
+/// one's value. Linear: a port range can expand to thousands of entries.
+fn dedup_keep_last<T, K: std::hash::Hash + Eq>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
+    let mut first: HashMap<K, usize> = HashMap::new();
+    let mut out: Vec<Option<T>> = Vec::with_capacity(items.len());
+    for item in items.drain(..) {
+        match first.entry(key(&item)) {
+            std::collections::hash_map::Entry::Occupied(e) => out[*e.get()] = Some(item),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(out.len());
+                out.push(Some(item));
+            }
         }
-        i += 1;
     }
+    items.extend(out.into_iter().flatten());
 }
 
 #[cfg(test)]
@@ -1197,5 +1201,22 @@ mod tests {
         let mut v = vec![("a", 1), ("b", 2), ("a", 3)];
         dedup_keep_last(&mut v, |x| x.0);
         assert_eq!(v, vec![("a", 3), ("b", 2)]);
+        let mut v = vec![("a", 1), ("b", 2), ("a", 3), ("c", 4), ("a", 5), ("b", 6)];
+        dedup_keep_last(&mut v, |x| x.0);
+        assert_eq!(v, vec![("a", 5), ("b", 6), ("c", 4)]);
+    }
+
+    #[test]
+    fn dedup_asks_each_key_once() {
+        // Found by fuzzing: "900-9011/udp" expands to 8,112 ports, and a
+        // pairwise comparison formatted keys 66 million times.
+        let calls = std::cell::Cell::new(0usize);
+        let mut v: Vec<u32> = (0..10_000).chain(0..10).collect();
+        dedup_keep_last(&mut v, |x| {
+            calls.set(calls.get() + 1);
+            *x
+        });
+        assert_eq!(v.len(), 10_000);
+        assert_eq!(calls.get(), 10_010);
     }
 }
