@@ -117,6 +117,10 @@ http {{
     )
 }
 
+fn huge_text() -> String {
+    (0..300_000).map(|i| format!("line {i:06}\n")).collect()
+}
+
 fn site(dir: &Path) -> std::path::PathBuf {
     let root = dir.join("site");
     std::fs::create_dir_all(root.join("files/sub")).unwrap();
@@ -130,6 +134,8 @@ fn site(dir: &Path) -> std::path::PathBuf {
     std::fs::write(root.join("files/sub/index.html"), "sub index\n").unwrap();
     std::fs::write(root.join("hdr/x.txt"), "x\n").unwrap();
     std::fs::write(root.join("files/big.bin"), vec![7u8; 300_000]).unwrap();
+    // Over the in-memory limit (2 MiB): streamed from disk in chunks.
+    std::fs::write(root.join("files/huge.txt"), huge_text()).unwrap();
     std::fs::write(root.join("files/big.css"), "body { color: red; }\n".repeat(300)).unwrap();
     std::fs::write(dir.join("secret.txt"), "TOP-SECRET-OUTSIDE-ROOT\n").unwrap();
     std::os::unix::fs::symlink(dir.join("secret.txt"), root.join("files/escape.txt")).unwrap();
@@ -423,6 +429,12 @@ fn static_files_conditional_range_head_and_dirs() {
     assert_eq!(get(port, "/files/big.bin", "Range: bytes=400000-\r\n").status, 416);
     let whole = raw(port, b"GET /files/big.bin HTTP/1.0\r\n\r\n");
     assert_eq!(parse(&whole).body.len(), 300_000, "a large file streams whole");
+    let text = huge_text();
+    let whole = raw(port, b"GET /files/huge.txt HTTP/1.0\r\n\r\n");
+    assert!(parse(&whole).body == text, "a file over the memory limit streams whole and unchanged");
+    let r = get(port, "/files/huge.txt", "Range: bytes=2000000-2300009\r\n");
+    assert_eq!((r.status, r.header("content-range")), (206, Some(format!("bytes 2000000-2300009/{}", text.len()).as_str())));
+    assert!(r.body == text[2_000_000..2_300_010], "a range deep in a streamed file");
     let head = raw(port, b"HEAD /files/a.css HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
     assert!(head.contains("content-length: 7") && head.ends_with("\r\n\r\n"), "{head}");
     assert_eq!(get(port, "/noindex/", "").status, 403);
