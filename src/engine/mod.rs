@@ -42,11 +42,7 @@ impl Engine {
             // One `/_ping` both proves the engine answers and names its API
             // version (the docker CLI does the same); `/version` costs the
             // engine several milliseconds more on every command.
-            let api = match tokio::time::timeout(Duration::from_secs(10), ping_unix(path)).await {
-                Ok(Ok(api)) => api,
-                Ok(Err(e)) => return Err(unreachable(&e)),
-                Err(_) => return Err(unreachable(&"no answer within 10 seconds")),
-            };
+            let api = within_deadline(ping_unix(path)).await.map_err(|e| unreachable(&e))?;
             let version = match api {
                 Some(v) if v < *bollard::API_DEFAULT_VERSION => v,
                 _ => *bollard::API_DEFAULT_VERSION,
@@ -60,13 +56,17 @@ impl Engine {
         } else {
             Docker::connect_with_defaults().map_err(|e| unreachable(&e))?
         };
-        match tokio::time::timeout(Duration::from_secs(10), docker.ping()).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(unreachable(&e)),
-            Err(_) => return Err(unreachable(&"no answer within 10 seconds")),
-        }
+        within_deadline(docker.ping()).await.map_err(|e| unreachable(&e))?;
         let docker = docker.negotiate_version().await.map_err(|e| unreachable(&e))?;
         Ok(Engine { docker, host })
+    }
+}
+
+/// The engine's answer to a first call, or why there was none within ten seconds.
+async fn within_deadline<T, E: std::fmt::Display>(call: impl Future<Output = Result<T, E>>) -> Result<T, String> {
+    match tokio::time::timeout(Duration::from_secs(10), call).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err("no answer within 10 seconds".into()),
     }
 }
 

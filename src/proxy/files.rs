@@ -110,26 +110,9 @@ pub fn lookup(root: &Path, rel: &str, cache: &Cache) -> Found {
     }
 }
 
-/// An HTTP date; the last few are kept per thread (the same second is asked
-/// for again and again: `Date` now, `Last-Modified` of the same files).
+/// An HTTP date (formatted once per second).
 pub fn http_date(t: SystemTime) -> String {
-    use std::cell::RefCell;
-    thread_local! {
-        static CACHE: RefCell<[(u64, String); 4]> = const {
-            RefCell::new([(u64::MAX, String::new()), (u64::MAX, String::new()), (u64::MAX, String::new()), (u64::MAX, String::new())])
-        };
-    }
-    let Ok(secs) = t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()) else {
-        return chrono::DateTime::<chrono::Utc>::from(t).format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-    };
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        let slot = &mut c[(secs % 4) as usize];
-        if slot.0 != secs {
-            *slot = (secs, chrono::DateTime::<chrono::Utc>::from(t).format("%a, %d %b %Y %H:%M:%S GMT").to_string());
-        }
-        slot.1.clone()
-    })
+    super::vars::format_time(t, super::vars::TimeFormat::Http)
 }
 
 fn etag(mtime: SystemTime, len: u64) -> String {

@@ -121,10 +121,7 @@ impl Logs {
                 let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(f) = files.get_mut(&p) {
                     // One write(2) per line, as nginx: `writeln!` on a File makes two.
-                    let mut buf = Vec::with_capacity(line.len() + 1);
-                    buf.extend_from_slice(line.as_bytes());
-                    buf.push(b'\n');
-                    let _ = f.write_all(&buf);
+                    let _ = f.write_all(format!("{line}\n").as_bytes());
                 }
             }
         }

@@ -221,24 +221,40 @@ fn format_ip(a: &SocketAddr) -> String {
     }
 }
 
-pub fn local_time(t: SystemTime) -> chrono::DateTime<chrono::Local> {
-    chrono::DateTime::<chrono::Local>::from(t)
+/// The time strings nginx formats once per second and reuses.
+#[derive(Clone, Copy)]
+pub enum TimeFormat {
+    /// `Date`, `Last-Modified`: `Sun, 06 Nov 1994 08:49:37 GMT`.
+    Http,
+    /// `$time_local`.
+    Local,
+    /// `$time_iso8601`.
+    Iso8601,
 }
 
-/// A time formatted once per second per thread, as nginx caches its time strings.
-fn cached_time(t: SystemTime, iso: bool) -> String {
+fn format_now(t: SystemTime, f: TimeFormat) -> String {
+    match f {
+        TimeFormat::Http => chrono::DateTime::<chrono::Utc>::from(t).format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        TimeFormat::Local => chrono::DateTime::<chrono::Local>::from(t).format("%d/%b/%Y:%H:%M:%S %z").to_string(),
+        TimeFormat::Iso8601 => chrono::DateTime::<chrono::Local>::from(t).format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+    }
+}
+
+/// `t` formatted, from a small per-thread cache of recent seconds (the same
+/// second is asked for again and again: the time now, the same files' mtimes).
+pub fn format_time(t: SystemTime, f: TimeFormat) -> String {
     use std::cell::RefCell;
     thread_local! {
-        static CACHE: RefCell<[(u64, String); 2]> = const { RefCell::new([(u64::MAX, String::new()), (u64::MAX, String::new())]) };
+        static CACHE: RefCell<[[(u64, String); 4]; 3]> = const { RefCell::new([const { [const { (u64::MAX, String::new()) }; 4] }; 3]) };
     }
-    let secs = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let Ok(secs) = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()) else {
+        return format_now(t, f);
+    };
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
-        let slot = &mut c[usize::from(iso)];
+        let slot = &mut c[f as usize][(secs % 4) as usize];
         if slot.0 != secs {
-            let lt = local_time(t);
-            slot.1 = if iso { lt.format("%Y-%m-%dT%H:%M:%S%:z").to_string() } else { lt.format("%d/%b/%Y:%H:%M:%S %z").to_string() };
-            slot.0 = secs;
+            *slot = (secs, format_now(t, f));
         }
         slot.1.clone()
     })
@@ -304,8 +320,8 @@ impl Vars for RequestVars {
             "body_bytes_sent" => self.body_bytes_sent.to_string(),
             "bytes_sent" => self.bytes_sent.to_string(),
             "request_time" => format!("{:.3}", self.started.elapsed().as_secs_f64()),
-            "time_local" => cached_time(self.started_wall, false),
-            "time_iso8601" => cached_time(self.started_wall, true),
+            "time_local" => format_time(self.started_wall, TimeFormat::Local),
+            "time_iso8601" => format_time(self.started_wall, TimeFormat::Iso8601),
             "msec" => {
                 let d = self.started_wall.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
                 format!("{}.{:03}", d.as_secs(), d.subsec_millis())
