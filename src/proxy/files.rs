@@ -34,17 +34,29 @@ struct Entries {
     bytes: u64,
 }
 
+/// How long a lookup's answer is kept even when no event says it changed:
+/// the bound on changes the watches cannot see (see `watch`).
+const LOOKUP_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A cached answer, with the watch generation and the time it was made in.
+type Stamped<T> = (T, Option<u64>, std::time::Instant);
+
 #[derive(Default)]
 pub struct Cache {
     entries: Mutex<Entries>,
-    /// Path -> its real path and when that was resolved.
-    real: std::sync::RwLock<HashMap<PathBuf, (PathBuf, std::time::Instant)>>,
+    /// Path -> its real path, and the generation and time it was resolved in.
+    real: std::sync::RwLock<HashMap<PathBuf, Stamped<PathBuf>>>,
+    /// (root, path) -> what a lookup found, in which generation, and when.
+    looked: std::sync::RwLock<HashMap<Vec<u8>, Stamped<Found>>>,
+    watcher: super::watch::Watcher,
 }
 
 impl Cache {
-    /// The real path (links resolved), from the cache while it is fresh.
-    fn real_path(&self, p: &Path) -> Option<PathBuf> {
-        if let Some((real, at)) = self.real.read().unwrap_or_else(|e| e.into_inner()).get(p)
+    /// The real path (links resolved), from the cache while it is fresh:
+    /// resolved in this generation, and not longer ago than `VERIFY_TTL`.
+    fn real_path(&self, p: &Path, generation: Option<u64>) -> Option<PathBuf> {
+        if let Some((real, at_gen, at)) = self.real.read().unwrap_or_else(|e| e.into_inner()).get(p)
+            && *at_gen == generation
             && at.elapsed() < VERIFY_TTL
         {
             return Some(real.clone());
@@ -54,7 +66,7 @@ impl Cache {
         if map.len() >= CACHE_MAX_ENTRIES {
             map.clear();
         }
-        map.insert(p.to_path_buf(), (real.clone(), std::time::Instant::now()));
+        map.insert(p.to_path_buf(), (real.clone(), generation, std::time::Instant::now()));
         Some(real)
     }
 
@@ -77,6 +89,7 @@ impl Cache {
 }
 
 /// What looking a path up on disk found.
+#[derive(Clone)]
 pub enum Found {
     File(PathBuf, std::fs::Metadata),
     Dir(PathBuf),
@@ -86,28 +99,73 @@ pub enum Found {
 }
 
 /// Looks `rel` (a normalized URI path) up under `root`, refusing anything
-/// whose real path leaves the root.
+/// whose real path leaves the root. Answers are reused while no watched
+/// directory on the way has changed (and for at most `LOOKUP_TTL`).
 pub fn lookup(root: &Path, rel: &str, cache: &Cache) -> Found {
+    use std::os::unix::ffi::OsStrExt;
+    let generation = cache.watcher.generation();
+    let mut key = root.as_os_str().as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(rel.as_bytes());
+    if let Some(g) = generation
+        && let Some((found, at_gen, at)) = cache.looked.read().unwrap_or_else(|e| e.into_inner()).get(&key)
+        && *at_gen == Some(g)
+        && at.elapsed() < LOOKUP_TTL
+    {
+        return found.clone();
+    }
     let path = root.join(rel.trim_start_matches('/'));
-    let meta = match std::fs::metadata(&path) {
+    // Watched before looking, so that a change made after the look is seen.
+    let mut keep = generation.is_some_and(|g| cache.watcher.watch(&dirs_on_the_way(root, &path), g));
+    let (found, real) = look(root, &path, cache, generation);
+    if let (Some(g), Some(real)) = (generation, &real)
+        && keep
+        && *real != path
+        && let Some(dir) = real.parent()
+    {
+        // A link's target lives elsewhere: its directory is watched too.
+        keep = cache.watcher.watch(&[dir], g);
+    }
+    if let (true, Some(g)) = (keep, generation) {
+        let mut map = cache.looked.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= CACHE_MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(key, (found.clone(), Some(g), std::time::Instant::now()));
+    }
+    found
+}
+
+/// The root's parent (it sees the root replaced), the root, and every
+/// directory from there down to `path`'s own.
+fn dirs_on_the_way<'a>(root: &'a Path, path: &'a Path) -> Vec<&'a Path> {
+    let mut dirs: Vec<&Path> = path.ancestors().skip(1).take_while(|d| d.starts_with(root)).collect();
+    dirs.extend(root.parent());
+    dirs.reverse();
+    dirs
+}
+
+fn look(root: &Path, path: &Path, cache: &Cache, generation: Option<u64>) -> (Found, Option<PathBuf>) {
+    let meta = match std::fs::metadata(path) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Found::Forbidden,
-        Err(_) => return Found::Missing,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return (Found::Forbidden, None),
+        Err(_) => return (Found::Missing, None),
     };
     // Links may point anywhere: the real path must stay inside the real root.
-    let (Some(real), Some(real_root)) = (cache.real_path(&path), cache.real_path(root)) else {
-        return Found::Missing;
+    let (Some(real), Some(real_root)) = (cache.real_path(path, generation), cache.real_path(root, generation)) else {
+        return (Found::Missing, None);
     };
     if !real.starts_with(&real_root) {
-        return Found::Forbidden;
+        return (Found::Forbidden, Some(real));
     }
-    if meta.is_dir() {
-        Found::Dir(path)
+    let found = if meta.is_dir() {
+        Found::Dir(path.to_path_buf())
     } else if meta.is_file() {
-        Found::File(path, meta)
+        Found::File(path.to_path_buf(), meta)
     } else {
         Found::Forbidden
-    }
+    };
+    (found, Some(real))
 }
 
 /// An HTTP date (formatted once per second).
@@ -290,5 +348,51 @@ mod tests {
         assert!(matches!(lookup(root.path(), "/link", &c), Found::Forbidden));
         assert!(matches!(lookup(root.path(), "/link", &c), Found::Forbidden), "cached verdicts too");
         assert!(matches!(lookup(root.path(), "/nope", &c), Found::Missing));
+    }
+
+    /// Cached lookups see every change at once, with no wait: each of these
+    /// would be answered from the cache for up to a second if an event were
+    /// missed.
+    #[test]
+    fn cached_lookups_follow_changes_at_once() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "s").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        std::fs::create_dir_all(r.join("a/b")).unwrap();
+        std::fs::write(r.join("a/b/page.html"), "one").unwrap();
+        let c = Cache::default();
+        let len = |f: Found| match f {
+            Found::File(_, m) => Some(m.len()),
+            _ => None,
+        };
+        for _ in 0..2 {
+            assert_eq!(len(lookup(r, "/a/b/page.html", &c)), Some(3));
+        }
+        std::fs::write(r.join("a/b/page.html"), "second").unwrap();
+        assert_eq!(len(lookup(r, "/a/b/page.html", &c)), Some(6), "rewritten");
+        std::fs::remove_file(r.join("a/b/page.html")).unwrap();
+        assert!(matches!(lookup(r, "/a/b/page.html", &c), Found::Missing), "removed");
+        assert!(matches!(lookup(r, "/a/b/new.html", &c), Found::Missing));
+        assert!(matches!(lookup(r, "/a/c/deep.html", &c), Found::Missing));
+        std::fs::write(r.join("a/b/new.html"), "n").unwrap();
+        assert_eq!(len(lookup(r, "/a/b/new.html", &c)), Some(1), "created");
+        std::fs::create_dir(r.join("a/c")).unwrap();
+        std::fs::write(r.join("a/c/deep.html"), "dd").unwrap();
+        assert_eq!(len(lookup(r, "/a/c/deep.html", &c)), Some(2), "created under a directory that was missing");
+        // A file swapped for a link out of the root is refused at once.
+        std::os::unix::fs::symlink(outside.path().join("secret"), r.join("a/b/tmp")).unwrap();
+        std::fs::rename(r.join("a/b/tmp"), r.join("a/b/new.html")).unwrap();
+        assert!(matches!(lookup(r, "/a/b/new.html", &c), Found::Forbidden), "replaced by a link");
+        // A directory on the way renamed.
+        std::fs::rename(r.join("a"), r.join("z")).unwrap();
+        assert!(matches!(lookup(r, "/a/c/deep.html", &c), Found::Missing), "parent renamed");
+        assert_eq!(len(lookup(r, "/z/c/deep.html", &c)), Some(2));
+        // Permissions changed (as root they do not forbid, but the answer is fresh).
+        std::fs::set_permissions(r.join("z/c/deep.html"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        match lookup(r, "/z/c/deep.html", &c) {
+            Found::File(_, m) => assert_eq!(std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777, 0o600),
+            _ => panic!("still a file"),
+        }
     }
 }

@@ -17,3 +17,4 @@ pub mod routes;
 pub mod server;
 pub mod upstream;
 pub mod vars;
+pub mod watch;
