@@ -330,6 +330,7 @@ fn one_proxy(extra_http: &str, location_block: &str) -> (tempfile::TempDir, Kill
     let root = site(dir.path());
     let (up_kill, up) = upstream(dir.path());
     let port = free_port();
+    let extra_http = extra_http.replace("@DIR@", &dir.path().display().to_string());
     let text = format!(
         "events {{ worker_connections 64; }}\nhttp {{\n  include /etc/nginx/mime.types;\n  access_log {d}/access.log;\n  client_max_body_size 1k;\n  client_header_timeout 1s;\n  {extra_http}\n  upstream backend {{ server 127.0.0.1:{up}; }}\n  server {{\n    listen 127.0.0.1:{port};\n    root {r};\n    location / {{ }}\n    location /api/ {{ proxy_pass http://backend/; }}\n    {location_block}\n  }}\n}}\n",
         d = dir.path().display(),
@@ -412,6 +413,35 @@ fn slow_clients_are_dropped_while_others_are_served() {
     let text = String::from_utf8_lossy(&buf[..n]);
     assert!(n == 0 || text.starts_with("HTTP/1.1 408"), "the slow client got {text:?}");
     assert!(started.elapsed() < Duration::from_secs(5), "the slow client was not dropped by the header timeout");
+}
+
+#[test]
+fn clients_that_stop_reading_are_dropped_after_send_timeout() {
+    let (dir, _k, port, _up) = one_proxy("send_timeout 1s;\n  error_log @DIR@/error.log;", "");
+    // Far more than the socket buffers on both sides hold.
+    let size: u64 = 256 << 20;
+    let big = dir.path().join("site").join("stall.bin");
+    std::fs::File::create(&big).unwrap().set_len(size).unwrap();
+    let mut stalled = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stalled.write_all(b"GET /stall.bin HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    // Others are served while it stalls.
+    std::thread::sleep(Duration::from_millis(500));
+    for _ in 0..3 {
+        assert_eq!(get(port, "/index.html", "").status, 200);
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    stalled.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut got: u64 = 0;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match stalled.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n as u64,
+        }
+    }
+    assert!(got > 0 && got < size, "the stalled client received {got} of {size} bytes: it was not cut off");
+    let text = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
+    assert!(text.contains("client timed out"), "error log: {text:?}");
 }
 
 #[test]

@@ -215,6 +215,9 @@ fn finish(rt: &Runtime, conf: Option<&Arc<LocConf>>, mut vars: RequestVars, mut 
     {
         resp.headers_mut().insert(header::DATE, v);
     }
+    if let Some(conf) = conf {
+        resp.extensions_mut().insert(super::send_timeout::Limit(conf.send_timeout));
+    }
     vars.status = resp.status().as_u16();
     vars.sent_headers = resp.headers().clone();
     match conf {

@@ -14,6 +14,7 @@ pub mod gzip;
 pub mod handler;
 pub mod log;
 pub mod routes;
+pub mod send_timeout;
 pub mod server;
 pub mod upstream;
 pub mod vars;

@@ -19,6 +19,7 @@ use super::conf::Resolver;
 use super::config::{self, Listen, LocConf};
 use super::handler::{self, PathMap, Runtime};
 use super::log::{LineFn, Logs, Sink};
+use super::send_timeout::{Io, Limit, SendTimeout};
 
 /// The host addresses a `listen` directive opens.
 pub type ListenFn = Arc<dyn Fn(&Listen) -> Vec<SocketAddr> + Send + Sync>;
@@ -218,16 +219,18 @@ pub async fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
                 // Routing and $server_port see the port the configuration listens on.
                 let local = SocketAddr::new(stream.local_addr().map(|a| a.ip()).unwrap_or(remote.ip()), conf_port);
                 // keepalive_timeout and keepalive_requests of the server this port belongs to.
-                let (idle_limit, max_requests, nodelay) = {
+                let (idle_limit, max_requests, nodelay, send_limit) = {
                     let rt = current.read().unwrap_or_else(|e| e.into_inner());
                     let conf =
                         rt.config.http.servers.iter().find(|s| s.listens.iter().any(|l| l.port == conf_port)).map(|s| s.conf.clone());
-                    conf.map(|c| (c.keepalive_timeout, c.keepalive_requests, c.tcp_nodelay)).unwrap_or((
+                    conf.map(|c| (c.keepalive_timeout, c.keepalive_requests, c.tcp_nodelay, c.send_timeout)).unwrap_or((
                         Duration::from_secs(75),
                         1000,
                         true,
+                        Duration::from_secs(60),
                     ))
                 };
+                let send_timeout = SendTimeout::new(send_limit);
                 let _ = stream.set_nodelay(nodelay);
                 let current = current.clone();
                 let mut conn_stop = stop_rx.clone();
@@ -235,12 +238,18 @@ pub async fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
                     let _permit = permit;
                     let activity = Arc::new(Activity::default());
                     let act = activity.clone();
+                    let sending = send_timeout.clone();
+                    let for_log = current.clone();
                     let svc = service_fn(move |req| {
                         let rt = current.read().unwrap_or_else(|e| e.into_inner()).clone();
                         let act = act.clone();
+                        let sending = sending.clone();
                         async move {
                             let n = act.begin();
                             let mut resp = handler::handle(rt, req, remote, local).await;
+                            if let Some(l) = resp.extensions().get::<Limit>() {
+                                sending.set(l.0);
+                            }
                             if n >= max_requests {
                                 resp.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
                             }
@@ -253,7 +262,7 @@ pub async fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
                         .header_read_timeout(header_timeout)
                         .keep_alive(!idle_limit.is_zero())
                         .max_buf_size(64 * 1024)
-                        .serve_connection(TokioIo::new(super::framing::Guard::new(stream)), svc)
+                        .serve_connection(TokioIo::new(Io::new(super::framing::Guard::new(stream), send_timeout.clone())), svc)
                         .with_upgrades();
                     tokio::pin!(conn);
                     let idle = async {
@@ -278,6 +287,13 @@ pub async fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
                             conn.as_mut().graceful_shutdown();
                             let _ = conn.await;
                         }
+                    }
+                    if send_timeout.fired() {
+                        let rt = for_log.read().unwrap_or_else(|e| e.into_inner()).clone();
+                        rt.logs.error(&format!(
+                            "client timed out (110: Connection timed out) while sending response to client, client: {}",
+                            remote.ip()
+                        ));
                     }
                 });
             }
