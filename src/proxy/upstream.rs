@@ -160,17 +160,34 @@ impl Upstreams {
     }
 }
 
-const HOP_BY_HOP: &[&str] = &["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+/// Typed names: removing by `&str` parses the name on every call.
+const HOP_BY_HOP: [HeaderName; 7] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
 
 fn strip_hop_by_hop(h: &mut HeaderMap) {
-    let named: Vec<String> = h
+    // Headers the Connection header names go too (most often only "keep-alive" or "close").
+    let named: Vec<HeaderName> = h
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()).collect::<Vec<_>>())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| {
+            let t = t.trim();
+            (!t.eq_ignore_ascii_case("close") && !t.eq_ignore_ascii_case("keep-alive"))
+                .then(|| HeaderName::from_bytes(t.as_bytes()).ok())?
+        })
         .collect();
-    for n in named.iter().map(String::as_str).chain(HOP_BY_HOP.iter().copied()) {
-        h.remove(n);
+    for n in named.iter().chain(HOP_BY_HOP.iter()) {
+        if h.contains_key(n) {
+            h.remove(n);
+        }
     }
 }
 
@@ -399,10 +416,18 @@ fn respond(
     }
     let (mut parts, body) = resp.into_parts();
     strip_hop_by_hop(&mut parts.headers);
-    for h in
-        ["date", "server", "x-pad", "x-accel-expires", "x-accel-redirect", "x-accel-limit-rate", "x-accel-buffering", "x-accel-charset"]
-    {
-        if !conf.proxy_pass_headers.iter().any(|p| p == h) {
+    const HIDDEN: [HeaderName; 8] = [
+        header::DATE,
+        header::SERVER,
+        HeaderName::from_static("x-pad"),
+        HeaderName::from_static("x-accel-expires"),
+        HeaderName::from_static("x-accel-redirect"),
+        HeaderName::from_static("x-accel-limit-rate"),
+        HeaderName::from_static("x-accel-buffering"),
+        HeaderName::from_static("x-accel-charset"),
+    ];
+    for h in &HIDDEN {
+        if parts.headers.contains_key(h) && !conf.proxy_pass_headers.iter().any(|p| p == h.as_str()) {
             parts.headers.remove(h);
         }
     }
@@ -445,6 +470,30 @@ fn rewrite_location(rt: &Runtime, conf: &super::config::LocConf, p: &ProxyPass, 
 mod tests {
     use super::*;
     use crate::proxy::config::UpstreamServer;
+
+    #[test]
+    fn hop_by_hop_headers_and_those_connection_names_are_removed() {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("connection", "keep-alive, X-Trace , close"),
+            ("connection", "x-other"),
+            ("keep-alive", "timeout=5"),
+            ("x-trace", "1"),
+            ("x-other", "2"),
+            ("te", "trailers"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "websocket"),
+            ("proxy-connection", "keep-alive"),
+            ("trailer", "x"),
+            ("x-kept", "3"),
+            ("content-type", "text/plain"),
+        ] {
+            h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
+        strip_hop_by_hop(&mut h);
+        let left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        assert_eq!(left, ["x-kept", "content-type"]);
+    }
 
     fn group(weights: &[(u32, bool)]) -> Group {
         let servers = weights
