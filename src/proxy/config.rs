@@ -88,7 +88,8 @@ pub struct Config {
 
 #[derive(Debug, Default)]
 pub struct Http {
-    pub log_formats: HashMap<String, LogFormat>,
+    /// Shared: each logged request holds its formats until its body ends.
+    pub log_formats: HashMap<String, Arc<LogFormat>>,
     pub upstreams: HashMap<String, Arc<UpstreamDef>>,
     pub maps: Vec<MapDef>,
     pub servers: Vec<Arc<Server>>,
@@ -935,12 +936,12 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
     c.apply(&mut conf, block)?;
     config.http.log_formats.insert(
         "combined".into(),
-        LogFormat {
+        Arc::new(LogFormat {
             template: Template::parse(
                 "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\"",
             ),
             escape: Escape::Default,
-        },
+        }),
     );
     let mut server_blocks = Vec::new();
     for d in block {
@@ -956,7 +957,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                     }
                     None => (Escape::Default, &d.args[1..]),
                 };
-                config.http.log_formats.insert(d.args[0].clone(), LogFormat { template: c.template(d, &rest.concat())?, escape });
+                config.http.log_formats.insert(d.args[0].clone(), Arc::new(LogFormat { template: c.template(d, &rest.concat())?, escape }));
             }
             "upstream" => {
                 let u = upstream(d)?;

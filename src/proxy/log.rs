@@ -142,7 +142,7 @@ impl Logs {
 
     /// Wraps the response so its access line is written when the body ends.
     pub fn wrap(self: &Arc<Self>, conf: &LocConf, http: &Http, vars: RequestVars, resp: Response<Body>) -> Response<Body> {
-        let targets: Vec<(String, LogFormat)> = match &conf.access_log {
+        let targets: Vec<(String, Arc<LogFormat>)> = match &conf.access_log {
             AccessLog::Off => return resp,
             AccessLog::Files(list) => list.iter().filter_map(|(p, f)| http.log_formats.get(f).map(|lf| (p.clone(), lf.clone()))).collect(),
         };
@@ -166,7 +166,7 @@ impl Logs {
 struct Pending {
     logs: Arc<Logs>,
     vars: RequestVars,
-    targets: Vec<(String, LogFormat)>,
+    targets: Vec<(String, Arc<LogFormat>)>,
 }
 
 struct LoggedBody {
