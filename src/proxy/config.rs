@@ -364,7 +364,8 @@ pub fn parse_time(s: &str) -> Option<Duration> {
                 1,
             )
         };
-        total += unit * n as u32;
+        // Out of range is an invalid time, as in nginx, not a wrapped or panicking one.
+        total = total.checked_add(unit.checked_mul(u32::try_from(n).ok()?)?)?;
         rest = &rest[len..];
     }
     Some(total)
@@ -384,7 +385,8 @@ pub fn parse_size(s: &str) -> Option<u64> {
         'g' => (&lower[..lower.len() - 1], 1 << 30),
         _ => (lower.as_str(), 1),
     };
-    num.parse::<u64>().ok().map(|n| n * mult)
+    // Out of range is an invalid size, not a wrapped one (found by fuzzing).
+    num.parse::<u64>().ok()?.checked_mul(mult)
 }
 
 fn regex(d: &Directive, pattern: &str, caseless: bool) -> Result<Regex, ConfError> {
@@ -1138,5 +1140,14 @@ mod tests {
         assert_eq!(u.keepalive, Some(16));
         assert_eq!(parse_time("1h30m"), Some(Duration::from_secs(5400)));
         assert_eq!(parse_size("2m"), Some(2 << 20));
+        assert_eq!(parse_size("3980433795905195568k"), None, "overflows");
+        assert_eq!(parse_size("17179869184g"), None, "overflows");
+        assert_eq!(parse_size("16777215g"), Some(16777215 << 30));
+        assert_eq!(parse_time("5000000000s"), None, "more seconds than fit");
+        assert_eq!(
+            parse_time("4294967295w4294967295w4294967295w4294967295w4294967295w"),
+            Some(Duration::from_secs(5 * 604_800 * 4294967295))
+        );
+        assert_eq!(parse_time("1h30m"), Some(Duration::from_secs(5400)));
     }
 }
