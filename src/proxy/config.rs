@@ -1148,6 +1148,5 @@ mod tests {
             parse_time("4294967295w4294967295w4294967295w4294967295w4294967295w"),
             Some(Duration::from_secs(5 * 604_800 * 4294967295))
         );
-        assert_eq!(parse_time("1h30m"), Some(Duration::from_secs(5400)));
     }
 }

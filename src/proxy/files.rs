@@ -24,49 +24,71 @@ const CACHE_MAX_ENTRIES: usize = 4096;
 /// Bytes of file contents the cache may hold in all.
 const CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
-/// How long a path's "inside the root" verdict is trusted before it is
-/// checked again (resolving links costs a system call per path component).
-const VERIFY_TTL: std::time::Duration = std::time::Duration::from_secs(1);
-
 #[derive(Default)]
 struct Entries {
     files: HashMap<PathBuf, (SystemTime, u64, Bytes)>,
     bytes: u64,
 }
 
-/// How long a lookup's answer is kept even when no event says it changed:
-/// the bound on changes the watches cannot see (see `watch`).
-const LOOKUP_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long an answer about the file system is kept even when no event says
+/// it changed: the bound on changes the watches cannot see (see `watch`), and
+/// without inotify the only bound.
+const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// A cached answer, with the watch generation and the time it was made in.
-type Stamped<T> = (T, Option<u64>, std::time::Instant);
+/// Answers kept while they are recent: made in the current watch generation
+/// and less than `FRESH_FOR` ago.
+struct Recent<K, V>(std::sync::RwLock<HashMap<K, Stamped<V>>>);
+
+/// An answer, with the watch generation and the time it was made in.
+struct Stamped<V> {
+    value: V,
+    generation: Option<u64>,
+    at: std::time::Instant,
+}
+
+impl<K, V> Default for Recent<K, V> {
+    fn default() -> Self {
+        Recent(Default::default())
+    }
+}
+
+impl<K: Eq + std::hash::Hash, V: Clone> Recent<K, V> {
+    fn get<Q: Eq + std::hash::Hash + ?Sized>(&self, key: &Q, generation: Option<u64>) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
+        let map = self.0.read().unwrap_or_else(|e| e.into_inner());
+        let s = map.get(key)?;
+        (s.generation == generation && s.at.elapsed() < FRESH_FOR).then(|| s.value.clone())
+    }
+
+    fn put(&self, key: K, v: V, generation: Option<u64>) {
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= CACHE_MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(key, Stamped { value: v, generation, at: std::time::Instant::now() });
+    }
+}
 
 #[derive(Default)]
 pub struct Cache {
     entries: Mutex<Entries>,
-    /// Path -> its real path, and the generation and time it was resolved in.
-    real: std::sync::RwLock<HashMap<PathBuf, Stamped<PathBuf>>>,
-    /// (root, path) -> what a lookup found, in which generation, and when.
-    looked: std::sync::RwLock<HashMap<Vec<u8>, Stamped<Found>>>,
+    /// Path -> its real path (resolving links costs a system call per path component).
+    real: Recent<PathBuf, PathBuf>,
+    /// (root, path) -> what a lookup found.
+    looked: Recent<Vec<u8>, Found>,
     watcher: super::watch::Watcher,
 }
 
 impl Cache {
-    /// The real path (links resolved), from the cache while it is fresh:
-    /// resolved in this generation, and not longer ago than `VERIFY_TTL`.
+    /// The real path (links resolved), from the cache while it is recent.
     fn real_path(&self, p: &Path, generation: Option<u64>) -> Option<PathBuf> {
-        if let Some((real, at_gen, at)) = self.real.read().unwrap_or_else(|e| e.into_inner()).get(p)
-            && *at_gen == generation
-            && at.elapsed() < VERIFY_TTL
-        {
-            return Some(real.clone());
+        if let Some(real) = self.real.get(p, generation) {
+            return Some(real);
         }
         let real = std::fs::canonicalize(p).ok()?;
-        let mut map = self.real.write().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= CACHE_MAX_ENTRIES {
-            map.clear();
-        }
-        map.insert(p.to_path_buf(), (real.clone(), generation, std::time::Instant::now()));
+        self.real.put(p.to_path_buf(), real.clone(), generation);
         Some(real)
     }
 
@@ -100,38 +122,31 @@ pub enum Found {
 
 /// Looks `rel` (a normalized URI path) up under `root`, refusing anything
 /// whose real path leaves the root. Answers are reused while no watched
-/// directory on the way has changed (and for at most `LOOKUP_TTL`).
+/// directory on the way has changed (and for at most `FRESH_FOR`).
 pub fn lookup(root: &Path, rel: &str, cache: &Cache) -> Found {
     use std::os::unix::ffi::OsStrExt;
-    let generation = cache.watcher.generation();
+    let path = || root.join(rel.trim_start_matches('/'));
+    let Some(g) = cache.watcher.generation() else {
+        return look(root, &path(), cache, None).0;
+    };
     let mut key = root.as_os_str().as_bytes().to_vec();
     key.push(0);
     key.extend_from_slice(rel.as_bytes());
-    if let Some(g) = generation
-        && let Some((found, at_gen, at)) = cache.looked.read().unwrap_or_else(|e| e.into_inner()).get(&key)
-        && *at_gen == Some(g)
-        && at.elapsed() < LOOKUP_TTL
-    {
-        return found.clone();
+    if let Some(found) = cache.looked.get(&key, Some(g)) {
+        return found;
     }
-    let path = root.join(rel.trim_start_matches('/'));
+    let path = path();
     // Watched before looking, so that a change made after the look is seen.
-    let mut keep = generation.is_some_and(|g| cache.watcher.watch(&dirs_on_the_way(root, &path), g));
-    let (found, real) = look(root, &path, cache, generation);
-    if let (Some(g), Some(real)) = (generation, &real)
-        && keep
-        && *real != path
-        && let Some(dir) = real.parent()
-    {
-        // A link's target lives elsewhere: its directory is watched too.
-        keep = cache.watcher.watch(&[dir], g);
-    }
-    if let (true, Some(g)) = (keep, generation) {
-        let mut map = cache.looked.write().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= CACHE_MAX_ENTRIES {
-            map.clear();
-        }
-        map.insert(key, (found.clone(), Some(g), std::time::Instant::now()));
+    let watched = cache.watcher.watch(&dirs_on_the_way(root, &path), g);
+    let (found, real) = look(root, &path, cache, Some(g));
+    // A link's target lives elsewhere: its directory is watched too.
+    let keep = watched
+        && match real.as_deref().filter(|r| *r != path).and_then(Path::parent) {
+            Some(dir) => cache.watcher.watch(&[dir], g),
+            None => true,
+        };
+    if keep {
+        cache.looked.put(key, found.clone(), Some(g));
     }
     found
 }

@@ -31,17 +31,15 @@ pub struct Guard<T> {
     /// Bytes checked and ready for hyper.
     ready: Vec<u8>,
     ready_pos: usize,
-    /// Where reads land before they are followed, uninitialized (zeroing a
-    /// buffer for every read showed in profiles); kept between reads that
-    /// return data, dropped when the connection waits.
-    scratch: Vec<u8>,
 }
 
+/// Reads land in a fresh uninitialized buffer of this size (zeroing one for
+/// every read showed in profiles; keeping one would cost idle connections).
 const READ_SIZE: usize = 16 * 1024;
 
 impl<T> Guard<T> {
     pub fn new(inner: T) -> Self {
-        Guard { inner, state: State::Head, partial: Vec::new(), ready: Vec::new(), ready_pos: 0, scratch: Vec::new() }
+        Guard { inner, state: State::Head, partial: Vec::new(), ready: Vec::new(), ready_pos: 0 }
     }
 
     /// Follows framing over newly read bytes, moving them to `ready`.
@@ -165,9 +163,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Guard<T> {
                 }
                 return Poll::Ready(Ok(()));
             }
-            let mut scratch = std::mem::take(&mut self.scratch);
-            scratch.clear();
-            scratch.reserve(READ_SIZE);
+            let mut scratch = Vec::with_capacity(READ_SIZE);
             let mut rb = ReadBuf::uninit(&mut scratch.spare_capacity_mut()[..READ_SIZE]);
             let polled = Pin::new(&mut self.inner).poll_read(cx, &mut rb);
             let n = rb.filled().len();
@@ -177,11 +173,8 @@ impl<T: AsyncRead + Unpin> AsyncRead for Guard<T> {
                 && n > 0
             {
                 self.feed(&scratch);
-                self.scratch = scratch;
                 continue;
             }
-            // Not kept while waiting: ten thousand idle connections would hold 16 KiB each.
-            drop(scratch);
             match polled {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),

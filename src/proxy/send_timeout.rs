@@ -7,6 +7,7 @@
 //! made progress, as nginx counts it. It is the location's: the request
 //! handler sets it for each response through a [`SendTimeout`] cell.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -89,8 +90,6 @@ impl<T> Io<T> {
         }
     }
 }
-
-use std::future::Future;
 
 impl<T: AsyncRead + Unpin> AsyncRead for Io<T> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {

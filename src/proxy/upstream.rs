@@ -185,9 +185,7 @@ fn strip_hop_by_hop(h: &mut HeaderMap) {
         })
         .collect();
     for n in named.iter().chain(HOP_BY_HOP.iter()) {
-        if h.contains_key(n) {
-            h.remove(n);
-        }
+        h.remove(n);
     }
 }
 
@@ -427,7 +425,7 @@ fn respond(
         HeaderName::from_static("x-accel-charset"),
     ];
     for h in &HIDDEN {
-        if parts.headers.contains_key(h) && !conf.proxy_pass_headers.iter().any(|p| p == h.as_str()) {
+        if !conf.proxy_pass_headers.iter().any(|p| p == h.as_str()) {
             parts.headers.remove(h);
         }
     }

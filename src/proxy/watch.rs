@@ -63,12 +63,7 @@ impl Watcher {
     pub fn generation(&self) -> Option<u64> {
         let fd = self.fd.as_ref()?;
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if drain(fd) {
-            st.generation += 1;
-            // A removed directory's watch is gone; one made again at the same
-            // path is a new directory. Watches are added afresh when needed.
-            st.watched.clear();
-        }
+        st.take_events(fd);
         Some(st.generation)
     }
 
@@ -101,25 +96,27 @@ impl Watcher {
             }
             st.watched.insert(dir.to_path_buf());
         }
-        if drain(fd) {
-            st.generation += 1;
-            st.watched.clear();
-        }
+        st.take_events(fd);
         st.generation == generation
     }
 }
 
-/// Reads every queued event; true if there was any.
-fn drain(fd: &OwnedFd) -> bool {
-    let mut buf = [0u8; 4096];
-    let mut any = false;
-    loop {
+impl State {
+    /// Reads every queued event; any starts a new generation.
+    fn take_events(&mut self, fd: &OwnedFd) {
+        // Uninitialized: this runs on every lookup, and the events are only counted.
+        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 4096];
+        let mut any = false;
         // SAFETY: reading into a buffer we own, its length given.
-        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n <= 0 {
-            return any;
+        while unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {
+            any = true;
         }
-        any = true;
+        if any {
+            self.generation += 1;
+            // A removed directory's watch is gone; one made again at the same
+            // path is a new directory. Watches are added afresh when needed.
+            self.watched.clear();
+        }
     }
 }
 
