@@ -850,3 +850,52 @@ fn upstream_resets_stalls_and_restarts_mid_stream() {
     }
     eprintln!("upstream faults injected: {faults}; wrong answers: 0");
 }
+
+#[test]
+fn several_workers_serve_together_and_drain_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_up, up) = upstream(dir.path());
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("w.conf"),
+        format!(
+            "worker_processes 2;\nevents {{ worker_connections 64; }}\nhttp {{ access_log off;\n  server {{ listen 127.0.0.1:{port};\n    location / {{ return 200 \"ok\"; }}\n    location /api/ {{ proxy_pass http://127.0.0.1:{up}/; }}\n  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let mut k = start_rcompose(&dir.path().join("w.conf"), port);
+    let pid = k.0.id();
+    let names: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .collect();
+    for w in ["proxy-worker-0", "proxy-worker-1"] {
+        assert!(names.iter().any(|n| n == w), "no worker thread {w} in {names:?}");
+    }
+    // Many connections at once, each with several requests on it.
+    let clients: Vec<_> = (0..40)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                let mut buf = [0u8; 1024];
+                for _ in 0..10 {
+                    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+                    let n = s.read(&mut buf).unwrap();
+                    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    // A request in flight when SIGTERM arrives is answered; new ones are not taken.
+    let slow = std::thread::spawn(move || get(port, "/api/slow", ""));
+    std::thread::sleep(Duration::from_millis(500));
+    Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    assert!(eventually(5, || TcpStream::connect(("127.0.0.1", port)).is_err()), "still accepting after SIGTERM");
+    let answer = slow.join().unwrap();
+    assert_eq!((answer.status, answer.body.as_str()), (200, "late"));
+    assert_eq!(k.0.wait().unwrap().code(), Some(0));
+}

@@ -65,7 +65,7 @@ pub async fn start_in_process(
     let rt =
         server::load(&setup).map_err(|e| anyhow::anyhow!("service {service}: the built-in proxy cannot serve its configuration: {e}"))?;
     pc::check_roots(&rt, service).map_err(anyhow::Error::msg)?;
-    let running = server::start(setup, rt).await.map_err(|e| anyhow::anyhow!("service {service}: {e}"))?;
+    let running = server::start(setup, rt).map_err(|e| anyhow::anyhow!("service {service}: {e}"))?;
     Ok((running, follow))
 }
 

@@ -51,9 +51,10 @@ pub fn run(args: &ProxyArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let workers = rt.config.workers;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
+    // The workers have runtimes of their own; this one only waits for signals.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let running = match server::start(setup, rt).await {
+        let running = match server::start(setup, rt) {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("rcompose proxy: [emerg] {e}");

@@ -144,7 +144,7 @@ fn listen_table(rt: &Runtime, setup: &Setup) -> std::collections::BTreeMap<Socke
         .collect()
 }
 
-fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
     if addr.is_ipv6() {
         // As nginx: [::]:80 and 0.0.0.0:80 are separate sockets.
@@ -154,23 +154,37 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(1024)?;
-    TcpListener::from_std(socket.into())
+    Ok(socket.into())
+}
+
+/// Where the workers are in their life: serving, finishing the requests in
+/// flight, or stopping now.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    Serving,
+    Draining,
+    Abort,
 }
 
 /// A running proxy: its addresses, and a handle to stop or reload it.
 pub struct Running {
     pub addrs: Vec<SocketAddr>,
-    stop: watch::Sender<bool>,
+    stop: watch::Sender<Phase>,
     current: Arc<RwLock<Arc<Runtime>>>,
     setup: Setup,
-    done: tokio::task::JoinHandle<()>,
+    done: Vec<tokio::sync::oneshot::Receiver<()>>,
 }
 
 impl Running {
     /// Stops accepting, lets requests in flight finish (up to `deadline`).
-    pub async fn shutdown(self, deadline: Duration) {
-        let _ = self.stop.send(true);
-        let _ = tokio::time::timeout(deadline + Duration::from_secs(1), self.done).await;
+    pub async fn shutdown(mut self, deadline: Duration) {
+        let _ = self.stop.send(Phase::Draining);
+        let done = futures::future::join_all(std::mem::take(&mut self.done));
+        tokio::pin!(done);
+        if tokio::time::timeout(deadline + Duration::from_secs(1), done.as_mut()).await.is_err() {
+            let _ = self.stop.send(Phase::Abort);
+            let _ = tokio::time::timeout(Duration::from_secs(1), done).await;
+        }
     }
 
     /// Loads the configuration again; on error the old one stays.
@@ -186,130 +200,191 @@ impl Running {
     }
 }
 
-/// Binds the listeners and starts serving on the current runtime.
-pub async fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
+impl Drop for Running {
+    /// A proxy nobody shut down stops with its owner, as its tasks would
+    /// have with the owner's runtime.
+    fn drop(&mut self) {
+        let _ = self.stop.send(Phase::Abort);
+    }
+}
+
+/// Waits until the phase is one `f` accepts (or the proxy is gone).
+async fn phase(rx: &mut watch::Receiver<Phase>, f: fn(Phase) -> bool) {
+    let _ = rx.wait_for(|p| f(*p)).await;
+}
+
+/// What every worker shares.
+struct Shared {
+    current: Arc<RwLock<Arc<Runtime>>>,
+    /// worker_connections * workers: a connection takes a slot for its life.
+    slots: Arc<Semaphore>,
+    limit: usize,
+    header_timeout: Duration,
+}
+
+/// Binds the listeners and starts `worker_processes` workers, each a thread
+/// with its own single-threaded runtime waiting on the same listening
+/// sockets, as nginx's worker processes do: a connection lives on the worker
+/// that accepted it, so no request hops between threads.
+pub fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
     let table = listen_table(&rt, &setup);
     let mut listeners = Vec::new();
     for (a, conf_port) in &table {
         listeners.push((bind(*a).map_err(|e| format!("bind() to {a} failed ({e})"))?, *conf_port));
     }
     let bound: Vec<SocketAddr> = listeners.iter().filter_map(|(l, _)| l.local_addr().ok()).collect();
-    let limit = (rt.config.worker_connections * rt.config.workers).max(1);
-    let header_timeout = rt.config.http.client_header_timeout;
+    let workers = rt.config.workers.max(1);
+    let limit = (rt.config.worker_connections * workers).max(1);
     let current = Arc::new(RwLock::new(Arc::new(rt)));
-    let slots = Arc::new(Semaphore::new(limit));
-    let (stop, stop_rx) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        current: current.clone(),
+        slots: Arc::new(Semaphore::new(limit)),
+        limit,
+        header_timeout: current.read().unwrap_or_else(|e| e.into_inner()).config.http.client_header_timeout,
+    });
+    let (stop, stop_rx) = watch::channel(Phase::Serving);
+    let mut done = Vec::new();
+    for n in 0..workers {
+        let mine = listeners
+            .iter()
+            .map(|(l, p)| Ok((l.try_clone()?, *p)))
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(|e| format!("cannot share the listening sockets with worker {n} ({e})"))?;
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("cannot start worker {n} ({e})"))?;
+        let (shared, stop_rx) = (shared.clone(), stop_rx.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name(format!("proxy-worker-{n}"))
+            .spawn(move || {
+                runtime.block_on(worker(mine, shared, stop_rx));
+                // Dropping the runtime ends whatever an abort left behind.
+                drop(runtime);
+                let _ = tx.send(());
+            })
+            .map_err(|e| format!("cannot start worker {n} ({e})"))?;
+        done.push(rx);
+    }
+    Ok(Running { addrs: bound, stop, current, setup, done })
+}
+
+/// One worker: accepts on every listener until told to stop, then waits for
+/// all connections (of every worker) to finish, unless told to abort.
+async fn worker(listeners: Vec<(std::net::TcpListener, u16)>, shared: Arc<Shared>, mut stop_rx: watch::Receiver<Phase>) {
     let mut tasks = Vec::new();
     for (listener, conf_port) in listeners {
-        let (current, slots, mut stop_rx) = (current.clone(), slots.clone(), stop_rx.clone());
-        tasks.push(tokio::spawn(async move {
-            loop {
-                // Back-pressure: accept only when a connection slot is free.
-                let permit = tokio::select! {
-                    p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
-                    _ = stop_rx.changed() => return,
-                };
-                let (stream, remote) = tokio::select! {
-                    r = listener.accept() => match r {
-                        Ok(x) => x,
-                        Err(_) => { tokio::time::sleep(Duration::from_millis(50)).await; continue; }
-                    },
-                    _ = stop_rx.changed() => return,
-                };
-                // Routing and $server_port see the port the configuration listens on.
-                let local = SocketAddr::new(stream.local_addr().map(|a| a.ip()).unwrap_or(remote.ip()), conf_port);
-                // keepalive_timeout and keepalive_requests of the server this port belongs to.
-                let (idle_limit, max_requests, nodelay, send_limit) = {
-                    let rt = current.read().unwrap_or_else(|e| e.into_inner());
-                    let conf =
-                        rt.config.http.servers.iter().find(|s| s.listens.iter().any(|l| l.port == conf_port)).map(|s| s.conf.clone());
-                    conf.map(|c| (c.keepalive_timeout, c.keepalive_requests, c.tcp_nodelay, c.send_timeout)).unwrap_or((
-                        Duration::from_secs(75),
-                        1000,
-                        true,
-                        Duration::from_secs(60),
-                    ))
-                };
-                let send_timeout = SendTimeout::new(send_limit);
-                let _ = stream.set_nodelay(nodelay);
-                let current = current.clone();
-                let mut conn_stop = stop_rx.clone();
-                tokio::spawn(async move {
-                    let _permit = permit;
-                    let activity = Arc::new(Activity::default());
-                    let act = activity.clone();
-                    let sending = send_timeout.clone();
-                    let for_log = current.clone();
-                    let svc = service_fn(move |req| {
-                        let rt = current.read().unwrap_or_else(|e| e.into_inner()).clone();
-                        let act = act.clone();
-                        let sending = sending.clone();
-                        async move {
-                            let n = act.begin();
-                            let mut resp = handler::handle(rt, req, remote, local).await;
-                            if let Some(l) = resp.extensions().get::<Limit>() {
-                                sending.set(l.0);
-                            }
-                            if n >= max_requests {
-                                resp.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
-                            }
-                            act.end();
-                            Ok::<_, std::convert::Infallible>(resp)
-                        }
-                    });
-                    let conn = http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(header_timeout)
-                        .keep_alive(!idle_limit.is_zero())
-                        .max_buf_size(64 * 1024)
-                        .serve_connection(TokioIo::new(Io::new(super::framing::Guard::new(stream), send_timeout.clone())), svc)
-                        .with_upgrades();
-                    tokio::pin!(conn);
-                    let idle = async {
-                        // Idle keep-alive connections close after keepalive_timeout.
-                        // Sleep until this connection's own deadline, not on a fixed tick:
-                        // ten thousand idle connections must not mean ten thousand wakeups.
-                        loop {
-                            let idle = activity.idle_for();
-                            if idle >= idle_limit {
-                                return;
-                            }
-                            tokio::time::sleep(idle_limit - idle + Duration::from_millis(10)).await;
-                        }
-                    };
-                    tokio::select! {
-                        _ = conn.as_mut() => {}
-                        _ = idle => {
-                            conn.as_mut().graceful_shutdown();
-                            let _ = conn.await;
-                        }
-                        _ = conn_stop.changed() => {
-                            conn.as_mut().graceful_shutdown();
-                            let _ = conn.await;
-                        }
-                    }
-                    if send_timeout.fired() {
-                        let rt = for_log.read().unwrap_or_else(|e| e.into_inner()).clone();
-                        rt.logs.error(&format!(
-                            "client timed out (110: Connection timed out) while sending response to client, client: {}",
-                            remote.ip()
-                        ));
-                    }
-                });
-            }
-        }));
+        let Ok(listener) = TcpListener::from_std(listener) else { continue };
+        tasks.push(tokio::spawn(accept(listener, conf_port, shared.clone(), stop_rx.clone())));
     }
-    let all_slots = slots.clone();
-    let mut done_rx = stop_rx.clone();
-    let done = tokio::spawn(async move {
-        let _ = done_rx.changed().await;
-        for t in tasks {
-            let _ = t.await;
-        }
+    phase(&mut stop_rx, |p| p != Phase::Serving).await;
+    for t in tasks {
+        let _ = t.await;
+    }
+    tokio::select! {
         // Every slot back means every connection has finished.
-        let _ = all_slots.acquire_many(limit as u32).await;
+        _ = shared.slots.acquire_many(shared.limit as u32) => {}
+        _ = phase(&mut stop_rx, |p| p == Phase::Abort) => {}
+    }
+}
+
+async fn accept(listener: TcpListener, conf_port: u16, shared: Arc<Shared>, mut stop_rx: watch::Receiver<Phase>) {
+    loop {
+        // Back-pressure: accept only when a connection slot is free.
+        let permit = tokio::select! {
+            p = shared.slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+            _ = phase(&mut stop_rx, |p| p != Phase::Serving) => return,
+        };
+        let (stream, remote) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(_) => { tokio::time::sleep(Duration::from_millis(50)).await; continue; }
+            },
+            _ = phase(&mut stop_rx, |p| p != Phase::Serving) => return,
+        };
+        tokio::spawn(serve(stream, remote, conf_port, shared.clone(), stop_rx.clone(), permit));
+    }
+}
+
+/// One client connection, from its first byte to its close.
+async fn serve(
+    stream: tokio::net::TcpStream,
+    remote: SocketAddr,
+    conf_port: u16,
+    shared: Arc<Shared>,
+    mut stop_rx: watch::Receiver<Phase>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    // Routing and $server_port see the port the configuration listens on.
+    let local = SocketAddr::new(stream.local_addr().map(|a| a.ip()).unwrap_or(remote.ip()), conf_port);
+    // keepalive_timeout and keepalive_requests of the server this port belongs to.
+    let (idle_limit, max_requests, nodelay, send_limit) = {
+        let rt = shared.current.read().unwrap_or_else(|e| e.into_inner());
+        let conf = rt.config.http.servers.iter().find(|s| s.listens.iter().any(|l| l.port == conf_port)).map(|s| s.conf.clone());
+        conf.map(|c| (c.keepalive_timeout, c.keepalive_requests, c.tcp_nodelay, c.send_timeout)).unwrap_or((
+            Duration::from_secs(75),
+            1000,
+            true,
+            Duration::from_secs(60),
+        ))
+    };
+    let send_timeout = SendTimeout::new(send_limit);
+    let _ = stream.set_nodelay(nodelay);
+    let activity = Arc::new(Activity::default());
+    let act = activity.clone();
+    let sending = send_timeout.clone();
+    let current = shared.current.clone();
+    let svc = service_fn(move |req| {
+        let rt = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let act = act.clone();
+        let sending = sending.clone();
+        async move {
+            let n = act.begin();
+            let mut resp = handler::handle(rt, req, remote, local).await;
+            if let Some(l) = resp.extensions().get::<Limit>() {
+                sending.set(l.0);
+            }
+            if n >= max_requests {
+                resp.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+            }
+            act.end();
+            Ok::<_, std::convert::Infallible>(resp)
+        }
     });
-    Ok(Running { addrs: bound, stop, current, setup, done })
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(shared.header_timeout)
+        .keep_alive(!idle_limit.is_zero())
+        .max_buf_size(64 * 1024)
+        .serve_connection(TokioIo::new(Io::new(super::framing::Guard::new(stream), send_timeout.clone())), svc)
+        .with_upgrades();
+    tokio::pin!(conn);
+    let idle = async {
+        // Idle keep-alive connections close after keepalive_timeout.
+        // Sleep until this connection's own deadline, not on a fixed tick:
+        // ten thousand idle connections must not mean ten thousand wakeups.
+        loop {
+            let idle = activity.idle_for();
+            if idle >= idle_limit {
+                return;
+            }
+            tokio::time::sleep(idle_limit - idle + Duration::from_millis(10)).await;
+        }
+    };
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = idle => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+        _ = phase(&mut stop_rx, |p| p != Phase::Serving) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+    if send_timeout.fired() {
+        let rt = shared.current.read().unwrap_or_else(|e| e.into_inner()).clone();
+        rt.logs.error(&format!("client timed out (110: Connection timed out) while sending response to client, client: {}", remote.ip()));
+    }
 }
 
 /// Serves until SIGTERM or Ctrl-C (graceful, then exit 0); SIGHUP reloads.

@@ -124,8 +124,11 @@ impl Group {
 }
 
 pub struct Upstreams {
-    /// One pool per proxy_connect_timeout in use (the connector owns the timeout).
-    clients: std::sync::RwLock<HashMap<Duration, Client<HttpConnector, Body>>>,
+    /// One pool per proxy_connect_timeout in use (the connector owns the
+    /// timeout) and per worker thread: as with nginx's worker processes, a
+    /// kept-alive connection is reused only by the worker that opened it, so
+    /// a request never waits on another thread's connection task.
+    clients: std::sync::RwLock<HashMap<(Duration, std::thread::ThreadId), Client<HttpConnector, Body>>>,
     groups: HashMap<String, Group>,
     pub resolver: Arc<dyn HostResolver>,
 }
@@ -141,12 +144,13 @@ impl Upstreams {
     }
 
     fn client(&self, connect_timeout: Duration) -> Client<HttpConnector, Body> {
-        if let Some(c) = self.clients.read().unwrap_or_else(|e| e.into_inner()).get(&connect_timeout) {
+        let key = (connect_timeout, std::thread::current().id());
+        if let Some(c) = self.clients.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return c.clone();
         }
         let mut clients = self.clients.write().unwrap_or_else(|e| e.into_inner());
         clients
-            .entry(connect_timeout)
+            .entry(key)
             .or_insert_with(|| {
                 let mut connector = HttpConnector::new();
                 connector.set_nodelay(true);
