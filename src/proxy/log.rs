@@ -32,8 +32,19 @@ pub enum Sink {
 
 pub struct Logs {
     sink: Sink,
-    files: Mutex<HashMap<PathBuf, std::fs::File>>,
+    /// Log path as written in the configuration -> its open file (`None`
+    /// when the path maps to nowhere on this host). Looked up per line, so
+    /// keyed by the written path: no mapping or joining on the hot path.
+    files: Mutex<HashMap<String, Option<Arc<std::fs::File>>>>,
     error_path: Option<PathBuf>,
+    error_file: Mutex<Option<std::fs::File>>,
+}
+
+/// One write(2) per line, as nginx; O_APPEND keeps lines whole when
+/// workers write at once.
+fn append(f: &std::fs::File, mut line: String) {
+    line.push('\n');
+    let _ = (&*f).write_all(line.as_bytes());
 }
 
 /// nginx's default escaping: `"`, `\` and bytes outside printable ASCII as `\xHH`.
@@ -75,7 +86,7 @@ pub fn render(format: &LogFormat, ctx: &Ctx<'_>) -> String {
 
 impl Logs {
     pub fn new(sink: Sink, error_path: Option<PathBuf>) -> Logs {
-        Logs { sink, files: Mutex::new(HashMap::new()), error_path }
+        Logs { sink, files: Mutex::new(HashMap::new()), error_path, error_file: Mutex::new(None) }
     }
 
     /// Opens every configured log file now, so a bad path fails at start as in nginx.
@@ -89,39 +100,38 @@ impl Logs {
                     if !http.log_formats.contains_key(format) {
                         return Err(format!("unknown log format \"{format}\""));
                     }
-                    if let Some(p) = map(path) {
-                        self.open(&p).map_err(|e| format!("open() \"{}\" failed ({e})", p.display()))?;
-                    }
+                    self.file(path, map).map_err(|e| e.to_string())?;
                 }
             }
         }
         Ok(())
     }
 
-    fn open(&self, p: &PathBuf) -> std::io::Result<()> {
-        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
-        if !files.contains_key(p) {
-            if let Some(dir) = p.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            let f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
-            files.insert(p.clone(), f);
+    /// The open file for a log path as written (opened on first use).
+    fn file(&self, written: &str, map: &PathFn) -> std::io::Result<Option<Arc<std::fs::File>>> {
+        if let Some(f) = self.files.lock().unwrap_or_else(|e| e.into_inner()).get(written) {
+            return Ok(f.clone());
         }
-        Ok(())
+        let opened = match map(written) {
+            None => None,
+            Some(p) => {
+                if let Some(dir) = p.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                let f = std::fs::OpenOptions::new().create(true).append(true).open(&p);
+                Some(Arc::new(f.map_err(|e| std::io::Error::new(e.kind(), format!("open() \"{}\" failed ({e})", p.display())))?))
+            }
+        };
+        Ok(self.files.lock().unwrap_or_else(|e| e.into_inner()).entry(written.to_string()).or_insert(opened).clone())
     }
 
-    fn write(&self, path: &str, line: &str) {
+    /// Appends one line to the access log `path` names.
+    fn write(&self, path: &str, line: String) {
         match &self.sink {
-            Sink::Lines(f) => f(line),
+            Sink::Lines(f) => f(&line),
             Sink::Files { map } => {
-                let Some(p) = map(path) else { return };
-                if self.open(&p).is_err() {
-                    return;
-                }
-                let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(f) = files.get_mut(&p) {
-                    // One write(2) per line, as nginx: `writeln!` on a File makes two.
-                    let _ = f.write_all(format!("{line}\n").as_bytes());
+                if let Ok(Some(f)) = self.file(path, map) {
+                    append(&f, line);
                 }
             }
         }
@@ -133,8 +143,16 @@ impl Logs {
         match (&self.sink, &self.error_path) {
             (Sink::Lines(f), _) => f(&line),
             (Sink::Files { .. }, Some(p)) => {
-                let p = p.display().to_string();
-                self.write(&p, &line);
+                let mut file = self.error_file.lock().unwrap_or_else(|e| e.into_inner());
+                if file.is_none() {
+                    if let Some(dir) = p.parent() {
+                        let _ = std::fs::create_dir_all(dir);
+                    }
+                    *file = std::fs::OpenOptions::new().create(true).append(true).open(p).ok();
+                }
+                if let Some(f) = file.as_ref() {
+                    append(f, line);
+                }
             }
             (Sink::Files { .. }, None) => eprintln!("{line}"),
         }
@@ -183,8 +201,7 @@ impl LoggedBody {
             p.vars.bytes_sent = self.sent + self.header_bytes;
             let ctx = Ctx { rv: &p.vars, maps: &[] };
             for (path, format) in &p.targets {
-                let line = render(format, &ctx);
-                p.logs.write(path, &line);
+                p.logs.write(path, render(format, &ctx));
             }
         }
     }
@@ -226,6 +243,35 @@ impl HttpBody for LoggedBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_from_many_threads_stay_whole_and_unmapped_paths_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().to_path_buf();
+        let map: PathFn = Box::new(move |p: &str| (!p.starts_with("/nowhere")).then(|| base.join(p.trim_start_matches('/'))));
+        let logs = Arc::new(Logs::new(Sink::Files { map }, Some(dir.path().join("e/error.log"))));
+        let writers: Vec<_> = (0..4)
+            .map(|t| {
+                let logs = logs.clone();
+                std::thread::spawn(move || {
+                    for i in 0..500 {
+                        logs.write("/var/log/a.log", format!("{t} {i} {}", "x".repeat(100)));
+                        logs.write("/nowhere/b.log", "lost".into());
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        let text = std::fs::read_to_string(dir.path().join("var/log/a.log")).unwrap();
+        assert_eq!(text.lines().count(), 2000);
+        assert!(text.lines().all(|l| l.len() > 100 && l.ends_with(&"x".repeat(100))), "a line was torn");
+        assert!(!dir.path().join("nowhere").exists());
+        logs.error("upstream boom");
+        let errors = std::fs::read_to_string(dir.path().join("e/error.log")).unwrap_or_default();
+        assert!(errors.contains("[error]") && errors.ends_with("upstream boom\n"), "{errors:?}");
+    }
 
     #[test]
     fn escaping_like_nginx() {
