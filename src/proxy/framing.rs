@@ -26,168 +26,143 @@ enum State {
 pub struct Guard<T> {
     inner: T,
     state: State,
-    /// Bytes of the current head or chunk line not yet complete.
+    /// A head or chunk line that began in an earlier read and has not ended.
     partial: Vec<u8>,
-    /// Bytes checked and ready for hyper.
-    ready: Vec<u8>,
-    ready_pos: usize,
 }
-
-/// Reads land in a fresh uninitialized buffer of this size (zeroing one for
-/// every read showed in profiles; keeping one would cost idle connections).
-const READ_SIZE: usize = 16 * 1024;
 
 impl<T> Guard<T> {
     pub fn new(inner: T) -> Self {
-        Guard { inner, state: State::Head, partial: Vec::new(), ready: Vec::new(), ready_pos: 0 }
+        Guard { inner, state: State::Head, partial: Vec::new() }
     }
 
-    /// Follows framing over newly read bytes, moving them to `ready`.
-    fn feed(&mut self, mut data: &[u8]) {
-        while !data.is_empty() {
+    /// Follows framing over newly read bytes, which go up to hyper as they
+    /// are, in place, unless a head must be refused. Heads that arrive in one
+    /// read (nearly all) are checked where they lie, without a copy.
+    fn feed(&mut self, data: &mut [u8]) {
+        let mut i = 0;
+        while i < data.len() {
             match self.state {
-                State::Through => {
-                    self.ready.extend_from_slice(data);
-                    return;
-                }
-                State::Body(n) => {
-                    let take = (n as usize).min(data.len());
-                    self.ready.extend_from_slice(&data[..take]);
-                    data = &data[take..];
-                    self.state = if n as usize == take { State::Head } else { State::Body(n - take as u64) };
-                }
-                State::ChunkData(n) => {
-                    let take = (n as usize).min(data.len());
-                    self.ready.extend_from_slice(&data[..take]);
-                    data = &data[take..];
-                    self.state = if n as usize == take { State::ChunkEnd } else { State::ChunkData(n - take as u64) };
+                State::Through => return,
+                State::Body(n) | State::ChunkData(n) => {
+                    let take = (n as usize).min(data.len() - i);
+                    i += take;
+                    let left = n - take as u64;
+                    self.state = match self.state {
+                        State::Body(_) if left == 0 => State::Head,
+                        State::Body(_) => State::Body(left),
+                        _ if left == 0 => State::ChunkEnd,
+                        _ => State::ChunkData(left),
+                    };
                 }
                 State::Head | State::ChunkSize | State::ChunkEnd | State::Trailers => {
-                    // Line-oriented states: gather until the line (or head) ends.
+                    // Line-oriented states: find where the line (or head) ends.
                     let (terminator, limit): (&[u8], usize) =
                         if self.state == State::Head { (b"\r\n\r\n", MAX_HEAD) } else { (b"\r\n", 4096) };
-                    let start = self.partial.len().saturating_sub(terminator.len() - 1);
-                    self.partial.extend_from_slice(data);
-                    let Some(end) = find(&self.partial[start..], terminator).map(|i| start + i + terminator.len()) else {
-                        if self.partial.len() > limit {
-                            self.state = State::Through;
-                            let p = std::mem::take(&mut self.partial);
-                            self.ready.extend_from_slice(&p);
-                        }
-                        return;
+                    let (next, refuse, used) = if self.partial.is_empty() {
+                        let Some(end) = find(&data[i..], terminator).map(|e| e + terminator.len()) else {
+                            self.hold(&data[i..], limit);
+                            return;
+                        };
+                        let (next, refuse) = self.after(&data[i..i + end]);
+                        (next, refuse, end)
+                    } else {
+                        // The unit began in an earlier read: search across the seam.
+                        let had = self.partial.len();
+                        let start = had.saturating_sub(terminator.len() - 1);
+                        self.partial.extend_from_slice(&data[i..]);
+                        let Some(end) = find(&self.partial[start..], terminator).map(|e| start + e + terminator.len()) else {
+                            let whole = std::mem::take(&mut self.partial);
+                            self.hold(&whole, limit);
+                            return;
+                        };
+                        let unit = std::mem::take(&mut self.partial);
+                        let (next, refuse) = self.after(&unit[..end]);
+                        (next, refuse, end - had)
                     };
-                    let mut unit: Vec<u8> = self.partial.drain(..end).collect();
-                    let rest = std::mem::take(&mut self.partial);
-                    self.state = match self.state {
-                        State::Head if unit == b"\r\n" || unit == b"\r\n\r\n" => State::Head,
-                        State::Head => self.head(&mut unit),
-                        State::ChunkSize => {
-                            let line = String::from_utf8_lossy(&unit);
-                            let size = line.trim().split(';').next().and_then(|h| u64::from_str_radix(h.trim(), 16).ok());
-                            match size {
-                                Some(0) => State::Trailers,
-                                Some(n) => State::ChunkData(n),
-                                None => State::Through,
-                            }
-                        }
-                        State::ChunkEnd => State::ChunkSize,
-                        State::Trailers if unit == b"\r\n" => State::Head,
-                        _ => State::Trailers,
-                    };
-                    self.ready.extend_from_slice(&unit);
-                    // What followed the unit goes through the machine again.
-                    let again = rest;
-                    self.feed(&again);
-                    return;
+                    i += used;
+                    if refuse {
+                        // The unit's last byte is in this read: a NUL in its final
+                        // line break makes hyper refuse the head with 400 and close.
+                        data[i - 1] = 0;
+                    }
+                    self.state = next;
                 }
             }
         }
     }
 
-    /// Checks one request head; returns the state for what follows it.
-    fn head(&mut self, unit: &mut [u8]) -> State {
-        let mut headers = [httparse::EMPTY_HEADER; 128];
-        let mut req = httparse::Request::new(&mut headers);
-        let Ok(httparse::Status::Complete(_)) = req.parse(unit) else { return State::Through };
-        let te = req.headers.iter().find(|h| h.name.eq_ignore_ascii_case("transfer-encoding")).map(|h| h.value.to_vec());
-        let cl = req
-            .headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-            .map(|h| String::from_utf8_lossy(h.value).trim().to_string());
-        let upgrade = req.headers.iter().any(|h| h.name.eq_ignore_ascii_case("upgrade")) || req.method == Some("CONNECT");
-        if te.is_some() && cl.is_some() {
-            // Make the head unparseable: hyper answers 400 and closes, as nginx refuses it.
-            if let Some(pos) = find_ci(unit, b"\r\ntransfer-encoding") {
-                unit[pos + 2] = 0;
-            }
-            return State::Through;
-        }
-        if upgrade {
-            return State::Through;
-        }
-        if let Some(te) = te {
-            return if String::from_utf8_lossy(&te).to_ascii_lowercase().trim().ends_with("chunked") {
-                State::ChunkSize
-            } else {
-                State::Through
-            };
-        }
-        match cl.map(|c| c.parse::<u64>()) {
-            Some(Ok(0)) | None => State::Head,
-            Some(Ok(n)) => State::Body(n),
-            Some(Err(_)) => State::Through,
+    /// Keeps the start of a unit that has not ended; one too long to be a
+    /// head or chunk line is left for hyper to refuse.
+    fn hold(&mut self, bytes: &[u8], limit: usize) {
+        if self.partial.len() + bytes.len() > limit {
+            self.partial.clear();
+            self.state = State::Through;
+        } else {
+            self.partial.extend_from_slice(bytes);
         }
     }
+
+    /// The state after a complete unit, and whether the unit is refused.
+    fn after(&self, unit: &[u8]) -> (State, bool) {
+        match self.state {
+            State::Head if unit == b"\r\n" || unit == b"\r\n\r\n" => (State::Head, false),
+            State::Head => head(unit),
+            State::ChunkSize => {
+                let line = String::from_utf8_lossy(unit);
+                let size = line.trim().split(';').next().and_then(|h| u64::from_str_radix(h.trim(), 16).ok());
+                let next = match size {
+                    Some(0) => State::Trailers,
+                    Some(n) => State::ChunkData(n),
+                    None => State::Through,
+                };
+                (next, false)
+            }
+            State::ChunkEnd => (State::ChunkSize, false),
+            State::Trailers if unit == b"\r\n" => (State::Head, false),
+            _ => (State::Trailers, false),
+        }
+    }
+}
+
+/// Checks one request head: the state for what follows it, and whether it
+/// must be refused (both Content-Length and Transfer-Encoding).
+fn head(unit: &[u8]) -> (State, bool) {
+    let mut headers = [const { std::mem::MaybeUninit::uninit() }; 128];
+    let mut req = httparse::Request::new(&mut []);
+    let Ok(httparse::Status::Complete(_)) = req.parse_with_uninit_headers(unit, &mut headers) else { return (State::Through, false) };
+    let te = req.headers.iter().find(|h| h.name.eq_ignore_ascii_case("transfer-encoding")).map(|h| h.value);
+    let cl = req.headers.iter().find(|h| h.name.eq_ignore_ascii_case("content-length")).map(|h| h.value);
+    let upgrade = req.headers.iter().any(|h| h.name.eq_ignore_ascii_case("upgrade")) || req.method == Some("CONNECT");
+    if te.is_some() && cl.is_some() {
+        return (State::Through, true);
+    }
+    if upgrade {
+        return (State::Through, false);
+    }
+    if let Some(te) = te {
+        let chunked = String::from_utf8_lossy(te).to_ascii_lowercase().trim().ends_with("chunked");
+        return (if chunked { State::ChunkSize } else { State::Through }, false);
+    }
+    let next = match cl.map(|c| String::from_utf8_lossy(c).trim().parse::<u64>()) {
+        Some(Ok(0)) | None => State::Head,
+        Some(Ok(n)) => State::Body(n),
+        Some(Err(_)) => State::Through,
+    };
+    (next, false)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle))
-}
-
 impl<T: AsyncRead + Unpin> AsyncRead for Guard<T> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
-        loop {
-            if self.ready_pos < self.ready.len() {
-                let n = (self.ready.len() - self.ready_pos).min(buf.remaining());
-                let start = self.ready_pos;
-                buf.put_slice(&self.ready[start..start + n]);
-                self.ready_pos += n;
-                if self.ready_pos == self.ready.len() {
-                    self.ready.clear();
-                    self.ready_pos = 0;
-                }
-                return Poll::Ready(Ok(()));
-            }
-            let mut scratch = Vec::with_capacity(READ_SIZE);
-            let mut rb = ReadBuf::uninit(&mut scratch.spare_capacity_mut()[..READ_SIZE]);
-            let polled = Pin::new(&mut self.inner).poll_read(cx, &mut rb);
-            let n = rb.filled().len();
-            // SAFETY: the read initialized the first n bytes of the spare capacity.
-            unsafe { scratch.set_len(n) };
-            if let Poll::Ready(Ok(())) = polled
-                && n > 0
-            {
-                self.feed(&scratch);
-                continue;
-            }
-            match polled {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Ready(Ok(())) => {
-                    // End of stream: whatever was held back goes up as it is.
-                    let rest = std::mem::take(&mut self.partial);
-                    if rest.is_empty() {
-                        return Poll::Ready(Ok(()));
-                    }
-                    self.ready.extend_from_slice(&rest);
-                }
-            }
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = polled {
+            self.feed(&mut buf.filled_mut()[before..]);
         }
+        polled
     }
 }
 
@@ -215,10 +190,13 @@ mod tests {
 
     fn run(input: &[&[u8]]) -> (Vec<u8>, State) {
         let mut g = Guard::new(());
+        let mut out = Vec::new();
         for piece in input {
-            g.feed(piece);
+            let mut piece = piece.to_vec();
+            g.feed(&mut piece);
+            out.extend_from_slice(&piece);
         }
-        (g.ready.clone(), g.state)
+        (out, g.state)
     }
 
     #[test]
@@ -240,6 +218,17 @@ mod tests {
         assert_eq!(state, State::Through);
         let mut headers = [httparse::EMPTY_HEADER; 8];
         assert!(httparse::Request::new(&mut headers).parse(&out).is_err(), "hyper must refuse it");
+    }
+
+    #[test]
+    fn heads_with_both_framings_are_broken_wherever_the_reads_split_them() {
+        let head: &[u8] = b"POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for cut in 1..head.len() {
+            let (out, state) = run(&[&head[..cut], &head[cut..], b"0\r\n\r\n"]);
+            assert_eq!(state, State::Through, "cut at {cut}");
+            let mut headers = [httparse::EMPTY_HEADER; 8];
+            assert!(httparse::Request::new(&mut headers).parse(&out).is_err(), "cut at {cut}: hyper must refuse it");
+        }
     }
 
     #[test]
