@@ -307,13 +307,14 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
                 break;
             }
         };
-        addrs_tried.push(addr.to_string());
+        let addr_text = super::vars::addr_text(&addr);
+        addrs_tried.push(addr_text.clone());
         let verdict = super::body::Verdict::default();
         let req_body: Body = match body.take() {
             Some(b) => super::body::Limited::new(b, conf.client_max_body_size, conf.client_body_timeout, verdict.clone()).boxed(),
             None => super::handler::empty(),
         };
-        let mut builder = Request::builder().method(r.method.clone()).uri(format!("http://{addr}{uri}"));
+        let mut builder = Request::builder().method(r.method.clone()).uri(format!("http://{addr_text}{uri}"));
         if let Some(h) = builder.headers_mut() {
             *h = headers.clone();
         }

@@ -213,12 +213,53 @@ fn header(h: &HeaderMap, name: &str) -> Option<String> {
 
 fn format_ip(a: &SocketAddr) -> String {
     match a {
-        SocketAddr::V4(v4) => v4.ip().to_string(),
+        SocketAddr::V4(v4) => ipv4_text(v4.ip()),
         SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
+            Some(v4) => ipv4_text(&v4),
             None => v6.ip().to_string(),
         },
     }
+}
+
+/// Dotted quad text, as `Display` writes it but without the formatting
+/// machinery (it showed in profiles: client addresses go into every log
+/// line and X-Forwarded-For).
+pub fn ipv4_text(ip: &std::net::Ipv4Addr) -> String {
+    let mut out = String::with_capacity(15);
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_decimal(&mut out, octet as u32);
+    }
+    out
+}
+
+/// `host:port` text of an address, IPv4 without the formatting machinery.
+pub fn addr_text(a: &SocketAddr) -> String {
+    match a {
+        SocketAddr::V4(v4) => {
+            let mut out = ipv4_text(v4.ip());
+            out.push(':');
+            push_decimal(&mut out, v4.port() as u32);
+            out
+        }
+        SocketAddr::V6(_) => a.to_string(),
+    }
+}
+
+fn push_decimal(out: &mut String, n: u32) {
+    let mut digits = [0u8; 10];
+    let (mut n, mut len) = (n, 0);
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[..len].iter().rev().map(|&d| d as char));
 }
 
 /// The time strings nginx formats once per second and reuses.
@@ -359,6 +400,22 @@ impl Vars for RequestVars {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_read_as_display_writes_them() {
+        for ip in ["0.0.0.0", "127.0.0.1", "10.200.3.45", "255.255.255.255", "1.22.100.9"] {
+            let v4: std::net::Ipv4Addr = ip.parse().unwrap();
+            assert_eq!(ipv4_text(&v4), ip);
+            for port in [0u16, 7, 80, 65535] {
+                let a = SocketAddr::from((v4, port));
+                assert_eq!(addr_text(&a), a.to_string());
+            }
+        }
+        let v6: SocketAddr = "[::1]:8080".parse().unwrap();
+        assert_eq!(addr_text(&v6), "[::1]:8080");
+        let mapped: SocketAddr = "[::ffff:10.0.0.1]:1".parse().unwrap();
+        assert_eq!(format_ip(&mapped), "10.0.0.1");
+    }
 
     pub fn vars() -> RequestVars {
         let mut headers = HeaderMap::new();
