@@ -48,20 +48,22 @@ fn append(f: &std::fs::File, mut line: String) {
 }
 
 /// nginx's default escaping: `"`, `\` and bytes outside printable ASCII as `\xHH`.
-pub fn escape_default(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+pub fn escape_default(s: &str, out: &mut String) {
+    let special = |b: u8| b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b);
+    if !s.bytes().any(special) {
+        out.push_str(s);
+        return;
+    }
     for b in s.bytes() {
-        if b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b) {
+        if special(b) {
             out.push_str(&format!("\\x{b:02X}"));
         } else {
             out.push(b as char);
         }
     }
-    out
 }
 
-pub fn escape_json(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+pub fn escape_json(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -73,14 +75,13 @@ pub fn escape_json(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 pub fn render(format: &LogFormat, ctx: &Ctx<'_>) -> String {
     match format.escape {
         Escape::Default => format.template.eval_log(ctx, &escape_default),
         Escape::Json => format.template.eval_log(ctx, &escape_json),
-        Escape::None => format.template.eval_log(ctx, &|s: &str| s.to_string()),
+        Escape::None => format.template.eval_log(ctx, &|s: &str, out: &mut String| out.push_str(s)),
     }
 }
 
@@ -275,7 +276,13 @@ mod tests {
 
     #[test]
     fn escaping_like_nginx() {
-        assert_eq!(escape_default("a\"b\\c\u{1}é"), "a\\x22b\\x5Cc\\x01\\xC3\\xA9");
-        assert_eq!(escape_json("a\"b\\c\n\u{1}é"), "a\\\"b\\\\c\\n\\u0001é");
+        let esc = |f: fn(&str, &mut String), s: &str| {
+            let mut out = String::from(">");
+            f(s, &mut out);
+            out
+        };
+        assert_eq!(esc(escape_default, "a\"b\\c\u{1}é"), ">a\\x22b\\x5Cc\\x01\\xC3\\xA9");
+        assert_eq!(esc(escape_default, "plain text"), ">plain text");
+        assert_eq!(esc(escape_json, "a\"b\\c\n\u{1}é"), ">a\\\"b\\\\c\\n\\u0001é");
     }
 }

@@ -188,9 +188,23 @@ fn strip_hop_by_hop(h: &mut HeaderMap) {
                 .then(|| HeaderName::from_bytes(t.as_bytes()).ok())?
         })
         .collect();
-    for n in named.iter().chain(HOP_BY_HOP.iter()) {
-        h.remove(n);
+    // One pass over the names present beats a hashed remove per name, and
+    // rebuilding keeps the order the peer sent (remove would reorder).
+    let gone = |k: &HeaderName| HOP_BY_HOP.contains(k) || named.contains(k);
+    if !h.keys().any(gone) {
+        return;
     }
+    let mut kept = HeaderMap::with_capacity(h.len());
+    let mut name: Option<HeaderName> = None;
+    for (k, v) in std::mem::take(h) {
+        if let Some(k) = k {
+            name = Some(k);
+        }
+        if let Some(k) = name.as_ref().filter(|k| !gone(k)) {
+            kept.append(k.clone(), v);
+        }
+    }
+    *h = kept;
 }
 
 fn wants_upgrade(h: &HeaderMap) -> Option<HeaderValue> {

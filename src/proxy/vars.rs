@@ -84,16 +84,16 @@ impl Template {
 
     /// Evaluates for a log line: variable values go through `escape`, and a
     /// variable with no value prints `-`, as nginx writes them.
-    pub fn eval_log(&self, vars: &dyn Vars, escape: &dyn Fn(&str) -> String) -> String {
-        let mut out = String::new();
+    pub fn eval_log(&self, vars: &dyn Vars, escape: &dyn Fn(&str, &mut String)) -> String {
+        let mut out = String::with_capacity(256);
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
                 Part::Var(v) => match vars.var(v) {
-                    Some(val) => out.push_str(&escape(&val)),
+                    Some(val) => escape(&val, &mut out),
                     None => out.push('-'),
                 },
-                Part::Capture(n) => out.push_str(&escape(&vars.capture(*n).unwrap_or_default())),
+                Part::Capture(n) => escape(&vars.capture(*n).unwrap_or_default(), &mut out),
             }
         }
         out
@@ -203,12 +203,14 @@ pub struct RequestVars {
 }
 
 fn header(h: &HeaderMap, name: &str) -> Option<String> {
-    let all: Vec<&str> = h.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
-    if all.is_empty() {
-        return None;
-    }
+    let mut values = h.get_all(name).iter().filter_map(|v| v.to_str().ok());
+    let mut out = values.next()?.to_string();
     // Repeated headers join as nginx does: cookies with "; ", others with ", ".
-    Some(all.join(if name.eq_ignore_ascii_case("cookie") { "; " } else { ", " }))
+    for v in values {
+        out.push_str(if name.eq_ignore_ascii_case("cookie") { "; " } else { ", " });
+        out.push_str(v);
+    }
+    Some(out)
 }
 
 fn format_ip(a: &SocketAddr) -> String {
@@ -331,7 +333,7 @@ impl Vars for RequestVars {
     }
 
     fn var(&self, name: &str) -> Option<String> {
-        if let Some(v) = self.maps.get(name) {
+        if let Some(v) = if self.maps.is_empty() { None } else { self.maps.get(name) } {
             return Some(v.clone());
         }
         Some(match name {
