@@ -175,10 +175,10 @@ const HOP_BY_HOP: [HeaderName; 7] = [
     header::UPGRADE,
 ];
 
-fn strip_hop_by_hop(h: &mut HeaderMap) {
-    // Headers the Connection header names go too (most often only "keep-alive" or "close").
-    let named: Vec<HeaderName> = h
-        .get_all(header::CONNECTION)
+/// Names the Connection header lists: hop-by-hop for this message too
+/// ("close" and "keep-alive" are options, not names worth a lookup).
+fn connection_named(h: &HeaderMap) -> Vec<HeaderName> {
+    h.get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
@@ -187,24 +187,26 @@ fn strip_hop_by_hop(h: &mut HeaderMap) {
             (!t.eq_ignore_ascii_case("close") && !t.eq_ignore_ascii_case("keep-alive"))
                 .then(|| HeaderName::from_bytes(t.as_bytes()).ok())?
         })
-        .collect();
-    // One pass over the names present beats a hashed remove per name, and
-    // rebuilding keeps the order the peer sent (remove would reorder).
-    let gone = |k: &HeaderName| HOP_BY_HOP.contains(k) || named.contains(k);
-    if !h.keys().any(gone) {
-        return;
-    }
-    let mut kept = HeaderMap::with_capacity(h.len());
-    let mut name: Option<HeaderName> = None;
-    for (k, v) in std::mem::take(h) {
-        if let Some(k) = k {
-            name = Some(k);
-        }
-        if let Some(k) = name.as_ref().filter(|k| !gone(k)) {
-            kept.append(k.clone(), v);
+        .collect()
+}
+
+/// The headers of `src` less hop-by-hop ones and those `drop` names, in
+/// the order the peer sent them: one pass, where a remove per name would
+/// hash each name and shuffle what follows.
+fn forwarded_headers(src: &HeaderMap, drop: impl Fn(&HeaderName) -> bool) -> HeaderMap {
+    let named = connection_named(src);
+    let mut out = HeaderMap::with_capacity(src.len());
+    for (k, v) in src {
+        if !HOP_BY_HOP.contains(k) && !named.contains(k) && !drop(k) {
+            out.append(k.clone(), v.clone());
         }
     }
-    *h = kept;
+    out
+}
+
+#[cfg(test)]
+fn strip_hop_by_hop(h: &mut HeaderMap) {
+    *h = forwarded_headers(h, |_| false);
 }
 
 fn wants_upgrade(h: &HeaderMap) -> Option<HeaderValue> {
@@ -247,9 +249,7 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
 
     // Headers: the client's, less hop-by-hop, with proxy_set_header applied.
     let upgrade = wants_upgrade(&r.vars.headers);
-    let mut headers = r.vars.headers.clone();
-    strip_hop_by_hop(&mut headers);
-    headers.remove(header::HOST);
+    let mut headers = forwarded_headers(&r.vars.headers, |k| k == header::HOST);
     let mut host_value = r.vars.proxy_host.clone();
     for (name, value) in &conf.proxy_set_headers {
         let v = value.eval(&Ctx { rv: &r.vars, maps });
@@ -432,7 +432,6 @@ fn respond(
         return Outcome::Done(out.body(super::handler::empty()).expect("valid response"));
     }
     let (mut parts, body) = resp.into_parts();
-    strip_hop_by_hop(&mut parts.headers);
     const HIDDEN: [HeaderName; 8] = [
         header::DATE,
         header::SERVER,
@@ -443,14 +442,10 @@ fn respond(
         HeaderName::from_static("x-accel-buffering"),
         HeaderName::from_static("x-accel-charset"),
     ];
-    for h in &HIDDEN {
-        if !conf.proxy_pass_headers.iter().any(|p| p == h.as_str()) {
-            parts.headers.remove(h);
-        }
-    }
-    for h in &conf.proxy_hide_headers {
-        parts.headers.remove(h.as_str());
-    }
+    parts.headers = forwarded_headers(&parts.headers, |k| {
+        (HIDDEN.contains(k) && !conf.proxy_pass_headers.iter().any(|p| p == k.as_str()))
+            || conf.proxy_hide_headers.iter().any(|h| h.eq_ignore_ascii_case(k.as_str()))
+    });
     rewrite_location(rt, conf, p, r, &mut parts.headers);
     let body = body.map_err(|e| Box::new(e) as BoxError).boxed();
     Outcome::Done(Response::from_parts(parts, body))
