@@ -89,10 +89,11 @@ impl Template {
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
-                Part::Var(v) => match vars.var(v) {
-                    Some(val) => escape(&val, &mut out),
-                    None => out.push('-'),
-                },
+                Part::Var(v) => {
+                    if !vars.with_var(v, &mut |val| escape(val, &mut out)) {
+                        out.push('-');
+                    }
+                }
                 Part::Capture(n) => escape(&vars.capture(*n).unwrap_or_default(), &mut out),
             }
         }
@@ -104,7 +105,9 @@ impl Template {
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
-                Part::Var(v) => out.push_str(&vars.var(v).unwrap_or_default()),
+                Part::Var(v) => {
+                    vars.with_var(v, &mut |val| out.push_str(val));
+                }
                 Part::Capture(n) => out.push_str(&vars.capture(*n).unwrap_or_default()),
             }
         }
@@ -116,6 +119,19 @@ impl Template {
 pub trait Vars {
     fn var(&self, name: &str) -> Option<String>;
     fn capture(&self, n: usize) -> Option<String>;
+
+    /// Hands the value of `name` to `f`; false when it has none. Values
+    /// that already exist as text are lent, not copied (templates and log
+    /// lines ask for a dozen per request).
+    fn with_var(&self, name: &str, f: &mut dyn FnMut(&str)) -> bool {
+        match self.var(name) {
+            Some(v) => {
+                f(&v);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// Variables every request has, known at load time so typos are caught.
@@ -283,23 +299,42 @@ fn format_now(t: SystemTime, f: TimeFormat) -> String {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    static FORMATTED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// `t` formatted, from a small per-thread cache of recent seconds (the same
-/// second is asked for again and again: the time now, the same files' mtimes).
+/// second is asked for again and again: the time now, the same files'
+/// mtimes). Least recently used goes first: keyed by second modulo the size,
+/// a file's mtime and the clock shared a slot one second in four and pushed
+/// each other out on every request.
 pub fn format_time(t: SystemTime, f: TimeFormat) -> String {
     use std::cell::RefCell;
+    /// (second, text, last use) per format.
+    type Row = [(u64, String, u64); 4];
     thread_local! {
-        static CACHE: RefCell<[[(u64, String); 4]; 3]> = const { RefCell::new([const { [const { (u64::MAX, String::new()) }; 4] }; 3]) };
+        static CACHE: RefCell<([Row; 3], u64)> = const { RefCell::new(([const { [const { (u64::MAX, String::new(), 0) }; 4] }; 3], 0)) };
     }
     let Ok(secs) = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()) else {
         return format_now(t, f);
     };
     CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        let slot = &mut c[f as usize][(secs % 4) as usize];
-        if slot.0 != secs {
-            *slot = (secs, format_now(t, f));
-        }
-        slot.1.clone()
+        let (rows, clock) = &mut *c.borrow_mut();
+        *clock += 1;
+        let row = &mut rows[f as usize];
+        let i = match row.iter().position(|s| s.0 == secs) {
+            Some(i) => i,
+            None => {
+                let i = (0..row.len()).min_by_key(|&i| row[i].2).unwrap_or(0);
+                #[cfg(test)]
+                FORMATTED.with(|n| n.set(n.get() + 1));
+                row[i] = (secs, format_now(t, f), 0);
+                i
+            }
+        };
+        row[i].2 = *clock;
+        row[i].1.clone()
     })
 }
 
@@ -330,6 +365,45 @@ impl RequestVars {
 impl Vars for RequestVars {
     fn capture(&self, n: usize) -> Option<String> {
         self.captures.get(n).cloned().flatten()
+    }
+
+    fn with_var(&self, name: &str, f: &mut dyn FnMut(&str)) -> bool {
+        if !self.maps.is_empty() && self.maps.contains_key(name) {
+            return self.var(name).map(|v| f(&v)).is_some();
+        }
+        let lend = |v: &str, f: &mut dyn FnMut(&str)| {
+            f(v);
+            true
+        };
+        match name {
+            "request_uri" => lend(&self.request_uri, f),
+            "uri" | "document_uri" => lend(&self.uri, f),
+            "request_method" => lend(&self.method, f),
+            "args" | "query_string" => lend(&self.args, f),
+            "scheme" => lend(self.scheme, f),
+            "server_protocol" => lend(&self.protocol, f),
+            "remote_user" => false,
+            "status" if (100..1000).contains(&self.status) => {
+                let digits = [b'0' + (self.status / 100) as u8, b'0' + (self.status / 10 % 10) as u8, b'0' + (self.status % 10) as u8];
+                lend(std::str::from_utf8(&digits).unwrap_or_default(), f)
+            }
+            n if n.starts_with("http_") && n.len() <= 69 => {
+                // The header name: `_` read as `-`, without allocating it.
+                let mut buf = [0u8; 64];
+                let src = &n.as_bytes()[5..];
+                for (d, &c) in buf.iter_mut().zip(src) {
+                    *d = if c == b'_' { b'-' } else { c };
+                }
+                let Ok(hname) = std::str::from_utf8(&buf[..src.len()]) else { return false };
+                let mut values = self.headers.get_all(hname).iter().filter_map(|v| v.to_str().ok());
+                match (values.next(), values.next()) {
+                    (None, _) => false,
+                    (Some(one), None) => lend(one, f),
+                    _ => self.var(name).map(|v| f(&v)).is_some(),
+                }
+            }
+            _ => self.var(name).map(|v| f(&v)).is_some(),
+        }
     }
 
     fn var(&self, name: &str) -> Option<String> {
@@ -402,6 +476,18 @@ impl Vars for RequestVars {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_clock_and_an_mtime_four_seconds_apart_are_formatted_once_each() {
+        let mtime = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        let now = mtime + std::time::Duration::from_secs(4);
+        let before = FORMATTED.with(|n| n.get());
+        for _ in 0..100 {
+            assert_eq!(format_time(now, TimeFormat::Http), format_now(now, TimeFormat::Http));
+            assert_eq!(format_time(mtime, TimeFormat::Http), format_now(mtime, TimeFormat::Http));
+        }
+        assert_eq!(FORMATTED.with(|n| n.get()) - before, 2);
+    }
 
     #[test]
     fn addresses_read_as_display_writes_them() {
