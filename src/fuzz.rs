@@ -153,6 +153,7 @@ pub fn nginx_conf(data: &[u8]) {
 /// when nothing was percent-decoded.
 pub fn uri(data: &[u8]) {
     let Some(raw) = text(data) else { return };
+    assert_eq!(routes::normalize(raw), routes::normalize_decoding(raw), "the shortcut disagrees on {raw:?}");
     let Ok(out) = routes::normalize(raw) else { return };
     assert!(out.starts_with('/'), "{out:?} is not absolute");
     assert!(!out.contains('\0'), "{out:?} holds NUL");

@@ -78,6 +78,13 @@ impl Vars for Ctx<'_> {
         self.rv.var(name)
     }
 
+    fn with_var(&self, name: &str, f: &mut dyn FnMut(&str)) -> bool {
+        if self.maps.iter().any(|m| m.var == name) {
+            return self.var(name).map(|v| f(&v)).is_some();
+        }
+        self.rv.with_var(name, f)
+    }
+
     fn capture(&self, n: usize) -> Option<String> {
         self.rv.capture(n)
     }
