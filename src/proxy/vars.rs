@@ -243,14 +243,38 @@ fn format_ip(a: &SocketAddr) -> String {
 /// machinery (it showed in profiles: client addresses go into every log
 /// line and X-Forwarded-For).
 pub fn ipv4_text(ip: &std::net::Ipv4Addr) -> String {
-    let mut out = String::with_capacity(15);
+    let mut buf = [0u8; 15];
+    ipv4_into(ip, &mut buf).to_string()
+}
+
+/// Dotted quad text written into `buf`.
+fn ipv4_into<'a>(ip: &std::net::Ipv4Addr, buf: &'a mut [u8; 15]) -> &'a str {
+    let mut len = 0;
     for (i, octet) in ip.octets().into_iter().enumerate() {
         if i > 0 {
-            out.push('.');
+            buf[len] = b'.';
+            len += 1;
         }
-        push_decimal(&mut out, octet as u32);
+        let mut digits = [0u8; 20];
+        let d = decimal(octet as u64, &mut digits);
+        buf[len..len + d.len()].copy_from_slice(d.as_bytes());
+        len += d.len();
     }
-    out
+    std::str::from_utf8(&buf[..len]).unwrap_or_default()
+}
+
+/// Decimal text of `n` written into `buf`.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[start..]).unwrap_or_default()
 }
 
 /// `host:port` text of an address, IPv4 without the formatting machinery.
@@ -267,17 +291,8 @@ pub fn addr_text(a: &SocketAddr) -> String {
 }
 
 fn push_decimal(out: &mut String, n: u32) {
-    let mut digits = [0u8; 10];
-    let (mut n, mut len) = (n, 0);
-    loop {
-        digits[len] = b'0' + (n % 10) as u8;
-        len += 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[..len].iter().rev().map(|&d| d as char));
+    let mut digits = [0u8; 20];
+    out.push_str(decimal(n as u64, &mut digits));
 }
 
 /// The time strings nginx formats once per second and reuses.
@@ -383,6 +398,23 @@ impl Vars for RequestVars {
             "scheme" => lend(self.scheme, f),
             "server_protocol" => lend(&self.protocol, f),
             "remote_user" => false,
+            "remote_addr" => match self.remote {
+                SocketAddr::V4(v4) => lend(ipv4_into(v4.ip(), &mut [0u8; 15]), f),
+                _ => self.var(name).map(|v| f(&v)).is_some(),
+            },
+            "body_bytes_sent" => lend(decimal(self.body_bytes_sent, &mut [0u8; 20]), f),
+            "bytes_sent" => lend(decimal(self.bytes_sent, &mut [0u8; 20]), f),
+            "host" => {
+                // Already lowercase, one value, no IPv6 brackets: $host is a
+                // slice of it. Anything else takes the full rules.
+                let mut values = self.headers.get_all(hyper::header::HOST).iter();
+                match (values.next().and_then(|v| v.to_str().ok()), values.next()) {
+                    (Some(h), None) if !h.is_empty() && !h.starts_with('[') && !h.bytes().any(|b| b.is_ascii_uppercase()) => {
+                        lend(h.split(':').next().unwrap_or_default(), f)
+                    }
+                    _ => self.var(name).map(|v| f(&v)).is_some(),
+                }
+            }
             "status" if (100..1000).contains(&self.status) => {
                 let digits = [b'0' + (self.status / 100) as u8, b'0' + (self.status / 10 % 10) as u8, b'0' + (self.status % 10) as u8];
                 lend(std::str::from_utf8(&digits).unwrap_or_default(), f)
@@ -487,6 +519,27 @@ mod tests {
             assert_eq!(format_time(mtime, TimeFormat::Http), format_now(mtime, TimeFormat::Http));
         }
         assert_eq!(FORMATTED.with(|n| n.get()) - before, 2);
+    }
+
+    #[test]
+    fn lent_values_match_the_owned_ones() {
+        let mut headers = HeaderMap::new();
+        let mut rv = vars();
+        for (host, remote) in
+            [("Example.COM:8080", "10.1.2.3:5"), ("example.com:80", "127.0.0.1:9"), ("[::1]:80", "[::1]:7"), ("", "1.2.3.4:1")]
+        {
+            headers.clear();
+            headers.insert(hyper::header::HOST, host.parse().unwrap());
+            rv.headers = headers.clone();
+            rv.remote = remote.parse().unwrap();
+            rv.body_bytes_sent = 1234567;
+            rv.bytes_sent = 0;
+            for name in ["host", "remote_addr", "body_bytes_sent", "bytes_sent", "status", "http_host", "uri", "remote_user"] {
+                let mut lent = None;
+                rv.with_var(name, &mut |v| lent = Some(v.to_string()));
+                assert_eq!(lent, rv.var(name), "{name} with Host {host:?} from {remote}");
+            }
+        }
     }
 
     #[test]
