@@ -310,3 +310,16 @@ fn cli_reports_errors_with_exit_status_and_no_panic() {
     assert!(!stderr.contains("panicked") && !stderr.contains("\x1b["), "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn control_characters_are_refused_where_they_stand_as_docker_compose_does() {
+    // A NUL in a plain scalar; docker compose: "yaml: control characters are not allowed".
+    let errs = errors(&[(DC, "services:\n  web:\n    image: busybox\n    ports:\n      - 3 - 38125 \0\0x\n")]);
+    let d = expect(&errs, "control character U+0000 is not allowed", 5, 19, "");
+    assert!(d.hint.is_some(), "{d}");
+    let errs = errors(&[(DC, "services:\n  web:\n    image: busy\u{1b}box\n")]);
+    expect(&errs, "control character U+001B", 3, 16, "");
+    // Escapes in quoted strings, a leading byte order mark and other text are fine.
+    let dir = project(&[(DC, "\u{feff}services:\n  web:\n    image: \"busy\\x00box\"\n    environment:\n      A: caf\u{e9} \u{2603}\n")]);
+    assert!(load_dir(dir.path()).is_ok());
+}

@@ -106,6 +106,11 @@ pub fn to_json(node: &Node) -> serde_json::Value {
 
 /// Parses one file. Each YAML document becomes one node; an empty file gives none.
 pub fn parse(text: &str, file: Arc<str>) -> Result<Vec<Node>, Diagnostic> {
+    // A byte order mark is no part of the text (editors on Windows write one).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(d) = control_character(text, &file) {
+        return Err(d);
+    }
     let mut builder = Builder { file: file.clone(), stack: Vec::new(), anchors: HashMap::new(), docs: Vec::new(), error: None };
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
@@ -117,6 +122,30 @@ pub fn parse(text: &str, file: Arc<str>) -> Result<Vec<Node>, Diagnostic> {
         return Err(err);
     }
     Ok(builder.docs)
+}
+
+/// YAML allows only printable characters (tab and line breaks aside); the
+/// parser here would take a NUL inside a plain scalar as text, where docker
+/// compose stops with "control characters are not allowed". So does this.
+fn control_character(text: &str, file: &Arc<str>) -> Option<Diagnostic> {
+    let printable = |c: char| {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+            || c >= '\u{10000}'
+    };
+    let (at, c) = text.char_indices().find(|&(_, c)| !printable(c))?;
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let mut d = Diagnostic::error(
+        Some(Location { file: file.clone(), line, col }),
+        "",
+        format!("YAML syntax error: control character U+{:04X} is not allowed", c as u32),
+    );
+    d.hint = Some(
+        "YAML files hold printable text only; remove the character or write it as an escape in a double-quoted string, like \"\\x00\""
+            .into(),
+    );
+    Some(d)
 }
 
 fn loc_of(file: &Arc<str>, m: &Marker) -> Location {
