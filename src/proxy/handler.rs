@@ -550,6 +550,10 @@ fn decorate(rt: &Runtime, conf: &LocConf, r: &Req, mut resp: Response<Body>, sta
         *resp.status_mut() = s;
     }
     let code = resp.status().as_u16();
+    if code != 200 {
+        // As nginx's range filter: only a whole 200 answer offers ranges.
+        resp.headers_mut().remove(header::ACCEPT_RANGES);
+    }
     let success = matches!(code, 200 | 201 | 204 | 206 | 301 | 302 | 303 | 304 | 307 | 308);
     if success && let Some(e) = &conf.expires {
         let h = resp.headers_mut();
