@@ -1,7 +1,7 @@
 //! Static files: streamed from disk (small hot files cached in memory and
 //! re-read when they change), with Content-Type, Last-Modified, ETag,
-//! conditional requests, byte ranges (several as multipart/byteranges) and HEAD. Nothing outside the root
-//! is ever served, symlinks included.
+//! conditional requests, byte ranges (several as multipart/byteranges) and
+//! HEAD. Nothing outside the root is ever served, symlinks included.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
