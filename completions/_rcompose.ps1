@@ -145,6 +145,7 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
         'rcompose;restart' {
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Shutdown timeout in seconds')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Shutdown timeout in seconds')
+            [CompletionResult]::new('--no-deps', '--no-deps', [CompletionResultType]::ParameterName, 'Don''t restart services that depend on these with `restart: true`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

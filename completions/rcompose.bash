@@ -301,7 +301,7 @@ _rcompose() {
             return 0
             ;;
         rcompose__subcmd__restart)
-            opts="-t -h --timeout --help"
+            opts="-t -h --timeout --no-deps --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -133,6 +133,7 @@ set edit:completion:arg-completer[rcompose] = {|@words|
         &'rcompose;restart'= {
             cand -t 'Shutdown timeout in seconds'
             cand --timeout 'Shutdown timeout in seconds'
+            cand --no-deps 'Don''t restart services that depend on these with `restart: true`'
             cand -h 'Print help'
             cand --help 'Print help'
         }

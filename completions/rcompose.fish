@@ -106,6 +106,7 @@ complete -c rcompose -n "__fish_rcompose_using_subcommand start" -s h -l help -d
 complete -c rcompose -n "__fish_rcompose_using_subcommand stop" -s t -l timeout -d 'Shutdown timeout in seconds' -r
 complete -c rcompose -n "__fish_rcompose_using_subcommand stop" -s h -l help -d 'Print help'
 complete -c rcompose -n "__fish_rcompose_using_subcommand restart" -s t -l timeout -d 'Shutdown timeout in seconds' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand restart" -l no-deps -d 'Don\'t restart services that depend on these with `restart: true`'
 complete -c rcompose -n "__fish_rcompose_using_subcommand restart" -s h -l help -d 'Print help'
 complete -c rcompose -n "__fish_rcompose_using_subcommand config" -l format -d 'Output format' -r -f -a "yaml\t''
 json\t''"

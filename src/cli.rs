@@ -90,8 +90,10 @@ pub enum Command {
     #[command(after_help = "Examples:\n  rcompose stop\n  rcompose stop -t 2 fastapi")]
     Stop(TimeoutServicesArgs),
     /// Restart containers
-    #[command(after_help = "Examples:\n  rcompose restart\n  rcompose restart fastapi")]
-    Restart(TimeoutServicesArgs),
+    #[command(
+        after_help = "Services that depend on a restarted one with `restart: true` are restarted after it.\n\nExamples:\n  rcompose restart\n  rcompose restart fastapi\n  rcompose restart --no-deps mongo"
+    )]
+    Restart(RestartArgs),
     /// Validate and show the normalized project
     #[command(
         after_help = "Examples:\n  rcompose config\n  rcompose config --format json\n  rcompose config --services\n  rcompose -f a.yml -f b.yml config -o merged.yml"
@@ -292,6 +294,17 @@ pub struct TimeoutServicesArgs {
     /// Shutdown timeout in seconds
     #[arg(short = 't', long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    /// Shutdown timeout in seconds
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Don't restart services that depend on these with `restart: true`
+    #[arg(long)]
+    pub no_deps: bool,
     pub services: Vec<String>,
 }
 

@@ -422,3 +422,37 @@ fn build_flags_no_deps_no_start_and_exit_code_from() {
     assert!(stdout.contains("app  | from-file") && stdout.contains("app  | exited with code 7"), "{stdout}");
     assert_eq!(p.inspect(&format!("{}-base-1", p.name), "{{.State.Running}}"), "false", "abort stops the others");
 }
+
+#[test]
+fn restarting_a_dependency_restarts_services_that_ask_for_it() {
+    // As docker compose (checked by hand with 2.40.3): `restart db` restarts
+    // web (depends_on db with restart: true) after db, and leaves other alone.
+    let p = TestProject::new(
+        "restartdeps",
+        &format!(
+            "services:\n  db:\n    image: {BUSYBOX}\n    command: sleep 1000\n    environment: {{V: \"${{V:-1}}\"}}\n  web:\n    image: {BUSYBOX}\n    command: sleep 1000\n    depends_on:\n      db: {{condition: service_started, restart: true}}\n  other:\n    image: {BUSYBOX}\n    command: sleep 1000\n    depends_on: [db]\n"
+        ),
+    );
+    p.ok(&["up", "-d"]);
+    let c = |s: &str| format!("{}-{s}-1", p.name);
+    let started = |s: &str| p.inspect(&c(s), "{{.State.StartedAt}}");
+    let (web, other) = (started("web"), started("other"));
+    let (_, _, err) = p.run(&["restart", "-t", "0", "db"]);
+    assert_ne!(started("web"), web, "web asked to follow db's restarts:\n{err}");
+    assert_eq!(started("other"), other, "other did not ask to be restarted");
+    let (d, w) =
+        (err.find(&format!("Container {}  Started", c("db"))).unwrap(), err.find(&format!("Container {}  Started", c("web"))).unwrap());
+    assert!(d < w, "db starts before web:\n{err}");
+    let web = started("web");
+    p.ok(&["restart", "-t", "0", "--no-deps", "db"]);
+    assert_eq!(started("web"), web, "--no-deps restarts db alone");
+    // `up` that recreates db restarts web too (docker compose stops web first,
+    // then starts it after db), and still leaves other running as it was.
+    let other = started("other");
+    p.write(".env", "V=2\n");
+    let (_, _, err) = p.run(&["up", "-d", "-t", "0"]);
+    assert!(err.contains(&format!("Container {}  Recreate", c("db"))), "{err}");
+    assert_ne!(started("web"), web, "web follows db's recreation:\n{err}");
+    assert_eq!(started("other"), other, "other stays as it was:\n{err}");
+    assert!(err.contains(&format!("Container {}  Started", c("web"))), "{err}");
+}

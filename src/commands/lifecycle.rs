@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::cli::{GlobalOpts, ServicesArgs, TimeoutServicesArgs};
+use crate::cli::{GlobalOpts, RestartArgs, ServicesArgs, TimeoutServicesArgs};
 use crate::engine::{Engine, containers};
 use crate::ui::Style;
 use crate::ui::progress::Progress;
@@ -61,16 +61,36 @@ pub fn stop(global: &GlobalOpts, args: &TimeoutServicesArgs, style: &Style) -> a
     })
 }
 
-pub fn restart(global: &GlobalOpts, args: &TimeoutServicesArgs, style: &Style) -> anyhow::Result<i32> {
+pub fn restart(global: &GlobalOpts, args: &RestartArgs, style: &Style) -> anyhow::Result<i32> {
     let timeout = args.timeout;
     let g = global.clone();
+    let no_deps = args.no_deps;
     with_project(global, &args.services, style, move |engine, project, targets, progress| async move {
+        let targets = if no_deps { targets } else { with_restart_dependents(&project, targets) };
         stop_proxies(&project, &targets, timeout, &progress)?;
         super::stop_services(&engine, &project, &targets, timeout, &progress).await?;
         super::start_services(&engine, &project, &targets, &progress).await?;
         start_proxies(&project, &g, &targets, &progress)?;
         Ok(0)
     })
+}
+
+/// `targets` and, transitively, the services that depend on one of them
+/// with `restart: true`: as docker compose, restarting a dependency
+/// restarts those after it (the start order puts them after it).
+pub fn with_restart_dependents(project: &crate::compose::Project, mut targets: BTreeSet<String>) -> BTreeSet<String> {
+    loop {
+        let more: Vec<String> = project
+            .services
+            .iter()
+            .filter(|(name, svc)| !targets.contains(*name) && svc.depends_on.iter().any(|(dep, d)| d.restart && targets.contains(dep)))
+            .map(|(name, _)| name.clone())
+            .collect();
+        if more.is_empty() {
+            return targets;
+        }
+        targets.extend(more);
+    }
 }
 
 fn with_project<F, Fut>(global: &GlobalOpts, services: &[String], style: &Style, f: F) -> anyhow::Result<i32>

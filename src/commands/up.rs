@@ -168,13 +168,17 @@ struct Converge {
     wait_timeout: Duration,
     /// Container ports to publish on loopback for the built-in proxy, by service.
     loopback_ports: Arc<HashMap<String, Vec<u16>>>,
+    /// Services whose container this run replaced or restarted: those that
+    /// depend on one with `restart: true` are restarted after it.
+    renewed: Arc<std::sync::Mutex<BTreeSet<String>>>,
 }
 
 type ServiceResult = Result<String, Arc<String>>;
 
 impl Converge {
     /// Makes the service's container match the file; returns its id.
-    async fn service(&self, name: &str) -> anyhow::Result<String> {
+    /// `restart`: a dependency it follows (`restart: true`) was renewed.
+    async fn service(&self, name: &str, restart: bool) -> anyhow::Result<String> {
         let svc = &self.project.services[name];
         let image = self.project.image_for(svc);
         let loopback: Vec<u16> = self.loopback_ports.get(name).cloned().unwrap_or_default();
@@ -197,7 +201,14 @@ impl Converge {
             let same_image = image_id.is_none() || c.image_id == image_id;
             if !self.force_recreate && (self.no_recreate || (same_config && same_image)) {
                 let id = containers::id(c);
-                if containers::is_running(c) {
+                if containers::is_running(c) && restart && !self.no_start {
+                    // Its dependency was renewed and it asked to follow (`restart: true`).
+                    self.progress.step(&item, "Stopping", false);
+                    containers::stop(&self.engine, &id, self.timeout.or(svc.stop_grace_period.map(|d| d.as_secs()))).await?;
+                    self.progress.step(&item, "Stopped", true);
+                    self.renewed.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string());
+                    self.start_unless_no_start(&item, &id, &cname).await?;
+                } else if containers::is_running(c) {
                     self.progress.step(&item, "Running", true);
                 } else if !self.no_start {
                     self.start_unless_no_start(&item, &id, &cname).await?;
@@ -207,6 +218,7 @@ impl Converge {
                 return Ok(id);
             }
             self.progress.step(&item, "Recreate", false);
+            self.renewed.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string());
             let old = containers::id(c);
             containers::stop(&self.engine, &old, self.timeout.or(svc.stop_grace_period.map(|d| d.as_secs()))).await?;
             containers::remove(&self.engine, &old, false).await?;
@@ -277,7 +289,11 @@ async fn converge_all(c: Converge, targets: &BTreeSet<String>) -> Result<BTreeMa
                     }
                 }
             }
-            c2.service(&name2).await.map_err(|e| {
+            let restart = {
+                let renewed = c2.renewed.lock().unwrap_or_else(|e| e.into_inner());
+                c2.project.services[&name2].depends_on.iter().any(|(dep, d)| d.restart && renewed.contains(dep))
+            };
+            c2.service(&name2, restart).await.map_err(|e| {
                 c2.progress.fail(&format!("Container {}", spec::container_name(&c2.project, &c2.project.services[&name2])), &e.to_string());
                 Arc::new(format!("service {name2}: {e:#}"))
             })
@@ -403,6 +419,7 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
         timeout: args.timeout,
         wait_timeout,
         loopback_ports: Arc::new(loopback_ports),
+        renewed: Default::default(),
     };
     let ids = match converge_all(conv, &container_targets).await {
         Ok(ids) => ids,
