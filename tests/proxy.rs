@@ -266,6 +266,8 @@ fn answers_like_nginx_on_the_same_configuration() {
         ("/files/a.css", "Range: bytes=5-2\r\n"),
         ("/files/a.css", "Range: bytes=2-1,3-4\r\n"),
         ("/files/a.css", "Range: bytes=0-100000,1-2\r\n"),
+        ("/files/data.json", "Range: bytes=0-1\r\nIf-Range: \"not-this-one\"\r\n"),
+        ("/files/data.json", "Range: bytes=0-1\r\nIf-Range: Thu, 01 Jan 1970 00:00:00 GMT\r\n"),
         ("/files/big.css", "Accept-Encoding: gzip\r\n"),
         ("/files/a.css", "Accept-Encoding: gzip\r\n"),
         ("/files/big.bin", "Accept-Encoding: gzip\r\n"),
@@ -476,6 +478,14 @@ fn static_files_conditional_range_head_and_dirs() {
     let r = get(port, "/files/big.bin", "Range: bytes=10-19\r\n");
     assert_eq!((r.status, r.header("content-range"), r.body.len()), (206, Some("bytes 10-19/300000"), 10));
     assert_eq!(get(port, "/files/big.bin", "Range: bytes=400000-\r\n").status, 416);
+    // If-Range: the range holds for the current ETag or Last-Modified only.
+    let plain = get(port, "/files/big.bin", "Range: bytes=0-0\r\n");
+    let (tag, modified) = (plain.header("etag").unwrap().to_string(), plain.header("last-modified").unwrap().to_string());
+    for current in [&tag, &modified] {
+        let r = get(port, "/files/big.bin", &format!("Range: bytes=10-19\r\nIf-Range: {current}\r\n"));
+        assert_eq!((r.status, r.body.len()), (206, 10), "If-Range: {current}");
+    }
+    assert_eq!(get(port, "/files/big.bin", "Range: bytes=10-19\r\nIf-Range: \"old\"\r\n").status, 200);
     let whole = raw(port, b"GET /files/big.bin HTTP/1.0\r\n\r\n");
     assert_eq!(parse(&whole).body.len(), 300_000, "a large file streams whole");
     let text = huge_text();

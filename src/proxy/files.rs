@@ -316,9 +316,13 @@ pub async fn respond(
     if not_modified {
         return b.status(StatusCode::NOT_MODIFIED).body(super::handler::empty()).expect("valid response");
     }
+    // If-Range: the ranges hold only for the version the client has (a
+    // strong ETag or the exact Last-Modified), else the whole file.
+    let if_range = req.get(header::IF_RANGE).map(|v| v.to_str().unwrap_or(""));
+    let current = if_range.is_none_or(|v| if v.starts_with('"') { v == tag } else { v == last_modified });
     let ranges = match req.get(header::RANGE).and_then(|v| v.to_str().ok()) {
-        Some(r) => parse_ranges(r, len),
-        None => Ranges::Whole,
+        Some(r) if current => parse_ranges(r, len),
+        _ => Ranges::Whole,
     };
     let (status, parts) = match ranges {
         Ranges::Unsatisfiable => {
