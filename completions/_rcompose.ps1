@@ -104,7 +104,7 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
         }
         'rcompose;ps' {
             [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'Filter by state (running, exited, ...)')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: table, json, or a Go template such as ''{{.Name}}\t{{.Status}}'' (''table ...'' adds a header row)')
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Show stopped containers too')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Show stopped containers too')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only show IDs')

@@ -97,7 +97,7 @@ set edit:completion:arg-completer[rcompose] = {|@words|
         }
         &'rcompose;ps'= {
             cand --status 'Filter by state (running, exited, ...)'
-            cand --format 'Output format'
+            cand --format 'Output format: table, json, or a Go template such as ''{{.Name}}\t{{.Status}}'' (''table ...'' adds a header row)'
             cand -a 'Show stopped containers too'
             cand --all 'Show stopped containers too'
             cand -q 'Only show IDs'

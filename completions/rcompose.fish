@@ -89,8 +89,7 @@ complete -c rcompose -n "__fish_rcompose_using_subcommand logs" -l no-color -d '
 complete -c rcompose -n "__fish_rcompose_using_subcommand logs" -l no-log-prefix -d 'Do not prefix lines with the service name'
 complete -c rcompose -n "__fish_rcompose_using_subcommand logs" -s h -l help -d 'Print help'
 complete -c rcompose -n "__fish_rcompose_using_subcommand ps" -l status -d 'Filter by state (running, exited, ...)' -r
-complete -c rcompose -n "__fish_rcompose_using_subcommand ps" -l format -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c rcompose -n "__fish_rcompose_using_subcommand ps" -l format -d 'Output format: table, json, or a Go template such as \'{{.Name}}\\t{{.Status}}\' (\'table ...\' adds a header row)' -r
 complete -c rcompose -n "__fish_rcompose_using_subcommand ps" -s a -l all -d 'Show stopped containers too'
 complete -c rcompose -n "__fish_rcompose_using_subcommand ps" -s q -l quiet -d 'Only show IDs'
 complete -c rcompose -n "__fish_rcompose_using_subcommand ps" -l services -d 'Show service names'

@@ -246,17 +246,12 @@ pub struct PsArgs {
     /// Filter by state (running, exited, ...)
     #[arg(long, value_name = "STATUS")]
     pub status: Vec<String>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = PsFormat::Table)]
-    pub format: PsFormat,
+    /// Output format: table, json, or a Go template such as
+    /// '{{.Name}}\t{{.Status}}' ('table ...' adds a header row)
+    #[arg(long, default_value = "table", value_name = "FORMAT")]
+    pub format: String,
     #[arg(value_name = "SERVICE")]
     pub service_names: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PsFormat {
-    Table,
-    Json,
 }
 
 #[derive(Debug, Args)]

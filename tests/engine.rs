@@ -305,6 +305,40 @@ fn ps_formats() {
     assert_eq!(row["Service"], "web");
     assert_eq!(row["State"], "running");
     assert_eq!(p.ok(&["ps", "--status", "exited", "--services"]), "migrate\n");
+    // Side by side with docker compose on the same containers: the default
+    // table, Go templates with and without `table`, errors, and json rows.
+    common::ensure_compose_v2();
+    for format in [
+        None,
+        Some("{{.Name}}\\t{{.Service}} {{.State}} {{.ExitCode}}"),
+        Some(
+            "table {{.Name}}\\t{{.Image}}\\t{{.Command}}\\t{{.CreatedAt}}\\t{{.Ports}}\\t{{.State}}\\t{{.Health}}\\t{{.Project}}\\t{{.ID}}",
+        ),
+        Some("{{json .Publishers}} {{.Networks}} {{.LocalVolumes}}"),
+    ] {
+        let mut args = vec!["ps", "-a"];
+        args.extend(format.iter().flat_map(|f| ["--format", f]));
+        let (_, theirs, _) = p.compose(&args);
+        let ours = p.ok(&args);
+        // Ages tick between the two runs; everything else must match.
+        let no_ages = |s: &str| s.replace("Less than a second", "N seconds").replace("About a minute", "N seconds");
+        assert_eq!(no_ages(&ours), no_ages(&theirs), "ps {args:?}");
+    }
+    let (code, _, err) = p.run(&["ps", "--format", "{{.Nope}}"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("can't evaluate field Nope"), "{err}");
+    let (_, theirs, _) = p.compose(&["ps", "--format", "json", "web"]);
+    let theirs: serde_json::Value = serde_json::from_str(theirs.lines().next().unwrap()).unwrap();
+    let ours: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    for (k, v) in theirs.as_object().unwrap() {
+        // Labels and mounts come in the engine's order, which differs by API call.
+        let set = |v: &serde_json::Value| v.as_str().map(|s| s.split(',').map(String::from).collect::<std::collections::BTreeSet<_>>());
+        if ["Labels", "Mounts"].contains(&k.as_str()) {
+            assert_eq!(set(&ours[k]), set(v), "json field {k}");
+        } else if !["RunningFor", "Status"].contains(&k.as_str()) {
+            assert_eq!(&ours[k], v, "json field {k}");
+        }
+    }
 }
 
 #[test]
