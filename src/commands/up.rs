@@ -192,6 +192,7 @@ impl Converge {
         let mine: Vec<&ContainerSummary> = self.existing.iter().filter(|c| containers::service(c) == name).collect();
         let cname = spec::container_name(&self.project, svc);
         let item = format!("Container {cname}");
+        let grace = self.timeout.or(svc.stop_grace_period.map(|d| d.as_secs()));
         // Only one container per service: remove extras a scaled project left.
         for extra in mine.iter().skip(1) {
             containers::remove(&self.engine, &containers::id(extra), false).await?;
@@ -204,7 +205,7 @@ impl Converge {
                 if containers::is_running(c) && restart && !self.no_start {
                     // Its dependency was renewed and it asked to follow (`restart: true`).
                     self.progress.step(&item, "Stopping", false);
-                    containers::stop(&self.engine, &id, self.timeout.or(svc.stop_grace_period.map(|d| d.as_secs()))).await?;
+                    containers::stop(&self.engine, &id, grace).await?;
                     self.progress.step(&item, "Stopped", true);
                     self.renewed.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string());
                     self.start_unless_no_start(&item, &id, &cname).await?;
@@ -220,7 +221,7 @@ impl Converge {
             self.progress.step(&item, "Recreate", false);
             self.renewed.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string());
             let old = containers::id(c);
-            containers::stop(&self.engine, &old, self.timeout.or(svc.stop_grace_period.map(|d| d.as_secs()))).await?;
+            containers::stop(&self.engine, &old, grace).await?;
             containers::remove(&self.engine, &old, false).await?;
             let id = containers::create(&self.engine, &self.project, svc, &image, &hash, &loopback).await?;
             self.progress.step(&item, "Recreated", self.no_start);

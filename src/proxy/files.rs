@@ -356,35 +356,40 @@ pub async fn respond(
         return b.body(super::handler::empty()).expect("valid response");
     }
     if len <= CACHE_MAX_FILE {
-        let data = match cache.get(path, mtime, len) {
-            Some(d) => d,
-            None => match tokio::fs::read(path).await {
-                Ok(d) => {
-                    let d = Bytes::from(d);
-                    cache.put(path.to_path_buf(), mtime, len, d.clone());
-                    d
-                }
-                Err(_) => return super::handler::plain_status(StatusCode::INTERNAL_SERVER_ERROR),
-            },
-        };
-        if data.len() as u64 != len {
+        let Some(data) = contents(path, mtime, len, cache).await else {
             return super::handler::plain_status(StatusCode::INTERNAL_SERVER_ERROR);
-        }
+        };
         return b.body(full(data.slice(start as usize..=end as usize))).expect("valid response");
     }
-    // Large files: streamed in chunks, never read whole. Read as nginx reads
-    // them, in the event loop: from the page cache that is faster than
-    // handing each chunk to a blocking thread (and a thread per request).
-    let mut file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(_) => return super::handler::plain_status(StatusCode::FORBIDDEN),
-    };
-    use std::io::{Read, Seek};
-    if start > 0 && file.seek(std::io::SeekFrom::Start(start)).is_err() {
-        return super::handler::plain_status(StatusCode::INTERNAL_SERVER_ERROR);
+    // Large files: streamed in chunks, never read whole.
+    match open_part(path, start, body_len) {
+        Ok(part) => b.body(streamed([Segment::File(part)].into())).expect("valid response"),
+        Err(status) => super::handler::plain_status(status),
     }
-    let body = StreamBody::new(chunks(file.take(body_len)).map_ok(Frame::data).map_err(|e| Box::new(e) as super::handler::BoxError));
-    b.body(body.boxed()).expect("valid response")
+}
+
+/// A small file's bytes, from the cache or read (and kept) now; `None`
+/// when it cannot be read whole.
+async fn contents(path: &Path, mtime: SystemTime, len: u64, cache: &Cache) -> Option<Bytes> {
+    let data = match cache.get(path, mtime, len) {
+        Some(d) => d,
+        None => {
+            let d = Bytes::from(tokio::fs::read(path).await.ok()?);
+            cache.put(path.to_path_buf(), mtime, len, d.clone());
+            d
+        }
+    };
+    (data.len() as u64 == len).then_some(data)
+}
+
+/// `len` bytes of a file from `start`, to stream; else the status to answer.
+fn open_part(path: &Path, start: u64, len: u64) -> Result<std::io::Take<std::fs::File>, StatusCode> {
+    use std::io::{Read, Seek};
+    let mut file = std::fs::File::open(path).map_err(|_| StatusCode::FORBIDDEN)?;
+    if start > 0 && file.seek(std::io::SeekFrom::Start(start)).is_err() {
+        return Err(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Ok(file.take(len))
 }
 
 /// Several ranges: a multipart/byteranges answer laid out byte for byte as
@@ -420,16 +425,9 @@ async fn multipart(
         return b.body(super::handler::empty()).expect("valid response");
     }
     if len <= CACHE_MAX_FILE {
-        let data = match cache.get(path, mtime, len) {
-            Some(d) => d,
-            None => match tokio::fs::read(path).await {
-                Ok(d) => Bytes::from(d),
-                Err(_) => return super::handler::plain_status(StatusCode::INTERNAL_SERVER_ERROR),
-            },
-        };
-        if data.len() as u64 != len {
+        let Some(data) = contents(path, mtime, len, cache).await else {
             return super::handler::plain_status(StatusCode::INTERNAL_SERVER_ERROR);
-        }
+        };
         let mut out = Vec::with_capacity(total as usize);
         for (head, (s, e)) in heads.iter().zip(parts) {
             out.extend_from_slice(head);
@@ -439,21 +437,27 @@ async fn multipart(
         return b.body(full(Bytes::from(out))).expect("valid response");
     }
     // Large files: each part's bytes streamed from its own reader.
-    enum Segment {
-        Data(Bytes),
-        File(std::io::Take<std::fs::File>),
-    }
     let mut segments = std::collections::VecDeque::new();
     for (head, (s, e)) in heads.into_iter().zip(parts) {
-        use std::io::{Read, Seek};
-        let Ok(mut file) = std::fs::File::open(path) else { return super::handler::plain_status(StatusCode::FORBIDDEN) };
-        if file.seek(std::io::SeekFrom::Start(*s)).is_err() {
-            return super::handler::plain_status(StatusCode::INTERNAL_SERVER_ERROR);
+        match open_part(path, *s, e - s) {
+            Ok(part) => segments.extend([Segment::Data(head), Segment::File(part)]),
+            Err(status) => return super::handler::plain_status(status),
         }
-        segments.push_back(Segment::Data(head));
-        segments.push_back(Segment::File(file.take(e - s)));
     }
     segments.push_back(Segment::Data(tail));
+    b.body(streamed(segments)).expect("valid response")
+}
+
+/// A piece of a streamed answer: bytes made here, or a part of a file.
+enum Segment {
+    Data(Bytes),
+    File(std::io::Take<std::fs::File>),
+}
+
+/// The segments as a body, files read in chunks as nginx reads them, in the
+/// event loop: from the page cache that is faster than handing each chunk
+/// to a blocking thread (and a thread per request).
+fn streamed(segments: std::collections::VecDeque<Segment>) -> Body {
     let stream = futures::stream::unfold(segments, |mut segments| async move {
         use std::io::Read;
         loop {
@@ -473,25 +477,11 @@ async fn multipart(
             }
         }
     });
-    let body = StreamBody::new(stream.map_ok(Frame::data).map_err(|e| Box::new(e) as super::handler::BoxError));
-    b.body(body.boxed()).expect("valid response")
+    StreamBody::new(stream.map_ok(Frame::data).map_err(|e| Box::new(e) as super::handler::BoxError)).boxed()
 }
 
 /// How much of a large file is read at a time.
 const CHUNK: usize = 128 * 1024;
-
-/// A file as a stream of chunks of up to 128 KiB.
-fn chunks<R: std::io::Read + Send + 'static>(r: R) -> impl futures::Stream<Item = std::io::Result<Bytes>> + Send {
-    use std::io::Read;
-    futures::stream::unfold(r, |mut r| async move {
-        let mut buf = Vec::with_capacity(CHUNK);
-        match r.by_ref().take(CHUNK as u64).read_to_end(&mut buf) {
-            Ok(0) => None,
-            Ok(_) => Some((Ok(Bytes::from(buf)), r)),
-            Err(e) => Some((Err(e), r)),
-        }
-    })
-}
 
 #[cfg(test)]
 mod tests {

@@ -40,6 +40,14 @@ pub struct Logs {
     error_file: Mutex<Option<std::fs::File>>,
 }
 
+/// A log file opened for appending, its directory made if missing.
+fn open_append(p: &std::path::Path) -> std::io::Result<std::fs::File> {
+    if let Some(dir) = p.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    std::fs::OpenOptions::new().create(true).append(true).open(p)
+}
+
 /// One write(2) per line, as nginx; O_APPEND keeps lines whole when
 /// workers write at once.
 fn append(f: &std::fs::File, mut line: String) {
@@ -115,13 +123,9 @@ impl Logs {
         }
         let opened = match map(written) {
             None => None,
-            Some(p) => {
-                if let Some(dir) = p.parent() {
-                    let _ = std::fs::create_dir_all(dir);
-                }
-                let f = std::fs::OpenOptions::new().create(true).append(true).open(&p);
-                Some(Arc::new(f.map_err(|e| std::io::Error::new(e.kind(), format!("open() \"{}\" failed ({e})", p.display())))?))
-            }
+            Some(p) => Some(Arc::new(
+                open_append(&p).map_err(|e| std::io::Error::new(e.kind(), format!("open() \"{}\" failed ({e})", p.display())))?,
+            )),
         };
         Ok(self.files.lock().unwrap_or_else(|e| e.into_inner()).entry(written.to_string()).or_insert(opened).clone())
     }
@@ -146,10 +150,7 @@ impl Logs {
             (Sink::Files { .. }, Some(p)) => {
                 let mut file = self.error_file.lock().unwrap_or_else(|e| e.into_inner());
                 if file.is_none() {
-                    if let Some(dir) = p.parent() {
-                        let _ = std::fs::create_dir_all(dir);
-                    }
-                    *file = std::fs::OpenOptions::new().create(true).append(true).open(p).ok();
+                    *file = open_append(p).ok();
                 }
                 if let Some(f) = file.as_ref() {
                     append(f, line);

@@ -255,26 +255,12 @@ fn ipv4_into<'a>(ip: &std::net::Ipv4Addr, buf: &'a mut [u8; 15]) -> &'a str {
             buf[len] = b'.';
             len += 1;
         }
-        let mut digits = [0u8; 20];
-        let d = decimal(octet as u64, &mut digits);
-        buf[len..len + d.len()].copy_from_slice(d.as_bytes());
+        let mut digits = itoa::Buffer::new();
+        let d = digits.format(octet).as_bytes();
+        buf[len..len + d.len()].copy_from_slice(d);
         len += d.len();
     }
     std::str::from_utf8(&buf[..len]).unwrap_or_default()
-}
-
-/// Decimal text of `n` written into `buf`.
-fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
-    let mut start = buf.len();
-    loop {
-        start -= 1;
-        buf[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buf[start..]).unwrap_or_default()
 }
 
 /// `host:port` text of an address, IPv4 without the formatting machinery.
@@ -283,16 +269,11 @@ pub fn addr_text(a: &SocketAddr) -> String {
         SocketAddr::V4(v4) => {
             let mut out = ipv4_text(v4.ip());
             out.push(':');
-            push_decimal(&mut out, v4.port() as u32);
+            out.push_str(itoa::Buffer::new().format(v4.port()));
             out
         }
         SocketAddr::V6(_) => a.to_string(),
     }
-}
-
-fn push_decimal(out: &mut String, n: u32) {
-    let mut digits = [0u8; 20];
-    out.push_str(decimal(n as u64, &mut digits));
 }
 
 /// The time strings nginx formats once per second and reuses.
@@ -383,13 +364,15 @@ impl Vars for RequestVars {
     }
 
     fn with_var(&self, name: &str, f: &mut dyn FnMut(&str)) -> bool {
-        if !self.maps.is_empty() && self.maps.contains_key(name) {
-            return self.var(name).map(|v| f(&v)).is_some();
-        }
         let lend = |v: &str, f: &mut dyn FnMut(&str)| {
             f(v);
             true
         };
+        // What is not lent below is computed, as `var` computes it.
+        let owned = |f: &mut dyn FnMut(&str)| self.var(name).map(|v| f(&v)).is_some();
+        if !self.maps.is_empty() && self.maps.contains_key(name) {
+            return owned(f);
+        }
         match name {
             "request_uri" => lend(&self.request_uri, f),
             "uri" | "document_uri" => lend(&self.uri, f),
@@ -400,10 +383,10 @@ impl Vars for RequestVars {
             "remote_user" => false,
             "remote_addr" => match self.remote {
                 SocketAddr::V4(v4) => lend(ipv4_into(v4.ip(), &mut [0u8; 15]), f),
-                _ => self.var(name).map(|v| f(&v)).is_some(),
+                _ => owned(f),
             },
-            "body_bytes_sent" => lend(decimal(self.body_bytes_sent, &mut [0u8; 20]), f),
-            "bytes_sent" => lend(decimal(self.bytes_sent, &mut [0u8; 20]), f),
+            "body_bytes_sent" => lend(itoa::Buffer::new().format(self.body_bytes_sent), f),
+            "bytes_sent" => lend(itoa::Buffer::new().format(self.bytes_sent), f),
             "host" => {
                 // Already lowercase, one value, no IPv6 brackets: $host is a
                 // slice of it. Anything else takes the full rules.
@@ -412,13 +395,11 @@ impl Vars for RequestVars {
                     (Some(h), None) if !h.is_empty() && !h.starts_with('[') && !h.bytes().any(|b| b.is_ascii_uppercase()) => {
                         lend(h.split(':').next().unwrap_or_default(), f)
                     }
-                    _ => self.var(name).map(|v| f(&v)).is_some(),
+                    _ => owned(f),
                 }
             }
-            "status" if (100..1000).contains(&self.status) => {
-                let digits = [b'0' + (self.status / 100) as u8, b'0' + (self.status / 10 % 10) as u8, b'0' + (self.status % 10) as u8];
-                lend(std::str::from_utf8(&digits).unwrap_or_default(), f)
-            }
+            // Three digits or more: as `{:03}` writes it.
+            "status" if self.status >= 100 => lend(itoa::Buffer::new().format(self.status), f),
             n if n.starts_with("http_") && n.len() <= 69 => {
                 // The header name: `_` read as `-`, without allocating it.
                 let mut buf = [0u8; 64];
@@ -431,10 +412,10 @@ impl Vars for RequestVars {
                 match (values.next(), values.next()) {
                     (None, _) => false,
                     (Some(one), None) => lend(one, f),
-                    _ => self.var(name).map(|v| f(&v)).is_some(),
+                    _ => owned(f),
                 }
             }
-            _ => self.var(name).map(|v| f(&v)).is_some(),
+            _ => owned(f),
         }
     }
 
