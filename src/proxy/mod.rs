@@ -5,6 +5,7 @@
 //! phases (server selection, rewrite, location, content) follow nginx.
 
 pub mod body;
+pub mod client;
 pub mod compose;
 pub mod conf;
 pub mod config;

@@ -102,6 +102,12 @@ impl Template {
 
     pub fn eval(&self, vars: &dyn Vars) -> String {
         let mut out = String::new();
+        self.eval_into(vars, &mut out);
+        out
+    }
+
+    /// Appends the value to `out`, so a caller can reuse one buffer.
+    pub fn eval_into(&self, vars: &dyn Vars, out: &mut String) {
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
@@ -111,7 +117,6 @@ impl Template {
                 Part::Capture(n) => out.push_str(&vars.capture(*n).unwrap_or_default()),
             }
         }
-        out
     }
 }
 

@@ -1,0 +1,760 @@
+//! The upstream side of `proxy_pass`: HTTP/1.1 over kept-alive connections,
+//! driven by the task that serves the client. A request writes its head (and
+//! body), reads the answer's head, and hands the connection to the answer's
+//! body, which reads it while the client side writes and gives it back to
+//! this worker's pool once the body is whole. There is no connection task,
+//! channel or shared pool in between: each of those cost a task switch, a
+//! channel send or a lock per request.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use hyper::body::{Body as HttpBody, Frame, SizeHint};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use hyper::{StatusCode, Version};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use super::handler::{Body, BoxError};
+
+/// Idle connections kept per upstream address on each worker thread.
+const MAX_IDLE: usize = 1024;
+/// How long an idle connection is kept (nginx's upstream `keepalive_timeout`).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The largest answer head taken (nginx: "upstream sent too big header").
+const MAX_HEAD: usize = 64 * 1024;
+const MAX_HEADERS: usize = 100;
+const HEAD_READ: usize = 16 * 1024;
+const BODY_READ: usize = 64 * 1024;
+
+thread_local! {
+    /// Per thread because each proxy worker is a thread with its own runtime:
+    /// a connection is registered with the reactor of the worker that opened it.
+    static POOL: RefCell<HashMap<SocketAddr, Vec<(TcpStream, Instant)>>> = RefCell::new(HashMap::new());
+}
+
+/// Takes the most recently used idle connection to `addr` that is still open.
+fn checkout(addr: SocketAddr) -> Option<TcpStream> {
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        let idle = p.get_mut(&addr)?;
+        while let Some((s, since)) = idle.pop() {
+            if since.elapsed() < IDLE_TIMEOUT && still_open(&s) {
+                return Some(s);
+            }
+        }
+        None
+    })
+}
+
+/// An idle connection has nothing to read; a FIN, a reset or stray bytes
+/// make it unusable. With no readiness event since its last read, tokio
+/// answers this without a system call.
+fn still_open(s: &TcpStream) -> bool {
+    matches!(s.try_read(&mut [0u8; 1]), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+}
+
+fn checkin(addr: SocketAddr, s: TcpStream) {
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        let idle = p.entry(addr).or_default();
+        // Oldest first: those idle too long go, so their descriptors do not linger.
+        if idle.first().is_some_and(|(_, t)| t.elapsed() >= IDLE_TIMEOUT) {
+            let expired = idle.partition_point(|(_, t)| t.elapsed() >= IDLE_TIMEOUT);
+            idle.drain(..expired);
+        }
+        if idle.len() < MAX_IDLE {
+            idle.push((s, Instant::now()));
+        }
+    })
+}
+
+/// Which of an answer's headers to pass on.
+pub type Keep<'a> = dyn Fn(&HeaderName) -> bool + Sync + 'a;
+
+/// Why an exchange failed, worded as nginx words it in the error log.
+#[derive(Debug)]
+pub enum Failure {
+    Connect(io::Error),
+    ConnectTimeout,
+    Send(io::Error),
+    SendTimeout,
+    /// The request body failed (a client limit or a client gone).
+    RequestBody(BoxError),
+    ReadTimeout,
+    Recv(io::Error),
+    PrematureClose,
+    Invalid(&'static str),
+    TooBig,
+}
+
+impl Failure {
+    /// The status nginx answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Failure::ConnectTimeout | Failure::SendTimeout | Failure::ReadTimeout => 504,
+            _ => 502,
+        }
+    }
+
+    /// Timeouts while waiting for an answer are not retried elsewhere: the
+    /// request may be in progress there.
+    pub fn retry_elsewhere(&self) -> bool {
+        !matches!(self, Failure::ReadTimeout | Failure::SendTimeout | Failure::RequestBody(_))
+    }
+
+    /// The error log's text, without the client part.
+    pub fn describe(&self, addr: &SocketAddr) -> String {
+        match self {
+            Failure::Connect(e) => format!("connect() to {addr} failed ({}) while connecting to upstream", os_error(e)),
+            Failure::ConnectTimeout => "upstream timed out (110: Connection timed out) while connecting to upstream".into(),
+            Failure::Send(e) => format!("writev() failed ({}) while sending request to upstream", os_error(e)),
+            Failure::SendTimeout => "upstream timed out (110: Connection timed out) while sending request to upstream".into(),
+            Failure::RequestBody(e) => format!("client request body failed ({e}) while sending request to upstream"),
+            Failure::ReadTimeout => "upstream timed out (110: Connection timed out) while reading response header from upstream".into(),
+            Failure::Recv(e) => format!("recv() failed ({}) while reading response header from upstream", os_error(e)),
+            Failure::PrematureClose => "upstream prematurely closed connection while reading response header from upstream".into(),
+            Failure::Invalid(what) => format!("upstream sent {what} while reading response header from upstream"),
+            Failure::TooBig => "upstream sent too big header while reading response header from upstream".into(),
+        }
+    }
+}
+
+/// "111: Connection refused", as nginx prints errno.
+fn os_error(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => {
+            let text = e.to_string();
+            let text = text.strip_suffix(&format!(" (os error {code})")).unwrap_or(&text).to_string();
+            format!("{code}: {text}")
+        }
+        None => e.to_string(),
+    }
+}
+
+/// One request to send upstream.
+pub struct Exchange<'a> {
+    /// The request line and headers, ending with the empty line.
+    pub head: &'a [u8],
+    /// The body, if any; sent chunked when `chunked`.
+    pub body: Option<Body>,
+    pub chunked: bool,
+    /// A HEAD request: the answer has no body, whatever it declares.
+    pub head_request: bool,
+    /// An Upgrade was asked for: a 101 hands over the connection.
+    pub upgrade: bool,
+    pub connect_timeout: Duration,
+    pub send_timeout: Duration,
+    pub read_timeout: Duration,
+}
+
+/// The upstream's answer: its head, and its body or the upgraded connection.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: AnswerBody,
+}
+
+pub enum AnswerBody {
+    Stream(UpstreamBody),
+    /// After a 101: the connection and what was already read from it.
+    Upgraded(TcpStream, Bytes),
+}
+
+/// Sends `ex` to `addr` and reads the answer's head. Headers for which
+/// `keep` is false are left out of the answer (hop-by-hop ones always are,
+/// except on a 101). A kept-alive connection the upstream closed before it
+/// answered is not a failure: the request goes again on a new connection,
+/// as long as its body has not been sent.
+pub async fn exchange(addr: SocketAddr, mut ex: Exchange<'_>, keep: &Keep<'_>) -> Result<Answer, Failure> {
+    if let Some(stream) = checkout(addr) {
+        match attempt(addr, stream, &mut ex, keep).await {
+            // Stale: closed before a byte of an answer, with the body still here.
+            Err((_, true)) => {}
+            other => return other.map_err(|(f, _)| f),
+        }
+    }
+    let stream = match tokio::time::timeout(ex.connect_timeout, TcpStream::connect(addr)).await {
+        Err(_) => return Err(Failure::ConnectTimeout),
+        Ok(Err(e)) => return Err(Failure::Connect(e)),
+        Ok(Ok(s)) => s,
+    };
+    let _ = stream.set_nodelay(true);
+    attempt(addr, stream, &mut ex, keep).await.map_err(|(f, _)| f)
+}
+
+/// One try on one connection. The flag says the connection failed before
+/// anything of an answer arrived (so a kept-alive one may have gone stale).
+async fn attempt(addr: SocketAddr, mut stream: TcpStream, ex: &mut Exchange<'_>, keep: &Keep<'_>) -> Result<Answer, (Failure, bool)> {
+    let had_body = ex.body.is_some();
+    send(&mut stream, ex).await?;
+    // Past this point a retry needs the body, which is gone once sent.
+    let replayable = !had_body;
+    let mut buf = BytesMut::with_capacity(HEAD_READ);
+    let head = match tokio::time::timeout(ex.read_timeout, read_head(&mut stream, &mut buf, keep, ex.upgrade)).await {
+        Err(_) => return Err((Failure::ReadTimeout, false)),
+        Ok(r) => r.map_err(|(f, stale)| (f, stale && replayable))?,
+    };
+    if head.status == StatusCode::SWITCHING_PROTOCOLS && ex.upgrade {
+        return Ok(Answer { status: head.status, headers: head.headers, body: AnswerBody::Upgraded(stream, buf.freeze()) });
+    }
+    let no_body = ex.head_request || head.status == StatusCode::NO_CONTENT || head.status == StatusCode::NOT_MODIFIED;
+    let framing = if no_body { Framing::Done } else { head.framing };
+    let mut body = UpstreamBody {
+        conn: Some(Conn { addr, stream, buf, reusable: head.reusable && framing != Framing::Close }),
+        framing,
+        read_timeout: ex.read_timeout,
+        sleep: None,
+    };
+    if body.framing == Framing::Done {
+        body.finish();
+    }
+    Ok(Answer { status: head.status, headers: head.headers, body: AnswerBody::Stream(body) })
+}
+
+/// Writes the head, then the body as it comes, each write within
+/// proxy_send_timeout.
+async fn send(stream: &mut TcpStream, ex: &mut Exchange<'_>) -> Result<(), (Failure, bool)> {
+    let limit = ex.send_timeout;
+    async fn write(s: &mut TcpStream, data: &[u8], limit: Duration) -> Result<(), Failure> {
+        match tokio::time::timeout(limit, s.write_all(data)).await {
+            Err(_) => Err(Failure::SendTimeout),
+            Ok(Err(e)) => Err(Failure::Send(e)),
+            Ok(Ok(())) => Ok(()),
+        }
+    }
+    write(stream, ex.head, limit).await.map_err(|f| (f, true))?;
+    let Some(mut body) = ex.body.take() else {
+        return Ok(());
+    };
+    let mut line = Vec::with_capacity(16);
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = frame.map_err(|e| (Failure::RequestBody(e), false))?;
+        let Ok(data) = frame.into_data() else { continue };
+        if data.is_empty() {
+            continue;
+        }
+        if ex.chunked {
+            line.clear();
+            line.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+            write(stream, &line, limit).await.map_err(|f| (f, false))?;
+            write(stream, &data, limit).await.map_err(|f| (f, false))?;
+            write(stream, b"\r\n", limit).await.map_err(|f| (f, false))?;
+        } else {
+            write(stream, &data, limit).await.map_err(|f| (f, false))?;
+        }
+    }
+    if ex.chunked {
+        write(stream, b"0\r\n\r\n", limit).await.map_err(|f| (f, false))?;
+    }
+    Ok(())
+}
+
+/// How an answer's body ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Length(u64),
+    Chunked(Chunk),
+    /// Until the upstream closes the connection.
+    Close,
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    Size,
+    Data(u64),
+    DataEnd,
+    Trailers,
+}
+
+struct Head {
+    status: StatusCode,
+    headers: HeaderMap,
+    framing: Framing,
+    reusable: bool,
+}
+
+/// Reads until a whole answer head is in `buf` (skipping 1xx answers other
+/// than 101), takes it out and leaves what follows: the body's first bytes.
+async fn read_head(stream: &mut TcpStream, buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Head, (Failure, bool)> {
+    let mut answered = false;
+    loop {
+        if !buf.is_empty() {
+            answered = true;
+            match parse_head(buf, keep, upgrade) {
+                Ok(Some(head)) if head.status == StatusCode::SWITCHING_PROTOCOLS && !upgrade => {
+                    return Err((Failure::Invalid("invalid header"), false));
+                }
+                Ok(Some(head)) if head.status.is_informational() && head.status != StatusCode::SWITCHING_PROTOCOLS => continue,
+                Ok(Some(head)) => return Ok(head),
+                Ok(None) if buf.len() >= MAX_HEAD => return Err((Failure::TooBig, false)),
+                Ok(None) => {}
+                Err(f) => return Err((f, false)),
+            }
+        }
+        buf.reserve(HEAD_READ);
+        match std::future::poll_fn(|cx| tokio_util::io::poll_read_buf(Pin::new(&mut *stream), cx, buf)).await {
+            Ok(0) => return Err((Failure::PrematureClose, !answered)),
+            Ok(_) => {}
+            Err(e) => return Err((Failure::Recv(e), !answered)),
+        }
+    }
+}
+
+/// Parses a head at the start of `buf`; `None` when it is not whole yet.
+fn parse_head(buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Option<Head>, Failure> {
+    let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut res = httparse::Response::new(&mut raw);
+    let len = match res.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => return Err(Failure::TooBig),
+        Err(_) => return Err(Failure::Invalid("invalid header")),
+    };
+    let status = res.code.and_then(|c| StatusCode::from_u16(c).ok()).ok_or(Failure::Invalid("invalid status line"))?;
+    let version = if res.version == Some(0) { Version::HTTP_10 } else { Version::HTTP_11 };
+    let start = buf.as_ptr() as usize;
+    // Framing and connection options first: they decide which headers are hop-by-hop.
+    let mut length: Option<u64> = None;
+    let mut chunked = false;
+    let mut encoded = false;
+    let mut close = version == Version::HTTP_10;
+    let mut named: Vec<&[u8]> = Vec::new();
+    for h in res.headers.iter() {
+        if h.name.eq_ignore_ascii_case("content-length") {
+            let v =
+                std::str::from_utf8(h.value).ok().and_then(|v| v.trim().parse::<u64>().ok()).ok_or(Failure::Invalid("invalid header"))?;
+            if length.is_some_and(|l| l != v) {
+                return Err(Failure::Invalid("duplicate header line: \"Content-Length\""));
+            }
+            length = Some(v);
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            encoded = true;
+            chunked = h.value.rsplit(|&b| b == b',').next().is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            for t in h.value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                if t.eq_ignore_ascii_case(b"close") {
+                    close = true;
+                } else if t.eq_ignore_ascii_case(b"keep-alive") {
+                    close = false;
+                } else if !t.is_empty() {
+                    named.push(t);
+                }
+            }
+        }
+    }
+    let framing = if encoded {
+        if chunked { Framing::Chunked(Chunk::Size) } else { Framing::Close }
+    } else {
+        match length {
+            Some(0) => Framing::Done,
+            Some(n) => Framing::Length(n),
+            None => Framing::Close,
+        }
+    };
+    let pass_all = status == StatusCode::SWITCHING_PROTOCOLS && upgrade;
+    // Names and values by position, so the head can be frozen and values shared, not copied.
+    let mut spans: Vec<(HeaderName, usize, usize)> = Vec::with_capacity(res.headers.len());
+    for h in res.headers.iter() {
+        let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else {
+            return Err(Failure::Invalid("invalid header"));
+        };
+        let hop = super::upstream::is_hop_by_hop(&name) || named.iter().any(|n| n.eq_ignore_ascii_case(name.as_str().as_bytes()));
+        if pass_all || (!hop && keep(&name)) {
+            let at = h.value.as_ptr() as usize - start;
+            spans.push((name, at, at + h.value.len()));
+        }
+    }
+    let head = buf.split_to(len).freeze();
+    let mut headers = HeaderMap::with_capacity(spans.len());
+    for (name, from, to) in spans {
+        let value = HeaderValue::from_maybe_shared(head.slice(from..to)).map_err(|_| Failure::Invalid("invalid header"))?;
+        headers.append(name, value);
+    }
+    Ok(Some(Head { status, headers, framing, reusable: !close }))
+}
+
+struct Conn {
+    addr: SocketAddr,
+    stream: TcpStream,
+    buf: BytesMut,
+    reusable: bool,
+}
+
+/// An answer's body, read from the upstream connection as the client takes
+/// it; the connection goes back to the pool when the body is whole, and is
+/// closed if the body is dropped before.
+pub struct UpstreamBody {
+    conn: Option<Conn>,
+    framing: Framing,
+    read_timeout: Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl UpstreamBody {
+    fn finish(&mut self) {
+        self.framing = Framing::Done;
+        if let Some(c) = self.conn.take()
+            && c.reusable
+            && c.buf.is_empty()
+        {
+            checkin(c.addr, c.stream);
+        }
+    }
+
+    /// Up to `n` bytes already read, as one frame.
+    fn take(&mut self, n: u64) -> Option<Bytes> {
+        let buf = &mut self.conn.as_mut()?.buf;
+        if buf.is_empty() {
+            return None;
+        }
+        let n = (n.min(buf.len() as u64)) as usize;
+        Some(buf.split_to(n).freeze())
+    }
+
+    /// Reads more; `Ok(false)` at the end of the stream.
+    fn poll_more(&mut self, cx: &mut Context<'_>, want: u64) -> Poll<Result<bool, BoxError>> {
+        let Some(c) = self.conn.as_mut() else {
+            return Poll::Ready(Ok(false));
+        };
+        c.buf.reserve((want.clamp(4096, BODY_READ as u64)) as usize);
+        match tokio_util::io::poll_read_buf(Pin::new(&mut c.stream), cx, &mut c.buf) {
+            Poll::Pending => {
+                // proxy_read_timeout: the time allowed between two reads.
+                let limit = self.read_timeout;
+                let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                if sleep.as_mut().poll(cx).is_ready() {
+                    self.conn = None;
+                    return Poll::Ready(Err("upstream timed out (110: Connection timed out) while reading upstream".into()));
+                }
+                Poll::Pending
+            }
+            Poll::Ready(Ok(0)) => Poll::Ready(Ok(false)),
+            Poll::Ready(Ok(_)) => {
+                self.sleep = None;
+                Poll::Ready(Ok(true))
+            }
+            Poll::Ready(Err(e)) => {
+                self.conn = None;
+                Poll::Ready(Err(Box::new(e)))
+            }
+        }
+    }
+
+    fn premature(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.conn = None;
+        self.framing = Framing::Done;
+        Poll::Ready(Some(Err("upstream prematurely closed connection while reading upstream".into())))
+    }
+
+    fn invalid(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.conn = None;
+        self.framing = Framing::Done;
+        Poll::Ready(Some(Err("upstream sent invalid chunked response while reading upstream".into())))
+    }
+
+    /// One line of chunked framing (a size or a trailer), without its line break.
+    fn line(&mut self) -> Result<Option<BytesMut>, ()> {
+        let buf = &mut self.conn.as_mut().ok_or(())?.buf;
+        match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                let mut line = buf.split_to(i + 1);
+                line.truncate(i);
+                if line.last() == Some(&b'\r') {
+                    line.truncate(i - 1);
+                }
+                Ok(Some(line))
+            }
+            None if buf.len() > 4096 => Err(()),
+            None => Ok(None),
+        }
+    }
+}
+
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let digits = line.split(|&b| b == b';').next()?.trim_ascii();
+    if digits.is_empty() || digits.len() > 15 {
+        return None;
+    }
+    u64::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+}
+
+impl HttpBody for UpstreamBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        loop {
+            match this.framing {
+                Framing::Done => return Poll::Ready(None),
+                Framing::Length(left) => {
+                    if let Some(data) = this.take(left) {
+                        let left = left - data.len() as u64;
+                        this.framing = Framing::Length(left);
+                        if left == 0 {
+                            this.finish();
+                        }
+                        return Poll::Ready(Some(Ok(Frame::data(data))));
+                    }
+                    if !ready!(this.poll_more(cx, left))? {
+                        return this.premature();
+                    }
+                }
+                Framing::Close => {
+                    if let Some(data) = this.take(u64::MAX) {
+                        return Poll::Ready(Some(Ok(Frame::data(data))));
+                    }
+                    if !ready!(this.poll_more(cx, BODY_READ as u64))? {
+                        this.finish();
+                        return Poll::Ready(None);
+                    }
+                }
+                Framing::Chunked(Chunk::Data(left)) => {
+                    if let Some(data) = this.take(left) {
+                        let left = left - data.len() as u64;
+                        this.framing = Framing::Chunked(if left == 0 { Chunk::DataEnd } else { Chunk::Data(left) });
+                        return Poll::Ready(Some(Ok(Frame::data(data))));
+                    }
+                    if !ready!(this.poll_more(cx, left))? {
+                        return this.premature();
+                    }
+                }
+                Framing::Chunked(state) => {
+                    match this.line() {
+                        Err(()) => return this.invalid(),
+                        Ok(Some(line)) => {
+                            this.framing = match (state, chunk_size(&line)) {
+                                (Chunk::DataEnd, _) if line.is_empty() => Framing::Chunked(Chunk::Size),
+                                (Chunk::Size, Some(0)) => Framing::Chunked(Chunk::Trailers),
+                                (Chunk::Size, Some(n)) => Framing::Chunked(Chunk::Data(n)),
+                                (Chunk::Trailers, _) if line.is_empty() => {
+                                    this.finish();
+                                    return Poll::Ready(None);
+                                }
+                                // Trailers are not passed on, as nginx does not.
+                                (Chunk::Trailers, _) => Framing::Chunked(Chunk::Trailers),
+                                _ => return this.invalid(),
+                            };
+                            continue;
+                        }
+                        Ok(None) => {}
+                    }
+                    if !ready!(this.poll_more(cx, 4096))? {
+                        return this.premature();
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.framing == Framing::Done
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.framing {
+            Framing::Length(n) => SizeHint::with_exact(n),
+            Framing::Done => SizeHint::with_exact(0),
+            _ => SizeHint::default(),
+        }
+    }
+}
+
+impl UpstreamBody {
+    pub fn boxed(self) -> Body {
+        http_body_util::BodyExt::boxed(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::AsyncReadExt;
+
+    #[test]
+    fn chunk_sizes() {
+        assert_eq!(chunk_size(b"1a"), Some(26));
+        assert_eq!(chunk_size(b"1A;ext=1"), Some(26));
+        assert_eq!(chunk_size(b"0"), Some(0));
+        assert_eq!(chunk_size(b""), None);
+        assert_eq!(chunk_size(b"zz"), None);
+        assert_eq!(chunk_size(b"ffffffffffffffff"), None, "too long to be a size");
+    }
+
+    /// What the scripted upstream does after reading a request head.
+    enum Step {
+        /// Writes these pieces, pausing between them so they arrive apart.
+        Answer(Vec<&'static [u8]>),
+        /// Writes the pieces, then closes the connection.
+        AnswerAndClose(Vec<&'static [u8]>),
+        /// Closes the connection (after the request was read).
+        Close,
+    }
+
+    /// An upstream that answers the requests of each connection in turn
+    /// from one shared script; returns its address and how many connections it took.
+    async fn upstream(script: Vec<Step>) -> (SocketAddr, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            let mut steps = script.into_iter();
+            'conns: while let Ok((mut s, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                loop {
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if s.read(&mut byte).await.unwrap_or(0) == 0 {
+                            continue 'conns;
+                        }
+                        head.push(byte[0]);
+                    }
+                    let (pieces, close) = match steps.next() {
+                        Some(Step::Answer(pieces)) => (pieces, false),
+                        Some(Step::AnswerAndClose(pieces)) => (pieces, true),
+                        Some(Step::Close) | None => continue 'conns,
+                    };
+                    for p in pieces {
+                        s.write_all(p).await.unwrap();
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    if close {
+                        continue 'conns;
+                    }
+                }
+            }
+        });
+        (addr, accepted)
+    }
+
+    fn get(head: &'static [u8]) -> Exchange<'static> {
+        Exchange {
+            head,
+            body: None,
+            chunked: false,
+            head_request: false,
+            upgrade: false,
+            connect_timeout: Duration::from_secs(2),
+            send_timeout: Duration::from_secs(2),
+            read_timeout: Duration::from_secs(2),
+        }
+    }
+
+    const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: u\r\n\r\n";
+
+    async fn fetch(addr: SocketAddr) -> Result<(StatusCode, HeaderMap, Result<Bytes, String>), Failure> {
+        let a = exchange(addr, get(GET), &|_| true).await?;
+        let AnswerBody::Stream(body) = a.body else { panic!("not a stream") };
+        let body = body.collect().await.map(|c| c.to_bytes()).map_err(|e| e.to_string());
+        Ok((a.status, a.headers, body))
+    }
+
+    #[tokio::test]
+    async fn answers_framed_by_chunks_length_or_close_and_connections_reused() {
+        let (addr, accepted) = upstream(vec![
+            Step::Answer(vec![
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel",
+                b"lo\r\n6;x=y\r\n world\r\n0\r\nX-T: 1\r\n\r\n",
+            ]),
+            Step::Answer(vec![b"HTTP/1.1 200 OK\r\nContent-Le", b"ngth: 4\r\n\r\nab", b"cd"]),
+            Step::Answer(vec![b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"]),
+            Step::AnswerAndClose(vec![b"HTTP/1.0 200 OK\r\n\r\nuntil ", b"the end"]),
+            Step::Close,
+            Step::Answer(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]),
+        ])
+        .await;
+        let (_, h, body) = fetch(addr).await.unwrap();
+        assert_eq!(body.unwrap(), "hello world");
+        assert!(h.get("transfer-encoding").is_none(), "framing is the client side's to choose");
+        assert_eq!(fetch(addr).await.unwrap().2.unwrap(), "abcd");
+        assert_eq!(fetch(addr).await.unwrap().0, StatusCode::NO_CONTENT);
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "three answers on one kept-alive connection");
+        // Ended by the close: whole, and the connection is not kept.
+        assert_eq!(fetch(addr).await.unwrap().2.unwrap(), "until the end");
+        // The script closes the next connection at once, unanswered: a
+        // fresh connection that fails is the upstream's failure, not staleness.
+        assert!(matches!(fetch(addr).await, Err(Failure::PrematureClose)));
+        assert_eq!(fetch(addr).await.unwrap().2.unwrap(), "ok");
+        assert_eq!(accepted.load(Ordering::SeqCst), 3, "the close-delimited answer's connection was not reused");
+    }
+
+    #[tokio::test]
+    async fn a_kept_alive_connection_closed_by_the_upstream_is_replaced_not_failed() {
+        let (addr, accepted) = upstream(vec![
+            Step::Answer(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"]),
+            // The upstream drops the idle connection as the next request arrives.
+            Step::Close,
+            Step::Answer(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"]),
+        ])
+        .await;
+        assert_eq!(fetch(addr).await.unwrap().2.unwrap(), "a");
+        assert_eq!(fetch(addr).await.unwrap().2.unwrap(), "b");
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn informational_answers_skipped_hop_by_hop_headers_dropped() {
+        let (addr, _) = upstream(vec![Step::Answer(vec![
+            b"HTTP/1.1 100 Continue\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: timeout=5\r\nX-Kept: 2\r\nX-Kept: 3\r\nContent-Length: 2\r\n\r\nok",
+        ])])
+        .await;
+        let (status, h, body) = fetch(addr).await.unwrap();
+        assert_eq!((status, body.unwrap()), (StatusCode::OK, Bytes::from("ok")));
+        let names: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["x-kept", "content-length"]);
+        assert_eq!(h.get_all("x-kept").iter().count(), 2);
+    }
+
+    #[tokio::test]
+    async fn cut_and_malformed_answers_are_errors_never_ends() {
+        let (addr, _) = upstream(vec![
+            Step::AnswerAndClose(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"]),
+            Step::AnswerAndClose(vec![b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"]),
+            Step::Answer(vec![b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nnothex\r\n"]),
+            Step::Answer(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"]),
+            Step::Answer(vec![b"HTTP/1.1 2x0 OK\r\n\r\n"]),
+        ])
+        .await;
+        assert!(fetch(addr).await.unwrap().2.is_err(), "a body cut short by the close");
+        assert!(fetch(addr).await.unwrap().2.is_err(), "a chunked body without its last chunk");
+        assert!(fetch(addr).await.unwrap().2.is_err(), "a chunk size that is not hex");
+        assert!(matches!(fetch(addr).await, Err(Failure::Invalid(_))), "two different lengths");
+        assert!(matches!(fetch(addr).await, Err(Failure::Invalid(_))), "a broken status line");
+    }
+
+    #[tokio::test]
+    async fn heads_over_the_limit_and_silent_upstreams_fail_as_nginx_says() {
+        let big: &'static [u8] =
+            Box::leak(format!("HTTP/1.1 200 OK\r\nX-Big: {}\r\n\r\n", "a".repeat(MAX_HEAD)).into_bytes().into_boxed_slice());
+        let (addr, _) = upstream(vec![Step::Answer(vec![big])]).await;
+        assert!(matches!(fetch(addr).await, Err(Failure::TooBig)));
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let silent_addr = silent.local_addr().unwrap();
+        let mut ex = get(GET);
+        ex.read_timeout = Duration::from_millis(100);
+        let f = exchange(silent_addr, ex, &|_| true).await.err().unwrap();
+        assert_eq!((f.status(), f.retry_elsewhere()), (504, false));
+        assert!(f.describe(&silent_addr).contains("timed out (110: Connection timed out) while reading response header"));
+        drop(silent);
+        let f = exchange(silent_addr, get(GET), &|_| true).await.err().unwrap();
+        assert_eq!(f.status(), 502);
+        assert_eq!(
+            f.describe(&silent_addr),
+            format!("connect() to {silent_addr} failed (111: Connection refused) while connecting to upstream")
+        );
+    }
+}
