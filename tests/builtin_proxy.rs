@@ -209,7 +209,15 @@ fn detached_proxy_with_restart_always_comes_back_when_killed() {
     );
     let logs = p.ok(&["logs", "web"]);
     assert!(logs.contains("restarting (restart: always)"), "{logs}");
-    p.ok(&["down"]);
+    // The supervisor killed, its serving child goes on alone; down, with no
+    // grace at all, still stops it.
+    let now: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    let pids = [now["pid"].as_u64().unwrap(), now["server_pid"].as_u64().unwrap()];
+    Command::new("kill").args(["-KILL", &pids[0].to_string()]).status().unwrap();
+    assert_eq!(get(port, "/", "").0, 200, "the orphaned child serves");
+    p.ok(&["down", "-t", "0"]);
+    let gone = |pid: u64| std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "));
+    assert!(eventually(5, || pids.iter().all(|&p| gone(p))), "proxy processes {pids:?} outlived down -t 0");
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 

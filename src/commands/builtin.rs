@@ -43,11 +43,19 @@ fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.split(") ").nth(1).is_some_and(|rest| rest.starts_with('Z')))
 }
 
+impl ProxyState {
+    /// The supervisor or the serving process is still there (a serving
+    /// child outlives a supervisor that was killed).
+    fn alive(&self) -> bool {
+        alive(self.pid) || (self.server_pid != 0 && alive(self.server_pid))
+    }
+}
+
 /// The running detached proxy of a service, if any.
 pub fn running(project: &str, service: &str) -> Option<ProxyState> {
     let (state, _) = files(project, service);
     let st: ProxyState = serde_json::from_str(&std::fs::read_to_string(state).ok()?).ok()?;
-    alive(st.pid).then_some(st)
+    st.alive().then_some(st)
 }
 
 /// Starts the proxy for `service` inside this process.
@@ -124,24 +132,35 @@ pub fn spawn_detached(project: &Project, global: &GlobalOpts, service: &str) -> 
             let _ = child.kill();
             bail!("service {service}: the built-in proxy did not start listening within 20 seconds; see {}", log.display());
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(2));
     }
 }
 
-/// Stops a detached proxy gracefully (SIGTERM, then SIGKILL after `timeout`).
+/// Stops a detached proxy gracefully (SIGTERM, then SIGKILL after
+/// `timeout`). The kill goes to the process group: a supervisor killed
+/// before it passed SIGTERM on would leave its serving child behind.
 pub fn stop_detached(project: &str, service: &str, timeout: Duration) -> anyhow::Result<bool> {
     let Some(st) = running(project, service) else {
         let _ = std::fs::remove_file(files(project, service).0);
         return Ok(false);
     };
-    let pid = st.pid.to_string();
-    let _ = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+    // spawn_detached made the first process the leader of its own group.
+    let group = -(st.pid as libc::pid_t);
+    // The supervisor passes SIGTERM on; without one, the server takes it.
+    let first = if alive(st.pid) { st.pid } else { st.server_pid };
+    // SAFETY: kill(2) with a signal number; no memory is involved.
+    unsafe { libc::kill(first as libc::pid_t, libc::SIGTERM) };
     let deadline = std::time::Instant::now() + timeout;
-    while alive(st.pid) && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
+    while st.alive() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
     }
-    if alive(st.pid) {
-        let _ = std::process::Command::new("kill").args(["-KILL", &pid]).status();
+    if st.alive() {
+        // SAFETY: as above.
+        unsafe { libc::kill(group, libc::SIGKILL) };
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while st.alive() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
     let _ = std::fs::remove_file(files(project, service).0);
     Ok(true)
