@@ -268,10 +268,27 @@ impl<'a> Converter<'a> {
     fn command(&mut self, n: &Node, path: &str) -> Option<Vec<String>> {
         match &n.value {
             Value::Null => None,
-            Value::Str(s) => match shell_words::split(s) {
-                Ok(words) => Some(words),
-                Err(_) => {
-                    self.error_hint(&n.loc, path, "unbalanced quotes in command", "close the quote, or write the command as a list");
+            Value::Str(s) => match super::syntax::split_command(s) {
+                Ok((words, cut)) => {
+                    if let Some(at) = cut {
+                        self.warn(
+                            &n.loc,
+                            path,
+                            format!(
+                                "`{}` and what follows is dropped, as docker compose drops it: a command string is not run by a shell; write `[\"sh\", \"-c\", ...]` to use one",
+                                &s[at..at + 1]
+                            ),
+                        );
+                    }
+                    Some(words)
+                }
+                Err(why) => {
+                    self.error_hint(
+                        &n.loc,
+                        path,
+                        format!("invalid command line ({why})"),
+                        "close the quote, or write the command as a list",
+                    );
                     None
                 }
             },
@@ -1133,6 +1150,9 @@ impl<'a> Converter<'a> {
                     .collect()
             }
         };
+        // Sorted by host, as docker compose writes them (a map in compose-go).
+        let mut pairs = pairs;
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
         pairs.into_iter().map(|(h, ip)| format!("{h}={ip}")).collect()
     }
 

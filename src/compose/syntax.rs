@@ -1,10 +1,99 @@
 //! Parsers for the compact string forms compose accepts: port mappings,
-//! volume mounts, durations, byte sizes, restart policies.
+//! volume mounts, durations, byte sizes, restart policies, commands.
 
 use std::path::Path;
 use std::time::Duration;
 
 use super::model::{BindOptions, Mount, MountType, Port, VolumeOptions};
+
+/// A command written as one string, split into words as docker compose
+/// splits it (go-shellwords, not a POSIX shell): quotes group, a backslash
+/// takes the next character as it is (inside double quotes too), `#` is an
+/// ordinary character, and words end at the first unquoted `;`, `&`, `|`,
+/// `<` or `>`. What follows that operator is dropped, as docker compose
+/// drops it; the second value is where it was, so the caller can say so.
+pub fn split_command(s: &str) -> Result<(Vec<String>, Option<usize>), String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    // A word has begun (an empty pair of quotes makes an empty word).
+    let mut started = false;
+    let (mut escaped, mut single, mut double, mut back, mut dollar) = (false, false, false, false, false);
+    let mut cut = None;
+    for (i, c) in s.char_indices() {
+        if escaped {
+            escaped = false;
+            if back || dollar {
+                word.push('\\');
+            }
+            word.push(c);
+            started = true;
+            continue;
+        }
+        if c == '\\' {
+            if single {
+                word.push(c);
+            } else {
+                escaped = true;
+            }
+            continue;
+        }
+        let quoted = single || double || back || dollar;
+        if matches!(c, ' ' | '\t' | '\r' | '\n') {
+            if quoted {
+                word.push(c);
+            } else if started {
+                words.push(std::mem::take(&mut word));
+                started = false;
+            }
+            continue;
+        }
+        match c {
+            '`' if !single && !double && !dollar => back = !back,
+            ')' if !single && !double && !back => {
+                if !dollar {
+                    return Err("unbalanced `)`".into());
+                }
+                dollar = false;
+            }
+            '(' if !single && !double && !back => {
+                if !dollar && word.ends_with('$') {
+                    dollar = true;
+                } else {
+                    return Err("`(` outside quotes".into());
+                }
+            }
+            '"' if !single && !dollar && !back => {
+                double = !double;
+                started = true;
+                continue;
+            }
+            '\'' if !double && !dollar && !back => {
+                single = !single;
+                started = true;
+                continue;
+            }
+            ';' | '&' | '|' | '<' | '>' if !quoted => {
+                // `2>&1`: the descriptor before a redirection goes with it.
+                if c == '>' && !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) {
+                    word.clear();
+                    started = false;
+                }
+                cut = Some(i);
+                break;
+            }
+            _ => {}
+        }
+        word.push(c);
+        started = true;
+    }
+    if cut.is_none() && (escaped || single || double || back || dollar) {
+        return Err("unbalanced quotes".into());
+    }
+    if started {
+        words.push(word);
+    }
+    Ok((words, cut))
+}
 
 /// Parses `[IP:][HOST:]CONTAINER[/PROTO]`, expanding ranges into one entry per port.
 pub fn parse_port(spec: &str) -> Result<Vec<Port>, String> {
@@ -263,6 +352,32 @@ pub fn check_restart(s: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commands_split_as_docker_compose_splits_them() {
+        // Each answer is docker compose 2.40.3's for the same string
+        // (tests/fixtures/compat/shellwords has them side by side).
+        let cases: &[(&str, &[&str], Option<char>)] = &[
+            ("exec sleep 1 < /dev/null > /dev/null", &["exec", "sleep", "1"], Some('<')),
+            ("echo hi; echo there", &["echo", "hi"], Some(';')),
+            ("echo 1 2>&1", &["echo", "1"], Some('>')),
+            (r#"echo "a\"b" "c\\d" "e\qf" x\ty"#, &["echo", "a\"b", "c\\d", "eqf", "xty"], None),
+            ("echo $(date) `id -u`", &["echo", "$(date)", "`id -u`"], None),
+            ("echo 'it''s' a|b", &["echo", "its", "a"], Some('|')),
+            ("echo a12>b", &["echo", "a12"], Some('>')),
+            ("echo a#b #c", &["echo", "a#b", "#c"], None),
+            ("echo '' \"\"", &["echo", "", ""], None),
+            ("  tab\tand\nnewline  ", &["tab", "and", "newline"], None),
+        ];
+        for (input, words, cut) in cases {
+            let (got, at) = split_command(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(got, *words, "{input}");
+            assert_eq!(at.map(|i| input[i..].chars().next().unwrap()), *cut, "{input}");
+        }
+        for bad in ["echo (x)", "echo x)", "echo 'open", "echo \"open", "trailing\\", "echo `open"] {
+            assert!(split_command(bad).is_err(), "{bad} should be refused, as docker compose refuses it");
+        }
+    }
 
     fn one(spec: &str) -> Port {
         let mut v = parse_port(spec).unwrap();
