@@ -490,3 +490,113 @@ fn restarting_a_dependency_restarts_services_that_ask_for_it() {
     assert_eq!(started("other"), other, "other stays as it was:\n{err}");
     assert!(err.contains(&format!("Container {}  Started", c("web"))), "{err}");
 }
+
+/// A service with much of what the Compose file can say, for the config-hash.
+fn rich(port: u16) -> String {
+    format!(
+        r#"services:
+  db:
+    image: {BUSYBOX}
+    command: ["sh", "-c", "trap 'exit 0' TERM; echo ready && sleep 100000 & wait"]
+    healthcheck:
+      test: ["CMD-SHELL", "test -e /tmp && true"]
+      interval: 1m30s
+      timeout: 5s
+      retries: 3
+      start_period: 2s
+    volumes:
+      - data:/data
+      - type: tmpfs
+        target: /scratch
+        tmpfs: {{ size: 1048576 }}
+    networks:
+      back:
+        aliases: [database, store]
+  web:
+    image: {BUSYBOX}
+    entrypoint: /bin/sh -c
+    command: "exec sleep 100000"
+    working_dir: /srv
+    user: "0:0"
+    hostname: webhost
+    environment:
+      SHARED: overridden
+      EMPTY: ""
+      UNSET:
+    env_file: web.env
+    ports:
+      - "127.0.0.1:{port}:80"
+      - target: 443
+        published: "{port2}"
+        protocol: tcp
+        mode: host
+    expose: ["3000"]
+    volumes:
+      - ./conf/app.conf:/etc/app.conf:ro
+      - data:/data:nocopy
+    extra_hosts: ["zeta.local=10.0.0.9", "alpha.local:10.0.0.1"]
+    labels: {{ com.example.role: "web & <api>", com.example.empty: "" }}
+    ulimits: {{ nofile: {{ soft: 1024, hard: 2048 }}, nproc: 512 }}
+    cap_add: [NET_ADMIN]
+    dns: 10.0.0.53
+    init: true
+    tty: true
+    stdin_open: true
+    restart: unless-stopped
+    stop_grace_period: 3s
+    stop_signal: SIGINT
+    shm_size: 64m
+    depends_on:
+      db: {{ condition: service_started }}
+    networks: [default, back]
+volumes:
+  data:
+networks:
+  back:
+"#,
+        port2 = port + 1
+    )
+}
+
+#[test]
+fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
+    common::ensure_compose_v2();
+    let p = TestProject::new("hash", &rich(free_port()));
+    p.write("web.env", "FROM_FILE=1\nSHARED=from-file\n");
+    p.write("conf/app.conf", "x\n");
+    let ids = || {
+        docker(&["ps", "-aq", "--no-trunc", "--filter", &p.label_filter()])
+            .lines()
+            .map(String::from)
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let labels = |id: &str| {
+        p.inspect(id, r#"{{index .Config.Labels "com.docker.compose.config-hash"}} {{index .Config.Labels "com.docker.compose.image"}}"#)
+    };
+
+    // rcompose creates; docker compose finds nothing to change.
+    p.ok(&["up", "--no-start"]);
+    let ours = ids();
+    assert_eq!(ours.len(), 2);
+    let (code, _, err) = p.compose(&["up", "--no-start"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("Recreate"), "docker compose recreated rcompose's containers:\n{err}");
+    assert_eq!(ids(), ours, "docker compose replaced rcompose's containers");
+    let our_labels: Vec<String> = ours.iter().map(|id| labels(id)).collect();
+
+    // docker compose creates; rcompose finds nothing to change, and the labels are the same.
+    let (code, _, err) = p.compose(&["down", "-v"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = p.compose(&["up", "--no-start"]);
+    assert_eq!(code, 0, "{err}");
+    let theirs = ids();
+    let mut their_labels: Vec<String> = theirs.iter().map(|id| labels(id)).collect();
+    let err = p.rc(&["up", "--no-start"]).output().unwrap();
+    let err = String::from_utf8_lossy(&err.stderr).to_string();
+    assert!(!err.contains("Recreate"), "rcompose recreated docker compose's containers:\n{err}");
+    assert_eq!(ids(), theirs, "rcompose replaced docker compose's containers");
+    let mut our_labels = our_labels;
+    our_labels.sort();
+    their_labels.sort();
+    assert_eq!(our_labels, their_labels, "config-hash and image labels differ between the tools");
+}

@@ -18,7 +18,7 @@ use crate::compose::graph::DepGraph;
 use crate::compose::model::{Condition, Service};
 use crate::engine::events::{ContainerEvent, EventHub, wait_for};
 use crate::engine::logs::{LogPrinter, StreamOpts};
-use crate::engine::{Engine, containers, images, labels, logs, networks, spec, volumes};
+use crate::engine::{Engine, config_hash, containers, images, labels, logs, networks, spec, volumes};
 use crate::proxy::compose::proxy_services;
 
 /// What the foreground follows besides containers: the in-process proxies.
@@ -184,9 +184,9 @@ impl Converge {
         let loopback: Vec<u16> = self.loopback_ports.get(name).cloned().unwrap_or_default();
         // Ports published for the proxy are part of what the container is.
         let hash = if loopback.is_empty() {
-            labels::config_hash(svc)
+            config_hash::config_hash(svc)
         } else {
-            format!("{}-{}", labels::config_hash(svc), loopback.iter().map(u16::to_string).collect::<Vec<_>>().join("."))
+            format!("{}-{}", config_hash::config_hash(svc), loopback.iter().map(u16::to_string).collect::<Vec<_>>().join("."))
         };
         let image_id = self.image_ids.get(&image).cloned().flatten();
         let mine: Vec<&ContainerSummary> = self.existing.iter().filter(|c| containers::service(c) == name).collect();
@@ -223,13 +223,13 @@ impl Converge {
             let old = containers::id(c);
             containers::stop(&self.engine, &old, grace).await?;
             containers::remove(&self.engine, &old, false).await?;
-            let id = containers::create(&self.engine, &self.project, svc, &image, &hash, &loopback).await?;
+            let id = containers::create(&self.engine, &self.project, svc, &image, image_id.as_deref(), &hash, &loopback).await?;
             self.progress.step(&item, "Recreated", self.no_start);
             self.start_unless_no_start(&item, &id, &cname).await?;
             return Ok(id);
         }
         self.progress.step(&item, "Creating", false);
-        let id = containers::create(&self.engine, &self.project, svc, &image, &hash, &loopback).await?;
+        let id = containers::create(&self.engine, &self.project, svc, &image, image_id.as_deref(), &hash, &loopback).await?;
         self.progress.step(&item, "Created", self.no_start);
         self.start_unless_no_start(&item, &id, &cname).await?;
         Ok(id)

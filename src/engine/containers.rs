@@ -52,11 +52,12 @@ pub async fn create(
     project: &Project,
     service: &Service,
     image: &str,
+    image_id: Option<&str>,
     hash: &str,
     loopback_ports: &[u16],
 ) -> anyhow::Result<String> {
     let name = spec::container_name(project, service);
-    let body = spec::create_body(project, service, image, hash, loopback_ports);
+    let body = spec::create_body(project, service, image, image_id, hash, loopback_ports);
     let opts = CreateContainerOptions { name: Some(name.clone()), platform: service.platform.clone().unwrap_or_default() };
     let extra: Vec<(String, bollard::models::EndpointSettings)> = spec::service_networks(service)
         .iter()

@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 
-use sha2::{Digest, Sha256};
-
 use crate::compose::Project;
 use crate::compose::model::Service;
 
@@ -46,22 +44,7 @@ pub fn resource_labels(
     l
 }
 
-/// sha256 of the service's normalized configuration, leaving out what does
-/// not change the container (build, depends_on, profiles, scale).
-pub fn config_hash(service: &Service) -> String {
-    let mut s = service.clone();
-    s.build = None;
-    s.depends_on.clear();
-    s.profiles.clear();
-    let json = serde_json::to_vec(&s).unwrap_or_default();
-    hex(&Sha256::digest(&json))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Labels for a service's container.
+/// Labels for a service's container; `image` is the image id, as docker compose labels it.
 pub fn container_labels(project: &Project, service: &Service, number: u32, image: &str, hash: &str) -> HashMap<String, String> {
     let mut l: HashMap<String, String> = service.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     let files: Vec<String> = project.config_files.iter().map(|p| p.display().to_string()).collect();
@@ -82,21 +65,4 @@ pub fn container_labels(project: &Project, service: &Service, number: u32, image
         l.insert(k.to_string(), v);
     }
     l
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hash_ignores_build_and_dependencies_but_not_command() {
-        let a = Service { name: "a".into(), image: Some("x".into()), ..Default::default() };
-        let mut b = a.clone();
-        b.profiles = vec!["p".into()];
-        b.build = Some(Default::default());
-        assert_eq!(config_hash(&a), config_hash(&b));
-        b.command = Some(vec!["sh".into()]);
-        assert_ne!(config_hash(&a), config_hash(&b));
-        assert_eq!(config_hash(&a).len(), 64);
-    }
 }

@@ -131,7 +131,16 @@ fn bind_string(m: &Mount) -> String {
 }
 
 /// The full create request for a service's container.
-pub fn create_body(project: &Project, service: &Service, image: &str, hash: &str, loopback_ports: &[u16]) -> ContainerCreateBody {
+/// `image_id` goes in the image label (what docker compose compares to
+/// decide whether a container is out of date); the name when not known.
+pub fn create_body(
+    project: &Project,
+    service: &Service,
+    image: &str,
+    image_id: Option<&str>,
+    hash: &str,
+    loopback_ports: &[u16],
+) -> ContainerCreateBody {
     let env: Vec<String> = service.environment.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}"))).collect();
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     let mut exposed: Vec<String> = Vec::new();
@@ -214,7 +223,7 @@ pub fn create_body(project: &Project, service: &Service, image: &str, hash: &str
         open_stdin: Some(service.stdin_open),
         exposed_ports: (!exposed.is_empty()).then_some(exposed),
         healthcheck,
-        labels: Some(labels::container_labels(project, service, 1, image, hash)),
+        labels: Some(labels::container_labels(project, service, 1, image_id.unwrap_or(image), hash)),
         host_config: Some(host_config),
         networking_config: endpoints.map(|e| NetworkingConfig { endpoints_config: Some(e) }),
         ..Default::default()
@@ -261,7 +270,7 @@ mod tests {
             networks: [("default".to_string(), None)].into(),
             ..Default::default()
         };
-        let body = create_body(&project, &svc, "nginx", "h", &[7000]);
+        let body = create_body(&project, &svc, "nginx", None, "h", &[7000]);
         let hc = body.host_config.unwrap();
         assert_eq!(hc.binds.unwrap(), vec!["/p/conf:/etc/conf:ro,z"]);
         let pb = hc.port_bindings.unwrap();
