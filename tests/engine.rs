@@ -77,7 +77,9 @@ fn up_detached_names_labels_and_reaches_services() {
     assert_eq!(labels["com.docker.compose.service"], "web");
     assert_eq!(labels["com.docker.compose.oneoff"], "False");
     assert_eq!(labels["com.docker.compose.container-number"], "1");
-    assert_eq!(labels["com.docker.compose.image"], format!("{}-web", p.name).as_str());
+    // The image's id, not its name: docker compose recreates a container whose image label differs.
+    let image_id = docker(&["image", "inspect", "--format", "{{.Id}}", &format!("{}-web", p.name)]);
+    assert_eq!(labels["com.docker.compose.image"], image_id.trim());
     assert_eq!(labels["com.docker.compose.project.working_dir"], p.dir.path().to_str().unwrap());
     assert!(labels["com.docker.compose.project.config_files"].as_str().unwrap().ends_with("docker-compose.yml"));
     assert_eq!(labels["com.docker.compose.depends_on"], "db:service_healthy:false,migrate:service_completed_successfully:false");
