@@ -170,3 +170,18 @@ pub fn uri(data: &[u8]) {
         assert_eq!(routes::normalize(&out).as_deref(), Ok(out.as_str()), "normalizing twice changes {raw:?}");
     }
 }
+
+/// An upstream's answer decodes the same however the reads split it: the
+/// same status and body, or the same refusal, never a panic, and never a
+/// body longer than the bytes that came. The first byte picks the split.
+pub fn upstream_answer(data: &[u8]) {
+    let Some((&seed, answer)) = data.split_first() else { return };
+    let whole = crate::proxy::client::decode_answer(answer, &[]);
+    let step = seed as usize % 13 + 1;
+    let cuts: Vec<usize> = (step..answer.len()).step_by(step).collect();
+    let split = crate::proxy::client::decode_answer(answer, &cuts);
+    assert_eq!(whole, split, "the answer decodes differently when read {step} bytes at a time");
+    if let Ok((_, body)) = &whole {
+        assert!(body.len() <= answer.len());
+    }
+}

@@ -50,3 +50,8 @@ fn nginx_conf() {
 fn uri() {
     replay("uri", rcompose::fuzz::uri);
 }
+
+#[test]
+fn upstream_answer() {
+    replay("upstream_answer", rcompose::fuzz::upstream_answer);
+}

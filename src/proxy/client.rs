@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -208,11 +208,11 @@ async fn attempt(addr: SocketAddr, mut stream: TcpStream, ex: &mut Exchange<'_>,
     let framing = if no_body { Framing::Done } else { head.framing };
     let mut body = UpstreamBody {
         conn: Some(Conn { addr, stream, buf, reusable: head.reusable && framing != Framing::Close }),
-        framing,
+        decoder: Decoder { framing },
         read_timeout: ex.read_timeout,
         sleep: None,
     };
-    if body.framing == Framing::Done {
+    if body.decoder.done() {
         body.finish();
     }
     Ok(Answer { status: head.status, headers: head.headers, body: AnswerBody::Stream(body) })
@@ -388,93 +388,98 @@ struct Conn {
     reusable: bool,
 }
 
-/// An answer's body, read from the upstream connection as the client takes
-/// it; the connection goes back to the pool when the body is whole, and is
-/// closed if the body is dropped before.
-pub struct UpstreamBody {
-    conn: Option<Conn>,
-    framing: Framing,
-    read_timeout: Duration,
-    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+/// What the decoder made of the bytes read so far.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decoded {
+    Data(Bytes),
+    /// More bytes are needed; at least this many would help.
+    More(u64),
+    End,
+    Invalid(&'static str),
 }
 
-impl UpstreamBody {
-    fn finish(&mut self) {
-        self.framing = Framing::Done;
-        if let Some(c) = self.conn.take()
-            && c.reusable
-            && c.buf.is_empty()
-        {
-            checkin(c.addr, c.stream);
-        }
-    }
+/// An answer body's framing as a state machine over the bytes read so far,
+/// apart from any I/O: data comes out as frames sharing the read buffer.
+#[derive(Debug)]
+pub struct Decoder {
+    framing: Framing,
+}
 
-    /// Up to `n` bytes already read, as one frame.
-    fn take(&mut self, n: u64) -> Option<Bytes> {
-        let buf = &mut self.conn.as_mut()?.buf;
-        if buf.is_empty() {
-            return None;
-        }
-        let n = (n.min(buf.len() as u64)) as usize;
-        Some(buf.split_to(n).freeze())
-    }
-
-    /// Reads more; `Ok(false)` at the end of the stream.
-    fn poll_more(&mut self, cx: &mut Context<'_>, want: u64) -> Poll<Result<bool, BoxError>> {
-        let Some(c) = self.conn.as_mut() else {
-            return Poll::Ready(Ok(false));
-        };
-        c.buf.reserve((want.clamp(4096, BODY_READ as u64)) as usize);
-        match tokio_util::io::poll_read_buf(Pin::new(&mut c.stream), cx, &mut c.buf) {
-            Poll::Pending => {
-                // proxy_read_timeout: the time allowed between two reads.
-                let limit = self.read_timeout;
-                let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
-                if sleep.as_mut().poll(cx).is_ready() {
-                    self.conn = None;
-                    return Poll::Ready(Err("upstream timed out (110: Connection timed out) while reading upstream".into()));
+impl Decoder {
+    /// The next piece of the body out of `buf`.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Decoded {
+        loop {
+            match self.framing {
+                Framing::Done => return Decoded::End,
+                Framing::Length(left) | Framing::Chunked(Chunk::Data(left)) if buf.is_empty() => return Decoded::More(left),
+                Framing::Length(left) => {
+                    let data = take(buf, left);
+                    let left = left - data.len() as u64;
+                    self.framing = if left == 0 { Framing::Done } else { Framing::Length(left) };
+                    return Decoded::Data(data);
                 }
-                Poll::Pending
-            }
-            Poll::Ready(Ok(0)) => Poll::Ready(Ok(false)),
-            Poll::Ready(Ok(_)) => {
-                self.sleep = None;
-                Poll::Ready(Ok(true))
-            }
-            Poll::Ready(Err(e)) => {
-                self.conn = None;
-                Poll::Ready(Err(Box::new(e)))
-            }
-        }
-    }
-
-    fn premature(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        self.conn = None;
-        self.framing = Framing::Done;
-        Poll::Ready(Some(Err("upstream prematurely closed connection while reading upstream".into())))
-    }
-
-    fn invalid(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        self.conn = None;
-        self.framing = Framing::Done;
-        Poll::Ready(Some(Err("upstream sent invalid chunked response while reading upstream".into())))
-    }
-
-    /// One line of chunked framing (a size or a trailer), without its line break.
-    fn line(&mut self) -> Result<Option<BytesMut>, ()> {
-        let buf = &mut self.conn.as_mut().ok_or(())?.buf;
-        match buf.iter().position(|&b| b == b'\n') {
-            Some(i) => {
-                let mut line = buf.split_to(i + 1);
-                line.truncate(i);
-                if line.last() == Some(&b'\r') {
-                    line.truncate(i - 1);
+                Framing::Close if buf.is_empty() => return Decoded::More(BODY_READ as u64),
+                Framing::Close => return Decoded::Data(buf.split().freeze()),
+                Framing::Chunked(Chunk::Data(left)) => {
+                    let data = take(buf, left);
+                    let left = left - data.len() as u64;
+                    self.framing = Framing::Chunked(if left == 0 { Chunk::DataEnd } else { Chunk::Data(left) });
+                    return Decoded::Data(data);
                 }
-                Ok(Some(line))
+                Framing::Chunked(state) => {
+                    let line = match line(buf) {
+                        Err(()) => return Decoded::Invalid("invalid chunked response"),
+                        Ok(None) => return Decoded::More(1),
+                        Ok(Some(line)) => line,
+                    };
+                    self.framing = match (state, chunk_size(&line)) {
+                        (Chunk::DataEnd, _) if line.is_empty() => Framing::Chunked(Chunk::Size),
+                        (Chunk::Size, Some(0)) => Framing::Chunked(Chunk::Trailers),
+                        (Chunk::Size, Some(n)) => Framing::Chunked(Chunk::Data(n)),
+                        (Chunk::Trailers, _) if line.is_empty() => Framing::Done,
+                        // Trailers are not passed on, as nginx does not.
+                        (Chunk::Trailers, _) => Framing::Chunked(Chunk::Trailers),
+                        _ => return Decoded::Invalid("invalid chunked response"),
+                    };
+                }
             }
-            None if buf.len() > 4096 => Err(()),
-            None => Ok(None),
         }
+    }
+
+    /// The upstream closed the connection: the end only of a body that runs to the close.
+    pub fn closed(&mut self) -> Decoded {
+        match std::mem::replace(&mut self.framing, Framing::Done) {
+            Framing::Close | Framing::Done => Decoded::End,
+            _ => Decoded::Invalid("prematurely closed connection"),
+        }
+    }
+
+    pub fn done(&self) -> bool {
+        self.framing == Framing::Done
+    }
+}
+
+/// Up to `n` bytes from the front of `buf`, as a shared frame.
+fn take(buf: &mut BytesMut, n: u64) -> Bytes {
+    let n = n.min(buf.len() as u64) as usize;
+    buf.split_to(n).freeze()
+}
+
+/// One line of chunked framing (a size or a trailer), without its line break.
+fn line(buf: &mut BytesMut) -> Result<Option<BytesMut>, ()> {
+    match buf.iter().position(|&b| b == b'\n') {
+        // However the reads split it, a line this long is refused.
+        Some(i) if i > 4096 => Err(()),
+        Some(i) => {
+            let mut line = buf.split_to(i + 1);
+            line.truncate(i);
+            if line.last() == Some(&b'\r') {
+                line.truncate(i - 1);
+            }
+            Ok(Some(line))
+        }
+        None if buf.len() > 4096 => Err(()),
+        None => Ok(None),
     }
 }
 
@@ -486,6 +491,33 @@ fn chunk_size(line: &[u8]) -> Option<u64> {
     u64::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
 }
 
+/// An answer's body, read from the upstream connection as the client takes
+/// it; the connection goes back to the pool when the body is whole, and is
+/// closed if the body is dropped before.
+pub struct UpstreamBody {
+    conn: Option<Conn>,
+    decoder: Decoder,
+    read_timeout: Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl UpstreamBody {
+    fn finish(&mut self) {
+        if let Some(c) = self.conn.take()
+            && c.reusable
+            && c.buf.is_empty()
+        {
+            checkin(c.addr, c.stream);
+        }
+    }
+
+    fn fail(&mut self, why: &str) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.conn = None;
+        self.decoder.framing = Framing::Done;
+        Poll::Ready(Some(Err(format!("upstream {why} while reading upstream").into())))
+    }
+}
+
 impl HttpBody for UpstreamBody {
     type Data = Bytes;
     type Error = BoxError;
@@ -493,74 +525,53 @@ impl HttpBody for UpstreamBody {
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         loop {
-            match this.framing {
-                Framing::Done => return Poll::Ready(None),
-                Framing::Length(left) => {
-                    if let Some(data) = this.take(left) {
-                        let left = left - data.len() as u64;
-                        this.framing = Framing::Length(left);
-                        if left == 0 {
-                            this.finish();
-                        }
-                        return Poll::Ready(Some(Ok(Frame::data(data))));
-                    }
-                    if !ready!(this.poll_more(cx, left))? {
-                        return this.premature();
-                    }
-                }
-                Framing::Close => {
-                    if let Some(data) = this.take(u64::MAX) {
-                        return Poll::Ready(Some(Ok(Frame::data(data))));
-                    }
-                    if !ready!(this.poll_more(cx, BODY_READ as u64))? {
+            let Some(c) = this.conn.as_mut() else {
+                return Poll::Ready(None);
+            };
+            let want = match this.decoder.decode(&mut c.buf) {
+                Decoded::Data(data) => {
+                    if this.decoder.done() {
                         this.finish();
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                Decoded::End => {
+                    this.finish();
+                    return Poll::Ready(None);
+                }
+                Decoded::Invalid(why) => return this.fail(&format!("sent {why}")),
+                Decoded::More(want) => want,
+            };
+            c.buf.reserve(want.clamp(4096, BODY_READ as u64) as usize);
+            match tokio_util::io::poll_read_buf(Pin::new(&mut c.stream), cx, &mut c.buf) {
+                Poll::Pending => {
+                    // proxy_read_timeout: the time allowed between two reads.
+                    let limit = this.read_timeout;
+                    let sleep = this.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                    if sleep.as_mut().poll(cx).is_ready() {
+                        return this.fail("timed out (110: Connection timed out)");
+                    }
+                    return Poll::Pending;
+                }
+                Poll::Ready(Ok(0)) => match this.decoder.closed() {
+                    Decoded::End => {
+                        this.conn = None;
                         return Poll::Ready(None);
                     }
-                }
-                Framing::Chunked(Chunk::Data(left)) => {
-                    if let Some(data) = this.take(left) {
-                        let left = left - data.len() as u64;
-                        this.framing = Framing::Chunked(if left == 0 { Chunk::DataEnd } else { Chunk::Data(left) });
-                        return Poll::Ready(Some(Ok(Frame::data(data))));
-                    }
-                    if !ready!(this.poll_more(cx, left))? {
-                        return this.premature();
-                    }
-                }
-                Framing::Chunked(state) => {
-                    match this.line() {
-                        Err(()) => return this.invalid(),
-                        Ok(Some(line)) => {
-                            this.framing = match (state, chunk_size(&line)) {
-                                (Chunk::DataEnd, _) if line.is_empty() => Framing::Chunked(Chunk::Size),
-                                (Chunk::Size, Some(0)) => Framing::Chunked(Chunk::Trailers),
-                                (Chunk::Size, Some(n)) => Framing::Chunked(Chunk::Data(n)),
-                                (Chunk::Trailers, _) if line.is_empty() => {
-                                    this.finish();
-                                    return Poll::Ready(None);
-                                }
-                                // Trailers are not passed on, as nginx does not.
-                                (Chunk::Trailers, _) => Framing::Chunked(Chunk::Trailers),
-                                _ => return this.invalid(),
-                            };
-                            continue;
-                        }
-                        Ok(None) => {}
-                    }
-                    if !ready!(this.poll_more(cx, 4096))? {
-                        return this.premature();
-                    }
-                }
+                    _ => return this.fail("prematurely closed connection"),
+                },
+                Poll::Ready(Ok(_)) => this.sleep = None,
+                Poll::Ready(Err(e)) => return this.fail(&format!("recv() failed ({})", os_error(&e))),
             }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.framing == Framing::Done
+        self.conn.is_none() || self.decoder.done()
     }
 
     fn size_hint(&self) -> SizeHint {
-        match self.framing {
+        match self.decoder.framing {
             Framing::Length(n) => SizeHint::with_exact(n),
             Framing::Done => SizeHint::with_exact(0),
             _ => SizeHint::default(),
@@ -571,6 +582,52 @@ impl HttpBody for UpstreamBody {
 impl UpstreamBody {
     pub fn boxed(self) -> Body {
         http_body_util::BodyExt::boxed(self)
+    }
+}
+
+/// Decodes a whole answer from bytes as they might arrive, split at `cuts`:
+/// its status, and its body or why it is refused. For the fuzz target.
+pub fn decode_answer(data: &[u8], cuts: &[usize]) -> Result<(StatusCode, Vec<u8>), &'static str> {
+    let mut pending = BytesMut::new();
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    for &c in cuts.iter().chain(std::iter::once(&data.len())) {
+        let c = c.clamp(at, data.len());
+        pieces.push(&data[at..c]);
+        at = c;
+    }
+    let mut pieces = pieces.into_iter();
+    let head = loop {
+        if !pending.is_empty()
+            && let Some(head) = parse_head(&mut pending, &|_| true, false).map_err(|_| "invalid head")?
+        {
+            if head.status.is_informational() {
+                continue;
+            }
+            break head;
+        }
+        match pieces.next() {
+            Some(p) => pending.extend_from_slice(p),
+            None => return Err("no whole head"),
+        }
+    };
+    let mut decoder = Decoder { framing: head.framing };
+    let mut body = Vec::new();
+    loop {
+        match decoder.decode(&mut pending) {
+            Decoded::Data(d) => body.extend_from_slice(&d),
+            Decoded::End => return Ok((head.status, body)),
+            Decoded::Invalid(why) => return Err(why),
+            Decoded::More(_) => match pieces.next() {
+                Some(p) => pending.extend_from_slice(p),
+                None => {
+                    return match decoder.closed() {
+                        Decoded::End => Ok((head.status, body)),
+                        _ => Err("cut short"),
+                    };
+                }
+            },
+        }
     }
 }
 
