@@ -95,14 +95,35 @@ fn project_args(project: &Project, global: &GlobalOpts) -> Vec<String> {
     a
 }
 
-/// Starts a detached proxy process for `service` and waits until it listens.
-pub fn spawn_detached(project: &Project, global: &GlobalOpts, service: &str) -> anyhow::Result<ProxyState> {
+/// Set for a proxy process that must wait to be released (a line `go` on
+/// its standard input) before it reads the containers and listens.
+const GATE: &str = "RCOMPOSE_PROXY_GATE";
+/// The exit status of a gated proxy whose starter went away without releasing it.
+const GATE_CLOSED: i32 = 3;
+
+/// A detached proxy started ahead of its dependencies: its process starts,
+/// loads the project and reaches the engine while the containers start, and
+/// waits at the gate. Dropped without [`Starting::release`], it exits
+/// without ever listening.
+pub struct Starting {
+    project: String,
+    service: String,
+    log: PathBuf,
+    child: Option<(std::process::Child, std::process::ChildStdin)>,
+    running: Option<ProxyState>,
+}
+
+/// Starts a detached proxy process for `service`, held at the gate.
+pub fn start_detached(project: &Project, global: &GlobalOpts, service: &str) -> anyhow::Result<Starting> {
+    let (state, log) = files(&project.name, service);
+    let mut starting =
+        Starting { project: project.name.clone(), service: service.to_string(), log: log.clone(), child: None, running: None };
     if let Some(st) = running(&project.name, service) {
-        return Ok(st);
+        starting.running = Some(st);
+        return Ok(starting);
     }
     let dir = pc::state_dir(&project.name);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let (state, log) = files(&project.name, service);
     let _ = std::fs::remove_file(&state);
     let out = std::fs::OpenOptions::new().create(true).append(true).open(&log).with_context(|| format!("cannot open {}", log.display()))?;
     let err = out.try_clone()?;
@@ -110,30 +131,71 @@ pub fn spawn_detached(project: &Project, global: &GlobalOpts, service: &str) -> 
     let mut cmd = std::process::Command::new(exe);
     cmd.args(project_args(project, global))
         .args(["proxy-daemon", service])
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(out)
         .stderr(err)
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        .env(GATE, "1");
     // Its own process group, so Ctrl-C at the terminal does not reach it.
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd.spawn().context("cannot start the proxy process")?;
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(st) = running(&project.name, service) {
-            std::thread::spawn(move || child.wait());
+    let gate = child.stdin.take().context("the proxy process has no standard input")?;
+    starting.child = Some((child, gate));
+    Ok(starting)
+}
+
+impl Starting {
+    /// Opens the gate and waits until the proxy listens.
+    pub fn release(mut self) -> anyhow::Result<ProxyState> {
+        if let Some(st) = self.running.take() {
             return Ok(st);
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            let last: Vec<&str> = text.lines().rev().take(3).collect();
-            bail!("service {service}: the built-in proxy exited ({status}): {}", last.into_iter().rev().collect::<Vec<_>>().join("\n"));
+        let Some((mut child, mut gate)) = self.child.take() else { bail!("the proxy process was not started") };
+        let service = &self.service;
+        // A proxy that already exited reads no line; its status says why below.
+        let _ = std::io::Write::write_all(&mut gate, b"go\n");
+        drop(gate);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(st) = running(&self.project, service) {
+                std::thread::spawn(move || child.wait());
+                return Ok(st);
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+                let last: Vec<&str> = text.lines().rev().take(3).collect();
+                bail!("service {service}: the built-in proxy exited ({status}): {}", last.into_iter().rev().collect::<Vec<_>>().join("\n"));
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                bail!("service {service}: the built-in proxy did not start listening within 20 seconds; see {}", self.log.display());
+            }
+            std::thread::sleep(Duration::from_millis(2));
         }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            bail!("service {service}: the built-in proxy did not start listening within 20 seconds; see {}", log.display());
-        }
-        std::thread::sleep(Duration::from_millis(2));
     }
+}
+
+impl Drop for Starting {
+    fn drop(&mut self) {
+        // Closing the gate unreleased makes the process exit; reap it when it does.
+        if let Some((mut child, gate)) = self.child.take() {
+            drop(gate);
+            std::thread::spawn(move || child.wait());
+        }
+    }
+}
+
+/// Starts a detached proxy process for `service` and waits until it listens.
+pub fn spawn_detached(project: &Project, global: &GlobalOpts, service: &str) -> anyhow::Result<ProxyState> {
+    start_detached(project, global, service)?.release()
+}
+
+/// Waits for the starter's `go`; false when it went away without one.
+async fn released() -> bool {
+    use tokio::io::AsyncBufReadExt;
+    let mut line = String::new();
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    matches!(stdin.read_line(&mut line).await, Ok(n) if n > 0 && line.trim() == "go")
 }
 
 /// Stops a detached proxy gracefully (SIGTERM, then SIGKILL after
@@ -237,6 +299,9 @@ pub fn daemon(global: &GlobalOpts, service: &str, child: bool, style: &crate::ui
     }
     runtime.block_on(async move {
         let engine = Engine::connect().await?;
+        if std::env::var_os(GATE).is_some() && !released().await {
+            return Ok(GATE_CLOSED);
+        }
         let lines: crate::proxy::log::LineFn = Arc::new(|l: &str| println!("{l}"));
         let (running, follow) = start_in_process(&engine, &project, service, lines).await?;
         let supervisor = std::env::var("RCOMPOSE_PROXY_SUPERVISOR").ok().and_then(|p| p.parse().ok());
@@ -260,39 +325,68 @@ pub fn daemon(global: &GlobalOpts, service: &str, child: bool, style: &crate::ui
     })
 }
 
-/// Runs the serving child, starting it again when it dies as the restart policy says.
+/// Runs the serving child, starting it again when it dies as the restart
+/// policy says. Held at the gate, it passes the starter's `go` on to the
+/// child of the moment; a child started after that is not gated.
 async fn supervise(service: &str, restart: &str) -> anyhow::Result<i32> {
+    use tokio::io::AsyncWriteExt;
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let args: Vec<String> = std::env::args().skip(1).chain(["--child".to_string()]).collect();
     let mut failures = 0u32;
     let max = restart.strip_prefix("on-failure:").and_then(|n| n.parse::<u32>().ok());
+    let mut gated = std::env::var_os(GATE).is_some();
+    let gate = released();
+    tokio::pin!(gate);
     loop {
-        let mut child = tokio::process::Command::new(std::env::current_exe()?)
-            .args(&args)
-            .env("RCOMPOSE_PROXY_SUPERVISOR", std::process::id().to_string())
-            .spawn()?;
-        tokio::select! {
-            status = child.wait() => {
-                let status = status?;
-                eprintln!("rcompose proxy: service {service}: the proxy exited ({status})");
-                if restart.starts_with("on-failure") && status.success() {
+        let mut cmd = tokio::process::Command::new(std::env::current_exe()?);
+        cmd.args(&args).env("RCOMPOSE_PROXY_SUPERVISOR", std::process::id().to_string());
+        if gated {
+            cmd.env(GATE, "1").stdin(Stdio::piped());
+        } else {
+            cmd.env_remove(GATE).stdin(Stdio::null());
+        }
+        let mut child = cmd.spawn()?;
+        let mut child_gate = child.stdin.take();
+        let status = loop {
+            tokio::select! {
+                status = child.wait() => break status?,
+                go = &mut gate, if gated => {
+                    gated = false;
+                    match (go, child_gate.take()) {
+                        (true, Some(mut g)) => {
+                            let _ = g.write_all(b"go\n").await;
+                        }
+                        // The starter went away: the child exits at its closed gate.
+                        (false, g) => drop(g),
+                        (true, None) => {}
+                    }
+                    if !go {
+                        let _ = child.wait().await;
+                        return Ok(0);
+                    }
+                }
+                _ = term.recv() => {
+                    if let Some(id) = child.id() {
+                        let _ = std::process::Command::new("kill").args(["-TERM", &id.to_string()]).status();
+                    }
+                    let _ = tokio::time::timeout(super::proxy::SHUTDOWN_DEADLINE, child.wait()).await;
                     return Ok(0);
                 }
-                failures += 1;
-                if max.is_some_and(|m| failures > m) {
-                    return Ok(1);
-                }
-                eprintln!("rcompose proxy: service {service}: restarting (restart: {restart})");
-                tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            _ = term.recv() => {
-                if let Some(id) = child.id() {
-                    let _ = std::process::Command::new("kill").args(["-TERM", &id.to_string()]).status();
-                }
-                let _ = tokio::time::timeout(super::proxy::SHUTDOWN_DEADLINE, child.wait()).await;
-                return Ok(0);
-            }
+        };
+        if status.code() == Some(GATE_CLOSED) {
+            return Ok(0);
         }
+        eprintln!("rcompose proxy: service {service}: the proxy exited ({status})");
+        if restart.starts_with("on-failure") && status.success() {
+            return Ok(0);
+        }
+        failures += 1;
+        if max.is_some_and(|m| failures > m) {
+            return Ok(1);
+        }
+        eprintln!("rcompose proxy: service {service}: restarting (restart: {restart})");
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }

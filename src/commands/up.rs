@@ -361,6 +361,15 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
     // nginx services whose configuration rcompose serves itself: no container.
     let proxies: Vec<String> = proxy_services(&project, args.no_builtin_proxy).into_iter().filter(|p| targets.contains(p)).collect();
     let container_targets: BTreeSet<String> = targets.iter().filter(|t| !proxies.contains(t)).cloned().collect();
+    // Detached proxies start their processes now, while the containers are
+    // made, and wait at a gate until their dependencies are ready.
+    let detached = args.detach || args.wait;
+    let mut starting = Vec::new();
+    if detached && !args.no_start {
+        for p in &proxies {
+            starting.push(super::builtin::start_detached(&project, global, p)?);
+        }
+    }
 
     // The engine answers these together: one round trip, not one per image.
     let wanted = container_targets.iter().map(|t| project.image_for(&project.services[t]));
@@ -445,12 +454,11 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
             }
         }
     }
-    let detached = args.detach || args.wait;
     if detached {
-        for p in &proxies {
+        for (p, gate) in proxies.iter().zip(starting) {
             let item = format!("Proxy {}", spec::container_name(&project, &project.services[p]));
             progress.step(&item, "Starting", false);
-            let st = tokio::task::block_in_place(|| super::builtin::spawn_detached(&project, global, p))?;
+            let st = tokio::task::block_in_place(|| gate.release())?;
             progress.step(&item, &format!("Started (built-in proxy on {})", st.addrs.join(", ")), true);
         }
     }
