@@ -88,6 +88,8 @@ pub enum Failure {
     /// The request body failed (a client limit or a client gone).
     RequestBody(BoxError),
     ReadTimeout,
+    /// The resolver learnt that the address went away (its container stopped).
+    Gone,
     Recv(io::Error),
     PrematureClose,
     Invalid(&'static str),
@@ -118,6 +120,7 @@ impl Failure {
             Failure::SendTimeout => "upstream timed out (110: Connection timed out) while sending request to upstream".into(),
             Failure::RequestBody(e) => format!("client request body failed ({e}) while sending request to upstream"),
             Failure::ReadTimeout => "upstream timed out (110: Connection timed out) while reading response header from upstream".into(),
+            Failure::Gone => "upstream's container stopped while connecting to upstream or reading its response header".into(),
             Failure::Recv(e) => format!("recv() failed ({}) while reading response header from upstream", os_error(e)),
             Failure::PrematureClose => "upstream prematurely closed connection while reading response header from upstream".into(),
             Failure::Invalid(what) => format!("upstream sent {what} while reading response header from upstream"),
@@ -152,6 +155,9 @@ pub struct Exchange<'a> {
     pub connect_timeout: Duration,
     pub send_timeout: Duration,
     pub read_timeout: Duration,
+    /// Completes if the address stops being valid before the answer's head
+    /// arrives: a connect to a stopped container's address waits for nothing.
+    pub gone: futures::future::BoxFuture<'static, ()>,
 }
 
 /// The upstream's answer: its head, and its body or the upgraded connection.
@@ -173,6 +179,14 @@ pub enum AnswerBody {
 /// answered is not a failure: the request goes again on a new connection,
 /// as long as its body has not been sent.
 pub async fn exchange(addr: SocketAddr, mut ex: Exchange<'_>, keep: &Keep<'_>) -> Result<Answer, Failure> {
+    let gone = std::mem::replace(&mut ex.gone, Box::pin(futures::future::pending()));
+    tokio::select! {
+        answer = exchange_with(addr, ex, keep) => answer,
+        _ = gone => Err(Failure::Gone),
+    }
+}
+
+async fn exchange_with(addr: SocketAddr, mut ex: Exchange<'_>, keep: &Keep<'_>) -> Result<Answer, Failure> {
     if let Some(stream) = checkout(addr) {
         match attempt(addr, stream, &mut ex, keep).await {
             // Stale: closed before a byte of an answer, with the body still here.
@@ -707,6 +721,7 @@ mod tests {
             connect_timeout: Duration::from_secs(2),
             send_timeout: Duration::from_secs(2),
             read_timeout: Duration::from_secs(2),
+            gone: Box::pin(futures::future::pending()),
         }
     }
 
@@ -806,6 +821,13 @@ mod tests {
         let f = exchange(silent_addr, ex, &|_| true).await.err().unwrap();
         assert_eq!((f.status(), f.retry_elsewhere()), (504, false));
         assert!(f.describe(&silent_addr).contains("timed out (110: Connection timed out) while reading response header"));
+        // Its address went away meanwhile: failed then, not at the read timeout.
+        let mut ex = get(GET);
+        ex.gone = Box::pin(tokio::time::sleep(Duration::from_millis(100)));
+        let started = Instant::now();
+        let f = exchange(silent_addr, ex, &|_| true).await.err().unwrap();
+        assert!(matches!(f, Failure::Gone) && started.elapsed() < Duration::from_secs(1), "{f:?} after {:?}", started.elapsed());
+        assert_eq!((f.status(), f.retry_elsewhere()), (502, true));
         drop(silent);
         let f = exchange(silent_addr, get(GET), &|_| true).await.err().unwrap();
         assert_eq!(f.status(), 502);

@@ -3,7 +3,7 @@
 //! service's bind mounts), which host ports `listen` opens (through the
 //! service's `ports`), and how upstream names find containers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -152,7 +152,6 @@ pub fn upstream_ports(project: &Project, proxy: &str) -> Result<HashMap<String, 
     Ok(out)
 }
 
-#[derive(Default)]
 pub struct ContainerHosts {
     /// Service names, container names and aliases -> address; `None` for a
     /// service of the project with no running container.
@@ -161,7 +160,24 @@ pub struct ContainerHosts {
     pub ports: RwLock<HashMap<(String, u16), SocketAddr>>,
     /// Running container id -> (its name, its address), as of the last refresh.
     by_id: RwLock<HashMap<String, (String, IpAddr)>>,
+    /// The container addresses the table holds now, for [`HostResolver::gone`].
+    live: tokio::sync::watch::Sender<Arc<HashSet<IpAddr>>>,
+    /// Every container address the table ever held: those `gone` can vouch for.
+    known: RwLock<HashSet<IpAddr>>,
     dns: Dns,
+}
+
+impl Default for ContainerHosts {
+    fn default() -> Self {
+        ContainerHosts {
+            table: Default::default(),
+            ports: Default::default(),
+            by_id: Default::default(),
+            live: tokio::sync::watch::channel(Arc::new(HashSet::new())).0,
+            known: Default::default(),
+            dns: Dns::default(),
+        }
+    }
 }
 
 impl HostResolver for ContainerHosts {
@@ -181,6 +197,20 @@ impl HostResolver for ContainerHosts {
             // Not a container of the project: an ordinary host name.
             None => self.dns.resolve(host, port),
         }
+    }
+
+    fn gone(&self, addr: SocketAddr) -> BoxFuture<'static, ()> {
+        if !self.known.read().unwrap_or_else(|e| e.into_inner()).contains(&addr.ip()) {
+            return Box::pin(futures::future::pending());
+        }
+        let mut live = self.live.subscribe();
+        Box::pin(async move {
+            while live.borrow_and_update().contains(&addr.ip()) {
+                if live.changed().await.is_err() {
+                    return futures::future::pending().await;
+                }
+            }
+        })
     }
 }
 
@@ -233,11 +263,21 @@ impl ContainerHosts {
         *self.table.write().unwrap_or_else(|e| e.into_inner()) = table;
         *self.ports.write().unwrap_or_else(|e| e.into_inner()) = ports;
         *self.by_id.write().unwrap_or_else(|e| e.into_inner()) = by_id;
+        self.publish();
+    }
+
+    /// Tells connects in flight which container addresses still hold.
+    fn publish(&self) {
+        let live: HashSet<IpAddr> = self.table.read().unwrap_or_else(|e| e.into_inner()).values().flatten().copied().collect();
+        self.known.write().unwrap_or_else(|e| e.into_inner()).extend(live.iter().copied());
+        self.live.send_replace(Arc::new(live));
     }
 
     /// Every name that led to this container's address now answers "not running".
     /// By id: a replayed event of an earlier container with the same name changes nothing.
-    fn mark_down(&self, id: &str) {
+    /// `dead`: the container's process is gone (not only signalled), so
+    /// connects in flight to its address are told so.
+    fn mark_down(&self, id: &str, dead: bool) {
         let Some((name, ip)) = self.by_id.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned() else { return };
         for v in self.table.write().unwrap_or_else(|e| e.into_inner()).values_mut() {
             if *v == Some(ip) {
@@ -245,6 +285,11 @@ impl ContainerHosts {
             }
         }
         self.ports.write().unwrap_or_else(|e| e.into_inner()).retain(|(n, _), _| *n != name);
+        // A container signalled to stop may still finish what it was asked:
+        // requests already in flight are left to it.
+        if dead {
+            self.publish();
+        }
     }
 
     /// Keeps the table current as containers start, stop and restart.
@@ -262,7 +307,7 @@ impl ContainerHosts {
                         if matches!(ev.action.as_str(), "die" | "stop" | "kill" | "destroy") {
                             // At once, before the slower refresh: a request must not be sent to the
                             // released address of a container that has just stopped.
-                            self.mark_down(&ev.id);
+                            self.mark_down(&ev.id, ev.action != "kill");
                         }
                         self.refresh(&engine, &project).await
                     }
@@ -369,6 +414,7 @@ pub fn state_dir(project: &str) -> PathBuf {
 mod tests {
     use super::*;
     use crate::compose::model::{BindOptions, Mount, Port};
+    use std::time::Duration;
 
     fn svc() -> Service {
         let bind = |s: &str, t: &str| Mount {
@@ -429,5 +475,26 @@ mod tests {
         assert_eq!(listen_addrs(&s, None, 8080), vec!["127.0.0.1:2000".parse().unwrap()]);
         assert!(listen_addrs(&s, Some("::".parse().unwrap()), 8080).is_empty());
         assert!(listen_addrs(&s, None, 443).is_empty(), "unpublished ports are not opened");
+    }
+
+    #[tokio::test]
+    async fn a_connect_in_flight_learns_that_its_container_stopped() {
+        let hosts = ContainerHosts::default();
+        let ip: IpAddr = "172.30.0.7".parse().unwrap();
+        hosts.table.write().unwrap().insert("api".into(), Some(ip));
+        hosts.by_id.write().unwrap().insert("abc".into(), ("p-api-1".into(), ip));
+        hosts.publish();
+        let addr = SocketAddr::new(ip, 7000);
+        let gone = hosts.gone(addr);
+        tokio::pin!(gone);
+        assert!(tokio::time::timeout(Duration::from_millis(50), gone.as_mut()).await.is_err(), "gone while running");
+        // Signalled (docker stop's SIGTERM): what is in flight may still be answered.
+        hosts.mark_down("abc", false);
+        assert!(tokio::time::timeout(Duration::from_millis(50), gone.as_mut()).await.is_err(), "gone on a signal alone");
+        hosts.mark_down("abc", true);
+        assert!(tokio::time::timeout(Duration::from_millis(50), gone).await.is_ok(), "not told the container stopped");
+        // An address the table never held is not the resolver's to call gone.
+        let other = hosts.gone("10.9.9.9:80".parse().unwrap());
+        assert!(tokio::time::timeout(Duration::from_millis(50), other).await.is_err());
     }
 }

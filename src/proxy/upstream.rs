@@ -22,6 +22,13 @@ use super::routes::escape_uri;
 /// Finds addresses for upstream host names.
 pub trait HostResolver: Send + Sync {
     fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, Result<Vec<SocketAddr>, String>>;
+
+    /// Completes when an address this resolver gave out stops being valid
+    /// (its container stopped): a connect to it would only wait for its
+    /// timeout. Never, for addresses the resolver cannot vouch for.
+    fn gone(&self, _addr: SocketAddr) -> BoxFuture<'static, ()> {
+        Box::pin(futures::future::pending())
+    }
 }
 
 /// The system resolver (as `nginx -c` on this host would resolve). Answers
@@ -356,6 +363,7 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
             connect_timeout: conf.proxy_connect_timeout,
             send_timeout: conf.proxy_send_timeout,
             read_timeout: conf.proxy_read_timeout,
+            gone: rt.upstreams.resolver.gone(addr),
         };
         match client::exchange(addr, exchange, &keep).await {
             Ok(answer) => {
