@@ -86,8 +86,74 @@ impl Node {
 }
 
 /// Writes data as YAML text (the `config` command's output).
-pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, String> {
-    serde_yaml::to_string(value).map_err(|e| e.to_string())
+///
+/// libyaml takes U+0085, U+2028 and U+2029 for line breaks, as YAML 1.1
+/// did, and folds them with indentation into quoted strings, which a YAML
+/// 1.2 reader (ours) then reads as part of the text. Strings holding one
+/// stand in the tree as placeholders and are written double-quoted, with
+/// those characters escaped.
+pub fn to_string(value: &serde_json::Value) -> Result<String, String> {
+    let mut value = value.clone();
+    // A placeholder no text of the document contains.
+    let whole = value.to_string();
+    let mut tag = String::from("rcompose-held");
+    while whole.contains(&tag) {
+        tag.push('x');
+    }
+    let mut held = Vec::new();
+    hold_breaks(&mut value, &tag, &mut held);
+    let mut text = serde_yaml::to_string(&value).map_err(|e| e.to_string())?;
+    // In reverse, so `-1` is not found inside `-12`.
+    for (i, s) in held.iter().enumerate().rev() {
+        text = text.replace(&format!("{tag}-{i}"), &double_quoted(s));
+    }
+    Ok(text)
+}
+
+fn has_break(s: &str) -> bool {
+    s.contains(['\u{85}', '\u{2028}', '\u{2029}'])
+}
+
+fn hold_breaks(v: &mut serde_json::Value, tag: &str, held: &mut Vec<String>) {
+    use serde_json::Value as J;
+    let hold = |s: String, held: &mut Vec<String>| {
+        held.push(s);
+        format!("{tag}-{}", held.len() - 1)
+    };
+    match v {
+        J::String(s) if has_break(s) => *s = hold(std::mem::take(s), held),
+        J::Array(items) => items.iter_mut().for_each(|x| hold_breaks(x, tag, held)),
+        J::Object(map) => {
+            let entries: Vec<(String, J)> = std::mem::take(map).into_iter().collect();
+            for (k, mut x) in entries {
+                hold_breaks(&mut x, tag, held);
+                let k = if has_break(&k) { hold(k, held) } else { k };
+                map.insert(k, x);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A YAML double-quoted scalar with every character that needs it escaped.
+fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// The node as plain data (for extension keys, which are passed through).
@@ -358,6 +424,17 @@ mod tests {
 
     fn one(text: &str) -> Node {
         parse(text, "t.yml".into()).unwrap().remove(0)
+    }
+
+    #[test]
+    fn line_separators_are_written_so_they_read_back() {
+        // Found by fuzzing: libyaml folded U+2028 into a single-quoted string
+        // with indentation, which read back as eight more spaces.
+        let value =
+            serde_json::json!({"env": {"A": "\u{2028}", "B": "x\u{2029}y\u{85}\"\\", "k\u{2028}": "plain", "C": "rcompose-held-0"}});
+        let text = to_string(&value).unwrap();
+        let node = parse(&text, "t".into()).unwrap().remove(0);
+        assert_eq!(to_json(&node), value, "{text}");
     }
 
     #[test]
