@@ -147,13 +147,37 @@ pub fn config_hash(service: &Service) -> String {
 
 /// The service object as compose-go marshals it for the hash.
 fn service_json(v: &Value, out: &mut String) {
-    let Value::Object(map) = v else { return out.push_str("null") };
+    let order = SERVICE.iter().copied().filter(|k| !NOT_HASHED.contains(k));
+    fields(v, order, out, |key, value, out| match key {
+        "healthcheck" => structure(value, HEALTHCHECK, out),
+        "ports" => each(value, out, |p, out| structure(p, PORT, out)),
+        "volumes" => each(value, out, |m, out| {
+            fields(m, VOLUME.iter().copied(), out, |key, value, out| match key {
+                "bind" => structure(value, BIND, out),
+                "volume" => structure(value, VOLUME_OPTS, out),
+                "tmpfs" => structure(value, TMPFS, out),
+                _ => plain(value, out),
+            })
+        }),
+        "networks" => map_of(value, out, |n, out| structure(n, NETWORK, out)),
+        "ulimits" => map_of(value, out, |u, out| structure(u, ULIMIT, out)),
+        // A map in compose-go (host -> addresses), so written sorted by host.
+        "extra_hosts" => {
+            let mut hosts: Vec<&Value> = value.as_array().map(|a| a.iter().collect()).unwrap_or_default();
+            hosts.sort_by_key(|h| h.as_str().and_then(|s| s.split_once('=')).map(|(h, _)| h.to_string()));
+            plain(&Value::Array(hosts.into_iter().cloned().collect()), out);
+        }
+        _ => plain(value, out),
+    });
+}
+
+/// A struct: the fields of `order` that the object has, in that order, each
+/// value written by `field` (those of [`ALWAYS`] as `null` when missing).
+fn fields<'a>(v: &Value, order: impl Iterator<Item = &'a str>, out: &mut String, field: impl Fn(&str, &Value, &mut String)) {
+    let Value::Object(map) = v else { return plain(v, out) };
     out.push('{');
     let mut first = true;
-    for &key in SERVICE {
-        if NOT_HASHED.contains(&key) {
-            continue;
-        }
+    for key in order {
         let value = match map.get(key) {
             Some(v) => v,
             None if ALWAYS.contains(&key) => &Value::Null,
@@ -165,62 +189,14 @@ fn service_json(v: &Value, out: &mut String) {
         first = false;
         go_string(key, out);
         out.push(':');
-        match key {
-            "healthcheck" => structure(value, HEALTHCHECK, out),
-            "ports" => each(value, out, |p, out| structure(p, PORT, out)),
-            "volumes" => each(value, out, volume),
-            "networks" => map_of(value, out, |n, out| structure(n, NETWORK, out)),
-            "ulimits" => map_of(value, out, |u, out| structure(u, ULIMIT, out)),
-            // A map in compose-go (host -> addresses), so written sorted by host.
-            "extra_hosts" => {
-                let mut hosts: Vec<&Value> = value.as_array().map(|a| a.iter().collect()).unwrap_or_default();
-                hosts.sort_by_key(|h| h.as_str().and_then(|s| s.split_once('=')).map(|(h, _)| h.to_string()));
-                plain(&Value::Array(hosts.into_iter().cloned().collect()), out);
-            }
-            _ => plain(value, out),
-        }
+        field(key, value, out);
     }
     out.push('}');
 }
 
-fn volume(v: &Value, out: &mut String) {
-    let Value::Object(map) = v else { return plain(v, out) };
-    out.push('{');
-    let mut first = true;
-    for &key in VOLUME {
-        let Some(value) = map.get(key) else { continue };
-        if !first {
-            out.push(',');
-        }
-        first = false;
-        go_string(key, out);
-        out.push(':');
-        match key {
-            "bind" => structure(value, BIND, out),
-            "volume" => structure(value, VOLUME_OPTS, out),
-            "tmpfs" => structure(value, TMPFS, out),
-            _ => plain(value, out),
-        }
-    }
-    out.push('}');
-}
-
-/// A struct: its fields in declaration order; nested values as maps.
+/// A struct whose fields hold plain values.
 fn structure(v: &Value, order: &[&str], out: &mut String) {
-    let Value::Object(map) = v else { return plain(v, out) };
-    out.push('{');
-    let mut first = true;
-    for &key in order {
-        let Some(value) = map.get(key) else { continue };
-        if !first {
-            out.push(',');
-        }
-        first = false;
-        go_string(key, out);
-        out.push(':');
-        plain(value, out);
-    }
-    out.push('}');
+    fields(v, order.iter().copied(), out, |_, value, out| plain(value, out));
 }
 
 fn each(v: &Value, out: &mut String, item: impl Fn(&Value, &mut String)) {
