@@ -140,126 +140,93 @@ const ULIMIT: &[&str] = &["soft", "hard"];
 /// docker compose's config-hash of a service.
 pub fn config_hash(service: &Service) -> String {
     let value = serde_json::to_value(service).unwrap_or(Value::Null);
-    let mut out = String::with_capacity(1024);
-    service_json(&value, &mut out);
-    Sha256::digest(out.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    let json = go_escapes(&serde_json::to_string(&in_go_order(&value)).unwrap_or_default());
+    Sha256::digest(json.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The service object as compose-go marshals it for the hash.
-fn service_json(v: &Value, out: &mut String) {
+/// The service as compose-go holds it: struct fields in declaration order,
+/// map keys sorted. serde_json keeps the order objects are built in.
+fn in_go_order(v: &Value) -> Value {
     let order = SERVICE.iter().copied().filter(|k| !NOT_HASHED.contains(k));
-    fields(v, order, out, |key, value, out| match key {
-        "healthcheck" => structure(value, HEALTHCHECK, out),
-        "ports" => each(value, out, |p, out| structure(p, PORT, out)),
-        "volumes" => each(value, out, |m, out| {
-            fields(m, VOLUME.iter().copied(), out, |key, value, out| match key {
-                "bind" => structure(value, BIND, out),
-                "volume" => structure(value, VOLUME_OPTS, out),
-                "tmpfs" => structure(value, TMPFS, out),
-                _ => plain(value, out),
+    fields(v, order, |key, value| match key {
+        "healthcheck" => structure(value, HEALTHCHECK),
+        "ports" => each(value, |p| structure(p, PORT)),
+        "volumes" => each(value, |m| {
+            fields(m, VOLUME.iter().copied(), |key, value| match key {
+                "bind" => structure(value, BIND),
+                "volume" => structure(value, VOLUME_OPTS),
+                "tmpfs" => structure(value, TMPFS),
+                _ => sorted(value),
             })
         }),
-        "networks" => map_of(value, out, |n, out| structure(n, NETWORK, out)),
-        "ulimits" => map_of(value, out, |u, out| structure(u, ULIMIT, out)),
+        "networks" => map_of(value, |n| structure(n, NETWORK)),
+        "ulimits" => map_of(value, |u| structure(u, ULIMIT)),
         // A map in compose-go (host -> addresses), so written sorted by host.
         "extra_hosts" => {
-            let mut hosts: Vec<&Value> = value.as_array().map(|a| a.iter().collect()).unwrap_or_default();
+            let mut hosts: Vec<Value> = value.as_array().cloned().unwrap_or_default();
             hosts.sort_by_key(|h| h.as_str().and_then(|s| s.split_once('=')).map(|(h, _)| h.to_string()));
-            plain(&Value::Array(hosts.into_iter().cloned().collect()), out);
+            Value::Array(hosts)
         }
-        _ => plain(value, out),
-    });
+        _ => sorted(value),
+    })
 }
 
 /// A struct: the fields of `order` that the object has, in that order, each
-/// value written by `field` (those of [`ALWAYS`] as `null` when missing).
-fn fields<'a>(v: &Value, order: impl Iterator<Item = &'a str>, out: &mut String, field: impl Fn(&str, &Value, &mut String)) {
-    let Value::Object(map) = v else { return plain(v, out) };
-    out.push('{');
-    let mut first = true;
+/// value made by `field` (those of [`ALWAYS`] as `null` when missing).
+fn fields<'a>(v: &Value, order: impl Iterator<Item = &'a str>, field: impl Fn(&str, &Value) -> Value) -> Value {
+    let Value::Object(map) = v else { return sorted(v) };
+    let mut out = serde_json::Map::new();
     for key in order {
-        let value = match map.get(key) {
-            Some(v) => v,
-            None if ALWAYS.contains(&key) => &Value::Null,
+        match map.get(key) {
+            Some(value) => out.insert(key.to_string(), field(key, value)),
+            None if ALWAYS.contains(&key) => out.insert(key.to_string(), Value::Null),
             None => continue,
         };
-        if !first {
-            out.push(',');
-        }
-        first = false;
-        go_string(key, out);
-        out.push(':');
-        field(key, value, out);
     }
-    out.push('}');
+    Value::Object(out)
 }
 
 /// A struct whose fields hold plain values.
-fn structure(v: &Value, order: &[&str], out: &mut String) {
-    fields(v, order.iter().copied(), out, |_, value, out| plain(value, out));
+fn structure(v: &Value, order: &[&str]) -> Value {
+    fields(v, order.iter().copied(), |_, value| sorted(value))
 }
 
-fn each(v: &Value, out: &mut String, item: impl Fn(&Value, &mut String)) {
-    let Value::Array(items) = v else { return plain(v, out) };
-    out.push('[');
-    for (i, x) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        item(x, out);
+fn each(v: &Value, item: impl Fn(&Value) -> Value) -> Value {
+    match v {
+        Value::Array(items) => Value::Array(items.iter().map(item).collect()),
+        other => sorted(other),
     }
-    out.push(']');
 }
 
-/// A Go map of structs: keys sorted, each value written by `item`.
-fn map_of(v: &Value, out: &mut String, item: impl Fn(&Value, &mut String)) {
-    let Value::Object(map) = v else { return plain(v, out) };
+/// A Go map of structs: keys sorted, each value made by `item`.
+fn map_of(v: &Value, item: impl Fn(&Value) -> Value) -> Value {
+    let Value::Object(map) = v else { return sorted(v) };
     let mut keys: Vec<&String> = map.keys().collect();
     keys.sort();
-    out.push('{');
-    for (i, k) in keys.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        go_string(k, out);
-        out.push(':');
-        item(&map[k], out);
-    }
-    out.push('}');
+    Value::Object(keys.into_iter().map(|k| (k.clone(), item(&map[k]))).collect())
 }
 
-/// Any other value: objects are Go maps, written with sorted keys.
-fn plain(v: &Value, out: &mut String) {
+/// Any other value: objects are Go maps, with sorted keys.
+fn sorted(v: &Value) -> Value {
     match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(s) => go_string(s, out),
-        Value::Array(_) => each(v, out, plain),
-        Value::Object(_) => map_of(v, out, plain),
+        Value::Array(_) => each(v, sorted),
+        Value::Object(_) => map_of(v, sorted),
+        other => other.clone(),
     }
 }
 
-/// A string as Go's encoding/json writes it: HTML-safe (`<`, `>`, `&` as
-/// `\u003c`...), U+2028 and U+2029 escaped, other control characters as
-/// `\u00xx` but for the short escapes.
-fn go_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
+/// serde_json's text with the escapes Go's encoding/json adds: HTML-safe
+/// `<`, `>`, `&`, and U+2028, U+2029. Those characters can only stand
+/// inside strings, so replacing them in the whole text is exact.
+fn go_escapes(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
         match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
             '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
-    out.push('"');
+    out
 }
 
 #[cfg(test)]
@@ -268,8 +235,7 @@ mod tests {
 
     #[test]
     fn strings_escape_as_go_does() {
-        let mut out = String::new();
-        go_string("a&b <c> \"d\" \\ \n\t\u{1}\u{2028}é", &mut out);
+        let out = go_escapes(&serde_json::to_string("a&b <c> \"d\" \\ \n\t\u{1}\u{2028}é").unwrap());
         assert_eq!(out, r#""a\u0026b \u003cc\u003e \"d\" \\ \n\t\u0001\u2028é""#);
     }
 
