@@ -256,7 +256,7 @@ async fn send(stream: &mut TcpStream, ex: &mut Exchange<'_>) -> Result<(), (Fail
         }
         if ex.chunked {
             line.clear();
-            line.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+            let _ = std::io::Write::write_fmt(&mut line, format_args!("{:x}\r\n", data.len()));
             write(stream, &line, limit).await.map_err(|f| (f, false))?;
             write(stream, &data, limit).await.map_err(|f| (f, false))?;
             write(stream, b"\r\n", limit).await.map_err(|f| (f, false))?;
@@ -295,23 +295,29 @@ struct Head {
     reusable: bool,
 }
 
-/// Reads until a whole answer head is in `buf` (skipping 1xx answers other
-/// than 101), takes it out and leaves what follows: the body's first bytes.
+/// The answer's head out of the bytes read so far, skipping 1xx answers
+/// other than 101; `None` when more bytes are needed.
+fn answer_head(buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Option<Head>, Failure> {
+    while !buf.is_empty() {
+        match parse_head(buf, keep, upgrade)? {
+            Some(head) if head.status == StatusCode::SWITCHING_PROTOCOLS && !upgrade => return Err(Failure::Invalid("invalid header")),
+            Some(head) if head.status.is_informational() && head.status != StatusCode::SWITCHING_PROTOCOLS => continue,
+            Some(head) => return Ok(Some(head)),
+            None if buf.len() >= MAX_HEAD => return Err(Failure::TooBig),
+            None => break,
+        }
+    }
+    Ok(None)
+}
+
+/// Reads until a whole answer head is in `buf`, takes it out and leaves
+/// what follows: the body's first bytes.
 async fn read_head(stream: &mut TcpStream, buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Head, (Failure, bool)> {
     let mut answered = false;
     loop {
-        if !buf.is_empty() {
-            answered = true;
-            match parse_head(buf, keep, upgrade) {
-                Ok(Some(head)) if head.status == StatusCode::SWITCHING_PROTOCOLS && !upgrade => {
-                    return Err((Failure::Invalid("invalid header"), false));
-                }
-                Ok(Some(head)) if head.status.is_informational() && head.status != StatusCode::SWITCHING_PROTOCOLS => continue,
-                Ok(Some(head)) => return Ok(head),
-                Ok(None) if buf.len() >= MAX_HEAD => return Err((Failure::TooBig, false)),
-                Ok(None) => {}
-                Err(f) => return Err((f, false)),
-            }
+        answered |= !buf.is_empty();
+        if let Some(head) = answer_head(buf, keep, upgrade).map_err(|f| (f, false))? {
+            return Ok(head);
         }
         buf.reserve(HEAD_READ);
         match std::future::poll_fn(|cx| tokio_util::io::poll_read_buf(Pin::new(&mut *stream), cx, buf)).await {
@@ -593,12 +599,6 @@ impl HttpBody for UpstreamBody {
     }
 }
 
-impl UpstreamBody {
-    pub fn boxed(self) -> Body {
-        http_body_util::BodyExt::boxed(self)
-    }
-}
-
 /// Decodes a whole answer from bytes as they might arrive, split at `cuts`:
 /// its status, and its body or why it is refused. For the fuzz target.
 pub fn decode_answer(data: &[u8], cuts: &[usize]) -> Result<(StatusCode, Vec<u8>), &'static str> {
@@ -612,12 +612,7 @@ pub fn decode_answer(data: &[u8], cuts: &[usize]) -> Result<(StatusCode, Vec<u8>
     }
     let mut pieces = pieces.into_iter();
     let head = loop {
-        if !pending.is_empty()
-            && let Some(head) = parse_head(&mut pending, &|_| true, false).map_err(|_| "invalid head")?
-        {
-            if head.status.is_informational() {
-                continue;
-            }
+        if let Some(head) = answer_head(&mut pending, &|_| true, false).map_err(|_| "invalid head")? {
             break head;
         }
         match pieces.next() {

@@ -437,7 +437,7 @@ fn respond(rt: &Runtime, conf: &super::config::LocConf, p: &ProxyPass, r: &mut R
         }
         client::AnswerBody::Stream(body) => {
             rewrite_location(rt, conf, p, r, out.headers_mut());
-            *out.body_mut() = body.boxed();
+            *out.body_mut() = BodyExt::boxed(body);
         }
     }
     Outcome::Done(out)
