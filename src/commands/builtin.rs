@@ -109,18 +109,23 @@ pub struct Starting {
     project: String,
     service: String,
     log: PathBuf,
-    child: Option<(std::process::Child, std::process::ChildStdin)>,
-    running: Option<ProxyState>,
+    gate: Gate,
+}
+
+enum Gate {
+    /// The proxy was running already: nothing to release.
+    Running(ProxyState),
+    /// The process waits for `go` on this pipe.
+    Held(std::process::Child, std::process::ChildStdin),
+    Released,
 }
 
 /// Starts a detached proxy process for `service`, held at the gate.
 pub fn start_detached(project: &Project, global: &GlobalOpts, service: &str) -> anyhow::Result<Starting> {
     let (state, log) = files(&project.name, service);
-    let mut starting =
-        Starting { project: project.name.clone(), service: service.to_string(), log: log.clone(), child: None, running: None };
+    let starting = |gate| Starting { project: project.name.clone(), service: service.to_string(), log: log.clone(), gate };
     if let Some(st) = running(&project.name, service) {
-        starting.running = Some(st);
-        return Ok(starting);
+        return Ok(starting(Gate::Running(st)));
     }
     let dir = pc::state_dir(&project.name);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -140,17 +145,17 @@ pub fn start_detached(project: &Project, global: &GlobalOpts, service: &str) -> 
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd.spawn().context("cannot start the proxy process")?;
     let gate = child.stdin.take().context("the proxy process has no standard input")?;
-    starting.child = Some((child, gate));
-    Ok(starting)
+    Ok(starting(Gate::Held(child, gate)))
 }
 
 impl Starting {
     /// Opens the gate and waits until the proxy listens.
     pub fn release(mut self) -> anyhow::Result<ProxyState> {
-        if let Some(st) = self.running.take() {
-            return Ok(st);
-        }
-        let Some((mut child, mut gate)) = self.child.take() else { bail!("the proxy process was not started") };
+        let (mut child, mut gate) = match std::mem::replace(&mut self.gate, Gate::Released) {
+            Gate::Running(st) => return Ok(st),
+            Gate::Held(child, gate) => (child, gate),
+            Gate::Released => bail!("the proxy process was released already"),
+        };
         let service = &self.service;
         // A proxy that already exited reads no line; its status says why below.
         let _ = std::io::Write::write_all(&mut gate, b"go\n");
@@ -178,7 +183,7 @@ impl Starting {
 impl Drop for Starting {
     fn drop(&mut self) {
         // Closing the gate unreleased makes the process exit; reap it when it does.
-        if let Some((mut child, gate)) = self.child.take() {
+        if let Gate::Held(mut child, gate) = std::mem::replace(&mut self.gate, Gate::Released) {
             drop(gate);
             std::thread::spawn(move || child.wait());
         }
@@ -198,6 +203,12 @@ async fn released() -> bool {
     matches!(stdin.read_line(&mut line).await, Ok(n) if n > 0 && line.trim() == "go")
 }
 
+/// Sends `sig` to a process, or to a process group when `pid` is negative.
+fn send_signal(pid: i64, sig: libc::c_int) {
+    // SAFETY: kill(2) takes a number and a signal; no memory is involved.
+    unsafe { libc::kill(pid as libc::pid_t, sig) };
+}
+
 /// Stops a detached proxy gracefully (SIGTERM, then SIGKILL after
 /// `timeout`). The kill goes to the process group: a supervisor killed
 /// before it passed SIGTERM on would leave its serving child behind.
@@ -206,19 +217,15 @@ pub fn stop_detached(project: &str, service: &str, timeout: Duration) -> anyhow:
         let _ = std::fs::remove_file(files(project, service).0);
         return Ok(false);
     };
-    // spawn_detached made the first process the leader of its own group.
-    let group = -(st.pid as libc::pid_t);
     // The supervisor passes SIGTERM on; without one, the server takes it.
-    let first = if alive(st.pid) { st.pid } else { st.server_pid };
-    // SAFETY: kill(2) with a signal number; no memory is involved.
-    unsafe { libc::kill(first as libc::pid_t, libc::SIGTERM) };
+    send_signal(if alive(st.pid) { st.pid } else { st.server_pid }.into(), libc::SIGTERM);
     let deadline = std::time::Instant::now() + timeout;
     while st.alive() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
     if st.alive() {
-        // SAFETY: as above.
-        unsafe { libc::kill(group, libc::SIGKILL) };
+        // start_detached made the first process the leader of its own group.
+        send_signal(-i64::from(st.pid), libc::SIGKILL);
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while st.alive() && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
@@ -353,22 +360,20 @@ async fn supervise(service: &str, restart: &str) -> anyhow::Result<i32> {
                 status = child.wait() => break status?,
                 go = &mut gate, if gated => {
                     gated = false;
-                    match (go, child_gate.take()) {
-                        (true, Some(mut g)) => {
-                            let _ = g.write_all(b"go\n").await;
-                        }
-                        // The starter went away: the child exits at its closed gate.
-                        (false, g) => drop(g),
-                        (true, None) => {}
-                    }
+                    let child_gate = child_gate.take();
                     if !go {
+                        // The starter went away: the child exits at its closed gate.
+                        drop(child_gate);
                         let _ = child.wait().await;
                         return Ok(0);
+                    }
+                    if let Some(mut g) = child_gate {
+                        let _ = g.write_all(b"go\n").await;
                     }
                 }
                 _ = term.recv() => {
                     if let Some(id) = child.id() {
-                        let _ = std::process::Command::new("kill").args(["-TERM", &id.to_string()]).status();
+                        send_signal(id.into(), libc::SIGTERM);
                     }
                     let _ = tokio::time::timeout(super::proxy::SHUTDOWN_DEADLINE, child.wait()).await;
                     return Ok(0);
