@@ -371,9 +371,7 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
                     g.succeeded(idx);
                 }
                 statuses.push(answer.status.as_u16().to_string());
-                r.vars.upstream_addr = addrs_tried.join(", ");
-                r.vars.upstream_status = statuses.join(", ");
-                r.vars.upstream_response_time = format!("{:.3}", started.elapsed().as_secs_f64());
+                record(r, &addrs_tried, &statuses, started);
                 return respond(rt, conf, p, r, answer);
             }
             // The client's body broke a limit while streaming: nginx's answer, not the upstream's fault.
@@ -391,10 +389,15 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
             }
         }
     }
-    r.vars.upstream_addr = addrs_tried.join(", ");
+    record(r, &addrs_tried, &statuses, started);
+    Outcome::Status(status)
+}
+
+/// $upstream_addr, $upstream_status and $upstream_response_time, over every peer tried.
+fn record(r: &mut Req, addrs: &[String], statuses: &[String], started: Instant) {
+    r.vars.upstream_addr = addrs.join(", ");
     r.vars.upstream_status = statuses.join(", ");
     r.vars.upstream_response_time = format!("{:.3}", started.elapsed().as_secs_f64());
-    Outcome::Status(status)
 }
 
 /// Logs a failed attempt at a peer and counts it against the peer.
