@@ -333,6 +333,8 @@ fn parse_head(buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Opti
     let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut res = httparse::Response::new(&mut raw);
     let len = match res.parse(buf) {
+        // However the reads split it, a head this long is refused.
+        Ok(httparse::Status::Complete(n)) if n > MAX_HEAD => return Err(Failure::TooBig),
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => return Err(Failure::TooBig),
@@ -809,6 +811,10 @@ mod tests {
             Box::leak(format!("HTTP/1.1 200 OK\r\nX-Big: {}\r\n\r\n", "a".repeat(MAX_HEAD)).into_bytes().into_boxed_slice());
         let (addr, _) = upstream(vec![Step::Answer(vec![big])]).await;
         assert!(matches!(fetch(addr).await, Err(Failure::TooBig)));
+        // Refused whole as in pieces: the limit does not depend on how reads fall.
+        let whole = decode_answer(big, &[]);
+        assert_eq!(whole, decode_answer(big, &[16 * 1024, 32 * 1024, 48 * 1024, 64 * 1024]));
+        assert!(whole.is_err());
         let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let silent_addr = silent.local_addr().unwrap();
         let mut ex = get(GET);
