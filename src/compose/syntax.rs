@@ -86,7 +86,8 @@ pub fn split_command(s: &str) -> Result<(Vec<String>, Option<usize>), String> {
         word.push(c);
         started = true;
     }
-    if cut.is_none() && (escaped || single || double || back || dollar) {
+    // A cut happens only outside quotes, so this holds for a cut command too.
+    if escaped || single || double || back || dollar {
         return Err("unbalanced quotes".into());
     }
     if started {
