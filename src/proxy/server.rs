@@ -173,6 +173,8 @@ pub struct Running {
     current: Arc<RwLock<Arc<Runtime>>>,
     setup: Setup,
     done: Vec<tokio::sync::oneshot::Receiver<()>>,
+    /// Connections open on each worker.
+    open: Vec<Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl Running {
@@ -185,6 +187,11 @@ impl Running {
             let _ = self.stop.send(Phase::Abort);
             let _ = tokio::time::timeout(Duration::from_secs(1), done).await;
         }
+    }
+
+    /// How many connections each worker has open now.
+    pub fn open_per_worker(&self) -> Vec<usize> {
+        self.open.iter().map(|n| n.load(std::sync::atomic::Ordering::Relaxed)).collect()
     }
 
     /// Loads the configuration again; on error the old one stays.
@@ -223,9 +230,12 @@ struct Shared {
 }
 
 /// Binds the listeners and starts `worker_processes` workers, each a thread
-/// with its own single-threaded runtime waiting on the same listening
-/// sockets, as nginx's worker processes do: a connection lives on the worker
-/// that accepted it, so no request hops between threads.
+/// with its own single-threaded runtime, as nginx's worker processes are: a
+/// connection lives on the worker it was given, so no request hops between
+/// threads. One worker accepts for itself. Several get their connections
+/// from an acceptor thread, each new one to the worker with the fewest open:
+/// left to race for the listening socket, the worker that wakes first takes
+/// a whole burst of connections and serves them alone while the others idle.
 pub fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
     let table = listen_table(&rt, &setup);
     let mut listeners = Vec::new();
@@ -244,41 +254,85 @@ pub fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
     });
     let (stop, stop_rx) = watch::channel(Phase::Serving);
     let mut done = Vec::new();
-    for n in 0..workers {
-        let mine = listeners
-            .iter()
-            .map(|(l, p)| Ok((l.try_clone()?, *p)))
-            .collect::<std::io::Result<Vec<_>>>()
-            .map_err(|e| format!("cannot share the listening sockets with worker {n} ({e})"))?;
+    let mut spawn = |name: String, task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
         let runtime =
-            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("cannot start worker {n} ({e})"))?;
-        let (shared, stop_rx) = (shared.clone(), stop_rx.clone());
+            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("cannot start {name} ({e})"))?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         std::thread::Builder::new()
-            .name(format!("proxy-worker-{n}"))
+            .name(name.clone())
             .spawn(move || {
-                runtime.block_on(worker(mine, shared, stop_rx));
+                runtime.block_on(task);
                 // Dropping the runtime ends whatever an abort left behind.
                 drop(runtime);
                 let _ = tx.send(());
             })
-            .map_err(|e| format!("cannot start worker {n} ({e})"))?;
+            .map_err(|e| format!("cannot start {name} ({e})"))?;
         done.push(rx);
+        Ok::<_, String>(())
+    };
+    let open: Vec<Arc<std::sync::atomic::AtomicUsize>> = (0..workers).map(|_| Arc::default()).collect();
+    if workers == 1 {
+        spawn("proxy-worker-0".into(), Box::pin(worker(Source::Listeners(listeners, open[0].clone()), shared, stop_rx)))?;
+    } else {
+        let mut handoff = Vec::new();
+        for (n, open) in open.iter().enumerate() {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            handoff.push(Handoff { tx, open: open.clone() });
+            spawn(format!("proxy-worker-{n}"), Box::pin(worker(Source::Handed(rx), shared.clone(), stop_rx.clone())))?;
+        }
+        spawn("proxy-acceptor".into(), Box::pin(acceptor(listeners, Arc::new(handoff), shared, stop_rx)))?;
     }
-    Ok(Running { addrs: bound, stop, current, setup, done })
+    Ok(Running { addrs: bound, stop, current, setup, done, open })
 }
 
-/// One worker: accepts on every listener until told to stop, then waits for
-/// all connections (of every worker) to finish, unless told to abort.
-async fn worker(listeners: Vec<(std::net::TcpListener, u16)>, shared: Arc<Shared>, mut stop_rx: watch::Receiver<Phase>) {
-    let mut tasks = Vec::new();
-    for (listener, conf_port) in listeners {
-        let Ok(listener) = TcpListener::from_std(listener) else { continue };
-        tasks.push(tokio::spawn(accept(listener, conf_port, shared.clone(), stop_rx.clone())));
-    }
-    phase(&mut stop_rx, |p| p != Phase::Serving).await;
-    for t in tasks {
-        let _ = t.await;
+/// A connection accepted, with the slot it holds and the port its `listen` names.
+struct Accepted {
+    stream: std::net::TcpStream,
+    remote: SocketAddr,
+    conf_port: u16,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    /// The worker's count of open connections, given back when it closes.
+    open: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// The way to one worker, and how many connections it has open.
+struct Handoff {
+    tx: tokio::sync::mpsc::UnboundedSender<Accepted>,
+    open: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Where a worker's connections come from.
+enum Source {
+    Listeners(Vec<(std::net::TcpListener, u16)>, Arc<std::sync::atomic::AtomicUsize>),
+    Handed(tokio::sync::mpsc::UnboundedReceiver<Accepted>),
+}
+
+/// One worker: serves connections until told to stop, then waits for all
+/// connections (of every worker) to finish, unless told to abort.
+async fn worker(source: Source, shared: Arc<Shared>, mut stop_rx: watch::Receiver<Phase>) {
+    match source {
+        Source::Listeners(listeners, open) => {
+            let mut tasks = Vec::new();
+            for (listener, conf_port) in listeners {
+                let Ok(listener) = TcpListener::from_std(listener) else { continue };
+                let (shared, stop_rx, open) = (shared.clone(), stop_rx.clone(), open.clone());
+                tasks.push(tokio::spawn(accept(listener, shared.clone(), stop_rx.clone(), move |stream, remote, permit| {
+                    open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tokio::spawn(serve(stream, remote, conf_port, shared.clone(), stop_rx.clone(), permit, Open(open.clone())));
+                })));
+            }
+            for t in tasks {
+                let _ = t.await;
+            }
+        }
+        // Ends when the acceptor has stopped and every connection it handed over is taken.
+        Source::Handed(mut rx) => {
+            while let Some(a) = rx.recv().await {
+                let open = Open(a.open);
+                let Ok(stream) = tokio::net::TcpStream::from_std(a.stream) else { continue };
+                tokio::spawn(serve(stream, a.remote, a.conf_port, shared.clone(), stop_rx.clone(), a.permit, open));
+            }
+        }
     }
     tokio::select! {
         // Every slot back means every connection has finished.
@@ -287,7 +341,41 @@ async fn worker(listeners: Vec<(std::net::TcpListener, u16)>, shared: Arc<Shared
     }
 }
 
-async fn accept(listener: TcpListener, conf_port: u16, shared: Arc<Shared>, mut stop_rx: watch::Receiver<Phase>) {
+/// Accepts for several workers, giving each connection to the one with the
+/// fewest open (the next in turn among equals).
+async fn acceptor(
+    listeners: Vec<(std::net::TcpListener, u16)>,
+    handoff: Arc<Vec<Handoff>>,
+    shared: Arc<Shared>,
+    stop_rx: watch::Receiver<Phase>,
+) {
+    use std::sync::atomic::Ordering;
+    let turn = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for (listener, conf_port) in listeners {
+        let Ok(listener) = TcpListener::from_std(listener) else { continue };
+        let (handoff, turn) = (handoff.clone(), turn.clone());
+        tasks.push(tokio::spawn(accept(listener, shared.clone(), stop_rx.clone(), move |stream, remote, permit| {
+            let Ok(stream) = stream.into_std() else { return };
+            let n = handoff.len();
+            let first = turn.fetch_add(1, Ordering::Relaxed);
+            let pick = (0..n).map(|i| (first + i) % n).min_by_key(|i| handoff[*i].open.load(Ordering::Relaxed)).unwrap_or(0);
+            let h = &handoff[pick];
+            h.open.fetch_add(1, Ordering::Relaxed);
+            let _ = h.tx.send(Accepted { stream, remote, conf_port, permit, open: h.open.clone() });
+        })));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+async fn accept(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stop_rx: watch::Receiver<Phase>,
+    mut take: impl FnMut(tokio::net::TcpStream, SocketAddr, tokio::sync::OwnedSemaphorePermit),
+) {
     loop {
         // Back-pressure: accept only when a connection slot is free.
         let permit = tokio::select! {
@@ -301,7 +389,17 @@ async fn accept(listener: TcpListener, conf_port: u16, shared: Arc<Shared>, mut 
             },
             _ = phase(&mut stop_rx, |p| p != Phase::Serving) => return,
         };
-        tokio::spawn(serve(stream, remote, conf_port, shared.clone(), stop_rx.clone(), permit));
+        take(stream, remote, permit);
+    }
+}
+
+/// Gives a worker's open-connection count back when its connection ends.
+/// Counted on taking the connection, so that the count is right before its task runs.
+struct Open(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -313,6 +411,7 @@ async fn serve(
     shared: Arc<Shared>,
     mut stop_rx: watch::Receiver<Phase>,
     _permit: tokio::sync::OwnedSemaphorePermit,
+    _open: Open,
 ) {
     // Routing and $server_port see the port the configuration listens on.
     let local = SocketAddr::new(stream.local_addr().map(|a| a.ip()).unwrap_or(remote.ip()), conf_port);
@@ -406,4 +505,42 @@ pub async fn run_until_signal(running: Running, deadline: Duration) {
         }
     }
     running.shutdown(deadline).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    #[test]
+    fn connections_are_spread_evenly_over_the_workers() {
+        let d = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let conf = d.path().join("nginx.conf");
+        std::fs::write(
+            &conf,
+            format!("worker_processes 3;\nevents {{ worker_connections 64; }}\nhttp {{ access_log off;\n server {{ listen 127.0.0.1:{port}; location / {{ return 200 \"ok\"; }} }}\n}}\n"),
+        )
+        .unwrap();
+        let setup = crate::commands::proxy::setup(&crate::cli::ProxyArgs { conf, prefix: None, test: false });
+        let running = super::start(setup.clone(), super::load(&setup).unwrap()).unwrap();
+        // Opened one after another, as a load generator opens them: a race for
+        // the listening socket gives most of them to one worker.
+        let conns: Vec<std::net::TcpStream> = (0..12)
+            .map(|_| {
+                let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+                let mut buf = [0u8; 512];
+                let n = s.read(&mut buf).unwrap();
+                assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+                s
+            })
+            .collect();
+        assert_eq!(running.open_per_worker(), [4, 4, 4]);
+        drop(conns);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while running.open_per_worker() != [0, 0, 0] {
+            assert!(std::time::Instant::now() < deadline, "still counted open: {:?}", running.open_per_worker());
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
 }
