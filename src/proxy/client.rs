@@ -7,7 +7,7 @@
 //! channel send or a lock per request.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -21,32 +21,58 @@ use hyper::{StatusCode, Version};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
+use super::config::Keepalive;
 use super::handler::{Body, BoxError};
 
-/// Idle connections kept per upstream address on each worker thread.
-const MAX_IDLE: usize = 1024;
-/// How long an idle connection is kept (nginx's upstream `keepalive_timeout`).
-const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The largest answer head taken (nginx: "upstream sent too big header").
 const MAX_HEAD: usize = 64 * 1024;
 const MAX_HEADERS: usize = 100;
 const HEAD_READ: usize = 16 * 1024;
 const BODY_READ: usize = 64 * 1024;
 
+/// A connection's life so far, held to its upstream's `keepalive*` limits.
+#[derive(Clone, Copy)]
+struct Life {
+    opened: Instant,
+    requests: u64,
+    limits: Keepalive,
+}
+
+impl Life {
+    /// May carry another request after the one it just answered.
+    fn goes_on(&self) -> bool {
+        self.requests < self.limits.requests && self.opened.elapsed() < self.limits.time
+    }
+}
+
+/// An idle connection in the pool.
+struct Idle {
+    stream: TcpStream,
+    since: Instant,
+    life: Life,
+}
+
+impl Idle {
+    fn expired(&self) -> bool {
+        self.since.elapsed() >= self.life.limits.timeout || self.life.opened.elapsed() >= self.life.limits.time
+    }
+}
+
 thread_local! {
     /// Per thread because each proxy worker is a thread with its own runtime:
-    /// a connection is registered with the reactor of the worker that opened it.
-    static POOL: RefCell<HashMap<SocketAddr, Vec<(TcpStream, Instant)>>> = RefCell::new(HashMap::new());
+    /// a connection is registered with the reactor of the worker that opened
+    /// it. Least recently used first.
+    static POOL: RefCell<HashMap<SocketAddr, VecDeque<Idle>>> = RefCell::new(HashMap::new());
 }
 
 /// Takes the most recently used idle connection to `addr` that is still open.
-fn checkout(addr: SocketAddr) -> Option<TcpStream> {
+fn checkout(addr: SocketAddr) -> Option<(TcpStream, Life)> {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         let idle = p.get_mut(&addr)?;
-        while let Some((s, since)) = idle.pop() {
-            if since.elapsed() < IDLE_TIMEOUT && still_open(&s) {
-                return Some(s);
+        while let Some(c) = idle.pop_back() {
+            if !c.expired() && still_open(&c.stream) {
+                return Some((c.stream, c.life));
             }
         }
         None
@@ -60,18 +86,19 @@ fn still_open(s: &TcpStream) -> bool {
     matches!(s.try_read(&mut [0u8; 1]), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
 }
 
-fn checkin(addr: SocketAddr, s: TcpStream) {
+fn checkin(addr: SocketAddr, stream: TcpStream, life: Life) {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         let idle = p.entry(addr).or_default();
-        // Oldest first: those idle too long go, so their descriptors do not linger.
-        if idle.first().is_some_and(|(_, t)| t.elapsed() >= IDLE_TIMEOUT) {
-            let expired = idle.partition_point(|(_, t)| t.elapsed() >= IDLE_TIMEOUT);
-            idle.drain(..expired);
+        // Those idle too long go now, so their descriptors do not linger.
+        while idle.front().is_some_and(Idle::expired) {
+            idle.pop_front();
         }
-        if idle.len() < MAX_IDLE {
-            idle.push((s, Instant::now()));
+        // As nginx: past `keepalive N`, the least recently used is closed.
+        while idle.len() >= life.limits.idle.max(1) {
+            idle.pop_front();
         }
+        idle.push_back(Idle { stream, since: Instant::now(), life });
     })
 }
 
@@ -158,6 +185,8 @@ pub struct Exchange<'a> {
     /// Completes if the address stops being valid before the answer's head
     /// arrives: a connect to a stopped container's address waits for nothing.
     pub gone: futures::future::BoxFuture<'static, ()>,
+    /// How the connection may be kept afterwards.
+    pub keepalive: Keepalive,
 }
 
 /// The upstream's answer: its head, and its body or the upgraded connection.
@@ -187,8 +216,8 @@ pub async fn exchange(addr: SocketAddr, mut ex: Exchange<'_>, keep: &Keep<'_>) -
 }
 
 async fn exchange_with(addr: SocketAddr, mut ex: Exchange<'_>, keep: &Keep<'_>) -> Result<Answer, Failure> {
-    if let Some(stream) = checkout(addr) {
-        match attempt(addr, stream, &mut ex, keep).await {
+    if let Some((stream, life)) = checkout(addr) {
+        match attempt(addr, stream, life, &mut ex, keep).await {
             // Stale: closed before a byte of an answer, with the body still here.
             Err((_, true)) => {}
             other => return other.map_err(|(f, _)| f),
@@ -200,12 +229,20 @@ async fn exchange_with(addr: SocketAddr, mut ex: Exchange<'_>, keep: &Keep<'_>) 
         Ok(Ok(s)) => s,
     };
     let _ = stream.set_nodelay(true);
-    attempt(addr, stream, &mut ex, keep).await.map_err(|(f, _)| f)
+    let life = Life { opened: Instant::now(), requests: 0, limits: ex.keepalive };
+    attempt(addr, stream, life, &mut ex, keep).await.map_err(|(f, _)| f)
 }
 
 /// One try on one connection. The flag says the connection failed before
 /// anything of an answer arrived (so a kept-alive one may have gone stale).
-async fn attempt(addr: SocketAddr, mut stream: TcpStream, ex: &mut Exchange<'_>, keep: &Keep<'_>) -> Result<Answer, (Failure, bool)> {
+async fn attempt(
+    addr: SocketAddr,
+    mut stream: TcpStream,
+    mut life: Life,
+    ex: &mut Exchange<'_>,
+    keep: &Keep<'_>,
+) -> Result<Answer, (Failure, bool)> {
+    life.requests += 1;
     let had_body = ex.body.is_some();
     send(&mut stream, ex).await?;
     // Past this point a retry needs the body, which is gone once sent.
@@ -221,7 +258,7 @@ async fn attempt(addr: SocketAddr, mut stream: TcpStream, ex: &mut Exchange<'_>,
     let no_body = ex.head_request || head.status == StatusCode::NO_CONTENT || head.status == StatusCode::NOT_MODIFIED;
     let framing = if no_body { Framing::Done } else { head.framing };
     let mut body = UpstreamBody {
-        conn: Some(Conn { addr, stream, buf, reusable: head.reusable && framing != Framing::Close }),
+        conn: Some(Conn { addr, stream, buf, life, reusable: head.reusable && framing != Framing::Close && life.goes_on() }),
         decoder: Decoder { framing },
         read_timeout: ex.read_timeout,
         sleep: None,
@@ -407,6 +444,7 @@ struct Conn {
     addr: SocketAddr,
     stream: TcpStream,
     buf: BytesMut,
+    life: Life,
     reusable: bool,
 }
 
@@ -529,7 +567,7 @@ impl UpstreamBody {
             && c.reusable
             && c.buf.is_empty()
         {
-            checkin(c.addr, c.stream);
+            checkin(c.addr, c.stream, c.life);
         }
     }
 
@@ -719,6 +757,7 @@ mod tests {
             send_timeout: Duration::from_secs(2),
             read_timeout: Duration::from_secs(2),
             gone: Box::pin(futures::future::pending()),
+            keepalive: Keepalive::default(),
         }
     }
 
@@ -758,6 +797,52 @@ mod tests {
         assert!(matches!(fetch(addr).await, Err(Failure::PrematureClose)));
         assert_eq!(fetch(addr).await.unwrap().2.unwrap(), "ok");
         assert_eq!(accepted.load(Ordering::SeqCst), 3, "the close-delimited answer's connection was not reused");
+    }
+
+    #[tokio::test]
+    async fn keepalive_limits_the_idle_connections_and_the_requests_on_one() {
+        // Serves every connection at once, answering each request it reads.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while let Ok(n @ 1..) = s.read(&mut buf).await {
+                        seen.extend_from_slice(&buf[..n]);
+                        while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                            seen.drain(..end + 4);
+                            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await.unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        let limits = Keepalive { idle: 2, requests: 3, ..Keepalive::default() };
+        let ask = || {
+            let mut ex = get(GET);
+            ex.keepalive = limits;
+            exchange(addr, ex, &|_| true)
+        };
+        // keepalive_requests 3: seven one after another take three connections.
+        for _ in 0..7 {
+            let AnswerBody::Stream(body) = ask().await.unwrap().body else { panic!("not a stream") };
+            assert_eq!(body.collect().await.unwrap().to_bytes(), "ok");
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 3);
+        // keepalive 2: four at once open three more (one is idle already);
+        // once they are done, two stay idle and the least recently used go.
+        let answers = futures::future::join_all((0..4).map(|_| ask())).await;
+        assert_eq!(accepted.load(Ordering::SeqCst), 6);
+        for a in answers {
+            let AnswerBody::Stream(body) = a.unwrap().body else { panic!("not a stream") };
+            body.collect().await.unwrap();
+        }
+        assert_eq!(POOL.with(|p| p.borrow()[&addr].len()), 2);
     }
 
     #[tokio::test]

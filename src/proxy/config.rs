@@ -124,7 +124,33 @@ pub struct UpstreamServer {
 pub struct UpstreamDef {
     pub name: String,
     pub servers: Vec<UpstreamServer>,
-    pub keepalive: Option<usize>,
+    pub keepalive: Keepalive,
+}
+
+/// How connections to an upstream are kept between requests, per worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// `keepalive N`: idle connections kept per address, the least recently
+    /// used closed past it. Without the directive rcompose still keeps up to
+    /// `DEFAULT_IDLE` (nginx would keep none).
+    pub idle: usize,
+    /// `keepalive_timeout`: how long one may stay idle.
+    pub timeout: Duration,
+    /// `keepalive_requests`: requests on one connection before it is closed.
+    pub requests: u64,
+    /// `keepalive_time`: how long one connection may be used, in all.
+    pub time: Duration,
+}
+
+impl Keepalive {
+    pub const DEFAULT_IDLE: usize = 1024;
+}
+
+impl Default for Keepalive {
+    /// nginx's defaults for all but `idle`.
+    fn default() -> Self {
+        Keepalive { idle: Self::DEFAULT_IDLE, timeout: Duration::from_secs(60), requests: 1000, time: Duration::from_secs(3600) }
+    }
 }
 
 #[derive(Debug)]
@@ -812,7 +838,7 @@ fn server_name(d: &Directive, n: &str) -> Result<Option<ServerName>, ConfError> 
 
 fn upstream(d: &Directive) -> Result<UpstreamDef, ConfError> {
     nargs(d, 1..=1)?;
-    let mut def = UpstreamDef { name: d.args[0].clone(), servers: Vec::new(), keepalive: None };
+    let mut def = UpstreamDef { name: d.args[0].clone(), servers: Vec::new(), keepalive: Keepalive::default() };
     for s in d.block.as_deref().unwrap_or_default() {
         match s.name.as_str() {
             "server" => {
@@ -853,9 +879,20 @@ fn upstream(d: &Directive) -> Result<UpstreamDef, ConfError> {
             }
             "keepalive" => {
                 nargs(s, 1..=1)?;
-                def.keepalive = Some(s.args[0].parse().map_err(|_| err(s, "invalid value"))?);
+                def.keepalive.idle = s.args[0].parse().ok().filter(|n| *n > 0).ok_or_else(|| err(s, "invalid value"))?;
             }
-            "keepalive_timeout" | "keepalive_requests" | "keepalive_time" => {}
+            "keepalive_timeout" => {
+                nargs(s, 1..=1)?;
+                def.keepalive.timeout = time(s)?;
+            }
+            "keepalive_time" => {
+                nargs(s, 1..=1)?;
+                def.keepalive.time = time(s)?;
+            }
+            "keepalive_requests" => {
+                nargs(s, 1..=1)?;
+                def.keepalive.requests = s.args[0].parse().map_err(|_| err(s, "invalid value"))?;
+            }
             other => {
                 return Err(err(s, format!("the built-in proxy cannot honour \"{other}\" in an upstream; {DEFAULT_HINT}")));
             }
@@ -1137,7 +1174,14 @@ mod tests {
         let u = &c.http.upstreams["u"];
         assert_eq!((u.servers[0].weight, u.servers[0].max_fails, u.servers[0].fail_timeout), (3, 2, Duration::from_secs(5)));
         assert!(u.servers[1].backup && u.servers[1].port == 80);
-        assert_eq!(u.keepalive, Some(16));
+        assert_eq!(u.keepalive, Keepalive { idle: 16, ..Keepalive::default() });
+        let c = compile_str(
+            "events {} http { upstream u { server a; keepalive 2; keepalive_timeout 5s; keepalive_requests 3; keepalive_time 1m; } }",
+        )
+        .unwrap();
+        let limits = Keepalive { idle: 2, timeout: Duration::from_secs(5), requests: 3, time: Duration::from_secs(60) };
+        assert_eq!(c.http.upstreams["u"].keepalive, limits);
+        assert!(compile_str("events {} http { upstream u { server a; keepalive 0; } }").is_err(), "nginx refuses 0");
         assert_eq!(parse_time("1h30m"), Some(Duration::from_secs(5400)));
         assert_eq!(parse_size("2m"), Some(2 << 20));
         assert_eq!(parse_size("3980433795905195568k"), None, "overflows");

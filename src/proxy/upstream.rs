@@ -364,6 +364,7 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
             send_timeout: conf.proxy_send_timeout,
             read_timeout: conf.proxy_read_timeout,
             gone: rt.upstreams.resolver.gone(addr),
+            keepalive: group.map(|g| g.def.keepalive).unwrap_or_default(),
         };
         match client::exchange(addr, exchange, &keep).await {
             Ok(answer) => {
@@ -518,7 +519,7 @@ mod tests {
             .collect::<Vec<_>>();
         let n = servers.len();
         Group {
-            def: Arc::new(UpstreamDef { name: "u".into(), servers, keepalive: None }),
+            def: Arc::new(UpstreamDef { name: "u".into(), servers, keepalive: Default::default() }),
             state: Mutex::new(vec![PeerState::default(); n]),
         }
     }
