@@ -76,7 +76,7 @@ events {{ worker_connections 256; }}
 http {{
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
-    log_format main '$remote_addr "$request" $status $body_bytes_sent "$http_x_forwarded_for" $uri';
+    log_format main '$remote_addr "$request" $status $body_bytes_sent "$http_x_forwarded_for" $uri $sent_http_content_type';
     access_log {dir}/access-{who}.log main;
     client_max_body_size 1k;
     client_header_timeout 2s;
@@ -344,6 +344,7 @@ fn answers_like_nginx_on_the_same_configuration() {
         words.join(" ")
     };
     assert_eq!(line(&rc_log), line(&ng_log));
+    assert!(line(&rc_log).ends_with(" application/json"), "no $sent_http_content_type in {:?}", line(&rc_log));
 }
 
 fn one_proxy(extra_http: &str, location_block: &str) -> (tempfile::TempDir, Kill, u16, Kill) {

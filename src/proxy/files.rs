@@ -120,13 +120,21 @@ pub enum Found {
     Missing,
 }
 
+/// The watch generation one request goes by, taken at its first lookup:
+/// every change whose events were queued before then is in it. The three
+/// lookups of `try_files $uri $uri/ /index.html` then cost one read of the
+/// events, not three. A change made while the request is served may or may
+/// not be seen by it, as with any server.
+#[derive(Default)]
+pub struct Seen(std::cell::OnceCell<Option<u64>>);
+
 /// Looks `rel` (a normalized URI path) up under `root`, refusing anything
 /// whose real path leaves the root. Answers are reused while no watched
 /// directory on the way has changed (and for at most `FRESH_FOR`).
-pub fn lookup(root: &Path, rel: &str, cache: &Cache) -> Found {
+pub fn lookup(root: &Path, rel: &str, cache: &Cache, seen: &Seen) -> Found {
     use std::os::unix::ffi::OsStrExt;
     let path = || root.join(rel.trim_start_matches('/'));
-    let Some(g) = cache.watcher.generation() else {
+    let Some(g) = *seen.0.get_or_init(|| cache.watcher.generation()) else {
         return look(root, &path(), cache, None).0;
     };
     let mut key = root.as_os_str().as_bytes().to_vec();
@@ -546,11 +554,11 @@ mod tests {
         std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("link")).unwrap();
         std::fs::create_dir(root.path().join("d")).unwrap();
         let c = Cache::default();
-        assert!(matches!(lookup(root.path(), "/ok.txt", &c), Found::File(..)));
-        assert!(matches!(lookup(root.path(), "/d", &c), Found::Dir(..)));
-        assert!(matches!(lookup(root.path(), "/link", &c), Found::Forbidden));
-        assert!(matches!(lookup(root.path(), "/link", &c), Found::Forbidden), "cached verdicts too");
-        assert!(matches!(lookup(root.path(), "/nope", &c), Found::Missing));
+        assert!(matches!(lookup(root.path(), "/ok.txt", &c, &Seen::default()), Found::File(..)));
+        assert!(matches!(lookup(root.path(), "/d", &c, &Seen::default()), Found::Dir(..)));
+        assert!(matches!(lookup(root.path(), "/link", &c, &Seen::default()), Found::Forbidden));
+        assert!(matches!(lookup(root.path(), "/link", &c, &Seen::default()), Found::Forbidden), "cached verdicts too");
+        assert!(matches!(lookup(root.path(), "/nope", &c, &Seen::default()), Found::Missing));
     }
 
     /// Cached lookups see every change at once, with no wait: each of these
@@ -570,30 +578,30 @@ mod tests {
             _ => None,
         };
         for _ in 0..2 {
-            assert_eq!(len(lookup(r, "/a/b/page.html", &c)), Some(3));
+            assert_eq!(len(lookup(r, "/a/b/page.html", &c, &Seen::default())), Some(3));
         }
         std::fs::write(r.join("a/b/page.html"), "second").unwrap();
-        assert_eq!(len(lookup(r, "/a/b/page.html", &c)), Some(6), "rewritten");
+        assert_eq!(len(lookup(r, "/a/b/page.html", &c, &Seen::default())), Some(6), "rewritten");
         std::fs::remove_file(r.join("a/b/page.html")).unwrap();
-        assert!(matches!(lookup(r, "/a/b/page.html", &c), Found::Missing), "removed");
-        assert!(matches!(lookup(r, "/a/b/new.html", &c), Found::Missing));
-        assert!(matches!(lookup(r, "/a/c/deep.html", &c), Found::Missing));
+        assert!(matches!(lookup(r, "/a/b/page.html", &c, &Seen::default()), Found::Missing), "removed");
+        assert!(matches!(lookup(r, "/a/b/new.html", &c, &Seen::default()), Found::Missing));
+        assert!(matches!(lookup(r, "/a/c/deep.html", &c, &Seen::default()), Found::Missing));
         std::fs::write(r.join("a/b/new.html"), "n").unwrap();
-        assert_eq!(len(lookup(r, "/a/b/new.html", &c)), Some(1), "created");
+        assert_eq!(len(lookup(r, "/a/b/new.html", &c, &Seen::default())), Some(1), "created");
         std::fs::create_dir(r.join("a/c")).unwrap();
         std::fs::write(r.join("a/c/deep.html"), "dd").unwrap();
-        assert_eq!(len(lookup(r, "/a/c/deep.html", &c)), Some(2), "created under a directory that was missing");
+        assert_eq!(len(lookup(r, "/a/c/deep.html", &c, &Seen::default())), Some(2), "created under a directory that was missing");
         // A file swapped for a link out of the root is refused at once.
         std::os::unix::fs::symlink(outside.path().join("secret"), r.join("a/b/tmp")).unwrap();
         std::fs::rename(r.join("a/b/tmp"), r.join("a/b/new.html")).unwrap();
-        assert!(matches!(lookup(r, "/a/b/new.html", &c), Found::Forbidden), "replaced by a link");
+        assert!(matches!(lookup(r, "/a/b/new.html", &c, &Seen::default()), Found::Forbidden), "replaced by a link");
         // A directory on the way renamed.
         std::fs::rename(r.join("a"), r.join("z")).unwrap();
-        assert!(matches!(lookup(r, "/a/c/deep.html", &c), Found::Missing), "parent renamed");
-        assert_eq!(len(lookup(r, "/z/c/deep.html", &c)), Some(2));
+        assert!(matches!(lookup(r, "/a/c/deep.html", &c, &Seen::default()), Found::Missing), "parent renamed");
+        assert_eq!(len(lookup(r, "/z/c/deep.html", &c, &Seen::default())), Some(2));
         // Permissions changed (as root they do not forbid, but the answer is fresh).
         std::fs::set_permissions(r.join("z/c/deep.html"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-        match lookup(r, "/z/c/deep.html", &c) {
+        match lookup(r, "/z/c/deep.html", &c, &Seen::default()) {
             Found::File(_, m) => assert_eq!(std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777, 0o600),
             _ => panic!("still a file"),
         }

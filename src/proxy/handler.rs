@@ -134,6 +134,8 @@ pub struct Req {
     pub matched_prefix: Option<String>,
     /// The client side of an Upgrade, for tunnelling after a 101.
     pub on_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    /// The file system as this request sees it.
+    pub seen: files::Seen,
 }
 
 fn header_str(h: &hyper::HeaderMap, name: header::HeaderName) -> String {
@@ -170,8 +172,8 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, remote: SocketAddr
         upstream_addr: String::new(),
         upstream_status: String::new(),
         upstream_response_time: String::new(),
-        document_root: String::new(),
-        request_filename: String::new(),
+        document_root: Default::default(),
+        request_filename: Default::default(),
         sent_headers: hyper::HeaderMap::new(),
         maps: Default::default(),
     };
@@ -205,8 +207,16 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, remote: SocketAddr
             return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::BAD_REQUEST));
         }
     }
-    let mut r =
-        Req { method: parts.method, body: Some(body), vars, rewritten_break: false, uri_changed: false, matched_prefix: None, on_upgrade };
+    let mut r = Req {
+        method: parts.method,
+        body: Some(body),
+        vars,
+        rewritten_break: false,
+        uri_changed: false,
+        matched_prefix: None,
+        on_upgrade,
+        seen: Default::default(),
+    };
     let (resp, conf) = process(&rt, &server, &mut r).await;
     let resp = super::gzip::maybe(&conf, &r.vars.headers, resp);
     finish(&rt, Some(&conf), r.vars, resp)
@@ -226,7 +236,6 @@ fn finish(rt: &Runtime, conf: Option<&Arc<LocConf>>, mut vars: RequestVars, mut 
         resp.extensions_mut().insert(super::send_timeout::Limit(conf.send_timeout));
     }
     vars.status = resp.status().as_u16();
-    vars.sent_headers = resp.headers().clone();
     match conf {
         Some(conf) => rt.logs.wrap(conf, &rt.config.http, vars, resp),
         None => resp,
@@ -452,9 +461,12 @@ fn document(rt: &Runtime, conf: &LocConf, loc: Option<&Arc<Location>>, r: &Req, 
     Some((root, uri.to_string()))
 }
 
-fn content_type(conf: &LocConf, path: &str) -> String {
-    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).filter(|e| !e.contains('/'));
-    ext.and_then(|e| conf.types.get(&e).cloned()).unwrap_or_else(|| conf.default_type.clone())
+/// The type `types` gives the file name's extension (what follows its last
+/// dot, as nginx takes it: `.bashrc` has one), else `default_type`.
+fn content_type<'a>(conf: &'a LocConf, path: &std::path::Path) -> &'a str {
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    ext.and_then(|e| conf.types.get(&e)).unwrap_or(&conf.default_type)
 }
 
 async fn static_content(rt: &Runtime, conf: &Arc<LocConf>, loc: Option<&Arc<Location>>, r: &mut Req) -> Outcome {
@@ -465,23 +477,23 @@ async fn static_content(rt: &Runtime, conf: &Arc<LocConf>, loc: Option<&Arc<Loca
     let Some((root, rel)) = document(rt, conf, loc, r, &uri) else {
         return Outcome::Status(404);
     };
-    r.vars.document_root = root.display().to_string();
+    r.vars.document_root = root.clone();
     if uri.ends_with('/') {
         for idx in &conf.index {
             let name = idx.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps });
             if name.starts_with('/') {
                 return Outcome::Internal(name);
             }
-            if let Found::File(..) = files::lookup(&root, &format!("{rel}{name}"), &rt.cache) {
+            if let Found::File(..) = files::lookup(&root, &format!("{rel}{name}"), &rt.cache, &r.seen) {
                 return Outcome::Internal(format!("{uri}{name}"));
             }
         }
-        return match files::lookup(&root, &rel, &rt.cache) {
+        return match files::lookup(&root, &rel, &rt.cache, &r.seen) {
             Found::Dir(_) | Found::Forbidden => Outcome::Status(403),
             _ => Outcome::Status(404),
         };
     }
-    match files::lookup(&root, &rel, &rt.cache) {
+    match files::lookup(&root, &rel, &rt.cache, &r.seen) {
         Found::File(path, meta) => serve_file(rt, conf, r, &path, &meta).await,
         Found::Dir(_) => {
             let args = if r.vars.args.is_empty() { String::new() } else { format!("?{}", r.vars.args) };
@@ -497,9 +509,9 @@ async fn serve_file(rt: &Runtime, conf: &LocConf, r: &mut Req, path: &std::path:
     if !matches!(r.method, Method::GET | Method::HEAD) {
         return Outcome::Status(405);
     }
-    r.vars.request_filename = path.display().to_string();
-    let ct = content_type(conf, &path.display().to_string());
-    Outcome::Done(files::respond(path, meta, &ct, &r.method, &r.vars.headers, &rt.cache).await)
+    r.vars.request_filename = path.to_path_buf();
+    let ct = content_type(conf, path);
+    Outcome::Done(files::respond(path, meta, ct, &r.method, &r.vars.headers, &rt.cache).await)
 }
 
 async fn try_files(rt: &Runtime, conf: &Arc<LocConf>, loc: &Arc<Location>, list: &[Template], r: &mut Req) -> Outcome {
@@ -513,7 +525,7 @@ async fn try_files(rt: &Runtime, conf: &Arc<LocConf>, loc: &Arc<Location>, list:
         let Ok(norm) = routes::normalize(&rel) else {
             continue;
         };
-        match files::lookup(&root, &norm, &rt.cache) {
+        match files::lookup(&root, &norm, &rt.cache, &r.seen) {
             Found::Dir(_) if value.ends_with('/') => {
                 // A directory asked for without its slash: redirected to add it, as nginx does.
                 if !r.vars.uri.ends_with('/') {
@@ -528,7 +540,7 @@ async fn try_files(rt: &Runtime, conf: &Arc<LocConf>, loc: &Arc<Location>, list:
                 // Found already: served from here, not looked up a second time.
                 r.vars.uri = value;
                 r.uri_changed = true;
-                r.vars.document_root = root.display().to_string();
+                r.vars.document_root = root;
                 return serve_file(rt, conf, r, &path, &meta).await;
             }
             _ => {}
