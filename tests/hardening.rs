@@ -36,11 +36,16 @@ volumes:
     for cycle in 0..50 {
         p.ok(&["up", "-d"]);
         if cycle % 10 == 0 {
-            let mut s = TcpStream::connect(("127.0.0.1", port)).expect("the proxy listens after up -d");
-            s.write_all(b"GET /ok.txt HTTP/1.0\r\n\r\n").unwrap();
-            let mut out = String::new();
-            s.read_to_string(&mut out).unwrap();
-            assert!(out.ends_with("ok\n"), "cycle {cycle}: {out}");
+            TcpStream::connect(("127.0.0.1", port)).expect("the proxy listens after up -d");
+            // `up -d` waits for the api container to start, not for its
+            // httpd to listen: a 502 just after is nginx's answer too.
+            let mut last = String::new();
+            let answered = eventually(10, || {
+                let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+                last.clear();
+                s.write_all(b"GET /ok.txt HTTP/1.0\r\n\r\n").is_ok() && s.read_to_string(&mut last).is_ok() && last.ends_with("ok\n")
+            });
+            assert!(answered, "cycle {cycle}: {last}");
         }
         p.ok(&["down", "-v", "-t", "1"]);
     }
