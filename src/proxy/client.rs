@@ -53,8 +53,10 @@ struct Idle {
 }
 
 impl Idle {
-    fn expired(&self) -> bool {
-        self.since.elapsed() >= self.life.limits.timeout || self.life.opened.elapsed() >= self.life.limits.time
+    /// One clock read for the whole pool walk: this runs on every request.
+    fn expired(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.since) >= self.life.limits.timeout
+            || now.saturating_duration_since(self.life.opened) >= self.life.limits.time
     }
 }
 
@@ -70,8 +72,9 @@ fn checkout(addr: SocketAddr) -> Option<(TcpStream, Life)> {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         let idle = p.get_mut(&addr)?;
+        let now = Instant::now();
         while let Some(c) = idle.pop_back() {
-            if !c.expired() && still_open(&c.stream) {
+            if !c.expired(now) && still_open(&c.stream) {
                 return Some((c.stream, c.life));
             }
         }
@@ -90,15 +93,16 @@ fn checkin(addr: SocketAddr, stream: TcpStream, life: Life) {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         let idle = p.entry(addr).or_default();
+        let now = Instant::now();
         // Those idle too long go now, so their descriptors do not linger.
-        while idle.front().is_some_and(Idle::expired) {
+        while idle.front().is_some_and(|c| c.expired(now)) {
             idle.pop_front();
         }
         // As nginx: past `keepalive N`, the least recently used is closed.
         while idle.len() >= life.limits.idle.max(1) {
             idle.pop_front();
         }
-        idle.push_back(Idle { stream, since: Instant::now(), life });
+        idle.push_back(Idle { stream, since: now, life });
     })
 }
 
