@@ -220,7 +220,9 @@ pub async fn exchange(addr: SocketAddr, mut ex: Exchange<'_>, keep: &Keep<'_>) -
 }
 
 async fn exchange_with(addr: SocketAddr, mut ex: Exchange<'_>, keep: &Keep<'_>) -> Result<Answer, Failure> {
-    if let Some((stream, life)) = checkout(addr) {
+    if let Some((stream, mut life)) = checkout(addr) {
+        // The limits in force now (a reload may have changed them).
+        life.limits = ex.keepalive;
         match attempt(addr, stream, life, &mut ex, keep).await {
             // Stale: closed before a byte of an answer, with the body still here.
             Err((_, true)) => {}
