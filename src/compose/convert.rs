@@ -1135,7 +1135,7 @@ impl<'a> Converter<'a> {
     }
 
     fn extra_hosts(&mut self, n: &Node, path: &str) -> Vec<String> {
-        let pairs: Vec<(String, String)> = match &n.value {
+        let mut pairs: Vec<(String, String)> = match &n.value {
             Value::Map(_) => self.string_map(n, path).into_iter().collect(),
             _ => {
                 let list = self.strings(n, path, false);
@@ -1150,8 +1150,8 @@ impl<'a> Converter<'a> {
                     .collect()
             }
         };
-        // Sorted by host, as docker compose writes them (a map in compose-go).
-        let mut pairs = pairs;
+        // Sorted by host, as docker compose writes them (a map in compose-go);
+        // the config-hash relies on this order too.
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
         pairs.into_iter().map(|(h, ip)| format!("{h}={ip}")).collect()
     }

@@ -161,12 +161,7 @@ fn in_go_order(v: &Value) -> Value {
         }),
         "networks" => map_of(value, |n| structure(n, NETWORK)),
         "ulimits" => map_of(value, |u| structure(u, ULIMIT)),
-        // A map in compose-go (host -> addresses), so written sorted by host.
-        "extra_hosts" => {
-            let mut hosts: Vec<Value> = value.as_array().cloned().unwrap_or_default();
-            hosts.sort_by_key(|h| h.as_str().and_then(|s| s.split_once('=')).map(|(h, _)| h.to_string()));
-            Value::Array(hosts)
-        }
+        // extra_hosts, a map in compose-go, comes from the loader sorted by host already.
         _ => sorted(value),
     })
 }

@@ -94,6 +94,9 @@ pub struct Http {
     pub maps: Vec<MapDef>,
     pub servers: Vec<Arc<Server>>,
     pub client_header_timeout: Duration,
+    /// Some log format, or a `map` one could read, prints `$sent_http_*`:
+    /// only then is each response's header map copied for the access log.
+    pub logs_sent_headers: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1038,6 +1041,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
     for d in server_blocks {
         config.http.servers.push(Arc::new(server(&c, d, &conf)?));
     }
+    config.http.logs_sent_headers = prints_sent_headers(&config.http);
     // Every proxy_pass must name an upstream or an address.
     for s in &config.http.servers {
         fn walk(locs: &[Arc<Location>], http: &Http) -> Result<(), ConfError> {
@@ -1056,6 +1060,16 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
         walk(&s.named.values().cloned().collect::<Vec<_>>(), &config.http)?;
     }
     Ok(config)
+}
+
+fn prints_sent_headers(http: &Http) -> bool {
+    let mut templates: Vec<&Template> = http.log_formats.values().map(|f| &f.template).collect();
+    for m in &http.maps {
+        templates.extend([&m.source, &m.default]);
+        templates.extend(m.exact.values());
+        templates.extend(m.regexes.iter().map(|(_, t)| t));
+    }
+    templates.iter().any(|t| t.variables().any(|v| v.starts_with("sent_http_")))
 }
 
 fn server(c: &Compiler, d: &Directive, http_conf: &LocConf) -> Result<Server, ConfError> {

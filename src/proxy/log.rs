@@ -171,9 +171,9 @@ impl Logs {
         }
         let header_bytes = 17 + resp.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>() as u64;
         let mut vars = vars;
-        // Copied only for the formats that print them: a copy of every
-        // header map costs each request several allocations.
-        if uses_sent_headers(&targets, &http.maps) {
+        // Copied only when printed: a copy of every header map costs each
+        // request several allocations.
+        if http.logs_sent_headers {
             vars.sent_headers = resp.headers().clone();
         }
         // `map` results are fixed now: the line is rendered after the configuration is out of reach.
@@ -186,18 +186,6 @@ impl Logs {
         let logged = LoggedBody { inner: body, sent: 0, header_bytes, pending: Some(Pending { logs: self.clone(), vars, targets }) };
         Response::from_parts(parts, logged.boxed())
     }
-}
-
-/// Whether a format, or a `map` it could read, prints `$sent_http_*`.
-fn uses_sent_headers(targets: &[(String, Arc<LogFormat>)], maps: &[super::config::MapDef]) -> bool {
-    let mut templates: Vec<&super::vars::Template> = targets.iter().map(|(_, f)| &f.template).collect();
-    for m in maps {
-        templates.push(&m.source);
-        templates.push(&m.default);
-        templates.extend(m.exact.values());
-        templates.extend(m.regexes.iter().map(|(_, t)| t));
-    }
-    templates.iter().any(|t| t.variables().any(|v| v.starts_with("sent_http_")))
 }
 
 struct Pending {
