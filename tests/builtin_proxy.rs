@@ -176,6 +176,13 @@ fn roots_must_be_mounted_and_the_real_container_can_be_chosen() {
         err.contains("nginx.conf:5:5") && err.contains("/usr/share/nginx/html") && err.contains("no volume of the service mounts it"),
         "{err}"
     );
+    assert!(p.containers().is_empty(), "nothing is created for a configuration the proxy cannot serve");
+    // A directive it cannot honour is found before any container starts, too.
+    p.write("nginx.conf", "events { }\nhttp {\n  server {\n    listen 80;\n    root /srv/site;\n    bogus_directive on;\n  }\n}\n");
+    let (code, _, err) = p.run(&["up", "-d"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("nginx.conf:6:5") && err.contains("\"bogus_directive\""), "{err}");
+    assert!(p.containers().is_empty(), "{:?}", p.containers());
     // --no-builtin-proxy runs nginx as a container: its image must come from a registry.
     let (code, _, err) = p.run(&["up", "-d", "--no-builtin-proxy", "--pull", "never"]);
     assert_ne!(code, 0);

@@ -58,6 +58,41 @@ pub fn running(project: &str, service: &str) -> Option<ProxyState> {
     st.alive().then_some(st)
 }
 
+/// A proxy whose configuration is loaded and checked, not yet listening.
+/// Loading needs no container, so a detached proxy does it while the
+/// containers start, not after: by then their start-up competes for the CPU.
+pub struct Loaded {
+    service: String,
+    hosts: Arc<ContainerHosts>,
+    setup: server::Setup,
+    rt: crate::proxy::handler::Runtime,
+}
+
+/// Loads the configuration of the proxy for `service`.
+pub fn load_in_process(project: &Project, service: &str, lines: crate::proxy::log::LineFn) -> anyhow::Result<Loaded> {
+    let svc = project.services.get(service).context("no such service")?;
+    let hosts = Arc::new(ContainerHosts::default());
+    let setup = pc::setup(svc, hosts.clone(), &pc::state_dir(&project.name), Some(lines)).map_err(anyhow::Error::msg)?;
+    let rt =
+        server::load(&setup).map_err(|e| anyhow::anyhow!("service {service}: the built-in proxy cannot serve its configuration: {e}"))?;
+    pc::check_roots(&rt, service).map_err(anyhow::Error::msg)?;
+    Ok(Loaded { service: service.to_string(), hosts, setup, rt })
+}
+
+impl Loaded {
+    /// Reads the containers' addresses, listens, and keeps the addresses current.
+    pub async fn start(self, engine: &Engine, project: &Arc<Project>) -> anyhow::Result<(Running, tokio::task::JoinHandle<()>)> {
+        let Loaded { service, hosts, setup, rt } = self;
+        hosts.refresh(engine, project).await;
+        let follow = hosts.follow(engine.clone(), project.clone());
+        let running = server::start(setup, rt).map_err(|e| anyhow::anyhow!("service {service}: {e}"));
+        if running.is_err() {
+            follow.abort();
+        }
+        Ok((running?, follow))
+    }
+}
+
 /// Starts the proxy for `service` inside this process.
 pub async fn start_in_process(
     engine: &Engine,
@@ -65,16 +100,7 @@ pub async fn start_in_process(
     service: &str,
     lines: crate::proxy::log::LineFn,
 ) -> anyhow::Result<(Running, tokio::task::JoinHandle<()>)> {
-    let svc = project.services.get(service).context("no such service")?;
-    let hosts = Arc::new(ContainerHosts::default());
-    hosts.refresh(engine, project).await;
-    let follow = hosts.clone().follow(engine.clone(), project.clone());
-    let setup = pc::setup(svc, hosts, &pc::state_dir(&project.name), Some(lines)).map_err(anyhow::Error::msg)?;
-    let rt =
-        server::load(&setup).map_err(|e| anyhow::anyhow!("service {service}: the built-in proxy cannot serve its configuration: {e}"))?;
-    pc::check_roots(&rt, service).map_err(anyhow::Error::msg)?;
-    let running = server::start(setup, rt).map_err(|e| anyhow::anyhow!("service {service}: {e}"))?;
-    Ok((running, follow))
+    load_in_process(project, service, lines)?.start(engine, project).await
 }
 
 /// The global options that load this project again in another process.
@@ -306,11 +332,12 @@ pub fn daemon(global: &GlobalOpts, service: &str, child: bool, style: &crate::ui
     }
     runtime.block_on(async move {
         let engine = Engine::connect().await?;
+        let lines: crate::proxy::log::LineFn = Arc::new(|l: &str| println!("{l}"));
+        let loaded = load_in_process(&project, service, lines)?;
         if std::env::var_os(GATE).is_some() && !released().await {
             return Ok(GATE_CLOSED);
         }
-        let lines: crate::proxy::log::LineFn = Arc::new(|l: &str| println!("{l}"));
-        let (running, follow) = start_in_process(&engine, &project, service, lines).await?;
+        let (running, follow) = loaded.start(&engine, &project).await?;
         let supervisor = std::env::var("RCOMPOSE_PROXY_SUPERVISOR").ok().and_then(|p| p.parse().ok());
         let st = ProxyState {
             pid: supervisor.unwrap_or(std::process::id()),
@@ -382,6 +409,12 @@ async fn supervise(service: &str, restart: &str) -> anyhow::Result<i32> {
         };
         if status.code() == Some(GATE_CLOSED) {
             return Ok(0);
+        }
+        if gated {
+            // It failed before serving at all (its configuration, say): starting it
+            // again cannot help, and the starter waiting at the gate should hear now.
+            eprintln!("rcompose proxy: service {service}: the proxy exited before it was released ({status})");
+            return Ok(1);
         }
         eprintln!("rcompose proxy: service {service}: the proxy exited ({status})");
         if restart.starts_with("on-failure") && status.success() {

@@ -361,6 +361,14 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
     // nginx services whose configuration rcompose serves itself: no container.
     let proxies: Vec<String> = proxy_services(&project, args.no_builtin_proxy).into_iter().filter(|p| targets.contains(p)).collect();
     let container_targets: BTreeSet<String> = targets.iter().filter(|t| !proxies.contains(t)).cloned().collect();
+    // A configuration the proxy cannot serve fails here, before anything is
+    // created, not after the containers it fronts have started.
+    for p in &proxies {
+        if let Err(e) = super::builtin::load_in_process(&project, p, Arc::new(|_: &str| {})) {
+            eprintln!("{}: {e:#}", style.paint("1;31", "error"));
+            return Ok(Ready::Exit(1));
+        }
+    }
     // Detached proxies start their processes now, while the containers are
     // made, and wait at a gate until their dependencies are ready.
     let detached = args.detach || args.wait;
