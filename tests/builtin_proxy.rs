@@ -216,6 +216,17 @@ fn detached_proxy_with_restart_always_comes_back_when_killed() {
     );
     let logs = p.ok(&["logs", "web"]);
     assert!(logs.contains("restarting (restart: always)"), "{logs}");
+    // Started again with a configuration it cannot serve: the error, located, at
+    // once; not a supervisor restarting a child that fails, nor a timeout.
+    p.ok(&["stop", "web"]);
+    p.write("nginx.conf", "events { }\nhttp {\n  server {\n    listen 80;\n    root /srv/site;\n    bogus_directive on;\n  }\n}\n");
+    let (code, _, err) = p.run(&["start", "web"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("nginx.conf:6:5") && err.contains("\"bogus_directive\""), "{err}");
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "nothing listens");
+    p.write("nginx.conf", &format!("events {{ }}\nhttp {{\n{SITE_CONF}}}\n"));
+    p.ok(&["start", "web"]);
+    assert_eq!(get(port, "/", "").0, 200);
     // The supervisor killed, its serving child goes on alone; down, with no
     // grace at all, still stops it.
     let now: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();

@@ -153,6 +153,9 @@ pub fn start_detached(project: &Project, global: &GlobalOpts, service: &str) -> 
     if let Some(st) = running(&project.name, service) {
         return Ok(starting(Gate::Running(st)));
     }
+    // Checked here, where the error can be shown: the process would only
+    // log it, and its supervisor would start it again and again.
+    load_in_process(project, service, Arc::new(|_: &str| {}))?;
     let dir = pc::state_dir(&project.name);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let _ = std::fs::remove_file(&state);

@@ -361,21 +361,21 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
     // nginx services whose configuration rcompose serves itself: no container.
     let proxies: Vec<String> = proxy_services(&project, args.no_builtin_proxy).into_iter().filter(|p| targets.contains(p)).collect();
     let container_targets: BTreeSet<String> = targets.iter().filter(|t| !proxies.contains(t)).cloned().collect();
-    // A configuration the proxy cannot serve fails here, before anything is
-    // created, not after the containers it fronts have started.
-    for p in &proxies {
-        if let Err(e) = super::builtin::load_in_process(&project, p, Arc::new(|_: &str| {})) {
-            eprintln!("{}: {e:#}", style.paint("1;31", "error"));
-            return Ok(Ready::Exit(1));
-        }
-    }
     // Detached proxies start their processes now, while the containers are
-    // made, and wait at a gate until their dependencies are ready.
+    // made, and wait at a gate until their dependencies are ready. Either
+    // way a configuration the proxy cannot serve fails here, before anything
+    // is created, not after the containers it fronts have started.
     let detached = args.detach || args.wait;
     let mut starting = Vec::new();
-    if detached && !args.no_start {
-        for p in &proxies {
-            starting.push(super::builtin::start_detached(&project, global, p)?);
+    for p in &proxies {
+        let checked = if detached && !args.no_start {
+            super::builtin::start_detached(&project, global, p).map(|s| starting.push(s))
+        } else {
+            super::builtin::load_in_process(&project, p, Arc::new(|_: &str| {})).map(drop)
+        };
+        if let Err(e) = checked {
+            eprintln!("{}: {e:#}", style.paint("1;31", "error"));
+            return Ok(Ready::Exit(1));
         }
     }
 
