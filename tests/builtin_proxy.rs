@@ -258,3 +258,20 @@ fn upstreams_through_loopback_ports_where_containers_are_out_of_reach() {
     let out = p.rc(&["down"]).env("RCOMPOSE_UPSTREAM_VIA", "ports").output().unwrap();
     assert!(out.status.success());
 }
+
+#[test]
+fn a_proxy_whose_dependency_turns_unhealthy_is_not_started() {
+    let port = free_port();
+    let compose = stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro")
+        .replace("      test: [\"CMD\", \"true\"]\n", "      test: [\"CMD\", \"false\"]\n      retries: 1\n");
+    let p = TestProject::new("unhealthydep", &compose);
+    site(&p);
+    p.write("nginx.conf", &format!("events {{ }}\nhttp {{\n{SITE_CONF}}}\n"));
+    let (code, _, err) = p.run(&["up", "-d"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("service web: dependency failed to start") && err.contains("api"), "{err}");
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "the proxy must not listen");
+    assert!(!p.ok(&["ps"]).contains("built-in proxy"), "no proxy process is left running");
+    p.ok(&["down", "-t", "0"]);
+    assert!(p.containers().is_empty());
+}

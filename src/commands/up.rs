@@ -451,16 +451,19 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
     if args.no_start {
         return Ok(Ready::Exit(0));
     }
-    // The proxies start last, once their dependencies meet their conditions.
-    for p in &proxies {
-        for (dep, d) in &project.services[p].depends_on {
-            if let Some(id) = ids.get(dep)
-                && let Err(why) = wait_for(&engine, &hub, id, dep, d.condition, wait_timeout).await
-            {
-                eprintln!("{}: service {p}: dependency failed to start: {why}", style.paint("1;31", "error"));
-                return Ok(Ready::Exit(1));
-            }
-        }
+    // The proxies start last, once their dependencies meet their conditions
+    // (checked together: each check is a round trip to the engine).
+    let waits = proxies.iter().flat_map(|p| {
+        let (engine, hub, ids) = (&engine, &hub, &ids);
+        project.services[p].depends_on.iter().filter_map(move |(dep, d)| {
+            let id = ids.get(dep)?;
+            Some(async move { wait_for(engine, hub, id, dep, d.condition, wait_timeout).await.map_err(|why| (p, why)) })
+        })
+    });
+    // The first failure is reported at once, without waiting for the others.
+    if let Err((p, why)) = futures::future::try_join_all(waits).await {
+        eprintln!("{}: service {p}: dependency failed to start: {why}", style.paint("1;31", "error"));
+        return Ok(Ready::Exit(1));
     }
     if detached {
         for (p, gate) in proxies.iter().zip(starting) {
