@@ -122,6 +122,24 @@ fn site(p: &TestProject) {
     p.write("api/hello.txt", "hello from api\n");
 }
 
+/// An nginx.conf around `SITE_CONF`.
+fn nginx_conf() -> String {
+    format!("events {{ }}\nhttp {{\n{SITE_CONF}}}\n")
+}
+
+/// The site, its api, and an nginx.conf serving both.
+fn site_with_nginx_conf(p: &TestProject) {
+    site(p);
+    p.write("nginx.conf", &nginx_conf());
+}
+
+/// A configuration the built-in proxy cannot honour: line 6 is unknown to it.
+const UNHONOURED_CONF: &str = "events { }\nhttp {\n  server {\n    listen 80;\n    root /srv/site;\n    bogus_directive on;\n  }\n}\n";
+
+fn assert_names_the_unhonoured_directive(err: &str) {
+    assert!(err.contains("nginx.conf:6:5") && err.contains("\"bogus_directive\""), "{err}");
+}
+
 #[test]
 fn conf_d_files_get_the_default_nginx_conf_and_foreground_logs_interleave() {
     let port = free_port();
@@ -148,8 +166,7 @@ use std::process::Command;
 fn detached_proxy_stop_start_and_unpublished_ports() {
     let port = free_port();
     let p = TestProject::new("detached", &stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro"));
-    site(&p);
-    p.write("nginx.conf", &format!("events {{ }}\nhttp {{\n{SITE_CONF}}}\n"));
+    site_with_nginx_conf(&p);
     p.ok(&["up", "-d"]);
     assert_eq!(get(port, "/", "").0, 200);
     // `listen 8443` is not published by the service, so it is not opened.
@@ -178,10 +195,10 @@ fn roots_must_be_mounted_and_the_real_container_can_be_chosen() {
     );
     assert!(p.containers().is_empty(), "nothing is created for a configuration the proxy cannot serve");
     // A directive it cannot honour is found before any container starts, too.
-    p.write("nginx.conf", "events { }\nhttp {\n  server {\n    listen 80;\n    root /srv/site;\n    bogus_directive on;\n  }\n}\n");
+    p.write("nginx.conf", UNHONOURED_CONF);
     let (code, _, err) = p.run(&["up", "-d"]);
     assert_ne!(code, 0);
-    assert!(err.contains("nginx.conf:6:5") && err.contains("\"bogus_directive\""), "{err}");
+    assert_names_the_unhonoured_directive(&err);
     assert!(p.containers().is_empty(), "{:?}", p.containers());
     // --no-builtin-proxy runs nginx as a container: its image must come from a registry.
     let (code, _, err) = p.run(&["up", "-d", "--no-builtin-proxy", "--pull", "never"]);
@@ -195,8 +212,7 @@ fn detached_proxy_with_restart_always_comes_back_when_killed() {
     let compose = stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro")
         .replace("    image: nginx:1.25\n", "    image: nginx:1.25\n    restart: always\n");
     let p = TestProject::new("restarting", &compose);
-    site(&p);
-    p.write("nginx.conf", &format!("events {{ }}\nhttp {{\n{SITE_CONF}}}\n"));
+    site_with_nginx_conf(&p);
     p.ok(&["up", "-d"]);
     assert_eq!(get(port, "/", "").0, 200);
     let state_dir = std::env::var("HOME").map(|h| std::path::PathBuf::from(h).join(".local/state")).unwrap();
@@ -219,12 +235,12 @@ fn detached_proxy_with_restart_always_comes_back_when_killed() {
     // Started again with a configuration it cannot serve: the error, located, at
     // once; not a supervisor restarting a child that fails, nor a timeout.
     p.ok(&["stop", "web"]);
-    p.write("nginx.conf", "events { }\nhttp {\n  server {\n    listen 80;\n    root /srv/site;\n    bogus_directive on;\n  }\n}\n");
+    p.write("nginx.conf", UNHONOURED_CONF);
     let (code, _, err) = p.run(&["start", "web"]);
     assert_ne!(code, 0);
-    assert!(err.contains("nginx.conf:6:5") && err.contains("\"bogus_directive\""), "{err}");
+    assert_names_the_unhonoured_directive(&err);
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "nothing listens");
-    p.write("nginx.conf", &format!("events {{ }}\nhttp {{\n{SITE_CONF}}}\n"));
+    p.write("nginx.conf", &nginx_conf());
     p.ok(&["start", "web"]);
     assert_eq!(get(port, "/", "").0, 200);
     // The supervisor killed, its serving child goes on alone; down, with no
@@ -244,8 +260,7 @@ fn upstreams_through_loopback_ports_where_containers_are_out_of_reach() {
     // Docker Desktop's situation, chosen explicitly on Linux.
     let port = free_port();
     let p = TestProject::new("viaports", &stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro"));
-    site(&p);
-    p.write("nginx.conf", &format!("events {{ }}\nhttp {{\n{SITE_CONF}}}\n"));
+    site_with_nginx_conf(&p);
     let out = p.rc(&["up", "-d"]).env("RCOMPOSE_UPSTREAM_VIA", "ports").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // api publishes nothing itself; an ephemeral loopback port was published for the proxy.
@@ -265,8 +280,7 @@ fn a_proxy_whose_dependency_turns_unhealthy_is_not_started() {
     let compose = stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro")
         .replace("      test: [\"CMD\", \"true\"]\n", "      test: [\"CMD\", \"false\"]\n      retries: 1\n");
     let p = TestProject::new("unhealthydep", &compose);
-    site(&p);
-    p.write("nginx.conf", &format!("events {{ }}\nhttp {{\n{SITE_CONF}}}\n"));
+    site_with_nginx_conf(&p);
     let (code, _, err) = p.run(&["up", "-d"]);
     assert_ne!(code, 0);
     assert!(err.contains("service web: dependency failed to start") && err.contains("api"), "{err}");

@@ -84,12 +84,9 @@ impl Loaded {
     pub async fn start(self, engine: &Engine, project: &Arc<Project>) -> anyhow::Result<(Running, tokio::task::JoinHandle<()>)> {
         let Loaded { service, hosts, setup, rt } = self;
         hosts.refresh(engine, project).await;
-        let follow = hosts.follow(engine.clone(), project.clone());
-        let running = server::start(setup, rt).map_err(|e| anyhow::anyhow!("service {service}: {e}"));
-        if running.is_err() {
-            follow.abort();
-        }
-        Ok((running?, follow))
+        let running = server::start(setup, rt).map_err(|e| anyhow::anyhow!("service {service}: {e}"))?;
+        // Following reads the containers again once subscribed: nothing between is missed.
+        Ok((running, hosts.follow(engine.clone(), project.clone())))
     }
 }
 
