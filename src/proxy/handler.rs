@@ -148,7 +148,14 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, remote: SocketAddr
     let (mut parts, body) = req.into_parts();
     let on_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
     let raw_target = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
-    let protocol = format!("{:?}", parts.version);
+    let protocol = match parts.version {
+        hyper::Version::HTTP_09 => "HTTP/0.9",
+        hyper::Version::HTTP_10 => "HTTP/1.0",
+        hyper::Version::HTTP_11 => "HTTP/1.1",
+        hyper::Version::HTTP_2 => "HTTP/2.0",
+        _ => "HTTP/3.0",
+    }
+    .to_string();
     let mut vars = RequestVars {
         method: parts.method.to_string(),
         request_uri: raw_target.clone(),
@@ -222,13 +229,30 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, remote: SocketAddr
     finish(&rt, Some(&conf), r.vars, resp)
 }
 
+/// The `Date` header for this second, made once per second per thread:
+/// a clone shares its bytes.
+fn date_now() -> Option<HeaderValue> {
+    thread_local! {
+        static DATE: std::cell::RefCell<(u64, Option<HeaderValue>)> = const { std::cell::RefCell::new((u64::MAX, None)) };
+    }
+    let now = SystemTime::now();
+    let secs = now.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs();
+    DATE.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.0 != secs {
+            *d = (secs, HeaderValue::from_str(&files::http_date(now)).ok());
+        }
+        d.1.clone()
+    })
+}
+
 fn finish(rt: &Runtime, conf: Option<&Arc<LocConf>>, mut vars: RequestVars, mut resp: Response<Body>) -> Response<Body> {
     // server_tokens off: the name without the version, as nginx does.
     let tokens = conf.is_none_or(|c| c.server_tokens);
     let server = if tokens { rt.server_header.clone() } else { HeaderValue::from_static("rcompose") };
     resp.headers_mut().insert(header::SERVER, server);
     if !resp.headers().contains_key(header::DATE)
-        && let Ok(v) = HeaderValue::from_str(&files::http_date(SystemTime::now()))
+        && let Some(v) = date_now()
     {
         resp.headers_mut().insert(header::DATE, v);
     }
@@ -465,8 +489,13 @@ fn document(rt: &Runtime, conf: &LocConf, loc: Option<&Arc<Location>>, r: &Req, 
 /// dot, as nginx takes it: `.bashrc` has one), else `default_type`.
 fn content_type<'a>(conf: &'a LocConf, path: &std::path::Path) -> &'a str {
     let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
-    ext.and_then(|e| conf.types.get(&e)).unwrap_or(&conf.default_type)
+    let found = match name.rsplit_once('.') {
+        // Most names are lowercase already: looked up as they are, unallocated.
+        Some((_, e)) if e.bytes().any(|b| b.is_ascii_uppercase()) => conf.types.get(&e.to_ascii_lowercase()),
+        Some((_, e)) => conf.types.get(e),
+        None => None,
+    };
+    found.unwrap_or(&conf.default_type)
 }
 
 async fn static_content(rt: &Runtime, conf: &Arc<LocConf>, loc: Option<&Arc<Location>>, r: &mut Req) -> Outcome {
@@ -484,8 +513,8 @@ async fn static_content(rt: &Runtime, conf: &Arc<LocConf>, loc: Option<&Arc<Loca
             if name.starts_with('/') {
                 return Outcome::Internal(name);
             }
-            if let Found::File(..) = files::lookup(&root, &format!("{rel}{name}"), &rt.cache, &r.seen) {
-                return Outcome::Internal(format!("{uri}{name}"));
+            if let Found::File(..) = files::lookup(&root, &[rel.as_str(), name.as_str()].concat(), &rt.cache, &r.seen) {
+                return Outcome::Internal([uri.as_str(), name.as_str()].concat());
             }
         }
         return match files::lookup(&root, &rel, &rt.cache, &r.seen) {

@@ -311,6 +311,12 @@ thread_local! {
 /// a file's mtime and the clock shared a slot one second in four and pushed
 /// each other out on every request.
 pub fn format_time(t: SystemTime, f: TimeFormat) -> String {
+    with_time(t, f, &mut |s| s.to_string())
+}
+
+/// Hands `t` formatted to `use_it`, lent from the cache (log lines take
+/// `$time_local` on every request; a copy is an allocation each time).
+pub fn with_time<R>(t: SystemTime, f: TimeFormat, use_it: &mut dyn FnMut(&str) -> R) -> R {
     use std::cell::RefCell;
     /// (second, text, last use) per format.
     type Row = [(u64, String, u64); 4];
@@ -318,7 +324,7 @@ pub fn format_time(t: SystemTime, f: TimeFormat) -> String {
         static CACHE: RefCell<([Row; 3], u64)> = const { RefCell::new(([const { [const { (u64::MAX, String::new(), 0) }; 4] }; 3], 0)) };
     }
     let Ok(secs) = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()) else {
-        return format_now(t, f);
+        return use_it(&format_now(t, f));
     };
     CACHE.with(|c| {
         let (rows, clock) = &mut *c.borrow_mut();
@@ -335,7 +341,7 @@ pub fn format_time(t: SystemTime, f: TimeFormat) -> String {
             }
         };
         row[i].2 = *clock;
-        row[i].1.clone()
+        use_it(&row[i].1)
     })
 }
 
@@ -384,6 +390,8 @@ impl Vars for RequestVars {
             "request_method" => lend(&self.method, f),
             "args" | "query_string" => lend(&self.args, f),
             "scheme" => lend(self.scheme, f),
+            "time_local" => with_time(self.started_wall, TimeFormat::Local, &mut |t| lend(t, f)),
+            "time_iso8601" => with_time(self.started_wall, TimeFormat::Iso8601, &mut |t| lend(t, f)),
             "server_protocol" => lend(&self.protocol, f),
             "remote_user" => false,
             "remote_addr" => match self.remote {
@@ -435,7 +443,7 @@ impl Vars for RequestVars {
             "remote_port" => self.remote.port().to_string(),
             "remote_user" => return None,
             "scheme" => self.scheme.to_string(),
-            "request" => format!("{} {} {}", self.method, self.request_uri, self.protocol),
+            "request" => [self.method.as_str(), " ", &self.request_uri, " ", &self.protocol].concat(),
             "request_method" => self.method.clone(),
             "request_uri" => self.request_uri.clone(),
             "uri" | "document_uri" => self.uri.clone(),
@@ -520,7 +528,19 @@ mod tests {
             rv.remote = remote.parse().unwrap();
             rv.body_bytes_sent = 1234567;
             rv.bytes_sent = 0;
-            for name in ["host", "remote_addr", "body_bytes_sent", "bytes_sent", "status", "http_host", "uri", "remote_user"] {
+            for name in [
+                "host",
+                "remote_addr",
+                "body_bytes_sent",
+                "bytes_sent",
+                "status",
+                "http_host",
+                "uri",
+                "remote_user",
+                "time_local",
+                "time_iso8601",
+                "request",
+            ] {
                 let mut lent = None;
                 rv.with_var(name, &mut |v| lent = Some(v.to_string()));
                 assert_eq!(lent, rv.var(name), "{name} with Host {host:?} from {remote}");
