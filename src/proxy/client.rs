@@ -60,20 +60,37 @@ impl Idle {
     }
 }
 
+/// Where an idle connection waits: its upstream block's pool, which
+/// `keepalive N` bounds for all the block's servers together (as nginx's
+/// cache is per block), or its address's own.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum PoolKey {
+    Block(u64),
+    Addr(SocketAddr),
+}
+
+impl PoolKey {
+    fn of(addr: SocketAddr, limits: &Keepalive) -> PoolKey {
+        limits.pool.map_or(PoolKey::Addr(addr), PoolKey::Block)
+    }
+}
+
 thread_local! {
     /// Per thread because each proxy worker is a thread with its own runtime:
     /// a connection is registered with the reactor of the worker that opened
     /// it. Least recently used first.
-    static POOL: RefCell<HashMap<SocketAddr, VecDeque<Idle>>> = RefCell::new(HashMap::new());
+    static POOL: RefCell<HashMap<PoolKey, VecDeque<(SocketAddr, Idle)>>> = RefCell::new(HashMap::new());
 }
 
-/// Takes the most recently used idle connection to `addr` that is still open.
-fn checkout(addr: SocketAddr) -> Option<(TcpStream, Life)> {
+/// Takes the most recently used idle connection to `addr` that is still
+/// open; expired or closed ones to `addr` met on the way are dropped.
+fn checkout(addr: SocketAddr, limits: &Keepalive) -> Option<(TcpStream, Life)> {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
-        let idle = p.get_mut(&addr)?;
+        let idle = p.get_mut(&PoolKey::of(addr, limits))?;
         let now = Instant::now();
-        while let Some(c) = idle.pop_back() {
+        while let Some(i) = idle.iter().rposition(|(a, _)| *a == addr) {
+            let (_, c) = idle.remove(i)?;
             if !c.expired(now) && still_open(&c.stream) {
                 return Some((c.stream, c.life));
             }
@@ -92,17 +109,18 @@ fn still_open(s: &TcpStream) -> bool {
 fn checkin(addr: SocketAddr, stream: TcpStream, life: Life) {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
-        let idle = p.entry(addr).or_default();
+        let idle = p.entry(PoolKey::of(addr, &life.limits)).or_default();
         let now = Instant::now();
         // Those idle too long go now, so their descriptors do not linger.
-        while idle.front().is_some_and(|c| c.expired(now)) {
+        while idle.front().is_some_and(|(_, c)| c.expired(now)) {
             idle.pop_front();
         }
-        // As nginx: past `keepalive N`, the least recently used is closed.
+        // As nginx: past `keepalive N`, the least recently used is closed,
+        // whichever of the block's servers it goes to.
         while idle.len() >= life.limits.idle.max(1) {
             idle.pop_front();
         }
-        idle.push_back(Idle { stream, since: now, life });
+        idle.push_back((addr, Idle { stream, since: now, life }));
     })
 }
 
@@ -220,7 +238,7 @@ pub async fn exchange(addr: SocketAddr, mut ex: Exchange<'_>, keep: &Keep<'_>) -
 }
 
 async fn exchange_with(addr: SocketAddr, mut ex: Exchange<'_>, keep: &Keep<'_>) -> Result<Answer, Failure> {
-    if let Some((stream, mut life)) = checkout(addr) {
+    if let Some((stream, mut life)) = checkout(addr, &ex.keepalive) {
         // The limits in force now (a reload may have changed them).
         life.limits = ex.keepalive;
         match attempt(addr, stream, life, &mut ex, keep).await {
@@ -806,9 +824,9 @@ mod tests {
         assert_eq!(accepted.load(Ordering::SeqCst), 3, "the close-delimited answer's connection was not reused");
     }
 
-    #[tokio::test]
-    async fn keepalive_limits_the_idle_connections_and_the_requests_on_one() {
-        // Serves every connection at once, answering each request it reads.
+    /// Serves every connection at once, answering each request it reads
+    /// with `ok`; counts the connections.
+    async fn ok_server() -> (SocketAddr, Arc<AtomicUsize>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let accepted = Arc::new(AtomicUsize::new(0));
@@ -829,6 +847,43 @@ mod tests {
                 });
             }
         });
+        (addr, accepted)
+    }
+
+    #[tokio::test]
+    async fn keepalive_counts_idle_connections_for_the_whole_upstream_block() {
+        let ((a, to_a), (b, to_b)) = (ok_server().await, ok_server().await);
+        let limits = Keepalive { idle: 1, pool: Some(u64::MAX - 7), ..Keepalive::default() };
+        let ask = |addr| {
+            let mut ex = get(GET);
+            ex.keepalive = limits;
+            async move {
+                let AnswerBody::Stream(body) = exchange(addr, ex, &|_| true).await.unwrap().body else { panic!("not a stream") };
+                assert_eq!(body.collect().await.unwrap().to_bytes(), "ok");
+            }
+        };
+        // keepalive 1 over two servers: b's idle connection pushes a's out,
+        // so going back to a opens a new one, and b's then goes.
+        ask(a).await;
+        ask(b).await;
+        ask(a).await;
+        assert_eq!((to_a.load(Ordering::SeqCst), to_b.load(Ordering::SeqCst)), (2, 1));
+        let pooled = POOL.with(|p| p.borrow()[&PoolKey::Block(u64::MAX - 7)].iter().map(|(to, _)| *to).collect::<Vec<_>>());
+        assert_eq!(pooled, [a]);
+        // With room for both, each server's connection is found again.
+        let roomy = Keepalive { idle: 2, pool: Some(u64::MAX - 8), ..Keepalive::default() };
+        for addr in [a, b, a, b] {
+            let mut ex = get(GET);
+            ex.keepalive = roomy;
+            let AnswerBody::Stream(body) = exchange(addr, ex, &|_| true).await.unwrap().body else { panic!("not a stream") };
+            body.collect().await.unwrap();
+        }
+        assert_eq!((to_a.load(Ordering::SeqCst), to_b.load(Ordering::SeqCst)), (3, 2));
+    }
+
+    #[tokio::test]
+    async fn keepalive_limits_the_idle_connections_and_the_requests_on_one() {
+        let (addr, accepted) = ok_server().await;
         let limits = Keepalive { idle: 2, requests: 3, ..Keepalive::default() };
         let ask = || {
             let mut ex = get(GET);
@@ -849,7 +904,7 @@ mod tests {
             let AnswerBody::Stream(body) = a.unwrap().body else { panic!("not a stream") };
             body.collect().await.unwrap();
         }
-        assert_eq!(POOL.with(|p| p.borrow()[&addr].len()), 2);
+        assert_eq!(POOL.with(|p| p.borrow()[&PoolKey::Addr(addr)].len()), 2);
     }
 
     #[tokio::test]

@@ -133,10 +133,15 @@ pub struct UpstreamDef {
 /// How connections to an upstream are kept between requests, per worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Keepalive {
-    /// `keepalive N`: idle connections kept per address, the least recently
-    /// used closed past it. Without the directive rcompose still keeps up to
-    /// `DEFAULT_IDLE` (nginx would keep none).
+    /// `keepalive N`: idle connections kept for the whole upstream block, to
+    /// any of its servers, the least recently used closed past it. Without
+    /// the directive rcompose still keeps up to `DEFAULT_IDLE` (nginx would
+    /// keep none).
     pub idle: usize,
+    /// Which idle pool the limit counts in: the upstream block's (the same
+    /// across reloads), or none for an address written in `proxy_pass`,
+    /// whose pool is its own.
+    pub pool: Option<u64>,
     /// `keepalive_timeout`: how long one may stay idle.
     pub timeout: Duration,
     /// `keepalive_requests`: requests on one connection before it is closed.
@@ -152,8 +157,26 @@ impl Keepalive {
 impl Default for Keepalive {
     /// nginx's defaults for all but `idle`.
     fn default() -> Self {
-        Keepalive { idle: Self::DEFAULT_IDLE, timeout: Duration::from_secs(60), requests: 1000, time: Duration::from_secs(3600) }
+        Keepalive {
+            idle: Self::DEFAULT_IDLE,
+            pool: None,
+            timeout: Duration::from_secs(60),
+            requests: 1000,
+            time: Duration::from_secs(3600),
+        }
     }
+}
+
+/// The idle pool of the upstream block named `name`: one number per name
+/// for the life of the process, so a reload keeps using the pool.
+fn pool_of(name: &str) -> u64 {
+    static POOLS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    let at = pools.iter().position(|n| n == name).unwrap_or_else(|| {
+        pools.push(name.to_string());
+        pools.len() - 1
+    });
+    at as u64
 }
 
 #[derive(Debug)]
@@ -841,7 +864,8 @@ fn server_name(d: &Directive, n: &str) -> Result<Option<ServerName>, ConfError> 
 
 fn upstream(d: &Directive) -> Result<UpstreamDef, ConfError> {
     nargs(d, 1..=1)?;
-    let mut def = UpstreamDef { name: d.args[0].clone(), servers: Vec::new(), keepalive: Keepalive::default() };
+    let keepalive = Keepalive { pool: Some(pool_of(&d.args[0])), ..Keepalive::default() };
+    let mut def = UpstreamDef { name: d.args[0].clone(), servers: Vec::new(), keepalive };
     for s in d.block.as_deref().unwrap_or_default() {
         match s.name.as_str() {
             "server" => {
@@ -1188,13 +1212,16 @@ mod tests {
         let u = &c.http.upstreams["u"];
         assert_eq!((u.servers[0].weight, u.servers[0].max_fails, u.servers[0].fail_timeout), (3, 2, Duration::from_secs(5)));
         assert!(u.servers[1].backup && u.servers[1].port == 80);
-        assert_eq!(u.keepalive, Keepalive { idle: 16, ..Keepalive::default() });
+        assert_eq!(u.keepalive, Keepalive { idle: 16, pool: Some(pool_of("u")), ..Keepalive::default() });
         let c = compile_str(
             "events {} http { upstream u { server a; keepalive 2; keepalive_timeout 5s; keepalive_requests 3; keepalive_time 1m; } }",
         )
         .unwrap();
-        let limits = Keepalive { idle: 2, timeout: Duration::from_secs(5), requests: 3, time: Duration::from_secs(60) };
+        let limits =
+            Keepalive { idle: 2, pool: Some(pool_of("u")), timeout: Duration::from_secs(5), requests: 3, time: Duration::from_secs(60) };
         assert_eq!(c.http.upstreams["u"].keepalive, limits);
+        let two = compile_str("events {} http { upstream u { server a; } upstream v { server a; } }").unwrap();
+        assert_ne!(two.http.upstreams["u"].keepalive.pool, two.http.upstreams["v"].keepalive.pool, "one pool per block");
         assert!(compile_str("events {} http { upstream u { server a; keepalive 0; } }").is_err(), "nginx refuses 0");
         assert_eq!(parse_time("1h30m"), Some(Duration::from_secs(5400)));
         assert_eq!(parse_size("2m"), Some(2 << 20));

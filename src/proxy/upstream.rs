@@ -398,7 +398,7 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
 fn record(r: &mut Req, addrs: &[String], statuses: &[String], started: Instant) {
     r.vars.upstream_addr = addrs.join(", ");
     r.vars.upstream_status = statuses.join(", ");
-    r.vars.upstream_response_time = format!("{:.3}", started.elapsed().as_secs_f64());
+    r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
 }
 
 /// Logs a failed attempt at a peer and counts it against the peer.
