@@ -41,6 +41,12 @@ fn example_stack_end_to_end() {
     assert!(out.status.success(), "{err}");
     assert!(err.contains("Proxy proxyserver  Started (built-in proxy on 0.0.0.0:1000, [::]:1000)"), "{err}");
     assert!(!common::docker_ok(&["inspect", "proxyserver"]), "no nginx container runs");
+    // Again: nothing starts, and it says so as docker compose does for a running container.
+    let again = rc(&["up", "-d"]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{err}");
+    assert!(err.contains("Proxy proxyserver  Running (built-in proxy on 0.0.0.0:1000, [::]:1000)"), "{err}");
+    assert!(!err.contains("Starting") && !err.contains("Started"), "{err}");
 
     // The single-page app.
     let (s, head, body) = get(1000, "/", "");

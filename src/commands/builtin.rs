@@ -175,6 +175,11 @@ pub fn start_detached(project: &Project, global: &GlobalOpts, service: &str) -> 
 }
 
 impl Starting {
+    /// The proxy was serving already: nothing starts.
+    pub fn was_running(&self) -> bool {
+        matches!(self.gate, Gate::Running(_))
+    }
+
     /// Opens the gate and waits until the proxy listens.
     pub fn release(mut self) -> anyhow::Result<ProxyState> {
         let (mut child, mut gate) = match std::mem::replace(&mut self.gate, Gate::Released) {
