@@ -469,10 +469,12 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
         for (p, gate) in proxies.iter().zip(starting) {
             let item = format!("Proxy {}", spec::container_name(&project, &project.services[p]));
             // One already serving is reported as docker compose reports a running container.
-            let (doing, done) = if gate.was_running() { (None, "Running") } else { (Some("Starting"), "Started") };
-            if let Some(doing) = doing {
-                progress.step(&item, doing, false);
-            }
+            let done = if gate.was_running() {
+                "Running"
+            } else {
+                progress.step(&item, "Starting", false);
+                "Started"
+            };
             let st = tokio::task::block_in_place(|| gate.release())?;
             progress.step(&item, &format!("{done} (built-in proxy on {})", st.addrs.join(", ")), true);
         }

@@ -853,30 +853,27 @@ mod tests {
     #[tokio::test]
     async fn keepalive_counts_idle_connections_for_the_whole_upstream_block() {
         let ((a, to_a), (b, to_b)) = (ok_server().await, ok_server().await);
-        let limits = Keepalive { idle: 1, pool: Some(u64::MAX - 7), ..Keepalive::default() };
-        let ask = |addr| {
+        let ask = |addr, keepalive| {
             let mut ex = get(GET);
-            ex.keepalive = limits;
+            ex.keepalive = keepalive;
             async move {
                 let AnswerBody::Stream(body) = exchange(addr, ex, &|_| true).await.unwrap().body else { panic!("not a stream") };
                 assert_eq!(body.collect().await.unwrap().to_bytes(), "ok");
             }
         };
+        let limits = Keepalive { idle: 1, pool: Some(u64::MAX - 7), ..Keepalive::default() };
         // keepalive 1 over two servers: b's idle connection pushes a's out,
         // so going back to a opens a new one, and b's then goes.
-        ask(a).await;
-        ask(b).await;
-        ask(a).await;
+        for addr in [a, b, a] {
+            ask(addr, limits).await;
+        }
         assert_eq!((to_a.load(Ordering::SeqCst), to_b.load(Ordering::SeqCst)), (2, 1));
         let pooled = POOL.with(|p| p.borrow()[&PoolKey::Block(u64::MAX - 7)].iter().map(|(to, _)| *to).collect::<Vec<_>>());
         assert_eq!(pooled, [a]);
         // With room for both, each server's connection is found again.
         let roomy = Keepalive { idle: 2, pool: Some(u64::MAX - 8), ..Keepalive::default() };
         for addr in [a, b, a, b] {
-            let mut ex = get(GET);
-            ex.keepalive = roomy;
-            let AnswerBody::Stream(body) = exchange(addr, ex, &|_| true).await.unwrap().body else { panic!("not a stream") };
-            body.collect().await.unwrap();
+            ask(addr, roomy).await;
         }
         assert_eq!((to_a.load(Ordering::SeqCst), to_b.load(Ordering::SeqCst)), (3, 2));
     }

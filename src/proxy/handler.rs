@@ -240,7 +240,7 @@ fn date_now() -> Option<HeaderValue> {
     DATE.with(|d| {
         let mut d = d.borrow_mut();
         if d.0 != secs {
-            *d = (secs, HeaderValue::from_str(&files::http_date(now)).ok());
+            *d = (secs, super::vars::with_time(now, super::vars::TimeFormat::Http, &mut |t| HeaderValue::from_str(t).ok()));
         }
         d.1.clone()
     })

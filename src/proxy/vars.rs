@@ -276,8 +276,15 @@ pub fn secs_millis(d: std::time::Duration) -> String {
     let mut out = String::with_capacity(8);
     out.push_str(itoa::Buffer::new().format(ms / 1000));
     out.push('.');
-    let frac = (ms % 1000) as u16;
-    out.extend([b'0' + (frac / 100) as u8, b'0' + (frac / 10 % 10) as u8, b'0' + (frac % 10) as u8].map(char::from));
+    let frac = ms % 1000;
+    out.push_str(if frac < 10 {
+        "00"
+    } else if frac < 100 {
+        "0"
+    } else {
+        ""
+    });
+    out.push_str(itoa::Buffer::new().format(frac));
     out
 }
 
@@ -478,10 +485,7 @@ impl Vars for RequestVars {
             "request_time" => secs_millis(self.started.elapsed()),
             "time_local" => format_time(self.started_wall, TimeFormat::Local),
             "time_iso8601" => format_time(self.started_wall, TimeFormat::Iso8601),
-            "msec" => {
-                let d = self.started_wall.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-                format!("{}.{:03}", d.as_secs(), d.subsec_millis())
-            }
+            "msec" => secs_millis(self.started_wall.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default()),
             "proxy_host" => self.proxy_host.clone(),
             "proxy_port" => self.proxy_port.clone(),
             "proxy_add_x_forwarded_for" => match header(&self.headers, "x-forwarded-for") {
