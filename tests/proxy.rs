@@ -347,6 +347,66 @@ fn answers_like_nginx_on_the_same_configuration() {
     assert!(line(&rc_log).ends_with(" application/json"), "no $sent_http_content_type in {:?}", line(&rc_log));
 }
 
+#[test]
+fn connection_variables_read_as_nginx_logs_them() {
+    let nginx = ensure_nginx();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let (_up, up) = upstream(dir.path());
+    let mut logs = Vec::new();
+    for who in ["rc", "nginx"] {
+        let port = free_port();
+        let conf = dir.path().join(format!("{who}.conf"));
+        std::fs::write(
+            &conf,
+            format!(
+                "events {{ }}\nhttp {{\n  log_format v '$connection $connection_requests $request_length $hostname \"$request\"';\n  \
+                 access_log {d}/v-{who}.log v;\n  server {{ listen 127.0.0.1:{port}; location / {{ return 200 ok; }}\n  \
+                 location /up/ {{ proxy_pass http://127.0.0.1:{up}/; }} }}\n}}\n"
+            ),
+        )
+        .unwrap();
+        let _server = if who == "rc" {
+            start_rcompose(&conf, port)
+        } else {
+            let child = Command::new(&nginx)
+                .arg("-c")
+                .arg(&conf)
+                .arg("-p")
+                .arg(dir.path())
+                .args(["-g", &format!("daemon off; pid {d}/nginx.pid; error_log {d}/e.log;")])
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let k = Kill(child);
+            assert!(listening(port), "nginx did not start");
+            k
+        };
+        // Two requests on one connection (the second with a body nobody reads), then one on
+        // another, then a body read to pass it upstream.
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 4096];
+        s.write_all(b"GET /a?x=1 HTTP/1.1\r\nHost: here\r\nUser-Agent: test/1\r\n\r\n").unwrap();
+        let _ = s.read(&mut buf).unwrap();
+        s.write_all(b"POST /b HTTP/1.1\r\nHost: here\r\nContent-Length: 5\r\n\r\nhello").unwrap();
+        let _ = s.read(&mut buf).unwrap();
+        drop(s);
+        raw(port, b"GET /c HTTP/1.1\r\nHost: here\r\nConnection: close\r\n\r\n");
+        raw(port, b"POST /up/d HTTP/1.1\r\nHost: here\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+        let path = dir.path().join(format!("v-{who}.log"));
+        assert!(eventually(5, || std::fs::read_to_string(&path).is_ok_and(|t| t.lines().count() == 4)), "{who} did not log 4 lines");
+        logs.push(std::fs::read_to_string(&path).unwrap());
+    }
+    for log in &logs {
+        let serials: Vec<&str> = log.lines().map(|l| l.split(' ').next().unwrap()).collect();
+        assert!(serials[0] == serials[1] && serials[1] != serials[2] && serials[2] != serials[3], "{log}");
+    }
+    // Serial numbers are each server's own; the rest must match.
+    let rest = |log: &str| log.lines().map(|l| l.split_once(' ').unwrap().1.to_string()).collect::<Vec<_>>();
+    assert_eq!(rest(&logs[0]), rest(&logs[1]));
+}
+
 fn one_proxy(extra_http: &str, location_block: &str) -> (tempfile::TempDir, Kill, u16, Kill) {
     let dir = tempfile::tempdir().unwrap();
     let root = site(dir.path());

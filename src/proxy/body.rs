@@ -4,7 +4,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -33,11 +33,13 @@ pub struct Limited {
     timeout: Duration,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     verdict: Verdict,
+    /// Bytes read so far, for `$request_length`.
+    read: Arc<AtomicU64>,
 }
 
 impl Limited {
-    pub fn new(inner: Incoming, limit: u64, timeout: Duration, verdict: Verdict) -> Self {
-        Limited { inner, limit, seen: 0, timeout, sleep: None, verdict }
+    pub fn new(inner: Incoming, limit: u64, timeout: Duration, verdict: Verdict, read: Arc<AtomicU64>) -> Self {
+        Limited { inner, limit, seen: 0, timeout, sleep: None, verdict, read }
     }
 
     fn fail(&self, status: u16, msg: &str) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
@@ -65,6 +67,7 @@ impl HttpBody for Limited {
                 self.sleep = None;
                 if let Some(d) = frame.data_ref() {
                     self.seen += d.len() as u64;
+                    self.read.fetch_add(d.len() as u64, Ordering::Relaxed);
                     if self.limit > 0 && self.seen > self.limit {
                         return self.fail(413, "client_max_body_size exceeded");
                     }

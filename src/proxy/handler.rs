@@ -18,7 +18,7 @@ use super::files::{self, Found};
 use super::log::Logs;
 use super::routes::{self, Matched};
 use super::upstream::Upstreams;
-use super::vars::{RequestVars, Template, Vars};
+use super::vars::{RequestVars, Template, Var, Vars};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type Body = http_body_util::combinators::BoxBody<Bytes, BoxError>;
@@ -61,28 +61,38 @@ pub struct Ctx<'a> {
     pub maps: &'a [MapDef],
 }
 
-impl Vars for Ctx<'_> {
-    fn var(&self, name: &str) -> Option<String> {
-        if let Some(m) = self.maps.iter().find(|m| m.var == name) {
-            let key = m.source.eval(self);
-            if let Some(v) = m.exact.get(&key) {
-                return Some(v.eval(self));
-            }
-            for (re, v) in &m.regexes {
-                if re.is_match(&key) {
-                    return Some(v.eval(self));
-                }
-            }
-            return Some(m.default.eval(self));
+impl Ctx<'_> {
+    /// The value `map` gives its variable for this request.
+    pub fn map_value(&self, m: &MapDef) -> String {
+        let key = m.source.eval(self);
+        if let Some(v) = m.exact.get(&key) {
+            return v.eval(self);
         }
-        self.rv.var(name)
+        for (re, v) in &m.regexes {
+            if re.is_match(&key) {
+                return v.eval(self);
+            }
+        }
+        m.default.eval(self)
+    }
+}
+
+impl Vars for Ctx<'_> {
+    fn var(&self, v: &Var) -> Option<String> {
+        match self.maps.iter().find(|m| m.var == v.name()) {
+            Some(m) => Some(self.map_value(m)),
+            None => self.rv.var(v),
+        }
     }
 
-    fn with_var(&self, name: &str, f: &mut dyn FnMut(&str)) -> bool {
-        if self.maps.iter().any(|m| m.var == name) {
-            return self.var(name).map(|v| f(&v)).is_some();
+    fn with_var(&self, v: &Var, f: &mut dyn FnMut(&str)) -> bool {
+        match self.maps.iter().find(|m| m.var == v.name()) {
+            Some(m) => {
+                f(&self.map_value(m));
+                true
+            }
+            None => self.rv.with_var(v, f),
         }
-        self.rv.with_var(name, f)
     }
 
     fn capture(&self, n: usize) -> Option<String> {
@@ -142,8 +152,21 @@ fn header_str(h: &hyper::HeaderMap, name: header::HeaderName) -> String {
     h.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
 }
 
-/// Answers one request. The access log line is written when the body ends.
-pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, remote: SocketAddr, local: SocketAddr) -> Response<Body> {
+/// Where a request came from and went to, and its place on its connection.
+#[derive(Clone, Copy)]
+pub struct Peers {
+    pub remote: SocketAddr,
+    pub local: SocketAddr,
+    /// The connection's serial number.
+    pub connection: u64,
+    /// Requests on the connection so far, this one included.
+    pub requests: u64,
+}
+
+/// Answers one request, with the send_timeout of the location that
+/// answered. The access log line is written when the body ends.
+pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, peers: Peers) -> (Response<Body>, Option<std::time::Duration>) {
+    let Peers { remote, local, .. } = peers;
     let started = Instant::now();
     let (mut parts, body) = req.into_parts();
     let on_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
@@ -183,6 +206,10 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, remote: SocketAddr
         request_filename: Default::default(),
         sent_headers: hyper::HeaderMap::new(),
         maps: Default::default(),
+        connection: peers.connection,
+        connection_requests: peers.requests,
+        request_length: 0,
+        body_read: None,
     };
     let host = header_str(&vars.headers, header::HOST);
     let host_only = if host.starts_with('[') {
@@ -198,8 +225,16 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, remote: SocketAddr
     if raw_target.len() > 8192 {
         return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::URI_TOO_LONG));
     }
-    let header_bytes: Vec<usize> = vars.headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 2).collect();
-    if header_bytes.iter().any(|n| *n > 8192) || header_bytes.iter().sum::<usize>() > 32 * 1024 {
+    let (mut longest, mut all) = (0, 0);
+    for (k, v) in &vars.headers {
+        let n = k.as_str().len() + v.len() + 2;
+        longest = longest.max(n);
+        all += n;
+    }
+    let head_len = all + 2 * vars.headers.len();
+    // The request line and headers as sent, give or take optional spaces.
+    vars.request_length = (vars.method.len() + raw_target.len() + vars.protocol.len() + 4 + head_len + 2) as u64;
+    if longest > 8192 || all > 32 * 1024 {
         return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE));
     }
     // Framing nginx refuses outright.
@@ -246,7 +281,12 @@ fn date_now() -> Option<HeaderValue> {
     })
 }
 
-fn finish(rt: &Runtime, conf: Option<&Arc<LocConf>>, mut vars: RequestVars, mut resp: Response<Body>) -> Response<Body> {
+fn finish(
+    rt: &Runtime,
+    conf: Option<&Arc<LocConf>>,
+    mut vars: RequestVars,
+    mut resp: Response<Body>,
+) -> (Response<Body>, Option<std::time::Duration>) {
     // server_tokens off: the name without the version, as nginx does.
     let tokens = conf.is_none_or(|c| c.server_tokens);
     let server = if tokens { rt.server_header.clone() } else { HeaderValue::from_static("rcompose") };
@@ -256,13 +296,10 @@ fn finish(rt: &Runtime, conf: Option<&Arc<LocConf>>, mut vars: RequestVars, mut 
     {
         resp.headers_mut().insert(header::DATE, v);
     }
-    if let Some(conf) = conf {
-        resp.extensions_mut().insert(super::send_timeout::Limit(conf.send_timeout));
-    }
     vars.status = resp.status().as_u16();
     match conf {
-        Some(conf) => rt.logs.wrap(conf, &rt.config.http, vars, resp),
-        None => resp,
+        Some(conf) => (rt.logs.wrap(conf, &rt.config.http, vars, resp), Some(conf.send_timeout)),
+        None => (resp, None),
     }
 }
 

@@ -179,7 +179,7 @@ impl Logs {
         // `map` results are fixed now: the line is rendered after the configuration is out of reach.
         let computed: Vec<(String, String)> = {
             let ctx = Ctx { rv: &vars, maps: &http.maps };
-            http.maps.iter().map(|m| (m.var.clone(), super::vars::Vars::var(&ctx, &m.var).unwrap_or_default())).collect()
+            http.maps.iter().map(|m| (m.var.clone(), ctx.map_value(m))).collect()
         };
         vars.maps.extend(computed);
         let (parts, body) = resp.into_parts();

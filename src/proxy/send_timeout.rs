@@ -17,11 +17,6 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-/// A response's location's send_timeout, carried to the connection in the
-/// response's extensions.
-#[derive(Clone, Copy)]
-pub struct Limit(pub Duration);
-
 /// The timeout in force on one connection, set per response, and whether
 /// it fired (for the error log).
 #[derive(Clone)]

@@ -19,7 +19,7 @@ use super::conf::Resolver;
 use super::config::{self, Listen, LocConf};
 use super::handler::{self, PathMap, Runtime};
 use super::log::{LineFn, Logs, Sink};
-use super::send_timeout::{Io, Limit, SendTimeout};
+use super::send_timeout::{Io, SendTimeout};
 
 /// The host addresses a `listen` directive opens.
 pub type ListenFn = Arc<dyn Fn(&Listen) -> Vec<SocketAddr> + Send + Sync>;
@@ -426,6 +426,9 @@ async fn serve(
             Duration::from_secs(60),
         ))
     };
+    // $connection: a serial number per connection, as nginx's.
+    static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
     let send_timeout = SendTimeout::new(send_limit);
     let _ = stream.set_nodelay(nodelay);
     let activity = Arc::new(Activity::default());
@@ -438,9 +441,9 @@ async fn serve(
         let sending = sending.clone();
         async move {
             let n = act.begin();
-            let mut resp = handler::handle(rt, req, remote, local).await;
-            if let Some(l) = resp.extensions().get::<Limit>() {
-                sending.set(l.0);
+            let (mut resp, limit) = handler::handle(rt, req, handler::Peers { remote, local, connection: serial, requests: n }).await;
+            if let Some(l) = limit {
+                sending.set(l);
             }
             if n >= max_requests {
                 resp.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));

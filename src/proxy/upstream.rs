@@ -354,9 +354,10 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
         let verdict = super::body::Verdict::default();
         let exchange = client::Exchange {
             head: &head,
-            body: body
-                .take()
-                .map(|b| super::body::Limited::new(b, conf.client_max_body_size, conf.client_body_timeout, verdict.clone()).boxed()),
+            body: body.take().map(|b| {
+                let read = r.vars.body_read.get_or_insert_default().clone();
+                super::body::Limited::new(b, conf.client_max_body_size, conf.client_body_timeout, verdict.clone(), read).boxed()
+            }),
             chunked,
             head_request: r.method == Method::HEAD,
             upgrade: upgrade.is_some(),

@@ -1,11 +1,14 @@
 //! nginx variables: templates such as `$scheme://$host$request_uri` are
-//! compiled once and evaluated per request.
+//! compiled once and evaluated per request. Each variable's name is resolved
+//! to what it reads when the template is compiled, so a request never
+//! matches names (an access line asks for a dozen variables).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
 
 use hyper::HeaderMap;
+use hyper::header::{self, HeaderName};
 
 /// A value with variables, compiled.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -16,8 +19,133 @@ pub struct Template {
 #[derive(Debug, Clone, PartialEq)]
 enum Part {
     Lit(String),
-    Var(String),
+    Var(Var),
     Capture(usize),
+}
+
+/// A variable, by name and by what it reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Var {
+    name: String,
+    kind: Kind,
+}
+
+/// What a variable reads. `Other` is a name only `map` or nothing defines.
+#[derive(Debug, Clone, PartialEq)]
+enum Kind {
+    Host,
+    RemoteAddr,
+    RemotePort,
+    RemoteUser,
+    Scheme,
+    Request,
+    RequestMethod,
+    RequestUri,
+    Uri,
+    Args,
+    IsArgs,
+    ServerName,
+    ServerPort,
+    ServerAddr,
+    ServerProtocol,
+    Status,
+    BodyBytesSent,
+    BytesSent,
+    RequestTime,
+    RequestLength,
+    TimeLocal,
+    TimeIso8601,
+    Msec,
+    ProxyHost,
+    ProxyPort,
+    ProxyAddXForwardedFor,
+    UpstreamAddr,
+    UpstreamStatus,
+    UpstreamResponseTime,
+    DocumentRoot,
+    RequestFilename,
+    Connection,
+    ConnectionRequests,
+    Pid,
+    Hostname,
+    NginxVersion,
+    /// `$http_*`, `$content_type`, `$content_length`: a request header.
+    Http(HeaderName),
+    /// `$sent_http_*`: a response header.
+    SentHttp(HeaderName),
+    Arg(String),
+    Cookie(String),
+    Other,
+}
+
+impl Kind {
+    fn of(name: &str) -> Kind {
+        let header = |n: &str| HeaderName::from_bytes(n.replace('_', "-").as_bytes()).ok();
+        match name {
+            "host" => Kind::Host,
+            "remote_addr" => Kind::RemoteAddr,
+            "remote_port" => Kind::RemotePort,
+            "remote_user" => Kind::RemoteUser,
+            "scheme" => Kind::Scheme,
+            "request" => Kind::Request,
+            "request_method" => Kind::RequestMethod,
+            "request_uri" => Kind::RequestUri,
+            "uri" | "document_uri" => Kind::Uri,
+            "args" | "query_string" => Kind::Args,
+            "is_args" => Kind::IsArgs,
+            "server_name" => Kind::ServerName,
+            "server_port" => Kind::ServerPort,
+            "server_addr" => Kind::ServerAddr,
+            "server_protocol" => Kind::ServerProtocol,
+            "status" => Kind::Status,
+            "body_bytes_sent" => Kind::BodyBytesSent,
+            "bytes_sent" => Kind::BytesSent,
+            "request_time" => Kind::RequestTime,
+            "request_length" => Kind::RequestLength,
+            "time_local" => Kind::TimeLocal,
+            "time_iso8601" => Kind::TimeIso8601,
+            "msec" => Kind::Msec,
+            "proxy_host" => Kind::ProxyHost,
+            "proxy_port" => Kind::ProxyPort,
+            "proxy_add_x_forwarded_for" => Kind::ProxyAddXForwardedFor,
+            "upstream_addr" => Kind::UpstreamAddr,
+            "upstream_status" => Kind::UpstreamStatus,
+            "upstream_response_time" => Kind::UpstreamResponseTime,
+            "document_root" | "realpath_root" => Kind::DocumentRoot,
+            "request_filename" => Kind::RequestFilename,
+            "connection" => Kind::Connection,
+            "connection_requests" => Kind::ConnectionRequests,
+            "pid" => Kind::Pid,
+            "hostname" => Kind::Hostname,
+            "nginx_version" => Kind::NginxVersion,
+            "content_type" => Kind::Http(header::CONTENT_TYPE),
+            "content_length" => Kind::Http(header::CONTENT_LENGTH),
+            n => {
+                if let Some(h) = n.strip_prefix("sent_http_").and_then(header) {
+                    Kind::SentHttp(h)
+                } else if let Some(h) = n.strip_prefix("http_").and_then(header) {
+                    Kind::Http(h)
+                } else if let Some(a) = n.strip_prefix("arg_") {
+                    Kind::Arg(a.to_string())
+                } else if let Some(c) = n.strip_prefix("cookie_") {
+                    Kind::Cookie(c.to_string())
+                } else {
+                    Kind::Other
+                }
+            }
+        }
+    }
+}
+
+impl Var {
+    /// The variable `name` (lowercase, without `$`).
+    pub fn named(name: &str) -> Var {
+        Var { name: name.to_string(), kind: Kind::of(name) }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 impl Template {
@@ -55,7 +183,7 @@ impl Template {
             }
             match name.parse::<usize>() {
                 Ok(n) => parts.push(Part::Capture(n)),
-                Err(_) => parts.push(Part::Var(name.to_ascii_lowercase())),
+                Err(_) => parts.push(Part::Var(Var::named(&name.to_ascii_lowercase()))),
             }
             i = next;
         }
@@ -79,7 +207,7 @@ impl Template {
 
     /// Variable names used, for checking them when the configuration loads.
     pub fn variables(&self) -> impl Iterator<Item = &str> {
-        self.parts.iter().filter_map(|p| if let Part::Var(v) = p { Some(v.as_str()) } else { None })
+        self.parts.iter().filter_map(|p| if let Part::Var(v) = p { Some(v.name.as_str()) } else { None })
     }
 
     /// Evaluates for a log line: variable values go through `escape`, and a
@@ -122,14 +250,14 @@ impl Template {
 
 /// Something that answers variables.
 pub trait Vars {
-    fn var(&self, name: &str) -> Option<String>;
+    fn var(&self, v: &Var) -> Option<String>;
     fn capture(&self, n: usize) -> Option<String>;
 
-    /// Hands the value of `name` to `f`; false when it has none. Values
-    /// that already exist as text are lent, not copied (templates and log
-    /// lines ask for a dozen per request).
-    fn with_var(&self, name: &str, f: &mut dyn FnMut(&str)) -> bool {
-        match self.var(name) {
+    /// Hands the value of `v` to `f`, in one piece or in several that make
+    /// it up in order; false when it has none. Values that already exist as
+    /// text are lent, not copied.
+    fn with_var(&self, v: &Var, f: &mut dyn FnMut(&str)) -> bool {
+        match self.var(v) {
             Some(v) => {
                 f(&v);
                 true
@@ -141,56 +269,7 @@ pub trait Vars {
 
 /// Variables every request has, known at load time so typos are caught.
 pub fn is_known(name: &str, maps: &[String]) -> bool {
-    const FIXED: &[&str] = &[
-        "host",
-        "http_host",
-        "remote_addr",
-        "remote_port",
-        "remote_user",
-        "scheme",
-        "request",
-        "request_method",
-        "request_uri",
-        "uri",
-        "document_uri",
-        "args",
-        "query_string",
-        "is_args",
-        "server_name",
-        "server_port",
-        "server_addr",
-        "server_protocol",
-        "status",
-        "body_bytes_sent",
-        "bytes_sent",
-        "request_time",
-        "request_length",
-        "time_local",
-        "time_iso8601",
-        "msec",
-        "proxy_host",
-        "proxy_port",
-        "proxy_add_x_forwarded_for",
-        "upstream_addr",
-        "upstream_status",
-        "upstream_response_time",
-        "document_root",
-        "realpath_root",
-        "content_type",
-        "content_length",
-        "connection",
-        "connection_requests",
-        "pid",
-        "hostname",
-        "nginx_version",
-        "request_filename",
-    ];
-    FIXED.contains(&name)
-        || name.starts_with("http_")
-        || name.starts_with("arg_")
-        || name.starts_with("cookie_")
-        || name.starts_with("sent_http_")
-        || maps.iter().any(|m| m == name)
+    Kind::of(name) != Kind::Other || maps.iter().any(|m| m == name)
 }
 
 /// Everything the per-request variables are computed from.
@@ -221,14 +300,21 @@ pub struct RequestVars {
     pub request_filename: std::path::PathBuf,
     pub sent_headers: HeaderMap,
     pub maps: HashMap<String, String>,
+    /// The connection's serial number and this request's number on it.
+    pub connection: u64,
+    pub connection_requests: u64,
+    /// Bytes of the request head.
+    pub request_length: u64,
+    /// Bytes of the body read so far (nginx counts only what it reads).
+    pub body_read: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
-fn header(h: &HeaderMap, name: &str) -> Option<String> {
+fn header(h: &HeaderMap, name: &HeaderName) -> Option<String> {
     let mut values = h.get_all(name).iter().filter_map(|v| v.to_str().ok());
     let mut out = values.next()?.to_string();
     // Repeated headers join as nginx does: cookies with "; ", others with ", ".
     for v in values {
-        out.push_str(if name.eq_ignore_ascii_case("cookie") { "; " } else { ", " });
+        out.push_str(if name == header::COOKIE { "; " } else { ", " });
         out.push_str(v);
     }
     Some(out)
@@ -366,9 +452,13 @@ pub fn with_time<R>(t: SystemTime, f: TimeFormat, use_it: &mut dyn FnMut(&str) -
 }
 
 impl RequestVars {
+    fn request_length(&self) -> u64 {
+        self.request_length + self.body_read.as_ref().map_or(0, |r| r.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
     pub fn host(&self) -> String {
         // $host: the Host header without its port, lowercased, else the server name.
-        match header(&self.headers, "host") {
+        match header(&self.headers, &header::HOST) {
             Some(h) if !h.is_empty() => {
                 let h = h.to_ascii_lowercase();
                 if h.starts_with('[') {
@@ -389,129 +479,145 @@ impl RequestVars {
     }
 }
 
+/// This machine's name, as `$hostname` gives it.
+fn hostname() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let mut buf = [0u8; 256];
+        // SAFETY: the buffer is writable for its whole length; gethostname writes at most that.
+        let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+        let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        if ok { String::from_utf8_lossy(&buf[..len]).into_owned() } else { "localhost".into() }
+    })
+}
+
 impl Vars for RequestVars {
     fn capture(&self, n: usize) -> Option<String> {
         self.captures.get(n).cloned().flatten()
     }
 
-    fn with_var(&self, name: &str, f: &mut dyn FnMut(&str)) -> bool {
-        let lend = |v: &str, f: &mut dyn FnMut(&str)| {
-            f(v);
+    fn with_var(&self, v: &Var, f: &mut dyn FnMut(&str)) -> bool {
+        let mut lend = |s: &str| {
+            f(s);
             true
         };
-        // What is not lent below is computed, as `var` computes it.
-        let owned = |f: &mut dyn FnMut(&str)| self.var(name).map(|v| f(&v)).is_some();
-        if !self.maps.is_empty() && self.maps.contains_key(name) {
-            return owned(f);
+        if !self.maps.is_empty()
+            && let Some(m) = self.maps.get(&v.name)
+        {
+            return lend(m);
         }
-        match name {
-            "request_uri" => lend(&self.request_uri, f),
-            "uri" | "document_uri" => lend(&self.uri, f),
-            "request_method" => lend(&self.method, f),
-            "args" | "query_string" => lend(&self.args, f),
-            "scheme" => lend(self.scheme, f),
-            "time_local" => with_time(self.started_wall, TimeFormat::Local, &mut |t| lend(t, f)),
-            "time_iso8601" => with_time(self.started_wall, TimeFormat::Iso8601, &mut |t| lend(t, f)),
-            "server_protocol" => lend(&self.protocol, f),
-            "remote_user" => false,
-            "remote_addr" => match self.remote {
-                SocketAddr::V4(v4) => lend(ipv4_into(v4.ip(), &mut [0u8; 15]), f),
-                _ => owned(f),
+        match &v.kind {
+            Kind::RequestUri => lend(&self.request_uri),
+            Kind::Uri => lend(&self.uri),
+            Kind::RequestMethod => lend(&self.method),
+            Kind::Args => lend(&self.args),
+            Kind::Scheme => lend(self.scheme),
+            Kind::Request => {
+                for piece in [self.method.as_str(), " ", &self.request_uri, " ", &self.protocol] {
+                    f(piece);
+                }
+                true
+            }
+            Kind::TimeLocal => with_time(self.started_wall, TimeFormat::Local, &mut |t| lend(t)),
+            Kind::TimeIso8601 => with_time(self.started_wall, TimeFormat::Iso8601, &mut |t| lend(t)),
+            Kind::ServerProtocol => lend(&self.protocol),
+            Kind::RemoteUser | Kind::Other => false,
+            Kind::RemoteAddr => match self.remote {
+                SocketAddr::V4(v4) => lend(ipv4_into(v4.ip(), &mut [0u8; 15])),
+                _ => lend(&format_ip(&self.remote)),
             },
-            "body_bytes_sent" => lend(itoa::Buffer::new().format(self.body_bytes_sent), f),
-            "bytes_sent" => lend(itoa::Buffer::new().format(self.bytes_sent), f),
-            "host" => {
+            Kind::BodyBytesSent => lend(itoa::Buffer::new().format(self.body_bytes_sent)),
+            Kind::BytesSent => lend(itoa::Buffer::new().format(self.bytes_sent)),
+            Kind::Connection => lend(itoa::Buffer::new().format(self.connection)),
+            Kind::ConnectionRequests => lend(itoa::Buffer::new().format(self.connection_requests)),
+            Kind::RequestLength => lend(itoa::Buffer::new().format(self.request_length())),
+            Kind::Hostname => lend(hostname()),
+            Kind::Host => {
                 // Already lowercase, one value, no IPv6 brackets: $host is a
                 // slice of it. Anything else takes the full rules.
-                let mut values = self.headers.get_all(hyper::header::HOST).iter();
+                let mut values = self.headers.get_all(header::HOST).iter();
                 match (values.next().and_then(|v| v.to_str().ok()), values.next()) {
                     (Some(h), None) if !h.is_empty() && !h.starts_with('[') && !h.bytes().any(|b| b.is_ascii_uppercase()) => {
-                        lend(h.split(':').next().unwrap_or_default(), f)
+                        lend(h.split(':').next().unwrap_or_default())
                     }
-                    _ => owned(f),
+                    _ => lend(&self.host()),
                 }
             }
             // Three digits or more: as `{:03}` writes it.
-            "status" if self.status >= 100 => lend(itoa::Buffer::new().format(self.status), f),
-            n if n.starts_with("http_") && n.len() <= 69 => {
-                // The header name: `_` read as `-`, without allocating it.
-                let mut buf = [0u8; 64];
-                let src = &n.as_bytes()[5..];
-                for (d, &c) in buf.iter_mut().zip(src) {
-                    *d = if c == b'_' { b'-' } else { c };
-                }
-                let Ok(hname) = std::str::from_utf8(&buf[..src.len()]) else { return false };
-                let mut values = self.headers.get_all(hname).iter().filter_map(|v| v.to_str().ok());
+            Kind::Status if self.status >= 100 => lend(itoa::Buffer::new().format(self.status)),
+            Kind::Http(h) | Kind::SentHttp(h) => {
+                let map = if matches!(v.kind, Kind::Http(_)) { &self.headers } else { &self.sent_headers };
+                let mut values = map.get_all(h).iter().filter_map(|v| v.to_str().ok());
                 match (values.next(), values.next()) {
                     (None, _) => false,
-                    (Some(one), None) => lend(one, f),
-                    _ => owned(f),
+                    (Some(one), None) => lend(one),
+                    _ => header(map, h).is_some_and(|all| lend(&all)),
                 }
             }
-            _ => owned(f),
+            _ => self.var(v).is_some_and(|s| lend(&s)),
         }
     }
 
-    fn var(&self, name: &str) -> Option<String> {
-        if let Some(v) = if self.maps.is_empty() { None } else { self.maps.get(name) } {
-            return Some(v.clone());
+    fn var(&self, v: &Var) -> Option<String> {
+        if let Some(m) = if self.maps.is_empty() { None } else { self.maps.get(&v.name) } {
+            return Some(m.clone());
         }
-        Some(match name {
-            "host" => self.host(),
-            "http_host" => header(&self.headers, "host")?,
-            "remote_addr" => format_ip(&self.remote),
-            "remote_port" => self.remote.port().to_string(),
-            "remote_user" => return None,
-            "scheme" => self.scheme.to_string(),
-            "request" => [self.method.as_str(), " ", &self.request_uri, " ", &self.protocol].concat(),
-            "request_method" => self.method.clone(),
-            "request_uri" => self.request_uri.clone(),
-            "uri" | "document_uri" => self.uri.clone(),
-            "args" | "query_string" => self.args.clone(),
-            "is_args" => {
+        Some(match &v.kind {
+            Kind::Host => self.host(),
+            Kind::RemoteAddr => format_ip(&self.remote),
+            Kind::RemotePort => self.remote.port().to_string(),
+            Kind::RemoteUser | Kind::Other => return None,
+            Kind::Scheme => self.scheme.to_string(),
+            Kind::Request => [self.method.as_str(), " ", &self.request_uri, " ", &self.protocol].concat(),
+            Kind::RequestMethod => self.method.clone(),
+            Kind::RequestUri => self.request_uri.clone(),
+            Kind::Uri => self.uri.clone(),
+            Kind::Args => self.args.clone(),
+            Kind::IsArgs => {
                 if self.args.is_empty() {
                     String::new()
                 } else {
                     "?".into()
                 }
             }
-            "server_name" => self.server_name.clone(),
-            "server_port" => self.local.port().to_string(),
-            "server_addr" => format_ip(&self.local),
-            "server_protocol" => self.protocol.clone(),
-            "status" => format!("{:03}", self.status),
-            "body_bytes_sent" => self.body_bytes_sent.to_string(),
-            "bytes_sent" => self.bytes_sent.to_string(),
-            "request_time" => secs_millis(self.started.elapsed()),
-            "time_local" => format_time(self.started_wall, TimeFormat::Local),
-            "time_iso8601" => format_time(self.started_wall, TimeFormat::Iso8601),
-            "msec" => secs_millis(self.started_wall.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default()),
-            "proxy_host" => self.proxy_host.clone(),
-            "proxy_port" => self.proxy_port.clone(),
-            "proxy_add_x_forwarded_for" => match header(&self.headers, "x-forwarded-for") {
+            Kind::ServerName => self.server_name.clone(),
+            Kind::ServerPort => self.local.port().to_string(),
+            Kind::ServerAddr => format_ip(&self.local),
+            Kind::ServerProtocol => self.protocol.clone(),
+            Kind::Status => format!("{:03}", self.status),
+            Kind::BodyBytesSent => self.body_bytes_sent.to_string(),
+            Kind::BytesSent => self.bytes_sent.to_string(),
+            Kind::RequestTime => secs_millis(self.started.elapsed()),
+            Kind::RequestLength => self.request_length().to_string(),
+            Kind::TimeLocal => format_time(self.started_wall, TimeFormat::Local),
+            Kind::TimeIso8601 => format_time(self.started_wall, TimeFormat::Iso8601),
+            Kind::Msec => secs_millis(self.started_wall.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default()),
+            Kind::ProxyHost => self.proxy_host.clone(),
+            Kind::ProxyPort => self.proxy_port.clone(),
+            Kind::ProxyAddXForwardedFor => match header(&self.headers, &HeaderName::from_static("x-forwarded-for")) {
                 Some(x) => format!("{x}, {}", format_ip(&self.remote)),
                 None => format_ip(&self.remote),
             },
-            "upstream_addr" => self.upstream_addr.clone(),
-            "upstream_status" => self.upstream_status.clone(),
-            "upstream_response_time" => self.upstream_response_time.clone(),
-            "document_root" | "realpath_root" => self.document_root.display().to_string(),
-            "request_filename" => self.request_filename.display().to_string(),
-            "content_type" => header(&self.headers, "content-type")?,
-            "content_length" => header(&self.headers, "content-length")?,
-            "pid" => std::process::id().to_string(),
-            "nginx_version" => "1.22.1".into(),
-            n if n.starts_with("http_") => header(&self.headers, &n[5..].replace('_', "-"))?,
-            n if n.starts_with("sent_http_") => header(&self.sent_headers, &n[10..].replace('_', "-"))?,
-            n if n.starts_with("arg_") => self.arg(&n[4..])?,
-            n if n.starts_with("cookie_") => {
-                let cookies = header(&self.headers, "cookie")?;
-                cookies.split(';').find_map(|c| {
-                    let (k, v) = c.trim().split_once('=')?;
-                    (k == &n[7..]).then(|| v.to_string())
+            Kind::UpstreamAddr => self.upstream_addr.clone(),
+            Kind::UpstreamStatus => self.upstream_status.clone(),
+            Kind::UpstreamResponseTime => self.upstream_response_time.clone(),
+            Kind::DocumentRoot => self.document_root.display().to_string(),
+            Kind::RequestFilename => self.request_filename.display().to_string(),
+            Kind::Connection => self.connection.to_string(),
+            Kind::ConnectionRequests => self.connection_requests.to_string(),
+            Kind::Pid => std::process::id().to_string(),
+            Kind::Hostname => hostname().to_string(),
+            Kind::NginxVersion => "1.22.1".into(),
+            Kind::Http(h) => header(&self.headers, h)?,
+            Kind::SentHttp(h) => header(&self.sent_headers, h)?,
+            Kind::Arg(a) => self.arg(a)?,
+            Kind::Cookie(c) => {
+                let cookies = header(&self.headers, &header::COOKIE)?;
+                cookies.split(';').find_map(|kv| {
+                    let (k, v) = kv.trim().split_once('=')?;
+                    (k == c).then(|| v.to_string())
                 })?
             }
-            _ => return None,
         })
     }
 }
@@ -557,10 +663,14 @@ mod tests {
                 "time_local",
                 "time_iso8601",
                 "request",
+                "http_cookie",
+                "connection_requests",
+                "nope",
             ] {
-                let mut lent = None;
-                rv.with_var(name, &mut |v| lent = Some(v.to_string()));
-                assert_eq!(lent, rv.var(name), "{name} with Host {host:?} from {remote}");
+                let var = Var::named(name);
+                let mut lent: Option<String> = None;
+                rv.with_var(&var, &mut |v| lent.get_or_insert_default().push_str(v));
+                assert_eq!(lent, rv.var(&var), "{name} with Host {host:?} from {remote}");
             }
         }
     }
@@ -623,6 +733,10 @@ mod tests {
             request_filename: Default::default(),
             sent_headers: HeaderMap::new(),
             maps: HashMap::new(),
+            connection: 3,
+            connection_requests: 2,
+            request_length: 77,
+            body_read: None,
         }
     }
 
@@ -643,6 +757,9 @@ mod tests {
         assert_eq!(t("$status $nope."), "200 .");
         assert_eq!(t("cost $ 5"), "cost $ 5");
         assert_eq!(t("$msec"), "0.000");
+        assert_eq!(t("$connection $connection_requests $request_length"), "3 2 77");
+        assert_eq!(t("$content_type|$sent_http_x|$http_cookie|$cookie_a"), "||a=1; sid=xyz|1");
+        assert!(!t("$hostname").is_empty());
         assert!(Template::parse("plain").literal().is_some());
         assert!(Template::parse("$uri").has_variables());
     }
