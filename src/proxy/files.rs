@@ -4,15 +4,16 @@
 //! HEAD. Nothing outside the root is ever served, symlinks included.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use futures::TryStreamExt;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
-use hyper::header::{self, HeaderMap};
+use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Response, StatusCode};
 
 use super::handler::{Body, full};
@@ -24,9 +25,15 @@ const CACHE_MAX_ENTRIES: usize = 4096;
 /// Bytes of file contents the cache may hold in all.
 const CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
+/// The maps on the hot path hash with foldhash: SipHash's DoS resistance is
+/// not needed for keys the configuration and the file system make, and it
+/// cost a small file's answer a twentieth of its instructions.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 #[derive(Default)]
 struct Entries {
-    files: HashMap<PathBuf, (SystemTime, u64, Bytes)>,
+    /// Keyed by the path's bytes (a `Path` hashes component by component).
+    files: Map<OsString, (SystemTime, u64, Bytes)>,
     bytes: u64,
 }
 
@@ -37,7 +44,7 @@ const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Answers kept while they are recent: made in the current watch generation
 /// and less than `FRESH_FOR` ago.
-struct Recent<K, V>(std::sync::RwLock<HashMap<K, Stamped<V>>>);
+struct Recent<K, V>(std::sync::RwLock<Map<K, Stamped<V>>>);
 
 /// An answer, with the watch generation and the time it was made in.
 struct Stamped<V> {
@@ -75,7 +82,7 @@ impl<K: Eq + std::hash::Hash, V: Clone> Recent<K, V> {
 pub struct Cache {
     entries: Mutex<Entries>,
     /// Path -> its real path (resolving links costs a system call per path component).
-    real: Recent<PathBuf, PathBuf>,
+    real: Recent<OsString, PathBuf>,
     /// (root, path) -> what a lookup found.
     looked: Recent<Vec<u8>, Found>,
     watcher: super::watch::Watcher,
@@ -84,20 +91,20 @@ pub struct Cache {
 impl Cache {
     /// The real path (links resolved), from the cache while it is recent.
     fn real_path(&self, p: &Path, generation: Option<u64>) -> Option<PathBuf> {
-        if let Some(real) = self.real.get(p, generation) {
+        if let Some(real) = self.real.get(p.as_os_str(), generation) {
             return Some(real);
         }
         let real = std::fs::canonicalize(p).ok()?;
-        self.real.put(p.to_path_buf(), real.clone(), generation);
+        self.real.put(p.as_os_str().to_owned(), real.clone(), generation);
         Some(real)
     }
 
     fn get(&self, path: &Path, mtime: SystemTime, len: u64) -> Option<Bytes> {
         let e = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        e.files.get(path).filter(|(m, l, _)| *m == mtime && *l == len).map(|(_, _, b)| b.clone())
+        e.files.get(path.as_os_str()).filter(|(m, l, _)| *m == mtime && *l == len).map(|(_, _, b)| b.clone())
     }
 
-    fn put(&self, path: PathBuf, mtime: SystemTime, len: u64, data: Bytes) {
+    fn put(&self, path: OsString, mtime: SystemTime, len: u64, data: Bytes) {
         let mut e = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if e.files.len() >= CACHE_MAX_ENTRIES || e.bytes + len > CACHE_MAX_BYTES {
             e.files.clear();
@@ -110,11 +117,19 @@ impl Cache {
     }
 }
 
+/// A file found, shared: lookups are answered from a cache, and a clone
+/// is then a reference count, not a path and a `stat` copied.
+#[derive(Debug)]
+pub struct FileAt {
+    pub path: PathBuf,
+    pub meta: std::fs::Metadata,
+}
+
 /// What looking a path up on disk found.
 #[derive(Clone)]
 pub enum Found {
-    File(PathBuf, std::fs::Metadata),
-    Dir(PathBuf),
+    File(Arc<FileAt>),
+    Dir,
     /// Exists but may not be served (outside the root through a link, unreadable).
     Forbidden,
     Missing,
@@ -137,10 +152,22 @@ pub fn lookup(root: &Path, rel: &str, cache: &Cache, seen: &Seen) -> Found {
     let Some(g) = *seen.0.get_or_init(|| cache.watcher.generation()) else {
         return look(root, &path(), cache, None).0;
     };
-    let mut key = root.as_os_str().as_bytes().to_vec();
-    key.push(0);
-    key.extend_from_slice(rel.as_bytes());
-    if let Some(found) = cache.looked.get(&key, Some(g)) {
+    // The key is made in a buffer kept per thread: most lookups are hits.
+    thread_local! {
+        static KEY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let key = |k: &mut Vec<u8>| {
+        k.clear();
+        k.extend_from_slice(root.as_os_str().as_bytes());
+        k.push(0);
+        k.extend_from_slice(rel.as_bytes());
+    };
+    let hit = KEY.with(|k| {
+        let mut k = k.borrow_mut();
+        key(&mut k);
+        cache.looked.get(k.as_slice(), Some(g))
+    });
+    if let Some(found) = hit {
         return found;
     }
     let path = path();
@@ -154,7 +181,9 @@ pub fn lookup(root: &Path, rel: &str, cache: &Cache, seen: &Seen) -> Found {
             None => true,
         };
     if keep {
-        cache.looked.put(key, found.clone(), Some(g));
+        let mut k = Vec::new();
+        key(&mut k);
+        cache.looked.put(k, found.clone(), Some(g));
     }
     found
 }
@@ -182,9 +211,9 @@ fn look(root: &Path, path: &Path, cache: &Cache, generation: Option<u64>) -> (Fo
         return (Found::Forbidden, Some(real));
     }
     let found = if meta.is_dir() {
-        Found::Dir(path.to_path_buf())
+        Found::Dir
     } else if meta.is_file() {
-        Found::File(path.to_path_buf(), meta)
+        Found::File(Arc::new(FileAt { path: path.to_path_buf(), meta }))
     } else {
         Found::Forbidden
     };
@@ -330,11 +359,11 @@ pub async fn respond(
     let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
     let tag = etag(mtime, len);
     let last_modified = http_date(mtime);
-    let mut b = Response::builder()
-        .header(header::CONTENT_TYPE, content_type)
-        .header(header::LAST_MODIFIED, &last_modified)
-        .header(header::ETAG, &tag)
-        .header(header::ACCEPT_RANGES, "bytes");
+    let mut b = Head::new(StatusCode::OK);
+    b.set(header::CONTENT_TYPE, content_type);
+    b.set(header::LAST_MODIFIED, &last_modified);
+    b.set(header::ETAG, &tag);
+    b.headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     let inm = req.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
     let ims = req.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok());
     let not_modified = match inm {
@@ -342,7 +371,8 @@ pub async fn respond(
         None => ims == Some(last_modified.as_str()),
     };
     if not_modified {
-        return b.status(StatusCode::NOT_MODIFIED).body(super::handler::empty()).expect("valid response");
+        b.status = StatusCode::NOT_MODIFIED;
+        return b.body(super::handler::empty());
     }
     // If-Range: the ranges hold only for the version the client has (a
     // strong ETag or the exact Last-Modified), else the whole file.
@@ -363,9 +393,7 @@ pub async fn respond(
         }
         Ranges::Parts(parts) => {
             // As nginx: a partial answer does not advertise ranges again.
-            if let Some(h) = b.headers_mut() {
-                h.remove(header::ACCEPT_RANGES);
-            }
+            b.headers.remove(header::ACCEPT_RANGES);
             (StatusCode::PARTIAL_CONTENT, parts)
         }
         Ranges::Whole => (StatusCode::OK, vec![(0, len)]),
@@ -375,23 +403,24 @@ pub async fn respond(
     }
     let (start, end_excl) = parts[0];
     if status == StatusCode::PARTIAL_CONTENT {
-        b = b.header(header::CONTENT_RANGE, format!("bytes {start}-{}/{len}", end_excl - 1));
+        b.set(header::CONTENT_RANGE, &format!("bytes {start}-{}/{len}", end_excl - 1));
     }
     let end = end_excl.saturating_sub(1);
     let body_len = end_excl - start;
-    b = b.status(status).header(header::CONTENT_LENGTH, body_len);
+    b.status = status;
+    b.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body_len));
     if method == Method::HEAD || body_len == 0 {
-        return b.body(super::handler::empty()).expect("valid response");
+        return b.body(super::handler::empty());
     }
     if len <= CACHE_MAX_FILE {
         let Some(data) = contents(path, mtime, len, cache).await else {
             return super::handler::plain_status(StatusCode::INTERNAL_SERVER_ERROR);
         };
-        return b.body(full(data.slice(start as usize..=end as usize))).expect("valid response");
+        return b.body(full(data.slice(start as usize..=end as usize)));
     }
     // Large files: streamed in chunks, never read whole.
     match open_part(path, start, body_len) {
-        Ok(part) => b.body(streamed([Segment::File(part)].into())).expect("valid response"),
+        Ok(part) => b.body(streamed([Segment::File(part)].into())),
         Err(status) => super::handler::plain_status(status),
     }
 }
@@ -403,7 +432,7 @@ async fn contents(path: &Path, mtime: SystemTime, len: u64, cache: &Cache) -> Op
         Some(d) => d,
         None => {
             let d = Bytes::from(tokio::fs::read(path).await.ok()?);
-            cache.put(path.to_path_buf(), mtime, len, d.clone());
+            cache.put(path.as_os_str().to_owned(), mtime, len, d.clone());
             d
         }
     };
@@ -425,7 +454,7 @@ fn open_part(path: &Path, start: u64, len: u64) -> Result<std::io::Take<std::fs:
 /// files and streamed for large ones.
 #[allow(clippy::too_many_arguments)]
 async fn multipart(
-    b: hyper::http::response::Builder,
+    mut b: Head,
     path: &Path,
     content_type: &str,
     len: u64,
@@ -443,14 +472,11 @@ async fn multipart(
         .collect();
     let tail = Bytes::from(format!("\r\n--{boundary}--\r\n"));
     let total: u64 = heads.iter().map(|h| h.len() as u64).sum::<u64>() + parts.iter().map(|(s, e)| e - s).sum::<u64>() + tail.len() as u64;
-    let mut b = b.status(StatusCode::PARTIAL_CONTENT).header(header::CONTENT_LENGTH, total);
-    if let Some(h) = b.headers_mut()
-        && let Ok(v) = header::HeaderValue::from_str(&format!("multipart/byteranges; boundary={boundary}"))
-    {
-        h.insert(header::CONTENT_TYPE, v);
-    }
+    b.status = StatusCode::PARTIAL_CONTENT;
+    b.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
+    b.set(header::CONTENT_TYPE, &format!("multipart/byteranges; boundary={boundary}"));
     if method == Method::HEAD {
-        return b.body(super::handler::empty()).expect("valid response");
+        return b.body(super::handler::empty());
     }
     if len <= CACHE_MAX_FILE {
         let Some(data) = contents(path, mtime, len, cache).await else {
@@ -462,7 +488,7 @@ async fn multipart(
             out.extend_from_slice(&data[*s as usize..*e as usize]);
         }
         out.extend_from_slice(&tail);
-        return b.body(full(Bytes::from(out))).expect("valid response");
+        return b.body(full(Bytes::from(out)));
     }
     // Large files: each part's bytes streamed from its own reader.
     let mut segments = std::collections::VecDeque::new();
@@ -473,7 +499,35 @@ async fn multipart(
         }
     }
     segments.push_back(Segment::Data(tail));
-    b.body(streamed(segments)).expect("valid response")
+    b.body(streamed(segments))
+}
+
+/// A response's status and headers, filled in straight (a `Builder` moves
+/// the whole response through every `header` call).
+struct Head {
+    status: StatusCode,
+    headers: HeaderMap,
+}
+
+impl Head {
+    fn new(status: StatusCode) -> Head {
+        // Room for what a file's answer carries, Server and Date included.
+        Head { status, headers: HeaderMap::with_capacity(8) }
+    }
+
+    /// Sets a header; a value no header may carry is left out.
+    fn set(&mut self, name: header::HeaderName, value: &str) {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            self.headers.insert(name, v);
+        }
+    }
+
+    fn body(self, body: Body) -> Response<Body> {
+        let mut resp = Response::new(body);
+        *resp.status_mut() = self.status;
+        *resp.headers_mut() = self.headers;
+        resp
+    }
 }
 
 /// A piece of a streamed answer: bytes made here, or a part of a file.
@@ -582,7 +636,7 @@ mod tests {
         std::fs::create_dir(root.path().join("d")).unwrap();
         let c = Cache::default();
         assert!(matches!(lookup(root.path(), "/ok.txt", &c, &Seen::default()), Found::File(..)));
-        assert!(matches!(lookup(root.path(), "/d", &c, &Seen::default()), Found::Dir(..)));
+        assert!(matches!(lookup(root.path(), "/d", &c, &Seen::default()), Found::Dir));
         assert!(matches!(lookup(root.path(), "/link", &c, &Seen::default()), Found::Forbidden));
         assert!(matches!(lookup(root.path(), "/link", &c, &Seen::default()), Found::Forbidden), "cached verdicts too");
         assert!(matches!(lookup(root.path(), "/nope", &c, &Seen::default()), Found::Missing));
@@ -601,7 +655,7 @@ mod tests {
         std::fs::write(r.join("a/b/page.html"), "one").unwrap();
         let c = Cache::default();
         let len = |f: Found| match f {
-            Found::File(_, m) => Some(m.len()),
+            Found::File(f) => Some(f.meta.len()),
             _ => None,
         };
         for _ in 0..2 {
@@ -629,7 +683,7 @@ mod tests {
         // Permissions changed (as root they do not forbid, but the answer is fresh).
         std::fs::set_permissions(r.join("z/c/deep.html"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
         match lookup(r, "/z/c/deep.html", &c, &Seen::default()) {
-            Found::File(_, m) => assert_eq!(std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777, 0o600),
+            Found::File(f) => assert_eq!(std::os::unix::fs::PermissionsExt::mode(&f.meta.permissions()) & 0o777, 0o600),
             _ => panic!("still a file"),
         }
     }

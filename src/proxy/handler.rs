@@ -2,8 +2,10 @@
 //! location rewrite, content (return, proxy_pass, try_files, static), with
 //! `error_page` internal redirects and response headers (add_header, expires).
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -53,6 +55,8 @@ pub struct Runtime {
     pub logs: Arc<Logs>,
     pub cache: files::Cache,
     pub server_header: HeaderValue,
+    /// Roots and aliases written without variables, mapped to the host once.
+    pub host_dirs: HashMap<String, Option<Arc<Path>>>,
 }
 
 /// Request variables together with `map` results, computed when asked for.
@@ -506,20 +510,31 @@ async fn content(rt: &Runtime, loc: &Arc<Location>, r: &mut Req) -> Outcome {
     static_content(rt, &loc.conf, Some(loc), r).await
 }
 
-/// The host folder a location serves from, and the path of the URI in it.
-fn document(rt: &Runtime, conf: &LocConf, loc: Option<&Arc<Location>>, r: &Req, uri: &str) -> Option<(PathBuf, String)> {
-    let ctx = Ctx { rv: &r.vars, maps: &rt.config.http.maps };
-    let written = |t: &Template| {
-        let s = t.eval(&ctx);
-        if s.starts_with('/') { s } else { rt.prefix.join(s).display().to_string() }
-    };
-    if let (Some(alias), Some(Matcher::Prefix { path, .. })) = (&conf.alias, loc.map(|l| &l.matcher)) {
-        let base = rt.paths.host_path(&written(alias))?;
-        let rest = uri.strip_prefix(path.as_str()).unwrap_or(uri);
-        return Some((base, format!("/{}", rest.trim_start_matches('/'))));
+/// The host folder a root or alias names: from `rt.host_dirs` when it is
+/// written without variables (mapped when the configuration loaded).
+fn host_dir(rt: &Runtime, r: &Req, t: &Template) -> Option<Arc<Path>> {
+    if let Some(lit) = t.literal()
+        && let Some(known) = rt.host_dirs.get(lit)
+    {
+        return known.clone();
     }
-    let root = rt.paths.host_path(&written(&conf.root))?;
-    Some((root, uri.to_string()))
+    map_dir(&rt.prefix, &*rt.paths, &t.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps }))
+}
+
+/// A root or alias value mapped to the host: relative ones are under the prefix.
+pub fn map_dir(prefix: &Path, paths: &dyn PathMap, value: &str) -> Option<Arc<Path>> {
+    let written = if value.starts_with('/') { value.to_string() } else { prefix.join(value).display().to_string() };
+    paths.host_path(&written).map(Arc::from)
+}
+
+/// The host folder a location serves from, and the path of the URI in it.
+fn document<'u>(rt: &Runtime, conf: &LocConf, loc: Option<&Arc<Location>>, r: &Req, uri: &'u str) -> Option<(Arc<Path>, Cow<'u, str>)> {
+    if let (Some(alias), Some(Matcher::Prefix { path, .. })) = (&conf.alias, loc.map(|l| &l.matcher)) {
+        let base = host_dir(rt, r, alias)?;
+        let rest = uri.strip_prefix(path.as_str()).unwrap_or(uri);
+        return Some((base, Cow::Owned(format!("/{}", rest.trim_start_matches('/')))));
+    }
+    Some((host_dir(rt, r, &conf.root)?, Cow::Borrowed(uri)))
 }
 
 /// The type `types` gives the file name's extension (what follows its last
@@ -543,25 +558,25 @@ async fn static_content(rt: &Runtime, conf: &Arc<LocConf>, loc: Option<&Arc<Loca
     let Some((root, rel)) = document(rt, conf, loc, r, &uri) else {
         return Outcome::Status(404);
     };
-    r.vars.document_root = root.clone();
+    r.vars.document_root = Some(root.clone());
     if uri.ends_with('/') {
         for idx in &conf.index {
             let name = idx.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps });
             if name.starts_with('/') {
                 return Outcome::Internal(name);
             }
-            if let Found::File(..) = files::lookup(&root, &[rel.as_str(), name.as_str()].concat(), &rt.cache, &r.seen) {
+            if let Found::File(..) = files::lookup(&root, &[&rel, name.as_str()].concat(), &rt.cache, &r.seen) {
                 return Outcome::Internal([uri.as_str(), name.as_str()].concat());
             }
         }
         return match files::lookup(&root, &rel, &rt.cache, &r.seen) {
-            Found::Dir(_) | Found::Forbidden => Outcome::Status(403),
+            Found::Dir | Found::Forbidden => Outcome::Status(403),
             _ => Outcome::Status(404),
         };
     }
     match files::lookup(&root, &rel, &rt.cache, &r.seen) {
-        Found::File(path, meta) => serve_file(rt, conf, r, &path, &meta).await,
-        Found::Dir(_) => {
+        Found::File(f) => serve_file(rt, conf, r, f).await,
+        Found::Dir => {
             let args = if r.vars.args.is_empty() { String::new() } else { format!("?{}", r.vars.args) };
             Outcome::Redirect(301, format!("{}/{args}", routes::escape_uri(&uri)))
         }
@@ -571,13 +586,14 @@ async fn static_content(rt: &Runtime, conf: &Arc<LocConf>, loc: Option<&Arc<Loca
 }
 
 /// Answers with a file already looked up (only GET and HEAD read files).
-async fn serve_file(rt: &Runtime, conf: &LocConf, r: &mut Req, path: &std::path::Path, meta: &std::fs::Metadata) -> Outcome {
+async fn serve_file(rt: &Runtime, conf: &LocConf, r: &mut Req, f: Arc<files::FileAt>) -> Outcome {
     if !matches!(r.method, Method::GET | Method::HEAD) {
         return Outcome::Status(405);
     }
-    r.vars.request_filename = path.to_path_buf();
-    let ct = content_type(conf, path);
-    Outcome::Done(files::respond(path, meta, ct, &r.method, &r.vars.headers, &rt.cache).await)
+    let ct = content_type(conf, &f.path);
+    let resp = files::respond(&f.path, &f.meta, ct, &r.method, &r.vars.headers, &rt.cache).await;
+    r.vars.request_filename = Some(f);
+    Outcome::Done(resp)
 }
 
 async fn try_files(rt: &Runtime, conf: &Arc<LocConf>, loc: &Arc<Location>, list: &[Template], r: &mut Req) -> Outcome {
@@ -592,7 +608,7 @@ async fn try_files(rt: &Runtime, conf: &Arc<LocConf>, loc: &Arc<Location>, list:
             continue;
         };
         match files::lookup(&root, &norm, &rt.cache, &r.seen) {
-            Found::Dir(_) if value.ends_with('/') => {
+            Found::Dir if value.ends_with('/') => {
                 // A directory asked for without its slash: redirected to add it, as nginx does.
                 if !r.vars.uri.ends_with('/') {
                     let args = if r.vars.args.is_empty() { String::new() } else { format!("?{}", r.vars.args) };
@@ -602,12 +618,12 @@ async fn try_files(rt: &Runtime, conf: &Arc<LocConf>, loc: &Arc<Location>, list:
                 r.uri_changed = true;
                 return static_content(rt, conf, Some(loc), r).await;
             }
-            Found::File(path, meta) if !value.ends_with('/') => {
+            Found::File(f) if !value.ends_with('/') => {
                 // Found already: served from here, not looked up a second time.
                 r.vars.uri = value;
                 r.uri_changed = true;
-                r.vars.document_root = root;
-                return serve_file(rt, conf, r, &path, &meta).await;
+                r.vars.document_root = Some(root);
+                return serve_file(rt, conf, r, f).await;
             }
             _ => {}
         }
