@@ -89,7 +89,8 @@ pub struct Config {
 #[derive(Debug, Default)]
 pub struct Http {
     /// Shared: each logged request holds its formats until its body ends.
-    pub log_formats: HashMap<String, Arc<LogFormat>>,
+    /// Shared with every access line waiting for its response to end.
+    pub log_formats: Arc<super::FastMap<String, Arc<LogFormat>>>,
     pub upstreams: HashMap<String, Arc<UpstreamDef>>,
     pub maps: Vec<MapDef>,
     pub servers: Vec<Arc<Server>>,
@@ -271,7 +272,8 @@ pub enum Redirect {
 #[derive(Debug, Clone)]
 pub enum AccessLog {
     Off,
-    Files(Vec<(String, String)>),
+    /// (path, format name); shared with every access line waiting to be written.
+    Files(Arc<Vec<(String, String)>>),
 }
 
 /// Settings inherited down from http to server to location.
@@ -284,7 +286,7 @@ pub struct LocConf {
     pub add_headers: Vec<AddHeader>,
     pub expires: Option<Expires>,
     pub default_type: String,
-    pub types: Arc<HashMap<String, String>>,
+    pub types: Arc<super::FastMap<String, String>>,
     pub access_log: AccessLog,
     pub client_max_body_size: u64,
     pub keepalive_timeout: Duration,
@@ -318,12 +320,13 @@ impl Default for LocConf {
             add_headers: Vec::new(),
             expires: None,
             default_type: "text/plain".into(),
-            types: Arc::new(HashMap::from([
-                ("html".into(), "text/html".into()),
-                ("gif".into(), "image/gif".into()),
-                ("jpg".into(), "image/jpeg".into()),
-            ])),
-            access_log: AccessLog::Files(vec![("logs/access.log".into(), "combined".into())]),
+            types: Arc::new(
+                [("html", "text/html"), ("gif", "image/gif"), ("jpg", "image/jpeg")]
+                    .map(|(e, t)| (e.into(), t.into()))
+                    .into_iter()
+                    .collect(),
+            ),
+            access_log: AccessLog::Files(Arc::new(vec![("logs/access.log".into(), "combined".into())])),
             client_max_body_size: 1 << 20,
             keepalive_timeout: Duration::from_secs(75),
             keepalive_requests: 1000,
@@ -474,7 +477,7 @@ impl Compiler {
                     "proxy_set_header" => conf.proxy_set_headers.clear(),
                     "proxy_hide_header" => conf.proxy_hide_headers.clear(),
                     "proxy_pass_header" => conf.proxy_pass_headers.clear(),
-                    "access_log" => conf.access_log = AccessLog::Files(Vec::new()),
+                    "access_log" => conf.access_log = AccessLog::Files(Default::default()),
                     _ => {}
                 }
             }
@@ -542,7 +545,7 @@ impl Compiler {
                     conf.default_type = d.args[0].clone();
                 }
                 "types" => {
-                    let mut map = HashMap::new();
+                    let mut map = super::FastMap::default();
                     for t in d.block.as_deref().unwrap_or_default() {
                         for ext in &t.args {
                             map.insert(ext.to_ascii_lowercase(), t.name.clone());
@@ -559,8 +562,8 @@ impl Compiler {
                         clear("access_log", conf);
                         let format = d.args.get(1).filter(|f| !f.contains('=')).cloned().unwrap_or_else(|| "combined".into());
                         match &mut conf.access_log {
-                            AccessLog::Files(v) => v.push((d.args[0].clone(), format)),
-                            AccessLog::Off => conf.access_log = AccessLog::Files(vec![(d.args[0].clone(), format)]),
+                            AccessLog::Files(v) => Arc::make_mut(v).push((d.args[0].clone(), format)),
+                            AccessLog::Off => conf.access_log = AccessLog::Files(Arc::new(vec![(d.args[0].clone(), format)])),
                         }
                     }
                 }
@@ -1000,7 +1003,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
     let c = Compiler { maps, upstream_names };
     let mut conf = LocConf::default();
     c.apply(&mut conf, block)?;
-    config.http.log_formats.insert(
+    Arc::make_mut(&mut config.http.log_formats).insert(
         "combined".into(),
         Arc::new(LogFormat {
             template: Template::parse(
@@ -1023,7 +1026,8 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                     }
                     None => (Escape::Default, &d.args[1..]),
                 };
-                config.http.log_formats.insert(d.args[0].clone(), Arc::new(LogFormat { template: c.template(d, &rest.concat())?, escape }));
+                Arc::make_mut(&mut config.http.log_formats)
+                    .insert(d.args[0].clone(), Arc::new(LogFormat { template: c.template(d, &rest.concat())?, escape }));
             }
             "upstream" => {
                 let u = upstream(d)?;

@@ -3,7 +3,6 @@
 //! conditional requests, byte ranges (several as multipart/byteranges) and
 //! HEAD. Nothing outside the root is ever served, symlinks included.
 
-use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -25,10 +24,7 @@ const CACHE_MAX_ENTRIES: usize = 4096;
 /// Bytes of file contents the cache may hold in all.
 const CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
-/// The maps on the hot path hash with foldhash: SipHash's DoS resistance is
-/// not needed for keys the configuration and the file system make, and it
-/// cost a small file's answer a twentieth of its instructions.
-type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+use super::FastMap as Map;
 
 #[derive(Default)]
 struct Entries {

@@ -3,7 +3,6 @@
 //! `error_page` internal redirects and response headers (add_header, expires).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -56,7 +55,7 @@ pub struct Runtime {
     pub cache: files::Cache,
     pub server_header: HeaderValue,
     /// Roots and aliases written without variables, mapped to the host once.
-    pub host_dirs: HashMap<String, Option<Arc<Path>>>,
+    pub host_dirs: super::FastMap<String, Option<Arc<Path>>>,
 }
 
 /// Request variables together with `map` results, computed when asked for.

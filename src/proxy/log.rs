@@ -1,7 +1,6 @@
 //! Access and error logs. The access line is rendered from the configured
 //! `log_format` with nginx's escaping when the response body has been sent.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -13,6 +12,7 @@ use http_body_util::BodyExt;
 use hyper::Response;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 
+use super::FastMap;
 use super::config::{AccessLog, Escape, Http, LocConf, LogFormat};
 use super::handler::{Body, BoxError, Ctx};
 use super::vars::RequestVars;
@@ -35,7 +35,7 @@ pub struct Logs {
     /// Log path as written in the configuration -> its open file (`None`
     /// when the path maps to nowhere on this host). Looked up per line, so
     /// keyed by the written path: no mapping or joining on the hot path.
-    files: Mutex<HashMap<String, Option<Arc<std::fs::File>>>>,
+    files: Mutex<FastMap<String, Option<Arc<std::fs::File>>>>,
     error_path: Option<PathBuf>,
     error_file: Mutex<Option<std::fs::File>>,
 }
@@ -57,7 +57,17 @@ fn append(f: &std::fs::File, mut line: String) {
 
 /// nginx's default escaping: `"`, `\` and bytes outside printable ASCII as `\xHH`.
 pub fn escape_default(s: &str, out: &mut String) {
-    let special = |b: u8| b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b);
+    // One table load per byte: every value of every access line passes here.
+    const SPECIAL: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            t[b] = b == b'"' as usize || b == b'\\' as usize || b < 0x20 || b >= 0x7f;
+            b += 1;
+        }
+        t
+    };
+    let special = |b: u8| SPECIAL[b as usize];
     if !s.bytes().any(special) {
         out.push_str(s);
         return;
@@ -95,7 +105,7 @@ pub fn render(format: &LogFormat, ctx: &Ctx<'_>) -> String {
 
 impl Logs {
     pub fn new(sink: Sink, error_path: Option<PathBuf>) -> Logs {
-        Logs { sink, files: Mutex::new(HashMap::new()), error_path, error_file: Mutex::new(None) }
+        Logs { sink, files: Mutex::new(Default::default()), error_path, error_file: Mutex::new(None) }
     }
 
     /// Opens every configured log file now, so a bad path fails at start as in nginx.
@@ -105,7 +115,7 @@ impl Logs {
         };
         for c in confs {
             if let AccessLog::Files(list) = &c.access_log {
-                for (path, format) in list {
+                for (path, format) in list.iter() {
                     if !http.log_formats.contains_key(format) {
                         return Err(format!("unknown log format \"{format}\""));
                     }
@@ -162,13 +172,10 @@ impl Logs {
 
     /// Wraps the response so its access line is written when the body ends.
     pub fn wrap(self: &Arc<Self>, conf: &LocConf, http: &Http, vars: RequestVars, resp: Response<Body>) -> Response<Body> {
-        let targets: Vec<(String, Arc<LogFormat>)> = match &conf.access_log {
-            AccessLog::Off => return resp,
-            AccessLog::Files(list) => list.iter().filter_map(|(p, f)| http.log_formats.get(f).map(|lf| (p.clone(), lf.clone()))).collect(),
+        let targets = match &conf.access_log {
+            AccessLog::Files(list) if !list.is_empty() => list.clone(),
+            _ => return resp,
         };
-        if targets.is_empty() {
-            return resp;
-        }
         let header_bytes = 17 + resp.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>() as u64;
         let mut vars = vars;
         // Copied only when printed: a copy of every header map costs each
@@ -177,13 +184,20 @@ impl Logs {
             vars.sent_headers = resp.headers().clone();
         }
         // `map` results are fixed now: the line is rendered after the configuration is out of reach.
-        let computed: Vec<(String, String)> = {
-            let ctx = Ctx { rv: &vars, maps: &http.maps };
-            http.maps.iter().map(|m| (m.var.clone(), ctx.map_value(m))).collect()
-        };
-        vars.maps.extend(computed);
+        if !http.maps.is_empty() {
+            let computed: Vec<(String, String)> = {
+                let ctx = Ctx { rv: &vars, maps: &http.maps };
+                http.maps.iter().map(|m| (m.var.clone(), ctx.map_value(m))).collect()
+            };
+            vars.maps.extend(computed);
+        }
         let (parts, body) = resp.into_parts();
-        let logged = LoggedBody { inner: body, sent: 0, header_bytes, pending: Some(Pending { logs: self.clone(), vars, targets }) };
+        let logged = LoggedBody {
+            inner: body,
+            sent: 0,
+            header_bytes,
+            pending: Some(Pending { logs: self.clone(), vars, targets, formats: http.log_formats.clone() }),
+        };
         Response::from_parts(parts, logged.boxed())
     }
 }
@@ -191,7 +205,9 @@ impl Logs {
 struct Pending {
     logs: Arc<Logs>,
     vars: RequestVars,
-    targets: Vec<(String, Arc<LogFormat>)>,
+    /// (path, format name), as the location wrote them.
+    targets: Arc<Vec<(String, String)>>,
+    formats: Arc<FastMap<String, Arc<LogFormat>>>,
 }
 
 struct LoggedBody {
@@ -207,8 +223,11 @@ impl LoggedBody {
             p.vars.body_bytes_sent = self.sent;
             p.vars.bytes_sent = self.sent + self.header_bytes;
             let ctx = Ctx { rv: &p.vars, maps: &[] };
-            for (path, format) in &p.targets {
-                p.logs.write(path, render(format, &ctx));
+            // Formats named were checked when the configuration loaded.
+            for (path, format) in p.targets.iter() {
+                if let Some(format) = p.formats.get(format) {
+                    p.logs.write(path, render(format, &ctx));
+                }
             }
         }
     }

@@ -3,7 +3,7 @@
 //! (new connections wait for a free slot), the header read timeout, graceful
 //! shutdown on SIGTERM or Ctrl-C, and configuration reload on SIGHUP.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -116,7 +116,7 @@ pub fn load(setup: &Setup) -> Result<Runtime, String> {
     let logs = Arc::new(Logs::new(sink, error_path));
     logs.check(&config.http, &all_confs(&config))?;
     let upstreams = Upstreams::new(&config.http, setup.hosts.clone());
-    let mut host_dirs = HashMap::new();
+    let mut host_dirs = super::FastMap::default();
     for c in all_confs(&config) {
         for t in std::iter::once(&c.root).chain(&c.alias) {
             if let Some(lit) = t.literal() {
