@@ -29,17 +29,16 @@ impl Verdict {
 pub struct Limited {
     inner: Incoming,
     limit: u64,
-    seen: u64,
     timeout: Duration,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     verdict: Verdict,
-    /// Bytes read so far, for `$request_length`.
+    /// Bytes read so far: held to the limit, and shown by `$request_length`.
     read: Arc<AtomicU64>,
 }
 
 impl Limited {
     pub fn new(inner: Incoming, limit: u64, timeout: Duration, verdict: Verdict, read: Arc<AtomicU64>) -> Self {
-        Limited { inner, limit, seen: 0, timeout, sleep: None, verdict, read }
+        Limited { inner, limit, timeout, sleep: None, verdict, read }
     }
 
     fn fail(&self, status: u16, msg: &str) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
@@ -66,9 +65,9 @@ impl HttpBody for Limited {
             Poll::Ready(Some(Ok(frame))) => {
                 self.sleep = None;
                 if let Some(d) = frame.data_ref() {
-                    self.seen += d.len() as u64;
-                    self.read.fetch_add(d.len() as u64, Ordering::Relaxed);
-                    if self.limit > 0 && self.seen > self.limit {
+                    let n = d.len() as u64;
+                    let seen = self.read.fetch_add(n, Ordering::Relaxed) + n;
+                    if self.limit > 0 && seen > self.limit {
                         return self.fail(413, "client_max_body_size exceeded");
                     }
                 }

@@ -88,7 +88,6 @@ pub struct Config {
 
 #[derive(Debug, Default)]
 pub struct Http {
-    /// Shared: each logged request holds its formats until its body ends.
     /// Shared with every access line waiting for its response to end.
     pub log_formats: Arc<super::FastMap<String, Arc<LogFormat>>>,
     pub upstreams: HashMap<String, Arc<UpstreamDef>>,

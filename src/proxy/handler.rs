@@ -211,7 +211,7 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, peers: Peers) -> (
         maps: Default::default(),
         connection: peers.connection,
         connection_requests: peers.requests,
-        request_length: 0,
+        head_length: 0,
         body_read: None,
     };
     let host = header_str(&vars.headers, header::HOST);
@@ -236,7 +236,7 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, peers: Peers) -> (
     }
     let head_len = all + 2 * vars.headers.len();
     // The request line and headers as sent, give or take optional spaces.
-    vars.request_length = (vars.method.len() + raw_target.len() + vars.protocol.len() + 4 + head_len + 2) as u64;
+    vars.head_length = (vars.method.len() + raw_target.len() + vars.protocol.len() + 4 + head_len + 2) as u64;
     if longest > 8192 || all > 32 * 1024 {
         return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE));
     }
@@ -517,13 +517,14 @@ fn host_dir(rt: &Runtime, r: &Req, t: &Template) -> Option<Arc<Path>> {
     {
         return known.clone();
     }
-    map_dir(&rt.prefix, &*rt.paths, &t.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps }))
+    map_written(&rt.prefix, &*rt.paths, &t.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps })).map(Arc::from)
 }
 
-/// A root or alias value mapped to the host: relative ones are under the prefix.
-pub fn map_dir(prefix: &Path, paths: &dyn PathMap, value: &str) -> Option<Arc<Path>> {
+/// A path written in the configuration (root, alias, log) mapped to the
+/// host: relative ones are under the prefix.
+pub fn map_written(prefix: &Path, paths: &dyn PathMap, value: &str) -> Option<PathBuf> {
     let written = if value.starts_with('/') { value.to_string() } else { prefix.join(value).display().to_string() };
-    paths.host_path(&written).map(Arc::from)
+    paths.host_path(&written)
 }
 
 /// The host folder a location serves from, and the path of the URI in it.

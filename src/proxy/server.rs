@@ -100,27 +100,23 @@ pub fn load(setup: &Setup) -> Result<Runtime, String> {
         None => {
             let prefix = setup.prefix.clone();
             let paths = setup.paths.clone();
-            Sink::Files {
-                map: Box::new(move |p: &str| {
-                    let written = if p.starts_with('/') { p.to_string() } else { prefix.join(p).display().to_string() };
-                    paths.host_path(&written)
-                }),
-            }
+            Sink::Files { map: Box::new(move |p: &str| handler::map_written(&prefix, &*paths, p)) }
         }
     };
-    let error_path = config.error_log.as_ref().filter(|p| p.as_str() != "stderr" && !p.starts_with("syslog:")).map(|p| {
-        let p = p.split_whitespace().next().unwrap_or(p);
-        if p.starts_with('/') { PathBuf::from(p) } else { setup.prefix.join(p) }
-    });
-    let error_path = error_path.and_then(|p| setup.paths.host_path(&p.display().to_string()));
+    let error_path = config
+        .error_log
+        .as_ref()
+        .filter(|p| p.as_str() != "stderr" && !p.starts_with("syslog:"))
+        .and_then(|p| handler::map_written(&setup.prefix, &*setup.paths, p.split_whitespace().next().unwrap_or(p)));
     let logs = Arc::new(Logs::new(sink, error_path));
-    logs.check(&config.http, &all_confs(&config))?;
+    let confs = all_confs(&config);
+    logs.check(&config.http, &confs)?;
     let upstreams = Upstreams::new(&config.http, setup.hosts.clone());
     let mut host_dirs = super::FastMap::default();
-    for c in all_confs(&config) {
+    for c in &confs {
         for t in std::iter::once(&c.root).chain(&c.alias) {
             if let Some(lit) = t.literal() {
-                host_dirs.entry(lit.to_string()).or_insert_with(|| handler::map_dir(&setup.prefix, &*setup.paths, lit));
+                host_dirs.entry(lit.to_string()).or_insert_with(|| handler::map_written(&setup.prefix, &*setup.paths, lit).map(Arc::from));
             }
         }
     }

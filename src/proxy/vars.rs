@@ -304,7 +304,7 @@ pub struct RequestVars {
     pub connection: u64,
     pub connection_requests: u64,
     /// Bytes of the request head.
-    pub request_length: u64,
+    pub head_length: u64,
     /// Bytes of the body read so far (nginx counts only what it reads).
     pub body_read: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
@@ -453,7 +453,7 @@ pub fn with_time<R>(t: SystemTime, f: TimeFormat, use_it: &mut dyn FnMut(&str) -
 
 impl RequestVars {
     fn request_length(&self) -> u64 {
-        self.request_length + self.body_read.as_ref().map_or(0, |r| r.load(std::sync::atomic::Ordering::Relaxed))
+        self.head_length + self.body_read.as_ref().map_or(0, |r| r.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     pub fn host(&self) -> String {
@@ -476,6 +476,16 @@ impl RequestVars {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
             k.eq_ignore_ascii_case(name).then(|| v.to_string())
         })
+    }
+}
+
+/// A header's value, lent when it has one, joined (and so copied) when repeated.
+fn lend_header(map: &HeaderMap, h: &HeaderName, lend: &mut dyn FnMut(&str) -> bool) -> bool {
+    let mut values = map.get_all(h).iter().filter_map(|v| v.to_str().ok());
+    match (values.next(), values.next()) {
+        (None, _) => false,
+        (Some(one), None) => lend(one),
+        _ => header(map, h).is_some_and(|all| lend(&all)),
     }
 }
 
@@ -545,15 +555,8 @@ impl Vars for RequestVars {
             }
             // Three digits or more: as `{:03}` writes it.
             Kind::Status if self.status >= 100 => lend(itoa::Buffer::new().format(self.status)),
-            Kind::Http(h) | Kind::SentHttp(h) => {
-                let map = if matches!(v.kind, Kind::Http(_)) { &self.headers } else { &self.sent_headers };
-                let mut values = map.get_all(h).iter().filter_map(|v| v.to_str().ok());
-                match (values.next(), values.next()) {
-                    (None, _) => false,
-                    (Some(one), None) => lend(one),
-                    _ => header(map, h).is_some_and(|all| lend(&all)),
-                }
-            }
+            Kind::Http(h) => lend_header(&self.headers, h, &mut lend),
+            Kind::SentHttp(h) => lend_header(&self.sent_headers, h, &mut lend),
             _ => self.var(v).is_some_and(|s| lend(&s)),
         }
     }
@@ -735,7 +738,7 @@ mod tests {
             maps: HashMap::new(),
             connection: 3,
             connection_requests: 2,
-            request_length: 77,
+            head_length: 77,
             body_read: None,
         }
     }
