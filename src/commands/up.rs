@@ -264,25 +264,25 @@ async fn converge_all(c: Converge, targets: &BTreeSet<String>) -> Result<BTreeMa
                 }
             }
             if !c2.no_start {
-                let waits = deps.iter().zip(&ids).map(|((dep, cond, _), id)| {
-                    let id = id.clone().unwrap_or_default();
-                    let c3 = c2.clone();
-                    let dep = dep.clone();
-                    let cond = *cond;
-                    async move {
-                        // Waiting is worth showing only where it can take time.
-                        let shown = cond != Condition::ServiceStarted;
-                        let item = format!("Container {}", spec::container_name(&c3.project, &c3.project.services[&dep]));
-                        if shown {
+                // A dependency whose container this run left running or started
+                // meets service_started already: asking the engine again is a
+                // round trip per dependency on every `up`, a no-op one included.
+                let waits =
+                    deps.iter().zip(&ids).filter(|((_, cond, _), _)| *cond != Condition::ServiceStarted).map(|((dep, cond, _), id)| {
+                        let id = id.clone().unwrap_or_default();
+                        let c3 = c2.clone();
+                        let dep = dep.clone();
+                        let cond = *cond;
+                        async move {
+                            let item = format!("Container {}", spec::container_name(&c3.project, &c3.project.services[&dep]));
                             c3.progress.step(&item, "Waiting", false);
+                            let r = wait_for(&c3.engine, &c3.hub, &id, &dep, cond, c3.wait_timeout).await;
+                            if r.is_ok() {
+                                c3.progress.step(&item, if cond == Condition::ServiceHealthy { "Healthy" } else { "Exited" }, true);
+                            }
+                            r
                         }
-                        let r = wait_for(&c3.engine, &c3.hub, &id, &dep, cond, c3.wait_timeout).await;
-                        if shown && r.is_ok() {
-                            c3.progress.step(&item, if cond == Condition::ServiceHealthy { "Healthy" } else { "Exited" }, true);
-                        }
-                        r
-                    }
-                });
+                    });
                 for r in join_all(waits).await {
                     if let Err(why) = r {
                         c2.progress.fail(&format!("Container {}", spec::container_name(&c2.project, &c2.project.services[&name2])), &why);
@@ -456,6 +456,10 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
     let waits = proxies.iter().flat_map(|p| {
         let (engine, hub, ids) = (&engine, &hub, &ids);
         project.services[p].depends_on.iter().filter_map(move |(dep, d)| {
+            // Started ones are, since converging them succeeded.
+            if d.condition == Condition::ServiceStarted {
+                return None;
+            }
             let id = ids.get(dep)?;
             Some(async move { wait_for(engine, hub, id, dep, d.condition, wait_timeout).await.map_err(|why| (p, why)) })
         })
