@@ -407,6 +407,56 @@ fn connection_variables_read_as_nginx_logs_them() {
     assert_eq!(rest(&logs[0]), rest(&logs[1]));
 }
 
+#[test]
+fn upstream_variables_list_every_peer_tried_as_nginx_does() {
+    let nginx = ensure_nginx();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let (_up, up) = upstream(dir.path());
+    // Nothing listens here: the first peer refuses, the request goes on to the second.
+    let dead = free_port();
+    let mut logs = Vec::new();
+    for who in ["rc", "nginx"] {
+        let port = free_port();
+        let conf = dir.path().join(format!("{who}.conf"));
+        std::fs::write(
+            &conf,
+            format!(
+                "events {{ }}\nhttp {{\n  log_format u '$upstream_addr|$upstream_status|$proxy_host|$proxy_port|$status \"$request\"';\n  \
+                 access_log {d}/u-{who}.log u;\n  upstream pool {{ server 127.0.0.1:{dead}; server 127.0.0.1:{up}; }}\n  \
+                 server {{ listen 127.0.0.1:{port}; location / {{ return 200 ok; }}\n  \
+                 location /pool/ {{ proxy_pass http://pool/; }}\n  location /direct/ {{ proxy_pass http://127.0.0.1:{up}/; }} }}\n}}\n"
+            ),
+        )
+        .unwrap();
+        let _server = if who == "rc" {
+            start_rcompose(&conf, port)
+        } else {
+            let child = Command::new(&nginx)
+                .arg("-c")
+                .arg(&conf)
+                .arg("-p")
+                .arg(dir.path())
+                .args(["-g", &format!("daemon off; pid {d}/nginx.pid; error_log {d}/e.log;")])
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let k = Kill(child);
+            assert!(listening(port), "nginx did not start");
+            k
+        };
+        for path in ["/pool/a", "/pool/b", "/direct/c", "/d"] {
+            raw(port, format!("GET {path} HTTP/1.1\r\nHost: here\r\nConnection: close\r\n\r\n").as_bytes());
+        }
+        let path = dir.path().join(format!("u-{who}.log"));
+        assert!(eventually(5, || std::fs::read_to_string(&path).is_ok_and(|t| t.lines().count() == 4)), "{who} did not log 4 lines");
+        logs.push(std::fs::read_to_string(&path).unwrap());
+    }
+    // The first request tried both peers: both are listed, in order, with ", " between.
+    assert!(logs[1].lines().next().unwrap().contains(", "), "nginx did not retry: {}", logs[1]);
+    assert_eq!(logs[0], logs[1]);
+}
+
 fn one_proxy(extra_http: &str, location_block: &str) -> (tempfile::TempDir, Kill, u16, Kill) {
     let dir = tempfile::tempdir().unwrap();
     let root = site(dir.path());

@@ -236,6 +236,8 @@ pub struct ProxyPass {
     pub port: u16,
     /// The URI part after the address, if any (`http://up/` has `/`).
     pub uri: Option<String>,
+    /// `$proxy_host`: the address as written, without a port of 80.
+    pub proxy_host: std::sync::Arc<str>,
 }
 
 #[derive(Debug, Clone)]
@@ -368,7 +370,7 @@ pub struct Server {
     pub listens: Vec<Listen>,
     pub names: Vec<ServerName>,
     /// The first name, for `$server_name`.
-    pub primary_name: String,
+    pub primary_name: std::sync::Arc<str>,
     pub steps: Vec<Step>,
     pub locations: Vec<Arc<Location>>,
     pub named: HashMap<String, Arc<Location>>,
@@ -700,7 +702,8 @@ impl Compiler {
         if !self.upstream_names.contains(authority) && host.is_empty() {
             return Err(err(d, format!("no host in upstream \"{url}\"")));
         }
-        Ok(ProxyPass { target: authority.to_string(), host, port, uri })
+        let proxy_host = if port == 80 || host.is_empty() { authority.split(':').next().unwrap_or(authority) } else { authority }.into();
+        Ok(ProxyPass { target: authority.to_string(), host, port, uri, proxy_host })
     }
 
     fn location(&self, d: &Directive, parent: &LocConf, parent_prefix: Option<&str>) -> Result<Location, ConfError> {
@@ -1107,7 +1110,7 @@ fn server(c: &Compiler, d: &Directive, http_conf: &LocConf) -> Result<Server, Co
     let mut s = Server {
         listens: Vec::new(),
         names: Vec::new(),
-        primary_name: String::new(),
+        primary_name: "".into(),
         steps: Vec::new(),
         locations: Vec::new(),
         named: HashMap::new(),
@@ -1123,7 +1126,7 @@ fn server(c: &Compiler, d: &Directive, http_conf: &LocConf) -> Result<Server, Co
             "server_name" => {
                 for n in &x.args {
                     if s.primary_name.is_empty() && !n.contains('$') {
-                        s.primary_name = n.clone();
+                        s.primary_name = n.as_str().into();
                     }
                     if let Some(name) = server_name(x, n)? {
                         s.names.push(name);

@@ -173,26 +173,24 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, peers: Peers) -> (
     let started = Instant::now();
     let (mut parts, body) = req.into_parts();
     let on_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
-    let raw_target = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
     let protocol = match parts.version {
         hyper::Version::HTTP_09 => "HTTP/0.9",
         hyper::Version::HTTP_10 => "HTTP/1.0",
         hyper::Version::HTTP_11 => "HTTP/1.1",
         hyper::Version::HTTP_2 => "HTTP/2.0",
         _ => "HTTP/3.0",
-    }
-    .to_string();
+    };
     let mut vars = RequestVars {
-        method: parts.method.to_string(),
-        request_uri: raw_target.clone(),
-        uri: parts.uri.path().to_string(),
+        method: parts.method.clone(),
+        request_uri: parts.uri.path_and_query().map_or_else(|| "/".into(), |p| p.as_str().to_string()),
+        uri: String::new(),
         args: parts.uri.query().unwrap_or_default().to_string(),
         protocol,
         // The request's headers live here once; the phases read them from `vars`.
         headers: std::mem::take(&mut parts.headers),
         remote,
         local,
-        server_name: String::new(),
+        server_name: "".into(),
         scheme: "http",
         captures: Vec::new(),
         status: 0,
@@ -200,8 +198,8 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, peers: Peers) -> (
         bytes_sent: 0,
         started,
         started_wall: SystemTime::now(),
-        proxy_host: String::new(),
-        proxy_port: String::new(),
+        proxy_host: None,
+        proxy_port: None,
         upstream_addr: String::new(),
         upstream_status: String::new(),
         upstream_response_time: String::new(),
@@ -214,18 +212,30 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, peers: Peers) -> (
         head_length: 0,
         body_read: None,
     };
-    let host = header_str(&vars.headers, header::HOST);
-    let host_only = if host.starts_with('[') {
-        host.split(']').next().map(|s| format!("{s}]")).unwrap_or_default()
-    } else {
-        host.split(':').next().unwrap_or_default().to_string()
+    // Normalized as nginx does while it reads the request line, so even
+    // the early answers below log the $uri it would.
+    let unnormalizable = match routes::normalize(parts.uri.path()) {
+        Ok(u) => {
+            vars.uri = u;
+            false
+        }
+        Err(_) => {
+            vars.uri = parts.uri.path().to_string();
+            true
+        }
     };
-    let Some(server) = routes::select_server(&rt.config, local, &host_only).cloned() else {
+    let host = header_str(&vars.headers, header::HOST);
+    // The name without its port: `[::1]:80` keeps its brackets.
+    let host_only = match host.strip_prefix('[') {
+        Some(rest) => rest.find(']').map_or("", |end| &host[..end + 2]),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    let Some(server) = routes::select_server(&rt.config, local, host_only).cloned() else {
         return finish(&rt, None, vars, plain_status(StatusCode::NOT_FOUND));
     };
     vars.server_name = server.primary_name.clone();
     // Sizes nginx's large_client_header_buffers (4 x 8k) allow.
-    if raw_target.len() > 8192 {
+    if vars.request_uri.len() > 8192 {
         return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::URI_TOO_LONG));
     }
     let (mut longest, mut all) = (0, 0);
@@ -236,7 +246,7 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, peers: Peers) -> (
     }
     let head_len = all + 2 * vars.headers.len();
     // The request line and headers as sent, give or take optional spaces.
-    vars.head_length = (vars.method.len() + raw_target.len() + vars.protocol.len() + 4 + head_len + 2) as u64;
+    vars.head_length = (vars.method.as_str().len() + vars.request_uri.len() + vars.protocol.len() + 4 + head_len + 2) as u64;
     if longest > 8192 || all > 32 * 1024 {
         return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE));
     }
@@ -246,11 +256,8 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, peers: Peers) -> (
     if (te && cls > 0) || cls > 1 || vars.headers.get_all(header::HOST).iter().count() > 1 {
         return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::BAD_REQUEST));
     }
-    match routes::normalize(parts.uri.path()) {
-        Ok(u) => vars.uri = u,
-        Err(_) => {
-            return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::BAD_REQUEST));
-        }
+    if unnormalizable {
+        return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::BAD_REQUEST));
     }
     let mut r = Req {
         method: parts.method,

@@ -96,21 +96,28 @@ pub fn escape_uri(uri: &str) -> String {
 /// The server for a connection's local address and Host header.
 pub fn select_server<'a>(config: &'a Config, local: SocketAddr, host: &str) -> Option<&'a Arc<Server>> {
     let port = local.port();
-    let candidates: Vec<&Arc<Server>> = config
-        .http
-        .servers
-        .iter()
-        .filter(|s| s.listens.iter().any(|l| l.port == port && l.addr.is_none_or(|a| a == local.ip() || a.is_unspecified())))
-        .collect();
-    let host = host.to_ascii_lowercase();
+    // Walked again for each kind of name, not collected: this runs on every request.
+    let candidates = || {
+        config
+            .http
+            .servers
+            .iter()
+            .filter(move |s| s.listens.iter().any(|l| l.port == port && l.addr.is_none_or(|a| a == local.ip() || a.is_unspecified())))
+    };
+    let lowered;
+    let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        lowered = host.to_ascii_lowercase();
+        lowered.as_str()
+    } else {
+        host
+    };
     let host = host.trim_end_matches('.');
     // Exact names, then leading wildcards (longest), then trailing wildcards, then regexes.
-    let exact = candidates.iter().find(|s| s.names.iter().any(|n| matches!(n, ServerName::Exact(e) if e == host)));
+    let exact = candidates().find(|s| s.names.iter().any(|n| matches!(n, ServerName::Exact(e) if e == host)));
     if let Some(s) = exact {
         return Some(s);
     }
-    let suffix = candidates
-        .iter()
+    let suffix = candidates()
         .filter_map(|s| {
             s.names
                 .iter()
@@ -125,14 +132,13 @@ pub fn select_server<'a>(config: &'a Config, local: SocketAddr, host: &str) -> O
     if let Some((_, s)) = suffix {
         return Some(s);
     }
-    if let Some(s) = candidates.iter().find(|s| s.names.iter().any(|n| matches!(n, ServerName::Prefix(p) if host.starts_with(p.as_str()))))
-    {
+    if let Some(s) = candidates().find(|s| s.names.iter().any(|n| matches!(n, ServerName::Prefix(p) if host.starts_with(p.as_str())))) {
         return Some(s);
     }
-    if let Some(s) = candidates.iter().find(|s| s.names.iter().any(|n| matches!(n, ServerName::Regex(r) if r.is_match(host)))) {
+    if let Some(s) = candidates().find(|s| s.names.iter().any(|n| matches!(n, ServerName::Regex(r) if r.is_match(host)))) {
         return Some(s);
     }
-    candidates.iter().find(|s| s.listens.iter().any(|l| l.port == port && l.default_server)).or(candidates.first()).copied()
+    candidates().find(|s| s.listens.iter().any(|l| l.port == port && l.default_server)).or_else(|| candidates().next())
 }
 
 /// A matched location with the captures of its regular expression, if any.

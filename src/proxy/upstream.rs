@@ -87,21 +87,33 @@ impl Group {
     fn pick(&self, exclude: &[usize]) -> Option<usize> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
+        let n = self.def.servers.len();
+        // Walked twice rather than collected: this runs on every request.
+        let available = |st: &[PeerState], i: usize, backup: bool| {
+            let s = &self.def.servers[i];
+            s.backup == backup && !s.down && !exclude.contains(&i) && st[i].down_until.is_none_or(|t| t <= now)
+        };
         for backup in [false, true] {
-            let avail: Vec<usize> = (0..self.def.servers.len())
-                .filter(|&i| {
-                    let s = &self.def.servers[i];
-                    s.backup == backup && !s.down && !exclude.contains(&i) && st[i].down_until.is_none_or(|t| t <= now)
-                })
-                .collect();
-            if avail.is_empty() {
+            let mut total: i64 = 0;
+            let mut any = false;
+            for i in 0..n {
+                if available(&st, i, backup) {
+                    st[i].current += self.def.servers[i].weight as i64;
+                    total += self.def.servers[i].weight as i64;
+                    any = true;
+                }
+            }
+            if !any {
                 continue;
             }
-            let total: i64 = avail.iter().map(|&i| self.def.servers[i].weight as i64).sum();
-            for &i in &avail {
-                st[i].current += self.def.servers[i].weight as i64;
+            // The first of equals wins, as in nginx.
+            let mut best: Option<usize> = None;
+            for i in (0..n).filter(|&i| available(&st, i, backup)) {
+                if best.is_none_or(|b| st[i].current > st[b].current) {
+                    best = Some(i);
+                }
             }
-            let best = *avail.iter().max_by_key(|&&i| st[i].current)?;
+            let best = best?;
             st[best].current -= total;
             return Some(best);
         }
@@ -203,10 +215,6 @@ pub fn upstream_uri(p: &ProxyPass, r: &Req) -> String {
     }
 }
 
-fn proxy_host(p: &ProxyPass) -> String {
-    if p.port == 80 || p.host.is_empty() { p.target.split(':').next().unwrap_or(&p.target).to_string() } else { p.target.clone() }
-}
-
 /// Headers of an upstream's answer nginx does not pass on unless
 /// proxy_pass_header names them.
 const HIDDEN: [HeaderName; 8] = [
@@ -250,7 +258,7 @@ fn request_head(rt: &Runtime, conf: &super::config::LocConf, r: &Req, uri: &str,
     let mut value = String::new();
     match conf.proxy_set_headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("host")) {
         Some((_, t)) => t.eval_into(&ctx, &mut value),
-        None => value.push_str(&r.vars.proxy_host),
+        None => value.push_str(r.vars.proxy_host.as_deref().unwrap_or_default()),
     }
     if !value.is_empty() && is_field_value(&value) {
         push_header(&mut out, b"Host", value.as_bytes());
@@ -291,8 +299,8 @@ fn request_head(rt: &Runtime, conf: &super::config::LocConf, r: &Req, uri: &str,
 pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut Req) -> Outcome {
     let conf = &loc.conf;
     let uri = upstream_uri(p, r);
-    r.vars.proxy_host = proxy_host(p);
-    r.vars.proxy_port = p.port.to_string();
+    r.vars.proxy_host = Some(p.proxy_host.clone());
+    r.vars.proxy_port = Some(p.port);
 
     let upgrade = wants_upgrade(&r.vars.headers);
     // An empty body (none, or a declared length of 0) can be sent again to another peer.
@@ -308,13 +316,14 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
 
     // Peers: an upstream block's servers, or the one address written.
     let group = rt.upstreams.groups.get(&p.target);
-    let peers: Vec<(String, u16)> = match group {
-        Some(g) => g.def.servers.iter().map(|s| (s.host.clone(), s.port)).collect(),
-        None => vec![(p.host.clone(), p.port)],
+    let peer = |i: usize| match group {
+        Some(g) => (g.def.servers[i].host.as_str(), g.def.servers[i].port),
+        None => (p.host.as_str(), p.port),
     };
     let mut tried: Vec<usize> = Vec::new();
-    let mut addrs_tried: Vec<String> = Vec::new();
-    let mut statuses: Vec<String> = Vec::new();
+    // A second pass (after an internal redirect) lists its own peers.
+    r.vars.upstream_addr.clear();
+    r.vars.upstream_status.clear();
     let started = Instant::now();
     let mut status = 502;
     loop {
@@ -336,13 +345,16 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
             None => break,
         };
         tried.push(idx);
-        let (host, port) = &peers[idx];
-        let addr = match rt.upstreams.resolver.resolve(host, *port).await {
+        let (host, port) = peer(idx);
+        let addr = match rt.upstreams.resolver.resolve(host, port).await {
             Ok(a) if !a.is_empty() => a[0],
             other => {
                 let why = other.err().unwrap_or_else(|| "no address".into());
-                addrs_tried.push(format!("{host}:{port}"));
-                statuses.push("502".into());
+                let a = next_entry(&mut r.vars.upstream_addr);
+                a.push_str(host);
+                a.push(':');
+                a.push_str(itoa::Buffer::new().format(port));
+                next_entry(&mut r.vars.upstream_status).push_str("502");
                 peer_failed(rt, group, idx, &format!("upstream \"{host}:{port}\" is unavailable ({why})"), r, None);
                 if replayable {
                     continue;
@@ -350,7 +362,7 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
                 break;
             }
         };
-        addrs_tried.push(super::vars::addr_text(&addr));
+        super::vars::addr_into(&addr, next_entry(&mut r.vars.upstream_addr));
         let verdict = super::body::Verdict::default();
         let exchange = client::Exchange {
             head: &head,
@@ -372,8 +384,8 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
                 if let Some(g) = group {
                     g.succeeded(idx);
                 }
-                statuses.push(answer.status.as_u16().to_string());
-                record(r, &addrs_tried, &statuses, started);
+                next_entry(&mut r.vars.upstream_status).push_str(answer.status.as_str());
+                r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
                 return respond(rt, conf, p, r, answer);
             }
             // The client's body broke a limit while streaming: nginx's answer, not the upstream's fault.
@@ -382,7 +394,7 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
             }
             Err(f) => {
                 status = f.status();
-                statuses.push(status.to_string());
+                next_entry(&mut r.vars.upstream_status).push_str(itoa::Buffer::new().format(status));
                 peer_failed(rt, group, idx, &f.describe(&addr), r, Some((&addr, &uri)));
                 if replayable && f.retry_elsewhere() {
                     continue;
@@ -391,15 +403,17 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
             }
         }
     }
-    record(r, &addrs_tried, &statuses, started);
+    r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
     Outcome::Status(status)
 }
 
-/// $upstream_addr, $upstream_status and $upstream_response_time, over every peer tried.
-fn record(r: &mut Req, addrs: &[String], statuses: &[String], started: Instant) {
-    r.vars.upstream_addr = addrs.join(", ");
-    r.vars.upstream_status = statuses.join(", ");
-    r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
+/// `$upstream_addr` and `$upstream_status` list one entry per peer tried,
+/// ", " between, as nginx writes them: the list, ready for the next one.
+fn next_entry(list: &mut String) -> &mut String {
+    if !list.is_empty() {
+        list.push_str(", ");
+    }
+    list
 }
 
 /// Logs a failed attempt at a peer and counts it against the peer.

@@ -275,15 +275,15 @@ pub fn is_known(name: &str, maps: &[String]) -> bool {
 /// Everything the per-request variables are computed from.
 #[derive(Debug, Clone)]
 pub struct RequestVars {
-    pub method: String,
+    pub method: hyper::Method,
     pub request_uri: String,
     pub uri: String,
     pub args: String,
-    pub protocol: String,
+    pub protocol: &'static str,
     pub headers: HeaderMap,
     pub remote: SocketAddr,
     pub local: SocketAddr,
-    pub server_name: String,
+    pub server_name: std::sync::Arc<str>,
     pub scheme: &'static str,
     pub captures: Vec<Option<String>>,
     pub status: u16,
@@ -291,8 +291,9 @@ pub struct RequestVars {
     pub bytes_sent: u64,
     pub started: Instant,
     pub started_wall: SystemTime,
-    pub proxy_host: String,
-    pub proxy_port: String,
+    /// `$proxy_host` and `$proxy_port`, once a proxy_pass is reached.
+    pub proxy_host: Option<std::sync::Arc<str>>,
+    pub proxy_port: Option<u16>,
     pub upstream_addr: String,
     pub upstream_status: String,
     pub upstream_response_time: String,
@@ -376,14 +377,22 @@ pub fn secs_millis(d: std::time::Duration) -> String {
 
 /// `host:port` text of an address, IPv4 without the formatting machinery.
 pub fn addr_text(a: &SocketAddr) -> String {
+    let mut out = String::with_capacity(21);
+    addr_into(a, &mut out);
+    out
+}
+
+/// [`addr_text`], appended to `out`.
+pub fn addr_into(a: &SocketAddr, out: &mut String) {
     match a {
         SocketAddr::V4(v4) => {
-            let mut out = ipv4_text(v4.ip());
+            out.push_str(ipv4_into(v4.ip(), &mut [0u8; 15]));
             out.push(':');
             out.push_str(itoa::Buffer::new().format(v4.port()));
-            out
         }
-        SocketAddr::V6(_) => a.to_string(),
+        SocketAddr::V6(_) => {
+            let _ = std::fmt::Write::write_fmt(out, format_args!("{a}"));
+        }
     }
 }
 
@@ -467,7 +476,7 @@ impl RequestVars {
                     h.split(':').next().unwrap_or_default().to_string()
                 }
             }
-            _ => self.server_name.clone(),
+            _ => self.server_name.to_string(),
         }
     }
 
@@ -519,18 +528,18 @@ impl Vars for RequestVars {
         match &v.kind {
             Kind::RequestUri => lend(&self.request_uri),
             Kind::Uri => lend(&self.uri),
-            Kind::RequestMethod => lend(&self.method),
+            Kind::RequestMethod => lend(self.method.as_str()),
             Kind::Args => lend(&self.args),
             Kind::Scheme => lend(self.scheme),
             Kind::Request => {
-                for piece in [self.method.as_str(), " ", &self.request_uri, " ", &self.protocol] {
+                for piece in [self.method.as_str(), " ", &self.request_uri, " ", self.protocol] {
                     f(piece);
                 }
                 true
             }
             Kind::TimeLocal => with_time(self.started_wall, TimeFormat::Local, &mut |t| lend(t)),
             Kind::TimeIso8601 => with_time(self.started_wall, TimeFormat::Iso8601, &mut |t| lend(t)),
-            Kind::ServerProtocol => lend(&self.protocol),
+            Kind::ServerProtocol => lend(self.protocol),
             Kind::RemoteUser | Kind::Other => false,
             Kind::RemoteAddr => match self.remote {
                 SocketAddr::V4(v4) => lend(ipv4_into(v4.ip(), &mut [0u8; 15])),
@@ -542,6 +551,8 @@ impl Vars for RequestVars {
             Kind::ConnectionRequests => lend(itoa::Buffer::new().format(self.connection_requests)),
             Kind::RequestLength => lend(itoa::Buffer::new().format(self.request_length())),
             Kind::Hostname => lend(hostname()),
+            // Not found (nginx logs `-`) until a proxy_pass is reached.
+            Kind::ProxyHost => self.proxy_host.as_deref().is_some_and(&mut lend),
             Kind::Host => {
                 // Already lowercase, one value, no IPv6 brackets: $host is a
                 // slice of it. Anything else takes the full rules.
@@ -571,8 +582,8 @@ impl Vars for RequestVars {
             Kind::RemotePort => self.remote.port().to_string(),
             Kind::RemoteUser | Kind::Other => return None,
             Kind::Scheme => self.scheme.to_string(),
-            Kind::Request => [self.method.as_str(), " ", &self.request_uri, " ", &self.protocol].concat(),
-            Kind::RequestMethod => self.method.clone(),
+            Kind::Request => [self.method.as_str(), " ", &self.request_uri, " ", self.protocol].concat(),
+            Kind::RequestMethod => self.method.to_string(),
             Kind::RequestUri => self.request_uri.clone(),
             Kind::Uri => self.uri.clone(),
             Kind::Args => self.args.clone(),
@@ -583,10 +594,10 @@ impl Vars for RequestVars {
                     "?".into()
                 }
             }
-            Kind::ServerName => self.server_name.clone(),
+            Kind::ServerName => self.server_name.to_string(),
             Kind::ServerPort => self.local.port().to_string(),
             Kind::ServerAddr => format_ip(&self.local),
-            Kind::ServerProtocol => self.protocol.clone(),
+            Kind::ServerProtocol => self.protocol.to_string(),
             Kind::Status => format!("{:03}", self.status),
             Kind::BodyBytesSent => self.body_bytes_sent.to_string(),
             Kind::BytesSent => self.bytes_sent.to_string(),
@@ -595,15 +606,21 @@ impl Vars for RequestVars {
             Kind::TimeLocal => format_time(self.started_wall, TimeFormat::Local),
             Kind::TimeIso8601 => format_time(self.started_wall, TimeFormat::Iso8601),
             Kind::Msec => secs_millis(self.started_wall.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default()),
-            Kind::ProxyHost => self.proxy_host.clone(),
-            Kind::ProxyPort => self.proxy_port.clone(),
+            Kind::ProxyHost => return self.proxy_host.as_deref().map(str::to_string),
+            Kind::ProxyPort => return self.proxy_port.map(|p| p.to_string()),
             Kind::ProxyAddXForwardedFor => match header(&self.headers, &HeaderName::from_static("x-forwarded-for")) {
                 Some(x) => format!("{x}, {}", format_ip(&self.remote)),
                 None => format_ip(&self.remote),
             },
-            Kind::UpstreamAddr => self.upstream_addr.clone(),
-            Kind::UpstreamStatus => self.upstream_status.clone(),
-            Kind::UpstreamResponseTime => self.upstream_response_time.clone(),
+            // Not found without an upstream, as in nginx.
+            Kind::UpstreamAddr | Kind::UpstreamStatus | Kind::UpstreamResponseTime => {
+                let v = match v.kind {
+                    Kind::UpstreamAddr => &self.upstream_addr,
+                    Kind::UpstreamStatus => &self.upstream_status,
+                    _ => &self.upstream_response_time,
+                };
+                return (!v.is_empty()).then(|| v.clone());
+            }
             Kind::DocumentRoot => self.document_root.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             Kind::RequestFilename => self.request_filename.as_ref().map(|f| f.path.display().to_string()).unwrap_or_default(),
             Kind::Connection => self.connection.to_string(),
@@ -711,11 +728,11 @@ mod tests {
         headers.insert("user-agent", "curl/8".parse().unwrap());
         headers.insert("cookie", "a=1; sid=xyz".parse().unwrap());
         RequestVars {
-            method: "GET".into(),
+            method: hyper::Method::GET,
             request_uri: "/api/items/7?x=1&Y=2".into(),
             uri: "/api/items/7".into(),
             args: "x=1&Y=2".into(),
-            protocol: "HTTP/1.1".into(),
+            protocol: "HTTP/1.1",
             headers,
             remote: "192.168.1.5:5555".parse().unwrap(),
             local: "0.0.0.0:1000".parse().unwrap(),
@@ -727,8 +744,8 @@ mod tests {
             bytes_sent: 100,
             started: Instant::now(),
             started_wall: SystemTime::UNIX_EPOCH,
-            proxy_host: "docker-fastapi".into(),
-            proxy_port: "80".into(),
+            proxy_host: Some("docker-fastapi".into()),
+            proxy_port: Some(80),
             upstream_addr: String::new(),
             upstream_status: String::new(),
             upstream_response_time: String::new(),
