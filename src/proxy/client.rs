@@ -318,15 +318,31 @@ async fn send(stream: &mut TcpStream, ex: &mut Exchange<'_>) -> Result<(), (Fail
         if ex.chunked {
             line.clear();
             let _ = std::io::Write::write_fmt(&mut line, format_args!("{:x}\r\n", data.len()));
-            write(stream, &line, limit).await.map_err(|f| (f, false))?;
-            write(stream, &data, limit).await.map_err(|f| (f, false))?;
-            write(stream, b"\r\n", limit).await.map_err(|f| (f, false))?;
+            // Size line, data and CRLF in one writev: three writes made three packets.
+            let mut parts = [io::IoSlice::new(&line), io::IoSlice::new(&data), io::IoSlice::new(b"\r\n")];
+            write_vectored(stream, &mut parts, limit).await.map_err(|f| (f, false))?;
         } else {
             write(stream, &data, limit).await.map_err(|f| (f, false))?;
         }
     }
     if ex.chunked {
         write(stream, b"0\r\n\r\n", limit).await.map_err(|f| (f, false))?;
+    }
+    Ok(())
+}
+
+/// All of `parts`, in as few writev calls as the socket takes; each call
+/// within proxy_send_timeout, as nginx times each write.
+async fn write_vectored(s: &mut TcpStream, parts: &mut [io::IoSlice<'_>], limit: Duration) -> Result<(), Failure> {
+    let mut parts = parts;
+    while !parts.is_empty() {
+        let n = match tokio::time::timeout(limit, s.write_vectored(parts)).await {
+            Err(_) => return Err(Failure::SendTimeout),
+            Ok(Err(e)) => return Err(Failure::Send(e)),
+            Ok(Ok(0)) => return Err(Failure::Send(io::ErrorKind::WriteZero.into())),
+            Ok(Ok(n)) => n,
+        };
+        io::IoSlice::advance_slices(&mut parts, n);
     }
     Ok(())
 }
@@ -793,6 +809,42 @@ mod tests {
         let AnswerBody::Stream(body) = a.body else { panic!("not a stream") };
         let body = body.collect().await.map(|c| c.to_bytes()).map_err(|e| e.to_string());
         Ok((a.status, a.headers, body))
+    }
+
+    #[tokio::test]
+    async fn request_bodies_without_a_length_go_chunked_whole_even_when_writes_are_partial() {
+        use futures::StreamExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Read slowly so the socket fills and writev takes only part of a chunk.
+        let got = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut all = Vec::new();
+            let mut buf = vec![0u8; 64 * 1024];
+            while !all.ends_with(b"0\r\n\r\n") {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                let n = s.read(&mut buf).await.unwrap();
+                assert!(n > 0, "closed before the last chunk");
+                all.extend_from_slice(&buf[..n]);
+            }
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await.unwrap();
+            all
+        });
+        let big = Bytes::from(vec![b'x'; 4 << 20]);
+        let frames = vec![Bytes::from_static(b"hello"), big.clone(), Bytes::new(), Bytes::from_static(b" world")];
+        let stream = futures::stream::iter(frames).map(|b| Ok::<_, BoxError>(Frame::data(b)));
+        let mut ex = get(b"POST / HTTP/1.1\r\nHost: u\r\nTransfer-Encoding: chunked\r\n\r\n");
+        ex.body = Some(BodyExt::boxed(http_body_util::StreamBody::new(stream)));
+        ex.chunked = true;
+        let answer = exchange(addr, ex, &|_| true).await.unwrap();
+        assert_eq!(answer.status, StatusCode::OK);
+        let all = got.await.unwrap();
+        let body = &all[all.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4..];
+        let mut want = b"5\r\nhello\r\n".to_vec();
+        want.extend_from_slice(format!("{:x}\r\n", big.len()).as_bytes());
+        want.extend_from_slice(&big);
+        want.extend_from_slice(b"\r\n6\r\n world\r\n0\r\n\r\n");
+        assert!(body == want.as_slice(), "{} bytes, not the {} sent framed", body.len(), want.len());
     }
 
     #[tokio::test]
