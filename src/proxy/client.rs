@@ -473,7 +473,8 @@ fn parse_head(buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Opti
         }
     }
     let head = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(spans.len());
+    // Room for the Server and Date the answer gets on its way out, so the map is not grown for them.
+    let mut headers = HeaderMap::with_capacity(spans.len() + 2);
     for (name, from, to) in spans {
         let value = HeaderValue::from_maybe_shared(head.slice(from..to)).map_err(|_| Failure::Invalid("invalid header"))?;
         headers.append(name, value);
