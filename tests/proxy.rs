@@ -347,6 +347,27 @@ fn answers_like_nginx_on_the_same_configuration() {
     assert!(line(&rc_log).ends_with(" application/json"), "no $sent_http_content_type in {:?}", line(&rc_log));
 }
 
+/// rcompose proxy (`who` is "rc") or nginx on `conf`, listening on `port`;
+/// nginx keeps its pid and error log in `dir`.
+fn start_side(who: &str, nginx: &str, conf: &Path, dir: &Path, port: u16) -> Kill {
+    if who == "rc" {
+        return start_rcompose(conf, port);
+    }
+    let d = dir.display();
+    let child = Command::new(nginx)
+        .arg("-c")
+        .arg(conf)
+        .arg("-p")
+        .arg(dir)
+        .args(["-g", &format!("daemon off; pid {d}/nginx.pid; error_log {d}/e.log;")])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let k = Kill(child);
+    assert!(listening(port), "nginx did not start");
+    k
+}
+
 #[test]
 fn connection_variables_read_as_nginx_logs_them() {
     let nginx = ensure_nginx();
@@ -366,22 +387,7 @@ fn connection_variables_read_as_nginx_logs_them() {
             ),
         )
         .unwrap();
-        let _server = if who == "rc" {
-            start_rcompose(&conf, port)
-        } else {
-            let child = Command::new(&nginx)
-                .arg("-c")
-                .arg(&conf)
-                .arg("-p")
-                .arg(dir.path())
-                .args(["-g", &format!("daemon off; pid {d}/nginx.pid; error_log {d}/e.log;")])
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            let k = Kill(child);
-            assert!(listening(port), "nginx did not start");
-            k
-        };
+        let _server = start_side(who, &nginx, &conf, dir.path(), port);
         // Two requests on one connection (the second with a body nobody reads), then one on
         // another, then a body read to pass it upstream.
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -429,22 +435,7 @@ fn upstream_variables_list_every_peer_tried_as_nginx_does() {
             ),
         )
         .unwrap();
-        let _server = if who == "rc" {
-            start_rcompose(&conf, port)
-        } else {
-            let child = Command::new(&nginx)
-                .arg("-c")
-                .arg(&conf)
-                .arg("-p")
-                .arg(dir.path())
-                .args(["-g", &format!("daemon off; pid {d}/nginx.pid; error_log {d}/e.log;")])
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            let k = Kill(child);
-            assert!(listening(port), "nginx did not start");
-            k
-        };
+        let _server = start_side(who, &nginx, &conf, dir.path(), port);
         for path in ["/pool/a", "/pool/b", "/direct/c", "/d"] {
             raw(port, format!("GET {path} HTTP/1.1\r\nHost: here\r\nConnection: close\r\n\r\n").as_bytes());
         }
