@@ -693,8 +693,9 @@ impl Compiler {
                 "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block",
             ));
         }
+        // `[::1]` alone has colons but no port.
         let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
+            Some((h, p)) if !authority.ends_with(']') => {
                 (h.to_string(), p.parse().map_err(|_| err(d, format!("invalid port in upstream \"{authority}\"")))?)
             }
             _ => (authority.to_string(), 80),
@@ -702,7 +703,9 @@ impl Compiler {
         if !self.upstream_names.contains(authority) && host.is_empty() {
             return Err(err(d, format!("no host in upstream \"{url}\"")));
         }
-        let proxy_host = if port == 80 || host.is_empty() { authority.split(':').next().unwrap_or(authority) } else { authority }.into();
+        // As nginx's host_header: the port only when it is not the default.
+        // (Cutting at the first ':' left "[" of "[::1]".)
+        let proxy_host = if port == 80 { authority.strip_suffix(":80").unwrap_or(authority) } else { authority }.into();
         Ok(ProxyPass { target: authority.to_string(), host, port, uri, proxy_host })
     }
 
@@ -1182,6 +1185,18 @@ mod tests {
         assert_eq!(c.http.upstreams["docker-fastapi"].servers[0].port, 7000);
         assert_eq!(s.conf.error_pages[0].codes, vec![500, 502, 503, 504]);
         assert_eq!(s.conf.keepalive_timeout, Duration::from_secs(500));
+    }
+
+    #[test]
+    fn proxy_host_keeps_the_port_only_when_it_is_not_80() {
+        let c = compile_str(
+            "http { upstream backend { server 127.0.0.1:81; } server { location /a/ { proxy_pass http://[::1]/; } \
+             location /b/ { proxy_pass http://[::1]:8080/; } location /c/ { proxy_pass http://example.com:80/; } \
+             location /d/ { proxy_pass http://example.com:81; } location /e/ { proxy_pass http://backend/; } } }",
+        )
+        .unwrap();
+        let hosts: Vec<&str> = c.http.servers[0].locations.iter().map(|l| &*l.proxy.as_ref().unwrap().proxy_host).collect();
+        assert_eq!(hosts, vec!["[::1]", "[::1]:8080", "example.com", "example.com:81", "backend"]);
     }
 
     #[test]
