@@ -368,26 +368,41 @@ fn start_side(who: &str, nginx: &str, conf: &Path, dir: &Path, port: u16) -> Kil
     k
 }
 
-#[test]
-fn connection_variables_read_as_nginx_logs_them() {
+/// The access lines rcompose proxy and then nginx write for the same
+/// requests. `http` gives the inside of the http block for a log path and
+/// the port to listen on; `send` makes the `lines` requests to that port.
+fn logged_by_each(dir: &Path, lines: usize, http: impl Fn(&Path, u16) -> String, send: impl Fn(u16)) -> Vec<String> {
     let nginx = ensure_nginx();
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().display();
-    let (_up, up) = upstream(dir.path());
     let mut logs = Vec::new();
     for who in ["rc", "nginx"] {
         let port = free_port();
-        let conf = dir.path().join(format!("{who}.conf"));
-        std::fs::write(
-            &conf,
-            format!(
-                "events {{ }}\nhttp {{\n  log_format v '$connection $connection_requests $request_length $hostname \"$request\"';\n  \
-                 access_log {d}/v-{who}.log v;\n  server {{ listen 127.0.0.1:{port}; location / {{ return 200 ok; }}\n  \
-                 location /up/ {{ proxy_pass http://127.0.0.1:{up}/; }} }}\n}}\n"
-            ),
+        let log = dir.join(format!("{who}.log"));
+        let conf = dir.join(format!("{who}.conf"));
+        std::fs::write(&conf, format!("events {{ }}\nhttp {{\n{}\n}}\n", http(&log, port))).unwrap();
+        let _server = start_side(who, &nginx, &conf, dir, port);
+        send(port);
+        assert!(
+            eventually(5, || std::fs::read_to_string(&log).is_ok_and(|t| t.lines().count() == lines)),
+            "{who} did not log {lines} lines"
+        );
+        logs.push(std::fs::read_to_string(&log).unwrap());
+    }
+    logs
+}
+
+#[test]
+fn connection_variables_read_as_nginx_logs_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_up, up) = upstream(dir.path());
+    let http = |log: &Path, port: u16| {
+        format!(
+            "  log_format v '$connection $connection_requests $request_length $hostname \"$request\"';\n  \
+             access_log {} v;\n  server {{ listen 127.0.0.1:{port}; location / {{ return 200 ok; }}\n  \
+             location /up/ {{ proxy_pass http://127.0.0.1:{up}/; }} }}",
+            log.display()
         )
-        .unwrap();
-        let _server = start_side(who, &nginx, &conf, dir.path(), port);
+    };
+    let logs = logged_by_each(dir.path(), 4, http, |port| {
         // Two requests on one connection (the second with a body nobody reads), then one on
         // another, then a body read to pass it upstream.
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -400,10 +415,7 @@ fn connection_variables_read_as_nginx_logs_them() {
         drop(s);
         raw(port, b"GET /c HTTP/1.1\r\nHost: here\r\nConnection: close\r\n\r\n");
         raw(port, b"POST /up/d HTTP/1.1\r\nHost: here\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
-        let path = dir.path().join(format!("v-{who}.log"));
-        assert!(eventually(5, || std::fs::read_to_string(&path).is_ok_and(|t| t.lines().count() == 4)), "{who} did not log 4 lines");
-        logs.push(std::fs::read_to_string(&path).unwrap());
-    }
+    });
     for log in &logs {
         let serials: Vec<&str> = log.lines().map(|l| l.split(' ').next().unwrap()).collect();
         assert!(serials[0] == serials[1] && serials[1] != serials[2] && serials[2] != serials[3], "{log}");
@@ -415,34 +427,24 @@ fn connection_variables_read_as_nginx_logs_them() {
 
 #[test]
 fn upstream_variables_list_every_peer_tried_as_nginx_does() {
-    let nginx = ensure_nginx();
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().display();
     let (_up, up) = upstream(dir.path());
     // Nothing listens here: the first peer refuses, the request goes on to the second.
     let dead = free_port();
-    let mut logs = Vec::new();
-    for who in ["rc", "nginx"] {
-        let port = free_port();
-        let conf = dir.path().join(format!("{who}.conf"));
-        std::fs::write(
-            &conf,
-            format!(
-                "events {{ }}\nhttp {{\n  log_format u '$upstream_addr|$upstream_status|$proxy_host|$proxy_port|$status \"$request\"';\n  \
-                 access_log {d}/u-{who}.log u;\n  upstream pool {{ server 127.0.0.1:{dead}; server 127.0.0.1:{up}; }}\n  \
-                 server {{ listen 127.0.0.1:{port}; location / {{ return 200 ok; }}\n  \
-                 location /pool/ {{ proxy_pass http://pool/; }}\n  location /direct/ {{ proxy_pass http://127.0.0.1:{up}/; }} }}\n}}\n"
-            ),
+    let http = |log: &Path, port: u16| {
+        format!(
+            "  log_format u '$upstream_addr|$upstream_status|$proxy_host|$proxy_port|$status \"$request\"';\n  \
+             access_log {} u;\n  upstream pool {{ server 127.0.0.1:{dead}; server 127.0.0.1:{up}; }}\n  \
+             server {{ listen 127.0.0.1:{port}; location / {{ return 200 ok; }}\n  \
+             location /pool/ {{ proxy_pass http://pool/; }}\n  location /direct/ {{ proxy_pass http://127.0.0.1:{up}/; }} }}",
+            log.display()
         )
-        .unwrap();
-        let _server = start_side(who, &nginx, &conf, dir.path(), port);
+    };
+    let logs = logged_by_each(dir.path(), 4, http, |port| {
         for path in ["/pool/a", "/pool/b", "/direct/c", "/d"] {
             raw(port, format!("GET {path} HTTP/1.1\r\nHost: here\r\nConnection: close\r\n\r\n").as_bytes());
         }
-        let path = dir.path().join(format!("u-{who}.log"));
-        assert!(eventually(5, || std::fs::read_to_string(&path).is_ok_and(|t| t.lines().count() == 4)), "{who} did not log 4 lines");
-        logs.push(std::fs::read_to_string(&path).unwrap());
-    }
+    });
     // The first request tried both peers: both are listed, in order, with ", " between.
     assert!(logs[1].lines().next().unwrap().contains(", "), "nginx did not retry: {}", logs[1]);
     assert_eq!(logs[0], logs[1]);

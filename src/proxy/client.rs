@@ -297,14 +297,7 @@ async fn attempt(
 /// proxy_send_timeout.
 async fn send(stream: &mut TcpStream, ex: &mut Exchange<'_>) -> Result<(), (Failure, bool)> {
     let limit = ex.send_timeout;
-    async fn write(s: &mut TcpStream, data: &[u8], limit: Duration) -> Result<(), Failure> {
-        match tokio::time::timeout(limit, s.write_all(data)).await {
-            Err(_) => Err(Failure::SendTimeout),
-            Ok(Err(e)) => Err(Failure::Send(e)),
-            Ok(Ok(())) => Ok(()),
-        }
-    }
-    write(stream, ex.head, limit).await.map_err(|f| (f, true))?;
+    write_all(stream, ex.head, limit).await.map_err(|f| (f, true))?;
     let Some(mut body) = ex.body.take() else {
         return Ok(());
     };
@@ -322,13 +315,18 @@ async fn send(stream: &mut TcpStream, ex: &mut Exchange<'_>) -> Result<(), (Fail
             let mut parts = [io::IoSlice::new(&line), io::IoSlice::new(&data), io::IoSlice::new(b"\r\n")];
             write_vectored(stream, &mut parts, limit).await.map_err(|f| (f, false))?;
         } else {
-            write(stream, &data, limit).await.map_err(|f| (f, false))?;
+            write_all(stream, &data, limit).await.map_err(|f| (f, false))?;
         }
     }
     if ex.chunked {
-        write(stream, b"0\r\n\r\n", limit).await.map_err(|f| (f, false))?;
+        write_all(stream, b"0\r\n\r\n", limit).await.map_err(|f| (f, false))?;
     }
     Ok(())
+}
+
+/// All of `data`, within proxy_send_timeout per write.
+async fn write_all(s: &mut TcpStream, data: &[u8], limit: Duration) -> Result<(), Failure> {
+    write_vectored(s, &mut [io::IoSlice::new(data)], limit).await
 }
 
 /// All of `parts`, in as few writev calls as the socket takes; each call

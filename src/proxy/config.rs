@@ -704,7 +704,6 @@ impl Compiler {
             return Err(err(d, format!("no host in upstream \"{url}\"")));
         }
         // As nginx's host_header: the port only when it is not the default.
-        // (Cutting at the first ':' left "[" of "[::1]".)
         let proxy_host = if port == 80 { authority.strip_suffix(":80").unwrap_or(authority) } else { authority }.into();
         Ok(ProxyPass { target: authority.to_string(), host, port, uri, proxy_host })
     }

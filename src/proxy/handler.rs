@@ -151,8 +151,8 @@ pub struct Req {
     pub seen: files::Seen,
 }
 
-fn header_str(h: &hyper::HeaderMap, name: header::HeaderName) -> String {
-    h.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+fn header_str(h: &hyper::HeaderMap, name: header::HeaderName) -> &str {
+    h.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
 }
 
 /// Where a request came from and went to, and its place on its connection.
@@ -224,13 +224,8 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, peers: Peers) -> (
             true
         }
     };
-    let host = header_str(&vars.headers, header::HOST);
-    // The name without its port: `[::1]:80` keeps its brackets.
-    let host_only = match host.strip_prefix('[') {
-        Some(rest) => rest.find(']').map_or("", |end| &host[..end + 2]),
-        None => host.split(':').next().unwrap_or_default(),
-    };
-    let Some(server) = routes::select_server(&rt.config, local, host_only).cloned() else {
+    let host = super::vars::without_port(header_str(&vars.headers, header::HOST));
+    let Some(server) = routes::select_server(&rt.config, local, host).cloned() else {
         return finish(&rt, None, vars, plain_status(StatusCode::NOT_FOUND));
     };
     vars.server_name = server.primary_name.clone();

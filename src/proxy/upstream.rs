@@ -95,16 +95,11 @@ impl Group {
         };
         for backup in [false, true] {
             let mut total: i64 = 0;
-            let mut any = false;
             for i in 0..n {
                 if available(&st, i, backup) {
                     st[i].current += self.def.servers[i].weight as i64;
                     total += self.def.servers[i].weight as i64;
-                    any = true;
                 }
-            }
-            if !any {
-                continue;
             }
             // The first of equals wins, as in nginx.
             let mut best: Option<usize> = None;
@@ -113,7 +108,7 @@ impl Group {
                     best = Some(i);
                 }
             }
-            let best = best?;
+            let Some(best) = best else { continue };
             st[best].current -= total;
             return Some(best);
         }

@@ -468,14 +468,7 @@ impl RequestVars {
     pub fn host(&self) -> String {
         // $host: the Host header without its port, lowercased, else the server name.
         match header(&self.headers, &header::HOST) {
-            Some(h) if !h.is_empty() => {
-                let h = h.to_ascii_lowercase();
-                if h.starts_with('[') {
-                    h.split(']').next().map(|s| format!("{s}]")).unwrap_or(h)
-                } else {
-                    h.split(':').next().unwrap_or_default().to_string()
-                }
-            }
+            Some(h) if !h.is_empty() => without_port(&h.to_ascii_lowercase()).to_string(),
             _ => self.server_name.to_string(),
         }
     }
@@ -485,6 +478,19 @@ impl RequestVars {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
             k.eq_ignore_ascii_case(name).then(|| v.to_string())
         })
+    }
+}
+
+/// A value that is empty until set: not found (`-` in a log) while empty.
+fn found(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// A Host value without its port: `[::1]:80` keeps its brackets.
+pub fn without_port(host: &str) -> &str {
+    match host.find(']') {
+        Some(end) if host.starts_with('[') => &host[..=end],
+        _ => host.split(':').next().unwrap_or_default(),
     }
 }
 
@@ -554,13 +560,11 @@ impl Vars for RequestVars {
             // Not found (nginx logs `-`) until a proxy_pass is reached.
             Kind::ProxyHost => self.proxy_host.as_deref().is_some_and(&mut lend),
             Kind::Host => {
-                // Already lowercase, one value, no IPv6 brackets: $host is a
-                // slice of it. Anything else takes the full rules.
+                // Already lowercase and one value: $host is a slice of it.
+                // Anything else takes the full rules.
                 let mut values = self.headers.get_all(header::HOST).iter();
                 match (values.next().and_then(|v| v.to_str().ok()), values.next()) {
-                    (Some(h), None) if !h.is_empty() && !h.starts_with('[') && !h.bytes().any(|b| b.is_ascii_uppercase()) => {
-                        lend(h.split(':').next().unwrap_or_default())
-                    }
+                    (Some(h), None) if !h.is_empty() && !h.bytes().any(|b| b.is_ascii_uppercase()) => lend(without_port(h)),
                     _ => lend(&self.host()),
                 }
             }
@@ -613,14 +617,9 @@ impl Vars for RequestVars {
                 None => format_ip(&self.remote),
             },
             // Not found without an upstream, as in nginx.
-            Kind::UpstreamAddr | Kind::UpstreamStatus | Kind::UpstreamResponseTime => {
-                let v = match v.kind {
-                    Kind::UpstreamAddr => &self.upstream_addr,
-                    Kind::UpstreamStatus => &self.upstream_status,
-                    _ => &self.upstream_response_time,
-                };
-                return (!v.is_empty()).then(|| v.clone());
-            }
+            Kind::UpstreamAddr => return found(&self.upstream_addr),
+            Kind::UpstreamStatus => return found(&self.upstream_status),
+            Kind::UpstreamResponseTime => return found(&self.upstream_response_time),
             Kind::DocumentRoot => self.document_root.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             Kind::RequestFilename => self.request_filename.as_ref().map(|f| f.path.display().to_string()).unwrap_or_default(),
             Kind::Connection => self.connection.to_string(),
