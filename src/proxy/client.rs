@@ -324,9 +324,18 @@ async fn send(stream: &mut TcpStream, ex: &mut Exchange<'_>) -> Result<(), (Fail
     Ok(())
 }
 
-/// All of `data`, within proxy_send_timeout per write.
+/// A write within proxy_send_timeout, its failure worded as nginx's.
+async fn timed<T>(limit: Duration, write: impl Future<Output = io::Result<T>>) -> Result<T, Failure> {
+    match tokio::time::timeout(limit, write).await {
+        Err(_) => Err(Failure::SendTimeout),
+        Ok(Err(e)) => Err(Failure::Send(e)),
+        Ok(Ok(v)) => Ok(v),
+    }
+}
+
+/// All of `data` (one send for a head, as most are).
 async fn write_all(s: &mut TcpStream, data: &[u8], limit: Duration) -> Result<(), Failure> {
-    write_vectored(s, &mut [io::IoSlice::new(data)], limit).await
+    timed(limit, s.write_all(data)).await
 }
 
 /// All of `parts`, in as few writev calls as the socket takes; each call
@@ -334,12 +343,10 @@ async fn write_all(s: &mut TcpStream, data: &[u8], limit: Duration) -> Result<()
 async fn write_vectored(s: &mut TcpStream, parts: &mut [io::IoSlice<'_>], limit: Duration) -> Result<(), Failure> {
     let mut parts = parts;
     while !parts.is_empty() {
-        let n = match tokio::time::timeout(limit, s.write_vectored(parts)).await {
-            Err(_) => return Err(Failure::SendTimeout),
-            Ok(Err(e)) => return Err(Failure::Send(e)),
-            Ok(Ok(0)) => return Err(Failure::Send(io::ErrorKind::WriteZero.into())),
-            Ok(Ok(n)) => n,
-        };
+        let n = timed(limit, s.write_vectored(parts)).await?;
+        if n == 0 {
+            return Err(Failure::Send(io::ErrorKind::WriteZero.into()));
+        }
         io::IoSlice::advance_slices(&mut parts, n);
     }
     Ok(())
