@@ -554,6 +554,28 @@ fn rich(port: u16) -> String {
     depends_on:
       db: {{ condition: service_started }}
     networks: [default, back]
+  limits:
+    image: {BUSYBOX}
+    command: ["sleep", "100000"]
+    mem_limit: 64m
+    mem_reservation: 32m
+    memswap_limit: -1
+    mem_swappiness: 10
+    cpus: 0.5
+    cpu_shares: 512
+    cpuset: "0"
+    pids_limit: 100
+    read_only: true
+    tmpfs: ["/run", "/tmp:size=1m,mode=1777"]
+    sysctls: {{ net.core.somaxconn: 1024 }}
+    security_opt: ["no-new-privileges:true"]
+    oom_score_adj: 100
+    dns_search: example.com
+    dns_opt: ["ndots:2"]
+    domainname: example.org
+    group_add: [audio, "1000"]
+    ipc: shareable
+    devices: ["/dev/null:/dev/xnull:rw", {{ source: /dev/zero, target: /dev/xzero, permissions: r }}]
 volumes:
   data:
 networks:
@@ -578,11 +600,60 @@ fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
     let labels = |id: &str| {
         p.inspect(id, r#"{{index .Config.Labels "com.docker.compose.config-hash"}} {{index .Config.Labels "com.docker.compose.image"}}"#)
     };
+    // What the engine was asked for, by service: the set parts of HostConfig, and Domainname.
+    let host_configs = || -> std::collections::BTreeMap<String, serde_json::Value> {
+        ids()
+            .iter()
+            .map(|id| {
+                let v: serde_json::Value = serde_json::from_str(&p.inspect(id, "{{json .}}")).unwrap();
+                let set = |v: &serde_json::Value| {
+                    !matches!(v, serde_json::Value::Null | serde_json::Value::Bool(false))
+                        && v != &serde_json::json!("")
+                        && v != &serde_json::json!(0)
+                        && v != &serde_json::json!([])
+                        && v != &serde_json::json!({})
+                };
+                // A mount may be asked for as a bind string or a mount object (docker
+                // compose uses both): what counts is what the container gets mounted.
+                let mut hc: serde_json::Map<String, serde_json::Value> = v["HostConfig"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .filter(|(k, v)| set(v) && !matches!(k.as_str(), "Binds" | "Mounts"))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                // Lists whose order the engine does not go by; docker compose writes
+                // capabilities with their CAP_ prefix and ulimits in Go's map order.
+                for key in ["CapAdd", "CapDrop", "ExtraHosts", "Ulimits"] {
+                    if let Some(serde_json::Value::Array(items)) = hc.get_mut(key) {
+                        for item in items.iter_mut() {
+                            if let Some(cap) = item.as_str().and_then(|c| c.strip_prefix("CAP_")) {
+                                *item = cap.into();
+                            }
+                        }
+                        items.sort_by_key(|i| i.to_string());
+                    }
+                }
+                let mut mounted: Vec<String> = v["Mounts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| format!("{} {} {} rw={}", m["Type"], m.get("Name").unwrap_or(&m["Source"]), m["Destination"], m["RW"]))
+                    .collect();
+                mounted.sort();
+                hc.insert("Mounted".into(), mounted.into());
+                hc.insert("Domainname".into(), v["Config"]["Domainname"].clone());
+                (v["Config"]["Labels"]["com.docker.compose.service"].as_str().unwrap().to_string(), serde_json::Value::Object(hc))
+            })
+            .collect()
+    };
 
     // rcompose creates; docker compose finds nothing to change.
     p.ok(&["up", "--no-start"]);
     let ours = ids();
-    assert_eq!(ours.len(), 2);
+    assert_eq!(ours.len(), 3);
+    let our_host_configs = host_configs();
+    assert_eq!(our_host_configs["limits"]["NanoCpus"], 500_000_000, "{:#}", our_host_configs["limits"]);
     let (code, _, err) = p.compose(&["up", "--no-start"]);
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("Recreate"), "docker compose recreated rcompose's containers:\n{err}");
@@ -596,6 +667,10 @@ fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
     assert_eq!(code, 0, "{err}");
     let theirs = ids();
     let mut their_labels: Vec<String> = theirs.iter().map(|id| labels(id)).collect();
+    let their_host_configs = host_configs();
+    for (svc, theirs) in &their_host_configs {
+        assert_eq!(&our_host_configs[svc], theirs, "the engine was asked for a different container for {svc}");
+    }
     let err = p.rc(&["up", "--no-start"]).output().unwrap();
     let err = String::from_utf8_lossy(&err.stderr).to_string();
     assert!(!err.contains("Recreate"), "rcompose recreated docker compose's containers:\n{err}");

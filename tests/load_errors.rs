@@ -323,3 +323,33 @@ fn control_characters_are_refused_where_they_stand_as_docker_compose_does() {
     let dir = project(&[(DC, "\u{feff}services:\n  web:\n    image: \"busy\\x00box\"\n    environment:\n      A: caf\u{e9} \u{2603}\n")]);
     assert!(load_dir(dir.path()).is_ok());
 }
+
+#[test]
+fn resource_and_kernel_settings_are_checked_where_written() {
+    let text = "services:
+  web:
+    image: nginx
+    mem_limit: 512q
+    cpus: lots
+    oom_score_adj: 5000
+    mem_swappiness: 101
+    tmpfs: [run]
+    cgroup: shared
+    devices:
+      - /dev/null:/dev/xnull:rwx
+      - \"\"
+";
+    let errs = errors(&[(DC, text)]);
+    expect(&errs, "unknown unit \"q\"", 4, 16, "services.web.mem_limit");
+    expect(&errs, "expected a number of CPUs", 5, 11, "services.web.cpus");
+    expect(&errs, "expected a whole number from -1000 to 1000", 6, 20, "services.web.oom_score_adj");
+    expect(&errs, "expected a whole number from 0 to 100", 7, 21, "services.web.mem_swappiness");
+    let d = expect(&errs, "invalid tmpfs mount \"run\"", 8, 13, "services.web.tmpfs");
+    assert!(d.hint.unwrap().contains("absolute path"));
+    expect(&errs, "invalid cgroup mode \"shared\"", 9, 13, "services.web.cgroup");
+    let d = expect(&errs, "invalid device permissions \"rwx\"", 11, 9, "services.web.devices[0]");
+    assert!(d.hint.unwrap().contains("HOST_PATH"));
+    expect(&errs, "a path is empty", 12, 9, "services.web.devices[1]");
+    // None of them is a warning that lets the file through.
+    assert!(!render(&errs).contains("does not act on it yet"), "{}", render(&errs));
+}

@@ -20,34 +20,62 @@ const SERVICE_KEYS: &[&str] = &[
     "build",
     "cap_add",
     "cap_drop",
+    "cgroup",
+    "cgroup_parent",
     "command",
     "container_name",
+    "cpu_period",
+    "cpu_quota",
+    "cpu_shares",
+    "cpus",
+    "cpuset",
     "depends_on",
+    "devices",
     "dns",
+    "dns_opt",
+    "dns_search",
+    "domainname",
     "entrypoint",
     "env_file",
     "environment",
     "expose",
     "extra_hosts",
+    "group_add",
     "healthcheck",
     "hostname",
     "image",
     "init",
+    "ipc",
     "labels",
+    "mem_limit",
+    "mem_reservation",
+    "mem_swappiness",
+    "memswap_limit",
     "networks",
+    "oom_kill_disable",
+    "oom_score_adj",
+    "pid",
+    "pids_limit",
     "platform",
     "ports",
     "privileged",
     "profiles",
     "pull_policy",
+    "read_only",
     "restart",
+    "runtime",
+    "security_opt",
     "shm_size",
     "stdin_open",
     "stop_grace_period",
     "stop_signal",
+    "sysctls",
+    "tmpfs",
     "tty",
     "ulimits",
     "user",
+    "userns_mode",
+    "uts",
     "volumes",
     "working_dir",
 ];
@@ -57,60 +85,32 @@ const SERVICE_SPEC_ONLY: &[&str] = &[
     "annotations",
     "attach",
     "blkio_config",
-    "cgroup",
-    "cgroup_parent",
     "configs",
     "cpu_count",
     "cpu_percent",
-    "cpu_period",
-    "cpu_quota",
     "cpu_rt_period",
     "cpu_rt_runtime",
-    "cpu_shares",
-    "cpus",
-    "cpuset",
     "credential_spec",
     "deploy",
     "develop",
     "device_cgroup_rules",
-    "devices",
-    "dns_opt",
-    "dns_search",
-    "domainname",
     "extends",
     "external_links",
     "gpus",
-    "group_add",
-    "ipc",
     "isolation",
     "label_file",
     "links",
     "logging",
     "mac_address",
-    "mem_limit",
-    "mem_reservation",
-    "mem_swappiness",
-    "memswap_limit",
     "models",
     "network_mode",
-    "oom_kill_disable",
-    "oom_score_adj",
-    "pid",
-    "pids_limit",
     "post_start",
     "pre_stop",
     "provider",
-    "read_only",
-    "runtime",
     "scale",
     "secrets",
-    "security_opt",
     "storage_opt",
-    "sysctls",
-    "tmpfs",
     "use_api_socket",
-    "userns_mode",
-    "uts",
     "volumes_from",
 ];
 
@@ -238,6 +238,130 @@ impl<'a> Converter<'a> {
                 None
             }
         }
+    }
+
+    /// A whole number within `min..=max`.
+    fn int(&mut self, n: &Node, path: &str, min: i64, max: i64) -> Option<i64> {
+        let v = match &n.value {
+            Value::Int(i) => Some(*i),
+            Value::Str(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        match v {
+            Some(i) if (min..=max).contains(&i) => Some(i),
+            _ if max == i64::MAX => {
+                self.expected(n, path, &format!("a whole number, {min} or more"));
+                None
+            }
+            _ => {
+                self.expected(n, path, &format!("a whole number from {min} to {max}"));
+                None
+            }
+        }
+    }
+
+    /// A size such as `512m`, as a decimal count of bytes; `-1` (unlimited) where allowed.
+    fn bytes(&mut self, n: &Node, path: &str, unlimited: bool) -> Option<String> {
+        let s = self.string(n, path)?;
+        if unlimited && s.trim() == "-1" {
+            return Some("-1".into());
+        }
+        match syntax::parse_bytes(&s) {
+            Ok(0) => None,
+            Ok(b) => Some(b.to_string()),
+            Err(e) => {
+                self.error(&n.loc, path, e);
+                None
+            }
+        }
+    }
+
+    /// `cpus`: a number of CPUs, fractions allowed (`0.5`, `"1.5"`).
+    fn cpus(&mut self, n: &Node, path: &str) -> Option<f64> {
+        let text = match &n.value {
+            Value::Str(_) | Value::Int(_) | Value::Float(..) => n.scalar_text(),
+            _ => None,
+        };
+        match text.and_then(|t| t.trim().parse::<f64>().ok()) {
+            Some(f) if f.is_finite() && f >= 0.0 => (f > 0.0).then_some(f),
+            _ => {
+                self.expected(n, path, "a number of CPUs, like 0.5 or 2");
+                None
+            }
+        }
+    }
+
+    /// `ipc` and `pid`: a mode the engine takes as it is. `service:NAME`
+    /// would join another service's container, which rcompose does not do yet.
+    fn namespace(&mut self, n: &Node, path: &str) -> Option<String> {
+        let s = self.string(n, path)?;
+        if s.starts_with("service:") {
+            self.warn(&n.loc, path, format!("{s:?}: sharing another service's namespace is not supported by rcompose yet; it is ignored"));
+            return None;
+        }
+        Some(s)
+    }
+
+    /// `devices`: `HOST[:CONTAINER[:PERMISSIONS]]` or `{source, target, permissions}`;
+    /// one per target, a later one replacing an earlier one, as docker compose merges them.
+    fn devices(&mut self, n: &Node, path: &str) -> Vec<Device> {
+        let Value::Seq(items) = &n.value else {
+            if !n.is_null() {
+                self.expected(n, path, "a list of devices");
+            }
+            return Vec::new();
+        };
+        let mut out: Vec<Device> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let ip = index(path, i);
+            let dev = match &item.value {
+                Value::Map(entries) => {
+                    self.check_keys(entries, &ip, &["source", "target", "permissions"], &[]);
+                    let mut d = Device::default();
+                    for (k, v) in entries {
+                        let kp = join(&ip, &k.name);
+                        let text = self.string(v, &kp).unwrap_or_default();
+                        match k.name.as_str() {
+                            "source" => d.source = text,
+                            "target" => d.target = text,
+                            "permissions" => d.permissions = text,
+                            _ => {}
+                        }
+                    }
+                    if d.target.is_empty() {
+                        d.target = d.source.clone();
+                    }
+                    if d.permissions.is_empty() {
+                        d.permissions = "rwm".into();
+                    }
+                    d
+                }
+                _ => {
+                    let Some(text) = self.string(item, &ip) else { continue };
+                    match syntax::parse_device(&text) {
+                        Ok((source, target, permissions)) => Device { source, target, permissions },
+                        Err(e) => {
+                            self.error_hint(
+                                &item.loc,
+                                &ip,
+                                e,
+                                "write HOST_PATH[:CONTAINER_PATH[:PERMISSIONS]], like /dev/ttyUSB0:/dev/ttyUSB0:rwm",
+                            );
+                            continue;
+                        }
+                    }
+                }
+            };
+            if dev.source.is_empty() {
+                self.error(&item.loc, &ip, "a device needs a source path on the host");
+                continue;
+            }
+            match out.iter_mut().find(|d| d.target == dev.target) {
+                Some(d) => *d = dev,
+                None => out.push(dev),
+            }
+        }
+        out
     }
 
     fn duration(&mut self, n: &Node, path: &str) -> Option<std::time::Duration> {
@@ -563,6 +687,61 @@ impl<'a> Converter<'a> {
                     }
                 }
                 "ulimits" => svc.ulimits = self.ulimits(v, &kp),
+                "mem_limit" => svc.mem_limit = self.bytes(v, &kp, false),
+                "mem_reservation" => svc.mem_reservation = self.bytes(v, &kp, false),
+                "memswap_limit" => svc.memswap_limit = self.bytes(v, &kp, true),
+                "mem_swappiness" => {
+                    // Left out at 0, as docker compose leaves it out: the engine's default applies.
+                    svc.mem_swappiness = self.int(v, &kp, 0, 100).filter(|n| *n != 0).map(|n| n.to_string());
+                }
+                "cpus" => svc.cpus = self.cpus(v, &kp),
+                "cpu_shares" => svc.cpu_shares = self.int(v, &kp, 0, i64::MAX),
+                "cpu_period" => svc.cpu_period = self.int(v, &kp, 0, i64::MAX),
+                "cpu_quota" => svc.cpu_quota = self.int(v, &kp, -1, i64::MAX),
+                "pids_limit" => svc.pids_limit = self.int(v, &kp, -1, i64::MAX),
+                "oom_score_adj" => svc.oom_score_adj = self.int(v, &kp, -1000, 1000),
+                "oom_kill_disable" => svc.oom_kill_disable = self.bool(v, &kp).unwrap_or(false),
+                "read_only" => svc.read_only = self.bool(v, &kp).unwrap_or(false),
+                "cpuset" => svc.cpuset = self.string(v, &kp),
+                "domainname" => svc.domainname = self.string(v, &kp),
+                "cgroup_parent" => svc.cgroup_parent = self.string(v, &kp),
+                "runtime" => svc.runtime = self.string(v, &kp),
+                "userns_mode" => svc.userns_mode = self.string(v, &kp),
+                "uts" => svc.uts = self.string(v, &kp),
+                "cgroup" => {
+                    if let Some(c) = self.string(v, &kp) {
+                        if matches!(c.as_str(), "host" | "private") {
+                            svc.cgroup = Some(c);
+                        } else {
+                            self.error_hint(&v.loc, &kp, format!("invalid cgroup mode {c:?}"), "use host or private");
+                        }
+                    }
+                }
+                "ipc" => svc.ipc = self.namespace(v, &kp),
+                "pid" => svc.pid = self.namespace(v, &kp),
+                "tmpfs" => {
+                    svc.tmpfs = self.strings(v, &kp, true);
+                    for (i, t) in svc.tmpfs.iter().enumerate() {
+                        if !t.starts_with('/') {
+                            let at = match &v.value {
+                                Value::Seq(items) => &items[i].loc,
+                                _ => &v.loc,
+                            };
+                            self.error_hint(
+                                at,
+                                &kp,
+                                format!("invalid tmpfs mount {t:?}"),
+                                "give an absolute path in the container, like /run or /tmp:size=64m",
+                            );
+                        }
+                    }
+                }
+                "dns_search" => svc.dns_search = self.strings(v, &kp, true),
+                "dns_opt" => svc.dns_opt = self.strings(v, &kp, false),
+                "security_opt" => svc.security_opt = self.strings(v, &kp, false),
+                "group_add" => svc.group_add = self.strings(v, &kp, false),
+                "sysctls" => svc.sysctls = self.string_map(v, &kp),
+                "devices" => svc.devices = self.devices(v, &kp),
                 "pull_policy" => {
                     if let Some(p) = self.string(v, &kp) {
                         let ok = matches!(p.as_str(), "always" | "never" | "missing" | "build" | "if_not_present" | "daily" | "weekly")

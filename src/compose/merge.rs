@@ -31,6 +31,7 @@ fn rule_for(path: &[&str]) -> Rule {
         ["networks" | "volumes", _, "labels"] => Rule::KeyValue,
         ["services", _, "depends_on" | "networks"] => Rule::NamedMap,
         ["services", _, "extra_hosts" | "dns" | "expose" | "cap_add" | "cap_drop" | "profiles" | "env_file"] => Rule::Union,
+        ["services", _, "dns_search" | "dns_opt" | "tmpfs" | "security_opt" | "group_add" | "devices"] => Rule::Union,
         ["services", _, "build"] => Rule::Build,
         _ => Rule::Default,
     }
@@ -56,6 +57,12 @@ fn merge_at(base: Node, over: Node, path: &mut Vec<String>) -> Node {
         Rule::NamedMap => (to_named_map(base), to_named_map(over)),
         Rule::Build => (build_to_map(base), build_to_map(over)),
         Rule::Union => {
+            // A single value stands for a list of one (`dns: 10.0.0.53`, `tmpfs: /run`).
+            let as_list = |n: Node| match n.value {
+                Value::Str(_) | Value::Int(_) => Node { loc: n.loc.clone(), tag: None, value: Value::Seq(vec![n]) },
+                _ => n,
+            };
+            let (base, over) = (as_list(base), as_list(over));
             return match (base.value, over.value) {
                 (Value::Seq(mut a), Value::Seq(b)) => {
                     for item in b {

@@ -50,13 +50,36 @@ pub struct Service {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cap_drop: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_parent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<i64>,
+    /// A fraction of CPUs; written as a whole number when it is one, as Go does.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_go_float")]
+    pub cpus: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpuset: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub depends_on: BTreeMap<String, Dependency>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<Device>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dns: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domainname: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<Vec<String>>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -65,6 +88,8 @@ pub struct Service {
     pub expose: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra_hosts: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<Healthcheck>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,11 +98,30 @@ pub struct Service {
     pub image: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub init: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// Sizes in bytes, as decimal strings (`-1` is unlimited swap), as docker compose prints them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_limit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_reservation: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_swappiness: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memswap_limit: Option<String>,
     /// Attached networks; `None` is an attachment with no options (`default: null`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub networks: BTreeMap<String, Option<ServiceNetwork>>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub oom_kill_disable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_score_adj: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -88,8 +132,14 @@ pub struct Service {
     pub profiles: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pull_policy: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restart: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security_opt: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shm_size: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -98,12 +148,21 @@ pub struct Service {
     pub stop_grace_period: Option<Duration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, String>,
+    /// `PATH[:OPTIONS]` each, as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub tty: bool,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub ulimits: BTreeMap<String, Ulimit>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userns_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uts: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<Mount>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -117,6 +176,14 @@ pub struct Service {
 pub struct RcomposeExt {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub builtin_proxy: Option<bool>,
+}
+
+/// A host device made available in the container.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Device {
+    pub source: String,
+    pub target: String,
+    pub permissions: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -344,6 +411,15 @@ fn opt_u64_string<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Erro
 fn opt_go_duration<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
     match d {
         Some(d) => s.serialize_str(&go_duration(*d)),
+        None => s.serialize_none(),
+    }
+}
+
+/// A number as Go's encoding/json writes a float: `2`, not `2.0`.
+fn opt_go_float<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => s.serialize_i64(*f as i64),
+        Some(f) => s.serialize_f64(*f),
         None => s.serialize_none(),
     }
 }

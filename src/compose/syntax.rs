@@ -338,6 +338,24 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
     Ok((n * mult as f64) as u64)
 }
 
+/// A device as `HOST[:CONTAINER[:PERMISSIONS]]`: (source, target, permissions).
+pub fn parse_device(s: &str) -> Result<(String, String, String), String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let (src, dst, p) = match parts.as_slice() {
+        [src] => (*src, *src, "rwm"),
+        [src, dst] => (*src, *dst, "rwm"),
+        [src, dst, p] => (*src, *dst, *p),
+        _ => return Err(format!("invalid device {s:?}: too many `:`")),
+    };
+    if p.is_empty() || !p.chars().all(|c| matches!(c, 'r' | 'w' | 'm')) {
+        return Err(format!("invalid device permissions {p:?} in {s:?}; use a combination of r, w and m"));
+    }
+    if src.is_empty() || dst.is_empty() {
+        return Err(format!("invalid device {s:?}: a path is empty"));
+    }
+    Ok((src.to_string(), dst.to_string(), p.to_string()))
+}
+
 /// Checks a restart policy: `no`, `always`, `on-failure[:N]`, `unless-stopped`.
 pub fn check_restart(s: &str) -> Result<(), String> {
     match s {
@@ -471,5 +489,19 @@ mod tests {
         assert!(check_restart("unless-stopped").is_ok());
         assert!(check_restart("sometimes").is_err());
         assert!(check_restart("on-failure:x").is_err());
+    }
+
+    #[test]
+    fn devices_as_docker_compose_reads_them() {
+        let d = |s: &str| parse_device(s).map(|(a, b, c)| format!("{a} {b} {c}"));
+        assert_eq!(d("/dev/fuse").unwrap(), "/dev/fuse /dev/fuse rwm");
+        assert_eq!(d("/dev/null:/dev/x").unwrap(), "/dev/null /dev/x rwm");
+        assert_eq!(d("/dev/null:/dev/x:r").unwrap(), "/dev/null /dev/x r");
+        // Two parts are always source and target, as compose-go splits them.
+        assert_eq!(d("/dev/null:r").unwrap(), "/dev/null r rwm");
+        assert!(d("/dev/null:/dev/x:rx").unwrap_err().contains("permissions \"rx\""));
+        assert!(d("/dev/null:/dev/x:").is_err());
+        assert!(d(":/dev/x").unwrap_err().contains("a path is empty"));
+        assert!(d("a:b:c:d").unwrap_err().contains("too many"));
     }
 }

@@ -136,6 +136,7 @@ const NETWORK: &[&str] = &[
     "priority",
 ];
 const ULIMIT: &[&str] = &["soft", "hard"];
+const DEVICE: &[&str] = &["source", "target", "permissions"];
 
 /// docker compose's config-hash of a service.
 pub fn config_hash(service: &Service) -> String {
@@ -161,6 +162,7 @@ fn in_go_order(v: &Value) -> Value {
         }),
         "networks" => map_of(value, |n| structure(n, NETWORK)),
         "ulimits" => map_of(value, |u| structure(u, ULIMIT)),
+        "devices" => each(value, |d| structure(d, DEVICE)),
         // extra_hosts, a map in compose-go, comes from the loader sorted by host already.
         _ => sorted(value),
     })

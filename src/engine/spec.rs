@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HealthConfig, HostConfig, Mount as EngineMount, MountBindOptions,
-    MountBindOptionsPropagationEnum, MountTmpfsOptions, MountType as EngineMountType, MountVolumeOptions, NetworkingConfig, PortBinding,
-    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, DeviceMapping, EndpointIpamConfig, EndpointSettings, HealthConfig, HostConfig, HostConfigCgroupnsModeEnum,
+    Mount as EngineMount, MountBindOptions, MountBindOptionsPropagationEnum, MountTmpfsOptions, MountType as EngineMountType,
+    MountVolumeOptions, NetworkingConfig, PortBinding, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
 };
 
 use super::labels;
@@ -60,6 +60,11 @@ fn restart_policy(s: Option<&str>) -> Option<RestartPolicy> {
 
 fn nanos(d: Option<std::time::Duration>) -> Option<i64> {
     d.map(|d| d.as_nanos() as i64)
+}
+
+/// A size the model keeps as a decimal string of bytes.
+fn bytes(s: &Option<String>) -> Option<i64> {
+    s.as_ref().and_then(|s| s.parse().ok())
 }
 
 /// Binds for bind mounts that may create their host path (as `docker run -v`
@@ -207,6 +212,49 @@ pub fn create_body(
         extra_hosts: (!service.extra_hosts.is_empty()).then(|| service.extra_hosts.iter().map(|h| h.replacen('=', ":", 1)).collect()),
         shm_size: service.shm_size.as_ref().and_then(|s| s.parse().ok()),
         ulimits: (!ulimits.is_empty()).then_some(ulimits),
+        memory: bytes(&service.mem_limit),
+        memory_reservation: bytes(&service.mem_reservation),
+        memory_swap: bytes(&service.memswap_limit),
+        memory_swappiness: bytes(&service.mem_swappiness),
+        nano_cpus: service.cpus.map(|c| (c * 1e9).round() as i64),
+        cpu_shares: service.cpu_shares,
+        cpu_period: service.cpu_period,
+        cpu_quota: service.cpu_quota,
+        cpuset_cpus: service.cpuset.clone(),
+        pids_limit: service.pids_limit,
+        oom_score_adj: service.oom_score_adj,
+        oom_kill_disable: service.oom_kill_disable.then_some(true),
+        readonly_rootfs: service.read_only.then_some(true),
+        // `PATH[:OPTIONS]`: the engine wants the options by path.
+        tmpfs: (!service.tmpfs.is_empty()).then(|| {
+            service.tmpfs.iter().map(|t| t.split_once(':').map_or((t.clone(), String::new()), |(p, o)| (p.into(), o.into()))).collect()
+        }),
+        sysctls: (!service.sysctls.is_empty()).then(|| service.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        security_opt: (!service.security_opt.is_empty()).then(|| service.security_opt.clone()),
+        dns_search: (!service.dns_search.is_empty()).then(|| service.dns_search.clone()),
+        dns_options: (!service.dns_opt.is_empty()).then(|| service.dns_opt.clone()),
+        group_add: (!service.group_add.is_empty()).then(|| service.group_add.clone()),
+        devices: (!service.devices.is_empty()).then(|| {
+            service
+                .devices
+                .iter()
+                .map(|d| DeviceMapping {
+                    path_on_host: Some(d.source.clone()),
+                    path_in_container: Some(d.target.clone()),
+                    cgroup_permissions: Some(d.permissions.clone()),
+                })
+                .collect()
+        }),
+        ipc_mode: service.ipc.clone(),
+        pid_mode: service.pid.clone(),
+        uts_mode: service.uts.clone(),
+        userns_mode: service.userns_mode.clone(),
+        cgroup_parent: service.cgroup_parent.clone(),
+        cgroupns_mode: service
+            .cgroup
+            .as_deref()
+            .map(|c| if c == "host" { HostConfigCgroupnsModeEnum::HOST } else { HostConfigCgroupnsModeEnum::PRIVATE }),
+        runtime: service.runtime.clone(),
         ..Default::default()
     };
     ContainerCreateBody {
@@ -217,6 +265,7 @@ pub fn create_body(
         working_dir: service.working_dir.clone(),
         user: service.user.clone(),
         hostname: service.hostname.clone(),
+        domainname: service.domainname.clone(),
         stop_signal: service.stop_signal.clone(),
         stop_timeout: service.stop_grace_period.map(|d| d.as_secs() as i64),
         tty: Some(service.tty),
