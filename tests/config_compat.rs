@@ -56,6 +56,8 @@ const FIELDS: &[&str] = &[
     "cgroup_parent",
     "runtime",
     "devices",
+    "logging",
+    "network_mode",
 ];
 
 fn lines(path: &Path) -> Vec<String> {

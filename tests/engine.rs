@@ -576,6 +576,7 @@ fn rich(port: u16) -> String {
     group_add: [audio, "1000"]
     ipc: shareable
     devices: ["/dev/null:/dev/xnull:rw", {{ source: /dev/zero, target: /dev/xzero, permissions: r }}]
+    logging: {{ driver: json-file, options: {{ max-size: 1m, max-file: 2 }} }}
 volumes:
   data:
 networks:
@@ -679,4 +680,51 @@ fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
     our_labels.sort();
     their_labels.sort();
     assert_eq!(our_labels, their_labels, "config-hash and image labels differ between the tools");
+}
+
+#[test]
+fn a_service_on_another_services_network_stack_follows_that_container() {
+    common::ensure_compose_v2();
+    let p = TestProject::new(
+        "netmode",
+        &format!(
+            "services:
+  db:
+    image: {BUSYBOX}
+    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100000 & wait\"]
+  side:
+    image: {BUSYBOX}
+    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100000 & wait\"]
+    network_mode: service:db
+  alone:
+    image: {BUSYBOX}
+    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100000 & wait\"]
+    network_mode: none
+"
+        ),
+    );
+    let id = |svc: &str| p.inspect(&format!("{}-{svc}-1", p.name), "{{.Id}}");
+    let mode = |svc: &str| p.inspect(&format!("{}-{svc}-1", p.name), "{{.HostConfig.NetworkMode}}");
+    p.ok(&["up", "-d"]);
+    assert_eq!(mode("side"), format!("container:{}", id("db")));
+    assert_eq!(mode("alone"), "none");
+    // One network stack: side sees db's hostname, and alone has only loopback.
+    let sh = |svc: &str, cmd: &str| docker(&["exec", &format!("{}-{svc}-1", p.name), "sh", "-c", cmd]);
+    assert_eq!(sh("side", "hostname"), sh("db", "hostname"));
+    assert!(!sh("alone", "cat /proc/net/dev").contains("eth0"), "network_mode none has no eth0");
+
+    // docker compose agrees on what these containers are (the hash of the resolved mode).
+    let (code, _, err) = p.compose(&["up", "-d"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("Recreate"), "docker compose recreated rcompose's containers:\n{err}");
+
+    // A new db is a new network stack: side is made again on it.
+    p.ok(&["up", "-d", "--force-recreate", "--no-deps", "db"]);
+    let out = p.rc(&["up", "-d"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains(&format!("Container {}-side-1  Recreated", p.name)), "{err}");
+    assert!(!err.contains(&format!("Container {}-alone-1  Recreate", p.name)), "{err}");
+    assert_eq!(mode("side"), format!("container:{}", id("db")));
+    assert_eq!(sh("side", "hostname"), sh("db", "hostname"));
 }

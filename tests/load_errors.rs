@@ -353,3 +353,22 @@ fn resource_and_kernel_settings_are_checked_where_written() {
     // None of them is a warning that lets the file through.
     assert!(!render(&errs).contains("does not act on it yet"), "{}", render(&errs));
 }
+
+#[test]
+fn network_mode_excludes_networks_and_names_a_real_service() {
+    let text = "services:
+  web:
+    image: nginx
+    network_mode: host
+    networks: [default]
+  side:
+    image: nginx
+    network_mode: service:wbe
+";
+    let errs = errors(&[(DC, text)]);
+    let d = expect(&errs, "has both network_mode and networks", 4, 19, "services.web.network_mode");
+    assert_eq!(d.hint.as_deref(), Some("keep one of them"));
+    // The dependency docker compose adds for it is reported where it comes from.
+    let d = expect(&errs, "depends on undefined service \"wbe\"", 8, 19, "services.side.depends_on.wbe");
+    assert_eq!(d.hint.as_deref(), Some("did you mean `web`?"));
+}

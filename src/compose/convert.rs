@@ -47,10 +47,12 @@ const SERVICE_KEYS: &[&str] = &[
     "init",
     "ipc",
     "labels",
+    "logging",
     "mem_limit",
     "mem_reservation",
     "mem_swappiness",
     "memswap_limit",
+    "network_mode",
     "networks",
     "oom_kill_disable",
     "oom_score_adj",
@@ -100,10 +102,8 @@ const SERVICE_SPEC_ONLY: &[&str] = &[
     "isolation",
     "label_file",
     "links",
-    "logging",
     "mac_address",
     "models",
-    "network_mode",
     "post_start",
     "pre_stop",
     "provider",
@@ -289,6 +289,22 @@ impl<'a> Converter<'a> {
                 None
             }
         }
+    }
+
+    /// `logging`: a driver and its options, each option's value a string.
+    fn logging(&mut self, n: &Node, path: &str) -> Option<Logging> {
+        let entries = self.map(n, path)?;
+        self.check_keys(entries, path, &["driver", "options"], &[]);
+        let mut out = Logging::default();
+        for (k, v) in entries {
+            let kp = join(path, &k.name);
+            match k.name.as_str() {
+                "driver" => out.driver = self.string(v, &kp),
+                "options" => out.options = self.string_map(v, &kp),
+                _ => {}
+            }
+        }
+        Some(out)
     }
 
     /// `ipc` and `pid`: a mode the engine takes as it is. `service:NAME`
@@ -616,6 +632,7 @@ impl<'a> Converter<'a> {
         let mut env_files: Vec<(String, Option<String>, Location)> = Vec::new();
         let mut environment: Vec<(String, Option<String>, Location)> = Vec::new();
         let mut has_networks_key = false;
+        let mut network_mode_loc: Option<Location> = None;
         for (k, v) in entries {
             let kp = join(path, &k.name);
             self.spans.insert(kp.clone(), k.loc.clone());
@@ -742,6 +759,22 @@ impl<'a> Converter<'a> {
                 "group_add" => svc.group_add = self.strings(v, &kp, false),
                 "sysctls" => svc.sysctls = self.string_map(v, &kp),
                 "devices" => svc.devices = self.devices(v, &kp),
+                "logging" => svc.logging = self.logging(v, &kp),
+                "network_mode" => {
+                    network_mode_loc = Some(v.loc.clone());
+                    svc.network_mode = self.string(v, &kp).filter(|m| {
+                        let ok = !m.is_empty() && !matches!(m.as_str(), "service:" | "container:");
+                        if !ok {
+                            self.error_hint(
+                                &v.loc,
+                                &kp,
+                                format!("invalid network_mode {m:?}"),
+                                "use host, none, bridge, service:NAME or container:NAME",
+                            );
+                        }
+                        ok
+                    });
+                }
                 "pull_policy" => {
                     if let Some(p) = self.string(v, &kp) {
                         let ok = matches!(p.as_str(), "always" | "never" | "missing" | "build" | "if_not_present" | "daily" | "weekly")
@@ -771,7 +804,26 @@ impl<'a> Converter<'a> {
             }
             svc.environment.insert(k, v);
         }
-        if !has_networks_key {
+        if let (Some(mode), Some(at)) = (&svc.network_mode, network_mode_loc) {
+            if has_networks_key {
+                self.error_hint(
+                    &at,
+                    &join(path, "network_mode"),
+                    format!("service {name:?} has both network_mode and networks, which exclude each other"),
+                    "keep one of them",
+                );
+            }
+            // Joining another service's network stack needs its container first,
+            // and a new one of it: docker compose adds this dependency too.
+            if let Some(other) = mode.strip_prefix("service:") {
+                self.spans.insert(format!("{}.{other}", join(path, "depends_on")), at);
+                svc.depends_on.entry(other.to_string()).or_insert(Dependency {
+                    condition: Condition::ServiceStarted,
+                    restart: true,
+                    required: true,
+                });
+            }
+        } else if !has_networks_key {
             svc.networks.insert("default".into(), None);
         }
         if svc.image.is_none() && svc.build.is_none() {

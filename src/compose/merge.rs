@@ -19,6 +19,8 @@ enum Rule {
     NamedMap,
     Union,
     Build,
+    /// Options merge under the same driver; another driver replaces the whole block.
+    Logging,
 }
 
 fn rule_for(path: &[&str]) -> Rule {
@@ -33,6 +35,7 @@ fn rule_for(path: &[&str]) -> Rule {
         ["services", _, "extra_hosts" | "dns" | "expose" | "cap_add" | "cap_drop" | "profiles" | "env_file"] => Rule::Union,
         ["services", _, "dns_search" | "dns_opt" | "tmpfs" | "security_opt" | "group_add" | "devices"] => Rule::Union,
         ["services", _, "build"] => Rule::Build,
+        ["services", _, "logging"] => Rule::Logging,
         _ => Rule::Default,
     }
 }
@@ -74,6 +77,16 @@ fn merge_at(base: Node, over: Node, path: &mut Vec<String>) -> Node {
                 }
                 (_, v) => strip_resets(Node { value: v, loc: over.loc, tag: over.tag }),
             };
+        }
+        Rule::Logging => {
+            let driver = |n: &Node| match &n.value {
+                Value::Map(entries) => entries.iter().find(|(k, _)| k.name == "driver").map(|(_, v)| v.value.clone()),
+                _ => None,
+            };
+            if matches!((driver(&base), driver(&over)), (Some(a), Some(b)) if a != b) {
+                return strip_resets(over);
+            }
+            (base, over)
         }
         Rule::Default => (base, over),
     };

@@ -102,6 +102,8 @@ pub struct Service {
     pub ipc: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
     /// Sizes in bytes, as decimal strings (`-1` is unlimited swap), as docker compose prints them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mem_limit: Option<String>,
@@ -111,6 +113,9 @@ pub struct Service {
     pub mem_swappiness: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memswap_limit: Option<String>,
+    /// `host`, `none`, `bridge`, `container:NAME` or `service:NAME`; with it, `networks` is empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
     /// Attached networks; `None` is an attachment with no options (`default: null`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub networks: BTreeMap<String, Option<ServiceNetwork>>,
@@ -184,6 +189,22 @@ pub struct Device {
     pub source: String,
     pub target: String,
     pub permissions: String,
+}
+
+/// The log driver and its options.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Logging {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+impl Service {
+    /// The service whose network stack this one joins (`network_mode: service:NAME`).
+    pub fn network_service(&self) -> Option<&str> {
+        self.network_mode.as_deref().and_then(|m| m.strip_prefix("service:"))
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]

@@ -137,6 +137,7 @@ const NETWORK: &[&str] = &[
 ];
 const ULIMIT: &[&str] = &["soft", "hard"];
 const DEVICE: &[&str] = &["source", "target", "permissions"];
+const LOGGING: &[&str] = &["driver", "options"];
 
 /// docker compose's config-hash of a service.
 pub fn config_hash(service: &Service) -> String {
@@ -163,6 +164,7 @@ fn in_go_order(v: &Value) -> Value {
         "networks" => map_of(value, |n| structure(n, NETWORK)),
         "ulimits" => map_of(value, |u| structure(u, ULIMIT)),
         "devices" => each(value, |d| structure(d, DEVICE)),
+        "logging" => structure(value, LOGGING),
         // extra_hosts, a map in compose-go, comes from the loader sorted by host already.
         _ => sorted(value),
     })
