@@ -58,6 +58,8 @@ const FIELDS: &[&str] = &[
     "devices",
     "logging",
     "network_mode",
+    "secrets",
+    "configs",
 ];
 
 fn lines(path: &Path) -> Vec<String> {
@@ -110,6 +112,11 @@ fn compare_case(name: &str, dir: &Path, args: Vec<String>, environ: Vec<String>)
     let mut problems = Vec::new();
     if ours["name"] != theirs["name"] {
         problems.push(format!("{name}: project name {} != {}", ours["name"], theirs["name"]));
+    }
+    for top in ["secrets", "configs"] {
+        if !same(&ours[top], &theirs[top]) {
+            problems.push(format!("{name}: {top}:\n  rcompose:       {}\n  docker compose: {}", ours[top], theirs[top]));
+        }
     }
     let services = |v: &Value| v["services"].as_object().map(|m| m.keys().cloned().collect::<BTreeSet<_>>()).unwrap_or_default();
     if services(&ours) != services(&theirs) {

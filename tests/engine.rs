@@ -728,3 +728,74 @@ fn a_service_on_another_services_network_stack_follows_that_container() {
     assert_eq!(mode("side"), format!("container:{}", id("db")));
     assert_eq!(sh("side", "hostname"), sh("db", "hostname"));
 }
+
+#[test]
+fn secrets_and_configs_reach_the_container_as_docker_compose_puts_them() {
+    common::ensure_compose_v2();
+    let p = TestProject::new(
+        "secrets",
+        &format!(
+            "services:
+  app:
+    image: {BUSYBOX}
+    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100000 & wait\"]
+    secrets:
+      - db_password
+      - source: db_password
+        target: other_name
+      - source: api_key
+        target: /etc/api_key
+        mode: 0400
+    configs:
+      - app_conf
+      - source: app_conf
+        target: /etc/app.conf
+      - source: inline
+        target: /etc/inline.conf
+secrets:
+  db_password:
+    file: ./db_password.txt
+  api_key:
+    environment: API_KEY
+configs:
+  app_conf:
+    file: ./app.conf
+  inline:
+    content: |
+      listen ${{LISTEN_PORT:-8080}}
+"
+        ),
+    );
+    p.write("db_password.txt", "hunter2");
+    p.write("app.conf", "k=v\n");
+    p.write(".env", "API_KEY=k-123\n");
+    let files = "/run/secrets/db_password /run/secrets/other_name /etc/api_key /app_conf /etc/app.conf /etc/inline.conf";
+    let seen = || {
+        docker(&[
+            "exec",
+            &format!("{}-app-1", p.name),
+            "sh",
+            "-c",
+            &format!("for f in {files}; do echo \"$f $(stat -c %a $f) $(cat $f | tr '\\n' '|')\"; done"),
+        ])
+    };
+    p.ok(&["up", "-d"]);
+    let ours = seen();
+    assert!(ours.contains("/run/secrets/db_password 644 hunter2"), "{ours}");
+    assert!(ours.contains("/run/secrets/other_name 644 hunter2"), "{ours}");
+    assert!(ours.contains("/etc/api_key 400 k-123"), "{ours}");
+    assert!(ours.contains("/etc/inline.conf 444 listen 8080|"), "{ours}");
+    assert!(ours.contains("/app_conf 644 k=v|"), "{ours}");
+
+    let (code, _, err) = p.compose(&["up", "-d"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("Recreate"), "docker compose recreated rcompose's container:\n{err}");
+
+    // docker compose's own container has the same files, and rcompose leaves it alone.
+    let (code, _, err) = p.compose(&["up", "-d", "--force-recreate"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(seen(), ours, "docker compose puts the files differently");
+    let out = p.rc(&["up", "-d"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success() && !err.contains("Recreate"), "{err}");
+}

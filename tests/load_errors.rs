@@ -258,12 +258,12 @@ fn no_compose_file_found() {
 
 #[test]
 fn obsolete_version_and_unsupported_keys_warn() {
-    let dir = project(&[(DC, "version: '3.8'\nservices:\n  web:\n    image: nginx\n    logging:\n      driver: json-file\n")]);
+    let dir = project(&[(DC, "version: '3.8'\nservices:\n  web:\n    image: nginx\n    deploy:\n      replicas: 2\n")]);
     let loaded = load_dir(dir.path()).unwrap();
     let msgs: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
     assert!(msgs.iter().any(|m| m.contains("`version` is obsolete")), "{msgs:?}");
     assert!(
-        msgs.iter().any(|m| m.starts_with("docker-compose.yml:5:5: services.web.logging: `logging` is part of the Compose Specification")),
+        msgs.iter().any(|m| m.starts_with("docker-compose.yml:5:5: services.web.deploy: `deploy` is part of the Compose Specification")),
         "{msgs:?}"
     );
 }
@@ -371,4 +371,31 @@ fn network_mode_excludes_networks_and_names_a_real_service() {
     // The dependency docker compose adds for it is reported where it comes from.
     let d = expect(&errs, "depends on undefined service \"wbe\"", 8, 19, "services.side.depends_on.wbe");
     assert_eq!(d.hint.as_deref(), Some("did you mean `web`?"));
+}
+
+#[test]
+fn secrets_and_configs_name_what_is_missing() {
+    let text = "services:
+  web:
+    image: nginx
+    secrets: [db_pasword]
+    configs:
+      - source: site
+secrets:
+  db_password:
+    file: ./pw.txt
+  token:
+    environment: NO_SUCH_VARIABLE
+configs:
+  both:
+    file: ./a.conf
+    content: x
+";
+    let errs = errors(&[(DC, text)]);
+    let d = expect(&errs, "refers to undefined secret \"db_pasword\"", 4, 15, "services.web.secrets[0]");
+    assert!(d.hint.unwrap().contains("top-level `secrets:`"));
+    expect(&errs, "refers to undefined config \"site\"", 6, 17, "services.web.configs[0]");
+    let d = expect(&errs, "comes from variable \"NO_SUCH_VARIABLE\", which is not set", 11, 18, "secrets.token");
+    assert!(d.hint.unwrap().contains("NO_SUCH_VARIABLE"));
+    expect(&errs, "\"both\" needs exactly one source", 13, 3, "configs.both");
 }

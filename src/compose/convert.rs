@@ -23,6 +23,7 @@ const SERVICE_KEYS: &[&str] = &[
     "cgroup",
     "cgroup_parent",
     "command",
+    "configs",
     "container_name",
     "cpu_period",
     "cpu_quota",
@@ -66,6 +67,7 @@ const SERVICE_KEYS: &[&str] = &[
     "read_only",
     "restart",
     "runtime",
+    "secrets",
     "security_opt",
     "shm_size",
     "stdin_open",
@@ -87,7 +89,6 @@ const SERVICE_SPEC_ONLY: &[&str] = &[
     "annotations",
     "attach",
     "blkio_config",
-    "configs",
     "cpu_count",
     "cpu_percent",
     "cpu_rt_period",
@@ -108,7 +109,6 @@ const SERVICE_SPEC_ONLY: &[&str] = &[
     "pre_stop",
     "provider",
     "scale",
-    "secrets",
     "storage_opt",
     "use_api_socket",
     "volumes_from",
@@ -485,6 +485,8 @@ impl<'a> Converter<'a> {
             services: BTreeMap::new(),
             networks: BTreeMap::new(),
             volumes: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            configs: BTreeMap::new(),
             working_dir: self.base.clone(),
             config_files: Vec::new(),
             disabled: BTreeMap::new(),
@@ -528,7 +530,20 @@ impl<'a> Converter<'a> {
                         project.volumes.insert(vk.name.clone(), vol);
                     }
                 }
-                "secrets" | "configs" | "include" | "models" => {
+                "secrets" | "configs" => {
+                    let secrets = k.name == "secrets";
+                    for (fk, fv) in self.map(v, &k.name).unwrap_or_default() {
+                        let path = join(&k.name, &fk.name);
+                        self.spans.insert(path.clone(), fk.loc.clone());
+                        let obj = self.file_object(fk, fv, &path, secrets);
+                        if secrets {
+                            project.secrets.insert(fk.name.clone(), obj);
+                        } else {
+                            project.configs.insert(fk.name.clone(), obj);
+                        }
+                    }
+                }
+                "include" | "models" => {
                     self.warn(
                         &k.loc,
                         &k.name,
@@ -617,6 +632,115 @@ impl<'a> Converter<'a> {
             vol.name = key.to_string();
         }
         vol
+    }
+
+    /// A top-level secret or config: exactly one of `file`, `environment`,
+    /// `content` (configs only) or `external`.
+    fn file_object(&mut self, fk: &Key, n: &Node, path: &str, secret: bool) -> FileObject {
+        let key = fk.name.as_str();
+        let mut obj = FileObject { name: format!("{}_{key}", self.project_name), ..Default::default() };
+        let Some(entries) = self.map(n, path) else {
+            return obj;
+        };
+        let mut env_at = n.loc.clone();
+        let known: &[&str] = if secret {
+            &["name", "file", "environment", "external", "labels"]
+        } else {
+            &["name", "file", "environment", "content", "external", "labels"]
+        };
+        self.check_keys(entries, path, known, &["driver", "driver_opts", "template_driver"]);
+        let mut explicit_name = None;
+        for (k, v) in entries {
+            let kp = join(path, &k.name);
+            match k.name.as_str() {
+                "name" => explicit_name = self.string(v, &kp),
+                "file" => obj.file = self.string(v, &kp).map(|f| syntax::resolve_host_path(&f, &self.base, self.home.as_deref())),
+                "environment" => {
+                    env_at = v.loc.clone();
+                    obj.environment = self.string(v, &kp);
+                }
+                "content" => obj.content = self.string(v, &kp),
+                "external" => obj.external = external_flag(self, v, &kp, &mut explicit_name),
+                _ => {}
+            }
+        }
+        if let Some(name) = explicit_name {
+            obj.name = name;
+        } else if obj.external {
+            obj.name = key.to_string();
+        }
+        if let Some(var) = &obj.environment {
+            obj.value = (self.env)(var);
+            if obj.value.is_none() {
+                self.error_hint(
+                    &env_at,
+                    path,
+                    format!("{key:?} comes from variable {var:?}, which is not set"),
+                    format!("set {var} in the environment or in .env"),
+                );
+            }
+        }
+        if obj.content.is_some() {
+            obj.value = obj.content.clone();
+        }
+        let sources = [obj.file.is_some(), obj.environment.is_some(), obj.content.is_some(), obj.external].iter().filter(|s| **s).count();
+        if sources != 1 {
+            let what = if secret { "file, environment or external" } else { "file, environment, content or external" };
+            self.error_hint(&fk.loc, path, format!("{key:?} needs exactly one source"), format!("give one of {what}"));
+        }
+        obj
+    }
+
+    /// A service's `secrets` or `configs`: names, or `{source, target, uid, gid, mode}`.
+    fn file_refs(&mut self, n: &Node, path: &str, secret: bool) -> Vec<FileRef> {
+        let Value::Seq(items) = &n.value else {
+            if !n.is_null() {
+                self.expected(n, path, "a list");
+            }
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let ip = index(path, i);
+            // Errors about the reference point at its source name.
+            let mut at = item.loc.clone();
+            let r = match &item.value {
+                Value::Map(entries) => {
+                    self.check_keys(entries, &ip, &["source", "target", "uid", "gid", "mode"], &[]);
+                    let mut r = FileRef::default();
+                    for (k, v) in entries {
+                        let kp = join(&ip, &k.name);
+                        match k.name.as_str() {
+                            "source" => {
+                                at = v.loc.clone();
+                                r.source = self.string(v, &kp).unwrap_or_default();
+                            }
+                            "target" => r.target = self.string(v, &kp),
+                            "uid" => r.uid = self.string(v, &kp),
+                            "gid" => r.gid = self.string(v, &kp),
+                            "mode" => r.mode = self.int(v, &kp, 0, 0o7777).map(|m| m as u32),
+                            _ => {}
+                        }
+                    }
+                    r
+                }
+                // The short form: a secret lands in /run/secrets, as docker compose writes it out.
+                _ => match self.string(item, &ip) {
+                    Some(source) => {
+                        let target = secret.then(|| format!("/run/secrets/{source}"));
+                        FileRef { source, target, ..Default::default() }
+                    }
+                    None => continue,
+                },
+            };
+            if r.source.is_empty() {
+                self.error(&item.loc, &ip, "a source is needed: the name of a top-level entry");
+                continue;
+            }
+            self.spans.insert(ip, at);
+            out.push(r);
+        }
+        out
     }
 
     fn service(&mut self, name: &str, n: &Node, path: &str) -> Option<Service> {
@@ -760,6 +884,8 @@ impl<'a> Converter<'a> {
                 "sysctls" => svc.sysctls = self.string_map(v, &kp),
                 "devices" => svc.devices = self.devices(v, &kp),
                 "logging" => svc.logging = self.logging(v, &kp),
+                "secrets" => svc.secrets = self.file_refs(v, &kp, true),
+                "configs" => svc.configs = self.file_refs(v, &kp, false),
                 "network_mode" => {
                     network_mode_loc = Some(v.loc.clone());
                     svc.network_mode = self.string(v, &kp).filter(|m| {

@@ -427,6 +427,18 @@ fn validate(project: &mut Project, spans: &Spans, diags: &mut Diagnostics) {
                 );
             }
         }
+        for (kind, refs, defined) in [("secret", &svc.secrets, &project.secrets), ("config", &svc.configs, &project.configs)] {
+            for (i, r) in refs.iter().enumerate() {
+                if defined.contains_key(&r.source) {
+                    continue;
+                }
+                let rpath = format!("{path}.{kind}s[{i}]");
+                diags.push(
+                    Diagnostic::error(loc(&rpath), &rpath, format!("service {name:?} refers to undefined {kind} {:?}", r.source))
+                        .with_hint(format!("declare it under the top-level `{kind}s:` key, with a file, like `file: ./{}.txt`", r.source)),
+                );
+            }
+        }
         if let Some(cn) = &svc.container_name
             && let Some(other) = container_names.insert(cn.clone(), name.clone())
         {

@@ -18,6 +18,10 @@ pub struct Project {
     pub networks: BTreeMap<String, Network>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub volumes: BTreeMap<String, Volume>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, FileObject>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub configs: BTreeMap<String, FileObject>,
     /// Top-level `x-*` extension keys, passed through as written.
     #[serde(flatten)]
     pub extensions: BTreeMap<String, serde_json::Value>,
@@ -55,6 +59,8 @@ pub struct Service {
     pub cgroup_parent: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<FileRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -141,6 +147,8 @@ pub struct Service {
     pub read_only: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restart: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<FileRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -205,6 +213,42 @@ impl Service {
     pub fn network_service(&self) -> Option<&str> {
         self.network_mode.as_deref().and_then(|m| m.strip_prefix("service:"))
     }
+}
+
+/// A top-level secret or config: where its contents come from.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct FileObject {
+    pub name: String,
+    /// A host file, made absolute.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The name of a variable holding the contents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// The contents themselves (configs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
+    /// The contents of an `environment` or `content` source, read at load:
+    /// copied into the container, where a file source is mounted.
+    #[serde(skip)]
+    pub value: Option<String>,
+}
+
+/// A service's use of a secret or config.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct FileRef {
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
+    /// Written in octal (`"0400"`), as docker compose prints it.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_octal")]
+    pub mode: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -432,6 +476,14 @@ fn opt_u64_string<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Erro
 fn opt_go_duration<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
     match d {
         Some(d) => s.serialize_str(&go_duration(*d)),
+        None => s.serialize_none(),
+    }
+}
+
+fn opt_octal<S: Serializer>(v: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(0) => s.serialize_str("0"),
+        Some(m) => s.serialize_str(&format!("0{m:o}")),
         None => s.serialize_none(),
     }
 }

@@ -300,6 +300,15 @@ fn resolve_plain(s: &str) -> Value {
     }
     let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        // A leading zero is octal, as Go's yaml.v3 (and so docker compose) reads
+        // it: `mode: 0400` is r--------, `A: 0123` is 83. `0089` stays decimal.
+        if digits.len() > 1
+            && digits.starts_with('0')
+            && digits.bytes().all(|b| b < b'8')
+            && let Ok(i) = i64::from_str_radix(digits, 8)
+        {
+            return Value::Int(if s.starts_with('-') { -i } else { i });
+        }
         if let Ok(i) = s.parse::<i64>() {
             return Value::Int(i);
         }
@@ -449,6 +458,12 @@ mod tests {
         assert_eq!(n.get("g").unwrap().value, Value::Str("8080:80".into()));
         assert!(n.get("h").unwrap().is_null());
         assert_eq!(n.get("i").unwrap().value, Value::Int(16));
+        // Leading zeros are octal, as in Go's yaml.v3, unless a digit is 8 or 9.
+        let n = one("m: 0400\nn: 0089\no: 00\np: 0\n");
+        assert_eq!(n.get("m").unwrap().value, Value::Int(0o400));
+        assert_eq!(n.get("n").unwrap().value, Value::Int(89));
+        assert_eq!(n.get("o").unwrap().value, Value::Int(0));
+        assert_eq!(n.get("p").unwrap().value, Value::Int(0));
     }
 
     #[test]

@@ -138,6 +138,7 @@ const NETWORK: &[&str] = &[
 const ULIMIT: &[&str] = &["soft", "hard"];
 const DEVICE: &[&str] = &["source", "target", "permissions"];
 const LOGGING: &[&str] = &["driver", "options"];
+const FILE_REF: &[&str] = &["source", "target", "uid", "gid", "mode"];
 
 /// docker compose's config-hash of a service.
 pub fn config_hash(service: &Service) -> String {
@@ -165,6 +166,7 @@ fn in_go_order(v: &Value) -> Value {
         "ulimits" => map_of(value, |u| structure(u, ULIMIT)),
         "devices" => each(value, |d| structure(d, DEVICE)),
         "logging" => structure(value, LOGGING),
+        "secrets" | "configs" => each(value, |r| structure(r, FILE_REF)),
         // extra_hosts, a map in compose-go, comes from the loader sorted by host already.
         _ => sorted(value),
     })

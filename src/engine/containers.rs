@@ -64,6 +64,7 @@ pub async fn create(
         .skip(1)
         .map(|net| (spec::network_name(project, net), spec::endpoint(service, net)))
         .collect();
+    let files = spec::file_contents(project, service)?;
     let docker = engine.docker.clone();
     // Created and connected as one step, so an interruption leaves a whole container or none.
     super::to_completion(async move {
@@ -79,6 +80,13 @@ pub async fn create(
                 bail!("cannot create container {name}: {msg}");
             }
         };
+        if let Some(tar) = &files {
+            let opts = bollard::query_parameters::UploadToContainerOptions { path: "/".into(), ..Default::default() };
+            if let Err(e) = docker.upload_to_container(&created.id, Some(opts), bollard::body_full(tar.clone().into())).await {
+                let _ = docker.remove_container(&created.id, None::<bollard::query_parameters::RemoveContainerOptions>).await;
+                bail!("cannot copy secrets and configs into {name}: {}", engine_message(&e));
+            }
+        }
         for (net_name, endpoint) in extra {
             let req = NetworkConnectRequest { container: created.id.clone(), endpoint_config: Some(endpoint) };
             if let Err(e) = docker.connect_network(&net_name, req).await {

@@ -112,7 +112,72 @@ fn mounts(project: &Project, service: &Service) -> (Vec<String>, Vec<EngineMount
             }),
         }
     }
+    // File-based secrets and configs are the host file, mounted read-only, as
+    // docker compose mounts them outside swarm.
+    for (r, obj, secret) in service
+        .secrets
+        .iter()
+        .map(|r| (r, project.secrets.get(&r.source), true))
+        .chain(service.configs.iter().map(|r| (r, project.configs.get(&r.source), false)))
+    {
+        let Some(file) = obj.and_then(|o| o.file.clone()) else { continue };
+        mounts.push(EngineMount {
+            typ: Some(EngineMountType::BIND),
+            source: Some(file),
+            target: Some(file_target(r, secret)),
+            read_only: Some(true),
+            ..Default::default()
+        });
+    }
     (binds, mounts)
+}
+
+/// Secrets and configs given by value (`environment`, `content`), as a tar
+/// archive to copy to the container's `/` before it starts; `None` when there
+/// are none. Mode 0444 unless given, owned by `uid`/`gid` (default root).
+pub fn file_contents(project: &Project, service: &Service) -> anyhow::Result<Option<Vec<u8>>> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut any = false;
+    for (r, obj, secret) in service
+        .secrets
+        .iter()
+        .map(|r| (r, project.secrets.get(&r.source), true))
+        .chain(service.configs.iter().map(|r| (r, project.configs.get(&r.source), false)))
+    {
+        if obj.is_some_and(|o| o.external) {
+            let kind = if secret { "secret" } else { "config" };
+            anyhow::bail!(
+                "{kind} {:?} is external: external {kind}s live in a swarm, which rcompose does not use\n  hint: give it a `file` instead",
+                r.source
+            );
+        }
+        let Some(value) = obj.and_then(|o| o.value.as_deref()) else { continue };
+        let id = |v: &Option<String>, what: &str| -> anyhow::Result<u64> {
+            v.as_deref().map_or(Ok(0), |s| s.parse().map_err(|_| anyhow::anyhow!("{:?}: {what} {s:?} is not a number", r.source)))
+        };
+        let mut header = tar::Header::new_gnu();
+        header.set_size(value.len() as u64);
+        header.set_mode(r.mode.unwrap_or(0o444));
+        header.set_uid(id(&r.uid, "uid")?);
+        header.set_gid(id(&r.gid, "gid")?);
+        header.set_mtime(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()));
+        let target = file_target(r, secret);
+        builder.append_data(&mut header, target.trim_start_matches('/'), value.as_bytes())?;
+        any = true;
+    }
+    Ok(any.then(|| builder.into_inner()).transpose()?)
+}
+
+/// Where a secret or config appears in the container: secrets under
+/// /run/secrets unless the target is absolute, configs at /SOURCE by default.
+pub fn file_target(r: &crate::compose::model::FileRef, secret: bool) -> String {
+    match (&r.target, secret) {
+        (Some(t), _) if t.starts_with('/') => t.clone(),
+        (Some(t), true) => format!("/run/secrets/{t}"),
+        (None, true) => format!("/run/secrets/{}", r.source),
+        (Some(t), false) => format!("/{t}"),
+        (None, false) => format!("/{}", r.source),
+    }
 }
 
 fn propagation(p: &str) -> Option<MountBindOptionsPropagationEnum> {
@@ -306,6 +371,8 @@ mod tests {
     #[test]
     fn binds_and_ports() {
         let project = Project {
+            secrets: Default::default(),
+            configs: Default::default(),
             name: "p".into(),
             services: Default::default(),
             networks: Default::default(),
