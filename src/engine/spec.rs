@@ -11,7 +11,7 @@ use bollard::models::{
 
 use super::labels;
 use crate::compose::Project;
-use crate::compose::model::{Mount, MountType, Service, Ulimit};
+use crate::compose::model::{FileObject, FileRef, Mount, MountType, Service, Ulimit};
 
 /// The container name a service's first container gets.
 pub fn container_name(project: &Project, service: &Service) -> String {
@@ -114,12 +114,7 @@ fn mounts(project: &Project, service: &Service) -> (Vec<String>, Vec<EngineMount
     }
     // File-based secrets and configs are the host file, mounted read-only, as
     // docker compose mounts them outside swarm.
-    for (r, obj, secret) in service
-        .secrets
-        .iter()
-        .map(|r| (r, project.secrets.get(&r.source), true))
-        .chain(service.configs.iter().map(|r| (r, project.configs.get(&r.source), false)))
-    {
+    for (r, obj, secret) in file_refs(project, service) {
         let Some(file) = obj.and_then(|o| o.file.clone()) else { continue };
         mounts.push(EngineMount {
             typ: Some(EngineMountType::BIND),
@@ -138,12 +133,7 @@ fn mounts(project: &Project, service: &Service) -> (Vec<String>, Vec<EngineMount
 pub fn file_contents(project: &Project, service: &Service) -> anyhow::Result<Option<Vec<u8>>> {
     let mut builder = tar::Builder::new(Vec::new());
     let mut any = false;
-    for (r, obj, secret) in service
-        .secrets
-        .iter()
-        .map(|r| (r, project.secrets.get(&r.source), true))
-        .chain(service.configs.iter().map(|r| (r, project.configs.get(&r.source), false)))
-    {
+    for (r, obj, secret) in file_refs(project, service) {
         if obj.is_some_and(|o| o.external) {
             let kind = if secret { "secret" } else { "config" };
             anyhow::bail!(
@@ -168,9 +158,16 @@ pub fn file_contents(project: &Project, service: &Service) -> anyhow::Result<Opt
     Ok(any.then(|| builder.into_inner()).transpose()?)
 }
 
+/// The service's secrets and configs, each with its top-level entry and
+/// whether it is a secret.
+fn file_refs<'a>(project: &'a Project, service: &'a Service) -> impl Iterator<Item = (&'a FileRef, Option<&'a FileObject>, bool)> {
+    let secrets = service.secrets.iter().map(|r| (r, project.secrets.get(&r.source), true));
+    secrets.chain(service.configs.iter().map(|r| (r, project.configs.get(&r.source), false)))
+}
+
 /// Where a secret or config appears in the container: secrets under
 /// /run/secrets unless the target is absolute, configs at /SOURCE by default.
-pub fn file_target(r: &crate::compose::model::FileRef, secret: bool) -> String {
+pub fn file_target(r: &FileRef, secret: bool) -> String {
     match (&r.target, secret) {
         (Some(t), _) if t.starts_with('/') => t.clone(),
         (Some(t), true) => format!("/run/secrets/{t}"),
