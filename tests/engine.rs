@@ -683,7 +683,7 @@ fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
 }
 
 #[test]
-fn a_service_on_another_services_network_stack_follows_that_container() {
+fn a_service_on_another_services_namespaces_follows_that_container() {
     common::ensure_compose_v2();
     let p = TestProject::new(
         "netmode",
@@ -691,11 +691,14 @@ fn a_service_on_another_services_network_stack_follows_that_container() {
             "services:
   db:
     image: {BUSYBOX}
-    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100000 & wait\"]
+    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100001 & wait\"]
+    ipc: shareable
   side:
     image: {BUSYBOX}
     command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100000 & wait\"]
     network_mode: service:db
+    ipc: service:db
+    pid: service:db
   alone:
     image: {BUSYBOX}
     command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100000 & wait\"]
@@ -706,11 +709,16 @@ fn a_service_on_another_services_network_stack_follows_that_container() {
     let id = |svc: &str| p.inspect(&format!("{}-{svc}-1", p.name), "{{.Id}}");
     let mode = |svc: &str| p.inspect(&format!("{}-{svc}-1", p.name), "{{.HostConfig.NetworkMode}}");
     p.ok(&["up", "-d"]);
-    assert_eq!(mode("side"), format!("container:{}", id("db")));
+    let joined = |svc: &str| {
+        p.inspect(&format!("{}-{svc}-1", p.name), "{{.HostConfig.NetworkMode}} {{.HostConfig.IpcMode}} {{.HostConfig.PidMode}}")
+    };
+    let db = format!("container:{}", id("db"));
+    assert_eq!(joined("side"), format!("{db} {db} {db}"));
     assert_eq!(mode("alone"), "none");
     // One network stack: side sees db's hostname, and alone has only loopback.
     let sh = |svc: &str, cmd: &str| docker(&["exec", &format!("{}-{svc}-1", p.name), "sh", "-c", cmd]);
     assert_eq!(sh("side", "hostname"), sh("db", "hostname"));
+    assert!(sh("side", "ps").contains("sleep 100001"), "side sees db's processes (pid: service:db)");
     assert!(!sh("alone", "cat /proc/net/dev").contains("eth0"), "network_mode none has no eth0");
 
     // docker compose agrees on what these containers are (the hash of the resolved mode).
@@ -725,7 +733,8 @@ fn a_service_on_another_services_network_stack_follows_that_container() {
     assert!(out.status.success(), "{err}");
     assert!(err.contains(&format!("Container {}-side-1  Recreated", p.name)), "{err}");
     assert!(!err.contains(&format!("Container {}-alone-1  Recreate", p.name)), "{err}");
-    assert_eq!(mode("side"), format!("container:{}", id("db")));
+    let db = format!("container:{}", id("db"));
+    assert_eq!(joined("side"), format!("{db} {db} {db}"));
     assert_eq!(sh("side", "hostname"), sh("db", "hostname"));
 }
 

@@ -178,40 +178,38 @@ type ServiceResult = Result<String, Arc<String>>;
 impl Converge {
     /// Makes the service's container match the file; returns its id.
     /// `restart`: a dependency it follows (`restart: true`) was renewed.
-    /// `joins`: the container id of the service whose network stack it shares, if any.
-    async fn service(&self, name: &str, restart: bool, joins: Option<&str>) -> anyhow::Result<String> {
-        let svc = &self.project.services[name];
+    /// `dep_ids`: the container id of each dependency this run converged.
+    async fn service(&self, name: &str, restart: bool, dep_ids: &BTreeMap<String, String>) -> anyhow::Result<String> {
+        let declared = &self.project.services[name];
+        // The containers whose namespaces it joins: this run's, or ones left
+        // running (`up SERVICE --no-deps`).
+        let mut joined = BTreeMap::new();
+        for other in declared.joined_services() {
+            let id = match dep_ids.get(other) {
+                Some(id) => id.clone(),
+                None => self.existing.iter().find(|c| containers::service(c) == other).map(containers::id).ok_or_else(|| {
+                    anyhow::anyhow!("it joins the namespaces of service {other:?}, which has no container\n  hint: start {other} first")
+                })?,
+            };
+            joined.insert(other.to_string(), id);
+        }
+        // docker compose hashes and creates with the modes resolved: a new
+        // container to join is a new hash, and so a new container here too.
+        let resolved = (!joined.is_empty()).then(|| declared.with_joined(&joined));
+        let svc = resolved.as_ref().unwrap_or(declared);
         let image = self.project.image_for(svc);
         let loopback: Vec<u16> = self.loopback_ports.get(name).cloned().unwrap_or_default();
-        // The container whose network stack it shares: this run's, or one left running
-        // (`up SERVICE --no-deps`).
-        let joins: Option<String> = match svc.network_service() {
-            None => None,
-            Some(other) => Some(match joins {
-                Some(id) => id.to_string(),
-                None => self.existing.iter().find(|c| containers::service(c) == other).map(containers::id).ok_or_else(|| {
-                    anyhow::anyhow!("it shares the network stack of service {other:?}, which has no container\n  hint: start {other} first")
-                })?,
-            }),
-        };
-        // docker compose hashes the mode as resolved: a new container to join
-        // is a new hash, and so a new container here too.
-        let hashed = match &joins {
-            Some(id) => config_hash::config_hash(&Service { network_mode: Some(format!("container:{id}")), ..svc.clone() }),
-            None => config_hash::config_hash(svc),
-        };
         // Ports published for the proxy are part of what the container is.
         let hash = if loopback.is_empty() {
-            hashed
+            config_hash::config_hash(svc)
         } else {
-            format!("{hashed}-{}", loopback.iter().map(u16::to_string).collect::<Vec<_>>().join("."))
+            format!("{}-{}", config_hash::config_hash(svc), loopback.iter().map(u16::to_string).collect::<Vec<_>>().join("."))
         };
         let image_id = self.image_ids.get(&image).cloned().flatten();
         let mine: Vec<&ContainerSummary> = self.existing.iter().filter(|c| containers::service(c) == name).collect();
         let cname = spec::container_name(&self.project, svc);
         let item = format!("Container {cname}");
         let grace = self.timeout.or(svc.stop_grace_period.map(|d| d.as_secs()));
-        let wiring = spec::Wiring { loopback_ports: &loopback, joins: joins.as_deref() };
         // Only one container per service: remove extras a scaled project left.
         for extra in mine.iter().skip(1) {
             containers::remove(&self.engine, &containers::id(extra), false).await?;
@@ -242,13 +240,13 @@ impl Converge {
             let old = containers::id(c);
             containers::stop(&self.engine, &old, grace).await?;
             containers::remove(&self.engine, &old, false).await?;
-            let id = containers::create(&self.engine, &self.project, svc, &image, image_id.as_deref(), &hash, &wiring).await?;
+            let id = containers::create(&self.engine, &self.project, svc, &image, image_id.as_deref(), &hash, &loopback).await?;
             self.progress.step(&item, "Recreated", self.no_start);
             self.start_unless_no_start(&item, &id, &cname).await?;
             return Ok(id);
         }
         self.progress.step(&item, "Creating", false);
-        let id = containers::create(&self.engine, &self.project, svc, &image, image_id.as_deref(), &hash, &wiring).await?;
+        let id = containers::create(&self.engine, &self.project, svc, &image, image_id.as_deref(), &hash, &loopback).await?;
         self.progress.step(&item, "Created", self.no_start);
         self.start_unless_no_start(&item, &id, &cname).await?;
         Ok(id)
@@ -313,11 +311,9 @@ async fn converge_all(c: Converge, targets: &BTreeSet<String>) -> Result<BTreeMa
                 let renewed = c2.renewed.lock().unwrap_or_else(|e| e.into_inner());
                 c2.project.services[&name2].depends_on.iter().any(|(dep, d)| d.restart && renewed.contains(dep))
             };
-            let joins = c2.project.services[&name2]
-                .network_service()
-                .and_then(|other| deps.iter().zip(&ids).find(|((d, _, _), _)| d == other))
-                .and_then(|(_, id)| id.as_ref().ok().cloned());
-            c2.service(&name2, restart, joins.as_deref()).await.map_err(|e| {
+            let dep_ids: BTreeMap<String, String> =
+                deps.iter().zip(&ids).filter_map(|((d, _, _), id)| id.as_ref().ok().map(|id| (d.clone(), id.clone()))).collect();
+            c2.service(&name2, restart, &dep_ids).await.map_err(|e| {
                 c2.progress.fail(&format!("Container {}", spec::container_name(&c2.project, &c2.project.services[&name2])), &e.to_string());
                 Arc::new(format!("service {name2}: {e:#}"))
             })

@@ -307,17 +307,6 @@ impl<'a> Converter<'a> {
         Some(out)
     }
 
-    /// `ipc` and `pid`: a mode the engine takes as it is. `service:NAME`
-    /// would join another service's container, which rcompose does not do yet.
-    fn namespace(&mut self, n: &Node, path: &str) -> Option<String> {
-        let s = self.string(n, path)?;
-        if s.starts_with("service:") {
-            self.warn(&n.loc, path, format!("{s:?}: sharing another service's namespace is not supported by rcompose yet; it is ignored"));
-            return None;
-        }
-        Some(s)
-    }
-
     /// `devices`: `HOST[:CONTAINER[:PERMISSIONS]]` or `{source, target, permissions}`;
     /// one per target, a later one replacing an earlier one, as docker compose merges them.
     fn devices(&mut self, n: &Node, path: &str) -> Vec<Device> {
@@ -757,6 +746,7 @@ impl<'a> Converter<'a> {
         let mut environment: Vec<(String, Option<String>, Location)> = Vec::new();
         let mut has_networks_key = false;
         let mut network_mode_loc: Option<Location> = None;
+        let (mut ipc_loc, mut pid_loc): (Option<Location>, Option<Location>) = (None, None);
         for (k, v) in entries {
             let kp = join(path, &k.name);
             self.spans.insert(kp.clone(), k.loc.clone());
@@ -858,8 +848,14 @@ impl<'a> Converter<'a> {
                         }
                     }
                 }
-                "ipc" => svc.ipc = self.namespace(v, &kp),
-                "pid" => svc.pid = self.namespace(v, &kp),
+                "ipc" => {
+                    ipc_loc = Some(v.loc.clone());
+                    svc.ipc = self.string(v, &kp);
+                }
+                "pid" => {
+                    pid_loc = Some(v.loc.clone());
+                    svc.pid = self.string(v, &kp);
+                }
                 "tmpfs" => {
                     svc.tmpfs = self.strings(v, &kp, true);
                     for (i, t) in svc.tmpfs.iter().enumerate() {
@@ -930,27 +926,26 @@ impl<'a> Converter<'a> {
             }
             svc.environment.insert(k, v);
         }
-        if let (Some(mode), Some(at)) = (&svc.network_mode, network_mode_loc) {
+        if let (Some(_), Some(at)) = (&svc.network_mode, &network_mode_loc) {
             if has_networks_key {
                 self.error_hint(
-                    &at,
+                    at,
                     &join(path, "network_mode"),
                     format!("service {name:?} has both network_mode and networks, which exclude each other"),
                     "keep one of them",
                 );
             }
-            // Joining another service's network stack needs its container first,
-            // and a new one of it: docker compose adds this dependency too.
-            if let Some(other) = mode.strip_prefix("service:") {
-                self.spans.insert(format!("{}.{other}", join(path, "depends_on")), at);
-                svc.depends_on.entry(other.to_string()).or_insert(Dependency {
-                    condition: Condition::ServiceStarted,
-                    restart: true,
-                    required: true,
-                });
-            }
         } else if !has_networks_key {
             svc.networks.insert("default".into(), None);
+        }
+        // Joining another service's namespace needs its container first, and a
+        // new one of it: docker compose adds this dependency too.
+        for (mode, at) in [(&svc.network_mode, network_mode_loc), (&svc.ipc, ipc_loc), (&svc.pid, pid_loc)] {
+            if let (Some(other), Some(at)) = (mode.as_deref().and_then(|m| m.strip_prefix("service:")), at) {
+                self.spans.entry(format!("{}.{other}", join(path, "depends_on"))).or_insert(at);
+                let started = Dependency { condition: Condition::ServiceStarted, restart: true, required: true };
+                svc.depends_on.entry(other.to_string()).or_insert(started);
+            }
         }
         if svc.image.is_none() && svc.build.is_none() {
             self.error_hint(

@@ -209,9 +209,27 @@ pub struct Logging {
 }
 
 impl Service {
-    /// The service whose network stack this one joins (`network_mode: service:NAME`).
-    pub fn network_service(&self) -> Option<&str> {
-        self.network_mode.as_deref().and_then(|m| m.strip_prefix("service:"))
+    /// The services whose namespaces this one joins (`network_mode`, `ipc` or
+    /// `pid` as `service:NAME`).
+    pub fn joined_services(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = [&self.network_mode, &self.ipc, &self.pid]
+            .into_iter()
+            .filter_map(|m| m.as_deref().and_then(|m| m.strip_prefix("service:")))
+            .collect();
+        out.dedup();
+        out
+    }
+
+    /// The service with each `service:NAME` mode made `container:ID`, given
+    /// the container id of each joined service: what docker compose hashes and creates.
+    pub fn with_joined(&self, ids: &BTreeMap<String, String>) -> Service {
+        let resolve = |m: &Option<String>| {
+            m.as_ref().map(|m| match m.strip_prefix("service:").and_then(|s| ids.get(s)) {
+                Some(id) => format!("container:{id}"),
+                None => m.clone(),
+            })
+        };
+        Service { network_mode: resolve(&self.network_mode), ipc: resolve(&self.ipc), pid: resolve(&self.pid), ..self.clone() }
     }
 }
 

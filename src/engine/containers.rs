@@ -54,10 +54,10 @@ pub async fn create(
     image: &str,
     image_id: Option<&str>,
     hash: &str,
-    wiring: &spec::Wiring<'_>,
+    loopback_ports: &[u16],
 ) -> anyhow::Result<String> {
     let name = spec::container_name(project, service);
-    let body = spec::create_body(project, service, image, image_id, hash, wiring);
+    let body = spec::create_body(project, service, image, image_id, hash, loopback_ports);
     let opts = CreateContainerOptions { name: Some(name.clone()), platform: service.platform.clone().unwrap_or_default() };
     let extra: Vec<(String, bollard::models::EndpointSettings)> = spec::service_networks(service)
         .iter()

@@ -201,24 +201,14 @@ fn bind_string(m: &Mount) -> String {
 /// The full create request for a service's container.
 /// `image_id` goes in the image label (what docker compose compares to
 /// decide whether a container is out of date); the name when not known.
-/// How a container reaches others beyond its service's own settings.
-#[derive(Default)]
-pub struct Wiring<'a> {
-    /// Container ports published on loopback for the built-in proxy.
-    pub loopback_ports: &'a [u16],
-    /// The container whose network stack it joins (`network_mode: service:NAME`).
-    pub joins: Option<&'a str>,
-}
-
 pub fn create_body(
     project: &Project,
     service: &Service,
     image: &str,
     image_id: Option<&str>,
     hash: &str,
-    wiring: &Wiring<'_>,
+    loopback_ports: &[u16],
 ) -> ContainerCreateBody {
-    let loopback_ports = wiring.loopback_ports;
     let env: Vec<String> = service.environment.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}"))).collect();
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     let mut exposed: Vec<String> = Vec::new();
@@ -268,11 +258,8 @@ pub fn create_body(
         })
         .collect();
     let networks = service_networks(service);
-    let network_mode = match (&service.network_mode, service.network_service()) {
-        (Some(_), Some(_)) => wiring.joins.map(|id| format!("container:{id}")),
-        (Some(mode), None) => Some(mode.clone()),
-        (None, _) => networks.first().map(|n| network_name(project, n)),
-    };
+    // `service:NAME` modes come resolved to `container:ID` (Service::with_joined).
+    let network_mode = service.network_mode.clone().or_else(|| networks.first().map(|n| network_name(project, n)));
     let endpoints = networks.first().map(|n| HashMap::from([(network_name(project, n), endpoint(service, n))]));
     let host_config = HostConfig {
         binds: (!binds.is_empty()).then_some(binds),
@@ -402,7 +389,7 @@ mod tests {
             networks: [("default".to_string(), None)].into(),
             ..Default::default()
         };
-        let body = create_body(&project, &svc, "nginx", None, "h", &Wiring { loopback_ports: &[7000], joins: None });
+        let body = create_body(&project, &svc, "nginx", None, "h", &[7000]);
         let hc = body.host_config.unwrap();
         assert_eq!(hc.binds.unwrap(), vec!["/p/conf:/etc/conf:ro,z"]);
         let pb = hc.port_bindings.unwrap();
