@@ -60,6 +60,7 @@ const FIELDS: &[&str] = &[
     "network_mode",
     "secrets",
     "configs",
+    "deploy",
 ];
 
 fn lines(path: &Path) -> Vec<String> {

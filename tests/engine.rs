@@ -577,6 +577,15 @@ fn rich(port: u16) -> String {
     ipc: shareable
     devices: ["/dev/null:/dev/xnull:rw", {{ source: /dev/zero, target: /dev/xzero, permissions: r }}]
     logging: {{ driver: json-file, options: {{ max-size: 1m, max-file: 2 }} }}
+  deployed:
+    image: {BUSYBOX}
+    command: ["sleep", "100000"]
+    deploy:
+      replicas: 1
+      restart_policy: {{ condition: on-failure, max_attempts: 3 }}
+      resources:
+        limits: {{ cpus: "0.25", memory: 32m, pids: 50 }}
+        reservations: {{ memory: 16m }}
 volumes:
   data:
 networks:
@@ -652,9 +661,11 @@ fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
     // rcompose creates; docker compose finds nothing to change.
     p.ok(&["up", "--no-start"]);
     let ours = ids();
-    assert_eq!(ours.len(), 3);
+    assert_eq!(ours.len(), 4);
     let our_host_configs = host_configs();
     assert_eq!(our_host_configs["limits"]["NanoCpus"], 500_000_000, "{:#}", our_host_configs["limits"]);
+    assert_eq!(our_host_configs["deployed"]["NanoCpus"], 250_000_000, "{:#}", our_host_configs["deployed"]);
+    assert_eq!(our_host_configs["deployed"]["RestartPolicy"]["Name"], "on-failure", "{:#}", our_host_configs["deployed"]);
     let (code, _, err) = p.compose(&["up", "--no-start"]);
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("Recreate"), "docker compose recreated rcompose's containers:\n{err}");

@@ -263,7 +263,7 @@ fn obsolete_version_and_unsupported_keys_warn() {
     let msgs: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
     assert!(msgs.iter().any(|m| m.contains("`version` is obsolete")), "{msgs:?}");
     assert!(
-        msgs.iter().any(|m| m.starts_with("docker-compose.yml:5:5: services.web.deploy: `deploy` is part of the Compose Specification")),
+        msgs.iter().any(|m| m.starts_with("docker-compose.yml:6:7: services.web.deploy.replicas: `replicas` is part of the Compose Specification")),
         "{msgs:?}"
     );
 }
@@ -398,4 +398,22 @@ configs:
     let d = expect(&errs, "comes from variable \"NO_SUCH_VARIABLE\", which is not set", 11, 18, "secrets.token");
     assert!(d.hint.unwrap().contains("NO_SUCH_VARIABLE"));
     expect(&errs, "\"both\" needs exactly one source", 13, 3, "configs.both");
+}
+
+#[test]
+fn deploy_resources_and_restart_policy_are_checked() {
+    let text = "services:
+  web:
+    image: nginx
+    deploy:
+      restart_policy:
+        condition: sometimes
+      resources:
+        limits:
+          memory: 1z
+";
+    let errs = errors(&[(DC, text)]);
+    let d = expect(&errs, "invalid restart condition \"sometimes\"", 6, 20, "services.web.deploy.restart_policy.condition");
+    assert_eq!(d.hint.as_deref(), Some("use none, on-failure or any"));
+    expect(&errs, "unknown unit \"z\"", 9, 19, "services.web.deploy.resources.limits.memory");
 }

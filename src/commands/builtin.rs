@@ -329,7 +329,7 @@ pub fn summaries(project: &Project, proxies: &[String], all: bool) -> Vec<Contai
 pub fn daemon(global: &GlobalOpts, service: &str, child: bool, style: &crate::ui::Style) -> anyhow::Result<i32> {
     let Some(project) = super::load_for(global, &[], style).map(Arc::new) else { return Ok(1) };
     let Some(svc) = project.services.get(service) else { bail!("no such service: {service}") };
-    let restart = svc.restart.clone().unwrap_or_default();
+    let restart = svc.restart_policy().unwrap_or_default();
     let supervised = !child && (restart == "always" || restart == "unless-stopped" || restart.starts_with("on-failure"));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     if supervised {

@@ -594,7 +594,7 @@ async fn exit_code_if_exited(engine: &Engine, id: &str) -> Option<i64> {
 
 /// Will the engine restart this container after it exits with `code`?
 fn restarts(svc: &Service, code: i64) -> bool {
-    match svc.restart.as_deref() {
+    match svc.restart_policy().as_deref() {
         Some("always") | Some("unless-stopped") => true,
         Some(r) if r.starts_with("on-failure") => code != 0,
         _ => false,

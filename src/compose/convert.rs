@@ -31,6 +31,7 @@ const SERVICE_KEYS: &[&str] = &[
     "cpus",
     "cpuset",
     "depends_on",
+    "deploy",
     "devices",
     "dns",
     "dns_opt",
@@ -94,7 +95,6 @@ const SERVICE_SPEC_ONLY: &[&str] = &[
     "cpu_rt_period",
     "cpu_rt_runtime",
     "credential_spec",
-    "deploy",
     "develop",
     "device_cgroup_rules",
     "extends",
@@ -287,6 +287,72 @@ impl<'a> Converter<'a> {
             _ => {
                 self.expected(n, path, "a number of CPUs, like 0.5 or 2");
                 None
+            }
+        }
+    }
+
+    /// `deploy`: its `resources` apply to the container; the rest is for a swarm.
+    fn deploy(&mut self, n: &Node, path: &str) -> Option<Deploy> {
+        let entries = self.map(n, path)?;
+        let swarm = ["mode", "replicas", "labels", "update_config", "rollback_config", "restart_policy", "placement", "endpoint_mode"];
+        let not_acted_on: Vec<&str> = swarm.iter().copied().filter(|k| *k != "restart_policy").collect();
+        self.check_keys(entries, path, &["resources", "restart_policy"], &not_acted_on);
+        let mut out = Deploy::default();
+        for (k, v) in entries {
+            if k.name != "resources" {
+                if k.name == "restart_policy" {
+                    self.deploy_restart(v, &join(path, &k.name));
+                }
+                if swarm.contains(&k.name.as_str()) && k.name != "placement" {
+                    out.swarm.insert(k.name.clone(), super::yaml::to_json(v));
+                }
+                continue;
+            }
+            let kp = join(path, &k.name);
+            let Some(res) = self.map(v, &kp) else { continue };
+            self.check_keys(res, &kp, &["limits", "reservations"], &[]);
+            for (rk, rv) in res {
+                let rp = join(&kp, &rk.name);
+                let Some(fields) = self.map(rv, &rp) else { continue };
+                self.check_keys(fields, &rp, &["cpus", "memory", "pids"], &["devices", "generic_resources"]);
+                let mut r = Resource::default();
+                for (fk, fv) in fields {
+                    let fp = join(&rp, &fk.name);
+                    match fk.name.as_str() {
+                        "cpus" => r.cpus = self.cpus(fv, &fp),
+                        "memory" => r.memory = self.bytes(fv, &fp, false),
+                        "pids" => r.pids = self.int(fv, &fp, -1, i64::MAX),
+                        _ => {}
+                    }
+                }
+                match rk.name.as_str() {
+                    "limits" => out.resources.limits = Some(r),
+                    "reservations" => out.resources.reservations = Some(r),
+                    _ => {}
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// `deploy.restart_policy`: checked, as it becomes the container's restart policy.
+    fn deploy_restart(&mut self, n: &Node, path: &str) {
+        let Some(entries) = self.map(n, path) else { return };
+        self.check_keys(entries, path, &["condition", "max_attempts"], &["delay", "window"]);
+        for (k, v) in entries {
+            let kp = join(path, &k.name);
+            match k.name.as_str() {
+                "condition" => {
+                    if let Some(c) = self.string(v, &kp)
+                        && !matches!(c.as_str(), "none" | "on-failure" | "any")
+                    {
+                        self.error_hint(&v.loc, &kp, format!("invalid restart condition {c:?}"), "use none, on-failure or any");
+                    }
+                }
+                "max_attempts" => {
+                    self.uint(v, &kp);
+                }
+                _ => {}
             }
         }
     }
@@ -880,6 +946,7 @@ impl<'a> Converter<'a> {
                 "sysctls" => svc.sysctls = self.string_map(v, &kp),
                 "devices" => svc.devices = self.devices(v, &kp),
                 "logging" => svc.logging = self.logging(v, &kp),
+                "deploy" => svc.deploy = self.deploy(v, &kp),
                 "secrets" => svc.secrets = self.file_refs(v, &kp, true),
                 "configs" => svc.configs = self.file_refs(v, &kp, false),
                 "network_mode" => {

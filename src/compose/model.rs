@@ -76,6 +76,9 @@ pub struct Service {
     pub container_name: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub depends_on: BTreeMap<String, Dependency>,
+    /// Only `resources` is acted on outside swarm, as docker compose acts on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<Deploy>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<Device>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -199,6 +202,48 @@ pub struct Device {
     pub permissions: String,
 }
 
+/// `deploy`, as much of it as applies to one engine.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Deploy {
+    #[serde(skip_serializing_if = "Resources::is_empty")]
+    pub resources: Resources,
+    /// Always written, as compose-go writes this struct.
+    pub placement: Placement,
+    /// The swarm keys (`replicas`, `restart_policy`, ...): warned about and not
+    /// acted on, but kept as written for `config` and the config-hash, so that
+    /// docker compose and rcompose agree on what the service is.
+    #[serde(flatten)]
+    pub swarm: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Placement {}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Resources {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Resource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reservations: Option<Resource>,
+}
+
+impl Resources {
+    fn is_empty(&self) -> bool {
+        self.limits.is_none() && self.reservations.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Resource {
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_go_float")]
+    pub cpus: Option<f64>,
+    /// Bytes, as a decimal string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids: Option<i64>,
+}
+
 /// The log driver and its options.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Logging {
@@ -209,6 +254,21 @@ pub struct Logging {
 }
 
 impl Service {
+    /// The restart policy the container gets: `deploy.restart_policy` when
+    /// given (docker compose lets it win over `restart`), else `restart`.
+    pub fn restart_policy(&self) -> Option<String> {
+        let Some(p) = self.deploy.as_ref().and_then(|d| d.swarm.get("restart_policy")) else {
+            return self.restart.clone();
+        };
+        let attempts = p.get("max_attempts").and_then(serde_json::Value::as_u64).unwrap_or(0);
+        Some(match p.get("condition").and_then(serde_json::Value::as_str).unwrap_or("any") {
+            "none" => "no".into(),
+            "on-failure" if attempts > 0 => format!("on-failure:{attempts}"),
+            "on-failure" => "on-failure".into(),
+            _ => "always".into(),
+        })
+    }
+
     /// The services whose namespaces this one joins (`network_mode`, `ipc` or
     /// `pid` as `service:NAME`).
     pub fn joined_services(&self) -> Vec<&str> {

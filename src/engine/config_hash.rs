@@ -139,6 +139,10 @@ const ULIMIT: &[&str] = &["soft", "hard"];
 const DEVICE: &[&str] = &["source", "target", "permissions"];
 const LOGGING: &[&str] = &["driver", "options"];
 const FILE_REF: &[&str] = &["source", "target", "uid", "gid", "mode"];
+const DEPLOY: &[&str] =
+    &["mode", "replicas", "labels", "update_config", "rollback_config", "resources", "restart_policy", "placement", "endpoint_mode"];
+const RESOURCES: &[&str] = &["limits", "reservations"];
+const RESOURCE: &[&str] = &["cpus", "memory", "pids", "devices", "generic_resources"];
 
 /// docker compose's config-hash of a service.
 pub fn config_hash(service: &Service) -> String {
@@ -167,6 +171,19 @@ fn in_go_order(v: &Value) -> Value {
         "devices" => each(value, |d| structure(d, DEVICE)),
         "logging" => structure(value, LOGGING),
         "secrets" | "configs" => each(value, |r| structure(r, FILE_REF)),
+        "deploy" => {
+            // docker compose leaves replicas out (scaling is not a new container)
+            // and always writes resources, a struct, `{}` when empty.
+            let mut deploy = value.clone();
+            if let Value::Object(d) = &mut deploy {
+                d.remove("replicas");
+                d.entry("resources").or_insert_with(|| Value::Object(Default::default()));
+            }
+            fields(&deploy, DEPLOY.iter().copied(), |key, value| match key {
+                "resources" => fields(value, RESOURCES.iter().copied(), |_, r| structure(r, RESOURCE)),
+                _ => sorted(value),
+            })
+        }
         // extra_hosts, a map in compose-go, comes from the loader sorted by host already.
         _ => sorted(value),
     })

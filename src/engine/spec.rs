@@ -261,11 +261,14 @@ pub fn create_body(
     // `service:NAME` modes come resolved to `container:ID` (Service::with_joined).
     let network_mode = service.network_mode.clone().or_else(|| networks.first().map(|n| network_name(project, n)));
     let endpoints = networks.first().map(|n| HashMap::from([(network_name(project, n), endpoint(service, n))]));
+    let resources = service.deploy.as_ref().map(|d| &d.resources);
+    let limits = resources.and_then(|r| r.limits.as_ref());
+    let reservations = resources.and_then(|r| r.reservations.as_ref());
     let host_config = HostConfig {
         binds: (!binds.is_empty()).then_some(binds),
         mounts: (!engine_mounts.is_empty()).then_some(engine_mounts),
         port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
-        restart_policy: restart_policy(service.restart.as_deref()),
+        restart_policy: restart_policy(service.restart_policy().as_deref()),
         network_mode,
         init: service.init,
         cap_add: (!service.cap_add.is_empty()).then(|| service.cap_add.clone()),
@@ -276,16 +279,17 @@ pub fn create_body(
         extra_hosts: (!service.extra_hosts.is_empty()).then(|| service.extra_hosts.iter().map(|h| h.replacen('=', ":", 1)).collect()),
         shm_size: service.shm_size.as_ref().and_then(|s| s.parse().ok()),
         ulimits: (!ulimits.is_empty()).then_some(ulimits),
-        memory: bytes(&service.mem_limit),
-        memory_reservation: bytes(&service.mem_reservation),
+        // deploy.resources where the service's own keys leave it unset, as docker compose does.
+        memory: bytes(&service.mem_limit).or_else(|| bytes(&limits.and_then(|r| r.memory.clone()))),
+        memory_reservation: bytes(&service.mem_reservation).or_else(|| bytes(&reservations.and_then(|r| r.memory.clone()))),
         memory_swap: bytes(&service.memswap_limit),
         memory_swappiness: bytes(&service.mem_swappiness),
-        nano_cpus: service.cpus.map(|c| (c * 1e9).round() as i64),
+        nano_cpus: service.cpus.or(limits.and_then(|r| r.cpus)).map(|c| (c * 1e9).round() as i64),
         cpu_shares: service.cpu_shares,
         cpu_period: service.cpu_period,
         cpu_quota: service.cpu_quota,
         cpuset_cpus: service.cpuset.clone(),
-        pids_limit: service.pids_limit,
+        pids_limit: service.pids_limit.or(limits.and_then(|r| r.pids)),
         oom_score_adj: service.oom_score_adj,
         oom_kill_disable: service.oom_kill_disable.then_some(true),
         readonly_rootfs: service.read_only.then_some(true),
