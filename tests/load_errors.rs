@@ -416,4 +416,10 @@ fn deploy_resources_and_restart_policy_are_checked() {
     let d = expect(&errs, "invalid restart condition \"sometimes\"", 6, 20, "services.web.deploy.restart_policy.condition");
     assert_eq!(d.hint.as_deref(), Some("use none, on-failure or any"));
     expect(&errs, "unknown unit \"z\"", 9, 19, "services.web.deploy.resources.limits.memory");
+
+    let text = "services:\n  web:\n    image: nginx\n    cpus: 0.5\n    mem_limit: 32m\n    deploy:\n      resources:\n        limits: {cpus: '0.25', memory: 32M}\n";
+    let errs = errors(&[(DC, text)]);
+    let d = expect(&errs, "`cpus` and `deploy.resources.limits.cpus` differ", 4, 5, "services.web.cpus");
+    assert!(d.hint.unwrap().contains("one place"));
+    assert_eq!(errs.len(), 1, "the same memory said twice is fine: {}", render(&errs));
 }

@@ -1005,6 +1005,30 @@ impl<'a> Converter<'a> {
         } else if !has_networks_key {
             svc.networks.insert("default".into(), None);
         }
+        // The same limit said twice must say the same, as docker compose requires.
+        if let Some(res) = svc.deploy.as_ref().map(|d| d.resources.clone()) {
+            let (lim, resv) = (res.limits.unwrap_or_default(), res.reservations.unwrap_or_default());
+            let pairs = [
+                ("mem_limit", svc.mem_limit.clone(), "deploy.resources.limits.memory", lim.memory),
+                ("mem_reservation", svc.mem_reservation.clone(), "deploy.resources.reservations.memory", resv.memory),
+                ("pids_limit", svc.pids_limit.map(|p| p.to_string()), "deploy.resources.limits.pids", lim.pids.map(|p| p.to_string())),
+                ("cpus", svc.cpus.map(|c| c.to_string()), "deploy.resources.limits.cpus", lim.cpus.map(|c| c.to_string())),
+            ];
+            for (own, a, deployed, b) in pairs {
+                if let (Some(a), Some(b)) = (a, b)
+                    && a != b
+                {
+                    let kp = join(path, own);
+                    let at = self.spans.get(&kp).cloned().unwrap_or_else(|| n.loc.clone());
+                    self.error_hint(
+                        &at,
+                        &kp,
+                        format!("`{own}` and `{deployed}` differ"),
+                        "set the limit in one place; docker compose refuses distinct values too",
+                    );
+                }
+            }
+        }
         // Joining another service's namespace needs its container first, and a
         // new one of it: docker compose adds this dependency too.
         for (mode, at) in [(&svc.network_mode, network_mode_loc), (&svc.ipc, ipc_loc), (&svc.pid, pid_loc)] {
