@@ -61,6 +61,7 @@ const FIELDS: &[&str] = &[
     "secrets",
     "configs",
     "deploy",
+    "volumes_from",
 ];
 
 fn lines(path: &Path) -> Vec<String> {

@@ -702,8 +702,13 @@ fn a_service_on_another_services_namespaces_follows_that_container() {
             "services:
   db:
     image: {BUSYBOX}
-    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100001 & wait\"]
+    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; echo hello > /data/greeting; sleep 100001 & wait\"]
     ipc: shareable
+    volumes: [data:/data]
+  reader:
+    image: {BUSYBOX}
+    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100000 & wait\"]
+    volumes_from: [\"db:ro\"]
   side:
     image: {BUSYBOX}
     command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100000 & wait\"]
@@ -714,6 +719,8 @@ fn a_service_on_another_services_namespaces_follows_that_container() {
     image: {BUSYBOX}
     command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100000 & wait\"]
     network_mode: none
+volumes:
+  data:
 "
         ),
     );
@@ -730,6 +737,13 @@ fn a_service_on_another_services_namespaces_follows_that_container() {
     let sh = |svc: &str, cmd: &str| docker(&["exec", &format!("{}-{svc}-1", p.name), "sh", "-c", cmd]);
     assert_eq!(sh("side", "hostname"), sh("db", "hostname"));
     assert!(sh("side", "ps").contains("sleep 100001"), "side sees db's processes (pid: service:db)");
+    // volumes_from: db's volume, read-only as written.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while sh("reader", "cat /data/greeting 2>/dev/null || true") != "hello" {
+        assert!(std::time::Instant::now() < deadline, "reader does not see db's volume");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(sh("reader", "touch /data/x 2>/dev/null && echo writable || echo read-only"), "read-only");
     assert!(!sh("alone", "cat /proc/net/dev").contains("eth0"), "network_mode none has no eth0");
 
     // docker compose agrees on what these containers are (the hash of the resolved mode).
@@ -743,6 +757,7 @@ fn a_service_on_another_services_namespaces_follows_that_container() {
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "{err}");
     assert!(err.contains(&format!("Container {}-side-1  Recreated", p.name)), "{err}");
+    assert!(err.contains(&format!("Container {}-reader-1  Recreated", p.name)), "{err}");
     assert!(!err.contains(&format!("Container {}-alone-1  Recreate", p.name)), "{err}");
     let db = format!("container:{}", id("db"));
     assert_eq!(joined("side"), format!("{db} {db} {db}"));

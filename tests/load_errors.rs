@@ -371,6 +371,12 @@ fn network_mode_excludes_networks_and_names_a_real_service() {
     // The dependency docker compose adds for it is reported where it comes from.
     let d = expect(&errs, "depends on undefined service \"wbe\"", 8, 19, "services.side.depends_on.wbe");
     assert_eq!(d.hint.as_deref(), Some("did you mean `web`?"));
+
+    let text = "services:\n  web:\n    image: nginx\n    volumes_from: [\"web2:rx\", ghost]\n  web2:\n    image: nginx\n";
+    let errs = errors(&[(DC, text)]);
+    let d = expect(&errs, "invalid volumes_from entry \"web2:rx\"", 4, 20, "services.web.volumes_from[0]");
+    assert!(d.hint.unwrap().contains("SERVICE[:ro|:rw]"));
+    expect(&errs, "depends on undefined service \"ghost\"", 4, 31, "services.web.depends_on.ghost");
 }
 
 #[test]

@@ -188,22 +188,26 @@ impl Converge {
             let id = match dep_ids.get(other) {
                 Some(id) => id.clone(),
                 None => self.existing.iter().find(|c| containers::service(c) == other).map(containers::id).ok_or_else(|| {
-                    anyhow::anyhow!("it joins the namespaces of service {other:?}, which has no container\n  hint: start {other} first")
+                    anyhow::anyhow!("it joins the container of service {other:?}, which has none\n  hint: start {other} first")
                 })?,
             };
             joined.insert(other.to_string(), id);
         }
         // docker compose hashes and creates with the modes resolved: a new
         // container to join is a new hash, and so a new container here too.
-        let resolved = (!joined.is_empty()).then(|| declared.with_joined(&joined));
+        let resolved = (!joined.is_empty()).then(|| declared.with_joined(&joined, false));
         let svc = resolved.as_ref().unwrap_or(declared);
         let image = self.project.image_for(svc);
         let loopback: Vec<u16> = self.loopback_ports.get(name).cloned().unwrap_or_default();
+        let hashed = match &resolved {
+            Some(_) => config_hash::config_hash(&declared.with_joined(&joined, true)),
+            None => config_hash::config_hash(svc),
+        };
         // Ports published for the proxy are part of what the container is.
         let hash = if loopback.is_empty() {
-            config_hash::config_hash(svc)
+            hashed
         } else {
-            format!("{}-{}", config_hash::config_hash(svc), loopback.iter().map(u16::to_string).collect::<Vec<_>>().join("."))
+            format!("{hashed}-{}", loopback.iter().map(u16::to_string).collect::<Vec<_>>().join("."))
         };
         let image_id = self.image_ids.get(&image).cloned().flatten();
         let mine: Vec<&ContainerSummary> = self.existing.iter().filter(|c| containers::service(c) == name).collect();

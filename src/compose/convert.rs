@@ -82,6 +82,7 @@ const SERVICE_KEYS: &[&str] = &[
     "userns_mode",
     "uts",
     "volumes",
+    "volumes_from",
     "working_dir",
 ];
 
@@ -111,7 +112,6 @@ const SERVICE_SPEC_ONLY: &[&str] = &[
     "scale",
     "storage_opt",
     "use_api_socket",
-    "volumes_from",
 ];
 
 const BUILD_KEYS: &[&str] = &["context", "dockerfile", "dockerfile_inline", "args", "target", "labels"];
@@ -813,6 +813,7 @@ impl<'a> Converter<'a> {
         let mut has_networks_key = false;
         let mut network_mode_loc: Option<Location> = None;
         let (mut ipc_loc, mut pid_loc): (Option<Location>, Option<Location>) = (None, None);
+        let mut volumes_from_locs: Vec<(String, Location)> = Vec::new();
         for (k, v) in entries {
             let kp = join(path, &k.name);
             self.spans.insert(kp.clone(), k.loc.clone());
@@ -947,6 +948,26 @@ impl<'a> Converter<'a> {
                 "devices" => svc.devices = self.devices(v, &kp),
                 "logging" => svc.logging = self.logging(v, &kp),
                 "deploy" => svc.deploy = self.deploy(v, &kp),
+                "volumes_from" => {
+                    svc.volumes_from = self.strings(v, &kp, false);
+                    for (i, entry) in svc.volumes_from.iter().enumerate() {
+                        let at = match &v.value {
+                            Value::Seq(items) => items[i].loc.clone(),
+                            _ => v.loc.clone(),
+                        };
+                        let mode = entry.strip_prefix("container:").unwrap_or(entry).split(':').nth(1);
+                        if entry.is_empty() || entry == "container:" || mode.is_some_and(|m| !matches!(m, "ro" | "rw")) {
+                            self.error_hint(
+                                &at,
+                                &index(&kp, i),
+                                format!("invalid volumes_from entry {entry:?}"),
+                                "write SERVICE[:ro|:rw] or container:NAME[:ro|:rw]",
+                            );
+                        } else if let Some(other) = volumes_from_service(entry) {
+                            volumes_from_locs.push((other.to_string(), at));
+                        }
+                    }
+                }
                 "secrets" => svc.secrets = self.file_refs(v, &kp, true),
                 "configs" => svc.configs = self.file_refs(v, &kp, false),
                 "network_mode" => {
@@ -1004,6 +1025,12 @@ impl<'a> Converter<'a> {
             }
         } else if !has_networks_key {
             svc.networks.insert("default".into(), None);
+        }
+        // Volumes from another service's container: it must exist first (no restart follows it).
+        for (other, at) in volumes_from_locs {
+            self.spans.entry(format!("{}.{other}", join(path, "depends_on"))).or_insert(at);
+            let started = Dependency { condition: Condition::ServiceStarted, restart: false, required: true };
+            svc.depends_on.entry(other).or_insert(started);
         }
         // The same limit said twice must say the same, as docker compose requires.
         if let Some(res) = svc.deploy.as_ref().map(|d| d.resources.clone()) {

@@ -181,6 +181,8 @@ pub struct Service {
     pub uts: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<Mount>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
     /// rcompose's own settings for the service (`x-rcompose`).
@@ -269,28 +271,55 @@ impl Service {
         })
     }
 
-    /// The services whose namespaces this one joins (`network_mode`, `ipc` or
-    /// `pid` as `service:NAME`).
+    /// The services whose containers this one joins: `network_mode`, `ipc` or
+    /// `pid` as `service:NAME`, and the services in `volumes_from`.
     pub fn joined_services(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = [&self.network_mode, &self.ipc, &self.pid]
-            .into_iter()
-            .filter_map(|m| m.as_deref().and_then(|m| m.strip_prefix("service:")))
-            .collect();
+        let modes =
+            [&self.network_mode, &self.ipc, &self.pid].into_iter().filter_map(|m| m.as_deref().and_then(|m| m.strip_prefix("service:")));
+        let mut out: Vec<&str> = modes.chain(self.volumes_from.iter().filter_map(|v| volumes_from_service(v))).collect();
+        out.sort();
         out.dedup();
         out
     }
 
-    /// The service with each `service:NAME` mode made `container:ID`, given
-    /// the container id of each joined service: what docker compose hashes and creates.
-    pub fn with_joined(&self, ids: &BTreeMap<String, String>) -> Service {
+    /// The service with each reference to another service made a reference to
+    /// its container, given the container id of each joined service:
+    /// `service:NAME` modes become `container:ID`, and `volumes_from` entries
+    /// the container's id (with `container:` dropped from the others).
+    /// docker compose hashes `volumes_from` without the entries' `:ro`/`:rw`
+    /// (`for_hash`), and creates the container with the same list; rcompose
+    /// keeps the mode written when creating, so `db:ro` stays read-only.
+    pub fn with_joined(&self, ids: &BTreeMap<String, String>, for_hash: bool) -> Service {
         let resolve = |m: &Option<String>| {
             m.as_ref().map(|m| match m.strip_prefix("service:").and_then(|s| ids.get(s)) {
                 Some(id) => format!("container:{id}"),
                 None => m.clone(),
             })
         };
-        Service { network_mode: resolve(&self.network_mode), ipc: resolve(&self.ipc), pid: resolve(&self.pid), ..self.clone() }
+        let volumes_from = self
+            .volumes_from
+            .iter()
+            .map(|v| match volumes_from_service(v).and_then(|s| ids.get(s)) {
+                Some(id) => match v.split_once(':') {
+                    Some((_, mode)) if !for_hash => format!("{id}:{mode}"),
+                    _ => id.clone(),
+                },
+                None => v.strip_prefix("container:").unwrap_or(v).to_string(),
+            })
+            .collect();
+        Service {
+            network_mode: resolve(&self.network_mode),
+            ipc: resolve(&self.ipc),
+            pid: resolve(&self.pid),
+            volumes_from,
+            ..self.clone()
+        }
     }
+}
+
+/// The service a `volumes_from` entry names (`NAME[:MODE]`), unless it names a container.
+pub fn volumes_from_service(entry: &str) -> Option<&str> {
+    (!entry.starts_with("container:")).then(|| entry.split(':').next().unwrap_or(entry))
 }
 
 /// A top-level secret or config: where its contents come from.

@@ -323,6 +323,7 @@ pub fn create_body(
             .as_deref()
             .map(|c| if c == "host" { HostConfigCgroupnsModeEnum::HOST } else { HostConfigCgroupnsModeEnum::PRIVATE }),
         runtime: service.runtime.clone(),
+        volumes_from: (!service.volumes_from.is_empty()).then(|| service.volumes_from.clone()),
         log_config: service.logging.as_ref().map(|l| HostConfigLogConfig {
             typ: Some(l.driver.clone().unwrap_or_default()),
             config: Some(l.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
