@@ -148,6 +148,14 @@ pub struct Converter<'a> {
     pub project_name: String,
 }
 
+/// Where item `i` of a list is, or the value itself when it was a single one.
+fn item_loc(n: &Node, i: usize) -> &Location {
+    match &n.value {
+        Value::Seq(items) => items.get(i).map_or(&n.loc, |item| &item.loc),
+        _ => &n.loc,
+    }
+}
+
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
 }
@@ -291,70 +299,94 @@ impl<'a> Converter<'a> {
         }
     }
 
-    /// `deploy`: its `resources` apply to the container; the rest is for a swarm.
+    /// `network_mode`, `ipc` or `pid`: a mode as written, noting the service
+    /// a `service:NAME` mode joins.
+    fn joining_mode(&mut self, n: &Node, path: &str, implied: &mut Vec<(String, Location, bool)>) -> Option<String> {
+        let mode = self.string(n, path)?;
+        if let Some(other) = mode.strip_prefix("service:").filter(|o| !o.is_empty()) {
+            implied.push((other.to_string(), n.loc.clone(), true));
+        }
+        Some(mode)
+    }
+
+    /// `deploy`: its `resources` and `restart_policy` apply to the container;
+    /// the rest is for a swarm.
     fn deploy(&mut self, n: &Node, path: &str) -> Option<Deploy> {
         let entries = self.map(n, path)?;
-        let swarm = ["mode", "replicas", "labels", "update_config", "rollback_config", "restart_policy", "placement", "endpoint_mode"];
-        let not_acted_on: Vec<&str> = swarm.iter().copied().filter(|k| *k != "restart_policy").collect();
-        self.check_keys(entries, path, &["resources", "restart_policy"], &not_acted_on);
+        const SWARM: &[&str] = &["mode", "replicas", "labels", "update_config", "rollback_config", "placement", "endpoint_mode"];
+        self.check_keys(entries, path, &["resources", "restart_policy"], SWARM);
         let mut out = Deploy::default();
         for (k, v) in entries {
-            if k.name != "resources" {
-                if k.name == "restart_policy" {
-                    self.deploy_restart(v, &join(path, &k.name));
-                }
-                if swarm.contains(&k.name.as_str()) && k.name != "placement" {
+            let kp = join(path, &k.name);
+            match k.name.as_str() {
+                "resources" => out.resources = self.resources(v, &kp),
+                "restart_policy" => {
+                    out.restart = self.deploy_restart(v, &kp);
                     out.swarm.insert(k.name.clone(), super::yaml::to_json(v));
                 }
-                continue;
-            }
-            let kp = join(path, &k.name);
-            let Some(res) = self.map(v, &kp) else { continue };
-            self.check_keys(res, &kp, &["limits", "reservations"], &[]);
-            for (rk, rv) in res {
-                let rp = join(&kp, &rk.name);
-                let Some(fields) = self.map(rv, &rp) else { continue };
-                self.check_keys(fields, &rp, &["cpus", "memory", "pids"], &["devices", "generic_resources"]);
-                let mut r = Resource::default();
-                for (fk, fv) in fields {
-                    let fp = join(&rp, &fk.name);
-                    match fk.name.as_str() {
-                        "cpus" => r.cpus = self.cpus(fv, &fp),
-                        "memory" => r.memory = self.bytes(fv, &fp, false),
-                        "pids" => r.pids = self.int(fv, &fp, -1, i64::MAX),
-                        _ => {}
-                    }
+                // Written as `{}` always (see Deploy).
+                "placement" => {}
+                name if SWARM.contains(&name) => {
+                    out.swarm.insert(k.name.clone(), super::yaml::to_json(v));
                 }
-                match rk.name.as_str() {
-                    "limits" => out.resources.limits = Some(r),
-                    "reservations" => out.resources.reservations = Some(r),
-                    _ => {}
-                }
+                _ => {}
             }
         }
         Some(out)
     }
 
-    /// `deploy.restart_policy`: checked, as it becomes the container's restart policy.
-    fn deploy_restart(&mut self, n: &Node, path: &str) {
-        let Some(entries) = self.map(n, path) else { return };
-        self.check_keys(entries, path, &["condition", "max_attempts"], &["delay", "window"]);
+    /// `deploy.resources`: cpus, memory and pids, as limits or reservations.
+    fn resources(&mut self, n: &Node, path: &str) -> Resources {
+        let mut out = Resources::default();
+        let Some(entries) = self.map(n, path) else { return out };
+        self.check_keys(entries, path, &["limits", "reservations"], &[]);
         for (k, v) in entries {
             let kp = join(path, &k.name);
+            let Some(fields) = self.map(v, &kp) else { continue };
+            self.check_keys(fields, &kp, &["cpus", "memory", "pids"], &["devices", "generic_resources"]);
+            let mut r = Resource::default();
+            for (fk, fv) in fields {
+                let fp = join(&kp, &fk.name);
+                match fk.name.as_str() {
+                    "cpus" => r.cpus = self.cpus(fv, &fp),
+                    "memory" => r.memory = self.bytes(fv, &fp, false),
+                    "pids" => r.pids = self.int(fv, &fp, -1, i64::MAX),
+                    _ => {}
+                }
+            }
             match k.name.as_str() {
-                "condition" => {
-                    if let Some(c) = self.string(v, &kp)
-                        && !matches!(c.as_str(), "none" | "on-failure" | "any")
-                    {
-                        self.error_hint(&v.loc, &kp, format!("invalid restart condition {c:?}"), "use none, on-failure or any");
-                    }
-                }
-                "max_attempts" => {
-                    self.uint(v, &kp);
-                }
+                "limits" => out.limits = Some(r),
+                "reservations" => out.reservations = Some(r),
                 _ => {}
             }
         }
+        out
+    }
+
+    /// `deploy.restart_policy`, as the engine's restart policy docker compose
+    /// makes of it: `none` is `no`, `any` (the default) is `always`.
+    fn deploy_restart(&mut self, n: &Node, path: &str) -> Option<String> {
+        let entries = self.map(n, path)?;
+        self.check_keys(entries, path, &["condition", "max_attempts"], &["delay", "window"]);
+        let (mut condition, mut attempts) = (None, 0);
+        for (k, v) in entries {
+            let kp = join(path, &k.name);
+            match k.name.as_str() {
+                "condition" => match self.string(v, &kp) {
+                    Some(c) if matches!(c.as_str(), "none" | "on-failure" | "any") => condition = Some(c),
+                    Some(c) => self.error_hint(&v.loc, &kp, format!("invalid restart condition {c:?}"), "use none, on-failure or any"),
+                    None => {}
+                },
+                "max_attempts" => attempts = self.uint(v, &kp).unwrap_or(0),
+                _ => {}
+            }
+        }
+        Some(match condition.as_deref().unwrap_or("any") {
+            "none" => "no".into(),
+            "on-failure" if attempts > 0 => format!("on-failure:{attempts}"),
+            "on-failure" => "on-failure".into(),
+            _ => "always".into(),
+        })
     }
 
     /// `logging`: a driver and its options, each option's value a string.
@@ -725,8 +757,8 @@ impl<'a> Converter<'a> {
             obj.name = key.to_string();
         }
         if let Some(var) = &obj.environment {
-            obj.value = (self.env)(var);
-            if obj.value.is_none() {
+            obj.env_value = (self.env)(var);
+            if obj.env_value.is_none() {
                 self.error_hint(
                     &env_at,
                     path,
@@ -734,9 +766,6 @@ impl<'a> Converter<'a> {
                     format!("set {var} in the environment or in .env"),
                 );
             }
-        }
-        if obj.content.is_some() {
-            obj.value = obj.content.clone();
         }
         let sources = [obj.file.is_some(), obj.environment.is_some(), obj.content.is_some(), obj.external].iter().filter(|s| **s).count();
         if sources != 1 {
@@ -812,8 +841,8 @@ impl<'a> Converter<'a> {
         let mut environment: Vec<(String, Option<String>, Location)> = Vec::new();
         let mut has_networks_key = false;
         let mut network_mode_loc: Option<Location> = None;
-        let (mut ipc_loc, mut pid_loc): (Option<Location>, Option<Location>) = (None, None);
-        let mut volumes_from_locs: Vec<(String, Location)> = Vec::new();
+        // Services this one joins, where it says so, and whether a new container of it restarts this one.
+        let mut implied: Vec<(String, Location, bool)> = Vec::new();
         for (k, v) in entries {
             let kp = join(path, &k.name);
             self.spans.insert(kp.clone(), k.loc.clone());
@@ -915,24 +944,14 @@ impl<'a> Converter<'a> {
                         }
                     }
                 }
-                "ipc" => {
-                    ipc_loc = Some(v.loc.clone());
-                    svc.ipc = self.string(v, &kp);
-                }
-                "pid" => {
-                    pid_loc = Some(v.loc.clone());
-                    svc.pid = self.string(v, &kp);
-                }
+                "ipc" => svc.ipc = self.joining_mode(v, &kp, &mut implied),
+                "pid" => svc.pid = self.joining_mode(v, &kp, &mut implied),
                 "tmpfs" => {
                     svc.tmpfs = self.strings(v, &kp, true);
                     for (i, t) in svc.tmpfs.iter().enumerate() {
                         if !t.starts_with('/') {
-                            let at = match &v.value {
-                                Value::Seq(items) => &items[i].loc,
-                                _ => &v.loc,
-                            };
                             self.error_hint(
-                                at,
+                                item_loc(v, i),
                                 &kp,
                                 format!("invalid tmpfs mount {t:?}"),
                                 "give an absolute path in the container, like /run or /tmp:size=64m",
@@ -951,10 +970,7 @@ impl<'a> Converter<'a> {
                 "volumes_from" => {
                     svc.volumes_from = self.strings(v, &kp, false);
                     for (i, entry) in svc.volumes_from.iter().enumerate() {
-                        let at = match &v.value {
-                            Value::Seq(items) => items[i].loc.clone(),
-                            _ => v.loc.clone(),
-                        };
+                        let at = item_loc(v, i).clone();
                         let mode = entry.strip_prefix("container:").unwrap_or(entry).split(':').nth(1);
                         if entry.is_empty() || entry == "container:" || mode.is_some_and(|m| !matches!(m, "ro" | "rw")) {
                             self.error_hint(
@@ -964,7 +980,7 @@ impl<'a> Converter<'a> {
                                 "write SERVICE[:ro|:rw] or container:NAME[:ro|:rw]",
                             );
                         } else if let Some(other) = volumes_from_service(entry) {
-                            volumes_from_locs.push((other.to_string(), at));
+                            implied.push((other.to_string(), at, false));
                         }
                     }
                 }
@@ -972,7 +988,7 @@ impl<'a> Converter<'a> {
                 "configs" => svc.configs = self.file_refs(v, &kp, false),
                 "network_mode" => {
                     network_mode_loc = Some(v.loc.clone());
-                    svc.network_mode = self.string(v, &kp).filter(|m| {
+                    svc.network_mode = self.joining_mode(v, &kp, &mut implied).filter(|m| {
                         let ok = !m.is_empty() && !matches!(m.as_str(), "service:" | "container:");
                         if !ok {
                             self.error_hint(
@@ -1026,43 +1042,40 @@ impl<'a> Converter<'a> {
         } else if !has_networks_key {
             svc.networks.insert("default".into(), None);
         }
-        // Volumes from another service's container: it must exist first (no restart follows it).
-        for (other, at) in volumes_from_locs {
+        // Joining another service's container needs it first, as docker compose
+        // adds this dependency too; a new one of it restarts this one, except
+        // for volumes_from.
+        // volumes_from's first: its dependency is the one kept when both name a service.
+        implied.sort_by_key(|(_, _, restart)| *restart);
+        for (other, at, restart) in implied {
             self.spans.entry(format!("{}.{other}", join(path, "depends_on"))).or_insert(at);
-            let started = Dependency { condition: Condition::ServiceStarted, restart: false, required: true };
-            svc.depends_on.entry(other).or_insert(started);
+            svc.depends_on.entry(other).or_insert(Dependency { condition: Condition::ServiceStarted, restart, required: true });
         }
         // The same limit said twice must say the same, as docker compose requires.
-        if let Some(res) = svc.deploy.as_ref().map(|d| d.resources.clone()) {
-            let (lim, resv) = (res.limits.unwrap_or_default(), res.reservations.unwrap_or_default());
-            let pairs = [
-                ("mem_limit", svc.mem_limit.clone(), "deploy.resources.limits.memory", lim.memory),
-                ("mem_reservation", svc.mem_reservation.clone(), "deploy.resources.reservations.memory", resv.memory),
-                ("pids_limit", svc.pids_limit.map(|p| p.to_string()), "deploy.resources.limits.pids", lim.pids.map(|p| p.to_string())),
-                ("cpus", svc.cpus.map(|c| c.to_string()), "deploy.resources.limits.cpus", lim.cpus.map(|c| c.to_string())),
-            ];
-            for (own, a, deployed, b) in pairs {
-                if let (Some(a), Some(b)) = (a, b)
-                    && a != b
-                {
-                    let kp = join(path, own);
-                    let at = self.spans.get(&kp).cloned().unwrap_or_else(|| n.loc.clone());
-                    self.error_hint(
-                        &at,
-                        &kp,
-                        format!("`{own}` and `{deployed}` differ"),
-                        "set the limit in one place; docker compose refuses distinct values too",
-                    );
-                }
+        if let Some(res) = svc.deploy.as_ref().map(|d| &d.resources) {
+            fn differ<T: PartialEq>(a: &Option<T>, b: Option<&T>) -> bool {
+                matches!((a, b), (Some(a), Some(b)) if a != b)
             }
-        }
-        // Joining another service's namespace needs its container first, and a
-        // new one of it: docker compose adds this dependency too.
-        for (mode, at) in [(&svc.network_mode, network_mode_loc), (&svc.ipc, ipc_loc), (&svc.pid, pid_loc)] {
-            if let (Some(other), Some(at)) = (mode.as_deref().and_then(|m| m.strip_prefix("service:")), at) {
-                self.spans.entry(format!("{}.{other}", join(path, "depends_on"))).or_insert(at);
-                let started = Dependency { condition: Condition::ServiceStarted, restart: true, required: true };
-                svc.depends_on.entry(other.to_string()).or_insert(started);
+            let (lim, resv) = (res.limits.as_ref(), res.reservations.as_ref());
+            let conflicts = [
+                ("mem_limit", "deploy.resources.limits.memory", differ(&svc.mem_limit, lim.and_then(|r| r.memory.as_ref()))),
+                (
+                    "mem_reservation",
+                    "deploy.resources.reservations.memory",
+                    differ(&svc.mem_reservation, resv.and_then(|r| r.memory.as_ref())),
+                ),
+                ("pids_limit", "deploy.resources.limits.pids", differ(&svc.pids_limit, lim.and_then(|r| r.pids.as_ref()))),
+                ("cpus", "deploy.resources.limits.cpus", differ(&svc.cpus, lim.and_then(|r| r.cpus.as_ref()))),
+            ];
+            for (own, deployed, _) in conflicts.into_iter().filter(|c| c.2) {
+                let kp = join(path, own);
+                let at = self.spans.get(&kp).cloned().unwrap_or_else(|| n.loc.clone());
+                self.error_hint(
+                    &at,
+                    &kp,
+                    format!("`{own}` and `{deployed}` differ"),
+                    "set the limit in one place; docker compose refuses distinct values too",
+                );
             }
         }
         if svc.image.is_none() && svc.build.is_none() {

@@ -216,6 +216,9 @@ pub struct Deploy {
     /// docker compose and rcompose agree on what the service is.
     #[serde(flatten)]
     pub swarm: BTreeMap<String, serde_json::Value>,
+    /// `restart_policy` as the engine's restart policy (`on-failure:3`), made at load.
+    #[serde(skip)]
+    pub restart: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -259,16 +262,7 @@ impl Service {
     /// The restart policy the container gets: `deploy.restart_policy` when
     /// given (docker compose lets it win over `restart`), else `restart`.
     pub fn restart_policy(&self) -> Option<String> {
-        let Some(p) = self.deploy.as_ref().and_then(|d| d.swarm.get("restart_policy")) else {
-            return self.restart.clone();
-        };
-        let attempts = p.get("max_attempts").and_then(serde_json::Value::as_u64).unwrap_or(0);
-        Some(match p.get("condition").and_then(serde_json::Value::as_str).unwrap_or("any") {
-            "none" => "no".into(),
-            "on-failure" if attempts > 0 => format!("on-failure:{attempts}"),
-            "on-failure" => "on-failure".into(),
-            _ => "always".into(),
-        })
+        self.deploy.as_ref().and_then(|d| d.restart.clone()).or_else(|| self.restart.clone())
     }
 
     /// The services whose containers this one joins: `network_mode`, `ipc` or
@@ -337,10 +331,16 @@ pub struct FileObject {
     pub content: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub external: bool,
-    /// The contents of an `environment` or `content` source, read at load:
-    /// copied into the container, where a file source is mounted.
+    /// The value of the `environment` source's variable, read at load.
     #[serde(skip)]
-    pub value: Option<String>,
+    pub env_value: Option<String>,
+}
+
+impl FileObject {
+    /// The contents copied into the container (a `file` source is mounted instead).
+    pub fn contents(&self) -> Option<&str> {
+        self.content.as_deref().or(self.env_value.as_deref())
+    }
 }
 
 /// A service's use of a secret or config.

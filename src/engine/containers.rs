@@ -80,9 +80,9 @@ pub async fn create(
                 bail!("cannot create container {name}: {msg}");
             }
         };
-        if let Some(tar) = &files {
+        if let Some(tar) = files {
             let opts = bollard::query_parameters::UploadToContainerOptions { path: "/".into(), ..Default::default() };
-            if let Err(e) = docker.upload_to_container(&created.id, Some(opts), bollard::body_full(tar.clone().into())).await {
+            if let Err(e) = docker.upload_to_container(&created.id, Some(opts), bollard::body_full(tar.into())).await {
                 let _ = docker.remove_container(&created.id, None::<bollard::query_parameters::RemoveContainerOptions>).await;
                 bail!("cannot copy secrets and configs into {name}: {}", engine_message(&e));
             }

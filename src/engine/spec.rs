@@ -64,8 +64,8 @@ fn nanos(d: Option<std::time::Duration>) -> Option<i64> {
 }
 
 /// A size the model keeps as a decimal string of bytes.
-fn bytes(s: &Option<String>) -> Option<i64> {
-    s.as_ref().and_then(|s| s.parse().ok())
+fn bytes(s: Option<&str>) -> Option<i64> {
+    s.and_then(|s| s.parse().ok())
 }
 
 /// Binds for bind mounts that may create their host path (as `docker run -v`
@@ -141,7 +141,7 @@ pub fn file_contents(project: &Project, service: &Service) -> anyhow::Result<Opt
                 r.source
             );
         }
-        let Some(value) = obj.and_then(|o| o.value.as_deref()) else { continue };
+        let Some(value) = obj.and_then(FileObject::contents) else { continue };
         let id = |v: &Option<String>, what: &str| -> anyhow::Result<u64> {
             v.as_deref().map_or(Ok(0), |s| s.parse().map_err(|_| anyhow::anyhow!("{:?}: {what} {s:?} is not a number", r.source)))
         };
@@ -280,10 +280,10 @@ pub fn create_body(
         shm_size: service.shm_size.as_ref().and_then(|s| s.parse().ok()),
         ulimits: (!ulimits.is_empty()).then_some(ulimits),
         // deploy.resources where the service's own keys leave it unset, as docker compose does.
-        memory: bytes(&service.mem_limit).or_else(|| bytes(&limits.and_then(|r| r.memory.clone()))),
-        memory_reservation: bytes(&service.mem_reservation).or_else(|| bytes(&reservations.and_then(|r| r.memory.clone()))),
-        memory_swap: bytes(&service.memswap_limit),
-        memory_swappiness: bytes(&service.mem_swappiness),
+        memory: bytes(service.mem_limit.as_deref()).or_else(|| bytes(limits.and_then(|r| r.memory.as_deref()))),
+        memory_reservation: bytes(service.mem_reservation.as_deref()).or_else(|| bytes(reservations.and_then(|r| r.memory.as_deref()))),
+        memory_swap: bytes(service.memswap_limit.as_deref()),
+        memory_swappiness: bytes(service.mem_swappiness.as_deref()),
         nano_cpus: service.cpus.or(limits.and_then(|r| r.cpus)).map(|c| (c * 1e9).round() as i64),
         cpu_shares: service.cpu_shares,
         cpu_period: service.cpu_period,
