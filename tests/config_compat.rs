@@ -62,6 +62,11 @@ const FIELDS: &[&str] = &[
     "configs",
     "deploy",
     "volumes_from",
+    "labels",
+    "working_dir",
+    "build.args",
+    "healthcheck.interval",
+    "profiles",
 ];
 
 fn lines(path: &Path) -> Vec<String> {

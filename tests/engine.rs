@@ -586,6 +586,9 @@ fn rich(port: u16) -> String {
       resources:
         limits: {{ cpus: "0.25", memory: 32m, pids: 50 }}
         reservations: {{ memory: 16m }}
+  based:
+    extends: {{ file: lib/base.yml, service: app }}
+    environment: [LOCAL=1]
 volumes:
   data:
 networks:
@@ -601,6 +604,11 @@ fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
     let p = TestProject::new("hash", &rich(free_port()));
     p.write("web.env", "FROM_FILE=1\nSHARED=from-file\n");
     p.write("conf/app.conf", "x\n");
+    // A base in another folder: its bind mount is relative to that folder.
+    p.write(
+        "lib/base.yml",
+        &format!("services:\n  app:\n    image: {BUSYBOX}\n    command: [sleep, '100000']\n    environment: [BASE=1]\n    volumes: ['./shared:/shared:ro']\n"),
+    );
     let ids = || {
         docker(&["ps", "-aq", "--no-trunc", "--filter", &p.label_filter()])
             .lines()
@@ -661,8 +669,10 @@ fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
     // rcompose creates; docker compose finds nothing to change.
     p.ok(&["up", "--no-start"]);
     let ours = ids();
-    assert_eq!(ours.len(), 4);
+    assert_eq!(ours.len(), 5);
     let our_host_configs = host_configs();
+    let shared = p.dir.path().join("lib/shared");
+    assert!(our_host_configs["based"]["Mounted"].to_string().contains(&shared.display().to_string()), "{:#}", our_host_configs["based"]);
     assert_eq!(our_host_configs["limits"]["NanoCpus"], 500_000_000, "{:#}", our_host_configs["limits"]);
     assert_eq!(our_host_configs["deployed"]["NanoCpus"], 250_000_000, "{:#}", our_host_configs["deployed"]);
     assert_eq!(our_host_configs["deployed"]["RestartPolicy"]["Name"], "on-failure", "{:#}", our_host_configs["deployed"]);

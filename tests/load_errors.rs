@@ -429,3 +429,45 @@ fn deploy_resources_and_restart_policy_are_checked() {
     assert!(d.hint.unwrap().contains("one place"));
     assert_eq!(errs.len(), 1, "the same memory said twice is fine: {}", render(&errs));
 }
+
+#[test]
+fn extends_names_the_missing_base_and_the_cycle_once() {
+    let text = "services:
+  web:
+    extends: wbe
+  wbe2:
+    image: nginx
+  api:
+    extends: {file: common.yml, service: nope}
+  job:
+    extends: {file: missing.yml, service: x}
+  a:
+    extends: b
+  b:
+    extends: {service: a}
+  odd:
+    extends: {service: a, files: x}
+  num:
+    extends: 3
+";
+    let errs = errors(&[(DC, text), ("common.yml", "services:\n  base:\n    image: x\n")]);
+    let d = expect(&errs, "cannot extend service \"wbe\": no such service", 3, 14, "services.web.extends");
+    assert_eq!(d.hint.as_deref(), Some("did you mean `wbe2`?"));
+    let d = expect(&errs, "cannot extend service \"nope\": no such service", 7, 14, "services.api.extends");
+    assert_eq!(d.hint.as_deref(), Some("services there: base"));
+    expect(&errs, "cannot read missing.yml, the file to extend", 9, 21, "services.job.extends.file");
+    let d = expect(&errs, "circular extends: ", 13, 14, "services.b.extends");
+    assert!(d.message.ends_with("a -> b -> a"), "{d}");
+    expect(&errs, "unknown key `files` in extends", 15, 27, "services.odd.extends.files");
+    expect(&errs, "extends must be a service name or a mapping, found an integer", 17, 14, "services.num.extends");
+    // One error each; a service with no base brings no follow-on errors.
+    assert_eq!(errs.len(), 6, "{}", render(&errs));
+}
+
+#[test]
+fn an_error_in_an_extended_file_points_into_that_file() {
+    let base = "services:\n  app:\n    image: x\n    ports: ['99999:80']\n";
+    let errs = errors(&[(DC, "services:\n  web:\n    extends: {file: lib/base.yml, service: app}\n"), ("lib/base.yml", base)]);
+    let d = expect(&errs, "99999", 4, 13, "services.web.ports[0]");
+    assert_eq!(&*d.location.unwrap().file, "lib/base.yml");
+}

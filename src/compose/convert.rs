@@ -98,7 +98,6 @@ const SERVICE_SPEC_ONLY: &[&str] = &[
     "credential_spec",
     "develop",
     "device_cgroup_rules",
-    "extends",
     "external_links",
     "gpus",
     "isolation",

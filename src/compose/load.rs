@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::convert::{Converter, Spans};
 use super::dotenv;
+use super::extends::Extender;
 use super::graph::DepGraph;
 use super::interpolate::interpolate;
 use super::merge::{merge, strip_resets};
@@ -148,6 +149,8 @@ fn load_inner(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Project> {
 
     let mut merged: Option<Node> = None;
     let mut unset_seen = BTreeSet::new();
+    let mut extender = Extender::default();
+    let mut extends_failed = false;
     for path in &paths {
         let (name, text) = if path.as_os_str() == "-" {
             ("<stdin>".to_string(), opts.stdin.clone().unwrap_or_default())
@@ -202,13 +205,19 @@ fn load_inner(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Project> {
                     "the attribute `version` is obsolete and is ignored; remove it",
                 ));
             }
+            let mut read =
+                |p: &Path, at: &Location, key: &str, d: &mut Diagnostics| read_extended(p, (at, key), opts, &lookup, d, &mut unset_seen);
+            let before = diags.errors().count();
+            extender.resolve_file(&mut doc, path, &project_dir, &mut read, diags);
+            // A service whose base is missing would only bring follow-on errors.
+            extends_failed |= diags.errors().count() > before;
             merged = Some(match merged.take() {
                 None => strip_resets(doc),
                 Some(base) => merge(base, doc),
             });
         }
     }
-    let root = merged?;
+    let root = merged.filter(|_| !extends_failed)?;
 
     let name = project_name(opts, &env, &root, &project_dir, diags)?;
     let home = env.get("HOME").cloned().or_else(|| opts.environ.get("HOME").cloned());
@@ -224,6 +233,46 @@ fn load_inner(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Project> {
     apply_profiles(&mut project, &profiles, &opts.services, diags);
     validate(&mut project, &conv.spans, diags);
     Some(project)
+}
+
+/// A file named by `extends.file`: read, parsed and interpolated like the
+/// project's files, its documents merged.
+fn read_extended(
+    path: &Path,
+    (at, key): (&Location, &str),
+    opts: &LoadOptions,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    diags: &mut Diagnostics,
+    unset_seen: &mut BTreeSet<String>,
+) -> Option<Node> {
+    let name = display_name(path, &opts.cwd);
+    // Only a regular file: a device or a pipe could be endless.
+    let text = match std::fs::metadata(path)
+        .and_then(|m| if m.is_file() { std::fs::read_to_string(path) } else { Err(std::io::Error::other("not a regular file")) })
+    {
+        Ok(t) => t,
+        Err(e) => {
+            let msg = format!("cannot read {name}, the file to extend: {e}");
+            let hint = "extends.file is relative to the project directory, or to the folder of the file being extended";
+            diags.push(Diagnostic::error(Some(at.clone()), key, msg).with_hint(hint));
+            return None;
+        }
+    };
+    let docs = yaml::parse(&text, name.as_str().into()).map_err(|d| diags.push(d)).ok()?;
+    let mut merged: Option<Node> = None;
+    for mut doc in docs.into_iter().filter(|d| !d.is_null()) {
+        if !opts.no_interpolate {
+            interpolate_tree(&mut doc, "", lookup, diags, unset_seen);
+        }
+        merged = Some(match merged.take() {
+            None => strip_resets(doc),
+            Some(base) => merge(base, doc),
+        });
+    }
+    merged.or_else(|| {
+        diags.push(Diagnostic::error(Some(at.clone()), key, format!("{name}, the file to extend, is empty")));
+        None
+    })
 }
 
 fn environment(opts: &LoadOptions, project_dir: &Path, diags: &mut Diagnostics) -> Option<HashMap<String, String>> {

@@ -3,6 +3,7 @@
 
 pub mod convert;
 pub mod dotenv;
+pub mod extends;
 pub mod graph;
 pub mod interpolate;
 pub mod load;
