@@ -67,6 +67,8 @@ const FIELDS: &[&str] = &[
     "build.args",
     "healthcheck.interval",
     "profiles",
+    "links",
+    "external_links",
 ];
 
 fn lines(path: &Path) -> Vec<String> {

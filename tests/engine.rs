@@ -589,6 +589,8 @@ fn rich(port: u16) -> String {
   based:
     extends: {{ file: lib/base.yml, service: app }}
     environment: [LOCAL=1]
+    links: ["db:database", web]
+    external_links: ["outside_thing:thing"]
 volumes:
   data:
 networks:
@@ -661,6 +663,13 @@ fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
                 mounted.sort();
                 hc.insert("Mounted".into(), mounted.into());
                 hc.insert("Domainname".into(), v["Config"]["Domainname"].clone());
+                let links: std::collections::BTreeMap<String, serde_json::Value> = v["NetworkSettings"]["Networks"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(net, e)| (net.clone(), e["Links"].clone()))
+                    .collect();
+                hc.insert("EndpointLinks".into(), serde_json::to_value(links).unwrap());
                 (v["Config"]["Labels"]["com.docker.compose.service"].as_str().unwrap().to_string(), serde_json::Value::Object(hc))
             })
             .collect()
@@ -673,6 +682,8 @@ fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
     let our_host_configs = host_configs();
     let shared = p.dir.path().join("lib/shared");
     assert!(our_host_configs["based"]["Mounted"].to_string().contains(&shared.display().to_string()), "{:#}", our_host_configs["based"]);
+    let links = our_host_configs["based"]["EndpointLinks"].to_string();
+    assert!(links.contains(&format!("{}-db-1:database", p.name)) && links.contains("outside_thing:thing"), "{links}");
     assert_eq!(our_host_configs["limits"]["NanoCpus"], 500_000_000, "{:#}", our_host_configs["limits"]);
     assert_eq!(our_host_configs["deployed"]["NanoCpus"], 250_000_000, "{:#}", our_host_configs["deployed"]);
     assert_eq!(our_host_configs["deployed"]["RestartPolicy"]["Name"], "on-failure", "{:#}", our_host_configs["deployed"]);

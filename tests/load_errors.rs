@@ -471,3 +471,23 @@ fn an_error_in_an_extended_file_points_into_that_file() {
     let d = expect(&errs, "99999", 4, 13, "services.web.ports[0]");
     assert_eq!(&*d.location.unwrap().file, "lib/base.yml");
 }
+
+#[test]
+fn links_are_checked_and_name_their_service() {
+    let text = "services:
+  web:
+    image: nginx
+    links: [\"db:\", cahce, \"a:b:c\"]
+    external_links: [\":x\"]
+  cache:
+    image: redis
+";
+    let errs = errors(&[(DC, text)]);
+    let d = expect(&errs, "invalid link \"db:\"", 4, 13, "services.web.links[0]");
+    assert_eq!(d.hint.as_deref(), Some("write SERVICE or SERVICE:ALIAS"));
+    expect(&errs, "invalid link \"a:b:c\"", 4, 27, "services.web.links[2]");
+    let d = expect(&errs, "depends on undefined service \"cahce\"", 4, 20, "services.web.depends_on.cahce");
+    assert_eq!(d.hint.as_deref(), Some("did you mean `cache`?"));
+    let d = expect(&errs, "invalid link \":x\"", 5, 22, "services.web.external_links[0]");
+    assert_eq!(d.hint.as_deref(), Some("write CONTAINER or CONTAINER:ALIAS"));
+}

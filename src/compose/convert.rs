@@ -41,6 +41,7 @@ const SERVICE_KEYS: &[&str] = &[
     "env_file",
     "environment",
     "expose",
+    "external_links",
     "extra_hosts",
     "group_add",
     "healthcheck",
@@ -49,6 +50,7 @@ const SERVICE_KEYS: &[&str] = &[
     "init",
     "ipc",
     "labels",
+    "links",
     "logging",
     "mem_limit",
     "mem_reservation",
@@ -98,11 +100,9 @@ const SERVICE_SPEC_ONLY: &[&str] = &[
     "credential_spec",
     "develop",
     "device_cgroup_rules",
-    "external_links",
     "gpus",
     "isolation",
     "label_file",
-    "links",
     "mac_address",
     "models",
     "post_start",
@@ -982,6 +982,21 @@ impl<'a> Converter<'a> {
                             implied.push((other.to_string(), at, false));
                         }
                     }
+                }
+                "links" | "external_links" => {
+                    let links = self.strings(v, &kp, false);
+                    for (i, link) in links.iter().enumerate() {
+                        let at = item_loc(v, i).clone();
+                        let mut parts = link.split(':');
+                        let (target, alias) = (parts.next().unwrap_or_default(), parts.next());
+                        if target.is_empty() || alias.is_some_and(str::is_empty) || parts.next().is_some() {
+                            let what = if k.name == "links" { "SERVICE" } else { "CONTAINER" };
+                            self.error_hint(&at, &index(&kp, i), format!("invalid link {link:?}"), format!("write {what} or {what}:ALIAS"));
+                        } else if k.name == "links" {
+                            implied.push((target.to_string(), at, true));
+                        }
+                    }
+                    if k.name == "links" { svc.links = links } else { svc.external_links = links }
                 }
                 "secrets" => svc.secrets = self.file_refs(v, &kp, true),
                 "configs" => svc.configs = self.file_refs(v, &kp, false),

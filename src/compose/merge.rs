@@ -34,6 +34,7 @@ fn rule_for(path: &[&str]) -> Rule {
         ["services", _, "depends_on" | "networks"] => Rule::NamedMap,
         ["services", _, "extra_hosts" | "dns" | "expose" | "cap_add" | "cap_drop" | "profiles" | "env_file"] => Rule::Union,
         ["services", _, "dns_search" | "dns_opt" | "tmpfs" | "security_opt" | "group_add" | "devices"] => Rule::Union,
+        ["services", _, "links" | "external_links"] => Rule::Union,
         ["services", _, "build"] => Rule::Build,
         ["services", _, "logging"] => Rule::Logging,
         _ => Rule::Default,

@@ -97,6 +97,9 @@ pub struct Service {
     pub expose: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra_hosts: Vec<String>,
+    /// `CONTAINER[:ALIAS]`: containers outside the project, reached by an alias.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub external_links: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_add: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,6 +114,9 @@ pub struct Service {
     pub ipc: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// `SERVICE[:ALIAS]`: legacy links, a dependency plus an alias only this service resolves.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,
     /// Sizes in bytes, as decimal strings (`-1` is unlimited swap), as docker compose prints them.

@@ -62,7 +62,7 @@ pub async fn create(
     let extra: Vec<(String, bollard::models::EndpointSettings)> = spec::service_networks(service)
         .iter()
         .skip(1)
-        .map(|net| (spec::network_name(project, net), spec::endpoint(service, net)))
+        .map(|net| (spec::network_name(project, net), spec::endpoint(project, service, net)))
         .collect();
     let files = spec::file_contents(project, service)?;
     let docker = engine.docker.clone();

@@ -28,8 +28,31 @@ pub fn service_networks(service: &Service) -> Vec<String> {
     service.networks.keys().cloned().collect()
 }
 
-/// Endpoint settings for one network: aliases so others reach the service by name.
-pub fn endpoint(service: &Service, key: &str) -> EndpointSettings {
+/// Legacy links as docker compose writes them on every network: for each
+/// linked service's container, its alias, `SERVICE-N` and its full name (N is
+/// this service's container number, as docker compose has it); then the
+/// external links.
+pub fn links(project: &Project, service: &Service) -> Vec<String> {
+    let mut out = Vec::new();
+    for link in &service.links {
+        let (target, alias) = link.split_once(':').unwrap_or((link, link));
+        // A linked service that is not enabled has no container, as docker compose skips it.
+        let Some(linked) = project.services.get(target) else { continue };
+        let name = container_name(project, linked);
+        out.push(format!("{name}:{alias}"));
+        out.push(format!("{name}:{target}-1"));
+        out.push(format!("{name}:{}-{target}-1", project.name));
+    }
+    for link in &service.external_links {
+        let (target, alias) = link.split_once(':').unwrap_or((link, link));
+        out.push(format!("{target}:{alias}"));
+    }
+    out
+}
+
+/// Endpoint settings for one network: aliases so others reach the service by
+/// name, and the service's links.
+pub fn endpoint(project: &Project, service: &Service, key: &str) -> EndpointSettings {
     let opts = service.networks.get(key).cloned().flatten().unwrap_or_default();
     let mut aliases = vec![service.name.clone()];
     if let Some(cn) = &service.container_name {
@@ -41,7 +64,8 @@ pub fn endpoint(service: &Service, key: &str) -> EndpointSettings {
         ipv6_address: opts.ipv6_address.clone(),
         ..Default::default()
     });
-    EndpointSettings { aliases: Some(aliases), ipam_config: ipam, ..Default::default() }
+    let links = links(project, service);
+    EndpointSettings { aliases: Some(aliases), ipam_config: ipam, links: (!links.is_empty()).then_some(links), ..Default::default() }
 }
 
 fn restart_policy(s: Option<&str>) -> Option<RestartPolicy> {
@@ -260,7 +284,7 @@ pub fn create_body(
     let networks = service_networks(service);
     // `service:NAME` modes come resolved to `container:ID` (Service::with_joined).
     let network_mode = service.network_mode.clone().or_else(|| networks.first().map(|n| network_name(project, n)));
-    let endpoints = networks.first().map(|n| HashMap::from([(network_name(project, n), endpoint(service, n))]));
+    let endpoints = networks.first().map(|n| HashMap::from([(network_name(project, n), endpoint(project, service, n))]));
     let resources = service.deploy.as_ref().map(|d| &d.resources);
     let limits = resources.and_then(|r| r.limits.as_ref());
     let reservations = resources.and_then(|r| r.reservations.as_ref());
