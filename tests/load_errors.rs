@@ -491,3 +491,47 @@ fn links_are_checked_and_name_their_service() {
     let d = expect(&errs, "invalid link \":x\"", 5, 22, "services.web.external_links[0]");
     assert_eq!(d.hint.as_deref(), Some("write CONTAINER or CONTAINER:ALIAS"));
 }
+
+#[test]
+fn include_names_what_is_missing_clashing_or_circular() {
+    let text = "include:
+  - nope.yml
+  - lib/one.yml
+  - path: lib/loop.yml
+  - {path: lib/one.yml, dir: x}
+  - 3
+services:
+  cache:
+    image: mine
+";
+    let errs = errors(&[
+        (DC, text),
+        ("lib/one.yml", "services:\n  cache:\n    image: theirs\n"),
+        ("lib/loop.yml", "include: [back.yml]\nservices:\n  l:\n    image: l\n"),
+        ("lib/back.yml", "include: [loop.yml]\n"),
+    ]);
+    let d = expect(&errs, "cannot include nope.yml: no such file", 2, 5, "include[0]");
+    assert_eq!(d.hint.as_deref(), Some("an included path is relative to the project directory"));
+    let d = expect(&errs, "service \"cache\" is defined here and, differently, in lib/one.yml", 8, 3, "services.cache");
+    assert_eq!(d.hint.as_deref(), Some("rename one of them, or define it only in lib/one.yml"));
+    let d = expect(&errs, "include cycle: lib/loop.yml -> lib/back.yml -> lib/loop.yml", 1, 11, "include[0]");
+    assert_eq!(&*d.location.unwrap().file, "lib/back.yml");
+    expect(&errs, "unknown key `dir` in include", 5, 25, "include[3].dir");
+    expect(&errs, "an include entry must be a path or a mapping, found an integer", 6, 5, "include[4]");
+    assert_eq!(errs.len(), 5, "{}", render(&errs));
+}
+
+#[test]
+fn an_included_project_reads_its_own_env_under_the_including_one() {
+    let dir = project(&[
+        (DC, "include: [lib/compose.yml]\nservices:\n  web:\n    image: web\n"),
+        (".env", "A=main\n"),
+        ("lib/compose.yml", "services:\n  lib:\n    image: lib:${A}-${B}\n    volumes: ['./data:/data']\n"),
+        ("lib/.env", "A=lib\nB=lib\n"),
+    ]);
+    let loaded = load_dir(dir.path()).unwrap_or_else(|e| panic!("{}", render(&e.0)));
+    let lib = &loaded.project.services["lib"];
+    assert_eq!(lib.image.as_deref(), Some("lib:main-lib"));
+    let src = lib.volumes[0].source.clone().unwrap();
+    assert_eq!(Path::new(&src), dir.path().join("lib/data"));
+}

@@ -629,7 +629,7 @@ impl<'a> Converter<'a> {
                         }
                     }
                 }
-                "include" | "models" => {
+                "models" => {
                     self.warn(
                         &k.loc,
                         &k.name,

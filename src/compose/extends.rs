@@ -210,7 +210,7 @@ fn merge_service(base: Node, local: Node) -> Node {
 }
 
 /// The base's relative paths, made absolute against the folder of the file it came from.
-fn rebase(mut svc: Node, dir: &Path) -> Node {
+pub(super) fn rebase(mut svc: Node, dir: &Path) -> Node {
     let abs = |s: &mut String| {
         if !s.is_empty() && !s.starts_with('~') && !Path::new(s.as_str()).is_absolute() {
             *s = clean_path(&dir.join(&*s));

@@ -10,6 +10,7 @@ use super::convert::{Converter, Spans};
 use super::dotenv;
 use super::extends::Extender;
 use super::graph::DepGraph;
+use super::include;
 use super::interpolate::interpolate;
 use super::merge::{merge, strip_resets};
 use super::model::{MountType, Network, Project};
@@ -147,77 +148,9 @@ fn load_inner(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Project> {
     let env = environment(opts, &project_dir, diags)?;
     let lookup = |k: &str| env.get(k).cloned();
 
-    let mut merged: Option<Node> = None;
-    let mut unset_seen = BTreeSet::new();
-    let mut extender = Extender::default();
-    let mut extends_failed = false;
-    for path in &paths {
-        let (name, text) = if path.as_os_str() == "-" {
-            ("<stdin>".to_string(), opts.stdin.clone().unwrap_or_default())
-        } else {
-            let name = display_name(path, &opts.cwd);
-            match std::fs::read_to_string(path) {
-                Ok(t) => (name, t),
-                Err(e) => {
-                    let hint = if e.kind() == std::io::ErrorKind::NotFound {
-                        "check the -f path or COMPOSE_FILE"
-                    } else {
-                        "check the file's permissions"
-                    };
-                    diags.push(file_diag(&name, format!("cannot read the compose file: {e}")).with_hint(hint));
-                    continue;
-                }
-            }
-        };
-        let file: Arc<str> = name.as_str().into();
-        let docs = match yaml::parse(&text, file.clone()) {
-            Ok(d) => d,
-            Err(d) => {
-                diags.push(d);
-                continue;
-            }
-        };
-        if docs.iter().all(Node::is_null) {
-            diags.push(
-                file_diag(&name, "the compose file is empty").with_hint("a compose file needs at least `services:` with one service"),
-            );
-            continue;
-        }
-        for mut doc in docs {
-            if doc.is_null() {
-                continue;
-            }
-            if !matches!(doc.value, Value::Map(_)) {
-                diags.push(Diagnostic::error(
-                    Some(doc.loc.clone()),
-                    "",
-                    format!("the top level of a compose file must be a mapping, found {}", doc.kind_name()),
-                ));
-                continue;
-            }
-            if !opts.no_interpolate {
-                interpolate_tree(&mut doc, "", &lookup, diags, &mut unset_seen);
-            }
-            if let Some(v) = doc.get("version") {
-                diags.push(Diagnostic::warning(
-                    Some(v.loc.clone()),
-                    "version",
-                    "the attribute `version` is obsolete and is ignored; remove it",
-                ));
-            }
-            let mut read =
-                |p: &Path, at: &Location, key: &str, d: &mut Diagnostics| read_extended(p, (at, key), opts, &lookup, d, &mut unset_seen);
-            let before = diags.errors().count();
-            extender.resolve_file(&mut doc, path, &project_dir, &mut read, diags);
-            // A service whose base is missing would only bring follow-on errors.
-            extends_failed |= diags.errors().count() > before;
-            merged = Some(match merged.take() {
-                None => strip_resets(doc),
-                Some(base) => merge(base, doc),
-            });
-        }
-    }
-    let root = merged.filter(|_| !extends_failed)?;
+    let mut reading = Reading { opts, unset_seen: BTreeSet::new(), failed: false, including: paths.clone() };
+    let root = reading.files(&paths, &project_dir, &env, diags);
+    let root = root.filter(|_| !reading.failed)?;
 
     let name = project_name(opts, &env, &root, &project_dir, diags)?;
     let home = env.get("HOME").cloned().or_else(|| opts.environ.get("HOME").cloned());
@@ -233,6 +166,150 @@ fn load_inner(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Project> {
     apply_profiles(&mut project, &profiles, &opts.services, diags);
     validate(&mut project, &conv.spans, diags);
     Some(project)
+}
+
+/// Reading a project's files, and the files they include, into one tree.
+struct Reading<'a> {
+    opts: &'a LoadOptions,
+    /// Variables already warned about as unset: one warning each.
+    unset_seen: BTreeSet<String>,
+    /// An `extends` or `include` failed: what would follow is noise.
+    failed: bool,
+    /// The project's files, then those being included, outermost first, to catch a cycle.
+    including: Vec<PathBuf>,
+}
+
+impl Reading<'_> {
+    /// Reads, interpolates (with `env`) and merges `paths`, resolving each
+    /// file's `extends` and `include` first; `workdir` is what their relative
+    /// paths mean.
+    fn files(&mut self, paths: &[PathBuf], workdir: &Path, env: &HashMap<String, String>, diags: &mut Diagnostics) -> Option<Node> {
+        let lookup = |k: &str| env.get(k).cloned();
+        let mut merged: Option<Node> = None;
+        let mut extender = Extender::default();
+        let opts = self.opts;
+        for path in paths {
+            let (name, text) = if path.as_os_str() == "-" {
+                ("<stdin>".to_string(), self.opts.stdin.clone().unwrap_or_default())
+            } else {
+                let name = display_name(path, &self.opts.cwd);
+                match std::fs::read_to_string(path) {
+                    Ok(t) => (name, t),
+                    Err(e) => {
+                        let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                            "check the -f path or COMPOSE_FILE"
+                        } else {
+                            "check the file's permissions"
+                        };
+                        diags.push(file_diag(&name, format!("cannot read the compose file: {e}")).with_hint(hint));
+                        continue;
+                    }
+                }
+            };
+            let file: Arc<str> = name.as_str().into();
+            let docs = match yaml::parse(&text, file.clone()) {
+                Ok(d) => d,
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            };
+            if docs.iter().all(Node::is_null) {
+                diags.push(
+                    file_diag(&name, "the compose file is empty").with_hint("a compose file needs at least `services:` with one service"),
+                );
+                continue;
+            }
+            for mut doc in docs {
+                if doc.is_null() {
+                    continue;
+                }
+                if !matches!(doc.value, Value::Map(_)) {
+                    diags.push(Diagnostic::error(
+                        Some(doc.loc.clone()),
+                        "",
+                        format!("the top level of a compose file must be a mapping, found {}", doc.kind_name()),
+                    ));
+                    continue;
+                }
+                if !self.opts.no_interpolate {
+                    interpolate_tree(&mut doc, "", &lookup, diags, &mut self.unset_seen);
+                }
+                if let Some(v) = doc.get("version") {
+                    diags.push(Diagnostic::warning(
+                        Some(v.loc.clone()),
+                        "version",
+                        "the attribute `version` is obsolete and is ignored; remove it",
+                    ));
+                }
+                let unset_seen = &mut self.unset_seen;
+                let mut read =
+                    |p: &Path, at: &Location, key: &str, d: &mut Diagnostics| read_extended(p, (at, key), opts, &lookup, d, unset_seen);
+                let before = diags.errors().count();
+                extender.resolve_file(&mut doc, path, workdir, &mut read, diags);
+                // A service whose base is missing would only bring follow-on errors.
+                self.failed |= diags.errors().count() > before;
+                self.include(&mut doc, workdir, env, diags);
+                merged = Some(match merged.take() {
+                    None => strip_resets(doc),
+                    Some(base) => merge(base, doc),
+                });
+            }
+        }
+        merged
+    }
+
+    /// Replaces a file's `include` with what the included projects define.
+    fn include(&mut self, doc: &mut Node, workdir: &Path, env: &HashMap<String, String>, diags: &mut Diagnostics) {
+        let Some(node) = take_key(doc, "include") else { return };
+        let before = diags.errors().count();
+        for entry in include::entries(&node, diags) {
+            let paths: Vec<PathBuf> = entry.paths.iter().map(|(p, _)| PathBuf::from(super::syntax::clean_path(&workdir.join(p)))).collect();
+            let missing = paths.iter().zip(&entry.paths).find(|(p, _)| !p.is_file());
+            if let Some((p, (_, at))) = missing {
+                let why = if p.exists() { "not a regular file" } else { "no such file" };
+                let msg = format!("cannot include {}: {why}", display_name(p, &self.opts.cwd));
+                diags.push(
+                    Diagnostic::error(Some(at.clone()), &entry.key, msg).with_hint("an included path is relative to the project directory"),
+                );
+                continue;
+            }
+            if let Some((p, start)) = paths.iter().find_map(|p| Some((p, self.including.iter().position(|q| q == p)?))) {
+                let (_, at) = &entry.paths[0];
+                let steps: Vec<String> = self.including[start..].iter().chain([p]).map(|q| display_name(q, &self.opts.cwd)).collect();
+                let msg = format!("include cycle: {}", steps.join(" -> "));
+                diags.push(Diagnostic::error(Some(at.clone()), &entry.key, msg).with_hint("remove one of these includes"));
+                continue;
+            }
+            // Its own folder (or project_directory), its own .env (or env_file),
+            // with the including project's variables winning.
+            let dir = match &entry.project_directory {
+                Some(d) => PathBuf::from(super::syntax::clean_path(&workdir.join(d))),
+                None => paths[0].parent().map(Path::to_path_buf).unwrap_or_else(|| workdir.to_path_buf()),
+            };
+            let env_files: Vec<(PathBuf, bool)> = if entry.env_files.is_empty() {
+                vec![(dir.join(".env"), false)]
+            } else {
+                entry.env_files.iter().map(|f| (workdir.join(f), true)).collect()
+            };
+            let Some(mut inc_env) = read_env_files(&env_files, self.opts, diags) else { continue };
+            inc_env.extend(env.iter().map(|(k, v)| (k.clone(), v.clone())));
+            let depth = self.including.len();
+            self.including.extend(paths.iter().cloned());
+            let tree = self.files(&paths, &dir, &inc_env, diags);
+            self.including.truncate(depth);
+            if let Some(tree) = tree {
+                include::import(doc, include::rebase(tree, &dir), &display_name(&paths[0], &self.opts.cwd), diags);
+            }
+        }
+        self.failed |= diags.errors().count() > before;
+    }
+}
+
+fn take_key(doc: &mut Node, key: &str) -> Option<Node> {
+    let Value::Map(entries) = &mut doc.value else { return None };
+    let i = entries.iter().position(|(k, _)| k.name == key)?;
+    Some(entries.remove(i).1)
 }
 
 /// A file named by `extends.file`: read, parsed and interpolated like the
@@ -276,17 +353,24 @@ fn read_extended(
 }
 
 fn environment(opts: &LoadOptions, project_dir: &Path, diags: &mut Diagnostics) -> Option<HashMap<String, String>> {
-    let mut env: HashMap<String, String> = HashMap::new();
-    let os = |k: &str| opts.environ.get(k).cloned();
     let files: Vec<(PathBuf, bool)> = if opts.env_files.is_empty() {
         vec![(project_dir.join(".env"), false)]
     } else {
         opts.env_files.iter().map(|f| (opts.cwd.join(f), true)).collect()
     };
+    let mut env = read_env_files(&files, opts, diags)?;
+    env.extend(opts.environ.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Some(env)
+}
+
+/// Reads `.env`-style files in order, later ones winning; `(path, required)`.
+fn read_env_files(files: &[(PathBuf, bool)], opts: &LoadOptions, diags: &mut Diagnostics) -> Option<HashMap<String, String>> {
+    let mut env: HashMap<String, String> = HashMap::new();
+    let os = |k: &str| opts.environ.get(k).cloned();
     let mut ok = true;
     for (path, required) in files {
-        let name = display_name(&path, &opts.cwd);
-        match std::fs::read_to_string(&path) {
+        let name = display_name(path, &opts.cwd);
+        match std::fs::read_to_string(path) {
             Ok(text) => match dotenv::parse(&text, &|k| os(k).or_else(|| env.get(k).cloned())) {
                 Ok(vars) => env.extend(vars),
                 Err(e) => {
@@ -301,7 +385,6 @@ fn environment(opts: &LoadOptions, project_dir: &Path, diags: &mut Diagnostics) 
             }
         }
     }
-    env.extend(opts.environ.iter().map(|(k, v)| (k.clone(), v.clone())));
     ok.then_some(env)
 }
 

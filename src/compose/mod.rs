@@ -5,6 +5,7 @@ pub mod convert;
 pub mod dotenv;
 pub mod extends;
 pub mod graph;
+pub mod include;
 pub mod interpolate;
 pub mod load;
 pub mod merge;
