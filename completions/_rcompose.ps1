@@ -52,6 +52,7 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
         }
         'rcompose;up' {
             [CompletionResult]::new('--pull', '--pull', [CompletionResultType]::ParameterName, 'When to pull images')
+            [CompletionResult]::new('--scale', '--scale', [CompletionResultType]::ParameterName, 'Run NUM containers of SERVICE, whatever `scale` or `deploy.replicas` say')
             [CompletionResult]::new('--wait-timeout', '--wait-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait with --wait')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Shutdown timeout in seconds')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Shutdown timeout in seconds')

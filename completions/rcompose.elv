@@ -48,6 +48,7 @@ set edit:completion:arg-completer[rcompose] = {|@words|
         }
         &'rcompose;up'= {
             cand --pull 'When to pull images'
+            cand --scale 'Run NUM containers of SERVICE, whatever `scale` or `deploy.replicas` say'
             cand --wait-timeout 'Seconds to wait with --wait'
             cand -t 'Shutdown timeout in seconds'
             cand --timeout 'Shutdown timeout in seconds'

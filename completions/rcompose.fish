@@ -55,6 +55,7 @@ complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "version" -d 'Show
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l pull -d 'When to pull images' -r -f -a "always\t''
 missing\t''
 never\t''"
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l scale -d 'Run NUM containers of SERVICE, whatever `scale` or `deploy.replicas` say' -r
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l wait-timeout -d 'Seconds to wait with --wait' -r
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -s t -l timeout -d 'Shutdown timeout in seconds' -r
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l exit-code-from -d 'Return this service\'s exit code (implies --abort-on-container-exit)' -r

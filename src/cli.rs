@@ -65,7 +65,7 @@ pub enum Progress {
 pub enum Command {
     /// Create and start containers (and the built-in proxy)
     #[command(
-        after_help = "Examples:\n  rcompose up                 start everything, follow the logs\n  rcompose up -d --wait       start in the background, return once healthy\n  rcompose up --build api     rebuild and start one service with its dependencies"
+        after_help = "Examples:\n  rcompose up                 start everything, follow the logs\n  rcompose up -d --wait       start in the background, return once healthy\n  rcompose up --build api     rebuild and start one service with its dependencies\n  rcompose up -d --scale api=3  run three containers of api"
     )]
     Up(UpArgs),
     /// Stop and remove containers and networks
@@ -138,6 +138,9 @@ pub struct UpArgs {
     /// Do not start the named services' dependencies
     #[arg(long)]
     pub no_deps: bool,
+    /// Run NUM containers of SERVICE, whatever `scale` or `deploy.replicas` say
+    #[arg(long, value_name = "SERVICE=NUM", value_parser = parse_scale)]
+    pub scale: Vec<(String, u32)>,
     /// Remove containers of services no longer in the file
     #[arg(long)]
     pub remove_orphans: bool,
@@ -373,4 +376,14 @@ pub struct VersionArgs {
     /// Print only the version number
     #[arg(long)]
     pub short: bool,
+}
+
+/// `--scale SERVICE=NUM`.
+fn parse_scale(s: &str) -> Result<(String, u32), String> {
+    let (svc, n) = s.split_once('=').ok_or_else(|| format!("expected SERVICE=NUM, found {s:?}"))?;
+    let n: u32 = n.parse().map_err(|_| format!("{n:?} is not a number of containers"))?;
+    if svc.is_empty() {
+        return Err("the service name is empty".into());
+    }
+    Ok((svc.to_string(), n))
 }

@@ -295,3 +295,40 @@ fn a_proxy_whose_dependency_turns_unhealthy_is_not_started() {
     p.ok(&["down", "-t", "0"]);
     assert!(p.containers().is_empty());
 }
+
+#[test]
+fn requests_go_round_the_containers_of_a_scaled_upstream() {
+    let port = free_port();
+    let compose = format!(
+        r#"services:
+  web:
+    image: nginx:1.25
+    depends_on:
+      api: {{condition: service_healthy}}
+    ports: ["127.0.0.1:{port}:80"]
+    volumes: ["./nginx.conf:/etc/nginx/nginx.conf:ro", "./site:/srv/site:ro"]
+  api:
+    image: {BUSYBOX}
+    command: ["sh", "-c", "mkdir -p /www && hostname > /www/who.txt && exec httpd -f -p 7000 -h /www"]
+    deploy: {{replicas: 2}}
+    healthcheck:
+      test: ["CMD", "test", "-e", "/www/who.txt"]
+      interval: 500ms
+"#
+    );
+    let p = TestProject::new("scaledapi", &compose);
+    site_with_nginx_conf(&p);
+    let out = p.rc(&["up", "-d"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // Both replicas were waited for before the proxy started.
+    for n in 1..=2 {
+        assert_eq!(p.inspect(&format!("{}-api-{n}", p.name), "{{.State.Health.Status}}"), "healthy", "{err}");
+    }
+    let who: std::collections::BTreeSet<String> = (0..6).map(|_| get(port, "/api/who.txt", "").2).collect();
+    assert_eq!(who.len(), 2, "one replica took every request: {who:?}");
+    // One stopped, the other takes every request.
+    docker(&["stop", "-t", "0", &format!("{}-api-2", p.name)]);
+    assert!(eventually(5, || (0..4).all(|_| get(port, "/api/who.txt", "").0 == 200)));
+    assert!(p.rc(&["down"]).output().unwrap().status.success());
+}

@@ -69,6 +69,7 @@ const FIELDS: &[&str] = &[
     "profiles",
     "links",
     "external_links",
+    "scale",
 ];
 
 fn lines(path: &Path) -> Vec<String> {

@@ -855,3 +855,59 @@ configs:
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success() && !err.contains("Recreate"), "{err}");
 }
+
+#[test]
+fn a_scaled_service_runs_as_many_containers_as_docker_compose_runs() {
+    common::ensure_compose_v2();
+    let p = TestProject::new(
+        "scale",
+        &format!(
+            "services:
+  a:
+    image: {BUSYBOX}
+    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; echo hello from $$(hostname); sleep 100000 & wait\"]
+    scale: 2
+  b:
+    image: {BUSYBOX}
+    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100000 & wait\"]
+    deploy: {{ replicas: 3 }}
+  c:
+    image: {BUSYBOX}
+    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100000 & wait\"]
+    depends_on: [a]
+"
+        ),
+    );
+    let n = &p.name;
+    let names = |list: &[&str]| list.iter().map(|s| format!("{n}-{s}")).collect::<Vec<_>>();
+    p.ok(&["up", "-d"]);
+    assert_eq!(p.containers(), names(&["a-1", "a-2", "b-1", "b-2", "b-3", "c-1"]));
+    for (c, number) in [("a-2", "2"), ("b-3", "3")] {
+        assert_eq!(p.inspect(&format!("{n}-{c}"), r#"{{index .Config.Labels "com.docker.compose.container-number"}}"#), number);
+    }
+    // docker compose finds every replica as it would have made it.
+    let ids = docker(&["ps", "-aq", "--no-trunc", "--filter", &p.label_filter()]);
+    let (code, _, err) = p.compose(&["up", "-d"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("Recreate") && !err.contains("Creat"), "docker compose changed rcompose's replicas:\n{err}");
+    assert_eq!(docker(&["ps", "-aq", "--no-trunc", "--filter", &p.label_filter()]), ids);
+    // Each replica's lines carry its own prefix.
+    assert!(
+        eventually(10, || {
+            let logs = p.ok(&["logs", "a"]);
+            (1..=2).all(|i| logs.lines().any(|l| l.starts_with(&format!("a-{i} | hello from "))))
+        }),
+        "{}",
+        p.ok(&["logs", "a"])
+    );
+    // Scaled down, the highest numbers go; scaled up, new numbers come.
+    let (code, _, err) = p.run(&["up", "-d", "--scale", "b=1", "--scale", "a=3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&format!("Container {n}-b-3  Removed")), "{err}");
+    assert_eq!(p.containers(), names(&["a-1", "a-2", "a-3", "b-1", "c-1"]));
+    let (code, _, err) = p.run(&["up", "-d", "--scale", "nope=2"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--scale nope=2: no such service"), "{err}");
+    p.ok(&["down"]);
+    assert!(p.containers().is_empty());
+}

@@ -258,12 +258,12 @@ fn no_compose_file_found() {
 
 #[test]
 fn obsolete_version_and_unsupported_keys_warn() {
-    let dir = project(&[(DC, "version: '3.8'\nservices:\n  web:\n    image: nginx\n    deploy:\n      replicas: 2\n")]);
+    let dir = project(&[(DC, "version: '3.8'\nservices:\n  web:\n    image: nginx\n    deploy:\n      mode: global\n")]);
     let loaded = load_dir(dir.path()).unwrap();
     let msgs: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
     assert!(msgs.iter().any(|m| m.contains("`version` is obsolete")), "{msgs:?}");
     assert!(
-        msgs.iter().any(|m| m.starts_with("docker-compose.yml:6:7: services.web.deploy.replicas: `replicas` is part of the Compose Specification")),
+        msgs.iter().any(|m| m.starts_with("docker-compose.yml:6:7: services.web.deploy.mode: `mode` is part of the Compose Specification")),
         "{msgs:?}"
     );
 }
@@ -342,8 +342,9 @@ fn resource_and_kernel_settings_are_checked_where_written() {
     let errs = errors(&[(DC, text)]);
     expect(&errs, "unknown unit \"q\"", 4, 16, "services.web.mem_limit");
     expect(&errs, "expected a number of CPUs", 5, 11, "services.web.cpus");
-    expect(&errs, "expected a whole number from -1000 to 1000", 6, 20, "services.web.oom_score_adj");
-    expect(&errs, "expected a whole number from 0 to 100", 7, 21, "services.web.mem_swappiness");
+    let d = expect(&errs, "5000 is out of range", 6, 20, "services.web.oom_score_adj");
+    assert_eq!(d.hint.as_deref(), Some("use a whole number from -1000 to 1000"));
+    expect(&errs, "101 is out of range", 7, 21, "services.web.mem_swappiness");
     let d = expect(&errs, "invalid tmpfs mount \"run\"", 8, 13, "services.web.tmpfs");
     assert!(d.hint.unwrap().contains("absolute path"));
     expect(&errs, "invalid cgroup mode \"shared\"", 9, 13, "services.web.cgroup");
@@ -534,4 +535,29 @@ fn an_included_project_reads_its_own_env_under_the_including_one() {
     assert_eq!(lib.image.as_deref(), Some("lib:main-lib"));
     let src = lib.volumes[0].source.clone().unwrap();
     assert_eq!(Path::new(&src), dir.path().join("lib/data"));
+}
+
+#[test]
+fn scale_must_agree_with_replicas_and_leave_container_names_alone() {
+    let text = "services:
+  web:
+    image: nginx
+    scale: 2
+    deploy:
+      replicas: 3
+  db:
+    image: postgres
+    container_name: db
+    deploy: {replicas: 2}
+  job:
+    image: busybox
+    scale: -1
+";
+    let errs = errors(&[(DC, text)]);
+    expect(&errs, "`scale` (2) and `deploy.replicas` (3) differ", 4, 5, "services.web.scale");
+    let d = expect(&errs, "service \"db\" runs 2 containers, and they cannot all be named \"db\"", 9, 5, "services.db.container_name");
+    assert_eq!(d.hint.as_deref(), Some("remove container_name, or run one container"));
+    let d = expect(&errs, "-1 is out of range", 13, 12, "services.job.scale");
+    assert_eq!(d.hint.as_deref(), Some("use a whole number from 0 to 10000"));
+    assert_eq!(errs.len(), 3, "{}", render(&errs));
 }

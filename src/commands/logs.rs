@@ -40,7 +40,7 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
     }
     let order: Vec<String> = project.services.keys().cloned().collect();
     let color_of = move |svc: &str| order.iter().position(|s| s == svc).unwrap_or(0);
-    let width = wanted.iter().map(String::len).max().unwrap_or(0);
+    let width = containers::prefix_width(&project, &wanted);
     let printer = LogPrinter::new(width, style.color && !args.no_color, !args.no_log_prefix);
     let sopts = StreamOpts { follow: args.follow, tail: args.tail.clone(), since, until, timestamps: args.timestamps };
     super::runtime()?.block_on(async move {
@@ -53,8 +53,8 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
         for c in list.iter().filter(|c| wanted.contains(containers::service(c))) {
             let (e, p, o) = (engine.clone(), printer.clone(), sopts.clone());
             let (id, svc) = (containers::id(c), containers::service(c).to_string());
-            let ci = color_of(&svc);
-            tasks.push(tokio::spawn(async move { logs::stream(&e, &id, &svc, ci, &o, &p).await }));
+            let (ci, prefix) = (color_of(&svc), containers::log_prefix(&project, &svc, &containers::name(c)));
+            tasks.push(tokio::spawn(async move { logs::stream(&e, &id, &prefix, ci, &o, &p).await }));
         }
         // Built-in proxies log to a file in the project's state directory.
         for svc in crate::proxy::compose::proxy_services(&project, false).into_iter().filter(|s| wanted.contains(s)) {
@@ -84,7 +84,8 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
                     if ev.action == "start" && wanted.contains(&ev.service) && !replayed {
                         let o = StreamOpts { since: chrono::Utc::now().timestamp(), tail: None, ..sopts.clone() };
                         let (e, p, ci) = (engine.clone(), printer.clone(), color_of(&ev.service));
-                        tokio::spawn(async move { logs::stream(&e, &ev.id, &ev.service, ci, &o, &p).await });
+                        let prefix = containers::log_prefix(&project, &ev.service, &ev.name);
+                        tokio::spawn(async move { logs::stream(&e, &ev.id, &prefix, ci, &o, &p).await });
                     }
                 }
                 _ = tokio::signal::ctrl_c() => return Ok(0),

@@ -48,9 +48,19 @@ pub fn target_services(project: &Project, named: &[String], no_deps: bool) -> BT
 }
 
 pub fn run(global: &GlobalOpts, args: &UpArgs, style: &Style) -> anyhow::Result<i32> {
-    let Some(project) = super::load_for(global, &args.services, style).map(Arc::new) else {
+    let Some(mut project) = super::load_for(global, &args.services, style) else {
         return Ok(1);
     };
+    for (name, n) in &args.scale {
+        let Some(svc) = project.services.get_mut(name) else {
+            anyhow::bail!("--scale {name}={n}: no such service");
+        };
+        if *n > 1 && svc.container_name.is_some() {
+            anyhow::bail!("--scale {name}={n}: service {name} has a container_name, so it runs one container");
+        }
+        svc.scale = Some(*n);
+    }
+    let project = Arc::new(project);
     super::runtime()?.block_on(up(global, args, style, project))
 }
 
@@ -173,21 +183,25 @@ struct Converge {
     renewed: Arc<std::sync::Mutex<BTreeSet<String>>>,
 }
 
-type ServiceResult = Result<String, Arc<String>>;
+/// The ids of a service's containers, by number.
+type ServiceResult = Result<Vec<String>, Arc<String>>;
 
 impl Converge {
-    /// Makes the service's container match the file; returns its id.
+    /// Makes the service's containers match the file; returns their ids, by number.
     /// `restart`: a dependency it follows (`restart: true`) was renewed.
-    /// `dep_ids`: the container id of each dependency this run converged.
-    async fn service(&self, name: &str, restart: bool, dep_ids: &BTreeMap<String, String>) -> anyhow::Result<String> {
+    /// `dep_ids`: the container ids of each dependency this run converged.
+    async fn service(&self, name: &str, restart: bool, dep_ids: &BTreeMap<String, Vec<String>>) -> anyhow::Result<Vec<String>> {
         let declared = &self.project.services[name];
-        // The containers whose namespaces it joins: this run's, or ones left
-        // running (`up SERVICE --no-deps`).
+        // The containers whose namespaces it joins (the first of each
+        // service): this run's, or ones left running (`up SERVICE --no-deps`).
         let mut joined = BTreeMap::new();
         for other in declared.joined_services() {
-            let id = match dep_ids.get(other) {
+            let first_existing = || {
+                self.existing.iter().filter(|c| containers::service(c) == other).min_by_key(|c| containers::number(c)).map(containers::id)
+            };
+            let id = match dep_ids.get(other).and_then(|ids| ids.first()) {
                 Some(id) => id.clone(),
-                None => self.existing.iter().find(|c| containers::service(c) == other).map(containers::id).ok_or_else(|| {
+                None => first_existing().ok_or_else(|| {
                     anyhow::anyhow!("it joins the container of service {other:?}, which has none\n  hint: start {other} first")
                 })?,
             };
@@ -210,17 +224,54 @@ impl Converge {
             format!("{hashed}-{}", loopback.iter().map(u16::to_string).collect::<Vec<_>>().join("."))
         };
         let image_id = self.image_ids.get(&image).cloned().flatten();
-        let mine: Vec<&ContainerSummary> = self.existing.iter().filter(|c| containers::service(c) == name).collect();
-        let cname = spec::container_name(&self.project, svc);
-        let item = format!("Container {cname}");
-        let grace = self.timeout.or(svc.stop_grace_period.map(|d| d.as_secs()));
-        // Only one container per service: remove extras a scaled project left.
-        for extra in mine.iter().skip(1) {
-            containers::remove(&self.engine, &containers::id(extra), false).await?;
+        // Each wanted number keeps its container; the others (scaled down,
+        // or a second one with the same number) go.
+        let wanted = svc.replicas();
+        let mut mine: Vec<&ContainerSummary> = self.existing.iter().filter(|c| containers::service(c) == name).collect();
+        mine.sort_by_key(|c| containers::number(c));
+        let mut by_number: BTreeMap<u32, &ContainerSummary> = BTreeMap::new();
+        let mut extra = Vec::new();
+        for c in mine {
+            let n = containers::number(c);
+            if (1..=wanted).contains(&n) && !by_number.contains_key(&n) {
+                by_number.insert(n, c);
+            } else {
+                extra.push(c);
+            }
         }
-        if let Some(c) = mine.first() {
-            let same_config = containers::label(c, labels::CONFIG_HASH) == Some(hash.as_str()) && containers::name(c) == cname;
-            let same_image = image_id.is_none() || c.image_id == image_id;
+        let grace = self.timeout.or(svc.stop_grace_period.map(|d| d.as_secs()));
+        let removals = extra.iter().map(|c| async move {
+            let item = format!("Container {}", containers::name(c));
+            self.progress.step(&item, "Stopping", false);
+            containers::stop(&self.engine, &containers::id(c), grace).await?;
+            self.progress.step(&item, "Removing", false);
+            containers::remove(&self.engine, &containers::id(c), false).await?;
+            self.progress.step(&item, "Removed", true);
+            anyhow::Ok(())
+        });
+        futures::future::try_join_all(removals).await?;
+        let replicas = (1..=wanted).map(|number| {
+            let create = spec::Create { number, image: &image, image_id: image_id.as_deref(), hash: &hash, loopback_ports: &loopback };
+            self.replica(name, svc, create, by_number.get(&number).copied(), restart, grace)
+        });
+        futures::future::try_join_all(replicas).await
+    }
+
+    /// Makes one of the service's containers match; returns its id.
+    async fn replica(
+        &self,
+        name: &str,
+        svc: &Service,
+        create: spec::Create<'_>,
+        existing: Option<&ContainerSummary>,
+        restart: bool,
+        grace: Option<u64>,
+    ) -> anyhow::Result<String> {
+        let cname = spec::replica_name(&self.project, svc, create.number);
+        let item = format!("Container {cname}");
+        if let Some(c) = existing {
+            let same_config = containers::label(c, labels::CONFIG_HASH) == Some(create.hash) && containers::name(c) == cname;
+            let same_image = create.image_id.is_none() || c.image_id.as_deref() == create.image_id;
             if !self.force_recreate && (self.no_recreate || (same_config && same_image)) {
                 let id = containers::id(c);
                 if containers::is_running(c) && restart && !self.no_start {
@@ -244,13 +295,13 @@ impl Converge {
             let old = containers::id(c);
             containers::stop(&self.engine, &old, grace).await?;
             containers::remove(&self.engine, &old, false).await?;
-            let id = containers::create(&self.engine, &self.project, svc, &image, image_id.as_deref(), &hash, &loopback).await?;
+            let id = containers::create(&self.engine, &self.project, svc, &create).await?;
             self.progress.step(&item, "Recreated", self.no_start);
             self.start_unless_no_start(&item, &id, &cname).await?;
             return Ok(id);
         }
         self.progress.step(&item, "Creating", false);
-        let id = containers::create(&self.engine, &self.project, svc, &image, image_id.as_deref(), &hash, &loopback).await?;
+        let id = containers::create(&self.engine, &self.project, svc, &create).await?;
         self.progress.step(&item, "Created", self.no_start);
         self.start_unless_no_start(&item, &id, &cname).await?;
         Ok(id)
@@ -267,8 +318,8 @@ impl Converge {
 }
 
 /// Converges every target service, each as soon as its dependencies meet
-/// their conditions. Returns the container id of each service.
-async fn converge_all(c: Converge, targets: &BTreeSet<String>) -> Result<BTreeMap<String, String>, Vec<String>> {
+/// their conditions. Returns the container ids of each service.
+async fn converge_all(c: Converge, targets: &BTreeSet<String>) -> Result<BTreeMap<String, Vec<String>>, Vec<String>> {
     let graph = DepGraph::new(&c.project.services);
     let mut futs: HashMap<String, Shared<BoxFuture<'static, ServiceResult>>> = HashMap::new();
     for name in graph.levels(targets).concat() {
@@ -288,14 +339,16 @@ async fn converge_all(c: Converge, targets: &BTreeSet<String>) -> Result<BTreeMa
                 // A dependency whose container this run left running or started
                 // meets service_started already: asking the engine again is a
                 // round trip per dependency on every `up`, a no-op one included.
-                let waits =
-                    deps.iter().zip(&ids).filter(|((_, cond, _), _)| *cond != Condition::ServiceStarted).map(|((dep, cond, _), id)| {
-                        let id = id.clone().unwrap_or_default();
-                        let c3 = c2.clone();
-                        let dep = dep.clone();
-                        let cond = *cond;
+                // Every container of the dependency must meet the condition.
+                let waits = deps
+                    .iter()
+                    .zip(&ids)
+                    .filter(|((_, cond, _), _)| *cond != Condition::ServiceStarted)
+                    .flat_map(|((dep, cond, _), ids)| ids.iter().flatten().zip(1..).map(move |(id, n)| (dep, *cond, id, n)))
+                    .map(|(dep, cond, id, n)| {
+                        let (c3, dep, id) = (c2.clone(), dep.clone(), id.clone());
                         async move {
-                            let item = format!("Container {}", spec::container_name(&c3.project, &c3.project.services[&dep]));
+                            let item = format!("Container {}", spec::replica_name(&c3.project, &c3.project.services[&dep], n));
                             c3.progress.step(&item, "Waiting", false);
                             let r = wait_for(&c3.engine, &c3.hub, &id, &dep, cond, c3.wait_timeout).await;
                             if r.is_ok() {
@@ -315,7 +368,7 @@ async fn converge_all(c: Converge, targets: &BTreeSet<String>) -> Result<BTreeMa
                 let renewed = c2.renewed.lock().unwrap_or_else(|e| e.into_inner());
                 c2.project.services[&name2].depends_on.iter().any(|(dep, d)| d.restart && renewed.contains(dep))
             };
-            let dep_ids: BTreeMap<String, String> =
+            let dep_ids: BTreeMap<String, Vec<String>> =
                 deps.iter().zip(&ids).filter_map(|((d, _, _), id)| id.as_ref().ok().map(|id| (d.clone(), id.clone()))).collect();
             c2.service(&name2, restart, &dep_ids).await.map_err(|e| {
                 c2.progress.fail(&format!("Container {}", spec::container_name(&c2.project, &c2.project.services[&name2])), &e.to_string());
@@ -351,7 +404,7 @@ enum Ready {
 
 struct Follow {
     engine: Engine,
-    ids: BTreeMap<String, String>,
+    ids: BTreeMap<String, Vec<String>>,
     container_targets: BTreeSet<String>,
     fg: Foreground,
 }
@@ -480,17 +533,23 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
     }
     // The proxies start last, once their dependencies meet their conditions
     // (checked together: each check is a round trip to the engine).
-    let waits = proxies.iter().flat_map(|p| {
-        let (engine, hub, ids) = (&engine, &hub, &ids);
-        project.services[p].depends_on.iter().filter_map(move |(dep, d)| {
-            // Started ones are, since converging them succeeded.
-            if d.condition == Condition::ServiceStarted {
-                return None;
-            }
-            let id = ids.get(dep)?;
-            Some(async move { wait_for(engine, hub, id, dep, d.condition, wait_timeout).await.map_err(|why| (p, why)) })
-        })
-    });
+    let waits =
+        proxies
+            .iter()
+            .flat_map(|p| {
+                let (engine, hub, ids) = (&engine, &hub, &ids);
+                project.services[p].depends_on.iter().filter_map(move |(dep, d)| {
+                    // Started ones are, since converging them succeeded.
+                    if d.condition == Condition::ServiceStarted {
+                        return None;
+                    }
+                    let ids = ids.get(dep)?;
+                    Some(ids.iter().map(move |id| async move {
+                        wait_for(engine, hub, id, dep, d.condition, wait_timeout).await.map_err(|why| (p, why))
+                    }))
+                })
+            })
+            .flatten();
     // The first failure is reported at once, without waiting for the others.
     if let Err((p, why)) = futures::future::try_join_all(waits).await {
         eprintln!("{}: service {p}: dependency failed to start: {why}", style.paint("1;31", "error"));
@@ -517,7 +576,7 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
         return Ok(Ready::Exit(0));
     }
     drop(progress);
-    let width = targets.iter().map(String::len).max().unwrap_or(0);
+    let width = containers::prefix_width(&project, &targets);
     let printer = LogPrinter::new(width, style.color && !args.no_color, !args.no_log_prefix);
     let order: Vec<String> = targets.iter().cloned().collect();
     let mut servers = Vec::new();
@@ -540,7 +599,7 @@ async fn wait_all(
     engine: &Engine,
     project: &Project,
     hub: &EventHub,
-    ids: &BTreeMap<String, String>,
+    ids: &BTreeMap<String, Vec<String>>,
     timeout: Duration,
     progress: &Progress,
     style: &Style,
@@ -550,7 +609,7 @@ async fn wait_all(
         .values()
         .flat_map(|s| s.depends_on.iter().filter(|(_, d)| d.condition == Condition::ServiceCompletedSuccessfully).map(|(n, _)| n))
         .collect();
-    let waits = ids.iter().map(|(name, id)| {
+    let waits = ids.iter().flat_map(|(name, ids)| ids.iter().zip(1..).map(move |(id, n)| (name, id, n))).map(|(name, id, n)| {
         let svc = &project.services[name];
         let cond = if completed.contains(name) {
             Condition::ServiceCompletedSuccessfully
@@ -563,7 +622,7 @@ async fn wait_all(
         } else {
             Condition::ServiceStarted
         };
-        let item = format!("Container {}", spec::container_name(project, svc));
+        let item = format!("Container {}", spec::replica_name(project, svc, n));
         async move {
             progress.step(&item, "Waiting", false);
             let r = match wait_for(engine, hub, id, name, cond, timeout).await {
@@ -611,7 +670,7 @@ async fn foreground(
     project: &Arc<Project>,
     args: &UpArgs,
     style: &Style,
-    ids: &BTreeMap<String, String>,
+    ids: &BTreeMap<String, Vec<String>>,
     targets: &BTreeSet<String>,
     fg: Foreground,
 ) -> anyhow::Result<i32> {
@@ -620,11 +679,14 @@ async fn foreground(
     let opts = StreamOpts { follow: true, timestamps: args.timestamps, ..Default::default() };
     let mut running: BTreeSet<String> = BTreeSet::new();
     let mut streams: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
-    for (name, id) in ids {
-        running.insert(id.clone());
-        let (e, p, o, n, ci) = (engine.clone(), printer.clone(), opts.clone(), name.clone(), color_of(name));
-        let cid = id.clone();
-        streams.insert(id.clone(), tokio::spawn(async move { logs::stream(&e, &cid, &n, ci, &o, &p).await }));
+    for (name, ids) in ids {
+        for (id, number) in ids.iter().zip(1..) {
+            running.insert(id.clone());
+            let prefix = containers::log_prefix(project, name, &spec::replica_name(project, &project.services[name], number));
+            let (e, p, o, ci) = (engine.clone(), printer.clone(), opts.clone(), color_of(name));
+            let cid = id.clone();
+            streams.insert(id.clone(), tokio::spawn(async move { logs::stream(&e, &cid, &prefix, ci, &o, &p).await }));
+        }
     }
     let abort = args.abort_on_container_exit || args.exit_code_from.is_some();
     let mut exit_code = 0i32;
@@ -641,8 +703,9 @@ async fn foreground(
                         continue;
                     }
                 };
-                let ContainerEvent { id, service, action, exit_code: code, .. } = ev;
+                let ContainerEvent { id, service, action, exit_code: code, name, .. } = ev;
                 if !targets.contains(&service) { continue; }
+                let prefix = containers::log_prefix(project, &service, &name);
                 match action.as_str() {
                     "start" if !running.contains(&id) => {
                         running.insert(id.clone());
@@ -650,7 +713,7 @@ async fn foreground(
                         let o = StreamOpts { since, ..opts.clone() };
                         let (e, p, ci) = (engine.clone(), printer.clone(), color_of(&service));
                         let cid = id.clone();
-                        streams.insert(id, tokio::spawn(async move { logs::stream(&e, &cid, &service, ci, &o, &p).await }));
+                        streams.insert(id, tokio::spawn(async move { logs::stream(&e, &cid, &prefix, ci, &o, &p).await }));
                     }
                     "die" => {
                         let code = code.unwrap_or(0);
@@ -659,7 +722,7 @@ async fn foreground(
                         if let Some(h) = streams.remove(&id) {
                             let _ = tokio::time::timeout(Duration::from_secs(2), h).await;
                         }
-                        printer.line(&service, color_of(&service), &format!("exited with code {code}"));
+                        printer.line(&prefix, color_of(&service), &format!("exited with code {code}"));
                         if let Some(from) = &args.exit_code_from {
                             if *from == service { exit_code = code as i32; }
                         } else {

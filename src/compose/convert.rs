@@ -70,6 +70,7 @@ const SERVICE_KEYS: &[&str] = &[
     "read_only",
     "restart",
     "runtime",
+    "scale",
     "secrets",
     "security_opt",
     "shm_size",
@@ -108,7 +109,6 @@ const SERVICE_SPEC_ONLY: &[&str] = &[
     "post_start",
     "pre_stop",
     "provider",
-    "scale",
     "storage_opt",
     "use_api_socket",
 ];
@@ -256,6 +256,11 @@ impl<'a> Converter<'a> {
         };
         match v {
             Some(i) if (min..=max).contains(&i) => Some(i),
+            Some(i) => {
+                let range = if max == i64::MAX { format!("{min} or more") } else { format!("from {min} to {max}") };
+                self.error_hint(&n.loc, path, format!("{i} is out of range"), format!("use a whole number {range}"));
+                None
+            }
             _ if max == i64::MAX => {
                 self.expected(n, path, &format!("a whole number, {min} or more"));
                 None
@@ -312,8 +317,8 @@ impl<'a> Converter<'a> {
     /// the rest is for a swarm.
     fn deploy(&mut self, n: &Node, path: &str) -> Option<Deploy> {
         let entries = self.map(n, path)?;
-        const SWARM: &[&str] = &["mode", "replicas", "labels", "update_config", "rollback_config", "placement", "endpoint_mode"];
-        self.check_keys(entries, path, &["resources", "restart_policy"], SWARM);
+        const SWARM: &[&str] = &["mode", "labels", "update_config", "rollback_config", "placement", "endpoint_mode"];
+        self.check_keys(entries, path, &["resources", "restart_policy", "replicas"], SWARM);
         let mut out = Deploy::default();
         for (k, v) in entries {
             let kp = join(path, &k.name);
@@ -321,6 +326,10 @@ impl<'a> Converter<'a> {
                 "resources" => out.resources = self.resources(v, &kp),
                 "restart_policy" => {
                     out.restart = self.deploy_restart(v, &kp);
+                    out.swarm.insert(k.name.clone(), super::yaml::to_json(v));
+                }
+                "replicas" => {
+                    out.replicas = self.int(v, &kp, 0, 10_000).map(|r| r as u32);
                     out.swarm.insert(k.name.clone(), super::yaml::to_json(v));
                 }
                 // Written as `{}` always (see Deploy).
@@ -925,6 +934,7 @@ impl<'a> Converter<'a> {
                 "cpu_period" => svc.cpu_period = self.int(v, &kp, 0, i64::MAX),
                 "cpu_quota" => svc.cpu_quota = self.int(v, &kp, -1, i64::MAX),
                 "pids_limit" => svc.pids_limit = self.int(v, &kp, -1, i64::MAX),
+                "scale" => svc.scale = self.int(v, &kp, 0, 10_000).map(|r| r as u32),
                 "oom_score_adj" => svc.oom_score_adj = self.int(v, &kp, -1000, 1000),
                 "oom_kill_disable" => svc.oom_kill_disable = self.bool(v, &kp).unwrap_or(false),
                 "read_only" => svc.read_only = self.bool(v, &kp).unwrap_or(false),
@@ -1091,6 +1101,27 @@ impl<'a> Converter<'a> {
                     "set the limit in one place; docker compose refuses distinct values too",
                 );
             }
+        }
+        if let (Some(scale), Some(replicas)) = (svc.scale, svc.deploy.as_ref().and_then(|d| d.replicas))
+            && scale != replicas
+        {
+            let kp = join(path, "scale");
+            let at = self.spans.get(&kp).cloned().unwrap_or_else(|| n.loc.clone());
+            self.error_hint(&at, &kp, format!("`scale` ({scale}) and `deploy.replicas` ({replicas}) differ"), "set one of them");
+        }
+        if svc.container_name.is_some() && svc.replicas() > 1 {
+            let kp = join(path, "container_name");
+            let at = self.spans.get(&kp).cloned().unwrap_or_else(|| n.loc.clone());
+            self.error_hint(
+                &at,
+                &kp,
+                format!(
+                    "service {name:?} runs {} containers, and they cannot all be named {:?}",
+                    svc.replicas(),
+                    svc.container_name.as_deref().unwrap_or_default()
+                ),
+                "remove container_name, or run one container",
+            );
         }
         if svc.image.is_none() && svc.build.is_none() {
             self.error_hint(

@@ -160,6 +160,9 @@ pub struct Service {
     pub secrets: Vec<FileRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
+    /// How many containers the service runs (`scale`; see [`Service::replicas`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub security_opt: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -217,11 +220,14 @@ pub struct Deploy {
     pub resources: Resources,
     /// Always written, as compose-go writes this struct.
     pub placement: Placement,
-    /// The swarm keys (`replicas`, `restart_policy`, ...): warned about and not
-    /// acted on, but kept as written for `config` and the config-hash, so that
+    /// The swarm keys (`replicas`, `restart_policy`, ...): except for those two,
+    /// warned about and not acted on, but kept as written for `config` and the config-hash, so that
     /// docker compose and rcompose agree on what the service is.
     #[serde(flatten)]
     pub swarm: BTreeMap<String, serde_json::Value>,
+    /// `replicas`, also kept in `swarm` as written.
+    #[serde(skip)]
+    pub replicas: Option<u32>,
     /// `restart_policy` as the engine's restart policy (`on-failure:3`), made at load.
     #[serde(skip)]
     pub restart: Option<String>,
@@ -265,6 +271,12 @@ pub struct Logging {
 }
 
 impl Service {
+    /// How many containers it runs: `scale`, else `deploy.replicas`, else one
+    /// (the two must agree when both are given; checked at load).
+    pub fn replicas(&self) -> u32 {
+        self.scale.or_else(|| self.deploy.as_ref().and_then(|d| d.replicas)).unwrap_or(1)
+    }
+
     /// The restart policy the container gets: `deploy.restart_policy` when
     /// given (docker compose lets it win over `restart`), else `restart`.
     pub fn restart_policy(&self) -> Option<String> {

@@ -35,6 +35,30 @@ pub fn service(c: &ContainerSummary) -> &str {
     label(c, labels::SERVICE).unwrap_or_default()
 }
 
+/// Its container number (`com.docker.compose.container-number`); 0 when unlabelled.
+pub fn number(c: &ContainerSummary) -> u32 {
+    label(c, labels::CONTAINER_NUMBER).and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// The prefix of a container's log lines: the service's name, or, for a
+/// service that runs several, the container's name without the project's
+/// (`web-2`), as docker compose names them.
+pub fn log_prefix(project: &Project, service: &str, container_name: &str) -> String {
+    match project.services.get(service) {
+        Some(s) if s.replicas() > 1 => container_name.strip_prefix(&format!("{}-", project.name)).unwrap_or(container_name).to_string(),
+        _ => service.to_string(),
+    }
+}
+
+/// The width of the widest log prefix of these services.
+pub fn prefix_width<'a>(project: &Project, services: impl IntoIterator<Item = &'a String>) -> usize {
+    let width = |s: &String| match project.services.get(s).map(Service::replicas) {
+        Some(n) if n > 1 => s.len() + 1 + n.to_string().len(),
+        _ => s.len(),
+    };
+    services.into_iter().map(width).max().unwrap_or(0)
+}
+
 pub fn id(c: &ContainerSummary) -> String {
     c.id.clone().unwrap_or_default()
 }
@@ -47,17 +71,9 @@ pub fn is_running(c: &ContainerSummary) -> bool {
 }
 
 /// Creates a service's container and joins its other networks; returns its id.
-pub async fn create(
-    engine: &Engine,
-    project: &Project,
-    service: &Service,
-    image: &str,
-    image_id: Option<&str>,
-    hash: &str,
-    loopback_ports: &[u16],
-) -> anyhow::Result<String> {
-    let name = spec::container_name(project, service);
-    let body = spec::create_body(project, service, image, image_id, hash, loopback_ports);
+pub async fn create(engine: &Engine, project: &Project, service: &Service, c: &spec::Create<'_>) -> anyhow::Result<String> {
+    let name = spec::replica_name(project, service, c.number);
+    let body = spec::create_body(project, service, c);
     let opts = CreateContainerOptions { name: Some(name.clone()), platform: service.platform.clone().unwrap_or_default() };
     let extra: Vec<(String, bollard::models::EndpointSettings)> = spec::service_networks(service)
         .iter()

@@ -15,7 +15,24 @@ use crate::compose::model::{FileObject, FileRef, Mount, MountType, Service, Ulim
 
 /// The container name a service's first container gets.
 pub fn container_name(project: &Project, service: &Service) -> String {
-    service.container_name.clone().unwrap_or_else(|| format!("{}-{}-1", project.name, service.name))
+    replica_name(project, service, 1)
+}
+
+/// The name of the service's container number `n` (from 1), as docker compose names it.
+pub fn replica_name(project: &Project, service: &Service, n: u32) -> String {
+    service.container_name.clone().unwrap_or_else(|| format!("{}-{}-{n}", project.name, service.name))
+}
+
+/// What one container of a service is made with, besides the service.
+pub struct Create<'a> {
+    /// Its container number, from 1.
+    pub number: u32,
+    pub image: &'a str,
+    /// Goes in the image label; the image's name when not known.
+    pub image_id: Option<&'a str>,
+    pub hash: &'a str,
+    /// Ports the built-in proxy reaches through loopback.
+    pub loopback_ports: &'a [u16],
 }
 
 /// The engine name of a project network (`default` -> `proj_default`).
@@ -38,10 +55,12 @@ pub fn links(project: &Project, service: &Service) -> Vec<String> {
         let (target, alias) = link.split_once(':').unwrap_or((link, link));
         // A linked service that is not enabled has no container, as docker compose skips it.
         let Some(linked) = project.services.get(target) else { continue };
-        let name = container_name(project, linked);
-        out.push(format!("{name}:{alias}"));
-        out.push(format!("{name}:{target}-1"));
-        out.push(format!("{name}:{}-{target}-1", project.name));
+        for n in 1..=linked.replicas() {
+            let name = replica_name(project, linked, n);
+            out.push(format!("{name}:{alias}"));
+            out.push(format!("{name}:{target}-1"));
+            out.push(format!("{name}:{}-{target}-1", project.name));
+        }
     }
     for link in &service.external_links {
         let (target, alias) = link.split_once(':').unwrap_or((link, link));
@@ -222,17 +241,9 @@ fn bind_string(m: &Mount) -> String {
     format!("{}:{}:{}", m.source.as_deref().unwrap_or_default(), m.target, opts.join(","))
 }
 
-/// The full create request for a service's container.
-/// `image_id` goes in the image label (what docker compose compares to
-/// decide whether a container is out of date); the name when not known.
-pub fn create_body(
-    project: &Project,
-    service: &Service,
-    image: &str,
-    image_id: Option<&str>,
-    hash: &str,
-    loopback_ports: &[u16],
-) -> ContainerCreateBody {
+/// The full create request for one of a service's containers.
+pub fn create_body(project: &Project, service: &Service, c: &Create) -> ContainerCreateBody {
+    let Create { number, image, image_id, hash, loopback_ports } = *c;
     let env: Vec<String> = service.environment.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}"))).collect();
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     let mut exposed: Vec<String> = Vec::new();
@@ -369,7 +380,7 @@ pub fn create_body(
         open_stdin: Some(service.stdin_open),
         exposed_ports: (!exposed.is_empty()).then_some(exposed),
         healthcheck,
-        labels: Some(labels::container_labels(project, service, 1, image_id.unwrap_or(image), hash)),
+        labels: Some(labels::container_labels(project, service, number, image_id.unwrap_or(image), hash)),
         host_config: Some(host_config),
         networking_config: endpoints.map(|e| NetworkingConfig { endpoints_config: Some(e) }),
         ..Default::default()
@@ -418,7 +429,7 @@ mod tests {
             networks: [("default".to_string(), None)].into(),
             ..Default::default()
         };
-        let body = create_body(&project, &svc, "nginx", None, "h", &[7000]);
+        let body = create_body(&project, &svc, &Create { number: 1, image: "nginx", image_id: None, hash: "h", loopback_ports: &[7000] });
         let hc = body.host_config.unwrap();
         assert_eq!(hc.binds.unwrap(), vec!["/p/conf:/etc/conf:ro,z"]);
         let pb = hc.port_bindings.unwrap();

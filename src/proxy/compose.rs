@@ -153,9 +153,12 @@ pub fn upstream_ports(project: &Project, proxy: &str) -> Result<HashMap<String, 
 }
 
 pub struct ContainerHosts {
-    /// Service names, container names and aliases -> address; `None` for a
-    /// service of the project with no running container.
-    pub table: RwLock<HashMap<String, Option<IpAddr>>>,
+    /// Service names, container names and aliases -> addresses (several for a
+    /// scaled service); none for a service of the project with no running container.
+    pub table: RwLock<HashMap<String, Vec<IpAddr>>>,
+    /// Turns the addresses of a scaled service, so requests go round them as
+    /// nginx goes round the addresses a name resolves to.
+    turn: std::sync::atomic::AtomicUsize,
     /// (name, container port) -> the published loopback address, for `via_ports`.
     pub ports: RwLock<HashMap<(String, u16), SocketAddr>>,
     /// Running container id -> (its name, its address), as of the last refresh.
@@ -171,6 +174,7 @@ impl Default for ContainerHosts {
     fn default() -> Self {
         ContainerHosts {
             table: Default::default(),
+            turn: Default::default(),
             ports: Default::default(),
             by_id: Default::default(),
             live: tokio::sync::watch::channel(Arc::new(HashSet::new())).0,
@@ -187,10 +191,14 @@ impl HostResolver for ContainerHosts {
         {
             return Box::pin(async move { Ok(vec![addr]) });
         }
-        let found = self.table.read().unwrap_or_else(|e| e.into_inner()).get(host).copied();
+        let found = self.table.read().unwrap_or_else(|e| e.into_inner()).get(host).cloned();
         match found {
-            Some(Some(ip)) => Box::pin(async move { Ok(vec![SocketAddr::new(ip, port)]) }),
-            Some(None) => {
+            Some(ips) if !ips.is_empty() => {
+                let first = if ips.len() > 1 { self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % ips.len() } else { 0 };
+                let addrs = ips[first..].iter().chain(&ips[..first]).map(|ip| SocketAddr::new(*ip, port)).collect();
+                Box::pin(async move { Ok(addrs) })
+            }
+            Some(_) => {
                 let msg = format!("service {host} has no running container");
                 Box::pin(async move { Err(msg) })
             }
@@ -218,7 +226,7 @@ impl ContainerHosts {
     /// Rebuilds the table from the engine: every running container of the project.
     pub async fn refresh(&self, engine: &crate::engine::Engine, project: &Project) {
         let Ok(list) = crate::engine::containers::list(engine, &project.name, false).await else { return };
-        let mut table = HashMap::new();
+        let mut table: HashMap<String, Vec<IpAddr>> = HashMap::new();
         let mut ports = HashMap::new();
         let mut by_id = HashMap::new();
         for c in &list {
@@ -242,22 +250,28 @@ impl ContainerHosts {
                 nets.values().find_map(|e| e.ip_address.as_ref().filter(|i| !i.is_empty()).and_then(|i| i.parse::<IpAddr>().ok()))
             });
             let Some(ip) = ip else { continue };
-            table.insert(crate::engine::containers::name(c), Some(ip));
+            let mut add = |name: &str| {
+                let ips = table.entry(name.to_string()).or_default();
+                if !ips.contains(&ip) {
+                    ips.push(ip);
+                }
+            };
+            add(&crate::engine::containers::name(c));
             by_id.insert(crate::engine::containers::id(c), (crate::engine::containers::name(c), ip));
             if let Some(svc) = project.services.get(&service) {
                 for net in svc.networks.values().flatten() {
                     for a in &net.aliases {
-                        table.insert(a.clone(), Some(ip));
+                        add(a);
                     }
                 }
             }
-            table.insert(service, Some(ip));
+            add(&service);
         }
         // Services with no running container answer 502 at once, not after a connect timeout.
         for (name, svc) in &project.services {
-            table.entry(name.clone()).or_insert(None);
+            table.entry(name.clone()).or_default();
             if let Some(cn) = &svc.container_name {
-                table.entry(cn.clone()).or_insert(None);
+                table.entry(cn.clone()).or_default();
             }
         }
         *self.table.write().unwrap_or_else(|e| e.into_inner()) = table;
@@ -280,9 +294,7 @@ impl ContainerHosts {
     fn mark_down(&self, id: &str, dead: bool) {
         let Some((name, ip)) = self.by_id.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned() else { return };
         for v in self.table.write().unwrap_or_else(|e| e.into_inner()).values_mut() {
-            if *v == Some(ip) {
-                *v = None;
-            }
+            v.retain(|a| *a != ip);
         }
         self.ports.write().unwrap_or_else(|e| e.into_inner()).retain(|(n, _), _| *n != name);
         // A container signalled to stop may still finish what it was asked:
@@ -478,10 +490,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn requests_go_round_a_scaled_services_containers() {
+        let hosts = ContainerHosts::default();
+        let ips: Vec<IpAddr> = vec!["172.30.0.7".parse().unwrap(), "172.30.0.8".parse().unwrap()];
+        hosts.table.write().unwrap().insert("api".into(), ips.clone());
+        hosts.by_id.write().unwrap().insert("two".into(), ("p-api-2".into(), ips[1]));
+        let mut firsts = Vec::new();
+        for _ in 0..4 {
+            let addrs = hosts.resolve("api", 80).await.unwrap();
+            assert_eq!(addrs.len(), 2, "each answer holds every container");
+            firsts.push(addrs[0].ip());
+        }
+        assert_eq!(firsts, vec![ips[0], ips[1], ips[0], ips[1]]);
+        // A stopped one leaves the turn; the other takes every request.
+        hosts.mark_down("two", true);
+        assert_eq!(hosts.resolve("api", 80).await.unwrap(), vec![SocketAddr::new(ips[0], 80)]);
+        hosts.mark_down("one-that-is-not-known", true);
+        assert_eq!(hosts.resolve("api", 80).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
     async fn a_connect_in_flight_learns_that_its_container_stopped() {
         let hosts = ContainerHosts::default();
         let ip: IpAddr = "172.30.0.7".parse().unwrap();
-        hosts.table.write().unwrap().insert("api".into(), Some(ip));
+        hosts.table.write().unwrap().insert("api".into(), vec![ip]);
         hosts.by_id.write().unwrap().insert("abc".into(), ("p-api-1".into(), ip));
         hosts.publish();
         let addr = SocketAddr::new(ip, 7000);
