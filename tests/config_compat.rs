@@ -70,6 +70,11 @@ const FIELDS: &[&str] = &[
     "links",
     "external_links",
     "scale",
+    "device_cgroup_rules",
+    "blkio_config",
+    "cpu_rt_period",
+    "cpu_rt_runtime",
+    "gpus",
 ];
 
 fn lines(path: &Path) -> Vec<String> {

@@ -586,6 +586,22 @@ fn rich(port: u16) -> String {
       resources:
         limits: {{ cpus: "0.25", memory: 32m, pids: 50 }}
         reservations: {{ memory: 16m }}
+  devices:
+    image: {BUSYBOX}
+    command: ["sleep", "100000"]
+    device_cgroup_rules: ["c 1:3 mr", "a 7:* rmw"]
+    blkio_config:
+      weight: 300
+      weight_device: [{{ path: /dev/null, weight: 400 }}]
+      device_read_bps: [{{ path: /dev/null, rate: 12mb }}]
+      device_write_iops: [{{ path: /dev/null, rate: 30 }}]
+    cpu_rt_period: 1400
+    cpu_rt_runtime: 400
+    label_file: [labels.txt]
+    labels: {{ b: from-labels }}
+    gpus:
+      - {{ driver: nvidia, device_ids: ["0"], capabilities: [compute], options: {{ a: b }} }}
+      - {{ count: all }}
   based:
     extends: {{ file: lib/base.yml, service: app }}
     environment: [LOCAL=1]
@@ -606,6 +622,7 @@ fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
     let p = TestProject::new("hash", &rich(free_port()));
     p.write("web.env", "FROM_FILE=1\nSHARED=from-file\n");
     p.write("conf/app.conf", "x\n");
+    p.write("labels.txt", "a=1\nb=from-file\n");
     // A base in another folder: its bind mount is relative to that folder.
     p.write(
         "lib/base.yml",
@@ -663,6 +680,14 @@ fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
                 mounted.sort();
                 hc.insert("Mounted".into(), mounted.into());
                 hc.insert("Domainname".into(), v["Config"]["Domainname"].clone());
+                let own: serde_json::Map<String, serde_json::Value> = v["Config"]["Labels"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .filter(|(k, _)| !k.starts_with("com.docker.compose.") && *k != "dev.rcompose.version")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                hc.insert("UserLabels".into(), own.into());
                 let links: std::collections::BTreeMap<String, serde_json::Value> = v["NetworkSettings"]["Networks"]
                     .as_object()
                     .unwrap()
@@ -678,10 +703,13 @@ fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
     // rcompose creates; docker compose finds nothing to change.
     p.ok(&["up", "--no-start"]);
     let ours = ids();
-    assert_eq!(ours.len(), 5);
+    assert_eq!(ours.len(), 6);
     let our_host_configs = host_configs();
     let shared = p.dir.path().join("lib/shared");
     assert!(our_host_configs["based"]["Mounted"].to_string().contains(&shared.display().to_string()), "{:#}", our_host_configs["based"]);
+    assert_eq!(our_host_configs["devices"]["DeviceRequests"][1]["Count"], -1, "{:#}", our_host_configs["devices"]);
+    assert_eq!(our_host_configs["devices"]["CpuRealtimePeriod"], 1400, "{:#}", our_host_configs["devices"]);
+    assert_eq!(our_host_configs["devices"]["UserLabels"], serde_json::json!({"a": "1", "b": "from-labels"}));
     let links = our_host_configs["based"]["EndpointLinks"].to_string();
     assert!(links.contains(&format!("{}-db-1:database", p.name)) && links.contains("outside_thing:thing"), "{links}");
     assert_eq!(our_host_configs["limits"]["NanoCpus"], 500_000_000, "{:#}", our_host_configs["limits"]);

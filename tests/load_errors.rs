@@ -561,3 +561,31 @@ fn scale_must_agree_with_replicas_and_leave_container_names_alone() {
     assert_eq!(d.hint.as_deref(), Some("use a whole number from 0 to 10000"));
     assert_eq!(errs.len(), 3, "{}", render(&errs));
 }
+
+#[test]
+fn blkio_gpus_and_label_files_are_checked_where_written() {
+    let text = "services:
+  web:
+    image: nginx
+    blkio_config:
+      weight: 5
+      device_read_bps: [{path: /dev/sda}]
+      device_write_bps: [{path: /dev/sda, rate: 10q}]
+    gpus: some
+    label_file: missing.labels
+  job:
+    image: busybox
+    gpus: [{count: many, drivr: x}]
+";
+    let errs = errors(&[(DC, text)]);
+    let d = expect(&errs, "5 is out of range", 5, 15, "services.web.blkio_config.weight");
+    assert_eq!(d.hint.as_deref(), Some("use a whole number from 10 to 1000"));
+    let d = expect(&errs, "a device needs `path` and `rate`", 6, 25, "services.web.blkio_config.device_read_bps[0]");
+    assert_eq!(d.hint.as_deref(), Some("for example {path: /dev/sda, rate: 10mb}"));
+    expect(&errs, "invalid size \"10q\"", 7, 49, "services.web.blkio_config.device_write_bps[0].rate");
+    expect(&errs, "invalid gpus \"some\"", 8, 11, "services.web.gpus");
+    expect(&errs, "label file", 9, 17, "services.web.label_file");
+    expect(&errs, "expected a whole number", 12, 20, "services.job.gpus[0].count");
+    let d = expect(&errs, "unknown key `drivr`", 12, 26, "services.job.gpus[0].drivr");
+    assert_eq!(d.hint.as_deref(), Some("did you mean `driver`?"));
+}

@@ -17,6 +17,7 @@ use crate::diag::{Diagnostic, Location, did_you_mean};
 
 /// Keys of a service that rcompose acts on.
 const SERVICE_KEYS: &[&str] = &[
+    "blkio_config",
     "build",
     "cap_add",
     "cap_drop",
@@ -27,11 +28,14 @@ const SERVICE_KEYS: &[&str] = &[
     "container_name",
     "cpu_period",
     "cpu_quota",
+    "cpu_rt_period",
+    "cpu_rt_runtime",
     "cpu_shares",
     "cpus",
     "cpuset",
     "depends_on",
     "deploy",
+    "device_cgroup_rules",
     "devices",
     "dns",
     "dns_opt",
@@ -43,12 +47,14 @@ const SERVICE_KEYS: &[&str] = &[
     "expose",
     "external_links",
     "extra_hosts",
+    "gpus",
     "group_add",
     "healthcheck",
     "hostname",
     "image",
     "init",
     "ipc",
+    "label_file",
     "labels",
     "links",
     "logging",
@@ -93,17 +99,11 @@ const SERVICE_KEYS: &[&str] = &[
 const SERVICE_SPEC_ONLY: &[&str] = &[
     "annotations",
     "attach",
-    "blkio_config",
     "cpu_count",
     "cpu_percent",
-    "cpu_rt_period",
-    "cpu_rt_runtime",
     "credential_spec",
     "develop",
-    "device_cgroup_rules",
-    "gpus",
     "isolation",
-    "label_file",
     "mac_address",
     "models",
     "post_start",
@@ -846,6 +846,7 @@ impl<'a> Converter<'a> {
         known.push("x-rcompose");
         self.check_keys(entries, path, &known, SERVICE_SPEC_ONLY);
         let mut env_files: Vec<(String, Option<String>, Location)> = Vec::new();
+        let mut label_files: Vec<(String, Option<String>, Location)> = Vec::new();
         let mut environment: Vec<(String, Option<String>, Location)> = Vec::new();
         let mut has_networks_key = false;
         let mut network_mode_loc: Option<Location> = None;
@@ -876,7 +877,12 @@ impl<'a> Converter<'a> {
                     }
                 }
                 "environment" => environment = self.key_values(v, &kp),
-                "env_file" => env_files = self.env_files(v, &kp),
+                "env_file" => env_files = self.env_files(v, &kp, "env"),
+                "label_file" => {
+                    label_files = self.env_files(v, &kp, "label");
+                    let files = self.strings(v, &kp, true);
+                    svc.label_file = files.iter().map(|f| syntax::resolve_host_path(f, &self.base, self.home.as_deref())).collect();
+                }
                 "labels" => svc.labels = self.string_map(v, &kp),
                 "ports" => svc.ports = self.ports(v, &kp),
                 "volumes" => svc.volumes = self.mounts(v, &kp),
@@ -974,6 +980,11 @@ impl<'a> Converter<'a> {
                 "group_add" => svc.group_add = self.strings(v, &kp, false),
                 "sysctls" => svc.sysctls = self.string_map(v, &kp),
                 "devices" => svc.devices = self.devices(v, &kp),
+                "device_cgroup_rules" => svc.device_cgroup_rules = self.strings(v, &kp, false),
+                "cpu_rt_period" => svc.cpu_rt_period = self.int(v, &kp, -1, i64::MAX),
+                "cpu_rt_runtime" => svc.cpu_rt_runtime = self.int(v, &kp, -1, i64::MAX),
+                "blkio_config" => svc.blkio_config = self.blkio(v, &kp),
+                "gpus" => svc.gpus = self.gpus(v, &kp),
                 "logging" => svc.logging = self.logging(v, &kp),
                 "deploy" => svc.deploy = self.deploy(v, &kp),
                 "volumes_from" => {
@@ -1044,6 +1055,10 @@ impl<'a> Converter<'a> {
                 "x-rcompose" => svc.x_rcompose = self.rcompose_ext(v, &kp),
                 _ => {}
             }
+        }
+        // label_file first, then `labels`, which win.
+        for (k, v, _) in label_files {
+            svc.labels.entry(k).or_insert_with(|| v.unwrap_or_default());
         }
         // env_file first, then `environment`, which wins.
         for (k, v, loc) in env_files.into_iter().chain(environment) {
@@ -1215,7 +1230,113 @@ impl<'a> Converter<'a> {
         Some(build)
     }
 
-    fn env_files(&mut self, n: &Node, path: &str) -> Vec<(String, Option<String>, Location)> {
+    /// A list (nothing for null), or an error saying a list was expected.
+    fn list<'n>(&mut self, n: &'n Node, path: &str) -> Option<&'n [Node]> {
+        match &n.value {
+            Value::Seq(items) => Some(items),
+            Value::Null => Some(&[]),
+            _ => {
+                self.expected(n, path, "a list");
+                None
+            }
+        }
+    }
+
+    /// `blkio_config`: a weight, per-device weights, and per-device limits.
+    fn blkio(&mut self, n: &Node, path: &str) -> Option<Blkio> {
+        let entries = self.map(n, path)?;
+        const RATES: &[&str] = &["device_read_bps", "device_read_iops", "device_write_bps", "device_write_iops"];
+        self.check_keys(
+            entries,
+            path,
+            &["weight", "weight_device", "device_read_bps", "device_read_iops", "device_write_bps", "device_write_iops"],
+            &[],
+        );
+        let mut out = Blkio::default();
+        for (k, v) in entries {
+            let kp = join(path, &k.name);
+            let Some(items) = (k.name != "weight").then(|| self.list(v, &kp)).flatten() else {
+                if k.name == "weight" {
+                    out.weight = self.int(v, &kp, 10, 1000).map(|w| w as u16);
+                }
+                continue;
+            };
+            for (i, item) in items.iter().enumerate() {
+                let ip = index(&kp, i);
+                let Some(fields) = self.map(item, &ip) else { continue };
+                let value_key = if k.name == "weight_device" { "weight" } else { "rate" };
+                self.check_keys(fields, &ip, &["path", value_key], &[]);
+                let device = fields.iter().find(|(f, _)| f.name == "path").and_then(|(f, p)| self.string(p, &join(&ip, &f.name)));
+                let value = fields.iter().find(|(f, _)| f.name == value_key).map(|(f, v)| (join(&ip, &f.name), v));
+                let (Some(device), Some((vp, value))) = (device, value) else {
+                    self.error_hint(
+                        &item.loc,
+                        &ip,
+                        format!("a device needs `path` and `{value_key}`"),
+                        format!("for example {{path: /dev/sda, {value_key}: {}}}", if value_key == "weight" { "300" } else { "10mb" }),
+                    );
+                    continue;
+                };
+                if k.name == "weight_device" {
+                    if let Some(w) = self.int(value, &vp, 10, 1000) {
+                        out.weight_device.push(WeightDevice { path: device, weight: w as u16 });
+                    }
+                    continue;
+                }
+                // Operations per second are a plain number; bytes may carry a unit.
+                let rate = if k.name.ends_with("iops") {
+                    self.int(value, &vp, 0, i64::MAX).map(|r| r.to_string())
+                } else {
+                    self.bytes(value, &vp, false)
+                };
+                let Some(rate) = rate else { continue };
+                let throttle = Throttle { path: device, rate };
+                match RATES.iter().position(|r| *r == k.name) {
+                    Some(0) => out.device_read_bps.push(throttle),
+                    Some(1) => out.device_read_iops.push(throttle),
+                    Some(2) => out.device_write_bps.push(throttle),
+                    _ => out.device_write_iops.push(throttle),
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// `gpus`: `all`, or device requests.
+    fn gpus(&mut self, n: &Node, path: &str) -> Vec<DeviceRequest> {
+        if let Value::Str(s) = &n.value {
+            if s == "all" {
+                return vec![DeviceRequest { count: Some(-1), ..Default::default() }];
+            }
+            self.error_hint(&n.loc, path, format!("invalid gpus {s:?}"), "write `all`, or a list like [{driver: nvidia, count: 1}]");
+            return Vec::new();
+        }
+        let Some(items) = self.list(n, path) else { return Vec::new() };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let ip = index(path, i);
+            let Some(fields) = self.map(item, &ip) else { continue };
+            self.check_keys(fields, &ip, &["capabilities", "driver", "count", "device_ids", "options"], &[]);
+            let mut req = DeviceRequest::default();
+            for (k, v) in fields {
+                let kp = join(&ip, &k.name);
+                match k.name.as_str() {
+                    "capabilities" => req.capabilities = self.strings(v, &kp, false),
+                    "driver" => req.driver = self.string(v, &kp),
+                    "device_ids" => req.device_ids = self.strings(v, &kp, false),
+                    "options" => req.options = self.string_map(v, &kp),
+                    "count" if v.scalar_text().as_deref() == Some("all") => req.count = Some(-1),
+                    "count" => req.count = self.int(v, &kp, -1, i64::MAX),
+                    _ => {}
+                }
+            }
+            out.push(req);
+        }
+        out
+    }
+
+    /// `env_file` or `label_file` (`what`: `env` or `label`): files of variables.
+    fn env_files(&mut self, n: &Node, path: &str, what: &str) -> Vec<(String, Option<String>, Location)> {
         // (path, required, raw format, where, key path)
         let mut specs: Vec<(String, bool, bool, Location, String)> = Vec::new();
         let items: Vec<&Node> = match &n.value {
@@ -1271,13 +1392,13 @@ impl<'a> Converter<'a> {
                     self.error_hint(
                         &loc,
                         &ip,
-                        format!("env file {full} not found"),
+                        format!("{what} file {full} not found"),
                         "create it, or write `{path: ..., required: false}` to make it optional",
                     );
                     continue;
                 }
                 Err(e) => {
-                    self.error(&loc, &ip, format!("cannot read env file {full}: {e}"));
+                    self.error(&loc, &ip, format!("cannot read {what} file {full}: {e}"));
                     continue;
                 }
             };
@@ -1306,7 +1427,7 @@ impl<'a> Converter<'a> {
                 }
                 Err(e) => {
                     let file_loc = Location { file: full.as_str().into(), line: e.line, col: 1 };
-                    self.diags.push(Diagnostic::error(Some(file_loc), "", e.message).with_hint(format!("read as the env_file of {ip}")));
+                    self.diags.push(Diagnostic::error(Some(file_loc), "", e.message).with_hint(format!("read as the {what}_file of {ip}")));
                 }
             }
         }

@@ -21,6 +21,8 @@ enum Rule {
     Build,
     /// Options merge under the same driver; another driver replaces the whole block.
     Logging,
+    /// `gpus: all` stands for a list of one request for every GPU, so lists append to it.
+    Gpus,
 }
 
 fn rule_for(path: &[&str]) -> Rule {
@@ -34,9 +36,10 @@ fn rule_for(path: &[&str]) -> Rule {
         ["services", _, "depends_on" | "networks"] => Rule::NamedMap,
         ["services", _, "extra_hosts" | "dns" | "expose" | "cap_add" | "cap_drop" | "profiles" | "env_file"] => Rule::Union,
         ["services", _, "dns_search" | "dns_opt" | "tmpfs" | "security_opt" | "group_add" | "devices"] => Rule::Union,
-        ["services", _, "links" | "external_links"] => Rule::Union,
+        ["services", _, "links" | "external_links" | "device_cgroup_rules" | "label_file"] => Rule::Union,
         ["services", _, "build"] => Rule::Build,
         ["services", _, "logging"] => Rule::Logging,
+        ["services", _, "gpus"] => Rule::Gpus,
         _ => Rule::Default,
     }
 }
@@ -89,6 +92,7 @@ fn merge_at(base: Node, over: Node, path: &mut Vec<String>) -> Node {
             }
             (base, over)
         }
+        Rule::Gpus => (gpus_list(base), gpus_list(over)),
         Rule::Default => (base, over),
     };
     match (base.value, over.value) {
@@ -176,6 +180,19 @@ fn to_named_map(node: Node) -> Node {
                 })
                 .collect();
             Node { value: Value::Map(entries), loc: node.loc, tag: node.tag }
+        }
+        _ => node,
+    }
+}
+
+/// `gpus: all` becomes `gpus: [{count: -1}]`.
+fn gpus_list(node: Node) -> Node {
+    match &node.value {
+        Value::Str(s) if s == "all" => {
+            let key = Key { name: "count".into(), loc: node.loc.clone() };
+            let count = Node::new(Value::Int(-1), node.loc.clone());
+            let request = Node::new(Value::Map(vec![(key, count)]), node.loc.clone());
+            Node { value: Value::Seq(vec![request]), loc: node.loc, tag: None }
         }
         _ => node,
     }

@@ -58,6 +58,8 @@ pub struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cgroup_parent: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub blkio_config: Option<Blkio>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub configs: Vec<FileRef>,
@@ -65,6 +67,10 @@ pub struct Service {
     pub cpu_period: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_quota: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_rt_period: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_rt_runtime: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_shares: Option<i64>,
     /// A fraction of CPUs; written as a whole number when it is one, as Go does.
@@ -81,6 +87,9 @@ pub struct Service {
     pub deploy: Option<Deploy>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<Device>,
+    /// Rules for the device cgroup (`c 1:3 mr`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_cgroup_rules: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dns: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -102,6 +111,9 @@ pub struct Service {
     pub external_links: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_add: Vec<String>,
+    /// `gpus: all` is one request for every GPU (`count: -1`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gpus: Vec<DeviceRequest>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<Healthcheck>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,6 +126,10 @@ pub struct Service {
     pub ipc: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// The `label_file`s, as absolute paths: their labels are in `labels`
+    /// already, but docker compose hashes the list too (not printed by `config`).
+    #[serde(skip)]
+    pub label_file: Vec<String>,
     /// `SERVICE[:ALIAS]`: legacy links, a dependency plus an alias only this service resolves.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
@@ -211,6 +227,54 @@ pub struct Device {
     pub source: String,
     pub target: String,
     pub permissions: String,
+}
+
+/// `blkio_config`. compose-go gives the devices' fields no JSON names, so
+/// `config` and the config-hash write them capitalized; so does rcompose.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Blkio {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u16>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub weight_device: Vec<WeightDevice>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_read_bps: Vec<Throttle>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_read_iops: Vec<Throttle>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_write_bps: Vec<Throttle>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_write_iops: Vec<Throttle>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct WeightDevice {
+    pub path: String,
+    pub weight: u16,
+}
+
+/// A rate limit on a device: bytes or operations per second, as a decimal string.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Throttle {
+    pub path: String,
+    pub rate: String,
+}
+
+/// A request for devices from a driver (`gpus`).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct DeviceRequest {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_ids: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
 }
 
 /// `deploy`, as much of it as applies to one engine.

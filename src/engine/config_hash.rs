@@ -138,6 +138,8 @@ const NETWORK: &[&str] = &[
 const ULIMIT: &[&str] = &["soft", "hard"];
 const DEVICE: &[&str] = &["source", "target", "permissions"];
 const LOGGING: &[&str] = &["driver", "options"];
+const BLKIO: &[&str] = &["weight", "weight_device", "device_read_bps", "device_read_iops", "device_write_bps", "device_write_iops"];
+const DEVICE_REQUEST: &[&str] = &["capabilities", "driver", "count", "device_ids", "options"];
 const FILE_REF: &[&str] = &["source", "target", "uid", "gid", "mode"];
 const DEPLOY: &[&str] =
     &["mode", "replicas", "labels", "update_config", "rollback_config", "resources", "restart_policy", "placement", "endpoint_mode"];
@@ -146,7 +148,12 @@ const RESOURCE: &[&str] = &["cpus", "memory", "pids", "devices", "generic_resour
 
 /// docker compose's config-hash of a service.
 pub fn config_hash(service: &Service) -> String {
-    let value = serde_json::to_value(service).unwrap_or(Value::Null);
+    let mut value = serde_json::to_value(service).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value
+        && !service.label_file.is_empty()
+    {
+        map.insert("label_file".into(), service.label_file.clone().into());
+    }
     let json = go_escapes(&serde_json::to_string(&in_go_order(&value)).unwrap_or_default());
     Sha256::digest(json.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -170,6 +177,9 @@ fn in_go_order(v: &Value) -> Value {
         "ulimits" => map_of(value, |u| structure(u, ULIMIT)),
         "devices" => each(value, |d| structure(d, DEVICE)),
         "logging" => structure(value, LOGGING),
+        // Its devices' fields are capitalized (no JSON names in compose-go), so sorted is Go's order.
+        "blkio_config" => structure(value, BLKIO),
+        "gpus" => each(value, |g| structure(g, DEVICE_REQUEST)),
         "secrets" | "configs" => each(value, |r| structure(r, FILE_REF)),
         "deploy" => {
             // docker compose leaves replicas out (scaling is not a new container)

@@ -107,6 +107,11 @@ fn nanos(d: Option<std::time::Duration>) -> Option<i64> {
 }
 
 /// A size the model keeps as a decimal string of bytes.
+fn throttles(list: Option<&Vec<crate::compose::model::Throttle>>) -> Option<Vec<bollard::models::ThrottleDevice>> {
+    let list = list.filter(|l| !l.is_empty())?;
+    Some(list.iter().map(|t| bollard::models::ThrottleDevice { path: Some(t.path.clone()), rate: t.rate.parse().ok() }).collect())
+}
+
 fn bytes(s: Option<&str>) -> Option<i64> {
     s.and_then(|s| s.parse().ok())
 }
@@ -298,6 +303,7 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
     let endpoints = networks.first().map(|n| HashMap::from([(network_name(project, n), endpoint(project, service, n))]));
     let resources = service.deploy.as_ref().map(|d| &d.resources);
     let limits = resources.and_then(|r| r.limits.as_ref());
+    let blkio = service.blkio_config.as_ref();
     let reservations = resources.and_then(|r| r.reservations.as_ref());
     let host_config = HostConfig {
         binds: (!binds.is_empty()).then_some(binds),
@@ -348,6 +354,38 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
                 })
                 .collect()
         }),
+        device_cgroup_rules: (!service.device_cgroup_rules.is_empty()).then(|| service.device_cgroup_rules.clone()),
+        // As docker compose asks: every request also wants the `gpu` capability.
+        device_requests: (!service.gpus.is_empty()).then(|| {
+            service
+                .gpus
+                .iter()
+                .map(|g| {
+                    let mut caps = g.capabilities.clone();
+                    caps.push("gpu".into());
+                    bollard::models::DeviceRequest {
+                        driver: Some(g.driver.clone().unwrap_or_default()),
+                        count: Some(g.count.unwrap_or_default()),
+                        device_ids: (!g.device_ids.is_empty()).then(|| g.device_ids.clone()),
+                        capabilities: Some(vec![caps]),
+                        options: (!g.options.is_empty()).then(|| g.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+                    }
+                })
+                .collect()
+        }),
+        cpu_realtime_period: service.cpu_rt_period,
+        cpu_realtime_runtime: service.cpu_rt_runtime,
+        blkio_weight: blkio.and_then(|b| b.weight),
+        blkio_weight_device: blkio.filter(|b| !b.weight_device.is_empty()).map(|b| {
+            b.weight_device
+                .iter()
+                .map(|d| bollard::models::ResourcesBlkioWeightDevice { path: Some(d.path.clone()), weight: Some(d.weight as usize) })
+                .collect()
+        }),
+        blkio_device_read_bps: throttles(blkio.map(|b| &b.device_read_bps)),
+        blkio_device_read_iops: throttles(blkio.map(|b| &b.device_read_iops)),
+        blkio_device_write_bps: throttles(blkio.map(|b| &b.device_write_bps)),
+        blkio_device_write_iops: throttles(blkio.map(|b| &b.device_write_iops)),
         ipc_mode: service.ipc.clone(),
         pid_mode: service.pid.clone(),
         uts_mode: service.uts.clone(),
