@@ -416,12 +416,7 @@ impl<'a> Converter<'a> {
     /// `devices`: `HOST[:CONTAINER[:PERMISSIONS]]` or `{source, target, permissions}`;
     /// one per target, a later one replacing an earlier one, as docker compose merges them.
     fn devices(&mut self, n: &Node, path: &str) -> Vec<Device> {
-        let Value::Seq(items) = &n.value else {
-            if !n.is_null() {
-                self.expected(n, path, "a list of devices");
-            }
-            return Vec::new();
-        };
+        let Some(items) = self.list(n, path, "a list of devices") else { return Vec::new() };
         let mut out: Vec<Device> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let ip = index(path, i);
@@ -785,12 +780,7 @@ impl<'a> Converter<'a> {
 
     /// A service's `secrets` or `configs`: names, or `{source, target, uid, gid, mode}`.
     fn file_refs(&mut self, n: &Node, path: &str, secret: bool) -> Vec<FileRef> {
-        let Value::Seq(items) = &n.value else {
-            if !n.is_null() {
-                self.expected(n, path, "a list");
-            }
-            return Vec::new();
-        };
+        let Some(items) = self.list(n, path, "a list") else { return Vec::new() };
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let ip = index(path, i);
@@ -1231,12 +1221,12 @@ impl<'a> Converter<'a> {
     }
 
     /// A list (nothing for null), or an error saying a list was expected.
-    fn list<'n>(&mut self, n: &'n Node, path: &str) -> Option<&'n [Node]> {
+    fn list<'n>(&mut self, n: &'n Node, path: &str, what: &str) -> Option<&'n [Node]> {
         match &n.value {
             Value::Seq(items) => Some(items),
             Value::Null => Some(&[]),
             _ => {
-                self.expected(n, path, "a list");
+                self.expected(n, path, what);
                 None
             }
         }
@@ -1255,7 +1245,7 @@ impl<'a> Converter<'a> {
         let mut out = Blkio::default();
         for (k, v) in entries {
             let kp = join(path, &k.name);
-            let Some(items) = (k.name != "weight").then(|| self.list(v, &kp)).flatten() else {
+            let Some(items) = (k.name != "weight").then(|| self.list(v, &kp, "a list of devices")).flatten() else {
                 if k.name == "weight" {
                     out.weight = self.int(v, &kp, 10, 1000).map(|w| w as u16);
                 }
@@ -1311,7 +1301,7 @@ impl<'a> Converter<'a> {
             self.error_hint(&n.loc, path, format!("invalid gpus {s:?}"), "write `all`, or a list like [{driver: nvidia, count: 1}]");
             return Vec::new();
         }
-        let Some(items) = self.list(n, path) else { return Vec::new() };
+        let Some(items) = self.list(n, path, "`all` or a list of device requests") else { return Vec::new() };
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let ip = index(path, i);
@@ -1435,12 +1425,7 @@ impl<'a> Converter<'a> {
     }
 
     fn ports(&mut self, n: &Node, path: &str) -> Vec<Port> {
-        let Value::Seq(items) = &n.value else {
-            if !n.is_null() {
-                self.expected(n, path, "a list of ports");
-            }
-            return Vec::new();
-        };
+        let Some(items) = self.list(n, path, "a list of ports") else { return Vec::new() };
         let mut out: Vec<Port> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let ip = index(path, i);
@@ -1517,12 +1502,7 @@ impl<'a> Converter<'a> {
     }
 
     fn mounts(&mut self, n: &Node, path: &str) -> Vec<Mount> {
-        let Value::Seq(items) = &n.value else {
-            if !n.is_null() {
-                self.expected(n, path, "a list of volumes");
-            }
-            return Vec::new();
-        };
+        let Some(items) = self.list(n, path, "a list of volumes") else { return Vec::new() };
         let mut out: Vec<Mount> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let ip = index(path, i);
