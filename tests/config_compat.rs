@@ -75,6 +75,8 @@ const FIELDS: &[&str] = &[
     "cpu_rt_period",
     "cpu_rt_runtime",
     "gpus",
+    "post_start",
+    "pre_stop",
 ];
 
 fn lines(path: &Path) -> Vec<String> {

@@ -939,3 +939,40 @@ fn a_scaled_service_runs_as_many_containers_as_docker_compose_runs() {
     p.ok(&["down"]);
     assert!(p.containers().is_empty());
 }
+
+#[test]
+fn post_start_hooks_run_in_the_started_container() {
+    common::ensure_compose_v2();
+    let p = TestProject::new(
+        "hooks",
+        &format!(
+            "services:
+  app:
+    image: {BUSYBOX}
+    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100000 & wait\"]
+    post_start:
+      - command: sh -c \"echo $$GREETING from $$(pwd) as $$(id -u) > /dev/shm/hooked\"
+        environment: [GREETING=hello]
+        working_dir: /etc
+        user: \"1000\"
+    pre_stop:
+      - command: [\"true\"]
+"
+        ),
+    );
+    let (code, _, err) = p.run(&["up", "-d"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("pre_stop") && err.contains("does not run it"), "{err}");
+    let app = format!("{}-app-1", p.name);
+    assert_eq!(docker(&["exec", &app, "cat", "/dev/shm/hooked"]), "hello from /etc as 1000");
+    // docker compose hashes the hooks the same way.
+    let (code, _, err) = p.compose(&["up", "-d"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("Recreate"), "{err}");
+    // A failing hook fails `up` and names it; the container is left running.
+    p.write("docker-compose.override.yml", "services:\n  app:\n    post_start: [{command: [\"sh\", \"-c\", \"exit 3\"]}]\n");
+    let (code, _, err) = p.run(&["up", "-d"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("post_start hook \"sh -c exit 3\" exited with status 3"), "{err}");
+    assert_eq!(p.inspect(&app, "{{.State.Running}}"), "true");
+}

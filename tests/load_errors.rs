@@ -589,3 +589,19 @@ fn blkio_gpus_and_label_files_are_checked_where_written() {
     let d = expect(&errs, "unknown key `drivr`", 12, 26, "services.job.gpus[0].drivr");
     assert_eq!(d.hint.as_deref(), Some("did you mean `driver`?"));
 }
+
+#[test]
+fn a_hook_needs_a_command() {
+    let text = "services:
+  web:
+    image: nginx
+    post_start:
+      - user: root
+      - {command: [x], usr: root}
+";
+    let errs = errors(&[(DC, text)]);
+    let d = expect(&errs, "a hook needs a `command`", 5, 13, "services.web.post_start[0]");
+    assert!(d.hint.unwrap().contains("command"));
+    let d = expect(&errs, "unknown key `usr`", 6, 24, "services.web.post_start[1].usr");
+    assert_eq!(d.hint.as_deref(), Some("did you mean `user`?"));
+}

@@ -280,11 +280,11 @@ impl Converge {
                     containers::stop(&self.engine, &id, grace).await?;
                     self.progress.step(&item, "Stopped", true);
                     self.renewed.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string());
-                    self.start_unless_no_start(&item, &id, &cname).await?;
+                    self.start_unless_no_start(&item, &id, &cname, svc).await?;
                 } else if containers::is_running(c) {
                     self.progress.step(&item, "Running", true);
                 } else if !self.no_start {
-                    self.start_unless_no_start(&item, &id, &cname).await?;
+                    self.start_unless_no_start(&item, &id, &cname, svc).await?;
                 } else {
                     self.progress.step(&item, "Created", true);
                 }
@@ -297,20 +297,28 @@ impl Converge {
             containers::remove(&self.engine, &old, false).await?;
             let id = containers::create(&self.engine, &self.project, svc, &create).await?;
             self.progress.step(&item, "Recreated", self.no_start);
-            self.start_unless_no_start(&item, &id, &cname).await?;
+            self.start_unless_no_start(&item, &id, &cname, svc).await?;
             return Ok(id);
         }
         self.progress.step(&item, "Creating", false);
         let id = containers::create(&self.engine, &self.project, svc, &create).await?;
         self.progress.step(&item, "Created", self.no_start);
-        self.start_unless_no_start(&item, &id, &cname).await?;
+        self.start_unless_no_start(&item, &id, &cname, svc).await?;
         Ok(id)
     }
 
-    async fn start_unless_no_start(&self, item: &str, id: &str, cname: &str) -> anyhow::Result<()> {
+    async fn start_unless_no_start(&self, item: &str, id: &str, cname: &str, svc: &Service) -> anyhow::Result<()> {
         if !self.no_start {
             self.progress.step(item, "Starting", false);
             containers::start(&self.engine, id, cname).await?;
+            // As docker compose: each post_start hook in turn; a failing one fails
+            // `up` and leaves the container running.
+            for hook in &svc.post_start {
+                let status = containers::exec(&self.engine, id, hook).await?;
+                if status != 0 {
+                    anyhow::bail!("post_start hook {:?} exited with status {status}", hook.command.join(" "));
+                }
+            }
             self.progress.step(item, "Started", true);
         }
         Ok(())

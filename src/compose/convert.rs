@@ -70,6 +70,8 @@ const SERVICE_KEYS: &[&str] = &[
     "pids_limit",
     "platform",
     "ports",
+    "post_start",
+    "pre_stop",
     "privileged",
     "profiles",
     "pull_policy",
@@ -106,8 +108,6 @@ const SERVICE_SPEC_ONLY: &[&str] = &[
     "isolation",
     "mac_address",
     "models",
-    "post_start",
-    "pre_stop",
     "provider",
     "storage_opt",
     "use_api_socket",
@@ -970,6 +970,11 @@ impl<'a> Converter<'a> {
                 "group_add" => svc.group_add = self.strings(v, &kp, false),
                 "sysctls" => svc.sysctls = self.string_map(v, &kp),
                 "devices" => svc.devices = self.devices(v, &kp),
+                "post_start" => svc.post_start = self.hooks(v, &kp),
+                "pre_stop" => {
+                    svc.pre_stop = self.hooks(v, &kp);
+                    self.warn(&k.loc, &kp, "`pre_stop` is kept for `config` and the config-hash, but rcompose does not run it");
+                }
                 "device_cgroup_rules" => svc.device_cgroup_rules = self.strings(v, &kp, false),
                 "cpu_rt_period" => svc.cpu_rt_period = self.int(v, &kp, -1, i64::MAX),
                 "cpu_rt_runtime" => svc.cpu_rt_runtime = self.int(v, &kp, -1, i64::MAX),
@@ -1230,6 +1235,35 @@ impl<'a> Converter<'a> {
                 None
             }
         }
+    }
+
+    /// `post_start` / `pre_stop`: commands with their user, privileges, folder and variables.
+    fn hooks(&mut self, n: &Node, path: &str) -> Vec<Hook> {
+        let Some(items) = self.list(n, path, "a list of hooks") else { return Vec::new() };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let ip = index(path, i);
+            let Some(fields) = self.map(item, &ip) else { continue };
+            self.check_keys(fields, &ip, &["command", "user", "privileged", "working_dir", "environment"], &[]);
+            let mut hook = Hook::default();
+            for (k, v) in fields {
+                let kp = join(&ip, &k.name);
+                match k.name.as_str() {
+                    "command" => hook.command = self.command(v, &kp).unwrap_or_default(),
+                    "user" => hook.user = self.string(v, &kp),
+                    "privileged" => hook.privileged = self.bool(v, &kp).unwrap_or(false),
+                    "working_dir" => hook.working_dir = self.string(v, &kp),
+                    "environment" => hook.environment = self.string_map(v, &kp),
+                    _ => {}
+                }
+            }
+            if hook.command.is_empty() {
+                self.error_hint(&item.loc, &ip, "a hook needs a `command`", "for example {command: [\"sh\", \"-c\", \"echo ready\"]}");
+                continue;
+            }
+            out.push(hook);
+        }
+        out
     }
 
     /// `blkio_config`: a weight, per-device weights, and per-device limits.

@@ -162,6 +162,13 @@ pub struct Service {
     pub platform: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<Port>,
+    /// Commands run in the container once it has started (`post_start`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub post_start: Vec<Hook>,
+    /// Commands docker compose would run before stopping it (`pre_stop`): kept
+    /// for `config` and the config-hash, not run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pre_stop: Vec<Hook>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub privileged: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -219,6 +226,20 @@ pub struct Service {
 pub struct RcomposeExt {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub builtin_proxy: Option<bool>,
+}
+
+/// A command run in a service's container (`post_start`, `pre_stop`).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Hook {
+    pub command: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub privileged: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, String>,
 }
 
 /// A host device made available in the container.

@@ -138,6 +138,7 @@ const NETWORK: &[&str] = &[
 const ULIMIT: &[&str] = &["soft", "hard"];
 const DEVICE: &[&str] = &["source", "target", "permissions"];
 const LOGGING: &[&str] = &["driver", "options"];
+const HOOK: &[&str] = &["command", "user", "privileged", "working_dir", "environment"];
 const BLKIO: &[&str] = &["weight", "weight_device", "device_read_bps", "device_read_iops", "device_write_bps", "device_write_iops"];
 const DEVICE_REQUEST: &[&str] = &["capabilities", "driver", "count", "device_ids", "options"];
 const FILE_REF: &[&str] = &["source", "target", "uid", "gid", "mode"];
@@ -179,6 +180,7 @@ fn in_go_order(v: &Value) -> Value {
         "logging" => structure(value, LOGGING),
         // Its devices' fields are capitalized (no JSON names in compose-go), so sorted is Go's order.
         "blkio_config" => structure(value, BLKIO),
+        "post_start" | "pre_stop" => each(value, |h| structure(h, HOOK)),
         "gpus" => each(value, |g| structure(g, DEVICE_REQUEST)),
         "secrets" | "configs" => each(value, |r| structure(r, FILE_REF)),
         "deploy" => {

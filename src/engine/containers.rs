@@ -114,6 +114,29 @@ pub async fn create(engine: &Engine, project: &Project, service: &Service, c: &s
     .await
 }
 
+/// Runs a hook in a running container and waits for it; returns its exit status.
+pub async fn exec(engine: &Engine, id: &str, hook: &crate::compose::model::Hook) -> anyhow::Result<i64> {
+    use futures::StreamExt;
+    let config = bollard::models::ExecConfig {
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        cmd: Some(hook.command.clone()),
+        env: (!hook.environment.is_empty()).then(|| hook.environment.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        user: hook.user.clone(),
+        privileged: Some(hook.privileged),
+        working_dir: hook.working_dir.clone(),
+        ..Default::default()
+    };
+    let fail = |e: bollard::errors::Error| anyhow::anyhow!("cannot run {:?}: {}", hook.command.join(" "), engine_message(&e));
+    let created = engine.docker.create_exec(id, config).await.map_err(fail)?;
+    // Its output is the container's business, as with docker compose: drained, not shown.
+    if let bollard::exec::StartExecResults::Attached { mut output, .. } = engine.docker.start_exec(&created.id, None).await.map_err(fail)? {
+        while output.next().await.is_some() {}
+    }
+    let done = engine.docker.inspect_exec(&created.id).await.map_err(fail)?;
+    Ok(done.exit_code.unwrap_or(-1))
+}
+
 /// Starts a container; one already running is fine. Port conflicts name the port.
 pub async fn start(engine: &Engine, id_or_name: &str, display: &str) -> anyhow::Result<()> {
     match engine.docker.start_container(id_or_name, None::<StartContainerOptions>).await {
