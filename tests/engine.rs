@@ -969,6 +969,11 @@ fn post_start_hooks_run_in_the_started_container() {
     let (code, _, err) = p.compose(&["up", "-d"]);
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("Recreate"), "{err}");
+    // `start` runs them again for a stopped container.
+    docker(&["exec", &app, "rm", "/dev/shm/hooked"]);
+    p.ok(&["stop", "-t", "1"]);
+    p.ok(&["start"]);
+    assert_eq!(docker(&["exec", &app, "cat", "/dev/shm/hooked"]), "hello from /etc as 1000");
     // A failing hook fails `up` and names it; the container is left running.
     p.write("docker-compose.override.yml", "services:\n  app:\n    post_start: [{command: [\"sh\", \"-c\", \"exit 3\"]}]\n");
     let (code, _, err) = p.run(&["up", "-d"]);

@@ -169,6 +169,10 @@ pub async fn start_services(engine: &Engine, project: &Project, targets: &BTreeS
             let item = format!("Container {name}");
             progress.step(&item, "Starting", false);
             containers::start(engine, &containers::id(c), &name).await?;
+            // Hooks run when a container starts, not when it was running already.
+            if let Some(svc) = project.services.get(containers::service(c)).filter(|_| !containers::is_running(c)) {
+                containers::post_start(engine, &containers::id(c), svc).await?;
+            }
             progress.step(&item, "Started", true);
             anyhow::Ok(())
         });

@@ -311,14 +311,7 @@ impl Converge {
         if !self.no_start {
             self.progress.step(item, "Starting", false);
             containers::start(&self.engine, id, cname).await?;
-            // As docker compose: each post_start hook in turn; a failing one fails
-            // `up` and leaves the container running.
-            for hook in &svc.post_start {
-                let status = containers::exec(&self.engine, id, hook).await?;
-                if status != 0 {
-                    anyhow::bail!("post_start hook {:?} exited with status {status}", hook.command.join(" "));
-                }
-            }
+            containers::post_start(&self.engine, id, svc).await?;
             self.progress.step(item, "Started", true);
         }
         Ok(())

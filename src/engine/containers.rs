@@ -137,6 +137,19 @@ pub async fn exec(engine: &Engine, id: &str, hook: &crate::compose::model::Hook)
     Ok(done.exit_code.unwrap_or(-1))
 }
 
+/// Runs the service's `post_start` hooks in turn, as docker compose does
+/// after starting a container: a failing one is an error (the container is
+/// left running).
+pub async fn post_start(engine: &Engine, id: &str, service: &Service) -> anyhow::Result<()> {
+    for hook in &service.post_start {
+        let status = exec(engine, id, hook).await?;
+        if status != 0 {
+            bail!("post_start hook {:?} exited with status {status}", hook.command.join(" "));
+        }
+    }
+    Ok(())
+}
+
 /// Starts a container; one already running is fine. Port conflicts name the port.
 pub async fn start(engine: &Engine, id_or_name: &str, display: &str) -> anyhow::Result<()> {
     match engine.docker.start_container(id_or_name, None::<StartContainerOptions>).await {
