@@ -77,6 +77,10 @@ const FIELDS: &[&str] = &[
     "gpus",
     "post_start",
     "pre_stop",
+    "attach",
+    "storage_opt",
+    "cpu_count",
+    "cpu_percent",
 ];
 
 fn lines(path: &Path) -> Vec<String> {

@@ -597,6 +597,8 @@ fn rich(port: u16) -> String {
       device_write_iops: [{{ path: /dev/null, rate: 30 }}]
     cpu_rt_period: 1400
     cpu_rt_runtime: 400
+    cpu_count: 2
+    cpu_percent: 50
     label_file: [labels.txt]
     labels: {{ b: from-labels }}
     gpus:
@@ -980,4 +982,32 @@ fn post_start_hooks_run_in_the_started_container() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("post_start hook \"sh -c exit 3\" exited with status 3"), "{err}");
     assert_eq!(p.inspect(&app, "{{.State.Running}}"), "true");
+}
+
+#[test]
+fn foreground_up_leaves_out_the_output_of_services_not_attached() {
+    let cmd = |word: &str| format!("[\"sh\", \"-c\", \"trap 'exit 0' TERM INT; echo {word} here; sleep 100000 & wait\"]");
+    let p = TestProject::new(
+        "attach",
+        &format!(
+            "services:\n  loud:\n    image: {BUSYBOX}\n    command: {}\n  quiet:\n    image: {BUSYBOX}\n    command: {}\n    attach: false\n",
+            cmd("loud"),
+            cmd("quiet")
+        ),
+    );
+    let child = p.rc(&["up"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let quiet = format!("{}-quiet-1", p.name);
+    let both_spoke = eventually(60, || {
+        p.containers().len() == 2
+            && ["loud", "quiet"].iter().all(|s| docker(&["logs", &format!("{}-{s}-1", p.name)]).contains(&format!("{s} here")))
+    });
+    assert!(both_spoke, "{}", docker(&["logs", &quiet]));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    unsafe_sigint(child.id());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("loud  | loud here"), "{stdout}");
+    assert!(!stdout.contains("quiet here"), "{stdout}");
+    // Not attached, but stopped with the others.
+    assert_eq!(p.inspect(&quiet, "{{.State.Running}}"), "false");
 }

@@ -680,9 +680,14 @@ async fn foreground(
     let opts = StreamOpts { follow: true, timestamps: args.timestamps, ..Default::default() };
     let mut running: BTreeSet<String> = BTreeSet::new();
     let mut streams: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
+    // `attach: false`: followed for its exit, its output not shown.
+    let attached = |svc: &str| project.services.get(svc).is_none_or(|s| s.attach != Some(false));
     for (name, ids) in ids {
         for (id, number) in ids.iter().zip(1..) {
             running.insert(id.clone());
+            if !attached(name) {
+                continue;
+            }
             let prefix = containers::log_prefix(project, name, &spec::replica_name(project, &project.services[name], number));
             let (e, p, o, ci) = (engine.clone(), printer.clone(), opts.clone(), color_of(name));
             let cid = id.clone();
@@ -710,6 +715,9 @@ async fn foreground(
                 match action.as_str() {
                     "start" if !running.contains(&id) => {
                         running.insert(id.clone());
+                        if !attached(&service) {
+                            continue;
+                        }
                         let since = chrono::Utc::now().timestamp();
                         let o = StreamOpts { since, ..opts.clone() };
                         let (e, p, ci) = (engine.clone(), printer.clone(), color_of(&service));

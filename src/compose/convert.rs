@@ -17,6 +17,7 @@ use crate::diag::{Diagnostic, Location, did_you_mean};
 
 /// Keys of a service that rcompose acts on.
 const SERVICE_KEYS: &[&str] = &[
+    "attach",
     "blkio_config",
     "build",
     "cap_add",
@@ -26,6 +27,8 @@ const SERVICE_KEYS: &[&str] = &[
     "command",
     "configs",
     "container_name",
+    "cpu_count",
+    "cpu_percent",
     "cpu_period",
     "cpu_quota",
     "cpu_rt_period",
@@ -85,6 +88,7 @@ const SERVICE_KEYS: &[&str] = &[
     "stdin_open",
     "stop_grace_period",
     "stop_signal",
+    "storage_opt",
     "sysctls",
     "tmpfs",
     "tty",
@@ -98,20 +102,8 @@ const SERVICE_KEYS: &[&str] = &[
 ];
 
 /// Keys of a service in the Compose Specification that rcompose does not act on yet.
-const SERVICE_SPEC_ONLY: &[&str] = &[
-    "annotations",
-    "attach",
-    "cpu_count",
-    "cpu_percent",
-    "credential_spec",
-    "develop",
-    "isolation",
-    "mac_address",
-    "models",
-    "provider",
-    "storage_opt",
-    "use_api_socket",
-];
+const SERVICE_SPEC_ONLY: &[&str] =
+    &["annotations", "credential_spec", "develop", "isolation", "mac_address", "models", "provider", "use_api_socket"];
 
 const BUILD_KEYS: &[&str] = &["context", "dockerfile", "dockerfile_inline", "args", "target", "labels"];
 const BUILD_SPEC_ONLY: &[&str] = &[
@@ -976,6 +968,10 @@ impl<'a> Converter<'a> {
                     self.warn(&k.loc, &kp, "`pre_stop` is kept for `config` and the config-hash, but rcompose does not run it");
                 }
                 "device_cgroup_rules" => svc.device_cgroup_rules = self.strings(v, &kp, false),
+                "attach" => svc.attach = self.bool(v, &kp),
+                "storage_opt" => svc.storage_opt = self.string_map(v, &kp),
+                "cpu_count" => svc.cpu_count = self.int(v, &kp, 0, i64::MAX),
+                "cpu_percent" => svc.cpu_percent = self.int(v, &kp, 0, 100),
                 "cpu_rt_period" => svc.cpu_rt_period = self.int(v, &kp, -1, i64::MAX),
                 "cpu_rt_runtime" => svc.cpu_rt_runtime = self.int(v, &kp, -1, i64::MAX),
                 "blkio_config" => svc.blkio_config = self.blkio(v, &kp),

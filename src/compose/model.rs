@@ -57,6 +57,9 @@ pub struct Service {
     pub cgroup: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cgroup_parent: Option<String>,
+    /// `false`: `up` in the foreground does not show its output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attach: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blkio_config: Option<Blkio>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -67,6 +70,11 @@ pub struct Service {
     pub cpu_period: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_quota: Option<i64>,
+    /// Windows' CPU settings, passed on as docker compose passes them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_rt_period: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -198,6 +206,9 @@ pub struct Service {
     pub stop_signal: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub sysctls: BTreeMap<String, String>,
+    /// Storage driver options (`size: 1G`), as the engine takes them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage_opt: BTreeMap<String, String>,
     /// `PATH[:OPTIONS]` each, as written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tmpfs: Vec<String>,

@@ -373,6 +373,9 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
                 })
                 .collect()
         }),
+        cpu_count: service.cpu_count,
+        cpu_percent: service.cpu_percent,
+        storage_opt: (!service.storage_opt.is_empty()).then(|| service.storage_opt.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
         cpu_realtime_period: service.cpu_rt_period,
         cpu_realtime_runtime: service.cpu_rt_runtime,
         blkio_weight: blkio.and_then(|b| b.weight),
