@@ -309,7 +309,7 @@ fn requests_go_round_the_containers_of_a_scaled_upstream() {
     volumes: ["./nginx.conf:/etc/nginx/nginx.conf:ro", "./site:/srv/site:ro"]
   api:
     image: {BUSYBOX}
-    command: ["sh", "-c", "mkdir -p /www && hostname > /www/who.txt && exec httpd -f -p 7000 -h /www"]
+    command: ["sh", "-c", "mkdir -p /www && hostname > /www/who.txt && httpd -p 7000 -h /www && trap 'exit 0' TERM && sleep 100000 & wait"]
     deploy: {{replicas: 2}}
     healthcheck:
       test: ["CMD", "test", "-e", "/www/who.txt"]
@@ -327,6 +327,12 @@ fn requests_go_round_the_containers_of_a_scaled_upstream() {
     }
     let who: std::collections::BTreeSet<String> = (0..6).map(|_| get(port, "/api/who.txt", "").2).collect();
     assert_eq!(who.len(), 2, "one replica took every request: {who:?}");
+    // One that runs but refuses connections: as nginx, the next address is tried.
+    let second = format!("{}-api-2", p.name);
+    docker(&["exec", &second, "killall", "httpd"]);
+    let answers: Vec<(u16, String, String)> = (0..6).map(|_| get(port, "/api/who.txt", "")).collect();
+    assert!(answers.iter().all(|a| a.0 == 200), "{answers:?}");
+    assert_eq!(answers.iter().map(|a| &a.2).collect::<std::collections::BTreeSet<_>>().len(), 1, "{answers:?}");
     // One stopped, the other takes every request.
     docker(&["stop", "-t", "0", &format!("{}-api-2", p.name)]);
     assert!(eventually(5, || (0..4).all(|_| get(port, "/api/who.txt", "").0 == 200)));

@@ -316,6 +316,9 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
         None => (p.host.as_str(), p.port),
     };
     let mut tried: Vec<usize> = Vec::new();
+    // A name with several addresses (a scaled service) is, as in nginx, a
+    // group of them: the ones after the first are tried next, in turn.
+    let mut alternates: std::collections::VecDeque<SocketAddr> = Default::default();
     // A second pass (after an internal redirect) lists its own peers.
     r.vars.upstream_addr.clear();
     r.vars.upstream_status.clear();
@@ -336,13 +339,24 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
                     break;
                 }
             },
-            None if tried.is_empty() => 0,
+            None if tried.is_empty() || !alternates.is_empty() => 0,
             None => break,
         };
+        let first = tried.is_empty();
         tried.push(idx);
         let (host, port) = peer(idx);
-        let addr = match rt.upstreams.resolver.resolve(host, port).await {
-            Ok(a) if !a.is_empty() => a[0],
+        let next = if group.is_none() { alternates.pop_front() } else { None };
+        let resolved = match next {
+            Some(a) => Ok(vec![a]),
+            None => rt.upstreams.resolver.resolve(host, port).await,
+        };
+        let addr = match resolved {
+            Ok(a) if !a.is_empty() => {
+                if group.is_none() && first {
+                    alternates.extend(a.iter().skip(1).copied());
+                }
+                a[0]
+            }
             other => {
                 let why = other.err().unwrap_or_else(|| "no address".into());
                 let a = next_entry(&mut r.vars.upstream_addr);
