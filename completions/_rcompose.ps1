@@ -56,6 +56,8 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             [CompletionResult]::new('--wait-timeout', '--wait-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait with --wait')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Shutdown timeout in seconds')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Shutdown timeout in seconds')
+            [CompletionResult]::new('--attach', '--attach', [CompletionResultType]::ParameterName, 'Show only these services'' output (repeatable)')
+            [CompletionResult]::new('--no-attach', '--no-attach', [CompletionResultType]::ParameterName, 'Do not show these services'' output (repeatable)')
             [CompletionResult]::new('--exit-code-from', '--exit-code-from', [CompletionResultType]::ParameterName, 'Return this service''s exit code (implies --abort-on-container-exit)')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Run in the background')
             [CompletionResult]::new('--detach', '--detach', [CompletionResultType]::ParameterName, 'Run in the background')

@@ -52,6 +52,8 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand --wait-timeout 'Seconds to wait with --wait'
             cand -t 'Shutdown timeout in seconds'
             cand --timeout 'Shutdown timeout in seconds'
+            cand --attach 'Show only these services'' output (repeatable)'
+            cand --no-attach 'Do not show these services'' output (repeatable)'
             cand --exit-code-from 'Return this service''s exit code (implies --abort-on-container-exit)'
             cand -d 'Run in the background'
             cand --detach 'Run in the background'

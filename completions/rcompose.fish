@@ -58,6 +58,8 @@ never\t''"
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l scale -d 'Run NUM containers of SERVICE, whatever `scale` or `deploy.replicas` say' -r
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l wait-timeout -d 'Seconds to wait with --wait' -r
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -s t -l timeout -d 'Shutdown timeout in seconds' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l attach -d 'Show only these services\' output (repeatable)' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l no-attach -d 'Do not show these services\' output (repeatable)' -r
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l exit-code-from -d 'Return this service\'s exit code (implies --abort-on-container-exit)' -r
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -s d -l detach -d 'Run in the background'
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l build -d 'Build images before starting'

@@ -156,6 +156,12 @@ pub struct UpArgs {
     /// Stop everything when any container stops
     #[arg(long)]
     pub abort_on_container_exit: bool,
+    /// Show only these services' output (repeatable)
+    #[arg(long, value_name = "SERVICE")]
+    pub attach: Vec<String>,
+    /// Do not show these services' output (repeatable)
+    #[arg(long, value_name = "SERVICE")]
+    pub no_attach: Vec<String>,
     /// Return this service's exit code (implies --abort-on-container-exit)
     #[arg(long, value_name = "SERVICE")]
     pub exit_code_from: Option<String>,

@@ -1010,4 +1010,12 @@ fn foreground_up_leaves_out_the_output_of_services_not_attached() {
     assert!(!stdout.contains("quiet here"), "{stdout}");
     // Not attached, but stopped with the others.
     assert_eq!(p.inspect(&quiet, "{{.State.Running}}"), "false");
+    // The flags choose instead of the file.
+    let child =
+        p.rc(&["up", "--attach", "quiet"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    assert!(eventually(60, || ["loud", "quiet"].iter().all(|s| p.inspect(&format!("{}-{s}-1", p.name), "{{.State.Running}}") == "true")));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    unsafe_sigint(child.id());
+    let stdout = String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).to_string();
+    assert!(stdout.contains("quiet | quiet here") && !stdout.contains("loud here"), "{stdout}");
 }

@@ -60,6 +60,11 @@ pub fn run(global: &GlobalOpts, args: &UpArgs, style: &Style) -> anyhow::Result<
         }
         svc.scale = Some(*n);
     }
+    for name in args.attach.iter().chain(&args.no_attach) {
+        if !project.services.contains_key(name) {
+            anyhow::bail!("--attach/--no-attach {name}: no such service");
+        }
+    }
     let project = Arc::new(project);
     super::runtime()?.block_on(up(global, args, style, project))
 }
@@ -680,8 +685,14 @@ async fn foreground(
     let opts = StreamOpts { follow: true, timestamps: args.timestamps, ..Default::default() };
     let mut running: BTreeSet<String> = BTreeSet::new();
     let mut streams: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
-    // `attach: false`: followed for its exit, its output not shown.
-    let attached = |svc: &str| project.services.get(svc).is_none_or(|s| s.attach != Some(false));
+    // `--attach`, `--no-attach`, else `attach: false`: followed for its
+    // exit, its output not shown.
+    let attached = |svc: &str| {
+        if !args.attach.is_empty() {
+            return args.attach.iter().any(|a| a == svc);
+        }
+        !args.no_attach.iter().any(|a| a == svc) && project.services.get(svc).is_none_or(|s| s.attach != Some(false))
+    };
     for (name, ids) in ids {
         for (id, number) in ids.iter().zip(1..) {
             running.insert(id.clone());
