@@ -299,25 +299,20 @@ fn a_proxy_whose_dependency_turns_unhealthy_is_not_started() {
 #[test]
 fn requests_go_round_the_containers_of_a_scaled_upstream() {
     let port = free_port();
-    let compose = format!(
+    let p = TestProject::new("scaledapi", &stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro"));
+    site_with_nginx_conf(&p);
+    // api made two replicas that each serve their own host name.
+    p.write(
+        "docker-compose.override.yml",
         r#"services:
-  web:
-    image: nginx:1.25
-    depends_on:
-      api: {{condition: service_healthy}}
-    ports: ["127.0.0.1:{port}:80"]
-    volumes: ["./nginx.conf:/etc/nginx/nginx.conf:ro", "./site:/srv/site:ro"]
   api:
-    image: {BUSYBOX}
     command: ["sh", "-c", "mkdir -p /www && hostname > /www/who.txt && httpd -p 7000 -h /www && trap 'exit 0' TERM && sleep 100000 & wait"]
-    deploy: {{replicas: 2}}
+    volumes: !reset []
+    deploy: {replicas: 2}
     healthcheck:
       test: ["CMD", "test", "-e", "/www/who.txt"]
-      interval: 500ms
-"#
+"#,
     );
-    let p = TestProject::new("scaledapi", &compose);
-    site_with_nginx_conf(&p);
     let out = p.rc(&["up", "-d"]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");

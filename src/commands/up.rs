@@ -538,24 +538,17 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
         return Ok(Ready::Exit(0));
     }
     // The proxies start last, once their dependencies meet their conditions
-    // (checked together: each check is a round trip to the engine).
-    let waits =
-        proxies
-            .iter()
-            .flat_map(|p| {
-                let (engine, hub, ids) = (&engine, &hub, &ids);
-                project.services[p].depends_on.iter().filter_map(move |(dep, d)| {
-                    // Started ones are, since converging them succeeded.
-                    if d.condition == Condition::ServiceStarted {
-                        return None;
-                    }
-                    let ids = ids.get(dep)?;
-                    Some(ids.iter().map(move |id| async move {
-                        wait_for(engine, hub, id, dep, d.condition, wait_timeout).await.map_err(|why| (p, why))
-                    }))
-                })
-            })
-            .flatten();
+    // (checked together: each check is a round trip to the engine). Started
+    // ones are, since converging them succeeded.
+    let waits = proxies
+        .iter()
+        .flat_map(|p| project.services[p].depends_on.iter().map(move |(dep, d)| (p, dep, d.condition)))
+        .filter(|(_, _, cond)| *cond != Condition::ServiceStarted)
+        .flat_map(|(p, dep, cond)| ids.get(dep).into_iter().flatten().map(move |id| (p, dep, cond, id)))
+        .map(|(p, dep, cond, id)| {
+            let (engine, hub) = (&engine, &hub);
+            async move { wait_for(engine, hub, id, dep, cond, wait_timeout).await.map_err(|why| (p, why)) }
+        });
     // The first failure is reported at once, without waiting for the others.
     if let Err((p, why)) = futures::future::try_join_all(waits).await {
         eprintln!("{}: service {p}: dependency failed to start: {why}", style.paint("1;31", "error"));
@@ -722,7 +715,7 @@ async fn foreground(
                 };
                 let ContainerEvent { id, service, action, exit_code: code, name, .. } = ev;
                 if !targets.contains(&service) { continue; }
-                let prefix = containers::log_prefix(project, &service, &name);
+                let prefix = || containers::log_prefix(project, &service, &name);
                 match action.as_str() {
                     "start" if !running.contains(&id) => {
                         running.insert(id.clone());
@@ -732,7 +725,7 @@ async fn foreground(
                         let since = chrono::Utc::now().timestamp();
                         let o = StreamOpts { since, ..opts.clone() };
                         let (e, p, ci) = (engine.clone(), printer.clone(), color_of(&service));
-                        let cid = id.clone();
+                        let (cid, prefix) = (id.clone(), prefix());
                         streams.insert(id, tokio::spawn(async move { logs::stream(&e, &cid, &prefix, ci, &o, &p).await }));
                     }
                     "die" => {
@@ -742,7 +735,7 @@ async fn foreground(
                         if let Some(h) = streams.remove(&id) {
                             let _ = tokio::time::timeout(Duration::from_secs(2), h).await;
                         }
-                        printer.line(&prefix, color_of(&service), &format!("exited with code {code}"));
+                        printer.line(&prefix(), color_of(&service), &format!("exited with code {code}"));
                         if let Some(from) = &args.exit_code_from {
                             if *from == service { exit_code = code as i32; }
                         } else {

@@ -247,13 +247,10 @@ impl Reading<'_> {
                     |p: &Path, at: &Location, key: &str, d: &mut Diagnostics| read_extended(p, (at, key), opts, &lookup, d, unset_seen);
                 let before = diags.errors().count();
                 extender.resolve_file(&mut doc, path, workdir, &mut read, diags);
-                // A service whose base is missing would only bring follow-on errors.
-                self.failed |= diags.errors().count() > before;
                 self.include(&mut doc, workdir, env, diags);
-                merged = Some(match merged.take() {
-                    None => strip_resets(doc),
-                    Some(base) => merge(base, doc),
-                });
+                // A service whose base or include is missing would only bring follow-on errors.
+                self.failed |= diags.errors().count() > before;
+                merge_into(&mut merged, doc);
             }
         }
         merged
@@ -262,7 +259,6 @@ impl Reading<'_> {
     /// Replaces a file's `include` with what the included projects define.
     fn include(&mut self, doc: &mut Node, workdir: &Path, env: &HashMap<String, String>, diags: &mut Diagnostics) {
         let Some(node) = take_key(doc, "include") else { return };
-        let before = diags.errors().count();
         for entry in include::entries(&node, diags) {
             let paths: Vec<PathBuf> = entry.paths.iter().map(|(p, _)| PathBuf::from(super::syntax::clean_path(&workdir.join(p)))).collect();
             let missing = paths.iter().zip(&entry.paths).find(|(p, _)| !p.is_file());
@@ -302,8 +298,15 @@ impl Reading<'_> {
                 include::import(doc, include::rebase(tree, &dir), &display_name(&paths[0], &self.opts.cwd), diags);
             }
         }
-        self.failed |= diags.errors().count() > before;
     }
+}
+
+/// Merges the next document of a project onto those before it, as override files merge.
+fn merge_into(merged: &mut Option<Node>, doc: Node) {
+    *merged = Some(match merged.take() {
+        None => strip_resets(doc),
+        Some(base) => merge(base, doc),
+    });
 }
 
 fn take_key(doc: &mut Node, key: &str) -> Option<Node> {
@@ -341,10 +344,7 @@ fn read_extended(
         if !opts.no_interpolate {
             interpolate_tree(&mut doc, "", lookup, diags, unset_seen);
         }
-        merged = Some(match merged.take() {
-            None => strip_resets(doc),
-            Some(base) => merge(base, doc),
-        });
+        merge_into(&mut merged, doc);
     }
     merged.or_else(|| {
         diags.push(Diagnostic::error(Some(at.clone()), key, format!("{name}, the file to extend, is empty")));

@@ -106,12 +106,13 @@ fn nanos(d: Option<std::time::Duration>) -> Option<i64> {
     d.map(|d| d.as_nanos() as i64)
 }
 
-/// A size the model keeps as a decimal string of bytes.
+/// blkio rate limits as the engine takes them; none for an empty list.
 fn throttles(list: Option<&Vec<crate::compose::model::Throttle>>) -> Option<Vec<bollard::models::ThrottleDevice>> {
     let list = list.filter(|l| !l.is_empty())?;
     Some(list.iter().map(|t| bollard::models::ThrottleDevice { path: Some(t.path.clone()), rate: t.rate.parse().ok() }).collect())
 }
 
+/// A size the model keeps as a decimal string of bytes.
 fn bytes(s: Option<&str>) -> Option<i64> {
     s.and_then(|s| s.parse().ok())
 }
