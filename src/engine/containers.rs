@@ -78,7 +78,7 @@ pub async fn create(engine: &Engine, project: &Project, service: &Service, c: &s
     let extra: Vec<(String, bollard::models::EndpointSettings)> = spec::service_networks(service)
         .iter()
         .skip(1)
-        .map(|net| (spec::network_name(project, net), spec::endpoint(project, service, net)))
+        .map(|net| (spec::network_name(project, net), spec::endpoint(project, service, c.number, net)))
         .collect();
     let files = spec::file_contents(project, service)?;
     let docker = engine.docker.clone();

@@ -45,11 +45,11 @@ pub fn service_networks(service: &Service) -> Vec<String> {
     service.networks.keys().cloned().collect()
 }
 
-/// Legacy links as docker compose writes them on every network: for each
-/// linked service's container, its alias, `SERVICE-N` and its full name (N is
-/// this service's container number, as docker compose has it); then the
-/// external links.
-pub fn links(project: &Project, service: &Service) -> Vec<String> {
+/// Legacy links of the service's container `number`, as docker compose
+/// writes them on every network: for each linked service's container, its
+/// alias, `SERVICE-N` and `PROJECT-SERVICE-N` (N is this container's number,
+/// not the linked one's, as docker compose has it); then the external links.
+pub fn links(project: &Project, service: &Service, number: u32) -> Vec<String> {
     let mut out = Vec::new();
     for link in &service.links {
         let (target, alias) = link.split_once(':').unwrap_or((link, link));
@@ -58,8 +58,8 @@ pub fn links(project: &Project, service: &Service) -> Vec<String> {
         for n in 1..=linked.replicas() {
             let name = replica_name(project, linked, n);
             out.push(format!("{name}:{alias}"));
-            out.push(format!("{name}:{target}-1"));
-            out.push(format!("{name}:{}-{target}-1", project.name));
+            out.push(format!("{name}:{target}-{number}"));
+            out.push(format!("{name}:{}-{target}-{number}", project.name));
         }
     }
     for link in &service.external_links {
@@ -69,9 +69,9 @@ pub fn links(project: &Project, service: &Service) -> Vec<String> {
     out
 }
 
-/// Endpoint settings for one network: aliases so others reach the service by
-/// name, and the service's links.
-pub fn endpoint(project: &Project, service: &Service, key: &str) -> EndpointSettings {
+/// Endpoint settings for one network of container `number`: aliases so
+/// others reach the service by name, and its links.
+pub fn endpoint(project: &Project, service: &Service, number: u32, key: &str) -> EndpointSettings {
     let opts = service.networks.get(key).cloned().flatten().unwrap_or_default();
     let mut aliases = vec![service.name.clone()];
     if let Some(cn) = &service.container_name {
@@ -83,7 +83,7 @@ pub fn endpoint(project: &Project, service: &Service, key: &str) -> EndpointSett
         ipv6_address: opts.ipv6_address.clone(),
         ..Default::default()
     });
-    let links = links(project, service);
+    let links = links(project, service, number);
     EndpointSettings { aliases: Some(aliases), ipam_config: ipam, links: (!links.is_empty()).then_some(links), ..Default::default() }
 }
 
@@ -301,7 +301,7 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
     let networks = service_networks(service);
     // `service:NAME` modes come resolved to `container:ID` (Service::with_joined).
     let network_mode = service.network_mode.clone().or_else(|| networks.first().map(|n| network_name(project, n)));
-    let endpoints = networks.first().map(|n| HashMap::from([(network_name(project, n), endpoint(project, service, n))]));
+    let endpoints = networks.first().map(|n| HashMap::from([(network_name(project, n), endpoint(project, service, number, n))]));
     let resources = service.deploy.as_ref().map(|d| &d.resources);
     let limits = resources.and_then(|r| r.limits.as_ref());
     let blkio = service.blkio_config.as_ref();
@@ -433,6 +433,28 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
 mod tests {
     use super::*;
     use crate::compose::model::{BindOptions, Port};
+
+    #[test]
+    fn links_name_the_linking_containers_number_as_docker_compose_does() {
+        // docker compose 2.40.3 gave container lnks-web-2 (links: ["db:database"],
+        // db with one container) these links.
+        let db = Service { name: "db".into(), ..Default::default() };
+        let web =
+            Service { name: "web".into(), links: vec!["db:database".into()], external_links: vec!["old".into()], ..Default::default() };
+        let project = Project {
+            secrets: Default::default(),
+            configs: Default::default(),
+            name: "lnks".into(),
+            services: [("db".to_string(), db), ("web".to_string(), web.clone())].into_iter().collect(),
+            networks: Default::default(),
+            volumes: Default::default(),
+            working_dir: "/p".into(),
+            config_files: vec![],
+            disabled: Default::default(),
+            extensions: Default::default(),
+        };
+        assert_eq!(links(&project, &web, 2), vec!["lnks-db-1:database", "lnks-db-1:db-2", "lnks-db-1:lnks-db-2", "old:old"]);
+    }
 
     #[test]
     fn binds_and_ports() {
