@@ -75,10 +75,10 @@ fn example_stack_end_to_end() {
     assert!(head.contains("content-type: text/plain"), "FastAPI's own 500, not the 50x page: {head}");
     assert!(eventually(5, || docker(&["logs", "fastapi"]).contains("\"GET /items/7 HTTP/1.1\" 500")));
 
-    // The access log under the service's name.
+    // The access log under the name of the nginx container it stands in for.
     let logs = rc(&["logs", "nginxproxy"]);
     let logs = String::from_utf8_lossy(&logs.stdout);
-    assert!(logs.contains("nginxproxy | 127.0.0.1 - - [") && logs.contains("\"GET /api/items/7 HTTP/1.1\" 500"), "{logs}");
+    assert!(logs.contains("proxyserver | 127.0.0.1 - - [") && logs.contains("\"GET /api/items/7 HTTP/1.1\" 500"), "{logs}");
     let ps = String::from_utf8_lossy(&rc(&["ps"]).stdout).to_string();
     assert!(ps.contains("proxyserver") && ps.contains("(built-in proxy)") && ps.contains("0.0.0.0:1000->80/tcp"), "{ps}");
 
@@ -161,8 +161,11 @@ fn conf_d_files_get_the_default_nginx_conf_and_foreground_logs_interleave() {
     child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
-    assert!(out.contains("web | built-in proxy serving on 127.0.0.1:"), "{out}");
-    assert!(out.contains("web | 127.0.0.1 - - [") && out.contains("\"GET /api/hello.txt HTTP/1.1\" 200"), "access log interleaved:\n{out}");
+    assert!(out.contains("web-1 | built-in proxy serving on 127.0.0.1:"), "{out}");
+    assert!(
+        out.contains("web-1 | 127.0.0.1 - - [") && out.contains("\"GET /api/hello.txt HTTP/1.1\" 200"),
+        "access log interleaved:\n{out}"
+    );
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "the proxy stopped with up");
 }
 

@@ -42,6 +42,12 @@ volumes:
     )
 }
 
+/// A log line with its name's padding squeezed out: `web-1 | text`.
+fn bar_padding(line: &str) -> std::borrow::Cow<'_, str> {
+    static PAD: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    PAD.get_or_init(|| regex::Regex::new(r"^(\S+) +\| ").unwrap()).replace(line, "$1 | ")
+}
+
 fn project(test: &str) -> (TestProject, u16) {
     let port = free_port();
     let p = TestProject::new(test, &stack(port));
@@ -351,9 +357,18 @@ fn logs_prefix_demultiplex_tail_and_follow_restarts() {
     let (p, _) = project("logs");
     p.ok(&["up", "-d", "--wait"]);
     let out = p.ok(&["logs", "db", "migrate"]);
-    assert!(out.contains("db      | db ready"), "{out}");
-    assert!(out.contains("db      | db warns"), "stderr too:\n{out}");
-    assert!(out.contains("migrate | migrated"), "{out}");
+    assert!(out.contains("db-1      | db ready"), "{out}");
+    assert!(out.contains("db-1      | db warns"), "stderr too:\n{out}");
+    assert!(out.contains("migrate-1 | migrated"), "{out}");
+    // The same lines under the same names as docker compose's (which pads
+    // each name to its own width, and interleaves the two as they come).
+    let (_, theirs, _) = p.compose(&["logs", "--no-color", "db", "migrate"]);
+    let lines = |s: &str| {
+        let mut l: Vec<String> = s.lines().map(|l| bar_padding(l).to_string()).collect();
+        l.sort();
+        l
+    };
+    assert_eq!(lines(&out), lines(&theirs), "rcompose's logs, then docker compose's");
     assert_eq!(p.ok(&["logs", "--no-log-prefix", "--tail", "1", "migrate"]), "migrated\n");
     assert!(p.ok(&["logs", "-t", "migrate"]).contains("Z migrating"));
 
@@ -377,7 +392,7 @@ fn logs_prefix_demultiplex_tail_and_follow_restarts() {
 
 #[test]
 fn foreground_up_streams_logs_and_ctrl_c_stops_gracefully() {
-    let (p, _) = project("foreground");
+    let (p, port) = project("foreground");
     let child = p.rc(&["up"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let web_running = eventually(60, || {
         p.containers().len() == 3 && common::docker_ok(&["exec", &format!("{}-db-1", p.name), "true"]) && {
@@ -392,9 +407,12 @@ fn foreground_up_streams_logs_and_ctrl_c_stops_gracefully() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(stdout.contains("db      | db ready"), "{stdout}");
-    assert!(stdout.contains("migrate | migrated"), "{stdout}");
-    assert!(stdout.contains("migrate | exited with code 0"), "{stdout}");
+    // As docker compose writes them: `container_name` or the name without the project's.
+    let lines: Vec<String> = stdout.lines().map(|l| bar_padding(l).into_owned()).collect();
+    assert_eq!(lines[0], format!("Attaching to db-1, migrate-1, rct-web-{port}"), "{stdout}");
+    for line in ["db-1 | db ready", "migrate-1 | migrated", "migrate-1 exited with code 0"] {
+        assert!(lines.iter().any(|l| l == line), "{line:?} in\n{stdout}");
+    }
     assert!(stderr.contains("Gracefully stopping..."), "{stderr}");
     // Stopped, not removed.
     assert_eq!(p.containers().len(), 3);
@@ -458,7 +476,7 @@ fn build_flags_no_deps_no_start_and_exit_code_from() {
     let out = p.rc(&["up", "--exit-code-from", "app"]).output().unwrap();
     assert_eq!(out.status.code(), Some(7), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("app  | from-file") && stdout.contains("app  | exited with code 7"), "{stdout}");
+    assert!(stdout.contains("app-1  | from-file") && stdout.contains("\napp-1 exited with code 7\n"), "{stdout}");
     assert_eq!(p.inspect(&format!("{}-base-1", p.name), "{{.State.Running}}"), "false", "abort stops the others");
 }
 
@@ -1006,7 +1024,7 @@ fn foreground_up_leaves_out_the_output_of_services_not_attached() {
     unsafe_sigint(child.id());
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("loud  | loud here"), "{stdout}");
+    assert!(stdout.contains("loud-1  | loud here"), "{stdout}");
     assert!(!stdout.contains("quiet here"), "{stdout}");
     // Not attached, but stopped with the others.
     assert_eq!(p.inspect(&quiet, "{{.State.Running}}"), "false");
@@ -1017,5 +1035,5 @@ fn foreground_up_leaves_out_the_output_of_services_not_attached() {
     std::thread::sleep(std::time::Duration::from_millis(1500));
     unsafe_sigint(child.id());
     let stdout = String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).to_string();
-    assert!(stdout.contains("quiet | quiet here") && !stdout.contains("loud here"), "{stdout}");
+    assert!(stdout.contains("quiet-1 | quiet here") && !stdout.contains("loud here"), "{stdout}");
 }

@@ -7,7 +7,7 @@ use crate::cli::{GlobalOpts, LogsArgs};
 use crate::compose::syntax::parse_duration;
 use crate::engine::events::EventHub;
 use crate::engine::logs::{LogPrinter, StreamOpts};
-use crate::engine::{Engine, containers, logs};
+use crate::engine::{Engine, containers, logs, spec};
 use crate::ui::Style;
 
 /// `--since`/`--until`: RFC 3339, a Unix time, or a duration ago (`42m`).
@@ -40,8 +40,6 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
     }
     let order: Vec<String> = project.services.keys().cloned().collect();
     let color_of = move |svc: &str| order.iter().position(|s| s == svc).unwrap_or(0);
-    let width = containers::prefix_width(&project, &wanted);
-    let printer = LogPrinter::new(width, style.color && !args.no_color, !args.no_log_prefix);
     let sopts = StreamOpts { follow: args.follow, tail: args.tail.clone(), since, until, timestamps: args.timestamps };
     super::runtime()?.block_on(async move {
         let engine = Engine::connect().await?;
@@ -49,18 +47,44 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
         let listed_at = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
         let list = containers::list(&engine, &project.name, true).await?;
         let listed: std::collections::HashSet<String> = list.iter().map(containers::id).collect();
+        let shown: Vec<(String, String, String)> = list
+            .iter()
+            .filter(|c| wanted.contains(containers::service(c)))
+            .map(|c| {
+                (
+                    containers::id(c),
+                    containers::service(c).to_string(),
+                    containers::log_prefix(&project, containers::service(c), &containers::name(c)),
+                )
+            })
+            .collect();
+        // Built-in proxies log to a file in the project's state directory,
+        // under the name of the nginx container they stand in for.
+        let proxies: Vec<(String, String)> = crate::proxy::compose::proxy_services(&project, false)
+            .into_iter()
+            .filter(|s| wanted.contains(s))
+            .map(|s| {
+                let prefix = containers::log_prefix(&project, &s, &spec::replica_name(&project, &project.services[&s], 1));
+                (s, prefix)
+            })
+            .collect();
+        // Wide enough for what runs now (a `--scale` may have made more than
+        // the file says) and for what the file says may start.
+        let width = shown
+            .iter()
+            .map(|s| s.2.len())
+            .chain(proxies.iter().map(|p| p.1.len()))
+            .fold(containers::prefix_width(&project, &wanted), usize::max);
+        let printer = LogPrinter::new(width, style.color && !args.no_color, !args.no_log_prefix);
         let mut tasks = Vec::new();
-        for c in list.iter().filter(|c| wanted.contains(containers::service(c))) {
-            let (e, p, o) = (engine.clone(), printer.clone(), sopts.clone());
-            let (id, svc) = (containers::id(c), containers::service(c).to_string());
-            let (ci, prefix) = (color_of(&svc), containers::log_prefix(&project, &svc, &containers::name(c)));
+        for (id, svc, prefix) in shown {
+            let (e, p, o, ci) = (engine.clone(), printer.clone(), sopts.clone(), color_of(&svc));
             tasks.push(tokio::spawn(async move { logs::stream(&e, &id, &prefix, ci, &o, &p).await }));
         }
-        // Built-in proxies log to a file in the project's state directory.
-        for svc in crate::proxy::compose::proxy_services(&project, false).into_iter().filter(|s| wanted.contains(s)) {
+        for (svc, prefix) in proxies {
             let path = super::builtin::log_file(&project.name, &svc);
             let (p, o, ci) = (printer.clone(), sopts.clone(), color_of(&svc));
-            tasks.push(tokio::spawn(async move { tail_file(&path, &svc, ci, &o, &p).await }));
+            tasks.push(tokio::spawn(async move { tail_file(&path, &prefix, ci, &o, &p).await }));
         }
         let Some(hub) = hub else {
             for t in tasks {

@@ -578,14 +578,29 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
     let width = containers::prefix_width(&project, &targets);
     let printer = LogPrinter::new(width, style.color && !args.no_color, !args.no_log_prefix);
     let order: Vec<String> = targets.iter().cloned().collect();
+    // docker compose's first line, naming whose output follows.
+    let shown: Vec<String> = targets
+        .iter()
+        .filter(|t| attached(&project, args, t))
+        .flat_map(|t| {
+            let svc = &project.services[t];
+            let count = ids.get(t).map_or(1, Vec::len) as u32;
+            (1..=count).map(|n| containers::log_prefix(&project, t, &spec::replica_name(&project, svc, n)))
+        })
+        .collect();
+    if !shown.is_empty() {
+        printer.plain(&format!("Attaching to {}", shown.join(", ")));
+    }
     let mut servers = Vec::new();
     for p in &proxies {
         let ci = order.iter().position(|s| s == p).unwrap_or(0);
-        let (pr, name) = (printer.clone(), p.clone());
+        // Named as the nginx container it stands in for.
+        let prefix = containers::log_prefix(&project, p, &spec::replica_name(&project, &project.services[p], 1));
+        let (pr, name) = (printer.clone(), prefix.clone());
         let lines: crate::proxy::log::LineFn = Arc::new(move |l: &str| pr.line(&name, ci, l));
         let (running, follow) = super::builtin::start_in_process(&engine, &project, p, lines).await?;
         let addrs: Vec<String> = running.addrs.iter().map(|a| a.to_string()).collect();
-        printer.line(p, ci, &format!("built-in proxy serving on {}", addrs.join(", ")));
+        printer.line(&prefix, ci, &format!("built-in proxy serving on {}", addrs.join(", ")));
         servers.push((running, follow));
     }
     let fg = Foreground { _hub: hub, events, printer, servers, order };
@@ -663,6 +678,15 @@ fn restarts(svc: &Service, code: i64) -> bool {
     }
 }
 
+/// `--attach`, `--no-attach`, else `attach: false`: whether a foreground
+/// `up` shows this service's output (it is followed for its exit anyway).
+fn attached(project: &Project, args: &UpArgs, svc: &str) -> bool {
+    if !args.attach.is_empty() {
+        return args.attach.iter().any(|a| a == svc);
+    }
+    !args.no_attach.iter().any(|a| a == svc) && project.services.get(svc).is_none_or(|s| s.attach != Some(false))
+}
+
 /// Follows the services' logs until they all exit, or until Ctrl-C stops them.
 async fn foreground(
     engine: &Engine,
@@ -680,12 +704,7 @@ async fn foreground(
     let mut streams: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
     // `--attach`, `--no-attach`, else `attach: false`: followed for its
     // exit, its output not shown.
-    let attached = |svc: &str| {
-        if !args.attach.is_empty() {
-            return args.attach.iter().any(|a| a == svc);
-        }
-        !args.no_attach.iter().any(|a| a == svc) && project.services.get(svc).is_none_or(|s| s.attach != Some(false))
-    };
+    let attached = |svc: &str| attached(project, args, svc);
     for (name, ids) in ids {
         for (id, number) in ids.iter().zip(1..) {
             running.insert(id.clone());
@@ -735,7 +754,7 @@ async fn foreground(
                         if let Some(h) = streams.remove(&id) {
                             let _ = tokio::time::timeout(Duration::from_secs(2), h).await;
                         }
-                        printer.line(&prefix(), color_of(&service), &format!("exited with code {code}"));
+                        printer.event(&prefix(), color_of(&service), &format!("exited with code {code}"));
                         if let Some(from) = &args.exit_code_from {
                             if *from == service { exit_code = code as i32; }
                         } else {

@@ -40,21 +40,25 @@ pub fn number(c: &ContainerSummary) -> u32 {
     label(c, labels::CONTAINER_NUMBER).and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
-/// The prefix of a container's log lines: the service's name, or, for a
-/// service that runs several, the container's name without the project's
-/// (`web-2`), as docker compose names them.
+/// The prefix of a container's log lines, as docker compose writes it: the
+/// container's name without the project's (`web-1`), or the whole name when
+/// `container_name` chose it.
 pub fn log_prefix(project: &Project, service: &str, container_name: &str) -> String {
-    match project.services.get(service) {
-        Some(s) if s.replicas() > 1 => container_name.strip_prefix(&format!("{}-", project.name)).unwrap_or(container_name).to_string(),
-        _ => service.to_string(),
-    }
+    let default = container_name.strip_prefix(project.name.as_str()).and_then(|r| r.strip_prefix('-')).filter(|r| {
+        r.strip_prefix(service).and_then(|n| n.strip_prefix('-')).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    });
+    default.unwrap_or(container_name).to_string()
 }
 
-/// The width of the widest log prefix of these services.
+/// The width of the widest log prefix of these services' containers, from
+/// one to the number each runs.
 pub fn prefix_width<'a>(project: &Project, services: impl IntoIterator<Item = &'a String>) -> usize {
-    let width = |s: &String| match project.services.get(s).map(Service::replicas) {
-        Some(n) if n > 1 => s.len() + 1 + n.to_string().len(),
-        _ => s.len(),
+    let width = |s: &String| match project.services.get(s) {
+        Some(svc) => match &svc.container_name {
+            Some(name) => name.len(),
+            None => s.len() + 1 + svc.replicas().max(1).to_string().len(),
+        },
+        None => s.len(),
     };
     services.into_iter().map(width).max().unwrap_or(0)
 }
@@ -200,5 +204,43 @@ pub async fn remove(engine: &Engine, id_or_name: &str, volumes: bool) -> anyhow:
         Err(e) if is_not_found(&e) => Ok(()),
         Err(e) if engine_message(&e).contains("already in progress") => Ok(()),
         Err(e) => bail!("cannot remove {id_or_name}: {}", engine_message(&e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_prefixes_are_docker_composes_names() {
+        let svc = |name: &str, container_name: Option<&str>, scale: Option<u32>| Service {
+            name: name.into(),
+            container_name: container_name.map(String::from),
+            scale,
+            ..Default::default()
+        };
+        let project = Project {
+            secrets: Default::default(),
+            configs: Default::default(),
+            name: "lp".into(),
+            services: [svc("web", None, Some(12)), svc("custom", Some("lp-custom"), None), svc("db", None, None)]
+                .into_iter()
+                .map(|s| (s.name.clone(), s))
+                .collect(),
+            networks: Default::default(),
+            volumes: Default::default(),
+            working_dir: "/p".into(),
+            config_files: vec![],
+            disabled: Default::default(),
+            extensions: Default::default(),
+        };
+        assert_eq!(log_prefix(&project, "web", "lp-web-1"), "web-1");
+        assert_eq!(log_prefix(&project, "web", "lp-web-12"), "web-12");
+        // A chosen name is kept whole, even one that starts as a default would.
+        assert_eq!(log_prefix(&project, "custom", "lp-custom"), "lp-custom");
+        assert_eq!(log_prefix(&project, "web", "lp-web-x"), "lp-web-x");
+        let names = ["web", "custom", "db"].map(String::from);
+        assert_eq!(prefix_width(&project, &names), "web-12".len().max("lp-custom".len()));
+        assert_eq!(prefix_width(&project, &names[2..]), "db-1".len());
     }
 }

@@ -51,6 +51,26 @@ impl LogPrinter {
         let _ = p.out.write_all(line.as_bytes());
         let _ = p.out.flush();
     }
+
+    /// What happened to a container, not what it said: `web-1 exited with
+    /// code 0`, its name in its color and no bar, as docker compose writes it.
+    pub fn event(&self, name: &str, color_index: usize, text: &str) {
+        let mut p = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let line = if p.color {
+            format!("\x1b[{}m{name}\x1b[0m {text}\n", PALETTE[color_index % PALETTE.len()])
+        } else {
+            format!("{name} {text}\n")
+        };
+        let _ = p.out.write_all(line.as_bytes());
+        let _ = p.out.flush();
+    }
+
+    /// A line of rcompose's own, without a prefix.
+    pub fn plain(&self, text: &str) {
+        let mut p = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(p.out, "{text}");
+        let _ = p.out.flush();
+    }
 }
 
 /// Options for one container's log stream.
