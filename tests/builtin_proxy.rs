@@ -303,7 +303,15 @@ fn a_proxy_whose_dependency_turns_unhealthy_is_not_started() {
 fn requests_go_round_the_containers_of_a_scaled_upstream() {
     let port = free_port();
     let p = TestProject::new("scaledapi", &stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro"));
-    site_with_nginx_conf(&p);
+    site(&p);
+    // As the example: a block of one server name, and a name in proxy_pass.
+    p.write(
+        "nginx.conf",
+        &format!(
+            "events {{ }}\nhttp {{\nupstream apis {{ server api:7000; }}\n{}}}\n",
+            SITE_CONF.replace("location /api/", "location /blk/ { proxy_pass http://apis/; }\n    location /api/")
+        ),
+    );
     // api made two replicas that each serve their own host name.
     p.write(
         "docker-compose.override.yml",
@@ -325,12 +333,21 @@ fn requests_go_round_the_containers_of_a_scaled_upstream() {
     }
     let who: std::collections::BTreeSet<String> = (0..6).map(|_| get(port, "/api/who.txt", "").2).collect();
     assert_eq!(who.len(), 2, "one replica took every request: {who:?}");
-    // One that runs but refuses connections: as nginx, the next address is tried.
+    let who: std::collections::BTreeSet<String> = (0..6).map(|_| get(port, "/blk/who.txt", "").2).collect();
+    assert_eq!(who.len(), 2, "through an upstream block too: {who:?}");
+    // One that runs but refuses connections: as nginx, the next address is
+    // tried, and the failed one is left out for fail_timeout (10s), so it
+    // fails once, not on every other request.
     let second = format!("{}-api-2", p.name);
     docker(&["exec", &second, "killall", "httpd"]);
-    let answers: Vec<(u16, String, String)> = (0..6).map(|_| get(port, "/api/who.txt", "")).collect();
-    assert!(answers.iter().all(|a| a.0 == 200), "{answers:?}");
-    assert_eq!(answers.iter().map(|a| &a.2).collect::<std::collections::BTreeSet<_>>().len(), 1, "{answers:?}");
+    for path in ["/api/who.txt", "/blk/who.txt"] {
+        let answers: Vec<(u16, String, String)> = (0..6).map(|_| get(port, path, "")).collect();
+        assert!(answers.iter().all(|a| a.0 == 200), "{path}: {answers:?}");
+        assert_eq!(answers.iter().map(|a| &a.2).collect::<std::collections::BTreeSet<_>>().len(), 1, "{answers:?}");
+    }
+    let logs = String::from_utf8_lossy(&p.rc(&["logs", "web"]).output().unwrap().stdout).to_string();
+    let refused = logs.lines().filter(|l| l.contains("connect() to") && l.contains("111: Connection refused")).count();
+    assert_eq!(refused, 2, "one failure per address group (the name, and the block's server):\n{logs}");
     // One stopped, the other takes every request.
     docker(&["stop", "-t", "0", &format!("{}-api-2", p.name)]);
     assert!(eventually(5, || (0..4).all(|_| get(port, "/api/who.txt", "").0 == 200)));

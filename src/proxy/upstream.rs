@@ -139,6 +139,11 @@ impl Group {
 pub struct Upstreams {
     groups: HashMap<String, Group>,
     pub resolver: Arc<dyn HostResolver>,
+    /// Failures of single addresses of a name that resolves to several (a
+    /// scaled service), by upstream block or proxy_pass target: nginx makes
+    /// a peer of each address in that group, so one that fails is left out
+    /// of the group for `fail_timeout` while the others serve.
+    marks: Mutex<HashMap<String, HashMap<SocketAddr, PeerState>>>,
 }
 
 impl Upstreams {
@@ -148,7 +153,43 @@ impl Upstreams {
             .iter()
             .map(|(name, def)| (name.clone(), Group { def: def.clone(), state: Mutex::new(vec![PeerState::default(); def.servers.len()]) }))
             .collect();
-        Upstreams { groups, resolver }
+        Upstreams { groups, resolver, marks: Default::default() }
+    }
+
+    /// The addresses not left out after failing, in the order given. When
+    /// every one failed lately, none, and all are live again for the next
+    /// request (nginx: "mark them as live for quick recovery").
+    fn live(&self, set: &str, addrs: &[SocketAddr]) -> Vec<SocketAddr> {
+        let mut all = self.marks.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(marks) = all.get_mut(set).filter(|m| !m.is_empty()) else {
+            return addrs.to_vec();
+        };
+        let now = Instant::now();
+        marks.retain(|_, m| m.down_until.is_none_or(|t| t > now) || m.fails > 0);
+        let live: Vec<SocketAddr> = addrs.iter().copied().filter(|a| marks.get(a).is_none_or(|m| m.down_until.is_none())).collect();
+        if live.is_empty() {
+            for a in addrs {
+                marks.remove(a);
+            }
+        }
+        live
+    }
+
+    fn addr_failed(&self, set: &str, addr: SocketAddr, max_fails: u32, fail_timeout: Duration) {
+        let mut all = self.marks.lock().unwrap_or_else(|e| e.into_inner());
+        let m = all.entry(set.to_string()).or_default().entry(addr).or_default();
+        m.fails += 1;
+        if max_fails > 0 && m.fails >= max_fails {
+            m.down_until = Some(Instant::now() + fail_timeout);
+            m.fails = 0;
+        }
+    }
+
+    fn addr_succeeded(&self, set: &str, addr: SocketAddr) {
+        let mut all = self.marks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(marks) = all.get_mut(set) {
+            marks.remove(&addr);
+        }
     }
 }
 
@@ -315,49 +356,67 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
         Some(g) => (g.def.servers[i].host.as_str(), g.def.servers[i].port),
         None => (p.host.as_str(), p.port),
     };
+    // nginx's defaults for the address a proxy_pass names, or the server's.
+    let limits = |i: usize| match group {
+        Some(g) => (g.def.servers[i].max_fails, g.def.servers[i].fail_timeout),
+        None => (1, Duration::from_secs(10)),
+    };
     let mut tried: Vec<usize> = Vec::new();
     // A name with several addresses (a scaled service) is, as in nginx, a
-    // group of them: the ones after the first are tried next, in turn.
+    // group of them: the live ones after the first are tried next, in turn,
+    // and each failure counts against its address, not the name.
     let mut alternates: std::collections::VecDeque<SocketAddr> = Default::default();
+    let mut spread = false;
+    let mut idx = 0;
     // A second pass (after an internal redirect) lists its own peers.
     r.vars.upstream_addr.clear();
     r.vars.upstream_status.clear();
     let started = Instant::now();
     let mut status = 502;
+    let no_live = |r: &Req| {
+        rt.logs.error(&format!("no live upstreams while connecting to upstream \"{}\", client: {}", p.target, r.vars.remote.ip()));
+    };
     loop {
-        let idx = match group {
-            Some(g) => match g.pick(&tried) {
-                Some(i) => i,
-                None => {
-                    if tried.is_empty() {
-                        rt.logs.error(&format!(
-                            "no live upstreams while connecting to upstream \"{}\", client: {}",
-                            p.target,
-                            r.vars.remote.ip()
-                        ));
+        let next = alternates.pop_front();
+        if next.is_none() {
+            idx = match group {
+                Some(g) => match g.pick(&tried) {
+                    Some(i) => i,
+                    None => {
+                        if tried.is_empty() {
+                            no_live(r);
+                        }
+                        break;
                     }
-                    break;
-                }
-            },
-            None if tried.is_empty() || !alternates.is_empty() => 0,
-            None => break,
-        };
-        let first = tried.is_empty();
-        tried.push(idx);
+                },
+                None if tried.is_empty() => 0,
+                None => break,
+            };
+            tried.push(idx);
+        }
         let (host, port) = peer(idx);
-        let next = if group.is_none() { alternates.pop_front() } else { None };
         let resolved = match next {
             Some(a) => Ok(vec![a]),
             None => rt.upstreams.resolver.resolve(host, port).await,
         };
         let addr = match resolved {
+            Ok(a) if next.is_some() => a[0],
+            Ok(a) if a.len() > 1 => {
+                spread = true;
+                let live = rt.upstreams.live(&p.target, &a);
+                let Some((first, rest)) = live.split_first() else {
+                    no_live(r);
+                    continue;
+                };
+                alternates.extend(rest);
+                *first
+            }
             Ok(a) if !a.is_empty() => {
-                if group.is_none() && first {
-                    alternates.extend(a.iter().skip(1).copied());
-                }
+                spread = false;
                 a[0]
             }
             other => {
+                spread = false;
                 let why = other.err().unwrap_or_else(|| "no address".into());
                 let a = next_entry(&mut r.vars.upstream_addr);
                 a.push_str(host);
@@ -390,6 +449,9 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
         };
         match client::exchange(addr, exchange, &keep).await {
             Ok(answer) => {
+                if spread {
+                    rt.upstreams.addr_succeeded(&p.target, addr);
+                }
                 if let Some(g) = group {
                     g.succeeded(idx);
                 }
@@ -404,7 +466,11 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
             Err(f) => {
                 status = f.status();
                 next_entry(&mut r.vars.upstream_status).push_str(itoa::Buffer::new().format(status));
-                peer_failed(rt, group, idx, &f.describe(&addr), r, Some((&addr, &uri)));
+                if spread {
+                    let (max_fails, fail_timeout) = limits(idx);
+                    rt.upstreams.addr_failed(&p.target, addr, max_fails, fail_timeout);
+                }
+                peer_failed(rt, group.filter(|_| !spread), idx, &f.describe(&addr), r, Some((&addr, &uri)));
                 if replayable && f.retry_elsewhere() {
                     continue;
                 }
@@ -502,6 +568,32 @@ fn rewrite_location(rt: &Runtime, conf: &super::config::LocConf, p: &ProxyPass, 
 mod tests {
     use super::*;
     use crate::proxy::config::UpstreamServer;
+
+    #[test]
+    fn a_failed_address_of_a_name_is_left_out_of_its_group_only() {
+        let u = Upstreams::new(&Http::default(), Arc::new(Dns::default()));
+        let (a, b): (SocketAddr, SocketAddr) = ("10.0.0.1:80".parse().unwrap(), "10.0.0.2:80".parse().unwrap());
+        assert_eq!(u.live("api:80", &[a, b]), [a, b]);
+        u.addr_failed("api:80", b, 1, Duration::from_secs(10));
+        assert_eq!(u.live("api:80", &[b, a]), [a], "down for fail_timeout");
+        assert_eq!(u.live("apis", &[b, a]), [b, a], "another group's peer is its own");
+        // max_fails=2: the first failure only counts.
+        u.addr_failed("apis", a, 2, Duration::from_secs(10));
+        assert_eq!(u.live("apis", &[b, a]), [b, a]);
+        u.addr_failed("apis", a, 2, Duration::from_secs(10));
+        assert_eq!(u.live("apis", &[b, a]), [b]);
+        // All failed lately: none for this request, all live for the next.
+        u.addr_failed("api:80", a, 1, Duration::from_secs(10));
+        assert_eq!(u.live("api:80", &[a, b]), []);
+        assert_eq!(u.live("api:80", &[a, b]), [a, b]);
+        // A success clears the count; a past fail_timeout lets it back in.
+        u.addr_failed("api:80", a, 1, Duration::ZERO);
+        assert_eq!(u.live("api:80", &[a, b]), [a, b]);
+        u.addr_failed("api:80", b, 2, Duration::from_secs(10));
+        u.addr_succeeded("api:80", b);
+        u.addr_failed("api:80", b, 2, Duration::from_secs(10));
+        assert_eq!(u.live("api:80", &[a, b]), [a, b]);
+    }
 
     #[test]
     fn hop_by_hop_headers_and_those_connection_names_are_removed() {
