@@ -69,6 +69,7 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             [CompletionResult]::new('--remove-orphans', '--remove-orphans', [CompletionResultType]::ParameterName, 'Remove containers of services no longer in the file')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait until services are running or healthy (implies -d)')
             [CompletionResult]::new('--abort-on-container-exit', '--abort-on-container-exit', [CompletionResultType]::ParameterName, 'Stop everything when any container stops')
+            [CompletionResult]::new('--attach-dependencies', '--attach-dependencies', [CompletionResultType]::ParameterName, 'Show the output of the named services'' dependencies too')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Monochrome output')
             [CompletionResult]::new('--no-log-prefix', '--no-log-prefix', [CompletionResultType]::ParameterName, 'Do not prefix log lines with the service name')
             [CompletionResult]::new('--timestamps', '--timestamps', [CompletionResultType]::ParameterName, 'Show timestamps')

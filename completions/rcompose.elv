@@ -65,6 +65,7 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand --remove-orphans 'Remove containers of services no longer in the file'
             cand --wait 'Wait until services are running or healthy (implies -d)'
             cand --abort-on-container-exit 'Stop everything when any container stops'
+            cand --attach-dependencies 'Show the output of the named services'' dependencies too'
             cand --no-color 'Monochrome output'
             cand --no-log-prefix 'Do not prefix log lines with the service name'
             cand --timestamps 'Show timestamps'

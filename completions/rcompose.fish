@@ -70,6 +70,7 @@ complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l no-deps -d 'Do 
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l remove-orphans -d 'Remove containers of services no longer in the file'
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l wait -d 'Wait until services are running or healthy (implies -d)'
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l abort-on-container-exit -d 'Stop everything when any container stops'
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l attach-dependencies -d 'Show the output of the named services\' dependencies too'
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l no-color -d 'Monochrome output'
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l no-log-prefix -d 'Do not prefix log lines with the service name'
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l timestamps -d 'Show timestamps'

@@ -162,6 +162,9 @@ pub struct UpArgs {
     /// Do not show these services' output (repeatable)
     #[arg(long, value_name = "SERVICE")]
     pub no_attach: Vec<String>,
+    /// Show the output of the named services' dependencies too
+    #[arg(long)]
+    pub attach_dependencies: bool,
     /// Return this service's exit code (implies --abort-on-container-exit)
     #[arg(long, value_name = "SERVICE")]
     pub exit_code_from: Option<String>,

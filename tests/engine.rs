@@ -473,6 +473,9 @@ fn build_flags_no_deps_no_start_and_exit_code_from() {
     assert_eq!(p.inspect(&format!("{}-base-1", p.name), "{{.State.Status}}"), "created", "--no-deps must leave base alone");
 
     // --exit-code-from returns that service's exit code, in the foreground.
+    // Once app has exited, so that up starts it again and its output is new
+    // (a foreground up shows what comes after it began, as docker compose).
+    assert!(eventually(10, || p.inspect(&format!("{}-app-1", p.name), "{{.State.Running}}") == "false"));
     let out = p.rc(&["up", "--exit-code-from", "app"]).output().unwrap();
     assert_eq!(out.status.code(), Some(7), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -1036,4 +1039,38 @@ fn foreground_up_leaves_out_the_output_of_services_not_attached() {
     unsafe_sigint(child.id());
     let stdout = String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).to_string();
     assert!(stdout.contains("quiet-1 | quiet here") && !stdout.contains("loud here"), "{stdout}");
+}
+
+#[test]
+fn foreground_up_of_named_services_follows_them_as_docker_compose_does() {
+    let p = TestProject::new(
+        "attachdeps",
+        &format!(
+            "services:\n  db:\n    image: {BUSYBOX}\n    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; echo db says hi; sleep 100000 & wait\"]\n  web:\n    image: {BUSYBOX}\n    depends_on: [db]\n    command: [\"sh\", \"-c\", \"sleep 1; echo web says hi\"]\n"
+        ),
+    );
+    let lines = |s: &str| {
+        let mut l: Vec<String> = s.lines().map(|l| bar_padding(&l.replace("\r\x1b[K", "")).into_owned()).collect();
+        l.sort();
+        l
+    };
+    let db = format!("{}-db-1", p.name);
+    for flags in [&["up", "web"][..], &["up", "--attach-dependencies", "web"]] {
+        let (code, theirs, err) = p.compose(flags);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(p.inspect(&db, "{{.State.Running}}"), "true", "docker compose {flags:?} left db running");
+        p.compose(&["down", "-t", "0"]);
+        let (code, ours, err) = p.run(flags);
+        assert_eq!(code, 0, "{err}");
+        // Returned when web exited, its dependency still running.
+        assert_eq!(p.inspect(&db, "{{.State.Running}}"), "true", "{flags:?}: {err}");
+        assert_eq!(lines(&ours), lines(&theirs), "{flags:?}: rcompose's output, then docker compose's");
+        p.ok(&["down", "-t", "0"]);
+    }
+    // And what the two agreed on, spelled out.
+    let (_, out, _) = p.run(&["up", "--attach-dependencies", "web"]);
+    assert!(lines(&out).contains(&"db-1 | db says hi".to_string()) && out.starts_with("Attaching to db-1, web-1\n"), "{out}");
+    let (_, out, _) = p.run(&["up", "web"]);
+    assert_eq!(out, "Attaching to web-1\nweb-1 | web says hi\nweb-1 exited with code 0\n");
+    p.ok(&["down", "-t", "0"]);
 }

@@ -40,7 +40,7 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
     }
     let order: Vec<String> = project.services.keys().cloned().collect();
     let color_of = move |svc: &str| order.iter().position(|s| s == svc).unwrap_or(0);
-    let sopts = StreamOpts { follow: args.follow, tail: args.tail.clone(), since, until, timestamps: args.timestamps };
+    let sopts = StreamOpts { follow: args.follow, tail: args.tail.clone(), since, until, timestamps: args.timestamps, after: None };
     super::runtime()?.block_on(async move {
         let engine = Engine::connect().await?;
         let hub = args.follow.then(|| EventHub::subscribe(&engine, &project.name));

@@ -29,6 +29,9 @@ struct Foreground {
     printer: LogPrinter,
     servers: Vec<(crate::proxy::server::Running, tokio::task::JoinHandle<()>)>,
     order: Vec<String>,
+    /// Before any container was started: output from earlier is an earlier
+    /// run's (docker compose attaches, and shows only what comes after).
+    began: chrono::DateTime<chrono::FixedOffset>,
 }
 use crate::ui::Style;
 use crate::ui::progress::Progress;
@@ -436,6 +439,7 @@ async fn up(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc<Proj
 }
 
 async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc<Project>) -> anyhow::Result<Ready> {
+    let began = chrono::Utc::now().fixed_offset();
     let engine = Engine::connect().await?;
     let progress = Progress::new(global.progress, style.color);
     let targets = target_services(&project, &args.services, args.no_deps);
@@ -603,7 +607,7 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
         printer.line(&prefix, ci, &format!("built-in proxy serving on {}", addrs.join(", ")));
         servers.push((running, follow));
     }
-    let fg = Foreground { _hub: hub, events, printer, servers, order };
+    let fg = Foreground { _hub: hub, events, printer, servers, order, began };
     Ok(Ready::Follow(Box::new(Follow { engine, ids, container_targets, fg })))
 }
 
@@ -678,13 +682,23 @@ fn restarts(svc: &Service, code: i64) -> bool {
     }
 }
 
+/// Whose exit a foreground `up` waits for: the services named, else all.
+/// As docker compose, `up web` returns when web's containers have exited,
+/// with the dependencies it started still running.
+fn watched(args: &UpArgs, svc: &str) -> bool {
+    args.services.is_empty() || args.services.iter().any(|s| s == svc)
+}
+
 /// `--attach`, `--no-attach`, else `attach: false`: whether a foreground
 /// `up` shows this service's output (it is followed for its exit anyway).
+/// A dependency of the services named is shown with `--attach-dependencies`.
 fn attached(project: &Project, args: &UpArgs, svc: &str) -> bool {
     if !args.attach.is_empty() {
         return args.attach.iter().any(|a| a == svc);
     }
-    !args.no_attach.iter().any(|a| a == svc) && project.services.get(svc).is_none_or(|s| s.attach != Some(false))
+    (watched(args, svc) || args.attach_dependencies)
+        && !args.no_attach.iter().any(|a| a == svc)
+        && project.services.get(svc).is_none_or(|s| s.attach != Some(false))
 }
 
 /// Follows the services' logs until they all exit, or until Ctrl-C stops them.
@@ -697,17 +711,21 @@ async fn foreground(
     targets: &BTreeSet<String>,
     fg: Foreground,
 ) -> anyhow::Result<i32> {
-    let Foreground { _hub, events: mut rx, printer, servers, order } = fg;
+    let Foreground { _hub, events: mut rx, printer, servers, order, began } = fg;
     let color_of = |svc: &str| order.iter().position(|s| s == svc).unwrap_or(0);
-    let opts = StreamOpts { follow: true, timestamps: args.timestamps, ..Default::default() };
-    let mut running: BTreeSet<String> = BTreeSet::new();
+    let opts = StreamOpts { follow: true, timestamps: args.timestamps, since: began.timestamp(), after: Some(began), ..Default::default() };
+    // Running containers of this run, by id, and their services.
+    let mut running: HashMap<String, String> = HashMap::new();
+    // Events name containers of the project; the hub's replay of the last
+    // second may bring ones another run removed just now.
+    let ours: std::collections::HashSet<&String> = ids.values().flatten().collect();
     let mut streams: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
     // `--attach`, `--no-attach`, else `attach: false`: followed for its
     // exit, its output not shown.
     let attached = |svc: &str| attached(project, args, svc);
     for (name, ids) in ids {
         for (id, number) in ids.iter().zip(1..) {
-            running.insert(id.clone());
+            running.insert(id.clone(), name.clone());
             if !attached(name) {
                 continue;
             }
@@ -733,11 +751,11 @@ async fn foreground(
                     }
                 };
                 let ContainerEvent { id, service, action, exit_code: code, name, .. } = ev;
-                if !targets.contains(&service) { continue; }
+                if !targets.contains(&service) || !ours.contains(&id) { continue; }
                 let prefix = || containers::log_prefix(project, &service, &name);
                 match action.as_str() {
-                    "start" if !running.contains(&id) => {
-                        running.insert(id.clone());
+                    "start" if !running.contains_key(&id) => {
+                        running.insert(id.clone(), service.clone());
                         if !attached(&service) {
                             continue;
                         }
@@ -754,6 +772,13 @@ async fn foreground(
                         if let Some(h) = streams.remove(&id) {
                             let _ = tokio::time::timeout(Duration::from_secs(2), h).await;
                         }
+                        if !watched(args, &service) {
+                            // A dependency: neither its code nor its end is up's.
+                            if attached(&service) {
+                                printer.event(&prefix(), color_of(&service), &format!("exited with code {code}"));
+                            }
+                            continue;
+                        }
                         printer.event(&prefix(), color_of(&service), &format!("exited with code {code}"));
                         if let Some(from) = &args.exit_code_from {
                             if *from == service { exit_code = code as i32; }
@@ -765,7 +790,8 @@ async fn foreground(
                             break;
                         }
                         let svc = &project.services[&service];
-                        if !restarts(svc, code) && running.is_empty() && servers.is_empty() {
+                        let watching = running.values().any(|s| watched(args, s));
+                        if !restarts(svc, code) && !watching && servers.is_empty() {
                             return Ok(if args.exit_code_from.is_some() { exit_code } else { 0 });
                         }
                     }

@@ -81,6 +81,9 @@ pub struct StreamOpts {
     pub since: i64,
     pub until: i64,
     pub timestamps: bool,
+    /// Following, lines stamped at or before this are left out: `since` is
+    /// whole seconds, and a second is long enough for another run's output.
+    pub after: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 /// How long a followed stream waits for the engine to come back before it gives up.
@@ -94,7 +97,7 @@ pub const RECONNECT_LIMIT: std::time::Duration = std::time::Duration::from_secs(
 pub async fn stream(engine: &Engine, container: &str, name: &str, color_index: usize, opts: &StreamOpts, printer: &LogPrinter) {
     let mut since = opts.since;
     let mut tail = opts.tail.clone().unwrap_or_else(|| "all".into());
-    let mut last: Option<chrono::DateTime<chrono::FixedOffset>> = None;
+    let mut last: Option<chrono::DateTime<chrono::FixedOffset>> = opts.after;
     let began = chrono::Utc::now();
     loop {
         let options = LogsOptions {
