@@ -70,6 +70,7 @@ const FIELDS: &[&str] = &[
     "links",
     "external_links",
     "scale",
+    "shm_size",
     "device_cgroup_rules",
     "blkio_config",
     "cpu_rt_period",

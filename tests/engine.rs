@@ -607,6 +607,8 @@ fn rich(port: u16) -> String {
       resources:
         limits: {{ cpus: "0.25", memory: 32m, pids: 50 }}
         reservations: {{ memory: 16m }}
+      placement: {{ constraints: [node.role == manager], preferences: [{{ spread: node.labels.zone }}] }}
+    shm_size: 0
   devices:
     image: {BUSYBOX}
     command: ["sleep", "100000"]

@@ -324,8 +324,7 @@ impl<'a> Converter<'a> {
                     out.replicas = self.int(v, &kp, 0, 10_000).map(|r| r as u32);
                     out.swarm.insert(k.name.clone(), super::yaml::to_json(v));
                 }
-                // Written as `{}` always (see Deploy).
-                "placement" => {}
+                "placement" => out.placement = self.placement(v, &kp),
                 name if SWARM.contains(&name) => {
                     out.swarm.insert(k.name.clone(), super::yaml::to_json(v));
                 }
@@ -333,6 +332,33 @@ impl<'a> Converter<'a> {
             }
         }
         Some(out)
+    }
+
+    /// `deploy.placement`, kept for `config` and the config-hash.
+    fn placement(&mut self, n: &Node, path: &str) -> Placement {
+        let mut out = Placement::default();
+        let Some(entries) = self.map(n, path) else { return out };
+        self.check_keys(entries, path, &["constraints", "preferences", "max_replicas_per_node"], &[]);
+        for (k, v) in entries {
+            let kp = join(path, &k.name);
+            match k.name.as_str() {
+                "constraints" => out.constraints = self.strings(v, &kp, false),
+                "max_replicas_per_node" => out.max_replicas_per_node = self.int(v, &kp, 0, i64::MAX).unwrap_or(0) as u64,
+                "preferences" => {
+                    let Some(items) = self.list(v, &kp, "a list of preferences like `{spread: node.labels.zone}`") else { continue };
+                    for (i, item) in items.iter().enumerate() {
+                        let ip = index(&kp, i);
+                        let Some(fields) = self.map(item, &ip) else { continue };
+                        self.check_keys(fields, &ip, &["spread"], &[]);
+                        let spread =
+                            fields.iter().find(|(k, _)| k.name == "spread").and_then(|(_, v)| self.string(v, &join(&ip, "spread")));
+                        out.preferences.push(PlacementPreference { spread: spread.unwrap_or_default() });
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
     }
 
     /// `deploy.resources`: cpus, memory and pids, as limits or reservations.
@@ -904,7 +930,8 @@ impl<'a> Converter<'a> {
                 "shm_size" => {
                     if let Some(s) = self.string(v, &kp) {
                         match syntax::parse_bytes(&s) {
-                            Ok(b) => svc.shm_size = Some(b.to_string()),
+                            // compose-go leaves 0 out (omitempty), from config and the hash.
+                            Ok(b) => svc.shm_size = (b != 0).then(|| b.to_string()),
                             Err(e) => self.error(&v.loc, &kp, e),
                         }
                     }

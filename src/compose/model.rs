@@ -329,8 +329,27 @@ pub struct Deploy {
     pub restart: Option<String>,
 }
 
+/// For a swarm only (warned about), but printed and hashed as compose-go
+/// does, so that both tools see the same service.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Placement {}
+pub struct Placement {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub preferences: Vec<PlacementPreference>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub max_replicas_per_node: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct PlacementPreference {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub spread: String,
+}
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Resources {

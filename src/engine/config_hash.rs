@@ -145,6 +145,7 @@ const FILE_REF: &[&str] = &["source", "target", "uid", "gid", "mode"];
 const DEPLOY: &[&str] =
     &["mode", "replicas", "labels", "update_config", "rollback_config", "resources", "restart_policy", "placement", "endpoint_mode"];
 const RESOURCES: &[&str] = &["limits", "reservations"];
+const PLACEMENT: &[&str] = &["constraints", "preferences", "max_replicas_per_node"];
 const RESOURCE: &[&str] = &["cpus", "memory", "pids", "devices", "generic_resources"];
 
 /// docker compose's config-hash of a service.
@@ -193,6 +194,10 @@ fn in_go_order(v: &Value) -> Value {
             }
             fields(&deploy, DEPLOY.iter().copied(), |key, value| match key {
                 "resources" => fields(value, RESOURCES.iter().copied(), |_, r| structure(r, RESOURCE)),
+                "placement" => fields(value, PLACEMENT.iter().copied(), |key, p| match key {
+                    "preferences" => each(p, |x| structure(x, &["spread"])),
+                    _ => sorted(p),
+                }),
                 _ => sorted(value),
             })
         }
