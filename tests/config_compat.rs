@@ -71,6 +71,7 @@ const FIELDS: &[&str] = &[
     "external_links",
     "scale",
     "shm_size",
+    "annotations",
     "device_cgroup_rules",
     "blkio_config",
     "cpu_rt_period",

@@ -538,6 +538,10 @@ fn rich(port: u16) -> String {
     networks:
       back:
         aliases: [database, store]
+        link_local_ips: [169.254.8.8]
+        driver_opts: {{ com.example.opt: "1" }}
+      default:
+        priority: 100
   web:
     image: {BUSYBOX}
     entrypoint: /bin/sh -c
@@ -609,6 +613,7 @@ fn rich(port: u16) -> String {
         reservations: {{ memory: 16m }}
       placement: {{ constraints: [node.role == manager], preferences: [{{ spread: node.labels.zone }}] }}
     shm_size: 0
+    annotations: {{ com.example.note: "x" }}
   devices:
     image: {BUSYBOX}
     command: ["sleep", "100000"]
@@ -717,7 +722,13 @@ fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
                     .as_object()
                     .unwrap()
                     .iter()
-                    .map(|(net, e)| (net.clone(), e["Links"].clone()))
+                    .map(|(net, e)| {
+                        // Every endpoint also has the container's short id as an alias.
+                        let short = &v["Id"].as_str().unwrap()[..12];
+                        let aliases: Vec<&serde_json::Value> = e["Aliases"].as_array().unwrap().iter().filter(|a| *a != short).collect();
+                        let parts = serde_json::json!([e["Links"], aliases, e["DriverOpts"], e["IPAMConfig"]["LinkLocalIPs"]]);
+                        (net.clone(), parts)
+                    })
                     .collect();
                 hc.insert("EndpointLinks".into(), serde_json::to_value(links).unwrap());
                 (v["Config"]["Labels"]["com.docker.compose.service"].as_str().unwrap().to_string(), serde_json::Value::Object(hc))

@@ -17,6 +17,7 @@ use crate::diag::{Diagnostic, Location, did_you_mean};
 
 /// Keys of a service that rcompose acts on.
 const SERVICE_KEYS: &[&str] = &[
+    "annotations",
     "attach",
     "blkio_config",
     "build",
@@ -102,8 +103,7 @@ const SERVICE_KEYS: &[&str] = &[
 ];
 
 /// Keys of a service in the Compose Specification that rcompose does not act on yet.
-const SERVICE_SPEC_ONLY: &[&str] =
-    &["annotations", "credential_spec", "develop", "isolation", "mac_address", "models", "provider", "use_api_socket"];
+const SERVICE_SPEC_ONLY: &[&str] = &["credential_spec", "develop", "isolation", "mac_address", "models", "provider", "use_api_socket"];
 
 const BUILD_KEYS: &[&str] = &["context", "dockerfile", "dockerfile_inline", "args", "target", "labels"];
 const BUILD_SPEC_ONLY: &[&str] = &[
@@ -988,6 +988,7 @@ impl<'a> Converter<'a> {
                 "security_opt" => svc.security_opt = self.strings(v, &kp, false),
                 "group_add" => svc.group_add = self.strings(v, &kp, false),
                 "sysctls" => svc.sysctls = self.string_map(v, &kp),
+                "annotations" => svc.annotations = self.string_map(v, &kp),
                 "devices" => svc.devices = self.devices(v, &kp),
                 "post_start" => svc.post_start = self.hooks(v, &kp),
                 "pre_stop" => {
@@ -1799,8 +1800,8 @@ impl<'a> Converter<'a> {
                     self.check_keys(
                         ne,
                         &kp,
-                        &["aliases", "ipv4_address", "ipv6_address"],
-                        &["priority", "link_local_ips", "mac_address", "driver_opts", "gw_priority", "interface_name"],
+                        &["aliases", "ipv4_address", "ipv6_address", "priority", "link_local_ips", "driver_opts"],
+                        &["mac_address", "gw_priority", "interface_name"],
                     );
                     let mut sn = ServiceNetwork::default();
                     for (nk, nv) in ne {
@@ -1809,6 +1810,12 @@ impl<'a> Converter<'a> {
                             "aliases" => sn.aliases = self.strings(nv, &np, false),
                             "ipv4_address" => sn.ipv4_address = self.string(nv, &np),
                             "ipv6_address" => sn.ipv6_address = self.string(nv, &np),
+                            "priority" => sn.priority = self.int(nv, &np, i32::MIN as i64, i32::MAX as i64).unwrap_or(0),
+                            "gw_priority" => sn.gw_priority = self.int(nv, &np, i32::MIN as i64, i32::MAX as i64).unwrap_or(0),
+                            "link_local_ips" => sn.link_local_ips = self.strings(nv, &np, false),
+                            "mac_address" => sn.mac_address = self.string(nv, &np),
+                            "driver_opts" => sn.driver_opts = self.string_map(nv, &np),
+                            "interface_name" => sn.interface_name = self.string(nv, &np),
                             _ => {}
                         }
                     }

@@ -206,6 +206,10 @@ pub struct Service {
     pub stop_signal: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub sysctls: BTreeMap<String, String>,
+    /// Passed to the engine as docker compose passes them; engines before
+    /// API 1.43 (this machine's is 1.41) drop them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
     /// Storage driver options (`size: 1G`), as the engine takes them.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub storage_opt: BTreeMap<String, String>,
@@ -552,12 +556,33 @@ pub struct Healthcheck {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServiceNetwork {
+    /// The highest is the network the container is created on; the others
+    /// are joined after, in order.
+    #[serde(skip_serializing_if = "is_zero_i64")]
+    pub priority: i64,
+    /// Printed and hashed; the engine here (API 1.41) has no gateway priority.
+    #[serde(skip_serializing_if = "is_zero_i64")]
+    pub gw_priority: i64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ipv4_address: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ipv6_address: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub link_local_ips: Vec<String>,
+    /// Printed and hashed; API 1.41 ignores an endpoint's MAC address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
+    /// Printed and hashed; API 1.41 cannot name the interface.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface_name: Option<String>,
+}
+
+fn is_zero_i64(n: &i64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

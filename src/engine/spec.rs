@@ -41,8 +41,13 @@ pub fn network_name(project: &Project, key: &str) -> String {
 }
 
 /// The networks a service joins, in a stable order, the first one at creation.
+/// The service's networks in the order docker compose joins them: the
+/// highest `priority` first (the one the container is created on), then by name.
 pub fn service_networks(service: &Service) -> Vec<String> {
-    service.networks.keys().cloned().collect()
+    let priority = |n: &String| service.networks.get(n).and_then(|o| o.as_ref()).map_or(0, |o| o.priority);
+    let mut names: Vec<String> = service.networks.keys().cloned().collect();
+    names.sort_by_key(|n| std::cmp::Reverse(priority(n)));
+    names
 }
 
 /// Legacy links of the service's container `number`, as docker compose
@@ -70,21 +75,27 @@ pub fn links(project: &Project, service: &Service, number: u32) -> Vec<String> {
 }
 
 /// Endpoint settings for one network of container `number`: aliases so
-/// others reach the service by name, and its links.
+/// others reach the service by name, and its links, driver options and
+/// link-local addresses.
 pub fn endpoint(project: &Project, service: &Service, number: u32, key: &str) -> EndpointSettings {
     let opts = service.networks.get(key).cloned().flatten().unwrap_or_default();
-    let mut aliases = vec![service.name.clone()];
-    if let Some(cn) = &service.container_name {
-        aliases.push(cn.clone());
-    }
+    // docker compose 2.40.3's order: the container's name, the service's, the file's.
+    let mut aliases = vec![replica_name(project, service, number), service.name.clone()];
     aliases.extend(opts.aliases.iter().cloned());
-    let ipam = (opts.ipv4_address.is_some() || opts.ipv6_address.is_some()).then(|| EndpointIpamConfig {
-        ipv4_address: opts.ipv4_address.clone(),
-        ipv6_address: opts.ipv6_address.clone(),
-        ..Default::default()
-    });
+    let ipam =
+        (opts.ipv4_address.is_some() || opts.ipv6_address.is_some() || !opts.link_local_ips.is_empty()).then(|| EndpointIpamConfig {
+            ipv4_address: opts.ipv4_address.clone(),
+            ipv6_address: opts.ipv6_address.clone(),
+            link_local_ips: (!opts.link_local_ips.is_empty()).then(|| opts.link_local_ips.clone()),
+        });
     let links = links(project, service, number);
-    EndpointSettings { aliases: Some(aliases), ipam_config: ipam, links: (!links.is_empty()).then_some(links), ..Default::default() }
+    EndpointSettings {
+        aliases: Some(aliases),
+        ipam_config: ipam,
+        links: (!links.is_empty()).then_some(links),
+        driver_opts: (!opts.driver_opts.is_empty()).then(|| opts.driver_opts.clone().into_iter().collect()),
+        ..Default::default()
+    }
 }
 
 fn restart_policy(s: Option<&str>) -> Option<RestartPolicy> {
@@ -340,6 +351,7 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
             service.tmpfs.iter().map(|t| t.split_once(':').map_or((t.clone(), String::new()), |(p, o)| (p.into(), o.into()))).collect()
         }),
         sysctls: (!service.sysctls.is_empty()).then(|| service.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        annotations: (!service.annotations.is_empty()).then(|| service.annotations.clone().into_iter().collect()),
         security_opt: (!service.security_opt.is_empty()).then(|| service.security_opt.clone()),
         dns_search: (!service.dns_search.is_empty()).then(|| service.dns_search.clone()),
         dns_options: (!service.dns_opt.is_empty()).then(|| service.dns_opt.clone()),
@@ -507,6 +519,6 @@ mod tests {
         assert_eq!(labels[labels::SERVICE], "web");
         assert_eq!(labels[labels::ONEOFF], "False");
         let ep = &body.networking_config.unwrap().endpoints_config.unwrap()["p_default"];
-        assert_eq!(ep.aliases.as_ref().unwrap()[0], "web");
+        assert_eq!(ep.aliases.as_deref().unwrap(), ["p-web-1", "web"], "the container's name, then the service's");
     }
 }
