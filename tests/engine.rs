@@ -48,6 +48,14 @@ fn bar_padding(line: &str) -> std::borrow::Cow<'_, str> {
     PAD.get_or_init(|| regex::Regex::new(r"^(\S+) +\| ").unwrap()).replace(line, "$1 | ")
 }
 
+/// Log output as a sorted list of lines without padding or docker
+/// compose's line-clearing escapes: the two tools pad and interleave differently.
+fn log_lines(s: &str) -> Vec<String> {
+    let mut l: Vec<String> = s.lines().map(|l| bar_padding(&l.replace("\r\x1b[K", "")).into_owned()).collect();
+    l.sort();
+    l
+}
+
 fn project(test: &str) -> (TestProject, u16) {
     let port = free_port();
     let p = TestProject::new(test, &stack(port));
@@ -363,12 +371,7 @@ fn logs_prefix_demultiplex_tail_and_follow_restarts() {
     // The same lines under the same names as docker compose's (which pads
     // each name to its own width, and interleaves the two as they come).
     let (_, theirs, _) = p.compose(&["logs", "--no-color", "db", "migrate"]);
-    let lines = |s: &str| {
-        let mut l: Vec<String> = s.lines().map(|l| bar_padding(l).to_string()).collect();
-        l.sort();
-        l
-    };
-    assert_eq!(lines(&out), lines(&theirs), "rcompose's logs, then docker compose's");
+    assert_eq!(log_lines(&out), log_lines(&theirs), "rcompose's logs, then docker compose's");
     assert_eq!(p.ok(&["logs", "--no-log-prefix", "--tail", "1", "migrate"]), "migrated\n");
     assert!(p.ok(&["logs", "-t", "migrate"]).contains("Z migrating"));
 
@@ -1062,11 +1065,6 @@ fn foreground_up_of_named_services_follows_them_as_docker_compose_does() {
             "services:\n  db:\n    image: {BUSYBOX}\n    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; echo db says hi; sleep 100000 & wait\"]\n  web:\n    image: {BUSYBOX}\n    depends_on: [db]\n    command: [\"sh\", \"-c\", \"sleep 1; echo web says hi\"]\n"
         ),
     );
-    let lines = |s: &str| {
-        let mut l: Vec<String> = s.lines().map(|l| bar_padding(&l.replace("\r\x1b[K", "")).into_owned()).collect();
-        l.sort();
-        l
-    };
     let db = format!("{}-db-1", p.name);
     for flags in [&["up", "web"][..], &["up", "--attach-dependencies", "web"]] {
         let (code, theirs, err) = p.compose(flags);
@@ -1077,12 +1075,12 @@ fn foreground_up_of_named_services_follows_them_as_docker_compose_does() {
         assert_eq!(code, 0, "{err}");
         // Returned when web exited, its dependency still running.
         assert_eq!(p.inspect(&db, "{{.State.Running}}"), "true", "{flags:?}: {err}");
-        assert_eq!(lines(&ours), lines(&theirs), "{flags:?}: rcompose's output, then docker compose's");
+        assert_eq!(log_lines(&ours), log_lines(&theirs), "{flags:?}: rcompose's output, then docker compose's");
         p.ok(&["down", "-t", "0"]);
     }
     // And what the two agreed on, spelled out.
     let (_, out, _) = p.run(&["up", "--attach-dependencies", "web"]);
-    assert!(lines(&out).contains(&"db-1 | db says hi".to_string()) && out.starts_with("Attaching to db-1, web-1\n"), "{out}");
+    assert!(log_lines(&out).contains(&"db-1 | db says hi".to_string()) && out.starts_with("Attaching to db-1, web-1\n"), "{out}");
     let (_, out, _) = p.run(&["up", "web"]);
     assert_eq!(out, "Attaching to web-1\nweb-1 | web says hi\nweb-1 exited with code 0\n");
     p.ok(&["down", "-t", "0"]);

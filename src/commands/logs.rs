@@ -7,7 +7,7 @@ use crate::cli::{GlobalOpts, LogsArgs};
 use crate::compose::syntax::parse_duration;
 use crate::engine::events::EventHub;
 use crate::engine::logs::{LogPrinter, StreamOpts};
-use crate::engine::{Engine, containers, logs, spec};
+use crate::engine::{Engine, containers, logs};
 use crate::ui::Style;
 
 /// `--since`/`--until`: RFC 3339, a Unix time, or a duration ago (`42m`).
@@ -64,7 +64,7 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
             .into_iter()
             .filter(|s| wanted.contains(s))
             .map(|s| {
-                let prefix = containers::log_prefix(&project, &s, &spec::replica_name(&project, &project.services[&s], 1));
+                let prefix = containers::replica_prefix(&project, &s, 1);
                 (s, prefix)
             })
             .collect();

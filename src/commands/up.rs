@@ -586,11 +586,7 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
     let shown: Vec<String> = targets
         .iter()
         .filter(|t| attached(&project, args, t))
-        .flat_map(|t| {
-            let svc = &project.services[t];
-            let count = ids.get(t).map_or(1, Vec::len) as u32;
-            (1..=count).map(|n| containers::log_prefix(&project, t, &spec::replica_name(&project, svc, n)))
-        })
+        .flat_map(|t| (1..=ids.get(t).map_or(1, Vec::len) as u32).map(|n| containers::replica_prefix(&project, t, n)))
         .collect();
     if !shown.is_empty() {
         printer.plain(&format!("Attaching to {}", shown.join(", ")));
@@ -599,7 +595,7 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
     for p in &proxies {
         let ci = order.iter().position(|s| s == p).unwrap_or(0);
         // Named as the nginx container it stands in for.
-        let prefix = containers::log_prefix(&project, p, &spec::replica_name(&project, &project.services[p], 1));
+        let prefix = containers::replica_prefix(&project, p, 1);
         let (pr, name) = (printer.clone(), prefix.clone());
         let lines: crate::proxy::log::LineFn = Arc::new(move |l: &str| pr.line(&name, ci, l));
         let (running, follow) = super::builtin::start_in_process(&engine, &project, p, lines).await?;
@@ -729,7 +725,7 @@ async fn foreground(
             if !attached(name) {
                 continue;
             }
-            let prefix = containers::log_prefix(project, name, &spec::replica_name(project, &project.services[name], number));
+            let prefix = containers::replica_prefix(project, name, number);
             let (e, p, o, ci) = (engine.clone(), printer.clone(), opts.clone(), color_of(name));
             let cid = id.clone();
             streams.insert(id.clone(), tokio::spawn(async move { logs::stream(&e, &cid, &prefix, ci, &o, &p).await }));

@@ -50,6 +50,15 @@ pub fn log_prefix(project: &Project, service: &str, container_name: &str) -> Str
     default.unwrap_or(container_name).to_string()
 }
 
+/// The log prefix of the service's container `number`, by the name it is
+/// (or would be) created with.
+pub fn replica_prefix(project: &Project, service: &str, number: u32) -> String {
+    match project.services.get(service) {
+        Some(svc) => log_prefix(project, service, &spec::replica_name(project, svc, number)),
+        None => service.to_string(),
+    }
+}
+
 /// The width of the widest log prefix of these services' containers, from
 /// one to the number each runs.
 pub fn prefix_width<'a>(project: &Project, services: impl IntoIterator<Item = &'a String>) -> usize {

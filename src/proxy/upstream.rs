@@ -77,6 +77,17 @@ struct PeerState {
     down_until: Option<Instant>,
 }
 
+impl PeerState {
+    /// Counts a failure: at `max_fails` (0: never) the peer is out for `fail_timeout`.
+    fn failed(&mut self, max_fails: u32, fail_timeout: Duration) {
+        self.fails += 1;
+        if max_fails > 0 && self.fails >= max_fails {
+            self.down_until = Some(Instant::now() + fail_timeout);
+            self.fails = 0;
+        }
+    }
+}
+
 struct Group {
     def: Arc<UpstreamDef>,
     state: Mutex<Vec<PeerState>>,
@@ -122,11 +133,7 @@ impl Group {
         }
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let s = &self.def.servers[i];
-        st[i].fails += 1;
-        if s.max_fails > 0 && st[i].fails >= s.max_fails {
-            st[i].down_until = Some(Instant::now() + s.fail_timeout);
-            st[i].fails = 0;
-        }
+        st[i].failed(s.max_fails, s.fail_timeout);
     }
 
     fn succeeded(&self, i: usize) {
@@ -177,12 +184,7 @@ impl Upstreams {
 
     fn addr_failed(&self, set: &str, addr: SocketAddr, max_fails: u32, fail_timeout: Duration) {
         let mut all = self.marks.lock().unwrap_or_else(|e| e.into_inner());
-        let m = all.entry(set.to_string()).or_default().entry(addr).or_default();
-        m.fails += 1;
-        if max_fails > 0 && m.fails >= max_fails {
-            m.down_until = Some(Instant::now() + fail_timeout);
-            m.fails = 0;
-        }
+        all.entry(set.to_string()).or_default().entry(addr).or_default().failed(max_fails, fail_timeout);
     }
 
     fn addr_succeeded(&self, set: &str, addr: SocketAddr) {
