@@ -229,19 +229,13 @@ mod tests {
             ..Default::default()
         };
         let project = Project {
-            secrets: Default::default(),
-            configs: Default::default(),
             name: "lp".into(),
             services: [svc("web", None, Some(12)), svc("custom", Some("lp-custom"), None), svc("db", None, None)]
                 .into_iter()
                 .map(|s| (s.name.clone(), s))
                 .collect(),
-            networks: Default::default(),
-            volumes: Default::default(),
             working_dir: "/p".into(),
-            config_files: vec![],
-            disabled: Default::default(),
-            extensions: Default::default(),
+            ..Default::default()
         };
         assert_eq!(log_prefix(&project, "web", "lp-web-1"), "web-1");
         assert_eq!(log_prefix(&project, "web", "lp-web-12"), "web-12");

@@ -454,34 +454,17 @@ mod tests {
         let web =
             Service { name: "web".into(), links: vec!["db:database".into()], external_links: vec!["old".into()], ..Default::default() };
         let project = Project {
-            secrets: Default::default(),
-            configs: Default::default(),
             name: "lnks".into(),
             services: [("db".to_string(), db), ("web".to_string(), web.clone())].into_iter().collect(),
-            networks: Default::default(),
-            volumes: Default::default(),
             working_dir: "/p".into(),
-            config_files: vec![],
-            disabled: Default::default(),
-            extensions: Default::default(),
+            ..Default::default()
         };
         assert_eq!(links(&project, &web, 2), vec!["lnks-db-1:database", "lnks-db-1:db-2", "lnks-db-1:lnks-db-2", "old:old"]);
     }
 
     #[test]
     fn binds_and_ports() {
-        let project = Project {
-            secrets: Default::default(),
-            configs: Default::default(),
-            name: "p".into(),
-            services: Default::default(),
-            networks: Default::default(),
-            volumes: Default::default(),
-            working_dir: "/p".into(),
-            config_files: vec![],
-            disabled: Default::default(),
-            extensions: Default::default(),
-        };
+        let project = Project { name: "p".into(), services: Default::default(), working_dir: "/p".into(), ..Default::default() };
         let svc = Service {
             name: "web".into(),
             image: Some("nginx".into()),
