@@ -345,15 +345,11 @@ impl<'a> Converter<'a> {
                 "constraints" => out.constraints = self.strings(v, &kp, false),
                 "max_replicas_per_node" => out.max_replicas_per_node = self.int(v, &kp, 0, i64::MAX).unwrap_or(0) as u64,
                 "preferences" => {
-                    let Some(items) = self.list(v, &kp, "a list of preferences like `{spread: node.labels.zone}`") else { continue };
-                    for (i, item) in items.iter().enumerate() {
-                        let ip = index(&kp, i);
-                        let Some(fields) = self.map(item, &ip) else { continue };
-                        self.check_keys(fields, &ip, &["spread"], &[]);
-                        let spread =
-                            fields.iter().find(|(k, _)| k.name == "spread").and_then(|(_, v)| self.string(v, &join(&ip, "spread")));
+                    let what = "a list of preferences like `{spread: node.labels.zone}`";
+                    self.each_map(v, &kp, what, &["spread"], |this, ip, fields, _| {
+                        let spread = fields.iter().find(|(k, _)| k.name == "spread").and_then(|(_, v)| this.string(v, &join(ip, "spread")));
                         out.preferences.push(PlacementPreference { spread: spread.unwrap_or_default() });
-                    }
+                    });
                 }
                 _ => {}
             }
@@ -1261,32 +1257,41 @@ impl<'a> Converter<'a> {
         }
     }
 
-    /// `post_start` / `pre_stop`: commands with their user, privileges, folder and variables.
-    fn hooks(&mut self, n: &Node, path: &str) -> Vec<Hook> {
-        let Some(items) = self.list(n, path, "a list of hooks") else { return Vec::new() };
-        let mut out = Vec::new();
+    /// A list of mappings with these keys: `each` gets every mapping's path,
+    /// entries and node (ones that are not mappings are reported and skipped).
+    fn each_map(&mut self, n: &Node, path: &str, what: &str, keys: &[&str], mut each: impl FnMut(&mut Self, &str, &[(Key, Node)], &Node)) {
+        let Some(items) = self.list(n, path, what) else { return };
         for (i, item) in items.iter().enumerate() {
             let ip = index(path, i);
             let Some(fields) = self.map(item, &ip) else { continue };
-            self.check_keys(fields, &ip, &["command", "user", "privileged", "working_dir", "environment"], &[]);
+            self.check_keys(fields, &ip, keys, &[]);
+            each(self, &ip, fields, item);
+        }
+    }
+
+    /// `post_start` / `pre_stop`: commands with their user, privileges, folder and variables.
+    fn hooks(&mut self, n: &Node, path: &str) -> Vec<Hook> {
+        let mut out = Vec::new();
+        let keys = ["command", "user", "privileged", "working_dir", "environment"];
+        self.each_map(n, path, "a list of hooks", &keys, |this, ip, fields, item| {
             let mut hook = Hook::default();
             for (k, v) in fields {
-                let kp = join(&ip, &k.name);
+                let kp = join(ip, &k.name);
                 match k.name.as_str() {
-                    "command" => hook.command = self.command(v, &kp).unwrap_or_default(),
-                    "user" => hook.user = self.string(v, &kp),
-                    "privileged" => hook.privileged = self.bool(v, &kp).unwrap_or(false),
-                    "working_dir" => hook.working_dir = self.string(v, &kp),
-                    "environment" => hook.environment = self.string_map(v, &kp),
+                    "command" => hook.command = this.command(v, &kp).unwrap_or_default(),
+                    "user" => hook.user = this.string(v, &kp),
+                    "privileged" => hook.privileged = this.bool(v, &kp).unwrap_or(false),
+                    "working_dir" => hook.working_dir = this.string(v, &kp),
+                    "environment" => hook.environment = this.string_map(v, &kp),
                     _ => {}
                 }
             }
             if hook.command.is_empty() {
-                self.error_hint(&item.loc, &ip, "a hook needs a `command`", "for example {command: [\"sh\", \"-c\", \"echo ready\"]}");
-                continue;
+                this.error_hint(&item.loc, ip, "a hook needs a `command`", "for example {command: [\"sh\", \"-c\", \"echo ready\"]}");
+                return;
             }
             out.push(hook);
-        }
+        });
         out
     }
 
@@ -1303,41 +1308,36 @@ impl<'a> Converter<'a> {
         let mut out = Blkio::default();
         for (k, v) in entries {
             let kp = join(path, &k.name);
-            let Some(items) = (k.name != "weight").then(|| self.list(v, &kp, "a list of devices")).flatten() else {
-                if k.name == "weight" {
-                    out.weight = self.int(v, &kp, 10, 1000).map(|w| w as u16);
-                }
+            if k.name == "weight" {
+                out.weight = self.int(v, &kp, 10, 1000).map(|w| w as u16);
                 continue;
-            };
-            for (i, item) in items.iter().enumerate() {
-                let ip = index(&kp, i);
-                let Some(fields) = self.map(item, &ip) else { continue };
-                let value_key = if k.name == "weight_device" { "weight" } else { "rate" };
-                self.check_keys(fields, &ip, &["path", value_key], &[]);
-                let device = fields.iter().find(|(f, _)| f.name == "path").and_then(|(f, p)| self.string(p, &join(&ip, &f.name)));
-                let value = fields.iter().find(|(f, _)| f.name == value_key).map(|(f, v)| (join(&ip, &f.name), v));
+            }
+            let value_key = if k.name == "weight_device" { "weight" } else { "rate" };
+            self.each_map(v, &kp, "a list of devices", &["path", value_key], |this, ip, fields, item| {
+                let device = fields.iter().find(|(f, _)| f.name == "path").and_then(|(f, p)| this.string(p, &join(ip, &f.name)));
+                let value = fields.iter().find(|(f, _)| f.name == value_key).map(|(f, v)| (join(ip, &f.name), v));
                 let (Some(device), Some((vp, value))) = (device, value) else {
-                    self.error_hint(
+                    this.error_hint(
                         &item.loc,
-                        &ip,
+                        ip,
                         format!("a device needs `path` and `{value_key}`"),
                         format!("for example {{path: /dev/sda, {value_key}: {}}}", if value_key == "weight" { "300" } else { "10mb" }),
                     );
-                    continue;
+                    return;
                 };
                 if k.name == "weight_device" {
-                    if let Some(w) = self.int(value, &vp, 10, 1000) {
+                    if let Some(w) = this.int(value, &vp, 10, 1000) {
                         out.weight_device.push(WeightDevice { path: device, weight: w as u16 });
                     }
-                    continue;
+                    return;
                 }
                 // Operations per second are a plain number; bytes may carry a unit.
                 let rate = if k.name.ends_with("iops") {
-                    self.int(value, &vp, 0, i64::MAX).map(|r| r.to_string())
+                    this.int(value, &vp, 0, i64::MAX).map(|r| r.to_string())
                 } else {
-                    self.bytes(value, &vp, false)
+                    this.bytes(value, &vp, false)
                 };
-                let Some(rate) = rate else { continue };
+                let Some(rate) = rate else { return };
                 let throttle = Throttle { path: device, rate };
                 match RATES.iter().position(|r| *r == k.name) {
                     Some(0) => out.device_read_bps.push(throttle),
@@ -1345,7 +1345,7 @@ impl<'a> Converter<'a> {
                     Some(2) => out.device_write_bps.push(throttle),
                     _ => out.device_write_iops.push(throttle),
                 }
-            }
+            });
         }
         Some(out)
     }
@@ -1359,27 +1359,24 @@ impl<'a> Converter<'a> {
             self.error_hint(&n.loc, path, format!("invalid gpus {s:?}"), "write `all`, or a list like [{driver: nvidia, count: 1}]");
             return Vec::new();
         }
-        let Some(items) = self.list(n, path, "`all` or a list of device requests") else { return Vec::new() };
         let mut out = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            let ip = index(path, i);
-            let Some(fields) = self.map(item, &ip) else { continue };
-            self.check_keys(fields, &ip, &["capabilities", "driver", "count", "device_ids", "options"], &[]);
+        let keys = ["capabilities", "driver", "count", "device_ids", "options"];
+        self.each_map(n, path, "`all` or a list of device requests", &keys, |this, ip, fields, _| {
             let mut req = DeviceRequest::default();
             for (k, v) in fields {
-                let kp = join(&ip, &k.name);
+                let kp = join(ip, &k.name);
                 match k.name.as_str() {
-                    "capabilities" => req.capabilities = self.strings(v, &kp, false),
-                    "driver" => req.driver = self.string(v, &kp),
-                    "device_ids" => req.device_ids = self.strings(v, &kp, false),
-                    "options" => req.options = self.string_map(v, &kp),
+                    "capabilities" => req.capabilities = this.strings(v, &kp, false),
+                    "driver" => req.driver = this.string(v, &kp),
+                    "device_ids" => req.device_ids = this.strings(v, &kp, false),
+                    "options" => req.options = this.string_map(v, &kp),
                     "count" if v.scalar_text().as_deref() == Some("all") => req.count = Some(-1),
-                    "count" => req.count = self.int(v, &kp, -1, i64::MAX),
+                    "count" => req.count = this.int(v, &kp, -1, i64::MAX),
                     _ => {}
                 }
             }
             out.push(req);
-        }
+        });
         out
     }
 

@@ -62,13 +62,8 @@ pub fn replica_prefix(project: &Project, service: &str, number: u32) -> String {
 /// The width of the widest log prefix of these services' containers, from
 /// one to the number each runs.
 pub fn prefix_width<'a>(project: &Project, services: impl IntoIterator<Item = &'a String>) -> usize {
-    let width = |s: &String| match project.services.get(s) {
-        Some(svc) => match &svc.container_name {
-            Some(name) => name.len(),
-            None => s.len() + 1 + svc.replicas().max(1).to_string().len(),
-        },
-        None => s.len(),
-    };
+    // The last container's name is the longest.
+    let width = |s: &String| replica_prefix(project, s, project.services.get(s).map_or(1, |svc| svc.replicas().max(1))).len();
     services.into_iter().map(width).max().unwrap_or(0)
 }
 

@@ -86,14 +86,14 @@ pub fn endpoint(project: &Project, service: &Service, number: u32, key: &str) ->
         (opts.ipv4_address.is_some() || opts.ipv6_address.is_some() || !opts.link_local_ips.is_empty()).then(|| EndpointIpamConfig {
             ipv4_address: opts.ipv4_address.clone(),
             ipv6_address: opts.ipv6_address.clone(),
-            link_local_ips: (!opts.link_local_ips.is_empty()).then(|| opts.link_local_ips.clone()),
+            link_local_ips: some(&opts.link_local_ips),
         });
     let links = links(project, service, number);
     EndpointSettings {
         aliases: Some(aliases),
         ipam_config: ipam,
         links: (!links.is_empty()).then_some(links),
-        driver_opts: (!opts.driver_opts.is_empty()).then(|| opts.driver_opts.clone().into_iter().collect()),
+        driver_opts: some_map(&opts.driver_opts),
         ..Default::default()
     }
 }
@@ -115,6 +115,16 @@ fn restart_policy(s: Option<&str>) -> Option<RestartPolicy> {
 
 fn nanos(d: Option<std::time::Duration>) -> Option<i64> {
     d.map(|d| d.as_nanos() as i64)
+}
+
+/// A list for the engine, or none when empty: docker compose leaves those unset.
+fn some<T: Clone>(list: &[T]) -> Option<Vec<T>> {
+    (!list.is_empty()).then(|| list.to_vec())
+}
+
+/// A map for the engine, or none when empty.
+fn some_map(map: &std::collections::BTreeMap<String, String>) -> Option<HashMap<String, String>> {
+    (!map.is_empty()).then(|| map.clone().into_iter().collect())
 }
 
 /// blkio rate limits as the engine takes them; none for an empty list.
@@ -324,10 +334,10 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
         restart_policy: restart_policy(service.restart_policy().as_deref()),
         network_mode,
         init: service.init,
-        cap_add: (!service.cap_add.is_empty()).then(|| service.cap_add.clone()),
-        cap_drop: (!service.cap_drop.is_empty()).then(|| service.cap_drop.clone()),
+        cap_add: some(&service.cap_add),
+        cap_drop: some(&service.cap_drop),
         privileged: Some(service.privileged),
-        dns: (!service.dns.is_empty()).then(|| service.dns.clone()),
+        dns: some(&service.dns),
         // The engine wants host:ip.
         extra_hosts: (!service.extra_hosts.is_empty()).then(|| service.extra_hosts.iter().map(|h| h.replacen('=', ":", 1)).collect()),
         shm_size: service.shm_size.as_ref().and_then(|s| s.parse().ok()),
@@ -350,12 +360,12 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
         tmpfs: (!service.tmpfs.is_empty()).then(|| {
             service.tmpfs.iter().map(|t| t.split_once(':').map_or((t.clone(), String::new()), |(p, o)| (p.into(), o.into()))).collect()
         }),
-        sysctls: (!service.sysctls.is_empty()).then(|| service.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-        annotations: (!service.annotations.is_empty()).then(|| service.annotations.clone().into_iter().collect()),
-        security_opt: (!service.security_opt.is_empty()).then(|| service.security_opt.clone()),
-        dns_search: (!service.dns_search.is_empty()).then(|| service.dns_search.clone()),
-        dns_options: (!service.dns_opt.is_empty()).then(|| service.dns_opt.clone()),
-        group_add: (!service.group_add.is_empty()).then(|| service.group_add.clone()),
+        sysctls: some_map(&service.sysctls),
+        annotations: some_map(&service.annotations),
+        security_opt: some(&service.security_opt),
+        dns_search: some(&service.dns_search),
+        dns_options: some(&service.dns_opt),
+        group_add: some(&service.group_add),
         devices: (!service.devices.is_empty()).then(|| {
             service
                 .devices
@@ -367,7 +377,7 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
                 })
                 .collect()
         }),
-        device_cgroup_rules: (!service.device_cgroup_rules.is_empty()).then(|| service.device_cgroup_rules.clone()),
+        device_cgroup_rules: some(&service.device_cgroup_rules),
         // As docker compose asks: every request also wants the `gpu` capability.
         device_requests: (!service.gpus.is_empty()).then(|| {
             service
@@ -379,16 +389,16 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
                     bollard::models::DeviceRequest {
                         driver: Some(g.driver.clone().unwrap_or_default()),
                         count: Some(g.count.unwrap_or_default()),
-                        device_ids: (!g.device_ids.is_empty()).then(|| g.device_ids.clone()),
+                        device_ids: some(&g.device_ids),
                         capabilities: Some(vec![caps]),
-                        options: (!g.options.is_empty()).then(|| g.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+                        options: some_map(&g.options),
                     }
                 })
                 .collect()
         }),
         cpu_count: service.cpu_count,
         cpu_percent: service.cpu_percent,
-        storage_opt: (!service.storage_opt.is_empty()).then(|| service.storage_opt.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        storage_opt: some_map(&service.storage_opt),
         cpu_realtime_period: service.cpu_rt_period,
         cpu_realtime_runtime: service.cpu_rt_runtime,
         blkio_weight: blkio.and_then(|b| b.weight),
@@ -412,7 +422,7 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
             .as_deref()
             .map(|c| if c == "host" { HostConfigCgroupnsModeEnum::HOST } else { HostConfigCgroupnsModeEnum::PRIVATE }),
         runtime: service.runtime.clone(),
-        volumes_from: (!service.volumes_from.is_empty()).then(|| service.volumes_from.clone()),
+        volumes_from: some(&service.volumes_from),
         log_config: service.logging.as_ref().map(|l| HostConfigLogConfig {
             typ: Some(l.driver.clone().unwrap_or_default()),
             config: Some(l.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
