@@ -716,19 +716,17 @@ async fn foreground(
     // second may bring ones another run removed just now.
     let ours: std::collections::HashSet<&String> = ids.values().flatten().collect();
     let mut streams: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
-    // `--attach`, `--no-attach`, else `attach: false`: followed for its
-    // exit, its output not shown.
     let attached = |svc: &str| attached(project, args, svc);
+    let follow = |id: &str, service: &str, prefix: String, o: StreamOpts| {
+        let (e, p, ci, id) = (engine.clone(), printer.clone(), color_of(service), id.to_string());
+        tokio::spawn(async move { logs::stream(&e, &id, &prefix, ci, &o, &p).await })
+    };
     for (name, ids) in ids {
         for (id, number) in ids.iter().zip(1..) {
             running.insert(id.clone(), name.clone());
-            if !attached(name) {
-                continue;
+            if attached(name) {
+                streams.insert(id.clone(), follow(id, name, containers::replica_prefix(project, name, number), opts.clone()));
             }
-            let prefix = containers::replica_prefix(project, name, number);
-            let (e, p, o, ci) = (engine.clone(), printer.clone(), opts.clone(), color_of(name));
-            let cid = id.clone();
-            streams.insert(id.clone(), tokio::spawn(async move { logs::stream(&e, &cid, &prefix, ci, &o, &p).await }));
         }
     }
     let abort = args.abort_on_container_exit || args.exit_code_from.is_some();
@@ -755,11 +753,8 @@ async fn foreground(
                         if !attached(&service) {
                             continue;
                         }
-                        let since = chrono::Utc::now().timestamp();
-                        let o = StreamOpts { since, ..opts.clone() };
-                        let (e, p, ci) = (engine.clone(), printer.clone(), color_of(&service));
-                        let (cid, prefix) = (id.clone(), prefix());
-                        streams.insert(id, tokio::spawn(async move { logs::stream(&e, &cid, &prefix, ci, &o, &p).await }));
+                        let o = StreamOpts { since: chrono::Utc::now().timestamp(), ..opts.clone() };
+                        streams.insert(id.clone(), follow(&id, &service, prefix(), o));
                     }
                     "die" => {
                         let code = code.unwrap_or(0);
@@ -768,14 +763,14 @@ async fn foreground(
                         if let Some(h) = streams.remove(&id) {
                             let _ = tokio::time::timeout(Duration::from_secs(2), h).await;
                         }
-                        if !watched(args, &service) {
-                            // A dependency: neither its code nor its end is up's.
-                            if attached(&service) {
-                                printer.event(&prefix(), color_of(&service), &format!("exited with code {code}"));
-                            }
+                        let its_own = watched(args, &service);
+                        if its_own || attached(&service) {
+                            printer.event(&prefix(), color_of(&service), &format!("exited with code {code}"));
+                        }
+                        // A dependency: neither its code nor its end is up's.
+                        if !its_own {
                             continue;
                         }
-                        printer.event(&prefix(), color_of(&service), &format!("exited with code {code}"));
                         if let Some(from) = &args.exit_code_from {
                             if *from == service { exit_code = code as i32; }
                         } else {
@@ -786,8 +781,8 @@ async fn foreground(
                             break;
                         }
                         let svc = &project.services[&service];
-                        let watching = running.values().any(|s| watched(args, s));
-                        if !restarts(svc, code) && !watching && servers.is_empty() {
+                        let any_left = running.values().any(|s| watched(args, s));
+                        if !restarts(svc, code) && !any_left && servers.is_empty() {
                             return Ok(if args.exit_code_from.is_some() { exit_code } else { 0 });
                         }
                     }

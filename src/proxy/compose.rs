@@ -191,13 +191,13 @@ impl HostResolver for ContainerHosts {
         {
             return Box::pin(async move { Ok(vec![addr]) });
         }
-        let found = self.table.read().unwrap_or_else(|e| e.into_inner()).get(host).cloned();
+        // The addresses are made under the lock: this runs on every proxied request.
+        let found: Option<Vec<SocketAddr>> = self.table.read().unwrap_or_else(|e| e.into_inner()).get(host).map(|ips| {
+            let first = if ips.len() > 1 { self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % ips.len() } else { 0 };
+            ips[first..].iter().chain(&ips[..first]).map(|ip| SocketAddr::new(*ip, port)).collect()
+        });
         match found {
-            Some(ips) if !ips.is_empty() => {
-                let first = if ips.len() > 1 { self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % ips.len() } else { 0 };
-                let addrs = ips[first..].iter().chain(&ips[..first]).map(|ip| SocketAddr::new(*ip, port)).collect();
-                Box::pin(async move { Ok(addrs) })
-            }
+            Some(addrs) if !addrs.is_empty() => Box::pin(async move { Ok(addrs) }),
             Some(_) => {
                 let msg = format!("service {host} has no running container");
                 Box::pin(async move { Err(msg) })
