@@ -440,8 +440,6 @@ async fn up(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc<Proj
 
 async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc<Project>) -> anyhow::Result<Ready> {
     let began = chrono::Utc::now().fixed_offset();
-    let engine = Engine::connect().await?;
-    let progress = Progress::new(global.progress, style.color);
     let targets = target_services(&project, &args.services, args.no_deps);
 
     // nginx services whose configuration rcompose serves itself: no container.
@@ -450,24 +448,38 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
     // Detached proxies start their processes now, while the containers are
     // made, and wait at a gate until their dependencies are ready. Either
     // way a configuration the proxy cannot serve fails here, before anything
-    // is created, not after the containers it fronts have started.
+    // is created, not after the containers it fronts have started. Loading
+    // and spawning take a few milliseconds of CPU: they run beside the first
+    // round trips to the engine, not before them.
     let detached = args.detach || args.wait;
-    let mut starting = Vec::new();
-    for p in &proxies {
-        let checked = if detached && !args.no_start {
-            super::builtin::start_detached(&project, global, p).map(|s| starting.push(s))
-        } else {
-            super::builtin::load_in_process(&project, p, Arc::new(|_: &str| {})).map(drop)
-        };
-        if let Err(e) = checked {
-            eprintln!("{}: {e:#}", style.paint("1;31", "error"));
-            return Ok(Ready::Exit(1));
-        }
-    }
+    let checking = {
+        let (project, global, proxies) = (project.clone(), global.clone(), proxies.clone());
+        let spawn = detached && !args.no_start;
+        tokio::task::spawn_blocking(move || {
+            let mut starting = Vec::new();
+            for p in &proxies {
+                if spawn {
+                    starting.push(super::builtin::start_detached(&project, &global, p)?);
+                } else {
+                    super::builtin::load_in_process(&project, p, Arc::new(|_: &str| {}))?;
+                }
+            }
+            anyhow::Ok(starting)
+        })
+    };
+    let engine = Engine::connect().await?;
+    let progress = Progress::new(global.progress, style.color);
 
     // The engine answers these together: one round trip, not one per image.
     let wanted = container_targets.iter().map(|t| project.image_for(&project.services[t]));
     let (existing, image_ids) = tokio::try_join!(containers::list(&engine, &project.name, true), images::ids(&engine, wanted))?;
+    let starting = match checking.await? {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}: {e:#}", style.paint("1;31", "error"));
+            return Ok(Ready::Exit(1));
+        }
+    };
     super::handle_orphans(&engine, &project, &existing, args.remove_orphans, &progress, style).await?;
     for c in existing.iter().filter(|c| proxies.iter().any(|p| p == containers::service(c))) {
         // A container left from running the real nginx: the built-in proxy takes its place.
