@@ -230,6 +230,45 @@ fn port_already_allocated_names_the_port() {
 }
 
 #[test]
+fn keys_this_engine_cannot_apply_are_refused_before_anything_is_made() {
+    // On API 1.41 docker compose refuses these when it reaches the
+    // container; the engine would otherwise drop them without a word.
+    let p = TestProject::new(
+        "tooold",
+        &format!(
+            "services:\n  web:\n    image: {BUSYBOX}\n    command: sleep 1000\n    healthcheck:\n      test: [CMD, 'true']\n      start_interval: 1s\n    networks:\n      back:\n        mac_address: 02:42:ac:11:00:99\n        interface_name: eth7\n  db:\n    image: {BUSYBOX}\n    command: sleep 1000\nnetworks:\n  back: {{}}\n"
+        ),
+    );
+    let api = common::docker(&["version", "--format", "{{.Server.APIVersion}}"]);
+    let (major, minor) = api.trim().split_once('.').unwrap();
+    let api: (u32, u32) = (major.parse().unwrap(), minor.parse().unwrap());
+    let (code, _, err) = p.compose(&["up", "-d"]);
+    let (rcode, _, rerr) = p.run(&["up", "-d"]);
+    if api < (1, 44) {
+        assert_ne!(code, 0, "docker compose accepted it: {err}");
+        assert!(err.contains("start_interval") || err.contains("mac-address") || err.contains("interface_name"), "{err}");
+        p.compose(&["down"]);
+        assert_eq!(rcode, 1, "{rerr}");
+        for key in [
+            "healthcheck.start_interval needs Docker Engine v25",
+            "networks.back.mac_address needs Docker Engine v25",
+            "networks.back.interface_name needs Docker Engine v28.1",
+        ] {
+            assert!(rerr.contains(&format!("service web: {key}")), "{key}: {rerr}");
+        }
+        assert!(rerr.contains(&format!("this engine speaks API {}.{}", api.0, api.1)), "{rerr}");
+        // Nothing half-made: not db's container, not the network.
+        assert!(p.containers().is_empty(), "{:?}", p.containers());
+        assert!(!common::docker_ok(&["network", "inspect", &format!("{}_back", p.name)]));
+    } else if api < (1, 49) {
+        assert!(
+            rerr.contains("networks.back.interface_name needs Docker Engine v28.1") && !rerr.contains("start_interval needs"),
+            "{rerr}"
+        );
+    }
+}
+
+#[test]
 fn docker_compose_sees_rcompose_projects_and_back() {
     let (p, port) = project("interop");
     p.ok(&["up", "-d"]);

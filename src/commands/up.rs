@@ -480,6 +480,19 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
             return Ok(Ready::Exit(1));
         }
     };
+    // Refused before anything is made, where docker compose refuses only
+    // when it reaches the container and leaves its network behind.
+    let api = engine.docker.client_version();
+    let too_new: Vec<String> = container_targets
+        .iter()
+        .flat_map(|t| spec::needs_newer_engine(&project.services[t], (api.major_version, api.minor_version)))
+        .collect();
+    if !too_new.is_empty() {
+        for e in &too_new {
+            eprintln!("{}: {e}", style.paint("1;31", "error"));
+        }
+        return Ok(Ready::Exit(1));
+    }
     super::handle_orphans(&engine, &project, &existing, args.remove_orphans, &progress, style).await?;
     for c in existing.iter().filter(|c| proxies.iter().any(|p| p == containers::service(c))) {
         // A container left from running the real nginx: the built-in proxy takes its place.

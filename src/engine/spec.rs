@@ -74,6 +74,34 @@ pub fn links(project: &Project, service: &Service, number: u32) -> Vec<String> {
     out
 }
 
+/// What docker compose refuses to create on an engine too old to apply it
+/// (rather than have the engine drop it unseen): each key, with the engine
+/// it needs. `api` is the version this engine speaks, as (major, minor).
+pub fn needs_newer_engine(service: &Service, api: (usize, usize)) -> Vec<String> {
+    let needs = |key: String, min: (usize, usize), engine: &str| {
+        (api < min).then(|| {
+            format!(
+                "service {}: {key} needs Docker Engine {engine} or later (API {}.{}); this engine speaks API {}.{}\n  hint: remove {key}, or run a newer engine (docker compose refuses it here too)",
+                service.name, min.0, min.1, api.0, api.1
+            )
+        })
+    };
+    let mut out = Vec::new();
+    if service.healthcheck.as_ref().is_some_and(|h| h.start_interval.is_some()) {
+        out.extend(needs("healthcheck.start_interval".into(), (1, 44), "v25"));
+    }
+    for (net, opts) in &service.networks {
+        let Some(opts) = opts else { continue };
+        if opts.mac_address.is_some() {
+            out.extend(needs(format!("networks.{net}.mac_address"), (1, 44), "v25"));
+        }
+        if opts.interface_name.is_some() {
+            out.extend(needs(format!("networks.{net}.interface_name"), (1, 49), "v28.1"));
+        }
+    }
+    out
+}
+
 /// Endpoint settings for one network of container `number`: aliases so
 /// others reach the service by name, and its links, driver options and
 /// link-local addresses.
