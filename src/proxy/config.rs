@@ -214,9 +214,76 @@ pub enum Flag {
     Permanent,
 }
 
+/// A rewrite's regular expression, with a shortcut for the shape most
+/// rewrites have, `^/api(/.*)$`: a prefix test and a scan for a newline give
+/// the regex engine's captures without it (it took some 1,100 of the 49,000
+/// instructions of a request proxied through the example's `/api/`).
+#[derive(Debug)]
+pub struct RewriteRegex {
+    regex: Regex,
+    /// `^BEFORE(START.*)$`: the literal before the one group, and the literal it starts with.
+    shortcut: Option<(String, String)>,
+}
+
+impl RewriteRegex {
+    fn new(regex: Regex, pattern: &str) -> RewriteRegex {
+        RewriteRegex { shortcut: prefix_shape(pattern), regex }
+    }
+
+    /// The captures, numbered from the whole match at 0, or `None` without a match.
+    pub fn captures(&self, s: &str) -> Option<Vec<Option<String>>> {
+        if let Some((before, start)) = &self.shortcut {
+            let rest = s.strip_prefix(before.as_str())?;
+            // `.` stops at a newline, and `$` is the end of the text.
+            return (rest.starts_with(start.as_str()) && !rest.contains('\n')).then(|| vec![Some(s.to_string()), Some(rest.to_string())]);
+        }
+        let caps = self.regex.captures(s)?;
+        Some(caps.iter().map(|m| m.map(|m| m.as_str().to_string())).collect())
+    }
+}
+
+/// Recognises `^BEFORE(START.*)$` in the parsed pattern (so flags, escapes
+/// and classes are read as the regex engine reads them); anything else,
+/// caseless patterns included, goes to the engine.
+fn prefix_shape(pattern: &str) -> Option<(String, String)> {
+    use regex_syntax::hir::{Dot, Hir, HirKind, Look};
+    let hir = regex_syntax::parse(pattern).ok()?;
+    let literal = |h: &Hir| match h.kind() {
+        HirKind::Literal(l) => String::from_utf8(l.0.to_vec()).ok(),
+        _ => None,
+    };
+    let any_but_newline_repeated = |h: &Hir| match h.kind() {
+        HirKind::Repetition(r) => r.min == 0 && r.max.is_none() && r.greedy && *r.sub == Hir::dot(Dot::AnyCharExceptLF),
+        _ => false,
+    };
+    let HirKind::Concat(items) = hir.kind() else { return None };
+    let (first, last) = (items.first()?, items.last()?);
+    if *first.kind() != HirKind::Look(Look::Start) || *last.kind() != HirKind::Look(Look::End) {
+        return None;
+    }
+    let (before, group) = match &items[1..items.len() - 1] {
+        [b, g] => (literal(b)?, g),
+        [g] => (String::new(), g),
+        _ => return None,
+    };
+    let HirKind::Capture(c) = group.kind() else { return None };
+    if c.index != 1 {
+        return None;
+    }
+    let start = match c.sub.kind() {
+        HirKind::Concat(inner) => match inner.as_slice() {
+            [l, r] if any_but_newline_repeated(r) => literal(l)?,
+            _ => return None,
+        },
+        _ if any_but_newline_repeated(&c.sub) => String::new(),
+        _ => return None,
+    };
+    Some((before, start))
+}
+
 #[derive(Debug)]
 pub enum Step {
-    Rewrite { regex: Regex, replacement: Template, flag: Flag },
+    Rewrite { regex: RewriteRegex, replacement: Template, flag: Flag },
     Return { code: u16, body: Option<Template> },
 }
 
@@ -654,7 +721,8 @@ impl Compiler {
                     Some("permanent") => Flag::Permanent,
                     Some(other) => return Err(err(d, format!("invalid parameter \"{other}\""))),
                 };
-                Step::Rewrite { regex: regex(d, &d.args[0], false)?, replacement: self.template(d, &d.args[1])?, flag }
+                let regex = RewriteRegex::new(regex(d, &d.args[0], false)?, &d.args[0]);
+                Step::Rewrite { regex, replacement: self.template(d, &d.args[1])?, flag }
             }
             "return" => {
                 nargs(d, 1..=2)?;
@@ -1253,5 +1321,43 @@ mod tests {
             parse_time("4294967295w4294967295w4294967295w4294967295w4294967295w"),
             Some(Duration::from_secs(5 * 604_800 * 4294967295))
         );
+    }
+
+    #[test]
+    fn a_rewrite_takes_the_shortcut_only_where_it_gives_the_engines_captures() {
+        use super::{RewriteRegex, prefix_shape};
+        assert_eq!(prefix_shape("^/api(/.*)$"), Some(("/api".into(), "/".into())));
+        assert_eq!(prefix_shape("^(.*)$"), Some((String::new(), String::new())));
+        assert_eq!(prefix_shape("^/a\\.b(.*)$"), Some(("/a.b".into(), String::new())));
+        for other in
+            ["^/api(/.*)", "/api(/.*)$", "^/api(/.+)$", "^/api(/.*?)$", "(?i)^/api(/.*)$", "^/(a)(.*)$", "^/api(/[^x]*)$", "^/api(?s:/.*)$"]
+        {
+            assert_eq!(prefix_shape(other), None, "{other}");
+        }
+        let patterns = ["^/api(/.*)$", "^(.*)$", "^/a\\.b(.*)$", "^/x(y.*)$", "^/api(/.+)$", "(?i)^/API(/.*)$", "^/(a)(.*)$"];
+        let subjects = [
+            "/api/items",
+            "/api",
+            "/api/",
+            "/apix",
+            "/api/a\nb",
+            "/api/a\n",
+            "/API/items",
+            "/a.b",
+            "/a.bc",
+            "/axb",
+            "/xy",
+            "/x",
+            "",
+            "/",
+            "/api/\u{e9}t\u{e9}",
+        ];
+        for p in patterns {
+            let r = RewriteRegex::new(regex::Regex::new(p).unwrap(), p);
+            for s in subjects {
+                let engine = r.regex.captures(s).map(|c| c.iter().map(|m| m.map(|m| m.as_str().to_string())).collect::<Vec<_>>());
+                assert_eq!(r.captures(s), engine, "{p} on {s:?}");
+            }
+        }
     }
 }

@@ -335,7 +335,7 @@ fn run_steps(steps: &[Step], r: &mut Req, maps: &[MapDef], default_type: &str) -
                 let Some(caps) = regex.captures(&r.vars.uri) else {
                     continue;
                 };
-                r.vars.captures = caps.iter().map(|m| m.map(|m| m.as_str().to_string())).collect();
+                r.vars.captures = caps;
                 let new = replacement.eval(&Ctx { rv: &r.vars, maps });
                 let (new_uri, new_args) = match new.split_once('?') {
                     Some((u, a)) if new.ends_with('?') => (u.to_string(), Some(a.trim_end_matches('?').to_string())),
