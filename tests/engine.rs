@@ -1033,14 +1033,18 @@ fn post_start_hooks_run_in_the_started_container() {
         environment: [GREETING=hello]
         working_dir: /etc
         user: \"1000\"
+    volumes: [./out:/out]
     pre_stop:
-      - command: [\"true\"]
+      - command: sh -c \"echo $$PHASE > /out/stopping\"
+        environment: [PHASE=pre-stop]
 "
         ),
     );
+    std::fs::create_dir_all(p.dir.path().join("out")).unwrap();
+    let stopping = p.dir.path().join("out/stopping");
     let (code, _, err) = p.run(&["up", "-d"]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("pre_stop") && err.contains("does not run it"), "{err}");
+    assert!(!err.contains("pre_stop"), "{err}");
     let app = format!("{}-app-1", p.name);
     assert_eq!(docker(&["exec", &app, "cat", "/dev/shm/hooked"]), "hello from /etc as 1000");
     // docker compose hashes the hooks the same way.
@@ -1049,7 +1053,11 @@ fn post_start_hooks_run_in_the_started_container() {
     assert!(!err.contains("Recreate"), "{err}");
     // `start` runs them again for a stopped container.
     docker(&["exec", &app, "rm", "/dev/shm/hooked"]);
+    // `stop` runs pre_stop in the running container first, as docker compose does.
+    assert!(!stopping.exists());
     p.ok(&["stop", "-t", "1"]);
+    assert_eq!(std::fs::read_to_string(&stopping).unwrap().trim(), "pre-stop");
+    std::fs::remove_file(&stopping).unwrap();
     p.ok(&["start"]);
     assert_eq!(docker(&["exec", &app, "cat", "/dev/shm/hooked"]), "hello from /etc as 1000");
     // A failing hook fails `up` and names it; the container is left running.
@@ -1058,6 +1066,23 @@ fn post_start_hooks_run_in_the_started_container() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("post_start hook \"sh -c exit 3\" exited with status 3"), "{err}");
     assert_eq!(p.inspect(&app, "{{.State.Running}}"), "true");
+    // A failing pre_stop hook fails `stop` and `down`, and leaves the container
+    // running, as with docker compose.
+    p.write(
+        "docker-compose.override.yml",
+        "services:\n  app:\n    post_start: []\n    pre_stop: [{command: [\"sh\", \"-c\", \"exit 4\"]}]\n",
+    );
+    for cmd in ["stop", "down"] {
+        let (code, _, err) = p.run(&[cmd, "-t", "1"]);
+        assert_eq!(code, 1, "{cmd}: {err}");
+        assert!(err.contains("pre_stop hook \"sh -c exit 4\" exited with status 4"), "{cmd}: {err}");
+        assert_eq!(p.inspect(&app, "{{.State.Running}}"), "true", "{cmd}");
+    }
+    // `down` of a file with a passing hook runs it once and removes the container.
+    std::fs::remove_file(p.dir.path().join("docker-compose.override.yml")).unwrap();
+    p.ok(&["down", "-t", "1"]);
+    assert_eq!(std::fs::read_to_string(&stopping).unwrap().trim(), "pre-stop");
+    assert!(p.containers().is_empty());
 }
 
 #[test]

@@ -47,6 +47,7 @@ pub fn run(global: &GlobalOpts, args: &DownArgs, style: &Style) -> anyhow::Resul
                 async move {
                     let item = format!("Container {}", containers::name(c));
                     progress.step(&item, "Stopping", false);
+                    containers::pre_stop(engine, c, svc).await?;
                     containers::stop(engine, &containers::id(c), timeout).await?;
                     progress.step(&item, "Stopped", false);
                     anyhow::Ok(())

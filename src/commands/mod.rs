@@ -149,6 +149,7 @@ pub async fn stop_services(
             let item = format!("Container {}", containers::name(c));
             let svc_timeout = project.services.get(containers::service(c)).and_then(|s| s.stop_grace_period).map(|d| d.as_secs());
             progress.step(&item, "Stopping", false);
+            containers::pre_stop(engine, c, project.services.get(containers::service(c))).await?;
             containers::stop(engine, &containers::id(c), timeout.or(svc_timeout)).await?;
             progress.step(&item, "Stopped", true);
             anyhow::Ok(())

@@ -251,6 +251,7 @@ impl Converge {
         let removals = extra.iter().map(|c| async move {
             let item = format!("Container {}", containers::name(c));
             self.progress.step(&item, "Stopping", false);
+            containers::pre_stop(&self.engine, c, Some(svc)).await?;
             containers::stop(&self.engine, &containers::id(c), grace).await?;
             self.progress.step(&item, "Removing", false);
             containers::remove(&self.engine, &containers::id(c), false).await?;
@@ -285,6 +286,7 @@ impl Converge {
                 if containers::is_running(c) && restart && !self.no_start {
                     // Its dependency was renewed and it asked to follow (`restart: true`).
                     self.progress.step(&item, "Stopping", false);
+                    containers::pre_stop(&self.engine, c, Some(svc)).await?;
                     containers::stop(&self.engine, &id, grace).await?;
                     self.progress.step(&item, "Stopped", true);
                     self.renewed.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string());
@@ -301,6 +303,7 @@ impl Converge {
             self.progress.step(&item, "Recreate", false);
             self.renewed.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string());
             let old = containers::id(c);
+            containers::pre_stop(&self.engine, c, Some(svc)).await?;
             containers::stop(&self.engine, &old, grace).await?;
             containers::remove(&self.engine, &old, false).await?;
             let id = containers::create(&self.engine, &self.project, svc, &create).await?;

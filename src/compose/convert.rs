@@ -987,10 +987,7 @@ impl<'a> Converter<'a> {
                 "annotations" => svc.annotations = self.string_map(v, &kp),
                 "devices" => svc.devices = self.devices(v, &kp),
                 "post_start" => svc.post_start = self.hooks(v, &kp),
-                "pre_stop" => {
-                    svc.pre_stop = self.hooks(v, &kp);
-                    self.warn(&k.loc, &kp, "`pre_stop` is kept for `config` and the config-hash, but rcompose does not run it");
-                }
+                "pre_stop" => svc.pre_stop = self.hooks(v, &kp),
                 "device_cgroup_rules" => svc.device_cgroup_rules = self.strings(v, &kp, false),
                 "attach" => svc.attach = self.bool(v, &kp),
                 "storage_opt" => svc.storage_opt = self.string_map(v, &kp),

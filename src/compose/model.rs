@@ -173,8 +173,7 @@ pub struct Service {
     /// Commands run in the container once it has started (`post_start`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub post_start: Vec<Hook>,
-    /// Commands docker compose would run before stopping it (`pre_stop`): kept
-    /// for `config` and the config-hash, not run.
+    /// Commands run in the running container before it is stopped (`pre_stop`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pre_stop: Vec<Hook>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
