@@ -83,6 +83,7 @@ const FIELDS: &[&str] = &[
     "storage_opt",
     "cpu_count",
     "cpu_percent",
+    "ulimits",
 ];
 
 fn lines(path: &Path) -> Vec<String> {
@@ -122,6 +123,8 @@ fn same(a: &Value, b: &Value) -> bool {
             keys.into_iter().all(|k| same(x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null)))
         }
         (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
+        // docker compose writes an empty struct (a network's `ipam`) as `{}`.
+        (Value::Object(x), Value::Null) | (Value::Null, Value::Object(x)) => x.is_empty(),
         _ => a == b,
     }
 }
@@ -136,7 +139,7 @@ fn compare_case(name: &str, dir: &Path, args: Vec<String>, environ: Vec<String>)
     if ours["name"] != theirs["name"] {
         problems.push(format!("{name}: project name {} != {}", ours["name"], theirs["name"]));
     }
-    for top in ["secrets", "configs"] {
+    for top in ["secrets", "configs", "networks"] {
         if !same(&ours[top], &theirs[top]) {
             problems.push(format!("{name}: {top}:\n  rcompose:       {}\n  docker compose: {}", ours[top], theirs[top]));
         }

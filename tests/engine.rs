@@ -269,6 +269,48 @@ fn keys_this_engine_cannot_apply_are_refused_before_anything_is_made() {
 }
 
 #[test]
+fn networks_get_their_ipam_and_follow_the_file_as_docker_compose_has_them() {
+    let file = |gateway: &str| {
+        format!(
+            "services:\n  web:\n    image: {BUSYBOX}\n    command: sleep 1000\n    networks:\n      front:\n        ipv4_address: 10.213.77.10\nnetworks:\n  front:\n    ipam:\n      config:\n        - subnet: 10.213.77.0/24\n          ip_range: 10.213.77.0/25\n          gateway: {gateway}\n          aux_addresses:\n            spare: 10.213.77.5\n"
+        )
+    };
+    let p = TestProject::new("ipam", &file("10.213.77.254"));
+    let net = format!("{}_front", p.name);
+    let net_fmt = "{{json .IPAM.Config}} {{index .Labels \"com.docker.compose.config-hash\"}}";
+    let (code, _, err) = p.compose(&["up", "-d"]);
+    assert_eq!(code, 0, "{err}");
+    let theirs = common::docker(&["network", "inspect", "--format", net_fmt, &net]);
+    p.compose(&["down"]);
+
+    // The same subnet, gateway and range, and the same config-hash label.
+    p.ok(&["up", "-d"]);
+    assert_eq!(common::docker(&["network", "inspect", "--format", net_fmt, &net]), theirs);
+    let addr =
+        "{{.State.Status}} {{(index .NetworkSettings.Networks \"NET\").IPAddress}} {{(index .NetworkSettings.Networks \"NET\").Gateway}}"
+            .replace("NET", &net);
+    let web = format!("{}-web-1", p.name);
+    assert_eq!(p.inspect(&web, &addr).trim(), "running 10.213.77.10 10.213.77.254");
+    let (code, out, err) = p.compose(&["up", "-d"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!format!("{out}{err}").contains("Network"), "docker compose remade rcompose's network:\n{out}{err}");
+
+    // A changed gateway makes the network again; the container is kept and
+    // comes back with its address, as docker compose does it.
+    let id = p.inspect(&web, "{{.Id}}");
+    p.write("docker-compose.yml", &file("10.213.77.253"));
+    let (_, out, err) = p.run(&["up", "-d"]);
+    assert!(format!("{out}{err}").contains(&format!("Network {net}  Recreated")), "{out}{err}");
+    assert_eq!(p.inspect(&web, "{{.Id}}"), id);
+    assert_eq!(p.inspect(&web, &addr).trim(), "running 10.213.77.10 10.213.77.253");
+    let (code, out, err) = p.compose(&["up", "-d"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!format!("{out}{err}").contains("Network"), "{out}{err}");
+    p.ok(&["down"]);
+    assert!(!common::docker_ok(&["network", "inspect", &net]));
+}
+
+#[test]
 fn docker_compose_sees_rcompose_projects_and_back() {
     let (p, port) = project("interop");
     p.ok(&["up", "-d"]);

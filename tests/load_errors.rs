@@ -140,6 +140,13 @@ fn missing_build_context_or_dockerfile() {
         ("app/Dockerfile", "FROM x\n"),
     ]);
     expect(&errs, "Dockerfile.prod not found", 5, 19, "services.web.build.dockerfile");
+
+    // `config` only prints, and docker compose config accepts both: warnings, in place.
+    let dir = project(&[(DC, "services:\n  web:\n    build: ./nowhere\n  api:\n    build: ./app\n"), ("app/x", "")]);
+    let loaded = load(&LoadOptions { print_only: true, ..opts(dir.path()) }).expect("config loads it");
+    let warnings: Vec<String> = loaded.warnings.iter().map(|d| d.to_string()).collect();
+    assert!(warnings.iter().any(|w| w.contains("docker-compose.yml:3:12: ") && w.contains("nowhere does not exist")), "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.contains("docker-compose.yml:5:12: ") && w.contains("Dockerfile not found")), "{warnings:?}");
 }
 
 #[test]

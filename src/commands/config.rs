@@ -15,6 +15,7 @@ pub fn run(global: &GlobalOpts, args: &ConfigArgs, style: &Style) -> anyhow::Res
     let mut opts = super::load_options(global);
     opts.services = args.service_names.clone();
     opts.no_interpolate = args.no_interpolate;
+    opts.print_only = true;
     let Some(loaded) = super::load_project(&opts, style) else {
         return Ok(1);
     };

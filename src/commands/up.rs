@@ -515,8 +515,16 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
     let policy = ImagePolicy { build: args.build, no_build: args.no_build, pull: args.pull, quiet_pull: args.quiet_pull };
     let image_ids = ensure_images(&engine, &project, &container_targets, policy, &progress, image_ids).await?;
     let (nets, vols) = tokio::try_join!(networks::ensure(&engine, &project), volumes::ensure(&engine, &project))?;
-    for n in nets {
+    for n in nets.created {
         progress.step(&format!("Network {n}"), "Created", true);
+    }
+    for n in nets.recreated {
+        progress.step(&format!("Network {n}"), "Recreated", true);
+    }
+    // Stopped to make a network again: converge starts them like any stopped container.
+    let mut existing = existing;
+    for c in existing.iter_mut().filter(|c| c.id.as_ref().is_some_and(|id| nets.stopped.contains(id))) {
+        c.state = Some(bollard::models::ContainerSummaryStateEnum::EXITED);
     }
     for v in vols {
         progress.step(&format!("Volume {v}"), "Created", true);

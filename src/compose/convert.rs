@@ -137,6 +137,8 @@ pub struct Converter<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
     pub home: Option<String>,
     pub project_name: String,
+    /// See [`super::LoadOptions::print_only`].
+    pub print_only: bool,
 }
 
 /// Where item `i` of a list is, or the value itself when it was a single one.
@@ -166,6 +168,15 @@ impl<'a> Converter<'a> {
 
     fn warn(&mut self, loc: &Location, path: &str, msg: impl Into<String>) {
         self.diags.push(Diagnostic::warning(Some(loc.clone()), path, msg));
+    }
+
+    /// Refused where it would be built; only a warning for `config`.
+    fn build_path_missing(&mut self, loc: &Location, path: &str, msg: String, hint: &str) {
+        if self.print_only {
+            self.warn(loc, path, format!("{msg}; building it will fail"));
+        } else {
+            self.error_hint(loc, path, msg, hint);
+        }
     }
 
     fn expected(&mut self, n: &Node, path: &str, what: &str) {
@@ -230,12 +241,8 @@ impl<'a> Converter<'a> {
 
     fn uint(&mut self, n: &Node, path: &str) -> Option<u64> {
         match &n.value {
-            Value::Int(i) if *i >= 0 => Some(*i as u64),
             Value::Str(s) if s.parse::<u64>().is_ok() => s.parse().ok(),
-            _ => {
-                self.expected(n, path, "a whole number, zero or more");
-                None
-            }
+            _ => self.int(n, path, 0, i64::MAX).map(|i| i as u64),
         }
     }
 
@@ -683,8 +690,8 @@ impl<'a> Converter<'a> {
         self.check_keys(
             entries,
             path,
-            &["name", "driver", "driver_opts", "external", "internal", "attachable", "enable_ipv6", "labels"],
-            &["ipam", "enable_ipv4", "driver_opts"],
+            &["name", "driver", "driver_opts", "ipam", "external", "internal", "attachable", "enable_ipv6", "labels"],
+            &["enable_ipv4"],
         );
         let mut explicit_name = None;
         for (k, v) in entries {
@@ -696,8 +703,9 @@ impl<'a> Converter<'a> {
                 "external" => net.external = external_flag(self, v, &kp, &mut explicit_name),
                 "internal" => net.internal = self.bool(v, &kp).unwrap_or(false),
                 "attachable" => net.attachable = self.bool(v, &kp).unwrap_or(false),
-                "enable_ipv6" => net.enable_ipv6 = self.bool(v, &kp).unwrap_or(false),
+                "enable_ipv6" => net.enable_ipv6 = self.bool(v, &kp),
                 "labels" => net.labels = self.string_map(v, &kp),
+                "ipam" => net.ipam = self.ipam(v, &kp),
                 _ => {}
             }
         }
@@ -707,6 +715,46 @@ impl<'a> Converter<'a> {
             net.name = key.to_string();
         }
         net
+    }
+
+    /// `ipam`: written as given (docker compose checks no address here; the
+    /// engine does, when the network is made).
+    fn ipam(&mut self, n: &Node, path: &str) -> Ipam {
+        let mut ipam = Ipam::default();
+        if n.is_null() {
+            return ipam;
+        }
+        let Some(entries) = self.map(n, path) else { return ipam };
+        // docker compose 2.40.3 neither prints nor sends `options`: warned, like it.
+        self.check_keys(entries, path, &["driver", "config"], &["options"]);
+        for (k, v) in entries {
+            let kp = join(path, &k.name);
+            match k.name.as_str() {
+                "driver" => ipam.driver = self.string(v, &kp),
+                "config" => {
+                    let Some(items) = self.list(v, &kp, "a list of subnets") else { continue };
+                    for (i, item) in items.iter().enumerate() {
+                        let ip = index(&kp, i);
+                        let Some(fields) = self.map(item, &ip) else { continue };
+                        self.check_keys(fields, &ip, &["subnet", "ip_range", "gateway", "aux_addresses"], &[]);
+                        let mut pool = IpamPool::default();
+                        for (fk, fv) in fields {
+                            let fp = join(&ip, &fk.name);
+                            match fk.name.as_str() {
+                                "subnet" => pool.subnet = self.string(fv, &fp),
+                                "ip_range" => pool.ip_range = self.string(fv, &fp),
+                                "gateway" => pool.gateway = self.string(fv, &fp),
+                                "aux_addresses" => pool.aux_addresses = self.string_map(fv, &fp),
+                                _ => {}
+                            }
+                        }
+                        ipam.config.push(pool);
+                    }
+                }
+                _ => {}
+            }
+        }
+        ipam
     }
 
     fn volume(&mut self, key: &str, n: &Node, path: &str) -> Volume {
@@ -1220,7 +1268,7 @@ impl<'a> Converter<'a> {
             let ctx = syntax::resolve_host_path(&build.context, &self.base, self.home.as_deref());
             let ctx_path = PathBuf::from(&ctx);
             if !ctx_path.is_dir() {
-                self.error_hint(
+                self.build_path_missing(
                     &context_loc,
                     &join(path, "context"),
                     format!("build context {ctx} does not exist"),
@@ -1229,7 +1277,7 @@ impl<'a> Converter<'a> {
             } else if let Some(df) = &build.dockerfile {
                 let df_path = if Path::new(df).is_absolute() { PathBuf::from(df) } else { ctx_path.join(df) };
                 if !df_path.is_file() {
-                    self.error_hint(
+                    self.build_path_missing(
                         &dockerfile_loc,
                         &join(path, "dockerfile"),
                         format!("Dockerfile {} not found", df_path.display()),
@@ -1663,7 +1711,7 @@ impl<'a> Converter<'a> {
         };
         if kind == MountType::Bind {
             match &source {
-                Some(s) => source = Some(syntax::resolve_host_path(s, &self.base, self.home.as_deref())),
+                Some(s) => source = Some(syntax::bind_source(s, &self.base, self.home.as_deref())),
                 None => {
                     self.error(&item.loc, ip, "a bind mount needs a `source`");
                     return None;
@@ -1676,7 +1724,7 @@ impl<'a> Converter<'a> {
         if kind == MountType::Volume && volume.is_none() {
             volume = Some(VolumeOptions::default());
         }
-        Some(Mount { kind, source, target, read_only, bind, volume, tmpfs })
+        Some(Mount { kind, source, target: syntax::clean_target(&target), read_only, bind, volume, tmpfs })
     }
 
     fn depends_on(&mut self, n: &Node, path: &str) -> BTreeMap<String, Dependency> {
@@ -1853,13 +1901,17 @@ impl<'a> Converter<'a> {
                 }
                 Value::Map(entries) => {
                     self.check_keys(entries, &kp, &["soft", "hard"], &[]);
-                    let soft = v.get("soft").and_then(|s| self.uint(s, &join(&kp, "soft")));
-                    let hard = v.get("hard").and_then(|h| self.uint(h, &join(&kp, "hard")));
+                    // -1 is "unlimited" to the engine (memlock for Elasticsearch, say).
+                    let soft = v.get("soft").and_then(|s| self.int(s, &join(&kp, "soft"), -1, i64::MAX));
+                    let hard = v.get("hard").and_then(|h| self.int(h, &join(&kp, "hard"), -1, i64::MAX));
                     match (soft, hard) {
-                        (Some(s), Some(h)) => {
-                            out.insert(k.name.clone(), Ulimit::Range { soft: s as i64, hard: h as i64 });
+                        (Some(soft), Some(hard)) => {
+                            out.insert(k.name.clone(), Ulimit::Range { soft, hard });
                         }
-                        _ => self.error(&v.loc, &kp, "a ulimit needs both `soft` and `hard`, or a single number"),
+                        _ if v.get("soft").is_none() || v.get("hard").is_none() => {
+                            self.error(&v.loc, &kp, "a ulimit needs both `soft` and `hard`, or a single number")
+                        }
+                        _ => {}
                     }
                 }
                 _ => self.expected(v, &kp, "a number or a mapping with soft and hard"),

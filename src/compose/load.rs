@@ -41,6 +41,9 @@ pub struct LoadOptions {
     pub stdin: Option<String>,
     /// `false` leaves `${...}` as written (`config --no-interpolate`).
     pub no_interpolate: bool,
+    /// Only printing (`config`): a missing build context or Dockerfile is a
+    /// warning, as docker compose config accepts it; commands that build refuse it.
+    pub print_only: bool,
 }
 
 impl LoadOptions {
@@ -154,7 +157,15 @@ fn load_inner(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Project> {
 
     let name = project_name(opts, &env, &root, &project_dir, diags)?;
     let home = env.get("HOME").cloned().or_else(|| opts.environ.get("HOME").cloned());
-    let mut conv = Converter { diags: Vec::new(), spans: Spans::new(), base: project_dir.clone(), env: &lookup, home, project_name: name };
+    let mut conv = Converter {
+        diags: Vec::new(),
+        spans: Spans::new(),
+        base: project_dir.clone(),
+        env: &lookup,
+        home,
+        project_name: name,
+        print_only: opts.print_only,
+    };
     let mut project = conv.project(&root);
     diags.0.append(&mut conv.diags);
     project.config_files = paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();

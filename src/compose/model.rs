@@ -668,16 +668,48 @@ pub struct Network {
     pub driver: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub driver_opts: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Ipam::is_empty")]
+    pub ipam: Ipam,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub external: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub internal: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub attachable: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub enable_ipv6: bool,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// As written: an explicit `false` is printed and hashed, as docker compose does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_ipv6: Option<bool>,
+}
+
+/// A network's address management (`ipam`): the subnets the engine hands
+/// addresses from, so `ipv4_address` and fixed gateways can be used.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Ipam {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub config: Vec<IpamPool>,
+}
+
+impl Ipam {
+    pub fn is_empty(&self) -> bool {
+        self.driver.is_none() && self.config.is_empty()
+    }
+}
+
+/// One `ipam.config` entry, in docker compose's order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IpamPool {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub aux_addresses: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

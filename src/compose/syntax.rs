@@ -193,6 +193,7 @@ pub fn parse_volume(spec: &str, base: &Path, home: Option<&str>) -> Result<Mount
     if !dst.starts_with('/') {
         return Err(format!("invalid volume {spec:?}: the target {dst:?} must be an absolute path in the container"));
     }
+    let dst = &clean_target(dst);
     let mut mount = match src.filter(|s| !s.is_empty()) {
         None => Mount {
             kind: MountType::Volume,
@@ -205,7 +206,7 @@ pub fn parse_volume(spec: &str, base: &Path, home: Option<&str>) -> Result<Mount
         },
         Some(s) if is_host_path(s) => Mount {
             kind: MountType::Bind,
-            source: Some(resolve_host_path(s, base, home)),
+            source: Some(bind_source(s, base, home)),
             target: dst.into(),
             read_only: false,
             bind: Some(BindOptions { create_host_path: true, ..Default::default() }),
@@ -252,6 +253,18 @@ pub fn parse_volume(spec: &str, base: &Path, home: Option<&str>) -> Result<Mount
         }
     }
     Ok(mount)
+}
+
+/// A mount's target as docker compose prints and compares it: cleaned, so
+/// `/data/` and `/data` are one mount point when files are merged.
+pub fn clean_target(target: &str) -> String {
+    if target.starts_with('/') { clean_path(Path::new(target)) } else { target.to_string() }
+}
+
+/// A bind mount's source: an absolute path is kept as written, as docker
+/// compose keeps it; others are resolved like any host path.
+pub fn bind_source(src: &str, base: &Path, home: Option<&str>) -> String {
+    if src.starts_with('/') { src.to_string() } else { resolve_host_path(src, base, home) }
 }
 
 /// Makes a host path absolute: `~` is the user's home, relative paths hang off `base`.
@@ -454,6 +467,15 @@ mod tests {
         let m = parse_volume("~/code:/code:z", base, Some("/home/u")).unwrap();
         assert_eq!(m.source.as_deref(), Some("/home/u/code"));
         assert_eq!(m.bind.unwrap().selinux.as_deref(), Some("z"));
+        // As docker compose 2.40.3 prints them: targets cleaned, absolute
+        // sources kept as written, others resolved and cleaned.
+        let m = parse_volume("/etc/pihole/:/etc/pihole/", base, None).unwrap();
+        assert_eq!((m.source.as_deref(), m.target.as_str()), (Some("/etc/pihole/"), "/etc/pihole"));
+        let m = parse_volume("./d1/../d2/./x/:/x/../y/./z//", base, None).unwrap();
+        assert_eq!((m.source.as_deref(), m.target.as_str()), (Some("/proj/d2/x"), "/y/z"));
+        let m = parse_volume("~/h/:/h/", base, Some("/home/u")).unwrap();
+        assert_eq!((m.source.as_deref(), m.target.as_str()), (Some("/home/u/h"), "/h"));
+        assert_eq!(parse_volume("/anon/", base, None).unwrap().target, "/anon");
         let m = parse_volume("../up/./x:/x", base, None).unwrap();
         assert_eq!(m.source.as_deref(), Some("/up/x"));
     }

@@ -8,7 +8,7 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::compose::model::Service;
+use crate::compose::model::{Network, Service};
 
 /// compose-go's `ServiceConfig` fields, in declaration order. Keys the model
 /// has that are not here (extensions such as `x-rcompose`) are not marshalled.
@@ -156,8 +156,35 @@ pub fn config_hash(service: &Service) -> String {
     {
         map.insert("label_file".into(), service.label_file.clone().into());
     }
-    let json = go_escapes(&serde_json::to_string(&in_go_order(&value)).unwrap_or_default());
-    Sha256::digest(json.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    sha256(&go_escapes(&serde_json::to_string(&in_go_order(&value)).unwrap_or_default()))
+}
+
+/// compose-go's `NetworkConfig` and its `ipam` parts, in declaration order.
+const NETWORK_CONFIG: &[&str] =
+    &["name", "driver", "driver_opts", "ipam", "external", "internal", "attachable", "labels", "enable_ipv4", "enable_ipv6"];
+const IPAM: &[&str] = &["driver", "config"];
+const IPAM_POOL: &[&str] = &["subnet", "gateway", "ip_range", "aux_addresses"];
+
+/// docker compose's config-hash of a network it creates: with it, each tool
+/// sees when the other's network no longer matches the file.
+pub fn network_hash(net: &Network) -> String {
+    let mut value = serde_json::to_value(net).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        // A struct, so never left out: `{}` when the file has no `ipam`.
+        map.entry("ipam").or_insert_with(|| Value::Object(Default::default()));
+    }
+    let ordered = fields(&value, NETWORK_CONFIG.iter().copied(), |key, value| match key {
+        "ipam" => fields(value, IPAM.iter().copied(), |key, value| match key {
+            "config" => each(value, |p| structure(p, IPAM_POOL)),
+            _ => sorted(value),
+        }),
+        _ => sorted(value),
+    });
+    sha256(&go_escapes(&serde_json::to_string(&ordered).unwrap_or_default()))
+}
+
+fn sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The service as compose-go holds it: struct fields in declaration order,
@@ -292,5 +319,46 @@ mod tests {
         assert_eq!(config_hash(&other), config_hash(&svc), "build, profiles and pull_policy are not hashed");
         other.command = None;
         assert_ne!(config_hash(&other), config_hash(&svc));
+    }
+
+    #[test]
+    fn network_hashes_are_docker_composes() {
+        use crate::compose::model::{Ipam, IpamPool};
+        let map = |kv: &[(&str, &str)]| kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        // docker compose 2.40.3 labelled these networks with these hashes.
+        let plain = Network { name: "nh2_default".into(), ..Default::default() };
+        assert_eq!(network_hash(&plain), "1c4492e3fa72ff5addfd59303502ac1ceebd3d8da29a552d1aa7f8613ac8776c");
+        let pool = IpamPool {
+            subnet: Some("10.77.0.0/16".into()),
+            gateway: Some("10.77.0.254".into()),
+            ip_range: Some("10.77.0.0/24".into()),
+            aux_addresses: map(&[("h1", "10.77.0.5")]),
+        };
+        let front = Network {
+            name: "ipx_front".into(),
+            ipam: Ipam { driver: None, config: vec![pool] },
+            enable_ipv6: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(network_hash(&front), "a9f899cf0f0f9969cf81ee14e89975d523587dd2e950c827de06afa9ee737ccd");
+        let full = Network {
+            name: "nh_default".into(),
+            driver: Some("bridge".into()),
+            driver_opts: map(&[("com.docker.network.bridge.name", "br-x"), ("a", "b")]),
+            ipam: Ipam {
+                driver: Some("default".into()),
+                config: vec![IpamPool {
+                    subnet: Some("10.78.0.0/16".into()),
+                    aux_addresses: map(&[("b", "10.78.0.3"), ("a", "10.78.0.2")]),
+                    ..Default::default()
+                }],
+            },
+            attachable: true,
+            labels: map(&[("z", "1"), ("a", "2")]),
+            enable_ipv6: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(network_hash(&full), "32a262fdd95f42fb9d4d4065014ca8b03d57bea4c7917b48619d94a6a676af5d");
+        assert_ne!(network_hash(&Network { enable_ipv6: None, ..full.clone() }), network_hash(&full));
     }
 }
