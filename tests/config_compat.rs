@@ -84,6 +84,22 @@ const FIELDS: &[&str] = &[
     "cpu_count",
     "cpu_percent",
     "ulimits",
+    "hostname",
+    "platform",
+    "user",
+    "stop_signal",
+    "stop_grace_period",
+    "expose",
+    "extra_hosts",
+    "cap_add",
+    "cap_drop",
+    "dns",
+    "init",
+    "privileged",
+    "tty",
+    "stdin_open",
+    "env_file",
+    "healthcheck",
 ];
 
 fn lines(path: &Path) -> Vec<String> {

@@ -227,6 +227,12 @@ impl<'a> Converter<'a> {
         }
     }
 
+    /// A string setting where `""` is no setting, as compose-go's `omitempty`
+    /// fields have it (`hostname: "${HOST:-}"` leaves the hostname alone).
+    fn set_string(&mut self, n: &Node, path: &str) -> Option<String> {
+        self.string(n, path).filter(|s| !s.is_empty())
+    }
+
     fn bool(&mut self, n: &Node, path: &str) -> Option<bool> {
         match &n.value {
             Value::Bool(b) => Some(*b),
@@ -305,7 +311,7 @@ impl<'a> Converter<'a> {
     /// `network_mode`, `ipc` or `pid`: a mode as written, noting the service
     /// a `service:NAME` mode joins.
     fn joining_mode(&mut self, n: &Node, path: &str, implied: &mut Vec<(String, Location, bool)>) -> Option<String> {
-        let mode = self.string(n, path)?;
+        let mode = self.set_string(n, path)?;
         if let Some(other) = mode.strip_prefix("service:").filter(|o| !o.is_empty()) {
             implied.push((other.to_string(), n.loc.clone(), true));
         }
@@ -908,7 +914,7 @@ impl<'a> Converter<'a> {
             let kp = join(path, &k.name);
             self.spans.insert(kp.clone(), k.loc.clone());
             match k.name.as_str() {
-                "image" => svc.image = self.string(v, &kp),
+                "image" => svc.image = self.set_string(v, &kp),
                 "build" => svc.build = self.build(v, &kp),
                 "command" => svc.command = self.command(v, &kp),
                 "entrypoint" => svc.entrypoint = self.command(v, &kp),
@@ -940,7 +946,7 @@ impl<'a> Converter<'a> {
                 "volumes" => svc.volumes = self.mounts(v, &kp),
                 "depends_on" => svc.depends_on = self.depends_on(v, &kp),
                 "restart" => {
-                    if let Some(r) = self.string(v, &kp) {
+                    if let Some(r) = self.set_string(v, &kp) {
                         match syntax::check_restart(&r) {
                             Ok(()) => svc.restart = Some(r),
                             Err(e) => self.error_hint(&v.loc, &kp, e, "use no, always, on-failure, on-failure:N or unless-stopped"),
@@ -953,10 +959,10 @@ impl<'a> Converter<'a> {
                     has_networks_key = true;
                     svc.networks = self.service_networks(v, &kp);
                 }
-                "working_dir" => svc.working_dir = self.string(v, &kp),
-                "user" => svc.user = self.string(v, &kp),
-                "hostname" => svc.hostname = self.string(v, &kp),
-                "stop_signal" => svc.stop_signal = self.string(v, &kp),
+                "working_dir" => svc.working_dir = self.set_string(v, &kp),
+                "user" => svc.user = self.set_string(v, &kp),
+                "hostname" => svc.hostname = self.set_string(v, &kp),
+                "stop_signal" => svc.stop_signal = self.set_string(v, &kp),
                 "stop_grace_period" => svc.stop_grace_period = self.duration(v, &kp),
                 "tty" => svc.tty = self.bool(v, &kp).unwrap_or(false),
                 "stdin_open" => svc.stdin_open = self.bool(v, &kp).unwrap_or(false),
@@ -970,7 +976,7 @@ impl<'a> Converter<'a> {
                 "cap_add" => svc.cap_add = self.strings(v, &kp, false),
                 "cap_drop" => svc.cap_drop = self.strings(v, &kp, false),
                 "dns" => svc.dns = self.strings(v, &kp, true),
-                "platform" => svc.platform = self.string(v, &kp),
+                "platform" => svc.platform = self.set_string(v, &kp),
                 "shm_size" => {
                     if let Some(s) = self.string(v, &kp) {
                         match syntax::parse_bytes(&s) {
@@ -997,12 +1003,12 @@ impl<'a> Converter<'a> {
                 "oom_score_adj" => svc.oom_score_adj = self.int(v, &kp, -1000, 1000),
                 "oom_kill_disable" => svc.oom_kill_disable = self.bool(v, &kp).unwrap_or(false),
                 "read_only" => svc.read_only = self.bool(v, &kp).unwrap_or(false),
-                "cpuset" => svc.cpuset = self.string(v, &kp),
-                "domainname" => svc.domainname = self.string(v, &kp),
-                "cgroup_parent" => svc.cgroup_parent = self.string(v, &kp),
-                "runtime" => svc.runtime = self.string(v, &kp),
-                "userns_mode" => svc.userns_mode = self.string(v, &kp),
-                "uts" => svc.uts = self.string(v, &kp),
+                "cpuset" => svc.cpuset = self.set_string(v, &kp),
+                "domainname" => svc.domainname = self.set_string(v, &kp),
+                "cgroup_parent" => svc.cgroup_parent = self.set_string(v, &kp),
+                "runtime" => svc.runtime = self.set_string(v, &kp),
+                "userns_mode" => svc.userns_mode = self.set_string(v, &kp),
+                "uts" => svc.uts = self.set_string(v, &kp),
                 "cgroup" => {
                     if let Some(c) = self.string(v, &kp) {
                         if matches!(c.as_str(), "host" | "private") {
