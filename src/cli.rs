@@ -335,6 +335,10 @@ pub struct ConfigArgs {
     /// Print the image of each service, one per line
     #[arg(long)]
     pub images: bool,
+    /// Print the config-hash of these services (comma-separated, or "*" for
+    /// all), one "SERVICE HASH" per line: the label that decides recreation
+    #[arg(long, value_name = "SERVICES")]
+    pub hash: Option<String>,
     /// Only validate; print nothing
     #[arg(short = 'q', long)]
     pub quiet: bool,

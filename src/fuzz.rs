@@ -51,6 +51,7 @@ pub fn compose_load(data: &[u8]) {
         networks: false,
         profiles: false,
         images: false,
+        hash: None,
         quiet: false,
         output: None,
         no_interpolate: false,
@@ -63,6 +64,11 @@ pub fn compose_load(data: &[u8]) {
     };
     let again = crate::commands::config::render(&second.project, &args).expect("renders");
     assert_eq!(out, again, "config output changes when read again");
+    // And it describes the same containers: docker compose's hashes agree.
+    for (name, svc) in &first.project.services {
+        let hash = |s| crate::engine::config_hash::config_hash(s);
+        assert_eq!(second.project.services.get(name).map(hash), Some(hash(svc)), "{name}'s config-hash changes when read again");
+    }
 }
 
 /// Interpolation never panics, leaves text without `$` alone, and undoes the

@@ -311,6 +311,38 @@ fn networks_get_their_ipam_and_follow_the_file_as_docker_compose_has_them() {
 }
 
 #[test]
+fn config_hash_prints_the_labels_docker_compose_writes() {
+    // env_file is where docker compose's own `config --hash` parts from the
+    // label its `up` writes; rcompose prints the label.
+    let p = TestProject::new(
+        "cfghash",
+        &format!(
+            "services:\n  app:\n    image: {BUSYBOX}\n    env_file: app.env\n    environment:\n      A: override\n    hostname: \"${{UNSET_HOST:-}}\"\n    volumes:\n      - /etc/hostname/:/host/\n  other:\n    image: {BUSYBOX}\n    command: [sh, -c, 'echo <&>']\n    ulimits:\n      memlock: {{soft: -1, hard: -1}}\n"
+        ),
+    );
+    p.write("app.env", "A=1\nB=two\n");
+    let (code, _, err) = p.compose(&["up", "--no-start"]);
+    assert_eq!(code, 0, "{err}");
+    let labels = common::docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &p.label_filter(),
+        "--format",
+        "{{.Label \"com.docker.compose.service\"}} {{.Label \"com.docker.compose.config-hash\"}}",
+    ]);
+    p.compose(&["down"]);
+    let mut labels: Vec<&str> = labels.lines().collect();
+    labels.sort();
+    assert_eq!(labels.len(), 2, "{labels:?}");
+    assert_eq!(p.ok(&["config", "--hash", "*"]).lines().collect::<Vec<_>>(), labels);
+    assert_eq!(p.ok(&["config", "--hash", "other"]).trim(), labels[1]);
+    let (code, _, err) = p.run(&["config", "--hash", "nope"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no such service: nope"), "{err}");
+}
+
+#[test]
 fn docker_compose_sees_rcompose_projects_and_back() {
     let (p, port) = project("interop");
     p.ok(&["up", "-d"]);

@@ -53,6 +53,16 @@ pub fn render(project: &Project, args: &ConfigArgs) -> anyhow::Result<String> {
     if args.networks {
         return Ok(lines(project.networks.keys().cloned().collect()));
     }
+    if let Some(wanted) = args.hash.as_deref().filter(|h| !h.is_empty()) {
+        let names: BTreeSet<&str> =
+            if wanted == "*" { project.services.keys().map(String::as_str).collect() } else { wanted.split(',').map(str::trim).collect() };
+        let mut out = Vec::new();
+        for name in names {
+            let svc = project.services.get(name).ok_or_else(|| anyhow::anyhow!("no such service: {name}"))?;
+            out.push(format!("{name} {}", crate::engine::config_hash::config_hash(svc)));
+        }
+        return Ok(lines(out));
+    }
     if args.images {
         return Ok(lines(project.services.values().map(|s| project.image_for(s)).collect()));
     }
