@@ -156,6 +156,7 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
         }
         'rcompose;config' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--hash', '--hash', [CompletionResultType]::ParameterName, 'Print the config-hash of these services (comma-separated, or "*" for all), one "SERVICE HASH" per line: the label that decides recreation')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the output to this file instead of standard output')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the output to this file instead of standard output')
             [CompletionResult]::new('--services', '--services', [CompletionResultType]::ParameterName, 'Print the service names, one per line')

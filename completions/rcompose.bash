@@ -147,7 +147,7 @@ _rcompose() {
             return 0
             ;;
         rcompose__subcmd__config)
-            opts="-q -o -h --format --services --volumes --networks --profiles --images --quiet --output --no-interpolate --help"
+            opts="-q -o -h --format --services --volumes --networks --profiles --images --hash --quiet --output --no-interpolate --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -155,6 +155,10 @@ _rcompose() {
             case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --hash)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --output)

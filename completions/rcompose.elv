@@ -143,6 +143,7 @@ set edit:completion:arg-completer[rcompose] = {|@words|
         }
         &'rcompose;config'= {
             cand --format 'Output format'
+            cand --hash 'Print the config-hash of these services (comma-separated, or "*" for all), one "SERVICE HASH" per line: the label that decides recreation'
             cand -o 'Write the output to this file instead of standard output'
             cand --output 'Write the output to this file instead of standard output'
             cand --services 'Print the service names, one per line'

@@ -113,6 +113,7 @@ complete -c rcompose -n "__fish_rcompose_using_subcommand restart" -l no-deps -d
 complete -c rcompose -n "__fish_rcompose_using_subcommand restart" -s h -l help -d 'Print help'
 complete -c rcompose -n "__fish_rcompose_using_subcommand config" -l format -d 'Output format' -r -f -a "yaml\t''
 json\t''"
+complete -c rcompose -n "__fish_rcompose_using_subcommand config" -l hash -d 'Print the config-hash of these services (comma-separated, or "*" for all), one "SERVICE HASH" per line: the label that decides recreation' -r
 complete -c rcompose -n "__fish_rcompose_using_subcommand config" -s o -l output -d 'Write the output to this file instead of standard output' -r -F
 complete -c rcompose -n "__fish_rcompose_using_subcommand config" -l services -d 'Print the service names, one per line'
 complete -c rcompose -n "__fish_rcompose_using_subcommand config" -l volumes -d 'Print the volume names, one per line'
