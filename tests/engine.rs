@@ -343,6 +343,37 @@ fn config_hash_prints_the_labels_docker_compose_writes() {
 }
 
 #[test]
+fn build_settings_reach_the_engine() {
+    let pid = std::process::id();
+    let (image, extra) = (format!("rct-built-{pid}"), format!("rct-extra-{pid}:v1"));
+    let p = TestProject::new(
+        "buildkeys",
+        &format!(
+            "services:\n  app:\n    image: {image}\n    build:\n      context: ./app\n      network: none\n      shm_size: 64m\n      no_cache: true\n      tags: [\"{extra}\"]\n      cache_from: [\"{BUSYBOX}\", \"type=local,src=/tmp/nowhere\"]\n"
+        ),
+    );
+    p.write(
+        "app/Dockerfile",
+        &format!(
+            "FROM {BUSYBOX}\nRUN df -k /dev/shm | tail -1 | awk '{{print $2}}' > /shm\nRUN tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\\n' ' ' > /ifaces\n"
+        ),
+    );
+    let (code, _, err) = p.run(&["build"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("BuildKit cache source"), "the cache spec rcompose cannot send is named: {err}");
+    let run = |file: &str| docker(&["run", "--rm", &image, "cat", file]);
+    assert_eq!(run("/shm").trim(), "65536", "shm_size reaches the RUN steps");
+    assert_eq!(run("/ifaces").trim(), "lo", "network: none leaves the RUN steps only loopback");
+    let id = |name: &str| docker(&["image", "inspect", "--format", "{{.Id}}", name]);
+    assert_eq!(id(&extra), id(&image), "tags name the same image");
+    // no_cache: the second build reuses no step.
+    let (code, out, err) = p.run(&["build"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!format!("{out}{err}").contains("Using cache"), "{out}{err}");
+    let _ = common::docker_ok(&["rmi", "-f", &image, &extra]);
+}
+
+#[test]
 fn docker_compose_sees_rcompose_projects_and_back() {
     let (p, port) = project("interop");
     p.ok(&["up", "-d"]);

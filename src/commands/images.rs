@@ -18,7 +18,7 @@ pub fn build(global: &GlobalOpts, args: &BuildArgs, style: &Style) -> anyhow::Re
             None => extra_args.insert(a.clone(), std::env::var(a).unwrap_or_default()),
         };
     }
-    let bopts = images::BuildOpts { no_cache: args.no_cache, pull: args.pull, extra_args };
+    let bopts = images::BuildOpts { no_cache: args.no_cache, pull: args.pull, extra_args, platform: None };
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let progress = Progress::new(global.progress, style.color);
@@ -26,6 +26,7 @@ pub fn build(global: &GlobalOpts, args: &BuildArgs, style: &Style) -> anyhow::Re
             if !args.services.is_empty() && !args.services.contains(name) {
                 continue;
             }
+            let bopts = images::BuildOpts { platform: svc.platform.clone(), ..bopts.clone() };
             super::up::build_service(&engine, &project, svc, &bopts, &progress).await?;
         }
         Ok(0)

@@ -135,7 +135,8 @@ pub async fn ensure_images(
         }
     }
     for svc in &to_build {
-        build_service(engine, project, svc, &images::BuildOpts::default(), progress).await?;
+        let opts = images::BuildOpts { platform: svc.platform.clone(), ..Default::default() };
+        build_service(engine, project, svc, &opts, progress).await?;
     }
     let changed = to_pull.into_iter().map(|(_, i)| i).chain(to_build.iter().map(|s| project.image_for(s)));
     ids.extend(images::ids(engine, changed).await?);

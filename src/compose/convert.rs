@@ -105,23 +105,33 @@ const SERVICE_KEYS: &[&str] = &[
 /// Keys of a service in the Compose Specification that rcompose does not act on yet.
 const SERVICE_SPEC_ONLY: &[&str] = &["credential_spec", "develop", "isolation", "mac_address", "models", "provider", "use_api_socket"];
 
-const BUILD_KEYS: &[&str] = &["context", "dockerfile", "dockerfile_inline", "args", "target", "labels"];
+const BUILD_KEYS: &[&str] = &[
+    "context",
+    "dockerfile",
+    "dockerfile_inline",
+    "args",
+    "target",
+    "labels",
+    "cache_from",
+    "no_cache",
+    "pull",
+    "network",
+    "shm_size",
+    "tags",
+    "platforms",
+];
+/// What only BuildKit does: the engine's classic build API has no place for it.
 const BUILD_SPEC_ONLY: &[&str] = &[
     "additional_contexts",
-    "cache_from",
     "cache_to",
     "entitlements",
     "extra_hosts",
     "isolation",
-    "network",
-    "no_cache",
-    "platforms",
     "privileged",
-    "pull",
+    "provenance",
+    "sbom",
     "secrets",
-    "shm_size",
     "ssh",
-    "tags",
     "ulimits",
 ];
 
@@ -1250,10 +1260,38 @@ impl<'a> Converter<'a> {
                         "dockerfile_inline" => build.dockerfile_inline = self.string(v, &kp),
                         "target" => build.target = self.string(v, &kp),
                         "args" => {
-                            build.args =
-                                self.key_values(v, &kp).into_iter().map(|(k, v, _)| (k.clone(), v.or_else(|| (self.env)(&k)))).collect();
+                            // An arg named alone takes the variable; unset, it is left out, as docker compose leaves it.
+                            build.args = self
+                                .key_values(v, &kp)
+                                .into_iter()
+                                .filter_map(|(k, v, _)| v.or_else(|| (self.env)(&k)).map(|v| (k, Some(v))))
+                                .collect();
                         }
                         "labels" => build.labels = self.string_map(v, &kp),
+                        "cache_from" => {
+                            for (i, spec) in self.strings(v, &kp, false).into_iter().enumerate() {
+                                if spec.contains('=') {
+                                    let at = item_loc(v, i).clone();
+                                    self.warn(
+                                        &at,
+                                        &index(&kp, i),
+                                        "a BuildKit cache source; the engine's build API takes only image names, so it is ignored",
+                                    );
+                                }
+                                build.cache_from.push(spec);
+                            }
+                        }
+                        "no_cache" => build.no_cache = self.bool(v, &kp).unwrap_or(false),
+                        "pull" => build.pull = self.bool(v, &kp).unwrap_or(false),
+                        "network" => build.network = self.set_string(v, &kp),
+                        "shm_size" => build.shm_size = self.bytes(v, &kp, false),
+                        "tags" => build.tags = self.strings(v, &kp, false),
+                        "platforms" => {
+                            build.platforms = self.strings(v, &kp, false);
+                            if build.platforms.len() > 1 {
+                                self.warn(&v.loc, &kp, "several platforms need buildx; rcompose builds for the first one");
+                            }
+                        }
                         _ => {}
                     }
                 }

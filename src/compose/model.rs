@@ -505,8 +505,26 @@ pub struct Build {
     pub args: BTreeMap<String, Option<String>>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// Images whose layers the build may reuse (BuildKit cache specs warn).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cache_from: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_cache: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pull: bool,
+    /// The network `RUN` steps use (`host`, `none`, a network's name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// Bytes, as a decimal string, as docker compose prints it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<String>,
+    /// More names for the built image.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -170,6 +170,8 @@ pub struct BuildOpts {
     pub no_cache: bool,
     pub pull: bool,
     pub extra_args: HashMap<String, String>,
+    /// The service's `platform`, which the build follows.
+    pub platform: Option<String>,
 }
 
 /// Builds an image and tags it; output lines go to `out` as they come.
@@ -181,14 +183,26 @@ pub async fn build(engine: &Engine, build: &Build, tag: &str, opts: &BuildOpts, 
     let tar = tokio::task::block_in_place(|| context_tar(context, &dockerfile, inline))?;
     let mut args: HashMap<String, String> = build.args.iter().filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v))).collect();
     args.extend(opts.extra_args.clone());
+    let shmsize = match build.shm_size.as_deref().map(str::parse::<i32>) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(_)) => {
+            bail!("build.shm_size {} is above what the engine's build API takes (2 GiB)", build.shm_size.as_deref().unwrap_or(""))
+        }
+    };
+    let cache_from: Vec<String> = build.cache_from.iter().filter(|c| !c.contains('=')).cloned().collect();
     let options = BuildImageOptions {
         dockerfile,
         t: Some(tag.to_string()),
         buildargs: Some(args),
         target: build.target.clone().unwrap_or_default(),
         labels: Some(build.labels.clone().into_iter().collect()),
-        nocache: opts.no_cache,
-        pull: opts.pull.then(|| "true".to_string()),
+        nocache: opts.no_cache || build.no_cache,
+        pull: (opts.pull || build.pull).then(|| "true".to_string()),
+        networkmode: build.network.clone(),
+        shmsize,
+        cachefrom: (!cache_from.is_empty()).then_some(cache_from),
+        platform: opts.platform.clone().or_else(|| build.platforms.first().cloned()).unwrap_or_default(),
         rm: true,
         forcerm: true,
         ..Default::default()
@@ -213,6 +227,15 @@ pub async fn build(engine: &Engine, build: &Build, tag: &str, opts: &BuildOpts, 
     }
     if !partial.trim().is_empty() {
         out(partial.trim_end());
+    }
+    for extra in &build.tags {
+        let (repo, tag_part) = split_reference(extra);
+        let opts = bollard::query_parameters::TagImageOptions { repo: Some(repo), tag: Some(tag_part) };
+        engine
+            .docker
+            .tag_image(tag, Some(opts))
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot tag {tag} as {extra}: {}", engine_message(&e)))?;
     }
     Ok(())
 }
