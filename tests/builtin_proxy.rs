@@ -143,7 +143,7 @@ fn site_with_nginx_conf(p: &TestProject) {
 const UNHONOURED_CONF: &str = "events { }\nhttp {\n  server {\n    listen 80;\n    root /srv/site;\n    bogus_directive on;\n  }\n}\n";
 
 fn assert_names_the_unhonoured_directive(err: &str) {
-    assert!(err.contains("nginx.conf:6:5") && err.contains("\"bogus_directive\""), "{err}");
+    assert!(err.contains("nginx.conf:6:5") && err.contains("unknown directive \"bogus_directive\""), "{err}");
 }
 
 #[test]
@@ -196,14 +196,20 @@ fn roots_must_be_mounted_and_the_real_container_can_be_chosen() {
     let p = TestProject::new("unmounted", &stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro"));
     site(&p);
     p.write("nginx.conf", "events { }\nhttp {\n  server {\n    listen 80;\n    location / { root /usr/share/nginx/html; }\n  }\n}\n");
-    let (code, _, err) = p.run(&["up", "-d"]);
+    // The nginx image holds what no volume brings: its own container serves it
+    // (here its image cannot be pulled: there is no registry).
+    let (code, _, err) = p.run(&["up", "-d", "--pull", "never"]);
     assert_ne!(code, 0);
     assert!(
-        err.contains("nginx.conf:5:5") && err.contains("/usr/share/nginx/html") && err.contains("no volume of the service mounts it"),
+        err.contains("nginx.conf:5:5")
+            && err.contains("/usr/share/nginx/html")
+            && err.contains("no volume of the service mounts it")
+            && err.contains("service web runs in its nginx container instead")
+            && err.contains("image nginx:1.25 is not present"),
         "{err}"
     );
-    assert!(p.containers().is_empty(), "nothing is created for a configuration the proxy cannot serve");
-    // A directive it cannot honour is found before any container starts, too.
+    assert!(p.containers().is_empty(), "nothing is created when an image is missing");
+    // A directive nginx does not know either is refused before any container starts.
     p.write("nginx.conf", UNHONOURED_CONF);
     let (code, _, err) = p.run(&["up", "-d"]);
     assert_ne!(code, 0);
@@ -213,6 +219,42 @@ fn roots_must_be_mounted_and_the_real_container_can_be_chosen() {
     let (code, _, err) = p.run(&["up", "-d", "--no-builtin-proxy", "--pull", "never"]);
     assert_ne!(code, 0);
     assert!(err.contains("service web: image nginx:1.25 is not present"), "{err}");
+}
+
+#[test]
+fn a_configuration_with_what_only_nginx_does_runs_in_the_nginx_container() {
+    // Something the built-in proxy does not do (FastCGI here): the service
+    // runs as docker compose runs it, in its nginx container. A stand-in
+    // image named nginx serves a page of its own.
+    let port = free_port();
+    let image = format!("rct-fallback/nginx:{}", std::process::id());
+    let p = TestProject::new(
+        "fallback",
+        &format!(
+            "services:\n  web:\n    image: {image}\n    build: ./fake\n    ports: [\"127.0.0.1:{port}:80\"]\n    volumes:\n      - ./nginx.conf:/etc/nginx/nginx.conf:ro\n"
+        ),
+    );
+    p.write("fake/Dockerfile", &format!("FROM {BUSYBOX}\nCOPY www /www\nCMD [\"httpd\", \"-f\", \"-p\", \"80\", \"-h\", \"/www\"]\n"));
+    p.write("fake/www/index.html", "the nginx container\n");
+    p.write(
+        "nginx.conf",
+        "events { }\nhttp {\n  server {\n    listen 80;\n    location ~ \\.php$ {\n      include fastcgi_params;\n      fastcgi_pass 127.0.0.1:9000;\n    }\n  }\n}\n",
+    );
+    let (code, _, err) = p.run(&["up", "-d"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("nginx.conf:6:7") && err.contains("service web runs in its nginx container instead"), "{err}");
+    assert!(!err.contains("--no-builtin-proxy"), "rcompose acted on the hint itself: {err}");
+    assert!(eventually(30, || get(port, "/", "").2 == "the nginx container\n"), "the container did not serve");
+    let ps = p.ok(&["ps"]);
+    assert!(ps.contains(&format!("{}-web-1", p.name)) && !ps.contains("built-in proxy"), "{ps}");
+    // Its lifecycle is the container's.
+    p.ok(&["stop", "web"]);
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+    p.ok(&["start", "web"]);
+    assert!(eventually(30, || get(port, "/", "").2 == "the nginx container\n"));
+    p.ok(&["down"]);
+    assert!(p.containers().is_empty());
+    let _ = common::docker_ok(&["rmi", "-f", &image]);
 }
 
 #[test]

@@ -18,7 +18,12 @@ pub fn run(global: &GlobalOpts, args: &PsArgs, style: &Style) -> anyhow::Result<
         containers::list(&engine, &project.name, args.all || !args.status.is_empty()).await
     })?;
     let mut list = list;
-    list.extend(super::builtin::summaries(&project, &crate::proxy::compose::proxy_services(&project, false), args.all));
+    // An nginx service with a container of its own runs the real nginx: that container is its line.
+    let proxies: Vec<String> = crate::proxy::compose::proxy_services(&project, false)
+        .into_iter()
+        .filter(|p| !list.iter().any(|c| containers::service(c) == p))
+        .collect();
+    list.extend(super::builtin::summaries(&project, &proxies, args.all));
     let list: Vec<ContainerSummary> = list
         .into_iter()
         .filter(|c| args.service_names.is_empty() || args.service_names.iter().any(|s| s == containers::service(c)))

@@ -447,8 +447,8 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
     let targets = target_services(&project, &args.services, args.no_deps);
 
     // nginx services whose configuration rcompose serves itself: no container.
-    let proxies: Vec<String> = proxy_services(&project, args.no_builtin_proxy).into_iter().filter(|p| targets.contains(p)).collect();
-    let container_targets: BTreeSet<String> = targets.iter().filter(|t| !proxies.contains(t)).cloned().collect();
+    let mut proxies: Vec<String> = proxy_services(&project, args.no_builtin_proxy).into_iter().filter(|p| targets.contains(p)).collect();
+    let mut container_targets: BTreeSet<String> = targets.iter().filter(|t| !proxies.contains(t)).cloned().collect();
     // Detached proxies start their processes now, while the containers are
     // made, and wait at a gate until their dependencies are ready. Either
     // way a configuration the proxy cannot serve fails here, before anything
@@ -460,15 +460,22 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
         let (project, global, proxies) = (project.clone(), global.clone(), proxies.clone());
         let spawn = detached && !args.no_start;
         tokio::task::spawn_blocking(move || {
-            let mut starting = Vec::new();
+            // A configuration with something only nginx does runs in the
+            // nginx container, as docker compose runs it; others are served here.
+            let (mut starting, mut real) = (Vec::new(), Vec::new());
             for p in &proxies {
-                if spawn {
-                    starting.push(super::builtin::start_detached(&project, &global, p)?);
+                let done = if spawn {
+                    super::builtin::start_detached(&project, &global, p).map(|s| starting.push(s))
                 } else {
-                    super::builtin::load_in_process(&project, p, Arc::new(|_: &str| {}))?;
+                    super::builtin::load_in_process(&project, p, Arc::new(|_: &str| {})).map(drop)
+                };
+                match done {
+                    Ok(()) => {}
+                    Err(e) if crate::proxy::config::is_unsupported(&e.to_string()) => real.push((p.clone(), e.to_string())),
+                    Err(e) => return Err(e),
                 }
             }
-            anyhow::Ok(starting)
+            anyhow::Ok((starting, real))
         })
     };
     let engine = Engine::connect().await?;
@@ -476,14 +483,25 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
 
     // The engine answers these together: one round trip, not one per image.
     let wanted = container_targets.iter().map(|t| project.image_for(&project.services[t]));
-    let (existing, image_ids) = tokio::try_join!(containers::list(&engine, &project.name, true), images::ids(&engine, wanted))?;
-    let starting = match checking.await? {
+    let (existing, mut image_ids) = tokio::try_join!(containers::list(&engine, &project.name, true), images::ids(&engine, wanted))?;
+    let (starting, real) = match checking.await? {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{}: {e:#}", style.paint("1;31", "error"));
             return Ok(Ready::Exit(1));
         }
     };
+    if !real.is_empty() {
+        for (p, why) in &real {
+            let why = crate::proxy::config::without_hint(why);
+            eprintln!("{}: {why}; service {p} runs in its nginx container instead", style.paint("1;33", "warning"));
+            // A proxy serving the configuration as it was would hold the ports.
+            tokio::task::block_in_place(|| super::builtin::stop_detached(&project.name, p, Duration::from_secs(10)))?;
+        }
+        proxies.retain(|p| real.iter().all(|(r, _)| r != p));
+        container_targets.extend(real.iter().map(|(p, _)| p.clone()));
+        image_ids.extend(images::ids(&engine, real.iter().map(|(p, _)| project.image_for(&project.services[p]))).await?);
+    }
     // Refused before anything is made, where docker compose refuses only
     // when it reaches the container and leaves its network behind.
     let api = engine.docker.client_version();

@@ -397,8 +397,10 @@ pub fn check_roots(rt: &super::handler::Runtime, service: &str) -> Result<(), St
                     let full = if path.starts_with('/') { path.to_string() } else { rt.prefix.join(path).display().to_string() };
                     if rt.paths.host_path(&full).is_none() {
                         return Err(format!(
-                            "{}: service {service}: {full} is served by this location, but no volume of the service mounts it",
-                            l.at
+                            "{}: service {service}: {full} is served by this location, but no volume of the service mounts it \
+                             (the nginx image may hold it); {}",
+                            l.at,
+                            super::config::DEFAULT_HINT
                         ));
                     }
                 }

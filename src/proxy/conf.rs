@@ -297,6 +297,20 @@ fn include(args: &[String], loc: &Location, prefix: &Path, resolver: &dyn Resolv
         let text = match std::fs::read_to_string(&f) {
             Ok(t) => t,
             Err(_) if f.file_name().is_some_and(|n| n == "mime.types") => MIME_TYPES.to_string(),
+            // In the nginx image beside mime.types; for what the built-in proxy does not do.
+            Err(_)
+                if f.file_name().is_some_and(|n| {
+                    ["fastcgi_params", "fastcgi.conf", "scgi_params", "uwsgi_params"].contains(&n.to_str().unwrap_or(""))
+                }) =>
+            {
+                return Err(ConfError {
+                    loc: loc.clone(),
+                    message: format!(
+                        "the built-in proxy has no {written:?}: it speaks no FastCGI, SCGI or uWSGI; {}",
+                        super::config::DEFAULT_HINT
+                    ),
+                });
+            }
             Err(e) => {
                 return Err(ConfError {
                     loc: loc.clone(),

@@ -78,6 +78,32 @@ const IGNORED: &[&str] = &[
 pub const DEFAULT_HINT: &str =
     "run the real nginx container instead (`rcompose up --no-builtin-proxy`, or `x-rcompose: {builtin_proxy: false}` on the service)";
 
+/// A directive the built-in proxy does not do: nginx's (the nginx container
+/// can serve the configuration), or unknown to nginx too, as nginx says it.
+fn cannot_honour(d: &Directive, place: &str) -> ConfError {
+    let message = if super::directives::is_nginx_directive(&d.name) {
+        format!(
+            "the built-in proxy cannot honour the \"{}\" directive{}; {DEFAULT_HINT}",
+            d.name,
+            if place.is_empty() { " here" } else { place }
+        )
+    } else {
+        format!("unknown directive \"{}\"", d.name)
+    };
+    ConfError { loc: d.loc.clone(), message }
+}
+
+/// Is this error one about something only nginx does (every such error ends
+/// with [`DEFAULT_HINT`]), rather than a mistake nginx would refuse too?
+pub fn is_unsupported(message: &str) -> bool {
+    message.contains(DEFAULT_HINT)
+}
+
+/// The message without the hint, for where rcompose acts on it itself.
+pub fn without_hint(message: &str) -> &str {
+    message.split(DEFAULT_HINT).next().unwrap_or(message).trim_end_matches([' ', ';', ','])
+}
+
 #[derive(Debug)]
 pub struct Config {
     pub workers: usize,
@@ -870,10 +896,7 @@ impl Compiler {
         if ok {
             return Ok(());
         }
-        Err(ConfError {
-            loc: d.loc.clone(),
-            message: format!("the built-in proxy cannot honour the \"{}\" directive here; {DEFAULT_HINT}", d.name),
-        })
+        Err(cannot_honour(d, ""))
     }
 }
 
@@ -995,9 +1018,7 @@ fn upstream(d: &Directive) -> Result<UpstreamDef, ConfError> {
                 nargs(s, 1..=1)?;
                 def.keepalive.requests = s.args[0].parse().map_err(|_| err(s, "invalid value"))?;
             }
-            other => {
-                return Err(err(s, format!("the built-in proxy cannot honour \"{other}\" in an upstream; {DEFAULT_HINT}")));
-            }
+            _ => return Err(cannot_honour(s, " in an upstream")),
         }
     }
     if def.servers.is_empty() {
@@ -1039,9 +1060,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                             config.worker_connections = e.args[0].parse().ok().filter(|n| *n > 0).ok_or_else(|| err(e, "invalid value"))?;
                         }
                         n if IGNORED.contains(&n) => {}
-                        n => {
-                            return Err(err(e, format!("the built-in proxy cannot honour the \"{n}\" directive here; {DEFAULT_HINT}")));
-                        }
+                        _ => return Err(cannot_honour(e, "")),
                     }
                 }
             }
@@ -1055,9 +1074,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                 return Err(err(d, format!("\"{}\" blocks are not supported by the built-in proxy; {DEFAULT_HINT}", d.name)));
             }
             n if IGNORED.contains(&n) => {}
-            n => {
-                return Err(err(d, format!("the built-in proxy cannot honour the \"{n}\" directive here; {DEFAULT_HINT}")));
-            }
+            _ => return Err(cannot_honour(d, "")),
         }
     }
     let Some(http) = http_block else {

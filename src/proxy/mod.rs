@@ -9,6 +9,7 @@ pub mod client;
 pub mod compose;
 pub mod conf;
 pub mod config;
+pub mod directives;
 pub mod files;
 pub mod framing;
 pub mod gzip;
