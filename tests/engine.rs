@@ -374,6 +374,30 @@ fn build_settings_reach_the_engine() {
 }
 
 #[test]
+fn containers_are_made_as_docker_compose_makes_them() {
+    // Field by field beside docker compose's own container for the same file.
+    let p = TestProject::new(
+        "sidebyside",
+        &format!(
+            "services:\n  app:\n    image: {BUSYBOX}\n    command: sleep 1000\n    cap_add: [NET_ADMIN, sys_ptrace]\n    cap_drop: [ALL]\n    volumes:\n      - type: bind\n        source: ./made/later\n        target: /later\n      - ./short:/short:ro\n"
+        ),
+    );
+    let app = format!("{}-app-1", p.name);
+    let fields = "{{json .HostConfig.Binds}} {{json .HostConfig.CapAdd}} {{json .HostConfig.CapDrop}} {{.Config.AttachStdout}} {{.Config.AttachStderr}}";
+    let (code, _, err) = p.compose(&["up", "--no-start"]);
+    assert_eq!(code, 0, "{err}");
+    let theirs = p.inspect(&app, fields);
+    p.compose(&["down"]);
+    p.ok(&["up", "--no-start"]);
+    assert_eq!(p.inspect(&app, fields), theirs);
+    // The engine makes the long syntax's missing folder, as it does for docker compose.
+    p.ok(&["start"]);
+    assert!(p.dir.path().join("made/later").is_dir());
+    assert_eq!(p.inspect(&app, "{{.State.Status}}").trim(), "running");
+    p.ok(&["down"]);
+}
+
+#[test]
 fn docker_compose_sees_rcompose_projects_and_back() {
     let (p, port) = project("interop");
     p.ok(&["up", "-d"]);

@@ -173,7 +173,10 @@ fn mounts(project: &Project, service: &Service) -> (Vec<String>, Vec<EngineMount
     let mut mounts = Vec::new();
     for m in &service.volumes {
         match m.kind {
-            MountType::Bind if m.bind.as_ref().is_some_and(|b| b.create_host_path) => binds.push(bind_string(m)),
+            // As docker compose sends them: a bind with no options (the long
+            // syntax without `bind:`) is a Bind too, so the engine makes a
+            // missing host folder, as it does for docker compose.
+            MountType::Bind if m.bind.as_ref().is_none_or(|b| b.create_host_path) => binds.push(bind_string(m)),
             MountType::Bind => mounts.push(EngineMount {
                 typ: Some(EngineMountType::BIND),
                 source: m.source.clone(),
@@ -287,6 +290,17 @@ fn propagation(p: &str) -> Option<MountBindOptionsPropagationEnum> {
     })
 }
 
+/// Capability names as docker compose sends them: `CAP_NET_ADMIN` for
+/// `NET_ADMIN` (or `net_admin`); `ALL` stays.
+fn capabilities(caps: &[String]) -> Vec<String> {
+    caps.iter()
+        .map(|c| {
+            let c = c.to_ascii_uppercase();
+            if c == "ALL" || c.starts_with("CAP_") { c } else { format!("CAP_{c}") }
+        })
+        .collect()
+}
+
 fn bind_string(m: &Mount) -> String {
     let mut opts = vec![if m.read_only { "ro" } else { "rw" }.to_string()];
     if let Some(b) = &m.bind {
@@ -362,8 +376,8 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
         restart_policy: restart_policy(service.restart_policy().as_deref()),
         network_mode,
         init: service.init,
-        cap_add: some(&service.cap_add),
-        cap_drop: some(&service.cap_drop),
+        cap_add: some(&capabilities(&service.cap_add)),
+        cap_drop: some(&capabilities(&service.cap_drop)),
         privileged: Some(service.privileged),
         dns: some(&service.dns),
         // The engine wants host:ip.
@@ -458,6 +472,9 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
         ..Default::default()
     };
     ContainerCreateBody {
+        // docker compose creates every container attached to its output streams.
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
         image: Some(image.to_string()),
         env: Some(env),
         cmd: service.command.clone(),
