@@ -100,6 +100,7 @@ const FIELDS: &[&str] = &[
     "stdin_open",
     "env_file",
     "healthcheck",
+    "develop",
 ];
 
 fn lines(path: &Path) -> Vec<String> {
@@ -139,8 +140,9 @@ fn same(a: &Value, b: &Value) -> bool {
             keys.into_iter().all(|k| same(x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null)))
         }
         (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
-        // docker compose writes an empty struct (a network's `ipam`) as `{}`.
-        (Value::Object(x), Value::Null) | (Value::Null, Value::Object(x)) => x.is_empty(),
+        // docker compose writes an empty struct (a network's `ipam`, a watch
+        // rule's `exec`) as `{}` or with `null` fields.
+        (Value::Object(x), Value::Null) | (Value::Null, Value::Object(x)) => x.values().all(|v| same(v, &Value::Null)),
         _ => a == b,
     }
 }

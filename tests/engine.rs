@@ -317,7 +317,7 @@ fn config_hash_prints_the_labels_docker_compose_writes() {
     let p = TestProject::new(
         "cfghash",
         &format!(
-            "services:\n  app:\n    image: {BUSYBOX}\n    env_file: app.env\n    environment:\n      A: override\n    hostname: \"${{UNSET_HOST:-}}\"\n    volumes:\n      - /etc/hostname/:/host/\n  other:\n    image: {BUSYBOX}\n    command: [sh, -c, 'echo <&>']\n    ulimits:\n      memlock: {{soft: -1, hard: -1}}\n"
+            "services:\n  app:\n    image: {BUSYBOX}\n    env_file: app.env\n    environment:\n      A: override\n    hostname: \"${{UNSET_HOST:-}}\"\n    volumes:\n      - /etc/hostname/:/host/\n  other:\n    image: {BUSYBOX}\n    command: [sh, -c, 'echo <&>']\n    ulimits:\n      memlock: {{soft: -1, hard: -1}}\n    develop:\n      watch:\n        - {{path: ./src, action: sync+restart, target: /app, ignore: [tmp/]}}\n        - {{path: ./web, action: sync+exec, target: /srv, exec: {{command: [kill, -HUP, '1'], user: root}}}}\n"
         ),
     );
     p.write("app.env", "A=1\nB=two\n");

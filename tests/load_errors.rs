@@ -131,6 +131,12 @@ fn env_file_syntax_error_points_into_the_env_file() {
 }
 
 #[test]
+fn a_variable_name_with_a_trailing_space_is_refused_as_docker_compose_refuses_it() {
+    let errs = errors(&[(DC, "services:\n  web:\n    image: x\n    environment:\n      - OK=1\n      - SPACED = value\n")]);
+    expect(&errs, "the variable name \"SPACED \" ends with a space", 6, 9, "services.web.environment.SPACED");
+}
+
+#[test]
 fn missing_build_context_or_dockerfile() {
     let errs = errors(&[(DC, "services:\n  web:\n    build: ./nowhere\n")]);
     expect(&errs, "nowhere does not exist", 3, 12, "services.web.build.context");

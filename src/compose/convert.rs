@@ -39,6 +39,7 @@ const SERVICE_KEYS: &[&str] = &[
     "cpuset",
     "depends_on",
     "deploy",
+    "develop",
     "device_cgroup_rules",
     "devices",
     "dns",
@@ -103,7 +104,8 @@ const SERVICE_KEYS: &[&str] = &[
 ];
 
 /// Keys of a service in the Compose Specification that rcompose does not act on yet.
-const SERVICE_SPEC_ONLY: &[&str] = &["credential_spec", "develop", "isolation", "mac_address", "models", "provider", "use_api_socket"];
+const HOOK_KEYS: &[&str] = &["command", "user", "privileged", "working_dir", "environment"];
+const SERVICE_SPEC_ONLY: &[&str] = &["credential_spec", "isolation", "mac_address", "models", "provider", "use_api_socket"];
 
 const BUILD_KEYS: &[&str] = &[
     "context",
@@ -944,7 +946,18 @@ impl<'a> Converter<'a> {
                         }
                     }
                 }
-                "environment" => environment = self.key_values(v, &kp),
+                "environment" => {
+                    environment = self.key_values(v, &kp);
+                    // docker compose refuses `KEY =value`: the name would keep the space.
+                    for (k, _, at) in environment.iter().filter(|(k, _, _)| k.ends_with(char::is_whitespace)) {
+                        self.error_hint(
+                            at,
+                            &join(&kp, k.trim_end()),
+                            format!("the variable name {k:?} ends with a space"),
+                            "write KEY=value, with no space before the =",
+                        );
+                    }
+                }
                 "env_file" => env_files = self.env_files(v, &kp, "env"),
                 "label_file" => {
                     label_files = self.env_files(v, &kp, "label");
@@ -1051,6 +1064,7 @@ impl<'a> Converter<'a> {
                 "annotations" => svc.annotations = self.string_map(v, &kp),
                 "devices" => svc.devices = self.devices(v, &kp),
                 "post_start" => svc.post_start = self.hooks(v, &kp),
+                "develop" => svc.develop = self.develop(v, &kp),
                 "pre_stop" => svc.pre_stop = self.hooks(v, &kp),
                 "device_cgroup_rules" => svc.device_cgroup_rules = self.strings(v, &kp, false),
                 "attach" => svc.attach = self.bool(v, &kp),
@@ -1361,27 +1375,89 @@ impl<'a> Converter<'a> {
     /// `post_start` / `pre_stop`: commands with their user, privileges, folder and variables.
     fn hooks(&mut self, n: &Node, path: &str) -> Vec<Hook> {
         let mut out = Vec::new();
-        let keys = ["command", "user", "privileged", "working_dir", "environment"];
-        self.each_map(n, path, "a list of hooks", &keys, |this, ip, fields, item| {
-            let mut hook = Hook::default();
+        self.each_map(n, path, "a list of hooks", HOOK_KEYS, |this, ip, fields, item| out.extend(this.hook(ip, fields, item)));
+        out
+    }
+
+    /// One hook's fields (`post_start`, `pre_stop`, a watch rule's `exec`).
+    fn hook(&mut self, ip: &str, fields: &[(Key, Node)], item: &Node) -> Option<Hook> {
+        let mut hook = Hook::default();
+        for (k, v) in fields {
+            let kp = join(ip, &k.name);
+            match k.name.as_str() {
+                "command" => hook.command = self.command(v, &kp).unwrap_or_default(),
+                "user" => hook.user = self.string(v, &kp),
+                "privileged" => hook.privileged = self.bool(v, &kp).unwrap_or(false),
+                "working_dir" => hook.working_dir = self.string(v, &kp),
+                "environment" => hook.environment = self.string_map(v, &kp),
+                _ => {}
+            }
+        }
+        if hook.command.is_empty() {
+            self.error_hint(&item.loc, ip, "a hook needs a `command`", "for example {command: [\"sh\", \"-c\", \"echo ready\"]}");
+            return None;
+        }
+        Some(hook)
+    }
+
+    /// `develop.watch`: kept as docker compose keeps it, so `config` and the
+    /// config-hash agree; rcompose itself does not watch.
+    fn develop(&mut self, n: &Node, path: &str) -> Option<Develop> {
+        let entries = self.map(n, path)?;
+        self.check_keys(entries, path, &["watch"], &[]);
+        let mut out = Develop::default();
+        let Some(watch) = n.get("watch") else { return Some(out) };
+        let wp = join(path, "watch");
+        self.warn(
+            &n.loc,
+            path,
+            "`develop` is kept for `config` and the config-hash, but rcompose does not watch files (`docker compose watch`)",
+        );
+        let keys = ["path", "action", "target", "exec", "include", "ignore", "initial_sync"];
+        self.each_map(watch, &wp, "a list of watch rules", &keys, |this, ip, fields, item| {
+            let mut rule = WatchRule::default();
             for (k, v) in fields {
                 let kp = join(ip, &k.name);
                 match k.name.as_str() {
-                    "command" => hook.command = this.command(v, &kp).unwrap_or_default(),
-                    "user" => hook.user = this.string(v, &kp),
-                    "privileged" => hook.privileged = this.bool(v, &kp).unwrap_or(false),
-                    "working_dir" => hook.working_dir = this.string(v, &kp),
-                    "environment" => hook.environment = this.string_map(v, &kp),
+                    "path" => {
+                        rule.path =
+                            this.string(v, &kp).map(|p| syntax::resolve_host_path(&p, &this.base, this.home.as_deref())).unwrap_or_default()
+                    }
+                    "action" => match this.string(v, &kp) {
+                        Some(a) if ["sync", "rebuild", "restart", "sync+restart", "sync+exec"].contains(&a.as_str()) => rule.action = a,
+                        Some(a) => this.error_hint(
+                            &v.loc,
+                            &kp,
+                            format!("unknown watch action {a:?}"),
+                            "use sync, rebuild, restart, sync+restart or sync+exec",
+                        ),
+                        None => {}
+                    },
+                    "target" => rule.target = this.set_string(v, &kp),
+                    "exec" => {
+                        if let Some(hook_fields) = this.map(v, &kp) {
+                            this.check_keys(hook_fields, &kp, HOOK_KEYS, &[]);
+                            rule.exec = this.hook(&kp, hook_fields, v);
+                        }
+                    }
+                    "include" => rule.include = this.strings(v, &kp, true),
+                    "ignore" => rule.ignore = this.strings(v, &kp, true),
+                    "initial_sync" => rule.initial_sync = this.bool(v, &kp).unwrap_or(false),
                     _ => {}
                 }
             }
-            if hook.command.is_empty() {
-                this.error_hint(&item.loc, ip, "a hook needs a `command`", "for example {command: [\"sh\", \"-c\", \"echo ready\"]}");
+            if rule.path.is_empty() || rule.action.is_empty() {
+                this.error_hint(
+                    &item.loc,
+                    ip,
+                    "a watch rule needs a `path` and an `action`",
+                    "for example {path: ./src, action: sync, target: /app}",
+                );
                 return;
             }
-            out.push(hook);
+            out.watch.push(rule);
         });
-        out
+        Some(out)
     }
 
     /// `blkio_config`: a weight, per-device weights, and per-device limits.

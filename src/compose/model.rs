@@ -173,6 +173,10 @@ pub struct Service {
     /// Commands run in the container once it has started (`post_start`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub post_start: Vec<Hook>,
+    /// `develop` (what `docker compose watch` follows): printed and hashed
+    /// as docker compose does; rcompose does not watch files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub develop: Option<Develop>,
     /// Commands run in the running container before it is stopped (`pre_stop`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pre_stop: Vec<Hook>,
@@ -254,6 +258,29 @@ pub struct Hook {
     pub working_dir: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub environment: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Develop {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub watch: Vec<WatchRule>,
+}
+
+/// One `develop.watch` entry, in compose-go's order; `path` is absolute.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct WatchRule {
+    pub path: String,
+    pub action: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exec: Option<Hook>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub initial_sync: bool,
 }
 
 /// A host device made available in the container.

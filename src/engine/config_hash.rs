@@ -138,6 +138,7 @@ const NETWORK: &[&str] = &[
 const ULIMIT: &[&str] = &["soft", "hard"];
 const DEVICE: &[&str] = &["source", "target", "permissions"];
 const LOGGING: &[&str] = &["driver", "options"];
+const WATCH_RULE: &[&str] = &["path", "action", "target", "exec", "include", "ignore", "initial_sync"];
 const HOOK: &[&str] = &["command", "user", "privileged", "working_dir", "environment"];
 const BLKIO: &[&str] = &["weight", "weight_device", "device_read_bps", "device_read_iops", "device_write_bps", "device_write_iops"];
 const DEVICE_REQUEST: &[&str] = &["capabilities", "driver", "count", "device_ids", "options"];
@@ -209,6 +210,19 @@ fn in_go_order(v: &Value) -> Value {
         // Its devices' fields are capitalized (no JSON names in compose-go), so sorted is Go's order.
         "blkio_config" => structure(value, BLKIO),
         "post_start" | "pre_stop" => each(value, |h| structure(h, HOOK)),
+        "develop" => fields(value, ["watch"].into_iter(), |_, watch| {
+            each(watch, |rule| {
+                // `exec` is a struct, never left out, and its command is `null` when unset.
+                let mut rule = rule.clone();
+                if let Value::Object(r) = &mut rule {
+                    r.entry("exec").or_insert_with(|| serde_json::json!({ "command": null }));
+                }
+                fields(&rule, WATCH_RULE.iter().copied(), |key, value| match key {
+                    "exec" => structure(value, HOOK),
+                    _ => sorted(value),
+                })
+            })
+        }),
         "gpus" => each(value, |g| structure(g, DEVICE_REQUEST)),
         "secrets" | "configs" => each(value, |r| structure(r, FILE_REF)),
         "deploy" => {
