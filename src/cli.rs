@@ -10,7 +10,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about = "Run docker-compose projects, faster, with nginx served in-process",
     after_help = "Examples:\n  rcompose up -d                       start the project in the background\n  rcompose -f examples/fastapi-mongo/docker-compose.yml up\n  rcompose logs -f fastapi             follow one service's logs\n  rcompose config --format json        show what would run\n  rcompose down -v                     remove containers, networks and volumes",
-    disable_help_subcommand = true
+    disable_help_subcommand = true,
+    // As docker compose's flags: a single-valued option given twice takes the last.
+    args_override_self = true
 )]
 pub struct Cli {
     #[command(flatten)]

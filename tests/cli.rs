@@ -50,6 +50,15 @@ fn checked_in_completions_match_the_cli() {
 }
 
 #[test]
+fn an_option_given_twice_takes_the_last_as_docker_compose_does() {
+    let dir = common::fixtures().join("compat/profiles");
+    let out = common::rcompose().current_dir(&dir).args(["-p", "first", "-p", "second", "config", "--format", "json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["name"], "second");
+}
+
+#[test]
 fn bad_flags_are_usage_errors() {
     let out = common::rcompose().args(["config", "--format", "xml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
