@@ -20,10 +20,19 @@ pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<
     let mut vars: Vec<(String, String)> = Vec::new();
     let lines: Vec<&str> = text.lines().collect();
     let mut i = 0;
-    while i < lines.len() {
-        let lineno = i + 1;
-        let line = lines[i].trim_start_matches('\u{feff}').trim();
-        i += 1;
+    // What follows a closing quote is read as more of the file, as docker
+    // compose reads it (`A='x'B=2` sets B too; `A='x' ;` is an error).
+    let mut carry: Option<(String, usize)> = None;
+    loop {
+        let (text, lineno, carried) = match carry.take() {
+            Some((t, n)) => (t, n, true),
+            None if i < lines.len() => {
+                i += 1;
+                (lines[i - 1].to_string(), i, false)
+            }
+            None => break,
+        };
+        let line = text.trim_start_matches('\u{feff}').trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
@@ -32,6 +41,9 @@ pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<
             Some(eq) => (line[..eq].trim_end(), Some(&line[eq + 1..])),
             None => (line, None),
         };
+        if key.is_empty() && carried {
+            continue; // `A="a"=`: docker compose reads `a` and lets the rest go
+        }
         if key.is_empty() {
             return Err(DotenvError { line: lineno, message: "a variable name is missing before `=`".into() });
         }
@@ -61,6 +73,10 @@ pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<
                         let Some(close) = close else {
                             return Err(DotenvError { line: lineno, message: format!("unterminated quoted value for {key}") });
                         };
+                        let after = body[close + 1..].rsplit('\n').next().unwrap_or("").trim();
+                        if !after.is_empty() && !after.starts_with('#') {
+                            carry = Some((after.to_string(), i.max(lineno)));
+                        }
                         let inner = &body[..close];
                         if q == '\'' {
                             inner.to_string()
@@ -145,6 +161,21 @@ mod tests {
 
     fn get(vars: &[(String, String)], k: &str) -> Option<String> {
         vars.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn what_follows_a_closing_quote_is_read_on_as_docker_compose_reads_it() {
+        let vars = parse("A='a'B=2\nC=\"c\" d\nE='e'  # note\n", &env).unwrap();
+        assert_eq!(
+            (get(&vars, "A"), get(&vars, "B"), get(&vars, "C"), get(&vars, "E")),
+            (Some("a".into()), Some("2".into()), Some("c".into()), Some("e".into()))
+        );
+        let err = parse("OK=1\nN='it''s'\n", &env).unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(err.message.contains("unexpected character '\\''"), "{}", err.message);
+        assert_eq!(parse("A='x' ;\n", &env).unwrap_err().line, 1);
+        assert!(parse("C=\"c\" d # note\n", &env).is_err());
+        assert_eq!(parse("A='multi\nline' ;\n", &env).unwrap_err().line, 2);
     }
 
     #[test]
