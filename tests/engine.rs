@@ -349,7 +349,7 @@ fn build_settings_reach_the_engine() {
     let p = TestProject::new(
         "buildkeys",
         &format!(
-            "services:\n  app:\n    image: {image}\n    build:\n      context: ./app\n      network: none\n      shm_size: 64m\n      no_cache: true\n      tags: [\"{extra}\"]\n      cache_from: [\"{BUSYBOX}\", \"type=local,src=/tmp/nowhere\"]\n"
+            "services:\n  app:\n    image: {image}\n    build:\n      context: ./app\n      network: none\n      shm_size: 64m\n      no_cache: true\n      tags: [\"{extra}\"]\n      cache_from: [\"{BUSYBOX}\", \"type=local,src=/tmp/nowhere\"]\n      provenance: true\n      sbom: true\n"
         ),
     );
     p.write(
