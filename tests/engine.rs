@@ -383,13 +383,19 @@ fn containers_are_made_as_docker_compose_makes_them() {
         ),
     );
     let app = format!("{}-app-1", p.name);
-    let fields = "{{json .HostConfig.Binds}} {{json .HostConfig.CapAdd}} {{json .HostConfig.CapDrop}} {{.Config.AttachStdout}} {{.Config.AttachStderr}}";
+    let fields = "{{json .HostConfig.CapAdd}} {{json .HostConfig.CapDrop}} {{.Config.AttachStdout}} {{.Config.AttachStderr}}";
+    // docker compose's Binds come in no fixed order; the engine does not go by it.
+    let binds = |p: &TestProject| {
+        let mut b: Vec<String> = serde_json::from_str(&p.inspect(&app, "{{json .HostConfig.Binds}}")).unwrap();
+        b.sort();
+        b
+    };
     let (code, _, err) = p.compose(&["up", "--no-start"]);
     assert_eq!(code, 0, "{err}");
-    let theirs = p.inspect(&app, fields);
+    let theirs = (p.inspect(&app, fields), binds(&p));
     p.compose(&["down"]);
     p.ok(&["up", "--no-start"]);
-    assert_eq!(p.inspect(&app, fields), theirs);
+    assert_eq!((p.inspect(&app, fields), binds(&p)), theirs);
     // The engine makes the long syntax's missing folder, as it does for docker compose.
     p.ok(&["start"]);
     assert!(p.dir.path().join("made/later").is_dir());
