@@ -272,6 +272,15 @@ pub fn remove_state(project: &str) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The nginx services the built-in proxy serves, given the services that
+/// have containers: one with a container of its own runs the real nginx
+/// (`up` found something only nginx does, or was told `--no-builtin-proxy`),
+/// and the commands act on that container instead.
+pub fn served<'a>(project: &Project, with_containers: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let real: std::collections::HashSet<&str> = with_containers.into_iter().collect();
+    pc::proxy_services(project, false).into_iter().filter(|p| !real.contains(p.as_str())).collect()
+}
+
 /// Rows for `ps`, shaped like containers.
 pub fn summaries(project: &Project, proxies: &[String], all: bool) -> Vec<ContainerSummary> {
     let now = chrono::Utc::now().timestamp();

@@ -7,21 +7,19 @@ use crate::engine::{Engine, containers};
 use crate::ui::Style;
 use crate::ui::progress::Progress;
 
-/// The targets served by the built-in proxy: an nginx service with a
-/// container of its own runs the real nginx (`up` found something only nginx
-/// does in its configuration, or was told `--no-builtin-proxy`).
-fn proxies_in(project: &crate::compose::Project, targets: &BTreeSet<String>, real: &BTreeSet<String>) -> Vec<String> {
-    crate::proxy::compose::proxy_services(project, false).into_iter().filter(|p| targets.contains(p) && !real.contains(p)).collect()
+/// The targets among the proxies `served` (see [`super::builtin::served`]).
+fn proxies_in(served: &[String], targets: &BTreeSet<String>) -> Vec<String> {
+    served.iter().filter(|p| targets.contains(*p)).cloned().collect()
 }
 
 fn start_proxies(
     project: &crate::compose::Project,
     global: &GlobalOpts,
     targets: &BTreeSet<String>,
-    real: &BTreeSet<String>,
+    served: &[String],
     progress: &Progress,
 ) -> anyhow::Result<()> {
-    for p in proxies_in(project, targets, real) {
+    for p in proxies_in(served, targets) {
         let item = format!("Proxy {}", crate::engine::spec::container_name(project, &project.services[&p]));
         progress.step(&item, "Starting", false);
         tokio::task::block_in_place(|| super::builtin::spawn_detached(project, global, &p))?;
@@ -33,11 +31,11 @@ fn start_proxies(
 fn stop_proxies(
     project: &crate::compose::Project,
     targets: &BTreeSet<String>,
-    real: &BTreeSet<String>,
+    served: &[String],
     timeout: Option<u64>,
     progress: &Progress,
 ) -> anyhow::Result<()> {
-    for p in proxies_in(project, targets, real) {
+    for p in proxies_in(served, targets) {
         let item = format!("Proxy {}", crate::engine::spec::container_name(project, &project.services[&p]));
         progress.step(&item, "Stopping", false);
         let wait = std::time::Duration::from_secs(timeout.unwrap_or(10));
@@ -49,18 +47,18 @@ fn stop_proxies(
 
 pub fn start(global: &GlobalOpts, args: &ServicesArgs, style: &Style) -> anyhow::Result<i32> {
     let g = global.clone();
-    with_project(global, &args.services, style, move |engine, project, targets, real, progress| async move {
+    with_project(global, &args.services, style, move |engine, project, targets, served, progress| async move {
         super::start_services(&engine, &project, &targets, &progress).await?;
-        start_proxies(&project, &g, &targets, &real, &progress)?;
+        start_proxies(&project, &g, &targets, &served, &progress)?;
         Ok(0)
     })
 }
 
 pub fn stop(global: &GlobalOpts, args: &TimeoutServicesArgs, style: &Style) -> anyhow::Result<i32> {
     let timeout = args.timeout;
-    with_project(global, &args.services, style, move |engine, project, targets, real, progress| async move {
+    with_project(global, &args.services, style, move |engine, project, targets, served, progress| async move {
         // Proxies first: they depend on the containers.
-        stop_proxies(&project, &targets, &real, timeout, &progress)?;
+        stop_proxies(&project, &targets, &served, timeout, &progress)?;
         super::stop_services(&engine, &project, &targets, timeout, &progress).await?;
         Ok(0)
     })
@@ -70,12 +68,12 @@ pub fn restart(global: &GlobalOpts, args: &RestartArgs, style: &Style) -> anyhow
     let timeout = args.timeout;
     let g = global.clone();
     let no_deps = args.no_deps;
-    with_project(global, &args.services, style, move |engine, project, targets, real, progress| async move {
+    with_project(global, &args.services, style, move |engine, project, targets, served, progress| async move {
         let targets = if no_deps { targets } else { with_restart_dependents(&project, targets) };
-        stop_proxies(&project, &targets, &real, timeout, &progress)?;
+        stop_proxies(&project, &targets, &served, timeout, &progress)?;
         super::stop_services(&engine, &project, &targets, timeout, &progress).await?;
         super::start_services(&engine, &project, &targets, &progress).await?;
-        start_proxies(&project, &g, &targets, &real, &progress)?;
+        start_proxies(&project, &g, &targets, &served, &progress)?;
         Ok(0)
     })
 }
@@ -100,7 +98,7 @@ pub fn with_restart_dependents(project: &crate::compose::Project, mut targets: B
 
 fn with_project<F, Fut>(global: &GlobalOpts, services: &[String], style: &Style, f: F) -> anyhow::Result<i32>
 where
-    F: FnOnce(Engine, crate::compose::Project, BTreeSet<String>, BTreeSet<String>, Progress) -> Fut,
+    F: FnOnce(Engine, crate::compose::Project, BTreeSet<String>, Vec<String>, Progress) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<i32>>,
 {
     let Some(project) = super::load_for(global, services, style) else {
@@ -112,11 +110,11 @@ where
     super::runtime()?.block_on(async move {
         let engine = Engine::connect().await?;
         let existing = containers::list(&engine, &project.name, true).await?;
-        let real: BTreeSet<String> = existing.iter().map(|c| containers::service(c).to_string()).collect();
-        let proxies = proxies_in(&project, &targets, &real);
+        let served = super::builtin::served(&project, existing.iter().map(containers::service));
+        let proxies = proxies_in(&served, &targets);
         if targets.iter().any(|t| !proxies.contains(t)) && existing.iter().all(|c| !targets.contains(containers::service(c))) {
             anyhow::bail!("no containers of {} to act on; run `rcompose up` first", targets.iter().cloned().collect::<Vec<_>>().join(", "));
         }
-        f(engine, project, targets, real, progress).await
+        f(engine, project, targets, served, progress).await
     })
 }

@@ -60,10 +60,9 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
             .collect();
         // Built-in proxies log to a file in the project's state directory,
         // under the name of the nginx container they stand in for.
-        // One with a container of its own runs the real nginx: its logs are the container's.
-        let proxies: Vec<(String, String)> = crate::proxy::compose::proxy_services(&project, false)
+        let proxies: Vec<(String, String)> = super::builtin::served(&project, shown.iter().map(|c| c.1.as_str()))
             .into_iter()
-            .filter(|s| wanted.contains(s) && !shown.iter().any(|c| &c.1 == s))
+            .filter(|s| wanted.contains(s))
             .map(|s| {
                 let prefix = containers::replica_prefix(&project, &s, 1);
                 (s, prefix)

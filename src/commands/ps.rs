@@ -18,11 +18,7 @@ pub fn run(global: &GlobalOpts, args: &PsArgs, style: &Style) -> anyhow::Result<
         containers::list(&engine, &project.name, args.all || !args.status.is_empty()).await
     })?;
     let mut list = list;
-    // An nginx service with a container of its own runs the real nginx: that container is its line.
-    let proxies: Vec<String> = crate::proxy::compose::proxy_services(&project, false)
-        .into_iter()
-        .filter(|p| !list.iter().any(|c| containers::service(c) == p))
-        .collect();
+    let proxies = super::builtin::served(&project, list.iter().map(containers::service));
     list.extend(super::builtin::summaries(&project, &proxies, args.all));
     let list: Vec<ContainerSummary> = list
         .into_iter()

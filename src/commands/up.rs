@@ -469,10 +469,12 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
                 } else {
                     super::builtin::load_in_process(&project, p, Arc::new(|_: &str| {})).map(drop)
                 };
-                match done {
-                    Ok(()) => {}
-                    Err(e) if crate::proxy::config::is_unsupported(&e.to_string()) => real.push((p.clone(), e.to_string())),
-                    Err(e) => return Err(e),
+                if let Err(e) = done {
+                    let why = e.to_string();
+                    if !crate::proxy::config::is_unsupported(&why) {
+                        return Err(e);
+                    }
+                    real.push((p.clone(), why));
                 }
             }
             anyhow::Ok((starting, real))

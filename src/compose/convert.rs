@@ -750,24 +750,21 @@ impl<'a> Converter<'a> {
             match k.name.as_str() {
                 "driver" => ipam.driver = self.string(v, &kp),
                 "config" => {
-                    let Some(items) = self.list(v, &kp, "a list of subnets") else { continue };
-                    for (i, item) in items.iter().enumerate() {
-                        let ip = index(&kp, i);
-                        let Some(fields) = self.map(item, &ip) else { continue };
-                        self.check_keys(fields, &ip, &["subnet", "ip_range", "gateway", "aux_addresses"], &[]);
+                    let keys = ["subnet", "ip_range", "gateway", "aux_addresses"];
+                    self.each_map(v, &kp, "a list of subnets", &keys, |this, ip, fields, _| {
                         let mut pool = IpamPool::default();
                         for (fk, fv) in fields {
-                            let fp = join(&ip, &fk.name);
+                            let fp = join(ip, &fk.name);
                             match fk.name.as_str() {
-                                "subnet" => pool.subnet = self.string(fv, &fp),
-                                "ip_range" => pool.ip_range = self.string(fv, &fp),
-                                "gateway" => pool.gateway = self.string(fv, &fp),
-                                "aux_addresses" => pool.aux_addresses = self.string_map(fv, &fp),
+                                "subnet" => pool.subnet = this.string(fv, &fp),
+                                "ip_range" => pool.ip_range = this.string(fv, &fp),
+                                "gateway" => pool.gateway = this.string(fv, &fp),
+                                "aux_addresses" => pool.aux_addresses = this.string_map(fv, &fp),
                                 _ => {}
                             }
                         }
                         ipam.config.push(pool);
-                    }
+                    });
                 }
                 _ => {}
             }
@@ -2022,16 +2019,13 @@ impl<'a> Converter<'a> {
                 Value::Map(entries) => {
                     self.check_keys(entries, &kp, &["soft", "hard"], &[]);
                     // -1 is "unlimited" to the engine (memlock for Elasticsearch, say).
-                    let soft = v.get("soft").and_then(|s| self.int(s, &join(&kp, "soft"), -1, i64::MAX));
-                    let hard = v.get("hard").and_then(|h| self.int(h, &join(&kp, "hard"), -1, i64::MAX));
-                    match (soft, hard) {
-                        (Some(soft), Some(hard)) => {
+                    let mut bound = |key| v.get(key).map(|b| self.int(b, &join(&kp, key), -1, i64::MAX));
+                    match (bound("soft"), bound("hard")) {
+                        (Some(Some(soft)), Some(Some(hard))) => {
                             out.insert(k.name.clone(), Ulimit::Range { soft, hard });
                         }
-                        _ if v.get("soft").is_none() || v.get("hard").is_none() => {
-                            self.error(&v.loc, &kp, "a ulimit needs both `soft` and `hard`, or a single number")
-                        }
-                        _ => {}
+                        (Some(_), Some(_)) => {} // a bad bound, reported where it stands
+                        _ => self.error(&v.loc, &kp, "a ulimit needs both `soft` and `hard`, or a single number"),
                     }
                 }
                 _ => self.expected(v, &kp, "a number or a mapping with soft and hard"),

@@ -73,9 +73,10 @@ pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<
                         let Some(close) = close else {
                             return Err(DotenvError { line: lineno, message: format!("unterminated quoted value for {key}") });
                         };
-                        let after = body[close + 1..].rsplit('\n').next().unwrap_or("").trim();
+                        // The quote closed on line `i`, the last one read.
+                        let after = body[close + 1..].trim();
                         if !after.is_empty() && !after.starts_with('#') {
-                            carry = Some((after.to_string(), i.max(lineno)));
+                            carry = Some((after.to_string(), i));
                         }
                         let inner = &body[..close];
                         if q == '\'' {

@@ -81,16 +81,11 @@ pub const DEFAULT_HINT: &str =
 /// A directive the built-in proxy does not do: nginx's (the nginx container
 /// can serve the configuration), or unknown to nginx too, as nginx says it.
 fn cannot_honour(d: &Directive, place: &str) -> ConfError {
-    let message = if super::directives::is_nginx_directive(&d.name) {
-        format!(
-            "the built-in proxy cannot honour the \"{}\" directive{}; {DEFAULT_HINT}",
-            d.name,
-            if place.is_empty() { " here" } else { place }
-        )
+    if super::directives::is_nginx_directive(&d.name) {
+        err(d, format!("the built-in proxy cannot honour the \"{}\" directive {place}; {DEFAULT_HINT}", d.name))
     } else {
-        format!("unknown directive \"{}\"", d.name)
-    };
-    ConfError { loc: d.loc.clone(), message }
+        err(d, format!("unknown directive \"{}\"", d.name))
+    }
 }
 
 /// Is this error one about something only nginx does (every such error ends
@@ -896,7 +891,7 @@ impl Compiler {
         if ok {
             return Ok(());
         }
-        Err(cannot_honour(d, ""))
+        Err(cannot_honour(d, "here"))
     }
 }
 
@@ -1018,7 +1013,7 @@ fn upstream(d: &Directive) -> Result<UpstreamDef, ConfError> {
                 nargs(s, 1..=1)?;
                 def.keepalive.requests = s.args[0].parse().map_err(|_| err(s, "invalid value"))?;
             }
-            _ => return Err(cannot_honour(s, " in an upstream")),
+            _ => return Err(cannot_honour(s, "in an upstream")),
         }
     }
     if def.servers.is_empty() {
@@ -1060,7 +1055,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                             config.worker_connections = e.args[0].parse().ok().filter(|n| *n > 0).ok_or_else(|| err(e, "invalid value"))?;
                         }
                         n if IGNORED.contains(&n) => {}
-                        _ => return Err(cannot_honour(e, "")),
+                        _ => return Err(cannot_honour(e, "here")),
                     }
                 }
             }
@@ -1074,7 +1069,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                 return Err(err(d, format!("\"{}\" blocks are not supported by the built-in proxy; {DEFAULT_HINT}", d.name)));
             }
             n if IGNORED.contains(&n) => {}
-            _ => return Err(cannot_honour(d, "")),
+            _ => return Err(cannot_honour(d, "here")),
         }
     }
     let Some(http) = http_block else {
