@@ -159,6 +159,7 @@ fn header_str(h: &hyper::HeaderMap, name: header::HeaderName) -> &str {
 #[derive(Clone, Copy)]
 pub struct Peers {
     pub remote: SocketAddr,
+    pub remote_text: super::vars::IpText,
     pub local: SocketAddr,
     /// The connection's serial number.
     pub connection: u64,
@@ -169,7 +170,7 @@ pub struct Peers {
 /// Answers one request, with the send_timeout of the location that
 /// answered. The access log line is written when the body ends.
 pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, peers: Peers) -> (Response<Body>, Option<std::time::Duration>) {
-    let Peers { remote, local, .. } = peers;
+    let Peers { remote, remote_text, local, .. } = peers;
     let started = Instant::now();
     let (mut parts, body) = req.into_parts();
     let on_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
@@ -189,6 +190,7 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, peers: Peers) -> (
         // The request's headers live here once; the phases read them from `vars`.
         headers: std::mem::take(&mut parts.headers),
         remote,
+        remote_text,
         local,
         server_name: "".into(),
         scheme: "http",

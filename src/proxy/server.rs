@@ -435,6 +435,7 @@ async fn serve(
     static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
     let send_timeout = SendTimeout::new(send_limit);
+    let remote_text = super::vars::IpText::new(&remote);
     let _ = stream.set_nodelay(nodelay);
     let activity = Arc::new(Activity::default());
     let act = activity.clone();
@@ -446,7 +447,8 @@ async fn serve(
         let sending = sending.clone();
         async move {
             let n = act.begin();
-            let (mut resp, limit) = handler::handle(rt, req, handler::Peers { remote, local, connection: serial, requests: n }).await;
+            let (mut resp, limit) =
+                handler::handle(rt, req, handler::Peers { remote, remote_text, local, connection: serial, requests: n }).await;
             if let Some(l) = limit {
                 sending.set(l);
             }

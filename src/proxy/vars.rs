@@ -282,6 +282,8 @@ pub struct RequestVars {
     pub protocol: &'static str,
     pub headers: HeaderMap,
     pub remote: SocketAddr,
+    /// `remote` as `$remote_addr` prints it.
+    pub remote_text: IpText,
     pub local: SocketAddr,
     pub server_name: std::sync::Arc<str>,
     pub scheme: &'static str,
@@ -328,6 +330,36 @@ fn format_ip(a: &SocketAddr) -> String {
             Some(v4) => ipv4_text(&v4),
             None => v6.ip().to_string(),
         },
+    }
+}
+
+/// A client address as text, written once per connection: every access
+/// log line, X-Real-IP and X-Forwarded-For of each request on it need it.
+/// Inline, so that what carries it stays `Copy`.
+#[derive(Clone, Copy)]
+pub struct IpText {
+    buf: [u8; 45],
+    len: u8,
+}
+
+impl std::fmt::Debug for IpText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
+
+impl IpText {
+    pub fn new(a: &SocketAddr) -> IpText {
+        let text = format_ip(a);
+        let mut buf = [0u8; 45];
+        // An IPv6 address is at most 45 characters, its mapped IPv4 form included.
+        let len = text.len().min(buf.len());
+        buf[..len].copy_from_slice(&text.as_bytes()[..len]);
+        IpText { buf, len: len as u8 }
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or_default()
     }
 }
 
@@ -552,9 +584,10 @@ impl Vars for RequestVars {
             Kind::TimeIso8601 => with_time(self.started_wall, TimeFormat::Iso8601, &mut |t| lend(t)),
             Kind::ServerProtocol => lend(self.protocol),
             Kind::RemoteUser | Kind::Other => false,
-            Kind::RemoteAddr => match self.remote {
-                SocketAddr::V4(v4) => lend(ipv4_into(v4.ip(), &mut [0u8; 15])),
-                _ => lend(&format_ip(&self.remote)),
+            Kind::RemoteAddr => lend(self.remote_text.as_str()),
+            Kind::ProxyAddXForwardedFor => match header(&self.headers, &HeaderName::from_static("x-forwarded-for")) {
+                Some(x) => lend(&format!("{x}, {}", self.remote_text.as_str())),
+                None => lend(self.remote_text.as_str()),
             },
             Kind::BodyBytesSent => lend(itoa::Buffer::new().format(self.body_bytes_sent)),
             Kind::BytesSent => lend(itoa::Buffer::new().format(self.bytes_sent)),
@@ -587,7 +620,7 @@ impl Vars for RequestVars {
         }
         Some(match &v.kind {
             Kind::Host => self.host(),
-            Kind::RemoteAddr => format_ip(&self.remote),
+            Kind::RemoteAddr => self.remote_text.as_str().to_string(),
             Kind::RemotePort => self.remote.port().to_string(),
             Kind::RemoteUser | Kind::Other => return None,
             Kind::Scheme => self.scheme.to_string(),
@@ -618,8 +651,8 @@ impl Vars for RequestVars {
             Kind::ProxyHost => return self.proxy_host.as_deref().map(str::to_string),
             Kind::ProxyPort => return self.proxy_port.map(|p| p.to_string()),
             Kind::ProxyAddXForwardedFor => match header(&self.headers, &HeaderName::from_static("x-forwarded-for")) {
-                Some(x) => format!("{x}, {}", format_ip(&self.remote)),
-                None => format_ip(&self.remote),
+                Some(x) => format!("{x}, {}", self.remote_text.as_str()),
+                None => self.remote_text.as_str().to_string(),
             },
             // Not found without an upstream, as in nginx.
             Kind::UpstreamAddr => return found(&self.upstream_addr),
@@ -723,6 +756,12 @@ mod tests {
         assert_eq!(addr_text(&v6), "[::1]:8080");
         let mapped: SocketAddr = "[::ffff:10.0.0.1]:1".parse().unwrap();
         assert_eq!(format_ip(&mapped), "10.0.0.1");
+        // The text kept per connection: the longest IPv6 form fits whole.
+        assert_eq!(IpText::new(&mapped).as_str(), "10.0.0.1");
+        let longest: SocketAddr = "[ffff:ffff:ffff:ffff:ffff:fffe:255.255.255.255]:1".parse().unwrap();
+        assert_eq!(IpText::new(&longest).as_str(), "ffff:ffff:ffff:ffff:ffff:fffe:ffff:ffff");
+        let long_v6: SocketAddr = "[1111:2222:3333:4444:5555:6666:7777:8888]:1".parse().unwrap();
+        assert_eq!(IpText::new(&long_v6).as_str(), "1111:2222:3333:4444:5555:6666:7777:8888");
     }
 
     pub fn vars() -> RequestVars {
@@ -739,6 +778,7 @@ mod tests {
             protocol: "HTTP/1.1",
             headers,
             remote: "192.168.1.5:5555".parse().unwrap(),
+            remote_text: IpText::new(&"192.168.1.5:5555".parse().unwrap()),
             local: "0.0.0.0:1000".parse().unwrap(),
             server_name: "".into(),
             scheme: "http",
