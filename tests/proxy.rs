@@ -501,6 +501,11 @@ fn smuggling_shapes_and_limits_are_refused() {
     assert!(te_cl.starts_with("HTTP/1.1 400"), "CL+TE: {te_cl}");
     let two_cl = raw(port, b"POST /api/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde");
     assert!(two_cl.starts_with("HTTP/1.1 400"), "two lengths: {two_cl}");
+    // Lines may end in a bare LF (nginx and hyper both read them so): the same shapes are refused.
+    let te_cl_lf = raw(port, b"POST /api/x HTTP/1.1\nHost: a\nContent-Length: 4\nTransfer-Encoding: chunked\n\n0\r\n\r\n");
+    assert!(te_cl_lf.starts_with("HTTP/1.1 400"), "CL+TE with bare line feeds: {te_cl_lf}");
+    let same_cl = raw(port, b"POST /api/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\nabcd");
+    assert!(same_cl.starts_with("HTTP/1.1 400"), "the same length twice: {same_cl}");
     let folded = raw(port, b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n");
     assert!(folded.starts_with("HTTP/1.1 400"), "obsolete line folding: {folded}");
     let big_body = raw(
