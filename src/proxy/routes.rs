@@ -22,16 +22,22 @@ pub fn normalize(raw: &str) -> Result<String, BadUri> {
 }
 
 /// Absolute, nothing percent-encoded, no NUL, and no empty (but a final),
-/// `.` or `..` segment.
+/// `.` or `..` segment. One pass over the bytes, looking after each slash:
+/// splitting on '/' went through the generic char searcher, some 1,300
+/// instructions of a 35,000-instruction static request.
 fn is_plain(raw: &str) -> bool {
-    let Some(path) = raw.strip_prefix('/') else { return false };
-    if path.bytes().any(|c| c == b'%' || c == 0) {
+    let b = raw.as_bytes();
+    if b.first() != Some(&b'/') {
         return false;
     }
-    let mut segments = path.split('/').peekable();
-    while let Some(seg) = segments.next() {
-        if seg == "." || seg == ".." || (seg.is_empty() && segments.peek().is_some()) {
-            return false;
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'%' | 0 => return false,
+            b'/' => match &b[i + 1..] {
+                [b'/', ..] | [b'.'] | [b'.', b'/', ..] | [b'.', b'.'] | [b'.', b'.', b'/', ..] => return false,
+                _ => {}
+            },
+            _ => {}
         }
     }
     true
@@ -83,8 +89,39 @@ pub fn normalize_decoding(raw: &str) -> Result<String, BadUri> {
 /// Escapes a normalized URI for sending upstream (as nginx escapes `$uri`).
 pub fn escape_uri(uri: &str) -> String {
     let mut out = String::with_capacity(uri.len());
+    // A table, as for header names: a search of the punctuation per byte showed in profiles.
+    const KEPT: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    b'/' | b'-'
+                        | b'.'
+                        | b'_'
+                        | b'~'
+                        | b'!'
+                        | b'$'
+                        | b'&'
+                        | b'\''
+                        | b'('
+                        | b')'
+                        | b'*'
+                        | b'+'
+                        | b','
+                        | b';'
+                        | b'='
+                        | b':'
+                        | b'@'
+                );
+            b += 1;
+        }
+        t
+    };
     for b in uri.bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=:@".contains(&b) {
+        if KEPT[b as usize] {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -229,6 +266,24 @@ mod tests {
             "/a/.b/",
         ] {
             assert_eq!(normalize(raw), normalize_decoding(raw), "{raw:?}");
+        }
+        // Every path of up to seven characters from the ones that matter.
+        let mut paths = vec![String::new()];
+        for _ in 0..7 {
+            paths = paths.iter().flat_map(|p| ['/', '.', 'a', '%', '\0'].map(|c| format!("{p}{c}"))).collect();
+            for raw in &paths {
+                assert_eq!(normalize(raw), normalize_decoding(raw), "{raw:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn escaping_keeps_what_nginx_keeps() {
+        for b in 0..=255u8 {
+            let kept = b.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=:@".contains(&b);
+            let text = String::from_utf8_lossy(&[b]).into_owned();
+            let want: String = if kept { text.clone() } else { text.bytes().map(|x| format!("%{x:02X}")).collect() };
+            assert_eq!(escape_uri(&text), want, "byte {b:#x}");
         }
     }
     use crate::proxy::conf::{AsWritten, parse_text};
