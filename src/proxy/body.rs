@@ -73,7 +73,11 @@ impl HttpBody for Limited {
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(e)))),
+            // A broken chunked body, or a client gone mid-body: nginx answers 400, not 502.
+            Poll::Ready(Some(Err(e))) => {
+                self.verdict.0.store(400, Ordering::SeqCst);
+                Poll::Ready(Some(Err(Box::new(e))))
+            }
             Poll::Ready(None) => Poll::Ready(None),
         }
     }
