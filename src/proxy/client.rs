@@ -455,6 +455,12 @@ fn parse_head(buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Opti
             }
         }
     }
+    // Which one frames the body is a guess that a client, or the next answer
+    // on a kept-alive connection, may guess otherwise: refused, as nginx
+    // (1.23 on) refuses it.
+    if encoded && length.is_some() {
+        return Err(Failure::Invalid("\"Content-Length\" and \"Transfer-Encoding\" headers at the same time"));
+    }
     let framing = if encoded {
         if chunked { Framing::Chunked(Chunk::Size) } else { Framing::Close }
     } else {
@@ -998,6 +1004,7 @@ mod tests {
             Step::Answer(vec![b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nnothex\r\n"]),
             Step::Answer(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"]),
             Step::Answer(vec![b"HTTP/1.1 2x0 OK\r\n\r\n"]),
+            Step::Answer(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"]),
         ])
         .await;
         assert!(fetch(addr).await.unwrap().2.is_err(), "a body cut short by the close");
@@ -1005,6 +1012,8 @@ mod tests {
         assert!(fetch(addr).await.unwrap().2.is_err(), "a chunk size that is not hex");
         assert!(matches!(fetch(addr).await, Err(Failure::Invalid(_))), "two different lengths");
         assert!(matches!(fetch(addr).await, Err(Failure::Invalid(_))), "a broken status line");
+        // Passed on, its Content-Length cut the chunked body short for the client.
+        assert!(matches!(fetch(addr).await, Err(Failure::Invalid(_))), "both a length and chunks");
     }
 
     #[tokio::test]
