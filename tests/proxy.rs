@@ -24,6 +24,11 @@ class H(http.server.BaseHTTPRequestHandler):
             status, out = 500, b"upstream says boom"
         elif self.path.startswith("/slow"):
             time.sleep(3); status, out = 200, b"late"
+        elif self.path.startswith("/accel/"):
+            to = {"file": "/protected/a.css", "named": "@named", "climb": "/protected/../../secret.txt", "args": "/text?name=accel", "missing": "/protected/nothere.css"}[self.path[7:]]
+            self.send_response(200); self.send_header("X-Accel-Redirect", to); self.send_header("Content-Type", "text/x-carried")
+            self.send_header("Set-Cookie", "s=1"); self.send_header("Content-Disposition", "attachment"); self.send_header("X-Other", "dropped")
+            self.send_header("Content-Length", "7"); self.end_headers(); self.wfile.write(b"ignored"); return
         elif self.path.startswith("/redirect"):
             self.send_response(302); self.send_header("Location", "http://backend/v2/elsewhere"); self.send_header("Content-Length", "0"); self.end_headers(); return
         else:
@@ -109,6 +114,9 @@ http {{
         location /static/ {{ alias {root}/files/; }}
         location /hdr/ {{ add_header X-Test yes; expires 1h; }}
         location /gone/ {{ return 410; }}
+        location /protected/ {{ internal; alias {root}/files/; }}
+        location @named {{ return 200 "named $uri"; }}
+        location /noaccel/ {{ proxy_pass http://backend/; proxy_ignore_headers X-Accel-Redirect X-Accel-Expires; }}
     }}
 }}
 "#,
@@ -322,6 +330,13 @@ fn answers_like_nginx_on_the_same_configuration() {
         ("/static/a.css", ""),
         ("/hdr/x.txt", ""),
         ("/gone/", ""),
+        ("/api/accel/file", ""),
+        ("/api/accel/named", ""),
+        ("/api/accel/climb", ""),
+        ("/api/accel/args", ""),
+        ("/api/accel/missing", ""),
+        ("/noaccel/accel/file", ""),
+        ("/protected/a.css", ""),
         ("/a/../files/a.css", ""),
         ("/files//a.css", ""),
         ("/%2e%2e/%2e%2e/etc/passwd", ""),
@@ -388,7 +403,7 @@ fn answers_like_nginx_on_the_same_configuration() {
         {
             why.push(format!("content-length {:?} vs {:?}", a.header("content-length"), b.header("content-length")));
         }
-        for h in ["x-test", "cache-control", "content-range", "etag", "accept-ranges"] {
+        for h in ["x-test", "cache-control", "content-range", "etag", "accept-ranges", "set-cookie", "content-disposition", "x-other"] {
             if a.header(h).is_some() != b.header(h).is_some() {
                 why.push(format!("header {h}: {:?} vs {:?}", a.header(h), b.header(h)));
             }

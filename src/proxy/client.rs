@@ -215,6 +215,8 @@ pub struct Exchange<'a> {
 pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
+    /// The upstream's X-Accel-Redirect, whether or not it is passed on.
+    pub accel_redirect: Option<Bytes>,
     pub body: AnswerBody,
 }
 
@@ -277,7 +279,12 @@ async fn attempt(
         Ok(r) => r.map_err(|(f, stale)| (f, stale && replayable))?,
     };
     if head.status == StatusCode::SWITCHING_PROTOCOLS && ex.upgrade {
-        return Ok(Answer { status: head.status, headers: head.headers, body: AnswerBody::Upgraded(stream, buf.freeze()) });
+        return Ok(Answer {
+            status: head.status,
+            headers: head.headers,
+            accel_redirect: None,
+            body: AnswerBody::Upgraded(stream, buf.freeze()),
+        });
     }
     let no_body = ex.head_request || head.status == StatusCode::NO_CONTENT || head.status == StatusCode::NOT_MODIFIED;
     let framing = if no_body { Framing::Done } else { head.framing };
@@ -290,7 +297,7 @@ async fn attempt(
     if body.decoder.done() {
         body.finish();
     }
-    Ok(Answer { status: head.status, headers: head.headers, body: AnswerBody::Stream(body) })
+    Ok(Answer { status: head.status, headers: head.headers, accel_redirect: head.accel_redirect, body: AnswerBody::Stream(body) })
 }
 
 /// Writes the head, then the body as it comes, each write within
@@ -373,6 +380,7 @@ enum Chunk {
 struct Head {
     status: StatusCode,
     headers: HeaderMap,
+    accel_redirect: Option<Bytes>,
     framing: Framing,
     reusable: bool,
 }
@@ -473,10 +481,15 @@ fn parse_head(buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Opti
     let pass_all = status == StatusCode::SWITCHING_PROTOCOLS && upgrade;
     // Names and values by position, so the head can be frozen and values shared, not copied.
     let mut spans: Vec<(HeaderName, usize, usize)> = Vec::with_capacity(res.headers.len());
+    let mut accel = None;
     for h in res.headers.iter() {
         let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else {
             return Err(Failure::Invalid("invalid header"));
         };
+        if name.as_str() == "x-accel-redirect" && !h.value.is_empty() {
+            let at = h.value.as_ptr() as usize - start;
+            accel = Some((at, at + h.value.len()));
+        }
         let hop = super::upstream::is_hop_by_hop(&name) || named.iter().any(|n| n.eq_ignore_ascii_case(name.as_str().as_bytes()));
         if pass_all || (!hop && keep(&name)) {
             let at = h.value.as_ptr() as usize - start;
@@ -490,7 +503,8 @@ fn parse_head(buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Opti
         let value = HeaderValue::from_maybe_shared(head.slice(from..to)).map_err(|_| Failure::Invalid("invalid header"))?;
         headers.append(name, value);
     }
-    Ok(Some(Head { status, headers, framing, reusable: !close }))
+    let accel_redirect = accel.map(|(from, to)| head.slice(from..to));
+    Ok(Some(Head { status, headers, accel_redirect, framing, reusable: !close }))
 }
 
 struct Conn {

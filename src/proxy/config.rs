@@ -396,6 +396,8 @@ pub struct LocConf {
     pub proxy_send_timeout: Duration,
     pub proxy_intercept_errors: bool,
     pub proxy_hide_headers: Vec<String>,
+    /// `proxy_ignore_headers X-Accel-Redirect`: the upstream's redirect is not followed.
+    pub ignore_accel_redirect: bool,
     pub proxy_pass_headers: Vec<String>,
 }
 
@@ -435,6 +437,7 @@ impl Default for LocConf {
             proxy_send_timeout: Duration::from_secs(60),
             proxy_intercept_errors: false,
             proxy_hide_headers: Vec::new(),
+            ignore_accel_redirect: false,
             proxy_pass_headers: Vec::new(),
         }
     }
@@ -719,6 +722,25 @@ impl Compiler {
                     nargs(d, 1..=1)?;
                     conf.proxy_hide_headers.push(d.args[0].to_ascii_lowercase());
                 }
+                "proxy_ignore_headers" => {
+                    nargs(d, 1..=usize::MAX)?;
+                    // There is no proxy cache here: what the others change is caching.
+                    const NAMES: [&str; 9] = [
+                        "X-Accel-Redirect",
+                        "X-Accel-Expires",
+                        "X-Accel-Limit-Rate",
+                        "X-Accel-Buffering",
+                        "X-Accel-Charset",
+                        "Expires",
+                        "Cache-Control",
+                        "Set-Cookie",
+                        "Vary",
+                    ];
+                    if let Some(bad) = d.args.iter().find(|a| !NAMES.iter().any(|n| n.eq_ignore_ascii_case(a))) {
+                        return Err(err(d, format!("invalid value \"{bad}\" in \"proxy_ignore_headers\"")));
+                    }
+                    conf.ignore_accel_redirect = d.args.iter().any(|a| a.eq_ignore_ascii_case("X-Accel-Redirect"));
+                }
                 "proxy_pass_header" => {
                     clear("proxy_pass_header", conf);
                     nargs(d, 1..=1)?;
@@ -882,6 +904,7 @@ impl Compiler {
             "proxy_send_timeout",
             "proxy_intercept_errors",
             "proxy_hide_header",
+            "proxy_ignore_headers",
             "proxy_pass_header",
             "error_log",
         ];
@@ -1264,6 +1287,19 @@ mod tests {
         assert_eq!(c.http.upstreams["docker-fastapi"].servers[0].port, 7000);
         assert_eq!(s.conf.error_pages[0].codes, vec![500, 502, 503, 504]);
         assert_eq!(s.conf.keepalive_timeout, Duration::from_secs(500));
+    }
+
+    #[test]
+    fn proxy_ignore_headers_takes_nginx_names_and_is_inherited() {
+        let c = compile_str(
+            "http { proxy_ignore_headers x-accel-redirect Expires; server { location /a/ { proxy_pass http://b/; } \
+             location /b/ { proxy_ignore_headers Vary; proxy_pass http://b/; } } }",
+        )
+        .unwrap();
+        let ignored: Vec<bool> = c.http.servers[0].locations.iter().map(|l| l.conf.ignore_accel_redirect).collect();
+        assert_eq!(ignored, vec![true, false]);
+        let e = compile_str("http { server { location / { proxy_ignore_headers X-Accel-Redirect Bogus; } } }").unwrap_err();
+        assert!(e.to_string().contains("invalid value \"Bogus\" in \"proxy_ignore_headers\""), "{e}");
     }
 
     #[test]

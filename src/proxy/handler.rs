@@ -149,6 +149,8 @@ pub struct Req {
     pub on_upgrade: Option<hyper::upgrade::OnUpgrade>,
     /// The file system as this request sees it.
     pub seen: files::Seen,
+    /// What an upstream's X-Accel-Redirect carries to the answer it redirects to.
+    pub carried: Option<hyper::HeaderMap>,
 }
 
 fn header_str(h: &hyper::HeaderMap, name: header::HeaderName) -> &str {
@@ -283,6 +285,7 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, peers: Peers) -> (
         matched_prefix: None,
         on_upgrade,
         seen: Default::default(),
+        carried: None,
     };
     let (resp, conf) = process(&rt, &server, &mut r).await;
     let resp = super::gzip::maybe(&conf, &r.vars.headers, resp);
@@ -498,6 +501,10 @@ async fn process(rt: &Runtime, server: &Arc<Server>, r: &mut Req) -> (Response<B
             }
             Outcome::Named(n) => named = Some(n),
             Outcome::Status(code) => {
+                // An error page has its own type, whatever an X-Accel-Redirect carried.
+                if let Some(c) = r.carried.as_mut() {
+                    c.remove(header::CONTENT_TYPE);
+                }
                 if code == 444 {
                     return (plain_status(StatusCode::BAD_REQUEST), conf);
                 }
@@ -693,6 +700,21 @@ async fn try_files(rt: &Runtime, conf: &Arc<LocConf>, loc: &Arc<Location>, list:
 fn decorate(rt: &Runtime, conf: &LocConf, r: &Req, mut resp: Response<Body>, status: Option<StatusCode>) -> Response<Body> {
     if let Some(s) = status {
         *resp.status_mut() = s;
+    }
+    if let Some(carried) = &r.carried {
+        // nginx sets these before the redirected request runs: its type
+        // stands, the others are kept where the answer has none of its own.
+        let h = resp.headers_mut();
+        for name in carried.keys() {
+            if name == header::CONTENT_TYPE || name == header::SET_COOKIE || !h.contains_key(name) {
+                if name == header::CONTENT_TYPE {
+                    h.remove(name);
+                }
+                for v in carried.get_all(name) {
+                    h.append(name.clone(), v.clone());
+                }
+            }
+        }
     }
     let code = resp.status().as_u16();
     if code != 200 {

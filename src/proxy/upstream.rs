@@ -518,10 +518,45 @@ fn peer_failed(rt: &Runtime, group: Option<&Group>, idx: usize, what: &str, r: &
     }
 }
 
+/// The headers of an answer that follow its X-Accel-Redirect, as nginx's.
+const CARRIED: [HeaderName; 6] =
+    [header::CONTENT_TYPE, header::SET_COOKIE, header::CONTENT_DISPOSITION, header::CACHE_CONTROL, header::EXPIRES, header::ACCEPT_RANGES];
+
+/// X-Accel-Redirect: the answer's body is dropped (and its connection
+/// closed) and the request goes on, as a GET, at the URI or named
+/// location the upstream gave, internal ones included.
+fn accel_redirect(r: &mut Req, target: &[u8], headers: &HeaderMap) -> Outcome {
+    let mut carried = HeaderMap::new();
+    for name in &CARRIED {
+        for v in headers.get_all(name) {
+            carried.append(name.clone(), v.clone());
+        }
+    }
+    r.carried = Some(carried);
+    if r.method != Method::HEAD {
+        r.method = Method::GET;
+    }
+    r.body = None;
+    let target = String::from_utf8_lossy(target);
+    if let Some(name) = target.strip_prefix('@') {
+        return Outcome::Named(name.to_string());
+    }
+    let (path, _) = target.split_once('?').unwrap_or((&target, ""));
+    // nginx takes no URI that climbs or is not absolute: "unsafe URI" and 404.
+    let climbs = path.split('/').any(|seg| seg == "..");
+    if !path.starts_with('/') || climbs || path.contains('\0') || super::routes::normalize(path).is_err() {
+        return Outcome::Status(404);
+    }
+    Outcome::Internal(target.into_owned())
+}
+
 fn respond(rt: &Runtime, conf: &super::config::LocConf, p: &ProxyPass, r: &mut Req, answer: client::Answer) -> Outcome {
     let status = answer.status;
     if conf.proxy_intercept_errors && status.as_u16() >= 300 && conf.error_pages.iter().any(|e| e.codes.contains(&status.as_u16())) {
         return Outcome::Status(status.as_u16());
+    }
+    if let Some(target) = answer.accel_redirect.as_ref().filter(|_| !conf.ignore_accel_redirect) {
+        return accel_redirect(r, target, &answer.headers);
     }
     let mut out = Response::new(super::handler::empty());
     *out.status_mut() = status;
