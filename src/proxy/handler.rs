@@ -706,13 +706,13 @@ fn decorate(rt: &Runtime, conf: &LocConf, r: &Req, mut resp: Response<Body>, sta
         // stands, the others are kept where the answer has none of its own.
         let h = resp.headers_mut();
         for name in carried.keys() {
-            if name == header::CONTENT_TYPE || name == header::SET_COOKIE || !h.contains_key(name) {
-                if name == header::CONTENT_TYPE {
-                    h.remove(name);
-                }
-                for v in carried.get_all(name) {
-                    h.append(name.clone(), v.clone());
-                }
+            if name == header::CONTENT_TYPE {
+                h.remove(name);
+            } else if name != header::SET_COOKIE && h.contains_key(name) {
+                continue;
+            }
+            for v in carried.get_all(name) {
+                h.append(name.clone(), v.clone());
             }
         }
     }
