@@ -159,7 +159,7 @@ pub fn nginx_conf(data: &[u8]) {
 /// when nothing was percent-decoded.
 pub fn uri(data: &[u8]) {
     let Some(raw) = text(data) else { return };
-    assert_eq!(routes::normalize(raw), routes::normalize_decoding(raw), "the shortcut disagrees on {raw:?}");
+    assert_eq!(routes::normalize(raw).map(|n| n.into_owned()), routes::normalize_decoding(raw), "the shortcut disagrees on {raw:?}");
     let Ok(out) = routes::normalize(raw) else { return };
     assert!(out.starts_with('/'), "{out:?} is not absolute");
     assert!(!out.contains('\0'), "{out:?} holds NUL");
@@ -173,7 +173,7 @@ pub fn uri(data: &[u8]) {
     assert!(joined.starts_with("/srv/root"));
     assert!(joined.components().all(|c| !matches!(c, Component::ParentDir | Component::CurDir)), "{joined:?} leaves the root");
     if !raw.contains('%') {
-        assert_eq!(routes::normalize(&out).as_deref(), Ok(out.as_str()), "normalizing twice changes {raw:?}");
+        assert_eq!(routes::normalize(&out).as_deref(), Ok(&*out), "normalizing twice changes {raw:?}");
     }
 }
 

@@ -220,7 +220,7 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, peers: Peers) -> (
     // the early answers below log the $uri it would.
     let unnormalizable = match routes::normalize(parts.uri.path()) {
         Ok(u) => {
-            vars.uri = u;
+            vars.uri = u.into_owned();
             false
         }
         Err(_) => {
@@ -491,8 +491,9 @@ async fn process(rt: &Runtime, server: &Arc<Server>, r: &mut Req) -> (Response<B
                     None => (uri, None),
                 };
                 r.vars.uri = match routes::normalize(&u) {
-                    Ok(n) => n,
-                    Err(_) => u,
+                    Ok(std::borrow::Cow::Owned(n)) => n,
+                    // Already normal: the string in hand is the URI.
+                    Ok(std::borrow::Cow::Borrowed(_)) | Err(_) => u,
                 };
                 if let Some(a) = a {
                     r.vars.args = a;

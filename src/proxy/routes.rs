@@ -1,6 +1,7 @@
 //! URI normalization and routing: which server answers a request, and which
 //! location inside it, by nginx's rules.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -12,13 +13,13 @@ pub struct BadUri;
 
 /// Decodes a path once, merges slashes and resolves `.` and `..`, as nginx
 /// does; a path that climbs above the root or holds NUL is refused.
-pub fn normalize(raw: &str) -> Result<String, BadUri> {
+pub fn normalize(raw: &str) -> Result<Cow<'_, str>, BadUri> {
     // Most URIs are already in normal form: nothing to decode, no empty,
-    // `.` or `..` segment. They are their own answer.
+    // `.` or `..` segment. They are their own answer, lent, not copied.
     if is_plain(raw) {
-        return Ok(raw.to_string());
+        return Ok(Cow::Borrowed(raw));
     }
-    normalize_decoding(raw)
+    normalize_decoding(raw).map(Cow::Owned)
 }
 
 /// Absolute, nothing percent-encoded, no NUL, and no empty (but a final),
@@ -265,14 +266,14 @@ mod tests {
             "/a/b/..c",
             "/a/.b/",
         ] {
-            assert_eq!(normalize(raw), normalize_decoding(raw), "{raw:?}");
+            assert_eq!(normalize(raw).map(Cow::into_owned), normalize_decoding(raw), "{raw:?}");
         }
         // Every path of up to seven characters from the ones that matter.
         let mut paths = vec![String::new()];
         for _ in 0..7 {
             paths = paths.iter().flat_map(|p| ['/', '.', 'a', '%', '\0'].map(|c| format!("{p}{c}"))).collect();
             for raw in &paths {
-                assert_eq!(normalize(raw), normalize_decoding(raw), "{raw:?}");
+                assert_eq!(normalize(raw).map(Cow::into_owned), normalize_decoding(raw), "{raw:?}");
             }
         }
     }
