@@ -221,6 +221,69 @@ pub fn http_date(t: SystemTime) -> String {
     super::vars::format_time(t, super::vars::TimeFormat::Http)
 }
 
+/// A file version's validators and length, as text and as header values.
+struct Version {
+    tag: String,
+    last_modified: String,
+    tag_value: Option<HeaderValue>,
+    last_modified_value: Option<HeaderValue>,
+    length_value: HeaderValue,
+}
+
+/// The validators of a file version (its mtime and length), made once per
+/// version and thread: formatting them and copying each into a header cost
+/// a small file's answer four allocations and some thousand instructions.
+/// A clone of a header value shares its bytes.
+fn version(mtime: SystemTime, len: u64) -> Arc<Version> {
+    type Memo = Vec<((SystemTime, u64), Arc<Version>)>;
+    thread_local! {
+        static MEMO: std::cell::RefCell<(Memo, usize)> = const { std::cell::RefCell::new((Vec::new(), 0)) };
+    }
+    const SLOTS: usize = 64;
+    MEMO.with(|m| {
+        let (memo, next) = &mut *m.borrow_mut();
+        if let Some((_, v)) = memo.iter().find(|(k, _)| *k == (mtime, len)) {
+            return v.clone();
+        }
+        let (tag, last_modified) = (etag(mtime, len), http_date(mtime));
+        let v = Arc::new(Version {
+            tag_value: HeaderValue::from_str(&tag).ok(),
+            last_modified_value: HeaderValue::from_str(&last_modified).ok(),
+            length_value: HeaderValue::from(len),
+            tag,
+            last_modified,
+        });
+        // Replaced in turn once full: a site has more files than slots only
+        // when it is big, and then a miss costs what every answer cost before.
+        if memo.len() < SLOTS {
+            memo.push(((mtime, len), v.clone()));
+        } else {
+            memo[*next] = ((mtime, len), v.clone());
+            *next = (*next + 1) % SLOTS;
+        }
+        v
+    })
+}
+
+/// A Content-Type as a header value, made once per type and thread.
+fn content_type_value(t: &str) -> Option<HeaderValue> {
+    thread_local! {
+        static TYPES: std::cell::RefCell<Vec<(String, Option<HeaderValue>)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    TYPES.with(|types| {
+        let mut types = types.borrow_mut();
+        if let Some((_, v)) = types.iter().find(|(k, _)| k == t) {
+            return v.clone();
+        }
+        let v = HeaderValue::from_str(t).ok();
+        if types.len() >= 64 {
+            types.clear();
+        }
+        types.push((t.to_string(), v.clone()));
+        v
+    })
+}
+
 fn etag(mtime: SystemTime, len: u64) -> String {
     // Written by hand: formatting machinery took a tenth of a small file's answer.
     fn hex(mut n: u64, out: &mut String) {
@@ -353,18 +416,24 @@ pub async fn respond(
 ) -> Response<Body> {
     let len = meta.len();
     let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
-    let tag = etag(mtime, len);
-    let last_modified = http_date(mtime);
+    let v = version(mtime, len);
+    let (tag, last_modified) = (v.tag.as_str(), v.last_modified.as_str());
     let mut b = Head::new(StatusCode::OK);
-    b.set(header::CONTENT_TYPE, content_type);
-    b.set(header::LAST_MODIFIED, &last_modified);
-    b.set(header::ETAG, &tag);
+    for (name, value) in [
+        (header::CONTENT_TYPE, content_type_value(content_type)),
+        (header::LAST_MODIFIED, v.last_modified_value.clone()),
+        (header::ETAG, v.tag_value.clone()),
+    ] {
+        if let Some(value) = value {
+            b.headers.insert(name, value);
+        }
+    }
     b.headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     let inm = req.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
     let ims = req.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok());
     let not_modified = match inm {
-        Some(list) => list.split(',').any(|t| t.trim() == tag || t.trim() == "*" || t.trim().strip_prefix("W/") == Some(&tag)),
-        None => ims == Some(last_modified.as_str()),
+        Some(list) => list.split(',').any(|t| t.trim() == tag || t.trim() == "*" || t.trim().strip_prefix("W/") == Some(tag)),
+        None => ims == Some(last_modified),
     };
     if not_modified {
         b.status = StatusCode::NOT_MODIFIED;
@@ -404,7 +473,8 @@ pub async fn respond(
     let end = end_excl.saturating_sub(1);
     let body_len = end_excl - start;
     b.status = status;
-    b.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body_len));
+    let length = if body_len == len { v.length_value.clone() } else { HeaderValue::from(body_len) };
+    b.headers.insert(header::CONTENT_LENGTH, length);
     if method == Method::HEAD || body_len == 0 {
         return b.body(super::handler::empty());
     }
