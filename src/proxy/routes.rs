@@ -90,37 +90,7 @@ pub fn normalize_decoding(raw: &str) -> Result<String, BadUri> {
 /// Escapes a normalized URI for sending upstream (as nginx escapes `$uri`).
 pub fn escape_uri(uri: &str) -> String {
     let mut out = String::with_capacity(uri.len());
-    // A table, as for header names: a search of the punctuation per byte showed in profiles.
-    const KEPT: [bool; 256] = {
-        let mut t = [false; 256];
-        let mut b = 0;
-        while b < 256 {
-            let c = b as u8;
-            t[b] = c.is_ascii_alphanumeric()
-                || matches!(
-                    c,
-                    b'/' | b'-'
-                        | b'.'
-                        | b'_'
-                        | b'~'
-                        | b'!'
-                        | b'$'
-                        | b'&'
-                        | b'\''
-                        | b'('
-                        | b')'
-                        | b'*'
-                        | b'+'
-                        | b','
-                        | b';'
-                        | b'='
-                        | b':'
-                        | b'@'
-                );
-            b += 1;
-        }
-        t
-    };
+    const KEPT: [bool; 256] = super::alnum_and(b"/-._~!$&'()*+,;=:@");
     for b in uri.bytes() {
         if KEPT[b as usize] {
             out.push(b as char);
