@@ -258,7 +258,7 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, peers: Peers) -> (
     // nginx reads a Host it cannot use as a name as a bad request, as it does
     // an HTTP/1.1 request with no host at all, and a method not in capitals.
     let bad_host = match first_host {
-        Some(h) => !valid_host(h.as_bytes()),
+        Some(h) => !super::vars::valid_host(h.as_bytes()),
         // Even with the host in an absolute URI, as nginx has it.
         None => protocol == "HTTP/1.1",
     };
@@ -290,35 +290,6 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, peers: Peers) -> (
     let (resp, conf) = process(&rt, &server, &mut r).await;
     let resp = super::gzip::maybe(&conf, &r.vars.headers, resp);
     finish(&rt, Some(&conf), r.vars, resp)
-}
-
-/// Whether nginx takes a Host value as a name (ngx_http_validate_host): no
-/// two dots in a row, no slash, no control character or space, and
-/// something left once the port and a final dot are taken off.
-pub fn valid_host(h: &[u8]) -> bool {
-    let (mut dot, mut end, mut literal, mut rest) = (None, h.len(), false, false);
-    for (i, &c) in h.iter().enumerate() {
-        match c {
-            b'.' if dot.is_some_and(|d| d + 1 == i) => return false,
-            b'.' => dot = Some(i),
-            b':' if !literal && !rest => {
-                end = i;
-                rest = true;
-            }
-            b'[' if i == 0 => literal = true,
-            b']' if literal && !rest => {
-                end = i + 1;
-                rest = true;
-                literal = false;
-            }
-            b'/' | 0..=0x20 | 0x7f => return false,
-            _ => {}
-        }
-    }
-    if dot.is_some_and(|d| d + 1 == end) {
-        end -= 1;
-    }
-    end > 0
 }
 
 /// The `Date` header for this second, made once per second per thread:
@@ -759,19 +730,4 @@ fn decorate(rt: &Runtime, conf: &LocConf, r: &Req, mut resp: Response<Body>, sta
         }
     }
     resp
-}
-
-#[cfg(test)]
-mod tests {
-    use super::valid_host;
-
-    #[test]
-    fn hosts_are_taken_as_nginx_takes_them() {
-        for h in ["a", "example.com", "a.:80", "EXAMPLE.com:1000", "[::1]", "[::1]:80", ".a", "a\\b", "a:b:c", "xn--caf-dma.fr"] {
-            assert!(valid_host(h.as_bytes()), "{h:?} is a name to nginx");
-        }
-        for h in ["", ".", ":80", "a..b", "a/b", "a b", "a\tb", "a\u{7f}", "..", "a.:80..", "[::1]..:80"] {
-            assert!(!valid_host(h.as_bytes()), "{h:?} is refused by nginx");
-        }
-    }
 }

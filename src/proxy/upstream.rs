@@ -531,9 +531,10 @@ fn accel_redirect(r: &mut Req, target: &[u8], headers: &HeaderMap) -> Outcome {
         return Outcome::Named(name.to_string());
     }
     let (path, _) = target.split_once('?').unwrap_or((&target, ""));
-    // nginx takes no URI that climbs or is not absolute: "unsafe URI" and 404.
+    // nginx takes no URI that climbs, even within the root, and none that
+    // normalization refuses (relative, above the root, NUL): "unsafe URI", 404.
     let climbs = path.split('/').any(|seg| seg == "..");
-    if !path.starts_with('/') || climbs || path.contains('\0') || super::routes::normalize(path).is_err() {
+    if climbs || super::routes::normalize(path).is_err() {
         return Outcome::Status(404);
     }
     Outcome::Internal(target.into_owned())

@@ -505,6 +505,15 @@ impl RequestVars {
         }
     }
 
+    /// `$proxy_add_x_forwarded_for`: the client's X-Forwarded-For with its
+    /// address added, lent without a copy when there is none.
+    fn with_forwarded_for<R>(&self, f: &mut dyn FnMut(&str) -> R) -> R {
+        match header(&self.headers, &HeaderName::from_static("x-forwarded-for")) {
+            Some(x) => f(&format!("{x}, {}", self.remote_text.as_str())),
+            None => f(self.remote_text.as_str()),
+        }
+    }
+
     fn arg(&self, name: &str) -> Option<String> {
         self.args.split('&').find_map(|kv| {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
@@ -529,6 +538,35 @@ pub fn without_port(host: &str) -> &str {
         b.iter().position(|&c| c == b':').unwrap_or(b.len())
     };
     &host[..end]
+}
+
+/// Whether nginx takes a Host value as a name (ngx_http_validate_host): no
+/// two dots in a row, no slash, no control character or space, and
+/// something left once the port and a final dot are taken off.
+pub fn valid_host(h: &[u8]) -> bool {
+    let (mut dot, mut end, mut literal, mut rest) = (None, h.len(), false, false);
+    for (i, &c) in h.iter().enumerate() {
+        match c {
+            b'.' if dot.is_some_and(|d| d + 1 == i) => return false,
+            b'.' => dot = Some(i),
+            b':' if !literal && !rest => {
+                end = i;
+                rest = true;
+            }
+            b'[' if i == 0 => literal = true,
+            b']' if literal && !rest => {
+                end = i + 1;
+                rest = true;
+                literal = false;
+            }
+            b'/' | 0..=0x20 | 0x7f => return false,
+            _ => {}
+        }
+    }
+    if dot.is_some_and(|d| d + 1 == end) {
+        end -= 1;
+    }
+    end > 0
 }
 
 /// A header's value, lent when it has one, joined (and so copied) when repeated.
@@ -585,10 +623,7 @@ impl Vars for RequestVars {
             Kind::ServerProtocol => lend(self.protocol),
             Kind::RemoteUser | Kind::Other => false,
             Kind::RemoteAddr => lend(self.remote_text.as_str()),
-            Kind::ProxyAddXForwardedFor => match header(&self.headers, &HeaderName::from_static("x-forwarded-for")) {
-                Some(x) => lend(&format!("{x}, {}", self.remote_text.as_str())),
-                None => lend(self.remote_text.as_str()),
-            },
+            Kind::ProxyAddXForwardedFor => self.with_forwarded_for(&mut lend),
             Kind::BodyBytesSent => lend(itoa::Buffer::new().format(self.body_bytes_sent)),
             Kind::BytesSent => lend(itoa::Buffer::new().format(self.bytes_sent)),
             Kind::Connection => lend(itoa::Buffer::new().format(self.connection)),
@@ -650,10 +685,7 @@ impl Vars for RequestVars {
             Kind::Msec => secs_millis(self.started_wall.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default()),
             Kind::ProxyHost => return self.proxy_host.as_deref().map(str::to_string),
             Kind::ProxyPort => return self.proxy_port.map(|p| p.to_string()),
-            Kind::ProxyAddXForwardedFor => match header(&self.headers, &HeaderName::from_static("x-forwarded-for")) {
-                Some(x) => format!("{x}, {}", self.remote_text.as_str()),
-                None => self.remote_text.as_str().to_string(),
-            },
+            Kind::ProxyAddXForwardedFor => self.with_forwarded_for(&mut |x: &str| x.to_string()),
             // Not found without an upstream, as in nginx.
             Kind::UpstreamAddr => return found(&self.upstream_addr),
             Kind::UpstreamStatus => return found(&self.upstream_status),
@@ -762,6 +794,16 @@ mod tests {
         assert_eq!(IpText::new(&longest).as_str(), "ffff:ffff:ffff:ffff:ffff:fffe:ffff:ffff");
         let long_v6: SocketAddr = "[1111:2222:3333:4444:5555:6666:7777:8888]:1".parse().unwrap();
         assert_eq!(IpText::new(&long_v6).as_str(), "1111:2222:3333:4444:5555:6666:7777:8888");
+    }
+
+    #[test]
+    fn hosts_are_taken_as_nginx_takes_them() {
+        for h in ["a", "example.com", "a.:80", "EXAMPLE.com:1000", "[::1]", "[::1]:80", ".a", "a\\b", "a:b:c", "xn--caf-dma.fr"] {
+            assert!(valid_host(h.as_bytes()), "{h:?} is a name to nginx");
+        }
+        for h in ["", ".", ":80", "a..b", "a/b", "a b", "a\tb", "a\u{7f}", "..", "a.:80..", "[::1]..:80"] {
+            assert!(!valid_host(h.as_bytes()), "{h:?} is refused by nginx");
+        }
     }
 
     pub fn vars() -> RequestVars {
