@@ -293,6 +293,7 @@ async fn attempt(
         decoder: Decoder { framing },
         read_timeout: ex.read_timeout,
         sleep: None,
+        failed: None,
     };
     if body.decoder.done() {
         body.finish();
@@ -626,6 +627,8 @@ pub struct UpstreamBody {
     decoder: Decoder,
     read_timeout: Duration,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The failure, held back one poll (see `fail`).
+    failed: Option<String>,
 }
 
 impl UpstreamBody {
@@ -638,10 +641,15 @@ impl UpstreamBody {
         }
     }
 
-    fn fail(&mut self, why: &str) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    /// hyper drops what it has buffered when a body fails, often the head
+    /// and the data that came with it. nginx has sent those before it closes,
+    /// so the error waits one poll: hyper flushes on Pending, then sees it.
+    fn fail(&mut self, cx: &mut Context<'_>, why: &str) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         self.conn = None;
         self.decoder.framing = Framing::Done;
-        Poll::Ready(Some(Err(format!("upstream {why} while reading upstream").into())))
+        self.failed = Some(format!("upstream {why} while reading upstream"));
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
 
@@ -651,6 +659,9 @@ impl HttpBody for UpstreamBody {
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
+        if let Some(why) = this.failed.take() {
+            return Poll::Ready(Some(Err(why.into())));
+        }
         loop {
             let Some(c) = this.conn.as_mut() else {
                 return Poll::Ready(None);
@@ -666,7 +677,7 @@ impl HttpBody for UpstreamBody {
                     this.finish();
                     return Poll::Ready(None);
                 }
-                Decoded::Invalid(why) => return this.fail(&format!("sent {why}")),
+                Decoded::Invalid(why) => return this.fail(cx, &format!("sent {why}")),
                 Decoded::More(want) => want,
             };
             c.buf.reserve(want.clamp(4096, BODY_READ as u64) as usize);
@@ -676,7 +687,7 @@ impl HttpBody for UpstreamBody {
                     let limit = this.read_timeout;
                     let sleep = this.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
                     if sleep.as_mut().poll(cx).is_ready() {
-                        return this.fail("timed out (110: Connection timed out)");
+                        return this.fail(cx, "timed out (110: Connection timed out)");
                     }
                     return Poll::Pending;
                 }
@@ -685,16 +696,16 @@ impl HttpBody for UpstreamBody {
                         this.conn = None;
                         return Poll::Ready(None);
                     }
-                    _ => return this.fail("prematurely closed connection"),
+                    _ => return this.fail(cx, "prematurely closed connection"),
                 },
                 Poll::Ready(Ok(_)) => this.sleep = None,
-                Poll::Ready(Err(e)) => return this.fail(&format!("recv() failed ({})", os_error(&e))),
+                Poll::Ready(Err(e)) => return this.fail(cx, &format!("recv() failed ({})", os_error(&e))),
             }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.conn.is_none() || self.decoder.done()
+        self.failed.is_none() && (self.conn.is_none() || self.decoder.done())
     }
 
     fn size_hint(&self) -> SizeHint {
