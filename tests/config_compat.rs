@@ -28,6 +28,7 @@ const FIELDS: &[&str] = &[
     "container_name",
     "healthcheck.test",
     "networks",
+    "mac_address",
     "mem_limit",
     "mem_reservation",
     "memswap_limit",

@@ -269,6 +269,31 @@ fn keys_this_engine_cannot_apply_are_refused_before_anything_is_made() {
 }
 
 #[test]
+fn a_service_mac_address_is_the_containers_as_docker_compose_sets_it() {
+    let p = TestProject::new(
+        "mac",
+        &format!("services:\n  web:\n    image: {BUSYBOX}\n    command: sleep 1000\n    mac_address: 02:42:ac:11:65:99\n"),
+    );
+    let web = format!("{}-web-1", p.name);
+    let fmt = "{{.Config.MacAddress}} {{index .Config.Labels \"com.docker.compose.config-hash\"}}";
+    let (code, _, err) = p.compose(&["up", "-d"]);
+    assert_eq!(code, 0, "{err}");
+    let theirs = p.inspect(&web, fmt);
+    p.compose(&["down", "-t", "0"]);
+
+    let (code, _, err) = p.run(&["up", "-d"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("mac_address"), "still warned about as not acted on: {err}");
+    assert_eq!(p.inspect(&web, fmt), theirs);
+    // The engine gave the interface that address, and docker compose keeps rcompose's container.
+    assert_eq!(common::docker(&["exec", &web, "cat", "/sys/class/net/eth0/address"]).trim(), "02:42:ac:11:65:99");
+    let id = p.inspect(&web, "{{.Id}}");
+    let (code, _, err) = p.compose(&["up", "-d"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(p.inspect(&web, "{{.Id}}"), id, "docker compose recreated rcompose's container:\n{err}");
+}
+
+#[test]
 fn networks_get_their_ipam_and_follow_the_file_as_docker_compose_has_them() {
     let file = |gateway: &str| {
         format!(

@@ -63,6 +63,7 @@ const SERVICE_KEYS: &[&str] = &[
     "labels",
     "links",
     "logging",
+    "mac_address",
     "mem_limit",
     "mem_reservation",
     "mem_swappiness",
@@ -105,7 +106,7 @@ const SERVICE_KEYS: &[&str] = &[
 
 /// Keys of a service in the Compose Specification that rcompose does not act on yet.
 const HOOK_KEYS: &[&str] = &["command", "user", "privileged", "working_dir", "environment"];
-const SERVICE_SPEC_ONLY: &[&str] = &["credential_spec", "isolation", "mac_address", "models", "provider", "use_api_socket"];
+const SERVICE_SPEC_ONLY: &[&str] = &["credential_spec", "isolation", "models", "provider", "use_api_socket"];
 
 const BUILD_KEYS: &[&str] = &[
     "context",
@@ -1025,6 +1026,7 @@ impl<'a> Converter<'a> {
                 "read_only" => svc.read_only = self.bool(v, &kp).unwrap_or(false),
                 "cpuset" => svc.cpuset = self.set_string(v, &kp),
                 "domainname" => svc.domainname = self.set_string(v, &kp),
+                "mac_address" => svc.mac_address = self.set_string(v, &kp),
                 "cgroup_parent" => svc.cgroup_parent = self.set_string(v, &kp),
                 "runtime" => svc.runtime = self.set_string(v, &kp),
                 "userns_mode" => svc.userns_mode = self.set_string(v, &kp),

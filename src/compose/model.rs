@@ -143,6 +143,9 @@ pub struct Service {
     pub links: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,
+    /// The container's MAC address on its network (the engine's container-wide setting).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
     /// Sizes in bytes, as decimal strings (`-1` is unlimited swap), as docker compose prints them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mem_limit: Option<String>,

@@ -78,10 +78,74 @@ pub fn is_running(c: &ContainerSummary) -> bool {
     )
 }
 
+/// A service's `mac_address`, placed as docker compose places it: on the
+/// first network's endpoint from API 1.44, where the engine reads it there
+/// (unless that network names its own); before, in the container-wide
+/// field, which bollard's models no longer have, so it is returned for a
+/// create request of rcompose's own.
+fn mac_address(engine: &Engine, service: &Service, body: &mut bollard::models::ContainerCreateBody) -> anyhow::Result<Option<String>> {
+    let Some(mac) = service.mac_address.clone() else {
+        return Ok(None);
+    };
+    let api = engine.docker.client_version();
+    if (api.major_version, api.minor_version) >= (1, 44) {
+        if let Some(ep) = body.networking_config.as_mut().and_then(|n| n.endpoints_config.as_mut()).and_then(|e| e.values_mut().next()) {
+            ep.mac_address.get_or_insert(mac);
+        }
+        return Ok(None);
+    }
+    if !engine.host.starts_with("unix://") {
+        bail!(
+            "service {}: mac_address on an engine before API 1.44 (this one speaks {}.{}) can only be sent over a unix socket, not {}\n  hint: remove mac_address, or reach the engine by its socket",
+            service.name,
+            api.major_version,
+            api.minor_version,
+            engine.host
+        );
+    }
+    Ok(Some(mac))
+}
+
+/// `POST /containers/create` with the container-wide `MacAddress` added to
+/// what bollard would send; returns the new container's id.
+async fn raw_create(
+    socket: &str,
+    docker: &bollard::Docker,
+    name: &str,
+    opts: &CreateContainerOptions,
+    body: &bollard::models::ContainerCreateBody,
+    mac: &str,
+) -> Result<String, bollard::errors::Error> {
+    let api = docker.client_version();
+    let mut uri = format!("/v{}.{}/containers/create?name={}", api.major_version, api.minor_version, query_escape(name));
+    if !opts.platform.is_empty() {
+        uri.push_str(&format!("&platform={}", query_escape(&opts.platform)));
+    }
+    let mut value = serde_json::to_value(body).map_err(|e| bollard::errors::Error::IOError { err: std::io::Error::other(e) })?;
+    value["MacAddress"] = serde_json::Value::String(mac.to_string());
+    let answer = super::post_json_unix(socket, &uri, &value).await?;
+    answer.get("Id").and_then(|i| i.as_str()).map(str::to_string).ok_or_else(|| bollard::errors::Error::IOError {
+        err: std::io::Error::other(format!("the engine's create answer has no Id: {answer}")),
+    })
+}
+
+/// Percent-escapes all but unreserved bytes, for a query value.
+fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Creates a service's container and joins its other networks; returns its id.
 pub async fn create(engine: &Engine, project: &Project, service: &Service, c: &spec::Create<'_>) -> anyhow::Result<String> {
     let name = spec::replica_name(project, service, c.number);
-    let body = spec::create_body(project, service, c);
+    let mut body = spec::create_body(project, service, c);
     let opts = CreateContainerOptions { name: Some(name.clone()), platform: service.platform.clone().unwrap_or_default() };
     let extra: Vec<(String, bollard::models::EndpointSettings)> = spec::service_networks(service)
         .iter()
@@ -90,9 +154,15 @@ pub async fn create(engine: &Engine, project: &Project, service: &Service, c: &s
         .collect();
     let files = spec::file_contents(project, service)?;
     let docker = engine.docker.clone();
+    let mac = mac_address(engine, service, &mut body)?;
+    let socket = engine.host.strip_prefix("unix://").map(str::to_string);
     // Created and connected as one step, so an interruption leaves a whole container or none.
     super::to_completion(async move {
-        let created = match docker.create_container(Some(opts), body).await {
+        let made = match (mac, socket) {
+            (Some(mac), Some(socket)) => raw_create(&socket, &docker, &name, &opts, &body, &mac).await,
+            _ => docker.create_container(Some(opts), body).await.map(|c| c.id),
+        };
+        let created = match made {
             Ok(c) => c,
             Err(e) => {
                 let msg = engine_message(&e);
@@ -106,18 +176,18 @@ pub async fn create(engine: &Engine, project: &Project, service: &Service, c: &s
         };
         if let Some(tar) = files {
             let opts = bollard::query_parameters::UploadToContainerOptions { path: "/".into(), ..Default::default() };
-            if let Err(e) = docker.upload_to_container(&created.id, Some(opts), bollard::body_full(tar.into())).await {
-                let _ = docker.remove_container(&created.id, None::<bollard::query_parameters::RemoveContainerOptions>).await;
+            if let Err(e) = docker.upload_to_container(&created, Some(opts), bollard::body_full(tar.into())).await {
+                let _ = docker.remove_container(&created, None::<bollard::query_parameters::RemoveContainerOptions>).await;
                 bail!("cannot copy secrets and configs into {name}: {}", engine_message(&e));
             }
         }
         for (net_name, endpoint) in extra {
-            let req = NetworkConnectRequest { container: created.id.clone(), endpoint_config: Some(endpoint) };
+            let req = NetworkConnectRequest { container: created.clone(), endpoint_config: Some(endpoint) };
             if let Err(e) = docker.connect_network(&net_name, req).await {
                 bail!("cannot connect {name} to network {net_name}: {}", engine_message(&e));
             }
         }
-        Ok(created.id)
+        Ok(created)
     })
     .await
 }

@@ -89,6 +89,34 @@ async fn ping_unix(path: &str) -> anyhow::Result<Option<bollard::ClientVersion>>
     Ok(api)
 }
 
+/// `POST` of a JSON body on the engine's unix socket, answered with JSON:
+/// for what bollard's models no longer say (the container-wide
+/// `MacAddress` that engines before API 1.44 read). Errors are bollard's,
+/// so callers handle them as they handle any other engine call's.
+pub async fn post_json_unix(path: &str, uri: &str, body: &serde_json::Value) -> Result<serde_json::Value, bollard::errors::Error> {
+    use http_body_util::BodyExt;
+    let io = |e: &dyn std::fmt::Display| bollard::errors::Error::IOError { err: std::io::Error::other(e.to_string()) };
+    let stream = tokio::net::UnixStream::connect(path).await?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(|e| io(&e))?;
+    tokio::spawn(conn);
+    let req = hyper::Request::post(uri)
+        .header("host", "docker")
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(body.to_string())))
+        .map_err(|e| io(&e))?;
+    let res = sender.send_request(req).await.map_err(|e| io(&e))?;
+    let status = res.status();
+    let data = res.into_body().collect().await.map_err(|e| io(&e))?.to_bytes();
+    if !status.is_success() {
+        let message = serde_json::from_slice::<serde_json::Value>(&data)
+            .ok()
+            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+            .unwrap_or_else(|| String::from_utf8_lossy(&data).trim().to_string());
+        return Err(bollard::errors::Error::DockerResponseServerError { status_code: status.as_u16(), message });
+    }
+    serde_json::from_slice(&data).map_err(|e| io(&e))
+}
+
 /// `1.41` as a bollard client version.
 fn parse_api_version(v: &str) -> Option<bollard::ClientVersion> {
     let (major, minor) = v.trim().split_once('.')?;
