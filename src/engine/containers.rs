@@ -309,6 +309,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn query_values_keep_only_unreserved_bytes() {
+        assert_eq!(query_escape("proj-web_1.a~"), "proj-web_1.a~");
+        assert_eq!(query_escape("linux/arm64/v8"), "linux%2Farm64%2Fv8");
+        assert_eq!(query_escape("a b&c=\u{e9}"), "a%20b%26c%3D%C3%A9");
+    }
+
+    #[test]
     fn log_prefixes_are_docker_composes_names() {
         let svc = |name: &str, container_name: Option<&str>, scale: Option<u32>| Service {
             name: name.into(),
