@@ -74,19 +74,28 @@ async fn within_deadline<T, E: std::fmt::Display>(call: impl Future<Output = Res
 /// `GET /_ping` on a unix socket: the engine's API version from its
 /// `Api-Version` header, when it sends one.
 async fn ping_unix(path: &str) -> anyhow::Result<Option<bollard::ClientVersion>> {
-    use http_body_util::BodyExt;
-    let stream = tokio::net::UnixStream::connect(path).await?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
-    let req = hyper::Request::get("/_ping").header("host", "docker").body(http_body_util::Empty::<bytes::Bytes>::new())?;
-    let res = sender.send_request(req).await?;
-    let status = res.status();
-    let api = res.headers().get("api-version").and_then(|v| v.to_str().ok()).and_then(parse_api_version);
-    let body = res.into_body().collect().await?.to_bytes();
+    let req = hyper::Request::get("/_ping").header("host", "docker").body(http_body_util::Full::new(bytes::Bytes::new()))?;
+    let (status, headers, body) = call_unix(path, req).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let api = headers.get("api-version").and_then(|v| v.to_str().ok()).and_then(parse_api_version);
     if !status.is_success() {
         anyhow::bail!("the engine answered /_ping with {status}: {}", String::from_utf8_lossy(&body).trim());
     }
     Ok(api)
+}
+
+/// One request on a new connection to the engine's unix socket, for the
+/// calls bollard does not make as rcompose needs them.
+async fn call_unix(
+    path: &str,
+    req: hyper::Request<http_body_util::Full<bytes::Bytes>>,
+) -> Result<(hyper::StatusCode, hyper::HeaderMap, bytes::Bytes), Box<dyn std::error::Error + Send + Sync>> {
+    use http_body_util::BodyExt;
+    let stream = tokio::net::UnixStream::connect(path).await?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let res = sender.send_request(req).await?;
+    let (parts, body) = res.into_parts();
+    Ok((parts.status, parts.headers, body.collect().await?.to_bytes()))
 }
 
 /// `POST` of a JSON body on the engine's unix socket, answered with JSON:
@@ -94,19 +103,13 @@ async fn ping_unix(path: &str) -> anyhow::Result<Option<bollard::ClientVersion>>
 /// `MacAddress` that engines before API 1.44 read). Errors are bollard's,
 /// so callers handle them as they handle any other engine call's.
 pub async fn post_json_unix(path: &str, uri: &str, body: &serde_json::Value) -> Result<serde_json::Value, bollard::errors::Error> {
-    use http_body_util::BodyExt;
     let io = |e: &dyn std::fmt::Display| bollard::errors::Error::IOError { err: std::io::Error::other(e.to_string()) };
-    let stream = tokio::net::UnixStream::connect(path).await?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(|e| io(&e))?;
-    tokio::spawn(conn);
     let req = hyper::Request::post(uri)
         .header("host", "docker")
         .header("content-type", "application/json")
         .body(http_body_util::Full::new(bytes::Bytes::from(body.to_string())))
         .map_err(|e| io(&e))?;
-    let res = sender.send_request(req).await.map_err(|e| io(&e))?;
-    let status = res.status();
-    let data = res.into_body().collect().await.map_err(|e| io(&e))?.to_bytes();
+    let (status, _, data) = call_unix(path, req).await.map_err(|e| io(&e))?;
     if !status.is_success() {
         let message = serde_json::from_slice::<serde_json::Value>(&data)
             .ok()
