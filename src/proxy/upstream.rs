@@ -295,7 +295,8 @@ fn request_head(rt: &Runtime, conf: &super::config::LocConf, r: &Req, uri: &str,
     out.push(b' ');
     out.extend_from_slice(uri.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    let mut value = String::new();
+    // Room for an address list or a Host: grown once, not from nothing.
+    let mut value = String::with_capacity(64);
     match conf.proxy_set_headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("host")) {
         Some((_, t)) => t.eval_into(&ctx, &mut value),
         None => value.push_str(r.vars.proxy_host.as_deref().unwrap_or_default()),
@@ -434,7 +435,10 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
                 break;
             }
         };
-        super::vars::addr_into(&addr, next_entry(&mut r.vars.upstream_addr));
+        let list = next_entry(&mut r.vars.upstream_addr);
+        // `host:port` grown from nothing takes three allocations.
+        list.reserve(21);
+        super::vars::addr_into(&addr, list);
         let verdict = super::body::Verdict::default();
         let exchange = client::Exchange {
             head: &head,
