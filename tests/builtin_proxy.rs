@@ -326,6 +326,28 @@ fn upstreams_through_loopback_ports_where_containers_are_out_of_reach() {
 }
 
 #[test]
+fn a_scaled_upstream_through_loopback_ports_goes_round_every_container() {
+    let port = free_port();
+    let p = TestProject::new("scaledports", &stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro"));
+    scaled_api(&p);
+    let out = p.rc(&["up", "-d"]).env("RCOMPOSE_UPSTREAM_VIA", "ports").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for n in 1..=2 {
+        let mapping = docker(&["port", &format!("{}-api-{n}", p.name), "7000/tcp"]);
+        assert!(mapping.starts_with("127.0.0.1:"), "replica {n}: {mapping}");
+    }
+    for path in ["/api/who.txt", "/blk/who.txt"] {
+        let who: std::collections::BTreeSet<String> = (0..6).map(|_| get(port, path, "").2).collect();
+        assert_eq!(who.len(), 2, "{path}: one replica took every request: {who:?}");
+    }
+    // One stopped: its port leaves the turn, and the other takes every request at once.
+    docker(&["stop", "-t", "0", &format!("{}-api-2", p.name)]);
+    assert!(eventually(5, || (0..4).all(|_| get(port, "/api/who.txt", "").0 == 200)));
+    let out = p.rc(&["down"]).env("RCOMPOSE_UPSTREAM_VIA", "ports").output().unwrap();
+    assert!(out.status.success());
+}
+
+#[test]
 fn a_proxy_whose_dependency_turns_unhealthy_is_not_started() {
     let port = free_port();
     let compose = stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro")
@@ -341,11 +363,10 @@ fn a_proxy_whose_dependency_turns_unhealthy_is_not_started() {
     assert!(p.containers().is_empty());
 }
 
-#[test]
-fn requests_go_round_the_containers_of_a_scaled_upstream() {
-    let port = free_port();
-    let p = TestProject::new("scaledapi", &stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro"));
-    site(&p);
+/// api as two replicas that each serve their own host name at /who.txt,
+/// reached by name at /api/ and through an upstream block at /blk/.
+fn scaled_api(p: &TestProject) {
+    site(p);
     // As the example: a block of one server name, and a name in proxy_pass.
     p.write(
         "nginx.conf",
@@ -366,6 +387,13 @@ fn requests_go_round_the_containers_of_a_scaled_upstream() {
       test: ["CMD", "test", "-e", "/www/who.txt"]
 "#,
     );
+}
+
+#[test]
+fn requests_go_round_the_containers_of_a_scaled_upstream() {
+    let port = free_port();
+    let p = TestProject::new("scaledapi", &stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro"));
+    scaled_api(&p);
     let out = p.rc(&["up", "-d"]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");

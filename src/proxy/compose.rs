@@ -159,10 +159,12 @@ pub struct ContainerHosts {
     /// Turns the addresses of a scaled service, so requests go round them as
     /// nginx goes round the addresses a name resolves to.
     turn: std::sync::atomic::AtomicUsize,
-    /// (name, container port) -> the published loopback address, for `via_ports`.
-    pub ports: RwLock<HashMap<(String, u16), SocketAddr>>,
-    /// Running container id -> (its name, its address), as of the last refresh.
-    by_id: RwLock<HashMap<String, (String, IpAddr)>>,
+    /// (name, container port) -> the loopback addresses published for it,
+    /// one per container (a scaled service has several), for `via_ports`.
+    pub ports: RwLock<HashMap<(String, u16), Vec<SocketAddr>>>,
+    /// Running container id -> (its name, its address, its published
+    /// addresses), as of the last refresh.
+    by_id: RwLock<HashMap<String, (String, IpAddr, Vec<SocketAddr>)>>,
     /// The container addresses the table holds now, for [`HostResolver::gone`].
     live: tokio::sync::watch::Sender<Arc<HashSet<IpAddr>>>,
     /// Every container address the table ever held: those `gone` can vouch for.
@@ -187,15 +189,19 @@ impl Default for ContainerHosts {
 impl HostResolver for ContainerHosts {
     fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, Result<Vec<SocketAddr>, String>> {
         if via_ports()
-            && let Some(addr) = self.ports.read().unwrap_or_else(|e| e.into_inner()).get(&(host.to_string(), port)).copied()
+            && let Some(addrs) = self
+                .ports
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&(host.to_string(), port))
+                .filter(|a| !a.is_empty())
+                .map(|a| self.turned(a, |a| *a))
         {
-            return Box::pin(async move { Ok(vec![addr]) });
+            return Box::pin(async move { Ok(addrs) });
         }
         // The addresses are made under the lock: this runs on every proxied request.
-        let found: Option<Vec<SocketAddr>> = self.table.read().unwrap_or_else(|e| e.into_inner()).get(host).map(|ips| {
-            let first = if ips.len() > 1 { self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % ips.len() } else { 0 };
-            ips[first..].iter().chain(&ips[..first]).map(|ip| SocketAddr::new(*ip, port)).collect()
-        });
+        let found: Option<Vec<SocketAddr>> =
+            self.table.read().unwrap_or_else(|e| e.into_inner()).get(host).map(|ips| self.turned(ips, |ip| SocketAddr::new(*ip, port)));
         match found {
             Some(addrs) if !addrs.is_empty() => Box::pin(async move { Ok(addrs) }),
             Some(_) => {
@@ -223,6 +229,12 @@ impl HostResolver for ContainerHosts {
 }
 
 impl ContainerHosts {
+    /// A name's addresses, starting one further along on each call.
+    fn turned<T>(&self, list: &[T], addr: impl Fn(&T) -> SocketAddr) -> Vec<SocketAddr> {
+        let first = if list.len() > 1 { self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % list.len() } else { 0 };
+        list[first..].iter().chain(&list[..first]).map(addr).collect()
+    }
+
     /// Rebuilds the table from the engine: every running container of the project.
     pub async fn refresh(&self, engine: &crate::engine::Engine, project: &Project) {
         let Ok(list) = crate::engine::containers::list(engine, &project.name, false).await else { return };
@@ -235,6 +247,9 @@ impl ContainerHosts {
             if let Some(svc) = project.services.get(&service) {
                 names.extend(svc.networks.values().flatten().flat_map(|n| n.aliases.iter().cloned()));
             }
+            // One address per container port: the engine lists a port published
+            // on IPv4 and IPv6 twice, and those are one container, not two.
+            let mut published: Vec<(u16, SocketAddr)> = Vec::new();
             for p in c.ports.iter().flatten() {
                 let Some(public) = p.public_port else { continue };
                 let ip: IpAddr = match p.ip.as_deref().and_then(|i| i.parse::<IpAddr>().ok()) {
@@ -242,8 +257,16 @@ impl ContainerHosts {
                     Some(ip) if ip.is_ipv6() => IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]),
                     _ => IpAddr::from([127, 0, 0, 1]),
                 };
-                for n in &names {
-                    ports.entry((n.clone(), p.private_port)).or_insert(SocketAddr::new(ip, public));
+                if !published.iter().any(|(private, _)| *private == p.private_port) {
+                    published.push((p.private_port, SocketAddr::new(ip, public)));
+                }
+            }
+            for n in &names {
+                for (private, addr) in &published {
+                    let addrs: &mut Vec<SocketAddr> = ports.entry((n.clone(), *private)).or_default();
+                    if !addrs.contains(addr) {
+                        addrs.push(*addr);
+                    }
                 }
             }
             let ip = c.network_settings.as_ref().and_then(|n| n.networks.as_ref()).and_then(|nets| {
@@ -257,7 +280,10 @@ impl ContainerHosts {
                 }
             };
             add(&crate::engine::containers::name(c));
-            by_id.insert(crate::engine::containers::id(c), (crate::engine::containers::name(c), ip));
+            by_id.insert(
+                crate::engine::containers::id(c),
+                (crate::engine::containers::name(c), ip, published.iter().map(|(_, a)| *a).collect()),
+            );
             if let Some(svc) = project.services.get(&service) {
                 for net in svc.networks.values().flatten() {
                     for a in &net.aliases {
@@ -292,11 +318,13 @@ impl ContainerHosts {
     /// `dead`: the container's process is gone (not only signalled), so
     /// connects in flight to its address are told so.
     fn mark_down(&self, id: &str, dead: bool) {
-        let Some((name, ip)) = self.by_id.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned() else { return };
+        let Some((_, ip, published)) = self.by_id.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned() else { return };
         for v in self.table.write().unwrap_or_else(|e| e.into_inner()).values_mut() {
             v.retain(|a| *a != ip);
         }
-        self.ports.write().unwrap_or_else(|e| e.into_inner()).retain(|(n, _), _| *n != name);
+        for v in self.ports.write().unwrap_or_else(|e| e.into_inner()).values_mut() {
+            v.retain(|a| !published.contains(a));
+        }
         // A container signalled to stop may still finish what it was asked:
         // requests already in flight are left to it.
         if dead {
@@ -496,7 +524,7 @@ mod tests {
         let hosts = ContainerHosts::default();
         let ips: Vec<IpAddr> = vec!["172.30.0.7".parse().unwrap(), "172.30.0.8".parse().unwrap()];
         hosts.table.write().unwrap().insert("api".into(), ips.clone());
-        hosts.by_id.write().unwrap().insert("two".into(), ("p-api-2".into(), ips[1]));
+        hosts.by_id.write().unwrap().insert("two".into(), ("p-api-2".into(), ips[1], Vec::new()));
         let mut firsts = Vec::new();
         for _ in 0..4 {
             let addrs = hosts.resolve("api", 80).await.unwrap();
@@ -516,7 +544,7 @@ mod tests {
         let hosts = ContainerHosts::default();
         let ip: IpAddr = "172.30.0.7".parse().unwrap();
         hosts.table.write().unwrap().insert("api".into(), vec![ip]);
-        hosts.by_id.write().unwrap().insert("abc".into(), ("p-api-1".into(), ip));
+        hosts.by_id.write().unwrap().insert("abc".into(), ("p-api-1".into(), ip, Vec::new()));
         hosts.publish();
         let addr = SocketAddr::new(ip, 7000);
         let gone = hosts.gone(addr);
