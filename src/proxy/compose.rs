@@ -152,6 +152,14 @@ pub fn upstream_ports(project: &Project, proxy: &str) -> Result<HashMap<String, 
     Ok(out)
 }
 
+/// Where a running container is reached: its address on its network, and
+/// the loopback addresses its ports are published on.
+#[derive(Clone)]
+struct Reached {
+    ip: IpAddr,
+    published: Vec<SocketAddr>,
+}
+
 pub struct ContainerHosts {
     /// Service names, container names and aliases -> addresses (several for a
     /// scaled service); none for a service of the project with no running container.
@@ -162,9 +170,8 @@ pub struct ContainerHosts {
     /// (name, container port) -> the loopback addresses published for it,
     /// one per container (a scaled service has several), for `via_ports`.
     pub ports: RwLock<HashMap<(String, u16), Vec<SocketAddr>>>,
-    /// Running container id -> (its name, its address, its published
-    /// addresses), as of the last refresh.
-    by_id: RwLock<HashMap<String, (String, IpAddr, Vec<SocketAddr>)>>,
+    /// Running container id -> its addresses, as of the last refresh.
+    by_id: RwLock<HashMap<String, Reached>>,
     /// The container addresses the table holds now, for [`HostResolver::gone`].
     live: tokio::sync::watch::Sender<Arc<HashSet<IpAddr>>>,
     /// Every container address the table ever held: those `gone` can vouch for.
@@ -280,10 +287,7 @@ impl ContainerHosts {
                 }
             };
             add(&crate::engine::containers::name(c));
-            by_id.insert(
-                crate::engine::containers::id(c),
-                (crate::engine::containers::name(c), ip, published.iter().map(|(_, a)| *a).collect()),
-            );
+            by_id.insert(crate::engine::containers::id(c), Reached { ip, published: published.iter().map(|(_, a)| *a).collect() });
             if let Some(svc) = project.services.get(&service) {
                 for net in svc.networks.values().flatten() {
                     for a in &net.aliases {
@@ -318,7 +322,7 @@ impl ContainerHosts {
     /// `dead`: the container's process is gone (not only signalled), so
     /// connects in flight to its address are told so.
     fn mark_down(&self, id: &str, dead: bool) {
-        let Some((_, ip, published)) = self.by_id.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned() else { return };
+        let Some(Reached { ip, published }) = self.by_id.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned() else { return };
         for v in self.table.write().unwrap_or_else(|e| e.into_inner()).values_mut() {
             v.retain(|a| *a != ip);
         }
@@ -524,7 +528,7 @@ mod tests {
         let hosts = ContainerHosts::default();
         let ips: Vec<IpAddr> = vec!["172.30.0.7".parse().unwrap(), "172.30.0.8".parse().unwrap()];
         hosts.table.write().unwrap().insert("api".into(), ips.clone());
-        hosts.by_id.write().unwrap().insert("two".into(), ("p-api-2".into(), ips[1], Vec::new()));
+        hosts.by_id.write().unwrap().insert("two".into(), Reached { ip: ips[1], published: Vec::new() });
         let mut firsts = Vec::new();
         for _ in 0..4 {
             let addrs = hosts.resolve("api", 80).await.unwrap();
@@ -544,7 +548,7 @@ mod tests {
         let hosts = ContainerHosts::default();
         let ip: IpAddr = "172.30.0.7".parse().unwrap();
         hosts.table.write().unwrap().insert("api".into(), vec![ip]);
-        hosts.by_id.write().unwrap().insert("abc".into(), ("p-api-1".into(), ip, Vec::new()));
+        hosts.by_id.write().unwrap().insert("abc".into(), Reached { ip, published: Vec::new() });
         hosts.publish();
         let addr = SocketAddr::new(ip, 7000);
         let gone = hosts.gone(addr);
