@@ -306,13 +306,18 @@ fn detached_proxy_with_restart_always_comes_back_when_killed() {
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 
+/// rcompose run as where container addresses are out of reach (Docker Desktop).
+fn via_ports(p: &TestProject, args: &[&str]) -> std::process::Output {
+    p.rc(args).env("RCOMPOSE_UPSTREAM_VIA", "ports").output().unwrap()
+}
+
 #[test]
 fn upstreams_through_loopback_ports_where_containers_are_out_of_reach() {
     // Docker Desktop's situation, chosen explicitly on Linux.
     let port = free_port();
     let p = TestProject::new("viaports", &stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro"));
     site_with_nginx_conf(&p);
-    let out = p.rc(&["up", "-d"]).env("RCOMPOSE_UPSTREAM_VIA", "ports").output().unwrap();
+    let out = via_ports(&p, &["up", "-d"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // api publishes nothing itself; an ephemeral loopback port was published for the proxy.
     let mapping = docker(&["port", &format!("{}-api-1", p.name), "7000/tcp"]);
@@ -321,7 +326,7 @@ fn upstreams_through_loopback_ports_where_containers_are_out_of_reach() {
     // Stopped, it answers 502 at once here too.
     docker(&["stop", "-t", "0", &format!("{}-api-1", p.name)]);
     assert!(eventually(5, || get(port, "/api/hello.txt", "").0 == 502));
-    let out = p.rc(&["down"]).env("RCOMPOSE_UPSTREAM_VIA", "ports").output().unwrap();
+    let out = via_ports(&p, &["down"]);
     assert!(out.status.success());
 }
 
@@ -330,7 +335,7 @@ fn a_scaled_upstream_through_loopback_ports_goes_round_every_container() {
     let port = free_port();
     let p = TestProject::new("scaledports", &stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro"));
     scaled_api(&p);
-    let out = p.rc(&["up", "-d"]).env("RCOMPOSE_UPSTREAM_VIA", "ports").output().unwrap();
+    let out = via_ports(&p, &["up", "-d"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     for n in 1..=2 {
         let mapping = docker(&["port", &format!("{}-api-{n}", p.name), "7000/tcp"]);
@@ -343,7 +348,7 @@ fn a_scaled_upstream_through_loopback_ports_goes_round_every_container() {
     // One stopped: its port leaves the turn, and the other takes every request at once.
     docker(&["stop", "-t", "0", &format!("{}-api-2", p.name)]);
     assert!(eventually(5, || (0..4).all(|_| get(port, "/api/who.txt", "").0 == 200)));
-    let out = p.rc(&["down"]).env("RCOMPOSE_UPSTREAM_VIA", "ports").output().unwrap();
+    let out = via_ports(&p, &["down"]);
     assert!(out.status.success());
 }
 

@@ -78,12 +78,18 @@ pub fn is_running(c: &ContainerSummary) -> bool {
     )
 }
 
+/// A create request rcompose sends itself: bollard's body plus the
+/// container-wide `MacAddress`, on the engine's unix socket.
+struct OwnCreate {
+    socket: String,
+    mac: String,
+}
+
 /// A service's `mac_address`, placed as docker compose places it: on the
 /// first network's endpoint from API 1.44, where the engine reads it there
 /// (unless that network names its own); before, in the container-wide
-/// field, which bollard's models no longer have, so it is returned for a
-/// create request of rcompose's own.
-fn mac_address(engine: &Engine, service: &Service, body: &mut bollard::models::ContainerCreateBody) -> anyhow::Result<Option<String>> {
+/// field, which bollard's models no longer have, so the create is rcompose's own.
+fn mac_address(engine: &Engine, service: &Service, body: &mut bollard::models::ContainerCreateBody) -> anyhow::Result<Option<OwnCreate>> {
     let Some(mac) = service.mac_address.clone() else {
         return Ok(None);
     };
@@ -94,7 +100,7 @@ fn mac_address(engine: &Engine, service: &Service, body: &mut bollard::models::C
         }
         return Ok(None);
     }
-    if !engine.host.starts_with("unix://") {
+    let Some(socket) = engine.host.strip_prefix("unix://") else {
         bail!(
             "service {}: mac_address on an engine before API 1.44 (this one speaks {}.{}) can only be sent over a unix socket, not {}\n  hint: remove mac_address, or reach the engine by its socket",
             service.name,
@@ -102,19 +108,18 @@ fn mac_address(engine: &Engine, service: &Service, body: &mut bollard::models::C
             api.minor_version,
             engine.host
         );
-    }
-    Ok(Some(mac))
+    };
+    Ok(Some(OwnCreate { socket: socket.to_string(), mac }))
 }
 
 /// `POST /containers/create` with the container-wide `MacAddress` added to
 /// what bollard would send; returns the new container's id.
-async fn raw_create(
-    socket: &str,
+async fn own_create(
+    own: &OwnCreate,
     docker: &bollard::Docker,
     name: &str,
     opts: &CreateContainerOptions,
     body: &bollard::models::ContainerCreateBody,
-    mac: &str,
 ) -> Result<String, bollard::errors::Error> {
     let api = docker.client_version();
     let mut uri = format!("/v{}.{}/containers/create?name={}", api.major_version, api.minor_version, query_escape(name));
@@ -122,8 +127,8 @@ async fn raw_create(
         uri.push_str(&format!("&platform={}", query_escape(&opts.platform)));
     }
     let mut value = serde_json::to_value(body).map_err(|e| bollard::errors::Error::IOError { err: std::io::Error::other(e) })?;
-    value["MacAddress"] = serde_json::Value::String(mac.to_string());
-    let answer = super::post_json_unix(socket, &uri, &value).await?;
+    value["MacAddress"] = serde_json::Value::String(own.mac.clone());
+    let answer = super::post_json_unix(&own.socket, &uri, &value).await?;
     answer.get("Id").and_then(|i| i.as_str()).map(str::to_string).ok_or_else(|| bollard::errors::Error::IOError {
         err: std::io::Error::other(format!("the engine's create answer has no Id: {answer}")),
     })
@@ -154,13 +159,12 @@ pub async fn create(engine: &Engine, project: &Project, service: &Service, c: &s
         .collect();
     let files = spec::file_contents(project, service)?;
     let docker = engine.docker.clone();
-    let mac = mac_address(engine, service, &mut body)?;
-    let socket = engine.host.strip_prefix("unix://").map(str::to_string);
+    let own = mac_address(engine, service, &mut body)?;
     // Created and connected as one step, so an interruption leaves a whole container or none.
     super::to_completion(async move {
-        let made = match (mac, socket) {
-            (Some(mac), Some(socket)) => raw_create(&socket, &docker, &name, &opts, &body, &mac).await,
-            _ => docker.create_container(Some(opts), body).await.map(|c| c.id),
+        let made = match own {
+            Some(own) => own_create(&own, &docker, &name, &opts, &body).await,
+            None => docker.create_container(Some(opts), body).await.map(|c| c.id),
         };
         let created = match made {
             Ok(c) => c,

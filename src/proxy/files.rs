@@ -230,58 +230,68 @@ struct Version {
     length_value: HeaderValue,
 }
 
+/// A few dozen answers kept per thread: a linear search of so few beats
+/// hashing, and once full, entries are replaced in turn (a miss costs what
+/// every answer cost before).
+struct Memo<K, V> {
+    slots: Vec<(K, V)>,
+    next: usize,
+}
+
+impl<K, V: Clone> Memo<K, V> {
+    const SLOTS: usize = 64;
+
+    const fn new() -> Self {
+        Memo { slots: Vec::new(), next: 0 }
+    }
+
+    fn get_or_make<Q: PartialEq + ?Sized>(&mut self, key: &Q, make: impl FnOnce() -> (K, V)) -> V
+    where
+        K: std::borrow::Borrow<Q>,
+    {
+        if let Some((_, v)) = self.slots.iter().find(|(k, _)| k.borrow() == key) {
+            return v.clone();
+        }
+        let (k, v) = make();
+        if self.slots.len() < Self::SLOTS {
+            self.slots.push((k, v.clone()));
+        } else {
+            self.slots[self.next] = (k, v.clone());
+            self.next = (self.next + 1) % Self::SLOTS;
+        }
+        v
+    }
+}
+
 /// The validators of a file version (its mtime and length), made once per
 /// version and thread: formatting them and copying each into a header cost
 /// a small file's answer four allocations and some thousand instructions.
 /// A clone of a header value shares its bytes.
 fn version(mtime: SystemTime, len: u64) -> Arc<Version> {
-    type Memo = Vec<((SystemTime, u64), Arc<Version>)>;
     thread_local! {
-        static MEMO: std::cell::RefCell<(Memo, usize)> = const { std::cell::RefCell::new((Vec::new(), 0)) };
+        static MEMO: std::cell::RefCell<Memo<(SystemTime, u64), Arc<Version>>> = const { std::cell::RefCell::new(Memo::new()) };
     }
-    const SLOTS: usize = 64;
     MEMO.with(|m| {
-        let (memo, next) = &mut *m.borrow_mut();
-        if let Some((_, v)) = memo.iter().find(|(k, _)| *k == (mtime, len)) {
-            return v.clone();
-        }
-        let (tag, last_modified) = (etag(mtime, len), http_date(mtime));
-        let v = Arc::new(Version {
-            tag_value: HeaderValue::from_str(&tag).ok(),
-            last_modified_value: HeaderValue::from_str(&last_modified).ok(),
-            length_value: HeaderValue::from(len),
-            tag,
-            last_modified,
-        });
-        // Replaced in turn once full: a site has more files than slots only
-        // when it is big, and then a miss costs what every answer cost before.
-        if memo.len() < SLOTS {
-            memo.push(((mtime, len), v.clone()));
-        } else {
-            memo[*next] = ((mtime, len), v.clone());
-            *next = (*next + 1) % SLOTS;
-        }
-        v
+        m.borrow_mut().get_or_make(&(mtime, len), || {
+            let (tag, last_modified) = (etag(mtime, len), http_date(mtime));
+            let v = Version {
+                tag_value: HeaderValue::from_str(&tag).ok(),
+                last_modified_value: HeaderValue::from_str(&last_modified).ok(),
+                length_value: HeaderValue::from(len),
+                tag,
+                last_modified,
+            };
+            ((mtime, len), Arc::new(v))
+        })
     })
 }
 
 /// A Content-Type as a header value, made once per type and thread.
 fn content_type_value(t: &str) -> Option<HeaderValue> {
     thread_local! {
-        static TYPES: std::cell::RefCell<Vec<(String, Option<HeaderValue>)>> = const { std::cell::RefCell::new(Vec::new()) };
+        static TYPES: std::cell::RefCell<Memo<String, Option<HeaderValue>>> = const { std::cell::RefCell::new(Memo::new()) };
     }
-    TYPES.with(|types| {
-        let mut types = types.borrow_mut();
-        if let Some((_, v)) = types.iter().find(|(k, _)| k == t) {
-            return v.clone();
-        }
-        let v = HeaderValue::from_str(t).ok();
-        if types.len() >= 64 {
-            types.clear();
-        }
-        types.push((t.to_string(), v.clone()));
-        v
-    })
+    TYPES.with(|types| types.borrow_mut().get_or_make(t, || (t.to_string(), HeaderValue::from_str(t).ok())))
 }
 
 fn etag(mtime: SystemTime, len: u64) -> String {
