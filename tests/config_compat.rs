@@ -220,3 +220,92 @@ fn config_reads_standard_input_like_docker_compose() {
     assert_eq!(ours["name"], theirs["name"]);
     assert!(same(&ours["services"]["web"]["ports"], &theirs["services"]["web"]["ports"]));
 }
+
+fn docker_compose() -> Command {
+    let mut cmd = Command::new("docker");
+    cmd.arg("compose");
+    cmd
+}
+
+/// Runs `config` in a fresh project holding `text`; (success, stderr).
+fn verdict(cmd: Command, text: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("docker-compose.yml"), text).unwrap();
+    std::fs::write(dir.path().join("e.env"), "A=1\n").unwrap();
+    let out = prepare(cmd, dir.path(), &[], &[]).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Values docker compose's schema refuses (a number where only a string
+/// goes, a key with nothing after it, a list where only a mapping goes) are
+/// refused here too, at their place, and the look-alikes it takes are taken.
+#[test]
+fn values_docker_compose_refuses_are_refused_at_their_place() {
+    common::ensure_compose_v2();
+    const S: &str = "services:\n  s:\n    image: busybox\n";
+    // (what follows `S`, the error rcompose gives, as file:line:col: path: message)
+    let refused: &[(&str, &str)] = &[
+        ("    hostname: 42\n", "docker-compose.yml:4:15: services.s.hostname: expected a string, found an integer"),
+        ("    user: 1000\n", "docker-compose.yml:4:11: services.s.user: expected a string, found an integer"),
+        ("    platform: true\n", "docker-compose.yml:4:15: services.s.platform: expected a string, found a boolean"),
+        ("    command: [echo, 42]\n", "docker-compose.yml:4:21: services.s.command[1]: expected a string, found an integer"),
+        ("    cap_add: [42]\n", "docker-compose.yml:4:15: services.s.cap_add[0]: expected a string, found an integer"),
+        ("    environment: [true]\n", "docker-compose.yml:4:19: services.s.environment[0]: expected a string, found a boolean"),
+        ("    expose: [true]\n", "docker-compose.yml:4:14: services.s.expose[0]: expected a string or a number, found a boolean"),
+        ("    extra_hosts: {db: 1}\n", "docker-compose.yml:4:23: services.s.extra_hosts.db: expected a string, found an integer"),
+        ("    ports:\n", "docker-compose.yml:4:5: services.s.ports: `ports` has no value"),
+        ("    environment:\n", "docker-compose.yml:4:5: services.s.environment: `environment` has no value"),
+        (
+            "    logging:\n      options: [max-size=1m]\n",
+            "docker-compose.yml:5:16: services.s.logging.options: expected a mapping, found a list",
+        ),
+        (
+            "    logging:\n      options: {max-file: true}\n",
+            "docker-compose.yml:5:27: services.s.logging.options.max-file: expected a string, a number or null, found a boolean",
+        ),
+        ("    depends_on:\n      o:\n  o:\n    image: busybox\n", "docker-compose.yml:5:7: services.s.depends_on.o: `o` has no value"),
+        (
+            "    build:\n      context: .\n      target: 2\n",
+            "docker-compose.yml:6:15: services.s.build.target: expected a string, found an integer",
+        ),
+        (
+            "networks:\n  n:\n    driver_opts: {mtu: true}\n",
+            "docker-compose.yml:6:24: networks.n.driver_opts.mtu: expected a string or a number, found a boolean",
+        ),
+        ("volumes:\n  v:\n    name: 7\n", "docker-compose.yml:6:11: volumes.v.name: expected a string, found an integer"),
+    ];
+    let mut problems = Vec::new();
+    for (extra, want) in refused {
+        let text = format!("{S}{extra}");
+        let (theirs, their_err) = verdict(docker_compose(), &text);
+        let (ours, our_err) = verdict(common::rcompose(), &text);
+        if theirs {
+            problems.push(format!("docker compose took what this test says it refuses:\n{text}"));
+        } else if ours || !our_err.contains(want) {
+            problems.push(format!(
+                "{text}docker compose: {their_err}rcompose ({}): {our_err}wanted: {want}\n",
+                if ours { "took it" } else { "refused" }
+            ));
+        }
+    }
+    // Numbers, booleans and nulls where the schema has room for them.
+    let taken = [
+        "    expose: [80, \"443\"]\n    group_add: [1000, wheel]\n",
+        "    environment: {A: 1, B: true, C: null}\n    labels: {a: 1.5}\n",
+        "    logging:\n      options: {max-size: 10m, max-file: 3, tag: null}\n",
+        "    storage_opt: {size: null}\n    mem_limit: 1.5\n    cpus: 2\n",
+        "    deploy:\n    develop:\n    command:\n",
+        "networks:\n  n:\n    driver_opts: {mtu: 1400}\n",
+    ];
+    for extra in taken {
+        let text = format!("{S}{extra}");
+        let (theirs, their_err) = verdict(docker_compose(), &text);
+        let (ours, our_err) = verdict(common::rcompose(), &text);
+        if !theirs {
+            problems.push(format!("docker compose refused what this test says it takes:\n{text}{their_err}"));
+        } else if !ours {
+            problems.push(format!("rcompose refused what docker compose takes:\n{text}{our_err}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

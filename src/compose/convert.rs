@@ -104,6 +104,42 @@ const SERVICE_KEYS: &[&str] = &[
     "working_dir",
 ];
 
+/// Service keys whose value docker compose's schema refuses to be null
+/// (`ports:` with nothing after it).
+const SERVICE_NOT_NULL: &[&str] = &[
+    "annotations",
+    "cap_add",
+    "cap_drop",
+    "configs",
+    "depends_on",
+    "device_cgroup_rules",
+    "devices",
+    "dns",
+    "dns_opt",
+    "dns_search",
+    "env_file",
+    "environment",
+    "expose",
+    "external_links",
+    "extra_hosts",
+    "gpus",
+    "group_add",
+    "label_file",
+    "labels",
+    "links",
+    "ports",
+    "post_start",
+    "pre_stop",
+    "profiles",
+    "secrets",
+    "security_opt",
+    "storage_opt",
+    "sysctls",
+    "tmpfs",
+    "volumes",
+    "volumes_from",
+];
+
 /// Keys of a service in the Compose Specification that rcompose does not act on yet.
 const HOOK_KEYS: &[&str] = &["command", "user", "privileged", "working_dir", "environment"];
 const SERVICE_SPEC_ONLY: &[&str] = &["credential_spec", "isolation", "models", "provider", "use_api_socket"];
@@ -240,6 +276,40 @@ impl<'a> Converter<'a> {
         }
     }
 
+    /// A value the Compose Specification's schema types as a string only:
+    /// docker compose refuses a number or a boolean there (`hostname: 42`),
+    /// so rcompose does too, where `string` would take its text.
+    fn text(&mut self, n: &Node, path: &str) -> Option<String> {
+        match &n.value {
+            Value::Str(_) => n.scalar_text(),
+            Value::Int(_) | Value::Float(..) | Value::Bool(_) => {
+                let found = n.scalar_text().unwrap_or_default();
+                self.error_hint(&n.loc, path, format!("expected a string, found {}", n.kind_name()), format!("quote it: \"{found}\""));
+                None
+            }
+            _ => {
+                self.expected(n, path, "a string");
+                None
+            }
+        }
+    }
+
+    /// `text` where `""` is no setting (see `set_string`).
+    fn set_text(&mut self, n: &Node, path: &str) -> Option<String> {
+        self.text(n, path).filter(|s| !s.is_empty())
+    }
+
+    /// A key written with no value where docker compose wants one: its schema
+    /// takes null only for a few keys (`command`, `deploy`, ...).
+    /// Reported at the key: an empty value's own place is wherever the next token starts.
+    fn refuse_null(&mut self, k: &Key, n: &Node, path: &str) -> bool {
+        if !n.is_null() {
+            return false;
+        }
+        self.error_hint(&k.loc, path, format!("`{}` has no value", k.name), "give it a value, or remove the key");
+        true
+    }
+
     /// A string setting where `""` is no setting, as compose-go's `omitempty`
     /// fields have it (`hostname: "${HOST:-}"` leaves the hostname alone).
     fn set_string(&mut self, n: &Node, path: &str) -> Option<String> {
@@ -324,7 +394,7 @@ impl<'a> Converter<'a> {
     /// `network_mode`, `ipc` or `pid`: a mode as written, noting the service
     /// a `service:NAME` mode joins.
     fn joining_mode(&mut self, n: &Node, path: &str, implied: &mut Vec<(String, Location, bool)>) -> Option<String> {
-        let mode = self.set_string(n, path)?;
+        let mode = self.set_text(n, path)?;
         if let Some(other) = mode.strip_prefix("service:").filter(|o| !o.is_empty()) {
             implied.push((other.to_string(), n.loc.clone(), true));
         }
@@ -352,6 +422,10 @@ impl<'a> Converter<'a> {
                 }
                 "placement" => out.placement = self.placement(v, &kp),
                 name if SWARM.contains(&name) => {
+                    // Kept as written, but checked as docker compose checks them.
+                    if name == "labels" && !self.refuse_null(k, v, &kp) {
+                        self.key_values(v, &kp);
+                    }
                     out.swarm.insert(k.name.clone(), super::yaml::to_json(v));
                 }
                 _ => {}
@@ -368,7 +442,7 @@ impl<'a> Converter<'a> {
         for (k, v) in entries {
             let kp = join(path, &k.name);
             match k.name.as_str() {
-                "constraints" => out.constraints = self.strings(v, &kp, false),
+                "constraints" if !self.refuse_null(k, v, &kp) => out.constraints = self.strings(v, &kp, false),
                 "max_replicas_per_node" => out.max_replicas_per_node = self.int(v, &kp, 0, i64::MAX).unwrap_or(0) as u64,
                 "preferences" => {
                     let what = "a list of preferences like `{spread: node.labels.zone}`";
@@ -397,7 +471,8 @@ impl<'a> Converter<'a> {
                 let fp = join(&kp, &fk.name);
                 match fk.name.as_str() {
                     "cpus" => r.cpus = self.cpus(fv, &fp),
-                    "memory" => r.memory = self.bytes(fv, &fp, false),
+                    // A string only, where a service's `mem_limit` may be a number.
+                    "memory" => r.memory = self.text(fv, &fp).and_then(|_| self.bytes(fv, &fp, false)),
                     "pids" => r.pids = self.int(fv, &fp, -1, i64::MAX),
                     _ => {}
                 }
@@ -446,7 +521,7 @@ impl<'a> Converter<'a> {
             let kp = join(path, &k.name);
             match k.name.as_str() {
                 "driver" => out.driver = self.string(v, &kp),
-                "options" => out.options = self.string_map(v, &kp),
+                "options" => out.options = self.options(v, &kp, true),
                 _ => {}
             }
         }
@@ -483,7 +558,7 @@ impl<'a> Converter<'a> {
                     d
                 }
                 _ => {
-                    let Some(text) = self.string(item, &ip) else { continue };
+                    let Some(text) = self.text(item, &ip) else { continue };
                     match syntax::parse_device(&text) {
                         Ok((source, target, permissions)) => Device { source, target, permissions },
                         Err(e) => {
@@ -521,17 +596,30 @@ impl<'a> Converter<'a> {
         }
     }
 
-    /// A list of scalars, or (where `single` is true) one scalar standing for a list of one.
+    /// A list of strings, or (where `single` is true) one string standing for a list of one.
     fn strings(&mut self, n: &Node, path: &str, single: bool) -> Vec<String> {
         match &n.value {
-            Value::Seq(items) => items.iter().enumerate().filter_map(|(i, item)| self.string(item, &index(path, i))).collect(),
-            Value::Str(_) | Value::Int(_) if single => self.string(n, path).into_iter().collect(),
+            Value::Seq(items) => items.iter().enumerate().filter_map(|(i, item)| self.text(item, &index(path, i))).collect(),
+            Value::Str(_) | Value::Int(_) | Value::Float(..) | Value::Bool(_) if single => self.text(n, path).into_iter().collect(),
             Value::Null => Vec::new(),
             _ => {
                 self.expected(n, path, if single { "a string or a list of strings" } else { "a list of strings" });
                 Vec::new()
             }
         }
+    }
+
+    /// A list of strings or numbers (`expose`, `group_add`), as text.
+    fn strings_or_numbers(&mut self, n: &Node, path: &str) -> Vec<String> {
+        let Some(items) = self.list(n, path, "a list of strings or numbers") else { return Vec::new() };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            match &item.value {
+                Value::Str(_) | Value::Int(_) | Value::Float(..) => out.extend(item.scalar_text()),
+                _ => self.expected(item, &index(path, i), "a string or a number"),
+            }
+        }
+        out
     }
 
     /// `command`/`entrypoint`: a string split like a shell would, or a list.
@@ -590,7 +678,7 @@ impl<'a> Converter<'a> {
             }
             Value::Seq(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    let Some(text) = self.string(item, &index(path, i)) else {
+                    let Some(text) = self.text(item, &index(path, i)) else {
                         continue;
                     };
                     match text.split_once('=') {
@@ -607,6 +695,37 @@ impl<'a> Converter<'a> {
 
     fn string_map(&mut self, n: &Node, path: &str) -> BTreeMap<String, String> {
         self.key_values(n, path).into_iter().map(|(k, v, _)| (k, v.unwrap_or_default())).collect()
+    }
+
+    /// A mapping whose values are strings only (`aux_addresses`).
+    fn text_map(&mut self, n: &Node, path: &str) -> BTreeMap<String, String> {
+        let Value::Map(entries) = &n.value else {
+            self.expected(n, path, "a mapping");
+            return BTreeMap::new();
+        };
+        entries.iter().filter_map(|(k, v)| Some((k.name.clone(), self.text(v, &join(path, &k.name))?))).collect()
+    }
+
+    /// `driver_opts`, `logging.options`, `storage_opt`: a mapping only (no
+    /// `KEY=VALUE` list), its values strings or numbers, null where `null_ok`.
+    fn options(&mut self, n: &Node, path: &str, null_ok: bool) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        let Value::Map(entries) = &n.value else {
+            self.expected(n, path, "a mapping");
+            return out;
+        };
+        for (k, v) in entries {
+            let text = match &v.value {
+                Value::Str(_) | Value::Int(_) | Value::Float(..) => v.scalar_text(),
+                Value::Null if null_ok => Some(String::new()),
+                _ => {
+                    self.expected(v, &join(path, &k.name), if null_ok { "a string, a number or null" } else { "a string or a number" });
+                    continue;
+                }
+            };
+            out.insert(k.name.clone(), text.unwrap_or_default());
+        }
+        out
     }
 
     pub fn project(&mut self, root: &Node) -> Project {
@@ -627,7 +746,9 @@ impl<'a> Converter<'a> {
         };
         for (k, v) in entries {
             match k.name.as_str() {
-                "name" | "version" => {}
+                "name" => {}
+                // Obsolete and ignored, but still a string to docker compose's schema.
+                "version" => drop(self.text(v, "version")),
                 "services" => {
                     let Value::Map(services) = &v.value else {
                         self.error_hint(
@@ -716,14 +837,14 @@ impl<'a> Converter<'a> {
         for (k, v) in entries {
             let kp = join(path, &k.name);
             match k.name.as_str() {
-                "name" => explicit_name = self.string(v, &kp),
-                "driver" => net.driver = self.string(v, &kp),
-                "driver_opts" => net.driver_opts = self.string_map(v, &kp),
+                "name" => explicit_name = self.text(v, &kp),
+                "driver" => net.driver = self.text(v, &kp),
+                "driver_opts" => net.driver_opts = self.options(v, &kp, false),
                 "external" => net.external = external_flag(self, v, &kp, &mut explicit_name),
                 "internal" => net.internal = self.bool(v, &kp).unwrap_or(false),
                 "attachable" => net.attachable = self.bool(v, &kp).unwrap_or(false),
                 "enable_ipv6" => net.enable_ipv6 = self.bool(v, &kp),
-                "labels" => net.labels = self.string_map(v, &kp),
+                "labels" if !self.refuse_null(k, v, &kp) => net.labels = self.string_map(v, &kp),
                 "ipam" => net.ipam = self.ipam(v, &kp),
                 _ => {}
             }
@@ -749,7 +870,7 @@ impl<'a> Converter<'a> {
         for (k, v) in entries {
             let kp = join(path, &k.name);
             match k.name.as_str() {
-                "driver" => ipam.driver = self.string(v, &kp),
+                "driver" => ipam.driver = self.text(v, &kp),
                 "config" => {
                     let keys = ["subnet", "ip_range", "gateway", "aux_addresses"];
                     self.each_map(v, &kp, "a list of subnets", &keys, |this, ip, fields, _| {
@@ -757,10 +878,10 @@ impl<'a> Converter<'a> {
                         for (fk, fv) in fields {
                             let fp = join(ip, &fk.name);
                             match fk.name.as_str() {
-                                "subnet" => pool.subnet = this.string(fv, &fp),
-                                "ip_range" => pool.ip_range = this.string(fv, &fp),
-                                "gateway" => pool.gateway = this.string(fv, &fp),
-                                "aux_addresses" => pool.aux_addresses = this.string_map(fv, &fp),
+                                "subnet" => pool.subnet = this.text(fv, &fp),
+                                "ip_range" => pool.ip_range = this.text(fv, &fp),
+                                "gateway" => pool.gateway = this.text(fv, &fp),
+                                "aux_addresses" => pool.aux_addresses = this.text_map(fv, &fp),
                                 _ => {}
                             }
                         }
@@ -786,11 +907,11 @@ impl<'a> Converter<'a> {
         for (k, v) in entries {
             let kp = join(path, &k.name);
             match k.name.as_str() {
-                "name" => explicit_name = self.string(v, &kp),
-                "driver" => vol.driver = self.string(v, &kp),
-                "driver_opts" => vol.driver_opts = self.string_map(v, &kp),
+                "name" => explicit_name = self.text(v, &kp),
+                "driver" => vol.driver = self.text(v, &kp),
+                "driver_opts" => vol.driver_opts = self.options(v, &kp, false),
                 "external" => vol.external = external_flag(self, v, &kp, &mut explicit_name),
-                "labels" => vol.labels = self.string_map(v, &kp),
+                "labels" if !self.refuse_null(k, v, &kp) => vol.labels = self.string_map(v, &kp),
                 _ => {}
             }
         }
@@ -822,12 +943,12 @@ impl<'a> Converter<'a> {
             let kp = join(path, &k.name);
             match k.name.as_str() {
                 "name" => explicit_name = self.string(v, &kp),
-                "file" => obj.file = self.string(v, &kp).map(|f| syntax::resolve_host_path(&f, &self.base, self.home.as_deref())),
+                "file" => obj.file = self.text(v, &kp).map(|f| syntax::resolve_host_path(&f, &self.base, self.home.as_deref())),
                 "environment" => {
                     env_at = v.loc.clone();
                     obj.environment = self.string(v, &kp);
                 }
-                "content" => obj.content = self.string(v, &kp),
+                "content" => obj.content = self.text(v, &kp),
                 "external" => obj.external = external_flag(self, v, &kp, &mut explicit_name),
                 _ => {}
             }
@@ -923,13 +1044,18 @@ impl<'a> Converter<'a> {
         for (k, v) in entries {
             let kp = join(path, &k.name);
             self.spans.insert(kp.clone(), k.loc.clone());
+            if SERVICE_NOT_NULL.contains(&k.name.as_str()) && self.refuse_null(k, v, &kp) {
+                continue;
+            }
             match k.name.as_str() {
-                "image" => svc.image = self.set_string(v, &kp),
+                // Null is no setting here, as in docker compose.
+                "deploy" | "develop" if v.is_null() => {}
+                "image" => svc.image = self.set_text(v, &kp),
                 "build" => svc.build = self.build(v, &kp),
                 "command" => svc.command = self.command(v, &kp),
                 "entrypoint" => svc.entrypoint = self.command(v, &kp),
                 "container_name" => {
-                    if let Some(c) = self.string(v, &kp) {
+                    if let Some(c) = self.text(v, &kp) {
                         let valid = c.chars().next().is_some_and(|f| f.is_ascii_alphanumeric())
                             && c.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-'));
                         if valid {
@@ -980,24 +1106,24 @@ impl<'a> Converter<'a> {
                     has_networks_key = true;
                     svc.networks = self.service_networks(v, &kp);
                 }
-                "working_dir" => svc.working_dir = self.set_string(v, &kp),
-                "user" => svc.user = self.set_string(v, &kp),
-                "hostname" => svc.hostname = self.set_string(v, &kp),
-                "stop_signal" => svc.stop_signal = self.set_string(v, &kp),
+                "working_dir" => svc.working_dir = self.set_text(v, &kp),
+                "user" => svc.user = self.set_text(v, &kp),
+                "hostname" => svc.hostname = self.set_text(v, &kp),
+                "stop_signal" => svc.stop_signal = self.set_text(v, &kp),
                 "stop_grace_period" => svc.stop_grace_period = self.duration(v, &kp),
                 "tty" => svc.tty = self.bool(v, &kp).unwrap_or(false),
                 "stdin_open" => svc.stdin_open = self.bool(v, &kp).unwrap_or(false),
                 "privileged" => svc.privileged = self.bool(v, &kp).unwrap_or(false),
                 "init" => svc.init = self.bool(v, &kp),
                 "expose" => {
-                    svc.expose = self.strings(v, &kp, false);
+                    svc.expose = self.strings_or_numbers(v, &kp);
                     dedup_keep_last(&mut svc.expose, |s| s.clone());
                 }
                 "extra_hosts" => svc.extra_hosts = self.extra_hosts(v, &kp),
                 "cap_add" => svc.cap_add = self.strings(v, &kp, false),
                 "cap_drop" => svc.cap_drop = self.strings(v, &kp, false),
                 "dns" => svc.dns = self.strings(v, &kp, true),
-                "platform" => svc.platform = self.set_string(v, &kp),
+                "platform" => svc.platform = self.set_text(v, &kp),
                 "shm_size" => {
                     if let Some(s) = self.string(v, &kp) {
                         match syntax::parse_bytes(&s) {
@@ -1024,13 +1150,13 @@ impl<'a> Converter<'a> {
                 "oom_score_adj" => svc.oom_score_adj = self.int(v, &kp, -1000, 1000),
                 "oom_kill_disable" => svc.oom_kill_disable = self.bool(v, &kp).unwrap_or(false),
                 "read_only" => svc.read_only = self.bool(v, &kp).unwrap_or(false),
-                "cpuset" => svc.cpuset = self.set_string(v, &kp),
-                "domainname" => svc.domainname = self.set_string(v, &kp),
-                "mac_address" => svc.mac_address = self.set_string(v, &kp),
-                "cgroup_parent" => svc.cgroup_parent = self.set_string(v, &kp),
-                "runtime" => svc.runtime = self.set_string(v, &kp),
-                "userns_mode" => svc.userns_mode = self.set_string(v, &kp),
-                "uts" => svc.uts = self.set_string(v, &kp),
+                "cpuset" => svc.cpuset = self.set_text(v, &kp),
+                "domainname" => svc.domainname = self.set_text(v, &kp),
+                "mac_address" => svc.mac_address = self.set_text(v, &kp),
+                "cgroup_parent" => svc.cgroup_parent = self.set_text(v, &kp),
+                "runtime" => svc.runtime = self.set_text(v, &kp),
+                "userns_mode" => svc.userns_mode = self.set_text(v, &kp),
+                "uts" => svc.uts = self.set_text(v, &kp),
                 "cgroup" => {
                     if let Some(c) = self.string(v, &kp) {
                         if matches!(c.as_str(), "host" | "private") {
@@ -1058,7 +1184,7 @@ impl<'a> Converter<'a> {
                 "dns_search" => svc.dns_search = self.strings(v, &kp, true),
                 "dns_opt" => svc.dns_opt = self.strings(v, &kp, false),
                 "security_opt" => svc.security_opt = self.strings(v, &kp, false),
-                "group_add" => svc.group_add = self.strings(v, &kp, false),
+                "group_add" => svc.group_add = self.strings_or_numbers(v, &kp),
                 "sysctls" => svc.sysctls = self.string_map(v, &kp),
                 "annotations" => svc.annotations = self.string_map(v, &kp),
                 "devices" => svc.devices = self.devices(v, &kp),
@@ -1067,7 +1193,7 @@ impl<'a> Converter<'a> {
                 "pre_stop" => svc.pre_stop = self.hooks(v, &kp),
                 "device_cgroup_rules" => svc.device_cgroup_rules = self.strings(v, &kp, false),
                 "attach" => svc.attach = self.bool(v, &kp),
-                "storage_opt" => svc.storage_opt = self.string_map(v, &kp),
+                "storage_opt" => svc.storage_opt = self.options(v, &kp, true),
                 "cpu_count" => svc.cpu_count = self.int(v, &kp, 0, i64::MAX),
                 "cpu_percent" => svc.cpu_percent = self.int(v, &kp, 0, 100),
                 "cpu_rt_period" => svc.cpu_rt_period = self.int(v, &kp, -1, i64::MAX),
@@ -1261,6 +1387,9 @@ impl<'a> Converter<'a> {
                 build.context = ".".into();
                 for (k, v) in entries {
                     let kp = join(path, &k.name);
+                    if matches!(k.name.as_str(), "args" | "labels" | "cache_from" | "tags" | "platforms") && self.refuse_null(k, v, &kp) {
+                        continue;
+                    }
                     match k.name.as_str() {
                         "context" => {
                             context_loc = v.loc.clone();
@@ -1268,10 +1397,10 @@ impl<'a> Converter<'a> {
                         }
                         "dockerfile" => {
                             dockerfile_loc = v.loc.clone();
-                            build.dockerfile = self.string(v, &kp);
+                            build.dockerfile = self.text(v, &kp);
                         }
-                        "dockerfile_inline" => build.dockerfile_inline = self.string(v, &kp),
-                        "target" => build.target = self.string(v, &kp),
+                        "dockerfile_inline" => build.dockerfile_inline = self.text(v, &kp),
+                        "target" => build.target = self.text(v, &kp),
                         "args" => {
                             // An arg named alone takes the variable; unset, it is left out, as docker compose leaves it.
                             build.args = self
@@ -1296,7 +1425,7 @@ impl<'a> Converter<'a> {
                         }
                         "no_cache" => build.no_cache = self.bool(v, &kp).unwrap_or(false),
                         "pull" => build.pull = self.bool(v, &kp).unwrap_or(false),
-                        "network" => build.network = self.set_string(v, &kp),
+                        "network" => build.network = self.set_text(v, &kp),
                         "shm_size" => build.shm_size = self.bytes(v, &kp, false),
                         "tags" => build.tags = self.strings(v, &kp, false),
                         "platforms" => {
@@ -1385,10 +1514,10 @@ impl<'a> Converter<'a> {
             let kp = join(ip, &k.name);
             match k.name.as_str() {
                 "command" => hook.command = self.command(v, &kp).unwrap_or_default(),
-                "user" => hook.user = self.string(v, &kp),
+                "user" => hook.user = self.text(v, &kp),
                 "privileged" => hook.privileged = self.bool(v, &kp).unwrap_or(false),
-                "working_dir" => hook.working_dir = self.string(v, &kp),
-                "environment" => hook.environment = self.string_map(v, &kp),
+                "working_dir" => hook.working_dir = self.text(v, &kp),
+                "environment" if !self.refuse_null(k, v, &kp) => hook.environment = self.string_map(v, &kp),
                 _ => {}
             }
         }
@@ -1478,7 +1607,7 @@ impl<'a> Converter<'a> {
             }
             let value_key = if k.name == "weight_device" { "weight" } else { "rate" };
             self.each_map(v, &kp, "a list of devices", &["path", value_key], |this, ip, fields, item| {
-                let device = fields.iter().find(|(f, _)| f.name == "path").and_then(|(f, p)| this.string(p, &join(ip, &f.name)));
+                let device = fields.iter().find(|(f, _)| f.name == "path").and_then(|(f, p)| this.text(p, &join(ip, &f.name)));
                 let value = fields.iter().find(|(f, _)| f.name == value_key).map(|(f, v)| (join(ip, &f.name), v));
                 let (Some(device), Some((vp, value))) = (device, value) else {
                     this.error_hint(
@@ -1564,7 +1693,7 @@ impl<'a> Converter<'a> {
                     for (k, v) in entries {
                         let kp = join(&ip, &k.name);
                         match k.name.as_str() {
-                            "path" => p = self.string(v, &kp),
+                            "path" => p = self.text(v, &kp),
                             "required" => required = self.bool(v, &kp).unwrap_or(true),
                             "format" => match self.string(v, &kp).as_deref() {
                                 Some("raw") => raw = true,
@@ -1767,8 +1896,8 @@ impl<'a> Converter<'a> {
                     Some(other) => self.error_hint(&v.loc, &kp, format!("unsupported mount type {other:?}"), "use bind, volume or tmpfs"),
                     None => {}
                 },
-                "source" => source = self.string(v, &kp),
-                "target" => target = self.string(v, &kp),
+                "source" => source = self.text(v, &kp),
+                "target" => target = self.text(v, &kp),
                 "read_only" => read_only = self.bool(v, &kp).unwrap_or(false),
                 "bind" => {
                     let Some(be) = self.map(v, &kp) else { continue };
@@ -1863,7 +1992,8 @@ impl<'a> Converter<'a> {
                     let kp = join(path, &k.name);
                     self.spans.insert(kp.clone(), k.loc.clone());
                     let mut dep = started();
-                    if let Some(de) = if v.is_null() { None } else { self.map(v, &kp) } {
+                    // `db:` with nothing after it is refused by docker compose's schema.
+                    if let Some(de) = if self.refuse_null(k, v, &kp) { None } else { self.map(v, &kp) } {
                         self.check_keys(de, &kp, &["condition", "restart", "required"], &[]);
                         for (dk, dv) in de {
                             let dp = join(&kp, &dk.name);
@@ -1968,14 +2098,14 @@ impl<'a> Converter<'a> {
                     for (nk, nv) in ne {
                         let np = join(&kp, &nk.name);
                         match nk.name.as_str() {
-                            "aliases" => sn.aliases = self.strings(nv, &np, false),
+                            "aliases" if !self.refuse_null(nk, nv, &np) => sn.aliases = self.strings(nv, &np, false),
                             "ipv4_address" => sn.ipv4_address = self.string(nv, &np),
                             "ipv6_address" => sn.ipv6_address = self.string(nv, &np),
                             "priority" => sn.priority = self.int(nv, &np, i32::MIN as i64, i32::MAX as i64).unwrap_or(0),
                             "gw_priority" => sn.gw_priority = self.int(nv, &np, i32::MIN as i64, i32::MAX as i64).unwrap_or(0),
-                            "link_local_ips" => sn.link_local_ips = self.strings(nv, &np, false),
+                            "link_local_ips" if !self.refuse_null(nk, nv, &np) => sn.link_local_ips = self.strings(nv, &np, false),
                             "mac_address" => sn.mac_address = self.string(nv, &np),
-                            "driver_opts" => sn.driver_opts = self.string_map(nv, &np),
+                            "driver_opts" => sn.driver_opts = self.options(nv, &np, false),
                             "interface_name" => sn.interface_name = self.string(nv, &np),
                             _ => {}
                         }
@@ -1990,7 +2120,8 @@ impl<'a> Converter<'a> {
 
     fn extra_hosts(&mut self, n: &Node, path: &str) -> Vec<String> {
         let mut pairs: Vec<(String, String)> = match &n.value {
-            Value::Map(_) => self.string_map(n, path).into_iter().collect(),
+            // Each address a string: docker compose refuses `host: 1` and `host:` alike.
+            Value::Map(_) => self.text_map(n, path).into_iter().collect(),
             _ => {
                 let list = self.strings(n, path, false);
                 list.into_iter()

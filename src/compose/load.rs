@@ -416,6 +416,12 @@ fn project_name(opts: &LoadOptions, env: &HashMap<String, String>, root: &Node, 
         return None;
     }
     if let Some(n) = root.get("name") {
+        // docker compose's schema takes a string only: `name: 42` is refused.
+        if !matches!(n.value, super::yaml::Value::Str(_)) {
+            let msg = format!("expected a string, found {}", n.kind_name());
+            diags.push(Diagnostic::error(Some(n.loc.clone()), "name", msg).with_hint("quote it, like name: \"myapp\""));
+            return None;
+        }
         let text = n.scalar_text().unwrap_or_default();
         if valid_project_name(&text) {
             return Some(text);
