@@ -376,6 +376,16 @@ impl<'a> Converter<'a> {
         }
     }
 
+    /// A size where docker compose's schema has "integer or string": a
+    /// fraction such as `1.5` is refused there, though `mem_limit` takes one.
+    fn whole_bytes(&mut self, n: &Node, path: &str) -> Option<String> {
+        if matches!(n.value, Value::Float(..)) {
+            self.expected(n, path, "a whole number of bytes or a size like 512m");
+            return None;
+        }
+        self.bytes(n, path, false)
+    }
+
     /// `cpus`: a number of CPUs, fractions allowed (`0.5`, `"1.5"`).
     fn cpus(&mut self, n: &Node, path: &str) -> Option<f64> {
         let text = match &n.value {
@@ -1135,7 +1145,7 @@ impl<'a> Converter<'a> {
                 }
                 "ulimits" => svc.ulimits = self.ulimits(v, &kp),
                 "mem_limit" => svc.mem_limit = self.bytes(v, &kp, false),
-                "mem_reservation" => svc.mem_reservation = self.bytes(v, &kp, false),
+                "mem_reservation" => svc.mem_reservation = self.whole_bytes(v, &kp),
                 "memswap_limit" => svc.memswap_limit = self.bytes(v, &kp, true),
                 "mem_swappiness" => {
                     // Left out at 0, as docker compose leaves it out: the engine's default applies.
@@ -1426,7 +1436,7 @@ impl<'a> Converter<'a> {
                         "no_cache" => build.no_cache = self.bool(v, &kp).unwrap_or(false),
                         "pull" => build.pull = self.bool(v, &kp).unwrap_or(false),
                         "network" => build.network = self.set_text(v, &kp),
-                        "shm_size" => build.shm_size = self.bytes(v, &kp, false),
+                        "shm_size" => build.shm_size = self.whole_bytes(v, &kp),
                         "tags" => build.tags = self.strings(v, &kp, false),
                         "platforms" => {
                             build.platforms = self.strings(v, &kp, false);
