@@ -1004,9 +1004,10 @@ impl<'a> Converter<'a> {
                         match k.name.as_str() {
                             "source" => {
                                 at = v.loc.clone();
-                                r.source = self.string(v, &kp).unwrap_or_default();
+                                r.source = self.text(v, &kp).unwrap_or_default();
                             }
-                            "target" => r.target = self.string(v, &kp),
+                            // A path: a number here makes docker compose 2.40.3 panic.
+                            "target" => r.target = self.text(v, &kp),
                             "uid" => r.uid = self.string(v, &kp),
                             "gid" => r.gid = self.string(v, &kp),
                             "mode" => r.mode = self.int(v, &kp, 0, 0o7777).map(|m| m as u32),
