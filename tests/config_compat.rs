@@ -231,7 +231,6 @@ fn docker_compose() -> Command {
 fn verdict(cmd: Command, text: &str) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("docker-compose.yml"), text).unwrap();
-    std::fs::write(dir.path().join("e.env"), "A=1\n").unwrap();
     let out = prepare(cmd, dir.path(), &[], &[]).output().unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }

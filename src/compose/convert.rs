@@ -140,8 +140,9 @@ const SERVICE_NOT_NULL: &[&str] = &[
     "volumes_from",
 ];
 
-/// Keys of a service in the Compose Specification that rcompose does not act on yet.
+/// Keys of a `post_start` or `pre_stop` hook.
 const HOOK_KEYS: &[&str] = &["command", "user", "privileged", "working_dir", "environment"];
+/// Keys of a service in the Compose Specification that rcompose does not act on yet.
 const SERVICE_SPEC_ONLY: &[&str] = &["credential_spec", "isolation", "models", "provider", "use_api_socket"];
 
 const BUILD_KEYS: &[&str] = &[
@@ -299,9 +300,9 @@ impl<'a> Converter<'a> {
         self.text(n, path).filter(|s| !s.is_empty())
     }
 
-    /// A key written with no value where docker compose wants one: its schema
-    /// takes null only for a few keys (`command`, `deploy`, ...).
-    /// Reported at the key: an empty value's own place is wherever the next token starts.
+    /// A key written with no value where docker compose wants one (its schema
+    /// takes null only for a few keys: `command`, `deploy`, ...). Reported at
+    /// the key, as an empty value's own place is wherever the next token starts.
     fn refuse_null(&mut self, k: &Key, n: &Node, path: &str) -> bool {
         if !n.is_null() {
             return false;
