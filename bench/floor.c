@@ -24,11 +24,16 @@
 
 #define BUF (64 * 1024)
 
+/* One end of a pair: what it has sent so far of the message in flight. */
+struct side {
+    int fd;
+    size_t n;
+    long need; /* the whole message's length once its head is read, else -1 */
+    char buf[BUF];
+};
+
 struct pair {
-    int client, upstream;
-    size_t in, out;    /* bytes held from the client, from the upstream */
-    long need;         /* the whole answer's length once its head is read, else -1 */
-    char req[BUF], ans[BUF];
+    struct side client, upstream;
 };
 
 /* epoll data: the pair, with the low bit set for its upstream side. */
@@ -47,14 +52,15 @@ static int connect_upstream(int port) {
 }
 
 static void drop(int ep, struct pair *p) {
-    epoll_ctl(ep, EPOLL_CTL_DEL, p->client, NULL);
-    epoll_ctl(ep, EPOLL_CTL_DEL, p->upstream, NULL);
-    close(p->client);
-    close(p->upstream);
+    epoll_ctl(ep, EPOLL_CTL_DEL, p->client.fd, NULL);
+    epoll_ctl(ep, EPOLL_CTL_DEL, p->upstream.fd, NULL);
+    close(p->client.fd);
+    close(p->upstream.fd);
     free(p);
 }
 
-/* Head length plus Content-Length once the head is whole, else -1. */
+/* Head length plus Content-Length once the head is whole, else -1: a
+ * request (GET, no body) and an answer alike. */
 static long answer_length(const char *b, size_t n) {
     const char *end = memmem(b, n, "\r\n\r\n", 4);
     if (!end) return -1;
@@ -73,6 +79,22 @@ static int write_all(int fd, const char *b, size_t n) {
         if (w <= 0) return -1;
         b += w;
         n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads what `from` has; a whole message goes to `to` in one write.
+ * -1: the pair is done (closed, failed, or a message over BUF). */
+static int relay(struct side *from, struct side *to) {
+    ssize_t r = recv(from->fd, from->buf + from->n, BUF - from->n, 0);
+    if (r < 0 && errno == EAGAIN) return 0;
+    if (r <= 0) return -1;
+    from->n += (size_t)r;
+    if (from->need < 0) from->need = answer_length(from->buf, from->n);
+    if (from->need >= 0 && from->n >= (size_t)from->need) {
+        if (write_all(to->fd, from->buf, from->n) < 0) return -1;
+        from->n = 0;
+        from->need = -1;
     }
     return 0;
 }
@@ -100,52 +122,20 @@ int main(int argc, char **argv) {
                 int c;
                 while ((c = accept4(ls, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
                     struct pair *p = calloc(1, sizeof *p);
-                    p->client = c;
-                    p->upstream = connect_upstream(up_port);
-                    p->need = -1;
+                    p->client.fd = c;
+                    p->upstream.fd = connect_upstream(up_port);
+                    p->client.need = p->upstream.need = -1;
                     setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                     ev.data.ptr = tag(p, 0);
                     epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
                     ev.data.ptr = tag(p, 1);
-                    epoll_ctl(ep, EPOLL_CTL_ADD, p->upstream, &ev);
+                    epoll_ctl(ep, EPOLL_CTL_ADD, p->upstream.fd, &ev);
                 }
                 continue;
             }
             int from_upstream = (int)((unsigned long)evs[i].data.ptr & 1);
             struct pair *p = (struct pair *)((unsigned long)evs[i].data.ptr & ~1UL);
-            if (!from_upstream) {
-                ssize_t r = recv(p->client, p->req + p->in, BUF - p->in, 0);
-                if (r <= 0) {
-                    if (r < 0 && errno == EAGAIN) continue;
-                    drop(ep, p);
-                    continue;
-                }
-                p->in += (size_t)r;
-                if (memmem(p->req, p->in, "\r\n\r\n", 4)) {
-                    if (write_all(p->upstream, p->req, p->in) < 0) {
-                        drop(ep, p);
-                        continue;
-                    }
-                    p->in = 0;
-                }
-            } else {
-                ssize_t r = recv(p->upstream, p->ans + p->out, BUF - p->out, 0);
-                if (r <= 0) {
-                    if (r < 0 && errno == EAGAIN) continue;
-                    drop(ep, p);
-                    continue;
-                }
-                p->out += (size_t)r;
-                if (p->need < 0) p->need = answer_length(p->ans, p->out);
-                if (p->need >= 0 && p->out >= (size_t)p->need) {
-                    if (write_all(p->client, p->ans, p->out) < 0) {
-                        drop(ep, p);
-                        continue;
-                    }
-                    p->out = 0;
-                    p->need = -1;
-                }
-            }
+            if (from_upstream ? relay(&p->upstream, &p->client) : relay(&p->client, &p->upstream)) drop(ep, p);
         }
     }
 }

@@ -160,6 +160,8 @@ const BUILD_KEYS: &[&str] = &[
     "tags",
     "platforms",
 ];
+/// Build keys whose value docker compose's schema refuses to be null.
+const BUILD_NOT_NULL: &[&str] = &["args", "labels", "cache_from", "tags", "platforms"];
 /// What only BuildKit does: the engine's classic build API has no place for it.
 const BUILD_SPEC_ONLY: &[&str] = &[
     "additional_contexts",
@@ -1399,7 +1401,7 @@ impl<'a> Converter<'a> {
                 build.context = ".".into();
                 for (k, v) in entries {
                     let kp = join(path, &k.name);
-                    if matches!(k.name.as_str(), "args" | "labels" | "cache_from" | "tags" | "platforms") && self.refuse_null(k, v, &kp) {
+                    if BUILD_NOT_NULL.contains(&k.name.as_str()) && self.refuse_null(k, v, &kp) {
                         continue;
                     }
                     match k.name.as_str() {
