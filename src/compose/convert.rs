@@ -2009,6 +2009,14 @@ impl<'a> Converter<'a> {
                     // `db:` with nothing after it is refused by docker compose's schema.
                     if let Some(de) = if self.refuse_null(k, v, &kp) { None } else { self.map(v, &kp) } {
                         self.check_keys(de, &kp, &["condition", "restart", "required"], &[]);
+                        if !de.iter().any(|(dk, _)| dk.name == "condition") {
+                            self.error_hint(
+                                &k.loc,
+                                &kp,
+                                format!("`{}` has no `condition`", k.name),
+                                "add `condition: service_started` (or service_healthy, service_completed_successfully), or list the service by name",
+                            );
+                        }
                         for (dk, dv) in de {
                             let dp = join(&kp, &dk.name);
                             match dk.name.as_str() {

@@ -4,8 +4,9 @@
 //! file and line it came from. Mappings merge, sequences append; some keys
 //! have their own rule (`command` is replaced, `environment` merges by
 //! variable whether written as a list or a mapping, ...). `!reset` removes a
-//! value, `!override` replaces it whole. De-duplication of ports and volumes
-//! happens when the merged tree is converted to the model.
+//! value, `!override` replaces it whole, and a null leaves the base alone.
+//! De-duplication of ports and volumes happens when the merged tree is
+//! converted to the model.
 
 use super::yaml::{Key, Node, Value};
 
@@ -54,14 +55,23 @@ fn merge_at(base: Node, over: Node, path: &mut Vec<String>) -> Node {
     if over.tag.as_deref() == Some("override") {
         return strip_resets(over);
     }
-    let rule = {
+    let (rule, in_key_values) = {
         let p: Vec<&str> = path.iter().map(String::as_str).collect();
-        rule_for(&p)
+        (rule_for(&p), p.split_last().is_some_and(|(_, parent)| rule_for(parent) == Rule::KeyValue))
     };
+    // An override's empty key (`ports:` with its entries commented out) leaves
+    // the base as it was, as docker compose merges; but `A:` in `environment`
+    // means "take A from the shell", and a replaced value is replaced.
+    if over.is_null() && over.tag.is_none() && !base.is_null() && rule != Rule::Replace && !in_key_values {
+        return base;
+    }
     let (base, over) = match rule {
         Rule::Replace => return strip_resets(over),
         Rule::KeyValue => (to_key_value_map(base), to_key_value_map(over)),
-        Rule::NamedMap => (to_named_map(base), to_named_map(over)),
+        Rule::NamedMap => {
+            let depends_on = path.last().is_some_and(|k| k == "depends_on");
+            (to_named_map(base, depends_on), to_named_map(over, depends_on))
+        }
         Rule::Build => (build_to_map(base), build_to_map(over)),
         Rule::Union => {
             // A single value stands for a list of one (`dns: 10.0.0.53`, `tmpfs: /run`).
@@ -150,7 +160,7 @@ fn to_key_value_map(node: Node) -> Node {
         Value::Seq(items) => {
             let mut entries: Vec<(Key, Node)> = Vec::new();
             for item in items {
-                let Some(text) = item.scalar_text() else {
+                let Some(text) = item.scalar_text().filter(|_| matches!(item.value, Value::Str(_))) else {
                     // Leave malformed input for the converter to report.
                     return Node { value: Value::Seq(vec![item]), loc: node.loc, tag: node.tag };
                 };
@@ -168,15 +178,23 @@ fn to_key_value_map(node: Node) -> Node {
     }
 }
 
-/// `[a, b]` becomes `{a: null, b: null}`.
-fn to_named_map(node: Node) -> Node {
+/// `[a, b]` becomes `{a: {}, b: {}}`: an entry with every default, which a
+/// null would not be (`networks: {n: }` is taken, `depends_on: {db: }` is
+/// refused). A dependency also spells out the condition the list form implies,
+/// since a written entry without one is refused, as docker compose's schema does.
+fn to_named_map(node: Node, depends_on: bool) -> Node {
     match node.value {
         Value::Seq(items) if items.iter().all(|i| matches!(i.value, Value::Str(_))) => {
             let entries = items
                 .into_iter()
                 .map(|i| {
                     let name = i.scalar_text().unwrap_or_default();
-                    (Key { name, loc: i.loc.clone() }, Node { value: Value::Null, loc: i.loc, tag: None })
+                    let mut entry = Vec::new();
+                    if depends_on {
+                        let condition = Node::new(Value::Str("service_started".into()), i.loc.clone());
+                        entry.push((Key { name: "condition".into(), loc: i.loc.clone() }, condition));
+                    }
+                    (Key { name, loc: i.loc.clone() }, Node { value: Value::Map(entry), loc: i.loc, tag: None })
                 })
                 .collect();
             Node { value: Value::Map(entries), loc: node.loc, tag: node.tag }
@@ -273,6 +291,34 @@ mod tests {
         assert!(deps.get("db").is_some() && deps.get("cache").is_some());
         assert_eq!(at(&m, &["services", "a", "build", "context"]).scalar_text().unwrap(), "./app");
         assert_eq!(at(&m, &["services", "a", "build", "dockerfile"]).scalar_text().unwrap(), "Other");
+    }
+
+    #[test]
+    fn listed_dependencies_spell_out_their_condition_and_networks_stay_plain() {
+        let m = merged(
+            "services:\n  a:\n    depends_on: [db]\n    networks: [front]\n",
+            "services:\n  a:\n    depends_on: [cache]\n    networks: [back]\n",
+        );
+        for dep in ["db", "cache"] {
+            assert_eq!(at(&m, &["services", "a", "depends_on", dep, "condition"]).scalar_text().unwrap(), "service_started");
+        }
+        for net in ["front", "back"] {
+            assert!(matches!(&at(&m, &["services", "a", "networks", net]).value, Value::Map(e) if e.is_empty()));
+        }
+    }
+
+    #[test]
+    fn a_null_in_the_override_keeps_the_base_but_not_in_key_values_or_replaced_keys() {
+        let m = merged(
+            "services:\n  a:\n    ports: ['80:80']\n    environment: {A: 1}\n    command: [serve]\n",
+            "services:\n  a:\n    ports:\n    environment:\n      A:\n    command:\n",
+        );
+        assert_eq!(strings(at(&m, &["services", "a", "ports"])), ["80:80"]);
+        // `A:` takes A from the shell; a null command is the image's own.
+        assert!(at(&m, &["services", "a", "environment", "A"]).is_null());
+        assert!(at(&m, &["services", "a", "command"]).is_null());
+        let m = merged("services:\n  a:\n    image: x\n", "services:\n  a:\n");
+        assert_eq!(at(&m, &["services", "a", "image"]).scalar_text().unwrap(), "x");
     }
 
     #[test]
