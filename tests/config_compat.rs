@@ -272,6 +272,11 @@ fn values_docker_compose_refuses_are_refused_at_their_place() {
             "docker-compose.yml:6:24: networks.n.driver_opts.mtu: expected a string or a number, found a boolean",
         ),
         ("volumes:\n  v:\n    name: 7\n", "docker-compose.yml:6:11: volumes.v.name: expected a string, found an integer"),
+        ("    restart: 5\n", "docker-compose.yml:4:14: services.s.restart: expected a string, found an integer"),
+        (
+            "    depends_on:\n      o: {required: true}\n  o:\n    image: busybox\n",
+            "docker-compose.yml:5:7: services.s.depends_on.o: `o` has no `condition`",
+        ),
     ];
     let mut problems = Vec::new();
     for (extra, want) in refused {
@@ -304,6 +309,71 @@ fn values_docker_compose_refuses_are_refused_at_their_place() {
             problems.push(format!("docker compose refused what this test says it takes:\n{text}{their_err}"));
         } else if !ours {
             problems.push(format!("rcompose refused what docker compose takes:\n{text}{our_err}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Runs `config` in a fresh project of a base file and its override; (success, stderr).
+fn verdict_with_override(cmd: Command, base: &str, over: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("docker-compose.yml"), base).unwrap();
+    std::fs::write(dir.path().join("docker-compose.override.yml"), over).unwrap();
+    let out = prepare(cmd, dir.path(), &[], &[]).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// docker compose checks the project as merged after each file, so a bad
+/// value in the base is refused though an override replaces it, while a
+/// setting only the whole project can judge (no image yet, network_mode
+/// beside networks) waits for the last file. An override's `services:` with
+/// nothing after it is refused; an empty override is not.
+#[test]
+fn override_files_are_checked_as_docker_compose_checks_them() {
+    common::ensure_compose_v2();
+    // (base, override, the error rcompose gives, or None where both take it)
+    let cases: &[(&str, &str, Option<&str>)] = &[
+        (
+            "services:\n  s:\n    image: busybox\n    hostname: 42\n",
+            "services:\n  s:\n    hostname: web\n",
+            Some("docker-compose.yml:4:15: services.s.hostname: expected a string, found an integer"),
+        ),
+        (
+            "services:\n  s:\n    image: busybox\n",
+            "services:\n",
+            Some("docker-compose.override.yml:1:1: services: `services` has no value"),
+        ),
+        (
+            "services:\n  s:\n    image: busybox\n",
+            "services:\n  s:\n    ports:\n",
+            Some("docker-compose.override.yml:3:5: services.s.ports: `ports` has no value"),
+        ),
+        (
+            "services:\n  s:\n    environment: {A: 1}\n    network_mode: host\n",
+            "services:\n  s:\n    image: busybox\n    network_mode: !reset null\n    networks: [default]\n",
+            None,
+        ),
+        ("services:\n  s:\n    image: busybox\n", "# to be filled in\n", None),
+        (
+            "services:\n  s:\n    image: busybox\n    depends_on: [t]\n  t:\n    image: busybox\n  u:\n    image: busybox\n",
+            "services:\n  s:\n    depends_on: [u]\n",
+            None,
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (base, over, want) in cases {
+        let (theirs, their_err) = verdict_with_override(docker_compose(), base, over);
+        let (ours, our_err) = verdict_with_override(common::rcompose(), base, over);
+        let shown = format!("--- docker-compose.yml\n{base}--- docker-compose.override.yml\n{over}");
+        match want {
+            Some(want) if theirs => problems.push(format!("docker compose took what this test says it refuses:\n{shown}")),
+            Some(want) if ours || !our_err.contains(want) => problems.push(format!(
+                "{shown}docker compose: {their_err}rcompose ({}): {our_err}wanted: {want}\n",
+                if ours { "took it" } else { "refused" }
+            )),
+            None if !theirs => problems.push(format!("docker compose refused what this test says it takes:\n{shown}{their_err}")),
+            None if !ours => problems.push(format!("rcompose refused what docker compose takes:\n{shown}{our_err}")),
+            _ => {}
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

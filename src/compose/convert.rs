@@ -191,6 +191,9 @@ pub struct Converter<'a> {
     pub project_name: String,
     /// See [`super::LoadOptions::print_only`].
     pub print_only: bool,
+    /// Converting a project merged part way, to report what is wrong in a
+    /// value itself (see [`Converter::project_error`]).
+    pub partial: bool,
 }
 
 /// Where item `i` of a list is, or the value itself when it was a single one.
@@ -219,7 +222,19 @@ impl<'a> Converter<'a> {
     }
 
     fn warn(&mut self, loc: &Location, path: &str, msg: impl Into<String>) {
-        self.diags.push(Diagnostic::warning(Some(loc.clone()), path, msg));
+        if !self.partial {
+            self.diags.push(Diagnostic::warning(Some(loc.clone()), path, msg));
+        }
+    }
+
+    /// An error that only the whole project can show: a file that is not
+    /// there, settings that disagree. docker compose validates the project
+    /// after each file merges, but checks these once, at the end, where a
+    /// later file may have set things right.
+    fn project_error(&mut self, loc: &Location, path: &str, msg: impl Into<String>, hint: impl Into<String>) {
+        if !self.partial {
+            self.error_hint(loc, path, msg, hint);
+        }
     }
 
     /// Refused where it would be built; only a warning for `config`.
@@ -227,7 +242,7 @@ impl<'a> Converter<'a> {
         if self.print_only {
             self.warn(loc, path, format!("{msg}; building it will fail"));
         } else {
-            self.error_hint(loc, path, msg, hint);
+            self.project_error(loc, path, msg, hint);
         }
     }
 
@@ -759,7 +774,8 @@ impl<'a> Converter<'a> {
         };
         for (k, v) in entries {
             match k.name.as_str() {
-                "name" => {}
+                // Read for the project name before this; a string to the schema all the same.
+                "name" => drop(self.text(v, "name")),
                 // Obsolete and ignored, but still a string to docker compose's schema.
                 "version" => drop(self.text(v, "version")),
                 "services" => {
@@ -827,7 +843,7 @@ impl<'a> Converter<'a> {
             }
         }
         if root.get("services").is_none() && root.get("include").is_none() {
-            self.error_hint(&root.loc, "services", "no services are defined", "add a `services:` mapping with at least one service");
+            self.project_error(&root.loc, "services", "no services are defined", "add a `services:` mapping with at least one service");
         }
         project
     }
@@ -1107,7 +1123,7 @@ impl<'a> Converter<'a> {
                 "volumes" => svc.volumes = self.mounts(v, &kp),
                 "depends_on" => svc.depends_on = self.depends_on(v, &kp),
                 "restart" => {
-                    if let Some(r) = self.set_string(v, &kp) {
+                    if let Some(r) = self.set_text(v, &kp) {
                         match syntax::check_restart(&r) {
                             Ok(()) => svc.restart = Some(r),
                             Err(e) => self.error_hint(&v.loc, &kp, e, "use no, always, on-failure, on-failure:N or unless-stopped"),
@@ -1300,7 +1316,7 @@ impl<'a> Converter<'a> {
         }
         if let (Some(_), Some(at)) = (&svc.network_mode, &network_mode_loc) {
             if has_networks_key {
-                self.error_hint(
+                self.project_error(
                     at,
                     &join(path, "network_mode"),
                     format!("service {name:?} has both network_mode and networks, which exclude each other"),
@@ -1338,7 +1354,7 @@ impl<'a> Converter<'a> {
             for (own, deployed, _) in conflicts.into_iter().filter(|c| c.2) {
                 let kp = join(path, own);
                 let at = self.spans.get(&kp).cloned().unwrap_or_else(|| n.loc.clone());
-                self.error_hint(
+                self.project_error(
                     &at,
                     &kp,
                     format!("`{own}` and `{deployed}` differ"),
@@ -1351,12 +1367,12 @@ impl<'a> Converter<'a> {
         {
             let kp = join(path, "scale");
             let at = self.spans.get(&kp).cloned().unwrap_or_else(|| n.loc.clone());
-            self.error_hint(&at, &kp, format!("`scale` ({scale}) and `deploy.replicas` ({replicas}) differ"), "set one of them");
+            self.project_error(&at, &kp, format!("`scale` ({scale}) and `deploy.replicas` ({replicas}) differ"), "set one of them");
         }
         if svc.container_name.is_some() && svc.replicas() > 1 {
             let kp = join(path, "container_name");
             let at = self.spans.get(&kp).cloned().unwrap_or_else(|| n.loc.clone());
-            self.error_hint(
+            self.project_error(
                 &at,
                 &kp,
                 format!(
@@ -1368,7 +1384,7 @@ impl<'a> Converter<'a> {
             );
         }
         if svc.image.is_none() && svc.build.is_none() {
-            self.error_hint(
+            self.project_error(
                 &n.loc,
                 path,
                 format!("service {name:?} has neither an image nor a build context"),
@@ -1458,7 +1474,7 @@ impl<'a> Converter<'a> {
             }
         }
         if build.dockerfile.is_some() && build.dockerfile_inline.is_some() {
-            self.error(&n.loc, path, "`dockerfile` and `dockerfile_inline` cannot both be set");
+            self.project_error(&n.loc, path, "`dockerfile` and `dockerfile_inline` cannot both be set", "keep one of them");
         }
         if build.dockerfile.is_none() && build.dockerfile_inline.is_none() {
             build.dockerfile = Some("Dockerfile".into());
@@ -1728,13 +1744,17 @@ impl<'a> Converter<'a> {
                     }
                 }
                 _ => {
-                    if let Some(p) = self.string(item, &ip) {
+                    if let Some(p) = self.text(item, &ip) {
                         specs.push((p, true, false, item.loc.clone(), ip));
                     }
                 }
             }
         }
         let mut out = Vec::new();
+        // Read once, for the whole project, as docker compose does.
+        if self.partial {
+            return out;
+        }
         for (p, required, raw, loc, ip) in specs {
             let full = syntax::resolve_host_path(&p, &self.base, self.home.as_deref());
             let text = match std::fs::read_to_string(&full) {

@@ -151,7 +151,7 @@ fn load_inner(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Project> {
     let env = environment(opts, &project_dir, diags)?;
     let lookup = |k: &str| env.get(k).cloned();
 
-    let mut reading = Reading { opts, unset_seen: BTreeSet::new(), failed: false, including: paths.clone() };
+    let mut reading = Reading { opts, unset_seen: BTreeSet::new(), failed: false, including: paths.clone(), steps: Vec::new() };
     let root = reading.files(&paths, &project_dir, &env, diags);
     let root = root.filter(|_| !reading.failed)?;
 
@@ -165,8 +165,12 @@ fn load_inner(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Project> {
         home,
         project_name: name,
         print_only: opts.print_only,
+        partial: false,
     };
     let mut project = conv.project(&root);
+    if !reading.steps.is_empty() {
+        diags.0.append(&mut step_errors(&reading.steps, &mut conv));
+    }
     diags.0.append(&mut conv.diags);
     project.config_files = paths.iter().filter(|p| p.as_os_str() != "-").cloned().collect();
 
@@ -188,6 +192,9 @@ struct Reading<'a> {
     failed: bool,
     /// The project's files, then those being included, outermost first, to catch a cycle.
     including: Vec<PathBuf>,
+    /// The project as merged after each document but the last of each list of
+    /// files, for [`step_errors`]: docker compose validates each such step.
+    steps: Vec<Node>,
 }
 
 impl Reading<'_> {
@@ -197,6 +204,7 @@ impl Reading<'_> {
     fn files(&mut self, paths: &[PathBuf], workdir: &Path, env: &HashMap<String, String>, diags: &mut Diagnostics) -> Option<Node> {
         let lookup = |k: &str| env.get(k).cloned();
         let mut merged: Option<Node> = None;
+        let mut empty: Option<String> = None;
         let mut extender = Extender::default();
         let opts = self.opts;
         for path in paths {
@@ -225,10 +233,9 @@ impl Reading<'_> {
                     continue;
                 }
             };
+            // An empty override is no error to docker compose; an empty project is.
             if docs.iter().all(Node::is_null) {
-                diags.push(
-                    file_diag(&name, "the compose file is empty").with_hint("a compose file needs at least `services:` with one service"),
-                );
+                empty.get_or_insert(name);
                 continue;
             }
             for mut doc in docs {
@@ -246,6 +253,15 @@ impl Reading<'_> {
                 if !self.opts.no_interpolate {
                     interpolate_tree(&mut doc, "", &lookup, diags, &mut self.unset_seen);
                 }
+                // Checked in each file, as an override's null elsewhere keeps the base.
+                let empty_services =
+                    doc.as_map().and_then(|m| m.iter().find(|(k, v)| k.name == "services" && v.is_null() && v.tag.is_none()));
+                if let Some((k, _)) = empty_services {
+                    let d = Diagnostic::error(Some(k.loc.clone()), "services", "`services` has no value");
+                    diags.push(d.with_hint("list the services under it, or remove the key"));
+                    self.failed = true;
+                    continue;
+                }
                 if let Some(v) = doc.get("version") {
                     diags.push(Diagnostic::warning(
                         Some(v.loc.clone()),
@@ -261,8 +277,16 @@ impl Reading<'_> {
                 self.include(&mut doc, workdir, env, diags);
                 // A service whose base or include is missing would only bring follow-on errors.
                 self.failed |= diags.errors().count() > before;
+                if let Some(m) = &merged {
+                    self.steps.push(m.clone());
+                }
                 merge_into(&mut merged, doc);
             }
+        }
+        if let (None, Some(name)) = (&merged, empty) {
+            diags.push(
+                file_diag(&name, "the compose file is empty").with_hint("a compose file needs at least `services:` with one service"),
+            );
         }
         merged
     }
@@ -310,6 +334,28 @@ impl Reading<'_> {
             }
         }
     }
+}
+
+/// What docker compose's schema refuses in a project merged part way, though
+/// the whole project (converted by `conv`) no longer holds it: a base file's
+/// `hostname: 42` that an override replaces. Each error once, in file order.
+fn step_errors(steps: &[Node], conv: &mut Converter) -> Vec<Diagnostic> {
+    let merged = std::mem::take(&mut conv.diags);
+    let spans = std::mem::take(&mut conv.spans);
+    conv.partial = true;
+    let mut found: Vec<Diagnostic> = Vec::new();
+    for step in steps {
+        conv.project(step);
+        for d in conv.diags.drain(..) {
+            if !merged.contains(&d) && !found.contains(&d) {
+                found.push(d);
+            }
+        }
+    }
+    conv.partial = false;
+    conv.diags = merged;
+    conv.spans = spans;
+    found
 }
 
 /// Merges the next document of a project onto those before it, as override files merge.
