@@ -150,6 +150,10 @@ pub fn parse_port(spec: &str) -> Result<Vec<Port>, String> {
 }
 
 fn port_range(s: &str, what: &str) -> Result<(u16, u16), String> {
+    // Host port 0 asks the engine to choose one, as `docker run -p 0:80` does.
+    if what == "host" && s.trim() == "0" {
+        return Ok((0, 0));
+    }
     let (lo, hi) = match s.split_once('-') {
         Some((a, b)) => (a, b),
         None => (s, s),
@@ -431,6 +435,9 @@ mod tests {
         assert_eq!((p.host_ip.as_deref(), p.published), (Some("127.0.0.1"), None));
         let p = one("8000-8010:80");
         assert_eq!(p.published.as_deref(), Some("8000-8010"));
+        // The engine picks a free host port for 0, as for none at all.
+        let p = one("0:80");
+        assert_eq!((p.target, p.published.as_deref()), (80, Some("0")));
     }
 
     #[test]
@@ -446,6 +453,7 @@ mod tests {
     fn port_errors() {
         assert!(parse_port("99999:1").unwrap_err().contains("out of range"));
         assert!(parse_port("80:0").unwrap_err().contains("out of range"));
+        assert!(parse_port("0-1:80").unwrap_err().contains("out of range"));
         assert!(parse_port("http:80").is_err());
         assert!(parse_port("80/icmp").unwrap_err().contains("protocol"));
         assert!(parse_port("1-3:4-5").unwrap_err().contains("differ"));
