@@ -277,6 +277,40 @@ fn values_docker_compose_refuses_are_refused_at_their_place() {
             "    depends_on:\n      o: {required: true}\n  o:\n    image: busybox\n",
             "docker-compose.yml:5:7: services.s.depends_on.o: `o` has no `condition`",
         ),
+        ("    container_name: a\n", "docker-compose.yml:4:21: services.s.container_name: invalid container name \"a\""),
+        // Keys rcompose ignores are held to their shape all the same.
+        ("    isolation: 42\n", "docker-compose.yml:4:16: services.s.isolation: expected a string, found an integer"),
+        ("    credential_spec: {a: 1}\n", "docker-compose.yml:4:23: services.s.credential_spec.a: unknown key `a`"),
+        (
+            "    deploy:\n      update_config:\n        order: abc\n",
+            "docker-compose.yml:6:16: services.s.deploy.update_config.order: invalid order \"abc\"",
+        ),
+        ("    build:\n      context: .\n      ssh: [a]\n", "docker-compose.yml:6:13: services.s.build.ssh[0]: invalid ssh key \"a\""),
+        (
+            "    build:\n      context: .\n      sbom: 42\n",
+            "docker-compose.yml:6:13: services.s.build.sbom: expected a boolean or a string, found an integer",
+        ),
+        (
+            "    deploy:\n      resources:\n        reservations:\n          pids: 5\n",
+            "docker-compose.yml:7:11: services.s.deploy.resources.reservations.pids: unknown key `pids`",
+        ),
+        (
+            "    ports:\n      - target: 80\n        host_ip: abc\n",
+            "docker-compose.yml:6:18: services.s.ports[0].host_ip: invalid IP address \"abc\"",
+        ),
+        ("    logging:\n      driver: 42\n", "docker-compose.yml:5:15: services.s.logging.driver: expected a string, found an integer"),
+        (
+            "    networks:\n      n:\n        priority: \"5\"\nnetworks:\n  n:\n",
+            "docker-compose.yml:6:19: services.s.networks.n.priority: expected a number, found a string",
+        ),
+        (
+            "    volumes:\n      - type: volume\n        source: v\n        target: /m\n        volume:\n          labels: abc\nvolumes:\n  v:\n",
+            "docker-compose.yml:9:19: services.s.volumes[0].volume.labels: expected a mapping or a list of KEY=VALUE, found a string",
+        ),
+        (
+            "    build:\n      context: .\n      secrets: [{source: x}, nope]\nsecrets:\n  x:\n    file: ./x\n",
+            "docker-compose.yml:6:30: services.s.build.secrets[1]: service \"s\" refers to undefined build secret \"nope\"",
+        ),
     ];
     let mut problems = Vec::new();
     for (extra, want) in refused {
@@ -300,6 +334,12 @@ fn values_docker_compose_refuses_are_refused_at_their_place() {
         "    storage_opt: {size: null}\n    mem_limit: 1.5\n    cpus: 2\n",
         "    deploy:\n    develop:\n    command:\n",
         "networks:\n  n:\n    driver_opts: {mtu: 1400}\n",
+        // Port 0 is one the engine chooses; a ulimit may be a string of digits.
+        "    ports:\n      - target: 80\n        published: \"0\"\n      - \"0:81\"\n    ulimits: {nofile: \"1024\"}\n",
+        "    deploy:\n      update_config: {parallelism: 2, delay: 10s, order: start-first}\n",
+        "    build:\n      context: .\n      ssh: [default]\n      additional_contexts: {a: ./x}\n      sbom: true\n",
+        "secrets:\n  x:\n    external: {a: 1}\n",
+        "    build:\n      context: .\n      secrets: [x, {source: x, target: y}]\nsecrets:\n  x:\n    environment: HOME\n",
     ];
     for extra in taken {
         let text = format!("{S}{extra}");

@@ -263,7 +263,7 @@ impl<'a> Converter<'a> {
     /// Checks the keys of a mapping: known keys pass, specification keys that
     /// rcompose ignores warn, anything else is an error.
     fn check_keys(&mut self, entries: &[(Key, Node)], path: &str, known: &[&str], spec_only: &[&str]) {
-        for (k, _) in entries {
+        for (k, v) in entries {
             let kp = join(path, &k.name);
             if known.contains(&k.name.as_str()) || k.name.starts_with("x-") {
                 continue;
@@ -274,12 +274,129 @@ impl<'a> Converter<'a> {
                     &kp,
                     format!("`{}` is part of the Compose Specification, but rcompose does not act on it yet; it is ignored", k.name),
                 );
+                self.spec_only_shape(k, v, &kp);
                 continue;
             }
             let msg = format!("unknown key `{}`", k.name);
             match did_you_mean(&k.name, known.iter().copied()) {
                 Some(s) => self.error_hint(&k.loc, &kp, msg, format!("did you mean `{s}`?")),
                 None => self.error_hint(&k.loc, &kp, msg, format!("valid keys here: {}", known.join(", "))),
+            }
+        }
+    }
+
+    /// Holds a key rcompose ignores to the shape docker compose's schema
+    /// gives it: ignoring a key is no reason to take what docker compose refuses.
+    fn spec_only_shape(&mut self, k: &Key, v: &Node, kp: &str) {
+        let shaped = [
+            "mode",
+            "endpoint_mode",
+            "update_config",
+            "rollback_config",
+            "devices",
+            "generic_resources",
+            "delay",
+            "window",
+            "mac_address",
+            "interface_name",
+            "isolation",
+            "privileged",
+            "use_api_socket",
+            "enable_ipv4",
+            "cache_to",
+            "entitlements",
+            "extra_hosts",
+            "ulimits",
+            "secrets",
+            "credential_spec",
+            "additional_contexts",
+            "ssh",
+            "provenance",
+            "sbom",
+        ];
+        if !shaped.contains(&k.name.as_str()) || self.refuse_null(k, v, kp) {
+            return;
+        }
+        match k.name.as_str() {
+            "isolation" | "mode" | "endpoint_mode" | "mac_address" | "interface_name" => drop(self.text(v, kp)),
+            "delay" | "window" => drop(self.text(v, kp).and_then(|_| self.duration(v, kp))),
+            "update_config" | "rollback_config" => self.update_config(v, kp),
+            // A reservation of devices is written as `gpus` is.
+            "devices" => drop(self.gpus(v, kp)),
+            "generic_resources" => {
+                self.each_map(v, kp, "a list of resources", &["discrete_resource_spec"], |this, ip, fields, _| {
+                    for (fk, fv) in fields {
+                        let fp = join(ip, &fk.name);
+                        let Some(spec) = this.map(fv, &fp) else { continue };
+                        this.check_keys(spec, &fp, &["kind", "value"], &[]);
+                        for (sk, sv) in spec {
+                            let sp = join(&fp, &sk.name);
+                            match sk.name.as_str() {
+                                "kind" => drop(this.text(sv, &sp)),
+                                "value" => drop(this.int(sv, &sp, 0, i64::MAX)),
+                                _ => {}
+                            }
+                        }
+                    }
+                });
+            }
+            "privileged" | "use_api_socket" | "enable_ipv4" => drop(self.bool(v, kp)),
+            // `true`, or BuildKit's attestation options as text.
+            "provenance" | "sbom" if !matches!(v.value, Value::Bool(_) | Value::Str(_)) => self.expected(v, kp, "a boolean or a string"),
+            "cache_to" | "entitlements" => drop(self.strings(v, kp, false)),
+            "extra_hosts" => drop(self.extra_hosts(v, kp)),
+            "ulimits" => drop(self.ulimits(v, kp)),
+            "secrets" => drop(self.file_refs(v, kp, true)),
+            "credential_spec" => {
+                if let Some(entries) = self.map(v, kp) {
+                    self.check_keys(entries, kp, &["config", "file", "registry"], &[]);
+                    for (ek, ev) in entries.iter().filter(|(ek, _)| !ek.name.starts_with("x-")) {
+                        drop(self.text(ev, &join(kp, &ek.name)));
+                    }
+                }
+            }
+            // A build context by name: `name=path` in a list, or a mapping of paths.
+            "additional_contexts" if v.as_map().is_some() => drop(self.text_map(v, kp)),
+            "additional_contexts" => self.named_items(v, kp, |s| s.contains('='), "build context", "write it as NAME=PATH"),
+            // `default`, or `ID=PATH` to a key or socket.
+            "ssh" if v.as_map().is_some() => drop(self.key_values(v, kp)),
+            "ssh" => self.named_items(v, kp, |s| s == "default" || s.contains('='), "ssh key", "write `default`, or ID=PATH"),
+            _ => {}
+        }
+    }
+
+    /// `deploy.update_config` or `rollback_config`: for a swarm, checked only.
+    fn update_config(&mut self, n: &Node, path: &str) {
+        let Some(entries) = self.map(n, path) else { return };
+        self.check_keys(entries, path, &["parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order"], &[]);
+        for (k, v) in entries {
+            let kp = join(path, &k.name);
+            match k.name.as_str() {
+                "parallelism" => drop(self.uint(v, &kp)),
+                "delay" | "monitor" => drop(self.text(v, &kp).and_then(|_| self.duration(v, &kp))),
+                "failure_action" => drop(self.text(v, &kp)),
+                "max_failure_ratio" => match &v.value {
+                    Value::Int(_) | Value::Float(..) => {}
+                    Value::Str(r) if r.trim().parse::<f64>().is_ok() => {}
+                    _ => self.expected(v, &kp, "a number"),
+                },
+                "order" => match self.text(v, &kp) {
+                    Some(o) if o == "start-first" || o == "stop-first" => {}
+                    Some(o) => self.error_hint(&v.loc, &kp, format!("invalid order {o:?}"), "use start-first or stop-first"),
+                    None => {}
+                },
+                _ => {}
+            }
+        }
+    }
+
+    /// A list of strings, each of which `ok` must take.
+    fn named_items(&mut self, n: &Node, path: &str, ok: fn(&str) -> bool, what: &str, hint: &str) {
+        let Some(items) = self.list(n, path, "a mapping or a list of strings") else { return };
+        for (i, item) in items.iter().enumerate() {
+            let ip = index(path, i);
+            if let Some(text) = self.text(item, &ip).filter(|t| !ok(t)) {
+                self.error_hint(&item.loc, &ip, format!("invalid {what} {text:?}"), hint);
             }
         }
     }
@@ -350,6 +467,18 @@ impl<'a> Converter<'a> {
         match &n.value {
             Value::Str(s) if s.parse::<u64>().is_ok() => s.parse().ok(),
             _ => self.int(n, path, 0, i64::MAX).map(|i| i as u64),
+        }
+    }
+
+    /// A number as YAML writes it, where docker compose's schema takes no
+    /// string of digits.
+    fn number(&mut self, n: &Node, path: &str) -> Option<()> {
+        match n.value {
+            Value::Int(_) | Value::Float(..) => Some(()),
+            _ => {
+                self.expected(n, path, "a number");
+                None
+            }
         }
     }
 
@@ -493,7 +622,12 @@ impl<'a> Converter<'a> {
         for (k, v) in entries {
             let kp = join(path, &k.name);
             let Some(fields) = self.map(v, &kp) else { continue };
-            self.check_keys(fields, &kp, &["cpus", "memory", "pids"], &["devices", "generic_resources"]);
+            // Only a limit has `pids`; only a reservation has devices.
+            if k.name == "limits" {
+                self.check_keys(fields, &kp, &["cpus", "memory", "pids"], &[]);
+            } else {
+                self.check_keys(fields, &kp, &["cpus", "memory"], &["devices", "generic_resources"]);
+            }
             let mut r = Resource::default();
             for (fk, fv) in fields {
                 let fp = join(&kp, &fk.name);
@@ -548,7 +682,7 @@ impl<'a> Converter<'a> {
         for (k, v) in entries {
             let kp = join(path, &k.name);
             match k.name.as_str() {
-                "driver" => out.driver = self.string(v, &kp),
+                "driver" => out.driver = self.text(v, &kp),
                 "options" => out.options = self.options(v, &kp, true),
                 _ => {}
             }
@@ -869,12 +1003,12 @@ impl<'a> Converter<'a> {
                 "name" => explicit_name = self.text(v, &kp),
                 "driver" => net.driver = self.text(v, &kp),
                 "driver_opts" => net.driver_opts = self.options(v, &kp, false),
-                "external" => net.external = external_flag(self, v, &kp, &mut explicit_name),
+                "external" => net.external = external_flag(self, v, &kp, &mut explicit_name, true),
                 "internal" => net.internal = self.bool(v, &kp).unwrap_or(false),
                 "attachable" => net.attachable = self.bool(v, &kp).unwrap_or(false),
                 "enable_ipv6" => net.enable_ipv6 = self.bool(v, &kp),
                 "labels" if !self.refuse_null(k, v, &kp) => net.labels = self.string_map(v, &kp),
-                "ipam" => net.ipam = self.ipam(v, &kp),
+                "ipam" if !self.refuse_null(k, v, &kp) => net.ipam = self.ipam(v, &kp),
                 _ => {}
             }
         }
@@ -939,7 +1073,7 @@ impl<'a> Converter<'a> {
                 "name" => explicit_name = self.text(v, &kp),
                 "driver" => vol.driver = self.text(v, &kp),
                 "driver_opts" => vol.driver_opts = self.options(v, &kp, false),
-                "external" => vol.external = external_flag(self, v, &kp, &mut explicit_name),
+                "external" => vol.external = external_flag(self, v, &kp, &mut explicit_name, true),
                 "labels" if !self.refuse_null(k, v, &kp) => vol.labels = self.string_map(v, &kp),
                 _ => {}
             }
@@ -978,7 +1112,7 @@ impl<'a> Converter<'a> {
                     obj.environment = self.string(v, &kp);
                 }
                 "content" => obj.content = self.text(v, &kp),
-                "external" => obj.external = external_flag(self, v, &kp, &mut explicit_name),
+                "external" => obj.external = external_flag(self, v, &kp, &mut explicit_name, false),
                 _ => {}
             }
         }
@@ -987,7 +1121,14 @@ impl<'a> Converter<'a> {
         } else if obj.external {
             obj.name = key.to_string();
         }
-        if let Some(var) = &obj.environment {
+        if obj.environment.as_deref() == Some("") {
+            self.error_hint(
+                &env_at,
+                &join(path, "environment"),
+                "the variable's name is empty",
+                "name the variable that holds the content, like `environment: TOKEN`",
+            );
+        } else if let Some(var) = &obj.environment {
             obj.env_value = (self.env)(var);
             if obj.env_value.is_none() {
                 self.error_hint(
@@ -1027,8 +1168,8 @@ impl<'a> Converter<'a> {
                             }
                             // A path: a number here makes docker compose 2.40.3 panic.
                             "target" => r.target = self.text(v, &kp),
-                            "uid" => r.uid = self.string(v, &kp),
-                            "gid" => r.gid = self.string(v, &kp),
+                            "uid" => r.uid = self.text(v, &kp),
+                            "gid" => r.gid = self.text(v, &kp),
                             "mode" => r.mode = self.int(v, &kp, 0, 0o7777).map(|m| m as u32),
                             _ => {}
                         }
@@ -1036,7 +1177,7 @@ impl<'a> Converter<'a> {
                     r
                 }
                 // The short form: a secret lands in /run/secrets, as docker compose writes it out.
-                _ => match self.string(item, &ip) {
+                _ => match self.text(item, &ip) {
                     Some(source) => {
                         let target = secret.then(|| format!("/run/secrets/{source}"));
                         FileRef { source, target, ..Default::default() }
@@ -1086,7 +1227,9 @@ impl<'a> Converter<'a> {
                 "entrypoint" => svc.entrypoint = self.command(v, &kp),
                 "container_name" => {
                     if let Some(c) = self.text(v, &kp) {
-                        let valid = c.chars().next().is_some_and(|f| f.is_ascii_alphanumeric())
+                        // docker compose's pattern: two characters at least.
+                        let valid = c.len() >= 2
+                            && c.chars().next().is_some_and(|f| f.is_ascii_alphanumeric())
                             && c.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-'));
                         if valid {
                             svc.container_name = Some(c);
@@ -1095,7 +1238,7 @@ impl<'a> Converter<'a> {
                                 &v.loc,
                                 &kp,
                                 format!("invalid container name {c:?}"),
-                                "use letters, digits, `_`, `.` and `-`, starting with a letter or digit",
+                                "use two or more letters, digits, `_`, `.` and `-`, starting with a letter or digit",
                             );
                         }
                     }
@@ -1423,13 +1566,19 @@ impl<'a> Converter<'a> {
                     match k.name.as_str() {
                         "context" => {
                             context_loc = v.loc.clone();
-                            build.context = self.string(v, &kp).unwrap_or_default();
+                            build.context = self.text(v, &kp).unwrap_or_default();
                         }
                         "dockerfile" => {
                             dockerfile_loc = v.loc.clone();
                             build.dockerfile = self.text(v, &kp);
                         }
                         "dockerfile_inline" => build.dockerfile_inline = self.text(v, &kp),
+                        // Shape errors were reported with the other BuildKit keys; only the names are kept.
+                        "secrets" => {
+                            if let Value::Seq(items) = &v.value {
+                                build.secrets = items.iter().enumerate().filter_map(|(i, item)| Some((i, secret_name(item)?))).collect();
+                            }
+                        }
                         "target" => build.target = self.text(v, &kp),
                         "args" => {
                             // An arg named alone takes the variable; unset, it is left out, as docker compose leaves it.
@@ -1598,8 +1747,8 @@ impl<'a> Converter<'a> {
                             rule.exec = this.hook(&kp, hook_fields, v);
                         }
                     }
-                    "include" => rule.include = this.strings(v, &kp, true),
-                    "ignore" => rule.ignore = this.strings(v, &kp, true),
+                    "include" if !this.refuse_null(k, v, &kp) => rule.include = this.strings(v, &kp, true),
+                    "ignore" if !this.refuse_null(k, v, &kp) => rule.ignore = this.strings(v, &kp, true),
                     "initial_sync" => rule.initial_sync = this.bool(v, &kp).unwrap_or(false),
                     _ => {}
                 }
@@ -1633,6 +1782,9 @@ impl<'a> Converter<'a> {
             let kp = join(path, &k.name);
             if k.name == "weight" {
                 out.weight = self.int(v, &kp, 10, 1000).map(|w| w as u16);
+                continue;
+            }
+            if self.refuse_null(k, v, &kp) {
                 continue;
             }
             let value_key = if k.name == "weight_device" { "weight" } else { "rate" };
@@ -1688,9 +1840,12 @@ impl<'a> Converter<'a> {
             let mut req = DeviceRequest::default();
             for (k, v) in fields {
                 let kp = join(ip, &k.name);
+                if matches!(k.name.as_str(), "capabilities" | "device_ids" | "options") && this.refuse_null(k, v, &kp) {
+                    continue;
+                }
                 match k.name.as_str() {
                     "capabilities" => req.capabilities = this.strings(v, &kp, false),
-                    "driver" => req.driver = this.string(v, &kp),
+                    "driver" => req.driver = this.text(v, &kp),
                     "device_ids" => req.device_ids = this.strings(v, &kp, false),
                     "options" => req.options = this.string_map(v, &kp),
                     "count" if v.scalar_text().as_deref() == Some("all") => req.count = Some(-1),
@@ -1838,10 +1993,12 @@ impl<'a> Converter<'a> {
                                 None => ok = false,
                             },
                             "published" => {
-                                if let Some(p) = self.string(v, &kp) {
+                                // Empty is unpublished, 0 is a port the engine chooses.
+                                if let Some(p) = self.string(v, &kp).filter(|p| !p.is_empty()) {
                                     let check = match p.split_once('-') {
-                                        Some((a, b)) => syntax::port_number(a, "host").and(syntax::port_number(b, "host")),
-                                        None => syntax::port_number(&p, "host"),
+                                        _ if p.trim() == "0" => Ok(0),
+                                        Some((a, b)) if !a.is_empty() => syntax::port_number(a, "host").and(syntax::port_number(b, "host")),
+                                        _ => syntax::port_number(&p, "host"),
                                     };
                                     match check {
                                         Ok(_) => port.published = Some(p),
@@ -1852,7 +2009,17 @@ impl<'a> Converter<'a> {
                                     }
                                 }
                             }
-                            "host_ip" => port.host_ip = self.string(v, &kp),
+                            "host_ip" => match self.text(v, &kp) {
+                                Some(h) if h.parse::<std::net::IpAddr>().is_ok() => port.host_ip = Some(h),
+                                Some(h) => self.error_hint(
+                                    &v.loc,
+                                    &kp,
+                                    format!("invalid IP address {h:?}"),
+                                    "write an address like 127.0.0.1 or ::1",
+                                ),
+                                None => {}
+                            },
+                            "name" | "app_protocol" => drop(self.text(v, &kp)),
                             "protocol" => {
                                 if let Some(p) = self.string(v, &kp) {
                                     if matches!(p.as_str(), "tcp" | "udp" | "sctp") {
@@ -1863,7 +2030,7 @@ impl<'a> Converter<'a> {
                                 }
                             }
                             "mode" => {
-                                if let Some(m) = self.string(v, &kp) {
+                                if let Some(m) = self.text(v, &kp) {
                                     port.mode = m;
                                 }
                             }
@@ -1933,6 +2100,8 @@ impl<'a> Converter<'a> {
                 "source" => source = self.text(v, &kp),
                 "target" => target = self.text(v, &kp),
                 "read_only" => read_only = self.bool(v, &kp).unwrap_or(false),
+                // Only Docker Desktop for Mac acted on it; a string all the same.
+                "consistency" => drop(self.text(v, &kp)),
                 "bind" => {
                     let Some(be) = self.map(v, &kp) else { continue };
                     self.check_keys(be, &kp, &["propagation", "create_host_path", "selinux"], &[]);
@@ -1940,9 +2109,15 @@ impl<'a> Converter<'a> {
                     for (bk, bv) in be {
                         let bp = join(&kp, &bk.name);
                         match bk.name.as_str() {
-                            "propagation" => b.propagation = self.string(bv, &bp),
+                            "propagation" => b.propagation = self.text(bv, &bp),
                             "create_host_path" => b.create_host_path = self.bool(bv, &bp).unwrap_or(false),
-                            "selinux" => b.selinux = self.string(bv, &bp),
+                            "selinux" => match self.text(bv, &bp) {
+                                Some(l) if l == "z" || l == "Z" => b.selinux = Some(l),
+                                Some(l) => {
+                                    self.error_hint(&bv.loc, &bp, format!("invalid SELinux label {l:?}"), "use z (shared) or Z (private)")
+                                }
+                                None => {}
+                            },
                             _ => {}
                         }
                     }
@@ -1956,7 +2131,8 @@ impl<'a> Converter<'a> {
                         let vp = join(&kp, &vk.name);
                         match vk.name.as_str() {
                             "nocopy" => o.nocopy = self.bool(vv, &vp).unwrap_or(false),
-                            "subpath" => o.subpath = self.string(vv, &vp),
+                            "subpath" => o.subpath = self.text(vv, &vp),
+                            "labels" if !self.refuse_null(vk, vv, &vp) => drop(self.key_values(vv, &vp)),
                             _ => {}
                         }
                     }
@@ -1969,12 +2145,15 @@ impl<'a> Converter<'a> {
                     for (tk, tv) in te {
                         let tp = join(&kp, &tk.name);
                         match tk.name.as_str() {
+                            "size" if matches!(tv.value, Value::Float(..)) => {
+                                self.expected(tv, &tp, "a whole number of bytes or a size like 64m")
+                            }
                             "size" => match self.string(tv, &tp).map(|s| syntax::parse_bytes(&s)) {
                                 Some(Ok(b)) => o.size = Some(b),
                                 Some(Err(e)) => self.error(&tv.loc, &tp, e),
                                 None => {}
                             },
-                            "mode" => o.mode = self.uint(tv, &tp).map(|m| m as u32),
+                            "mode" => o.mode = self.number(tv, &tp).and_then(|_| self.uint(tv, &tp)).map(|m| m as u32),
                             _ => {}
                         }
                     }
@@ -2141,10 +2320,16 @@ impl<'a> Converter<'a> {
                         let np = join(&kp, &nk.name);
                         match nk.name.as_str() {
                             "aliases" if !self.refuse_null(nk, nv, &np) => sn.aliases = self.strings(nv, &np, false),
-                            "ipv4_address" => sn.ipv4_address = self.string(nv, &np),
-                            "ipv6_address" => sn.ipv6_address = self.string(nv, &np),
-                            "priority" => sn.priority = self.int(nv, &np, i32::MIN as i64, i32::MAX as i64).unwrap_or(0),
-                            "gw_priority" => sn.gw_priority = self.int(nv, &np, i32::MIN as i64, i32::MAX as i64).unwrap_or(0),
+                            "ipv4_address" => sn.ipv4_address = self.text(nv, &np),
+                            "ipv6_address" => sn.ipv6_address = self.text(nv, &np),
+                            "priority" => {
+                                sn.priority =
+                                    self.number(nv, &np).and_then(|_| self.int(nv, &np, i32::MIN as i64, i32::MAX as i64)).unwrap_or(0)
+                            }
+                            "gw_priority" => {
+                                sn.gw_priority =
+                                    self.number(nv, &np).and_then(|_| self.int(nv, &np, i32::MIN as i64, i32::MAX as i64)).unwrap_or(0)
+                            }
                             "link_local_ips" if !self.refuse_null(nk, nv, &np) => sn.link_local_ips = self.strings(nv, &np, false),
                             "mac_address" => sn.mac_address = self.string(nv, &np),
                             "driver_opts" => sn.driver_opts = self.options(nv, &np, false),
@@ -2191,6 +2376,9 @@ impl<'a> Converter<'a> {
                 Value::Int(i) => {
                     out.insert(k.name.clone(), Ulimit::Single(*i));
                 }
+                Value::Str(s) if s.trim().parse::<i64>().is_ok() => {
+                    out.insert(k.name.clone(), Ulimit::Single(s.trim().parse().unwrap_or_default()));
+                }
                 Value::Map(entries) => {
                     self.check_keys(entries, &kp, &["soft", "hard"], &[]);
                     // -1 is "unlimited" to the engine (memlock for Elasticsearch, say).
@@ -2210,9 +2398,13 @@ impl<'a> Converter<'a> {
     }
 }
 
-fn external_flag(c: &mut Converter<'_>, v: &Node, kp: &str, explicit_name: &mut Option<String>) -> bool {
-    // The obsolete form `external: {name: x}` still works in compose.
-    if let Value::Map(_) = v.value {
+fn external_flag(c: &mut Converter<'_>, v: &Node, kp: &str, explicit_name: &mut Option<String>, only_name: bool) -> bool {
+    // The obsolete form `external: {name: x}` still works in compose; its schema
+    // holds a network's or a volume's to `name`, a secret's or a config's to nothing.
+    if let Value::Map(entries) = &v.value {
+        if only_name {
+            c.check_keys(entries, kp, &["name"], &[]);
+        }
         if let Some(n) = v.get("name") {
             *explicit_name = c.string(n, &join(kp, "name"));
         }
@@ -2238,6 +2430,18 @@ fn dedup_keep_last<T, K: std::hash::Hash + Eq>(items: &mut Vec<T>, key: impl Fn(
         }
     }
     items.extend(out.into_iter().flatten());
+}
+
+/// The name a secret reference gives, short (`name`) or long (`{source: name}`).
+fn secret_name(item: &Node) -> Option<String> {
+    let source = match &item.value {
+        Value::Map(entries) => &entries.iter().find(|(k, _)| k.name == "source")?.1.value,
+        other => other,
+    };
+    match source {
+        Value::Str(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

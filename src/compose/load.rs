@@ -634,6 +634,16 @@ fn validate(project: &mut Project, spans: &Spans, diags: &mut Diagnostics) {
                 );
             }
         }
+        for (i, source) in svc.build.iter().flat_map(|b| &b.secrets) {
+            if project.secrets.contains_key(source) {
+                continue;
+            }
+            let rpath = format!("{path}.build.secrets[{i}]");
+            diags.push(
+                Diagnostic::error(loc(&rpath), &rpath, format!("service {name:?} refers to undefined build secret {source:?}"))
+                    .with_hint(format!("declare it under the top-level `secrets:` key, with a file, like `file: ./{source}.txt`")),
+            );
+        }
         if let Some(cn) = &svc.container_name
             && let Some(other) = container_names.insert(cn.clone(), name.clone())
         {
