@@ -333,6 +333,8 @@ fn values_docker_compose_refuses_are_refused_at_their_place() {
         "    logging:\n      options: {max-size: 10m, max-file: 3, tag: null}\n",
         "    storage_opt: {size: null}\n    mem_limit: 1.5\n    cpus: 2\n",
         "    deploy:\n    develop:\n    command:\n",
+        // An empty test keeps the image's healthcheck.
+        "    healthcheck:\n      test: []\n      interval: 5s\n",
         "networks:\n  n:\n    driver_opts: {mtu: 1400}\n",
         // Port 0 is one the engine chooses; a ulimit may be a string of digits.
         "    ports:\n      - target: 80\n        published: \"0\"\n      - \"0:81\"\n    ulimits: {nofile: \"1024\"}\n",

@@ -2256,6 +2256,8 @@ impl<'a> Converter<'a> {
                 "test" => {
                     hc.test = match &v.value {
                         Value::Str(s) => Some(vec!["CMD-SHELL".to_string(), s.clone()]),
+                        // No test: the image's own, as docker compose reads `[]`.
+                        Value::Seq(items) if items.is_empty() => None,
                         Value::Seq(_) => {
                             let t = self.strings(v, &kp, false);
                             match t.first().map(String::as_str) {
