@@ -161,7 +161,7 @@ const BUILD_KEYS: &[&str] = &[
     "platforms",
 ];
 /// Build keys whose value docker compose's schema refuses to be null.
-const BUILD_NOT_NULL: &[&str] = &["args", "labels", "cache_from", "tags", "platforms"];
+const BUILD_NOT_NULL: &[&str] = &["args", "labels", "cache_from", "tags", "platforms", "secrets"];
 /// What only BuildKit does: the engine's classic build API has no place for it.
 const BUILD_SPEC_ONLY: &[&str] = &[
     "additional_contexts",
@@ -288,81 +288,77 @@ impl<'a> Converter<'a> {
     /// Holds a key rcompose ignores to the shape docker compose's schema
     /// gives it: ignoring a key is no reason to take what docker compose refuses.
     fn spec_only_shape(&mut self, k: &Key, v: &Node, kp: &str) {
-        let shaped = [
-            "mode",
-            "endpoint_mode",
-            "update_config",
-            "rollback_config",
-            "devices",
-            "generic_resources",
-            "delay",
-            "window",
-            "mac_address",
-            "interface_name",
-            "isolation",
-            "privileged",
-            "use_api_socket",
-            "enable_ipv4",
-            "cache_to",
-            "entitlements",
-            "extra_hosts",
-            "ulimits",
-            "secrets",
-            "credential_spec",
-            "additional_contexts",
-            "ssh",
-            "provenance",
-            "sbom",
-        ];
-        if !shaped.contains(&k.name.as_str()) || self.refuse_null(k, v, kp) {
-            return;
+        if let Some(check) = Self::spec_only_check(&k.name)
+            && !self.refuse_null(k, v, kp)
+        {
+            check(self, v, kp);
         }
-        match k.name.as_str() {
-            "isolation" | "mode" | "endpoint_mode" | "mac_address" | "interface_name" => drop(self.text(v, kp)),
-            "delay" | "window" => drop(self.text(v, kp).and_then(|_| self.duration(v, kp))),
-            "update_config" | "rollback_config" => self.update_config(v, kp),
+    }
+
+    /// The schema check for a key rcompose ignores, by name; `None` where the
+    /// schema takes anything, null included.
+    fn spec_only_check(name: &str) -> Option<fn(&mut Self, &Node, &str)> {
+        let check: fn(&mut Self, &Node, &str) = match name {
+            "isolation" | "mode" | "endpoint_mode" | "mac_address" | "interface_name" => |c, v, kp| drop(c.text(v, kp)),
+            "delay" | "window" => |c, v, kp| {
+                c.text(v, kp).and_then(|_| c.duration(v, kp));
+            },
+            "update_config" | "rollback_config" => Self::update_config,
             // A reservation of devices is written as `gpus` is.
-            "devices" => drop(self.gpus(v, kp)),
-            "generic_resources" => {
-                self.each_map(v, kp, "a list of resources", &["discrete_resource_spec"], |this, ip, fields, _| {
-                    for (fk, fv) in fields {
-                        let fp = join(ip, &fk.name);
-                        let Some(spec) = this.map(fv, &fp) else { continue };
-                        this.check_keys(spec, &fp, &["kind", "value"], &[]);
-                        for (sk, sv) in spec {
-                            let sp = join(&fp, &sk.name);
-                            match sk.name.as_str() {
-                                "kind" => drop(this.text(sv, &sp)),
-                                "value" => drop(this.int(sv, &sp, 0, i64::MAX)),
-                                _ => {}
-                            }
-                        }
-                    }
-                });
-            }
-            "privileged" | "use_api_socket" | "enable_ipv4" => drop(self.bool(v, kp)),
+            "devices" => |c, v, kp| drop(c.gpus(v, kp)),
+            "generic_resources" => Self::generic_resources,
+            "privileged" | "use_api_socket" | "enable_ipv4" => |c, v, kp| {
+                c.bool(v, kp);
+            },
             // `true`, or BuildKit's attestation options as text.
-            "provenance" | "sbom" if !matches!(v.value, Value::Bool(_) | Value::Str(_)) => self.expected(v, kp, "a boolean or a string"),
-            "cache_to" | "entitlements" => drop(self.strings(v, kp, false)),
-            "extra_hosts" => drop(self.extra_hosts(v, kp)),
-            "ulimits" => drop(self.ulimits(v, kp)),
-            "secrets" => drop(self.file_refs(v, kp, true)),
-            "credential_spec" => {
-                if let Some(entries) = self.map(v, kp) {
-                    self.check_keys(entries, kp, &["config", "file", "registry"], &[]);
+            "provenance" | "sbom" => |c, v, kp| {
+                if !matches!(v.value, Value::Bool(_) | Value::Str(_)) {
+                    c.expected(v, kp, "a boolean or a string")
+                }
+            },
+            "cache_to" | "entitlements" => |c, v, kp| drop(c.strings(v, kp, false)),
+            "extra_hosts" => |c, v, kp| drop(c.extra_hosts(v, kp)),
+            "ulimits" => |c, v, kp| drop(c.ulimits(v, kp)),
+            "credential_spec" => |c, v, kp| {
+                if let Some(entries) = c.map(v, kp) {
+                    c.check_keys(entries, kp, &["config", "file", "registry"], &[]);
                     for (ek, ev) in entries.iter().filter(|(ek, _)| !ek.name.starts_with("x-")) {
-                        drop(self.text(ev, &join(kp, &ek.name)));
+                        drop(c.text(ev, &join(kp, &ek.name)));
+                    }
+                }
+            },
+            // A build context by name: `name=path` in a list, or a mapping of paths.
+            "additional_contexts" => |c, v, kp| match v.as_map() {
+                Some(_) => drop(c.text_map(v, kp)),
+                None => c.named_items(v, kp, |s| s.contains('='), "build context", "write it as NAME=PATH"),
+            },
+            // `default`, or `ID=PATH` to a key or socket.
+            "ssh" => |c, v, kp| match v.as_map() {
+                Some(_) => drop(c.key_values(v, kp)),
+                None => c.named_items(v, kp, |s| s == "default" || s.contains('='), "ssh key", "write `default`, or ID=PATH"),
+            },
+            _ => return None,
+        };
+        Some(check)
+    }
+
+    /// `deploy.resources.reservations.generic_resources`: for a swarm, checked only.
+    fn generic_resources(&mut self, v: &Node, kp: &str) {
+        self.each_map(v, kp, "a list of resources", &["discrete_resource_spec"], |this, ip, fields, _| {
+            for (fk, fv) in fields {
+                let fp = join(ip, &fk.name);
+                let Some(spec) = this.map(fv, &fp) else { continue };
+                this.check_keys(spec, &fp, &["kind", "value"], &[]);
+                for (sk, sv) in spec {
+                    let sp = join(&fp, &sk.name);
+                    match sk.name.as_str() {
+                        "kind" => drop(this.text(sv, &sp)),
+                        "value" => drop(this.int(sv, &sp, 0, i64::MAX)),
+                        _ => {}
                     }
                 }
             }
-            // A build context by name: `name=path` in a list, or a mapping of paths.
-            "additional_contexts" if v.as_map().is_some() => drop(self.text_map(v, kp)),
-            "additional_contexts" => self.named_items(v, kp, |s| s.contains('='), "build context", "write it as NAME=PATH"),
-            // `default`, or `ID=PATH` to a key or socket.
-            "ssh" if v.as_map().is_some() => drop(self.key_values(v, kp)),
-            "ssh" => self.named_items(v, kp, |s| s == "default" || s.contains('='), "ssh key", "write `default`, or ID=PATH"),
-            _ => {}
-        }
+        });
     }
 
     /// `deploy.update_config` or `rollback_config`: for a swarm, checked only.
@@ -1573,12 +1569,8 @@ impl<'a> Converter<'a> {
                             build.dockerfile = self.text(v, &kp);
                         }
                         "dockerfile_inline" => build.dockerfile_inline = self.text(v, &kp),
-                        // Shape errors were reported with the other BuildKit keys; only the names are kept.
-                        "secrets" => {
-                            if let Value::Seq(items) = &v.value {
-                                build.secrets = items.iter().enumerate().filter_map(|(i, item)| Some((i, secret_name(item)?))).collect();
-                            }
-                        }
+                        // Warned about as BuildKit's, but checked: each must name a top-level secret.
+                        "secrets" => build.secrets = self.file_refs(v, &kp, true),
                         "target" => build.target = self.text(v, &kp),
                         "args" => {
                             // An arg named alone takes the variable; unset, it is left out, as docker compose leaves it.
@@ -2324,14 +2316,8 @@ impl<'a> Converter<'a> {
                             "aliases" if !self.refuse_null(nk, nv, &np) => sn.aliases = self.strings(nv, &np, false),
                             "ipv4_address" => sn.ipv4_address = self.text(nv, &np),
                             "ipv6_address" => sn.ipv6_address = self.text(nv, &np),
-                            "priority" => {
-                                sn.priority =
-                                    self.number(nv, &np).and_then(|_| self.int(nv, &np, i32::MIN as i64, i32::MAX as i64)).unwrap_or(0)
-                            }
-                            "gw_priority" => {
-                                sn.gw_priority =
-                                    self.number(nv, &np).and_then(|_| self.int(nv, &np, i32::MIN as i64, i32::MAX as i64)).unwrap_or(0)
-                            }
+                            "priority" => sn.priority = self.priority(nv, &np),
+                            "gw_priority" => sn.gw_priority = self.priority(nv, &np),
                             "link_local_ips" if !self.refuse_null(nk, nv, &np) => sn.link_local_ips = self.strings(nv, &np, false),
                             "mac_address" => sn.mac_address = self.string(nv, &np),
                             "driver_opts" => sn.driver_opts = self.options(nv, &np, false),
@@ -2370,6 +2356,11 @@ impl<'a> Converter<'a> {
         pairs.into_iter().map(|(h, ip)| format!("{h}={ip}")).collect()
     }
 
+    /// A network's `priority` or `gw_priority`: a whole number, not digits as text.
+    fn priority(&mut self, n: &Node, path: &str) -> i64 {
+        self.number(n, path).and_then(|_| self.int(n, path, i32::MIN as i64, i32::MAX as i64)).unwrap_or(0)
+    }
+
     fn ulimits(&mut self, n: &Node, path: &str) -> BTreeMap<String, Ulimit> {
         let mut out = BTreeMap::new();
         for (k, v) in self.map(n, path).unwrap_or_default() {
@@ -2378,9 +2369,11 @@ impl<'a> Converter<'a> {
                 Value::Int(i) => {
                     out.insert(k.name.clone(), Ulimit::Single(*i));
                 }
-                Value::Str(s) if s.trim().parse::<i64>().is_ok() => {
-                    out.insert(k.name.clone(), Ulimit::Single(s.trim().parse().unwrap_or_default()));
-                }
+                // Digits as a string, as docker compose takes them.
+                Value::Str(s) => match s.trim().parse() {
+                    Ok(limit) => drop(out.insert(k.name.clone(), Ulimit::Single(limit))),
+                    Err(_) => self.expected(v, &kp, "a number or a mapping with soft and hard"),
+                },
                 Value::Map(entries) => {
                     self.check_keys(entries, &kp, &["soft", "hard"], &[]);
                     // -1 is "unlimited" to the engine (memlock for Elasticsearch, say).
@@ -2432,18 +2425,6 @@ fn dedup_keep_last<T, K: std::hash::Hash + Eq>(items: &mut Vec<T>, key: impl Fn(
         }
     }
     items.extend(out.into_iter().flatten());
-}
-
-/// The name a secret reference gives, short (`name`) or long (`{source: name}`).
-fn secret_name(item: &Node) -> Option<String> {
-    let source = match &item.value {
-        Value::Map(entries) => &entries.iter().find(|(k, _)| k.name == "source")?.1.value,
-        other => other,
-    };
-    match source {
-        Value::Str(s) if !s.is_empty() => Some(s.clone()),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

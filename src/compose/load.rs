@@ -622,27 +622,24 @@ fn validate(project: &mut Project, spans: &Spans, diags: &mut Diagnostics) {
                 );
             }
         }
-        for (kind, refs, defined) in [("secret", &svc.secrets, &project.secrets), ("config", &svc.configs, &project.configs)] {
+        let build_secrets = svc.build.as_ref().map_or(&[][..], |b| &b.secrets[..]);
+        let refs = [
+            // (what it is, where it stands in the service, the top-level key, ...)
+            ("secret", "secrets", "secrets", &svc.secrets[..], &project.secrets),
+            ("config", "configs", "configs", &svc.configs[..], &project.configs),
+            ("build secret", "build.secrets", "secrets", build_secrets, &project.secrets),
+        ];
+        for (what, key, top, refs, defined) in refs {
             for (i, r) in refs.iter().enumerate() {
                 if defined.contains_key(&r.source) {
                     continue;
                 }
-                let rpath = format!("{path}.{kind}s[{i}]");
+                let rpath = format!("{path}.{key}[{i}]");
                 diags.push(
-                    Diagnostic::error(loc(&rpath), &rpath, format!("service {name:?} refers to undefined {kind} {:?}", r.source))
-                        .with_hint(format!("declare it under the top-level `{kind}s:` key, with a file, like `file: ./{}.txt`", r.source)),
+                    Diagnostic::error(loc(&rpath), &rpath, format!("service {name:?} refers to undefined {what} {:?}", r.source))
+                        .with_hint(format!("declare it under the top-level `{top}:` key, with a file, like `file: ./{}.txt`", r.source)),
                 );
             }
-        }
-        for (i, source) in svc.build.iter().flat_map(|b| &b.secrets) {
-            if project.secrets.contains_key(source) {
-                continue;
-            }
-            let rpath = format!("{path}.build.secrets[{i}]");
-            diags.push(
-                Diagnostic::error(loc(&rpath), &rpath, format!("service {name:?} refers to undefined build secret {source:?}"))
-                    .with_hint(format!("declare it under the top-level `secrets:` key, with a file, like `file: ./{source}.txt`")),
-            );
         }
         if let Some(cn) = &svc.container_name
             && let Some(other) = container_names.insert(cn.clone(), name.clone())

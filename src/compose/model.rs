@@ -555,11 +555,11 @@ pub struct Build {
     pub tags: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub platforms: Vec<String>,
-    /// The secrets a BuildKit build mounts, by list index and name: the
-    /// classic builder cannot mount them, but docker compose still refuses
-    /// a name the project does not define, and so does rcompose.
+    /// The secrets a BuildKit build mounts: the classic builder cannot
+    /// mount them, but docker compose still refuses a name the project
+    /// does not define, and so does rcompose.
     #[serde(skip)]
-    pub secrets: Vec<(usize, String)>,
+    pub secrets: Vec<FileRef>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
