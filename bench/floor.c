@@ -1,5 +1,5 @@
 /* The least a reverse proxy can do per request, for bench/run to measure
- * the keepalive target against: one thread, one epoll loop, each client
+ * the keepalive target against: one epoll loop per worker, each client
  * connection paired with its own kept-alive upstream connection. Per
  * request it makes the four socket calls any proxy must (read the request,
  * send it on, read the answer, write it back) and looks at nothing but the
@@ -7,7 +7,11 @@
  * only what bench/run sends it (GET without a body, answers framed by
  * Content-Length), and is not a proxy for anything else.
  *
- * Usage: floor LISTEN_PORT UPSTREAM_PORT   (both on 127.0.0.1)
+ * With WORKERS (a number, or `auto` for one per CPU) it forks that many
+ * processes, each with its own SO_REUSEPORT socket, so the kernel spreads
+ * connections evenly, as `worker_processes` does for nginx.
+ *
+ * Usage: floor LISTEN_PORT UPSTREAM_PORT [WORKERS]   (both on 127.0.0.1)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -18,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -100,14 +106,25 @@ static int relay(struct side *from, struct side *to) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: floor LISTEN_PORT UPSTREAM_PORT\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: floor LISTEN_PORT UPSTREAM_PORT [WORKERS]\n");
         return 2;
     }
     int up_port = atoi(argv[2]), one = 1;
+    long workers = argc == 4 ? (strcmp(argv[3], "auto") == 0 ? sysconf(_SC_NPROCESSORS_ONLN) : atol(argv[3])) : 1;
+    pid_t parent = getpid();
+    /* Workers after the first are children that end with the parent. */
+    for (long w = 1; w < workers; w++) {
+        if (fork() == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent) return 0;
+            break;
+        }
+    }
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[1])), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(ls, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (bind(ls, (struct sockaddr *)&a, sizeof a) < 0 || listen(ls, 1024) < 0) {
         perror("floor: listen");
         return 1;
