@@ -7,7 +7,7 @@
 //! channel send or a lock per request.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -79,7 +79,7 @@ thread_local! {
     /// Per thread because each proxy worker is a thread with its own runtime:
     /// a connection is registered with the reactor of the worker that opened
     /// it. Least recently used first.
-    static POOL: RefCell<HashMap<PoolKey, VecDeque<(SocketAddr, Idle)>>> = RefCell::new(HashMap::new());
+    static POOL: RefCell<super::FastMap<PoolKey, VecDeque<(SocketAddr, Idle)>>> = RefCell::new(Default::default());
 }
 
 /// Takes the most recently used idle connection to `addr` that is still

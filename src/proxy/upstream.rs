@@ -144,13 +144,13 @@ impl Group {
 }
 
 pub struct Upstreams {
-    groups: HashMap<String, Group>,
+    groups: super::FastMap<String, Group>,
     pub resolver: Arc<dyn HostResolver>,
     /// Failures of single addresses of a name that resolves to several (a
     /// scaled service), by upstream block or proxy_pass target: nginx makes
     /// a peer of each address in that group, so one that fails is left out
     /// of the group for `fail_timeout` while the others serve.
-    marks: Mutex<HashMap<String, HashMap<SocketAddr, PeerState>>>,
+    marks: Mutex<super::FastMap<String, super::FastMap<SocketAddr, PeerState>>>,
 }
 
 impl Upstreams {
@@ -195,8 +195,9 @@ impl Upstreams {
     }
 }
 
-/// Typed names: removing by `&str` parses the name on every call.
-const HOP_BY_HOP: [HeaderName; 7] = [
+/// Typed names: removing by `&str` parses the name on every call. A
+/// static, not a const: a const array is built and dropped at every use.
+static HOP_BY_HOP: [HeaderName; 7] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),
