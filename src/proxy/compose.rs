@@ -3,7 +3,7 @@
 //! service's bind mounts), which host ports `listen` opens (through the
 //! service's `ports`), and how upstream names find containers.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -163,19 +163,19 @@ struct Reached {
 pub struct ContainerHosts {
     /// Service names, container names and aliases -> addresses (several for a
     /// scaled service); none for a service of the project with no running container.
-    pub table: RwLock<HashMap<String, Vec<IpAddr>>>,
+    pub table: RwLock<super::FastMap<String, Vec<IpAddr>>>,
     /// Turns the addresses of a scaled service, so requests go round them as
     /// nginx goes round the addresses a name resolves to.
     turn: std::sync::atomic::AtomicUsize,
     /// (name, container port) -> the loopback addresses published for it,
     /// one per container (a scaled service has several), for `via_ports`.
-    pub ports: RwLock<HashMap<(String, u16), Vec<SocketAddr>>>,
+    pub ports: RwLock<super::FastMap<(String, u16), Vec<SocketAddr>>>,
     /// Running container id -> its addresses, as of the last refresh.
     by_id: RwLock<HashMap<String, Reached>>,
     /// The container addresses the table holds now, for [`HostResolver::gone`].
-    live: tokio::sync::watch::Sender<Arc<HashSet<IpAddr>>>,
+    live: tokio::sync::watch::Sender<Arc<super::FastSet<IpAddr>>>,
     /// Every container address the table ever held: those `gone` can vouch for.
-    known: RwLock<HashSet<IpAddr>>,
+    known: RwLock<super::FastSet<IpAddr>>,
     dns: Dns,
 }
 
@@ -186,7 +186,7 @@ impl Default for ContainerHosts {
             turn: Default::default(),
             ports: Default::default(),
             by_id: Default::default(),
-            live: tokio::sync::watch::channel(Arc::new(HashSet::new())).0,
+            live: tokio::sync::watch::channel(Arc::default()).0,
             known: Default::default(),
             dns: Dns::default(),
         }
@@ -245,8 +245,8 @@ impl ContainerHosts {
     /// Rebuilds the table from the engine: every running container of the project.
     pub async fn refresh(&self, engine: &crate::engine::Engine, project: &Project) {
         let Ok(list) = crate::engine::containers::list(engine, &project.name, false).await else { return };
-        let mut table: HashMap<String, Vec<IpAddr>> = HashMap::new();
-        let mut ports = HashMap::new();
+        let mut table: super::FastMap<String, Vec<IpAddr>> = Default::default();
+        let mut ports: super::FastMap<(String, u16), Vec<SocketAddr>> = Default::default();
         let mut by_id = HashMap::new();
         for c in &list {
             let service = crate::engine::containers::service(c).to_string();
@@ -312,7 +312,7 @@ impl ContainerHosts {
 
     /// Tells connects in flight which container addresses still hold.
     fn publish(&self) {
-        let live: HashSet<IpAddr> = self.table.read().unwrap_or_else(|e| e.into_inner()).values().flatten().copied().collect();
+        let live: super::FastSet<IpAddr> = self.table.read().unwrap_or_else(|e| e.into_inner()).values().flatten().copied().collect();
         self.known.write().unwrap_or_else(|e| e.into_inner()).extend(live.iter().copied());
         self.live.send_replace(Arc::new(live));
     }

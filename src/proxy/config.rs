@@ -205,7 +205,7 @@ pub struct MapDef {
     pub source: Template,
     pub var: String,
     pub default: Template,
-    pub exact: HashMap<String, Template>,
+    pub exact: super::FastMap<String, Template>,
     pub regexes: Vec<(Regex, Template)>,
 }
 
@@ -464,7 +464,7 @@ pub struct Server {
     pub primary_name: std::sync::Arc<str>,
     pub steps: Vec<Step>,
     pub locations: Vec<Arc<Location>>,
-    pub named: HashMap<String, Arc<Location>>,
+    pub named: super::FastMap<String, Arc<Location>>,
     pub conf: Arc<LocConf>,
 }
 
@@ -1146,7 +1146,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                     source: c.template(d, &d.args[0])?,
                     var: d.args[1].trim_start_matches('$').to_string(),
                     default: Template::default(),
-                    exact: HashMap::new(),
+                    exact: Default::default(),
                     regexes: Vec::new(),
                 };
                 for e in d.block.as_deref().unwrap_or_default() {
@@ -1218,7 +1218,7 @@ fn server(c: &Compiler, d: &Directive, http_conf: &LocConf) -> Result<Server, Co
         primary_name: "".into(),
         steps: Vec::new(),
         locations: Vec::new(),
-        named: HashMap::new(),
+        named: Default::default(),
         conf: conf.clone(),
     };
     for x in block {

@@ -27,6 +27,7 @@ pub mod watch;
 /// system make, and it cost a small file's answer a twentieth of its
 /// instructions.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 /// The bytes that are ASCII letters, digits or one of `punctuation`, as a
 /// table: a per-byte search of the punctuation showed in profiles where

@@ -3,7 +3,6 @@
 //! mapped exactly as nginx maps it, hop-by-hop headers removed, bodies
 //! streamed both ways, 502 and 504 through error_page, Upgrade tunnelled.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -39,7 +38,7 @@ pub struct Dns {
 }
 
 /// (host, port) -> addresses and when they were looked up.
-type DnsCache = Arc<std::sync::RwLock<HashMap<(String, u16), (Vec<SocketAddr>, Instant)>>>;
+type DnsCache = Arc<std::sync::RwLock<super::FastMap<(String, u16), (Vec<SocketAddr>, Instant)>>>;
 
 const DNS_TTL: Duration = Duration::from_secs(10);
 

@@ -3,7 +3,6 @@
 //! to what it reads when the template is compiled, so a request never
 //! matches names (an access line asks for a dozen variables).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
 
@@ -302,7 +301,7 @@ pub struct RequestVars {
     pub document_root: Option<std::sync::Arc<std::path::Path>>,
     pub request_filename: Option<std::sync::Arc<super::files::FileAt>>,
     pub sent_headers: HeaderMap,
-    pub maps: HashMap<String, String>,
+    pub maps: super::FastMap<String, String>,
     /// The connection's serial number and this request's number on it.
     pub connection: u64,
     pub connection_requests: u64,
@@ -838,7 +837,7 @@ mod tests {
             document_root: Default::default(),
             request_filename: Default::default(),
             sent_headers: HeaderMap::new(),
-            maps: HashMap::new(),
+            maps: Default::default(),
             connection: 3,
             connection_requests: 2,
             head_length: 77,
