@@ -44,6 +44,9 @@ pub struct GlobalOpts {
     /// How to show progress
     #[arg(long, value_enum, default_value_t = Progress::Auto)]
     pub progress: Progress,
+    /// Print what rcompose sees and decides: engine events, each dependency check [env: RCOMPOSE_DEBUG]
+    #[arg(long)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

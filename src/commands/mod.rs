@@ -29,6 +29,7 @@ use crate::ui::{self, Style};
 /// Runs the parsed command line and returns the process exit status.
 pub fn dispatch(cli: Cli) -> i32 {
     let style = Style::for_stderr(cli.global.ansi);
+    ui::set_debug(cli.global.verbose);
     let result = match cli.command {
         Command::Config(args) => config::run(&cli.global, &args, &style),
         Command::Up(args) => up::run(&cli.global, &args, &style),

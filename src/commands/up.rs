@@ -363,7 +363,8 @@ async fn converge_all(c: Converge, targets: &BTreeSet<String>) -> Result<BTreeMa
                         async move {
                             let item = format!("Container {}", spec::replica_name(&c3.project, &c3.project.services[&dep], n));
                             c3.progress.step(&item, "Waiting", false);
-                            let r = wait_for(&c3.engine, &c3.hub, &id, &dep, cond, c3.wait_timeout).await;
+                            let report = |why: &str| c3.progress.note(&item, &format!("Waiting to be {}: {why}", cond.goal()));
+                            let r = wait_for(&c3.engine, &c3.hub, &id, &dep, cond, c3.wait_timeout, &report).await;
                             if r.is_ok() {
                                 c3.progress.step(&item, if cond == Condition::ServiceHealthy { "Healthy" } else { "Exited" }, true);
                             }
@@ -607,8 +608,16 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
         .filter(|(_, _, cond)| *cond != Condition::ServiceStarted)
         .flat_map(|(p, dep, cond)| ids.get(dep).into_iter().flatten().map(move |id| (p, dep, cond, id)))
         .map(|(p, dep, cond, id)| {
-            let (engine, hub) = (&engine, &hub);
-            async move { wait_for(engine, hub, id, dep, cond, wait_timeout).await.map_err(|why| (p, why)) }
+            let (engine, hub, progress) = (&engine, &hub, &progress);
+            let n = ids[dep].iter().position(|i| i == id).unwrap_or(0) as u32 + 1;
+            let item = format!("Container {}", spec::replica_name(&project, &project.services[dep], n));
+            async move {
+                progress.step(&item, "Waiting", false);
+                let report = |why: &str| progress.note(&item, &format!("Waiting to be {}: {why}", cond.goal()));
+                wait_for(engine, hub, id, dep, cond, wait_timeout, &report).await.map_err(|why| (p, why))?;
+                progress.step(&item, if cond == Condition::ServiceHealthy { "Healthy" } else { "Exited" }, true);
+                Ok(())
+            }
         });
     // The first failure is reported at once, without waiting for the others.
     if let Err((p, why)) = futures::future::try_join_all(waits).await {
@@ -696,7 +705,8 @@ async fn wait_all(
         let item = format!("Container {}", spec::replica_name(project, svc, n));
         async move {
             progress.step(&item, "Waiting", false);
-            let r = match wait_for(engine, hub, id, name, cond, timeout).await {
+            let report = |why: &str| progress.note(&item, &format!("Waiting to be {}: {why}", cond.goal()));
+            let r = match wait_for(engine, hub, id, name, cond, timeout, &report).await {
                 Ok(()) if cond == Condition::ServiceStarted => match crate::engine::events::wait_stable(engine, id, name, timeout).await {
                     Err(why) => Err(why),
                     Ok(()) => match exit_code_if_exited(engine, id).await {

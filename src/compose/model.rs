@@ -578,6 +578,15 @@ impl Condition {
             Condition::ServiceCompletedSuccessfully => "service_completed_successfully",
         }
     }
+
+    /// What a container meeting the condition is, in words.
+    pub fn goal(self) -> &'static str {
+        match self {
+            Condition::ServiceStarted => "running",
+            Condition::ServiceHealthy => "healthy",
+            Condition::ServiceCompletedSuccessfully => "completed",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -49,22 +49,24 @@ impl EventHub {
         let docker = engine.docker.clone();
         let sender = tx.clone();
         let task = tokio::spawn(async move {
-            // Nanoseconds of the last event passed on: after the engine goes
-            // away and comes back, the stream resumes from there, replaying
-            // what happened meanwhile and nothing twice.
-            let mut last: i64 = (chrono::Utc::now().timestamp() - 1) * 1_000_000_000;
+            let mut seen = Seen::default();
+            let mut since = (chrono::Utc::now().timestamp() - 1) * 1_000_000_000;
             let mut backoff = Duration::from_millis(100);
             loop {
-                let since = format!("{}.{:09}", last.div_euclid(1_000_000_000), last.rem_euclid(1_000_000_000));
-                let opts = EventsOptions { since: Some(since), until: None, filters: Some(filters.clone()) };
+                let from = format!("{}.{:09}", since.div_euclid(1_000_000_000), since.rem_euclid(1_000_000_000));
+                crate::ui::debug(&format!("events: subscribing since {from}"));
+                let opts = EventsOptions { since: Some(from), until: None, filters: Some(filters.clone()) };
                 let mut stream = docker.events(Some(opts));
-                while let Some(Ok(ev)) = stream.next().await {
+                while let Some(item) = stream.next().await {
+                    let ev = match item {
+                        Ok(ev) => ev,
+                        Err(e) => {
+                            crate::ui::debug(&format!("events: stream failed: {e}"));
+                            break;
+                        }
+                    };
                     backoff = Duration::from_millis(100);
                     let nanos = ev.time_nano.unwrap_or_else(|| ev.time.unwrap_or(0) * 1_000_000_000);
-                    if nanos <= last && nanos != 0 {
-                        continue;
-                    }
-                    last = last.max(nanos);
                     let actor = ev.actor.unwrap_or_default();
                     let attrs = actor.attributes.unwrap_or_default();
                     let event = ContainerEvent {
@@ -75,8 +77,15 @@ impl EventHub {
                         exit_code: attrs.get("exitCode").and_then(|c| c.parse().ok()),
                         time_nano: nanos,
                     };
+                    if !seen.first_time(&event) {
+                        continue;
+                    }
+                    crate::ui::debug(&format!("events: {} {} ({}) at {nanos}", event.action, event.name, short(&event.id)));
                     let _ = sender.send(event);
                 }
+                // Resumed a little before the newest event passed on: the engine
+                // may have stamped an event earlier than one it sent before it.
+                since = seen.resume_from().unwrap_or(since);
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(2));
             }
@@ -89,7 +98,57 @@ impl EventHub {
     }
 }
 
+/// The events already passed on, to recognise them when a resumed stream
+/// replays them. Not by time alone: the engine stamps an event before it
+/// takes the lock that orders them, so two containers' events can arrive
+/// out of time order, and a `die` stamped a microsecond before another
+/// container's `health_status` must still count (dropping it once left
+/// `up -d` waiting out its whole timeout for a job that had completed).
+#[derive(Default)]
+struct Seen {
+    keys: std::collections::HashSet<(i64, String, String)>,
+    order: std::collections::VecDeque<(i64, String, String)>,
+    newest: i64,
+}
+
+impl Seen {
+    /// How far before the newest event a resumed stream starts.
+    const MARGIN: i64 = 2_000_000_000;
+    /// How long keys are kept: longer than the margin, so what a replay brings is known.
+    const KEEP: i64 = 10_000_000_000;
+
+    /// Whether this event has not been passed on before.
+    fn first_time(&mut self, ev: &ContainerEvent) -> bool {
+        if ev.time_nano == 0 {
+            return true;
+        }
+        let key = (ev.time_nano, ev.id.clone(), ev.action.clone());
+        if self.keys.contains(&key) {
+            return false;
+        }
+        self.newest = self.newest.max(ev.time_nano);
+        while self.order.front().is_some_and(|k| k.0 < self.newest - Self::KEEP) {
+            if let Some(old) = self.order.pop_front() {
+                self.keys.remove(&old);
+            }
+        }
+        self.keys.insert(key.clone());
+        self.order.push_back(key);
+        true
+    }
+
+    /// Where a stream that broke off resumes.
+    fn resume_from(&self) -> Option<i64> {
+        (self.newest > 0).then(|| self.newest - Self::MARGIN)
+    }
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
 /// What a container's state says about a condition.
+#[derive(Debug)]
 enum Verdict {
     Met,
     Failed(String),
@@ -203,7 +262,14 @@ async fn with_last_lines(engine: &Engine, id: &str, service: &str, why: String) 
     if lines.is_empty() { why } else { format!("{why}; its last output:\n{}", lines.join("\n")) }
 }
 
-/// Waits until the container meets `condition`, re-checking on each event about it.
+/// How often a waited container's state is asked for even without an
+/// event about it: the events are a hint, the engine's state is the truth,
+/// and an event lost on the way costs at most this delay.
+pub const RECHECK: Duration = Duration::from_millis(1500);
+
+/// Waits until the container meets `condition`, re-checking on each event
+/// about it and every [`RECHECK`]; `report` hears why it still waits, with
+/// the time waited so far, after each check.
 pub async fn wait_for(
     engine: &Engine,
     hub: &EventHub,
@@ -211,33 +277,80 @@ pub async fn wait_for(
     service: &str,
     condition: Condition,
     timeout: Duration,
+    report: &(dyn Fn(&str) + Sync),
 ) -> Result<(), String> {
     let mut rx = hub.receiver();
-    let deadline = tokio::time::Instant::now() + timeout;
+    let began = tokio::time::Instant::now();
+    let deadline = began + timeout;
     loop {
-        let last = match check(engine, id, service, condition).await {
+        let verdict = check(engine, id, service, condition).await;
+        crate::ui::debug(&format!("wait: {service} ({}) {}: {verdict:?}", short(id), condition.as_str()));
+        let last = match verdict {
             Verdict::Met => return Ok(()),
             Verdict::Failed(why) => return Err(with_last_lines(engine, id, service, why).await),
             Verdict::Waiting(why) => why,
         };
-        // Sleep until an event about this container arrives (or time runs out).
+        report(&format!("{last}, {}s", began.elapsed().as_secs()));
+        // Sleep until an event about this container arrives, the re-check
+        // is due, or time runs out.
+        let recheck = (tokio::time::Instant::now() + RECHECK).min(deadline);
         loop {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Err(_) => {
-                    let what = match condition {
-                        Condition::ServiceStarted => "running",
-                        Condition::ServiceHealthy => "healthy",
-                        Condition::ServiceCompletedSuccessfully => "completed",
-                    };
+            match tokio::time::timeout_at(recheck, rx.recv()).await {
+                Err(_) if tokio::time::Instant::now() >= deadline => {
+                    let what = condition.goal();
                     return Err(format!("timed out after {}s waiting for {service} to be {what} ({last})", timeout.as_secs()));
                 }
+                Err(_) => break,
                 Ok(Ok(ev)) if ev.id == id => break,
                 Ok(Ok(_)) => continue,
                 Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
+                // The hub is gone (never while its owner waits): the timer alone then.
                 Ok(Err(broadcast::error::RecvError::Closed)) => {
-                    return Err("the engine's event stream closed".into());
+                    tokio::time::sleep_until(recheck).await;
+                    break;
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(id: &str, action: &str, time_nano: i64) -> ContainerEvent {
+        ContainerEvent { id: id.into(), name: id.into(), service: id.into(), action: action.into(), exit_code: None, time_nano }
+    }
+
+    #[test]
+    fn events_out_of_time_order_all_pass_and_a_replay_passes_none_again() {
+        let mut seen = Seen::default();
+        // As the engine can send them: web's probe stamped after init's exit, sent first.
+        let live =
+            [ev("web", "exec_die", 1_000_000_500), ev("init", "die", 1_000_000_400), ev("web", "health_status: healthy", 1_000_000_600)];
+        for e in &live {
+            assert!(seen.first_time(e), "{} {} dropped", e.id, e.action);
+        }
+        // The stream broke: it resumes before the newest, and what it replays is known.
+        let from = seen.resume_from().unwrap();
+        assert!(from < 1_000_000_400, "resumes before the events that may have come out of order");
+        for e in &live {
+            assert!(!seen.first_time(e), "{} {} passed twice", e.id, e.action);
+        }
+        assert!(seen.first_time(&ev("init", "destroy", 1_000_000_700)));
+        // Same container and time, another action: another event.
+        assert!(seen.first_time(&ev("init", "stop", 1_000_000_400)));
+        // Engines that give no nanoseconds: nothing can be told apart, all pass.
+        assert!(seen.first_time(&ev("x", "die", 0)) && seen.first_time(&ev("x", "die", 0)));
+    }
+
+    #[test]
+    fn keys_are_kept_for_a_window_only() {
+        let mut seen = Seen::default();
+        for i in 0..1000 {
+            assert!(seen.first_time(&ev("a", "exec_die", i * 100_000_000)));
+        }
+        assert!(seen.keys.len() <= (Seen::KEEP / 100_000_000 + 1) as usize, "{} keys kept", seen.keys.len());
+        assert_eq!(seen.keys.len(), seen.order.len());
     }
 }

@@ -342,8 +342,20 @@ impl ContainerHosts {
             let hub = crate::engine::events::EventHub::subscribe(&engine, &project.name);
             let mut rx = hub.receiver();
             self.refresh(&engine, &project).await;
+            // Events are a hint: the table is also read again on a slow timer,
+            // so a lost event leaves it wrong for seconds, not for good.
+            let mut timer = tokio::time::interval(ADDRESS_RECHECK);
+            timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            timer.reset();
             loop {
-                match rx.recv().await {
+                let ev = tokio::select! {
+                    ev = rx.recv() => ev,
+                    _ = timer.tick() => {
+                        self.refresh(&engine, &project).await;
+                        continue;
+                    }
+                };
+                match ev {
                     Ok(ev)
                         if matches!(ev.action.as_str(), "start" | "die" | "stop" | "kill" | "destroy" | "restart")
                             || ev.action.starts_with("health_status") =>
@@ -353,16 +365,23 @@ impl ContainerHosts {
                             // released address of a container that has just stopped.
                             self.mark_down(&ev.id, ev.action != "kill");
                         }
-                        self.refresh(&engine, &project).await
+                        self.refresh(&engine, &project).await;
+                        timer.reset();
                     }
                     Ok(_) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => self.refresh(&engine, &project).await,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        self.refresh(&engine, &project).await;
+                        timer.reset();
+                    }
                     Err(_) => return,
                 }
             }
         })
     }
 }
+
+/// How often the proxy reads its upstream addresses again without an event.
+const ADDRESS_RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Host sockets for a `listen`, through the service's published ports.
 pub fn listen_addrs(service: &Service, addr: Option<IpAddr>, port: u16) -> Vec<SocketAddr> {

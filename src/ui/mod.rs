@@ -4,6 +4,7 @@
 pub mod progress;
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::Ansi;
 use crate::diag::{Diagnostic, Severity};
@@ -41,6 +42,23 @@ impl Style {
             Severity::Warning => self.paint("1;33", "warning"),
         };
         format!("{label}: {d}")
+    }
+}
+
+static DEBUG: AtomicBool = AtomicBool::new(false);
+
+/// Turns on the debug lines (`--verbose`, or `RCOMPOSE_DEBUG` set and not empty).
+pub fn set_debug(on: bool) {
+    let env = std::env::var_os("RCOMPOSE_DEBUG").is_some_and(|v| !v.is_empty() && v != "0");
+    DEBUG.store(on || env, Ordering::Relaxed);
+}
+
+/// A line of what rcompose sees and decides (engine events, the verdict of
+/// each dependency check), for finding out why something waits.
+pub fn debug(line: &str) {
+    if DEBUG.load(Ordering::Relaxed) {
+        let t = chrono::Utc::now().format("%H:%M:%S%.3f");
+        eprintln!("debug {t} {line}");
     }
 }
 

@@ -70,6 +70,18 @@ impl Progress {
         }
     }
 
+    /// What an unfinished item is doing now, on its spinner line only: on a
+    /// terminal a long wait says what it waits for, while plain output keeps
+    /// one line per state.
+    pub fn note(&self, item: &str, state: &str) {
+        if let Kind::Tty(_) = &self.kind
+            && let Some(bar) = self.bars.lock().unwrap_or_else(|e| e.into_inner()).get(item)
+            && !bar.is_finished()
+        {
+            bar.set_message(format!("{item}  {state}"));
+        }
+    }
+
     /// The item failed: shown as such, with the reason.
     pub fn fail(&self, item: &str, why: &str) {
         match &self.kind {
