@@ -177,7 +177,8 @@ pub fn parse(text: &str, file: Arc<str>) -> Result<Vec<Node>, Diagnostic> {
     if let Some(d) = control_character(text, &file) {
         return Err(d);
     }
-    let mut builder = Builder { file: file.clone(), stack: Vec::new(), anchors: HashMap::new(), docs: Vec::new(), error: None };
+    let mut builder =
+        Builder { file: file.clone(), stack: Vec::new(), anchors: HashMap::new(), docs: Vec::new(), error: None, nodes: 0, aliased: 0 };
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
         let m = e.marker();
@@ -219,16 +220,63 @@ fn loc_of(file: &Arc<str>, m: &Marker) -> Location {
 }
 
 enum Frame {
-    Seq { node: Node, anchor: usize, items: Vec<Node> },
-    Map { node: Node, anchor: usize, entries: Vec<(Key, Node)>, pending_key: Option<Key>, merges: Vec<Node> },
+    Seq {
+        node: Node,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    /// `lines` has each key's line, to refuse a key written twice without
+    /// walking the entries for each new one (quadratic on big mappings).
+    Map {
+        node: Node,
+        anchor: usize,
+        entries: Vec<(Key, Node)>,
+        pending_key: Option<Key>,
+        merges: Vec<Node>,
+        lines: HashMap<String, usize>,
+    },
 }
 
 struct Builder {
     file: Arc<str>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Each anchored node, with how many nodes it holds.
+    anchors: HashMap<usize, (Node, usize)>,
     docs: Vec<Node>,
     error: Option<Diagnostic>,
+    /// Nodes made so far, and how many of them are copies made for aliases.
+    nodes: usize,
+    aliased: usize,
+}
+
+/// How many nodes `n` holds, itself included.
+fn size(n: &Node) -> usize {
+    1 + match &n.value {
+        Value::Seq(items) => items.iter().map(size).sum(),
+        Value::Map(entries) => entries.iter().map(|(_, v)| size(v)).sum(),
+        _ => 0,
+    }
+}
+
+/// The share of a document's nodes that may come from aliases, as Go's
+/// yaml.v3 (and so docker compose) allows it: nearly all in a small
+/// document, a tenth in a huge one. Beyond it, aliases nested in aliases
+/// ("billion laughs") would fill memory from a few lines.
+fn aliasing_allowed(nodes: usize, aliased: usize) -> bool {
+    const LOW: f64 = 400_000.0;
+    const HIGH: f64 = 4_000_000.0;
+    if aliased <= 100 || nodes <= 1000 {
+        return true;
+    }
+    let n = nodes as f64;
+    let ratio = if n <= LOW {
+        0.99
+    } else if n >= HIGH {
+        0.10
+    } else {
+        0.99 - 0.89 * (n - LOW) / (HIGH - LOW)
+    };
+    aliased as f64 / n <= ratio
 }
 
 impl Builder {
@@ -240,12 +288,13 @@ impl Builder {
 
     fn finish(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            let n = size(&node);
+            self.anchors.insert(anchor, (node.clone(), n));
         }
         match self.stack.last_mut() {
             None => self.docs.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, pending_key, merges, .. }) => match pending_key.take() {
+            Some(Frame::Map { entries, pending_key, merges, lines, .. }) => match pending_key.take() {
                 None => {
                     let name = match &node.value {
                         Value::Null => String::new(),
@@ -257,16 +306,17 @@ impl Builder {
                         }
                         _ => node.scalar_text().unwrap_or_default(),
                     };
-                    if name != "<<"
-                        && let Some((prev, _)) = entries.iter().find(|(k, _)| k.name == name)
-                    {
-                        let d = Diagnostic::error(
-                            Some(node.loc.clone()),
-                            "",
-                            format!("mapping key \"{name}\" already defined at line {}", prev.loc.line),
-                        );
-                        self.fail(d);
-                        return;
+                    if name != "<<" {
+                        if let Some(prev) = lines.get(&name) {
+                            let d = Diagnostic::error(
+                                Some(node.loc.clone()),
+                                "",
+                                format!("mapping key \"{name}\" already defined at line {prev}"),
+                            );
+                            self.fail(d);
+                            return;
+                        }
+                        lines.insert(name.clone(), node.loc.line);
                     }
                     *pending_key = Some(Key { name, loc: node.loc });
                 }
@@ -360,25 +410,48 @@ impl MarkedEventReceiver for Builder {
         let loc = loc_of(&self.file, &mark);
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
+                self.nodes += 1;
                 let (local, forced_str) = local_tag(&tag);
                 let value = if forced_str || style != TScalarStyle::Plain { Value::Str(text) } else { resolve_plain(&text) };
                 let node = Node { value, loc, tag: local };
                 self.finish(node, anchor);
             }
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some(n) => {
+                Some((n, count)) => {
+                    // Counted before the copy is made, so a refused one costs nothing.
+                    self.nodes += count;
+                    self.aliased += count;
+                    if !aliasing_allowed(self.nodes, self.aliased) {
+                        let d = Diagnostic::error(
+                            Some(loc),
+                            "",
+                            format!("the document has excessive aliasing: aliases would expand to {} of its {} values", self.aliased, self.nodes),
+                        )
+                        .with_hint("an alias copies its anchor's whole value; aliases of aliases multiply (docker compose refuses such a file too)");
+                        self.fail(d);
+                        return;
+                    }
                     let n = n.clone();
                     self.finish(n, 0);
                 }
                 None => self.fail(Diagnostic::error(Some(loc), "", "alias refers to an unknown anchor")),
             },
             Event::SequenceStart(anchor, tag) => {
+                self.nodes += 1;
                 let node = Node { value: Value::Null, loc, tag: local_tag(&tag).0 };
                 self.stack.push(Frame::Seq { node, anchor, items: Vec::new() });
             }
             Event::MappingStart(anchor, tag) => {
+                self.nodes += 1;
                 let node = Node { value: Value::Null, loc, tag: local_tag(&tag).0 };
-                self.stack.push(Frame::Map { node, anchor, entries: Vec::new(), pending_key: None, merges: Vec::new() });
+                self.stack.push(Frame::Map {
+                    node,
+                    anchor,
+                    entries: Vec::new(),
+                    pending_key: None,
+                    merges: Vec::new(),
+                    lines: HashMap::new(),
+                });
             }
             Event::SequenceEnd => {
                 if let Some(Frame::Seq { mut node, anchor, items }) = self.stack.pop() {
@@ -387,7 +460,7 @@ impl MarkedEventReceiver for Builder {
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map { mut node, anchor, mut entries, merges, .. }) = self.stack.pop() {
+                if let Some(Frame::Map { mut node, anchor, mut entries, merges, mut lines, .. }) = self.stack.pop() {
                     // `<<: *base` adds the keys the mapping does not set itself.
                     for merge in merges {
                         let sources = match merge.value {
@@ -412,7 +485,8 @@ impl MarkedEventReceiver for Builder {
                                 return;
                             };
                             for (k, v) in src_entries {
-                                if !entries.iter().any(|(e, _)| e.name == k.name) {
+                                if !lines.contains_key(&k.name) {
+                                    lines.insert(k.name.clone(), k.loc.line);
                                     entries.push((k, v));
                                 }
                             }
@@ -483,6 +557,25 @@ mod tests {
         assert_eq!(y.get("image").unwrap().value, Value::Str("b".into()));
         assert_eq!(y.get("restart").unwrap().value, Value::Str("always".into()));
         assert_eq!(n.get("z").unwrap().get("image").unwrap().value, Value::Str("a".into()));
+    }
+
+    #[test]
+    fn aliases_of_aliases_are_refused_before_they_fill_memory() {
+        // Nine levels of ten aliases: a billion values from a dozen lines.
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        }
+        let err = parse(&text, "t.yml".into()).unwrap_err();
+        assert!(err.message.contains("excessive aliasing"), "{err}");
+        assert!(err.location.unwrap().line <= 6, "at the alias that went over");
+        // Ordinary reuse, many times over, is fine.
+        let mut text = String::from("x-base: &base {image: a, restart: always, environment: {A: 1, B: 2}}\nservices:\n");
+        for i in 0..500 {
+            text.push_str(&format!("  s{i}: *base\n"));
+        }
+        assert!(parse(&text, "t.yml".into()).is_ok());
     }
 
     #[test]
