@@ -14,6 +14,7 @@ pub mod engine;
 pub mod fuzz;
 pub mod proxy;
 pub mod ui;
+pub mod userfile;
 
 use clap::Parser;
 

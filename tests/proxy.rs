@@ -150,20 +150,6 @@ fn site(dir: &Path) -> std::path::PathBuf {
     root
 }
 
-fn ensure_nginx() -> String {
-    for p in ["/usr/sbin/nginx", "/usr/bin/nginx"] {
-        if Path::new(p).exists() {
-            return p.to_string();
-        }
-    }
-    let _ = Command::new("apt-get").arg("update").output();
-    let ok = Command::new("apt-get").args(["install", "-y", "nginx-light"]).output().is_ok_and(|o| o.status.success());
-    assert!(ok, "nginx is needed to compare against and could not be installed");
-    // Debian starts it on port 80 at install.
-    let _ = Command::new("service").args(["nginx", "stop"]).output();
-    "/usr/sbin/nginx".to_string()
-}
-
 /// A raw HTTP/1.1 exchange: the request bytes as given, the answer as read.
 fn raw(port: u16, request: &[u8]) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -225,7 +211,7 @@ struct SideBySide {
 }
 
 fn side_by_side(dir: &Path) -> SideBySide {
-    let nginx = ensure_nginx();
+    let nginx = common::ensure_nginx();
     let root = site(dir);
     let (_up, up) = upstream(dir);
     let (pr, pn) = (free_port(), free_port());
@@ -456,7 +442,7 @@ fn start_side(who: &str, nginx: &str, conf: &Path, dir: &Path, port: u16) -> Kil
 /// requests. `http` gives the inside of the http block for a log path and
 /// the port to listen on; `send` makes the `lines` requests to that port.
 fn logged_by_each(dir: &Path, lines: usize, http: impl Fn(&Path, u16) -> String, send: impl Fn(u16)) -> Vec<String> {
-    let nginx = ensure_nginx();
+    let nginx = common::ensure_nginx();
     let mut logs = Vec::new();
     for who in ["rc", "nginx"] {
         let port = free_port();

@@ -410,6 +410,34 @@ async fn converge_all(c: Converge, targets: &BTreeSet<String>) -> Result<BTreeMa
     if errors.is_empty() { Ok(ids) } else { Err(errors) }
 }
 
+/// The networks and volumes this run created.
+struct Made {
+    networks: Vec<String>,
+    volumes: Vec<String>,
+}
+
+impl Made {
+    /// After a failed `up` that left no container of the project, removes
+    /// what this run created, so a failure leaves nothing half-made behind
+    /// (docker compose leaves the network). Containers that did start stay,
+    /// as in docker compose, and so do the networks they are on.
+    async fn undo_if_unused(&self, engine: &Engine, project: &str, progress: &Progress) {
+        if !containers::list(engine, project, true).await.is_ok_and(|l| l.is_empty()) {
+            return;
+        }
+        for n in &self.networks {
+            if networks::remove(engine, n).await.is_ok() {
+                progress.step(&format!("Network {n}"), "Removed", true);
+            }
+        }
+        for v in &self.volumes {
+            if volumes::remove(engine, v).await.is_ok() {
+                progress.step(&format!("Volume {v}"), "Removed", true);
+            }
+        }
+    }
+}
+
 /// How far `up` got before the foreground: done, or logs to follow.
 enum Ready {
     Exit(i32),
@@ -537,6 +565,7 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
     let policy = ImagePolicy { build: args.build, no_build: args.no_build, pull: args.pull, quiet_pull: args.quiet_pull };
     let image_ids = ensure_images(&engine, &project, &container_targets, policy, &progress, image_ids).await?;
     let (nets, vols) = tokio::try_join!(networks::ensure(&engine, &project), volumes::ensure(&engine, &project))?;
+    let made = Made { networks: nets.created.clone(), volumes: vols.clone() };
     for n in nets.created {
         progress.step(&format!("Network {n}"), "Created", true);
     }
@@ -593,6 +622,7 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
             for e in &errors {
                 eprintln!("{}: {e}", style.paint("1;31", "error"));
             }
+            made.undo_if_unused(&engine, &project.name, &progress).await;
             return Ok(Ready::Exit(1));
         }
     };

@@ -886,6 +886,23 @@ impl<'a> Converter<'a> {
         out
     }
 
+    /// A name the Compose Specification allows for a service, volume, secret
+    /// or config: `[a-zA-Z0-9._-]+`, as docker compose's schema checks it.
+    /// (Network names are not held to it, by the schema or the engine.)
+    fn valid_name(&mut self, k: &Key, section: &str, what: &str) -> bool {
+        let ok = !k.name.is_empty() && k.name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !ok {
+            let shown: String = k.name.chars().flat_map(char::escape_debug).collect();
+            self.error_hint(
+                &k.loc,
+                &format!("{section}.{shown}"),
+                format!("invalid {what} name \"{shown}\""),
+                "names may hold only letters, digits, `.`, `_` and `-` (ASCII)",
+            );
+        }
+        ok
+    }
+
     pub fn project(&mut self, root: &Node) -> Project {
         let mut project = Project {
             name: self.project_name.clone(),
@@ -921,6 +938,9 @@ impl<'a> Converter<'a> {
                     for (sk, sv) in services {
                         let path = format!("services.{}", sk.name);
                         self.spans.insert(path.clone(), sk.loc.clone());
+                        if !self.valid_name(sk, "services", "service") {
+                            continue;
+                        }
                         if let Some(svc) = self.service(&sk.name, sv, &path) {
                             project.services.insert(sk.name.clone(), svc);
                         }
@@ -935,6 +955,9 @@ impl<'a> Converter<'a> {
                 }
                 "volumes" => {
                     for (vk, vv) in self.map(v, "volumes").unwrap_or_default() {
+                        if !self.valid_name(vk, "volumes", "volume") {
+                            continue;
+                        }
                         let path = join("volumes", &vk.name);
                         let vol = self.volume(&vk.name, vv, &path);
                         project.volumes.insert(vk.name.clone(), vol);
@@ -943,6 +966,9 @@ impl<'a> Converter<'a> {
                 "secrets" | "configs" => {
                     let secrets = k.name == "secrets";
                     for (fk, fv) in self.map(v, &k.name).unwrap_or_default() {
+                        if !self.valid_name(fk, &k.name, if secrets { "secret" } else { "config" }) {
+                            continue;
+                        }
                         let path = join(&k.name, &fk.name);
                         self.spans.insert(path.clone(), fk.loc.clone());
                         let obj = self.file_object(fk, fv, &path, secrets);
@@ -964,11 +990,8 @@ impl<'a> Converter<'a> {
                     project.extensions.insert(name.to_string(), super::yaml::to_json(v));
                 }
                 name => {
-                    let top = ["name", "services", "networks", "volumes", "secrets", "configs", "include"];
-                    let hint = did_you_mean(name, top)
-                        .map(|s| format!("did you mean `{s}`?"))
-                        .unwrap_or_else(|| "extension keys must start with `x-`".into());
-                    self.error_hint(&k.loc, name, format!("unknown top-level key `{name}`"), hint);
+                    let d = unknown_top_level(name, &k.loc);
+                    self.diags.push(d);
                 }
             }
         }
@@ -1904,10 +1927,10 @@ impl<'a> Converter<'a> {
         }
         for (p, required, raw, loc, ip) in specs {
             let full = syntax::resolve_host_path(&p, &self.base, self.home.as_deref());
-            let text = match std::fs::read_to_string(&full) {
+            let text = match crate::userfile::read_text(Path::new(&full), crate::userfile::ENV_LIMIT) {
                 Ok(t) => t,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => continue,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(e) if e.is_not_found() && !required => continue,
+                Err(e) if e.is_not_found() => {
                     self.error_hint(
                         &loc,
                         &ip,
@@ -2425,6 +2448,17 @@ fn dedup_keep_last<T, K: std::hash::Hash + Eq>(items: &mut Vec<T>, key: impl Fn(
         }
     }
     items.extend(out.into_iter().flatten());
+}
+
+/// The keys a compose file may have at its top level, besides `x-` extensions.
+pub const TOP_LEVEL_KEYS: [&str; 9] = ["name", "services", "networks", "volumes", "secrets", "configs", "include", "version", "models"];
+
+/// The error for a top-level key the Compose Specification does not have.
+pub fn unknown_top_level(name: &str, loc: &Location) -> crate::diag::Diagnostic {
+    let hint = did_you_mean(name, TOP_LEVEL_KEYS.iter().copied().filter(|k| *k != "version" && *k != "models"))
+        .map(|s| format!("did you mean `{s}`?"))
+        .unwrap_or_else(|| "extension keys must start with `x-`".into());
+    crate::diag::Diagnostic::error(Some(loc.clone()), name, format!("unknown top-level key `{name}`")).with_hint(hint)
 }
 
 #[cfg(test)]

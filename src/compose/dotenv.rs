@@ -16,8 +16,15 @@ pub struct DotenvError {
 
 /// Parses `text`; `lookup` answers variables from the environment, which win
 /// over variables defined earlier in the same file.
+/// What the values of one file may add up to: each is at most 1 MiB, but
+/// ten thousand lines of `A=${BIG}` would still need gigabytes.
+pub const MAX_TOTAL: usize = 64 << 20;
+
 pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<(String, String)>, DotenvError> {
     let mut vars: Vec<(String, String)> = Vec::new();
+    // The latest definition of each name, so a lookup is not a walk of the file so far.
+    let mut latest: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut total = 0usize;
     let lines: Vec<&str> = text.lines().collect();
     let mut i = 0;
     // What follows a closing quote is read as more of the file, as docker
@@ -50,7 +57,7 @@ pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<
         if let Some(bad) = key.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
             return Err(DotenvError { line: lineno, message: format!("unexpected character {bad:?} in variable name {key:?}") });
         }
-        let lookup_all = |name: &str| lookup(name).or_else(|| vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()));
+        let lookup_all = |name: &str| lookup(name).or_else(|| latest.get(name).map(|&i| vars[i].1.clone()));
         let value = match rest {
             None => match lookup(key) {
                 Some(v) => v,
@@ -96,19 +103,21 @@ pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<
                 }
             }
         };
+        total += value.len();
+        if total > MAX_TOTAL {
+            return Err(DotenvError {
+                line: lineno,
+                message: format!("the values of this file add up to more than {} MiB", MAX_TOTAL >> 20),
+            });
+        }
+        latest.insert(key.to_string(), vars.len());
         vars.push((key.to_string(), value));
     }
     Ok(vars)
 }
 
 fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>, line: usize) -> Result<String, DotenvError> {
-    interpolate(text, lookup).map(|o| o.text).map_err(|e| DotenvError {
-        line,
-        message: match e {
-            InterpolationError::Required { .. } => e.to_string(),
-            InterpolationError::Invalid { .. } => e.to_string(),
-        },
-    })
+    interpolate(text, lookup).map(|o| o.text).map_err(|e: InterpolationError| DotenvError { line, message: e.to_string() })
 }
 
 fn find_close(body: &str, q: char) -> Option<usize> {
@@ -220,5 +229,20 @@ mod tests {
         assert!(e.message.contains("variable name"));
         let e = parse("X=${REQ:?set REQ}\n", &env).unwrap_err();
         assert!(e.message.contains("REQ"));
+    }
+
+    #[test]
+    fn values_that_double_at_each_line_are_refused_at_the_line_that_overflows() {
+        let mut text = String::from("A0=xxxxxxxxxxxxxxxx\n");
+        for i in 1..40 {
+            text.push_str(&format!("A{i}=${{A{p}}}${{A{p}}}\n", p = i - 1));
+        }
+        let e = parse(&text, &|_| None).unwrap_err();
+        // 16 bytes doubled 17 times is 2 MiB: past the 1 MiB a value may have.
+        assert_eq!(e.line, 18, "{}", e.message);
+        assert!(e.message.contains("longer than"), "{}", e.message);
+        let many = "A=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n".repeat(10)
+            + &"B${A}${A}${A}${A}${A}${A}${A}${A}\n".replace("B", "B=");
+        assert!(parse(&many, &|_| None).is_ok());
     }
 }

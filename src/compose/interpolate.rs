@@ -19,7 +19,20 @@ pub enum InterpolationError {
     Required { var: String, message: String },
     /// A `${` that does not form a valid expression.
     Invalid { template: String },
+    /// `${` nested in defaults deeper than [`MAX_NESTING`].
+    TooDeep,
+    /// A result longer than [`MAX_LENGTH`] bytes.
+    TooLong,
 }
+
+/// How deep `${A:-${B:-...}}` may nest: real files nest two or three
+/// levels; a hundred thousand grew memory quadratically and overflowed the stack.
+pub const MAX_NESTING: usize = 32;
+
+/// The longest value interpolation makes, 1 MiB: a `.env` whose values
+/// double at each line would otherwise need terabytes. (An environment
+/// variable of a container is limited to 128 KiB by the kernel anyway.)
+pub const MAX_LENGTH: usize = 1 << 20;
 
 impl fmt::Display for InterpolationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -33,6 +46,8 @@ impl fmt::Display for InterpolationError {
             InterpolationError::Invalid { template } => {
                 write!(f, "invalid interpolation format: {template:?}")
             }
+            InterpolationError::TooDeep => write!(f, "interpolation nests `${{` deeper than {MAX_NESTING} levels"),
+            InterpolationError::TooLong => write!(f, "interpolation makes a value longer than {MAX_LENGTH} bytes (1 MiB)"),
         }
     }
 }
@@ -47,13 +62,30 @@ fn is_name_char(c: u8) -> bool {
 /// Interpolates `input`, looking variables up with `lookup`.
 pub fn interpolate(input: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Outcome, InterpolationError> {
     let mut out = Outcome::default();
-    out.text = expand(input, lookup, &mut out.unset)?;
+    out.text = expand(input, lookup, &mut out.unset, 0)?;
     Ok(out)
 }
 
-fn expand(input: &str, lookup: &dyn Fn(&str) -> Option<String>, unset: &mut Vec<String>) -> Result<String, InterpolationError> {
+/// Appends `text` unless the result would grow past [`MAX_LENGTH`].
+fn push_bounded(out: &mut String, text: &str) -> Result<(), InterpolationError> {
+    if out.len() + text.len() > MAX_LENGTH {
+        return Err(InterpolationError::TooLong);
+    }
+    out.push_str(text);
+    Ok(())
+}
+
+fn expand(
+    input: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unset: &mut Vec<String>,
+    depth: usize,
+) -> Result<String, InterpolationError> {
+    if depth > MAX_NESTING {
+        return Err(InterpolationError::TooDeep);
+    }
     let bytes = input.as_bytes();
-    let mut out = String::with_capacity(input.len());
+    let mut out = String::with_capacity(input.len().min(MAX_LENGTH));
     let mut i = 0;
     let mut literal_start = 0;
     while i < bytes.len() {
@@ -61,7 +93,7 @@ fn expand(input: &str, lookup: &dyn Fn(&str) -> Option<String>, unset: &mut Vec<
             i += 1;
             continue;
         }
-        out.push_str(&input[literal_start..i]);
+        push_bounded(&mut out, &input[literal_start..i])?;
         match bytes.get(i + 1) {
             Some(b'$') => {
                 out.push('$');
@@ -70,7 +102,7 @@ fn expand(input: &str, lookup: &dyn Fn(&str) -> Option<String>, unset: &mut Vec<
             Some(b'{') => {
                 let end = matching_brace(bytes, i + 2).ok_or_else(|| InterpolationError::Invalid { template: input.to_string() })?;
                 let inner = &input[i + 2..end];
-                out.push_str(&braced(inner, input, lookup, unset)?);
+                push_bounded(&mut out, &braced(inner, input, lookup, unset, depth)?)?;
                 i = end + 1;
             }
             Some(&c) if is_name_start(c) => {
@@ -80,7 +112,7 @@ fn expand(input: &str, lookup: &dyn Fn(&str) -> Option<String>, unset: &mut Vec<
                 }
                 let name = &input[i + 1..j];
                 match lookup(name) {
-                    Some(v) => out.push_str(&v),
+                    Some(v) => push_bounded(&mut out, &v)?,
                     None => note_unset(unset, name),
                 }
                 i = j;
@@ -93,7 +125,7 @@ fn expand(input: &str, lookup: &dyn Fn(&str) -> Option<String>, unset: &mut Vec<
         }
         literal_start = i;
     }
-    out.push_str(&input[literal_start..]);
+    push_bounded(&mut out, &input[literal_start..])?;
     Ok(out)
 }
 
@@ -132,6 +164,7 @@ fn braced(
     whole: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
     unset: &mut Vec<String>,
+    depth: usize,
 ) -> Result<String, InterpolationError> {
     let b = inner.as_bytes();
     let invalid = || InterpolationError::Invalid { template: whole.to_string() };
@@ -145,6 +178,10 @@ fn braced(
     let name = &inner[..n];
     let rest = &inner[n..];
     let value = lookup(name);
+    let expand = |word: &str, unset: &mut Vec<String>| expand(word, lookup, unset, depth + 1);
+    if value.as_ref().is_some_and(|v| v.len() > MAX_LENGTH) {
+        return Err(InterpolationError::TooLong);
+    }
     if rest.is_empty() {
         return Ok(value.unwrap_or_else(|| {
             note_unset(unset, name);
@@ -158,12 +195,12 @@ fn braced(
     match op {
         ":-" if non_empty => Ok(value.unwrap_or_default()),
         "-" if set => Ok(value.unwrap_or_default()),
-        ":-" | "-" => expand(word, lookup, unset),
+        ":-" | "-" => expand(word, unset),
         ":?" if non_empty => Ok(value.unwrap_or_default()),
         "?" if set => Ok(value.unwrap_or_default()),
-        ":?" | "?" => Err(InterpolationError::Required { var: name.to_string(), message: expand(word, lookup, unset)? }),
-        ":+" if non_empty => expand(word, lookup, unset),
-        "+" if set => expand(word, lookup, unset),
+        ":?" | "?" => Err(InterpolationError::Required { var: name.to_string(), message: expand(word, unset)? }),
+        ":+" if non_empty => expand(word, unset),
+        "+" if set => expand(word, unset),
         _ => Ok(String::new()),
     }
 }
@@ -238,6 +275,19 @@ mod tests {
         assert_eq!(o.text, "-");
         assert_eq!(o.unset, vec!["NOPE".to_string()]);
         assert!(run("${UNSET:-x}").unwrap().unset.is_empty());
+    }
+
+    #[test]
+    fn nesting_and_length_are_bounded() {
+        let deep = |n: usize| format!("{}x{}", "${UNSET:-".repeat(n), "}".repeat(n));
+        assert_eq!(text(&deep(MAX_NESTING)), "x");
+        assert_eq!(run(&deep(MAX_NESTING + 1)).unwrap_err(), InterpolationError::TooDeep);
+        // A hundred thousand levels: refused, in linear time and bounded stack.
+        assert_eq!(run(&deep(100_000)).unwrap_err(), InterpolationError::TooDeep);
+        let big = |name: &str| (name == "BIG").then(|| "a".repeat(MAX_LENGTH / 2 + 1));
+        assert_eq!(interpolate("${BIG}", &big).unwrap().text.len(), MAX_LENGTH / 2 + 1);
+        assert_eq!(interpolate("${BIG}$BIG", &big).unwrap_err(), InterpolationError::TooLong);
+        assert_eq!(interpolate(&"$BIG".repeat(10_000), &big).unwrap_err(), InterpolationError::TooLong);
     }
 
     #[test]

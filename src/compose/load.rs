@@ -212,14 +212,10 @@ impl Reading<'_> {
                 ("<stdin>".to_string(), self.opts.stdin.clone().unwrap_or_default())
             } else {
                 let name = display_name(path, &self.opts.cwd);
-                match std::fs::read_to_string(path) {
+                match crate::userfile::read_text(path, crate::userfile::COMPOSE_LIMIT) {
                     Ok(t) => (name, t),
                     Err(e) => {
-                        let hint = if e.kind() == std::io::ErrorKind::NotFound {
-                            "check the -f path or COMPOSE_FILE"
-                        } else {
-                            "check the file's permissions"
-                        };
+                        let hint = if e.is_not_found() { "check the -f path or COMPOSE_FILE" } else { "check the file's permissions" };
                         diags.push(file_diag(&name, format!("cannot read the compose file: {e}")).with_hint(hint));
                         continue;
                     }
@@ -329,6 +325,16 @@ impl Reading<'_> {
             self.including.extend(paths.iter().cloned());
             let tree = self.files(&paths, &dir, &inc_env, diags);
             self.including.truncate(depth);
+            // Each included file is a project of its own: a key it misspells
+            // would otherwise drop what it holds without a word.
+            if let Some(Value::Map(top)) = tree.as_ref().map(|t| &t.value) {
+                for (k, _) in
+                    top.iter().filter(|(k, _)| !k.name.starts_with("x-") && !super::convert::TOP_LEVEL_KEYS.contains(&k.name.as_str()))
+                {
+                    diags.push(super::convert::unknown_top_level(&k.name, &k.loc));
+                    self.failed = true;
+                }
+            }
             if let Some(tree) = tree {
                 include::import(doc, include::rebase(tree, &dir), &display_name(&paths[0], &self.opts.cwd), diags);
             }
@@ -383,10 +389,7 @@ fn read_extended(
     unset_seen: &mut BTreeSet<String>,
 ) -> Option<Node> {
     let name = display_name(path, &opts.cwd);
-    // Only a regular file: a device or a pipe could be endless.
-    let text = match std::fs::metadata(path)
-        .and_then(|m| if m.is_file() { std::fs::read_to_string(path) } else { Err(std::io::Error::other("not a regular file")) })
-    {
+    let text = match crate::userfile::read_text(path, crate::userfile::COMPOSE_LIMIT) {
         Ok(t) => t,
         Err(e) => {
             let msg = format!("cannot read {name}, the file to extend: {e}");
@@ -427,7 +430,7 @@ fn read_env_files(files: &[(PathBuf, bool)], opts: &LoadOptions, diags: &mut Dia
     let mut ok = true;
     for (path, required) in files {
         let name = display_name(path, &opts.cwd);
-        match std::fs::read_to_string(path) {
+        match crate::userfile::read_text(path, crate::userfile::ENV_LIMIT) {
             Ok(text) => match dotenv::parse(&text, &|k| os(k).or_else(|| env.get(k).cloned())) {
                 Ok(vars) => env.extend(vars),
                 Err(e) => {
@@ -435,7 +438,7 @@ fn read_env_files(files: &[(PathBuf, bool)], opts: &LoadOptions, diags: &mut Dia
                     ok = false;
                 }
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {}
+            Err(e) if e.is_not_found() && !required => {}
             Err(e) => {
                 diags.push(file_diag(&name, format!("cannot read the env file: {e}")).with_hint("check the --env-file path"));
                 ok = false;
@@ -515,6 +518,9 @@ fn interpolate_tree(
                         format!("set {var} in the environment or in .env")
                     }
                     super::interpolate::InterpolationError::Invalid { .. } => "write `$$` for a literal `$`".to_string(),
+                    super::interpolate::InterpolationError::TooDeep | super::interpolate::InterpolationError::TooLong => {
+                        "check the variables this value uses and their defaults".to_string()
+                    }
                 };
                 diags.push(Diagnostic::error(Some(node.loc.clone()), path, e.to_string()).with_hint(hint));
             }

@@ -57,81 +57,88 @@ enum Tok {
     Close,
 }
 
-/// The character after a backslash, as nginx reads it: quotes, backslash and
+/// The byte after a backslash, as nginx reads it: quotes, backslash and
 /// t/r/n are escapes; anything else keeps its backslash (`\d` stays `\d`).
-fn push_escaped(word: &mut String, c: char) {
+fn push_escaped(word: &mut Vec<u8>, c: u8) {
     match c {
-        '"' | '\'' | '\\' => word.push(c),
-        't' => word.push('\t'),
-        'r' => word.push('\r'),
-        'n' => word.push('\n'),
+        b'"' | b'\'' | b'\\' => word.push(c),
+        b't' => word.push(b'\t'),
+        b'r' => word.push(b'\r'),
+        b'n' => word.push(b'\n'),
         other => {
-            word.push('\\');
+            word.push(b'\\');
             word.push(other);
         }
     }
 }
 
+/// Blanks as nginx's tokenizer knows them (not Unicode's spaces).
+fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// A word as text: the file is UTF-8 and words are split at ASCII bytes only.
+fn word_text(w: Vec<u8>) -> String {
+    String::from_utf8(w).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Splits the file into tokens in one pass over its bytes, holding no copy
+/// of it (a `Vec<char>` of a 100 MB file took 400 MB).
 fn tokenize(text: &str, file: &Arc<str>) -> Result<Vec<(Tok, Location)>, ConfError> {
     let mut out = Vec::new();
-    let chars: Vec<char> = text.chars().collect();
+    let bytes = text.as_bytes();
     let (mut i, mut line, mut col) = (0usize, 1usize, 1usize);
     let loc = |line, col| Location { file: file.clone(), line, col };
-    let advance = |c: char, line: &mut usize, col: &mut usize| {
-        if c == '\n' {
+    // Columns count characters: a UTF-8 continuation byte is no new column.
+    let advance = |b: u8, line: &mut usize, col: &mut usize| {
+        if b == b'\n' {
             *line += 1;
             *col = 1;
-        } else {
+        } else if b & 0xC0 != 0x80 {
             *col += 1;
         }
     };
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_whitespace() {
+    while i < bytes.len() {
+        let c = bytes[i];
+        if is_blank(c) {
             advance(c, &mut line, &mut col);
             i += 1;
             continue;
         }
-        if c == '#' {
-            while i < chars.len() && chars[i] != '\n' {
-                i += 1;
-                col += 1;
-            }
+        if c == b'#' {
+            i += memchr::memchr(b'\n', &bytes[i..]).unwrap_or(bytes.len() - i);
             continue;
         }
         let start = loc(line, col);
         match c {
-            ';' => {
-                out.push((Tok::Semi, start));
+            b';' | b'{' | b'}' => {
+                out.push((
+                    match c {
+                        b';' => Tok::Semi,
+                        b'{' => Tok::Open,
+                        _ => Tok::Close,
+                    },
+                    start,
+                ));
                 i += 1;
                 col += 1;
             }
-            '{' => {
-                out.push((Tok::Open, start));
-                i += 1;
-                col += 1;
-            }
-            '}' => {
-                out.push((Tok::Close, start));
-                i += 1;
-                col += 1;
-            }
-            '"' | '\'' => {
+            b'"' | b'\'' => {
                 let q = c;
                 i += 1;
                 col += 1;
-                let mut word = String::new();
+                let mut word = Vec::new();
                 loop {
-                    let Some(&ch) = chars.get(i) else {
-                        return Err(ConfError { loc: start, message: format!("unexpected end of file, expecting {q}") });
+                    let Some(&ch) = bytes.get(i) else {
+                        return Err(ConfError { loc: start, message: format!("unexpected end of file, expecting {}", q as char) });
                     };
                     i += 1;
                     advance(ch, &mut line, &mut col);
                     if ch == q {
                         break;
                     }
-                    if ch == '\\' {
-                        let Some(&next) = chars.get(i) else { continue };
+                    if ch == b'\\' {
+                        let Some(&next) = bytes.get(i) else { continue };
                         i += 1;
                         advance(next, &mut line, &mut col);
                         push_escaped(&mut word, next);
@@ -139,41 +146,42 @@ fn tokenize(text: &str, file: &Arc<str>) -> Result<Vec<(Tok, Location)>, ConfErr
                     }
                     word.push(ch);
                 }
-                out.push((Tok::Word(word), start));
+                out.push((Tok::Word(word_text(word)), start));
             }
             _ => {
-                let mut word = String::new();
-                while let Some(&ch) = chars.get(i) {
-                    if ch.is_whitespace() || ch == ';' || ch == '}' {
+                let mut word = Vec::new();
+                while let Some(&ch) = bytes.get(i) {
+                    if is_blank(ch) || ch == b';' || ch == b'}' {
                         break;
                     }
                     // `{` opens a block unless it is part of `${var}`.
-                    if ch == '{' && !word.ends_with('$') {
+                    if ch == b'{' && word.last() != Some(&b'$') {
                         break;
                     }
-                    if ch == '{' {
+                    if ch == b'{' {
                         // Copy through the closing brace of `${...}`.
-                        while let Some(&b) = chars.get(i) {
+                        while let Some(&b) = bytes.get(i) {
                             word.push(b);
                             i += 1;
-                            col += 1;
-                            if b == '}' {
+                            advance(b, &mut line, &mut col);
+                            if b == b'}' {
                                 break;
                             }
                         }
                         continue;
                     }
-                    if ch == '\\' && i + 1 < chars.len() {
-                        push_escaped(&mut word, chars[i + 1]);
+                    if ch == b'\\' && i + 1 < bytes.len() {
+                        push_escaped(&mut word, bytes[i + 1]);
+                        advance(bytes[i + 1], &mut line, &mut col);
                         i += 2;
-                        col += 2;
+                        col += 1;
                         continue;
                     }
                     word.push(ch);
                     i += 1;
-                    col += 1;
+                    advance(ch, &mut line, &mut col);
                 }
-                out.push((Tok::Word(word), start));
+                out.push((Tok::Word(word_text(word)), start));
             }
         }
     }
@@ -183,29 +191,47 @@ fn tokenize(text: &str, file: &Arc<str>) -> Result<Vec<(Tok, Location)>, ConfErr
 /// Parses a configuration file, following `include`s. `prefix` is the
 /// directory relative includes resolve against (nginx's conf prefix).
 pub fn parse_file(path: &Path, prefix: &Path, resolver: &dyn Resolver) -> Result<Vec<Directive>, ConfError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfError {
+    let text = crate::userfile::read_text(path, crate::userfile::NGINX_LIMIT).map_err(|e| ConfError {
         loc: Location { file: path.display().to_string().into(), line: 0, col: 0 },
         message: format!("cannot read the configuration: {e}"),
     })?;
     parse_text(&text, path.display().to_string().into(), prefix, resolver, 0)
 }
 
+/// How deep blocks may nest, includes counted in: real configurations nest
+/// four or five; thousands overflowed the stack of every later stage.
+pub const MAX_NESTING: usize = 64;
+
 pub fn parse_text(text: &str, file: Arc<str>, prefix: &Path, resolver: &dyn Resolver, depth: usize) -> Result<Vec<Directive>, ConfError> {
-    let toks = tokenize(text, &file)?;
-    let mut pos = 0;
-    let list = parse_block(&toks, &mut pos, &file, prefix, resolver, depth, true)?;
-    Ok(list)
+    parse_nested(text, file, prefix, resolver, depth, 0)
 }
 
-fn parse_block(
-    toks: &[(Tok, Location)],
-    pos: &mut usize,
-    file: &Arc<str>,
+/// Parses `text`, found inside `nesting` blocks (of the including file).
+fn parse_nested(
+    text: &str,
+    file: Arc<str>,
     prefix: &Path,
     resolver: &dyn Resolver,
     depth: usize,
-    top: bool,
+    nesting: usize,
 ) -> Result<Vec<Directive>, ConfError> {
+    let toks = tokenize(text, &file)?;
+    let mut pos = 0;
+    let at = Nest { file: &file, prefix, resolver, depth };
+    parse_block(&toks, &mut pos, &at, nesting, true)
+}
+
+/// What every block of one file shares.
+struct Nest<'a> {
+    file: &'a Arc<str>,
+    prefix: &'a Path,
+    resolver: &'a dyn Resolver,
+    /// Includes followed to reach this file.
+    depth: usize,
+}
+
+fn parse_block(toks: &[(Tok, Location)], pos: &mut usize, at: &Nest<'_>, nesting: usize, top: bool) -> Result<Vec<Directive>, ConfError> {
+    let Nest { file, prefix, resolver, depth } = *at;
     let mut out = Vec::new();
     loop {
         let Some((tok, loc)) = toks.get(*pos) else {
@@ -244,9 +270,12 @@ fn parse_block(
                             *pos += 1;
                             break None;
                         }
-                        Some((Tok::Open, _)) => {
+                        Some((Tok::Open, l)) => {
+                            if nesting >= MAX_NESTING {
+                                return Err(ConfError { loc: l.clone(), message: format!("blocks nest deeper than {MAX_NESTING} levels") });
+                            }
                             *pos += 1;
-                            break Some(parse_block(toks, pos, file, prefix, resolver, depth, false)?);
+                            break Some(parse_block(toks, pos, at, nesting + 1, false)?);
                         }
                         Some((Tok::Close, l)) => {
                             return Err(ConfError {
@@ -254,16 +283,16 @@ fn parse_block(
                                 message: format!("unexpected \"}}\" after directive \"{name}\"; is a \";\" missing?"),
                             });
                         }
+                        // Located only, as nginx says it: the "directive" may be
+                        // a line of a file that is no configuration (a password file).
                         None => {
-                            return Err(ConfError {
-                                loc: dloc,
-                                message: format!("unexpected end of file after directive \"{name}\", expecting \";\" or \"}}\""),
-                            });
+                            let loc = toks.last().map_or(dloc, |t| t.1.clone());
+                            return Err(ConfError { loc, message: "unexpected end of file, expecting \";\" or \"}\"".into() });
                         }
                     }
                 };
                 if name == "include" && block.is_none() {
-                    out.extend(include(&args, &dloc, prefix, resolver, depth)?);
+                    out.extend(include(&args, &dloc, prefix, resolver, depth, nesting)?);
                 } else {
                     out.push(Directive { name, args, block, loc: dloc });
                 }
@@ -272,7 +301,14 @@ fn parse_block(
     }
 }
 
-fn include(args: &[String], loc: &Location, prefix: &Path, resolver: &dyn Resolver, depth: usize) -> Result<Vec<Directive>, ConfError> {
+fn include(
+    args: &[String],
+    loc: &Location,
+    prefix: &Path,
+    resolver: &dyn Resolver,
+    depth: usize,
+    nesting: usize,
+) -> Result<Vec<Directive>, ConfError> {
     if args.len() != 1 {
         return Err(ConfError { loc: loc.clone(), message: "invalid number of arguments in \"include\" directive".into() });
     }
@@ -294,9 +330,9 @@ fn include(args: &[String], loc: &Location, prefix: &Path, resolver: &dyn Resolv
     files.sort();
     let mut out = Vec::new();
     for f in files {
-        let text = match std::fs::read_to_string(&f) {
+        let text = match crate::userfile::read_text(&f, crate::userfile::NGINX_LIMIT) {
             Ok(t) => t,
-            Err(_) if f.file_name().is_some_and(|n| n == "mime.types") => MIME_TYPES.to_string(),
+            Err(e) if e.is_not_found() && f.file_name().is_some_and(|n| n == "mime.types") => MIME_TYPES.to_string(),
             // In the nginx image beside mime.types; for what the built-in proxy does not do.
             Err(_)
                 if f.file_name().is_some_and(|n| {
@@ -318,7 +354,7 @@ fn include(args: &[String], loc: &Location, prefix: &Path, resolver: &dyn Resolv
                 });
             }
         };
-        out.extend(parse_text(&text, f.display().to_string().into(), prefix, resolver, depth + 1)?);
+        out.extend(parse_nested(&text, f.display().to_string().into(), prefix, resolver, depth + 1, nesting)?);
     }
     Ok(out)
 }
@@ -384,5 +420,41 @@ mod tests {
         assert!(http[2].block.as_ref().unwrap().iter().any(|t| t.name == "text/html"));
         let e = parse_text("include missing.conf;", "t.conf".into(), dir.path(), &AsWritten, 0).unwrap_err();
         assert!(e.message.contains("cannot open included file"), "{e}");
+    }
+
+    #[test]
+    fn deep_nesting_is_a_located_error_not_a_stack_overflow() {
+        let deep = |n: usize| format!("http {{ server {{ {} }} }}", "location /a { ".repeat(n) + &"} ".repeat(n));
+        assert!(parse_text(&deep(MAX_NESTING - 2), "t.conf".into(), Path::new("/"), &AsWritten, 0).is_ok());
+        let e = err(&deep(4000));
+        assert!(e.message.contains("deeper than 64"), "{e}");
+        // "http { server { " then 14 characters a location, its brace the 13th.
+        assert_eq!((e.loc.line, e.loc.col), (1, 16 + 14 * (MAX_NESTING - 2) + 13), "at the brace that went over");
+        let e = err(&"http {".repeat(20_000));
+        assert!(e.message.contains("deeper than 64"), "{e}");
+    }
+
+    #[test]
+    fn includes_take_only_regular_files_and_never_echo_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let inc = |what: &str| parse_text(&format!("http {{ include {what}; }}"), "t.conf".into(), dir.path(), &AsWritten, 0);
+        for dev in ["/dev/zero", "/dev/urandom"] {
+            let e = inc(dev).unwrap_err();
+            assert!(e.message.contains("not a regular file"), "{e}");
+        }
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_raw_mode(0o600)).unwrap();
+        assert!(inc(fifo.to_str().unwrap()).unwrap_err().message.contains("named pipe"));
+        let secret = "admin:$apr1$Qxk1$secrethashvalue";
+        std::fs::write(dir.path().join("passwd"), format!("root:x:0:0:root:/root:/bin/bash\n{secret}\n")).unwrap();
+        let e = inc("passwd").unwrap_err();
+        assert!(!e.to_string().contains("secrethash") && !e.to_string().contains("root:x"), "{e}");
+        assert_eq!(e.loc.line, 2, "{e}");
+    }
+
+    #[test]
+    fn a_large_comment_only_file_is_read_in_one_pass() {
+        let text = "# a comment line of some length, repeated many times over\n".repeat(200_000);
+        assert!(parse(&text).is_empty());
     }
 }

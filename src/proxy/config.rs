@@ -548,7 +548,7 @@ struct Compiler {
 
 impl Compiler {
     fn template(&self, d: &Directive, s: &str) -> Result<Template, ConfError> {
-        let t = Template::parse(s);
+        let t = Template::parse_checked(s).map_err(|e| err(d, e))?;
         for v in t.variables() {
             if !is_known(v, &self.maps) {
                 return Err(err(d, format!("unknown \"{v}\" variable")));
@@ -934,10 +934,16 @@ fn listen(d: &Directive) -> Result<Listen, ConfError> {
         let port = after.strip_prefix(':').map_or(Ok(80), |p| p.parse()).map_err(|_| err(d, format!("invalid port in \"{a}\"")))?;
         (Some(ip), port)
     } else if let Ok(p) = a.parse::<u16>() {
+        if p == 0 {
+            return Err(err(d, format!("invalid port in \"{a}\" of the \"listen\" directive")));
+        }
         (None, p)
     } else {
         let (host, port) = match a.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse().map_err(|_| err(d, format!("invalid port in \"{a}\"")))?),
+            Some((h, p)) => (
+                h,
+                p.parse().ok().filter(|p| *p > 0).ok_or_else(|| err(d, format!("invalid port in \"{a}\" of the \"listen\" directive")))?,
+            ),
             None => (a.as_str(), 80),
         };
         let ip = match host {
@@ -1173,7 +1179,20 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
             }
         }
     }
+    // One default server per address, as nginx insists.
+    let mut defaults: HashSet<(Option<IpAddr>, u16)> = HashSet::new();
     for d in server_blocks {
+        for x in d.block.as_deref().unwrap_or_default().iter().filter(|x| x.name == "listen") {
+            let l = listen(x)?;
+            if l.default_server && !defaults.insert((l.addr, l.port)) {
+                let addr = match l.addr {
+                    Some(IpAddr::V6(a)) => format!("[{a}]:{}", l.port),
+                    Some(a) => format!("{a}:{}", l.port),
+                    None => format!("0.0.0.0:{}", l.port),
+                };
+                return Err(err(x, format!("a duplicate default server for {addr}")));
+            }
+        }
         config.http.servers.push(Arc::new(server(&c, d, &conf)?));
     }
     config.http.logs_sent_headers = prints_sent_headers(&config.http);
@@ -1256,7 +1275,26 @@ fn server(c: &Compiler, d: &Directive, http_conf: &LocConf) -> Result<Server, Co
     if s.listens.is_empty() {
         s.listens.push(Listen { addr: None, port: 80, default_server: false });
     }
+    no_duplicate_locations(&s.locations)?;
     Ok(s)
+}
+
+/// nginx refuses two prefix locations (`^~` or not) or two exact ones with
+/// the same path among siblings; regular expressions may repeat.
+fn no_duplicate_locations(locs: &[Arc<Location>]) -> Result<(), ConfError> {
+    let mut seen: HashSet<(bool, &str)> = HashSet::new();
+    for l in locs {
+        let key = match &l.matcher {
+            Matcher::Prefix { path, .. } => (false, path.as_str()),
+            Matcher::Exact(path) => (true, path.as_str()),
+            _ => continue,
+        };
+        if !seen.insert(key) {
+            return Err(ConfError { loc: l.at.clone(), message: format!("duplicate location \"{}\"", key.1) });
+        }
+        no_duplicate_locations(&l.children)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1407,5 +1445,25 @@ mod tests {
                 assert_eq!(r.captures(s), engine, "{p} on {s:?}");
             }
         }
+    }
+
+    #[test]
+    fn what_nginx_t_refuses_is_refused_in_its_words() {
+        let refused = |body: &str| compile_str(&format!("http {{ server {{ listen 8080; {body} }} }}")).unwrap_err().message;
+        assert_eq!(refused("location /x { } location /x { }"), "duplicate location \"/x\"");
+        assert_eq!(refused("location = /x { } location = /x { }"), "duplicate location \"/x\"");
+        assert_eq!(refused("location /x { } location ^~ /x { }"), "duplicate location \"/x\"");
+        assert_eq!(refused("location /a { location /a/b { } location /a/b { } }"), "duplicate location \"/a/b\"");
+        assert_eq!(refused("listen :0;"), "invalid port in \":0\" of the \"listen\" directive");
+        assert_eq!(refused("listen 0;"), "invalid port in \"0\" of the \"listen\" directive");
+        assert_eq!(refused("return 200 \"${uri\";"), "the closing bracket in \"uri\" variable is missing");
+        assert_eq!(refused("return 200 \"${ uri}\";"), "the closing bracket in \"\" variable is missing");
+        assert_eq!(refused("return 200 \"a$\";"), "invalid variable name");
+        assert_eq!(refused("return 200 \"${}\";"), "invalid variable name");
+        // What nginx takes: repeated regexes and named locations, one default per address.
+        assert!(compile_str("http { server { location ~ a { } location ~ a { } location @n { } location @n { } } }").is_ok());
+        assert!(compile_str("http { server { listen 80 default_server; } server { listen 127.0.0.1:80 default_server; } }").is_ok());
+        let e = compile_str("http { server { listen 80 default_server; } server { listen 80 default_server; } }").unwrap_err();
+        assert_eq!(e.message, "a duplicate default server for 0.0.0.0:80");
     }
 }

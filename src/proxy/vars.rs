@@ -192,6 +192,35 @@ impl Template {
         Template { parts }
     }
 
+    /// Parses a value nginx compiles as a script, refusing what its script
+    /// compiler refuses: a `$` with no name after it, or `${name` with no
+    /// closing bracket (in nginx's words).
+    pub fn parse_checked(s: &str) -> Result<Template, String> {
+        let b = s.as_bytes();
+        let mut i = 0;
+        while let Some(at) = memchr::memchr(b'$', &b[i..]) {
+            let start = i + at + 1;
+            if b.get(start) == Some(&b'{') {
+                let name_len = b[start + 1..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count();
+                let name = &s[start + 1..start + 1 + name_len];
+                if b.get(start + 1 + name_len) != Some(&b'}') {
+                    return Err(format!("the closing bracket in \"{name}\" variable is missing"));
+                }
+                if name.is_empty() {
+                    return Err("invalid variable name".into());
+                }
+                i = start + name_len + 2;
+            } else {
+                let name_len = b[start..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count();
+                if name_len == 0 {
+                    return Err("invalid variable name".into());
+                }
+                i = start + name_len;
+            }
+        }
+        Ok(Template::parse(s))
+    }
+
     pub fn literal(&self) -> Option<&str> {
         match self.parts.as_slice() {
             [] => Some(""),

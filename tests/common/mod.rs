@@ -337,3 +337,22 @@ pub fn ensure_mongo_standin() {
         panic!("could not build the mongo stand-in image: {e}");
     }
 }
+
+/// nginx, to compare against: Debian's nginx-light when none is installed.
+pub fn ensure_nginx() -> String {
+    static PATH: OnceLock<String> = OnceLock::new();
+    PATH.get_or_init(|| {
+        for p in ["/usr/sbin/nginx", "/usr/bin/nginx"] {
+            if Path::new(p).exists() {
+                return p.to_string();
+            }
+        }
+        let _ = Command::new("apt-get").arg("update").output();
+        let ok = Command::new("apt-get").args(["install", "-y", "nginx-light"]).output().is_ok_and(|o| o.status.success());
+        assert!(ok, "nginx is needed to compare against and could not be installed");
+        // Debian starts it on port 80 at install.
+        let _ = Command::new("service").args(["nginx", "stop"]).output();
+        "/usr/sbin/nginx".to_string()
+    })
+    .clone()
+}
