@@ -27,6 +27,7 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand --profile 'Enable services of a profile [env: COMPOSE_PROFILES]'
             cand --ansi 'When to color output (NO_COLOR also turns color off)'
             cand --progress 'How to show progress'
+            cand --verbose 'Print what rcompose sees and decides: engine events, each dependency check [env: RCOMPOSE_DEBUG]'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rcompose_global_optspecs
-    string join \n f/file= p/project-name= project-directory= env-file= profile= ansi= progress= h/help V/version
+    string join \n f/file= p/project-name= project-directory= env-file= profile= ansi= progress= verbose h/help V/version
 end
 
 function __fish_rcompose_needs_command
@@ -36,6 +36,7 @@ complete -c rcompose -n "__fish_rcompose_needs_command" -l progress -d 'How to s
 tty\t''
 plain\t''
 quiet\t''"
+complete -c rcompose -n "__fish_rcompose_needs_command" -l verbose -d 'Print what rcompose sees and decides: engine events, each dependency check [env: RCOMPOSE_DEBUG]'
 complete -c rcompose -n "__fish_rcompose_needs_command" -s h -l help -d 'Print help'
 complete -c rcompose -n "__fish_rcompose_needs_command" -s V -l version -d 'Print version'
 complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "up" -d 'Create and start containers (and the built-in proxy)'

@@ -191,3 +191,60 @@ pub fn upstream_answer(data: &[u8]) {
         assert!(body.len() <= answer.len());
     }
 }
+
+/// A client's request head and body read by the proxy's HTTP/1 codec: the
+/// same answer whether the bytes come whole or a few at a time (a head, or
+/// the same refusal), never a panic; a request taken has an absolute target
+/// and a URI that names nothing above the root; a chunked body decodes the
+/// same however it is split, to no more bytes than came. The first byte
+/// picks the split.
+pub fn http1_request(data: &[u8]) {
+    use crate::proxy::http1::{ChunkedDecoder, ChunkedStep, Framing, HeadParser, check_head};
+    let Some((&seed, bytes)) = data.split_first() else { return };
+    let step = seed as usize % 7 + 1;
+    let whole = HeadParser::default().advance(bytes);
+    let mut p = HeadParser::default();
+    let mut split = Ok(None);
+    for end in (step..bytes.len()).step_by(step).chain(std::iter::once(bytes.len())) {
+        split = p.advance(&bytes[..end]);
+        if !matches!(split, Ok(None)) {
+            break;
+        }
+    }
+    assert_eq!(whole, split, "the head parses differently when read {step} bytes at a time");
+    let Ok(Some(parsed)) = whole else { return };
+    assert!(parsed.len <= bytes.len());
+    let head_bytes = bytes::Bytes::copy_from_slice(&bytes[..parsed.len]);
+    let Ok(head) = check_head(&parsed, &head_bytes) else { return };
+    assert!(head.target.starts_with('/'), "target {:?} is not absolute", head.target);
+    assert!(head.uri.starts_with('/') && !head.uri.split('/').any(|s| s == ".."), "uri {:?}", head.uri);
+    if head.framing != Framing::Chunked {
+        return;
+    }
+    let body = &bytes[parsed.len..];
+    let decode = |cut: usize| {
+        let mut d = ChunkedDecoder::default();
+        let mut pending: Vec<u8> = Vec::new();
+        let mut out = Vec::new();
+        for piece in body.chunks(cut.max(1)) {
+            pending.extend_from_slice(piece);
+            loop {
+                let (used, s) = d.step(&pending);
+                pending.drain(..used);
+                match s {
+                    ChunkedStep::Data(n) => out.extend(pending.drain(..n)),
+                    ChunkedStep::Size(_) => {}
+                    ChunkedStep::More => break,
+                    ChunkedStep::End => return Some(out),
+                    ChunkedStep::Invalid => return None,
+                }
+            }
+        }
+        Some(out).filter(|_| d.done())
+    };
+    let all = decode(body.len());
+    assert_eq!(all, decode(step), "the chunked body decodes differently when read {step} bytes at a time");
+    if let Some(out) = all {
+        assert!(out.len() <= body.len());
+    }
+}

@@ -55,3 +55,8 @@ fn uri() {
 fn upstream_answer() {
     replay("upstream_answer", rcompose::fuzz::upstream_answer);
 }
+
+#[test]
+fn http1_request() {
+    replay("http1_request", rcompose::fuzz::http1_request);
+}

@@ -1,92 +1,111 @@
-//! The client's request body on its way upstream, held to nginx's limits
-//! while it streams: client_max_body_size for bodies whose length was not
-//! declared, and client_body_timeout between reads.
+//! A client's request body read whole before the upstream is contacted, as
+//! nginx does with `proxy_request_buffering on` (its default): a body that
+//! breaks a limit or the framing is refused before any byte of it reaches
+//! an upstream, and a body in hand can be sent again to the next server.
+//! Small bodies stay in memory; larger ones go to an unlinked file.
 
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
-use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use http_body_util::BodyExt;
+use hyper::body::{Body as HttpBody, Frame, SizeHint};
 
-use super::handler::BoxError;
+use super::handler::{Body, BoxError};
+use super::http1::{BodyError, ClientBody};
 
-/// Why a body was cut short: the status nginx answers with.
-#[derive(Clone, Default)]
-pub struct Verdict(Arc<AtomicU16>);
+/// Bodies up to this size are kept in memory.
+const IN_MEMORY: u64 = 1 << 20;
+/// What is read from a spilled body at a time.
+const FILE_CHUNK: usize = 64 * 1024;
 
-impl Verdict {
-    pub fn status(&self) -> Option<u16> {
-        match self.0.load(Ordering::SeqCst) {
-            0 => None,
-            s => Some(s),
+/// A request body read whole.
+pub struct Buffered {
+    memory: Vec<Bytes>,
+    file: Option<std::sync::Mutex<std::fs::File>>,
+    len: u64,
+}
+
+impl Buffered {
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Reads the whole body; the error carries the status nginx answers.
+    pub async fn read(mut body: ClientBody) -> Result<Buffered, BodyError> {
+        let mut out = Buffered { memory: Vec::new(), file: None, len: 0 };
+        let mut file: Option<std::fs::File> = None;
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame?.into_data() else { continue };
+            out.len += data.len() as u64;
+            match &mut file {
+                Some(f) => f.write_all(&data).map_err(|_| BodyError::Closed)?,
+                None if out.len > IN_MEMORY => {
+                    let mut f = tempfile::tempfile().map_err(|_| BodyError::Closed)?;
+                    for part in std::mem::take(&mut out.memory) {
+                        f.write_all(&part).map_err(|_| BodyError::Closed)?;
+                    }
+                    f.write_all(&data).map_err(|_| BodyError::Closed)?;
+                    file = Some(f);
+                }
+                None => out.memory.push(data),
+            }
         }
+        out.file = file.map(std::sync::Mutex::new);
+        Ok(out)
+    }
+
+    /// The body to send, from its start (for each try at an upstream).
+    pub fn body(self: &Arc<Self>) -> Body {
+        Replay { from: self.clone(), part: 0, offset: 0 }.boxed()
     }
 }
 
-pub struct Limited {
-    inner: Incoming,
-    limit: u64,
-    timeout: Duration,
-    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
-    verdict: Verdict,
-    /// Bytes read so far: held to the limit, and shown by `$request_length`.
-    read: Arc<AtomicU64>,
+struct Replay {
+    from: Arc<Buffered>,
+    /// The next part in memory, then the offset in the file.
+    part: usize,
+    offset: u64,
 }
 
-impl Limited {
-    pub fn new(inner: Incoming, limit: u64, timeout: Duration, verdict: Verdict, read: Arc<AtomicU64>) -> Self {
-        Limited { inner, limit, timeout, sleep: None, verdict, read }
-    }
-
-    fn fail(&self, status: u16, msg: &str) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        self.verdict.0.store(status, Ordering::SeqCst);
-        Poll::Ready(Some(Err(msg.into())))
-    }
-}
-
-impl HttpBody for Limited {
+impl HttpBody for Replay {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        match Pin::new(&mut self.inner).poll_frame(cx) {
-            Poll::Pending => {
-                // client_body_timeout: the time allowed between two reads.
-                let timeout = self.timeout;
-                let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
-                if sleep.as_mut().poll(cx).is_ready() {
-                    return self.fail(408, "client_body_timeout expired");
-                }
-                Poll::Pending
+    fn poll_frame(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Some(part) = self.from.memory.get(self.part) {
+            let part = part.clone();
+            self.part += 1;
+            return Poll::Ready(Some(Ok(Frame::data(part))));
+        }
+        let from = self.from.clone();
+        let Some(file) = &from.file else { return Poll::Ready(None) };
+        // A local file read in pieces of 64 KiB: short enough not to stall the worker.
+        let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
+        let mut buf = vec![0u8; FILE_CHUNK];
+        let n = f.seek(SeekFrom::Start(self.offset)).and_then(|_| f.read(&mut buf));
+        match n {
+            Ok(0) => Poll::Ready(None),
+            Ok(n) => {
+                buf.truncate(n);
+                self.offset += n as u64;
+                Poll::Ready(Some(Ok(Frame::data(Bytes::from(buf)))))
             }
-            Poll::Ready(Some(Ok(frame))) => {
-                self.sleep = None;
-                if let Some(d) = frame.data_ref() {
-                    let n = d.len() as u64;
-                    let seen = self.read.fetch_add(n, Ordering::Relaxed) + n;
-                    if self.limit > 0 && seen > self.limit {
-                        return self.fail(413, "client_max_body_size exceeded");
-                    }
-                }
-                Poll::Ready(Some(Ok(frame)))
-            }
-            // A broken chunked body, or a client gone mid-body: nginx answers 400, not 502.
-            Poll::Ready(Some(Err(e))) => {
-                self.verdict.0.store(400, Ordering::SeqCst);
-                Poll::Ready(Some(Err(Box::new(e))))
-            }
-            Poll::Ready(None) => Poll::Ready(None),
+            Err(e) => Poll::Ready(Some(Err(Box::new(e)))),
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.from.len == 0
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        SizeHint::with_exact(self.from.len)
     }
 }

@@ -209,6 +209,8 @@ pub struct Exchange<'a> {
     pub gone: futures::future::BoxFuture<'static, ()>,
     /// How the connection may be kept afterwards.
     pub keepalive: Keepalive,
+    /// The method may be sent again after it reached an upstream.
+    pub idempotent: bool,
 }
 
 /// The upstream's answer: its head, and its body or the upgraded connection.
@@ -244,8 +246,10 @@ async fn exchange_with(addr: SocketAddr, mut ex: Exchange<'_>, keep: &Keep<'_>) 
         // The limits in force now (a reload may have changed them).
         life.limits = ex.keepalive;
         match attempt(addr, stream, life, &mut ex, keep).await {
-            // Stale: closed before a byte of an answer, with the body still here.
-            Err((_, true)) => {}
+            // Stale: closed before a byte of an answer, with the body still
+            // here; sent again only if it may be, as nginx resends (not a
+            // POST, LOCK or PATCH once sent).
+            Err((_, true)) if ex.idempotent => {}
             other => return other.map_err(|(f, _)| f),
         }
     }
@@ -836,6 +840,7 @@ mod tests {
             read_timeout: Duration::from_secs(2),
             gone: Box::pin(futures::future::pending()),
             keepalive: Keepalive::default(),
+            idempotent: true,
         }
     }
 

@@ -144,7 +144,8 @@ pub struct Seen(std::cell::OnceCell<Option<u64>>);
 /// directory on the way has changed (and for at most `FRESH_FOR`).
 pub fn lookup(root: &Path, rel: &str, cache: &Cache, seen: &Seen) -> Found {
     use std::os::unix::ffi::OsStrExt;
-    let path = || root.join(rel.trim_start_matches('/'));
+    // The URI's bytes name the file, as in nginx (raw bytes come carried).
+    let path = || root.join(std::ffi::OsStr::from_bytes(&super::rawtext::to_bytes(rel.trim_start_matches('/'))));
     let Some(g) = *seen.0.get_or_init(|| cache.watcher.generation()) else {
         return look(root, &path(), cache, None).0;
     };

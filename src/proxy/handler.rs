@@ -10,9 +10,8 @@ use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
-use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Response, StatusCode};
 
 use super::config::{Config, Expires, Flag, LocConf, Location, MapDef, Matcher, Server, Step};
 use super::files::{self, Found};
@@ -105,20 +104,32 @@ impl Vars for Ctx<'_> {
 
 const STATUS_TEXT_FOOTER: &str = "<hr><center>rcompose</center>\r\n</body>\r\n</html>\r\n";
 
-/// nginx's built-in page for an error status.
+/// nginx's built-in page for an error status, titled in its words.
 pub fn default_page(status: StatusCode) -> String {
-    let line = format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
-    format!("<html>\r\n<head><title>{line}</title></head>\r\n<body>\r\n<center><h1>{line}</h1></center>\r\n{STATUS_TEXT_FOOTER}")
+    page_text(&super::http1::status_line(status))
 }
 
-pub fn plain_status(status: StatusCode) -> Response<Body> {
-    let page = default_page(status);
-    Response::builder()
+fn page_text(title: &str) -> String {
+    format!("<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n{STATUS_TEXT_FOOTER}")
+}
+
+fn page_response(status: StatusCode, title: &str) -> Response<Body> {
+    let page = page_text(title);
+    let mut resp = Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "text/html")
         .header(header::CONTENT_LENGTH, page.len())
         .body(full(page))
-        .expect("valid response")
+        .expect("valid response");
+    // nginx closes the connection after the pages of these errors.
+    if matches!(status.as_u16(), 400 | 413 | 414 | 500 | 501) {
+        resp.extensions_mut().insert(super::http1::CloseAfter);
+    }
+    resp
+}
+
+pub fn plain_status(status: StatusCode) -> Response<Body> {
+    page_response(status, &super::http1::status_line(status))
 }
 
 /// What a phase decided.
@@ -138,7 +149,7 @@ pub enum Outcome {
 /// The state of one request as it moves through the phases.
 pub struct Req {
     pub method: Method,
-    pub body: Option<Incoming>,
+    pub body: Option<super::http1::ClientBody>,
     pub vars: RequestVars,
     /// The URI was changed by `rewrite ... break` in the current location.
     pub rewritten_break: bool,
@@ -146,7 +157,7 @@ pub struct Req {
     pub uri_changed: bool,
     pub matched_prefix: Option<String>,
     /// The client side of an Upgrade, for tunnelling after a 101.
-    pub on_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    pub on_upgrade: Option<super::http1::OnUpgrade>,
     /// The file system as this request sees it.
     pub seen: files::Seen,
     /// What an upstream's X-Accel-Redirect carries to the answer it redirects to.
@@ -169,28 +180,31 @@ pub struct Peers {
     pub requests: u64,
 }
 
-/// Answers one request, with the send_timeout of the location that
-/// answered. The access log line is written when the body ends.
-pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, peers: Peers) -> (Response<Body>, Option<std::time::Duration>) {
-    let Peers { remote, remote_text, local, .. } = peers;
-    let started = Instant::now();
-    let (mut parts, body) = req.into_parts();
-    let on_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
-    let protocol = match parts.version {
-        hyper::Version::HTTP_09 => "HTTP/0.9",
-        hyper::Version::HTTP_10 => "HTTP/1.0",
-        hyper::Version::HTTP_11 => "HTTP/1.1",
-        hyper::Version::HTTP_2 => "HTTP/2.0",
-        _ => "HTTP/3.0",
+/// Where a request target's path ends: at its query or its fragment.
+fn split_target(target: &str) -> (&str, &str) {
+    let end = target.find(['?', '#']).unwrap_or(target.len());
+    let (path, rest) = target.split_at(end);
+    let args = match rest.strip_prefix('?') {
+        Some(a) => a.split('#').next().unwrap_or_default(),
+        None => "",
     };
-    let mut vars = RequestVars {
-        method: parts.method.clone(),
-        request_uri: parts.uri.path_and_query().map_or_else(|| "/".into(), |p| p.as_str().to_string()),
+    (path, args)
+}
+
+/// The variables of a request as far as its head goes.
+fn request_vars(method: Method, target: String, protocol: &'static str, headers: hyper::HeaderMap, peers: Peers) -> RequestVars {
+    let Peers { remote, remote_text, local, .. } = peers;
+    let (path, args) = split_target(&target);
+    let args = args.to_string();
+    let path_len = path.len();
+    RequestVars {
+        method,
+        request_uri: target,
         uri: String::new(),
-        args: parts.uri.query().unwrap_or_default().to_string(),
+        args,
         protocol,
-        // The request's headers live here once; the phases read them from `vars`.
-        headers: std::mem::take(&mut parts.headers),
+        headers,
+        authority: None,
         remote,
         remote_text,
         local,
@@ -200,7 +214,7 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, peers: Peers) -> (
         status: 0,
         body_bytes_sent: 0,
         bytes_sent: 0,
-        started,
+        started: Instant::now(),
         started_wall: SystemTime::now(),
         proxy_host: None,
         proxy_port: None,
@@ -215,75 +229,64 @@ pub async fn handle(rt: Arc<Runtime>, req: Request<Incoming>, peers: Peers) -> (
         connection_requests: peers.requests,
         head_length: 0,
         body_read: None,
+        path_len,
+        request_line: None,
+        raw_headers: Vec::new(),
+    }
+}
+
+/// Answers a head the connection refused (a bad request line or header,
+/// a method nginx does not serve): nginx's page for the status, logged as
+/// nginx logs it, by the server the address (and Host, when read) selects.
+pub fn refused(rt: Arc<Runtime>, r: super::http1::Refused, peers: Peers) -> Response<Body> {
+    let mut words = r.line.splitn(3, ' ');
+    let method = words.next().and_then(|m| Method::from_bytes(m.as_bytes()).ok()).unwrap_or(Method::GET);
+    let mut vars = request_vars(method, String::new(), "HTTP/1.1", hyper::HeaderMap::new(), peers);
+    vars.request_line = Some(r.line.clone());
+    let server = routes::select_server(&rt.config, peers.local, "").cloned();
+    if let Some(s) = &server {
+        vars.server_name = s.primary_name.clone();
+    }
+    // nginx's 494 is a 400 with a page of its own.
+    let (status, page) = match r.status {
+        494 => (StatusCode::BAD_REQUEST, Some("400 Request Header Or Cookie Too Large")),
+        s => (StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_REQUEST), None),
     };
-    // Normalized as nginx does while it reads the request line, so even
-    // the early answers below log the $uri it would.
-    let unnormalizable = match routes::normalize(parts.uri.path()) {
-        Ok(u) => {
-            vars.uri = u.into_owned();
-            false
-        }
-        Err(_) => {
-            vars.uri = parts.uri.path().to_string();
-            true
-        }
+    let mut resp = match page {
+        Some(title) => page_response(status, title),
+        None => plain_status(status),
     };
-    let host = super::vars::without_port(header_str(&vars.headers, header::HOST));
-    let Some(server) = routes::select_server(&rt.config, local, host).cloned() else {
+    resp.extensions_mut().insert(super::http1::CloseAfter);
+    finish(&rt, server.as_ref().map(|s| &s.conf), vars, resp).0
+}
+
+/// Answers one request, with the send_timeout of the location that
+/// answered. The access log line is written when the body ends.
+pub async fn handle(rt: Arc<Runtime>, req: Box<super::http1::Request>, peers: Peers) -> (Response<Body>, Option<std::time::Duration>) {
+    let super::http1::Request { head, body, upgrade, .. } = *req;
+    let head_len = head.len as u64;
+    let mut vars = request_vars(head.method.clone(), head.target, head.protocol, head.headers, peers);
+    vars.head_length = head_len;
+    vars.authority = head.authority;
+    vars.uri = head.uri;
+    vars.raw_headers = head.raw_headers;
+    let method = head.method;
+    let host = match &vars.authority {
+        Some(a) => a.clone(),
+        None => super::vars::without_port(header_str(&vars.headers, header::HOST)).to_string(),
+    };
+    let Some(server) = routes::select_server(&rt.config, peers.local, &host).cloned() else {
         return finish(&rt, None, vars, plain_status(StatusCode::NOT_FOUND));
     };
     vars.server_name = server.primary_name.clone();
-    // Sizes nginx's large_client_header_buffers (4 x 8k) allow.
-    if vars.request_uri.len() > 8192 {
-        return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::URI_TOO_LONG));
-    }
-    let (mut longest, mut all) = (0, 0);
-    for (k, v) in &vars.headers {
-        let n = k.as_str().len() + v.len() + 2;
-        longest = longest.max(n);
-        all += n;
-    }
-    let head_len = all + 2 * vars.headers.len();
-    // The request line and headers as sent, give or take optional spaces.
-    vars.head_length = (vars.method.as_str().len() + vars.request_uri.len() + vars.protocol.len() + 4 + head_len + 2) as u64;
-    if longest > 8192 || all > 32 * 1024 {
-        return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE));
-    }
-    // Framing nginx refuses outright.
-    let mut tes = vars.headers.get_all(header::TRANSFER_ENCODING).iter();
-    let (te, second_te) = (tes.next(), tes.next());
-    let cls = vars.headers.get_all(header::CONTENT_LENGTH).iter().count();
-    let mut hosts = vars.headers.get_all(header::HOST).iter();
-    let (first_host, second_host) = (hosts.next(), hosts.next());
-    // nginx reads a Host it cannot use as a name as a bad request, as it does
-    // an HTTP/1.1 request with no host at all, and a method not in capitals.
-    let bad_host = match first_host {
-        Some(h) => !super::vars::valid_host(h.as_bytes()),
-        // Even with the host in an absolute URI, as nginx has it.
-        None => protocol == "HTTP/1.1",
-    };
-    let bad_method = !vars.method.as_str().bytes().all(|b| b.is_ascii_uppercase() || b == b'_' || b == b'-');
-    if (te.is_some() && cls > 0) || cls > 1 || second_te.is_some() || second_host.is_some() || bad_host || bad_method {
-        return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::BAD_REQUEST));
-    }
-    // The one transfer coding nginx takes from a client.
-    if te.is_some_and(|v| !v.as_bytes().trim_ascii().eq_ignore_ascii_case(b"chunked")) {
-        let mut resp = plain_status(StatusCode::NOT_IMPLEMENTED);
-        // Its body is framed in a way not followed here: the connection cannot go on.
-        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return finish(&rt, Some(&server.conf), vars, resp);
-    }
-    if unnormalizable {
-        return finish(&rt, Some(&server.conf), vars, plain_status(StatusCode::BAD_REQUEST));
-    }
     let mut r = Req {
-        method: parts.method,
+        method,
         body: Some(body),
         vars,
         rewritten_break: false,
         uri_changed: false,
         matched_prefix: None,
-        on_upgrade,
+        on_upgrade: upgrade,
         seen: Default::default(),
         carried: None,
     };
@@ -338,6 +341,12 @@ fn run_steps(steps: &[Step], r: &mut Req, maps: &[MapDef], default_type: &str) -
     for step in steps {
         match step {
             Step::Return { code, body } => {
+                // An answer with text reads what came of the body first (ngx_http_send_response).
+                if body.is_some()
+                    && let Some(Err(e)) = r.body.as_mut().map(|b| b.discard_arrived())
+                {
+                    return Err(Box::new(Outcome::Status(e.status())));
+                }
                 let ctx = Ctx { rv: &r.vars, maps };
                 let text = body.as_ref().map(|b| b.eval(&ctx));
                 return Err(Box::new(match (code, text) {
@@ -359,13 +368,11 @@ fn run_steps(steps: &[Step], r: &mut Req, maps: &[MapDef], default_type: &str) -
                     continue;
                 };
                 r.vars.captures = caps;
-                let new = replacement.eval(&Ctx { rv: &r.vars, maps });
-                let (new_uri, new_args) = match new.split_once('?') {
-                    Some((u, a)) if new.ends_with('?') => (u.to_string(), Some(a.trim_end_matches('?').to_string())),
-                    Some((u, a)) => {
-                        (u.to_string(), Some(if r.vars.args.is_empty() { a.to_string() } else { format!("{a}&{}", r.vars.args) }))
-                    }
-                    None => (new.clone(), None),
+                let (new_uri, args, bare) = replacement.eval_rewrite(&Ctx { rv: &r.vars, maps });
+                let new_args = match args {
+                    Some(a) if bare || r.vars.args.is_empty() => Some(a),
+                    Some(a) => Some(format!("{a}&{}", r.vars.args)),
+                    None => None,
                 };
                 let external = new_uri.starts_with("http://") || new_uri.starts_with("https://");
                 if external || matches!(flag, Flag::Redirect | Flag::Permanent) {
@@ -619,6 +626,9 @@ async fn static_content(rt: &Runtime, conf: &Arc<LocConf>, loc: Option<&Arc<Loca
 async fn serve_file(rt: &Runtime, conf: &LocConf, r: &mut Req, f: Arc<files::FileAt>) -> Outcome {
     if !matches!(r.method, Method::GET | Method::HEAD) {
         return Outcome::Status(405);
+    }
+    if let Some(Err(e)) = r.body.as_mut().map(|b| b.discard_arrived()) {
+        return Outcome::Status(e.status());
     }
     let ct = content_type(conf, &f.path);
     let resp = files::respond(&f.path, &f.meta, ct, &r.method, &r.vars.headers, &rt.cache).await;

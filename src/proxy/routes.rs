@@ -49,7 +49,9 @@ pub fn normalize_decoding(raw: &str) -> Result<String, BadUri> {
     if !raw.starts_with('/') {
         return Err(BadUri);
     }
-    let bytes = raw.as_bytes();
+    // The path's bytes (raw bytes of the request come carried, see rawtext).
+    let bytes = super::rawtext::to_bytes(raw);
+    let bytes = bytes.as_ref();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -67,7 +69,8 @@ pub fn normalize_decoding(raw: &str) -> Result<String, BadUri> {
     if decoded.contains(&0) {
         return Err(BadUri);
     }
-    let text = String::from_utf8_lossy(&decoded);
+    // Bytes that are no UTF-8 (`%ff`) are carried, so they go on as they came.
+    let text = super::rawtext::from_bytes(&decoded);
     let mut parts: Vec<&str> = Vec::new();
     let trailing = text.ends_with('/') || text.ends_with("/.") || text.ends_with("/..");
     for seg in text.split('/') {
@@ -96,6 +99,41 @@ pub fn escape_uri(uri: &str) -> String {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Escapes a URI's bytes as nginx's `ngx_escape_uri(NGX_ESCAPE_URI)` does
+/// for a proxied request: space, `"`, `#`, `%`, `<`, `>`, `?`, `\`, `^`,
+/// backquote, `{`, `|`, `}`, control bytes and bytes from 0x7F. Carried
+/// bytes (see [`crate::proxy::rawtext`]) are escaped as the bytes they are.
+pub fn escape_for_upstream(uri: &str) -> String {
+    const ESCAPED: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            t[b] = b < 0x20 || b >= 0x7f;
+            b += 1;
+        }
+        let list = b" \"#%<>?\\^`{|}";
+        let mut i = 0;
+        while i < list.len() {
+            t[list[i] as usize] = true;
+            i += 1;
+        }
+        t
+    };
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let bytes = super::rawtext::to_bytes(uri);
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for &b in bytes.iter() {
+        if ESCAPED[b as usize] {
+            out.push('%');
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        } else {
+            out.push(b as char);
         }
     }
     out

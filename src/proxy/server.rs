@@ -9,15 +9,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
+use tokio_util::sync::CancellationToken;
 
 use super::conf::Resolver;
 use super::config::{self, Listen, LocConf};
 use super::handler::{self, PathMap, Runtime};
+use super::http1::{self, Limits};
 use super::log::{LineFn, Logs, Sink};
 use super::send_timeout::{Io, SendTimeout};
 
@@ -56,40 +55,6 @@ fn all_confs(c: &config::Config) -> Vec<Arc<LocConf>> {
         walk(&s.named.values().cloned().collect::<Vec<_>>(), &mut out);
     }
     out
-}
-
-/// Requests on one connection: how many, how many in flight, and when the
-/// last one ended (for keepalive_requests and keepalive_timeout).
-struct Activity {
-    count: std::sync::atomic::AtomicU64,
-    in_flight: std::sync::atomic::AtomicUsize,
-    last: std::sync::Mutex<std::time::Instant>,
-}
-
-impl Default for Activity {
-    fn default() -> Self {
-        Activity { count: Default::default(), in_flight: Default::default(), last: std::sync::Mutex::new(std::time::Instant::now()) }
-    }
-}
-
-impl Activity {
-    fn begin(&self) -> u64 {
-        use std::sync::atomic::Ordering;
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        self.count.fetch_add(1, Ordering::SeqCst) + 1
-    }
-
-    fn end(&self) {
-        self.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
-    }
-
-    fn idle_for(&self) -> Duration {
-        if self.in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0 {
-            return Duration::ZERO;
-        }
-        self.last.lock().unwrap_or_else(|e| e.into_inner()).elapsed()
-    }
 }
 
 /// Loads and checks a configuration (what `-t` reports on).
@@ -180,12 +145,14 @@ pub struct Running {
     done: Vec<tokio::sync::oneshot::Receiver<()>>,
     /// Connections open on each worker.
     open: Vec<Arc<std::sync::atomic::AtomicUsize>>,
+    draining: CancellationToken,
 }
 
 impl Running {
     /// Stops accepting, lets requests in flight finish (up to `deadline`).
     pub async fn shutdown(mut self, deadline: Duration) {
         let _ = self.stop.send(Phase::Draining);
+        self.draining.cancel();
         let done = futures::future::join_all(std::mem::take(&mut self.done));
         tokio::pin!(done);
         if tokio::time::timeout(deadline + Duration::from_secs(1), done.as_mut()).await.is_err() {
@@ -232,6 +199,8 @@ struct Shared {
     slots: Arc<Semaphore>,
     limit: usize,
     header_timeout: Duration,
+    /// Cancelled when the proxy stops: idle connections close, busy ones after their request.
+    draining: CancellationToken,
 }
 
 /// Binds the listeners and starts `worker_processes` workers, each a thread
@@ -256,7 +225,9 @@ pub fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
         slots: Arc::new(Semaphore::new(limit)),
         limit,
         header_timeout: current.read().unwrap_or_else(|e| e.into_inner()).config.http.client_header_timeout,
+        draining: CancellationToken::new(),
     });
+    let draining = shared.draining.clone();
     let (stop, stop_rx) = watch::channel(Phase::Serving);
     let mut done = Vec::new();
     let mut spawn = |name: String, task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
@@ -287,7 +258,7 @@ pub fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
         }
         spawn("proxy-acceptor".into(), Box::pin(acceptor(listeners, Arc::new(handoff), shared, stop_rx)))?;
     }
-    Ok(Running { addrs: bound, stop, current, setup, done, open })
+    Ok(Running { addrs: bound, stop, current, setup, done, open, draining })
 }
 
 /// A connection accepted, with the slot it holds and the port its `listen` names.
@@ -323,7 +294,7 @@ async fn worker(source: Source, shared: Arc<Shared>, mut stop_rx: watch::Receive
                 let (shared, stop_rx, open) = (shared.clone(), stop_rx.clone(), open.clone());
                 tasks.push(tokio::spawn(accept(listener, shared.clone(), stop_rx.clone(), move |stream, remote, permit| {
                     open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    tokio::spawn(serve(stream, remote, conf_port, shared.clone(), stop_rx.clone(), permit, Open(open.clone())));
+                    tokio::spawn(serve(stream, remote, conf_port, shared.clone(), shared.draining.clone(), permit, Open(open.clone())));
                 })));
             }
             for t in tasks {
@@ -335,7 +306,7 @@ async fn worker(source: Source, shared: Arc<Shared>, mut stop_rx: watch::Receive
             while let Some(a) = rx.recv().await {
                 let open = Open(a.open);
                 let Ok(stream) = tokio::net::TcpStream::from_std(a.stream) else { continue };
-                tokio::spawn(serve(stream, a.remote, a.conf_port, shared.clone(), stop_rx.clone(), a.permit, open));
+                tokio::spawn(serve(stream, a.remote, a.conf_port, shared.clone(), shared.draining.clone(), a.permit, open));
             }
         }
     }
@@ -414,22 +385,20 @@ async fn serve(
     remote: SocketAddr,
     conf_port: u16,
     shared: Arc<Shared>,
-    mut stop_rx: watch::Receiver<Phase>,
+    draining: CancellationToken,
     _permit: tokio::sync::OwnedSemaphorePermit,
     _open: Open,
 ) {
     // Routing and $server_port see the port the configuration listens on.
     let local = SocketAddr::new(stream.local_addr().map(|a| a.ip()).unwrap_or(remote.ip()), conf_port);
     // keepalive_timeout and keepalive_requests of the server this port belongs to.
-    let (idle_limit, max_requests, nodelay, send_limit) = {
+    let (limits, nodelay, send_limit) = {
         let rt = shared.current.read().unwrap_or_else(|e| e.into_inner());
         let conf = rt.config.http.servers.iter().find(|s| s.listens.iter().any(|l| l.port == conf_port)).map(|s| s.conf.clone());
-        conf.map(|c| (c.keepalive_timeout, c.keepalive_requests, c.tcp_nodelay, c.send_timeout)).unwrap_or((
-            Duration::from_secs(75),
-            1000,
-            true,
-            Duration::from_secs(60),
-        ))
+        let (keepalive_timeout, keepalive_requests, nodelay, send) = conf
+            .map(|c| (c.keepalive_timeout, c.keepalive_requests, c.tcp_nodelay, c.send_timeout))
+            .unwrap_or((Duration::from_secs(75), 1000, true, Duration::from_secs(60)));
+        (Limits { header_timeout: shared.header_timeout, keepalive_timeout, keepalive_requests }, nodelay, send)
     };
     // $connection: a serial number per connection, as nginx's.
     static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -437,59 +406,31 @@ async fn serve(
     let send_timeout = SendTimeout::new(send_limit);
     let remote_text = super::vars::IpText::new(&remote);
     let _ = stream.set_nodelay(nodelay);
-    let activity = Arc::new(Activity::default());
-    let act = activity.clone();
-    let sending = send_timeout.clone();
+    let (read, write) = stream.into_split();
+    let write = Io::new(write, send_timeout.clone());
     let current = shared.current.clone();
-    let svc = service_fn(move |req| {
+    let sending = send_timeout.clone();
+    http1::serve(read, write, limits, draining, move |incoming| {
         let rt = current.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let act = act.clone();
         let sending = sending.clone();
         async move {
-            let n = act.begin();
-            let (mut resp, limit) =
-                handler::handle(rt, req, handler::Peers { remote, remote_text, local, connection: serial, requests: n }).await;
-            if let Some(l) = limit {
-                sending.set(l);
+            match incoming {
+                http1::Incoming::Request(req) => {
+                    let peers = handler::Peers { remote, remote_text, local, connection: serial, requests: req.number };
+                    let (resp, limit) = handler::handle(rt, req, peers).await;
+                    if let Some(l) = limit {
+                        sending.set(l);
+                    }
+                    resp
+                }
+                http1::Incoming::Refused(r) => {
+                    let peers = handler::Peers { remote, remote_text, local, connection: serial, requests: r.number };
+                    handler::refused(rt, r, peers)
+                }
             }
-            if n >= max_requests {
-                resp.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
-            }
-            act.end();
-            Ok::<_, std::convert::Infallible>(resp)
         }
-    });
-    let conn = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(shared.header_timeout)
-        .keep_alive(!idle_limit.is_zero())
-        .max_buf_size(64 * 1024)
-        .serve_connection(TokioIo::new(Io::new(super::framing::Guard::new(stream), send_timeout.clone())), svc)
-        .with_upgrades();
-    tokio::pin!(conn);
-    let idle = async {
-        // Idle keep-alive connections close after keepalive_timeout.
-        // Sleep until this connection's own deadline, not on a fixed tick:
-        // ten thousand idle connections must not mean ten thousand wakeups.
-        loop {
-            let idle = activity.idle_for();
-            if idle >= idle_limit {
-                return;
-            }
-            tokio::time::sleep(idle_limit - idle + Duration::from_millis(10)).await;
-        }
-    };
-    tokio::select! {
-        _ = conn.as_mut() => {}
-        _ = idle => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
-        _ = phase(&mut stop_rx, |p| p != Phase::Serving) => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
-    }
+    })
+    .await;
     if send_timeout.fired() {
         let rt = shared.current.read().unwrap_or_else(|e| e.into_inner()).clone();
         rt.logs.error(&format!("client timed out (110: Connection timed out) while sending response to client, client: {}", remote.ip()));

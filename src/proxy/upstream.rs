@@ -11,12 +11,10 @@ use futures::future::BoxFuture;
 use http_body_util::BodyExt;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Response};
-use hyper_util::rt::TokioIo;
 
 use super::client;
 use super::config::{Http, Location, ProxyPass, Redirect, UpstreamDef};
 use super::handler::{Ctx, Outcome, Req, Runtime};
-use super::routes::escape_uri;
 
 /// Finds addresses for upstream host names.
 pub trait HostResolver: Send + Sync {
@@ -226,31 +224,36 @@ pub fn is_hop_by_hop(name: &HeaderName) -> bool {
     HOP_BY_HOP.contains(name)
 }
 
-fn wants_upgrade(h: &HeaderMap) -> Option<HeaderValue> {
-    let conn_upgrade = h
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")));
-    if conn_upgrade { h.get(header::UPGRADE).cloned() } else { None }
-}
-
-/// The URI sent upstream, as nginx computes it.
+/// The URI sent upstream, as nginx's proxy module makes it: the request
+/// target as the client sent it while the URI is unchanged and proxy_pass
+/// names no URI; otherwise the location's prefix replaced by proxy_pass's
+/// URI (unless `rewrite ... break` left the location), the rest of `$uri`
+/// escaped when the client's URI was percent-encoded or the URI was
+/// rewritten (else its bytes as they are), then `?` and `$args`.
 pub fn upstream_uri(p: &ProxyPass, r: &Req) -> String {
-    let args = if r.vars.args.is_empty() { String::new() } else { format!("?{}", r.vars.args) };
-    if r.rewritten_break {
-        // After `rewrite ... break` the rewritten URI goes as it is.
-        return format!("{}{args}", escape_uri(&r.vars.uri));
+    if p.uri.is_none() && !r.uri_changed && r.vars.authority.as_deref().is_none_or(|_| r.vars.request_uri.starts_with('/')) {
+        return r.vars.request_uri.clone();
     }
-    match (&p.uri, &r.matched_prefix) {
-        (Some(part), Some(prefix)) => {
-            let rest = r.vars.uri.strip_prefix(prefix.as_str()).unwrap_or(&r.vars.uri);
-            format!("{}{}{args}", escape_uri(part), escape_uri(rest))
-        }
-        (Some(part), None) => format!("{}{args}", escape_uri(part)),
-        (None, _) if !r.uri_changed => r.vars.request_uri.clone(),
-        (None, _) => format!("{}{args}", escape_uri(&r.vars.uri)),
+    let valid_location = !r.rewritten_break;
+    let (prefix, loc_len) = match (&p.uri, &r.matched_prefix) {
+        (Some(part), Some(m)) if valid_location && r.vars.uri.starts_with(m.as_str()) => (part.as_str(), m.len()),
+        (Some(part), _) if valid_location => (part.as_str(), 0),
+        _ => ("", 0),
+    };
+    let rest = &r.vars.uri[loc_len..];
+    let quoted = r.vars.request_uri[..r.vars.path_len].contains('%');
+    let mut out = String::with_capacity(prefix.len() + rest.len() + r.vars.args.len() + 8);
+    out.push_str(prefix);
+    if quoted || r.uri_changed {
+        out.push_str(&super::routes::escape_for_upstream(rest));
+    } else {
+        out.push_str(rest);
     }
+    if !r.vars.args.is_empty() {
+        out.push('?');
+        out.push_str(&r.vars.args);
+    }
+    out
 }
 
 /// Headers of an upstream's answer nginx does not pass on unless
@@ -285,15 +288,30 @@ fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// How the request's body goes upstream.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sending {
+    None,
+    /// Read whole first: sent with its length, as nginx sends it.
+    Length(u64),
+    /// Streamed as the client sends it, in chunks.
+    Chunked,
+    /// Streamed with the length the client declared.
+    Declared,
+}
+
 /// The request head sent upstream, written as nginx orders it: Host, the
 /// proxy_set_header headers, then the client's own less hop-by-hop ones and
-/// those proxy_set_header replaces.
-fn request_head(rt: &Runtime, conf: &super::config::LocConf, r: &Req, uri: &str, upgrade: Option<&HeaderValue>, chunked: bool) -> Vec<u8> {
+/// those proxy_set_header replaces. Upgrade and Connection reach the
+/// upstream only through proxy_set_header, as in nginx: a client's Upgrade
+/// is no reason to switch protocols where the configuration did not ask.
+fn request_head(rt: &Runtime, conf: &super::config::LocConf, r: &Req, uri: &str, sending: Sending) -> Vec<u8> {
     let ctx = Ctx { rv: &r.vars, maps: &rt.config.http.maps };
     let mut out = Vec::with_capacity(256 + 64 * r.vars.headers.len());
     out.extend_from_slice(r.method.as_str().as_bytes());
     out.push(b' ');
-    out.extend_from_slice(uri.as_bytes());
+    out.extend_from_slice(&super::rawtext::to_bytes(uri));
+    let version_at = out.len();
     out.extend_from_slice(b" HTTP/1.1\r\n");
     // Room for an address list or a Host: grown once, not from nothing.
     let mut value = String::with_capacity(64);
@@ -302,8 +320,9 @@ fn request_head(rt: &Runtime, conf: &super::config::LocConf, r: &Req, uri: &str,
         None => value.push_str(r.vars.proxy_host.as_deref().unwrap_or_default()),
     }
     if !value.is_empty() && is_field_value(&value) {
-        push_header(&mut out, b"Host", value.as_bytes());
+        push_header(&mut out, b"Host", &super::rawtext::to_bytes(&value));
     }
+    let mut upgrades = false;
     for (name, t) in &conf.proxy_set_headers {
         if name.eq_ignore_ascii_case("host") || !is_token(name) {
             continue;
@@ -312,7 +331,8 @@ fn request_head(rt: &Runtime, conf: &super::config::LocConf, r: &Req, uri: &str,
         t.eval_into(&ctx, &mut value);
         // An empty value means the header is not sent at all.
         if !value.is_empty() && is_field_value(&value) {
-            push_header(&mut out, name.as_bytes(), value.as_bytes());
+            upgrades |= name.eq_ignore_ascii_case("upgrade");
+            push_header(&mut out, name.as_bytes(), &super::rawtext::to_bytes(&value));
         }
     }
     let named = connection_named(&r.vars.headers);
@@ -320,18 +340,28 @@ fn request_head(rt: &Runtime, conf: &super::config::LocConf, r: &Req, uri: &str,
         if k == header::HOST
             || HOP_BY_HOP.contains(k)
             || named.contains(k)
+            || (k == header::CONTENT_LENGTH && sending != Sending::Declared)
             || conf.proxy_set_headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(k.as_str()))
         {
             continue;
         }
         push_header(&mut out, k.as_str().as_bytes(), v.as_bytes());
     }
-    if let Some(u) = upgrade {
-        push_header(&mut out, b"Upgrade", u.as_bytes());
-        push_header(&mut out, b"Connection", b"upgrade");
+    for (k, v) in &r.vars.raw_headers {
+        if HOP_BY_HOP.contains(k) || named.contains(k) || conf.proxy_set_headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(k.as_str())) {
+            continue;
+        }
+        push_header(&mut out, k.as_str().as_bytes(), v);
     }
-    if chunked {
-        push_header(&mut out, b"Transfer-Encoding", b"chunked");
+    match sending {
+        Sending::Length(n) => push_header(&mut out, b"Content-Length", itoa::Buffer::new().format(n).as_bytes()),
+        Sending::Chunked => push_header(&mut out, b"Transfer-Encoding", b"chunked"),
+        Sending::None | Sending::Declared => {}
+    }
+    // An upgrade asked of an upstream spoken to in HTTP/1.0 (nginx's
+    // default proxy_http_version) is asked in HTTP/1.0, as nginx asks it.
+    if upgrades && conf.proxy_http_version != "1.1" {
+        out[version_at..version_at + 9].copy_from_slice(b" HTTP/1.0");
     }
     out.extend_from_slice(b"\r\n");
     out
@@ -343,13 +373,33 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
     r.vars.proxy_host = Some(p.proxy_host.clone());
     r.vars.proxy_port = Some(p.port);
 
-    let upgrade = wants_upgrade(&r.vars.headers);
-    // An empty body (none, or a declared length of 0) can be sent again to another peer.
-    let mut body = r.body.take().filter(|b| !hyper::body::Body::is_end_stream(b));
-    let replayable = body.is_none();
-    // No length declared: the body goes on as the client sent it, chunked.
-    let chunked = body.is_some() && !r.vars.headers.contains_key(header::CONTENT_LENGTH);
-    let head = request_head(rt, conf, r, &uri, upgrade.as_ref(), chunked);
+    // The body: read whole before any upstream is contacted (nginx's
+    // proxy_request_buffering on), or streamed as it comes.
+    let mut streamed: Option<super::http1::ClientBody> = None;
+    let mut buffered: Option<Arc<super::body::Buffered>> = None;
+    if let Some(mut b) = r.body.take() {
+        b.set_limits(conf.client_max_body_size, conf.client_body_timeout);
+        r.vars.body_read = Some(b.counter());
+        if conf.proxy_request_buffering || hyper::body::Body::is_end_stream(&b) {
+            match super::body::Buffered::read(b).await {
+                Ok(whole) => buffered = Some(Arc::new(whole)),
+                Err(e) => return Outcome::Status(e.status()),
+            }
+        } else {
+            streamed = Some(b);
+        }
+    }
+    let sending = match (&buffered, &streamed) {
+        (Some(b), _) if b.is_empty() && !r.vars.headers.contains_key(header::CONTENT_LENGTH) => Sending::None,
+        (Some(b), _) => Sending::Length(b.len()),
+        (None, Some(b)) if b.declared().is_some() => Sending::Declared,
+        (None, Some(_)) => Sending::Chunked,
+        (None, None) => Sending::None,
+    };
+    // A body in hand can go again to the next server; one streamed cannot.
+    let replayable = streamed.is_none();
+    let head = request_head(rt, conf, r, &uri, sending);
+    let upgrade = r.on_upgrade.is_some();
     let keep = |k: &HeaderName| {
         !((HIDDEN.contains(k) && !conf.proxy_pass_headers.iter().any(|p| p == k.as_str()))
             || conf.proxy_hide_headers.iter().any(|h| h.eq_ignore_ascii_case(k.as_str())))
@@ -439,21 +489,23 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
         // `host:port` grown from nothing takes three allocations.
         list.reserve(21);
         super::vars::addr_into(&addr, list);
-        let verdict = super::body::Verdict::default();
+        let body: Option<super::handler::Body> = match (&buffered, streamed.take()) {
+            (Some(b), _) if !b.is_empty() => Some(b.body()),
+            (_, Some(s)) => Some(BodyExt::boxed(BodyExt::map_err(s, |e| -> super::handler::BoxError { Box::new(e) }))),
+            _ => None,
+        };
         let exchange = client::Exchange {
             head: &head,
-            body: body.take().map(|b| {
-                let read = r.vars.body_read.get_or_insert_default().clone();
-                super::body::Limited::new(b, conf.client_max_body_size, conf.client_body_timeout, verdict.clone(), read).boxed()
-            }),
-            chunked,
+            body,
+            chunked: sending == Sending::Chunked,
             head_request: r.method == Method::HEAD,
-            upgrade: upgrade.is_some(),
+            upgrade,
             connect_timeout: conf.proxy_connect_timeout,
             send_timeout: conf.proxy_send_timeout,
             read_timeout: conf.proxy_read_timeout,
             gone: rt.upstreams.resolver.gone(addr),
             keepalive: group.map(|g| g.def.keepalive).unwrap_or_default(),
+            idempotent: !matches!(r.method.as_str(), "POST" | "LOCK" | "PATCH"),
         };
         match client::exchange(addr, exchange, &keep).await {
             Ok(answer) => {
@@ -468,8 +520,8 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
                 return respond(rt, conf, p, r, answer);
             }
             // The client's body broke a limit while streaming: nginx's answer, not the upstream's fault.
-            Err(client::Failure::RequestBody(_)) if verdict.status().is_some() => {
-                return Outcome::Status(verdict.status().unwrap_or(400));
+            Err(client::Failure::RequestBody(e)) if e.downcast_ref::<super::http1::BodyError>().is_some() => {
+                return Outcome::Status(e.downcast_ref::<super::http1::BodyError>().map_or(400, |e| e.status()));
             }
             Err(f) => {
                 status = f.status();
@@ -561,10 +613,9 @@ fn respond(rt: &Runtime, conf: &super::config::LocConf, p: &ProxyPass, r: &mut R
                 return Outcome::Status(502);
             };
             tokio::spawn(async move {
-                let Ok(down) = client_upgrade.await else {
+                let Ok(mut down) = client_upgrade.await else {
                     return;
                 };
-                let mut down = TokioIo::new(down);
                 let mut up = upstream;
                 // What the upstream sent right behind its 101 goes first.
                 if tokio::io::AsyncWriteExt::write_all(&mut down, &early).await.is_err() {

@@ -262,6 +262,40 @@ impl Template {
         out
     }
 
+    /// Evaluates a rewrite's replacement: the URI, and the arguments after
+    /// the first `?` written in the replacement (a `?` a capture or a
+    /// variable brings is part of the URI, as in nginx). The flag says the
+    /// replacement ended with that `?`: the request's own arguments are dropped.
+    pub fn eval_rewrite(&self, vars: &dyn Vars) -> (String, Option<String>, bool) {
+        let mut uri = String::new();
+        let mut args: Option<String> = None;
+        for p in &self.parts {
+            if let (Part::Lit(s), None) = (p, &args)
+                && let Some(i) = s.find('?')
+            {
+                uri.push_str(&s[..i]);
+                args = Some(s[i + 1..].to_string());
+                continue;
+            }
+            let out = args.as_mut().unwrap_or(&mut uri);
+            match p {
+                Part::Lit(s) => out.push_str(s),
+                Part::Var(v) => {
+                    vars.with_var(v, &mut |val| out.push_str(val));
+                }
+                Part::Capture(n) => out.push_str(&vars.capture(*n).unwrap_or_default()),
+            }
+        }
+        let bare = matches!(self.parts.last(), Some(Part::Lit(s)) if s.ends_with('?'));
+        if bare
+            && let Some(a) = &mut args
+            && a.ends_with('?')
+        {
+            a.pop();
+        }
+        (uri, args, bare)
+    }
+
     /// Appends the value to `out`, so a caller can reuse one buffer.
     pub fn eval_into(&self, vars: &dyn Vars, out: &mut String) {
         for p in &self.parts {
@@ -338,15 +372,33 @@ pub struct RequestVars {
     pub head_length: u64,
     /// Bytes of the body read so far (nginx counts only what it reads).
     pub body_read: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// An absolute-form target's host, which nginx takes over Host.
+    pub authority: Option<String>,
+    /// Where the path ends in `request_uri` (its query or fragment follows).
+    pub path_len: usize,
+    /// The request line as sent, when it is not `METHOD URI PROTOCOL`
+    /// (a refused head logs what was read of it).
+    pub request_line: Option<String>,
+    /// Headers with control bytes in their values, passed upstream as nginx passes them.
+    pub raw_headers: Vec<(HeaderName, bytes::Bytes)>,
+}
+
+/// A header's value as text: bytes beyond ASCII, which nginx passes on as
+/// they are, are carried (see [`super::rawtext`]).
+fn value_text(v: &hyper::header::HeaderValue) -> std::borrow::Cow<'_, str> {
+    match v.to_str() {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => super::rawtext::from_bytes(v.as_bytes()),
+    }
 }
 
 fn header(h: &HeaderMap, name: &HeaderName) -> Option<String> {
-    let mut values = h.get_all(name).iter().filter_map(|v| v.to_str().ok());
-    let mut out = values.next()?.to_string();
+    let mut values = h.get_all(name).iter().map(value_text);
+    let mut out = values.next()?.into_owned();
     // Repeated headers join as nginx does: cookies with "; ", others with ", ".
     for v in values {
         out.push_str(if name == header::COOKIE { "; " } else { ", " });
-        out.push_str(v);
+        out.push_str(&v);
     }
     Some(out)
 }
@@ -526,9 +578,17 @@ impl RequestVars {
     }
 
     pub fn host(&self) -> String {
-        // $host: the Host header without its port, lowercased, else the server name.
+        // $host: an absolute-form target's host, else the Host header
+        // without its port, lowercased, else the server name.
+        if let Some(a) = &self.authority {
+            return a.clone();
+        }
         match header(&self.headers, &header::HOST) {
-            Some(h) if !h.is_empty() => without_port(&h.to_ascii_lowercase()).to_string(),
+            Some(h) if !h.is_empty() => {
+                let lower = h.to_ascii_lowercase();
+                let name = without_port(&lower);
+                name.strip_suffix('.').unwrap_or(name).to_string()
+            }
             _ => self.server_name.to_string(),
         }
     }
@@ -599,10 +659,10 @@ pub fn valid_host(h: &[u8]) -> bool {
 
 /// A header's value, lent when it has one, joined (and so copied) when repeated.
 fn lend_header(map: &HeaderMap, h: &HeaderName, lend: &mut dyn FnMut(&str) -> bool) -> bool {
-    let mut values = map.get_all(h).iter().filter_map(|v| v.to_str().ok());
+    let mut values = map.get_all(h).iter();
     match (values.next(), values.next()) {
         (None, _) => false,
-        (Some(one), None) => lend(one),
+        (Some(one), None) => lend(&value_text(one)),
         _ => header(map, h).is_some_and(|all| lend(&all)),
     }
 }
@@ -641,6 +701,9 @@ impl Vars for RequestVars {
             Kind::Args => lend(&self.args),
             Kind::Scheme => lend(self.scheme),
             Kind::Request => {
+                if let Some(line) = &self.request_line {
+                    return lend(line);
+                }
                 for piece in [self.method.as_str(), " ", &self.request_uri, " ", self.protocol] {
                     f(piece);
                 }
@@ -661,11 +724,17 @@ impl Vars for RequestVars {
             // Not found (nginx logs `-`) until a proxy_pass is reached.
             Kind::ProxyHost => self.proxy_host.as_deref().is_some_and(&mut lend),
             Kind::Host => {
+                if let Some(a) = &self.authority {
+                    return lend(a);
+                }
                 // Already lowercase and one value: $host is a slice of it.
                 // Anything else takes the full rules.
                 let mut values = self.headers.get_all(header::HOST).iter();
-                match (values.next().and_then(|v| v.to_str().ok()), values.next()) {
-                    (Some(h), None) if !h.is_empty() && !h.bytes().any(|b| b.is_ascii_uppercase()) => lend(without_port(h)),
+                match (values.next().map(value_text), values.next()) {
+                    (Some(h), None) if !h.is_empty() && !h.bytes().any(|b| b.is_ascii_uppercase()) => {
+                        let name = without_port(&h);
+                        lend(name.strip_suffix('.').unwrap_or(name))
+                    }
                     _ => lend(&self.host()),
                 }
             }
@@ -687,7 +756,10 @@ impl Vars for RequestVars {
             Kind::RemotePort => self.remote.port().to_string(),
             Kind::RemoteUser | Kind::Other => return None,
             Kind::Scheme => self.scheme.to_string(),
-            Kind::Request => [self.method.as_str(), " ", &self.request_uri, " ", self.protocol].concat(),
+            Kind::Request => match &self.request_line {
+                Some(line) => line.clone(),
+                None => [self.method.as_str(), " ", &self.request_uri, " ", self.protocol].concat(),
+            },
             Kind::RequestMethod => self.method.to_string(),
             Kind::RequestUri => self.request_uri.clone(),
             Kind::Uri => self.uri.clone(),
@@ -871,6 +943,10 @@ mod tests {
             connection_requests: 2,
             head_length: 77,
             body_read: None,
+            authority: None,
+            path_len: "/api/items/7".len(),
+            request_line: None,
+            raw_headers: Vec::new(),
         }
     }
 

@@ -1,0 +1,316 @@
+//! One client connection, from its first byte to its close: heads read into
+//! one buffer and parsed where they lie, each request answered before the
+//! next is read (pipelined ones wait in the buffer), a refused head answered
+//! and the connection closed as nginx closes it (lingering, so the answer is
+//! read before the close), keep-alive within `keepalive_timeout` and
+//! `keepalive_requests`, and the connection handed over after a 101.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use hyper::Response;
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+
+use super::body::{Left, Reader, RequestBody, Shared};
+use super::parse::{HeadParser, Refusal};
+use super::request::{self, Head};
+use super::upgrade::{OnUpgrade, ReadIo, Upgraded, WriteIo};
+use super::write::{self, After, Asked};
+use crate::proxy::handler::Body;
+
+/// A request's body, read from its connection.
+pub type ClientBody = RequestBody<ReadIo>;
+
+/// A request to answer.
+pub struct Request {
+    pub head: Head,
+    pub body: ClientBody,
+    /// The client's connection after a 101, when the request asked to upgrade.
+    pub upgrade: Option<OnUpgrade>,
+    /// Requests on this connection so far, this one included.
+    pub number: u64,
+}
+
+/// A head refused before it became a request: answered with this status
+/// (and logged) by the handler, then the connection closes.
+pub struct Refused {
+    pub status: u16,
+    pub why: &'static str,
+    /// The request line as far as it was read.
+    pub line: String,
+    pub number: u64,
+}
+
+pub enum Incoming {
+    Request(Box<Request>),
+    Refused(Refused),
+}
+
+/// A connection's limits, from the server its port belongs to.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub header_timeout: Duration,
+    pub keepalive_timeout: Duration,
+    pub keepalive_requests: u64,
+}
+
+/// Marks an answer after which nginx closes the connection: the error pages
+/// it writes for 400, 413, 414, 500 and 501.
+#[derive(Clone, Copy, Debug)]
+pub struct CloseAfter;
+
+/// How a refused head is answered: its page, then the close.
+const REFUSED: Asked = Asked { head: false, http11: true, keep_alive: false, chunked: true, http09: false };
+
+/// The longest a request body left unread is read to keep the connection.
+const DISCARD_LIMIT: u64 = 1 << 20;
+
+/// Serves one connection. `answer` turns each request (or refused head)
+/// into a response and the send_timeout of the location that answered.
+pub async fn serve<R, W, F, Fut>(read: R, write: W, limits: Limits, draining: CancellationToken, mut answer: F)
+where
+    R: tokio::io::AsyncRead + Send + Unpin + 'static,
+    W: AsyncWrite + Send + Unpin + 'static,
+    F: FnMut(Incoming) -> Fut,
+    Fut: Future<Output = Response<Body>>,
+{
+    let shared = Arc::new(Mutex::new(Shared {
+        reader: Some(Reader { io: Box::new(read) as ReadIo, buf: BytesMut::with_capacity(4096) }),
+        left: Left::Done,
+        want_continue: false,
+        continue_wanted: false,
+        continue_asked: Arc::new(tokio::sync::Notify::new()),
+    }));
+    let mut write: WriteIo = Box::new(write);
+    let mut scratch = Vec::with_capacity(512);
+    let mut number = 0u64;
+    loop {
+        number += 1;
+        let mut reader = take_reader(&shared).expect("the connection holds its reader between requests");
+        let first = number == 1;
+        let parsed = match read_head(&mut reader, limits, first, &draining).await {
+            HeadRead::Head(p) => p,
+            HeadRead::Closed => return,
+            HeadRead::Refused(r, line) => {
+                let resp = answer(Incoming::Refused(Refused { status: r.status, why: r.why, line, number })).await;
+                let asked = Asked { http09: r.http09, ..REFUSED };
+                let _ = write::answer(&mut write, resp, asked, &mut scratch).await;
+                linger(reader, write).await;
+                return;
+            }
+        };
+        let head_bytes = reader.buf.split_to(parsed.len).freeze();
+        let head = match request::check(&parsed, &head_bytes) {
+            Ok(h) => h,
+            Err(r) => {
+                let line = crate::proxy::rawtext::from_bytes(request_line(&head_bytes[parsed.start..])).into_owned();
+                let resp = answer(Incoming::Refused(Refused { status: r.status, why: r.why, line, number })).await;
+                let asked = Asked { http09: parsed.version() == 9, ..REFUSED };
+                let _ = write::answer(&mut write, resp, asked, &mut scratch).await;
+                linger(reader, write).await;
+                return;
+            }
+        };
+        let asked = Asked {
+            head: head.method == hyper::Method::HEAD,
+            http11: head.version == hyper::Version::HTTP_11,
+            keep_alive: head.keep_alive && number < limits.keepalive_requests && !draining.is_cancelled(),
+            chunked: true,
+            http09: head.version == hyper::Version::HTTP_09,
+        };
+        let framing = head.framing;
+        // A notice of its own for each request: one left from an earlier
+        // request must not send a `100 Continue` for this one.
+        let continue_asked = Arc::new(tokio::sync::Notify::new());
+        {
+            let mut st = shared.lock().unwrap_or_else(|e| e.into_inner());
+            st.left = Left::of(framing);
+            st.want_continue = head.expect_continue;
+            st.continue_wanted = false;
+            st.continue_asked = continue_asked.clone();
+            st.reader = Some(reader);
+        }
+        let wants_upgrade = head.headers.contains_key(hyper::header::UPGRADE);
+        let (upgrade_tx, upgrade) = if wants_upgrade {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            (Some(tx), Some(OnUpgrade(rx)))
+        } else {
+            (None, None)
+        };
+        let body = RequestBody::new(Some(shared.clone()), framing);
+        let request = Request { head, body, upgrade, number };
+        let pending = answer(Incoming::Request(Box::new(request)));
+        tokio::pin!(pending);
+        // `100 Continue` goes out when the handler first reads the body.
+        let mut continued = false;
+        let resp = loop {
+            tokio::select! {
+                biased;
+                r = &mut pending => break r,
+                _ = continue_asked.notified() => {
+                    continued = true;
+                    shared.lock().unwrap_or_else(|e| e.into_inner()).continue_wanted = false;
+                    if write.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
+                        return;
+                    }
+                }
+            }
+        };
+        // Asked for while the answer was being made: it still goes first, as from nginx.
+        let late = !continued && shared.lock().unwrap_or_else(|e| e.into_inner()).continue_sent_for(&continue_asked);
+        if late && write.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
+            return;
+        }
+        let status = resp.status().as_u16();
+        let closes = resp.extensions().get::<CloseAfter>().is_some();
+        let asked = Asked { keep_alive: asked.keep_alive && !closes, ..asked };
+        let after = match write::answer(&mut write, resp, asked, &mut scratch).await {
+            Ok(a) => a,
+            Err(_) => return,
+        };
+        let Some(mut reader) = take_reader(&shared) else { return };
+        let left = std::mem::replace(&mut shared.lock().unwrap_or_else(|e| e.into_inner()).left, Left::Done);
+        if status == 101
+            && let Some(tx) = upgrade_tx
+        {
+            let early = reader.buf.split().freeze();
+            let _ = tx.send(Upgraded { early, read: reader.io, write });
+            return;
+        }
+        if after == After::Close || closes {
+            linger(reader, write).await;
+            return;
+        }
+        // What the handler did not read of the body is read and dropped,
+        // as nginx discards it, to keep the connection.
+        if !discard(&mut reader, left).await {
+            linger(reader, write).await;
+            return;
+        }
+        shared.lock().unwrap_or_else(|e| e.into_inner()).reader = Some(reader);
+    }
+}
+
+fn take_reader(shared: &Arc<Mutex<Shared<ReadIo>>>) -> Option<Reader<ReadIo>> {
+    shared.lock().unwrap_or_else(|e| e.into_inner()).reader.take()
+}
+
+/// The first line of a head, without its line break.
+fn request_line(head: &[u8]) -> &[u8] {
+    let end = memchr::memchr(b'\n', head).unwrap_or(head.len());
+    let line = &head[..end];
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+enum HeadRead {
+    Head(super::parse::Parsed),
+    Closed,
+    Refused(Refusal, String),
+}
+
+/// Reads until a whole head is in the buffer. Before its first byte the
+/// connection may idle for `keepalive_timeout` (the first request: for
+/// `client_header_timeout`); once a head has begun, it must end within
+/// `client_header_timeout`. A timeout or a close ends the connection with
+/// no answer, as in nginx.
+async fn read_head(reader: &mut Reader<ReadIo>, limits: Limits, first: bool, draining: &CancellationToken) -> HeadRead {
+    let mut parser = HeadParser::default();
+    let mut deadline: Option<tokio::time::Instant> = None;
+    loop {
+        match parser.advance(&reader.buf) {
+            Ok(Some(p)) => return HeadRead::Head(p),
+            Ok(None) => {}
+            Err(r) => {
+                let line = request_line(&reader.buf);
+                let line = crate::proxy::rawtext::from_bytes(&line[..line.len().min(super::parse::MAX_LINE)]).into_owned();
+                return HeadRead::Refused(r, line.trim_start_matches(['\r', '\n']).to_string());
+            }
+        }
+        let idle = parser.idle();
+        if !idle && deadline.is_none() {
+            deadline = Some(tokio::time::Instant::now() + limits.header_timeout);
+        }
+        let until = match deadline {
+            Some(d) => d,
+            None if first => tokio::time::Instant::now() + limits.header_timeout,
+            None => tokio::time::Instant::now() + limits.keepalive_timeout,
+        };
+        if idle && deadline.is_none() {
+            deadline = Some(until);
+        }
+        reader.buf.reserve(4096);
+        let read = reader.io.read_buf(&mut reader.buf);
+        tokio::select! {
+            r = read => match r {
+                Ok(0) | Err(_) => return HeadRead::Closed,
+                Ok(_) => {}
+            },
+            _ = tokio::time::sleep_until(until) => return HeadRead::Closed,
+            // A connection waiting for its next request closes at once when the proxy stops.
+            _ = draining.cancelled(), if idle => return HeadRead::Closed,
+        }
+    }
+}
+
+/// Reads what is left of a body and drops it; false when the connection
+/// cannot go on (a broken body, too much of it, or a client too slow).
+async fn discard(reader: &mut Reader<ReadIo>, left: Left) -> bool {
+    let mut left = left;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut dropped = 0u64;
+    loop {
+        match &mut left {
+            Left::Done => return true,
+            Left::Failed(_) => return false,
+            Left::Length(n) => {
+                let take = (*n).min(reader.buf.len() as u64);
+                let _ = reader.buf.split_to(take as usize);
+                *n -= take;
+                dropped += take;
+                if *n == 0 {
+                    return true;
+                }
+            }
+            Left::Chunked(d) => loop {
+                let (used, step) = d.step(&reader.buf);
+                let _ = reader.buf.split_to(used);
+                match step {
+                    super::chunked::Step::Data(n) => {
+                        let _ = reader.buf.split_to(n);
+                        dropped += n as u64;
+                    }
+                    super::chunked::Step::Size(_) => {}
+                    super::chunked::Step::End => return true,
+                    super::chunked::Step::Invalid => return false,
+                    super::chunked::Step::More => break,
+                }
+            },
+        }
+        if dropped > DISCARD_LIMIT {
+            return false;
+        }
+        reader.buf.reserve(16 * 1024);
+        match tokio::time::timeout_at(deadline, reader.io.read_buf(&mut reader.buf)).await {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Closes as nginx's lingering close does: the write side first, then
+/// what the client still sends is read and dropped for a while, so the
+/// answer is not lost to a reset while the client is still writing.
+async fn linger(mut reader: Reader<ReadIo>, mut write: WriteIo) {
+    let _ = write.shutdown().await;
+    let mut sink = vec![0u8; 16 * 1024];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), reader.io.read(&mut sink)).await {
+            Ok(Ok(n)) if n > 0 && tokio::time::Instant::now() < deadline => {}
+            _ => return,
+        }
+    }
+}

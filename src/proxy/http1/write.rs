@@ -1,0 +1,297 @@
+//! Writing an answer as nginx writes it: `HTTP/1.1` and nginx's reason
+//! phrases (`405 Not Allowed`, `302 Moved Temporarily`), an upstream's own
+//! reason passed on, `Connection: keep-alive` or `close`, the body framed by
+//! its length, in chunks, or by the close; the head and the first data in
+//! one write.
+
+use std::io::IoSlice;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::header::{self, HeaderMap};
+use hyper::{Response, StatusCode};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+use crate::proxy::handler::Body;
+
+/// An upstream's reason phrase, passed on with its status as nginx passes
+/// on the status line it got.
+#[derive(Debug, Clone)]
+pub struct Reason(pub Bytes);
+
+/// nginx's reason phrase for a status it writes itself; `None` for those
+/// it writes as a bare code (`HTTP/1.1 422 `).
+pub fn reason(code: u16) -> Option<&'static str> {
+    Some(match code {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Moved Temporarily",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Not Allowed",
+        406 => "Not Acceptable",
+        408 => "Request Time-out",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Request Entity Too Large",
+        414 => "Request-URI Too Large",
+        415 => "Unsupported Media Type",
+        416 => "Requested Range Not Satisfiable",
+        421 => "Misdirected Request",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Temporarily Unavailable",
+        504 => "Gateway Time-out",
+        505 => "HTTP Version Not Supported",
+        507 => "Insufficient Storage",
+        _ => return None,
+    })
+}
+
+/// How the connection goes on after an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    KeepAlive,
+    Close,
+}
+
+/// What the writer needs to know of the request.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked {
+    pub head: bool,
+    pub http11: bool,
+    /// The connection may stay open after this answer.
+    pub keep_alive: bool,
+    /// `chunked_transfer_encoding` of the location that answered.
+    pub chunked: bool,
+    /// An HTTP/0.9 request: the body alone, no head.
+    pub http09: bool,
+}
+
+/// Headers the writer sets itself: framing and the connection's fate.
+fn is_framing(name: &header::HeaderName) -> bool {
+    name == header::CONNECTION || name == header::TRANSFER_ENCODING || name == "keep-alive"
+}
+
+fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// nginx writes header names as the module that set them spelled them; the
+/// names here are lowercase, so the usual ones are given their usual case.
+fn canonical(name: &str, out: &mut Vec<u8>) {
+    let mut upper = true;
+    for b in name.bytes() {
+        out.push(if upper { b.to_ascii_uppercase() } else { b });
+        upper = b == b'-';
+    }
+}
+
+/// The head of an answer; returns it with how the body is framed and
+/// whether the connection stays open.
+fn head(resp: &Response<Body>, asked: Asked, out: &mut Vec<u8>) -> (Frame, After) {
+    let status = resp.status();
+    let code = status.as_u16();
+    let no_body = asked.head || status.is_informational() || code == 204 || code == 304;
+    let headers: &HeaderMap = resp.headers();
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let exact = if declared.is_none() && !no_body { hyper::body::Body::size_hint(resp.body()).exact() } else { None };
+    let mut keep = asked.keep_alive && code != 101;
+    let frame = if no_body {
+        Frame::None
+    } else if let Some(n) = declared.or(exact) {
+        Frame::Length(n)
+    } else if asked.http11 && asked.chunked {
+        Frame::Chunked
+    } else {
+        keep = false;
+        Frame::Close
+    };
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(itoa::Buffer::new().format(code).as_bytes());
+    out.push(b' ');
+    match resp.extensions().get::<Reason>() {
+        Some(Reason(r)) => out.extend_from_slice(r),
+        None => out.extend_from_slice(reason(code).unwrap_or("").as_bytes()),
+    }
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in headers {
+        if is_framing(name) && code != 101 {
+            continue;
+        }
+        canonical(name.as_str(), out);
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if let (Some(n), None) = (exact, declared) {
+        push_header(out, b"Content-Length", itoa::Buffer::new().format(n).as_bytes());
+    }
+    if frame == Frame::Chunked {
+        push_header(out, b"Transfer-Encoding", b"chunked");
+    }
+    if code != 101 {
+        push_header(out, b"Connection", if keep { b"keep-alive" } else { b"close" });
+    }
+    out.extend_from_slice(b"\r\n");
+    (frame, if keep { After::KeepAlive } else { After::Close })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    None,
+    Length(u64),
+    Chunked,
+    Close,
+}
+
+/// Writes an answer: its head (in `scratch`, reused between answers) and
+/// its body. An error means the connection must close: the body failed
+/// (an upstream that broke off) or the client is gone.
+pub async fn answer<W: AsyncWrite + Unpin>(
+    io: &mut W,
+    mut resp: Response<Body>,
+    asked: Asked,
+    scratch: &mut Vec<u8>,
+) -> std::io::Result<After> {
+    scratch.clear();
+    let (frame, mut after) = head(&resp, asked, scratch);
+    if asked.http09 {
+        scratch.clear();
+    }
+    let body = resp.body_mut();
+    if frame == Frame::None {
+        io.write_all(scratch).await?;
+        // A body that would not be sent is dropped unread.
+        return Ok(after);
+    }
+    let mut sent: u64 = 0;
+    let mut first = true;
+    let mut size = Vec::with_capacity(18);
+    loop {
+        let Some(frame_data) = body.frame().await else { break };
+        let data = match frame_data {
+            Ok(f) => match f.into_data() {
+                Ok(d) if !d.is_empty() => d,
+                _ => continue,
+            },
+            Err(e) => {
+                // The head and the data so far are the client's; then the close.
+                if first {
+                    io.write_all(scratch).await?;
+                }
+                return Err(std::io::Error::other(e.to_string()));
+            }
+        };
+        if let Frame::Length(n) = frame
+            && sent + data.len() as u64 > n
+        {
+            // More than declared: what fits goes, then the connection ends.
+            let fits = data.slice(..(n - sent) as usize);
+            write_parts(io, &[if first { scratch } else { &[] }, &fits]).await?;
+            return Ok(After::Close);
+        }
+        sent += data.len() as u64;
+        let head: &[u8] = if first { scratch } else { &[] };
+        if frame == Frame::Chunked {
+            size.clear();
+            size.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+            write_parts(io, &[head, &size, &data, b"\r\n"]).await?;
+        } else {
+            write_parts(io, &[head, &data]).await?;
+        }
+        first = false;
+    }
+    let tail: &[u8] = if frame == Frame::Chunked { b"0\r\n\r\n" } else { b"" };
+    write_parts(io, &[if first { scratch } else { &[] }, tail]).await?;
+    if let Frame::Length(n) = frame
+        && sent < n
+    {
+        // Fewer than declared: the client must not wait for the rest.
+        after = After::Close;
+    }
+    Ok(after)
+}
+
+/// All of `parts`, in as few writes as the socket takes.
+async fn write_parts<W: AsyncWrite + Unpin>(io: &mut W, parts: &[&[u8]]) -> std::io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = parts.iter().filter(|p| !p.is_empty()).map(|p| IoSlice::new(p)).collect();
+    let mut slices = &mut slices[..];
+    while !slices.is_empty() {
+        let n = io.write_vectored(slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut slices, n);
+    }
+    Ok(())
+}
+
+/// The status line and reason of a status for a page: nginx's words.
+pub fn status_line(status: StatusCode) -> String {
+    match reason(status.as_u16()) {
+        Some(r) => format!("{} {r}", status.as_u16()),
+        None => status.as_u16().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::handler::full;
+
+    fn written(resp: Response<Body>, asked: Asked) -> (String, After) {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            let mut out: Vec<u8> = Vec::new();
+            let mut scratch = Vec::new();
+            let after = answer(&mut out, resp, asked, &mut scratch).await.unwrap();
+            (String::from_utf8(out).unwrap(), after)
+        })
+    }
+
+    const ASKED: Asked = Asked { head: false, http11: true, keep_alive: true, chunked: true, http09: false };
+
+    #[test]
+    fn reasons_framing_and_connection_as_nginx_writes_them() {
+        let mut r = Response::new(full("no"));
+        *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        let (text, after) = written(r, ASKED);
+        assert_eq!(text, "HTTP/1.1 405 Not Allowed\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nno");
+        assert_eq!(after, After::KeepAlive);
+        let mut r = Response::new(full(""));
+        *r.status_mut() = StatusCode::from_u16(422).unwrap();
+        r.extensions_mut().insert(Reason(Bytes::from_static(b"Nope")));
+        assert!(written(r, ASKED).0.starts_with("HTTP/1.1 422 Nope\r\n"));
+        let stream = futures::stream::iter([Ok::<_, crate::proxy::handler::BoxError>(hyper::body::Frame::data(Bytes::from("abc")))]);
+        let r = Response::new(BodyExt::boxed(http_body_util::StreamBody::new(stream)));
+        let (text, _) = written(r, ASKED);
+        assert_eq!(text, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+        let stream = futures::stream::iter([Ok::<_, crate::proxy::handler::BoxError>(hyper::body::Frame::data(Bytes::from("abc")))]);
+        let r = Response::new(BodyExt::boxed(http_body_util::StreamBody::new(stream)));
+        let (text, after) = written(r, Asked { http11: false, ..ASKED });
+        assert_eq!((text.as_str(), after), ("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc", After::Close));
+        let (text, _) = written(Response::new(full("abc")), Asked { head: true, ..ASKED });
+        assert_eq!(text, "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\n");
+    }
+}
