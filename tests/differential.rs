@@ -683,3 +683,58 @@ fn no_request_nginx_refuses_reaches_rcompose_upstream() {
     assert!(beyond.is_empty(), "{} requests reached rcompose's upstream beyond what nginx forwards:\n{}", beyond.len(), show(&beyond));
     assert!(mismatched.is_empty(), "{} requests reached the upstream differently:\n{}", mismatched.len(), show(&mismatched));
 }
+
+/// Starts a proxy (nginx or rcompose) on the probe's configuration with one
+/// lane; returns its port and what its upstream received.
+fn one_lane(dir: &Path, nginx: bool) -> (Kill, u16, Log) {
+    let root = dir.join("www");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("index.html"), "<h1>spa</h1>\n").unwrap();
+    let (up, log) = recording_upstream();
+    let port = free_port();
+    let who = if nginx { "nginx" } else { "rc" };
+    let conf_path = dir.join(format!("{who}.conf"));
+    std::fs::write(&conf_path, conf(dir, &root, &[(port, up)], who)).unwrap();
+    let child = if nginx {
+        Command::new(common::ensure_nginx())
+            .arg("-c")
+            .arg(&conf_path)
+            .arg("-p")
+            .arg(dir)
+            .args(["-g", &format!("daemon off; pid {}/nginx.pid;", dir.display())])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    } else {
+        common::rcompose().args(["proxy", "-c"]).arg(&conf_path).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+    };
+    let k = Kill(child);
+    assert!(listening(port), "{who} did not start");
+    (k, port, log)
+}
+
+/// Issue 31, item 7: a 50 MB chunked body over `client_max_body_size 1m`
+/// is answered 413 and none of it reaches the upstream, as with nginx.
+#[test]
+fn a_body_over_the_limit_never_reaches_the_upstream() {
+    let dir = tempfile::tempdir().unwrap();
+    for nginx in [true, false] {
+        let (_k, port, log) = one_lane(dir.path(), nginx);
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(b"POST /api/upload HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap();
+        let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "x".repeat(64 * 1024));
+        // Written until the proxy answers and stops reading; 800 chunks are 50 MB.
+        for _ in 0..800 {
+            if s.write_all(chunk.as_bytes()).is_err() {
+                break;
+            }
+        }
+        let mut answer = vec![0u8; 4096];
+        let n = s.read(&mut answer).unwrap_or(0);
+        let answer = String::from_utf8_lossy(&answer[..n]);
+        let who = if nginx { "nginx" } else { "rcompose" };
+        assert!(answer.starts_with("HTTP/1.1 413"), "{who}: {answer:.80}");
+        assert!(log.lock().unwrap().is_empty(), "{who} passed the body on: {:?}", log.lock().unwrap());
+    }
+}
