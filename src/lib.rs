@@ -12,6 +12,7 @@ pub mod diag;
 pub mod engine;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod orchestrate;
 pub mod proxy;
 pub mod ui;
 pub mod userfile;

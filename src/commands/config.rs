@@ -24,7 +24,7 @@ pub fn run(global: &GlobalOpts, args: &ConfigArgs, style: &Style) -> anyhow::Res
         let keep = DepGraph::new(&project.services).with_dependencies(args.service_names.iter().map(String::as_str));
         project.services.retain(|name, _| keep.contains(name));
     }
-    for name in crate::proxy::compose::proxy_services(&project, false) {
+    for name in crate::orchestrate::builtin::proxy_services(&project, false) {
         if let Some(svc) = project.services.get_mut(&name) {
             svc.x_rcompose.get_or_insert_with(Default::default).builtin_proxy = Some(true);
         }

@@ -20,15 +20,15 @@ pub fn run(global: &GlobalOpts, args: &DownArgs, style: &Style) -> anyhow::Resul
         let engine = Engine::connect().await?;
         let progress = Progress::new(global.progress, style.color);
         // The built-in proxies go first: they were started last.
-        for p in crate::proxy::compose::proxy_services(&project, false) {
+        for p in crate::orchestrate::builtin::proxy_services(&project, false) {
             let item = format!("Proxy {}", crate::engine::spec::container_name(&project, &project.services[&p]));
             if tokio::task::block_in_place(|| {
-                super::builtin::stop_detached(&project.name, &p, std::time::Duration::from_secs(args.timeout.unwrap_or(10)))
+                crate::orchestrate::builtin::stop_detached(&project.name, &p, std::time::Duration::from_secs(args.timeout.unwrap_or(10)))
             })? {
                 progress.step(&item, "Stopped", true);
             }
         }
-        super::builtin::remove_state(&project.name);
+        crate::orchestrate::builtin::remove_state(&project.name);
         let all = containers::list(&engine, &project.name, true).await?;
         super::handle_orphans(&engine, &project, &all, args.remove_orphans, &progress, style).await?;
         let known: BTreeSet<String> = project.services.keys().chain(project.disabled.keys()).cloned().collect();

@@ -7,7 +7,7 @@ use crate::engine::{Engine, containers};
 use crate::ui::Style;
 use crate::ui::progress::Progress;
 
-/// The targets among the proxies `served` (see [`super::builtin::served`]).
+/// The targets among the proxies `served` (see [`crate::orchestrate::builtin::served`]).
 fn proxies_in(served: &[String], targets: &BTreeSet<String>) -> Vec<String> {
     served.iter().filter(|p| targets.contains(*p)).cloned().collect()
 }
@@ -22,7 +22,7 @@ fn start_proxies(
     for p in proxies_in(served, targets) {
         let item = format!("Proxy {}", crate::engine::spec::container_name(project, &project.services[&p]));
         progress.step(&item, "Starting", false);
-        tokio::task::block_in_place(|| super::builtin::spawn_detached(project, global, &p))?;
+        tokio::task::block_in_place(|| crate::orchestrate::builtin::spawn_detached(project, &super::reload_of(global), &p))?;
         progress.step(&item, "Started", true);
     }
     Ok(())
@@ -39,7 +39,7 @@ fn stop_proxies(
         let item = format!("Proxy {}", crate::engine::spec::container_name(project, &project.services[&p]));
         progress.step(&item, "Stopping", false);
         let wait = std::time::Duration::from_secs(timeout.unwrap_or(10));
-        tokio::task::block_in_place(|| super::builtin::stop_detached(&project.name, &p, wait))?;
+        tokio::task::block_in_place(|| crate::orchestrate::builtin::stop_detached(&project.name, &p, wait))?;
         progress.step(&item, "Stopped", true);
     }
     Ok(())
@@ -110,7 +110,7 @@ where
     super::runtime()?.block_on(async move {
         let engine = Engine::connect().await?;
         let existing = containers::list(&engine, &project.name, true).await?;
-        let served = super::builtin::served(&project, existing.iter().map(containers::service));
+        let served = crate::orchestrate::builtin::served(&project, existing.iter().map(containers::service));
         let proxies = proxies_in(&served, &targets);
         if targets.iter().any(|t| !proxies.contains(t)) && existing.iter().all(|c| !targets.contains(containers::service(c))) {
             anyhow::bail!("no containers of {} to act on; run `rcompose up` first", targets.iter().cloned().collect::<Vec<_>>().join(", "));

@@ -60,7 +60,7 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
             .collect();
         // Built-in proxies log to a file in the project's state directory,
         // under the name of the nginx container they stand in for.
-        let proxies: Vec<(String, String)> = super::builtin::served(&project, shown.iter().map(|c| c.1.as_str()))
+        let proxies: Vec<(String, String)> = crate::orchestrate::builtin::served(&project, shown.iter().map(|c| c.1.as_str()))
             .into_iter()
             .filter(|s| wanted.contains(s))
             .map(|s| {
@@ -82,7 +82,7 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
             tasks.push(tokio::spawn(async move { logs::stream(&e, &id, &prefix, ci, &o, &p).await }));
         }
         for (svc, prefix) in proxies {
-            let path = super::builtin::log_file(&project.name, &svc);
+            let path = crate::orchestrate::builtin::log_file(&project.name, &svc);
             let (p, o, ci) = (printer.clone(), sopts.clone(), color_of(&svc));
             tasks.push(tokio::spawn(async move { tail_file(&path, &prefix, ci, &o, &p).await }));
         }

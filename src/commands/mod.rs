@@ -1,6 +1,5 @@
 //! One module per subcommand, each orchestrating the parts it needs.
 
-pub mod builtin;
 pub mod completions;
 pub mod config;
 pub mod down;
@@ -42,7 +41,10 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Build(args) => images::build(&cli.global, &args, &style),
         Command::Pull(args) => images::pull(&cli.global, &args, &style),
         Command::Proxy(args) => proxy::run(&args),
-        Command::ProxyDaemon(args) => builtin::daemon(&cli.global, &args.service, args.child, &style),
+        Command::ProxyDaemon(args) => match load_for(&cli.global, &[], &style) {
+            Some(project) => crate::orchestrate::builtin::daemon::daemon(std::sync::Arc::new(project), &args.service, args.child),
+            None => Ok(1),
+        },
         Command::Completions(args) => completions::run(&args),
         Command::Version(args) => version::run(&args),
     };
@@ -53,6 +55,11 @@ pub fn dispatch(cli: Cli) -> i32 {
             1
         }
     }
+}
+
+/// What loads the project again in another process (a detached proxy).
+pub fn reload_of(global: &GlobalOpts) -> crate::orchestrate::builtin::Reload {
+    crate::orchestrate::builtin::Reload { profiles: global.profiles.clone(), env_files: global.env_files.clone() }
 }
 
 /// Load options from the global flags and the process.

@@ -4,16 +4,12 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::cli::ProxyArgs;
 use crate::proxy::conf::AsWritten;
-use crate::proxy::handler::Identity;
+use crate::proxy::request::Identity;
 use crate::proxy::server::{self, Setup};
 use crate::proxy::upstream::Dns;
-
-/// How long requests in flight may take to finish when stopping.
-pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
 pub fn setup(args: &ProxyArgs) -> Setup {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
@@ -63,7 +59,7 @@ pub fn run(args: &ProxyArgs) -> anyhow::Result<i32> {
         };
         let addrs: Vec<String> = running.addrs.iter().map(|a| a.to_string()).collect();
         eprintln!("rcompose proxy: serving {shown} on {} with {workers} worker thread(s)", addrs.join(", "));
-        server::run_until_signal(running, SHUTDOWN_DEADLINE).await;
+        server::run_until_signal(running, server::SHUTDOWN_DEADLINE).await;
         Ok(0)
     })
 }

@@ -18,8 +18,8 @@ pub fn run(global: &GlobalOpts, args: &PsArgs, style: &Style) -> anyhow::Result<
         containers::list(&engine, &project.name, args.all || !args.status.is_empty()).await
     })?;
     let mut list = list;
-    let proxies = super::builtin::served(&project, list.iter().map(containers::service));
-    list.extend(super::builtin::summaries(&project, &proxies, args.all));
+    let proxies = crate::orchestrate::builtin::served(&project, list.iter().map(containers::service));
+    list.extend(crate::orchestrate::builtin::summaries(&project, &proxies, args.all));
     let list: Vec<ContainerSummary> = list
         .into_iter()
         .filter(|c| args.service_names.is_empty() || args.service_names.iter().any(|s| s == containers::service(c)))
@@ -128,7 +128,7 @@ fn field(c: &ContainerSummary, name: &str, now: i64) -> Option<String> {
         "CreatedAt" => {
             chrono::DateTime::from_timestamp(created, 0).map(|t| t.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string()).unwrap_or_default()
         }
-        "RunningFor" => ago(now - created),
+        "RunningFor" => crate::ui::time::ago(now - created),
         "Labels" => {
             let mut l: Vec<String> = c.labels.iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
             l.sort();
@@ -269,27 +269,6 @@ fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).collect::<String>() + "…" }
 }
 
-/// `2 minutes ago`, as docker prints ages (go-units' HumanDuration: hours
-/// rounded to the nearest, "About a minute" for the second minute).
-pub fn ago(secs: i64) -> String {
-    let s = secs.max(0);
-    let hours = (s + 1800) / 3600;
-    let d = match s {
-        0 => "Less than a second".to_string(),
-        1 => "1 second".to_string(),
-        2..=59 => format!("{s} seconds"),
-        60..=119 => "About a minute".to_string(),
-        120..=3599 => format!("{} minutes", s / 60),
-        _ if hours == 1 => "About an hour".to_string(),
-        _ if hours < 48 => format!("{hours} hours"),
-        _ if hours < 24 * 7 * 2 => format!("{} days", hours / 24),
-        _ if hours < 24 * 30 * 2 => format!("{} weeks", hours / 24 / 7),
-        _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
-        _ => format!("{} years", s / 3600 / 24 / 365),
-    };
-    d + " ago"
-}
-
 /// `0.0.0.0:1000->80/tcp, :::1000->80/tcp`.
 pub fn ports(c: &ContainerSummary) -> String {
     let mut items: Vec<String> = c
@@ -377,20 +356,20 @@ mod tests {
 
     #[test]
     fn ages() {
-        assert_eq!(ago(0), "Less than a second ago");
-        assert_eq!(ago(1), "1 second ago");
-        assert_eq!(ago(5), "5 seconds ago");
-        assert_eq!(ago(60), "About a minute ago");
-        assert_eq!(ago(119), "About a minute ago");
-        assert_eq!(ago(150), "2 minutes ago");
-        assert_eq!(ago(3599), "59 minutes ago");
-        assert_eq!(ago(3600), "About an hour ago");
-        assert_eq!(ago(5399), "About an hour ago");
-        assert_eq!(ago(5400), "2 hours ago");
-        assert_eq!(ago(47 * 3600), "47 hours ago");
-        assert_eq!(ago(48 * 3600), "2 days ago");
-        assert_eq!(ago(14 * 86_400), "2 weeks ago");
-        assert_eq!(ago(60 * 86_400), "2 months ago");
-        assert_eq!(ago(730 * 86_400), "2 years ago");
+        assert_eq!(crate::ui::time::ago(0), "Less than a second ago");
+        assert_eq!(crate::ui::time::ago(1), "1 second ago");
+        assert_eq!(crate::ui::time::ago(5), "5 seconds ago");
+        assert_eq!(crate::ui::time::ago(60), "About a minute ago");
+        assert_eq!(crate::ui::time::ago(119), "About a minute ago");
+        assert_eq!(crate::ui::time::ago(150), "2 minutes ago");
+        assert_eq!(crate::ui::time::ago(3599), "59 minutes ago");
+        assert_eq!(crate::ui::time::ago(3600), "About an hour ago");
+        assert_eq!(crate::ui::time::ago(5399), "About an hour ago");
+        assert_eq!(crate::ui::time::ago(5400), "2 hours ago");
+        assert_eq!(crate::ui::time::ago(47 * 3600), "47 hours ago");
+        assert_eq!(crate::ui::time::ago(48 * 3600), "2 days ago");
+        assert_eq!(crate::ui::time::ago(14 * 86_400), "2 weeks ago");
+        assert_eq!(crate::ui::time::ago(60 * 86_400), "2 months ago");
+        assert_eq!(crate::ui::time::ago(730 * 86_400), "2 years ago");
     }
 }

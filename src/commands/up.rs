@@ -19,7 +19,7 @@ use crate::compose::model::{Condition, Service};
 use crate::engine::events::{ContainerEvent, EventHub, wait_for};
 use crate::engine::logs::{LogPrinter, StreamOpts};
 use crate::engine::{Engine, config_hash, containers, images, labels, logs, networks, spec, volumes};
-use crate::proxy::compose::proxy_services;
+use crate::orchestrate::builtin::proxy_services;
 
 /// What the foreground follows besides containers: the in-process proxies.
 struct Foreground {
@@ -486,7 +486,7 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
     // round trips to the engine, not before them.
     let detached = args.detach || args.wait;
     let checking = {
-        let (project, global, proxies) = (project.clone(), global.clone(), proxies.clone());
+        let (project, reload, proxies) = (project.clone(), super::reload_of(global), proxies.clone());
         let spawn = detached && !args.no_start;
         tokio::task::spawn_blocking(move || {
             // A configuration with something only nginx does runs in the
@@ -494,16 +494,15 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
             let (mut starting, mut real) = (Vec::new(), Vec::new());
             for p in &proxies {
                 let done = if spawn {
-                    super::builtin::start_detached(&project, &global, p).map(|s| starting.push(s))
+                    crate::orchestrate::builtin::start_detached(&project, &reload, p).map(|s| starting.push(s))
                 } else {
-                    super::builtin::load_in_process(&project, p, Arc::new(|_: &str| {})).map(drop)
+                    crate::orchestrate::builtin::load_in_process(&project, p, Arc::new(|_: &str| {})).map(drop)
                 };
                 if let Err(e) = done {
-                    let why = e.to_string();
-                    if !crate::proxy::config::is_unsupported(&why) {
-                        return Err(e);
+                    match e.downcast_ref::<crate::proxy::conf::ConfError>() {
+                        Some(c) if c.is_unsupported() => real.push((p.clone(), format!("{}: {}", c.loc, c.message))),
+                        _ => return Err(e),
                     }
-                    real.push((p.clone(), why));
                 }
             }
             anyhow::Ok((starting, real))
@@ -524,10 +523,9 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
     };
     if !real.is_empty() {
         for (p, why) in &real {
-            let why = crate::proxy::config::without_hint(why);
             eprintln!("{}: {why}; service {p} runs in its nginx container instead", style.paint("1;33", "warning"));
             // A proxy serving the configuration as it was would hold the ports.
-            tokio::task::block_in_place(|| super::builtin::stop_detached(&project.name, p, Duration::from_secs(10)))?;
+            tokio::task::block_in_place(|| crate::orchestrate::builtin::stop_detached(&project.name, p, Duration::from_secs(10)))?;
         }
         proxies.retain(|p| real.iter().all(|(r, _)| r != p));
         container_targets.extend(real.iter().map(|(p, _)| p.clone()));
@@ -583,9 +581,9 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
 
     // Where container addresses are out of reach, the proxies go through loopback ports.
     let mut loopback_ports: HashMap<String, Vec<u16>> = HashMap::new();
-    if crate::proxy::compose::via_ports() {
+    if crate::orchestrate::builtin::via_ports() {
         for p in &proxies {
-            for (svc, ports) in crate::proxy::compose::upstream_ports(&project, p).map_err(anyhow::Error::msg)? {
+            for (svc, ports) in crate::orchestrate::builtin::upstream_ports(&project, p).map_err(anyhow::Error::msg)? {
                 // The engine publishes no ports for a container on another's network stack or the host's.
                 if project.services.get(&svc).is_some_and(|s| s.network_mode.is_some()) {
                     continue;
@@ -694,7 +692,7 @@ async fn prepare(global: &GlobalOpts, args: &UpArgs, style: &Style, project: Arc
         let prefix = containers::replica_prefix(&project, p, 1);
         let (pr, name) = (printer.clone(), prefix.clone());
         let lines: crate::proxy::log::LineFn = Arc::new(move |l: &str| pr.line(&name, ci, l));
-        let (running, follow) = super::builtin::start_in_process(&engine, &project, p, lines).await?;
+        let (running, follow) = crate::orchestrate::builtin::start_in_process(&engine, &project, p, lines).await?;
         let addrs: Vec<String> = running.addrs.iter().map(|a| a.to_string()).collect();
         printer.line(&prefix, ci, &format!("built-in proxy serving on {}", addrs.join(", ")));
         servers.push((running, follow));
@@ -895,7 +893,7 @@ async fn foreground(
     }
     // The proxies stop first: they were started last.
     for (running, follow) in servers {
-        running.shutdown(crate::commands::proxy::SHUTDOWN_DEADLINE).await;
+        running.shutdown(crate::proxy::server::SHUTDOWN_DEADLINE).await;
         follow.abort();
     }
     let progress = Progress::new(crate::cli::Progress::Auto, style.color);

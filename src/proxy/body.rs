@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 
-use super::handler::{Body, BoxError};
+use super::http::{Body, BoxError};
 use super::http1::{BodyError, ClientBody};
 
 /// Bodies up to this size are kept in memory.

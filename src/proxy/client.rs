@@ -22,7 +22,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::config::Keepalive;
-use super::handler::{Body, BoxError};
+use super::http::{Body, BoxError};
 
 /// The largest answer head taken (nginx: "upstream sent too big header").
 const MAX_HEAD: usize = 64 * 1024;
@@ -495,7 +495,7 @@ fn parse_head(buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Opti
             let at = h.value.as_ptr() as usize - start;
             accel = Some((at, at + h.value.len()));
         }
-        let hop = super::upstream::is_hop_by_hop(&name) || named.iter().any(|n| n.eq_ignore_ascii_case(name.as_str().as_bytes()));
+        let hop = super::http::is_hop_by_hop(&name) || named.iter().any(|n| n.eq_ignore_ascii_case(name.as_str().as_bytes()));
         if pass_all || (!hop && keep(&name)) {
             let at = h.value.as_ptr() as usize - start;
             spans.push((name, at, at + h.value.len()));

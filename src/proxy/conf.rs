@@ -15,15 +15,49 @@ pub struct Directive {
     pub loc: Location,
 }
 
+/// Whether a configuration is wrong (nginx refuses it too) or asks for
+/// something only nginx does (the nginx container can serve it instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfErrorKind {
+    Invalid,
+    Unsupported,
+}
+
+/// What to do about a configuration the built-in proxy cannot serve.
+pub const DEFAULT_HINT: &str =
+    "run the real nginx container instead (`rcompose up --no-builtin-proxy`, or `x-rcompose: {builtin_proxy: false}` on the service)";
+
+/// A problem with a configuration, where it is written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfError {
     pub loc: Location,
+    /// What is wrong, without the hint an unsupported directive gets.
     pub message: String,
+    pub kind: ConfErrorKind,
+}
+
+impl ConfError {
+    pub fn invalid(loc: Location, message: impl Into<String>) -> ConfError {
+        ConfError { loc, message: message.into(), kind: ConfErrorKind::Invalid }
+    }
+
+    pub fn unsupported(loc: Location, message: impl Into<String>) -> ConfError {
+        ConfError { loc, message: message.into(), kind: ConfErrorKind::Unsupported }
+    }
+
+    /// Something only nginx does: the nginx container can serve it.
+    pub fn is_unsupported(&self) -> bool {
+        self.kind == ConfErrorKind::Unsupported
+    }
 }
 
 impl std::fmt::Display for ConfError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.loc, self.message)
+        write!(f, "{}: {}", self.loc, self.message)?;
+        if self.is_unsupported() {
+            write!(f, "; {DEFAULT_HINT}")?;
+        }
+        Ok(())
     }
 }
 
@@ -130,7 +164,7 @@ fn tokenize(text: &str, file: &Arc<str>) -> Result<Vec<(Tok, Location)>, ConfErr
                 let mut word = Vec::new();
                 loop {
                     let Some(&ch) = bytes.get(i) else {
-                        return Err(ConfError { loc: start, message: format!("unexpected end of file, expecting {}", q as char) });
+                        return Err(ConfError::invalid(start, format!("unexpected end of file, expecting {}", q as char)));
                     };
                     i += 1;
                     advance(ch, &mut line, &mut col);
@@ -191,9 +225,11 @@ fn tokenize(text: &str, file: &Arc<str>) -> Result<Vec<(Tok, Location)>, ConfErr
 /// Parses a configuration file, following `include`s. `prefix` is the
 /// directory relative includes resolve against (nginx's conf prefix).
 pub fn parse_file(path: &Path, prefix: &Path, resolver: &dyn Resolver) -> Result<Vec<Directive>, ConfError> {
-    let text = crate::userfile::read_text(path, crate::userfile::NGINX_LIMIT).map_err(|e| ConfError {
-        loc: Location { file: path.display().to_string().into(), line: 0, col: 0 },
-        message: format!("cannot read the configuration: {e}"),
+    let text = crate::userfile::read_text(path, crate::userfile::NGINX_LIMIT).map_err(|e| {
+        ConfError::invalid(
+            Location { file: path.display().to_string().into(), line: 0, col: 0 },
+            format!("cannot read the configuration: {e}"),
+        )
     })?;
     parse_text(&text, path.display().to_string().into(), prefix, resolver, 0)
 }
@@ -239,7 +275,7 @@ fn parse_block(toks: &[(Tok, Location)], pos: &mut usize, at: &Nest<'_>, nesting
                 return Ok(out);
             }
             let loc = toks.last().map(|t| t.1.clone()).unwrap_or(Location { file: file.clone(), line: 1, col: 1 });
-            return Err(ConfError { loc, message: "unexpected end of file, expecting \"}\"".into() });
+            return Err(ConfError::invalid(loc, "unexpected end of file, expecting \"}\""));
         };
         match tok {
             Tok::Close if !top => {
@@ -247,13 +283,13 @@ fn parse_block(toks: &[(Tok, Location)], pos: &mut usize, at: &Nest<'_>, nesting
                 return Ok(out);
             }
             Tok::Close => {
-                return Err(ConfError { loc: loc.clone(), message: "unexpected \"}\"".into() });
+                return Err(ConfError::invalid(loc.clone(), "unexpected \"}\""));
             }
             Tok::Semi => {
-                return Err(ConfError { loc: loc.clone(), message: "unexpected \";\"".into() });
+                return Err(ConfError::invalid(loc.clone(), "unexpected \";\""));
             }
             Tok::Open => {
-                return Err(ConfError { loc: loc.clone(), message: "unexpected \"{\"".into() });
+                return Err(ConfError::invalid(loc.clone(), "unexpected \"{\""));
             }
             Tok::Word(name) => {
                 let dloc = loc.clone();
@@ -272,22 +308,22 @@ fn parse_block(toks: &[(Tok, Location)], pos: &mut usize, at: &Nest<'_>, nesting
                         }
                         Some((Tok::Open, l)) => {
                             if nesting >= MAX_NESTING {
-                                return Err(ConfError { loc: l.clone(), message: format!("blocks nest deeper than {MAX_NESTING} levels") });
+                                return Err(ConfError::invalid(l.clone(), format!("blocks nest deeper than {MAX_NESTING} levels")));
                             }
                             *pos += 1;
                             break Some(parse_block(toks, pos, at, nesting + 1, false)?);
                         }
                         Some((Tok::Close, l)) => {
-                            return Err(ConfError {
-                                loc: l.clone(),
-                                message: format!("unexpected \"}}\" after directive \"{name}\"; is a \";\" missing?"),
-                            });
+                            return Err(ConfError::invalid(
+                                l.clone(),
+                                format!("unexpected \"}}\" after directive \"{name}\"; is a \";\" missing?"),
+                            ));
                         }
                         // Located only, as nginx says it: the "directive" may be
                         // a line of a file that is no configuration (a password file).
                         None => {
                             let loc = toks.last().map_or(dloc, |t| t.1.clone());
-                            return Err(ConfError { loc, message: "unexpected end of file, expecting \";\" or \"}\"".into() });
+                            return Err(ConfError::invalid(loc, "unexpected end of file, expecting \";\" or \"}\""));
                         }
                     }
                 };
@@ -310,10 +346,10 @@ fn include(
     nesting: usize,
 ) -> Result<Vec<Directive>, ConfError> {
     if args.len() != 1 {
-        return Err(ConfError { loc: loc.clone(), message: "invalid number of arguments in \"include\" directive".into() });
+        return Err(ConfError::invalid(loc.clone(), "invalid number of arguments in \"include\" directive"));
     }
     if depth > 16 {
-        return Err(ConfError { loc: loc.clone(), message: "includes nest too deep (an include loop?)".into() });
+        return Err(ConfError::invalid(loc.clone(), "includes nest too deep (an include loop?)"));
     }
     let written = &args[0];
     let conf_path = if Path::new(written).is_absolute() { written.clone() } else { prefix.join(written).display().to_string() };
@@ -321,7 +357,7 @@ fn include(
     let pattern = host.display().to_string();
     let mut files: Vec<PathBuf> = if pattern.contains(['*', '?', '[']) {
         glob::glob(&pattern)
-            .map_err(|e| ConfError { loc: loc.clone(), message: format!("invalid include pattern {written:?}: {e}") })?
+            .map_err(|e| ConfError::invalid(loc.clone(), format!("invalid include pattern {written:?}: {e}")))?
             .filter_map(Result::ok)
             .collect()
     } else {
@@ -339,19 +375,13 @@ fn include(
                     ["fastcgi_params", "fastcgi.conf", "scgi_params", "uwsgi_params"].contains(&n.to_str().unwrap_or(""))
                 }) =>
             {
-                return Err(ConfError {
-                    loc: loc.clone(),
-                    message: format!(
-                        "the built-in proxy has no {written:?}: it speaks no FastCGI, SCGI or uWSGI; {}",
-                        super::config::DEFAULT_HINT
-                    ),
-                });
+                return Err(ConfError::unsupported(
+                    loc.clone(),
+                    format!("the built-in proxy has no {written:?}: it speaks no FastCGI, SCGI or uWSGI"),
+                ));
             }
             Err(e) => {
-                return Err(ConfError {
-                    loc: loc.clone(),
-                    message: format!("cannot open included file {written:?} ({}): {e}", f.display()),
-                });
+                return Err(ConfError::invalid(loc.clone(), format!("cannot open included file {written:?} ({}): {e}", f.display())));
             }
         };
         out.extend(parse_nested(&text, f.display().to_string().into(), prefix, resolver, depth + 1, nesting)?);

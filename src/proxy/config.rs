@@ -75,28 +75,14 @@ const IGNORED: &[&str] = &[
     "ssl_prefer_server_ciphers",
 ];
 
-pub const DEFAULT_HINT: &str =
-    "run the real nginx container instead (`rcompose up --no-builtin-proxy`, or `x-rcompose: {builtin_proxy: false}` on the service)";
-
 /// A directive the built-in proxy does not do: nginx's (the nginx container
 /// can serve the configuration), or unknown to nginx too, as nginx says it.
 fn cannot_honour(d: &Directive, place: &str) -> ConfError {
     if super::directives::is_nginx_directive(&d.name) {
-        err(d, format!("the built-in proxy cannot honour the \"{}\" directive {place}; {DEFAULT_HINT}", d.name))
+        unsupported(d, format!("the built-in proxy cannot honour the \"{}\" directive {place}", d.name))
     } else {
         err(d, format!("unknown directive \"{}\"", d.name))
     }
-}
-
-/// Is this error one about something only nginx does (every such error ends
-/// with [`DEFAULT_HINT`]), rather than a mistake nginx would refuse too?
-pub fn is_unsupported(message: &str) -> bool {
-    message.contains(DEFAULT_HINT)
-}
-
-/// The message without the hint, for where rcompose acts on it itself.
-pub fn without_hint(message: &str) -> &str {
-    message.split(DEFAULT_HINT).next().unwrap_or(message).trim_end_matches([' ', ';', ','])
 }
 
 #[derive(Debug)]
@@ -469,7 +455,11 @@ pub struct Server {
 }
 
 fn err(d: &Directive, msg: impl Into<String>) -> ConfError {
-    ConfError { loc: d.loc.clone(), message: msg.into() }
+    ConfError::invalid(d.loc.clone(), msg)
+}
+
+fn unsupported(d: &Directive, msg: impl Into<String>) -> ConfError {
+    ConfError::unsupported(d.loc.clone(), msg)
 }
 
 fn nargs(d: &Directive, range: std::ops::RangeInclusive<usize>) -> Result<(), ConfError> {
@@ -680,7 +670,7 @@ impl Compiler {
                 "sendfile" | "autoindex" => {
                     let on = flag(d)?;
                     if d.name == "autoindex" && on {
-                        return Err(err(d, format!("\"autoindex on\" is not supported by the built-in proxy; {DEFAULT_HINT}")));
+                        return Err(unsupported(d, "\"autoindex on\" is not supported by the built-in proxy"));
                     }
                 }
                 "proxy_set_header" => {
@@ -785,12 +775,12 @@ impl Compiler {
         nargs(d, 1..=1)?;
         let url = &d.args[0];
         if url.contains('$') {
-            return Err(err(d, format!("proxy_pass with variables is not supported by the built-in proxy; {DEFAULT_HINT}")));
+            return Err(unsupported(d, "proxy_pass with variables is not supported by the built-in proxy"));
         }
         let rest = if let Some(r) = url.strip_prefix("http://") {
             r
         } else if url.starts_with("https://") {
-            return Err(err(d, format!("proxy_pass to https upstreams is not supported by the built-in proxy; {DEFAULT_HINT}")));
+            return Err(unsupported(d, "proxy_pass to https upstreams is not supported by the built-in proxy"));
         } else {
             return Err(err(d, format!("invalid URL prefix in \"{url}\"")));
         };
@@ -958,7 +948,7 @@ fn listen(d: &Directive) -> Result<Listen, ConfError> {
             "default_server" | "default" | "reuseport" | "deferred" | "bind" => {}
             o if o.starts_with("backlog=") || o.starts_with("ipv6only=") || o.starts_with("so_keepalive=") => {}
             "http2" | "ssl" | "quic" | "proxy_protocol" => {
-                return Err(err(d, format!("\"listen ... {opt}\" is not supported by the built-in proxy; {DEFAULT_HINT}")));
+                return Err(unsupported(d, format!("\"listen ... {opt}\" is not supported by the built-in proxy")));
             }
             other => return Err(err(d, format!("invalid parameter \"{other}\""))),
         }
@@ -1095,7 +1085,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                 http_block = Some(d);
             }
             "stream" | "mail" => {
-                return Err(err(d, format!("\"{}\" blocks are not supported by the built-in proxy; {DEFAULT_HINT}", d.name)));
+                return Err(unsupported(d, format!("\"{}\" blocks are not supported by the built-in proxy", d.name)));
             }
             n if IGNORED.contains(&n) => {}
             _ => return Err(cannot_honour(d, "here")),
@@ -1204,7 +1194,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                     && !http.upstreams.contains_key(&p.target)
                     && p.host.is_empty()
                 {
-                    return Err(ConfError { loc: l.at.clone(), message: format!("no upstream \"{}\"", p.target) });
+                    return Err(ConfError::invalid(l.at.clone(), format!("no upstream \"{}\"", p.target)));
                 }
                 walk(&l.children, http)?;
             }
@@ -1290,7 +1280,7 @@ fn no_duplicate_locations(locs: &[Arc<Location>]) -> Result<(), ConfError> {
             _ => continue,
         };
         if !seen.insert(key) {
-            return Err(ConfError { loc: l.at.clone(), message: format!("duplicate location \"{}\"", key.1) });
+            return Err(ConfError::invalid(l.at.clone(), format!("duplicate location \"{}\"", key.1)));
         }
         no_duplicate_locations(&l.children)?;
     }
@@ -1368,7 +1358,7 @@ mod tests {
     fn errors_name_directive_file_and_line() {
         let e = compile_str("http {\n  server {\n    listen 80;\n    ssl_certificate x.pem;\n  }\n}\n").unwrap_err();
         assert_eq!(e.loc.line, 4);
-        assert!(e.message.contains("\"ssl_certificate\"") && e.message.contains("--no-builtin-proxy"), "{e}");
+        assert!(e.message.contains("\"ssl_certificate\"") && e.is_unsupported() && e.to_string().contains("--no-builtin-proxy"), "{e}");
         let e = compile_str("http { server { location ~ ^/a { proxy_pass http://b/x; } } }").unwrap_err();
         assert!(e.message.contains("cannot have URI part"), "{e}");
         let e = compile_str("http { server { location / { root $nosuchvar; } } }").unwrap_err();

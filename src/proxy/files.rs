@@ -15,7 +15,7 @@ use hyper::body::Frame;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Response, StatusCode};
 
-use super::handler::{Body, full};
+use super::http::{Body, full};
 
 /// Files up to this size are kept in memory after the first read: every
 /// request for them then shares one buffer, with no read and no copy.
@@ -217,11 +217,6 @@ fn look(root: &Path, path: &Path, cache: &Cache, generation: Option<u64>) -> (Fo
     (found, Some(real))
 }
 
-/// An HTTP date (formatted once per second).
-pub fn http_date(t: SystemTime) -> String {
-    super::vars::format_time(t, super::vars::TimeFormat::Http)
-}
-
 /// A file version's validators and length, as text and as header values.
 struct Version {
     tag: String,
@@ -274,7 +269,7 @@ fn version(mtime: SystemTime, len: u64) -> Arc<Version> {
     }
     MEMO.with(|m| {
         m.borrow_mut().get_or_make(&(mtime, len), || {
-            let (tag, last_modified) = (etag(mtime, len), http_date(mtime));
+            let (tag, last_modified) = (etag(mtime, len), super::http::http_date(mtime));
             let v = Version {
                 tag_value: HeaderValue::from_str(&tag).ok(),
                 last_modified_value: HeaderValue::from_str(&last_modified).ok(),
@@ -448,7 +443,7 @@ pub async fn respond(
     };
     if not_modified {
         b.status = StatusCode::NOT_MODIFIED;
-        return b.body(super::handler::empty());
+        return b.body(super::http::empty());
     }
     // If-Range: the ranges hold only for the version the client has (a
     // strong ETag or the exact Last-Modified), else the whole file.
@@ -461,7 +456,7 @@ pub async fn respond(
     let (status, parts) = match ranges {
         Ranges::Unsatisfiable => {
             // nginx's own 416 page, without the file's headers.
-            let mut resp = super::handler::plain_status(StatusCode::RANGE_NOT_SATISFIABLE);
+            let mut resp = super::http::plain_status(StatusCode::RANGE_NOT_SATISFIABLE);
             if let Ok(v) = header::HeaderValue::from_str(&format!("bytes */{len}")) {
                 resp.headers_mut().insert(header::CONTENT_RANGE, v);
             }
@@ -487,18 +482,18 @@ pub async fn respond(
     let length = if body_len == len { v.length_value.clone() } else { HeaderValue::from(body_len) };
     b.headers.insert(header::CONTENT_LENGTH, length);
     if method == Method::HEAD || body_len == 0 {
-        return b.body(super::handler::empty());
+        return b.body(super::http::empty());
     }
     if len <= CACHE_MAX_FILE {
         let Some(data) = contents(path, mtime, len, cache).await else {
-            return super::handler::plain_status(StatusCode::INTERNAL_SERVER_ERROR);
+            return super::http::plain_status(StatusCode::INTERNAL_SERVER_ERROR);
         };
         return b.body(full(data.slice(start as usize..=end as usize)));
     }
     // Large files: streamed in chunks, never read whole.
     match open_part(path, start, body_len) {
         Ok(part) => b.body(streamed([Segment::File(part)].into())),
-        Err(status) => super::handler::plain_status(status),
+        Err(status) => super::http::plain_status(status),
     }
 }
 
@@ -553,11 +548,11 @@ async fn multipart(
     b.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
     b.set(header::CONTENT_TYPE, &format!("multipart/byteranges; boundary={boundary}"));
     if method == Method::HEAD {
-        return b.body(super::handler::empty());
+        return b.body(super::http::empty());
     }
     if len <= CACHE_MAX_FILE {
         let Some(data) = contents(path, mtime, len, cache).await else {
-            return super::handler::plain_status(StatusCode::INTERNAL_SERVER_ERROR);
+            return super::http::plain_status(StatusCode::INTERNAL_SERVER_ERROR);
         };
         let mut out = Vec::with_capacity(total as usize);
         for (head, (s, e)) in heads.iter().zip(parts) {
@@ -572,7 +567,7 @@ async fn multipart(
     for (head, (s, e)) in heads.into_iter().zip(parts) {
         match open_part(path, *s, e - s) {
             Ok(part) => segments.extend([Segment::Data(head), Segment::File(part)]),
-            Err(status) => return super::handler::plain_status(status),
+            Err(status) => return super::http::plain_status(status),
         }
     }
     segments.push_back(Segment::Data(tail));
@@ -636,7 +631,7 @@ fn streamed(segments: std::collections::VecDeque<Segment>) -> Body {
             }
         }
     });
-    StreamBody::new(stream.map_ok(Frame::data).map_err(|e| Box::new(e) as super::handler::BoxError)).boxed()
+    StreamBody::new(stream.map_ok(Frame::data).map_err(|e| Box::new(e) as super::http::BoxError)).boxed()
 }
 
 /// How much of a large file is read at a time.
@@ -657,10 +652,10 @@ mod tests {
     fn http_dates_stay_right_through_the_cache() {
         let at = |s: u64| UNIX_EPOCH + std::time::Duration::from_secs(s);
         for _ in 0..2 {
-            assert_eq!(http_date(at(784111777)), "Sun, 06 Nov 1994 08:49:37 GMT");
+            assert_eq!(crate::proxy::http::http_date(at(784111777)), "Sun, 06 Nov 1994 08:49:37 GMT");
             // Same slot, another second.
-            assert_eq!(http_date(at(784111781)), "Sun, 06 Nov 1994 08:49:41 GMT");
-            assert_eq!(http_date(at(0)), "Thu, 01 Jan 1970 00:00:00 GMT");
+            assert_eq!(crate::proxy::http::http_date(at(784111781)), "Sun, 06 Nov 1994 08:49:41 GMT");
+            assert_eq!(crate::proxy::http::http_date(at(0)), "Thu, 01 Jan 1970 00:00:00 GMT");
         }
     }
 

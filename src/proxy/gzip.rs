@@ -14,7 +14,7 @@ use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
 
 use super::config::LocConf;
-use super::handler::{Body, BoxError};
+use super::http::{Body, BoxError};
 
 /// nginx's gzip_min_length default.
 const MIN_LENGTH: u64 = 20;

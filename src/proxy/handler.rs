@@ -3,181 +3,23 @@
 //! `error_page` internal redirects and response headers (add_header, expires).
 
 use std::borrow::Cow;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Full};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Response, StatusCode};
 
-use super::config::{Config, Expires, Flag, LocConf, Location, MapDef, Matcher, Server, Step};
+use super::config::{Expires, Flag, LocConf, Location, MapDef, Matcher, Server, Step};
+use super::ctx::Ctx;
 use super::files::{self, Found};
-use super::log::Logs;
+use super::http::{Body, empty, full, page_response, plain_status};
+use super::request::{Outcome, Peers, Req, Runtime, map_written};
 use super::routes::{self, Matched};
-use super::upstream::Upstreams;
-use super::vars::{RequestVars, Template, Var, Vars};
-
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-pub type Body = http_body_util::combinators::BoxBody<Bytes, BoxError>;
-
-pub fn full(data: impl Into<Bytes>) -> Body {
-    Full::new(data.into()).map_err(|never| match never {}).boxed()
-}
-
-pub fn empty() -> Body {
-    Empty::new().map_err(|never| match never {}).boxed()
-}
-
-/// Maps paths written in the configuration (roots, aliases) to host paths.
-pub trait PathMap: Send + Sync {
-    fn host_path(&self, conf_path: &str) -> Option<PathBuf>;
-}
-
-pub struct Identity;
-
-impl PathMap for Identity {
-    fn host_path(&self, conf_path: &str) -> Option<PathBuf> {
-        Some(PathBuf::from(conf_path))
-    }
-}
-
-/// Everything a running proxy needs to answer requests.
-pub struct Runtime {
-    pub config: Config,
-    pub prefix: PathBuf,
-    pub paths: Arc<dyn PathMap>,
-    pub upstreams: Upstreams,
-    pub logs: Arc<Logs>,
-    pub cache: files::Cache,
-    pub server_header: HeaderValue,
-    /// Roots and aliases written without variables, mapped to the host once.
-    pub host_dirs: super::FastMap<String, Option<Arc<Path>>>,
-}
-
-/// Request variables together with `map` results, computed when asked for.
-pub struct Ctx<'a> {
-    pub rv: &'a RequestVars,
-    pub maps: &'a [MapDef],
-}
-
-impl Ctx<'_> {
-    /// The value `map` gives its variable for this request.
-    pub fn map_value(&self, m: &MapDef) -> String {
-        let key = m.source.eval(self);
-        if let Some(v) = m.exact.get(&key) {
-            return v.eval(self);
-        }
-        for (re, v) in &m.regexes {
-            if re.is_match(&key) {
-                return v.eval(self);
-            }
-        }
-        m.default.eval(self)
-    }
-}
-
-impl Vars for Ctx<'_> {
-    fn var(&self, v: &Var) -> Option<String> {
-        match self.maps.iter().find(|m| m.var == v.name()) {
-            Some(m) => Some(self.map_value(m)),
-            None => self.rv.var(v),
-        }
-    }
-
-    fn with_var(&self, v: &Var, f: &mut dyn FnMut(&str)) -> bool {
-        match self.maps.iter().find(|m| m.var == v.name()) {
-            Some(m) => {
-                f(&self.map_value(m));
-                true
-            }
-            None => self.rv.with_var(v, f),
-        }
-    }
-
-    fn capture(&self, n: usize) -> Option<String> {
-        self.rv.capture(n)
-    }
-}
-
-const STATUS_TEXT_FOOTER: &str = "<hr><center>rcompose</center>\r\n</body>\r\n</html>\r\n";
-
-/// nginx's built-in page for an error status, titled in its words.
-pub fn default_page(status: StatusCode) -> String {
-    page_text(&super::http1::status_line(status))
-}
-
-fn page_text(title: &str) -> String {
-    format!("<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n{STATUS_TEXT_FOOTER}")
-}
-
-fn page_response(status: StatusCode, title: &str) -> Response<Body> {
-    let page = page_text(title);
-    let mut resp = Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "text/html")
-        .header(header::CONTENT_LENGTH, page.len())
-        .body(full(page))
-        .expect("valid response");
-    // nginx closes the connection after the pages of these errors.
-    if matches!(status.as_u16(), 400 | 413 | 414 | 500 | 501) {
-        resp.extensions_mut().insert(super::http1::CloseAfter);
-    }
-    resp
-}
-
-pub fn plain_status(status: StatusCode) -> Response<Body> {
-    page_response(status, &super::http1::status_line(status))
-}
-
-/// What a phase decided.
-pub enum Outcome {
-    /// A finished response (a file, an upstream's answer, a `return` with text).
-    Done(Response<Body>),
-    /// An error or status to answer, through `error_page` where configured.
-    Status(u16),
-    /// An external redirect.
-    Redirect(u16, String),
-    /// Continue with another URI in the same server (index, try_files).
-    Internal(String),
-    /// Continue in a named location.
-    Named(String),
-}
-
-/// The state of one request as it moves through the phases.
-pub struct Req {
-    pub method: Method,
-    pub body: Option<super::http1::ClientBody>,
-    pub vars: RequestVars,
-    /// The URI was changed by `rewrite ... break` in the current location.
-    pub rewritten_break: bool,
-    /// The URI is no longer the client's (rewrite, index, try_files, error_page).
-    pub uri_changed: bool,
-    pub matched_prefix: Option<String>,
-    /// The client side of an Upgrade, for tunnelling after a 101.
-    pub on_upgrade: Option<super::http1::OnUpgrade>,
-    /// The file system as this request sees it.
-    pub seen: files::Seen,
-    /// What an upstream's X-Accel-Redirect carries to the answer it redirects to.
-    pub carried: Option<hyper::HeaderMap>,
-}
+use super::vars::{RequestVars, Template};
 
 fn header_str(h: &hyper::HeaderMap, name: header::HeaderName) -> &str {
     h.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
-}
-
-/// Where a request came from and went to, and its place on its connection.
-#[derive(Clone, Copy)]
-pub struct Peers {
-    pub remote: SocketAddr,
-    pub remote_text: super::vars::IpText,
-    pub local: SocketAddr,
-    /// The connection's serial number.
-    pub connection: u64,
-    /// Requests on the connection so far, this one included.
-    pub requests: u64,
 }
 
 /// Where a request target's path ends: at its query or its fragment.
@@ -256,7 +98,7 @@ pub fn refused(rt: Arc<Runtime>, r: super::http1::Refused, peers: Peers) -> Resp
         Some(title) => page_response(status, title),
         None => plain_status(status),
     };
-    resp.extensions_mut().insert(super::http1::CloseAfter);
+    resp.extensions_mut().insert(super::http::CloseAfter);
     finish(&rt, server.as_ref().map(|s| &s.conf), vars, resp).0
 }
 
@@ -306,7 +148,7 @@ fn date_now() -> Option<HeaderValue> {
     DATE.with(|d| {
         let mut d = d.borrow_mut();
         if d.0 != secs {
-            *d = (secs, super::vars::with_time(now, super::vars::TimeFormat::Http, &mut |t| HeaderValue::from_str(t).ok()));
+            *d = (secs, super::time::with_time(now, super::time::TimeFormat::Http, &mut |t| HeaderValue::from_str(t).ok()));
         }
         d.1.clone()
     })
@@ -538,7 +380,7 @@ fn absolute(r: &Req, url: &str) -> String {
 
 async fn content(rt: &Runtime, loc: &Arc<Location>, r: &mut Req) -> Outcome {
     if let Some(p) = &loc.proxy {
-        return super::upstream::forward(rt, loc, p, r).await;
+        return super::forward::forward(rt, loc, p, r).await;
     }
     if let Some(tf) = &loc.try_files {
         return try_files(rt, &loc.conf, loc, tf, r).await;
@@ -555,13 +397,6 @@ fn host_dir(rt: &Runtime, r: &Req, t: &Template) -> Option<Arc<Path>> {
         return known.clone();
     }
     map_written(&rt.prefix, &*rt.paths, &t.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps })).map(Arc::from)
-}
-
-/// A path written in the configuration (root, alias, log) mapped to the
-/// host: relative ones are under the prefix.
-pub fn map_written(prefix: &Path, paths: &dyn PathMap, value: &str) -> Option<PathBuf> {
-    let written = if value.starts_with('/') { value.to_string() } else { prefix.join(value).display().to_string() };
-    paths.host_path(&written)
 }
 
 /// The host folder a location serves from, and the path of the URI in it.
@@ -717,7 +552,7 @@ fn decorate(rt: &Runtime, conf: &LocConf, r: &Req, mut resp: Response<Body>, sta
             Expires::Seconds(s) => (Some(now + std::time::Duration::from_secs(*s as u64)), Some(format!("max-age={s}"))),
         };
         if let Some(t) = expires
-            && let Ok(v) = HeaderValue::from_str(&files::http_date(t))
+            && let Ok(v) = HeaderValue::from_str(&super::http::http_date(t))
         {
             h.insert(header::EXPIRES, v);
         }

@@ -14,7 +14,8 @@ use hyper::body::{Body as HttpBody, Frame, SizeHint};
 
 use super::FastMap;
 use super::config::{AccessLog, Escape, Http, LocConf, LogFormat};
-use super::handler::{Body, BoxError, Ctx};
+use super::ctx::Ctx;
+use super::http::{Body, BoxError};
 use super::vars::RequestVars;
 
 /// Maps a log path written in the configuration to a host path.

@@ -6,19 +6,23 @@
 
 pub mod body;
 pub mod client;
-pub mod compose;
 pub mod conf;
 pub mod config;
+pub mod ctx;
 pub mod directives;
 pub mod files;
+pub mod forward;
 pub mod gzip;
 pub mod handler;
+pub mod http;
 pub mod http1;
 pub mod log;
 pub mod rawtext;
+pub mod request;
 pub mod routes;
 pub mod send_timeout;
 pub mod server;
+pub mod time;
 pub mod upstream;
 pub mod vars;
 pub mod watch;

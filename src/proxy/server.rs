@@ -13,16 +13,20 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::conf::Resolver;
+use super::conf::{ConfError, Resolver};
 use super::config::{self, Listen, LocConf};
-use super::handler::{self, PathMap, Runtime};
+use super::handler;
 use super::http1::{self, Limits};
 use super::log::{LineFn, Logs, Sink};
+use super::request::{PathMap, Runtime};
 use super::send_timeout::{Io, SendTimeout};
 
 /// The host addresses a `listen` directive opens.
 pub type ListenFn = Arc<dyn Fn(&Listen) -> Vec<SocketAddr> + Send + Sync>;
 use super::upstream::{HostResolver, Upstreams};
+
+/// How long a stopping proxy lets requests in flight finish.
+pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
 /// How a configuration is turned into a running proxy on this host.
 #[derive(Clone)]
@@ -58,30 +62,33 @@ fn all_confs(c: &config::Config) -> Vec<Arc<LocConf>> {
 }
 
 /// Loads and checks a configuration (what `-t` reports on).
-pub fn load(setup: &Setup) -> Result<Runtime, String> {
-    let config = config::load(&setup.conf_path, &setup.conf_prefix, setup.includes.as_ref()).map_err(|e| e.to_string())?;
+pub fn load(setup: &Setup) -> Result<Runtime, ConfError> {
+    let config = config::load(&setup.conf_path, &setup.conf_prefix, setup.includes.as_ref())?;
     let sink = match &setup.log_lines {
         Some(f) => Sink::Lines(f.clone()),
         None => {
             let prefix = setup.prefix.clone();
             let paths = setup.paths.clone();
-            Sink::Files { map: Box::new(move |p: &str| handler::map_written(&prefix, &*paths, p)) }
+            Sink::Files { map: Box::new(move |p: &str| super::request::map_written(&prefix, &*paths, p)) }
         }
     };
     let error_path = config
         .error_log
         .as_ref()
         .filter(|p| p.as_str() != "stderr" && !p.starts_with("syslog:"))
-        .and_then(|p| handler::map_written(&setup.prefix, &*setup.paths, p.split_whitespace().next().unwrap_or(p)));
+        .and_then(|p| super::request::map_written(&setup.prefix, &*setup.paths, p.split_whitespace().next().unwrap_or(p)));
     let logs = Arc::new(Logs::new(sink, error_path));
     let confs = all_confs(&config);
-    logs.check(&config.http, &confs)?;
+    let whole = crate::diag::Location { file: setup.conf_path.display().to_string().into(), line: 0, col: 0 };
+    logs.check(&config.http, &confs).map_err(|e| ConfError::invalid(whole, e))?;
     let upstreams = Upstreams::new(&config.http, setup.hosts.clone());
     let mut host_dirs = super::FastMap::default();
     for c in &confs {
         for t in std::iter::once(&c.root).chain(&c.alias) {
             if let Some(lit) = t.literal() {
-                host_dirs.entry(lit.to_string()).or_insert_with(|| handler::map_written(&setup.prefix, &*setup.paths, lit).map(Arc::from));
+                host_dirs
+                    .entry(lit.to_string())
+                    .or_insert_with(|| super::request::map_written(&setup.prefix, &*setup.paths, lit).map(Arc::from));
             }
         }
     }
@@ -168,7 +175,7 @@ impl Running {
 
     /// Loads the configuration again; on error the old one stays.
     pub fn reload(&self) -> Result<(), String> {
-        let rt = load(&self.setup)?;
+        let rt = load(&self.setup).map_err(|e| e.to_string())?;
         let new: BTreeSet<SocketAddr> = listen_addrs(&rt, &self.setup);
         let old: BTreeSet<SocketAddr> = self.addrs.iter().copied().collect();
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(rt);
@@ -416,7 +423,7 @@ async fn serve(
         async move {
             match incoming {
                 http1::Incoming::Request(req) => {
-                    let peers = handler::Peers { remote, remote_text, local, connection: serial, requests: req.number };
+                    let peers = super::request::Peers { remote, remote_text, local, connection: serial, requests: req.number };
                     let (resp, limit) = handler::handle(rt, req, peers).await;
                     if let Some(l) = limit {
                         sending.set(l);
@@ -424,7 +431,7 @@ async fn serve(
                     resp
                 }
                 http1::Incoming::Refused(r) => {
-                    let peers = handler::Peers { remote, remote_text, local, connection: serial, requests: r.number };
+                    let peers = super::request::Peers { remote, remote_text, local, connection: serial, requests: r.number };
                     handler::refused(rt, r, peers)
                 }
             }

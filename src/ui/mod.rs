@@ -2,6 +2,7 @@
 //! rendering of diagnostics.
 
 pub mod progress;
+pub mod time;
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -10,7 +10,14 @@ command -v debootstrap >/dev/null || { apt-get update -qq; apt-get install -y -q
 WORK=$(mktemp -d /tmp/rcompose-python.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 ROOT=$WORK/root
-debootstrap --variant=minbase --include=python3,python3-pip bookworm "$ROOT" http://deb.debian.org/debian >"$WORK/debootstrap.log" 2>&1 || { tail -20 "$WORK/debootstrap.log"; exit 1; }
+# The Debian mirror apt already uses here (the first URIs: of its sources),
+# so the build works wherever apt does; deb.debian.org when none is named.
+MIRROR=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
+if [ -z "$MIRROR" ]; then
+  MIRROR=$(sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\(http[^[:space:]]*\).*/\2/p' /etc/apt/sources.list 2>/dev/null | head -1)
+fi
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+debootstrap --variant=minbase --include=python3,python3-pip bookworm "$ROOT" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 || { tail -20 "$WORK/debootstrap.log"; exit 1; }
 rm -f "$ROOT"/usr/lib/python3*/EXTERNALLY-MANAGED
 ln -sf python3 "$ROOT/usr/bin/python"
 ln -sf pip3 "$ROOT/usr/bin/pip"

@@ -19,7 +19,7 @@ use super::parse::{HeadParser, Refusal};
 use super::request::{self, Head};
 use super::upgrade::{OnUpgrade, ReadIo, Upgraded, WriteIo};
 use super::write::{self, After, Asked};
-use crate::proxy::handler::Body;
+use crate::proxy::http::Body;
 
 /// A request's body, read from its connection.
 pub type ClientBody = RequestBody<ReadIo>;
@@ -56,11 +56,6 @@ pub struct Limits {
     pub keepalive_timeout: Duration,
     pub keepalive_requests: u64,
 }
-
-/// Marks an answer after which nginx closes the connection: the error pages
-/// it writes for 400, 413, 414, 500 and 501.
-#[derive(Clone, Copy, Debug)]
-pub struct CloseAfter;
 
 /// How a refused head is answered: its page, then the close.
 const REFUSED: Asked = Asked { head: false, http11: true, keep_alive: false, chunked: true, http09: false };
@@ -165,7 +160,7 @@ where
             return;
         }
         let status = resp.status().as_u16();
-        let closes = resp.extensions().get::<CloseAfter>().is_some();
+        let closes = resp.extensions().get::<crate::proxy::http::CloseAfter>().is_some();
         let asked = Asked { keep_alive: asked.keep_alive && !closes, ..asked };
         let after = match write::answer(&mut write, resp, asked, &mut scratch).await {
             Ok(a) => a,

@@ -14,8 +14,8 @@ mod write;
 
 pub use body::{BodyError, RequestBody};
 pub use chunked::{Decoder as ChunkedDecoder, Step as ChunkedStep};
-pub use conn::{ClientBody, CloseAfter, Incoming, Limits, Refused, Request, serve};
+pub use conn::{ClientBody, Incoming, Limits, Refused, Request, serve};
 pub use parse::{HeadParser, MAX_HEAD, MAX_LINE, Refusal};
 pub use request::{Framing, Head, check as check_head, server_name};
 pub use upgrade::{OnUpgrade, Upgraded};
-pub use write::{Reason, reason, status_line};
+pub use write::Reason;

@@ -8,62 +8,16 @@ use std::io::IoSlice;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
+use hyper::Response;
 use hyper::header::{self, HeaderMap};
-use hyper::{Response, StatusCode};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use crate::proxy::handler::Body;
+use crate::proxy::http::Body;
 
 /// An upstream's reason phrase, passed on with its status as nginx passes
 /// on the status line it got.
 #[derive(Debug, Clone)]
 pub struct Reason(pub Bytes);
-
-/// nginx's reason phrase for a status it writes itself; `None` for those
-/// it writes as a bare code (`HTTP/1.1 422 `).
-pub fn reason(code: u16) -> Option<&'static str> {
-    Some(match code {
-        100 => "Continue",
-        101 => "Switching Protocols",
-        200 => "OK",
-        201 => "Created",
-        202 => "Accepted",
-        204 => "No Content",
-        206 => "Partial Content",
-        301 => "Moved Permanently",
-        302 => "Moved Temporarily",
-        303 => "See Other",
-        304 => "Not Modified",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        402 => "Payment Required",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Not Allowed",
-        406 => "Not Acceptable",
-        408 => "Request Time-out",
-        409 => "Conflict",
-        410 => "Gone",
-        411 => "Length Required",
-        412 => "Precondition Failed",
-        413 => "Request Entity Too Large",
-        414 => "Request-URI Too Large",
-        415 => "Unsupported Media Type",
-        416 => "Requested Range Not Satisfiable",
-        421 => "Misdirected Request",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Temporarily Unavailable",
-        504 => "Gateway Time-out",
-        505 => "HTTP Version Not Supported",
-        507 => "Insufficient Storage",
-        _ => return None,
-    })
-}
 
 /// How the connection goes on after an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +86,7 @@ fn head(resp: &Response<Body>, asked: Asked, out: &mut Vec<u8>) -> (Frame, After
     out.push(b' ');
     match resp.extensions().get::<Reason>() {
         Some(Reason(r)) => out.extend_from_slice(r),
-        None => out.extend_from_slice(reason(code).unwrap_or("").as_bytes()),
+        None => out.extend_from_slice(crate::proxy::http::reason(code).unwrap_or("").as_bytes()),
     }
     out.extend_from_slice(b"\r\n");
     for (name, value) in headers {
@@ -247,18 +201,10 @@ async fn write_parts<W: AsyncWrite + Unpin>(io: &mut W, parts: &[&[u8]]) -> std:
     Ok(())
 }
 
-/// The status line and reason of a status for a page: nginx's words.
-pub fn status_line(status: StatusCode) -> String {
-    match reason(status.as_u16()) {
-        Some(r) => format!("{} {r}", status.as_u16()),
-        None => status.as_u16().to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proxy::handler::full;
+    use crate::proxy::http::full;
 
     fn written(resp: Response<Body>, asked: Asked) -> (String, After) {
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
@@ -275,19 +221,19 @@ mod tests {
     #[test]
     fn reasons_framing_and_connection_as_nginx_writes_them() {
         let mut r = Response::new(full("no"));
-        *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        *r.status_mut() = hyper::StatusCode::METHOD_NOT_ALLOWED;
         let (text, after) = written(r, ASKED);
         assert_eq!(text, "HTTP/1.1 405 Not Allowed\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nno");
         assert_eq!(after, After::KeepAlive);
         let mut r = Response::new(full(""));
-        *r.status_mut() = StatusCode::from_u16(422).unwrap();
+        *r.status_mut() = hyper::StatusCode::from_u16(422).unwrap();
         r.extensions_mut().insert(Reason(Bytes::from_static(b"Nope")));
         assert!(written(r, ASKED).0.starts_with("HTTP/1.1 422 Nope\r\n"));
-        let stream = futures::stream::iter([Ok::<_, crate::proxy::handler::BoxError>(hyper::body::Frame::data(Bytes::from("abc")))]);
+        let stream = futures::stream::iter([Ok::<_, crate::proxy::http::BoxError>(hyper::body::Frame::data(Bytes::from("abc")))]);
         let r = Response::new(BodyExt::boxed(http_body_util::StreamBody::new(stream)));
         let (text, _) = written(r, ASKED);
         assert_eq!(text, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
-        let stream = futures::stream::iter([Ok::<_, crate::proxy::handler::BoxError>(hyper::body::Frame::data(Bytes::from("abc")))]);
+        let stream = futures::stream::iter([Ok::<_, crate::proxy::http::BoxError>(hyper::body::Frame::data(Bytes::from("abc")))]);
         let r = Response::new(BodyExt::boxed(http_body_util::StreamBody::new(stream)));
         let (text, after) = written(r, Asked { http11: false, ..ASKED });
         assert_eq!((text.as_str(), after), ("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc", After::Close));

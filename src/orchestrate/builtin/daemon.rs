@@ -1,0 +1,131 @@
+//! The detached proxy process (`rcompose proxy-daemon SERVICE`): serves a
+//! project's nginx service, or, with a restart policy, supervises a serving
+//! child and starts it again when it dies.
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::detached::{GATE, GATE_CLOSED, ProxyState, files, send_signal};
+use super::in_process::load_in_process;
+use crate::compose::Project;
+use crate::engine::Engine;
+use crate::proxy::server;
+
+/// Waits for the starter's `go`; false when it went away without one.
+async fn released() -> bool {
+    use tokio::io::AsyncBufReadExt;
+    let mut line = String::new();
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    matches!(stdin.read_line(&mut line).await, Ok(n) if n > 0 && line.trim() == "go")
+}
+
+/// The body of the hidden `proxy-daemon` command. With a restart policy it
+/// supervises a serving child and starts it again when it dies; otherwise it
+/// serves itself. Either way it stops gracefully on SIGTERM.
+pub fn daemon(project: Arc<Project>, service: &str, child: bool) -> anyhow::Result<i32> {
+    let Some(svc) = project.services.get(service) else { anyhow::bail!("no such service: {service}") };
+    let restart = svc.restart_policy().unwrap_or_default();
+    let supervised = !child && (restart == "always" || restart == "unless-stopped" || restart.starts_with("on-failure"));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    if supervised {
+        return runtime.block_on(supervise(service, &restart));
+    }
+    runtime.block_on(async move {
+        let engine = Engine::connect().await?;
+        let lines: crate::proxy::log::LineFn = Arc::new(|l: &str| println!("{l}"));
+        let loaded = load_in_process(&project, service, lines)?;
+        if std::env::var_os(GATE).is_some() && !released().await {
+            return Ok(GATE_CLOSED);
+        }
+        let (running, follow) = loaded.start(&engine, &project).await?;
+        let supervisor = std::env::var("RCOMPOSE_PROXY_SUPERVISOR").ok().and_then(|p| p.parse().ok());
+        let st = ProxyState {
+            pid: supervisor.unwrap_or(std::process::id()),
+            server_pid: std::process::id(),
+            addrs: running.addrs.iter().map(|a| a.to_string()).collect(),
+            started: SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs() as i64,
+        };
+        let (state, _) = files(&project.name, service);
+        let tmp = state.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec(&st)?)?;
+        std::fs::rename(&tmp, &state)?;
+        eprintln!("rcompose proxy: serving service {service} on {}", st.addrs.join(", "));
+        server::run_until_signal(running, crate::proxy::server::SHUTDOWN_DEADLINE).await;
+        follow.abort();
+        if supervisor.is_none() {
+            let _ = std::fs::remove_file(&state);
+        }
+        Ok(0)
+    })
+}
+
+/// Runs the serving child, starting it again when it dies as the restart
+/// policy says. Held at the gate, it passes the starter's `go` on to the
+/// child of the moment; a child started after that is not gated.
+async fn supervise(service: &str, restart: &str) -> anyhow::Result<i32> {
+    use tokio::io::AsyncWriteExt;
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let args: Vec<String> = std::env::args().skip(1).chain(["--child".to_string()]).collect();
+    let mut failures = 0u32;
+    let max = restart.strip_prefix("on-failure:").and_then(|n| n.parse::<u32>().ok());
+    let mut gated = std::env::var_os(GATE).is_some();
+    let gate = released();
+    tokio::pin!(gate);
+    loop {
+        let mut cmd = tokio::process::Command::new(std::env::current_exe()?);
+        cmd.args(&args).env("RCOMPOSE_PROXY_SUPERVISOR", std::process::id().to_string());
+        if gated {
+            cmd.env(GATE, "1").stdin(Stdio::piped());
+        } else {
+            cmd.env_remove(GATE).stdin(Stdio::null());
+        }
+        let mut child = cmd.spawn()?;
+        let mut child_gate = child.stdin.take();
+        let status = loop {
+            tokio::select! {
+                status = child.wait() => break status?,
+                go = &mut gate, if gated => {
+                    gated = false;
+                    let child_gate = child_gate.take();
+                    if !go {
+                        // The starter went away: the child exits at its closed gate.
+                        drop(child_gate);
+                        let _ = child.wait().await;
+                        return Ok(0);
+                    }
+                    if let Some(mut g) = child_gate {
+                        let _ = g.write_all(b"go\n").await;
+                    }
+                }
+                _ = term.recv() => {
+                    if let Some(id) = child.id() {
+                        send_signal(id.into(), libc::SIGTERM);
+                    }
+                    let _ = tokio::time::timeout(crate::proxy::server::SHUTDOWN_DEADLINE, child.wait()).await;
+                    return Ok(0);
+                }
+            }
+        };
+        if status.code() == Some(GATE_CLOSED) {
+            return Ok(0);
+        }
+        if gated {
+            // It failed before serving at all (its configuration, say): starting it
+            // again cannot help, and the starter waiting at the gate should hear now.
+            eprintln!("rcompose proxy: service {service}: the proxy exited before it was released ({status})");
+            return Ok(1);
+        }
+        eprintln!("rcompose proxy: service {service}: the proxy exited ({status})");
+        if restart.starts_with("on-failure") && status.success() {
+            return Ok(0);
+        }
+        failures += 1;
+        if max.is_some_and(|m| failures > m) {
+            return Ok(1);
+        }
+        eprintln!("rcompose proxy: service {service}: restarting (restart: {restart})");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

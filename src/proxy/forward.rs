@@ -1,0 +1,495 @@
+//! Forwarding a request to its upstream, as nginx's proxy module does: the
+//! URI mapped as nginx maps it, the head with proxy_set_header and without
+//! hop-by-hop headers, the body read whole first (or streamed), peers tried
+//! in turn with their failures counted, 502 and 504 through error_page,
+//! X-Accel-Redirect followed, proxy_redirect applied, Upgrade tunnelled.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http_body_util::BodyExt;
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Method, Response};
+
+use super::client;
+use super::config::{Location, ProxyPass, Redirect};
+use super::ctx::Ctx;
+use super::http::{HOP_BY_HOP, connection_named};
+use super::request::{Outcome, Req, Runtime};
+use super::upstream::Group;
+
+/// The URI sent upstream, as nginx's proxy module makes it: the request
+/// target as the client sent it while the URI is unchanged and proxy_pass
+/// names no URI; otherwise the location's prefix replaced by proxy_pass's
+/// URI (unless `rewrite ... break` left the location), the rest of `$uri`
+/// escaped when the client's URI was percent-encoded or the URI was
+/// rewritten (else its bytes as they are), then `?` and `$args`.
+pub fn upstream_uri(p: &ProxyPass, r: &Req) -> String {
+    if p.uri.is_none() && !r.uri_changed && r.vars.authority.as_deref().is_none_or(|_| r.vars.request_uri.starts_with('/')) {
+        return r.vars.request_uri.clone();
+    }
+    let valid_location = !r.rewritten_break;
+    let (prefix, loc_len) = match (&p.uri, &r.matched_prefix) {
+        (Some(part), Some(m)) if valid_location && r.vars.uri.starts_with(m.as_str()) => (part.as_str(), m.len()),
+        (Some(part), _) if valid_location => (part.as_str(), 0),
+        _ => ("", 0),
+    };
+    let rest = &r.vars.uri[loc_len..];
+    let quoted = r.vars.request_uri[..r.vars.path_len].contains('%');
+    let mut out = String::with_capacity(prefix.len() + rest.len() + r.vars.args.len() + 8);
+    out.push_str(prefix);
+    if quoted || r.uri_changed {
+        out.push_str(&super::routes::escape_for_upstream(rest));
+    } else {
+        out.push_str(rest);
+    }
+    if !r.vars.args.is_empty() {
+        out.push('?');
+        out.push_str(&r.vars.args);
+    }
+    out
+}
+
+/// Headers of an upstream's answer nginx does not pass on unless
+/// proxy_pass_header names them.
+const HIDDEN: [HeaderName; 8] = [
+    header::DATE,
+    header::SERVER,
+    HeaderName::from_static("x-pad"),
+    HeaderName::from_static("x-accel-expires"),
+    HeaderName::from_static("x-accel-redirect"),
+    HeaderName::from_static("x-accel-limit-rate"),
+    HeaderName::from_static("x-accel-buffering"),
+    HeaderName::from_static("x-accel-charset"),
+];
+
+/// An HTTP token, as header names must be (each proxy_set_header name, on
+/// every request: by table, it cost some 400 instructions a request).
+fn is_token(s: &str) -> bool {
+    const TOKEN: [bool; 256] = super::alnum_and(b"!#$%&'*+-.^_`|~");
+    !s.is_empty() && s.bytes().all(|b| TOKEN[b as usize])
+}
+
+/// A header value with no line breaks or other control characters.
+fn is_field_value(s: &str) -> bool {
+    s.bytes().all(|b| b == b'\t' || !b.is_ascii_control())
+}
+
+fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// How the request's body goes upstream.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sending {
+    None,
+    /// Read whole first: sent with its length, as nginx sends it.
+    Length(u64),
+    /// Streamed as the client sends it, in chunks.
+    Chunked,
+    /// Streamed with the length the client declared.
+    Declared,
+}
+
+/// The request head sent upstream, written as nginx orders it: Host, the
+/// proxy_set_header headers, then the client's own less hop-by-hop ones and
+/// those proxy_set_header replaces. Upgrade and Connection reach the
+/// upstream only through proxy_set_header, as in nginx: a client's Upgrade
+/// is no reason to switch protocols where the configuration did not ask.
+fn request_head(rt: &Runtime, conf: &super::config::LocConf, r: &Req, uri: &str, sending: Sending) -> Vec<u8> {
+    let ctx = Ctx { rv: &r.vars, maps: &rt.config.http.maps };
+    let mut out = Vec::with_capacity(256 + 64 * r.vars.headers.len());
+    out.extend_from_slice(r.method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(&super::rawtext::to_bytes(uri));
+    let version_at = out.len();
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    // Room for an address list or a Host: grown once, not from nothing.
+    let mut value = String::with_capacity(64);
+    match conf.proxy_set_headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        Some((_, t)) => t.eval_into(&ctx, &mut value),
+        None => value.push_str(r.vars.proxy_host.as_deref().unwrap_or_default()),
+    }
+    if !value.is_empty() && is_field_value(&value) {
+        push_header(&mut out, b"Host", &super::rawtext::to_bytes(&value));
+    }
+    let mut upgrades = false;
+    for (name, t) in &conf.proxy_set_headers {
+        if name.eq_ignore_ascii_case("host") || !is_token(name) {
+            continue;
+        }
+        value.clear();
+        t.eval_into(&ctx, &mut value);
+        // An empty value means the header is not sent at all.
+        if !value.is_empty() && is_field_value(&value) {
+            upgrades |= name.eq_ignore_ascii_case("upgrade");
+            push_header(&mut out, name.as_bytes(), &super::rawtext::to_bytes(&value));
+        }
+    }
+    let named = connection_named(&r.vars.headers);
+    for (k, v) in &r.vars.headers {
+        if k == header::HOST
+            || HOP_BY_HOP.contains(k)
+            || named.contains(k)
+            || (k == header::CONTENT_LENGTH && sending != Sending::Declared)
+            || conf.proxy_set_headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(k.as_str()))
+        {
+            continue;
+        }
+        push_header(&mut out, k.as_str().as_bytes(), v.as_bytes());
+    }
+    for (k, v) in &r.vars.raw_headers {
+        if HOP_BY_HOP.contains(k) || named.contains(k) || conf.proxy_set_headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(k.as_str())) {
+            continue;
+        }
+        push_header(&mut out, k.as_str().as_bytes(), v);
+    }
+    match sending {
+        Sending::Length(n) => push_header(&mut out, b"Content-Length", itoa::Buffer::new().format(n).as_bytes()),
+        Sending::Chunked => push_header(&mut out, b"Transfer-Encoding", b"chunked"),
+        Sending::None | Sending::Declared => {}
+    }
+    // An upgrade asked of an upstream spoken to in HTTP/1.0 (nginx's
+    // default proxy_http_version) is asked in HTTP/1.0, as nginx asks it.
+    if upgrades && conf.proxy_http_version != "1.1" {
+        out[version_at..version_at + 9].copy_from_slice(b" HTTP/1.0");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut Req) -> Outcome {
+    let conf = &loc.conf;
+    let uri = upstream_uri(p, r);
+    r.vars.proxy_host = Some(p.proxy_host.clone());
+    r.vars.proxy_port = Some(p.port);
+
+    // The body: read whole before any upstream is contacted (nginx's
+    // proxy_request_buffering on), or streamed as it comes.
+    let mut streamed: Option<super::http1::ClientBody> = None;
+    let mut buffered: Option<Arc<super::body::Buffered>> = None;
+    if let Some(mut b) = r.body.take() {
+        b.set_limits(conf.client_max_body_size, conf.client_body_timeout);
+        r.vars.body_read = Some(b.counter());
+        if conf.proxy_request_buffering || hyper::body::Body::is_end_stream(&b) {
+            match super::body::Buffered::read(b).await {
+                Ok(whole) => buffered = Some(Arc::new(whole)),
+                Err(e) => return Outcome::Status(e.status()),
+            }
+        } else {
+            streamed = Some(b);
+        }
+    }
+    let sending = match (&buffered, &streamed) {
+        (Some(b), _) if b.is_empty() && !r.vars.headers.contains_key(header::CONTENT_LENGTH) => Sending::None,
+        (Some(b), _) => Sending::Length(b.len()),
+        (None, Some(b)) if b.declared().is_some() => Sending::Declared,
+        (None, Some(_)) => Sending::Chunked,
+        (None, None) => Sending::None,
+    };
+    // A body in hand can go again to the next server; one streamed cannot.
+    let replayable = streamed.is_none();
+    let head = request_head(rt, conf, r, &uri, sending);
+    let upgrade = r.on_upgrade.is_some();
+    let keep = |k: &HeaderName| {
+        !((HIDDEN.contains(k) && !conf.proxy_pass_headers.iter().any(|p| p == k.as_str()))
+            || conf.proxy_hide_headers.iter().any(|h| h.eq_ignore_ascii_case(k.as_str())))
+    };
+
+    // Peers: an upstream block's servers, or the one address written.
+    let group = rt.upstreams.groups.get(&p.target);
+    let peer = |i: usize| match group {
+        Some(g) => (g.def.servers[i].host.as_str(), g.def.servers[i].port),
+        None => (p.host.as_str(), p.port),
+    };
+    // nginx's defaults for the address a proxy_pass names, or the server's.
+    let limits = |i: usize| match group {
+        Some(g) => (g.def.servers[i].max_fails, g.def.servers[i].fail_timeout),
+        None => (1, Duration::from_secs(10)),
+    };
+    let mut tried: Vec<usize> = Vec::new();
+    // A name with several addresses (a scaled service) is, as in nginx, a
+    // group of them: the live ones after the first are tried next, in turn,
+    // and each failure counts against its address, not the name.
+    let mut alternates: std::collections::VecDeque<SocketAddr> = Default::default();
+    let mut spread = false;
+    let mut idx = 0;
+    // A second pass (after an internal redirect) lists its own peers.
+    r.vars.upstream_addr.clear();
+    r.vars.upstream_status.clear();
+    let started = Instant::now();
+    let mut status = 502;
+    let no_live = |r: &Req| {
+        rt.logs.error(&format!("no live upstreams while connecting to upstream \"{}\", client: {}", p.target, r.vars.remote.ip()));
+    };
+    loop {
+        let next = alternates.pop_front();
+        if next.is_none() {
+            idx = match group {
+                Some(g) => match g.pick(&tried) {
+                    Some(i) => i,
+                    None => {
+                        if tried.is_empty() {
+                            no_live(r);
+                        }
+                        break;
+                    }
+                },
+                None if tried.is_empty() => 0,
+                None => break,
+            };
+            tried.push(idx);
+        }
+        let (host, port) = peer(idx);
+        let resolved = match next {
+            Some(a) => Ok(vec![a]),
+            None => rt.upstreams.resolver.resolve(host, port).await,
+        };
+        let addr = match resolved {
+            Ok(a) if next.is_some() => a[0],
+            Ok(a) if a.len() > 1 => {
+                spread = true;
+                let live = rt.upstreams.live(&p.target, &a);
+                let Some((first, rest)) = live.split_first() else {
+                    no_live(r);
+                    continue;
+                };
+                alternates.extend(rest);
+                *first
+            }
+            Ok(a) if !a.is_empty() => {
+                spread = false;
+                a[0]
+            }
+            other => {
+                spread = false;
+                let why = other.err().unwrap_or_else(|| "no address".into());
+                let a = next_entry(&mut r.vars.upstream_addr);
+                a.push_str(host);
+                a.push(':');
+                a.push_str(itoa::Buffer::new().format(port));
+                next_entry(&mut r.vars.upstream_status).push_str("502");
+                peer_failed(rt, group, idx, &format!("upstream \"{host}:{port}\" is unavailable ({why})"), r, None);
+                if replayable {
+                    continue;
+                }
+                break;
+            }
+        };
+        let list = next_entry(&mut r.vars.upstream_addr);
+        // `host:port` grown from nothing takes three allocations.
+        list.reserve(21);
+        super::vars::addr_into(&addr, list);
+        let body: Option<super::http::Body> = match (&buffered, streamed.take()) {
+            (Some(b), _) if !b.is_empty() => Some(b.body()),
+            (_, Some(s)) => Some(BodyExt::boxed(BodyExt::map_err(s, |e| -> super::http::BoxError { Box::new(e) }))),
+            _ => None,
+        };
+        let exchange = client::Exchange {
+            head: &head,
+            body,
+            chunked: sending == Sending::Chunked,
+            head_request: r.method == Method::HEAD,
+            upgrade,
+            connect_timeout: conf.proxy_connect_timeout,
+            send_timeout: conf.proxy_send_timeout,
+            read_timeout: conf.proxy_read_timeout,
+            gone: rt.upstreams.resolver.gone(addr),
+            keepalive: group.map(|g| g.def.keepalive).unwrap_or_default(),
+            idempotent: !matches!(r.method.as_str(), "POST" | "LOCK" | "PATCH"),
+        };
+        match client::exchange(addr, exchange, &keep).await {
+            Ok(answer) => {
+                if spread {
+                    rt.upstreams.addr_succeeded(&p.target, addr);
+                }
+                if let Some(g) = group {
+                    g.succeeded(idx);
+                }
+                next_entry(&mut r.vars.upstream_status).push_str(answer.status.as_str());
+                r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
+                return respond(rt, conf, p, r, answer);
+            }
+            // The client's body broke a limit while streaming: nginx's answer, not the upstream's fault.
+            Err(client::Failure::RequestBody(e)) if e.downcast_ref::<super::http1::BodyError>().is_some() => {
+                return Outcome::Status(e.downcast_ref::<super::http1::BodyError>().map_or(400, |e| e.status()));
+            }
+            Err(f) => {
+                status = f.status();
+                next_entry(&mut r.vars.upstream_status).push_str(itoa::Buffer::new().format(status));
+                if spread {
+                    let (max_fails, fail_timeout) = limits(idx);
+                    rt.upstreams.addr_failed(&p.target, addr, max_fails, fail_timeout);
+                }
+                peer_failed(rt, group.filter(|_| !spread), idx, &f.describe(&addr), r, Some((&addr, &uri)));
+                if replayable && f.retry_elsewhere() {
+                    continue;
+                }
+                break;
+            }
+        }
+    }
+    r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
+    Outcome::Status(status)
+}
+
+/// `$upstream_addr` and `$upstream_status` list one entry per peer tried,
+/// ", " between, as nginx writes them: the list, ready for the next one.
+fn next_entry(list: &mut String) -> &mut String {
+    if !list.is_empty() {
+        list.push_str(", ");
+    }
+    list
+}
+
+/// Logs a failed attempt at a peer and counts it against the peer.
+fn peer_failed(rt: &Runtime, group: Option<&Group>, idx: usize, what: &str, r: &Req, upstream: Option<(&SocketAddr, &str)>) {
+    let mut line = format!("{what}, client: {}, request: \"{} {}\"", r.vars.remote.ip(), r.vars.method, r.vars.request_uri);
+    if let Some((addr, uri)) = upstream {
+        line.push_str(&format!(", upstream: \"http://{addr}{uri}\""));
+    }
+    rt.logs.error(&line);
+    if let Some(g) = group {
+        g.failed(idx);
+    }
+}
+
+/// The headers of an answer that follow its X-Accel-Redirect, as nginx's.
+const CARRIED: [HeaderName; 6] =
+    [header::CONTENT_TYPE, header::SET_COOKIE, header::CONTENT_DISPOSITION, header::CACHE_CONTROL, header::EXPIRES, header::ACCEPT_RANGES];
+
+/// X-Accel-Redirect: the answer's body is dropped (and its connection
+/// closed) and the request goes on, as a GET, at the URI or named
+/// location the upstream gave, internal ones included.
+fn accel_redirect(r: &mut Req, target: &[u8], headers: &HeaderMap) -> Outcome {
+    let mut carried = HeaderMap::new();
+    for name in &CARRIED {
+        for v in headers.get_all(name) {
+            carried.append(name.clone(), v.clone());
+        }
+    }
+    r.carried = Some(carried);
+    if r.method != Method::HEAD {
+        r.method = Method::GET;
+    }
+    r.body = None;
+    let target = String::from_utf8_lossy(target);
+    if let Some(name) = target.strip_prefix('@') {
+        return Outcome::Named(name.to_string());
+    }
+    let (path, _) = target.split_once('?').unwrap_or((&target, ""));
+    // nginx takes no URI that climbs, even within the root, and none that
+    // normalization refuses (relative, above the root, NUL): "unsafe URI", 404.
+    let climbs = path.split('/').any(|seg| seg == "..");
+    if climbs || super::routes::normalize(path).is_err() {
+        return Outcome::Status(404);
+    }
+    Outcome::Internal(target.into_owned())
+}
+
+fn respond(rt: &Runtime, conf: &super::config::LocConf, p: &ProxyPass, r: &mut Req, answer: client::Answer) -> Outcome {
+    let status = answer.status;
+    if conf.proxy_intercept_errors && status.as_u16() >= 300 && conf.error_pages.iter().any(|e| e.codes.contains(&status.as_u16())) {
+        return Outcome::Status(status.as_u16());
+    }
+    if let Some(target) = answer.accel_redirect.as_ref().filter(|_| !conf.ignore_accel_redirect) {
+        return accel_redirect(r, target, &answer.headers);
+    }
+    let mut out = Response::new(super::http::empty());
+    *out.status_mut() = status;
+    *out.headers_mut() = answer.headers;
+    match answer.body {
+        client::AnswerBody::Upgraded(upstream, early) => {
+            let Some(client_upgrade) = r.on_upgrade.take() else {
+                return Outcome::Status(502);
+            };
+            tokio::spawn(async move {
+                let Ok(mut down) = client_upgrade.await else {
+                    return;
+                };
+                let mut up = upstream;
+                // What the upstream sent right behind its 101 goes first.
+                if tokio::io::AsyncWriteExt::write_all(&mut down, &early).await.is_err() {
+                    return;
+                }
+                let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+            });
+        }
+        client::AnswerBody::Stream(body) => {
+            rewrite_location(rt, conf, p, r, out.headers_mut());
+            *out.body_mut() = BodyExt::boxed(body);
+        }
+    }
+    Outcome::Done(out)
+}
+
+/// proxy_redirect: `default` maps the proxied URL back to the location.
+fn rewrite_location(rt: &Runtime, conf: &super::config::LocConf, p: &ProxyPass, r: &Req, h: &mut HeaderMap) {
+    let Some(loc) = h.get(header::LOCATION).and_then(|v| v.to_str().ok()).map(String::from) else {
+        return;
+    };
+    let rules: Vec<(String, String)> = match &conf.proxy_redirect {
+        Redirect::Off => return,
+        Redirect::Default => match (&p.uri, &r.matched_prefix) {
+            (Some(part), Some(prefix)) => {
+                vec![(format!("http://{}{part}", p.target), prefix.clone())]
+            }
+            _ => return,
+        },
+        Redirect::Rules(rules) => {
+            rules.iter().map(|(from, to)| (from.clone(), to.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps }))).collect()
+        }
+    };
+    for (from, to) in rules {
+        if let Some(rest) = loc.strip_prefix(from.as_str()) {
+            if let Ok(v) = HeaderValue::from_str(&format!("{to}{rest}")) {
+                h.insert(header::LOCATION, v);
+            }
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::http::is_hop_by_hop;
+
+    #[test]
+    fn tokens_are_rfc_9110_tokens() {
+        for b in 0..=255u8 {
+            let want = b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            let s = String::from_utf8_lossy(&[b]).into_owned();
+            assert_eq!(is_token(&s), want && s.len() == 1, "byte {b:#x}");
+        }
+        assert!(is_token("X-Forwarded-For") && !is_token("") && !is_token("Bad Name") && !is_token("a:b"));
+    }
+
+    #[test]
+    fn hop_by_hop_headers_and_those_connection_names_are_removed() {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("connection", "keep-alive, X-Trace , close"),
+            ("connection", "x-other"),
+            ("keep-alive", "timeout=5"),
+            ("x-trace", "1"),
+            ("x-other", "2"),
+            ("te", "trailers"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "websocket"),
+            ("proxy-connection", "keep-alive"),
+            ("trailer", "x"),
+            ("x-kept", "3"),
+            ("content-type", "text/plain"),
+        ] {
+            h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
+        let named = connection_named(&h);
+        let left: Vec<&str> = h.keys().filter(|k| !is_hop_by_hop(k) && !named.contains(k)).map(|k| k.as_str()).collect();
+        assert_eq!(left, ["x-kept", "content-type"]);
+    }
+}

@@ -1,0 +1,148 @@
+//! The HTTP pieces every part of the proxy shares, and that depend on no
+//! other part: the body type, nginx's status lines and error pages, the
+//! hop-by-hop header names, HTTP dates. A leaf, so the proxy's modules
+//! import it rather than each other.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::header::{self, HeaderMap, HeaderName};
+use hyper::{Response, StatusCode};
+use std::time::SystemTime;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub type Body = http_body_util::combinators::BoxBody<Bytes, BoxError>;
+
+pub fn full(data: impl Into<Bytes>) -> Body {
+    Full::new(data.into()).map_err(|never| match never {}).boxed()
+}
+
+pub fn empty() -> Body {
+    Empty::new().map_err(|never| match never {}).boxed()
+}
+
+const STATUS_TEXT_FOOTER: &str = "<hr><center>rcompose</center>\r\n</body>\r\n</html>\r\n";
+
+/// nginx's built-in page for an error status, titled in its words.
+pub fn default_page(status: StatusCode) -> String {
+    page_text(&status_line(status))
+}
+
+fn page_text(title: &str) -> String {
+    format!("<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n{STATUS_TEXT_FOOTER}")
+}
+
+pub(crate) fn page_response(status: StatusCode, title: &str) -> Response<Body> {
+    let page = page_text(title);
+    let mut resp = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/html")
+        .header(header::CONTENT_LENGTH, page.len())
+        .body(full(page))
+        .expect("valid response");
+    // nginx closes the connection after the pages of these errors.
+    if matches!(status.as_u16(), 400 | 413 | 414 | 500 | 501) {
+        resp.extensions_mut().insert(CloseAfter);
+    }
+    resp
+}
+
+pub fn plain_status(status: StatusCode) -> Response<Body> {
+    page_response(status, &status_line(status))
+}
+
+/// nginx's reason phrase for a status it writes itself; `None` for those
+/// it writes as a bare code (`HTTP/1.1 422 `).
+pub fn reason(code: u16) -> Option<&'static str> {
+    Some(match code {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Moved Temporarily",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Not Allowed",
+        406 => "Not Acceptable",
+        408 => "Request Time-out",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Request Entity Too Large",
+        414 => "Request-URI Too Large",
+        415 => "Unsupported Media Type",
+        416 => "Requested Range Not Satisfiable",
+        421 => "Misdirected Request",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Temporarily Unavailable",
+        504 => "Gateway Time-out",
+        505 => "HTTP Version Not Supported",
+        507 => "Insufficient Storage",
+        _ => return None,
+    })
+}
+
+/// The status line and reason of a status for a page: nginx's words.
+pub fn status_line(status: StatusCode) -> String {
+    match reason(status.as_u16()) {
+        Some(r) => format!("{} {r}", status.as_u16()),
+        None => status.as_u16().to_string(),
+    }
+}
+
+/// Marks an answer after which nginx closes the connection: the error pages
+/// it writes for 400, 413, 414, 500 and 501.
+#[derive(Clone, Copy, Debug)]
+pub struct CloseAfter;
+
+/// Typed names: removing by `&str` parses the name on every call. A
+/// static, not a const: a const array is built and dropped at every use.
+pub(crate) static HOP_BY_HOP: [HeaderName; 7] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+
+/// Names the Connection header lists: hop-by-hop for this message too
+/// ("close" and "keep-alive" are options, not names worth a lookup).
+pub(crate) fn connection_named(h: &HeaderMap) -> Vec<HeaderName> {
+    h.get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| {
+            let t = t.trim();
+            (!t.eq_ignore_ascii_case("close") && !t.eq_ignore_ascii_case("keep-alive"))
+                .then(|| HeaderName::from_bytes(t.as_bytes()).ok())?
+        })
+        .collect()
+}
+
+/// Hop-by-hop by name: never passed from one connection to the next.
+pub fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(name)
+}
+
+/// An HTTP date (formatted once per second).
+pub fn http_date(t: SystemTime) -> String {
+    super::time::format_time(t, super::time::TimeFormat::Http)
+}

@@ -1,0 +1,94 @@
+//! What answering a request works with: the running configuration
+//! ([`Runtime`]), one request's state as it moves through the phases
+//! ([`Req`]), and what a phase decides ([`Outcome`]).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hyper::header::HeaderValue;
+use hyper::{Method, Response};
+
+use super::config::Config;
+use super::files;
+use super::http::Body;
+use super::log::Logs;
+use super::upstream::Upstreams;
+use super::vars::RequestVars;
+
+/// Maps paths written in the configuration (roots, aliases) to host paths.
+pub trait PathMap: Send + Sync {
+    fn host_path(&self, conf_path: &str) -> Option<PathBuf>;
+}
+
+pub struct Identity;
+
+impl PathMap for Identity {
+    fn host_path(&self, conf_path: &str) -> Option<PathBuf> {
+        Some(PathBuf::from(conf_path))
+    }
+}
+
+/// Everything a running proxy needs to answer requests.
+pub struct Runtime {
+    pub config: Config,
+    pub prefix: PathBuf,
+    pub paths: Arc<dyn PathMap>,
+    pub upstreams: Upstreams,
+    pub logs: Arc<Logs>,
+    pub cache: files::Cache,
+    pub server_header: HeaderValue,
+    /// Roots and aliases written without variables, mapped to the host once.
+    pub host_dirs: super::FastMap<String, Option<Arc<Path>>>,
+}
+
+/// A path written in the configuration (root, alias, log) mapped to the
+/// host: relative ones are under the prefix.
+pub fn map_written(prefix: &Path, paths: &dyn PathMap, value: &str) -> Option<PathBuf> {
+    let written = if value.starts_with('/') { value.to_string() } else { prefix.join(value).display().to_string() };
+    paths.host_path(&written)
+}
+
+/// What a phase decided.
+pub enum Outcome {
+    /// A finished response (a file, an upstream's answer, a `return` with text).
+    Done(Response<Body>),
+    /// An error or status to answer, through `error_page` where configured.
+    Status(u16),
+    /// An external redirect.
+    Redirect(u16, String),
+    /// Continue with another URI in the same server (index, try_files).
+    Internal(String),
+    /// Continue in a named location.
+    Named(String),
+}
+
+/// The state of one request as it moves through the phases.
+pub struct Req {
+    pub method: Method,
+    pub body: Option<super::http1::ClientBody>,
+    pub vars: RequestVars,
+    /// The URI was changed by `rewrite ... break` in the current location.
+    pub rewritten_break: bool,
+    /// The URI is no longer the client's (rewrite, index, try_files, error_page).
+    pub uri_changed: bool,
+    pub matched_prefix: Option<String>,
+    /// The client side of an Upgrade, for tunnelling after a 101.
+    pub on_upgrade: Option<super::http1::OnUpgrade>,
+    /// The file system as this request sees it.
+    pub seen: files::Seen,
+    /// What an upstream's X-Accel-Redirect carries to the answer it redirects to.
+    pub carried: Option<hyper::HeaderMap>,
+}
+
+/// Where a request came from and went to, and its place on its connection.
+#[derive(Clone, Copy)]
+pub struct Peers {
+    pub remote: SocketAddr,
+    pub remote_text: super::vars::IpText,
+    pub local: SocketAddr,
+    /// The connection's serial number.
+    pub connection: u64,
+    /// Requests on the connection so far, this one included.
+    pub requests: u64,
+}
