@@ -66,6 +66,28 @@ pub enum Progress {
     Quiet,
 }
 
+impl From<Ansi> for crate::ui::Ansi {
+    fn from(a: Ansi) -> Self {
+        match a {
+            Ansi::Never => crate::ui::Ansi::Never,
+            Ansi::Always => crate::ui::Ansi::Always,
+            Ansi::Auto => crate::ui::Ansi::Auto,
+        }
+    }
+}
+
+impl From<Progress> for crate::ui::progress::Mode {
+    fn from(p: Progress) -> Self {
+        use crate::ui::progress::Mode;
+        match p {
+            Progress::Auto => Mode::Auto,
+            Progress::Tty => Mode::Tty,
+            Progress::Plain => Mode::Plain,
+            Progress::Quiet => Mode::Quiet,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create and start containers (and the built-in proxy)

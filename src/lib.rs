@@ -10,6 +10,7 @@ pub mod commands;
 pub mod compose;
 pub mod diag;
 pub mod engine;
+pub mod failure;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod orchestrate;

@@ -16,9 +16,7 @@ pub fn run(global: &GlobalOpts, args: &ConfigArgs, style: &Style) -> anyhow::Res
     opts.services = args.service_names.clone();
     opts.no_interpolate = args.no_interpolate;
     opts.print_only = true;
-    let Some(loaded) = super::load_project(&opts, style) else {
-        return Ok(1);
-    };
+    let loaded = super::load_project(&opts, style)?;
     let mut project = loaded.project;
     if !args.service_names.is_empty() {
         let keep = DepGraph::new(&project.services).with_dependencies(args.service_names.iter().map(String::as_str));

@@ -8,9 +8,7 @@ use crate::ui::Style;
 use crate::ui::progress::Progress;
 
 pub fn build(global: &GlobalOpts, args: &BuildArgs, style: &Style) -> anyhow::Result<i32> {
-    let Some(project) = super::load_for(global, &args.services, style) else {
-        return Ok(1);
-    };
+    let project = super::load_for(global, &args.services, style)?;
     let mut extra_args = HashMap::new();
     for a in &args.build_args {
         match a.split_once('=') {
@@ -21,25 +19,23 @@ pub fn build(global: &GlobalOpts, args: &BuildArgs, style: &Style) -> anyhow::Re
     let bopts = images::BuildOpts { no_cache: args.no_cache, pull: args.pull, extra_args, platform: None };
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        let progress = Progress::new(global.progress, style.color);
+        let progress = Progress::new(global.progress.into(), style.color);
         for (name, svc) in &project.services {
             if !args.services.is_empty() && !args.services.contains(name) {
                 continue;
             }
             let bopts = images::BuildOpts { platform: svc.platform.clone(), ..bopts.clone() };
-            super::up::build_service(&engine, &project, svc, &bopts, &progress).await?;
+            crate::orchestrate::images::build(&engine, &project, svc, &bopts, &progress).await?;
         }
         Ok(0)
     })
 }
 
 pub fn pull(global: &GlobalOpts, args: &PullArgs, style: &Style) -> anyhow::Result<i32> {
-    let Some(project) = super::load_for(global, &args.services, style) else {
-        return Ok(1);
-    };
+    let project = super::load_for(global, &args.services, style)?;
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        let mode = if args.quiet { crate::cli::Progress::Quiet } else { global.progress };
+        let mode = if args.quiet { crate::ui::progress::Mode::Quiet } else { global.progress.into() };
         let progress = Progress::new(mode, style.color);
         let mut seen = std::collections::BTreeSet::new();
         for (name, svc) in &project.services {

@@ -5,9 +5,10 @@ use std::collections::BTreeSet;
 
 use crate::cli::{GlobalOpts, LogsArgs};
 use crate::compose::syntax::parse_duration;
-use crate::engine::events::EventHub;
+use crate::engine::events::{Action, EventHub};
 use crate::engine::logs::{LogPrinter, StreamOpts};
-use crate::engine::{Engine, containers, logs};
+use crate::engine::{Engine, containers};
+use crate::orchestrate::follow::Streams;
 use crate::ui::Style;
 
 /// `--since`/`--until`: RFC 3339, a Unix time, or a duration ago (`42m`).
@@ -25,9 +26,7 @@ pub fn parse_time(s: &str, now: i64) -> anyhow::Result<i64> {
 }
 
 pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Result<i32> {
-    let Some(project) = super::load_for(global, &[], style) else {
-        return Ok(1);
-    };
+    let project = super::load_for(global, &[], style)?;
     let now = chrono::Utc::now().timestamp();
     let since = args.since.as_deref().map(|s| parse_time(s, now)).transpose()?.unwrap_or(0);
     let until = args.until.as_deref().map(|s| parse_time(s, now)).transpose()?.unwrap_or(0);
@@ -39,7 +38,6 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
         }
     }
     let order: Vec<String> = project.services.keys().cloned().collect();
-    let color_of = move |svc: &str| order.iter().position(|s| s == svc).unwrap_or(0);
     let sopts = StreamOpts { follow: args.follow, tail: args.tail.clone(), since, until, timestamps: args.timestamps, after: None };
     super::runtime()?.block_on(async move {
         let engine = Engine::connect().await?;
@@ -76,18 +74,19 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
             .chain(proxies.iter().map(|p| p.1.len()))
             .fold(containers::prefix_width(&project, &wanted), usize::max);
         let printer = LogPrinter::new(width, style.color && !args.no_color, !args.no_log_prefix);
-        let mut tasks = Vec::new();
+        let mut streams = Streams::new(engine.clone(), printer.clone(), order);
         for (id, svc, prefix) in shown {
-            let (e, p, o, ci) = (engine.clone(), printer.clone(), sopts.clone(), color_of(&svc));
-            tasks.push(tokio::spawn(async move { logs::stream(&e, &id, &prefix, ci, &o, &p).await }));
+            streams.follow(&id, &svc, prefix, sopts.clone());
         }
+        let mut files = Vec::new();
         for (svc, prefix) in proxies {
             let path = crate::orchestrate::builtin::log_file(&project.name, &svc);
-            let (p, o, ci) = (printer.clone(), sopts.clone(), color_of(&svc));
-            tasks.push(tokio::spawn(async move { tail_file(&path, &prefix, ci, &o, &p).await }));
+            let (p, o, ci) = (printer.clone(), sopts.clone(), streams.color_of(&svc));
+            files.push(tokio::spawn(async move { tail_file(&path, &prefix, ci, &o, &p).await }));
         }
         let Some(hub) = hub else {
-            for t in tasks {
+            streams.wait_all().await;
+            for t in files {
                 let _ = t.await;
             }
             return Ok(0);
@@ -100,16 +99,15 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
                         Ok(ev) => ev,
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                         // The hub reconnects by itself; closed means it is gone for good.
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(1),
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => anyhow::bail!("the engine's event stream ended"),
                     };
                     // The hub replays the last second: a start from before the
                     // list is one whose container is followed already.
                     let replayed = ev.time_nano <= listed_at && listed.contains(&ev.id);
-                    if ev.action == "start" && wanted.contains(&ev.service) && !replayed {
+                    if ev.action == Action::Start && wanted.contains(&ev.service) && !replayed {
                         let o = StreamOpts { since: chrono::Utc::now().timestamp(), tail: None, ..sopts.clone() };
-                        let (e, p, ci) = (engine.clone(), printer.clone(), color_of(&ev.service));
                         let prefix = containers::log_prefix(&project, &ev.service, &ev.name);
-                        tokio::spawn(async move { logs::stream(&e, &ev.id, &prefix, ci, &o, &p).await });
+                        streams.follow(&ev.id, &ev.service, prefix, o);
                     }
                 }
                 _ = tokio::signal::ctrl_c() => return Ok(0),

@@ -7,12 +7,11 @@ use serde_json::json;
 
 use crate::cli::{GlobalOpts, PsArgs};
 use crate::engine::{Engine, containers};
+use crate::failure::Failure;
 use crate::ui::Style;
 
 pub fn run(global: &GlobalOpts, args: &PsArgs, style: &Style) -> anyhow::Result<i32> {
-    let Some(project) = super::load_for(global, &[], style) else {
-        return Ok(1);
-    };
+    let project = super::load_for(global, &[], style)?;
     let list = super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         containers::list(&engine, &project.name, args.all || !args.status.is_empty()).await
@@ -25,16 +24,9 @@ pub fn run(global: &GlobalOpts, args: &PsArgs, style: &Style) -> anyhow::Result<
         .filter(|c| args.service_names.is_empty() || args.service_names.iter().any(|s| s == containers::service(c)))
         .filter(|c| args.status.is_empty() || args.status.iter().any(|s| c.state.map(|st| st.to_string()) == Some(s.clone())))
         .collect();
-    match render(&list, args, chrono::Utc::now().timestamp()) {
-        Ok(out) => {
-            print!("{out}");
-            Ok(0)
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            Ok(1)
-        }
-    }
+    let out = render(&list, args, chrono::Utc::now().timestamp()).map_err(|e| Failure::Verbatim(vec![e]))?;
+    print!("{out}");
+    Ok(0)
 }
 
 /// The text `ps` prints for these containers; a bad `--format` template is

@@ -427,15 +427,34 @@ impl Service {
 
     /// The restart policy the container gets: `deploy.restart_policy` when
     /// given (docker compose lets it win over `restart`), else `restart`.
-    pub fn restart_policy(&self) -> Option<String> {
-        self.deploy.as_ref().and_then(|d| d.restart.clone()).or_else(|| self.restart.clone())
+    pub fn restart_policy(&self) -> Option<RestartPolicy> {
+        let text = self.deploy.as_ref().and_then(|d| d.restart.as_deref()).or(self.restart.as_deref())?;
+        text.parse().ok()
+    }
+
+    /// When its image is pulled (or built), as `pull_policy` says.
+    pub fn pull(&self) -> PullPolicy {
+        match self.pull_policy.as_deref() {
+            Some("always") => PullPolicy::Always,
+            Some("never") => PullPolicy::Never,
+            Some("build") => PullPolicy::Build,
+            // daily, weekly, every_<duration> pull when the image is older; missing ones are pulled.
+            _ => PullPolicy::Missing,
+        }
+    }
+
+    /// A healthcheck in the file that is not turned off: `--wait` waits
+    /// for it to be healthy (one only the image has is not known here).
+    pub fn has_healthcheck(&self) -> bool {
+        self.healthcheck
+            .as_ref()
+            .is_some_and(|h| !h.disable && h.test.as_ref().is_none_or(|t| t.first().map(String::as_str) != Some("NONE")))
     }
 
     /// The services whose containers this one joins: `network_mode`, `ipc` or
     /// `pid` as `service:NAME`, and the services in `volumes_from`.
     pub fn joined_services(&self) -> Vec<&str> {
-        let modes =
-            [&self.network_mode, &self.ipc, &self.pid].into_iter().filter_map(|m| m.as_deref().and_then(|m| m.strip_prefix("service:")));
+        let modes = [&self.network_mode, &self.ipc, &self.pid].into_iter().filter_map(|m| m.as_deref().and_then(|m| Join::of(m).service()));
         let mut out: Vec<&str> = modes.chain(self.volumes_from.iter().filter_map(|v| volumes_from_service(v))).collect();
         out.sort();
         out.dedup();
@@ -451,7 +470,7 @@ impl Service {
     /// keeps the mode written when creating, so `db:ro` stays read-only.
     pub fn with_joined(&self, ids: &BTreeMap<String, String>, for_hash: bool) -> Service {
         let resolve = |m: &Option<String>| {
-            m.as_ref().map(|m| match m.strip_prefix("service:").and_then(|s| ids.get(s)) {
+            m.as_ref().map(|m| match Join::of(m).service().and_then(|s| ids.get(s)) {
                 Some(id) => format!("container:{id}"),
                 None => m.clone(),
             })
@@ -464,7 +483,10 @@ impl Service {
                     Some((_, mode)) if !for_hash => format!("{id}:{mode}"),
                     _ => id.clone(),
                 },
-                None => v.strip_prefix("container:").unwrap_or(v).to_string(),
+                None => match Join::of(v) {
+                    Join::Container(c) => c.to_string(),
+                    _ => v.clone(),
+                },
             })
             .collect();
         Service {
@@ -479,7 +501,40 @@ impl Service {
 
 /// The service a `volumes_from` entry names (`NAME[:MODE]`), unless it names a container.
 pub fn volumes_from_service(entry: &str) -> Option<&str> {
-    (!entry.starts_with("container:")).then(|| entry.split(':').next().unwrap_or(entry))
+    match Join::of(entry) {
+        Join::Container(_) => None,
+        _ => Some(entry.split(':').next().unwrap_or(entry)),
+    }
+}
+
+/// How `network_mode`, `ipc` or `pid` (and a `volumes_from` entry) reads:
+/// another service's container, a named container, or a mode of its own.
+/// The model keeps the text, which is what docker compose hashes and prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Join<'a> {
+    Service(&'a str),
+    Container(&'a str),
+    Mode(&'a str),
+}
+
+impl<'a> Join<'a> {
+    pub fn of(text: &'a str) -> Join<'a> {
+        if let Some(s) = text.strip_prefix("service:") {
+            Join::Service(s)
+        } else if let Some(c) = text.strip_prefix("container:") {
+            Join::Container(c)
+        } else {
+            Join::Mode(text)
+        }
+    }
+
+    /// The service joined, if any.
+    pub fn service(self) -> Option<&'a str> {
+        match self {
+            Join::Service(s) => Some(s),
+            _ => None,
+        }
+    }
 }
 
 /// A top-level secret or config: where its contents come from.
@@ -560,6 +615,70 @@ pub struct Build {
     /// does not define, and so does rcompose.
     #[serde(skip)]
     pub secrets: Vec<FileRef>,
+}
+
+/// A restart policy, as `restart` writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartPolicy {
+    No,
+    Always,
+    UnlessStopped,
+    /// `on-failure[:N]`: at most N restarts when given.
+    OnFailure(Option<u32>),
+}
+
+impl RestartPolicy {
+    /// Whether the engine starts the container again after it exits with `code`.
+    pub fn restarts_after(self, code: i64) -> bool {
+        match self {
+            RestartPolicy::Always | RestartPolicy::UnlessStopped => true,
+            RestartPolicy::OnFailure(_) => code != 0,
+            RestartPolicy::No => false,
+        }
+    }
+}
+
+impl std::str::FromStr for RestartPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "no" => Ok(RestartPolicy::No),
+            "always" => Ok(RestartPolicy::Always),
+            "unless-stopped" => Ok(RestartPolicy::UnlessStopped),
+            "on-failure" => Ok(RestartPolicy::OnFailure(None)),
+            _ => match s.strip_prefix("on-failure:") {
+                Some(n) => n
+                    .parse::<u32>()
+                    .map(|n| RestartPolicy::OnFailure(Some(n)))
+                    .map_err(|_| format!("invalid restart count {n:?} in {s:?}; expected a whole number, like on-failure:3")),
+                None => Err(format!("invalid restart policy {s:?}")),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for RestartPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RestartPolicy::No => f.write_str("no"),
+            RestartPolicy::Always => f.write_str("always"),
+            RestartPolicy::UnlessStopped => f.write_str("unless-stopped"),
+            RestartPolicy::OnFailure(None) => f.write_str("on-failure"),
+            RestartPolicy::OnFailure(Some(n)) => write!(f, "on-failure:{n}"),
+        }
+    }
+}
+
+/// When a service's image is pulled or built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullPolicy {
+    Always,
+    /// When the image is not there (`missing`, `if_not_present`, and the
+    /// periodic ones, whose schedule rcompose does not keep).
+    Missing,
+    Never,
+    /// Built every time.
+    Build,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -375,14 +375,7 @@ pub fn parse_device(s: &str) -> Result<(String, String, String), String> {
 
 /// Checks a restart policy: `no`, `always`, `on-failure[:N]`, `unless-stopped`.
 pub fn check_restart(s: &str) -> Result<(), String> {
-    match s {
-        "no" | "always" | "unless-stopped" | "on-failure" => Ok(()),
-        _ => match s.strip_prefix("on-failure:") {
-            Some(n) if n.parse::<u32>().is_ok() => Ok(()),
-            Some(n) => Err(format!("invalid restart count {n:?} in {s:?}; expected a whole number, like on-failure:3")),
-            None => Err(format!("invalid restart policy {s:?}")),
-        },
-    }
+    s.parse::<super::model::RestartPolicy>().map(drop)
 }
 
 #[cfg(test)]

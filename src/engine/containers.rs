@@ -235,20 +235,19 @@ pub async fn post_start(engine: &Engine, id: &str, service: &Service) -> anyhow:
 /// Runs the service's `pre_stop` hooks in a running container, as docker
 /// compose does before it stops one: a failing hook is an error, and the
 /// container is left running. One that stops meanwhile needs none.
-pub async fn pre_stop(engine: &Engine, c: &ContainerSummary, service: Option<&Service>) -> anyhow::Result<()> {
-    let Some(service) = service.filter(|s| !s.pre_stop.is_empty() && is_running(c)) else { return Ok(()) };
+pub async fn pre_stop(engine: &Engine, id: &str, name: &str, running: bool, service: Option<&Service>) -> anyhow::Result<()> {
+    let Some(service) = service.filter(|s| !s.pre_stop.is_empty() && running) else { return Ok(()) };
     for hook in &service.pre_stop {
-        let status = match exec(engine, &id(c), hook).await {
+        let status = match exec(engine, id, hook).await {
             Ok(s) => s,
             Err(e) if e.to_string().contains("is not running") || e.to_string().contains("No such container") => return Ok(()),
             Err(e) => return Err(e),
         };
         if status != 0 {
             bail!(
-                "service {}: pre_stop hook {:?} exited with status {status}; {} is left running",
+                "service {}: pre_stop hook {:?} exited with status {status}; {name} is left running",
                 service.name,
-                hook.command.join(" "),
-                name(c)
+                hook.command.join(" ")
             );
         }
     }

@@ -18,11 +18,73 @@ pub struct ContainerEvent {
     pub id: String,
     pub name: String,
     pub service: String,
-    /// `start`, `die`, `health_status: healthy`, `destroy`, ...
-    pub action: String,
+    pub action: Action,
     pub exit_code: Option<i64>,
     /// When the engine says it happened, in nanoseconds since the epoch.
     pub time_nano: i64,
+}
+
+/// What happened to a container, as the engine's event names it; those
+/// the commands act on have their own variant, the rest keep their text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Action {
+    Create,
+    Start,
+    Restart,
+    Die,
+    Stop,
+    Kill,
+    Destroy,
+    /// `health_status: healthy` and the like, with the status.
+    Health(String),
+    Other(String),
+}
+
+impl Action {
+    pub fn parse(s: &str) -> Action {
+        match s {
+            "create" => Action::Create,
+            "start" => Action::Start,
+            "restart" => Action::Restart,
+            "die" => Action::Die,
+            "stop" => Action::Stop,
+            "kill" => Action::Kill,
+            "destroy" => Action::Destroy,
+            _ => match s.strip_prefix("health_status:") {
+                Some(status) => Action::Health(status.trim().to_string()),
+                None => Action::Other(s.to_string()),
+            },
+        }
+    }
+
+    /// Whether the container stops running with it (or is gone).
+    pub fn ends_run(&self) -> bool {
+        matches!(self, Action::Die | Action::Stop | Action::Kill | Action::Destroy)
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match self {
+            Action::Create => "create",
+            Action::Start => "start",
+            Action::Restart => "restart",
+            Action::Die => "die",
+            Action::Stop => "stop",
+            Action::Kill => "kill",
+            Action::Destroy => "destroy",
+            Action::Health(status) => return write!(f, "health_status: {status}"),
+            Action::Other(s) => s,
+        };
+        f.write_str(s)
+    }
+}
+
+/// Compared with the engine's own name for it.
+impl PartialEq<&str> for Action {
+    fn eq(&self, other: &&str) -> bool {
+        *self == Action::parse(other)
+    }
 }
 
 /// A subscription to the project's container events, shared by waiters.
@@ -73,7 +135,7 @@ impl EventHub {
                         id: actor.id.unwrap_or_default(),
                         name: attrs.get("name").cloned().unwrap_or_default(),
                         service: attrs.get(labels::SERVICE).cloned().unwrap_or_default(),
-                        action: ev.action.unwrap_or_default(),
+                        action: Action::parse(ev.action.as_deref().unwrap_or_default()),
                         exit_code: attrs.get("exitCode").and_then(|c| c.parse().ok()),
                         time_nano: nanos,
                     };
@@ -106,8 +168,8 @@ impl EventHub {
 /// `up -d` waiting out its whole timeout for a job that had completed).
 #[derive(Default)]
 struct Seen {
-    keys: std::collections::HashSet<(i64, String, String)>,
-    order: std::collections::VecDeque<(i64, String, String)>,
+    keys: std::collections::HashSet<(i64, String, Action)>,
+    order: std::collections::VecDeque<(i64, String, Action)>,
     newest: i64,
 }
 
@@ -318,8 +380,17 @@ pub async fn wait_for(
 mod tests {
     use super::*;
 
+    #[test]
+    fn actions_read_and_print_as_the_engine_names_them() {
+        for s in ["start", "die", "destroy", "health_status: healthy", "exec_die", "exec_create: sh -c true"] {
+            assert_eq!(Action::parse(s).to_string(), s);
+        }
+        assert_eq!(Action::parse("health_status: unhealthy"), Action::Health("unhealthy".into()));
+        assert!(Action::parse("kill").ends_run() && !Action::parse("restart").ends_run());
+    }
+
     fn ev(id: &str, action: &str, time_nano: i64) -> ContainerEvent {
-        ContainerEvent { id: id.into(), name: id.into(), service: id.into(), action: action.into(), exit_code: None, time_nano }
+        ContainerEvent { id: id.into(), name: id.into(), service: id.into(), action: Action::parse(action), exit_code: None, time_nano }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Images: building from a context (sent as a tar honouring `.dockerignore`)
 //! and pulling with progress (bytes done across an image's layers).
 
+use crate::ui::progress::State as ProgressState;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -46,7 +47,7 @@ pub async fn pull(engine: &Engine, image: &str, label: &str, progress: &Progress
     let opts = CreateImageOptions { from_image: Some(name), tag: (!tag.is_empty()).then_some(tag), ..Default::default() };
     let mut stream = engine.docker.create_image(Some(opts), None, None);
     let mut layers: HashMap<String, (u64, u64)> = HashMap::new();
-    progress.step(label, "Pulling", false);
+    progress.step(label, ProgressState::Pulling, false);
     while let Some(item) = stream.next().await {
         let info = match item {
             Ok(i) => i,
@@ -78,7 +79,7 @@ pub async fn pull(engine: &Engine, image: &str, label: &str, progress: &Progress
             progress.bytes(label, done, total);
         }
     }
-    progress.step(label, "Pulled", true);
+    progress.step(label, ProgressState::Pulled, true);
     Ok(())
 }
 

@@ -126,17 +126,13 @@ pub fn endpoint(project: &Project, service: &Service, number: u32, key: &str) ->
     }
 }
 
-fn restart_policy(s: Option<&str>) -> Option<RestartPolicy> {
-    let s = s?;
-    let (name, count) = match s.split_once(':') {
-        Some((n, c)) => (n, c.parse().ok()),
-        None => (s, None),
-    };
-    let name = match name {
-        "always" => RestartPolicyNameEnum::ALWAYS,
-        "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
-        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
-        _ => RestartPolicyNameEnum::NO,
+fn restart_policy(p: Option<crate::compose::model::RestartPolicy>) -> Option<RestartPolicy> {
+    use crate::compose::model::RestartPolicy as R;
+    let (name, count) = match p? {
+        R::No => (RestartPolicyNameEnum::NO, None),
+        R::Always => (RestartPolicyNameEnum::ALWAYS, None),
+        R::UnlessStopped => (RestartPolicyNameEnum::UNLESS_STOPPED, None),
+        R::OnFailure(n) => (RestartPolicyNameEnum::ON_FAILURE, n.map(i64::from)),
     };
     Some(RestartPolicy { name: Some(name), maximum_retry_count: count })
 }
@@ -373,7 +369,7 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
         binds: (!binds.is_empty()).then_some(binds),
         mounts: (!engine_mounts.is_empty()).then_some(engine_mounts),
         port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
-        restart_policy: restart_policy(service.restart_policy().as_deref()),
+        restart_policy: restart_policy(service.restart_policy()),
         network_mode,
         init: service.init,
         cap_add: some(&capabilities(&service.cap_add)),

@@ -1,5 +1,18 @@
-//! Between the commands and the engine: what the project's resources are on
-//! the engine, what must change to match the files, and doing it in
-//! dependency order; and the built-in proxy that stands in for nginx.
+//! Between the commands and the engine. Each command *observes* what the
+//! engine has of the project ([`observe`]), *plans* what must change as a
+//! pure function ([`plan`]), and *executes* the plan ([`converge`]), with one
+//! dependency-order traversal ([`deps`]), one way to stop ([`stop`]), one to
+//! wait ([`wait`]) and one to follow logs ([`follow`]); and the built-in
+//! proxy that stands in for nginx ([`builtin`]).
 
 pub mod builtin;
+pub mod converge;
+pub mod deps;
+pub mod follow;
+pub mod images;
+pub mod lifecycle;
+pub mod observe;
+pub mod plan;
+pub mod stop;
+pub mod up;
+pub mod wait;

@@ -45,6 +45,27 @@ pub struct Setup {
     pub log_lines: Option<LineFn>,
 }
 
+impl Setup {
+    /// A configuration served on this host as `nginx -c FILE [-p PREFIX]`
+    /// would: paths, listen addresses and upstream names as written.
+    pub fn standalone(conf: &std::path::Path, prefix: Option<&std::path::Path>) -> Setup {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let conf_path = cwd.join(conf);
+        let conf_prefix = conf_path.parent().map(PathBuf::from).unwrap_or_else(|| cwd.clone());
+        let prefix = prefix.map(|p| cwd.join(p)).unwrap_or_else(|| conf_prefix.clone());
+        Setup {
+            conf_path,
+            conf_prefix,
+            prefix,
+            includes: Arc::new(super::conf::AsWritten),
+            paths: Arc::new(super::request::Identity),
+            hosts: Arc::new(super::upstream::Dns::default()),
+            listen: Arc::new(|l| vec![SocketAddr::new(l.addr.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])), l.port)]),
+            log_lines: None,
+        }
+    }
+}
+
 fn all_confs(c: &config::Config) -> Vec<Arc<LocConf>> {
     fn walk(l: &[Arc<config::Location>], out: &mut Vec<Arc<LocConf>>) {
         for x in l {
@@ -479,7 +500,7 @@ mod tests {
             format!("worker_processes 3;\nevents {{ worker_connections 64; }}\nhttp {{ access_log off;\n server {{ listen 127.0.0.1:{port}; location / {{ return 200 \"ok\"; }} }}\n}}\n"),
         )
         .unwrap();
-        let setup = crate::commands::proxy::setup(&crate::cli::ProxyArgs { conf, prefix: None, test: false });
+        let setup = super::Setup::standalone(&conf, None);
         let running = super::start(setup.clone(), super::load(&setup).unwrap()).unwrap();
         // Opened one after another, as a load generator opens them: a race for
         // the listening socket gives most of them to one worker.

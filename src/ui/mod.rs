@@ -7,8 +7,16 @@ pub mod time;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::cli::Ansi;
 use crate::diag::{Diagnostic, Severity};
+
+/// When to color output (`--ansi`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ansi {
+    Never,
+    Always,
+    #[default]
+    Auto,
+}
 
 /// Whether to color, decided once from `--ansi`, `NO_COLOR` and the terminal.
 #[derive(Debug, Clone, Copy)]

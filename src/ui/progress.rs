@@ -8,7 +8,70 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::Progress as Mode;
+/// How to show progress (`--progress`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Bars on a terminal, plain lines elsewhere.
+    #[default]
+    Auto,
+    Tty,
+    Plain,
+    Quiet,
+}
+
+/// The states an item goes through, worded as docker compose words them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Building,
+    Built,
+    Pulling,
+    Pulled,
+    Creating,
+    Created,
+    Recreate,
+    Recreated,
+    Starting,
+    Started,
+    Running,
+    Waiting,
+    Healthy,
+    Exited,
+    Stopping,
+    Stopped,
+    Removing,
+    Removed,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Building => "Building",
+            State::Built => "Built",
+            State::Pulling => "Pulling",
+            State::Pulled => "Pulled",
+            State::Creating => "Creating",
+            State::Created => "Created",
+            State::Recreate => "Recreate",
+            State::Recreated => "Recreated",
+            State::Starting => "Starting",
+            State::Started => "Started",
+            State::Running => "Running",
+            State::Waiting => "Waiting",
+            State::Healthy => "Healthy",
+            State::Exited => "Exited",
+            State::Stopping => "Stopping",
+            State::Stopped => "Stopped",
+            State::Removing => "Removing",
+            State::Removed => "Removed",
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Clone)]
 pub struct Progress {
@@ -48,7 +111,16 @@ impl Progress {
 
     /// An item (`Container web`) moves to a new state (`Creating`, `Started`).
     /// `done` marks the final state of the item.
-    pub fn step(&self, item: &str, state: &str, done: bool) {
+    pub fn step(&self, item: &str, state: State, done: bool) {
+        self.show(item, state.as_str(), done);
+    }
+
+    /// A state with words of rcompose's after it (`Started (built-in proxy on ...)`).
+    pub fn step_with(&self, item: &str, state: State, words: &str, done: bool) {
+        self.show(item, &format!("{state} ({words})"), done);
+    }
+
+    fn show(&self, item: &str, state: &str, done: bool) {
         match &self.kind {
             Kind::Quiet => {}
             Kind::Plain => eprintln!(" {item}  {state}"),

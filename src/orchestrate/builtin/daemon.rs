@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use super::detached::{GATE, GATE_CLOSED, ProxyState, files, send_signal};
 use super::in_process::load_in_process;
 use crate::compose::Project;
+use crate::compose::model::RestartPolicy;
 use crate::engine::Engine;
 use crate::proxy::server;
 
@@ -25,11 +26,11 @@ async fn released() -> bool {
 /// serves itself. Either way it stops gracefully on SIGTERM.
 pub fn daemon(project: Arc<Project>, service: &str, child: bool) -> anyhow::Result<i32> {
     let Some(svc) = project.services.get(service) else { anyhow::bail!("no such service: {service}") };
-    let restart = svc.restart_policy().unwrap_or_default();
-    let supervised = !child && (restart == "always" || restart == "unless-stopped" || restart.starts_with("on-failure"));
+    let restart = svc.restart_policy().unwrap_or(RestartPolicy::No);
+    let supervised = !child && restart != RestartPolicy::No;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     if supervised {
-        return runtime.block_on(supervise(service, &restart));
+        return runtime.block_on(supervise(service, restart));
     }
     runtime.block_on(async move {
         let engine = Engine::connect().await?;
@@ -63,13 +64,16 @@ pub fn daemon(project: Arc<Project>, service: &str, child: bool) -> anyhow::Resu
 /// Runs the serving child, starting it again when it dies as the restart
 /// policy says. Held at the gate, it passes the starter's `go` on to the
 /// child of the moment; a child started after that is not gated.
-async fn supervise(service: &str, restart: &str) -> anyhow::Result<i32> {
+async fn supervise(service: &str, restart: RestartPolicy) -> anyhow::Result<i32> {
     use tokio::io::AsyncWriteExt;
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let args: Vec<String> = std::env::args().skip(1).chain(["--child".to_string()]).collect();
     let mut failures = 0u32;
-    let max = restart.strip_prefix("on-failure:").and_then(|n| n.parse::<u32>().ok());
+    let max = match restart {
+        RestartPolicy::OnFailure(n) => n,
+        _ => None,
+    };
     let mut gated = std::env::var_os(GATE).is_some();
     let gate = released();
     tokio::pin!(gate);
@@ -118,7 +122,7 @@ async fn supervise(service: &str, restart: &str) -> anyhow::Result<i32> {
             return Ok(1);
         }
         eprintln!("rcompose proxy: service {service}: the proxy exited ({status})");
-        if restart.starts_with("on-failure") && status.success() {
+        if matches!(restart, RestartPolicy::OnFailure(_)) && status.success() {
             return Ok(0);
         }
         failures += 1;

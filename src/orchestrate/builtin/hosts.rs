@@ -9,6 +9,7 @@ use std::sync::{Arc, RwLock};
 use futures::future::BoxFuture;
 
 use crate::compose::Project;
+use crate::engine::events::Action;
 use crate::proxy::upstream::{Dns, HostResolver};
 
 /// Where a running container is reached: its address on its network, and
@@ -216,14 +217,11 @@ impl ContainerHosts {
                     }
                 };
                 match ev {
-                    Ok(ev)
-                        if matches!(ev.action.as_str(), "start" | "die" | "stop" | "kill" | "destroy" | "restart")
-                            || ev.action.starts_with("health_status") =>
-                    {
-                        if matches!(ev.action.as_str(), "die" | "stop" | "kill" | "destroy") {
+                    Ok(ev) if ev.action.ends_run() || matches!(ev.action, Action::Start | Action::Restart | Action::Health(_)) => {
+                        if ev.action.ends_run() {
                             // At once, before the slower refresh: a request must not be sent to the
                             // released address of a container that has just stopped.
-                            self.mark_down(&ev.id, ev.action != "kill");
+                            self.mark_down(&ev.id, ev.action != Action::Kill);
                         }
                         self.refresh(&engine, &project).await;
                         timer.reset();
