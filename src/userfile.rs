@@ -61,7 +61,7 @@ pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     if meta.len() > limit {
         return Err(ReadError::TooBig(limit));
     }
-    let mut out = Vec::with_capacity(meta.len() as usize);
+    let mut out = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     // Held to the limit even if the file grows while it is read.
     file.take(limit + 1).read_to_end(&mut out)?;
     if out.len() as u64 > limit {

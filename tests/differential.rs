@@ -203,7 +203,7 @@ impl Rng {
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[(self.next() % xs.len() as u64) as usize]
+        xs[usize::try_from(self.next() % xs.len() as u64).unwrap()]
     }
     fn chance(&mut self, percent: u64) -> bool {
         self.next() % 100 < percent

@@ -26,10 +26,9 @@ fn assert_nothing_left(p: &TestProject, port: u16, what: &str) {
 }
 
 fn sigint(pid: u32) {
-    // SAFETY: kill(2) on a child this test started and has not yet reaped.
-    unsafe {
-        libc::kill(pid as i32, libc::SIGINT);
-    }
+    // A child this test started and has not yet reaped: the pid is still its.
+    let pid = rustix::process::Pid::from_raw(pid.try_into().unwrap()).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
 }
 
 /// Runs `up -d` and sends SIGINT when a progress line contains `marker`;

@@ -59,15 +59,13 @@ volumes:
 }
 
 fn raise_fd_limit(n: u64) -> u64 {
-    // SAFETY: plain getrlimit/setrlimit on this process's own limits.
-    unsafe {
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
-        let want: libc::rlim_t = n.min(lim.rlim_max).max(lim.rlim_cur);
-        lim.rlim_cur = want;
-        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        want
-    }
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let lim = getrlimit(Resource::Nofile);
+    // None is unlimited.
+    let (cur, max) = (lim.current.unwrap_or(u64::MAX), lim.maximum.unwrap_or(u64::MAX));
+    let want = n.min(max).max(cur);
+    let _ = setrlimit(Resource::Nofile, Rlimit { current: Some(want), maximum: lim.maximum });
+    want
 }
 
 fn rss_kb(pid: u32) -> u64 {

@@ -12,6 +12,7 @@ use crate::orchestrate::follow::Streams;
 use crate::ui::Style;
 
 /// `--since`/`--until`: RFC 3339, a Unix time, or a duration ago (`42m`).
+#[expect(clippy::cast_possible_truncation, reason = "a float cast saturates, as a timestamp should")]
 pub fn parse_time(s: &str, now: i64) -> anyhow::Result<i64> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.timestamp());

@@ -966,6 +966,7 @@ fn opt_octal<S: Serializer>(v: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// A number as Go's encoding/json writes a float: `2`, not `2.0`.
+#[expect(clippy::cast_possible_truncation, reason = "only whole numbers below 1e15 are cast")]
 fn opt_go_float<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
     match v {
         Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => s.serialize_i64(*f as i64),

@@ -171,7 +171,7 @@ pub fn port_number(s: &str, what: &str) -> Result<u16, String> {
     if n == 0 || n > 65535 {
         return Err(format!("{what} port {n} is out of range (1-65535)"));
     }
-    Ok(n as u16)
+    u16::try_from(n).map_err(|_| format!("{what} port {n} is out of range (1-65535)"))
 }
 
 /// Is this volume source a host path (a bind mount) rather than a volume name?
@@ -302,6 +302,7 @@ pub fn clean_path(p: &Path) -> String {
 }
 
 /// Parses Go-style durations (`1m30s`, `500ms`, `1h`, `1.5s`) as compose does.
+#[expect(clippy::cast_possible_truncation, reason = "a float cast saturates, as docker compose does")]
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let err = || format!("invalid duration {s:?}; use a number with a unit, like 30s, 1m30s or 500ms");
     let t = s.trim();
@@ -337,6 +338,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// Parses sizes like `64m`, `1gb`, `512` (bytes), 1024-based as docker does.
+#[expect(clippy::cast_possible_truncation, reason = "a float cast saturates, as docker compose does")]
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
     let t = s.trim().to_ascii_lowercase();
     let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());

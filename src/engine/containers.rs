@@ -279,7 +279,7 @@ pub async fn start(engine: &Engine, id_or_name: &str, display: &str) -> anyhow::
 
 /// Stops a container within `timeout` seconds (then the engine kills it).
 pub async fn stop(engine: &Engine, id_or_name: &str, timeout: Option<u64>) -> anyhow::Result<()> {
-    let opts = StopContainerOptions { t: timeout.map(|t| t as i32), signal: None };
+    let opts = StopContainerOptions { t: timeout.map(|t| i32::try_from(t).unwrap_or(i32::MAX)), signal: None };
     match engine.docker.stop_container(id_or_name, Some(opts)).await {
         Ok(()) => Ok(()),
         Err(e) if is_not_modified(&e) || is_not_found(&e) => Ok(()),

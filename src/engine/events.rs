@@ -421,7 +421,7 @@ mod tests {
         for i in 0..1000 {
             assert!(seen.first_time(&ev("a", "exec_die", i * 100_000_000)));
         }
-        assert!(seen.keys.len() <= (Seen::KEEP / 100_000_000 + 1) as usize, "{} keys kept", seen.keys.len());
+        assert!(seen.keys.len() <= usize::try_from(Seen::KEEP / 100_000_000 + 1).unwrap(), "{} keys kept", seen.keys.len());
         assert_eq!(seen.keys.len(), seen.order.len());
     }
 }

@@ -104,8 +104,8 @@ pub async fn stream(engine: &Engine, container: &str, name: &str, color_index: u
             follow: opts.follow,
             stdout: true,
             stderr: true,
-            since: since as i32,
-            until: opts.until as i32,
+            since: i32::try_from(since).unwrap_or(i32::MAX),
+            until: i32::try_from(opts.until).unwrap_or(i32::MAX),
             timestamps: opts.timestamps || opts.follow,
             tail: tail.clone(),
         };

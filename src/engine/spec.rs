@@ -138,7 +138,7 @@ fn restart_policy(p: Option<crate::compose::model::RestartPolicy>) -> Option<Res
 }
 
 fn nanos(d: Option<std::time::Duration>) -> Option<i64> {
-    d.map(|d| d.as_nanos() as i64)
+    d.map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// A list for the engine, or none when empty: docker compose leaves those unset.
@@ -307,6 +307,7 @@ fn bind_string(m: &Mount) -> String {
 }
 
 /// The full create request for one of a service's containers.
+#[expect(clippy::cast_possible_truncation, reason = "a float cast saturates: CPUs as nanoseconds")]
 pub fn create_body(project: &Project, service: &Service, c: &Create) -> ContainerCreateBody {
     let Create { number, image, image_id, hash, loopback_ports } = *c;
     let env: Vec<String> = service.environment.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}"))).collect();

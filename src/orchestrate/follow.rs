@@ -135,7 +135,10 @@ impl Foreground {
         let shown: Vec<String> = targets
             .iter()
             .filter(|t| o.attached(&project, t))
-            .flat_map(|t| (1..=ids.get(t.as_str()).map_or(1, Vec::len) as u32).map(|n| containers::replica_prefix(&project, t, n)))
+            .flat_map(|t| {
+                (1..=ids.get(t.as_str()).map_or(1, Vec::len).try_into().unwrap_or(u32::MAX))
+                    .map(|n| containers::replica_prefix(&project, t, n))
+            })
             .collect();
         if !shown.is_empty() {
             printer.plain(&format!("Attaching to {}", shown.join(", ")));

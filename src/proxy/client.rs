@@ -593,7 +593,7 @@ impl Decoder {
 
 /// Up to `n` bytes from the front of `buf`, as a shared frame.
 fn take(buf: &mut BytesMut, n: u64) -> Bytes {
-    let n = n.min(buf.len() as u64) as usize;
+    let n = usize::try_from(n).map_or(buf.len(), |n| n.min(buf.len()));
     buf.split_to(n).freeze()
 }
 
@@ -684,7 +684,7 @@ impl HttpBody for UpstreamBody {
                 Decoded::Invalid(why) => return this.fail(cx, &format!("sent {why}")),
                 Decoded::More(want) => want,
             };
-            c.buf.reserve(want.clamp(4096, BODY_READ as u64) as usize);
+            c.buf.reserve(usize::try_from(want).map_or(BODY_READ, |w| w.clamp(4096, BODY_READ)));
             match tokio_util::io::poll_read_buf(Pin::new(&mut c.stream), cx, &mut c.buf) {
                 Poll::Pending => {
                     // proxy_read_timeout: the time allowed between two reads.

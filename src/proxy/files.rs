@@ -331,6 +331,7 @@ enum Ranges {
 /// backwards are dropped (416 when none is left); a range starting at 0
 /// that covers nothing, or ranges longer in all than the file, mean the
 /// whole file.
+#[expect(clippy::cast_possible_truncation, reason = "offsets are checked against the file length first")]
 fn parse_ranges(h: &str, len: u64) -> Ranges {
     let Some(spec) = h.get(..6).filter(|p| p.eq_ignore_ascii_case("bytes=")).map(|_| &h.as_bytes()[6..]) else {
         return Ranges::Whole;
@@ -412,6 +413,7 @@ fn next_boundary() -> String {
 }
 
 /// Answers a request for a file that exists.
+#[expect(clippy::cast_possible_truncation, reason = "offsets into a file held in memory fit usize")]
 pub async fn respond(
     path: &Path,
     meta: &std::fs::Metadata,
@@ -525,6 +527,7 @@ fn open_part(path: &Path, start: u64, len: u64) -> Result<std::io::Take<std::fs:
 /// nginx lays it out, parts in the order asked, read from memory for small
 /// files and streamed for large ones.
 #[allow(clippy::too_many_arguments)]
+#[expect(clippy::cast_possible_truncation, reason = "offsets into a file held in memory fit usize")]
 async fn multipart(
     mut b: Head,
     path: &Path,

@@ -37,6 +37,7 @@ pub type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 /// The bytes that are ASCII letters, digits or one of `punctuation`, as a
 /// table: a per-byte search of the punctuation showed in profiles where
 /// every request's names and URIs are checked.
+#[expect(clippy::cast_possible_truncation, reason = "the index is below 256")]
 pub const fn alnum_and(punctuation: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
     let mut b = 0;

@@ -16,6 +16,7 @@ fn is_carried(c: char) -> bool {
 }
 
 /// The byte a carried character stands for, if it is one.
+#[expect(clippy::cast_possible_truncation, reason = "carried characters are BASE..BASE+256")]
 pub fn carried_byte(c: char) -> Option<u8> {
     is_carried(c).then(|| (c as u32 - BASE) as u8)
 }

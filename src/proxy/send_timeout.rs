@@ -33,7 +33,7 @@ impl SendTimeout {
     }
 
     pub fn set(&self, d: Duration) {
-        self.millis.store(d.as_millis().min(u64::MAX as u128) as u64, Ordering::Relaxed);
+        self.millis.store(u64::try_from(d.as_millis()).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     pub fn fired(&self) -> bool {

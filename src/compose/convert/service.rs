@@ -121,7 +121,7 @@ static FIELDS: &[Field] = &[
     Field::new("read_only", |c, d, _, v, kp| d.svc.read_only = c.bool(v, kp).unwrap_or(false)),
     Field::new("restart", restart),
     Field::new("runtime", |c, d, _, v, kp| d.svc.runtime = c.set_text(v, kp)),
-    Field::new("scale", |c, d, _, v, kp| d.svc.scale = c.int(v, kp, 0, 10_000).map(|r| r as u32)),
+    Field::new("scale", |c, d, _, v, kp| d.svc.scale = c.int(v, kp, 0, 10_000).and_then(|r| u32::try_from(r).ok())),
     Field::new("secrets", |c, d, _, v, kp| d.svc.secrets = c.file_refs(v, kp, true)).not_null(),
     Field::new("security_opt", |c, d, _, v, kp| d.svc.security_opt = c.strings(v, kp, false)).not_null(),
     Field::new("shm_size", shm_size),

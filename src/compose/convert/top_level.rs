@@ -306,7 +306,7 @@ impl Converter<'_> {
                             "target" => r.target = self.text(v, &kp),
                             "uid" => r.uid = self.text(v, &kp),
                             "gid" => r.gid = self.text(v, &kp),
-                            "mode" => r.mode = self.int(v, &kp, 0, 0o7777).map(|m| m as u32),
+                            "mode" => r.mode = self.int(v, &kp, 0, 0o7777).and_then(|m| u32::try_from(m).ok()),
                             _ => {}
                         }
                     }

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::detached::{GATE, GATE_CLOSED, ProxyState, files, send_signal};
+use super::detached::{GATE, GATE_CLOSED, ProxyState, files, send_signal, start_time};
 use super::in_process::load_in_process;
 use crate::compose::Project;
 use crate::compose::model::RestartPolicy;
@@ -45,8 +45,11 @@ pub fn daemon(project: Arc<Project>, service: &str, child: bool) -> anyhow::Resu
             pid: supervisor.unwrap_or(std::process::id()),
             server_pid: std::process::id(),
             addrs: running.addrs.iter().map(|a| a.to_string()).collect(),
-            started: SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs() as i64,
+            started: SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs().try_into().unwrap_or(i64::MAX),
+            pid_start: 0,
+            server_start: start_time(std::process::id()),
         };
+        let st = ProxyState { pid_start: start_time(st.pid), ..st };
         let (state, _) = files(&project.name, service);
         let tmp = state.with_extension("json.tmp");
         std::fs::write(&tmp, serde_json::to_vec(&st)?)?;
@@ -105,7 +108,7 @@ async fn supervise(service: &str, restart: RestartPolicy) -> anyhow::Result<i32>
                 }
                 _ = term.recv() => {
                     if let Some(id) = child.id() {
-                        send_signal(id.into(), libc::SIGTERM);
+                        send_signal(id, false, rustix::process::Signal::TERM);
                     }
                     let _ = tokio::time::timeout(crate::proxy::server::SHUTDOWN_DEADLINE, child.wait()).await;
                     return Ok(0);

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bollard::models::{ContainerSummary, ContainerSummaryStateEnum, PortSummary, PortSummaryTypeEnum};
+use rustix::process::{Pid, Signal, kill_process, kill_process_group};
 use serde::{Deserialize, Serialize};
 
 use super::in_process::load_in_process;
@@ -29,6 +30,12 @@ pub struct ProxyState {
     pub server_pid: u32,
     pub addrs: Vec<String>,
     pub started: i64,
+    /// When `pid` and `server_pid` began, in clock ticks since boot (`/proc/PID/stat`
+    /// field 22): a pid the kernel has since given to another process never matches.
+    #[serde(default)]
+    pub pid_start: u64,
+    #[serde(default)]
+    pub server_start: u64,
 }
 
 pub(crate) fn files(project: &str, service: &str) -> (PathBuf, PathBuf) {
@@ -40,15 +47,33 @@ pub fn log_file(project: &str, service: &str) -> PathBuf {
     files(project, service).1
 }
 
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.split(") ").nth(1).is_some_and(|rest| rest.starts_with('Z')))
+/// A process's state letter and start time, from `/proc/PID/stat`. The
+/// command name (field 2) may hold spaces and parentheses, so fields are
+/// counted after its last `)`.
+fn stat(pid: u32) -> Option<(char, u64)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut rest = s.rsplit_once(") ")?.1.split(' ');
+    let state = rest.next()?.chars().next()?;
+    // Fields 3.. follow; the start time is field 22.
+    let start = rest.nth(22 - 4)?.parse().ok()?;
+    Some((state, start))
+}
+
+/// When `pid` started, for the state file; 0 when it cannot be read.
+pub(crate) fn start_time(pid: u32) -> u64 {
+    stat(pid).map_or(0, |(_, start)| start)
+}
+
+/// `pid` is a live process, and the one that started at `start` (0: not recorded).
+fn alive(pid: u32, start: u64) -> bool {
+    pid != 0 && stat(pid).is_some_and(|(state, began)| state != 'Z' && (start == 0 || began == start))
 }
 
 impl ProxyState {
     /// The supervisor or the serving process is still there (a serving
     /// child outlives a supervisor that was killed).
     fn alive(&self) -> bool {
-        alive(self.pid) || (self.server_pid != 0 && alive(self.server_pid))
+        alive(self.pid, self.pid_start) || alive(self.server_pid, self.server_start)
     }
 }
 
@@ -194,10 +219,13 @@ pub fn spawn_detached(project: &Project, global: &Reload, service: &str) -> anyh
     start_detached(project, global, service)?.release()
 }
 
-/// Sends `sig` to a process, or to a process group when `pid` is negative.
-pub(crate) fn send_signal(pid: i64, sig: libc::c_int) {
-    // SAFETY: kill(2) takes a number and a signal; no memory is involved.
-    unsafe { libc::kill(pid as libc::pid_t, sig) };
+/// Sends `sig` to a process, or to its process group.
+pub(crate) fn send_signal(pid: u32, group: bool, sig: Signal) {
+    let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
+        return;
+    };
+    // A process already gone is what was wanted.
+    let _ = if group { kill_process_group(pid, sig) } else { kill_process(pid, sig) };
 }
 
 /// Stops a detached proxy gracefully (SIGTERM, then SIGKILL after
@@ -209,14 +237,19 @@ pub fn stop_detached(project: &str, service: &str, timeout: Duration) -> anyhow:
         return Ok(false);
     };
     // The supervisor passes SIGTERM on; without one, the server takes it.
-    send_signal(if alive(st.pid) { st.pid } else { st.server_pid }.into(), libc::SIGTERM);
+    let target = if alive(st.pid, st.pid_start) { st.pid } else { st.server_pid };
+    send_signal(target, false, Signal::TERM);
     let deadline = std::time::Instant::now() + timeout;
     while st.alive() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
     if st.alive() {
         // start_detached made the first process the leader of its own group.
-        send_signal(-i64::from(st.pid), libc::SIGKILL);
+        if alive(st.pid, st.pid_start) {
+            send_signal(st.pid, true, Signal::KILL);
+        } else if alive(st.server_pid, st.server_start) {
+            send_signal(st.server_pid, false, Signal::KILL);
+        }
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while st.alive() && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));

@@ -4,7 +4,7 @@ use super::types::pool_of;
 use super::*;
 use crate::proxy::conf::{AsWritten, parse_text};
 
-pub fn compile_str(text: &str) -> Result<Config, ConfError> {
+pub(super) fn compile_str(text: &str) -> Result<Config, ConfError> {
     let d = parse_text(text, "nginx.conf".into(), Path::new("/etc/nginx"), &AsWritten, 0)?;
     compile(&d)
 }

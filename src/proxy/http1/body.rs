@@ -46,7 +46,7 @@ impl BodyError {
 
 /// The read side of a connection: the socket and what was read past the
 /// last head.
-pub struct Reader<R> {
+pub(crate) struct Reader<R> {
     pub io: R,
     pub buf: BytesMut,
 }
@@ -64,7 +64,7 @@ pub(crate) struct Shared<R> {
 
 impl<R> Shared<R> {
     /// Whether a `100 Continue` was asked for with this notice (and not sent yet).
-    pub fn continue_sent_for(&mut self, notice: &Arc<tokio::sync::Notify>) -> bool {
+    pub(crate) fn continue_sent_for(&mut self, notice: &Arc<tokio::sync::Notify>) -> bool {
         Arc::ptr_eq(notice, &self.continue_asked) && std::mem::take(&mut self.continue_wanted)
     }
 }
@@ -78,7 +78,7 @@ pub(crate) enum Left {
 }
 
 impl Left {
-    pub fn of(f: Framing) -> Left {
+    pub(crate) fn of(f: Framing) -> Left {
         match f {
             Framing::None | Framing::Length(0) => Left::Done,
             Framing::Length(n) => Left::Length(n),
@@ -156,7 +156,7 @@ impl<R: AsyncRead + Unpin> HttpBody for RequestBody<R> {
                 Left::Done => return Poll::Ready(None),
                 Left::Failed(e) => return Poll::Ready(Some(Err(*e))),
                 Left::Length(n) if !reader.buf.is_empty() => {
-                    let take = (*n).min(reader.buf.len() as u64) as usize;
+                    let take = usize::try_from(*n).map_or(reader.buf.len(), |n| n.min(reader.buf.len()));
                     *n -= take as u64;
                     if *n == 0 {
                         st.left = Left::Done;
@@ -248,9 +248,9 @@ impl<R> RequestBody<R> {
                 Left::Done => return Ok(()),
                 Left::Failed(e) => return Err(*e),
                 Left::Length(n) => {
-                    let take = (*n).min(reader.buf.len() as u64);
-                    reader.buf.advance(take as usize);
-                    *n -= take;
+                    let take = usize::try_from(*n).map_or(reader.buf.len(), |n| n.min(reader.buf.len()));
+                    reader.buf.advance(take);
+                    *n -= take as u64;
                     if *n == 0 {
                         st.left = Left::Done;
                     }

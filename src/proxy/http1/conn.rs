@@ -261,10 +261,10 @@ async fn discard(reader: &mut Reader<ReadIo>, left: Left) -> bool {
             Left::Done => return true,
             Left::Failed(_) => return false,
             Left::Length(n) => {
-                let take = (*n).min(reader.buf.len() as u64);
-                let _ = reader.buf.split_to(take as usize);
-                *n -= take;
-                dropped += take;
+                let take = usize::try_from(*n).map_or(reader.buf.len(), |n| n.min(reader.buf.len()));
+                let _ = reader.buf.split_to(take);
+                *n -= take as u64;
+                dropped += take as u64;
                 if *n == 0 {
                     return true;
                 }

@@ -29,8 +29,8 @@ const INVALID_METHOD: Refusal = Refusal::new(400, "client sent invalid method");
 const INVALID_VERSION: Refusal = Refusal::new(505, "client sent invalid version");
 const INVALID_HEADER: Refusal = Refusal::new(400, "client sent invalid header line");
 /// nginx's 494, answered as 400 "Request Header Or Cookie Too Large".
-pub const HEADER_TOO_LARGE: Refusal = Refusal::new(494, "client sent too long header line");
-pub const URI_TOO_LARGE: Refusal = Refusal::new(414, "client sent too long URI");
+pub(super) const HEADER_TOO_LARGE: Refusal = Refusal::new(494, "client sent too long header line");
+pub(super) const URI_TOO_LARGE: Refusal = Refusal::new(414, "client sent too long URI");
 
 /// nginx's `large_client_header_buffers 4 8k`: the request line and each
 /// header line must fit in 8 KiB, the head in four such buffers.
@@ -41,9 +41,12 @@ pub const MAX_HEAD: usize = 32 * 1024;
 /// `#`, `%`, `+`, `.`, `/`, `?` and DEL, and every byte from 0x80.
 const USUAL: [bool; 256] = {
     let mut t = [false; 256];
-    let mut b = 0x21;
-    while b < 256 {
-        t[b] = !matches!(b as u8, b'#' | b'%' | b'+' | b'.' | b'/' | b'?' | 0x7f);
+    let mut b: u8 = 0x21;
+    loop {
+        t[b as usize] = !matches!(b, b'#' | b'%' | b'+' | b'.' | b'/' | b'?' | 0x7f);
+        if b == u8::MAX {
+            break;
+        }
         b += 1;
     }
     t

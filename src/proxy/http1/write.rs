@@ -21,14 +21,14 @@ pub struct Reason(pub Bytes);
 
 /// How the connection goes on after an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum After {
+pub(super) enum After {
     KeepAlive,
     Close,
 }
 
 /// What the writer needs to know of the request.
 #[derive(Debug, Clone, Copy)]
-pub struct Asked {
+pub(super) struct Asked {
     pub head: bool,
     pub http11: bool,
     /// The connection may stay open after this answer.
@@ -122,7 +122,7 @@ enum Frame {
 /// Writes an answer: its head (in `scratch`, reused between answers) and
 /// its body. An error means the connection must close: the body failed
 /// (an upstream that broke off) or the client is gone.
-pub async fn answer<W: AsyncWrite + Unpin>(
+pub(super) async fn answer<W: AsyncWrite + Unpin>(
     io: &mut W,
     mut resp: Response<Body>,
     asked: Asked,
@@ -161,7 +161,7 @@ pub async fn answer<W: AsyncWrite + Unpin>(
             && sent + data.len() as u64 > n
         {
             // More than declared: what fits goes, then the connection ends.
-            let fits = data.slice(..(n - sent) as usize);
+            let fits = data.slice(..usize::try_from(n - sent).unwrap_or(usize::MAX));
             write_parts(io, &[if first { scratch } else { &[] }, &fits]).await?;
             return Ok(After::Close);
         }
