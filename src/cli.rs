@@ -127,7 +127,9 @@ pub enum Command {
     )]
     Config(ConfigArgs),
     /// Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would
-    #[command(after_help = "Examples:\n  rcompose proxy -c nginx.conf\n  rcompose proxy -t -c nginx.conf     check the configuration")]
+    #[command(
+        after_help = "Examples:\n  rcompose proxy -c nginx.conf\n  rcompose proxy -t -c nginx.conf     check the configuration"
+    )]
     Proxy(ProxyArgs),
     /// Print a shell completion script
     #[command(

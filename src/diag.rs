@@ -15,7 +15,11 @@ pub struct Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 { write!(f, "{}", self.file) } else { write!(f, "{}:{}:{}", self.file, self.line, self.col) }
+        if self.line == 0 {
+            write!(f, "{}", self.file)
+        } else {
+            write!(f, "{}:{}:{}", self.file, self.line, self.col)
+        }
     }
 }
 
@@ -37,11 +41,25 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(location: Option<Location>, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, location, path: path.into(), message: message.into(), hint: None }
+    pub fn error(
+        location: Option<Location>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            location,
+            path: path.into(),
+            message: message.into(),
+            hint: None,
+        }
     }
 
-    pub fn warning(location: Option<Location>, path: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn warning(
+        location: Option<Location>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic { severity: Severity::Warning, ..Diagnostic::error(location, path, message) }
     }
 
@@ -107,9 +125,17 @@ impl fmt::Display for Diagnostics {
 impl std::error::Error for Diagnostics {}
 
 /// Closest candidate by edit distance, for "did you mean" hints.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let max = (word.len() / 3).max(1) + 1;
-    candidates.into_iter().map(|c| (edit_distance(word, c), c)).filter(|(d, _)| *d <= max).min_by_key(|(d, _)| *d).map(|(_, c)| c)
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, _)| *d <= max)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -139,8 +165,15 @@ mod tests {
 
     #[test]
     fn display_has_location_path_and_hint() {
-        let d = Diagnostic::error(Some(Location { file: "a.yml".into(), line: 3, col: 5 }), "services.x.prots", "unknown key")
-            .with_hint("did you mean `ports`?");
-        assert_eq!(d.to_string(), "a.yml:3:5: services.x.prots: unknown key\n  hint: did you mean `ports`?");
+        let d = Diagnostic::error(
+            Some(Location { file: "a.yml".into(), line: 3, col: 5 }),
+            "services.x.prots",
+            "unknown key",
+        )
+        .with_hint("did you mean `ports`?");
+        assert_eq!(
+            d.to_string(),
+            "a.yml:3:5: services.x.prots: unknown key\n  hint: did you mean `ports`?"
+        );
     }
 }

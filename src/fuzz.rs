@@ -57,7 +57,8 @@ pub fn compose_load(data: &[u8]) {
         no_interpolate: false,
         service_names: Vec::new(),
     };
-    let out = crate::commands::config::render(&first.project, &args).expect("a loaded project renders");
+    let out =
+        crate::commands::config::render(&first.project, &args).expect("a loaded project renders");
     let second = match load_text(&out) {
         Ok(p) => p,
         Err(e) => panic!("config output does not load again:\n{out}\nerrors:\n{e}"),
@@ -67,7 +68,11 @@ pub fn compose_load(data: &[u8]) {
     // And it describes the same containers: docker compose's hashes agree.
     for (name, svc) in &first.project.services {
         let hash = |s| crate::engine::config_hash::config_hash(s);
-        assert_eq!(second.project.services.get(name).map(hash), Some(hash(svc)), "{name}'s config-hash changes when read again");
+        assert_eq!(
+            second.project.services.get(name).map(hash),
+            Some(hash(svc)),
+            "{name}'s config-hash changes when read again"
+        );
     }
 }
 
@@ -92,7 +97,10 @@ pub fn dotenv(data: &[u8]) {
     if let Ok(vars) = dotenv::parse(text, &lookup) {
         for (k, _) in vars {
             assert!(!k.is_empty(), "empty variable name");
-            assert!(!k.contains('=') && !k.contains(char::is_whitespace), "bad variable name {k:?}");
+            assert!(
+                !k.contains('=') && !k.contains(char::is_whitespace),
+                "bad variable name {k:?}"
+            );
         }
     }
 }
@@ -106,13 +114,21 @@ pub fn compose_syntax(data: &[u8]) {
         0 => {
             if let Ok(ports) = syntax::parse_port(s) {
                 for p in ports {
-                    assert!(p.protocol == "tcp" || p.protocol == "udp" || p.protocol == "sctp", "protocol {:?}", p.protocol);
+                    assert!(
+                        p.protocol == "tcp" || p.protocol == "udp" || p.protocol == "sctp",
+                        "protocol {:?}",
+                        p.protocol
+                    );
                 }
             }
         }
         1 => {
             if let Ok(m) = syntax::parse_volume(s, Path::new("/project"), Some("/home/fuzz")) {
-                assert!(m.target.starts_with('/') || cfg!(windows) || m.target.contains(':'), "relative target {:?}", m.target);
+                assert!(
+                    m.target.starts_with('/') || cfg!(windows) || m.target.contains(':'),
+                    "relative target {:?}",
+                    m.target
+                );
             }
         }
         2 => {
@@ -140,7 +156,11 @@ impl conf::Resolver for Nowhere {
 /// a few requests through one that compiles.
 pub fn nginx_conf(data: &[u8]) {
     let Some(text) = text(data) else { return };
-    let Ok(directives) = conf::parse_text(text, "nginx.conf".into(), Path::new("/etc/nginx"), &Nowhere, 0) else { return };
+    let Ok(directives) =
+        conf::parse_text(text, "nginx.conf".into(), Path::new("/etc/nginx"), &Nowhere, 0)
+    else {
+        return;
+    };
     let Ok(compiled) = config::compile(&directives) else { return };
     let local: SocketAddr = "127.0.0.1:80".parse().expect("address");
     for host in ["localhost", "example.com", ""] {
@@ -159,7 +179,11 @@ pub fn nginx_conf(data: &[u8]) {
 /// when nothing was percent-decoded.
 pub fn uri(data: &[u8]) {
     let Some(raw) = text(data) else { return };
-    assert_eq!(routes::normalize(raw).map(|n| n.into_owned()), routes::normalize_decoding(raw), "the shortcut disagrees on {raw:?}");
+    assert_eq!(
+        routes::normalize(raw).map(|n| n.into_owned()),
+        routes::normalize_decoding(raw),
+        "the shortcut disagrees on {raw:?}"
+    );
     let Ok(out) = routes::normalize(raw) else { return };
     assert!(out.starts_with('/'), "{out:?} is not absolute");
     assert!(!out.contains('\0'), "{out:?} holds NUL");
@@ -171,9 +195,16 @@ pub fn uri(data: &[u8]) {
     }
     let joined = Path::new("/srv/root").join(out.trim_start_matches('/'));
     assert!(joined.starts_with("/srv/root"));
-    assert!(joined.components().all(|c| !matches!(c, Component::ParentDir | Component::CurDir)), "{joined:?} leaves the root");
+    assert!(
+        joined.components().all(|c| !matches!(c, Component::ParentDir | Component::CurDir)),
+        "{joined:?} leaves the root"
+    );
     if !raw.contains('%') {
-        assert_eq!(routes::normalize(&out).as_deref(), Ok(&*out), "normalizing twice changes {raw:?}");
+        assert_eq!(
+            routes::normalize(&out).as_deref(),
+            Ok(&*out),
+            "normalizing twice changes {raw:?}"
+        );
     }
 }
 
@@ -217,7 +248,11 @@ pub fn http1_request(data: &[u8]) {
     let head_bytes = bytes::Bytes::copy_from_slice(&bytes[..parsed.len]);
     let Ok(head) = check_head(&parsed, &head_bytes) else { return };
     assert!(head.target.starts_with('/'), "target {:?} is not absolute", head.target);
-    assert!(head.uri.starts_with('/') && !head.uri.split('/').any(|s| s == ".."), "uri {:?}", head.uri);
+    assert!(
+        head.uri.starts_with('/') && !head.uri.split('/').any(|s| s == ".."),
+        "uri {:?}",
+        head.uri
+    );
     if head.framing != Framing::Chunked {
         return;
     }
@@ -243,7 +278,11 @@ pub fn http1_request(data: &[u8]) {
         Some(out).filter(|_| d.done())
     };
     let all = decode(body.len());
-    assert_eq!(all, decode(step), "the chunked body decodes differently when read {step} bytes at a time");
+    assert_eq!(
+        all,
+        decode(step),
+        "the chunked body decodes differently when read {step} bytes at a time"
+    );
     if let Some(out) = all {
         assert!(out.len() <= body.len());
     }

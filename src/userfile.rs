@@ -53,7 +53,10 @@ fn kind(ft: std::fs::FileType) -> &'static str {
 /// the open; the type is checked on what was opened.
 pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new().read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32).open(path)?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)?;
     let meta = file.metadata()?;
     if !meta.file_type().is_file() {
         return Err(ReadError::NotRegular(kind(meta.file_type())));
@@ -86,10 +89,14 @@ mod tests {
         std::fs::write(&f, "0123456789").unwrap();
         assert_eq!(read_text(&f, 10).unwrap(), "0123456789");
         assert!(matches!(read_text(&f, 9), Err(ReadError::TooBig(9))));
-        assert!(matches!(read_text(Path::new("/dev/zero"), 10), Err(ReadError::NotRegular("a device"))));
+        assert!(matches!(
+            read_text(Path::new("/dev/zero"), 10),
+            Err(ReadError::NotRegular("a device"))
+        ));
         assert!(matches!(read_text(d.path(), 10), Err(ReadError::NotRegular("a directory"))));
         let fifo = d.path().join("fifo");
-        rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_raw_mode(0o600)).unwrap();
+        rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_raw_mode(0o600))
+            .unwrap();
         assert!(matches!(read_text(&fifo, 10), Err(ReadError::NotRegular("a named pipe"))));
         assert!(read_text(&d.path().join("missing"), 10).unwrap_err().is_not_found());
         std::fs::write(&f, b"\xff\xfe").unwrap();

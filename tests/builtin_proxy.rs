@@ -11,9 +11,14 @@ use std::time::{Duration, Instant};
 use common::{BUSYBOX, TestProject, docker, eventually, free_port};
 
 fn get(port: u16, path: &str, extra: &str) -> (u16, String, String) {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return (0, String::new(), String::new()) };
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, String::new(), String::new());
+    };
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n{extra}\r\n");
+    let _ = write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n{extra}\r\n"
+    );
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
     let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
@@ -27,7 +32,13 @@ fn example_stack_end_to_end() {
     common::ensure_mongo_standin();
     let dir = common::repo_root().join("examples/fastapi-mongo");
     let rc = |args: &[&str]| {
-        common::rcompose().current_dir(&dir).env("NO_COLOR", "1").args(["--progress", "plain"]).args(args).output().unwrap()
+        common::rcompose()
+            .current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .args(["--progress", "plain"])
+            .args(args)
+            .output()
+            .unwrap()
     };
     struct Down(std::path::PathBuf);
     impl Drop for Down {
@@ -39,13 +50,19 @@ fn example_stack_end_to_end() {
     let out = rc(&["up", "-d", "--build"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("Proxy proxyserver  Started (built-in proxy on 0.0.0.0:1000, [::]:1000)"), "{err}");
+    assert!(
+        err.contains("Proxy proxyserver  Started (built-in proxy on 0.0.0.0:1000, [::]:1000)"),
+        "{err}"
+    );
     assert!(!common::docker_ok(&["inspect", "proxyserver"]), "no nginx container runs");
     // Again: nothing starts, and it says so as docker compose does for a running container.
     let again = rc(&["up", "-d"]);
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(again.status.success(), "{err}");
-    assert!(err.contains("Proxy proxyserver  Running (built-in proxy on 0.0.0.0:1000, [::]:1000)"), "{err}");
+    assert!(
+        err.contains("Proxy proxyserver  Running (built-in proxy on 0.0.0.0:1000, [::]:1000)"),
+        "{err}"
+    );
     assert!(!err.contains("Starting") && !err.contains("Started"), "{err}");
 
     // The single-page app.
@@ -59,7 +76,11 @@ fn example_stack_end_to_end() {
     assert!(head.contains("content-type: application/javascript"), "{head}");
 
     // FastAPI behind /api/, with the forwarding headers (its `/` echoes them).
-    assert!(eventually(60, || get(1000, "/api/", "").0 == 200), "FastAPI did not come up: {}", docker(&["logs", "fastapi"]));
+    assert!(
+        eventually(60, || get(1000, "/api/", "").0 == 200),
+        "FastAPI did not come up: {}",
+        docker(&["logs", "fastapi"])
+    );
     let (_, _, echo) = get(1000, "/api/", "X-Forwarded-For: 203.0.113.9\r\n");
     let v: serde_json::Value = serde_json::from_str(&echo).unwrap();
     assert_eq!(v["path"], "/");
@@ -72,15 +93,29 @@ fn example_stack_end_to_end() {
     // so FastAPI answers 500, and that 500 is passed through as it is.
     let (s, head, _) = get(1000, "/api/items/7", "");
     assert_eq!(s, 500, "{head}");
-    assert!(head.contains("content-type: text/plain"), "FastAPI's own 500, not the 50x page: {head}");
-    assert!(eventually(5, || docker(&["logs", "fastapi"]).contains("\"GET /items/7 HTTP/1.1\" 500")));
+    assert!(
+        head.contains("content-type: text/plain"),
+        "FastAPI's own 500, not the 50x page: {head}"
+    );
+    assert!(
+        eventually(5, || docker(&["logs", "fastapi"]).contains("\"GET /items/7 HTTP/1.1\" 500"))
+    );
 
     // The access log under the name of the nginx container it stands in for.
     let logs = rc(&["logs", "nginxproxy"]);
     let logs = String::from_utf8_lossy(&logs.stdout);
-    assert!(logs.contains("proxyserver | 127.0.0.1 - - [") && logs.contains("\"GET /api/items/7 HTTP/1.1\" 500"), "{logs}");
+    assert!(
+        logs.contains("proxyserver | 127.0.0.1 - - [")
+            && logs.contains("\"GET /api/items/7 HTTP/1.1\" 500"),
+        "{logs}"
+    );
     let ps = String::from_utf8_lossy(&rc(&["ps"]).stdout).to_string();
-    assert!(ps.contains("proxyserver") && ps.contains("(built-in proxy)") && ps.contains("0.0.0.0:1000->80/tcp"), "{ps}");
+    assert!(
+        ps.contains("proxyserver")
+            && ps.contains("(built-in proxy)")
+            && ps.contains("0.0.0.0:1000->80/tcp"),
+        "{ps}"
+    );
 
     // The upstream stopped: 502 with the 50x page, within a second.
     docker(&["stop", "-t", "1", "fastapi"]);
@@ -91,7 +126,10 @@ fn example_stack_end_to_end() {
     assert!(started.elapsed() < Duration::from_secs(1), "502 took {:?}", started.elapsed());
     // Started again, it is found again.
     docker(&["start", "fastapi"]);
-    assert!(eventually(60, || get(1000, "/api/", "").0 == 200), "the restarted upstream was not found again");
+    assert!(
+        eventually(60, || get(1000, "/api/", "").0 == 200),
+        "the restarted upstream was not found again"
+    );
 
     // down stops the proxy and frees the port.
     let out = rc(&["down", "-t", "1"]);
@@ -143,7 +181,10 @@ fn site_with_nginx_conf(p: &TestProject) {
 const UNHONOURED_CONF: &str = "events { }\nhttp {\n  server {\n    listen 80;\n    root /srv/site;\n    bogus_directive on;\n  }\n}\n";
 
 fn assert_names_the_unhonoured_directive(err: &str) {
-    assert!(err.contains("nginx.conf:6:5") && err.contains("unknown directive \"bogus_directive\""), "{err}");
+    assert!(
+        err.contains("nginx.conf:6:5") && err.contains("unknown directive \"bogus_directive\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -152,7 +193,12 @@ fn conf_d_files_get_the_default_nginx_conf_and_foreground_logs_interleave() {
     let p = TestProject::new("confd", &stack(port, "./conf.d:/etc/nginx/conf.d:ro"));
     site(&p);
     p.write("conf.d/site.conf", SITE_CONF);
-    let mut child = p.rc(&["up"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let mut child = p
+        .rc(&["up"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     assert!(eventually(60, || get(port, "/api/hello.txt", "").0 == 200), "the proxy did not serve");
     assert_eq!(get(port, "/anything", "").2, "<h1>site</h1>\n");
     assert_eq!(get(port, "/api/hello.txt", "").2, "hello from api\n");
@@ -163,7 +209,8 @@ fn conf_d_files_get_the_default_nginx_conf_and_foreground_logs_interleave() {
     assert_eq!(status.code(), Some(130));
     assert!(out.contains("web-1 | built-in proxy serving on 127.0.0.1:"), "{out}");
     assert!(
-        out.contains("web-1 | 127.0.0.1 - - [") && out.contains("\"GET /api/hello.txt HTTP/1.1\" 200"),
+        out.contains("web-1 | 127.0.0.1 - - [")
+            && out.contains("\"GET /api/hello.txt HTTP/1.1\" 200"),
         "access log interleaved:\n{out}"
     );
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "the proxy stopped with up");
@@ -242,9 +289,16 @@ fn a_configuration_with_what_only_nginx_does_runs_in_the_nginx_container() {
     );
     let (code, _, err) = p.run(&["up", "-d"]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("nginx.conf:6:7") && err.contains("service web runs in its nginx container instead"), "{err}");
+    assert!(
+        err.contains("nginx.conf:6:7")
+            && err.contains("service web runs in its nginx container instead"),
+        "{err}"
+    );
     assert!(!err.contains("--no-builtin-proxy"), "rcompose acted on the hint itself: {err}");
-    assert!(eventually(30, || get(port, "/", "").2 == "the nginx container\n"), "the container did not serve");
+    assert!(
+        eventually(30, || get(port, "/", "").2 == "the nginx container\n"),
+        "the container did not serve"
+    );
     let ps = p.ok(&["ps"]);
     assert!(ps.contains(&format!("{}-web-1", p.name)) && !ps.contains("built-in proxy"), "{ps}");
     // Its lifecycle is the container's.
@@ -266,18 +320,23 @@ fn detached_proxy_with_restart_always_comes_back_when_killed() {
     site_with_nginx_conf(&p);
     p.ok(&["up", "-d"]);
     assert_eq!(get(port, "/", "").0, 200);
-    let state_dir = std::env::var("HOME").map(|h| std::path::PathBuf::from(h).join(".local/state")).unwrap();
-    let state_dir = std::env::var("XDG_STATE_HOME").map(std::path::PathBuf::from).unwrap_or(state_dir);
+    let state_dir =
+        std::env::var("HOME").map(|h| std::path::PathBuf::from(h).join(".local/state")).unwrap();
+    let state_dir =
+        std::env::var("XDG_STATE_HOME").map(std::path::PathBuf::from).unwrap_or(state_dir);
     let state_file = state_dir.join("rcompose").join(&p.name).join("web.json");
-    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
     let server_pid = state["server_pid"].as_u64().unwrap();
     assert_ne!(server_pid, state["pid"].as_u64().unwrap(), "a supervisor serves through a child");
     Command::new("kill").args(["-KILL", &server_pid.to_string()]).status().unwrap();
     assert!(
         eventually(20, || {
             let now: serde_json::Value =
-                serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap_or_default()).unwrap_or_default();
-            now["server_pid"].as_u64().is_some_and(|p| p != server_pid) && get(port, "/", "").0 == 200
+                serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap_or_default())
+                    .unwrap_or_default();
+            now["server_pid"].as_u64().is_some_and(|p| p != server_pid)
+                && get(port, "/", "").0 == 200
         }),
         "the proxy did not come back after its process was killed"
     );
@@ -296,13 +355,19 @@ fn detached_proxy_with_restart_always_comes_back_when_killed() {
     assert_eq!(get(port, "/", "").0, 200);
     // The supervisor killed, its serving child goes on alone; down, with no
     // grace at all, still stops it.
-    let now: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    let now: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
     let pids = [now["pid"].as_u64().unwrap(), now["server_pid"].as_u64().unwrap()];
     Command::new("kill").args(["-KILL", &pids[0].to_string()]).status().unwrap();
     assert_eq!(get(port, "/", "").0, 200, "the orphaned child serves");
     p.ok(&["down", "-t", "0"]);
-    let gone = |pid: u64| std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "));
-    assert!(eventually(5, || pids.iter().all(|&p| gone(p))), "proxy processes {pids:?} outlived down -t 0");
+    let gone = |pid: u64| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "))
+    };
+    assert!(
+        eventually(5, || pids.iter().all(|&p| gone(p))),
+        "proxy processes {pids:?} outlived down -t 0"
+    );
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 
@@ -342,7 +407,8 @@ fn a_scaled_upstream_through_loopback_ports_goes_round_every_container() {
         assert!(mapping.starts_with("127.0.0.1:"), "replica {n}: {mapping}");
     }
     for path in ["/api/who.txt", "/blk/who.txt"] {
-        let who: std::collections::BTreeSet<String> = (0..6).map(|_| get(port, path, "").2).collect();
+        let who: std::collections::BTreeSet<String> =
+            (0..6).map(|_| get(port, path, "").2).collect();
         assert_eq!(who.len(), 2, "{path}: one replica took every request: {who:?}");
     }
     // One stopped: its port leaves the turn, and the other takes every request at once.
@@ -355,13 +421,18 @@ fn a_scaled_upstream_through_loopback_ports_goes_round_every_container() {
 #[test]
 fn a_proxy_whose_dependency_turns_unhealthy_is_not_started() {
     let port = free_port();
-    let compose = stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro")
-        .replace("      test: [\"CMD\", \"true\"]\n", "      test: [\"CMD\", \"false\"]\n      retries: 1\n");
+    let compose = stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro").replace(
+        "      test: [\"CMD\", \"true\"]\n",
+        "      test: [\"CMD\", \"false\"]\n      retries: 1\n",
+    );
     let p = TestProject::new("unhealthydep", &compose);
     site_with_nginx_conf(&p);
     let (code, _, err) = p.run(&["up", "-d"]);
     assert_ne!(code, 0);
-    assert!(err.contains("service web: dependency failed to start") && err.contains("api"), "{err}");
+    assert!(
+        err.contains("service web: dependency failed to start") && err.contains("api"),
+        "{err}"
+    );
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "the proxy must not listen");
     assert!(!p.ok(&["ps"]).contains("built-in proxy"), "no proxy process is left running");
     p.ok(&["down", "-t", "0"]);
@@ -377,7 +448,10 @@ fn scaled_api(p: &TestProject) {
         "nginx.conf",
         &format!(
             "events {{ }}\nhttp {{\nupstream apis {{ server api:7000; }}\n{}}}\n",
-            SITE_CONF.replace("location /api/", "location /blk/ { proxy_pass http://apis/; }\n    location /api/")
+            SITE_CONF.replace(
+                "location /api/",
+                "location /blk/ { proxy_pass http://apis/; }\n    location /api/"
+            )
         ),
     );
     // api made two replicas that each serve their own host name.
@@ -404,11 +478,17 @@ fn requests_go_round_the_containers_of_a_scaled_upstream() {
     assert!(out.status.success(), "{err}");
     // Both replicas were waited for before the proxy started.
     for n in 1..=2 {
-        assert_eq!(p.inspect(&format!("{}-api-{n}", p.name), "{{.State.Health.Status}}"), "healthy", "{err}");
+        assert_eq!(
+            p.inspect(&format!("{}-api-{n}", p.name), "{{.State.Health.Status}}"),
+            "healthy",
+            "{err}"
+        );
     }
-    let who: std::collections::BTreeSet<String> = (0..6).map(|_| get(port, "/api/who.txt", "").2).collect();
+    let who: std::collections::BTreeSet<String> =
+        (0..6).map(|_| get(port, "/api/who.txt", "").2).collect();
     assert_eq!(who.len(), 2, "one replica took every request: {who:?}");
-    let who: std::collections::BTreeSet<String> = (0..6).map(|_| get(port, "/blk/who.txt", "").2).collect();
+    let who: std::collections::BTreeSet<String> =
+        (0..6).map(|_| get(port, "/blk/who.txt", "").2).collect();
     assert_eq!(who.len(), 2, "through an upstream block too: {who:?}");
     // One that runs but refuses connections: as nginx, the next address is
     // tried, and the failed one is left out for fail_timeout (10s), so it
@@ -418,11 +498,22 @@ fn requests_go_round_the_containers_of_a_scaled_upstream() {
     for path in ["/api/who.txt", "/blk/who.txt"] {
         let answers: Vec<(u16, String, String)> = (0..6).map(|_| get(port, path, "")).collect();
         assert!(answers.iter().all(|a| a.0 == 200), "{path}: {answers:?}");
-        assert_eq!(answers.iter().map(|a| &a.2).collect::<std::collections::BTreeSet<_>>().len(), 1, "{answers:?}");
+        assert_eq!(
+            answers.iter().map(|a| &a.2).collect::<std::collections::BTreeSet<_>>().len(),
+            1,
+            "{answers:?}"
+        );
     }
-    let logs = String::from_utf8_lossy(&p.rc(&["logs", "web"]).output().unwrap().stdout).to_string();
-    let refused = logs.lines().filter(|l| l.contains("connect() to") && l.contains("111: Connection refused")).count();
-    assert_eq!(refused, 2, "one failure per address group (the name, and the block's server):\n{logs}");
+    let logs =
+        String::from_utf8_lossy(&p.rc(&["logs", "web"]).output().unwrap().stdout).to_string();
+    let refused = logs
+        .lines()
+        .filter(|l| l.contains("connect() to") && l.contains("111: Connection refused"))
+        .count();
+    assert_eq!(
+        refused, 2,
+        "one failure per address group (the name, and the block's server):\n{logs}"
+    );
     // One stopped, the other takes every request.
     docker(&["stop", "-t", "0", &format!("{}-api-2", p.name)]);
     assert!(eventually(5, || (0..4).all(|_| get(port, "/api/who.txt", "").0 == 200)));

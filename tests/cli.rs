@@ -5,8 +5,21 @@ mod common;
 
 use rcompose::commands::completions;
 
-const SUBCOMMANDS: &[&str] =
-    &["up", "down", "logs", "ps", "build", "pull", "start", "stop", "restart", "config", "proxy", "completions", "version"];
+const SUBCOMMANDS: &[&str] = &[
+    "up",
+    "down",
+    "logs",
+    "ps",
+    "build",
+    "pull",
+    "start",
+    "stop",
+    "restart",
+    "config",
+    "proxy",
+    "completions",
+    "version",
+];
 
 #[test]
 fn every_command_has_help_with_an_example() {
@@ -19,7 +32,15 @@ fn every_command_has_help_with_an_example() {
     }
     let out = common::rcompose().arg("--help").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--file", "--project-name", "--project-directory", "--env-file", "--profile", "--ansi", "--progress"] {
+    for flag in [
+        "--file",
+        "--project-name",
+        "--project-directory",
+        "--env-file",
+        "--profile",
+        "--ansi",
+        "--progress",
+    ] {
         assert!(text.contains(flag), "global {flag} missing from help");
     }
 }
@@ -52,7 +73,11 @@ fn checked_in_completions_match_the_cli() {
 #[test]
 fn an_option_given_twice_takes_the_last_as_docker_compose_does() {
     let dir = common::fixtures().join("compat/profiles");
-    let out = common::rcompose().current_dir(&dir).args(["-p", "first", "-p", "second", "config", "--format", "json"]).output().unwrap();
+    let out = common::rcompose()
+        .current_dir(&dir)
+        .args(["-p", "first", "-p", "second", "config", "--format", "json"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["name"], "second");
@@ -79,7 +104,8 @@ fn config_output_flags() {
     assert_eq!(run(&["config", "-q"]), "");
     let yaml = run(&["config"]);
     assert!(yaml.starts_with("name: fastapi-mongo\n"), "{yaml}");
-    let json: serde_json::Value = serde_json::from_str(&run(&["config", "--format", "json"])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&run(&["config", "--format", "json"])).unwrap();
     assert_eq!(json["services"]["fastapi"]["command"][4], "--host");
     let out = tempfile::NamedTempFile::new().unwrap();
     assert_eq!(run(&["config", "-o", out.path().to_str().unwrap()]), "");

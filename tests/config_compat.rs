@@ -105,7 +105,9 @@ const FIELDS: &[&str] = &[
 ];
 
 fn lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path).map(|t| t.lines().filter(|l| !l.is_empty()).map(String::from).collect()).unwrap_or_default()
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().filter(|l| !l.is_empty()).map(String::from).collect())
+        .unwrap_or_default()
 }
 
 fn prepare(mut cmd: Command, dir: &Path, args: &[String], environ: &[String]) -> Command {
@@ -125,8 +127,9 @@ fn prepare(mut cmd: Command, dir: &Path, args: &[String], environ: &[String]) ->
 fn run_json(mut cmd: Command, who: &str) -> Value {
     let out = cmd.output().unwrap_or_else(|e| panic!("{who}: cannot run: {e}"));
     assert!(out.status.success(), "{who} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{who}: output is not JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{who}: output is not JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout))
+    })
 }
 
 fn field<'a>(v: &'a Value, path: &str) -> &'a Value {
@@ -138,21 +141,28 @@ fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
             let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            keys.into_iter().all(|k| same(x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null)))
+            keys.into_iter()
+                .all(|k| same(x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null)))
         }
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
         // docker compose writes an empty struct (a network's `ipam`, a watch
         // rule's `exec`) as `{}` or with `null` fields.
-        (Value::Object(x), Value::Null) | (Value::Null, Value::Object(x)) => x.values().all(|v| same(v, &Value::Null)),
+        (Value::Object(x), Value::Null) | (Value::Null, Value::Object(x)) => {
+            x.values().all(|v| same(v, &Value::Null))
+        }
         _ => a == b,
     }
 }
 
 fn compare_case(name: &str, dir: &Path, args: Vec<String>, environ: Vec<String>) -> Vec<String> {
-    let ours = run_json(prepare(common::rcompose(), dir, &args, &environ), &format!("rcompose ({name})"));
+    let ours =
+        run_json(prepare(common::rcompose(), dir, &args, &environ), &format!("rcompose ({name})"));
     let mut docker = Command::new("docker");
     docker.arg("compose");
-    let theirs = run_json(prepare(docker, dir, &args, &environ), &format!("docker compose ({name})"));
+    let theirs =
+        run_json(prepare(docker, dir, &args, &environ), &format!("docker compose ({name})"));
 
     let mut problems = Vec::new();
     if ours["name"] != theirs["name"] {
@@ -160,10 +170,18 @@ fn compare_case(name: &str, dir: &Path, args: Vec<String>, environ: Vec<String>)
     }
     for top in ["secrets", "configs", "networks"] {
         if !same(&ours[top], &theirs[top]) {
-            problems.push(format!("{name}: {top}:\n  rcompose:       {}\n  docker compose: {}", ours[top], theirs[top]));
+            problems.push(format!(
+                "{name}: {top}:\n  rcompose:       {}\n  docker compose: {}",
+                ours[top], theirs[top]
+            ));
         }
     }
-    let services = |v: &Value| v["services"].as_object().map(|m| m.keys().cloned().collect::<BTreeSet<_>>()).unwrap_or_default();
+    let services = |v: &Value| {
+        v["services"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect::<BTreeSet<_>>())
+            .unwrap_or_default()
+    };
     if services(&ours) != services(&theirs) {
         problems.push(format!("{name}: services {:?} != {:?}", services(&ours), services(&theirs)));
     }
@@ -171,7 +189,11 @@ fn compare_case(name: &str, dir: &Path, args: Vec<String>, environ: Vec<String>)
         let (a, b) = (&ours["services"][svc], &theirs["services"][svc]);
         for f in FIELDS {
             if !same(field(a, f), field(b, f)) {
-                problems.push(format!("{name}: services.{svc}.{f}:\n  rcompose:       {}\n  docker compose: {}", field(a, f), field(b, f)));
+                problems.push(format!(
+                    "{name}: services.{svc}.{f}:\n  rcompose:       {}\n  docker compose: {}",
+                    field(a, f),
+                    field(b, f)
+                ));
             }
         }
     }
@@ -182,18 +204,32 @@ fn compare_case(name: &str, dir: &Path, args: Vec<String>, environ: Vec<String>)
 fn config_agrees_with_docker_compose_v2() {
     common::ensure_compose_v2();
     let root = common::fixtures().join("compat");
-    let mut cases: Vec<_> =
-        std::fs::read_dir(&root).expect("fixtures").filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut cases: Vec<_> = std::fs::read_dir(&root)
+        .expect("fixtures")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     cases.sort();
     assert!(cases.len() >= 10, "expected the compat fixtures, found {}", cases.len());
     let mut problems = Vec::new();
     for dir in &cases {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        problems.extend(compare_case(&name, dir, lines(&dir.join("args")), lines(&dir.join("environ"))));
+        problems.extend(compare_case(
+            &name,
+            dir,
+            lines(&dir.join("args")),
+            lines(&dir.join("environ")),
+        ));
     }
     // The reference stack, addressed with -f from elsewhere.
     let example = common::repo_root().join("examples/fastapi-mongo/docker-compose.yml");
-    problems.extend(compare_case("example", &common::repo_root(), vec!["-f".into(), example.display().to_string()], vec![]));
+    problems.extend(compare_case(
+        "example",
+        &common::repo_root(),
+        vec!["-f".into(), example.display().to_string()],
+        vec![],
+    ));
     assert!(problems.is_empty(), "rcompose and docker compose disagree:\n{}", problems.join("\n"));
 }
 
@@ -244,16 +280,43 @@ fn values_docker_compose_refuses_are_refused_at_their_place() {
     const S: &str = "services:\n  s:\n    image: busybox\n";
     // (what follows `S`, the error rcompose gives, as file:line:col: path: message)
     let refused: &[(&str, &str)] = &[
-        ("    hostname: 42\n", "docker-compose.yml:4:15: services.s.hostname: expected a string, found an integer"),
-        ("    user: 1000\n", "docker-compose.yml:4:11: services.s.user: expected a string, found an integer"),
-        ("    platform: true\n", "docker-compose.yml:4:15: services.s.platform: expected a string, found a boolean"),
-        ("    command: [echo, 42]\n", "docker-compose.yml:4:21: services.s.command[1]: expected a string, found an integer"),
-        ("    cap_add: [42]\n", "docker-compose.yml:4:15: services.s.cap_add[0]: expected a string, found an integer"),
-        ("    environment: [true]\n", "docker-compose.yml:4:19: services.s.environment[0]: expected a string, found a boolean"),
-        ("    expose: [true]\n", "docker-compose.yml:4:14: services.s.expose[0]: expected a string or a number, found a boolean"),
-        ("    extra_hosts: {db: 1}\n", "docker-compose.yml:4:23: services.s.extra_hosts.db: expected a string, found an integer"),
+        (
+            "    hostname: 42\n",
+            "docker-compose.yml:4:15: services.s.hostname: expected a string, found an integer",
+        ),
+        (
+            "    user: 1000\n",
+            "docker-compose.yml:4:11: services.s.user: expected a string, found an integer",
+        ),
+        (
+            "    platform: true\n",
+            "docker-compose.yml:4:15: services.s.platform: expected a string, found a boolean",
+        ),
+        (
+            "    command: [echo, 42]\n",
+            "docker-compose.yml:4:21: services.s.command[1]: expected a string, found an integer",
+        ),
+        (
+            "    cap_add: [42]\n",
+            "docker-compose.yml:4:15: services.s.cap_add[0]: expected a string, found an integer",
+        ),
+        (
+            "    environment: [true]\n",
+            "docker-compose.yml:4:19: services.s.environment[0]: expected a string, found a boolean",
+        ),
+        (
+            "    expose: [true]\n",
+            "docker-compose.yml:4:14: services.s.expose[0]: expected a string or a number, found a boolean",
+        ),
+        (
+            "    extra_hosts: {db: 1}\n",
+            "docker-compose.yml:4:23: services.s.extra_hosts.db: expected a string, found an integer",
+        ),
         ("    ports:\n", "docker-compose.yml:4:5: services.s.ports: `ports` has no value"),
-        ("    environment:\n", "docker-compose.yml:4:5: services.s.environment: `environment` has no value"),
+        (
+            "    environment:\n",
+            "docker-compose.yml:4:5: services.s.environment: `environment` has no value",
+        ),
         (
             "    logging:\n      options: [max-size=1m]\n",
             "docker-compose.yml:5:16: services.s.logging.options: expected a mapping, found a list",
@@ -262,7 +325,10 @@ fn values_docker_compose_refuses_are_refused_at_their_place() {
             "    logging:\n      options: {max-file: true}\n",
             "docker-compose.yml:5:27: services.s.logging.options.max-file: expected a string, a number or null, found a boolean",
         ),
-        ("    depends_on:\n      o:\n  o:\n    image: busybox\n", "docker-compose.yml:5:7: services.s.depends_on.o: `o` has no value"),
+        (
+            "    depends_on:\n      o:\n  o:\n    image: busybox\n",
+            "docker-compose.yml:5:7: services.s.depends_on.o: `o` has no value",
+        ),
         (
             "    build:\n      context: .\n      target: 2\n",
             "docker-compose.yml:6:15: services.s.build.target: expected a string, found an integer",
@@ -271,21 +337,39 @@ fn values_docker_compose_refuses_are_refused_at_their_place() {
             "networks:\n  n:\n    driver_opts: {mtu: true}\n",
             "docker-compose.yml:6:24: networks.n.driver_opts.mtu: expected a string or a number, found a boolean",
         ),
-        ("volumes:\n  v:\n    name: 7\n", "docker-compose.yml:6:11: volumes.v.name: expected a string, found an integer"),
-        ("    restart: 5\n", "docker-compose.yml:4:14: services.s.restart: expected a string, found an integer"),
+        (
+            "volumes:\n  v:\n    name: 7\n",
+            "docker-compose.yml:6:11: volumes.v.name: expected a string, found an integer",
+        ),
+        (
+            "    restart: 5\n",
+            "docker-compose.yml:4:14: services.s.restart: expected a string, found an integer",
+        ),
         (
             "    depends_on:\n      o: {required: true}\n  o:\n    image: busybox\n",
             "docker-compose.yml:5:7: services.s.depends_on.o: `o` has no `condition`",
         ),
-        ("    container_name: a\n", "docker-compose.yml:4:21: services.s.container_name: invalid container name \"a\""),
+        (
+            "    container_name: a\n",
+            "docker-compose.yml:4:21: services.s.container_name: invalid container name \"a\"",
+        ),
         // Keys rcompose ignores are held to their shape all the same.
-        ("    isolation: 42\n", "docker-compose.yml:4:16: services.s.isolation: expected a string, found an integer"),
-        ("    credential_spec: {a: 1}\n", "docker-compose.yml:4:23: services.s.credential_spec.a: unknown key `a`"),
+        (
+            "    isolation: 42\n",
+            "docker-compose.yml:4:16: services.s.isolation: expected a string, found an integer",
+        ),
+        (
+            "    credential_spec: {a: 1}\n",
+            "docker-compose.yml:4:23: services.s.credential_spec.a: unknown key `a`",
+        ),
         (
             "    deploy:\n      update_config:\n        order: abc\n",
             "docker-compose.yml:6:16: services.s.deploy.update_config.order: invalid order \"abc\"",
         ),
-        ("    build:\n      context: .\n      ssh: [a]\n", "docker-compose.yml:6:13: services.s.build.ssh[0]: invalid ssh key \"a\""),
+        (
+            "    build:\n      context: .\n      ssh: [a]\n",
+            "docker-compose.yml:6:13: services.s.build.ssh[0]: invalid ssh key \"a\"",
+        ),
         (
             "    build:\n      context: .\n      sbom: 42\n",
             "docker-compose.yml:6:13: services.s.build.sbom: expected a boolean or a string, found an integer",
@@ -298,7 +382,10 @@ fn values_docker_compose_refuses_are_refused_at_their_place() {
             "    ports:\n      - target: 80\n        host_ip: abc\n",
             "docker-compose.yml:6:18: services.s.ports[0].host_ip: invalid IP address \"abc\"",
         ),
-        ("    logging:\n      driver: 42\n", "docker-compose.yml:5:15: services.s.logging.driver: expected a string, found an integer"),
+        (
+            "    logging:\n      driver: 42\n",
+            "docker-compose.yml:5:15: services.s.logging.driver: expected a string, found an integer",
+        ),
         (
             "    networks:\n      n:\n        priority: \"5\"\nnetworks:\n  n:\n",
             "docker-compose.yml:6:19: services.s.networks.n.priority: expected a number, found a string",
@@ -348,7 +435,9 @@ fn values_docker_compose_refuses_are_refused_at_their_place() {
         let (theirs, their_err) = verdict(docker_compose(), &text);
         let (ours, our_err) = verdict(common::rcompose(), &text);
         if !theirs {
-            problems.push(format!("docker compose refused what this test says it takes:\n{text}{their_err}"));
+            problems.push(format!(
+                "docker compose refused what this test says it takes:\n{text}{their_err}"
+            ));
         } else if !ours {
             problems.push(format!("rcompose refused what docker compose takes:\n{text}{our_err}"));
         }
@@ -378,7 +467,9 @@ fn override_files_are_checked_as_docker_compose_checks_them() {
         (
             "services:\n  s:\n    image: busybox\n    hostname: 42\n",
             "services:\n  s:\n    hostname: web\n",
-            Some("docker-compose.yml:4:15: services.s.hostname: expected a string, found an integer"),
+            Some(
+                "docker-compose.yml:4:15: services.s.hostname: expected a string, found an integer",
+            ),
         ),
         (
             "services:\n  s:\n    image: busybox\n",
@@ -406,15 +497,20 @@ fn override_files_are_checked_as_docker_compose_checks_them() {
     for (base, over, want) in cases {
         let (theirs, their_err) = verdict_with_override(docker_compose(), base, over);
         let (ours, our_err) = verdict_with_override(common::rcompose(), base, over);
-        let shown = format!("--- docker-compose.yml\n{base}--- docker-compose.override.yml\n{over}");
+        let shown =
+            format!("--- docker-compose.yml\n{base}--- docker-compose.override.yml\n{over}");
         match want {
-            Some(want) if theirs => problems.push(format!("docker compose took what this test says it refuses:\n{shown}")),
+            Some(want) if theirs => problems
+                .push(format!("docker compose took what this test says it refuses:\n{shown}")),
             Some(want) if ours || !our_err.contains(want) => problems.push(format!(
                 "{shown}docker compose: {their_err}rcompose ({}): {our_err}wanted: {want}\n",
                 if ours { "took it" } else { "refused" }
             )),
-            None if !theirs => problems.push(format!("docker compose refused what this test says it takes:\n{shown}{their_err}")),
-            None if !ours => problems.push(format!("rcompose refused what docker compose takes:\n{shown}{our_err}")),
+            None if !theirs => problems.push(format!(
+                "docker compose refused what this test says it takes:\n{shown}{their_err}"
+            )),
+            None if !ours => problems
+                .push(format!("rcompose refused what docker compose takes:\n{shown}{our_err}")),
             _ => {}
         }
     }

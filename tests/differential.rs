@@ -64,7 +64,10 @@ fn serve_upstream(mut s: TcpStream, log: Log) {
         match parsed {
             Ok(httparse::Status::Complete(n)) => {
                 let get = |name: &str| {
-                    req.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| String::from_utf8_lossy(h.value).into_owned())
+                    req.headers
+                        .iter()
+                        .find(|h| h.name.eq_ignore_ascii_case(name))
+                        .map(|h| String::from_utf8_lossy(h.value).into_owned())
                 };
                 let seen = Seen {
                     method: req.method.unwrap_or_default().to_string(),
@@ -73,8 +76,10 @@ fn serve_upstream(mut s: TcpStream, log: Log) {
                     tunnel,
                 };
                 let upgrade = get("upgrade").is_some();
-                let length: usize = get("content-length").and_then(|v| v.trim().parse().ok()).unwrap_or(0);
-                let chunked = get("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+                let length: usize =
+                    get("content-length").and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+                let chunked = get("transfer-encoding")
+                    .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
                 log.lock().unwrap().push(seen);
                 buf.drain(..n);
                 if chunked {
@@ -112,7 +117,12 @@ fn serve_upstream(mut s: TcpStream, log: Log) {
             Ok(httparse::Status::Partial) => {}
             Err(_) => {
                 if !buf.is_empty() {
-                    log.lock().unwrap().push(Seen { method: "?".into(), target: "<unparsable>".into(), host: String::new(), tunnel });
+                    log.lock().unwrap().push(Seen {
+                        method: "?".into(),
+                        target: "<unparsable>".into(),
+                        host: String::new(),
+                        tunnel,
+                    });
                 }
                 return;
             }
@@ -211,8 +221,8 @@ impl Rng {
 }
 
 const METHODS: &[&str] = &[
-    "GET", "GET", "GET", "POST", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT", "get", "G-E_T", "PRI", "GET\x00",
-    "M\u{e9}",
+    "GET", "GET", "GET", "POST", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE",
+    "CONNECT", "get", "G-E_T", "PRI", "GET\x00", "M\u{e9}",
 ];
 const TARGETS: &[&str] = &[
     "/",
@@ -392,7 +402,8 @@ fn case(rng: &mut Rng) -> Vec<u8> {
 /// A request nginx forwards, with one of its parts replaced by a hostile one.
 fn mutated(rng: &mut Rng) -> Vec<u8> {
     let body = rng.chance(40);
-    let mut method = if body { "POST" } else { rng.pick(&["GET", "GET", "HEAD", "DELETE", "OPTIONS"]) };
+    let mut method =
+        if body { "POST" } else { rng.pick(&["GET", "GET", "HEAD", "DELETE", "OPTIONS"]) };
     let mut target = rng.pick(FORWARDED);
     let mut version = "HTTP/1.1";
     let mut sep = " ";
@@ -518,7 +529,9 @@ fn send(who: &str, port: u16, bytes: &[u8], log: &Log) -> Outcome {
     // tries on new ports tell that from a server that stopped accepting.
     let mut s = (0..5)
         .find_map(|_| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok())
-        .unwrap_or_else(|| panic!("{who} on {port} takes no connection for {:?}", String::from_utf8_lossy(bytes)));
+        .unwrap_or_else(|| {
+            panic!("{who} on {port} takes no connection for {:?}", String::from_utf8_lossy(bytes))
+        });
     // A case that leaves the server waiting for more ends at this silence.
     s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
     let _ = s.write_all(bytes);
@@ -536,7 +549,9 @@ fn send(who: &str, port: u16, bytes: &[u8], log: &Log) -> Outcome {
     let statuses = text
         .match_indices("HTTP/1.")
         .filter(|(i, _)| *i == 0 || text[..*i].ends_with('\n') || text[..*i].ends_with("ok"))
-        .filter_map(|(i, _)| text[i..].split(' ').nth(1).and_then(|c| c.get(..3)).and_then(|c| c.parse().ok()))
+        .filter_map(|(i, _)| {
+            text[i..].split(' ').nth(1).and_then(|c| c.get(..3)).and_then(|c| c.parse().ok())
+        })
         .collect();
     // The upstream records a request before it answers, and the proxy answers after it.
     let mut forwarded = log.lock().unwrap()[before..].to_vec();
@@ -566,11 +581,14 @@ fn no_request_nginx_refuses_reaches_rcompose_upstream() {
     std::fs::write(root.join("index.html"), "<h1>spa</h1>\n").unwrap();
     std::fs::write(dir.path().join("secret.txt"), "TOP-SECRET\n").unwrap();
     // Each lane: rcompose's port and upstream, nginx's port and upstream.
-    let lanes: Vec<Lane> = (0..LANES).map(|_| (recording_upstream(), recording_upstream(), free_port(), free_port())).collect();
+    let lanes: Vec<Lane> = (0..LANES)
+        .map(|_| (recording_upstream(), recording_upstream(), free_port(), free_port()))
+        .collect();
     let rc_lanes: Vec<(u16, u16)> = lanes.iter().map(|(u, _, p, _)| (*p, u.0)).collect();
     let ng_lanes: Vec<(u16, u16)> = lanes.iter().map(|(_, u, _, p)| (*p, u.0)).collect();
     std::fs::write(dir.path().join("rc.conf"), conf(dir.path(), &root, &rc_lanes, "rc")).unwrap();
-    std::fs::write(dir.path().join("nginx.conf"), conf(dir.path(), &root, &ng_lanes, "nginx")).unwrap();
+    std::fs::write(dir.path().join("nginx.conf"), conf(dir.path(), &root, &ng_lanes, "nginx"))
+        .unwrap();
     let _rc = Kill(
         common::rcompose()
             .args(["proxy", "-c"])
@@ -593,8 +611,12 @@ fn no_request_nginx_refuses_reaches_rcompose_upstream() {
     );
     assert!(rc_lanes.iter().chain(&ng_lanes).all(|(p, _)| listening(*p)), "a proxy did not start");
 
-    let total: usize = std::env::var("RCOMPOSE_PROBE_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
-    let seed: u64 = std::env::var("RCOMPOSE_PROBE_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or(0x5eed_2026);
+    let total: usize =
+        std::env::var("RCOMPOSE_PROBE_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    let seed: u64 = std::env::var("RCOMPOSE_PROBE_SEED")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0x5eed_2026);
     let mut rng = Rng(seed);
     let mut cases = known_cases();
     while cases.len() < total {
@@ -648,9 +670,16 @@ fn no_request_nginx_refuses_reaches_rcompose_upstream() {
             leaks.push(bytes.clone());
         }
         // Security: rcompose forwards nothing nginx does not.
-        if rc.forwarded.len() > ng.forwarded.len() || rc.forwarded.iter().any(|s| s.tunnel && !ng.forwarded.iter().any(|n| n.tunnel)) {
+        if rc.forwarded.len() > ng.forwarded.len()
+            || rc.forwarded.iter().any(|s| s.tunnel && !ng.forwarded.iter().any(|n| n.tunnel))
+        {
             beyond.push((bytes.clone(), ng.clone(), rc.clone()));
-        } else if rc.forwarded.iter().zip(&ng.forwarded).any(|(r, n)| (&r.method, &r.target, &r.host) != (&n.method, &n.target, &n.host)) {
+        } else if rc
+            .forwarded
+            .iter()
+            .zip(&ng.forwarded)
+            .any(|(r, n)| (&r.method, &r.target, &r.host) != (&n.method, &n.target, &n.host))
+        {
             mismatched.push((bytes.clone(), ng.clone(), rc.clone()));
         }
         let key = (class(&ng), class(&rc));
@@ -670,18 +699,37 @@ fn no_request_nginx_refuses_reaches_rcompose_upstream() {
         leaks.len()
     );
     for ((n, r), (count, example)) in &differing {
-        eprintln!("  nginx {n:>12}  rcompose {r:>12}  x{count:<5} e.g. {:?}", String::from_utf8_lossy(&example[..example.len().min(160)]));
+        eprintln!(
+            "  nginx {n:>12}  rcompose {r:>12}  x{count:<5} e.g. {:?}",
+            String::from_utf8_lossy(&example[..example.len().min(160)])
+        );
     }
     let show = |list: &[(Vec<u8>, Outcome, Outcome)]| {
         list.iter()
             .take(8)
-            .map(|(b, n, r)| format!("{:?}\n    nginx: {n:?}\n    rcompose: {r:?}", String::from_utf8_lossy(b)))
+            .map(|(b, n, r)| {
+                format!("{:?}\n    nginx: {n:?}\n    rcompose: {r:?}", String::from_utf8_lossy(b))
+            })
             .collect::<Vec<_>>()
             .join("\n")
     };
-    assert!(leaks.is_empty(), "served from outside the root: {:?}", leaks.iter().map(|b| String::from_utf8_lossy(b)).collect::<Vec<_>>());
-    assert!(beyond.is_empty(), "{} requests reached rcompose's upstream beyond what nginx forwards:\n{}", beyond.len(), show(&beyond));
-    assert!(mismatched.is_empty(), "{} requests reached the upstream differently:\n{}", mismatched.len(), show(&mismatched));
+    assert!(
+        leaks.is_empty(),
+        "served from outside the root: {:?}",
+        leaks.iter().map(|b| String::from_utf8_lossy(b)).collect::<Vec<_>>()
+    );
+    assert!(
+        beyond.is_empty(),
+        "{} requests reached rcompose's upstream beyond what nginx forwards:\n{}",
+        beyond.len(),
+        show(&beyond)
+    );
+    assert!(
+        mismatched.is_empty(),
+        "{} requests reached the upstream differently:\n{}",
+        mismatched.len(),
+        show(&mismatched)
+    );
 }
 
 /// Starts a proxy (nginx or rcompose) on the probe's configuration with one
@@ -706,7 +754,13 @@ fn one_lane(dir: &Path, nginx: bool) -> (Kill, u16, Log) {
             .spawn()
             .unwrap()
     } else {
-        common::rcompose().args(["proxy", "-c"]).arg(&conf_path).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+        common::rcompose()
+            .args(["proxy", "-c"])
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
     };
     let k = Kill(child);
     assert!(listening(port), "{who} did not start");
@@ -722,7 +776,10 @@ fn a_body_over_the_limit_never_reaches_the_upstream() {
         let (_k, port, log) = one_lane(dir.path(), nginx);
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        s.write_all(b"POST /api/upload HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap();
+        s.write_all(
+            b"POST /api/upload HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n",
+        )
+        .unwrap();
         let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "x".repeat(64 * 1024));
         // Written until the proxy answers and stops reading; 800 chunks are 50 MB.
         for _ in 0..800 {
@@ -735,6 +792,10 @@ fn a_body_over_the_limit_never_reaches_the_upstream() {
         let answer = String::from_utf8_lossy(&answer[..n]);
         let who = if nginx { "nginx" } else { "rcompose" };
         assert!(answer.starts_with("HTTP/1.1 413"), "{who}: {answer:.80}");
-        assert!(log.lock().unwrap().is_empty(), "{who} passed the body on: {:?}", log.lock().unwrap());
+        assert!(
+            log.lock().unwrap().is_empty(),
+            "{who} passed the body on: {:?}",
+            log.lock().unwrap()
+        );
     }
 }

@@ -51,7 +51,8 @@ fn bar_padding(line: &str) -> std::borrow::Cow<'_, str> {
 /// Log output as a sorted list of lines without padding or docker
 /// compose's line-clearing escapes: the two tools pad and interleave differently.
 fn log_lines(s: &str) -> Vec<String> {
-    let mut l: Vec<String> = s.lines().map(|l| bar_padding(&l.replace("\r\x1b[K", "")).into_owned()).collect();
+    let mut l: Vec<String> =
+        s.lines().map(|l| bar_padding(&l.replace("\r\x1b[K", "")).into_owned()).collect();
     l.sort();
     l
 }
@@ -83,10 +84,14 @@ fn up_detached_names_labels_and_reaches_services() {
     let out = p.rc(&["up", "-d"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let web = format!("rct-web-{port}");
-    assert_eq!(p.containers(), vec![format!("{}-db-1", p.name), format!("{}-migrate-1", p.name), web.clone()]);
+    assert_eq!(
+        p.containers(),
+        vec![format!("{}-db-1", p.name), format!("{}-migrate-1", p.name), web.clone()]
+    );
 
     // Labels as docker compose writes them.
-    let labels: serde_json::Value = serde_json::from_str(&p.inspect(&web, "{{json .Config.Labels}}")).unwrap();
+    let labels: serde_json::Value =
+        serde_json::from_str(&p.inspect(&web, "{{json .Config.Labels}}")).unwrap();
     assert_eq!(labels["com.docker.compose.project"], p.name.as_str());
     assert_eq!(labels["com.docker.compose.service"], "web");
     assert_eq!(labels["com.docker.compose.oneoff"], "False");
@@ -95,16 +100,36 @@ fn up_detached_names_labels_and_reaches_services() {
     let image_id = docker(&["image", "inspect", "--format", "{{.Id}}", &format!("{}-web", p.name)]);
     assert_eq!(labels["com.docker.compose.image"], image_id.trim());
     assert_eq!(labels["com.docker.compose.project.working_dir"], p.dir.path().to_str().unwrap());
-    assert!(labels["com.docker.compose.project.config_files"].as_str().unwrap().ends_with("docker-compose.yml"));
-    assert_eq!(labels["com.docker.compose.depends_on"], "db:service_healthy:false,migrate:service_completed_successfully:false");
+    assert!(
+        labels["com.docker.compose.project.config_files"]
+            .as_str()
+            .unwrap()
+            .ends_with("docker-compose.yml")
+    );
+    assert_eq!(
+        labels["com.docker.compose.depends_on"],
+        "db:service_healthy:false,migrate:service_completed_successfully:false"
+    );
     assert_eq!(labels["com.docker.compose.config-hash"].as_str().unwrap().len(), 64);
     assert!(labels["com.docker.compose.version"].as_str().is_some());
     assert_eq!(
-        docker(&["network", "inspect", "--format", "{{index .Labels \"com.docker.compose.network\"}}", &format!("{}_default", p.name)]),
+        docker(&[
+            "network",
+            "inspect",
+            "--format",
+            "{{index .Labels \"com.docker.compose.network\"}}",
+            &format!("{}_default", p.name)
+        ]),
         "default"
     );
     assert_eq!(
-        docker(&["volume", "inspect", "--format", "{{index .Labels \"com.docker.compose.volume\"}}", &format!("{}_data", p.name)]),
+        docker(&[
+            "volume",
+            "inspect",
+            "--format",
+            "{{index .Labels \"com.docker.compose.volume\"}}",
+            &format!("{}_data", p.name)
+        ]),
         "data"
     );
 
@@ -121,7 +146,10 @@ fn up_detached_names_labels_and_reaches_services() {
     // Ordering: web started after migrate completed, which started after db was healthy.
     let migrate_done = p.inspect(&format!("{}-migrate-1", p.name), "{{.State.FinishedAt}}");
     let web_started = p.inspect(&web, "{{.State.StartedAt}}");
-    assert!(web_started > migrate_done, "web started {web_started} before migrate finished {migrate_done}");
+    assert!(
+        web_started > migrate_done,
+        "web started {web_started} before migrate finished {migrate_done}"
+    );
 }
 
 #[test]
@@ -143,7 +171,9 @@ fn unchanged_containers_are_left_alone_and_changed_ones_recreated() {
     assert_eq!(p.inspect(&db, "{{.State.Running}}"), "true");
 
     // A changed service is recreated; the others stay.
-    let text = std::fs::read_to_string(p.dir.path().join("docker-compose.yml")).unwrap().replace("GREETING: hello", "GREETING: changed");
+    let text = std::fs::read_to_string(p.dir.path().join("docker-compose.yml"))
+        .unwrap()
+        .replace("GREETING: hello", "GREETING: changed");
     p.write("docker-compose.yml", &text);
     let (_, _, err) = p.run(&["up", "-d"]);
     assert!(err.contains(&format!("Container {web}  Recreate")), "{err}");
@@ -184,8 +214,14 @@ fn unhealthy_or_failed_dependencies_stop_up_with_their_name() {
     );
     let (code, _, err) = q.run(&["up", "-d"]);
     assert_ne!(code, 0);
-    assert!(err.contains("dependency job did not complete successfully: exited with code 3"), "{err}");
-    assert!(err.contains("job | migration failed, table items is missing"), "the last output is shown: {err}");
+    assert!(
+        err.contains("dependency job did not complete successfully: exited with code 3"),
+        "{err}"
+    );
+    assert!(
+        err.contains("job | migration failed, table items is missing"),
+        "the last output is shown: {err}"
+    );
 
     let r = TestProject::new(
         "nohealth",
@@ -222,7 +258,9 @@ fn port_already_allocated_names_the_port() {
     let _holder = std::net::TcpListener::bind(("0.0.0.0", port)).unwrap();
     let p = TestProject::new(
         "portclash",
-        &format!("services:\n  web:\n    image: {BUSYBOX}\n    command: sleep 1000\n    ports: ['{port}:80']\n"),
+        &format!(
+            "services:\n  web:\n    image: {BUSYBOX}\n    command: sleep 1000\n    ports: ['{port}:80']\n"
+        ),
     );
     let (code, _, err) = p.run(&["up", "-d"]);
     assert_ne!(code, 0);
@@ -246,7 +284,12 @@ fn keys_this_engine_cannot_apply_are_refused_before_anything_is_made() {
     let (rcode, _, rerr) = p.run(&["up", "-d"]);
     if api < (1, 44) {
         assert_ne!(code, 0, "docker compose accepted it: {err}");
-        assert!(err.contains("start_interval") || err.contains("mac-address") || err.contains("interface_name"), "{err}");
+        assert!(
+            err.contains("start_interval")
+                || err.contains("mac-address")
+                || err.contains("interface_name"),
+            "{err}"
+        );
         p.compose(&["down"]);
         assert_eq!(rcode, 1, "{rerr}");
         for key in [
@@ -262,7 +305,8 @@ fn keys_this_engine_cannot_apply_are_refused_before_anything_is_made() {
         assert!(!common::docker_ok(&["network", "inspect", &format!("{}_back", p.name)]));
     } else if api < (1, 49) {
         assert!(
-            rerr.contains("networks.back.interface_name needs Docker Engine v28.1") && !rerr.contains("start_interval needs"),
+            rerr.contains("networks.back.interface_name needs Docker Engine v28.1")
+                && !rerr.contains("start_interval needs"),
             "{rerr}"
         );
     }
@@ -272,7 +316,9 @@ fn keys_this_engine_cannot_apply_are_refused_before_anything_is_made() {
 fn a_service_mac_address_is_the_containers_as_docker_compose_sets_it() {
     let p = TestProject::new(
         "mac",
-        &format!("services:\n  web:\n    image: {BUSYBOX}\n    command: sleep 1000\n    mac_address: 02:42:ac:11:65:99\n"),
+        &format!(
+            "services:\n  web:\n    image: {BUSYBOX}\n    command: sleep 1000\n    mac_address: 02:42:ac:11:65:99\n"
+        ),
     );
     let web = format!("{}-web-1", p.name);
     let fmt = "{{.Config.MacAddress}} {{index .Config.Labels \"com.docker.compose.config-hash\"}}";
@@ -286,11 +332,18 @@ fn a_service_mac_address_is_the_containers_as_docker_compose_sets_it() {
     assert!(!err.contains("mac_address"), "still warned about as not acted on: {err}");
     assert_eq!(p.inspect(&web, fmt), theirs);
     // The engine gave the interface that address, and docker compose keeps rcompose's container.
-    assert_eq!(common::docker(&["exec", &web, "cat", "/sys/class/net/eth0/address"]).trim(), "02:42:ac:11:65:99");
+    assert_eq!(
+        common::docker(&["exec", &web, "cat", "/sys/class/net/eth0/address"]).trim(),
+        "02:42:ac:11:65:99"
+    );
     let id = p.inspect(&web, "{{.Id}}");
     let (code, _, err) = p.compose(&["up", "-d"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(p.inspect(&web, "{{.Id}}"), id, "docker compose recreated rcompose's container:\n{err}");
+    assert_eq!(
+        p.inspect(&web, "{{.Id}}"),
+        id,
+        "docker compose recreated rcompose's container:\n{err}"
+    );
 }
 
 #[test]
@@ -318,7 +371,10 @@ fn networks_get_their_ipam_and_follow_the_file_as_docker_compose_has_them() {
     assert_eq!(p.inspect(&web, &addr).trim(), "running 10.213.77.10 10.213.77.254");
     let (code, out, err) = p.compose(&["up", "-d"]);
     assert_eq!(code, 0, "{err}");
-    assert!(!format!("{out}{err}").contains("Network"), "docker compose remade rcompose's network:\n{out}{err}");
+    assert!(
+        !format!("{out}{err}").contains("Network"),
+        "docker compose remade rcompose's network:\n{out}{err}"
+    );
 
     // A changed gateway makes the network again; the container is kept and
     // comes back with its address, as docker compose does it.
@@ -385,7 +441,10 @@ fn build_settings_reach_the_engine() {
     );
     let (code, _, err) = p.run(&["build"]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("BuildKit cache source"), "the cache spec rcompose cannot send is named: {err}");
+    assert!(
+        err.contains("BuildKit cache source"),
+        "the cache spec rcompose cannot send is named: {err}"
+    );
     let run = |file: &str| docker(&["run", "--rm", &image, "cat", file]);
     assert_eq!(run("/shm").trim(), "65536", "shm_size reaches the RUN steps");
     assert_eq!(run("/ifaces").trim(), "lo", "network: none leaves the RUN steps only loopback");
@@ -411,7 +470,8 @@ fn containers_are_made_as_docker_compose_makes_them() {
     let fields = "{{json .HostConfig.CapAdd}} {{json .HostConfig.CapDrop}} {{.Config.AttachStdout}} {{.Config.AttachStderr}}";
     // docker compose's Binds come in no fixed order; the engine does not go by it.
     let binds = |p: &TestProject| {
-        let mut b: Vec<String> = serde_json::from_str(&p.inspect(&app, "{{json .HostConfig.Binds}}")).unwrap();
+        let mut b: Vec<String> =
+            serde_json::from_str(&p.inspect(&app, "{{json .HostConfig.Binds}}")).unwrap();
         b.sort();
         b
     };
@@ -458,10 +518,15 @@ fn docker_compose_sees_rcompose_projects_and_back() {
 fn orphans_warn_and_are_removed_on_request() {
     let p = TestProject::new(
         "orphans",
-        &format!("services:\n  a:\n    image: {BUSYBOX}\n    command: sleep 1000\n  b:\n    image: {BUSYBOX}\n    command: sleep 1000\n"),
+        &format!(
+            "services:\n  a:\n    image: {BUSYBOX}\n    command: sleep 1000\n  b:\n    image: {BUSYBOX}\n    command: sleep 1000\n"
+        ),
     );
     p.ok(&["up", "-d"]);
-    p.write("docker-compose.yml", &format!("services:\n  a:\n    image: {BUSYBOX}\n    command: sleep 1000\n"));
+    p.write(
+        "docker-compose.yml",
+        &format!("services:\n  a:\n    image: {BUSYBOX}\n    command: sleep 1000\n"),
+    );
     let (code, _, err) = p.run(&["up", "-d"]);
     assert_eq!(code, 0);
     assert!(err.contains("orphan containers") && err.contains(&format!("{}-b-1", p.name)), "{err}");
@@ -490,11 +555,17 @@ fn stop_start_restart_in_dependency_order() {
     let web = format!("rct-web-{port}");
     let db = format!("{}-db-1", p.name);
     let (_, _, err) = p.run(&["stop", "-t", "1"]);
-    let (w, d) = (err.find(&format!("Container {web}  Stopped")).unwrap(), err.find(&format!("Container {db}  Stopped")).unwrap());
+    let (w, d) = (
+        err.find(&format!("Container {web}  Stopped")).unwrap(),
+        err.find(&format!("Container {db}  Stopped")).unwrap(),
+    );
     assert!(w < d, "web must stop before db:\n{err}");
     assert_eq!(p.inspect(&web, "{{.State.Running}}"), "false");
     let (_, _, err) = p.run(&["start"]);
-    let (w, d) = (err.find(&format!("Container {web}  Started")).unwrap(), err.find(&format!("Container {db}  Started")).unwrap());
+    let (w, d) = (
+        err.find(&format!("Container {web}  Started")).unwrap(),
+        err.find(&format!("Container {db}  Started")).unwrap(),
+    );
     assert!(d < w, "db must start before web:\n{err}");
     let before = p.inspect(&db, "{{.State.StartedAt}}");
     p.ok(&["restart", "-t", "1", "db"]);
@@ -539,7 +610,8 @@ fn ps_formats() {
         args.extend(format.iter().flat_map(|f| ["--format", f]));
         let (_, theirs, _) = p.compose(&args);
         let ours = p.ok(&args);
-        let no_ages = |s: &str| padding.replace_all(&ages.replace_all(s, "N seconds"), "  ").into_owned();
+        let no_ages =
+            |s: &str| padding.replace_all(&ages.replace_all(s, "N seconds"), "  ").into_owned();
         assert_eq!(no_ages(&ours), no_ages(&theirs), "ps {args:?}");
     }
     let (code, _, err) = p.run(&["ps", "--format", "{{.Nope}}"]);
@@ -550,7 +622,10 @@ fn ps_formats() {
     let ours: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
     for (k, v) in theirs.as_object().unwrap() {
         // Labels and mounts come in the engine's order, which differs by API call.
-        let set = |v: &serde_json::Value| v.as_str().map(|s| s.split(',').map(String::from).collect::<std::collections::BTreeSet<_>>());
+        let set = |v: &serde_json::Value| {
+            v.as_str()
+                .map(|s| s.split(',').map(String::from).collect::<std::collections::BTreeSet<_>>())
+        };
         if ["Labels", "Mounts"].contains(&k.as_str()) {
             assert_eq!(set(&ours[k]), set(v), "json field {k}");
         } else if !["RunningFor", "Status"].contains(&k.as_str()) {
@@ -575,7 +650,11 @@ fn logs_prefix_demultiplex_tail_and_follow_restarts() {
     assert!(p.ok(&["logs", "-t", "migrate"]).contains("Z migrating"));
 
     // -f picks up a container that restarts while it runs.
-    let mut child = p.rc(&["logs", "-f", "--tail", "0", "db"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut child = p
+        .rc(&["logs", "-f", "--tail", "0", "db"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     docker(&["restart", "-t", "0", &format!("{}-db-1", p.name)]);
     let stdout = child.stdout.take().unwrap();
@@ -595,12 +674,25 @@ fn logs_prefix_demultiplex_tail_and_follow_restarts() {
 #[test]
 fn foreground_up_streams_logs_and_ctrl_c_stops_gracefully() {
     let (p, port) = project("foreground");
-    let child = p.rc(&["up"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let child = p
+        .rc(&["up"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let web_running = eventually(60, || {
-        p.containers().len() == 3 && common::docker_ok(&["exec", &format!("{}-db-1", p.name), "true"]) && {
-            let names = p.containers();
-            names.iter().filter(|n| common::docker(&["inspect", "--format", "{{.State.Running}}", n]) == "true").count() == 2
-        }
+        p.containers().len() == 3
+            && common::docker_ok(&["exec", &format!("{}-db-1", p.name), "true"])
+            && {
+                let names = p.containers();
+                names
+                    .iter()
+                    .filter(|n| {
+                        common::docker(&["inspect", "--format", "{{.State.Running}}", n]) == "true"
+                    })
+                    .count()
+                    == 2
+            }
     });
     assert!(web_running, "up did not start the stack");
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -633,7 +725,10 @@ fn engine_unreachable_is_one_clear_line() {
     let out = p.rc(&["ps"]).env("DOCKER_HOST", "unix:///nonexistent/docker.sock").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot reach the Docker Engine at unix:///nonexistent/docker.sock"), "{err}");
+    assert!(
+        err.contains("cannot reach the Docker Engine at unix:///nonexistent/docker.sock"),
+        "{err}"
+    );
     assert!(err.contains("docker info"), "{err}");
     assert!(!err.contains("panicked"));
 }
@@ -665,24 +760,40 @@ fn build_flags_no_deps_no_start_and_exit_code_from() {
     p.ok(&["up", "--no-start"]);
     assert_eq!(p.inspect(&format!("{}-app-1", p.name), "{{.State.Status}}"), "created");
     assert_eq!(common::docker(&["run", "--rm", &image, "cat", "/greeting"]), "from-file");
-    assert!(!common::docker_ok(&["run", "--rm", &image, "test", "-e", "/stage"]), "target selects the final stage only");
+    assert!(
+        !common::docker_ok(&["run", "--rm", &image, "test", "-e", "/stage"]),
+        "target selects the final stage only"
+    );
 
     // build --build-arg overrides the file; up --build rebuilds.
     p.ok(&["build", "--build-arg", "GREETING=from-flag"]);
     assert_eq!(common::docker(&["run", "--rm", &image, "cat", "/greeting"]), "from-flag");
     let (_, _, err) = p.run(&["up", "-d", "--build", "--no-deps", "app"]);
     assert!(err.contains(&format!("Image {image}  Built")), "{err}");
-    assert_eq!(p.inspect(&format!("{}-base-1", p.name), "{{.State.Status}}"), "created", "--no-deps must leave base alone");
+    assert_eq!(
+        p.inspect(&format!("{}-base-1", p.name), "{{.State.Status}}"),
+        "created",
+        "--no-deps must leave base alone"
+    );
 
     // --exit-code-from returns that service's exit code, in the foreground.
     // Once app has exited, so that up starts it again and its output is new
     // (a foreground up shows what comes after it began, as docker compose).
-    assert!(eventually(10, || p.inspect(&format!("{}-app-1", p.name), "{{.State.Running}}") == "false"));
+    assert!(
+        eventually(10, || p.inspect(&format!("{}-app-1", p.name), "{{.State.Running}}") == "false")
+    );
     let out = p.rc(&["up", "--exit-code-from", "app"]).output().unwrap();
     assert_eq!(out.status.code(), Some(7), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("app-1  | from-file") && stdout.contains("\napp-1 exited with code 7\n"), "{stdout}");
-    assert_eq!(p.inspect(&format!("{}-base-1", p.name), "{{.State.Running}}"), "false", "abort stops the others");
+    assert!(
+        stdout.contains("app-1  | from-file") && stdout.contains("\napp-1 exited with code 7\n"),
+        "{stdout}"
+    );
+    assert_eq!(
+        p.inspect(&format!("{}-base-1", p.name), "{{.State.Running}}"),
+        "false",
+        "abort stops the others"
+    );
 }
 
 #[test]
@@ -702,8 +813,10 @@ fn restarting_a_dependency_restarts_services_that_ask_for_it() {
     let (_, _, err) = p.run(&["restart", "-t", "0", "db"]);
     assert_ne!(started("web"), web, "web asked to follow db's restarts:\n{err}");
     assert_eq!(started("other"), other, "other did not ask to be restarted");
-    let (d, w) =
-        (err.find(&format!("Container {}  Started", c("db"))).unwrap(), err.find(&format!("Container {}  Started", c("web"))).unwrap());
+    let (d, w) = (
+        err.find(&format!("Container {}  Started", c("db"))).unwrap(),
+        err.find(&format!("Container {}  Started", c("web"))).unwrap(),
+    );
     assert!(d < w, "db starts before web:\n{err}");
     let web = started("web");
     p.ok(&["restart", "-t", "0", "--no-deps", "db"]);
@@ -874,7 +987,8 @@ fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
         ids()
             .iter()
             .map(|id| {
-                let v: serde_json::Value = serde_json::from_str(&p.inspect(id, "{{json .}}")).unwrap();
+                let v: serde_json::Value =
+                    serde_json::from_str(&p.inspect(id, "{{json .}}")).unwrap();
                 let set = |v: &serde_json::Value| {
                     !matches!(v, serde_json::Value::Null | serde_json::Value::Bool(false))
                         && v != &serde_json::json!("")
@@ -907,7 +1021,15 @@ fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .map(|m| format!("{} {} {} rw={}", m["Type"], m.get("Name").unwrap_or(&m["Source"]), m["Destination"], m["RW"]))
+                    .map(|m| {
+                        format!(
+                            "{} {} {} rw={}",
+                            m["Type"],
+                            m.get("Name").unwrap_or(&m["Source"]),
+                            m["Destination"],
+                            m["RW"]
+                        )
+                    })
                     .collect();
                 mounted.sort();
                 hc.insert("Mounted".into(), mounted.into());
@@ -916,24 +1038,43 @@ fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
                     .as_object()
                     .unwrap()
                     .iter()
-                    .filter(|(k, _)| !k.starts_with("com.docker.compose.") && *k != "dev.rcompose.version")
+                    .filter(|(k, _)| {
+                        !k.starts_with("com.docker.compose.") && *k != "dev.rcompose.version"
+                    })
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
                 hc.insert("UserLabels".into(), own.into());
-                let links: std::collections::BTreeMap<String, serde_json::Value> = v["NetworkSettings"]["Networks"]
-                    .as_object()
-                    .unwrap()
-                    .iter()
-                    .map(|(net, e)| {
-                        // Every endpoint also has the container's short id as an alias.
-                        let short = &v["Id"].as_str().unwrap()[..12];
-                        let aliases: Vec<&serde_json::Value> = e["Aliases"].as_array().unwrap().iter().filter(|a| *a != short).collect();
-                        let parts = serde_json::json!([e["Links"], aliases, e["DriverOpts"], e["IPAMConfig"]["LinkLocalIPs"]]);
-                        (net.clone(), parts)
-                    })
-                    .collect();
+                let links: std::collections::BTreeMap<String, serde_json::Value> =
+                    v["NetworkSettings"]["Networks"]
+                        .as_object()
+                        .unwrap()
+                        .iter()
+                        .map(|(net, e)| {
+                            // Every endpoint also has the container's short id as an alias.
+                            let short = &v["Id"].as_str().unwrap()[..12];
+                            let aliases: Vec<&serde_json::Value> = e["Aliases"]
+                                .as_array()
+                                .unwrap()
+                                .iter()
+                                .filter(|a| *a != short)
+                                .collect();
+                            let parts = serde_json::json!([
+                                e["Links"],
+                                aliases,
+                                e["DriverOpts"],
+                                e["IPAMConfig"]["LinkLocalIPs"]
+                            ]);
+                            (net.clone(), parts)
+                        })
+                        .collect();
                 hc.insert("EndpointLinks".into(), serde_json::to_value(links).unwrap());
-                (v["Config"]["Labels"]["com.docker.compose.service"].as_str().unwrap().to_string(), serde_json::Value::Object(hc))
+                (
+                    v["Config"]["Labels"]["com.docker.compose.service"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                    serde_json::Value::Object(hc),
+                )
             })
             .collect()
     };
@@ -944,15 +1085,46 @@ fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
     assert_eq!(ours.len(), 6);
     let our_host_configs = host_configs();
     let shared = p.dir.path().join("lib/shared");
-    assert!(our_host_configs["based"]["Mounted"].to_string().contains(&shared.display().to_string()), "{:#}", our_host_configs["based"]);
-    assert_eq!(our_host_configs["devices"]["DeviceRequests"][1]["Count"], -1, "{:#}", our_host_configs["devices"]);
-    assert_eq!(our_host_configs["devices"]["CpuRealtimePeriod"], 1400, "{:#}", our_host_configs["devices"]);
-    assert_eq!(our_host_configs["devices"]["UserLabels"], serde_json::json!({"a": "1", "b": "from-labels"}));
+    assert!(
+        our_host_configs["based"]["Mounted"].to_string().contains(&shared.display().to_string()),
+        "{:#}",
+        our_host_configs["based"]
+    );
+    assert_eq!(
+        our_host_configs["devices"]["DeviceRequests"][1]["Count"], -1,
+        "{:#}",
+        our_host_configs["devices"]
+    );
+    assert_eq!(
+        our_host_configs["devices"]["CpuRealtimePeriod"], 1400,
+        "{:#}",
+        our_host_configs["devices"]
+    );
+    assert_eq!(
+        our_host_configs["devices"]["UserLabels"],
+        serde_json::json!({"a": "1", "b": "from-labels"})
+    );
     let links = our_host_configs["based"]["EndpointLinks"].to_string();
-    assert!(links.contains(&format!("{}-db-1:database", p.name)) && links.contains("outside_thing:thing"), "{links}");
-    assert_eq!(our_host_configs["limits"]["NanoCpus"], 500_000_000, "{:#}", our_host_configs["limits"]);
-    assert_eq!(our_host_configs["deployed"]["NanoCpus"], 250_000_000, "{:#}", our_host_configs["deployed"]);
-    assert_eq!(our_host_configs["deployed"]["RestartPolicy"]["Name"], "on-failure", "{:#}", our_host_configs["deployed"]);
+    assert!(
+        links.contains(&format!("{}-db-1:database", p.name))
+            && links.contains("outside_thing:thing"),
+        "{links}"
+    );
+    assert_eq!(
+        our_host_configs["limits"]["NanoCpus"], 500_000_000,
+        "{:#}",
+        our_host_configs["limits"]
+    );
+    assert_eq!(
+        our_host_configs["deployed"]["NanoCpus"], 250_000_000,
+        "{:#}",
+        our_host_configs["deployed"]
+    );
+    assert_eq!(
+        our_host_configs["deployed"]["RestartPolicy"]["Name"], "on-failure",
+        "{:#}",
+        our_host_configs["deployed"]
+    );
     let (code, _, err) = p.compose(&["up", "--no-start"]);
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("Recreate"), "docker compose recreated rcompose's containers:\n{err}");
@@ -968,7 +1140,10 @@ fn docker_compose_and_rcompose_leave_each_others_containers_alone() {
     let mut their_labels: Vec<String> = theirs.iter().map(|id| labels(id)).collect();
     let their_host_configs = host_configs();
     for (svc, theirs) in &their_host_configs {
-        assert_eq!(&our_host_configs[svc], theirs, "the engine was asked for a different container for {svc}");
+        assert_eq!(
+            &our_host_configs[svc], theirs,
+            "the engine was asked for a different container for {svc}"
+        );
     }
     let err = p.rc(&["up", "--no-start"]).output().unwrap();
     let err = String::from_utf8_lossy(&err.stderr).to_string();
@@ -1015,22 +1190,32 @@ volumes:
     let mode = |svc: &str| p.inspect(&format!("{}-{svc}-1", p.name), "{{.HostConfig.NetworkMode}}");
     p.ok(&["up", "-d"]);
     let joined = |svc: &str| {
-        p.inspect(&format!("{}-{svc}-1", p.name), "{{.HostConfig.NetworkMode}} {{.HostConfig.IpcMode}} {{.HostConfig.PidMode}}")
+        p.inspect(
+            &format!("{}-{svc}-1", p.name),
+            "{{.HostConfig.NetworkMode}} {{.HostConfig.IpcMode}} {{.HostConfig.PidMode}}",
+        )
     };
     let db = format!("container:{}", id("db"));
     assert_eq!(joined("side"), format!("{db} {db} {db}"));
     assert_eq!(mode("alone"), "none");
     // One network stack: side sees db's hostname, and alone has only loopback.
-    let sh = |svc: &str, cmd: &str| docker(&["exec", &format!("{}-{svc}-1", p.name), "sh", "-c", cmd]);
+    let sh =
+        |svc: &str, cmd: &str| docker(&["exec", &format!("{}-{svc}-1", p.name), "sh", "-c", cmd]);
     assert_eq!(sh("side", "hostname"), sh("db", "hostname"));
-    assert!(sh("side", "ps").contains("sleep 100001"), "side sees db's processes (pid: service:db)");
+    assert!(
+        sh("side", "ps").contains("sleep 100001"),
+        "side sees db's processes (pid: service:db)"
+    );
     // volumes_from: db's volume, read-only as written.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while sh("reader", "cat /data/greeting 2>/dev/null || true") != "hello" {
         assert!(std::time::Instant::now() < deadline, "reader does not see db's volume");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    assert_eq!(sh("reader", "touch /data/x 2>/dev/null && echo writable || echo read-only"), "read-only");
+    assert_eq!(
+        sh("reader", "touch /data/x 2>/dev/null && echo writable || echo read-only"),
+        "read-only"
+    );
     assert!(!sh("alone", "cat /proc/net/dev").contains("eth0"), "network_mode none has no eth0");
 
     // docker compose agrees on what these containers are (the hash of the resolved mode).
@@ -1098,7 +1283,9 @@ configs:
             &format!("{}-app-1", p.name),
             "sh",
             "-c",
-            &format!("for f in {files}; do echo \"$f $(stat -c %a $f) $(cat $f | tr '\\n' '|')\"; done"),
+            &format!(
+                "for f in {files}; do echo \"$f $(stat -c %a $f) $(cat $f | tr '\\n' '|')\"; done"
+            ),
         ])
     };
     p.ok(&["up", "-d"]);
@@ -1149,13 +1336,22 @@ fn a_scaled_service_runs_as_many_containers_as_docker_compose_runs() {
     p.ok(&["up", "-d"]);
     assert_eq!(p.containers(), names(&["a-1", "a-2", "b-1", "b-2", "b-3", "c-1"]));
     for (c, number) in [("a-2", "2"), ("b-3", "3")] {
-        assert_eq!(p.inspect(&format!("{n}-{c}"), r#"{{index .Config.Labels "com.docker.compose.container-number"}}"#), number);
+        assert_eq!(
+            p.inspect(
+                &format!("{n}-{c}"),
+                r#"{{index .Config.Labels "com.docker.compose.container-number"}}"#
+            ),
+            number
+        );
     }
     // docker compose finds every replica as it would have made it.
     let ids = docker(&["ps", "-aq", "--no-trunc", "--filter", &p.label_filter()]);
     let (code, _, err) = p.compose(&["up", "-d"]);
     assert_eq!(code, 0, "{err}");
-    assert!(!err.contains("Recreate") && !err.contains("Creat"), "docker compose changed rcompose's replicas:\n{err}");
+    assert!(
+        !err.contains("Recreate") && !err.contains("Creat"),
+        "docker compose changed rcompose's replicas:\n{err}"
+    );
     assert_eq!(docker(&["ps", "-aq", "--no-trunc", "--filter", &p.label_filter()]), ids);
     // Each replica's lines carry its own prefix.
     assert!(
@@ -1221,7 +1417,10 @@ fn post_start_hooks_run_in_the_started_container() {
     p.ok(&["start"]);
     assert_eq!(docker(&["exec", &app, "cat", "/dev/shm/hooked"]), "hello from /etc as 1000");
     // A failing hook fails `up` and names it; the container is left running.
-    p.write("docker-compose.override.yml", "services:\n  app:\n    post_start: [{command: [\"sh\", \"-c\", \"exit 3\"]}]\n");
+    p.write(
+        "docker-compose.override.yml",
+        "services:\n  app:\n    post_start: [{command: [\"sh\", \"-c\", \"exit 3\"]}]\n",
+    );
     let (code, _, err) = p.run(&["up", "-d"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("post_start hook \"sh -c exit 3\" exited with status 3"), "{err}");
@@ -1235,7 +1434,10 @@ fn post_start_hooks_run_in_the_started_container() {
     for cmd in ["stop", "down"] {
         let (code, _, err) = p.run(&[cmd, "-t", "1"]);
         assert_eq!(code, 1, "{cmd}: {err}");
-        assert!(err.contains("pre_stop hook \"sh -c exit 4\" exited with status 4"), "{cmd}: {err}");
+        assert!(
+            err.contains("pre_stop hook \"sh -c exit 4\" exited with status 4"),
+            "{cmd}: {err}"
+        );
         assert_eq!(p.inspect(&app, "{{.State.Running}}"), "true", "{cmd}");
     }
     // `down` of a file with a passing hook runs it once and removes the container.
@@ -1247,7 +1449,11 @@ fn post_start_hooks_run_in_the_started_container() {
 
 #[test]
 fn foreground_up_leaves_out_the_output_of_services_not_attached() {
-    let cmd = |word: &str| format!("[\"sh\", \"-c\", \"trap 'exit 0' TERM INT; echo {word} here; sleep 100000 & wait\"]");
+    let cmd = |word: &str| {
+        format!(
+            "[\"sh\", \"-c\", \"trap 'exit 0' TERM INT; echo {word} here; sleep 100000 & wait\"]"
+        )
+    };
     let p = TestProject::new(
         "attach",
         &format!(
@@ -1256,11 +1462,18 @@ fn foreground_up_leaves_out_the_output_of_services_not_attached() {
             cmd("quiet")
         ),
     );
-    let child = p.rc(&["up"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let child = p
+        .rc(&["up"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let quiet = format!("{}-quiet-1", p.name);
     let both_spoke = eventually(60, || {
         p.containers().len() == 2
-            && ["loud", "quiet"].iter().all(|s| docker(&["logs", &format!("{}-{s}-1", p.name)]).contains(&format!("{s} here")))
+            && ["loud", "quiet"].iter().all(|s| {
+                docker(&["logs", &format!("{}-{s}-1", p.name)]).contains(&format!("{s} here"))
+            })
     });
     assert!(both_spoke, "{}", docker(&["logs", &quiet]));
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -1272,9 +1485,15 @@ fn foreground_up_leaves_out_the_output_of_services_not_attached() {
     // Not attached, but stopped with the others.
     assert_eq!(p.inspect(&quiet, "{{.State.Running}}"), "false");
     // The flags choose instead of the file.
-    let child =
-        p.rc(&["up", "--attach", "quiet"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    assert!(eventually(60, || ["loud", "quiet"].iter().all(|s| p.inspect(&format!("{}-{s}-1", p.name), "{{.State.Running}}") == "true")));
+    let child = p
+        .rc(&["up", "--attach", "quiet"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(eventually(60, || ["loud", "quiet"]
+        .iter()
+        .all(|s| p.inspect(&format!("{}-{s}-1", p.name), "{{.State.Running}}") == "true")));
     std::thread::sleep(std::time::Duration::from_millis(1500));
     unsafe_sigint(child.id());
     let stdout = String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).to_string();
@@ -1293,18 +1512,30 @@ fn foreground_up_of_named_services_follows_them_as_docker_compose_does() {
     for flags in [&["up", "web"][..], &["up", "--attach-dependencies", "web"]] {
         let (code, theirs, err) = p.compose(flags);
         assert_eq!(code, 0, "{err}");
-        assert_eq!(p.inspect(&db, "{{.State.Running}}"), "true", "docker compose {flags:?} left db running");
+        assert_eq!(
+            p.inspect(&db, "{{.State.Running}}"),
+            "true",
+            "docker compose {flags:?} left db running"
+        );
         p.compose(&["down", "-t", "0"]);
         let (code, ours, err) = p.run(flags);
         assert_eq!(code, 0, "{err}");
         // Returned when web exited, its dependency still running.
         assert_eq!(p.inspect(&db, "{{.State.Running}}"), "true", "{flags:?}: {err}");
-        assert_eq!(log_lines(&ours), log_lines(&theirs), "{flags:?}: rcompose's output, then docker compose's");
+        assert_eq!(
+            log_lines(&ours),
+            log_lines(&theirs),
+            "{flags:?}: rcompose's output, then docker compose's"
+        );
         p.ok(&["down", "-t", "0"]);
     }
     // And what the two agreed on, spelled out.
     let (_, out, _) = p.run(&["up", "--attach-dependencies", "web"]);
-    assert!(log_lines(&out).contains(&"db-1 | db says hi".to_string()) && out.starts_with("Attaching to db-1, web-1\n"), "{out}");
+    assert!(
+        log_lines(&out).contains(&"db-1 | db says hi".to_string())
+            && out.starts_with("Attaching to db-1, web-1\n"),
+        "{out}"
+    );
     let (_, out, _) = p.run(&["up", "web"]);
     assert_eq!(out, "Attaching to web-1\nweb-1 | web says hi\nweb-1 exited with code 0\n");
     p.ok(&["down", "-t", "0"]);

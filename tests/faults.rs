@@ -19,10 +19,24 @@ fn assert_nothing_left(p: &TestProject, port: u16, what: &str) {
     assert_eq!(docker(&["ps", "-aq", "--filter", &f]), "", "{what}: containers left");
     assert_eq!(docker(&["network", "ls", "-q", "--filter", &f]), "", "{what}: networks left");
     assert_eq!(docker(&["volume", "ls", "-q", "--filter", &f]), "", "{what}: volumes left");
-    assert_eq!(docker(&["images", "-q", &format!("{}-built", p.name)]), "", "{what}: built image left");
-    let procs = Command::new("pgrep").args(["-f", &format!("-p {} .*proxy-daemon", p.name)]).output().unwrap();
-    assert!(procs.stdout.is_empty(), "{what}: proxy process left: {}", String::from_utf8_lossy(&procs.stdout));
-    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "{what}: the proxy port is still open");
+    assert_eq!(
+        docker(&["images", "-q", &format!("{}-built", p.name)]),
+        "",
+        "{what}: built image left"
+    );
+    let procs = Command::new("pgrep")
+        .args(["-f", &format!("-p {} .*proxy-daemon", p.name)])
+        .output()
+        .unwrap();
+    assert!(
+        procs.stdout.is_empty(),
+        "{what}: proxy process left: {}",
+        String::from_utf8_lossy(&procs.stdout)
+    );
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "{what}: the proxy port is still open"
+    );
 }
 
 fn sigint(pid: u32) {
@@ -34,7 +48,13 @@ fn sigint(pid: u32) {
 /// Runs `up -d` and sends SIGINT when a progress line contains `marker`;
 /// returns the exit code, stderr, and whether the marker was seen.
 fn up_interrupted_at(p: &TestProject, nonce: &str, marker: &str) -> (i32, String, bool) {
-    let mut child = p.rc(&["up", "-d"]).env("NONCE", nonce).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = p
+        .rc(&["up", "-d"])
+        .env("NONCE", nonce)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = mpsc::channel::<String>();
     let reader = std::thread::spawn(move || {
@@ -104,8 +124,14 @@ volumes:
         ),
     );
     // A build argument that changes each round defeats the build cache, so every round builds.
-    p.write("app/Dockerfile", &format!("FROM {BUSYBOX}\nARG NONCE\nRUN echo $NONCE > /nonce && sleep 2\n"));
-    p.write("nginx.conf", "events { }\nhttp { server { listen 80; location / { proxy_pass http://api:7000/; } } }\n");
+    p.write(
+        "app/Dockerfile",
+        &format!("FROM {BUSYBOX}\nARG NONCE\nRUN echo $NONCE > /nonce && sleep 2\n"),
+    );
+    p.write(
+        "nginx.conf",
+        "events { }\nhttp { server { listen 80; location / { proxy_pass http://api:7000/; } } }\n",
+    );
     let phases = [
         ("pull", format!("Image {remote}  Pulling")),
         ("build", "Building".to_string()),
@@ -132,7 +158,11 @@ volumes:
     // The same project comes up whole afterwards: the interruptions broke nothing.
     let _ = Command::new("docker").args(["rmi", "-f", &remote]).output();
     let out = p.rc(&["up", "-d", "--wait"]).env("NONCE", "whole").output().unwrap();
-    assert!(out.status.success(), "up after the interruptions:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "up after the interruptions:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     p.ok(&["down", "-v", "-t", "0", "--rmi", "local"]);
     assert_nothing_left(&p, port, "after a whole up and down");
     eprintln!("faults injected: {injected} interruptions; resources left behind: 0");
@@ -150,7 +180,12 @@ struct EngineRelay {
 
 impl EngineRelay {
     fn start(path: &std::path::Path) -> EngineRelay {
-        let mut r = EngineRelay { path: path.to_path_buf(), conns: Default::default(), stop: Default::default(), accept: None };
+        let mut r = EngineRelay {
+            path: path.to_path_buf(),
+            conns: Default::default(),
+            stop: Default::default(),
+            accept: None,
+        };
         r.listen();
         r
     }
@@ -170,7 +205,10 @@ impl EngineRelay {
                 };
                 client.set_nonblocking(false).unwrap();
                 let Ok(engine) = UnixStream::connect("/var/run/docker.sock") else { continue };
-                conns.lock().unwrap().extend([client.try_clone().unwrap(), engine.try_clone().unwrap()]);
+                conns
+                    .lock()
+                    .unwrap()
+                    .extend([client.try_clone().unwrap(), engine.try_clone().unwrap()]);
                 let (mut c2, mut e2) = (client.try_clone().unwrap(), engine.try_clone().unwrap());
                 let (mut c1, mut e1) = (client, engine);
                 std::thread::spawn(move || {
@@ -232,7 +270,11 @@ fn logs_follow_survives_the_engine_going_away_and_loses_no_line() {
     });
     let highest = |rx: &mpsc::Receiver<String>, seen: &mut Vec<u64>| {
         while let Ok(l) = rx.try_recv() {
-            seen.push(l.trim_start_matches("line ").parse().unwrap_or_else(|_| panic!("unexpected line {l:?}")));
+            seen.push(
+                l.trim_start_matches("line ")
+                    .parse()
+                    .unwrap_or_else(|_| panic!("unexpected line {l:?}")),
+            );
         }
         seen.last().copied().unwrap_or(0)
     };
@@ -251,7 +293,10 @@ fn logs_follow_survives_the_engine_going_away_and_loses_no_line() {
         while highest(&rx, &mut seen) < before + 60 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(100));
         }
-        assert!(seen.last().copied().unwrap_or(0) >= before + 60, "logs -f did not resume after the engine came back");
+        assert!(
+            seen.last().copied().unwrap_or(0) >= before + 60,
+            "logs -f did not resume after the engine came back"
+        );
     }
     sigint(child.id());
     let status = child.wait().unwrap();
@@ -260,7 +305,10 @@ fn logs_follow_survives_the_engine_going_away_and_loses_no_line() {
     reader.join().unwrap();
     highest(&rx, &mut seen);
     assert!(status.success(), "logs -f exit: {status:?}\n{err}");
-    assert!(err.contains("reconnecting") && err.contains("resuming"), "no word of the lost engine:\n{err}");
+    assert!(
+        err.contains("reconnecting") && err.contains("resuming"),
+        "no word of the lost engine:\n{err}"
+    );
     // Every line exactly once, in order: 1, 2, 3, ...
     let expected: Vec<u64> = (1..=seen.len() as u64).collect();
     let first_bad = seen.iter().zip(&expected).position(|(a, b)| a != b);
@@ -270,7 +318,10 @@ fn logs_follow_survives_the_engine_going_away_and_loses_no_line() {
         "lines lost or repeated around {:?}",
         first_bad.map(|i| &seen[i.saturating_sub(3)..(i + 3).min(seen.len())])
     );
-    eprintln!("engine outages injected: {outages}; lines followed: {}; lost: 0; repeated: 0", seen.len());
+    eprintln!(
+        "engine outages injected: {outages}; lines followed: {}; lost: 0; repeated: 0",
+        seen.len()
+    );
 }
 
 #[test]
@@ -306,7 +357,10 @@ fn a_crash_looping_container_is_reported_with_its_exit_code_and_last_lines() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("crashy is crash-looping: it exited with code 3"), "{err}");
     assert!(err.contains("crashy | fatal: cannot read /etc/app.conf"), "{err}");
-    assert!(err.contains("steady-1  Started") && !err.contains("steady is"), "the steady service: {err}");
+    assert!(
+        err.contains("steady-1  Started") && !err.contains("steady is"),
+        "the steady service: {err}"
+    );
     let ps = p.ok(&["ps", "-a"]);
     assert!(ps.lines().any(|l| l.contains("crashy") && l.contains("Restarting (3)")), "{ps}");
     // A job its policy keeps restarting fails the dependent instead of holding up for ever.

@@ -43,7 +43,9 @@ volumes:
             let answered = eventually(10, || {
                 let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return false };
                 last.clear();
-                s.write_all(b"GET /ok.txt HTTP/1.0\r\n\r\n").is_ok() && s.read_to_string(&mut last).is_ok() && last.ends_with("ok\n")
+                s.write_all(b"GET /ok.txt HTTP/1.0\r\n\r\n").is_ok()
+                    && s.read_to_string(&mut last).is_ok()
+                    && last.ends_with("ok\n")
             });
             assert!(answered, "cycle {cycle}: {last}");
         }
@@ -53,8 +55,15 @@ volumes:
     assert_eq!(common::docker(&["ps", "-aq", "--filter", &f]), "", "containers left");
     assert_eq!(common::docker(&["network", "ls", "-q", "--filter", &f]), "", "networks left");
     assert_eq!(common::docker(&["volume", "ls", "-q", "--filter", &f]), "", "volumes left");
-    let procs = Command::new("pgrep").args(["-f", &format!("-p {} .*proxy-daemon", p.name)]).output().unwrap();
-    assert!(procs.stdout.is_empty(), "proxy processes left: {}", String::from_utf8_lossy(&procs.stdout));
+    let procs = Command::new("pgrep")
+        .args(["-f", &format!("-p {} .*proxy-daemon", p.name)])
+        .output()
+        .unwrap();
+    assert!(
+        procs.stdout.is_empty(),
+        "proxy processes left: {}",
+        String::from_utf8_lossy(&procs.stdout)
+    );
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "the port is still open");
 }
 
@@ -72,7 +81,11 @@ fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:").and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok()))
+        .find_map(|l| {
+            l.strip_prefix("VmRSS:")
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -100,13 +113,20 @@ fn ten_thousand_idle_keepalive_connections_with_bounded_memory() {
             let _ = self.0.wait();
         }
     }
-    let mut child =
-        KillOnDrop(common::rcompose().args(["proxy", "-c"]).arg(dir.path().join("idle.conf")).stderr(Stdio::null()).spawn().unwrap());
+    let mut child = KillOnDrop(
+        common::rcompose()
+            .args(["proxy", "-c"])
+            .arg(dir.path().join("idle.conf"))
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     assert!(eventually(10, || TcpStream::connect(("127.0.0.1", port)).is_ok()));
     let before = rss_kb(child.0.id());
     let mut conns = Vec::with_capacity(10_000);
     for i in 0..10_000 {
-        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("connection {i}: {e}"));
+        let mut s = TcpStream::connect(("127.0.0.1", port))
+            .unwrap_or_else(|e| panic!("connection {i}: {e}"));
         if i % 100 == 0 {
             // Some have served a request and sit idle in keep-alive; the rest never sent one.
             s.write_all(b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
@@ -125,7 +145,9 @@ fn ten_thousand_idle_keepalive_connections_with_bounded_memory() {
     s.read_to_string(&mut out).unwrap();
     assert!(out.ends_with("hello\n"), "{out}");
     let per_conn = (held.saturating_sub(before)) as f64 / 10_000.0;
-    eprintln!("RSS {before} KiB before, {held} KiB with 10,000 idle connections ({per_conn:.1} KiB each)");
+    eprintln!(
+        "RSS {before} KiB before, {held} KiB with 10,000 idle connections ({per_conn:.1} KiB each)"
+    );
     // Bounded: a small constant per connection (hyper's buffers and the task), not growth.
     assert!(per_conn < 32.0, "each idle connection costs {per_conn:.1} KiB");
     drop(conns);

@@ -14,7 +14,8 @@ use common::{BUSYBOX, TestProject};
 /// Runs a command, killing it if it outlives `secs` (a hang is a failure,
 /// reported as such rather than as a test run that never ends).
 fn bounded(mut cmd: Command, secs: u64) -> Output {
-    let child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let child =
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let pid = child.id();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -46,7 +47,11 @@ fn peak_mib(cmd: &Command) -> (Output, u64) {
     }
     let out = bounded(timed, 120);
     let err = String::from_utf8_lossy(&out.stderr);
-    let kib: u64 = err.rsplit("maxrss=").next().and_then(|t| t.trim().parse().ok()).unwrap_or_else(|| panic!("no maxrss in {err}"));
+    let kib: u64 = err
+        .rsplit("maxrss=")
+        .next()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no maxrss in {err}"));
     (out, kib / 1024)
 }
 
@@ -63,7 +68,10 @@ fn refused_everywhere(p: &TestProject, needle: &str) {
         let err = text(&out.stderr);
         assert_ne!(out.status.code(), Some(0), "{args:?} accepted it:\n{err}");
         assert!(err.contains(needle), "{args:?}: {err}");
-        assert!(err.contains("docker-compose.yml:") || err.contains(".env:") || err.contains(".yml:"), "{args:?}: not located: {err}");
+        assert!(
+            err.contains("docker-compose.yml:") || err.contains(".env:") || err.contains(".yml:"),
+            "{args:?}: not located: {err}"
+        );
         assert!(!err.contains("panicked") && !err.contains("memory allocation"), "{args:?}: {err}");
     }
     let f = p.label_filter();
@@ -105,7 +113,10 @@ fn interpolation_is_bounded_in_depth_and_size() {
     refused_everywhere(&p, "deeper than 32 levels");
 
     // A .env whose values double at each line: refused at the line that passes 1 MiB.
-    let q = TestProject::new("doubling", &format!("services:\n  web:\n    image: {BUSYBOX}\n    environment: [\"V=${{A39}}\"]\n"));
+    let q = TestProject::new(
+        "doubling",
+        &format!("services:\n  web:\n    image: {BUSYBOX}\n    environment: [\"V=${{A39}}\"]\n"),
+    );
     let mut env = String::from("A0=0123456789abcdef\n");
     for i in 1..40 {
         env.push_str(&format!("A{i}=${{A{p}}}${{A{p}}}\n", p = i - 1));
@@ -121,10 +132,16 @@ fn interpolation_is_bounded_in_depth_and_size() {
 #[test]
 fn env_files_are_regular_files_only() {
     for (name, source) in [("zero", "/dev/zero"), ("urandom", "/dev/urandom")] {
-        let p = TestProject::new(&format!("envfile-{name}"), &format!("services:\n  web:\n    image: {BUSYBOX}\n    env_file: {source}\n"));
+        let p = TestProject::new(
+            &format!("envfile-{name}"),
+            &format!("services:\n  web:\n    image: {BUSYBOX}\n    env_file: {source}\n"),
+        );
         refused_everywhere(&p, "not a regular file");
     }
-    let p = TestProject::new("envfile-fifo", &format!("services:\n  web:\n    image: {BUSYBOX}\n    env_file: ./pipe\n"));
+    let p = TestProject::new(
+        "envfile-fifo",
+        &format!("services:\n  web:\n    image: {BUSYBOX}\n    env_file: ./pipe\n"),
+    );
     let fifo = p.dir.path().join("pipe");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     refused_everywhere(&p, "a named pipe, not a regular file");
@@ -153,8 +170,10 @@ fn a_hundred_thousand_variables_load_in_linear_time() {
 #[test]
 fn names_the_specification_forbids_are_refused_where_they_are_written() {
     for (i, name) in ["a/b", "../../etc", "w\u{e9}b\u{202e}"].iter().enumerate() {
-        let p =
-            TestProject::new(&format!("badname{i}"), &format!("services:\n  \"{name}\":\n    image: {BUSYBOX}\n    command: sleep 1\n"));
+        let p = TestProject::new(
+            &format!("badname{i}"),
+            &format!("services:\n  \"{name}\":\n    image: {BUSYBOX}\n    command: sleep 1\n"),
+        );
         refused_everywhere(&p, "invalid service name");
         let out = bounded(p.rc(&["config", "-q"]), 60);
         assert!(text(&out.stderr).contains("docker-compose.yml:2:3:"), "{}", text(&out.stderr));
@@ -172,12 +191,19 @@ fn names_the_specification_forbids_are_refused_where_they_are_written() {
 
 #[test]
 fn an_included_file_with_a_misspelt_top_level_key_is_refused() {
-    let p = TestProject::new("includetypo", &format!("include: [other.yml]\nservices:\n  web:\n    image: {BUSYBOX}\n"));
+    let p = TestProject::new(
+        "includetypo",
+        &format!("include: [other.yml]\nservices:\n  web:\n    image: {BUSYBOX}\n"),
+    );
     p.write("other.yml", &format!("servics:\n  db:\n    image: {BUSYBOX}\n"));
     let out = bounded(p.rc(&["config", "-q"]), 60);
     let err = text(&out.stderr);
     assert_ne!(out.status.code(), Some(0));
-    assert!(err.contains("other.yml:1:1: servics: unknown top-level key `servics`") && err.contains("did you mean `services`"), "{err}");
+    assert!(
+        err.contains("other.yml:1:1: servics: unknown top-level key `servics`")
+            && err.contains("did you mean `services`"),
+        "{err}"
+    );
     let (code, _, _) = p.compose(&["config", "-q"]);
     assert_ne!(code, 0, "docker compose refuses it too");
 }
@@ -204,7 +230,10 @@ fn proxy_t(conf: &std::path::Path) -> Output {
 #[test]
 fn deeply_nested_configurations_are_located_errors_not_crashes() {
     for (i, conf) in [
-        format!("events {{}}\nhttp {{ server {{ listen 80; {} }} }}\n", "location /a { ".repeat(3850) + &"} ".repeat(3850)),
+        format!(
+            "events {{}}\nhttp {{ server {{ listen 80; {} }} }}\n",
+            "location /a { ".repeat(3850) + &"} ".repeat(3850)
+        ),
         format!("events {{}}\n{}", "http {\n".repeat(16_400)),
     ]
     .iter()
@@ -214,7 +243,10 @@ fn deeply_nested_configurations_are_located_errors_not_crashes() {
         let out = proxy_t(&p.dir.path().join("nginx.conf"));
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{err}");
-        assert!(err.contains("nginx.conf:") && err.contains("blocks nest deeper than 64 levels"), "{err}");
+        assert!(
+            err.contains("nginx.conf:") && err.contains("blocks nest deeper than 64 levels"),
+            "{err}"
+        );
         // Through `up` too: refused before anything is made.
         let out = bounded(p.rc(&["up", "-d"]), 60);
         let err = text(&out.stderr);
@@ -236,7 +268,10 @@ fn includes_of_devices_pipes_and_non_configurations() {
     for dev in ["/dev/zero", "/dev/urandom"] {
         let (code, err) = with(dev);
         assert_eq!(code, Some(1), "{err}");
-        assert!(err.contains("nginx.conf:3:3") && err.contains("a device, not a regular file"), "{err}");
+        assert!(
+            err.contains("nginx.conf:3:3") && err.contains("a device, not a regular file"),
+            "{err}"
+        );
     }
     let fifo = dir.path().join("fifo");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
@@ -245,7 +280,11 @@ fn includes_of_devices_pipes_and_non_configurations() {
     assert!(err.contains("named pipe"), "{err}");
     // A password file: where it fails, never what it holds.
     let passwd = dir.path().join("passwd");
-    std::fs::write(&passwd, "root:x:0:0:root:/root:/bin/bash\nadmin:$apr1$QeN1$0123secretHashValue/\n").unwrap();
+    std::fs::write(
+        &passwd,
+        "root:x:0:0:root:/root:/bin/bash\nadmin:$apr1$QeN1$0123secretHashValue/\n",
+    )
+    .unwrap();
     let (code, err) = with(passwd.to_str().unwrap());
     assert_eq!(code, Some(1));
     assert!(err.contains(&format!("{}:2:", passwd.display())), "{err}");
@@ -273,20 +312,39 @@ fn what_nginx_t_refuses_rcompose_proxy_t_refuses() {
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("nginx.conf");
     for (body, want) in [
-        ("server { listen 127.0.0.1:8080; location /x { } location /x { } }", "duplicate location \"/x\""),
+        (
+            "server { listen 127.0.0.1:8080; location /x { } location /x { } }",
+            "duplicate location \"/x\"",
+        ),
         (
             "server { listen 127.0.0.1:8080 default_server; } server { listen 127.0.0.1:8080 default_server; }",
             "a duplicate default server for 127.0.0.1:8080",
         ),
         ("server { listen :0; }", "invalid port in \":0\" of the \"listen\" directive"),
-        ("server { listen 8080; return 200 \"${uri\"; }", "the closing bracket in \"uri\" variable is missing"),
+        (
+            "server { listen 8080; return 200 \"${uri\"; }",
+            "the closing bracket in \"uri\" variable is missing",
+        ),
     ] {
         std::fs::write(&conf, format!("events {{}}\nhttp {{\n{body}\n}}\n")).unwrap();
         let out = proxy_t(&conf);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{body}: {err}");
-        assert!(err.contains(&format!("{}:3:", conf.display())) && err.contains(want), "{body}: {err}");
-        let out = Command::new(common::ensure_nginx()).args(["-t", "-p"]).arg(dir.path()).arg("-c").arg(&conf).output().unwrap();
-        assert!(!out.status.success() && text(&out.stderr).contains(want), "nginx: {}", text(&out.stderr));
+        assert!(
+            err.contains(&format!("{}:3:", conf.display())) && err.contains(want),
+            "{body}: {err}"
+        );
+        let out = Command::new(common::ensure_nginx())
+            .args(["-t", "-p"])
+            .arg(dir.path())
+            .arg("-c")
+            .arg(&conf)
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success() && text(&out.stderr).contains(want),
+            "nginx: {}",
+            text(&out.stderr)
+        );
     }
 }

@@ -173,15 +173,26 @@ impl Answer {
 }
 
 fn get(port: u16, path: &str, extra: &str) -> Answer {
-    let text = raw(port, format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n").as_bytes());
+    let text = raw(
+        port,
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n")
+            .as_bytes(),
+    );
     parse(&text)
 }
 
 fn parse(text: &str) -> Answer {
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text, ""));
     let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
     Answer { status, headers, body: body.to_string() }
 }
 
@@ -194,7 +205,13 @@ fn boundless(x: &Answer) -> String {
 }
 
 fn start_rcompose(conf_path: &Path, port: u16) -> Kill {
-    let child = common::rcompose().args(["proxy", "-c"]).arg(conf_path).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let child = common::rcompose()
+        .args(["proxy", "-c"])
+        .arg(conf_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let k = Kill(child);
     assert!(listening(port), "rcompose proxy did not listen on {port}");
     k
@@ -282,7 +299,11 @@ fn hostile_heads_are_answered_as_nginx_answers_them() {
             diffs.push(format!("{:?}: {a} vs nginx's {b}", String::from_utf8_lossy(req)));
         }
     }
-    assert!(diffs.is_empty(), "rcompose proxy and nginx answered differently:\n{}", diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "rcompose proxy and nginx answered differently:\n{}",
+        diffs.join("\n")
+    );
 }
 
 #[test]
@@ -346,8 +367,11 @@ fn answers_like_nginx_on_the_same_configuration() {
     let mut diffs = Vec::new();
     for (path, extra) in cases {
         let (a, b) = (get(pr, path, extra), get(pn, path, extra));
-        let ct = |x: &Answer| x.header("content-type").unwrap_or("").split(';').next().unwrap_or("").to_string();
-        let location = |x: &Answer, p: u16| x.header("location").map(|l| l.replace(&format!(":{p}"), ":PORT"));
+        let ct = |x: &Answer| {
+            x.header("content-type").unwrap_or("").split(';').next().unwrap_or("").to_string()
+        };
+        let location =
+            |x: &Answer, p: u16| x.header("location").map(|l| l.replace(&format!(":{p}"), ":PORT"));
         let mut why = Vec::new();
         if a.status != b.status {
             why.push(format!("status {} vs {}", a.status, b.status));
@@ -362,8 +386,10 @@ fn answers_like_nginx_on_the_same_configuration() {
         let builtin_page = b.body.contains("<center>nginx");
         let upstream_echo = b.body.starts_with("{\"path\"");
         if upstream_echo {
-            let (ja, jb): (serde_json::Value, serde_json::Value) =
-                (serde_json::from_str(&a.body).unwrap_or_default(), serde_json::from_str(&b.body).unwrap_or_default());
+            let (ja, jb): (serde_json::Value, serde_json::Value) = (
+                serde_json::from_str(&a.body).unwrap_or_default(),
+                serde_json::from_str(&b.body).unwrap_or_default(),
+            );
             for k in ["path", "method"] {
                 if ja[k] != jb[k] {
                     why.push(format!("upstream saw {k} {} vs {}", ja[k], jb[k]));
@@ -371,12 +397,19 @@ fn answers_like_nginx_on_the_same_configuration() {
             }
             for h in ["host", "x-real-ip", "x-forwarded-for"] {
                 if ja["headers"][h] != jb["headers"][h] {
-                    why.push(format!("upstream saw {h} {} vs {}", ja["headers"][h], jb["headers"][h]));
+                    why.push(format!(
+                        "upstream saw {h} {} vs {}",
+                        ja["headers"][h], jb["headers"][h]
+                    ));
                 }
             }
         } else if a.header("content-encoding").is_some() || b.header("content-encoding").is_some() {
             if a.header("content-encoding") != b.header("content-encoding") {
-                why.push(format!("content-encoding {:?} vs {:?}", a.header("content-encoding"), b.header("content-encoding")));
+                why.push(format!(
+                    "content-encoding {:?} vs {:?}",
+                    a.header("content-encoding"),
+                    b.header("content-encoding")
+                ));
             }
         } else if !builtin_page && boundless(&a) != boundless(&b) {
             why.push(format!(
@@ -385,11 +418,25 @@ fn answers_like_nginx_on_the_same_configuration() {
                 b.body.chars().take(60).collect::<String>()
             ));
         }
-        if a.header("content-type").is_some_and(|t| t.starts_with("multipart/")) && a.header("content-length") != b.header("content-length")
+        if a.header("content-type").is_some_and(|t| t.starts_with("multipart/"))
+            && a.header("content-length") != b.header("content-length")
         {
-            why.push(format!("content-length {:?} vs {:?}", a.header("content-length"), b.header("content-length")));
+            why.push(format!(
+                "content-length {:?} vs {:?}",
+                a.header("content-length"),
+                b.header("content-length")
+            ));
         }
-        for h in ["x-test", "cache-control", "content-range", "etag", "accept-ranges", "set-cookie", "content-disposition", "x-other"] {
+        for h in [
+            "x-test",
+            "cache-control",
+            "content-range",
+            "etag",
+            "accept-ranges",
+            "set-cookie",
+            "content-disposition",
+            "x-other",
+        ] {
             if a.header(h).is_some() != b.header(h).is_some() {
                 why.push(format!("header {h}: {:?} vs {:?}", a.header(h), b.header(h)));
             }
@@ -399,7 +446,11 @@ fn answers_like_nginx_on_the_same_configuration() {
         }
     }
     let errors = std::fs::read_to_string(dir.path().join("error-rc.log")).unwrap_or_default();
-    assert!(diffs.is_empty(), "rcompose proxy and nginx answered differently:\n{}\nrcompose error log:\n{errors}", diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "rcompose proxy and nginx answered differently:\n{}\nrcompose error log:\n{errors}",
+        diffs.join("\n")
+    );
 
     // The access log lines have the same shape.
     let rc_log = std::fs::read_to_string(dir.path().join("access-rc.log")).unwrap();
@@ -414,7 +465,11 @@ fn answers_like_nginx_on_the_same_configuration() {
         words.join(" ")
     };
     assert_eq!(line(&rc_log), line(&ng_log));
-    assert!(line(&rc_log).ends_with(" application/json"), "no $sent_http_content_type in {:?}", line(&rc_log));
+    assert!(
+        line(&rc_log).ends_with(" application/json"),
+        "no $sent_http_content_type in {:?}",
+        line(&rc_log)
+    );
 }
 
 /// rcompose proxy (`who` is "rc") or nginx on `conf`, listening on `port`;
@@ -441,18 +496,25 @@ fn start_side(who: &str, nginx: &str, conf: &Path, dir: &Path, port: u16) -> Kil
 /// The access lines rcompose proxy and then nginx write for the same
 /// requests. `http` gives the inside of the http block for a log path and
 /// the port to listen on; `send` makes the `lines` requests to that port.
-fn logged_by_each(dir: &Path, lines: usize, http: impl Fn(&Path, u16) -> String, send: impl Fn(u16)) -> Vec<String> {
+fn logged_by_each(
+    dir: &Path,
+    lines: usize,
+    http: impl Fn(&Path, u16) -> String,
+    send: impl Fn(u16),
+) -> Vec<String> {
     let nginx = common::ensure_nginx();
     let mut logs = Vec::new();
     for who in ["rc", "nginx"] {
         let port = free_port();
         let log = dir.join(format!("{who}.log"));
         let conf = dir.join(format!("{who}.conf"));
-        std::fs::write(&conf, format!("events {{ }}\nhttp {{\n{}\n}}\n", http(&log, port))).unwrap();
+        std::fs::write(&conf, format!("events {{ }}\nhttp {{\n{}\n}}\n", http(&log, port)))
+            .unwrap();
         let _server = start_side(who, &nginx, &conf, dir, port);
         send(port);
         assert!(
-            eventually(5, || std::fs::read_to_string(&log).is_ok_and(|t| t.lines().count() == lines)),
+            eventually(5, || std::fs::read_to_string(&log)
+                .is_ok_and(|t| t.lines().count() == lines)),
             "{who} did not log {lines} lines"
         );
         logs.push(std::fs::read_to_string(&log).unwrap());
@@ -488,10 +550,15 @@ fn connection_variables_read_as_nginx_logs_them() {
     });
     for log in &logs {
         let serials: Vec<&str> = log.lines().map(|l| l.split(' ').next().unwrap()).collect();
-        assert!(serials[0] == serials[1] && serials[1] != serials[2] && serials[2] != serials[3], "{log}");
+        assert!(
+            serials[0] == serials[1] && serials[1] != serials[2] && serials[2] != serials[3],
+            "{log}"
+        );
     }
     // Serial numbers are each server's own; the rest must match.
-    let rest = |log: &str| log.lines().map(|l| l.split_once(' ').unwrap().1.to_string()).collect::<Vec<_>>();
+    let rest = |log: &str| {
+        log.lines().map(|l| l.split_once(' ').unwrap().1.to_string()).collect::<Vec<_>>()
+    };
     assert_eq!(rest(&logs[0]), rest(&logs[1]));
 }
 
@@ -512,7 +579,11 @@ fn upstream_variables_list_every_peer_tried_as_nginx_does() {
     };
     let logs = logged_by_each(dir.path(), 4, http, |port| {
         for path in ["/pool/a", "/pool/b", "/direct/c", "/d"] {
-            raw(port, format!("GET {path} HTTP/1.1\r\nHost: here\r\nConnection: close\r\n\r\n").as_bytes());
+            raw(
+                port,
+                format!("GET {path} HTTP/1.1\r\nHost: here\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            );
         }
     });
     // The first request tried both peers: both are listed, in order, with ", " between.
@@ -569,12 +640,18 @@ fn smuggling_shapes_and_limits_are_refused() {
     let (_dir, _k, port, _up) = one_proxy("", "");
     let te_cl = raw(port, b"POST /api/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
     assert!(te_cl.starts_with("HTTP/1.1 400"), "CL+TE: {te_cl}");
-    let two_cl = raw(port, b"POST /api/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde");
+    let two_cl = raw(
+        port,
+        b"POST /api/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde",
+    );
     assert!(two_cl.starts_with("HTTP/1.1 400"), "two lengths: {two_cl}");
     // Lines may end in a bare LF (nginx and hyper both read them so): the same shapes are refused.
     let te_cl_lf = raw(port, b"POST /api/x HTTP/1.1\nHost: a\nContent-Length: 4\nTransfer-Encoding: chunked\n\n0\r\n\r\n");
     assert!(te_cl_lf.starts_with("HTTP/1.1 400"), "CL+TE with bare line feeds: {te_cl_lf}");
-    let same_cl = raw(port, b"POST /api/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\nabcd");
+    let same_cl = raw(
+        port,
+        b"POST /api/x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\nabcd",
+    );
     assert!(same_cl.starts_with("HTTP/1.1 400"), "the same length twice: {same_cl}");
     let folded = raw(port, b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n");
     assert!(folded.starts_with("HTTP/1.1 400"), "obsolete line folding: {folded}");
@@ -583,18 +660,33 @@ fn smuggling_shapes_and_limits_are_refused() {
         format!("POST /api/x HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\nConnection: close\r\n\r\n{}", "x".repeat(2000)).as_bytes(),
     );
     assert!(big_body.starts_with("HTTP/1.1 413"), "body over client_max_body_size: {big_body}");
-    let huge_header = raw(port, format!("GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n", "y".repeat(100_000)).as_bytes());
+    let huge_header = raw(
+        port,
+        format!("GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n", "y".repeat(100_000)).as_bytes(),
+    );
     assert!(
-        huge_header.starts_with("HTTP/1.1 431") || huge_header.starts_with("HTTP/1.1 400") || huge_header.is_empty(),
+        huge_header.starts_with("HTTP/1.1 431")
+            || huge_header.starts_with("HTTP/1.1 400")
+            || huge_header.is_empty(),
         "oversized header: {huge_header:.60}"
     );
-    let long_uri = raw(port, format!("GET /{} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", "u".repeat(9000)).as_bytes());
+    let long_uri = raw(
+        port,
+        format!("GET /{} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", "u".repeat(9000))
+            .as_bytes(),
+    );
     assert!(long_uri.starts_with("HTTP/1.1 414"), "oversized request line: {long_uri:.60}");
     let many = (0..40).map(|i| format!("X-H{i}: {}\r\n", "z".repeat(1000))).collect::<String>();
-    let many_headers = raw(port, format!("GET / HTTP/1.1\r\nHost: a\r\n{many}Connection: close\r\n\r\n").as_bytes());
+    let many_headers = raw(
+        port,
+        format!("GET / HTTP/1.1\r\nHost: a\r\n{many}Connection: close\r\n\r\n").as_bytes(),
+    );
     // nginx's 494: a 400 with a page of its own.
     assert!(many_headers.starts_with("HTTP/1.1 400"), "headers over 32k: {many_headers:.60}");
-    assert!(many_headers.contains("<title>400 Request Header Or Cookie Too Large</title>"), "{many_headers}");
+    assert!(
+        many_headers.contains("<title>400 Request Header Or Cookie Too Large</title>"),
+        "{many_headers}"
+    );
     // Still serving after all that.
     assert_eq!(get(port, "/index.html", "").status, 200);
 }
@@ -614,7 +706,10 @@ fn slow_clients_are_dropped_while_others_are_served() {
     let n = slow.read(&mut buf).unwrap_or(0);
     let text = String::from_utf8_lossy(&buf[..n]);
     assert!(n == 0 || text.starts_with("HTTP/1.1 408"), "the slow client got {text:?}");
-    assert!(started.elapsed() < Duration::from_secs(5), "the slow client was not dropped by the header timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the slow client was not dropped by the header timeout"
+    );
 }
 
 #[test]
@@ -641,7 +736,10 @@ fn clients_that_stop_reading_are_dropped_after_send_timeout() {
             Ok(n) => got += n as u64,
         }
     }
-    assert!(got > 0 && got < size, "the stalled client received {got} of {size} bytes: it was not cut off");
+    assert!(
+        got > 0 && got < size,
+        "the stalled client received {got} of {size} bytes: it was not cut off"
+    );
     let text = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
     assert!(text.contains("client timed out"), "error log: {text:?}");
 }
@@ -657,25 +755,39 @@ fn static_files_conditional_range_head_and_dirs() {
     assert_eq!(get(port, "/files/a.css", &format!("If-None-Match: {etag}\r\n")).status, 304);
     assert_eq!(get(port, "/files/a.css", &format!("If-Modified-Since: {lm}\r\n")).status, 304);
     let r = get(port, "/files/big.bin", "Range: bytes=10-19\r\n");
-    assert_eq!((r.status, r.header("content-range"), r.body.len()), (206, Some("bytes 10-19/300000"), 10));
+    assert_eq!(
+        (r.status, r.header("content-range"), r.body.len()),
+        (206, Some("bytes 10-19/300000"), 10)
+    );
     assert_eq!(get(port, "/files/big.bin", "Range: bytes=400000-\r\n").status, 416);
     // If-Range: the range holds for the current ETag or Last-Modified only.
     let plain = get(port, "/files/big.bin", "Range: bytes=0-0\r\n");
-    let (tag, modified) = (plain.header("etag").unwrap().to_string(), plain.header("last-modified").unwrap().to_string());
+    let (tag, modified) = (
+        plain.header("etag").unwrap().to_string(),
+        plain.header("last-modified").unwrap().to_string(),
+    );
     for current in [&tag, &modified] {
-        let r = get(port, "/files/big.bin", &format!("Range: bytes=10-19\r\nIf-Range: {current}\r\n"));
+        let r =
+            get(port, "/files/big.bin", &format!("Range: bytes=10-19\r\nIf-Range: {current}\r\n"));
         assert_eq!((r.status, r.body.len()), (206, 10), "If-Range: {current}");
     }
-    assert_eq!(get(port, "/files/big.bin", "Range: bytes=10-19\r\nIf-Range: \"old\"\r\n").status, 200);
+    assert_eq!(
+        get(port, "/files/big.bin", "Range: bytes=10-19\r\nIf-Range: \"old\"\r\n").status,
+        200
+    );
     let whole = raw(port, b"GET /files/big.bin HTTP/1.0\r\n\r\n");
     assert_eq!(parse(&whole).body.len(), 300_000, "a large file streams whole");
     let text = huge_text();
     let whole = raw(port, b"GET /files/huge.txt HTTP/1.0\r\n\r\n");
     assert!(parse(&whole).body == text, "a file over the memory limit streams whole and unchanged");
     let r = get(port, "/files/huge.txt", "Range: bytes=2000000-2300009\r\n");
-    assert_eq!((r.status, r.header("content-range")), (206, Some(format!("bytes 2000000-2300009/{}", text.len()).as_str())));
+    assert_eq!(
+        (r.status, r.header("content-range")),
+        (206, Some(format!("bytes 2000000-2300009/{}", text.len()).as_str()))
+    );
     assert!(r.body == text[2_000_000..2_300_010], "a range deep in a streamed file");
-    let head = raw(port, b"HEAD /files/a.css HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").to_ascii_lowercase();
+    let head = raw(port, b"HEAD /files/a.css HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        .to_ascii_lowercase();
     assert!(head.contains("content-length: 7") && head.ends_with("\r\n\r\n"), "{head}");
     assert_eq!(get(port, "/noindex/", "").status, 403);
     assert_eq!(get(port, "/missing", "").status, 404);
@@ -687,14 +799,34 @@ fn static_files_conditional_range_head_and_dirs() {
 #[test]
 fn check_mode_reports_located_errors() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bad.conf"), "events { }\nhttp {\n  server {\n    listen 80;\n    lua_code_cache off;\n  }\n}\n")
+    std::fs::write(
+        dir.path().join("bad.conf"),
+        "events { }\nhttp {\n  server {\n    listen 80;\n    lua_code_cache off;\n  }\n}\n",
+    )
+    .unwrap();
+    let out = common::rcompose()
+        .args(["proxy", "-t", "-c"])
+        .arg(dir.path().join("bad.conf"))
+        .output()
         .unwrap();
-    let out = common::rcompose().args(["proxy", "-t", "-c"]).arg(dir.path().join("bad.conf")).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.conf:5:5") && err.contains("\"lua_code_cache\"") && err.contains("test failed"), "{err}");
-    std::fs::write(dir.path().join("good.conf"), "events { }\nhttp { server { listen 8080; location / { return 200 ok; } } }\n").unwrap();
-    let out = common::rcompose().args(["proxy", "-t", "-c"]).arg(dir.path().join("good.conf")).output().unwrap();
+    assert!(
+        err.contains("bad.conf:5:5")
+            && err.contains("\"lua_code_cache\"")
+            && err.contains("test failed"),
+        "{err}"
+    );
+    std::fs::write(
+        dir.path().join("good.conf"),
+        "events { }\nhttp { server { listen 8080; location / { return 200 ok; } } }\n",
+    )
+    .unwrap();
+    let out = common::rcompose()
+        .args(["proxy", "-t", "-c"])
+        .arg(dir.path().join("good.conf"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("test is successful"));
 }
@@ -713,7 +845,12 @@ fn sighup_reloads_and_keeps_the_old_configuration_on_error_sigterm_exits_zero() 
         .unwrap()
     };
     write("one");
-    let child = common::rcompose().args(["proxy", "-c"]).arg(dir.path().join("r.conf")).stderr(Stdio::null()).spawn().unwrap();
+    let child = common::rcompose()
+        .args(["proxy", "-c"])
+        .arg(dir.path().join("r.conf"))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut k = Kill(child);
     assert!(listening(port));
     // A connection kept open across the reload.
@@ -725,7 +862,8 @@ fn sighup_reloads_and_keeps_the_old_configuration_on_error_sigterm_exits_zero() 
     write("two");
     Command::new("kill").args(["-HUP", &k.0.id().to_string()]).status().unwrap();
     assert!(eventually(5, || get(port, "/", "").body == "two"), "reload did not apply");
-    std::fs::write(dir.path().join("r.conf"), "http { server { listen 1; bogus_directive; } }").unwrap();
+    std::fs::write(dir.path().join("r.conf"), "http { server { listen 1; bogus_directive; } }")
+        .unwrap();
     Command::new("kill").args(["-HUP", &k.0.id().to_string()]).status().unwrap();
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(get(port, "/", "").body, "two", "a bad configuration must not replace the good one");
@@ -763,7 +901,9 @@ fn upgrade_requests_are_tunnelled_after_101() {
     let dir = tempfile::tempdir().unwrap();
     let up = free_port();
     std::fs::write(dir.path().join("ws.py"), UPGRADE_UPSTREAM).unwrap();
-    let _up = Kill(Command::new("python3").arg(dir.path().join("ws.py")).arg(up.to_string()).spawn().unwrap());
+    let _up = Kill(
+        Command::new("python3").arg(dir.path().join("ws.py")).arg(up.to_string()).spawn().unwrap(),
+    );
     assert!(listening(up));
     let port = free_port();
     std::fs::write(
@@ -783,7 +923,10 @@ fn upgrade_requests_are_tunnelled_after_101() {
     assert!(plain.starts_with("HTTP/1.1 400"), "{plain}");
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(b"GET /ws/chat HTTP/1.1\r\nHost: a\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n").unwrap();
+    s.write_all(
+        b"GET /ws/chat HTTP/1.1\r\nHost: a\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n",
+    )
+    .unwrap();
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -850,7 +993,10 @@ fn keepalive_timeout_and_requests_limit_connections() {
     let started = std::time::Instant::now();
     assert_eq!(read_answer(&mut idle), "");
     let waited = started.elapsed();
-    assert!(waited >= Duration::from_millis(800) && waited < Duration::from_secs(4), "closed after {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(800) && waited < Duration::from_secs(4),
+        "closed after {waited:?}"
+    );
 }
 
 #[test]
@@ -858,15 +1004,24 @@ fn streamed_bodies_are_held_to_the_size_limit() {
     let (_dir, _k, port, _up) = one_proxy("", "");
     // Chunked, so no length is declared: the limit applies as the body streams.
     let chunk = format!("{:x}\r\n{}\r\n", 800, "a".repeat(800));
-    let req =
-        format!("POST /api/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunk}{chunk}0\r\n\r\n");
+    let req = format!(
+        "POST /api/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunk}{chunk}0\r\n\r\n"
+    );
     let answer = raw(port, req.as_bytes());
-    assert!(answer.starts_with("HTTP/1.1 413"), "1600 bytes against client_max_body_size 1k: {answer:.80}");
-    let small = format!("POST /api/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunk}0\r\n\r\n");
+    assert!(
+        answer.starts_with("HTTP/1.1 413"),
+        "1600 bytes against client_max_body_size 1k: {answer:.80}"
+    );
+    let small = format!(
+        "POST /api/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunk}0\r\n\r\n"
+    );
     let answer = raw(port, small.as_bytes());
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.80}");
     // Read whole first (proxy_request_buffering on), it goes with its length, as from nginx.
-    assert!(answer.contains("\"content-length\": \"800\"") && !answer.contains("transfer-encoding"), "{answer:.400}");
+    assert!(
+        answer.contains("\"content-length\": \"800\"") && !answer.contains("transfer-encoding"),
+        "{answer:.400}"
+    );
     // Streamed, it goes as it came: in chunks.
     let (_dir, _k, port, _up) = one_proxy("proxy_request_buffering off;", "");
     let answer = raw(port, small.as_bytes());
@@ -887,7 +1042,8 @@ struct BadUpstream {
 
 impl BadUpstream {
     fn start(port: u16) -> BadUpstream {
-        let mut u = BadUpstream { port, stop: Default::default(), conns: Default::default(), thread: None };
+        let mut u =
+            BadUpstream { port, stop: Default::default(), conns: Default::default(), thread: None };
         u.listen();
         u
     }
@@ -944,7 +1100,9 @@ impl BadUpstream {
                     return;
                 }
                 "/chunked-cut" => {
-                    let _ = (&*s).write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+                    let _ = (&*s).write_all(
+                        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+                    );
                     std::thread::sleep(Duration::from_millis(100));
                     return;
                 }
@@ -960,7 +1118,8 @@ impl BadUpstream {
                 }
                 _ => {
                     let body = format!("ok {path}");
-                    let answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+                    let answer =
+                        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
                     if (&*s).write_all(answer.as_bytes()).is_err() {
                         return;
                     }
@@ -996,7 +1155,10 @@ impl Drop for BadUpstream {
 fn read_answer(port: u16, path: &str) -> (u16, Option<usize>, usize, bool) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
     let mut out = Vec::new();
     let mut buf = [0u8; 16384];
     loop {
@@ -1053,12 +1215,17 @@ fn upstream_resets_stalls_and_restarts_mid_stream() {
     faults += 1;
     // Stalls: 504 before the header, a cut body after it, both after proxy_read_timeout,
     // while other clients are served meanwhile.
-    let stalled = std::thread::spawn(move || (get(port, "/api/stall-before", "").status, read_answer(port, "/api/stall-mid")));
+    let stalled = std::thread::spawn(move || {
+        (get(port, "/api/stall-before", "").status, read_answer(port, "/api/stall-mid"))
+    });
     std::thread::sleep(Duration::from_millis(200));
     let t = std::time::Instant::now();
     assert_eq!(get(port, "/index.html", "").status, 200);
     assert_eq!(get(port, "/api/fine", "").body, "ok /fine");
-    assert!(t.elapsed() < Duration::from_millis(900), "other clients waited on the stalled upstream");
+    assert!(
+        t.elapsed() < Duration::from_millis(900),
+        "other clients waited on the stalled upstream"
+    );
     let (before, (status, _, got, _)) = stalled.join().unwrap();
     assert_eq!(before, 504);
     assert_eq!(status, 200);
@@ -1076,7 +1243,11 @@ fn upstream_resets_stalls_and_restarts_mid_stream() {
         upstream.restart();
         faults += 1;
         let a = get(port, &format!("/api/after-restart-{round}"), "");
-        assert_eq!((a.status, a.body.as_str()), (200, format!("ok /after-restart-{round}").as_str()), "round {round}");
+        assert_eq!(
+            (a.status, a.body.as_str()),
+            (200, format!("ok /after-restart-{round}").as_str()),
+            "round {round}"
+        );
         // Restarted in the middle of a stream: cut short, and the next request is fine.
         let cut = std::thread::spawn(move || read_answer(port, "/api/stall-mid"));
         std::thread::sleep(Duration::from_millis(300));
@@ -1133,7 +1304,10 @@ fn several_workers_serve_together_and_drain_on_sigterm() {
     let slow = std::thread::spawn(move || get(port, "/api/slow", ""));
     std::thread::sleep(Duration::from_millis(500));
     Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
-    assert!(eventually(5, || TcpStream::connect(("127.0.0.1", port)).is_err()), "still accepting after SIGTERM");
+    assert!(
+        eventually(5, || TcpStream::connect(("127.0.0.1", port)).is_err()),
+        "still accepting after SIGTERM"
+    );
     let answer = slow.join().unwrap();
     assert_eq!((answer.status, answer.body.as_str()), (200, "late"));
     assert_eq!(k.0.wait().unwrap().code(), Some(0));

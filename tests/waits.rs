@@ -20,7 +20,13 @@ struct CpuHog(Vec<Child>);
 impl CpuHog {
     fn start() -> CpuHog {
         let n = std::thread::available_parallelism().map_or(2, |n| n.get());
-        CpuHog((0..n).map(|_| Command::new("sh").args(["-c", "while :; do :; done"]).spawn().expect("sh runs")).collect())
+        CpuHog(
+            (0..n)
+                .map(|_| {
+                    Command::new("sh").args(["-c", "while :; do :; done"]).spawn().expect("sh runs")
+                })
+                .collect(),
+        )
     }
 }
 
@@ -41,7 +47,17 @@ fn the_event_hub_passes_on_every_event_of_concurrent_containers() {
     let name = format!("rct-hub-{}", std::process::id());
     let containers: Vec<String> = (0..6).map(|i| format!("{name}-{i}")).collect();
     for c in &containers {
-        docker(&["run", "-d", "--name", c, "--label", &format!("com.docker.compose.project={name}"), BUSYBOX, "sleep", "300"]);
+        docker(&[
+            "run",
+            "-d",
+            "--name",
+            c,
+            "--label",
+            &format!("com.docker.compose.project={name}"),
+            BUSYBOX,
+            "sleep",
+            "300",
+        ]);
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
     let rounds = 60;
@@ -54,8 +70,10 @@ fn the_event_hub_passes_on_every_event_of_concurrent_containers() {
             let containers = containers.clone();
             move || {
                 for _ in 0..rounds {
-                    let running: Vec<Child> =
-                        containers.iter().map(|c| Command::new("docker").args(["exec", c, "true"]).spawn().unwrap()).collect();
+                    let running: Vec<Child> = containers
+                        .iter()
+                        .map(|c| Command::new("docker").args(["exec", c, "true"]).spawn().unwrap())
+                        .collect();
                     for mut r in running {
                         assert!(r.wait().unwrap().success());
                     }
@@ -80,7 +98,11 @@ fn the_event_hub_passes_on_every_event_of_concurrent_containers() {
         let _ = Command::new("docker").args(["rm", "-f", c]).output();
     }
     for c in &containers {
-        assert_eq!(counted.get(c).copied().unwrap_or(0), rounds, "exec_die events of {c} passed on: {counted:?}");
+        assert_eq!(
+            counted.get(c).copied().unwrap_or(0),
+            rounds,
+            "exec_die events of {c} passed on: {counted:?}"
+        );
     }
 }
 
@@ -120,13 +142,21 @@ volumes:
 #[test]
 fn up_detached_never_hangs_on_a_met_dependency_under_load() {
     let p = TestProject::new("lifecycle", &lifecycle_stack());
-    p.write("app/Dockerfile", &format!("FROM {BUSYBOX}\nCMD [\"sh\", \"-c\", \"cat /state/init.txt; exec sleep 3600\"]\n"));
-    let rounds: usize = std::env::var("RCOMPOSE_STRESS_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
+    p.write(
+        "app/Dockerfile",
+        &format!(
+            "FROM {BUSYBOX}\nCMD [\"sh\", \"-c\", \"cat /state/init.txt; exec sleep 3600\"]\n"
+        ),
+    );
+    let rounds: usize =
+        std::env::var("RCOMPOSE_STRESS_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
     let _hog = CpuHog::start();
     let mut longest = (Duration::ZERO, String::new());
     for round in 0..rounds {
         let greeting = format!("round{round}");
-        for step in ["up -d", "up -d", "up -d GREETING", "stop", "start", "down -t 2", "up -d", "down -t 2"] {
+        for step in
+            ["up -d", "up -d", "up -d GREETING", "stop", "start", "down -t 2", "up -d", "down -t 2"]
+        {
             let mut args: Vec<&str> = step.split(' ').filter(|w| *w != "GREETING").collect();
             // A bound far above any real wait, below the 600 s a lost event cost.
             args.extend(["--wait-timeout", "90"].iter().filter(|_| step.starts_with("up")));
@@ -137,11 +167,19 @@ fn up_detached_never_hangs_on_a_met_dependency_under_load() {
             let began = Instant::now();
             let out = cmd.output().unwrap();
             let took = began.elapsed();
-            assert!(out.status.success(), "round {round}, `{step}` failed after {took:?}:\n{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "round {round}, `{step}` failed after {took:?}:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             if took > longest.0 {
                 longest = (took, format!("round {round}, `{step}`"));
             }
         }
     }
-    eprintln!("{rounds} rounds of the lifecycle under load; longest step {:.1}s ({})", longest.0.as_secs_f64(), longest.1);
+    eprintln!(
+        "{rounds} rounds of the lifecycle under load; longest step {:.1}s ({})",
+        longest.0.as_secs_f64(),
+        longest.1
+    );
 }

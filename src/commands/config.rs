@@ -19,7 +19,8 @@ pub fn run(global: &GlobalOpts, args: &ConfigArgs, style: &Style) -> anyhow::Res
     let loaded = super::load_project(&opts, style)?;
     let mut project = loaded.project;
     if !args.service_names.is_empty() {
-        let keep = DepGraph::new(&project.services).with_dependencies(args.service_names.iter().map(String::as_str));
+        let keep = DepGraph::new(&project.services)
+            .with_dependencies(args.service_names.iter().map(String::as_str));
         project.services.retain(|name, _| keep.contains(name));
     }
     for name in crate::orchestrate::builtin::proxy_services(&project, false) {
@@ -32,7 +33,8 @@ pub fn run(global: &GlobalOpts, args: &ConfigArgs, style: &Style) -> anyhow::Res
     }
     let text = render(&project, args)?;
     match &args.output {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
         None => print!("{text}"),
     }
     Ok(0)
@@ -52,11 +54,17 @@ pub fn render(project: &Project, args: &ConfigArgs) -> anyhow::Result<String> {
         return Ok(lines(project.networks.keys().cloned().collect()));
     }
     if let Some(wanted) = args.hash.as_deref().filter(|h| !h.is_empty()) {
-        let names: BTreeSet<&str> =
-            if wanted == "*" { project.services.keys().map(String::as_str).collect() } else { wanted.split(',').map(str::trim).collect() };
+        let names: BTreeSet<&str> = if wanted == "*" {
+            project.services.keys().map(String::as_str).collect()
+        } else {
+            wanted.split(',').map(str::trim).collect()
+        };
         let mut out = Vec::new();
         for name in names {
-            let svc = project.services.get(name).ok_or_else(|| anyhow::anyhow!("no such service: {name}"))?;
+            let svc = project
+                .services
+                .get(name)
+                .ok_or_else(|| anyhow::anyhow!("no such service: {name}"))?;
             out.push(format!("{name} {}", crate::engine::config_hash::config_hash(svc)));
         }
         return Ok(lines(out));
@@ -65,14 +73,20 @@ pub fn render(project: &Project, args: &ConfigArgs) -> anyhow::Result<String> {
         return Ok(lines(project.services.values().map(|s| project.image_for(s)).collect()));
     }
     if args.profiles {
-        let all: BTreeSet<String> =
-            project.services.values().chain(project.disabled.values()).flat_map(|s| s.profiles.iter().cloned()).collect();
+        let all: BTreeSet<String> = project
+            .services
+            .values()
+            .chain(project.disabled.values())
+            .flat_map(|s| s.profiles.iter().cloned())
+            .collect();
         return Ok(lines(all.into_iter().collect()));
     }
     let value = to_value(project)?;
     Ok(match args.format {
         ConfigFormat::Json => serde_json::to_string_pretty(&value)? + "\n",
-        ConfigFormat::Yaml => crate::compose::yaml::to_string(&value).map_err(anyhow::Error::msg)?,
+        ConfigFormat::Yaml => {
+            crate::compose::yaml::to_string(&value).map_err(anyhow::Error::msg)?
+        }
     })
 }
 

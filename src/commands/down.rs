@@ -13,7 +13,12 @@ pub fn run(global: &GlobalOpts, args: &DownArgs, style: &Style) -> anyhow::Resul
         Rmi::Local => RemoveImages::Local,
         Rmi::All => RemoveImages::All,
     });
-    let o = DownOptions { volumes: args.volumes, images, remove_orphans: args.remove_orphans, timeout: args.timeout };
+    let o = DownOptions {
+        volumes: args.volumes,
+        images,
+        remove_orphans: args.remove_orphans,
+        timeout: args.timeout,
+    };
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let progress = Progress::new(global.progress.into(), style.color);

@@ -16,7 +16,8 @@ pub fn build(global: &GlobalOpts, args: &BuildArgs, style: &Style) -> anyhow::Re
             None => extra_args.insert(a.clone(), std::env::var(a).unwrap_or_default()),
         };
     }
-    let bopts = images::BuildOpts { no_cache: args.no_cache, pull: args.pull, extra_args, platform: None };
+    let bopts =
+        images::BuildOpts { no_cache: args.no_cache, pull: args.pull, extra_args, platform: None };
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let progress = Progress::new(global.progress.into(), style.color);
@@ -35,7 +36,8 @@ pub fn pull(global: &GlobalOpts, args: &PullArgs, style: &Style) -> anyhow::Resu
     let project = super::load_for(global, &args.services, style)?;
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        let mode = if args.quiet { crate::ui::progress::Mode::Quiet } else { global.progress.into() };
+        let mode =
+            if args.quiet { crate::ui::progress::Mode::Quiet } else { global.progress.into() };
         let progress = Progress::new(mode, style.color);
         let mut seen = std::collections::BTreeSet::new();
         for (name, svc) in &project.services {
@@ -49,7 +51,9 @@ pub fn pull(global: &GlobalOpts, args: &PullArgs, style: &Style) -> anyhow::Resu
             if !seen.insert(image.clone()) {
                 continue;
             }
-            if let Err(e) = images::pull(&engine, &image, &format!("Image {image}"), &progress).await {
+            if let Err(e) =
+                images::pull(&engine, &image, &format!("Image {image}"), &progress).await
+            {
                 if !args.ignore_pull_failures {
                     return Err(e.context(format!("service {name}")));
                 }

@@ -23,7 +23,12 @@ pub fn stop(global: &GlobalOpts, args: &TimeoutServicesArgs, style: &Style) -> a
 }
 
 pub fn restart(global: &GlobalOpts, args: &RestartArgs, style: &Style) -> anyhow::Result<i32> {
-    act(global, &args.services, style, Act::Restart { timeout: args.timeout, no_deps: args.no_deps })
+    act(
+        global,
+        &args.services,
+        style,
+        Act::Restart { timeout: args.timeout, no_deps: args.no_deps },
+    )
 }
 
 fn act(global: &GlobalOpts, services: &[String], style: &Style, what: Act) -> anyhow::Result<i32> {
@@ -33,8 +38,15 @@ fn act(global: &GlobalOpts, services: &[String], style: &Style, what: Act) -> an
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let Some(scope) = Scope::of(&engine, &project, services, &progress).await? else {
-            let named = if services.is_empty() { project.services.keys().cloned().collect() } else { services.to_vec() };
-            anyhow::bail!("no containers of {} to act on; run `rcompose up` first", named.join(", "));
+            let named = if services.is_empty() {
+                project.services.keys().cloned().collect()
+            } else {
+                services.to_vec()
+            };
+            anyhow::bail!(
+                "no containers of {} to act on; run `rcompose up` first",
+                named.join(", ")
+            );
         };
         match what {
             Act::Start => scope.start(&reload).await?,

@@ -12,7 +12,10 @@ use crate::orchestrate::follow::Streams;
 use crate::ui::Style;
 
 /// `--since`/`--until`: RFC 3339, a Unix time, or a duration ago (`42m`).
-#[expect(clippy::cast_possible_truncation, reason = "a float cast saturates, as a timestamp should")]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "a float cast saturates, as a timestamp should"
+)]
 pub fn parse_time(s: &str, now: i64) -> anyhow::Result<i64> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.timestamp());
@@ -23,7 +26,9 @@ pub fn parse_time(s: &str, now: i64) -> anyhow::Result<i64> {
     if let Ok(d) = parse_duration(s) {
         return Ok(now - d.as_secs() as i64);
     }
-    anyhow::bail!("invalid time {s:?}: use a timestamp like 2026-01-02T15:04:05Z, a Unix time, or a duration like 42m")
+    anyhow::bail!(
+        "invalid time {s:?}: use a timestamp like 2026-01-02T15:04:05Z, a Unix time, or a duration like 42m"
+    )
 }
 
 pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Result<i32> {
@@ -31,15 +36,25 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
     let now = chrono::Utc::now().timestamp();
     let since = args.since.as_deref().map(|s| parse_time(s, now)).transpose()?.unwrap_or(0);
     let until = args.until.as_deref().map(|s| parse_time(s, now)).transpose()?.unwrap_or(0);
-    let wanted: BTreeSet<String> =
-        if args.services.is_empty() { project.services.keys().cloned().collect() } else { args.services.iter().cloned().collect() };
+    let wanted: BTreeSet<String> = if args.services.is_empty() {
+        project.services.keys().cloned().collect()
+    } else {
+        args.services.iter().cloned().collect()
+    };
     for s in &wanted {
         if !project.services.contains_key(s) {
             anyhow::bail!("no such service: {s}");
         }
     }
     let order: Vec<String> = project.services.keys().cloned().collect();
-    let sopts = StreamOpts { follow: args.follow, tail: args.tail.clone(), since, until, timestamps: args.timestamps, after: None };
+    let sopts = StreamOpts {
+        follow: args.follow,
+        tail: args.tail.clone(),
+        since,
+        until,
+        timestamps: args.timestamps,
+        after: None,
+    };
     super::runtime()?.block_on(async move {
         let engine = Engine::connect().await?;
         let hub = args.follow.then(|| EventHub::subscribe(&engine, &project.name));
@@ -118,7 +133,13 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
 }
 
 /// Prints a log file's lines (the last `tail` of them), then follows it as it grows.
-async fn tail_file(path: &std::path::Path, name: &str, color: usize, opts: &StreamOpts, printer: &LogPrinter) {
+async fn tail_file(
+    path: &std::path::Path,
+    name: &str,
+    color: usize,
+    opts: &StreamOpts,
+    printer: &LogPrinter,
+) {
     let text = tokio::fs::read_to_string(path).await.unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     let skip = match opts.tail.as_deref().and_then(|t| t.parse::<usize>().ok()) {

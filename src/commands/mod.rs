@@ -32,8 +32,13 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Build(args) => images::build(&cli.global, &args, &style),
         Command::Pull(args) => images::pull(&cli.global, &args, &style),
         Command::Proxy(args) => proxy::run(&args),
-        Command::ProxyDaemon(args) => load_for(&cli.global, &[], &style)
-            .and_then(|project| crate::orchestrate::builtin::daemon::daemon(std::sync::Arc::new(project), &args.service, args.child)),
+        Command::ProxyDaemon(args) => load_for(&cli.global, &[], &style).and_then(|project| {
+            crate::orchestrate::builtin::daemon::daemon(
+                std::sync::Arc::new(project),
+                &args.service,
+                args.child,
+            )
+        }),
         Command::Completions(args) => completions::run(&args),
         Command::Version(args) => version::run(&args),
     };
@@ -42,7 +47,10 @@ pub fn dispatch(cli: Cli) -> i32 {
 
 /// What loads the project again in another process (a detached proxy).
 pub fn reload_of(global: &GlobalOpts) -> crate::orchestrate::builtin::Reload {
-    crate::orchestrate::builtin::Reload { profiles: global.profiles.clone(), env_files: global.env_files.clone() }
+    crate::orchestrate::builtin::Reload {
+        profiles: global.profiles.clone(),
+        env_files: global.env_files.clone(),
+    }
 }
 
 /// Load options from the global flags and the process.
@@ -65,7 +73,11 @@ pub fn load_options(global: &GlobalOpts) -> LoadOptions {
 
 /// Loads the project a command acts on; services it names are enabled
 /// whatever their profiles.
-pub fn load_for(global: &GlobalOpts, services: &[String], style: &Style) -> anyhow::Result<Project> {
+pub fn load_for(
+    global: &GlobalOpts,
+    services: &[String],
+    style: &Style,
+) -> anyhow::Result<Project> {
     let mut opts = load_options(global);
     opts.services = services.to_vec();
     load_project(&opts, style).map(|l| l.project)

@@ -25,9 +25,13 @@ pub fn run(args: &ProxyArgs) -> anyhow::Result<i32> {
     // The workers have runtimes of their own; this one only waits for signals.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let running = server::start(setup, rt).map_err(|e| Failure::Verbatim(vec![format!("rcompose proxy: [emerg] {e}")]))?;
+        let running = server::start(setup, rt)
+            .map_err(|e| Failure::Verbatim(vec![format!("rcompose proxy: [emerg] {e}")]))?;
         let addrs: Vec<String> = running.addrs.iter().map(|a| a.to_string()).collect();
-        eprintln!("rcompose proxy: serving {shown} on {} with {workers} worker thread(s)", addrs.join(", "));
+        eprintln!(
+            "rcompose proxy: serving {shown} on {} with {workers} worker thread(s)",
+            addrs.join(", ")
+        );
         server::run_until_signal(running, server::SHUTDOWN_DEADLINE).await;
         Ok(0)
     })

@@ -17,14 +17,22 @@ pub fn run(global: &GlobalOpts, args: &PsArgs, style: &Style) -> anyhow::Result<
         containers::list(&engine, &project.name, args.all || !args.status.is_empty()).await
     })?;
     let mut list = list;
-    let proxies = crate::orchestrate::builtin::served(&project, list.iter().map(containers::service));
+    let proxies =
+        crate::orchestrate::builtin::served(&project, list.iter().map(containers::service));
     list.extend(crate::orchestrate::builtin::summaries(&project, &proxies, args.all));
     let list: Vec<ContainerSummary> = list
         .into_iter()
-        .filter(|c| args.service_names.is_empty() || args.service_names.iter().any(|s| s == containers::service(c)))
-        .filter(|c| args.status.is_empty() || args.status.iter().any(|s| c.state.map(|st| st.to_string()) == Some(s.clone())))
+        .filter(|c| {
+            args.service_names.is_empty()
+                || args.service_names.iter().any(|s| s == containers::service(c))
+        })
+        .filter(|c| {
+            args.status.is_empty()
+                || args.status.iter().any(|s| c.state.map(|st| st.to_string()) == Some(s.clone()))
+        })
         .collect();
-    let out = render(&list, args, chrono::Utc::now().timestamp()).map_err(|e| Failure::Verbatim(vec![e]))?;
+    let out = render(&list, args, chrono::Utc::now().timestamp())
+        .map_err(|e| Failure::Verbatim(vec![e]))?;
     print!("{out}");
     Ok(0)
 }
@@ -41,9 +49,11 @@ pub fn render(list: &[ContainerSummary], args: &PsArgs, now: i64) -> Result<Stri
     }
     match args.format.as_str() {
         // docker compose's own default, through the same writer.
-        "table" => {
-            templated(list, "table {{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}", now)
-        }
+        "table" => templated(
+            list,
+            "table {{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}",
+            now,
+        ),
         "json" => Ok(list.iter().map(|c| format!("{}\n", json_row(c, now))).collect()),
         template => templated(list, template, now),
     }
@@ -64,7 +74,8 @@ enum Piece {
 /// for a header row and aligned columns. `\t` and `\n` are read as docker reads them.
 /// `.Name` -> `Name`.
 fn field_name(s: &str) -> Option<&str> {
-    s.strip_prefix('.').filter(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    s.strip_prefix('.')
+        .filter(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
 }
 
 fn parse_template(format: &str) -> Result<(bool, Vec<Piece>), String> {
@@ -88,8 +99,15 @@ fn parse_template(format: &str) -> Result<(bool, Vec<Piece>), String> {
         let piece = match action.split_whitespace().collect::<Vec<_>>().as_slice() {
             ["json", "."] => Piece::Json(None),
             ["json", f] if field_name(f).is_some() => Piece::Json(field_name(f).map(String::from)),
-            [f] if field_name(f).is_some() => Piece::Field(field_name(f).unwrap_or_default().to_string()),
-            _ => return Err(format!("template parsing error: template: :1:{}: unsupported action {{{{{action}}}}}", col + 2)),
+            [f] if field_name(f).is_some() => {
+                Piece::Field(field_name(f).unwrap_or_default().to_string())
+            }
+            _ => {
+                return Err(format!(
+                    "template parsing error: template: :1:{}: unsupported action {{{{{action}}}}}",
+                    col + 2
+                ));
+            }
         };
         pieces.push(piece);
         rest = &rest[open + close + 2..];
@@ -108,7 +126,9 @@ fn field(c: &ContainerSummary, name: &str, now: i64) -> Option<String> {
         "ID" => containers::id(c).chars().take(12).collect(),
         "Name" | "Names" => containers::name(c),
         "Service" => containers::service(c).to_string(),
-        "Project" => containers::label(c, crate::engine::labels::PROJECT).unwrap_or_default().to_string(),
+        "Project" => {
+            containers::label(c, crate::engine::labels::PROJECT).unwrap_or_default().to_string()
+        }
         "Image" => c.image.clone().unwrap_or_default(),
         "Command" => format!("\"{}\"", truncate(c.command.as_deref().unwrap_or_default(), 20)),
         "State" => c.state.map(|s| s.to_string()).unwrap_or_default(),
@@ -117,12 +137,13 @@ fn field(c: &ContainerSummary, name: &str, now: i64) -> Option<String> {
         "ExitCode" => exit_code(c).to_string(),
         "Ports" => ports(c),
         "Publishers" => publishers(c).to_string(),
-        "CreatedAt" => {
-            chrono::DateTime::from_timestamp(created, 0).map(|t| t.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string()).unwrap_or_default()
-        }
+        "CreatedAt" => chrono::DateTime::from_timestamp(created, 0)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string())
+            .unwrap_or_default(),
         "RunningFor" => crate::ui::time::ago(now - created),
         "Labels" => {
-            let mut l: Vec<String> = c.labels.iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
+            let mut l: Vec<String> =
+                c.labels.iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
             l.sort();
             l.join(",")
         }
@@ -134,10 +155,25 @@ fn field(c: &ContainerSummary, name: &str, now: i64) -> Option<String> {
             .mounts
             .iter()
             .flatten()
-            .map(|m| truncate(m.name.as_deref().filter(|n| !n.is_empty()).or(m.source.as_deref()).unwrap_or_default(), 15))
+            .map(|m| {
+                truncate(
+                    m.name
+                        .as_deref()
+                        .filter(|n| !n.is_empty())
+                        .or(m.source.as_deref())
+                        .unwrap_or_default(),
+                    15,
+                )
+            })
             .collect::<Vec<_>>()
             .join(","),
-        "LocalVolumes" => c.mounts.iter().flatten().filter(|m| m.driver.as_deref() == Some("local")).count().to_string(),
+        "LocalVolumes" => c
+            .mounts
+            .iter()
+            .flatten()
+            .filter(|m| m.driver.as_deref() == Some("local"))
+            .count()
+            .to_string(),
         _ => return None,
     })
 }
@@ -146,11 +182,19 @@ fn field(c: &ContainerSummary, name: &str, now: i64) -> Option<String> {
 /// engine gives it, else from its status text ("Up 5 seconds (healthy)"), as
 /// API 1.41 lists no health.
 fn health(c: &ContainerSummary) -> String {
-    if let Some(h) = c.health.as_ref().and_then(|h| h.status).map(|s| s.to_string()).filter(|s| s != "none" && !s.is_empty()) {
+    if let Some(h) = c
+        .health
+        .as_ref()
+        .and_then(|h| h.status)
+        .map(|s| s.to_string())
+        .filter(|s| s != "none" && !s.is_empty())
+    {
         return h;
     }
     let status = c.status.as_deref().unwrap_or_default();
-    for (shown, health) in [("(healthy)", "healthy"), ("(unhealthy)", "unhealthy"), ("(health: starting)", "starting")] {
+    for (shown, health) in
+        [("(healthy)", "healthy"), ("(unhealthy)", "unhealthy"), ("(health: starting)", "starting")]
+    {
         if status.ends_with(shown) {
             return health.into();
         }
@@ -161,7 +205,11 @@ fn health(c: &ContainerSummary) -> String {
 /// The exit code an exited container's status shows, else 0.
 fn exit_code(c: &ContainerSummary) -> i64 {
     let status = c.status.as_deref().unwrap_or_default();
-    status.strip_prefix("Exited (").and_then(|s| s.split(')').next()).and_then(|n| n.parse().ok()).unwrap_or(0)
+    status
+        .strip_prefix("Exited (")
+        .and_then(|s| s.split(')').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The header docker compose's table prints for a field ("<no value>" where it has none).
@@ -258,7 +306,11 @@ fn aligned(lines: &[String]) -> String {
 }
 
 fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).collect::<String>() + "…" }
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).collect::<String>() + "…"
+    }
 }
 
 /// `0.0.0.0:1000->80/tcp, :::1000->80/tcp`.
@@ -334,12 +386,21 @@ mod tests {
     fn templates_parse_as_docker_reads_them() {
         let (table, pieces) = parse_template("table {{.Name}}\\t{{ json .Publishers }}").unwrap();
         assert!(table);
-        assert_eq!(pieces, [Piece::Field("Name".into()), Piece::Text("\t".into()), Piece::Json(Some("Publishers".into()))]);
+        assert_eq!(
+            pieces,
+            [
+                Piece::Field("Name".into()),
+                Piece::Text("\t".into()),
+                Piece::Json(Some("Publishers".into()))
+            ]
+        );
         let (table, pieces) = parse_template("tablet {{json .}}").unwrap();
         assert!(!table);
         assert_eq!(pieces, [Piece::Text("tablet ".into()), Piece::Json(None)]);
         assert!(parse_template("{{.Name").unwrap_err().contains("unclosed action"));
-        assert!(parse_template("{{printf \"%s\" .Name}}").unwrap_err().contains("unsupported action"));
+        assert!(
+            parse_template("{{printf \"%s\" .Name}}").unwrap_err().contains("unsupported action")
+        );
         assert_eq!(
             aligned(&["NAME\tSERVICE\tSTATUS".into(), "rdep-other-1\tother\tUp".into()]),
             "NAME           SERVICE   STATUS\nrdep-other-1   other     Up\n"

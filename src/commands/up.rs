@@ -19,7 +19,9 @@ pub fn run(global: &GlobalOpts, args: &UpArgs, style: &Style) -> anyhow::Result<
             anyhow::bail!("--scale {name}={n}: no such service");
         };
         if *n > 1 && svc.container_name.is_some() {
-            anyhow::bail!("--scale {name}={n}: service {name} has a container_name, so it runs one container");
+            anyhow::bail!(
+                "--scale {name}={n}: service {name} has a container_name, so it runs one container"
+            );
         }
         svc.scale = Some(*n);
     }
@@ -53,7 +55,12 @@ fn options(global: &GlobalOpts, args: &UpArgs) -> Options {
         wait: args.wait,
         wait_timeout: args.wait_timeout.map(Duration::from_secs),
         plan: UpOptions { recreate, start: !args.no_start, remove_orphans: args.remove_orphans },
-        images: ImagePolicy { build: args.build, no_build: args.no_build, pull, quiet_pull: args.quiet_pull },
+        images: ImagePolicy {
+            build: args.build,
+            no_build: args.no_build,
+            pull,
+            quiet_pull: args.quiet_pull,
+        },
         timeout: args.timeout,
         no_builtin_proxy: args.no_builtin_proxy,
         reload: super::reload_of(global),

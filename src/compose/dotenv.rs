@@ -20,7 +20,10 @@ pub struct DotenvError {
 /// ten thousand lines of `A=${BIG}` would still need gigabytes.
 pub const MAX_TOTAL: usize = 64 << 20;
 
-pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<(String, String)>, DotenvError> {
+pub fn parse(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, String)>, DotenvError> {
     let mut vars: Vec<(String, String)> = Vec::new();
     // The latest definition of each name, so a lookup is not a walk of the file so far.
     let mut latest: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
@@ -52,12 +55,21 @@ pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<
             continue; // `A="a"=`: docker compose reads `a` and lets the rest go
         }
         if key.is_empty() {
-            return Err(DotenvError { line: lineno, message: "a variable name is missing before `=`".into() });
+            return Err(DotenvError {
+                line: lineno,
+                message: "a variable name is missing before `=`".into(),
+            });
         }
-        if let Some(bad) = key.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
-            return Err(DotenvError { line: lineno, message: format!("unexpected character {bad:?} in variable name {key:?}") });
+        if let Some(bad) =
+            key.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+        {
+            return Err(DotenvError {
+                line: lineno,
+                message: format!("unexpected character {bad:?} in variable name {key:?}"),
+            });
         }
-        let lookup_all = |name: &str| lookup(name).or_else(|| latest.get(name).map(|&i| vars[i].1.clone()));
+        let lookup_all =
+            |name: &str| lookup(name).or_else(|| latest.get(name).map(|&i| vars[i].1.clone()));
         let value = match rest {
             None => match lookup(key) {
                 Some(v) => v,
@@ -78,7 +90,10 @@ pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<
                             close = find_close(&body, q);
                         }
                         let Some(close) = close else {
-                            return Err(DotenvError { line: lineno, message: format!("unterminated quoted value for {key}") });
+                            return Err(DotenvError {
+                                line: lineno,
+                                message: format!("unterminated quoted value for {key}"),
+                            });
                         };
                         // The quote closed on line `i`, the last one read.
                         let after = body[close + 1..].trim();
@@ -107,7 +122,10 @@ pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<
         if total > MAX_TOTAL {
             return Err(DotenvError {
                 line: lineno,
-                message: format!("the values of this file add up to more than {} MiB", MAX_TOTAL >> 20),
+                message: format!(
+                    "the values of this file add up to more than {} MiB",
+                    MAX_TOTAL >> 20
+                ),
             });
         }
         latest.insert(key.to_string(), vars.len());
@@ -116,8 +134,14 @@ pub fn parse(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<
     Ok(vars)
 }
 
-fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>, line: usize) -> Result<String, DotenvError> {
-    interpolate(text, lookup).map(|o| o.text).map_err(|e: InterpolationError| DotenvError { line, message: e.to_string() })
+fn expand(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    line: usize,
+) -> Result<String, DotenvError> {
+    interpolate(text, lookup)
+        .map(|o| o.text)
+        .map_err(|e: InterpolationError| DotenvError { line, message: e.to_string() })
 }
 
 fn find_close(body: &str, q: char) -> Option<usize> {
@@ -205,7 +229,8 @@ mod tests {
 
     #[test]
     fn interpolation_uses_earlier_lines_and_environment() {
-        let v = parse("Q=\"a${HOME}b\"\nR=${Q}z\nS=${NOPE:-dflt}\nT='${Q}'\nU=\"\\$HOME\"\n", &env).unwrap();
+        let v = parse("Q=\"a${HOME}b\"\nR=${Q}z\nS=${NOPE:-dflt}\nT='${Q}'\nU=\"\\$HOME\"\n", &env)
+            .unwrap();
         assert_eq!(get(&v, "Q").unwrap(), "a/rootb");
         assert_eq!(get(&v, "R").unwrap(), "a/rootbz");
         assert_eq!(get(&v, "S").unwrap(), "dflt");
@@ -241,7 +266,8 @@ mod tests {
         // 16 bytes doubled 17 times is 2 MiB: past the 1 MiB a value may have.
         assert_eq!(e.line, 18, "{}", e.message);
         assert!(e.message.contains("longer than"), "{}", e.message);
-        let many = "A=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n".repeat(10)
+        let many = "A=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+            .repeat(10)
             + &"B${A}${A}${A}${A}${A}${A}${A}${A}\n".replace("B", "B=");
         assert!(parse(&many, &|_| None).is_ok());
     }

@@ -44,13 +44,27 @@ struct Scope {
 
 impl Extender {
     /// Replaces every service of `doc` that has `extends` with the resolved service.
-    pub fn resolve_file(&mut self, doc: &mut Node, id: &Path, dir: &Path, read: &mut ReadFile, diags: &mut Diagnostics) {
-        let Some(services) = doc.get("services").filter(|s| s.as_map().is_some_and(|m| m.iter().any(|(_, v)| v.get("extends").is_some())))
-        else {
+    pub fn resolve_file(
+        &mut self,
+        doc: &mut Node,
+        id: &Path,
+        dir: &Path,
+        read: &mut ReadFile,
+        diags: &mut Diagnostics,
+    ) {
+        let Some(services) = doc.get("services").filter(|s| {
+            s.as_map().is_some_and(|m| m.iter().any(|(_, v)| v.get("extends").is_some()))
+        }) else {
             return;
         };
-        let scope = Scope { id: id.to_path_buf(), dir: dir.to_path_buf(), services: Rc::new(services.clone()) };
-        let Some(Value::Map(entries)) = map_entry(doc, "services").map(|n| &mut n.value) else { return };
+        let scope = Scope {
+            id: id.to_path_buf(),
+            dir: dir.to_path_buf(),
+            services: Rc::new(services.clone()),
+        };
+        let Some(Value::Map(entries)) = map_entry(doc, "services").map(|n| &mut n.value) else {
+            return;
+        };
         for (key, svc) in entries.iter_mut() {
             if svc.get("extends").is_none() {
                 continue;
@@ -79,7 +93,8 @@ impl Extender {
             None => self.base(scope, &base, ext, &path, chain, read, diags),
             Some(file) => {
                 let file_path = PathBuf::from(clean_path(&scope.dir.join(&file.0)));
-                let services = self.services_of(&file_path, &file.1, &format!("{path}.file"), read, diags);
+                let services =
+                    self.services_of(&file_path, &file.1, &format!("{path}.file"), read, diags);
                 services.and_then(|services| {
                     let dir = file_path.parent().map(Path::to_path_buf).unwrap_or_default();
                     let other = Scope { id: file_path, dir, services };
@@ -110,7 +125,9 @@ impl Extender {
     ) -> Option<Node> {
         if let Some(start) = chain.iter().position(|(id, n)| *id == scope.id && n == name) {
             let one_file = chain.iter().all(|(id, _)| *id == scope.id);
-            let step = |(id, n): &(PathBuf, String)| if one_file { n.clone() } else { format!("{n} ({})", id.display()) };
+            let step = |(id, n): &(PathBuf, String)| {
+                if one_file { n.clone() } else { format!("{n} ({})", id.display()) }
+            };
             let mut members = chain[start..].to_vec();
             members.sort();
             if !self.cycles.insert(members) {
@@ -119,29 +136,45 @@ impl Extender {
             let mut steps: Vec<String> = chain[start..].iter().map(step).collect();
             steps.push(step(&(scope.id.clone(), name.to_string())));
             diags.push(
-                Diagnostic::error(Some(ext.loc.clone()), path, format!("circular extends: {}", steps.join(" -> ")))
-                    .with_hint("one of these services must not extend the next"),
+                Diagnostic::error(
+                    Some(ext.loc.clone()),
+                    path,
+                    format!("circular extends: {}", steps.join(" -> ")),
+                )
+                .with_hint("one of these services must not extend the next"),
             );
             return None;
         }
         let Some(map) = scope.services.as_map() else {
-            let msg = format!("cannot extend service {name:?}: {} has no services", scope.id.display());
+            let msg =
+                format!("cannot extend service {name:?}: {} has no services", scope.id.display());
             diags.push(Diagnostic::error(Some(ext.loc.clone()), path, msg));
             return None;
         };
         if !map.iter().any(|(k, _)| k.name == name) {
             let names = || map.iter().map(|(k, _)| k.name.as_str());
-            let hint = did_you_mean(name, names())
-                .map(|s| format!("did you mean `{s}`?"))
-                .unwrap_or_else(|| format!("services there: {}", names().collect::<Vec<_>>().join(", ")));
-            let msg = format!("cannot extend service {name:?}: no such service in {}", scope.id.display());
+            let hint =
+                did_you_mean(name, names()).map(|s| format!("did you mean `{s}`?")).unwrap_or_else(
+                    || format!("services there: {}", names().collect::<Vec<_>>().join(", ")),
+                );
+            let msg = format!(
+                "cannot extend service {name:?}: no such service in {}",
+                scope.id.display()
+            );
             diags.push(Diagnostic::error(Some(ext.loc.clone()), path, msg).with_hint(hint));
             return None;
         }
         self.service(scope, name, chain, read, diags)
     }
 
-    fn services_of(&mut self, file: &Path, loc: &Location, key: &str, read: &mut ReadFile, diags: &mut Diagnostics) -> Option<Rc<Node>> {
+    fn services_of(
+        &mut self,
+        file: &Path,
+        loc: &Location,
+        key: &str,
+        read: &mut ReadFile,
+        diags: &mut Diagnostics,
+    ) -> Option<Rc<Node>> {
         if let Some(known) = self.files.get(file) {
             return known.clone();
         }
@@ -163,7 +196,11 @@ fn map_entry<'a>(node: &'a mut Node, key: &str) -> Option<&'a mut Node> {
 
 /// `extends: NAME` or `extends: {service: NAME, file: PATH}`.
 #[allow(clippy::type_complexity)]
-fn parse(ext: &Node, path: &str, diags: &mut Diagnostics) -> Option<(Option<(String, Location)>, String)> {
+fn parse(
+    ext: &Node,
+    path: &str,
+    diags: &mut Diagnostics,
+) -> Option<(Option<(String, Location)>, String)> {
     let hint = "write `extends: SERVICE`, or `extends: {file: FILE, service: SERVICE}`";
     let bad = |diags: &mut Diagnostics, loc: &Location, p: &str, msg: String| {
         diags.push(Diagnostic::error(Some(loc.clone()), p, msg).with_hint(hint));
@@ -178,9 +215,25 @@ fn parse(ext: &Node, path: &str, diags: &mut Diagnostics) -> Option<(Option<(Str
                 let p = format!("{path}.{}", k.name);
                 match (k.name.as_str(), &v.value) {
                     ("service", Value::Str(s)) if !s.is_empty() => service = Some(s.clone()),
-                    ("file", Value::Str(s)) if !s.is_empty() => file = Some((s.clone(), v.loc.clone())),
-                    ("service" | "file", _) => return bad(diags, &v.loc, &p, format!("`{}` must be a non-empty string", k.name)),
-                    _ => return bad(diags, &k.loc, &p, format!("unknown key `{}` in extends", k.name)),
+                    ("file", Value::Str(s)) if !s.is_empty() => {
+                        file = Some((s.clone(), v.loc.clone()))
+                    }
+                    ("service" | "file", _) => {
+                        return bad(
+                            diags,
+                            &v.loc,
+                            &p,
+                            format!("`{}` must be a non-empty string", k.name),
+                        );
+                    }
+                    _ => {
+                        return bad(
+                            diags,
+                            &k.loc,
+                            &p,
+                            format!("unknown key `{}` in extends", k.name),
+                        );
+                    }
                 }
             }
             match service {
@@ -188,7 +241,12 @@ fn parse(ext: &Node, path: &str, diags: &mut Diagnostics) -> Option<(Option<(Str
                 None => bad(diags, &ext.loc, path, "extends needs `service`".into()),
             }
         }
-        _ => bad(diags, &ext.loc, path, format!("extends must be a service name or a mapping, found {}", ext.kind_name())),
+        _ => bad(
+            diags,
+            &ext.loc,
+            path,
+            format!("extends must be a service name or a mapping, found {}", ext.kind_name()),
+        ),
     }
 }
 
@@ -196,7 +254,10 @@ fn parse(ext: &Node, path: &str, diags: &mut Diagnostics) -> Option<(Option<(Str
 fn merge_service(base: Node, local: Node) -> Node {
     let wrap = |n: Node| {
         let loc = n.loc.clone();
-        let svc = Node::new(Value::Map(vec![(Key { name: "s".into(), loc: loc.clone() }, n)]), loc.clone());
+        let svc = Node::new(
+            Value::Map(vec![(Key { name: "s".into(), loc: loc.clone() }, n)]),
+            loc.clone(),
+        );
         Node::new(Value::Map(vec![(Key { name: "services".into(), loc: loc.clone() }, svc)]), loc)
     };
     let base = if base.is_null() { Node::new(Value::Map(Vec::new()), base.loc) } else { base };
@@ -222,7 +283,9 @@ pub(super) fn rebase(mut svc: Node, dir: &Path) -> Node {
             ("build", Value::Str(ctx)) => abs(ctx),
             ("build", Value::Map(_)) => {
                 if let Some(Value::Str(ctx)) = map_entry(v, "context").map(|c| &mut c.value)
-                    && !(ctx.contains("://") || ctx.starts_with("git@") || ctx.starts_with("github.com/"))
+                    && !(ctx.contains("://")
+                        || ctx.starts_with("git@")
+                        || ctx.starts_with("github.com/"))
                 {
                     abs(ctx);
                 }
@@ -233,7 +296,9 @@ pub(super) fn rebase(mut svc: Node, dir: &Path) -> Node {
                     match &mut item.value {
                         Value::Str(f) => abs(f),
                         Value::Map(_) => {
-                            if let Some(Value::Str(f)) = map_entry(item, "path").map(|p| &mut p.value) {
+                            if let Some(Value::Str(f)) =
+                                map_entry(item, "path").map(|p| &mut p.value)
+                            {
                                 abs(f);
                             }
                         }
@@ -252,8 +317,14 @@ pub(super) fn rebase(mut svc: Node, dir: &Path) -> Node {
                                 *spec = format!("{src}:{rest}");
                             }
                         }
-                        Value::Map(m) if m.iter().any(|(k, v)| k.name == "type" && v.scalar_text().as_deref() == Some("bind")) => {
-                            if let Some(Value::Str(src)) = map_entry(item, "source").map(|s| &mut s.value) {
+                        Value::Map(m)
+                            if m.iter().any(|(k, v)| {
+                                k.name == "type" && v.scalar_text().as_deref() == Some("bind")
+                            }) =>
+                        {
+                            if let Some(Value::Str(src)) =
+                                map_entry(item, "source").map(|s| &mut s.value)
+                            {
                                 abs(src);
                             }
                         }

@@ -36,8 +36,10 @@ impl DepGraph {
 
     /// One dependency cycle, as the names along it with the first repeated at the end.
     pub fn find_cycle(&self) -> Option<Vec<String>> {
-        let mut sccs: Vec<Vec<NodeIndex>> =
-            tarjan_scc(&self.graph).into_iter().filter(|scc| scc.len() > 1 || self.graph.contains_edge(scc[0], scc[0])).collect();
+        let mut sccs: Vec<Vec<NodeIndex>> = tarjan_scc(&self.graph)
+            .into_iter()
+            .filter(|scc| scc.len() > 1 || self.graph.contains_edge(scc[0], scc[0]))
+            .collect();
         sccs.sort_by_key(|scc| scc.iter().map(|i| self.graph[*i].clone()).min());
         let scc = sccs.first()?;
         let members: BTreeSet<NodeIndex> = scc.iter().copied().collect();
@@ -46,7 +48,8 @@ impl DepGraph {
         let mut path = vec![start];
         let mut seen = BTreeSet::from([start]);
         while let Some(&cur) = path.last() {
-            let mut next: Vec<NodeIndex> = self.graph.neighbors(cur).filter(|n| members.contains(n)).collect();
+            let mut next: Vec<NodeIndex> =
+                self.graph.neighbors(cur).filter(|n| members.contains(n)).collect();
             next.sort_by_key(|n| self.graph[*n].clone());
             if next.contains(&start) {
                 let mut names: Vec<String> = path.iter().map(|i| self.graph[*i].clone()).collect();
@@ -67,9 +70,13 @@ impl DepGraph {
     }
 
     /// The named services and, transitively, what they depend on.
-    pub fn with_dependencies<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+    pub fn with_dependencies<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
-        let mut stack: Vec<NodeIndex> = names.into_iter().filter_map(|n| self.index.get(n).copied()).collect();
+        let mut stack: Vec<NodeIndex> =
+            names.into_iter().filter_map(|n| self.index.get(n).copied()).collect();
         while let Some(i) = stack.pop() {
             if out.insert(self.graph[i].clone()) {
                 stack.extend(self.graph.neighbors(i));
@@ -132,7 +139,16 @@ mod tests {
                     name: name.to_string(),
                     depends_on: deps
                         .iter()
-                        .map(|d| (d.to_string(), Dependency { condition: Condition::ServiceStarted, restart: false, required: true }))
+                        .map(|d| {
+                            (
+                                d.to_string(),
+                                Dependency {
+                                    condition: Condition::ServiceStarted,
+                                    restart: false,
+                                    required: true,
+                                },
+                            )
+                        })
                         .collect(),
                     ..Default::default()
                 };
@@ -147,10 +163,14 @@ mod tests {
 
     #[test]
     fn levels_group_independent_services() {
-        let s = services(&[("nginx", &["api", "db"]), ("api", &["db"]), ("db", &[]), ("cache", &[])]);
+        let s =
+            services(&[("nginx", &["api", "db"]), ("api", &["db"]), ("db", &[]), ("cache", &[])]);
         let g = DepGraph::new(&s);
         assert_eq!(g.levels(&all(&s)), vec![vec!["cache", "db"], vec!["api"], vec!["nginx"]]);
-        assert_eq!(g.teardown_levels(&all(&s)), vec![vec!["nginx"], vec!["api"], vec!["cache", "db"]]);
+        assert_eq!(
+            g.teardown_levels(&all(&s)),
+            vec![vec!["nginx"], vec!["api"], vec!["cache", "db"]]
+        );
         assert!(g.find_cycle().is_none());
     }
 

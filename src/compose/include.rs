@@ -23,22 +23,33 @@ pub struct Entry {
     pub env_files: Vec<String>,
 }
 
-const SECTIONS: &[(&str, &str)] =
-    &[("services", "service"), ("networks", "network"), ("volumes", "volume"), ("secrets", "secret"), ("configs", "config")];
+const SECTIONS: &[(&str, &str)] = &[
+    ("services", "service"),
+    ("networks", "network"),
+    ("volumes", "volume"),
+    ("secrets", "secret"),
+    ("configs", "config"),
+];
 
 pub fn entries(node: &Node, diags: &mut Diagnostics) -> Vec<Entry> {
     let hint = "write a path, or `{path: FILE, project_directory: DIR, env_file: FILE}`";
     let Value::Seq(items) = &node.value else {
         diags.push(
-            Diagnostic::error(Some(node.loc.clone()), "include", format!("include must be a list, found {}", node.kind_name()))
-                .with_hint(hint),
+            Diagnostic::error(
+                Some(node.loc.clone()),
+                "include",
+                format!("include must be a list, found {}", node.kind_name()),
+            )
+            .with_hint(hint),
         );
         return Vec::new();
     };
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("include[{i}]");
-        let mut bad = |n: &Node, p: &str, msg: String| diags.push(Diagnostic::error(Some(n.loc.clone()), p, msg).with_hint(hint));
+        let mut bad = |n: &Node, p: &str, msg: String| {
+            diags.push(Diagnostic::error(Some(n.loc.clone()), p, msg).with_hint(hint))
+        };
         let strings = |n: &Node| -> Option<Vec<(String, Location)>> {
             match &n.value {
                 Value::Str(s) if !s.is_empty() => Some(vec![(s.clone(), n.loc.clone())]),
@@ -53,11 +64,19 @@ pub fn entries(node: &Node, diags: &mut Diagnostics) -> Vec<Entry> {
             }
         };
         match &item.value {
-            Value::Str(_) => {
-                out.push(Entry { key: path, paths: strings(item).unwrap_or_default(), project_directory: None, env_files: Vec::new() })
-            }
+            Value::Str(_) => out.push(Entry {
+                key: path,
+                paths: strings(item).unwrap_or_default(),
+                project_directory: None,
+                env_files: Vec::new(),
+            }),
             Value::Map(fields) => {
-                let mut entry = Entry { key: path.clone(), paths: Vec::new(), project_directory: None, env_files: Vec::new() };
+                let mut entry = Entry {
+                    key: path.clone(),
+                    paths: Vec::new(),
+                    project_directory: None,
+                    env_files: Vec::new(),
+                };
                 let mut ok = true;
                 for (k, v) in fields {
                     let p = format!("{path}.{}", k.name);
@@ -70,21 +89,29 @@ pub fn entries(node: &Node, diags: &mut Diagnostics) -> Vec<Entry> {
                             }
                         },
                         "env_file" => match strings(v) {
-                            Some(files) => entry.env_files = files.into_iter().map(|(f, _)| f).collect(),
+                            Some(files) => {
+                                entry.env_files = files.into_iter().map(|(f, _)| f).collect()
+                            }
                             None => {
                                 bad(v, &p, "`env_file` must be a file or a list of files".into());
                                 ok = false;
                             }
                         },
                         "project_directory" => match &v.value {
-                            Value::Str(d) if !d.is_empty() => entry.project_directory = Some(d.clone()),
+                            Value::Str(d) if !d.is_empty() => {
+                                entry.project_directory = Some(d.clone())
+                            }
                             _ => {
                                 bad(v, &p, "`project_directory` must be a folder".into());
                                 ok = false;
                             }
                         },
                         other => {
-                            bad(&Node::new(Value::Null, k.loc.clone()), &p, format!("unknown key `{other}` in include"));
+                            bad(
+                                &Node::new(Value::Null, k.loc.clone()),
+                                &p,
+                                format!("unknown key `{other}` in include"),
+                            );
                             ok = false;
                         }
                     }
@@ -95,7 +122,11 @@ pub fn entries(node: &Node, diags: &mut Diagnostics) -> Vec<Entry> {
                     out.push(entry);
                 }
             }
-            _ => bad(item, &path, format!("an include entry must be a path or a mapping, found {}", item.kind_name())),
+            _ => bad(
+                item,
+                &path,
+                format!("an include entry must be a path or a mapping, found {}", item.kind_name()),
+            ),
         }
     }
     out
@@ -108,7 +139,12 @@ pub fn rebase(mut tree: Node, dir: &Path) -> Node {
         let Value::Map(entries) = &mut section.value else { continue };
         for (_, v) in entries.iter_mut() {
             match k.name.as_str() {
-                "services" => *v = extends::rebase(std::mem::replace(v, Node::new(Value::Null, v.loc.clone())), dir),
+                "services" => {
+                    *v = extends::rebase(
+                        std::mem::replace(v, Node::new(Value::Null, v.loc.clone())),
+                        dir,
+                    )
+                }
                 "secrets" | "configs" => {
                     if let Value::Map(fields) = &mut v.value
                         && let Some((_, file)) = fields.iter_mut().find(|(f, _)| f.name == "file")
@@ -149,7 +185,10 @@ pub fn import(doc: &mut Node, included: Node, from: &str, diags: &mut Diagnostic
             match existing.iter().find(|(k, _)| k.name == name.name) {
                 Some((k, v)) if yaml::to_json(v) != yaml::to_json(&item) => {
                     let path = format!("{}.{}", key.name, name.name);
-                    let msg = format!("{kind} {:?} is defined here and, differently, in {from}, which is included", name.name);
+                    let msg = format!(
+                        "{kind} {:?} is defined here and, differently, in {from}, which is included",
+                        name.name
+                    );
                     diags.push(
                         Diagnostic::error(Some(k.loc.clone()), path, msg)
                             .with_hint(format!("rename one of them, or define it only in {from}")),

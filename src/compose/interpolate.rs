@@ -46,8 +46,12 @@ impl fmt::Display for InterpolationError {
             InterpolationError::Invalid { template } => {
                 write!(f, "invalid interpolation format: {template:?}")
             }
-            InterpolationError::TooDeep => write!(f, "interpolation nests `${{` deeper than {MAX_NESTING} levels"),
-            InterpolationError::TooLong => write!(f, "interpolation makes a value longer than {MAX_LENGTH} bytes (1 MiB)"),
+            InterpolationError::TooDeep => {
+                write!(f, "interpolation nests `${{` deeper than {MAX_NESTING} levels")
+            }
+            InterpolationError::TooLong => {
+                write!(f, "interpolation makes a value longer than {MAX_LENGTH} bytes (1 MiB)")
+            }
         }
     }
 }
@@ -60,7 +64,10 @@ fn is_name_char(c: u8) -> bool {
 }
 
 /// Interpolates `input`, looking variables up with `lookup`.
-pub fn interpolate(input: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Outcome, InterpolationError> {
+pub fn interpolate(
+    input: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Outcome, InterpolationError> {
     let mut out = Outcome::default();
     out.text = expand(input, lookup, &mut out.unset, 0)?;
     Ok(out)
@@ -100,7 +107,8 @@ fn expand(
                 i += 2;
             }
             Some(b'{') => {
-                let end = matching_brace(bytes, i + 2).ok_or_else(|| InterpolationError::Invalid { template: input.to_string() })?;
+                let end = matching_brace(bytes, i + 2)
+                    .ok_or_else(|| InterpolationError::Invalid { template: input.to_string() })?;
                 let inner = &input[i + 2..end];
                 push_bounded(&mut out, &braced(inner, input, lookup, unset, depth)?)?;
                 i = end + 1;
@@ -188,7 +196,10 @@ fn braced(
             String::new()
         }));
     }
-    let (op, word) = [":-", "-", ":?", "?", ":+", "+"].iter().find_map(|op| rest.strip_prefix(op).map(|w| (*op, w))).ok_or_else(invalid)?;
+    let (op, word) = [":-", "-", ":?", "?", ":+", "+"]
+        .iter()
+        .find_map(|op| rest.strip_prefix(op).map(|w| (*op, w)))
+        .ok_or_else(invalid)?;
     let set = value.is_some();
     let non_empty = value.as_deref().is_some_and(|v| !v.is_empty());
     // The word is only expanded when it is used, as a shell does.
@@ -198,7 +209,10 @@ fn braced(
         ":-" | "-" => expand(word, unset),
         ":?" if non_empty => Ok(value.unwrap_or_default()),
         "?" if set => Ok(value.unwrap_or_default()),
-        ":?" | "?" => Err(InterpolationError::Required { var: name.to_string(), message: expand(word, unset)? }),
+        ":?" | "?" => Err(InterpolationError::Required {
+            var: name.to_string(),
+            message: expand(word, unset)?,
+        }),
         ":+" if non_empty => expand(word, unset),
         "+" if set => expand(word, unset),
         _ => Ok(String::new()),
@@ -253,7 +267,10 @@ mod tests {
 
     #[test]
     fn required() {
-        assert_eq!(run("${UNSET:?need it}").unwrap_err(), InterpolationError::Required { var: "UNSET".into(), message: "need it".into() });
+        assert_eq!(
+            run("${UNSET:?need it}").unwrap_err(),
+            InterpolationError::Required { var: "UNSET".into(), message: "need it".into() }
+        );
         assert!(run("${EMPTY:?x}").is_err());
         assert_eq!(text("${EMPTY?x}"), "");
         assert!(run("${UNSET?x}").unwrap_err().to_string().contains("UNSET"));
@@ -287,7 +304,10 @@ mod tests {
         let big = |name: &str| (name == "BIG").then(|| "a".repeat(MAX_LENGTH / 2 + 1));
         assert_eq!(interpolate("${BIG}", &big).unwrap().text.len(), MAX_LENGTH / 2 + 1);
         assert_eq!(interpolate("${BIG}$BIG", &big).unwrap_err(), InterpolationError::TooLong);
-        assert_eq!(interpolate(&"$BIG".repeat(10_000), &big).unwrap_err(), InterpolationError::TooLong);
+        assert_eq!(
+            interpolate(&"$BIG".repeat(10_000), &big).unwrap_err(),
+            InterpolationError::TooLong
+        );
     }
 
     #[test]

@@ -18,9 +18,14 @@ use super::yaml::{self, Node, Value};
 use crate::diag::{Diagnostic, Diagnostics, Location, did_you_mean};
 
 /// File names looked for, in this order, in the working directory and its parents.
-pub const DEFAULT_FILES: &[&str] = &["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
-pub const OVERRIDE_FILES: &[&str] =
-    &["compose.override.yaml", "compose.override.yml", "docker-compose.override.yml", "docker-compose.override.yaml"];
+pub const DEFAULT_FILES: &[&str] =
+    &["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+pub const OVERRIDE_FILES: &[&str] = &[
+    "compose.override.yaml",
+    "compose.override.yml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+];
 
 /// Everything a load depends on, so that tests can give it without touching
 /// the process's environment or directory.
@@ -97,7 +102,11 @@ fn config_paths(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Vec<PathB
         let sep = opts.environ.get("COMPOSE_PATH_SEPARATOR").map(String::as_str).unwrap_or(":");
         return Some(list.split(sep).filter(|s| !s.is_empty()).map(abs).collect());
     }
-    let start = opts.project_directory.as_ref().map(|d| opts.cwd.join(d)).unwrap_or_else(|| opts.cwd.clone());
+    let start = opts
+        .project_directory
+        .as_ref()
+        .map(|d| opts.cwd.join(d))
+        .unwrap_or_else(|| opts.cwd.clone());
     for dir in start.ancestors() {
         let found: Vec<&&str> = DEFAULT_FILES.iter().filter(|n| dir.join(n).is_file()).collect();
         if let Some(first) = found.first() {
@@ -106,7 +115,11 @@ fn config_paths(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Vec<PathB
                 diags.push(Diagnostic::warning(
                     None,
                     "",
-                    format!("found several compose files in {}: {}; using {first}", dir.display(), names.join(", ")),
+                    format!(
+                        "found several compose files in {}: {}; using {first}",
+                        dir.display(),
+                        names.join(", ")
+                    ),
                 ));
             }
             let mut files = vec![dir.join(first)];
@@ -126,13 +139,18 @@ fn config_paths(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Vec<PathB
 /// Is `name` a valid project name (`-p`, `COMPOSE_PROJECT_NAME`, `name:`)?
 pub fn valid_project_name(name: &str) -> bool {
     name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
 /// Turns a directory name into a project name as compose does.
 pub fn normalize_project_name(name: &str) -> String {
     let lower = name.to_lowercase();
-    let kept: String = lower.chars().filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-').collect();
+    let kept: String = lower
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
+        .collect();
     kept.trim_start_matches(['_', '-']).to_string()
 }
 
@@ -141,7 +159,9 @@ fn load_inner(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Project> {
     let project_dir = match &opts.project_directory {
         Some(d) => opts.cwd.join(d),
         None => match paths.first() {
-            Some(p) if p.as_os_str() != "-" => p.parent().map(Path::to_path_buf).unwrap_or_else(|| opts.cwd.clone()),
+            Some(p) if p.as_os_str() != "-" => {
+                p.parent().map(Path::to_path_buf).unwrap_or_else(|| opts.cwd.clone())
+            }
             _ => opts.cwd.clone(),
         },
     };
@@ -151,7 +171,13 @@ fn load_inner(opts: &LoadOptions, diags: &mut Diagnostics) -> Option<Project> {
     let env = environment(opts, &project_dir, diags)?;
     let lookup = |k: &str| env.get(k).cloned();
 
-    let mut reading = Reading { opts, unset_seen: BTreeSet::new(), failed: false, including: paths.clone(), steps: Vec::new() };
+    let mut reading = Reading {
+        opts,
+        unset_seen: BTreeSet::new(),
+        failed: false,
+        including: paths.clone(),
+        steps: Vec::new(),
+    };
     let root = reading.files(&paths, &project_dir, &env, diags);
     let root = root.filter(|_| !reading.failed)?;
 
@@ -201,7 +227,13 @@ impl Reading<'_> {
     /// Reads, interpolates (with `env`) and merges `paths`, resolving each
     /// file's `extends` and `include` first; `workdir` is what their relative
     /// paths mean.
-    fn files(&mut self, paths: &[PathBuf], workdir: &Path, env: &HashMap<String, String>, diags: &mut Diagnostics) -> Option<Node> {
+    fn files(
+        &mut self,
+        paths: &[PathBuf],
+        workdir: &Path,
+        env: &HashMap<String, String>,
+        diags: &mut Diagnostics,
+    ) -> Option<Node> {
         let lookup = |k: &str| env.get(k).cloned();
         let mut merged: Option<Node> = None;
         let mut empty: Option<String> = None;
@@ -215,8 +247,15 @@ impl Reading<'_> {
                 match crate::userfile::read_text(path, crate::userfile::COMPOSE_LIMIT) {
                     Ok(t) => (name, t),
                     Err(e) => {
-                        let hint = if e.is_not_found() { "check the -f path or COMPOSE_FILE" } else { "check the file's permissions" };
-                        diags.push(file_diag(&name, format!("cannot read the compose file: {e}")).with_hint(hint));
+                        let hint = if e.is_not_found() {
+                            "check the -f path or COMPOSE_FILE"
+                        } else {
+                            "check the file's permissions"
+                        };
+                        diags.push(
+                            file_diag(&name, format!("cannot read the compose file: {e}"))
+                                .with_hint(hint),
+                        );
                         continue;
                     }
                 }
@@ -242,7 +281,10 @@ impl Reading<'_> {
                     diags.push(Diagnostic::error(
                         Some(doc.loc.clone()),
                         "",
-                        format!("the top level of a compose file must be a mapping, found {}", doc.kind_name()),
+                        format!(
+                            "the top level of a compose file must be a mapping, found {}",
+                            doc.kind_name()
+                        ),
                     ));
                     continue;
                 }
@@ -250,10 +292,15 @@ impl Reading<'_> {
                     interpolate_tree(&mut doc, "", &lookup, diags, &mut self.unset_seen);
                 }
                 // Checked in each file, as an override's null elsewhere keeps the base.
-                let empty_services =
-                    doc.as_map().and_then(|m| m.iter().find(|(k, v)| k.name == "services" && v.is_null() && v.tag.is_none()));
+                let empty_services = doc.as_map().and_then(|m| {
+                    m.iter().find(|(k, v)| k.name == "services" && v.is_null() && v.tag.is_none())
+                });
                 if let Some((k, _)) = empty_services {
-                    let d = Diagnostic::error(Some(k.loc.clone()), "services", "`services` has no value");
+                    let d = Diagnostic::error(
+                        Some(k.loc.clone()),
+                        "services",
+                        "`services` has no value",
+                    );
                     diags.push(d.with_hint("list the services under it, or remove the key"));
                     self.failed = true;
                     continue;
@@ -266,8 +313,9 @@ impl Reading<'_> {
                     ));
                 }
                 let unset_seen = &mut self.unset_seen;
-                let mut read =
-                    |p: &Path, at: &Location, key: &str, d: &mut Diagnostics| read_extended(p, (at, key), opts, &lookup, d, unset_seen);
+                let mut read = |p: &Path, at: &Location, key: &str, d: &mut Diagnostics| {
+                    read_extended(p, (at, key), opts, &lookup, d, unset_seen)
+                };
                 let before = diags.errors().count();
                 extender.resolve_file(&mut doc, path, workdir, &mut read, diags);
                 self.include(&mut doc, workdir, env, diags);
@@ -281,38 +329,62 @@ impl Reading<'_> {
         }
         if let (None, Some(name)) = (&merged, empty) {
             diags.push(
-                file_diag(&name, "the compose file is empty").with_hint("a compose file needs at least `services:` with one service"),
+                file_diag(&name, "the compose file is empty")
+                    .with_hint("a compose file needs at least `services:` with one service"),
             );
         }
         merged
     }
 
     /// Replaces a file's `include` with what the included projects define.
-    fn include(&mut self, doc: &mut Node, workdir: &Path, env: &HashMap<String, String>, diags: &mut Diagnostics) {
+    fn include(
+        &mut self,
+        doc: &mut Node,
+        workdir: &Path,
+        env: &HashMap<String, String>,
+        diags: &mut Diagnostics,
+    ) {
         let Some(node) = take_key(doc, "include") else { return };
         for entry in include::entries(&node, diags) {
-            let paths: Vec<PathBuf> = entry.paths.iter().map(|(p, _)| PathBuf::from(super::syntax::clean_path(&workdir.join(p)))).collect();
+            let paths: Vec<PathBuf> = entry
+                .paths
+                .iter()
+                .map(|(p, _)| PathBuf::from(super::syntax::clean_path(&workdir.join(p))))
+                .collect();
             let missing = paths.iter().zip(&entry.paths).find(|(p, _)| !p.is_file());
             if let Some((p, (_, at))) = missing {
                 let why = if p.exists() { "not a regular file" } else { "no such file" };
                 let msg = format!("cannot include {}: {why}", display_name(p, &self.opts.cwd));
                 diags.push(
-                    Diagnostic::error(Some(at.clone()), &entry.key, msg).with_hint("an included path is relative to the project directory"),
+                    Diagnostic::error(Some(at.clone()), &entry.key, msg)
+                        .with_hint("an included path is relative to the project directory"),
                 );
                 continue;
             }
-            if let Some((p, start)) = paths.iter().find_map(|p| Some((p, self.including.iter().position(|q| q == p)?))) {
+            if let Some((p, start)) =
+                paths.iter().find_map(|p| Some((p, self.including.iter().position(|q| q == p)?)))
+            {
                 let (_, at) = &entry.paths[0];
-                let steps: Vec<String> = self.including[start..].iter().chain([p]).map(|q| display_name(q, &self.opts.cwd)).collect();
+                let steps: Vec<String> = self.including[start..]
+                    .iter()
+                    .chain([p])
+                    .map(|q| display_name(q, &self.opts.cwd))
+                    .collect();
                 let msg = format!("include cycle: {}", steps.join(" -> "));
-                diags.push(Diagnostic::error(Some(at.clone()), &entry.key, msg).with_hint("remove one of these includes"));
+                diags.push(
+                    Diagnostic::error(Some(at.clone()), &entry.key, msg)
+                        .with_hint("remove one of these includes"),
+                );
                 continue;
             }
             // Its own folder (or project_directory), its own .env (or env_file),
             // with the including project's variables winning.
             let dir = match &entry.project_directory {
                 Some(d) => PathBuf::from(super::syntax::clean_path(&workdir.join(d))),
-                None => paths[0].parent().map(Path::to_path_buf).unwrap_or_else(|| workdir.to_path_buf()),
+                None => paths[0]
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| workdir.to_path_buf()),
             };
             let env_files: Vec<(PathBuf, bool)> = if entry.env_files.is_empty() {
                 vec![(dir.join(".env"), false)]
@@ -328,15 +400,21 @@ impl Reading<'_> {
             // Each included file is a project of its own: a key it misspells
             // would otherwise drop what it holds without a word.
             if let Some(Value::Map(top)) = tree.as_ref().map(|t| &t.value) {
-                for (k, _) in
-                    top.iter().filter(|(k, _)| !k.name.starts_with("x-") && !super::convert::TOP_LEVEL_KEYS.contains(&k.name.as_str()))
-                {
+                for (k, _) in top.iter().filter(|(k, _)| {
+                    !k.name.starts_with("x-")
+                        && !super::convert::TOP_LEVEL_KEYS.contains(&k.name.as_str())
+                }) {
                     diags.push(super::convert::unknown_top_level(&k.name, &k.loc));
                     self.failed = true;
                 }
             }
             if let Some(tree) = tree {
-                include::import(doc, include::rebase(tree, &dir), &display_name(&paths[0], &self.opts.cwd), diags);
+                include::import(
+                    doc,
+                    include::rebase(tree, &dir),
+                    &display_name(&paths[0], &self.opts.cwd),
+                    diags,
+                );
             }
         }
     }
@@ -407,12 +485,20 @@ fn read_extended(
         merge_into(&mut merged, doc);
     }
     merged.or_else(|| {
-        diags.push(Diagnostic::error(Some(at.clone()), key, format!("{name}, the file to extend, is empty")));
+        diags.push(Diagnostic::error(
+            Some(at.clone()),
+            key,
+            format!("{name}, the file to extend, is empty"),
+        ));
         None
     })
 }
 
-fn environment(opts: &LoadOptions, project_dir: &Path, diags: &mut Diagnostics) -> Option<HashMap<String, String>> {
+fn environment(
+    opts: &LoadOptions,
+    project_dir: &Path,
+    diags: &mut Diagnostics,
+) -> Option<HashMap<String, String>> {
     let files: Vec<(PathBuf, bool)> = if opts.env_files.is_empty() {
         vec![(project_dir.join(".env"), false)]
     } else {
@@ -424,7 +510,11 @@ fn environment(opts: &LoadOptions, project_dir: &Path, diags: &mut Diagnostics) 
 }
 
 /// Reads `.env`-style files in order, later ones winning; `(path, required)`.
-fn read_env_files(files: &[(PathBuf, bool)], opts: &LoadOptions, diags: &mut Diagnostics) -> Option<HashMap<String, String>> {
+fn read_env_files(
+    files: &[(PathBuf, bool)],
+    opts: &LoadOptions,
+    diags: &mut Diagnostics,
+) -> Option<HashMap<String, String>> {
     let mut env: HashMap<String, String> = HashMap::new();
     let os = |k: &str| opts.environ.get(k).cloned();
     let mut ok = true;
@@ -434,13 +524,20 @@ fn read_env_files(files: &[(PathBuf, bool)], opts: &LoadOptions, diags: &mut Dia
             Ok(text) => match dotenv::parse(&text, &|k| os(k).or_else(|| env.get(k).cloned())) {
                 Ok(vars) => env.extend(vars),
                 Err(e) => {
-                    diags.push(Diagnostic::error(Some(Location { file: name.as_str().into(), line: e.line, col: 1 }), "", e.message));
+                    diags.push(Diagnostic::error(
+                        Some(Location { file: name.as_str().into(), line: e.line, col: 1 }),
+                        "",
+                        e.message,
+                    ));
                     ok = false;
                 }
             },
             Err(e) if e.is_not_found() && !required => {}
             Err(e) => {
-                diags.push(file_diag(&name, format!("cannot read the env file: {e}")).with_hint("check the --env-file path"));
+                diags.push(
+                    file_diag(&name, format!("cannot read the env file: {e}"))
+                        .with_hint("check the --env-file path"),
+                );
                 ok = false;
             }
         }
@@ -448,42 +545,73 @@ fn read_env_files(files: &[(PathBuf, bool)], opts: &LoadOptions, diags: &mut Dia
     ok.then_some(env)
 }
 
-fn project_name(opts: &LoadOptions, env: &HashMap<String, String>, root: &Node, dir: &Path, diags: &mut Diagnostics) -> Option<String> {
-    let invalid_hint = "use lowercase letters, digits, `-` and `_`, starting with a letter or digit";
+fn project_name(
+    opts: &LoadOptions,
+    env: &HashMap<String, String>,
+    root: &Node,
+    dir: &Path,
+    diags: &mut Diagnostics,
+) -> Option<String> {
+    let invalid_hint =
+        "use lowercase letters, digits, `-` and `_`, starting with a letter or digit";
     if let Some(p) = &opts.project_name {
         if valid_project_name(p) {
             return Some(p.clone());
         }
-        diags.push(Diagnostic::error(None, "", format!("invalid project name {p:?} given with -p")).with_hint(invalid_hint));
+        diags.push(
+            Diagnostic::error(None, "", format!("invalid project name {p:?} given with -p"))
+                .with_hint(invalid_hint),
+        );
         return None;
     }
     if let Some(p) = env.get("COMPOSE_PROJECT_NAME").filter(|p| !p.is_empty()) {
         if valid_project_name(p) {
             return Some(p.clone());
         }
-        diags.push(Diagnostic::error(None, "", format!("invalid project name {p:?} in COMPOSE_PROJECT_NAME")).with_hint(invalid_hint));
+        diags.push(
+            Diagnostic::error(
+                None,
+                "",
+                format!("invalid project name {p:?} in COMPOSE_PROJECT_NAME"),
+            )
+            .with_hint(invalid_hint),
+        );
         return None;
     }
     if let Some(n) = root.get("name") {
         // docker compose's schema takes a string only: `name: 42` is refused.
         if !matches!(n.value, super::yaml::Value::Str(_)) {
             let msg = format!("expected a string, found {}", n.kind_name());
-            diags.push(Diagnostic::error(Some(n.loc.clone()), "name", msg).with_hint("quote it, like name: \"myapp\""));
+            diags.push(
+                Diagnostic::error(Some(n.loc.clone()), "name", msg)
+                    .with_hint("quote it, like name: \"myapp\""),
+            );
             return None;
         }
         let text = n.scalar_text().unwrap_or_default();
         if valid_project_name(&text) {
             return Some(text);
         }
-        diags.push(Diagnostic::error(Some(n.loc.clone()), "name", format!("invalid project name {text:?}")).with_hint(invalid_hint));
+        diags.push(
+            Diagnostic::error(
+                Some(n.loc.clone()),
+                "name",
+                format!("invalid project name {text:?}"),
+            )
+            .with_hint(invalid_hint),
+        );
         return None;
     }
     let base = dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let name = normalize_project_name(&base);
     if name.is_empty() {
         diags.push(
-            Diagnostic::error(None, "", format!("cannot make a project name from the directory {}", dir.display()))
-                .with_hint("give one with -p NAME or `name:` in the file"),
+            Diagnostic::error(
+                None,
+                "",
+                format!("cannot make a project name from the directory {}", dir.display()),
+            )
+            .with_hint("give one with -p NAME or `name:` in the file"),
         );
         return None;
     }
@@ -517,12 +645,17 @@ fn interpolate_tree(
                     super::interpolate::InterpolationError::Required { var, .. } => {
                         format!("set {var} in the environment or in .env")
                     }
-                    super::interpolate::InterpolationError::Invalid { .. } => "write `$$` for a literal `$`".to_string(),
-                    super::interpolate::InterpolationError::TooDeep | super::interpolate::InterpolationError::TooLong => {
+                    super::interpolate::InterpolationError::Invalid { .. } => {
+                        "write `$$` for a literal `$`".to_string()
+                    }
+                    super::interpolate::InterpolationError::TooDeep
+                    | super::interpolate::InterpolationError::TooLong => {
                         "check the variables this value uses and their defaults".to_string()
                     }
                 };
-                diags.push(Diagnostic::error(Some(node.loc.clone()), path, e.to_string()).with_hint(hint));
+                diags.push(
+                    Diagnostic::error(Some(node.loc.clone()), path, e.to_string()).with_hint(hint),
+                );
             }
         },
         Value::Seq(items) => {
@@ -540,9 +673,16 @@ fn interpolate_tree(
     }
 }
 
-fn apply_profiles(project: &mut Project, profiles: &[String], named: &[String], diags: &mut Diagnostics) {
+fn apply_profiles(
+    project: &mut Project,
+    profiles: &[String],
+    named: &[String],
+    diags: &mut Diagnostics,
+) {
     let all = profiles.iter().any(|p| p == "*");
-    let active = |svc: &super::model::Service| svc.profiles.is_empty() || all || svc.profiles.iter().any(|p| profiles.contains(p));
+    let active = |svc: &super::model::Service| {
+        svc.profiles.is_empty() || all || svc.profiles.iter().any(|p| profiles.contains(p))
+    };
     // Services named on the command line are enabled with what they need.
     let graph = DepGraph::new(&project.services);
     let needed = graph.with_dependencies(named.iter().map(String::as_str));
@@ -550,8 +690,14 @@ fn apply_profiles(project: &mut Project, profiles: &[String], named: &[String], 
         if !project.services.contains_key(n) {
             let hint = did_you_mean(n, project.services.keys().map(String::as_str))
                 .map(|s| format!("did you mean `{s}`?"))
-                .unwrap_or_else(|| format!("services: {}", project.services.keys().cloned().collect::<Vec<_>>().join(", ")));
-            diags.push(Diagnostic::error(None, "", format!("no such service: {n}")).with_hint(hint));
+                .unwrap_or_else(|| {
+                    format!(
+                        "services: {}",
+                        project.services.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )
+                });
+            diags
+                .push(Diagnostic::error(None, "", format!("no such service: {n}")).with_hint(hint));
         }
     }
     let names: Vec<String> = project.services.keys().cloned().collect();
@@ -591,13 +737,19 @@ fn validate(project: &mut Project, spans: &Spans, diags: &mut Diagnostics) {
                     format!("service {name:?} depends on undefined service {dep:?}"),
                     did_you_mean(&dep, service_names.iter().map(String::as_str))
                         .map(|s| format!("did you mean `{s}`?"))
-                        .unwrap_or_else(|| format!("defined services: {}", service_names.join(", "))),
+                        .unwrap_or_else(|| {
+                            format!("defined services: {}", service_names.join(", "))
+                        }),
                 ),
             };
             if required {
                 diags.push(Diagnostic::error(loc(&dpath), &dpath, msg).with_hint(hint));
             } else {
-                diags.push(Diagnostic::warning(loc(&dpath), &dpath, format!("{msg}; it is not required, so it is skipped")));
+                diags.push(Diagnostic::warning(
+                    loc(&dpath),
+                    &dpath,
+                    format!("{msg}; it is not required, so it is skipped"),
+                ));
                 svc.depends_on.remove(&dep);
             }
         }
@@ -609,8 +761,12 @@ fn validate(project: &mut Project, spans: &Spans, diags: &mut Diagnostics) {
             if !project.networks.contains_key(net) {
                 let npath = format!("{path}.networks.{net}");
                 diags.push(
-                    Diagnostic::error(loc(&npath), &npath, format!("service {name:?} refers to undefined network {net:?}"))
-                        .with_hint("declare it under the top-level `networks:` key"),
+                    Diagnostic::error(
+                        loc(&npath),
+                        &npath,
+                        format!("service {name:?} refers to undefined network {net:?}"),
+                    )
+                    .with_hint("declare it under the top-level `networks:` key"),
                 );
             }
         }
@@ -652,20 +808,33 @@ fn validate(project: &mut Project, spans: &Spans, diags: &mut Diagnostics) {
         {
             let cpath = format!("{path}.container_name");
             diags.push(
-                Diagnostic::error(loc(&cpath), &cpath, format!("container name {cn:?} is also used by service {other:?}"))
-                    .with_hint("container names must be unique"),
+                Diagnostic::error(
+                    loc(&cpath),
+                    &cpath,
+                    format!("container name {cn:?} is also used by service {other:?}"),
+                )
+                .with_hint("container names must be unique"),
             );
         }
     }
     if uses_default && !project.networks.contains_key("default") {
-        project.networks.insert("default".into(), Network { name: format!("{}_default", project.name), ..Default::default() });
+        project.networks.insert(
+            "default".into(),
+            Network { name: format!("{}_default", project.name), ..Default::default() },
+        );
     }
     // As compose does, networks and volumes no enabled service uses are left out.
-    let used_networks: BTreeSet<&String> = project.services.values().flat_map(|s| s.networks.keys()).collect();
+    let used_networks: BTreeSet<&String> =
+        project.services.values().flat_map(|s| s.networks.keys()).collect();
     let used_volumes: BTreeSet<&String> = project
         .services
         .values()
-        .flat_map(|s| s.volumes.iter().filter(|m| m.kind == MountType::Volume).filter_map(|m| m.source.as_ref()))
+        .flat_map(|s| {
+            s.volumes
+                .iter()
+                .filter(|m| m.kind == MountType::Volume)
+                .filter_map(|m| m.source.as_ref())
+        })
         .collect();
     let (keep_n, keep_v): (BTreeSet<String>, BTreeSet<String>) =
         (used_networks.into_iter().cloned().collect(), used_volumes.into_iter().cloned().collect());

@@ -35,9 +35,19 @@ fn rule_for(path: &[&str]) -> Rule {
         ["services", _, "build", "args" | "labels"] => Rule::KeyValue,
         ["networks" | "volumes", _, "labels"] => Rule::KeyValue,
         ["services", _, "depends_on" | "networks"] => Rule::NamedMap,
-        ["services", _, "extra_hosts" | "dns" | "expose" | "cap_add" | "cap_drop" | "profiles" | "env_file"] => Rule::Union,
-        ["services", _, "dns_search" | "dns_opt" | "tmpfs" | "security_opt" | "group_add" | "devices"] => Rule::Union,
-        ["services", _, "links" | "external_links" | "device_cgroup_rules" | "label_file"] => Rule::Union,
+        [
+            "services",
+            _,
+            "extra_hosts" | "dns" | "expose" | "cap_add" | "cap_drop" | "profiles" | "env_file",
+        ] => Rule::Union,
+        [
+            "services",
+            _,
+            "dns_search" | "dns_opt" | "tmpfs" | "security_opt" | "group_add" | "devices",
+        ] => Rule::Union,
+        ["services", _, "links" | "external_links" | "device_cgroup_rules" | "label_file"] => {
+            Rule::Union
+        }
         ["services", _, "build"] => Rule::Build,
         ["services", _, "logging"] => Rule::Logging,
         ["services", _, "gpus"] => Rule::Gpus,
@@ -62,7 +72,12 @@ fn merge_at(base: Node, over: Node, path: &mut Vec<String>) -> Node {
     // An override's empty key (`ports:` with its entries commented out) leaves
     // the base as it was, as docker compose merges; but `A:` in `environment`
     // means "take A from the shell", and a replaced value is replaced.
-    if over.is_null() && over.tag.is_none() && !base.is_null() && rule != Rule::Replace && !in_key_values {
+    if over.is_null()
+        && over.tag.is_none()
+        && !base.is_null()
+        && rule != Rule::Replace
+        && !in_key_values
+    {
         return base;
     }
     let (base, over) = match rule {
@@ -76,7 +91,9 @@ fn merge_at(base: Node, over: Node, path: &mut Vec<String>) -> Node {
         Rule::Union => {
             // A single value stands for a list of one (`dns: 10.0.0.53`, `tmpfs: /run`).
             let as_list = |n: Node| match n.value {
-                Value::Str(_) | Value::Int(_) => Node { loc: n.loc.clone(), tag: None, value: Value::Seq(vec![n]) },
+                Value::Str(_) | Value::Int(_) => {
+                    Node { loc: n.loc.clone(), tag: None, value: Value::Seq(vec![n]) }
+                }
                 _ => n,
             };
             let (base, over) = (as_list(base), as_list(over));
@@ -94,7 +111,9 @@ fn merge_at(base: Node, over: Node, path: &mut Vec<String>) -> Node {
         }
         Rule::Logging => {
             let driver = |n: &Node| match &n.value {
-                Value::Map(entries) => entries.iter().find(|(k, _)| k.name == "driver").map(|(_, v)| v.value.clone()),
+                Value::Map(entries) => {
+                    entries.iter().find(|(k, _)| k.name == "driver").map(|(_, v)| v.value.clone())
+                }
                 _ => None,
             };
             if matches!((driver(&base), driver(&over)), (Some(a), Some(b)) if a != b) {
@@ -160,7 +179,8 @@ fn to_key_value_map(node: Node) -> Node {
         Value::Seq(items) => {
             let mut entries: Vec<(Key, Node)> = Vec::new();
             for item in items {
-                let Some(text) = item.scalar_text().filter(|_| matches!(item.value, Value::Str(_))) else {
+                let Some(text) = item.scalar_text().filter(|_| matches!(item.value, Value::Str(_)))
+                else {
                     // Leave malformed input for the converter to report.
                     return Node { value: Value::Seq(vec![item]), loc: node.loc, tag: node.tag };
                 };
@@ -191,10 +211,17 @@ fn to_named_map(node: Node, depends_on: bool) -> Node {
                     let name = i.scalar_text().unwrap_or_default();
                     let mut entry = Vec::new();
                     if depends_on {
-                        let condition = Node::new(Value::Str("service_started".into()), i.loc.clone());
-                        entry.push((Key { name: "condition".into(), loc: i.loc.clone() }, condition));
+                        let condition =
+                            Node::new(Value::Str("service_started".into()), i.loc.clone());
+                        entry.push((
+                            Key { name: "condition".into(), loc: i.loc.clone() },
+                            condition,
+                        ));
                     }
-                    (Key { name, loc: i.loc.clone() }, Node { value: Value::Map(entry), loc: i.loc, tag: None })
+                    (
+                        Key { name, loc: i.loc.clone() },
+                        Node { value: Value::Map(entry), loc: i.loc, tag: None },
+                    )
                 })
                 .collect();
             Node { value: Value::Map(entries), loc: node.loc, tag: node.tag }
@@ -254,7 +281,10 @@ mod tests {
 
     #[test]
     fn mappings_merge_and_scalars_replace() {
-        let m = merged("services:\n  a:\n    image: x\n    restart: always\n", "services:\n  a:\n    image: y\n  b:\n    image: z\n");
+        let m = merged(
+            "services:\n  a:\n    image: x\n    restart: always\n",
+            "services:\n  a:\n    image: y\n  b:\n    image: z\n",
+        );
         assert_eq!(at(&m, &["services", "a", "image"]).scalar_text().unwrap(), "y");
         assert_eq!(at(&m, &["services", "a", "restart"]).scalar_text().unwrap(), "always");
         assert_eq!(at(&m, &["services", "b", "image"]).scalar_text().unwrap(), "z");
@@ -269,12 +299,18 @@ mod tests {
         assert_eq!(strings(at(&m, &["services", "a", "ports"])), vec!["80:80", "81:81"]);
         assert_eq!(strings(at(&m, &["services", "a", "command"])), vec!["c"]);
         assert_eq!(strings(at(&m, &["services", "a", "healthcheck", "test"])), vec!["CMD", "y"]);
-        assert_eq!(at(&m, &["services", "a", "healthcheck", "retries"]).scalar_text().unwrap(), "2");
+        assert_eq!(
+            at(&m, &["services", "a", "healthcheck", "retries"]).scalar_text().unwrap(),
+            "2"
+        );
     }
 
     #[test]
     fn environment_merges_across_forms() {
-        let m = merged("services:\n  a:\n    environment: [A=1, B=2]\n", "services:\n  a:\n    environment:\n      B: three\n      C: 4\n");
+        let m = merged(
+            "services:\n  a:\n    environment: [A=1, B=2]\n",
+            "services:\n  a:\n    environment:\n      B: three\n      C: 4\n",
+        );
         let env = at(&m, &["services", "a", "environment"]);
         assert_eq!(env.get("A").unwrap().scalar_text().unwrap(), "1");
         assert_eq!(env.get("B").unwrap().scalar_text().unwrap(), "three");
@@ -290,7 +326,10 @@ mod tests {
         let deps = at(&m, &["services", "a", "depends_on"]);
         assert!(deps.get("db").is_some() && deps.get("cache").is_some());
         assert_eq!(at(&m, &["services", "a", "build", "context"]).scalar_text().unwrap(), "./app");
-        assert_eq!(at(&m, &["services", "a", "build", "dockerfile"]).scalar_text().unwrap(), "Other");
+        assert_eq!(
+            at(&m, &["services", "a", "build", "dockerfile"]).scalar_text().unwrap(),
+            "Other"
+        );
     }
 
     #[test]
@@ -300,10 +339,15 @@ mod tests {
             "services:\n  a:\n    depends_on: [cache]\n    networks: [back]\n",
         );
         for dep in ["db", "cache"] {
-            assert_eq!(at(&m, &["services", "a", "depends_on", dep, "condition"]).scalar_text().unwrap(), "service_started");
+            assert_eq!(
+                at(&m, &["services", "a", "depends_on", dep, "condition"]).scalar_text().unwrap(),
+                "service_started"
+            );
         }
         for net in ["front", "back"] {
-            assert!(matches!(&at(&m, &["services", "a", "networks", net]).value, Value::Map(e) if e.is_empty()));
+            assert!(
+                matches!(&at(&m, &["services", "a", "networks", net]).value, Value::Map(e) if e.is_empty())
+            );
         }
     }
 

@@ -428,7 +428,8 @@ impl Service {
     /// The restart policy the container gets: `deploy.restart_policy` when
     /// given (docker compose lets it win over `restart`), else `restart`.
     pub fn restart_policy(&self) -> Option<RestartPolicy> {
-        let text = self.deploy.as_ref().and_then(|d| d.restart.as_deref()).or(self.restart.as_deref())?;
+        let text =
+            self.deploy.as_ref().and_then(|d| d.restart.as_deref()).or(self.restart.as_deref())?;
         text.parse().ok()
     }
 
@@ -446,16 +447,20 @@ impl Service {
     /// A healthcheck in the file that is not turned off: `--wait` waits
     /// for it to be healthy (one only the image has is not known here).
     pub fn has_healthcheck(&self) -> bool {
-        self.healthcheck
-            .as_ref()
-            .is_some_and(|h| !h.disable && h.test.as_ref().is_none_or(|t| t.first().map(String::as_str) != Some("NONE")))
+        self.healthcheck.as_ref().is_some_and(|h| {
+            !h.disable
+                && h.test.as_ref().is_none_or(|t| t.first().map(String::as_str) != Some("NONE"))
+        })
     }
 
     /// The services whose containers this one joins: `network_mode`, `ipc` or
     /// `pid` as `service:NAME`, and the services in `volumes_from`.
     pub fn joined_services(&self) -> Vec<&str> {
-        let modes = [&self.network_mode, &self.ipc, &self.pid].into_iter().filter_map(|m| m.as_deref().and_then(|m| Join::of(m).service()));
-        let mut out: Vec<&str> = modes.chain(self.volumes_from.iter().filter_map(|v| volumes_from_service(v))).collect();
+        let modes = [&self.network_mode, &self.ipc, &self.pid]
+            .into_iter()
+            .filter_map(|m| m.as_deref().and_then(|m| Join::of(m).service()));
+        let mut out: Vec<&str> =
+            modes.chain(self.volumes_from.iter().filter_map(|v| volumes_from_service(v))).collect();
         out.sort();
         out.dedup();
         out
@@ -780,7 +785,13 @@ pub struct Port {
 impl Port {
     /// The identity compose uses to de-duplicate ports across merged files.
     pub fn merge_key(&self) -> String {
-        format!("{}:{}:{}/{}", self.host_ip.as_deref().unwrap_or(""), self.published.as_deref().unwrap_or(""), self.target, self.protocol)
+        format!(
+            "{}:{}:{}/{}",
+            self.host_ip.as_deref().unwrap_or(""),
+            self.published.as_deref().unwrap_or(""),
+            self.target,
+            self.protocol
+        )
     }
 }
 

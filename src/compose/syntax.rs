@@ -17,7 +17,8 @@ pub fn split_command(s: &str) -> Result<(Vec<String>, Option<usize>), String> {
     let mut word = String::new();
     // A word has begun (an empty pair of quotes makes an empty word).
     let mut started = false;
-    let (mut escaped, mut single, mut double, mut back, mut dollar) = (false, false, false, false, false);
+    let (mut escaped, mut single, mut double, mut back, mut dollar) =
+        (false, false, false, false, false);
     let mut cut = None;
     for (i, c) in s.char_indices() {
         if escaped {
@@ -106,7 +107,8 @@ pub fn parse_port(spec: &str) -> Result<Vec<Port>, String> {
         return Err(format!("unknown protocol {protocol:?} (use tcp, udp or sctp)"));
     }
     let (host_ip, rest) = if let Some(stripped) = rest.strip_prefix('[') {
-        let (ip, after) = stripped.split_once(']').ok_or("an IPv6 address must be closed with `]`")?;
+        let (ip, after) =
+            stripped.split_once(']').ok_or("an IPv6 address must be closed with `]`")?;
         let after = after.strip_prefix(':').ok_or("expected `:` after the IPv6 address")?;
         (Some(ip.to_string()), after)
     } else {
@@ -120,7 +122,9 @@ pub fn parse_port(spec: &str) -> Result<Vec<Port>, String> {
         (Some(ip), [h, c]) => (Some(ip), Some(*h), *c),
         (Some(ip), [c]) => (Some(ip), None, *c),
         _ => {
-            return Err(format!("invalid port mapping {spec:?}; expected [IP:][HOST:]CONTAINER[/PROTOCOL]"));
+            return Err(format!(
+                "invalid port mapping {spec:?}; expected [IP:][HOST:]CONTAINER[/PROTOCOL]"
+            ));
         }
     };
     if let Some(ip) = &ip
@@ -138,13 +142,23 @@ pub fn parse_port(spec: &str) -> Result<Vec<Port>, String> {
     for i in 0..count {
         let published = match host_range {
             None => None,
-            Some((lo, hi)) if count == 1 => Some(if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") }),
+            Some((lo, hi)) if count == 1 => {
+                Some(if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") })
+            }
             Some((lo, hi)) if hi - lo + 1 == count => Some((lo + i).to_string()),
             Some(_) => {
-                return Err(format!("host port range and container port range in {spec:?} differ in size"));
+                return Err(format!(
+                    "host port range and container port range in {spec:?} differ in size"
+                ));
             }
         };
-        out.push(Port { mode: "ingress".into(), host_ip: ip.clone(), target: c_lo + i, published, protocol: protocol.clone() });
+        out.push(Port {
+            mode: "ingress".into(),
+            host_ip: ip.clone(),
+            target: c_lo + i,
+            published,
+            protocol: protocol.clone(),
+        });
     }
     Ok(out)
 }
@@ -167,7 +181,8 @@ fn port_range(s: &str, what: &str) -> Result<(u16, u16), String> {
 }
 
 pub fn port_number(s: &str, what: &str) -> Result<u16, String> {
-    let n: u64 = s.trim().parse().map_err(|_| format!("invalid {what} port {s:?}: not a number"))?;
+    let n: u64 =
+        s.trim().parse().map_err(|_| format!("invalid {what} port {s:?}: not a number"))?;
     if n == 0 || n > 65535 {
         return Err(format!("{what} port {n} is out of range (1-65535)"));
     }
@@ -195,7 +210,9 @@ pub fn parse_volume(spec: &str, base: &Path, home: Option<&str>) -> Result<Mount
         return Err(format!("invalid volume {spec:?}: the target is empty"));
     }
     if !dst.starts_with('/') {
-        return Err(format!("invalid volume {spec:?}: the target {dst:?} must be an absolute path in the container"));
+        return Err(format!(
+            "invalid volume {spec:?}: the target {dst:?} must be an absolute path in the container"
+        ));
     }
     let dst = &clean_target(dst);
     let mut mount = match src.filter(|s| !s.is_empty()) {
@@ -237,7 +254,9 @@ pub fn parse_volume(spec: &str, base: &Path, home: Option<&str>) -> Result<Mount
                     return Err(format!("option {opt:?} in {spec:?} only applies to bind mounts"));
                 }
             },
-            "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => match &mut mount.bind {
+            "shared" | "rshared" | "slave" | "rslave" | "private" | "rprivate" => match &mut mount
+                .bind
+            {
                 Some(b) => b.propagation = Some(opt.into()),
                 None => {
                     return Err(format!("option {opt:?} in {spec:?} only applies to bind mounts"));
@@ -252,7 +271,9 @@ pub fn parse_volume(spec: &str, base: &Path, home: Option<&str>) -> Result<Mount
             "consistent" | "cached" | "delegated" => {}
             "" => {}
             other => {
-                return Err(format!("unknown volume option {other:?} in {spec:?} (use ro, rw, z, Z, nocopy or a propagation mode)"));
+                return Err(format!(
+                    "unknown volume option {other:?} in {spec:?} (use ro, rw, z, Z, nocopy or a propagation mode)"
+                ));
             }
         }
     }
@@ -302,9 +323,13 @@ pub fn clean_path(p: &Path) -> String {
 }
 
 /// Parses Go-style durations (`1m30s`, `500ms`, `1h`, `1.5s`) as compose does.
-#[expect(clippy::cast_possible_truncation, reason = "a float cast saturates, as docker compose does")]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "a float cast saturates, as docker compose does"
+)]
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let err = || format!("invalid duration {s:?}; use a number with a unit, like 30s, 1m30s or 500ms");
+    let err =
+        || format!("invalid duration {s:?}; use a number with a unit, like 30s, 1m30s or 500ms");
     let t = s.trim();
     if t == "0" {
         return Ok(Duration::ZERO);
@@ -338,12 +363,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// Parses sizes like `64m`, `1gb`, `512` (bytes), 1024-based as docker does.
-#[expect(clippy::cast_possible_truncation, reason = "a float cast saturates, as docker compose does")]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "a float cast saturates, as docker compose does"
+)]
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
     let t = s.trim().to_ascii_lowercase();
     let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("invalid size {s:?}; use a number with an optional unit (b, k, m, g)"))?;
+    let n: f64 = num.parse().map_err(|_| {
+        format!("invalid size {s:?}; use a number with an optional unit (b, k, m, g)")
+    })?;
     let mult: u64 = match unit.trim() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -367,7 +397,9 @@ pub fn parse_device(s: &str) -> Result<(String, String, String), String> {
         _ => return Err(format!("invalid device {s:?}: too many `:`")),
     };
     if p.is_empty() || !p.chars().all(|c| matches!(c, 'r' | 'w' | 'm')) {
-        return Err(format!("invalid device permissions {p:?} in {s:?}; use a combination of r, w and m"));
+        return Err(format!(
+            "invalid device permissions {p:?} in {s:?}; use a combination of r, w and m"
+        ));
     }
     if src.is_empty() || dst.is_empty() {
         return Err(format!("invalid device {s:?}: a path is empty"));
@@ -405,8 +437,12 @@ mod tests {
             assert_eq!(got, *words, "{input}");
             assert_eq!(at.map(|i| input[i..].chars().next().unwrap()), *cut, "{input}");
         }
-        for bad in ["echo (x)", "echo x)", "echo 'open", "echo \"open", "trailing\\", "echo `open"] {
-            assert!(split_command(bad).is_err(), "{bad} should be refused, as docker compose refuses it");
+        for bad in ["echo (x)", "echo x)", "echo 'open", "echo \"open", "trailing\\", "echo `open"]
+        {
+            assert!(
+                split_command(bad).is_err(),
+                "{bad} should be refused, as docker compose refuses it"
+            );
         }
     }
 
@@ -419,11 +455,17 @@ mod tests {
     #[test]
     fn port_forms() {
         let p = one("1000:80");
-        assert_eq!((p.target, p.published.as_deref(), p.host_ip.as_deref(), p.protocol.as_str()), (80, Some("1000"), None, "tcp"));
+        assert_eq!(
+            (p.target, p.published.as_deref(), p.host_ip.as_deref(), p.protocol.as_str()),
+            (80, Some("1000"), None, "tcp")
+        );
         let p = one("80");
         assert_eq!((p.target, p.published), (80, None));
         let p = one("127.0.0.1:8080:80/udp");
-        assert_eq!((p.host_ip.as_deref(), p.published.as_deref(), p.protocol.as_str()), (Some("127.0.0.1"), Some("8080"), "udp"));
+        assert_eq!(
+            (p.host_ip.as_deref(), p.published.as_deref(), p.protocol.as_str()),
+            (Some("127.0.0.1"), Some("8080"), "udp")
+        );
         let p = one("[::1]:53:53");
         assert_eq!(p.host_ip.as_deref(), Some("::1"));
         let p = one("127.0.0.1::80");

@@ -163,10 +163,14 @@ pub fn to_json(node: &Node) -> serde_json::Value {
         Value::Null => J::Null,
         Value::Bool(b) => J::Bool(*b),
         Value::Int(i) => J::from(*i),
-        Value::Float(f, raw) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or_else(|| J::String(raw.clone())),
+        Value::Float(f, raw) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .unwrap_or_else(|| J::String(raw.clone())),
         Value::Str(s) => J::String(s.clone()),
         Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
-        Value::Map(entries) => J::Object(entries.iter().map(|(k, v)| (k.name.clone(), to_json(v))).collect()),
+        Value::Map(entries) => {
+            J::Object(entries.iter().map(|(k, v)| (k.name.clone(), to_json(v))).collect())
+        }
     }
 }
 
@@ -177,13 +181,24 @@ pub fn parse(text: &str, file: Arc<str>) -> Result<Vec<Node>, Diagnostic> {
     if let Some(d) = control_character(text, &file) {
         return Err(d);
     }
-    let mut builder =
-        Builder { file: file.clone(), stack: Vec::new(), anchors: HashMap::new(), docs: Vec::new(), error: None, nodes: 0, aliased: 0 };
+    let mut builder = Builder {
+        file: file.clone(),
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        docs: Vec::new(),
+        error: None,
+        nodes: 0,
+        aliased: 0,
+    };
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
         let m = e.marker();
         let info = e.info().to_string();
-        return Err(Diagnostic::error(Some(loc_of(&file, m)), "", format!("YAML syntax error: {info}")));
+        return Err(Diagnostic::error(
+            Some(loc_of(&file, m)),
+            "",
+            format!("YAML syntax error: {info}"),
+        ));
     }
     if let Some(err) = builder.error {
         return Err(err);
@@ -294,35 +309,42 @@ impl Builder {
         match self.stack.last_mut() {
             None => self.docs.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, pending_key, merges, lines, .. }) => match pending_key.take() {
-                None => {
-                    let name = match &node.value {
-                        Value::Null => String::new(),
-                        Value::Seq(_) | Value::Map(_) => {
-                            let d =
-                                Diagnostic::error(Some(node.loc.clone()), "", "a mapping key must be a plain value, not a list or mapping");
-                            self.fail(d);
-                            return;
+            Some(Frame::Map { entries, pending_key, merges, lines, .. }) => {
+                match pending_key.take() {
+                    None => {
+                        let name = match &node.value {
+                            Value::Null => String::new(),
+                            Value::Seq(_) | Value::Map(_) => {
+                                let d = Diagnostic::error(
+                                    Some(node.loc.clone()),
+                                    "",
+                                    "a mapping key must be a plain value, not a list or mapping",
+                                );
+                                self.fail(d);
+                                return;
+                            }
+                            _ => node.scalar_text().unwrap_or_default(),
+                        };
+                        if name != "<<" {
+                            if let Some(prev) = lines.get(&name) {
+                                let d = Diagnostic::error(
+                                    Some(node.loc.clone()),
+                                    "",
+                                    format!(
+                                        "mapping key \"{name}\" already defined at line {prev}"
+                                    ),
+                                );
+                                self.fail(d);
+                                return;
+                            }
+                            lines.insert(name.clone(), node.loc.line);
                         }
-                        _ => node.scalar_text().unwrap_or_default(),
-                    };
-                    if name != "<<" {
-                        if let Some(prev) = lines.get(&name) {
-                            let d = Diagnostic::error(
-                                Some(node.loc.clone()),
-                                "",
-                                format!("mapping key \"{name}\" already defined at line {prev}"),
-                            );
-                            self.fail(d);
-                            return;
-                        }
-                        lines.insert(name.clone(), node.loc.line);
+                        *pending_key = Some(Key { name, loc: node.loc });
                     }
-                    *pending_key = Some(Key { name, loc: node.loc });
+                    Some(key) if key.name == "<<" && node.tag.is_none() => merges.push(node),
+                    Some(key) => entries.push((key, node)),
                 }
-                Some(key) if key.name == "<<" && node.tag.is_none() => merges.push(node),
-                Some(key) => entries.push((key, node)),
-            },
+            }
         }
     }
 }
@@ -412,7 +434,11 @@ impl MarkedEventReceiver for Builder {
             Event::Scalar(text, style, anchor, tag) => {
                 self.nodes += 1;
                 let (local, forced_str) = local_tag(&tag);
-                let value = if forced_str || style != TScalarStyle::Plain { Value::Str(text) } else { resolve_plain(&text) };
+                let value = if forced_str || style != TScalarStyle::Plain {
+                    Value::Str(text)
+                } else {
+                    resolve_plain(&text)
+                };
                 let node = Node { value, loc, tag: local };
                 self.finish(node, anchor);
             }
@@ -434,7 +460,9 @@ impl MarkedEventReceiver for Builder {
                     let n = n.clone();
                     self.finish(n, 0);
                 }
-                None => self.fail(Diagnostic::error(Some(loc), "", "alias refers to an unknown anchor")),
+                None => {
+                    self.fail(Diagnostic::error(Some(loc), "", "alias refers to an unknown anchor"))
+                }
             },
             Event::SequenceStart(anchor, tag) => {
                 self.nodes += 1;
@@ -460,7 +488,10 @@ impl MarkedEventReceiver for Builder {
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map { mut node, anchor, mut entries, merges, mut lines, .. }) = self.stack.pop() {
+                if let Some(Frame::Map {
+                    mut node, anchor, mut entries, merges, mut lines, ..
+                }) = self.stack.pop()
+                {
                     // `<<: *base` adds the keys the mapping does not set itself.
                     for merge in merges {
                         let sources = match merge.value {
@@ -496,7 +527,11 @@ impl MarkedEventReceiver for Builder {
                     self.finish(node, anchor);
                 }
             }
-            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::DocumentEnd => {}
+            Event::Nothing
+            | Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart
+            | Event::DocumentEnd => {}
         }
     }
 }
@@ -513,8 +548,7 @@ mod tests {
     fn line_separators_are_written_so_they_read_back() {
         // Found by fuzzing: libyaml folded U+2028 into a single-quoted string
         // with indentation, which read back as eight more spaces.
-        let value =
-            serde_json::json!({"env": {"A": "\u{2028}", "B": "x\u{2029}y\u{85}\"\\", "k\u{2028}": "plain", "C": "rcompose-held-0"}});
+        let value = serde_json::json!({"env": {"A": "\u{2028}", "B": "x\u{2029}y\u{85}\"\\", "k\u{2028}": "plain", "C": "rcompose-held-0"}});
         let text = to_string(&value).unwrap();
         let node = parse(&text, "t".into()).unwrap().remove(0);
         assert_eq!(to_json(&node), value, "{text}");
@@ -552,7 +586,8 @@ mod tests {
 
     #[test]
     fn anchors_aliases_and_merge_keys() {
-        let n = one("x: &base\n  restart: always\n  image: a\ny:\n  <<: *base\n  image: b\nz: *base\n");
+        let n =
+            one("x: &base\n  restart: always\n  image: a\ny:\n  <<: *base\n  image: b\nz: *base\n");
         let y = n.get("y").unwrap();
         assert_eq!(y.get("image").unwrap().value, Value::Str("b".into()));
         assert_eq!(y.get("restart").unwrap().value, Value::Str("always".into()));
@@ -571,7 +606,9 @@ mod tests {
         assert!(err.message.contains("excessive aliasing"), "{err}");
         assert!(err.location.unwrap().line <= 6, "at the alias that went over");
         // Ordinary reuse, many times over, is fine.
-        let mut text = String::from("x-base: &base {image: a, restart: always, environment: {A: 1, B: 2}}\nservices:\n");
+        let mut text = String::from(
+            "x-base: &base {image: a, restart: always, environment: {A: 1, B: 2}}\nservices:\n",
+        );
         for i in 0..500 {
             text.push_str(&format!("  s{i}: *base\n"));
         }
@@ -588,7 +625,8 @@ mod tests {
 
     #[test]
     fn syntax_error_has_real_line() {
-        let err = parse("services:\n  web:\n    image: x\n   bad: [\n", "t.yml".into()).unwrap_err();
+        let err =
+            parse("services:\n  web:\n    image: x\n   bad: [\n", "t.yml".into()).unwrap_err();
         let loc = err.location.clone().unwrap();
         assert!(loc.line >= 4, "{err}");
         assert!(err.message.starts_with("YAML syntax error"));

@@ -118,9 +118,12 @@ const NOT_HASHED: &[&str] = &["build", "pull_policy", "scale", "depends_on", "pr
 /// as `null` when unset.
 const ALWAYS: &[&str] = &["command", "entrypoint"];
 
-const HEALTHCHECK: &[&str] = &["test", "timeout", "interval", "retries", "start_period", "start_interval", "disable"];
-const PORT: &[&str] = &["name", "mode", "host_ip", "target", "published", "protocol", "app_protocol"];
-const VOLUME: &[&str] = &["type", "source", "target", "read_only", "consistency", "bind", "volume", "tmpfs", "image"];
+const HEALTHCHECK: &[&str] =
+    &["test", "timeout", "interval", "retries", "start_period", "start_interval", "disable"];
+const PORT: &[&str] =
+    &["name", "mode", "host_ip", "target", "published", "protocol", "app_protocol"];
+const VOLUME: &[&str] =
+    &["type", "source", "target", "read_only", "consistency", "bind", "volume", "tmpfs", "image"];
 const BIND: &[&str] = &["selinux", "propagation", "create_host_path", "recursive"];
 const VOLUME_OPTS: &[&str] = &["labels", "nocopy", "subpath"];
 const TMPFS: &[&str] = &["size", "mode"];
@@ -138,13 +141,30 @@ const NETWORK: &[&str] = &[
 const ULIMIT: &[&str] = &["soft", "hard"];
 const DEVICE: &[&str] = &["source", "target", "permissions"];
 const LOGGING: &[&str] = &["driver", "options"];
-const WATCH_RULE: &[&str] = &["path", "action", "target", "exec", "include", "ignore", "initial_sync"];
+const WATCH_RULE: &[&str] =
+    &["path", "action", "target", "exec", "include", "ignore", "initial_sync"];
 const HOOK: &[&str] = &["command", "user", "privileged", "working_dir", "environment"];
-const BLKIO: &[&str] = &["weight", "weight_device", "device_read_bps", "device_read_iops", "device_write_bps", "device_write_iops"];
+const BLKIO: &[&str] = &[
+    "weight",
+    "weight_device",
+    "device_read_bps",
+    "device_read_iops",
+    "device_write_bps",
+    "device_write_iops",
+];
 const DEVICE_REQUEST: &[&str] = &["capabilities", "driver", "count", "device_ids", "options"];
 const FILE_REF: &[&str] = &["source", "target", "uid", "gid", "mode"];
-const DEPLOY: &[&str] =
-    &["mode", "replicas", "labels", "update_config", "rollback_config", "resources", "restart_policy", "placement", "endpoint_mode"];
+const DEPLOY: &[&str] = &[
+    "mode",
+    "replicas",
+    "labels",
+    "update_config",
+    "rollback_config",
+    "resources",
+    "restart_policy",
+    "placement",
+    "endpoint_mode",
+];
 const RESOURCES: &[&str] = &["limits", "reservations"];
 const PLACEMENT: &[&str] = &["constraints", "preferences", "max_replicas_per_node"];
 const RESOURCE: &[&str] = &["cpus", "memory", "pids", "devices", "generic_resources"];
@@ -161,8 +181,18 @@ pub fn config_hash(service: &Service) -> String {
 }
 
 /// compose-go's `NetworkConfig` and its `ipam` parts, in declaration order.
-const NETWORK_CONFIG: &[&str] =
-    &["name", "driver", "driver_opts", "ipam", "external", "internal", "attachable", "labels", "enable_ipv4", "enable_ipv6"];
+const NETWORK_CONFIG: &[&str] = &[
+    "name",
+    "driver",
+    "driver_opts",
+    "ipam",
+    "external",
+    "internal",
+    "attachable",
+    "labels",
+    "enable_ipv4",
+    "enable_ipv6",
+];
 const IPAM: &[&str] = &["driver", "config"];
 const IPAM_POOL: &[&str] = &["subnet", "gateway", "ip_range", "aux_addresses"];
 
@@ -234,7 +264,9 @@ fn in_go_order(v: &Value) -> Value {
                 d.entry("resources").or_insert_with(|| Value::Object(Default::default()));
             }
             fields(&deploy, DEPLOY.iter().copied(), |key, value| match key {
-                "resources" => fields(value, RESOURCES.iter().copied(), |_, r| structure(r, RESOURCE)),
+                "resources" => {
+                    fields(value, RESOURCES.iter().copied(), |_, r| structure(r, RESOURCE))
+                }
                 "placement" => fields(value, PLACEMENT.iter().copied(), |key, p| match key {
                     "preferences" => each(p, |x| structure(x, &["spread"])),
                     _ => sorted(p),
@@ -249,7 +281,11 @@ fn in_go_order(v: &Value) -> Value {
 
 /// A struct: the fields of `order` that the object has, in that order, each
 /// value made by `field` (those of [`ALWAYS`] as `null` when missing).
-fn fields<'a>(v: &Value, order: impl Iterator<Item = &'a str>, field: impl Fn(&str, &Value) -> Value) -> Value {
+fn fields<'a>(
+    v: &Value,
+    order: impl Iterator<Item = &'a str>,
+    field: impl Fn(&str, &Value) -> Value,
+) -> Value {
     let Value::Object(map) = v else { return sorted(v) };
     let mut out = serde_json::Map::new();
     for key in order {
@@ -298,7 +334,9 @@ fn go_escapes(json: &str) -> String {
     let mut out = String::with_capacity(json.len());
     for c in json.chars() {
         match c {
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -311,7 +349,8 @@ mod tests {
 
     #[test]
     fn strings_escape_as_go_does() {
-        let out = go_escapes(&serde_json::to_string("a&b <c> \"d\" \\ \n\t\u{1}\u{2028}é").unwrap());
+        let out =
+            go_escapes(&serde_json::to_string("a&b <c> \"d\" \\ \n\t\u{1}\u{2028}é").unwrap());
         assert_eq!(out, r#""a\u0026b \u003cc\u003e \"d\" \\ \n\t\u0001\u2028é""#);
     }
 
@@ -321,16 +360,27 @@ mod tests {
         let svc = Service {
             name: "s00".into(),
             image: Some("local/busybox:latest".into()),
-            command: Some(vec!["sh".into(), "-c".into(), "trap \"exit 0\" TERM; sleep 100000 & wait".into()]),
+            command: Some(vec![
+                "sh".into(),
+                "-c".into(),
+                "trap \"exit 0\" TERM; sleep 100000 & wait".into(),
+            ]),
             networks: [("default".to_string(), None)].into_iter().collect(),
             ..Default::default()
         };
-        assert_eq!(config_hash(&svc), "012926b778916d79c560124d5c0a3a32c3de43bf2b547d8d2ff4e7c5624303ff");
+        assert_eq!(
+            config_hash(&svc),
+            "012926b778916d79c560124d5c0a3a32c3de43bf2b547d8d2ff4e7c5624303ff"
+        );
         let mut other = svc.clone();
         other.profiles = vec!["p".into()];
         other.build = Some(Default::default());
         other.pull_policy = Some("always".into());
-        assert_eq!(config_hash(&other), config_hash(&svc), "build, profiles and pull_policy are not hashed");
+        assert_eq!(
+            config_hash(&other),
+            config_hash(&svc),
+            "build, profiles and pull_policy are not hashed"
+        );
         other.command = None;
         assert_ne!(config_hash(&other), config_hash(&svc));
     }
@@ -338,10 +388,14 @@ mod tests {
     #[test]
     fn network_hashes_are_docker_composes() {
         use crate::compose::model::{Ipam, IpamPool};
-        let map = |kv: &[(&str, &str)]| kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map =
+            |kv: &[(&str, &str)]| kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         // docker compose 2.40.3 labelled these networks with these hashes.
         let plain = Network { name: "nh2_default".into(), ..Default::default() };
-        assert_eq!(network_hash(&plain), "1c4492e3fa72ff5addfd59303502ac1ceebd3d8da29a552d1aa7f8613ac8776c");
+        assert_eq!(
+            network_hash(&plain),
+            "1c4492e3fa72ff5addfd59303502ac1ceebd3d8da29a552d1aa7f8613ac8776c"
+        );
         let pool = IpamPool {
             subnet: Some("10.77.0.0/16".into()),
             gateway: Some("10.77.0.254".into()),
@@ -354,7 +408,10 @@ mod tests {
             enable_ipv6: Some(false),
             ..Default::default()
         };
-        assert_eq!(network_hash(&front), "a9f899cf0f0f9969cf81ee14e89975d523587dd2e950c827de06afa9ee737ccd");
+        assert_eq!(
+            network_hash(&front),
+            "a9f899cf0f0f9969cf81ee14e89975d523587dd2e950c827de06afa9ee737ccd"
+        );
         let full = Network {
             name: "nh_default".into(),
             driver: Some("bridge".into()),
@@ -372,7 +429,13 @@ mod tests {
             enable_ipv6: Some(false),
             ..Default::default()
         };
-        assert_eq!(network_hash(&full), "32a262fdd95f42fb9d4d4065014ca8b03d57bea4c7917b48619d94a6a676af5d");
-        assert_ne!(network_hash(&Network { enable_ipv6: None, ..full.clone() }), network_hash(&full));
+        assert_eq!(
+            network_hash(&full),
+            "32a262fdd95f42fb9d4d4065014ca8b03d57bea4c7917b48619d94a6a676af5d"
+        );
+        assert_ne!(
+            network_hash(&Network { enable_ipv6: None, ..full.clone() }),
+            network_hash(&full)
+        );
     }
 }

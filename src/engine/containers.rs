@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use anyhow::bail;
 use bollard::models::{ContainerSummary, NetworkConnectRequest};
 use bollard::query_parameters::{
-    CreateContainerOptions, KillContainerOptions, ListContainersOptions, RemoveContainerOptions, StartContainerOptions,
-    StopContainerOptions,
+    CreateContainerOptions, KillContainerOptions, ListContainersOptions, RemoveContainerOptions,
+    StartContainerOptions, StopContainerOptions,
 };
 
 use super::{Engine, engine_message, is_not_found, is_not_modified, labels, spec};
@@ -14,17 +14,31 @@ use crate::compose::Project;
 use crate::compose::model::Service;
 
 /// The project's containers (one-off containers excluded), found by label.
-pub async fn list(engine: &Engine, project: &str, all: bool) -> anyhow::Result<Vec<ContainerSummary>> {
-    let filters = HashMap::from([("label".to_string(), vec![labels::project_filter(project), format!("{}=False", labels::ONEOFF)])]);
+pub async fn list(
+    engine: &Engine,
+    project: &str,
+    all: bool,
+) -> anyhow::Result<Vec<ContainerSummary>> {
+    let filters = HashMap::from([(
+        "label".to_string(),
+        vec![labels::project_filter(project), format!("{}=False", labels::ONEOFF)],
+    )]);
     let opts = ListContainersOptions { all, filters: Some(filters), ..Default::default() };
-    let mut list =
-        engine.docker.list_containers(Some(opts)).await.map_err(|e| anyhow::anyhow!("cannot list containers: {}", engine_message(&e)))?;
+    let mut list = engine
+        .docker
+        .list_containers(Some(opts))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot list containers: {}", engine_message(&e)))?;
     list.sort_by_key(name);
     Ok(list)
 }
 
 pub fn name(c: &ContainerSummary) -> String {
-    c.names.as_ref().and_then(|n| n.first()).map(|n| n.trim_start_matches('/').to_string()).unwrap_or_default()
+    c.names
+        .as_ref()
+        .and_then(|n| n.first())
+        .map(|n| n.trim_start_matches('/').to_string())
+        .unwrap_or_default()
 }
 
 pub fn label<'a>(c: &'a ContainerSummary, key: &str) -> Option<&'a str> {
@@ -44,9 +58,14 @@ pub fn number(c: &ContainerSummary) -> u32 {
 /// container's name without the project's (`web-1`), or the whole name when
 /// `container_name` chose it.
 pub fn log_prefix(project: &Project, service: &str, container_name: &str) -> String {
-    let default = container_name.strip_prefix(project.name.as_str()).and_then(|r| r.strip_prefix('-')).filter(|r| {
-        r.strip_prefix(service).and_then(|n| n.strip_prefix('-')).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-    });
+    let default = container_name
+        .strip_prefix(project.name.as_str())
+        .and_then(|r| r.strip_prefix('-'))
+        .filter(|r| {
+            r.strip_prefix(service)
+                .and_then(|n| n.strip_prefix('-'))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        });
     default.unwrap_or(container_name).to_string()
 }
 
@@ -61,9 +80,15 @@ pub fn replica_prefix(project: &Project, service: &str, number: u32) -> String {
 
 /// The width of the widest log prefix of these services' containers, from
 /// one to the number each runs.
-pub fn prefix_width<'a>(project: &Project, services: impl IntoIterator<Item = &'a String>) -> usize {
+pub fn prefix_width<'a>(
+    project: &Project,
+    services: impl IntoIterator<Item = &'a String>,
+) -> usize {
     // The last container's name is the longest.
-    let width = |s: &String| replica_prefix(project, s, project.services.get(s).map_or(1, |svc| svc.replicas().max(1))).len();
+    let width = |s: &String| {
+        replica_prefix(project, s, project.services.get(s).map_or(1, |svc| svc.replicas().max(1)))
+            .len()
+    };
     services.into_iter().map(width).max().unwrap_or(0)
 }
 
@@ -74,7 +99,8 @@ pub fn id(c: &ContainerSummary) -> String {
 pub fn is_running(c: &ContainerSummary) -> bool {
     matches!(
         c.state,
-        Some(bollard::models::ContainerSummaryStateEnum::RUNNING) | Some(bollard::models::ContainerSummaryStateEnum::RESTARTING)
+        Some(bollard::models::ContainerSummaryStateEnum::RUNNING)
+            | Some(bollard::models::ContainerSummaryStateEnum::RESTARTING)
     )
 }
 
@@ -89,13 +115,22 @@ struct OwnCreate {
 /// first network's endpoint from API 1.44, where the engine reads it there
 /// (unless that network names its own); before, in the container-wide
 /// field, which bollard's models no longer have, so the create is rcompose's own.
-fn mac_address(engine: &Engine, service: &Service, body: &mut bollard::models::ContainerCreateBody) -> anyhow::Result<Option<OwnCreate>> {
+fn mac_address(
+    engine: &Engine,
+    service: &Service,
+    body: &mut bollard::models::ContainerCreateBody,
+) -> anyhow::Result<Option<OwnCreate>> {
     let Some(mac) = service.mac_address.clone() else {
         return Ok(None);
     };
     let api = engine.docker.client_version();
     if (api.major_version, api.minor_version) >= (1, 44) {
-        if let Some(ep) = body.networking_config.as_mut().and_then(|n| n.endpoints_config.as_mut()).and_then(|e| e.values_mut().next()) {
+        if let Some(ep) = body
+            .networking_config
+            .as_mut()
+            .and_then(|n| n.endpoints_config.as_mut())
+            .and_then(|e| e.values_mut().next())
+        {
             ep.mac_address.get_or_insert(mac);
         }
         return Ok(None);
@@ -122,15 +157,23 @@ async fn own_create(
     body: &bollard::models::ContainerCreateBody,
 ) -> Result<String, bollard::errors::Error> {
     let api = docker.client_version();
-    let mut uri = format!("/v{}.{}/containers/create?name={}", api.major_version, api.minor_version, query_escape(name));
+    let mut uri = format!(
+        "/v{}.{}/containers/create?name={}",
+        api.major_version,
+        api.minor_version,
+        query_escape(name)
+    );
     if !opts.platform.is_empty() {
         uri.push_str(&format!("&platform={}", query_escape(&opts.platform)));
     }
-    let mut value = serde_json::to_value(body).map_err(|e| bollard::errors::Error::IOError { err: std::io::Error::other(e) })?;
+    let mut value = serde_json::to_value(body)
+        .map_err(|e| bollard::errors::Error::IOError { err: std::io::Error::other(e) })?;
     value["MacAddress"] = serde_json::Value::String(own.mac.clone());
     let answer = super::post_json_unix(&own.socket, &uri, &value).await?;
-    answer.get("Id").and_then(|i| i.as_str()).map(str::to_string).ok_or_else(|| bollard::errors::Error::IOError {
-        err: std::io::Error::other(format!("the engine's create answer has no Id: {answer}")),
+    answer.get("Id").and_then(|i| i.as_str()).map(str::to_string).ok_or_else(|| {
+        bollard::errors::Error::IOError {
+            err: std::io::Error::other(format!("the engine's create answer has no Id: {answer}")),
+        }
     })
 }
 
@@ -148,14 +191,24 @@ fn query_escape(s: &str) -> String {
 }
 
 /// Creates a service's container and joins its other networks; returns its id.
-pub async fn create(engine: &Engine, project: &Project, service: &Service, c: &spec::Create<'_>) -> anyhow::Result<String> {
+pub async fn create(
+    engine: &Engine,
+    project: &Project,
+    service: &Service,
+    c: &spec::Create<'_>,
+) -> anyhow::Result<String> {
     let name = spec::replica_name(project, service, c.number);
     let mut body = spec::create_body(project, service, c);
-    let opts = CreateContainerOptions { name: Some(name.clone()), platform: service.platform.clone().unwrap_or_default() };
+    let opts = CreateContainerOptions {
+        name: Some(name.clone()),
+        platform: service.platform.clone().unwrap_or_default(),
+    };
     let extra: Vec<(String, bollard::models::EndpointSettings)> = spec::service_networks(service)
         .iter()
         .skip(1)
-        .map(|net| (spec::network_name(project, net), spec::endpoint(project, service, c.number, net)))
+        .map(|net| {
+            (spec::network_name(project, net), spec::endpoint(project, service, c.number, net))
+        })
         .collect();
     let files = spec::file_contents(project, service)?;
     let docker = engine.docker.clone();
@@ -197,22 +250,31 @@ pub async fn create(engine: &Engine, project: &Project, service: &Service, c: &s
 }
 
 /// Runs a hook in a running container and waits for it; returns its exit status.
-pub async fn exec(engine: &Engine, id: &str, hook: &crate::compose::model::Hook) -> anyhow::Result<i64> {
+pub async fn exec(
+    engine: &Engine,
+    id: &str,
+    hook: &crate::compose::model::Hook,
+) -> anyhow::Result<i64> {
     use futures::StreamExt;
     let config = bollard::models::ExecConfig {
         attach_stdout: Some(true),
         attach_stderr: Some(true),
         cmd: Some(hook.command.clone()),
-        env: (!hook.environment.is_empty()).then(|| hook.environment.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        env: (!hook.environment.is_empty())
+            .then(|| hook.environment.iter().map(|(k, v)| format!("{k}={v}")).collect()),
         user: hook.user.clone(),
         privileged: Some(hook.privileged),
         working_dir: hook.working_dir.clone(),
         ..Default::default()
     };
-    let fail = |e: bollard::errors::Error| anyhow::anyhow!("cannot run {:?}: {}", hook.command.join(" "), engine_message(&e));
+    let fail = |e: bollard::errors::Error| {
+        anyhow::anyhow!("cannot run {:?}: {}", hook.command.join(" "), engine_message(&e))
+    };
     let created = engine.docker.create_exec(id, config).await.map_err(fail)?;
     // Its output is the container's business, as with docker compose: drained, not shown.
-    if let bollard::exec::StartExecResults::Attached { mut output, .. } = engine.docker.start_exec(&created.id, None).await.map_err(fail)? {
+    if let bollard::exec::StartExecResults::Attached { mut output, .. } =
+        engine.docker.start_exec(&created.id, None).await.map_err(fail)?
+    {
         while output.next().await.is_some() {}
     }
     let done = engine.docker.inspect_exec(&created.id).await.map_err(fail)?;
@@ -235,12 +297,25 @@ pub async fn post_start(engine: &Engine, id: &str, service: &Service) -> anyhow:
 /// Runs the service's `pre_stop` hooks in a running container, as docker
 /// compose does before it stops one: a failing hook is an error, and the
 /// container is left running. One that stops meanwhile needs none.
-pub async fn pre_stop(engine: &Engine, id: &str, name: &str, running: bool, service: Option<&Service>) -> anyhow::Result<()> {
-    let Some(service) = service.filter(|s| !s.pre_stop.is_empty() && running) else { return Ok(()) };
+pub async fn pre_stop(
+    engine: &Engine,
+    id: &str,
+    name: &str,
+    running: bool,
+    service: Option<&Service>,
+) -> anyhow::Result<()> {
+    let Some(service) = service.filter(|s| !s.pre_stop.is_empty() && running) else {
+        return Ok(());
+    };
     for hook in &service.pre_stop {
         let status = match exec(engine, id, hook).await {
             Ok(s) => s,
-            Err(e) if e.to_string().contains("is not running") || e.to_string().contains("No such container") => return Ok(()),
+            Err(e)
+                if e.to_string().contains("is not running")
+                    || e.to_string().contains("No such container") =>
+            {
+                return Ok(());
+            }
             Err(e) => return Err(e),
         };
         if status != 0 {
@@ -279,7 +354,10 @@ pub async fn start(engine: &Engine, id_or_name: &str, display: &str) -> anyhow::
 
 /// Stops a container within `timeout` seconds (then the engine kills it).
 pub async fn stop(engine: &Engine, id_or_name: &str, timeout: Option<u64>) -> anyhow::Result<()> {
-    let opts = StopContainerOptions { t: timeout.map(|t| i32::try_from(t).unwrap_or(i32::MAX)), signal: None };
+    let opts = StopContainerOptions {
+        t: timeout.map(|t| i32::try_from(t).unwrap_or(i32::MAX)),
+        signal: None,
+    };
     match engine.docker.stop_container(id_or_name, Some(opts)).await {
         Ok(()) => Ok(()),
         Err(e) if is_not_modified(&e) || is_not_found(&e) => Ok(()),
@@ -288,7 +366,11 @@ pub async fn stop(engine: &Engine, id_or_name: &str, timeout: Option<u64>) -> an
 }
 
 pub async fn kill(engine: &Engine, id_or_name: &str) -> anyhow::Result<()> {
-    match engine.docker.kill_container(id_or_name, Some(KillContainerOptions { signal: "SIGKILL".into() })).await {
+    match engine
+        .docker
+        .kill_container(id_or_name, Some(KillContainerOptions { signal: "SIGKILL".into() }))
+        .await
+    {
         Ok(()) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),
         Err(e) if engine_message(&e).contains("is not running") => Ok(()),
@@ -328,10 +410,14 @@ mod tests {
         };
         let project = Project {
             name: "lp".into(),
-            services: [svc("web", None, Some(12)), svc("custom", Some("lp-custom"), None), svc("db", None, None)]
-                .into_iter()
-                .map(|s| (s.name.clone(), s))
-                .collect(),
+            services: [
+                svc("web", None, Some(12)),
+                svc("custom", Some("lp-custom"), None),
+                svc("db", None, None),
+            ]
+            .into_iter()
+            .map(|s| (s.name.clone(), s))
+            .collect(),
             working_dir: "/p".into(),
             ..Default::default()
         };

@@ -115,9 +115,17 @@ impl EventHub {
             let mut since = (chrono::Utc::now().timestamp() - 1) * 1_000_000_000;
             let mut backoff = Duration::from_millis(100);
             loop {
-                let from = format!("{}.{:09}", since.div_euclid(1_000_000_000), since.rem_euclid(1_000_000_000));
+                let from = format!(
+                    "{}.{:09}",
+                    since.div_euclid(1_000_000_000),
+                    since.rem_euclid(1_000_000_000)
+                );
                 crate::ui::debug(&format!("events: subscribing since {from}"));
-                let opts = EventsOptions { since: Some(from), until: None, filters: Some(filters.clone()) };
+                let opts = EventsOptions {
+                    since: Some(from),
+                    until: None,
+                    filters: Some(filters.clone()),
+                };
                 let mut stream = docker.events(Some(opts));
                 while let Some(item) = stream.next().await {
                     let ev = match item {
@@ -128,7 +136,8 @@ impl EventHub {
                         }
                     };
                     backoff = Duration::from_millis(100);
-                    let nanos = ev.time_nano.unwrap_or_else(|| ev.time.unwrap_or(0) * 1_000_000_000);
+                    let nanos =
+                        ev.time_nano.unwrap_or_else(|| ev.time.unwrap_or(0) * 1_000_000_000);
                     let actor = ev.actor.unwrap_or_default();
                     let attrs = actor.attributes.unwrap_or_default();
                     let event = ContainerEvent {
@@ -142,7 +151,12 @@ impl EventHub {
                     if !seen.first_time(&event) {
                         continue;
                     }
-                    crate::ui::debug(&format!("events: {} {} ({}) at {nanos}", event.action, event.name, short(&event.id)));
+                    crate::ui::debug(&format!(
+                        "events: {} {} ({}) at {nanos}",
+                        event.action,
+                        event.name,
+                        short(&event.id)
+                    ));
                     let _ = sender.send(event);
                 }
                 // Resumed a little before the newest event passed on: the engine
@@ -225,40 +239,62 @@ async fn check(engine: &Engine, id: &str, service: &str, condition: Condition) -
     let state = info.state.unwrap_or_default();
     let status = state.status.unwrap_or(ContainerStateStatusEnum::EMPTY);
     let exit = state.exit_code.unwrap_or(0);
-    let exited = matches!(status, ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD);
+    let exited =
+        matches!(status, ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD);
     let restarts = info.restart_count.unwrap_or(0);
     let healthy = state.health.as_ref().and_then(|h| h.status) == Some(HealthStatusEnum::HEALTHY);
     // A container its restart policy keeps bringing back can wait forever
     // without ever failing: after a few restarts, call it what it is.
-    if condition != Condition::ServiceStarted && restarts >= CRASH_LOOP_RESTARTS && exit != 0 && !healthy {
+    if condition != Condition::ServiceStarted
+        && restarts >= CRASH_LOOP_RESTARTS
+        && exit != 0
+        && !healthy
+    {
         return Verdict::Failed(crash_loop(service, exit, restarts));
     }
     match condition {
         Condition::ServiceStarted => match status {
-            ContainerStateStatusEnum::RUNNING | ContainerStateStatusEnum::RESTARTING | ContainerStateStatusEnum::EXITED => Verdict::Met,
+            ContainerStateStatusEnum::RUNNING
+            | ContainerStateStatusEnum::RESTARTING
+            | ContainerStateStatusEnum::EXITED => Verdict::Met,
             other => Verdict::Waiting(format!("it is {other}")),
         },
         Condition::ServiceHealthy => {
             let health = state.health.and_then(|h| h.status);
             if exited && health != Some(HealthStatusEnum::HEALTHY) {
-                return Verdict::Failed(format!("dependency {service} exited with code {exit} before it was healthy"));
+                return Verdict::Failed(format!(
+                    "dependency {service} exited with code {exit} before it was healthy"
+                ));
             }
             match health {
-                None | Some(HealthStatusEnum::NONE) | Some(HealthStatusEnum::EMPTY) => Verdict::Failed(format!(
-                    "{service} has no healthcheck, so it can never be healthy\n  hint: add a healthcheck to {service}, or use condition: service_started"
-                )),
-                Some(HealthStatusEnum::HEALTHY) => Verdict::Met,
-                Some(HealthStatusEnum::UNHEALTHY) if status == ContainerStateStatusEnum::RESTARTING || restarts > 0 && exit != 0 => {
-                    Verdict::Failed(format!("dependency {service} is unhealthy: it exited with code {exit} and is being restarted"))
+                None | Some(HealthStatusEnum::NONE) | Some(HealthStatusEnum::EMPTY) => {
+                    Verdict::Failed(format!(
+                        "{service} has no healthcheck, so it can never be healthy\n  hint: add a healthcheck to {service}, or use condition: service_started"
+                    ))
                 }
-                Some(HealthStatusEnum::UNHEALTHY) => Verdict::Failed(format!("dependency {service} is unhealthy")),
-                Some(HealthStatusEnum::STARTING) => Verdict::Waiting("its health is starting".into()),
+                Some(HealthStatusEnum::HEALTHY) => Verdict::Met,
+                Some(HealthStatusEnum::UNHEALTHY)
+                    if status == ContainerStateStatusEnum::RESTARTING
+                        || restarts > 0 && exit != 0 =>
+                {
+                    Verdict::Failed(format!(
+                        "dependency {service} is unhealthy: it exited with code {exit} and is being restarted"
+                    ))
+                }
+                Some(HealthStatusEnum::UNHEALTHY) => {
+                    Verdict::Failed(format!("dependency {service} is unhealthy"))
+                }
+                Some(HealthStatusEnum::STARTING) => {
+                    Verdict::Waiting("its health is starting".into())
+                }
             }
         }
         Condition::ServiceCompletedSuccessfully => match status {
             ContainerStateStatusEnum::EXITED if exit == 0 => Verdict::Met,
             ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD => {
-                Verdict::Failed(format!("dependency {service} did not complete successfully: exited with code {exit}"))
+                Verdict::Failed(format!(
+                    "dependency {service} did not complete successfully: exited with code {exit}"
+                ))
             }
             other => Verdict::Waiting(format!("it is {other}")),
         },
@@ -270,17 +306,28 @@ async fn check(engine: &Engine, id: &str, service: &str, condition: Condition) -
 pub const CRASH_LOOP_RESTARTS: i64 = 5;
 
 fn crash_loop(service: &str, exit: i64, restarts: i64) -> String {
-    format!("{service} is crash-looping: it exited with code {exit} and was restarted {restarts} times")
+    format!(
+        "{service} is crash-looping: it exited with code {exit} and was restarted {restarts} times"
+    )
 }
 
 /// `--wait` for a service without healthcheck: running, and still running
 /// (same run) a second after it started, so a container that dies at once
 /// and is restarted by its policy is not taken for a running one.
-pub async fn wait_stable(engine: &Engine, id: &str, service: &str, timeout: Duration) -> Result<(), String> {
+pub async fn wait_stable(
+    engine: &Engine,
+    id: &str,
+    service: &str,
+    timeout: Duration,
+) -> Result<(), String> {
     const SETTLE: Duration = Duration::from_secs(1);
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let info = engine.docker.inspect_container(id, None::<InspectContainerOptions>).await.map_err(|e| engine_message(&e))?;
+        let info = engine
+            .docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+            .map_err(|e| engine_message(&e))?;
         let restarts = info.restart_count.unwrap_or(0);
         let state = info.state.unwrap_or_default();
         let exit = state.exit_code.unwrap_or(0);
@@ -290,7 +337,9 @@ pub async fn wait_stable(engine: &Engine, id: &str, service: &str, timeout: Dura
             return Ok(());
         }
         if restarts >= CRASH_LOOP_RESTARTS && exit != 0 {
-            return Err(with_last_lines(engine, id, service, crash_loop(service, exit, restarts)).await);
+            return Err(
+                with_last_lines(engine, id, service, crash_loop(service, exit, restarts)).await
+            );
         }
         let up_for = state
             .started_at
@@ -302,9 +351,13 @@ pub async fn wait_stable(engine: &Engine, id: &str, service: &str, timeout: Dura
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(format!("timed out after {}s waiting for {service} to stay running", timeout.as_secs()));
+            return Err(format!(
+                "timed out after {}s waiting for {service} to stay running",
+                timeout.as_secs()
+            ));
         }
-        let pause = if running { SETTLE.saturating_sub(up_for) } else { Duration::from_millis(200) };
+        let pause =
+            if running { SETTLE.saturating_sub(up_for) } else { Duration::from_millis(200) };
         tokio::time::sleep(pause.max(Duration::from_millis(50))).await;
     }
 }
@@ -312,15 +365,29 @@ pub async fn wait_stable(engine: &Engine, id: &str, service: &str, timeout: Dura
 /// The failure, with the container's last lines of output (why it exited, usually).
 async fn with_last_lines(engine: &Engine, id: &str, service: &str, why: String) -> String {
     use bollard::container::LogOutput;
-    let opts = bollard::query_parameters::LogsOptions { stdout: true, stderr: true, tail: "5".into(), ..Default::default() };
+    let opts = bollard::query_parameters::LogsOptions {
+        stdout: true,
+        stderr: true,
+        tail: "5".into(),
+        ..Default::default()
+    };
     let mut stream = engine.docker.logs(id, Some(opts));
     let mut text = String::new();
-    while let Ok(Some(Ok(chunk))) = tokio::time::timeout(Duration::from_secs(2), stream.next()).await {
-        if let LogOutput::StdOut { message } | LogOutput::StdErr { message } | LogOutput::Console { message } = chunk {
+    while let Ok(Some(Ok(chunk))) =
+        tokio::time::timeout(Duration::from_secs(2), stream.next()).await
+    {
+        if let LogOutput::StdOut { message }
+        | LogOutput::StdErr { message }
+        | LogOutput::Console { message } = chunk
+        {
             text.push_str(&String::from_utf8_lossy(&message));
         }
     }
-    let lines: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(|l| format!("    {service} | {l}")).collect();
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| format!("    {service} | {l}"))
+        .collect();
     if lines.is_empty() { why } else { format!("{why}; its last output:\n{}", lines.join("\n")) }
 }
 
@@ -346,7 +413,11 @@ pub async fn wait_for(
     let deadline = began + timeout;
     loop {
         let verdict = check(engine, id, service, condition).await;
-        crate::ui::debug(&format!("wait: {service} ({}) {}: {verdict:?}", short(id), condition.as_str()));
+        crate::ui::debug(&format!(
+            "wait: {service} ({}) {}: {verdict:?}",
+            short(id),
+            condition.as_str()
+        ));
         let last = match verdict {
             Verdict::Met => return Ok(()),
             Verdict::Failed(why) => return Err(with_last_lines(engine, id, service, why).await),
@@ -360,7 +431,10 @@ pub async fn wait_for(
             match tokio::time::timeout_at(recheck, rx.recv()).await {
                 Err(_) if tokio::time::Instant::now() >= deadline => {
                     let what = condition.goal();
-                    return Err(format!("timed out after {}s waiting for {service} to be {what} ({last})", timeout.as_secs()));
+                    return Err(format!(
+                        "timed out after {}s waiting for {service} to be {what} ({last})",
+                        timeout.as_secs()
+                    ));
                 }
                 Err(_) => break,
                 Ok(Ok(ev)) if ev.id == id => break,
@@ -382,7 +456,14 @@ mod tests {
 
     #[test]
     fn actions_read_and_print_as_the_engine_names_them() {
-        for s in ["start", "die", "destroy", "health_status: healthy", "exec_die", "exec_create: sh -c true"] {
+        for s in [
+            "start",
+            "die",
+            "destroy",
+            "health_status: healthy",
+            "exec_die",
+            "exec_create: sh -c true",
+        ] {
             assert_eq!(Action::parse(s).to_string(), s);
         }
         assert_eq!(Action::parse("health_status: unhealthy"), Action::Health("unhealthy".into()));
@@ -390,15 +471,25 @@ mod tests {
     }
 
     fn ev(id: &str, action: &str, time_nano: i64) -> ContainerEvent {
-        ContainerEvent { id: id.into(), name: id.into(), service: id.into(), action: Action::parse(action), exit_code: None, time_nano }
+        ContainerEvent {
+            id: id.into(),
+            name: id.into(),
+            service: id.into(),
+            action: Action::parse(action),
+            exit_code: None,
+            time_nano,
+        }
     }
 
     #[test]
     fn events_out_of_time_order_all_pass_and_a_replay_passes_none_again() {
         let mut seen = Seen::default();
         // As the engine can send them: web's probe stamped after init's exit, sent first.
-        let live =
-            [ev("web", "exec_die", 1_000_000_500), ev("init", "die", 1_000_000_400), ev("web", "health_status: healthy", 1_000_000_600)];
+        let live = [
+            ev("web", "exec_die", 1_000_000_500),
+            ev("init", "die", 1_000_000_400),
+            ev("web", "health_status: healthy", 1_000_000_600),
+        ];
         for e in &live {
             assert!(seen.first_time(e), "{} {} dropped", e.id, e.action);
         }
@@ -421,7 +512,11 @@ mod tests {
         for i in 0..1000 {
             assert!(seen.first_time(&ev("a", "exec_die", i * 100_000_000)));
         }
-        assert!(seen.keys.len() <= usize::try_from(Seen::KEEP / 100_000_000 + 1).unwrap(), "{} keys kept", seen.keys.len());
+        assert!(
+            seen.keys.len() <= usize::try_from(Seen::KEEP / 100_000_000 + 1).unwrap(),
+            "{} keys kept",
+            seen.keys.len()
+        );
         assert_eq!(seen.keys.len(), seen.order.len());
     }
 }

@@ -23,7 +23,10 @@ pub async fn id(engine: &Engine, image: &str) -> anyhow::Result<Option<String>> 
 }
 
 /// The ids of several images, asked all at once.
-pub async fn ids(engine: &Engine, images: impl IntoIterator<Item = String>) -> anyhow::Result<HashMap<String, Option<String>>> {
+pub async fn ids(
+    engine: &Engine,
+    images: impl IntoIterator<Item = String>,
+) -> anyhow::Result<HashMap<String, Option<String>>> {
     let unique: std::collections::BTreeSet<String> = images.into_iter().collect();
     let found = futures::future::try_join_all(unique.iter().map(|i| id(engine, i))).await?;
     Ok(unique.into_iter().zip(found).collect())
@@ -42,9 +45,18 @@ pub fn split_reference(image: &str) -> (String, String) {
 }
 
 /// Pulls an image, reporting bytes done of the total across its layers.
-pub async fn pull(engine: &Engine, image: &str, label: &str, progress: &Progress) -> anyhow::Result<()> {
+pub async fn pull(
+    engine: &Engine,
+    image: &str,
+    label: &str,
+    progress: &Progress,
+) -> anyhow::Result<()> {
     let (name, tag) = split_reference(image);
-    let opts = CreateImageOptions { from_image: Some(name), tag: (!tag.is_empty()).then_some(tag), ..Default::default() };
+    let opts = CreateImageOptions {
+        from_image: Some(name),
+        tag: (!tag.is_empty()).then_some(tag),
+        ..Default::default()
+    };
     let mut stream = engine.docker.create_image(Some(opts), None, None);
     let mut layers: HashMap<String, (u64, u64)> = HashMap::new();
     progress.step(label, ProgressState::Pulling, false);
@@ -100,7 +112,8 @@ impl IgnoreRules {
                     Some(p) => (true, p.trim()),
                     None => (false, l),
                 };
-                let pat = pat.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
+                let pat =
+                    pat.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
                 glob::Pattern::new(pat).ok().map(|p| (p, neg))
             })
             .collect();
@@ -108,7 +121,11 @@ impl IgnoreRules {
     }
 
     pub fn excluded(&self, rel: &str) -> bool {
-        let opts = glob::MatchOptions { case_sensitive: true, require_literal_separator: true, require_literal_leading_dot: false };
+        let opts = glob::MatchOptions {
+            case_sensitive: true,
+            require_literal_separator: true,
+            require_literal_leading_dot: false,
+        };
         let mut excluded = false;
         for (pat, neg) in &self.rules {
             // The path itself or any directory above it.
@@ -128,18 +145,27 @@ impl IgnoreRules {
 
 /// The build context as a tar, leaving out what `.dockerignore` excludes
 /// (the Dockerfile and `.dockerignore` are always sent, as docker does).
-pub fn context_tar(context: &Path, dockerfile: &str, inline: Option<(&str, &str)>) -> anyhow::Result<Vec<u8>> {
-    let rules = IgnoreRules::parse(&std::fs::read_to_string(context.join(".dockerignore")).unwrap_or_default());
+pub fn context_tar(
+    context: &Path,
+    dockerfile: &str,
+    inline: Option<(&str, &str)>,
+) -> anyhow::Result<Vec<u8>> {
+    let rules = IgnoreRules::parse(
+        &std::fs::read_to_string(context.join(".dockerignore")).unwrap_or_default(),
+    );
     let mut builder = tar::Builder::new(Vec::new());
     builder.follow_symlinks(false);
     let mut stack = vec![context.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let mut entries: Vec<_> =
-            std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?.filter_map(Result::ok).collect();
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .with_context(|| format!("cannot read {}", dir.display()))?
+            .filter_map(Result::ok)
+            .collect();
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
             let path = entry.path();
-            let rel = path.strip_prefix(context).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            let rel =
+                path.strip_prefix(context).unwrap_or(&path).to_string_lossy().replace('\\', "/");
             let always = rel == dockerfile || rel == ".dockerignore";
             if !always && rules.excluded(&rel) {
                 continue;
@@ -149,9 +175,9 @@ pub fn context_tar(context: &Path, dockerfile: &str, inline: Option<(&str, &str)
                 builder.append_dir(&rel, &path)?;
                 stack.push(path);
             } else {
-                builder
-                    .append_path_with_name(&path, &rel)
-                    .with_context(|| format!("cannot add {} to the build context", path.display()))?;
+                builder.append_path_with_name(&path, &rel).with_context(|| {
+                    format!("cannot add {} to the build context", path.display())
+                })?;
             }
         }
     }
@@ -176,22 +202,33 @@ pub struct BuildOpts {
 }
 
 /// Builds an image and tags it; output lines go to `out` as they come.
-pub async fn build(engine: &Engine, build: &Build, tag: &str, opts: &BuildOpts, out: &(dyn Fn(&str) + Sync)) -> anyhow::Result<()> {
+pub async fn build(
+    engine: &Engine,
+    build: &Build,
+    tag: &str,
+    opts: &BuildOpts,
+    out: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<()> {
     const INLINE: &str = ".rcompose.inline.Dockerfile";
     let context = Path::new(&build.context);
     let dockerfile = build.dockerfile.clone().unwrap_or_else(|| INLINE.to_string());
     let inline = build.dockerfile_inline.as_deref().map(|t| (INLINE, t));
     let tar = tokio::task::block_in_place(|| context_tar(context, &dockerfile, inline))?;
-    let mut args: HashMap<String, String> = build.args.iter().filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v))).collect();
+    let mut args: HashMap<String, String> =
+        build.args.iter().filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v))).collect();
     args.extend(opts.extra_args.clone());
     let shmsize = match build.shm_size.as_deref().map(str::parse::<i32>) {
         None => None,
         Some(Ok(n)) => Some(n),
         Some(Err(_)) => {
-            bail!("build.shm_size {} is above what the engine's build API takes (2 GiB)", build.shm_size.as_deref().unwrap_or(""))
+            bail!(
+                "build.shm_size {} is above what the engine's build API takes (2 GiB)",
+                build.shm_size.as_deref().unwrap_or("")
+            )
         }
     };
-    let cache_from: Vec<String> = build.cache_from.iter().filter(|c| !c.contains('=')).cloned().collect();
+    let cache_from: Vec<String> =
+        build.cache_from.iter().filter(|c| !c.contains('=')).cloned().collect();
     let options = BuildImageOptions {
         dockerfile,
         t: Some(tag.to_string()),
@@ -203,7 +240,11 @@ pub async fn build(engine: &Engine, build: &Build, tag: &str, opts: &BuildOpts, 
         networkmode: build.network.clone(),
         shmsize,
         cachefrom: (!cache_from.is_empty()).then_some(cache_from),
-        platform: opts.platform.clone().or_else(|| build.platforms.first().cloned()).unwrap_or_default(),
+        platform: opts
+            .platform
+            .clone()
+            .or_else(|| build.platforms.first().cloned())
+            .unwrap_or_default(),
         rm: true,
         forcerm: true,
         ..Default::default()
@@ -231,7 +272,8 @@ pub async fn build(engine: &Engine, build: &Build, tag: &str, opts: &BuildOpts, 
     }
     for extra in &build.tags {
         let (repo, tag_part) = split_reference(extra);
-        let opts = bollard::query_parameters::TagImageOptions { repo: Some(repo), tag: Some(tag_part) };
+        let opts =
+            bollard::query_parameters::TagImageOptions { repo: Some(repo), tag: Some(tag_part) };
         engine
             .docker
             .tag_image(tag, Some(opts))
@@ -242,7 +284,15 @@ pub async fn build(engine: &Engine, build: &Build, tag: &str, opts: &BuildOpts, 
 }
 
 pub async fn remove(engine: &Engine, image: &str) -> anyhow::Result<bool> {
-    match engine.docker.remove_image(image, Some(RemoveImageOptions { force: false, noprune: false, platforms: None }), None).await {
+    match engine
+        .docker
+        .remove_image(
+            image,
+            Some(RemoveImageOptions { force: false, noprune: false, platforms: None }),
+            None,
+        )
+        .await
+    {
         Ok(_) => Ok(true),
         Err(e) if is_not_found(&e) => Ok(false),
         Err(e) => bail!("cannot remove image {image}: {}", engine_message(&e)),
@@ -257,13 +307,21 @@ mod tests {
     fn references() {
         assert_eq!(split_reference("nginx"), ("nginx".into(), "latest".into()));
         assert_eq!(split_reference("mongo:7.0.5"), ("mongo".into(), "7.0.5".into()));
-        assert_eq!(split_reference("127.0.0.1:5000/app:1"), ("127.0.0.1:5000/app".into(), "1".into()));
-        assert_eq!(split_reference("127.0.0.1:5000/app"), ("127.0.0.1:5000/app".into(), "latest".into()));
+        assert_eq!(
+            split_reference("127.0.0.1:5000/app:1"),
+            ("127.0.0.1:5000/app".into(), "1".into())
+        );
+        assert_eq!(
+            split_reference("127.0.0.1:5000/app"),
+            ("127.0.0.1:5000/app".into(), "latest".into())
+        );
     }
 
     #[test]
     fn dockerignore_rules() {
-        let r = IgnoreRules::parse("# comment\nnode_modules\n*.log\n!keep.log\nbuild/\n**/secret.txt\n");
+        let r = IgnoreRules::parse(
+            "# comment\nnode_modules\n*.log\n!keep.log\nbuild/\n**/secret.txt\n",
+        );
         assert!(r.excluded("node_modules"));
         assert!(r.excluded("node_modules/x/y.js"));
         assert!(r.excluded("debug.log"));
@@ -282,9 +340,14 @@ mod tests {
         std::fs::write(dir.path().join("secret"), "s").unwrap();
         std::fs::create_dir(dir.path().join("src")).unwrap();
         std::fs::write(dir.path().join("src/app.py"), "print()").unwrap();
-        let tar = context_tar(dir.path(), "Dockerfile", Some(("inline.Dockerfile", "FROM y\n"))).unwrap();
+        let tar =
+            context_tar(dir.path(), "Dockerfile", Some(("inline.Dockerfile", "FROM y\n"))).unwrap();
         let mut archive = tar::Archive::new(&tar[..]);
-        let names: Vec<String> = archive.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
         assert!(names.contains(&"Dockerfile".to_string()), "{names:?}");
         assert!(names.contains(&"src/app.py".to_string()), "{names:?}");
         assert!(names.contains(&"inline.Dockerfile".to_string()), "{names:?}");

@@ -37,7 +37,8 @@ pub fn resource_labels(
     key: &str,
     extra: &std::collections::BTreeMap<String, String>,
 ) -> HashMap<String, String> {
-    let mut l: HashMap<String, String> = extra.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut l: HashMap<String, String> =
+        extra.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     l.insert(PROJECT.into(), project.into());
     l.insert(kind_label.into(), key.into());
     l.insert(VERSION.into(), COMPOSE_VERSION.into());
@@ -45,10 +46,21 @@ pub fn resource_labels(
 }
 
 /// Labels for a service's container; `image` is the image id, as docker compose labels it.
-pub fn container_labels(project: &Project, service: &Service, number: u32, image: &str, hash: &str) -> HashMap<String, String> {
-    let mut l: HashMap<String, String> = service.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+pub fn container_labels(
+    project: &Project,
+    service: &Service,
+    number: u32,
+    image: &str,
+    hash: &str,
+) -> HashMap<String, String> {
+    let mut l: HashMap<String, String> =
+        service.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     let files: Vec<String> = project.config_files.iter().map(|p| p.display().to_string()).collect();
-    let deps: Vec<String> = service.depends_on.iter().map(|(name, d)| format!("{name}:{}:{}", d.condition.as_str(), d.restart)).collect();
+    let deps: Vec<String> = service
+        .depends_on
+        .iter()
+        .map(|(name, d)| format!("{name}:{}:{}", d.condition.as_str(), d.restart))
+        .collect();
     for (k, v) in [
         (PROJECT, project.name.clone()),
         (SERVICE, service.name.clone()),

@@ -94,7 +94,14 @@ pub const RECONNECT_LIMIT: std::time::Duration = std::time::Duration::from_secs(
 /// When following, a stream cut while the container still runs (the engine
 /// restarting, say) resumes from the last line printed: lines carry the
 /// engine's timestamps internally, so nothing is lost or printed twice.
-pub async fn stream(engine: &Engine, container: &str, name: &str, color_index: usize, opts: &StreamOpts, printer: &LogPrinter) {
+pub async fn stream(
+    engine: &Engine,
+    container: &str,
+    name: &str,
+    color_index: usize,
+    opts: &StreamOpts,
+    printer: &LogPrinter,
+) {
     let mut since = opts.since;
     let mut tail = opts.tail.clone().unwrap_or_else(|| "all".into());
     let mut last: Option<chrono::DateTime<chrono::FixedOffset>> = opts.after;
@@ -149,7 +156,9 @@ pub async fn stream(engine: &Engine, container: &str, name: &str, color_index: u
         }
         // A container that restarted meanwhile is followed by a new stream
         // (its start event), so only the same run resumes here.
-        if !opts.follow || still_running(engine, container, name).await.is_none_or(|started| started >= began) {
+        if !opts.follow
+            || still_running(engine, container, name).await.is_none_or(|started| started >= began)
+        {
             return;
         }
         if let Some(t) = last {
@@ -160,11 +169,15 @@ pub async fn stream(engine: &Engine, container: &str, name: &str, color_index: u
 }
 
 /// The engine timestamp at the start of a frame, and the frame without it.
-fn split_timestamp(frame: &bytes::Bytes) -> (Option<chrono::DateTime<chrono::FixedOffset>>, bytes::Bytes) {
+fn split_timestamp(
+    frame: &bytes::Bytes,
+) -> (Option<chrono::DateTime<chrono::FixedOffset>>, bytes::Bytes) {
     let Some(space) = frame.iter().take(40).position(|b| *b == b' ') else {
         return (None, frame.clone());
     };
-    let time = std::str::from_utf8(&frame[..space]).ok().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let time = std::str::from_utf8(&frame[..space])
+        .ok()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
     match time {
         Some(t) => (Some(t), frame.slice(space + 1..)),
         None => (None, frame.clone()),
@@ -173,12 +186,23 @@ fn split_timestamp(frame: &bytes::Bytes) -> (Option<chrono::DateTime<chrono::Fix
 
 /// After a followed stream ended: when the container still runs, when its
 /// current run started. Waits for an engine that went away to come back.
-async fn still_running(engine: &Engine, container: &str, name: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+async fn still_running(
+    engine: &Engine,
+    container: &str,
+    name: &str,
+) -> Option<chrono::DateTime<chrono::Utc>> {
     let start = std::time::Instant::now();
     let mut told = false;
     let mut backoff = std::time::Duration::from_millis(100);
     loop {
-        match engine.docker.inspect_container(container, None::<bollard::query_parameters::InspectContainerOptions>).await {
+        match engine
+            .docker
+            .inspect_container(
+                container,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+        {
             Ok(info) => {
                 if told {
                     eprintln!("{name}: the engine is back; resuming its log");
@@ -187,12 +211,20 @@ async fn still_running(engine: &Engine, container: &str, name: &str) -> Option<c
                 if state.running != Some(true) {
                     return None;
                 }
-                return state.started_at.and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.to_utc());
+                return state
+                    .started_at
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+                    .map(|t| t.to_utc());
             }
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => return None,
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+                return None;
+            }
             Err(e) => {
                 if start.elapsed() > RECONNECT_LIMIT {
-                    eprintln!("{name}: gave up following the log: the engine at {} is unreachable: {e}", engine.host);
+                    eprintln!(
+                        "{name}: gave up following the log: the engine at {} is unreachable: {e}",
+                        engine.host
+                    );
                     return None;
                 }
                 if !told {

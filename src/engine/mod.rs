@@ -25,7 +25,10 @@ pub struct Engine {
 
 /// Where rcompose looks for the engine: `DOCKER_HOST`, else the default socket.
 pub fn engine_host() -> String {
-    std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
 }
 
 impl Engine {
@@ -36,7 +39,11 @@ impl Engine {
         let unreachable = |e: &dyn std::fmt::Display| {
             anyhow::anyhow!(
                 "cannot reach the Docker Engine at {host}: {e}\n  hint: is dockerd running? check `docker info`, and DOCKER_HOST{}",
-                if std::env::var_os("DOCKER_TLS_VERIFY").is_some() { ", DOCKER_CERT_PATH and DOCKER_TLS_VERIFY" } else { "" }
+                if std::env::var_os("DOCKER_TLS_VERIFY").is_some() {
+                    ", DOCKER_CERT_PATH and DOCKER_TLS_VERIFY"
+                } else {
+                    ""
+                }
             )
         };
         if let Some(path) = host.strip_prefix("unix://") {
@@ -48,10 +55,13 @@ impl Engine {
                 Some(v) if v < *bollard::API_DEFAULT_VERSION => v,
                 _ => *bollard::API_DEFAULT_VERSION,
             };
-            let docker = Docker::connect_with_unix(&host, 120, &version).map_err(|e| unreachable(&e))?;
+            let docker =
+                Docker::connect_with_unix(&host, 120, &version).map_err(|e| unreachable(&e))?;
             return Ok(Engine { docker, host });
         }
-        let docker = if host.starts_with("tcp://") && std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty() && v != "0") {
+        let docker = if host.starts_with("tcp://")
+            && std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty() && v != "0")
+        {
             // bollard reads DOCKER_CERT_PATH for the key, certificate and CA.
             Docker::connect_with_ssl_defaults().map_err(|e| unreachable(&e))?
         } else {
@@ -64,7 +74,9 @@ impl Engine {
 }
 
 /// The engine's answer to a first call, or why there was none within ten seconds.
-async fn within_deadline<T, E: std::fmt::Display>(call: impl Future<Output = Result<T, E>>) -> Result<T, String> {
+async fn within_deadline<T, E: std::fmt::Display>(
+    call: impl Future<Output = Result<T, E>>,
+) -> Result<T, String> {
     match tokio::time::timeout(Duration::from_secs(10), call).await {
         Ok(r) => r.map_err(|e| e.to_string()),
         Err(_) => Err("no answer within 10 seconds".into()),
@@ -74,11 +86,16 @@ async fn within_deadline<T, E: std::fmt::Display>(call: impl Future<Output = Res
 /// `GET /_ping` on a unix socket: the engine's API version from its
 /// `Api-Version` header, when it sends one.
 async fn ping_unix(path: &str) -> anyhow::Result<Option<bollard::ClientVersion>> {
-    let req = hyper::Request::get("/_ping").header("host", "docker").body(http_body_util::Full::new(bytes::Bytes::new()))?;
+    let req = hyper::Request::get("/_ping")
+        .header("host", "docker")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))?;
     let (status, headers, body) = call_unix(path, req).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let api = headers.get("api-version").and_then(|v| v.to_str().ok()).and_then(parse_api_version);
     if !status.is_success() {
-        anyhow::bail!("the engine answered /_ping with {status}: {}", String::from_utf8_lossy(&body).trim());
+        anyhow::bail!(
+            "the engine answered /_ping with {status}: {}",
+            String::from_utf8_lossy(&body).trim()
+        );
     }
     Ok(api)
 }
@@ -88,10 +105,14 @@ async fn ping_unix(path: &str) -> anyhow::Result<Option<bollard::ClientVersion>>
 async fn call_unix(
     path: &str,
     req: hyper::Request<http_body_util::Full<bytes::Bytes>>,
-) -> Result<(hyper::StatusCode, hyper::HeaderMap, bytes::Bytes), Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<
+    (hyper::StatusCode, hyper::HeaderMap, bytes::Bytes),
+    Box<dyn std::error::Error + Send + Sync>,
+> {
     use http_body_util::BodyExt;
     let stream = tokio::net::UnixStream::connect(path).await?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(conn);
     let res = sender.send_request(req).await?;
     let (parts, body) = res.into_parts();
@@ -102,8 +123,14 @@ async fn call_unix(
 /// for what bollard's models no longer say (the container-wide
 /// `MacAddress` that engines before API 1.44 read). Errors are bollard's,
 /// so callers handle them as they handle any other engine call's.
-pub async fn post_json_unix(path: &str, uri: &str, body: &serde_json::Value) -> Result<serde_json::Value, bollard::errors::Error> {
-    let io = |e: &dyn std::fmt::Display| bollard::errors::Error::IOError { err: std::io::Error::other(e.to_string()) };
+pub async fn post_json_unix(
+    path: &str,
+    uri: &str,
+    body: &serde_json::Value,
+) -> Result<serde_json::Value, bollard::errors::Error> {
+    let io = |e: &dyn std::fmt::Display| bollard::errors::Error::IOError {
+        err: std::io::Error::other(e.to_string()),
+    };
     let req = hyper::Request::post(uri)
         .header("host", "docker")
         .header("content-type", "application/json")
@@ -115,7 +142,10 @@ pub async fn post_json_unix(path: &str, uri: &str, body: &serde_json::Value) -> 
             .ok()
             .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
             .unwrap_or_else(|| String::from_utf8_lossy(&data).trim().to_string());
-        return Err(bollard::errors::Error::DockerResponseServerError { status_code: status.as_u16(), message });
+        return Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: status.as_u16(),
+            message,
+        });
     }
     serde_json::from_slice(&data).map_err(|e| io(&e))
 }
@@ -123,7 +153,10 @@ pub async fn post_json_unix(path: &str, uri: &str, body: &serde_json::Value) -> 
 /// `1.41` as a bollard client version.
 fn parse_api_version(v: &str) -> Option<bollard::ClientVersion> {
     let (major, minor) = v.trim().split_once('.')?;
-    Some(bollard::ClientVersion { major_version: major.parse().ok()?, minor_version: minor.parse().ok()? })
+    Some(bollard::ClientVersion {
+        major_version: major.parse().ok()?,
+        minor_version: minor.parse().ok()?,
+    })
 }
 
 /// Is this bollard error the engine's 404?
@@ -166,7 +199,9 @@ impl Drop for InFlight {
 /// caller stops waiting (Ctrl-C): a request dropped half-way may still
 /// complete in the engine after rcompose has exited, out of sight of a
 /// `down` run right after. With this, [`settle`] knows when all are done.
-pub async fn to_completion<T: Send + 'static>(call: impl Future<Output = anyhow::Result<T>> + Send + 'static) -> anyhow::Result<T> {
+pub async fn to_completion<T: Send + 'static>(
+    call: impl Future<Output = anyhow::Result<T>> + Send + 'static,
+) -> anyhow::Result<T> {
     let guard = InFlight::enter();
     let task = tokio::spawn(async move {
         let _guard = guard;
@@ -182,7 +217,9 @@ pub async fn to_completion<T: Send + 'static>(call: impl Future<Output = anyhow:
 /// Waits (up to `limit`) for every call started by [`to_completion`] to end.
 pub async fn settle(limit: Duration) {
     let end = tokio::time::Instant::now() + limit;
-    while IN_FLIGHT.load(std::sync::atomic::Ordering::SeqCst) > 0 && tokio::time::Instant::now() < end {
+    while IN_FLIGHT.load(std::sync::atomic::Ordering::SeqCst) > 0
+        && tokio::time::Instant::now() < end
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

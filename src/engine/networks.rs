@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use anyhow::{Context, bail};
-use bollard::models::{Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest};
+use bollard::models::{
+    Ipam, IpamConfig, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
+};
 use bollard::query_parameters::ListNetworksOptions;
 
 use super::config_hash::network_hash;
@@ -28,7 +30,11 @@ pub struct Ensured {
 pub async fn ensure(engine: &Engine, project: &Project) -> anyhow::Result<Ensured> {
     let mut done = Ensured::default();
     for (key, net) in &project.networks {
-        match engine.docker.inspect_network(&net.name, None::<bollard::query_parameters::InspectNetworkOptions>).await {
+        match engine
+            .docker
+            .inspect_network(&net.name, None::<bollard::query_parameters::InspectNetworkOptions>)
+            .await
+        {
             Ok(existing) => {
                 let labels = existing.labels.unwrap_or_default();
                 let owner = labels.get(labels::PROJECT);
@@ -40,10 +46,13 @@ pub async fn ensure(engine: &Engine, project: &Project) -> anyhow::Result<Ensure
                     );
                 }
                 // No label (an older docker compose, or made by hand): left alone, as docker compose does.
-                if net.external || labels.get(labels::CONFIG_HASH).is_none_or(|h| *h == network_hash(net)) {
+                if net.external
+                    || labels.get(labels::CONFIG_HASH).is_none_or(|h| *h == network_hash(net))
+                {
                     continue;
                 }
-                let attached: Vec<String> = existing.containers.unwrap_or_default().into_keys().collect();
+                let attached: Vec<String> =
+                    existing.containers.unwrap_or_default().into_keys().collect();
                 for id in &attached {
                     super::containers::stop(engine, id, None).await?;
                     disconnect(engine, &net.name, id).await?;
@@ -73,7 +82,12 @@ pub async fn ensure(engine: &Engine, project: &Project) -> anyhow::Result<Ensure
     Ok(done)
 }
 
-async fn create(engine: &Engine, project: &Project, key: &str, net: &Network) -> anyhow::Result<()> {
+async fn create(
+    engine: &Engine,
+    project: &Project,
+    key: &str,
+    net: &Network,
+) -> anyhow::Result<()> {
     let mut labels = labels::resource_labels(&project.name, labels::NETWORK, key, &net.labels);
     labels.insert(labels::CONFIG_HASH.into(), network_hash(net));
     let req = NetworkCreateRequest {
@@ -88,7 +102,10 @@ async fn create(engine: &Engine, project: &Project, key: &str, net: &Network) ->
         ..Default::default()
     };
     let (docker, name) = (engine.docker.clone(), net.name.clone());
-    super::to_completion(async move { docker.create_network(req).await.with_context(|| format!("cannot create network {name}")) }).await?;
+    super::to_completion(async move {
+        docker.create_network(req).await.with_context(|| format!("cannot create network {name}"))
+    })
+    .await?;
     Ok(())
 }
 
@@ -97,29 +114,42 @@ async fn disconnect(engine: &Engine, network: &str, container: &str) -> anyhow::
     match engine.docker.disconnect_network(network, req).await {
         Ok(()) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => bail!("cannot disconnect {container} from network {network}: {}", engine_message(&e)),
+        Err(e) => {
+            bail!("cannot disconnect {container} from network {network}: {}", engine_message(&e))
+        }
     }
 }
 
 /// Connects a container again, with the aliases and addresses of its service
 /// when it is one of the project's.
-async fn connect(engine: &Engine, project: &Project, key: &str, net: &Network, id: &str) -> anyhow::Result<()> {
-    let info = engine.docker.inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>).await;
+async fn connect(
+    engine: &Engine,
+    project: &Project,
+    key: &str,
+    net: &Network,
+    id: &str,
+) -> anyhow::Result<()> {
+    let info = engine
+        .docker
+        .inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>)
+        .await;
     let labels = info.ok().and_then(|i| i.config).and_then(|c| c.labels).unwrap_or_default();
-    let service =
-        labels.get(labels::SERVICE).filter(|_| labels.get(labels::PROJECT) == Some(&project.name)).and_then(|s| project.services.get(s));
+    let service = labels
+        .get(labels::SERVICE)
+        .filter(|_| labels.get(labels::PROJECT) == Some(&project.name))
+        .and_then(|s| project.services.get(s));
     let number = labels.get(labels::CONTAINER_NUMBER).and_then(|n| n.parse().ok()).unwrap_or(1);
     let endpoint_config = service.map(|svc| super::spec::endpoint(project, svc, number, key));
     let req = NetworkConnectRequest { container: id.to_string(), endpoint_config };
-    engine
-        .docker
-        .connect_network(&net.name, req)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot connect {id} to network {}: {}", net.name, engine_message(&e)))
+    engine.docker.connect_network(&net.name, req).await.map_err(|e| {
+        anyhow::anyhow!("cannot connect {id} to network {}: {}", net.name, engine_message(&e))
+    })
 }
 
 fn ipam(ipam: &crate::compose::model::Ipam) -> Ipam {
-    let map = |m: &std::collections::BTreeMap<String, String>| (!m.is_empty()).then(|| m.clone().into_iter().collect());
+    let map = |m: &std::collections::BTreeMap<String, String>| {
+        (!m.is_empty()).then(|| m.clone().into_iter().collect())
+    };
     Ipam {
         driver: Some(ipam.driver.clone().unwrap_or_else(|| "default".into())),
         config: Some(
@@ -140,7 +170,8 @@ fn ipam(ipam: &crate::compose::model::Ipam) -> Ipam {
 /// Names of the networks labelled as the project's.
 pub async fn list(engine: &Engine, project: &str) -> anyhow::Result<Vec<String>> {
     let filters = HashMap::from([("label".to_string(), vec![labels::project_filter(project)])]);
-    let nets = engine.docker.list_networks(Some(ListNetworksOptions { filters: Some(filters) })).await?;
+    let nets =
+        engine.docker.list_networks(Some(ListNetworksOptions { filters: Some(filters) })).await?;
     Ok(nets.into_iter().filter_map(|n| n.name).collect())
 }
 

@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, EndpointIpamConfig, EndpointSettings, HealthConfig, HostConfig, HostConfigCgroupnsModeEnum,
-    HostConfigLogConfig, Mount as EngineMount, MountBindOptions, MountBindOptionsPropagationEnum, MountTmpfsOptions,
-    MountType as EngineMountType, MountVolumeOptions, NetworkingConfig, PortBinding, ResourcesUlimits, RestartPolicy,
-    RestartPolicyNameEnum,
+    ContainerCreateBody, DeviceMapping, EndpointIpamConfig, EndpointSettings, HealthConfig,
+    HostConfig, HostConfigCgroupnsModeEnum, HostConfigLogConfig, Mount as EngineMount,
+    MountBindOptions, MountBindOptionsPropagationEnum, MountTmpfsOptions,
+    MountType as EngineMountType, MountVolumeOptions, NetworkingConfig, PortBinding,
+    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
 };
 
 use super::labels;
@@ -20,7 +21,10 @@ pub fn container_name(project: &Project, service: &Service) -> String {
 
 /// The name of the service's container number `n` (from 1), as docker compose names it.
 pub fn replica_name(project: &Project, service: &Service, n: u32) -> String {
-    service.container_name.clone().unwrap_or_else(|| format!("{}-{}-{n}", project.name, service.name))
+    service
+        .container_name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}-{n}", project.name, service.name))
 }
 
 /// What one container of a service is made with, besides the service.
@@ -37,14 +41,19 @@ pub struct Create<'a> {
 
 /// The engine name of a project network (`default` -> `proj_default`).
 pub fn network_name(project: &Project, key: &str) -> String {
-    project.networks.get(key).map(|n| n.name.clone()).unwrap_or_else(|| format!("{}_{key}", project.name))
+    project
+        .networks
+        .get(key)
+        .map(|n| n.name.clone())
+        .unwrap_or_else(|| format!("{}_{key}", project.name))
 }
 
 /// The networks a service joins, in a stable order, the first one at creation.
 /// The service's networks in the order docker compose joins them: the
 /// highest `priority` first (the one the container is created on), then by name.
 pub fn service_networks(service: &Service) -> Vec<String> {
-    let priority = |n: &String| service.networks.get(n).and_then(|o| o.as_ref()).map_or(0, |o| o.priority);
+    let priority =
+        |n: &String| service.networks.get(n).and_then(|o| o.as_ref()).map_or(0, |o| o.priority);
     let mut names: Vec<String> = service.networks.keys().cloned().collect();
     names.sort_by_key(|n| std::cmp::Reverse(priority(n)));
     names
@@ -110,12 +119,14 @@ pub fn endpoint(project: &Project, service: &Service, number: u32, key: &str) ->
     // docker compose 2.40.3's order: the container's name, the service's, the file's.
     let mut aliases = vec![replica_name(project, service, number), service.name.clone()];
     aliases.extend(opts.aliases.iter().cloned());
-    let ipam =
-        (opts.ipv4_address.is_some() || opts.ipv6_address.is_some() || !opts.link_local_ips.is_empty()).then(|| EndpointIpamConfig {
-            ipv4_address: opts.ipv4_address.clone(),
-            ipv6_address: opts.ipv6_address.clone(),
-            link_local_ips: some(&opts.link_local_ips),
-        });
+    let ipam = (opts.ipv4_address.is_some()
+        || opts.ipv6_address.is_some()
+        || !opts.link_local_ips.is_empty())
+    .then(|| EndpointIpamConfig {
+        ipv4_address: opts.ipv4_address.clone(),
+        ipv6_address: opts.ipv6_address.clone(),
+        link_local_ips: some(&opts.link_local_ips),
+    });
     let links = links(project, service, number);
     EndpointSettings {
         aliases: Some(aliases),
@@ -152,9 +163,18 @@ fn some_map(map: &std::collections::BTreeMap<String, String>) -> Option<HashMap<
 }
 
 /// blkio rate limits as the engine takes them; none for an empty list.
-fn throttles(list: Option<&Vec<crate::compose::model::Throttle>>) -> Option<Vec<bollard::models::ThrottleDevice>> {
+fn throttles(
+    list: Option<&Vec<crate::compose::model::Throttle>>,
+) -> Option<Vec<bollard::models::ThrottleDevice>> {
     let list = list.filter(|l| !l.is_empty())?;
-    Some(list.iter().map(|t| bollard::models::ThrottleDevice { path: Some(t.path.clone()), rate: t.rate.parse().ok() }).collect())
+    Some(
+        list.iter()
+            .map(|t| bollard::models::ThrottleDevice {
+                path: Some(t.path.clone()),
+                rate: t.rate.parse().ok(),
+            })
+            .collect(),
+    )
 }
 
 /// A size the model keeps as a decimal string of bytes.
@@ -172,29 +192,33 @@ fn mounts(project: &Project, service: &Service) -> (Vec<String>, Vec<EngineMount
             // As docker compose sends them: a bind with no options (the long
             // syntax without `bind:`) is a Bind too, so the engine makes a
             // missing host folder, as it does for docker compose.
-            MountType::Bind if m.bind.as_ref().is_none_or(|b| b.create_host_path) => binds.push(bind_string(m)),
+            MountType::Bind if m.bind.as_ref().is_none_or(|b| b.create_host_path) => {
+                binds.push(bind_string(m))
+            }
             MountType::Bind => mounts.push(EngineMount {
                 typ: Some(EngineMountType::BIND),
                 source: m.source.clone(),
                 target: Some(m.target.clone()),
                 read_only: Some(m.read_only),
-                bind_options: m
-                    .bind
-                    .as_ref()
-                    .and_then(|b| b.propagation.as_deref())
-                    .map(|p| MountBindOptions { propagation: propagation(p), ..Default::default() }),
+                bind_options: m.bind.as_ref().and_then(|b| b.propagation.as_deref()).map(|p| {
+                    MountBindOptions { propagation: propagation(p), ..Default::default() }
+                }),
                 ..Default::default()
             }),
             MountType::Volume => mounts.push(EngineMount {
                 typ: Some(EngineMountType::VOLUME),
-                source: m.source.as_ref().map(|s| project.volumes.get(s).map(|v| v.name.clone()).unwrap_or_else(|| s.clone())),
+                source: m.source.as_ref().map(|s| {
+                    project.volumes.get(s).map(|v| v.name.clone()).unwrap_or_else(|| s.clone())
+                }),
                 target: Some(m.target.clone()),
                 read_only: Some(m.read_only),
-                volume_options: m.volume.as_ref().filter(|v| v.nocopy || v.subpath.is_some()).map(|v| MountVolumeOptions {
-                    no_copy: Some(v.nocopy),
-                    subpath: v.subpath.clone(),
-                    ..Default::default()
-                }),
+                volume_options: m.volume.as_ref().filter(|v| v.nocopy || v.subpath.is_some()).map(
+                    |v| MountVolumeOptions {
+                        no_copy: Some(v.nocopy),
+                        subpath: v.subpath.clone(),
+                        ..Default::default()
+                    },
+                ),
                 ..Default::default()
             }),
             MountType::Tmpfs => mounts.push(EngineMount {
@@ -240,14 +264,21 @@ pub fn file_contents(project: &Project, service: &Service) -> anyhow::Result<Opt
         }
         let Some(value) = obj.and_then(FileObject::contents) else { continue };
         let id = |v: &Option<String>, what: &str| -> anyhow::Result<u64> {
-            v.as_deref().map_or(Ok(0), |s| s.parse().map_err(|_| anyhow::anyhow!("{:?}: {what} {s:?} is not a number", r.source)))
+            v.as_deref().map_or(Ok(0), |s| {
+                s.parse()
+                    .map_err(|_| anyhow::anyhow!("{:?}: {what} {s:?} is not a number", r.source))
+            })
         };
         let mut header = tar::Header::new_gnu();
         header.set_size(value.len() as u64);
         header.set_mode(r.mode.unwrap_or(0o444));
         header.set_uid(id(&r.uid, "uid")?);
         header.set_gid(id(&r.gid, "gid")?);
-        header.set_mtime(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()));
+        header.set_mtime(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        );
         let target = file_target(r, secret);
         builder.append_data(&mut header, target.trim_start_matches('/'), value.as_bytes())?;
         any = true;
@@ -257,7 +288,10 @@ pub fn file_contents(project: &Project, service: &Service) -> anyhow::Result<Opt
 
 /// The service's secrets and configs, each with its top-level entry and
 /// whether it is a secret.
-fn file_refs<'a>(project: &'a Project, service: &'a Service) -> impl Iterator<Item = (&'a FileRef, Option<&'a FileObject>, bool)> {
+fn file_refs<'a>(
+    project: &'a Project,
+    service: &'a Service,
+) -> impl Iterator<Item = (&'a FileRef, Option<&'a FileObject>, bool)> {
     let secrets = service.secrets.iter().map(|r| (r, project.secrets.get(&r.source), true));
     secrets.chain(service.configs.iter().map(|r| (r, project.configs.get(&r.source), false)))
 }
@@ -310,13 +344,24 @@ fn bind_string(m: &Mount) -> String {
 #[expect(clippy::cast_possible_truncation, reason = "a float cast saturates: CPUs as nanoseconds")]
 pub fn create_body(project: &Project, service: &Service, c: &Create) -> ContainerCreateBody {
     let Create { number, image, image_id, hash, loopback_ports } = *c;
-    let env: Vec<String> = service.environment.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}"))).collect();
+    let env: Vec<String> = service
+        .environment
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .collect();
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     let mut exposed: Vec<String> = Vec::new();
     for p in &service.ports {
         let key = format!("{}/{}", p.target, p.protocol);
-        let binding = PortBinding { host_ip: p.host_ip.clone(), host_port: Some(p.published.clone().unwrap_or_default()) };
-        port_bindings.entry(key.clone()).or_insert_with(|| Some(Vec::new())).get_or_insert_with(Vec::new).push(binding);
+        let binding = PortBinding {
+            host_ip: p.host_ip.clone(),
+            host_port: Some(p.published.clone().unwrap_or_default()),
+        };
+        port_bindings
+            .entry(key.clone())
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(binding);
         if !exposed.contains(&key) {
             exposed.push(key);
         }
@@ -327,7 +372,13 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
         if port_bindings.contains_key(&key) {
             continue;
         }
-        port_bindings.insert(key.clone(), Some(vec![PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(String::new()) }]));
+        port_bindings.insert(
+            key.clone(),
+            Some(vec![PortBinding {
+                host_ip: Some("127.0.0.1".into()),
+                host_port: Some(String::new()),
+            }]),
+        );
         if !exposed.contains(&key) {
             exposed.push(key);
         }
@@ -360,8 +411,11 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
         .collect();
     let networks = service_networks(service);
     // `service:NAME` modes come resolved to `container:ID` (Service::with_joined).
-    let network_mode = service.network_mode.clone().or_else(|| networks.first().map(|n| network_name(project, n)));
-    let endpoints = networks.first().map(|n| HashMap::from([(network_name(project, n), endpoint(project, service, number, n))]));
+    let network_mode =
+        service.network_mode.clone().or_else(|| networks.first().map(|n| network_name(project, n)));
+    let endpoints = networks.first().map(|n| {
+        HashMap::from([(network_name(project, n), endpoint(project, service, number, n))])
+    });
     let resources = service.deploy.as_ref().map(|d| &d.resources);
     let limits = resources.and_then(|r| r.limits.as_ref());
     let blkio = service.blkio_config.as_ref();
@@ -378,12 +432,15 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
         privileged: Some(service.privileged),
         dns: some(&service.dns),
         // The engine wants host:ip.
-        extra_hosts: (!service.extra_hosts.is_empty()).then(|| service.extra_hosts.iter().map(|h| h.replacen('=', ":", 1)).collect()),
+        extra_hosts: (!service.extra_hosts.is_empty())
+            .then(|| service.extra_hosts.iter().map(|h| h.replacen('=', ":", 1)).collect()),
         shm_size: service.shm_size.as_ref().and_then(|s| s.parse().ok()),
         ulimits: (!ulimits.is_empty()).then_some(ulimits),
         // deploy.resources where the service's own keys leave it unset, as docker compose does.
-        memory: bytes(service.mem_limit.as_deref()).or_else(|| bytes(limits.and_then(|r| r.memory.as_deref()))),
-        memory_reservation: bytes(service.mem_reservation.as_deref()).or_else(|| bytes(reservations.and_then(|r| r.memory.as_deref()))),
+        memory: bytes(service.mem_limit.as_deref())
+            .or_else(|| bytes(limits.and_then(|r| r.memory.as_deref()))),
+        memory_reservation: bytes(service.mem_reservation.as_deref())
+            .or_else(|| bytes(reservations.and_then(|r| r.memory.as_deref()))),
         memory_swap: bytes(service.memswap_limit.as_deref()),
         memory_swappiness: bytes(service.mem_swappiness.as_deref()),
         nano_cpus: service.cpus.or(limits.and_then(|r| r.cpus)).map(|c| (c * 1e9).round() as i64),
@@ -397,7 +454,14 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
         readonly_rootfs: service.read_only.then_some(true),
         // `PATH[:OPTIONS]`: the engine wants the options by path.
         tmpfs: (!service.tmpfs.is_empty()).then(|| {
-            service.tmpfs.iter().map(|t| t.split_once(':').map_or((t.clone(), String::new()), |(p, o)| (p.into(), o.into()))).collect()
+            service
+                .tmpfs
+                .iter()
+                .map(|t| {
+                    t.split_once(':')
+                        .map_or((t.clone(), String::new()), |(p, o)| (p.into(), o.into()))
+                })
+                .collect()
         }),
         sysctls: some_map(&service.sysctls),
         annotations: some_map(&service.annotations),
@@ -444,7 +508,10 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
         blkio_weight_device: blkio.filter(|b| !b.weight_device.is_empty()).map(|b| {
             b.weight_device
                 .iter()
-                .map(|d| bollard::models::ResourcesBlkioWeightDevice { path: Some(d.path.clone()), weight: Some(d.weight as usize) })
+                .map(|d| bollard::models::ResourcesBlkioWeightDevice {
+                    path: Some(d.path.clone()),
+                    weight: Some(d.weight as usize),
+                })
                 .collect()
         }),
         blkio_device_read_bps: throttles(blkio.map(|b| &b.device_read_bps)),
@@ -456,10 +523,13 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
         uts_mode: service.uts.clone(),
         userns_mode: service.userns_mode.clone(),
         cgroup_parent: service.cgroup_parent.clone(),
-        cgroupns_mode: service
-            .cgroup
-            .as_deref()
-            .map(|c| if c == "host" { HostConfigCgroupnsModeEnum::HOST } else { HostConfigCgroupnsModeEnum::PRIVATE }),
+        cgroupns_mode: service.cgroup.as_deref().map(|c| {
+            if c == "host" {
+                HostConfigCgroupnsModeEnum::HOST
+            } else {
+                HostConfigCgroupnsModeEnum::PRIVATE
+            }
+        }),
         runtime: service.runtime.clone(),
         volumes_from: some(&service.volumes_from),
         log_config: service.logging.as_ref().map(|l| HostConfigLogConfig {
@@ -486,7 +556,13 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
         open_stdin: Some(service.stdin_open),
         exposed_ports: (!exposed.is_empty()).then_some(exposed),
         healthcheck,
-        labels: Some(labels::container_labels(project, service, number, image_id.unwrap_or(image), hash)),
+        labels: Some(labels::container_labels(
+            project,
+            service,
+            number,
+            image_id.unwrap_or(image),
+            hash,
+        )),
         host_config: Some(host_config),
         networking_config: endpoints.map(|e| NetworkingConfig { endpoints_config: Some(e) }),
         ..Default::default()
@@ -503,20 +579,34 @@ mod tests {
         // docker compose 2.40.3 gave container lnks-web-2 (links: ["db:database"],
         // db with one container) these links.
         let db = Service { name: "db".into(), ..Default::default() };
-        let web =
-            Service { name: "web".into(), links: vec!["db:database".into()], external_links: vec!["old".into()], ..Default::default() };
+        let web = Service {
+            name: "web".into(),
+            links: vec!["db:database".into()],
+            external_links: vec!["old".into()],
+            ..Default::default()
+        };
         let project = Project {
             name: "lnks".into(),
-            services: [("db".to_string(), db), ("web".to_string(), web.clone())].into_iter().collect(),
+            services: [("db".to_string(), db), ("web".to_string(), web.clone())]
+                .into_iter()
+                .collect(),
             working_dir: "/p".into(),
             ..Default::default()
         };
-        assert_eq!(links(&project, &web, 2), vec!["lnks-db-1:database", "lnks-db-1:db-2", "lnks-db-1:lnks-db-2", "old:old"]);
+        assert_eq!(
+            links(&project, &web, 2),
+            vec!["lnks-db-1:database", "lnks-db-1:db-2", "lnks-db-1:lnks-db-2", "old:old"]
+        );
     }
 
     #[test]
     fn binds_and_ports() {
-        let project = Project { name: "p".into(), services: Default::default(), working_dir: "/p".into(), ..Default::default() };
+        let project = Project {
+            name: "p".into(),
+            services: Default::default(),
+            working_dir: "/p".into(),
+            ..Default::default()
+        };
         let svc = Service {
             name: "web".into(),
             image: Some("nginx".into()),
@@ -532,7 +622,11 @@ mod tests {
                 source: Some("/p/conf".into()),
                 target: "/etc/conf".into(),
                 read_only: true,
-                bind: Some(BindOptions { create_host_path: true, selinux: Some("z".into()), ..Default::default() }),
+                bind: Some(BindOptions {
+                    create_host_path: true,
+                    selinux: Some("z".into()),
+                    ..Default::default()
+                }),
                 volume: None,
                 tmpfs: None,
             }],
@@ -540,20 +634,41 @@ mod tests {
             networks: [("default".to_string(), None)].into(),
             ..Default::default()
         };
-        let body = create_body(&project, &svc, &Create { number: 1, image: "nginx", image_id: None, hash: "h", loopback_ports: &[7000] });
+        let body = create_body(
+            &project,
+            &svc,
+            &Create {
+                number: 1,
+                image: "nginx",
+                image_id: None,
+                hash: "h",
+                loopback_ports: &[7000],
+            },
+        );
         let hc = body.host_config.unwrap();
         assert_eq!(hc.binds.unwrap(), vec!["/p/conf:/etc/conf:ro,z"]);
         let pb = hc.port_bindings.unwrap();
         let b = &pb["80/tcp"].as_ref().unwrap()[0];
-        assert_eq!((b.host_ip.as_deref(), b.host_port.as_deref()), (Some("127.0.0.1"), Some("1000")));
+        assert_eq!(
+            (b.host_ip.as_deref(), b.host_port.as_deref()),
+            (Some("127.0.0.1"), Some("1000"))
+        );
         let lb = &pb["7000/tcp"].as_ref().unwrap()[0];
-        assert_eq!((lb.host_ip.as_deref(), lb.host_port.as_deref()), (Some("127.0.0.1"), Some("")), "an ephemeral loopback port");
+        assert_eq!(
+            (lb.host_ip.as_deref(), lb.host_port.as_deref()),
+            (Some("127.0.0.1"), Some("")),
+            "an ephemeral loopback port"
+        );
         assert_eq!(hc.restart_policy.unwrap().maximum_retry_count, Some(3));
         assert_eq!(hc.network_mode.as_deref(), Some("p_default"));
         let labels = body.labels.unwrap();
         assert_eq!(labels[labels::SERVICE], "web");
         assert_eq!(labels[labels::ONEOFF], "False");
         let ep = &body.networking_config.unwrap().endpoints_config.unwrap()["p_default"];
-        assert_eq!(ep.aliases.as_deref().unwrap(), ["p-web-1", "web"], "the container's name, then the service's");
+        assert_eq!(
+            ep.aliases.as_deref().unwrap(),
+            ["p-web-1", "web"],
+            "the container's name, then the service's"
+        );
     }
 }

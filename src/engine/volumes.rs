@@ -27,13 +27,21 @@ pub async fn ensure(engine: &Engine, project: &Project) -> anyhow::Result<Vec<St
                     name: Some(vol.name.clone()),
                     driver: vol.driver.clone(),
                     driver_opts: Some(vol.driver_opts.clone().into_iter().collect()),
-                    labels: Some(labels::resource_labels(&project.name, labels::VOLUME, key, &vol.labels)),
+                    labels: Some(labels::resource_labels(
+                        &project.name,
+                        labels::VOLUME,
+                        key,
+                        &vol.labels,
+                    )),
                     ..Default::default()
                 };
                 let (docker, name) = (engine.docker.clone(), vol.name.clone());
-                super::to_completion(
-                    async move { docker.create_volume(req).await.with_context(|| format!("cannot create volume {name}")) },
-                )
+                super::to_completion(async move {
+                    docker
+                        .create_volume(req)
+                        .await
+                        .with_context(|| format!("cannot create volume {name}"))
+                })
                 .await?;
                 created.push(vol.name.clone());
             }
@@ -46,7 +54,8 @@ pub async fn ensure(engine: &Engine, project: &Project) -> anyhow::Result<Vec<St
 /// Names of the volumes labelled as the project's.
 pub async fn list(engine: &Engine, project: &str) -> anyhow::Result<Vec<String>> {
     let filters = HashMap::from([("label".to_string(), vec![labels::project_filter(project)])]);
-    let resp = engine.docker.list_volumes(Some(ListVolumesOptions { filters: Some(filters) })).await?;
+    let resp =
+        engine.docker.list_volumes(Some(ListVolumesOptions { filters: Some(filters) })).await?;
     Ok(resp.volumes.unwrap_or_default().into_iter().map(|v| v.name).collect())
 }
 

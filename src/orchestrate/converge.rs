@@ -64,20 +64,35 @@ impl Converger {
         for op in &plan.orphans {
             if let Op::Remove { name, id, .. } = op
                 && let Some(c) = self.observed.iter().find(|c| &c.id == id)
-                && let Err(e) = stop::stop_and_remove(&self.engine, c, None, self.timeout, &self.progress).await
+                && let Err(e) =
+                    stop::stop_and_remove(&self.engine, c, None, self.timeout, &self.progress).await
             {
-                return Err(vec![Arc::new(ConvergeError::Failed { service: name.clone(), error: e })]);
+                return Err(vec![Arc::new(ConvergeError::Failed {
+                    service: name.clone(),
+                    error: e,
+                })]);
             }
         }
-        let steps: BTreeMap<String, Step> = plan.steps.iter().map(|s| (s.service.clone(), s.clone())).collect();
+        let steps: BTreeMap<String, Step> =
+            plan.steps.iter().map(|s| (s.service.clone(), s.clone())).collect();
         let order: Vec<String> = plan.steps.iter().map(|s| s.service.clone()).collect();
         let project = self.project.clone();
-        let depends_on = |s: &str| project.services.get(s).map(|svc| svc.depends_on.keys().cloned().collect()).unwrap_or_default();
+        let depends_on = |s: &str| {
+            project
+                .services
+                .get(s)
+                .map(|svc| svc.depends_on.keys().cloned().collect())
+                .unwrap_or_default()
+        };
         let me = self.clone();
-        let results = deps::forward(&order, depends_on, move |name, before: BTreeMap<String, ServiceResult>| {
-            let (me, step) = (me.clone(), steps[&name].clone());
-            async move { me.service(step, before).await.map_err(Arc::new) }.boxed()
-        })
+        let results = deps::forward(
+            &order,
+            depends_on,
+            move |name, before: BTreeMap<String, ServiceResult>| {
+                let (me, step) = (me.clone(), steps[&name].clone());
+                async move { me.service(step, before).await.map_err(Arc::new) }.boxed()
+            },
+        )
         .await;
         let mut ids = Ids::new();
         let mut errors = Vec::new();
@@ -98,7 +113,11 @@ impl Converger {
     }
 
     /// One service: its dependencies' conditions, then its operations.
-    async fn service(&self, step: Step, before: BTreeMap<String, ServiceResult>) -> Result<Vec<String>, ConvergeError> {
+    async fn service(
+        &self,
+        step: Step,
+        before: BTreeMap<String, ServiceResult>,
+    ) -> Result<Vec<String>, ConvergeError> {
         let name = step.service.clone();
         let mut dep_ids = Ids::new();
         for (dep, r) in before {
@@ -109,9 +128,17 @@ impl Converger {
                 Err(_) => return Err(ConvergeError::DependencyFailed { service: name, dep }),
             }
         }
-        let item = format!("Container {}", spec::container_name(&self.project, &self.project.services[&name]));
-        let waiter =
-            Waiter { engine: &self.engine, hub: &self.hub, project: &self.project, timeout: self.wait_timeout, progress: &self.progress };
+        let item = format!(
+            "Container {}",
+            spec::container_name(&self.project, &self.project.services[&name])
+        );
+        let waiter = Waiter {
+            engine: &self.engine,
+            hub: &self.hub,
+            project: &self.project,
+            timeout: self.wait_timeout,
+            progress: &self.progress,
+        };
         if let Err(why) = waiter.all_of(&step.waits, &dep_ids).await {
             self.progress.fail(&item, &why);
             return Err(ConvergeError::DependencyUnmet { service: name, why });
@@ -129,13 +156,17 @@ impl Converger {
         // The containers it joins: this run's, or ones left running.
         let mut joined = BTreeMap::new();
         for other in declared.joined_services() {
-            let first = dep_ids
-                .get(other)
-                .and_then(|ids| ids.first())
-                .cloned()
-                .or_else(|| self.observed.iter().filter(|c| c.service == other).min_by_key(|c| c.number).map(|c| c.id.clone()));
+            let first = dep_ids.get(other).and_then(|ids| ids.first()).cloned().or_else(|| {
+                self.observed
+                    .iter()
+                    .filter(|c| c.service == other)
+                    .min_by_key(|c| c.number)
+                    .map(|c| c.id.clone())
+            });
             let Some(id) = first else {
-                anyhow::bail!("it joins the container of service {other:?}, which has none\n  hint: start {other} first");
+                anyhow::bail!(
+                    "it joins the container of service {other:?}, which has none\n  hint: start {other} first"
+                );
             };
             joined.insert(other.to_string(), id);
         }
@@ -154,13 +185,25 @@ impl Converger {
             Op::Remove { id, .. } => self.observed.iter().find(|c| &c.id == id),
             _ => None,
         });
-        try_join_all(removals.map(|c| stop::stop_and_remove(&self.engine, c, Some(&want.service), grace, &self.progress))).await?;
-        let containers = step.ops.iter().filter(|op| !matches!(op, Op::Remove { .. })).map(|op| self.op(op, &want, grace));
+        try_join_all(removals.map(|c| {
+            stop::stop_and_remove(&self.engine, c, Some(&want.service), grace, &self.progress)
+        }))
+        .await?;
+        let containers = step
+            .ops
+            .iter()
+            .filter(|op| !matches!(op, Op::Remove { .. }))
+            .map(|op| self.op(op, &want, grace));
         try_join_all(containers).await
     }
 
     /// One container's operation; returns its id.
-    async fn op(&self, op: &Op, want: &plan::Desired, grace: Option<u64>) -> anyhow::Result<String> {
+    async fn op(
+        &self,
+        op: &Op,
+        want: &plan::Desired,
+        grace: Option<u64>,
+    ) -> anyhow::Result<String> {
         let svc = &want.service;
         let loopback = self.loopback_ports.get(&svc.name).cloned().unwrap_or_default();
         let create = |number| spec::Create {
@@ -174,7 +217,8 @@ impl Converger {
             Op::Create { number, name } => {
                 let item = format!("Container {name}");
                 self.progress.step(&item, State::Creating, false);
-                let id = containers::create(&self.engine, &self.project, svc, &create(*number)).await?;
+                let id =
+                    containers::create(&self.engine, &self.project, svc, &create(*number)).await?;
                 self.progress.step(&item, State::Created, !self.start);
                 self.start_made(&item, &id, name, svc).await?;
                 Ok(id)
@@ -188,7 +232,8 @@ impl Converger {
                 containers::pre_stop(&self.engine, old, old_name, running, Some(svc)).await?;
                 containers::stop(&self.engine, old, grace).await?;
                 containers::remove(&self.engine, old, false).await?;
-                let id = containers::create(&self.engine, &self.project, svc, &create(*number)).await?;
+                let id =
+                    containers::create(&self.engine, &self.project, svc, &create(*number)).await?;
                 self.progress.step(&item, State::Recreated, !self.start);
                 self.start_made(&item, &id, name, svc).await?;
                 Ok(id)
@@ -207,7 +252,11 @@ impl Converger {
                 Ok(id.clone())
             }
             Op::Keep { name, id, running, .. } => {
-                self.progress.step(&format!("Container {name}"), if *running { State::Running } else { State::Created }, true);
+                self.progress.step(
+                    &format!("Container {name}"),
+                    if *running { State::Running } else { State::Created },
+                    true,
+                );
                 Ok(id.clone())
             }
             Op::Remove { id, .. } => Ok(id.clone()),
@@ -215,7 +264,13 @@ impl Converger {
     }
 
     /// Starts a container unless `--no-start`, running its `post_start` hooks.
-    async fn start_made(&self, item: &str, id: &str, name: &str, svc: &crate::compose::model::Service) -> anyhow::Result<()> {
+    async fn start_made(
+        &self,
+        item: &str,
+        id: &str,
+        name: &str,
+        svc: &crate::compose::model::Service,
+    ) -> anyhow::Result<()> {
         if !self.start {
             return Ok(());
         }

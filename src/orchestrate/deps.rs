@@ -14,7 +14,11 @@ use crate::compose::graph::DepGraph;
 /// Runs `run` for each service of `order` (a dependency order) once the
 /// services it `depends_on` among them have finished, handing it their
 /// results; returns every service's result.
-pub async fn forward<T, F>(order: &[String], depends_on: impl Fn(&str) -> Vec<String>, run: F) -> BTreeMap<String, T>
+pub async fn forward<T, F>(
+    order: &[String],
+    depends_on: impl Fn(&str) -> Vec<String>,
+    run: F,
+) -> BTreeMap<String, T>
 where
     T: Clone + Send + Sync + 'static,
     F: Fn(String, BTreeMap<String, T>) -> BoxFuture<'static, T> + Send + Sync + 'static,
@@ -22,12 +26,15 @@ where
     let run = Arc::new(run);
     let mut futs: BTreeMap<String, Shared<BoxFuture<'static, T>>> = BTreeMap::new();
     for name in order {
-        let deps: Vec<(String, Shared<BoxFuture<'static, T>>)> =
-            depends_on(name).into_iter().filter_map(|d| futs.get(&d).map(|f| (d, f.clone()))).collect();
+        let deps: Vec<(String, Shared<BoxFuture<'static, T>>)> = depends_on(name)
+            .into_iter()
+            .filter_map(|d| futs.get(&d).map(|f| (d, f.clone())))
+            .collect();
         let (name2, run) = (name.clone(), run.clone());
         let fut = async move {
             let results = join_all(deps.iter().map(|(_, f)| f.clone())).await;
-            let before: BTreeMap<String, T> = deps.into_iter().map(|(d, _)| d).zip(results).collect();
+            let before: BTreeMap<String, T> =
+                deps.into_iter().map(|(d, _)| d).zip(results).collect();
             run(name2, before).await
         }
         .boxed()
@@ -41,7 +48,10 @@ where
 
 /// The services of `targets` in reverse dependency order, a level at a
 /// time: each level can be torn down together once the one before it is.
-pub fn teardown_levels(project: &Project, targets: &std::collections::BTreeSet<String>) -> Vec<Vec<String>> {
+pub fn teardown_levels(
+    project: &Project,
+    targets: &std::collections::BTreeSet<String>,
+) -> Vec<Vec<String>> {
     let mut services = project.services.clone();
     services.extend(project.disabled.clone());
     DepGraph::new(&services).teardown_levels(targets)

@@ -78,8 +78,12 @@ impl Streams {
 
     /// Follows one container's output.
     pub fn follow(&mut self, id: &str, service: &str, prefix: String, o: StreamOpts) {
-        let (e, p, ci, id2) = (self.engine.clone(), self.printer.clone(), self.color_of(service), id.to_string());
-        self.tasks.insert(id.to_string(), tokio::spawn(async move { logs::stream(&e, &id2, &prefix, ci, &o, &p).await }));
+        let (e, p, ci, id2) =
+            (self.engine.clone(), self.printer.clone(), self.color_of(service), id.to_string());
+        self.tasks.insert(
+            id.to_string(),
+            tokio::spawn(async move { logs::stream(&e, &id2, &prefix, ci, &o, &p).await }),
+        );
     }
 
     /// Lets a container's last lines out (at most two seconds).
@@ -151,12 +155,23 @@ impl Foreground {
             let prefix = containers::replica_prefix(&project, p, 1);
             let (pr, name) = (printer.clone(), prefix.clone());
             let lines: crate::proxy::log::LineFn = Arc::new(move |l: &str| pr.line(&name, ci, l));
-            let (running, follow) = super::builtin::start_in_process(&engine, &project, p, lines).await?;
+            let (running, follow) =
+                super::builtin::start_in_process(&engine, &project, p, lines).await?;
             let addrs: Vec<String> = running.addrs.iter().map(|a| a.to_string()).collect();
             printer.line(&prefix, ci, &format!("built-in proxy serving on {}", addrs.join(", ")));
             servers.push((running, follow));
         }
-        Ok(Foreground { engine, _hub: hub, events, streams, servers, ids, targets, container_targets, began })
+        Ok(Foreground {
+            engine,
+            _hub: hub,
+            events,
+            streams,
+            servers,
+            ids,
+            targets,
+            container_targets,
+            began,
+        })
     }
 }
 
@@ -169,8 +184,24 @@ pub async fn foreground(
     timeout: Option<u64>,
     style: &Style,
 ) -> anyhow::Result<i32> {
-    let Foreground { engine, _hub, events: mut rx, mut streams, servers, ids, targets, container_targets, began } = fg;
-    let opts = StreamOpts { follow: true, timestamps: o.timestamps, since: began.timestamp(), after: Some(began), ..Default::default() };
+    let Foreground {
+        engine,
+        _hub,
+        events: mut rx,
+        mut streams,
+        servers,
+        ids,
+        targets,
+        container_targets,
+        began,
+    } = fg;
+    let opts = StreamOpts {
+        follow: true,
+        timestamps: o.timestamps,
+        since: began.timestamp(),
+        after: Some(began),
+        ..Default::default()
+    };
     // Running containers of this run, by id, and their services.
     let mut running: HashMap<String, String> = HashMap::new();
     // Events name containers of the project; the hub's replay of the last
@@ -180,7 +211,12 @@ pub async fn foreground(
         for (id, number) in ids.iter().zip(1..) {
             running.insert(id.clone(), name.clone());
             if o.attached(project, name) {
-                streams.follow(id, name, containers::replica_prefix(project, name, number), opts.clone());
+                streams.follow(
+                    id,
+                    name,
+                    containers::replica_prefix(project, name, number),
+                    opts.clone(),
+                );
             }
         }
     }

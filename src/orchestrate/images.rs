@@ -49,7 +49,9 @@ pub async fn ensure(
         if svc.build.is_some() && (policy.build || own == PullPolicy::Build || !present) {
             if policy.no_build {
                 if !present {
-                    bail!("service {name}: image {image} is missing and --no-build forbids building it");
+                    bail!(
+                        "service {name}: image {image} is missing and --no-build forbids building it"
+                    );
                 }
                 continue;
             }
@@ -57,7 +59,9 @@ pub async fn ensure(
         } else if svc.build.is_none() && (pull_always || !present) {
             if never_pull {
                 if !present {
-                    bail!("service {name}: image {image} is not present and the pull policy is never");
+                    bail!(
+                        "service {name}: image {image} is not present and the pull policy is never"
+                    );
                 }
                 continue;
             }
@@ -68,9 +72,9 @@ pub async fn ensure(
     }
     let quiet = Progress::new(Mode::Quiet, false);
     let pull_progress = if policy.quiet_pull { &quiet } else { progress };
-    let results = join_all(
-        to_pull.iter().map(|(_, image)| async move { images::pull(engine, image, &format!("Image {image}"), pull_progress).await }),
-    )
+    let results = join_all(to_pull.iter().map(|(_, image)| async move {
+        images::pull(engine, image, &format!("Image {image}"), pull_progress).await
+    }))
     .await;
     for ((service, _), r) in to_pull.iter().zip(results) {
         if let Err(e) = r {
@@ -81,13 +85,20 @@ pub async fn ensure(
         let opts = images::BuildOpts { platform: svc.platform.clone(), ..Default::default() };
         build(engine, project, svc, &opts, progress).await?;
     }
-    let changed = to_pull.into_iter().map(|(_, i)| i).chain(to_build.iter().map(|s| project.image_for(s)));
+    let changed =
+        to_pull.into_iter().map(|(_, i)| i).chain(to_build.iter().map(|s| project.image_for(s)));
     ids.extend(images::ids(engine, changed).await?);
     Ok(ids)
 }
 
 /// Builds one service's image, its output shown under the service's name.
-pub async fn build(engine: &Engine, project: &Project, svc: &Service, opts: &images::BuildOpts, progress: &Progress) -> anyhow::Result<()> {
+pub async fn build(
+    engine: &Engine,
+    project: &Project,
+    svc: &Service,
+    opts: &images::BuildOpts,
+    progress: &Progress,
+) -> anyhow::Result<()> {
     let Some(build) = &svc.build else {
         return Ok(());
     };

@@ -34,12 +34,17 @@ impl<'a> Scope<'a> {
         named: &[String],
         progress: &'a Progress,
     ) -> anyhow::Result<Option<Scope<'a>>> {
-        let targets: BTreeSet<String> =
-            if named.is_empty() { project.services.keys().cloned().collect() } else { named.iter().cloned().collect() };
+        let targets: BTreeSet<String> = if named.is_empty() {
+            project.services.keys().cloned().collect()
+        } else {
+            named.iter().cloned().collect()
+        };
         let existing = observe::containers(engine, &project.name, true).await?;
         let served = builtin::served(project, existing.iter().map(|c| c.service.as_str()));
         let proxies: Vec<String> = served.into_iter().filter(|p| targets.contains(p)).collect();
-        if targets.iter().any(|t| !proxies.contains(t)) && existing.iter().all(|c| !targets.contains(&c.service)) {
+        if targets.iter().any(|t| !proxies.contains(t))
+            && existing.iter().all(|c| !targets.contains(&c.service))
+        {
             return Ok(None);
         }
         Ok(Some(Scope { engine, project, targets, proxies, progress }))
@@ -83,7 +88,11 @@ impl<'a> Scope<'a> {
                 .services
                 .iter()
                 .filter(|(name, svc)| {
-                    !self.targets.contains(*name) && svc.depends_on.iter().any(|(dep, d)| d.restart && self.targets.contains(dep))
+                    !self.targets.contains(*name)
+                        && svc
+                            .depends_on
+                            .iter()
+                            .any(|(dep, d)| d.restart && self.targets.contains(dep))
                 })
                 .map(|(name, _)| name.clone())
                 .collect();
@@ -96,7 +105,12 @@ impl<'a> Scope<'a> {
 }
 
 /// Starts the services' existing containers in dependency order, each level together.
-pub async fn start_services(engine: &Engine, project: &Project, targets: &BTreeSet<String>, progress: &Progress) -> anyhow::Result<()> {
+pub async fn start_services(
+    engine: &Engine,
+    project: &Project,
+    targets: &BTreeSet<String>,
+    progress: &Progress,
+) -> anyhow::Result<()> {
     let list = observe::containers(engine, &project.name, true).await?;
     for level in DepGraph::new(&project.services).levels(targets) {
         let jobs = list.iter().filter(|c| level.contains(&c.service)).map(|c| async move {
@@ -137,7 +151,13 @@ pub struct DownOptions {
 /// `down`: the proxies first (they were started last), then the containers
 /// in reverse dependency order, then networks, and volumes and images when asked.
 /// Everything is found by labels, so what an older file started goes too.
-pub async fn down(engine: &Engine, project: &Project, o: DownOptions, progress: &Progress, style: &Style) -> anyhow::Result<()> {
+pub async fn down(
+    engine: &Engine,
+    project: &Project,
+    o: DownOptions,
+    progress: &Progress,
+    style: &Style,
+) -> anyhow::Result<()> {
     for p in builtin::proxy_services(project, false) {
         let item = format!("Proxy {}", spec::container_name(project, &project.services[&p]));
         let grace = o.timeout.map_or(DEFAULT_GRACE, std::time::Duration::from_secs);
@@ -147,8 +167,9 @@ pub async fn down(engine: &Engine, project: &Project, o: DownOptions, progress: 
     }
     builtin::remove_state(&project.name);
     let all = observe::containers(engine, &project.name, true).await?;
-    let (mine, orphans): (Vec<Observed>, Vec<Observed>) =
-        all.into_iter().partition(|c| project.services.contains_key(&c.service) || project.disabled.contains_key(&c.service));
+    let (mine, orphans): (Vec<Observed>, Vec<Observed>) = all.into_iter().partition(|c| {
+        project.services.contains_key(&c.service) || project.disabled.contains_key(&c.service)
+    });
     if o.remove_orphans {
         for c in &orphans {
             stop::stop_and_remove(engine, c, None, None, progress).await?;

@@ -57,6 +57,10 @@ impl From<&ContainerSummary> for Observed {
 
 /// The project's containers (one-off ones aside), in name order; stopped
 /// ones too with `all`.
-pub async fn containers(engine: &Engine, project: &str, all: bool) -> anyhow::Result<Vec<Observed>> {
+pub async fn containers(
+    engine: &Engine,
+    project: &str,
+    all: bool,
+) -> anyhow::Result<Vec<Observed>> {
     Ok(containers::list(engine, project, all).await?.iter().map(Observed::from).collect())
 }

@@ -106,7 +106,9 @@ impl Op {
     /// The container number the op leaves in place, if any.
     pub fn number(&self) -> Option<u32> {
         match self {
-            Op::Create { number, .. } | Op::Recreate { number, .. } | Op::Start { number, .. } => Some(*number),
+            Op::Create { number, .. } | Op::Recreate { number, .. } | Op::Start { number, .. } => {
+                Some(*number)
+            }
             Op::Restart { number, .. } | Op::Keep { number, .. } => Some(*number),
             Op::Remove { .. } => None,
         }
@@ -147,7 +149,9 @@ pub struct Plan {
 /// Why a plan cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
-    #[error("service {service}: it joins the container of service {other:?}, which has none\n  hint: start {other} first")]
+    #[error(
+        "service {service}: it joins the container of service {other:?}, which has none\n  hint: start {other} first"
+    )]
     JoinsNothing { service: String, other: String },
 }
 
@@ -190,18 +194,28 @@ fn first_containers(observed: &[Observed]) -> BTreeMap<&str, &Observed> {
 
 /// The service as its containers are made and hashed, given the container
 /// ids of the services whose namespaces or volumes it joins.
-pub fn desired(project: &Project, name: &str, joined: &BTreeMap<String, String>, s: &Situation<'_>) -> Desired {
+pub fn desired(
+    project: &Project,
+    name: &str,
+    joined: &BTreeMap<String, String>,
+    s: &Situation<'_>,
+) -> Desired {
     let declared = &project.services[name];
     // docker compose hashes and creates with the modes resolved: a new
     // container to join is a new hash, and so a new container here too.
     let (service, hashed) = if joined.is_empty() {
         (declared.clone(), config_hash::config_hash(declared))
     } else {
-        (declared.with_joined(joined, false), config_hash::config_hash(&declared.with_joined(joined, true)))
+        (
+            declared.with_joined(joined, false),
+            config_hash::config_hash(&declared.with_joined(joined, true)),
+        )
     };
     // Ports published for the proxy are part of what the container is.
     let hash = match s.loopback_ports.get(name).filter(|p| !p.is_empty()) {
-        Some(ports) => format!("{hashed}-{}", ports.iter().map(u16::to_string).collect::<Vec<_>>().join(".")),
+        Some(ports) => {
+            format!("{hashed}-{}", ports.iter().map(u16::to_string).collect::<Vec<_>>().join("."))
+        }
         None => hashed,
     };
     let image = project.image_for(&service);
@@ -214,12 +228,17 @@ pub fn up(s: &Situation<'_>, o: UpOptions) -> Result<Plan, PlanError> {
     let project = s.project;
     let mut plan = Plan { proxies: s.proxies.to_vec(), ..Plan::default() };
     for c in s.observed {
-        let known = project.services.contains_key(&c.service) || project.disabled.contains_key(&c.service);
+        let known =
+            project.services.contains_key(&c.service) || project.disabled.contains_key(&c.service);
         if known {
             continue;
         }
         if o.remove_orphans {
-            plan.orphans.push(Op::Remove { name: c.name.clone(), id: c.id.clone(), why: Removal::Orphan });
+            plan.orphans.push(Op::Remove {
+                name: c.name.clone(),
+                id: c.id.clone(),
+                why: Removal::Orphan,
+            });
         } else {
             plan.orphans_kept.push(c.name.clone());
         }
@@ -240,14 +259,23 @@ pub fn up(s: &Situation<'_>, o: UpOptions) -> Result<Plan, PlanError> {
                 }
                 // Made by this run: its id is known when it exists.
                 None if s.targets.contains(other) => {}
-                None => return Err(PlanError::JoinsNothing { service: name.clone(), other: other.to_string() }),
+                None => {
+                    return Err(PlanError::JoinsNothing {
+                        service: name.clone(),
+                        other: other.to_string(),
+                    });
+                }
             }
             if made_new.contains(other) {
                 joins_new = Some(other.to_string());
             }
         }
         let want = desired(project, &name, &joined, s);
-        let follows = declared.depends_on.iter().find(|(dep, d)| d.restart && renewed.contains(*dep)).map(|(dep, _)| dep.clone());
+        let follows = declared
+            .depends_on
+            .iter()
+            .find(|(dep, d)| d.restart && renewed.contains(*dep))
+            .map(|(dep, _)| dep.clone());
         let ops = service_ops(project, &name, &want, s.observed, o, joins_new, follows);
         if ops.iter().any(Op::renews) {
             renewed.insert(name.clone());
@@ -318,7 +346,9 @@ fn service_ops(
         let (id, running) = (c.id.clone(), c.is_running());
         ops.push(match (why, &follows) {
             (Some(why), _) => Op::Recreate { number, name: cname, old: id, why },
-            (None, Some(dep)) if running && o.start => Op::Restart { number, name: cname, id, after: dep.clone() },
+            (None, Some(dep)) if running && o.start => {
+                Op::Restart { number, name: cname, id, after: dep.clone() }
+            }
             (None, _) if !running && o.start => Op::Start { number, name: cname, id },
             (None, _) => Op::Keep { number, name: cname, id, running },
         });
@@ -394,9 +424,16 @@ mod tests {
     fn project(services: &[(&str, &[Dep])]) -> Project {
         let mut p = Project { name: "p".into(), working_dir: "/p".into(), ..Default::default() };
         for (name, deps) in services {
-            let mut s = Service { name: name.to_string(), image: Some(format!("img/{name}")), ..Default::default() };
+            let mut s = Service {
+                name: name.to_string(),
+                image: Some(format!("img/{name}")),
+                ..Default::default()
+            };
             for (dep, condition, restart) in deps.iter() {
-                s.depends_on.insert(dep.to_string(), Dependency { condition: *condition, restart: *restart, required: true });
+                s.depends_on.insert(
+                    dep.to_string(),
+                    Dependency { condition: *condition, restart: *restart, required: true },
+                );
             }
             p.services.insert(name.to_string(), s);
         }
@@ -421,10 +458,22 @@ mod tests {
         p.services.values().map(|s| (p.image_for(s), Some(format!("sha256:{}", s.name)))).collect()
     }
 
-    fn plan_with(p: &Project, observed: &[Observed], ids: &HashMap<String, Option<String>>, o: UpOptions) -> String {
+    fn plan_with(
+        p: &Project,
+        observed: &[Observed],
+        ids: &HashMap<String, Option<String>>,
+        o: UpOptions,
+    ) -> String {
         let targets: BTreeSet<String> = p.services.keys().cloned().collect();
         let ports = HashMap::new();
-        let s = Situation { project: p, targets: &targets, observed, image_ids: ids, loopback_ports: &ports, proxies: &[] };
+        let s = Situation {
+            project: p,
+            targets: &targets,
+            observed,
+            image_ids: ids,
+            loopback_ports: &ports,
+            proxies: &[],
+        };
         up(&s, o).unwrap().to_string()
     }
 
@@ -434,21 +483,34 @@ mod tests {
 
     #[test]
     fn a_new_project_is_created_in_dependency_order_with_waits() {
-        let p = project(&[("db", &[]), ("web", &[("db", Condition::ServiceHealthy, false)]), ("job", &[])]);
+        let p = project(&[
+            ("db", &[]),
+            ("web", &[("db", Condition::ServiceHealthy, false)]),
+            ("job", &[]),
+        ]);
         assert_eq!(
             plan(&p, &[], UpOptions::default()),
             "p-db-1: create\np-job-1: create\nweb: wait for db to be healthy\np-web-1: create\n"
         );
         // --no-start: made, not started, nothing waited for.
-        assert_eq!(plan(&p, &[], UpOptions { start: false, ..Default::default() }), "p-db-1: create\np-job-1: create\np-web-1: create\n");
+        assert_eq!(
+            plan(&p, &[], UpOptions { start: false, ..Default::default() }),
+            "p-db-1: create\np-job-1: create\np-web-1: create\n"
+        );
     }
 
     #[test]
     fn unchanged_containers_are_left_and_stopped_ones_started() {
         let p = project(&[("db", &[]), ("web", &[("db", Condition::ServiceStarted, false)])]);
         let running = [current(&p, "db", 1, State::Running), current(&p, "web", 1, State::Stopped)];
-        assert_eq!(plan(&p, &running, UpOptions::default()), "p-db-1: keep running\np-web-1: start\n");
-        assert_eq!(plan(&p, &running, UpOptions { start: false, ..Default::default() }), "p-db-1: keep running\np-web-1: keep stopped\n");
+        assert_eq!(
+            plan(&p, &running, UpOptions::default()),
+            "p-db-1: keep running\np-web-1: start\n"
+        );
+        assert_eq!(
+            plan(&p, &running, UpOptions { start: false, ..Default::default() }),
+            "p-db-1: keep running\np-web-1: keep stopped\n"
+        );
     }
 
     #[test]
@@ -456,12 +518,21 @@ mod tests {
         let p = project(&[("web", &[])]);
         let mut old = current(&p, "web", 1, State::Running);
         old.hash = Some("older".into());
-        assert_eq!(plan(&p, &[old.clone()], UpOptions::default()), "p-web-1: recreate (its configuration changed)\n");
-        assert_eq!(plan(&p, &[old], UpOptions { recreate: Recreate::Never, ..Default::default() }), "p-web-1: keep running\n");
+        assert_eq!(
+            plan(&p, &[old.clone()], UpOptions::default()),
+            "p-web-1: recreate (its configuration changed)\n"
+        );
+        assert_eq!(
+            plan(&p, &[old], UpOptions { recreate: Recreate::Never, ..Default::default() }),
+            "p-web-1: keep running\n"
+        );
         let same = current(&p, "web", 1, State::Running);
         let mut rebuilt = images(&p);
         rebuilt.insert("img/web".into(), Some("sha256:new".into()));
-        assert_eq!(plan_with(&p, std::slice::from_ref(&same), &rebuilt, UpOptions::default()), "p-web-1: recreate (its image changed)\n");
+        assert_eq!(
+            plan_with(&p, std::slice::from_ref(&same), &rebuilt, UpOptions::default()),
+            "p-web-1: recreate (its image changed)\n"
+        );
         assert_eq!(
             plan(&p, &[same], UpOptions { recreate: Recreate::Always, ..Default::default() }),
             "p-web-1: recreate (--force-recreate)\n"
@@ -473,8 +544,12 @@ mod tests {
         let mut p = project(&[("worker", &[])]);
         p.services.get_mut("worker").unwrap().scale = Some(3);
         let one = [current(&p, "worker", 1, State::Running)];
-        assert_eq!(plan(&p, &one, UpOptions::default()), "p-worker-1: keep running\np-worker-2: create\np-worker-3: create\n");
-        let five: Vec<Observed> = (1..=5).map(|n| current(&p, "worker", n, State::Running)).collect();
+        assert_eq!(
+            plan(&p, &one, UpOptions::default()),
+            "p-worker-1: keep running\np-worker-2: create\np-worker-3: create\n"
+        );
+        let five: Vec<Observed> =
+            (1..=5).map(|n| current(&p, "worker", n, State::Running)).collect();
         p.services.get_mut("worker").unwrap().scale = Some(2);
         // The hash is the service's, scale included: the survivors match again after rehashing.
         let five: Vec<Observed> = five
@@ -497,7 +572,10 @@ mod tests {
         gone.service = "old".into();
         gone.name = "p-old-1".into();
         let observed = [gone, current(&p, "web", 1, State::Running)];
-        assert_eq!(plan(&p, &observed, UpOptions::default()), "p-old-1: orphan, left (warning)\np-web-1: keep running\n");
+        assert_eq!(
+            plan(&p, &observed, UpOptions::default()),
+            "p-old-1: orphan, left (warning)\np-web-1: keep running\n"
+        );
         assert_eq!(
             plan(&p, &observed, UpOptions { remove_orphans: true, ..Default::default() }),
             "p-old-1: remove (orphan)\np-web-1: keep running\n"
@@ -513,7 +591,8 @@ mod tests {
         ]);
         let mut db = current(&p, "db", 1, State::Running);
         db.hash = Some("older".into());
-        let observed = [db, current(&p, "api", 1, State::Running), current(&p, "web", 1, State::Running)];
+        let observed =
+            [db, current(&p, "api", 1, State::Running), current(&p, "web", 1, State::Running)];
         assert_eq!(
             plan(&p, &observed, UpOptions::default()),
             "p-db-1: recreate (its configuration changed)\np-api-1: restart (after db)\np-web-1: keep running\n"
@@ -529,7 +608,10 @@ mod tests {
         let joined = BTreeMap::from([("vpn".to_string(), vpn.id.clone())]);
         let mut app = current(&p, "app", 1, State::Running);
         app.hash = Some(config_hash::config_hash(&p.services["app"].with_joined(&joined, true)));
-        assert_eq!(plan(&p, &[vpn.clone(), app.clone()], UpOptions::default()), "p-vpn-1: keep running\np-app-1: keep running\n");
+        assert_eq!(
+            plan(&p, &[vpn.clone(), app.clone()], UpOptions::default()),
+            "p-vpn-1: keep running\np-app-1: keep running\n"
+        );
         let mut new_vpn = vpn;
         new_vpn.hash = Some("older".into());
         assert_eq!(
@@ -539,8 +621,18 @@ mod tests {
         // Joining a service outside this run that has no container cannot be planned.
         let targets: BTreeSet<String> = ["app".to_string()].into();
         let (ids, ports) = (images(&p), HashMap::new());
-        let s = Situation { project: &p, targets: &targets, observed: &[], image_ids: &ids, loopback_ports: &ports, proxies: &[] };
-        assert_eq!(up(&s, UpOptions::default()).unwrap_err(), PlanError::JoinsNothing { service: "app".into(), other: "vpn".into() });
+        let s = Situation {
+            project: &p,
+            targets: &targets,
+            observed: &[],
+            image_ids: &ids,
+            loopback_ports: &ports,
+            proxies: &[],
+        };
+        assert_eq!(
+            up(&s, UpOptions::default()).unwrap_err(),
+            PlanError::JoinsNothing { service: "app".into(), other: "vpn".into() }
+        );
     }
 
     #[test]
@@ -554,7 +646,14 @@ mod tests {
         let targets: BTreeSet<String> = ["web".to_string()].into();
         let (ids, ports) = (images(&p), HashMap::new());
         let proxies = ["nginx".to_string()];
-        let s = Situation { project: &p, targets: &targets, observed: &[], image_ids: &ids, loopback_ports: &ports, proxies: &proxies };
+        let s = Situation {
+            project: &p,
+            targets: &targets,
+            observed: &[],
+            image_ids: &ids,
+            loopback_ports: &ports,
+            proxies: &proxies,
+        };
         assert_eq!(
             up(&s, UpOptions::default()).unwrap().to_string(),
             "web: wait for db to be healthy\np-web-1: create\nnginx: start the built-in proxy\n"
@@ -564,8 +663,12 @@ mod tests {
     #[test]
     fn a_one_shot_job_that_exited_is_started_again() {
         // As docker compose: an exited container of an unchanged service starts again.
-        let p = project(&[("migrate", &[]), ("api", &[("migrate", Condition::ServiceCompletedSuccessfully, false)])]);
-        let observed = [current(&p, "migrate", 1, State::Stopped), current(&p, "api", 1, State::Running)];
+        let p = project(&[
+            ("migrate", &[]),
+            ("api", &[("migrate", Condition::ServiceCompletedSuccessfully, false)]),
+        ]);
+        let observed =
+            [current(&p, "migrate", 1, State::Stopped), current(&p, "api", 1, State::Running)];
         assert_eq!(
             plan(&p, &observed, UpOptions::default()),
             "p-migrate-1: start\napi: wait for migrate to be completed\np-api-1: keep running\n"

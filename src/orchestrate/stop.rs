@@ -99,7 +99,12 @@ pub async fn stop_running(
 }
 
 /// Removes containers all at once (their order no longer matters once stopped).
-pub async fn remove_all(engine: &Engine, list: &[Observed], volumes: bool, progress: &Progress) -> anyhow::Result<()> {
+pub async fn remove_all(
+    engine: &Engine,
+    list: &[Observed],
+    volumes: bool,
+    progress: &Progress,
+) -> anyhow::Result<()> {
     let removals = list.iter().map(|c| async move {
         let item = format!("Container {}", c.name);
         progress.step(&item, State::Removing, false);

@@ -88,7 +88,12 @@ type ForNginx = Vec<(String, String)>;
 /// The nginx services served by the built-in proxy, checked (and detached
 /// ones started at their gate): those whose configuration only nginx can
 /// serve come back apart, with why, to run in their nginx container.
-fn check_proxies(project: &Project, proxies: &[String], spawn: bool, reload: &Reload) -> anyhow::Result<(Vec<Starting>, ForNginx)> {
+fn check_proxies(
+    project: &Project,
+    proxies: &[String],
+    spawn: bool,
+    reload: &Reload,
+) -> anyhow::Result<(Vec<Starting>, ForNginx)> {
     let (mut starting, mut real) = (Vec::new(), Vec::new());
     for p in proxies {
         let done = if spawn {
@@ -98,7 +103,9 @@ fn check_proxies(project: &Project, proxies: &[String], spawn: bool, reload: &Re
         };
         if let Err(e) = done {
             match e.downcast_ref::<crate::proxy::conf::ConfError>() {
-                Some(c) if c.is_unsupported() => real.push((p.clone(), format!("{}: {}", c.loc, c.message))),
+                Some(c) if c.is_unsupported() => {
+                    real.push((p.clone(), format!("{}: {}", c.loc, c.message)))
+                }
                 _ => return Err(e),
             }
         }
@@ -143,8 +150,11 @@ async fn prepare(project: Arc<Project>, o: &Options, style: &Style) -> anyhow::R
     let targets = targets(&project, &o.services, o.no_deps);
     let detached = o.detach || o.wait;
     let (work, starting) = sort_out(&project, &targets, o, detached, style).await?;
-    let Work { engine, progress, proxies, containers: container_targets, observed, image_ids } = work;
-    let image_ids = images::ensure(&engine, &project, &container_targets, o.images, &progress, image_ids).await?;
+    let Work { engine, progress, proxies, containers: container_targets, observed, image_ids } =
+        work;
+    let image_ids =
+        images::ensure(&engine, &project, &container_targets, o.images, &progress, image_ids)
+            .await?;
     let (made, stopped) = resources(&engine, &project, &progress).await?;
     // Stopped to make a network again: converging starts them like any stopped container.
     let observed: Vec<Observed> = observed
@@ -200,7 +210,13 @@ async fn prepare(project: Arc<Project>, o: &Options, style: &Style) -> anyhow::R
     if !o.plan.start {
         return Ok(Ready::Done);
     }
-    let waiter = Waiter { engine: &engine, hub: &hub, project: &project, timeout: wait_timeout, progress: &progress };
+    let waiter = Waiter {
+        engine: &engine,
+        hub: &hub,
+        project: &project,
+        timeout: wait_timeout,
+        progress: &progress,
+    };
     if let Err((p, why)) = proxy_dependencies(&waiter, &proxies, &ids).await {
         anyhow::bail!("service {p}: dependency failed to start: {why}");
     }
@@ -218,9 +234,20 @@ async fn prepare(project: Arc<Project>, o: &Options, style: &Style) -> anyhow::R
         return Ok(Ready::Done);
     }
     drop(progress);
-    let fg =
-        follow::Foreground::start(engine, project.clone(), hub, events, ids, targets, container_targets, proxies, began, &o.follow, style)
-            .await?;
+    let fg = follow::Foreground::start(
+        engine,
+        project.clone(),
+        hub,
+        events,
+        ids,
+        targets,
+        container_targets,
+        proxies,
+        began,
+        &o.follow,
+        style,
+    )
+    .await?;
     Ok(Ready::Follow(Box::new(fg)))
 }
 
@@ -233,9 +260,12 @@ async fn sort_out(
     detached: bool,
     style: &Style,
 ) -> anyhow::Result<(Work, Vec<Starting>)> {
-    let mut proxies: Vec<String> =
-        builtin::proxy_services(project, o.no_builtin_proxy).into_iter().filter(|p| targets.contains(p)).collect();
-    let mut container_targets: BTreeSet<String> = targets.iter().filter(|t| !proxies.contains(t)).cloned().collect();
+    let mut proxies: Vec<String> = builtin::proxy_services(project, o.no_builtin_proxy)
+        .into_iter()
+        .filter(|p| targets.contains(p))
+        .collect();
+    let mut container_targets: BTreeSet<String> =
+        targets.iter().filter(|t| !proxies.contains(t)).cloned().collect();
     // Loading and spawning take a few milliseconds of CPU: they run beside
     // the first round trips to the engine, not before them. Either way a
     // configuration the proxy cannot serve fails here, before anything is made.
@@ -248,25 +278,40 @@ async fn sort_out(
     let progress = Progress::new(o.progress, style.color);
     // The engine answers these together: one round trip, not one per image.
     let wanted = container_targets.iter().map(|t| project.image_for(&project.services[t]));
-    let (existing, mut image_ids) =
-        tokio::try_join!(observe::containers(&engine, &project.name, true), crate::engine::images::ids(&engine, wanted))?;
+    let (existing, mut image_ids) = tokio::try_join!(
+        observe::containers(&engine, &project.name, true),
+        crate::engine::images::ids(&engine, wanted)
+    )?;
     let (starting, real) = checking.await??;
     for (p, why) in &real {
-        eprintln!("{}: {why}; service {p} runs in its nginx container instead", style.paint("1;33", "warning"));
+        eprintln!(
+            "{}: {why}; service {p} runs in its nginx container instead",
+            style.paint("1;33", "warning")
+        );
         // A proxy serving the configuration as it was would hold the ports.
-        tokio::task::block_in_place(|| builtin::stop_detached(&project.name, p, super::stop::DEFAULT_GRACE))?;
+        tokio::task::block_in_place(|| {
+            builtin::stop_detached(&project.name, p, super::stop::DEFAULT_GRACE)
+        })?;
     }
     if !real.is_empty() {
         proxies.retain(|p| real.iter().all(|(r, _)| r != p));
         container_targets.extend(real.iter().map(|(p, _)| p.clone()));
-        image_ids.extend(crate::engine::images::ids(&engine, real.iter().map(|(p, _)| project.image_for(&project.services[p]))).await?);
+        image_ids.extend(
+            crate::engine::images::ids(
+                &engine,
+                real.iter().map(|(p, _)| project.image_for(&project.services[p])),
+            )
+            .await?,
+        );
     }
     // Refused before anything is made, where docker compose refuses only
     // when it reaches the container and leaves its network behind.
     let api = engine.docker.client_version();
     let too_new: Vec<String> = container_targets
         .iter()
-        .flat_map(|t| spec::needs_newer_engine(&project.services[t], (api.major_version, api.minor_version)))
+        .flat_map(|t| {
+            spec::needs_newer_engine(&project.services[t], (api.major_version, api.minor_version))
+        })
         .collect();
     if !too_new.is_empty() {
         return Err(Failure::Each(too_new).into());
@@ -276,14 +321,22 @@ async fn sort_out(
         super::stop::stop_and_remove(&engine, c, None, o.timeout, &progress).await?;
     }
     let observed = existing.into_iter().filter(|c| !proxies.contains(&c.service)).collect();
-    Ok((Work { engine, progress, proxies, containers: container_targets, observed, image_ids }, starting))
+    Ok((
+        Work { engine, progress, proxies, containers: container_targets, observed, image_ids },
+        starting,
+    ))
 }
 
 /// Networks and volumes: made where missing, networks made again where the
 /// file changed them; returns what was made, and the containers stopped to
 /// move them to a network made again.
-async fn resources(engine: &Engine, project: &Project, progress: &Progress) -> anyhow::Result<(Made, BTreeSet<String>)> {
-    let (nets, vols) = tokio::try_join!(networks::ensure(engine, project), volumes::ensure(engine, project))?;
+async fn resources(
+    engine: &Engine,
+    project: &Project,
+    progress: &Progress,
+) -> anyhow::Result<(Made, BTreeSet<String>)> {
+    let (nets, vols) =
+        tokio::try_join!(networks::ensure(engine, project), volumes::ensure(engine, project))?;
     let made = Made { networks: nets.created.clone(), volumes: vols.clone() };
     for n in &nets.created {
         progress.step(&format!("Network {n}"), State::Created, true);
@@ -299,7 +352,10 @@ async fn resources(engine: &Engine, project: &Project, progress: &Progress) -> a
 
 /// Where container addresses are out of reach, the proxies go through
 /// container ports published on loopback: which, by service.
-fn loopback_ports(project: &Project, proxies: &[String]) -> anyhow::Result<HashMap<String, Vec<u16>>> {
+fn loopback_ports(
+    project: &Project,
+    proxies: &[String],
+) -> anyhow::Result<HashMap<String, Vec<u16>>> {
     let mut out: HashMap<String, Vec<u16>> = HashMap::new();
     if !builtin::via_ports() {
         return Ok(out);
@@ -320,16 +376,29 @@ fn loopback_ports(project: &Project, proxies: &[String]) -> anyhow::Result<HashM
 }
 
 /// The proxies start last, once their dependencies meet their conditions.
-async fn proxy_dependencies(waiter: &Waiter<'_>, proxies: &[String], ids: &Ids) -> Result<(), (String, String)> {
+async fn proxy_dependencies(
+    waiter: &Waiter<'_>,
+    proxies: &[String],
+    ids: &Ids,
+) -> Result<(), (String, String)> {
     for p in proxies {
-        let waits: Vec<_> = waiter.project.services[p].depends_on.iter().map(|(dep, d)| (dep.clone(), d.condition)).collect();
+        let waits: Vec<_> = waiter.project.services[p]
+            .depends_on
+            .iter()
+            .map(|(dep, d)| (dep.clone(), d.condition))
+            .collect();
         waiter.all_of(&waits, ids).await.map_err(|why| (p.clone(), why))?;
     }
     Ok(())
 }
 
 /// Opens the gates of the detached proxies and waits until each listens.
-fn release(project: &Project, proxies: &[String], starting: Vec<Starting>, progress: &Progress) -> anyhow::Result<()> {
+fn release(
+    project: &Project,
+    proxies: &[String],
+    starting: Vec<Starting>,
+    progress: &Progress,
+) -> anyhow::Result<()> {
     for (p, gate) in proxies.iter().zip(starting) {
         let item = format!("Proxy {}", spec::container_name(project, &project.services[p]));
         // One already serving is reported as docker compose reports a running container.
@@ -340,7 +409,12 @@ fn release(project: &Project, proxies: &[String], starting: Vec<Starting>, progr
             State::Started
         };
         let st = tokio::task::block_in_place(|| gate.release())?;
-        progress.step_with(&item, done, &format!("built-in proxy on {}", st.addrs.join(", ")), true);
+        progress.step_with(
+            &item,
+            done,
+            &format!("built-in proxy on {}", st.addrs.join(", ")),
+            true,
+        );
     }
     Ok(())
 }

@@ -183,7 +183,8 @@ fn os_error(e: &io::Error) -> String {
     match e.raw_os_error() {
         Some(code) => {
             let text = e.to_string();
-            let text = text.strip_suffix(&format!(" (os error {code})")).unwrap_or(&text).to_string();
+            let text =
+                text.strip_suffix(&format!(" (os error {code})")).unwrap_or(&text).to_string();
             format!("{code}: {text}")
         }
         None => e.to_string(),
@@ -233,7 +234,11 @@ pub enum AnswerBody {
 /// except on a 101). A kept-alive connection the upstream closed before it
 /// answered is not a failure: the request goes again on a new connection,
 /// as long as its body has not been sent.
-pub async fn exchange(addr: SocketAddr, mut ex: Exchange<'_>, keep: &Keep<'_>) -> Result<Answer, Failure> {
+pub async fn exchange(
+    addr: SocketAddr,
+    mut ex: Exchange<'_>,
+    keep: &Keep<'_>,
+) -> Result<Answer, Failure> {
     let gone = std::mem::replace(&mut ex.gone, Box::pin(futures::future::pending()));
     tokio::select! {
         answer = exchange_with(addr, ex, keep) => answer,
@@ -241,7 +246,11 @@ pub async fn exchange(addr: SocketAddr, mut ex: Exchange<'_>, keep: &Keep<'_>) -
     }
 }
 
-async fn exchange_with(addr: SocketAddr, mut ex: Exchange<'_>, keep: &Keep<'_>) -> Result<Answer, Failure> {
+async fn exchange_with(
+    addr: SocketAddr,
+    mut ex: Exchange<'_>,
+    keep: &Keep<'_>,
+) -> Result<Answer, Failure> {
     if let Some((stream, mut life)) = checkout(addr, &ex.keepalive) {
         // The limits in force now (a reload may have changed them).
         life.limits = ex.keepalive;
@@ -278,7 +287,12 @@ async fn attempt(
     // Past this point a retry needs the body, which is gone once sent.
     let replayable = !had_body;
     let mut buf = BytesMut::with_capacity(HEAD_READ);
-    let head = match tokio::time::timeout(ex.read_timeout, read_head(&mut stream, &mut buf, keep, ex.upgrade)).await {
+    let head = match tokio::time::timeout(
+        ex.read_timeout,
+        read_head(&mut stream, &mut buf, keep, ex.upgrade),
+    )
+    .await
+    {
         Err(_) => return Err((Failure::ReadTimeout, false)),
         Ok(r) => r.map_err(|(f, stale)| (f, stale && replayable))?,
     };
@@ -290,10 +304,18 @@ async fn attempt(
             body: AnswerBody::Upgraded(stream, buf.freeze()),
         });
     }
-    let no_body = ex.head_request || head.status == StatusCode::NO_CONTENT || head.status == StatusCode::NOT_MODIFIED;
+    let no_body = ex.head_request
+        || head.status == StatusCode::NO_CONTENT
+        || head.status == StatusCode::NOT_MODIFIED;
     let framing = if no_body { Framing::Done } else { head.framing };
     let mut body = UpstreamBody {
-        conn: Some(Conn { addr, stream, buf, life, reusable: head.reusable && framing != Framing::Close && life.goes_on() }),
+        conn: Some(Conn {
+            addr,
+            stream,
+            buf,
+            life,
+            reusable: head.reusable && framing != Framing::Close && life.goes_on(),
+        }),
         decoder: Decoder { framing },
         read_timeout: ex.read_timeout,
         sleep: None,
@@ -302,7 +324,12 @@ async fn attempt(
     if body.decoder.done() {
         body.finish();
     }
-    Ok(Answer { status: head.status, headers: head.headers, accel_redirect: head.accel_redirect, body: AnswerBody::Stream(body) })
+    Ok(Answer {
+        status: head.status,
+        headers: head.headers,
+        accel_redirect: head.accel_redirect,
+        body: AnswerBody::Stream(body),
+    })
 }
 
 /// Writes the head, then the body as it comes, each write within
@@ -324,7 +351,8 @@ async fn send(stream: &mut TcpStream, ex: &mut Exchange<'_>) -> Result<(), (Fail
             line.clear();
             let _ = std::io::Write::write_fmt(&mut line, format_args!("{:x}\r\n", data.len()));
             // Size line, data and CRLF in one writev: three writes made three packets.
-            let mut parts = [io::IoSlice::new(&line), io::IoSlice::new(&data), io::IoSlice::new(b"\r\n")];
+            let mut parts =
+                [io::IoSlice::new(&line), io::IoSlice::new(&data), io::IoSlice::new(b"\r\n")];
             write_vectored(stream, &mut parts, limit).await.map_err(|f| (f, false))?;
         } else {
             write_all(stream, &data, limit).await.map_err(|f| (f, false))?;
@@ -337,7 +365,10 @@ async fn send(stream: &mut TcpStream, ex: &mut Exchange<'_>) -> Result<(), (Fail
 }
 
 /// A write within proxy_send_timeout, its failure worded as nginx's.
-async fn timed<T>(limit: Duration, write: impl Future<Output = io::Result<T>>) -> Result<T, Failure> {
+async fn timed<T>(
+    limit: Duration,
+    write: impl Future<Output = io::Result<T>>,
+) -> Result<T, Failure> {
     match tokio::time::timeout(limit, write).await {
         Err(_) => Err(Failure::SendTimeout),
         Ok(Err(e)) => Err(Failure::Send(e)),
@@ -352,7 +383,11 @@ async fn write_all(s: &mut TcpStream, data: &[u8], limit: Duration) -> Result<()
 
 /// All of `parts`, in as few writev calls as the socket takes; each call
 /// within proxy_send_timeout, as nginx times each write.
-async fn write_vectored(s: &mut TcpStream, parts: &mut [io::IoSlice<'_>], limit: Duration) -> Result<(), Failure> {
+async fn write_vectored(
+    s: &mut TcpStream,
+    parts: &mut [io::IoSlice<'_>],
+    limit: Duration,
+) -> Result<(), Failure> {
     let mut parts = parts;
     while !parts.is_empty() {
         let n = timed(limit, s.write_vectored(parts)).await?;
@@ -392,11 +427,22 @@ struct Head {
 
 /// The answer's head out of the bytes read so far, skipping 1xx answers
 /// other than 101; `None` when more bytes are needed.
-fn answer_head(buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Option<Head>, Failure> {
+fn answer_head(
+    buf: &mut BytesMut,
+    keep: &Keep<'_>,
+    upgrade: bool,
+) -> Result<Option<Head>, Failure> {
     while !buf.is_empty() {
         match parse_head(buf, keep, upgrade)? {
-            Some(head) if head.status == StatusCode::SWITCHING_PROTOCOLS && !upgrade => return Err(Failure::Invalid("invalid header")),
-            Some(head) if head.status.is_informational() && head.status != StatusCode::SWITCHING_PROTOCOLS => continue,
+            Some(head) if head.status == StatusCode::SWITCHING_PROTOCOLS && !upgrade => {
+                return Err(Failure::Invalid("invalid header"));
+            }
+            Some(head)
+                if head.status.is_informational()
+                    && head.status != StatusCode::SWITCHING_PROTOCOLS =>
+            {
+                continue;
+            }
             Some(head) => return Ok(Some(head)),
             None if buf.len() >= MAX_HEAD => return Err(Failure::TooBig),
             None => break,
@@ -407,7 +453,12 @@ fn answer_head(buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Opt
 
 /// Reads until a whole answer head is in `buf`, takes it out and leaves
 /// what follows: the body's first bytes.
-async fn read_head(stream: &mut TcpStream, buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Head, (Failure, bool)> {
+async fn read_head(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    keep: &Keep<'_>,
+    upgrade: bool,
+) -> Result<Head, (Failure, bool)> {
     let mut answered = false;
     loop {
         answered |= !buf.is_empty();
@@ -415,7 +466,11 @@ async fn read_head(stream: &mut TcpStream, buf: &mut BytesMut, keep: &Keep<'_>, 
             return Ok(head);
         }
         buf.reserve(HEAD_READ);
-        match std::future::poll_fn(|cx| tokio_util::io::poll_read_buf(Pin::new(&mut *stream), cx, buf)).await {
+        match std::future::poll_fn(|cx| {
+            tokio_util::io::poll_read_buf(Pin::new(&mut *stream), cx, buf)
+        })
+        .await
+        {
             Ok(0) => return Err((Failure::PrematureClose, !answered)),
             Ok(_) => {}
             Err(e) => return Err((Failure::Recv(e), !answered)),
@@ -428,7 +483,9 @@ fn parse_head(buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Opti
     // Left uninitialised: filling a hundred empty headers per answer costs more than parsing six.
     let mut raw = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
     let mut res = httparse::Response::new(&mut []);
-    let len = match httparse::ParserConfig::default().parse_response_with_uninit_headers(&mut res, buf, &mut raw) {
+    let len = match httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut res, buf, &mut raw)
+    {
         // However the reads split it, a head this long is refused.
         Ok(httparse::Status::Complete(n)) if n > MAX_HEAD => return Err(Failure::TooBig),
         Ok(httparse::Status::Complete(n)) => n,
@@ -436,7 +493,10 @@ fn parse_head(buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Opti
         Err(httparse::Error::TooManyHeaders) => return Err(Failure::TooBig),
         Err(_) => return Err(Failure::Invalid("invalid header")),
     };
-    let status = res.code.and_then(|c| StatusCode::from_u16(c).ok()).ok_or(Failure::Invalid("invalid status line"))?;
+    let status = res
+        .code
+        .and_then(|c| StatusCode::from_u16(c).ok())
+        .ok_or(Failure::Invalid("invalid status line"))?;
     let version = if res.version == Some(0) { Version::HTTP_10 } else { Version::HTTP_11 };
     let start = buf.as_ptr() as usize;
     // Framing and connection options first: they decide which headers are hop-by-hop.
@@ -447,15 +507,21 @@ fn parse_head(buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Opti
     let mut named: Vec<&[u8]> = Vec::new();
     for h in res.headers.iter() {
         if h.name.eq_ignore_ascii_case("content-length") {
-            let v =
-                std::str::from_utf8(h.value).ok().and_then(|v| v.trim().parse::<u64>().ok()).ok_or(Failure::Invalid("invalid header"))?;
+            let v = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .ok_or(Failure::Invalid("invalid header"))?;
             if length.is_some_and(|l| l != v) {
                 return Err(Failure::Invalid("duplicate header line: \"Content-Length\""));
             }
             length = Some(v);
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             encoded = true;
-            chunked = h.value.rsplit(|&b| b == b',').next().is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            chunked = h
+                .value
+                .rsplit(|&b| b == b',')
+                .next()
+                .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
         } else if h.name.eq_ignore_ascii_case("connection") {
             for t in h.value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
                 if t.eq_ignore_ascii_case(b"close") {
@@ -472,7 +538,9 @@ fn parse_head(buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Opti
     // on a kept-alive connection, may guess otherwise: refused, as nginx
     // (1.23 on) refuses it.
     if encoded && length.is_some() {
-        return Err(Failure::Invalid("\"Content-Length\" and \"Transfer-Encoding\" headers at the same time"));
+        return Err(Failure::Invalid(
+            "\"Content-Length\" and \"Transfer-Encoding\" headers at the same time",
+        ));
     }
     let framing = if encoded {
         if chunked { Framing::Chunked(Chunk::Size) } else { Framing::Close }
@@ -495,7 +563,8 @@ fn parse_head(buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Opti
             let at = h.value.as_ptr() as usize - start;
             accel = Some((at, at + h.value.len()));
         }
-        let hop = super::http::is_hop_by_hop(&name) || named.iter().any(|n| n.eq_ignore_ascii_case(name.as_str().as_bytes()));
+        let hop = super::http::is_hop_by_hop(&name)
+            || named.iter().any(|n| n.eq_ignore_ascii_case(name.as_str().as_bytes()));
         if pass_all || (!hop && keep(&name)) {
             let at = h.value.as_ptr() as usize - start;
             spans.push((name, at, at + h.value.len()));
@@ -505,7 +574,8 @@ fn parse_head(buf: &mut BytesMut, keep: &Keep<'_>, upgrade: bool) -> Result<Opti
     // Room for the Server and Date the answer gets on its way out, so the map is not grown for them.
     let mut headers = HeaderMap::with_capacity(spans.len() + 2);
     for (name, from, to) in spans {
-        let value = HeaderValue::from_maybe_shared(head.slice(from..to)).map_err(|_| Failure::Invalid("invalid header"))?;
+        let value = HeaderValue::from_maybe_shared(head.slice(from..to))
+            .map_err(|_| Failure::Invalid("invalid header"))?;
         headers.append(name, value);
     }
     let accel_redirect = accel.map(|(from, to)| head.slice(from..to));
@@ -543,7 +613,9 @@ impl Decoder {
         loop {
             match self.framing {
                 Framing::Done => return Decoded::End,
-                Framing::Length(left) | Framing::Chunked(Chunk::Data(left)) if buf.is_empty() => return Decoded::More(left),
+                Framing::Length(left) | Framing::Chunked(Chunk::Data(left)) if buf.is_empty() => {
+                    return Decoded::More(left);
+                }
                 Framing::Length(left) => {
                     let data = take(buf, left);
                     let left = left - data.len() as u64;
@@ -555,7 +627,11 @@ impl Decoder {
                 Framing::Chunked(Chunk::Data(left)) => {
                     let data = take(buf, left);
                     let left = left - data.len() as u64;
-                    self.framing = Framing::Chunked(if left == 0 { Chunk::DataEnd } else { Chunk::Data(left) });
+                    self.framing = Framing::Chunked(if left == 0 {
+                        Chunk::DataEnd
+                    } else {
+                        Chunk::Data(left)
+                    });
                     return Decoded::Data(data);
                 }
                 Framing::Chunked(state) => {
@@ -648,7 +724,11 @@ impl UpstreamBody {
     /// hyper drops what it has buffered when a body fails, often the head
     /// and the data that came with it. nginx has sent those before it closes,
     /// so the error waits one poll: hyper flushes on Pending, then sees it.
-    fn fail(&mut self, cx: &mut Context<'_>, why: &str) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn fail(
+        &mut self,
+        cx: &mut Context<'_>,
+        why: &str,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         self.conn = None;
         self.decoder.framing = Framing::Done;
         self.failed = Some(format!("upstream {why} while reading upstream"));
@@ -661,7 +741,10 @@ impl HttpBody for UpstreamBody {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         if let Some(why) = this.failed.take() {
             return Poll::Ready(Some(Err(why.into())));
@@ -689,7 +772,8 @@ impl HttpBody for UpstreamBody {
                 Poll::Pending => {
                     // proxy_read_timeout: the time allowed between two reads.
                     let limit = this.read_timeout;
-                    let sleep = this.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                    let sleep =
+                        this.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
                     if sleep.as_mut().poll(cx).is_ready() {
                         return this.fail(cx, "timed out (110: Connection timed out)");
                     }
@@ -703,7 +787,9 @@ impl HttpBody for UpstreamBody {
                     _ => return this.fail(cx, "prematurely closed connection"),
                 },
                 Poll::Ready(Ok(_)) => this.sleep = None,
-                Poll::Ready(Err(e)) => return this.fail(cx, &format!("recv() failed ({})", os_error(&e))),
+                Poll::Ready(Err(e)) => {
+                    return this.fail(cx, &format!("recv() failed ({})", os_error(&e)));
+                }
             }
         }
     }
@@ -734,7 +820,9 @@ pub fn decode_answer(data: &[u8], cuts: &[usize]) -> Result<(StatusCode, Vec<u8>
     }
     let mut pieces = pieces.into_iter();
     let head = loop {
-        if let Some(head) = answer_head(&mut pending, &|_| true, false).map_err(|_| "invalid head")? {
+        if let Some(head) =
+            answer_head(&mut pending, &|_| true, false).map_err(|_| "invalid head")?
+        {
             break head;
         }
         match pieces.next() {
@@ -846,7 +934,9 @@ mod tests {
 
     const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: u\r\n\r\n";
 
-    async fn fetch(addr: SocketAddr) -> Result<(StatusCode, HeaderMap, Result<Bytes, String>), Failure> {
+    async fn fetch(
+        addr: SocketAddr,
+    ) -> Result<(StatusCode, HeaderMap, Result<Bytes, String>), Failure> {
         let a = exchange(addr, get(GET), &|_| true).await?;
         let AnswerBody::Stream(body) = a.body else { panic!("not a stream") };
         let body = body.collect().await.map(|c| c.to_bytes()).map_err(|e| e.to_string());
@@ -873,7 +963,12 @@ mod tests {
             all
         });
         let big = Bytes::from(vec![b'x'; 4 << 20]);
-        let frames = vec![Bytes::from_static(b"hello"), big.clone(), Bytes::new(), Bytes::from_static(b" world")];
+        let frames = vec![
+            Bytes::from_static(b"hello"),
+            big.clone(),
+            Bytes::new(),
+            Bytes::from_static(b" world"),
+        ];
         let stream = futures::stream::iter(frames).map(|b| Ok::<_, BoxError>(Frame::data(b)));
         let mut ex = get(b"POST / HTTP/1.1\r\nHost: u\r\nTransfer-Encoding: chunked\r\n\r\n");
         ex.body = Some(BodyExt::boxed(http_body_util::StreamBody::new(stream)));
@@ -886,7 +981,12 @@ mod tests {
         want.extend_from_slice(format!("{:x}\r\n", big.len()).as_bytes());
         want.extend_from_slice(&big);
         want.extend_from_slice(b"\r\n6\r\n world\r\n0\r\n\r\n");
-        assert!(body == want.as_slice(), "{} bytes, not the {} sent framed", body.len(), want.len());
+        assert!(
+            body == want.as_slice(),
+            "{} bytes, not the {} sent framed",
+            body.len(),
+            want.len()
+        );
     }
 
     #[tokio::test]
@@ -908,14 +1008,22 @@ mod tests {
         assert!(h.get("transfer-encoding").is_none(), "framing is the client side's to choose");
         assert_eq!(fetch(addr).await.unwrap().2.unwrap(), "abcd");
         assert_eq!(fetch(addr).await.unwrap().0, StatusCode::NO_CONTENT);
-        assert_eq!(accepted.load(Ordering::SeqCst), 1, "three answers on one kept-alive connection");
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "three answers on one kept-alive connection"
+        );
         // Ended by the close: whole, and the connection is not kept.
         assert_eq!(fetch(addr).await.unwrap().2.unwrap(), "until the end");
         // The script closes the next connection at once, unanswered: a
         // fresh connection that fails is the upstream's failure, not staleness.
         assert!(matches!(fetch(addr).await, Err(Failure::PrematureClose)));
         assert_eq!(fetch(addr).await.unwrap().2.unwrap(), "ok");
-        assert_eq!(accepted.load(Ordering::SeqCst), 3, "the close-delimited answer's connection was not reused");
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            3,
+            "the close-delimited answer's connection was not reused"
+        );
     }
 
     /// Serves every connection at once, answering each request it reads
@@ -935,7 +1043,9 @@ mod tests {
                         seen.extend_from_slice(&buf[..n]);
                         while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
                             seen.drain(..end + 4);
-                            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await.unwrap();
+                            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                                .await
+                                .unwrap();
                         }
                     }
                 });
@@ -951,7 +1061,10 @@ mod tests {
             let mut ex = get(GET);
             ex.keepalive = keepalive;
             async move {
-                let AnswerBody::Stream(body) = exchange(addr, ex, &|_| true).await.unwrap().body else { panic!("not a stream") };
+                let AnswerBody::Stream(body) = exchange(addr, ex, &|_| true).await.unwrap().body
+                else {
+                    panic!("not a stream")
+                };
                 assert_eq!(body.collect().await.unwrap().to_bytes(), "ok");
             }
         };
@@ -962,7 +1075,9 @@ mod tests {
             ask(addr, limits).await;
         }
         assert_eq!((to_a.load(Ordering::SeqCst), to_b.load(Ordering::SeqCst)), (2, 1));
-        let pooled = POOL.with(|p| p.borrow()[&PoolKey::Block(u64::MAX - 7)].iter().map(|(to, _)| *to).collect::<Vec<_>>());
+        let pooled = POOL.with(|p| {
+            p.borrow()[&PoolKey::Block(u64::MAX - 7)].iter().map(|(to, _)| *to).collect::<Vec<_>>()
+        });
         assert_eq!(pooled, [a]);
         // With room for both, each server's connection is found again.
         let roomy = Keepalive { idle: 2, pool: Some(u64::MAX - 8), ..Keepalive::default() };
@@ -983,7 +1098,9 @@ mod tests {
         };
         // keepalive_requests 3: seven one after another take three connections.
         for _ in 0..7 {
-            let AnswerBody::Stream(body) = ask().await.unwrap().body else { panic!("not a stream") };
+            let AnswerBody::Stream(body) = ask().await.unwrap().body else {
+                panic!("not a stream")
+            };
             assert_eq!(body.collect().await.unwrap().to_bytes(), "ok");
         }
         assert_eq!(accepted.load(Ordering::SeqCst), 3);
@@ -1048,8 +1165,11 @@ mod tests {
 
     #[tokio::test]
     async fn heads_over_the_limit_and_silent_upstreams_fail_as_nginx_says() {
-        let big: &'static [u8] =
-            Box::leak(format!("HTTP/1.1 200 OK\r\nX-Big: {}\r\n\r\n", "a".repeat(MAX_HEAD)).into_bytes().into_boxed_slice());
+        let big: &'static [u8] = Box::leak(
+            format!("HTTP/1.1 200 OK\r\nX-Big: {}\r\n\r\n", "a".repeat(MAX_HEAD))
+                .into_bytes()
+                .into_boxed_slice(),
+        );
         let (addr, _) = upstream(vec![Step::Answer(vec![big])]).await;
         assert!(matches!(fetch(addr).await, Err(Failure::TooBig)));
         // Refused whole as in pieces: the limit does not depend on how reads fall.
@@ -1062,20 +1182,29 @@ mod tests {
         ex.read_timeout = Duration::from_millis(100);
         let f = exchange(silent_addr, ex, &|_| true).await.err().unwrap();
         assert_eq!((f.status(), f.retry_elsewhere()), (504, false));
-        assert!(f.describe(&silent_addr).contains("timed out (110: Connection timed out) while reading response header"));
+        assert!(
+            f.describe(&silent_addr)
+                .contains("timed out (110: Connection timed out) while reading response header")
+        );
         // Its address went away meanwhile: failed then, not at the read timeout.
         let mut ex = get(GET);
         ex.gone = Box::pin(tokio::time::sleep(Duration::from_millis(100)));
         let started = Instant::now();
         let f = exchange(silent_addr, ex, &|_| true).await.err().unwrap();
-        assert!(matches!(f, Failure::Gone) && started.elapsed() < Duration::from_secs(1), "{f:?} after {:?}", started.elapsed());
+        assert!(
+            matches!(f, Failure::Gone) && started.elapsed() < Duration::from_secs(1),
+            "{f:?} after {:?}",
+            started.elapsed()
+        );
         assert_eq!((f.status(), f.retry_elsewhere()), (502, true));
         drop(silent);
         let f = exchange(silent_addr, get(GET), &|_| true).await.err().unwrap();
         assert_eq!(f.status(), 502);
         assert_eq!(
             f.describe(&silent_addr),
-            format!("connect() to {silent_addr} failed (111: Connection refused) while connecting to upstream")
+            format!(
+                "connect() to {silent_addr} failed (111: Connection refused) while connecting to upstream"
+            )
         );
     }
 }

@@ -24,8 +24,7 @@ pub enum ConfErrorKind {
 }
 
 /// What to do about a configuration the built-in proxy cannot serve.
-pub const DEFAULT_HINT: &str =
-    "run the real nginx container instead (`rcompose up --no-builtin-proxy`, or `x-rcompose: {builtin_proxy: false}` on the service)";
+pub const DEFAULT_HINT: &str = "run the real nginx container instead (`rcompose up --no-builtin-proxy`, or `x-rcompose: {builtin_proxy: false}` on the service)";
 
 /// A problem with a configuration, where it is written.
 #[derive(Debug, Clone, PartialEq)]
@@ -164,7 +163,10 @@ fn tokenize(text: &str, file: &Arc<str>) -> Result<Vec<(Tok, Location)>, ConfErr
                 let mut word = Vec::new();
                 loop {
                     let Some(&ch) = bytes.get(i) else {
-                        return Err(ConfError::invalid(start, format!("unexpected end of file, expecting {}", q as char)));
+                        return Err(ConfError::invalid(
+                            start,
+                            format!("unexpected end of file, expecting {}", q as char),
+                        ));
                     };
                     i += 1;
                     advance(ch, &mut line, &mut col);
@@ -224,7 +226,11 @@ fn tokenize(text: &str, file: &Arc<str>) -> Result<Vec<(Tok, Location)>, ConfErr
 
 /// Parses a configuration file, following `include`s. `prefix` is the
 /// directory relative includes resolve against (nginx's conf prefix).
-pub fn parse_file(path: &Path, prefix: &Path, resolver: &dyn Resolver) -> Result<Vec<Directive>, ConfError> {
+pub fn parse_file(
+    path: &Path,
+    prefix: &Path,
+    resolver: &dyn Resolver,
+) -> Result<Vec<Directive>, ConfError> {
     let text = crate::userfile::read_text(path, crate::userfile::NGINX_LIMIT).map_err(|e| {
         ConfError::invalid(
             Location { file: path.display().to_string().into(), line: 0, col: 0 },
@@ -238,7 +244,13 @@ pub fn parse_file(path: &Path, prefix: &Path, resolver: &dyn Resolver) -> Result
 /// four or five; thousands overflowed the stack of every later stage.
 pub const MAX_NESTING: usize = 64;
 
-pub fn parse_text(text: &str, file: Arc<str>, prefix: &Path, resolver: &dyn Resolver, depth: usize) -> Result<Vec<Directive>, ConfError> {
+pub fn parse_text(
+    text: &str,
+    file: Arc<str>,
+    prefix: &Path,
+    resolver: &dyn Resolver,
+    depth: usize,
+) -> Result<Vec<Directive>, ConfError> {
     parse_nested(text, file, prefix, resolver, depth, 0)
 }
 
@@ -266,7 +278,13 @@ struct Nest<'a> {
     depth: usize,
 }
 
-fn parse_block(toks: &[(Tok, Location)], pos: &mut usize, at: &Nest<'_>, nesting: usize, top: bool) -> Result<Vec<Directive>, ConfError> {
+fn parse_block(
+    toks: &[(Tok, Location)],
+    pos: &mut usize,
+    at: &Nest<'_>,
+    nesting: usize,
+    top: bool,
+) -> Result<Vec<Directive>, ConfError> {
     let Nest { file, prefix, resolver, depth } = *at;
     let mut out = Vec::new();
     loop {
@@ -274,7 +292,11 @@ fn parse_block(toks: &[(Tok, Location)], pos: &mut usize, at: &Nest<'_>, nesting
             if top {
                 return Ok(out);
             }
-            let loc = toks.last().map(|t| t.1.clone()).unwrap_or(Location { file: file.clone(), line: 1, col: 1 });
+            let loc = toks.last().map(|t| t.1.clone()).unwrap_or(Location {
+                file: file.clone(),
+                line: 1,
+                col: 1,
+            });
             return Err(ConfError::invalid(loc, "unexpected end of file, expecting \"}\""));
         };
         match tok {
@@ -308,7 +330,10 @@ fn parse_block(toks: &[(Tok, Location)], pos: &mut usize, at: &Nest<'_>, nesting
                         }
                         Some((Tok::Open, l)) => {
                             if nesting >= MAX_NESTING {
-                                return Err(ConfError::invalid(l.clone(), format!("blocks nest deeper than {MAX_NESTING} levels")));
+                                return Err(ConfError::invalid(
+                                    l.clone(),
+                                    format!("blocks nest deeper than {MAX_NESTING} levels"),
+                                ));
                             }
                             *pos += 1;
                             break Some(parse_block(toks, pos, at, nesting + 1, false)?);
@@ -316,14 +341,19 @@ fn parse_block(toks: &[(Tok, Location)], pos: &mut usize, at: &Nest<'_>, nesting
                         Some((Tok::Close, l)) => {
                             return Err(ConfError::invalid(
                                 l.clone(),
-                                format!("unexpected \"}}\" after directive \"{name}\"; is a \";\" missing?"),
+                                format!(
+                                    "unexpected \"}}\" after directive \"{name}\"; is a \";\" missing?"
+                                ),
                             ));
                         }
                         // Located only, as nginx says it: the "directive" may be
                         // a line of a file that is no configuration (a password file).
                         None => {
                             let loc = toks.last().map_or(dloc, |t| t.1.clone());
-                            return Err(ConfError::invalid(loc, "unexpected end of file, expecting \";\" or \"}\""));
+                            return Err(ConfError::invalid(
+                                loc,
+                                "unexpected end of file, expecting \";\" or \"}\"",
+                            ));
                         }
                     }
                 };
@@ -346,18 +376,27 @@ fn include(
     nesting: usize,
 ) -> Result<Vec<Directive>, ConfError> {
     if args.len() != 1 {
-        return Err(ConfError::invalid(loc.clone(), "invalid number of arguments in \"include\" directive"));
+        return Err(ConfError::invalid(
+            loc.clone(),
+            "invalid number of arguments in \"include\" directive",
+        ));
     }
     if depth > 16 {
         return Err(ConfError::invalid(loc.clone(), "includes nest too deep (an include loop?)"));
     }
     let written = &args[0];
-    let conf_path = if Path::new(written).is_absolute() { written.clone() } else { prefix.join(written).display().to_string() };
+    let conf_path = if Path::new(written).is_absolute() {
+        written.clone()
+    } else {
+        prefix.join(written).display().to_string()
+    };
     let host = resolver.host_path(&conf_path);
     let pattern = host.display().to_string();
     let mut files: Vec<PathBuf> = if pattern.contains(['*', '?', '[']) {
         glob::glob(&pattern)
-            .map_err(|e| ConfError::invalid(loc.clone(), format!("invalid include pattern {written:?}: {e}")))?
+            .map_err(|e| {
+                ConfError::invalid(loc.clone(), format!("invalid include pattern {written:?}: {e}"))
+            })?
             .filter_map(Result::ok)
             .collect()
     } else {
@@ -368,23 +407,38 @@ fn include(
     for f in files {
         let text = match crate::userfile::read_text(&f, crate::userfile::NGINX_LIMIT) {
             Ok(t) => t,
-            Err(e) if e.is_not_found() && f.file_name().is_some_and(|n| n == "mime.types") => MIME_TYPES.to_string(),
+            Err(e) if e.is_not_found() && f.file_name().is_some_and(|n| n == "mime.types") => {
+                MIME_TYPES.to_string()
+            }
             // In the nginx image beside mime.types; for what the built-in proxy does not do.
             Err(_)
                 if f.file_name().is_some_and(|n| {
-                    ["fastcgi_params", "fastcgi.conf", "scgi_params", "uwsgi_params"].contains(&n.to_str().unwrap_or(""))
+                    ["fastcgi_params", "fastcgi.conf", "scgi_params", "uwsgi_params"]
+                        .contains(&n.to_str().unwrap_or(""))
                 }) =>
             {
                 return Err(ConfError::unsupported(
                     loc.clone(),
-                    format!("the built-in proxy has no {written:?}: it speaks no FastCGI, SCGI or uWSGI"),
+                    format!(
+                        "the built-in proxy has no {written:?}: it speaks no FastCGI, SCGI or uWSGI"
+                    ),
                 ));
             }
             Err(e) => {
-                return Err(ConfError::invalid(loc.clone(), format!("cannot open included file {written:?} ({}): {e}", f.display())));
+                return Err(ConfError::invalid(
+                    loc.clone(),
+                    format!("cannot open included file {written:?} ({}): {e}", f.display()),
+                ));
             }
         };
-        out.extend(parse_nested(&text, f.display().to_string().into(), prefix, resolver, depth + 1, nesting)?);
+        out.extend(parse_nested(
+            &text,
+            f.display().to_string().into(),
+            prefix,
+            resolver,
+            depth + 1,
+            nesting,
+        )?);
     }
     Ok(out)
 }
@@ -441,25 +495,41 @@ mod tests {
         std::fs::create_dir(dir.path().join("conf.d")).unwrap();
         std::fs::write(dir.path().join("conf.d/a.conf"), "server { listen 1; }\n").unwrap();
         std::fs::write(dir.path().join("conf.d/b.conf"), "server { listen 2; }\n").unwrap();
-        let d = parse_text("http { include conf.d/*.conf; include /etc/nowhere/mime.types; }", "t.conf".into(), dir.path(), &AsWritten, 0)
-            .unwrap();
+        let d = parse_text(
+            "http { include conf.d/*.conf; include /etc/nowhere/mime.types; }",
+            "t.conf".into(),
+            dir.path(),
+            &AsWritten,
+            0,
+        )
+        .unwrap();
         let http = d[0].block.as_ref().unwrap();
         assert_eq!(http[0].name, "server");
         assert_eq!(http[1].block.as_ref().unwrap()[0].args, vec!["2"]);
         assert_eq!(http[2].name, "types");
         assert!(http[2].block.as_ref().unwrap().iter().any(|t| t.name == "text/html"));
-        let e = parse_text("include missing.conf;", "t.conf".into(), dir.path(), &AsWritten, 0).unwrap_err();
+        let e = parse_text("include missing.conf;", "t.conf".into(), dir.path(), &AsWritten, 0)
+            .unwrap_err();
         assert!(e.message.contains("cannot open included file"), "{e}");
     }
 
     #[test]
     fn deep_nesting_is_a_located_error_not_a_stack_overflow() {
-        let deep = |n: usize| format!("http {{ server {{ {} }} }}", "location /a { ".repeat(n) + &"} ".repeat(n));
-        assert!(parse_text(&deep(MAX_NESTING - 2), "t.conf".into(), Path::new("/"), &AsWritten, 0).is_ok());
+        let deep = |n: usize| {
+            format!("http {{ server {{ {} }} }}", "location /a { ".repeat(n) + &"} ".repeat(n))
+        };
+        assert!(
+            parse_text(&deep(MAX_NESTING - 2), "t.conf".into(), Path::new("/"), &AsWritten, 0)
+                .is_ok()
+        );
         let e = err(&deep(4000));
         assert!(e.message.contains("deeper than 64"), "{e}");
         // "http { server { " then 14 characters a location, its brace the 13th.
-        assert_eq!((e.loc.line, e.loc.col), (1, 16 + 14 * (MAX_NESTING - 2) + 13), "at the brace that went over");
+        assert_eq!(
+            (e.loc.line, e.loc.col),
+            (1, 16 + 14 * (MAX_NESTING - 2) + 13),
+            "at the brace that went over"
+        );
         let e = err(&"http {".repeat(20_000));
         assert!(e.message.contains("deeper than 64"), "{e}");
     }
@@ -467,16 +537,29 @@ mod tests {
     #[test]
     fn includes_take_only_regular_files_and_never_echo_them() {
         let dir = tempfile::tempdir().unwrap();
-        let inc = |what: &str| parse_text(&format!("http {{ include {what}; }}"), "t.conf".into(), dir.path(), &AsWritten, 0);
+        let inc = |what: &str| {
+            parse_text(
+                &format!("http {{ include {what}; }}"),
+                "t.conf".into(),
+                dir.path(),
+                &AsWritten,
+                0,
+            )
+        };
         for dev in ["/dev/zero", "/dev/urandom"] {
             let e = inc(dev).unwrap_err();
             assert!(e.message.contains("not a regular file"), "{e}");
         }
         let fifo = dir.path().join("fifo");
-        rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_raw_mode(0o600)).unwrap();
+        rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_raw_mode(0o600))
+            .unwrap();
         assert!(inc(fifo.to_str().unwrap()).unwrap_err().message.contains("named pipe"));
         let secret = "admin:$apr1$Qxk1$secrethashvalue";
-        std::fs::write(dir.path().join("passwd"), format!("root:x:0:0:root:/root:/bin/bash\n{secret}\n")).unwrap();
+        std::fs::write(
+            dir.path().join("passwd"),
+            format!("root:x:0:0:root:/root:/bin/bash\n{secret}\n"),
+        )
+        .unwrap();
         let e = inc("passwd").unwrap_err();
         assert!(!e.to_string().contains("secrethash") && !e.to_string().contains("root:x"), "{e}");
         assert_eq!(e.loc.line, 2, "{e}");

@@ -178,7 +178,9 @@ const STEMS: &[&str] = &[
 
 /// Is `name` a directive nginx (or a module of its official image) has?
 pub fn is_nginx_directive(name: &str) -> bool {
-    STEMS.iter().any(|s| name.strip_prefix(s).is_some_and(|rest| rest.is_empty() || rest.starts_with('_')))
+    STEMS
+        .iter()
+        .any(|s| name.strip_prefix(s).is_some_and(|rest| rest.is_empty() || rest.starts_with('_')))
 }
 
 #[cfg(test)]

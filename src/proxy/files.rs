@@ -97,7 +97,10 @@ impl Cache {
 
     fn get(&self, path: &Path, mtime: SystemTime, len: u64) -> Option<Bytes> {
         let e = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        e.files.get(path.as_os_str()).filter(|(m, l, _)| *m == mtime && *l == len).map(|(_, _, b)| b.clone())
+        e.files
+            .get(path.as_os_str())
+            .filter(|(m, l, _)| *m == mtime && *l == len)
+            .map(|(_, _, b)| b.clone())
     }
 
     fn put(&self, path: OsString, mtime: SystemTime, len: u64, data: Bytes) {
@@ -145,7 +148,11 @@ pub struct Seen(std::cell::OnceCell<Option<u64>>);
 pub fn lookup(root: &Path, rel: &str, cache: &Cache, seen: &Seen) -> Found {
     use std::os::unix::ffi::OsStrExt;
     // The URI's bytes name the file, as in nginx (raw bytes come carried).
-    let path = || root.join(std::ffi::OsStr::from_bytes(&super::rawtext::to_bytes(rel.trim_start_matches('/'))));
+    let path = || {
+        root.join(std::ffi::OsStr::from_bytes(&super::rawtext::to_bytes(
+            rel.trim_start_matches('/'),
+        )))
+    };
     let Some(g) = *seen.0.get_or_init(|| cache.watcher.generation()) else {
         return look(root, &path(), cache, None).0;
     };
@@ -188,20 +195,30 @@ pub fn lookup(root: &Path, rel: &str, cache: &Cache, seen: &Seen) -> Found {
 /// The root's parent (it sees the root replaced), the root, and every
 /// directory from there down to `path`'s own.
 fn dirs_on_the_way<'a>(root: &'a Path, path: &'a Path) -> Vec<&'a Path> {
-    let mut dirs: Vec<&Path> = path.ancestors().skip(1).take_while(|d| d.starts_with(root)).collect();
+    let mut dirs: Vec<&Path> =
+        path.ancestors().skip(1).take_while(|d| d.starts_with(root)).collect();
     dirs.extend(root.parent());
     dirs.reverse();
     dirs
 }
 
-fn look(root: &Path, path: &Path, cache: &Cache, generation: Option<u64>) -> (Found, Option<PathBuf>) {
+fn look(
+    root: &Path,
+    path: &Path,
+    cache: &Cache,
+    generation: Option<u64>,
+) -> (Found, Option<PathBuf>) {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return (Found::Forbidden, None),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return (Found::Forbidden, None);
+        }
         Err(_) => return (Found::Missing, None),
     };
     // Links may point anywhere: the real path must stay inside the real root.
-    let (Some(real), Some(real_root)) = (cache.real_path(path, generation), cache.real_path(root, generation)) else {
+    let (Some(real), Some(real_root)) =
+        (cache.real_path(path, generation), cache.real_path(root, generation))
+    else {
         return (Found::Missing, None);
     };
     if !real.starts_with(&real_root) {
@@ -287,7 +304,9 @@ fn content_type_value(t: &str) -> Option<HeaderValue> {
     thread_local! {
         static TYPES: std::cell::RefCell<Memo<String, Option<HeaderValue>>> = const { std::cell::RefCell::new(Memo::new()) };
     }
-    TYPES.with(|types| types.borrow_mut().get_or_make(t, || (t.to_string(), HeaderValue::from_str(t).ok())))
+    TYPES.with(|types| {
+        types.borrow_mut().get_or_make(t, || (t.to_string(), HeaderValue::from_str(t).ok()))
+    })
 }
 
 fn etag(mtime: SystemTime, len: u64) -> String {
@@ -331,9 +350,14 @@ enum Ranges {
 /// backwards are dropped (416 when none is left); a range starting at 0
 /// that covers nothing, or ranges longer in all than the file, mean the
 /// whole file.
-#[expect(clippy::cast_possible_truncation, reason = "offsets are checked against the file length first")]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "offsets are checked against the file length first"
+)]
 fn parse_ranges(h: &str, len: u64) -> Ranges {
-    let Some(spec) = h.get(..6).filter(|p| p.eq_ignore_ascii_case("bytes=")).map(|_| &h.as_bytes()[6..]) else {
+    let Some(spec) =
+        h.get(..6).filter(|p| p.eq_ignore_ascii_case("bytes=")).map(|_| &h.as_bytes()[6..])
+    else {
         return Ranges::Whole;
     };
     let len = len as i128;
@@ -440,7 +464,9 @@ pub async fn respond(
     let inm = req.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
     let ims = req.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok());
     let not_modified = match inm {
-        Some(list) => list.split(',').any(|t| t.trim() == tag || t.trim() == "*" || t.trim().strip_prefix("W/") == Some(tag)),
+        Some(list) => list.split(',').any(|t| {
+            t.trim() == tag || t.trim() == "*" || t.trim().strip_prefix("W/") == Some(tag)
+        }),
         None => ims == Some(last_modified),
     };
     if not_modified {
@@ -450,7 +476,8 @@ pub async fn respond(
     // If-Range: the ranges hold only for the version the client has (a
     // strong ETag or the exact Last-Modified), else the whole file.
     let if_range = req.get(header::IF_RANGE).map(|v| v.to_str().unwrap_or(""));
-    let current = if_range.is_none_or(|v| if v.starts_with('"') { v == tag } else { v == last_modified });
+    let current =
+        if_range.is_none_or(|v| if v.starts_with('"') { v == tag } else { v == last_modified });
     let ranges = match req.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         Some(r) if current => parse_ranges(r, len),
         _ => Ranges::Whole,
@@ -514,7 +541,11 @@ async fn contents(path: &Path, mtime: SystemTime, len: u64, cache: &Cache) -> Op
 }
 
 /// `len` bytes of a file from `start`, to stream; else the status to answer.
-fn open_part(path: &Path, start: u64, len: u64) -> Result<std::io::Take<std::fs::File>, StatusCode> {
+fn open_part(
+    path: &Path,
+    start: u64,
+    len: u64,
+) -> Result<std::io::Take<std::fs::File>, StatusCode> {
     use std::io::{Read, Seek};
     let mut file = std::fs::File::open(path).map_err(|_| StatusCode::FORBIDDEN)?;
     if start > 0 && file.seek(std::io::SeekFrom::Start(start)).is_err() {
@@ -546,7 +577,9 @@ async fn multipart(
         })
         .collect();
     let tail = Bytes::from(format!("\r\n--{boundary}--\r\n"));
-    let total: u64 = heads.iter().map(|h| h.len() as u64).sum::<u64>() + parts.iter().map(|(s, e)| e - s).sum::<u64>() + tail.len() as u64;
+    let total: u64 = heads.iter().map(|h| h.len() as u64).sum::<u64>()
+        + parts.iter().map(|(s, e)| e - s).sum::<u64>()
+        + tail.len() as u64;
     b.status = StatusCode::PARTIAL_CONTENT;
     b.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
     b.set(header::CONTENT_TYPE, &format!("multipart/byteranges; boundary={boundary}"));
@@ -634,7 +667,8 @@ fn streamed(segments: std::collections::VecDeque<Segment>) -> Body {
             }
         }
     });
-    StreamBody::new(stream.map_ok(Frame::data).map_err(|e| Box::new(e) as super::http::BoxError)).boxed()
+    StreamBody::new(stream.map_ok(Frame::data).map_err(|e| Box::new(e) as super::http::BoxError))
+        .boxed()
 }
 
 /// How much of a large file is read at a time.
@@ -646,8 +680,13 @@ mod tests {
 
     #[test]
     fn etags_read_as_nginx_writes_them() {
-        for (secs, len) in [(0u64, 0u64), (1, 15), (1_700_000_000, 4096), (u32::MAX as u64, u64::MAX)] {
-            assert_eq!(etag(UNIX_EPOCH + std::time::Duration::from_secs(secs), len), format!("\"{secs:x}-{len:x}\""));
+        for (secs, len) in
+            [(0u64, 0u64), (1, 15), (1_700_000_000, 4096), (u32::MAX as u64, u64::MAX)]
+        {
+            assert_eq!(
+                etag(UNIX_EPOCH + std::time::Duration::from_secs(secs), len),
+                format!("\"{secs:x}-{len:x}\"")
+            );
         }
     }
 
@@ -655,9 +694,15 @@ mod tests {
     fn http_dates_stay_right_through_the_cache() {
         let at = |s: u64| UNIX_EPOCH + std::time::Duration::from_secs(s);
         for _ in 0..2 {
-            assert_eq!(crate::proxy::http::http_date(at(784111777)), "Sun, 06 Nov 1994 08:49:37 GMT");
+            assert_eq!(
+                crate::proxy::http::http_date(at(784111777)),
+                "Sun, 06 Nov 1994 08:49:37 GMT"
+            );
             // Same slot, another second.
-            assert_eq!(crate::proxy::http::http_date(at(784111781)), "Sun, 06 Nov 1994 08:49:41 GMT");
+            assert_eq!(
+                crate::proxy::http::http_date(at(784111781)),
+                "Sun, 06 Nov 1994 08:49:41 GMT"
+            );
             assert_eq!(crate::proxy::http::http_date(at(0)), "Thu, 01 Jan 1970 00:00:00 GMT");
         }
     }
@@ -707,13 +752,17 @@ mod tests {
         std::fs::write(outside.path().join("secret"), "s").unwrap();
         let root = tempfile::tempdir().unwrap();
         std::fs::write(root.path().join("ok.txt"), "ok").unwrap();
-        std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("link")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("link"))
+            .unwrap();
         std::fs::create_dir(root.path().join("d")).unwrap();
         let c = Cache::default();
         assert!(matches!(lookup(root.path(), "/ok.txt", &c, &Seen::default()), Found::File(..)));
         assert!(matches!(lookup(root.path(), "/d", &c, &Seen::default()), Found::Dir));
         assert!(matches!(lookup(root.path(), "/link", &c, &Seen::default()), Found::Forbidden));
-        assert!(matches!(lookup(root.path(), "/link", &c, &Seen::default()), Found::Forbidden), "cached verdicts too");
+        assert!(
+            matches!(lookup(root.path(), "/link", &c, &Seen::default()), Found::Forbidden),
+            "cached verdicts too"
+        );
         assert!(matches!(lookup(root.path(), "/nope", &c, &Seen::default()), Found::Missing));
     }
 
@@ -739,26 +788,46 @@ mod tests {
         std::fs::write(r.join("a/b/page.html"), "second").unwrap();
         assert_eq!(len(lookup(r, "/a/b/page.html", &c, &Seen::default())), Some(6), "rewritten");
         std::fs::remove_file(r.join("a/b/page.html")).unwrap();
-        assert!(matches!(lookup(r, "/a/b/page.html", &c, &Seen::default()), Found::Missing), "removed");
+        assert!(
+            matches!(lookup(r, "/a/b/page.html", &c, &Seen::default()), Found::Missing),
+            "removed"
+        );
         assert!(matches!(lookup(r, "/a/b/new.html", &c, &Seen::default()), Found::Missing));
         assert!(matches!(lookup(r, "/a/c/deep.html", &c, &Seen::default()), Found::Missing));
         std::fs::write(r.join("a/b/new.html"), "n").unwrap();
         assert_eq!(len(lookup(r, "/a/b/new.html", &c, &Seen::default())), Some(1), "created");
         std::fs::create_dir(r.join("a/c")).unwrap();
         std::fs::write(r.join("a/c/deep.html"), "dd").unwrap();
-        assert_eq!(len(lookup(r, "/a/c/deep.html", &c, &Seen::default())), Some(2), "created under a directory that was missing");
+        assert_eq!(
+            len(lookup(r, "/a/c/deep.html", &c, &Seen::default())),
+            Some(2),
+            "created under a directory that was missing"
+        );
         // A file swapped for a link out of the root is refused at once.
         std::os::unix::fs::symlink(outside.path().join("secret"), r.join("a/b/tmp")).unwrap();
         std::fs::rename(r.join("a/b/tmp"), r.join("a/b/new.html")).unwrap();
-        assert!(matches!(lookup(r, "/a/b/new.html", &c, &Seen::default()), Found::Forbidden), "replaced by a link");
+        assert!(
+            matches!(lookup(r, "/a/b/new.html", &c, &Seen::default()), Found::Forbidden),
+            "replaced by a link"
+        );
         // A directory on the way renamed.
         std::fs::rename(r.join("a"), r.join("z")).unwrap();
-        assert!(matches!(lookup(r, "/a/c/deep.html", &c, &Seen::default()), Found::Missing), "parent renamed");
+        assert!(
+            matches!(lookup(r, "/a/c/deep.html", &c, &Seen::default()), Found::Missing),
+            "parent renamed"
+        );
         assert_eq!(len(lookup(r, "/z/c/deep.html", &c, &Seen::default())), Some(2));
         // Permissions changed (as root they do not forbid, but the answer is fresh).
-        std::fs::set_permissions(r.join("z/c/deep.html"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        std::fs::set_permissions(
+            r.join("z/c/deep.html"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
         match lookup(r, "/z/c/deep.html", &c, &Seen::default()) {
-            Found::File(f) => assert_eq!(std::os::unix::fs::PermissionsExt::mode(&f.meta.permissions()) & 0o777, 0o600),
+            Found::File(f) => assert_eq!(
+                std::os::unix::fs::PermissionsExt::mode(&f.meta.permissions()) & 0o777,
+                0o600
+            ),
             _ => panic!("still a file"),
         }
     }

@@ -26,12 +26,17 @@ use super::upstream::Group;
 /// escaped when the client's URI was percent-encoded or the URI was
 /// rewritten (else its bytes as they are), then `?` and `$args`.
 pub fn upstream_uri(p: &ProxyPass, r: &Req) -> String {
-    if p.uri.is_none() && !r.uri_changed && r.vars.authority.as_deref().is_none_or(|_| r.vars.request_uri.starts_with('/')) {
+    if p.uri.is_none()
+        && !r.uri_changed
+        && r.vars.authority.as_deref().is_none_or(|_| r.vars.request_uri.starts_with('/'))
+    {
         return r.vars.request_uri.clone();
     }
     let valid_location = !r.rewritten_break;
     let (prefix, loc_len) = match (&p.uri, &r.matched_prefix) {
-        (Some(part), Some(m)) if valid_location && r.vars.uri.starts_with(m.as_str()) => (part.as_str(), m.len()),
+        (Some(part), Some(m)) if valid_location && r.vars.uri.starts_with(m.as_str()) => {
+            (part.as_str(), m.len())
+        }
         (Some(part), _) if valid_location => (part.as_str(), 0),
         _ => ("", 0),
     };
@@ -100,7 +105,13 @@ enum Sending {
 /// those proxy_set_header replaces. Upgrade and Connection reach the
 /// upstream only through proxy_set_header, as in nginx: a client's Upgrade
 /// is no reason to switch protocols where the configuration did not ask.
-fn request_head(rt: &Runtime, conf: &super::config::LocConf, r: &Req, uri: &str, sending: Sending) -> Vec<u8> {
+fn request_head(
+    rt: &Runtime,
+    conf: &super::config::LocConf,
+    r: &Req,
+    uri: &str,
+    sending: Sending,
+) -> Vec<u8> {
     let ctx = Ctx { rv: &r.vars, maps: &rt.config.http.maps };
     let mut out = Vec::with_capacity(256 + 64 * r.vars.headers.len());
     out.extend_from_slice(r.method.as_str().as_bytes());
@@ -143,13 +154,18 @@ fn request_head(rt: &Runtime, conf: &super::config::LocConf, r: &Req, uri: &str,
         push_header(&mut out, k.as_str().as_bytes(), v.as_bytes());
     }
     for (k, v) in &r.vars.raw_headers {
-        if HOP_BY_HOP.contains(k) || named.contains(k) || conf.proxy_set_headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(k.as_str())) {
+        if HOP_BY_HOP.contains(k)
+            || named.contains(k)
+            || conf.proxy_set_headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(k.as_str()))
+        {
             continue;
         }
         push_header(&mut out, k.as_str().as_bytes(), v);
     }
     match sending {
-        Sending::Length(n) => push_header(&mut out, b"Content-Length", itoa::Buffer::new().format(n).as_bytes()),
+        Sending::Length(n) => {
+            push_header(&mut out, b"Content-Length", itoa::Buffer::new().format(n).as_bytes())
+        }
         Sending::Chunked => push_header(&mut out, b"Transfer-Encoding", b"chunked"),
         Sending::None | Sending::Declared => {}
     }
@@ -185,7 +201,9 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
         }
     }
     let sending = match (&buffered, &streamed) {
-        (Some(b), _) if b.is_empty() && !r.vars.headers.contains_key(header::CONTENT_LENGTH) => Sending::None,
+        (Some(b), _) if b.is_empty() && !r.vars.headers.contains_key(header::CONTENT_LENGTH) => {
+            Sending::None
+        }
         (Some(b), _) => Sending::Length(b.len()),
         (None, Some(b)) if b.declared().is_some() => Sending::Declared,
         (None, Some(_)) => Sending::Chunked,
@@ -224,7 +242,11 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
     let started = Instant::now();
     let mut status = 502;
     let no_live = |r: &Req| {
-        rt.logs.error(&format!("no live upstreams while connecting to upstream \"{}\", client: {}", p.target, r.vars.remote.ip()));
+        rt.logs.error(&format!(
+            "no live upstreams while connecting to upstream \"{}\", client: {}",
+            p.target,
+            r.vars.remote.ip()
+        ));
     };
     loop {
         let next = alternates.pop_front();
@@ -273,7 +295,14 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
                 a.push(':');
                 a.push_str(itoa::Buffer::new().format(port));
                 next_entry(&mut r.vars.upstream_status).push_str("502");
-                peer_failed(rt, group, idx, &format!("upstream \"{host}:{port}\" is unavailable ({why})"), r, None);
+                peer_failed(
+                    rt,
+                    group,
+                    idx,
+                    &format!("upstream \"{host}:{port}\" is unavailable ({why})"),
+                    r,
+                    None,
+                );
                 if replayable {
                     continue;
                 }
@@ -286,7 +315,11 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
         super::vars::addr_into(&addr, list);
         let body: Option<super::http::Body> = match (&buffered, streamed.take()) {
             (Some(b), _) if !b.is_empty() => Some(b.body()),
-            (_, Some(s)) => Some(BodyExt::boxed(BodyExt::map_err(s, |e| -> super::http::BoxError { Box::new(e) }))),
+            (_, Some(s)) => {
+                Some(BodyExt::boxed(BodyExt::map_err(s, |e| -> super::http::BoxError {
+                    Box::new(e)
+                })))
+            }
             _ => None,
         };
         let exchange = client::Exchange {
@@ -315,17 +348,29 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
                 return respond(rt, conf, p, r, answer);
             }
             // The client's body broke a limit while streaming: nginx's answer, not the upstream's fault.
-            Err(client::Failure::RequestBody(e)) if e.downcast_ref::<super::http1::BodyError>().is_some() => {
-                return Outcome::Status(e.downcast_ref::<super::http1::BodyError>().map_or(400, |e| e.status()));
+            Err(client::Failure::RequestBody(e))
+                if e.downcast_ref::<super::http1::BodyError>().is_some() =>
+            {
+                return Outcome::Status(
+                    e.downcast_ref::<super::http1::BodyError>().map_or(400, |e| e.status()),
+                );
             }
             Err(f) => {
                 status = f.status();
-                next_entry(&mut r.vars.upstream_status).push_str(itoa::Buffer::new().format(status));
+                next_entry(&mut r.vars.upstream_status)
+                    .push_str(itoa::Buffer::new().format(status));
                 if spread {
                     let (max_fails, fail_timeout) = limits(idx);
                     rt.upstreams.addr_failed(&p.target, addr, max_fails, fail_timeout);
                 }
-                peer_failed(rt, group.filter(|_| !spread), idx, &f.describe(&addr), r, Some((&addr, &uri)));
+                peer_failed(
+                    rt,
+                    group.filter(|_| !spread),
+                    idx,
+                    &f.describe(&addr),
+                    r,
+                    Some((&addr, &uri)),
+                );
                 if replayable && f.retry_elsewhere() {
                     continue;
                 }
@@ -347,8 +392,20 @@ fn next_entry(list: &mut String) -> &mut String {
 }
 
 /// Logs a failed attempt at a peer and counts it against the peer.
-fn peer_failed(rt: &Runtime, group: Option<&Group>, idx: usize, what: &str, r: &Req, upstream: Option<(&SocketAddr, &str)>) {
-    let mut line = format!("{what}, client: {}, request: \"{} {}\"", r.vars.remote.ip(), r.vars.method, r.vars.request_uri);
+fn peer_failed(
+    rt: &Runtime,
+    group: Option<&Group>,
+    idx: usize,
+    what: &str,
+    r: &Req,
+    upstream: Option<(&SocketAddr, &str)>,
+) {
+    let mut line = format!(
+        "{what}, client: {}, request: \"{} {}\"",
+        r.vars.remote.ip(),
+        r.vars.method,
+        r.vars.request_uri
+    );
     if let Some((addr, uri)) = upstream {
         line.push_str(&format!(", upstream: \"http://{addr}{uri}\""));
     }
@@ -359,8 +416,14 @@ fn peer_failed(rt: &Runtime, group: Option<&Group>, idx: usize, what: &str, r: &
 }
 
 /// The headers of an answer that follow its X-Accel-Redirect, as nginx's.
-const CARRIED: [HeaderName; 6] =
-    [header::CONTENT_TYPE, header::SET_COOKIE, header::CONTENT_DISPOSITION, header::CACHE_CONTROL, header::EXPIRES, header::ACCEPT_RANGES];
+const CARRIED: [HeaderName; 6] = [
+    header::CONTENT_TYPE,
+    header::SET_COOKIE,
+    header::CONTENT_DISPOSITION,
+    header::CACHE_CONTROL,
+    header::EXPIRES,
+    header::ACCEPT_RANGES,
+];
 
 /// X-Accel-Redirect: the answer's body is dropped (and its connection
 /// closed) and the request goes on, as a GET, at the URI or named
@@ -391,9 +454,18 @@ fn accel_redirect(r: &mut Req, target: &[u8], headers: &HeaderMap) -> Outcome {
     Outcome::Internal(target.into_owned())
 }
 
-fn respond(rt: &Runtime, conf: &super::config::LocConf, p: &ProxyPass, r: &mut Req, answer: client::Answer) -> Outcome {
+fn respond(
+    rt: &Runtime,
+    conf: &super::config::LocConf,
+    p: &ProxyPass,
+    r: &mut Req,
+    answer: client::Answer,
+) -> Outcome {
     let status = answer.status;
-    if conf.proxy_intercept_errors && status.as_u16() >= 300 && conf.error_pages.iter().any(|e| e.codes.contains(&status.as_u16())) {
+    if conf.proxy_intercept_errors
+        && status.as_u16() >= 300
+        && conf.error_pages.iter().any(|e| e.codes.contains(&status.as_u16()))
+    {
         return Outcome::Status(status.as_u16());
     }
     if let Some(target) = answer.accel_redirect.as_ref().filter(|_| !conf.ignore_accel_redirect) {
@@ -428,7 +500,13 @@ fn respond(rt: &Runtime, conf: &super::config::LocConf, p: &ProxyPass, r: &mut R
 }
 
 /// proxy_redirect: `default` maps the proxied URL back to the location.
-fn rewrite_location(rt: &Runtime, conf: &super::config::LocConf, p: &ProxyPass, r: &Req, h: &mut HeaderMap) {
+fn rewrite_location(
+    rt: &Runtime,
+    conf: &super::config::LocConf,
+    p: &ProxyPass,
+    r: &Req,
+    h: &mut HeaderMap,
+) {
     let Some(loc) = h.get(header::LOCATION).and_then(|v| v.to_str().ok()).map(String::from) else {
         return;
     };
@@ -440,9 +518,12 @@ fn rewrite_location(rt: &Runtime, conf: &super::config::LocConf, p: &ProxyPass, 
             }
             _ => return,
         },
-        Redirect::Rules(rules) => {
-            rules.iter().map(|(from, to)| (from.clone(), to.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps }))).collect()
-        }
+        Redirect::Rules(rules) => rules
+            .iter()
+            .map(|(from, to)| {
+                (from.clone(), to.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps }))
+            })
+            .collect(),
     };
     for (from, to) in rules {
         if let Some(rest) = loc.strip_prefix(from.as_str()) {
@@ -466,7 +547,12 @@ mod tests {
             let s = String::from_utf8_lossy(&[b]).into_owned();
             assert_eq!(is_token(&s), want && s.len() == 1, "byte {b:#x}");
         }
-        assert!(is_token("X-Forwarded-For") && !is_token("") && !is_token("Bad Name") && !is_token("a:b"));
+        assert!(
+            is_token("X-Forwarded-For")
+                && !is_token("")
+                && !is_token("Bad Name")
+                && !is_token("a:b")
+        );
     }
 
     #[test]
@@ -489,7 +575,11 @@ mod tests {
             h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
         }
         let named = connection_named(&h);
-        let left: Vec<&str> = h.keys().filter(|k| !is_hop_by_hop(k) && !named.contains(k)).map(|k| k.as_str()).collect();
+        let left: Vec<&str> = h
+            .keys()
+            .filter(|k| !is_hop_by_hop(k) && !named.contains(k))
+            .map(|k| k.as_str())
+            .collect();
         assert_eq!(left, ["x-kept", "content-type"]);
     }
 }

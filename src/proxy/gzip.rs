@@ -20,17 +20,25 @@ use super::http::{Body, BoxError};
 const MIN_LENGTH: u64 = 20;
 
 fn accepts_gzip(req: &HeaderMap) -> bool {
-    req.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|e| {
-        let mut parts = e.trim().split(';');
-        let name = parts.next().unwrap_or("").trim();
-        let q_zero = parts.any(|p| p.trim().replace(' ', "") == "q=0");
-        (name.eq_ignore_ascii_case("gzip") || name == "*") && !q_zero
-    })
+    req.get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|e| {
+            let mut parts = e.trim().split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let q_zero = parts.any(|p| p.trim().replace(' ', "") == "q=0");
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !q_zero
+        })
 }
 
 /// Compresses the response when the configuration, the client and the response allow.
 pub fn maybe(conf: &LocConf, req: &HeaderMap, resp: Response<Body>) -> Response<Body> {
-    if !conf.gzip || resp.status() != StatusCode::OK || !accepts_gzip(req) || resp.headers().contains_key(header::CONTENT_ENCODING) {
+    if !conf.gzip
+        || resp.status() != StatusCode::OK
+        || !accepts_gzip(req)
+        || resp.headers().contains_key(header::CONTENT_ENCODING)
+    {
         return resp;
     }
     let ct = resp
@@ -43,8 +51,13 @@ pub fn maybe(conf: &LocConf, req: &HeaderMap, resp: Response<Body>) -> Response<
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    let listed = ct == "text/html" || conf.gzip_types.iter().any(|t| t == "*" || t.eq_ignore_ascii_case(&ct));
-    let length = resp.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let listed = ct == "text/html"
+        || conf.gzip_types.iter().any(|t| t == "*" || t.eq_ignore_ascii_case(&ct));
+    let length = resp
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     if !listed || length.is_some_and(|l| l < MIN_LENGTH) {
         return resp;
     }
@@ -53,7 +66,12 @@ pub fn maybe(conf: &LocConf, req: &HeaderMap, resp: Response<Body>) -> Response<
     parts.headers.remove(header::ACCEPT_RANGES);
     parts.headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     // A weak validator: the bytes sent are not the file's.
-    let weak = parts.headers.get(header::ETAG).and_then(|v| v.to_str().ok()).filter(|e| !e.starts_with("W/")).map(|e| format!("W/{e}"));
+    let weak = parts
+        .headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .filter(|e| !e.starts_with("W/"))
+        .map(|e| format!("W/{e}"));
     if let Some(v) = weak.and_then(|e| HeaderValue::from_str(&e).ok()) {
         parts.headers.insert(header::ETAG, v);
     }
@@ -70,7 +88,10 @@ impl HttpBody for GzBody {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         loop {
             if self.encoder.is_none() {
                 return Poll::Ready(None);

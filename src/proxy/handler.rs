@@ -34,7 +34,13 @@ fn split_target(target: &str) -> (&str, &str) {
 }
 
 /// The variables of a request as far as its head goes.
-fn request_vars(method: Method, target: String, protocol: &'static str, headers: hyper::HeaderMap, peers: Peers) -> RequestVars {
+fn request_vars(
+    method: Method,
+    target: String,
+    protocol: &'static str,
+    headers: hyper::HeaderMap,
+    peers: Peers,
+) -> RequestVars {
     let Peers { remote, remote_text, local, .. } = peers;
     let (path, args) = split_target(&target);
     let args = args.to_string();
@@ -82,7 +88,8 @@ fn request_vars(method: Method, target: String, protocol: &'static str, headers:
 /// nginx logs it, by the server the address (and Host, when read) selects.
 pub fn refused(rt: Arc<Runtime>, r: super::http1::Refused, peers: Peers) -> Response<Body> {
     let mut words = r.line.splitn(3, ' ');
-    let method = words.next().and_then(|m| Method::from_bytes(m.as_bytes()).ok()).unwrap_or(Method::GET);
+    let method =
+        words.next().and_then(|m| Method::from_bytes(m.as_bytes()).ok()).unwrap_or(Method::GET);
     let mut vars = request_vars(method, String::new(), "HTTP/1.1", hyper::HeaderMap::new(), peers);
     vars.request_line = Some(r.line.clone());
     let server = routes::select_server(&rt.config, peers.local, "").cloned();
@@ -104,10 +111,15 @@ pub fn refused(rt: Arc<Runtime>, r: super::http1::Refused, peers: Peers) -> Resp
 
 /// Answers one request, with the send_timeout of the location that
 /// answered. The access log line is written when the body ends.
-pub async fn handle(rt: Arc<Runtime>, req: Box<super::http1::Request>, peers: Peers) -> (Response<Body>, Option<std::time::Duration>) {
+pub async fn handle(
+    rt: Arc<Runtime>,
+    req: Box<super::http1::Request>,
+    peers: Peers,
+) -> (Response<Body>, Option<std::time::Duration>) {
     let super::http1::Request { head, body, upgrade, .. } = *req;
     let head_len = head.len as u64;
-    let mut vars = request_vars(head.method.clone(), head.target, head.protocol, head.headers, peers);
+    let mut vars =
+        request_vars(head.method.clone(), head.target, head.protocol, head.headers, peers);
     vars.head_length = head_len;
     vars.authority = head.authority;
     vars.uri = head.uri;
@@ -148,7 +160,12 @@ fn date_now() -> Option<HeaderValue> {
     DATE.with(|d| {
         let mut d = d.borrow_mut();
         if d.0 != secs {
-            *d = (secs, super::time::with_time(now, super::time::TimeFormat::Http, &mut |t| HeaderValue::from_str(t).ok()));
+            *d = (
+                secs,
+                super::time::with_time(now, super::time::TimeFormat::Http, &mut |t| {
+                    HeaderValue::from_str(t).ok()
+                }),
+            );
         }
         d.1.clone()
     })
@@ -162,7 +179,8 @@ fn finish(
 ) -> (Response<Body>, Option<std::time::Duration>) {
     // server_tokens off: the name without the version, as nginx does.
     let tokens = conf.is_none_or(|c| c.server_tokens);
-    let server = if tokens { rt.server_header.clone() } else { HeaderValue::from_static("rcompose") };
+    let server =
+        if tokens { rt.server_header.clone() } else { HeaderValue::from_static("rcompose") };
     resp.headers_mut().insert(header::SERVER, server);
     if !resp.headers().contains_key(header::DATE)
         && let Some(v) = date_now()
@@ -178,7 +196,12 @@ fn finish(
 
 /// Runs rewrite steps; returns an outcome when they decide the answer.
 /// `Some(Ok(true))` means the URI changed and the location must be searched again.
-fn run_steps(steps: &[Step], r: &mut Req, maps: &[MapDef], default_type: &str) -> Result<bool, Box<Outcome>> {
+fn run_steps(
+    steps: &[Step],
+    r: &mut Req,
+    maps: &[MapDef],
+    default_type: &str,
+) -> Result<bool, Box<Outcome>> {
     let mut research = false;
     for step in steps {
         match step {
@@ -219,8 +242,12 @@ fn run_steps(steps: &[Step], r: &mut Req, maps: &[MapDef], default_type: &str) -
                 let external = new_uri.starts_with("http://") || new_uri.starts_with("https://");
                 if external || matches!(flag, Flag::Redirect | Flag::Permanent) {
                     let args = new_args.unwrap_or_else(|| r.vars.args.clone());
-                    let location = if args.is_empty() { new_uri } else { format!("{new_uri}?{args}") };
-                    return Err(Box::new(Outcome::Redirect(if *flag == Flag::Permanent { 301 } else { 302 }, location)));
+                    let location =
+                        if args.is_empty() { new_uri } else { format!("{new_uri}?{args}") };
+                    return Err(Box::new(Outcome::Redirect(
+                        if *flag == Flag::Permanent { 301 } else { 302 },
+                        location,
+                    )));
                 }
                 r.vars.uri = new_uri;
                 if let Some(a) = new_args {
@@ -242,17 +269,25 @@ fn run_steps(steps: &[Step], r: &mut Req, maps: &[MapDef], default_type: &str) -
 }
 
 /// The phases, with internal redirects (at most ten, as nginx allows).
-async fn process(rt: &Runtime, server: &Arc<Server>, r: &mut Req) -> (Response<Body>, Arc<LocConf>) {
+async fn process(
+    rt: &Runtime,
+    server: &Arc<Server>,
+    r: &mut Req,
+) -> (Response<Body>, Arc<LocConf>) {
     let maps = &rt.config.http.maps;
     let mut conf = server.conf.clone();
     let mut error_status: Option<u16> = None;
     let mut named: Option<String> = None;
-    let mut outcome = run_steps(&server.steps, r, maps, &server.conf.default_type).err().map(|b| *b);
+    let mut outcome =
+        run_steps(&server.steps, r, maps, &server.conf.default_type).err().map(|b| *b);
     for _ in 0..12 {
         if outcome.is_none() {
             // Find the location for the current URI (or the named one).
             let matched: Option<Matched> = match named.take() {
-                Some(n) => server.named.get(&n).map(|l| Matched { location: l.clone(), captures: Vec::new() }),
+                Some(n) => server
+                    .named
+                    .get(&n)
+                    .map(|l| Matched { location: l.clone(), captures: Vec::new() }),
                 None => routes::find_location(&server.locations, &r.vars.uri),
             };
             let Some(m) = matched else {
@@ -274,8 +309,13 @@ async fn process(rt: &Runtime, server: &Arc<Server>, r: &mut Req) -> (Response<B
                 continue;
             }
             // Body size limit, for the location that answers.
-            let declared: u64 =
-                r.vars.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+            let declared: u64 = r
+                .vars
+                .headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             if conf.client_max_body_size > 0 && declared > conf.client_max_body_size {
                 outcome = Some(Outcome::Status(413));
                 continue;
@@ -330,7 +370,9 @@ async fn process(rt: &Runtime, server: &Arc<Server>, r: &mut Req) -> (Response<B
                     return (plain_status(StatusCode::BAD_REQUEST), conf);
                 }
                 // error_page, once per request (recursive_error_pages off).
-                let page = (error_status.is_none()).then(|| conf.error_pages.iter().find(|p| p.codes.contains(&code)).cloned()).flatten();
+                let page = (error_status.is_none())
+                    .then(|| conf.error_pages.iter().find(|p| p.codes.contains(&code)).cloned())
+                    .flatten();
                 match page {
                     Some(p) => {
                         let target = p.uri.eval(&Ctx { rv: &r.vars, maps });
@@ -352,7 +394,8 @@ async fn process(rt: &Runtime, server: &Arc<Server>, r: &mut Req) -> (Response<B
                         }
                     }
                     None => {
-                        let status = StatusCode::from_u16(error_status.unwrap_or(code)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                        let status = StatusCode::from_u16(error_status.unwrap_or(code))
+                            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                         let mut resp = plain_status(StatusCode::from_u16(code).unwrap_or(status));
                         *resp.status_mut() = status;
                         if r.method == Method::HEAD {
@@ -375,7 +418,11 @@ fn absolute(r: &Req, url: &str) -> String {
     }
     let port = r.vars.local.port();
     let host = r.vars.host();
-    if port == 80 { format!("{}://{host}{url}", r.vars.scheme) } else { format!("{}://{host}:{port}{url}", r.vars.scheme) }
+    if port == 80 {
+        format!("{}://{host}{url}", r.vars.scheme)
+    } else {
+        format!("{}://{host}:{port}{url}", r.vars.scheme)
+    }
 }
 
 async fn content(rt: &Runtime, loc: &Arc<Location>, r: &mut Req) -> Outcome {
@@ -396,12 +443,21 @@ fn host_dir(rt: &Runtime, r: &Req, t: &Template) -> Option<Arc<Path>> {
     {
         return known.clone();
     }
-    map_written(&rt.prefix, &*rt.paths, &t.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps })).map(Arc::from)
+    map_written(&rt.prefix, &*rt.paths, &t.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps }))
+        .map(Arc::from)
 }
 
 /// The host folder a location serves from, and the path of the URI in it.
-fn document<'u>(rt: &Runtime, conf: &LocConf, loc: Option<&Arc<Location>>, r: &Req, uri: &'u str) -> Option<(Arc<Path>, Cow<'u, str>)> {
-    if let (Some(alias), Some(Matcher::Prefix { path, .. })) = (&conf.alias, loc.map(|l| &l.matcher)) {
+fn document<'u>(
+    rt: &Runtime,
+    conf: &LocConf,
+    loc: Option<&Arc<Location>>,
+    r: &Req,
+    uri: &'u str,
+) -> Option<(Arc<Path>, Cow<'u, str>)> {
+    if let (Some(alias), Some(Matcher::Prefix { path, .. })) =
+        (&conf.alias, loc.map(|l| &l.matcher))
+    {
         let base = host_dir(rt, r, alias)?;
         let rest = uri.strip_prefix(path.as_str()).unwrap_or(uri);
         return Some((base, Cow::Owned(format!("/{}", rest.trim_start_matches('/')))));
@@ -415,14 +471,21 @@ fn content_type<'a>(conf: &'a LocConf, path: &std::path::Path) -> &'a str {
     let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     let found = match name.rsplit_once('.') {
         // Most names are lowercase already: looked up as they are, unallocated.
-        Some((_, e)) if e.bytes().any(|b| b.is_ascii_uppercase()) => conf.types.get(&e.to_ascii_lowercase()),
+        Some((_, e)) if e.bytes().any(|b| b.is_ascii_uppercase()) => {
+            conf.types.get(&e.to_ascii_lowercase())
+        }
         Some((_, e)) => conf.types.get(e),
         None => None,
     };
     found.unwrap_or(&conf.default_type)
 }
 
-async fn static_content(rt: &Runtime, conf: &Arc<LocConf>, loc: Option<&Arc<Location>>, r: &mut Req) -> Outcome {
+async fn static_content(
+    rt: &Runtime,
+    conf: &Arc<LocConf>,
+    loc: Option<&Arc<Location>>,
+    r: &mut Req,
+) -> Outcome {
     if !matches!(r.method, Method::GET | Method::HEAD) && r.method != Method::POST {
         return Outcome::Status(405);
     }
@@ -437,7 +500,9 @@ async fn static_content(rt: &Runtime, conf: &Arc<LocConf>, loc: Option<&Arc<Loca
             if name.starts_with('/') {
                 return Outcome::Internal(name);
             }
-            if let Found::File(..) = files::lookup(&root, &[&rel, name.as_str()].concat(), &rt.cache, &r.seen) {
+            if let Found::File(..) =
+                files::lookup(&root, &[&rel, name.as_str()].concat(), &rt.cache, &r.seen)
+            {
                 return Outcome::Internal([uri.as_str(), name.as_str()].concat());
             }
         }
@@ -449,7 +514,8 @@ async fn static_content(rt: &Runtime, conf: &Arc<LocConf>, loc: Option<&Arc<Loca
     match files::lookup(&root, &rel, &rt.cache, &r.seen) {
         Found::File(f) => serve_file(rt, conf, r, f).await,
         Found::Dir => {
-            let args = if r.vars.args.is_empty() { String::new() } else { format!("?{}", r.vars.args) };
+            let args =
+                if r.vars.args.is_empty() { String::new() } else { format!("?{}", r.vars.args) };
             Outcome::Redirect(301, format!("{}/{args}", routes::escape_uri(&uri)))
         }
         Found::Forbidden => Outcome::Status(403),
@@ -471,7 +537,13 @@ async fn serve_file(rt: &Runtime, conf: &LocConf, r: &mut Req, f: Arc<files::Fil
     Outcome::Done(resp)
 }
 
-async fn try_files(rt: &Runtime, conf: &Arc<LocConf>, loc: &Arc<Location>, list: &[Template], r: &mut Req) -> Outcome {
+async fn try_files(
+    rt: &Runtime,
+    conf: &Arc<LocConf>,
+    loc: &Arc<Location>,
+    list: &[Template],
+    r: &mut Req,
+) -> Outcome {
     let maps = &rt.config.http.maps;
     let (fallback, candidates) = list.split_last().expect("two or more, checked at load");
     for c in candidates {
@@ -486,8 +558,15 @@ async fn try_files(rt: &Runtime, conf: &Arc<LocConf>, loc: &Arc<Location>, list:
             Found::Dir if value.ends_with('/') => {
                 // A directory asked for without its slash: redirected to add it, as nginx does.
                 if !r.vars.uri.ends_with('/') {
-                    let args = if r.vars.args.is_empty() { String::new() } else { format!("?{}", r.vars.args) };
-                    return Outcome::Redirect(301, format!("{}/{args}", routes::escape_uri(&r.vars.uri)));
+                    let args = if r.vars.args.is_empty() {
+                        String::new()
+                    } else {
+                        format!("?{}", r.vars.args)
+                    };
+                    return Outcome::Redirect(
+                        301,
+                        format!("{}/{args}", routes::escape_uri(&r.vars.uri)),
+                    );
                 }
                 r.vars.uri = value;
                 r.uri_changed = true;
@@ -514,7 +593,13 @@ async fn try_files(rt: &Runtime, conf: &Arc<LocConf>, loc: &Arc<Location>, list:
 }
 
 /// add_header and expires, for the statuses nginx adds them to.
-fn decorate(rt: &Runtime, conf: &LocConf, r: &Req, mut resp: Response<Body>, status: Option<StatusCode>) -> Response<Body> {
+fn decorate(
+    rt: &Runtime,
+    conf: &LocConf,
+    r: &Req,
+    mut resp: Response<Body>,
+    status: Option<StatusCode>,
+) -> Response<Body> {
     if let Some(s) = status {
         *resp.status_mut() = s;
     }
@@ -545,11 +630,18 @@ fn decorate(rt: &Runtime, conf: &LocConf, r: &Req, mut resp: Response<Body>, sta
         let (expires, cc) = match e {
             Expires::Off => (None, None),
             Expires::Epoch => (Some(SystemTime::UNIX_EPOCH), Some("no-cache".to_string())),
-            Expires::Max => {
-                (Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(2_147_483_647)), Some("max-age=315360000".to_string()))
-            }
-            Expires::Seconds(s) if *s < 0 => (Some(now - std::time::Duration::from_secs(s.unsigned_abs())), Some("no-cache".to_string())),
-            Expires::Seconds(s) => (Some(now + std::time::Duration::from_secs(*s as u64)), Some(format!("max-age={s}"))),
+            Expires::Max => (
+                Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(2_147_483_647)),
+                Some("max-age=315360000".to_string()),
+            ),
+            Expires::Seconds(s) if *s < 0 => (
+                Some(now - std::time::Duration::from_secs(s.unsigned_abs())),
+                Some("no-cache".to_string()),
+            ),
+            Expires::Seconds(s) => (
+                Some(now + std::time::Duration::from_secs(*s as u64)),
+                Some(format!("max-age={s}")),
+            ),
         };
         if let Some(t) = expires
             && let Ok(v) = HeaderValue::from_str(&super::http::http_date(t))
@@ -570,7 +662,9 @@ fn decorate(rt: &Runtime, conf: &LocConf, r: &Req, mut resp: Response<Body>, sta
         if value.is_empty() {
             continue;
         }
-        if let (Ok(n), Ok(v)) = (header::HeaderName::from_bytes(ah.name.as_bytes()), HeaderValue::from_str(&value)) {
+        if let (Ok(n), Ok(v)) =
+            (header::HeaderName::from_bytes(ah.name.as_bytes()), HeaderValue::from_str(&value))
+        {
             resp.headers_mut().append(n, v);
         }
     }

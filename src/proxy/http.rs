@@ -29,7 +29,9 @@ pub fn default_page(status: StatusCode) -> String {
 }
 
 fn page_text(title: &str) -> String {
-    format!("<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n{STATUS_TEXT_FOOTER}")
+    format!(
+        "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n{STATUS_TEXT_FOOTER}"
+    )
 }
 
 pub(crate) fn page_response(status: StatusCode, title: &str) -> Response<Body> {

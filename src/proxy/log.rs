@@ -106,7 +106,12 @@ pub fn render(format: &LogFormat, ctx: &Ctx<'_>) -> String {
 
 impl Logs {
     pub fn new(sink: Sink, error_path: Option<PathBuf>) -> Logs {
-        Logs { sink, files: Mutex::new(Default::default()), error_path, error_file: Mutex::new(None) }
+        Logs {
+            sink,
+            files: Mutex::new(Default::default()),
+            error_path,
+            error_file: Mutex::new(None),
+        }
     }
 
     /// Opens every configured log file now, so a bad path fails at start as in nginx.
@@ -134,11 +139,17 @@ impl Logs {
         }
         let opened = match map(written) {
             None => None,
-            Some(p) => Some(Arc::new(
-                open_append(&p).map_err(|e| std::io::Error::new(e.kind(), format!("open() \"{}\" failed ({e})", p.display())))?,
-            )),
+            Some(p) => Some(Arc::new(open_append(&p).map_err(|e| {
+                std::io::Error::new(e.kind(), format!("open() \"{}\" failed ({e})", p.display()))
+            })?)),
         };
-        Ok(self.files.lock().unwrap_or_else(|e| e.into_inner()).entry(written.to_string()).or_insert(opened).clone())
+        Ok(self
+            .files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(written.to_string())
+            .or_insert(opened)
+            .clone())
     }
 
     /// Appends one line to the access log `path` names.
@@ -155,7 +166,11 @@ impl Logs {
 
     /// An error log line (upstream failures), nginx-style.
     pub fn error(&self, msg: &str) {
-        let line = format!("{} [error] {}#0: {msg}", chrono::Local::now().format("%Y/%m/%d %H:%M:%S"), std::process::id());
+        let line = format!(
+            "{} [error] {}#0: {msg}",
+            chrono::Local::now().format("%Y/%m/%d %H:%M:%S"),
+            std::process::id()
+        );
         match (&self.sink, &self.error_path) {
             (Sink::Lines(f), _) => f(&line),
             (Sink::Files { .. }, Some(p)) => {
@@ -172,12 +187,20 @@ impl Logs {
     }
 
     /// Wraps the response so its access line is written when the body ends.
-    pub fn wrap(self: &Arc<Self>, conf: &LocConf, http: &Http, vars: RequestVars, resp: Response<Body>) -> Response<Body> {
+    pub fn wrap(
+        self: &Arc<Self>,
+        conf: &LocConf,
+        http: &Http,
+        vars: RequestVars,
+        resp: Response<Body>,
+    ) -> Response<Body> {
         let targets = match &conf.access_log {
             AccessLog::Files(list) if !list.is_empty() => list.clone(),
             _ => return resp,
         };
-        let header_bytes = 17 + resp.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>() as u64;
+        let header_bytes = 17
+            + resp.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>()
+                as u64;
         let mut vars = vars;
         // Copied only when printed: a copy of every header map costs each
         // request several allocations.
@@ -197,7 +220,12 @@ impl Logs {
             inner: body,
             sent: 0,
             header_bytes,
-            pending: Some(Pending { logs: self.clone(), vars, targets, formats: http.log_formats.clone() }),
+            pending: Some(Pending {
+                logs: self.clone(),
+                vars,
+                targets,
+                formats: http.log_formats.clone(),
+            }),
         };
         Response::from_parts(parts, logged.boxed())
     }
@@ -244,7 +272,10 @@ impl HttpBody for LoggedBody {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let r = Pin::new(&mut self.inner).poll_frame(cx);
         match &r {
             Poll::Ready(Some(Ok(f))) => {
@@ -275,7 +306,9 @@ mod tests {
     fn lines_from_many_threads_stay_whole_and_unmapped_paths_are_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path().to_path_buf();
-        let map: PathFn = Box::new(move |p: &str| (!p.starts_with("/nowhere")).then(|| base.join(p.trim_start_matches('/'))));
+        let map: PathFn = Box::new(move |p: &str| {
+            (!p.starts_with("/nowhere")).then(|| base.join(p.trim_start_matches('/')))
+        });
         let logs = Arc::new(Logs::new(Sink::Files { map }, Some(dir.path().join("e/error.log"))));
         let writers: Vec<_> = (0..4)
             .map(|t| {
@@ -293,7 +326,10 @@ mod tests {
         }
         let text = std::fs::read_to_string(dir.path().join("var/log/a.log")).unwrap();
         assert_eq!(text.lines().count(), 2000);
-        assert!(text.lines().all(|l| l.len() > 100 && l.ends_with(&"x".repeat(100))), "a line was torn");
+        assert!(
+            text.lines().all(|l| l.len() > 100 && l.ends_with(&"x".repeat(100))),
+            "a line was torn"
+        );
         assert!(!dir.path().join("nowhere").exists());
         logs.error("upstream boom");
         let errors = std::fs::read_to_string(dir.path().join("e/error.log")).unwrap_or_default();

@@ -88,7 +88,15 @@ mod tests {
 
     #[test]
     fn every_byte_string_comes_back_as_it_was() {
-        let samples: [&[u8]; 7] = [b"/plain", b"/\xff", b"/caf\xc3\xa9", b"/\xc3", b"\xef\x9e\x80 carried char", b"\xf4\x90\x80\x80", b""];
+        let samples: [&[u8]; 7] = [
+            b"/plain",
+            b"/\xff",
+            b"/caf\xc3\xa9",
+            b"/\xc3",
+            b"\xef\x9e\x80 carried char",
+            b"\xf4\x90\x80\x80",
+            b"",
+        ];
         for b in samples {
             assert_eq!(to_bytes(&from_bytes(b)).as_ref(), b, "{b:?}");
         }

@@ -45,7 +45,11 @@ pub struct Runtime {
 /// A path written in the configuration (root, alias, log) mapped to the
 /// host: relative ones are under the prefix.
 pub fn map_written(prefix: &Path, paths: &dyn PathMap, value: &str) -> Option<PathBuf> {
-    let written = if value.starts_with('/') { value.to_string() } else { prefix.join(value).display().to_string() };
+    let written = if value.starts_with('/') {
+        value.to_string()
+    } else {
+        prefix.join(value).display().to_string()
+    };
     paths.host_path(&written)
 }
 

@@ -35,7 +35,9 @@ fn is_plain(raw: &str) -> bool {
         match c {
             b'%' | 0 => return false,
             b'/' => match &b[i + 1..] {
-                [b'/', ..] | [b'.'] | [b'.', b'/', ..] | [b'.', b'.'] | [b'.', b'.', b'/', ..] => return false,
+                [b'/', ..] | [b'.'] | [b'.', b'/', ..] | [b'.', b'.'] | [b'.', b'.', b'/', ..] => {
+                    return false;
+                }
                 _ => {}
             },
             _ => {}
@@ -140,15 +142,19 @@ pub fn escape_for_upstream(uri: &str) -> String {
 }
 
 /// The server for a connection's local address and Host header.
-pub fn select_server<'a>(config: &'a Config, local: SocketAddr, host: &str) -> Option<&'a Arc<Server>> {
+pub fn select_server<'a>(
+    config: &'a Config,
+    local: SocketAddr,
+    host: &str,
+) -> Option<&'a Arc<Server>> {
     let port = local.port();
     // Walked again for each kind of name, not collected: this runs on every request.
     let candidates = || {
-        config
-            .http
-            .servers
-            .iter()
-            .filter(move |s| s.listens.iter().any(|l| l.port == port && l.addr.is_none_or(|a| a == local.ip() || a.is_unspecified())))
+        config.http.servers.iter().filter(move |s| {
+            s.listens.iter().any(|l| {
+                l.port == port && l.addr.is_none_or(|a| a == local.ip() || a.is_unspecified())
+            })
+        })
     };
     let lowered;
     let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -159,7 +165,8 @@ pub fn select_server<'a>(config: &'a Config, local: SocketAddr, host: &str) -> O
     };
     let host = host.trim_end_matches('.');
     // Exact names, then leading wildcards (longest), then trailing wildcards, then regexes.
-    let exact = candidates().find(|s| s.names.iter().any(|n| matches!(n, ServerName::Exact(e) if e == host)));
+    let exact = candidates()
+        .find(|s| s.names.iter().any(|n| matches!(n, ServerName::Exact(e) if e == host)));
     if let Some(s) = exact {
         return Some(s);
     }
@@ -168,7 +175,11 @@ pub fn select_server<'a>(config: &'a Config, local: SocketAddr, host: &str) -> O
             s.names
                 .iter()
                 .filter_map(|n| match n {
-                    ServerName::Suffix(sfx) if host.ends_with(sfx.as_str()) || host == &sfx[1..] => Some(sfx.len()),
+                    ServerName::Suffix(sfx)
+                        if host.ends_with(sfx.as_str()) || host == &sfx[1..] =>
+                    {
+                        Some(sfx.len())
+                    }
                     _ => None,
                 })
                 .max()
@@ -178,13 +189,19 @@ pub fn select_server<'a>(config: &'a Config, local: SocketAddr, host: &str) -> O
     if let Some((_, s)) = suffix {
         return Some(s);
     }
-    if let Some(s) = candidates().find(|s| s.names.iter().any(|n| matches!(n, ServerName::Prefix(p) if host.starts_with(p.as_str())))) {
+    if let Some(s) = candidates().find(|s| {
+        s.names.iter().any(|n| matches!(n, ServerName::Prefix(p) if host.starts_with(p.as_str())))
+    }) {
         return Some(s);
     }
-    if let Some(s) = candidates().find(|s| s.names.iter().any(|n| matches!(n, ServerName::Regex(r) if r.is_match(host)))) {
+    if let Some(s) = candidates()
+        .find(|s| s.names.iter().any(|n| matches!(n, ServerName::Regex(r) if r.is_match(host))))
+    {
         return Some(s);
     }
-    candidates().find(|s| s.listens.iter().any(|l| l.port == port && l.default_server)).or_else(|| candidates().next())
+    candidates()
+        .find(|s| s.listens.iter().any(|l| l.port == port && l.default_server))
+        .or_else(|| candidates().next())
 }
 
 /// A matched location with the captures of its regular expression, if any.
@@ -199,7 +216,10 @@ fn regex_match(loc: &Arc<Location>, uri: &str) -> Option<Matched> {
         return None;
     };
     let caps = re.captures(uri)?;
-    Some(Matched { location: loc.clone(), captures: caps.iter().map(|m| m.map(|m| m.as_str().to_string())).collect() })
+    Some(Matched {
+        location: loc.clone(),
+        captures: caps.iter().map(|m| m.map(|m| m.as_str().to_string())).collect(),
+    })
 }
 
 /// nginx's location search: an exact match wins; otherwise the longest
@@ -279,7 +299,10 @@ mod tests {
         // Every path of up to seven characters from the ones that matter.
         let mut paths = vec![String::new()];
         for _ in 0..7 {
-            paths = paths.iter().flat_map(|p| ['/', '.', 'a', '%', '\0'].map(|c| format!("{p}{c}"))).collect();
+            paths = paths
+                .iter()
+                .flat_map(|p| ['/', '.', 'a', '%', '\0'].map(|c| format!("{p}{c}")))
+                .collect();
             for raw in &paths {
                 assert_eq!(normalize(raw).map(Cow::into_owned), normalize_decoding(raw), "{raw:?}");
             }
@@ -291,7 +314,11 @@ mod tests {
         for b in 0..=255u8 {
             let kept = b.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=:@".contains(&b);
             let text = String::from_utf8_lossy(&[b]).into_owned();
-            let want: String = if kept { text.clone() } else { text.bytes().map(|x| format!("%{x:02X}")).collect() };
+            let want: String = if kept {
+                text.clone()
+            } else {
+                text.bytes().map(|x| format!("%{x:02X}")).collect()
+            };
             assert_eq!(escape_uri(&text), want, "byte {b:#x}");
         }
     }
@@ -318,7 +345,10 @@ mod tests {
     }
 
     fn routes(text: &str) -> Config {
-        compile(&parse_text(text, "t.conf".into(), std::path::Path::new("/"), &AsWritten, 0).unwrap()).unwrap()
+        compile(
+            &parse_text(text, "t.conf".into(), std::path::Path::new("/"), &AsWritten, 0).unwrap(),
+        )
+        .unwrap()
     }
 
     fn which(c: &Config, uri: &str) -> String {

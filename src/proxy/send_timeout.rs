@@ -27,7 +27,10 @@ pub struct SendTimeout {
 
 impl SendTimeout {
     pub fn new(d: Duration) -> Self {
-        let s = SendTimeout { millis: Arc::new(AtomicU64::new(0)), fired: Arc::new(AtomicBool::new(false)) };
+        let s = SendTimeout {
+            millis: Arc::new(AtomicU64::new(0)),
+            fired: Arc::new(AtomicBool::new(false)),
+        };
         s.set(d);
         s
     }
@@ -65,17 +68,26 @@ impl<T> Io<T> {
         if limit.is_zero() {
             return Poll::Pending;
         }
-        let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(Instant::now() + limit)));
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(Instant::now() + limit)));
         match sleep.as_mut().poll(cx) {
             Poll::Ready(()) => {
                 self.timeout.fired.store(true, Ordering::Relaxed);
-                Poll::Ready(std::io::Error::new(std::io::ErrorKind::TimedOut, "client timed out while sending response to client"))
+                Poll::Ready(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "client timed out while sending response to client",
+                ))
             }
             Poll::Pending => Poll::Pending,
         }
     }
 
-    fn progress<R>(&mut self, r: Poll<std::io::Result<R>>, cx: &mut Context<'_>) -> Poll<std::io::Result<R>> {
+    fn progress<R>(
+        &mut self,
+        r: Poll<std::io::Result<R>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<std::io::Result<R>> {
         match r {
             Poll::Pending => self.waited(cx).map(Err),
             done => {
@@ -87,17 +99,29 @@ impl<T> Io<T> {
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for Io<T> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for Io<T> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write(cx, buf);
         self.progress(r, cx)
     }
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         self.progress(r, cx)
     }

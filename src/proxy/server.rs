@@ -60,7 +60,12 @@ impl Setup {
             includes: Arc::new(super::conf::AsWritten),
             paths: Arc::new(super::request::Identity),
             hosts: Arc::new(super::upstream::Dns::default()),
-            listen: Arc::new(|l| vec![SocketAddr::new(l.addr.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])), l.port)]),
+            listen: Arc::new(|l| {
+                vec![SocketAddr::new(
+                    l.addr.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
+                    l.port,
+                )]
+            }),
             log_lines: None,
         }
     }
@@ -90,26 +95,38 @@ pub fn load(setup: &Setup) -> Result<Runtime, ConfError> {
         None => {
             let prefix = setup.prefix.clone();
             let paths = setup.paths.clone();
-            Sink::Files { map: Box::new(move |p: &str| super::request::map_written(&prefix, &*paths, p)) }
+            Sink::Files {
+                map: Box::new(move |p: &str| super::request::map_written(&prefix, &*paths, p)),
+            }
         }
     };
     let error_path = config
         .error_log
         .as_ref()
         .filter(|p| p.as_str() != "stderr" && !p.starts_with("syslog:"))
-        .and_then(|p| super::request::map_written(&setup.prefix, &*setup.paths, p.split_whitespace().next().unwrap_or(p)));
+        .and_then(|p| {
+            super::request::map_written(
+                &setup.prefix,
+                &*setup.paths,
+                p.split_whitespace().next().unwrap_or(p),
+            )
+        });
     let logs = Arc::new(Logs::new(sink, error_path));
     let confs = all_confs(&config);
-    let whole = crate::diag::Location { file: setup.conf_path.display().to_string().into(), line: 0, col: 0 };
+    let whole = crate::diag::Location {
+        file: setup.conf_path.display().to_string().into(),
+        line: 0,
+        col: 0,
+    };
     logs.check(&config.http, &confs).map_err(|e| ConfError::invalid(whole, e))?;
     let upstreams = Upstreams::new(&config.http, setup.hosts.clone());
     let mut host_dirs = super::FastMap::default();
     for c in &confs {
         for t in std::iter::once(&c.root).chain(&c.alias) {
             if let Some(lit) = t.literal() {
-                host_dirs
-                    .entry(lit.to_string())
-                    .or_insert_with(|| super::request::map_written(&setup.prefix, &*setup.paths, lit).map(Arc::from));
+                host_dirs.entry(lit.to_string()).or_insert_with(|| {
+                    super::request::map_written(&setup.prefix, &*setup.paths, lit).map(Arc::from)
+                });
             }
         }
     }
@@ -121,7 +138,10 @@ pub fn load(setup: &Setup) -> Result<Runtime, ConfError> {
         upstreams,
         logs,
         cache: Default::default(),
-        server_header: hyper::header::HeaderValue::from_static(concat!("rcompose/", env!("CARGO_PKG_VERSION"))),
+        server_header: hyper::header::HeaderValue::from_static(concat!(
+            "rcompose/",
+            env!("CARGO_PKG_VERSION")
+        )),
     })
 }
 
@@ -143,7 +163,11 @@ fn listen_table(rt: &Runtime, setup: &Setup) -> std::collections::BTreeMap<Socke
 }
 
 fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
-    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
     if addr.is_ipv6() {
         // As nginx: [::]:80 and 0.0.0.0:80 are separate sockets.
         socket.set_only_v6(true)?;
@@ -244,7 +268,8 @@ pub fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
     for (a, conf_port) in &table {
         listeners.push((bind(*a).map_err(|e| format!("bind() to {a} failed ({e})"))?, *conf_port));
     }
-    let bound: Vec<SocketAddr> = listeners.iter().filter_map(|(l, _)| l.local_addr().ok()).collect();
+    let bound: Vec<SocketAddr> =
+        listeners.iter().filter_map(|(l, _)| l.local_addr().ok()).collect();
     let workers = rt.config.workers.max(1);
     let limit = (rt.config.worker_connections * workers).max(1);
     let current = Arc::new(RwLock::new(Arc::new(rt)));
@@ -252,39 +277,57 @@ pub fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
         current: current.clone(),
         slots: Arc::new(Semaphore::new(limit)),
         limit,
-        header_timeout: current.read().unwrap_or_else(|e| e.into_inner()).config.http.client_header_timeout,
+        header_timeout: current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .config
+            .http
+            .client_header_timeout,
         draining: CancellationToken::new(),
     });
     let draining = shared.draining.clone();
     let (stop, stop_rx) = watch::channel(Phase::Serving);
     let mut done = Vec::new();
-    let mut spawn = |name: String, task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
-        let runtime =
-            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("cannot start {name} ({e})"))?;
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        std::thread::Builder::new()
-            .name(name.clone())
-            .spawn(move || {
-                runtime.block_on(task);
-                // Dropping the runtime ends whatever an abort left behind.
-                drop(runtime);
-                let _ = tx.send(());
-            })
-            .map_err(|e| format!("cannot start {name} ({e})"))?;
-        done.push(rx);
-        Ok::<_, String>(())
-    };
-    let open: Vec<Arc<std::sync::atomic::AtomicUsize>> = (0..workers).map(|_| Arc::default()).collect();
+    let mut spawn =
+        |name: String, task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start {name} ({e})"))?;
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            std::thread::Builder::new()
+                .name(name.clone())
+                .spawn(move || {
+                    runtime.block_on(task);
+                    // Dropping the runtime ends whatever an abort left behind.
+                    drop(runtime);
+                    let _ = tx.send(());
+                })
+                .map_err(|e| format!("cannot start {name} ({e})"))?;
+            done.push(rx);
+            Ok::<_, String>(())
+        };
+    let open: Vec<Arc<std::sync::atomic::AtomicUsize>> =
+        (0..workers).map(|_| Arc::default()).collect();
     if workers == 1 {
-        spawn("proxy-worker-0".into(), Box::pin(worker(Source::Listeners(listeners, open[0].clone()), shared, stop_rx)))?;
+        spawn(
+            "proxy-worker-0".into(),
+            Box::pin(worker(Source::Listeners(listeners, open[0].clone()), shared, stop_rx)),
+        )?;
     } else {
         let mut handoff = Vec::new();
         for (n, open) in open.iter().enumerate() {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
             handoff.push(Handoff { tx, open: open.clone() });
-            spawn(format!("proxy-worker-{n}"), Box::pin(worker(Source::Handed(rx), shared.clone(), stop_rx.clone())))?;
+            spawn(
+                format!("proxy-worker-{n}"),
+                Box::pin(worker(Source::Handed(rx), shared.clone(), stop_rx.clone())),
+            )?;
         }
-        spawn("proxy-acceptor".into(), Box::pin(acceptor(listeners, Arc::new(handoff), shared, stop_rx)))?;
+        spawn(
+            "proxy-acceptor".into(),
+            Box::pin(acceptor(listeners, Arc::new(handoff), shared, stop_rx)),
+        )?;
     }
     Ok(Running { addrs: bound, stop, current, setup, done, open, draining })
 }
@@ -320,10 +363,23 @@ async fn worker(source: Source, shared: Arc<Shared>, mut stop_rx: watch::Receive
             for (listener, conf_port) in listeners {
                 let Ok(listener) = TcpListener::from_std(listener) else { continue };
                 let (shared, stop_rx, open) = (shared.clone(), stop_rx.clone(), open.clone());
-                tasks.push(tokio::spawn(accept(listener, shared.clone(), stop_rx.clone(), move |stream, remote, permit| {
-                    open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    tokio::spawn(serve(stream, remote, conf_port, shared.clone(), shared.draining.clone(), permit, Open(open.clone())));
-                })));
+                tasks.push(tokio::spawn(accept(
+                    listener,
+                    shared.clone(),
+                    stop_rx.clone(),
+                    move |stream, remote, permit| {
+                        open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        tokio::spawn(serve(
+                            stream,
+                            remote,
+                            conf_port,
+                            shared.clone(),
+                            shared.draining.clone(),
+                            permit,
+                            Open(open.clone()),
+                        ));
+                    },
+                )));
             }
             for t in tasks {
                 let _ = t.await;
@@ -334,7 +390,15 @@ async fn worker(source: Source, shared: Arc<Shared>, mut stop_rx: watch::Receive
             while let Some(a) = rx.recv().await {
                 let open = Open(a.open);
                 let Ok(stream) = tokio::net::TcpStream::from_std(a.stream) else { continue };
-                tokio::spawn(serve(stream, a.remote, a.conf_port, shared.clone(), shared.draining.clone(), a.permit, open));
+                tokio::spawn(serve(
+                    stream,
+                    a.remote,
+                    a.conf_port,
+                    shared.clone(),
+                    shared.draining.clone(),
+                    a.permit,
+                    open,
+                ));
             }
         }
     }
@@ -359,15 +423,24 @@ async fn acceptor(
     for (listener, conf_port) in listeners {
         let Ok(listener) = TcpListener::from_std(listener) else { continue };
         let (handoff, turn) = (handoff.clone(), turn.clone());
-        tasks.push(tokio::spawn(accept(listener, shared.clone(), stop_rx.clone(), move |stream, remote, permit| {
-            let Ok(stream) = stream.into_std() else { return };
-            let n = handoff.len();
-            let first = turn.fetch_add(1, Ordering::Relaxed);
-            let pick = (0..n).map(|i| (first + i) % n).min_by_key(|i| handoff[*i].open.load(Ordering::Relaxed)).unwrap_or(0);
-            let h = &handoff[pick];
-            h.open.fetch_add(1, Ordering::Relaxed);
-            let _ = h.tx.send(Accepted { stream, remote, conf_port, permit, open: h.open.clone() });
-        })));
+        tasks.push(tokio::spawn(accept(
+            listener,
+            shared.clone(),
+            stop_rx.clone(),
+            move |stream, remote, permit| {
+                let Ok(stream) = stream.into_std() else { return };
+                let n = handoff.len();
+                let first = turn.fetch_add(1, Ordering::Relaxed);
+                let pick = (0..n)
+                    .map(|i| (first + i) % n)
+                    .min_by_key(|i| handoff[*i].open.load(Ordering::Relaxed))
+                    .unwrap_or(0);
+                let h = &handoff[pick];
+                h.open.fetch_add(1, Ordering::Relaxed);
+                let _ =
+                    h.tx.send(Accepted { stream, remote, conf_port, permit, open: h.open.clone() });
+            },
+        )));
     }
     for t in tasks {
         let _ = t.await;
@@ -418,15 +491,26 @@ async fn serve(
     _open: Open,
 ) {
     // Routing and $server_port see the port the configuration listens on.
-    let local = SocketAddr::new(stream.local_addr().map(|a| a.ip()).unwrap_or(remote.ip()), conf_port);
+    let local =
+        SocketAddr::new(stream.local_addr().map(|a| a.ip()).unwrap_or(remote.ip()), conf_port);
     // keepalive_timeout and keepalive_requests of the server this port belongs to.
     let (limits, nodelay, send_limit) = {
         let rt = shared.current.read().unwrap_or_else(|e| e.into_inner());
-        let conf = rt.config.http.servers.iter().find(|s| s.listens.iter().any(|l| l.port == conf_port)).map(|s| s.conf.clone());
+        let conf = rt
+            .config
+            .http
+            .servers
+            .iter()
+            .find(|s| s.listens.iter().any(|l| l.port == conf_port))
+            .map(|s| s.conf.clone());
         let (keepalive_timeout, keepalive_requests, nodelay, send) = conf
             .map(|c| (c.keepalive_timeout, c.keepalive_requests, c.tcp_nodelay, c.send_timeout))
             .unwrap_or((Duration::from_secs(75), 1000, true, Duration::from_secs(60)));
-        (Limits { header_timeout: shared.header_timeout, keepalive_timeout, keepalive_requests }, nodelay, send)
+        (
+            Limits { header_timeout: shared.header_timeout, keepalive_timeout, keepalive_requests },
+            nodelay,
+            send,
+        )
     };
     // $connection: a serial number per connection, as nginx's.
     static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -444,7 +528,13 @@ async fn serve(
         async move {
             match incoming {
                 http1::Incoming::Request(req) => {
-                    let peers = super::request::Peers { remote, remote_text, local, connection: serial, requests: req.number };
+                    let peers = super::request::Peers {
+                        remote,
+                        remote_text,
+                        local,
+                        connection: serial,
+                        requests: req.number,
+                    };
                     let (resp, limit) = handler::handle(rt, req, peers).await;
                     if let Some(l) = limit {
                         sending.set(l);
@@ -452,7 +542,13 @@ async fn serve(
                     resp
                 }
                 http1::Incoming::Refused(r) => {
-                    let peers = super::request::Peers { remote, remote_text, local, connection: serial, requests: r.number };
+                    let peers = super::request::Peers {
+                        remote,
+                        remote_text,
+                        local,
+                        connection: serial,
+                        requests: r.number,
+                    };
                     handler::refused(rt, r, peers)
                 }
             }
@@ -468,7 +564,9 @@ async fn serve(
 /// Serves until SIGTERM or Ctrl-C (graceful, then exit 0); SIGHUP reloads.
 pub async fn run_until_signal(running: Running, deadline: Duration) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+    let (Ok(mut term), Ok(mut hup)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::hangup()))
+    else {
         let _ = tokio::signal::ctrl_c().await;
         running.shutdown(deadline).await;
         return;
@@ -518,7 +616,11 @@ mod tests {
         drop(conns);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while running.open_per_worker() != [0, 0, 0] {
-            assert!(std::time::Instant::now() < deadline, "still counted open: {:?}", running.open_per_worker());
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still counted open: {:?}",
+                running.open_per_worker()
+            );
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }

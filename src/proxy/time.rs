@@ -16,9 +16,15 @@ pub enum TimeFormat {
 
 fn format_now(t: SystemTime, f: TimeFormat) -> String {
     match f {
-        TimeFormat::Http => chrono::DateTime::<chrono::Utc>::from(t).format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
-        TimeFormat::Local => chrono::DateTime::<chrono::Local>::from(t).format("%d/%b/%Y:%H:%M:%S %z").to_string(),
-        TimeFormat::Iso8601 => chrono::DateTime::<chrono::Local>::from(t).format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        TimeFormat::Http => {
+            chrono::DateTime::<chrono::Utc>::from(t).format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+        }
+        TimeFormat::Local => {
+            chrono::DateTime::<chrono::Local>::from(t).format("%d/%b/%Y:%H:%M:%S %z").to_string()
+        }
+        TimeFormat::Iso8601 => {
+            chrono::DateTime::<chrono::Local>::from(t).format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+        }
     }
 }
 

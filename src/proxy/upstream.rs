@@ -12,7 +12,8 @@ use super::config::{Http, UpstreamDef};
 
 /// Finds addresses for upstream host names.
 pub trait HostResolver: Send + Sync {
-    fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, Result<Vec<SocketAddr>, String>>;
+    fn resolve(&self, host: &str, port: u16)
+    -> BoxFuture<'static, Result<Vec<SocketAddr>, String>>;
 
     /// Completes when an address this resolver gave out stops being valid
     /// (its container stopped): a connect to it would only wait for its
@@ -35,7 +36,11 @@ type DnsCache = Arc<std::sync::RwLock<super::FastMap<(String, u16), (Vec<SocketA
 const DNS_TTL: Duration = Duration::from_secs(10);
 
 impl HostResolver for Dns {
-    fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, Result<Vec<SocketAddr>, String>> {
+    fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> BoxFuture<'static, Result<Vec<SocketAddr>, String>> {
         if let Ok(ip) = host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
             return Box::pin(async move { Ok(vec![SocketAddr::new(ip, port)]) });
         }
@@ -52,7 +57,10 @@ impl HostResolver for Dns {
             match tokio::net::lookup_host(&target).await {
                 Ok(addrs) => {
                     let addrs: Vec<SocketAddr> = addrs.collect();
-                    cache.write().unwrap_or_else(|e| e.into_inner()).insert(key, (addrs.clone(), Instant::now()));
+                    cache
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(key, (addrs.clone(), Instant::now()));
                     Ok(addrs)
                 }
                 Err(e) => Err(format!("{target}: {e}")),
@@ -93,7 +101,10 @@ impl Group {
         // Walked twice rather than collected: this runs on every request.
         let available = |st: &[PeerState], i: usize, backup: bool| {
             let s = &self.def.servers[i];
-            s.backup == backup && !s.down && !exclude.contains(&i) && st[i].down_until.is_none_or(|t| t <= now)
+            s.backup == backup
+                && !s.down
+                && !exclude.contains(&i)
+                && st[i].down_until.is_none_or(|t| t <= now)
         };
         for backup in [false, true] {
             let mut total: i64 = 0;
@@ -149,7 +160,15 @@ impl Upstreams {
         let groups = http
             .upstreams
             .iter()
-            .map(|(name, def)| (name.clone(), Group { def: def.clone(), state: Mutex::new(vec![PeerState::default(); def.servers.len()]) }))
+            .map(|(name, def)| {
+                (
+                    name.clone(),
+                    Group {
+                        def: def.clone(),
+                        state: Mutex::new(vec![PeerState::default(); def.servers.len()]),
+                    },
+                )
+            })
             .collect();
         Upstreams { groups, resolver, marks: Default::default() }
     }
@@ -164,7 +183,11 @@ impl Upstreams {
         };
         let now = Instant::now();
         marks.retain(|_, m| m.down_until.is_none_or(|t| t > now) || m.fails > 0);
-        let live: Vec<SocketAddr> = addrs.iter().copied().filter(|a| marks.get(a).is_none_or(|m| m.down_until.is_none())).collect();
+        let live: Vec<SocketAddr> = addrs
+            .iter()
+            .copied()
+            .filter(|a| marks.get(a).is_none_or(|m| m.down_until.is_none()))
+            .collect();
         if live.is_empty() {
             for a in addrs {
                 marks.remove(a);
@@ -173,9 +196,19 @@ impl Upstreams {
         live
     }
 
-    pub(crate) fn addr_failed(&self, set: &str, addr: SocketAddr, max_fails: u32, fail_timeout: Duration) {
+    pub(crate) fn addr_failed(
+        &self,
+        set: &str,
+        addr: SocketAddr,
+        max_fails: u32,
+        fail_timeout: Duration,
+    ) {
         let mut all = self.marks.lock().unwrap_or_else(|e| e.into_inner());
-        all.entry(set.to_string()).or_default().entry(addr).or_default().failed(max_fails, fail_timeout);
+        all.entry(set.to_string())
+            .or_default()
+            .entry(addr)
+            .or_default()
+            .failed(max_fails, fail_timeout);
     }
 
     pub(crate) fn addr_succeeded(&self, set: &str, addr: SocketAddr) {
@@ -194,7 +227,8 @@ mod tests {
     #[test]
     fn a_failed_address_of_a_name_is_left_out_of_its_group_only() {
         let u = Upstreams::new(&Http::default(), Arc::new(Dns::default()));
-        let (a, b): (SocketAddr, SocketAddr) = ("10.0.0.1:80".parse().unwrap(), "10.0.0.2:80".parse().unwrap());
+        let (a, b): (SocketAddr, SocketAddr) =
+            ("10.0.0.1:80".parse().unwrap(), "10.0.0.2:80".parse().unwrap());
         assert_eq!(u.live("api:80", &[a, b]), [a, b]);
         u.addr_failed("api:80", b, 1, Duration::from_secs(10));
         assert_eq!(u.live("api:80", &[b, a]), [a], "down for fail_timeout");

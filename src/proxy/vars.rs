@@ -203,7 +203,10 @@ impl Template {
         while let Some(at) = memchr::memchr(b'$', &b[i..]) {
             let start = i + at + 1;
             if b.get(start) == Some(&b'{') {
-                let name_len = b[start + 1..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count();
+                let name_len = b[start + 1..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                    .count();
                 let name = &s[start + 1..start + 1 + name_len];
                 if b.get(start + 1 + name_len) != Some(&b'}') {
                     return Err(format!("the closing bracket in \"{name}\" variable is missing"));
@@ -213,7 +216,10 @@ impl Template {
                 }
                 i = start + name_len + 2;
             } else {
-                let name_len = b[start..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count();
+                let name_len = b[start..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                    .count();
                 if name_len == 0 {
                     return Err("invalid variable name".into());
                 }
@@ -237,7 +243,9 @@ impl Template {
 
     /// Variable names used, for checking them when the configuration loads.
     pub fn variables(&self) -> impl Iterator<Item = &str> {
-        self.parts.iter().filter_map(|p| if let Part::Var(v) = p { Some(v.name.as_str()) } else { None })
+        self.parts
+            .iter()
+            .filter_map(|p| if let Part::Var(v) = p { Some(v.name.as_str()) } else { None })
     }
 
     /// Evaluates for a log line: variable values go through `escape`, and a
@@ -512,7 +520,8 @@ pub fn addr_into(a: &SocketAddr, out: &mut String) {
 
 impl RequestVars {
     fn request_length(&self) -> u64 {
-        self.head_length + self.body_read.as_ref().map_or(0, |r| r.load(std::sync::atomic::Ordering::Relaxed))
+        self.head_length
+            + self.body_read.as_ref().map_or(0, |r| r.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     pub fn host(&self) -> String {
@@ -559,7 +568,9 @@ pub fn without_port(host: &str) -> &str {
     // searcher, some 800 instructions a proxied request for three calls.
     let b = host.as_bytes();
     let end = if b.first() == Some(&b'[') {
-        b.iter().position(|&c| c == b']').map_or_else(|| b.iter().position(|&c| c == b':').unwrap_or(b.len()), |e| e + 1)
+        b.iter()
+            .position(|&c| c == b']')
+            .map_or_else(|| b.iter().position(|&c| c == b':').unwrap_or(b.len()), |e| e + 1)
     } else {
         b.iter().position(|&c| c == b':').unwrap_or(b.len())
     };
@@ -642,7 +653,9 @@ impl Vars for RequestVars {
                 true
             }
             Kind::TimeLocal => with_time(self.started_wall, TimeFormat::Local, &mut |t| lend(t)),
-            Kind::TimeIso8601 => with_time(self.started_wall, TimeFormat::Iso8601, &mut |t| lend(t)),
+            Kind::TimeIso8601 => {
+                with_time(self.started_wall, TimeFormat::Iso8601, &mut |t| lend(t))
+            }
             Kind::ServerProtocol => lend(self.protocol),
             Kind::RemoteUser | Kind::Other => false,
             Kind::RemoteAddr => lend(self.remote_text.as_str()),
@@ -663,7 +676,9 @@ impl Vars for RequestVars {
                 // Anything else takes the full rules.
                 let mut values = self.headers.get_all(header::HOST).iter();
                 match (values.next().map(value_text), values.next()) {
-                    (Some(h), None) if !h.is_empty() && !h.bytes().any(|b| b.is_ascii_uppercase()) => {
+                    (Some(h), None)
+                        if !h.is_empty() && !h.bytes().any(|b| b.is_ascii_uppercase()) =>
+                    {
                         let name = without_port(&h);
                         lend(name.strip_suffix('.').unwrap_or(name))
                     }
@@ -714,7 +729,9 @@ impl Vars for RequestVars {
             Kind::RequestLength => self.request_length().to_string(),
             Kind::TimeLocal => format_time(self.started_wall, TimeFormat::Local),
             Kind::TimeIso8601 => format_time(self.started_wall, TimeFormat::Iso8601),
-            Kind::Msec => secs_millis(self.started_wall.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default()),
+            Kind::Msec => secs_millis(
+                self.started_wall.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default(),
+            ),
             Kind::ProxyHost => return self.proxy_host.as_deref().map(str::to_string),
             Kind::ProxyPort => return self.proxy_port.map(|p| p.to_string()),
             Kind::ProxyAddXForwardedFor => self.with_forwarded_for(&mut |x: &str| x.to_string()),
@@ -722,8 +739,14 @@ impl Vars for RequestVars {
             Kind::UpstreamAddr => return found(&self.upstream_addr),
             Kind::UpstreamStatus => return found(&self.upstream_status),
             Kind::UpstreamResponseTime => return found(&self.upstream_response_time),
-            Kind::DocumentRoot => self.document_root.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-            Kind::RequestFilename => self.request_filename.as_ref().map(|f| f.path.display().to_string()).unwrap_or_default(),
+            Kind::DocumentRoot => {
+                self.document_root.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+            }
+            Kind::RequestFilename => self
+                .request_filename
+                .as_ref()
+                .map(|f| f.path.display().to_string())
+                .unwrap_or_default(),
             Kind::Connection => self.connection.to_string(),
             Kind::ConnectionRequests => self.connection_requests.to_string(),
             Kind::Pid => std::process::id().to_string(),
@@ -751,9 +774,12 @@ mod tests {
     fn lent_values_match_the_owned_ones() {
         let mut headers = HeaderMap::new();
         let mut rv = vars();
-        for (host, remote) in
-            [("Example.COM:8080", "10.1.2.3:5"), ("example.com:80", "127.0.0.1:9"), ("[::1]:80", "[::1]:7"), ("", "1.2.3.4:1")]
-        {
+        for (host, remote) in [
+            ("Example.COM:8080", "10.1.2.3:5"),
+            ("example.com:80", "127.0.0.1:9"),
+            ("[::1]:80", "[::1]:7"),
+            ("", "1.2.3.4:1"),
+        ] {
             headers.clear();
             headers.insert(hyper::header::HOST, host.parse().unwrap());
             rv.headers = headers.clone();
@@ -787,9 +813,14 @@ mod tests {
     #[test]
     fn times_are_whole_milliseconds_as_nginx_prints_them() {
         use std::time::Duration;
-        for (d, text) in
-            [(0, "0.000"), (999, "0.000"), (1_000, "0.001"), (1_234_999, "1.234"), (60_010_000, "60.010"), (7_000_000_000, "7000.000")]
-        {
+        for (d, text) in [
+            (0, "0.000"),
+            (999, "0.000"),
+            (1_000, "0.001"),
+            (1_234_999, "1.234"),
+            (60_010_000, "60.010"),
+            (7_000_000_000, "7000.000"),
+        ] {
             assert_eq!(secs_millis(Duration::from_micros(d)), text);
         }
     }
@@ -810,7 +841,8 @@ mod tests {
         assert_eq!(format_ip(&mapped), "10.0.0.1");
         // The text kept per connection: the longest IPv6 form fits whole.
         assert_eq!(IpText::new(&mapped).as_str(), "10.0.0.1");
-        let longest: SocketAddr = "[ffff:ffff:ffff:ffff:ffff:fffe:255.255.255.255]:1".parse().unwrap();
+        let longest: SocketAddr =
+            "[ffff:ffff:ffff:ffff:ffff:fffe:255.255.255.255]:1".parse().unwrap();
         assert_eq!(IpText::new(&longest).as_str(), "ffff:ffff:ffff:ffff:ffff:fffe:ffff:ffff");
         let long_v6: SocketAddr = "[1111:2222:3333:4444:5555:6666:7777:8888]:1".parse().unwrap();
         assert_eq!(IpText::new(&long_v6).as_str(), "1111:2222:3333:4444:5555:6666:7777:8888");
@@ -818,10 +850,23 @@ mod tests {
 
     #[test]
     fn hosts_are_taken_as_nginx_takes_them() {
-        for h in ["a", "example.com", "a.:80", "EXAMPLE.com:1000", "[::1]", "[::1]:80", ".a", "a\\b", "a:b:c", "xn--caf-dma.fr"] {
+        for h in [
+            "a",
+            "example.com",
+            "a.:80",
+            "EXAMPLE.com:1000",
+            "[::1]",
+            "[::1]:80",
+            ".a",
+            "a\\b",
+            "a:b:c",
+            "xn--caf-dma.fr",
+        ] {
             assert!(valid_host(h.as_bytes()), "{h:?} is a name to nginx");
         }
-        for h in ["", ".", ":80", "a..b", "a/b", "a b", "a\tb", "a\u{7f}", "..", "a.:80..", "[::1]..:80"] {
+        for h in
+            ["", ".", ":80", "a..b", "a/b", "a b", "a\tb", "a\u{7f}", "..", "a.:80..", "[::1]..:80"]
+        {
             assert!(!valid_host(h.as_bytes()), "{h:?} is refused by nginx");
         }
     }

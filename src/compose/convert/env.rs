@@ -4,7 +4,12 @@ use super::*;
 
 impl Converter<'_> {
     /// `env_file` or `label_file` (`what`: `env` or `label`): files of variables.
-    pub(super) fn env_files(&mut self, n: &Node, path: &str, what: &str) -> Vec<(String, Option<String>, Location)> {
+    pub(super) fn env_files(
+        &mut self,
+        n: &Node,
+        path: &str,
+        what: &str,
+    ) -> Vec<(String, Option<String>, Location)> {
         // (path, required, raw format, where, key path)
         let mut specs: Vec<(String, bool, bool, Location, String)> = Vec::new();
         let items: Vec<&Node> = match &n.value {
@@ -13,7 +18,8 @@ impl Converter<'_> {
             _ => vec![n],
         };
         for (i, item) in items.into_iter().enumerate() {
-            let ip = if matches!(n.value, Value::Seq(_)) { index(path, i) } else { path.to_string() };
+            let ip =
+                if matches!(n.value, Value::Seq(_)) { index(path, i) } else { path.to_string() };
             match &item.value {
                 Value::Map(entries) => {
                     self.check_keys(entries, &ip, &["path", "required", "format"], &[]);
@@ -57,23 +63,24 @@ impl Converter<'_> {
         }
         for (p, required, raw, loc, ip) in specs {
             let full = syntax::resolve_host_path(&p, &self.base, self.home.as_deref());
-            let text = match crate::userfile::read_text(Path::new(&full), crate::userfile::ENV_LIMIT) {
-                Ok(t) => t,
-                Err(e) if e.is_not_found() && !required => continue,
-                Err(e) if e.is_not_found() => {
-                    self.error_hint(
+            let text =
+                match crate::userfile::read_text(Path::new(&full), crate::userfile::ENV_LIMIT) {
+                    Ok(t) => t,
+                    Err(e) if e.is_not_found() && !required => continue,
+                    Err(e) if e.is_not_found() => {
+                        self.error_hint(
                         &loc,
                         &ip,
                         format!("{what} file {full} not found"),
                         "create it, or write `{path: ..., required: false}` to make it optional",
                     );
-                    continue;
-                }
-                Err(e) => {
-                    self.error(&loc, &ip, format!("cannot read {what} file {full}: {e}"));
-                    continue;
-                }
-            };
+                        continue;
+                    }
+                    Err(e) => {
+                        self.error(&loc, &ip, format!("cannot read {what} file {full}: {e}"));
+                        continue;
+                    }
+                };
             if raw {
                 // `format: raw`: KEY=VALUE lines taken literally.
                 for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -99,7 +106,10 @@ impl Converter<'_> {
                 }
                 Err(e) => {
                     let file_loc = Location { file: full.as_str().into(), line: e.line, col: 1 };
-                    self.diags.push(Diagnostic::error(Some(file_loc), "", e.message).with_hint(format!("read as the {what}_file of {ip}")));
+                    self.diags.push(
+                        Diagnostic::error(Some(file_loc), "", e.message)
+                            .with_hint(format!("read as the {what}_file of {ip}")),
+                    );
                 }
             }
         }

@@ -39,7 +39,7 @@ pub struct Converter<'a> {
     /// See [`super::LoadOptions::print_only`].
     pub print_only: bool,
     /// Converting a project merged part way, to report what is wrong in a
-    /// value itself (see [`Converter::project_error`]).
+    /// value itself (see `Converter::project_error`).
     pub partial: bool,
 }
 
@@ -64,7 +64,13 @@ impl<'a> Converter<'a> {
         self.diags.push(Diagnostic::error(Some(loc.clone()), path, msg));
     }
 
-    pub(super) fn error_hint(&mut self, loc: &Location, path: &str, msg: impl Into<String>, hint: impl Into<String>) {
+    pub(super) fn error_hint(
+        &mut self,
+        loc: &Location,
+        path: &str,
+        msg: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
         self.diags.push(Diagnostic::error(Some(loc.clone()), path, msg).with_hint(hint));
     }
 
@@ -78,14 +84,26 @@ impl<'a> Converter<'a> {
     /// there, settings that disagree. docker compose validates the project
     /// after each file merges, but checks these once, at the end, where a
     /// later file may have set things right.
-    pub(super) fn project_error(&mut self, loc: &Location, path: &str, msg: impl Into<String>, hint: impl Into<String>) {
+    pub(super) fn project_error(
+        &mut self,
+        loc: &Location,
+        path: &str,
+        msg: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
         if !self.partial {
             self.error_hint(loc, path, msg, hint);
         }
     }
 
     /// Refused where it would be built; only a warning for `config`.
-    pub(super) fn build_path_missing(&mut self, loc: &Location, path: &str, msg: String, hint: &str) {
+    pub(super) fn build_path_missing(
+        &mut self,
+        loc: &Location,
+        path: &str,
+        msg: String,
+        hint: &str,
+    ) {
         if self.print_only {
             self.warn(loc, path, format!("{msg}; building it will fail"));
         } else {
@@ -109,7 +127,13 @@ impl<'a> Converter<'a> {
 
     /// Checks the keys of a mapping: known keys pass, specification keys that
     /// rcompose ignores warn, anything else is an error.
-    pub(super) fn check_keys(&mut self, entries: &[(Key, Node)], path: &str, known: &[&str], spec_only: &[&str]) {
+    pub(super) fn check_keys(
+        &mut self,
+        entries: &[(Key, Node)],
+        path: &str,
+        known: &[&str],
+        spec_only: &[&str],
+    ) {
         for (k, v) in entries {
             let kp = join(path, &k.name);
             if known.contains(&k.name.as_str()) || k.name.starts_with("x-") {
@@ -127,7 +151,12 @@ impl<'a> Converter<'a> {
             let msg = format!("unknown key `{}`", k.name);
             match did_you_mean(&k.name, known.iter().copied()) {
                 Some(s) => self.error_hint(&k.loc, &kp, msg, format!("did you mean `{s}`?")),
-                None => self.error_hint(&k.loc, &kp, msg, format!("valid keys here: {}", known.join(", "))),
+                None => self.error_hint(
+                    &k.loc,
+                    &kp,
+                    msg,
+                    format!("valid keys here: {}", known.join(", ")),
+                ),
             }
         }
     }
@@ -146,7 +175,9 @@ impl<'a> Converter<'a> {
     /// schema takes anything, null included.
     pub(super) fn spec_only_check(name: &str) -> Option<fn(&mut Self, &Node, &str)> {
         let check: fn(&mut Self, &Node, &str) = match name {
-            "isolation" | "mode" | "endpoint_mode" | "mac_address" | "interface_name" => |c, v, kp| drop(c.text(v, kp)),
+            "isolation" | "mode" | "endpoint_mode" | "mac_address" | "interface_name" => {
+                |c, v, kp| drop(c.text(v, kp))
+            }
             "delay" | "window" => |c, v, kp| {
                 c.text(v, kp).and_then(|_| c.duration(v, kp));
             },
@@ -177,12 +208,24 @@ impl<'a> Converter<'a> {
             // A build context by name: `name=path` in a list, or a mapping of paths.
             "additional_contexts" => |c, v, kp| match v.as_map() {
                 Some(_) => drop(c.text_map(v, kp)),
-                None => c.named_items(v, kp, |s| s.contains('='), "build context", "write it as NAME=PATH"),
+                None => c.named_items(
+                    v,
+                    kp,
+                    |s| s.contains('='),
+                    "build context",
+                    "write it as NAME=PATH",
+                ),
             },
             // `default`, or `ID=PATH` to a key or socket.
             "ssh" => |c, v, kp| match v.as_map() {
                 Some(_) => drop(c.key_values(v, kp)),
-                None => c.named_items(v, kp, |s| s == "default" || s.contains('='), "ssh key", "write `default`, or ID=PATH"),
+                None => c.named_items(
+                    v,
+                    kp,
+                    |s| s == "default" || s.contains('='),
+                    "ssh key",
+                    "write `default`, or ID=PATH",
+                ),
             },
             _ => return None,
         };
@@ -190,7 +233,13 @@ impl<'a> Converter<'a> {
     }
 }
 
-fn external_flag(c: &mut Converter<'_>, v: &Node, kp: &str, explicit_name: &mut Option<String>, only_name: bool) -> bool {
+fn external_flag(
+    c: &mut Converter<'_>,
+    v: &Node,
+    kp: &str,
+    explicit_name: &mut Option<String>,
+    only_name: bool,
+) -> bool {
     // The obsolete form `external: {name: x}` still works in compose; its schema
     // holds a network's or a volume's to `name`, a secret's or a config's to nothing.
     if let Value::Map(entries) = &v.value {
@@ -225,14 +274,24 @@ fn dedup_keep_last<T, K: std::hash::Hash + Eq>(items: &mut Vec<T>, key: impl Fn(
 }
 
 /// The keys a compose file may have at its top level, besides `x-` extensions.
-pub const TOP_LEVEL_KEYS: [&str; 9] = ["name", "services", "networks", "volumes", "secrets", "configs", "include", "version", "models"];
+pub const TOP_LEVEL_KEYS: [&str; 9] = [
+    "name", "services", "networks", "volumes", "secrets", "configs", "include", "version", "models",
+];
 
 /// The error for a top-level key the Compose Specification does not have.
 pub fn unknown_top_level(name: &str, loc: &Location) -> crate::diag::Diagnostic {
-    let hint = did_you_mean(name, TOP_LEVEL_KEYS.iter().copied().filter(|k| *k != "version" && *k != "models"))
-        .map(|s| format!("did you mean `{s}`?"))
-        .unwrap_or_else(|| "extension keys must start with `x-`".into());
-    crate::diag::Diagnostic::error(Some(loc.clone()), name, format!("unknown top-level key `{name}`")).with_hint(hint)
+    let hint = did_you_mean(
+        name,
+        TOP_LEVEL_KEYS.iter().copied().filter(|k| *k != "version" && *k != "models"),
+    )
+    .map(|s| format!("did you mean `{s}`?"))
+    .unwrap_or_else(|| "extension keys must start with `x-`".into());
+    crate::diag::Diagnostic::error(
+        Some(loc.clone()),
+        name,
+        format!("unknown top-level key `{name}`"),
+    )
+    .with_hint(hint)
 }
 
 #[cfg(test)]

@@ -12,7 +12,12 @@ impl Converter<'_> {
             match &item.value {
                 Value::Str(s) => match syntax::parse_volume(s, &self.base, self.home.as_deref()) {
                     Ok(m) => out.push(m),
-                    Err(e) => self.error_hint(&item.loc, &ip, e, "write volumes as SOURCE:TARGET[:ro], for example ./data:/data"),
+                    Err(e) => self.error_hint(
+                        &item.loc,
+                        &ip,
+                        e,
+                        "write volumes as SOURCE:TARGET[:ro], for example ./data:/data",
+                    ),
                 },
                 Value::Map(entries) => {
                     if let Some(m) = self.long_mount(entries, item, &ip) {
@@ -26,7 +31,12 @@ impl Converter<'_> {
         out
     }
 
-    pub(super) fn long_mount(&mut self, entries: &[(Key, Node)], item: &Node, ip: &str) -> Option<Mount> {
+    pub(super) fn long_mount(
+        &mut self,
+        entries: &[(Key, Node)],
+        item: &Node,
+        ip: &str,
+    ) -> Option<Mount> {
         self.check_keys(
             entries,
             ip,
@@ -47,7 +57,12 @@ impl Converter<'_> {
                     Some("bind") => kind = Some(MountType::Bind),
                     Some("volume") => kind = Some(MountType::Volume),
                     Some("tmpfs") => kind = Some(MountType::Tmpfs),
-                    Some(other) => self.error_hint(&v.loc, &kp, format!("unsupported mount type {other:?}"), "use bind, volume or tmpfs"),
+                    Some(other) => self.error_hint(
+                        &v.loc,
+                        &kp,
+                        format!("unsupported mount type {other:?}"),
+                        "use bind, volume or tmpfs",
+                    ),
                     None => {}
                 },
                 "source" => source = self.text(v, &kp),
@@ -63,12 +78,17 @@ impl Converter<'_> {
                         let bp = join(&kp, &bk.name);
                         match bk.name.as_str() {
                             "propagation" => b.propagation = self.text(bv, &bp),
-                            "create_host_path" => b.create_host_path = self.bool(bv, &bp).unwrap_or(false),
+                            "create_host_path" => {
+                                b.create_host_path = self.bool(bv, &bp).unwrap_or(false)
+                            }
                             "selinux" => match self.text(bv, &bp) {
                                 Some(l) if l == "z" || l == "Z" => b.selinux = Some(l),
-                                Some(l) => {
-                                    self.error_hint(&bv.loc, &bp, format!("invalid SELinux label {l:?}"), "use z (shared) or Z (private)")
-                                }
+                                Some(l) => self.error_hint(
+                                    &bv.loc,
+                                    &bp,
+                                    format!("invalid SELinux label {l:?}"),
+                                    "use z (shared) or Z (private)",
+                                ),
                                 None => {}
                             },
                             _ => {}
@@ -85,7 +105,9 @@ impl Converter<'_> {
                         match vk.name.as_str() {
                             "nocopy" => o.nocopy = self.bool(vv, &vp).unwrap_or(false),
                             "subpath" => o.subpath = self.text(vv, &vp),
-                            "labels" if !self.refuse_null(vk, vv, &vp) => drop(self.key_values(vv, &vp)),
+                            "labels" if !self.refuse_null(vk, vv, &vp) => {
+                                drop(self.key_values(vv, &vp))
+                            }
                             _ => {}
                         }
                     }
@@ -106,7 +128,12 @@ impl Converter<'_> {
                                 Some(Err(e)) => self.error(&tv.loc, &tp, e),
                                 None => {}
                             },
-                            "mode" => o.mode = self.number(tv, &tp).and_then(|_| self.uint(tv, &tp)).and_then(|m| u32::try_from(m).ok()),
+                            "mode" => {
+                                o.mode = self
+                                    .number(tv, &tp)
+                                    .and_then(|_| self.uint(tv, &tp))
+                                    .and_then(|m| u32::try_from(m).ok())
+                            }
                             _ => {}
                         }
                     }
@@ -116,7 +143,12 @@ impl Converter<'_> {
             }
         }
         let Some(kind) = kind else {
-            self.error_hint(&item.loc, ip, "`type` is required in the long volume syntax", "use type: bind, volume or tmpfs");
+            self.error_hint(
+                &item.loc,
+                ip,
+                "`type` is required in the long volume syntax",
+                "use type: bind, volume or tmpfs",
+            );
             return None;
         };
         let Some(target) = target else {
@@ -138,6 +170,14 @@ impl Converter<'_> {
         if kind == MountType::Volume && volume.is_none() {
             volume = Some(VolumeOptions::default());
         }
-        Some(Mount { kind, source, target: syntax::clean_target(&target), read_only, bind, volume, tmpfs })
+        Some(Mount {
+            kind,
+            source,
+            target: syntax::clean_target(&target),
+            read_only,
+            bind,
+            volume,
+            tmpfs,
+        })
     }
 }

@@ -11,22 +11,53 @@ impl Converter<'_> {
             match &item.value {
                 Value::Str(s) => match syntax::parse_port(s) {
                     Ok(ports) => out.extend(ports),
-                    Err(e) => {
-                        self.error_hint(&item.loc, &ip, e, "write ports as [IP:][HOST:]CONTAINER[/PROTOCOL], for example \"8080:80\"")
-                    }
+                    Err(e) => self.error_hint(
+                        &item.loc,
+                        &ip,
+                        e,
+                        "write ports as [IP:][HOST:]CONTAINER[/PROTOCOL], for example \"8080:80\"",
+                    ),
                 },
                 Value::Int(p) => match syntax::port_number(&p.to_string(), "container") {
-                    Ok(t) => out.push(Port { mode: "ingress".into(), host_ip: None, target: t, published: None, protocol: "tcp".into() }),
+                    Ok(t) => out.push(Port {
+                        mode: "ingress".into(),
+                        host_ip: None,
+                        target: t,
+                        published: None,
+                        protocol: "tcp".into(),
+                    }),
                     Err(e) => self.error(&item.loc, &ip, e),
                 },
                 Value::Map(entries) => {
-                    self.check_keys(entries, &ip, &["target", "published", "host_ip", "protocol", "mode", "name", "app_protocol"], &[]);
-                    let mut port = Port { mode: "ingress".into(), host_ip: None, target: 0, published: None, protocol: "tcp".into() };
+                    self.check_keys(
+                        entries,
+                        &ip,
+                        &[
+                            "target",
+                            "published",
+                            "host_ip",
+                            "protocol",
+                            "mode",
+                            "name",
+                            "app_protocol",
+                        ],
+                        &[],
+                    );
+                    let mut port = Port {
+                        mode: "ingress".into(),
+                        host_ip: None,
+                        target: 0,
+                        published: None,
+                        protocol: "tcp".into(),
+                    };
                     let mut ok = true;
                     for (k, v) in entries {
                         let kp = join(&ip, &k.name);
                         match k.name.as_str() {
-                            "target" => match self.string(v, &kp).map(|t| syntax::port_number(&t, "container")) {
+                            "target" => match self
+                                .string(v, &kp)
+                                .map(|t| syntax::port_number(&t, "container"))
+                            {
                                 Some(Ok(t)) => port.target = t,
                                 Some(Err(e)) => {
                                     self.error(&v.loc, &kp, e);
@@ -39,7 +70,10 @@ impl Converter<'_> {
                                 if let Some(p) = self.string(v, &kp).filter(|p| !p.is_empty()) {
                                     let check = match p.split_once('-') {
                                         _ if p.trim() == "0" => Ok(0),
-                                        Some((a, b)) if !a.is_empty() => syntax::port_number(a, "host").and(syntax::port_number(b, "host")),
+                                        Some((a, b)) if !a.is_empty() => {
+                                            syntax::port_number(a, "host")
+                                                .and(syntax::port_number(b, "host"))
+                                        }
                                         _ => syntax::port_number(&p, "host"),
                                     };
                                     match check {
@@ -52,7 +86,9 @@ impl Converter<'_> {
                                 }
                             }
                             "host_ip" => match self.text(v, &kp) {
-                                Some(h) if h.parse::<std::net::IpAddr>().is_ok() => port.host_ip = Some(h),
+                                Some(h) if h.parse::<std::net::IpAddr>().is_ok() => {
+                                    port.host_ip = Some(h)
+                                }
                                 Some(h) => self.error_hint(
                                     &v.loc,
                                     &kp,
@@ -67,7 +103,13 @@ impl Converter<'_> {
                                     if matches!(p.as_str(), "tcp" | "udp" | "sctp") {
                                         port.protocol = p;
                                     } else {
-                                        self.error(&v.loc, &kp, format!("unknown protocol {p:?} (use tcp, udp or sctp)"));
+                                        self.error(
+                                            &v.loc,
+                                            &kp,
+                                            format!(
+                                                "unknown protocol {p:?} (use tcp, udp or sctp)"
+                                            ),
+                                        );
                                     }
                                 }
                             }
@@ -102,7 +144,12 @@ impl Converter<'_> {
                     .filter_map(|h| match h.split_once('=').or_else(|| h.split_once(':')) {
                         Some((name, ip)) => Some((name.to_string(), ip.to_string())),
                         None => {
-                            self.error_hint(&n.loc, path, format!("invalid extra host {h:?}"), "write it as HOST=IP or HOST:IP");
+                            self.error_hint(
+                                &n.loc,
+                                path,
+                                format!("invalid extra host {h:?}"),
+                                "write it as HOST=IP or HOST:IP",
+                            );
                             None
                         }
                     })

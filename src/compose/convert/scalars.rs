@@ -5,7 +5,14 @@ use super::*;
 
 impl Converter<'_> {
     /// A list of strings, each of which `ok` must take.
-    pub(super) fn named_items(&mut self, n: &Node, path: &str, ok: fn(&str) -> bool, what: &str, hint: &str) {
+    pub(super) fn named_items(
+        &mut self,
+        n: &Node,
+        path: &str,
+        ok: fn(&str) -> bool,
+        what: &str,
+        hint: &str,
+    ) {
         let Some(items) = self.list(n, path, "a mapping or a list of strings") else { return };
         for (i, item) in items.iter().enumerate() {
             let ip = index(path, i);
@@ -33,7 +40,12 @@ impl Converter<'_> {
             Value::Str(_) => n.scalar_text(),
             Value::Int(_) | Value::Float(..) | Value::Bool(_) => {
                 let found = n.scalar_text().unwrap_or_default();
-                self.error_hint(&n.loc, path, format!("expected a string, found {}", n.kind_name()), format!("quote it: \"{found}\""));
+                self.error_hint(
+                    &n.loc,
+                    path,
+                    format!("expected a string, found {}", n.kind_name()),
+                    format!("quote it: \"{found}\""),
+                );
                 None
             }
             _ => {
@@ -55,7 +67,12 @@ impl Converter<'_> {
         if !n.is_null() {
             return false;
         }
-        self.error_hint(&k.loc, path, format!("`{}` has no value", k.name), "give it a value, or remove the key");
+        self.error_hint(
+            &k.loc,
+            path,
+            format!("`{}` has no value", k.name),
+            "give it a value, or remove the key",
+        );
         true
     }
 
@@ -106,8 +123,17 @@ impl Converter<'_> {
         match v {
             Some(i) if (min..=max).contains(&i) => Some(i),
             Some(i) => {
-                let range = if max == i64::MAX { format!("{min} or more") } else { format!("from {min} to {max}") };
-                self.error_hint(&n.loc, path, format!("{i} is out of range"), format!("use a whole number {range}"));
+                let range = if max == i64::MAX {
+                    format!("{min} or more")
+                } else {
+                    format!("from {min} to {max}")
+                };
+                self.error_hint(
+                    &n.loc,
+                    path,
+                    format!("{i} is out of range"),
+                    format!("use a whole number {range}"),
+                );
                 None
             }
             _ if max == i64::MAX => {
@@ -176,11 +202,21 @@ impl Converter<'_> {
     /// A list of strings, or (where `single` is true) one string standing for a list of one.
     pub(super) fn strings(&mut self, n: &Node, path: &str, single: bool) -> Vec<String> {
         match &n.value {
-            Value::Seq(items) => items.iter().enumerate().filter_map(|(i, item)| self.text(item, &index(path, i))).collect(),
-            Value::Str(_) | Value::Int(_) | Value::Float(..) | Value::Bool(_) if single => self.text(n, path).into_iter().collect(),
+            Value::Seq(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| self.text(item, &index(path, i)))
+                .collect(),
+            Value::Str(_) | Value::Int(_) | Value::Float(..) | Value::Bool(_) if single => {
+                self.text(n, path).into_iter().collect()
+            }
             Value::Null => Vec::new(),
             _ => {
-                self.expected(n, path, if single { "a string or a list of strings" } else { "a list of strings" });
+                self.expected(
+                    n,
+                    path,
+                    if single { "a string or a list of strings" } else { "a list of strings" },
+                );
                 Vec::new()
             }
         }
@@ -188,7 +224,9 @@ impl Converter<'_> {
 
     /// A list of strings or numbers (`expose`, `group_add`), as text.
     pub(super) fn strings_or_numbers(&mut self, n: &Node, path: &str) -> Vec<String> {
-        let Some(items) = self.list(n, path, "a list of strings or numbers") else { return Vec::new() };
+        let Some(items) = self.list(n, path, "a list of strings or numbers") else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
             match &item.value {
@@ -236,7 +274,11 @@ impl Converter<'_> {
     }
 
     /// `environment`, `labels`, `build.args`: a mapping or a list of `KEY=VALUE`.
-    pub(super) fn key_values(&mut self, n: &Node, path: &str) -> Vec<(String, Option<String>, Location)> {
+    pub(super) fn key_values(
+        &mut self,
+        n: &Node,
+        path: &str,
+    ) -> Vec<(String, Option<String>, Location)> {
         let mut out = Vec::new();
         match &n.value {
             Value::Map(entries) => {
@@ -259,7 +301,9 @@ impl Converter<'_> {
                         continue;
                     };
                     match text.split_once('=') {
-                        Some((k, v)) => out.push((k.to_string(), Some(v.to_string()), item.loc.clone())),
+                        Some((k, v)) => {
+                            out.push((k.to_string(), Some(v.to_string()), item.loc.clone()))
+                        }
                         None => out.push((text, None, item.loc.clone())),
                     }
                 }
@@ -280,12 +324,20 @@ impl Converter<'_> {
             self.expected(n, path, "a mapping");
             return BTreeMap::new();
         };
-        entries.iter().filter_map(|(k, v)| Some((k.name.clone(), self.text(v, &join(path, &k.name))?))).collect()
+        entries
+            .iter()
+            .filter_map(|(k, v)| Some((k.name.clone(), self.text(v, &join(path, &k.name))?)))
+            .collect()
     }
 
     /// `driver_opts`, `logging.options`, `storage_opt`: a mapping only (no
     /// `KEY=VALUE` list), its values strings or numbers, null where `null_ok`.
-    pub(super) fn options(&mut self, n: &Node, path: &str, null_ok: bool) -> BTreeMap<String, String> {
+    pub(super) fn options(
+        &mut self,
+        n: &Node,
+        path: &str,
+        null_ok: bool,
+    ) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         let Value::Map(entries) = &n.value else {
             self.expected(n, path, "a mapping");
@@ -296,7 +348,11 @@ impl Converter<'_> {
                 Value::Str(_) | Value::Int(_) | Value::Float(..) => v.scalar_text(),
                 Value::Null if null_ok => Some(String::new()),
                 _ => {
-                    self.expected(v, &join(path, &k.name), if null_ok { "a string, a number or null" } else { "a string or a number" });
+                    self.expected(
+                        v,
+                        &join(path, &k.name),
+                        if null_ok { "a string, a number or null" } else { "a string or a number" },
+                    );
                     continue;
                 }
             };

@@ -70,14 +70,19 @@ static FIELDS: &[Field] = &[
     Field::new("cpu_period", |c, d, _, v, kp| d.svc.cpu_period = c.int(v, kp, 0, i64::MAX)),
     Field::new("cpu_quota", |c, d, _, v, kp| d.svc.cpu_quota = c.int(v, kp, -1, i64::MAX)),
     Field::new("cpu_rt_period", |c, d, _, v, kp| d.svc.cpu_rt_period = c.int(v, kp, -1, i64::MAX)),
-    Field::new("cpu_rt_runtime", |c, d, _, v, kp| d.svc.cpu_rt_runtime = c.int(v, kp, -1, i64::MAX)),
+    Field::new("cpu_rt_runtime", |c, d, _, v, kp| {
+        d.svc.cpu_rt_runtime = c.int(v, kp, -1, i64::MAX)
+    }),
     Field::new("cpu_shares", |c, d, _, v, kp| d.svc.cpu_shares = c.int(v, kp, 0, i64::MAX)),
     Field::new("cpus", |c, d, _, v, kp| d.svc.cpus = c.cpus(v, kp)),
     Field::new("cpuset", |c, d, _, v, kp| d.svc.cpuset = c.set_text(v, kp)),
     Field::new("depends_on", |c, d, _, v, kp| d.svc.depends_on = c.depends_on(v, kp)).not_null(),
     Field::new("deploy", |c, d, _, v, kp| d.svc.deploy = c.deploy(v, kp)).null_is_unset(),
     Field::new("develop", |c, d, _, v, kp| d.svc.develop = c.develop(v, kp)).null_is_unset(),
-    Field::new("device_cgroup_rules", |c, d, _, v, kp| d.svc.device_cgroup_rules = c.strings(v, kp, false)).not_null(),
+    Field::new("device_cgroup_rules", |c, d, _, v, kp| {
+        d.svc.device_cgroup_rules = c.strings(v, kp, false)
+    })
+    .not_null(),
     Field::new("devices", |c, d, _, v, kp| d.svc.devices = c.devices(v, kp)).not_null(),
     Field::new("dns", |c, d, _, v, kp| d.svc.dns = c.strings(v, kp, true)).not_null(),
     Field::new("dns_opt", |c, d, _, v, kp| d.svc.dns_opt = c.strings(v, kp, false)).not_null(),
@@ -90,7 +95,8 @@ static FIELDS: &[Field] = &[
     Field::new("external_links", links).not_null(),
     Field::new("extra_hosts", |c, d, _, v, kp| d.svc.extra_hosts = c.extra_hosts(v, kp)).not_null(),
     Field::new("gpus", |c, d, _, v, kp| d.svc.gpus = c.gpus(v, kp)).not_null(),
-    Field::new("group_add", |c, d, _, v, kp| d.svc.group_add = c.strings_or_numbers(v, kp)).not_null(),
+    Field::new("group_add", |c, d, _, v, kp| d.svc.group_add = c.strings_or_numbers(v, kp))
+        .not_null(),
     Field::new("healthcheck", |c, d, _, v, kp| d.svc.healthcheck = c.healthcheck(v, kp)),
     Field::new("hostname", |c, d, _, v, kp| d.svc.hostname = c.set_text(v, kp)),
     Field::new("image", |c, d, _, v, kp| d.svc.image = c.set_text(v, kp)),
@@ -107,7 +113,9 @@ static FIELDS: &[Field] = &[
     Field::new("memswap_limit", |c, d, _, v, kp| d.svc.memswap_limit = c.bytes(v, kp, true)),
     Field::new("network_mode", network_mode),
     Field::new("networks", networks),
-    Field::new("oom_kill_disable", |c, d, _, v, kp| d.svc.oom_kill_disable = c.bool(v, kp).unwrap_or(false)),
+    Field::new("oom_kill_disable", |c, d, _, v, kp| {
+        d.svc.oom_kill_disable = c.bool(v, kp).unwrap_or(false)
+    }),
     Field::new("oom_score_adj", |c, d, _, v, kp| d.svc.oom_score_adj = c.int(v, kp, -1000, 1000)),
     Field::new("pid", |c, d, _, v, kp| d.svc.pid = c.joining_mode(v, kp, &mut d.implied)),
     Field::new("pids_limit", |c, d, _, v, kp| d.svc.pids_limit = c.int(v, kp, -1, i64::MAX)),
@@ -121,14 +129,18 @@ static FIELDS: &[Field] = &[
     Field::new("read_only", |c, d, _, v, kp| d.svc.read_only = c.bool(v, kp).unwrap_or(false)),
     Field::new("restart", restart),
     Field::new("runtime", |c, d, _, v, kp| d.svc.runtime = c.set_text(v, kp)),
-    Field::new("scale", |c, d, _, v, kp| d.svc.scale = c.int(v, kp, 0, 10_000).and_then(|r| u32::try_from(r).ok())),
+    Field::new("scale", |c, d, _, v, kp| {
+        d.svc.scale = c.int(v, kp, 0, 10_000).and_then(|r| u32::try_from(r).ok())
+    }),
     Field::new("secrets", |c, d, _, v, kp| d.svc.secrets = c.file_refs(v, kp, true)).not_null(),
-    Field::new("security_opt", |c, d, _, v, kp| d.svc.security_opt = c.strings(v, kp, false)).not_null(),
+    Field::new("security_opt", |c, d, _, v, kp| d.svc.security_opt = c.strings(v, kp, false))
+        .not_null(),
     Field::new("shm_size", shm_size),
     Field::new("stdin_open", |c, d, _, v, kp| d.svc.stdin_open = c.bool(v, kp).unwrap_or(false)),
     Field::new("stop_grace_period", |c, d, _, v, kp| d.svc.stop_grace_period = c.duration(v, kp)),
     Field::new("stop_signal", |c, d, _, v, kp| d.svc.stop_signal = c.set_text(v, kp)),
-    Field::new("storage_opt", |c, d, _, v, kp| d.svc.storage_opt = c.options(v, kp, true)).not_null(),
+    Field::new("storage_opt", |c, d, _, v, kp| d.svc.storage_opt = c.options(v, kp, true))
+        .not_null(),
     Field::new("sysctls", |c, d, _, v, kp| d.svc.sysctls = c.string_map(v, kp)).not_null(),
     Field::new("tmpfs", tmpfs).not_null(),
     Field::new("tty", |c, d, _, v, kp| d.svc.tty = c.bool(v, kp).unwrap_or(false)),
@@ -177,14 +189,20 @@ fn environment(c: &mut Converter<'_>, d: &mut Draft, _: &str, v: &Node, kp: &str
 fn label_file(c: &mut Converter<'_>, d: &mut Draft, _: &str, v: &Node, kp: &str) {
     d.label_files = c.env_files(v, kp, "label");
     let files = c.strings(v, kp, true);
-    d.svc.label_file = files.iter().map(|f| syntax::resolve_host_path(f, &c.base, c.home.as_deref())).collect();
+    d.svc.label_file =
+        files.iter().map(|f| syntax::resolve_host_path(f, &c.base, c.home.as_deref())).collect();
 }
 
 fn restart(c: &mut Converter<'_>, d: &mut Draft, _: &str, v: &Node, kp: &str) {
     if let Some(r) = c.set_text(v, kp) {
         match syntax::check_restart(&r) {
             Ok(()) => d.svc.restart = Some(r),
-            Err(e) => c.error_hint(&v.loc, kp, e, "use no, always, on-failure, on-failure:N or unless-stopped"),
+            Err(e) => c.error_hint(
+                &v.loc,
+                kp,
+                e,
+                "use no, always, on-failure, on-failure:N or unless-stopped",
+            ),
         }
     }
 }
@@ -219,7 +237,12 @@ fn cgroup(c: &mut Converter<'_>, d: &mut Draft, _: &str, v: &Node, kp: &str) {
         if matches!(mode.as_str(), "host" | "private") {
             d.svc.cgroup = Some(mode);
         } else {
-            c.error_hint(&v.loc, kp, format!("invalid cgroup mode {mode:?}"), "use host or private");
+            c.error_hint(
+                &v.loc,
+                kp,
+                format!("invalid cgroup mode {mode:?}"),
+                "use host or private",
+            );
         }
     }
 }
@@ -268,7 +291,12 @@ fn links(c: &mut Converter<'_>, d: &mut Draft, key: &str, v: &Node, kp: &str) {
         let (target, alias) = (parts.next().unwrap_or_default(), parts.next());
         if target.is_empty() || alias.is_some_and(str::is_empty) || parts.next().is_some() {
             let what = if key == "links" { "SERVICE" } else { "CONTAINER" };
-            c.error_hint(&at, &index(kp, i), format!("invalid link {link:?}"), format!("write {what} or {what}:ALIAS"));
+            c.error_hint(
+                &at,
+                &index(kp, i),
+                format!("invalid link {link:?}"),
+                format!("write {what} or {what}:ALIAS"),
+            );
         } else if key == "links" {
             d.implied.push((target.to_string(), at, true));
         }
@@ -281,7 +309,12 @@ fn network_mode(c: &mut Converter<'_>, d: &mut Draft, _: &str, v: &Node, kp: &st
     d.svc.network_mode = c.joining_mode(v, kp, &mut d.implied).filter(|m| {
         let ok = !matches!(Join::of(m), Join::Mode("") | Join::Service("") | Join::Container(""));
         if !ok {
-            c.error_hint(&v.loc, kp, format!("invalid network_mode {m:?}"), "use host, none, bridge, service:NAME or container:NAME");
+            c.error_hint(
+                &v.loc,
+                kp,
+                format!("invalid network_mode {m:?}"),
+                "use host, none, bridge, service:NAME or container:NAME",
+            );
         }
         ok
     });
@@ -289,8 +322,10 @@ fn network_mode(c: &mut Converter<'_>, d: &mut Draft, _: &str, v: &Node, kp: &st
 
 fn pull_policy(c: &mut Converter<'_>, d: &mut Draft, _: &str, v: &Node, kp: &str) {
     if let Some(p) = c.string(v, kp) {
-        let ok = matches!(p.as_str(), "always" | "never" | "missing" | "build" | "if_not_present" | "daily" | "weekly")
-            || p.strip_prefix("every_").is_some_and(|d| syntax::parse_duration(d).is_ok());
+        let ok = matches!(
+            p.as_str(),
+            "always" | "never" | "missing" | "build" | "if_not_present" | "daily" | "weekly"
+        ) || p.strip_prefix("every_").is_some_and(|d| syntax::parse_duration(d).is_ok());
         if ok {
             d.svc.pull_policy = Some(p);
         } else {
@@ -307,12 +342,18 @@ fn pull_policy(c: &mut Converter<'_>, d: &mut Draft, _: &str, v: &Node, kp: &str
 /// Keys of a `post_start` or `pre_stop` hook.
 const HOOK_KEYS: &[&str] = &["command", "user", "privileged", "working_dir", "environment"];
 /// Keys of a service in the Compose Specification that rcompose does not act on yet.
-const SERVICE_SPEC_ONLY: &[&str] = &["credential_spec", "isolation", "models", "provider", "use_api_socket"];
+const SERVICE_SPEC_ONLY: &[&str] =
+    &["credential_spec", "isolation", "models", "provider", "use_api_socket"];
 
 impl Converter<'_> {
     /// `network_mode`, `ipc` or `pid`: a mode as written, noting the service
     /// a `service:NAME` mode joins.
-    pub(super) fn joining_mode(&mut self, n: &Node, path: &str, implied: &mut Vec<(String, Location, bool)>) -> Option<String> {
+    pub(super) fn joining_mode(
+        &mut self,
+        n: &Node,
+        path: &str,
+        implied: &mut Vec<(String, Location, bool)>,
+    ) -> Option<String> {
         let mode = self.set_text(n, path)?;
         if let Some(other) = Join::of(&mode).service().filter(|o| !o.is_empty()) {
             implied.push((other.to_string(), n.loc.clone(), true));
@@ -322,18 +363,28 @@ impl Converter<'_> {
 
     pub(super) fn service(&mut self, name: &str, n: &Node, path: &str) -> Option<Service> {
         if n.is_null() {
-            self.error_hint(&n.loc, path, "the service is empty", "give it at least an `image` or a `build`");
+            self.error_hint(
+                &n.loc,
+                path,
+                "the service is empty",
+                "give it at least an `image` or a `build`",
+            );
             return None;
         }
         let entries = self.map(n, path)?;
         let known: Vec<&str> = FIELDS.iter().map(|f| f.name).collect();
         self.check_keys(entries, path, &known, SERVICE_SPEC_ONLY);
-        let mut d = Draft { svc: Service { name: name.to_string(), ..Default::default() }, ..Default::default() };
+        let mut d = Draft {
+            svc: Service { name: name.to_string(), ..Default::default() },
+            ..Default::default()
+        };
         for (k, v) in entries {
             let kp = join(path, &k.name);
             self.spans.insert(kp.clone(), k.loc.clone());
             let Some(field) = FIELDS.iter().find(|f| f.name == k.name) else { continue };
-            if (field.not_null && self.refuse_null(k, v, &kp)) || (field.null_is_unset && v.is_null()) {
+            if (field.not_null && self.refuse_null(k, v, &kp))
+                || (field.null_is_unset && v.is_null())
+            {
                 continue;
             }
             (field.apply)(self, &mut d, &k.name, v, &kp);
@@ -343,7 +394,15 @@ impl Converter<'_> {
 
     /// The service from its draft, with the checks across its keys.
     fn finish(&mut self, d: Draft, n: &Node, path: &str) -> Service {
-        let Draft { mut svc, env_files, label_files, environment, has_networks_key, network_mode_loc, mut implied } = d;
+        let Draft {
+            mut svc,
+            env_files,
+            label_files,
+            environment,
+            has_networks_key,
+            network_mode_loc,
+            mut implied,
+        } = d;
         let name = svc.name.clone();
         // label_file first, then `labels`, which win.
         for (k, v, _) in label_files {
@@ -377,7 +436,11 @@ impl Converter<'_> {
         implied.sort_by_key(|(_, _, restart)| *restart);
         for (other, at, restart) in implied {
             self.spans.entry(format!("{}.{other}", join(path, "depends_on"))).or_insert(at);
-            svc.depends_on.entry(other).or_insert(Dependency { condition: Condition::ServiceStarted, restart, required: true });
+            svc.depends_on.entry(other).or_insert(Dependency {
+                condition: Condition::ServiceStarted,
+                restart,
+                required: true,
+            });
         }
         // The same limit said twice must say the same, as docker compose requires.
         if let Some(res) = svc.deploy.as_ref().map(|d| &d.resources) {
@@ -386,14 +449,26 @@ impl Converter<'_> {
             }
             let (lim, resv) = (res.limits.as_ref(), res.reservations.as_ref());
             let conflicts = [
-                ("mem_limit", "deploy.resources.limits.memory", differ(&svc.mem_limit, lim.and_then(|r| r.memory.as_ref()))),
+                (
+                    "mem_limit",
+                    "deploy.resources.limits.memory",
+                    differ(&svc.mem_limit, lim.and_then(|r| r.memory.as_ref())),
+                ),
                 (
                     "mem_reservation",
                     "deploy.resources.reservations.memory",
                     differ(&svc.mem_reservation, resv.and_then(|r| r.memory.as_ref())),
                 ),
-                ("pids_limit", "deploy.resources.limits.pids", differ(&svc.pids_limit, lim.and_then(|r| r.pids.as_ref()))),
-                ("cpus", "deploy.resources.limits.cpus", differ(&svc.cpus, lim.and_then(|r| r.cpus.as_ref()))),
+                (
+                    "pids_limit",
+                    "deploy.resources.limits.pids",
+                    differ(&svc.pids_limit, lim.and_then(|r| r.pids.as_ref())),
+                ),
+                (
+                    "cpus",
+                    "deploy.resources.limits.cpus",
+                    differ(&svc.cpus, lim.and_then(|r| r.cpus.as_ref())),
+                ),
             ];
             for (own, deployed, _) in conflicts.into_iter().filter(|c| c.2) {
                 let kp = join(path, own);
@@ -406,12 +481,18 @@ impl Converter<'_> {
                 );
             }
         }
-        if let (Some(scale), Some(replicas)) = (svc.scale, svc.deploy.as_ref().and_then(|d| d.replicas))
+        if let (Some(scale), Some(replicas)) =
+            (svc.scale, svc.deploy.as_ref().and_then(|d| d.replicas))
             && scale != replicas
         {
             let kp = join(path, "scale");
             let at = self.spans.get(&kp).cloned().unwrap_or_else(|| n.loc.clone());
-            self.project_error(&at, &kp, format!("`scale` ({scale}) and `deploy.replicas` ({replicas}) differ"), "set one of them");
+            self.project_error(
+                &at,
+                &kp,
+                format!("`scale` ({scale}) and `deploy.replicas` ({replicas}) differ"),
+                "set one of them",
+            );
         }
         if svc.container_name.is_some() && svc.replicas() > 1 {
             let kp = join(path, "container_name");
@@ -453,7 +534,9 @@ impl Converter<'_> {
     /// `post_start` / `pre_stop`: commands with their user, privileges, folder and variables.
     pub(super) fn hooks(&mut self, n: &Node, path: &str) -> Vec<Hook> {
         let mut out = Vec::new();
-        self.each_map(n, path, "a list of hooks", HOOK_KEYS, |this, ip, fields, item| out.extend(this.hook(ip, fields, item)));
+        self.each_map(n, path, "a list of hooks", HOOK_KEYS, |this, ip, fields, item| {
+            out.extend(this.hook(ip, fields, item))
+        });
         out
     }
 
@@ -467,12 +550,19 @@ impl Converter<'_> {
                 "user" => hook.user = self.text(v, &kp),
                 "privileged" => hook.privileged = self.bool(v, &kp).unwrap_or(false),
                 "working_dir" => hook.working_dir = self.text(v, &kp),
-                "environment" if !self.refuse_null(k, v, &kp) => hook.environment = self.string_map(v, &kp),
+                "environment" if !self.refuse_null(k, v, &kp) => {
+                    hook.environment = self.string_map(v, &kp)
+                }
                 _ => {}
             }
         }
         if hook.command.is_empty() {
-            self.error_hint(&item.loc, ip, "a hook needs a `command`", "for example {command: [\"sh\", \"-c\", \"echo ready\"]}");
+            self.error_hint(
+                &item.loc,
+                ip,
+                "a hook needs a `command`",
+                "for example {command: [\"sh\", \"-c\", \"echo ready\"]}",
+            );
             return None;
         }
         Some(hook)
@@ -498,11 +588,20 @@ impl Converter<'_> {
                 let kp = join(ip, &k.name);
                 match k.name.as_str() {
                     "path" => {
-                        rule.path =
-                            this.string(v, &kp).map(|p| syntax::resolve_host_path(&p, &this.base, this.home.as_deref())).unwrap_or_default()
+                        rule.path = this
+                            .string(v, &kp)
+                            .map(|p| {
+                                syntax::resolve_host_path(&p, &this.base, this.home.as_deref())
+                            })
+                            .unwrap_or_default()
                     }
                     "action" => match this.string(v, &kp) {
-                        Some(a) if ["sync", "rebuild", "restart", "sync+restart", "sync+exec"].contains(&a.as_str()) => rule.action = a,
+                        Some(a)
+                            if ["sync", "rebuild", "restart", "sync+restart", "sync+exec"]
+                                .contains(&a.as_str()) =>
+                        {
+                            rule.action = a
+                        }
                         Some(a) => this.error_hint(
                             &v.loc,
                             &kp,
@@ -518,8 +617,12 @@ impl Converter<'_> {
                             rule.exec = this.hook(&kp, hook_fields, v);
                         }
                     }
-                    "include" if !this.refuse_null(k, v, &kp) => rule.include = this.strings(v, &kp, true),
-                    "ignore" if !this.refuse_null(k, v, &kp) => rule.ignore = this.strings(v, &kp, true),
+                    "include" if !this.refuse_null(k, v, &kp) => {
+                        rule.include = this.strings(v, &kp, true)
+                    }
+                    "ignore" if !this.refuse_null(k, v, &kp) => {
+                        rule.ignore = this.strings(v, &kp, true)
+                    }
                     "initial_sync" => rule.initial_sync = this.bool(v, &kp).unwrap_or(false),
                     _ => {}
                 }
@@ -540,7 +643,8 @@ impl Converter<'_> {
 
     pub(super) fn depends_on(&mut self, n: &Node, path: &str) -> BTreeMap<String, Dependency> {
         let mut out = BTreeMap::new();
-        let started = || Dependency { condition: Condition::ServiceStarted, restart: false, required: true };
+        let started =
+            || Dependency { condition: Condition::ServiceStarted, restart: false, required: true };
         match &n.value {
             Value::Seq(items) => {
                 for (i, item) in items.iter().enumerate() {
@@ -556,7 +660,9 @@ impl Converter<'_> {
                     self.spans.insert(kp.clone(), k.loc.clone());
                     let mut dep = started();
                     // `db:` with nothing after it is refused by docker compose's schema.
-                    if let Some(de) = if self.refuse_null(k, v, &kp) { None } else { self.map(v, &kp) } {
+                    if let Some(de) =
+                        if self.refuse_null(k, v, &kp) { None } else { self.map(v, &kp) }
+                    {
                         self.check_keys(de, &kp, &["condition", "restart", "required"], &[]);
                         if !de.iter().any(|(dk, _)| dk.name == "condition") {
                             self.error_hint(
@@ -598,7 +704,20 @@ impl Converter<'_> {
 
     pub(super) fn healthcheck(&mut self, n: &Node, path: &str) -> Option<Healthcheck> {
         let entries = self.map(n, path)?;
-        self.check_keys(entries, path, &["test", "interval", "timeout", "retries", "start_period", "start_interval", "disable"], &[]);
+        self.check_keys(
+            entries,
+            path,
+            &[
+                "test",
+                "interval",
+                "timeout",
+                "retries",
+                "start_period",
+                "start_interval",
+                "disable",
+            ],
+            &[],
+        );
         let mut hc = Healthcheck::default();
         for (k, v) in entries {
             let kp = join(path, &k.name);
@@ -641,7 +760,11 @@ impl Converter<'_> {
         Some(hc)
     }
 
-    pub(super) fn service_networks(&mut self, n: &Node, path: &str) -> BTreeMap<String, Option<ServiceNetwork>> {
+    pub(super) fn service_networks(
+        &mut self,
+        n: &Node,
+        path: &str,
+    ) -> BTreeMap<String, Option<ServiceNetwork>> {
         let mut out = BTreeMap::new();
         match &n.value {
             Value::Seq(items) => {
@@ -664,19 +787,30 @@ impl Converter<'_> {
                     self.check_keys(
                         ne,
                         &kp,
-                        &["aliases", "ipv4_address", "ipv6_address", "priority", "link_local_ips", "driver_opts"],
+                        &[
+                            "aliases",
+                            "ipv4_address",
+                            "ipv6_address",
+                            "priority",
+                            "link_local_ips",
+                            "driver_opts",
+                        ],
                         &["mac_address", "gw_priority", "interface_name"],
                     );
                     let mut sn = ServiceNetwork::default();
                     for (nk, nv) in ne {
                         let np = join(&kp, &nk.name);
                         match nk.name.as_str() {
-                            "aliases" if !self.refuse_null(nk, nv, &np) => sn.aliases = self.strings(nv, &np, false),
+                            "aliases" if !self.refuse_null(nk, nv, &np) => {
+                                sn.aliases = self.strings(nv, &np, false)
+                            }
                             "ipv4_address" => sn.ipv4_address = self.text(nv, &np),
                             "ipv6_address" => sn.ipv6_address = self.text(nv, &np),
                             "priority" => sn.priority = self.priority(nv, &np),
                             "gw_priority" => sn.gw_priority = self.priority(nv, &np),
-                            "link_local_ips" if !self.refuse_null(nk, nv, &np) => sn.link_local_ips = self.strings(nv, &np, false),
+                            "link_local_ips" if !self.refuse_null(nk, nv, &np) => {
+                                sn.link_local_ips = self.strings(nv, &np, false)
+                            }
                             "mac_address" => sn.mac_address = self.string(nv, &np),
                             "driver_opts" => sn.driver_opts = self.options(nv, &np, false),
                             "interface_name" => sn.interface_name = self.string(nv, &np),
@@ -693,6 +827,8 @@ impl Converter<'_> {
 
     /// A network's `priority` or `gw_priority`: a whole number, not digits as text.
     pub(super) fn priority(&mut self, n: &Node, path: &str) -> i64 {
-        self.number(n, path).and_then(|_| self.int(n, path, i32::MIN as i64, i32::MAX as i64)).unwrap_or(0)
+        self.number(n, path)
+            .and_then(|_| self.int(n, path, i32::MIN as i64, i32::MAX as i64))
+            .unwrap_or(0)
     }
 }

@@ -7,7 +7,8 @@ impl Converter<'_> {
     /// or config: `[a-zA-Z0-9._-]+`, as docker compose's schema checks it.
     /// (Network names are not held to it, by the schema or the engine.)
     pub(super) fn valid_name(&mut self, k: &Key, section: &str, what: &str) -> bool {
-        let ok = !k.name.is_empty() && k.name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        let ok = !k.name.is_empty()
+            && k.name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
         if !ok {
             let shown: String = k.name.chars().flat_map(char::escape_debug).collect();
             self.error_hint(
@@ -83,7 +84,8 @@ impl Converter<'_> {
                 "secrets" | "configs" => {
                     let secrets = k.name == "secrets";
                     for (fk, fv) in self.map(v, &k.name).unwrap_or_default() {
-                        if !self.valid_name(fk, &k.name, if secrets { "secret" } else { "config" }) {
+                        if !self.valid_name(fk, &k.name, if secrets { "secret" } else { "config" })
+                        {
                             continue;
                         }
                         let path = join(&k.name, &fk.name);
@@ -113,13 +115,19 @@ impl Converter<'_> {
             }
         }
         if root.get("services").is_none() && root.get("include").is_none() {
-            self.project_error(&root.loc, "services", "no services are defined", "add a `services:` mapping with at least one service");
+            self.project_error(
+                &root.loc,
+                "services",
+                "no services are defined",
+                "add a `services:` mapping with at least one service",
+            );
         }
         project
     }
 
     pub(super) fn network(&mut self, key: &str, n: &Node, path: &str) -> Network {
-        let mut net = Network { name: format!("{}_{key}", self.project_name), ..Default::default() };
+        let mut net =
+            Network { name: format!("{}_{key}", self.project_name), ..Default::default() };
         if n.is_null() {
             return net;
         }
@@ -129,7 +137,17 @@ impl Converter<'_> {
         self.check_keys(
             entries,
             path,
-            &["name", "driver", "driver_opts", "ipam", "external", "internal", "attachable", "enable_ipv6", "labels"],
+            &[
+                "name",
+                "driver",
+                "driver_opts",
+                "ipam",
+                "external",
+                "internal",
+                "attachable",
+                "enable_ipv6",
+                "labels",
+            ],
             &["enable_ipv4"],
         );
         let mut explicit_name = None;
@@ -201,7 +219,12 @@ impl Converter<'_> {
         let Some(entries) = self.map(n, path) else {
             return vol;
         };
-        self.check_keys(entries, path, &["name", "driver", "driver_opts", "external", "labels"], &[]);
+        self.check_keys(
+            entries,
+            path,
+            &["name", "driver", "driver_opts", "external", "labels"],
+            &[],
+        );
         let mut explicit_name = None;
         for (k, v) in entries {
             let kp = join(path, &k.name);
@@ -224,9 +247,16 @@ impl Converter<'_> {
 
     /// A top-level secret or config: exactly one of `file`, `environment`,
     /// `content` (configs only) or `external`.
-    pub(super) fn file_object(&mut self, fk: &Key, n: &Node, path: &str, secret: bool) -> FileObject {
+    pub(super) fn file_object(
+        &mut self,
+        fk: &Key,
+        n: &Node,
+        path: &str,
+        secret: bool,
+    ) -> FileObject {
         let key = fk.name.as_str();
-        let mut obj = FileObject { name: format!("{}_{key}", self.project_name), ..Default::default() };
+        let mut obj =
+            FileObject { name: format!("{}_{key}", self.project_name), ..Default::default() };
         let Some(entries) = self.map(n, path) else {
             return obj;
         };
@@ -242,7 +272,11 @@ impl Converter<'_> {
             let kp = join(path, &k.name);
             match k.name.as_str() {
                 "name" => explicit_name = self.string(v, &kp),
-                "file" => obj.file = self.text(v, &kp).map(|f| syntax::resolve_host_path(&f, &self.base, self.home.as_deref())),
+                "file" => {
+                    obj.file = self
+                        .text(v, &kp)
+                        .map(|f| syntax::resolve_host_path(&f, &self.base, self.home.as_deref()))
+                }
                 "environment" => {
                     env_at = v.loc.clone();
                     obj.environment = self.string(v, &kp);
@@ -275,10 +309,23 @@ impl Converter<'_> {
                 );
             }
         }
-        let sources = [obj.file.is_some(), obj.environment.is_some(), obj.content.is_some(), obj.external].iter().filter(|s| **s).count();
+        let sources =
+            [obj.file.is_some(), obj.environment.is_some(), obj.content.is_some(), obj.external]
+                .iter()
+                .filter(|s| **s)
+                .count();
         if sources != 1 {
-            let what = if secret { "file, environment or external" } else { "file, environment, content or external" };
-            self.error_hint(&fk.loc, path, format!("{key:?} needs exactly one source"), format!("give one of {what}"));
+            let what = if secret {
+                "file, environment or external"
+            } else {
+                "file, environment, content or external"
+            };
+            self.error_hint(
+                &fk.loc,
+                path,
+                format!("{key:?} needs exactly one source"),
+                format!("give one of {what}"),
+            );
         }
         obj
     }
@@ -306,7 +353,10 @@ impl Converter<'_> {
                             "target" => r.target = self.text(v, &kp),
                             "uid" => r.uid = self.text(v, &kp),
                             "gid" => r.gid = self.text(v, &kp),
-                            "mode" => r.mode = self.int(v, &kp, 0, 0o7777).and_then(|m| u32::try_from(m).ok()),
+                            "mode" => {
+                                r.mode =
+                                    self.int(v, &kp, 0, 0o7777).and_then(|m| u32::try_from(m).ok())
+                            }
                             _ => {}
                         }
                     }

@@ -25,7 +25,9 @@ async fn released() -> bool {
 /// supervises a serving child and starts it again when it dies; otherwise it
 /// serves itself. Either way it stops gracefully on SIGTERM.
 pub fn daemon(project: Arc<Project>, service: &str, child: bool) -> anyhow::Result<i32> {
-    let Some(svc) = project.services.get(service) else { anyhow::bail!("no such service: {service}") };
+    let Some(svc) = project.services.get(service) else {
+        anyhow::bail!("no such service: {service}")
+    };
     let restart = svc.restart_policy().unwrap_or(RestartPolicy::No);
     let supervised = !child && restart != RestartPolicy::No;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -40,12 +42,18 @@ pub fn daemon(project: Arc<Project>, service: &str, child: bool) -> anyhow::Resu
             return Ok(GATE_CLOSED);
         }
         let (running, follow) = loaded.start(&engine, &project).await?;
-        let supervisor = std::env::var("RCOMPOSE_PROXY_SUPERVISOR").ok().and_then(|p| p.parse().ok());
+        let supervisor =
+            std::env::var("RCOMPOSE_PROXY_SUPERVISOR").ok().and_then(|p| p.parse().ok());
         let st = ProxyState {
             pid: supervisor.unwrap_or(std::process::id()),
             server_pid: std::process::id(),
             addrs: running.addrs.iter().map(|a| a.to_string()).collect(),
-            started: SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs().try_into().unwrap_or(i64::MAX),
+            started: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs()
+                .try_into()
+                .unwrap_or(i64::MAX),
             pid_start: 0,
             server_start: start_time(std::process::id()),
         };
@@ -121,7 +129,9 @@ async fn supervise(service: &str, restart: RestartPolicy) -> anyhow::Result<i32>
         if gated {
             // It failed before serving at all (its configuration, say): starting it
             // again cannot help, and the starter waiting at the gate should hear now.
-            eprintln!("rcompose proxy: service {service}: the proxy exited before it was released ({status})");
+            eprintln!(
+                "rcompose proxy: service {service}: the proxy exited before it was released ({status})"
+            );
             return Ok(1);
         }
         eprintln!("rcompose proxy: service {service}: the proxy exited ({status})");

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use bollard::models::{ContainerSummary, ContainerSummaryStateEnum, PortSummary, PortSummaryTypeEnum};
+use bollard::models::{
+    ContainerSummary, ContainerSummaryStateEnum, PortSummary, PortSummaryTypeEnum,
+};
 use rustix::process::{Pid, Signal, kill_process, kill_process_group};
 use serde::{Deserialize, Serialize};
 
@@ -66,7 +68,8 @@ pub(crate) fn start_time(pid: u32) -> u64 {
 
 /// `pid` is a live process, and the one that started at `start` (0: not recorded).
 fn alive(pid: u32, start: u64) -> bool {
-    pid != 0 && stat(pid).is_some_and(|(state, began)| state != 'Z' && (start == 0 || began == start))
+    pid != 0
+        && stat(pid).is_some_and(|(state, began)| state != 'Z' && (start == 0 || began == start))
 }
 
 impl ProxyState {
@@ -94,7 +97,12 @@ pub struct Reload {
 
 /// The global options that load this project again in another process.
 fn project_args(project: &Project, global: &Reload) -> Vec<String> {
-    let mut a = vec!["-p".to_string(), project.name.clone(), "--project-directory".into(), project.working_dir.display().to_string()];
+    let mut a = vec![
+        "-p".to_string(),
+        project.name.clone(),
+        "--project-directory".into(),
+        project.working_dir.display().to_string(),
+    ];
     for f in &project.config_files {
         a.push("-f".into());
         a.push(f.display().to_string());
@@ -137,9 +145,18 @@ enum Gate {
 }
 
 /// Starts a detached proxy process for `service`, held at the gate.
-pub fn start_detached(project: &Project, global: &Reload, service: &str) -> anyhow::Result<Starting> {
+pub fn start_detached(
+    project: &Project,
+    global: &Reload,
+    service: &str,
+) -> anyhow::Result<Starting> {
     let (state, log) = files(&project.name, service);
-    let starting = |gate| Starting { project: project.name.clone(), service: service.to_string(), log: log.clone(), gate };
+    let starting = |gate| Starting {
+        project: project.name.clone(),
+        service: service.to_string(),
+        log: log.clone(),
+        gate,
+    };
     if let Some(st) = running(&project.name, service) {
         return Ok(starting(Gate::Running(st)));
     }
@@ -149,7 +166,11 @@ pub fn start_detached(project: &Project, global: &Reload, service: &str) -> anyh
     let dir = state_dir(&project.name);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let _ = std::fs::remove_file(&state);
-    let out = std::fs::OpenOptions::new().create(true).append(true).open(&log).with_context(|| format!("cannot open {}", log.display()))?;
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .with_context(|| format!("cannot open {}", log.display()))?;
     let err = out.try_clone()?;
     let exe = std::env::current_exe()?;
     let mut cmd = std::process::Command::new(exe);
@@ -193,11 +214,17 @@ impl Starting {
             if let Ok(Some(status)) = child.try_wait() {
                 let text = std::fs::read_to_string(&self.log).unwrap_or_default();
                 let last: Vec<&str> = text.lines().rev().take(3).collect();
-                bail!("service {service}: the built-in proxy exited ({status}): {}", last.into_iter().rev().collect::<Vec<_>>().join("\n"));
+                bail!(
+                    "service {service}: the built-in proxy exited ({status}): {}",
+                    last.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
             }
             if std::time::Instant::now() > deadline {
                 let _ = child.kill();
-                bail!("service {service}: the built-in proxy did not start listening within 20 seconds; see {}", self.log.display());
+                bail!(
+                    "service {service}: the built-in proxy did not start listening within 20 seconds; see {}",
+                    self.log.display()
+                );
             }
             std::thread::sleep(Duration::from_millis(2));
         }
@@ -215,7 +242,11 @@ impl Drop for Starting {
 }
 
 /// Starts a detached proxy process for `service` and waits until it listens.
-pub fn spawn_detached(project: &Project, global: &Reload, service: &str) -> anyhow::Result<ProxyState> {
+pub fn spawn_detached(
+    project: &Project,
+    global: &Reload,
+    service: &str,
+) -> anyhow::Result<ProxyState> {
     start_detached(project, global, service)?.release()
 }
 
@@ -269,7 +300,10 @@ pub fn remove_state(project: &str) {
 /// have containers: one with a container of its own runs the real nginx
 /// (`up` found something only nginx does, or was told `--no-builtin-proxy`),
 /// and the commands act on that container instead.
-pub fn served<'a>(project: &Project, with_containers: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+pub fn served<'a>(
+    project: &Project,
+    with_containers: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
     let real: std::collections::HashSet<&str> = with_containers.into_iter().collect();
     proxy_services(project, false).into_iter().filter(|p| !real.contains(p.as_str())).collect()
 }
@@ -290,8 +324,12 @@ pub fn summaries(project: &Project, proxies: &[String], all: bool) -> Vec<Contai
             .flat_map(|s| s.addrs.iter())
             .filter_map(|a| a.parse::<std::net::SocketAddr>().ok())
             .map(|a| {
-                let target =
-                    svc.ports.iter().find(|p| p.published.as_deref() == Some(&a.port().to_string())).map(|p| p.target).unwrap_or(a.port());
+                let target = svc
+                    .ports
+                    .iter()
+                    .find(|p| p.published.as_deref() == Some(&a.port().to_string()))
+                    .map(|p| p.target)
+                    .unwrap_or(a.port());
                 PortSummary {
                     ip: Some(a.ip().to_string()),
                     private_port: target,
@@ -300,11 +338,17 @@ pub fn summaries(project: &Project, proxies: &[String], all: bool) -> Vec<Contai
                 }
             })
             .collect();
-        let labels = HashMap::from([(labels::PROJECT.to_string(), project.name.clone()), (labels::SERVICE.to_string(), service.clone())]);
+        let labels = HashMap::from([
+            (labels::PROJECT.to_string(), project.name.clone()),
+            (labels::SERVICE.to_string(), service.clone()),
+        ]);
         let (state, status, created) = match &st {
             Some(s) => (
                 ContainerSummaryStateEnum::RUNNING,
-                format!("Up {} (built-in proxy)", crate::ui::time::ago(now - s.started).trim_end_matches(" ago")),
+                format!(
+                    "Up {} (built-in proxy)",
+                    crate::ui::time::ago(now - s.started).trim_end_matches(" ago")
+                ),
                 s.started,
             ),
             None => (ContainerSummaryStateEnum::EXITED, "Exited (built-in proxy)".to_string(), now),

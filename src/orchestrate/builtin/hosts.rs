@@ -54,7 +54,11 @@ impl Default for ContainerHosts {
 }
 
 impl HostResolver for ContainerHosts {
-    fn resolve(&self, host: &str, port: u16) -> BoxFuture<'static, Result<Vec<SocketAddr>, String>> {
+    fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> BoxFuture<'static, Result<Vec<SocketAddr>, String>> {
         if via_ports()
             && let Some(addrs) = self
                 .ports
@@ -67,8 +71,12 @@ impl HostResolver for ContainerHosts {
             return Box::pin(async move { Ok(addrs) });
         }
         // The addresses are made under the lock: this runs on every proxied request.
-        let found: Option<Vec<SocketAddr>> =
-            self.table.read().unwrap_or_else(|e| e.into_inner()).get(host).map(|ips| self.turned(ips, |ip| SocketAddr::new(*ip, port)));
+        let found: Option<Vec<SocketAddr>> = self
+            .table
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(host)
+            .map(|ips| self.turned(ips, |ip| SocketAddr::new(*ip, port)));
         match found {
             Some(addrs) if !addrs.is_empty() => Box::pin(async move { Ok(addrs) }),
             Some(_) => {
@@ -98,13 +106,19 @@ impl HostResolver for ContainerHosts {
 impl ContainerHosts {
     /// A name's addresses, starting one further along on each call.
     fn turned<T>(&self, list: &[T], addr: impl Fn(&T) -> SocketAddr) -> Vec<SocketAddr> {
-        let first = if list.len() > 1 { self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % list.len() } else { 0 };
+        let first = if list.len() > 1 {
+            self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % list.len()
+        } else {
+            0
+        };
         list[first..].iter().chain(&list[..first]).map(addr).collect()
     }
 
     /// Rebuilds the table from the engine: every running container of the project.
     pub async fn refresh(&self, engine: &crate::engine::Engine, project: &Project) {
-        let Ok(list) = crate::engine::containers::list(engine, &project.name, false).await else { return };
+        let Ok(list) = crate::engine::containers::list(engine, &project.name, false).await else {
+            return;
+        };
         let mut table: crate::proxy::FastMap<String, Vec<IpAddr>> = Default::default();
         let mut ports: crate::proxy::FastMap<(String, u16), Vec<SocketAddr>> = Default::default();
         let mut by_id = HashMap::new();
@@ -112,7 +126,9 @@ impl ContainerHosts {
             let service = crate::engine::containers::service(c).to_string();
             let mut names = vec![service.clone(), crate::engine::containers::name(c)];
             if let Some(svc) = project.services.get(&service) {
-                names.extend(svc.networks.values().flatten().flat_map(|n| n.aliases.iter().cloned()));
+                names.extend(
+                    svc.networks.values().flatten().flat_map(|n| n.aliases.iter().cloned()),
+                );
             }
             // One address per container port: the engine lists a port published
             // on IPv4 and IPv6 twice, and those are one container, not two.
@@ -130,15 +146,22 @@ impl ContainerHosts {
             }
             for n in &names {
                 for (private, addr) in &published {
-                    let addrs: &mut Vec<SocketAddr> = ports.entry((n.clone(), *private)).or_default();
+                    let addrs: &mut Vec<SocketAddr> =
+                        ports.entry((n.clone(), *private)).or_default();
                     if !addrs.contains(addr) {
                         addrs.push(*addr);
                     }
                 }
             }
-            let ip = c.network_settings.as_ref().and_then(|n| n.networks.as_ref()).and_then(|nets| {
-                nets.values().find_map(|e| e.ip_address.as_ref().filter(|i| !i.is_empty()).and_then(|i| i.parse::<IpAddr>().ok()))
-            });
+            let ip =
+                c.network_settings.as_ref().and_then(|n| n.networks.as_ref()).and_then(|nets| {
+                    nets.values().find_map(|e| {
+                        e.ip_address
+                            .as_ref()
+                            .filter(|i| !i.is_empty())
+                            .and_then(|i| i.parse::<IpAddr>().ok())
+                    })
+                });
             let Some(ip) = ip else { continue };
             let mut add = |name: &str| {
                 let ips = table.entry(name.to_string()).or_default();
@@ -147,7 +170,10 @@ impl ContainerHosts {
                 }
             };
             add(&crate::engine::containers::name(c));
-            by_id.insert(crate::engine::containers::id(c), Reached { ip, published: published.iter().map(|(_, a)| *a).collect() });
+            by_id.insert(
+                crate::engine::containers::id(c),
+                Reached { ip, published: published.iter().map(|(_, a)| *a).collect() },
+            );
             if let Some(svc) = project.services.get(&service) {
                 for net in svc.networks.values().flatten() {
                     for a in &net.aliases {
@@ -172,8 +198,14 @@ impl ContainerHosts {
 
     /// Tells connects in flight which container addresses still hold.
     fn publish(&self) {
-        let live: crate::proxy::FastSet<IpAddr> =
-            self.table.read().unwrap_or_else(|e| e.into_inner()).values().flatten().copied().collect();
+        let live: crate::proxy::FastSet<IpAddr> = self
+            .table
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .flatten()
+            .copied()
+            .collect();
         self.known.write().unwrap_or_else(|e| e.into_inner()).extend(live.iter().copied());
         self.live.send_replace(Arc::new(live));
     }
@@ -183,7 +215,11 @@ impl ContainerHosts {
     /// `dead`: the container's process is gone (not only signalled), so
     /// connects in flight to its address are told so.
     fn mark_down(&self, id: &str, dead: bool) {
-        let Some(Reached { ip, published }) = self.by_id.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned() else { return };
+        let Some(Reached { ip, published }) =
+            self.by_id.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
+        else {
+            return;
+        };
         for v in self.table.write().unwrap_or_else(|e| e.into_inner()).values_mut() {
             v.retain(|a| *a != ip);
         }
@@ -198,7 +234,11 @@ impl ContainerHosts {
     }
 
     /// Keeps the table current as containers start, stop and restart.
-    pub fn follow(self: Arc<Self>, engine: crate::engine::Engine, project: Arc<Project>) -> tokio::task::JoinHandle<()> {
+    pub fn follow(
+        self: Arc<Self>,
+        engine: crate::engine::Engine,
+        project: Arc<Project>,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let hub = crate::engine::events::EventHub::subscribe(&engine, &project.name);
             let mut rx = hub.receiver();
@@ -217,7 +257,13 @@ impl ContainerHosts {
                     }
                 };
                 match ev {
-                    Ok(ev) if ev.action.ends_run() || matches!(ev.action, Action::Start | Action::Restart | Action::Health(_)) => {
+                    Ok(ev)
+                        if ev.action.ends_run()
+                            || matches!(
+                                ev.action,
+                                Action::Start | Action::Restart | Action::Health(_)
+                            ) =>
+                    {
                         if ev.action.ends_run() {
                             // At once, before the slower refresh: a request must not be sent to the
                             // released address of a container that has just stopped.
@@ -263,7 +309,11 @@ mod tests {
         let hosts = ContainerHosts::default();
         let ips: Vec<IpAddr> = vec!["172.30.0.7".parse().unwrap(), "172.30.0.8".parse().unwrap()];
         hosts.table.write().unwrap().insert("api".into(), ips.clone());
-        hosts.by_id.write().unwrap().insert("two".into(), Reached { ip: ips[1], published: Vec::new() });
+        hosts
+            .by_id
+            .write()
+            .unwrap()
+            .insert("two".into(), Reached { ip: ips[1], published: Vec::new() });
         let mut firsts = Vec::new();
         for _ in 0..4 {
             let addrs = hosts.resolve("api", 80).await.unwrap();
@@ -288,12 +338,21 @@ mod tests {
         let addr = SocketAddr::new(ip, 7000);
         let gone = hosts.gone(addr);
         tokio::pin!(gone);
-        assert!(tokio::time::timeout(Duration::from_millis(50), gone.as_mut()).await.is_err(), "gone while running");
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), gone.as_mut()).await.is_err(),
+            "gone while running"
+        );
         // Signalled (docker stop's SIGTERM): what is in flight may still be answered.
         hosts.mark_down("abc", false);
-        assert!(tokio::time::timeout(Duration::from_millis(50), gone.as_mut()).await.is_err(), "gone on a signal alone");
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), gone.as_mut()).await.is_err(),
+            "gone on a signal alone"
+        );
         hosts.mark_down("abc", true);
-        assert!(tokio::time::timeout(Duration::from_millis(50), gone).await.is_ok(), "not told the container stopped");
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), gone).await.is_ok(),
+            "not told the container stopped"
+        );
         // An address the table never held is not the resolver's to call gone.
         let other = hosts.gone("10.9.9.9:80".parse().unwrap());
         assert!(tokio::time::timeout(Duration::from_millis(50), other).await.is_err());

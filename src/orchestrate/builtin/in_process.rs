@@ -22,24 +22,37 @@ pub struct Loaded {
 }
 
 /// Loads the configuration of the proxy for `service`.
-pub fn load_in_process(project: &Project, service: &str, lines: crate::proxy::log::LineFn) -> anyhow::Result<Loaded> {
+pub fn load_in_process(
+    project: &Project,
+    service: &str,
+    lines: crate::proxy::log::LineFn,
+) -> anyhow::Result<Loaded> {
     let svc = project.services.get(service).context("no such service")?;
     let hosts = Arc::new(ContainerHosts::default());
-    let setup = setup(svc, hosts.clone(), &state_dir(&project.name), Some(lines)).map_err(anyhow::Error::msg)?;
+    let setup = setup(svc, hosts.clone(), &state_dir(&project.name), Some(lines))
+        .map_err(anyhow::Error::msg)?;
     // Kept typed under the context: `up` tells a configuration only nginx
     // can serve (it runs the nginx container) from a broken one.
-    let rt = server::load(&setup)
-        .map_err(|e| anyhow::Error::new(e).context(format!("service {service}: the built-in proxy cannot serve its configuration")))?;
+    let rt = server::load(&setup).map_err(|e| {
+        anyhow::Error::new(e).context(format!(
+            "service {service}: the built-in proxy cannot serve its configuration"
+        ))
+    })?;
     check_roots(&rt, service).map_err(anyhow::Error::new)?;
     Ok(Loaded { service: service.to_string(), hosts, setup, rt })
 }
 
 impl Loaded {
     /// Reads the containers' addresses, listens, and keeps the addresses current.
-    pub async fn start(self, engine: &Engine, project: &Arc<Project>) -> anyhow::Result<(Running, tokio::task::JoinHandle<()>)> {
+    pub async fn start(
+        self,
+        engine: &Engine,
+        project: &Arc<Project>,
+    ) -> anyhow::Result<(Running, tokio::task::JoinHandle<()>)> {
         let Loaded { service, hosts, setup, rt } = self;
         hosts.refresh(engine, project).await;
-        let running = server::start(setup, rt).map_err(|e| anyhow::anyhow!("service {service}: {e}"))?;
+        let running =
+            server::start(setup, rt).map_err(|e| anyhow::anyhow!("service {service}: {e}"))?;
         // Following reads the containers again once subscribed: nothing between is missed.
         Ok((running, hosts.follow(engine.clone(), project.clone())))
     }

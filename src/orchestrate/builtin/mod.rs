@@ -12,7 +12,8 @@ pub mod mounts;
 pub mod select;
 
 pub use detached::{
-    ProxyState, Reload, Starting, log_file, remove_state, running, served, spawn_detached, start_detached, stop_detached, summaries,
+    ProxyState, Reload, Starting, log_file, remove_state, running, served, spawn_detached,
+    start_detached, stop_detached, summaries,
 };
 pub use hosts::via_ports;
 pub use in_process::{Loaded, load_in_process, start_in_process};

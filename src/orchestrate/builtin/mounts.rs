@@ -21,7 +21,11 @@ impl Mounts {
             .volumes
             .iter()
             .filter(|m| m.kind == MountType::Bind)
-            .filter_map(|m| m.source.as_ref().map(|s| (m.target.trim_end_matches('/').to_string(), PathBuf::from(s))))
+            .filter_map(|m| {
+                m.source
+                    .as_ref()
+                    .map(|s| (m.target.trim_end_matches('/').to_string(), PathBuf::from(s)))
+            })
             .collect();
         binds.sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
         Mounts { binds, extra: Vec::new() }
@@ -51,6 +55,8 @@ impl PathMap for Mounts {
 impl Resolver for Mounts {
     fn host_path(&self, conf_path: &str) -> PathBuf {
         // Not mounted: a path that does not exist (mime.types then comes built in).
-        self.map(conf_path).unwrap_or_else(|| PathBuf::from("/nonexistent/rcompose-unmounted").join(conf_path.trim_start_matches('/')))
+        self.map(conf_path).unwrap_or_else(|| {
+            PathBuf::from("/nonexistent/rcompose-unmounted").join(conf_path.trim_start_matches('/'))
+        })
     }
 }

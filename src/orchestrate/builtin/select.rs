@@ -31,27 +31,39 @@ fn is_nginx_image(image: &str) -> bool {
 
 /// Does this service run nginx with a configuration the built-in proxy can serve?
 pub fn is_builtin_proxy(service: &Service, disabled_by_flag: bool) -> bool {
-    if disabled_by_flag || service.x_rcompose.as_ref().and_then(|x| x.builtin_proxy) == Some(false) {
+    if disabled_by_flag || service.x_rcompose.as_ref().and_then(|x| x.builtin_proxy) == Some(false)
+    {
         return false;
     }
     let Some(image) = &service.image else { return false };
     is_nginx_image(image)
-        && service
-            .volumes
-            .iter()
-            .any(|m| m.kind == MountType::Bind && (m.target == "/etc/nginx/nginx.conf" || m.target.starts_with("/etc/nginx/conf.d")))
+        && service.volumes.iter().any(|m| {
+            m.kind == MountType::Bind
+                && (m.target == "/etc/nginx/nginx.conf"
+                    || m.target.starts_with("/etc/nginx/conf.d"))
+        })
 }
 
 /// Services of the project the built-in proxy serves.
 pub fn proxy_services(project: &Project, disabled_by_flag: bool) -> Vec<String> {
-    project.services.values().filter(|s| is_builtin_proxy(s, disabled_by_flag)).map(|s| s.name.clone()).collect()
+    project
+        .services
+        .values()
+        .filter(|s| is_builtin_proxy(s, disabled_by_flag))
+        .map(|s| s.name.clone())
+        .collect()
 }
 
 /// The services (and their container ports) a proxy service's configuration
 /// sends requests to, by upstream or proxy_pass address.
 pub fn upstream_ports(project: &Project, proxy: &str) -> Result<HashMap<String, Vec<u16>>, String> {
     let svc = project.services.get(proxy).ok_or_else(|| format!("no such service: {proxy}"))?;
-    let setup = setup(svc, Arc::new(ContainerHosts::default()), &state_dir(&project.name), Some(Arc::new(|_: &str| {})))?;
+    let setup = setup(
+        svc,
+        Arc::new(ContainerHosts::default()),
+        &state_dir(&project.name),
+        Some(Arc::new(|_: &str| {})),
+    )?;
     let rt = crate::proxy::server::load(&setup).map_err(|e| format!("service {proxy}: {e}"))?;
     let service_of = |host: &str| -> Option<String> {
         project
@@ -96,7 +108,12 @@ pub fn upstream_ports(project: &Project, proxy: &str) -> Result<HashMap<String, 
 pub fn listen_addrs(service: &Service, addr: Option<IpAddr>, port: u16) -> Vec<SocketAddr> {
     let mut out = Vec::new();
     for p in service.ports.iter().filter(|p| p.target == port && p.protocol == "tcp") {
-        let Some(published) = p.published.as_deref().and_then(|s| s.split('-').next()).and_then(|s| s.parse::<u16>().ok()) else {
+        let Some(published) = p
+            .published
+            .as_deref()
+            .and_then(|s| s.split('-').next())
+            .and_then(|s| s.parse::<u16>().ok())
+        else {
             continue;
         };
         let host_ip: Option<IpAddr> = p.host_ip.as_deref().and_then(|h| h.parse().ok());
@@ -122,15 +139,21 @@ pub fn setup(
     let conf_path = match mounts.map("/etc/nginx/nginx.conf") {
         Some(p) => p,
         None => {
-            std::fs::create_dir_all(state_dir).map_err(|e| format!("cannot create {}: {e}", state_dir.display()))?;
+            std::fs::create_dir_all(state_dir)
+                .map_err(|e| format!("cannot create {}: {e}", state_dir.display()))?;
             let p = state_dir.join(format!("{}.nginx.conf", service.name));
-            std::fs::write(&p, DEFAULT_NGINX_CONF).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+            std::fs::write(&p, DEFAULT_NGINX_CONF)
+                .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
             mounts.extra.push(("/etc/nginx/nginx.conf".into(), p.clone()));
             p
         }
     };
     if !conf_path.is_file() {
-        return Err(format!("service {}: the mounted nginx configuration {} does not exist", service.name, conf_path.display()));
+        return Err(format!(
+            "service {}: the mounted nginx configuration {} does not exist",
+            service.name,
+            conf_path.display()
+        ));
     }
     let mounts = Arc::new(mounts);
     let svc = service.clone();
@@ -154,7 +177,11 @@ pub fn check_roots(rt: &Runtime, service: &str) -> Result<(), ConfError> {
             if l.proxy.is_none() && l.steps.is_empty() {
                 let t = l.conf.alias.as_ref().unwrap_or(&l.conf.root);
                 if let Some(path) = t.literal() {
-                    let full = if path.starts_with('/') { path.to_string() } else { rt.prefix.join(path).display().to_string() };
+                    let full = if path.starts_with('/') {
+                        path.to_string()
+                    } else {
+                        rt.prefix.join(path).display().to_string()
+                    };
                     if rt.paths.host_path(&full).is_none() {
                         return Err(ConfError::unsupported(
                             l.at.clone(),

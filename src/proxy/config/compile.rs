@@ -58,7 +58,8 @@ impl Compiler {
                 }
                 "index" => {
                     nargs(d, 1..=64)?;
-                    conf.index = d.args.iter().map(|a| self.template(d, a)).collect::<Result<_, _>>()?;
+                    conf.index =
+                        d.args.iter().map(|a| self.template(d, a)).collect::<Result<_, _>>()?;
                 }
                 "error_page" => {
                     clear("error_page", conf);
@@ -70,23 +71,38 @@ impl Compiler {
                             response = Some(if r.is_empty() {
                                 None
                             } else {
-                                Some(r.parse().map_err(|_| err(d, format!("invalid value \"{a}\"")))?)
+                                Some(
+                                    r.parse()
+                                        .map_err(|_| err(d, format!("invalid value \"{a}\"")))?,
+                                )
                             });
                         } else {
-                            let c: u16 = a.parse().map_err(|_| err(d, format!("invalid value \"{a}\"")))?;
+                            let c: u16 =
+                                a.parse().map_err(|_| err(d, format!("invalid value \"{a}\"")))?;
                             if !(300..=599).contains(&c) {
-                                return Err(err(d, format!("value \"{c}\" must be between 300 and 599")));
+                                return Err(err(
+                                    d,
+                                    format!("value \"{c}\" must be between 300 and 599"),
+                                ));
                             }
                             codes.push(c);
                         }
                     }
-                    conf.error_pages.push(ErrorPage { codes, response, uri: self.template(d, d.args.last().expect("checked"))? });
+                    conf.error_pages.push(ErrorPage {
+                        codes,
+                        response,
+                        uri: self.template(d, d.args.last().expect("checked"))?,
+                    });
                 }
                 "add_header" => {
                     clear("add_header", conf);
                     nargs(d, 2..=3)?;
                     let always = d.args.get(2).map(String::as_str) == Some("always");
-                    conf.add_headers.push(AddHeader { name: d.args[0].clone(), value: self.template(d, &d.args[1])?, always });
+                    conf.add_headers.push(AddHeader {
+                        name: d.args[0].clone(),
+                        value: self.template(d, &d.args[1])?,
+                        always,
+                    });
                 }
                 "expires" => {
                     nargs(d, 1..=2)?;
@@ -123,21 +139,33 @@ impl Compiler {
                         conf.access_log = AccessLog::Off;
                     } else {
                         clear("access_log", conf);
-                        let format = d.args.get(1).filter(|f| !f.contains('=')).cloned().unwrap_or_else(|| "combined".into());
+                        let format = d
+                            .args
+                            .get(1)
+                            .filter(|f| !f.contains('='))
+                            .cloned()
+                            .unwrap_or_else(|| "combined".into());
                         match &mut conf.access_log {
-                            AccessLog::Files(v) => Arc::make_mut(v).push((d.args[0].clone(), format)),
-                            AccessLog::Off => conf.access_log = AccessLog::Files(Arc::new(vec![(d.args[0].clone(), format)])),
+                            AccessLog::Files(v) => {
+                                Arc::make_mut(v).push((d.args[0].clone(), format))
+                            }
+                            AccessLog::Off => {
+                                conf.access_log =
+                                    AccessLog::Files(Arc::new(vec![(d.args[0].clone(), format)]))
+                            }
                         }
                     }
                 }
                 "client_max_body_size" => {
                     nargs(d, 1..=1)?;
-                    conf.client_max_body_size = parse_size(&d.args[0]).ok_or_else(|| err(d, format!("invalid value \"{}\"", d.args[0])))?;
+                    conf.client_max_body_size = parse_size(&d.args[0])
+                        .ok_or_else(|| err(d, format!("invalid value \"{}\"", d.args[0])))?;
                 }
                 "keepalive_timeout" => conf.keepalive_timeout = time(d)?,
                 "keepalive_requests" => {
                     nargs(d, 1..=1)?;
-                    conf.keepalive_requests = d.args[0].parse().map_err(|_| err(d, "invalid number"))?;
+                    conf.keepalive_requests =
+                        d.args[0].parse().map_err(|_| err(d, "invalid number"))?;
                 }
                 "client_body_timeout" => conf.client_body_timeout = time(d)?,
                 "send_timeout" => conf.send_timeout = time(d)?,
@@ -151,7 +179,10 @@ impl Compiler {
                 "sendfile" | "autoindex" => {
                     let on = flag(d)?;
                     if d.name == "autoindex" && on {
-                        return Err(unsupported(d, "\"autoindex on\" is not supported by the built-in proxy"));
+                        return Err(unsupported(
+                            d,
+                            "\"autoindex on\" is not supported by the built-in proxy",
+                        ));
                     }
                 }
                 "proxy_set_header" => {
@@ -207,10 +238,16 @@ impl Compiler {
                         "Set-Cookie",
                         "Vary",
                     ];
-                    if let Some(bad) = d.args.iter().find(|a| !NAMES.iter().any(|n| n.eq_ignore_ascii_case(a))) {
-                        return Err(err(d, format!("invalid value \"{bad}\" in \"proxy_ignore_headers\"")));
+                    if let Some(bad) =
+                        d.args.iter().find(|a| !NAMES.iter().any(|n| n.eq_ignore_ascii_case(a)))
+                    {
+                        return Err(err(
+                            d,
+                            format!("invalid value \"{bad}\" in \"proxy_ignore_headers\""),
+                        ));
                     }
-                    conf.ignore_accel_redirect = d.args.iter().any(|a| a.eq_ignore_ascii_case("X-Accel-Redirect"));
+                    conf.ignore_accel_redirect =
+                        d.args.iter().any(|a| a.eq_ignore_ascii_case("X-Accel-Redirect"));
                 }
                 "proxy_pass_header" => {
                     clear("proxy_pass_header", conf);
@@ -241,10 +278,15 @@ impl Compiler {
             "return" => {
                 nargs(d, 1..=2)?;
                 match d.args[0].parse::<u16>() {
-                    Ok(code) if code <= 999 => Step::Return { code, body: d.args.get(1).map(|b| self.template(d, b)).transpose()? },
+                    Ok(code) if code <= 999 => Step::Return {
+                        code,
+                        body: d.args.get(1).map(|b| self.template(d, b)).transpose()?,
+                    },
                     Ok(_) => return Err(err(d, format!("invalid return code \"{}\"", d.args[0]))),
                     // `return URL` is a 302 redirect.
-                    Err(_) if d.args.len() == 1 => Step::Return { code: 302, body: Some(self.template(d, &d.args[0])?) },
+                    Err(_) if d.args.len() == 1 => {
+                        Step::Return { code: 302, body: Some(self.template(d, &d.args[0])?) }
+                    }
                     Err(_) => return Err(err(d, format!("invalid return code \"{}\"", d.args[0]))),
                 }
             }
@@ -256,12 +298,18 @@ impl Compiler {
         nargs(d, 1..=1)?;
         let url = &d.args[0];
         if url.contains('$') {
-            return Err(unsupported(d, "proxy_pass with variables is not supported by the built-in proxy"));
+            return Err(unsupported(
+                d,
+                "proxy_pass with variables is not supported by the built-in proxy",
+            ));
         }
         let rest = if let Some(r) = url.strip_prefix("http://") {
             r
         } else if url.starts_with("https://") {
-            return Err(unsupported(d, "proxy_pass to https upstreams is not supported by the built-in proxy"));
+            return Err(unsupported(
+                d,
+                "proxy_pass to https upstreams is not supported by the built-in proxy",
+            ));
         } else {
             return Err(err(d, format!("invalid URL prefix in \"{url}\"")));
         };
@@ -277,20 +325,29 @@ impl Compiler {
         }
         // `[::1]` alone has colons but no port.
         let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !authority.ends_with(']') => {
-                (h.to_string(), p.parse().map_err(|_| err(d, format!("invalid port in upstream \"{authority}\"")))?)
-            }
+            Some((h, p)) if !authority.ends_with(']') => (
+                h.to_string(),
+                p.parse()
+                    .map_err(|_| err(d, format!("invalid port in upstream \"{authority}\"")))?,
+            ),
             _ => (authority.to_string(), 80),
         };
         if !self.upstream_names.contains(authority) && host.is_empty() {
             return Err(err(d, format!("no host in upstream \"{url}\"")));
         }
         // As nginx's host_header: the port only when it is not the default.
-        let proxy_host = if port == 80 { authority.strip_suffix(":80").unwrap_or(authority) } else { authority }.into();
+        let proxy_host =
+            if port == 80 { authority.strip_suffix(":80").unwrap_or(authority) } else { authority }
+                .into();
         Ok(ProxyPass { target: authority.to_string(), host, port, uri, proxy_host })
     }
 
-    fn location(&self, d: &Directive, parent: &LocConf, parent_prefix: Option<&str>) -> Result<Location, ConfError> {
+    fn location(
+        &self,
+        d: &Directive,
+        parent: &LocConf,
+        parent_prefix: Option<&str>,
+    ) -> Result<Location, ConfError> {
         let matcher = match (d.args.first().map(String::as_str), d.args.len()) {
             (Some("="), 2) => Matcher::Exact(d.args[1].clone()),
             (Some("^~"), 2) => Matcher::Prefix { path: d.args[1].clone(), no_regex: true },
@@ -300,12 +357,16 @@ impl Compiler {
             (Some(p), 1) => Matcher::Prefix { path: p.to_string(), no_regex: false },
             _ => return Err(err(d, "invalid location")),
         };
-        if let (Some(outer), Matcher::Prefix { path, .. } | Matcher::Exact(path)) = (parent_prefix, &matcher)
+        if let (Some(outer), Matcher::Prefix { path, .. } | Matcher::Exact(path)) =
+            (parent_prefix, &matcher)
             && !path.starts_with(outer)
         {
             return Err(err(d, format!("location \"{path}\" is outside location \"{outer}\"")));
         }
-        let block = d.block.as_deref().ok_or_else(|| err(d, "directive \"location\" has no opening \"{\""))?;
+        let block = d
+            .block
+            .as_deref()
+            .ok_or_else(|| err(d, "directive \"location\" has no opening \"{\""))?;
         let mut conf = parent.clone();
         self.apply(&mut conf, block)?;
         let conf = Arc::new(conf);
@@ -330,10 +391,13 @@ impl Compiler {
                 continue;
             }
             match c.name.as_str() {
-                "location" => loc.children.push(Arc::new(self.location(c, &conf, prefix.as_deref())?)),
+                "location" => {
+                    loc.children.push(Arc::new(self.location(c, &conf, prefix.as_deref())?))
+                }
                 "try_files" => {
                     nargs(c, 2..=64)?;
-                    loc.try_files = Some(c.args.iter().map(|a| self.template(c, a)).collect::<Result<_, _>>()?);
+                    loc.try_files =
+                        Some(c.args.iter().map(|a| self.template(c, a)).collect::<Result<_, _>>()?);
                 }
                 "proxy_pass" => loc.proxy = Some(self.proxy_pass(c, regexish)?),
                 "internal" => loc.internal = true,
@@ -380,7 +444,8 @@ impl Compiler {
             "error_log",
         ];
         let ok = IGNORED.contains(&d.name.as_str())
-            || SETTINGS.contains(&d.name.as_str()) && !(d.name == "alias" && ctx != Context::Location)
+            || SETTINGS.contains(&d.name.as_str())
+                && !(d.name == "alias" && ctx != Context::Location)
             || (ctx == Context::Http && d.name == "client_header_timeout");
         if ok {
             return Ok(());
@@ -406,9 +471,10 @@ pub(super) fn upstream(d: &Directive) -> Result<UpstreamDef, ConfError> {
                 nargs(s, 1..=8)?;
                 let addr = &s.args[0];
                 let (host, port) = match addr.rsplit_once(':') {
-                    Some((h, p)) if !addr.ends_with(']') => {
-                        (h.trim_matches(['[', ']']).to_string(), p.parse().map_err(|_| err(s, format!("invalid port in \"{addr}\"")))?)
-                    }
+                    Some((h, p)) if !addr.ends_with(']') => (
+                        h.trim_matches(['[', ']']).to_string(),
+                        p.parse().map_err(|_| err(s, format!("invalid port in \"{addr}\"")))?,
+                    ),
                     _ => (addr.trim_matches(['[', ']']).to_string(), 80),
                 };
                 let mut srv = UpstreamServer {
@@ -440,7 +506,11 @@ pub(super) fn upstream(d: &Directive) -> Result<UpstreamDef, ConfError> {
             }
             "keepalive" => {
                 nargs(s, 1..=1)?;
-                def.keepalive.idle = s.args[0].parse().ok().filter(|n| *n > 0).ok_or_else(|| err(s, "invalid value"))?;
+                def.keepalive.idle = s.args[0]
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| err(s, "invalid value"))?;
             }
             "keepalive_timeout" => {
                 nargs(s, 1..=1)?;
@@ -478,7 +548,11 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                 config.workers = if d.args[0] == "auto" {
                     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
                 } else {
-                    d.args[0].parse().ok().filter(|n| *n > 0).ok_or_else(|| err(d, format!("invalid value \"{}\"", d.args[0])))?
+                    d.args[0]
+                        .parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| err(d, format!("invalid value \"{}\"", d.args[0])))?
                 };
             }
             "error_log" => config.error_log = d.args.first().cloned(),
@@ -487,7 +561,11 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                     match e.name.as_str() {
                         "worker_connections" => {
                             nargs(e, 1..=1)?;
-                            config.worker_connections = e.args[0].parse().ok().filter(|n| *n > 0).ok_or_else(|| err(e, "invalid value"))?;
+                            config.worker_connections = e.args[0]
+                                .parse()
+                                .ok()
+                                .filter(|n| *n > 0)
+                                .ok_or_else(|| err(e, "invalid value"))?;
                         }
                         n if IGNORED.contains(&n) => {}
                         _ => return Err(cannot_honour(e, "here")),
@@ -501,7 +579,10 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                 http_block = Some(d);
             }
             "stream" | "mail" => {
-                return Err(unsupported(d, format!("\"{}\" blocks are not supported by the built-in proxy", d.name)));
+                return Err(unsupported(
+                    d,
+                    format!("\"{}\" blocks are not supported by the built-in proxy", d.name),
+                ));
             }
             n if IGNORED.contains(&n) => {}
             _ => return Err(cannot_honour(d, "here")),
@@ -513,12 +594,20 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
     let block = http.block.as_deref().unwrap_or_default();
     // One error log for the whole process: the http level's when the main level names none.
     if config.error_log.is_none() {
-        config.error_log = block.iter().find(|d| d.name == "error_log").and_then(|d| d.args.first().cloned());
+        config.error_log =
+            block.iter().find(|d| d.name == "error_log").and_then(|d| d.args.first().cloned());
     }
     // Names known before compiling templates: map variables and upstreams.
-    let maps: Vec<String> =
-        block.iter().filter(|d| d.name == "map" && d.args.len() == 2).map(|d| d.args[1].trim_start_matches('$').to_string()).collect();
-    let upstream_names: HashSet<String> = block.iter().filter(|d| d.name == "upstream").filter_map(|d| d.args.first().cloned()).collect();
+    let maps: Vec<String> = block
+        .iter()
+        .filter(|d| d.name == "map" && d.args.len() == 2)
+        .map(|d| d.args[1].trim_start_matches('$').to_string())
+        .collect();
+    let upstream_names: HashSet<String> = block
+        .iter()
+        .filter(|d| d.name == "upstream")
+        .filter_map(|d| d.args.first().cloned())
+        .collect();
     let c = Compiler { maps, upstream_names };
     let mut conf = LocConf::default();
     c.apply(&mut conf, block)?;
@@ -545,8 +634,10 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                     }
                     None => (Escape::Default, &d.args[1..]),
                 };
-                Arc::make_mut(&mut config.http.log_formats)
-                    .insert(d.args[0].clone(), Arc::new(LogFormat { template: c.template(d, &rest.concat())?, escape }));
+                Arc::make_mut(&mut config.http.log_formats).insert(
+                    d.args[0].clone(),
+                    Arc::new(LogFormat { template: c.template(d, &rest.concat())?, escape }),
+                );
             }
             "upstream" => {
                 let u = upstream(d)?;
@@ -562,12 +653,17 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                     regexes: Vec::new(),
                 };
                 for e in d.block.as_deref().unwrap_or_default() {
-                    let value = e.args.first().map(|v| c.template(e, v)).transpose()?.unwrap_or_default();
+                    let value =
+                        e.args.first().map(|v| c.template(e, v)).transpose()?.unwrap_or_default();
                     match e.name.as_str() {
                         "default" => m.default = value,
                         "hostnames" | "volatile" => {}
-                        k if k.starts_with("~*") => m.regexes.push((regex(e, &k[2..], true)?, value)),
-                        k if k.starts_with('~') => m.regexes.push((regex(e, &k[1..], false)?, value)),
+                        k if k.starts_with("~*") => {
+                            m.regexes.push((regex(e, &k[2..], true)?, value))
+                        }
+                        k if k.starts_with('~') => {
+                            m.regexes.push((regex(e, &k[1..], false)?, value))
+                        }
                         k => {
                             m.exact.insert(k.trim_start_matches('\\').to_string(), value);
                         }
@@ -610,7 +706,10 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                     && !http.upstreams.contains_key(&p.target)
                     && p.host.is_empty()
                 {
-                    return Err(ConfError::invalid(l.at.clone(), format!("no upstream \"{}\"", p.target)));
+                    return Err(ConfError::invalid(
+                        l.at.clone(),
+                        format!("no upstream \"{}\"", p.target),
+                    ));
                 }
                 walk(&l.children, http)?;
             }
@@ -632,7 +731,11 @@ pub(super) fn prints_sent_headers(http: &Http) -> bool {
     templates.iter().any(|t| t.variables().any(|v| v.starts_with("sent_http_")))
 }
 
-pub(super) fn server(c: &Compiler, d: &Directive, http_conf: &LocConf) -> Result<Server, ConfError> {
+pub(super) fn server(
+    c: &Compiler,
+    d: &Directive,
+    http_conf: &LocConf,
+) -> Result<Server, ConfError> {
     let block = d.block.as_deref().unwrap_or_default();
     let mut conf = http_conf.clone();
     c.apply(&mut conf, block)?;
@@ -673,7 +776,10 @@ pub(super) fn server(c: &Compiler, d: &Directive, http_conf: &LocConf) -> Result
                 }
             }
             "try_files" | "proxy_pass" => {
-                return Err(err(x, format!("\"{}\" directive is not allowed here; put it in a location", x.name)));
+                return Err(err(
+                    x,
+                    format!("\"{}\" directive is not allowed here; put it in a location", x.name),
+                ));
             }
             _ => c.check_known(x, Context::Server)?,
         }
@@ -696,7 +802,10 @@ pub(super) fn no_duplicate_locations(locs: &[Arc<Location>]) -> Result<(), ConfE
             _ => continue,
         };
         if !seen.insert(key) {
-            return Err(ConfError::invalid(l.at.clone(), format!("duplicate location \"{}\"", key.1)));
+            return Err(ConfError::invalid(
+                l.at.clone(),
+                format!("duplicate location \"{}\"", key.1),
+            ));
         }
         no_duplicate_locations(&l.children)?;
     }

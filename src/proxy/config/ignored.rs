@@ -67,7 +67,10 @@ pub(super) const IGNORED: &[&str] = &[
 /// can serve the configuration), or unknown to nginx too, as nginx says it.
 pub(super) fn cannot_honour(d: &Directive, place: &str) -> ConfError {
     if crate::proxy::directives::is_nginx_directive(&d.name) {
-        unsupported(d, format!("the built-in proxy cannot honour the \"{}\" directive {place}", d.name))
+        unsupported(
+            d,
+            format!("the built-in proxy cannot honour the \"{}\" directive {place}", d.name),
+        )
     } else {
         err(d, format!("unknown directive \"{}\"", d.name))
     }

@@ -167,7 +167,8 @@ impl RewriteRegex {
         if let Some((before, start)) = &self.shortcut {
             let rest = s.strip_prefix(before.as_str())?;
             // `.` stops at a newline, and `$` is the end of the text.
-            return (rest.starts_with(start.as_str()) && !rest.contains('\n')).then(|| vec![Some(s.to_string()), Some(rest.to_string())]);
+            return (rest.starts_with(start.as_str()) && !rest.contains('\n'))
+                .then(|| vec![Some(s.to_string()), Some(rest.to_string())]);
         }
         let caps = self.regex.captures(s)?;
         Some(caps.iter().map(|m| m.map(|m| m.as_str().to_string())).collect())
@@ -185,7 +186,9 @@ pub(super) fn prefix_shape(pattern: &str) -> Option<(String, String)> {
         _ => None,
     };
     let any_but_newline_repeated = |h: &Hir| match h.kind() {
-        HirKind::Repetition(r) => r.min == 0 && r.max.is_none() && r.greedy && *r.sub == Hir::dot(Dot::AnyCharExceptLF),
+        HirKind::Repetition(r) => {
+            r.min == 0 && r.max.is_none() && r.greedy && *r.sub == Hir::dot(Dot::AnyCharExceptLF)
+        }
         _ => false,
     };
     let HirKind::Concat(items) = hir.kind() else { return None };
@@ -328,7 +331,10 @@ impl Default for LocConf {
                     .into_iter()
                     .collect(),
             ),
-            access_log: AccessLog::Files(Arc::new(vec![("logs/access.log".into(), "combined".into())])),
+            access_log: AccessLog::Files(Arc::new(vec![(
+                "logs/access.log".into(),
+                "combined".into(),
+            )])),
             client_max_body_size: 1 << 20,
             keepalive_timeout: Duration::from_secs(75),
             keepalive_requests: 1000,

@@ -17,8 +17,15 @@ pub(super) fn unsupported(d: &Directive, msg: impl Into<String>) -> ConfError {
     ConfError::unsupported(d.loc.clone(), msg)
 }
 
-pub(super) fn nargs(d: &Directive, range: std::ops::RangeInclusive<usize>) -> Result<(), ConfError> {
-    if range.contains(&d.args.len()) { Ok(()) } else { Err(err(d, format!("invalid number of arguments in \"{}\" directive", d.name))) }
+pub(super) fn nargs(
+    d: &Directive,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<(), ConfError> {
+    if range.contains(&d.args.len()) {
+        Ok(())
+    } else {
+        Err(err(d, format!("invalid number of arguments in \"{}\" directive", d.name)))
+    }
 }
 
 pub(super) fn flag(d: &Directive) -> Result<bool, ConfError> {
@@ -26,7 +33,13 @@ pub(super) fn flag(d: &Directive) -> Result<bool, ConfError> {
     match d.args[0].as_str() {
         "on" => Ok(true),
         "off" => Ok(false),
-        other => Err(err(d, format!("invalid value \"{other}\" in \"{}\" directive, it must be \"on\" or \"off\"", d.name))),
+        other => Err(err(
+            d,
+            format!(
+                "invalid value \"{other}\" in \"{}\" directive, it must be \"on\" or \"off\"",
+                d.name
+            ),
+        )),
     }
 }
 
@@ -65,7 +78,9 @@ pub fn parse_time(s: &str) -> Option<Duration> {
 
 pub(super) fn time(d: &Directive) -> Result<Duration, ConfError> {
     nargs(d, 1..=2)?;
-    parse_time(&d.args[0]).ok_or_else(|| err(d, format!("invalid time \"{}\" in \"{}\" directive", d.args[0], d.name)))
+    parse_time(&d.args[0]).ok_or_else(|| {
+        err(d, format!("invalid time \"{}\" in \"{}\" directive", d.args[0], d.name))
+    })
 }
 
 /// nginx size: `1m`, `512k`, `0` (no limit).
@@ -90,9 +105,14 @@ pub(super) fn listen(d: &Directive) -> Result<Listen, ConfError> {
     nargs(d, 1..=16)?;
     let a = &d.args[0];
     let (addr, port) = if let Some(rest) = a.strip_prefix('[') {
-        let (ip, after) = rest.split_once(']').ok_or_else(|| err(d, format!("invalid address \"{a}\"")))?;
-        let ip: IpAddr = ip.parse().map_err(|_| err(d, format!("invalid IPv6 address \"{ip}\"")))?;
-        let port = after.strip_prefix(':').map_or(Ok(80), |p| p.parse()).map_err(|_| err(d, format!("invalid port in \"{a}\"")))?;
+        let (ip, after) =
+            rest.split_once(']').ok_or_else(|| err(d, format!("invalid address \"{a}\"")))?;
+        let ip: IpAddr =
+            ip.parse().map_err(|_| err(d, format!("invalid IPv6 address \"{ip}\"")))?;
+        let port = after
+            .strip_prefix(':')
+            .map_or(Ok(80), |p| p.parse())
+            .map_err(|_| err(d, format!("invalid port in \"{a}\"")))?;
         (Some(ip), port)
     } else if let Ok(p) = a.parse::<u16>() {
         if p == 0 {
@@ -103,28 +123,41 @@ pub(super) fn listen(d: &Directive) -> Result<Listen, ConfError> {
         let (host, port) = match a.rsplit_once(':') {
             Some((h, p)) => (
                 h,
-                p.parse().ok().filter(|p| *p > 0).ok_or_else(|| err(d, format!("invalid port in \"{a}\" of the \"listen\" directive")))?,
+                p.parse().ok().filter(|p| *p > 0).ok_or_else(|| {
+                    err(d, format!("invalid port in \"{a}\" of the \"listen\" directive"))
+                })?,
             ),
             None => (a.as_str(), 80),
         };
         let ip = match host {
             "*" => None,
             "localhost" => Some(IpAddr::from([127, 0, 0, 1])),
-            h => Some(h.parse().map_err(|_| err(d, format!("host not found in \"{a}\" of the \"listen\" directive")))?),
+            h => Some(h.parse().map_err(|_| {
+                err(d, format!("host not found in \"{a}\" of the \"listen\" directive"))
+            })?),
         };
         (ip, port)
     };
     for opt in &d.args[1..] {
         match opt.as_str() {
             "default_server" | "default" | "reuseport" | "deferred" | "bind" => {}
-            o if o.starts_with("backlog=") || o.starts_with("ipv6only=") || o.starts_with("so_keepalive=") => {}
+            o if o.starts_with("backlog=")
+                || o.starts_with("ipv6only=")
+                || o.starts_with("so_keepalive=") => {}
             "http2" | "ssl" | "quic" | "proxy_protocol" => {
-                return Err(unsupported(d, format!("\"listen ... {opt}\" is not supported by the built-in proxy")));
+                return Err(unsupported(
+                    d,
+                    format!("\"listen ... {opt}\" is not supported by the built-in proxy"),
+                ));
             }
             other => return Err(err(d, format!("invalid parameter \"{other}\""))),
         }
     }
-    Ok(Listen { addr, port, default_server: d.args[1..].iter().any(|o| o == "default_server" || o == "default") })
+    Ok(Listen {
+        addr,
+        port,
+        default_server: d.args[1..].iter().any(|o| o == "default_server" || o == "default"),
+    })
 }
 
 pub(super) fn server_name(d: &Directive, n: &str) -> Result<Option<ServerName>, ConfError> {

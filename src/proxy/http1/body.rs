@@ -105,7 +105,14 @@ impl<R> RequestBody<R> {
             Framing::Length(n) => Some(n),
             Framing::Chunked => None,
         };
-        RequestBody { shared, limit: 0, timeout: Duration::from_secs(60), sleep: None, read: Arc::default(), length }
+        RequestBody {
+            shared,
+            limit: 0,
+            timeout: Duration::from_secs(60),
+            sleep: None,
+            read: Arc::default(),
+            length,
+        }
     }
 
     /// A body with nothing in it.
@@ -134,7 +141,10 @@ impl<R: AsyncRead + Unpin> HttpBody for RequestBody<R> {
     type Data = Bytes;
     type Error = BodyError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = &mut *self;
         let Some(shared) = &this.shared else { return Poll::Ready(None) };
         let mut st = shared.lock().unwrap_or_else(|e| e.into_inner());
@@ -156,7 +166,8 @@ impl<R: AsyncRead + Unpin> HttpBody for RequestBody<R> {
                 Left::Done => return Poll::Ready(None),
                 Left::Failed(e) => return Poll::Ready(Some(Err(*e))),
                 Left::Length(n) if !reader.buf.is_empty() => {
-                    let take = usize::try_from(*n).map_or(reader.buf.len(), |n| n.min(reader.buf.len()));
+                    let take =
+                        usize::try_from(*n).map_or(reader.buf.len(), |n| n.min(reader.buf.len()));
                     *n -= take as u64;
                     if *n == 0 {
                         st.left = Left::Done;
@@ -171,7 +182,9 @@ impl<R: AsyncRead + Unpin> HttpBody for RequestBody<R> {
                     match step {
                         Step::Data(n) => {
                             let data = reader.buf.split_to(n).freeze();
-                            return Poll::Ready(Some(this.counted(data, &mut st.left).map(Frame::data)));
+                            return Poll::Ready(Some(
+                                this.counted(data, &mut st.left).map(Frame::data),
+                            ));
                         }
                         Step::Size(n) => {
                             let seen = this.read.load(Ordering::Relaxed);
@@ -202,7 +215,8 @@ impl<R: AsyncRead + Unpin> HttpBody for RequestBody<R> {
                 Poll::Ready(Err(_)) => st.left = Left::Failed(BodyError::Closed),
                 Poll::Pending => {
                     let timeout = this.timeout;
-                    let sleep = this.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                    let sleep =
+                        this.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
                     if sleep.as_mut().poll(cx).is_ready() {
                         st.left = Left::Failed(BodyError::TimedOut);
                         continue;
@@ -248,7 +262,8 @@ impl<R> RequestBody<R> {
                 Left::Done => return Ok(()),
                 Left::Failed(e) => return Err(*e),
                 Left::Length(n) => {
-                    let take = usize::try_from(*n).map_or(reader.buf.len(), |n| n.min(reader.buf.len()));
+                    let take =
+                        usize::try_from(*n).map_or(reader.buf.len(), |n| n.min(reader.buf.len()));
                     reader.buf.advance(take);
                     *n -= take as u64;
                     if *n == 0 {

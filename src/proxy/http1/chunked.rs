@@ -209,7 +209,12 @@ mod tests {
     fn decode(input: &[u8]) -> Option<Vec<u8>> {
         let whole = run(&[input]);
         for cut in 1..input.len() {
-            assert_eq!(run(&[&input[..cut], &input[cut..]]), whole, "cut at {cut} of {:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                run(&[&input[..cut], &input[cut..]]),
+                whole,
+                "cut at {cut} of {:?}",
+                String::from_utf8_lossy(input)
+            );
         }
         whole
     }

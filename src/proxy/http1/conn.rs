@@ -58,15 +58,21 @@ pub struct Limits {
 }
 
 /// How a refused head is answered: its page, then the close.
-const REFUSED: Asked = Asked { head: false, http11: true, keep_alive: false, chunked: true, http09: false };
+const REFUSED: Asked =
+    Asked { head: false, http11: true, keep_alive: false, chunked: true, http09: false };
 
 /// The longest a request body left unread is read to keep the connection.
 const DISCARD_LIMIT: u64 = 1 << 20;
 
 /// Serves one connection. `answer` turns each request (or refused head)
 /// into a response and the send_timeout of the location that answered.
-pub async fn serve<R, W, F, Fut>(read: R, write: W, limits: Limits, draining: CancellationToken, mut answer: F)
-where
+pub async fn serve<R, W, F, Fut>(
+    read: R,
+    write: W,
+    limits: Limits,
+    draining: CancellationToken,
+    mut answer: F,
+) where
     R: tokio::io::AsyncRead + Send + Unpin + 'static,
     W: AsyncWrite + Send + Unpin + 'static,
     F: FnMut(Incoming) -> Fut,
@@ -84,13 +90,20 @@ where
     let mut number = 0u64;
     loop {
         number += 1;
-        let mut reader = take_reader(&shared).expect("the connection holds its reader between requests");
+        let mut reader =
+            take_reader(&shared).expect("the connection holds its reader between requests");
         let first = number == 1;
         let parsed = match read_head(&mut reader, limits, first, &draining).await {
             HeadRead::Head(p) => p,
             HeadRead::Closed => return,
             HeadRead::Refused(r, line) => {
-                let resp = answer(Incoming::Refused(Refused { status: r.status, why: r.why, line, number })).await;
+                let resp = answer(Incoming::Refused(Refused {
+                    status: r.status,
+                    why: r.why,
+                    line,
+                    number,
+                }))
+                .await;
                 let asked = Asked { http09: r.http09, ..REFUSED };
                 let _ = write::answer(&mut write, resp, asked, &mut scratch).await;
                 linger(reader, write).await;
@@ -101,8 +114,16 @@ where
         let head = match request::check(&parsed, &head_bytes) {
             Ok(h) => h,
             Err(r) => {
-                let line = crate::proxy::rawtext::from_bytes(request_line(&head_bytes[parsed.start..])).into_owned();
-                let resp = answer(Incoming::Refused(Refused { status: r.status, why: r.why, line, number })).await;
+                let line =
+                    crate::proxy::rawtext::from_bytes(request_line(&head_bytes[parsed.start..]))
+                        .into_owned();
+                let resp = answer(Incoming::Refused(Refused {
+                    status: r.status,
+                    why: r.why,
+                    line,
+                    number,
+                }))
+                .await;
                 let asked = Asked { http09: parsed.version() == 9, ..REFUSED };
                 let _ = write::answer(&mut write, resp, asked, &mut scratch).await;
                 linger(reader, write).await;
@@ -112,7 +133,9 @@ where
         let asked = Asked {
             head: head.method == hyper::Method::HEAD,
             http11: head.version == hyper::Version::HTTP_11,
-            keep_alive: head.keep_alive && number < limits.keepalive_requests && !draining.is_cancelled(),
+            keep_alive: head.keep_alive
+                && number < limits.keepalive_requests
+                && !draining.is_cancelled(),
             chunked: true,
             http09: head.version == hyper::Version::HTTP_09,
         };
@@ -155,7 +178,8 @@ where
             }
         };
         // Asked for while the answer was being made: it still goes first, as from nginx.
-        let late = !continued && shared.lock().unwrap_or_else(|e| e.into_inner()).continue_sent_for(&continue_asked);
+        let late = !continued
+            && shared.lock().unwrap_or_else(|e| e.into_inner()).continue_sent_for(&continue_asked);
         if late && write.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
             return;
         }
@@ -167,7 +191,10 @@ where
             Err(_) => return,
         };
         let Some(mut reader) = take_reader(&shared) else { return };
-        let left = std::mem::replace(&mut shared.lock().unwrap_or_else(|e| e.into_inner()).left, Left::Done);
+        let left = std::mem::replace(
+            &mut shared.lock().unwrap_or_else(|e| e.into_inner()).left,
+            Left::Done,
+        );
         if status == 101
             && let Some(tx) = upgrade_tx
         {
@@ -211,7 +238,12 @@ enum HeadRead {
 /// `client_header_timeout`); once a head has begun, it must end within
 /// `client_header_timeout`. A timeout or a close ends the connection with
 /// no answer, as in nginx.
-async fn read_head(reader: &mut Reader<ReadIo>, limits: Limits, first: bool, draining: &CancellationToken) -> HeadRead {
+async fn read_head(
+    reader: &mut Reader<ReadIo>,
+    limits: Limits,
+    first: bool,
+    draining: &CancellationToken,
+) -> HeadRead {
     let mut parser = HeadParser::default();
     let mut deadline: Option<tokio::time::Instant> = None;
     loop {
@@ -220,7 +252,10 @@ async fn read_head(reader: &mut Reader<ReadIo>, limits: Limits, first: bool, dra
             Ok(None) => {}
             Err(r) => {
                 let line = request_line(&reader.buf);
-                let line = crate::proxy::rawtext::from_bytes(&line[..line.len().min(super::parse::MAX_LINE)]).into_owned();
+                let line = crate::proxy::rawtext::from_bytes(
+                    &line[..line.len().min(super::parse::MAX_LINE)],
+                )
+                .into_owned();
                 return HeadRead::Refused(r, line.trim_start_matches(['\r', '\n']).to_string());
             }
         }
@@ -261,7 +296,8 @@ async fn discard(reader: &mut Reader<ReadIo>, left: Left) -> bool {
             Left::Done => return true,
             Left::Failed(_) => return false,
             Left::Length(n) => {
-                let take = usize::try_from(*n).map_or(reader.buf.len(), |n| n.min(reader.buf.len()));
+                let take =
+                    usize::try_from(*n).map_or(reader.buf.len(), |n| n.min(reader.buf.len()));
                 let _ = reader.buf.split_to(take);
                 *n -= take as u64;
                 dropped += take as u64;

@@ -189,7 +189,11 @@ impl HeadParser {
                 if p - self.out.start >= MAX_LINE || (self.st == St::Start && p >= MAX_LINE) {
                     return Err(URI_TOO_LARGE);
                 }
-                if matches!(self.st, St::Start | St::Method) && ch != b' ' && ch != b'\r' && ch != b'\n' {
+                if matches!(self.st, St::Start | St::Method)
+                    && ch != b' '
+                    && ch != b'\r'
+                    && ch != b'\n'
+                {
                     let at = p - if self.st == St::Start { p } else { self.out.method.start };
                     self.get_so_far &= at < 3 && b"GET"[at] == ch;
                 }
@@ -220,7 +224,13 @@ impl HeadParser {
     fn line_state(&self) -> bool {
         !matches!(
             self.st,
-            St::HStart | St::HName | St::HSpaceBeforeValue | St::HValue | St::HSpaceAfterValue | St::HAlmostDone | St::HHeadAlmostDone
+            St::HStart
+                | St::HName
+                | St::HSpaceBeforeValue
+                | St::HValue
+                | St::HSpaceAfterValue
+                | St::HAlmostDone
+                | St::HHeadAlmostDone
         )
     }
 
@@ -266,7 +276,8 @@ impl HeadParser {
                 if ch != b'/' {
                     return Err(INVALID_REQUEST);
                 }
-                self.st = if self.st == St::SchemaSlash { St::SchemaSlashSlash } else { St::HostStart };
+                self.st =
+                    if self.st == St::SchemaSlash { St::SchemaSlashSlash } else { St::HostStart };
             }
             St::HostStart | St::Host => {
                 if self.st == St::HostStart {
@@ -284,7 +295,8 @@ impl HeadParser {
             }
             St::HostIpLiteral => match ch {
                 c if c.is_ascii_alphanumeric() => {}
-                b':' | b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' => {}
+                b':' | b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')'
+                | b'*' | b'+' | b',' | b';' | b'=' => {}
                 b']' => {
                     if let Some(h) = &mut o.host {
                         h.end = p + 1;
@@ -497,7 +509,11 @@ impl HeadParser {
             if self.method_is_get {
                 return Ok(true);
             }
-            return Err(Refusal { status: 400, why: "client sent invalid method in HTTP/0.9 request", http09: true });
+            return Err(Refusal {
+                status: 400,
+                why: "client sent invalid method in HTTP/0.9 request",
+                http09: true,
+            });
         }
         Ok(true)
     }

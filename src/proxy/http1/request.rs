@@ -96,9 +96,13 @@ pub fn check(p: &Parsed, head: &Bytes) -> Result<Head, Refusal> {
         v if v < 1001 => Version::HTTP_10,
         _ => Version::HTTP_11,
     };
-    let method = Method::from_bytes(&head[p.method.clone()]).map_err(|_| refuse(400, "client sent invalid method"))?;
+    let method = Method::from_bytes(&head[p.method.clone()])
+        .map_err(|_| refuse(400, "client sent invalid method"))?;
     let authority = match &p.host {
-        Some(h) => Some(server_name(&head[h.clone()]).ok_or(refuse(400, "client sent invalid host in request line"))?),
+        Some(h) => Some(
+            server_name(&head[h.clone()])
+                .ok_or(refuse(400, "client sent invalid host in request line"))?,
+        ),
         None => None,
     };
     let mut target = String::new();
@@ -109,13 +113,16 @@ pub fn check(p: &Parsed, head: &Bytes) -> Result<Head, Refusal> {
     // nginx decodes the path as soon as the request line is read, and
     // refuses one that climbs above the root or holds a NUL.
     let path = &target[..target.find(['?', '#']).unwrap_or(target.len())];
-    let uri = crate::proxy::routes::normalize(path).map_err(|_| refuse(400, "client sent invalid request"))?.into_owned();
+    let uri = crate::proxy::routes::normalize(path)
+        .map_err(|_| refuse(400, "client sent invalid request"))?
+        .into_owned();
 
     let mut headers = HeaderMap::with_capacity(p.headers.len() + 2);
     let mut raw_headers = Vec::new();
     let mut host_seen = false;
     for h in &p.headers {
-        let name = HeaderName::from_bytes(&head[h.name.clone()]).map_err(|_| refuse(400, "client sent invalid header line"))?;
+        let name = HeaderName::from_bytes(&head[h.name.clone()])
+            .map_err(|_| refuse(400, "client sent invalid header line"))?;
         let raw = &head[h.value.clone()];
         if name == hyper::header::HOST {
             if host_seen {
@@ -134,7 +141,11 @@ pub fn check(p: &Parsed, head: &Bytes) -> Result<Head, Refusal> {
                 headers.append(name, v);
             }
             // nginx passes control bytes in values on.
-            Err(_) if name != hyper::header::HOST && !UNIQUE.contains(&name.as_str()) && name != hyper::header::CONNECTION => {
+            Err(_)
+                if name != hyper::header::HOST
+                    && !UNIQUE.contains(&name.as_str())
+                    && name != hyper::header::CONNECTION =>
+            {
                 raw_headers.push((name, value));
             }
             Err(_) => return Err(refuse(400, "client sent invalid header line")),
@@ -145,18 +156,25 @@ pub fn check(p: &Parsed, head: &Bytes) -> Result<Head, Refusal> {
     }
     let mut framing = Framing::None;
     if let Some(cl) = headers.get(hyper::header::CONTENT_LENGTH) {
-        let n = atoof(cl.as_bytes()).ok_or(refuse(400, "client sent invalid \"Content-Length\" header"))?;
+        let n = atoof(cl.as_bytes())
+            .ok_or(refuse(400, "client sent invalid \"Content-Length\" header"))?;
         framing = Framing::Length(n);
     }
     if let Some(te) = headers.get(hyper::header::TRANSFER_ENCODING) {
         if version != Version::HTTP_11 {
-            return Err(refuse(400, "client sent HTTP/1.0 request with \"Transfer-Encoding\" header"));
+            return Err(refuse(
+                400,
+                "client sent HTTP/1.0 request with \"Transfer-Encoding\" header",
+            ));
         }
         if !te.as_bytes().eq_ignore_ascii_case(b"chunked") {
             return Err(refuse(501, "client sent unknown \"Transfer-Encoding\""));
         }
         if framing != Framing::None {
-            return Err(refuse(400, "client sent \"Content-Length\" and \"Transfer-Encoding\" headers at the same time"));
+            return Err(refuse(
+                400,
+                "client sent \"Content-Length\" and \"Transfer-Encoding\" headers at the same time",
+            ));
         }
         framing = Framing::Chunked;
     }
@@ -179,7 +197,9 @@ pub fn check(p: &Parsed, head: &Bytes) -> Result<Head, Refusal> {
         return Err(refuse(405, "client sent TRACE method"));
     }
     let expect_continue = version == Version::HTTP_11
-        && headers.get(hyper::header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        && headers
+            .get(hyper::header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     Ok(Head {
         method,
         version,
@@ -246,8 +266,16 @@ mod tests {
 
     #[test]
     fn framing_as_nginx_reads_it() {
-        assert_eq!(head(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n").unwrap().framing, Framing::Length(5));
-        assert_eq!(head(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n").unwrap().framing, Framing::Chunked);
+        assert_eq!(
+            head(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n").unwrap().framing,
+            Framing::Length(5)
+        );
+        assert_eq!(
+            head(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n")
+                .unwrap()
+                .framing,
+            Framing::Chunked
+        );
         for (raw, want) in [
             (&b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\t5\r\n\r\n"[..], 400),
             (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n", 400),
@@ -278,19 +306,44 @@ mod tests {
     #[test]
     fn what_nginx_lets_through() {
         let h = head(b"GET  /a%20b?x  HTTP/1.2 \nhost: Example.COM.:80\nUnder_Score: dropped\nX-Empty\nX-Ctl: a\x01b\n\n").unwrap();
-        assert_eq!(h.raw_headers, [(HeaderName::from_static("x-ctl"), Bytes::from_static(b"a\x01b"))]);
+        assert_eq!(
+            h.raw_headers,
+            [(HeaderName::from_static("x-ctl"), Bytes::from_static(b"a\x01b"))]
+        );
         assert_eq!(h.uri, "/a b");
-        assert_eq!((h.protocol, h.version, h.target.as_str()), ("HTTP/1.2", Version::HTTP_11, "/a%20b?x"));
-        assert!(h.headers.get("under_score").is_none() && h.headers.get("x-empty").is_some_and(|v| v.is_empty()));
+        assert_eq!(
+            (h.protocol, h.version, h.target.as_str()),
+            ("HTTP/1.2", Version::HTTP_11, "/a%20b?x")
+        );
+        assert!(
+            h.headers.get("under_score").is_none()
+                && h.headers.get("x-empty").is_some_and(|v| v.is_empty())
+        );
         let h = head(b"GET http://Host.Example:8080/p?q HTTP/1.1\r\nHost: other\r\n\r\n").unwrap();
         assert_eq!((h.authority.as_deref(), h.target.as_str()), (Some("host.example"), "/p?q"));
         let h = head(b"GET http://[::1]?q HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
         assert_eq!((h.authority.as_deref(), h.target.as_str()), (Some("[::1]"), "/?q"));
-        assert!(!head(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").unwrap().keep_alive);
+        assert!(
+            !head(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").unwrap().keep_alive
+        );
         assert!(head(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").unwrap().keep_alive);
         assert!(!head(b"GET / HTTP/1.0\r\n\r\n").unwrap().keep_alive);
-        assert!(!head(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n").unwrap().keep_alive);
-        assert!(head(b"GET / HTTP/1.0\r\nConnection: close\r\nConnection: Keep-Alive\r\n\r\n").unwrap().keep_alive);
-        assert!(head(b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n\r\n").unwrap().expect_continue);
+        assert!(
+            !head(
+                b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap()
+            .keep_alive
+        );
+        assert!(
+            head(b"GET / HTTP/1.0\r\nConnection: close\r\nConnection: Keep-Alive\r\n\r\n")
+                .unwrap()
+                .keep_alive
+        );
+        assert!(
+            head(b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n\r\n")
+                .unwrap()
+                .expect_continue
+        );
     }
 }

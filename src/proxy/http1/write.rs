@@ -68,8 +68,15 @@ fn head(resp: &Response<Body>, asked: Asked, out: &mut Vec<u8>) -> (Frame, After
     let code = status.as_u16();
     let no_body = asked.head || status.is_informational() || code == 204 || code == 304;
     let headers: &HeaderMap = resp.headers();
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let exact = if declared.is_none() && !no_body { hyper::body::Body::size_hint(resp.body()).exact() } else { None };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let exact = if declared.is_none() && !no_body {
+        hyper::body::Body::size_hint(resp.body()).exact()
+    } else {
+        None
+    };
     let mut keep = asked.keep_alive && code != 101;
     let frame = if no_body {
         Frame::None
@@ -189,7 +196,8 @@ pub(super) async fn answer<W: AsyncWrite + Unpin>(
 
 /// All of `parts`, in as few writes as the socket takes.
 async fn write_parts<W: AsyncWrite + Unpin>(io: &mut W, parts: &[&[u8]]) -> std::io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> = parts.iter().filter(|p| !p.is_empty()).map(|p| IoSlice::new(p)).collect();
+    let mut slices: Vec<IoSlice<'_>> =
+        parts.iter().filter(|p| !p.is_empty()).map(|p| IoSlice::new(p)).collect();
     let mut slices = &mut slices[..];
     while !slices.is_empty() {
         let n = io.write_vectored(slices).await?;
@@ -216,27 +224,41 @@ mod tests {
         })
     }
 
-    const ASKED: Asked = Asked { head: false, http11: true, keep_alive: true, chunked: true, http09: false };
+    const ASKED: Asked =
+        Asked { head: false, http11: true, keep_alive: true, chunked: true, http09: false };
 
     #[test]
     fn reasons_framing_and_connection_as_nginx_writes_them() {
         let mut r = Response::new(full("no"));
         *r.status_mut() = hyper::StatusCode::METHOD_NOT_ALLOWED;
         let (text, after) = written(r, ASKED);
-        assert_eq!(text, "HTTP/1.1 405 Not Allowed\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nno");
+        assert_eq!(
+            text,
+            "HTTP/1.1 405 Not Allowed\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nno"
+        );
         assert_eq!(after, After::KeepAlive);
         let mut r = Response::new(full(""));
         *r.status_mut() = hyper::StatusCode::from_u16(422).unwrap();
         r.extensions_mut().insert(Reason(Bytes::from_static(b"Nope")));
         assert!(written(r, ASKED).0.starts_with("HTTP/1.1 422 Nope\r\n"));
-        let stream = futures::stream::iter([Ok::<_, crate::proxy::http::BoxError>(hyper::body::Frame::data(Bytes::from("abc")))]);
+        let stream = futures::stream::iter([Ok::<_, crate::proxy::http::BoxError>(
+            hyper::body::Frame::data(Bytes::from("abc")),
+        )]);
         let r = Response::new(BodyExt::boxed(http_body_util::StreamBody::new(stream)));
         let (text, _) = written(r, ASKED);
-        assert_eq!(text, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
-        let stream = futures::stream::iter([Ok::<_, crate::proxy::http::BoxError>(hyper::body::Frame::data(Bytes::from("abc")))]);
+        assert_eq!(
+            text,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+        );
+        let stream = futures::stream::iter([Ok::<_, crate::proxy::http::BoxError>(
+            hyper::body::Frame::data(Bytes::from("abc")),
+        )]);
         let r = Response::new(BodyExt::boxed(http_body_util::StreamBody::new(stream)));
         let (text, after) = written(r, Asked { http11: false, ..ASKED });
-        assert_eq!((text.as_str(), after), ("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc", After::Close));
+        assert_eq!(
+            (text.as_str(), after),
+            ("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc", After::Close)
+        );
         let (text, _) = written(Response::new(full("abc")), Asked { head: true, ..ASKED });
         assert_eq!(text, "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\n");
     }
