@@ -63,36 +63,7 @@ impl Compiler {
                 }
                 "error_page" => {
                     clear("error_page", conf);
-                    nargs(d, 2..=64)?;
-                    let mut codes = Vec::new();
-                    let mut response = None;
-                    for a in &d.args[..d.args.len() - 1] {
-                        if let Some(r) = a.strip_prefix('=') {
-                            response = Some(if r.is_empty() {
-                                None
-                            } else {
-                                Some(
-                                    r.parse()
-                                        .map_err(|_| err(d, format!("invalid value \"{a}\"")))?,
-                                )
-                            });
-                        } else {
-                            let c: u16 =
-                                a.parse().map_err(|_| err(d, format!("invalid value \"{a}\"")))?;
-                            if !(300..=599).contains(&c) {
-                                return Err(err(
-                                    d,
-                                    format!("value \"{c}\" must be between 300 and 599"),
-                                ));
-                            }
-                            codes.push(c);
-                        }
-                    }
-                    conf.error_pages.push(ErrorPage {
-                        codes,
-                        response,
-                        uri: self.template(d, d.args.last().expect("checked"))?,
-                    });
+                    conf.error_pages.push(self.error_page(d)?);
                 }
                 "add_header" => {
                     clear("add_header", conf);
@@ -104,21 +75,7 @@ impl Compiler {
                         always,
                     });
                 }
-                "expires" => {
-                    nargs(d, 1..=2)?;
-                    conf.expires = Some(match d.args[0].as_str() {
-                        "off" => Expires::Off,
-                        "epoch" => Expires::Epoch,
-                        "max" => Expires::Max,
-                        s => {
-                            let (neg, s) = s.strip_prefix('-').map_or((false, s), |r| (true, r));
-                            let secs = parse_time(s.trim_start_matches('+'))
-                                .ok_or_else(|| err(d, format!("invalid value \"{}\"", d.args[0])))?
-                                .as_secs() as i64;
-                            Expires::Seconds(if neg { -secs } else { secs })
-                        }
-                    });
-                }
+                "expires" => conf.expires = Some(expires(d)?),
                 "default_type" => {
                     nargs(d, 1..=1)?;
                     conf.default_type = d.args[0].clone();
@@ -134,27 +91,9 @@ impl Compiler {
                 }
                 "access_log" => {
                     nargs(d, 1..=8)?;
-                    if d.args[0] == "off" {
-                        clear("access_log", conf);
-                        conf.access_log = AccessLog::Off;
-                    } else {
-                        clear("access_log", conf);
-                        let format = d
-                            .args
-                            .get(1)
-                            .filter(|f| !f.contains('='))
-                            .cloned()
-                            .unwrap_or_else(|| "combined".into());
-                        match &mut conf.access_log {
-                            AccessLog::Files(v) => {
-                                Arc::make_mut(v).push((d.args[0].clone(), format))
-                            }
-                            AccessLog::Off => {
-                                conf.access_log =
-                                    AccessLog::Files(Arc::new(vec![(d.args[0].clone(), format)]))
-                            }
-                        }
-                    }
+                    clear("access_log", conf);
+                    conf.access_log =
+                        access_log(std::mem::replace(&mut conf.access_log, AccessLog::Off), d);
                 }
                 "client_max_body_size" => {
                     nargs(d, 1..=1)?;
@@ -200,20 +139,7 @@ impl Compiler {
                 "proxy_buffering" => conf.proxy_buffering = flag(d)?,
                 "proxy_request_buffering" => conf.proxy_request_buffering = flag(d)?,
                 "proxy_redirect" => {
-                    nargs(d, 1..=2)?;
-                    conf.proxy_redirect = match (d.args[0].as_str(), d.args.len()) {
-                        ("default", 1) => Redirect::Default,
-                        ("off", 1) => Redirect::Off,
-                        (_, 2) => {
-                            let mut rules = match &conf.proxy_redirect {
-                                Redirect::Rules(r) => r.clone(),
-                                _ => Vec::new(),
-                            };
-                            rules.push((d.args[0].clone(), self.template(d, &d.args[1])?));
-                            Redirect::Rules(rules)
-                        }
-                        _ => return Err(err(d, "invalid \"proxy_redirect\" arguments")),
-                    };
+                    conf.proxy_redirect = self.proxy_redirect(&conf.proxy_redirect, d)?;
                 }
                 "proxy_connect_timeout" => conf.proxy_connect_timeout = time(d)?,
                 "proxy_read_timeout" => conf.proxy_read_timeout = time(d)?,
@@ -224,31 +150,7 @@ impl Compiler {
                     nargs(d, 1..=1)?;
                     conf.proxy_hide_headers.push(d.args[0].to_ascii_lowercase());
                 }
-                "proxy_ignore_headers" => {
-                    nargs(d, 1..=usize::MAX)?;
-                    // There is no proxy cache here: what the others change is caching.
-                    const NAMES: [&str; 9] = [
-                        "X-Accel-Redirect",
-                        "X-Accel-Expires",
-                        "X-Accel-Limit-Rate",
-                        "X-Accel-Buffering",
-                        "X-Accel-Charset",
-                        "Expires",
-                        "Cache-Control",
-                        "Set-Cookie",
-                        "Vary",
-                    ];
-                    if let Some(bad) =
-                        d.args.iter().find(|a| !NAMES.iter().any(|n| n.eq_ignore_ascii_case(a)))
-                    {
-                        return Err(err(
-                            d,
-                            format!("invalid value \"{bad}\" in \"proxy_ignore_headers\""),
-                        ));
-                    }
-                    conf.ignore_accel_redirect =
-                        d.args.iter().any(|a| a.eq_ignore_ascii_case("X-Accel-Redirect"));
-                }
+                "proxy_ignore_headers" => conf.ignore_accel_redirect = ignore_accel_redirect(d)?,
                 "proxy_pass_header" => {
                     clear("proxy_pass_header", conf);
                     nargs(d, 1..=1)?;
@@ -258,6 +160,46 @@ impl Compiler {
             }
         }
         Ok(())
+    }
+
+    /// `error_page CODE... [=[RESPONSE]] URI`.
+    fn error_page(&self, d: &Directive) -> Result<ErrorPage, ConfError> {
+        nargs(d, 2..=64)?;
+        let mut codes = Vec::new();
+        let mut response = None;
+        for a in &d.args[..d.args.len() - 1] {
+            let invalid = || err(d, format!("invalid value \"{a}\""));
+            if let Some(r) = a.strip_prefix('=') {
+                response =
+                    Some(if r.is_empty() { None } else { Some(r.parse().map_err(|_| invalid())?) });
+            } else {
+                let c: u16 = a.parse().map_err(|_| invalid())?;
+                if !(300..=599).contains(&c) {
+                    return Err(err(d, format!("value \"{c}\" must be between 300 and 599")));
+                }
+                codes.push(c);
+            }
+        }
+        let uri = self.template(d, d.args.last().expect("checked"))?;
+        Ok(ErrorPage { codes, response, uri })
+    }
+
+    /// `proxy_redirect default|off|REDIRECT REPLACEMENT`; rules add up at one level.
+    fn proxy_redirect(&self, current: &Redirect, d: &Directive) -> Result<Redirect, ConfError> {
+        nargs(d, 1..=2)?;
+        Ok(match (d.args[0].as_str(), d.args.len()) {
+            ("default", 1) => Redirect::Default,
+            ("off", 1) => Redirect::Off,
+            (_, 2) => {
+                let mut rules = match current {
+                    Redirect::Rules(r) => r.clone(),
+                    _ => Vec::new(),
+                };
+                rules.push((d.args[0].clone(), self.template(d, &d.args[1])?));
+                Redirect::Rules(rules)
+            }
+            _ => return Err(err(d, "invalid \"proxy_redirect\" arguments")),
+        })
     }
 
     fn step(&self, d: &Directive) -> Result<Option<Step>, ConfError> {
@@ -534,6 +476,75 @@ pub(super) fn upstream(d: &Directive) -> Result<UpstreamDef, ConfError> {
 }
 
 pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
+    let (mut config, http_block) = main_level(directives)?;
+    let Some(http) = http_block else {
+        return Ok(config);
+    };
+    let block = http.block.as_deref().unwrap_or_default();
+    // One error log for the whole process: the http level's when the main level names none.
+    if config.error_log.is_none() {
+        config.error_log =
+            block.iter().find(|d| d.name == "error_log").and_then(|d| d.args.first().cloned());
+    }
+    // Names known before compiling templates: map variables and upstreams.
+    let maps: Vec<String> = block
+        .iter()
+        .filter(|d| d.name == "map" && d.args.len() == 2)
+        .map(|d| d.args[1].trim_start_matches('$').to_string())
+        .collect();
+    let upstream_names: HashSet<String> = block
+        .iter()
+        .filter(|d| d.name == "upstream")
+        .filter_map(|d| d.args.first().cloned())
+        .collect();
+    let c = Compiler { maps, upstream_names };
+    let mut conf = LocConf::default();
+    c.apply(&mut conf, block)?;
+    Arc::make_mut(&mut config.http.log_formats).insert(
+        "combined".into(),
+        Arc::new(LogFormat {
+            template: Template::parse(
+                "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\"",
+            ),
+            escape: Escape::Default,
+        }),
+    );
+    let mut server_blocks = Vec::new();
+    for d in block {
+        match d.name.as_str() {
+            "log_format" => {
+                let (name, format) = log_format(&c, d)?;
+                Arc::make_mut(&mut config.http.log_formats).insert(name, Arc::new(format));
+            }
+            "upstream" => {
+                let u = upstream(d)?;
+                config.http.upstreams.insert(u.name.clone(), Arc::new(u));
+            }
+            "map" => config.http.maps.push(map(&c, d)?),
+            "server" => server_blocks.push(d),
+            "client_header_timeout" => config.http.client_header_timeout = time(d)?,
+            _ => {
+                if c.step(d)?.is_some() {
+                    return Err(err(d, format!("\"{}\" directive is not allowed here", d.name)));
+                }
+                c.check_known(d, Context::Http)?;
+            }
+        }
+    }
+    one_default_server_per_address(&server_blocks)?;
+    for d in server_blocks {
+        config.http.servers.push(Arc::new(server(&c, d, &conf)?));
+    }
+    config.http.logs_sent_headers = prints_sent_headers(&config.http);
+    for s in &config.http.servers {
+        proxy_targets_exist(&s.locations, &config.http)?;
+        proxy_targets_exist(&s.named.values().cloned().collect::<Vec<_>>(), &config.http)?;
+    }
+    Ok(config)
+}
+
+/// The main level: process settings, `events`, and the one `http` block.
+fn main_level(directives: &[Directive]) -> Result<(Config, Option<&Directive>), ConfError> {
     let mut config = Config {
         workers: 1,
         worker_connections: 512,
@@ -588,100 +599,51 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
             _ => return Err(cannot_honour(d, "here")),
         }
     }
-    let Some(http) = http_block else {
-        return Ok(config);
+    Ok((config, http_block))
+}
+
+/// `log_format NAME [escape=default|json|none] STRING...`.
+fn log_format(c: &Compiler, d: &Directive) -> Result<(String, LogFormat), ConfError> {
+    nargs(d, 2..=64)?;
+    let (escape, rest) = match d.args[1].strip_prefix("escape=") {
+        Some("json") => (Escape::Json, &d.args[2..]),
+        Some("none") => (Escape::None, &d.args[2..]),
+        Some("default") => (Escape::Default, &d.args[2..]),
+        Some(other) => {
+            return Err(err(d, format!("unknown log format escaping \"{other}\"")));
+        }
+        None => (Escape::Default, &d.args[1..]),
     };
-    let block = http.block.as_deref().unwrap_or_default();
-    // One error log for the whole process: the http level's when the main level names none.
-    if config.error_log.is_none() {
-        config.error_log =
-            block.iter().find(|d| d.name == "error_log").and_then(|d| d.args.first().cloned());
-    }
-    // Names known before compiling templates: map variables and upstreams.
-    let maps: Vec<String> = block
-        .iter()
-        .filter(|d| d.name == "map" && d.args.len() == 2)
-        .map(|d| d.args[1].trim_start_matches('$').to_string())
-        .collect();
-    let upstream_names: HashSet<String> = block
-        .iter()
-        .filter(|d| d.name == "upstream")
-        .filter_map(|d| d.args.first().cloned())
-        .collect();
-    let c = Compiler { maps, upstream_names };
-    let mut conf = LocConf::default();
-    c.apply(&mut conf, block)?;
-    Arc::make_mut(&mut config.http.log_formats).insert(
-        "combined".into(),
-        Arc::new(LogFormat {
-            template: Template::parse(
-                "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\"",
-            ),
-            escape: Escape::Default,
-        }),
-    );
-    let mut server_blocks = Vec::new();
-    for d in block {
-        match d.name.as_str() {
-            "log_format" => {
-                nargs(d, 2..=64)?;
-                let (escape, rest) = match d.args[1].strip_prefix("escape=") {
-                    Some("json") => (Escape::Json, &d.args[2..]),
-                    Some("none") => (Escape::None, &d.args[2..]),
-                    Some("default") => (Escape::Default, &d.args[2..]),
-                    Some(other) => {
-                        return Err(err(d, format!("unknown log format escaping \"{other}\"")));
-                    }
-                    None => (Escape::Default, &d.args[1..]),
-                };
-                Arc::make_mut(&mut config.http.log_formats).insert(
-                    d.args[0].clone(),
-                    Arc::new(LogFormat { template: c.template(d, &rest.concat())?, escape }),
-                );
-            }
-            "upstream" => {
-                let u = upstream(d)?;
-                config.http.upstreams.insert(u.name.clone(), Arc::new(u));
-            }
-            "map" => {
-                nargs(d, 2..=2)?;
-                let mut m = MapDef {
-                    source: c.template(d, &d.args[0])?,
-                    var: d.args[1].trim_start_matches('$').to_string(),
-                    default: Template::default(),
-                    exact: Default::default(),
-                    regexes: Vec::new(),
-                };
-                for e in d.block.as_deref().unwrap_or_default() {
-                    let value =
-                        e.args.first().map(|v| c.template(e, v)).transpose()?.unwrap_or_default();
-                    match e.name.as_str() {
-                        "default" => m.default = value,
-                        "hostnames" | "volatile" => {}
-                        k if k.starts_with("~*") => {
-                            m.regexes.push((regex(e, &k[2..], true)?, value))
-                        }
-                        k if k.starts_with('~') => {
-                            m.regexes.push((regex(e, &k[1..], false)?, value))
-                        }
-                        k => {
-                            m.exact.insert(k.trim_start_matches('\\').to_string(), value);
-                        }
-                    }
-                }
-                config.http.maps.push(m);
-            }
-            "server" => server_blocks.push(d),
-            "client_header_timeout" => config.http.client_header_timeout = time(d)?,
-            _ => {
-                if c.step(d)?.is_some() {
-                    return Err(err(d, format!("\"{}\" directive is not allowed here", d.name)));
-                }
-                c.check_known(d, Context::Http)?;
+    Ok((d.args[0].clone(), LogFormat { template: c.template(d, &rest.concat())?, escape }))
+}
+
+/// `map SOURCE $VAR { ... }`.
+fn map(c: &Compiler, d: &Directive) -> Result<MapDef, ConfError> {
+    nargs(d, 2..=2)?;
+    let mut m = MapDef {
+        source: c.template(d, &d.args[0])?,
+        var: d.args[1].trim_start_matches('$').to_string(),
+        default: Template::default(),
+        exact: Default::default(),
+        regexes: Vec::new(),
+    };
+    for e in d.block.as_deref().unwrap_or_default() {
+        let value = e.args.first().map(|v| c.template(e, v)).transpose()?.unwrap_or_default();
+        match e.name.as_str() {
+            "default" => m.default = value,
+            "hostnames" | "volatile" => {}
+            k if k.starts_with("~*") => m.regexes.push((regex(e, &k[2..], true)?, value)),
+            k if k.starts_with('~') => m.regexes.push((regex(e, &k[1..], false)?, value)),
+            k => {
+                m.exact.insert(k.trim_start_matches('\\').to_string(), value);
             }
         }
     }
-    // One default server per address, as nginx insists.
+    Ok(m)
+}
+
+/// One default server per address, as nginx insists.
+fn one_default_server_per_address(server_blocks: &[&Directive]) -> Result<(), ConfError> {
     let mut defaults: HashSet<(Option<IpAddr>, u16)> = HashSet::new();
     for d in server_blocks {
         for x in d.block.as_deref().unwrap_or_default().iter().filter(|x| x.name == "listen") {
@@ -695,30 +657,22 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                 return Err(err(x, format!("a duplicate default server for {addr}")));
             }
         }
-        config.http.servers.push(Arc::new(server(&c, d, &conf)?));
     }
-    config.http.logs_sent_headers = prints_sent_headers(&config.http);
-    // Every proxy_pass must name an upstream or an address.
-    for s in &config.http.servers {
-        fn walk(locs: &[Arc<Location>], http: &Http) -> Result<(), ConfError> {
-            for l in locs {
-                if let Some(p) = &l.proxy
-                    && !http.upstreams.contains_key(&p.target)
-                    && p.host.is_empty()
-                {
-                    return Err(ConfError::invalid(
-                        l.at.clone(),
-                        format!("no upstream \"{}\"", p.target),
-                    ));
-                }
-                walk(&l.children, http)?;
-            }
-            Ok(())
+    Ok(())
+}
+
+/// Every proxy_pass names an upstream or an address.
+fn proxy_targets_exist(locs: &[Arc<Location>], http: &Http) -> Result<(), ConfError> {
+    for l in locs {
+        if let Some(p) = &l.proxy
+            && !http.upstreams.contains_key(&p.target)
+            && p.host.is_empty()
+        {
+            return Err(ConfError::invalid(l.at.clone(), format!("no upstream \"{}\"", p.target)));
         }
-        walk(&s.locations, &config.http)?;
-        walk(&s.named.values().cloned().collect::<Vec<_>>(), &config.http)?;
+        proxy_targets_exist(&l.children, http)?;
     }
-    Ok(config)
+    Ok(())
 }
 
 pub(super) fn prints_sent_headers(http: &Http) -> bool {

@@ -1,6 +1,7 @@
 //! Directive argument parsers: times, sizes, flags, listen addresses, names.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use regex::Regex;
@@ -176,4 +177,60 @@ pub(super) fn server_name(d: &Directive, n: &str) -> Result<Option<ServerName>, 
     } else {
         ServerName::Exact(n.to_ascii_lowercase())
     }))
+}
+
+/// `expires off|epoch|max|[-|+]TIME`.
+pub(super) fn expires(d: &Directive) -> Result<Expires, ConfError> {
+    nargs(d, 1..=2)?;
+    Ok(match d.args[0].as_str() {
+        "off" => Expires::Off,
+        "epoch" => Expires::Epoch,
+        "max" => Expires::Max,
+        s => {
+            let (neg, s) = s.strip_prefix('-').map_or((false, s), |r| (true, r));
+            let secs = parse_time(s.trim_start_matches('+'))
+                .ok_or_else(|| err(d, format!("invalid value \"{}\"", d.args[0])))?
+                .as_secs();
+            let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+            Expires::Seconds(if neg { -secs } else { secs })
+        }
+    })
+}
+
+/// `access_log off|PATH [FORMAT [...]]` onto what this level has so far:
+/// several files log the same request, `off` logs nothing.
+pub(super) fn access_log(so_far: AccessLog, d: &Directive) -> AccessLog {
+    if d.args[0] == "off" {
+        return AccessLog::Off;
+    }
+    let format =
+        d.args.get(1).filter(|f| !f.contains('=')).cloned().unwrap_or_else(|| "combined".into());
+    match so_far {
+        AccessLog::Files(mut v) => {
+            Arc::make_mut(&mut v).push((d.args[0].clone(), format));
+            AccessLog::Files(v)
+        }
+        AccessLog::Off => AccessLog::Files(Arc::new(vec![(d.args[0].clone(), format)])),
+    }
+}
+
+/// `proxy_ignore_headers NAME...`: whether `X-Accel-Redirect` is among them.
+/// There is no proxy cache here: what the others change is caching.
+pub(super) fn ignore_accel_redirect(d: &Directive) -> Result<bool, ConfError> {
+    nargs(d, 1..=usize::MAX)?;
+    const NAMES: [&str; 9] = [
+        "X-Accel-Redirect",
+        "X-Accel-Expires",
+        "X-Accel-Limit-Rate",
+        "X-Accel-Buffering",
+        "X-Accel-Charset",
+        "Expires",
+        "Cache-Control",
+        "Set-Cookie",
+        "Vary",
+    ];
+    if let Some(bad) = d.args.iter().find(|a| !NAMES.iter().any(|n| n.eq_ignore_ascii_case(a))) {
+        return Err(err(d, format!("invalid value \"{bad}\" in \"proxy_ignore_headers\"")));
+    }
+    Ok(d.args.iter().any(|a| a.eq_ignore_ascii_case("X-Accel-Redirect")))
 }
