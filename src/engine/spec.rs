@@ -12,7 +12,7 @@ use bollard::models::{
 
 use super::labels;
 use crate::compose::Project;
-use crate::compose::model::{FileObject, FileRef, Mount, MountType, Service, Ulimit};
+use crate::compose::model::{FileObject, FileRef, Healthcheck, Mount, MountType, Service, Ulimit};
 
 /// The container name a service's first container gets.
 pub fn container_name(project: &Project, service: &Service) -> String {
@@ -341,7 +341,6 @@ fn bind_string(m: &Mount) -> String {
 }
 
 /// The full create request for one of a service's containers.
-#[expect(clippy::cast_possible_truncation, reason = "a float cast saturates: CPUs as nanoseconds")]
 pub fn create_body(project: &Project, service: &Service, c: &Create) -> ContainerCreateBody {
     let Create { number, image, image_id, hash, loopback_ports } = *c;
     let env: Vec<String> = service
@@ -349,7 +348,89 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
         .iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
         .collect();
-    let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    let (port_bindings, exposed) = ports(service, loopback_ports);
+    let (binds, engine_mounts) = mounts(project, service);
+    let healthcheck = service.healthcheck.as_ref().map(healthcheck);
+    let networks = service_networks(service);
+    // `service:NAME` modes come resolved to `container:ID` (Service::with_joined).
+    let network_mode =
+        service.network_mode.clone().or_else(|| networks.first().map(|n| network_name(project, n)));
+    let endpoints = networks.first().map(|n| {
+        HashMap::from([(network_name(project, n), endpoint(project, service, number, n))])
+    });
+    let host_config = HostConfig {
+        binds: (!binds.is_empty()).then_some(binds),
+        mounts: (!engine_mounts.is_empty()).then_some(engine_mounts),
+        port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+        restart_policy: restart_policy(service.restart_policy()),
+        network_mode,
+        init: service.init,
+        cap_add: some(&capabilities(&service.cap_add)),
+        cap_drop: some(&capabilities(&service.cap_drop)),
+        privileged: Some(service.privileged),
+        dns: some(&service.dns),
+        // The engine wants host:ip.
+        extra_hosts: (!service.extra_hosts.is_empty())
+            .then(|| service.extra_hosts.iter().map(|h| h.replacen('=', ":", 1)).collect()),
+        shm_size: service.shm_size.as_ref().and_then(|s| s.parse().ok()),
+        ipc_mode: service.ipc.clone(),
+        pid_mode: service.pid.clone(),
+        uts_mode: service.uts.clone(),
+        userns_mode: service.userns_mode.clone(),
+        cgroup_parent: service.cgroup_parent.clone(),
+        cgroupns_mode: service.cgroup.as_deref().map(|c| {
+            if c == "host" {
+                HostConfigCgroupnsModeEnum::HOST
+            } else {
+                HostConfigCgroupnsModeEnum::PRIVATE
+            }
+        }),
+        runtime: service.runtime.clone(),
+        volumes_from: some(&service.volumes_from),
+        log_config: service.logging.as_ref().map(|l| HostConfigLogConfig {
+            typ: Some(l.driver.clone().unwrap_or_default()),
+            config: Some(l.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        }),
+        ..resources(service)
+    };
+    ContainerCreateBody {
+        // docker compose creates every container attached to its output streams.
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        image: Some(image.to_string()),
+        env: Some(env),
+        cmd: service.command.clone(),
+        entrypoint: service.entrypoint.clone(),
+        working_dir: service.working_dir.clone(),
+        user: service.user.clone(),
+        hostname: service.hostname.clone(),
+        domainname: service.domainname.clone(),
+        stop_signal: service.stop_signal.clone(),
+        stop_timeout: service.stop_grace_period.map(|d| d.as_secs() as i64),
+        tty: Some(service.tty),
+        open_stdin: Some(service.stdin_open),
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        healthcheck,
+        labels: Some(labels::container_labels(
+            project,
+            service,
+            number,
+            image_id.unwrap_or(image),
+            hash,
+        )),
+        host_config: Some(host_config),
+        networking_config: endpoints.map(|e| NetworkingConfig { endpoints_config: Some(e) }),
+        ..Default::default()
+    }
+}
+
+/// Published and exposed ports, and the loopback ports the built-in proxy
+/// reaches where container addresses are out of reach.
+/// The engine's `PortBindings`: bindings by `PORT/PROTOCOL`.
+type PortMap = HashMap<String, Option<Vec<PortBinding>>>;
+
+fn ports(service: &Service, loopback_ports: &[u16]) -> (PortMap, Vec<String>) {
+    let mut port_bindings = PortMap::new();
     let mut exposed: Vec<String> = Vec::new();
     for p in &service.ports {
         let key = format!("{}/{}", p.target, p.protocol);
@@ -366,7 +447,6 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
             exposed.push(key);
         }
     }
-    // Ports the built-in proxy reaches through loopback where container addresses are out of reach.
     for port in loopback_ports {
         let key = format!("{port}/tcp");
         if port_bindings.contains_key(&key) {
@@ -389,15 +469,27 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
             exposed.push(key);
         }
     }
-    let (binds, engine_mounts) = mounts(project, service);
-    let healthcheck = service.healthcheck.as_ref().map(|h| HealthConfig {
+    (port_bindings, exposed)
+}
+
+fn healthcheck(h: &Healthcheck) -> HealthConfig {
+    HealthConfig {
         test: if h.disable { Some(vec!["NONE".into()]) } else { h.test.clone() },
         interval: nanos(h.interval),
         timeout: nanos(h.timeout),
         retries: h.retries.map(|r| r as i64),
         start_period: nanos(h.start_period),
         start_interval: nanos(h.start_interval),
-    });
+    }
+}
+
+/// The limits a container runs under: memory, CPUs, pids, devices, block I/O, ulimits.
+#[expect(clippy::cast_possible_truncation, reason = "a float cast saturates: CPUs as nanoseconds")]
+fn resources(service: &Service) -> HostConfig {
+    let resources = service.deploy.as_ref().map(|d| &d.resources);
+    let limits = resources.and_then(|r| r.limits.as_ref());
+    let blkio = service.blkio_config.as_ref();
+    let reservations = resources.and_then(|r| r.reservations.as_ref());
     let ulimits: Vec<ResourcesUlimits> = service
         .ulimits
         .iter()
@@ -409,32 +501,7 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
             ResourcesUlimits { name: Some(name.clone()), soft: Some(soft), hard: Some(hard) }
         })
         .collect();
-    let networks = service_networks(service);
-    // `service:NAME` modes come resolved to `container:ID` (Service::with_joined).
-    let network_mode =
-        service.network_mode.clone().or_else(|| networks.first().map(|n| network_name(project, n)));
-    let endpoints = networks.first().map(|n| {
-        HashMap::from([(network_name(project, n), endpoint(project, service, number, n))])
-    });
-    let resources = service.deploy.as_ref().map(|d| &d.resources);
-    let limits = resources.and_then(|r| r.limits.as_ref());
-    let blkio = service.blkio_config.as_ref();
-    let reservations = resources.and_then(|r| r.reservations.as_ref());
-    let host_config = HostConfig {
-        binds: (!binds.is_empty()).then_some(binds),
-        mounts: (!engine_mounts.is_empty()).then_some(engine_mounts),
-        port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
-        restart_policy: restart_policy(service.restart_policy()),
-        network_mode,
-        init: service.init,
-        cap_add: some(&capabilities(&service.cap_add)),
-        cap_drop: some(&capabilities(&service.cap_drop)),
-        privileged: Some(service.privileged),
-        dns: some(&service.dns),
-        // The engine wants host:ip.
-        extra_hosts: (!service.extra_hosts.is_empty())
-            .then(|| service.extra_hosts.iter().map(|h| h.replacen('=', ":", 1)).collect()),
-        shm_size: service.shm_size.as_ref().and_then(|s| s.parse().ok()),
+    HostConfig {
         ulimits: (!ulimits.is_empty()).then_some(ulimits),
         // deploy.resources where the service's own keys leave it unset, as docker compose does.
         memory: bytes(service.mem_limit.as_deref())
@@ -518,53 +585,6 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
         blkio_device_read_iops: throttles(blkio.map(|b| &b.device_read_iops)),
         blkio_device_write_bps: throttles(blkio.map(|b| &b.device_write_bps)),
         blkio_device_write_iops: throttles(blkio.map(|b| &b.device_write_iops)),
-        ipc_mode: service.ipc.clone(),
-        pid_mode: service.pid.clone(),
-        uts_mode: service.uts.clone(),
-        userns_mode: service.userns_mode.clone(),
-        cgroup_parent: service.cgroup_parent.clone(),
-        cgroupns_mode: service.cgroup.as_deref().map(|c| {
-            if c == "host" {
-                HostConfigCgroupnsModeEnum::HOST
-            } else {
-                HostConfigCgroupnsModeEnum::PRIVATE
-            }
-        }),
-        runtime: service.runtime.clone(),
-        volumes_from: some(&service.volumes_from),
-        log_config: service.logging.as_ref().map(|l| HostConfigLogConfig {
-            typ: Some(l.driver.clone().unwrap_or_default()),
-            config: Some(l.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-        }),
-        ..Default::default()
-    };
-    ContainerCreateBody {
-        // docker compose creates every container attached to its output streams.
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
-        image: Some(image.to_string()),
-        env: Some(env),
-        cmd: service.command.clone(),
-        entrypoint: service.entrypoint.clone(),
-        working_dir: service.working_dir.clone(),
-        user: service.user.clone(),
-        hostname: service.hostname.clone(),
-        domainname: service.domainname.clone(),
-        stop_signal: service.stop_signal.clone(),
-        stop_timeout: service.stop_grace_period.map(|d| d.as_secs() as i64),
-        tty: Some(service.tty),
-        open_stdin: Some(service.stdin_open),
-        exposed_ports: (!exposed.is_empty()).then_some(exposed),
-        healthcheck,
-        labels: Some(labels::container_labels(
-            project,
-            service,
-            number,
-            image_id.unwrap_or(image),
-            hash,
-        )),
-        host_config: Some(host_config),
-        networking_config: endpoints.map(|e| NetworkingConfig { endpoints_config: Some(e) }),
         ..Default::default()
     }
 }
