@@ -183,23 +183,10 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
     let uri = upstream_uri(p, r);
     r.vars.proxy_host = Some(p.proxy_host.clone());
     r.vars.proxy_port = Some(p.port);
-
-    // The body: read whole before any upstream is contacted (nginx's
-    // proxy_request_buffering on), or streamed as it comes.
-    let mut streamed: Option<super::http1::ClientBody> = None;
-    let mut buffered: Option<Arc<super::body::Buffered>> = None;
-    if let Some(mut b) = r.body.take() {
-        b.set_limits(conf.client_max_body_size, conf.client_body_timeout);
-        r.vars.body_read = Some(b.counter());
-        if conf.proxy_request_buffering || hyper::body::Body::is_end_stream(&b) {
-            match super::body::Buffered::read(b).await {
-                Ok(whole) => buffered = Some(Arc::new(whole)),
-                Err(e) => return Outcome::Status(e.status()),
-            }
-        } else {
-            streamed = Some(b);
-        }
-    }
+    let (buffered, mut streamed) = match take_body(conf, r).await {
+        Ok(b) => b,
+        Err(status) => return Outcome::Status(status),
+    };
     let sending = match (&buffered, &streamed) {
         (Some(b), _) if b.is_empty() && !r.vars.headers.contains_key(header::CONTENT_LENGTH) => {
             Sending::None
@@ -217,97 +204,17 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
         !((HIDDEN.contains(k) && !conf.proxy_pass_headers.iter().any(|p| p == k.as_str()))
             || conf.proxy_hide_headers.iter().any(|h| h.eq_ignore_ascii_case(k.as_str())))
     };
-
-    // Peers: an upstream block's servers, or the one address written.
-    let group = rt.upstreams.groups.get(&p.target);
-    let peer = |i: usize| match group {
-        Some(g) => (g.def.servers[i].host.as_str(), g.def.servers[i].port),
-        None => (p.host.as_str(), p.port),
-    };
-    // nginx's defaults for the address a proxy_pass names, or the server's.
-    let limits = |i: usize| match group {
-        Some(g) => (g.def.servers[i].max_fails, g.def.servers[i].fail_timeout),
-        None => (1, Duration::from_secs(10)),
-    };
-    let mut tried: Vec<usize> = Vec::new();
-    // A name with several addresses (a scaled service) is, as in nginx, a
-    // group of them: the live ones after the first are tried next, in turn,
-    // and each failure counts against its address, not the name.
-    let mut alternates: std::collections::VecDeque<SocketAddr> = Default::default();
-    let mut spread = false;
-    let mut idx = 0;
+    let mut peers = Peers::new(rt, p);
     // A second pass (after an internal redirect) lists its own peers.
     r.vars.upstream_addr.clear();
     r.vars.upstream_status.clear();
     let started = Instant::now();
     let mut status = 502;
-    let no_live = |r: &Req| {
-        rt.logs.error(&format!(
-            "no live upstreams while connecting to upstream \"{}\", client: {}",
-            p.target,
-            r.vars.remote.ip()
-        ));
-    };
     loop {
-        let next = alternates.pop_front();
-        if next.is_none() {
-            idx = match group {
-                Some(g) => match g.pick(&tried) {
-                    Some(i) => i,
-                    None => {
-                        if tried.is_empty() {
-                            no_live(r);
-                        }
-                        break;
-                    }
-                },
-                None if tried.is_empty() => 0,
-                None => break,
-            };
-            tried.push(idx);
-        }
-        let (host, port) = peer(idx);
-        let resolved = match next {
-            Some(a) => Ok(vec![a]),
-            None => rt.upstreams.resolver.resolve(host, port).await,
-        };
-        let addr = match resolved {
-            Ok(a) if next.is_some() => a[0],
-            Ok(a) if a.len() > 1 => {
-                spread = true;
-                let live = rt.upstreams.live(&p.target, &a);
-                let Some((first, rest)) = live.split_first() else {
-                    no_live(r);
-                    continue;
-                };
-                alternates.extend(rest);
-                *first
-            }
-            Ok(a) if !a.is_empty() => {
-                spread = false;
-                a[0]
-            }
-            other => {
-                spread = false;
-                let why = other.err().unwrap_or_else(|| "no address".into());
-                let a = next_entry(&mut r.vars.upstream_addr);
-                a.push_str(host);
-                a.push(':');
-                a.push_str(itoa::Buffer::new().format(port));
-                next_entry(&mut r.vars.upstream_status).push_str("502");
-                peer_failed(
-                    rt,
-                    group,
-                    idx,
-                    &format!("upstream \"{host}:{port}\" is unavailable ({why})"),
-                    r,
-                    None,
-                );
-                if replayable {
-                    continue;
-                }
-                break;
-            }
+        let addr = match peers.pick(r).await {
+            Pick::Addr(a) => a,
+            Pick::Unavailable if replayable => continue,
+            Pick::Unavailable | Pick::Exhausted => break,
         };
         let list = next_entry(&mut r.vars.upstream_addr);
         // `host:port` grown from nothing takes three allocations.
@@ -332,17 +239,12 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
             send_timeout: conf.proxy_send_timeout,
             read_timeout: conf.proxy_read_timeout,
             gone: rt.upstreams.resolver.gone(addr),
-            keepalive: group.map(|g| g.def.keepalive).unwrap_or_default(),
+            keepalive: peers.group.map(|g| g.def.keepalive).unwrap_or_default(),
             idempotent: !matches!(r.method.as_str(), "POST" | "LOCK" | "PATCH"),
         };
         match client::exchange(addr, exchange, &keep).await {
             Ok(answer) => {
-                if spread {
-                    rt.upstreams.addr_succeeded(&p.target, addr);
-                }
-                if let Some(g) = group {
-                    g.succeeded(idx);
-                }
+                peers.succeeded(addr);
                 next_entry(&mut r.vars.upstream_status).push_str(answer.status.as_str());
                 r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
                 return respond(rt, conf, p, r, answer);
@@ -359,18 +261,7 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
                 status = f.status();
                 next_entry(&mut r.vars.upstream_status)
                     .push_str(itoa::Buffer::new().format(status));
-                if spread {
-                    let (max_fails, fail_timeout) = limits(idx);
-                    rt.upstreams.addr_failed(&p.target, addr, max_fails, fail_timeout);
-                }
-                peer_failed(
-                    rt,
-                    group.filter(|_| !spread),
-                    idx,
-                    &f.describe(&addr),
-                    r,
-                    Some((&addr, &uri)),
-                );
+                peers.failed(addr, &f.describe(&addr), r, &uri);
                 if replayable && f.retry_elsewhere() {
                     continue;
                 }
@@ -380,6 +271,162 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
     }
     r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
     Outcome::Status(status)
+}
+
+/// The request body: read whole before any upstream is contacted (nginx's
+/// proxy_request_buffering on), or left to stream as it comes. Err is the
+/// status a broken body is answered with.
+async fn take_body(
+    conf: &super::config::LocConf,
+    r: &mut Req,
+) -> Result<(Option<Arc<super::body::Buffered>>, Option<super::http1::ClientBody>), u16> {
+    let Some(mut b) = r.body.take() else {
+        return Ok((None, None));
+    };
+    b.set_limits(conf.client_max_body_size, conf.client_body_timeout);
+    r.vars.body_read = Some(b.counter());
+    if conf.proxy_request_buffering || hyper::body::Body::is_end_stream(&b) {
+        match super::body::Buffered::read(b).await {
+            Ok(whole) => Ok((Some(Arc::new(whole)), None)),
+            Err(e) => Err(e.status()),
+        }
+    } else {
+        Ok((None, Some(b)))
+    }
+}
+
+/// What the next try goes to.
+enum Pick {
+    Addr(SocketAddr),
+    /// This peer cannot be reached (its name does not resolve); another may.
+    Unavailable,
+    /// Every peer was tried.
+    Exhausted,
+}
+
+/// The peers of one proxied request, in the order nginx tries them: an
+/// upstream block's servers as its balancer picks them, or the one address
+/// written. A name with several addresses (a scaled service) is, as in
+/// nginx, a group of them: the live ones after the first are tried next, in
+/// turn, and each failure counts against its address, not the name.
+struct Peers<'a> {
+    rt: &'a Runtime,
+    p: &'a ProxyPass,
+    group: Option<&'a Group>,
+    tried: Vec<usize>,
+    alternates: std::collections::VecDeque<SocketAddr>,
+    spread: bool,
+    idx: usize,
+}
+
+impl<'a> Peers<'a> {
+    fn new(rt: &'a Runtime, p: &'a ProxyPass) -> Self {
+        let group = rt.upstreams.groups.get(&p.target);
+        Peers {
+            rt,
+            p,
+            group,
+            tried: Vec::new(),
+            alternates: Default::default(),
+            spread: false,
+            idx: 0,
+        }
+    }
+
+    fn peer(&self) -> (&'a str, u16) {
+        match self.group {
+            Some(g) => (g.def.servers[self.idx].host.as_str(), g.def.servers[self.idx].port),
+            None => (self.p.host.as_str(), self.p.port),
+        }
+    }
+
+    fn no_live(&self, r: &Req) {
+        self.rt.logs.error(&format!(
+            "no live upstreams while connecting to upstream \"{}\", client: {}",
+            self.p.target,
+            r.vars.remote.ip()
+        ));
+    }
+
+    async fn pick(&mut self, r: &mut Req) -> Pick {
+        loop {
+            let next = self.alternates.pop_front();
+            if next.is_none() {
+                self.idx = match self.group {
+                    Some(g) => match g.pick(&self.tried) {
+                        Some(i) => i,
+                        None => {
+                            if self.tried.is_empty() {
+                                self.no_live(r);
+                            }
+                            return Pick::Exhausted;
+                        }
+                    },
+                    None if self.tried.is_empty() => 0,
+                    None => return Pick::Exhausted,
+                };
+                self.tried.push(self.idx);
+            }
+            let (host, port) = self.peer();
+            let resolved = match next {
+                Some(a) => Ok(vec![a]),
+                None => self.rt.upstreams.resolver.resolve(host, port).await,
+            };
+            return match resolved {
+                Ok(a) if next.is_some() => Pick::Addr(a[0]),
+                Ok(a) if a.len() > 1 => {
+                    self.spread = true;
+                    let live = self.rt.upstreams.live(&self.p.target, &a);
+                    let Some((first, rest)) = live.split_first() else {
+                        self.no_live(r);
+                        continue;
+                    };
+                    self.alternates.extend(rest);
+                    Pick::Addr(*first)
+                }
+                Ok(a) if !a.is_empty() => {
+                    self.spread = false;
+                    Pick::Addr(a[0])
+                }
+                other => {
+                    self.spread = false;
+                    let why = other.err().unwrap_or_else(|| "no address".into());
+                    let a = next_entry(&mut r.vars.upstream_addr);
+                    a.push_str(host);
+                    a.push(':');
+                    a.push_str(itoa::Buffer::new().format(port));
+                    next_entry(&mut r.vars.upstream_status).push_str("502");
+                    let what = format!("upstream \"{host}:{port}\" is unavailable ({why})");
+                    peer_failed(self.rt, self.group, self.idx, &what, r, None);
+                    Pick::Unavailable
+                }
+            };
+        }
+    }
+
+    fn succeeded(&self, addr: SocketAddr) {
+        if self.spread {
+            self.rt.upstreams.addr_succeeded(&self.p.target, addr);
+        }
+        if let Some(g) = self.group {
+            g.succeeded(self.idx);
+        }
+    }
+
+    fn failed(&self, addr: SocketAddr, what: &str, r: &Req, uri: &str) {
+        if self.spread {
+            // nginx's defaults for the address a proxy_pass names, or the server's.
+            let (max_fails, fail_timeout) = match self.group {
+                Some(g) => {
+                    (g.def.servers[self.idx].max_fails, g.def.servers[self.idx].fail_timeout)
+                }
+                None => (1, Duration::from_secs(10)),
+            };
+            self.rt.upstreams.addr_failed(&self.p.target, addr, max_fails, fail_timeout);
+        }
+        let group = self.group.filter(|_| !self.spread);
+        peer_failed(self.rt, group, self.idx, what, r, Some((&addr, uri)));
+    }
 }
 
 /// `$upstream_addr` and `$upstream_status` list one entry per peer tried,

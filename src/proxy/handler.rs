@@ -309,14 +309,7 @@ async fn process(
                 continue;
             }
             // Body size limit, for the location that answers.
-            let declared: u64 = r
-                .vars
-                .headers
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            if conf.client_max_body_size > 0 && declared > conf.client_max_body_size {
+            if conf.client_max_body_size > 0 && declared_length(r) > conf.client_max_body_size {
                 outcome = Some(Outcome::Status(413));
                 continue;
             }
@@ -345,21 +338,7 @@ async fn process(
                 }
                 return (decorate(rt, &conf, r, resp, None), conf);
             }
-            Outcome::Internal(uri) => {
-                let (u, a) = match uri.split_once('?') {
-                    Some((u, a)) => (u.to_string(), Some(a.to_string())),
-                    None => (uri, None),
-                };
-                r.vars.uri = match routes::normalize(&u) {
-                    Ok(std::borrow::Cow::Owned(n)) => n,
-                    // Already normal: the string in hand is the URI.
-                    Ok(std::borrow::Cow::Borrowed(_)) | Err(_) => u,
-                };
-                if let Some(a) = a {
-                    r.vars.args = a;
-                }
-                r.uri_changed = true;
-            }
+            Outcome::Internal(uri) => internal_redirect(r, uri),
             Outcome::Named(n) => named = Some(n),
             Outcome::Status(code) => {
                 // An error page has its own type, whatever an X-Accel-Redirect carried.
@@ -375,23 +354,12 @@ async fn process(
                     .flatten();
                 match page {
                     Some(p) => {
-                        let target = p.uri.eval(&Ctx { rv: &r.vars, maps });
                         error_status = Some(match p.response {
                             Some(Some(c)) => c,
                             Some(None) => 200,
                             None => code,
                         });
-                        if r.method != Method::HEAD {
-                            r.method = Method::GET;
-                        }
-                        r.body = None;
-                        if target.starts_with("http://") || target.starts_with("https://") {
-                            outcome = Some(Outcome::Redirect(302, target));
-                        } else if let Some(name) = target.strip_prefix('@') {
-                            outcome = Some(Outcome::Named(name.to_string()));
-                        } else {
-                            outcome = Some(Outcome::Internal(target));
-                        }
+                        outcome = Some(error_page(&p, r, maps));
                     }
                     None => {
                         let status = StatusCode::from_u16(error_status.unwrap_or(code))
@@ -408,6 +376,50 @@ async fn process(
         }
     }
     (plain_status(StatusCode::INTERNAL_SERVER_ERROR), conf)
+}
+
+/// An internal redirect to `uri` (with its own arguments, if any).
+fn internal_redirect(r: &mut Req, uri: String) {
+    let (u, a) = match uri.split_once('?') {
+        Some((u, a)) => (u.to_string(), Some(a.to_string())),
+        None => (uri, None),
+    };
+    r.vars.uri = match routes::normalize(&u) {
+        Ok(std::borrow::Cow::Owned(n)) => n,
+        // Already normal: the string in hand is the URI.
+        Ok(std::borrow::Cow::Borrowed(_)) | Err(_) => u,
+    };
+    if let Some(a) = a {
+        r.vars.args = a;
+    }
+    r.uri_changed = true;
+}
+
+/// Where an error page sends the request: a redirect for a URL, a named
+/// location, or an internal redirect, made as a GET without its body.
+fn error_page(p: &super::config::ErrorPage, r: &mut Req, maps: &[MapDef]) -> Outcome {
+    let target = p.uri.eval(&Ctx { rv: &r.vars, maps });
+    if r.method != Method::HEAD {
+        r.method = Method::GET;
+    }
+    r.body = None;
+    if target.starts_with("http://") || target.starts_with("https://") {
+        Outcome::Redirect(302, target)
+    } else if let Some(name) = target.strip_prefix('@') {
+        Outcome::Named(name.to_string())
+    } else {
+        Outcome::Internal(target)
+    }
+}
+
+/// The body length the client declared, 0 when none.
+fn declared_length(r: &Req) -> u64 {
+    r.vars
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Makes a redirect target absolute as nginx does: `$host`, and the port the

@@ -70,75 +70,9 @@ impl Converter<'_> {
                 "read_only" => read_only = self.bool(v, &kp).unwrap_or(false),
                 // Only Docker Desktop for Mac acted on it; a string all the same.
                 "consistency" => drop(self.text(v, &kp)),
-                "bind" => {
-                    let Some(be) = self.map(v, &kp) else { continue };
-                    self.check_keys(be, &kp, &["propagation", "create_host_path", "selinux"], &[]);
-                    let mut b = BindOptions::default();
-                    for (bk, bv) in be {
-                        let bp = join(&kp, &bk.name);
-                        match bk.name.as_str() {
-                            "propagation" => b.propagation = self.text(bv, &bp),
-                            "create_host_path" => {
-                                b.create_host_path = self.bool(bv, &bp).unwrap_or(false)
-                            }
-                            "selinux" => match self.text(bv, &bp) {
-                                Some(l) if l == "z" || l == "Z" => b.selinux = Some(l),
-                                Some(l) => self.error_hint(
-                                    &bv.loc,
-                                    &bp,
-                                    format!("invalid SELinux label {l:?}"),
-                                    "use z (shared) or Z (private)",
-                                ),
-                                None => {}
-                            },
-                            _ => {}
-                        }
-                    }
-                    bind = Some(b);
-                }
-                "volume" => {
-                    let Some(ve) = self.map(v, &kp) else { continue };
-                    self.check_keys(ve, &kp, &["nocopy", "subpath"], &["labels"]);
-                    let mut o = VolumeOptions::default();
-                    for (vk, vv) in ve {
-                        let vp = join(&kp, &vk.name);
-                        match vk.name.as_str() {
-                            "nocopy" => o.nocopy = self.bool(vv, &vp).unwrap_or(false),
-                            "subpath" => o.subpath = self.text(vv, &vp),
-                            "labels" if !self.refuse_null(vk, vv, &vp) => {
-                                drop(self.key_values(vv, &vp))
-                            }
-                            _ => {}
-                        }
-                    }
-                    volume = Some(o);
-                }
-                "tmpfs" => {
-                    let Some(te) = self.map(v, &kp) else { continue };
-                    self.check_keys(te, &kp, &["size", "mode"], &[]);
-                    let mut o = TmpfsOptions::default();
-                    for (tk, tv) in te {
-                        let tp = join(&kp, &tk.name);
-                        match tk.name.as_str() {
-                            "size" if matches!(tv.value, Value::Float(..)) => {
-                                self.expected(tv, &tp, "a whole number of bytes or a size like 64m")
-                            }
-                            "size" => match self.string(tv, &tp).map(|s| syntax::parse_bytes(&s)) {
-                                Some(Ok(b)) => o.size = Some(b),
-                                Some(Err(e)) => self.error(&tv.loc, &tp, e),
-                                None => {}
-                            },
-                            "mode" => {
-                                o.mode = self
-                                    .number(tv, &tp)
-                                    .and_then(|_| self.uint(tv, &tp))
-                                    .and_then(|m| u32::try_from(m).ok())
-                            }
-                            _ => {}
-                        }
-                    }
-                    tmpfs = Some(o);
-                }
+                "bind" => bind = self.bind_options(v, &kp).or(bind),
+                "volume" => volume = self.volume_options(v, &kp).or(volume),
+                "tmpfs" => tmpfs = self.tmpfs_options(v, &kp).or(tmpfs),
                 _ => {}
             }
         }
@@ -179,5 +113,76 @@ impl Converter<'_> {
             volume,
             tmpfs,
         })
+    }
+
+    /// `bind:` of a long mount.
+    fn bind_options(&mut self, v: &Node, kp: &str) -> Option<BindOptions> {
+        let be = self.map(v, kp)?;
+        self.check_keys(be, kp, &["propagation", "create_host_path", "selinux"], &[]);
+        let mut b = BindOptions::default();
+        for (bk, bv) in be {
+            let bp = join(kp, &bk.name);
+            match bk.name.as_str() {
+                "propagation" => b.propagation = self.text(bv, &bp),
+                "create_host_path" => b.create_host_path = self.bool(bv, &bp).unwrap_or(false),
+                "selinux" => match self.text(bv, &bp) {
+                    Some(l) if l == "z" || l == "Z" => b.selinux = Some(l),
+                    Some(l) => self.error_hint(
+                        &bv.loc,
+                        &bp,
+                        format!("invalid SELinux label {l:?}"),
+                        "use z (shared) or Z (private)",
+                    ),
+                    None => {}
+                },
+                _ => {}
+            }
+        }
+        Some(b)
+    }
+
+    /// `volume:` of a long mount.
+    fn volume_options(&mut self, v: &Node, kp: &str) -> Option<VolumeOptions> {
+        let ve = self.map(v, kp)?;
+        self.check_keys(ve, kp, &["nocopy", "subpath"], &["labels"]);
+        let mut o = VolumeOptions::default();
+        for (vk, vv) in ve {
+            let vp = join(kp, &vk.name);
+            match vk.name.as_str() {
+                "nocopy" => o.nocopy = self.bool(vv, &vp).unwrap_or(false),
+                "subpath" => o.subpath = self.text(vv, &vp),
+                "labels" if !self.refuse_null(vk, vv, &vp) => drop(self.key_values(vv, &vp)),
+                _ => {}
+            }
+        }
+        Some(o)
+    }
+
+    /// `tmpfs:` of a long mount.
+    fn tmpfs_options(&mut self, v: &Node, kp: &str) -> Option<TmpfsOptions> {
+        let te = self.map(v, kp)?;
+        self.check_keys(te, kp, &["size", "mode"], &[]);
+        let mut o = TmpfsOptions::default();
+        for (tk, tv) in te {
+            let tp = join(kp, &tk.name);
+            match tk.name.as_str() {
+                "size" if matches!(tv.value, Value::Float(..)) => {
+                    self.expected(tv, &tp, "a whole number of bytes or a size like 64m")
+                }
+                "size" => match self.string(tv, &tp).map(|s| syntax::parse_bytes(&s)) {
+                    Some(Ok(b)) => o.size = Some(b),
+                    Some(Err(e)) => self.error(&tv.loc, &tp, e),
+                    None => {}
+                },
+                "mode" => {
+                    o.mode = self
+                        .number(tv, &tp)
+                        .and_then(|_| self.uint(tv, &tp))
+                        .and_then(|m| u32::try_from(m).ok())
+                }
+                _ => {}
+            }
+        }
+        Some(o)
     }
 }

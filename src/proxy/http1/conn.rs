@@ -97,17 +97,9 @@ pub async fn serve<R, W, F, Fut>(
             HeadRead::Head(p) => p,
             HeadRead::Closed => return,
             HeadRead::Refused(r, line) => {
-                let resp = answer(Incoming::Refused(Refused {
-                    status: r.status,
-                    why: r.why,
-                    line,
-                    number,
-                }))
-                .await;
-                let asked = Asked { http09: r.http09, ..REFUSED };
-                let _ = write::answer(&mut write, resp, asked, &mut scratch).await;
-                linger(reader, write).await;
-                return;
+                let refused = Refused { status: r.status, why: r.why, line, number };
+                let resp = answer(Incoming::Refused(refused)).await;
+                return refuse(resp, r.http09, reader, write, &mut scratch).await;
             }
         };
         let head_bytes = reader.buf.split_to(parsed.len).freeze();
@@ -117,17 +109,9 @@ pub async fn serve<R, W, F, Fut>(
                 let line =
                     crate::proxy::rawtext::from_bytes(request_line(&head_bytes[parsed.start..]))
                         .into_owned();
-                let resp = answer(Incoming::Refused(Refused {
-                    status: r.status,
-                    why: r.why,
-                    line,
-                    number,
-                }))
-                .await;
-                let asked = Asked { http09: parsed.version() == 9, ..REFUSED };
-                let _ = write::answer(&mut write, resp, asked, &mut scratch).await;
-                linger(reader, write).await;
-                return;
+                let refused = Refused { status: r.status, why: r.why, line, number };
+                let resp = answer(Incoming::Refused(refused)).await;
+                return refuse(resp, parsed.version() == 9, reader, write, &mut scratch).await;
             }
         };
         let asked = Asked {
@@ -161,28 +145,10 @@ pub async fn serve<R, W, F, Fut>(
         let body = RequestBody::new(Some(shared.clone()), framing);
         let request = Request { head, body, upgrade, number };
         let pending = answer(Incoming::Request(Box::new(request)));
-        tokio::pin!(pending);
-        // `100 Continue` goes out when the handler first reads the body.
-        let mut continued = false;
-        let resp = loop {
-            tokio::select! {
-                biased;
-                r = &mut pending => break r,
-                _ = continue_asked.notified() => {
-                    continued = true;
-                    shared.lock().unwrap_or_else(|e| e.into_inner()).continue_wanted = false;
-                    if write.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
-                        return;
-                    }
-                }
-            }
-        };
-        // Asked for while the answer was being made: it still goes first, as from nginx.
-        let late = !continued
-            && shared.lock().unwrap_or_else(|e| e.into_inner()).continue_sent_for(&continue_asked);
-        if late && write.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
+        let Some(resp) = answer_continuing(pending, &continue_asked, &shared, &mut write).await
+        else {
             return;
-        }
+        };
         let status = resp.status().as_u16();
         let closes = resp.extensions().get::<crate::proxy::http::CloseAfter>().is_some();
         let asked = Asked { keep_alive: asked.keep_alive && !closes, ..asked };
@@ -214,6 +180,48 @@ pub async fn serve<R, W, F, Fut>(
         }
         shared.lock().unwrap_or_else(|e| e.into_inner()).reader = Some(reader);
     }
+}
+
+/// Answers a refused head: its page, then the close.
+async fn refuse(
+    resp: Response<Body>,
+    http09: bool,
+    reader: Reader<ReadIo>,
+    mut write: WriteIo,
+    scratch: &mut Vec<u8>,
+) {
+    let _ = write::answer(&mut write, resp, Asked { http09, ..REFUSED }, scratch).await;
+    linger(reader, write).await;
+}
+
+/// Waits for the handler's answer, sending `100 Continue` when it first
+/// reads the body, or after, if asked for while the answer was being made:
+/// it still goes first, as from nginx. None when the client is gone.
+async fn answer_continuing<Fut: Future<Output = Response<Body>>>(
+    pending: Fut,
+    continue_asked: &Arc<tokio::sync::Notify>,
+    shared: &Arc<Mutex<Shared<ReadIo>>>,
+    write: &mut WriteIo,
+) -> Option<Response<Body>> {
+    tokio::pin!(pending);
+    let mut continued = false;
+    let resp = loop {
+        tokio::select! {
+            biased;
+            r = &mut pending => break r,
+            _ = continue_asked.notified() => {
+                continued = true;
+                shared.lock().unwrap_or_else(|e| e.into_inner()).continue_wanted = false;
+                write.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.ok()?;
+            }
+        }
+    };
+    let late = !continued
+        && shared.lock().unwrap_or_else(|e| e.into_inner()).continue_sent_for(continue_asked);
+    if late {
+        write.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.ok()?;
+    }
+    Some(resp)
 }
 
 fn take_reader(shared: &Arc<Mutex<Shared<ReadIo>>>) -> Option<Reader<ReadIo>> {

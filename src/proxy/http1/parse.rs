@@ -258,6 +258,37 @@ impl HeadParser {
                     return Err(INVALID_METHOD);
                 }
             }
+            St::SpacesBeforeUri
+            | St::Schema
+            | St::SchemaSlash
+            | St::SchemaSlashSlash
+            | St::HostStart
+            | St::Host
+            | St::HostIpLiteral
+            | St::HostEnd
+            | St::Port => return self.authority(ch, p),
+            St::AfterSlashInUri | St::CheckUri | St::Uri => return self.uri_byte(ch, p),
+            St::Http09
+            | St::H
+            | St::Ht
+            | St::Htt
+            | St::Http
+            | St::FirstMajor
+            | St::Major
+            | St::FirstMinor
+            | St::Minor
+            | St::SpacesAfterDigit
+            | St::LineAlmostDone => return self.version(ch, p),
+            _ => unreachable!("header states are not the request line's"),
+        }
+        Ok(false)
+    }
+
+    /// The start of the target: an absolute form's scheme and host, or the first `/`.
+    #[inline]
+    fn authority(&mut self, ch: u8, p: usize) -> Result<bool, Refusal> {
+        let o = &mut self.out;
+        match self.st {
             St::SpacesBeforeUri => match ch {
                 b'/' => {
                     o.uri.start = p;
@@ -311,7 +342,16 @@ impl HeadParser {
                 b':' => return Err(INVALID_REQUEST),
                 _ => return self.after_host(ch, p),
             },
-            St::AfterSlashInUri | St::CheckUri | St::Uri => return self.uri_byte(ch, p),
+            _ => unreachable!("only the target's start states come here"),
+        }
+        Ok(false)
+    }
+
+    /// The protocol version after the target, up to the end of the line.
+    #[inline]
+    fn version(&mut self, ch: u8, p: usize) -> Result<bool, Refusal> {
+        let o = &mut self.out;
+        match self.st {
             St::Http09 => match ch {
                 b' ' => {}
                 b'\r' => {
@@ -402,7 +442,7 @@ impl HeadParser {
                 }
                 return self.line_done();
             }
-            _ => unreachable!("header states are not the request line's"),
+            _ => unreachable!("only the version's states come here"),
         }
         Ok(false)
     }
