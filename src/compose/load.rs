@@ -709,6 +709,74 @@ fn apply_profiles(
     }
 }
 
+/// Each `depends_on` names a service: an error for a required one that is
+/// missing or disabled, a warning (and the entry dropped) otherwise.
+fn check_depends_on(
+    name: &str,
+    svc: &mut crate::compose::model::Service,
+    disabled: &std::collections::BTreeMap<String, crate::compose::model::Service>,
+    service_names: &[String],
+    spans: &Spans,
+    diags: &mut Diagnostics,
+) {
+    let loc = |p: &str| spans.get(p).cloned();
+    let path = format!("services.{name}");
+    let deps: Vec<String> = svc.depends_on.keys().cloned().collect();
+    for dep in deps {
+        let dpath = format!("{path}.depends_on.{dep}");
+        let required = svc.depends_on[&dep].required;
+        if service_names.contains(&dep) {
+            continue;
+        }
+        let (msg, hint) = match disabled.get(&dep) {
+            Some(d) => (
+                format!("service {name:?} depends on service {dep:?}, which is not enabled"),
+                format!(
+                    "{dep:?} is in profile {}; enable it with --profile {}",
+                    d.profiles.join(", "),
+                    d.profiles.first().cloned().unwrap_or_default()
+                ),
+            ),
+            None => (
+                format!("service {name:?} depends on undefined service {dep:?}"),
+                did_you_mean(&dep, service_names.iter().map(String::as_str))
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .unwrap_or_else(|| format!("defined services: {}", service_names.join(", "))),
+            ),
+        };
+        if required {
+            diags.push(Diagnostic::error(loc(&dpath), &dpath, msg).with_hint(hint));
+        } else {
+            diags.push(Diagnostic::warning(
+                loc(&dpath),
+                &dpath,
+                format!("{msg}; it is not required, so it is skipped"),
+            ));
+            svc.depends_on.remove(&dep);
+        }
+    }
+}
+
+/// As compose does, networks and volumes no enabled service uses are left out.
+fn drop_unused(project: &mut Project) {
+    let used_networks: BTreeSet<&String> =
+        project.services.values().flat_map(|s| s.networks.keys()).collect();
+    let used_volumes: BTreeSet<&String> = project
+        .services
+        .values()
+        .flat_map(|s| {
+            s.volumes
+                .iter()
+                .filter(|m| m.kind == MountType::Volume)
+                .filter_map(|m| m.source.as_ref())
+        })
+        .collect();
+    let (keep_n, keep_v): (BTreeSet<String>, BTreeSet<String>) =
+        (used_networks.into_iter().cloned().collect(), used_volumes.into_iter().cloned().collect());
+    project.networks.retain(|k, _| keep_n.contains(k));
+    project.volumes.retain(|k, _| keep_v.contains(k));
+}
+
 fn validate(project: &mut Project, spans: &Spans, diags: &mut Diagnostics) {
     let loc = |p: &str| spans.get(p).cloned();
     let service_names: Vec<String> = project.services.keys().cloned().collect();
@@ -717,42 +785,7 @@ fn validate(project: &mut Project, spans: &Spans, diags: &mut Diagnostics) {
     for name in &service_names {
         let svc = project.services.get_mut(name).expect("listed above");
         let path = format!("services.{name}");
-        let deps: Vec<String> = svc.depends_on.keys().cloned().collect();
-        for dep in deps {
-            let dpath = format!("{path}.depends_on.{dep}");
-            let required = svc.depends_on[&dep].required;
-            if service_names.contains(&dep) {
-                continue;
-            }
-            let (msg, hint) = match project.disabled.get(&dep) {
-                Some(d) => (
-                    format!("service {name:?} depends on service {dep:?}, which is not enabled"),
-                    format!(
-                        "{dep:?} is in profile {}; enable it with --profile {}",
-                        d.profiles.join(", "),
-                        d.profiles.first().cloned().unwrap_or_default()
-                    ),
-                ),
-                None => (
-                    format!("service {name:?} depends on undefined service {dep:?}"),
-                    did_you_mean(&dep, service_names.iter().map(String::as_str))
-                        .map(|s| format!("did you mean `{s}`?"))
-                        .unwrap_or_else(|| {
-                            format!("defined services: {}", service_names.join(", "))
-                        }),
-                ),
-            };
-            if required {
-                diags.push(Diagnostic::error(loc(&dpath), &dpath, msg).with_hint(hint));
-            } else {
-                diags.push(Diagnostic::warning(
-                    loc(&dpath),
-                    &dpath,
-                    format!("{msg}; it is not required, so it is skipped"),
-                ));
-                svc.depends_on.remove(&dep);
-            }
-        }
+        check_depends_on(name, svc, &project.disabled, &service_names, spans, diags);
         for net in svc.networks.keys() {
             if net == "default" {
                 uses_default = true;
@@ -823,23 +856,7 @@ fn validate(project: &mut Project, spans: &Spans, diags: &mut Diagnostics) {
             Network { name: format!("{}_default", project.name), ..Default::default() },
         );
     }
-    // As compose does, networks and volumes no enabled service uses are left out.
-    let used_networks: BTreeSet<&String> =
-        project.services.values().flat_map(|s| s.networks.keys()).collect();
-    let used_volumes: BTreeSet<&String> = project
-        .services
-        .values()
-        .flat_map(|s| {
-            s.volumes
-                .iter()
-                .filter(|m| m.kind == MountType::Volume)
-                .filter_map(|m| m.source.as_ref())
-        })
-        .collect();
-    let (keep_n, keep_v): (BTreeSet<String>, BTreeSet<String>) =
-        (used_networks.into_iter().cloned().collect(), used_volumes.into_iter().cloned().collect());
-    project.networks.retain(|k, _| keep_n.contains(k));
-    project.volumes.retain(|k, _| keep_v.contains(k));
+    drop_unused(project);
     if let Some(cycle) = DepGraph::new(&project.services).find_cycle() {
         let p = format!("services.{}.depends_on", cycle[0]);
         diags.push(

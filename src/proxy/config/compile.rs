@@ -80,15 +80,7 @@ impl Compiler {
                     nargs(d, 1..=1)?;
                     conf.default_type = d.args[0].clone();
                 }
-                "types" => {
-                    let mut map = crate::proxy::FastMap::default();
-                    for t in d.block.as_deref().unwrap_or_default() {
-                        for ext in &t.args {
-                            map.insert(ext.to_ascii_lowercase(), t.name.clone());
-                        }
-                    }
-                    conf.types = Arc::new(map);
-                }
+                "types" => conf.types = Arc::new(types(d)),
                 "access_log" => {
                     nargs(d, 1..=8)?;
                     clear("access_log", conf);
@@ -115,27 +107,19 @@ impl Compiler {
                 "gzip" => conf.gzip = flag(d)?,
                 "gzip_types" => conf.gzip_types = d.args.clone(),
                 "tcp_nodelay" => conf.tcp_nodelay = flag(d)?,
-                "sendfile" | "autoindex" => {
-                    let on = flag(d)?;
-                    if d.name == "autoindex" && on {
-                        return Err(unsupported(
-                            d,
-                            "\"autoindex on\" is not supported by the built-in proxy",
-                        ));
-                    }
+                "sendfile" => drop(flag(d)?),
+                "autoindex" if flag(d)? => {
+                    return Err(unsupported(
+                        d,
+                        "\"autoindex on\" is not supported by the built-in proxy",
+                    ));
                 }
                 "proxy_set_header" => {
                     clear("proxy_set_header", conf);
                     nargs(d, 2..=2)?;
                     conf.proxy_set_headers.push((d.args[0].clone(), self.template(d, &d.args[1])?));
                 }
-                "proxy_http_version" => {
-                    nargs(d, 1..=1)?;
-                    if !matches!(d.args[0].as_str(), "1.0" | "1.1") {
-                        return Err(err(d, "proxy_http_version must be 1.0 or 1.1"));
-                    }
-                    conf.proxy_http_version = d.args[0].clone();
-                }
+                "proxy_http_version" => conf.proxy_http_version = http_version(d)?,
                 "proxy_buffering" => conf.proxy_buffering = flag(d)?,
                 "proxy_request_buffering" => conf.proxy_request_buffering = flag(d)?,
                 "proxy_redirect" => {

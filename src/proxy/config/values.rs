@@ -234,3 +234,23 @@ pub(super) fn ignore_accel_redirect(d: &Directive) -> Result<bool, ConfError> {
     }
     Ok(d.args.iter().any(|a| a.eq_ignore_ascii_case("X-Accel-Redirect")))
 }
+
+/// `types { TYPE EXTENSION...; ... }`: types by lowercase extension.
+pub(super) fn types(d: &Directive) -> crate::proxy::FastMap<String, String> {
+    let mut map = crate::proxy::FastMap::default();
+    for t in d.block.as_deref().unwrap_or_default() {
+        for ext in &t.args {
+            map.insert(ext.to_ascii_lowercase(), t.name.clone());
+        }
+    }
+    map
+}
+
+/// `proxy_http_version 1.0|1.1`.
+pub(super) fn http_version(d: &Directive) -> Result<String, ConfError> {
+    nargs(d, 1..=1)?;
+    if !matches!(d.args[0].as_str(), "1.0" | "1.1") {
+        return Err(err(d, "proxy_http_version must be 1.0 or 1.1"));
+    }
+    Ok(d.args[0].clone())
+}

@@ -70,124 +70,135 @@ impl Decoder {
                 self.size -= n as u64;
                 return (i, Step::Data(n));
             }
+            if self.st == St::Done {
+                return (i, Step::End);
+            }
             let ch = buf[i];
             i += 1;
-            self.line += 1;
-            if self.line > MAX_LINE {
-                return (i, Step::Invalid);
-            }
-            let hex = match ch {
-                b'0'..=b'9' => Some(ch - b'0'),
-                b'a'..=b'f' => Some(ch - b'a' + 10),
-                b'A'..=b'F' => Some(ch - b'A' + 10),
-                _ => None,
-            };
-            match self.st {
-                St::Start => match hex {
-                    Some(d) => {
-                        self.size = u64::from(d);
-                        self.st = St::Size;
-                    }
-                    None => return (i, Step::Invalid),
-                },
-                St::Size => {
-                    // As nginx: a size past NGX_MAX_OFF_T_VALUE / 16 is refused
-                    // at the next byte, whatever it is.
-                    if self.size > (i64::MAX as u64) / 16 {
-                        return (i, Step::Invalid);
-                    }
-                    if let Some(d) = hex {
-                        self.size = self.size * 16 + u64::from(d);
-                        continue;
-                    }
-                    let last = self.size == 0;
-                    self.st = match (ch, last) {
-                        (b'\r', false) => St::ExtensionAlmostDone,
-                        (b'\n', false) => St::Data,
-                        (b';' | b' ' | b'\t', false) => St::Extension,
-                        (b'\r', true) => St::LastExtensionAlmostDone,
-                        (b'\n', true) => St::Trailer,
-                        (b';' | b' ' | b'\t', true) => St::LastExtension,
-                        _ => return (i, Step::Invalid),
-                    };
-                    if self.st == St::Data {
-                        self.line = 0;
-                    }
-                    if !last {
-                        return (i, Step::Size(self.size));
-                    }
-                }
-                St::Extension => match ch {
-                    b'\r' => self.st = St::ExtensionAlmostDone,
-                    b'\n' => {
-                        self.st = St::Data;
-                        self.line = 0;
-                    }
-                    _ => {}
-                },
-                St::ExtensionAlmostDone => {
-                    if ch != b'\n' {
-                        return (i, Step::Invalid);
-                    }
-                    self.st = St::Data;
-                    self.line = 0;
-                }
-                St::AfterData => match ch {
-                    b'\r' => self.st = St::AfterDataAlmostDone,
-                    b'\n' => self.restart(),
-                    _ => return (i, Step::Invalid),
-                },
-                St::AfterDataAlmostDone => {
-                    if ch != b'\n' {
-                        return (i, Step::Invalid);
-                    }
-                    self.restart();
-                }
-                St::LastExtension => match ch {
-                    b'\r' => self.st = St::LastExtensionAlmostDone,
-                    b'\n' => self.trailer(),
-                    _ => {}
-                },
-                St::LastExtensionAlmostDone => {
-                    if ch != b'\n' {
-                        return (i, Step::Invalid);
-                    }
-                    self.trailer();
-                }
-                St::Trailer => match ch {
-                    b'\r' => self.st = St::TrailerAlmostDone,
-                    b'\n' => {
-                        self.st = St::Done;
-                        return (i, Step::End);
-                    }
-                    _ => self.st = St::TrailerHeader,
-                },
-                St::TrailerAlmostDone => {
-                    if ch != b'\n' {
-                        return (i, Step::Invalid);
-                    }
-                    self.st = St::Done;
-                    return (i, Step::End);
-                }
-                St::TrailerHeader => match ch {
-                    b'\r' => self.st = St::TrailerHeaderAlmostDone,
-                    b'\n' => self.trailer(),
-                    _ => {}
-                },
-                St::TrailerHeaderAlmostDone => {
-                    if ch != b'\n' {
-                        return (i, Step::Invalid);
-                    }
-                    self.trailer();
-                }
-                St::Data => unreachable!("handled above"),
-                St::Done => return (i - 1, Step::End),
+            if let Some(step) = self.framing(ch) {
+                return (i, step);
             }
         }
         if self.st == St::Done {
             return (i, Step::End);
         }
         (i, Step::More)
+    }
+
+    /// One byte of framing (a size line, an extension, the line after a
+    /// chunk's data, trailers): what it completes, if anything.
+    fn framing(&mut self, ch: u8) -> Option<Step> {
+        self.line += 1;
+        if self.line > MAX_LINE {
+            return Some(Step::Invalid);
+        }
+        let hex = match ch {
+            b'0'..=b'9' => Some(ch - b'0'),
+            b'a'..=b'f' => Some(ch - b'a' + 10),
+            b'A'..=b'F' => Some(ch - b'A' + 10),
+            _ => None,
+        };
+        match self.st {
+            St::Start => match hex {
+                Some(d) => {
+                    self.size = u64::from(d);
+                    self.st = St::Size;
+                }
+                None => return Some(Step::Invalid),
+            },
+            St::Size => {
+                // As nginx: a size past NGX_MAX_OFF_T_VALUE / 16 is refused
+                // at the next byte, whatever it is.
+                if self.size > (i64::MAX as u64) / 16 {
+                    return Some(Step::Invalid);
+                }
+                if let Some(d) = hex {
+                    self.size = self.size * 16 + u64::from(d);
+                    return None;
+                }
+                let last = self.size == 0;
+                self.st = match (ch, last) {
+                    (b'\r', false) => St::ExtensionAlmostDone,
+                    (b'\n', false) => St::Data,
+                    (b';' | b' ' | b'\t', false) => St::Extension,
+                    (b'\r', true) => St::LastExtensionAlmostDone,
+                    (b'\n', true) => St::Trailer,
+                    (b';' | b' ' | b'\t', true) => St::LastExtension,
+                    _ => return Some(Step::Invalid),
+                };
+                if self.st == St::Data {
+                    self.line = 0;
+                }
+                if !last {
+                    return Some(Step::Size(self.size));
+                }
+            }
+            St::Extension => match ch {
+                b'\r' => self.st = St::ExtensionAlmostDone,
+                b'\n' => {
+                    self.st = St::Data;
+                    self.line = 0;
+                }
+                _ => {}
+            },
+            St::ExtensionAlmostDone => {
+                if ch != b'\n' {
+                    return Some(Step::Invalid);
+                }
+                self.st = St::Data;
+                self.line = 0;
+            }
+            St::AfterData => match ch {
+                b'\r' => self.st = St::AfterDataAlmostDone,
+                b'\n' => self.restart(),
+                _ => return Some(Step::Invalid),
+            },
+            St::AfterDataAlmostDone => {
+                if ch != b'\n' {
+                    return Some(Step::Invalid);
+                }
+                self.restart();
+            }
+            St::LastExtension => match ch {
+                b'\r' => self.st = St::LastExtensionAlmostDone,
+                b'\n' => self.trailer(),
+                _ => {}
+            },
+            St::LastExtensionAlmostDone => {
+                if ch != b'\n' {
+                    return Some(Step::Invalid);
+                }
+                self.trailer();
+            }
+            St::Trailer => match ch {
+                b'\r' => self.st = St::TrailerAlmostDone,
+                b'\n' => {
+                    self.st = St::Done;
+                    return Some(Step::End);
+                }
+                _ => self.st = St::TrailerHeader,
+            },
+            St::TrailerAlmostDone => {
+                if ch != b'\n' {
+                    return Some(Step::Invalid);
+                }
+                self.st = St::Done;
+                return Some(Step::End);
+            }
+            St::TrailerHeader => match ch {
+                b'\r' => self.st = St::TrailerHeaderAlmostDone,
+                b'\n' => self.trailer(),
+                _ => {}
+            },
+            St::TrailerHeaderAlmostDone => {
+                if ch != b'\n' {
+                    return Some(Step::Invalid);
+                }
+                self.trailer();
+            }
+            St::Data | St::Done => unreachable!("the caller handles data and the end"),
+        }
+        None
     }
 
     fn restart(&mut self) {
