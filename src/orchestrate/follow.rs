@@ -281,23 +281,38 @@ pub async fn foreground(
             }
         }
     }
+    stop_all(&engine, project, servers, &container_targets, &targets, timeout, style).await?;
+    Ok(if interrupted { 130 } else { exit_code })
+}
+
+/// Stops what `up` started, the proxies first (they were started last); a
+/// second Ctrl-C kills the containers instead.
+async fn stop_all(
+    engine: &Engine,
+    project: &Arc<Project>,
+    servers: Vec<(Running, tokio::task::JoinHandle<()>)>,
+    container_targets: &BTreeSet<String>,
+    targets: &BTreeSet<String>,
+    timeout: Option<u64>,
+    style: &Style,
+) -> anyhow::Result<()> {
     // The proxies stop first: they were started last.
     for (running, follow) in servers {
         running.shutdown(crate::proxy::server::SHUTDOWN_DEADLINE).await;
         follow.abort();
     }
     let progress = Progress::new(Mode::Auto, style.color);
-    let stop = super::stop::stop_running(&engine, project, &container_targets, timeout, &progress);
+    let stop = super::stop::stop_running(engine, project, container_targets, timeout, &progress);
     tokio::select! {
         r = stop => r?,
         _ = tokio::signal::ctrl_c() => {
             eprintln!("Killing...");
-            for c in containers::list(&engine, &project.name, false).await? {
+            for c in containers::list(engine, &project.name, false).await? {
                 if targets.contains(containers::service(&c)) {
-                    containers::kill(&engine, &containers::id(&c)).await?;
+                    containers::kill(engine, &containers::id(&c)).await?;
                 }
             }
         }
     }
-    Ok(if interrupted { 130 } else { exit_code })
+    Ok(())
 }

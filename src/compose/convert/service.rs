@@ -442,45 +442,7 @@ impl Converter<'_> {
                 required: true,
             });
         }
-        // The same limit said twice must say the same, as docker compose requires.
-        if let Some(res) = svc.deploy.as_ref().map(|d| &d.resources) {
-            fn differ<T: PartialEq>(a: &Option<T>, b: Option<&T>) -> bool {
-                matches!((a, b), (Some(a), Some(b)) if a != b)
-            }
-            let (lim, resv) = (res.limits.as_ref(), res.reservations.as_ref());
-            let conflicts = [
-                (
-                    "mem_limit",
-                    "deploy.resources.limits.memory",
-                    differ(&svc.mem_limit, lim.and_then(|r| r.memory.as_ref())),
-                ),
-                (
-                    "mem_reservation",
-                    "deploy.resources.reservations.memory",
-                    differ(&svc.mem_reservation, resv.and_then(|r| r.memory.as_ref())),
-                ),
-                (
-                    "pids_limit",
-                    "deploy.resources.limits.pids",
-                    differ(&svc.pids_limit, lim.and_then(|r| r.pids.as_ref())),
-                ),
-                (
-                    "cpus",
-                    "deploy.resources.limits.cpus",
-                    differ(&svc.cpus, lim.and_then(|r| r.cpus.as_ref())),
-                ),
-            ];
-            for (own, deployed, _) in conflicts.into_iter().filter(|c| c.2) {
-                let kp = join(path, own);
-                let at = self.spans.get(&kp).cloned().unwrap_or_else(|| n.loc.clone());
-                self.project_error(
-                    &at,
-                    &kp,
-                    format!("`{own}` and `{deployed}` differ"),
-                    "set the limit in one place; docker compose refuses distinct values too",
-                );
-            }
-        }
+        self.same_limits_agree(&svc, n, path);
         if let (Some(scale), Some(replicas)) =
             (svc.scale, svc.deploy.as_ref().and_then(|d| d.replicas))
             && scale != replicas
@@ -517,6 +479,47 @@ impl Converter<'_> {
             );
         }
         svc
+    }
+
+    /// The same limit said twice must say the same, as docker compose requires.
+    fn same_limits_agree(&mut self, svc: &Service, n: &Node, path: &str) {
+        let Some(res) = svc.deploy.as_ref().map(|d| &d.resources) else { return };
+        fn differ<T: PartialEq>(a: &Option<T>, b: Option<&T>) -> bool {
+            matches!((a, b), (Some(a), Some(b)) if a != b)
+        }
+        let (lim, resv) = (res.limits.as_ref(), res.reservations.as_ref());
+        let conflicts = [
+            (
+                "mem_limit",
+                "deploy.resources.limits.memory",
+                differ(&svc.mem_limit, lim.and_then(|r| r.memory.as_ref())),
+            ),
+            (
+                "mem_reservation",
+                "deploy.resources.reservations.memory",
+                differ(&svc.mem_reservation, resv.and_then(|r| r.memory.as_ref())),
+            ),
+            (
+                "pids_limit",
+                "deploy.resources.limits.pids",
+                differ(&svc.pids_limit, lim.and_then(|r| r.pids.as_ref())),
+            ),
+            (
+                "cpus",
+                "deploy.resources.limits.cpus",
+                differ(&svc.cpus, lim.and_then(|r| r.cpus.as_ref())),
+            ),
+        ];
+        for (own, deployed, _) in conflicts.into_iter().filter(|c| c.2) {
+            let kp = join(path, own);
+            let at = self.spans.get(&kp).cloned().unwrap_or_else(|| n.loc.clone());
+            self.project_error(
+                &at,
+                &kp,
+                format!("`{own}` and `{deployed}` differ"),
+                "set the limit in one place; docker compose refuses distinct values too",
+            );
+        }
     }
 
     pub(super) fn rcompose_ext(&mut self, n: &Node, path: &str) -> Option<RcomposeExt> {

@@ -154,42 +154,8 @@ pub fn check(p: &Parsed, head: &Bytes) -> Result<Head, Refusal> {
     if !host_seen && version == Version::HTTP_11 {
         return Err(refuse(400, "client sent HTTP/1.1 request without \"Host\" header"));
     }
-    let mut framing = Framing::None;
-    if let Some(cl) = headers.get(hyper::header::CONTENT_LENGTH) {
-        let n = atoof(cl.as_bytes())
-            .ok_or(refuse(400, "client sent invalid \"Content-Length\" header"))?;
-        framing = Framing::Length(n);
-    }
-    if let Some(te) = headers.get(hyper::header::TRANSFER_ENCODING) {
-        if version != Version::HTTP_11 {
-            return Err(refuse(
-                400,
-                "client sent HTTP/1.0 request with \"Transfer-Encoding\" header",
-            ));
-        }
-        if !te.as_bytes().eq_ignore_ascii_case(b"chunked") {
-            return Err(refuse(501, "client sent unknown \"Transfer-Encoding\""));
-        }
-        if framing != Framing::None {
-            return Err(refuse(
-                400,
-                "client sent \"Content-Length\" and \"Transfer-Encoding\" headers at the same time",
-            ));
-        }
-        framing = Framing::Chunked;
-    }
-    // nginx looks for the words anywhere in each value, without regard to
-    // case; each Connection line overrides the one before.
-    let mut keep_alive = version == Version::HTTP_11;
-    for v in headers.get_all(hyper::header::CONNECTION) {
-        let value = v.as_bytes().to_ascii_lowercase();
-        let has = |word: &[u8]| value.windows(word.len()).any(|w| w == word);
-        if has(b"close") {
-            keep_alive = false;
-        } else if has(b"keep-alive") {
-            keep_alive = true;
-        }
-    }
+    let framing = framing(&headers, version)?;
+    let keep_alive = keep_alive(&headers, version);
     if method == Method::CONNECT {
         return Err(refuse(405, "client sent CONNECT method"));
     }
@@ -214,6 +180,53 @@ pub fn check(p: &Parsed, head: &Bytes) -> Result<Head, Refusal> {
         expect_continue,
         len: p.len - p.start,
     })
+}
+
+/// How the body is framed: by its length, chunked, or absent; refused as
+/// nginx refuses a length and a coding together, or a coding it lacks.
+fn framing(headers: &HeaderMap, version: Version) -> Result<Framing, Refusal> {
+    let mut framing = Framing::None;
+    if let Some(cl) = headers.get(hyper::header::CONTENT_LENGTH) {
+        let n = atoof(cl.as_bytes())
+            .ok_or(refuse(400, "client sent invalid \"Content-Length\" header"))?;
+        framing = Framing::Length(n);
+    }
+    if let Some(te) = headers.get(hyper::header::TRANSFER_ENCODING) {
+        if version != Version::HTTP_11 {
+            return Err(refuse(
+                400,
+                "client sent HTTP/1.0 request with \"Transfer-Encoding\" header",
+            ));
+        }
+        if !te.as_bytes().eq_ignore_ascii_case(b"chunked") {
+            return Err(refuse(501, "client sent unknown \"Transfer-Encoding\""));
+        }
+        if framing != Framing::None {
+            return Err(refuse(
+                400,
+                "client sent \"Content-Length\" and \"Transfer-Encoding\" headers at the same time",
+            ));
+        }
+        framing = Framing::Chunked;
+    }
+    Ok(framing)
+}
+
+/// Whether the connection is kept after this request.
+fn keep_alive(headers: &HeaderMap, version: Version) -> bool {
+    // nginx looks for the words anywhere in each value, without regard to
+    // case; each Connection line overrides the one before.
+    let mut keep_alive = version == Version::HTTP_11;
+    for v in headers.get_all(hyper::header::CONNECTION) {
+        let value = v.as_bytes().to_ascii_lowercase();
+        let has = |word: &[u8]| value.windows(word.len()).any(|w| w == word);
+        if has(b"close") {
+            keep_alive = false;
+        } else if has(b"keep-alive") {
+            keep_alive = true;
+        }
+    }
+    keep_alive
 }
 
 /// nginx's `ngx_atoof`: decimal digits only, and no overflow.
