@@ -55,6 +55,12 @@ impl Decoder {
         self.st == St::Done
     }
 
+    /// Bytes of the current chunk's data not yet read (0 between chunks):
+    /// how much a reader may usefully ask for.
+    pub fn data_left(&self) -> u64 {
+        if self.st == St::Data { self.size } else { 0 }
+    }
+
     /// Decodes from the front of `buf`: returns how many bytes were used
     /// (framing only; data is reported as [`Step::Data`] and left for the
     /// caller to take) and what was found.
