@@ -223,7 +223,7 @@ pub async fn create(
             Ok(c) => c,
             Err(e) => {
                 let msg = engine_message(&e);
-                if msg.contains("is already in use") {
+                if super::is_conflict(&e) {
                     bail!(
                         "container name {name:?} is already in use by a container that is not this project's\n  hint: remove it with `docker rm -f {name}`, or change container_name"
                     );
@@ -249,6 +249,15 @@ pub async fn create(
     .await
 }
 
+/// A lifecycle hook the engine would not run; the engine's error is kept
+/// so callers can tell a container that went away from a real failure.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot run {command:?}: {}", engine_message(.engine))]
+pub struct HookError {
+    command: String,
+    engine: bollard::errors::Error,
+}
+
 /// Runs a hook in a running container and waits for it; returns its exit status.
 pub async fn exec(
     engine: &Engine,
@@ -267,9 +276,7 @@ pub async fn exec(
         working_dir: hook.working_dir.clone(),
         ..Default::default()
     };
-    let fail = |e: bollard::errors::Error| {
-        anyhow::anyhow!("cannot run {:?}: {}", hook.command.join(" "), engine_message(&e))
-    };
+    let fail = |e: bollard::errors::Error| HookError { command: hook.command.join(" "), engine: e };
     let created = engine.docker.create_exec(id, config).await.map_err(fail)?;
     // Its output is the container's business, as with docker compose: drained, not shown.
     if let bollard::exec::StartExecResults::Attached { mut output, .. } =
@@ -310,9 +317,10 @@ pub async fn pre_stop(
     for hook in &service.pre_stop {
         let status = match exec(engine, id, hook).await {
             Ok(s) => s,
+            // The container stopped or went meanwhile: nothing left to run the hook in.
             Err(e)
-                if e.to_string().contains("is not running")
-                    || e.to_string().contains("No such container") =>
+                if e.downcast_ref::<HookError>()
+                    .is_some_and(|e| is_not_found(&e.engine) || super::is_conflict(&e.engine)) =>
             {
                 return Ok(());
             }
@@ -373,7 +381,7 @@ pub async fn kill(engine: &Engine, id_or_name: &str) -> anyhow::Result<()> {
     {
         Ok(()) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) if engine_message(&e).contains("is not running") => Ok(()),
+        Err(e) if super::is_conflict(&e) => Ok(()),
         Err(e) => bail!("cannot kill {id_or_name}: {}", engine_message(&e)),
     }
 }
@@ -384,7 +392,7 @@ pub async fn remove(engine: &Engine, id_or_name: &str, volumes: bool) -> anyhow:
     match engine.docker.remove_container(id_or_name, Some(opts)).await {
         Ok(()) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) if engine_message(&e).contains("already in progress") => Ok(()),
+        Err(e) if super::is_conflict(&e) => Ok(()),
         Err(e) => bail!("cannot remove {id_or_name}: {}", engine_message(&e)),
     }
 }

@@ -169,6 +169,13 @@ pub fn is_not_modified(e: &bollard::errors::Error) -> bool {
     matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 304, .. })
 }
 
+/// Is this bollard error the engine's 409: for a kill or an exec, the
+/// container is not running; for a create, the name is taken; for a forced
+/// removal, one is already under way.
+pub fn is_conflict(e: &bollard::errors::Error) -> bool {
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 409, .. })
+}
+
 /// The engine's message, without bollard's wrapping.
 pub fn engine_message(e: &bollard::errors::Error) -> String {
     match e {
