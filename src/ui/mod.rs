@@ -1,6 +1,7 @@
 //! Terminal output: colors (honouring `--ansi` and `NO_COLOR`) and the
 //! rendering of diagnostics.
 
+pub mod container_list;
 pub mod progress;
 pub mod time;
 
