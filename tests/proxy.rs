@@ -106,6 +106,7 @@ http {{
         }}
         location /v1/ {{ proxy_pass http://backend/v2/; }}
         location /raw/ {{ proxy_pass http://backend; }}
+        location /redirect/ {{ proxy_pass http://backend; }}
         location /intercept/ {{ proxy_pass http://backend/; proxy_intercept_errors on; }}
         location /old {{ return 301 /new; }}
         location /text {{ return 200 "hello $arg_name"; }}
@@ -162,6 +163,8 @@ fn raw(port: u16, request: &[u8]) -> String {
 
 struct Answer {
     status: u16,
+    /// The status line after the code.
+    reason: String,
     headers: Vec<(String, String)>,
     body: String,
 }
@@ -184,16 +187,14 @@ fn get(port: u16, path: &str, extra: &str) -> Answer {
 fn parse(text: &str) -> Answer {
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text, ""));
     let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let line = lines.next().unwrap_or_default();
+    let status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let reason = line.splitn(3, ' ').nth(2).unwrap_or_default().to_string();
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
         .collect();
-    Answer { status, headers, body: body.to_string() }
+    Answer { status, reason, headers, body: body.to_string() }
 }
 
 /// The body with a multipart boundary (each server numbers its own) written as BOUNDARY.
@@ -329,6 +330,11 @@ fn answers_like_nginx_on_the_same_configuration() {
         ("/raw/thing%20one?a=b", ""),
         ("/intercept/boom", ""),
         ("/v1/redirect", ""),
+        // proxy_redirect default without a URI in proxy_pass, then made absolute.
+        ("/redirect/x", ""),
+        // A proxying location ending in `/`, asked for without it: 301.
+        ("/v1", ""),
+        ("/redirect?a=1", ""),
         ("/old", ""),
         ("/text?name=world", ""),
         ("/re/abc", ""),
@@ -375,6 +381,9 @@ fn answers_like_nginx_on_the_same_configuration() {
         let mut why = Vec::new();
         if a.status != b.status {
             why.push(format!("status {} vs {}", a.status, b.status));
+        }
+        if a.reason != b.reason {
+            why.push(format!("reason {:?} vs {:?}", a.reason, b.reason));
         }
         if ct(&a) != ct(&b) {
             why.push(format!("type {:?} vs {:?}", ct(&a), ct(&b)));

@@ -521,6 +521,9 @@ fn respond(
     let mut out = Response::new(super::http::empty());
     *out.status_mut() = status;
     *out.headers_mut() = answer.headers;
+    if let Some(reason) = answer.reason {
+        out.extensions_mut().insert(super::http1::Reason(reason));
+    }
     match answer.body {
         client::AnswerBody::Upgraded(upstream, early) => {
             let Some(client_upgrade) = r.on_upgrade.take() else {
@@ -546,7 +549,10 @@ fn respond(
     Outcome::Done(out)
 }
 
-/// proxy_redirect: `default` maps the proxied URL back to the location.
+/// proxy_redirect: `default` maps the proxied URL back to the location (the
+/// address alone to `/` when proxy_pass names no URI), as nginx's default
+/// does; then a Location that starts with `/` is made absolute, as nginx's
+/// header filter makes it (absolute_redirect on).
 fn rewrite_location(
     rt: &Runtime,
     conf: &super::config::LocConf,
@@ -558,12 +564,13 @@ fn rewrite_location(
         return;
     };
     let rules: Vec<(String, String)> = match &conf.proxy_redirect {
-        Redirect::Off => return,
+        Redirect::Off => Vec::new(),
         Redirect::Default => match (&p.uri, &r.matched_prefix) {
             (Some(part), Some(prefix)) => {
-                vec![(format!("http://{}{part}", p.target), prefix.clone())]
+                vec![(format!("http://{}{part}", p.proxy_host), prefix.clone())]
             }
-            _ => return,
+            (None, _) => vec![(format!("http://{}/", p.proxy_host), "/".into())],
+            (Some(_), None) => Vec::new(),
         },
         Redirect::Rules(rules) => rules
             .iter()
@@ -572,13 +579,15 @@ fn rewrite_location(
             })
             .collect(),
     };
-    for (from, to) in rules {
-        if let Some(rest) = loc.strip_prefix(from.as_str()) {
-            if let Ok(v) = HeaderValue::from_str(&format!("{to}{rest}")) {
-                h.insert(header::LOCATION, v);
-            }
-            return;
-        }
+    let rewritten = rules
+        .iter()
+        .find_map(|(from, to)| loc.strip_prefix(from.as_str()).map(|rest| format!("{to}{rest}")));
+    let out = rewritten.as_deref().unwrap_or(&loc);
+    let out = if out.starts_with('/') { super::handler::absolute(r, out) } else { out.to_string() };
+    if out != loc
+        && let Ok(v) = HeaderValue::from_str(&out)
+    {
+        h.insert(header::LOCATION, v);
     }
 }
 

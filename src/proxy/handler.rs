@@ -288,7 +288,19 @@ async fn process(
                     .named
                     .get(&n)
                     .map(|l| Matched { location: l.clone(), captures: Vec::new() }),
-                None => routes::find_location(&server.locations, &r.vars.uri),
+                None => {
+                    if let Some(l) = routes::auto_redirect(&server.locations, &r.vars.uri) {
+                        conf = l.conf.clone();
+                        let mut to = format!("{}/", r.vars.uri);
+                        if !r.vars.args.is_empty() {
+                            to.push('?');
+                            to.push_str(&r.vars.args);
+                        }
+                        outcome = Some(Outcome::Redirect(301, to));
+                        continue;
+                    }
+                    routes::find_location(&server.locations, &r.vars.uri)
+                }
             };
             let Some(m) = matched else {
                 conf = server.conf.clone();
@@ -424,7 +436,7 @@ fn declared_length(r: &Req) -> u64 {
 
 /// Makes a redirect target absolute as nginx does: `$host`, and the port the
 /// server listens on unless it is 80.
-fn absolute(r: &Req, url: &str) -> String {
+pub(super) fn absolute(r: &Req, url: &str) -> String {
     if url.starts_with("http://") || url.starts_with("https://") || !url.starts_with('/') {
         return url.to_string();
     }
@@ -614,6 +626,8 @@ fn decorate(
 ) -> Response<Body> {
     if let Some(s) = status {
         *resp.status_mut() = s;
+        // A status of nginx's own goes out with its own line.
+        resp.extensions_mut().remove::<super::http1::Reason>();
     }
     if let Some(carried) = &r.carried {
         // nginx sets these before the redirected request runs: its type

@@ -222,6 +222,32 @@ fn regex_match(loc: &Arc<Location>, uri: &str) -> Option<Matched> {
     })
 }
 
+/// nginx's auto redirect: a request for `/api` where a location `/api/`
+/// proxies (and no location is named `/api`) is answered 301 to `/api/`,
+/// before any regular expression is tried. The location whose settings
+/// the redirect is made with.
+pub fn auto_redirect(locations: &[Arc<Location>], uri: &str) -> Option<Arc<Location>> {
+    fn path(l: &Location) -> Option<&str> {
+        match &l.matcher {
+            Matcher::Exact(p) | Matcher::Prefix { path: p, .. } => Some(p.as_str()),
+            _ => None,
+        }
+    }
+    if locations.iter().any(|l| path(l) == Some(uri)) {
+        return None;
+    }
+    let slashed = |p: &str| p.len() == uri.len() + 1 && p.starts_with(uri) && p.ends_with('/');
+    if let Some(l) = locations.iter().find(|l| l.proxy.is_some() && path(l).is_some_and(slashed)) {
+        return Some(l.clone());
+    }
+    // Nested in the longest prefix that holds the URI, as nginx's tree is searched.
+    let outer = locations
+        .iter()
+        .filter(|l| matches!(&l.matcher, Matcher::Prefix { path, .. } if uri.starts_with(path.as_str())))
+        .max_by_key(|l| path(l).map_or(0, str::len))?;
+    auto_redirect(&outer.children, uri)
+}
+
 /// nginx's location search: an exact match wins; otherwise the longest
 /// prefix, unless it is `^~`, yields to the first matching regular
 /// expression (those nested in that prefix first, then the others in order).

@@ -70,6 +70,23 @@ enum Kind {
     Pid,
     Hostname,
     NginxVersion,
+    /// The client address as 4 or 16 bytes (a `limit_req_zone` or `map` key).
+    BinaryRemoteAddr,
+    /// 32 hex digits, the same for the whole request.
+    RequestId,
+    /// "on" over TLS, else empty: the built-in proxy serves plain HTTP.
+    Https,
+    /// Without the realip module's header rules the address is the peer's.
+    RealipRemoteAddr,
+    RealipRemotePort,
+    UpstreamResponseLength,
+    /// `$upstream_connect_time`, `$upstream_header_time`: measured as the
+    /// whole exchange, which is when the head is in hand here.
+    UpstreamHeaderTime,
+    /// Variables of modules whose work is not done here, so never set, as
+    /// nginx leaves them when its module did nothing: `$upstream_cache_status`
+    /// without a cache, `$gzip_ratio` for an answer sent as it came.
+    NotFound,
     /// `$http_*`, `$content_type`, `$content_length`: a request header.
     Http(HeaderName),
     /// `$sent_http_*`: a response header.
@@ -119,6 +136,14 @@ impl Kind {
             "pid" => Kind::Pid,
             "hostname" => Kind::Hostname,
             "nginx_version" => Kind::NginxVersion,
+            "binary_remote_addr" => Kind::BinaryRemoteAddr,
+            "request_id" => Kind::RequestId,
+            "https" => Kind::Https,
+            "realip_remote_addr" => Kind::RealipRemoteAddr,
+            "realip_remote_port" => Kind::RealipRemotePort,
+            "upstream_response_length" => Kind::UpstreamResponseLength,
+            "upstream_connect_time" | "upstream_header_time" => Kind::UpstreamHeaderTime,
+            "upstream_cache_status" | "gzip_ratio" => Kind::NotFound,
             "content_type" => Kind::Http(header::CONTENT_TYPE),
             "content_length" => Kind::Http(header::CONTENT_LENGTH),
             n => {
@@ -616,6 +641,109 @@ fn lend_header(map: &HeaderMap, h: &HeaderName, lend: &mut dyn FnMut(&str) -> bo
     }
 }
 
+/// `$request_id`: unique per request across the process's life and its
+/// restarts (a random key per process), without a random draw per request.
+fn request_id(connection: u64, request: u64) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static KEY: std::sync::OnceLock<foldhash::quality::RandomState> = std::sync::OnceLock::new();
+    let key = KEY.get_or_init(foldhash::quality::RandomState::default);
+    let half = |salt: u64| {
+        let mut h = key.build_hasher();
+        h.write_u64(salt);
+        h.write_u64(connection);
+        h.write_u64(request);
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(1), half(2))
+}
+
+/// Whether nginx 1.22 (with the modules of the official image) has this
+/// variable: one it has that the built-in proxy does not set is a reason to
+/// serve the configuration with nginx itself, not an error.
+pub fn nginx_has(name: &str) -> bool {
+    const PREFIXES: [&str; 10] = [
+        "arg_",
+        "cookie_",
+        "http_",
+        "sent_http_",
+        "sent_trailer_",
+        "upstream_http_",
+        "upstream_cookie_",
+        "upstream_trailer_",
+        "proxy_protocol_tlv_",
+        "geoip_",
+    ];
+    const NAMES: &[&str] = &[
+        "ancient_browser",
+        "connection_time",
+        "connections_active",
+        "connections_reading",
+        "connections_waiting",
+        "connections_writing",
+        "date_gmt",
+        "date_local",
+        "fastcgi_path_info",
+        "fastcgi_script_name",
+        "http2",
+        "http3",
+        "invalid_referer",
+        "is_request_port",
+        "limit_conn_status",
+        "limit_rate",
+        "limit_req_status",
+        "modern_browser",
+        "msie",
+        "pipe",
+        "proxy_add_via",
+        "proxy_protocol_addr",
+        "proxy_protocol_port",
+        "proxy_protocol_server_addr",
+        "proxy_protocol_server_port",
+        "request_body",
+        "request_body_file",
+        "request_completion",
+        "request_port",
+        "secure_link",
+        "secure_link_expires",
+        "ssl_alpn_protocol",
+        "ssl_cipher",
+        "ssl_ciphers",
+        "ssl_client_cert",
+        "ssl_client_escaped_cert",
+        "ssl_client_fingerprint",
+        "ssl_client_i_dn",
+        "ssl_client_i_dn_legacy",
+        "ssl_client_raw_cert",
+        "ssl_client_s_dn",
+        "ssl_client_s_dn_legacy",
+        "ssl_client_serial",
+        "ssl_client_v_end",
+        "ssl_client_v_remain",
+        "ssl_client_v_start",
+        "ssl_client_verify",
+        "ssl_curve",
+        "ssl_curves",
+        "ssl_early_data",
+        "ssl_protocol",
+        "ssl_server_name",
+        "ssl_session_id",
+        "ssl_session_reused",
+        "tcpinfo_rcv_space",
+        "tcpinfo_rtt",
+        "tcpinfo_rttvar",
+        "tcpinfo_snd_cwnd",
+        "uid_got",
+        "uid_reset",
+        "uid_set",
+        "upstream_bytes_received",
+        "upstream_bytes_sent",
+        "upstream_cache_etag",
+        "upstream_cache_last_modified",
+        "memcached_key",
+    ];
+    NAMES.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
 /// This machine's name, as `$hostname` gives it.
 fn hostname() -> &'static str {
     static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -657,8 +785,8 @@ impl Vars for RequestVars {
                 with_time(self.started_wall, TimeFormat::Iso8601, &mut |t| lend(t))
             }
             Kind::ServerProtocol => lend(self.protocol),
-            Kind::RemoteUser | Kind::Other => false,
-            Kind::RemoteAddr => lend(self.remote_text.as_str()),
+            Kind::RemoteUser | Kind::Other | Kind::NotFound => false,
+            Kind::RemoteAddr | Kind::RealipRemoteAddr => lend(self.remote_text.as_str()),
             Kind::ProxyAddXForwardedFor => self.with_forwarded_for(&mut lend),
             Kind::BodyBytesSent => lend(itoa::Buffer::new().format(self.body_bytes_sent)),
             Kind::BytesSent => lend(itoa::Buffer::new().format(self.bytes_sent)),
@@ -699,9 +827,21 @@ impl Vars for RequestVars {
         }
         Some(match &v.kind {
             Kind::Host => self.host(),
-            Kind::RemoteAddr => self.remote_text.as_str().to_string(),
-            Kind::RemotePort => self.remote.port().to_string(),
-            Kind::RemoteUser | Kind::Other => return None,
+            Kind::RemoteAddr | Kind::RealipRemoteAddr => self.remote_text.as_str().to_string(),
+            Kind::RemotePort | Kind::RealipRemotePort => self.remote.port().to_string(),
+            Kind::RemoteUser | Kind::Other | Kind::NotFound => return None,
+            Kind::BinaryRemoteAddr => match self.remote.ip() {
+                std::net::IpAddr::V4(a) => super::rawtext::from_bytes(&a.octets()).into_owned(),
+                std::net::IpAddr::V6(a) => super::rawtext::from_bytes(&a.octets()).into_owned(),
+            },
+            Kind::RequestId => request_id(self.connection, self.connection_requests),
+            Kind::Https => String::new(),
+            // The body as it came; what the client got once gzip is off.
+            Kind::UpstreamResponseLength if !self.upstream_addr.is_empty() => {
+                self.body_bytes_sent.to_string()
+            }
+            Kind::UpstreamResponseLength => return None,
+            Kind::UpstreamHeaderTime => return found(&self.upstream_response_time),
             Kind::Scheme => self.scheme.to_string(),
             Kind::Request => match &self.request_line {
                 Some(line) => line.clone(),

@@ -28,6 +28,9 @@ pub(super) enum Framing {
 
 pub(super) struct Head {
     pub(super) status: StatusCode,
+    /// The upstream's reason phrase where it is not the usual one for its
+    /// status: nginx passes the status line on as it came.
+    pub(super) reason: Option<Bytes>,
     pub(super) headers: HeaderMap,
     pub(super) accel_redirect: Option<Bytes>,
     pub(super) framing: Framing,
@@ -112,6 +115,10 @@ pub(super) fn parse_head(
         .ok_or(Failure::Invalid("invalid status line"))?;
     let version = if res.version == Some(0) { Version::HTTP_10 } else { Version::HTTP_11 };
     let start = buf.as_ptr() as usize;
+    let reason = res
+        .reason
+        .filter(|r| !r.is_empty() && crate::proxy::http::reason(status.as_u16()) != Some(*r))
+        .map(|r| (r.as_ptr() as usize - start, r.len()));
     // Framing and connection options first: they decide which headers are hop-by-hop.
     let mut length: Option<u64> = None;
     let mut chunked = false;
@@ -192,5 +199,6 @@ pub(super) fn parse_head(
         headers.append(name, value);
     }
     let accel_redirect = accel.map(|(from, to)| head.slice(from..to));
-    Ok(Some(Head { status, headers, accel_redirect, framing, reusable: !close }))
+    let reason = reason.map(|(at, len)| head.slice(at..at + len));
+    Ok(Some(Head { status, reason, headers, accel_redirect, framing, reusable: !close }))
 }

@@ -125,6 +125,8 @@ pub struct Exchange<'a> {
 /// The upstream's answer: its head, and its body or the upgraded connection.
 pub struct Answer {
     pub status: StatusCode,
+    /// The upstream's own reason phrase, when it is not the usual one.
+    pub reason: Option<Bytes>,
     pub headers: HeaderMap,
     /// The upstream's X-Accel-Redirect, whether or not it is passed on.
     pub accel_redirect: Option<Bytes>,
@@ -207,6 +209,7 @@ async fn attempt(
     if head.status == StatusCode::SWITCHING_PROTOCOLS && ex.upgrade {
         return Ok(Answer {
             status: head.status,
+            reason: head.reason.clone(),
             headers: head.headers,
             accel_redirect: None,
             body: AnswerBody::Upgraded(stream, buf.freeze()),
@@ -234,6 +237,7 @@ async fn attempt(
     }
     Ok(Answer {
         status: head.status,
+        reason: head.reason.clone(),
         headers: head.headers,
         accel_redirect: head.accel_redirect,
         body: AnswerBody::Stream(body),

@@ -22,6 +22,12 @@ impl Compiler {
         let t = Template::parse_checked(s).map_err(|e| err(d, e))?;
         for v in t.variables() {
             if !is_known(v, &self.maps) {
+                if crate::proxy::vars::nginx_has(v) {
+                    return Err(unsupported(
+                        d,
+                        format!("the built-in proxy does not provide the \"${v}\" variable"),
+                    ));
+                }
                 return Err(err(d, format!("unknown \"{v}\" variable")));
             }
         }
@@ -419,7 +425,7 @@ pub(super) fn upstream(d: &Directive) -> Result<UpstreamDef, ConfError> {
                     } else if let Some(m) = opt.strip_prefix("max_fails=") {
                         srv.max_fails = m.parse().map_err(|_| bad())?;
                     } else if let Some(f) = opt.strip_prefix("fail_timeout=") {
-                        srv.fail_timeout = parse_time(f).ok_or_else(bad)?;
+                        srv.fail_timeout = Duration::from_secs(parse_secs(f).ok_or_else(bad)?);
                     } else if opt == "backup" {
                         srv.backup = true;
                     } else if opt == "down" {

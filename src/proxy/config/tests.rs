@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::types::pool_of;
+use super::values::parse_secs;
 use super::*;
 use crate::proxy::conf::{AsWritten, parse_text};
 
@@ -150,11 +151,20 @@ fn ignored_directives_and_values() {
     assert_eq!(parse_size("3980433795905195568k"), None, "overflows");
     assert_eq!(parse_size("17179869184g"), None, "overflows");
     assert_eq!(parse_size("16777215g"), Some(16777215 << 30));
-    assert_eq!(parse_time("5000000000s"), None, "more seconds than fit");
-    assert_eq!(
-        parse_time("4294967295w4294967295w4294967295w4294967295w4294967295w"),
-        Some(Duration::from_secs(5 * 604_800 * 4294967295))
-    );
+    // As nginx 1.22 -t answers: units in order and once each; `y`/`M` only
+    // in seconds, `ms` only in milliseconds; a bare number is seconds.
+    assert_eq!(parse_time("5000000000s"), Some(Duration::from_secs(5_000_000_000)));
+    assert_eq!(parse_time("4294967295w4294967295w"), None);
+    assert_eq!(parse_time("1h 30m"), Some(Duration::from_secs(5400)));
+    assert_eq!(parse_time("1s500ms"), Some(Duration::from_millis(1500)));
+    assert_eq!(parse_time("30 5"), Some(Duration::from_secs(35)));
+    assert_eq!(parse_time("1y"), None);
+    assert_eq!(parse_time("12M"), None);
+    assert_eq!(parse_secs("1y"), Some(365 * 86_400));
+    assert_eq!(parse_secs("12M"), Some(360 * 86_400));
+    assert_eq!(parse_secs("500ms"), None);
+    assert_eq!(parse_secs("1d12h"), Some(129_600));
+    assert_eq!(parse_time("99999999999999999999"), None, "overflows");
 }
 
 #[test]
@@ -250,4 +260,43 @@ fn what_nginx_t_refuses_is_refused_in_its_words() {
     )
     .unwrap_err();
     assert_eq!(e.message, "a duplicate default server for 0.0.0.0:80");
+}
+
+#[test]
+fn what_nginx_accepts_is_served_or_left_to_nginx_never_refused() {
+    let loc = |body: &str| compile_str(&format!("http {{ server {{ location / {{ {body} }} }} }}"));
+    // Served: nginx's time units in seconds, and the variables rcompose sets.
+    for ok in [
+        "expires 1y;",
+        "expires 12M;",
+        "expires -1d12h;",
+        "add_header X-Id $request_id;",
+        "add_header X-A $binary_remote_addr$realip_remote_addr$https;",
+        "add_header X-C $upstream_cache_status$gzip_ratio$upstream_header_time;",
+    ] {
+        assert!(loc(ok).is_ok(), "{ok}: {:?}", loc(ok).err());
+    }
+    // nginx's to do: the fallback to the nginx container, not an error.
+    for theirs in [
+        "expires modified 1h;",
+        "expires @15h30m;",
+        "expires $e;",
+        "add_header X-U $upstream_http_x_thing;",
+        "add_header X-S $ssl_protocol;",
+    ] {
+        let text = if theirs.contains("$e") {
+            format!(
+                "http {{ map $uri $e {{ default 1h; }} server {{ location / {{ {theirs} }} }} }}"
+            )
+        } else {
+            format!("http {{ server {{ location / {{ {theirs} }} }} }}")
+        };
+        let e = compile_str(&text).expect_err(theirs);
+        assert!(e.is_unsupported(), "{theirs}: {e}");
+    }
+    // What nginx -t refuses stays an error.
+    for bad in ["expires 1ms;", "expires 1h1y;", "add_header X $no_such_variable;"] {
+        let e = loc(bad).expect_err(bad);
+        assert!(!e.is_unsupported(), "{bad}: {e}");
+    }
 }

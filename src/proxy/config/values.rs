@@ -44,37 +44,82 @@ pub(super) fn flag(d: &Directive) -> Result<bool, ConfError> {
     }
 }
 
-/// nginx time: `60`, `60s`, `1m`, `500ms`, `1h30m`.
-pub fn parse_time(s: &str) -> Option<Duration> {
-    if let Ok(n) = s.parse::<u64>() {
-        return Some(Duration::from_secs(n));
+/// nginx's `ngx_parse_time`: units from years down, each at most once and
+/// in order, spaces between; a number without a unit is seconds. `in_secs`
+/// for directives taking seconds (`expires`, `fail_timeout`: `y` and `M`
+/// allowed, `ms` not), else milliseconds (`ms` allowed, `y` and `M` not).
+/// The value in the directive's unit; None where nginx says "invalid value".
+fn ngx_time(s: &str, in_secs: bool) -> Option<u64> {
+    #[derive(PartialEq, PartialOrd)]
+    enum Step {
+        Start,
+        Year,
+        Month,
+        Week,
+        Day,
+        Hour,
+        Min,
+        Sec,
+        Msec,
+        Last,
     }
-    let mut total = Duration::ZERO;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let n_end = rest.find(|c: char| !c.is_ascii_digit())?;
-        let n: u64 = rest[..n_end].parse().ok()?;
-        rest = &rest[n_end..];
-        let (unit, len) = if rest.starts_with("ms") {
-            (Duration::from_millis(1), 2)
-        } else {
-            (
-                Duration::from_secs(match rest.chars().next()? {
-                    's' => 1,
-                    'm' => 60,
-                    'h' => 3600,
-                    'd' => 86400,
-                    'w' => 604_800,
-                    _ => return None,
-                }),
-                1,
-            )
+    const MAX: u64 = i64::MAX as u64;
+    let b = s.as_bytes();
+    let (mut value, mut total, mut valid) = (0u64, 0u64, false);
+    let mut step = if in_secs { Step::Start } else { Step::Month };
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        i += 1;
+        if c.is_ascii_digit() {
+            value =
+                value.checked_mul(10)?.checked_add(u64::from(c - b'0')).filter(|v| *v <= MAX)?;
+            valid = true;
+            continue;
+        }
+        let (next, scale): (Step, u64) = match c {
+            b'y' if step == Step::Start => (Step::Year, 365 * 86_400),
+            b'M' if step < Step::Month => (Step::Month, 30 * 86_400),
+            b'w' if step < Step::Week => (Step::Week, 7 * 86_400),
+            b'd' if step < Step::Day => (Step::Day, 86_400),
+            b'h' if step < Step::Hour => (Step::Hour, 3600),
+            b'm' if b.get(i) == Some(&b's') => {
+                if in_secs || step >= Step::Msec {
+                    return None;
+                }
+                i += 1;
+                (Step::Msec, 1)
+            }
+            b'm' if step < Step::Min => (Step::Min, 60),
+            b's' if step < Step::Sec => (Step::Sec, 1),
+            b' ' if step < Step::Sec => (Step::Last, 1),
+            _ => return None,
         };
-        // Out of range is an invalid time, as in nginx, not a wrapped or panicking one.
-        total = total.checked_add(unit.checked_mul(u32::try_from(n).ok()?)?)?;
-        rest = &rest[len..];
+        let scale = if next != Step::Msec && !in_secs { scale * 1000 } else { scale };
+        step = next;
+        value = value.checked_mul(scale).filter(|v| *v <= MAX)?;
+        total = total.checked_add(value).filter(|t| *t <= MAX)?;
+        value = 0;
+        while b.get(i) == Some(&b' ') {
+            i += 1;
+        }
     }
-    Some(total)
+    if !valid {
+        return None;
+    }
+    let value = if in_secs { value } else { value.checked_mul(1000)? };
+    total.checked_add(value).filter(|t| *t <= MAX)
+}
+
+/// A time in a directive that takes milliseconds (`keepalive_timeout`,
+/// `proxy_read_timeout`, ...), as nginx reads it.
+pub fn parse_time(s: &str) -> Option<Duration> {
+    ngx_time(s, false).map(Duration::from_millis)
+}
+
+/// A time in a directive that takes seconds (`expires`, `fail_timeout`).
+pub(super) fn parse_secs(s: &str) -> Option<u64> {
+    ngx_time(s, true)
 }
 
 pub(super) fn time(d: &Directive) -> Result<Duration, ConfError> {
@@ -182,15 +227,25 @@ pub(super) fn server_name(d: &Directive, n: &str) -> Result<Option<ServerName>, 
 /// `expires off|epoch|max|[-|+]TIME`.
 pub(super) fn expires(d: &Directive) -> Result<Expires, ConfError> {
     nargs(d, 1..=2)?;
+    if d.args.len() == 2 && d.args[0] != "modified" {
+        return Err(err(d, "invalid value"));
+    }
+    // Times from the file's modification, at a time of day, or from a
+    // variable: nginx's to do.
+    if d.args.len() == 2 || d.args[0].starts_with('@') || d.args[0].contains('$') {
+        return Err(unsupported(
+            d,
+            format!("\"expires {}\" is not supported by the built-in proxy", d.args.join(" ")),
+        ));
+    }
     Ok(match d.args[0].as_str() {
         "off" => Expires::Off,
         "epoch" => Expires::Epoch,
         "max" => Expires::Max,
         s => {
             let (neg, s) = s.strip_prefix('-').map_or((false, s), |r| (true, r));
-            let secs = parse_time(s.trim_start_matches('+'))
-                .ok_or_else(|| err(d, format!("invalid value \"{}\"", d.args[0])))?
-                .as_secs();
+            let secs = parse_secs(s.trim_start_matches('+'))
+                .ok_or_else(|| err(d, format!("invalid value \"{}\"", d.args[0])))?;
             let secs = i64::try_from(secs).unwrap_or(i64::MAX);
             Expires::Seconds(if neg { -secs } else { secs })
         }
