@@ -107,6 +107,9 @@ http {{
         location /v1/ {{ proxy_pass http://backend/v2/; }}
         location /raw/ {{ proxy_pass http://backend; }}
         location /redirect/ {{ proxy_pass http://backend; }}
+        location /cs/ {{ charset utf-8; alias {root}/files/; }}
+        location /cs-json/ {{ charset utf-8; charset_types application/json; alias {root}/files/; }}
+        location /nochunk/ {{ chunked_transfer_encoding off; alias {root}/files/; }}
         location /intercept/ {{ proxy_pass http://backend/; proxy_intercept_errors on; }}
         location /old {{ return 301 /new; }}
         location /text {{ return 200 "hello $arg_name"; }}
@@ -369,6 +372,12 @@ fn answers_like_nginx_on_the_same_configuration() {
         ("/files/a.css", "Accept-Encoding: gzip\r\n"),
         ("/files/big.bin", "Accept-Encoding: gzip\r\n"),
         ("/index.html", "Accept-Encoding: gzip\r\n"),
+        ("/cs/sub/index.html", ""),
+        ("/cs/a.css", ""),
+        ("/cs-json/data.json", ""),
+        ("/cs-json/sub/index.html", ""),
+        ("/nochunk/big.css", "Accept-Encoding: gzip\r\n"),
+        ("/files/big.css", "Accept-Encoding: gzip\r\n"),
     ];
     let mut diffs = Vec::new();
     for (path, extra) in cases {
@@ -434,6 +443,22 @@ fn answers_like_nginx_on_the_same_configuration() {
                 "content-length {:?} vs {:?}",
                 a.header("content-length"),
                 b.header("content-length")
+            ));
+        }
+        // The charset filter's work is the whole Content-Type; an answer of
+        // unknown length is chunked unless chunked_transfer_encoding is off.
+        if path.starts_with("/cs") && a.header("content-type") != b.header("content-type") {
+            why.push(format!(
+                "content-type {:?} vs {:?}",
+                a.header("content-type"),
+                b.header("content-type")
+            ));
+        }
+        if a.header("transfer-encoding") != b.header("transfer-encoding") {
+            why.push(format!(
+                "transfer-encoding {:?} vs {:?}",
+                a.header("transfer-encoding"),
+                b.header("transfer-encoding")
             ));
         }
         for h in [

@@ -434,6 +434,36 @@ fn declared_length(r: &Req) -> u64 {
         .unwrap_or(0)
 }
 
+/// nginx's charset filter without recoding: the charset is added to a
+/// listed type that has none, or written again where the answer names the
+/// same one; an answer in another charset, or encoded, is left as it is.
+fn add_charset(h: &mut header::HeaderMap, charset: &str, types: &[String]) {
+    if h.get(header::CONTENT_ENCODING).is_some_and(|v| !v.is_empty()) {
+        return;
+    }
+    let Some(ct) = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return;
+    };
+    let (ty, params) = ct.split_once(';').unwrap_or((ct, ""));
+    let ty = ty.trim();
+    // text/html always, "in addition to" the listed types, as nginx's docs say.
+    if !ty.eq_ignore_ascii_case("text/html")
+        && !types.iter().any(|t| t == "*" || t.eq_ignore_ascii_case(ty))
+    {
+        return;
+    }
+    let given = params.split(';').find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim().eq_ignore_ascii_case("charset").then(|| v.trim().trim_matches('"'))
+    });
+    if given.is_some_and(|g| !g.eq_ignore_ascii_case(charset)) {
+        return;
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("{ty}; charset={charset}")) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+}
+
 /// Makes a redirect target absolute as nginx does: `$host`, and the port the
 /// server listens on unless it is 80.
 pub(super) fn absolute(r: &Req, url: &str) -> String {
@@ -679,6 +709,12 @@ fn decorate(
         {
             h.insert(header::CACHE_CONTROL, v);
         }
+    }
+    if let Some(cs) = &conf.charset {
+        add_charset(resp.headers_mut(), cs, &conf.charset_types);
+    }
+    if !conf.chunked_transfer_encoding {
+        resp.extensions_mut().insert(super::http::Unchunked);
     }
     for ah in &conf.add_headers {
         if !(success || ah.always) {

@@ -112,6 +112,11 @@ pub fn status_line(status: StatusCode) -> String {
 #[derive(Clone, Copy, Debug)]
 pub struct CloseAfter;
 
+/// Marks an answer not to be sent chunked (`chunked_transfer_encoding
+/// off`): without a length, its end is the connection's.
+#[derive(Clone, Copy, Debug)]
+pub struct Unchunked;
+
 /// Typed names: removing by `&str` parses the name on every call. A
 /// static, not a const: a const array is built and dropped at every use.
 pub(crate) static HOP_BY_HOP: [HeaderName; 7] = [

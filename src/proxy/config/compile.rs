@@ -82,10 +82,7 @@ impl Compiler {
                     });
                 }
                 "expires" => conf.expires = Some(expires(d)?),
-                "default_type" => {
-                    nargs(d, 1..=1)?;
-                    conf.default_type = d.args[0].clone();
-                }
+                "default_type" => conf.default_type = one(d)?.to_string(),
                 "types" => conf.types = Arc::new(types(d)),
                 "access_log" => {
                     nargs(d, 1..=8)?;
@@ -106,10 +103,7 @@ impl Compiler {
                 }
                 "client_body_timeout" => conf.client_body_timeout = time(d)?,
                 "send_timeout" => conf.send_timeout = time(d)?,
-                "server_tokens" => {
-                    nargs(d, 1..=1)?;
-                    conf.server_tokens = d.args[0] != "off";
-                }
+                "server_tokens" => conf.server_tokens = one(d)? != "off",
                 "gzip" => conf.gzip = flag(d)?,
                 "gzip_types" => conf.gzip_types = d.args.clone(),
                 "tcp_nodelay" => conf.tcp_nodelay = flag(d)?,
@@ -141,6 +135,13 @@ impl Compiler {
                     conf.proxy_hide_headers.push(d.args[0].to_ascii_lowercase());
                 }
                 "proxy_ignore_headers" => conf.ignore_accel_redirect = ignore_accel_redirect(d)?,
+                "charset" | "charset_types" | "source_charset" | "override_charset"
+                | "charset_map" => charset(conf, d)?,
+                "chunked_transfer_encoding" => conf.chunked_transfer_encoding = flag(d)?,
+                // No cache here: with none switched on, what caching would do is nothing.
+                "proxy_cache" if d.args != ["off"] => {
+                    return Err(unsupported(d, "the built-in proxy keeps no proxy cache"));
+                }
                 "proxy_pass_header" => {
                     clear("proxy_pass_header", conf);
                     nargs(d, 1..=1)?;
@@ -374,6 +375,29 @@ impl Compiler {
             "proxy_ignore_headers",
             "proxy_pass_header",
             "error_log",
+            "charset",
+            "charset_types",
+            "source_charset",
+            "override_charset",
+            "charset_map",
+            "chunked_transfer_encoding",
+            "proxy_cache",
+            // Without a proxy_cache on, these settings of one have nothing to act on.
+            "proxy_cache_path",
+            "proxy_cache_key",
+            "proxy_cache_valid",
+            "proxy_cache_bypass",
+            "proxy_no_cache",
+            "proxy_cache_use_stale",
+            "proxy_cache_methods",
+            "proxy_cache_min_uses",
+            "proxy_cache_lock",
+            "proxy_cache_lock_timeout",
+            "proxy_cache_revalidate",
+            "proxy_cache_background_update",
+            // Names are resolved through the engine and the system here.
+            "resolver",
+            "resolver_timeout",
         ];
         let ok = IGNORED.contains(&d.name.as_str())
             || SETTINGS.contains(&d.name.as_str())

@@ -313,7 +313,22 @@ pub struct LocConf {
     /// `proxy_ignore_headers X-Accel-Redirect`: the upstream's redirect is not followed.
     pub ignore_accel_redirect: bool,
     pub proxy_pass_headers: Vec<String>,
+    /// `charset`: added to the Content-Type of `charset_types` answers.
+    pub charset: Option<Arc<str>>,
+    pub charset_types: Arc<Vec<String>>,
+    /// `chunked_transfer_encoding off`: an answer of unknown length ends with the connection.
+    pub chunked_transfer_encoding: bool,
 }
+
+/// nginx's default `charset_types`.
+const CHARSET_TYPES: [&str; 6] = [
+    "text/html",
+    "text/xml",
+    "text/plain",
+    "text/vnd.wap.wml",
+    "application/javascript",
+    "application/rss+xml",
+];
 
 impl Default for LocConf {
     fn default() -> Self {
@@ -356,6 +371,9 @@ impl Default for LocConf {
             proxy_hide_headers: Vec::new(),
             ignore_accel_redirect: false,
             proxy_pass_headers: Vec::new(),
+            charset: None,
+            charset_types: Arc::new(CHARSET_TYPES.iter().map(|t| t.to_string()).collect()),
+            chunked_transfer_encoding: true,
         }
     }
 }

@@ -29,6 +29,12 @@ pub(super) fn nargs(
     }
 }
 
+/// The one argument of a directive that takes one.
+pub(super) fn one(d: &Directive) -> Result<&str, ConfError> {
+    nargs(d, 1..=1)?;
+    Ok(&d.args[0])
+}
+
 pub(super) fn flag(d: &Directive) -> Result<bool, ConfError> {
     nargs(d, 1..=1)?;
     match d.args[0].as_str() {
@@ -308,4 +314,37 @@ pub(super) fn http_version(d: &Directive) -> Result<String, ConfError> {
         return Err(err(d, "proxy_http_version must be 1.0 or 1.1"));
     }
     Ok(d.args[0].clone())
+}
+
+/// `charset`, `charset_types`, and the recoding directives, which are
+/// nginx's to do unless they name the charset the answers are already in.
+pub(super) fn charset(conf: &mut LocConf, d: &Directive) -> Result<(), ConfError> {
+    nargs(d, 1..=usize::MAX)?;
+    match d.name.as_str() {
+        "charset" => {
+            if d.args[0].contains('$') {
+                return Err(unsupported(d, "a charset from a variable is nginx's to set"));
+            }
+            conf.charset = (d.args[0] != "off").then(|| d.args[0].as_str().into());
+        }
+        "charset_types" => {
+            conf.charset_types = Arc::new(if d.args.iter().any(|a| a == "*") {
+                vec!["*".into()]
+            } else {
+                d.args.iter().map(|a| a.to_ascii_lowercase()).collect()
+            });
+        }
+        _ => {
+            let same = d.name == "source_charset"
+                && conf.charset.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&d.args[0]))
+                || d.name == "override_charset" && flag(d) == Ok(false);
+            if !same {
+                return Err(unsupported(
+                    d,
+                    format!("\"{}\" recodes answers: nginx's to do", d.name),
+                ));
+            }
+        }
+    }
+    Ok(())
 }

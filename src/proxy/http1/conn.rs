@@ -151,7 +151,8 @@ pub async fn serve<R, W, F, Fut>(
         };
         let status = resp.status().as_u16();
         let closes = resp.extensions().get::<crate::proxy::http::CloseAfter>().is_some();
-        let asked = Asked { keep_alive: asked.keep_alive && !closes, ..asked };
+        let chunked = resp.extensions().get::<crate::proxy::http::Unchunked>().is_none();
+        let asked = Asked { keep_alive: asked.keep_alive && !closes, chunked, ..asked };
         let after = match write::answer(&mut write, resp, asked, &mut scratch).await {
             Ok(a) => a,
             Err(_) => return,
