@@ -108,6 +108,8 @@ http {{
         location /raw/ {{ proxy_pass http://backend; }}
         location /redirect/ {{ proxy_pass http://backend; }}
         location /cs/ {{ charset utf-8; alias {root}/files/; }}
+        location /set/ {{ set $a "x$arg_q"; set $b $a-$request_method; return 200 "a=$a b=$b u=$unset_here"; }}
+        location /set-then/ {{ set $unset_here later; rewrite ^ /set/ last; }}
         location /cs-json/ {{ charset utf-8; charset_types application/json; alias {root}/files/; }}
         location /nochunk/ {{ chunked_transfer_encoding off; alias {root}/files/; }}
         location /intercept/ {{ proxy_pass http://backend/; proxy_intercept_errors on; }}
@@ -373,6 +375,8 @@ fn answers_like_nginx_on_the_same_configuration() {
         ("/files/big.bin", "Accept-Encoding: gzip\r\n"),
         ("/index.html", "Accept-Encoding: gzip\r\n"),
         ("/cs/sub/index.html", ""),
+        ("/set/?q=7", ""),
+        ("/set-then/?q=8", ""),
         ("/cs/a.css", ""),
         ("/cs-json/data.json", ""),
         ("/cs-json/sub/index.html", ""),

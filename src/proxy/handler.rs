@@ -228,6 +228,10 @@ fn run_steps(
                     (c, None) => Outcome::Status(*c),
                 }));
             }
+            Step::Set { var, value } => {
+                let v = value.eval(&Ctx { rv: &r.vars, maps });
+                r.vars.maps.insert(var.clone(), v);
+            }
             Step::Rewrite { regex, replacement, flag } => {
                 let Some(caps) = regex.captures(&r.vars.uri) else {
                     continue;

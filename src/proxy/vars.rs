@@ -365,6 +365,11 @@ pub trait Vars {
 }
 
 /// Variables every request has, known at load time so typos are caught.
+/// One of the variables rcompose computes itself (`$uri`, `$http_*`, ...).
+pub fn is_builtin(name: &str) -> bool {
+    Kind::of(&name.to_ascii_lowercase()) != Kind::Other
+}
+
 pub fn is_known(name: &str, maps: &[String]) -> bool {
     Kind::of(name) != Kind::Other || maps.iter().any(|m| m == name)
 }

@@ -223,6 +223,20 @@ impl Compiler {
                     Err(_) => return Err(err(d, format!("invalid return code \"{}\"", d.args[0]))),
                 }
             }
+            "set" => {
+                nargs(d, 2..=2)?;
+                let var = d.args[0]
+                    .strip_prefix('$')
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| err(d, format!("invalid variable name \"{}\"", d.args[0])))?;
+                if crate::proxy::vars::is_builtin(var) {
+                    return Err(unsupported(
+                        d,
+                        format!("setting nginx's own \"${var}\" variable is nginx's to do"),
+                    ));
+                }
+                Step::Set { var: var.to_ascii_lowercase(), value: self.template(d, &d.args[1])? }
+            }
             _ => return Ok(None),
         }))
     }
@@ -501,11 +515,13 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
             block.iter().find(|d| d.name == "error_log").and_then(|d| d.args.first().cloned());
     }
     // Names known before compiling templates: map variables and upstreams.
-    let maps: Vec<String> = block
+    let mut maps: Vec<String> = block
         .iter()
         .filter(|d| d.name == "map" && d.args.len() == 2)
         .map(|d| d.args[1].trim_start_matches('$').to_string())
         .collect();
+    // A variable `set` anywhere is known everywhere (empty where not set), as in nginx.
+    set_variables(block, &mut maps);
     let upstream_names: HashSet<String> = block
         .iter()
         .filter(|d| d.name == "upstream")
@@ -555,6 +571,17 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
         proxy_targets_exist(&s.named.values().cloned().collect::<Vec<_>>(), &config.http)?;
     }
     Ok(config)
+}
+
+fn set_variables(block: &[Directive], names: &mut Vec<String>) {
+    for d in block {
+        if d.name == "set"
+            && let Some(v) = d.args.first().and_then(|a| a.strip_prefix('$'))
+        {
+            names.push(v.to_ascii_lowercase());
+        }
+        set_variables(d.block.as_deref().unwrap_or_default(), names);
+    }
 }
 
 /// The main level: process settings, `events`, and the one `http` block.

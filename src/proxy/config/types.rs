@@ -218,8 +218,20 @@ pub(super) fn prefix_shape(pattern: &str) -> Option<(String, String)> {
 
 #[derive(Debug)]
 pub enum Step {
-    Rewrite { regex: RewriteRegex, replacement: Template, flag: Flag },
-    Return { code: u16, body: Option<Template> },
+    Rewrite {
+        regex: RewriteRegex,
+        replacement: Template,
+        flag: Flag,
+    },
+    Return {
+        code: u16,
+        body: Option<Template>,
+    },
+    /// `set $VAR VALUE`: a variable of the request, from here on.
+    Set {
+        var: String,
+        value: Template,
+    },
 }
 
 #[derive(Debug)]
