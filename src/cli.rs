@@ -131,6 +131,11 @@ pub enum Command {
         after_help = "Examples:\n  rcompose proxy -c nginx.conf\n  rcompose proxy -t -c nginx.conf     check the configuration"
     )]
     Proxy(ProxyArgs),
+    /// Execute a command in a running container
+    #[command(
+        after_help = "The command's exit status is rcompose's. A TTY is allocated when standard input and output are a terminal (-T: never).\n\nExamples:\n  rcompose exec mongodb mongosh\n  rcompose exec -T fastapi pytest -q\n  rcompose exec -e DEBUG=1 -u root -w /app fastapi sh\n  rcompose exec --index 2 worker ps aux"
+    )]
+    Exec(ExecArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  rcompose completions bash > /etc/bash_completion.d/rcompose\n  rcompose completions zsh > ~/.zfunc/_rcompose"
@@ -318,6 +323,35 @@ pub struct PullArgs {
     #[arg(short = 'q', long)]
     pub quiet: bool,
     pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Detached mode: run the command in the background
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Set environment variables (KEY=VALUE, or KEY to pass this shell's value)
+    #[arg(short = 'e', long = "env", value_name = "KEY[=VALUE]")]
+    pub env: Vec<String>,
+    /// Index of the container if the service has several replicas
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    /// Disable pseudo-TTY allocation
+    #[arg(short = 'T', long = "no-TTY")]
+    pub no_tty: bool,
+    /// Give extended privileges to the process
+    #[arg(long)]
+    pub privileged: bool,
+    /// Run the command as this user
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Path to the working directory for the command
+    #[arg(short = 'w', long)]
+    pub workdir: Option<String>,
+    pub service: String,
+    /// The command and its arguments
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

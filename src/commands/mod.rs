@@ -3,6 +3,7 @@
 pub mod completions;
 pub mod config;
 pub mod down;
+pub mod exec;
 pub mod images;
 pub mod lifecycle;
 pub mod logs;
@@ -39,6 +40,7 @@ pub fn dispatch(cli: Cli) -> i32 {
                 args.child,
             )
         }),
+        Command::Exec(args) => exec::run(&cli.global, &args, &style),
         Command::Completions(args) => completions::run(&args),
         Command::Version(args) => version::run(&args),
     };

@@ -5,6 +5,7 @@
 pub mod config_hash;
 pub mod containers;
 pub mod events;
+pub mod exec;
 pub mod images;
 pub mod labels;
 pub mod logs;

@@ -3,6 +3,7 @@
 
 pub mod container_list;
 pub mod progress;
+pub mod terminal;
 pub mod time;
 
 use std::io::IsTerminal;
