@@ -136,6 +136,11 @@ pub enum Command {
         after_help = "The command's exit status is rcompose's. A TTY is allocated when standard input and output are a terminal (-T: never).\n\nExamples:\n  rcompose exec mongodb mongosh\n  rcompose exec -T fastapi pytest -q\n  rcompose exec -e DEBUG=1 -u root -w /app fastapi sh\n  rcompose exec --index 2 worker ps aux"
     )]
     Exec(ExecArgs),
+    /// Run a one-off command on a service
+    #[command(
+        after_help = "Its dependencies are started first (--no-deps: not), the container is named PROJECT-SERVICE-run-ID, and the command's exit status is rcompose's.\n\nExamples:\n  rcompose run --rm fastapi pytest\n  rcompose run --rm --no-deps -e DEBUG=1 fastapi python -m app.seed\n  rcompose run -d --name job worker ./job.sh\n  rcompose run --rm --service-ports web"
+    )]
+    Run(RunArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  rcompose completions bash > /etc/bash_completion.d/rcompose\n  rcompose completions zsh > ~/.zfunc/_rcompose"
@@ -351,6 +356,68 @@ pub struct ExecArgs {
     pub service: String,
     /// The command and its arguments
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Build the image before starting the container
+    #[arg(long)]
+    pub build: bool,
+    /// Run the container in the background and print its id
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Override the image's entrypoint
+    #[arg(long, value_name = "COMMAND")]
+    pub entrypoint: Option<String>,
+    /// Set environment variables (KEY=VALUE, or KEY to pass this shell's value)
+    #[arg(short = 'e', long = "env", value_name = "KEY[=VALUE]")]
+    pub env: Vec<String>,
+    /// Keep standard input open (on by default)
+    #[arg(short = 'i', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub interactive: bool,
+    /// Add or override a label
+    #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Name the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Disable pseudo-TTY allocation (default: a TTY when there is a terminal)
+    #[arg(short = 'T', long = "no-TTY")]
+    pub no_tty: bool,
+    /// Don't start linked services
+    #[arg(long)]
+    pub no_deps: bool,
+    /// Publish a container's port to the host
+    #[arg(short = 'p', long = "publish", value_name = "[IP:][HOST:]CONTAINER")]
+    pub publish: Vec<String>,
+    /// Pull the image before running
+    #[arg(long, value_enum)]
+    pub pull: Option<PullPolicyArg>,
+    /// Pull without printing progress
+    #[arg(long)]
+    pub quiet_pull: bool,
+    /// Remove the container when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Run with the service's ports published
+    #[arg(short = 'P', long)]
+    pub service_ports: bool,
+    /// Use the service's network aliases in the networks it joins
+    #[arg(long)]
+    pub use_aliases: bool,
+    /// Run as this user
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Bind-mount a volume
+    #[arg(short = 'v', long = "volume", value_name = "SOURCE:TARGET[:MODE]")]
+    pub volumes: Vec<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long)]
+    pub workdir: Option<String>,
+    pub service: String,
+    /// The command and its arguments (default: the service's)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
 }
 

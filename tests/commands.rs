@@ -120,4 +120,113 @@ fn exec_hands_a_terminal_on_when_it_has_one() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("/dev/pts/"), "no TTY in the container: {text}");
     assert!(text.contains("status=5"), "the exit status did not pass through: {text}");
+    // `run` likewise, with --rm.
+    let line = format!(
+        "{} --progress plain -p {} run --rm --no-deps web sh -c 'tty; exit 6'; echo status=$?",
+        rc.get_program().to_string_lossy(),
+        p.name
+    );
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(p.dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("/dev/pts/"), "no TTY in the run container: {text}");
+    assert!(text.contains("status=6"), "the exit status did not pass through: {text}");
+}
+
+fn run_stack() -> String {
+    format!(
+        r#"services:
+  db:
+    image: {BUSYBOX}
+    command: sh -c 'sleep 1; touch /tmp/ready; exec sleep 3600'
+    init: true
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 500ms
+  web:
+    image: {BUSYBOX}
+    command: echo default-command
+    init: true
+    ports: ["127.0.0.1:0:80"]
+    restart: always
+    environment:
+      FROM_FILE: "yes"
+    depends_on:
+      db: {{condition: service_healthy}}
+"#
+    )
+}
+
+/// The one-off containers of the project: (name, labels as JSON, restart policy, port bindings).
+fn one_offs(p: &TestProject) -> Vec<(String, serde_json::Value, String, String)> {
+    let ids = common::docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &p.label_filter(),
+        "--filter",
+        "label=com.docker.compose.oneoff=True",
+    ]);
+    ids.split_whitespace()
+        .map(|id| {
+            let name = p.inspect(id, "{{.Name}}").trim().trim_start_matches('/').to_string();
+            let labels = serde_json::from_str(&p.inspect(id, "{{json .Config.Labels}}")).unwrap();
+            let restart = p.inspect(id, "{{.HostConfig.RestartPolicy.Name}}").trim().to_string();
+            let ports = p.inspect(id, "{{json .HostConfig.PortBindings}}").trim().to_string();
+            (name, labels, restart, ports)
+        })
+        .collect()
+}
+
+#[test]
+fn run_starts_dependencies_and_makes_one_off_containers_as_docker_compose_does() {
+    common::ensure_busybox();
+    let p = TestProject::new("run", &run_stack());
+    let script =
+        r#"cat; echo "[$FROM_FILE] [$X]"; ping -c1 -W2 db >/dev/null && echo db-answers; exit 7"#;
+    let args = ["run", "--rm", "-T", "-e", "X=1", "web", "sh", "-c", script];
+    let (rc, rout, rerr) = with_input(p.rc(&args), "typed\n");
+    assert_eq!(rc, 7, "the command's exit status: {rerr}");
+    assert_eq!(rout, "typed\n[yes] [1]\ndb-answers\n");
+    // The dependency was started and became healthy first.
+    assert!(p.inspect(&format!("{}-db-1", p.name), "{{.State.Health.Status}}").contains("healthy"));
+    assert!(one_offs(&p).is_empty(), "--rm left {:?}", one_offs(&p));
+    let (dc, dout, _) = with_input(docker_compose(&p, &args), "typed\n");
+    assert_eq!((dc, dout), (rc, rout), "docker compose run answered otherwise");
+    assert!(one_offs(&p).is_empty());
+
+    // Without --rm: the container stays, named and labelled as docker compose's.
+    p.ok(&["run", "-T", "--no-deps", "web"]);
+    docker_compose(&p, &["run", "-T", "--no-deps", "web"]).output().unwrap();
+    let made = one_offs(&p);
+    assert_eq!(made.len(), 2, "{made:?}");
+    for (name, labels, restart, ports) in &made {
+        let slug = labels["com.docker.compose.slug"].as_str().unwrap_or_default();
+        assert_eq!(slug.len(), 64, "{name}: {labels}");
+        assert_eq!(*name, format!("{}-web-run-{}", p.name, &slug[..12]));
+        assert_eq!(labels["com.docker.compose.oneoff"], "True");
+        assert_eq!(labels["com.docker.compose.service"], "web");
+        assert!(labels.get("com.docker.compose.container-number").is_none(), "{labels}");
+        assert!(restart.is_empty() || restart == "no", "{name}: restart {restart}");
+        assert!(
+            ports == "{}" || ports == "null",
+            "{name}: published {ports} without --service-ports"
+        );
+    }
+    // `ps -a` lists them as docker compose does; `down --remove-orphans` removes them.
+    let listed = |out: &str| {
+        let mut names: Vec<String> =
+            out.lines().filter(|l| l.contains("-web-run-")).map(String::from).collect();
+        names.sort();
+        names
+    };
+    let (_, dps, _) = p.compose(&["ps", "-a", "--format", "{{.Name}}"]);
+    assert_eq!(listed(&p.ok(&["ps", "-a", "--format", "{{.Name}}"])), listed(&dps));
+    assert_eq!(listed(&dps).len(), 2, "{dps}");
+    p.ok(&["down", "--remove-orphans", "-t", "0"]);
+    assert!(one_offs(&p).is_empty(), "{:?}", one_offs(&p));
 }

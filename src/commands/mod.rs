@@ -9,6 +9,7 @@ pub mod lifecycle;
 pub mod logs;
 pub mod proxy;
 pub mod ps;
+pub mod run;
 pub mod up;
 pub mod version;
 
@@ -40,6 +41,7 @@ pub fn dispatch(cli: Cli) -> i32 {
                 args.child,
             )
         }),
+        Command::Run(args) => run::run(&cli.global, &args, &style),
         Command::Exec(args) => exec::run(&cli.global, &args, &style),
         Command::Completions(args) => completions::run(&args),
         Command::Version(args) => version::run(&args),

@@ -12,7 +12,15 @@ pub fn run(global: &GlobalOpts, args: &PsArgs, style: &Style) -> anyhow::Result<
     let project = super::load_for(global, &[], style)?;
     let list = super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        containers::list(&engine, &project.name, args.all || !args.status.is_empty()).await
+        let all = args.all || !args.status.is_empty();
+        let (mut list, one_off) = tokio::try_join!(
+            containers::list(&engine, &project.name, all),
+            containers::list_one_off(&engine, &project.name)
+        )?;
+        // `run` containers too, as docker compose lists them (stopped ones with -a).
+        list.extend(one_off.into_iter().filter(|c| all || containers::is_running(c)));
+        list.sort_by_key(containers::name);
+        anyhow::Ok(list)
     })?;
     let mut list = list;
     let proxies =

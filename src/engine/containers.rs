@@ -19,9 +19,24 @@ pub async fn list(
     project: &str,
     all: bool,
 ) -> anyhow::Result<Vec<ContainerSummary>> {
+    list_where(engine, project, all, false).await
+}
+
+/// The project's one-off containers (`run`), running or not.
+pub async fn list_one_off(engine: &Engine, project: &str) -> anyhow::Result<Vec<ContainerSummary>> {
+    list_where(engine, project, true, true).await
+}
+
+async fn list_where(
+    engine: &Engine,
+    project: &str,
+    all: bool,
+    one_off: bool,
+) -> anyhow::Result<Vec<ContainerSummary>> {
+    let oneoff = if one_off { "True" } else { "False" };
     let filters = HashMap::from([(
         "label".to_string(),
-        vec![labels::project_filter(project), format!("{}=False", labels::ONEOFF)],
+        vec![labels::project_filter(project), format!("{}={oneoff}", labels::ONEOFF)],
     )]);
     let opts = ListContainersOptions { all, filters: Some(filters), ..Default::default() };
     let mut list = engine
@@ -197,7 +212,10 @@ pub async fn create(
     service: &Service,
     c: &spec::Create<'_>,
 ) -> anyhow::Result<String> {
-    let name = spec::replica_name(project, service, c.number);
+    let name = match c.one_off {
+        Some(o) => o.name.clone(),
+        None => spec::replica_name(project, service, c.number),
+    };
     let mut body = spec::create_body(project, service, c);
     let opts = CreateContainerOptions {
         name: Some(name.clone()),
@@ -207,7 +225,11 @@ pub async fn create(
         .iter()
         .skip(1)
         .map(|net| {
-            (spec::network_name(project, net), spec::endpoint(project, service, c.number, net))
+            let mut ep = spec::endpoint(project, service, c.number, net);
+            if c.one_off.is_some_and(|o| !o.use_aliases) {
+                ep.aliases = None;
+            }
+            (spec::network_name(project, net), ep)
         })
         .collect();
     let files = spec::file_contents(project, service)?;

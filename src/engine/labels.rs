@@ -15,6 +15,8 @@ pub const ENVIRONMENT_FILE: &str = "com.docker.compose.project.environment_file"
 pub const ONEOFF: &str = "com.docker.compose.oneoff";
 pub const CONFIG_HASH: &str = "com.docker.compose.config-hash";
 pub const CONTAINER_NUMBER: &str = "com.docker.compose.container-number";
+/// A `run` container's random id, the first 12 digits of which end its name.
+pub const SLUG: &str = "com.docker.compose.slug";
 pub const DEPENDS_ON: &str = "com.docker.compose.depends_on";
 pub const IMAGE: &str = "com.docker.compose.image";
 pub const NETWORK: &str = "com.docker.compose.network";

@@ -37,6 +37,46 @@ pub struct Create<'a> {
     pub hash: &'a str,
     /// Ports the built-in proxy reaches through loopback.
     pub loopback_ports: &'a [u16],
+    /// A one-off container (`run`) rather than one of the service's replicas.
+    pub one_off: Option<&'a OneOff>,
+}
+
+/// What makes a `run` container, as docker compose makes it: its own name,
+/// `oneoff=True` and a slug instead of a number, no restart policy.
+#[derive(Debug, Clone)]
+pub struct OneOff {
+    pub name: String,
+    /// 64 hex digits; the name carries the first 12.
+    pub slug: String,
+    /// `--rm`: the engine removes it when it exits.
+    pub auto_remove: bool,
+    /// Standard input kept open and attached.
+    pub interactive: bool,
+    /// `--use-aliases`: the service's network aliases too.
+    pub use_aliases: bool,
+}
+
+impl OneOff {
+    /// The container's name for a `run` of `service`: `PROJECT-SERVICE-run-SLUG12`.
+    pub fn new(project: &Project, service: &Service, name: Option<String>) -> OneOff {
+        let slug: String = (0..4).map(|_| format!("{:016x}", rand_u64())).collect();
+        let name = name
+            .unwrap_or_else(|| format!("{}-{}-run-{}", project.name, service.name, &slug[..12]));
+        OneOff { name, slug, auto_remove: false, interactive: true, use_aliases: false }
+    }
+}
+
+/// A random number from the standard library's per-process hasher keys.
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.finish()
 }
 
 /// The engine name of a project network (`default` -> `proj_default`).
@@ -342,7 +382,7 @@ fn bind_string(m: &Mount) -> String {
 
 /// The full create request for one of a service's containers.
 pub fn create_body(project: &Project, service: &Service, c: &Create) -> ContainerCreateBody {
-    let Create { number, image, image_id, hash, loopback_ports } = *c;
+    let Create { number, image, image_id, hash, loopback_ports, one_off } = *c;
     let env: Vec<String> = service
         .environment
         .iter()
@@ -393,7 +433,7 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
         }),
         ..resources(service)
     };
-    ContainerCreateBody {
+    let mut body = ContainerCreateBody {
         // docker compose creates every container attached to its output streams.
         attach_stdout: Some(true),
         attach_stderr: Some(true),
@@ -421,6 +461,33 @@ pub fn create_body(project: &Project, service: &Service, c: &Create) -> Containe
         host_config: Some(host_config),
         networking_config: endpoints.map(|e| NetworkingConfig { endpoints_config: Some(e) }),
         ..Default::default()
+    };
+    if let Some(o) = one_off {
+        as_one_off(&mut body, o);
+    }
+    body
+}
+
+/// Turns a replica's create request into a `run` container's.
+pub fn as_one_off(body: &mut ContainerCreateBody, o: &OneOff) {
+    if let Some(l) = body.labels.as_mut() {
+        l.remove(labels::CONTAINER_NUMBER);
+        l.insert(labels::ONEOFF.into(), "True".into());
+        l.insert(labels::SLUG.into(), o.slug.clone());
+    }
+    body.attach_stdin = Some(o.interactive);
+    body.open_stdin = Some(o.interactive);
+    body.stdin_once = Some(o.interactive);
+    if let Some(h) = body.host_config.as_mut() {
+        h.auto_remove = Some(o.auto_remove);
+        h.restart_policy = None;
+    }
+    if !o.use_aliases
+        && let Some(eps) = body.networking_config.as_mut().and_then(|n| n.endpoints_config.as_mut())
+    {
+        for ep in eps.values_mut() {
+            ep.aliases = None;
+        }
     }
 }
 
@@ -663,6 +730,7 @@ mod tests {
                 image_id: None,
                 hash: "h",
                 loopback_ports: &[7000],
+                one_off: None,
             },
         );
         let hc = body.host_config.unwrap();
@@ -690,5 +758,38 @@ mod tests {
             ["p-web-1", "web"],
             "the container's name, then the service's"
         );
+    }
+
+    #[test]
+    fn a_run_container_is_labelled_one_off_with_its_slug_and_no_restart_or_aliases() {
+        let project = Project { name: "p".into(), working_dir: "/p".into(), ..Default::default() };
+        let svc = Service {
+            name: "web".into(),
+            image: Some("busybox".into()),
+            restart: Some("always".into()),
+            networks: [("default".to_string(), None)].into(),
+            ..Default::default()
+        };
+        let o = OneOff { auto_remove: true, ..OneOff::new(&project, &svc, None) };
+        assert_eq!(o.slug.len(), 64);
+        assert_eq!(o.name, format!("p-web-run-{}", &o.slug[..12]));
+        let c = Create {
+            number: 1,
+            image: "busybox",
+            image_id: None,
+            hash: "h",
+            loopback_ports: &[],
+            one_off: Some(&o),
+        };
+        let body = create_body(&project, &svc, &c);
+        let labels = body.labels.as_ref().unwrap();
+        assert_eq!(labels[labels::ONEOFF], "True");
+        assert_eq!(labels[labels::SLUG], o.slug);
+        assert!(!labels.contains_key(labels::CONTAINER_NUMBER));
+        let hc = body.host_config.as_ref().unwrap();
+        assert_eq!((hc.auto_remove, hc.restart_policy.is_none()), (Some(true), true));
+        assert_eq!((body.open_stdin, body.stdin_once), (Some(true), Some(true)));
+        let eps = body.networking_config.unwrap().endpoints_config.unwrap();
+        assert!(eps.values().all(|e| e.aliases.is_none()), "aliases only with --use-aliases");
     }
 }

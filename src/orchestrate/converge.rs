@@ -212,6 +212,7 @@ impl Converger {
             image_id: want.image_id.as_deref(),
             hash: &want.hash,
             loopback_ports: &loopback,
+            one_off: None,
         };
         match op {
             Op::Create { number, name } => {

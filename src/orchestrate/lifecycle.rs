@@ -174,6 +174,13 @@ pub async fn down(
         for c in &orphans {
             stop::stop_and_remove(engine, c, None, None, progress).await?;
         }
+        // `run` containers go with the orphans, as docker compose removes them.
+        for c in containers::list_one_off(engine, &project.name).await? {
+            let item = format!("Container {}", containers::name(&c));
+            progress.step(&item, State::Removing, false);
+            containers::remove(engine, &containers::id(&c), false).await?;
+            progress.step(&item, State::Removed, true);
+        }
     } else if !orphans.is_empty() {
         let names: Vec<&str> = orphans.iter().map(|c| c.name.as_str()).collect();
         eprintln!(

@@ -13,6 +13,7 @@ pub mod images;
 pub mod lifecycle;
 pub mod observe;
 pub mod plan;
+pub mod run;
 pub mod stop;
 pub mod up;
 pub mod wait;
