@@ -141,6 +141,28 @@ pub enum Command {
         after_help = "Its dependencies are started first (--no-deps: not), the container is named PROJECT-SERVICE-run-ID, and the command's exit status is rcompose's.\n\nExamples:\n  rcompose run --rm fastapi pytest\n  rcompose run --rm --no-deps -e DEBUG=1 fastapi python -m app.seed\n  rcompose run -d --name job worker ./job.sh\n  rcompose run --rm --service-ports web"
     )]
     Run(RunArgs),
+    /// Force stop service containers
+    #[command(after_help = "Examples:\n  rcompose kill\n  rcompose kill -s SIGHUP web")]
+    Kill(KillArgs),
+    /// Remove stopped service containers
+    #[command(
+        after_help = "Examples:\n  rcompose rm            asks first\n  rcompose rm -f worker\n  rcompose rm -sfv       stop, then remove with anonymous volumes"
+    )]
+    Rm(RmArgs),
+    /// Pause services
+    #[command(after_help = "Examples:\n  rcompose pause\n  rcompose pause worker")]
+    Pause(ServicesArgs),
+    /// Unpause services
+    #[command(after_help = "Examples:\n  rcompose unpause\n  rcompose unpause worker")]
+    Unpause(ServicesArgs),
+    /// Print the public address and port for a port binding
+    #[command(
+        after_help = "Examples:\n  rcompose port web 80\n  rcompose port --protocol udp dns 53"
+    )]
+    Port(PortArgs),
+    /// Display the running processes
+    #[command(after_help = "Examples:\n  rcompose top\n  rcompose top web")]
+    Top(ServicesArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  rcompose completions bash > /etc/bash_completion.d/rcompose\n  rcompose completions zsh > ~/.zfunc/_rcompose"
@@ -419,6 +441,44 @@ pub struct RunArgs {
     /// The command and its arguments (default: the service's)
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// The signal to send
+    #[arg(short = 's', long, default_value = "SIGKILL")]
+    pub signal: String,
+    /// Remove containers for services not defined in the Compose file
+    #[arg(long)]
+    pub remove_orphans: bool,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Don't ask to confirm removal
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Stop the containers, if required, before removing
+    #[arg(short = 's', long)]
+    pub stop: bool,
+    /// Remove any anonymous volumes attached to containers
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// Index of the container if the service has several replicas
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    /// tcp or udp
+    #[arg(long, default_value = "tcp")]
+    pub protocol: String,
+    pub service: String,
+    /// The container's port
+    pub private_port: u16,
 }
 
 #[derive(Debug, Args)]

@@ -230,3 +230,72 @@ fn run_starts_dependencies_and_makes_one_off_containers_as_docker_compose_does()
     p.ok(&["down", "--remove-orphans", "-t", "0"]);
     assert!(one_offs(&p).is_empty(), "{:?}", one_offs(&p));
 }
+
+fn small_stack() -> String {
+    format!(
+        r#"services:
+  web:
+    image: {BUSYBOX}
+    command: sleep 3600
+    init: true
+    ports: ["127.0.0.1::80", "127.0.0.1::53/udp"]
+  worker:
+    image: {BUSYBOX}
+    command: sleep 3600
+    init: true
+"#
+    )
+}
+
+#[test]
+fn port_top_pause_kill_and_rm_answer_as_docker_compose_does() {
+    common::ensure_busybox();
+    let p = TestProject::new("ops", &small_stack());
+    p.ok(&["up", "-d"]);
+    // port: the same address, the same refusal.
+    for args in [
+        &["port", "web", "80"][..],
+        &["port", "--protocol", "udp", "web", "53"],
+        &["port", "web", "81"],
+    ] {
+        let (rc, rout, rerr) = p.run(args);
+        let (dc, dout, derr) = p.compose(args);
+        assert_eq!((rc, &rout), (dc, &dout), "{args:?}: {rerr} / {derr}");
+        if rc != 0 {
+            assert!(rerr.contains(derr.trim()), "{args:?}: {rerr:?} vs {derr:?}");
+        }
+    }
+    // top: the same table, apart from times that move.
+    let shape = |out: &str| -> Vec<String> {
+        out.lines()
+            .map(|l| {
+                let cells: Vec<&str> = l.split_whitespace().collect();
+                format!("{} {} {}", cells[0], cells[1], cells[cells.len() - 1])
+            })
+            .collect()
+    };
+    let (_, dtop, _) = p.compose(&["top"]);
+    let rtop = p.ok(&["top"]);
+    assert_eq!(shape(&rtop), shape(&dtop));
+    assert_eq!(rtop.lines().next(), dtop.lines().next(), "header");
+    // pause twice: the second fails, as docker compose's does; unpause brings it back.
+    p.ok(&["pause", "web"]);
+    assert_eq!(p.inspect(&format!("{}-web-1", p.name), "{{.State.Status}}").trim(), "paused");
+    assert_eq!(p.run(&["pause", "web"]).0, p.compose(&["pause", "web"]).0);
+    p.ok(&["unpause", "web"]);
+    assert_eq!(p.inspect(&format!("{}-web-1", p.name), "{{.State.Status}}").trim(), "running");
+    // kill -s: the signal given reaches the container.
+    p.ok(&["kill", "-s", "SIGTERM", "worker"]);
+    let worker = format!("{}-worker-1", p.name);
+    assert!(common::eventually(10, || p.inspect(&worker, "{{.State.Status}}").trim() == "exited"));
+    assert_eq!(p.inspect(&worker, "{{.State.ExitCode}}").trim(), "143");
+    // rm: asks, and reads no as no; y from a pipe removes; -sf stops first.
+    let (_, _, err) = with_input(p.rc(&["rm"]), "n\n");
+    assert!(err.contains(&format!("Going to remove {worker}")), "{err}");
+    assert!(p.containers().contains(&worker));
+    with_input(p.rc(&["rm"]), "y\n");
+    assert!(!p.containers().contains(&worker), "{:?}", p.containers());
+    p.ok(&["rm", "-sf", "web"]);
+    assert!(p.containers().is_empty(), "{:?}", p.containers());
+    assert!(p.run(&["rm", "-f", "nope"]).2.contains("no such service: nope"));
+}

@@ -5,11 +5,16 @@ pub mod config;
 pub mod down;
 pub mod exec;
 pub mod images;
+pub mod kill;
 pub mod lifecycle;
 pub mod logs;
+pub mod pause;
+pub mod port;
 pub mod proxy;
 pub mod ps;
+pub mod rm;
 pub mod run;
+pub mod top;
 pub mod up;
 pub mod version;
 
@@ -42,6 +47,12 @@ pub fn dispatch(cli: Cli) -> i32 {
             )
         }),
         Command::Run(args) => run::run(&cli.global, &args, &style),
+        Command::Kill(args) => kill::run(&cli.global, &args, &style),
+        Command::Rm(args) => rm::run(&cli.global, &args, &style),
+        Command::Pause(args) => pause::run(&cli.global, &args.services, true, &style),
+        Command::Unpause(args) => pause::run(&cli.global, &args.services, false, &style),
+        Command::Port(args) => port::run(&cli.global, &args, &style),
+        Command::Top(args) => top::run(&cli.global, &args.services, &style),
         Command::Exec(args) => exec::run(&cli.global, &args, &style),
         Command::Completions(args) => completions::run(&args),
         Command::Version(args) => version::run(&args),
@@ -93,6 +104,32 @@ pub fn load_project(opts: &LoadOptions, style: &Style) -> anyhow::Result<Loaded>
     let loaded = crate::compose::load(opts).map_err(Failure::Load)?;
     ui::report(style, &loaded.warnings);
     Ok(loaded)
+}
+
+/// The project's containers of the named services (all when none are
+/// named); naming a service the project lacks is an error.
+pub async fn containers_of(
+    engine: &crate::engine::Engine,
+    project: &Project,
+    services: &[String],
+    all: bool,
+) -> anyhow::Result<Vec<bollard::models::ContainerSummary>> {
+    let unknown: Vec<String> = services
+        .iter()
+        .filter(|s| !project.services.contains_key(*s))
+        .map(|s| format!("no such service: {s}"))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Failure::Each(unknown).into());
+    }
+    let list = crate::engine::containers::list(engine, &project.name, all).await?;
+    Ok(list
+        .into_iter()
+        .filter(|c| {
+            services.is_empty()
+                || services.iter().any(|s| s == crate::engine::containers::service(c))
+        })
+        .collect())
 }
 
 /// The runtime engine commands run on.

@@ -408,6 +408,37 @@ pub async fn kill(engine: &Engine, id_or_name: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Sends `signal` to a running container (`kill -s`).
+pub async fn signal(engine: &Engine, id_or_name: &str, signal: &str) -> anyhow::Result<()> {
+    let opts = KillContainerOptions { signal: signal.to_string() };
+    engine
+        .docker
+        .kill_container(id_or_name, Some(opts))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot kill {id_or_name}: {}", engine_message(&e)))
+}
+
+/// Pauses (`true`) or unpauses a container, in the engine's words when it cannot.
+pub async fn set_paused(engine: &Engine, id_or_name: &str, paused: bool) -> anyhow::Result<()> {
+    let r = if paused {
+        engine.docker.pause_container(id_or_name).await
+    } else {
+        engine.docker.unpause_container(id_or_name).await
+    };
+    r.map_err(|e| anyhow::anyhow!("{}", engine_message(&e)))
+}
+
+/// The processes of a running container, as `ps -ef` lists them: titles, rows.
+pub async fn top(engine: &Engine, id: &str) -> anyhow::Result<(Vec<String>, Vec<Vec<String>>)> {
+    let opts = bollard::query_parameters::TopOptions { ps_args: "-ef".into() };
+    let t = engine
+        .docker
+        .top_processes(id, Some(opts))
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", engine_message(&e)))?;
+    Ok((t.titles.unwrap_or_default(), t.processes.unwrap_or_default()))
+}
+
 /// Removes a container (with its anonymous volumes when `volumes`).
 pub async fn remove(engine: &Engine, id_or_name: &str, volumes: bool) -> anyhow::Result<()> {
     let opts = RemoveContainerOptions { v: volumes, force: true, link: false };

@@ -265,6 +265,32 @@ fn templated(list: &[ContainerSummary], format: &str, now: i64) -> Result<String
 
 /// Tab-separated cells aligned as docker's tabwriter aligns them (width at
 /// least 10, 3 spaces of padding, the last cell of a line as it is).
+/// Cells in columns as docker compose's `top` writes them (Go's tabwriter,
+/// minimum width 4, padding 2); the last column is not padded.
+pub fn columns(rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = Vec::new();
+    for r in rows {
+        for (i, cell) in r.iter().enumerate().take(r.len().saturating_sub(1)) {
+            if widths.len() <= i {
+                widths.push(0);
+            }
+            widths[i] = widths[i].max((cell.chars().count() + 2).max(4));
+        }
+    }
+    let mut out = String::new();
+    for r in rows {
+        for (i, cell) in r.iter().enumerate() {
+            if i + 1 == r.len() {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}", w = widths[i]));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
 fn aligned(lines: &[String]) -> String {
     let rows: Vec<Vec<&str>> = lines.iter().map(|l| l.split('\t').collect()).collect();
     let mut widths: Vec<usize> = Vec::new();

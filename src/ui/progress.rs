@@ -40,6 +40,12 @@ pub enum State {
     Stopped,
     Removing,
     Removed,
+    Killing,
+    Killed,
+    Pausing,
+    Paused,
+    Unpausing,
+    Unpaused,
 }
 
 impl State {
@@ -63,6 +69,12 @@ impl State {
             State::Stopped => "Stopped",
             State::Removing => "Removing",
             State::Removed => "Removed",
+            State::Killing => "Killing",
+            State::Killed => "Killed",
+            State::Pausing => "Pausing",
+            State::Paused => "Paused",
+            State::Unpausing => "Unpausing",
+            State::Unpaused => "Unpaused",
         }
     }
 }

@@ -1,0 +1,46 @@
+//! `rcompose kill`: a signal (SIGKILL unless `-s` says) to the running
+//! containers of the services, all at once.
+
+use futures::future::join_all;
+
+use crate::cli::{GlobalOpts, KillArgs};
+use crate::engine::{Engine, containers};
+use crate::failure::Failure;
+use crate::ui::Style;
+use crate::ui::progress::{Progress, State};
+
+pub fn run(global: &GlobalOpts, args: &KillArgs, style: &Style) -> anyhow::Result<i32> {
+    let project = super::load_for(global, &args.services, style)?;
+    let progress = Progress::new(global.progress.into(), style.color);
+    super::runtime()?.block_on(async {
+        let engine = Engine::connect().await?;
+        let list = super::containers_of(&engine, &project, &args.services, false).await?;
+        if args.remove_orphans {
+            for c in containers::list(&engine, &project.name, true).await? {
+                if !project.services.contains_key(containers::service(&c)) {
+                    containers::remove(&engine, &containers::id(&c), false).await?;
+                }
+            }
+        }
+        let kills = list.iter().map(|c| async {
+            let item = format!("Container {}", containers::name(c));
+            progress.step(&item, State::Killing, false);
+            match containers::signal(&engine, &containers::id(c), &args.signal).await {
+                Ok(()) => {
+                    progress.step(&item, State::Killed, true);
+                    Ok(())
+                }
+                Err(e) => {
+                    progress.fail(&item, "Error while Killing");
+                    Err(format!("{e:#}"))
+                }
+            }
+        });
+        let failed: Vec<String> =
+            join_all(kills).await.into_iter().filter_map(Result::err).collect();
+        if !failed.is_empty() {
+            return Err(Failure::Each(failed).into());
+        }
+        Ok(0)
+    })
+}

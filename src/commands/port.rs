@@ -1,0 +1,47 @@
+//! `rcompose port`: where a container's port is published on the host.
+
+use crate::cli::{GlobalOpts, PortArgs};
+use crate::engine::{Engine, containers};
+use crate::failure::Failure;
+use crate::ui::Style;
+
+pub fn run(global: &GlobalOpts, args: &PortArgs, style: &Style) -> anyhow::Result<i32> {
+    let project = super::load_for(global, std::slice::from_ref(&args.service), style)?;
+    let services = std::slice::from_ref(&args.service);
+    let c = super::runtime()?.block_on(async {
+        let engine = Engine::connect().await?;
+        let list = super::containers_of(&engine, &project, services, false).await?;
+        anyhow::Ok(list.into_iter().find(|c| containers::number(c) == args.index))
+    })?;
+    let Some(c) = c else {
+        let why = format!("service {:?} is not running container #{}", args.service, args.index);
+        return Err(Failure::Each(vec![why]).into());
+    };
+    let ports = c.ports.as_deref().unwrap_or_default();
+    let proto = |p: &bollard::models::PortSummary| {
+        p.typ.map(|t| t.to_string()).unwrap_or_else(|| "tcp".into())
+    };
+    let found = ports.iter().find(|p| {
+        p.private_port == args.private_port && proto(p) == args.protocol && p.public_port.is_some()
+    });
+    let Some(p) = found else {
+        let mut published: Vec<String> = ports
+            .iter()
+            .filter_map(|p| p.public_port.map(|pp| format!("{pp}/{}", proto(p))))
+            .collect();
+        published.sort();
+        published.dedup();
+        let why = format!(
+            "no port {}/{} for container {}: {}",
+            args.private_port,
+            args.protocol,
+            containers::name(&c),
+            published.join(", ")
+        );
+        return Err(Failure::Verbatim(vec![why]).into());
+    };
+    let ip = p.ip.as_deref().unwrap_or("0.0.0.0");
+    let ip = if ip.contains(':') { format!("[{ip}]") } else { ip.to_string() };
+    println!("{ip}:{}", p.public_port.unwrap_or_default());
+    Ok(0)
+}
