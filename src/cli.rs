@@ -163,6 +163,26 @@ pub enum Command {
     /// Display the running processes
     #[command(after_help = "Examples:\n  rcompose top\n  rcompose top web")]
     Top(ServicesArgs),
+    /// Create containers without starting them
+    #[command(
+        after_help = "Examples:\n  rcompose create\n  rcompose create --build --scale worker=3"
+    )]
+    Create(CreateArgs),
+    /// Scale services
+    #[command(
+        after_help = "Examples:\n  rcompose scale worker=3\n  rcompose scale --no-deps web=2 worker=0"
+    )]
+    Scale(ScaleArgs),
+    /// Block until the containers of services stop; the first one's exit status
+    #[command(
+        after_help = "Examples:\n  rcompose wait migrate\n  rcompose wait --down-project tests"
+    )]
+    Wait(WaitArgs),
+    /// List running compose projects (made by rcompose or docker compose)
+    #[command(
+        after_help = "Examples:\n  rcompose ls\n  rcompose ls -a --format json\n  rcompose ls --filter name=shop -q"
+    )]
+    Ls(LsArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  rcompose completions bash > /etc/bash_completion.d/rcompose\n  rcompose completions zsh > ~/.zfunc/_rcompose"
@@ -482,6 +502,70 @@ pub struct PortArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Build images before creating containers
+    #[arg(long, conflicts_with = "no_build")]
+    pub build: bool,
+    /// Don't build an image, even if it's missing
+    #[arg(long)]
+    pub no_build: bool,
+    /// Recreate containers even if their configuration and image haven't changed
+    #[arg(long, conflicts_with = "no_recreate")]
+    pub force_recreate: bool,
+    /// If containers already exist, don't recreate them
+    #[arg(long)]
+    pub no_recreate: bool,
+    /// Pull images before creating
+    #[arg(long, value_enum)]
+    pub pull: Option<PullPolicyArg>,
+    /// Pull without printing progress
+    #[arg(long)]
+    pub quiet_pull: bool,
+    /// Remove containers for services not defined in the Compose file
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Scale SERVICE to NUM instances
+    #[arg(long, value_name = "SERVICE=NUM", value_parser = parse_scale)]
+    pub scale: Vec<(String, u32)>,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// Don't start linked services
+    #[arg(long)]
+    pub no_deps: bool,
+    /// SERVICE=NUM, one or more
+    #[arg(required = true, value_name = "SERVICE=NUM", value_parser = parse_scale)]
+    pub scale: Vec<(String, u32)>,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Drop the project once the first container stops
+    #[arg(long)]
+    pub down_project: bool,
+    #[arg(required = true)]
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Show all stopped Compose projects
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Filter output based on conditions provided (name=TEXT)
+    #[arg(long, value_name = "name=TEXT")]
+    pub filter: Vec<String>,
+    /// Format the output: table or json
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Only display project names
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ServicesArgs {
     pub services: Vec<String>,
 }
@@ -579,6 +663,9 @@ pub struct VersionArgs {
     /// Print only the version number
     #[arg(long)]
     pub short: bool,
+    /// Format the output: pretty or json
+    #[arg(short = 'f', long, default_value = "pretty")]
+    pub format: String,
 }
 
 /// `--scale SERVICE=NUM`.

@@ -299,3 +299,57 @@ fn port_top_pause_kill_and_rm_answer_as_docker_compose_does() {
     assert!(p.containers().is_empty(), "{:?}", p.containers());
     assert!(p.run(&["rm", "-f", "nope"]).2.contains("no such service: nope"));
 }
+
+#[test]
+fn create_scale_wait_and_ls_do_what_docker_compose_does() {
+    common::ensure_busybox();
+    let stack = format!(
+        r#"services:
+  job:
+    image: {BUSYBOX}
+    command: sh -c 'sleep 2; exit 3'
+  worker:
+    image: {BUSYBOX}
+    command: sleep 3600
+    init: true
+"#
+    );
+    let p = TestProject::new("cswl", &stack);
+    // create: containers made, none started.
+    p.ok(&["create"]);
+    let states = |p: &TestProject| {
+        let mut v: Vec<String> = p
+            .containers()
+            .iter()
+            .map(|c| format!("{c} {}", p.inspect(c, "{{.State.Status}}").trim()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        states(&p),
+        [format!("{}-job-1 created", p.name), format!("{}-worker-1 created", p.name)]
+    );
+    // scale: up -d of the service at that number.
+    p.ok(&["scale", "worker=2"]);
+    assert!(states(&p).contains(&format!("{}-worker-2 running", p.name)), "{:?}", states(&p));
+    // ls: the project, as docker compose lists it.
+    let mine = |out: &str| {
+        out.lines().filter(|l| l.contains(&p.name)).map(String::from).collect::<Vec<_>>()
+    };
+    let (_, dls, _) = p.compose(&["ls", "--format", "json"]);
+    let rls = p.ok(&["ls", "--format", "json"]);
+    let pick = |json: &str| -> Vec<serde_json::Value> {
+        let v: Vec<serde_json::Value> = serde_json::from_str(json).unwrap_or_default();
+        v.into_iter().filter(|x| x["Name"] == p.name.as_str()).collect()
+    };
+    assert_eq!(pick(&rls), pick(&dls));
+    assert_eq!(mine(&p.ok(&["ls", "-q"])), mine(&p.compose(&["ls", "-q"]).1));
+    // wait: the job's exit status, once it stops.
+    p.ok(&["start", "job"]);
+    let (rc, _, err) = p.run(&["wait", "job"]);
+    assert_eq!(rc, 3, "{err}");
+    let v: serde_json::Value =
+        serde_json::from_str(&p.ok(&["version", "--format", "json"])).unwrap();
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+}

@@ -2,21 +2,25 @@
 
 pub mod completions;
 pub mod config;
+pub mod create;
 pub mod down;
 pub mod exec;
 pub mod images;
 pub mod kill;
 pub mod lifecycle;
 pub mod logs;
+pub mod ls;
 pub mod pause;
 pub mod port;
 pub mod proxy;
 pub mod ps;
 pub mod rm;
 pub mod run;
+pub mod scale;
 pub mod top;
 pub mod up;
 pub mod version;
+pub mod wait;
 
 use crate::cli::{Cli, Command, GlobalOpts};
 use crate::compose::{LoadOptions, Loaded, Project};
@@ -53,6 +57,10 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Unpause(args) => pause::run(&cli.global, &args.services, false, &style),
         Command::Port(args) => port::run(&cli.global, &args, &style),
         Command::Top(args) => top::run(&cli.global, &args.services, &style),
+        Command::Create(args) => create::run(&cli.global, &args, &style),
+        Command::Scale(args) => scale::run(&cli.global, &args, &style),
+        Command::Wait(args) => wait::run(&cli.global, &args, &style),
+        Command::Ls(args) => ls::run(&args),
         Command::Exec(args) => exec::run(&cli.global, &args, &style),
         Command::Completions(args) => completions::run(&args),
         Command::Version(args) => version::run(&args),

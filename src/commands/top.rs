@@ -35,6 +35,6 @@ pub fn run(global: &GlobalOpts, services: &[String], style: &Style) -> anyhow::R
             lines.push(cells);
         }
     }
-    print!("{}", crate::ui::container_list::columns(&lines));
+    print!("{}", crate::ui::container_list::columns(&lines, 4, 2));
     Ok(0)
 }

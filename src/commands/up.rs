@@ -14,7 +14,22 @@ use crate::ui::Style;
 
 pub fn run(global: &GlobalOpts, args: &UpArgs, style: &Style) -> anyhow::Result<i32> {
     let mut project = super::load_for(global, &args.services, style)?;
-    for (name, n) in &args.scale {
+    apply_scale(&mut project, &args.scale)?;
+    for name in args.attach.iter().chain(&args.no_attach) {
+        if !project.services.contains_key(name) {
+            anyhow::bail!("--attach/--no-attach {name}: no such service");
+        }
+    }
+    let options = options(global, args);
+    super::runtime()?.block_on(up::run(Arc::new(project), &options, style))
+}
+
+/// `--scale SERVICE=NUM` (also `create --scale` and `scale`), over the file's.
+pub fn apply_scale(
+    project: &mut crate::compose::Project,
+    scale: &[(String, u32)],
+) -> anyhow::Result<()> {
+    for (name, n) in scale {
         let Some(svc) = project.services.get_mut(name) else {
             anyhow::bail!("--scale {name}={n}: no such service");
         };
@@ -25,13 +40,7 @@ pub fn run(global: &GlobalOpts, args: &UpArgs, style: &Style) -> anyhow::Result<
         }
         svc.scale = Some(*n);
     }
-    for name in args.attach.iter().chain(&args.no_attach) {
-        if !project.services.contains_key(name) {
-            anyhow::bail!("--attach/--no-attach {name}: no such service");
-        }
-    }
-    let options = options(global, args);
-    super::runtime()?.block_on(up::run(Arc::new(project), &options, style))
+    Ok(())
 }
 
 /// `up`'s flags as the orchestration layer takes them.
@@ -43,11 +52,7 @@ fn options(global: &GlobalOpts, args: &UpArgs) -> Options {
     } else {
         Recreate::Diverged
     };
-    let pull = args.pull.map(|p| match p {
-        PullPolicyArg::Always => PullPolicy::Always,
-        PullPolicyArg::Missing => PullPolicy::Missing,
-        PullPolicyArg::Never => PullPolicy::Never,
-    });
+    let pull = args.pull.map(pull_policy);
     Options {
         services: args.services.clone(),
         no_deps: args.no_deps,
@@ -76,5 +81,14 @@ fn options(global: &GlobalOpts, args: &UpArgs) -> Options {
             no_log_prefix: args.no_log_prefix,
             timestamps: args.timestamps,
         },
+    }
+}
+
+/// `--pull` as the orchestration layer takes it.
+pub fn pull_policy(p: PullPolicyArg) -> PullPolicy {
+    match p {
+        PullPolicyArg::Always => PullPolicy::Always,
+        PullPolicyArg::Missing => PullPolicy::Missing,
+        PullPolicyArg::Never => PullPolicy::Never,
     }
 }

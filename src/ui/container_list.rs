@@ -265,16 +265,17 @@ fn templated(list: &[ContainerSummary], format: &str, now: i64) -> Result<String
 
 /// Tab-separated cells aligned as docker's tabwriter aligns them (width at
 /// least 10, 3 spaces of padding, the last cell of a line as it is).
-/// Cells in columns as docker compose's `top` writes them (Go's tabwriter,
-/// minimum width 4, padding 2); the last column is not padded.
-pub fn columns(rows: &[Vec<String>]) -> String {
+/// Cells in columns as Go's tabwriter writes them for docker compose: each
+/// column as wide as its widest cell plus `pad`, at least `min`; the last
+/// column is not padded. `top` uses (4, 2), `ls` (20, 3).
+pub fn columns(rows: &[Vec<String>], min: usize, pad: usize) -> String {
     let mut widths: Vec<usize> = Vec::new();
     for r in rows {
         for (i, cell) in r.iter().enumerate().take(r.len().saturating_sub(1)) {
             if widths.len() <= i {
                 widths.push(0);
             }
-            widths[i] = widths[i].max((cell.chars().count() + 2).max(4));
+            widths[i] = widths[i].max((cell.chars().count() + pad).max(min));
         }
     }
     let mut out = String::new();
