@@ -108,6 +108,24 @@ http {{
         location /raw/ {{ proxy_pass http://backend; }}
         location /redirect/ {{ proxy_pass http://backend; }}
         location /cs/ {{ charset utf-8; alias {root}/files/; }}
+        if ($http_x_server_block) {{ return 418; }}
+        location /if/ {{
+            if ($request_method = OPTIONS) {{ add_header Access-Control-Allow-Origin *; add_header X-Test pre; return 204; }}
+            if ($http_x_block) {{ return 403; }}
+            if ($arg_go ~ ^(\w+)$) {{ return 302 /gone/$1; }}
+            if (!-f $request_filename) {{ return 200 "no file $uri"; }}
+            alias {root}/files/;
+        }}
+        location /if-api/ {{
+            if ($http_x_mode = up) {{ add_header X-Test yes always; }}
+            proxy_pass http://backend/;
+        }}
+        location /if-raw/ {{
+            if ($http_x_mode ~* ^UP$) {{ add_header X-Test raw; }}
+            proxy_pass http://backend;
+        }}
+        location /if-break/ {{ set $x a; if ($x) {{ set $y b; break; set $y c; }} return 200 "y=$y"; }}
+        location /if-try/ {{ try_files $uri /index.html; if ($arg_q) {{ add_header X-Test q; }} }}
         location /set/ {{ set $a "x$arg_q"; set $b $a-$request_method; return 200 "a=$a b=$b u=$unset_here"; }}
         location /set-then/ {{ set $unset_here later; rewrite ^ /set/ last; }}
         location /cs-json/ {{ charset utf-8; charset_types application/json; alias {root}/files/; }}
@@ -375,6 +393,18 @@ fn answers_like_nginx_on_the_same_configuration() {
         ("/files/big.bin", "Accept-Encoding: gzip\r\n"),
         ("/index.html", "Accept-Encoding: gzip\r\n"),
         ("/cs/sub/index.html", ""),
+        ("/if/a.css", ""),
+        ("/if/missing.css", ""),
+        ("/if/a.css", "X-Block: 1\r\n"),
+        ("/if/a.css?go=abc", ""),
+        ("/if/a.css?go=a-b", ""),
+        ("/", "X-Server-Block: yes\r\n"),
+        ("/if-api/items/7", "X-Mode: up\r\n"),
+        ("/if-api/items/7", ""),
+        ("/if-raw/items/8?z=1", "X-Mode: Up\r\n"),
+        ("/if-break/", ""),
+        ("/if-try/nothing", ""),
+        ("/if-try/nothing?q=1", ""),
         ("/set/?q=7", ""),
         ("/set-then/?q=8", ""),
         ("/cs/a.css", ""),
@@ -1349,4 +1379,21 @@ fn several_workers_serve_together_and_drain_on_sigterm() {
     let answer = slow.join().unwrap();
     assert_eq!((answer.status, answer.body.as_str()), (200, "late"));
     assert_eq!(k.0.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn if_answers_a_cors_preflight_as_nginx_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let SideBySide { pr, pn, .. } = &side_by_side(dir.path());
+    let ask = |port: u16| {
+        parse(&raw(
+            port,
+            b"OPTIONS /if/a.css HTTP/1.1\r\nHost: localhost\r\nOrigin: http://x\r\nConnection: close\r\n\r\n",
+        ))
+    };
+    let (a, b) = (ask(*pr), ask(*pn));
+    assert_eq!((a.status, &a.reason, &a.body), (b.status, &b.reason, &b.body));
+    for h in ["access-control-allow-origin", "x-test", "content-type", "content-length"] {
+        assert_eq!(a.header(h), b.header(h), "{h}");
+    }
 }

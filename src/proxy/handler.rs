@@ -10,7 +10,9 @@ use std::time::{Instant, SystemTime};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Response, StatusCode};
 
-use super::config::{Expires, Flag, LocConf, Location, MapDef, Matcher, Server, Step};
+use super::config::{
+    Cond, Expires, FileTest, Flag, LocConf, Location, MapDef, Matcher, Server, Step,
+};
 use super::ctx::Ctx;
 use super::files::{self, Found};
 use super::http::{Body, empty, full, page_response, plain_status};
@@ -71,6 +73,7 @@ fn request_vars(
         upstream_response_time: String::new(),
         document_root: Default::default(),
         request_filename: Default::default(),
+        mapped_filename: None,
         sent_headers: hyper::HeaderMap::new(),
         maps: Default::default(),
         connection: peers.connection,
@@ -138,6 +141,7 @@ pub async fn handle(
         body: Some(body),
         vars,
         rewritten_break: false,
+        if_location: None,
         uri_changed: false,
         matched_prefix: None,
         on_upgrade: upgrade,
@@ -197,14 +201,45 @@ fn finish(
 /// Runs rewrite steps; returns an outcome when they decide the answer.
 /// `Some(Ok(true))` means the URI changed and the location must be searched again.
 fn run_steps(
+    rt: &Runtime,
     steps: &[Step],
     r: &mut Req,
-    maps: &[MapDef],
-    default_type: &str,
+    conf: &LocConf,
 ) -> Result<bool, Box<Outcome>> {
     let mut research = false;
+    Ok(run_level(rt, steps, r, conf, &mut research)?.unwrap_or(research))
+}
+
+/// One level of steps (a location's, or an `if` block's inside it);
+/// `Some(research)` when processing stops here (`break`, `rewrite ... last`).
+fn run_level(
+    rt: &Runtime,
+    steps: &[Step],
+    r: &mut Req,
+    conf: &LocConf,
+    research: &mut bool,
+) -> Result<Option<bool>, Box<Outcome>> {
+    let maps = &rt.config.http.maps[..];
     for step in steps {
         match step {
+            Step::If { cond, steps, location } => {
+                if !holds(rt, cond, r) {
+                    continue;
+                }
+                if let Some(l) = location {
+                    r.if_location = Some(l.clone());
+                }
+                if let Some(stop) = run_level(rt, steps, r, conf, research)? {
+                    return Ok(Some(stop));
+                }
+            }
+            Step::Break => {
+                // As ngx_http_script_break_code: a changed URI stays in this location.
+                if *research {
+                    r.rewritten_break = true;
+                }
+                return Ok(Some(false));
+            }
             Step::Return { code, body } => {
                 // An answer with text reads what came of the body first (ngx_http_send_response).
                 if body.is_some()
@@ -217,9 +252,11 @@ fn run_steps(
                 return Err(Box::new(match (code, text) {
                     (301 | 302 | 303 | 307 | 308, Some(url)) => Outcome::Redirect(*code, url),
                     (c, Some(text)) => {
+                        // As ngx_http_set_content_type: by the URI's extension.
+                        let ty = content_type(conf, std::path::Path::new(&r.vars.uri));
                         let resp = Response::builder()
                             .status(StatusCode::from_u16(*c).unwrap_or(StatusCode::OK))
-                            .header(header::CONTENT_TYPE, default_type)
+                            .header(header::CONTENT_TYPE, ty)
                             .header(header::CONTENT_LENGTH, text.len())
                             .body(full(text))
                             .expect("valid response");
@@ -259,17 +296,89 @@ fn run_steps(
                 }
                 r.uri_changed = true;
                 match flag {
-                    Flag::Last => return Ok(true),
+                    Flag::Last => return Ok(Some(true)),
                     Flag::Break => {
                         r.rewritten_break = true;
-                        return Ok(false);
+                        return Ok(Some(false));
                     }
-                    _ => research = true,
+                    _ => *research = true,
                 }
             }
         }
     }
-    Ok(research)
+    Ok(None)
+}
+
+/// Whether an `if` condition holds for the request; a regular expression
+/// that matches sets the captures, as nginx's does.
+fn holds(rt: &Runtime, cond: &Cond, r: &mut Req) -> bool {
+    let maps = &rt.config.http.maps[..];
+    let eval = |t: &super::vars::Template, r: &Req| t.eval(&Ctx { rv: &r.vars, maps });
+    match cond {
+        Cond::Var(v) => {
+            let v = eval(v, r);
+            !(v.is_empty() || v == "0")
+        }
+        Cond::Eq { value, to, negate } => (eval(value, r) == eval(to, r)) != *negate,
+        Cond::Match { value, regex, negate } => {
+            let v = eval(value, r);
+            match regex.captures(&v) {
+                Some(c) => {
+                    if !*negate {
+                        r.vars.captures =
+                            c.iter().map(|m| m.map(|m| m.as_str().to_string())).collect();
+                    }
+                    !*negate
+                }
+                None => *negate,
+            }
+        }
+        Cond::File { path, test, negate } => {
+            let path = eval(path, r);
+            // A path as nginx's container has it is looked up where it lives here.
+            let host = super::request::map_written(&rt.prefix, &*rt.paths, &path)
+                .unwrap_or_else(|| std::path::PathBuf::from(&path));
+            let meta = std::fs::metadata(&host);
+            let yes = match (test, meta) {
+                (_, Err(_)) => false,
+                (FileTest::Exists, Ok(_)) => true,
+                (FileTest::File, Ok(m)) => m.is_file(),
+                (FileTest::Dir, Ok(m)) => m.is_dir(),
+                (FileTest::Exec, Ok(m)) => {
+                    use std::os::unix::fs::PermissionsExt;
+                    m.is_file() && m.permissions().mode() & 0o111 != 0
+                }
+            };
+            yes != *negate
+        }
+    }
+}
+
+/// The auto redirect's target: the URI with a slash, and the arguments.
+fn with_slash(r: &Req) -> String {
+    let mut to = format!("{}/", r.vars.uri);
+    if !r.vars.args.is_empty() {
+        to.push('?');
+        to.push_str(&r.vars.args);
+    }
+    to
+}
+
+/// A location's rewrite steps; the location that answers after them (an
+/// `if` whose condition held answers with its own settings, as in nginx).
+fn location_steps(
+    rt: &Runtime,
+    loc: Arc<Location>,
+    r: &mut Req,
+) -> (Arc<Location>, Result<bool, Box<Outcome>>) {
+    r.rewritten_break = false;
+    r.if_location = None;
+    if !loc.steps.is_empty() {
+        r.vars.mapped_filename = document(rt, &loc.conf, Some(&loc), r, &r.vars.uri)
+            .map(|(base, rel)| base.join(rel.trim_start_matches('/')));
+    }
+    let stepped = run_steps(rt, &loc.steps, r, &loc.conf);
+    (r.if_location.take().unwrap_or(loc), stepped)
 }
 
 /// The phases, with internal redirects (at most ten, as nginx allows).
@@ -282,8 +391,7 @@ async fn process(
     let mut conf = server.conf.clone();
     let mut error_status: Option<u16> = None;
     let mut named: Option<String> = None;
-    let mut outcome =
-        run_steps(&server.steps, r, maps, &server.conf.default_type).err().map(|b| *b);
+    let mut outcome = run_steps(rt, &server.steps, r, &server.conf).err().map(|b| *b);
     for _ in 0..12 {
         if outcome.is_none() {
             // Find the location for the current URI (or the named one).
@@ -295,12 +403,7 @@ async fn process(
                 None => {
                     if let Some(l) = routes::auto_redirect(&server.locations, &r.vars.uri) {
                         conf = l.conf.clone();
-                        let mut to = format!("{}/", r.vars.uri);
-                        if !r.vars.args.is_empty() {
-                            to.push('?');
-                            to.push_str(&r.vars.args);
-                        }
-                        outcome = Some(Outcome::Redirect(301, to));
+                        outcome = Some(Outcome::Redirect(301, with_slash(r)));
                         continue;
                     }
                     routes::find_location(&server.locations, &r.vars.uri)
@@ -329,8 +432,9 @@ async fn process(
                 outcome = Some(Outcome::Status(413));
                 continue;
             }
-            r.rewritten_break = false;
-            match run_steps(&loc.steps, r, maps, &loc.conf.default_type) {
+            let (loc, stepped) = location_steps(rt, loc, r);
+            conf = loc.conf.clone();
+            match stepped {
                 Err(o) => {
                     outcome = Some(*o);
                     continue;

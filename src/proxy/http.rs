@@ -50,7 +50,23 @@ pub(crate) fn page_response(status: StatusCode, title: &str) -> Response<Body> {
 }
 
 pub fn plain_status(status: StatusCode) -> Response<Body> {
+    if !has_page(status.as_u16()) {
+        // nginx has no page for it: the head alone, with an empty body.
+        let mut resp = Response::new(empty());
+        *resp.status_mut() = status;
+        // 204 and 304 go without a length at all, as nginx's header filter sends them.
+        if !matches!(status.as_u16(), 204 | 304) {
+            resp.headers_mut()
+                .insert(header::CONTENT_LENGTH, header::HeaderValue::from_static("0"));
+        }
+        return resp;
+    }
     page_response(status, &status_line(status))
+}
+
+/// The codes nginx has a page of its own for (`ngx_http_error_pages`).
+fn has_page(code: u16) -> bool {
+    matches!(code, 301..=303 | 307 | 308 | 400..=416 | 421 | 429 | 494..=498 | 500..=505 | 507)
 }
 
 /// nginx's reason phrase for a status it writes itself; `None` for those

@@ -403,6 +403,9 @@ pub struct RequestVars {
     pub upstream_response_time: String,
     pub document_root: Option<std::sync::Arc<std::path::Path>>,
     pub request_filename: Option<std::sync::Arc<super::files::FileAt>>,
+    /// The file the URI names in the location's root or alias, before it
+    /// is looked up: `$request_filename` in the rewrite phase (`if (-f ...)`).
+    pub mapped_filename: Option<std::path::PathBuf>,
     pub sent_headers: HeaderMap,
     pub maps: super::FastMap<String, String>,
     /// The connection's serial number and this request's number on it.
@@ -887,11 +890,11 @@ impl Vars for RequestVars {
             Kind::DocumentRoot => {
                 self.document_root.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
             }
-            Kind::RequestFilename => self
-                .request_filename
-                .as_ref()
-                .map(|f| f.path.display().to_string())
-                .unwrap_or_default(),
+            Kind::RequestFilename => match (&self.request_filename, &self.mapped_filename) {
+                (Some(f), _) => f.path.display().to_string(),
+                (None, Some(p)) => p.display().to_string(),
+                (None, None) => String::new(),
+            },
             Kind::Connection => self.connection.to_string(),
             Kind::ConnectionRequests => self.connection_requests.to_string(),
             Kind::Pid => std::process::id().to_string(),
@@ -1047,6 +1050,7 @@ mod tests {
             upstream_response_time: String::new(),
             document_root: Default::default(),
             request_filename: Default::default(),
+            mapped_filename: None,
             sent_headers: HeaderMap::new(),
             maps: Default::default(),
             connection: 3,

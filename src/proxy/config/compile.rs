@@ -223,6 +223,10 @@ impl Compiler {
                     Err(_) => return Err(err(d, format!("invalid return code \"{}\"", d.args[0]))),
                 }
             }
+            "break" => {
+                nargs(d, 0..=0)?;
+                Step::Break
+            }
             "set" => {
                 nargs(d, 2..=2)?;
                 let var = d.args[0]
@@ -239,6 +243,101 @@ impl Compiler {
             }
             _ => return Ok(None),
         }))
+    }
+
+    /// `if (COND) { ... }`. At the server level only rewrite-module
+    /// directives may be inside; in a location, settings too, and they make
+    /// a location of their own that answers when the condition holds.
+    pub(super) fn if_step(
+        &self,
+        d: &Directive,
+        parent: Option<(&LocConf, &Location)>,
+    ) -> Result<Step, ConfError> {
+        let cond = self.condition(d)?;
+        let block =
+            d.block.as_deref().ok_or_else(|| err(d, "directive \"if\" has no opening \"{\""))?;
+        let Some((parent_conf, parent_loc)) = parent else {
+            let mut steps = Vec::new();
+            for c in block {
+                if c.name == "if" {
+                    steps.push(self.if_step(c, None)?);
+                } else if let Some(step) = self.step(c)? {
+                    steps.push(step);
+                } else {
+                    return Err(err(c, format!("\"{}\" directive is not allowed here", c.name)));
+                }
+            }
+            return Ok(Step::If { cond, steps, location: None });
+        };
+        let mut conf = parent_conf.clone();
+        self.apply(&mut conf, block)?;
+        let mut loc = Location {
+            matcher: parent_loc.matcher.clone(),
+            steps: Vec::new(),
+            conf: Arc::new(conf),
+            children: Vec::new(),
+            try_files: None,
+            proxy: parent_loc.proxy.clone(),
+            internal: false,
+            at: d.loc.clone(),
+        };
+        if let Some(c) = block.iter().rfind(|c| c.name == "proxy_pass") {
+            // No URI part inside `if`, as nginx insists.
+            loc.proxy = Some(self.proxy_pass(c, true)?);
+        }
+        let mut steps = Vec::new();
+        for c in block {
+            if c.name == "if" {
+                let conf = loc.conf.clone();
+                steps.push(self.if_step(c, Some((&conf, &loc)))?);
+            } else if let Some(step) = self.step(c)? {
+                steps.push(step);
+            } else if matches!(c.name.as_str(), "location" | "try_files" | "internal") {
+                return Err(err(c, format!("\"{}\" directive is not allowed here", c.name)));
+            } else if c.name != "proxy_pass" {
+                self.check_known(c, Context::Location)?;
+            }
+        }
+        Ok(Step::If { cond, steps, location: Some(Arc::new(loc)) })
+    }
+
+    /// The condition of `if`, with nginx's parentheses and operators.
+    fn condition(&self, d: &Directive) -> Result<Cond, ConfError> {
+        let invalid = || err(d, "invalid condition");
+        let mut args: Vec<&str> = d.args.iter().map(String::as_str).collect();
+        let first = args.first_mut().ok_or_else(invalid)?;
+        *first = first.strip_prefix('(').ok_or_else(invalid)?;
+        let last = args.last_mut().ok_or_else(invalid)?;
+        *last = last.strip_suffix(')').ok_or_else(invalid)?;
+        args.retain(|a| !a.is_empty());
+        let t = |s: &str| self.template(d, s);
+        Ok(match args.as_slice() {
+            [v] if v.starts_with('$') => Cond::Var(t(v)?),
+            [v, op, rhs] if v.starts_with('$') => match *op {
+                "=" | "!=" => Cond::Eq { value: t(v)?, to: t(rhs)?, negate: *op == "!=" },
+                "~" | "~*" | "!~" | "!~*" => Cond::Match {
+                    value: t(v)?,
+                    regex: regex(d, rhs, op.ends_with('*'))?,
+                    negate: op.starts_with('!'),
+                },
+                _ => return Err(err(d, format!("unexpected \"{op}\" in condition"))),
+            },
+            [op, path] => {
+                let (negate, test) = match op.strip_prefix('!') {
+                    Some(rest) => (true, rest),
+                    None => (false, *op),
+                };
+                let test = match test {
+                    "-f" => FileTest::File,
+                    "-d" => FileTest::Dir,
+                    "-e" => FileTest::Exists,
+                    "-x" => FileTest::Exec,
+                    _ => return Err(err(d, format!("unexpected \"{op}\" in condition"))),
+                };
+                Cond::File { path: t(path)?, test, negate }
+            }
+            _ => return Err(invalid()),
+        })
     }
 
     fn proxy_pass(&self, d: &Directive, regex_location: bool) -> Result<ProxyPass, ConfError> {
@@ -332,7 +431,17 @@ impl Compiler {
             Matcher::Prefix { path, .. } | Matcher::Exact(path) => Some(path.clone()),
             _ => None,
         };
+        // nginx merges settings after reading the block: an `if` inherits
+        // the proxy_pass written after it as well as one before.
+        if let Some(c) = block.iter().rfind(|c| c.name == "proxy_pass") {
+            loc.proxy = Some(self.proxy_pass(c, regexish)?);
+        }
         for c in block {
+            if c.name == "if" {
+                let step = self.if_step(c, Some((&conf, &loc)))?;
+                loc.steps.push(step);
+                continue;
+            }
             if let Some(step) = self.step(c)? {
                 loc.steps.push(step);
                 continue;
@@ -346,7 +455,7 @@ impl Compiler {
                     loc.try_files =
                         Some(c.args.iter().map(|a| self.template(c, a)).collect::<Result<_, _>>()?);
                 }
-                "proxy_pass" => loc.proxy = Some(self.proxy_pass(c, regexish)?),
+                "proxy_pass" => {}
                 "internal" => loc.internal = true,
                 _ => self.check_known(c, Context::Location)?,
             }
@@ -745,6 +854,10 @@ pub(super) fn server(
         conf: conf.clone(),
     };
     for x in block {
+        if x.name == "if" {
+            s.steps.push(c.if_step(x, None)?);
+            continue;
+        }
         if let Some(step) = c.step(x)? {
             s.steps.push(step);
             continue;

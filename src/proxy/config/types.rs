@@ -232,9 +232,44 @@ pub enum Step {
         var: String,
         value: Template,
     },
+    /// `if (COND) { ... }`: its steps when the condition holds; in a
+    /// location, its settings (a location of its own, inheriting) then
+    /// answer the request, as nginx's "if in location" does.
+    If {
+        cond: Cond,
+        steps: Vec<Step>,
+        location: Option<Arc<Location>>,
+    },
+    /// `break`: no more rewrite-module steps at this level.
+    Break,
 }
 
+/// An `if` condition, as nginx's rewrite module reads it.
 #[derive(Debug)]
+pub enum Cond {
+    /// `($var)`: true unless empty or "0".
+    Var(Template),
+    /// `($var = TEXT)`, `!=`.
+    Eq { value: Template, to: Template, negate: bool },
+    /// `($var ~ RE)`, `~*`, `!~`, `!~*`; captures are set on a match.
+    Match { value: Template, regex: Regex, negate: bool },
+    /// `(-f PATH)`, `-d`, `-e`, `-x`, and their `!` forms.
+    File { path: Template, test: FileTest, negate: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileTest {
+    /// `-f`: a regular file.
+    File,
+    /// `-d`: a directory.
+    Dir,
+    /// `-e`: anything.
+    Exists,
+    /// `-x`: an executable file.
+    Exec,
+}
+
+#[derive(Debug, Clone)]
 pub enum Matcher {
     Exact(String),
     Prefix { path: String, no_regex: bool },
