@@ -108,6 +108,8 @@ http {{
         location /raw/ {{ proxy_pass http://backend; }}
         location /redirect/ {{ proxy_pass http://backend; }}
         location /cs/ {{ charset utf-8; alias {root}/files/; }}
+        location /private/ {{ auth_basic "Staff only"; auth_basic_user_file {dir}/htpasswd; alias {root}/files/; }}
+        location /private/open/ {{ auth_basic off; alias {root}/files/; }}
         if ($http_x_server_block) {{ return 418; }}
         location /if/ {{
             if ($request_method = OPTIONS) {{ add_header Access-Control-Allow-Origin *; add_header X-Test pre; return 204; }}
@@ -170,6 +172,12 @@ fn site(dir: &Path) -> std::path::PathBuf {
     std::fs::write(root.join("files/huge.txt"), huge_text()).unwrap();
     std::fs::write(root.join("files/big.css"), "body { color: red; }\n".repeat(300)).unwrap();
     std::fs::write(dir.join("secret.txt"), "TOP-SECRET-OUTSIDE-ROOT\n").unwrap();
+    // `openssl passwd -apr1 -salt abcdefgh secret`, and {SHA} of "secret".
+    std::fs::write(
+        dir.join("htpasswd"),
+        "# users\nalice:$apr1$abcdefgh$h9FWgUz3n9YxylKLlR5SQ/\nbob:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=\n",
+    )
+    .unwrap();
     std::os::unix::fs::symlink(dir.join("secret.txt"), root.join("files/escape.txt")).unwrap();
     root
 }
@@ -393,6 +401,14 @@ fn answers_like_nginx_on_the_same_configuration() {
         ("/files/big.bin", "Accept-Encoding: gzip\r\n"),
         ("/index.html", "Accept-Encoding: gzip\r\n"),
         ("/cs/sub/index.html", ""),
+        ("/private/a.css", ""),
+        // alice:secret, bob:secret, alice:wrong, carol:secret, not Basic.
+        ("/private/a.css", "Authorization: Basic YWxpY2U6c2VjcmV0\r\n"),
+        ("/private/a.css", "Authorization: Basic Ym9iOnNlY3JldA==\r\n"),
+        ("/private/a.css", "Authorization: Basic YWxpY2U6d3Jvbmc=\r\n"),
+        ("/private/a.css", "Authorization: Basic Y2Fyb2w6c2VjcmV0\r\n"),
+        ("/private/a.css", "Authorization: Bearer abc\r\n"),
+        ("/private/open/a.css", ""),
         ("/if/a.css", ""),
         ("/if/missing.css", ""),
         ("/if/a.css", "X-Block: 1\r\n"),
@@ -488,6 +504,13 @@ fn answers_like_nginx_on_the_same_configuration() {
                 b.header("content-type")
             ));
         }
+        if a.header("www-authenticate") != b.header("www-authenticate") {
+            why.push(format!(
+                "www-authenticate {:?} vs {:?}",
+                a.header("www-authenticate"),
+                b.header("www-authenticate")
+            ));
+        }
         if a.header("transfer-encoding") != b.header("transfer-encoding") {
             why.push(format!(
                 "transfer-encoding {:?} vs {:?}",
@@ -496,6 +519,7 @@ fn answers_like_nginx_on_the_same_configuration() {
             ));
         }
         for h in [
+            "www-authenticate",
             "x-test",
             "cache-control",
             "content-range",

@@ -142,6 +142,7 @@ pub async fn handle(
         vars,
         rewritten_break: false,
         if_location: None,
+        www_authenticate: None,
         uri_changed: false,
         matched_prefix: None,
         on_upgrade: upgrade,
@@ -354,6 +355,45 @@ fn holds(rt: &Runtime, cond: &Cond, r: &mut Req) -> bool {
     }
 }
 
+/// `auth_basic`: the status that refuses the request (401 without valid
+/// credentials, 500 when the user file cannot be read), None to let it on.
+fn basic_auth(rt: &Runtime, conf: &LocConf, r: &mut Req) -> Option<u16> {
+    let (Some(realm), Some(file)) = (&conf.auth_basic, &conf.auth_basic_user_file) else {
+        return None;
+    };
+    let ctx = Ctx { rv: &r.vars, maps: &rt.config.http.maps };
+    let realm = realm.eval(&ctx);
+    if realm == "off" {
+        return None;
+    }
+    let file = file.eval(&ctx);
+    let challenge = || {
+        let v = format!("Basic realm=\"{realm}\"");
+        header::HeaderValue::from_str(&v).ok()
+    };
+    let given = r
+        .vars
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| super::auth::credentials(v.as_bytes()));
+    let Some((user, pass)) = given else {
+        r.www_authenticate = challenge();
+        return Some(401);
+    };
+    let host = super::request::map_written(&rt.prefix, &*rt.paths, &file)
+        .unwrap_or_else(|| std::path::PathBuf::from(&file));
+    let Ok(text) = std::fs::read_to_string(&host) else {
+        rt.logs.error(&format!("open() \"{file}\" failed (2: No such file or directory)"));
+        return Some(500);
+    };
+    if super::auth::allowed(&text, &user, &pass) {
+        return None;
+    }
+    rt.logs.error(&format!("user \"{user}\": password mismatch or not found in \"{file}\""));
+    r.www_authenticate = challenge();
+    Some(401)
+}
+
 /// The auto redirect's target: the URI with a slash, and the arguments.
 fn with_slash(r: &Req) -> String {
     let mut to = format!("{}/", r.vars.uri);
@@ -441,6 +481,11 @@ async fn process(
                 }
                 Ok(true) => continue,
                 Ok(false) => {}
+            }
+            // The access phase: after rewrites, before content, as in nginx.
+            if let Some(status) = basic_auth(rt, &loc.conf, r) {
+                outcome = Some(Outcome::Status(status));
+                continue;
             }
             outcome = Some(content(rt, &loc, r).await);
         }
@@ -766,6 +811,11 @@ fn decorate(
         *resp.status_mut() = s;
         // A status of nginx's own goes out with its own line.
         resp.extensions_mut().remove::<super::http1::Reason>();
+    }
+    if resp.status() == StatusCode::UNAUTHORIZED
+        && let Some(v) = &r.www_authenticate
+    {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v.clone());
     }
     if let Some(carried) = &r.carried {
         // nginx sets these before the redirected request runs: its type

@@ -4,6 +4,7 @@
 //! locations with nginx's meaning, `vars` evaluates variables; the request
 //! phases (server selection, rewrite, location, content) follow nginx.
 
+pub mod auth;
 pub mod body;
 pub mod client;
 pub mod conf;

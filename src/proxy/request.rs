@@ -74,6 +74,8 @@ pub struct Req {
     pub vars: RequestVars,
     /// The URI was changed by `rewrite ... break` in the current location.
     pub rewritten_break: bool,
+    /// `auth_basic`'s challenge, sent with a 401 however it is answered.
+    pub www_authenticate: Option<hyper::header::HeaderValue>,
     /// The `if` block (in the current location) whose condition held last.
     pub if_location: Option<std::sync::Arc<super::config::Location>>,
     /// The URI is no longer the client's (rewrite, index, try_files, error_page).

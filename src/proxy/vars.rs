@@ -793,7 +793,7 @@ impl Vars for RequestVars {
                 with_time(self.started_wall, TimeFormat::Iso8601, &mut |t| lend(t))
             }
             Kind::ServerProtocol => lend(self.protocol),
-            Kind::RemoteUser | Kind::Other | Kind::NotFound => false,
+            Kind::Other | Kind::NotFound => false,
             Kind::RemoteAddr | Kind::RealipRemoteAddr => lend(self.remote_text.as_str()),
             Kind::ProxyAddXForwardedFor => self.with_forwarded_for(&mut lend),
             Kind::BodyBytesSent => lend(itoa::Buffer::new().format(self.body_bytes_sent)),
@@ -837,7 +837,12 @@ impl Vars for RequestVars {
             Kind::Host => self.host(),
             Kind::RemoteAddr | Kind::RealipRemoteAddr => self.remote_text.as_str().to_string(),
             Kind::RemotePort | Kind::RealipRemotePort => self.remote.port().to_string(),
-            Kind::RemoteUser | Kind::Other | Kind::NotFound => return None,
+            Kind::Other | Kind::NotFound => return None,
+            // From any Basic credentials sent, checked or not, as nginx takes it.
+            Kind::RemoteUser => {
+                let v = self.headers.get(header::AUTHORIZATION)?;
+                super::auth::credentials(v.as_bytes())?.0
+            }
             Kind::BinaryRemoteAddr => match self.remote.ip() {
                 std::net::IpAddr::V4(a) => super::rawtext::from_bytes(&a.octets()).into_owned(),
                 std::net::IpAddr::V6(a) => super::rawtext::from_bytes(&a.octets()).into_owned(),

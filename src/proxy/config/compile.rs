@@ -96,11 +96,7 @@ impl Compiler {
                         .ok_or_else(|| err(d, format!("invalid value \"{}\"", d.args[0])))?;
                 }
                 "keepalive_timeout" => conf.keepalive_timeout = time(d)?,
-                "keepalive_requests" => {
-                    nargs(d, 1..=1)?;
-                    conf.keepalive_requests =
-                        d.args[0].parse().map_err(|_| err(d, "invalid number"))?;
-                }
+                "keepalive_requests" => conf.keepalive_requests = number(d)?,
                 "client_body_timeout" => conf.client_body_timeout = time(d)?,
                 "send_timeout" => conf.send_timeout = time(d)?,
                 "server_tokens" => conf.server_tokens = one(d)? != "off",
@@ -138,6 +134,14 @@ impl Compiler {
                 "charset" | "charset_types" | "source_charset" | "override_charset"
                 | "charset_map" => charset(conf, d)?,
                 "chunked_transfer_encoding" => conf.chunked_transfer_encoding = flag(d)?,
+                "auth_basic" => {
+                    let realm = one(d)?;
+                    conf.auth_basic =
+                        (realm != "off").then(|| self.template(d, realm)).transpose()?;
+                }
+                "auth_basic_user_file" => {
+                    conf.auth_basic_user_file = Some(self.template(d, one(d)?)?)
+                }
                 // No cache here: with none switched on, what caching would do is nothing.
                 "proxy_cache" if d.args != ["off"] => {
                     return Err(unsupported(d, "the built-in proxy keeps no proxy cache"));
@@ -504,6 +508,8 @@ impl Compiler {
             "override_charset",
             "charset_map",
             "chunked_transfer_encoding",
+            "auth_basic",
+            "auth_basic_user_file",
             "proxy_cache",
             // Without a proxy_cache on, these settings of one have nothing to act on.
             "proxy_cache_path",

@@ -365,6 +365,9 @@ pub struct LocConf {
     pub charset_types: Arc<Vec<String>>,
     /// `chunked_transfer_encoding off`: an answer of unknown length ends with the connection.
     pub chunked_transfer_encoding: bool,
+    /// `auth_basic REALM` (None: off) and `auth_basic_user_file`.
+    pub auth_basic: Option<Template>,
+    pub auth_basic_user_file: Option<Template>,
 }
 
 /// nginx's default `charset_types`.
@@ -421,6 +424,8 @@ impl Default for LocConf {
             charset: None,
             charset_types: Arc::new(CHARSET_TYPES.iter().map(|t| t.to_string()).collect()),
             chunked_transfer_encoding: true,
+            auth_basic: None,
+            auth_basic_user_file: None,
         }
     }
 }

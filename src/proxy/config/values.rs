@@ -29,6 +29,11 @@ pub(super) fn nargs(
     }
 }
 
+/// The one argument of a directive that takes a number.
+pub(super) fn number(d: &Directive) -> Result<u64, ConfError> {
+    one(d)?.parse().map_err(|_| err(d, "invalid number"))
+}
+
 /// The one argument of a directive that takes one.
 pub(super) fn one(d: &Directive) -> Result<&str, ConfError> {
     nargs(d, 1..=1)?;
