@@ -88,6 +88,8 @@ http {{
     gzip on;
     gzip_types text/css application/json;
     upstream backend {{ server 127.0.0.1:{up}; }}
+    limit_req_zone $binary_remote_addr zone=one:1m rate=1r/s;
+    limit_req_zone $arg_k zone=two:1m rate=30r/m;
     server {{
         listen 127.0.0.1:{port};
         root {root};
@@ -108,6 +110,8 @@ http {{
         location /raw/ {{ proxy_pass http://backend; }}
         location /redirect/ {{ proxy_pass http://backend; }}
         location /cs/ {{ charset utf-8; alias {root}/files/; }}
+        location /limited/ {{ limit_req zone=one nodelay; alias {root}/files/; }}
+        location /limited429/ {{ limit_req zone=two burst=1 nodelay; limit_req_status 429; alias {root}/files/; }}
         location /private/ {{ auth_basic "Staff only"; auth_basic_user_file {dir}/htpasswd; alias {root}/files/; }}
         location /private/open/ {{ auth_basic off; alias {root}/files/; }}
         if ($http_x_server_block) {{ return 418; }}
@@ -401,6 +405,15 @@ fn answers_like_nginx_on_the_same_configuration() {
         ("/files/big.bin", "Accept-Encoding: gzip\r\n"),
         ("/index.html", "Accept-Encoding: gzip\r\n"),
         ("/cs/sub/index.html", ""),
+        // At 1r/s the second at once is refused; per $arg_k, a burst of one more.
+        ("/limited/a.css", ""),
+        ("/limited/a.css", ""),
+        ("/limited429/a.css?k=x", ""),
+        ("/limited429/a.css?k=x", ""),
+        ("/limited429/a.css?k=x", ""),
+        ("/limited429/a.css?k=y", ""),
+        ("/limited429/a.css", ""),
+        ("/limited429/a.css", ""),
         ("/private/a.css", ""),
         // alice:secret, bob:secret, alice:wrong, carol:secret, not Basic.
         ("/private/a.css", "Authorization: Basic YWxpY2U6c2VjcmV0\r\n"),

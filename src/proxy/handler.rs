@@ -355,6 +355,52 @@ fn holds(rt: &Runtime, cond: &Cond, r: &mut Req) -> bool {
     }
 }
 
+/// Preaccess (`limit_req`) and access (`auth_basic`), after the rewrites
+/// and before content, as nginx orders its phases: the status that
+/// refuses the request, if one does.
+async fn access_phases(rt: &Runtime, conf: &LocConf, r: &mut Req) -> Option<u16> {
+    if !conf.limit_req.is_empty() {
+        match limit_req(rt, conf, r) {
+            Err(status) => return Some(status),
+            Ok(delay) if !delay.is_zero() => tokio::time::sleep(delay).await,
+            Ok(_) => {}
+        }
+    }
+    basic_auth(rt, conf, r)
+}
+
+/// `limit_req`: every limit of the location accounts the request; the
+/// status when one refuses it, else the longest delay one asks for.
+fn limit_req(rt: &Runtime, conf: &LocConf, r: &Req) -> Result<std::time::Duration, u16> {
+    use super::limit::Verdict;
+    let now = std::time::Instant::now();
+    let mut delay = std::time::Duration::ZERO;
+    for limit in conf.limit_req.iter() {
+        let Some(zone) = rt.config.http.limit_zones.get(&limit.zone) else { continue };
+        let key = zone.key.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps });
+        // An empty key is not limited, as in nginx.
+        if key.is_empty() {
+            continue;
+        }
+        match zone.account(&key, limit, now) {
+            Verdict::Pass => {}
+            Verdict::Delay(d) => delay = delay.max(d),
+            Verdict::Refuse => {
+                rt.logs.error(&format!(
+                    "limiting requests{}, by zone \"{}\", client: {}",
+                    if conf.limit_req_dry_run { ", dry run" } else { "" },
+                    zone.name,
+                    r.vars.remote.ip()
+                ));
+                if !conf.limit_req_dry_run {
+                    return Err(conf.limit_req_status);
+                }
+            }
+        }
+    }
+    Ok(if conf.limit_req_dry_run { std::time::Duration::ZERO } else { delay })
+}
+
 /// `auth_basic`: the status that refuses the request (401 without valid
 /// credentials, 500 when the user file cannot be read), None to let it on.
 fn basic_auth(rt: &Runtime, conf: &LocConf, r: &mut Req) -> Option<u16> {
@@ -482,8 +528,7 @@ async fn process(
                 Ok(true) => continue,
                 Ok(false) => {}
             }
-            // The access phase: after rewrites, before content, as in nginx.
-            if let Some(status) = basic_auth(rt, &loc.conf, r) {
+            if let Some(status) = access_phases(rt, &loc.conf, r).await {
                 outcome = Some(Outcome::Status(status));
                 continue;
             }

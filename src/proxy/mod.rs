@@ -17,6 +17,7 @@ pub mod gzip;
 pub mod handler;
 pub mod http;
 pub mod http1;
+pub mod limit;
 pub mod log;
 pub mod rawtext;
 pub mod request;

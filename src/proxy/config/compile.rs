@@ -47,6 +47,7 @@ impl Compiler {
                     "proxy_hide_header" => conf.proxy_hide_headers.clear(),
                     "proxy_pass_header" => conf.proxy_pass_headers.clear(),
                     "access_log" => conf.access_log = AccessLog::Files(Default::default()),
+                    "limit_req" => conf.limit_req = Arc::default(),
                     _ => {}
                 }
             }
@@ -134,18 +135,15 @@ impl Compiler {
                 "charset" | "charset_types" | "source_charset" | "override_charset"
                 | "charset_map" => charset(conf, d)?,
                 "chunked_transfer_encoding" => conf.chunked_transfer_encoding = flag(d)?,
-                "auth_basic" => {
-                    let realm = one(d)?;
-                    conf.auth_basic =
-                        (realm != "off").then(|| self.template(d, realm)).transpose()?;
+                "limit_req" => {
+                    clear("limit_req", conf);
+                    Arc::make_mut(&mut conf.limit_req).push(limit_req(d)?);
                 }
-                "auth_basic_user_file" => {
-                    conf.auth_basic_user_file = Some(self.template(d, one(d)?)?)
-                }
-                // No cache here: with none switched on, what caching would do is nothing.
-                "proxy_cache" if d.args != ["off"] => {
-                    return Err(unsupported(d, "the built-in proxy keeps no proxy cache"));
-                }
+                "auth_basic"
+                | "auth_basic_user_file"
+                | "limit_req_status"
+                | "limit_req_dry_run"
+                | "proxy_cache" => self.access(conf, d)?,
                 "proxy_pass_header" => {
                     clear("proxy_pass_header", conf);
                     nargs(d, 1..=1)?;
@@ -153,6 +151,26 @@ impl Compiler {
                 }
                 _ => {}
             }
+        }
+        Ok(())
+    }
+
+    /// The settings of the access phases: `auth_basic`, `auth_basic_user_file`,
+    /// `limit_req_status`, `limit_req_dry_run`; and `proxy_cache`, which must be off.
+    fn access(&self, conf: &mut LocConf, d: &Directive) -> Result<(), ConfError> {
+        match d.name.as_str() {
+            "auth_basic" => {
+                let realm = one(d)?;
+                conf.auth_basic = (realm != "off").then(|| self.template(d, realm)).transpose()?;
+            }
+            "auth_basic_user_file" => {
+                conf.auth_basic_user_file = Some(self.template(d, one(d)?)?);
+            }
+            "limit_req_status" => conf.limit_req_status = status_code(d, 400..=599)?,
+            "limit_req_dry_run" => conf.limit_req_dry_run = flag(d)?,
+            // No cache here: with none switched on, what caching would do is nothing.
+            _ if d.args == ["off"] => {}
+            _ => return Err(unsupported(d, "the built-in proxy keeps no proxy cache")),
         }
         Ok(())
     }
@@ -510,6 +528,10 @@ impl Compiler {
             "chunked_transfer_encoding",
             "auth_basic",
             "auth_basic_user_file",
+            "limit_req",
+            "limit_req_status",
+            "limit_req_dry_run",
+            "limit_req_log_level",
             "proxy_cache",
             // Without a proxy_cache on, these settings of one have nothing to act on.
             "proxy_cache_path",
@@ -668,6 +690,10 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
             "map" => config.http.maps.push(map(&c, d)?),
             "server" => server_blocks.push(d),
             "client_header_timeout" => config.http.client_header_timeout = time(d)?,
+            "limit_req_zone" => {
+                let z = limit_req_zone(&c, d)?;
+                config.http.limit_zones.insert(z.name.clone(), Arc::new(z));
+            }
             _ => {
                 if c.step(d)?.is_some() {
                     return Err(err(d, format!("\"{}\" directive is not allowed here", d.name)));
@@ -682,6 +708,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
     }
     config.http.logs_sent_headers = prints_sent_headers(&config.http);
     for s in &config.http.servers {
+        limit_zones_exist(&s.locations, &config.http)?;
         proxy_targets_exist(&s.locations, &config.http)?;
         proxy_targets_exist(&s.named.values().cloned().collect::<Vec<_>>(), &config.http)?;
     }
@@ -815,6 +842,41 @@ fn one_default_server_per_address(server_blocks: &[&Directive]) -> Result<(), Co
         }
     }
     Ok(())
+}
+
+/// Every `limit_req` names a zone, as nginx insists.
+fn limit_zones_exist(locs: &[Arc<Location>], http: &Http) -> Result<(), ConfError> {
+    for l in locs {
+        if let Some(z) = l.conf.limit_req.iter().find(|z| !http.limit_zones.contains_key(&z.zone)) {
+            return Err(ConfError::invalid(
+                l.at.clone(),
+                format!("zero size shared memory zone \"{}\"", z.zone),
+            ));
+        }
+        limit_zones_exist(&l.children, http)?;
+    }
+    Ok(())
+}
+
+/// `limit_req_zone KEY zone=NAME:SIZE rate=RATE`.
+fn limit_req_zone(c: &Compiler, d: &Directive) -> Result<crate::proxy::limit::Zone, ConfError> {
+    nargs(d, 3..=4)?;
+    let key = c.template(d, &d.args[0])?;
+    let (mut zone, mut rate) = (None, None);
+    for a in &d.args[1..] {
+        let bad = || err(d, format!("invalid value \"{a}\""));
+        if let Some(z) = a.strip_prefix("zone=") {
+            let (name, size) = z.split_once(':').ok_or_else(bad)?;
+            let size = parse_size(size).filter(|s| *s >= 8192).ok_or_else(bad)?;
+            zone = Some((name.to_string(), size));
+        } else if let Some(r) = a.strip_prefix("rate=") {
+            rate = Some(crate::proxy::limit::parse_rate(r).ok_or_else(bad)?);
+        } else if a != "sync" {
+            return Err(err(d, format!("invalid parameter \"{a}\"")));
+        }
+    }
+    let (name, size) = zone.ok_or_else(|| err(d, "\"zone\" parameter must be specified"))?;
+    Ok(crate::proxy::limit::Zone::new(name, key, rate.unwrap_or(1000), size))
 }
 
 /// Every proxy_pass names an upstream or an address.

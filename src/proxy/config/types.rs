@@ -26,6 +26,8 @@ pub struct Http {
     pub maps: Vec<MapDef>,
     pub servers: Vec<Arc<Server>>,
     pub client_header_timeout: Duration,
+    /// `limit_req_zone`s by name.
+    pub limit_zones: HashMap<String, Arc<crate::proxy::limit::Zone>>,
     /// Some log format, or a `map` one could read, prints `$sent_http_*`:
     /// only then is each response's header map copied for the access log.
     pub logs_sent_headers: bool,
@@ -368,6 +370,10 @@ pub struct LocConf {
     /// `auth_basic REALM` (None: off) and `auth_basic_user_file`.
     pub auth_basic: Option<Template>,
     pub auth_basic_user_file: Option<Template>,
+    /// `limit_req`s (an inner level's replace the outer ones), their status, dry run.
+    pub limit_req: Arc<Vec<crate::proxy::limit::Limit>>,
+    pub limit_req_status: u16,
+    pub limit_req_dry_run: bool,
 }
 
 /// nginx's default `charset_types`.
@@ -426,6 +432,9 @@ impl Default for LocConf {
             chunked_transfer_encoding: true,
             auth_basic: None,
             auth_basic_user_file: None,
+            limit_req: Arc::default(),
+            limit_req_status: 503,
+            limit_req_dry_run: false,
         }
     }
 }

@@ -353,3 +353,41 @@ pub(super) fn charset(conf: &mut LocConf, d: &Directive) -> Result<(), ConfError
     }
     Ok(())
 }
+
+/// `limit_req zone=NAME [burst=N] [nodelay | delay=N]`.
+pub(super) fn limit_req(d: &Directive) -> Result<crate::proxy::limit::Limit, ConfError> {
+    nargs(d, 1..=3)?;
+    let (mut zone, mut burst, mut delay) = (None, 0u64, 0u64);
+    let thousands = |a: &str, v: &str| {
+        v.parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(1000))
+            .ok_or_else(|| err(d, format!("invalid value \"{a}\"")))
+    };
+    for a in &d.args {
+        if let Some(z) = a.strip_prefix("zone=") {
+            zone = Some(z.to_string());
+        } else if let Some(b) = a.strip_prefix("burst=") {
+            burst = thousands(a, b)?;
+        } else if let Some(n) = a.strip_prefix("delay=") {
+            delay = thousands(a, n)?;
+        } else if a == "nodelay" {
+            delay = u64::MAX;
+        } else {
+            return Err(err(d, format!("invalid parameter \"{a}\"")));
+        }
+    }
+    let zone = zone.ok_or_else(|| err(d, "\"zone\" parameter must be specified"))?;
+    Ok(crate::proxy::limit::Limit { zone, burst, delay })
+}
+
+/// A status code argument within `range`.
+pub(super) fn status_code(
+    d: &Directive,
+    range: std::ops::RangeInclusive<u16>,
+) -> Result<u16, ConfError> {
+    let v = one(d)?;
+    v.parse().ok().filter(|c| range.contains(c)).ok_or_else(|| {
+        err(d, format!("value must be between {} and {}", range.start(), range.end()))
+    })
+}
