@@ -519,3 +519,45 @@ fn requests_go_round_the_containers_of_a_scaled_upstream() {
     assert!(eventually(5, || (0..4).all(|_| get(port, "/api/who.txt", "").0 == 200)));
     assert!(p.rc(&["down"]).output().unwrap().status.success());
 }
+
+#[test]
+fn the_nginx_images_templates_are_rendered_with_the_services_environment() {
+    let port = free_port();
+    let compose = stack(port, "./templates:/etc/nginx/templates:ro").replace(
+        "    ports: [\"127.0.0.1",
+        "    environment:\n      API_HOST: api\n      API_PORT: \"7000\"\n    ports: [\"127.0.0.1",
+    );
+    let p = TestProject::new("templates", &compose);
+    site(&p);
+    // As the image's docs write it: ${VAR} and $VAR of the environment, nginx's own untouched.
+    p.write(
+        "templates/default.conf.template",
+        "server {\n    listen 80;\n    root /srv/site;\n    set $unused $uri;\n    location / { try_files $uri /index.html; }\n    location /api/ { proxy_pass http://${API_HOST}:$API_PORT/; }\n}\n",
+    );
+    let (code, _, err) = p.run(&["up", "-d"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("built-in proxy"), "served in-process: {err}");
+    assert!(eventually(30, || get(port, "/api/hello.txt", "").0 == 200), "{err}");
+    assert_eq!(get(port, "/api/hello.txt", "").2, "hello from api\n");
+    assert_eq!(get(port, "/deep/link", "").2, "<h1>site</h1>\n");
+
+    // With an entrypoint of its own the service stays an nginx container (not started here:
+    // `config` shows the decision without an nginx image).
+    let custom = compose.replace(
+        "    image: nginx:1.25\n",
+        "    image: nginx:1.25\n    entrypoint: [\"/custom.sh\"]\n",
+    );
+    assert!(!rcompose::orchestrate::builtin::select::is_builtin_proxy(
+        &rcompose::compose::load(&rcompose::compose::LoadOptions {
+            stdin: Some(custom),
+            files: vec!["-".into()],
+            project_name: Some("t".into()),
+            project_directory: Some(p.dir.path().to_path_buf()),
+            ..Default::default()
+        })
+        .unwrap()
+        .project
+        .services["web"],
+        false
+    ));
+}

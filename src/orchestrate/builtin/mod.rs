@@ -10,6 +10,7 @@ pub mod hosts;
 pub mod in_process;
 pub mod mounts;
 pub mod select;
+pub mod templates;
 
 pub use detached::{
     ProxyState, Reload, Starting, log_file, remove_state, running, served, spawn_detached,

@@ -36,12 +36,28 @@ pub fn is_builtin_proxy(service: &Service, disabled_by_flag: bool) -> bool {
         return false;
     }
     let Some(image) = &service.image else { return false };
+    let templates = super::templates::Dirs::of(service).templates;
     is_nginx_image(image)
+        && runs_nginx_itself(service)
         && service.volumes.iter().any(|m| {
             m.kind == MountType::Bind
                 && (m.target == "/etc/nginx/nginx.conf"
-                    || m.target.starts_with("/etc/nginx/conf.d"))
+                    || m.target.starts_with("/etc/nginx/conf.d")
+                    || m.target.starts_with(templates.as_str()))
         })
+}
+
+/// The container would run nginx as the image does: no entrypoint of its
+/// own, no scripts added to `/docker-entrypoint.d`, a command (if any)
+/// that is nginx itself. Anything else stays a container.
+fn runs_nginx_itself(service: &Service) -> bool {
+    let nginx_command = service
+        .command
+        .as_ref()
+        .is_none_or(|c| c.first().is_some_and(|w| matches!(w.as_str(), "nginx" | "nginx-debug")));
+    service.entrypoint.is_none()
+        && nginx_command
+        && !service.volumes.iter().any(|m| m.target.starts_with("/docker-entrypoint.d"))
 }
 
 /// Services of the project the built-in proxy serves.
@@ -136,6 +152,15 @@ pub fn setup(
     log_lines: Option<crate::proxy::log::LineFn>,
 ) -> Result<Setup, String> {
     let mut mounts = Mounts::of(service);
+    // The image renders its templates before nginx starts: so does rcompose.
+    let dirs = super::templates::Dirs::of(service);
+    if let Some(host) = mounts.map(&dirs.templates).filter(|p| p.is_dir())
+        && mounts.map(&dirs.output).is_none()
+    {
+        let out = state_dir.join(format!("{}.templates", service.name));
+        super::templates::render(service, &dirs, &host, &out)?;
+        mounts.extra.push((dirs.output.trim_end_matches('/').to_string(), out));
+    }
     let conf_path = match mounts.map("/etc/nginx/nginx.conf") {
         Some(p) => p,
         None => {
