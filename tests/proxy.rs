@@ -110,6 +110,14 @@ http {{
         location /raw/ {{ proxy_pass http://backend; }}
         location /redirect/ {{ proxy_pass http://backend; }}
         location /cs/ {{ charset utf-8; alias {root}/files/; }}
+        location /realip/ {{
+            set_real_ip_from 127.0.0.0/8;
+            real_ip_header X-Forwarded-For;
+            real_ip_recursive on;
+            proxy_pass http://backend/;
+            proxy_set_header X-Real-IP $remote_addr;
+        }}
+        location /realip-off/ {{ set_real_ip_from 10.0.0.0/8; proxy_pass http://backend/; proxy_set_header X-Real-IP $remote_addr; }}
         location /limited/ {{ limit_req zone=one nodelay; alias {root}/files/; }}
         location /limited429/ {{ limit_req zone=two burst=1 nodelay; limit_req_status 429; alias {root}/files/; }}
         location /private/ {{ auth_basic "Staff only"; auth_basic_user_file {dir}/htpasswd; alias {root}/files/; }}
@@ -405,6 +413,9 @@ fn answers_like_nginx_on_the_same_configuration() {
         ("/files/big.bin", "Accept-Encoding: gzip\r\n"),
         ("/index.html", "Accept-Encoding: gzip\r\n"),
         ("/cs/sub/index.html", ""),
+        ("/realip/x", "X-Forwarded-For: 1.2.3.4, 127.0.0.9\r\n"),
+        ("/realip/x", "X-Forwarded-For: nonsense\r\n"),
+        ("/realip-off/x", "X-Real-IP: 1.2.3.4\r\n"),
         // At 1r/s the second at once is refused; per $arg_k, a burst of one more.
         ("/limited/a.css", ""),
         ("/limited/a.css", ""),

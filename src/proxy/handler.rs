@@ -74,6 +74,7 @@ fn request_vars(
         document_root: Default::default(),
         request_filename: Default::default(),
         mapped_filename: None,
+        realip_peer: None,
         sent_headers: hyper::HeaderMap::new(),
         maps: Default::default(),
         connection: peers.connection,
@@ -355,10 +356,12 @@ fn holds(rt: &Runtime, cond: &Cond, r: &mut Req) -> bool {
     }
 }
 
-/// Preaccess (`limit_req`) and access (`auth_basic`), after the rewrites
+/// Preaccess (the realip module's location settings, `limit_req`) and
+/// access (`auth_basic`), after the rewrites
 /// and before content, as nginx orders its phases: the status that
 /// refuses the request, if one does.
 async fn access_phases(rt: &Runtime, conf: &LocConf, r: &mut Req) -> Option<u16> {
+    real_ip(conf, r);
     if !conf.limit_req.is_empty() {
         match limit_req(rt, conf, r) {
             Err(status) => return Some(status),
@@ -440,6 +443,31 @@ fn basic_auth(rt: &Runtime, conf: &LocConf, r: &mut Req) -> Option<u16> {
     Some(401)
 }
 
+/// The realip module, once per request: at the server level (nginx's
+/// post-read phase), else with the location's settings (its preaccess).
+fn real_ip(conf: &LocConf, r: &mut Req) {
+    if conf.real_ip_from.is_empty() || r.vars.realip_peer.is_some() {
+        return;
+    }
+    let name = conf.real_ip_header.as_ref();
+    let forwarded_for = name.eq_ignore_ascii_case("X-Forwarded-For");
+    let values: Vec<&str> =
+        r.vars.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+    let value = (!values.is_empty()).then(|| values.join(", "));
+    let peer = r.vars.remote;
+    if let Some(client) = super::realip::real_addr(
+        peer,
+        &conf.real_ip_from,
+        value.as_deref(),
+        forwarded_for,
+        conf.real_ip_recursive,
+    ) {
+        r.vars.realip_peer = Some((peer, r.vars.remote_text));
+        r.vars.remote = client;
+        r.vars.remote_text = super::vars::IpText::new(&client);
+    }
+}
+
 /// The auto redirect's target: the URI with a slash, and the arguments.
 fn with_slash(r: &Req) -> String {
     let mut to = format!("{}/", r.vars.uri);
@@ -477,6 +505,7 @@ async fn process(
     let mut conf = server.conf.clone();
     let mut error_status: Option<u16> = None;
     let mut named: Option<String> = None;
+    real_ip(&server.conf, r);
     let mut outcome = run_steps(rt, &server.steps, r, &server.conf).err().map(|b| *b);
     for _ in 0..12 {
         if outcome.is_none() {

@@ -20,6 +20,7 @@ pub mod http1;
 pub mod limit;
 pub mod log;
 pub mod rawtext;
+pub mod realip;
 pub mod request;
 pub mod routes;
 pub mod send_timeout;

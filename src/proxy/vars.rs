@@ -386,6 +386,8 @@ pub struct RequestVars {
     pub remote: SocketAddr,
     /// `remote` as `$remote_addr` prints it.
     pub remote_text: IpText,
+    /// The peer's own address where the realip module replaced `remote`.
+    pub realip_peer: Option<(SocketAddr, IpText)>,
     pub local: SocketAddr,
     pub server_name: std::sync::Arc<str>,
     pub scheme: &'static str,
@@ -794,7 +796,10 @@ impl Vars for RequestVars {
             }
             Kind::ServerProtocol => lend(self.protocol),
             Kind::Other | Kind::NotFound => false,
-            Kind::RemoteAddr | Kind::RealipRemoteAddr => lend(self.remote_text.as_str()),
+            Kind::RemoteAddr => lend(self.remote_text.as_str()),
+            Kind::RealipRemoteAddr => {
+                lend(self.realip_peer.as_ref().map_or(&self.remote_text, |p| &p.1).as_str())
+            }
             Kind::ProxyAddXForwardedFor => self.with_forwarded_for(&mut lend),
             Kind::BodyBytesSent => lend(itoa::Buffer::new().format(self.body_bytes_sent)),
             Kind::BytesSent => lend(itoa::Buffer::new().format(self.bytes_sent)),
@@ -835,8 +840,14 @@ impl Vars for RequestVars {
         }
         Some(match &v.kind {
             Kind::Host => self.host(),
-            Kind::RemoteAddr | Kind::RealipRemoteAddr => self.remote_text.as_str().to_string(),
-            Kind::RemotePort | Kind::RealipRemotePort => self.remote.port().to_string(),
+            Kind::RemoteAddr => self.remote_text.as_str().to_string(),
+            Kind::RemotePort => self.remote.port().to_string(),
+            Kind::RealipRemoteAddr => {
+                self.realip_peer.as_ref().map_or(&self.remote_text, |p| &p.1).as_str().to_string()
+            }
+            Kind::RealipRemotePort => {
+                self.realip_peer.as_ref().map_or(self.remote, |p| p.0).port().to_string()
+            }
             Kind::Other | Kind::NotFound => return None,
             // From any Basic credentials sent, checked or not, as nginx takes it.
             Kind::RemoteUser => {
@@ -1056,6 +1067,7 @@ mod tests {
             document_root: Default::default(),
             request_filename: Default::default(),
             mapped_filename: None,
+            realip_peer: None,
             sent_headers: HeaderMap::new(),
             maps: Default::default(),
             connection: 3,

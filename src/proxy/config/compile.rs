@@ -17,6 +17,24 @@ pub(super) struct Compiler {
     upstream_names: HashSet<String>,
 }
 
+/// An array directive met for the first time at a level replaces what was
+/// inherited (nginx's merge of arrays).
+fn clear(cleared: &mut HashSet<&'static str>, name: &'static str, conf: &mut LocConf) {
+    if cleared.insert(name) {
+        match name {
+            "error_page" => conf.error_pages.clear(),
+            "add_header" => conf.add_headers.clear(),
+            "proxy_set_header" => conf.proxy_set_headers.clear(),
+            "proxy_hide_header" => conf.proxy_hide_headers.clear(),
+            "proxy_pass_header" => conf.proxy_pass_headers.clear(),
+            "access_log" => conf.access_log = AccessLog::Files(Default::default()),
+            "limit_req" => conf.limit_req = Arc::default(),
+            "set_real_ip_from" => conf.real_ip_from = Arc::default(),
+            _ => {}
+        }
+    }
+}
+
 impl Compiler {
     fn template(&self, d: &Directive, s: &str) -> Result<Template, ConfError> {
         let t = Template::parse_checked(s).map_err(|e| err(d, e))?;
@@ -37,21 +55,7 @@ impl Compiler {
     /// Applies the settings directives of one level. Array directives met at
     /// this level replace what was inherited.
     fn apply(&self, conf: &mut LocConf, directives: &[Directive]) -> Result<(), ConfError> {
-        let mut cleared: HashSet<&str> = HashSet::new();
-        let mut clear = |name: &'static str, conf: &mut LocConf| {
-            if cleared.insert(name) {
-                match name {
-                    "error_page" => conf.error_pages.clear(),
-                    "add_header" => conf.add_headers.clear(),
-                    "proxy_set_header" => conf.proxy_set_headers.clear(),
-                    "proxy_hide_header" => conf.proxy_hide_headers.clear(),
-                    "proxy_pass_header" => conf.proxy_pass_headers.clear(),
-                    "access_log" => conf.access_log = AccessLog::Files(Default::default()),
-                    "limit_req" => conf.limit_req = Arc::default(),
-                    _ => {}
-                }
-            }
-        };
+        let mut cleared: HashSet<&'static str> = HashSet::new();
         for d in directives {
             match d.name.as_str() {
                 "root" => {
@@ -69,11 +73,11 @@ impl Compiler {
                         d.args.iter().map(|a| self.template(d, a)).collect::<Result<_, _>>()?;
                 }
                 "error_page" => {
-                    clear("error_page", conf);
+                    clear(&mut cleared, "error_page", conf);
                     conf.error_pages.push(self.error_page(d)?);
                 }
                 "add_header" => {
-                    clear("add_header", conf);
+                    clear(&mut cleared, "add_header", conf);
                     nargs(d, 2..=3)?;
                     let always = d.args.get(2).map(String::as_str) == Some("always");
                     conf.add_headers.push(AddHeader {
@@ -87,7 +91,7 @@ impl Compiler {
                 "types" => conf.types = Arc::new(types(d)),
                 "access_log" => {
                     nargs(d, 1..=8)?;
-                    clear("access_log", conf);
+                    clear(&mut cleared, "access_log", conf);
                     conf.access_log =
                         access_log(std::mem::replace(&mut conf.access_log, AccessLog::Off), d);
                 }
@@ -112,7 +116,7 @@ impl Compiler {
                     ));
                 }
                 "proxy_set_header" => {
-                    clear("proxy_set_header", conf);
+                    clear(&mut cleared, "proxy_set_header", conf);
                     nargs(d, 2..=2)?;
                     conf.proxy_set_headers.push((d.args[0].clone(), self.template(d, &d.args[1])?));
                 }
@@ -127,7 +131,7 @@ impl Compiler {
                 "proxy_send_timeout" => conf.proxy_send_timeout = time(d)?,
                 "proxy_intercept_errors" => conf.proxy_intercept_errors = flag(d)?,
                 "proxy_hide_header" => {
-                    clear("proxy_hide_header", conf);
+                    clear(&mut cleared, "proxy_hide_header", conf);
                     nargs(d, 1..=1)?;
                     conf.proxy_hide_headers.push(d.args[0].to_ascii_lowercase());
                 }
@@ -136,28 +140,29 @@ impl Compiler {
                 | "charset_map" => charset(conf, d)?,
                 "chunked_transfer_encoding" => conf.chunked_transfer_encoding = flag(d)?,
                 "limit_req" => {
-                    clear("limit_req", conf);
+                    clear(&mut cleared, "limit_req", conf);
                     Arc::make_mut(&mut conf.limit_req).push(limit_req(d)?);
                 }
-                "auth_basic"
-                | "auth_basic_user_file"
-                | "limit_req_status"
-                | "limit_req_dry_run"
-                | "proxy_cache" => self.access(conf, d)?,
                 "proxy_pass_header" => {
-                    clear("proxy_pass_header", conf);
+                    clear(&mut cleared, "proxy_pass_header", conf);
                     nargs(d, 1..=1)?;
                     conf.proxy_pass_headers.push(d.args[0].to_ascii_lowercase());
                 }
-                _ => {}
+                _ => self.access(conf, d, &mut cleared)?,
             }
         }
         Ok(())
     }
 
     /// The settings of the access phases: `auth_basic`, `auth_basic_user_file`,
-    /// `limit_req_status`, `limit_req_dry_run`; and `proxy_cache`, which must be off.
-    fn access(&self, conf: &mut LocConf, d: &Directive) -> Result<(), ConfError> {
+    /// `limit_req_status`, `limit_req_dry_run`, the realip module's; and
+    /// `proxy_cache`, which must be off.
+    fn access(
+        &self,
+        conf: &mut LocConf,
+        d: &Directive,
+        cleared: &mut HashSet<&'static str>,
+    ) -> Result<(), ConfError> {
         match d.name.as_str() {
             "auth_basic" => {
                 let realm = one(d)?;
@@ -168,9 +173,23 @@ impl Compiler {
             }
             "limit_req_status" => conf.limit_req_status = status_code(d, 400..=599)?,
             "limit_req_dry_run" => conf.limit_req_dry_run = flag(d)?,
+            "set_real_ip_from" => {
+                clear(cleared, "set_real_ip_from", conf);
+                let from = one(d)?;
+                // A unix socket peer never reaches the built-in proxy, which listens on TCP.
+                if !from.starts_with("unix:") {
+                    let cidr = crate::proxy::realip::Cidr::parse(from)
+                        .ok_or_else(|| err(d, format!("invalid parameter \"{from}\"")))?;
+                    Arc::make_mut(&mut conf.real_ip_from).push(cidr);
+                }
+            }
+            "real_ip_header" => conf.real_ip_header = one(d)?.into(),
+            "real_ip_recursive" => conf.real_ip_recursive = flag(d)?,
             // No cache here: with none switched on, what caching would do is nothing.
-            _ if d.args == ["off"] => {}
-            _ => return Err(unsupported(d, "the built-in proxy keeps no proxy cache")),
+            "proxy_cache" if d.args == ["off"] => {}
+            "proxy_cache" => return Err(unsupported(d, "the built-in proxy keeps no proxy cache")),
+            // Anything else is not a setting; the caller checks it is known.
+            _ => {}
         }
         Ok(())
     }
@@ -532,6 +551,9 @@ impl Compiler {
             "limit_req_status",
             "limit_req_dry_run",
             "limit_req_log_level",
+            "set_real_ip_from",
+            "real_ip_header",
+            "real_ip_recursive",
             "proxy_cache",
             // Without a proxy_cache on, these settings of one have nothing to act on.
             "proxy_cache_path",

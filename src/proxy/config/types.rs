@@ -374,6 +374,10 @@ pub struct LocConf {
     pub limit_req: Arc<Vec<crate::proxy::limit::Limit>>,
     pub limit_req_status: u16,
     pub limit_req_dry_run: bool,
+    /// The realip module: trusted peers, the header naming the client, recursion.
+    pub real_ip_from: Arc<Vec<crate::proxy::realip::Cidr>>,
+    pub real_ip_header: Arc<str>,
+    pub real_ip_recursive: bool,
 }
 
 /// nginx's default `charset_types`.
@@ -435,6 +439,9 @@ impl Default for LocConf {
             limit_req: Arc::default(),
             limit_req_status: 503,
             limit_req_dry_run: false,
+            real_ip_from: Arc::default(),
+            real_ip_header: "X-Real-IP".into(),
+            real_ip_recursive: false,
         }
     }
 }
