@@ -1445,3 +1445,40 @@ fn if_answers_a_cors_preflight_as_nginx_does() {
         assert_eq!(a.header(h), b.header(h), "{h}");
     }
 }
+
+#[test]
+fn ip_hash_sends_each_client_to_the_server_nginx_sends_it_to() {
+    let nginx = common::ensure_nginx();
+    let dir = tempfile::tempdir().unwrap();
+    let ups: Vec<(Kill, u16)> = (0..3).map(|_| upstream(dir.path())).collect();
+    let mut chosen = Vec::new();
+    for who in ["rc", "nginx"] {
+        let port = free_port();
+        let conf = format!(
+            "events {{ }}\nhttp {{\n  access_log off;\n  upstream hashed {{ ip_hash; server 127.0.0.1:{}; server 127.0.0.1:{} weight=2; server 127.0.0.1:{}; }}\n  server {{\n    listen 127.0.0.1:{port};\n    set_real_ip_from 127.0.0.1;\n    location / {{ proxy_pass http://hashed; add_header X-Up $upstream_addr; }}\n  }}\n}}\n",
+            ups[0].1, ups[1].1, ups[2].1
+        );
+        let path = dir.path().join(format!("{who}-hash.conf"));
+        std::fs::write(&path, conf).unwrap();
+        let _server = start_side(who, &nginx, &path, dir.path(), port);
+        // Clients told apart by X-Real-IP, trusted from loopback: /24s and IPv6 alike.
+        let picks: Vec<String> = (0..48)
+            .map(|i| {
+                let client = if i % 4 == 3 {
+                    format!("2001:db8::{i:x}")
+                } else {
+                    format!("10.{}.{}.{}", i % 7, i * 13 % 251, i)
+                };
+                let a = get(port, "/x", &format!("X-Real-IP: {client}\r\n"));
+                format!("{client} -> {}", a.header("x-up").unwrap_or("none"))
+            })
+            .collect();
+        chosen.push(picks);
+    }
+    assert_eq!(chosen[0], chosen[1], "rcompose proxy, then nginx");
+    assert!(
+        chosen[1].iter().any(|l| l.ends_with(&ups[0].1.to_string())),
+        "a spread: {:?}",
+        chosen[1]
+    );
+}

@@ -317,6 +317,8 @@ struct Peers<'a> {
     alternates: std::collections::VecDeque<SocketAddr>,
     spread: bool,
     idx: usize,
+    /// `ip_hash`'s hash and tries so far.
+    hash: (u32, u32),
 }
 
 impl<'a> Peers<'a> {
@@ -330,6 +332,7 @@ impl<'a> Peers<'a> {
             alternates: Default::default(),
             spread: false,
             idx: 0,
+            hash: (89, 0),
         }
     }
 
@@ -353,7 +356,11 @@ impl<'a> Peers<'a> {
             let next = self.alternates.pop_front();
             if next.is_none() {
                 self.idx = match self.group {
-                    Some(g) => match g.pick(&self.tried) {
+                    Some(g) => match if g.def.ip_hash {
+                        g.pick_hashed(&self.tried, r.vars.remote.ip(), &mut self.hash)
+                    } else {
+                        g.pick(&self.tried)
+                    } {
                         Some(i) => i,
                         None => {
                             if self.tried.is_empty() {

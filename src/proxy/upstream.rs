@@ -128,6 +128,57 @@ impl Group {
         None
     }
 
+    /// `ip_hash`, as ngx_http_upstream_get_ip_hash_peer: the client's /24
+    /// (IPv4) or address (IPv6) hashed onto the servers by weight; a server
+    /// that is down or already tried hashes again, and after 20 tries round
+    /// robin decides. `hash` carries on between the tries of one request.
+    pub(crate) fn pick_hashed(
+        &self,
+        exclude: &[usize],
+        client: std::net::IpAddr,
+        hash: &mut (u32, u32),
+    ) -> Option<usize> {
+        let servers = &self.def.servers;
+        if servers.len() == 1 || hash.1 > 20 {
+            return self.pick(exclude);
+        }
+        let bytes: Vec<u8> = match client {
+            std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.octets()[..3].to_vec(),
+                None => v6.octets().to_vec(),
+            },
+            std::net::IpAddr::V4(v4) => v4.octets()[..3].to_vec(),
+        };
+        let total: u32 = servers.iter().map(|s| s.weight).sum();
+        let now = Instant::now();
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut h, mut tries) = *hash;
+        loop {
+            for b in &bytes {
+                h = (h * 113 + u32::from(*b)) % 6271;
+            }
+            let mut w = h % total.max(1);
+            let mut p = 0;
+            while w >= servers[p].weight {
+                w -= servers[p].weight;
+                p += 1;
+            }
+            let usable = !exclude.contains(&p)
+                && !servers[p].down
+                && st[p].down_until.is_none_or(|t| t <= now);
+            if usable {
+                *hash = (h, tries);
+                return Some(p);
+            }
+            tries += 1;
+            if tries > 20 {
+                drop(st);
+                *hash = (h, tries);
+                return self.pick(exclude);
+            }
+        }
+    }
+
     pub(crate) fn failed(&self, i: usize) {
         // As nginx: with a single server, max_fails and fail_timeout are ignored.
         if self.def.servers.len() == 1 {
@@ -267,7 +318,12 @@ mod tests {
             .collect::<Vec<_>>();
         let n = servers.len();
         Group {
-            def: Arc::new(UpstreamDef { name: "u".into(), servers, keepalive: Default::default() }),
+            def: Arc::new(UpstreamDef {
+                name: "u".into(),
+                servers,
+                keepalive: Default::default(),
+                ip_hash: false,
+            }),
             state: Mutex::new(vec![PeerState::default(); n]),
         }
     }

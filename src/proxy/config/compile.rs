@@ -593,7 +593,8 @@ pub(super) enum Context {
 pub(super) fn upstream(d: &Directive) -> Result<UpstreamDef, ConfError> {
     nargs(d, 1..=1)?;
     let keepalive = Keepalive { pool: Some(pool_of(&d.args[0])), ..Keepalive::default() };
-    let mut def = UpstreamDef { name: d.args[0].clone(), servers: Vec::new(), keepalive };
+    let mut def =
+        UpstreamDef { name: d.args[0].clone(), servers: Vec::new(), keepalive, ip_hash: false };
     for s in d.block.as_deref().unwrap_or_default() {
         match s.name.as_str() {
             "server" => {
@@ -653,8 +654,15 @@ pub(super) fn upstream(d: &Directive) -> Result<UpstreamDef, ConfError> {
                 nargs(s, 1..=1)?;
                 def.keepalive.requests = s.args[0].parse().map_err(|_| err(s, "invalid value"))?;
             }
+            "ip_hash" => {
+                nargs(s, 0..=0)?;
+                def.ip_hash = true;
+            }
             _ => return Err(cannot_honour(s, "in an upstream")),
         }
+    }
+    if def.ip_hash && def.servers.iter().any(|s| s.backup) {
+        return Err(err(d, "balancing method does not support parameter \"backup\""));
     }
     if def.servers.is_empty() {
         return Err(err(d, format!("no servers are inside upstream \"{}\"", def.name)));

@@ -62,6 +62,8 @@ pub struct UpstreamDef {
     pub name: String,
     pub servers: Vec<UpstreamServer>,
     pub keepalive: Keepalive,
+    /// `ip_hash`: a client's requests go to one server (by its /24, or whole IPv6 address).
+    pub ip_hash: bool,
 }
 
 /// How connections to an upstream are kept between requests, per worker.
