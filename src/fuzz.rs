@@ -179,9 +179,14 @@ pub fn nginx_conf(data: &[u8]) {
 /// when nothing was percent-decoded.
 pub fn uri(data: &[u8]) {
     let Some(raw) = text(data) else { return };
+    // Compared as the bytes they stand for: a byte the text carries and the
+    // same byte as part of a character (a rewrite can join them) are one URI.
+    let bytes = |r: Result<String, routes::BadUri>| {
+        r.map(|s| crate::proxy::rawtext::to_bytes(&s).into_owned())
+    };
     assert_eq!(
-        routes::normalize(raw).map(|n| n.into_owned()),
-        routes::normalize_decoding(raw),
+        bytes(routes::normalize(raw).map(|n| n.into_owned())),
+        bytes(routes::normalize_decoding(raw)),
         "the shortcut disagrees on {raw:?}"
     );
     let Ok(out) = routes::normalize(raw) else { return };
