@@ -183,6 +183,11 @@ pub enum Command {
         after_help = "Examples:\n  rcompose ls\n  rcompose ls -a --format json\n  rcompose ls --filter name=shop -q"
     )]
     Ls(LsArgs),
+    /// List images used by the created containers
+    #[command(
+        after_help = "Examples:\n  rcompose images\n  rcompose images --format json\n  rcompose images -q"
+    )]
+    Images(ImagesArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  rcompose completions bash > /etc/bash_completion.d/rcompose\n  rcompose completions zsh > ~/.zfunc/_rcompose"
@@ -563,6 +568,17 @@ pub struct LsArgs {
     /// Only display project names
     #[arg(short = 'q', long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Format the output: table or json
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Only display image ids
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    pub services: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -353,3 +353,26 @@ fn create_scale_wait_and_ls_do_what_docker_compose_does() {
         serde_json::from_str(&p.ok(&["version", "--format", "json"])).unwrap();
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
 }
+
+#[test]
+fn images_lists_what_docker_compose_lists() {
+    common::ensure_busybox();
+    let p = TestProject::new("images", &small_stack());
+    p.ok(&["up", "-d"]);
+    let sorted = |s: &str| {
+        let mut l: Vec<String> = s.lines().map(String::from).collect();
+        l.sort();
+        l
+    };
+    assert_eq!(sorted(&p.ok(&["images"])), sorted(&p.compose(&["images"]).1));
+    assert_eq!(p.ok(&["images", "-q"]), p.compose(&["images", "-q"]).1);
+    let set = |s: &str| {
+        let mut v: Vec<serde_json::Value> = serde_json::from_str(s).unwrap();
+        v.sort_by_key(|x| x["ContainerName"].to_string());
+        v
+    };
+    assert_eq!(
+        set(&p.ok(&["images", "--format", "json"])),
+        set(&p.compose(&["images", "--format", "json"]).1)
+    );
+}

@@ -61,6 +61,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Scale(args) => scale::run(&cli.global, &args, &style),
         Command::Wait(args) => wait::run(&cli.global, &args, &style),
         Command::Ls(args) => ls::run(&args),
+        Command::Images(args) => images::list(&cli.global, &args, &style),
         Command::Exec(args) => exec::run(&cli.global, &args, &style),
         Command::Completions(args) => completions::run(&args),
         Command::Version(args) => version::run(&args),
