@@ -188,6 +188,11 @@ pub enum Command {
         after_help = "Examples:\n  rcompose images\n  rcompose images --format json\n  rcompose images -q"
     )]
     Images(ImagesArgs),
+    /// Attach local standard input, output, and error streams to a service's running container
+    #[command(
+        after_help = "Examples:\n  rcompose attach web\n  rcompose attach --no-stdin --index 2 worker"
+    )]
+    Attach(AttachArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  rcompose completions bash > /etc/bash_completion.d/rcompose\n  rcompose completions zsh > ~/.zfunc/_rcompose"
@@ -579,6 +584,17 @@ pub struct ImagesArgs {
     #[arg(short = 'q', long)]
     pub quiet: bool,
     pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Index of the container if the service has several replicas
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    /// Do not attach standard input
+    #[arg(long)]
+    pub no_stdin: bool,
+    pub service: String,
 }
 
 #[derive(Debug, Args)]

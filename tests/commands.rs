@@ -376,3 +376,18 @@ fn images_lists_what_docker_compose_lists() {
         set(&p.compose(&["images", "--format", "json"]).1)
     );
 }
+
+#[test]
+fn attach_shows_what_comes_next_and_ends_with_the_container() {
+    common::ensure_busybox();
+    let stack = format!(
+        "services:\n  talk:\n    image: {BUSYBOX}\n    command: sh -c 'sleep 2; echo attached-out; echo attached-err >&2; exit 4'\n"
+    );
+    let p = TestProject::new("attach", &stack);
+    p.ok(&["up", "-d"]);
+    let (rc, out, err) = p.run(&["attach", "--no-stdin", "talk"]);
+    assert_eq!(rc, 4, "{err}");
+    assert_eq!(out, "attached-out\n");
+    assert!(err.contains("attached-err"), "{err}");
+    assert_eq!(p.run(&["attach", "talk"]).0, 1, "not running: an error");
+}

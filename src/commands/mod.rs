@@ -1,5 +1,6 @@
 //! One module per subcommand, each orchestrating the parts it needs.
 
+pub mod attach;
 pub mod completions;
 pub mod config;
 pub mod create;
@@ -62,6 +63,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Wait(args) => wait::run(&cli.global, &args, &style),
         Command::Ls(args) => ls::run(&args),
         Command::Images(args) => images::list(&cli.global, &args, &style),
+        Command::Attach(args) => attach::run(&cli.global, &args, &style),
         Command::Exec(args) => exec::run(&cli.global, &args, &style),
         Command::Completions(args) => completions::run(&args),
         Command::Version(args) => version::run(&args),
