@@ -29,6 +29,11 @@ class H(http.server.BaseHTTPRequestHandler):
             self.send_response(200); self.send_header("X-Accel-Redirect", to); self.send_header("Content-Type", "text/x-carried")
             self.send_header("Set-Cookie", "s=1"); self.send_header("Content-Disposition", "attachment"); self.send_header("X-Other", "dropped")
             self.send_header("Content-Length", "7"); self.end_headers(); self.wfile.write(b"ignored"); return
+        elif self.path.startswith("/cookies"):
+            self.send_response(200); self.send_header("Content-Length", "0")
+            self.send_header("Set-Cookie", "a=1; Path=/app/x; Domain=.Backend.Internal; HttpOnly")
+            self.send_header("Set-Cookie", "b=2; path=/other"); self.send_header("Set-Cookie", "c=3")
+            self.end_headers(); return
         elif self.path.startswith("/redirect"):
             self.send_response(302); self.send_header("Location", "http://backend/v2/elsewhere"); self.send_header("Content-Length", "0"); self.end_headers(); return
         else:
@@ -110,6 +115,11 @@ http {{
         location /raw/ {{ proxy_pass http://backend; }}
         location /redirect/ {{ proxy_pass http://backend; }}
         location /cs/ {{ charset utf-8; alias {root}/files/; }}
+        location /ck/ {{
+            proxy_pass http://backend/;
+            proxy_cookie_path /app/ /ck/;
+            proxy_cookie_domain backend.internal $host;
+        }}
         location /realip/ {{
             set_real_ip_from 127.0.0.0/8;
             real_ip_header X-Forwarded-For;
@@ -413,6 +423,7 @@ fn answers_like_nginx_on_the_same_configuration() {
         ("/files/big.bin", "Accept-Encoding: gzip\r\n"),
         ("/index.html", "Accept-Encoding: gzip\r\n"),
         ("/cs/sub/index.html", ""),
+        ("/ck/cookies", ""),
         ("/realip/x", "X-Forwarded-For: 1.2.3.4, 127.0.0.9\r\n"),
         ("/realip/x", "X-Forwarded-For: nonsense\r\n"),
         ("/realip-off/x", "X-Real-IP: 1.2.3.4\r\n"),
@@ -527,6 +538,16 @@ fn answers_like_nginx_on_the_same_configuration() {
                 a.header("content-type"),
                 b.header("content-type")
             ));
+        }
+        let cookies = |x: &Answer| -> Vec<String> {
+            x.headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+                .map(|(_, v)| v.clone())
+                .collect()
+        };
+        if cookies(&a) != cookies(&b) {
+            why.push(format!("set-cookie {:?} vs {:?}", cookies(&a), cookies(&b)));
         }
         if a.header("www-authenticate") != b.header("www-authenticate") {
             why.push(format!(

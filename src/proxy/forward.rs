@@ -550,10 +550,62 @@ fn respond(
         }
         client::AnswerBody::Stream(body) => {
             rewrite_location(rt, conf, p, r, out.headers_mut());
+            if !conf.proxy_cookie_path.is_empty() || !conf.proxy_cookie_domain.is_empty() {
+                rewrite_cookies(rt, conf, r, out.headers_mut());
+            }
             *out.body_mut() = BodyExt::boxed(body);
         }
     }
     Outcome::Done(out)
+}
+
+/// proxy_cookie_path and proxy_cookie_domain on each Set-Cookie: the first
+/// rule whose path is a prefix of the cookie's `path=` (whose domain is its
+/// `domain=`, without case or a leading dot) writes it anew.
+fn rewrite_cookies(rt: &Runtime, conf: &super::config::LocConf, r: &Req, h: &mut HeaderMap) {
+    let ctx = Ctx { rv: &r.vars, maps: &rt.config.http.maps };
+    let cookies: Vec<HeaderValue> = h.get_all(header::SET_COOKIE).iter().cloned().collect();
+    if cookies.is_empty() {
+        return;
+    }
+    h.remove(header::SET_COOKIE);
+    for c in cookies {
+        let Ok(text) = c.to_str() else {
+            h.append(header::SET_COOKIE, c);
+            continue;
+        };
+        let parts: Vec<String> = text
+            .split(';')
+            .map(|part| {
+                let (name, value) = part.split_once('=').unwrap_or((part, ""));
+                let attr = name.trim();
+                if attr.eq_ignore_ascii_case("path") {
+                    for (from, to) in conf.proxy_cookie_path.iter() {
+                        if let Some(rest) = value.strip_prefix(from.as_str()) {
+                            return format!("{name}={}{rest}", to.eval(&ctx));
+                        }
+                    }
+                } else if attr.eq_ignore_ascii_case("domain") {
+                    let bare = |d: &str| d.trim_start_matches('.').to_ascii_lowercase();
+                    for (from, to) in conf.proxy_cookie_domain.iter() {
+                        if bare(value) == bare(from) {
+                            // The cookie's own leading dot stays, as nginx keeps it.
+                            let dot = if value.starts_with('.') { "." } else { "" };
+                            return format!(
+                                "{name}={dot}{}",
+                                to.eval(&ctx).trim_start_matches('.')
+                            );
+                        }
+                    }
+                }
+                part.to_string()
+            })
+            .collect();
+        match HeaderValue::from_str(&parts.join(";")) {
+            Ok(v) => h.append(header::SET_COOKIE, v),
+            Err(_) => h.append(header::SET_COOKIE, c),
+        };
+    }
 }
 
 /// proxy_redirect: `default` maps the proxied URL back to the location (the

@@ -30,6 +30,8 @@ fn clear(cleared: &mut HashSet<&'static str>, name: &'static str, conf: &mut Loc
             "access_log" => conf.access_log = AccessLog::Files(Default::default()),
             "limit_req" => conf.limit_req = Arc::default(),
             "set_real_ip_from" => conf.real_ip_from = Arc::default(),
+            "proxy_cookie_path" => conf.proxy_cookie_path = Arc::default(),
+            "proxy_cookie_domain" => conf.proxy_cookie_domain = Arc::default(),
             _ => {}
         }
     }
@@ -181,6 +183,31 @@ impl Compiler {
                     let cidr = crate::proxy::realip::Cidr::parse(from)
                         .ok_or_else(|| err(d, format!("invalid parameter \"{from}\"")))?;
                     Arc::make_mut(&mut conf.real_ip_from).push(cidr);
+                }
+            }
+            "proxy_cookie_path" | "proxy_cookie_domain" => {
+                let name = if d.name == "proxy_cookie_path" {
+                    "proxy_cookie_path"
+                } else {
+                    "proxy_cookie_domain"
+                };
+                clear(cleared, name, conf);
+                nargs(d, 1..=2)?;
+                if d.args[0].starts_with('~') {
+                    return Err(unsupported(
+                        d,
+                        format!("\"{}\" with a regular expression is nginx's to do", d.name),
+                    ));
+                }
+                let rules = if name == "proxy_cookie_path" {
+                    &mut conf.proxy_cookie_path
+                } else {
+                    &mut conf.proxy_cookie_domain
+                };
+                match d.args.as_slice() {
+                    [off] if off == "off" => *rules = Arc::default(),
+                    [from, to] => Arc::make_mut(rules).push((from.clone(), self.template(d, to)?)),
+                    _ => return Err(err(d, "invalid number of arguments")),
                 }
             }
             "real_ip_header" => conf.real_ip_header = one(d)?.into(),
@@ -552,6 +579,8 @@ impl Compiler {
             "limit_req_dry_run",
             "limit_req_log_level",
             "set_real_ip_from",
+            "proxy_cookie_path",
+            "proxy_cookie_domain",
             "real_ip_header",
             "real_ip_recursive",
             "proxy_cache",

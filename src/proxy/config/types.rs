@@ -380,6 +380,9 @@ pub struct LocConf {
     pub real_ip_from: Arc<Vec<crate::proxy::realip::Cidr>>,
     pub real_ip_header: Arc<str>,
     pub real_ip_recursive: bool,
+    /// `proxy_cookie_path` and `proxy_cookie_domain` rules: what to find, what to write.
+    pub proxy_cookie_path: Arc<Vec<(String, Template)>>,
+    pub proxy_cookie_domain: Arc<Vec<(String, Template)>>,
 }
 
 /// nginx's default `charset_types`.
@@ -444,6 +447,8 @@ impl Default for LocConf {
             real_ip_from: Arc::default(),
             real_ip_header: "X-Real-IP".into(),
             real_ip_recursive: false,
+            proxy_cookie_path: Arc::default(),
+            proxy_cookie_domain: Arc::default(),
         }
     }
 }
