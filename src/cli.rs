@@ -193,6 +193,9 @@ pub enum Command {
         after_help = "Examples:\n  rcompose attach web\n  rcompose attach --no-stdin --index 2 worker"
     )]
     Attach(AttachArgs),
+    /// Receive real time events from containers
+    #[command(after_help = "Examples:\n  rcompose events\n  rcompose events --json web")]
+    Events(EventsArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  rcompose completions bash > /etc/bash_completion.d/rcompose\n  rcompose completions zsh > ~/.zfunc/_rcompose"
@@ -595,6 +598,20 @@ pub struct AttachArgs {
     #[arg(long)]
     pub no_stdin: bool,
     pub service: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Output events as a stream of json objects
+    #[arg(long)]
+    pub json: bool,
+    /// Show all events created since timestamp
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Stream events until this timestamp
+    #[arg(long)]
+    pub until: Option<String>,
+    pub services: Vec<String>,
 }
 
 #[derive(Debug, Args)]

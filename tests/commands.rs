@@ -391,3 +391,36 @@ fn attach_shows_what_comes_next_and_ends_with_the_container() {
     assert!(err.contains("attached-err"), "{err}");
     assert_eq!(p.run(&["attach", "talk"]).0, 1, "not running: an error");
 }
+
+#[test]
+fn events_reads_the_projects_container_events_as_docker_compose_does() {
+    common::ensure_busybox();
+    let p = TestProject::new("events", &small_stack());
+    let now =
+        || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let since = (now() - 1).to_string();
+    p.ok(&["up", "-d", "worker"]);
+    p.ok(&["stop", "-t", "0", "worker"]);
+    let until = (now() + 1).to_string();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let args = ["events", "--json", "--since", &since, "--until", &until];
+    let parse = |out: &str| {
+        let mut v: Vec<serde_json::Value> = out
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        v.sort_by_key(|x| format!("{}{}", x["time"], x["action"]));
+        v
+    };
+    let (mine, theirs) = (parse(&p.ok(&args)), parse(&p.compose(&args).1));
+    assert!(mine.iter().any(|e| e["action"] == "start" && e["service"] == "worker"), "{mine:?}");
+    assert_eq!(mine, theirs);
+    let text = p.ok(&["events", "--since", &since, "--until", &until]);
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.contains(" container create ")
+            && first.ends_with(&format!("name={}-worker-1)", p.name)),
+        "{text}"
+    );
+}

@@ -5,6 +5,7 @@ pub mod completions;
 pub mod config;
 pub mod create;
 pub mod down;
+pub mod events;
 pub mod exec;
 pub mod images;
 pub mod kill;
@@ -64,6 +65,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Ls(args) => ls::run(&args),
         Command::Images(args) => images::list(&cli.global, &args, &style),
         Command::Attach(args) => attach::run(&cli.global, &args, &style),
+        Command::Events(args) => events::run(&cli.global, &args, &style),
         Command::Exec(args) => exec::run(&cli.global, &args, &style),
         Command::Completions(args) => completions::run(&args),
         Command::Version(args) => version::run(&args),
