@@ -196,6 +196,11 @@ pub enum Command {
     /// Receive real time events from containers
     #[command(after_help = "Examples:\n  rcompose events\n  rcompose events --json web")]
     Events(EventsArgs),
+    /// Watch the build context for services and rebuild/refresh containers when files are updated
+    #[command(
+        after_help = "Follows each service's develop.watch rules (sync, sync+restart, sync+exec, restart, rebuild), after `up -d` of those services. Unlike docker compose, services without build: can sync, and initial_sync copies the tree first.\n\nExamples:\n  rcompose watch\n  rcompose watch --no-up web"
+    )]
+    Watch(WatchArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  rcompose completions bash > /etc/bash_completion.d/rcompose\n  rcompose completions zsh > ~/.zfunc/_rcompose"
@@ -611,6 +616,14 @@ pub struct EventsArgs {
     /// Stream events until this timestamp
     #[arg(long)]
     pub until: Option<String>,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Do not build and start the services before watching
+    #[arg(long)]
+    pub no_up: bool,
     pub services: Vec<String>,
 }
 

@@ -424,3 +424,61 @@ fn events_reads_the_projects_container_events_as_docker_compose_does() {
         "{text}"
     );
 }
+
+#[test]
+fn watch_syncs_edits_into_containers_without_a_build_and_leaves_ignored_files() {
+    common::ensure_busybox();
+    let stack = format!(
+        r#"services:
+  app:
+    image: {BUSYBOX}
+    command: sleep 3600
+    init: true
+    develop:
+      watch:
+        - path: ./src
+          action: sync
+          target: /app
+          initial_sync: true
+          ignore: [node_modules/, "*.tmp"]
+"#
+    );
+    let p = TestProject::new("watch", &stack);
+    p.write("src/before.txt", "there before\n");
+    let mut child = p.rc(&["watch"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let container = format!("{}-app-1", p.name);
+    let read = |path: &str| {
+        Command::new("docker")
+            .args(["exec", &container, "cat", path])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    // initial_sync: what was there before watching starts is copied too.
+    let synced =
+        common::eventually(60, || read("/app/before.txt").as_deref() == Some("there before\n"));
+    // A burst of edits, an ignored file, a new folder, then a removal.
+    p.write("src/a.txt", "one\n");
+    p.write("src/a.txt", "two\n");
+    p.write("src/skip.tmp", "no\n");
+    p.write("src/node_modules/x.js", "no\n");
+    p.write("src/deep/b.txt", "deep\n");
+    let edited = common::eventually(20, || {
+        read("/app/a.txt").as_deref() == Some("two\n")
+            && read("/app/deep/b.txt").as_deref() == Some("deep\n")
+    });
+    std::fs::remove_file(p.dir.path().join("src/before.txt")).unwrap();
+    let removed = common::eventually(20, || read("/app/before.txt").is_none());
+    let ignored = read("/app/skip.tmp").is_none() && read("/app/node_modules/x.js").is_none();
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(
+        synced && edited && removed && ignored,
+        "synced {synced} edited {edited} removed {removed} ignored {ignored}\n{err}"
+    );
+    assert!(err.contains("Watch enabled"), "{err}");
+    assert_eq!(status.code(), Some(0));
+}

@@ -23,6 +23,7 @@ pub mod top;
 pub mod up;
 pub mod version;
 pub mod wait;
+pub mod watch;
 
 use crate::cli::{Cli, Command, GlobalOpts};
 use crate::compose::{LoadOptions, Loaded, Project};
@@ -66,6 +67,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Images(args) => images::list(&cli.global, &args, &style),
         Command::Attach(args) => attach::run(&cli.global, &args, &style),
         Command::Events(args) => events::run(&cli.global, &args, &style),
+        Command::Watch(args) => watch::run(&cli.global, &args, &style),
         Command::Exec(args) => exec::run(&cli.global, &args, &style),
         Command::Completions(args) => completions::run(&args),
         Command::Version(args) => version::run(&args),

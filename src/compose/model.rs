@@ -177,7 +177,7 @@ pub struct Service {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub post_start: Vec<Hook>,
     /// `develop` (what `docker compose watch` follows): printed and hashed
-    /// as docker compose does; rcompose does not watch files.
+    /// as docker compose does; `rcompose watch` follows it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub develop: Option<Develop>,
     /// Commands run in the running container before it is stopped (`pre_stop`).

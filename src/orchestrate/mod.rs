@@ -17,3 +17,4 @@ pub mod run;
 pub mod stop;
 pub mod up;
 pub mod wait;
+pub mod watch;

@@ -572,18 +572,13 @@ impl Converter<'_> {
     }
 
     /// `develop.watch`: kept as docker compose keeps it, so `config` and the
-    /// config-hash agree; rcompose itself does not watch.
+    /// config-hash agree; `rcompose watch` follows it.
     pub(super) fn develop(&mut self, n: &Node, path: &str) -> Option<Develop> {
         let entries = self.map(n, path)?;
         self.check_keys(entries, path, &["watch"], &[]);
         let mut out = Develop::default();
         let Some(watch) = n.get("watch") else { return Some(out) };
         let wp = join(path, "watch");
-        self.warn(
-            &n.loc,
-            path,
-            "`develop` is kept for `config` and the config-hash, but rcompose does not watch files (`docker compose watch`)",
-        );
         let keys = ["path", "action", "target", "exec", "include", "ignore", "initial_sync"];
         self.each_map(watch, &wp, "a list of watch rules", &keys, |this, ip, fields, item| {
             let mut rule = WatchRule::default();
