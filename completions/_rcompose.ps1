@@ -46,6 +46,22 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart containers')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Validate and show the normalized project')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would')
+            [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Execute a command in a running container')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a one-off command on a service')
+            [CompletionResult]::new('kill', 'kill', [CompletionResultType]::ParameterValue, 'Force stop service containers')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove stopped service containers')
+            [CompletionResult]::new('pause', 'pause', [CompletionResultType]::ParameterValue, 'Pause services')
+            [CompletionResult]::new('unpause', 'unpause', [CompletionResultType]::ParameterValue, 'Unpause services')
+            [CompletionResult]::new('port', 'port', [CompletionResultType]::ParameterValue, 'Print the public address and port for a port binding')
+            [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'Display the running processes')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create containers without starting them')
+            [CompletionResult]::new('scale', 'scale', [CompletionResultType]::ParameterValue, 'Scale services')
+            [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Block until the containers of services stop; the first one''s exit status')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List running compose projects (made by rcompose or docker compose)')
+            [CompletionResult]::new('images', 'images', [CompletionResultType]::ParameterValue, 'List images used by the created containers')
+            [CompletionResult]::new('attach', 'attach', [CompletionResultType]::ParameterValue, 'Attach local standard input, output, and error streams to a service''s running container')
+            [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Receive real time events from containers')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Watch the build context for services and rebuild/refresh containers when files are updated')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('proxy-daemon', 'proxy-daemon', [CompletionResultType]::ParameterValue, 'Serve one service''s nginx configuration, detached (started by `up -d`)')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Show the rcompose version')
@@ -180,6 +196,162 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'rcompose;exec' {
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Set environment variables (KEY=VALUE, or KEY to pass this shell''s value)')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Set environment variables (KEY=VALUE, or KEY to pass this shell''s value)')
+            [CompletionResult]::new('--index', '--index', [CompletionResultType]::ParameterName, 'Index of the container if the service has several replicas')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Run the command as this user')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Run the command as this user')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Path to the working directory for the command')
+            [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'Path to the working directory for the command')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Detached mode: run the command in the background')
+            [CompletionResult]::new('--detach', '--detach', [CompletionResultType]::ParameterName, 'Detached mode: run the command in the background')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Disable pseudo-TTY allocation')
+            [CompletionResult]::new('--no-TTY', '--no-TTY', [CompletionResultType]::ParameterName, 'Disable pseudo-TTY allocation')
+            [CompletionResult]::new('--privileged', '--privileged', [CompletionResultType]::ParameterName, 'Give extended privileges to the process')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;run' {
+            [CompletionResult]::new('--entrypoint', '--entrypoint', [CompletionResultType]::ParameterName, 'Override the image''s entrypoint')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Set environment variables (KEY=VALUE, or KEY to pass this shell''s value)')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Set environment variables (KEY=VALUE, or KEY to pass this shell''s value)')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Keep standard input open (on by default)')
+            [CompletionResult]::new('--interactive', '--interactive', [CompletionResultType]::ParameterName, 'Keep standard input open (on by default)')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Add or override a label')
+            [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'Add or override a label')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Name the container')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Publish a container''s port to the host')
+            [CompletionResult]::new('--publish', '--publish', [CompletionResultType]::ParameterName, 'Publish a container''s port to the host')
+            [CompletionResult]::new('--pull', '--pull', [CompletionResultType]::ParameterName, 'Pull the image before running')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Run as this user')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Run as this user')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Bind-mount a volume')
+            [CompletionResult]::new('--volume', '--volume', [CompletionResultType]::ParameterName, 'Bind-mount a volume')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Working directory inside the container')
+            [CompletionResult]::new('--workdir', '--workdir', [CompletionResultType]::ParameterName, 'Working directory inside the container')
+            [CompletionResult]::new('--build', '--build', [CompletionResultType]::ParameterName, 'Build the image before starting the container')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Run the container in the background and print its id')
+            [CompletionResult]::new('--detach', '--detach', [CompletionResultType]::ParameterName, 'Run the container in the background and print its id')
+            [CompletionResult]::new('-T', '-T ', [CompletionResultType]::ParameterName, 'Disable pseudo-TTY allocation (default: a TTY when there is a terminal)')
+            [CompletionResult]::new('--no-TTY', '--no-TTY', [CompletionResultType]::ParameterName, 'Disable pseudo-TTY allocation (default: a TTY when there is a terminal)')
+            [CompletionResult]::new('--no-deps', '--no-deps', [CompletionResultType]::ParameterName, 'Don''t start linked services')
+            [CompletionResult]::new('--quiet-pull', '--quiet-pull', [CompletionResultType]::ParameterName, 'Pull without printing progress')
+            [CompletionResult]::new('--rm', '--rm', [CompletionResultType]::ParameterName, 'Remove the container when it exits')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Run with the service''s ports published')
+            [CompletionResult]::new('--service-ports', '--service-ports', [CompletionResultType]::ParameterName, 'Run with the service''s ports published')
+            [CompletionResult]::new('--use-aliases', '--use-aliases', [CompletionResultType]::ParameterName, 'Use the service''s network aliases in the networks it joins')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;kill' {
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'The signal to send')
+            [CompletionResult]::new('--signal', '--signal', [CompletionResultType]::ParameterName, 'The signal to send')
+            [CompletionResult]::new('--remove-orphans', '--remove-orphans', [CompletionResultType]::ParameterName, 'Remove containers for services not defined in the Compose file')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;rm' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Don''t ask to confirm removal')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Don''t ask to confirm removal')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Stop the containers, if required, before removing')
+            [CompletionResult]::new('--stop', '--stop', [CompletionResultType]::ParameterName, 'Stop the containers, if required, before removing')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Remove any anonymous volumes attached to containers')
+            [CompletionResult]::new('--volumes', '--volumes', [CompletionResultType]::ParameterName, 'Remove any anonymous volumes attached to containers')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;pause' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;unpause' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;port' {
+            [CompletionResult]::new('--index', '--index', [CompletionResultType]::ParameterName, 'Index of the container if the service has several replicas')
+            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'tcp or udp')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;top' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;create' {
+            [CompletionResult]::new('--pull', '--pull', [CompletionResultType]::ParameterName, 'Pull images before creating')
+            [CompletionResult]::new('--scale', '--scale', [CompletionResultType]::ParameterName, 'Scale SERVICE to NUM instances')
+            [CompletionResult]::new('--build', '--build', [CompletionResultType]::ParameterName, 'Build images before creating containers')
+            [CompletionResult]::new('--no-build', '--no-build', [CompletionResultType]::ParameterName, 'Don''t build an image, even if it''s missing')
+            [CompletionResult]::new('--force-recreate', '--force-recreate', [CompletionResultType]::ParameterName, 'Recreate containers even if their configuration and image haven''t changed')
+            [CompletionResult]::new('--no-recreate', '--no-recreate', [CompletionResultType]::ParameterName, 'If containers already exist, don''t recreate them')
+            [CompletionResult]::new('--quiet-pull', '--quiet-pull', [CompletionResultType]::ParameterName, 'Pull without printing progress')
+            [CompletionResult]::new('--remove-orphans', '--remove-orphans', [CompletionResultType]::ParameterName, 'Remove containers for services not defined in the Compose file')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;scale' {
+            [CompletionResult]::new('--no-deps', '--no-deps', [CompletionResultType]::ParameterName, 'Don''t start linked services')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;wait' {
+            [CompletionResult]::new('--down-project', '--down-project', [CompletionResultType]::ParameterName, 'Drop the project once the first container stops')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;ls' {
+            [CompletionResult]::new('--filter', '--filter', [CompletionResultType]::ParameterName, 'Filter output based on conditions provided (name=TEXT)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Format the output: table or json')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Show all stopped Compose projects')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Show all stopped Compose projects')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only display project names')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only display project names')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;images' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Format the output: table or json')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only display image ids')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only display image ids')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;attach' {
+            [CompletionResult]::new('--index', '--index', [CompletionResultType]::ParameterName, 'Index of the container if the service has several replicas')
+            [CompletionResult]::new('--no-stdin', '--no-stdin', [CompletionResultType]::ParameterName, 'Do not attach standard input')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;events' {
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Show all events created since timestamp')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Stream events until this timestamp')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Output events as a stream of json objects')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;watch' {
+            [CompletionResult]::new('--no-up', '--no-up', [CompletionResultType]::ParameterName, 'Do not build and start the services before watching')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'rcompose;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -192,6 +364,8 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             break
         }
         'rcompose;version' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Format the output: pretty or json')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Format the output: pretty or json')
             [CompletionResult]::new('--short', '--short', [CompletionResultType]::ParameterName, 'Print only the version number')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')

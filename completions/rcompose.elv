@@ -43,6 +43,22 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand restart 'Restart containers'
             cand config 'Validate and show the normalized project'
             cand proxy 'Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would'
+            cand exec 'Execute a command in a running container'
+            cand run 'Run a one-off command on a service'
+            cand kill 'Force stop service containers'
+            cand rm 'Remove stopped service containers'
+            cand pause 'Pause services'
+            cand unpause 'Unpause services'
+            cand port 'Print the public address and port for a port binding'
+            cand top 'Display the running processes'
+            cand create 'Create containers without starting them'
+            cand scale 'Scale services'
+            cand wait 'Block until the containers of services stop; the first one''s exit status'
+            cand ls 'List running compose projects (made by rcompose or docker compose)'
+            cand images 'List images used by the created containers'
+            cand attach 'Attach local standard input, output, and error streams to a service''s running container'
+            cand events 'Receive real time events from containers'
+            cand watch 'Watch the build context for services and rebuild/refresh containers when files are updated'
             cand completions 'Print a shell completion script'
             cand proxy-daemon 'Serve one service''s nginx configuration, detached (started by `up -d`)'
             cand version 'Show the rcompose version'
@@ -165,6 +181,146 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'rcompose;exec'= {
+            cand -e 'Set environment variables (KEY=VALUE, or KEY to pass this shell''s value)'
+            cand --env 'Set environment variables (KEY=VALUE, or KEY to pass this shell''s value)'
+            cand --index 'Index of the container if the service has several replicas'
+            cand -u 'Run the command as this user'
+            cand --user 'Run the command as this user'
+            cand -w 'Path to the working directory for the command'
+            cand --workdir 'Path to the working directory for the command'
+            cand -d 'Detached mode: run the command in the background'
+            cand --detach 'Detached mode: run the command in the background'
+            cand -T 'Disable pseudo-TTY allocation'
+            cand --no-TTY 'Disable pseudo-TTY allocation'
+            cand --privileged 'Give extended privileges to the process'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;run'= {
+            cand --entrypoint 'Override the image''s entrypoint'
+            cand -e 'Set environment variables (KEY=VALUE, or KEY to pass this shell''s value)'
+            cand --env 'Set environment variables (KEY=VALUE, or KEY to pass this shell''s value)'
+            cand -i 'Keep standard input open (on by default)'
+            cand --interactive 'Keep standard input open (on by default)'
+            cand -l 'Add or override a label'
+            cand --label 'Add or override a label'
+            cand --name 'Name the container'
+            cand -p 'Publish a container''s port to the host'
+            cand --publish 'Publish a container''s port to the host'
+            cand --pull 'Pull the image before running'
+            cand -u 'Run as this user'
+            cand --user 'Run as this user'
+            cand -v 'Bind-mount a volume'
+            cand --volume 'Bind-mount a volume'
+            cand -w 'Working directory inside the container'
+            cand --workdir 'Working directory inside the container'
+            cand --build 'Build the image before starting the container'
+            cand -d 'Run the container in the background and print its id'
+            cand --detach 'Run the container in the background and print its id'
+            cand -T 'Disable pseudo-TTY allocation (default: a TTY when there is a terminal)'
+            cand --no-TTY 'Disable pseudo-TTY allocation (default: a TTY when there is a terminal)'
+            cand --no-deps 'Don''t start linked services'
+            cand --quiet-pull 'Pull without printing progress'
+            cand --rm 'Remove the container when it exits'
+            cand -P 'Run with the service''s ports published'
+            cand --service-ports 'Run with the service''s ports published'
+            cand --use-aliases 'Use the service''s network aliases in the networks it joins'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;kill'= {
+            cand -s 'The signal to send'
+            cand --signal 'The signal to send'
+            cand --remove-orphans 'Remove containers for services not defined in the Compose file'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;rm'= {
+            cand -f 'Don''t ask to confirm removal'
+            cand --force 'Don''t ask to confirm removal'
+            cand -s 'Stop the containers, if required, before removing'
+            cand --stop 'Stop the containers, if required, before removing'
+            cand -v 'Remove any anonymous volumes attached to containers'
+            cand --volumes 'Remove any anonymous volumes attached to containers'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;pause'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;unpause'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;port'= {
+            cand --index 'Index of the container if the service has several replicas'
+            cand --protocol 'tcp or udp'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;top'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;create'= {
+            cand --pull 'Pull images before creating'
+            cand --scale 'Scale SERVICE to NUM instances'
+            cand --build 'Build images before creating containers'
+            cand --no-build 'Don''t build an image, even if it''s missing'
+            cand --force-recreate 'Recreate containers even if their configuration and image haven''t changed'
+            cand --no-recreate 'If containers already exist, don''t recreate them'
+            cand --quiet-pull 'Pull without printing progress'
+            cand --remove-orphans 'Remove containers for services not defined in the Compose file'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;scale'= {
+            cand --no-deps 'Don''t start linked services'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;wait'= {
+            cand --down-project 'Drop the project once the first container stops'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;ls'= {
+            cand --filter 'Filter output based on conditions provided (name=TEXT)'
+            cand --format 'Format the output: table or json'
+            cand -a 'Show all stopped Compose projects'
+            cand --all 'Show all stopped Compose projects'
+            cand -q 'Only display project names'
+            cand --quiet 'Only display project names'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;images'= {
+            cand --format 'Format the output: table or json'
+            cand -q 'Only display image ids'
+            cand --quiet 'Only display image ids'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;attach'= {
+            cand --index 'Index of the container if the service has several replicas'
+            cand --no-stdin 'Do not attach standard input'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;events'= {
+            cand --since 'Show all events created since timestamp'
+            cand --until 'Stream events until this timestamp'
+            cand --json 'Output events as a stream of json objects'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;watch'= {
+            cand --no-up 'Do not build and start the services before watching'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'rcompose;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -175,6 +331,8 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand --help 'Print help'
         }
         &'rcompose;version'= {
+            cand -f 'Format the output: pretty or json'
+            cand --format 'Format the output: pretty or json'
             cand --short 'Print only the version number'
             cand -h 'Print help'
             cand --help 'Print help'

@@ -50,6 +50,22 @@ complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "stop" -d 'Stop ru
 complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "restart" -d 'Restart containers'
 complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "config" -d 'Validate and show the normalized project'
 complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "proxy" -d 'Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "exec" -d 'Execute a command in a running container'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "run" -d 'Run a one-off command on a service'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "kill" -d 'Force stop service containers'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "rm" -d 'Remove stopped service containers'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "pause" -d 'Pause services'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "unpause" -d 'Unpause services'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "port" -d 'Print the public address and port for a port binding'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "top" -d 'Display the running processes'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "create" -d 'Create containers without starting them'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "scale" -d 'Scale services'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "wait" -d 'Block until the containers of services stop; the first one\'s exit status'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "ls" -d 'List running compose projects (made by rcompose or docker compose)'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "images" -d 'List images used by the created containers'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "attach" -d 'Attach local standard input, output, and error streams to a service\'s running container'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "events" -d 'Receive real time events from containers'
+complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "watch" -d 'Watch the build context for services and rebuild/refresh containers when files are updated'
 complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "proxy-daemon" -d 'Serve one service\'s nginx configuration, detached (started by `up -d`)'
 complete -c rcompose -n "__fish_rcompose_needs_command" -f -a "version" -d 'Show the rcompose version'
@@ -128,8 +144,84 @@ complete -c rcompose -n "__fish_rcompose_using_subcommand proxy" -s c -d 'The ng
 complete -c rcompose -n "__fish_rcompose_using_subcommand proxy" -s p -d 'Prefix that relative paths in the configuration resolve against' -r -F
 complete -c rcompose -n "__fish_rcompose_using_subcommand proxy" -s t -d 'Check the configuration and exit'
 complete -c rcompose -n "__fish_rcompose_using_subcommand proxy" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand exec" -s e -l env -d 'Set environment variables (KEY=VALUE, or KEY to pass this shell\'s value)' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand exec" -l index -d 'Index of the container if the service has several replicas' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand exec" -s u -l user -d 'Run the command as this user' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand exec" -s w -l workdir -d 'Path to the working directory for the command' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand exec" -s d -l detach -d 'Detached mode: run the command in the background'
+complete -c rcompose -n "__fish_rcompose_using_subcommand exec" -s T -l no-TTY -d 'Disable pseudo-TTY allocation'
+complete -c rcompose -n "__fish_rcompose_using_subcommand exec" -l privileged -d 'Give extended privileges to the process'
+complete -c rcompose -n "__fish_rcompose_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -l entrypoint -d 'Override the image\'s entrypoint' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -s e -l env -d 'Set environment variables (KEY=VALUE, or KEY to pass this shell\'s value)' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -s i -l interactive -d 'Keep standard input open (on by default)' -r -f -a "true\t''
+false\t''"
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -s l -l label -d 'Add or override a label' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -l name -d 'Name the container' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -s p -l publish -d 'Publish a container\'s port to the host' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -l pull -d 'Pull the image before running' -r -f -a "always\t''
+missing\t''
+never\t''"
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -s u -l user -d 'Run as this user' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -s v -l volume -d 'Bind-mount a volume' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -s w -l workdir -d 'Working directory inside the container' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -l build -d 'Build the image before starting the container'
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -s d -l detach -d 'Run the container in the background and print its id'
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -s T -l no-TTY -d 'Disable pseudo-TTY allocation (default: a TTY when there is a terminal)'
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -l no-deps -d 'Don\'t start linked services'
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -l quiet-pull -d 'Pull without printing progress'
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -l rm -d 'Remove the container when it exits'
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -s P -l service-ports -d 'Run with the service\'s ports published'
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -l use-aliases -d 'Use the service\'s network aliases in the networks it joins'
+complete -c rcompose -n "__fish_rcompose_using_subcommand run" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand kill" -s s -l signal -d 'The signal to send' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand kill" -l remove-orphans -d 'Remove containers for services not defined in the Compose file'
+complete -c rcompose -n "__fish_rcompose_using_subcommand kill" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand rm" -s f -l force -d 'Don\'t ask to confirm removal'
+complete -c rcompose -n "__fish_rcompose_using_subcommand rm" -s s -l stop -d 'Stop the containers, if required, before removing'
+complete -c rcompose -n "__fish_rcompose_using_subcommand rm" -s v -l volumes -d 'Remove any anonymous volumes attached to containers'
+complete -c rcompose -n "__fish_rcompose_using_subcommand rm" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand pause" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand unpause" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand port" -l index -d 'Index of the container if the service has several replicas' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand port" -l protocol -d 'tcp or udp' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand port" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand top" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand create" -l pull -d 'Pull images before creating' -r -f -a "always\t''
+missing\t''
+never\t''"
+complete -c rcompose -n "__fish_rcompose_using_subcommand create" -l scale -d 'Scale SERVICE to NUM instances' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand create" -l build -d 'Build images before creating containers'
+complete -c rcompose -n "__fish_rcompose_using_subcommand create" -l no-build -d 'Don\'t build an image, even if it\'s missing'
+complete -c rcompose -n "__fish_rcompose_using_subcommand create" -l force-recreate -d 'Recreate containers even if their configuration and image haven\'t changed'
+complete -c rcompose -n "__fish_rcompose_using_subcommand create" -l no-recreate -d 'If containers already exist, don\'t recreate them'
+complete -c rcompose -n "__fish_rcompose_using_subcommand create" -l quiet-pull -d 'Pull without printing progress'
+complete -c rcompose -n "__fish_rcompose_using_subcommand create" -l remove-orphans -d 'Remove containers for services not defined in the Compose file'
+complete -c rcompose -n "__fish_rcompose_using_subcommand create" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand scale" -l no-deps -d 'Don\'t start linked services'
+complete -c rcompose -n "__fish_rcompose_using_subcommand scale" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand wait" -l down-project -d 'Drop the project once the first container stops'
+complete -c rcompose -n "__fish_rcompose_using_subcommand wait" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand ls" -l filter -d 'Filter output based on conditions provided (name=TEXT)' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand ls" -l format -d 'Format the output: table or json' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand ls" -s a -l all -d 'Show all stopped Compose projects'
+complete -c rcompose -n "__fish_rcompose_using_subcommand ls" -s q -l quiet -d 'Only display project names'
+complete -c rcompose -n "__fish_rcompose_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand images" -l format -d 'Format the output: table or json' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand images" -s q -l quiet -d 'Only display image ids'
+complete -c rcompose -n "__fish_rcompose_using_subcommand images" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand attach" -l index -d 'Index of the container if the service has several replicas' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand attach" -l no-stdin -d 'Do not attach standard input'
+complete -c rcompose -n "__fish_rcompose_using_subcommand attach" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand events" -l since -d 'Show all events created since timestamp' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand events" -l until -d 'Stream events until this timestamp' -r
+complete -c rcompose -n "__fish_rcompose_using_subcommand events" -l json -d 'Output events as a stream of json objects'
+complete -c rcompose -n "__fish_rcompose_using_subcommand events" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand watch" -l no-up -d 'Do not build and start the services before watching'
+complete -c rcompose -n "__fish_rcompose_using_subcommand watch" -s h -l help -d 'Print help'
 complete -c rcompose -n "__fish_rcompose_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c rcompose -n "__fish_rcompose_using_subcommand proxy-daemon" -l child -d 'Serve directly (the supervisor of a restarting service starts this)'
 complete -c rcompose -n "__fish_rcompose_using_subcommand proxy-daemon" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand version" -s f -l format -d 'Format the output: pretty or json' -r
 complete -c rcompose -n "__fish_rcompose_using_subcommand version" -l short -d 'Print only the version number'
 complete -c rcompose -n "__fish_rcompose_using_subcommand version" -s h -l help -d 'Print help'
