@@ -105,24 +105,20 @@ fn exec_hands_a_terminal_on_when_it_has_one() {
     let p = TestProject::new("exec-tty", &stack());
     p.ok(&["up", "-d", "web"]);
     // `script` gives the command a pseudo-terminal: exec allocates a TTY in the container.
-    let rc = common::rcompose();
-    let line = format!(
-        "{} --progress plain -p {} exec web sh -c 'tty; exit 5'; echo status=$?",
-        rc.get_program().to_string_lossy(),
-        p.name
-    );
-    let out = Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .current_dir(p.dir.path())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = in_terminal(&p, "exec web sh -c 'tty; exit 5'");
     assert!(text.contains("/dev/pts/"), "no TTY in the container: {text}");
     assert!(text.contains("status=5"), "the exit status did not pass through: {text}");
     // `run` likewise, with --rm.
+    let text = in_terminal(&p, "run --rm --no-deps web sh -c 'tty; exit 6'");
+    assert!(text.contains("/dev/pts/"), "no TTY in the run container: {text}");
+    assert!(text.contains("status=6"), "the exit status did not pass through: {text}");
+}
+
+/// `rcompose ARGS` on a pseudo-terminal `script` makes; what it printed, then `status=N`.
+fn in_terminal(p: &TestProject, args: &str) -> String {
+    let rc = common::rcompose();
     let line = format!(
-        "{} --progress plain -p {} run --rm --no-deps web sh -c 'tty; exit 6'; echo status=$?",
+        "{} --progress plain -p {} {args}; echo status=$?",
         rc.get_program().to_string_lossy(),
         p.name
     );
@@ -132,9 +128,7 @@ fn exec_hands_a_terminal_on_when_it_has_one() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("/dev/pts/"), "no TTY in the run container: {text}");
-    assert!(text.contains("status=6"), "the exit status did not pass through: {text}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn run_stack() -> String {

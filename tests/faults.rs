@@ -24,15 +24,8 @@ fn assert_nothing_left(p: &TestProject, port: u16, what: &str) {
         "",
         "{what}: built image left"
     );
-    let procs = Command::new("pgrep")
-        .args(["-f", &format!("-p {} .*proxy-daemon", p.name)])
-        .output()
-        .unwrap();
-    assert!(
-        procs.stdout.is_empty(),
-        "{what}: proxy process left: {}",
-        String::from_utf8_lossy(&procs.stdout)
-    );
+    let procs = common::proxy_processes(&p.name);
+    assert!(procs.is_empty(), "{what}: proxy process left: {procs}");
     assert!(
         TcpStream::connect(("127.0.0.1", port)).is_err(),
         "{what}: the proxy port is still open"

@@ -55,15 +55,8 @@ volumes:
     assert_eq!(common::docker(&["ps", "-aq", "--filter", &f]), "", "containers left");
     assert_eq!(common::docker(&["network", "ls", "-q", "--filter", &f]), "", "networks left");
     assert_eq!(common::docker(&["volume", "ls", "-q", "--filter", &f]), "", "volumes left");
-    let procs = Command::new("pgrep")
-        .args(["-f", &format!("-p {} .*proxy-daemon", p.name)])
-        .output()
-        .unwrap();
-    assert!(
-        procs.stdout.is_empty(),
-        "proxy processes left: {}",
-        String::from_utf8_lossy(&procs.stdout)
-    );
+    let procs = common::proxy_processes(&p.name);
+    assert!(procs.is_empty(), "proxy processes left: {procs}");
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "the port is still open");
 }
 

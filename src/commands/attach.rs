@@ -1,27 +1,20 @@
 //! `rcompose attach`: the user's streams on a service's running container,
 //! until it stops; its exit status then.
 
-use bollard::query_parameters::{AttachContainerOptions, WaitContainerOptions};
-use futures::StreamExt;
+use bollard::query_parameters::AttachContainerOptions;
 
 use crate::cli::{AttachArgs, GlobalOpts};
 use crate::engine::attach::{self, Tty};
 use crate::engine::{Engine, containers};
-use crate::failure::Failure;
 use crate::ui::{Style, terminal};
 
 pub fn run(global: &GlobalOpts, args: &AttachArgs, style: &Style) -> anyhow::Result<i32> {
     let project = super::load_for(global, std::slice::from_ref(&args.service), style)?;
-    let services = std::slice::from_ref(&args.service);
+    let _services = std::slice::from_ref(&args.service);
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        let list = super::containers_of(&engine, &project, services, false).await?;
-        let Some(c) = list.iter().find(|c| containers::number(c) == args.index) else {
-            let why =
-                format!("service {:?} is not running container #{}", args.service, args.index);
-            return Err(Failure::Each(vec![why]).into());
-        };
-        let id = containers::id(c);
+        let c = super::running_replica(&engine, &project, &args.service, args.index).await?;
+        let id = containers::id(&c);
         let info = engine.docker.inspect_container(&id, None).await?;
         let config = info.config.unwrap_or_default();
         let tty = config.tty.unwrap_or(false) && terminal::interactive();
@@ -38,12 +31,7 @@ pub fn run(global: &GlobalOpts, args: &AttachArgs, style: &Style) -> anyhow::Res
         let mut output = attached.output;
         let sizing = tty.then(|| Tty::Container(id.clone()));
         attach::pump(&engine, &mut output, attached.input, stdin, sizing).await?;
-        let opts = WaitContainerOptions { condition: "not-running".into() };
-        let code = match engine.docker.wait_container(&id, Some(opts)).next().await {
-            Some(Ok(r)) => r.status_code,
-            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
-            _ => 0,
-        };
+        let code = containers::exit_status(&engine, &id).await.unwrap_or(0);
         Ok(i32::try_from(code).unwrap_or(1))
     })
 }

@@ -147,6 +147,20 @@ pub async fn containers_of(
         .collect())
 }
 
+/// Container `index` of a service, running: `port` and `attach` act on one,
+/// and say so as docker compose does when there is none.
+pub async fn running_replica(
+    engine: &crate::engine::Engine,
+    project: &Project,
+    service: &str,
+    index: u32,
+) -> anyhow::Result<bollard::models::ContainerSummary> {
+    let list = containers_of(engine, project, &[service.to_string()], false).await?;
+    list.into_iter().find(|c| crate::engine::containers::number(c) == index).ok_or_else(|| {
+        Failure::Each(vec![format!("service {service:?} is not running container #{index}")]).into()
+    })
+}
+
 /// The runtime engine commands run on.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)

@@ -7,16 +7,10 @@ use crate::ui::Style;
 
 pub fn run(global: &GlobalOpts, args: &PortArgs, style: &Style) -> anyhow::Result<i32> {
     let project = super::load_for(global, std::slice::from_ref(&args.service), style)?;
-    let services = std::slice::from_ref(&args.service);
     let c = super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        let list = super::containers_of(&engine, &project, services, false).await?;
-        anyhow::Ok(list.into_iter().find(|c| containers::number(c) == args.index))
+        super::running_replica(&engine, &project, &args.service, args.index).await
     })?;
-    let Some(c) = c else {
-        let why = format!("service {:?} is not running container #{}", args.service, args.index);
-        return Err(Failure::Each(vec![why]).into());
-    };
     let ports = c.ports.as_deref().unwrap_or_default();
     let proto = |p: &bollard::models::PortSummary| {
         p.typ.map(|t| t.to_string()).unwrap_or_else(|| "tcp".into())

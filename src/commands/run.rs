@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::cli::{GlobalOpts, PullPolicyArg, RunArgs};
-use crate::compose::model::PullPolicy;
+use crate::cli::{GlobalOpts, RunArgs};
 use crate::compose::syntax;
 use crate::failure::Failure;
 use crate::orchestrate::images::ImagePolicy;
@@ -46,11 +45,7 @@ pub fn run(global: &GlobalOpts, args: &RunArgs, style: &Style) -> anyhow::Result
     let images = ImagePolicy {
         build: args.build,
         no_build: false,
-        pull: args.pull.map(|p| match p {
-            PullPolicyArg::Always => PullPolicy::Always,
-            PullPolicyArg::Missing => PullPolicy::Missing,
-            PullPolicyArg::Never => PullPolicy::Never,
-        }),
+        pull: args.pull.map(super::up::pull_policy),
         quiet_pull: args.quiet_pull,
     };
     let options = RunOptions {

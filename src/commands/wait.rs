@@ -20,19 +20,7 @@ pub fn run(global: &GlobalOpts, args: &WaitArgs, style: &Style) -> anyhow::Resul
             .map(|c| {
                 let id = containers::id(c);
                 let engine = engine.clone();
-                async move {
-                    let opts = bollard::query_parameters::WaitContainerOptions {
-                        condition: "not-running".into(),
-                    };
-                    match engine.docker.wait_container(&id, Some(opts)).next().await {
-                        Some(Ok(r)) => r.status_code,
-                        Some(Err(bollard::errors::Error::DockerContainerWaitError {
-                            code,
-                            ..
-                        })) => code,
-                        _ => 0,
-                    }
-                }
+                async move { containers::exit_status(&engine, &id).await.unwrap_or(0) }
             })
             .collect();
         let Some(first) = exits.next().await else {

@@ -408,6 +408,20 @@ pub async fn kill(engine: &Engine, id_or_name: &str) -> anyhow::Result<()> {
     }
 }
 
+/// The exit status of a container once it is not running (at once when it
+/// has stopped already): what `run`, `attach` and `wait` answer with.
+pub async fn exit_status(engine: &Engine, id: &str) -> anyhow::Result<i64> {
+    use futures::StreamExt;
+    let opts = bollard::query_parameters::WaitContainerOptions { condition: "not-running".into() };
+    match engine.docker.wait_container(id, Some(opts)).next().await {
+        Some(Ok(r)) => Ok(r.status_code),
+        // bollard reports a non-zero status as an error carrying it.
+        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+        Some(Err(e)) => bail!("cannot wait for the container: {}", engine_message(&e)),
+        None => Ok(0),
+    }
+}
+
 /// Sends `signal` to a running container (`kill -s`).
 pub async fn signal(engine: &Engine, id_or_name: &str, signal: &str) -> anyhow::Result<()> {
     let opts = KillContainerOptions { signal: signal.to_string() };

@@ -9,9 +9,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use bollard::query_parameters::{
-    AttachContainerOptions, KillContainerOptions, StartContainerOptions, WaitContainerOptions,
+    AttachContainerOptions, KillContainerOptions, StartContainerOptions,
 };
-use futures::StreamExt;
 
 use super::images::{self, ImagePolicy};
 use super::up;
@@ -226,16 +225,6 @@ async fn attached(engine: &Engine, id: &str, o: &RunOptions) -> anyhow::Result<i
         }
     }
     // The output ends when the container does; its status is there to read.
-    let mut exit = engine
-        .docker
-        .wait_container(id, Some(WaitContainerOptions { condition: "not-running".into() }));
-    let code = match exit.next().await {
-        Some(Ok(r)) => r.status_code,
-        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
-        Some(Err(e)) => {
-            bail!("cannot wait for the container: {}", crate::engine::engine_message(&e))
-        }
-        None => 0,
-    };
+    let code = containers::exit_status(engine, id).await?;
     Ok(i32::try_from(code).unwrap_or(1))
 }

@@ -487,7 +487,9 @@ fn location_steps(
 ) -> (Arc<Location>, Result<bool, Box<Outcome>>) {
     r.rewritten_break = false;
     r.if_location = None;
-    if !loc.steps.is_empty() {
+    // Only `if` reads files in the rewrite phase: a rewrite or return alone
+    // (the common /api/ location) pays nothing for it.
+    if loc.steps.iter().any(|s| matches!(s, Step::If { .. })) {
         r.vars.mapped_filename = document(rt, &loc.conf, Some(&loc), r, &r.vars.uri)
             .map(|(base, rel)| base.join(rel.trim_start_matches('/')));
     }

@@ -267,7 +267,7 @@ fn templated(list: &[ContainerSummary], format: &str, now: i64) -> Result<String
 /// least 10, 3 spaces of padding, the last cell of a line as it is).
 /// Cells in columns as Go's tabwriter writes them for docker compose: each
 /// column as wide as its widest cell plus `pad`, at least `min`; the last
-/// column is not padded. `top` uses (4, 2), `ls` (20, 3).
+/// column is not padded. `top` uses (4, 2), `ls` (20, 3), `ps` (10, 3).
 pub fn columns(rows: &[Vec<String>], min: usize, pad: usize) -> String {
     let mut widths: Vec<usize> = Vec::new();
     for r in rows {
@@ -292,29 +292,12 @@ pub fn columns(rows: &[Vec<String>], min: usize, pad: usize) -> String {
     out
 }
 
+/// Tab-separated lines in columns, as docker's table formatter writes them
+/// (minimum width 10, padding 3).
 fn aligned(lines: &[String]) -> String {
-    let rows: Vec<Vec<&str>> = lines.iter().map(|l| l.split('\t').collect()).collect();
-    let mut widths: Vec<usize> = Vec::new();
-    for r in &rows {
-        for (i, cell) in r.iter().enumerate().take(r.len().saturating_sub(1)) {
-            if widths.len() <= i {
-                widths.push(0);
-            }
-            widths[i] = widths[i].max((cell.chars().count() + 3).max(10));
-        }
-    }
-    let mut out = String::new();
-    for r in &rows {
-        for (i, cell) in r.iter().enumerate() {
-            if i + 1 == r.len() {
-                out.push_str(cell);
-            } else {
-                out.push_str(&format!("{cell:<w$}", w = widths[i]));
-            }
-        }
-        out.push('\n');
-    }
-    out
+    let rows: Vec<Vec<String>> =
+        lines.iter().map(|l| l.split('\t').map(String::from).collect()).collect();
+    columns(&rows, 10, 3)
 }
 
 fn truncate(s: &str, n: usize) -> String {

@@ -280,6 +280,15 @@ impl Drop for TestProject {
     }
 }
 
+/// The detached proxy processes of a project still running, as pgrep lists them.
+pub(crate) fn proxy_processes(project: &str) -> String {
+    let out = Command::new("pgrep")
+        .args(["-f", &format!("-p {project} .*proxy-daemon")])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Polls `f` until it is true or `secs` pass (for waiting on the engine in tests).
 pub(crate) fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
