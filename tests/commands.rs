@@ -353,8 +353,15 @@ fn images_lists_what_docker_compose_lists() {
     common::ensure_busybox();
     let p = TestProject::new("images", &small_stack());
     p.ok(&["up", "-d"]);
+    // An image built a moment ago may be "2 seconds ago" to one and "3" to the other.
     let sorted = |s: &str| {
-        let mut l: Vec<String> = s.lines().map(String::from).collect();
+        let mut l: Vec<String> = s
+            .lines()
+            .map(|l| match l.find(" seconds ago") {
+                Some(end) => l[..l[..end].rfind(' ').unwrap_or(end)].to_string(),
+                None => l.to_string(),
+            })
+            .collect();
         l.sort();
         l
     };

@@ -38,6 +38,10 @@ fn act(global: &GlobalOpts, services: &[String], style: &Style, what: Act) -> an
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let Some(scope) = Scope::of(&engine, &project, services, &progress).await? else {
+            // docker compose: nothing to stop is done (exit 0); nothing to start is an error.
+            if !matches!(what, Act::Start) {
+                return Ok(0);
+            }
             let named = if services.is_empty() {
                 project.services.keys().cloned().collect()
             } else {

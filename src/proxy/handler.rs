@@ -15,7 +15,7 @@ use super::config::{
 };
 use super::ctx::Ctx;
 use super::files::{self, Found};
-use super::http::{Body, empty, full, page_response, plain_status};
+use super::http::{Body, empty, full, plain_status};
 use super::request::{Outcome, Peers, Req, Runtime, map_written};
 use super::routes::{self, Matched};
 use super::vars::{RequestVars, Template};
@@ -43,7 +43,7 @@ fn request_vars(
     headers: hyper::HeaderMap,
     peers: Peers,
 ) -> RequestVars {
-    let Peers { remote, remote_text, local, .. } = peers;
+    let Peers { remote, remote_text, local, tls, .. } = peers;
     let (path, args) = split_target(&target);
     let args = args.to_string();
     let path_len = path.len();
@@ -59,7 +59,8 @@ fn request_vars(
         remote_text,
         local,
         server_name: "".into(),
-        scheme: "http",
+        scheme: if tls.is_some() { "https" } else { "http" },
+        tls,
         captures: Vec::new(),
         status: 0,
         body_bytes_sent: 0,
@@ -94,21 +95,15 @@ pub fn refused(rt: Arc<Runtime>, r: super::http1::Refused, peers: Peers) -> Resp
     let mut words = r.line.splitn(3, ' ');
     let method =
         words.next().and_then(|m| Method::from_bytes(m.as_bytes()).ok()).unwrap_or(Method::GET);
+    let local = peers.local;
     let mut vars = request_vars(method, String::new(), "HTTP/1.1", hyper::HeaderMap::new(), peers);
     vars.request_line = Some(r.line.clone());
-    let server = routes::select_server(&rt.config, peers.local, "").cloned();
+    let server = routes::select_server(&rt.config, local, "").cloned();
     if let Some(s) = &server {
         vars.server_name = s.primary_name.clone();
     }
-    // nginx's 494 is a 400 with a page of its own.
-    let (status, page) = match r.status {
-        494 => (StatusCode::BAD_REQUEST, Some("400 Request Header Or Cookie Too Large")),
-        s => (StatusCode::from_u16(s).unwrap_or(StatusCode::BAD_REQUEST), None),
-    };
-    let mut resp = match page {
-        Some(title) => page_response(status, title),
-        None => plain_status(status),
-    };
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut resp = plain_status(status);
     resp.extensions_mut().insert(super::http::CloseAfter);
     finish(&rt, server.as_ref().map(|s| &s.conf), vars, resp).0
 }
@@ -122,6 +117,7 @@ pub async fn handle(
 ) -> (Response<Body>, Option<std::time::Duration>) {
     let super::http1::Request { head, body, upgrade, .. } = *req;
     let head_len = head.len as u64;
+    let (local, plain_on_tls) = (peers.local, peers.plain_on_tls);
     let mut vars =
         request_vars(head.method.clone(), head.target, head.protocol, head.headers, peers);
     vars.head_length = head_len;
@@ -133,7 +129,7 @@ pub async fn handle(
         Some(a) => a.clone(),
         None => super::vars::without_port(header_str(&vars.headers, header::HOST)).to_string(),
     };
-    let Some(server) = routes::select_server(&rt.config, peers.local, &host).cloned() else {
+    let Some(server) = routes::select_server(&rt.config, local, &host).cloned() else {
         return finish(&rt, None, vars, plain_status(StatusCode::NOT_FOUND));
     };
     vars.server_name = server.primary_name.clone();
@@ -149,8 +145,13 @@ pub async fn handle(
         on_upgrade: upgrade,
         seen: Default::default(),
         carried: None,
+        plain_on_tls,
+        close_after: false,
     };
-    let (resp, conf) = process(&rt, &server, &mut r).await;
+    let (mut resp, conf) = process(&rt, &server, &mut r).await;
+    if r.close_after {
+        resp.extensions_mut().insert(super::http::CloseAfter);
+    }
     let resp = super::gzip::maybe(&conf, &r.vars.headers, resp);
     finish(&rt, Some(&conf), r.vars, resp)
 }
@@ -507,8 +508,7 @@ async fn process(
     let mut conf = server.conf.clone();
     let mut error_status: Option<u16> = None;
     let mut named: Option<String> = None;
-    real_ip(&server.conf, r);
-    let mut outcome = run_steps(rt, &server.steps, r, &server.conf).err().map(|b| *b);
+    let mut outcome = server_phase(rt, server, r);
     for _ in 0..12 {
         if outcome.is_none() {
             // Find the location for the current URI (or the named one).
@@ -589,10 +589,10 @@ async fn process(
                 if code == 444 {
                     return (plain_status(StatusCode::BAD_REQUEST), conf);
                 }
+                // nginx ends the connection after these, whatever page answers them.
+                r.close_after |= matches!(code, 400 | 413 | 414 | 495..=497 | 500 | 501);
                 // error_page, once per request (recursive_error_pages off).
-                let page = (error_status.is_none())
-                    .then(|| conf.error_pages.iter().find(|p| p.codes.contains(&code)).cloned())
-                    .flatten();
+                let page = error_status.is_none().then(|| error_page_for(&conf, code)).flatten();
                 match page {
                     Some(p) => {
                         error_status = Some(match p.response {
@@ -603,7 +603,8 @@ async fn process(
                         outcome = Some(error_page(&p, r, maps));
                     }
                     None => {
-                        let status = StatusCode::from_u16(error_status.unwrap_or(code))
+                        let own_400 = if (494..=497).contains(&code) { 400 } else { code };
+                        let status = StatusCode::from_u16(error_status.unwrap_or(own_400))
                             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                         let mut resp = plain_status(StatusCode::from_u16(code).unwrap_or(status));
                         *resp.status_mut() = status;
@@ -617,6 +618,21 @@ async fn process(
         }
     }
     (plain_status(StatusCode::INTERNAL_SERVER_ERROR), conf)
+}
+
+/// The server level's phases: the realip module, then the rewrite steps
+/// written in `server`. A plain request on a TLS port is answered before
+/// any of them, as nginx's 497.
+fn server_phase(rt: &Runtime, server: &Arc<Server>, r: &mut Req) -> Option<Outcome> {
+    real_ip(&server.conf, r);
+    if r.plain_on_tls {
+        return Some(Outcome::Status(497));
+    }
+    run_steps(rt, &server.steps, r, &server.conf).err().map(|b| *b)
+}
+
+fn error_page_for(conf: &LocConf, code: u16) -> Option<super::config::ErrorPage> {
+    conf.error_pages.iter().find(|p| p.codes.contains(&code)).cloned()
 }
 
 /// An internal redirect to `uri` (with its own arguments, if any).
@@ -645,7 +661,12 @@ fn error_page(p: &super::config::ErrorPage, r: &mut Req, maps: &[MapDef]) -> Out
     }
     r.body = None;
     if target.starts_with("http://") || target.starts_with("https://") {
-        Outcome::Redirect(302, target)
+        // `=301` and the other redirect codes stay; any other answer is a 302.
+        let code = match p.response {
+            Some(Some(c @ (301 | 302 | 303 | 307 | 308))) => c,
+            _ => 302,
+        };
+        Outcome::Redirect(code, target)
     } else if let Some(name) = target.strip_prefix('@') {
         Outcome::Named(name.to_string())
     } else {

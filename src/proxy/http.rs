@@ -50,6 +50,9 @@ pub(crate) fn page_response(status: StatusCode, title: &str) -> Response<Body> {
 }
 
 pub fn plain_status(status: StatusCode) -> Response<Body> {
+    if let Some(resp) = own_400(status.as_u16()) {
+        return resp;
+    }
     if !has_page(status.as_u16()) {
         // nginx has no page for it: the head alone, with an empty body.
         let mut resp = Response::new(empty());
@@ -62,6 +65,29 @@ pub fn plain_status(status: StatusCode) -> Response<Body> {
         return resp;
     }
     page_response(status, &status_line(status))
+}
+
+/// nginx's own 400s (494 to 497): sent as 400 with a page saying which,
+/// then the close.
+pub fn own_400(code: u16) -> Option<Response<Body>> {
+    let why = match code {
+        494 => "Request Header Or Cookie Too Large",
+        495 => "The SSL certificate error",
+        496 => "No required SSL certificate was sent",
+        497 => "The plain HTTP request was sent to HTTPS port",
+        _ => return None,
+    };
+    let page = format!(
+        "<html>\r\n<head><title>400 {why}</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>{why}</center>\r\n{STATUS_TEXT_FOOTER}"
+    );
+    let mut resp = Response::builder()
+        .status(StatusCode::BAD_REQUEST)
+        .header(header::CONTENT_TYPE, "text/html")
+        .header(header::CONTENT_LENGTH, page.len())
+        .body(full(page))
+        .expect("valid response");
+    resp.extensions_mut().insert(CloseAfter);
+    Some(resp)
 }
 
 /// The codes nginx has a page of its own for (`ngx_http_error_pages`).

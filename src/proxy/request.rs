@@ -38,6 +38,8 @@ pub struct Runtime {
     pub logs: Arc<Logs>,
     pub cache: files::Cache,
     pub server_header: HeaderValue,
+    /// Certificates and ALPN for the `listen ... ssl` ports.
+    pub tls: super::tls::Tls,
     /// Roots and aliases written without variables, mapped to the host once.
     pub host_dirs: super::FastMap<String, Option<Arc<Path>>>,
 }
@@ -87,11 +89,20 @@ pub struct Req {
     pub seen: files::Seen,
     /// What an upstream's X-Accel-Redirect carries to the answer it redirects to.
     pub carried: Option<hyper::HeaderMap>,
+    /// A plain HTTP request on a TLS port (answered 497).
+    pub plain_on_tls: bool,
+    /// An error nginx closes the connection after was met on the way.
+    pub close_after: bool,
 }
 
 /// Where a request came from and went to, and its place on its connection.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Peers {
+    /// What the connection's TLS negotiated; `None` on plain HTTP.
+    pub tls: Option<Arc<super::tls::TlsInfo>>,
+    /// A plain HTTP request on a TLS port: answered 497 (nginx's "The plain
+    /// HTTP request was sent to HTTPS port"), through `error_page`.
+    pub plain_on_tls: bool,
     pub remote: SocketAddr,
     pub remote_text: super::vars::IpText,
     pub local: SocketAddr,

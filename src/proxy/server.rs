@@ -130,7 +130,9 @@ pub fn load(setup: &Setup) -> Result<Runtime, ConfError> {
             }
         }
     }
+    let tls = super::tls::Tls::load(&config, &setup.conf_prefix, &*setup.paths)?;
     Ok(Runtime {
+        tls,
         host_dirs,
         config,
         prefix: setup.prefix.clone(),
@@ -480,7 +482,9 @@ impl Drop for Open {
     }
 }
 
-/// One client connection, from its first byte to its close.
+/// One client connection, from its first byte to its close: TLS first on
+/// a `listen ... ssl` port, then HTTP/2 where ALPN (or, without TLS, the
+/// client's preface) chose it, else HTTP/1.
 async fn serve(
     stream: tokio::net::TcpStream,
     remote: SocketAddr,
@@ -493,48 +497,93 @@ async fn serve(
     // Routing and $server_port see the port the configuration listens on.
     let local =
         SocketAddr::new(stream.local_addr().map(|a| a.ip()).unwrap_or(remote.ip()), conf_port);
-    // keepalive_timeout and keepalive_requests of the server this port belongs to.
-    let (limits, nodelay, send_limit) = {
-        let rt = shared.current.read().unwrap_or_else(|e| e.into_inner());
-        let conf = rt
-            .config
-            .http
-            .servers
-            .iter()
-            .find(|s| s.listens.iter().any(|l| l.port == conf_port))
-            .map(|s| s.conf.clone());
-        let (keepalive_timeout, keepalive_requests, nodelay, send) = conf
-            .map(|c| (c.keepalive_timeout, c.keepalive_requests, c.tcp_nodelay, c.send_timeout))
-            .unwrap_or((Duration::from_secs(75), 1000, true, Duration::from_secs(60)));
-        (
-            Limits { header_timeout: shared.header_timeout, keepalive_timeout, keepalive_requests },
-            nodelay,
-            send,
-        )
-    };
+    let rt = shared.current.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let (limits, nodelay, send_limit) = limits_of(&rt, conf_port, shared.header_timeout);
     // $connection: a serial number per connection, as nginx's.
     static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-    let send_timeout = SendTimeout::new(send_limit);
-    let remote_text = super::vars::IpText::new(&remote);
     let _ = stream.set_nodelay(nodelay);
+    let mut peers = super::request::Peers {
+        tls: None,
+        plain_on_tls: false,
+        remote,
+        remote_text: super::vars::IpText::new(&remote),
+        local,
+        connection: serial,
+        requests: 0,
+    };
+    let mode = rt.tls.port(conf_port);
+    let wait = limits.header_timeout;
+    let mut first = [0u8; 24];
+    if mode.ssl {
+        // A TLS record starts with 22 (a handshake); anything else is plain HTTP.
+        match tokio::time::timeout(wait, stream.peek(&mut first[..1])).await {
+            Ok(Ok(1)) => {}
+            _ => return,
+        }
+        if first[0] == 22 {
+            let accepted = rt.tls.accept(&rt.config, stream, local, mode.http2);
+            let Ok(Some((tls, info))) = tokio::time::timeout(wait, accepted).await else {
+                return;
+            };
+            let h2 = info.h2;
+            peers.tls = Some(Arc::new(info));
+            if h2 {
+                return super::h2::serve(tls, peers, shared.current.clone(), draining).await;
+            }
+            let (read, write) = tokio::io::split(tls);
+            return http1_conn(read, write, limits, send_limit, peers, &shared, draining).await;
+        }
+        peers.plain_on_tls = true;
+    } else if mode.http2 && super::h2::starts_with_preface(&stream, &mut first, wait).await {
+        return super::h2::serve(stream, peers, shared.current.clone(), draining).await;
+    }
     let (read, write) = stream.into_split();
+    http1_conn(read, write, limits, send_limit, peers, &shared, draining).await;
+}
+
+/// keepalive_timeout and keepalive_requests, tcp_nodelay and send_timeout
+/// of the server this port belongs to.
+fn limits_of(rt: &Runtime, conf_port: u16, header_timeout: Duration) -> (Limits, bool, Duration) {
+    let conf = rt
+        .config
+        .http
+        .servers
+        .iter()
+        .find(|s| s.listens.iter().any(|l| l.port == conf_port))
+        .map(|s| s.conf.clone());
+    let (keepalive_timeout, keepalive_requests, nodelay, send) = conf
+        .map(|c| (c.keepalive_timeout, c.keepalive_requests, c.tcp_nodelay, c.send_timeout))
+        .unwrap_or((Duration::from_secs(75), 1000, true, Duration::from_secs(60)));
+    (Limits { header_timeout, keepalive_timeout, keepalive_requests }, nodelay, send)
+}
+
+/// An HTTP/1 connection over any byte stream (TCP, or TLS over it).
+async fn http1_conn<R, W>(
+    read: R,
+    write: W,
+    limits: Limits,
+    send_limit: Duration,
+    peers: super::request::Peers,
+    shared: &Shared,
+    draining: CancellationToken,
+) where
+    R: tokio::io::AsyncRead + Send + Unpin + 'static,
+    W: tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let send_timeout = SendTimeout::new(send_limit);
     let write = Io::new(write, send_timeout.clone());
     let current = shared.current.clone();
     let sending = send_timeout.clone();
+    let remote = peers.remote;
     http1::serve(read, write, limits, draining, move |incoming| {
         let rt = current.read().unwrap_or_else(|e| e.into_inner()).clone();
         let sending = sending.clone();
+        let mut peers = peers.clone();
         async move {
             match incoming {
                 http1::Incoming::Request(req) => {
-                    let peers = super::request::Peers {
-                        remote,
-                        remote_text,
-                        local,
-                        connection: serial,
-                        requests: req.number,
-                    };
+                    peers.requests = req.number;
                     let (resp, limit) = handler::handle(rt, req, peers).await;
                     if let Some(l) = limit {
                         sending.set(l);
@@ -542,13 +591,7 @@ async fn serve(
                     resp
                 }
                 http1::Incoming::Refused(r) => {
-                    let peers = super::request::Peers {
-                        remote,
-                        remote_text,
-                        local,
-                        connection: serial,
-                        requests: r.number,
-                    };
+                    peers.requests = r.number;
                     handler::refused(rt, r, peers)
                 }
             }

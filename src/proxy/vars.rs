@@ -34,6 +34,9 @@ pub struct Var {
 /// What a variable reads. `Other` is a name only `map` or nothing defines.
 #[derive(Debug, Clone, PartialEq)]
 enum Kind {
+    /// `$ssl_protocol`, `$ssl_cipher`, `$ssl_server_name`, `$ssl_alpn_protocol`,
+    /// `$ssl_session_reused`, `$http2`.
+    Tls(TlsVar),
     Host,
     RemoteAddr,
     RemotePort,
@@ -139,6 +142,12 @@ impl Kind {
             "binary_remote_addr" => Kind::BinaryRemoteAddr,
             "request_id" => Kind::RequestId,
             "https" => Kind::Https,
+            "ssl_protocol" => Kind::Tls(TlsVar::Protocol),
+            "ssl_cipher" => Kind::Tls(TlsVar::Cipher),
+            "ssl_server_name" => Kind::Tls(TlsVar::ServerName),
+            "ssl_alpn_protocol" => Kind::Tls(TlsVar::Alpn),
+            "ssl_session_reused" => Kind::Tls(TlsVar::Reused),
+            "http2" => Kind::Tls(TlsVar::Http2),
             "realip_remote_addr" => Kind::RealipRemoteAddr,
             "realip_remote_port" => Kind::RealipRemotePort,
             "upstream_response_length" => Kind::UpstreamResponseLength,
@@ -370,6 +379,43 @@ pub fn is_builtin(name: &str) -> bool {
     Kind::of(&name.to_ascii_lowercase()) != Kind::Other
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsVar {
+    Protocol,
+    Cipher,
+    ServerName,
+    Alpn,
+    Reused,
+    Http2,
+}
+
+impl RequestVars {
+    /// A TLS variable: empty (not found) on a plain connection, as nginx's.
+    fn tls_var(&self, v: TlsVar) -> Option<String> {
+        if v == TlsVar::Http2 {
+            let h2 = self.protocol == "HTTP/2.0";
+            return Some(
+                match (h2, self.tls.is_some()) {
+                    (true, true) => "h2",
+                    (true, false) => "h2c",
+                    _ => "",
+                }
+                .to_string(),
+            );
+        }
+        let t = self.tls.as_ref()?;
+        Some(match v {
+            TlsVar::Protocol => t.protocol.to_string(),
+            TlsVar::Cipher => t.cipher.to_string(),
+            TlsVar::ServerName => t.server_name.as_deref()?.to_string(),
+            TlsVar::Alpn => if t.h2 { "h2" } else { "http/1.1" }.to_string(),
+            // Sessions are not resumed across connections here.
+            TlsVar::Reused => ".".to_string(),
+            TlsVar::Http2 => String::new(),
+        })
+    }
+}
+
 pub fn is_known(name: &str, maps: &[String]) -> bool {
     Kind::of(name) != Kind::Other || maps.iter().any(|m| m == name)
 }
@@ -391,6 +437,8 @@ pub struct RequestVars {
     pub local: SocketAddr,
     pub server_name: std::sync::Arc<str>,
     pub scheme: &'static str,
+    /// What the connection's TLS negotiated; `None` on plain HTTP.
+    pub tls: Option<std::sync::Arc<super::tls::TlsInfo>>,
     pub captures: Vec<Option<String>>,
     pub status: u16,
     pub body_bytes_sent: u64,
@@ -694,7 +742,6 @@ pub fn nginx_has(name: &str) -> bool {
         "date_local",
         "fastcgi_path_info",
         "fastcgi_script_name",
-        "http2",
         "http3",
         "invalid_referer",
         "is_request_port",
@@ -715,8 +762,6 @@ pub fn nginx_has(name: &str) -> bool {
         "request_port",
         "secure_link",
         "secure_link_expires",
-        "ssl_alpn_protocol",
-        "ssl_cipher",
         "ssl_ciphers",
         "ssl_client_cert",
         "ssl_client_escaped_cert",
@@ -734,10 +779,7 @@ pub fn nginx_has(name: &str) -> bool {
         "ssl_curve",
         "ssl_curves",
         "ssl_early_data",
-        "ssl_protocol",
-        "ssl_server_name",
         "ssl_session_id",
-        "ssl_session_reused",
         "tcpinfo_rcv_space",
         "tcpinfo_rtt",
         "tcpinfo_rttvar",
@@ -859,7 +901,8 @@ impl Vars for RequestVars {
                 std::net::IpAddr::V6(a) => super::rawtext::from_bytes(&a.octets()).into_owned(),
             },
             Kind::RequestId => request_id(self.connection, self.connection_requests),
-            Kind::Https => String::new(),
+            Kind::Https => if self.tls.is_some() { "on" } else { "" }.to_string(),
+            Kind::Tls(v) => return self.tls_var(*v),
             // The body as it came; what the client got once gzip is off.
             Kind::UpstreamResponseLength if !self.upstream_addr.is_empty() => {
                 self.body_bytes_sent.to_string()
@@ -1053,6 +1096,7 @@ mod tests {
             local: "0.0.0.0:1000".parse().unwrap(),
             server_name: "".into(),
             scheme: "http",
+            tls: None,
             captures: vec![Some("/api/items/7".into()), Some("/items/7".into())],
             status: 200,
             body_bytes_sent: 12,

@@ -145,6 +145,9 @@ impl Compiler {
                     clear(&mut cleared, "limit_req", conf);
                     Arc::make_mut(&mut conf.limit_req).push(limit_req(d)?);
                 }
+                name if super::tls::TAKEN.contains(&name) => {
+                    super::tls::apply(conf, d, &mut cleared)?;
+                }
                 "proxy_pass_header" => {
                     clear(&mut cleared, "proxy_pass_header", conf);
                     nargs(d, 1..=1)?;
@@ -601,7 +604,13 @@ impl Compiler {
             "resolver",
             "resolver_timeout",
         ];
-        let ok = IGNORED.contains(&d.name.as_str())
+        let tls = super::tls::TAKEN.contains(&d.name.as_str())
+            || super::tls::TUNING.contains(&d.name.as_str());
+        if tls && ctx == Context::Location {
+            return Err(err(d, format!("\"{}\" directive is not allowed here", d.name)));
+        }
+        let ok = tls
+            || IGNORED.contains(&d.name.as_str())
             || SETTINGS.contains(&d.name.as_str())
                 && !(d.name == "alias" && ctx != Context::Location)
             || (ctx == Context::Http && d.name == "client_header_timeout");
@@ -1020,7 +1029,14 @@ pub(super) fn server(
         }
     }
     if s.listens.is_empty() {
-        s.listens.push(Listen { addr: None, port: 80, default_server: false });
+        s.listens.push(Listen {
+            addr: None,
+            port: 80,
+            default_server: false,
+            ssl: false,
+            http2: false,
+            at: d.loc.clone(),
+        });
     }
     no_duplicate_locations(&s.locations)?;
     Ok(s)

@@ -59,8 +59,6 @@ pub(super) const IGNORED: &[&str] = &[
     "output_buffers",
     "aio",
     "directio",
-    "ssl_protocols",
-    "ssl_prefer_server_ciphers",
 ];
 
 /// A directive the built-in proxy does not do: nginx's (the nginx container

@@ -13,6 +13,7 @@ mod compile;
 mod ignored;
 #[cfg(test)]
 mod tests;
+mod tls;
 mod types;
 mod values;
 

@@ -90,11 +90,11 @@ fn inheritance_replaces_arrays() {
 
 #[test]
 fn errors_name_directive_file_and_line() {
-    let e = compile_str("http {\n  server {\n    listen 80;\n    ssl_certificate x.pem;\n  }\n}\n")
+    let e = compile_str("http {\n  server {\n    listen 80;\n    ssl_verify_client on;\n  }\n}\n")
         .unwrap_err();
     assert_eq!(e.loc.line, 4);
     assert!(
-        e.message.contains("\"ssl_certificate\"")
+        e.message.contains("\"ssl_verify_client\"")
             && e.is_unsupported()
             && e.to_string().contains("--no-builtin-proxy"),
         "{e}"
@@ -282,7 +282,7 @@ fn what_nginx_accepts_is_served_or_left_to_nginx_never_refused() {
         "expires @15h30m;",
         "expires $e;",
         "add_header X-U $upstream_http_x_thing;",
-        "add_header X-S $ssl_protocol;",
+        "add_header X-S $ssl_client_s_dn;",
     ] {
         let text = if theirs.contains("$e") {
             format!(

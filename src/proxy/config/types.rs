@@ -129,6 +129,12 @@ pub struct Listen {
     pub addr: Option<IpAddr>,
     pub port: u16,
     pub default_server: bool,
+    /// `listen ... ssl`: connections speak TLS.
+    pub ssl: bool,
+    /// `listen ... http2`: HTTP/2 by ALPN over TLS, by its preface without.
+    pub http2: bool,
+    /// Where it was written (the server's `{` for the implicit `listen 80`).
+    pub at: Loc,
 }
 
 #[derive(Debug)]
@@ -383,6 +389,22 @@ pub struct LocConf {
     /// `proxy_cookie_path` and `proxy_cookie_domain` rules: what to find, what to write.
     pub proxy_cookie_path: Arc<Vec<(String, Template)>>,
     pub proxy_cookie_domain: Arc<Vec<(String, Template)>>,
+    /// The ssl module's settings (http and server levels).
+    pub tls: Arc<TlsConf>,
+}
+
+/// `ssl_certificate`s and their keys (paths as written, with where), the
+/// protocols offered, and `http2 on` / `ssl on`.
+#[derive(Debug, Clone, Default)]
+pub struct TlsConf {
+    pub certificates: Vec<(String, Loc)>,
+    pub keys: Vec<(String, Loc)>,
+    /// `ssl_protocols`; empty: nginx's default (TLSv1.2 and TLSv1.3 here,
+    /// the two rustls speaks).
+    pub protocols: Vec<String>,
+    pub http2: bool,
+    /// The deprecated `ssl on`: every listen of the server speaks TLS.
+    pub ssl_on: bool,
 }
 
 /// nginx's default `charset_types`.
@@ -449,6 +471,7 @@ impl Default for LocConf {
             real_ip_recursive: false,
             proxy_cookie_path: Arc::default(),
             proxy_cookie_domain: Arc::default(),
+            tls: Arc::default(),
         }
     }
 }

@@ -201,7 +201,8 @@ pub(super) fn listen(d: &Directive) -> Result<Listen, ConfError> {
             o if o.starts_with("backlog=")
                 || o.starts_with("ipv6only=")
                 || o.starts_with("so_keepalive=") => {}
-            "http2" | "ssl" | "quic" | "proxy_protocol" => {
+            "http2" | "ssl" => {}
+            "quic" | "proxy_protocol" => {
                 return Err(unsupported(
                     d,
                     format!("\"listen ... {opt}\" is not supported by the built-in proxy"),
@@ -214,6 +215,9 @@ pub(super) fn listen(d: &Directive) -> Result<Listen, ConfError> {
         addr,
         port,
         default_server: d.args[1..].iter().any(|o| o == "default_server" || o == "default"),
+        ssl: d.args[1..].iter().any(|o| o == "ssl"),
+        http2: d.args[1..].iter().any(|o| o == "http2"),
+        at: d.loc.clone(),
     })
 }
 

@@ -72,6 +72,8 @@ impl<R> Shared<R> {
 /// What is left of the body to read.
 pub(crate) enum Left {
     Length(u64),
+    /// Until the stream ends: an HTTP/2 body sent without a length.
+    ToEnd,
     Chunked(Decoder),
     Done,
     Failed(BodyError),
@@ -118,6 +120,24 @@ impl<R> RequestBody<R> {
     /// A body with nothing in it.
     pub fn empty() -> Self {
         RequestBody::new(None, Framing::None)
+    }
+
+    /// A body read from a stream of its own (an HTTP/2 stream's data): its
+    /// declared length, or to the stream's end without one.
+    pub fn streamed(io: R, length: Option<u64>) -> Self {
+        let framing = length.map_or(Framing::Chunked, Framing::Length);
+        let left = match length {
+            Some(n) => Left::of(Framing::Length(n)),
+            None => Left::ToEnd,
+        };
+        let shared = Shared {
+            reader: Some(Reader { io, buf: BytesMut::new() }),
+            left,
+            want_continue: false,
+            continue_wanted: false,
+            continue_asked: Arc::new(tokio::sync::Notify::new()),
+        };
+        RequestBody::new(Some(Arc::new(Mutex::new(shared))), framing)
     }
 
     /// The location's `client_max_body_size` (0: none) and `client_body_timeout`.
@@ -176,6 +196,11 @@ impl<R: AsyncRead + Unpin> HttpBody for RequestBody<R> {
                     return Poll::Ready(Some(this.counted(data, &mut st.left).map(Frame::data)));
                 }
                 Left::Length(_) => {}
+                Left::ToEnd if !reader.buf.is_empty() => {
+                    let data = reader.buf.split().freeze();
+                    return Poll::Ready(Some(this.counted(data, &mut st.left).map(Frame::data)));
+                }
+                Left::ToEnd => {}
                 Left::Chunked(d) => {
                     let (used, step) = d.step(&reader.buf);
                     reader.buf.advance(used);
@@ -208,6 +233,10 @@ impl<R: AsyncRead + Unpin> HttpBody for RequestBody<R> {
             // More bytes from the client, within client_body_timeout.
             reader.buf.reserve(16 * 1024);
             match tokio_util::io::poll_read_buf(Pin::new(&mut reader.io), cx, &mut reader.buf) {
+                Poll::Ready(Ok(0)) if matches!(st.left, Left::ToEnd) => {
+                    st.left = Left::Done;
+                    return Poll::Ready(None);
+                }
                 Poll::Ready(Ok(0)) => {
                     st.left = Left::Failed(BodyError::Closed);
                 }
@@ -269,6 +298,10 @@ impl<R> RequestBody<R> {
                     if *n == 0 {
                         st.left = Left::Done;
                     }
+                    return Ok(());
+                }
+                Left::ToEnd => {
+                    reader.buf.clear();
                     return Ok(());
                 }
                 Left::Chunked(d) => {

@@ -303,7 +303,7 @@ async fn discard(reader: &mut Reader<ReadIo>, left: Left) -> bool {
     loop {
         match &mut left {
             Left::Done => return true,
-            Left::Failed(_) => return false,
+            Left::Failed(_) | Left::ToEnd => return false,
             Left::Length(n) => {
                 let take =
                     usize::try_from(*n).map_or(reader.buf.len(), |n| n.min(reader.buf.len()));

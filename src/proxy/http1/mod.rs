@@ -17,5 +17,5 @@ pub use chunked::{Decoder as ChunkedDecoder, Step as ChunkedStep};
 pub use conn::{ClientBody, Incoming, Limits, Refused, Request, serve};
 pub use parse::{HeadParser, MAX_HEAD, MAX_LINE, Refusal};
 pub use request::{Framing, Head, check as check_head, server_name};
-pub use upgrade::{OnUpgrade, Upgraded};
+pub use upgrade::{OnUpgrade, ReadIo, Upgraded};
 pub use write::Reason;

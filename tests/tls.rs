@@ -1,0 +1,242 @@
+//! TLS and HTTP/2 on `listen ... ssl http2`, side by side with Debian's
+//! nginx on the same configuration, certificate, files and upstream: curl
+//! over HTTP/2 and HTTP/1.1 gets the same answers from both, a plain
+//! request on the TLS port gets nginx's 497, and a certificate that
+//! cannot be loaded fails the check with its place.
+
+mod common;
+
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use common::{eventually, free_port};
+
+const UPSTREAM: &str = r#"
+import http.server, json, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def answer(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n).decode() if n else ""
+        if self.headers.get("Transfer-Encoding") == "chunked":
+            while True:
+                size = int(self.rfile.readline().strip(), 16)
+                if size == 0:
+                    self.rfile.readline(); break
+                body += self.rfile.read(size).decode(); self.rfile.readline()
+        # Connection is left out: rcompose keeps its upstream connections where nginx closes them.
+        seen = {k.lower(): v for k, v in self.headers.items() if k.lower() not in ("user-agent", "connection")}
+        out = json.dumps({"path": self.path, "method": self.command, "body": body, "headers": seen}, sort_keys=True).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+    do_GET = do_POST = answer
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn listening(port: u16) -> bool {
+    eventually(15, || TcpStream::connect(("127.0.0.1", port)).is_ok())
+}
+
+/// A self-signed certificate for localhost, made with openssl.
+fn certificate(dir: &Path) {
+    let ok = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
+        .args(["-subj", "/CN=localhost", "-keyout", "key.pem", "-out", "cert.pem"])
+        .current_dir(dir)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "openssl is needed to make the test certificate");
+}
+
+fn conf(tls: u16, plain_tls: u16, up: u16) -> String {
+    format!(
+        r#"events {{ }}
+http {{
+  access_log off;
+  ssl_certificate cert.pem;
+  ssl_certificate_key key.pem;
+  ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_session_cache shared:SSL:1m;
+  ssl_ciphers HIGH:!aNULL:!MD5;
+  server {{
+    listen 127.0.0.1:{tls} ssl http2;
+    server_name localhost;
+    root site;
+    location /v {{ add_header X-Seen "$scheme|$https|$ssl_protocol|$http2|$server_protocol|$ssl_server_name"; return 200 "v\n"; }}
+    location /api/ {{
+      proxy_pass http://127.0.0.1:{up}/;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header Host $host;
+    }}
+    location /spa/ {{ try_files $uri /index.html; }}
+  }}
+  server {{
+    listen 127.0.0.1:{plain_tls} ssl;
+    server_name localhost;
+    error_page 497 =301 https://$host:$server_port$request_uri;
+    return 200 "never over plain HTTP\n";
+  }}
+}}
+"#
+    )
+}
+
+fn start(who: &str, dir: &Path, conf: &Path, port: u16) -> Kill {
+    let child = if who == "rc" {
+        common::rcompose()
+            .args(["proxy", "-c"])
+            .arg(conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    } else {
+        let d = dir.display();
+        Command::new(common::ensure_nginx())
+            .arg("-c")
+            .arg(conf)
+            .arg("-p")
+            .arg(dir)
+            .args(["-g", &format!("daemon off; pid {d}/nginx.pid; error_log {d}/e.log;")])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let k = Kill(child);
+    assert!(listening(port), "{who} did not listen on {port}");
+    k
+}
+
+/// curl's answer: the status line, the headers that matter, the body.
+fn curl(args: &[&str], url: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-sk", "-i", "--max-time", "10"])
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("curl is needed for the TLS tests");
+    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines.next().unwrap_or("").trim_end().to_string();
+    let mut headers: Vec<String> = lines
+        .map(|l| l.to_ascii_lowercase())
+        .filter(|l| !l.starts_with("server:") && !l.starts_with("date:"))
+        .collect();
+    // The servers' own pages name them, so their lengths differ by that much.
+    let page = body.contains("<hr><center>");
+    headers.retain(|h| !(page && h.starts_with("content-length:")));
+    headers.sort();
+    let body = body.replace("nginx/1.22.1", "SERVER").replace("rcompose", "SERVER");
+    format!("{status}\n{}\n\n{body}", headers.join("\n"))
+}
+
+#[test]
+fn tls_and_http2_answer_as_nginx_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    certificate(d);
+    std::fs::create_dir_all(d.join("site")).unwrap();
+    std::fs::write(d.join("site/index.html"), "<p>app</p>\n").unwrap();
+    std::fs::write(d.join("upstream.py"), UPSTREAM).unwrap();
+    let up = free_port();
+    let _up = Kill(
+        Command::new("python3")
+            .arg(d.join("upstream.py"))
+            .arg(up.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    assert!(listening(up), "upstream did not start");
+    let mut answers = Vec::new();
+    for who in ["rc", "nginx"] {
+        let (tls, plain) = (free_port(), free_port());
+        let path = d.join(format!("{who}.conf"));
+        std::fs::write(&path, conf(tls, plain, up)).unwrap();
+        let _server = start(who, d, &path, tls);
+        let base = format!("https://localhost:{tls}");
+        let mut got = Vec::new();
+        for proto in ["--http2", "--http1.1"] {
+            for path in
+                ["/", "/index.html", "/v", "/spa/deep/link", "/missing.css", "/api/items?q=1"]
+            {
+                got.push(format!("{proto} {path}\n{}", curl(&[proto], &format!("{base}{path}"))));
+            }
+            got.push(format!(
+                "{proto} POST\n{}",
+                curl(&[proto, "--data-binary", "a=1&b=two"], &format!("{base}/api/post"))
+            ));
+            got.push(format!(
+                "{proto} HEAD\n{}",
+                curl(&[proto, "-I"], &format!("{base}/index.html"))
+            ));
+        }
+        // A body of unknown length over HTTP/2 (no Content-Length sent).
+        got.push(format!(
+            "h2 chunked\n{}",
+            curl(
+                &["--http2", "-H", "Transfer-Encoding: chunked", "--data-binary", "streamed"],
+                &format!("{base}/api/chunked")
+            )
+        ));
+        // Plain HTTP on TLS ports: the 497 page, and error_page 497 redirecting.
+        got.push(curl(&[], &format!("http://localhost:{tls}/v")));
+        got.push(curl(&[], &format!("http://localhost:{plain}/x?y=1")));
+        answers.push(
+            got.join("\n----\n")
+                .replace(&tls.to_string(), "TLS")
+                .replace(&plain.to_string(), "PLAIN"),
+        );
+    }
+    let (rc, ng) = (&answers[0], &answers[1]);
+    for (a, b) in rc.split("\n----\n").zip(ng.split("\n----\n")) {
+        assert_eq!(a, b, "rcompose proxy, then nginx");
+    }
+    assert!(rc.contains("x-seen: https|on|tlsv1.3|h2|http/2.0|localhost"), "{rc}");
+    assert!(rc.contains("\"x-forwarded-proto\": \"https\""), "{rc}");
+}
+
+#[test]
+fn certificates_that_cannot_be_loaded_fail_the_check_with_their_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let check = |text: &str| {
+        let path = d.join("t.conf");
+        std::fs::write(&path, text).unwrap();
+        let out = common::rcompose().args(["proxy", "-t", "-c"]).arg(&path).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = check(
+        "events {}\nhttp {\n  server {\n    listen 8443 ssl;\n    ssl_certificate missing.pem;\n    ssl_certificate_key missing.key;\n  }\n}\n",
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("t.conf:5") && err.contains("cannot load certificate"), "{err}");
+    let (code, err) = check("events {}\nhttp {\n  server {\n    listen 8443 ssl;\n  }\n}\n");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("t.conf:4") && err.contains("no \"ssl_certificate\""), "{err}");
+    // Client certificates are nginx's to check: unsupported, so the container serves it.
+    certificate(d);
+    let (code, err) = check(
+        "events {}\nhttp {\n  server {\n    listen 8443 ssl;\n    ssl_certificate cert.pem;\n    ssl_certificate_key key.pem;\n    ssl_verify_client on;\n  }\n}\n",
+    );
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains("ssl_verify_client"), "{err}");
+}
