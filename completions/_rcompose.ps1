@@ -62,9 +62,12 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             [CompletionResult]::new('attach', 'attach', [CompletionResultType]::ParameterValue, 'Attach local standard input, output, and error streams to a service''s running container')
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Receive real time events from containers')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Watch the build context for services and rebuild/refresh containers when files are updated')
+            [CompletionResult]::new('cp', 'cp', [CompletionResultType]::ParameterValue, 'Copy files/folders between a service container and the local filesystem')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Display a live stream of container(s) resource usage statistics')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('proxy-daemon', 'proxy-daemon', [CompletionResultType]::ParameterValue, 'Serve one service''s nginx configuration, detached (started by `up -d`)')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Show the rcompose version')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'rcompose;up' {
@@ -125,6 +128,7 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
         }
         'rcompose;ps' {
             [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'Filter by state (running, exited, ...)')
+            [CompletionResult]::new('--filter', '--filter', [CompletionResultType]::ParameterName, 'Filter services by a property (supported filters: status)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format: table, json, or a Go template such as ''{{.Name}}\t{{.Status}}'' (''table ...'' adds a header row)')
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Show stopped containers too')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Show stopped containers too')
@@ -352,6 +356,27 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'rcompose;cp' {
+            [CompletionResult]::new('--index', '--index', [CompletionResultType]::ParameterName, 'Index of the container if the service has several replicas')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Include containers created by the run command')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Archive mode (copy all uid/gid information)')
+            [CompletionResult]::new('--archive', '--archive', [CompletionResultType]::ParameterName, 'Archive mode (copy all uid/gid information)')
+            [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Always follow symbol link in SRC_PATH')
+            [CompletionResult]::new('--follow-link', '--follow-link', [CompletionResultType]::ParameterName, 'Always follow symbol link in SRC_PATH')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;stats' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, '`table` (the default), `json`, or a Go template of docker''s fields')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Show all containers (default shows just running)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Show all containers (default shows just running)')
+            [CompletionResult]::new('--no-stream', '--no-stream', [CompletionResultType]::ParameterName, 'Disable streaming stats and only pull the first result')
+            [CompletionResult]::new('--no-trunc', '--no-trunc', [CompletionResultType]::ParameterName, 'Do not truncate output')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'rcompose;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -369,6 +394,141 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             [CompletionResult]::new('--short', '--short', [CompletionResultType]::ParameterName, 'Print only the version number')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;help' {
+            [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Create and start containers (and the built-in proxy)')
+            [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Stop and remove containers and networks')
+            [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Show container output')
+            [CompletionResult]::new('ps', 'ps', [CompletionResultType]::ParameterValue, 'List containers')
+            [CompletionResult]::new('build', 'build', [CompletionResultType]::ParameterValue, 'Build or rebuild service images')
+            [CompletionResult]::new('pull', 'pull', [CompletionResultType]::ParameterValue, 'Pull service images')
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start existing containers')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop running containers without removing them')
+            [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart containers')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Validate and show the normalized project')
+            [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would')
+            [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Execute a command in a running container')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a one-off command on a service')
+            [CompletionResult]::new('kill', 'kill', [CompletionResultType]::ParameterValue, 'Force stop service containers')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove stopped service containers')
+            [CompletionResult]::new('pause', 'pause', [CompletionResultType]::ParameterValue, 'Pause services')
+            [CompletionResult]::new('unpause', 'unpause', [CompletionResultType]::ParameterValue, 'Unpause services')
+            [CompletionResult]::new('port', 'port', [CompletionResultType]::ParameterValue, 'Print the public address and port for a port binding')
+            [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'Display the running processes')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create containers without starting them')
+            [CompletionResult]::new('scale', 'scale', [CompletionResultType]::ParameterValue, 'Scale services')
+            [CompletionResult]::new('wait', 'wait', [CompletionResultType]::ParameterValue, 'Block until the containers of services stop; the first one''s exit status')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List running compose projects (made by rcompose or docker compose)')
+            [CompletionResult]::new('images', 'images', [CompletionResultType]::ParameterValue, 'List images used by the created containers')
+            [CompletionResult]::new('attach', 'attach', [CompletionResultType]::ParameterValue, 'Attach local standard input, output, and error streams to a service''s running container')
+            [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Receive real time events from containers')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Watch the build context for services and rebuild/refresh containers when files are updated')
+            [CompletionResult]::new('cp', 'cp', [CompletionResultType]::ParameterValue, 'Copy files/folders between a service container and the local filesystem')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Display a live stream of container(s) resource usage statistics')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('proxy-daemon', 'proxy-daemon', [CompletionResultType]::ParameterValue, 'Serve one service''s nginx configuration, detached (started by `up -d`)')
+            [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Show the rcompose version')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'rcompose;help;up' {
+            break
+        }
+        'rcompose;help;down' {
+            break
+        }
+        'rcompose;help;logs' {
+            break
+        }
+        'rcompose;help;ps' {
+            break
+        }
+        'rcompose;help;build' {
+            break
+        }
+        'rcompose;help;pull' {
+            break
+        }
+        'rcompose;help;start' {
+            break
+        }
+        'rcompose;help;stop' {
+            break
+        }
+        'rcompose;help;restart' {
+            break
+        }
+        'rcompose;help;config' {
+            break
+        }
+        'rcompose;help;proxy' {
+            break
+        }
+        'rcompose;help;exec' {
+            break
+        }
+        'rcompose;help;run' {
+            break
+        }
+        'rcompose;help;kill' {
+            break
+        }
+        'rcompose;help;rm' {
+            break
+        }
+        'rcompose;help;pause' {
+            break
+        }
+        'rcompose;help;unpause' {
+            break
+        }
+        'rcompose;help;port' {
+            break
+        }
+        'rcompose;help;top' {
+            break
+        }
+        'rcompose;help;create' {
+            break
+        }
+        'rcompose;help;scale' {
+            break
+        }
+        'rcompose;help;wait' {
+            break
+        }
+        'rcompose;help;ls' {
+            break
+        }
+        'rcompose;help;images' {
+            break
+        }
+        'rcompose;help;attach' {
+            break
+        }
+        'rcompose;help;events' {
+            break
+        }
+        'rcompose;help;watch' {
+            break
+        }
+        'rcompose;help;cp' {
+            break
+        }
+        'rcompose;help;stats' {
+            break
+        }
+        'rcompose;help;completions' {
+            break
+        }
+        'rcompose;help;proxy-daemon' {
+            break
+        }
+        'rcompose;help;version' {
+            break
+        }
+        'rcompose;help;help' {
             break
         }
     })

@@ -59,9 +59,12 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand attach 'Attach local standard input, output, and error streams to a service''s running container'
             cand events 'Receive real time events from containers'
             cand watch 'Watch the build context for services and rebuild/refresh containers when files are updated'
+            cand cp 'Copy files/folders between a service container and the local filesystem'
+            cand stats 'Display a live stream of container(s) resource usage statistics'
             cand completions 'Print a shell completion script'
             cand proxy-daemon 'Serve one service''s nginx configuration, detached (started by `up -d`)'
             cand version 'Show the rcompose version'
+            cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'rcompose;up'= {
             cand --pull 'When to pull images'
@@ -118,6 +121,7 @@ set edit:completion:arg-completer[rcompose] = {|@words|
         }
         &'rcompose;ps'= {
             cand --status 'Filter by state (running, exited, ...)'
+            cand --filter 'Filter services by a property (supported filters: status)'
             cand --format 'Output format: table, json, or a Go template such as ''{{.Name}}\t{{.Status}}'' (''table ...'' adds a header row)'
             cand -a 'Show stopped containers too'
             cand --all 'Show stopped containers too'
@@ -321,6 +325,25 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'rcompose;cp'= {
+            cand --index 'Index of the container if the service has several replicas'
+            cand --all 'Include containers created by the run command'
+            cand -a 'Archive mode (copy all uid/gid information)'
+            cand --archive 'Archive mode (copy all uid/gid information)'
+            cand -L 'Always follow symbol link in SRC_PATH'
+            cand --follow-link 'Always follow symbol link in SRC_PATH'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;stats'= {
+            cand --format '`table` (the default), `json`, or a Go template of docker''s fields'
+            cand -a 'Show all containers (default shows just running)'
+            cand --all 'Show all containers (default shows just running)'
+            cand --no-stream 'Disable streaming stats and only pull the first result'
+            cand --no-trunc 'Do not truncate output'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'rcompose;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -336,6 +359,107 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand --short 'Print only the version number'
             cand -h 'Print help'
             cand --help 'Print help'
+        }
+        &'rcompose;help'= {
+            cand up 'Create and start containers (and the built-in proxy)'
+            cand down 'Stop and remove containers and networks'
+            cand logs 'Show container output'
+            cand ps 'List containers'
+            cand build 'Build or rebuild service images'
+            cand pull 'Pull service images'
+            cand start 'Start existing containers'
+            cand stop 'Stop running containers without removing them'
+            cand restart 'Restart containers'
+            cand config 'Validate and show the normalized project'
+            cand proxy 'Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would'
+            cand exec 'Execute a command in a running container'
+            cand run 'Run a one-off command on a service'
+            cand kill 'Force stop service containers'
+            cand rm 'Remove stopped service containers'
+            cand pause 'Pause services'
+            cand unpause 'Unpause services'
+            cand port 'Print the public address and port for a port binding'
+            cand top 'Display the running processes'
+            cand create 'Create containers without starting them'
+            cand scale 'Scale services'
+            cand wait 'Block until the containers of services stop; the first one''s exit status'
+            cand ls 'List running compose projects (made by rcompose or docker compose)'
+            cand images 'List images used by the created containers'
+            cand attach 'Attach local standard input, output, and error streams to a service''s running container'
+            cand events 'Receive real time events from containers'
+            cand watch 'Watch the build context for services and rebuild/refresh containers when files are updated'
+            cand cp 'Copy files/folders between a service container and the local filesystem'
+            cand stats 'Display a live stream of container(s) resource usage statistics'
+            cand completions 'Print a shell completion script'
+            cand proxy-daemon 'Serve one service''s nginx configuration, detached (started by `up -d`)'
+            cand version 'Show the rcompose version'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'rcompose;help;up'= {
+        }
+        &'rcompose;help;down'= {
+        }
+        &'rcompose;help;logs'= {
+        }
+        &'rcompose;help;ps'= {
+        }
+        &'rcompose;help;build'= {
+        }
+        &'rcompose;help;pull'= {
+        }
+        &'rcompose;help;start'= {
+        }
+        &'rcompose;help;stop'= {
+        }
+        &'rcompose;help;restart'= {
+        }
+        &'rcompose;help;config'= {
+        }
+        &'rcompose;help;proxy'= {
+        }
+        &'rcompose;help;exec'= {
+        }
+        &'rcompose;help;run'= {
+        }
+        &'rcompose;help;kill'= {
+        }
+        &'rcompose;help;rm'= {
+        }
+        &'rcompose;help;pause'= {
+        }
+        &'rcompose;help;unpause'= {
+        }
+        &'rcompose;help;port'= {
+        }
+        &'rcompose;help;top'= {
+        }
+        &'rcompose;help;create'= {
+        }
+        &'rcompose;help;scale'= {
+        }
+        &'rcompose;help;wait'= {
+        }
+        &'rcompose;help;ls'= {
+        }
+        &'rcompose;help;images'= {
+        }
+        &'rcompose;help;attach'= {
+        }
+        &'rcompose;help;events'= {
+        }
+        &'rcompose;help;watch'= {
+        }
+        &'rcompose;help;cp'= {
+        }
+        &'rcompose;help;stats'= {
+        }
+        &'rcompose;help;completions'= {
+        }
+        &'rcompose;help;proxy-daemon'= {
+        }
+        &'rcompose;help;version'= {
+        }
+        &'rcompose;help;help'= {
         }
     ]
     $completions[$command]

@@ -10,15 +10,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about = "Run docker-compose projects, faster, with nginx served in-process",
     after_help = "Examples:\n  rcompose up -d                       start the project in the background\n  rcompose -f examples/fastapi-mongo/docker-compose.yml up\n  rcompose logs -f fastapi             follow one service's logs\n  rcompose config --format json        show what would run\n  rcompose down -v                     remove containers, networks and volumes",
-    disable_help_subcommand = true,
     // As docker compose's flags: a single-valued option given twice takes the last.
     args_override_self = true
 )]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalOpts,
+    /// None: print the help, as docker compose does with no command.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -201,6 +201,16 @@ pub enum Command {
         after_help = "Follows each service's develop.watch rules (sync, sync+restart, sync+exec, restart, rebuild), after `up -d` of those services. Unlike docker compose, services without build: can sync, and initial_sync copies the tree first.\n\nExamples:\n  rcompose watch\n  rcompose watch --no-up web"
     )]
     Watch(WatchArgs),
+    /// Copy files/folders between a service container and the local filesystem
+    #[command(
+        after_help = "SERVICE:SRC DEST copies from the service's first container (--index to choose); SRC SERVICE:DEST copies into every container of the service. `-` reads or writes a tar archive.\n\nExamples:\n  rcompose cp web:/etc/nginx/nginx.conf .\n  rcompose cp ./seed.sql db:/docker-entrypoint-initdb.d/\n  rcompose cp -a ./data/. worker:/srv/data"
+    )]
+    Cp(CpArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    #[command(
+        after_help = "Examples:\n  rcompose stats\n  rcompose stats --no-stream --format json\n  rcompose stats --no-stream --format \"table {{.Name}}\\t{{.CPUPerc}}\""
+    )]
+    Stats(StatsArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  rcompose completions bash > /etc/bash_completion.d/rcompose\n  rcompose completions zsh > ~/.zfunc/_rcompose"
@@ -309,6 +319,9 @@ pub struct DownArgs {
     /// Shutdown timeout in seconds
     #[arg(short = 't', long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// Only these services' containers (the network goes once no other uses it)
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -357,6 +370,9 @@ pub struct PsArgs {
     /// Filter by state (running, exited, ...)
     #[arg(long, value_name = "STATUS")]
     pub status: Vec<String>,
+    /// Filter services by a property (supported filters: status)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
     /// Output format: table, json, or a Go template such as
     /// '{{.Name}}\t{{.Status}}' ('table ...' adds a header row)
     #[arg(long, default_value = "table", value_name = "FORMAT")]
@@ -738,4 +754,43 @@ fn parse_scale(s: &str) -> Result<(String, u32), String> {
         return Err("the service name is empty".into());
     }
     Ok((svc.to_string(), n))
+}
+
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// Include containers created by the run command
+    #[arg(long)]
+    pub all: bool,
+    /// Archive mode (copy all uid/gid information)
+    #[arg(short = 'a', long)]
+    pub archive: bool,
+    /// Always follow symbol link in SRC_PATH
+    #[arg(short = 'L', long)]
+    pub follow_link: bool,
+    /// Index of the container if the service has several replicas
+    #[arg(long)]
+    pub index: Option<u32>,
+    /// SERVICE:SRC_PATH, or a local SRC_PATH (`-`: a tar archive on standard input)
+    #[arg(value_name = "SRC")]
+    pub source: String,
+    /// A local DEST_PATH (`-`: a tar archive on standard output), or SERVICE:DEST_PATH
+    #[arg(value_name = "DEST")]
+    pub destination: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Show all containers (default shows just running)
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// `table` (the default), `json`, or a Go template of docker's fields
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Disable streaming stats and only pull the first result
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Do not truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    pub services: Vec<String>,
 }

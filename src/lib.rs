@@ -18,10 +18,12 @@ pub mod proxy;
 pub mod ui;
 pub mod userfile;
 
-use clap::Parser;
+mod args;
 
 /// Parses the command line and runs it; returns the process exit status.
 pub fn run() -> i32 {
-    let cli = cli::Cli::parse();
-    commands::dispatch(cli)
+    match args::parse(std::env::args_os().collect()) {
+        Ok(cli) => commands::dispatch(cli),
+        Err(code) => code,
+    }
 }

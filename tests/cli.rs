@@ -19,6 +19,8 @@ const SUBCOMMANDS: &[&str] = &[
     "proxy",
     "completions",
     "version",
+    "cp",
+    "stats",
 ];
 
 #[test]
@@ -111,4 +113,58 @@ fn config_output_flags() {
     assert_eq!(run(&["config", "-o", out.path().to_str().unwrap()]), "");
     assert_eq!(std::fs::read_to_string(out.path()).unwrap(), yaml);
     assert_eq!(run(&["config", "--services", "fastapi"]), "fastapi\n");
+}
+
+#[test]
+fn no_command_prints_help_and_help_names_a_command() {
+    // As docker compose: the help on standard output, and success.
+    let out = common::rcompose().output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: rcompose"));
+    let out = common::rcompose().args(["help", "ps"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: rcompose ps"));
+}
+
+#[test]
+fn ansi_never_and_no_color_reach_help_and_usage_errors() {
+    for args in [
+        &["--ansi", "never", "--help"][..],
+        &["--ansi=never", "logs", "--bogus"],
+        &["--ansi", "never", "bogus"],
+    ] {
+        let out = common::rcompose().args(args).env_remove("NO_COLOR").output().unwrap();
+        let all = [out.stdout, out.stderr].concat();
+        assert!(!all.contains(&0x1b), "{args:?} printed escape codes");
+    }
+    let out = common::rcompose().args(["--ansi", "always", "bogus"]).output().unwrap();
+    assert!(out.stderr.contains(&0x1b), "--ansi always colours the error");
+    let out = common::rcompose()
+        .args(["--ansi", "always", "bogus"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(out.stderr.contains(&0x1b), "--ansi always wins over NO_COLOR");
+    let out = common::rcompose().args(["logs", "--bogus"]).env("NO_COLOR", "1").output().unwrap();
+    assert!(!out.stderr.contains(&0x1b));
+}
+
+#[test]
+fn unknown_commands_never_suggest_one_that_changes_state_for_one_that_reads() {
+    let tip = |word: &str| {
+        let out = common::rcompose().arg(word).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{word}");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(err.contains(&format!("unrecognized subcommand '{word}'")), "{err}");
+        err.lines().find(|l| l.contains("tip:")).map(|l| l.trim().to_string())
+    };
+    assert_eq!(tip("top2").as_deref(), Some("tip: a similar subcommand exists: 'top'"));
+    assert_eq!(tip("stpo").as_deref(), Some("tip: a similar subcommand exists: 'stop'"));
+    for word in ["statss", "lgs", "bogus", "upp"] {
+        if let Some(t) = tip(word) {
+            for changes in ["'stop'", "'start'", "'up'", "'down'", "'rm'", "'kill'", "'restart'"] {
+                assert!(!t.contains(changes) || word == "upp", "{word}: {t}");
+            }
+        }
+    }
 }

@@ -8,7 +8,10 @@ use crate::ui::Style;
 use crate::ui::progress::Progress;
 
 pub fn run(global: &GlobalOpts, args: &DownArgs, style: &Style) -> anyhow::Result<i32> {
-    let project = super::load_for(global, &[], style)?;
+    let project = super::load_for(global, &args.services, style)?;
+    if let Some(s) = args.services.iter().find(|s| !project.services.contains_key(*s)) {
+        anyhow::bail!("no such service: {s}");
+    }
     let images = args.rmi.map(|r| match r {
         Rmi::Local => RemoveImages::Local,
         Rmi::All => RemoveImages::All,
@@ -18,6 +21,7 @@ pub fn run(global: &GlobalOpts, args: &DownArgs, style: &Style) -> anyhow::Resul
         images,
         remove_orphans: args.remove_orphans,
         timeout: args.timeout,
+        services: args.services.clone(),
     };
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;

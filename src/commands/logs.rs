@@ -61,27 +61,7 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
         let listed_at = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
         let list = containers::list(&engine, &project.name, true).await?;
         let listed: std::collections::HashSet<String> = list.iter().map(containers::id).collect();
-        let shown: Vec<(String, String, String)> = list
-            .iter()
-            .filter(|c| wanted.contains(containers::service(c)))
-            .map(|c| {
-                (
-                    containers::id(c),
-                    containers::service(c).to_string(),
-                    containers::log_prefix(&project, containers::service(c), &containers::name(c)),
-                )
-            })
-            .collect();
-        // Built-in proxies log to a file in the project's state directory,
-        // under the name of the nginx container they stand in for.
-        let proxies: Vec<(String, String)> = crate::orchestrate::builtin::served(&project, shown.iter().map(|c| c.1.as_str()))
-            .into_iter()
-            .filter(|s| wanted.contains(s))
-            .map(|s| {
-                let prefix = containers::replica_prefix(&project, &s, 1);
-                (s, prefix)
-            })
-            .collect();
+        let (shown, proxies) = sources(&project, &list, &wanted);
         // Wide enough for what runs now (a `--scale` may have made more than
         // the file says) and for what the file says may start.
         let width = shown
@@ -107,6 +87,18 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
             }
             return Ok(0);
         };
+        // As docker compose: -f ends once every followed container has exited
+        // (a built-in proxy, a process of its own, keeps it going), and says
+        // how each ended.
+        let mut running: std::collections::HashSet<String> = list
+            .iter()
+            .filter(|c| wanted.contains(containers::service(c)) && containers::is_running(c))
+            .map(containers::id)
+            .collect();
+        if running.is_empty() && files.is_empty() {
+            streams.wait_all().await;
+            return Ok(0);
+        }
         let mut rx = hub.receiver();
         loop {
             tokio::select! {
@@ -117,19 +109,65 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
                         // The hub reconnects by itself; closed means it is gone for good.
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => anyhow::bail!("the engine's event stream ended"),
                     };
-                    // The hub replays the last second: a start from before the
-                    // list is one whose container is followed already.
+                    // The hub replays the last second: what happened before the
+                    // list to a listed container is in the list already.
                     let replayed = ev.time_nano <= listed_at && listed.contains(&ev.id);
-                    if ev.action == Action::Start && wanted.contains(&ev.service) && !replayed {
-                        let o = StreamOpts { since: chrono::Utc::now().timestamp(), tail: None, ..sopts.clone() };
-                        let prefix = containers::log_prefix(&project, &ev.service, &ev.name);
-                        streams.follow(&ev.id, &ev.service, prefix, o);
+                    if !wanted.contains(&ev.service) || replayed {
+                        continue;
+                    }
+                    match ev.action {
+                        Action::Start => {
+                            running.insert(ev.id.clone());
+                            let o = StreamOpts { since: chrono::Utc::now().timestamp(), tail: None, ..sopts.clone() };
+                            let prefix = containers::log_prefix(&project, &ev.service, &ev.name);
+                            streams.follow(&ev.id, &ev.service, prefix, o);
+                        }
+                        Action::Die if running.remove(&ev.id) => {
+                            // The container's last lines go out before its end is told.
+                            streams.finish(&ev.id).await;
+                            let name = containers::log_prefix(&project, &ev.service, &ev.name);
+                            let code = ev.exit_code.unwrap_or(0);
+                            streams.printer().event(&name, streams.color_of(&ev.service), &format!("exited with code {code}"));
+                            if running.is_empty() && files.is_empty() {
+                                return Ok(0);
+                            }
+                        }
+                        _ => {}
                     }
                 }
-                _ = tokio::signal::ctrl_c() => return Ok(0),
+                _ = tokio::signal::ctrl_c() => return Ok(130),
             }
         }
     })
+}
+
+/// The containers to show (id, service, prefix) and the built-in proxies
+/// (service, prefix), which log to a file in the project's state directory
+/// under the name of the nginx container they stand in for.
+#[expect(clippy::type_complexity, reason = "two lists of plain tuples, named where used")]
+fn sources(
+    project: &crate::compose::Project,
+    list: &[bollard::models::ContainerSummary],
+    wanted: &BTreeSet<String>,
+) -> (Vec<(String, String, String)>, Vec<(String, String)>) {
+    let shown: Vec<(String, String, String)> = list
+        .iter()
+        .filter(|c| wanted.contains(containers::service(c)))
+        .map(|c| {
+            let service = containers::service(c);
+            let prefix = containers::log_prefix(project, service, &containers::name(c));
+            (containers::id(c), service.to_string(), prefix)
+        })
+        .collect();
+    let proxies = crate::orchestrate::builtin::served(project, shown.iter().map(|c| c.1.as_str()))
+        .into_iter()
+        .filter(|s| wanted.contains(s))
+        .map(|s| {
+            let prefix = containers::replica_prefix(project, &s, 1);
+            (s, prefix)
+        })
+        .collect();
+    (shown, proxies)
 }
 
 /// Prints a log file's lines (the last `tail` of them), then follows it as it grows.

@@ -3,6 +3,7 @@
 pub mod attach;
 pub mod completions;
 pub mod config;
+pub mod cp;
 pub mod create;
 pub mod down;
 pub mod events;
@@ -19,6 +20,7 @@ pub mod ps;
 pub mod rm;
 pub mod run;
 pub mod scale;
+pub mod stats;
 pub mod top;
 pub mod up;
 pub mod version;
@@ -34,7 +36,13 @@ use crate::ui::{self, Style};
 pub fn dispatch(cli: Cli) -> i32 {
     let style = Style::for_stderr(cli.global.ansi.into());
     ui::set_debug(cli.global.verbose);
-    let result = match cli.command {
+    let Some(command) = cli.command else {
+        // No command: the help on standard output and success, as docker compose.
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        let _ = cmd.print_help();
+        return 0;
+    };
+    let result = match command {
         Command::Config(args) => config::run(&cli.global, &args, &style),
         Command::Up(args) => up::run(&cli.global, &args, &style),
         Command::Down(args) => down::run(&cli.global, &args, &style),
@@ -69,6 +77,8 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Events(args) => events::run(&cli.global, &args, &style),
         Command::Watch(args) => watch::run(&cli.global, &args, &style),
         Command::Exec(args) => exec::run(&cli.global, &args, &style),
+        Command::Cp(args) => cp::run(&cli.global, &args, &style),
+        Command::Stats(args) => stats::run(&cli.global, &args, &style),
         Command::Completions(args) => completions::run(&args),
         Command::Version(args) => version::run(&args),
     };

@@ -23,8 +23,9 @@ pub fn run(global: &GlobalOpts, args: &PortArgs, style: &Style) -> anyhow::Resul
             .iter()
             .filter_map(|p| p.public_port.map(|pp| format!("{pp}/{}", proto(p))))
             .collect();
-        published.sort();
-        published.dedup();
+        // In the engine's order, as docker compose prints them; once each.
+        let mut seen = std::collections::HashSet::new();
+        published.retain(|p| seen.insert(p.clone()));
         let why = format!(
             "no port {}/{} for container {}: {}",
             args.private_port,

@@ -10,9 +10,16 @@ use crate::ui::container_list::{Listing, render};
 
 pub fn run(global: &GlobalOpts, args: &PsArgs, style: &Style) -> anyhow::Result<i32> {
     let project = super::load_for(global, &[], style)?;
+    let mut status = args.status.clone();
+    for f in &args.filter {
+        match f.split_once('=') {
+            Some(("status", v)) => status.push(v.to_string()),
+            _ => anyhow::bail!("invalid filter {f:?}: ps filters by status=STATE only"),
+        }
+    }
     let list = super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
-        let all = args.all || !args.status.is_empty();
+        let all = args.all || !status.is_empty();
         let (mut list, one_off) = tokio::try_join!(
             containers::list(&engine, &project.name, all),
             containers::list_one_off(&engine, &project.name)
@@ -33,8 +40,8 @@ pub fn run(global: &GlobalOpts, args: &PsArgs, style: &Style) -> anyhow::Result<
                 || args.service_names.iter().any(|s| s == containers::service(c))
         })
         .filter(|c| {
-            args.status.is_empty()
-                || args.status.iter().any(|s| c.state.map(|st| st.to_string()) == Some(s.clone()))
+            status.is_empty()
+                || status.iter().any(|s| c.state.map(|st| st.to_string()) == Some(s.clone()))
         })
         .collect();
     let listing = if args.services {

@@ -2,6 +2,7 @@
 //! project owns (images, networks, volumes, containers), named and labelled
 //! as docker compose v2 does so both tools see each other's work.
 
+pub mod archive;
 pub mod attach;
 pub mod config_hash;
 pub mod containers;

@@ -140,12 +140,14 @@ pub enum RemoveImages {
 }
 
 /// What `down` is asked to remove besides containers and networks.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct DownOptions {
     pub volumes: bool,
     pub images: Option<RemoveImages>,
     pub remove_orphans: bool,
     pub timeout: Option<u64>,
+    /// `down SERVICE...`: only these; empty means the whole project.
+    pub services: Vec<String>,
 }
 
 /// `down`: the proxies first (they were started last), then the containers
@@ -158,18 +160,32 @@ pub async fn down(
     progress: &Progress,
     style: &Style,
 ) -> anyhow::Result<()> {
-    for p in builtin::proxy_services(project, false) {
+    let named = |s: &str| o.services.is_empty() || o.services.iter().any(|n| n == s);
+    for p in builtin::proxy_services(project, false).into_iter().filter(|p| named(p)) {
         let item = format!("Proxy {}", spec::container_name(project, &project.services[&p]));
         let grace = o.timeout.map_or(DEFAULT_GRACE, std::time::Duration::from_secs);
         if tokio::task::block_in_place(|| builtin::stop_detached(&project.name, &p, grace))? {
             progress.step(&item, State::Stopped, true);
         }
     }
-    builtin::remove_state(&project.name);
-    let all = observe::containers(engine, &project.name, true).await?;
+    if o.services.is_empty() {
+        builtin::remove_state(&project.name);
+    }
+    let mut all = observe::containers(engine, &project.name, true).await?;
+    let others = all.iter().filter(|c| !named(&c.service)).count();
+    all.retain(|c| named(&c.service));
     let (mine, orphans): (Vec<Observed>, Vec<Observed>) = all.into_iter().partition(|c| {
         project.services.contains_key(&c.service) || project.disabled.contains_key(&c.service)
     });
+    if !o.services.is_empty() {
+        // Some services: their containers go; the network stays while others use it.
+        let present: BTreeSet<String> = mine.iter().map(|c| c.service.clone()).collect();
+        stop::stop_services(engine, project, &mine, &present, o.timeout, progress, false).await?;
+        stop::remove_all(engine, &mine, o.volumes, progress).await?;
+        if others > 0 {
+            return Ok(());
+        }
+    }
     if o.remove_orphans {
         for c in &orphans {
             stop::stop_and_remove(engine, c, None, None, progress).await?;

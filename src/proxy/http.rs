@@ -67,6 +67,15 @@ pub fn plain_status(status: StatusCode) -> Response<Body> {
     page_response(status, &status_line(status))
 }
 
+/// What a connection negotiated, for `$ssl_*`, `$https` and `$http2`.
+#[derive(Debug, Clone)]
+pub struct TlsInfo {
+    pub protocol: &'static str,
+    pub cipher: &'static str,
+    pub server_name: Option<Box<str>>,
+    pub h2: bool,
+}
+
 /// nginx's own 400s (494 to 497): sent as 400 with a page saying which,
 /// then the close.
 pub fn own_400(code: u16) -> Option<Response<Body>> {

@@ -99,7 +99,7 @@ pub struct Req {
 #[derive(Clone)]
 pub struct Peers {
     /// What the connection's TLS negotiated; `None` on plain HTTP.
-    pub tls: Option<Arc<super::tls::TlsInfo>>,
+    pub tls: Option<Arc<super::http::TlsInfo>>,
     /// A plain HTTP request on a TLS port: answered 497 (nginx's "The plain
     /// HTTP request was sent to HTTPS port"), through `error_page`.
     pub plain_on_tls: bool,

@@ -130,7 +130,12 @@ pub fn load(setup: &Setup) -> Result<Runtime, ConfError> {
             }
         }
     }
-    let tls = super::tls::Tls::load(&config, &setup.conf_prefix, &*setup.paths)?;
+    // Certificates are found as nginx finds them: relative to the configuration's folder.
+    let host_path = |p: &str| {
+        super::request::map_written(&setup.conf_prefix, &*setup.paths, p)
+            .unwrap_or_else(|| p.into())
+    };
+    let tls = super::tls::Tls::load(&config, &host_path)?;
     Ok(Runtime {
         tls,
         host_dirs,

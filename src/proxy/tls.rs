@@ -17,16 +17,7 @@ use tokio_rustls::server::TlsStream;
 
 use super::conf::ConfError;
 use super::config::{Config, Server};
-use super::request::{PathMap, map_written};
-
-/// What a connection negotiated, for `$ssl_*`, `$https` and `$http2`.
-#[derive(Debug, Clone)]
-pub struct TlsInfo {
-    pub protocol: &'static str,
-    pub cipher: &'static str,
-    pub server_name: Option<Box<str>>,
-    pub h2: bool,
-}
+use super::http::TlsInfo;
 
 /// How connections on a configured port are spoken to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,11 +39,11 @@ fn key(s: &Arc<Server>) -> usize {
 }
 
 impl Tls {
-    /// Loads every certificate the configuration names for a TLS server.
+    /// Loads every certificate the configuration names for a TLS server;
+    /// `host_path` maps a path as written to where it is on this host.
     pub fn load(
         config: &Config,
-        prefix: &std::path::Path,
-        paths: &dyn PathMap,
+        host_path: &dyn Fn(&str) -> std::path::PathBuf,
     ) -> Result<Tls, ConfError> {
         let mut tls = Tls::default();
         for s in &config.http.servers {
@@ -84,7 +75,7 @@ impl Tls {
                     ));
                 };
                 let read = |p: &str, what: &str, at: &crate::diag::Location| {
-                    let host = map_written(prefix, paths, p).unwrap_or_else(|| p.into());
+                    let host = host_path(p);
                     std::fs::read(&host).map_err(|e| {
                         ConfError::invalid(at.clone(), format!("cannot load {what} \"{p}\": {e}"))
                     })

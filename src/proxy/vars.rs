@@ -438,7 +438,7 @@ pub struct RequestVars {
     pub server_name: std::sync::Arc<str>,
     pub scheme: &'static str,
     /// What the connection's TLS negotiated; `None` on plain HTTP.
-    pub tls: Option<std::sync::Arc<super::tls::TlsInfo>>,
+    pub tls: Option<std::sync::Arc<super::http::TlsInfo>>,
     pub captures: Vec<Option<String>>,
     pub status: u16,
     pub body_bytes_sent: u64,
