@@ -690,3 +690,55 @@ fn down_of_some_services_and_ps_filter_as_docker_compose() {
             .success()
     );
 }
+
+#[test]
+fn commands_on_what_exists_work_from_the_project_name_alone() {
+    common::ensure_busybox();
+    let p = TestProject::new("by-name", &small_stack());
+    p.ok(&["up", "-d"]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = |tool: &str, args: &[&str]| {
+        let mut c = if tool == "rc" { common::rcompose() } else { Command::new("docker") };
+        if tool != "rc" {
+            c.arg("compose");
+        }
+        let out = c
+            .current_dir(elsewhere.path())
+            .env("NO_COLOR", "1")
+            .env_remove("COMPOSE_FILE")
+            .args(["-p", &p.name])
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let sorted = |s: String| {
+        let mut l: Vec<String> = s.lines().map(String::from).collect();
+        l.sort();
+        l
+    };
+    for args in [
+        &["ps", "--format", "{{.Name}} {{.Service}} {{.State}}"][..],
+        &["ps", "--services"],
+        &["exec", "-T", "worker", "echo", "inside"],
+        &["images", "-q"],
+        &["port", "web", "80"],
+    ] {
+        let (rc, rout) = run("rc", args);
+        let (dc, dout) = run("dc", args);
+        assert_eq!((rc, sorted(rout)), (dc, sorted(dout)), "{args:?}");
+    }
+    // Stop, start and down act on the labelled containers.
+    assert_eq!(run("rc", &["stop", "-t", "0", "worker"]).0, Some(0));
+    assert!(common::eventually(10, || p
+        .inspect(&format!("{}-worker-1", p.name), "{{.State.Running}}")
+        .trim()
+        == "false"));
+    assert_eq!(run("rc", &["start", "worker"]).0, Some(0));
+    assert_eq!(p.inspect(&format!("{}-worker-1", p.name), "{{.State.Running}}").trim(), "true");
+    assert_eq!(run("rc", &["down", "-t", "0"]).0, Some(0));
+    assert!(p.containers().is_empty(), "{:?}", p.containers());
+    // Nothing left by that name: a clear error.
+    let (code, _) = run("rc", &["ps"]);
+    assert_eq!(code, Some(1));
+}

@@ -9,7 +9,7 @@ use crate::engine::{Engine, containers};
 use crate::ui::{Style, terminal};
 
 pub fn run(global: &GlobalOpts, args: &AttachArgs, style: &Style) -> anyhow::Result<i32> {
-    let project = super::load_for(global, std::slice::from_ref(&args.service), style)?;
+    let project = super::load_or_labels(global, std::slice::from_ref(&args.service), style)?;
     let _services = std::slice::from_ref(&args.service);
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;

@@ -35,7 +35,7 @@ pub fn run(global: &GlobalOpts, args: &CpArgs, style: &Style) -> anyhow::Result<
         (None, None) => anyhow::bail!("unknown copy direction"),
         (Some(s), None) | (None, Some(s)) => s.to_string(),
     };
-    let project = super::load_for(global, std::slice::from_ref(&service), style)?;
+    let project = super::load_or_labels(global, std::slice::from_ref(&service), style)?;
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let mut list =

@@ -8,7 +8,7 @@ use crate::ui::Style;
 use crate::ui::progress::Progress;
 
 pub fn run(global: &GlobalOpts, args: &DownArgs, style: &Style) -> anyhow::Result<i32> {
-    let project = super::load_for(global, &args.services, style)?;
+    let project = super::load_or_labels(global, &args.services, style)?;
     if let Some(s) = args.services.iter().find(|s| !project.services.contains_key(*s)) {
         anyhow::bail!("no such service: {s}");
     }

@@ -11,7 +11,7 @@ use crate::engine::{Engine, engine_message, labels};
 use crate::ui::Style;
 
 pub fn run(global: &GlobalOpts, args: &EventsArgs, style: &Style) -> anyhow::Result<i32> {
-    let project = super::load_for(global, &args.services, style)?;
+    let project = super::load_or_labels(global, &args.services, style)?;
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let filters = HashMap::from([

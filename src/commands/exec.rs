@@ -8,7 +8,7 @@ use crate::failure::Failure;
 use crate::ui::{Style, terminal};
 
 pub fn run(global: &GlobalOpts, args: &ExecArgs, style: &Style) -> anyhow::Result<i32> {
-    let project = super::load_for(global, std::slice::from_ref(&args.service), style)?;
+    let project = super::load_or_labels(global, std::slice::from_ref(&args.service), style)?;
     if !project.services.contains_key(&args.service) {
         return Err(Failure::Each(vec![format!("no such service: {}", args.service)]).into());
     }

@@ -66,7 +66,7 @@ pub fn pull(global: &GlobalOpts, args: &PullArgs, style: &Style) -> anyhow::Resu
 
 /// `images`: the image of each container of the services, as docker compose lists them.
 pub fn list(global: &GlobalOpts, args: &ImagesArgs, style: &Style) -> anyhow::Result<i32> {
-    let project = super::load_for(global, &args.services, style)?;
+    let project = super::load_or_labels(global, &args.services, style)?;
     let rows = super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let list = super::containers_of(&engine, &project, &args.services, true).await?;

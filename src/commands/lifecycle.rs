@@ -32,7 +32,7 @@ pub fn restart(global: &GlobalOpts, args: &RestartArgs, style: &Style) -> anyhow
 }
 
 fn act(global: &GlobalOpts, services: &[String], style: &Style, what: Act) -> anyhow::Result<i32> {
-    let project = super::load_for(global, services, style)?;
+    let project = super::load_or_labels(global, services, style)?;
     let reload = super::reload_of(global);
     let progress = Progress::new(global.progress.into(), style.color);
     super::runtime()?.block_on(async {

@@ -32,7 +32,7 @@ pub fn parse_time(s: &str, now: i64) -> anyhow::Result<i64> {
 }
 
 pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Result<i32> {
-    let project = super::load_for(global, &[], style)?;
+    let project = super::load_or_labels(global, &[], style)?;
     let now = chrono::Utc::now().timestamp();
     let since = args.since.as_deref().map(|s| parse_time(s, now)).transpose()?.unwrap_or(0);
     let until = args.until.as_deref().map(|s| parse_time(s, now)).transpose()?.unwrap_or(0);

@@ -123,6 +123,36 @@ pub fn load_for(
     load_project(&opts, style).map(|l| l.project)
 }
 
+/// As [`load_for`], but with `-p NAME` (or `COMPOSE_PROJECT_NAME`) and no
+/// compose file to be found, the project is rebuilt from its containers'
+/// labels, as docker compose does for the commands that act on what exists.
+pub fn load_or_labels(
+    global: &GlobalOpts,
+    services: &[String],
+    style: &Style,
+) -> anyhow::Result<Project> {
+    let mut opts = load_options(global);
+    opts.services = services.to_vec();
+    let name = opts
+        .project_name
+        .clone()
+        .or_else(|| opts.environ.get("COMPOSE_PROJECT_NAME").filter(|n| !n.is_empty()).cloned());
+    if let Some(name) = name
+        && !crate::compose::load::finds_files(&opts)
+    {
+        let found = runtime()?.block_on(async {
+            let engine = crate::engine::Engine::connect().await?;
+            crate::orchestrate::from_labels::project(&engine, &name).await
+        })?;
+        return found.ok_or_else(|| {
+            anyhow::anyhow!(
+                "no compose file found, and no containers of project {name:?} to read it from"
+            )
+        });
+    }
+    load_project(&opts, style).map(|l| l.project)
+}
+
 /// Loads the project, printing its warnings now; its errors are the
 /// caller's to return.
 pub fn load_project(opts: &LoadOptions, style: &Style) -> anyhow::Result<Loaded> {

@@ -14,7 +14,7 @@ pub fn run(
     pause: bool,
     style: &Style,
 ) -> anyhow::Result<i32> {
-    let project = super::load_for(global, services, style)?;
+    let project = super::load_or_labels(global, services, style)?;
     let progress = Progress::new(global.progress.into(), style.color);
     let (doing, done) =
         if pause { (State::Pausing, State::Paused) } else { (State::Unpausing, State::Unpaused) };

@@ -6,7 +6,7 @@ use crate::failure::Failure;
 use crate::ui::Style;
 
 pub fn run(global: &GlobalOpts, args: &PortArgs, style: &Style) -> anyhow::Result<i32> {
-    let project = super::load_for(global, std::slice::from_ref(&args.service), style)?;
+    let project = super::load_or_labels(global, std::slice::from_ref(&args.service), style)?;
     let c = super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         super::running_replica(&engine, &project, &args.service, args.index).await

@@ -9,7 +9,7 @@ use crate::ui::Style;
 use crate::ui::container_list::{Listing, render};
 
 pub fn run(global: &GlobalOpts, args: &PsArgs, style: &Style) -> anyhow::Result<i32> {
-    let project = super::load_for(global, &[], style)?;
+    let project = super::load_or_labels(global, &[], style)?;
     let mut status = args.status.clone();
     for f in &args.filter {
         match f.split_once('=') {

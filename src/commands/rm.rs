@@ -9,7 +9,7 @@ use crate::ui::Style;
 use crate::ui::progress::{Progress, State};
 
 pub fn run(global: &GlobalOpts, args: &RmArgs, style: &Style) -> anyhow::Result<i32> {
-    let project = super::load_for(global, &args.services, style)?;
+    let project = super::load_or_labels(global, &args.services, style)?;
     let progress = Progress::new(global.progress.into(), style.color);
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;

@@ -34,7 +34,7 @@ struct Line {
 }
 
 pub fn run(global: &GlobalOpts, args: &StatsArgs, style: &Style) -> anyhow::Result<i32> {
-    let project = super::load_for(global, &args.services, style)?;
+    let project = super::load_or_labels(global, &args.services, style)?;
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         loop {

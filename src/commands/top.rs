@@ -6,7 +6,7 @@ use crate::engine::{Engine, containers};
 use crate::ui::Style;
 
 pub fn run(global: &GlobalOpts, services: &[String], style: &Style) -> anyhow::Result<i32> {
-    let project = super::load_for(global, services, style)?;
+    let project = super::load_or_labels(global, services, style)?;
     let tables = super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let list = super::containers_of(&engine, &project, services, false).await?;

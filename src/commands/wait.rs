@@ -11,7 +11,7 @@ use crate::ui::Style;
 use crate::ui::progress::Progress;
 
 pub fn run(global: &GlobalOpts, args: &WaitArgs, style: &Style) -> anyhow::Result<i32> {
-    let project = super::load_for(global, &args.services, style)?;
+    let project = super::load_or_labels(global, &args.services, style)?;
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let list = super::containers_of(&engine, &project, &args.services, true).await?;

@@ -78,6 +78,13 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     }
 }
 
+/// Whether a compose file would be found (`-f`, `COMPOSE_FILE`, or a
+/// default name here or in a parent): without one, commands that act on
+/// what exists can work from `-p NAME` and the engine's labels.
+pub fn finds_files(opts: &LoadOptions) -> bool {
+    config_paths(opts, &mut Diagnostics::default()).is_some()
+}
+
 fn display_name(path: &Path, cwd: &Path) -> String {
     match path.strip_prefix(cwd) {
         Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),

@@ -9,6 +9,7 @@ pub mod builtin;
 pub mod converge;
 pub mod deps;
 pub mod follow;
+pub mod from_labels;
 pub mod images;
 pub mod lifecycle;
 pub mod observe;
