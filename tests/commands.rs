@@ -742,3 +742,133 @@ fn commands_on_what_exists_work_from_the_project_name_alone() {
     let (code, _) = run("rc", &["ps"]);
     assert_eq!(code, Some(1));
 }
+
+#[test]
+fn a_port_in_use_is_named_once_with_what_holds_it() {
+    common::ensure_busybox();
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let stack = format!(
+        "services:\n  web:\n    image: {BUSYBOX}\n    command: sleep 300\n    ports: [\"127.0.0.1:{port}:80\"]\n"
+    );
+    let p = TestProject::new("port-held", &stack);
+    let (code, _, err) = p.run(&["up", "-d"]);
+    assert_eq!(code, 1, "{err}");
+    let what = format!("host address 127.0.0.1:{port} is already in use (held by ");
+    assert_eq!(err.matches(&what).count(), 1, "{err}");
+    assert!(err.contains(&format!("pid {})", std::process::id())), "{err}");
+    assert!(err.contains("service web"), "{err}");
+    drop(held);
+}
+
+/// The lines an 80-column terminal shows at the end of `bytes`: enough of a
+/// VT100 for progress bars (`\r`, `\n`, cursor up and down, erase line, the
+/// wrap at the last column; colours dropped).
+fn screen(bytes: &str) -> Vec<String> {
+    const WIDTH: usize = 80;
+    let mut lines: Vec<Vec<char>> = vec![Vec::new()];
+    let (mut row, mut col) = (0usize, 0usize);
+    let mut chars = bytes.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => col = 0,
+            '\n' => {
+                row += 1;
+                if lines.len() <= row {
+                    lines.push(Vec::new());
+                }
+            }
+            '\x1b' if chars.peek() == Some(&'[') => {
+                chars.next();
+                let mut arg = String::new();
+                let mut end = ' ';
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        end = c;
+                        break;
+                    }
+                    arg.push(c);
+                }
+                let n: usize = arg.parse().unwrap_or(1);
+                match end {
+                    'A' => row = row.saturating_sub(n),
+                    'B' => {
+                        row += n;
+                        while lines.len() <= row {
+                            lines.push(Vec::new());
+                        }
+                    }
+                    'K' => lines[row].clear(),
+                    _ => {}
+                }
+            }
+            c => {
+                if col >= WIDTH {
+                    row += 1;
+                    col = 0;
+                    if lines.len() <= row {
+                        lines.push(Vec::new());
+                    }
+                }
+                let line = &mut lines[row];
+                while line.len() < col {
+                    line.push(' ');
+                }
+                if col < line.len() {
+                    line[col] = c;
+                } else {
+                    line.push(c);
+                }
+                col += 1;
+            }
+        }
+    }
+    lines.into_iter().map(|l| l.into_iter().collect()).collect()
+}
+
+#[test]
+fn lines_logged_while_stopping_stay_on_the_terminal() {
+    common::ensure_busybox();
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` to make a terminal with");
+        return;
+    }
+    let svc = |name: &str| {
+        format!(
+            "  {name}:\n    image: {BUSYBOX}\n    init: true\n    command: [\"sh\", \"-c\", \"trap 'for i in 1 2 3 4 5 6 7 8 9; do echo bye-$$i; sleep 0.2; done; exit 0' TERM; echo ready; while true; do sleep 0.1; done\"]\n"
+        )
+    };
+    let p = TestProject::new("stopping-tty", &format!("services:\n{}{}", svc("a"), svc("b")));
+    let rc = common::rcompose();
+    let line = format!("timeout -s INT 6 {} -p {} up", rc.get_program().to_string_lossy(), p.name);
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(p.dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let shown = screen(&String::from_utf8_lossy(&out.stdout));
+    let byes = shown.iter().filter(|l| l.contains("| bye-")).count();
+    assert_eq!(byes, 18, "log lines drawn over by the progress area:\n{}", shown.join("\n"));
+}
+
+#[test]
+fn a_builds_own_colours_go_when_rcompose_does_not_colour() {
+    common::ensure_busybox();
+    let stack = "services:\n  img:\n    build: ./ctx\n    image: rct-colours:latest\n";
+    let p = TestProject::new("build-colours", stack);
+    p.write(
+        "ctx/Dockerfile",
+        &format!("FROM {BUSYBOX}\nRUN printf '\\033[31mred words\\033[0m\\n'\n"),
+    );
+    let out = p.rc(&["build", "--no-cache", "img"]).env("NO_COLOR", "1").output().unwrap();
+    let all = [out.stdout, out.stderr].concat();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&all));
+    assert!(
+        String::from_utf8_lossy(&all).contains("red words"),
+        "{}",
+        String::from_utf8_lossy(&all)
+    );
+    assert!(!all.contains(&0x1b), "{}", String::from_utf8_lossy(&all));
+    let _ = Command::new("docker").args(["rmi", "-f", "rct-colours:latest"]).output();
+}

@@ -366,15 +366,12 @@ pub async fn start(engine: &Engine, id_or_name: &str, display: &str) -> anyhow::
         Err(e) if is_not_modified(&e) => Ok(()),
         Err(e) => {
             let msg = engine_message(&e);
-            if msg.contains("port is already allocated") || msg.contains("address already in use") {
-                let port = msg
-                    .split("Bind for ")
-                    .nth(1)
-                    .and_then(|s| s.split(" failed").next())
-                    .map(str::to_string)
-                    .unwrap_or_else(|| msg.clone());
+            if let Some(addr) = super::ports::conflicting_address(&msg) {
+                let holder = super::ports::holder(&addr)
+                    .map(|h| format!(" (held by {h})"))
+                    .unwrap_or_default();
                 bail!(
-                    "cannot start {display}: port {port} is already in use on the host\n  hint: stop what holds it, or publish another host port"
+                    "cannot start {display}: host address {addr} is already in use{holder}\n  hint: stop what holds it, or publish another host port"
                 );
             }
             bail!("cannot start {display}: {msg}")

@@ -48,8 +48,10 @@ impl LogPrinter {
         } else {
             format!("{text}\n")
         };
-        let _ = p.out.write_all(line.as_bytes());
-        let _ = p.out.flush();
+        crate::ui::progress::above(|| {
+            let _ = p.out.write_all(line.as_bytes());
+            let _ = p.out.flush();
+        });
     }
 
     /// What happened to a container, not what it said: `web-1 exited with
@@ -61,8 +63,10 @@ impl LogPrinter {
         } else {
             format!("{name} {text}\n")
         };
-        let _ = p.out.write_all(line.as_bytes());
-        let _ = p.out.flush();
+        crate::ui::progress::above(|| {
+            let _ = p.out.write_all(line.as_bytes());
+            let _ = p.out.flush();
+        });
     }
 
     /// A line of rcompose's own, without a prefix.

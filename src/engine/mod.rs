@@ -12,6 +12,7 @@ pub mod images;
 pub mod labels;
 pub mod logs;
 pub mod networks;
+pub mod ports;
 pub mod spec;
 pub mod volumes;
 

@@ -56,6 +56,37 @@ impl Style {
     }
 }
 
+/// `text` without terminal escape sequences: CSI (`ESC [ ... letter`),
+/// OSC (`ESC ] ... BEL` or `ESC \\`) and two-byte escapes.
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('[') => {
+                for c in chars.by_ref() {
+                    if ('\x40'..='\x7e').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            Some(']') => {
+                while let Some(c) = chars.next() {
+                    if c == '\x07' || (c == '\x1b' && chars.next_if_eq(&'\\').is_some()) {
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 static DEBUG: AtomicBool = AtomicBool::new(false);
 
 /// Turns on the debug lines (`--verbose`, or `RCOMPOSE_DEBUG` set and not empty).
@@ -92,5 +123,7 @@ mod tests {
         assert!(Style::new(Ansi::Always, true, false).color);
         assert!(!Style::new(Ansi::Never, false, true).color);
         assert_eq!(Style { color: false }.paint("31", "x"), "x");
+        assert_eq!(strip_ansi("\x1b[1;31mred\x1b[0m and \x1b]0;title\x07plain"), "red and plain");
+        assert_eq!(strip_ansi("no escapes"), "no escapes");
     }
 }

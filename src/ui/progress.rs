@@ -88,7 +88,7 @@ impl std::fmt::Display for State {
 #[derive(Clone)]
 pub struct Progress {
     kind: Kind,
-    bars: Arc<Mutex<HashMap<String, ProgressBar>>>,
+    bars: Bars,
     color: bool,
 }
 
@@ -97,6 +97,35 @@ enum Kind {
     Tty(MultiProgress),
     Plain,
     Quiet,
+}
+
+type Bars = Arc<Mutex<HashMap<String, ProgressBar>>>;
+type Area = (MultiProgress, std::sync::Weak<Mutex<HashMap<String, ProgressBar>>>);
+
+/// The progress areas drawn on the terminal, so that lines printed while one
+/// is moving go above it instead of being drawn over.
+static AREAS: Mutex<Vec<Area>> = Mutex::new(Vec::new());
+
+/// Runs `print` with the moving progress area (if any) lifted off the
+/// terminal and drawn again below what it printed (indicatif's `suspend`).
+pub fn above(print: impl FnOnce()) {
+    let live = {
+        let mut areas = AREAS.lock().unwrap_or_else(|e| e.into_inner());
+        areas.retain(|(_, bars)| bars.strong_count() > 0);
+        areas
+            .iter()
+            .rev()
+            .find(|(_, bars)| {
+                bars.upgrade().is_some_and(|b| {
+                    b.lock().unwrap_or_else(|e| e.into_inner()).values().any(|b| !b.is_finished())
+                })
+            })
+            .map(|(m, _)| m.clone())
+    };
+    match live {
+        Some(multi) => multi.suspend(print),
+        None => print(),
+    }
 }
 
 impl Progress {
@@ -111,7 +140,12 @@ impl Progress {
             }
             Mode::Auto => Kind::Plain,
         };
-        Progress { kind, bars: Arc::new(Mutex::new(HashMap::new())), color }
+        let bars: Bars = Arc::new(Mutex::new(HashMap::new()));
+        if let Kind::Tty(multi) = &kind {
+            let mut areas = AREAS.lock().unwrap_or_else(|e| e.into_inner());
+            areas.push((multi.clone(), Arc::downgrade(&bars)));
+        }
+        Progress { kind, bars, color }
     }
 
     fn mark(&self, ok: bool) -> String {
@@ -174,11 +208,13 @@ impl Progress {
         }
     }
 
-    /// The item failed: shown as such, with the reason.
+    /// The item failed: shown as such. The reason is the error the command
+    /// ends with, printed once there; `why` is kept for the debug log.
     pub fn fail(&self, item: &str, why: &str) {
+        crate::ui::debug(&format!("{item} failed: {why}"));
         match &self.kind {
             Kind::Quiet => {}
-            Kind::Plain => eprintln!(" {item}  Error: {why}"),
+            Kind::Plain => eprintln!(" {item}  Error"),
             Kind::Tty(_) => {
                 let bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
                 match bars.get(item) {
@@ -216,6 +252,14 @@ impl Progress {
 
     /// A line of output that belongs above the progress display (build output).
     pub fn println(&self, line: &str) {
+        // A build's own colours go when rcompose does not colour (NO_COLOR, --ansi never, a pipe).
+        let plain;
+        let line = if self.color {
+            line
+        } else {
+            plain = crate::ui::strip_ansi(line);
+            &plain
+        };
         match &self.kind {
             Kind::Quiet => {}
             Kind::Plain => eprintln!("{line}"),
