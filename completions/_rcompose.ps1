@@ -81,6 +81,8 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             [CompletionResult]::new('--exit-code-from', '--exit-code-from', [CompletionResultType]::ParameterName, 'Return this service''s exit code (implies --abort-on-container-exit)')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Run in the background')
             [CompletionResult]::new('--detach', '--detach', [CompletionResultType]::ParameterName, 'Run in the background')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Watch source code and rebuild/refresh containers when files are updated')
+            [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Watch source code and rebuild/refresh containers when files are updated')
             [CompletionResult]::new('--build', '--build', [CompletionResultType]::ParameterName, 'Build images before starting')
             [CompletionResult]::new('--no-build', '--no-build', [CompletionResultType]::ParameterName, 'Do not build images, even when missing')
             [CompletionResult]::new('--force-recreate', '--force-recreate', [CompletionResultType]::ParameterName, 'Recreate containers even if unchanged')

@@ -1375,7 +1375,7 @@ _rcompose() {
             return 0
             ;;
         rcompose__subcmd__up)
-            opts="-d -t -h --detach --build --no-build --pull --force-recreate --no-recreate --no-deps --scale --remove-orphans --wait --wait-timeout --timeout --abort-on-container-exit --attach --no-attach --attach-dependencies --exit-code-from --no-color --no-log-prefix --timestamps --no-start --quiet-pull --no-builtin-proxy --help"
+            opts="-d -w -t -h --detach --watch --build --no-build --pull --force-recreate --no-recreate --no-deps --scale --remove-orphans --wait --wait-timeout --timeout --abort-on-container-exit --attach --no-attach --attach-dependencies --exit-code-from --no-color --no-log-prefix --timestamps --no-start --quiet-pull --no-builtin-proxy --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

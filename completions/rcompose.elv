@@ -77,6 +77,8 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand --exit-code-from 'Return this service''s exit code (implies --abort-on-container-exit)'
             cand -d 'Run in the background'
             cand --detach 'Run in the background'
+            cand -w 'Watch source code and rebuild/refresh containers when files are updated'
+            cand --watch 'Watch source code and rebuild/refresh containers when files are updated'
             cand --build 'Build images before starting'
             cand --no-build 'Do not build images, even when missing'
             cand --force-recreate 'Recreate containers even if unchanged'

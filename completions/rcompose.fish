@@ -82,6 +82,7 @@ complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l attach -d 'Show
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l no-attach -d 'Do not show these services\' output (repeatable)' -r
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l exit-code-from -d 'Return this service\'s exit code (implies --abort-on-container-exit)' -r
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -s d -l detach -d 'Run in the background'
+complete -c rcompose -n "__fish_rcompose_using_subcommand up" -s w -l watch -d 'Watch source code and rebuild/refresh containers when files are updated'
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l build -d 'Build images before starting'
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l no-build -d 'Do not build images, even when missing'
 complete -c rcompose -n "__fish_rcompose_using_subcommand up" -l force-recreate -d 'Recreate containers even if unchanged'

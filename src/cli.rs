@@ -229,6 +229,9 @@ pub struct UpArgs {
     /// Run in the background
     #[arg(short = 'd', long)]
     pub detach: bool,
+    /// Watch source code and rebuild/refresh containers when files are updated
+    #[arg(short = 'w', long)]
+    pub watch: bool,
     /// Build images before starting
     #[arg(long, conflicts_with = "no_build")]
     pub build: bool,

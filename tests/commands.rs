@@ -872,3 +872,53 @@ fn a_builds_own_colours_go_when_rcompose_does_not_colour() {
     assert!(!all.contains(&0x1b), "{}", String::from_utf8_lossy(&all));
     let _ = Command::new("docker").args(["rmi", "-f", "rct-colours:latest"]).output();
 }
+
+#[test]
+fn up_watch_runs_the_stack_and_syncs_beside_its_logs() {
+    common::ensure_busybox();
+    let stack = format!(
+        "services:\n  app:\n    image: {BUSYBOX}\n    command: sh -c 'echo app says hi; exec sleep 3600'\n    init: true\n    develop:\n      watch:\n        - path: ./src\n          action: sync\n          target: /app\n"
+    );
+    let p = TestProject::new("up-watch", &stack);
+    p.write("src/keep.txt", "x\n");
+    assert_eq!(p.run(&["up", "-d", "--watch"]).0, 1, "--watch needs the foreground");
+    let mut child =
+        p.rc(&["up", "--watch"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let container = format!("{}-app-1", p.name);
+    let read = |path: &str| {
+        Command::new("docker")
+            .args(["exec", &container, "cat", path])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let running = common::eventually(60, || {
+        Command::new("docker")
+            .args(["inspect", "--format", "{{.State.Running}}", &container])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "true")
+    });
+    // Watching starts once the container runs; an edit then reaches it.
+    let mut synced = false;
+    for i in 0..40 {
+        p.write("src/edit.txt", &format!("edit {i}\n"));
+        if common::eventually(1, || read("/app/edit.txt").is_some_and(|t| t.starts_with("edit"))) {
+            synced = true;
+            break;
+        }
+    }
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(running && synced, "running {running} synced {synced}\n{stdout}\n{stderr}");
+    assert!(stdout.contains("app says hi"), "the logs are followed: {stdout}");
+    assert!(stderr.contains("Watch enabled"), "{stderr}");
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert_eq!(
+        p.inspect(&container, "{{.State.Running}}").trim(),
+        "false",
+        "Ctrl-C stops the stack"
+    );
+}

@@ -22,6 +22,11 @@ pub fn run(global: &GlobalOpts, args: &KillArgs, style: &Style) -> anyhow::Resul
                 }
             }
         }
+        if list.is_empty() {
+            // As docker compose: said, and not a failure.
+            eprintln!("no container to kill");
+            return Ok(0);
+        }
         let kills = list.iter().map(|c| async {
             let item = format!("Container {}", containers::name(c));
             progress.step(&item, State::Killing, false);

@@ -51,11 +51,13 @@ pub fn run(global: &GlobalOpts, args: &RunArgs, style: &Style) -> anyhow::Result
     let options = RunOptions {
         service: args.service.clone(),
         command: args.command.clone(),
-        // As docker compose splits it: words, not a shell's parsing.
+        // As docker compose splits it: go-shellwords (quotes group words), not a shell.
         entrypoint: args
             .entrypoint
             .as_ref()
-            .map(|e| e.split_whitespace().map(String::from).collect()),
+            .map(|e| crate::compose::syntax::split_command(e).map(|(words, _)| words))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("invalid --entrypoint: {e}"))?,
         env: args.env.clone(),
         labels,
         volumes,

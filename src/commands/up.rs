@@ -21,7 +21,68 @@ pub fn run(global: &GlobalOpts, args: &UpArgs, style: &Style) -> anyhow::Result<
         }
     }
     let options = options(global, args);
-    super::runtime()?.block_on(up::run(Arc::new(project), &options, style))
+    let project = Arc::new(project);
+    if !args.watch {
+        return super::runtime()?.block_on(up::run(project, &options, style));
+    }
+    if args.detach {
+        anyhow::bail!(
+            "--watch follows the files in the foreground: it cannot be combined with --detach"
+        );
+    }
+    super::runtime()?.block_on(with_watch(project, options, style))
+}
+
+/// `up --watch`: up in the foreground, and `develop.watch` followed beside
+/// it once the watched services' containers run; Ctrl-C ends both.
+async fn with_watch(
+    project: Arc<crate::compose::Project>,
+    options: Options,
+    style: &Style,
+) -> anyhow::Result<i32> {
+    use crate::orchestrate::watch::{self, WatchOptions};
+    let watched: Vec<String> = project
+        .services
+        .iter()
+        .filter(|(_, s)| s.develop.as_ref().is_some_and(|d| !d.watch.is_empty()))
+        .map(|(n, _)| n.clone())
+        .collect();
+    if watched.is_empty() {
+        eprintln!(
+            "{}: none of the services is configured for watch: add a develop.watch section",
+            style.paint("1;33", "warning")
+        );
+        return up::run(project, &options, style).await;
+    }
+    let watching = {
+        let (project, options, style) = (project.clone(), options.clone(), *style);
+        tokio::spawn(async move {
+            let engine = crate::engine::Engine::connect().await?;
+            // Until each watched service has a running container (up is starting them).
+            loop {
+                let running =
+                    crate::engine::containers::list(&engine, &project.name, false).await?;
+                if watched
+                    .iter()
+                    .all(|w| running.iter().any(|c| crate::engine::containers::service(c) == w))
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            let o = WatchOptions { services: Vec::new(), no_up: true };
+            watch::run(project, &o, &options, &style).await
+        })
+    };
+    let code = up::run(project, &options, style).await;
+    if watching.is_finished() {
+        if let Ok(Err(e)) = watching.await {
+            eprintln!("{}: watch: {e:#}", style.paint("1;33", "warning"));
+        }
+    } else {
+        watching.abort();
+    }
+    code
 }
 
 /// `--scale SERVICE=NUM` (also `create --scale` and `scale`), over the file's.
