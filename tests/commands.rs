@@ -882,7 +882,7 @@ fn up_watch_runs_the_stack_and_syncs_beside_its_logs() {
     let p = TestProject::new("up-watch", &stack);
     p.write("src/keep.txt", "x\n");
     assert_eq!(p.run(&["up", "-d", "--watch"]).0, 1, "--watch needs the foreground");
-    let mut child =
+    let child =
         p.rc(&["up", "--watch"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let container = format!("{}-app-1", p.name);
     let read = |path: &str| {
