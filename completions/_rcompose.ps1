@@ -64,6 +64,7 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Watch the build context for services and rebuild/refresh containers when files are updated')
             [CompletionResult]::new('cp', 'cp', [CompletionResultType]::ParameterValue, 'Copy files/folders between a service container and the local filesystem')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Display a live stream of container(s) resource usage statistics')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push service images')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('proxy-daemon', 'proxy-daemon', [CompletionResultType]::ParameterValue, 'Serve one service''s nginx configuration, detached (started by `up -d`)')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Show the rcompose version')
@@ -379,6 +380,15 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'rcompose;push' {
+            [CompletionResult]::new('--ignore-push-failures', '--ignore-push-failures', [CompletionResultType]::ParameterName, 'Push what it can and ignore failures')
+            [CompletionResult]::new('--include-deps', '--include-deps', [CompletionResultType]::ParameterName, 'Also push images of the services the named ones depend on')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Push without printing progress')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Push without printing progress')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'rcompose;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -428,6 +438,7 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Watch the build context for services and rebuild/refresh containers when files are updated')
             [CompletionResult]::new('cp', 'cp', [CompletionResultType]::ParameterValue, 'Copy files/folders between a service container and the local filesystem')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Display a live stream of container(s) resource usage statistics')
+            [CompletionResult]::new('push', 'push', [CompletionResultType]::ParameterValue, 'Push service images')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('proxy-daemon', 'proxy-daemon', [CompletionResultType]::ParameterValue, 'Serve one service''s nginx configuration, detached (started by `up -d`)')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Show the rcompose version')
@@ -519,6 +530,9 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             break
         }
         'rcompose;help;stats' {
+            break
+        }
+        'rcompose;help;push' {
             break
         }
         'rcompose;help;completions' {

@@ -76,6 +76,9 @@ _rcompose() {
             rcompose,pull)
                 cmd="rcompose__subcmd__pull"
                 ;;
+            rcompose,push)
+                cmd="rcompose__subcmd__push"
+                ;;
             rcompose,restart)
                 cmd="rcompose__subcmd__restart"
                 ;;
@@ -175,6 +178,9 @@ _rcompose() {
             rcompose__subcmd__help,pull)
                 cmd="rcompose__subcmd__help__subcmd__pull"
                 ;;
+            rcompose__subcmd__help,push)
+                cmd="rcompose__subcmd__help__subcmd__push"
+                ;;
             rcompose__subcmd__help,restart)
                 cmd="rcompose__subcmd__help__subcmd__restart"
                 ;;
@@ -221,7 +227,7 @@ _rcompose() {
 
     case "${cmd}" in
         rcompose)
-            opts="-f -p -h -V --file --project-name --project-directory --env-file --profile --ansi --progress --verbose --help --version up down logs ps build pull start stop restart config proxy exec run kill rm pause unpause port top create scale wait ls images attach events watch cp stats completions proxy-daemon version help"
+            opts="-f -p -h -V --file --project-name --project-directory --env-file --profile --ansi --progress --verbose --help --version up down logs ps build pull start stop restart config proxy exec run kill rm pause unpause port top create scale wait ls images attach events watch cp stats push completions proxy-daemon version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -481,7 +487,7 @@ _rcompose() {
             return 0
             ;;
         rcompose__subcmd__help)
-            opts="up down logs ps build pull start stop restart config proxy exec run kill rm pause unpause port top create scale wait ls images attach events watch cp stats completions proxy-daemon version help"
+            opts="up down logs ps build pull start stop restart config proxy exec run kill rm pause unpause port top create scale wait ls images attach events watch cp stats push completions proxy-daemon version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -761,6 +767,20 @@ _rcompose() {
             return 0
             ;;
         rcompose__subcmd__help__subcmd__pull)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__help__subcmd__push)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1148,6 +1168,20 @@ _rcompose() {
             ;;
         rcompose__subcmd__pull)
             opts="-q -h --ignore-pull-failures --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__push)
+            opts="-q -h --ignore-push-failures --include-deps --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

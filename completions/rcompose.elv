@@ -61,6 +61,7 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand watch 'Watch the build context for services and rebuild/refresh containers when files are updated'
             cand cp 'Copy files/folders between a service container and the local filesystem'
             cand stats 'Display a live stream of container(s) resource usage statistics'
+            cand push 'Push service images'
             cand completions 'Print a shell completion script'
             cand proxy-daemon 'Serve one service''s nginx configuration, detached (started by `up -d`)'
             cand version 'Show the rcompose version'
@@ -346,6 +347,14 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'rcompose;push'= {
+            cand --ignore-push-failures 'Push what it can and ignore failures'
+            cand --include-deps 'Also push images of the services the named ones depend on'
+            cand -q 'Push without printing progress'
+            cand --quiet 'Push without printing progress'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'rcompose;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -392,6 +401,7 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand watch 'Watch the build context for services and rebuild/refresh containers when files are updated'
             cand cp 'Copy files/folders between a service container and the local filesystem'
             cand stats 'Display a live stream of container(s) resource usage statistics'
+            cand push 'Push service images'
             cand completions 'Print a shell completion script'
             cand proxy-daemon 'Serve one service''s nginx configuration, detached (started by `up -d`)'
             cand version 'Show the rcompose version'
@@ -454,6 +464,8 @@ set edit:completion:arg-completer[rcompose] = {|@words|
         &'rcompose;help;cp'= {
         }
         &'rcompose;help;stats'= {
+        }
+        &'rcompose;help;push'= {
         }
         &'rcompose;help;completions'= {
         }

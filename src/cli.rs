@@ -211,6 +211,11 @@ pub enum Command {
         after_help = "Examples:\n  rcompose stats\n  rcompose stats --no-stream --format json\n  rcompose stats --no-stream --format \"table {{.Name}}\\t{{.CPUPerc}}\""
     )]
     Stats(StatsArgs),
+    /// Push service images
+    #[command(
+        after_help = "Services that build an image and name it (`build:` with `image:`, and `build.tags`) are pushed; the others are skipped.\n\nExamples:\n  rcompose build && rcompose push\n  rcompose push --ignore-push-failures api"
+    )]
+    Push(PushArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  rcompose completions bash > /etc/bash_completion.d/rcompose\n  rcompose completions zsh > ~/.zfunc/_rcompose"
@@ -404,6 +409,20 @@ pub struct PullArgs {
     #[arg(long)]
     pub ignore_pull_failures: bool,
     /// Pull without printing progress
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Push what it can and ignore failures
+    #[arg(long)]
+    pub ignore_push_failures: bool,
+    /// Also push images of the services the named ones depend on
+    #[arg(long)]
+    pub include_deps: bool,
+    /// Push without printing progress
     #[arg(short = 'q', long)]
     pub quiet: bool,
     pub services: Vec<String>,

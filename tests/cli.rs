@@ -21,6 +21,7 @@ const SUBCOMMANDS: &[&str] = &[
     "version",
     "cp",
     "stats",
+    "push",
 ];
 
 #[test]

@@ -55,3 +55,37 @@ fn pull_failures_name_the_image() {
     let (code, _, err) = p.run(&["pull", "--ignore-pull-failures"]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn push_sends_built_images_to_their_registry_and_skips_the_rest() {
+    common::ensure_busybox();
+    let registry = Registry::start();
+    let image = format!("{}/rct/pushed:{}", registry.addr, std::process::id());
+    let extra = format!("{}/rct/pushed:extra-{}", registry.addr, std::process::id());
+    let p = TestProject::new(
+        "push",
+        &format!(
+            "services:\n  app:\n    build:\n      context: ./ctx\n      tags: [\"{extra}\"]\n    image: {image}\n  plain:\n    image: {BUSYBOX}\n"
+        ),
+    );
+    p.write("ctx/Dockerfile", &format!("FROM {BUSYBOX}\nRUN echo built > /built\n"));
+    p.ok(&["build"]);
+    let (code, _, err) = p.run(&["push"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&format!("Image {image}  Pushed")), "{err}");
+    assert!(err.contains("Service plain  Skipped"), "{err}");
+    // What was pushed comes back from the registry.
+    for tag in [&image, &extra] {
+        common::docker(&["rmi", tag]);
+        common::docker(&["pull", tag]);
+    }
+    let _ = common::docker_ok(&["rmi", &image, &extra]);
+    // A registry that is not there: the image named, and --ignore-push-failures goes on.
+    drop(registry);
+    p.ok(&["build"]);
+    let (code, _, err) = p.run(&["push", "app"]);
+    assert_ne!(code, 0);
+    assert!(err.contains(&format!("cannot push {image}")), "{err}");
+    assert_eq!(p.run(&["push", "--ignore-push-failures"]).0, 0);
+    let _ = common::docker_ok(&["rmi", &image, &extra]);
+}

@@ -17,6 +17,7 @@ pub mod pause;
 pub mod port;
 pub mod proxy;
 pub mod ps;
+pub mod push;
 pub mod rm;
 pub mod run;
 pub mod scale;
@@ -77,6 +78,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Events(args) => events::run(&cli.global, &args, &style),
         Command::Watch(args) => watch::run(&cli.global, &args, &style),
         Command::Exec(args) => exec::run(&cli.global, &args, &style),
+        Command::Push(args) => push::run(&cli.global, &args, &style),
         Command::Cp(args) => cp::run(&cli.global, &args, &style),
         Command::Stats(args) => stats::run(&cli.global, &args, &style),
         Command::Completions(args) => completions::run(&args),

@@ -95,6 +95,59 @@ pub async fn pull(
     Ok(())
 }
 
+/// Pushes an image to the registry its name says, with the credentials
+/// `docker login` left in `~/.docker/config.json` for that registry.
+pub async fn push(
+    engine: &Engine,
+    image: &str,
+    label: &str,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    let (name, tag) = split_reference(image);
+    let opts = bollard::query_parameters::PushImageOptions { tag: Some(tag), platform: None };
+    let mut stream = engine.docker.push_image(&name, Some(opts), credentials_for(&name));
+    progress.step(label, ProgressState::Pushing, false);
+    while let Some(item) = stream.next().await {
+        let err = match item {
+            Ok(info) => info.error_detail.and_then(|d| d.message),
+            Err(e) => Some(engine_message(&e)),
+        };
+        if let Some(err) = err {
+            progress.fail(label, &err);
+            bail!("cannot push {image}: {err}");
+        }
+    }
+    progress.step(label, ProgressState::Pushed, true);
+    Ok(())
+}
+
+/// The `auths` entry of `~/.docker/config.json` for the registry `name` is on.
+fn credentials_for(name: &str) -> Option<bollard::auth::DockerCredentials> {
+    let first = name.split('/').next().unwrap_or_default();
+    let registry = if name.contains('/')
+        && (first.contains('.') || first.contains(':') || first == "localhost")
+    {
+        first.to_string()
+    } else {
+        "https://index.docker.io/v1/".to_string()
+    };
+    let home = std::env::var_os("DOCKER_CONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".docker")))?;
+    let text = std::fs::read_to_string(home.join("config.json")).ok()?;
+    let config: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let auth = config["auths"][&registry]["auth"].as_str()?;
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(auth).ok()?;
+    let (user, pass) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
+    Some(bollard::auth::DockerCredentials {
+        username: Some(user.to_string()),
+        password: Some(pass.to_string()),
+        serveraddress: Some(registry),
+        ..Default::default()
+    })
+}
+
 /// `.dockerignore` rules: later rules win, `!` re-includes, a rule that
 /// matches a directory excludes what is below it.
 pub struct IgnoreRules {
