@@ -11,6 +11,10 @@ use crate::engine::{Engine, containers};
 use crate::orchestrate::follow::Streams;
 use crate::ui::Style;
 
+/// How long `logs -f` waits, once every container it follows has exited,
+/// for one to be started again before it ends.
+const RESTART_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// `--since`/`--until`: RFC 3339, a Unix time, or a duration ago (`42m`).
 #[expect(
     clippy::cast_possible_truncation,
@@ -100,8 +104,13 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
             return Ok(0);
         }
         let mut rx = hub.receiver();
+        // Once the last one has exited: a moment for a restart (a policy's,
+        // or `docker restart`) to start it again before following ends.
+        let mut ending: Option<tokio::time::Instant> = None;
         loop {
+            let until = ending.unwrap_or_else(|| tokio::time::Instant::now() + std::time::Duration::from_secs(3600));
             tokio::select! {
+                _ = tokio::time::sleep_until(until), if ending.is_some() => return Ok(0),
                 ev = rx.recv() => {
                     let ev = match ev {
                         Ok(ev) => ev,
@@ -117,6 +126,7 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
                     }
                     match ev.action {
                         Action::Start => {
+                            ending = None;
                             running.insert(ev.id.clone());
                             let o = StreamOpts { since: chrono::Utc::now().timestamp(), tail: None, ..sopts.clone() };
                             let prefix = containers::log_prefix(&project, &ev.service, &ev.name);
@@ -129,7 +139,7 @@ pub fn run(global: &GlobalOpts, args: &LogsArgs, style: &Style) -> anyhow::Resul
                             let code = ev.exit_code.unwrap_or(0);
                             streams.printer().event(&name, streams.color_of(&ev.service), &format!("exited with code {code}"));
                             if running.is_empty() && files.is_empty() {
-                                return Ok(0);
+                                ending = Some(tokio::time::Instant::now() + RESTART_GRACE);
                             }
                         }
                         _ => {}
