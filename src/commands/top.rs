@@ -10,9 +10,14 @@ pub fn run(global: &GlobalOpts, services: &[String], style: &Style) -> anyhow::R
     let tables = super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let list = super::containers_of(&engine, &project, services, false).await?;
+        // All at once: each is a round trip into the container's namespace.
+        let tops = futures::future::join_all(
+            list.iter().map(|c| async { containers::top(&engine, &containers::id(c)).await }),
+        )
+        .await;
         let mut out = Vec::new();
-        for c in &list {
-            let (titles, rows) = containers::top(&engine, &containers::id(c)).await?;
+        for (c, top) in list.iter().zip(tops) {
+            let (titles, rows) = top?;
             out.push((containers::service(c).to_string(), containers::number(c), titles, rows));
         }
         anyhow::Ok(out)

@@ -65,10 +65,14 @@ pub async fn run(
     if !o.no_deps && !declared.depends_on.is_empty() {
         start_dependencies(&engine, &project, declared, deps_up, &progress, style).await?;
     }
-    tokio::try_join!(networks::ensure(&engine, &project), volumes::ensure(&engine, &project))?;
     let target = BTreeSet::from([o.service.clone()]);
     let image = project.image_for(declared);
-    let ids = crate::engine::images::ids(&engine, [image.clone()]).await?;
+    // Three questions to the engine, asked together.
+    let (_, _, ids) = tokio::try_join!(
+        networks::ensure(&engine, &project),
+        volumes::ensure(&engine, &project),
+        crate::engine::images::ids(&engine, [image.clone()])
+    )?;
     let ids = images::ensure(&engine, &project, &target, o.images, &progress, ids).await?;
     drop(progress);
     let service = one_off_service(&engine, &project, declared, o).await?;

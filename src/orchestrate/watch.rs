@@ -23,7 +23,7 @@ use crate::failure::Failure;
 use crate::ui::Style;
 
 /// How long the files must be quiet before a batch is carried out.
-const QUIET: Duration = Duration::from_millis(300);
+const QUIET: Duration = Duration::from_millis(100);
 
 /// Editors' scratch files, never copied (as docker compose leaves them).
 const ALWAYS_IGNORED: [&str; 6] = [".git", "*~", "*.swp", "*.swx", "4913", ".#*"];
