@@ -233,8 +233,31 @@ fn detached_proxy_stop_start_and_unpublished_ports() {
     assert!(p.ok(&["ps", "-a"]).contains("Exited (built-in proxy)"));
     p.ok(&["start", "web"]);
     assert_eq!(get(port, "/", "").0, 200);
+    // `ps -q` gives only ids docker can take: none for the proxy, a process.
+    let sorted = |s: String| {
+        let mut l: Vec<String> = s.lines().map(String::from).collect();
+        l.sort();
+        l
+    };
+    assert_eq!(sorted(p.ok(&["ps", "-q"])), sorted(p.compose(&["ps", "-q"]).1));
     p.ok(&["down"]);
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+}
+
+#[test]
+fn a_detached_proxy_ends_when_another_tool_removes_its_project() {
+    let port = free_port();
+    let p = TestProject::new("orphaned", &stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro"));
+    site_with_nginx_conf(&p);
+    p.ok(&["up", "-d"]);
+    assert_eq!(get(port, "/", "").0, 200);
+    // docker compose's down knows nothing of the proxy; the proxy notices.
+    let (code, _, err) = p.compose(&["down", "-t", "0"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        eventually(20, || TcpStream::connect(("127.0.0.1", port)).is_err()),
+        "the proxy kept the port after its project was removed"
+    );
 }
 
 #[test]

@@ -32,7 +32,11 @@ pub fn run(global: &GlobalOpts, args: &PsArgs, style: &Style) -> anyhow::Result<
     let mut list = list;
     let proxies =
         crate::orchestrate::builtin::served(&project, list.iter().map(containers::service));
-    list.extend(crate::orchestrate::builtin::summaries(&project, &proxies, args.all));
+    // A built-in proxy is a process, not a container: `ps -q` lists ids a
+    // script may hand to docker, so it has none to give for one.
+    if !args.quiet {
+        list.extend(crate::orchestrate::builtin::summaries(&project, &proxies, args.all));
+    }
     let list: Vec<ContainerSummary> = list
         .into_iter()
         .filter(|c| {

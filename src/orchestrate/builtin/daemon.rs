@@ -63,13 +63,35 @@ pub fn daemon(project: Arc<Project>, service: &str, child: bool) -> anyhow::Resu
         std::fs::write(&tmp, serde_json::to_vec(&st)?)?;
         std::fs::rename(&tmp, &state)?;
         eprintln!("rcompose proxy: serving service {service} on {}", st.addrs.join(", "));
+        let orphaned = tokio::spawn(end_when_orphaned(engine.clone(), project.name.clone(), st.pid));
         server::run_until_signal(running, crate::proxy::server::SHUTDOWN_DEADLINE).await;
+        orphaned.abort();
         follow.abort();
         if supervisor.is_none() {
             let _ = std::fs::remove_file(&state);
         }
         Ok(0)
     })
+}
+
+/// Stops the proxy (its supervisor, if it has one) once its project is
+/// gone: no container and no network left, as another tool's `down`
+/// (`docker compose down`) leaves it. Seen twice in a row, so the moment
+/// between an `up`'s steps is not taken for the end.
+async fn end_when_orphaned(engine: Engine, project: String, stop_pid: u32) {
+    let mut seen_gone = 0;
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let containers = crate::engine::containers::list(&engine, &project, true).await;
+        let networks = crate::engine::networks::list(&engine, &project).await;
+        let gone = matches!((&containers, &networks), (Ok(c), Ok(n)) if c.is_empty() && n.is_empty());
+        seen_gone = if gone { seen_gone + 1 } else { 0 };
+        if seen_gone >= 2 {
+            eprintln!("rcompose proxy: project {project} has no containers or networks left: stopping");
+            send_signal(stop_pid, false, rustix::process::Signal::TERM);
+            return;
+        }
+    }
 }
 
 /// Runs the serving child, starting it again when it dies as the restart
