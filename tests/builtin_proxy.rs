@@ -584,3 +584,26 @@ fn the_nginx_images_templates_are_rendered_with_the_services_environment() {
         false
     ));
 }
+
+#[test]
+fn port_kill_and_pause_know_the_built_in_proxy() {
+    let port = free_port();
+    let p = TestProject::new("proxy-ops", &stack(port, "./nginx.conf:/etc/nginx/nginx.conf:ro"));
+    site_with_nginx_conf(&p);
+    p.ok(&["up", "-d"]);
+    assert_eq!(get(port, "/", "").0, 200);
+    // port: where the proxy listens for the service's port 80.
+    assert_eq!(p.ok(&["port", "web", "80"]).trim(), format!("127.0.0.1:{port}"));
+    // pause: refused with the reason, and the proxy goes on serving.
+    let (code, _, err) = p.run(&["pause", "web"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("served by the built-in proxy") && err.contains("rcompose stop web"),
+        "{err}"
+    );
+    assert_eq!(get(port, "/", "").0, 200);
+    // kill: the signal reaches the proxy, which is gone after it.
+    p.ok(&["kill", "web"]);
+    assert!(eventually(10, || TcpStream::connect(("127.0.0.1", port)).is_err()), "still serving");
+    p.ok(&["down"]);
+}

@@ -2,6 +2,7 @@
 //! containers of the services, all at once.
 
 use futures::future::join_all;
+use rustix::process::Signal;
 
 use crate::cli::{GlobalOpts, KillArgs};
 use crate::engine::{Engine, containers};
@@ -22,9 +23,25 @@ pub fn run(global: &GlobalOpts, args: &KillArgs, style: &Style) -> anyhow::Resul
                 }
             }
         }
+        // A built-in proxy is a process: the signal goes to it.
+        let proxies = super::running_proxies(&project, &args.services);
+        for (service, st) in &proxies {
+            let item = format!("Proxy {service}");
+            let signal = crate::orchestrate::builtin::parse_signal(&args.signal)
+                .ok_or_else(|| anyhow::anyhow!("invalid signal: {}", args.signal))?;
+            progress.step(&item, State::Killing, false);
+            // Ending signals go to the group (a supervisor would start it again);
+            // the others (HUP reloads) to the serving process alone.
+            let ends = [Signal::KILL, Signal::TERM, Signal::INT, Signal::QUIT].contains(&signal);
+            let (pid, group) = if ends { (st.pid, true) } else { (st.server_pid, false) };
+            crate::orchestrate::builtin::send_signal(pid, group, signal);
+            progress.step(&item, State::Killed, true);
+        }
         if list.is_empty() {
-            // As docker compose: said, and not a failure.
-            eprintln!("no container to kill");
+            if proxies.is_empty() {
+                // As docker compose: said, and not a failure.
+                eprintln!("no container to kill");
+            }
             return Ok(0);
         }
         let kills = list.iter().map(|c| async {

@@ -203,6 +203,19 @@ pub async fn running_replica(
     })
 }
 
+/// The named services (all when none are named) that a running built-in
+/// proxy serves, with its state: a process of rcompose's, not a container.
+pub fn running_proxies(
+    project: &Project,
+    services: &[String],
+) -> Vec<(String, crate::orchestrate::builtin::ProxyState)> {
+    crate::orchestrate::builtin::proxy_services(project, false)
+        .into_iter()
+        .filter(|s| services.is_empty() || services.contains(s))
+        .filter_map(|s| crate::orchestrate::builtin::running(&project.name, &s).map(|st| (s, st)))
+        .collect()
+}
+
 /// The runtime engine commands run on.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)

@@ -15,6 +15,14 @@ pub fn run(
     style: &Style,
 ) -> anyhow::Result<i32> {
     let project = super::load_or_labels(global, services, style)?;
+    if let Some((service, st)) = super::running_proxies(&project, services).first() {
+        // Paused, it would hold its port and answer nothing; nginx's container would too,
+        // but the built-in proxy is a process of rcompose's, which the engine cannot freeze.
+        anyhow::bail!(
+            "{service} is served by the built-in proxy (pid {}), not a container: it cannot be paused; stop it with `rcompose stop {service}`, or run the nginx container with `up --no-builtin-proxy`",
+            st.pid
+        );
+    }
     let progress = Progress::new(global.progress.into(), style.color);
     let (doing, done) =
         if pause { (State::Pausing, State::Paused) } else { (State::Unpausing, State::Unpaused) };

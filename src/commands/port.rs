@@ -7,10 +7,23 @@ use crate::ui::Style;
 
 pub fn run(global: &GlobalOpts, args: &PortArgs, style: &Style) -> anyhow::Result<i32> {
     let project = super::load_or_labels(global, std::slice::from_ref(&args.service), style)?;
-    let c = super::runtime()?.block_on(async {
-        let engine = Engine::connect().await?;
-        super::running_replica(&engine, &project, &args.service, args.index).await
-    })?;
+    // A built-in proxy answers with the addresses it listens on.
+    let proxy = (!super::running_proxies(&project, std::slice::from_ref(&args.service)).is_empty())
+        .then(|| {
+            crate::orchestrate::builtin::summaries(
+                &project,
+                std::slice::from_ref(&args.service),
+                false,
+            )
+        })
+        .and_then(|l| l.into_iter().next());
+    let c = match proxy {
+        Some(c) => c,
+        None => super::runtime()?.block_on(async {
+            let engine = Engine::connect().await?;
+            super::running_replica(&engine, &project, &args.service, args.index).await
+        })?,
+    };
     let ports = c.ports.as_deref().unwrap_or_default();
     let proto = |p: &bollard::models::PortSummary| {
         p.typ.map(|t| t.to_string()).unwrap_or_else(|| "tcp".into())

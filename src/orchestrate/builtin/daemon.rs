@@ -63,7 +63,8 @@ pub fn daemon(project: Arc<Project>, service: &str, child: bool) -> anyhow::Resu
         std::fs::write(&tmp, serde_json::to_vec(&st)?)?;
         std::fs::rename(&tmp, &state)?;
         eprintln!("rcompose proxy: serving service {service} on {}", st.addrs.join(", "));
-        let orphaned = tokio::spawn(end_when_orphaned(engine.clone(), project.name.clone(), st.pid));
+        let orphaned =
+            tokio::spawn(end_when_orphaned(engine.clone(), project.name.clone(), st.pid));
         server::run_until_signal(running, crate::proxy::server::SHUTDOWN_DEADLINE).await;
         orphaned.abort();
         follow.abort();
@@ -84,10 +85,13 @@ async fn end_when_orphaned(engine: Engine, project: String, stop_pid: u32) {
         tokio::time::sleep(Duration::from_secs(2)).await;
         let containers = crate::engine::containers::list(&engine, &project, true).await;
         let networks = crate::engine::networks::list(&engine, &project).await;
-        let gone = matches!((&containers, &networks), (Ok(c), Ok(n)) if c.is_empty() && n.is_empty());
+        let gone =
+            matches!((&containers, &networks), (Ok(c), Ok(n)) if c.is_empty() && n.is_empty());
         seen_gone = if gone { seen_gone + 1 } else { 0 };
         if seen_gone >= 2 {
-            eprintln!("rcompose proxy: project {project} has no containers or networks left: stopping");
+            eprintln!(
+                "rcompose proxy: project {project} has no containers or networks left: stopping"
+            );
             send_signal(stop_pid, false, rustix::process::Signal::TERM);
             return;
         }

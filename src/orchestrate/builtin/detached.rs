@@ -251,12 +251,27 @@ pub fn spawn_detached(
 }
 
 /// Sends `sig` to a process, or to its process group.
-pub(crate) fn send_signal(pid: u32, group: bool, sig: Signal) {
+pub fn send_signal(pid: u32, group: bool, sig: Signal) {
     let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
         return;
     };
     // A process already gone is what was wanted.
     let _ = if group { kill_process_group(pid, sig) } else { kill_process(pid, sig) };
+}
+
+/// A signal as `kill -s` names it: `SIGHUP`, `HUP` or `1`.
+pub fn parse_signal(name: &str) -> Option<Signal> {
+    let n = name.trim_start_matches("SIG").to_ascii_uppercase();
+    Some(match n.as_str() {
+        "HUP" | "1" => Signal::HUP,
+        "INT" | "2" => Signal::INT,
+        "QUIT" | "3" => Signal::QUIT,
+        "KILL" | "9" => Signal::KILL,
+        "USR1" | "10" => Signal::USR1,
+        "USR2" | "12" => Signal::USR2,
+        "TERM" | "15" => Signal::TERM,
+        _ => return None,
+    })
 }
 
 /// Stops a detached proxy gracefully (SIGTERM, then SIGKILL after
