@@ -674,6 +674,23 @@ fn error_page(p: &super::config::ErrorPage, r: &mut Req, maps: &[MapDef]) -> Out
     }
 }
 
+/// A header value with each line break and the blanks around it made one space.
+fn unfold(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.contains(['\n', '\r']) {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len());
+    for (i, line) in value.split(['\n', '\r']).filter(|l| !l.trim().is_empty()).enumerate() {
+        if i > 0 {
+            out.push(' ');
+            out.push_str(line.trim());
+        } else {
+            out.push_str(line.trim_end());
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The body length the client declared, 0 when none.
 fn declared_length(r: &Req) -> u64 {
     r.vars
@@ -979,6 +996,9 @@ fn decorate(
         if value.is_empty() {
             continue;
         }
+        // A value written over several lines reaches nginx's clients as folded
+        // lines, which HTTP reads as one space each (RFC 9112 5.2): sent unfolded.
+        let value = unfold(&value);
         if let (Ok(n), Ok(v)) =
             (header::HeaderName::from_bytes(ah.name.as_bytes()), HeaderValue::from_str(&value))
         {

@@ -25,7 +25,17 @@ const STATUS_TEXT_FOOTER: &str = "<hr><center>rcompose</center>\r\n</body>\r\n</
 
 /// nginx's built-in page for an error status, titled in its words.
 pub fn default_page(status: StatusCode) -> String {
-    page_text(&status_line(status))
+    page_text(&page_title(status))
+}
+
+/// The title of nginx's page for a status: its status line, but for the
+/// two pages nginx titles otherwise.
+fn page_title(status: StatusCode) -> String {
+    match status.as_u16() {
+        302 => "302 Found".to_string(),
+        401 => "401 Authorization Required".to_string(),
+        _ => status_line(status),
+    }
 }
 
 fn page_text(title: &str) -> String {
@@ -64,7 +74,7 @@ pub fn plain_status(status: StatusCode) -> Response<Body> {
         }
         return resp;
     }
-    page_response(status, &status_line(status))
+    page_response(status, &page_title(status))
 }
 
 /// What a connection negotiated, for `$ssl_*`, `$https` and `$http2`.
