@@ -1503,3 +1503,36 @@ fn ip_hash_sends_each_client_to_the_server_nginx_sends_it_to() {
         chosen[1]
     );
 }
+
+#[test]
+fn allow_and_deny_answer_as_nginx_does() {
+    let nginx = common::ensure_nginx();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for p in ["a", "b", "c", "d", "e"] {
+        std::fs::create_dir_all(d.join("www").join(p)).unwrap();
+        std::fs::write(d.join("www").join(p).join("index.html"), format!("{p}\n")).unwrap();
+    }
+    std::fs::write(d.join("htp"), "u:{PLAIN}p\n").unwrap();
+    let mut seen = Vec::new();
+    for who in ["rc", "nginx"] {
+        let port = free_port();
+        let conf = format!(
+            "events {{ }}\nhttp {{\n  access_log off;\n  root {r}/www;\n  deny 192.0.2.1;\n  server {{\n    listen 127.0.0.1:{port};\n    location /a/ {{ deny all; auth_basic \"x\"; auth_basic_user_file {r}/htp; }}\n    location /b/ {{ allow 10.0.0.0/8; deny all; }}\n    location /c/ {{ allow 127.0.0.1; deny all; }}\n    location /d/ {{ deny 127.0.0.0/24; allow all; }}\n    location /e/ {{ }}\n  }}\n}}\n",
+            r = d.display()
+        );
+        let path = d.join(format!("{who}-access.conf"));
+        std::fs::write(&path, conf).unwrap();
+        let _server = start_side(who, &nginx, &path, d, port);
+        let answers: Vec<(u16, String)> = ["a", "b", "c", "d", "e"]
+            .iter()
+            .map(|p| {
+                let a = get(port, &format!("/{p}/"), "");
+                (a.status, a.body.replace("nginx/1.22.1", "S").replace("rcompose", "S"))
+            })
+            .collect();
+        seen.push(answers);
+    }
+    assert_eq!(seen[0], seen[1], "rcompose proxy, then nginx");
+    assert_eq!(seen[1].iter().map(|a| a.0).collect::<Vec<_>>(), [403, 403, 200, 403, 200]);
+}

@@ -370,6 +370,15 @@ async fn access_phases(rt: &Runtime, conf: &LocConf, r: &mut Req) -> Option<u16>
             Ok(_) => {}
         }
     }
+    // The access module before auth_basic, as nginx runs them (`satisfy all`).
+    let client = r.vars.remote.ip();
+    let rule =
+        conf.access_rules.iter().find(|(_, from)| from.as_ref().is_none_or(|c| c.contains(client)));
+    if let Some((false, _)) = rule {
+        rt.logs
+            .error(&format!("access forbidden by rule, client: {}", r.vars.remote_text.as_str()));
+        return Some(403);
+    }
     basic_auth(rt, conf, r)
 }
 

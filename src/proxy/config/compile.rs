@@ -32,6 +32,7 @@ fn clear(cleared: &mut HashSet<&'static str>, name: &'static str, conf: &mut Loc
             "set_real_ip_from" => conf.real_ip_from = Arc::default(),
             "proxy_cookie_path" => conf.proxy_cookie_path = Arc::default(),
             "proxy_cookie_domain" => conf.proxy_cookie_domain = Arc::default(),
+            "allow_deny" => conf.access_rules = Arc::default(),
             _ => {}
         }
     }
@@ -175,6 +176,22 @@ impl Compiler {
             }
             "auth_basic_user_file" => {
                 conf.auth_basic_user_file = Some(self.template(d, one(d)?)?);
+            }
+            "allow" | "deny" => {
+                clear(cleared, "allow_deny", conf);
+                let from = one(d)?;
+                let rule = match from {
+                    "all" => Some(None),
+                    // A unix socket peer never reaches the built-in proxy, which listens on TCP.
+                    f if f.starts_with("unix:") => None,
+                    f => Some(Some(
+                        crate::proxy::realip::Cidr::parse(f)
+                            .ok_or_else(|| err(d, format!("invalid parameter \"{f}\"")))?,
+                    )),
+                };
+                if let Some(r) = rule {
+                    Arc::make_mut(&mut conf.access_rules).push((d.name == "allow", r));
+                }
             }
             "limit_req_status" => conf.limit_req_status = status_code(d, 400..=599)?,
             "limit_req_dry_run" => conf.limit_req_dry_run = flag(d)?,
@@ -577,6 +594,8 @@ impl Compiler {
             "chunked_transfer_encoding",
             "auth_basic",
             "auth_basic_user_file",
+            "allow",
+            "deny",
             "limit_req",
             "limit_req_status",
             "limit_req_dry_run",

@@ -391,6 +391,8 @@ pub struct LocConf {
     pub proxy_cookie_domain: Arc<Vec<(String, Template)>>,
     /// The ssl module's settings (http and server levels).
     pub tls: Arc<TlsConf>,
+    /// `allow` and `deny`, in order (`None`: all); the first that matches decides.
+    pub access_rules: Arc<Vec<(bool, Option<crate::proxy::realip::Cidr>)>>,
 }
 
 /// `ssl_certificate`s and their keys (paths as written, with where), the
@@ -472,6 +474,7 @@ impl Default for LocConf {
             proxy_cookie_path: Arc::default(),
             proxy_cookie_domain: Arc::default(),
             tls: Arc::default(),
+            access_rules: Arc::default(),
         }
     }
 }
