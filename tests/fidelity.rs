@@ -216,9 +216,11 @@ fn prepare(text: &str, sandbox: &Path, up: u16) -> Prepared {
                 }
                 edit(&mut lines, d.line, a, &format!("127.0.0.1:{new}"));
             }
-            "proxy_pass" => {
+            "proxy_pass" | "fastcgi_pass" | "uwsgi_pass" | "scgi_pass" | "grpc_pass" => {
                 let url = &d.args[0];
-                let rest = url.trim_start_matches("http://").trim_start_matches("https://");
+                let rest = ["http://", "https://", "grpc://", "grpcs://"]
+                    .iter()
+                    .fold(url.as_str(), |u, s| u.strip_prefix(s).unwrap_or(u));
                 let host = rest.split('/').next().unwrap_or(rest);
                 if !upstream_names.contains(host) {
                     edit(&mut lines, d.line, host, &format!("127.0.0.1:{up}"));
@@ -275,7 +277,12 @@ fn prepare(text: &str, sandbox: &Path, up: u16) -> Prepared {
     let body = lines.join("\n") + "\n";
     let etc = sandbox.join("etc/nginx");
     std::fs::create_dir_all(etc.join("conf.d")).unwrap();
-    std::fs::copy("/etc/nginx/mime.types", etc.join("mime.types")).unwrap();
+    // The files nginx ships beside its nginx.conf (mime.types, fastcgi_params, ...).
+    for e in std::fs::read_dir("/etc/nginx").unwrap().flatten() {
+        if e.path().is_file() && e.file_name() != "nginx.conf" {
+            std::fs::copy(e.path(), etc.join(e.file_name())).unwrap();
+        }
+    }
     let s = sandbox.display();
     let conf = etc.join("nginx.conf");
     if full {
@@ -374,7 +381,13 @@ fn check(who: &str, p: &Prepared, sandbox: &Path) -> (bool, String) {
             .output()
             .unwrap()
     } else {
-        common::rcompose().args(["proxy", "-t", "-c"]).arg(&p.conf).output().unwrap()
+        common::rcompose()
+            .args(["proxy", "-t", "-c"])
+            .arg(&p.conf)
+            .arg("-p")
+            .arg(sandbox)
+            .output()
+            .unwrap()
     };
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
@@ -391,7 +404,14 @@ fn serve(who: &str, p: &Prepared, sandbox: &Path) -> Kill {
             .spawn()
             .unwrap()
     } else {
-        common::rcompose().args(["proxy", "-c"]).arg(&p.conf).stderr(Stdio::null()).spawn().unwrap()
+        common::rcompose()
+            .args(["proxy", "-c"])
+            .arg(&p.conf)
+            .arg("-p")
+            .arg(sandbox)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
     };
     let k = Kill(child);
     for (port, _) in &p.ports {

@@ -790,6 +790,18 @@ fn document<'u>(
     {
         let base = host_dir(rt, r, alias)?;
         let rest = uri.strip_prefix(path.as_str()).unwrap_or(uri);
+        // nginx joins the alias and the rest of the URI as strings: with no
+        // slash between them (`alias /a/b;` in `location /s/`), `/s/x` is
+        // `/a/bx` and `/s/` is the folder `/a/b` with `index.html` glued on.
+        // The same here, found in the alias's parent folder.
+        let written = alias.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps });
+        if !written.ends_with('/')
+            && !rest.starts_with('/')
+            && let (Some(parent), Some(name)) = (base.parent(), base.file_name())
+        {
+            let rel = format!("/{}{rest}", name.to_string_lossy());
+            return Some((Arc::from(parent), Cow::Owned(rel)));
+        }
         return Some((base, Cow::Owned(format!("/{}", rest.trim_start_matches('/')))));
     }
     Some((host_dir(rt, r, &conf.root)?, Cow::Borrowed(uri)))
