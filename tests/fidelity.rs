@@ -222,7 +222,8 @@ fn prepare(text: &str, sandbox: &Path, up: u16) -> Prepared {
                     .iter()
                     .fold(url.as_str(), |u, s| u.strip_prefix(s).unwrap_or(u));
                 let host = rest.split('/').next().unwrap_or(rest);
-                if !upstream_names.contains(host) {
+                // A host named by variables is resolved at run time: left as written.
+                if !upstream_names.contains(host) && !host.contains('$') {
                     edit(&mut lines, d.line, host, &format!("127.0.0.1:{up}"));
                 }
             }
@@ -548,7 +549,16 @@ fn real_configurations_are_served_as_nginx_serves_them_or_handed_to_nginx() {
         if !rc_ok {
             let first = rc_says.lines().next().unwrap_or("").to_string();
             if rc_says.contains("--no-builtin-proxy") {
-                let directive = first.split('"').nth(1).unwrap_or("?").to_string();
+                // The reason, without its place and the advice after it.
+                let directive = first
+                    .split(": ")
+                    .skip(2)
+                    .collect::<Vec<_>>()
+                    .join(": ")
+                    .split("; run the real nginx")
+                    .next()
+                    .unwrap_or("?")
+                    .to_string();
                 *t.fallbacks.entry(directive.clone()).or_default() += 1;
                 t.rows.push(format!("{name:<24} ok              nginx container   {first}"));
             } else {
