@@ -973,11 +973,26 @@ fn decorate(
         resp.headers_mut().remove(header::ACCEPT_RANGES);
     }
     let success = matches!(code, 200 | 201 | 204 | 206 | 301 | 302 | 303 | 304 | 307 | 308);
-    if success && let Some(e) = &conf.expires {
+    let from_var;
+    let expires = match &conf.expires {
+        // Read per answer, with this answer's headers as $sent_http_*.
+        Some(Expires::Var(t)) if success => {
+            let mut vars = r.vars.clone();
+            vars.sent_headers = resp.headers().clone();
+            let text = t.eval(&Ctx { rv: &vars, maps: &rt.config.http.maps });
+            from_var = super::config::expires_value(&text);
+            if from_var.is_none() {
+                rt.logs.error(&format!("invalid \"expires\" value \"{text}\""));
+            }
+            from_var.as_ref()
+        }
+        e => e.as_ref(),
+    };
+    if success && let Some(e) = expires {
         let h = resp.headers_mut();
         let now = SystemTime::now();
         let (expires, cc) = match e {
-            Expires::Off => (None, None),
+            Expires::Off | Expires::Var(_) => (None, None),
             Expires::Epoch => (Some(SystemTime::UNIX_EPOCH), Some("no-cache".to_string())),
             Expires::Max => (
                 Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(2_147_483_647)),

@@ -89,7 +89,14 @@ impl Compiler {
                         always,
                     });
                 }
-                "expires" => conf.expires = Some(expires(d)?),
+                "expires" => {
+                    let e = expires(d)?;
+                    // Checked like any template: its variables must exist.
+                    if d.args[0].contains('$') {
+                        self.template(d, &d.args[0])?;
+                    }
+                    conf.expires = Some(e);
+                }
                 "default_type" => conf.default_type = one(d)?.to_string(),
                 "types" => conf.types = Arc::new(types(d)),
                 "access_log" => {

@@ -19,7 +19,7 @@ mod values;
 
 pub use compile::compile;
 pub use types::*;
-pub use values::{parse_size, parse_time};
+pub use values::{expires_value, parse_size, parse_time};
 
 /// Reads, parses and compiles a configuration file.
 pub fn load(path: &Path, prefix: &Path, resolver: &dyn Resolver) -> Result<Config, ConfError> {

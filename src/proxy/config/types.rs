@@ -320,6 +320,8 @@ pub enum Expires {
     Epoch,
     Max,
     Seconds(i64),
+    /// `expires $var`: the value read per answer (a `map` on the content type, say).
+    Var(Template),
 }
 
 #[derive(Debug, Clone)]

@@ -245,22 +245,28 @@ pub(super) fn expires(d: &Directive) -> Result<Expires, ConfError> {
     if d.args.len() == 2 && d.args[0] != "modified" {
         return Err(err(d, "invalid value"));
     }
-    // Times from the file's modification, at a time of day, or from a
-    // variable: nginx's to do.
-    if d.args.len() == 2 || d.args[0].starts_with('@') || d.args[0].contains('$') {
+    // Times from the file's modification or at a time of day: nginx's to do.
+    if d.args.len() == 2 || d.args[0].starts_with('@') {
         return Err(unsupported(
             d,
             format!("\"expires {}\" is not supported by the built-in proxy", d.args.join(" ")),
         ));
     }
-    Ok(match d.args[0].as_str() {
+    if d.args[0].contains('$') {
+        return Ok(Expires::Var(crate::proxy::vars::Template::parse(&d.args[0])));
+    }
+    expires_value(&d.args[0]).ok_or_else(|| err(d, format!("invalid value \"{}\"", d.args[0])))
+}
+
+/// `off`, `epoch`, `max` or `[-|+]TIME`, as `expires` takes it (also from a variable).
+pub fn expires_value(v: &str) -> Option<Expires> {
+    Some(match v {
         "off" => Expires::Off,
         "epoch" => Expires::Epoch,
         "max" => Expires::Max,
         s => {
             let (neg, s) = s.strip_prefix('-').map_or((false, s), |r| (true, r));
-            let secs = parse_secs(s.trim_start_matches('+'))
-                .ok_or_else(|| err(d, format!("invalid value \"{}\"", d.args[0])))?;
+            let secs = parse_secs(s.trim_start_matches('+'))?;
             let secs = i64::try_from(secs).unwrap_or(i64::MAX);
             Expires::Seconds(if neg { -secs } else { secs })
         }
