@@ -9,7 +9,8 @@
 //! Each file is used as written; what has to change for it to run on this
 //! host is changed mechanically, the same for both: ports to free loopback
 //! ports, upstream hosts to one echoing upstream, absolute paths into a
-//! sandbox holding a small site, a certificate and an htpasswd file. A file
+//! sandbox holding a small site, a certificate and an htpasswd file, and
+//! `resolver` (Docker's DNS, absent here) left out. A file
 //! of `server` blocks is included from the nginx image's own nginx.conf,
 //! as the image includes `conf.d/*.conf`.
 //!
@@ -246,6 +247,8 @@ fn prepare(text: &str, sandbox: &Path, up: u16) -> Prepared {
                 }
             }
             "user" => edit(&mut lines, d.line, "user", "#user"),
+            // Docker's DNS (127.0.0.11) is not on this host: names are not found either way.
+            "resolver" => edit(&mut lines, d.line, "resolver", "#resolver"),
             "location" => {
                 let path = match d.args.as_slice() {
                     [m, p] if m == "=" || m == "^~" => Some(p.clone()),

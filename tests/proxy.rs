@@ -1536,3 +1536,45 @@ fn allow_and_deny_answer_as_nginx_does() {
     assert_eq!(seen[0], seen[1], "rcompose proxy, then nginx");
     assert_eq!(seen[1].iter().map(|a| a.0).collect::<Vec<_>>(), [403, 403, 200, 403, 200]);
 }
+
+#[test]
+fn proxy_pass_with_variables_sends_what_nginx_sends() {
+    let nginx = common::ensure_nginx();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_up, up) = upstream(d);
+    let mut seen = Vec::new();
+    for who in ["rc", "nginx"] {
+        let port = free_port();
+        let conf = format!(
+            "events {{ }}\nhttp {{\n  access_log off;\n  server {{\n    listen 127.0.0.1:{port};\n    set $up 127.0.0.1:{up};\n    location /v/ {{ proxy_pass http://$up$request_uri; }}\n    location /w/ {{ proxy_pass http://$up; }}\n    location /x/ {{ proxy_pass http://$up/fixed?k=1; }}\n    location ~ ^/r/(.*)$ {{ proxy_pass http://127.0.0.1:{up}/re/$1; }}\n    location /bad/ {{ set $u \"ftp://x\"; proxy_pass $u; }}\n    location /redirect/ {{ proxy_pass http://$up; }}\n  }}\n}}\n"
+        );
+        let path = d.join(format!("{who}-vars.conf"));
+        std::fs::write(&path, conf).unwrap();
+        let _server = start_side(who, &nginx, &path, d, port);
+        let answers: Vec<String> =
+            ["/v/a%20b?q=1", "/w/deep/x?y=2", "/x/anything", "/r/one/two", "/bad/x", "/redirect"]
+                .iter()
+                .map(|p| {
+                    let a = get(port, p, "");
+                    let body = a
+                        .body
+                        .replace(&port.to_string(), "PORT")
+                        .replace("nginx/1.22.1", "S")
+                        .replace("rcompose", "S");
+                    let body = if a.status == 200 {
+                        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                        format!("{} {}", v["path"], v["headers"]["host"])
+                    } else {
+                        body
+                    };
+                    let location =
+                        a.header("location").map(|l| l.replace(&port.to_string(), "PORT"));
+                    format!("{p}: {} {body} {location:?}", a.status)
+                })
+                .collect();
+        seen.push(answers);
+    }
+    assert_eq!(seen[0], seen[1], "rcompose proxy, then nginx");
+    assert!(seen[1][0].contains("\"/v/a%20b?q=1\""), "{:?}", seen[1]);
+}

@@ -26,6 +26,12 @@ use super::upstream::Group;
 /// escaped when the client's URI was percent-encoded or the URI was
 /// rewritten (else its bytes as they are), then `?` and `$args`.
 pub fn upstream_uri(p: &ProxyPass, r: &Req) -> String {
+    // A URI read from variables goes as it reads, whatever the location.
+    if p.url.is_some()
+        && let Some(u) = &p.uri
+    {
+        return u.clone();
+    }
     if p.uri.is_none()
         && !r.uri_changed
         && r.vars.authority.as_deref().is_none_or(|_| r.vars.request_uri.starts_with('/'))
@@ -178,8 +184,48 @@ fn request_head(
     out
 }
 
+/// The URL of a `proxy_pass` with variables, read for this request; `None`
+/// (logged, answered 500) when it is not one nginx could use.
+fn from_variables(rt: &Runtime, t: &super::vars::Template, r: &Req) -> Option<ProxyPass> {
+    let text = t.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps });
+    // `http://host?x` has a URI of `/?x`, as nginx reads it.
+    let text = match text.split_once("://") {
+        Some((scheme, rest))
+            if rest.find(['/', '?']).is_some_and(|i| rest.as_bytes()[i] == b'?') =>
+        {
+            let i = rest.find('?').unwrap_or(rest.len());
+            format!("{scheme}://{}/{}", &rest[..i], &rest[i..])
+        }
+        _ => text,
+    };
+    match super::config::parse_proxy_url(&text) {
+        Ok(mut p) if !p.host.is_empty() => {
+            p.url = Some(t.clone());
+            Some(p)
+        }
+        Ok(_) | Err(_) => {
+            rt.logs.error(&format!(
+                "invalid URL prefix in \"{text}\", client: {}",
+                r.vars.remote.ip()
+            ));
+            None
+        }
+    }
+}
+
 pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut Req) -> Outcome {
     let conf = &loc.conf;
+    let read;
+    let p = match &p.url {
+        Some(t) => match from_variables(rt, t, r) {
+            Some(concrete) => {
+                read = concrete;
+                &read
+            }
+            None => return Outcome::Status(500),
+        },
+        None => p,
+    };
     let uri = upstream_uri(p, r);
     r.vars.proxy_host = Some(p.proxy_host.clone());
     r.vars.proxy_port = Some(p.port);
@@ -624,6 +670,8 @@ fn rewrite_location(
     };
     let rules: Vec<(String, String)> = match &conf.proxy_redirect {
         Redirect::Off => Vec::new(),
+        // nginx has no default rewrite for a URL read from variables.
+        Redirect::Default if p.url.is_some() => Vec::new(),
         Redirect::Default => match (&p.uri, &r.matched_prefix) {
             (Some(part), Some(prefix)) => {
                 vec![(format!("http://{}{part}", p.proxy_host), prefix.clone())]

@@ -439,48 +439,31 @@ impl Compiler {
         nargs(d, 1..=1)?;
         let url = &d.args[0];
         if url.contains('$') {
-            return Err(unsupported(
-                d,
-                "proxy_pass with variables is not supported by the built-in proxy",
-            ));
+            // Read per request; the address is found then (nginx's resolver;
+            // here container names through the engine, others through the system).
+            let template = self.template(d, url)?;
+            return Ok(ProxyPass {
+                target: String::new(),
+                host: String::new(),
+                port: 80,
+                uri: None,
+                proxy_host: "".into(),
+                url: Some(template),
+            });
         }
-        let rest = if let Some(r) = url.strip_prefix("http://") {
-            r
-        } else if url.starts_with("https://") {
-            return Err(unsupported(
-                d,
-                "proxy_pass to https upstreams is not supported by the built-in proxy",
-            ));
-        } else {
-            return Err(err(d, format!("invalid URL prefix in \"{url}\"")));
-        };
-        let (authority, uri) = match rest.find('/') {
-            Some(i) => (&rest[..i], Some(rest[i..].to_string())),
-            None => (rest, None),
-        };
-        if uri.is_some() && regex_location {
+        let p = parse_proxy_url(url).map_err(|(unsupported_, m)| {
+            if unsupported_ { unsupported(d, m) } else { err(d, m) }
+        })?;
+        if p.uri.is_some() && regex_location {
             return Err(err(
                 d,
                 "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block",
             ));
         }
-        // `[::1]` alone has colons but no port.
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !authority.ends_with(']') => (
-                h.to_string(),
-                p.parse()
-                    .map_err(|_| err(d, format!("invalid port in upstream \"{authority}\"")))?,
-            ),
-            _ => (authority.to_string(), 80),
-        };
-        if !self.upstream_names.contains(authority) && host.is_empty() {
+        if !self.upstream_names.contains(&p.target) && p.host.is_empty() {
             return Err(err(d, format!("no host in upstream \"{url}\"")));
         }
-        // As nginx's host_header: the port only when it is not the default.
-        let proxy_host =
-            if port == 80 { authority.strip_suffix(":80").unwrap_or(authority) } else { authority }
-                .into();
-        Ok(ProxyPass { target: authority.to_string(), host, port, uri, proxy_host })
+        Ok(p)
     }
 
     fn location(
@@ -652,6 +635,38 @@ pub(super) enum Context {
     Http,
     Server,
     Location,
+}
+
+/// `http://HOST[:PORT][/URI]` as proxy_pass takes it; the error says
+/// whether only nginx can serve it (true) or nginx refuses it too.
+pub fn parse_proxy_url(url: &str) -> Result<ProxyPass, (bool, String)> {
+    let rest = if let Some(r) = url.strip_prefix("http://") {
+        r
+    } else if url.starts_with("https://") {
+        return Err((
+            true,
+            "proxy_pass to https upstreams is not supported by the built-in proxy".into(),
+        ));
+    } else {
+        return Err((false, format!("invalid URL prefix in \"{url}\"")));
+    };
+    let (authority, uri) = match rest.find('/') {
+        Some(i) => (&rest[..i], Some(rest[i..].to_string())),
+        None => (rest, None),
+    };
+    // `[::1]` alone has colons but no port.
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !authority.ends_with(']') => (
+            h.to_string(),
+            p.parse().map_err(|_| (false, format!("invalid port in upstream \"{authority}\"")))?,
+        ),
+        _ => (authority.to_string(), 80),
+    };
+    // As nginx's host_header: the port only when it is not the default.
+    let proxy_host =
+        if port == 80 { authority.strip_suffix(":80").unwrap_or(authority) } else { authority }
+            .into();
+    Ok(ProxyPass { target: authority.to_string(), host, port, uri, proxy_host, url: None })
 }
 
 pub(super) fn upstream(d: &Directive) -> Result<UpstreamDef, ConfError> {
@@ -977,6 +992,7 @@ fn limit_req_zone(c: &Compiler, d: &Directive) -> Result<crate::proxy::limit::Zo
 fn proxy_targets_exist(locs: &[Arc<Location>], http: &Http) -> Result<(), ConfError> {
     for l in locs {
         if let Some(p) = &l.proxy
+            && p.url.is_none()
             && !http.upstreams.contains_key(&p.target)
             && p.host.is_empty()
         {

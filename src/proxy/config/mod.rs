@@ -17,7 +17,7 @@ mod tls;
 mod types;
 mod values;
 
-pub use compile::compile;
+pub use compile::{compile, parse_proxy_url};
 pub use types::*;
 pub use values::{expires_value, parse_size, parse_time};
 

@@ -297,6 +297,9 @@ pub struct ProxyPass {
     pub uri: Option<String>,
     /// `$proxy_host`: the address as written, without a port of 80.
     pub proxy_host: std::sync::Arc<str>,
+    /// `proxy_pass http://$backend:3000$request_uri`: the URL, read per
+    /// request (the fields above are then those of the URL read).
+    pub url: Option<Template>,
 }
 
 #[derive(Debug, Clone)]
