@@ -354,7 +354,9 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             break
         }
         'rcompose;watch' {
+            [CompletionResult]::new('--prune', '--prune', [CompletionResultType]::ParameterName, 'Remove the image a rebuild leaves dangling (`--prune=false` keeps it)')
             [CompletionResult]::new('--no-up', '--no-up', [CompletionResultType]::ParameterName, 'Do not build and start the services before watching')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Hide the build output of rebuilds')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

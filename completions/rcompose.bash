@@ -1491,12 +1491,16 @@ _rcompose() {
             return 0
             ;;
         rcompose__subcmd__watch)
-            opts="-h --no-up --help"
+            opts="-h --no-up --prune --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --prune)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -324,7 +324,9 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand --help 'Print help'
         }
         &'rcompose;watch'= {
+            cand --prune 'Remove the image a rebuild leaves dangling (`--prune=false` keeps it)'
             cand --no-up 'Do not build and start the services before watching'
+            cand --quiet 'Hide the build output of rebuilds'
             cand -h 'Print help'
             cand --help 'Print help'
         }

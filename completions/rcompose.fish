@@ -223,7 +223,10 @@ complete -c rcompose -n "__fish_rcompose_using_subcommand events" -l since -d 'S
 complete -c rcompose -n "__fish_rcompose_using_subcommand events" -l until -d 'Stream events until this timestamp' -r
 complete -c rcompose -n "__fish_rcompose_using_subcommand events" -l json -d 'Output events as a stream of json objects'
 complete -c rcompose -n "__fish_rcompose_using_subcommand events" -s h -l help -d 'Print help'
+complete -c rcompose -n "__fish_rcompose_using_subcommand watch" -l prune -d 'Remove the image a rebuild leaves dangling (`--prune=false` keeps it)' -r -f -a "true\t''
+false\t''"
 complete -c rcompose -n "__fish_rcompose_using_subcommand watch" -l no-up -d 'Do not build and start the services before watching'
+complete -c rcompose -n "__fish_rcompose_using_subcommand watch" -l quiet -d 'Hide the build output of rebuilds'
 complete -c rcompose -n "__fish_rcompose_using_subcommand watch" -s h -l help -d 'Print help'
 complete -c rcompose -n "__fish_rcompose_using_subcommand cp" -l index -d 'Index of the container if the service has several replicas' -r
 complete -c rcompose -n "__fish_rcompose_using_subcommand cp" -l all -d 'Include containers created by the run command'

@@ -662,6 +662,12 @@ pub struct WatchArgs {
     /// Do not build and start the services before watching
     #[arg(long)]
     pub no_up: bool,
+    /// Remove the image a rebuild leaves dangling (`--prune=false` keeps it)
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub prune: bool,
+    /// Hide the build output of rebuilds
+    #[arg(long)]
+    pub quiet: bool,
     pub services: Vec<String>,
 }
 

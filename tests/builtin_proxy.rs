@@ -602,8 +602,16 @@ fn port_kill_and_pause_know_the_built_in_proxy() {
         "{err}"
     );
     assert_eq!(get(port, "/", "").0, 200);
+    // top: the proxy's process among the containers'.
+    let top = p.ok(&["top"]);
+    assert!(top.lines().any(|l| l.starts_with("web") && l.contains("proxy-daemon")), "{top}");
     // kill: the signal reaches the proxy, which is gone after it.
     p.ok(&["kill", "web"]);
     assert!(eventually(10, || TcpStream::connect(("127.0.0.1", port)).is_err()), "still serving");
+    // rm -s stops it (it has no container to remove).
+    p.ok(&["up", "-d"]);
+    assert_eq!(get(port, "/", "").0, 200);
+    p.ok(&["rm", "-s", "-f", "web"]);
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "rm -s left the proxy serving");
     p.ok(&["down"]);
 }

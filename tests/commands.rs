@@ -922,3 +922,50 @@ fn up_watch_runs_the_stack_and_syncs_beside_its_logs() {
         "Ctrl-C stops the stack"
     );
 }
+
+#[test]
+fn a_watched_rebuild_replaces_the_container_and_prunes_the_old_image() {
+    common::ensure_busybox();
+    let image = format!("rct-watch-rebuild-{}:latest", std::process::id());
+    let stack = format!(
+        "services:\n  app:\n    build: ./ctx\n    image: {image}\n    command: sleep 3600\n    init: true\n    develop:\n      watch:\n        - path: ./ctx\n          action: rebuild\n"
+    );
+    let p = TestProject::new("watch-rebuild", &stack);
+    p.write("ctx/Dockerfile", &format!("FROM {BUSYBOX}\nCOPY stamp /stamp\n"));
+    p.write("ctx/stamp", "one\n");
+    let image_id = || {
+        Command::new("docker")
+            .args(["image", "inspect", "--format", "{{.Id}}", &image])
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    let mut child =
+        p.rc(&["watch", "--quiet"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let container = format!("{}-app-1", p.name);
+    let stamp = || {
+        Command::new("docker")
+            .args(["exec", &container, "cat", "/stamp"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let first = common::eventually(60, || stamp().as_deref() == Some("one\n"));
+    let old = image_id();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    p.write("ctx/stamp", "two\n");
+    let rebuilt = common::eventually(60, || stamp().as_deref() == Some("two\n"));
+    let pruned = common::eventually(10, || {
+        !Command::new("docker").args(["image", "inspect", &old]).output().unwrap().status.success()
+    });
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let _ = child.wait();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    p.ok(&["down", "-t", "0", "--rmi", "all"]);
+    assert!(first && rebuilt, "first {first} rebuilt {rebuilt}\n{err}");
+    assert!(pruned, "the replaced image {old} is still there\n{err}");
+    assert!(!err.contains("Step 1/"), "--quiet shows no build output:\n{err}");
+}

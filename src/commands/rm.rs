@@ -14,6 +14,19 @@ pub fn run(global: &GlobalOpts, args: &RmArgs, style: &Style) -> anyhow::Result<
     super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let mut list = super::containers_of(&engine, &project, &args.services, true).await?;
+        // A built-in proxy is a process with no container to remove: -s stops it, as
+        // it stops containers; without -s a running one is left, as running containers are.
+        if args.stop {
+            for (service, _) in super::running_proxies(&project, &args.services) {
+                let item = format!("Proxy {service}");
+                progress.step(&item, State::Stopping, false);
+                let grace = crate::orchestrate::stop::DEFAULT_GRACE;
+                tokio::task::block_in_place(|| {
+                    crate::orchestrate::builtin::stop_detached(&project.name, &service, grace)
+                })?;
+                progress.step(&item, State::Stopped, true);
+            }
+        }
         if args.stop {
             let running: Vec<_> =
                 list.iter().filter(|c| containers::is_running(c)).cloned().collect();

@@ -22,6 +22,14 @@ pub fn run(global: &GlobalOpts, services: &[String], style: &Style) -> anyhow::R
         }
         anyhow::Ok(out)
     })?;
+    let mut tables = tables;
+    // A built-in proxy is a process of this machine: its line from /proc.
+    for (service, st) in super::running_proxies(&project, services) {
+        if let Some(row) = proxy_process(st.server_pid) {
+            let titles = ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"];
+            tables.push((service, 1, titles.map(String::from).to_vec(), vec![row]));
+        }
+    }
     let Some((_, _, titles, _)) = tables.first() else {
         return Ok(0);
     };
@@ -42,4 +50,23 @@ pub fn run(global: &GlobalOpts, services: &[String], style: &Style) -> anyhow::R
     }
     print!("{}", crate::ui::container_list::columns(&lines, 4, 2));
     Ok(0)
+}
+
+/// `ps -f`'s columns for a process of this machine, from /proc.
+fn proxy_process(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let ppid = after.split_whitespace().nth(1)?.to_string();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|u| u.split_whitespace().next())
+        .unwrap_or("?");
+    let user = if uid == "0" { "root".to_string() } else { uid.to_string() };
+    let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ").trim().to_string();
+    Some(
+        [user, pid.to_string(), ppid, "0".into(), "-".into(), "?".into(), "-".into(), cmd].to_vec(),
+    )
 }

@@ -70,7 +70,7 @@ async fn with_watch(
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            let o = WatchOptions { services: Vec::new(), no_up: true };
+            let o = WatchOptions { services: Vec::new(), no_up: true, prune: true, quiet: false };
             watch::run(project, &o, &options, &style).await
         })
     };

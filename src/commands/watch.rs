@@ -10,7 +10,12 @@ use crate::ui::Style;
 
 pub fn run(global: &GlobalOpts, args: &WatchArgs, style: &Style) -> anyhow::Result<i32> {
     let project = super::load_for(global, &args.services, style)?;
-    let options = WatchOptions { services: args.services.clone(), no_up: args.no_up };
+    let options = WatchOptions {
+        services: args.services.clone(),
+        no_up: args.no_up,
+        prune: args.prune,
+        quiet: args.quiet,
+    };
     let up_options = up::Options {
         reload: super::reload_of(global),
         progress: global.progress.into(),

@@ -33,6 +33,10 @@ pub struct WatchOptions {
     pub services: Vec<String>,
     /// Do not `up` the services first.
     pub no_up: bool,
+    /// Remove the image a rebuild leaves without a name.
+    pub prune: bool,
+    /// Build without printing the build's output.
+    pub quiet: bool,
 }
 
 /// One rule of one service, its ignore patterns compiled.
@@ -65,7 +69,11 @@ pub async fn run(
     let services: Vec<String> =
         rules.iter().map(|r| r.service.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     if !o.no_up {
-        let opts = up::Options { services: services.clone(), detach: true, ..up_options.clone() };
+        let mut opts =
+            up::Options { services: services.clone(), detach: true, ..up_options.clone() };
+        if o.quiet {
+            opts.progress = crate::ui::progress::Mode::Quiet;
+        }
         let code = up::run(project.clone(), &opts, style).await?;
         if code != 0 {
             return Ok(code);
@@ -102,7 +110,7 @@ pub async fn run(
     }
     for r in rules.iter().filter(|r| r.rule.initial_sync && r.rule.action.starts_with("sync")) {
         let all = walk(Path::new(&r.rule.path));
-        apply(&engine, &project, r, &all, up_options, style).await?;
+        apply(&engine, &project, r, &all, (up_options, o), style).await?;
     }
     eprintln!("Watch enabled");
     // One listener for the whole run: a Ctrl-C during a batch is not lost.
@@ -126,7 +134,7 @@ pub async fn run(
                 continue;
             }
             let applied = tokio::select! {
-                r = apply(&engine, &project, r, &mine, up_options, style) => r,
+                r = apply(&engine, &project, r, &mine, (up_options, o), style) => r,
                 _ = &mut interrupted => return Ok(0),
             };
             if let Err(e) = applied {
@@ -180,7 +188,7 @@ async fn apply(
     project: &Arc<Project>,
     r: &Rule,
     paths: &[PathBuf],
-    up_options: &up::Options,
+    (up_options, o): (&up::Options, &WatchOptions),
     style: &Style,
 ) -> anyhow::Result<()> {
     let action = r.rule.action.as_str();
@@ -193,7 +201,17 @@ async fn apply(
             ..up_options.clone()
         };
         opts.images.build = true;
+        if o.quiet {
+            opts.progress = crate::ui::progress::Mode::Quiet;
+        }
+        let image = project.image_for(&project.services[&r.service]);
+        let before = crate::engine::images::id(engine, &image).await?;
         up::run(project.clone(), &opts, style).await?;
+        // The image the rebuild replaced has no name left: gone, as docker compose prunes it.
+        let after = crate::engine::images::id(engine, &image).await?;
+        if let (true, Some(old)) = (o.prune, before.filter(|b| Some(b) != after.as_ref())) {
+            let _ = crate::engine::images::remove(engine, &old).await;
+        }
         return Ok(());
     }
     let list = containers::list(engine, &project.name, false).await?;
