@@ -602,6 +602,12 @@ fn port_kill_and_pause_know_the_built_in_proxy() {
         "{err}"
     );
     assert_eq!(get(port, "/", "").0, 200);
+    // logs: the proxy's lines, held to --since/--until and stamped for -t, as a container's.
+    assert!(eventually(5, || p.ok(&["logs", "web"]).contains("\"GET / HTTP/1.1\" 200")));
+    let stamped = p.ok(&["logs", "-t", "web"]);
+    assert!(stamped.lines().any(|l| l.contains("Z 127.0.0.1 - - [")), "{stamped}");
+    assert!(p.ok(&["logs", "--since", "10m", "web"]).contains("GET / HTTP/1.1"));
+    assert!(!p.ok(&["logs", "--until", "2000-01-01T00:00:00Z", "web"]).contains("GET / HTTP/1.1"));
     // top: the proxy's process among the containers'.
     let top = p.ok(&["top"]);
     assert!(top.lines().any(|l| l.starts_with("web") && l.contains("proxy-daemon")), "{top}");

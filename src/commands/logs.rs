@@ -180,6 +180,28 @@ fn sources(
     (shown, proxies)
 }
 
+/// One line of a proxy's log file: `TIME<TAB>text` (a line without a time,
+/// such as one written before times were kept, is always shown), held to
+/// `--since`/`--until` and shown with its time for `-t`, as a container's.
+fn file_line(name: &str, color: usize, line: &str, opts: &StreamOpts, printer: &LogPrinter) {
+    let stamped = line
+        .split_once('\t')
+        .and_then(|(t, rest)| chrono::DateTime::parse_from_rfc3339(t).ok().map(|at| (t, at, rest)));
+    let Some((text_time, at, rest)) = stamped else {
+        printer.line(name, color, line);
+        return;
+    };
+    let secs = at.timestamp();
+    if (opts.since > 0 && secs < opts.since) || (opts.until > 0 && secs >= opts.until) {
+        return;
+    }
+    if opts.timestamps {
+        printer.line(name, color, &format!("{text_time} {rest}"));
+    } else {
+        printer.line(name, color, rest);
+    }
+}
+
 /// Prints a log file's lines (the last `tail` of them), then follows it as it grows.
 async fn tail_file(
     path: &std::path::Path,
@@ -195,7 +217,7 @@ async fn tail_file(
         None => 0,
     };
     for l in &lines[skip..] {
-        printer.line(name, color, l);
+        file_line(name, color, l, opts, printer);
     }
     if !opts.follow {
         return;
@@ -225,7 +247,7 @@ async fn tail_file(
         partial.push_str(&buf);
         while let Some(pos) = partial.find('\n') {
             let line: String = partial.drain(..=pos).collect();
-            printer.line(name, color, line.trim_end_matches('\n'));
+            file_line(name, color, line.trim_end_matches('\n'), opts, printer);
         }
     }
 }

@@ -36,7 +36,12 @@ pub fn daemon(project: Arc<Project>, service: &str, child: bool) -> anyhow::Resu
     }
     runtime.block_on(async move {
         let engine = Engine::connect().await?;
-        let lines: crate::proxy::log::LineFn = Arc::new(|l: &str| println!("{l}"));
+        // Stamped with when they were written, so `logs --since/--until/-t`
+        // treat them as the engine treats a container's lines.
+        let lines: crate::proxy::log::LineFn = Arc::new(|l: &str| {
+            let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+            println!("{at}\t{l}");
+        });
         let loaded = load_in_process(&project, service, lines)?;
         if std::env::var_os(GATE).is_some() && !released().await {
             return Ok(GATE_CLOSED);
