@@ -495,7 +495,11 @@ fn ask(port: u16, tls: bool, method: &str, path: &str, ports: &[(u16, bool)]) ->
         .map(|l| if l.starts_with("expires:") { "expires: (a date)".to_string() } else { l })
         .collect();
     headers.sort();
-    let body = body.replace("nginx/1.22.1", "SERVER").replace("rcompose", "SERVER");
+    // Pages name their server (`server_tokens off`: without a version).
+    let body = body
+        .replace("nginx/1.22.1", "SERVER")
+        .replace("<center>nginx</center>", "<center>SERVER</center>")
+        .replace("rcompose", "SERVER");
     format!("{method} {path} -> {status}\n{}\n{body}", headers.join("\n"))
 }
 

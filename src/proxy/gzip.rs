@@ -9,15 +9,12 @@ use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use http_body_util::BodyExt;
+use hyper::Response;
 use hyper::body::{Body as HttpBody, Frame};
 use hyper::header::{self, HeaderMap, HeaderValue};
-use hyper::{Response, StatusCode};
 
 use super::config::LocConf;
 use super::http::{Body, BoxError};
-
-/// nginx's gzip_min_length default.
-const MIN_LENGTH: u64 = 20;
 
 fn accepts_gzip(req: &HeaderMap) -> bool {
     req.get_all(header::ACCEPT_ENCODING)
@@ -32,11 +29,14 @@ fn accepts_gzip(req: &HeaderMap) -> bool {
         })
 }
 
-/// Compresses the response when the configuration, the client and the response allow.
-pub fn maybe(conf: &LocConf, req: &HeaderMap, resp: Response<Body>) -> Response<Body> {
+/// Compresses the response when the configuration, the client and the
+/// response allow, as nginx's gzip filter: answers 200, 403 and 404 of the
+/// listed types and of `gzip_min_length` or more (HEAD too: nginx learns
+/// there is no body only after this filter); those get `Vary:
+/// Accept-Encoding` with `gzip_vary`, whether this client takes gzip or not.
+pub fn maybe(conf: &LocConf, req: &HeaderMap, mut resp: Response<Body>) -> Response<Body> {
     if !conf.gzip
-        || resp.status() != StatusCode::OK
-        || !accepts_gzip(req)
+        || !matches!(resp.status().as_u16(), 200 | 403 | 404)
         || resp.headers().contains_key(header::CONTENT_ENCODING)
     {
         return resp;
@@ -58,7 +58,13 @@ pub fn maybe(conf: &LocConf, req: &HeaderMap, resp: Response<Body>) -> Response<
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if !listed || length.is_some_and(|l| l < MIN_LENGTH) {
+    if !listed || length.is_some_and(|l| l < conf.gzip_min_length) {
+        return resp;
+    }
+    if conf.gzip_vary {
+        resp.headers_mut().append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
+    if !accepts_gzip(req) {
         return resp;
     }
     let (mut parts, body) = resp.into_parts();

@@ -896,8 +896,11 @@ async fn try_files(
         let Ok(norm) = routes::normalize(&rel) else {
             continue;
         };
+        // A folder only for an argument written with a final slash (`$uri/`):
+        // `$uri` of `/static/` looks for a file, as in nginx.
+        let dir_wanted = c.ends_with_slash();
         match files::lookup(&root, &norm, &rt.cache, &r.seen) {
-            Found::Dir if value.ends_with('/') => {
+            Found::Dir if dir_wanted => {
                 // A directory asked for without its slash: redirected to add it, as nginx does.
                 if !r.vars.uri.ends_with('/') {
                     let args = if r.vars.args.is_empty() {
@@ -914,7 +917,7 @@ async fn try_files(
                 r.uri_changed = true;
                 return static_content(rt, conf, Some(loc), r).await;
             }
-            Found::File(f) if !value.ends_with('/') => {
+            Found::File(f) if !dir_wanted && !value.ends_with('/') => {
                 // Found already: served from here, not looked up a second time.
                 r.vars.uri = value;
                 r.uri_changed = true;
@@ -1018,7 +1021,10 @@ fn decorate(
             h.insert(header::CACHE_CONTROL, v);
         }
     }
-    if let Some(cs) = &conf.charset {
+    // nginx's own redirect pages go without a charset (seen from nginx 1.22).
+    let redirect_page = matches!(code, 301 | 302 | 303 | 307 | 308)
+        && resp.headers().contains_key(header::LOCATION);
+    if let Some(cs) = conf.charset.as_ref().filter(|_| !redirect_page) {
         add_charset(resp.headers_mut(), cs, &conf.charset_types);
     }
     if !conf.chunked_transfer_encoding {

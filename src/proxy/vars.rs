@@ -271,6 +271,11 @@ impl Template {
         }
     }
 
+    /// Whether the text as written ends with `/` (try_files' mark of a folder).
+    pub fn ends_with_slash(&self) -> bool {
+        matches!(self.parts.last(), Some(Part::Lit(l)) if l.ends_with('/'))
+    }
+
     pub fn has_variables(&self) -> bool {
         self.literal().is_none()
     }

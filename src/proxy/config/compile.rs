@@ -117,6 +117,12 @@ impl Compiler {
                 "server_tokens" => conf.server_tokens = one(d)? != "off",
                 "gzip" => conf.gzip = flag(d)?,
                 "gzip_types" => conf.gzip_types = d.args.clone(),
+                "gzip_vary" => conf.gzip_vary = flag(d)?,
+                "gzip_min_length" => {
+                    nargs(d, 1..=1)?;
+                    conf.gzip_min_length = parse_size(&d.args[0])
+                        .ok_or_else(|| err(d, format!("invalid value \"{}\"", d.args[0])))?;
+                }
                 "tcp_nodelay" => conf.tcp_nodelay = flag(d)?,
                 "sendfile" => drop(flag(d)?),
                 "autoindex" if flag(d)? => {
@@ -560,6 +566,8 @@ impl Compiler {
             "server_tokens",
             "gzip",
             "gzip_types",
+            "gzip_vary",
+            "gzip_min_length",
             "tcp_nodelay",
             "sendfile",
             "autoindex",

@@ -361,6 +361,9 @@ pub struct LocConf {
     pub server_tokens: bool,
     pub gzip: bool,
     pub gzip_types: Vec<String>,
+    /// `gzip_vary`: `Vary: Accept-Encoding` on answers gzip would compress.
+    pub gzip_vary: bool,
+    pub gzip_min_length: u64,
     pub tcp_nodelay: bool,
     pub proxy_set_headers: Vec<(String, Template)>,
     pub proxy_http_version: String,
@@ -452,6 +455,8 @@ impl Default for LocConf {
             server_tokens: true,
             gzip: false,
             gzip_types: vec!["text/html".into()],
+            gzip_vary: false,
+            gzip_min_length: 20,
             tcp_nodelay: true,
             proxy_set_headers: Vec::new(),
             proxy_http_version: "1.0".into(),
