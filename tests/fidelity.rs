@@ -246,7 +246,9 @@ fn prepare(text: &str, sandbox: &Path, up: u16) -> Prepared {
                     edit(&mut lines, d.line, p, &sandboxed(sandbox, p));
                 }
             }
+            // Each side is told its own pid file and user.
             "user" => edit(&mut lines, d.line, "user", "#user"),
+            "pid" => edit(&mut lines, d.line, "pid", "#pid"),
             // Docker's DNS (127.0.0.11) is not on this host: names are not found either way.
             "resolver" => edit(&mut lines, d.line, "resolver", "#resolver"),
             "location" => {
