@@ -240,7 +240,6 @@ fn prepare(text: &str, sandbox: &Path, up: u16) -> Prepared {
             | "include"
             | "access_log"
             | "error_log"
-            | "pid"
             | "ssl_trusted_certificate" => {
                 if let Some(p) = d.args.first().filter(|p| p.starts_with('/')) {
                     edit(&mut lines, d.line, p, &sandboxed(sandbox, p));

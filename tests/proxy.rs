@@ -1578,3 +1578,32 @@ fn proxy_pass_with_variables_sends_what_nginx_sends() {
     assert_eq!(seen[0], seen[1], "rcompose proxy, then nginx");
     assert!(seen[1][0].contains("\"/v/a%20b?q=1\""), "{:?}", seen[1]);
 }
+
+#[test]
+fn limit_conn_refuses_what_nginx_refuses() {
+    let nginx = common::ensure_nginx();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_up, up) = upstream(d);
+    let mut seen = Vec::new();
+    for who in ["rc", "nginx"] {
+        let port = free_port();
+        let conf = format!(
+            "events {{ }}\nhttp {{\n  access_log off;\n  limit_conn_zone $binary_remote_addr zone=addr:10m;\n  server {{\n    listen 127.0.0.1:{port};\n    location /slow {{ limit_conn addr 1; proxy_pass http://127.0.0.1:{up}; }}\n    location /other {{ limit_conn addr 1; limit_conn_status 429; proxy_pass http://127.0.0.1:{up}; }}\n  }}\n}}\n"
+        );
+        let path = d.join(format!("{who}-conn.conf"));
+        std::fs::write(&path, conf).unwrap();
+        let _server = start_side(who, &nginx, &path, d, port);
+        // One slow request in flight; a second from the same address is refused, then
+        // the count goes back down once the first has been answered.
+        let first = std::thread::spawn(move || get(port, "/slow", "").status);
+        std::thread::sleep(Duration::from_millis(500));
+        let second = get(port, "/slow", "").status;
+        let third = get(port, "/other", "").status;
+        let first = first.join().unwrap();
+        let after = get(port, "/other", "").status;
+        seen.push((first, second, third, after));
+    }
+    assert_eq!(seen[0], seen[1], "rcompose proxy, then nginx");
+    assert_eq!(seen[1], (200, 503, 429, 200));
+}

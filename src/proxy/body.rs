@@ -112,3 +112,35 @@ impl HttpBody for Replay {
         SizeHint::with_exact(self.from.len)
     }
 }
+
+/// A body that keeps `held` (limit_conn counts) until it is dropped, which
+/// is once it has been sent or the client is gone.
+pub fn holding(body: super::http::Body, held: Vec<super::limit_conn::Held>) -> super::http::Body {
+    use http_body_util::BodyExt;
+    Holding { inner: body, _held: held }.boxed()
+}
+
+struct Holding {
+    inner: super::http::Body,
+    _held: Vec<super::limit_conn::Held>,
+}
+
+impl hyper::body::Body for Holding {
+    type Data = bytes::Bytes;
+    type Error = super::http::BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -147,10 +147,17 @@ pub async fn handle(
         carried: None,
         plain_on_tls,
         close_after: false,
+        conn_held: Vec::new(),
     };
     let (mut resp, conf) = process(&rt, &server, &mut r).await;
     if r.close_after {
         resp.extensions_mut().insert(super::http::CloseAfter);
+    }
+    // Counted in limit_conn zones until the whole answer has gone.
+    if !r.conn_held.is_empty() {
+        let held = std::mem::take(&mut r.conn_held);
+        let (parts, body) = resp.into_parts();
+        resp = Response::from_parts(parts, super::body::holding(body, held));
     }
     let resp = super::gzip::maybe(&conf, &r.vars.headers, resp);
     finish(&rt, Some(&conf), r.vars, resp)
@@ -370,6 +377,9 @@ async fn access_phases(rt: &Runtime, conf: &LocConf, r: &mut Req) -> Option<u16>
             Ok(_) => {}
         }
     }
+    if let Some(status) = limit_conn(rt, conf, r) {
+        return Some(status);
+    }
     // The access module before auth_basic, as nginx runs them (`satisfy all`).
     let client = r.vars.remote.ip();
     let rule =
@@ -380,6 +390,34 @@ async fn access_phases(rt: &Runtime, conf: &LocConf, r: &mut Req) -> Option<u16>
         return Some(403);
     }
     basic_auth(rt, conf, r)
+}
+
+/// `limit_conn`: the request counted in each zone of the location; the
+/// status when one is full (logged; dry run lets it on).
+fn limit_conn(rt: &Runtime, conf: &LocConf, r: &mut Req) -> Option<u16> {
+    for l in conf.limit_conn.iter() {
+        let Some(zone) = rt.config.http.conn_zones.get(&l.zone) else { continue };
+        let key = zone.key.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps });
+        // An empty key is not counted, as in nginx.
+        if key.is_empty() {
+            continue;
+        }
+        match zone.enter(&key, l.max) {
+            Some(held) => r.conn_held.push(held),
+            None => {
+                let dry = if conf.limit_conn_dry_run { ", dry run" } else { "" };
+                rt.logs.error(&format!(
+                    "limiting connections{dry} by zone \"{}\", client: {}",
+                    zone.name,
+                    r.vars.remote.ip()
+                ));
+                if !conf.limit_conn_dry_run {
+                    return Some(conf.limit_conn_status);
+                }
+            }
+        }
+    }
+    None
 }
 
 /// `limit_req`: every limit of the location accounts the request; the

@@ -19,6 +19,7 @@ pub mod handler;
 pub mod http;
 pub mod http1;
 pub mod limit;
+pub mod limit_conn;
 pub mod log;
 pub mod rawtext;
 pub mod realip;

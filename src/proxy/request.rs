@@ -93,6 +93,8 @@ pub struct Req {
     pub plain_on_tls: bool,
     /// An error nginx closes the connection after was met on the way.
     pub close_after: bool,
+    /// The `limit_conn` counts this request holds until its answer is sent.
+    pub conn_held: Vec<super::limit_conn::Held>,
 }
 
 /// Where a request came from and went to, and its place on its connection.

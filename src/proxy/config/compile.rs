@@ -33,6 +33,7 @@ fn clear(cleared: &mut HashSet<&'static str>, name: &'static str, conf: &mut Loc
             "proxy_cookie_path" => conf.proxy_cookie_path = Arc::default(),
             "proxy_cookie_domain" => conf.proxy_cookie_domain = Arc::default(),
             "allow_deny" => conf.access_rules = Arc::default(),
+            "limit_conn" => conf.limit_conn = Arc::default(),
             _ => {}
         }
     }
@@ -206,6 +207,18 @@ impl Compiler {
                     Arc::make_mut(&mut conf.access_rules).push((d.name == "allow", r));
                 }
             }
+            "limit_conn" => {
+                clear(cleared, "limit_conn", conf);
+                nargs(d, 2..=2)?;
+                let max = d.args[1].parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    err(d, format!("invalid number of connections \"{}\"", d.args[1]))
+                })?;
+                Arc::make_mut(&mut conf.limit_conn)
+                    .push(crate::proxy::limit_conn::ConnLimit { zone: d.args[0].clone(), max });
+            }
+            "limit_conn_status" => conf.limit_conn_status = status_code(d, 400..=599)?,
+            "limit_conn_dry_run" => conf.limit_conn_dry_run = flag(d)?,
+            "limit_conn_log_level" => nargs(d, 1..=1)?,
             "limit_req_status" => conf.limit_req_status = status_code(d, 400..=599)?,
             "limit_req_dry_run" => conf.limit_req_dry_run = flag(d)?,
             "set_real_ip_from" => {
@@ -594,6 +607,10 @@ impl Compiler {
             "auth_basic_user_file",
             "allow",
             "deny",
+            "limit_conn",
+            "limit_conn_status",
+            "limit_conn_dry_run",
+            "limit_conn_log_level",
             "limit_req",
             "limit_req_status",
             "limit_req_dry_run",
@@ -810,6 +827,16 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
             "limit_req_zone" => {
                 let z = limit_req_zone(&c, d)?;
                 config.http.limit_zones.insert(z.name.clone(), Arc::new(z));
+            }
+            "limit_conn_zone" => {
+                nargs(d, 2..=2)?;
+                let key = c.template(d, &d.args[0])?;
+                let bad = || err(d, format!("invalid parameter \"{}\"", d.args[1]));
+                let zone = d.args[1].strip_prefix("zone=").ok_or_else(bad)?;
+                let (name, size) = zone.split_once(':').ok_or_else(bad)?;
+                parse_size(size).filter(|s| *s >= 8192).ok_or_else(bad)?;
+                let z = crate::proxy::limit_conn::ConnZone::new(name.to_string(), key);
+                config.http.conn_zones.insert(name.to_string(), Arc::new(z));
             }
             _ => {
                 if c.step(d)?.is_some() {

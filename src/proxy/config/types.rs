@@ -28,6 +28,8 @@ pub struct Http {
     pub client_header_timeout: Duration,
     /// `limit_req_zone`s by name.
     pub limit_zones: HashMap<String, Arc<crate::proxy::limit::Zone>>,
+    /// `limit_conn_zone`s by name.
+    pub conn_zones: HashMap<String, Arc<crate::proxy::limit_conn::ConnZone>>,
     /// Some log format, or a `map` one could read, prints `$sent_http_*`:
     /// only then is each response's header map copied for the access log.
     pub logs_sent_headers: bool,
@@ -399,6 +401,10 @@ pub struct LocConf {
     pub proxy_cookie_domain: Arc<Vec<(String, Template)>>,
     /// The ssl module's settings (http and server levels).
     pub tls: Arc<TlsConf>,
+    /// `limit_conn`s (an inner level's replace the outer ones), their status, dry run.
+    pub limit_conn: Arc<Vec<crate::proxy::limit_conn::ConnLimit>>,
+    pub limit_conn_status: u16,
+    pub limit_conn_dry_run: bool,
     /// `allow` and `deny`, in order (`None`: all); the first that matches decides.
     pub access_rules: Arc<Vec<(bool, Option<crate::proxy::realip::Cidr>)>>,
 }
@@ -485,6 +491,9 @@ impl Default for LocConf {
             proxy_cookie_domain: Arc::default(),
             tls: Arc::default(),
             access_rules: Arc::default(),
+            limit_conn: Arc::default(),
+            limit_conn_status: 503,
+            limit_conn_dry_run: false,
         }
     }
 }
