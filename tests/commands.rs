@@ -26,6 +26,23 @@ fn stack() -> String {
     )
 }
 
+/// What `path` holds in `container`, when it is there.
+fn cat_in(container: &str, path: &str) -> Option<String> {
+    Command::new("docker")
+        .args(["exec", container, "cat", path])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// The lines of `out`, sorted: for output that comes in the engine's order.
+fn sorted_lines(out: &str) -> Vec<String> {
+    let mut l: Vec<String> = out.lines().map(String::from).collect();
+    l.sort();
+    l
+}
+
 /// Runs `cmd` with `input` on its standard input: (status, stdout, stderr).
 fn with_input(mut cmd: Command, input: &str) -> (i32, String, String) {
     let mut child = cmd
@@ -455,14 +472,7 @@ fn watch_syncs_edits_into_containers_without_a_build_and_leaves_ignored_files() 
     p.write("src/before.txt", "there before\n");
     let mut child = p.rc(&["watch"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let container = format!("{}-app-1", p.name);
-    let read = |path: &str| {
-        Command::new("docker")
-            .args(["exec", &container, "cat", path])
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-    };
+    let read = |path: &str| cat_in(&container, path);
     // initial_sync: what was there before watching starts is copied too.
     let synced =
         common::eventually(60, || read("/app/before.txt").as_deref() == Some("there before\n"));
@@ -583,13 +593,8 @@ fn stats_prints_docker_compose_columns_and_fields() {
     common::ensure_busybox();
     let p = TestProject::new("stats", &small_stack());
     p.ok(&["up", "-d"]);
-    let lines = |out: &str| {
-        let mut l: Vec<String> = out.lines().map(String::from).collect();
-        l.sort();
-        l
-    };
     let args = ["stats", "--no-stream", "--format", "{{.Name}} {{.ID}} {{.PIDs}}"];
-    assert_eq!(lines(&p.ok(&args)), lines(&p.compose(&args).1));
+    assert_eq!(sorted_lines(&p.ok(&args)), sorted_lines(&p.compose(&args).1));
     let header = |out: &str| {
         out.lines()
             .next()
@@ -650,16 +655,11 @@ fn down_of_some_services_and_ps_filter_as_docker_compose() {
     let p = TestProject::new("down-some", &small_stack());
     p.ok(&["up", "-d"]);
     p.ok(&["stop", "-t", "0", "worker"]);
-    let names = |out: &str| {
-        let mut l: Vec<String> = out.lines().map(String::from).collect();
-        l.sort();
-        l
-    };
     for args in [
         &["ps", "-a", "--filter", "status=exited", "--format", "{{.Name}}"][..],
         &["ps", "--filter", "status=running", "-q"],
     ] {
-        assert_eq!(names(&p.ok(args)), names(&p.compose(args).1), "{args:?}");
+        assert_eq!(sorted_lines(&p.ok(args)), sorted_lines(&p.compose(args).1), "{args:?}");
     }
     assert_eq!(p.run(&["ps", "--filter", "name=x"]).0, 1);
     // down web: web's container goes, worker's and the network stay.
@@ -712,11 +712,6 @@ fn commands_on_what_exists_work_from_the_project_name_alone() {
             .unwrap();
         (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
     };
-    let sorted = |s: String| {
-        let mut l: Vec<String> = s.lines().map(String::from).collect();
-        l.sort();
-        l
-    };
     for args in [
         &["ps", "--format", "{{.Name}} {{.Service}} {{.State}}"][..],
         &["ps", "--services"],
@@ -726,7 +721,7 @@ fn commands_on_what_exists_work_from_the_project_name_alone() {
     ] {
         let (rc, rout) = run("rc", args);
         let (dc, dout) = run("dc", args);
-        assert_eq!((rc, sorted(rout)), (dc, sorted(dout)), "{args:?}");
+        assert_eq!((rc, sorted_lines(&rout)), (dc, sorted_lines(&dout)), "{args:?}");
     }
     // Stop, start and down act on the labelled containers.
     assert_eq!(run("rc", &["stop", "-t", "0", "worker"]).0, Some(0));
@@ -885,14 +880,7 @@ fn up_watch_runs_the_stack_and_syncs_beside_its_logs() {
     let child =
         p.rc(&["up", "--watch"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let container = format!("{}-app-1", p.name);
-    let read = |path: &str| {
-        Command::new("docker")
-            .args(["exec", &container, "cat", path])
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-    };
+    let read = |path: &str| cat_in(&container, path);
     let running = common::eventually(60, || {
         Command::new("docker")
             .args(["inspect", "--format", "{{.State.Running}}", &container])
@@ -944,14 +932,7 @@ fn a_watched_rebuild_replaces_the_container_and_prunes_the_old_image() {
     let mut child =
         p.rc(&["watch", "--quiet"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let container = format!("{}-app-1", p.name);
-    let stamp = || {
-        Command::new("docker")
-            .args(["exec", &container, "cat", "/stamp"])
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-    };
+    let stamp = || cat_in(&container, "/stamp");
     let first = common::eventually(60, || stamp().as_deref() == Some("one\n"));
     let old = image_id();
     std::thread::sleep(std::time::Duration::from_millis(500));

@@ -15,11 +15,11 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{eventually, free_port};
+use common::{Kill, eventually, free_port};
 
 /// What an upstream received: each request's method, target and Host, in
 /// order; `tunnel` marks one that came through an upgraded connection.
@@ -183,23 +183,6 @@ http {{
 "#,
         dir = dir.display()
     )
-}
-
-/// Stops a server on drop: TERM first, so nginx's master takes its
-/// workers (and their listening sockets) with it.
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        for _ in 0..50 {
-            if self.0.try_wait().ok().flatten().is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// A small deterministic generator (xorshift64*), so a failing case is

@@ -22,33 +22,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-use common::{eventually, free_port};
-
-const UPSTREAM: &str = r#"
-import http.server, json, sys
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def answer(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n).decode() if n else ""
-        # Connection is left out: rcompose keeps upstream connections nginx closes.
-        seen = {k.lower(): v for k, v in self.headers.items() if k.lower() not in ("connection",)}
-        if self.path.endswith("/redirect"):
-            self.send_response(302); self.send_header("Location", "http://" + self.headers.get("Host", "x") + "/landed")
-            self.send_header("Content-Length", "0"); self.end_headers(); return
-        out = json.dumps({"path": self.path, "method": self.command, "body": body, "headers": seen}, sort_keys=True).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(out)
-    do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = answer
-    def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-"#;
+use common::{Kill, eventually, free_port};
 
 /// A directive as the harness reads it: enough of nginx's grammar to find
 /// what has to move (its own reader, not rcompose's, so a bug there is not
@@ -170,8 +146,8 @@ fn sandboxed(sandbox: &Path, p: &str) -> String {
 /// Rewrites `text` (a whole nginx.conf, or `server` blocks for conf.d) to
 /// run in `sandbox` against the upstream on `up`.
 fn prepare(text: &str, sandbox: &Path, up: u16) -> Prepared {
-    let full = tree(&tokens(text), &mut 0).iter().any(|d| d.name == "http" || d.name == "events");
     let dirs = tree(&tokens(text), &mut 0);
+    let full = dirs.iter().any(|d| d.name == "http" || d.name == "events");
     let mut all = Vec::new();
     walk(&dirs, &mut all);
     let upstream_names: BTreeSet<&str> = all
@@ -363,61 +339,34 @@ fn furnish(sandbox: &Path, all: &[&Dir]) {
     }
 }
 
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        let _ = eventually(5, || self.0.try_wait().is_ok_and(|s| s.is_some()));
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+/// nginx or `rcompose proxy` on the prepared configuration, with the same
+/// prefix; `-t` to check it.
+fn side(who: &str, p: &Prepared, sandbox: &Path, test: bool) -> Command {
+    let mut cmd = if who == "nginx" {
+        let mut c = Command::new(common::ensure_nginx());
+        let daemon = if test { "" } else { "daemon off; " };
+        c.args(["-g", &format!("user root; {daemon}pid {}/nginx.pid;", sandbox.display())]);
+        c
+    } else {
+        let mut c = common::rcompose();
+        c.arg("proxy");
+        c
+    };
+    if test {
+        cmd.arg("-t");
     }
+    cmd.arg("-c").arg(&p.conf).arg("-p").arg(sandbox);
+    cmd
 }
 
 /// `nginx -t` or `rcompose proxy -t`: (accepted, what it said).
 fn check(who: &str, p: &Prepared, sandbox: &Path) -> (bool, String) {
-    let out = if who == "nginx" {
-        Command::new(common::ensure_nginx())
-            .arg("-t")
-            .arg("-c")
-            .arg(&p.conf)
-            .arg("-p")
-            .arg(sandbox)
-            .args(["-g", &format!("user root; pid {}/nginx.pid;", sandbox.display())])
-            .output()
-            .unwrap()
-    } else {
-        common::rcompose()
-            .args(["proxy", "-t", "-c"])
-            .arg(&p.conf)
-            .arg("-p")
-            .arg(sandbox)
-            .output()
-            .unwrap()
-    };
+    let out = side(who, p, sandbox, true).output().unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 fn serve(who: &str, p: &Prepared, sandbox: &Path) -> Kill {
-    let child = if who == "nginx" {
-        Command::new(common::ensure_nginx())
-            .arg("-c")
-            .arg(&p.conf)
-            .arg("-p")
-            .arg(sandbox)
-            .args(["-g", &format!("user root; daemon off; pid {}/nginx.pid;", sandbox.display())])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    } else {
-        common::rcompose()
-            .args(["proxy", "-c"])
-            .arg(&p.conf)
-            .arg("-p")
-            .arg(sandbox)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let child = side(who, p, sandbox, false).stderr(Stdio::null()).spawn().unwrap();
     let k = Kill(child);
     for (port, _) in &p.ports {
         assert!(
@@ -519,22 +468,8 @@ fn real_configurations_are_served_as_nginx_serves_them_or_handed_to_nginx() {
     let mut names: Vec<PathBuf> =
         std::fs::read_dir(&corpus).unwrap().map(|e| e.unwrap().path()).collect();
     names.sort();
-    let up = free_port();
     let work = tempfile::tempdir().unwrap();
-    std::fs::write(work.path().join("upstream.py"), UPSTREAM).unwrap();
-    let _up = Kill(
-        Command::new("python3")
-            .arg(work.path().join("upstream.py"))
-            .arg(up.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    assert!(
-        eventually(15, || TcpStream::connect(("127.0.0.1", up)).is_ok()),
-        "upstream did not start"
-    );
+    let (_up, up) = common::echo_upstream(work.path());
     let mut t = Tally::default();
     for dir in &names {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();

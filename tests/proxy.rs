@@ -8,10 +8,10 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{eventually, free_port};
+use common::{Kill, eventually, free_port};
 
 const UPSTREAM: &str = r#"
 import http.server, json, sys, time
@@ -47,16 +47,6 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 "#;
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        std::thread::sleep(Duration::from_millis(100));
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn listening(port: u16) -> bool {
     eventually(15, || TcpStream::connect(("127.0.0.1", port)).is_ok())
@@ -607,6 +597,27 @@ fn answers_like_nginx_on_the_same_configuration() {
         "no $sent_http_content_type in {:?}",
         line(&rc_log)
     );
+}
+
+/// rcompose proxy, then nginx, each serving the configuration `conf` makes
+/// for a free port; what `ask` makes of each.
+fn on_each_side<T>(
+    dir: &Path,
+    name: &str,
+    conf: impl Fn(u16) -> String,
+    ask: impl Fn(u16) -> T,
+) -> Vec<T> {
+    let nginx = common::ensure_nginx();
+    ["rc", "nginx"]
+        .into_iter()
+        .map(|who| {
+            let port = free_port();
+            let path = dir.join(format!("{who}-{name}.conf"));
+            std::fs::write(&path, conf(port)).unwrap();
+            let _server = start_side(who, &nginx, &path, dir, port);
+            ask(port)
+        })
+        .collect()
 }
 
 /// rcompose proxy (`who` is "rc") or nginx on `conf`, listening on `port`;
@@ -1469,33 +1480,33 @@ fn if_answers_a_cors_preflight_as_nginx_does() {
 
 #[test]
 fn ip_hash_sends_each_client_to_the_server_nginx_sends_it_to() {
-    let nginx = common::ensure_nginx();
     let dir = tempfile::tempdir().unwrap();
     let ups: Vec<(Kill, u16)> = (0..3).map(|_| upstream(dir.path())).collect();
-    let mut chosen = Vec::new();
-    for who in ["rc", "nginx"] {
-        let port = free_port();
-        let conf = format!(
-            "events {{ }}\nhttp {{\n  access_log off;\n  upstream hashed {{ ip_hash; server 127.0.0.1:{}; server 127.0.0.1:{} weight=2; server 127.0.0.1:{}; }}\n  server {{\n    listen 127.0.0.1:{port};\n    set_real_ip_from 127.0.0.1;\n    location / {{ proxy_pass http://hashed; add_header X-Up $upstream_addr; }}\n  }}\n}}\n",
-            ups[0].1, ups[1].1, ups[2].1
-        );
-        let path = dir.path().join(format!("{who}-hash.conf"));
-        std::fs::write(&path, conf).unwrap();
-        let _server = start_side(who, &nginx, &path, dir.path(), port);
-        // Clients told apart by X-Real-IP, trusted from loopback: /24s and IPv6 alike.
-        let picks: Vec<String> = (0..48)
-            .map(|i| {
-                let client = if i % 4 == 3 {
-                    format!("2001:db8::{i:x}")
-                } else {
-                    format!("10.{}.{}.{}", i % 7, i * 13 % 251, i)
-                };
-                let a = get(port, "/x", &format!("X-Real-IP: {client}\r\n"));
-                format!("{client} -> {}", a.header("x-up").unwrap_or("none"))
-            })
-            .collect();
-        chosen.push(picks);
-    }
+    let chosen = on_each_side(
+        dir.path(),
+        "hash",
+        |port| {
+            format!(
+                "events {{ }}\nhttp {{\n  access_log off;\n  upstream hashed {{ ip_hash; server 127.0.0.1:{}; server 127.0.0.1:{} weight=2; server 127.0.0.1:{}; }}\n  server {{\n    listen 127.0.0.1:{port};\n    set_real_ip_from 127.0.0.1;\n    location / {{ proxy_pass http://hashed; add_header X-Up $upstream_addr; }}\n  }}\n}}\n",
+                ups[0].1, ups[1].1, ups[2].1
+            )
+        },
+        |port| {
+            // Clients told apart by X-Real-IP, trusted from loopback: /24s and IPv6 alike.
+            let picks: Vec<String> = (0..48)
+                .map(|i| {
+                    let client = if i % 4 == 3 {
+                        format!("2001:db8::{i:x}")
+                    } else {
+                        format!("10.{}.{}.{}", i % 7, i * 13 % 251, i)
+                    };
+                    let a = get(port, "/x", &format!("X-Real-IP: {client}\r\n"));
+                    format!("{client} -> {}", a.header("x-up").unwrap_or("none"))
+                })
+                .collect();
+            picks
+        },
+    );
     assert_eq!(chosen[0], chosen[1], "rcompose proxy, then nginx");
     assert!(
         chosen[1].iter().any(|l| l.ends_with(&ups[0].1.to_string())),
@@ -1506,7 +1517,6 @@ fn ip_hash_sends_each_client_to_the_server_nginx_sends_it_to() {
 
 #[test]
 fn allow_and_deny_answer_as_nginx_does() {
-    let nginx = common::ensure_nginx();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     for p in ["a", "b", "c", "d", "e"] {
@@ -1514,96 +1524,102 @@ fn allow_and_deny_answer_as_nginx_does() {
         std::fs::write(d.join("www").join(p).join("index.html"), format!("{p}\n")).unwrap();
     }
     std::fs::write(d.join("htp"), "u:{PLAIN}p\n").unwrap();
-    let mut seen = Vec::new();
-    for who in ["rc", "nginx"] {
-        let port = free_port();
-        let conf = format!(
-            "events {{ }}\nhttp {{\n  access_log off;\n  root {r}/www;\n  deny 192.0.2.1;\n  server {{\n    listen 127.0.0.1:{port};\n    location /a/ {{ deny all; auth_basic \"x\"; auth_basic_user_file {r}/htp; }}\n    location /b/ {{ allow 10.0.0.0/8; deny all; }}\n    location /c/ {{ allow 127.0.0.1; deny all; }}\n    location /d/ {{ deny 127.0.0.0/24; allow all; }}\n    location /e/ {{ }}\n  }}\n}}\n",
-            r = d.display()
-        );
-        let path = d.join(format!("{who}-access.conf"));
-        std::fs::write(&path, conf).unwrap();
-        let _server = start_side(who, &nginx, &path, d, port);
-        let answers: Vec<(u16, String)> = ["a", "b", "c", "d", "e"]
-            .iter()
-            .map(|p| {
-                let a = get(port, &format!("/{p}/"), "");
-                (a.status, a.body.replace("nginx/1.22.1", "S").replace("rcompose", "S"))
-            })
-            .collect();
-        seen.push(answers);
-    }
+    let seen = on_each_side(
+        d,
+        "access",
+        |port| {
+            format!(
+                "events {{ }}\nhttp {{\n  access_log off;\n  root {r}/www;\n  deny 192.0.2.1;\n  server {{\n    listen 127.0.0.1:{port};\n    location /a/ {{ deny all; auth_basic \"x\"; auth_basic_user_file {r}/htp; }}\n    location /b/ {{ allow 10.0.0.0/8; deny all; }}\n    location /c/ {{ allow 127.0.0.1; deny all; }}\n    location /d/ {{ deny 127.0.0.0/24; allow all; }}\n    location /e/ {{ }}\n  }}\n}}\n",
+                r = d.display()
+            )
+        },
+        |port| {
+            let answers: Vec<(u16, String)> = ["a", "b", "c", "d", "e"]
+                .iter()
+                .map(|p| {
+                    let a = get(port, &format!("/{p}/"), "");
+                    (a.status, a.body.replace("nginx/1.22.1", "S").replace("rcompose", "S"))
+                })
+                .collect();
+            answers
+        },
+    );
     assert_eq!(seen[0], seen[1], "rcompose proxy, then nginx");
     assert_eq!(seen[1].iter().map(|a| a.0).collect::<Vec<_>>(), [403, 403, 200, 403, 200]);
 }
 
 #[test]
 fn proxy_pass_with_variables_sends_what_nginx_sends() {
-    let nginx = common::ensure_nginx();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (_up, up) = upstream(d);
-    let mut seen = Vec::new();
-    for who in ["rc", "nginx"] {
-        let port = free_port();
-        let conf = format!(
-            "events {{ }}\nhttp {{\n  access_log off;\n  server {{\n    listen 127.0.0.1:{port};\n    set $up 127.0.0.1:{up};\n    location /v/ {{ proxy_pass http://$up$request_uri; }}\n    location /w/ {{ proxy_pass http://$up; }}\n    location /x/ {{ proxy_pass http://$up/fixed?k=1; }}\n    location ~ ^/r/(.*)$ {{ proxy_pass http://127.0.0.1:{up}/re/$1; }}\n    location /bad/ {{ set $u \"ftp://x\"; proxy_pass $u; }}\n    location /redirect/ {{ proxy_pass http://$up; }}\n  }}\n}}\n"
-        );
-        let path = d.join(format!("{who}-vars.conf"));
-        std::fs::write(&path, conf).unwrap();
-        let _server = start_side(who, &nginx, &path, d, port);
-        let answers: Vec<String> =
-            ["/v/a%20b?q=1", "/w/deep/x?y=2", "/x/anything", "/r/one/two", "/bad/x", "/redirect"]
-                .iter()
-                .map(|p| {
-                    let a = get(port, p, "");
-                    let body = a
-                        .body
-                        .replace(&port.to_string(), "PORT")
-                        .replace("nginx/1.22.1", "S")
-                        .replace("rcompose", "S");
-                    let body = if a.status == 200 {
-                        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-                        format!("{} {}", v["path"], v["headers"]["host"])
-                    } else {
-                        body
-                    };
-                    let location =
-                        a.header("location").map(|l| l.replace(&port.to_string(), "PORT"));
-                    format!("{p}: {} {body} {location:?}", a.status)
-                })
-                .collect();
-        seen.push(answers);
-    }
+    let seen = on_each_side(
+        d,
+        "vars",
+        |port| {
+            format!(
+                "events {{ }}\nhttp {{\n  access_log off;\n  server {{\n    listen 127.0.0.1:{port};\n    set $up 127.0.0.1:{up};\n    location /v/ {{ proxy_pass http://$up$request_uri; }}\n    location /w/ {{ proxy_pass http://$up; }}\n    location /x/ {{ proxy_pass http://$up/fixed?k=1; }}\n    location ~ ^/r/(.*)$ {{ proxy_pass http://127.0.0.1:{up}/re/$1; }}\n    location /bad/ {{ set $u \"ftp://x\"; proxy_pass $u; }}\n    location /redirect/ {{ proxy_pass http://$up; }}\n  }}\n}}\n"
+            )
+        },
+        |port| {
+            let answers: Vec<String> = [
+                "/v/a%20b?q=1",
+                "/w/deep/x?y=2",
+                "/x/anything",
+                "/r/one/two",
+                "/bad/x",
+                "/redirect",
+            ]
+            .iter()
+            .map(|p| {
+                let a = get(port, p, "");
+                let body = a
+                    .body
+                    .replace(&port.to_string(), "PORT")
+                    .replace("nginx/1.22.1", "S")
+                    .replace("rcompose", "S");
+                let body = if a.status == 200 {
+                    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                    format!("{} {}", v["path"], v["headers"]["host"])
+                } else {
+                    body
+                };
+                let location = a.header("location").map(|l| l.replace(&port.to_string(), "PORT"));
+                format!("{p}: {} {body} {location:?}", a.status)
+            })
+            .collect();
+            answers
+        },
+    );
     assert_eq!(seen[0], seen[1], "rcompose proxy, then nginx");
     assert!(seen[1][0].contains("\"/v/a%20b?q=1\""), "{:?}", seen[1]);
 }
 
 #[test]
 fn limit_conn_refuses_what_nginx_refuses() {
-    let nginx = common::ensure_nginx();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (_up, up) = upstream(d);
-    let mut seen = Vec::new();
-    for who in ["rc", "nginx"] {
-        let port = free_port();
-        let conf = format!(
-            "events {{ }}\nhttp {{\n  access_log off;\n  limit_conn_zone $binary_remote_addr zone=addr:10m;\n  server {{\n    listen 127.0.0.1:{port};\n    location /slow {{ limit_conn addr 1; proxy_pass http://127.0.0.1:{up}; }}\n    location /other {{ limit_conn addr 1; limit_conn_status 429; proxy_pass http://127.0.0.1:{up}; }}\n  }}\n}}\n"
-        );
-        let path = d.join(format!("{who}-conn.conf"));
-        std::fs::write(&path, conf).unwrap();
-        let _server = start_side(who, &nginx, &path, d, port);
-        // One slow request in flight; a second from the same address is refused, then
-        // the count goes back down once the first has been answered.
-        let first = std::thread::spawn(move || get(port, "/slow", "").status);
-        std::thread::sleep(Duration::from_millis(500));
-        let second = get(port, "/slow", "").status;
-        let third = get(port, "/other", "").status;
-        let first = first.join().unwrap();
-        let after = get(port, "/other", "").status;
-        seen.push((first, second, third, after));
-    }
+    let seen = on_each_side(
+        d,
+        "conn",
+        |port| {
+            format!(
+                "events {{ }}\nhttp {{\n  access_log off;\n  limit_conn_zone $binary_remote_addr zone=addr:10m;\n  server {{\n    listen 127.0.0.1:{port};\n    location /slow {{ limit_conn addr 1; proxy_pass http://127.0.0.1:{up}; }}\n    location /other {{ limit_conn addr 1; limit_conn_status 429; proxy_pass http://127.0.0.1:{up}; }}\n  }}\n}}\n"
+            )
+        },
+        |port| {
+            // One slow request in flight; a second from the same address is refused, then
+            // the count goes back down once the first has been answered.
+            let first = std::thread::spawn(move || get(port, "/slow", "").status);
+            std::thread::sleep(Duration::from_millis(500));
+            let second = get(port, "/slow", "").status;
+            let third = get(port, "/other", "").status;
+            let first = first.join().unwrap();
+            let after = get(port, "/other", "").status;
+            (first, second, third, after)
+        },
+    );
     assert_eq!(seen[0], seen[1], "rcompose proxy, then nginx");
     assert_eq!(seen[1], (200, 503, 429, 200));
 }

@@ -8,45 +8,9 @@ mod common;
 
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-use common::{eventually, free_port};
-
-const UPSTREAM: &str = r#"
-import http.server, json, sys
-class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def answer(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n).decode() if n else ""
-        if self.headers.get("Transfer-Encoding") == "chunked":
-            while True:
-                size = int(self.rfile.readline().strip(), 16)
-                if size == 0:
-                    self.rfile.readline(); break
-                body += self.rfile.read(size).decode(); self.rfile.readline()
-        # Connection is left out: rcompose keeps its upstream connections where nginx closes them.
-        seen = {k.lower(): v for k, v in self.headers.items() if k.lower() not in ("user-agent", "connection")}
-        out = json.dumps({"path": self.path, "method": self.command, "body": body, "headers": seen}, sort_keys=True).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-    do_GET = do_POST = answer
-    def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-"#;
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{Kill, eventually, free_port};
 
 fn listening(port: u16) -> bool {
     eventually(15, || TcpStream::connect(("127.0.0.1", port)).is_ok())
@@ -154,18 +118,7 @@ fn tls_and_http2_answer_as_nginx_does() {
     certificate(d);
     std::fs::create_dir_all(d.join("site")).unwrap();
     std::fs::write(d.join("site/index.html"), "<p>app</p>\n").unwrap();
-    std::fs::write(d.join("upstream.py"), UPSTREAM).unwrap();
-    let up = free_port();
-    let _up = Kill(
-        Command::new("python3")
-            .arg(d.join("upstream.py"))
-            .arg(up.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    assert!(listening(up), "upstream did not start");
+    let (_up, up) = common::echo_upstream(d);
     let mut answers = Vec::new();
     for who in ["rc", "nginx"] {
         let (tls, plain) = (free_port(), free_port());

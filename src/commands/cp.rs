@@ -118,6 +118,15 @@ fn parent_of(p: &str) -> String {
     }
 }
 
+/// Where a link at `link` pointing to `target` leads (relative: from its folder).
+fn followed(link: &str, target: &str) -> String {
+    if target.starts_with('/') {
+        target.to_string()
+    } else {
+        format!("{}/{target}", parent_of(link))
+    }
+}
+
 fn local_kind(p: &Path) -> PathKind {
     match std::fs::metadata(p) {
         Ok(m) if m.is_dir() => PathKind::Dir,
@@ -140,8 +149,7 @@ async fn from_container(
     if args.follow_link
         && let PathKind::Link(target) = archive::kind(engine, id, &src).await?
     {
-        src =
-            if target.starts_with('/') { target } else { format!("{}/{target}", parent_of(&src)) };
+        src = followed(&src, &target);
     }
     let kind = archive::kind(engine, id, &src).await?;
     if kind == PathKind::Missing {
@@ -220,11 +228,7 @@ async fn to_container(
     let mut dest = dest.to_string();
     let mut dest_kind = archive::kind(engine, id, &dest).await?;
     if let PathKind::Link(target) = &dest_kind {
-        dest = if target.starts_with('/') {
-            target.clone()
-        } else {
-            format!("{}/{target}", parent_of(&dest))
-        };
+        dest = followed(&dest, target);
         dest_kind = archive::kind(engine, id, &dest).await?;
     }
     if let Some(tar) = stdin {

@@ -120,9 +120,14 @@ pub fn load_for(
     services: &[String],
     style: &Style,
 ) -> anyhow::Result<Project> {
+    load_project(&options_for(global, services), style).map(|l| l.project)
+}
+
+/// The load options for a command that names `services`.
+fn options_for(global: &GlobalOpts, services: &[String]) -> LoadOptions {
     let mut opts = load_options(global);
     opts.services = services.to_vec();
-    load_project(&opts, style).map(|l| l.project)
+    opts
 }
 
 /// As [`load_for`], but with `-p NAME` (or `COMPOSE_PROJECT_NAME`) and no
@@ -133,8 +138,7 @@ pub fn load_or_labels(
     services: &[String],
     style: &Style,
 ) -> anyhow::Result<Project> {
-    let mut opts = load_options(global);
-    opts.services = services.to_vec();
+    let opts = options_for(global, services);
     let name = opts
         .project_name
         .clone()

@@ -156,10 +156,7 @@ fn head_of(parts: hyper::http::request::Parts) -> Result<Head, Refusal> {
     }
     let framing = match headers.get(header::CONTENT_LENGTH) {
         Some(v) => Framing::Length(
-            std::str::from_utf8(v.as_bytes())
-                .ok()
-                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|s| s.parse().ok())
+            http1::atoof(v.as_bytes())
                 .ok_or_else(|| refuse(400, "client sent invalid \"Content-Length\" header"))?,
         ),
         None => Framing::Chunked,

@@ -10,6 +10,71 @@ use std::sync::OnceLock;
 pub(crate) const COMPOSE_V2_VERSION: &str = "2.40.3";
 const PLUGIN_DIR: &str = "/usr/local/lib/docker/cli-plugins";
 
+/// Stops a server on drop: TERM first (nginx's master takes its workers and
+/// their listening sockets with it), then KILL if it has not gone in 5 s.
+pub(crate) struct Kill(pub(crate) std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = eventually(5, || self.0.try_wait().is_ok_and(|s| s.is_some()));
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// An upstream that answers every request with what it received, as JSON
+/// (path, method, body, headers), and `/…/redirect` with a 302 built from
+/// its Host. Connection is left out: rcompose keeps upstream connections
+/// nginx closes.
+const ECHO_UPSTREAM: &str = r#"
+import http.server, json, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def answer(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n).decode() if n else ""
+        if self.headers.get("Transfer-Encoding") == "chunked":
+            while True:
+                size = int(self.rfile.readline().strip(), 16)
+                if size == 0:
+                    self.rfile.readline(); break
+                body += self.rfile.read(size).decode(); self.rfile.readline()
+        seen = {k.lower(): v for k, v in self.headers.items() if k.lower() != "connection"}
+        if self.path.endswith("/redirect"):
+            self.send_response(302); self.send_header("Location", "http://" + self.headers.get("Host", "x") + "/landed")
+            self.send_header("Content-Length", "0"); self.end_headers(); return
+        out = json.dumps({"path": self.path, "method": self.command, "body": body, "headers": seen}, sort_keys=True).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(out)
+    do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = answer
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+
+/// Starts [`ECHO_UPSTREAM`] on a free loopback port (its script kept in `dir`).
+pub(crate) fn echo_upstream(dir: &Path) -> (Kill, u16) {
+    let port = free_port();
+    std::fs::write(dir.join("echo-upstream.py"), ECHO_UPSTREAM).unwrap();
+    let child = Command::new("python3")
+        .arg(dir.join("echo-upstream.py"))
+        .arg(port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let k = Kill(child);
+    assert!(
+        eventually(15, || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()),
+        "the echo upstream did not start"
+    );
+    (k, port)
+}
+
 pub(crate) fn rcompose() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rcompose"))
 }

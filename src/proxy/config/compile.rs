@@ -831,12 +831,12 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
             "limit_conn_zone" => {
                 nargs(d, 2..=2)?;
                 let key = c.template(d, &d.args[0])?;
-                let bad = || err(d, format!("invalid parameter \"{}\"", d.args[1]));
-                let zone = d.args[1].strip_prefix("zone=").ok_or_else(bad)?;
-                let (name, size) = zone.split_once(':').ok_or_else(bad)?;
-                parse_size(size).filter(|s| *s >= 8192).ok_or_else(bad)?;
-                let z = crate::proxy::limit_conn::ConnZone::new(name.to_string(), key);
-                config.http.conn_zones.insert(name.to_string(), Arc::new(z));
+                let (name, _) = d.args[1]
+                    .strip_prefix("zone=")
+                    .and_then(zone_param)
+                    .ok_or_else(|| err(d, format!("invalid parameter \"{}\"", d.args[1])))?;
+                let z = crate::proxy::limit_conn::ConnZone::new(name.clone(), key);
+                config.http.conn_zones.insert(name, Arc::new(z));
             }
             _ => {
                 if c.step(d)?.is_some() {
@@ -1003,6 +1003,13 @@ fn limit_zones_exist(locs: &[Arc<Location>], http: &Http) -> Result<(), ConfErro
 }
 
 /// `limit_req_zone KEY zone=NAME:SIZE rate=RATE`.
+/// `NAME:SIZE` of a shared memory zone (at least 8k, as nginx asks).
+fn zone_param(z: &str) -> Option<(String, u64)> {
+    let (name, size) = z.split_once(':')?;
+    let size = parse_size(size).filter(|s| *s >= 8192)?;
+    Some((name.to_string(), size))
+}
+
 fn limit_req_zone(c: &Compiler, d: &Directive) -> Result<crate::proxy::limit::Zone, ConfError> {
     nargs(d, 3..=4)?;
     let key = c.template(d, &d.args[0])?;
@@ -1010,9 +1017,7 @@ fn limit_req_zone(c: &Compiler, d: &Directive) -> Result<crate::proxy::limit::Zo
     for a in &d.args[1..] {
         let bad = || err(d, format!("invalid value \"{a}\""));
         if let Some(z) = a.strip_prefix("zone=") {
-            let (name, size) = z.split_once(':').ok_or_else(bad)?;
-            let size = parse_size(size).filter(|s| *s >= 8192).ok_or_else(bad)?;
-            zone = Some((name.to_string(), size));
+            zone = Some(zone_param(z).ok_or_else(bad)?);
         } else if let Some(r) = a.strip_prefix("rate=") {
             rate = Some(crate::proxy::limit::parse_rate(r).ok_or_else(bad)?);
         } else if a != "sync" {

@@ -230,7 +230,7 @@ fn keep_alive(headers: &HeaderMap, version: Version) -> bool {
 }
 
 /// nginx's `ngx_atoof`: decimal digits only, and no overflow.
-fn atoof(b: &[u8]) -> Option<u64> {
+pub fn atoof(b: &[u8]) -> Option<u64> {
     if b.is_empty() {
         return None;
     }
