@@ -35,6 +35,11 @@ pub fn run(global: &GlobalOpts, args: &KillArgs, style: &Style) -> anyhow::Resul
             let ends = [Signal::KILL, Signal::TERM, Signal::INT, Signal::QUIT].contains(&signal);
             let (pid, group) = if ends { (st.pid, true) } else { (st.server_pid, false) };
             crate::orchestrate::builtin::send_signal(pid, group, signal);
+            // As a container's SIGKILL: gone when the command returns, so an
+            // `up` straight after starts it again instead of finding it dying.
+            if signal == Signal::KILL {
+                crate::orchestrate::builtin::wait_ended(st, std::time::Duration::from_secs(5));
+            }
             progress.step(&item, State::Killed, true);
         }
         if list.is_empty() {

@@ -80,6 +80,19 @@ impl ProxyState {
     }
 }
 
+/// Waits up to `timeout` for both processes of `st` to be gone; false if
+/// one is still there.
+pub fn wait_ended(st: &ProxyState, timeout: Duration) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while st.alive() {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    true
+}
+
 /// The running detached proxy of a service, if any.
 pub fn running(project: &str, service: &str) -> Option<ProxyState> {
     let (state, _) = files(project, service);
@@ -285,21 +298,14 @@ pub fn stop_detached(project: &str, service: &str, timeout: Duration) -> anyhow:
     // The supervisor passes SIGTERM on; without one, the server takes it.
     let target = if alive(st.pid, st.pid_start) { st.pid } else { st.server_pid };
     send_signal(target, false, Signal::TERM);
-    let deadline = std::time::Instant::now() + timeout;
-    while st.alive() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    if st.alive() {
+    if !wait_ended(&st, timeout) {
         // start_detached made the first process the leader of its own group.
         if alive(st.pid, st.pid_start) {
             send_signal(st.pid, true, Signal::KILL);
         } else if alive(st.server_pid, st.server_start) {
             send_signal(st.server_pid, false, Signal::KILL);
         }
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while st.alive() && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_ended(&st, Duration::from_secs(5));
     }
     let _ = std::fs::remove_file(files(project, service).0);
     Ok(true)

@@ -14,7 +14,7 @@ pub mod templates;
 
 pub use detached::{
     ProxyState, Reload, Starting, log_file, parse_signal, remove_state, running, send_signal,
-    served, spawn_detached, start_detached, stop_detached, summaries,
+    served, spawn_detached, start_detached, stop_detached, summaries, wait_ended,
 };
 pub use hosts::via_ports;
 pub use in_process::{Loaded, load_in_process, start_in_process};
