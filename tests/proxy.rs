@@ -1516,6 +1516,81 @@ fn ip_hash_sends_each_client_to_the_server_nginx_sends_it_to() {
 }
 
 #[test]
+fn hash_and_consistent_hash_choose_the_server_nginx_chooses() {
+    let dir = tempfile::tempdir().unwrap();
+    let ups: Vec<(Kill, u16)> = (0..4).map(|_| upstream(dir.path())).collect();
+    let chosen = on_each_side(
+        dir.path(),
+        "keyhash",
+        |port| {
+            let servers = format!(
+                "server 127.0.0.1:{}; server 127.0.0.1:{} weight=3; server 127.0.0.1:{} down; server 127.0.0.1:{};",
+                ups[0].1, ups[1].1, ups[2].1, ups[3].1
+            );
+            format!(
+                "events {{ }}\nhttp {{\n  access_log off;\n  upstream plain {{ hash $arg_k; {servers} }}\n  upstream ring {{ hash $arg_k consistent; {servers} }}\n  server {{\n    listen 127.0.0.1:{port};\n    location /plain/ {{ proxy_pass http://plain; add_header X-Up $upstream_addr; }}\n    location /ring/ {{ proxy_pass http://ring; add_header X-Up $upstream_addr; }}\n  }}\n}}\n"
+            )
+        },
+        |port| {
+            // Keys that land on the down server hash again (plain) or walk the ring.
+            let mut picks = Vec::new();
+            for way in ["plain", "ring"] {
+                for i in 0..40 {
+                    let a = get(port, &format!("/{way}/x?k=user{i}"), "");
+                    picks.push(format!("{way} {i} -> {}", a.header("x-up").unwrap_or("none")));
+                }
+            }
+            picks
+        },
+    );
+    assert_eq!(chosen[0], chosen[1], "rcompose proxy, then nginx");
+    for (_, port) in &ups {
+        let hits = chosen[1].iter().filter(|l| l.ends_with(&port.to_string())).count();
+        assert_eq!(hits == 0, *port == ups[2].1, "{port}: {hits} in {:?}", chosen[1]);
+    }
+}
+
+#[test]
+fn least_conn_sends_requests_where_nginx_sends_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let ups: Vec<(Kill, u16)> = (0..3).map(|_| upstream(dir.path())).collect();
+    let chosen = on_each_side(
+        dir.path(),
+        "least",
+        |port| {
+            format!(
+                "events {{ }}\nhttp {{\n  access_log off;\n  upstream few {{ least_conn; server 127.0.0.1:{}; server 127.0.0.1:{} weight=2; server 127.0.0.1:{}; }}\n  server {{\n    listen 127.0.0.1:{port};\n    location / {{ proxy_pass http://few; add_header X-Up $upstream_addr; }}\n  }}\n}}\n",
+                ups[0].1, ups[1].1, ups[2].1
+            )
+        },
+        |port| {
+            // Two requests held at their servers (the upstream's /slow takes 3 s)
+            // while others come one by one: those go round the servers left.
+            let slow: Vec<_> = (0..2)
+                .map(|_| {
+                    let t = std::thread::spawn(move || {
+                        get(port, "/slow", "").header("x-up").map(str::to_string)
+                    });
+                    std::thread::sleep(Duration::from_millis(400));
+                    t
+                })
+                .collect();
+            let mut picks: Vec<String> = (0..6)
+                .map(|_| get(port, "/x", "").header("x-up").unwrap_or("none").to_string())
+                .collect();
+            for t in slow {
+                picks.insert(0, format!("slow {}", t.join().unwrap().unwrap_or_default()));
+            }
+            picks.push(get(port, "/x", "").header("x-up").unwrap_or("none").to_string());
+            picks
+        },
+    );
+    assert_eq!(chosen[0], chosen[1], "rcompose proxy, then nginx");
+    let slow: Vec<&String> = chosen[1].iter().filter(|l| l.starts_with("slow")).collect();
+    assert_ne!(slow[0], slow[1], "two held requests on two servers: {:?}", chosen[1]);
+}
+
+#[test]
 fn allow_and_deny_answer_as_nginx_does() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

@@ -13,11 +13,12 @@ use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Response};
 
 use super::client;
+use super::config::Balance;
 use super::config::{Location, ProxyPass, Redirect};
 use super::ctx::Ctx;
 use super::http::{HOP_BY_HOP, connection_named};
 use super::request::{Outcome, Req, Runtime};
-use super::upstream::Group;
+use super::upstream::{Busy, Group, HashTries};
 
 /// The URI sent upstream, as nginx's proxy module makes it: the request
 /// target as the client sent it while the URI is unchanged and proxy_pass
@@ -293,7 +294,7 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
                 peers.succeeded(addr);
                 next_entry(&mut r.vars.upstream_status).push_str(answer.status.as_str());
                 r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
-                return respond(rt, conf, p, r, answer);
+                return respond(rt, conf, p, r, answer, peers.busy.take());
             }
             // The client's body broke a limit while streaming: nginx's answer, not the upstream's fault.
             Err(client::Failure::RequestBody(e))
@@ -358,13 +359,15 @@ enum Pick {
 struct Peers<'a> {
     rt: &'a Runtime,
     p: &'a ProxyPass,
-    group: Option<&'a Group>,
+    group: Option<&'a Arc<Group>>,
     tried: Vec<usize>,
     alternates: std::collections::VecDeque<SocketAddr>,
     spread: bool,
     idx: usize,
-    /// `ip_hash`'s hash and tries so far.
-    hash: (u32, u32),
+    /// A hashing balancer's tries so far.
+    hash: HashTries,
+    /// This request's place at a `least_conn` peer.
+    busy: Option<Busy>,
 }
 
 impl<'a> Peers<'a> {
@@ -378,7 +381,8 @@ impl<'a> Peers<'a> {
             alternates: Default::default(),
             spread: false,
             idx: 0,
-            hash: (89, 0),
+            hash: HashTries::default(),
+            busy: None,
         }
     }
 
@@ -402,11 +406,13 @@ impl<'a> Peers<'a> {
             let next = self.alternates.pop_front();
             if next.is_none() {
                 self.idx = match self.group {
-                    Some(g) => match if g.def.ip_hash {
-                        g.pick_hashed(&self.tried, r.vars.remote.ip(), &mut self.hash)
-                    } else {
-                        g.pick(&self.tried)
-                    } {
+                    Some(g) => match g.choose(
+                        &self.tried,
+                        r.vars.remote.ip(),
+                        || hash_key(self.rt, g, r),
+                        &mut self.hash,
+                        &mut self.busy,
+                    ) {
                         Some(i) => i,
                         None => {
                             if self.tried.is_empty() {
@@ -450,7 +456,7 @@ impl<'a> Peers<'a> {
                     a.push_str(itoa::Buffer::new().format(port));
                     next_entry(&mut r.vars.upstream_status).push_str("502");
                     let what = format!("upstream \"{host}:{port}\" is unavailable ({why})");
-                    peer_failed(self.rt, self.group, self.idx, &what, r, None);
+                    peer_failed(self.rt, self.group.map(|g| &**g), self.idx, &what, r, None);
                     Pick::Unavailable
                 }
             };
@@ -477,8 +483,16 @@ impl<'a> Peers<'a> {
             };
             self.rt.upstreams.addr_failed(&self.p.target, addr, max_fails, fail_timeout);
         }
-        let group = self.group.filter(|_| !self.spread);
+        let group = self.group.filter(|_| !self.spread).map(|g| &**g);
         peer_failed(self.rt, group, self.idx, what, r, Some((&addr, uri)));
+    }
+}
+
+/// The value of a `hash` block's key for this request.
+fn hash_key(rt: &Runtime, g: &Group, r: &Req) -> String {
+    match &g.def.balance {
+        Balance::Hash { key, .. } => key.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps }),
+        _ => String::new(),
     }
 }
 
@@ -560,6 +574,7 @@ fn respond(
     p: &ProxyPass,
     r: &mut Req,
     answer: client::Answer,
+    busy: Option<Busy>,
 ) -> Outcome {
     let status = answer.status;
     if conf.proxy_intercept_errors
@@ -592,6 +607,7 @@ fn respond(
                     return;
                 }
                 let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                drop(busy);
             });
         }
         client::AnswerBody::Stream(body) => {
@@ -599,7 +615,14 @@ fn respond(
             if !conf.proxy_cookie_path.is_empty() || !conf.proxy_cookie_domain.is_empty() {
                 rewrite_cookies(rt, conf, r, out.headers_mut());
             }
-            *out.body_mut() = BodyExt::boxed(body);
+            *out.body_mut() = match busy {
+                // Counted at its peer until the body has gone or is dropped.
+                Some(busy) => BodyExt::boxed(body.map_frame(move |f| {
+                    let _ = &busy;
+                    f
+                })),
+                None => BodyExt::boxed(body),
+            };
         }
     }
     Outcome::Done(out)

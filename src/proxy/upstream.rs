@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
-use super::config::{Http, UpstreamDef};
+use super::config::{Balance, Http, UpstreamDef};
 
 /// Finds addresses for upstream host names.
 pub trait HostResolver: Send + Sync {
@@ -72,6 +72,8 @@ impl HostResolver for Dns {
 #[derive(Debug, Default, Clone)]
 struct PeerState {
     current: i64,
+    /// Requests in flight (counted for `least_conn` only).
+    conns: u32,
     fails: u32,
     down_until: Option<Instant>,
 }
@@ -90,9 +92,225 @@ impl PeerState {
 pub(crate) struct Group {
     pub(crate) def: Arc<UpstreamDef>,
     state: Mutex<Vec<PeerState>>,
+    /// `hash ... consistent`'s ring: (point, server index), by point.
+    ring: Vec<(u32, usize)>,
+}
+
+/// Where a hashing balancer is between the tries of one request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HashTries {
+    hash: u32,
+    rehash: u32,
+    tries: u32,
+    started: bool,
+}
+
+impl Default for HashTries {
+    fn default() -> Self {
+        // ip_hash starts from 89, as nginx's.
+        HashTries { hash: 89, rehash: 0, tries: 0, started: false }
+    }
+}
+
+/// A request in flight at a `least_conn` peer, counted until dropped (with
+/// the answer's body, so a long download counts as long as it lasts).
+pub(crate) struct Busy {
+    group: Arc<Group>,
+    idx: usize,
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut st = self.group.state.lock().unwrap_or_else(|e| e.into_inner());
+        st[self.idx].conns = st[self.idx].conns.saturating_sub(1);
+    }
+}
+
+/// `hash ... consistent`'s points, as ngx_http_upstream_update_chash makes
+/// them: 160 per unit of weight, crc32 of `HOST \0 PORT` and the previous
+/// point, sorted, duplicates dropped.
+fn ring(def: &UpstreamDef) -> Vec<(u32, usize)> {
+    if !matches!(def.balance, Balance::Hash { consistent: true, .. }) {
+        return Vec::new();
+    }
+    let mut points = Vec::new();
+    for (i, s) in def.servers.iter().enumerate() {
+        let w = s.written.as_bytes();
+        let (host, port): (&[u8], &[u8]) = match w.strip_prefix(b"unix:") {
+            Some(path) => (path, b""),
+            None => {
+                let digits = w.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+                match w.len().checked_sub(digits + 1).filter(|&c| w[c] == b':') {
+                    Some(colon) => (&w[..colon], &w[colon + 1..]),
+                    None => (w, b""),
+                }
+            }
+        };
+        let mut base = crc32fast::Hasher::new();
+        base.update(host);
+        base.update(b"\0");
+        base.update(port);
+        let mut prev = 0u32;
+        for _ in 0..s.weight * 160 {
+            let mut h = base.clone();
+            h.update(&prev.to_le_bytes());
+            prev = h.finalize();
+            points.push((prev, i));
+        }
+    }
+    points.sort_by_key(|p| p.0);
+    points.dedup_by_key(|p| p.0);
+    points
 }
 
 impl Group {
+    fn new(def: Arc<UpstreamDef>) -> Group {
+        let n = def.servers.len();
+        Group { ring: ring(&def), def, state: Mutex::new(vec![PeerState::default(); n]) }
+    }
+
+    /// The server for the next try of a request, by the block's balancing
+    /// method; `busy` holds the request's place at a `least_conn` peer.
+    pub(crate) fn choose(
+        self: &Arc<Self>,
+        exclude: &[usize],
+        client: std::net::IpAddr,
+        key: impl FnOnce() -> String,
+        tries: &mut HashTries,
+        busy: &mut Option<Busy>,
+    ) -> Option<usize> {
+        match &self.def.balance {
+            Balance::RoundRobin => self.pick(exclude),
+            Balance::IpHash => self.pick_hashed(exclude, client, tries),
+            Balance::Hash { consistent: false, .. } => self.pick_by_key(exclude, &key(), tries),
+            Balance::Hash { consistent: true, .. } => self.pick_on_ring(exclude, &key(), tries),
+            Balance::LeastConn => {
+                *busy = None;
+                let i = self.pick_least(exclude)?;
+                *busy = Some(Busy { group: self.clone(), idx: i });
+                Some(i)
+            }
+        }
+    }
+
+    /// A server that can take a try now.
+    fn usable(&self, st: &[PeerState], i: usize, exclude: &[usize], now: Instant) -> bool {
+        !exclude.contains(&i)
+            && !self.def.servers[i].down
+            && st[i].down_until.is_none_or(|t| t <= now)
+    }
+
+    /// `least_conn`, as ngx_http_upstream_get_least_conn_peer: the fewest
+    /// requests in flight for the weight; equals by smooth weighted round
+    /// robin; backups the same way when no primary is left.
+    fn pick_least(&self, exclude: &[usize]) -> Option<usize> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let servers = &self.def.servers;
+        for backup in [false, true] {
+            let usable: Vec<usize> = (0..servers.len())
+                .filter(|&i| servers[i].backup == backup && self.usable(&st, i, exclude, now))
+                .collect();
+            let ratio = |i: usize, b: usize| {
+                (u64::from(st[i].conns) * u64::from(servers[b].weight))
+                    .cmp(&(u64::from(st[b].conns) * u64::from(servers[i].weight)))
+            };
+            let Some(mut best) = usable
+                .iter()
+                .copied()
+                .reduce(|b, i| if ratio(i, b) == std::cmp::Ordering::Less { i } else { b })
+            else {
+                continue;
+            };
+            let equals: Vec<usize> = usable
+                .iter()
+                .copied()
+                .filter(|&i| i >= best && ratio(i, best) == std::cmp::Ordering::Equal)
+                .collect();
+            if equals.len() > 1 {
+                let mut total = 0;
+                for &i in &equals {
+                    st[i].current += i64::from(servers[i].weight);
+                    total += i64::from(servers[i].weight);
+                    if st[i].current > st[best].current {
+                        best = i;
+                    }
+                }
+                st[best].current -= total;
+            }
+            st[best].conns += 1;
+            return Some(best);
+        }
+        None
+    }
+
+    /// `hash KEY`, as ngx_http_upstream_get_hash_peer: the top bits of
+    /// crc32 of the key (then of the try number and the key) summed, taken
+    /// modulo the total weight; after 20 tries, round robin decides.
+    fn pick_by_key(&self, exclude: &[usize], key: &str, t: &mut HashTries) -> Option<usize> {
+        let servers = &self.def.servers;
+        if t.tries > 20 || servers.len() < 2 || key.is_empty() {
+            return self.pick(exclude);
+        }
+        let total: u32 = servers.iter().map(|s| s.weight).sum();
+        let now = Instant::now();
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if !t.started {
+            *t = HashTries { hash: 0, rehash: 0, tries: 0, started: true };
+        }
+        loop {
+            let mut h = crc32fast::Hasher::new();
+            if t.rehash > 0 {
+                h.update(itoa::Buffer::new().format(t.rehash).as_bytes());
+            }
+            h.update(key.as_bytes());
+            t.hash = t.hash.wrapping_add((h.finalize() >> 16) & 0x7fff);
+            t.rehash += 1;
+            let mut w = t.hash % total.max(1);
+            let mut p = 0;
+            while w >= servers[p].weight {
+                w -= servers[p].weight;
+                p += 1;
+            }
+            if self.usable(&st, p, exclude, now) {
+                return Some(p);
+            }
+            t.tries += 1;
+            if t.tries > 20 {
+                drop(st);
+                return self.pick(exclude);
+            }
+        }
+    }
+
+    /// `hash KEY consistent`, as ngx_http_upstream_get_chash_peer: the
+    /// first point of the ring at or after crc32 of the key, then the next
+    /// points in turn; after 20 tries, round robin decides.
+    fn pick_on_ring(&self, exclude: &[usize], key: &str, t: &mut HashTries) -> Option<usize> {
+        if t.tries > 20 || self.def.servers.len() < 2 || key.is_empty() || self.ring.is_empty() {
+            return self.pick(exclude);
+        }
+        if !t.started {
+            let h = crc32fast::hash(key.as_bytes());
+            let at = self.ring.partition_point(|p| p.0 < h);
+            *t = HashTries { hash: at as u32, rehash: 0, tries: 0, started: true };
+        }
+        let now = Instant::now();
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let p = self.ring[t.hash as usize % self.ring.len()].1;
+            if self.usable(&st, p, exclude, now) {
+                return Some(p);
+            }
+            t.hash = t.hash.wrapping_add(1);
+            t.tries += 1;
+            if t.tries > 20 {
+                drop(st);
+                return self.pick(exclude);
+            }
+        }
+    }
+
     /// Smooth weighted round robin over servers that are up; backups when none is.
     pub(crate) fn pick(&self, exclude: &[usize]) -> Option<usize> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -132,14 +350,14 @@ impl Group {
     /// (IPv4) or address (IPv6) hashed onto the servers by weight; a server
     /// that is down or already tried hashes again, and after 20 tries round
     /// robin decides. `hash` carries on between the tries of one request.
-    pub(crate) fn pick_hashed(
+    fn pick_hashed(
         &self,
         exclude: &[usize],
         client: std::net::IpAddr,
-        hash: &mut (u32, u32),
+        hash: &mut HashTries,
     ) -> Option<usize> {
         let servers = &self.def.servers;
-        if servers.len() == 1 || hash.1 > 20 {
+        if servers.len() == 1 || hash.tries > 20 {
             return self.pick(exclude);
         }
         let bytes: Vec<u8> = match client {
@@ -152,7 +370,7 @@ impl Group {
         let total: u32 = servers.iter().map(|s| s.weight).sum();
         let now = Instant::now();
         let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let (mut h, mut tries) = *hash;
+        let (mut h, mut tries) = (hash.hash, hash.tries);
         loop {
             for b in &bytes {
                 h = (h * 113 + u32::from(*b)) % 6271;
@@ -167,13 +385,13 @@ impl Group {
                 && !servers[p].down
                 && st[p].down_until.is_none_or(|t| t <= now);
             if usable {
-                *hash = (h, tries);
+                (hash.hash, hash.tries) = (h, tries);
                 return Some(p);
             }
             tries += 1;
             if tries > 20 {
                 drop(st);
-                *hash = (h, tries);
+                (hash.hash, hash.tries) = (h, tries);
                 return self.pick(exclude);
             }
         }
@@ -197,7 +415,7 @@ impl Group {
 }
 
 pub struct Upstreams {
-    pub(crate) groups: super::FastMap<String, Group>,
+    pub(crate) groups: super::FastMap<String, Arc<Group>>,
     pub resolver: Arc<dyn HostResolver>,
     /// Failures of single addresses of a name that resolves to several (a
     /// scaled service), by upstream block or proxy_pass target: nginx makes
@@ -211,15 +429,7 @@ impl Upstreams {
         let groups = http
             .upstreams
             .iter()
-            .map(|(name, def)| {
-                (
-                    name.clone(),
-                    Group {
-                        def: def.clone(),
-                        state: Mutex::new(vec![PeerState::default(); def.servers.len()]),
-                    },
-                )
-            })
+            .map(|(name, def)| (name.clone(), Arc::new(Group::new(def.clone()))))
             .collect();
         Upstreams { groups, resolver, marks: Default::default() }
     }
@@ -307,6 +517,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, (w, backup))| UpstreamServer {
+                written: format!("s{i}"),
                 host: format!("s{i}"),
                 port: 80,
                 weight: *w,
@@ -316,16 +527,12 @@ mod tests {
                 down: false,
             })
             .collect::<Vec<_>>();
-        let n = servers.len();
-        Group {
-            def: Arc::new(UpstreamDef {
-                name: "u".into(),
-                servers,
-                keepalive: Default::default(),
-                ip_hash: false,
-            }),
-            state: Mutex::new(vec![PeerState::default(); n]),
-        }
+        Group::new(Arc::new(UpstreamDef {
+            name: "u".into(),
+            servers,
+            keepalive: Default::default(),
+            balance: Balance::RoundRobin,
+        }))
     }
 
     #[test]

@@ -694,11 +694,15 @@ pub fn parse_proxy_url(url: &str) -> Result<ProxyPass, (bool, String)> {
     Ok(ProxyPass { target: authority.to_string(), host, port, uri, proxy_host, url: None })
 }
 
-pub(super) fn upstream(d: &Directive) -> Result<UpstreamDef, ConfError> {
+fn upstream(c: &Compiler, d: &Directive) -> Result<UpstreamDef, ConfError> {
     nargs(d, 1..=1)?;
     let keepalive = Keepalive { pool: Some(pool_of(&d.args[0])), ..Keepalive::default() };
-    let mut def =
-        UpstreamDef { name: d.args[0].clone(), servers: Vec::new(), keepalive, ip_hash: false };
+    let mut def = UpstreamDef {
+        name: d.args[0].clone(),
+        servers: Vec::new(),
+        keepalive,
+        balance: Balance::RoundRobin,
+    };
     for s in d.block.as_deref().unwrap_or_default() {
         match s.name.as_str() {
             "server" => {
@@ -712,6 +716,7 @@ pub(super) fn upstream(d: &Directive) -> Result<UpstreamDef, ConfError> {
                     _ => (addr.trim_matches(['[', ']']).to_string(), 80),
                 };
                 let mut srv = UpstreamServer {
+                    written: addr.clone(),
                     host,
                     port,
                     weight: 1,
@@ -758,14 +763,29 @@ pub(super) fn upstream(d: &Directive) -> Result<UpstreamDef, ConfError> {
                 nargs(s, 1..=1)?;
                 def.keepalive.requests = s.args[0].parse().map_err(|_| err(s, "invalid value"))?;
             }
+            // As nginx, the last balancing method written is the one used.
             "ip_hash" => {
                 nargs(s, 0..=0)?;
-                def.ip_hash = true;
+                def.balance = Balance::IpHash;
+            }
+            "least_conn" => {
+                nargs(s, 0..=0)?;
+                def.balance = Balance::LeastConn;
+            }
+            "hash" => {
+                nargs(s, 1..=2)?;
+                let consistent = match s.args.get(1).map(String::as_str) {
+                    None => false,
+                    Some("consistent") => true,
+                    Some(other) => return Err(err(s, format!("invalid parameter \"{other}\""))),
+                };
+                def.balance = Balance::Hash { key: c.template(s, &s.args[0])?, consistent };
             }
             _ => return Err(cannot_honour(s, "in an upstream")),
         }
     }
-    if def.ip_hash && def.servers.iter().any(|s| s.backup) {
+    let no_backup = matches!(def.balance, Balance::IpHash | Balance::Hash { .. });
+    if no_backup && def.servers.iter().any(|s| s.backup) {
         return Err(err(d, "balancing method does not support parameter \"backup\""));
     }
     if def.servers.is_empty() {
@@ -818,7 +838,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
                 Arc::make_mut(&mut config.http.log_formats).insert(name, Arc::new(format));
             }
             "upstream" => {
-                let u = upstream(d)?;
+                let u = upstream(&c, d)?;
                 config.http.upstreams.insert(u.name.clone(), Arc::new(u));
             }
             "map" => config.http.maps.push(map(&c, d)?),

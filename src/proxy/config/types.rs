@@ -50,6 +50,8 @@ pub struct LogFormat {
 
 #[derive(Debug, Clone)]
 pub struct UpstreamServer {
+    /// The address as written (`web`, `127.0.0.1:8001`): what `hash ... consistent` hashes.
+    pub written: String,
     pub host: String,
     pub port: u16,
     pub weight: u32,
@@ -64,8 +66,21 @@ pub struct UpstreamDef {
     pub name: String,
     pub servers: Vec<UpstreamServer>,
     pub keepalive: Keepalive,
+    pub balance: Balance,
+}
+
+/// How an upstream block chooses a server for each request.
+#[derive(Debug, Clone, Default)]
+pub enum Balance {
+    /// Smooth weighted round robin, nginx's default.
+    #[default]
+    RoundRobin,
     /// `ip_hash`: a client's requests go to one server (by its /24, or whole IPv6 address).
-    pub ip_hash: bool,
+    IpHash,
+    /// `least_conn`: the server with the fewest requests in flight for its weight.
+    LeastConn,
+    /// `hash KEY [consistent]`: the key's value chooses the server.
+    Hash { key: crate::proxy::vars::Template, consistent: bool },
 }
 
 /// How connections to an upstream are kept between requests, per worker.
