@@ -293,7 +293,8 @@ impl Group {
         if !t.started {
             let h = crc32fast::hash(key.as_bytes());
             let at = self.ring.partition_point(|p| p.0 < h);
-            *t = HashTries { hash: at as u32, rehash: 0, tries: 0, started: true };
+            let hash = u32::try_from(at).unwrap_or_default();
+            *t = HashTries { hash, rehash: 0, tries: 0, started: true };
         }
         let now = Instant::now();
         let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
