@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::side::{Answer, get, listening, on_each_side, parse, raw, start_rcompose, start_side};
 use common::{Kill, eventually, free_port};
 
 const UPSTREAM: &str = r#"
@@ -47,10 +48,6 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 "#;
-
-fn listening(port: u16) -> bool {
-    eventually(15, || TcpStream::connect(("127.0.0.1", port)).is_ok())
-}
 
 fn upstream(dir: &Path) -> (Kill, u16) {
     let port = free_port();
@@ -194,71 +191,12 @@ fn site(dir: &Path) -> std::path::PathBuf {
     root
 }
 
-/// A raw HTTP/1.1 exchange: the request bytes as given, the answer as read.
-fn raw(port: u16, request: &[u8]) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(request).unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-struct Answer {
-    status: u16,
-    /// The status line after the code.
-    reason: String,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
-fn get(port: u16, path: &str, extra: &str) -> Answer {
-    let text = raw(
-        port,
-        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n")
-            .as_bytes(),
-    );
-    parse(&text)
-}
-
-fn parse(text: &str) -> Answer {
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text, ""));
-    let mut lines = head.lines();
-    let line = lines.next().unwrap_or_default();
-    let status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let reason = line.splitn(3, ' ').nth(2).unwrap_or_default().to_string();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    Answer { status, reason, headers, body: body.to_string() }
-}
-
 /// The body with a multipart boundary (each server numbers its own) written as BOUNDARY.
 fn boundless(x: &Answer) -> String {
     match x.header("content-type").and_then(|t| t.split("boundary=").nth(1)) {
         Some(b) => x.body.replace(b, "BOUNDARY"),
         None => x.body.clone(),
     }
-}
-
-fn start_rcompose(conf_path: &Path, port: u16) -> Kill {
-    let child = common::rcompose()
-        .args(["proxy", "-c"])
-        .arg(conf_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let k = Kill(child);
-    assert!(listening(port), "rcompose proxy did not listen on {port}");
-    k
 }
 
 /// rcompose proxy and nginx on the same configuration, site and upstream.
@@ -597,48 +535,6 @@ fn answers_like_nginx_on_the_same_configuration() {
         "no $sent_http_content_type in {:?}",
         line(&rc_log)
     );
-}
-
-/// rcompose proxy, then nginx, each serving the configuration `conf` makes
-/// for a free port; what `ask` makes of each.
-fn on_each_side<T>(
-    dir: &Path,
-    name: &str,
-    conf: impl Fn(u16) -> String,
-    ask: impl Fn(u16) -> T,
-) -> Vec<T> {
-    let nginx = common::ensure_nginx();
-    ["rc", "nginx"]
-        .into_iter()
-        .map(|who| {
-            let port = free_port();
-            let path = dir.join(format!("{who}-{name}.conf"));
-            std::fs::write(&path, conf(port)).unwrap();
-            let _server = start_side(who, &nginx, &path, dir, port);
-            ask(port)
-        })
-        .collect()
-}
-
-/// rcompose proxy (`who` is "rc") or nginx on `conf`, listening on `port`;
-/// nginx keeps its pid and error log in `dir`.
-fn start_side(who: &str, nginx: &str, conf: &Path, dir: &Path, port: u16) -> Kill {
-    if who == "rc" {
-        return start_rcompose(conf, port);
-    }
-    let d = dir.display();
-    let child = Command::new(nginx)
-        .arg("-c")
-        .arg(conf)
-        .arg("-p")
-        .arg(dir)
-        .args(["-g", &format!("daemon off; pid {d}/nginx.pid; error_log {d}/e.log;")])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let k = Kill(child);
-    assert!(listening(port), "nginx did not start");
-    k
 }
 
 /// The access lines rcompose proxy and then nginx write for the same

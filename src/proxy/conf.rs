@@ -82,6 +82,16 @@ impl Resolver for AsWritten {
 /// when the file is not there (an nginx image has it; this host may not).
 pub const MIME_TYPES: &str = include_str!("mime.types");
 
+/// The image's `fastcgi_params`, shipped likewise.
+const FASTCGI_PARAMS: &str = include_str!("fastcgi/fastcgi_params");
+
+/// The image's `fastcgi.conf`: `fastcgi_params` with SCRIPT_FILENAME.
+fn fastcgi_conf() -> String {
+    format!(
+        "fastcgi_param  SCRIPT_FILENAME    $document_root$fastcgi_script_name;\n{FASTCGI_PARAMS}"
+    )
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
     Word(String),
@@ -407,21 +417,25 @@ fn include(
     for f in files {
         let text = match crate::userfile::read_text(&f, crate::userfile::NGINX_LIMIT) {
             Ok(t) => t,
+            // In the nginx image beside nginx.conf.
             Err(e) if e.is_not_found() && f.file_name().is_some_and(|n| n == "mime.types") => {
                 MIME_TYPES.to_string()
             }
-            // In the nginx image beside mime.types; for what the built-in proxy does not do.
+            Err(e) if e.is_not_found() && f.file_name().is_some_and(|n| n == "fastcgi_params") => {
+                FASTCGI_PARAMS.to_string()
+            }
+            Err(e) if e.is_not_found() && f.file_name().is_some_and(|n| n == "fastcgi.conf") => {
+                fastcgi_conf()
+            }
+            // For what the built-in proxy does not do.
             Err(_)
                 if f.file_name().is_some_and(|n| {
-                    ["fastcgi_params", "fastcgi.conf", "scgi_params", "uwsgi_params"]
-                        .contains(&n.to_str().unwrap_or(""))
+                    ["scgi_params", "uwsgi_params"].contains(&n.to_str().unwrap_or(""))
                 }) =>
             {
                 return Err(ConfError::unsupported(
                     loc.clone(),
-                    format!(
-                        "the built-in proxy has no {written:?}: it speaks no FastCGI, SCGI or uWSGI"
-                    ),
+                    format!("the built-in proxy has no {written:?}: it speaks no SCGI or uWSGI"),
                 ));
             }
             Err(e) => {

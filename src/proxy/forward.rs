@@ -76,6 +76,43 @@ const HIDDEN: [HeaderName; 8] = [
     HeaderName::from_static("x-accel-charset"),
 ];
 
+/// The FastCGI answer's headers nginx does not pass on unless
+/// fastcgi_pass_header names them.
+const FASTCGI_HIDDEN: [HeaderName; 6] = [
+    HeaderName::from_static("status"),
+    HeaderName::from_static("x-accel-expires"),
+    HeaderName::from_static("x-accel-redirect"),
+    HeaderName::from_static("x-accel-limit-rate"),
+    HeaderName::from_static("x-accel-buffering"),
+    HeaderName::from_static("x-accel-charset"),
+];
+
+/// `$fastcgi_script_name`, `$fastcgi_path_info`, and `$document_root` as
+/// the FastCGI server knows it: the root as written (its path in the
+/// containers), not the host folder it maps to here.
+fn fastcgi_vars(rt: &Runtime, conf: &super::config::LocConf, r: &mut Req) {
+    let split = super::fastcgi::script_name_and_path_info(&conf.fastcgi, &r.vars.uri);
+    r.vars.fastcgi = Some(Box::new(split));
+    let ctx = Ctx { rv: &r.vars, maps: &rt.config.http.maps };
+    let root = conf.alias.as_ref().unwrap_or(&conf.root).eval(&ctx);
+    r.vars.document_root = Some(std::path::Path::new(&root).into());
+}
+
+/// Logs a FastCGI server's STDERR as nginx does.
+fn stderr_log(rt: &Runtime, r: &Req, addr: SocketAddr) -> super::fastcgi::Stderr {
+    let logs = rt.logs.clone();
+    let tail = format!(
+        "client: {}, request: \"{} {}\", upstream: \"fastcgi://{addr}\"",
+        r.vars.remote.ip(),
+        r.vars.method,
+        r.vars.request_uri
+    );
+    Arc::new(move |text: &str, phase: &str| {
+        let text = text.trim_end_matches(['\n', '\r', '.', ' ']);
+        logs.error(&format!("FastCGI sent in stderr: \"{text}\" while {phase}, {tail}"));
+    })
+}
+
 /// An HTTP token, as header names must be (each proxy_set_header name, on
 /// every request: by table, it cost some 400 instructions a request).
 fn is_token(s: &str) -> bool {
@@ -227,10 +264,15 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
         },
         None => p,
     };
-    let uri = upstream_uri(p, r);
+    if p.fastcgi {
+        fastcgi_vars(rt, conf, r);
+    }
+    let uri = if p.fastcgi { String::new() } else { upstream_uri(p, r) };
     r.vars.proxy_host = Some(p.proxy_host.clone());
     r.vars.proxy_port = Some(p.port);
-    let (buffered, mut streamed) = match take_body(conf, r).await {
+    // FastCGI takes the body read whole (fastcgi_request_buffering off is
+    // still sent with its length, as CGI needs one).
+    let (buffered, mut streamed) = match take_body(conf, r, p.fastcgi).await {
         Ok(b) => b,
         Err(status) => return Outcome::Status(status),
     };
@@ -245,11 +287,29 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
     };
     // A body in hand can go again to the next server; one streamed cannot.
     let replayable = streamed.is_none();
-    let head = request_head(rt, conf, r, &uri, sending);
-    let upgrade = r.on_upgrade.is_some();
+    let head = if p.fastcgi {
+        match super::fastcgi::records(
+            &conf.fastcgi,
+            &Ctx { rv: &r.vars, maps: &rt.config.http.maps },
+        ) {
+            Ok(records) => records,
+            Err(len) => {
+                rt.logs.error(&format!("fastcgi request record is too big: {len}"));
+                return Outcome::Status(500);
+            }
+        }
+    } else {
+        request_head(rt, conf, r, &uri, sending)
+    };
+    let upgrade = r.on_upgrade.is_some() && !p.fastcgi;
+    let (hidden, passed, hide): (&[HeaderName], &[String], &[String]) = if p.fastcgi {
+        (&FASTCGI_HIDDEN, &conf.fastcgi.pass_headers, &conf.fastcgi.hide_headers)
+    } else {
+        (&HIDDEN, &conf.proxy_pass_headers, &conf.proxy_hide_headers)
+    };
     let keep = |k: &HeaderName| {
-        !((HIDDEN.contains(k) && !conf.proxy_pass_headers.iter().any(|p| p == k.as_str()))
-            || conf.proxy_hide_headers.iter().any(|h| h.eq_ignore_ascii_case(k.as_str())))
+        !((hidden.contains(k) && !passed.iter().any(|p| p == k.as_str()))
+            || hide.iter().any(|h| h.eq_ignore_ascii_case(k.as_str())))
     };
     let mut peers = Peers::new(rt, p);
     // A second pass (after an internal redirect) lists its own peers.
@@ -276,6 +336,37 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
             }
             _ => None,
         };
+        if p.fastcgi {
+            let ask = super::fastcgi::Ask {
+                records: &head,
+                body: buffered.clone().filter(|b| !b.is_empty() && conf.fastcgi.pass_request_body),
+                head_request: r.method == Method::HEAD,
+                connect_timeout: conf.fastcgi.connect_timeout,
+                send_timeout: conf.fastcgi.send_timeout,
+                read_timeout: conf.fastcgi.read_timeout,
+                gone: rt.upstreams.resolver.gone(addr),
+                stderr: stderr_log(rt, r, addr),
+            };
+            let result = super::fastcgi::exchange(addr, ask, &keep).await;
+            match result {
+                Ok(answer) => {
+                    peers.succeeded(addr);
+                    next_entry(&mut r.vars.upstream_status).push_str(answer.status.as_str());
+                    r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
+                    return respond(rt, conf, p, r, answer, peers.busy.take());
+                }
+                Err(f) => {
+                    status = f.status();
+                    next_entry(&mut r.vars.upstream_status)
+                        .push_str(itoa::Buffer::new().format(status));
+                    peers.failed(addr, &f.describe(&addr), r, &uri);
+                    if f.retry_elsewhere() {
+                        continue;
+                    }
+                    break;
+                }
+            }
+        }
         let exchange = client::Exchange {
             head: &head,
             body,
@@ -326,13 +417,14 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
 async fn take_body(
     conf: &super::config::LocConf,
     r: &mut Req,
+    whole: bool,
 ) -> Result<(Option<Arc<super::body::Buffered>>, Option<super::http1::ClientBody>), u16> {
     let Some(mut b) = r.body.take() else {
         return Ok((None, None));
     };
     b.set_limits(conf.client_max_body_size, conf.client_body_timeout);
     r.vars.body_read = Some(b.counter());
-    if conf.proxy_request_buffering || hyper::body::Body::is_end_stream(&b) {
+    if whole || conf.proxy_request_buffering || hyper::body::Body::is_end_stream(&b) {
         match super::body::Buffered::read(b).await {
             Ok(whole) => Ok((Some(Arc::new(whole)), None)),
             Err(e) => Err(e.status()),
@@ -577,13 +669,18 @@ fn respond(
     busy: Option<Busy>,
 ) -> Outcome {
     let status = answer.status;
-    if conf.proxy_intercept_errors
+    let (intercept, ignore_accel) = if p.fastcgi {
+        (conf.fastcgi.intercept_errors, conf.fastcgi.ignore_accel_redirect)
+    } else {
+        (conf.proxy_intercept_errors, conf.ignore_accel_redirect)
+    };
+    if intercept
         && status.as_u16() >= 300
         && conf.error_pages.iter().any(|e| e.codes.contains(&status.as_u16()))
     {
         return Outcome::Status(status.as_u16());
     }
-    if let Some(target) = answer.accel_redirect.as_ref().filter(|_| !conf.ignore_accel_redirect) {
+    if let Some(target) = answer.accel_redirect.as_ref().filter(|_| !ignore_accel) {
         return accel_redirect(r, target, &answer.headers);
     }
     let mut out = Response::new(super::http::empty());
@@ -622,6 +719,17 @@ fn respond(
                     f
                 })),
                 None => BodyExt::boxed(body),
+            };
+        }
+        // No proxy_redirect for FastCGI, and a relative Location stays as
+        // it is (nginx's header filter leaves an upstream's alone).
+        client::AnswerBody::Other(body) => {
+            *out.body_mut() = match busy {
+                Some(busy) => BodyExt::boxed(body.map_frame(move |f| {
+                    let _ = &busy;
+                    f
+                })),
+                None => body,
             };
         }
     }

@@ -72,6 +72,7 @@ fn request_vars(
         upstream_addr: String::new(),
         upstream_status: String::new(),
         upstream_response_time: String::new(),
+        fastcgi: None,
         document_root: Default::default(),
         request_filename: Default::default(),
         mapped_filename: None,

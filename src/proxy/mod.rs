@@ -11,6 +11,7 @@ pub mod conf;
 pub mod config;
 pub mod ctx;
 pub mod directives;
+mod fastcgi;
 pub mod files;
 pub mod forward;
 pub mod gzip;

@@ -66,6 +66,10 @@ enum Kind {
     UpstreamAddr,
     UpstreamStatus,
     UpstreamResponseTime,
+    FastcgiScriptName,
+    FastcgiPathInfo,
+    /// The request's Content-Length; for a chunked body read whole, its length.
+    ContentLength,
     DocumentRoot,
     RequestFilename,
     Connection,
@@ -153,8 +157,10 @@ impl Kind {
             "upstream_response_length" => Kind::UpstreamResponseLength,
             "upstream_connect_time" | "upstream_header_time" => Kind::UpstreamHeaderTime,
             "upstream_cache_status" | "gzip_ratio" => Kind::NotFound,
+            "fastcgi_script_name" => Kind::FastcgiScriptName,
+            "fastcgi_path_info" => Kind::FastcgiPathInfo,
             "content_type" => Kind::Http(header::CONTENT_TYPE),
-            "content_length" => Kind::Http(header::CONTENT_LENGTH),
+            "content_length" => Kind::ContentLength,
             n => {
                 if let Some(h) = n.strip_prefix("sent_http_").and_then(header) {
                     Kind::SentHttp(h)
@@ -456,6 +462,8 @@ pub struct RequestVars {
     pub upstream_addr: String,
     pub upstream_status: String,
     pub upstream_response_time: String,
+    /// `$fastcgi_script_name` and `$fastcgi_path_info`, set where `fastcgi_pass` handles the request.
+    pub fastcgi: Option<Box<(String, String)>>,
     pub document_root: Option<std::sync::Arc<std::path::Path>>,
     pub request_filename: Option<std::sync::Arc<super::files::FileAt>>,
     /// The file the URI names in the location's root or alias, before it
@@ -745,8 +753,6 @@ pub fn nginx_has(name: &str) -> bool {
         "connections_writing",
         "date_gmt",
         "date_local",
-        "fastcgi_path_info",
-        "fastcgi_script_name",
         "http3",
         "invalid_referer",
         "is_request_port",
@@ -951,6 +957,12 @@ impl Vars for RequestVars {
             Kind::UpstreamAddr => return found(&self.upstream_addr),
             Kind::UpstreamStatus => return found(&self.upstream_status),
             Kind::UpstreamResponseTime => return found(&self.upstream_response_time),
+            Kind::FastcgiScriptName => {
+                self.fastcgi.as_ref().map_or_else(String::new, |f| f.0.clone())
+            }
+            Kind::FastcgiPathInfo => {
+                self.fastcgi.as_ref().map_or_else(String::new, |f| f.1.clone())
+            }
             Kind::DocumentRoot => {
                 self.document_root.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
             }
@@ -965,6 +977,13 @@ impl Vars for RequestVars {
             Kind::Hostname => hostname().to_string(),
             Kind::NginxVersion => "1.22.1".into(),
             Kind::Http(h) => header(&self.headers, h)?,
+            Kind::ContentLength => match header(&self.headers, &header::CONTENT_LENGTH) {
+                Some(v) => v,
+                None if self.headers.contains_key(header::TRANSFER_ENCODING) => {
+                    self.body_read.as_ref()?.load(std::sync::atomic::Ordering::Relaxed).to_string()
+                }
+                None => return None,
+            },
             Kind::SentHttp(h) => header(&self.sent_headers, h)?,
             Kind::Arg(a) => self.arg(a)?,
             Kind::Cookie(c) => {
@@ -1113,6 +1132,7 @@ mod tests {
             upstream_addr: String::new(),
             upstream_status: String::new(),
             upstream_response_time: String::new(),
+            fastcgi: None,
             document_root: Default::default(),
             request_filename: Default::default(),
             mapped_filename: None,

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+pub(crate) mod side;
+
 pub(crate) const COMPOSE_V2_VERSION: &str = "2.40.3";
 const PLUGIN_DIR: &str = "/usr/local/lib/docker/cli-plugins";
 
@@ -479,4 +481,61 @@ pub(crate) fn ensure_nginx() -> String {
         "/usr/sbin/nginx".to_string()
     })
     .clone()
+}
+
+/// PHP-FPM from Debian, installed when missing: the FastCGI server the
+/// `fastcgi_pass` tests put behind nginx and rcompose alike.
+pub(crate) fn ensure_php_fpm() -> String {
+    static PATH: OnceLock<String> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let find = || {
+            std::fs::read_dir("/usr/sbin").ok().and_then(|d| {
+                d.filter_map(Result::ok).map(|e| e.path()).find(|p| {
+                    p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("php-fpm"))
+                })
+            })
+        };
+        if let Some(p) = find() {
+            return p.display().to_string();
+        }
+        let _ = Command::new("apt-get").arg("update").output();
+        let ok = Command::new("apt-get")
+            .args(["install", "-y", "php-fpm"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(ok, "php-fpm is needed behind the FastCGI tests and could not be installed");
+        // Debian may start its own pool at install; the tests run their own.
+        let _ = Command::new("sh").args(["-c", "service php*-fpm stop"]).output();
+        find().expect("php-fpm installed but not found in /usr/sbin").display().to_string()
+    })
+    .clone()
+}
+
+/// A PHP-FPM pool on a free loopback port, its pid and log in `dir`.
+pub(crate) fn php_fpm(dir: &Path) -> (Kill, u16) {
+    let fpm = ensure_php_fpm();
+    let port = free_port();
+    let d = dir.display();
+    let conf = dir.join("fpm.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[global]\npid = {d}/fpm.pid\nerror_log = {d}/fpm.log\ndaemonize = no\n[www]\nlisten = 127.0.0.1:{port}\npm = static\npm.max_children = 2\nclear_env = yes\n"
+        ),
+    )
+    .unwrap();
+    let child = Command::new(fpm)
+        .args(["-n", "-R", "-F", "-y"])
+        .arg(&conf)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let k = Kill(child);
+    assert!(
+        eventually(15, || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()),
+        "php-fpm did not start; see {d}/fpm.log"
+    );
+    (k, port)
 }

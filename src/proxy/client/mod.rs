@@ -137,6 +137,8 @@ pub enum AnswerBody {
     Stream(UpstreamBody),
     /// After a 101: the connection and what was already read from it.
     Upgraded(TcpStream, Bytes),
+    /// A body read by another protocol (FastCGI's STDOUT records).
+    Other(Body),
 }
 
 /// Sends `ex` to `addr` and reads the answer's head. Headers for which

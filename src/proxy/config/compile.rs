@@ -160,6 +160,9 @@ impl Compiler {
                     clear(&mut cleared, "limit_req", conf);
                     Arc::make_mut(&mut conf.limit_req).push(limit_req(d)?);
                 }
+                name if super::fastcgi::TAKEN.contains(&name) => {
+                    super::fastcgi::apply(conf, d, &mut cleared, &|d, s| self.template(d, s))?;
+                }
                 name if super::tls::TAKEN.contains(&name) => {
                     super::tls::apply(conf, d, &mut cleared)?;
                 }
@@ -395,9 +398,9 @@ impl Compiler {
             internal: false,
             at: d.loc.clone(),
         };
-        if let Some(c) = block.iter().rfind(|c| c.name == "proxy_pass") {
+        if let Some(c) = block.iter().rfind(|c| is_pass(c)) {
             // No URI part inside `if`, as nginx insists.
-            loc.proxy = Some(self.proxy_pass(c, true)?);
+            loc.proxy = Some(self.pass(c, true)?);
         }
         let mut steps = Vec::new();
         for c in block {
@@ -408,7 +411,7 @@ impl Compiler {
                 steps.push(step);
             } else if matches!(c.name.as_str(), "location" | "try_files" | "internal") {
                 return Err(err(c, format!("\"{}\" directive is not allowed here", c.name)));
-            } else if c.name != "proxy_pass" {
+            } else if !is_pass(c) {
                 self.check_known(c, Context::Location)?;
             }
         }
@@ -454,6 +457,31 @@ impl Compiler {
         })
     }
 
+    /// `proxy_pass` or `fastcgi_pass`, whichever the location's handler is.
+    fn pass(&self, d: &Directive, regex_location: bool) -> Result<ProxyPass, ConfError> {
+        if d.name == "proxy_pass" {
+            return self.proxy_pass(d, regex_location);
+        }
+        nargs(d, 1..=1)?;
+        let addr = &d.args[0];
+        if addr.contains('$') || addr.starts_with("unix:") {
+            return Err(unsupported(
+                d,
+                "\"fastcgi_pass\" with variables or to a unix: socket is not supported by the built-in proxy",
+            ));
+        }
+        let mut p = parse_proxy_url(&format!("http://{addr}")).map_err(|(_, m)| err(d, m))?;
+        if p.uri.is_some() || (!self.upstream_names.contains(&p.target) && p.host.is_empty()) {
+            return Err(err(d, format!("invalid host in upstream \"{addr}\"")));
+        }
+        // A name without a port that no upstream block defines: nginx wants the port.
+        if !addr.contains(':') && !self.upstream_names.contains(addr) {
+            return Err(err(d, format!("no port in upstream \"{addr}\"")));
+        }
+        p.fastcgi = true;
+        Ok(p)
+    }
+
     fn proxy_pass(&self, d: &Directive, regex_location: bool) -> Result<ProxyPass, ConfError> {
         nargs(d, 1..=1)?;
         let url = &d.args[0];
@@ -468,6 +496,7 @@ impl Compiler {
                 uri: None,
                 proxy_host: "".into(),
                 url: Some(template),
+                fastcgi: false,
             });
         }
         let p = parse_proxy_url(url).map_err(|(unsupported_, m)| {
@@ -530,8 +559,8 @@ impl Compiler {
         };
         // nginx merges settings after reading the block: an `if` inherits
         // the proxy_pass written after it as well as one before.
-        if let Some(c) = block.iter().rfind(|c| c.name == "proxy_pass") {
-            loc.proxy = Some(self.proxy_pass(c, regexish)?);
+        if let Some(c) = block.iter().rfind(|c| is_pass(c)) {
+            loc.proxy = Some(self.pass(c, regexish)?);
         }
         for c in block {
             if c.name == "if" {
@@ -552,7 +581,7 @@ impl Compiler {
                     loc.try_files =
                         Some(c.args.iter().map(|a| self.template(c, a)).collect::<Result<_, _>>()?);
                 }
-                "proxy_pass" => {}
+                "proxy_pass" | "fastcgi_pass" => {}
                 "internal" => loc.internal = true,
                 _ => self.check_known(c, Context::Location)?,
             }
@@ -638,12 +667,15 @@ impl Compiler {
             "resolver",
             "resolver_timeout",
         ];
+        let fastcgi = super::fastcgi::TAKEN.contains(&d.name.as_str())
+            || super::fastcgi::TUNING.contains(&d.name.as_str());
         let tls = super::tls::TAKEN.contains(&d.name.as_str())
             || super::tls::TUNING.contains(&d.name.as_str());
         if tls && ctx == Context::Location {
             return Err(err(d, format!("\"{}\" directive is not allowed here", d.name)));
         }
         let ok = tls
+            || fastcgi
             || IGNORED.contains(&d.name.as_str())
             || SETTINGS.contains(&d.name.as_str())
                 && !(d.name == "alias" && ctx != Context::Location)
@@ -664,6 +696,11 @@ pub(super) enum Context {
 
 /// `http://HOST[:PORT][/URI]` as proxy_pass takes it; the error says
 /// whether only nginx can serve it (true) or nginx refuses it too.
+/// The directives that make a location's content handler.
+fn is_pass(d: &Directive) -> bool {
+    d.name == "proxy_pass" || d.name == "fastcgi_pass"
+}
+
 pub fn parse_proxy_url(url: &str) -> Result<ProxyPass, (bool, String)> {
     let rest = if let Some(r) = url.strip_prefix("http://") {
         r
@@ -691,7 +728,15 @@ pub fn parse_proxy_url(url: &str) -> Result<ProxyPass, (bool, String)> {
     let proxy_host =
         if port == 80 { authority.strip_suffix(":80").unwrap_or(authority) } else { authority }
             .into();
-    Ok(ProxyPass { target: authority.to_string(), host, port, uri, proxy_host, url: None })
+    Ok(ProxyPass {
+        target: authority.to_string(),
+        host,
+        port,
+        uri,
+        proxy_host,
+        url: None,
+        fastcgi: false,
+    })
 }
 
 fn upstream(c: &Compiler, d: &Directive) -> Result<UpstreamDef, ConfError> {
@@ -1121,7 +1166,7 @@ pub(super) fn server(
                     _ => s.locations.push(Arc::new(loc)),
                 }
             }
-            "try_files" | "proxy_pass" => {
+            "try_files" | "proxy_pass" | "fastcgi_pass" => {
                 return Err(err(
                     x,
                     format!("\"{}\" directive is not allowed here; put it in a location", x.name),

@@ -317,6 +317,8 @@ pub struct ProxyPass {
     /// `proxy_pass http://$backend:3000$request_uri`: the URL, read per
     /// request (the fields above are then those of the URL read).
     pub url: Option<Template>,
+    /// `fastcgi_pass`: the peer speaks FastCGI, not HTTP.
+    pub fastcgi: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -383,6 +385,7 @@ pub struct LocConf {
     pub gzip_min_length: u64,
     pub tcp_nodelay: bool,
     pub proxy_set_headers: Vec<(String, Template)>,
+    pub fastcgi: super::fastcgi::FastCgiConf,
     pub proxy_http_version: String,
     pub proxy_buffering: bool,
     pub proxy_request_buffering: bool,
@@ -480,6 +483,7 @@ impl Default for LocConf {
             gzip_min_length: 20,
             tcp_nodelay: true,
             proxy_set_headers: Vec::new(),
+            fastcgi: Default::default(),
             proxy_http_version: "1.0".into(),
             proxy_buffering: true,
             proxy_request_buffering: true,
