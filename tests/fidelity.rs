@@ -8,7 +8,9 @@
 //!
 //! Each file is used as written; what has to change for it to run on this
 //! host is changed mechanically, the same for both: ports to free loopback
-//! ports, upstream hosts to one echoing upstream, absolute paths into a
+//! ports, upstream hosts to one echoing upstream (FastCGI ones to one
+//! PHP-FPM pool, with a PHP script that echoes what it was given in each
+//! root), absolute paths into a
 //! sandbox holding a small site, a certificate and an htpasswd file, and
 //! `resolver` (Docker's DNS, absent here) left out. A file
 //! of `server` blocks is included from the nginx image's own nginx.conf,
@@ -144,8 +146,8 @@ fn sandboxed(sandbox: &Path, p: &str) -> String {
 }
 
 /// Rewrites `text` (a whole nginx.conf, or `server` blocks for conf.d) to
-/// run in `sandbox` against the upstream on `up`.
-fn prepare(text: &str, sandbox: &Path, up: u16) -> Prepared {
+/// run in `sandbox` against the upstream on `up` (PHP-FPM on `fpm`).
+fn prepare(text: &str, sandbox: &Path, up: u16, fpm: u16) -> Prepared {
     let dirs = tree(&tokens(text), &mut 0);
     let full = dirs.iter().any(|d| d.name == "http" || d.name == "events");
     let mut all = Vec::new();
@@ -156,6 +158,22 @@ fn prepare(text: &str, sandbox: &Path, up: u16) -> Prepared {
         .filter_map(|d| d.args.first())
         .map(String::as_str)
         .collect();
+    // Upstream blocks that fastcgi_pass names: their servers are the PHP-FPM pool.
+    let fastcgi_names: BTreeSet<&str> = all
+        .iter()
+        .filter(|d| d.name == "fastcgi_pass")
+        .filter_map(|d| d.args.first())
+        .map(String::as_str)
+        .collect();
+    let fastcgi_servers: BTreeSet<usize> = all
+        .iter()
+        .filter(|d| {
+            d.name == "upstream"
+                && d.args.first().is_some_and(|n| fastcgi_names.contains(n.as_str()))
+        })
+        .flat_map(|d| d.children.iter().filter(|c| c.name == "server").map(|c| c.line))
+        .collect();
+    let php = !fastcgi_names.is_empty();
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
     let mut port_map: BTreeMap<String, u16> = BTreeMap::new();
     let mut ports = Vec::new();
@@ -200,13 +218,15 @@ fn prepare(text: &str, sandbox: &Path, up: u16) -> Prepared {
                     .fold(url.as_str(), |u, s| u.strip_prefix(s).unwrap_or(u));
                 let host = rest.split('/').next().unwrap_or(rest);
                 // A host named by variables is resolved at run time: left as written.
+                let to = if d.name == "fastcgi_pass" { fpm } else { up };
                 if !upstream_names.contains(host) && !host.contains('$') {
-                    edit(&mut lines, d.line, host, &format!("127.0.0.1:{up}"));
+                    edit(&mut lines, d.line, host, &format!("127.0.0.1:{to}"));
                 }
             }
             "server" if !d.args.is_empty() && d.children.is_empty() => {
                 // An upstream's server line.
-                edit(&mut lines, d.line, &d.args[0], &format!("127.0.0.1:{up}"));
+                let to = if fastcgi_servers.contains(&d.line) { fpm } else { up };
+                edit(&mut lines, d.line, &d.args[0], &format!("127.0.0.1:{to}"));
             }
             "root"
             | "alias"
@@ -244,6 +264,12 @@ fn prepare(text: &str, sandbox: &Path, up: u16) -> Prepared {
             }
             _ => {}
         }
+    }
+    if php {
+        paths.extend(
+            ["/index.php", "/index.php/some/path?x=1", "/missing.php", "/sub/page?q=2"]
+                .map(String::from),
+        );
     }
     // A server without listen listens on 80.
     for d in all.iter().filter(|d| d.name == "server" && !d.children.is_empty()) {
@@ -285,6 +311,15 @@ fn prepare(text: &str, sandbox: &Path, up: u16) -> Prepared {
     Prepared { conf, ports, paths }
 }
 
+/// What PHP was given, for configurations that pass `.php` to PHP-FPM.
+const ECHO_PHP: &str = r#"<?php
+$s = $_SERVER;
+foreach (['REQUEST_TIME', 'REQUEST_TIME_FLOAT', 'REMOTE_PORT'] as $k) unset($s[$k]);
+ksort($s);
+header('Content-Type: application/json');
+echo json_encode(['server' => $s, 'body' => file_get_contents('php://input')], JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES), "\n";
+"#;
+
 /// The files the configuration names: a small site in each root and alias,
 /// the certificate and key, an htpasswd, the log folders.
 fn furnish(sandbox: &Path, all: &[&Dir]) {
@@ -301,6 +336,7 @@ fn furnish(sandbox: &Path, all: &[&Dir]) {
                 std::fs::write(dir.join("index.html"), format!("<p>index of {p}</p>\n")).unwrap();
                 std::fs::write(dir.join("app.js"), "console.log('app');\n").unwrap();
                 std::fs::write(dir.join("50x.html"), "<p>error page</p>\n").unwrap();
+                std::fs::write(dir.join("index.php"), ECHO_PHP).unwrap();
             }
             "ssl_certificate" | "ssl_certificate_key" => {
                 std::fs::create_dir_all(at.parent().unwrap()).unwrap();
@@ -470,6 +506,7 @@ fn real_configurations_are_served_as_nginx_serves_them_or_handed_to_nginx() {
     names.sort();
     let work = tempfile::tempdir().unwrap();
     let (_up, up) = common::echo_upstream(work.path());
+    let (_fpm, fpm) = common::php_fpm(work.path());
     let mut t = Tally::default();
     for dir in &names {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
@@ -480,7 +517,7 @@ fn real_configurations_are_served_as_nginx_serves_them_or_handed_to_nginx() {
         );
         let text = std::fs::read_to_string(dir.join("nginx.conf")).unwrap();
         let sandbox = work.path().join(&name);
-        let p = prepare(&text, &sandbox, up);
+        let p = prepare(&text, &sandbox, up, fpm);
         let (ng_ok, ng_says) = check("nginx", &p, &sandbox);
         if !ng_ok {
             let why = ng_says.lines().find(|l| l.contains("[emerg]")).unwrap_or("").to_string();

@@ -795,11 +795,13 @@ pub(super) fn absolute(r: &Req, url: &str) -> String {
 }
 
 async fn content(rt: &Runtime, loc: &Arc<Location>, r: &mut Req) -> Outcome {
-    if let Some(p) = &loc.proxy {
-        return super::forward::forward(rt, loc, p, r).await;
-    }
+    // try_files comes first, as nginx's precontent phase: what it finds goes
+    // to the location's proxy_pass or fastcgi_pass, if it has one.
     if let Some(tf) = &loc.try_files {
         return try_files(rt, &loc.conf, loc, tf, r).await;
+    }
+    if let Some(p) = &loc.proxy {
+        return super::forward::forward(rt, loc, p, r).await;
     }
     static_content(rt, &loc.conf, Some(loc), r).await
 }
@@ -952,9 +954,17 @@ async fn try_files(
                         format!("{}/{args}", routes::escape_uri(&r.vars.uri)),
                     );
                 }
+                if let Some(p) = &loc.proxy {
+                    return pass_on(rt, loc, p, r, value).await;
+                }
                 r.vars.uri = value;
                 r.uri_changed = true;
                 return static_content(rt, conf, Some(loc), r).await;
+            }
+            Found::File(_) if loc.proxy.is_some() && !dir_wanted && !value.ends_with('/') => {
+                if let Some(p) = &loc.proxy {
+                    return pass_on(rt, loc, p, r, value).await;
+                }
             }
             Found::File(f) if !dir_wanted && !value.ends_with('/') => {
                 // Found already: served from here, not looked up a second time.
@@ -974,6 +984,22 @@ async fn try_files(
         return Outcome::Named(name.to_string());
     }
     Outcome::Internal(value)
+}
+
+/// What try_files found, handed to the location's proxy_pass or fastcgi_pass
+/// with the URI it found.
+async fn pass_on(
+    rt: &Runtime,
+    loc: &Arc<Location>,
+    p: &super::config::ProxyPass,
+    r: &mut Req,
+    uri: String,
+) -> Outcome {
+    if uri != r.vars.uri {
+        r.vars.uri = uri;
+        r.uri_changed = true;
+    }
+    super::forward::forward(rt, loc, p, r).await
 }
 
 /// add_header and expires, for the statuses nginx adds them to.

@@ -52,6 +52,9 @@ pub(super) const IGNORED: &[&str] = &[
     "client_header_buffer_size",
     "large_client_header_buffers",
     "client_body_temp_path",
+    // Only used by uwsgi_pass and scgi_pass, which are refused themselves.
+    "uwsgi_temp_path",
+    "scgi_temp_path",
     "log_not_found",
     "sendfile_max_chunk",
     "output_buffers",
