@@ -1487,6 +1487,121 @@ fn least_conn_sends_requests_where_nginx_sends_them() {
 }
 
 #[test]
+fn proxy_cache_hits_misses_and_bypasses_as_nginx_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_up, up) = upstream(d);
+    // The stale upstream is started and stopped by each side's questions.
+    let stale_up = free_port();
+    let seen = on_each_side(
+        d,
+        "cache",
+        |port| {
+            format!(
+                "events {{ }}\nhttp {{\n  access_log off;\n  proxy_cache_path {dir}/cache-{port} levels=1:2 keys_zone=api:1m inactive=1h max_size=10m;\n  server {{\n    listen 127.0.0.1:{port};\n    add_header X-Cache $upstream_cache_status always;\n    location /c/ {{ proxy_pass http://127.0.0.1:{up}/; proxy_cache api; proxy_cache_valid 200 10m; proxy_cache_valid 404 1m; proxy_cache_bypass $arg_nocache $http_x_bypass; proxy_no_cache $arg_nostore; }}\n    location /s/ {{ proxy_pass http://127.0.0.1:{stale_up}/; proxy_cache api; proxy_cache_valid 1s; proxy_cache_use_stale error timeout http_500; }}\n    location /n/ {{ proxy_pass http://127.0.0.1:{up}/; proxy_cache api; }}\n  }}\n}}\n",
+                dir = d.display()
+            )
+        },
+        |port| {
+            let ask = |path: &str, extra: &str| {
+                let a = get(port, path, extra);
+                // Not the body: the upstream echoes its request, and rcompose
+                // keeps the connection nginx closes.
+                format!("{path} {extra:?} -> {} {}", a.status, a.header("x-cache").unwrap_or("-"))
+            };
+            let mut out = vec![
+                ask("/c/a", ""),
+                ask("/c/a", ""),
+                ask("/c/a?nocache=1", ""),
+                ask("/c/a", "X-Bypass: 1\r\n"),
+                ask("/c/a", ""),
+                ask("/c/b?nostore=1", ""),
+                ask("/c/b?nostore=1", ""),
+                ask("/c/cookies", ""),
+                ask("/c/cookies", ""),
+                ask("/c/boom", ""),
+                ask("/c/boom", ""),
+                // No proxy_cache_valid and no caching headers: nothing kept.
+                ask("/n/x", ""),
+                ask("/n/x", ""),
+            ];
+            // A HEAD goes upstream as GET, and what it brings is kept for the GET after it.
+            let head =
+                raw(port, b"HEAD /c/h HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+            out.push(format!("HEAD -> {}", parse(&head).header("x-cache").unwrap_or("-")));
+            std::thread::sleep(Duration::from_millis(200));
+            out.push(ask("/c/h", ""));
+            std::fs::write(d.join("stale-up.py"), UPSTREAM).unwrap();
+            let start = || {
+                let child = Command::new("python3")
+                    .arg(d.join("stale-up.py"))
+                    .arg(stale_up.to_string())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap();
+                let k = Kill(child);
+                assert!(listening(stale_up));
+                k
+            };
+            let running = start();
+            out.push(ask("/s/x", ""));
+            out.push(ask("/s/x", ""));
+            // nginx counts validity in whole seconds: 1s may last up to 2.
+            std::thread::sleep(Duration::from_millis(2200));
+            drop(running);
+            // Expired, and the upstream is gone: the kept answer, stale.
+            out.push(ask("/s/x", ""));
+            out
+        },
+    );
+    assert_eq!(seen[0], seen[1], "rcompose proxy, then nginx");
+    let statuses: Vec<&str> = seen[1]
+        .iter()
+        .map(|l| l.split(" -> ").nth(1).unwrap_or("").split(' ').nth(1).unwrap_or(""))
+        .collect();
+    assert_eq!(&statuses[..5], ["MISS", "HIT", "BYPASS", "BYPASS", "HIT"], "{:?}", seen[1]);
+    assert_eq!(statuses.last(), Some(&"STALE"), "{:?}", seen[1]);
+    let head = seen[1].iter().position(|l| l == "HEAD -> MISS").expect("a HEAD miss");
+    assert!(seen[1][head + 1].ends_with("200 HIT"), "{:?}", seen[1]);
+    // Kept on disk too, as nginx lays it out: levels=1:2 is the md5's last
+    // hex digit, then the two before it.
+    let files = walk_files(&d.join(format!("cache-{}", first_port(&d.join("rc-cache.conf")))));
+    assert!(!files.is_empty(), "nothing written under the cache folder");
+    for f in &files {
+        let rel: Vec<String> =
+            f.iter().rev().take(3).map(|c| c.to_string_lossy().into_owned()).collect();
+        assert!(
+            rel[0].len() == 32
+                && rel[0].ends_with(&format!("{}{}", rel[1], rel[2]))
+                && (rel[1].len(), rel[2].len()) == (2, 1),
+            "{f:?}"
+        );
+    }
+}
+
+/// The files under `dir`, at any depth.
+fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The first port a configuration listens on.
+fn first_port(conf: &Path) -> u16 {
+    let text = std::fs::read_to_string(conf).unwrap();
+    let at = text.find("listen 127.0.0.1:").unwrap() + "listen 127.0.0.1:".len();
+    text[at..].split(';').next().unwrap().parse().unwrap()
+}
+
+#[test]
 fn allow_and_deny_answer_as_nginx_does() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

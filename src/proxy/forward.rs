@@ -153,12 +153,13 @@ fn request_head(
     rt: &Runtime,
     conf: &super::config::LocConf,
     r: &Req,
+    method: &str,
     uri: &str,
     sending: Sending,
 ) -> Vec<u8> {
     let ctx = Ctx { rv: &r.vars, maps: &rt.config.http.maps };
     let mut out = Vec::with_capacity(256 + 64 * r.vars.headers.len());
-    out.extend_from_slice(r.method.as_str().as_bytes());
+    out.extend_from_slice(method.as_bytes());
     out.push(b' ');
     out.extend_from_slice(&super::rawtext::to_bytes(uri));
     let version_at = out.len();
@@ -270,9 +271,13 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
     let uri = if p.fastcgi { String::new() } else { upstream_uri(p, r) };
     r.vars.proxy_host = Some(p.proxy_host.clone());
     r.vars.proxy_port = Some(p.port);
+    let cached = match super::cache::lookup(rt, conf, p, r) {
+        Ok(c) => c,
+        Err(hit) => return *hit,
+    };
     // FastCGI takes the body read whole (fastcgi_request_buffering off is
     // still sent with its length, as CGI needs one).
-    let (buffered, mut streamed) = match take_body(conf, r, p.fastcgi).await {
+    let (buffered, streamed) = match take_body(conf, r, p.fastcgi).await {
         Ok(b) => b,
         Err(status) => return Outcome::Status(status),
     };
@@ -285,8 +290,9 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
         (None, Some(_)) => Sending::Chunked,
         (None, None) => Sending::None,
     };
-    // A body in hand can go again to the next server; one streamed cannot.
-    let replayable = streamed.is_none();
+    // A HEAD that may be cached goes upstream as GET, as nginx sends it.
+    let method =
+        if cached.is_some() && r.method == Method::HEAD { Method::GET } else { r.method.clone() };
     let head = if p.fastcgi {
         match super::fastcgi::records(
             &conf.fastcgi,
@@ -299,17 +305,44 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
             }
         }
     } else {
-        request_head(rt, conf, r, &uri, sending)
+        request_head(rt, conf, r, method.as_str(), &uri, sending)
     };
-    let upgrade = r.on_upgrade.is_some() && !p.fastcgi;
+    let ask = Ask { p, uri: &uri, head: &head, buffered, streamed, sending, method };
+    try_peers(rt, conf, r, ask, cached).await
+}
+
+/// One request's parts, ready for each peer tried.
+struct Ask<'a> {
+    p: &'a ProxyPass,
+    uri: &'a str,
+    head: &'a [u8],
+    buffered: Option<Arc<super::body::Buffered>>,
+    streamed: Option<super::http1::ClientBody>,
+    sending: Sending,
+    method: Method,
+}
+
+/// Tries the peers in turn until one answers, as nginx's upstream module.
+async fn try_peers(
+    rt: &Runtime,
+    conf: &super::config::LocConf,
+    r: &mut Req,
+    mut ask: Ask<'_>,
+    cached: Option<super::cache::Cached>,
+) -> Outcome {
+    let p = ask.p;
+    // A body in hand can go again to the next server; one streamed cannot.
+    let replayable = ask.streamed.is_none();
     let (hidden, passed, hide): (&[HeaderName], &[String], &[String]) = if p.fastcgi {
         (&FASTCGI_HIDDEN, &conf.fastcgi.pass_headers, &conf.fastcgi.hide_headers)
     } else {
         (&HIDDEN, &conf.proxy_pass_headers, &conf.proxy_hide_headers)
     };
+    // X-Accel-Expires is read by the cache, which then drops it.
     let keep = |k: &HeaderName| {
-        !((hidden.contains(k) && !passed.iter().any(|p| p == k.as_str()))
-            || hide.iter().any(|h| h.eq_ignore_ascii_case(k.as_str())))
+        (cached.is_some() && k.as_str() == "x-accel-expires")
+            || !((hidden.contains(k) && !passed.iter().any(|p| p == k.as_str()))
+                || hide.iter().any(|h| h.eq_ignore_ascii_case(k.as_str())))
     };
     let mut peers = Peers::new(rt, p);
     // A second pass (after an internal redirect) lists its own peers.
@@ -327,65 +360,19 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
         // `host:port` grown from nothing takes three allocations.
         list.reserve(21);
         super::vars::addr_into(&addr, list);
-        let body: Option<super::http::Body> = match (&buffered, streamed.take()) {
-            (Some(b), _) if !b.is_empty() => Some(b.body()),
-            (_, Some(s)) => {
-                Some(BodyExt::boxed(BodyExt::map_err(s, |e| -> super::http::BoxError {
-                    Box::new(e)
-                })))
-            }
-            _ => None,
-        };
-        if p.fastcgi {
-            let ask = super::fastcgi::Ask {
-                records: &head,
-                body: buffered.clone().filter(|b| !b.is_empty() && conf.fastcgi.pass_request_body),
-                head_request: r.method == Method::HEAD,
-                connect_timeout: conf.fastcgi.connect_timeout,
-                send_timeout: conf.fastcgi.send_timeout,
-                read_timeout: conf.fastcgi.read_timeout,
-                gone: rt.upstreams.resolver.gone(addr),
-                stderr: stderr_log(rt, r, addr),
-            };
-            let result = super::fastcgi::exchange(addr, ask, &keep).await;
-            match result {
-                Ok(answer) => {
-                    peers.succeeded(addr);
-                    next_entry(&mut r.vars.upstream_status).push_str(answer.status.as_str());
-                    r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
-                    return respond(rt, conf, p, r, answer, peers.busy.take());
-                }
-                Err(f) => {
-                    status = f.status();
-                    next_entry(&mut r.vars.upstream_status)
-                        .push_str(itoa::Buffer::new().format(status));
-                    peers.failed(addr, &f.describe(&addr), r, &uri);
-                    if f.retry_elsewhere() {
-                        continue;
-                    }
-                    break;
-                }
-            }
-        }
-        let exchange = client::Exchange {
-            head: &head,
-            body,
-            chunked: sending == Sending::Chunked,
-            head_request: r.method == Method::HEAD,
-            upgrade,
-            connect_timeout: conf.proxy_connect_timeout,
-            send_timeout: conf.proxy_send_timeout,
-            read_timeout: conf.proxy_read_timeout,
-            gone: rt.upstreams.resolver.gone(addr),
-            keepalive: peers.group.map(|g| g.def.keepalive).unwrap_or_default(),
-            idempotent: !matches!(r.method.as_str(), "POST" | "LOCK" | "PATCH"),
-        };
-        match client::exchange(addr, exchange, &keep).await {
-            Ok(answer) => {
+        match exchange(rt, conf, r, &mut ask, addr, &peers, &keep).await {
+            Ok(mut answer) => {
                 peers.succeeded(addr);
                 next_entry(&mut r.vars.upstream_status).push_str(answer.status.as_str());
                 r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
-                return respond(rt, conf, p, r, answer, peers.busy.take());
+                let store = match &cached {
+                    Some(c) => match c.on_answer(conf, r, &mut answer) {
+                        Ok(store) => store,
+                        Err(stale) => return *stale,
+                    },
+                    None => None,
+                };
+                return respond(rt, conf, p, r, answer, peers.busy.take(), store);
             }
             // The client's body broke a limit while streaming: nginx's answer, not the upstream's fault.
             Err(client::Failure::RequestBody(e))
@@ -399,8 +386,8 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
                 status = f.status();
                 next_entry(&mut r.vars.upstream_status)
                     .push_str(itoa::Buffer::new().format(status));
-                peers.failed(addr, &f.describe(&addr), r, &uri);
-                if replayable && f.retry_elsewhere() {
+                peers.failed(addr, &f.describe(&addr), r, ask.uri);
+                if (replayable || p.fastcgi) && f.retry_elsewhere() {
                     continue;
                 }
                 break;
@@ -408,7 +395,59 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
         }
     }
     r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
+    if let Some(stale) = cached.and_then(|c| c.on_failure(conf, r, status)) {
+        return stale;
+    }
     Outcome::Status(status)
+}
+
+/// One try at one peer, in the peer's protocol. Built before it runs, so
+/// the future holds nothing of the request (which is not `Sync`).
+fn exchange<'a>(
+    rt: &'a Runtime,
+    conf: &'a super::config::LocConf,
+    r: &Req,
+    ask: &mut Ask<'a>,
+    addr: SocketAddr,
+    peers: &Peers<'_>,
+    keep: &'a client::Keep<'a>,
+) -> futures::future::BoxFuture<'a, Result<client::Answer, client::Failure>> {
+    let head_request = r.method == Method::HEAD && ask.method == Method::HEAD;
+    if ask.p.fastcgi {
+        let f = &conf.fastcgi;
+        let fcgi = super::fastcgi::Ask {
+            records: ask.head,
+            body: ask.buffered.clone().filter(|b| !b.is_empty() && f.pass_request_body),
+            head_request,
+            connect_timeout: f.connect_timeout,
+            send_timeout: f.send_timeout,
+            read_timeout: f.read_timeout,
+            gone: rt.upstreams.resolver.gone(addr),
+            stderr: stderr_log(rt, r, addr),
+        };
+        return Box::pin(super::fastcgi::exchange(addr, fcgi, keep));
+    }
+    let body: Option<super::http::Body> = match (&ask.buffered, ask.streamed.take()) {
+        (Some(b), _) if !b.is_empty() => Some(b.body()),
+        (_, Some(s)) => {
+            Some(BodyExt::boxed(BodyExt::map_err(s, |e| -> super::http::BoxError { Box::new(e) })))
+        }
+        _ => None,
+    };
+    let exchange = client::Exchange {
+        head: ask.head,
+        body,
+        chunked: ask.sending == Sending::Chunked,
+        head_request,
+        upgrade: r.on_upgrade.is_some(),
+        connect_timeout: conf.proxy_connect_timeout,
+        send_timeout: conf.proxy_send_timeout,
+        read_timeout: conf.proxy_read_timeout,
+        gone: rt.upstreams.resolver.gone(addr),
+        keepalive: peers.group.map(|g| g.def.keepalive).unwrap_or_default(),
+        idempotent: !matches!(r.method.as_str(), "POST" | "LOCK" | "PATCH"),
+    };
+    Box::pin(client::exchange(addr, exchange, keep))
 }
 
 /// The request body: read whole before any upstream is contacted (nginx's
@@ -667,6 +706,7 @@ fn respond(
     r: &mut Req,
     answer: client::Answer,
     busy: Option<Busy>,
+    store: Option<super::cache::Store>,
 ) -> Outcome {
     let status = answer.status;
     let (intercept, ignore_accel) = if p.fastcgi {
@@ -689,6 +729,8 @@ fn respond(
     if let Some(reason) = answer.reason {
         out.extensions_mut().insert(super::http1::Reason(reason));
     }
+    // A HEAD sent upstream as GET for the cache: the body is read in, and kept.
+    let drain = store.is_some() && r.method == Method::HEAD;
     match answer.body {
         client::AnswerBody::Upgraded(upstream, early) => {
             let Some(client_upgrade) = r.on_upgrade.take() else {
@@ -712,6 +754,12 @@ fn respond(
             if !conf.proxy_cookie_path.is_empty() || !conf.proxy_cookie_domain.is_empty() {
                 rewrite_cookies(rt, conf, r, out.headers_mut());
             }
+            let body = match store {
+                Some(s) => {
+                    s.tee(BodyExt::boxed(body), status, reason_of(&out), out.headers().clone())
+                }
+                None => BodyExt::boxed(body),
+            };
             *out.body_mut() = match busy {
                 // Counted at its peer until the body has gone or is dropped.
                 Some(busy) => BodyExt::boxed(body.map_frame(move |f| {
@@ -724,6 +772,10 @@ fn respond(
         // No proxy_redirect for FastCGI, and a relative Location stays as
         // it is (nginx's header filter leaves an upstream's alone).
         client::AnswerBody::Other(body) => {
+            let body = match store {
+                Some(s) => s.tee(body, status, reason_of(&out), out.headers().clone()),
+                None => body,
+            };
             *out.body_mut() = match busy {
                 Some(busy) => BodyExt::boxed(body.map_frame(move |f| {
                     let _ = &busy;
@@ -733,7 +785,16 @@ fn respond(
             };
         }
     }
+    if drain {
+        let body = std::mem::replace(out.body_mut(), super::http::empty());
+        tokio::spawn(async move { BodyExt::collect(body).await.map(|_| ()) });
+    }
     Outcome::Done(out)
+}
+
+/// The upstream's own reason phrase an answer carries, if any.
+fn reason_of(out: &Response<super::http::Body>) -> Option<bytes::Bytes> {
+    out.extensions().get::<super::http1::Reason>().map(|r| r.0.clone())
 }
 
 /// proxy_cookie_path and proxy_cookie_domain on each Set-Cookie: the first

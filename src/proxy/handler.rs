@@ -73,6 +73,7 @@ fn request_vars(
         upstream_status: String::new(),
         upstream_response_time: String::new(),
         fastcgi: None,
+        upstream_cache_status: "",
         document_root: Default::default(),
         request_filename: Default::default(),
         mapped_filename: None,

@@ -120,6 +120,11 @@ pub fn load(setup: &Setup) -> Result<Runtime, ConfError> {
     };
     logs.check(&config.http, &confs).map_err(|e| ConfError::invalid(whole, e))?;
     let upstreams = Upstreams::new(&config.http, setup.hosts.clone());
+    // A cache's folder, where it is on this host: entries are also written there.
+    for zone in config.http.cache_zones.values() {
+        let written = zone.path().display().to_string();
+        zone.set_dir(super::request::map_written(&setup.prefix, &*setup.paths, &written));
+    }
     let mut host_dirs = super::FastMap::default();
     for c in &confs {
         for t in std::iter::once(&c.root).chain(&c.alias) {

@@ -66,6 +66,7 @@ enum Kind {
     UpstreamAddr,
     UpstreamStatus,
     UpstreamResponseTime,
+    UpstreamCacheStatus,
     FastcgiScriptName,
     FastcgiPathInfo,
     /// The request's Content-Length; for a chunked body read whole, its length.
@@ -156,7 +157,8 @@ impl Kind {
             "realip_remote_port" => Kind::RealipRemotePort,
             "upstream_response_length" => Kind::UpstreamResponseLength,
             "upstream_connect_time" | "upstream_header_time" => Kind::UpstreamHeaderTime,
-            "upstream_cache_status" | "gzip_ratio" => Kind::NotFound,
+            "gzip_ratio" => Kind::NotFound,
+            "upstream_cache_status" => Kind::UpstreamCacheStatus,
             "fastcgi_script_name" => Kind::FastcgiScriptName,
             "fastcgi_path_info" => Kind::FastcgiPathInfo,
             "content_type" => Kind::Http(header::CONTENT_TYPE),
@@ -464,6 +466,8 @@ pub struct RequestVars {
     pub upstream_response_time: String,
     /// `$fastcgi_script_name` and `$fastcgi_path_info`, set where `fastcgi_pass` handles the request.
     pub fastcgi: Option<Box<(String, String)>>,
+    /// `$upstream_cache_status`: MISS, HIT, BYPASS, EXPIRED, STALE; empty without a cache.
+    pub upstream_cache_status: &'static str,
     pub document_root: Option<std::sync::Arc<std::path::Path>>,
     pub request_filename: Option<std::sync::Arc<super::files::FileAt>>,
     /// The file the URI names in the location's root or alias, before it
@@ -957,6 +961,8 @@ impl Vars for RequestVars {
             Kind::UpstreamAddr => return found(&self.upstream_addr),
             Kind::UpstreamStatus => return found(&self.upstream_status),
             Kind::UpstreamResponseTime => return found(&self.upstream_response_time),
+            Kind::UpstreamCacheStatus if self.upstream_cache_status.is_empty() => return None,
+            Kind::UpstreamCacheStatus => self.upstream_cache_status.to_string(),
             Kind::FastcgiScriptName => {
                 self.fastcgi.as_ref().map_or_else(String::new, |f| f.0.clone())
             }
@@ -1133,6 +1139,7 @@ mod tests {
             upstream_status: String::new(),
             upstream_response_time: String::new(),
             fastcgi: None,
+            upstream_cache_status: "",
             document_root: Default::default(),
             request_filename: Default::default(),
             mapped_filename: None,

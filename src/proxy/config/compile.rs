@@ -15,6 +15,7 @@ use super::values::*;
 pub(super) struct Compiler {
     maps: Vec<String>,
     upstream_names: HashSet<String>,
+    cache_zones: HashSet<String>,
 }
 
 /// An array directive met for the first time at a level replaces what was
@@ -132,27 +133,7 @@ impl Compiler {
                         "\"autoindex on\" is not supported by the built-in proxy",
                     ));
                 }
-                "proxy_set_header" => {
-                    clear(&mut cleared, "proxy_set_header", conf);
-                    nargs(d, 2..=2)?;
-                    conf.proxy_set_headers.push((d.args[0].clone(), self.template(d, &d.args[1])?));
-                }
-                "proxy_http_version" => conf.proxy_http_version = http_version(d)?,
-                "proxy_buffering" => conf.proxy_buffering = flag(d)?,
-                "proxy_request_buffering" => conf.proxy_request_buffering = flag(d)?,
-                "proxy_redirect" => {
-                    conf.proxy_redirect = self.proxy_redirect(&conf.proxy_redirect, d)?;
-                }
-                "proxy_connect_timeout" => conf.proxy_connect_timeout = time(d)?,
-                "proxy_read_timeout" => conf.proxy_read_timeout = time(d)?,
-                "proxy_send_timeout" => conf.proxy_send_timeout = time(d)?,
-                "proxy_intercept_errors" => conf.proxy_intercept_errors = flag(d)?,
-                "proxy_hide_header" => {
-                    clear(&mut cleared, "proxy_hide_header", conf);
-                    nargs(d, 1..=1)?;
-                    conf.proxy_hide_headers.push(d.args[0].to_ascii_lowercase());
-                }
-                "proxy_ignore_headers" => conf.ignore_accel_redirect = ignore_accel_redirect(d)?,
+                name if name.starts_with("proxy_") && self.proxy(conf, d, &mut cleared)? => {}
                 "charset" | "charset_types" | "source_charset" | "override_charset"
                 | "charset_map" => charset(conf, d)?,
                 "chunked_transfer_encoding" => conf.chunked_transfer_encoding = flag(d)?,
@@ -160,16 +141,15 @@ impl Compiler {
                     clear(&mut cleared, "limit_req", conf);
                     Arc::make_mut(&mut conf.limit_req).push(limit_req(d)?);
                 }
+                name if super::cache::TAKEN.contains(&name) => {
+                    let zones = &self.cache_zones;
+                    super::cache::apply(conf, d, &mut cleared, zones, &|d, s| self.template(d, s))?;
+                }
                 name if super::fastcgi::TAKEN.contains(&name) => {
                     super::fastcgi::apply(conf, d, &mut cleared, &|d, s| self.template(d, s))?;
                 }
                 name if super::tls::TAKEN.contains(&name) => {
                     super::tls::apply(conf, d, &mut cleared)?;
-                }
-                "proxy_pass_header" => {
-                    clear(&mut cleared, "proxy_pass_header", conf);
-                    nargs(d, 1..=1)?;
-                    conf.proxy_pass_headers.push(d.args[0].to_ascii_lowercase());
                 }
                 _ => self.access(conf, d, &mut cleared)?,
             }
@@ -177,9 +157,49 @@ impl Compiler {
         Ok(())
     }
 
+    /// The proxy module's settings; false for a directive that is not one of them.
+    fn proxy(
+        &self,
+        conf: &mut LocConf,
+        d: &Directive,
+        cleared: &mut HashSet<&'static str>,
+    ) -> Result<bool, ConfError> {
+        match d.name.as_str() {
+            "proxy_set_header" => {
+                clear(cleared, "proxy_set_header", conf);
+                nargs(d, 2..=2)?;
+                conf.proxy_set_headers.push((d.args[0].clone(), self.template(d, &d.args[1])?));
+            }
+            "proxy_http_version" => conf.proxy_http_version = http_version(d)?,
+            "proxy_buffering" => conf.proxy_buffering = flag(d)?,
+            "proxy_request_buffering" => conf.proxy_request_buffering = flag(d)?,
+            "proxy_redirect" => {
+                conf.proxy_redirect = self.proxy_redirect(&conf.proxy_redirect, d)?;
+            }
+            "proxy_connect_timeout" => conf.proxy_connect_timeout = time(d)?,
+            "proxy_read_timeout" => conf.proxy_read_timeout = time(d)?,
+            "proxy_send_timeout" => conf.proxy_send_timeout = time(d)?,
+            "proxy_intercept_errors" => conf.proxy_intercept_errors = flag(d)?,
+            "proxy_hide_header" | "proxy_pass_header" => {
+                let hide = d.name == "proxy_hide_header";
+                clear(cleared, if hide { "proxy_hide_header" } else { "proxy_pass_header" }, conf);
+                nargs(d, 1..=1)?;
+                let list =
+                    if hide { &mut conf.proxy_hide_headers } else { &mut conf.proxy_pass_headers };
+                list.push(d.args[0].to_ascii_lowercase());
+            }
+            "proxy_ignore_headers" => {
+                conf.ignore_accel_redirect = ignore_accel_redirect(d)?;
+                Arc::make_mut(&mut conf.cache).ignore =
+                    d.args.iter().map(|a| a.to_ascii_lowercase()).collect();
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
     /// The settings of the access phases: `auth_basic`, `auth_basic_user_file`,
-    /// `limit_req_status`, `limit_req_dry_run`, the realip module's; and
-    /// `proxy_cache`, which must be off.
+    /// `limit_req_status`, `limit_req_dry_run`, the realip module's.
     fn access(
         &self,
         conf: &mut LocConf,
@@ -261,9 +281,6 @@ impl Compiler {
             }
             "real_ip_header" => conf.real_ip_header = one(d)?.into(),
             "real_ip_recursive" => conf.real_ip_recursive = flag(d)?,
-            // No cache here: with none switched on, what caching would do is nothing.
-            "proxy_cache" if d.args == ["off"] => {}
-            "proxy_cache" => return Err(unsupported(d, "the built-in proxy keeps no proxy cache")),
             // Anything else is not a setting; the caller checks it is known.
             _ => {}
         }
@@ -649,24 +666,12 @@ impl Compiler {
             "proxy_cookie_domain",
             "real_ip_header",
             "real_ip_recursive",
-            "proxy_cache",
-            // Without a proxy_cache on, these settings of one have nothing to act on.
-            "proxy_cache_path",
-            "proxy_cache_key",
-            "proxy_cache_valid",
-            "proxy_cache_bypass",
-            "proxy_no_cache",
-            "proxy_cache_use_stale",
-            "proxy_cache_methods",
-            "proxy_cache_min_uses",
-            "proxy_cache_lock",
-            "proxy_cache_lock_timeout",
-            "proxy_cache_revalidate",
-            "proxy_cache_background_update",
             // Names are resolved through the engine and the system here.
             "resolver",
             "resolver_timeout",
         ];
+        let cache = super::cache::TAKEN.contains(&d.name.as_str())
+            || super::cache::TUNING.contains(&d.name.as_str());
         let fastcgi = super::fastcgi::TAKEN.contains(&d.name.as_str())
             || super::fastcgi::TUNING.contains(&d.name.as_str());
         let tls = super::tls::TAKEN.contains(&d.name.as_str())
@@ -676,6 +681,7 @@ impl Compiler {
         }
         let ok = tls
             || fastcgi
+            || cache
             || IGNORED.contains(&d.name.as_str())
             || SETTINGS.contains(&d.name.as_str())
                 && !(d.name == "alias" && ctx != Context::Location)
@@ -863,7 +869,13 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
         .filter(|d| d.name == "upstream")
         .filter_map(|d| d.args.first().cloned())
         .collect();
-    let c = Compiler { maps, upstream_names };
+    let cache_zones: HashSet<String> = block
+        .iter()
+        .filter(|d| d.name == "proxy_cache_path")
+        .map(super::cache::cache_path)
+        .map(|z| z.map(|z| z.name))
+        .collect::<Result<_, _>>()?;
+    let c = Compiler { maps, upstream_names, cache_zones };
     let mut conf = LocConf::default();
     c.apply(&mut conf, block)?;
     Arc::make_mut(&mut config.http.log_formats).insert(
@@ -889,6 +901,14 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
             "map" => config.http.maps.push(map(&c, d)?),
             "server" => server_blocks.push(d),
             "client_header_timeout" => config.http.client_header_timeout = time(d)?,
+            "proxy_cache_path" => {
+                let z = super::cache::cache_path(d)?;
+                if config.http.cache_zones.contains_key(&z.name) {
+                    return Err(err(d, format!("duplicate zone \"{}\"", z.name)));
+                }
+                let zone = crate::proxy::cache::Zone::new(z.clone());
+                config.http.cache_zones.insert(z.name, Arc::new(zone));
+            }
             "limit_req_zone" => {
                 let z = limit_req_zone(&c, d)?;
                 config.http.limit_zones.insert(z.name.clone(), Arc::new(z));

@@ -5,51 +5,12 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::proxy::conf::{ConfError, Directive};
 use crate::proxy::vars::Template;
 
 use super::types::LocConf;
 use super::values::{err, flag, ignore_accel_redirect, nargs, one, regex, time, unsupported};
-
-/// The settings of the FastCGI module, inherited as nginx's are.
-#[derive(Debug, Clone)]
-pub struct FastCgiConf {
-    /// `fastcgi_param`: name, value, and `if_not_empty`.
-    pub params: Arc<Vec<(String, Template, bool)>>,
-    pub index: String,
-    /// `fastcgi_split_path_info`: `$fastcgi_script_name` and `$fastcgi_path_info` from its two captures.
-    pub split: Option<regex::Regex>,
-    pub intercept_errors: bool,
-    pub connect_timeout: Duration,
-    pub read_timeout: Duration,
-    pub send_timeout: Duration,
-    pub hide_headers: Arc<Vec<String>>,
-    pub pass_headers: Arc<Vec<String>>,
-    pub pass_request_headers: bool,
-    pub pass_request_body: bool,
-    pub ignore_accel_redirect: bool,
-}
-
-impl Default for FastCgiConf {
-    fn default() -> Self {
-        FastCgiConf {
-            params: Arc::default(),
-            index: String::new(),
-            split: None,
-            intercept_errors: false,
-            connect_timeout: Duration::from_secs(60),
-            read_timeout: Duration::from_secs(60),
-            send_timeout: Duration::from_secs(60),
-            hide_headers: Arc::default(),
-            pass_headers: Arc::default(),
-            pass_request_headers: true,
-            pass_request_body: true,
-            ignore_accel_redirect: false,
-        }
-    }
-}
 
 /// Buffering and connection tuning: nginx's memory and disk use, not what
 /// the client or the FastCGI server sees.

@@ -17,9 +17,9 @@ mod tls;
 mod types;
 mod values;
 
+mod cache;
 mod fastcgi;
 pub use compile::{compile, parse_proxy_url};
-pub use fastcgi::FastCgiConf;
 pub use types::*;
 pub use values::{expires_value, parse_size, parse_time};
 

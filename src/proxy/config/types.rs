@@ -28,6 +28,8 @@ pub struct Http {
     pub client_header_timeout: Duration,
     /// `limit_req_zone`s by name.
     pub limit_zones: HashMap<String, Arc<crate::proxy::limit::Zone>>,
+    /// `proxy_cache_path` zones by name.
+    pub cache_zones: HashMap<String, Arc<crate::proxy::cache::Zone>>,
     /// `limit_conn_zone`s by name.
     pub conn_zones: HashMap<String, Arc<crate::proxy::limit_conn::ConnZone>>,
     /// Some log format, or a `map` one could read, prints `$sent_http_*`:
@@ -385,7 +387,8 @@ pub struct LocConf {
     pub gzip_min_length: u64,
     pub tcp_nodelay: bool,
     pub proxy_set_headers: Vec<(String, Template)>,
-    pub fastcgi: super::fastcgi::FastCgiConf,
+    pub fastcgi: FastCgiConf,
+    pub cache: Arc<CacheConf>,
     pub proxy_http_version: String,
     pub proxy_buffering: bool,
     pub proxy_request_buffering: bool,
@@ -484,6 +487,7 @@ impl Default for LocConf {
             tcp_nodelay: true,
             proxy_set_headers: Vec::new(),
             fastcgi: Default::default(),
+            cache: Default::default(),
             proxy_http_version: "1.0".into(),
             proxy_buffering: true,
             proxy_request_buffering: true,
@@ -540,4 +544,87 @@ pub struct Server {
     pub locations: Vec<Arc<Location>>,
     pub named: crate::proxy::FastMap<String, Arc<Location>>,
     pub conf: Arc<LocConf>,
+}
+
+/// The settings of the FastCGI module, inherited as nginx's are.
+#[derive(Debug, Clone)]
+pub struct FastCgiConf {
+    /// `fastcgi_param`: name, value, and `if_not_empty`.
+    pub params: Arc<Vec<(String, Template, bool)>>,
+    pub index: String,
+    /// `fastcgi_split_path_info`: `$fastcgi_script_name` and `$fastcgi_path_info` from its two captures.
+    pub split: Option<regex::Regex>,
+    pub intercept_errors: bool,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub send_timeout: Duration,
+    pub hide_headers: Arc<Vec<String>>,
+    pub pass_headers: Arc<Vec<String>>,
+    pub pass_request_headers: bool,
+    pub pass_request_body: bool,
+    pub ignore_accel_redirect: bool,
+}
+
+impl Default for FastCgiConf {
+    fn default() -> Self {
+        FastCgiConf {
+            params: Arc::default(),
+            index: String::new(),
+            split: None,
+            intercept_errors: false,
+            connect_timeout: Duration::from_secs(60),
+            read_timeout: Duration::from_secs(60),
+            send_timeout: Duration::from_secs(60),
+            hide_headers: Arc::default(),
+            pass_headers: Arc::default(),
+            pass_request_headers: true,
+            pass_request_body: true,
+            ignore_accel_redirect: false,
+        }
+    }
+}
+
+/// `proxy_cache_path PATH [levels=..] keys_zone=NAME:SIZE [inactive=T] [max_size=S] ...`.
+#[derive(Debug, Clone)]
+pub struct CachePath {
+    pub name: String,
+    pub path: std::path::PathBuf,
+    /// `levels=1:2`: the widths of the folder levels, from the hash's end.
+    pub levels: Vec<usize>,
+    pub inactive: Duration,
+    pub max_size: Option<u64>,
+}
+
+/// A location's cache settings.
+#[derive(Debug, Clone)]
+pub struct CacheConf {
+    /// `proxy_cache ZONE`; None for off.
+    pub zone: Option<String>,
+    pub key: Template,
+    /// `proxy_cache_valid [CODE...|any] TIME`: codes (empty for any) and time.
+    pub valid: Vec<(Vec<u16>, Duration)>,
+    pub bypass: Vec<Template>,
+    pub no_cache: Vec<Template>,
+    /// `proxy_cache_use_stale`: error, timeout, http_500, ... (off: empty).
+    pub use_stale: Vec<String>,
+    pub methods: Vec<String>,
+    pub min_uses: u32,
+    /// `proxy_ignore_headers`, lower case: what caching does not look at.
+    pub ignore: Vec<String>,
+}
+
+impl Default for CacheConf {
+    fn default() -> Self {
+        CacheConf {
+            zone: None,
+            key: Template::parse("$scheme$proxy_host$request_uri"),
+            valid: Vec::new(),
+            bypass: Vec::new(),
+            no_cache: Vec::new(),
+            use_stale: Vec::new(),
+            methods: vec!["GET".into(), "HEAD".into()],
+            min_uses: 1,
+            ignore: Vec::new(),
+        }
+    }
 }

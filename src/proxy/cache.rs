@@ -1,0 +1,512 @@
+//! The proxy cache (`proxy_cache_path`, `proxy_cache`): answers kept per
+//! key for as long as the upstream's headers or `proxy_cache_valid` say,
+//! served again with `$upstream_cache_status` HIT, passed by for
+//! `proxy_cache_bypass`, and served stale where `proxy_cache_use_stale`
+//! allows. Entries live in memory and, where the zone's folder is on this
+//! host, are also written there under nginx's levels layout (md5 of the
+//! key), in a format of rcompose's own.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use hyper::StatusCode;
+use hyper::body::{Body as HttpBody, Frame};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+use super::config::{CacheConf, CachePath, LocConf, ProxyPass};
+use super::ctx::Ctx;
+use super::http::{Body, BoxError};
+use super::request::{Outcome, Req, Runtime};
+
+/// The largest answer kept.
+const MAX_ENTRY: usize = 64 * 1024 * 1024;
+
+/// A kept answer.
+#[derive(Debug)]
+pub struct Entry {
+    pub status: StatusCode,
+    pub reason: Option<Bytes>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    valid_until: Instant,
+    /// The request headers the answer's Vary names, as they were.
+    vary: Vec<(HeaderName, Option<HeaderValue>)>,
+}
+
+struct Slot {
+    entry: Option<Arc<Entry>>,
+    uses: u32,
+    last: Instant,
+}
+
+/// One `proxy_cache_path` zone.
+pub struct Zone {
+    def: CachePath,
+    /// The zone's folder on this host, where it maps to one.
+    dir: OnceLock<Option<PathBuf>>,
+    slots: Mutex<HashMap<String, Slot>>,
+}
+
+impl std::fmt::Debug for Zone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Zone").field("def", &self.def).finish()
+    }
+}
+
+/// What a lookup found.
+pub enum Look {
+    Hit(Arc<Entry>),
+    /// Kept, but past its time: usable only stale.
+    Expired(Arc<Entry>),
+    Miss,
+}
+
+impl Zone {
+    pub fn new(def: CachePath) -> Zone {
+        Zone { def, dir: OnceLock::new(), slots: Mutex::default() }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.def.path
+    }
+
+    /// Where entries are written; set once, when the proxy starts.
+    pub fn set_dir(&self, dir: Option<PathBuf>) {
+        let _ = self.dir.set(dir);
+    }
+
+    /// Looks `key` up for a request with `headers`, counting the use.
+    pub fn look(&self, key: &str, headers: &HeaderMap) -> (Look, u32) {
+        let now = Instant::now();
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let inactive = self.def.inactive;
+        slots.retain(|_, s| now.duration_since(s.last) < inactive);
+        let slot = slots.entry(key.to_string()).or_insert_with(|| Slot {
+            entry: None,
+            uses: 0,
+            last: now,
+        });
+        slot.uses = slot.uses.saturating_add(1);
+        slot.last = now;
+        let look = match &slot.entry {
+            Some(e) if !e.vary.iter().all(|(n, v)| headers.get(n) == v.as_ref()) => Look::Miss,
+            Some(e) if e.valid_until > now => Look::Hit(e.clone()),
+            Some(e) => Look::Expired(e.clone()),
+            None => Look::Miss,
+        };
+        (look, slot.uses)
+    }
+
+    fn store(&self, key: String, entry: Entry) {
+        let entry = Arc::new(entry);
+        if let Some(Some(dir)) = self.dir.get() {
+            let file = self.file(dir, &key);
+            let bytes = on_disk(&key, &entry);
+            std::thread::spawn(move || write_file(&file, &bytes));
+        }
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let slot = slots.entry(key).or_insert_with(|| Slot { entry: None, uses: 1, last: now });
+        slot.entry = Some(entry);
+        slot.last = now;
+        if let Some(max) = self.def.max_size {
+            // Least recently used first, as nginx's cache manager removes them.
+            let size = |s: &HashMap<String, Slot>| -> u64 {
+                s.values().filter_map(|x| x.entry.as_ref()).map(|e| e.body.len() as u64).sum()
+            };
+            while size(&slots) > max {
+                let Some(oldest) = slots
+                    .iter()
+                    .filter(|(_, s)| s.entry.is_some())
+                    .min_by_key(|(_, s)| s.last)
+                    .map(|(k, _)| k.clone())
+                else {
+                    break;
+                };
+                slots.remove(&oldest);
+            }
+        }
+    }
+
+    /// nginx's file for a key: md5 in hex, under folders cut from its end.
+    fn file(&self, dir: &std::path::Path, key: &str) -> PathBuf {
+        use md5::Digest;
+        let hash: String =
+            md5::Md5::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let mut path = dir.to_path_buf();
+        let mut end = hash.len();
+        for w in &self.def.levels {
+            path.push(&hash[end - w..end]);
+            end -= w;
+        }
+        path.push(&hash);
+        path
+    }
+}
+
+fn on_disk(key: &str, e: &Entry) -> Vec<u8> {
+    let mut out = format!("KEY: {key}\nHTTP/1.1 {}\r\n", e.status.as_u16()).into_bytes();
+    for (k, v) in &e.headers {
+        out.extend_from_slice(k.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&e.body);
+    out
+}
+
+/// Written whole under a temporary name, then renamed, so a reader never
+/// sees half a file. A failure costs only the copy on disk.
+fn write_file(file: &std::path::Path, bytes: &[u8]) {
+    let Some(parent) = file.parent() else { return };
+    if std::fs::create_dir_all(parent).is_err() {
+        return;
+    }
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, file).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+/// The cache's part in one proxied request: where its answer is kept, and
+/// what was kept before (past its time), should the upstream fail.
+pub struct Cached {
+    zone: Arc<Zone>,
+    key: String,
+    stale: Option<Arc<Entry>>,
+    uses: u32,
+}
+
+/// Looks the request up in its location's cache: `Err` with the kept
+/// answer on a hit; `Ok(None)` when the location keeps nothing for it.
+pub fn lookup(
+    rt: &Runtime,
+    conf: &LocConf,
+    p: &ProxyPass,
+    r: &mut Req,
+) -> Result<Option<Cached>, Box<Outcome>> {
+    let c = &conf.cache;
+    let Some(zone) = c.zone.as_ref().and_then(|z| rt.config.http.cache_zones.get(z)) else {
+        return Ok(None);
+    };
+    if p.fastcgi || r.on_upgrade.is_some() || !c.methods.iter().any(|m| m == r.method.as_str()) {
+        return Ok(None);
+    }
+    let ctx = Ctx { rv: &r.vars, maps: &rt.config.http.maps };
+    let key = c.key.eval(&ctx);
+    if says_yes(c.bypass.iter().map(|t| t.eval(&ctx))) {
+        r.vars.upstream_cache_status = "BYPASS";
+        return Ok(Some(Cached { zone: zone.clone(), key, stale: None, uses: u32::MAX }));
+    }
+    let (look, uses) = zone.look(&key, &r.vars.headers);
+    let stale = match look {
+        Look::Hit(e) => {
+            r.vars.upstream_cache_status = "HIT";
+            return Err(Box::new(serve(&e)));
+        }
+        Look::Expired(e) => {
+            r.vars.upstream_cache_status = "EXPIRED";
+            Some(e)
+        }
+        Look::Miss => {
+            r.vars.upstream_cache_status = "MISS";
+            None
+        }
+    };
+    Ok(Some(Cached { zone: zone.clone(), key, stale, uses }))
+}
+
+/// A kept answer, sent again.
+fn serve(e: &Entry) -> Outcome {
+    let mut out = hyper::Response::new(super::http::full(e.body.clone()));
+    *out.status_mut() = e.status;
+    *out.headers_mut() = e.headers.clone();
+    if let Some(reason) = &e.reason {
+        out.extensions_mut().insert(super::http1::Reason(reason.clone()));
+    }
+    Outcome::Done(out)
+}
+
+impl Cached {
+    /// The kept answer again, where `proxy_cache_use_stale` names this failure.
+    fn stale_for(&self, conf: &LocConf, r: &mut Req, why: &str) -> Option<Outcome> {
+        let e = self.stale.as_ref()?;
+        conf.cache.use_stale.iter().any(|u| u == why).then(|| {
+            r.vars.upstream_cache_status = "STALE";
+            serve(e)
+        })
+    }
+
+    /// An answer came: `Err` with the stale one where a 5xx may be hidden
+    /// by it; else what keeps this answer, if it may be kept.
+    pub fn on_answer(
+        &self,
+        conf: &LocConf,
+        r: &mut Req,
+        answer: &mut super::client::Answer,
+    ) -> Result<Option<Store>, Box<Outcome>> {
+        let code = answer.status.as_u16();
+        if matches!(code, 500 | 502 | 503 | 504 | 403 | 404 | 429)
+            && let Some(stale) = self.stale_for(conf, r, &format!("http_{code}"))
+        {
+            return Err(Box::new(stale));
+        }
+        let valid = validity(&conf.cache, answer.status, &answer.headers);
+        answer.headers.remove("x-accel-expires");
+        let ctx = Ctx { rv: &r.vars, maps: &[] };
+        let no_cache = says_yes(conf.cache.no_cache.iter().map(|t| t.eval(&ctx)));
+        let Some(valid) = valid.filter(|_| !no_cache && self.uses >= conf.cache.min_uses) else {
+            return Ok(None);
+        };
+        if !matches!(
+            answer.body,
+            super::client::AnswerBody::Stream(_) | super::client::AnswerBody::Other(_)
+        ) {
+            return Ok(None);
+        }
+        let vary = if conf.cache.ignore.iter().any(|i| i == "vary") {
+            Vec::new()
+        } else {
+            answer
+                .headers
+                .get_all(header::VARY)
+                .iter()
+                .flat_map(|v| v.to_str().unwrap_or("").split(','))
+                .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+                .map(|n| {
+                    let v = r.vars.headers.get(&n).cloned();
+                    (n, v)
+                })
+                .collect()
+        };
+        Ok(Some(Store { zone: self.zone.clone(), key: self.key.clone(), valid, vary }))
+    }
+
+    /// Every peer failed with `status`: the kept answer, where allowed.
+    pub fn on_failure(self, conf: &LocConf, r: &mut Req, status: u16) -> Option<Outcome> {
+        let why = if status == 504 { "timeout" } else { "error" };
+        self.stale_for(conf, r, why)
+    }
+}
+
+/// A value of `proxy_cache_bypass` or `proxy_no_cache` that says yes: not empty and not "0".
+pub fn says_yes(values: impl IntoIterator<Item = String>) -> bool {
+    values.into_iter().any(|v| !v.is_empty() && v != "0")
+}
+
+/// How long an answer may be kept, as nginx decides: X-Accel-Expires, then
+/// Cache-Control, then Expires, then proxy_cache_valid; None when it may
+/// not be kept (no-store, private, a Set-Cookie, Vary: *, no time).
+pub fn validity(conf: &CacheConf, status: StatusCode, h: &HeaderMap) -> Option<Duration> {
+    let heeds = |name: &str| !conf.ignore.iter().any(|i| i == name);
+    if heeds("set-cookie") && h.contains_key(header::SET_COOKIE) {
+        return None;
+    }
+    if heeds("vary") && h.get_all(header::VARY).iter().any(|v| v.as_bytes().trim_ascii() == b"*") {
+        return None;
+    }
+    if heeds("x-accel-expires")
+        && let Some(v) = h.get("x-accel-expires").and_then(|v| v.to_str().ok())
+    {
+        let v = v.trim();
+        if let Some(at) = v.strip_prefix('@') {
+            let at: u64 = at.parse().ok()?;
+            let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs();
+            return at.checked_sub(now).filter(|s| *s > 0).map(Duration::from_secs);
+        }
+        let secs: u64 = v.parse().ok()?;
+        return (secs > 0).then(|| Duration::from_secs(secs));
+    }
+    if heeds("cache-control") {
+        let mut max_age = None;
+        for v in h.get_all(header::CACHE_CONTROL) {
+            for part in v.to_str().unwrap_or("").split(',') {
+                let part = part.trim().to_ascii_lowercase();
+                if part == "no-cache" || part == "no-store" || part == "private" {
+                    return None;
+                }
+                if let Some(n) = part.strip_prefix("s-maxage=").or(part.strip_prefix("max-age=")) {
+                    let n: u64 = n.parse().ok()?;
+                    if n == 0 {
+                        return None;
+                    }
+                    if part.starts_with("s-maxage") || max_age.is_none() {
+                        max_age = Some(n);
+                    }
+                }
+            }
+        }
+        if let Some(n) = max_age {
+            return Some(Duration::from_secs(n));
+        }
+    }
+    if heeds("expires")
+        && let Some(v) = h.get(header::EXPIRES).and_then(|v| v.to_str().ok())
+    {
+        let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+        let secs = at.timestamp() - chrono::Utc::now().timestamp();
+        return (secs > 0).then(|| Duration::from_secs(secs.unsigned_abs()));
+    }
+    conf.valid
+        .iter()
+        .find(|(codes, _)| codes.is_empty() || codes.contains(&status.as_u16()))
+        .map(|(_, t)| *t)
+        .filter(|t| !t.is_zero())
+}
+
+/// An answer on its way to the client, to be kept once whole.
+pub struct Store {
+    pub zone: Arc<Zone>,
+    pub key: String,
+    pub valid: Duration,
+    /// Names from the answer's Vary, with the request's values of them.
+    pub vary: Vec<(HeaderName, Option<HeaderValue>)>,
+}
+
+impl Store {
+    /// Wraps `body` so that, once it has gone whole, the answer is kept.
+    pub fn tee(
+        self,
+        body: Body,
+        status: StatusCode,
+        reason: Option<Bytes>,
+        headers: HeaderMap,
+    ) -> Body {
+        http_body_util::BodyExt::boxed(Tee {
+            inner: body,
+            buf: BytesMut::new(),
+            pending: Some((self, status, reason, headers)),
+        })
+    }
+}
+
+struct Tee {
+    inner: Body,
+    buf: BytesMut,
+    pending: Option<(Store, StatusCode, Option<Bytes>, HeaderMap)>,
+}
+
+impl Tee {
+    fn finish(&mut self) {
+        if let Some((store, status, reason, headers)) = self.pending.take() {
+            let entry = Entry {
+                status,
+                reason,
+                headers,
+                body: std::mem::take(&mut self.buf).freeze(),
+                valid_until: Instant::now() + store.valid,
+                vary: store.vary,
+            };
+            store.zone.store(store.key, entry);
+        }
+    }
+}
+
+impl HttpBody for Tee {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(f))) => {
+                if let Some(d) = f.data_ref()
+                    && this.pending.is_some()
+                {
+                    if this.buf.len() + d.len() > MAX_ENTRY {
+                        this.pending = None;
+                    } else {
+                        this.buf.extend_from_slice(d);
+                    }
+                }
+                if this.inner.is_end_stream() {
+                    this.finish();
+                }
+            }
+            Poll::Ready(None) => this.finish(),
+            // A body cut short is not kept.
+            Poll::Ready(Some(Err(_))) => this.pending = None,
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn validity_follows_nginx_order() {
+        let mut conf = CacheConf::default();
+        let ok = StatusCode::OK;
+        assert_eq!(validity(&conf, ok, &headers(&[])), None, "no time given");
+        conf.valid = vec![(vec![200, 301, 302], Duration::from_secs(60))];
+        assert_eq!(validity(&conf, ok, &headers(&[])), Some(Duration::from_secs(60)));
+        assert_eq!(validity(&conf, StatusCode::NOT_FOUND, &headers(&[])), None);
+        let cc = headers(&[("cache-control", "public, max-age=5")]);
+        assert_eq!(validity(&conf, ok, &cc), Some(Duration::from_secs(5)));
+        assert_eq!(validity(&conf, ok, &headers(&[("cache-control", "private")])), None);
+        assert_eq!(validity(&conf, ok, &headers(&[("set-cookie", "a=1")])), None);
+        assert_eq!(
+            validity(
+                &conf,
+                ok,
+                &headers(&[("x-accel-expires", "7"), ("cache-control", "no-store")])
+            ),
+            Some(Duration::from_secs(7))
+        );
+        conf.ignore = vec!["set-cookie".into()];
+        assert_eq!(
+            validity(&conf, ok, &headers(&[("set-cookie", "a=1")])),
+            Some(Duration::from_secs(60))
+        );
+        assert!(
+            says_yes(["".to_string(), "1".into()]) && !says_yes(["0".to_string(), String::new()])
+        );
+    }
+
+    #[test]
+    fn files_are_laid_out_as_nginx_lays_them_out() {
+        let zone = Zone::new(CachePath {
+            name: "z".into(),
+            path: "/c".into(),
+            levels: vec![1, 2],
+            inactive: Duration::from_secs(600),
+            max_size: None,
+        });
+        // levels=1:2: the last hex digit, then the two before it.
+        let f = zone.file(std::path::Path::new("/c"), "k");
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let tail = &name[name.len() - 3..];
+        assert_eq!(f, PathBuf::from(format!("/c/{}/{}/{name}", &tail[2..], &tail[..2])));
+    }
+}
