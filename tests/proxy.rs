@@ -635,6 +635,39 @@ fn upstream_variables_list_every_peer_tried_as_nginx_does() {
     assert_eq!(logs[0], logs[1]);
 }
 
+#[test]
+fn upstream_header_cookie_and_request_body_variables_log_as_nginx_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_up, up) = upstream(dir.path());
+    let http = |log: &Path, port: u16| {
+        format!(
+            "  log_format u '$status|$upstream_http_content_type|$upstream_http_x_missing|$upstream_cookie_b|$upstream_cookie_zz|$request_body|\"$request\"';\n  \
+             access_log {} u;\n  \
+             server {{ listen 127.0.0.1:{port}; location / {{ proxy_pass http://127.0.0.1:{up}; add_header X-Up-Type $upstream_http_content_type; }} }}",
+            log.display()
+        )
+    };
+    let answers = std::cell::RefCell::new(Vec::new());
+    let logs = logged_by_each(dir.path(), 3, http, |port| {
+        answers.borrow_mut().push(get(port, "/cookies", "").header("x-up-type").map(String::from));
+        answers.borrow_mut().push(get(port, "/json", "").header("x-up-type").map(String::from));
+        let body = "name=va\"lue&x=\u{e9}";
+        raw(
+            port,
+            format!(
+                "POST /form HTTP/1.1\r\nHost: here\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+    });
+    assert_eq!(logs[0], logs[1], "rcompose proxy, then nginx");
+    assert!(logs[1].contains("|b=2|") || logs[1].contains("|2|"), "{}", logs[1]);
+    let a = answers.borrow();
+    assert_eq!(a[..2], a[2..], "X-Up-Type, rcompose then nginx");
+    assert_eq!(a[1].as_deref(), Some("application/json"));
+}
+
 fn one_proxy(extra_http: &str, location_block: &str) -> (tempfile::TempDir, Kill, u16, Kill) {
     let dir = tempfile::tempdir().unwrap();
     let root = site(dir.path());

@@ -22,6 +22,7 @@ const IN_MEMORY: u64 = 1 << 20;
 const FILE_CHUNK: usize = 64 * 1024;
 
 /// A request body read whole.
+#[derive(Debug)]
 pub struct Buffered {
     memory: Vec<Bytes>,
     file: Option<std::sync::Mutex<std::fs::File>>,
@@ -59,6 +60,11 @@ impl Buffered {
         }
         out.file = file.map(std::sync::Mutex::new);
         Ok(out)
+    }
+
+    /// The body as text, when it was kept in memory (`$request_body`).
+    pub fn in_memory(&self) -> Option<Vec<u8>> {
+        self.file.is_none().then(|| self.memory.concat())
     }
 
     /// The body to send, from its start (for each try at an upstream).

@@ -281,6 +281,7 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
         Ok(b) => b,
         Err(status) => return Outcome::Status(status),
     };
+    r.vars.request_body = buffered.clone();
     let sending = match (&buffered, &streamed) {
         (Some(b), _) if b.is_empty() && !r.vars.headers.contains_key(header::CONTENT_LENGTH) => {
             Sending::None
@@ -709,6 +710,9 @@ fn respond(
     store: Option<super::cache::Store>,
 ) -> Outcome {
     let status = answer.status;
+    if rt.config.http.reads_upstream_headers {
+        r.vars.upstream_headers = Some(Box::new(answer.headers.clone()));
+    }
     let (intercept, ignore_accel) = if p.fastcgi {
         (conf.fastcgi.intercept_errors, conf.fastcgi.ignore_accel_redirect)
     } else {

@@ -74,6 +74,8 @@ fn request_vars(
         upstream_response_time: String::new(),
         fastcgi: None,
         upstream_cache_status: "",
+        upstream_headers: None,
+        request_body: None,
         document_root: Default::default(),
         request_filename: Default::default(),
         mapped_filename: None,

@@ -67,6 +67,9 @@ enum Kind {
     UpstreamStatus,
     UpstreamResponseTime,
     UpstreamCacheStatus,
+    UpstreamHttp(HeaderName),
+    UpstreamCookie(String),
+    RequestBody,
     FastcgiScriptName,
     FastcgiPathInfo,
     /// The request's Content-Length; for a chunked body read whole, its length.
@@ -163,9 +166,14 @@ impl Kind {
             "fastcgi_path_info" => Kind::FastcgiPathInfo,
             "content_type" => Kind::Http(header::CONTENT_TYPE),
             "content_length" => Kind::ContentLength,
+            "request_body" => Kind::RequestBody,
             n => {
                 if let Some(h) = n.strip_prefix("sent_http_").and_then(header) {
                     Kind::SentHttp(h)
+                } else if let Some(h) = n.strip_prefix("upstream_http_").and_then(header) {
+                    Kind::UpstreamHttp(h)
+                } else if let Some(c) = n.strip_prefix("upstream_cookie_") {
+                    Kind::UpstreamCookie(c.to_string())
                 } else if let Some(h) = n.strip_prefix("http_").and_then(header) {
                     Kind::Http(h)
                 } else if let Some(a) = n.strip_prefix("arg_") {
@@ -468,6 +476,11 @@ pub struct RequestVars {
     pub fastcgi: Option<Box<(String, String)>>,
     /// `$upstream_cache_status`: MISS, HIT, BYPASS, EXPIRED, STALE; empty without a cache.
     pub upstream_cache_status: &'static str,
+    /// The upstream's answer headers, kept where `$upstream_http_*` or
+    /// `$upstream_cookie_*` are read.
+    pub upstream_headers: Option<Box<HeaderMap>>,
+    /// The request body read whole, for `$request_body`.
+    pub request_body: Option<std::sync::Arc<super::body::Buffered>>,
     pub document_root: Option<std::sync::Arc<std::path::Path>>,
     pub request_filename: Option<std::sync::Arc<super::files::FileAt>>,
     /// The file the URI names in the location's root or alias, before it
@@ -736,14 +749,12 @@ fn request_id(connection: u64, request: u64) -> String {
 /// variable: one it has that the built-in proxy does not set is a reason to
 /// serve the configuration with nginx itself, not an error.
 pub fn nginx_has(name: &str) -> bool {
-    const PREFIXES: [&str; 10] = [
+    const PREFIXES: [&str; 8] = [
         "arg_",
         "cookie_",
         "http_",
         "sent_http_",
         "sent_trailer_",
-        "upstream_http_",
-        "upstream_cookie_",
         "upstream_trailer_",
         "proxy_protocol_tlv_",
         "geoip_",
@@ -771,7 +782,6 @@ pub fn nginx_has(name: &str) -> bool {
         "proxy_protocol_port",
         "proxy_protocol_server_addr",
         "proxy_protocol_server_port",
-        "request_body",
         "request_body_file",
         "request_completion",
         "request_port",
@@ -961,6 +971,20 @@ impl Vars for RequestVars {
             Kind::UpstreamAddr => return found(&self.upstream_addr),
             Kind::UpstreamStatus => return found(&self.upstream_status),
             Kind::UpstreamResponseTime => return found(&self.upstream_response_time),
+            Kind::UpstreamHttp(h) => header(self.upstream_headers.as_deref()?, h)?,
+            // Set-Cookie's `NAME=value`, up to its first `;`.
+            Kind::UpstreamCookie(c) => {
+                self.upstream_headers.as_deref()?.get_all(header::SET_COOKIE).iter().find_map(
+                    |v| {
+                        let (k, rest) = v.to_str().ok()?.split_once('=')?;
+                        (k.trim() == c).then(|| rest.split(';').next().unwrap_or("").to_string())
+                    },
+                )?
+            }
+            Kind::RequestBody => {
+                let body = self.request_body.as_ref().filter(|b| !b.is_empty())?.in_memory()?;
+                String::from_utf8_lossy(&body).into_owned()
+            }
             Kind::UpstreamCacheStatus if self.upstream_cache_status.is_empty() => return None,
             Kind::UpstreamCacheStatus => self.upstream_cache_status.to_string(),
             Kind::FastcgiScriptName => {
@@ -1140,6 +1164,8 @@ mod tests {
             upstream_response_time: String::new(),
             fastcgi: None,
             upstream_cache_status: "",
+            upstream_headers: None,
+            request_body: None,
             document_root: Default::default(),
             request_filename: Default::default(),
             mapped_filename: None,

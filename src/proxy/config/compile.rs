@@ -13,6 +13,8 @@ use super::types::*;
 use super::values::*;
 
 pub(super) struct Compiler {
+    /// A template read `$upstream_http_*` or `$upstream_cookie_*`.
+    reads_upstream: std::cell::Cell<bool>,
     maps: Vec<String>,
     upstream_names: HashSet<String>,
     cache_zones: HashSet<String>,
@@ -44,6 +46,9 @@ impl Compiler {
     fn template(&self, d: &Directive, s: &str) -> Result<Template, ConfError> {
         let t = Template::parse_checked(s).map_err(|e| err(d, e))?;
         for v in t.variables() {
+            if v.starts_with("upstream_http_") || v.starts_with("upstream_cookie_") {
+                self.reads_upstream.set(true);
+            }
             if !is_known(v, &self.maps) {
                 if crate::proxy::vars::nginx_has(v) {
                     return Err(unsupported(
@@ -875,7 +880,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
         .map(super::cache::cache_path)
         .map(|z| z.map(|z| z.name))
         .collect::<Result<_, _>>()?;
-    let c = Compiler { maps, upstream_names, cache_zones };
+    let c = Compiler { reads_upstream: Default::default(), maps, upstream_names, cache_zones };
     let mut conf = LocConf::default();
     c.apply(&mut conf, block)?;
     Arc::make_mut(&mut config.http.log_formats).insert(
@@ -936,6 +941,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
         config.http.servers.push(Arc::new(server(&c, d, &conf)?));
     }
     config.http.logs_sent_headers = prints_sent_headers(&config.http);
+    config.http.reads_upstream_headers = c.reads_upstream.get();
     for s in &config.http.servers {
         limit_zones_exist(&s.locations, &config.http)?;
         proxy_targets_exist(&s.locations, &config.http)?;

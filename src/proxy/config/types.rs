@@ -35,6 +35,9 @@ pub struct Http {
     /// Some log format, or a `map` one could read, prints `$sent_http_*`:
     /// only then is each response's header map copied for the access log.
     pub logs_sent_headers: bool,
+    /// Some template reads `$upstream_http_*` or `$upstream_cookie_*`:
+    /// only then are an upstream's answer headers copied for it.
+    pub reads_upstream_headers: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
