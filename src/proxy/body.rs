@@ -62,9 +62,13 @@ impl Buffered {
         Ok(out)
     }
 
-    /// The body as text, when it was kept in memory (`$request_body`).
-    pub fn in_memory(&self) -> Option<Vec<u8>> {
-        self.file.is_none().then(|| self.memory.concat())
+    /// The body, when it was kept in memory (`$request_body`).
+    pub fn in_memory(&self) -> Option<Bytes> {
+        match self.memory.as_slice() {
+            _ if self.file.is_some() => None,
+            [one] => Some(one.clone()),
+            parts => Some(parts.concat().into()),
+        }
     }
 
     /// The body to send, from its start (for each try at an upstream).

@@ -281,7 +281,9 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
         Ok(b) => b,
         Err(status) => return Outcome::Status(status),
     };
-    r.vars.request_body = buffered.clone();
+    if rt.config.http.reads_request_body {
+        r.vars.request_body = buffered.as_ref().and_then(|b| b.in_memory());
+    }
     let sending = match (&buffered, &streamed) {
         (Some(b), _) if b.is_empty() && !r.vars.headers.contains_key(header::CONTENT_LENGTH) => {
             Sending::None

@@ -480,7 +480,7 @@ pub struct RequestVars {
     /// `$upstream_cookie_*` are read.
     pub upstream_headers: Option<Box<HeaderMap>>,
     /// The request body read whole, for `$request_body`.
-    pub request_body: Option<std::sync::Arc<super::body::Buffered>>,
+    pub request_body: Option<bytes::Bytes>,
     pub document_root: Option<std::sync::Arc<std::path::Path>>,
     pub request_filename: Option<std::sync::Arc<super::files::FileAt>>,
     /// The file the URI names in the location's root or alias, before it
@@ -827,6 +827,37 @@ fn hostname() -> &'static str {
     NAME.get_or_init(|| rustix::system::uname().nodename().to_string_lossy().into_owned())
 }
 
+impl RequestVars {
+    /// The variables of a request passed to an upstream (proxy, FastCGI, cache).
+    fn passed_var(&self, kind: &Kind) -> Option<String> {
+        Some(match kind {
+            Kind::UpstreamHttp(h) => header(self.upstream_headers.as_deref()?, h)?,
+            // Set-Cookie's `NAME=value`, up to its first `;`.
+            Kind::UpstreamCookie(c) => {
+                self.upstream_headers.as_deref()?.get_all(header::SET_COOKIE).iter().find_map(
+                    |v| {
+                        let (k, rest) = v.to_str().ok()?.split_once('=')?;
+                        (k.trim() == c).then(|| rest.split(';').next().unwrap_or("").to_string())
+                    },
+                )?
+            }
+            Kind::RequestBody => {
+                String::from_utf8_lossy(self.request_body.as_ref().filter(|b| !b.is_empty())?)
+                    .into_owned()
+            }
+            Kind::UpstreamCacheStatus if self.upstream_cache_status.is_empty() => return None,
+            Kind::UpstreamCacheStatus => self.upstream_cache_status.to_string(),
+            Kind::FastcgiScriptName => {
+                self.fastcgi.as_ref().map_or_else(String::new, |f| f.0.clone())
+            }
+            Kind::FastcgiPathInfo => {
+                self.fastcgi.as_ref().map_or_else(String::new, |f| f.1.clone())
+            }
+            _ => return None,
+        })
+    }
+}
+
 impl Vars for RequestVars {
     fn capture(&self, n: usize) -> Option<String> {
         self.captures.get(n).cloned().flatten()
@@ -971,28 +1002,12 @@ impl Vars for RequestVars {
             Kind::UpstreamAddr => return found(&self.upstream_addr),
             Kind::UpstreamStatus => return found(&self.upstream_status),
             Kind::UpstreamResponseTime => return found(&self.upstream_response_time),
-            Kind::UpstreamHttp(h) => header(self.upstream_headers.as_deref()?, h)?,
-            // Set-Cookie's `NAME=value`, up to its first `;`.
-            Kind::UpstreamCookie(c) => {
-                self.upstream_headers.as_deref()?.get_all(header::SET_COOKIE).iter().find_map(
-                    |v| {
-                        let (k, rest) = v.to_str().ok()?.split_once('=')?;
-                        (k.trim() == c).then(|| rest.split(';').next().unwrap_or("").to_string())
-                    },
-                )?
-            }
-            Kind::RequestBody => {
-                let body = self.request_body.as_ref().filter(|b| !b.is_empty())?.in_memory()?;
-                String::from_utf8_lossy(&body).into_owned()
-            }
-            Kind::UpstreamCacheStatus if self.upstream_cache_status.is_empty() => return None,
-            Kind::UpstreamCacheStatus => self.upstream_cache_status.to_string(),
-            Kind::FastcgiScriptName => {
-                self.fastcgi.as_ref().map_or_else(String::new, |f| f.0.clone())
-            }
-            Kind::FastcgiPathInfo => {
-                self.fastcgi.as_ref().map_or_else(String::new, |f| f.1.clone())
-            }
+            k @ (Kind::UpstreamHttp(_)
+            | Kind::UpstreamCookie(_)
+            | Kind::RequestBody
+            | Kind::UpstreamCacheStatus
+            | Kind::FastcgiScriptName
+            | Kind::FastcgiPathInfo) => return self.passed_var(k),
             Kind::DocumentRoot => {
                 self.document_root.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
             }

@@ -15,6 +15,8 @@ use super::values::*;
 pub(super) struct Compiler {
     /// A template read `$upstream_http_*` or `$upstream_cookie_*`.
     reads_upstream: std::cell::Cell<bool>,
+    /// A template read `$request_body`.
+    reads_body: std::cell::Cell<bool>,
     maps: Vec<String>,
     upstream_names: HashSet<String>,
     cache_zones: HashSet<String>,
@@ -48,6 +50,9 @@ impl Compiler {
         for v in t.variables() {
             if v.starts_with("upstream_http_") || v.starts_with("upstream_cookie_") {
                 self.reads_upstream.set(true);
+            }
+            if v == "request_body" {
+                self.reads_body.set(true);
             }
             if !is_known(v, &self.maps) {
                 if crate::proxy::vars::nginx_has(v) {
@@ -880,7 +885,13 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
         .map(super::cache::cache_path)
         .map(|z| z.map(|z| z.name))
         .collect::<Result<_, _>>()?;
-    let c = Compiler { reads_upstream: Default::default(), maps, upstream_names, cache_zones };
+    let c = Compiler {
+        reads_upstream: Default::default(),
+        reads_body: Default::default(),
+        maps,
+        upstream_names,
+        cache_zones,
+    };
     let mut conf = LocConf::default();
     c.apply(&mut conf, block)?;
     Arc::make_mut(&mut config.http.log_formats).insert(
@@ -942,6 +953,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
     }
     config.http.logs_sent_headers = prints_sent_headers(&config.http);
     config.http.reads_upstream_headers = c.reads_upstream.get();
+    config.http.reads_request_body = c.reads_body.get();
     for s in &config.http.servers {
         limit_zones_exist(&s.locations, &config.http)?;
         proxy_targets_exist(&s.locations, &config.http)?;

@@ -38,6 +38,8 @@ pub struct Http {
     /// Some template reads `$upstream_http_*` or `$upstream_cookie_*`:
     /// only then are an upstream's answer headers copied for it.
     pub reads_upstream_headers: bool,
+    /// Some template reads `$request_body`: only then is a body copied for it.
+    pub reads_request_body: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
