@@ -293,7 +293,7 @@ fn roots_must_be_mounted_and_the_real_container_can_be_chosen() {
 
 #[test]
 fn a_configuration_with_what_only_nginx_does_runs_in_the_nginx_container() {
-    // Something the built-in proxy does not do (FastCGI here): the service
+    // Something the built-in proxy does not do (SSI here): the service
     // runs as docker compose runs it, in its nginx container. A stand-in
     // image named nginx serves a page of its own.
     let port = free_port();
@@ -308,7 +308,7 @@ fn a_configuration_with_what_only_nginx_does_runs_in_the_nginx_container() {
     p.write("fake/www/index.html", "the nginx container\n");
     p.write(
         "nginx.conf",
-        "events { }\nhttp {\n  server {\n    listen 80;\n    location ~ \\.php$ {\n      include fastcgi_params;\n      fastcgi_pass 127.0.0.1:9000;\n    }\n  }\n}\n",
+        "events { }\nhttp {\n  server {\n    listen 80;\n    location / {\n      ssi on;\n    }\n  }\n}\n",
     );
     let (code, _, err) = p.run(&["up", "-d"]);
     assert_eq!(code, 0, "{err}");

@@ -668,6 +668,47 @@ fn upstream_header_cookie_and_request_body_variables_log_as_nginx_does() {
     assert_eq!(a[1].as_deref(), Some("application/json"));
 }
 
+#[test]
+fn proxy_next_upstream_goes_on_where_nginx_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_a, a) = upstream(dir.path());
+    let (_b, b) = upstream(dir.path());
+    let http = |log: &Path, port: u16| {
+        format!(
+            "  log_format u '$status|$upstream_status \"$request\"';\n  access_log {} u;\n  \
+             upstream pool {{ server 127.0.0.1:{a} max_fails=0; server 127.0.0.1:{b} max_fails=0; }}\n  \
+             server {{ listen 127.0.0.1:{port}; proxy_read_timeout 1s;\n  \
+             location /a/ {{ proxy_pass http://pool/; }}\n  \
+             location /b/ {{ proxy_pass http://pool/; proxy_next_upstream error timeout http_500; }}\n  \
+             location /o/ {{ proxy_pass http://pool/; proxy_next_upstream off; }}\n  \
+             location /t/ {{ proxy_pass http://pool/; proxy_next_upstream_tries 1; }}\n  \
+             location /n/ {{ proxy_pass http://pool/; proxy_next_upstream error timeout non_idempotent; }} }}",
+            log.display()
+        )
+    };
+    let logs = logged_by_each(dir.path(), 7, http, |port| {
+        for (method, path) in [
+            ("GET", "/a/slow"),
+            ("POST", "/a/slow"),
+            ("GET", "/b/boom"),
+            ("GET", "/a/boom"),
+            ("GET", "/o/slow"),
+            ("GET", "/t/slow"),
+            ("POST", "/n/slow"),
+        ] {
+            raw(
+                port,
+                format!("{method} {path} HTTP/1.1\r\nHost: here\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+                    .as_bytes(),
+            );
+        }
+    });
+    assert_eq!(logs[0], logs[1], "rcompose proxy, then nginx");
+    // A GET that timed out went on to the other server; a POST did not.
+    assert!(logs[1].lines().next().unwrap().starts_with("504|504, 504"), "{}", logs[1]);
+    assert!(logs[1].lines().nth(1).unwrap().starts_with("504|504 "), "{}", logs[1]);
+}
+
 fn one_proxy(extra_http: &str, location_block: &str) -> (tempfile::TempDir, Kill, u16, Kill) {
     let dir = tempfile::tempdir().unwrap();
     let root = site(dir.path());

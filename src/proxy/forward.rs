@@ -353,17 +353,42 @@ async fn try_peers(
     r.vars.upstream_status.clear();
     let started = Instant::now();
     let mut status = 502;
+    let next = if p.fastcgi { &conf.fastcgi.next } else { &conf.proxy_next };
+    let mut tries = 0u32;
+    // An answer whose status proxy_next_upstream lists: the client gets it
+    // if no server is left to try.
+    let mut held: Option<client::Answer> = None;
     loop {
         let addr = match peers.pick(r).await {
             Pick::Addr(a) => a,
             Pick::Unavailable if replayable => continue,
             Pick::Unavailable | Pick::Exhausted => break,
         };
+        held = None;
+        tries += 1;
+        // Whether a failed try may go on to the next server, as nginx decides.
+        let go_on = |wanted: bool, sent: bool| {
+            wanted
+                && (replayable || p.fastcgi)
+                && (next.tries == 0 || tries < next.tries)
+                && (next.timeout_total.is_zero() || started.elapsed() < next.timeout_total)
+                && (!sent
+                    || next.non_idempotent
+                    || !matches!(r.method.as_str(), "POST" | "LOCK" | "PATCH"))
+        };
         let list = next_entry(&mut r.vars.upstream_addr);
         // `host:port` grown from nothing takes three allocations.
         list.reserve(21);
         super::vars::addr_into(&addr, list);
         match exchange(rt, conf, r, &mut ask, addr, &peers, &keep).await {
+            Ok(answer) if go_on(next.statuses.contains(&answer.status.as_u16()), true) => {
+                next_entry(&mut r.vars.upstream_status).push_str(answer.status.as_str());
+                // 403 and 404 are answers, not failures of the server.
+                if !matches!(answer.status.as_u16(), 403 | 404) {
+                    peers.fail_quietly(addr);
+                }
+                held = Some(answer);
+            }
             Ok(mut answer) => {
                 peers.succeeded(addr);
                 next_entry(&mut r.vars.upstream_status).push_str(answer.status.as_str());
@@ -390,7 +415,13 @@ async fn try_peers(
                 next_entry(&mut r.vars.upstream_status)
                     .push_str(itoa::Buffer::new().format(status));
                 peers.failed(addr, &f.describe(&addr), r, ask.uri);
-                if (replayable || p.fastcgi) && f.retry_elsewhere() {
+                let wanted = match f.kind() {
+                    client::FailureKind::Timeout => next.timeout,
+                    client::FailureKind::InvalidHeader => next.invalid_header,
+                    client::FailureKind::Error => next.error,
+                    client::FailureKind::ClientBody => false,
+                };
+                if go_on(wanted, f.request_sent()) {
                     continue;
                 }
                 break;
@@ -398,6 +429,9 @@ async fn try_peers(
         }
     }
     r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
+    if let Some(answer) = held {
+        return respond(rt, conf, p, r, answer, peers.busy.take(), None);
+    }
     if let Some(stale) = cached.and_then(|c| c.on_failure(conf, r, status)) {
         return stale;
     }
@@ -603,6 +637,21 @@ impl<'a> Peers<'a> {
         }
         if let Some(g) = self.group {
             g.succeeded(self.idx);
+        }
+    }
+
+    /// A failure that nginx counts but does not log (a status proxy_next_upstream lists).
+    fn fail_quietly(&self, addr: SocketAddr) {
+        if self.spread {
+            let (max_fails, fail_timeout) = match self.group {
+                Some(g) => {
+                    (g.def.servers[self.idx].max_fails, g.def.servers[self.idx].fail_timeout)
+                }
+                None => (1, Duration::from_secs(10)),
+            };
+            self.rt.upstreams.addr_failed(&self.p.target, addr, max_fails, fail_timeout);
+        } else if let Some(g) = self.group {
+            g.failed(self.idx);
         }
     }
 

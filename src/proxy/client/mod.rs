@@ -62,10 +62,25 @@ impl Failure {
         }
     }
 
-    /// Timeouts while waiting for an answer are not retried elsewhere: the
-    /// request may be in progress there.
-    pub fn retry_elsewhere(&self) -> bool {
-        !matches!(self, Failure::ReadTimeout | Failure::SendTimeout | Failure::RequestBody(_))
+    /// Which of proxy_next_upstream's cases this failure is.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            Failure::ConnectTimeout | Failure::SendTimeout | Failure::ReadTimeout => {
+                FailureKind::Timeout
+            }
+            Failure::Invalid(_) | Failure::TooBig => FailureKind::InvalidHeader,
+            Failure::RequestBody(_) => FailureKind::ClientBody,
+            Failure::Connect(_)
+            | Failure::Send(_)
+            | Failure::Recv(_)
+            | Failure::PrematureClose
+            | Failure::Gone => FailureKind::Error,
+        }
+    }
+
+    /// The request reached the server (so a POST is not sent again elsewhere).
+    pub fn request_sent(&self) -> bool {
+        !matches!(self, Failure::Connect(_) | Failure::ConnectTimeout | Failure::Gone)
     }
 
     /// The error log's text, without the client part.
@@ -97,6 +112,15 @@ fn os_error(e: &io::Error) -> String {
         }
         None => e.to_string(),
     }
+}
+
+/// The cases `proxy_next_upstream` names, and the client's own failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    Error,
+    Timeout,
+    InvalidHeader,
+    ClientBody,
 }
 
 /// One request to send upstream.

@@ -328,7 +328,7 @@ async fn heads_over_the_limit_and_silent_upstreams_fail_as_nginx_says() {
     let mut ex = get(GET);
     ex.read_timeout = Duration::from_millis(100);
     let f = exchange(silent_addr, ex, &|_| true).await.err().unwrap();
-    assert_eq!((f.status(), f.retry_elsewhere()), (504, false));
+    assert_eq!((f.status(), f.kind()), (504, FailureKind::Timeout));
     assert!(
         f.describe(&silent_addr)
             .contains("timed out (110: Connection timed out) while reading response header")
@@ -343,7 +343,7 @@ async fn heads_over_the_limit_and_silent_upstreams_fail_as_nginx_says() {
         "{f:?} after {:?}",
         started.elapsed()
     );
-    assert_eq!((f.status(), f.retry_elsewhere()), (502, true));
+    assert_eq!((f.status(), f.kind()), (502, FailureKind::Error));
     drop(silent);
     let f = exchange(silent_addr, get(GET), &|_| true).await.err().unwrap();
     assert_eq!(f.status(), 502);

@@ -190,6 +190,9 @@ impl Compiler {
             "proxy_read_timeout" => conf.proxy_read_timeout = time(d)?,
             "proxy_send_timeout" => conf.proxy_send_timeout = time(d)?,
             "proxy_intercept_errors" => conf.proxy_intercept_errors = flag(d)?,
+            "proxy_next_upstream" | "proxy_next_upstream_tries" | "proxy_next_upstream_timeout" => {
+                next_upstream(&mut conf.proxy_next, d)?;
+            }
             "proxy_hide_header" | "proxy_pass_header" => {
                 let hide = d.name == "proxy_hide_header";
                 clear(cleared, if hide { "proxy_hide_header" } else { "proxy_pass_header" }, conf);
@@ -649,6 +652,9 @@ impl Compiler {
             "proxy_read_timeout",
             "proxy_send_timeout",
             "proxy_intercept_errors",
+            "proxy_next_upstream",
+            "proxy_next_upstream_tries",
+            "proxy_next_upstream_timeout",
             "proxy_hide_header",
             "proxy_ignore_headers",
             "proxy_pass_header",

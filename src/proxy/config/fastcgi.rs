@@ -25,9 +25,6 @@ pub(super) const TUNING: &[&str] = &[
     "fastcgi_request_buffering",
     "fastcgi_keep_conn",
     "fastcgi_socket_keepalive",
-    "fastcgi_next_upstream",
-    "fastcgi_next_upstream_tries",
-    "fastcgi_next_upstream_timeout",
     "fastcgi_limit_rate",
     "fastcgi_force_ranges",
     "fastcgi_catch_stderr",
@@ -48,6 +45,9 @@ pub(super) const TAKEN: &[&str] = &[
     "fastcgi_pass_request_body",
     "fastcgi_ignore_headers",
     "fastcgi_cache",
+    "fastcgi_next_upstream",
+    "fastcgi_next_upstream_tries",
+    "fastcgi_next_upstream_timeout",
 ];
 
 /// Applies one of [`TAKEN`] to the level's settings; `cleared` says which
@@ -97,6 +97,9 @@ pub(super) fn apply(
         "fastcgi_pass_request_headers" => f.pass_request_headers = flag(d)?,
         "fastcgi_pass_request_body" => f.pass_request_body = flag(d)?,
         "fastcgi_ignore_headers" => f.ignore_accel_redirect = ignore_accel_redirect(d)?,
+        name if name.starts_with("fastcgi_next_upstream") => {
+            super::values::next_upstream(&mut f.next, d)?;
+        }
         "fastcgi_cache" if d.args == ["off"] => {}
         "fastcgi_cache" => {
             return Err(unsupported(d, "the built-in proxy keeps no FastCGI cache"));

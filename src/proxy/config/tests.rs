@@ -273,6 +273,8 @@ fn what_nginx_accepts_is_served_or_left_to_nginx_never_refused() {
         "add_header X-Id $request_id;",
         "add_header X-A $binary_remote_addr$realip_remote_addr$https;",
         "add_header X-C $upstream_cache_status$gzip_ratio$upstream_header_time;",
+        "add_header X-U $upstream_http_x_thing$upstream_cookie_sid$request_body;",
+        "proxy_next_upstream error timeout http_502 non_idempotent; proxy_next_upstream_tries 3;",
     ] {
         assert!(loc(ok).is_ok(), "{ok}: {:?}", loc(ok).err());
     }
@@ -280,15 +282,22 @@ fn what_nginx_accepts_is_served_or_left_to_nginx_never_refused() {
     for theirs in [
         "expires modified 1h;",
         "expires @15h30m;",
-        "add_header X-U $upstream_http_x_thing;",
         "add_header X-S $ssl_client_s_dn;",
+        "add_header X-T $upstream_trailer_x;",
+        "ssi on;",
     ] {
         let text = format!("http {{ server {{ location / {{ {theirs} }} }} }}");
         let e = compile_str(&text).expect_err(theirs);
         assert!(e.is_unsupported(), "{theirs}: {e}");
     }
     // What nginx -t refuses stays an error.
-    for bad in ["expires 1ms;", "expires 1h1y;", "add_header X $no_such_variable;"] {
+    for bad in [
+        "expires 1ms;",
+        "expires 1h1y;",
+        "add_header X $no_such_variable;",
+        "proxy_next_upstream http_418;",
+        "proxy_next_upstream off error;",
+    ] {
         let e = loc(bad).expect_err(bad);
         assert!(!e.is_unsupported(), "{bad}: {e}");
     }

@@ -393,6 +393,8 @@ pub struct LocConf {
     pub tcp_nodelay: bool,
     pub proxy_set_headers: Vec<(String, Template)>,
     pub fastcgi: FastCgiConf,
+    /// `proxy_next_upstream` and its `_tries` and `_timeout`.
+    pub proxy_next: NextUpstream,
     pub cache: Arc<CacheConf>,
     pub proxy_http_version: String,
     pub proxy_buffering: bool,
@@ -492,6 +494,7 @@ impl Default for LocConf {
             tcp_nodelay: true,
             proxy_set_headers: Vec::new(),
             fastcgi: Default::default(),
+            proxy_next: Default::default(),
             cache: Default::default(),
             proxy_http_version: "1.0".into(),
             proxy_buffering: true,
@@ -568,6 +571,37 @@ pub struct FastCgiConf {
     pub pass_request_headers: bool,
     pub pass_request_body: bool,
     pub ignore_accel_redirect: bool,
+    pub next: NextUpstream,
+}
+
+/// When a failed try goes on to the next server (`proxy_next_upstream`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NextUpstream {
+    pub error: bool,
+    pub timeout: bool,
+    pub invalid_header: bool,
+    /// Statuses that count as failures: http_500, http_502, ...
+    pub statuses: Vec<u16>,
+    /// POST, LOCK and PATCH go on too once sent.
+    pub non_idempotent: bool,
+    /// `_tries`: at most this many tries (0: no limit).
+    pub tries: u32,
+    /// `_timeout`: no new try after this long (zero: no limit).
+    pub timeout_total: Duration,
+}
+
+impl Default for NextUpstream {
+    fn default() -> Self {
+        NextUpstream {
+            error: true,
+            timeout: true,
+            invalid_header: false,
+            statuses: Vec::new(),
+            non_idempotent: false,
+            tries: 0,
+            timeout_total: Duration::ZERO,
+        }
+    }
 }
 
 impl Default for FastCgiConf {
@@ -585,6 +619,7 @@ impl Default for FastCgiConf {
             pass_request_headers: true,
             pass_request_body: true,
             ignore_accel_redirect: false,
+            next: NextUpstream::default(),
         }
     }
 }

@@ -290,6 +290,48 @@ pub(super) fn access_log(so_far: AccessLog, d: &Directive) -> AccessLog {
     }
 }
 
+/// `proxy_next_upstream`, `_tries` or `_timeout` (and fastcgi's), onto `next`.
+pub(super) fn next_upstream(next: &mut NextUpstream, d: &Directive) -> Result<(), ConfError> {
+    if d.name.ends_with("_tries") {
+        next.tries = one(d)?.parse().map_err(|_| err(d, "invalid value"))?;
+        return Ok(());
+    }
+    if d.name.ends_with("_timeout") {
+        next.timeout_total = time(d)?;
+        return Ok(());
+    }
+    nargs(d, 1..=16)?;
+    let mut n = NextUpstream {
+        error: false,
+        timeout: false,
+        tries: next.tries,
+        timeout_total: next.timeout_total,
+        ..NextUpstream::default()
+    };
+    for a in &d.args {
+        match a.as_str() {
+            "off" => {}
+            "error" => n.error = true,
+            "timeout" => n.timeout = true,
+            "invalid_header" => n.invalid_header = true,
+            "non_idempotent" => n.non_idempotent = true,
+            code => {
+                let status = code
+                    .strip_prefix("http_")
+                    .and_then(|c| c.parse().ok())
+                    .filter(|c| [500, 502, 503, 504, 403, 404, 429].contains(c))
+                    .ok_or_else(|| err(d, format!("invalid value \"{code}\"")))?;
+                n.statuses.push(status);
+            }
+        }
+    }
+    if d.args.iter().any(|a| a == "off") && d.args.len() > 1 {
+        return Err(err(d, "invalid value \"off\""));
+    }
+    *next = n;
+    Ok(())
+}
+
 /// `proxy_ignore_headers NAME...`: whether `X-Accel-Redirect` is among them.
 /// There is no proxy cache here: what the others change is caching.
 pub(super) fn ignore_accel_redirect(d: &Directive) -> Result<bool, ConfError> {
