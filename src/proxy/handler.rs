@@ -163,6 +163,9 @@ pub async fn handle(
         let (parts, body) = resp.into_parts();
         resp = Response::from_parts(parts, super::body::holding(body, held));
     }
+    // nginx's filter order: sub_filter's replacing, then gzip's compressing.
+    let resp =
+        super::sub_filter::maybe(&conf, &Ctx { rv: &r.vars, maps: &rt.config.http.maps }, resp);
     let resp = super::gzip::maybe(&conf, &r.vars.headers, resp);
     finish(&rt, Some(&conf), r.vars, resp)
 }

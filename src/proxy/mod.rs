@@ -29,6 +29,7 @@ pub mod request;
 pub mod routes;
 pub mod send_timeout;
 pub mod server;
+mod sub_filter;
 pub mod time;
 pub mod tls;
 pub mod upstream;

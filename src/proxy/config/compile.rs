@@ -130,6 +130,25 @@ impl Compiler {
                 "gzip" => conf.gzip = flag(d)?,
                 "gzip_types" => conf.gzip_types = d.args.clone(),
                 "gzip_vary" => conf.gzip_vary = flag(d)?,
+                "sub_filter" => {
+                    nargs(d, 2..=2)?;
+                    let sf = Arc::make_mut(&mut conf.sub_filter);
+                    if cleared.insert("sub_filter") {
+                        sf.pairs.clear();
+                    }
+                    sf.pairs.push((self.template(d, &d.args[0])?, self.template(d, &d.args[1])?));
+                }
+                "sub_filter_once" => Arc::make_mut(&mut conf.sub_filter).once = flag(d)?,
+                "sub_filter_last_modified" => {
+                    Arc::make_mut(&mut conf.sub_filter).last_modified = flag(d)?;
+                }
+                "sub_filter_types" => {
+                    nargs(d, 1..=64)?;
+                    let mut types = d.args.clone();
+                    // text/html is always among them, as nginx adds it.
+                    types.push("text/html".into());
+                    Arc::make_mut(&mut conf.sub_filter).types = types;
+                }
                 "gzip_min_length" => {
                     nargs(d, 1..=1)?;
                     conf.gzip_min_length = parse_size(&d.args[0])
@@ -640,6 +659,10 @@ impl Compiler {
             "gzip_types",
             "gzip_vary",
             "gzip_min_length",
+            "sub_filter",
+            "sub_filter_once",
+            "sub_filter_last_modified",
+            "sub_filter_types",
             "tcp_nodelay",
             "sendfile",
             "autoindex",

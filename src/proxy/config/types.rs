@@ -395,6 +395,7 @@ pub struct LocConf {
     pub fastcgi: FastCgiConf,
     /// `proxy_next_upstream` and its `_tries` and `_timeout`.
     pub proxy_next: NextUpstream,
+    pub sub_filter: Arc<SubFilter>,
     pub cache: Arc<CacheConf>,
     pub proxy_http_version: String,
     pub proxy_buffering: bool,
@@ -495,6 +496,7 @@ impl Default for LocConf {
             proxy_set_headers: Vec::new(),
             fastcgi: Default::default(),
             proxy_next: Default::default(),
+            sub_filter: Default::default(),
             cache: Default::default(),
             proxy_http_version: "1.0".into(),
             proxy_buffering: true,
@@ -572,6 +574,27 @@ pub struct FastCgiConf {
     pub pass_request_body: bool,
     pub ignore_accel_redirect: bool,
     pub next: NextUpstream,
+}
+
+/// `sub_filter` and its settings.
+#[derive(Debug, Clone)]
+pub struct SubFilter {
+    /// What to find (matched without regard to case) and what to put instead.
+    pub pairs: Vec<(Template, Template)>,
+    pub once: bool,
+    pub types: Vec<String>,
+    pub last_modified: bool,
+}
+
+impl Default for SubFilter {
+    fn default() -> Self {
+        SubFilter {
+            pairs: Vec::new(),
+            once: true,
+            types: vec!["text/html".into()],
+            last_modified: false,
+        }
+    }
 }
 
 /// When a failed try goes on to the next server (`proxy_next_upstream`).
