@@ -266,6 +266,113 @@ fn stdout_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+
+    /// A record as a FastCGI server writes it.
+    fn rec(kind: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let pad = record::padding(content.len());
+        record::header(&mut out, kind, content.len(), pad);
+        out.extend_from_slice(content);
+        out.extend_from_slice(&[0; 8][..pad]);
+        out
+    }
+
+    /// Serves `wire` once, in pieces of `cut` bytes, to whoever connects;
+    /// then the exchange's answer (status and body, or the failure).
+    async fn against(wire: Vec<u8>, cut: usize) -> (Result<(u16, Vec<u8>), String>, Vec<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            // The request ends with an empty STDIN record.
+            let mut got = Vec::new();
+            while !got.ends_with(&[1, record::STDIN, 0, 1, 0, 0, 0, 0]) {
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            for piece in wire.chunks(cut.max(1)) {
+                let _ = s.write_all(piece).await;
+                tokio::task::yield_now().await;
+            }
+        });
+        let logged = Arc::new(Mutex::new(Vec::new()));
+        let log = logged.clone();
+        let mut records = Vec::new();
+        record::begin(&mut records);
+        record::header(&mut records, record::PARAMS, 0, 0);
+        let ask = Ask {
+            records: &records,
+            body: None,
+            head_request: false,
+            connect_timeout: Duration::from_secs(2),
+            send_timeout: Duration::from_secs(2),
+            read_timeout: Duration::from_secs(2),
+            gone: Box::pin(futures::future::pending()),
+            stderr: Arc::new(move |t: &str, _: &str| log.lock().unwrap().push(t.to_string())),
+        };
+        let answer = match exchange(addr, ask, &|_| true).await {
+            Ok(a) => {
+                let AnswerBody::Other(body) = a.body else { panic!("not a body") };
+                match body.collect().await {
+                    Ok(b) => Ok((a.status.as_u16(), b.to_bytes().to_vec())),
+                    Err(e) => Err(format!("body: {e}")),
+                }
+            }
+            Err(f) => Err(f.describe(&addr)),
+        };
+        let logged = logged.lock().unwrap().clone();
+        (answer, logged)
+    }
+
+    #[tokio::test]
+    async fn records_cut_anywhere_and_stderr_between_read_as_one_answer() {
+        let mut wire = rec(record::STDERR, b"PHP Notice: one\n");
+        wire.extend(rec(
+            record::STDOUT,
+            b"Status: 404 Not Found\r\nContent-Type: text/plain\r\n\r\nhel",
+        ));
+        wire.extend(rec(record::STDERR, b"two"));
+        wire.extend(rec(record::STDOUT, b"lo"));
+        wire.extend(rec(record::STDOUT, b""));
+        wire.extend(rec(record::END_REQUEST, &[0; 8]));
+        for cut in [1, 3, 7, 8, 9, 4096] {
+            let (answer, logged) = against(wire.clone(), cut).await;
+            assert_eq!(answer, Ok((404, b"hello".to_vec())), "cut {cut}");
+            assert_eq!(logged, ["PHP Notice: one\n", "two"], "cut {cut}");
+        }
+    }
+
+    #[tokio::test]
+    async fn hostile_servers_get_nginx_s_failures_not_a_panic() {
+        // Closed before any head: a premature close.
+        let (a, _) = against(Vec::new(), 1).await;
+        assert!(a.unwrap_err().contains("prematurely closed"));
+        // Another protocol's bytes.
+        let (a, _) = against(b"HTTP/1.1 200 OK\r\n\r\n".to_vec(), 4096).await;
+        assert!(a.unwrap_err().contains("unsupported FastCGI protocol version"));
+        // END_REQUEST before any head.
+        let (a, _) = against(rec(record::END_REQUEST, &[0; 8]), 4096).await;
+        assert!(a.unwrap_err().contains("prematurely closed"));
+        // A head without its end, growing past the limit.
+        let mut wire = rec(record::STDOUT, b"X-A: b\r\n");
+        for _ in 0..MAX_HEAD / 60_000 + 2 {
+            wire.extend(rec(record::STDOUT, &[b'x'; 60_000]));
+        }
+        let (a, _) = against(wire, 4096).await;
+        assert!(a.unwrap_err().contains("too big header"));
+        // A body cut off before END_REQUEST: the body fails, so the client sees it cut.
+        let wire = rec(record::STDOUT, b"Content-Type: text/html\r\n\r\npartial");
+        let (a, _) = against(wire, 4096).await;
+        assert!(a.unwrap_err().starts_with("body:"));
+        // A bad status.
+        let (a, _) = against(rec(record::STDOUT, b"Status: x\r\n\r\n"), 4096).await;
+        assert!(a.is_err());
+    }
 
     #[test]
     fn status_location_and_hidden_headers_are_read_as_nginx_reads_them() {
