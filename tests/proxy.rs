@@ -709,6 +709,41 @@ fn proxy_next_upstream_goes_on_where_nginx_goes_on() {
     assert!(logs[1].lines().nth(1).unwrap().starts_with("504|504 "), "{}", logs[1]);
 }
 
+#[test]
+fn limit_status_and_msie_variables_log_as_nginx_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = |log: &Path, port: u16| {
+        format!(
+            "  log_format u '$status|$limit_req_status|$limit_conn_status|$msie|$limit_rate \"$request\"';\n  access_log {} u;\n  \
+             limit_req_zone $binary_remote_addr zone=r:1m rate=1r/m;\n  limit_req_zone $binary_remote_addr zone=d:1m rate=1r/m;\n  \
+             limit_conn_zone $binary_remote_addr zone=c:1m;\n  \
+             server {{ listen 127.0.0.1:{port};\n  \
+             location /a/ {{ limit_req zone=r; limit_conn c 5; try_files $uri =204; }}\n  \
+             location /dry/ {{ limit_req zone=d; limit_req_dry_run on; try_files $uri =204; }}\n  \
+             location /n/ {{ try_files $uri =204; }} }}",
+            log.display()
+        )
+    };
+    let logs = logged_by_each(dir.path(), 6, http, |port| {
+        for (path, agent) in [
+            ("/a/", "curl"),
+            ("/a/", "curl"),
+            ("/dry/", "curl"),
+            ("/dry/", "curl"),
+            ("/n/", "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)"),
+            ("/n/", "Mozilla/5.0"),
+        ] {
+            raw(
+                port,
+                format!("GET {path} HTTP/1.1\r\nHost: here\r\nUser-Agent: {agent}\r\nConnection: close\r\n\r\n").as_bytes(),
+            );
+        }
+    });
+    assert_eq!(logs[0], logs[1], "rcompose proxy, then nginx");
+    assert!(logs[1].contains("503|REJECTED|"), "{}", logs[1]);
+    assert!(logs[1].contains("REJECTED_DRY_RUN"), "{}", logs[1]);
+}
+
 fn one_proxy(extra_http: &str, location_block: &str) -> (tempfile::TempDir, Kill, u16, Kill) {
     let dir = tempfile::tempdir().unwrap();
     let root = site(dir.path());

@@ -74,6 +74,8 @@ fn request_vars(
         upstream_response_time: String::new(),
         fastcgi: None,
         upstream_cache_status: "",
+        limit_req_status: "",
+        limit_conn_status: "",
         upstream_headers: None,
         request_body: None,
         document_root: Default::default(),
@@ -410,8 +412,13 @@ fn limit_conn(rt: &Runtime, conf: &LocConf, r: &mut Req) -> Option<u16> {
             continue;
         }
         match zone.enter(&key, l.max) {
-            Some(held) => r.conn_held.push(held),
+            Some(held) => {
+                r.conn_held.push(held);
+                r.vars.limit_conn_status = "PASSED";
+            }
             None => {
+                r.vars.limit_conn_status =
+                    if conf.limit_conn_dry_run { "REJECTED_DRY_RUN" } else { "REJECTED" };
                 let dry = if conf.limit_conn_dry_run { ", dry run" } else { "" };
                 rt.logs.error(&format!(
                     "limiting connections{dry} by zone \"{}\", client: {}",
@@ -429,10 +436,12 @@ fn limit_conn(rt: &Runtime, conf: &LocConf, r: &mut Req) -> Option<u16> {
 
 /// `limit_req`: every limit of the location accounts the request; the
 /// status when one refuses it, else the longest delay one asks for.
-fn limit_req(rt: &Runtime, conf: &LocConf, r: &Req) -> Result<std::time::Duration, u16> {
+fn limit_req(rt: &Runtime, conf: &LocConf, r: &mut Req) -> Result<std::time::Duration, u16> {
     use super::limit::Verdict;
     let now = std::time::Instant::now();
     let mut delay = std::time::Duration::ZERO;
+    let mut refused_dry = false;
+    let dry = conf.limit_req_dry_run;
     for limit in conf.limit_req.iter() {
         let Some(zone) = rt.config.http.limit_zones.get(&limit.zone) else { continue };
         let key = zone.key.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps });
@@ -450,13 +459,21 @@ fn limit_req(rt: &Runtime, conf: &LocConf, r: &Req) -> Result<std::time::Duratio
                     zone.name,
                     r.vars.remote.ip()
                 ));
-                if !conf.limit_req_dry_run {
+                if !dry {
+                    r.vars.limit_req_status = "REJECTED";
                     return Err(conf.limit_req_status);
                 }
+                refused_dry = true;
             }
         }
     }
-    Ok(if conf.limit_req_dry_run { std::time::Duration::ZERO } else { delay })
+    r.vars.limit_req_status = match (refused_dry, delay.is_zero(), dry) {
+        (true, _, _) => "REJECTED_DRY_RUN",
+        (false, true, _) => "PASSED",
+        (false, false, true) => "DELAYED_DRY_RUN",
+        (false, false, false) => "DELAYED",
+    };
+    Ok(if dry { std::time::Duration::ZERO } else { delay })
 }
 
 /// `auth_basic`: the status that refuses the request (401 without valid

@@ -101,7 +101,7 @@ mod tests {
         assert_eq!(replace(text, &p, true), b"<a href=\"/app/a\"><A HREF=\"/b\"> y x".to_vec());
         assert_eq!(
             replace(text, &p, false),
-            b"<a href=\"/app/a\"><a href=\"/app/b\"> y y".to_vec()
+            b"<a href=\"/app/a\"><A href=\"/app/b\"> y y".to_vec()
         );
         assert_eq!(replace(b"", &p, false), b"".to_vec());
     }

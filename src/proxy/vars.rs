@@ -67,6 +67,11 @@ enum Kind {
     UpstreamStatus,
     UpstreamResponseTime,
     UpstreamCacheStatus,
+    LimitReqStatus,
+    LimitConnStatus,
+    LimitRate,
+    /// "1" for a User-Agent with "MSIE" in it.
+    Msie,
     UpstreamHttp(HeaderName),
     UpstreamCookie(String),
     RequestBody,
@@ -167,6 +172,11 @@ impl Kind {
             "content_type" => Kind::Http(header::CONTENT_TYPE),
             "content_length" => Kind::ContentLength,
             "request_body" => Kind::RequestBody,
+            "limit_req_status" => Kind::LimitReqStatus,
+            "limit_conn_status" => Kind::LimitConnStatus,
+            // No limit_rate here: the rate is never limited.
+            "limit_rate" => Kind::LimitRate,
+            "msie" => Kind::Msie,
             n => {
                 if let Some(h) = n.strip_prefix("sent_http_").and_then(header) {
                     Kind::SentHttp(h)
@@ -476,6 +486,10 @@ pub struct RequestVars {
     pub fastcgi: Option<Box<(String, String)>>,
     /// `$upstream_cache_status`: MISS, HIT, BYPASS, EXPIRED, STALE; empty without a cache.
     pub upstream_cache_status: &'static str,
+    /// `$limit_req_status` and `$limit_conn_status`: PASSED, DELAYED,
+    /// REJECTED (and their _DRY_RUN); empty where no limit applied.
+    pub limit_req_status: &'static str,
+    pub limit_conn_status: &'static str,
     /// The upstream's answer headers, kept where `$upstream_http_*` or
     /// `$upstream_cookie_*` are read.
     pub upstream_headers: Option<Box<HeaderMap>>,
@@ -771,11 +785,7 @@ pub fn nginx_has(name: &str) -> bool {
         "http3",
         "invalid_referer",
         "is_request_port",
-        "limit_conn_status",
-        "limit_rate",
-        "limit_req_status",
         "modern_browser",
-        "msie",
         "pipe",
         "proxy_add_via",
         "proxy_protocol_addr",
@@ -1002,6 +1012,18 @@ impl Vars for RequestVars {
             Kind::UpstreamAddr => return found(&self.upstream_addr),
             Kind::UpstreamStatus => return found(&self.upstream_status),
             Kind::UpstreamResponseTime => return found(&self.upstream_response_time),
+            Kind::LimitReqStatus => {
+                return Some(self.limit_req_status).filter(|s| !s.is_empty()).map(str::to_string);
+            }
+            Kind::LimitConnStatus => {
+                return Some(self.limit_conn_status).filter(|s| !s.is_empty()).map(str::to_string);
+            }
+            Kind::LimitRate => "0".to_string(),
+            Kind::Msie => {
+                let ua =
+                    self.headers.get(header::USER_AGENT).map(|v| v.as_bytes()).unwrap_or_default();
+                if memchr::memmem::find(ua, b"MSIE ").is_some() { "1" } else { "" }.to_string()
+            }
             k @ (Kind::UpstreamHttp(_)
             | Kind::UpstreamCookie(_)
             | Kind::RequestBody
@@ -1179,6 +1201,8 @@ mod tests {
             upstream_response_time: String::new(),
             fastcgi: None,
             upstream_cache_status: "",
+            limit_req_status: "",
+            limit_conn_status: "",
             upstream_headers: None,
             request_body: None,
             document_root: Default::default(),
