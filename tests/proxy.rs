@@ -51,17 +51,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
 
 fn upstream(dir: &Path) -> (Kill, u16) {
     let port = free_port();
-    std::fs::write(dir.join("upstream.py"), UPSTREAM).unwrap();
-    let child = Command::new("python3")
-        .arg(dir.join("upstream.py"))
-        .arg(port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let k = Kill(child);
-    assert!(listening(port), "upstream did not start");
-    (k, port)
+    (common::python_server(dir, "upstream.py", UPSTREAM, port), port)
 }
 
 fn conf(dir: &Path, root: &Path, port: u16, up: u16, who: &str) -> String {
@@ -1640,20 +1630,7 @@ fn proxy_cache_hits_misses_and_bypasses_as_nginx_does() {
             out.push(format!("HEAD -> {}", parse(&head).header("x-cache").unwrap_or("-")));
             std::thread::sleep(Duration::from_millis(200));
             out.push(ask("/c/h", ""));
-            std::fs::write(d.join("stale-up.py"), UPSTREAM).unwrap();
-            let start = || {
-                let child = Command::new("python3")
-                    .arg(d.join("stale-up.py"))
-                    .arg(stale_up.to_string())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .unwrap();
-                let k = Kill(child);
-                assert!(listening(stale_up));
-                k
-            };
-            let running = start();
+            let running = common::python_server(d, "stale-up.py", UPSTREAM, stale_up);
             out.push(ask("/s/x", ""));
             out.push(ask("/s/x", ""));
             // nginx counts validity in whole seconds: 1s may last up to 2.

@@ -6,15 +6,10 @@
 
 mod common;
 
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{Kill, eventually, free_port};
-
-fn listening(port: u16) -> bool {
-    eventually(15, || TcpStream::connect(("127.0.0.1", port)).is_ok())
-}
+use common::free_port;
 
 /// A self-signed certificate for localhost, made with openssl.
 fn certificate(dir: &Path) {
@@ -61,32 +56,6 @@ http {{
     )
 }
 
-fn start(who: &str, dir: &Path, conf: &Path, port: u16) -> Kill {
-    let child = if who == "rc" {
-        common::rcompose()
-            .args(["proxy", "-c"])
-            .arg(conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    } else {
-        let d = dir.display();
-        Command::new(common::ensure_nginx())
-            .arg("-c")
-            .arg(conf)
-            .arg("-p")
-            .arg(dir)
-            .args(["-g", &format!("daemon off; pid {d}/nginx.pid; error_log {d}/e.log;")])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    let k = Kill(child);
-    assert!(listening(port), "{who} did not listen on {port}");
-    k
-}
-
 /// curl's answer: the status line, the headers that matter, the body.
 fn curl(args: &[&str], url: &str) -> String {
     let out = Command::new("curl")
@@ -124,7 +93,7 @@ fn tls_and_http2_answer_as_nginx_does() {
         let (tls, plain) = (free_port(), free_port());
         let path = d.join(format!("{who}.conf"));
         std::fs::write(&path, conf(tls, plain, up)).unwrap();
-        let _server = start(who, d, &path, tls);
+        let _server = common::side::start_side(who, &common::ensure_nginx(), &path, d, tls);
         let base = format!("https://localhost:{tls}");
         let mut got = Vec::new();
         for proto in ["--http2", "--http1.1"] {

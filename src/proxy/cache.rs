@@ -50,6 +50,7 @@ pub struct Zone {
     /// The zone's folder on this host, where it maps to one.
     dir: OnceLock<Option<PathBuf>>,
     slots: Mutex<HashMap<String, Slot>>,
+    looks: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Zone {
@@ -68,7 +69,7 @@ pub enum Look {
 
 impl Zone {
     pub fn new(def: CachePath) -> Zone {
-        Zone { def, dir: OnceLock::new(), slots: Mutex::default() }
+        Zone { def, dir: OnceLock::new(), slots: Mutex::default(), looks: Default::default() }
     }
 
     pub fn path(&self) -> &std::path::Path {
@@ -84,8 +85,15 @@ impl Zone {
     pub fn look(&self, key: &str, headers: &HeaderMap) -> (Look, u32) {
         let now = Instant::now();
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        // Gone when unused for `inactive`: swept at each store and every
+        // 1024 lookups, not at each one.
         let inactive = self.def.inactive;
-        slots.retain(|_, s| now.duration_since(s.last) < inactive);
+        if self.looks.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 1024 == 1023 {
+            slots.retain(|_, s| now.duration_since(s.last) < inactive);
+        }
+        if slots.get(key).is_some_and(|s| now.duration_since(s.last) >= inactive) {
+            slots.remove(key);
+        }
         let slot = slots.entry(key.to_string()).or_insert_with(|| Slot {
             entry: None,
             uses: 0,
@@ -107,29 +115,35 @@ impl Zone {
         if let Some(Some(dir)) = self.dir.get() {
             let file = self.file(dir, &key);
             let bytes = on_disk(&key, &entry);
-            std::thread::spawn(move || write_file(&file, &bytes));
+            let write = move || write_file(&file, &bytes);
+            // Off the worker: a disk write must not hold up requests.
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn_blocking(write)),
+                Err(_) => write(),
+            }
         }
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
+        let inactive = self.def.inactive;
+        slots.retain(|_, s| now.duration_since(s.last) < inactive);
         let slot = slots.entry(key).or_insert_with(|| Slot { entry: None, uses: 1, last: now });
         slot.entry = Some(entry);
         slot.last = now;
-        if let Some(max) = self.def.max_size {
-            // Least recently used first, as nginx's cache manager removes them.
-            let size = |s: &HashMap<String, Slot>| -> u64 {
-                s.values().filter_map(|x| x.entry.as_ref()).map(|e| e.body.len() as u64).sum()
+        let Some(max) = self.def.max_size else { return };
+        let mut size: u64 =
+            slots.values().filter_map(|x| x.entry.as_ref()).map(|e| e.body.len() as u64).sum();
+        // Least recently used first, as nginx's cache manager removes them.
+        while size > max {
+            let Some((oldest, len)) = slots
+                .iter()
+                .filter_map(|(k, s)| Some((k, s.last, s.entry.as_ref()?.body.len() as u64)))
+                .min_by_key(|(_, last, _)| *last)
+                .map(|(k, _, len)| (k.clone(), len))
+            else {
+                break;
             };
-            while size(&slots) > max {
-                let Some(oldest) = slots
-                    .iter()
-                    .filter(|(_, s)| s.entry.is_some())
-                    .min_by_key(|(_, s)| s.last)
-                    .map(|(k, _)| k.clone())
-                else {
-                    break;
-                };
-                slots.remove(&oldest);
-            }
+            slots.remove(&oldest);
+            size -= len;
         }
     }
 

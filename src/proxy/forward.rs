@@ -439,7 +439,8 @@ async fn try_peers(
 }
 
 /// One try at one peer, in the peer's protocol. Built before it runs, so
-/// the future holds nothing of the request (which is not `Sync`).
+/// the future holds nothing of the request (which is not `Sync`); not boxed,
+/// as it runs for every proxied request.
 fn exchange<'a>(
     rt: &'a Runtime,
     conf: &'a super::config::LocConf,
@@ -448,7 +449,7 @@ fn exchange<'a>(
     addr: SocketAddr,
     peers: &Peers<'_>,
     keep: &'a client::Keep<'a>,
-) -> futures::future::BoxFuture<'a, Result<client::Answer, client::Failure>> {
+) -> impl Future<Output = Result<client::Answer, client::Failure>> + Send + use<'a> {
     let head_request = r.method == Method::HEAD && ask.method == Method::HEAD;
     if ask.p.fastcgi {
         let f = &conf.fastcgi;
@@ -462,7 +463,7 @@ fn exchange<'a>(
             gone: rt.upstreams.resolver.gone(addr),
             stderr: stderr_log(rt, r, addr),
         };
-        return Box::pin(super::fastcgi::exchange(addr, fcgi, keep));
+        return futures::future::Either::Left(super::fastcgi::exchange(addr, fcgi, keep));
     }
     let body: Option<super::http::Body> = match (&ask.buffered, ask.streamed.take()) {
         (Some(b), _) if !b.is_empty() => Some(b.body()),
@@ -484,7 +485,7 @@ fn exchange<'a>(
         keepalive: peers.group.map(|g| g.def.keepalive).unwrap_or_default(),
         idempotent: !matches!(r.method.as_str(), "POST" | "LOCK" | "PATCH"),
     };
-    Box::pin(client::exchange(addr, exchange, keep))
+    futures::future::Either::Right(client::exchange(addr, exchange, keep))
 }
 
 /// The request body: read whole before any upstream is contacted (nginx's
@@ -624,7 +625,10 @@ impl<'a> Peers<'a> {
                     a.push_str(itoa::Buffer::new().format(port));
                     next_entry(&mut r.vars.upstream_status).push_str("502");
                     let what = format!("upstream \"{host}:{port}\" is unavailable ({why})");
-                    peer_failed(self.rt, self.group.map(|g| &**g), self.idx, &what, r, None);
+                    log_failure(self.rt, &what, r, None);
+                    if let Some(g) = self.group {
+                        g.failed(self.idx);
+                    }
                     Pick::Unavailable
                 }
             };
@@ -640,9 +644,12 @@ impl<'a> Peers<'a> {
         }
     }
 
-    /// A failure that nginx counts but does not log (a status proxy_next_upstream lists).
+    /// Counts a failure against the peer: its address in a name's group of
+    /// addresses, else its server in the upstream block. Unlogged, as nginx
+    /// counts a status proxy_next_upstream lists.
     fn fail_quietly(&self, addr: SocketAddr) {
         if self.spread {
+            // nginx's defaults for the address a proxy_pass names, or the server's.
             let (max_fails, fail_timeout) = match self.group {
                 Some(g) => {
                     (g.def.servers[self.idx].max_fails, g.def.servers[self.idx].fail_timeout)
@@ -655,19 +662,10 @@ impl<'a> Peers<'a> {
         }
     }
 
+    /// A failed try: logged as nginx logs it, and counted.
     fn failed(&self, addr: SocketAddr, what: &str, r: &Req, uri: &str) {
-        if self.spread {
-            // nginx's defaults for the address a proxy_pass names, or the server's.
-            let (max_fails, fail_timeout) = match self.group {
-                Some(g) => {
-                    (g.def.servers[self.idx].max_fails, g.def.servers[self.idx].fail_timeout)
-                }
-                None => (1, Duration::from_secs(10)),
-            };
-            self.rt.upstreams.addr_failed(&self.p.target, addr, max_fails, fail_timeout);
-        }
-        let group = self.group.filter(|_| !self.spread).map(|g| &**g);
-        peer_failed(self.rt, group, self.idx, what, r, Some((&addr, uri)));
+        log_failure(self.rt, what, r, Some((&addr, uri)));
+        self.fail_quietly(addr);
     }
 }
 
@@ -688,15 +686,8 @@ fn next_entry(list: &mut String) -> &mut String {
     list
 }
 
-/// Logs a failed attempt at a peer and counts it against the peer.
-fn peer_failed(
-    rt: &Runtime,
-    group: Option<&Group>,
-    idx: usize,
-    what: &str,
-    r: &Req,
-    upstream: Option<(&SocketAddr, &str)>,
-) {
+/// Logs a failed attempt at a peer, as nginx words it.
+fn log_failure(rt: &Runtime, what: &str, r: &Req, upstream: Option<(&SocketAddr, &str)>) {
     let mut line = format!(
         "{what}, client: {}, request: \"{} {}\"",
         r.vars.remote.ip(),
@@ -707,9 +698,6 @@ fn peer_failed(
         line.push_str(&format!(", upstream: \"http://{addr}{uri}\""));
     }
     rt.logs.error(&line);
-    if let Some(g) = group {
-        g.failed(idx);
-    }
 }
 
 /// The headers of an answer that follow its X-Accel-Redirect, as nginx's.
@@ -784,9 +772,7 @@ fn respond(
     if let Some(reason) = answer.reason {
         out.extensions_mut().insert(super::http1::Reason(reason));
     }
-    // A HEAD sent upstream as GET for the cache: the body is read in, and kept.
-    let drain = store.is_some() && r.method == Method::HEAD;
-    match answer.body {
+    let body = match answer.body {
         client::AnswerBody::Upgraded(upstream, early) => {
             let Some(client_upgrade) = r.on_upgrade.take() else {
                 return Outcome::Status(502);
@@ -803,46 +789,37 @@ fn respond(
                 let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
                 drop(busy);
             });
+            return Outcome::Done(out);
         }
         client::AnswerBody::Stream(body) => {
             rewrite_location(rt, conf, p, r, out.headers_mut());
             if !conf.proxy_cookie_path.is_empty() || !conf.proxy_cookie_domain.is_empty() {
                 rewrite_cookies(rt, conf, r, out.headers_mut());
             }
-            let body = match store {
-                Some(s) => {
-                    s.tee(BodyExt::boxed(body), status, reason_of(&out), out.headers().clone())
-                }
-                None => BodyExt::boxed(body),
-            };
-            *out.body_mut() = match busy {
-                // Counted at its peer until the body has gone or is dropped.
-                Some(busy) => BodyExt::boxed(body.map_frame(move |f| {
-                    let _ = &busy;
-                    f
-                })),
-                None => BodyExt::boxed(body),
-            };
+            BodyExt::boxed(body)
         }
         // No proxy_redirect for FastCGI, and a relative Location stays as
         // it is (nginx's header filter leaves an upstream's alone).
-        client::AnswerBody::Other(body) => {
-            let body = match store {
-                Some(s) => s.tee(body, status, reason_of(&out), out.headers().clone()),
-                None => body,
-            };
-            *out.body_mut() = match busy {
-                Some(busy) => BodyExt::boxed(body.map_frame(move |f| {
-                    let _ = &busy;
-                    f
-                })),
-                None => body,
-            };
-        }
-    }
+        client::AnswerBody::Other(body) => body,
+    };
+    // A HEAD sent upstream as GET for the cache: the body is read in, and kept.
+    let drain = store.is_some() && r.method == Method::HEAD;
+    let body = match store {
+        Some(s) => s.tee(body, status, reason_of(&out), out.headers().clone()),
+        None => body,
+    };
+    let body = match busy {
+        // Counted at its peer until the body has gone or is dropped.
+        Some(busy) => BodyExt::boxed(body.map_frame(move |f| {
+            let _ = &busy;
+            f
+        })),
+        None => body,
+    };
     if drain {
-        let body = std::mem::replace(out.body_mut(), super::http::empty());
         tokio::spawn(async move { BodyExt::collect(body).await.map(|_| ()) });
+    } else {
+        *out.body_mut() = body;
     }
     Outcome::Done(out)
 }

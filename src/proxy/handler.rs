@@ -984,12 +984,10 @@ async fn try_files(
                 r.uri_changed = true;
                 return static_content(rt, conf, Some(loc), r).await;
             }
-            Found::File(_) if loc.proxy.is_some() && !dir_wanted && !value.ends_with('/') => {
+            Found::File(f) if !dir_wanted && !value.ends_with('/') => {
                 if let Some(p) = &loc.proxy {
                     return pass_on(rt, loc, p, r, value).await;
                 }
-            }
-            Found::File(f) if !dir_wanted && !value.ends_with('/') => {
                 // Found already: served from here, not looked up a second time.
                 r.vars.uri = value;
                 r.uri_changed = true;

@@ -58,13 +58,9 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 "#;
 
-/// Starts [`ECHO_UPSTREAM`] on a free loopback port (its script kept in `dir`).
-pub(crate) fn echo_upstream(dir: &Path) -> (Kill, u16) {
-    let port = free_port();
-    std::fs::write(dir.join("echo-upstream.py"), ECHO_UPSTREAM).unwrap();
-    let child = Command::new("python3")
-        .arg(dir.join("echo-upstream.py"))
-        .arg(port.to_string())
+/// Runs `cmd`, its output dropped, and waits until it listens on loopback `port`.
+pub(crate) fn serving(mut cmd: Command, port: u16, what: &str) -> Kill {
+    let child = cmd
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -72,9 +68,23 @@ pub(crate) fn echo_upstream(dir: &Path) -> (Kill, u16) {
     let k = Kill(child);
     assert!(
         eventually(15, || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()),
-        "the echo upstream did not start"
+        "{what} did not start"
     );
-    (k, port)
+    k
+}
+
+/// A Python script serving on `port`, kept in `dir` as `name`.
+pub(crate) fn python_server(dir: &Path, name: &str, script: &str, port: u16) -> Kill {
+    std::fs::write(dir.join(name), script).unwrap();
+    let mut cmd = Command::new("python3");
+    cmd.arg(dir.join(name)).arg(port.to_string());
+    serving(cmd, port, name)
+}
+
+/// Starts [`ECHO_UPSTREAM`] on a free loopback port (its script kept in `dir`).
+pub(crate) fn echo_upstream(dir: &Path) -> (Kill, u16) {
+    let port = free_port();
+    (python_server(dir, "echo-upstream.py", ECHO_UPSTREAM, port), port)
 }
 
 pub(crate) fn rcompose() -> Command {
@@ -525,17 +535,7 @@ pub(crate) fn php_fpm(dir: &Path) -> (Kill, u16) {
         ),
     )
     .unwrap();
-    let child = Command::new(fpm)
-        .args(["-n", "-R", "-F", "-y"])
-        .arg(&conf)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let k = Kill(child);
-    assert!(
-        eventually(15, || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()),
-        "php-fpm did not start; see {d}/fpm.log"
-    );
-    (k, port)
+    let mut cmd = Command::new(fpm);
+    cmd.args(["-n", "-R", "-F", "-y"]).arg(&conf);
+    (serving(cmd, port, &format!("php-fpm (see {d}/fpm.log)")), port)
 }
