@@ -1597,7 +1597,7 @@ fn proxy_cache_hits_misses_and_bypasses_as_nginx_does() {
         "cache",
         |port| {
             format!(
-                "events {{ }}\nhttp {{\n  access_log off;\n  proxy_cache_path {dir}/cache-{port} levels=1:2 keys_zone=api:1m inactive=1h max_size=10m;\n  server {{\n    listen 127.0.0.1:{port};\n    add_header X-Cache $upstream_cache_status always;\n    location /c/ {{ proxy_pass http://127.0.0.1:{up}/; proxy_cache api; proxy_cache_valid 200 10m; proxy_cache_valid 404 1m; proxy_cache_bypass $arg_nocache $http_x_bypass; proxy_no_cache $arg_nostore; }}\n    location /s/ {{ proxy_pass http://127.0.0.1:{stale_up}/; proxy_cache api; proxy_cache_valid 1s; proxy_cache_use_stale error timeout http_500; }}\n    location /n/ {{ proxy_pass http://127.0.0.1:{up}/; proxy_cache api; }}\n  }}\n}}\n",
+                "events {{ }}\nhttp {{\n  access_log off;\n  proxy_cache_path {dir}/cache-{port} levels=1:2 keys_zone=api:1m inactive=1h max_size=10m;\n  map $arg_m $nomap {{ default 0; x 1; }}\n  server {{\n    listen 127.0.0.1:{port};\n    add_header X-Cache $upstream_cache_status always;\n    location /c/ {{ proxy_pass http://127.0.0.1:{up}/; proxy_cache api; proxy_cache_valid 200 10m; proxy_cache_valid 404 1m; proxy_cache_bypass $arg_nocache $http_x_bypass; proxy_no_cache $arg_nostore $nomap; }}\n    location /s/ {{ proxy_pass http://127.0.0.1:{stale_up}/; proxy_cache api; proxy_cache_valid 1s; proxy_cache_use_stale error timeout http_500; }}\n    location /n/ {{ proxy_pass http://127.0.0.1:{up}/; proxy_cache api; }}\n  }}\n}}\n",
                 dir = d.display()
             )
         },
@@ -1616,6 +1616,9 @@ fn proxy_cache_hits_misses_and_bypasses_as_nginx_does() {
                 ask("/c/a", ""),
                 ask("/c/b?nostore=1", ""),
                 ask("/c/b?nostore=1", ""),
+                // proxy_no_cache read through a map.
+                ask("/c/m?m=x", ""),
+                ask("/c/m?m=x", ""),
                 ask("/c/cookies", ""),
                 ask("/c/cookies", ""),
                 ask("/c/boom", ""),

@@ -263,6 +263,7 @@ impl Cached {
     pub fn on_answer(
         &self,
         conf: &LocConf,
+        maps: &[super::config::MapDef],
         r: &mut Req,
         answer: &mut super::client::Answer,
     ) -> Result<Option<Store>, Box<Outcome>> {
@@ -274,7 +275,7 @@ impl Cached {
         }
         let valid = validity(&conf.cache, answer.status, &answer.headers);
         answer.headers.remove("x-accel-expires");
-        let ctx = Ctx { rv: &r.vars, maps: &[] };
+        let ctx = Ctx { rv: &r.vars, maps };
         let no_cache = says_yes(conf.cache.no_cache.iter().map(|t| t.eval(&ctx)));
         let Some(valid) = valid.filter(|_| !no_cache && self.uses >= conf.cache.min_uses) else {
             return Ok(None);

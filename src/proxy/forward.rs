@@ -394,7 +394,7 @@ async fn try_peers(
                 next_entry(&mut r.vars.upstream_status).push_str(answer.status.as_str());
                 r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
                 let store = match &cached {
-                    Some(c) => match c.on_answer(conf, r, &mut answer) {
+                    Some(c) => match c.on_answer(conf, &rt.config.http.maps, r, &mut answer) {
                         Ok(store) => store,
                         Err(stale) => return *stale,
                     },
