@@ -21,6 +21,12 @@ class H(http.server.BaseHTTPRequestHandler):
     def answer(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n).decode() if n else ""
+        if self.headers.get("Transfer-Encoding") == "chunked":
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    self.rfile.readline(); break
+                body += self.rfile.read(size).decode(); self.rfile.readline()
         if self.path.startswith("/boom"):
             status, out = 500, b"upstream says boom"
         elif self.path.startswith("/slow"):
@@ -35,6 +41,9 @@ class H(http.server.BaseHTTPRequestHandler):
             self.send_header("Set-Cookie", "a=1; Path=/app/x; Domain=.Backend.Internal; HttpOnly")
             self.send_header("Set-Cookie", "b=2; path=/other"); self.send_header("Set-Cookie", "c=3")
             self.end_headers(); return
+        elif self.path.startswith("/cut"):
+            self.send_response(200); self.send_header("Content-Length", "100"); self.end_headers()
+            self.wfile.write(b"part"); self.wfile.flush(); self.close_connection = True; return
         elif self.path.startswith("/redirect"):
             self.send_response(302); self.send_header("Location", "http://backend/v2/elsewhere"); self.send_header("Content-Length", "0"); self.end_headers(); return
         else:
@@ -1855,4 +1864,163 @@ fn limit_conn_refuses_what_nginx_refuses() {
     );
     assert_eq!(seen[0], seen[1], "rcompose proxy, then nginx");
     assert_eq!(seen[1], (200, 503, 429, 200));
+}
+
+#[test]
+fn pipelining_completion_and_upstream_byte_counts_read_as_nginx_logs_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_up, up) = upstream(dir.path());
+    // Larger than what the sockets buffer: a client that stops reading and goes cuts it.
+    let big = dir.path().join("big");
+    std::fs::create_dir(&big).unwrap();
+    std::fs::write(big.join("file"), vec![b'x'; 32 << 20]).unwrap();
+    let http = |log: &Path, port: u16| {
+        format!(
+            "  log_format b '$pipe $request_completion|$upstream_bytes_sent|$upstream_bytes_received|\
+             $upstream_response_length|$proxy_internal_body_length|$proxy_internal_chunked|\
+             $ssl_client_verify|$ssl_ciphers|$proxy_protocol_addr|$upstream_trailer_x $status \"$request\"';\n  \
+             log_format t '$connection_time $tcpinfo_rtt $tcpinfo_rttvar $tcpinfo_snd_cwnd $tcpinfo_rcv_space';\n  \
+             access_log {log} b;\n  access_log {log}.t t;\n  \
+             upstream pool {{ server 127.0.0.1:{up}; keepalive 2; }}\n  \
+             server {{ listen 127.0.0.1:{port}; location / {{ return 200 ok; }}\n  \
+             proxy_http_version 1.1; proxy_set_header Connection \"\";\n  \
+             location /up/ {{ proxy_pass http://pool/; proxy_set_header X-Len $proxy_internal_body_length; proxy_set_header Connection \"\"; }}\n  \
+             location /stream/ {{ proxy_pass http://pool/; proxy_request_buffering off; }}\n  \
+             location /big/ {{ alias {big}/; }} }}",
+            log = log.display(),
+            big = big.display(),
+        )
+    };
+    let logs = logged_by_each(dir.path(), 8, http, |port| {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.write_all(b"GET /big/file HTTP/1.1\r\nHost: here\r\n\r\n").unwrap();
+        let _ = s.read(&mut [0u8; 100]);
+        std::thread::sleep(Duration::from_millis(200));
+        drop(s);
+        // Two requests in one write: the second was in hand when the first ended.
+        raw(
+            port,
+            b"GET /a HTTP/1.1\r\nHost: here\r\n\r\nGET /b HTTP/1.1\r\nHost: here\r\nConnection: close\r\n\r\n",
+        );
+        raw(port, b"GET /up/c?q=1 HTTP/1.1\r\nHost: here\r\nConnection: close\r\n\r\n");
+        raw(port, b"POST /up/d HTTP/1.1\r\nHost: here\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+        raw(
+            port,
+            b"GET /up/e HTTP/1.1\r\nHost: here\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+        // A body still coming when the request goes upstream goes chunked.
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"POST /stream/f HTTP/1.1\r\nHost: here\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n").unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        s.write_all(b"0\r\n\r\n").unwrap();
+        let _ = s.read_to_end(&mut Vec::new());
+        drop(s);
+        // An answer cut off by the upstream is not complete.
+        raw(port, b"GET /up/cut HTTP/1.1\r\nHost: here\r\nConnection: close\r\n\r\n");
+    });
+    // Sorted: a connection's line may be written as it closes.
+    let sorted = |log: &str| {
+        let mut lines: Vec<&str> = log.lines().collect();
+        lines.sort();
+        lines.join("\n")
+    };
+    assert_eq!(sorted(&logs[0]), sorted(&logs[1]), "rcompose's lines, then nginx's");
+    assert!(logs[1].contains("POST /stream/f"), "{}", logs[1]);
+    assert!(
+        logs[1].lines().any(|l| l.starts_with(". |") && l.contains("/big/file")),
+        "a client that went is not a completion: {}",
+        logs[1]
+    );
+    // Times and the kernel's figures differ run to run: their form must not.
+    let form = regex::Regex::new(r"^\d+\.\d{3} \d+ \d+ \d+ \d+$").unwrap();
+    for who in ["rc", "nginx"] {
+        let t = std::fs::read_to_string(dir.path().join(format!("{who}.log.t"))).unwrap();
+        assert_eq!(t.lines().count(), 8, "{who}: {t}");
+        assert!(t.lines().all(|l| form.is_match(l)), "{who}: {t}");
+    }
+}
+
+/// An upstream whose answers carry validators, answering 304 to an
+/// If-None-Match that names its version; it notes the conditions it was sent.
+const VALIDATING: &str = r#"
+import http.server, os, sys
+seen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seen-%s.log" % sys.argv[1])
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        with open(seen, "a") as f:
+            f.write("%s inm=%s ims=%s\n" % (self.path, self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since")))
+        if self.headers.get("If-None-Match") == '"v1"':
+            self.send_response(304); self.send_header("ETag", '"v1"'); self.send_header("Cache-Control", "max-age=1")
+            self.send_header("Content-Length", "0"); self.end_headers(); return
+        body = b"version one\n"
+        self.send_response(200); self.send_header("ETag", '"v1"')
+        self.send_header("Last-Modified", "Sat, 01 Jan 2000 00:00:00 GMT"); self.send_header("Cache-Control", "max-age=1")
+        self.send_header("Content-Type", "text/plain"); self.send_header("Content-Length", str(len(body)))
+        self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+
+#[test]
+fn proxy_cache_revalidates_and_meets_conditions_as_nginx_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let up = free_port();
+    let _up = common::python_server(d, "validating.py", VALIDATING, up);
+    let seen_log = d.join(format!("seen-{up}.log"));
+    let seen = on_each_side(
+        d,
+        "reval",
+        |port| {
+            format!(
+                "events {{ }}\nhttp {{\n  access_log off;\n  proxy_cache_path {dir}/cache-{port} keys_zone=z:1m;\n  \
+                 log_format v '$upstream_cache_status [$upstream_cache_etag] [$upstream_cache_last_modified]';\n  \
+                 server {{\n    listen 127.0.0.1:{port};\n    add_header X-Cache $upstream_cache_status always;\n    \
+                 location /r/ {{ proxy_pass http://127.0.0.1:{up}/; proxy_cache z; proxy_cache_revalidate on; \
+                 add_header X-V \"[$upstream_cache_etag][$upstream_cache_last_modified]\" always; \
+                 add_header X-Cache $upstream_cache_status always; }}\n    \
+                 location /p/ {{ proxy_pass http://127.0.0.1:{up}/; proxy_cache z; }}\n  }}\n}}\n",
+                dir = d.display()
+            )
+        },
+        |port| {
+            let before = std::fs::read_to_string(&seen_log).unwrap_or_default().len();
+            let ask = |path: &str, extra: &str| {
+                let a = get(port, path, extra);
+                format!(
+                    "{path} {extra:?} -> {} {} {} {:?}",
+                    a.status,
+                    a.header("x-cache").unwrap_or("-"),
+                    a.header("x-v").unwrap_or("-"),
+                    a.body.replace("nginx/1.22.1", "SERVER").replace("rcompose", "SERVER")
+                )
+            };
+            let inm = "If-None-Match: \"v1\"\r\n";
+            let mut out = vec![
+                ask("/r/a", ""),
+                // Kept: the cache answers the client's condition itself.
+                ask("/r/a", inm),
+                ask("/r/a", "If-Modified-Since: Sat, 01 Jan 2000 00:00:00 GMT\r\n"),
+                ask("/r/a", "If-Match: \"v0\"\r\n"),
+                // The client's condition is not passed on: the upstream answers whole, and it is kept.
+                ask("/p/b", inm),
+                ask("/p/b", ""),
+            ];
+            // Past max-age=1 (nginx counts whole seconds).
+            std::thread::sleep(Duration::from_millis(2200));
+            out.push(ask("/r/a", ""));
+            out.push(ask("/r/a", ""));
+            std::thread::sleep(Duration::from_millis(2200));
+            out.push(ask("/p/b", ""));
+            let all = std::fs::read_to_string(&seen_log).unwrap_or_default();
+            out.push(format!("upstream saw:\n{}", &all[before..]));
+            out
+        },
+    );
+    assert_eq!(seen[0], seen[1], "rcompose proxy, then nginx");
+    let text = seen[1].join("\n");
+    assert!(text.contains("REVALIDATED"), "{text}");
+    assert!(text.contains("/a inm=\"v1\" ims=Sat, 01 Jan 2000 00:00:00 GMT"), "{text}");
 }

@@ -162,3 +162,50 @@ fn certificates_that_cannot_be_loaded_fail_the_check_with_their_place() {
     assert_ne!(code, Some(0), "{err}");
     assert!(err.contains("ssl_verify_client"), "{err}");
 }
+
+/// The `X-Tls` header of an answer: what the TLS variables read.
+fn tls_header(args: &[&str], url: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-sk", "-D", "-", "-o", "/dev/null"])
+        .args(args)
+        .arg(url)
+        .output();
+    let text = String::from_utf8_lossy(&out.expect("curl runs").stdout).to_string();
+    text.lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase().starts_with("x-tls:").then(|| l[6..].trim().to_string())
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn tls_variables_read_what_nginx_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    certificate(d);
+    let mut seen = Vec::new();
+    for who in ["rc", "nginx"] {
+        let port = free_port();
+        let path = d.join(format!("{who}.conf"));
+        let conf = format!(
+            "events {{ }}\nhttp {{\n  access_log off;\n  ssl_certificate cert.pem;\n  ssl_certificate_key key.pem;\n  \
+             ssl_protocols TLSv1.2 TLSv1.3;\n  server {{\n    listen 127.0.0.1:{port} ssl;\n    \
+             location / {{ add_header X-Tls \"$ssl_protocol|$ssl_cipher|$ssl_curve|$ssl_curves|$ssl_ciphers|\
+             $ssl_client_verify|[$ssl_early_data]|[$ssl_client_s_dn$ssl_client_serial$ssl_client_cert]|\
+             [$ssl_session_id]\"; return 200 ok; }}\n  }}\n}}\n"
+        );
+        std::fs::write(&path, conf).unwrap();
+        let _server = common::side::start_side(who, &common::ensure_nginx(), &path, d, port);
+        let url = format!("https://localhost:{port}/");
+        for args in [&["--tlsv1.3"][..], &["--tls-max", "1.2"], &["--curves", "secp384r1:X25519"]] {
+            seen.push(tls_header(args, &url));
+        }
+    }
+    // A session's id is new on each connection: its form is compared, not its digits.
+    let id = regex::Regex::new(r"\[[0-9a-f]{64}\]$").unwrap();
+    let masked: Vec<String> = seen.iter().map(|s| id.replace(s, "[ID]").into_owned()).collect();
+    let (rc, ng) = masked.split_at(3);
+    assert_eq!(rc, ng, "rcompose proxy, then nginx");
+    assert!(rc[0].starts_with("TLSv1.3|TLS_AES_256_GCM_SHA384|X25519|"), "{rc:?}");
+    assert!(rc[0].contains("|NONE|[]|[]|"), "{rc:?}");
+}

@@ -38,6 +38,20 @@ pub struct Entry {
     vary: Vec<(HeaderName, Option<HeaderValue>)>,
 }
 
+impl Entry {
+    /// The same answer, valid for `valid` from now.
+    fn renewed(&self, valid: Duration) -> Entry {
+        Entry {
+            status: self.status,
+            reason: self.reason.clone(),
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+            valid_until: Instant::now() + valid,
+            vary: self.vary.clone(),
+        }
+    }
+}
+
 struct Slot {
     entry: Option<Arc<Entry>>,
     uses: u32,
@@ -223,10 +237,17 @@ pub fn lookup(
     let stale = match look {
         Look::Hit(e) => {
             r.vars.upstream_cache_status = "HIT";
-            return Err(Box::new(serve(&e)));
+            return Err(Box::new(serve(&e, r)));
         }
         Look::Expired(e) => {
             r.vars.upstream_cache_status = "EXPIRED";
+            if c.revalidate {
+                let lm = e.headers.get(header::LAST_MODIFIED).cloned();
+                let etag = e.headers.get(header::ETAG).cloned();
+                if lm.is_some() || etag.is_some() {
+                    r.vars.cache_validators = Some(Box::new((lm, etag)));
+                }
+            }
             Some(e)
         }
         Look::Miss => {
@@ -237,13 +258,26 @@ pub fn lookup(
     Ok(Some(Cached { zone: zone.clone(), key, stale, uses }))
 }
 
-/// A kept answer, sent again.
-fn serve(e: &Entry) -> Outcome {
+/// A kept answer, sent again (or the 304 or 412 the client's conditions make of it).
+fn serve(e: &Entry, r: &Req) -> Outcome {
     let mut out = hyper::Response::new(super::http::full(e.body.clone()));
     *out.status_mut() = e.status;
     *out.headers_mut() = e.headers.clone();
     if let Some(reason) = &e.reason {
         out.extensions_mut().insert(super::http1::Reason(reason.clone()));
+    }
+    if e.status == StatusCode::OK {
+        match super::not_modified::verdict(&r.vars.headers, &e.headers) {
+            Some(StatusCode::NOT_MODIFIED) => {
+                let mut head = hyper::Response::new(super::http::empty());
+                *head.status_mut() = StatusCode::NOT_MODIFIED;
+                *head.headers_mut() = e.headers.clone();
+                super::not_modified::make_304(head.headers_mut());
+                return Outcome::Done(head);
+            }
+            Some(status) => return Outcome::Status(status.as_u16()),
+            None => {}
+        }
     }
     Outcome::Done(out)
 }
@@ -254,7 +288,7 @@ impl Cached {
         let e = self.stale.as_ref()?;
         conf.cache.use_stale.iter().any(|u| u == why).then(|| {
             r.vars.upstream_cache_status = "STALE";
-            serve(e)
+            serve(e, r)
         })
     }
 
@@ -268,6 +302,17 @@ impl Cached {
         answer: &mut super::client::Answer,
     ) -> Result<Option<Store>, Box<Outcome>> {
         let code = answer.status.as_u16();
+        // proxy_cache_revalidate: the upstream says the kept answer still holds.
+        if code == 304
+            && conf.cache.revalidate
+            && let Some(e) = &self.stale
+        {
+            if let Some(valid) = validity(&conf.cache, answer.status, &answer.headers) {
+                self.zone.store(self.key.clone(), e.renewed(valid));
+            }
+            r.vars.upstream_cache_status = "REVALIDATED";
+            return Err(Box::new(serve(e, r)));
+        }
         if matches!(code, 500 | 502 | 503 | 504 | 403 | 404 | 429)
             && let Some(stale) = self.stale_for(conf, r, &format!("http_{code}"))
         {

@@ -19,6 +19,7 @@ use super::ctx::Ctx;
 use super::http::{HOP_BY_HOP, connection_named};
 use super::request::{Outcome, Req, Runtime};
 use super::upstream::{Busy, Group, HashTries};
+use super::vars::ProxyBody;
 
 /// The URI sent upstream, as nginx's proxy module makes it: the request
 /// target as the client sent it while the URI is unchanged and proxy_pass
@@ -186,10 +187,24 @@ fn request_head(
             push_header(&mut out, name.as_bytes(), &super::rawtext::to_bytes(&value));
         }
     }
+    // Where the location caches, the client's conditions and ranges stay
+    // here (the cache answers them), and an expired answer is asked about.
+    let caching = conf.cache.zone.is_some();
+    let set = |n: &HeaderName| {
+        conf.proxy_set_headers.iter().any(|(s, _)| s.eq_ignore_ascii_case(n.as_str()))
+    };
+    if let Some((lm, etag)) = r.vars.cache_validators.as_deref().filter(|_| caching) {
+        for (name, v) in [(header::IF_MODIFIED_SINCE, lm), (header::IF_NONE_MATCH, etag)] {
+            if let Some(v) = v.as_ref().filter(|_| !set(&name)) {
+                push_header(&mut out, name.as_str().as_bytes(), v.as_bytes());
+            }
+        }
+    }
     let named = connection_named(&r.vars.headers);
     for (k, v) in &r.vars.headers {
         if k == header::HOST
             || HOP_BY_HOP.contains(k)
+            || (caching && CACHE_KEEPS.contains(k))
             || named.contains(k)
             || (k == header::CONTENT_LENGTH && sending != Sending::Declared)
             || conf.proxy_set_headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(k.as_str()))
@@ -222,6 +237,16 @@ fn request_head(
     out.extend_from_slice(b"\r\n");
     out
 }
+
+/// Request headers nginx does not pass where the location caches. (It
+/// holds back Range and If-Range too, and cuts ranges from the kept answer;
+/// here the upstream still answers ranges, as the cache cannot cut them.)
+const CACHE_KEEPS: [HeaderName; 4] = [
+    header::IF_MODIFIED_SINCE,
+    header::IF_UNMODIFIED_SINCE,
+    header::IF_NONE_MATCH,
+    header::IF_MATCH,
+];
 
 /// The URL of a `proxy_pass` with variables, read for this request; `None`
 /// (logged, answered 500) when it is not one nginx could use.
@@ -293,6 +318,16 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
         (None, Some(_)) => Sending::Chunked,
         (None, None) => Sending::None,
     };
+    r.vars.proxy_body = match sending {
+        _ if p.fastcgi => ProxyBody::Unknown,
+        Sending::Length(n) => ProxyBody::Length(n),
+        Sending::Declared => streamed
+            .as_ref()
+            .and_then(|b| b.declared())
+            .map_or(ProxyBody::Unknown, ProxyBody::Length),
+        Sending::Chunked => ProxyBody::Chunked,
+        Sending::None => ProxyBody::Unknown,
+    };
     // A HEAD that may be cached goes upstream as GET, as nginx sends it.
     let method =
         if cached.is_some() && r.method == Method::HEAD { Method::GET } else { r.method.clone() };
@@ -310,7 +345,7 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
     } else {
         request_head(rt, conf, r, method.as_str(), &uri, sending)
     };
-    let ask = Ask { p, uri: &uri, head: &head, buffered, streamed, sending, method };
+    let ask = Ask { p, uri: &uri, head: &head, buffered, streamed, sending, method, traffic: None };
     try_peers(rt, conf, r, ask, cached).await
 }
 
@@ -323,6 +358,8 @@ struct Ask<'a> {
     streamed: Option<super::http1::ClientBody>,
     sending: Sending,
     method: Method,
+    /// The current try's byte counts, where they are read.
+    traffic: Option<Arc<client::Traffic>>,
 }
 
 /// Tries the peers in turn until one answers, as nginx's upstream module.
@@ -351,6 +388,7 @@ async fn try_peers(
     // A second pass (after an internal redirect) lists its own peers.
     r.vars.upstream_addr.clear();
     r.vars.upstream_status.clear();
+    r.vars.upstream_traffic.clear();
     let started = Instant::now();
     let mut status = 502;
     let next = if p.fastcgi { &conf.fastcgi.next } else { &conf.proxy_next };
@@ -380,6 +418,11 @@ async fn try_peers(
         // `host:port` grown from nothing takes three allocations.
         list.reserve(21);
         super::vars::addr_into(&addr, list);
+        ask.traffic = rt.config.http.counts_upstream_bytes.then(|| {
+            let t = Arc::new(client::Traffic::default());
+            r.vars.upstream_traffic.push(t.clone());
+            t
+        });
         match exchange(rt, conf, r, &mut ask, addr, &peers, &keep).await {
             Ok(answer) if go_on(next.statuses.contains(&answer.status.as_u16()), true) => {
                 next_entry(&mut r.vars.upstream_status).push_str(answer.status.as_str());
@@ -400,7 +443,7 @@ async fn try_peers(
                     },
                     None => None,
                 };
-                return respond(rt, conf, p, r, answer, peers.busy.take(), store);
+                return respond(rt, conf, p, r, answer, peers.busy.take(), store).await;
             }
             // The client's body broke a limit while streaming: nginx's answer, not the upstream's fault.
             Err(client::Failure::RequestBody(e))
@@ -430,7 +473,7 @@ async fn try_peers(
     }
     r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
     if let Some(answer) = held {
-        return respond(rt, conf, p, r, answer, peers.busy.take(), None);
+        return respond(rt, conf, p, r, answer, peers.busy.take(), None).await;
     }
     if let Some(stale) = cached.and_then(|c| c.on_failure(conf, r, status)) {
         return stale;
@@ -462,6 +505,7 @@ fn exchange<'a>(
             read_timeout: f.read_timeout,
             gone: rt.upstreams.resolver.gone(addr),
             stderr: stderr_log(rt, r, addr),
+            traffic: ask.traffic.take(),
         };
         return futures::future::Either::Left(super::fastcgi::exchange(addr, fcgi, keep));
     }
@@ -484,6 +528,7 @@ fn exchange<'a>(
         gone: rt.upstreams.resolver.gone(addr),
         keepalive: peers.group.map(|g| g.def.keepalive).unwrap_or_default(),
         idempotent: !matches!(r.method.as_str(), "POST" | "LOCK" | "PATCH"),
+        traffic: ask.traffic.take(),
     };
     futures::future::Either::Right(client::exchange(addr, exchange, keep))
 }
@@ -739,7 +784,7 @@ fn accel_redirect(r: &mut Req, target: &[u8], headers: &HeaderMap) -> Outcome {
     Outcome::Internal(target.into_owned())
 }
 
-fn respond(
+async fn respond(
     rt: &Runtime,
     conf: &super::config::LocConf,
     p: &ProxyPass,
@@ -802,8 +847,25 @@ fn respond(
         // it is (nginx's header filter leaves an upstream's alone).
         client::AnswerBody::Other(body) => body,
     };
-    // A HEAD sent upstream as GET for the cache: the body is read in, and kept.
-    let drain = store.is_some() && r.method == Method::HEAD;
+    // An answer that may be kept meets the client's conditions here.
+    let verdict = match &store {
+        Some(_) if status == hyper::StatusCode::OK => {
+            super::not_modified::verdict(&r.vars.headers, out.headers())
+        }
+        _ => None,
+    };
+    if verdict == Some(hyper::StatusCode::PRECONDITION_FAILED) {
+        // nginx's own 412 page; the answer is not kept.
+        return Outcome::Status(412);
+    }
+    if let Some(v) = verdict {
+        *out.status_mut() = v;
+        super::not_modified::make_304(out.headers_mut());
+        out.extensions_mut().remove::<super::http1::Reason>();
+    }
+    // A HEAD sent upstream as GET for the cache, or an answer the client
+    // has already: the body is read in, and kept.
+    let drain = store.is_some() && (r.method == Method::HEAD || verdict.is_some());
     let body = match store {
         Some(s) => s.tee(body, status, reason_of(&out), out.headers().clone()),
         None => body,
@@ -817,7 +879,14 @@ fn respond(
         None => body,
     };
     if drain {
-        tokio::spawn(async move { BodyExt::collect(body).await.map(|_| ()) });
+        // A body that follows at once is kept before the answer goes, so
+        // the next request finds it, as with nginx (which reads it before
+        // it is done with the request); a longer one is read after.
+        let mut collect = Box::pin(async move { BodyExt::collect(body).await.map(|_| ()) });
+        let soon = tokio::time::timeout(Duration::from_millis(100), collect.as_mut()).await;
+        if soon.is_err() {
+            tokio::spawn(collect);
+        }
     } else {
         *out.body_mut() = body;
     }

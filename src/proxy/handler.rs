@@ -43,7 +43,7 @@ fn request_vars(
     headers: hyper::HeaderMap,
     peers: Peers,
 ) -> RequestVars {
-    let Peers { remote, remote_text, local, tls, .. } = peers;
+    let Peers { remote, remote_text, local, tls, accepted, fd, pipelined, .. } = peers;
     let (path, args) = split_target(&target);
     let args = args.to_string();
     let path_len = path.len();
@@ -91,6 +91,13 @@ fn request_vars(
         path_len,
         request_line: None,
         raw_headers: Vec::new(),
+        accepted,
+        fd,
+        pipelined,
+        completed: false,
+        upstream_traffic: Vec::new(),
+        proxy_body: Default::default(),
+        cache_validators: None,
     }
 }
 

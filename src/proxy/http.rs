@@ -84,6 +84,14 @@ pub struct TlsInfo {
     pub cipher: &'static str,
     pub server_name: Option<Box<str>>,
     pub h2: bool,
+    /// What the client offered: suites and groups, as code points.
+    pub offered_suites: Box<[u16]>,
+    pub offered_groups: Box<[u16]>,
+    /// The key exchange group agreed.
+    pub group: Option<u16>,
+    /// `$ssl_session_id`: 32 bytes in hex, one per connection (sessions
+    /// are not resumed here, so each connection's is new).
+    pub session_id: String,
 }
 
 /// nginx's own 400s (494 to 497): sent as 400 with a page saying which,

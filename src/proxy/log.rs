@@ -218,6 +218,7 @@ impl Logs {
         let (parts, body) = resp.into_parts();
         let logged = LoggedBody {
             inner: body,
+            polled: false,
             sent: 0,
             header_bytes,
             pending: Some(Pending {
@@ -241,14 +242,18 @@ struct Pending {
 
 struct LoggedBody {
     inner: Body,
+    polled: bool,
     sent: u64,
     header_bytes: u64,
     pending: Option<Pending>,
 }
 
 impl LoggedBody {
-    fn done(&mut self) {
+    /// Writes the line; `completed` unless the client side failed (the
+    /// writer stopped taking the body before its end).
+    fn done(&mut self, completed: bool) {
         if let Some(mut p) = self.pending.take() {
+            p.vars.completed = completed;
             p.vars.body_bytes_sent = self.sent;
             p.vars.bytes_sent = self.sent + self.header_bytes;
             let ctx = Ctx { rv: &p.vars, maps: &[] };
@@ -264,7 +269,10 @@ impl LoggedBody {
 
 impl Drop for LoggedBody {
     fn drop(&mut self) {
-        self.done();
+        // Never read: a body the answer does not carry (HEAD, 204, 304),
+        // dropped by the writer once the head went out.
+        let unread = self.sent == 0 && !self.polled;
+        self.done(unread);
     }
 }
 
@@ -276,6 +284,7 @@ impl HttpBody for LoggedBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.polled = true;
         let r = Pin::new(&mut self.inner).poll_frame(cx);
         match &r {
             Poll::Ready(Some(Ok(f))) => {
@@ -283,7 +292,9 @@ impl HttpBody for LoggedBody {
                     self.sent += d.len() as u64;
                 }
             }
-            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => self.done(),
+            // An upstream that broke off still ends the request normally
+            // in nginx: only a client that failed leaves it incomplete.
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => self.done(true),
             Poll::Pending => {}
         }
         r

@@ -112,4 +112,10 @@ pub struct Peers {
     pub connection: u64,
     /// Requests on the connection so far, this one included.
     pub requests: u64,
+    /// When the connection was accepted (`$connection_time`).
+    pub accepted: std::time::Instant,
+    /// The client socket, for `$tcpinfo_*`; read while the connection is open.
+    pub fd: Option<std::os::fd::RawFd>,
+    /// This request's head was in hand when the one before it ended (`$pipe`).
+    pub pipelined: bool,
 }

@@ -521,6 +521,9 @@ async fn serve(
         local,
         connection: serial,
         requests: 0,
+        accepted: std::time::Instant::now(),
+        fd: Some(std::os::fd::AsRawFd::as_raw_fd(&stream)),
+        pipelined: false,
     };
     let mode = rt.tls.port(conf_port);
     let wait = limits.header_timeout;
@@ -594,6 +597,7 @@ async fn http1_conn<R, W>(
             match incoming {
                 http1::Incoming::Request(req) => {
                     peers.requests = req.number;
+                    peers.pipelined = req.pipelined;
                     let (resp, limit) = handler::handle(rt, req, peers).await;
                     if let Some(l) = limit {
                         sending.set(l);

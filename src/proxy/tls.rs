@@ -138,6 +138,9 @@ impl Tls {
                 .ok()?;
         let hello = start.client_hello();
         let sni = hello.server_name().map(Box::<str>::from);
+        let offered_suites = hello.cipher_suites().iter().map(|s| u16::from(*s)).collect();
+        let offered_groups =
+            hello.named_groups().unwrap_or_default().iter().map(|g| u16::from(*g)).collect();
         let server = super::routes::select_server(config, local, sni.as_deref().unwrap_or(""))?;
         let cfg = self.config_for(server, h2)?;
         let stream = start.into_stream(cfg).await.ok()?;
@@ -150,9 +153,31 @@ impl Tls {
             cipher: conn.negotiated_cipher_suite().map_or("", |s| openssl_name(s.suite())),
             server_name: sni,
             h2: conn.alpn_protocol() == Some(b"h2"),
+            offered_suites,
+            offered_groups,
+            group: conn.negotiated_key_exchange_group().map(|g| u16::from(g.name())),
+            session_id: session_id(),
         };
         Some((stream, info))
     }
+}
+
+/// 64 hex digits, unique per connection across the process's life.
+fn session_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static KEY: std::sync::OnceLock<foldhash::quality::RandomState> = std::sync::OnceLock::new();
+    static SERIAL: AtomicU64 = AtomicU64::new(0);
+    let key = KEY.get_or_init(foldhash::quality::RandomState::default);
+    let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
+    let mut out = String::with_capacity(64);
+    for salt in 0..4u64 {
+        let mut h = key.build_hasher();
+        h.write_u64(salt);
+        h.write_u64(serial);
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out
 }
 
 fn bad(at: &crate::diag::Location, what: &str, path: &str, e: &dyn std::fmt::Display) -> ConfError {
@@ -160,7 +185,9 @@ fn bad(at: &crate::diag::Location, what: &str, path: &str, e: &dyn std::fmt::Dis
 }
 
 /// The versions of `ssl_protocols` rustls speaks: 1.2 and 1.3 (nginx's
-/// older defaults, TLSv1 and TLSv1.1, have no rustls equivalent).
+/// older defaults, TLSv1 and TLSv1.1, have no rustls equivalent). Without
+/// the directive both are spoken, as by the nginx images projects run
+/// (1.23.4 and later); Debian's 1.22 leaves TLSv1.3 out by default.
 fn versions(protocols: &[String]) -> Vec<&'static rustls::SupportedProtocolVersion> {
     let has = |p: &str| protocols.is_empty() || protocols.iter().any(|x| x == p);
     let mut v = Vec::new();

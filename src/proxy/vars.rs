@@ -96,6 +96,20 @@ enum Kind {
     RealipRemoteAddr,
     RealipRemotePort,
     UpstreamResponseLength,
+    UpstreamBytesSent,
+    UpstreamBytesReceived,
+    ConnectionTime,
+    Pipe,
+    RequestCompletion,
+    /// `$tcpinfo_rtt`, `_rttvar`, `_snd_cwnd`, `_rcv_space`: index 0 to 3.
+    TcpInfo(u8),
+    ProxyInternalBodyLength,
+    ProxyInternalChunked,
+    /// `$upstream_cache_last_modified` (0) and `$upstream_cache_etag` (1):
+    /// an expired answer's, while proxy_cache_revalidate asks about it.
+    CacheValidator(u8),
+    /// `$ssl_client_verify`: "NONE" over TLS (client certificates are not asked for).
+    SslClientVerify,
     /// `$upstream_connect_time`, `$upstream_header_time`: measured as the
     /// whole exchange, which is when the head is in hand here.
     UpstreamHeaderTime,
@@ -166,6 +180,44 @@ impl Kind {
             "upstream_response_length" => Kind::UpstreamResponseLength,
             "upstream_connect_time" | "upstream_header_time" => Kind::UpstreamHeaderTime,
             "gzip_ratio" => Kind::NotFound,
+            "upstream_bytes_sent" => Kind::UpstreamBytesSent,
+            "upstream_bytes_received" => Kind::UpstreamBytesReceived,
+            "connection_time" => Kind::ConnectionTime,
+            "pipe" => Kind::Pipe,
+            "request_completion" => Kind::RequestCompletion,
+            "tcpinfo_rtt" => Kind::TcpInfo(0),
+            "tcpinfo_rttvar" => Kind::TcpInfo(1),
+            "tcpinfo_snd_cwnd" => Kind::TcpInfo(2),
+            "tcpinfo_rcv_space" => Kind::TcpInfo(3),
+            "proxy_internal_body_length" => Kind::ProxyInternalBodyLength,
+            "proxy_internal_chunked" => Kind::ProxyInternalChunked,
+            "ssl_client_verify" => Kind::SslClientVerify,
+            "ssl_ciphers" => Kind::Tls(TlsVar::Ciphers),
+            "ssl_curve" => Kind::Tls(TlsVar::Curve),
+            "ssl_curves" => Kind::Tls(TlsVar::Curves),
+            "ssl_session_id" => Kind::Tls(TlsVar::SessionId),
+            "ssl_early_data" => Kind::Tls(TlsVar::EarlyData),
+            // Empty over TLS without a client certificate, not found on plain HTTP.
+            "ssl_client_cert"
+            | "ssl_client_raw_cert"
+            | "ssl_client_escaped_cert"
+            | "ssl_client_s_dn"
+            | "ssl_client_i_dn"
+            | "ssl_client_s_dn_legacy"
+            | "ssl_client_i_dn_legacy"
+            | "ssl_client_serial"
+            | "ssl_client_fingerprint"
+            | "ssl_client_v_start"
+            | "ssl_client_v_end"
+            | "ssl_client_v_remain" => Kind::Tls(TlsVar::NoClientCert),
+            // Set only by `listen ... proxy_protocol`, which nginx serves itself
+            // (trailers: neither proxy_pass nor fastcgi_pass keeps them in nginx 1.22).
+            "proxy_protocol_addr"
+            | "proxy_protocol_port"
+            | "proxy_protocol_server_addr"
+            | "proxy_protocol_server_port" => Kind::NotFound,
+            "upstream_cache_last_modified" => Kind::CacheValidator(0),
+            "upstream_cache_etag" => Kind::CacheValidator(1),
             "upstream_cache_status" => Kind::UpstreamCacheStatus,
             "fastcgi_script_name" => Kind::FastcgiScriptName,
             "fastcgi_path_info" => Kind::FastcgiPathInfo,
@@ -178,7 +230,9 @@ impl Kind {
             "limit_rate" => Kind::LimitRate,
             "msie" => Kind::Msie,
             n => {
-                if let Some(h) = n.strip_prefix("sent_http_").and_then(header) {
+                if n.starts_with("upstream_trailer_") || n.starts_with("sent_trailer_") {
+                    Kind::NotFound
+                } else if let Some(h) = n.strip_prefix("sent_http_").and_then(header) {
                     Kind::SentHttp(h)
                 } else if let Some(h) = n.strip_prefix("upstream_http_").and_then(header) {
                     Kind::UpstreamHttp(h)
@@ -418,6 +472,12 @@ enum TlsVar {
     Alpn,
     Reused,
     Http2,
+    Ciphers,
+    Curve,
+    Curves,
+    SessionId,
+    EarlyData,
+    NoClientCert,
 }
 
 impl RequestVars {
@@ -442,7 +502,12 @@ impl RequestVars {
             TlsVar::Alpn => if t.h2 { "h2" } else { "http/1.1" }.to_string(),
             // Sessions are not resumed across connections here.
             TlsVar::Reused => ".".to_string(),
-            TlsVar::Http2 => String::new(),
+            TlsVar::Ciphers => super::openssl_names::suites(&t.offered_suites),
+            TlsVar::Curve => t.group.map(super::openssl_names::group).unwrap_or_default(),
+            TlsVar::Curves => super::openssl_names::groups(&t.offered_groups),
+            TlsVar::SessionId => t.session_id.clone(),
+            // Early data is not accepted (no ssl_early_data here).
+            TlsVar::EarlyData | TlsVar::NoClientCert | TlsVar::Http2 => String::new(),
         })
     }
 }
@@ -518,6 +583,36 @@ pub struct RequestVars {
     pub request_line: Option<String>,
     /// Headers with control bytes in their values, passed upstream as nginx passes them.
     pub raw_headers: Vec<(HeaderName, bytes::Bytes)>,
+    /// When the connection was accepted (`$connection_time`).
+    pub accepted: Instant,
+    /// The client socket, for `$tcpinfo_*`.
+    pub fd: Option<std::os::fd::RawFd>,
+    /// `$pipe`: the head was in hand when the request before it ended.
+    pub pipelined: bool,
+    /// `$request_completion`: the answer went out whole.
+    pub completed: bool,
+    /// What each upstream try sent and received, counted where a template
+    /// reads `$upstream_bytes_*` or `$upstream_response_length`.
+    pub upstream_traffic: Vec<std::sync::Arc<super::client::Traffic>>,
+    /// How the request body goes upstream, for `$proxy_internal_body_length`
+    /// and `$proxy_internal_chunked`.
+    pub proxy_body: ProxyBody,
+    /// An expired cached answer's Last-Modified and ETag, while
+    /// proxy_cache_revalidate asks the upstream about it.
+    pub cache_validators: Option<Box<CacheValidators>>,
+}
+
+/// Last-Modified and ETag of a kept answer.
+pub type CacheValidators = (Option<hyper::header::HeaderValue>, Option<hyper::header::HeaderValue>);
+
+/// How `proxy_pass` sends a request's body: with this length, chunked, or
+/// with none declared (not found, as nginx's `-1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProxyBody {
+    #[default]
+    Unknown,
+    Length(u64),
+    Chunked,
 }
 
 /// A header's value as text: bytes beyond ASCII, which nginx passes on as
@@ -676,6 +771,18 @@ impl RequestVars {
         }
     }
 
+    /// One figure per upstream try, joined as `$upstream_status` is.
+    fn traffic_list(&self, figure: impl Fn(&super::client::Traffic) -> u64) -> Option<String> {
+        let mut out = String::new();
+        for (i, t) in self.upstream_traffic.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(itoa::Buffer::new().format(figure(t)));
+        }
+        (!self.upstream_traffic.is_empty()).then_some(out)
+    }
+
     fn arg(&self, name: &str) -> Option<String> {
         self.args.split('&').find_map(|kv| {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
@@ -763,19 +870,10 @@ fn request_id(connection: u64, request: u64) -> String {
 /// variable: one it has that the built-in proxy does not set is a reason to
 /// serve the configuration with nginx itself, not an error.
 pub fn nginx_has(name: &str) -> bool {
-    const PREFIXES: [&str; 8] = [
-        "arg_",
-        "cookie_",
-        "http_",
-        "sent_http_",
-        "sent_trailer_",
-        "upstream_trailer_",
-        "proxy_protocol_tlv_",
-        "geoip_",
-    ];
+    const PREFIXES: [&str; 6] =
+        ["arg_", "cookie_", "http_", "sent_http_", "proxy_protocol_tlv_", "geoip_"];
     const NAMES: &[&str] = &[
         "ancient_browser",
-        "connection_time",
         "connections_active",
         "connections_reading",
         "connections_waiting",
@@ -786,46 +884,14 @@ pub fn nginx_has(name: &str) -> bool {
         "invalid_referer",
         "is_request_port",
         "modern_browser",
-        "pipe",
         "proxy_add_via",
-        "proxy_protocol_addr",
-        "proxy_protocol_port",
-        "proxy_protocol_server_addr",
-        "proxy_protocol_server_port",
         "request_body_file",
-        "request_completion",
         "request_port",
         "secure_link",
         "secure_link_expires",
-        "ssl_ciphers",
-        "ssl_client_cert",
-        "ssl_client_escaped_cert",
-        "ssl_client_fingerprint",
-        "ssl_client_i_dn",
-        "ssl_client_i_dn_legacy",
-        "ssl_client_raw_cert",
-        "ssl_client_s_dn",
-        "ssl_client_s_dn_legacy",
-        "ssl_client_serial",
-        "ssl_client_v_end",
-        "ssl_client_v_remain",
-        "ssl_client_v_start",
-        "ssl_client_verify",
-        "ssl_curve",
-        "ssl_curves",
-        "ssl_early_data",
-        "ssl_session_id",
-        "tcpinfo_rcv_space",
-        "tcpinfo_rtt",
-        "tcpinfo_rttvar",
-        "tcpinfo_snd_cwnd",
         "uid_got",
         "uid_reset",
         "uid_set",
-        "upstream_bytes_received",
-        "upstream_bytes_sent",
-        "upstream_cache_etag",
-        "upstream_cache_last_modified",
         "memcached_key",
     ];
     NAMES.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
@@ -970,11 +1036,49 @@ impl Vars for RequestVars {
             Kind::Https => if self.tls.is_some() { "on" } else { "" }.to_string(),
             Kind::Tls(v) => return self.tls_var(*v),
             // The body as it came; what the client got once gzip is off.
+            // Counted: what each try read after the answer's head.
+            Kind::UpstreamResponseLength if !self.upstream_traffic.is_empty() => {
+                return self.traffic_list(|t| t.body());
+            }
             Kind::UpstreamResponseLength if !self.upstream_addr.is_empty() => {
                 self.body_bytes_sent.to_string()
             }
             Kind::UpstreamResponseLength => return None,
             Kind::UpstreamHeaderTime => return found(&self.upstream_response_time),
+            Kind::UpstreamBytesSent | Kind::UpstreamBytesReceived => {
+                return self.traffic_list(|t| match v.kind {
+                    Kind::UpstreamBytesSent => t.sent(),
+                    _ => t.received(),
+                });
+            }
+            Kind::ConnectionTime => secs_millis(self.accepted.elapsed()),
+            Kind::Pipe => if self.pipelined { "p" } else { "." }.to_string(),
+            Kind::RequestCompletion => if self.completed { "OK" } else { "" }.to_string(),
+            Kind::TcpInfo(i) => {
+                let Some(t) = self.fd.and_then(super::tcpinfo::read) else {
+                    return Some(String::new());
+                };
+                [t.rtt, t.rttvar, t.snd_cwnd, t.rcv_space][usize::from(*i)].to_string()
+            }
+            Kind::ProxyInternalBodyLength => match self.proxy_body {
+                ProxyBody::Length(n) => n.to_string(),
+                ProxyBody::Chunked | ProxyBody::Unknown => return None,
+            },
+            Kind::ProxyInternalChunked => match self.proxy_body {
+                ProxyBody::Chunked => "chunked".to_string(),
+                _ => return None,
+            },
+            // nginx reads them only while the answer's status is EXPIRED.
+            Kind::CacheValidator(_) if self.upstream_cache_status != "EXPIRED" => return None,
+            Kind::CacheValidator(i) => {
+                let (lm, etag) = self.cache_validators.as_deref()?;
+                let v = if *i == 0 { lm } else { etag };
+                return v.as_ref().map(|v| value_text(v).into_owned());
+            }
+            Kind::SslClientVerify => {
+                self.tls.as_ref()?;
+                "NONE".to_string()
+            }
             Kind::Scheme => self.scheme.to_string(),
             Kind::Request => match &self.request_line {
                 Some(line) => line.clone(),
@@ -1219,6 +1323,13 @@ mod tests {
             path_len: "/api/items/7".len(),
             request_line: None,
             raw_headers: Vec::new(),
+            accepted: Instant::now(),
+            fd: None,
+            pipelined: false,
+            completed: false,
+            upstream_traffic: Vec::new(),
+            proxy_body: ProxyBody::Unknown,
+            cache_validators: None,
         }
     }
 

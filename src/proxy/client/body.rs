@@ -111,7 +111,8 @@ pub struct UpstreamBody {
     pub(super) read_timeout: Duration,
     pub(super) sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     /// The failure, held back one poll (see `fail`).
-    pub(super) failed: Option<String>,
+    pub(super) failed: Option<Box<str>>,
+    pub(super) traffic: Option<std::sync::Arc<super::Traffic>>,
 }
 
 impl UpstreamBody {
@@ -134,7 +135,7 @@ impl UpstreamBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         self.conn = None;
         self.decoder.framing = Framing::Done;
-        self.failed = Some(format!("upstream {why} while reading upstream"));
+        self.failed = Some(format!("upstream {why} while reading upstream").into());
         cx.waker().wake_by_ref();
         Poll::Pending
     }
@@ -150,7 +151,7 @@ impl HttpBody for UpstreamBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         if let Some(why) = this.failed.take() {
-            return Poll::Ready(Some(Err(why.into())));
+            return Poll::Ready(Some(Err(String::from(why).into())));
         }
         loop {
             let Some(c) = this.conn.as_mut() else {
@@ -189,7 +190,12 @@ impl HttpBody for UpstreamBody {
                     }
                     _ => return this.fail(cx, "prematurely closed connection"),
                 },
-                Poll::Ready(Ok(_)) => this.sleep = None,
+                Poll::Ready(Ok(n)) => {
+                    this.sleep = None;
+                    if let Some(t) = &this.traffic {
+                        t.add_received(n);
+                    }
+                }
                 Poll::Ready(Err(e)) => {
                     return this.fail(cx, &format!("recv() failed ({})", os_error(&e)));
                 }

@@ -70,6 +70,7 @@ pub(super) async fn read_head(
     buf: &mut BytesMut,
     keep: &Keep<'_>,
     upgrade: bool,
+    traffic: Option<&Traffic>,
 ) -> Result<Head, (Failure, bool)> {
     let mut answered = false;
     loop {
@@ -84,7 +85,11 @@ pub(super) async fn read_head(
         .await
         {
             Ok(0) => return Err((Failure::PrematureClose, !answered)),
-            Ok(_) => {}
+            Ok(n) => {
+                if let Some(t) = traffic {
+                    t.add_received(n);
+                }
+            }
             Err(e) => return Err((Failure::Recv(e), !answered)),
         }
     }

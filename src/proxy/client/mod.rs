@@ -9,6 +9,8 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -123,6 +125,52 @@ pub enum FailureKind {
     ClientBody,
 }
 
+/// Bytes one upstream try sent and received (`$upstream_bytes_sent`,
+/// `$upstream_bytes_received`), and where its answer's body began
+/// (`$upstream_response_length`). Shared with the access log, which reads
+/// it when the body has gone to the client.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    sent: AtomicU64,
+    received: AtomicU64,
+    head: AtomicU64,
+}
+
+impl Traffic {
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    pub fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+
+    /// What was read after the answer's head (a chunked body with its framing, as nginx counts it).
+    pub fn body(&self) -> u64 {
+        self.received().saturating_sub(self.head.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn add_sent(&self, n: usize) {
+        self.sent.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_received(&self, n: usize) {
+        self.received.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// The answer's head ended here: what is received after it is its body.
+    pub(crate) fn head_ends(&self, rest_in_hand: usize) {
+        self.head.store(self.received().saturating_sub(rest_in_hand as u64), Ordering::Relaxed);
+    }
+
+    /// A new connection's count starts again, as nginx counts per connection.
+    fn restart(&self) {
+        self.sent.store(0, Ordering::Relaxed);
+        self.received.store(0, Ordering::Relaxed);
+        self.head.store(0, Ordering::Relaxed);
+    }
+}
+
 /// One request to send upstream.
 pub struct Exchange<'a> {
     /// The request line and headers, ending with the empty line.
@@ -144,6 +192,8 @@ pub struct Exchange<'a> {
     pub keepalive: Keepalive,
     /// The method may be sent again after it reached an upstream.
     pub idempotent: bool,
+    /// Counted where a template reads the figures.
+    pub traffic: Option<Arc<Traffic>>,
 }
 
 /// The upstream's answer: its head, and its body or the upgraded connection.
@@ -219,13 +269,16 @@ async fn attempt(
 ) -> Result<Answer, (Failure, bool)> {
     life.requests += 1;
     let had_body = ex.body.is_some();
+    if let Some(t) = &ex.traffic {
+        t.restart();
+    }
     send(&mut stream, ex).await?;
     // Past this point a retry needs the body, which is gone once sent.
     let replayable = !had_body;
     let mut buf = BytesMut::with_capacity(HEAD_READ);
     let head = match tokio::time::timeout(
         ex.read_timeout,
-        read_head(&mut stream, &mut buf, keep, ex.upgrade),
+        read_head(&mut stream, &mut buf, keep, ex.upgrade, ex.traffic.as_deref()),
     )
     .await
     {
@@ -245,6 +298,7 @@ async fn attempt(
         || head.status == StatusCode::NO_CONTENT
         || head.status == StatusCode::NOT_MODIFIED;
     let framing = if no_body { Framing::Done } else { head.framing };
+    let body_start = buf.len();
     let mut body = UpstreamBody {
         conn: Some(Conn {
             addr,
@@ -257,7 +311,11 @@ async fn attempt(
         read_timeout: ex.read_timeout,
         sleep: None,
         failed: None,
+        traffic: ex.traffic.clone(),
     };
+    if let Some(t) = &ex.traffic {
+        t.head_ends(body_start);
+    }
     if body.decoder.done() {
         body.finish();
     }
@@ -274,7 +332,13 @@ async fn attempt(
 /// proxy_send_timeout.
 async fn send(stream: &mut TcpStream, ex: &mut Exchange<'_>) -> Result<(), (Failure, bool)> {
     let limit = ex.send_timeout;
+    let count = |n: usize| {
+        if let Some(t) = &ex.traffic {
+            t.add_sent(n);
+        }
+    };
     write_all(stream, ex.head, limit).await.map_err(|f| (f, true))?;
+    count(ex.head.len());
     let Some(mut body) = ex.body.take() else {
         return Ok(());
     };
@@ -292,12 +356,15 @@ async fn send(stream: &mut TcpStream, ex: &mut Exchange<'_>) -> Result<(), (Fail
             let mut parts =
                 [io::IoSlice::new(&line), io::IoSlice::new(&data), io::IoSlice::new(b"\r\n")];
             write_vectored(stream, &mut parts, limit).await.map_err(|f| (f, false))?;
+            count(line.len() + data.len() + 2);
         } else {
             write_all(stream, &data, limit).await.map_err(|f| (f, false))?;
+            count(data.len());
         }
     }
     if ex.chunked {
         write_all(stream, b"0\r\n\r\n", limit).await.map_err(|f| (f, false))?;
+        count(5);
     }
     Ok(())
 }

@@ -88,7 +88,23 @@ fn get(head: &'static [u8]) -> Exchange<'static> {
         gone: Box::pin(futures::future::pending()),
         keepalive: Keepalive::default(),
         idempotent: true,
+        traffic: None,
     }
+}
+
+#[tokio::test]
+async fn traffic_counts_every_byte_each_way_and_where_the_body_began() {
+    const HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const BODY: &[u8] = b"5\r\nhello\r\n0\r\n\r\n";
+    let (addr, _) = upstream(vec![Step::Answer(vec![HEAD, b"5\r\nhel", b"lo\r\n0\r\n\r\n"])]).await;
+    let traffic = Arc::new(Traffic::default());
+    let ex = Exchange { traffic: Some(traffic.clone()), ..get(GET) };
+    let a = exchange(addr, ex, &|_| true).await.unwrap();
+    let AnswerBody::Stream(body) = a.body else { panic!("not a stream") };
+    assert_eq!(body.collect().await.unwrap().to_bytes(), "hello");
+    assert_eq!(traffic.sent(), GET.len() as u64);
+    assert_eq!(traffic.received(), (HEAD.len() + BODY.len()) as u64);
+    assert_eq!(traffic.body(), BODY.len() as u64, "the body with its chunk framing");
 }
 
 const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: u\r\n\r\n";

@@ -19,7 +19,6 @@ pub(super) const TUNING: &[&str] = &[
     "proxy_cache_lock",
     "proxy_cache_lock_timeout",
     "proxy_cache_lock_age",
-    "proxy_cache_revalidate",
     "proxy_cache_background_update",
     "proxy_cache_convert_head",
     "proxy_cache_max_range_offset",
@@ -35,6 +34,7 @@ pub(super) const TAKEN: &[&str] = &[
     "proxy_cache_use_stale",
     "proxy_cache_methods",
     "proxy_cache_min_uses",
+    "proxy_cache_revalidate",
 ];
 
 /// Applies one of [`TAKEN`]; `zones` are the names proxy_cache_path made.
@@ -63,6 +63,7 @@ pub(super) fn apply(
             }
         }
         "proxy_cache_key" => c.key = template(d, one(d)?)?,
+        "proxy_cache_revalidate" => c.revalidate = super::values::flag(d)?,
         "proxy_cache_valid" => {
             nargs(d, 1..=64)?;
             if cleared.insert("proxy_cache_valid") {

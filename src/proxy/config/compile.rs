@@ -17,6 +17,7 @@ pub(super) struct Compiler {
     reads_upstream: std::cell::Cell<bool>,
     /// A template read `$request_body`.
     reads_body: std::cell::Cell<bool>,
+    counts_traffic: std::cell::Cell<bool>,
     maps: Vec<String>,
     upstream_names: HashSet<String>,
     cache_zones: HashSet<String>,
@@ -53,6 +54,12 @@ impl Compiler {
             }
             if v == "request_body" {
                 self.reads_body.set(true);
+            }
+            if matches!(
+                v,
+                "upstream_bytes_sent" | "upstream_bytes_received" | "upstream_response_length"
+            ) {
+                self.counts_traffic.set(true);
             }
             if !is_known(v, &self.maps) {
                 if crate::proxy::vars::nginx_has(v) {
@@ -917,6 +924,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
     let c = Compiler {
         reads_upstream: Default::default(),
         reads_body: Default::default(),
+        counts_traffic: Default::default(),
         maps,
         upstream_names,
         cache_zones,
@@ -983,6 +991,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
     config.http.logs_sent_headers = prints_sent_headers(&config.http);
     config.http.reads_upstream_headers = c.reads_upstream.get();
     config.http.reads_request_body = c.reads_body.get();
+    config.http.counts_upstream_bytes = c.counts_traffic.get();
     for s in &config.http.servers {
         limit_zones_exist(&s.locations, &config.http)?;
         proxy_targets_exist(&s.locations, &config.http)?;

@@ -274,6 +274,10 @@ fn what_nginx_accepts_is_served_or_left_to_nginx_never_refused() {
         "add_header X-A $binary_remote_addr$realip_remote_addr$https;",
         "add_header X-C $upstream_cache_status$gzip_ratio$upstream_header_time;",
         "add_header X-U $upstream_http_x_thing$upstream_cookie_sid$request_body;",
+        "add_header X-S $ssl_client_s_dn$ssl_client_verify$ssl_ciphers$ssl_curves$ssl_session_id;",
+        "add_header X-T $upstream_trailer_x$sent_trailer_y$proxy_protocol_addr;",
+        "add_header X-P $pipe$connection_time$request_completion$tcpinfo_rtt$tcpinfo_rcv_space;",
+        "add_header X-B $upstream_bytes_sent$upstream_bytes_received$proxy_internal_body_length;",
         "proxy_next_upstream error timeout http_502 non_idempotent; proxy_next_upstream_tries 3;",
     ] {
         assert!(loc(ok).is_ok(), "{ok}: {:?}", loc(ok).err());
@@ -282,8 +286,8 @@ fn what_nginx_accepts_is_served_or_left_to_nginx_never_refused() {
     for theirs in [
         "expires modified 1h;",
         "expires @15h30m;",
-        "add_header X-S $ssl_client_s_dn;",
-        "add_header X-T $upstream_trailer_x;",
+        "add_header X-F $request_body_file;",
+        "add_header X-L $secure_link;",
         "ssi on;",
     ] {
         let text = format!("http {{ server {{ location / {{ {theirs} }} }} }}");

@@ -40,6 +40,9 @@ pub struct Http {
     pub reads_upstream_headers: bool,
     /// Some template reads `$request_body`: only then is a body copied for it.
     pub reads_request_body: bool,
+    /// Some template reads `$upstream_bytes_*` or `$upstream_response_length`:
+    /// only then are an upstream try's bytes counted.
+    pub counts_upstream_bytes: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -674,6 +677,9 @@ pub struct CacheConf {
     pub min_uses: u32,
     /// `proxy_ignore_headers`, lower case: what caching does not look at.
     pub ignore: Vec<String>,
+    /// `proxy_cache_revalidate`: an expired answer is asked about with
+    /// If-Modified-Since / If-None-Match, and a 304 keeps it.
+    pub revalidate: bool,
 }
 
 impl Default for CacheConf {
@@ -681,6 +687,7 @@ impl Default for CacheConf {
         CacheConf {
             zone: None,
             key: Template::parse("$scheme$proxy_host$request_uri"),
+            revalidate: false,
             valid: Vec::new(),
             bypass: Vec::new(),
             no_cache: Vec::new(),

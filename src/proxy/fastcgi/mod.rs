@@ -37,6 +37,7 @@ pub(crate) struct Ask<'a> {
     pub(crate) read_timeout: Duration,
     pub(crate) gone: futures::future::BoxFuture<'static, ()>,
     pub(crate) stderr: Stderr,
+    pub(crate) traffic: Option<Arc<super::client::Traffic>>,
 }
 
 /// The most of an answer's headers read before it is "too big".
@@ -63,7 +64,13 @@ async fn exchange_with(addr: SocketAddr, ask: Ask<'_>, keep: &Keep<'_>) -> Resul
         Ok(Ok(s)) => s,
     };
     let _ = stream.set_nodelay(true);
-    send(&mut stream, ask.records, ask.body.as_ref(), ask.send_timeout).await?;
+    let traffic = ask.traffic.clone();
+    let count = move |sent: bool, n: usize| {
+        if let Some(t) = &traffic {
+            if sent { t.add_sent(n) } else { t.add_received(n) }
+        }
+    };
+    send(&mut stream, ask.records, ask.body.as_ref(), ask.send_timeout, &count).await?;
     let mut buf = BytesMut::with_capacity(8192);
     let mut head = Vec::new();
     let (status, reason, headers, accel, rest) = loop {
@@ -94,15 +101,19 @@ async fn exchange_with(addr: SocketAddr, ask: Ask<'_>, keep: &Keep<'_>) -> Resul
                 if n == 0 {
                     return Err(Failure::PrematureClose);
                 }
+                count(false, n);
             }
         }
     };
+    if let Some(t) = &ask.traffic {
+        t.head_ends(buf.len() + rest.len());
+    }
     let no_body =
         ask.head_request || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
     let body = if no_body {
         super::http::empty()
     } else {
-        stdout_body(stream, buf, rest, ask.read_timeout, ask.stderr)
+        stdout_body(stream, buf, rest, ask.read_timeout, ask.stderr, ask.traffic)
     };
     Ok(Answer { status, reason, headers, accel_redirect: accel, body: AnswerBody::Other(body) })
 }
@@ -114,6 +125,7 @@ async fn send(
     records: &[u8],
     body: Option<&Arc<Buffered>>,
     limit: Duration,
+    count: &(dyn Fn(bool, usize) + Sync),
 ) -> Result<(), Failure> {
     let mut out = records.to_vec();
     if let Some(b) = body {
@@ -127,13 +139,17 @@ async fn send(
                 out.extend_from_slice(part);
                 out.extend_from_slice(&[0; 8][..pad]);
                 if out.len() >= 4 * record::STDIN_PART {
-                    write(stream, &std::mem::take(&mut out), limit).await?;
+                    let full = std::mem::take(&mut out);
+                    write(stream, &full, limit).await?;
+                    count(true, full.len());
                 }
             }
         }
     }
     record::header(&mut out, record::STDIN, 0, 0);
-    write(stream, &out, limit).await
+    write(stream, &out, limit).await?;
+    count(true, out.len());
+    Ok(())
 }
 
 /// One write within fastcgi_send_timeout, its failure worded as nginx's.
@@ -211,6 +227,7 @@ fn stdout_body(
     first: Bytes,
     read_timeout: Duration,
     stderr: Stderr,
+    traffic: Option<Arc<super::client::Traffic>>,
 ) -> super::http::Body {
     struct State {
         stream: TcpStream,
@@ -221,6 +238,7 @@ fn stdout_body(
     let state = State { stream, buf, first: Some(first).filter(|b| !b.is_empty()), done: false };
     let chunks = futures::stream::unfold(state, move |mut st| {
         let stderr = stderr.clone();
+        let traffic = traffic.clone();
         async move {
             if let Some(first) = st.first.take() {
                 return Some((Ok(first), st));
@@ -245,7 +263,12 @@ fn stdout_body(
                     Ok(None) => {
                         let read = st.stream.read_buf(&mut st.buf);
                         let why = match tokio::time::timeout(read_timeout, read).await {
-                            Ok(Ok(n)) if n > 0 => continue,
+                            Ok(Ok(n)) if n > 0 => {
+                                if let Some(t) = &traffic {
+                                    t.add_received(n);
+                                }
+                                continue;
+                            }
                             Ok(Ok(_)) => "upstream prematurely closed FastCGI stdout",
                             Ok(Err(_)) => "recv() failed while reading upstream",
                             Err(_) => "upstream timed out while reading upstream",
@@ -314,6 +337,7 @@ mod tests {
             read_timeout: Duration::from_secs(2),
             gone: Box::pin(futures::future::pending()),
             stderr: Arc::new(move |t: &str, _: &str| log.lock().unwrap().push(t.to_string())),
+            traffic: None,
         };
         let answer = match exchange(addr, ask, &|_| true).await {
             Ok(a) => {

@@ -32,6 +32,8 @@ pub struct Request {
     pub upgrade: Option<OnUpgrade>,
     /// Requests on this connection so far, this one included.
     pub number: u64,
+    /// Its head was already read when the request before it ended.
+    pub pipelined: bool,
 }
 
 /// A head refused before it became a request: answered with this status
@@ -93,6 +95,7 @@ pub async fn serve<R, W, F, Fut>(
         let mut reader =
             take_reader(&shared).expect("the connection holds its reader between requests");
         let first = number == 1;
+        let pipelined = !first && !reader.buf.is_empty();
         let parsed = match read_head(&mut reader, limits, first, &draining).await {
             HeadRead::Head(p) => p,
             HeadRead::Closed => return,
@@ -143,7 +146,7 @@ pub async fn serve<R, W, F, Fut>(
             (None, None)
         };
         let body = RequestBody::new(Some(shared.clone()), framing);
-        let request = Request { head, body, upgrade, number };
+        let request = Request { head, body, upgrade, number, pipelined };
         let pending = answer(Incoming::Request(Box::new(request)));
         let Some(resp) = answer_continuing(pending, &continue_asked, &shared, &mut write).await
         else {
