@@ -209,3 +209,35 @@ fn tls_variables_read_what_nginx_reads() {
     assert!(rc[0].starts_with("TLSv1.3|TLS_AES_256_GCM_SHA384|X25519|"), "{rc:?}");
     assert!(rc[0].contains("|NONE|[]|[]|"), "{rc:?}");
 }
+
+#[test]
+fn an_unread_http2_body_does_not_cost_the_client_its_answer() {
+    // A POST to static files is answered 405 without its body being read:
+    // the stream must still carry the answer (it was reset before it, one
+    // time in two, when the unread body was dropped).
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    certificate(d);
+    std::fs::create_dir_all(d.join("site")).unwrap();
+    std::fs::write(d.join("site/index.html"), "<p>app</p>\n").unwrap();
+    let port = free_port();
+    let path = d.join("rc.conf");
+    let conf = format!(
+        "events {{ }}\nhttp {{\n  access_log off;\n  server {{\n    listen 127.0.0.1:{port} ssl http2;\n    \
+         ssl_certificate cert.pem;\n    ssl_certificate_key key.pem;\n    root site;\n  }}\n}}\n"
+    );
+    std::fs::write(&path, conf).unwrap();
+    let _server = common::side::start_side("rc", &common::ensure_nginx(), &path, d, port);
+    let codes: Vec<String> = (0..20)
+        .map(|_| {
+            let out = Command::new("curl")
+                .args(["-sk", "--http2", "-o", "/dev/null", "-w", "%{http_code}"])
+                .args(["--data-binary", "a=1&b=2"])
+                .arg(format!("https://localhost:{port}/"))
+                .output()
+                .expect("curl runs");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        })
+        .collect();
+    assert!(codes.iter().all(|c| c == "405"), "{codes:?}");
+}

@@ -92,7 +92,8 @@ async fn answer(rt: Arc<Runtime>, req: hyper::Request<Incoming>, peers: Peers) -
     let body = if body.is_end_stream() {
         RequestBody::empty()
     } else {
-        let data = http_body_util::BodyDataStream::new(body).map_err(std::io::Error::other);
+        let data = http_body_util::BodyDataStream::new(Discarding(Some(body)))
+            .map_err(std::io::Error::other);
         let io: ReadIo = Box::new(tokio_util::io::StreamReader::new(data));
         let declared = match head.framing {
             Framing::Length(n) => Some(n),
@@ -110,6 +111,51 @@ async fn answer(rt: Arc<Runtime>, req: hyper::Request<Incoming>, peers: Peers) -
         *resp.body_mut() = empty();
     }
     resp
+}
+
+/// A stream's request body that, dropped before its end, is read to its
+/// end on a task of its own (up to a limit), as nginx discards a body it
+/// does not need. Dropped unread, hyper resets the stream at once, often
+/// before the answer has gone: the client then sees no answer at all.
+struct Discarding(Option<Incoming>);
+
+/// The most of an unread body read to keep its stream, and for how long.
+const DISCARD_LIMIT: usize = 1 << 20;
+const DISCARD_TIME: Duration = Duration::from_secs(10);
+
+impl hyper::body::Body for Discarding {
+    type Data = bytes::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, hyper::Error>>> {
+        match self.0.as_mut() {
+            Some(b) => std::pin::Pin::new(b).poll_frame(cx),
+            None => std::task::Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.as_ref().is_none_or(|b| b.is_end_stream())
+    }
+}
+
+impl Drop for Discarding {
+    fn drop(&mut self) {
+        let Some(mut body) = self.0.take().filter(|b| !b.is_end_stream()) else { return };
+        let Ok(rt) = tokio::runtime::Handle::try_current() else { return };
+        rt.spawn(tokio::time::timeout(DISCARD_TIME, async move {
+            let mut read = 0;
+            while let Some(Ok(frame)) = http_body_util::BodyExt::frame(&mut body).await {
+                read += frame.data_ref().map_or(0, |d| d.len());
+                if read > DISCARD_LIMIT {
+                    break;
+                }
+            }
+        }));
+    }
 }
 
 type Refusal = (u16, &'static str, String);
