@@ -2024,3 +2024,41 @@ fn proxy_cache_revalidates_and_meets_conditions_as_nginx_does() {
     assert!(text.contains("REVALIDATED"), "{text}");
     assert!(text.contains("/a inm=\"v1\" ims=Sat, 01 Jan 2000 00:00:00 GMT"), "{text}");
 }
+
+#[test]
+fn a_kept_answer_outlives_a_restart_as_with_nginx() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_up, up) = upstream(d);
+    let nginx = common::ensure_nginx();
+    let mut seen = Vec::new();
+    for who in ["rc", "nginx"] {
+        let port = free_port();
+        let path = d.join(format!("{who}-restart.conf"));
+        std::fs::write(
+            &path,
+            format!(
+                "events {{ }}\nhttp {{\n  access_log off;\n  proxy_cache_path {dir}/kept-{who} levels=1:2 keys_zone=k:1m;\n  \
+                 server {{\n    listen 127.0.0.1:{port};\n    add_header X-Cache $upstream_cache_status always;\n    \
+                 location / {{ proxy_pass http://127.0.0.1:{up}/; proxy_cache k; proxy_cache_valid 200 10m; }}\n  }}\n}}\n",
+                dir = d.display()
+            ),
+        )
+        .unwrap();
+        let ask = || {
+            let a = get(port, "/kept?x=1", "");
+            format!("{} {}", a.status, a.header("x-cache").unwrap_or("-"))
+        };
+        let first = common::side::start_side(who, &nginx, &path, d, port);
+        seen.push(format!("{who}: {}", ask()));
+        // The file is written off the request's path.
+        std::thread::sleep(Duration::from_millis(300));
+        drop(first);
+        let _again = common::side::start_side(who, &nginx, &path, d, port);
+        seen.push(format!("{who}: {} {}", ask(), ask()));
+    }
+    assert_eq!(
+        seen,
+        ["rc: 200 MISS", "rc: 200 HIT 200 HIT", "nginx: 200 MISS", "nginx: 200 HIT 200 HIT"]
+    );
+}

@@ -90,9 +90,42 @@ impl Zone {
         &self.def.path
     }
 
-    /// Where entries are written; set once, when the proxy starts.
+    /// Where entries are written; set once, when the configuration is
+    /// loaded. What an earlier run (or the configuration before a reload)
+    /// kept there is taken back, as nginx's cache loader takes it.
     pub fn set_dir(&self, dir: Option<PathBuf>) {
+        if let Some(d) = &dir {
+            self.load(d);
+        }
         let _ = self.dir.set(dir);
+    }
+
+    /// Reads back the entries under `dir`, within the zone's max_size.
+    fn load(&self, dir: &std::path::Path) {
+        let mut files = Vec::new();
+        let mut folders = vec![dir.to_path_buf()];
+        while let Some(f) = folders.pop() {
+            for e in std::fs::read_dir(&f).into_iter().flatten().flatten() {
+                match e.file_type() {
+                    Ok(t) if t.is_dir() => folders.push(e.path()),
+                    Ok(t) if t.is_file() => files.push(e.path()),
+                    _ => {}
+                }
+            }
+        }
+        let now = Instant::now();
+        let mut size = 0u64;
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        for file in files {
+            let Some((key, entry)) = std::fs::read(&file).ok().and_then(|b| from_disk(&b)) else {
+                continue;
+            };
+            size += entry.body.len() as u64;
+            if self.def.max_size.is_some_and(|max| size > max) {
+                break;
+            }
+            slots.insert(key, Slot { entry: Some(Arc::new(entry)), uses: 1, last: now });
+        }
     }
 
     /// Looks `key` up for a request with `headers`, counting the use.
@@ -177,8 +210,28 @@ impl Zone {
     }
 }
 
+/// An entry as a file: its key, until when it is valid (wall clock, so it
+/// holds across runs), the request headers its Vary named, then the
+/// answer as it came.
 fn on_disk(key: &str, e: &Entry) -> Vec<u8> {
-    let mut out = format!("KEY: {key}\nHTTP/1.1 {}\r\n", e.status.as_u16()).into_bytes();
+    let left = e.valid_until.saturating_duration_since(Instant::now());
+    let until =
+        (SystemTime::now() + left).duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let mut out = format!("KEY: {key}\nVALID: {}\n", until.as_secs()).into_bytes();
+    for (name, value) in &e.vary {
+        out.extend_from_slice(format!("VARY: {name}").as_bytes());
+        if let Some(v) = value {
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(v.as_bytes());
+        }
+        out.push(b'\n');
+    }
+    out.extend_from_slice(format!("HTTP/1.1 {}", e.status.as_u16()).as_bytes());
+    if let Some(reason) = &e.reason {
+        out.push(b' ');
+        out.extend_from_slice(reason);
+    }
+    out.extend_from_slice(b"\r\n");
     for (k, v) in &e.headers {
         out.extend_from_slice(k.as_str().as_bytes());
         out.extend_from_slice(b": ");
@@ -188,6 +241,51 @@ fn on_disk(key: &str, e: &Entry) -> Vec<u8> {
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(&e.body);
     out
+}
+
+/// An entry read back from [`on_disk`]'s form; `None` for anything else.
+fn from_disk(data: &[u8]) -> Option<(String, Entry)> {
+    let head_end = memchr::memmem::find(data, b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&data[..head_end]).ok()?;
+    let mut lines = head.split('\n');
+    let key = lines.next()?.strip_prefix("KEY: ")?.to_string();
+    let until: u64 = lines.next()?.strip_prefix("VALID: ")?.parse().ok()?;
+    let mut vary = Vec::new();
+    let mut status_line = None;
+    for line in lines.by_ref() {
+        if let Some(v) = line.strip_prefix("VARY: ") {
+            let (name, value) = match v.split_once(": ") {
+                Some((n, v)) => (n, Some(HeaderValue::from_str(v).ok()?)),
+                None => (v, None),
+            };
+            vary.push((HeaderName::from_bytes(name.as_bytes()).ok()?, value));
+        } else {
+            status_line = Some(line.trim_end_matches('\r'));
+            break;
+        }
+    }
+    let rest = status_line?.strip_prefix("HTTP/1.1 ")?;
+    let (code, reason) = rest.split_once(' ').map_or((rest, None), |(c, r)| (c, Some(r)));
+    let status = StatusCode::from_u16(code.parse().ok()?).ok()?;
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        let (name, value) = line.trim_end_matches('\r').split_once(": ")?;
+        headers.append(
+            HeaderName::from_bytes(name.as_bytes()).ok()?,
+            HeaderValue::from_str(value).ok()?,
+        );
+    }
+    let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(until);
+    let left = wall.duration_since(SystemTime::now()).unwrap_or_default();
+    let entry = Entry {
+        status,
+        reason: reason.map(|r| Bytes::copy_from_slice(r.as_bytes())),
+        headers,
+        body: Bytes::copy_from_slice(&data[head_end + 4..]),
+        valid_until: Instant::now() + left,
+        vary,
+    };
+    Some((key, entry))
 }
 
 /// Written whole under a temporary name, then renamed, so a reader never
@@ -522,6 +620,34 @@ mod tests {
                 (HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap())
             })
             .collect()
+    }
+
+    #[test]
+    fn an_entry_reads_back_as_it_was_written() {
+        let e = Entry {
+            status: StatusCode::NOT_FOUND,
+            reason: Some(Bytes::from_static(b"Gone Fishing")),
+            headers: headers(&[("content-type", "text/plain"), ("set-thing", "a: b")]),
+            body: Bytes::from_static(b"body\r\n\r\nwith blank lines"),
+            valid_until: Instant::now() + Duration::from_secs(600),
+            vary: vec![
+                (
+                    HeaderName::from_static("accept-encoding"),
+                    Some(HeaderValue::from_static("gzip")),
+                ),
+                (HeaderName::from_static("x-absent"), None),
+            ],
+        };
+        let (key, back) = from_disk(&on_disk("http://a/b?c", &e)).expect("reads back");
+        assert_eq!(key, "http://a/b?c");
+        assert_eq!(
+            (back.status, &back.reason, &back.headers, &back.body),
+            (e.status, &e.reason, &e.headers, &e.body)
+        );
+        assert_eq!(back.vary, e.vary);
+        let left = back.valid_until.saturating_duration_since(Instant::now()).as_secs();
+        assert!((598..=600).contains(&left), "{left}");
+        assert!(from_disk(b"not a cache file").is_none());
     }
 
     #[test]
