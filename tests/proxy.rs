@@ -1891,7 +1891,7 @@ fn pipelining_completion_and_upstream_byte_counts_read_as_nginx_logs_them() {
             big = big.display(),
         )
     };
-    let logs = logged_by_each(dir.path(), 8, http, |port| {
+    let logs = logged_by_each(dir.path(), 9, http, |port| {
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
         s.write_all(b"GET /big/file HTTP/1.1\r\nHost: here\r\n\r\n").unwrap();
         let _ = s.read(&mut [0u8; 100]);
@@ -1916,8 +1916,13 @@ fn pipelining_completion_and_upstream_byte_counts_read_as_nginx_logs_them() {
         s.write_all(b"0\r\n\r\n").unwrap();
         let _ = s.read_to_end(&mut Vec::new());
         drop(s);
-        // An answer cut off by the upstream is not complete.
+        // An answer cut off by the upstream is still complete to nginx.
         raw(port, b"GET /up/cut HTTP/1.1\r\nHost: here\r\nConnection: close\r\n\r\n");
+        // The client goes while the upstream thinks: 499, not complete.
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.write_all(b"GET /up/slow HTTP/1.1\r\nHost: here\r\n\r\n").unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        drop(s);
     });
     // Sorted: a connection's line may be written as it closes.
     let sorted = |log: &str| {
@@ -1928,6 +1933,11 @@ fn pipelining_completion_and_upstream_byte_counts_read_as_nginx_logs_them() {
     assert_eq!(sorted(&logs[0]), sorted(&logs[1]), "rcompose's lines, then nginx's");
     assert!(logs[1].contains("POST /stream/f"), "{}", logs[1]);
     assert!(
+        logs[1].lines().any(|l| l.starts_with(". |") && l.contains("499 \"GET /up/slow")),
+        "a client that went while the upstream thought: {}",
+        logs[1]
+    );
+    assert!(
         logs[1].lines().any(|l| l.starts_with(". |") && l.contains("/big/file")),
         "a client that went is not a completion: {}",
         logs[1]
@@ -1936,7 +1946,7 @@ fn pipelining_completion_and_upstream_byte_counts_read_as_nginx_logs_them() {
     let form = regex::Regex::new(r"^\d+\.\d{3} \d+ \d+ \d+ \d+$").unwrap();
     for who in ["rc", "nginx"] {
         let t = std::fs::read_to_string(dir.path().join(format!("{who}.log.t"))).unwrap();
-        assert_eq!(t.lines().count(), 8, "{who}: {t}");
+        assert_eq!(t.lines().count(), 9, "{who}: {t}");
         assert!(t.lines().all(|l| form.is_match(l)), "{who}: {t}");
     }
 }

@@ -423,7 +423,19 @@ async fn try_peers(
             r.vars.upstream_traffic.push(t.clone());
             t
         });
-        match exchange(rt, conf, r, &mut ask, addr, &peers, &keep).await {
+        let gone = r.gone.clone();
+        let tried = tokio::select! {
+            biased;
+            t = exchange(rt, conf, r, &mut ask, addr, &peers, &keep) => t,
+            () = gone.cancelled() => {
+                // The client closed its connection while the upstream was
+                // asked: nginx gives up the try and logs 499.
+                next_entry(&mut r.vars.upstream_status).push('-');
+                r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
+                return Outcome::Status(499);
+            }
+        };
+        match tried {
             Ok(answer) if go_on(next.statuses.contains(&answer.status.as_u16()), true) => {
                 next_entry(&mut r.vars.upstream_status).push_str(answer.status.as_str());
                 // 403 and 404 are answers, not failures of the server.

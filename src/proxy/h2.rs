@@ -101,7 +101,14 @@ async fn answer(rt: Arc<Runtime>, req: hyper::Request<Incoming>, peers: Peers) -
         };
         RequestBody::streamed(io, declared)
     };
-    let req = http1::Request { head, body, upgrade: None, number, pipelined: false };
+    let req = http1::Request {
+        head,
+        body,
+        upgrade: None,
+        number,
+        pipelined: false,
+        gone: CancellationToken::new(),
+    };
     let (mut resp, _) = handler::handle(rt, Box::new(req), peers).await;
     // HTTP/2 has no connection-level headers: its framing says what they said.
     for h in &HOP_BY_HOP {

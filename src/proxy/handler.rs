@@ -128,7 +128,7 @@ pub async fn handle(
     req: Box<super::http1::Request>,
     peers: Peers,
 ) -> (Response<Body>, Option<std::time::Duration>) {
-    let super::http1::Request { head, body, upgrade, .. } = *req;
+    let super::http1::Request { head, body, upgrade, gone, .. } = *req;
     let head_len = head.len as u64;
     let (local, plain_on_tls) = (peers.local, peers.plain_on_tls);
     let mut vars =
@@ -161,6 +161,7 @@ pub async fn handle(
         plain_on_tls,
         close_after: false,
         conn_held: Vec::new(),
+        gone,
     };
     let (mut resp, conf) = process(&rt, &server, &mut r).await;
     if r.close_after {

@@ -253,9 +253,11 @@ impl LoggedBody {
     /// writer stopped taking the body before its end).
     fn done(&mut self, completed: bool) {
         if let Some(mut p) = self.pending.take() {
-            p.vars.completed = completed;
+            // 499: the client went before its answer; nothing was sent.
+            let closed = p.vars.status == 499;
+            p.vars.completed = completed && !closed;
             p.vars.body_bytes_sent = self.sent;
-            p.vars.bytes_sent = self.sent + self.header_bytes;
+            p.vars.bytes_sent = if closed { 0 } else { self.sent + self.header_bytes };
             let ctx = Ctx { rv: &p.vars, maps: &[] };
             // Formats named were checked when the configuration loaded.
             for (path, format) in p.targets.iter() {

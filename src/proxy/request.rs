@@ -95,6 +95,8 @@ pub struct Req {
     pub close_after: bool,
     /// The `limit_conn` counts this request holds until its answer is sent.
     pub conn_held: Vec<super::limit_conn::Held>,
+    /// Cancelled when the client has closed its connection (nginx's 499).
+    pub gone: tokio_util::sync::CancellationToken,
 }
 
 /// Where a request came from and went to, and its place on its connection.

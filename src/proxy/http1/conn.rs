@@ -34,6 +34,9 @@ pub struct Request {
     pub number: u64,
     /// Its head was already read when the request before it ended.
     pub pipelined: bool,
+    /// Cancelled when the client closes its connection while the answer
+    /// is still being made (nginx's 499): an upstream wait gives up.
+    pub gone: CancellationToken,
 }
 
 /// A head refused before it became a request: answered with this status
@@ -90,6 +93,8 @@ pub async fn serve<R, W, F, Fut>(
     let mut write: WriteIo = Box::new(write);
     let mut scratch = Vec::with_capacity(512);
     let mut number = 0u64;
+    // One per connection: only one request at a time can be waiting.
+    let gone = CancellationToken::new();
     loop {
         number += 1;
         let mut reader =
@@ -146,12 +151,16 @@ pub async fn serve<R, W, F, Fut>(
             (None, None)
         };
         let body = RequestBody::new(Some(shared.clone()), framing);
-        let request = Request { head, body, upgrade, number, pipelined };
+        let request = Request { head, body, upgrade, number, pipelined, gone: gone.clone() };
         let pending = answer(Incoming::Request(Box::new(request)));
-        let Some(resp) = answer_continuing(pending, &continue_asked, &shared, &mut write).await
-        else {
+        let waiting = Waiting { continue_asked: &continue_asked, shared: &shared, gone: &gone };
+        let Some(resp) = answer_continuing(pending, waiting, &mut write).await else {
             return;
         };
+        if gone.is_cancelled() {
+            // Nobody to answer: the answer is dropped unsent (and logged).
+            return;
+        }
         let status = resp.status().as_u16();
         let closes = resp.extensions().get::<crate::proxy::http::CloseAfter>().is_some();
         let chunked = resp.extensions().get::<crate::proxy::http::Unchunked>().is_none();
@@ -203,16 +212,19 @@ async fn refuse(
 /// it still goes first, as from nginx. None when the client is gone.
 async fn answer_continuing<Fut: Future<Output = Response<Body>>>(
     pending: Fut,
-    continue_asked: &Arc<tokio::sync::Notify>,
-    shared: &Arc<Mutex<Shared<ReadIo>>>,
+    waiting: Waiting<'_>,
     write: &mut WriteIo,
 ) -> Option<Response<Body>> {
+    let Waiting { continue_asked, shared, gone } = waiting;
     tokio::pin!(pending);
     let mut continued = false;
+    let watch = watch_close(shared, gone);
+    tokio::pin!(watch);
     let resp = loop {
         tokio::select! {
             biased;
             r = &mut pending => break r,
+            () = &mut watch => {}
             _ = continue_asked.notified() => {
                 continued = true;
                 shared.lock().unwrap_or_else(|e| e.into_inner()).continue_wanted = false;
@@ -226,6 +238,63 @@ async fn answer_continuing<Fut: Future<Output = Response<Body>>>(
         write.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.ok()?;
     }
     Some(resp)
+}
+
+/// What a request's answer is awaited with.
+struct Waiting<'a> {
+    continue_asked: &'a Arc<tokio::sync::Notify>,
+    shared: &'a Arc<Mutex<Shared<ReadIo>>>,
+    gone: &'a CancellationToken,
+}
+
+/// How long an answer is awaited before the connection is watched for a
+/// close: a quick answer costs no extra read.
+const WATCH_AFTER: Duration = Duration::from_millis(50);
+
+/// Cancels `gone` when the client closes its connection while its answer
+/// is awaited and its body has been read whole, as nginx's check for a
+/// broken connection; bytes that come instead (a pipelined request) stay
+/// in the buffer and end the watch. Never completes.
+async fn watch_close(shared: &Arc<Mutex<Shared<ReadIo>>>, gone: &CancellationToken) {
+    tokio::time::sleep(WATCH_AFTER).await;
+    loop {
+        let lent = {
+            let mut st = shared.lock().unwrap_or_else(|e| e.into_inner());
+            if matches!(st.left, Left::Done) { st.reader.take() } else { None }
+        };
+        let Some(reader) = lent else {
+            // The body is still being read: its reader will see a close.
+            tokio::time::sleep(WATCH_AFTER).await;
+            continue;
+        };
+        let mut lent = Lent { shared, reader: Some(reader) };
+        let read = match lent.reader.as_mut() {
+            Some(r) => {
+                r.buf.reserve(1024);
+                r.io.read_buf(&mut r.buf).await
+            }
+            None => Ok(1),
+        };
+        drop(lent);
+        if matches!(read, Ok(0) | Err(_)) {
+            gone.cancel();
+        }
+        return std::future::pending().await;
+    }
+}
+
+/// A reader taken for a watch, put back however the watch ends.
+struct Lent<'a> {
+    shared: &'a Arc<Mutex<Shared<ReadIo>>>,
+    reader: Option<Reader<ReadIo>>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(r) = self.reader.take() {
+            self.shared.lock().unwrap_or_else(|e| e.into_inner()).reader = Some(r);
+        }
+    }
 }
 
 fn take_reader(shared: &Arc<Mutex<Shared<ReadIo>>>) -> Option<Reader<ReadIo>> {
