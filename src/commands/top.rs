@@ -10,11 +10,15 @@ pub fn run(global: &GlobalOpts, services: &[String], style: &Style) -> anyhow::R
     let tables = super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
         let list = super::containers_of(&engine, &project, services, false).await?;
-        // All at once: each is a round trip into the container's namespace.
-        let tops = futures::future::join_all(
-            list.iter().map(|c| async { containers::top(&engine, &containers::id(c)).await }),
-        )
-        .await;
+        let ids: Vec<String> = list.iter().map(containers::id).collect();
+        // Read here where the engine runs here; else asked of the engine,
+        // all at once (each is a round trip into the container's namespace).
+        let tops = match crate::engine::processes::top_here(&engine.host, &ids) {
+            Some(tables) => tables.into_iter().map(Ok).collect(),
+            None => {
+                futures::future::join_all(ids.iter().map(|id| containers::top(&engine, id))).await
+            }
+        };
         let mut out = Vec::new();
         for (c, top) in list.iter().zip(tops) {
             let (titles, rows) = top?;

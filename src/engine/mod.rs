@@ -13,6 +13,7 @@ pub mod labels;
 pub mod logs;
 pub mod networks;
 pub mod ports;
+pub mod processes;
 pub mod spec;
 pub mod volumes;
 
