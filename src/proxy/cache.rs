@@ -376,6 +376,15 @@ fn serve(e: &Entry, r: &Req) -> Outcome {
             Some(status) => return Outcome::Status(status.as_u16()),
             None => {}
         }
+        if e.headers.contains_key(header::ACCEPT_RANGES) {
+            let len = e.body.len() as u64;
+            return Outcome::Done(super::ranges::for_cache(
+                &r.vars.headers,
+                out,
+                len,
+                Some(&e.body),
+            ));
+        }
     }
     Outcome::Done(out)
 }

@@ -15,6 +15,8 @@ use hyper::body::Frame;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Response, StatusCode};
 
+use super::ranges::{Ranges, next_boundary, parse_ranges};
+
 use super::http::{Body, full};
 
 /// Files up to this size are kept in memory after the first read: every
@@ -332,108 +334,6 @@ fn etag(mtime: SystemTime, len: u64) -> String {
     hex(len, &mut tag);
     tag.push('"');
     tag
-}
-
-/// What a Range header asks of a file of `len` bytes, by nginx's rules.
-#[derive(Debug, PartialEq)]
-enum Ranges {
-    /// No usable Range header, or ranges adding up to more than the file:
-    /// the whole file, 200.
-    Whole,
-    /// 416: malformed, or no range within the file.
-    Unsatisfiable,
-    /// Byte ranges [start, end) within the file, in the order asked.
-    Parts(Vec<(u64, u64)>),
-}
-
-/// nginx's range parser: a malformed list is 416; ranges past the end or
-/// backwards are dropped (416 when none is left); a range starting at 0
-/// that covers nothing, or ranges longer in all than the file, mean the
-/// whole file.
-#[expect(
-    clippy::cast_possible_truncation,
-    reason = "offsets are checked against the file length first"
-)]
-fn parse_ranges(h: &str, len: u64) -> Ranges {
-    let Some(spec) =
-        h.get(..6).filter(|p| p.eq_ignore_ascii_case("bytes=")).map(|_| &h.as_bytes()[6..])
-    else {
-        return Ranges::Whole;
-    };
-    let len = len as i128;
-    let mut p = 0;
-    let skip_spaces = |p: &mut usize| {
-        while spec.get(*p) == Some(&b' ') {
-            *p += 1;
-        }
-    };
-    let number = |p: &mut usize| -> Option<i128> {
-        let start = *p;
-        let mut n: i128 = 0;
-        while let Some(d) = spec.get(*p).filter(|c| c.is_ascii_digit()) {
-            n = n.checked_mul(10)?.checked_add((d - b'0') as i128)?;
-            if n > i64::MAX as i128 {
-                return None;
-            }
-            *p += 1;
-        }
-        (*p > start).then_some(n)
-    };
-    let (mut parts, mut size) = (Vec::new(), 0i128);
-    loop {
-        skip_spaces(&mut p);
-        let (start, end) = if spec.get(p) == Some(&b'-') {
-            p += 1;
-            let Some(n) = number(&mut p) else { return Ranges::Unsatisfiable };
-            skip_spaces(&mut p);
-            if !matches!(spec.get(p), None | Some(b',')) {
-                return Ranges::Unsatisfiable;
-            }
-            (if n < len { len - n } else { 0 }, len)
-        } else {
-            let Some(start) = number(&mut p) else { return Ranges::Unsatisfiable };
-            skip_spaces(&mut p);
-            if spec.get(p) != Some(&b'-') {
-                return Ranges::Unsatisfiable;
-            }
-            p += 1;
-            skip_spaces(&mut p);
-            if matches!(spec.get(p), None | Some(b',')) {
-                (start, len)
-            } else {
-                let Some(end) = number(&mut p) else { return Ranges::Unsatisfiable };
-                skip_spaces(&mut p);
-                if !matches!(spec.get(p), None | Some(b',')) {
-                    return Ranges::Unsatisfiable;
-                }
-                (start, if end >= len { len } else { end + 1 })
-            }
-        };
-        if start < end {
-            parts.push((start as u64, end as u64));
-            size += end - start;
-        } else if start == 0 {
-            return Ranges::Whole;
-        }
-        if spec.get(p) != Some(&b',') {
-            break;
-        }
-        p += 1;
-    }
-    if parts.is_empty() {
-        Ranges::Unsatisfiable
-    } else if size > len {
-        Ranges::Whole
-    } else {
-        Ranges::Parts(parts)
-    }
-}
-
-/// The boundary of the next multipart answer: a counter, written as nginx
-/// writes its own (twenty digits).
-fn next_boundary() -> String {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    format!("{:020}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
 
 /// Answers a request for a file that exists.

@@ -238,14 +238,15 @@ fn request_head(
     out
 }
 
-/// Request headers nginx does not pass where the location caches. (It
-/// holds back Range and If-Range too, and cuts ranges from the kept answer;
-/// here the upstream still answers ranges, as the cache cannot cut them.)
-const CACHE_KEEPS: [HeaderName; 4] = [
+/// Request headers nginx does not pass where the location caches: the
+/// cache answers conditions and cuts ranges itself.
+const CACHE_KEEPS: [HeaderName; 6] = [
     header::IF_MODIFIED_SINCE,
     header::IF_UNMODIFIED_SINCE,
     header::IF_NONE_MATCH,
     header::IF_MATCH,
+    header::RANGE,
+    header::IF_RANGE,
 ];
 
 /// The URL of a `proxy_pass` with variables, read for this request; `None`
@@ -878,6 +879,7 @@ async fn respond(
     // A HEAD sent upstream as GET for the cache, or an answer the client
     // has already: the body is read in, and kept.
     let drain = store.is_some() && (r.method == Method::HEAD || verdict.is_some());
+    let kept = store.is_some();
     let body = match store {
         Some(s) => s.tee(body, status, reason_of(&out), out.headers().clone()),
         None => body,
@@ -901,6 +903,16 @@ async fn respond(
         }
     } else {
         *out.body_mut() = body;
+        // An answer being kept is cut as it streams, where its upstream
+        // said it takes ranges and its length is known (one range only).
+        let length =
+            out.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
+        if let Some(len) = length.filter(|_| {
+            kept && status == hyper::StatusCode::OK
+                && out.headers().contains_key(header::ACCEPT_RANGES)
+        }) {
+            out = super::ranges::for_cache(&r.vars.headers, out, len, None);
+        }
     }
     Outcome::Done(out)
 }

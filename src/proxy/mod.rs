@@ -25,6 +25,7 @@ pub mod limit_conn;
 pub mod log;
 mod not_modified;
 mod openssl_names;
+mod ranges;
 pub mod rawtext;
 pub mod realip;
 pub mod request;
