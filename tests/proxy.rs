@@ -1959,6 +1959,8 @@ seen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seen-%s.log" % 
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
+        if "slow" in self.path:
+            import time; time.sleep(1)
         with open(seen, "a") as f:
             f.write("%s inm=%s ims=%s\n" % (self.path, self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since")))
         if self.headers.get("If-None-Match") == '"v1"':
@@ -2089,4 +2091,53 @@ fn a_kept_answer_outlives_a_restart_as_with_nginx() {
         seen,
         ["rc: 200 MISS", "rc: 200 HIT 200 HIT", "nginx: 200 MISS", "nginx: 200 HIT 200 HIT"]
     );
+}
+
+#[test]
+fn proxy_cache_lock_and_updating_hold_back_concurrent_misses_as_nginx_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let up = free_port();
+    let _up = common::python_server(d, "validating.py", VALIDATING, up);
+    let seen_log = d.join(format!("seen-{up}.log"));
+    let seen = on_each_side(
+        d,
+        "lock",
+        |port| {
+            format!(
+                "events {{ }}\nhttp {{\n  access_log off;\n  proxy_cache_path {dir}/lock-{port} keys_zone=z:1m;\n  \
+                 server {{\n    listen 127.0.0.1:{port};\n    add_header X-Cache $upstream_cache_status always;\n    \
+                 location /l/ {{ proxy_pass http://127.0.0.1:{up}/; proxy_cache z; proxy_cache_lock on; }}\n    \
+                 location /u/ {{ proxy_pass http://127.0.0.1:{up}/; proxy_cache z; proxy_cache_use_stale updating; }}\n  }}\n}}\n",
+                dir = d.display()
+            )
+        },
+        |port| {
+            let before = std::fs::read_to_string(&seen_log).unwrap_or_default().len();
+            // Three at once, the first a little ahead: the upstream takes a second.
+            let together = |path: &'static str| {
+                let asks: Vec<_> = (0..3)
+                    .map(|i| {
+                        std::thread::sleep(Duration::from_millis(if i == 0 { 0 } else { 150 }));
+                        std::thread::spawn(move || {
+                            let a = get(port, path, "");
+                            format!("{} {}", a.status, a.header("x-cache").unwrap_or("-"))
+                        })
+                    })
+                    .collect();
+                asks.into_iter().map(|t| t.join().unwrap()).collect::<Vec<_>>().join(", ")
+            };
+            let mut out = vec![format!("lock: {}", together("/l/slow1"))];
+            out.push(format!("fill: {}", together("/u/slow2")));
+            // Past max-age=1: one request refreshes, the others get the kept answer.
+            std::thread::sleep(Duration::from_millis(2200));
+            out.push(format!("updating: {}", together("/u/slow2")));
+            let all = std::fs::read_to_string(&seen_log).unwrap_or_default();
+            out.push(format!("upstream saw:\n{}", &all[before..]));
+            out
+        },
+    );
+    assert_eq!(seen[0], seen[1], "rcompose proxy, then nginx");
+    assert_eq!(seen[1][0], "lock: 200 MISS, 200 HIT, 200 HIT", "{:?}", seen[1]);
+    assert_eq!(seen[1][2], "updating: 200 EXPIRED, 200 UPDATING, 200 UPDATING", "{:?}", seen[1]);
 }

@@ -61,6 +61,9 @@ struct Slot {
 /// One `proxy_cache_path` zone.
 pub struct Zone {
     def: CachePath,
+    /// Keys a request is filling now (proxy_cache_lock, `updating`), with
+    /// what wakes those waiting for it.
+    filling: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
     /// The zone's folder on this host, where it maps to one.
     dir: OnceLock<Option<PathBuf>>,
     slots: Mutex<HashMap<String, Slot>>,
@@ -83,7 +86,13 @@ pub enum Look {
 
 impl Zone {
     pub fn new(def: CachePath) -> Zone {
-        Zone { def, dir: OnceLock::new(), slots: Mutex::default(), looks: Default::default() }
+        Zone {
+            def,
+            filling: Mutex::default(),
+            dir: OnceLock::new(),
+            slots: Mutex::default(),
+            looks: Default::default(),
+        }
     }
 
     pub fn path(&self) -> &std::path::Path {
@@ -308,11 +317,72 @@ pub struct Cached {
     key: String,
     stale: Option<Arc<Entry>>,
     uses: u32,
+    /// This request fills the entry: others wait for it, or take the stale one.
+    filling: Option<Filling>,
+    /// False past proxy_cache_lock_timeout: the answer is passed on, not kept.
+    keep: bool,
+}
+
+/// A key being filled, let go (and its waiters woken) when the answer is
+/// kept or the request ends without keeping it.
+pub struct Filling {
+    zone: Arc<Zone>,
+    key: String,
+}
+
+impl Drop for Filling {
+    fn drop(&mut self) {
+        let done = self.zone.filling.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.key);
+        if let Some(n) = done {
+            n.notify_waiters();
+        }
+    }
+}
+
+/// What a key's filling means for a request that finds it.
+enum Fill {
+    /// Nobody fills it: this request does.
+    Mine(Filling),
+    /// Another request does.
+    Theirs,
+}
+
+fn fill(zone: &Arc<Zone>, key: &str) -> Fill {
+    let mut filling = zone.filling.lock().unwrap_or_else(|e| e.into_inner());
+    if filling.contains_key(key) {
+        return Fill::Theirs;
+    }
+    filling.insert(key.to_string(), Arc::new(tokio::sync::Notify::new()));
+    Fill::Mine(Filling { zone: zone.clone(), key: key.to_string() })
+}
+
+/// Waits until the request filling `key` is done, or `limit` passes (false).
+async fn wait_fill(zone: &Arc<Zone>, key: &str, limit: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let notify = match zone.filling.lock().unwrap_or_else(|e| e.into_inner()).get(key) {
+            Some(n) => n.clone(),
+            None => return true,
+        };
+        let woken = notify.notified();
+        tokio::pin!(woken);
+        // Registered before the filling is looked at again: no wake is missed.
+        woken.as_mut().enable();
+        if !zone.filling.lock().unwrap_or_else(|e| e.into_inner()).contains_key(key) {
+            return true;
+        }
+        if tokio::time::timeout_at(deadline, woken).await.is_err() {
+            return false;
+        }
+    }
 }
 
 /// Looks the request up in its location's cache: `Err` with the kept
 /// answer on a hit; `Ok(None)` when the location keeps nothing for it.
-pub fn lookup(
+/// With proxy_cache_lock a miss waits for a request already filling the
+/// entry; with `proxy_cache_use_stale updating` an expired entry another
+/// request is refreshing is sent as it is (UPDATING).
+pub async fn lookup(
     rt: &Runtime,
     conf: &LocConf,
     p: &ProxyPass,
@@ -329,9 +399,40 @@ pub fn lookup(
     let key = c.key.eval(&ctx);
     if says_yes(c.bypass.iter().map(|t| t.eval(&ctx))) {
         r.vars.upstream_cache_status = "BYPASS";
-        return Ok(Some(Cached { zone: zone.clone(), key, stale: None, uses: u32::MAX }));
+        return Ok(Some(Cached {
+            zone: zone.clone(),
+            key,
+            stale: None,
+            uses: u32::MAX,
+            filling: None,
+            keep: true,
+        }));
     }
-    let (look, uses) = zone.look(&key, &r.vars.headers);
+    let updating = c.use_stale.iter().any(|u| u == "updating");
+    let (mut look, mut uses) = zone.look(&key, &r.vars.headers);
+    let mut filling = None;
+    let mut keep = true;
+    match &look {
+        Look::Miss if c.lock => match fill(zone, &key) {
+            Fill::Mine(f) => filling = Some(f),
+            Fill::Theirs => {
+                if wait_fill(zone, &key, c.lock_timeout).await {
+                    (look, uses) = zone.look(&key, &r.vars.headers);
+                } else {
+                    keep = false;
+                }
+            }
+        },
+        Look::Expired(e) if updating || c.lock => match fill(zone, &key) {
+            Fill::Mine(f) => filling = Some(f),
+            Fill::Theirs if updating => {
+                r.vars.upstream_cache_status = "UPDATING";
+                return Err(Box::new(serve(e, r)));
+            }
+            Fill::Theirs => {}
+        },
+        _ => {}
+    }
     let stale = match look {
         Look::Hit(e) => {
             r.vars.upstream_cache_status = "HIT";
@@ -353,7 +454,7 @@ pub fn lookup(
             None
         }
     };
-    Ok(Some(Cached { zone: zone.clone(), key, stale, uses }))
+    Ok(Some(Cached { zone: zone.clone(), key, stale, uses, filling, keep }))
 }
 
 /// A kept answer, sent again (or the 304 or 412 the client's conditions make of it).
@@ -402,7 +503,7 @@ impl Cached {
     /// An answer came: `Err` with the stale one where a 5xx may be hidden
     /// by it; else what keeps this answer, if it may be kept.
     pub fn on_answer(
-        &self,
+        &mut self,
         conf: &LocConf,
         maps: &[super::config::MapDef],
         r: &mut Req,
@@ -429,7 +530,9 @@ impl Cached {
         answer.headers.remove("x-accel-expires");
         let ctx = Ctx { rv: &r.vars, maps };
         let no_cache = says_yes(conf.cache.no_cache.iter().map(|t| t.eval(&ctx)));
-        let Some(valid) = valid.filter(|_| !no_cache && self.uses >= conf.cache.min_uses) else {
+        let Some(valid) =
+            valid.filter(|_| self.keep && !no_cache && self.uses >= conf.cache.min_uses)
+        else {
             return Ok(None);
         };
         if !matches!(
@@ -453,7 +556,13 @@ impl Cached {
                 })
                 .collect()
         };
-        Ok(Some(Store { zone: self.zone.clone(), key: self.key.clone(), valid, vary }))
+        Ok(Some(Store {
+            zone: self.zone.clone(),
+            key: self.key.clone(),
+            valid,
+            vary,
+            filling: self.filling.take(),
+        }))
     }
 
     /// Every peer failed with `status`: the kept answer, where allowed.
@@ -535,6 +644,8 @@ pub struct Store {
     pub valid: Duration,
     /// Names from the answer's Vary, with the request's values of them.
     pub vary: Vec<(HeaderName, Option<HeaderValue>)>,
+    /// Let go once the answer is kept (or the body is dropped).
+    pub filling: Option<Filling>,
 }
 
 impl Store {

@@ -297,7 +297,7 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
     let uri = if p.fastcgi { String::new() } else { upstream_uri(p, r) };
     r.vars.proxy_host = Some(p.proxy_host.clone());
     r.vars.proxy_port = Some(p.port);
-    let cached = match super::cache::lookup(rt, conf, p, r) {
+    let cached = match super::cache::lookup(rt, conf, p, r).await {
         Ok(c) => c,
         Err(hit) => return *hit,
     };
@@ -369,7 +369,7 @@ async fn try_peers(
     conf: &super::config::LocConf,
     r: &mut Req,
     mut ask: Ask<'_>,
-    cached: Option<super::cache::Cached>,
+    mut cached: Option<super::cache::Cached>,
 ) -> Outcome {
     let p = ask.p;
     // A body in hand can go again to the next server; one streamed cannot.
@@ -380,8 +380,9 @@ async fn try_peers(
         (&HIDDEN, &conf.proxy_pass_headers, &conf.proxy_hide_headers)
     };
     // X-Accel-Expires is read by the cache, which then drops it.
-    let keep = |k: &HeaderName| {
-        (cached.is_some() && k.as_str() == "x-accel-expires")
+    let caching = cached.is_some();
+    let keep = move |k: &HeaderName| {
+        (caching && k.as_str() == "x-accel-expires")
             || !((hidden.contains(k) && !passed.iter().any(|p| p == k.as_str()))
                 || hide.iter().any(|h| h.eq_ignore_ascii_case(k.as_str())))
     };
@@ -449,7 +450,7 @@ async fn try_peers(
                 peers.succeeded(addr);
                 next_entry(&mut r.vars.upstream_status).push_str(answer.status.as_str());
                 r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
-                let store = match &cached {
+                let store = match &mut cached {
                     Some(c) => match c.on_answer(conf, &rt.config.http.maps, r, &mut answer) {
                         Ok(store) => store,
                         Err(stale) => return *stale,

@@ -16,10 +16,9 @@ use super::values::{err, nargs, one, parse_size, parse_time};
 /// Settings of a cache that change nothing a client sees here: one
 /// request at a time refreshes an entry either way.
 pub(super) const TUNING: &[&str] = &[
-    "proxy_cache_lock",
-    "proxy_cache_lock_timeout",
+    // The age after which a second request may fill: one request at a
+    // time either way, and a fill here never outlives its request.
     "proxy_cache_lock_age",
-    "proxy_cache_background_update",
     "proxy_cache_convert_head",
     "proxy_cache_max_range_offset",
 ];
@@ -35,6 +34,9 @@ pub(super) const TAKEN: &[&str] = &[
     "proxy_cache_methods",
     "proxy_cache_min_uses",
     "proxy_cache_revalidate",
+    "proxy_cache_lock",
+    "proxy_cache_lock_timeout",
+    "proxy_cache_background_update",
 ];
 
 /// Applies one of [`TAKEN`]; `zones` are the names proxy_cache_path made.
@@ -64,6 +66,19 @@ pub(super) fn apply(
         }
         "proxy_cache_key" => c.key = template(d, one(d)?)?,
         "proxy_cache_revalidate" => c.revalidate = super::values::flag(d)?,
+        "proxy_cache_lock" => c.lock = super::values::flag(d)?,
+        "proxy_cache_lock_timeout" => {
+            let t = one(d)?;
+            c.lock_timeout =
+                parse_time(t).ok_or_else(|| err(d, format!("invalid time value \"{t}\"")))?;
+        }
+        "proxy_cache_background_update" if super::values::flag(d)? => {
+            return Err(super::values::unsupported(
+                d,
+                "\"proxy_cache_background_update\" is not supported by the built-in proxy",
+            ));
+        }
+        "proxy_cache_background_update" => {}
         "proxy_cache_valid" => {
             nargs(d, 1..=64)?;
             if cleared.insert("proxy_cache_valid") {

@@ -680,6 +680,10 @@ pub struct CacheConf {
     /// `proxy_cache_revalidate`: an expired answer is asked about with
     /// If-Modified-Since / If-None-Match, and a 304 keeps it.
     pub revalidate: bool,
+    /// `proxy_cache_lock` and its timeout: one request fills a new entry,
+    /// the others wait for it (past the timeout they go on, unkept).
+    pub lock: bool,
+    pub lock_timeout: Duration,
 }
 
 impl Default for CacheConf {
@@ -688,6 +692,8 @@ impl Default for CacheConf {
             zone: None,
             key: Template::parse("$scheme$proxy_host$request_uri"),
             revalidate: false,
+            lock: false,
+            lock_timeout: Duration::from_secs(5),
             valid: Vec::new(),
             bypass: Vec::new(),
             no_cache: Vec::new(),
