@@ -398,6 +398,7 @@ async fn try_peers(
     // An answer whose status proxy_next_upstream lists: the client gets it
     // if no server is left to try.
     let mut held: Option<client::Answer> = None;
+    let idempotent = !matches!(r.method.as_str(), "POST" | "LOCK" | "PATCH");
     loop {
         let addr = match peers.pick(r).await {
             Pick::Addr(a) => a,
@@ -412,30 +413,18 @@ async fn try_peers(
                 && (replayable || p.fastcgi)
                 && (next.tries == 0 || tries < next.tries)
                 && (next.timeout_total.is_zero() || started.elapsed() < next.timeout_total)
-                && (!sent
-                    || next.non_idempotent
-                    || !matches!(r.method.as_str(), "POST" | "LOCK" | "PATCH"))
+                && (!sent || next.non_idempotent || idempotent)
         };
         let list = next_entry(&mut r.vars.upstream_addr);
         // `host:port` grown from nothing takes three allocations.
         list.reserve(21);
         super::vars::addr_into(&addr, list);
-        ask.traffic = rt.config.http.counts_upstream_bytes.then(|| {
-            let t = Arc::new(client::Traffic::default());
-            r.vars.upstream_traffic.push(t.clone());
-            t
-        });
-        let gone = r.gone.clone();
-        let tried = tokio::select! {
-            biased;
-            t = exchange(rt, conf, r, &mut ask, addr, &peers, &keep) => t,
-            () = gone.cancelled() => {
-                // The client closed its connection while the upstream was
-                // asked: nginx gives up the try and logs 499.
-                next_entry(&mut r.vars.upstream_status).push('-');
-                r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
-                return Outcome::Status(499);
-            }
+        let Some(tried) = exchange_unless_gone(rt, conf, r, &mut ask, addr, &peers, &keep).await
+        else {
+            // The client went while the upstream was asked: nginx logs 499.
+            next_entry(&mut r.vars.upstream_status).push('-');
+            r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
+            return Outcome::Status(499);
         };
         match tried {
             Ok(answer) if go_on(next.statuses.contains(&answer.status.as_u16()), true) => {
@@ -493,6 +482,30 @@ async fn try_peers(
         return stale;
     }
     Outcome::Status(status)
+}
+
+/// One try at one peer, counted where its bytes are read; `None` when the
+/// client closes its connection before the answer's head comes.
+async fn exchange_unless_gone<'a>(
+    rt: &'a Runtime,
+    conf: &'a super::config::LocConf,
+    r: &mut Req,
+    ask: &mut Ask<'a>,
+    addr: SocketAddr,
+    peers: &Peers<'_>,
+    keep: &'a client::Keep<'a>,
+) -> Option<Result<client::Answer, client::Failure>> {
+    ask.traffic = rt.config.http.counts_upstream_bytes.then(|| {
+        let t = Arc::new(client::Traffic::default());
+        r.vars.upstream_traffic.push(t.clone());
+        t
+    });
+    let gone = r.gone.clone();
+    tokio::select! {
+        biased;
+        t = exchange(rt, conf, r, ask, addr, peers, keep) => Some(t),
+        () = gone.cancelled() => None,
+    }
 }
 
 /// One try at one peer, in the peer's protocol. Built before it runs, so

@@ -169,11 +169,6 @@ impl Kind {
             "binary_remote_addr" => Kind::BinaryRemoteAddr,
             "request_id" => Kind::RequestId,
             "https" => Kind::Https,
-            "ssl_protocol" => Kind::Tls(TlsVar::Protocol),
-            "ssl_cipher" => Kind::Tls(TlsVar::Cipher),
-            "ssl_server_name" => Kind::Tls(TlsVar::ServerName),
-            "ssl_alpn_protocol" => Kind::Tls(TlsVar::Alpn),
-            "ssl_session_reused" => Kind::Tls(TlsVar::Reused),
             "http2" => Kind::Tls(TlsVar::Http2),
             "realip_remote_addr" => Kind::RealipRemoteAddr,
             "realip_remote_port" => Kind::RealipRemotePort,
@@ -191,25 +186,6 @@ impl Kind {
             "tcpinfo_rcv_space" => Kind::TcpInfo(3),
             "proxy_internal_body_length" => Kind::ProxyInternalBodyLength,
             "proxy_internal_chunked" => Kind::ProxyInternalChunked,
-            "ssl_client_verify" => Kind::SslClientVerify,
-            "ssl_ciphers" => Kind::Tls(TlsVar::Ciphers),
-            "ssl_curve" => Kind::Tls(TlsVar::Curve),
-            "ssl_curves" => Kind::Tls(TlsVar::Curves),
-            "ssl_session_id" => Kind::Tls(TlsVar::SessionId),
-            "ssl_early_data" => Kind::Tls(TlsVar::EarlyData),
-            // Empty over TLS without a client certificate, not found on plain HTTP.
-            "ssl_client_cert"
-            | "ssl_client_raw_cert"
-            | "ssl_client_escaped_cert"
-            | "ssl_client_s_dn"
-            | "ssl_client_i_dn"
-            | "ssl_client_s_dn_legacy"
-            | "ssl_client_i_dn_legacy"
-            | "ssl_client_serial"
-            | "ssl_client_fingerprint"
-            | "ssl_client_v_start"
-            | "ssl_client_v_end"
-            | "ssl_client_v_remain" => Kind::Tls(TlsVar::NoClientCert),
             // Set only by `listen ... proxy_protocol`, which nginx serves itself
             // (trailers: neither proxy_pass nor fastcgi_pass keeps them in nginx 1.22).
             "proxy_protocol_addr"
@@ -230,7 +206,9 @@ impl Kind {
             "limit_rate" => Kind::LimitRate,
             "msie" => Kind::Msie,
             n => {
-                if n.starts_with("upstream_trailer_") || n.starts_with("sent_trailer_") {
+                if let Some(k) = tls_kind(n) {
+                    k
+                } else if n.starts_with("upstream_trailer_") || n.starts_with("sent_trailer_") {
                     Kind::NotFound
                 } else if let Some(h) = n.strip_prefix("sent_http_").and_then(header) {
                     Kind::SentHttp(h)
@@ -250,6 +228,37 @@ impl Kind {
             }
         }
     }
+}
+
+/// The ssl module's variables.
+fn tls_kind(name: &str) -> Option<Kind> {
+    Some(match name {
+        "ssl_protocol" => Kind::Tls(TlsVar::Protocol),
+        "ssl_cipher" => Kind::Tls(TlsVar::Cipher),
+        "ssl_server_name" => Kind::Tls(TlsVar::ServerName),
+        "ssl_alpn_protocol" => Kind::Tls(TlsVar::Alpn),
+        "ssl_session_reused" => Kind::Tls(TlsVar::Reused),
+        "ssl_client_verify" => Kind::SslClientVerify,
+        "ssl_ciphers" => Kind::Tls(TlsVar::Ciphers),
+        "ssl_curve" => Kind::Tls(TlsVar::Curve),
+        "ssl_curves" => Kind::Tls(TlsVar::Curves),
+        "ssl_session_id" => Kind::Tls(TlsVar::SessionId),
+        "ssl_early_data" => Kind::Tls(TlsVar::EarlyData),
+        // Empty over TLS without a client certificate, not found on plain HTTP.
+        "ssl_client_cert"
+        | "ssl_client_raw_cert"
+        | "ssl_client_escaped_cert"
+        | "ssl_client_s_dn"
+        | "ssl_client_i_dn"
+        | "ssl_client_s_dn_legacy"
+        | "ssl_client_i_dn_legacy"
+        | "ssl_client_serial"
+        | "ssl_client_fingerprint"
+        | "ssl_client_v_start"
+        | "ssl_client_v_end"
+        | "ssl_client_v_remain" => Kind::Tls(TlsVar::NoClientCert),
+        _ => return None,
+    })
 }
 
 impl Var {
@@ -905,6 +914,60 @@ fn hostname() -> &'static str {
 
 impl RequestVars {
     /// The variables of a request passed to an upstream (proxy, FastCGI, cache).
+    /// Connection figures, upstream byte counts and what the cache and TLS
+    /// say of this request.
+    fn figure(&self, kind: &Kind) -> Option<String> {
+        Some(match kind {
+            Kind::LimitReqStatus => {
+                return Some(self.limit_req_status).filter(|s| !s.is_empty()).map(str::to_string);
+            }
+            Kind::LimitConnStatus => {
+                return Some(self.limit_conn_status).filter(|s| !s.is_empty()).map(str::to_string);
+            }
+            Kind::LimitRate => "0".to_string(),
+            Kind::Msie => {
+                let ua =
+                    self.headers.get(header::USER_AGENT).map(|v| v.as_bytes()).unwrap_or_default();
+                if memchr::memmem::find(ua, b"MSIE ").is_some() { "1" } else { "" }.to_string()
+            }
+            Kind::UpstreamBytesSent | Kind::UpstreamBytesReceived => {
+                return self.traffic_list(|t| match kind {
+                    Kind::UpstreamBytesSent => t.sent(),
+                    _ => t.received(),
+                });
+            }
+            Kind::ConnectionTime => secs_millis(self.accepted.elapsed()),
+            Kind::Pipe => if self.pipelined { "p" } else { "." }.to_string(),
+            Kind::RequestCompletion => if self.completed { "OK" } else { "" }.to_string(),
+            Kind::TcpInfo(i) => {
+                let Some(t) = self.fd.and_then(super::tcpinfo::read) else {
+                    return Some(String::new());
+                };
+                [t.rtt, t.rttvar, t.snd_cwnd, t.rcv_space][usize::from(*i)].to_string()
+            }
+            Kind::ProxyInternalBodyLength => match self.proxy_body {
+                ProxyBody::Length(n) => n.to_string(),
+                ProxyBody::Chunked | ProxyBody::Unknown => return None,
+            },
+            Kind::ProxyInternalChunked => match self.proxy_body {
+                ProxyBody::Chunked => "chunked".to_string(),
+                _ => return None,
+            },
+            // nginx reads them only while the answer's status is EXPIRED.
+            Kind::CacheValidator(_) if self.upstream_cache_status != "EXPIRED" => return None,
+            Kind::CacheValidator(i) => {
+                let (lm, etag) = self.cache_validators.as_deref()?;
+                let v = if *i == 0 { lm } else { etag };
+                return v.as_ref().map(|v| value_text(v).into_owned());
+            }
+            Kind::SslClientVerify => {
+                self.tls.as_ref()?;
+                "NONE".to_string()
+            }
+            _ => return None,
+        })
+    }
+
     fn passed_var(&self, kind: &Kind) -> Option<String> {
         Some(match kind {
             Kind::UpstreamHttp(h) => header(self.upstream_headers.as_deref()?, h)?,
@@ -1045,40 +1108,6 @@ impl Vars for RequestVars {
             }
             Kind::UpstreamResponseLength => return None,
             Kind::UpstreamHeaderTime => return found(&self.upstream_response_time),
-            Kind::UpstreamBytesSent | Kind::UpstreamBytesReceived => {
-                return self.traffic_list(|t| match v.kind {
-                    Kind::UpstreamBytesSent => t.sent(),
-                    _ => t.received(),
-                });
-            }
-            Kind::ConnectionTime => secs_millis(self.accepted.elapsed()),
-            Kind::Pipe => if self.pipelined { "p" } else { "." }.to_string(),
-            Kind::RequestCompletion => if self.completed { "OK" } else { "" }.to_string(),
-            Kind::TcpInfo(i) => {
-                let Some(t) = self.fd.and_then(super::tcpinfo::read) else {
-                    return Some(String::new());
-                };
-                [t.rtt, t.rttvar, t.snd_cwnd, t.rcv_space][usize::from(*i)].to_string()
-            }
-            Kind::ProxyInternalBodyLength => match self.proxy_body {
-                ProxyBody::Length(n) => n.to_string(),
-                ProxyBody::Chunked | ProxyBody::Unknown => return None,
-            },
-            Kind::ProxyInternalChunked => match self.proxy_body {
-                ProxyBody::Chunked => "chunked".to_string(),
-                _ => return None,
-            },
-            // nginx reads them only while the answer's status is EXPIRED.
-            Kind::CacheValidator(_) if self.upstream_cache_status != "EXPIRED" => return None,
-            Kind::CacheValidator(i) => {
-                let (lm, etag) = self.cache_validators.as_deref()?;
-                let v = if *i == 0 { lm } else { etag };
-                return v.as_ref().map(|v| value_text(v).into_owned());
-            }
-            Kind::SslClientVerify => {
-                self.tls.as_ref()?;
-                "NONE".to_string()
-            }
             Kind::Scheme => self.scheme.to_string(),
             Kind::Request => match &self.request_line {
                 Some(line) => line.clone(),
@@ -1116,18 +1145,6 @@ impl Vars for RequestVars {
             Kind::UpstreamAddr => return found(&self.upstream_addr),
             Kind::UpstreamStatus => return found(&self.upstream_status),
             Kind::UpstreamResponseTime => return found(&self.upstream_response_time),
-            Kind::LimitReqStatus => {
-                return Some(self.limit_req_status).filter(|s| !s.is_empty()).map(str::to_string);
-            }
-            Kind::LimitConnStatus => {
-                return Some(self.limit_conn_status).filter(|s| !s.is_empty()).map(str::to_string);
-            }
-            Kind::LimitRate => "0".to_string(),
-            Kind::Msie => {
-                let ua =
-                    self.headers.get(header::USER_AGENT).map(|v| v.as_bytes()).unwrap_or_default();
-                if memchr::memmem::find(ua, b"MSIE ").is_some() { "1" } else { "" }.to_string()
-            }
             k @ (Kind::UpstreamHttp(_)
             | Kind::UpstreamCookie(_)
             | Kind::RequestBody
@@ -1164,6 +1181,7 @@ impl Vars for RequestVars {
                     (k == c).then(|| v.to_string())
                 })?
             }
+            k => return self.figure(k),
         })
     }
 }

@@ -249,8 +249,19 @@ pub(crate) fn docker(args: &[&str]) -> String {
 }
 
 /// A free TCP port on loopback, for publishing.
+/// A loopback port nothing listens on, never handed out twice in this
+/// test binary: two tests given the same port between its release and
+/// their servers' bind would talk to each other's server.
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A compose project in a temporary folder, with a project name of its own,

@@ -132,17 +132,7 @@ pub async fn serve<R, W, F, Fut>(
             http09: head.version == hyper::Version::HTTP_09,
         };
         let framing = head.framing;
-        // A notice of its own for each request: one left from an earlier
-        // request must not send a `100 Continue` for this one.
-        let continue_asked = Arc::new(tokio::sync::Notify::new());
-        {
-            let mut st = shared.lock().unwrap_or_else(|e| e.into_inner());
-            st.left = Left::of(framing);
-            st.want_continue = head.expect_continue;
-            st.continue_wanted = false;
-            st.continue_asked = continue_asked.clone();
-            st.reader = Some(reader);
-        }
+        let continue_asked = lend_reader(&shared, reader, framing, head.expect_continue);
         let wants_upgrade = head.headers.contains_key(hyper::header::UPGRADE);
         let (upgrade_tx, upgrade) = if wants_upgrade {
             let (tx, rx) = tokio::sync::oneshot::channel();
@@ -238,6 +228,26 @@ async fn answer_continuing<Fut: Future<Output = Response<Body>>>(
         write.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.ok()?;
     }
     Some(resp)
+}
+
+/// Hands the reader to the request's body, framed as its head says; the
+/// notice returned tells when the body is first asked for (`100 Continue`).
+/// A notice of its own for each request: one left from an earlier request
+/// must not send a `100 Continue` for this one.
+fn lend_reader(
+    shared: &Arc<Mutex<Shared<ReadIo>>>,
+    reader: Reader<ReadIo>,
+    framing: super::request::Framing,
+    expect_continue: bool,
+) -> Arc<tokio::sync::Notify> {
+    let continue_asked = Arc::new(tokio::sync::Notify::new());
+    let mut st = shared.lock().unwrap_or_else(|e| e.into_inner());
+    st.left = Left::of(framing);
+    st.want_continue = expect_continue;
+    st.continue_wanted = false;
+    st.continue_asked = continue_asked.clone();
+    st.reader = Some(reader);
+    continue_asked
 }
 
 /// What a request's answer is awaited with.
