@@ -1977,13 +1977,18 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 "#;
 
+/// [`VALIDATING`] on a free port, and the file it notes what it was sent in.
+fn validating_upstream(d: &Path) -> (Kill, u16, std::path::PathBuf) {
+    let up = free_port();
+    let kill = common::python_server(d, "validating.py", VALIDATING, up);
+    (kill, up, d.join(format!("seen-{up}.log")))
+}
+
 #[test]
 fn proxy_cache_revalidates_and_meets_conditions_as_nginx_does() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let up = free_port();
-    let _up = common::python_server(d, "validating.py", VALIDATING, up);
-    let seen_log = d.join(format!("seen-{up}.log"));
+    let (_up, up, seen_log) = validating_upstream(d);
     let seen = on_each_side(
         d,
         "reval",
@@ -2097,9 +2102,7 @@ fn a_kept_answer_outlives_a_restart_as_with_nginx() {
 fn proxy_cache_lock_and_updating_hold_back_concurrent_misses_as_nginx_does() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let up = free_port();
-    let _up = common::python_server(d, "validating.py", VALIDATING, up);
-    let seen_log = d.join(format!("seen-{up}.log"));
+    let (_up, up, seen_log) = validating_upstream(d);
     let seen = on_each_side(
         d,
         "lock",

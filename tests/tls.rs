@@ -23,6 +23,13 @@ fn certificate(dir: &Path) {
     assert!(ok, "openssl is needed to make the test certificate");
 }
 
+/// The test certificate, and a site of one page under `site/`.
+fn certificate_and_site(dir: &Path) {
+    certificate(dir);
+    std::fs::create_dir_all(dir.join("site")).unwrap();
+    std::fs::write(dir.join("site/index.html"), "<p>app</p>\n").unwrap();
+}
+
 fn conf(tls: u16, plain_tls: u16, up: u16) -> String {
     format!(
         r#"events {{ }}
@@ -84,9 +91,7 @@ fn curl(args: &[&str], url: &str) -> String {
 fn tls_and_http2_answer_as_nginx_does() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    certificate(d);
-    std::fs::create_dir_all(d.join("site")).unwrap();
-    std::fs::write(d.join("site/index.html"), "<p>app</p>\n").unwrap();
+    certificate_and_site(d);
     let (_up, up) = common::echo_upstream(d);
     let mut answers = Vec::new();
     for who in ["rc", "nginx"] {
@@ -217,9 +222,7 @@ fn an_unread_http2_body_does_not_cost_the_client_its_answer() {
     // time in two, when the unread body was dropped).
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    certificate(d);
-    std::fs::create_dir_all(d.join("site")).unwrap();
-    std::fs::write(d.join("site/index.html"), "<p>app</p>\n").unwrap();
+    certificate_and_site(d);
     let port = free_port();
     let path = d.join("rc.conf");
     let conf = format!(

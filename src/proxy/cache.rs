@@ -423,13 +423,12 @@ pub async fn lookup(
                 }
             }
         },
-        Look::Expired(e) if updating || c.lock => match fill(zone, &key) {
+        Look::Expired(e) if updating => match fill(zone, &key) {
             Fill::Mine(f) => filling = Some(f),
-            Fill::Theirs if updating => {
+            Fill::Theirs => {
                 r.vars.upstream_cache_status = "UPDATING";
                 return Err(Box::new(serve(e, r)));
             }
-            Fill::Theirs => {}
         },
         _ => {}
     }

@@ -472,8 +472,8 @@ async fn multipart(
     let boundary = next_boundary();
     let heads: Vec<Bytes> = parts
         .iter()
-        .map(|(s, e)| {
-            Bytes::from(format!("\r\n--{boundary}\r\nContent-Type: {content_type}\r\nContent-Range: bytes {s}-{}/{len}\r\n\r\n", e - 1))
+        .map(|part| {
+            Bytes::from(super::ranges::part_head(&boundary, Some(content_type), *part, len))
         })
         .collect();
     let tail = Bytes::from(format!("\r\n--{boundary}--\r\n"));

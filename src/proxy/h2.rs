@@ -126,8 +126,8 @@ async fn answer(rt: Arc<Runtime>, req: hyper::Request<Incoming>, peers: Peers) -
 /// before the answer has gone: the client then sees no answer at all.
 struct Discarding(Option<Incoming>);
 
-/// The most of an unread body read to keep its stream, and for how long.
-const DISCARD_LIMIT: usize = 1 << 20;
+/// How long an unread body is read to keep its stream (at most
+/// [`http1::DISCARD_LIMIT`] of it, as on an HTTP/1 connection).
 const DISCARD_TIME: Duration = Duration::from_secs(10);
 
 impl hyper::body::Body for Discarding {
@@ -156,8 +156,8 @@ impl Drop for Discarding {
         rt.spawn(tokio::time::timeout(DISCARD_TIME, async move {
             let mut read = 0;
             while let Some(Ok(frame)) = http_body_util::BodyExt::frame(&mut body).await {
-                read += frame.data_ref().map_or(0, |d| d.len());
-                if read > DISCARD_LIMIT {
+                read += frame.data_ref().map_or(0, |d| d.len() as u64);
+                if read > http1::DISCARD_LIMIT {
                     break;
                 }
             }

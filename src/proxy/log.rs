@@ -273,8 +273,7 @@ impl Drop for LoggedBody {
     fn drop(&mut self) {
         // Never read: a body the answer does not carry (HEAD, 204, 304),
         // dropped by the writer once the head went out.
-        let unread = self.sent == 0 && !self.polled;
-        self.done(unread);
+        self.done(!self.polled);
     }
 }
 

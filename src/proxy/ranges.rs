@@ -178,13 +178,7 @@ pub(super) fn for_cache(
     let ct = content_type.map(|t| String::from_utf8_lossy(t.as_bytes()).into_owned());
     let mut out = Vec::new();
     for (s, e) in &parts {
-        out.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
-        if let Some(t) = &ct {
-            out.extend_from_slice(format!("Content-Type: {t}\r\n").as_bytes());
-        }
-        out.extend_from_slice(
-            format!("Content-Range: bytes {s}-{}/{len}\r\n\r\n", e - 1).as_bytes(),
-        );
+        out.extend_from_slice(part_head(&boundary, ct.as_deref(), (*s, *e), len).as_bytes());
         out.extend_from_slice(&data[usize_of(*s)..usize_of(*e)]);
     }
     out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
@@ -195,6 +189,17 @@ pub(super) fn for_cache(
     }
     *resp.body_mut() = super::http::full(Bytes::from(out));
     resp
+}
+
+/// The head of one part of a multipart/byteranges answer, as nginx writes it.
+pub(super) fn part_head(
+    boundary: &str,
+    content_type: Option<&str>,
+    (start, end): (u64, u64),
+    len: u64,
+) -> String {
+    let ct = content_type.map(|t| format!("Content-Type: {t}\r\n")).unwrap_or_default();
+    format!("\r\n--{boundary}\r\n{ct}Content-Range: bytes {start}-{}/{len}\r\n\r\n", end - 1)
 }
 
 fn usize_of(n: u64) -> usize {

@@ -164,20 +164,10 @@ impl Tls {
 
 /// 64 hex digits, unique per connection across the process's life.
 fn session_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
-    static KEY: std::sync::OnceLock<foldhash::quality::RandomState> = std::sync::OnceLock::new();
+    // Apart from request ids, which hash two words.
     static SERIAL: AtomicU64 = AtomicU64::new(0);
-    let key = KEY.get_or_init(foldhash::quality::RandomState::default);
-    let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
-    let mut out = String::with_capacity(64);
-    for salt in 0..4u64 {
-        let mut h = key.build_hasher();
-        h.write_u64(salt);
-        h.write_u64(serial);
-        out.push_str(&format!("{:016x}", h.finish()));
-    }
-    out
+    super::vars::unique_hex(&[SERIAL.fetch_add(1, Ordering::Relaxed)], 4)
 }
 
 fn bad(at: &crate::diag::Location, what: &str, path: &str, e: &dyn std::fmt::Display) -> ConfError {

@@ -862,17 +862,26 @@ fn lend_header(map: &HeaderMap, h: &HeaderName, lend: &mut dyn FnMut(&str) -> bo
 /// `$request_id`: unique per request across the process's life and its
 /// restarts (a random key per process), without a random draw per request.
 fn request_id(connection: u64, request: u64) -> String {
+    unique_hex(&[connection, request], 2)
+}
+
+/// `16 * words` hex digits that no other `of` gives in this process's life
+/// or its restarts (a random key per process, no random draw per call):
+/// `$request_id`, `$ssl_session_id`.
+pub(super) fn unique_hex(of: &[u64], words: u64) -> String {
     use std::hash::{BuildHasher, Hasher};
     static KEY: std::sync::OnceLock<foldhash::quality::RandomState> = std::sync::OnceLock::new();
     let key = KEY.get_or_init(foldhash::quality::RandomState::default);
-    let half = |salt: u64| {
+    let mut out = String::with_capacity(64);
+    for salt in 1..=words {
         let mut h = key.build_hasher();
         h.write_u64(salt);
-        h.write_u64(connection);
-        h.write_u64(request);
-        h.finish()
-    };
-    format!("{:016x}{:016x}", half(1), half(2))
+        for w in of {
+            h.write_u64(*w);
+        }
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out
 }
 
 /// Whether nginx 1.22 (with the modules of the official image) has this

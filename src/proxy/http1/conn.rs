@@ -67,7 +67,7 @@ const REFUSED: Asked =
     Asked { head: false, http11: true, keep_alive: false, chunked: true, http09: false };
 
 /// The longest a request body left unread is read to keep the connection.
-const DISCARD_LIMIT: u64 = 1 << 20;
+pub const DISCARD_LIMIT: u64 = 1 << 20;
 
 /// Serves one connection. `answer` turns each request (or refused head)
 /// into a response and the send_timeout of the location that answered.

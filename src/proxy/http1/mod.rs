@@ -14,7 +14,7 @@ mod write;
 
 pub use body::{BodyError, RequestBody};
 pub use chunked::{Decoder as ChunkedDecoder, Step as ChunkedStep};
-pub use conn::{ClientBody, Incoming, Limits, Refused, Request, serve};
+pub use conn::{ClientBody, DISCARD_LIMIT, Incoming, Limits, Refused, Request, serve};
 pub use parse::{HeadParser, MAX_HEAD, MAX_LINE, Refusal};
 pub use request::{Framing, Head, atoof, check as check_head, server_name};
 pub use upgrade::{OnUpgrade, ReadIo, Upgraded};
