@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop running containers without removing them')
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart containers')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Validate and show the normalized project')
+            [CompletionResult]::new('convert', 'convert', [CompletionResultType]::ParameterValue, 'Convert the project for a cluster (`--to kubernetes`), or print it as `config` does')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Execute a command in a running container')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a one-off command on a service')
@@ -179,6 +180,24 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             break
         }
         'rcompose;config' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--hash', '--hash', [CompletionResultType]::ParameterName, 'Print the config-hash of these services (comma-separated, or "*" for all), one "SERVICE HASH" per line: the label that decides recreation')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the output to this file instead of standard output')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the output to this file instead of standard output')
+            [CompletionResult]::new('--services', '--services', [CompletionResultType]::ParameterName, 'Print the service names, one per line')
+            [CompletionResult]::new('--volumes', '--volumes', [CompletionResultType]::ParameterName, 'Print the volume names, one per line')
+            [CompletionResult]::new('--networks', '--networks', [CompletionResultType]::ParameterName, 'Print the network names, one per line')
+            [CompletionResult]::new('--profiles', '--profiles', [CompletionResultType]::ParameterName, 'Print the profile names, one per line')
+            [CompletionResult]::new('--images', '--images', [CompletionResultType]::ParameterName, 'Print the image of each service, one per line')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only validate; print nothing')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only validate; print nothing')
+            [CompletionResult]::new('--no-interpolate', '--no-interpolate', [CompletionResultType]::ParameterName, 'Leave ${VAR} as written')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;convert' {
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'What to convert to: the normalized compose file, or Kubernetes manifests')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--hash', '--hash', [CompletionResultType]::ParameterName, 'Print the config-hash of these services (comma-separated, or "*" for all), one "SERVICE HASH" per line: the label that decides recreation')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the output to this file instead of standard output')
@@ -421,6 +440,7 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop running containers without removing them')
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart containers')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Validate and show the normalized project')
+            [CompletionResult]::new('convert', 'convert', [CompletionResultType]::ParameterValue, 'Convert the project for a cluster (`--to kubernetes`), or print it as `config` does')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Execute a command in a running container')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a one-off command on a service')
@@ -475,6 +495,9 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             break
         }
         'rcompose;help;config' {
+            break
+        }
+        'rcompose;help;convert' {
             break
         }
         'rcompose;help;proxy' {

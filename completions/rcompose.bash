@@ -28,6 +28,9 @@ _rcompose() {
             rcompose,config)
                 cmd="rcompose__subcmd__config"
                 ;;
+            rcompose,convert)
+                cmd="rcompose__subcmd__convert"
+                ;;
             rcompose,cp)
                 cmd="rcompose__subcmd__cp"
                 ;;
@@ -130,6 +133,9 @@ _rcompose() {
             rcompose__subcmd__help,config)
                 cmd="rcompose__subcmd__help__subcmd__config"
                 ;;
+            rcompose__subcmd__help,convert)
+                cmd="rcompose__subcmd__help__subcmd__convert"
+                ;;
             rcompose__subcmd__help,cp)
                 cmd="rcompose__subcmd__help__subcmd__cp"
                 ;;
@@ -227,7 +233,7 @@ _rcompose() {
 
     case "${cmd}" in
         rcompose)
-            opts="-f -p -h -V --file --project-name --project-directory --env-file --profile --ansi --progress --verbose --help --version up down logs ps build pull start stop restart config proxy exec run kill rm pause unpause port top create scale wait ls images attach events watch cp stats push completions proxy-daemon version help"
+            opts="-f -p -h -V --file --project-name --project-directory --env-file --profile --ansi --progress --verbose --help --version up down logs ps build pull start stop restart config convert proxy exec run kill rm pause unpause port top create scale wait ls images attach events watch cp stats push completions proxy-daemon version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -333,6 +339,40 @@ _rcompose() {
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --hash)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__convert)
+            opts="-q -o -h --to --format --services --volumes --networks --profiles --images --hash --quiet --output --no-interpolate --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -W "compose kubernetes" -- "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "yaml json" -- "${cur}"))
                     return 0
@@ -487,7 +527,7 @@ _rcompose() {
             return 0
             ;;
         rcompose__subcmd__help)
-            opts="up down logs ps build pull start stop restart config proxy exec run kill rm pause unpause port top create scale wait ls images attach events watch cp stats push completions proxy-daemon version help"
+            opts="up down logs ps build pull start stop restart config convert proxy exec run kill rm pause unpause port top create scale wait ls images attach events watch cp stats push completions proxy-daemon version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -543,6 +583,20 @@ _rcompose() {
             return 0
             ;;
         rcompose__subcmd__help__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__help__subcmd__convert)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

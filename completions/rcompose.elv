@@ -42,6 +42,7 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand stop 'Stop running containers without removing them'
             cand restart 'Restart containers'
             cand config 'Validate and show the normalized project'
+            cand convert 'Convert the project for a cluster (`--to kubernetes`), or print it as `config` does'
             cand proxy 'Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would'
             cand exec 'Execute a command in a running container'
             cand run 'Run a one-off command on a service'
@@ -166,6 +167,23 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand --help 'Print help'
         }
         &'rcompose;config'= {
+            cand --format 'Output format'
+            cand --hash 'Print the config-hash of these services (comma-separated, or "*" for all), one "SERVICE HASH" per line: the label that decides recreation'
+            cand -o 'Write the output to this file instead of standard output'
+            cand --output 'Write the output to this file instead of standard output'
+            cand --services 'Print the service names, one per line'
+            cand --volumes 'Print the volume names, one per line'
+            cand --networks 'Print the network names, one per line'
+            cand --profiles 'Print the profile names, one per line'
+            cand --images 'Print the image of each service, one per line'
+            cand -q 'Only validate; print nothing'
+            cand --quiet 'Only validate; print nothing'
+            cand --no-interpolate 'Leave ${VAR} as written'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;convert'= {
+            cand --to 'What to convert to: the normalized compose file, or Kubernetes manifests'
             cand --format 'Output format'
             cand --hash 'Print the config-hash of these services (comma-separated, or "*" for all), one "SERVICE HASH" per line: the label that decides recreation'
             cand -o 'Write the output to this file instead of standard output'
@@ -384,6 +402,7 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand stop 'Stop running containers without removing them'
             cand restart 'Restart containers'
             cand config 'Validate and show the normalized project'
+            cand convert 'Convert the project for a cluster (`--to kubernetes`), or print it as `config` does'
             cand proxy 'Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would'
             cand exec 'Execute a command in a running container'
             cand run 'Run a one-off command on a service'
@@ -428,6 +447,8 @@ set edit:completion:arg-completer[rcompose] = {|@words|
         &'rcompose;help;restart'= {
         }
         &'rcompose;help;config'= {
+        }
+        &'rcompose;help;convert'= {
         }
         &'rcompose;help;proxy'= {
         }

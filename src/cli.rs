@@ -126,6 +126,11 @@ pub enum Command {
         after_help = "Examples:\n  rcompose config\n  rcompose config --format json\n  rcompose config --services\n  rcompose -f a.yml -f b.yml config -o merged.yml"
     )]
     Config(ConfigArgs),
+    /// Convert the project for a cluster (`--to kubernetes`), or print it as `config` does
+    #[command(
+        after_help = "Without --to, the same as `config` (docker compose's alias).\n\nExamples:\n  rcompose convert --to kubernetes                 manifests on standard output\n  rcompose convert --to kubernetes -o k8s/         one file per object\n  rcompose convert --to kubernetes | kubectl apply -f -"
+    )]
+    Convert(ConvertArgs),
     /// Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would
     #[command(
         after_help = "Examples:\n  rcompose proxy -c nginx.conf\n  rcompose proxy -t -c nginx.conf     check the configuration"
@@ -730,6 +735,22 @@ pub struct ConfigArgs {
     pub no_interpolate: bool,
     #[arg(value_name = "SERVICE")]
     pub service_names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// What to convert to: the normalized compose file, or Kubernetes manifests
+    #[arg(long, value_enum, default_value_t = ConvertTarget::Compose)]
+    pub to: ConvertTarget,
+    /// With --to kubernetes, -o names a folder (one file per object) unless it ends in .yaml or .yml
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConvertTarget {
+    Compose,
+    Kubernetes,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod failure;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod kubernetes;
 pub mod orchestrate;
 pub mod proxy;
 pub mod ui;

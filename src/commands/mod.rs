@@ -3,6 +3,7 @@
 pub mod attach;
 pub mod completions;
 pub mod config;
+pub mod convert;
 pub mod cp;
 pub mod create;
 pub mod down;
@@ -45,6 +46,7 @@ pub fn dispatch(cli: Cli) -> i32 {
     };
     let result = match command {
         Command::Config(args) => config::run(&cli.global, &args, &style),
+        Command::Convert(args) => convert::run(&cli.global, &args, &style),
         Command::Up(args) => up::run(&cli.global, &args, &style),
         Command::Down(args) => down::run(&cli.global, &args, &style),
         Command::Ps(args) => ps::run(&cli.global, &args, &style),

@@ -110,6 +110,13 @@ pub struct Service {
     pub entrypoint: Option<Vec<String>>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub environment: BTreeMap<String, Option<String>>,
+    /// The variables of `environment` whose value came from an `env_file`,
+    /// with that file's path: a cluster keeps such a file as one object.
+    #[serde(skip)]
+    pub env_file_vars: BTreeMap<String, String>,
+    /// The `env_file`s read, in order (a later one wins).
+    #[serde(skip)]
+    pub env_files: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub expose: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

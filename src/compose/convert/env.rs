@@ -2,14 +2,13 @@
 
 use super::*;
 
+/// Variables read from files: name, value, where the file was named, the file.
+pub(super) type FileEntries = Vec<(String, Option<String>, Location, String)>;
+
 impl Converter<'_> {
-    /// `env_file` or `label_file` (`what`: `env` or `label`): files of variables.
-    pub(super) fn env_files(
-        &mut self,
-        n: &Node,
-        path: &str,
-        what: &str,
-    ) -> Vec<(String, Option<String>, Location)> {
+    /// `env_file` or `label_file` (`what`: `env` or `label`): files of
+    /// variables, each with where it was written and the file it came from.
+    pub(super) fn env_files(&mut self, n: &Node, path: &str, what: &str) -> FileEntries {
         // (path, required, raw format, where, key path)
         let mut specs: Vec<(String, bool, bool, Location, String)> = Vec::new();
         let items: Vec<&Node> = match &n.value {
@@ -85,7 +84,7 @@ impl Converter<'_> {
                 // `format: raw`: KEY=VALUE lines taken literally.
                 for line in text.lines().filter(|l| !l.trim().is_empty()) {
                     let (k, v) = line.split_once('=').unwrap_or((line, ""));
-                    out.push((k.to_string(), Some(v.to_string()), loc.clone()));
+                    out.push((k.to_string(), Some(v.to_string()), loc.clone(), full.clone()));
                 }
                 continue;
             }
@@ -94,14 +93,14 @@ impl Converter<'_> {
             let earlier = |k: &str| {
                 out.iter()
                     .rev()
-                    .find(|(n, _, _): &&(String, Option<String>, Location)| n == k)
-                    .and_then(|(_, v, _)| v.clone())
+                    .find(|(n, ..)| n == k)
+                    .and_then(|(_, v, ..)| v.clone())
                     .or_else(|| env(k))
             };
             match dotenv::parse(&text, &earlier) {
                 Ok(vars) => {
                     for (k, v) in vars {
-                        out.push((k, Some(v), loc.clone()));
+                        out.push((k, Some(v), loc.clone(), full.clone()));
                     }
                 }
                 Err(e) => {

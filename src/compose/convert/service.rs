@@ -41,8 +41,8 @@ type Entries = Vec<(String, Option<String>, Location)>;
 #[derive(Default)]
 struct Draft {
     svc: Service,
-    env_files: Entries,
-    label_files: Entries,
+    env_files: super::env::FileEntries,
+    label_files: super::env::FileEntries,
     environment: Entries,
     has_networks_key: bool,
     network_mode_loc: Option<Location>,
@@ -405,16 +405,27 @@ impl Converter<'_> {
         } = d;
         let name = svc.name.clone();
         // label_file first, then `labels`, which win.
-        for (k, v, _) in label_files {
+        for (k, v, ..) in label_files {
             svc.labels.entry(k).or_insert_with(|| v.unwrap_or_default());
         }
         // env_file first, then `environment`, which wins.
-        for (k, v, loc) in env_files.into_iter().chain(environment) {
+        for (.., file) in &env_files {
+            if !svc.env_files.contains(file) {
+                svc.env_files.push(file.clone());
+            }
+        }
+        let environment = environment.into_iter().map(|(k, v, loc)| (k, v, loc, None));
+        let from_files = env_files.into_iter().map(|(k, v, loc, file)| (k, v, loc, Some(file)));
+        for (k, v, loc, file) in from_files.chain(environment) {
             let v = v.or_else(|| (self.env)(&k));
             if k.is_empty() {
                 self.error(&loc, &join(path, "environment"), "a variable name is empty");
                 continue;
             }
+            match file {
+                Some(file) => svc.env_file_vars.insert(k.clone(), file),
+                None => svc.env_file_vars.remove(&k),
+            };
             svc.environment.insert(k, v);
         }
         if let (Some(_), Some(at)) = (&svc.network_mode, &network_mode_loc) {

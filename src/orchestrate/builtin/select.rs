@@ -81,24 +81,36 @@ pub fn upstream_ports(project: &Project, proxy: &str) -> Result<HashMap<String, 
         Some(Arc::new(|_: &str| {})),
     )?;
     let rt = crate::proxy::server::load(&setup).map_err(|e| format!("service {proxy}: {e}"))?;
-    let service_of = |host: &str| -> Option<String> {
-        project
-            .services
-            .values()
-            .find(|s| {
-                s.name == host
-                    || s.container_name.as_deref() == Some(host)
-                    || s.networks.values().flatten().any(|n| n.aliases.iter().any(|a| a == host))
-            })
-            .map(|s| s.name.clone())
-    };
+    Ok(ports_reached(project, &rt.config))
+}
+
+/// The service a host name in an nginx configuration reaches: by service
+/// name, container name or network alias, as compose's DNS answers.
+pub fn service_of(project: &Project, host: &str) -> Option<String> {
+    project
+        .services
+        .values()
+        .find(|s| {
+            s.name == host
+                || s.container_name.as_deref() == Some(host)
+                || s.networks.values().flatten().any(|n| n.aliases.iter().any(|a| a == host))
+        })
+        .map(|s| s.name.clone())
+}
+
+/// The services (and their container ports) a configuration sends requests
+/// to, by upstream or proxy_pass address.
+pub fn ports_reached(
+    project: &Project,
+    config: &crate::proxy::config::Config,
+) -> HashMap<String, Vec<u16>> {
     let mut out: HashMap<String, Vec<u16>> = HashMap::new();
     let mut add = |host: &str, port: u16| {
-        if let Some(s) = service_of(host) {
+        if let Some(s) = service_of(project, host) {
             out.entry(s).or_default().push(port);
         }
     };
-    for u in rt.config.http.upstreams.values() {
+    for u in config.http.upstreams.values() {
         for s in &u.servers {
             add(&s.host, s.port);
         }
@@ -113,11 +125,11 @@ pub fn upstream_ports(project: &Project, proxy: &str) -> Result<HashMap<String, 
             walk(&l.children, add);
         }
     }
-    for s in &rt.config.http.servers {
+    for s in &config.http.servers {
         walk(&s.locations, &mut add);
         walk(&s.named.values().cloned().collect::<Vec<_>>(), &mut add);
     }
-    Ok(out)
+    out
 }
 
 /// Host sockets for a `listen`, through the service's published ports.
