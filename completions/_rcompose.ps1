@@ -46,6 +46,7 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart containers')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Validate and show the normalized project')
             [CompletionResult]::new('convert', 'convert', [CompletionResultType]::ParameterValue, 'Convert the project for a cluster (`--to kubernetes`), or print it as `config` does')
+            [CompletionResult]::new('stack', 'stack', [CompletionResultType]::ParameterValue, 'Deploy the project to a Docker Swarm, and list or remove stacks')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Execute a command in a running container')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a one-off command on a service')
@@ -212,6 +213,73 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             [CompletionResult]::new('--no-interpolate', '--no-interpolate', [CompletionResultType]::ParameterName, 'Leave ${VAR} as written')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;stack' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('deploy', 'deploy', [CompletionResultType]::ParameterValue, 'Deploy the project as a stack, or update it; depends_on is waited for')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List stacks')
+            [CompletionResult]::new('ps', 'ps', [CompletionResultType]::ParameterValue, 'List the tasks of the stack')
+            [CompletionResult]::new('services', 'services', [CompletionResultType]::ParameterValue, 'List the services of the stack')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove the stack')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'rcompose;stack;deploy' {
+            [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Push images built here to this registry (`HOST[:PORT]`) and run them from it')
+            [CompletionResult]::new('--no-builtin-proxy', '--no-builtin-proxy', [CompletionResultType]::ParameterName, 'Run the nginx container instead of rcompose''s proxy image')
+            [CompletionResult]::new('--prune', '--prune', [CompletionResultType]::ParameterName, 'Remove services of the stack no longer in the files')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan and change nothing')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;stack;ls' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;stack;ps' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;stack;services' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;stack;rm' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'rcompose;stack;help' {
+            [CompletionResult]::new('deploy', 'deploy', [CompletionResultType]::ParameterValue, 'Deploy the project as a stack, or update it; depends_on is waited for')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List stacks')
+            [CompletionResult]::new('ps', 'ps', [CompletionResultType]::ParameterValue, 'List the tasks of the stack')
+            [CompletionResult]::new('services', 'services', [CompletionResultType]::ParameterValue, 'List the services of the stack')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove the stack')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'rcompose;stack;help;deploy' {
+            break
+        }
+        'rcompose;stack;help;ls' {
+            break
+        }
+        'rcompose;stack;help;ps' {
+            break
+        }
+        'rcompose;stack;help;services' {
+            break
+        }
+        'rcompose;stack;help;rm' {
+            break
+        }
+        'rcompose;stack;help;help' {
             break
         }
         'rcompose;proxy' {
@@ -441,6 +509,7 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             [CompletionResult]::new('restart', 'restart', [CompletionResultType]::ParameterValue, 'Restart containers')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Validate and show the normalized project')
             [CompletionResult]::new('convert', 'convert', [CompletionResultType]::ParameterValue, 'Convert the project for a cluster (`--to kubernetes`), or print it as `config` does')
+            [CompletionResult]::new('stack', 'stack', [CompletionResultType]::ParameterValue, 'Deploy the project to a Docker Swarm, and list or remove stacks')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Execute a command in a running container')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a one-off command on a service')
@@ -498,6 +567,29 @@ Register-ArgumentCompleter -Native -CommandName 'rcompose' -ScriptBlock {
             break
         }
         'rcompose;help;convert' {
+            break
+        }
+        'rcompose;help;stack' {
+            [CompletionResult]::new('deploy', 'deploy', [CompletionResultType]::ParameterValue, 'Deploy the project as a stack, or update it; depends_on is waited for')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List stacks')
+            [CompletionResult]::new('ps', 'ps', [CompletionResultType]::ParameterValue, 'List the tasks of the stack')
+            [CompletionResult]::new('services', 'services', [CompletionResultType]::ParameterValue, 'List the services of the stack')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove the stack')
+            break
+        }
+        'rcompose;help;stack;deploy' {
+            break
+        }
+        'rcompose;help;stack;ls' {
+            break
+        }
+        'rcompose;help;stack;ps' {
+            break
+        }
+        'rcompose;help;stack;services' {
+            break
+        }
+        'rcompose;help;stack;rm' {
             break
         }
         'rcompose;help;proxy' {

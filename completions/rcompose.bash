@@ -94,6 +94,9 @@ _rcompose() {
             rcompose,scale)
                 cmd="rcompose__subcmd__scale"
                 ;;
+            rcompose,stack)
+                cmd="rcompose__subcmd__stack"
+                ;;
             rcompose,start)
                 cmd="rcompose__subcmd__start"
                 ;;
@@ -199,6 +202,9 @@ _rcompose() {
             rcompose__subcmd__help,scale)
                 cmd="rcompose__subcmd__help__subcmd__scale"
                 ;;
+            rcompose__subcmd__help,stack)
+                cmd="rcompose__subcmd__help__subcmd__stack"
+                ;;
             rcompose__subcmd__help,start)
                 cmd="rcompose__subcmd__help__subcmd__start"
                 ;;
@@ -226,6 +232,57 @@ _rcompose() {
             rcompose__subcmd__help,watch)
                 cmd="rcompose__subcmd__help__subcmd__watch"
                 ;;
+            rcompose__subcmd__help__subcmd__stack,deploy)
+                cmd="rcompose__subcmd__help__subcmd__stack__subcmd__deploy"
+                ;;
+            rcompose__subcmd__help__subcmd__stack,ls)
+                cmd="rcompose__subcmd__help__subcmd__stack__subcmd__ls"
+                ;;
+            rcompose__subcmd__help__subcmd__stack,ps)
+                cmd="rcompose__subcmd__help__subcmd__stack__subcmd__ps"
+                ;;
+            rcompose__subcmd__help__subcmd__stack,rm)
+                cmd="rcompose__subcmd__help__subcmd__stack__subcmd__rm"
+                ;;
+            rcompose__subcmd__help__subcmd__stack,services)
+                cmd="rcompose__subcmd__help__subcmd__stack__subcmd__services"
+                ;;
+            rcompose__subcmd__stack,deploy)
+                cmd="rcompose__subcmd__stack__subcmd__deploy"
+                ;;
+            rcompose__subcmd__stack,help)
+                cmd="rcompose__subcmd__stack__subcmd__help"
+                ;;
+            rcompose__subcmd__stack,ls)
+                cmd="rcompose__subcmd__stack__subcmd__ls"
+                ;;
+            rcompose__subcmd__stack,ps)
+                cmd="rcompose__subcmd__stack__subcmd__ps"
+                ;;
+            rcompose__subcmd__stack,rm)
+                cmd="rcompose__subcmd__stack__subcmd__rm"
+                ;;
+            rcompose__subcmd__stack,services)
+                cmd="rcompose__subcmd__stack__subcmd__services"
+                ;;
+            rcompose__subcmd__stack__subcmd__help,deploy)
+                cmd="rcompose__subcmd__stack__subcmd__help__subcmd__deploy"
+                ;;
+            rcompose__subcmd__stack__subcmd__help,help)
+                cmd="rcompose__subcmd__stack__subcmd__help__subcmd__help"
+                ;;
+            rcompose__subcmd__stack__subcmd__help,ls)
+                cmd="rcompose__subcmd__stack__subcmd__help__subcmd__ls"
+                ;;
+            rcompose__subcmd__stack__subcmd__help,ps)
+                cmd="rcompose__subcmd__stack__subcmd__help__subcmd__ps"
+                ;;
+            rcompose__subcmd__stack__subcmd__help,rm)
+                cmd="rcompose__subcmd__stack__subcmd__help__subcmd__rm"
+                ;;
+            rcompose__subcmd__stack__subcmd__help,services)
+                cmd="rcompose__subcmd__stack__subcmd__help__subcmd__services"
+                ;;
             *)
                 ;;
         esac
@@ -233,7 +290,7 @@ _rcompose() {
 
     case "${cmd}" in
         rcompose)
-            opts="-f -p -h -V --file --project-name --project-directory --env-file --profile --ansi --progress --verbose --help --version up down logs ps build pull start stop restart config convert proxy exec run kill rm pause unpause port top create scale wait ls images attach events watch cp stats push completions proxy-daemon version help"
+            opts="-f -p -h -V --file --project-name --project-directory --env-file --profile --ansi --progress --verbose --help --version up down logs ps build pull start stop restart config convert stack proxy exec run kill rm pause unpause port top create scale wait ls images attach events watch cp stats push completions proxy-daemon version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -527,7 +584,7 @@ _rcompose() {
             return 0
             ;;
         rcompose__subcmd__help)
-            opts="up down logs ps build pull start stop restart config convert proxy exec run kill rm pause unpause port top create scale wait ls images attach events watch cp stats push completions proxy-daemon version help"
+            opts="up down logs ps build pull start stop restart config convert stack proxy exec run kill rm pause unpause port top create scale wait ls images attach events watch cp stats push completions proxy-daemon version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -893,6 +950,90 @@ _rcompose() {
         rcompose__subcmd__help__subcmd__scale)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__help__subcmd__stack)
+            opts="deploy ls ps services rm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__help__subcmd__stack__subcmd__deploy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__help__subcmd__stack__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__help__subcmd__stack__subcmd__ps)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__help__subcmd__stack__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__help__subcmd__stack__subcmd__services)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1369,6 +1510,192 @@ _rcompose() {
         rcompose__subcmd__scale)
             opts="-h --no-deps --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__stack)
+            opts="-h --help deploy ls ps services rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__stack__subcmd__deploy)
+            opts="-h --no-builtin-proxy --prune --registry --dry-run --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__stack__subcmd__help)
+            opts="deploy ls ps services rm help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__stack__subcmd__help__subcmd__deploy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__stack__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__stack__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__stack__subcmd__help__subcmd__ps)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__stack__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__stack__subcmd__help__subcmd__services)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__stack__subcmd__ls)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__stack__subcmd__ps)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__stack__subcmd__rm)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rcompose__subcmd__stack__subcmd__services)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

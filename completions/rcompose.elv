@@ -43,6 +43,7 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand restart 'Restart containers'
             cand config 'Validate and show the normalized project'
             cand convert 'Convert the project for a cluster (`--to kubernetes`), or print it as `config` does'
+            cand stack 'Deploy the project to a Docker Swarm, and list or remove stacks'
             cand proxy 'Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would'
             cand exec 'Execute a command in a running container'
             cand run 'Run a one-off command on a service'
@@ -198,6 +199,60 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand --no-interpolate 'Leave ${VAR} as written'
             cand -h 'Print help'
             cand --help 'Print help'
+        }
+        &'rcompose;stack'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand deploy 'Deploy the project as a stack, or update it; depends_on is waited for'
+            cand ls 'List stacks'
+            cand ps 'List the tasks of the stack'
+            cand services 'List the services of the stack'
+            cand rm 'Remove the stack'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'rcompose;stack;deploy'= {
+            cand --registry 'Push images built here to this registry (`HOST[:PORT]`) and run them from it'
+            cand --no-builtin-proxy 'Run the nginx container instead of rcompose''s proxy image'
+            cand --prune 'Remove services of the stack no longer in the files'
+            cand --dry-run 'Print the plan and change nothing'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;stack;ls'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;stack;ps'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;stack;services'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;stack;rm'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'rcompose;stack;help'= {
+            cand deploy 'Deploy the project as a stack, or update it; depends_on is waited for'
+            cand ls 'List stacks'
+            cand ps 'List the tasks of the stack'
+            cand services 'List the services of the stack'
+            cand rm 'Remove the stack'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'rcompose;stack;help;deploy'= {
+        }
+        &'rcompose;stack;help;ls'= {
+        }
+        &'rcompose;stack;help;ps'= {
+        }
+        &'rcompose;stack;help;services'= {
+        }
+        &'rcompose;stack;help;rm'= {
+        }
+        &'rcompose;stack;help;help'= {
         }
         &'rcompose;proxy'= {
             cand -c 'The nginx configuration file'
@@ -403,6 +458,7 @@ set edit:completion:arg-completer[rcompose] = {|@words|
             cand restart 'Restart containers'
             cand config 'Validate and show the normalized project'
             cand convert 'Convert the project for a cluster (`--to kubernetes`), or print it as `config` does'
+            cand stack 'Deploy the project to a Docker Swarm, and list or remove stacks'
             cand proxy 'Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would'
             cand exec 'Execute a command in a running container'
             cand run 'Run a one-off command on a service'
@@ -449,6 +505,23 @@ set edit:completion:arg-completer[rcompose] = {|@words|
         &'rcompose;help;config'= {
         }
         &'rcompose;help;convert'= {
+        }
+        &'rcompose;help;stack'= {
+            cand deploy 'Deploy the project as a stack, or update it; depends_on is waited for'
+            cand ls 'List stacks'
+            cand ps 'List the tasks of the stack'
+            cand services 'List the services of the stack'
+            cand rm 'Remove the stack'
+        }
+        &'rcompose;help;stack;deploy'= {
+        }
+        &'rcompose;help;stack;ls'= {
+        }
+        &'rcompose;help;stack;ps'= {
+        }
+        &'rcompose;help;stack;services'= {
+        }
+        &'rcompose;help;stack;rm'= {
         }
         &'rcompose;help;proxy'= {
         }

@@ -131,6 +131,12 @@ pub enum Command {
         after_help = "Without --to, the same as `config` (docker compose's alias).\n\nExamples:\n  rcompose convert --to kubernetes                 manifests on standard output\n  rcompose convert --to kubernetes -o k8s/         one file per object\n  rcompose convert --to kubernetes | kubectl apply -f -"
     )]
     Convert(ConvertArgs),
+    /// Deploy the project to a Docker Swarm, and list or remove stacks
+    #[command(
+        subcommand,
+        after_help = "The stack is named after the project (-p).\n\nExamples:\n  rcompose stack deploy               deploy (or update) the project as a stack\n  rcompose stack ps                   its tasks\n  rcompose stack rm                   remove it"
+    )]
+    Stack(StackCommand),
     /// Serve an nginx.conf with the built-in proxy, as `nginx -c FILE` would
     #[command(
         after_help = "Examples:\n  rcompose proxy -c nginx.conf\n  rcompose proxy -t -c nginx.conf     check the configuration"
@@ -735,6 +741,42 @@ pub struct ConfigArgs {
     pub no_interpolate: bool,
     #[arg(value_name = "SERVICE")]
     pub service_names: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StackCommand {
+    /// Deploy the project as a stack, or update it; depends_on is waited for
+    Deploy(StackDeployArgs),
+    /// List stacks
+    Ls,
+    /// List the tasks of the stack
+    Ps(StackNameArgs),
+    /// List the services of the stack
+    Services(StackNameArgs),
+    /// Remove the stack
+    Rm(StackNameArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StackDeployArgs {
+    /// Run the nginx container instead of rcompose's proxy image
+    #[arg(long)]
+    pub no_builtin_proxy: bool,
+    /// Remove services of the stack no longer in the files
+    #[arg(long)]
+    pub prune: bool,
+    /// Push images built here to this registry (`HOST[:PORT]`) and run them from it
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
+    /// Print the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StackNameArgs {
+    /// The stack (default: the project's name)
+    pub stack: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ pub mod fuzz;
 pub mod kubernetes;
 pub mod orchestrate;
 pub mod proxy;
+pub mod swarm;
 pub mod ui;
 pub mod userfile;
 

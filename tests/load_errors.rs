@@ -349,7 +349,7 @@ fn obsolete_version_and_unsupported_keys_warn() {
     let msgs: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
     assert!(msgs.iter().any(|m| m.contains("`version` is obsolete")), "{msgs:?}");
     assert!(
-        msgs.iter().any(|m| m.starts_with("docker-compose.yml:6:7: services.web.deploy.mode: `mode` is part of the Compose Specification")),
+        msgs.iter().any(|m| m.starts_with("docker-compose.yml:6:7: services.web.deploy.mode: `mode` is for a swarm: `rcompose stack deploy` acts on it")),
         "{msgs:?}"
     );
 }

@@ -22,6 +22,7 @@ pub mod push;
 pub mod rm;
 pub mod run;
 pub mod scale;
+pub mod stack;
 pub mod stats;
 pub mod top;
 pub mod up;
@@ -47,6 +48,7 @@ pub fn dispatch(cli: Cli) -> i32 {
     let result = match command {
         Command::Config(args) => config::run(&cli.global, &args, &style),
         Command::Convert(args) => convert::run(&cli.global, &args, &style),
+        Command::Stack(cmd) => stack::run(&cli.global, cmd, &style),
         Command::Up(args) => up::run(&cli.global, &args, &style),
         Command::Down(args) => down::run(&cli.global, &args, &style),
         Command::Ps(args) => ps::run(&cli.global, &args, &style),
