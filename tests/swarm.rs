@@ -150,8 +150,38 @@ fn stacks_deploy_in_dependency_order_serve_through_rcomposes_proxy_and_go_away()
     let created = chrono::DateTime::parse_from_rfc3339(created.trim_matches('"')).unwrap();
     assert!(created >= healthy_at, "b's task {created} before a was healthy {healthy_at}");
 
+    // A built image whose name says a registry is pushed there, and the swarm runs it from there.
+    let registry = common::Registry::start();
+    let built = tempfile::tempdir().unwrap();
+    std::fs::write(
+        built.path().join("compose.yaml"),
+        format!(
+            "services:\n  app:\n    image: {}/rcpush/app:1\n    build:\n      context: .\n      dockerfile_inline: |\n        FROM local/busybox:latest\n        CMD [\"sleep\", \"1000\"]\n",
+            registry.addr
+        ),
+    )
+    .unwrap();
+    let o = stack(built.path(), "rcpush", &["deploy"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let tags = Command::new("curl")
+        .args(["-s", "-m", "5"])
+        .arg(format!("http://{}/v2/rcpush/app/tags/list", registry.addr))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&tags.stdout).contains("\"1\""), "{}", text(&tags));
+    // A registry that does not answer: a clear error before anything is deployed.
+    let o = stack(built.path(), "rcnopush", &["deploy", "--registry", "127.0.0.1:9"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("is the registry reachable?"), "{}", text(&o));
+    assert!(
+        ids(&["service", "ls", "-q", "--filter", "label=com.docker.stack.namespace=rcnopush"])
+            .is_empty()
+    );
+
     // Removed, with its networks and configs.
-    for (dir, name) in [(example.as_path(), "rcswarm"), (chain.path(), "rcchain")] {
+    for (dir, name) in
+        [(example.as_path(), "rcswarm"), (chain.path(), "rcchain"), (built.path(), "rcpush")]
+    {
         let o = stack(dir, name, &["rm"]);
         assert!(o.status.success(), "{}", text(&o));
         let label = format!("label=com.docker.stack.namespace={name}");

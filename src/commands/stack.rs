@@ -98,6 +98,9 @@ fn deploy(global: &GlobalOpts, args: &StackDeployArgs, style: &Style) -> anyhow:
                 engine.docker.tag_image(&built, Some(t)).await.map_err(|e| {
                     anyhow::anyhow!("cannot tag {built} as {runs_as}: {}", engine_message(&e))
                 })?;
+            }
+            // Pushed where its name says (or --registry): the nodes pull it from there.
+            if swarm::names_registry(runs_as) {
                 images::push(&engine, runs_as, &format!("Image {runs_as}"), &progress)
                     .await
                     .with_context(|| {
@@ -124,7 +127,7 @@ fn notes(style: &Style, plan: &swarm::StackPlan, opts: &swarm::PlanOptions) {
         note(n);
     }
     if opts.registry.is_none() {
-        for (service, image) in &plan.builds {
+        for (service, image) in plan.builds.iter().filter(|(_, i)| !swarm::names_registry(i)) {
             note(&format!(
                 "service {service}: {image} is built on this node only; other nodes need it from a registry (--registry)"
             ));

@@ -17,7 +17,7 @@ mod spec;
 pub use deploy::{LEVEL_TIMEOUT, check_manager, deploy};
 pub use list::{list_services, ls, ps, rm};
 pub use plan::{PlanOptions, StackPlan, describe, plan};
-pub use spec::NAMESPACE;
+pub use spec::{NAMESPACE, names_registry};
 
 /// Whether this machine's kernel routes a swarm's virtual IPs (IPVS). A
 /// swarm without it serves only DNS round robin and ports published on

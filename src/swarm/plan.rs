@@ -128,7 +128,14 @@ fn service_spec(
     let mut image = project.image_for(svc);
     if svc.build.is_some() {
         let runs_as = match &opts.registry {
-            Some(r) => format!("{}/{image}", r.trim_end_matches('/')),
+            // The registry the name says gives way to the one asked for.
+            Some(r) => {
+                let path = match image.split_once('/') {
+                    Some((_, rest)) if spec::names_registry(&image) => rest,
+                    _ => image.as_str(),
+                };
+                format!("{}/{path}", r.trim_end_matches('/'))
+            }
             None => image.clone(),
         };
         p.builds.push((svc.name.clone(), runs_as.clone()));

@@ -12,6 +12,14 @@ use crate::compose::syntax::parse_duration;
 /// The label docker stack puts on everything it makes.
 pub const NAMESPACE: &str = "com.docker.stack.namespace";
 
+/// Whether an image name says the registry it lives in
+/// (`registry.example.com/app`, `127.0.0.1:5000/app`, `localhost/app`).
+pub fn names_registry(image: &str) -> bool {
+    image.split_once('/').is_some_and(|(first, _)| {
+        first.contains('.') || first.contains(':') || first == "localhost"
+    })
+}
+
 /// The spec of one service, run from `image`.
 pub(super) fn service(
     project: &Project,

@@ -162,3 +162,37 @@ fn the_nginx_runs_as_rcomposes_proxy_with_its_files_as_configs() {
     assert_eq!(c["Image"], "nginx:alpine");
     assert_eq!(c["Mounts"][0]["Type"], "bind");
 }
+
+#[test]
+fn images_naming_a_registry_are_pushed_there() {
+    use super::names_registry;
+    assert!(names_registry("127.0.0.1:5000/shop/app:1"));
+    assert!(names_registry("registry.example.com/app"));
+    assert!(names_registry("localhost/app"));
+    assert!(!names_registry("shop-app"));
+    assert!(!names_registry("library/nginx:1.25"));
+    assert!(!names_registry("me/app"));
+}
+
+#[test]
+fn a_registry_asked_for_takes_the_place_of_the_one_named() {
+    let files = [
+        (
+            "compose.yaml",
+            "services:\n  a:\n    build: .\n  b:\n    image: old.example.com:5000/team/b:2\n    build: .\n",
+        ),
+        ("Dockerfile", "FROM scratch\n"),
+    ];
+    let p = plan_files(
+        &files,
+        PlanOptions { registry: Some("10.0.0.5:5000".into()), ..Default::default() },
+    );
+    assert_eq!(
+        p.builds,
+        [
+            ("a".to_string(), "10.0.0.5:5000/shop-a".to_string()),
+            ("b".to_string(), "10.0.0.5:5000/team/b:2".to_string())
+        ]
+    );
+    assert_eq!(spec(&p, "b")["TaskTemplate"]["ContainerSpec"]["Image"], "10.0.0.5:5000/team/b:2");
+}

@@ -141,9 +141,15 @@ impl<'a> Converter<'a> {
             }
             if spec_only.contains(&k.name.as_str()) {
                 let msg = if path.split('.').any(|p| p == "deploy") {
-                    format!("`{}` is for a swarm: `rcompose stack deploy` acts on it, containers run by `up` do not (as with docker compose)", k.name)
+                    format!(
+                        "`{}` is for a swarm: `rcompose stack deploy` acts on it, containers run by `up` do not (as with docker compose)",
+                        k.name
+                    )
                 } else {
-                    format!("`{}` is part of the Compose Specification, but rcompose does not act on it yet; it is ignored", k.name)
+                    format!(
+                        "`{}` is part of the Compose Specification, but rcompose does not act on it yet; it is ignored",
+                        k.name
+                    )
                 };
                 self.warn(&k.loc, &kp, msg);
                 self.spec_only_shape(k, v, &kp);
