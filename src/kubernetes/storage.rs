@@ -333,7 +333,15 @@ fn bind(
         ));
         return Ok(None);
     }
-    match folder_files(source) {
+    // A folder the container may write to is data (a ConfigMap cannot be
+    // written), unless nginx serves it; one mounted `:ro` travels with its files.
+    let served = crate::orchestrate::builtin::select::is_builtin_proxy(svc, false);
+    let files = if m.read_only || served {
+        folder_files(source)
+    } else {
+        Err("is mounted read-write (`:ro` would carry its files as a ConfigMap)")
+    };
+    match files {
         Ok(files) => {
             let items: Vec<Value> = files
                 .iter()
@@ -344,7 +352,7 @@ fn bind(
             let obj = shared_object(ctx, source, false, data);
             if !m.read_only {
                 ctx.note(format!(
-                    "service {}: {shown} travels as the ConfigMap {obj}, which the container reads but cannot write",
+                    "service {}: {shown} travels as the ConfigMap {obj}, which nginx reads but cannot write",
                     svc.name
                 ));
             }

@@ -247,11 +247,13 @@ fn a_bind_mount_is_carried_kept_out_or_claimed_as_its_contents_say() {
     let c = convert_files(&[
         (
             "compose.yaml",
-            "services:\n  app:\n    build: ./app\n    volumes: ['./app/src:/code/src', './data:/data', './seed:/seed:ro', '/var/run/docker.sock:/var/run/docker.sock']\n",
+            "services:\n  app:\n    build: ./app\n    volumes: ['./app/src:/code/src', './data:/data', './seed:/seed:ro', '/var/run/docker.sock:/var/run/docker.sock', './empty:/empty:ro']\n",
         ),
         ("app/Dockerfile", "FROM scratch\n"),
         ("app/src/main.py", "print()\n"),
         ("data/.gitignore", "*\n"),
+        ("data/written-by-a-run", "x"),
+        ("empty/.gitkeep", ""),
         ("seed/rows.csv", "1,2\n"),
     ])
     .unwrap();
@@ -264,12 +266,18 @@ fn a_bind_mount_is_carried_kept_out_or_claimed_as_its_contents_say() {
         .collect();
     assert_eq!(
         mounts,
-        [r#""data" "/data""#, r#""seed" "/seed""#, r#""docker-sock" "/var/run/docker.sock""#]
+        [
+            r#""data" "/data""#,
+            r#""seed" "/seed""#,
+            r#""docker-sock" "/var/run/docker.sock""#,
+            r#""empty" "/empty""#
+        ]
     );
     assert_eq!(app["spec"]["volumeClaimTemplates"][0]["metadata"]["name"], "data");
     assert_eq!(get(&c, "ConfigMap", "seed")["data"]["rows.csv"], "1,2\n");
     let notes = c.notes.join("\n");
     assert!(notes.contains("./app/src is inside its build context"), "{notes}");
-    assert!(notes.contains("./data holds no files (hidden ones aside)"), "{notes}");
+    assert!(notes.contains("./data is mounted read-write"), "{notes}");
     assert!(notes.contains("hostPath"), "{notes}");
+    assert!(notes.contains("./empty holds no files (hidden ones aside)"), "{notes}");
 }
