@@ -150,6 +150,28 @@ fn stacks_deploy_in_dependency_order_serve_through_rcomposes_proxy_and_go_away()
     let created = chrono::DateTime::parse_from_rfc3339(created.trim_matches('"')).unwrap();
     assert!(created >= healthy_at, "b's task {created} before a was healthy {healthy_at}");
 
+    // Deployed again with a change to a: updated in place, b again only once the new a is healthy.
+    let file = chain.path().join("compose.yaml");
+    let changed = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("    healthcheck:", "    environment: {ROUND: '2'}\n    healthcheck:");
+    std::fs::write(&file, changed).unwrap();
+    let o = stack(chain.path(), "rcchain", &["deploy"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("Updating service rcchain_a"), "{out}");
+    let env = text(&docker(&[
+        "service",
+        "inspect",
+        "--format",
+        "{{json .Spec.TaskTemplate.ContainerSpec.Env}}",
+        "rcchain_a",
+    ]));
+    assert!(env.contains("ROUND=2"), "{env}");
+    let running_a = ids(&["ps", "-q", "--filter", "label=com.docker.swarm.service.name=rcchain_a"]);
+    let env = text(&docker(&["inspect", "--format", "{{json .Config.Env}}", &running_a[0]]));
+    assert!(env.contains("ROUND=2"), "the new a was not waited for: {env}");
+
     // A built image whose name says a registry is pushed there, and the swarm runs it from there.
     let registry = common::Registry::start();
     let built = tempfile::tempdir().unwrap();

@@ -16,7 +16,7 @@ use bollard::query_parameters::{
 use serde_json::Value;
 
 use super::plan::{ServicePlan, StackPlan};
-use super::spec::NAMESPACE;
+use super::spec::{NAMESPACE, SPEC_HASH};
 use crate::compose::model::Condition;
 use crate::engine::{Engine, engine_message};
 
@@ -218,6 +218,17 @@ async fn wait_for(engine: &Engine, s: &ServicePlan, say: &dyn Fn(&str)) -> anyho
             .map_err(|e| anyhow::anyhow!(engine_message(&e)))?;
         let mut met = false;
         for t in &tasks {
+            // After an update the old task still runs: only tasks of this
+            // spec count, by the hash the plan put on it.
+            let hash = t
+                .spec
+                .as_ref()
+                .and_then(|x| x.container_spec.as_ref())
+                .and_then(|c| c.labels.as_ref())
+                .and_then(|l| l.get(SPEC_HASH).cloned());
+            if hash.as_deref() != Some(s.hash.as_str()) {
+                continue;
+            }
             let status = t.status.clone().unwrap_or_default();
             let state = status.state.unwrap_or(TaskState::NEW);
             if let Some(e) = status.err.filter(|e| !e.is_empty()) {

@@ -11,6 +11,7 @@ use super::spec::{self, NAMESPACE};
 use crate::compose::Project;
 use crate::compose::graph::DepGraph;
 use crate::compose::model::{Condition, MountType, Service};
+use crate::orchestrate::builtin::templates;
 
 /// The largest file a swarm config holds.
 const MAX_CONFIG: u64 = 500 * 1024;
@@ -43,6 +44,8 @@ pub struct ServicePlan {
     pub spec: Value,
     /// The strictest condition a dependent waits for; `None`: nobody waits.
     pub wait: Option<Condition>,
+    /// The spec's hash, also on its containers' labels.
+    pub hash: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -103,13 +106,16 @@ pub fn plan(project: &Project, opts: &PlanOptions) -> Result<StackPlan, String> 
         let mut plans = Vec::new();
         for name in level {
             let svc = &project.services[&name];
-            let (spec, extra) = service_spec(project, svc, opts, &mut p)?;
+            let (mut spec, extra) = service_spec(project, svc, opts, &mut p)?;
             p.configs.extend(extra);
+            let hash = sha256(serde_json::to_string(&spec).unwrap_or_default().as_bytes());
+            spec["TaskTemplate"]["ContainerSpec"]["Labels"][spec::SPEC_HASH] = hash.clone().into();
             plans.push(ServicePlan {
                 service: name.clone(),
                 name: format!("{}_{name}", opts.stack),
                 spec,
                 wait: waits.get(&name).copied(),
+                hash,
             });
         }
         p.levels.push(plans);
@@ -173,11 +179,23 @@ fn service_spec(
 /// The proxy's bind-mounted files as configs, named by their contents
 /// (a swarm config cannot change), each with where it is mounted.
 fn proxy_files(svc: &Service, stack: &str) -> Result<Vec<(Blob, String)>, String> {
+    let dirs = templates::Dirs::of(svc);
     let mut out = Vec::new();
     for m in svc.volumes.iter().filter(|m| m.kind == MountType::Bind) {
         let Some(source) = m.source.as_deref() else { continue };
         let mut files = Vec::new();
-        collect(Path::new(source), &m.target, &mut files)?;
+        // The image renders its templates before nginx starts; rcompose's
+        // proxy image has no such step, so they travel rendered.
+        let rendered = tempfile::tempdir().map_err(|e| e.to_string())?;
+        if m.target.trim_end_matches('/') == dirs.templates.trim_end_matches('/')
+            && Path::new(source).is_dir()
+        {
+            templates::render(svc, &dirs, Path::new(source), rendered.path())
+                .map_err(|e| format!("service {}: {e}", svc.name))?;
+            collect(rendered.path(), &dirs.output, &mut files)?;
+        } else {
+            collect(Path::new(source), &m.target, &mut files)?;
+        }
         for (path, target) in files {
             let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
             if len > MAX_CONFIG {
@@ -190,15 +208,17 @@ fn proxy_files(svc: &Service, stack: &str) -> Result<Vec<(Blob, String)>, String
             let data = std::fs::read(&path).map_err(|e| {
                 format!("service {}: cannot read {}: {e}", svc.name, path.display())
             })?;
-            let digest: String = {
-                use sha2::Digest as _;
-                sha2::Sha256::digest(&data).iter().map(|b| format!("{b:02x}")).collect()
-            };
+            let digest = sha256(&data);
             let name = format!("{stack}_{}_{}", svc.name, &digest[..12]);
             out.push((Blob { name, data }, target));
         }
     }
     Ok(out)
+}
+
+fn sha256(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn collect(

@@ -9,6 +9,10 @@ use crate::compose::Project;
 use crate::compose::model::{Healthcheck, MountType, RestartPolicy, Service};
 use crate::compose::syntax::parse_duration;
 
+/// The hash of a service's spec, on its containers: which tasks run the
+/// spec just deployed, once an update has begun replacing the old ones.
+pub(super) const SPEC_HASH: &str = "dev.rcompose.stack.spec-hash";
+
 /// The label docker stack puts on everything it makes.
 pub const NAMESPACE: &str = "com.docker.stack.namespace";
 

@@ -196,3 +196,24 @@ fn a_registry_asked_for_takes_the_place_of_the_one_named() {
     );
     assert_eq!(spec(&p, "b")["TaskTemplate"]["ContainerSpec"]["Image"], "10.0.0.5:5000/team/b:2");
 }
+
+#[test]
+fn the_official_images_templates_travel_rendered() {
+    let p = plan_files(
+        &[
+            (
+                "compose.yaml",
+                "services:\n  proxy:\n    image: nginx:1.25\n    environment: {BACKEND: 'api:8000'}\n    volumes: ['./templates:/etc/nginx/templates:ro']\n",
+            ),
+            (
+                "templates/default.conf.template",
+                "server { location / { proxy_pass http://${BACKEND}; } }\n",
+            ),
+        ],
+        PlanOptions { proxy_image: Some("rcompose-proxy:test".into()), ..Default::default() },
+    );
+    let c = &spec(&p, "proxy")["TaskTemplate"]["ContainerSpec"];
+    assert_eq!(c["Configs"][0]["File"]["Name"], "/etc/nginx/conf.d/default.conf");
+    let text = String::from_utf8_lossy(&p.configs[0].data).into_owned();
+    assert_eq!(text, "server { location / { proxy_pass http://api:8000; } }\n");
+}
