@@ -12,17 +12,7 @@ use crate::compose::graph::DepGraph;
 use crate::ui::Style;
 
 pub fn run(global: &GlobalOpts, args: &ConfigArgs, style: &Style) -> anyhow::Result<i32> {
-    let mut opts = super::load_options(global);
-    opts.services = args.service_names.clone();
-    opts.no_interpolate = args.no_interpolate;
-    opts.print_only = true;
-    let loaded = super::load_project(&opts, style)?;
-    let mut project = loaded.project;
-    if !args.service_names.is_empty() {
-        let keep = DepGraph::new(&project.services)
-            .with_dependencies(args.service_names.iter().map(String::as_str));
-        project.services.retain(|name, _| keep.contains(name));
-    }
+    let mut project = load_selected(global, &args.service_names, args.no_interpolate, style)?;
     for name in crate::orchestrate::builtin::proxy_services(&project, false) {
         if let Some(svc) = project.services.get_mut(&name) {
             svc.x_rcompose.get_or_insert_with(Default::default).builtin_proxy = Some(true);
@@ -38,6 +28,27 @@ pub fn run(global: &GlobalOpts, args: &ConfigArgs, style: &Style) -> anyhow::Res
         None => print!("{text}"),
     }
     Ok(0)
+}
+
+/// The project to print or convert: the named services (all when none
+/// are) and their dependencies, with build contexts not required to exist.
+pub fn load_selected(
+    global: &GlobalOpts,
+    services: &[String],
+    no_interpolate: bool,
+    style: &Style,
+) -> anyhow::Result<Project> {
+    let mut opts = super::load_options(global);
+    opts.services = services.to_vec();
+    opts.no_interpolate = no_interpolate;
+    opts.print_only = true;
+    let mut project = super::load_project(&opts, style)?.project;
+    if !services.is_empty() {
+        let keep =
+            DepGraph::new(&project.services).with_dependencies(services.iter().map(String::as_str));
+        project.services.retain(|name, _| keep.contains(name));
+    }
+    Ok(project)
 }
 
 /// The text `config` prints for these flags.

@@ -6,7 +6,6 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::cli::{ConvertArgs, ConvertTarget, GlobalOpts};
-use crate::compose::graph::DepGraph;
 use crate::ui::Style;
 
 pub fn run(global: &GlobalOpts, args: &ConvertArgs, style: &Style) -> anyhow::Result<i32> {
@@ -19,15 +18,7 @@ pub fn run(global: &GlobalOpts, args: &ConvertArgs, style: &Style) -> anyhow::Re
             "--services, --volumes, --networks, --profiles, --images and --hash list the compose project; leave them out with --to kubernetes"
         );
     }
-    let mut opts = super::load_options(global);
-    opts.services = c.service_names.clone();
-    opts.print_only = true;
-    let mut project = super::load_project(&opts, style)?.project;
-    if !c.service_names.is_empty() {
-        let keep = DepGraph::new(&project.services)
-            .with_dependencies(c.service_names.iter().map(String::as_str));
-        project.services.retain(|name, _| keep.contains(name));
-    }
+    let project = super::config::load_selected(global, &c.service_names, false, style)?;
     let conversion = crate::kubernetes::convert(&project).map_err(anyhow::Error::msg)?;
     for note in &conversion.notes {
         eprintln!("{}: {note}", style.paint("1;36", "note"));

@@ -790,6 +790,11 @@ pub struct Port {
 }
 
 impl Port {
+    /// The host port it publishes on: the first of a range; `None` for an ephemeral one.
+    pub fn published_port(&self) -> Option<u16> {
+        self.published.as_deref()?.split('-').next()?.parse().ok()
+    }
+
     /// The identity compose uses to de-duplicate ports across merged files.
     pub fn merge_key(&self) -> String {
         format!(

@@ -215,7 +215,12 @@ pub fn network_hash(net: &Network) -> String {
 }
 
 fn sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(text.as_bytes())
+}
+
+/// SHA-256 in lowercase hex, as the engine and compose write digests.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The service as compose-go holds it: struct fields in declaration order,

@@ -48,9 +48,7 @@ pub(super) fn objects(ctx: &mut Ctx) -> Result<(), String> {
                     (k.clone(), Value::from(base64::engine::general_purpose::STANDARD.encode(v)))
                 })
                 .collect();
-            let shown = std::path::Path::new(&file)
-                .strip_prefix(&ctx.project.working_dir)
-                .map_or_else(|_| file.clone(), |r| format!("./{}", r.display()));
+            let shown = super::storage::shown(ctx, std::path::Path::new(&file));
             ctx.note(format!(
                 "env file {shown}: names a credential, so it is the Secret {name} (the others are ConfigMaps)"
             ));

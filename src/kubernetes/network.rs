@@ -113,12 +113,7 @@ fn published(ctx: &mut Ctx, svc: &Service, name: &str, proxy: bool) {
     let mut seen = BTreeSet::new();
     let mut ports = Vec::new();
     for p in &svc.ports {
-        let published = p
-            .published
-            .as_deref()
-            .and_then(|s| s.split('-').next())
-            .and_then(|s| s.parse::<u16>().ok())
-            .unwrap_or(p.target);
+        let published = p.published_port().unwrap_or(p.target);
         let proto = p.protocol.to_ascii_uppercase();
         if !seen.insert((published, proto.clone())) {
             continue;

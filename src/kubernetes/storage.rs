@@ -392,7 +392,7 @@ fn shared_object(
 }
 
 /// A host path as the project names it (`./nginx/nginx.conf`).
-fn shown(ctx: &Ctx, path: &Path) -> String {
+pub(super) fn shown(ctx: &Ctx, path: &Path) -> String {
     match path.strip_prefix(&ctx.project.working_dir) {
         Ok(rel) => format!("./{}", rel.display()),
         Err(_) => path.display().to_string(),

@@ -35,10 +35,12 @@ pub(super) fn service(
     if !init.is_empty() {
         spec["initContainers"] = init.into();
     }
-    let template = json!({
-        "metadata": {"labels": ctx.labels(&name), "annotations": annotations(ctx, svc)},
-        "spec": spec,
-    });
+    let mut metadata = json!({"labels": ctx.labels(&name)});
+    let notes = annotations(ctx, svc);
+    if notes.as_object().is_some_and(|m| !m.is_empty()) {
+        metadata["annotations"] = notes;
+    }
+    let template = json!({"metadata": metadata, "spec": spec});
     let mut workload = json!({
         "replicas": svc.replicas(),
         "selector": {"matchLabels": ctx.selector(&name)},
@@ -52,11 +54,6 @@ pub(super) fn service(
         workload["volumeClaimTemplates"] = pod.claims.clone().into();
         "StatefulSet"
     };
-    if template_has_no_annotations(&workload)
-        && let Some(meta) = workload["template"]["metadata"].as_object_mut()
-    {
-        meta.remove("annotations");
-    }
     let value = json!({
         "apiVersion": "apps/v1", "kind": kind,
         "metadata": {"name": name, "labels": ctx.labels(&name)},
@@ -74,10 +71,6 @@ pub(super) fn service(
     }
     left_out(ctx, svc);
     Ok(())
-}
-
-fn template_has_no_annotations(workload: &Value) -> bool {
-    workload["template"]["metadata"]["annotations"].as_object().is_some_and(Map::is_empty)
 }
 
 /// Compose labels go on the pods as annotations: their keys and values

@@ -16,20 +16,16 @@ use bollard::query_parameters::{
 use serde_json::Value;
 
 use super::plan::{ServicePlan, StackPlan};
-use super::spec::{NAMESPACE, SPEC_HASH};
+use super::spec::{NAMESPACE, SPEC_HASH, api, stack_filter};
 use crate::compose::model::Condition;
 use crate::engine::{Engine, engine_message};
 
 /// How long one level may take to be running (or healthy, or done).
 pub const LEVEL_TIMEOUT: Duration = Duration::from_secs(180);
 
-fn by_label(stack: &str) -> Option<HashMap<String, Vec<String>>> {
-    Some(HashMap::from([("label".to_string(), vec![format!("{NAMESPACE}={stack}")])]))
-}
-
 /// Refuses an engine that is not a swarm manager, saying how to make one.
 pub async fn check_manager(engine: &Engine) -> anyhow::Result<()> {
-    let info = engine.docker.info().await.map_err(|e| anyhow::anyhow!(engine_message(&e)))?;
+    let info = engine.docker.info().await.map_err(api)?;
     let swarm = info.swarm.unwrap_or_default();
     if swarm.control_available != Some(true) {
         bail!(
@@ -49,9 +45,9 @@ pub async fn deploy(
 ) -> anyhow::Result<()> {
     let d = &engine.docker;
     let existing: Vec<String> = d
-        .list_networks(Some(ListNetworksOptions { filters: by_label(&plan.stack) }))
+        .list_networks(Some(ListNetworksOptions { filters: stack_filter(Some(&plan.stack)) }))
         .await
-        .map_err(|e| anyhow::anyhow!(engine_message(&e)))?
+        .map_err(api)?
         .into_iter()
         .filter_map(|n| n.name)
         .collect();
@@ -68,9 +64,12 @@ pub async fn deploy(
     let configs = blobs(engine, plan, true, say).await?;
     let secrets = blobs(engine, plan, false, say).await?;
     let services: HashMap<String, (String, i64)> = d
-        .list_services(Some(ListServicesOptions { filters: by_label(&plan.stack), status: None }))
+        .list_services(Some(ListServicesOptions {
+            filters: stack_filter(Some(&plan.stack)),
+            status: None,
+        }))
         .await
-        .map_err(|e| anyhow::anyhow!(engine_message(&e)))?
+        .map_err(api)?
         .into_iter()
         .filter_map(|s| {
             let name = s.spec.as_ref()?.name.clone()?;
@@ -107,7 +106,7 @@ pub async fn deploy(
         let wanted: Vec<&str> = plan.levels.iter().flatten().map(|s| s.name.as_str()).collect();
         for (name, (id, _)) in services.iter().filter(|(n, _)| !wanted.contains(&n.as_str())) {
             say(&format!("Removing service {name}"));
-            d.delete_service(id).await.map_err(|e| anyhow::anyhow!(engine_message(&e)))?;
+            d.delete_service(id).await.map_err(api)?;
         }
     }
     Ok(())
@@ -123,21 +122,13 @@ async fn blobs(
     let d = &engine.docker;
     let mut ids: HashMap<String, String> = HashMap::new();
     if configs {
-        for c in d
-            .list_configs(None::<ListConfigsOptions>)
-            .await
-            .map_err(|e| anyhow::anyhow!(engine_message(&e)))?
-        {
+        for c in d.list_configs(None::<ListConfigsOptions>).await.map_err(api)? {
             if let (Some(id), Some(name)) = (c.id, c.spec.and_then(|s| s.name)) {
                 ids.insert(name, id);
             }
         }
     } else {
-        for s in d
-            .list_secrets(None::<ListSecretsOptions>)
-            .await
-            .map_err(|e| anyhow::anyhow!(engine_message(&e)))?
-        {
+        for s in d.list_secrets(None::<ListSecretsOptions>).await.map_err(api)? {
             if let (Some(id), Some(name)) = (s.id, s.spec.and_then(|s| s.name)) {
                 ids.insert(name, id);
             }
@@ -215,7 +206,7 @@ async fn wait_for(engine: &Engine, s: &ServicePlan, say: &dyn Fn(&str)) -> anyho
             .docker
             .list_tasks(Some(ListTasksOptions { filters: Some(filters.clone()) }))
             .await
-            .map_err(|e| anyhow::anyhow!(engine_message(&e)))?;
+            .map_err(api)?;
         let mut met = false;
         for t in &tasks {
             // After an update the old task still runs: only tasks of this

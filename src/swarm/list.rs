@@ -10,25 +10,17 @@ use bollard::query_parameters::{
     ListServicesOptions, ListTasksOptions,
 };
 
-use super::spec::NAMESPACE;
+use super::spec::{NAMESPACE, api, stack_filter};
 use crate::engine::{Engine, engine_message};
 
-fn label(stack: Option<&str>) -> Option<HashMap<String, Vec<String>>> {
-    let value = match stack {
-        Some(s) => format!("{NAMESPACE}={s}"),
-        None => NAMESPACE.to_string(),
-    };
-    Some(HashMap::from([("label".to_string(), vec![value])]))
-}
-
 async fn services(engine: &Engine, stack: Option<&str>) -> anyhow::Result<Vec<Service>> {
-    let opts = ListServicesOptions { filters: label(stack), status: None };
-    engine.docker.list_services(Some(opts)).await.map_err(|e| anyhow::anyhow!(engine_message(&e)))
+    let opts = ListServicesOptions { filters: stack_filter(stack), status: None };
+    engine.docker.list_services(Some(opts)).await.map_err(api)
 }
 
 async fn tasks(engine: &Engine, stack: &str) -> anyhow::Result<Vec<Task>> {
-    let opts = ListTasksOptions { filters: label(Some(stack)) };
-    engine.docker.list_tasks(Some(opts)).await.map_err(|e| anyhow::anyhow!(engine_message(&e)))
+    let opts = ListTasksOptions { filters: stack_filter(Some(stack)) };
+    engine.docker.list_tasks(Some(opts)).await.map_err(api)
 }
 
 fn service_stack(s: &Service) -> Option<String> {
@@ -107,7 +99,7 @@ pub async fn ps(engine: &Engine, stack: &str) -> anyhow::Result<String> {
         .docker
         .list_nodes(None::<ListNodesOptions>)
         .await
-        .map_err(|e| anyhow::anyhow!(engine_message(&e)))?
+        .map_err(api)?
         .into_iter()
         .filter_map(|n| Some((n.id?, n.description?.hostname?)))
         .collect();
@@ -144,9 +136,7 @@ pub async fn rm(engine: &Engine, stack: &str, say: &dyn Fn(&str)) -> anyhow::Res
     for s in found {
         let name = s.spec.and_then(|x| x.name).unwrap_or_default();
         say(&format!("Removing service {name}"));
-        d.delete_service(&s.id.unwrap_or_default())
-            .await
-            .map_err(|e| anyhow::anyhow!(engine_message(&e)))?;
+        d.delete_service(&s.id.unwrap_or_default()).await.map_err(api)?;
     }
     // Networks refuse removal while tasks are still attached to them.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -154,31 +144,27 @@ pub async fn rm(engine: &Engine, stack: &str, say: &dyn Fn(&str)) -> anyhow::Res
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     for c in d
-        .list_configs(Some(ListConfigsOptions { filters: label(Some(stack)) }))
+        .list_configs(Some(ListConfigsOptions { filters: stack_filter(Some(stack)) }))
         .await
-        .map_err(|e| anyhow::anyhow!(engine_message(&e)))?
+        .map_err(api)?
     {
         say(&format!("Removing config {}", c.spec.and_then(|s| s.name).unwrap_or_default()));
-        d.delete_config(&c.id.unwrap_or_default())
-            .await
-            .map_err(|e| anyhow::anyhow!(engine_message(&e)))?;
+        d.delete_config(&c.id.unwrap_or_default()).await.map_err(api)?;
         any = true;
     }
     for s in d
-        .list_secrets(Some(ListSecretsOptions { filters: label(Some(stack)) }))
+        .list_secrets(Some(ListSecretsOptions { filters: stack_filter(Some(stack)) }))
         .await
-        .map_err(|e| anyhow::anyhow!(engine_message(&e)))?
+        .map_err(api)?
     {
         say(&format!("Removing secret {}", s.spec.and_then(|s| s.name).unwrap_or_default()));
-        d.delete_secret(&s.id.unwrap_or_default())
-            .await
-            .map_err(|e| anyhow::anyhow!(engine_message(&e)))?;
+        d.delete_secret(&s.id.unwrap_or_default()).await.map_err(api)?;
         any = true;
     }
     for n in d
-        .list_networks(Some(ListNetworksOptions { filters: label(Some(stack)) }))
+        .list_networks(Some(ListNetworksOptions { filters: stack_filter(Some(stack)) }))
         .await
-        .map_err(|e| anyhow::anyhow!(engine_message(&e)))?
+        .map_err(api)?
     {
         let name = n.name.unwrap_or_default();
         say(&format!("Removing network {name}"));

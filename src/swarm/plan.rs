@@ -11,6 +11,7 @@ use super::spec::{self, NAMESPACE};
 use crate::compose::Project;
 use crate::compose::graph::DepGraph;
 use crate::compose::model::{Condition, MountType, Service};
+use crate::engine::config_hash::sha256_hex as sha256;
 use crate::orchestrate::builtin::templates;
 
 /// The largest file a swarm config holds.
@@ -214,11 +215,6 @@ fn proxy_files(svc: &Service, stack: &str) -> Result<Vec<(Blob, String)>, String
         }
     }
     Ok(out)
-}
-
-fn sha256(data: &[u8]) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn collect(

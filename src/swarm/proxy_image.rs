@@ -33,9 +33,8 @@ pub async fn ensure(engine: &Engine, out: &(dyn Fn(&str) + Sync)) -> anyhow::Res
 }
 
 fn digest(exe: &Path) -> anyhow::Result<String> {
-    use sha2::Digest as _;
     let bytes = std::fs::read(exe).with_context(|| format!("cannot read {}", exe.display()))?;
-    Ok(sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::engine::config_hash::sha256_hex(&bytes))
 }
 
 /// The build context: a Dockerfile and `root/`, the image's file tree.

@@ -1,6 +1,7 @@
 //! A compose service as a swarm service spec, in the Engine API's JSON, as
 //! `docker stack deploy` converts it (its names, labels and defaults).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -22,6 +23,20 @@ pub fn names_registry(image: &str) -> bool {
     image.split_once('/').is_some_and(|(first, _)| {
         first.contains('.') || first.contains(':') || first == "localhost"
     })
+}
+
+/// A list filter for what docker stack labelled: one stack's, or every stack's.
+pub(super) fn stack_filter(stack: Option<&str>) -> Option<HashMap<String, Vec<String>>> {
+    let value = match stack {
+        Some(s) => format!("{NAMESPACE}={s}"),
+        None => NAMESPACE.to_string(),
+    };
+    Some(HashMap::from([("label".to_string(), vec![value])]))
+}
+
+/// An engine error as the message the engine gave.
+pub(super) fn api(e: bollard::errors::Error) -> anyhow::Error {
+    anyhow::anyhow!(crate::engine::engine_message(&e))
 }
 
 /// The spec of one service, run from `image`.
@@ -280,12 +295,7 @@ fn endpoint(svc: &Service, mode: Option<&str>, dnsrr: bool, notes: &mut Vec<Stri
         .map(|p| {
             let mut port = json!({"Protocol": p.protocol, "TargetPort": p.target,
                                   "PublishMode": if host_only { "host" } else { p.mode.as_str() }});
-            if let Some(n) = p
-                .published
-                .as_deref()
-                .and_then(|s| s.split('-').next())
-                .and_then(|s| s.parse::<u16>().ok())
-            {
+            if let Some(n) = p.published_port() {
                 port["PublishedPort"] = n.into();
             }
             port

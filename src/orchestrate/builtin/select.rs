@@ -136,12 +136,7 @@ pub fn ports_reached(
 pub fn listen_addrs(service: &Service, addr: Option<IpAddr>, port: u16) -> Vec<SocketAddr> {
     let mut out = Vec::new();
     for p in service.ports.iter().filter(|p| p.target == port && p.protocol == "tcp") {
-        let Some(published) = p
-            .published
-            .as_deref()
-            .and_then(|s| s.split('-').next())
-            .and_then(|s| s.parse::<u16>().ok())
-        else {
+        let Some(published) = p.published_port() else {
             continue;
         };
         let host_ip: Option<IpAddr> = p.host_ip.as_deref().and_then(|h| h.parse().ok());
