@@ -44,6 +44,9 @@ async fn list_where(
         .list_containers(Some(opts))
         .await
         .map_err(|e| anyhow::anyhow!("cannot list containers: {}", engine_message(&e)))?;
+    if engine.podman {
+        list.iter_mut().for_each(super::podman::complete_summary);
+    }
     list.sort_by_key(name);
     Ok(list)
 }
@@ -374,7 +377,10 @@ pub async fn start(engine: &Engine, id_or_name: &str, display: &str) -> anyhow::
                     "cannot start {display}: host address {addr} is already in use{holder}\n  hint: stop what holds it, or publish another host port"
                 );
             }
-            bail!("cannot start {display}: {msg}")
+            match super::podman::hint(&msg).filter(|_| engine.podman) {
+                Some(hint) => bail!("cannot start {display}: {msg}\n  {hint}"),
+                None => bail!("cannot start {display}: {msg}"),
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ use bollard::query_parameters::{EventsOptions, InspectContainerOptions};
 use futures::StreamExt;
 use tokio::sync::broadcast;
 
-use super::{Engine, engine_message, labels};
+use super::{Engine, engine_message, labels, podman};
 use crate::compose::model::Condition;
 
 /// One container event of the project.
@@ -232,10 +232,22 @@ enum Verdict {
 }
 
 async fn check(engine: &Engine, id: &str, service: &str, condition: Condition) -> Verdict {
-    let info = match engine.docker.inspect_container(id, None::<InspectContainerOptions>).await {
+    let inspect = || engine.docker.inspect_container(id, None::<InspectContainerOptions>);
+    let mut info = match inspect().await {
         Ok(i) => i,
         Err(e) => return Verdict::Failed(format!("{service}: {}", engine_message(&e))),
     };
+    if engine.podman
+        && condition == Condition::ServiceHealthy
+        && podman::health_check_due(&info, chrono::Utc::now())
+        && let Some(socket) = engine.host.strip_prefix("unix://")
+    {
+        // No timer may run it (see engine::podman): the check that is due, now.
+        match podman::run_health_check(socket, id).await {
+            Ok(()) => info = inspect().await.unwrap_or(info),
+            Err(e) => crate::ui::debug(&format!("podman healthcheck run {}: {e}", short(id))),
+        }
+    }
     let state = info.state.unwrap_or_default();
     let status = state.status.unwrap_or(ContainerStateStatusEnum::EMPTY);
     let exit = state.exit_code.unwrap_or(0);

@@ -12,10 +12,15 @@ pub mod images;
 pub mod labels;
 pub mod logs;
 pub mod networks;
+pub mod podman;
 pub mod ports;
 pub mod processes;
 pub mod spec;
+mod unix;
 pub mod volumes;
+
+use unix::call_unix;
+pub use unix::post_json_unix;
 
 use std::time::Duration;
 
@@ -26,6 +31,9 @@ use bollard::Docker;
 pub struct Engine {
     pub docker: Docker,
     pub host: String,
+    /// The engine is Podman's Docker-compatible service: see [`podman`]
+    /// for what rcompose does differently there.
+    pub podman: bool,
 }
 
 /// Where rcompose looks for the engine: `DOCKER_HOST`, else the default socket.
@@ -55,14 +63,15 @@ impl Engine {
             // One `/_ping` both proves the engine answers and names its API
             // version (the docker CLI does the same); `/version` costs the
             // engine several milliseconds more on every command.
-            let api = within_deadline(ping_unix(path)).await.map_err(|e| unreachable(&e))?;
+            let (api, podman) =
+                within_deadline(ping_unix(path)).await.map_err(|e| unreachable(&e))?;
             let version = match api {
                 Some(v) if v < *bollard::API_DEFAULT_VERSION => v,
                 _ => *bollard::API_DEFAULT_VERSION,
             };
             let docker =
                 Docker::connect_with_unix(&host, 120, &version).map_err(|e| unreachable(&e))?;
-            return Ok(Engine { docker, host });
+            return Ok(Engine { docker, host, podman });
         }
         let docker = if host.starts_with("tcp://")
             && std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty() && v != "0")
@@ -74,7 +83,8 @@ impl Engine {
         };
         within_deadline(docker.ping()).await.map_err(|e| unreachable(&e))?;
         let docker = docker.negotiate_version().await.map_err(|e| unreachable(&e))?;
-        Ok(Engine { docker, host })
+        let podman = docker.version().await.is_ok_and(|v| podman::is_podman_version(&v));
+        Ok(Engine { docker, host, podman })
     }
 }
 
@@ -89,8 +99,8 @@ async fn within_deadline<T, E: std::fmt::Display>(
 }
 
 /// `GET /_ping` on a unix socket: the engine's API version from its
-/// `Api-Version` header, when it sends one.
-async fn ping_unix(path: &str) -> anyhow::Result<Option<bollard::ClientVersion>> {
+/// `Api-Version` header, when it sends one, and whether it is Podman.
+async fn ping_unix(path: &str) -> anyhow::Result<(Option<bollard::ClientVersion>, bool)> {
     let req = hyper::Request::get("/_ping")
         .header("host", "docker")
         .body(http_body_util::Full::new(bytes::Bytes::new()))?;
@@ -102,57 +112,7 @@ async fn ping_unix(path: &str) -> anyhow::Result<Option<bollard::ClientVersion>>
             String::from_utf8_lossy(&body).trim()
         );
     }
-    Ok(api)
-}
-
-/// One request on a new connection to the engine's unix socket, for the
-/// calls bollard does not make as rcompose needs them.
-async fn call_unix(
-    path: &str,
-    req: hyper::Request<http_body_util::Full<bytes::Bytes>>,
-) -> Result<
-    (hyper::StatusCode, hyper::HeaderMap, bytes::Bytes),
-    Box<dyn std::error::Error + Send + Sync>,
-> {
-    use http_body_util::BodyExt;
-    let stream = tokio::net::UnixStream::connect(path).await?;
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
-    let res = sender.send_request(req).await?;
-    let (parts, body) = res.into_parts();
-    Ok((parts.status, parts.headers, body.collect().await?.to_bytes()))
-}
-
-/// `POST` of a JSON body on the engine's unix socket, answered with JSON:
-/// for what bollard's models no longer say (the container-wide
-/// `MacAddress` that engines before API 1.44 read). Errors are bollard's,
-/// so callers handle them as they handle any other engine call's.
-pub async fn post_json_unix(
-    path: &str,
-    uri: &str,
-    body: &serde_json::Value,
-) -> Result<serde_json::Value, bollard::errors::Error> {
-    let io = |e: &dyn std::fmt::Display| bollard::errors::Error::IOError {
-        err: std::io::Error::other(e.to_string()),
-    };
-    let req = hyper::Request::post(uri)
-        .header("host", "docker")
-        .header("content-type", "application/json")
-        .body(http_body_util::Full::new(bytes::Bytes::from(body.to_string())))
-        .map_err(|e| io(&e))?;
-    let (status, _, data) = call_unix(path, req).await.map_err(|e| io(&e))?;
-    if !status.is_success() {
-        let message = serde_json::from_slice::<serde_json::Value>(&data)
-            .ok()
-            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
-            .unwrap_or_else(|| String::from_utf8_lossy(&data).trim().to_string());
-        return Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: status.as_u16(),
-            message,
-        });
-    }
-    serde_json::from_slice(&data).map_err(|e| io(&e))
+    Ok((api, podman::is_podman_ping(&headers)))
 }
 
 /// `1.41` as a bollard client version.

@@ -8,9 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use bollard::query_parameters::{
-    AttachContainerOptions, KillContainerOptions, StartContainerOptions,
-};
+use bollard::query_parameters::{AttachContainerOptions, KillContainerOptions};
 
 use super::images::{self, ImagePolicy};
 use super::up;
@@ -195,9 +193,7 @@ async fn one_off_service(
 }
 
 async fn start(engine: &Engine, id: &str) -> anyhow::Result<()> {
-    engine.docker.start_container(id, None::<StartContainerOptions>).await.map_err(|e| {
-        anyhow::anyhow!("cannot start the container: {}", crate::engine::engine_message(&e))
-    })
+    crate::engine::containers::start(engine, id, "the container").await
 }
 
 /// Attached to the user's streams from before it starts; Ctrl-C is passed
