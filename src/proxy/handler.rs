@@ -832,7 +832,9 @@ async fn content(rt: &Runtime, loc: &Arc<Location>, r: &mut Req) -> Outcome {
         return try_files(rt, &loc.conf, loc, tf, r).await;
     }
     if let Some(p) = &loc.proxy {
-        return super::forward::forward(rt, loc, p, r).await;
+        // Boxed: the exchange's state is large, and every request's future
+        // would otherwise carry (and move) it, static files included.
+        return Box::pin(super::forward::forward(rt, loc, p, r)).await;
     }
     static_content(rt, &loc.conf, Some(loc), r).await
 }
@@ -1028,7 +1030,7 @@ async fn pass_on(
         r.vars.uri = uri;
         r.uri_changed = true;
     }
-    super::forward::forward(rt, loc, p, r).await
+    Box::pin(super::forward::forward(rt, loc, p, r)).await
 }
 
 /// add_header and expires, for the statuses nginx adds them to.

@@ -593,7 +593,9 @@ async fn http1_conn<R, W>(
         let rt = current.read().unwrap_or_else(|e| e.into_inner()).clone();
         let sending = sending.clone();
         let mut peers = peers.clone();
-        async move {
+        // Boxed once: moved by pointer through the connection's waits, where
+        // the handler's state would be copied at each step.
+        Box::pin(async move {
             match incoming {
                 http1::Incoming::Request(req) => {
                     peers.requests = req.number;
@@ -609,7 +611,7 @@ async fn http1_conn<R, W>(
                     handler::refused(rt, r, peers)
                 }
             }
-        }
+        })
     })
     .await;
     if send_timeout.fired() {
