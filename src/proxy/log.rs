@@ -1,6 +1,13 @@
 //! Access and error logs. The access line is rendered from the configured
 //! `log_format` with nginx's escaping when the response body has been sent.
+//!
+//! A worker's access lines wait in a buffer of its own and go out in one
+//! write(2) per file when the worker runs out of ready work, before it
+//! sleeps (or at 32 KiB): under load that is one write for many requests
+//! instead of one each, and an idle worker's lines are on disk within
+//! microseconds of its answers, as nginx's unbuffered ones are.
 
+use std::cell::RefCell;
 use std::io::Write;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -49,11 +56,95 @@ fn open_append(p: &std::path::Path) -> std::io::Result<std::fs::File> {
     std::fs::OpenOptions::new().create(true).append(true).open(p)
 }
 
-/// One write(2) per line, as nginx; O_APPEND keeps lines whole when
-/// workers write at once.
-fn append(f: &std::fs::File, mut line: String) {
-    line.push('\n');
-    let _ = (&*f).write_all(line.as_bytes());
+/// Lines a worker has not written yet, per file; only on threads that
+/// asked for it ([`batch_this_thread`]), which flush before they sleep.
+#[derive(Default)]
+struct Batch {
+    files: Vec<(Arc<std::fs::File>, Vec<u8>)>,
+    bytes: usize,
+}
+
+/// Past this, a batch is written at once, busy worker or not.
+const BATCH_LIMIT: usize = 32 * 1024;
+
+impl Batch {
+    fn push(&mut self, f: &Arc<std::fs::File>, line: &str) {
+        let at = match self.files.iter().position(|(g, _)| Arc::ptr_eq(f, g)) {
+            Some(i) => i,
+            None => {
+                self.files.push((f.clone(), Vec::with_capacity(4096)));
+                self.files.len() - 1
+            }
+        };
+        let buf = &mut self.files[at].1;
+        buf.extend_from_slice(line.as_bytes());
+        buf.push(b'\n');
+        self.bytes += line.len() + 1;
+        if self.bytes >= BATCH_LIMIT {
+            self.flush();
+        }
+    }
+
+    /// One write(2) per file; O_APPEND keeps each write whole when workers
+    /// write at once, so lines are never torn.
+    fn flush(&mut self) {
+        for (f, buf) in &mut self.files {
+            if !buf.is_empty() {
+                let _ = (&**f).write_all(buf);
+                buf.clear();
+            }
+        }
+        // Files dropped from the configuration (a reload) are let go.
+        self.files.retain(|(f, _)| Arc::strong_count(f) > 1);
+        self.bytes = 0;
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+thread_local! {
+    static BATCH: RefCell<Option<Batch>> = const { RefCell::new(None) };
+}
+
+/// Access lines appended on this thread wait for [`flush_thread`], which
+/// the thread must call before it sleeps (a proxy worker's runtime does,
+/// on park) and when it ends.
+pub fn batch_this_thread() {
+    BATCH.with(|b| *b.borrow_mut() = Some(Batch::default()));
+}
+
+/// Writes this thread's waiting access lines.
+pub fn flush_thread() {
+    BATCH.with(|b| {
+        if let Ok(mut b) = b.try_borrow_mut()
+            && let Some(b) = b.as_mut()
+        {
+            b.flush();
+        }
+    });
+}
+
+/// Appends a line: to this thread's batch when it keeps one, else at once,
+/// one write(2) per line as nginx.
+fn append(f: &Arc<std::fs::File>, mut line: String) {
+    let batched = BATCH.with(|b| match b.try_borrow_mut() {
+        Ok(mut b) => match b.as_mut() {
+            Some(b) => {
+                b.push(f, &line);
+                true
+            }
+            None => false,
+        },
+        Err(_) => false,
+    });
+    if !batched {
+        line.push('\n');
+        let _ = (&**f).write_all(line.as_bytes());
+    }
 }
 
 /// nginx's default escaping: `"`, `\` and bytes outside printable ASCII as `\xHH`.
@@ -178,8 +269,9 @@ impl Logs {
                 if file.is_none() {
                     *file = open_append(p).ok();
                 }
-                if let Some(f) = file.as_ref() {
-                    append(f, line);
+                if let Some(mut f) = file.as_ref() {
+                    // At once: an error is worth its own write.
+                    let _ = f.write_all(format!("{line}\n").as_bytes());
                 }
             }
             (Sink::Files { .. }, None) => eprintln!("{line}"),
@@ -346,6 +438,51 @@ mod tests {
         logs.error("upstream boom");
         let errors = std::fs::read_to_string(dir.path().join("e/error.log")).unwrap_or_default();
         assert!(errors.contains("[error]") && errors.ends_with("upstream boom\n"), "{errors:?}");
+    }
+
+    #[test]
+    fn a_batching_thread_writes_its_lines_when_it_flushes() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().to_path_buf();
+        let map: PathFn = Box::new(move |p: &str| Some(base.join(p.trim_start_matches('/'))));
+        let logs = Arc::new(Logs::new(Sink::Files { map }, None));
+        let path = dir.path().join("a.log");
+        let read = || std::fs::read_to_string(&path).unwrap_or_default();
+        let l = logs.clone();
+        std::thread::spawn(move || {
+            batch_this_thread();
+            l.write("/a.log", "one".into());
+            l.write("/a.log", "two".into());
+            let before = std::fs::read_to_string(l_path(&l)).unwrap_or_default();
+            flush_thread();
+            before
+        })
+        .join()
+        .map(|before| assert_eq!(before, "", "written before the flush"))
+        .unwrap();
+        assert_eq!(read(), "one\ntwo\n");
+        // A full batch goes out without waiting for the flush; the rest when the thread ends.
+        let l = logs.clone();
+        let lines = std::thread::spawn(move || {
+            batch_this_thread();
+            let line = "x".repeat(1000);
+            for _ in 0..40 {
+                l.write("/a.log", line.clone());
+            }
+            std::fs::read_to_string(l_path(&l)).unwrap().lines().count()
+        })
+        .join()
+        .unwrap();
+        assert!((2..40).contains(&(lines - 2)), "{lines} lines on disk before the end");
+        assert_eq!(read().lines().count(), 42);
+    }
+
+    /// Where the test's `/a.log` is.
+    fn l_path(l: &Logs) -> PathBuf {
+        match &l.sink {
+            Sink::Files { map } => map("/a.log").unwrap(),
+            Sink::Lines(_) => unreachable!(),
+        }
     }
 
     #[test]

@@ -304,15 +304,18 @@ pub fn start(setup: Setup, rt: Runtime) -> Result<Running, String> {
         |name: String, task: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
+                .on_thread_park(super::log::flush_thread)
                 .build()
                 .map_err(|e| format!("cannot start {name} ({e})"))?;
             let (tx, rx) = tokio::sync::oneshot::channel();
             std::thread::Builder::new()
                 .name(name.clone())
                 .spawn(move || {
+                    super::log::batch_this_thread();
                     runtime.block_on(task);
                     // Dropping the runtime ends whatever an abort left behind.
                     drop(runtime);
+                    super::log::flush_thread();
                     let _ = tx.send(());
                 })
                 .map_err(|e| format!("cannot start {name} ({e})"))?;
