@@ -16,9 +16,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
+use common::{curl, output_text as text};
 
 /// Podman's service for the test's length, and everything it stored.
 struct Podman {
@@ -155,15 +153,6 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn curl(path: &str) -> String {
-    let o = Command::new("curl")
-        .args(["-s", "-m", "5"])
-        .arg(format!("http://127.0.0.1:1000{path}"))
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 #[test]
 fn the_example_and_a_healthy_chain_run_on_podman() {
     common::ensure_python_image();
@@ -185,12 +174,16 @@ fn the_example_and_a_healthy_chain_run_on_podman() {
         "{}",
         text(&o)
     );
-    assert!(common::eventually(60, || curl("/").contains("<title>Items</title>")), "{}", curl("/"));
-    assert!(curl("/a/deep/link").contains("<title>Items</title>"));
     assert!(
-        common::eventually(60, || curl("/api/").contains("\"service\":\"items\"")),
+        common::eventually(60, || curl(1000, "/").contains("<title>Items</title>")),
         "{}",
-        curl("/api/")
+        curl(1000, "/")
+    );
+    assert!(curl(1000, "/a/deep/link").contains("<title>Items</title>"));
+    assert!(
+        common::eventually(60, || curl(1000, "/api/").contains("\"service\":\"items\"")),
+        "{}",
+        curl(1000, "/api/")
     );
     // Named and labelled as docker compose names them, on Podman too.
     let labels =

@@ -8,12 +8,10 @@ mod common;
 
 use std::process::{Command, Output};
 
+use common::{curl, output_text as text};
+
 fn docker(args: &[&str]) -> Output {
     Command::new("docker").args(args).output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 /// A swarm for the test's length: the node leaves it on drop, unless it was one before.
@@ -41,15 +39,6 @@ impl Drop for Swarm {
     }
 }
 
-fn curl(path: &str) -> String {
-    let o = Command::new("curl")
-        .args(["-s", "-m", "5"])
-        .arg(format!("http://127.0.0.1:1000{path}"))
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 fn stack(dir: &std::path::Path, project: &str, args: &[&str]) -> Output {
     common::rcompose().current_dir(dir).args(["-p", project, "stack"]).args(args).output().unwrap()
 }
@@ -72,12 +61,16 @@ fn stacks_deploy_in_dependency_order_serve_through_rcomposes_proxy_and_go_away()
     let out = text(&o);
     assert!(out.contains("Creating service rcswarm_nginxproxy"), "{out}");
     assert!(out.contains("served by rcompose's proxy in a container"), "{out}");
-    assert!(common::eventually(60, || curl("/").contains("<title>Items</title>")), "{}", curl("/"));
-    assert!(curl("/a/deep/link").contains("<title>Items</title>"));
     assert!(
-        common::eventually(30, || curl("/api/").contains("\"service\":\"items\"")),
+        common::eventually(60, || curl(1000, "/").contains("<title>Items</title>")),
         "{}",
-        curl("/api/")
+        curl(1000, "/")
+    );
+    assert!(curl(1000, "/a/deep/link").contains("<title>Items</title>"));
+    assert!(
+        common::eventually(30, || curl(1000, "/api/").contains("\"service\":\"items\"")),
+        "{}",
+        curl(1000, "/api/")
     );
     // docker's own commands see the stack, by its labels.
     let ps = text(&docker(&["stack", "ps", "rcswarm"]));

@@ -81,10 +81,11 @@ impl Engine {
         } else {
             Docker::connect_with_defaults().map_err(|e| unreachable(&e))?
         };
-        within_deadline(docker.ping()).await.map_err(|e| unreachable(&e))?;
+        // `/version` proves the engine answers and says whether it is Podman;
+        // a `/_ping` first would be a third call on every command.
+        let v = within_deadline(docker.version()).await.map_err(|e| unreachable(&e))?;
         let docker = docker.negotiate_version().await.map_err(|e| unreachable(&e))?;
-        let podman = docker.version().await.is_ok_and(|v| podman::is_podman_version(&v));
-        Ok(Engine { docker, host, podman })
+        Ok(Engine { docker, host, podman: podman::is_podman_version(&v) })
     }
 }
 

@@ -131,15 +131,9 @@ pub fn flush_thread() {
 /// Appends a line: to this thread's batch when it keeps one, else at once,
 /// one write(2) per line as nginx.
 fn append(f: &Arc<std::fs::File>, mut line: String) {
-    let batched = BATCH.with(|b| match b.try_borrow_mut() {
-        Ok(mut b) => match b.as_mut() {
-            Some(b) => {
-                b.push(f, &line);
-                true
-            }
-            None => false,
-        },
-        Err(_) => false,
+    let batched = BATCH.with(|b| {
+        let Ok(mut b) = b.try_borrow_mut() else { return false };
+        b.as_mut().map(|b| b.push(f, &line)).is_some()
     });
     if !batched {
         line.push('\n');
@@ -447,42 +441,34 @@ mod tests {
         let map: PathFn = Box::new(move |p: &str| Some(base.join(p.trim_start_matches('/'))));
         let logs = Arc::new(Logs::new(Sink::Files { map }, None));
         let path = dir.path().join("a.log");
-        let read = || std::fs::read_to_string(&path).unwrap_or_default();
-        let l = logs.clone();
-        std::thread::spawn(move || {
+        let read = move || std::fs::read_to_string(&path).unwrap_or_default();
+        let (l, r) = (logs.clone(), read.clone());
+        let before = std::thread::spawn(move || {
             batch_this_thread();
             l.write("/a.log", "one".into());
             l.write("/a.log", "two".into());
-            let before = std::fs::read_to_string(l_path(&l)).unwrap_or_default();
+            let before = r();
             flush_thread();
             before
         })
         .join()
-        .map(|before| assert_eq!(before, "", "written before the flush"))
         .unwrap();
+        assert_eq!(before, "", "written before the flush");
         assert_eq!(read(), "one\ntwo\n");
         // A full batch goes out without waiting for the flush; the rest when the thread ends.
-        let l = logs.clone();
+        let (l, r) = (logs.clone(), read.clone());
         let lines = std::thread::spawn(move || {
             batch_this_thread();
             let line = "x".repeat(1000);
             for _ in 0..40 {
                 l.write("/a.log", line.clone());
             }
-            std::fs::read_to_string(l_path(&l)).unwrap().lines().count()
+            r().lines().count()
         })
         .join()
         .unwrap();
         assert!((2..40).contains(&(lines - 2)), "{lines} lines on disk before the end");
         assert_eq!(read().lines().count(), 42);
-    }
-
-    /// Where the test's `/a.log` is.
-    fn l_path(l: &Logs) -> PathBuf {
-        match &l.sink {
-            Sink::Files { map } => map("/a.log").unwrap(),
-            Sink::Lines(_) => unreachable!(),
-        }
     }
 
     #[test]

@@ -87,6 +87,21 @@ pub(crate) fn echo_upstream(dir: &Path) -> (Kill, u16) {
     (python_server(dir, "echo-upstream.py", ECHO_UPSTREAM, port), port)
 }
 
+/// A command's standard output and error together, for assertion messages.
+pub(crate) fn output_text(o: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// The body `curl -s` gets for `path` on a loopback port ("" when nothing answers in 5 s).
+pub(crate) fn curl(port: u16, path: &str) -> String {
+    let o = Command::new("curl")
+        .args(["-s", "-m", "5"])
+        .arg(format!("http://127.0.0.1:{port}{path}"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 pub(crate) fn rcompose() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rcompose"))
 }
