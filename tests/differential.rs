@@ -508,13 +508,14 @@ fn send(who: &str, port: u16, bytes: &[u8], log: &Log) -> Outcome {
     let before = log.lock().unwrap().len();
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     // Tens of thousands of short connections in seconds leave as many in
-    // TIME_WAIT; a SYN that meets one on loopback can go unanswered. A few
-    // tries on new ports tell that from a server that stopped accepting.
-    let mut s = (0..5)
-        .find_map(|_| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok())
-        .unwrap_or_else(|| {
-            panic!("{who} on {port} takes no connection for {:?}", String::from_utf8_lossy(bytes))
-        });
+    // TIME_WAIT on the server's side, and a SYN that meets one can go
+    // unanswered (seen in CI: one lane's port silent for 10 s). Each
+    // connection comes from its own loopback address, so no address and port
+    // pair is reused within the run; a few tries tell a lost SYN from a server
+    // that stopped accepting.
+    let mut s = (0..5).find_map(|_| connect_from_fresh_source(addr)).unwrap_or_else(|| {
+        panic!("{who} on {port} takes no connection for {:?}", String::from_utf8_lossy(bytes))
+    });
     // A case that leaves the server waiting for more ends at this silence.
     s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
     let _ = s.write_all(bytes);
@@ -543,6 +544,18 @@ fn send(who: &str, port: u16, bytes: &[u8], log: &Log) -> Outcome {
     // is one request.
     forwarded.dedup();
     Outcome { statuses, forwarded, leaked: text.contains("TOP-SECRET") }
+}
+
+/// A connection from the next of 65,024 loopback source addresses
+/// (127.1.0.1 to 127.1.255.254), each with its own port space.
+fn connect_from_fresh_source(to: std::net::SocketAddr) -> Option<TcpStream> {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % (254 * 256);
+    let from = std::net::Ipv4Addr::new(127, 1, u8::try_from(n / 254).ok()?, 1 + (n % 254) as u8);
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).ok()?;
+    socket.bind(&std::net::SocketAddr::from((from, 0)).into()).ok()?;
+    socket.connect_timeout(&to.into(), Duration::from_secs(2)).ok()?;
+    Some(socket.into())
 }
 
 fn listening(port: u16) -> bool {
