@@ -257,16 +257,13 @@ struct Waiting<'a> {
     gone: &'a CancellationToken,
 }
 
-/// How long an answer is awaited before the connection is watched for a
-/// close: a quick answer costs no extra read.
-const WATCH_AFTER: Duration = Duration::from_millis(50);
-
 /// Cancels `gone` when the client closes its connection while its answer
-/// is awaited and its body has been read whole, as nginx's check for a
+/// is awaited and its body has been read whole (watched from the worker's
+/// next tick on, so a quick answer costs no extra read), as nginx's check for a
 /// broken connection; bytes that come instead (a pipelined request) stay
 /// in the buffer and end the watch. Never completes.
 async fn watch_close(shared: &Arc<Mutex<Shared<ReadIo>>>, gone: &CancellationToken) {
-    tokio::time::sleep(WATCH_AFTER).await;
+    super::tick::next().await;
     loop {
         let lent = {
             let mut st = shared.lock().unwrap_or_else(|e| e.into_inner());
@@ -274,7 +271,7 @@ async fn watch_close(shared: &Arc<Mutex<Shared<ReadIo>>>, gone: &CancellationTok
         };
         let Some(reader) = lent else {
             // The body is still being read: its reader will see a close.
-            tokio::time::sleep(WATCH_AFTER).await;
+            super::tick::next().await;
             continue;
         };
         let mut lent = Lent { shared, reader: Some(reader) };

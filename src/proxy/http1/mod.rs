@@ -9,6 +9,7 @@ mod chunked;
 mod conn;
 mod parse;
 mod request;
+mod tick;
 mod upgrade;
 mod write;
 
