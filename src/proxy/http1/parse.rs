@@ -181,8 +181,9 @@ impl HeadParser {
     /// before plus more). `Ok(None)` asks for more bytes.
     pub fn advance(&mut self, buf: &[u8]) -> Result<Option<Parsed>, Refusal> {
         while self.at < buf.len() {
+            self.skip_run(buf);
+            let Some(&ch) = buf.get(self.at) else { break };
             let p = self.at;
-            let ch = buf[p];
             self.at += 1;
             if self.line_state() {
                 // Empty lines before a request count too: they are no free ride.
@@ -219,6 +220,33 @@ impl HeadParser {
             }
         }
         Ok(None)
+    }
+
+    /// Steps over a run of bytes that move nothing but the end of the token
+    /// they are in (most of a header value, a name, a plain path), up to
+    /// the limits, so the state machine sees only the bytes that matter.
+    /// The same outcome as byte by byte, however the reads split the head.
+    fn skip_run(&mut self, buf: &[u8]) {
+        let from = self.at;
+        let (end, plain): (usize, fn(u8) -> bool) = match self.st {
+            St::HValue => (self.header_end(buf), |c| !matches!(c, b' ' | b'\r' | b'\n' | 0)),
+            St::HName => (self.header_end(buf), name_byte),
+            St::CheckUri | St::Uri => {
+                (buf.len().min(self.out.start + MAX_LINE), |c| USUAL[c as usize])
+            }
+            _ => return,
+        };
+        let Some(run) = buf.get(from..end) else { return };
+        let n = run.iter().position(|&c| !plain(c)).unwrap_or(run.len());
+        self.at += n;
+        if n > 0 && self.st == St::HValue {
+            self.value.end = self.at;
+        }
+    }
+
+    /// Where a header line's bytes stop being within the limits.
+    fn header_end(&self, buf: &[u8]) -> usize {
+        buf.len().min(self.line + MAX_LINE).min(MAX_HEAD + self.out.start)
     }
 
     fn line_state(&self) -> bool {

@@ -54,10 +54,14 @@ fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 /// nginx writes header names as the module that set them spelled them; the
 /// names here are lowercase, so the usual ones are given their usual case.
 fn canonical(name: &str, out: &mut Vec<u8>) {
+    let at = out.len();
+    out.extend_from_slice(name.as_bytes());
     let mut upper = true;
-    for b in name.bytes() {
-        out.push(if upper { b.to_ascii_uppercase() } else { b });
-        upper = b == b'-';
+    for b in &mut out[at..] {
+        if upper {
+            b.make_ascii_uppercase();
+        }
+        upper = *b == b'-';
     }
 }
 
