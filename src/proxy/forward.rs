@@ -18,6 +18,7 @@ use super::config::{Location, ProxyPass, Redirect};
 use super::ctx::Ctx;
 use super::http::{HOP_BY_HOP, connection_named};
 use super::request::{Outcome, Req, Runtime};
+use super::upstream::Addrs;
 use super::upstream::{Busy, Group, HashTries};
 use super::vars::ProxyBody;
 
@@ -668,9 +669,13 @@ impl<'a> Peers<'a> {
                 self.tried.push(self.idx);
             }
             let (host, port) = self.peer();
+            let resolver = &self.rt.upstreams.resolver;
             let resolved = match next {
-                Some(a) => Ok(vec![a]),
-                None => self.rt.upstreams.resolver.resolve(host, port).await,
+                Some(a) => Ok(smallvec::smallvec![a]),
+                None => match resolver.known(host, port) {
+                    Some(known) => known,
+                    None => resolver.resolve(host, port).await.map(Addrs::from_vec),
+                },
             };
             return match resolved {
                 Ok(a) if next.is_some() => Pick::Addr(a[0]),

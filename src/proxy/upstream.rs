@@ -10,10 +10,20 @@ use futures::future::BoxFuture;
 
 use super::config::{Balance, Http, UpstreamDef};
 
+/// A name's addresses; one or two without an allocation.
+pub type Addrs = smallvec::SmallVec<[SocketAddr; 2]>;
+
 /// Finds addresses for upstream host names.
 pub trait HostResolver: Send + Sync {
     fn resolve(&self, host: &str, port: u16)
     -> BoxFuture<'static, Result<Vec<SocketAddr>, String>>;
+
+    /// The addresses when they are known without waiting (a literal
+    /// address, a name looked up lately, a container's): every proxied
+    /// request asks, so no future and no allocation. `None`: ask `resolve`.
+    fn known(&self, _host: &str, _port: u16) -> Option<Result<Addrs, String>> {
+        None
+    }
 
     /// Completes when an address this resolver gave out stops being valid
     /// (its container stopped): a connect to it would only wait for its
@@ -30,37 +40,42 @@ pub struct Dns {
     cache: DnsCache,
 }
 
-/// (host, port) -> addresses and when they were looked up.
-type DnsCache = Arc<std::sync::RwLock<super::FastMap<(String, u16), (Vec<SocketAddr>, Instant)>>>;
+/// host -> (port, addresses, when they were looked up); by host alone, so
+/// a lookup needs no key made.
+type DnsCache =
+    Arc<std::sync::RwLock<super::FastMap<String, Vec<(u16, Vec<SocketAddr>, Instant)>>>>;
 
 const DNS_TTL: Duration = Duration::from_secs(10);
 
 impl HostResolver for Dns {
+    fn known(&self, host: &str, port: u16) -> Option<Result<Addrs, String>> {
+        if let Ok(ip) = host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+            return Some(Ok(smallvec::smallvec![SocketAddr::new(ip, port)]));
+        }
+        let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
+        let (_, addrs, _) =
+            cache.get(host)?.iter().find(|(p, _, at)| *p == port && at.elapsed() < DNS_TTL)?;
+        Some(Ok(addrs.iter().copied().collect()))
+    }
+
     fn resolve(
         &self,
         host: &str,
         port: u16,
     ) -> BoxFuture<'static, Result<Vec<SocketAddr>, String>> {
-        if let Ok(ip) = host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
-            return Box::pin(async move { Ok(vec![SocketAddr::new(ip, port)]) });
-        }
-        let key = (host.to_string(), port);
-        if let Some((addrs, at)) = self.cache.read().unwrap_or_else(|e| e.into_inner()).get(&key)
-            && at.elapsed() < DNS_TTL
-        {
-            let addrs = addrs.clone();
-            return Box::pin(async move { Ok(addrs) });
+        if let Some(known) = self.known(host, port) {
+            return Box::pin(async move { known.map(Addrs::into_vec) });
         }
         let target = format!("{host}:{port}");
-        let cache = self.cache.clone();
+        let (host, cache) = (host.to_string(), self.cache.clone());
         Box::pin(async move {
             match tokio::net::lookup_host(&target).await {
                 Ok(addrs) => {
                     let addrs: Vec<SocketAddr> = addrs.collect();
-                    cache
-                        .write()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(key, (addrs.clone(), Instant::now()));
+                    let mut cache = cache.write().unwrap_or_else(|e| e.into_inner());
+                    let entries = cache.entry(host).or_default();
+                    entries.retain(|(p, _, _)| *p != port);
+                    entries.push((port, addrs.clone(), Instant::now()));
                     Ok(addrs)
                 }
                 Err(e) => Err(format!("{target}: {e}")),

@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 
 use crate::compose::Project;
 use crate::engine::events::Action;
-use crate::proxy::upstream::{Dns, HostResolver};
+use crate::proxy::upstream::{Addrs, Dns, HostResolver};
 
 /// Where a running container is reached: its address on its network, and
 /// the loopback addresses its ports are published on.
@@ -70,21 +70,28 @@ impl HostResolver for ContainerHosts {
         {
             return Box::pin(async move { Ok(addrs) });
         }
+        match self.known(host, port) {
+            Some(known) => Box::pin(async move { known.map(Addrs::into_vec) }),
+            // Not a container of the project: an ordinary host name.
+            None => self.dns.resolve(host, port),
+        }
+    }
+
+    fn known(&self, host: &str, port: u16) -> Option<Result<Addrs, String>> {
+        if via_ports() {
+            return None;
+        }
         // The addresses are made under the lock: this runs on every proxied request.
-        let found: Option<Vec<SocketAddr>> = self
+        let found: Option<Addrs> = self
             .table
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(host)
             .map(|ips| self.turned(ips, |ip| SocketAddr::new(*ip, port)));
         match found {
-            Some(addrs) if !addrs.is_empty() => Box::pin(async move { Ok(addrs) }),
-            Some(_) => {
-                let msg = format!("service {host} has no running container");
-                Box::pin(async move { Err(msg) })
-            }
-            // Not a container of the project: an ordinary host name.
-            None => self.dns.resolve(host, port),
+            Some(addrs) if !addrs.is_empty() => Some(Ok(addrs)),
+            Some(_) => Some(Err(format!("service {host} has no running container"))),
+            None => self.dns.known(host, port),
         }
     }
 
@@ -105,7 +112,11 @@ impl HostResolver for ContainerHosts {
 
 impl ContainerHosts {
     /// A name's addresses, starting one further along on each call.
-    fn turned<T>(&self, list: &[T], addr: impl Fn(&T) -> SocketAddr) -> Vec<SocketAddr> {
+    fn turned<T, C: FromIterator<SocketAddr>>(
+        &self,
+        list: &[T],
+        addr: impl Fn(&T) -> SocketAddr,
+    ) -> C {
         let first = if list.len() > 1 {
             self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % list.len()
         } else {
