@@ -424,10 +424,15 @@ async fn discard(reader: &mut Reader<ReadIo>, left: Left) -> bool {
 /// answer is not lost to a reset while the client is still writing.
 async fn linger(mut reader: Reader<ReadIo>, mut write: WriteIo) {
     let _ = write.shutdown().await;
-    let mut sink = vec![0u8; 16 * 1024];
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    // Into the connection's own buffer: a zeroed sink of its own cost more
+    // than the rest of a short connection's request.
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), reader.io.read(&mut sink)).await {
+        reader.buf.clear();
+        reader.buf.reserve(16 * 1024);
+        match tokio::time::timeout(Duration::from_secs(5), reader.io.read_buf(&mut reader.buf))
+            .await
+        {
             Ok(Ok(n)) if n > 0 && tokio::time::Instant::now() < deadline => {}
             _ => return,
         }
