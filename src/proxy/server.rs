@@ -476,24 +476,30 @@ async fn serve(
             _ => return,
         }
         if first[0] == 22 {
-            let accepted = rt.tls.accept(&rt.config, stream, local, mode.http2);
+            // Boxed, as HTTP/2 below: a spawned connection's future is copied
+            // whole a few times on its way into its task, and these are most
+            // of its size though most connections never take them.
+            let accepted = Box::pin(rt.tls.accept(&rt.config, stream, local, mode.http2));
             let Ok(Some((tls, info))) = tokio::time::timeout(wait, accepted).await else {
                 return;
             };
             let h2 = info.h2;
             peers.tls = Some(Arc::new(info));
             if h2 {
-                return super::h2::serve(tls, peers, shared.current.clone(), draining).await;
+                let h2 = super::h2::serve(tls, peers, shared.current.clone(), draining);
+                return Box::pin(h2).await;
             }
             let (read, write) = tokio::io::split(tls);
-            return http1_conn(read, write, limits, send_limit, peers, &shared, draining).await;
+            let conn = http1_conn(read, write, limits, send_limit, peers, &shared, draining);
+            return Box::pin(conn).await;
         }
         peers.plain_on_tls = true;
     } else if mode.http2 && super::h2::starts_with_preface(&stream, &mut first, wait).await {
-        return super::h2::serve(stream, peers, shared.current.clone(), draining).await;
+        return Box::pin(super::h2::serve(stream, peers, shared.current.clone(), draining)).await;
     }
     let (read, write) = stream.into_split();
-    http1_conn(read, write, limits, send_limit, peers, &shared, draining).await;
+    // Boxed too: then what a spawn copies is this function's few locals.
+    Box::pin(http1_conn(read, write, limits, send_limit, peers, &shared, draining)).await;
 }
 
 /// keepalive_timeout and keepalive_requests, tcp_nodelay and send_timeout
