@@ -44,7 +44,7 @@ impl Vars for Ctx<'_> {
         }
     }
 
-    fn capture(&self, n: usize) -> Option<String> {
+    fn capture(&self, n: usize) -> Option<&str> {
         self.rv.capture(n)
     }
 }

@@ -42,8 +42,8 @@ pub fn upstream_uri(p: &ProxyPass, r: &Req) -> String {
         return r.vars.request_uri.clone();
     }
     let valid_location = !r.rewritten_break;
-    let (prefix, loc_len) = match (&p.uri, &r.matched_prefix) {
-        (Some(part), Some(m)) if valid_location && r.vars.uri.starts_with(m.as_str()) => {
+    let (prefix, loc_len) = match (&p.uri, r.matched_prefix()) {
+        (Some(part), Some(m)) if valid_location && r.vars.uri.starts_with(m) => {
             (part.as_str(), m.len())
         }
         (Some(part), _) if valid_location => (part.as_str(), 0),
@@ -1008,9 +1008,9 @@ fn rewrite_location(
         Redirect::Off => Vec::new(),
         // nginx has no default rewrite for a URL read from variables.
         Redirect::Default if p.url.is_some() => Vec::new(),
-        Redirect::Default => match (&p.uri, &r.matched_prefix) {
+        Redirect::Default => match (&p.uri, r.matched_prefix()) {
             (Some(part), Some(prefix)) => {
-                vec![(format!("http://{}{part}", p.proxy_host), prefix.clone())]
+                vec![(format!("http://{}{part}", p.proxy_host), prefix.to_string())]
             }
             (None, _) => vec![(format!("http://{}/", p.proxy_host), "/".into())],
             (Some(_), None) => Vec::new(),

@@ -154,7 +154,7 @@ pub async fn handle(
         if_location: None,
         www_authenticate: None,
         uri_changed: false,
-        matched_prefix: None,
+        prefix_location: None,
         on_upgrade: upgrade,
         seen: Default::default(),
         carried: None,
@@ -615,8 +615,8 @@ async fn process(
             if !m.captures.is_empty() {
                 r.vars.captures = m.captures;
             }
-            r.matched_prefix = match &loc.matcher {
-                Matcher::Prefix { path, .. } | Matcher::Exact(path) => Some(path.clone()),
+            r.prefix_location = match &loc.matcher {
+                Matcher::Prefix { .. } | Matcher::Exact(_) => Some(loc.clone()),
                 _ => None,
             };
             if loc.internal && error_status.is_none() && !r.uri_changed {

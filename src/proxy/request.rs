@@ -82,7 +82,9 @@ pub struct Req {
     pub if_location: Option<std::sync::Arc<super::config::Location>>,
     /// The URI is no longer the client's (rewrite, index, try_files, error_page).
     pub uri_changed: bool,
-    pub matched_prefix: Option<String>,
+    /// The location matched by prefix or exactly (`proxy_pass` with a URI
+    /// replaces that part); held, not its path copied.
+    pub prefix_location: Option<std::sync::Arc<super::config::Location>>,
     /// The client side of an Upgrade, for tunnelling after a 101.
     pub on_upgrade: Option<super::http1::OnUpgrade>,
     /// The file system as this request sees it.
@@ -97,6 +99,18 @@ pub struct Req {
     pub conn_held: Vec<super::limit_conn::Held>,
     /// Cancelled when the client has closed its connection (nginx's 499).
     pub gone: tokio_util::sync::CancellationToken,
+}
+
+impl Req {
+    /// The path of the location matched by prefix or exactly, if one was.
+    pub fn matched_prefix(&self) -> Option<&str> {
+        match &self.prefix_location.as_deref()?.matcher {
+            super::config::Matcher::Prefix { path, .. } | super::config::Matcher::Exact(path) => {
+                Some(path)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Where a request came from and went to, and its place on its connection.

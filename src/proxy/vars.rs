@@ -388,7 +388,7 @@ impl Template {
                         out.push('-');
                     }
                 }
-                Part::Capture(n) => escape(&vars.capture(*n).unwrap_or_default(), &mut out),
+                Part::Capture(n) => escape(vars.capture(*n).unwrap_or_default(), &mut out),
             }
         }
         out
@@ -421,7 +421,7 @@ impl Template {
                 Part::Var(v) => {
                     vars.with_var(v, &mut |val| out.push_str(val));
                 }
-                Part::Capture(n) => out.push_str(&vars.capture(*n).unwrap_or_default()),
+                Part::Capture(n) => out.push_str(vars.capture(*n).unwrap_or_default()),
             }
         }
         let bare = matches!(self.parts.last(), Some(Part::Lit(s)) if s.ends_with('?'));
@@ -442,7 +442,7 @@ impl Template {
                 Part::Var(v) => {
                     vars.with_var(v, &mut |val| out.push_str(val));
                 }
-                Part::Capture(n) => out.push_str(&vars.capture(*n).unwrap_or_default()),
+                Part::Capture(n) => out.push_str(vars.capture(*n).unwrap_or_default()),
             }
         }
     }
@@ -451,7 +451,8 @@ impl Template {
 /// Something that answers variables.
 pub trait Vars {
     fn var(&self, v: &Var) -> Option<String>;
-    fn capture(&self, n: usize) -> Option<String>;
+    /// A regex capture of the location or rewrite that matched, lent.
+    fn capture(&self, n: usize) -> Option<&str>;
 
     /// Hands the value of `v` to `f`, in one piece or in several that make
     /// it up in order; false when it has none. Values that already exist as
@@ -1007,8 +1008,8 @@ impl RequestVars {
 }
 
 impl Vars for RequestVars {
-    fn capture(&self, n: usize) -> Option<String> {
-        self.captures.get(n).cloned().flatten()
+    fn capture(&self, n: usize) -> Option<&str> {
+        self.captures.get(n)?.as_deref()
     }
 
     fn with_var(&self, v: &Var, f: &mut dyn FnMut(&str)) -> bool {
