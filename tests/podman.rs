@@ -16,7 +16,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{curl, output_text as text};
+use common::output_text as text;
 
 /// Podman's service for the test's length, and everything it stored.
 struct Podman {
@@ -174,17 +174,7 @@ fn the_example_and_a_healthy_chain_run_on_podman() {
         "{}",
         text(&o)
     );
-    assert!(
-        common::eventually(60, || curl(1000, "/").contains("<title>Items</title>")),
-        "{}",
-        curl(1000, "/")
-    );
-    assert!(curl(1000, "/a/deep/link").contains("<title>Items</title>"));
-    assert!(
-        common::eventually(60, || curl(1000, "/api/").contains("\"service\":\"items\"")),
-        "{}",
-        curl(1000, "/api/")
-    );
+    common::assert_example_answers(1000, 60);
     // Named and labelled as docker compose names them, on Podman too.
     let labels =
         text(&podman.docker(&["inspect", "--format", "{{json .Config.Labels}}", "fastapi"]));

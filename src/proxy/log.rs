@@ -130,15 +130,20 @@ pub fn flush_thread() {
 
 /// Appends a line: to this thread's batch when it keeps one, else at once,
 /// one write(2) per line as nginx.
-fn append(f: &Arc<std::fs::File>, mut line: String) {
+fn append(f: &Arc<std::fs::File>, line: String) {
     let batched = BATCH.with(|b| {
         let Ok(mut b) = b.try_borrow_mut() else { return false };
         b.as_mut().map(|b| b.push(f, &line)).is_some()
     });
     if !batched {
-        line.push('\n');
-        let _ = (&**f).write_all(line.as_bytes());
+        write_line(f, line);
     }
+}
+
+/// One line in one write(2).
+fn write_line(mut f: &std::fs::File, mut line: String) {
+    line.push('\n');
+    let _ = f.write_all(line.as_bytes());
 }
 
 /// nginx's default escaping: `"`, `\` and bytes outside printable ASCII as `\xHH`.
@@ -263,9 +268,9 @@ impl Logs {
                 if file.is_none() {
                     *file = open_append(p).ok();
                 }
-                if let Some(mut f) = file.as_ref() {
+                if let Some(f) = file.as_ref() {
                     // At once: an error is worth its own write.
-                    let _ = f.write_all(format!("{line}\n").as_bytes());
+                    write_line(f, line);
                 }
             }
             (Sink::Files { .. }, None) => eprintln!("{line}"),

@@ -102,6 +102,22 @@ pub(crate) fn curl(port: u16, path: &str) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// The example stack through a proxy on `port`: the page, a deep link (the
+/// single-page app's fallback) and the API, each given `secs` to come up.
+pub(crate) fn assert_example_answers(port: u16, secs: u64) {
+    assert!(
+        eventually(secs, || curl(port, "/").contains("<title>Items</title>")),
+        "{}",
+        curl(port, "/")
+    );
+    assert!(curl(port, "/a/deep/link").contains("<title>Items</title>"));
+    assert!(
+        eventually(secs, || curl(port, "/api/").contains("\"service\":\"items\"")),
+        "{}",
+        curl(port, "/api/")
+    );
+}
+
 pub(crate) fn rcompose() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rcompose"))
 }

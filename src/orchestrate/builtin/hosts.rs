@@ -59,17 +59,6 @@ impl HostResolver for ContainerHosts {
         host: &str,
         port: u16,
     ) -> BoxFuture<'static, Result<Vec<SocketAddr>, String>> {
-        if via_ports()
-            && let Some(addrs) = self
-                .ports
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&(host.to_string(), port))
-                .filter(|a| !a.is_empty())
-                .map(|a| self.turned(a, |a| *a))
-        {
-            return Box::pin(async move { Ok(addrs) });
-        }
         match self.known(host, port) {
             Some(known) => Box::pin(async move { known.map(Addrs::into_vec) }),
             // Not a container of the project: an ordinary host name.
@@ -78,8 +67,15 @@ impl HostResolver for ContainerHosts {
     }
 
     fn known(&self, host: &str, port: u16) -> Option<Result<Addrs, String>> {
-        if via_ports() {
-            return None;
+        if via_ports()
+            && let Some(addrs) = self
+                .ports
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&(host.to_string(), port))
+                .filter(|a| !a.is_empty())
+        {
+            return Some(Ok(self.turned(addrs, |a| *a)));
         }
         // The addresses are made under the lock: this runs on every proxied request.
         let found: Option<Addrs> = self
@@ -302,12 +298,14 @@ const ADDRESS_RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
 /// Are container addresses out of reach from this host (Docker Desktop on
 /// macOS and Windows)? Then upstreams are reached through loopback ports.
 /// `RCOMPOSE_UPSTREAM_VIA=ports` chooses that path on Linux too.
+/// Read once: every proxied request asks.
 pub fn via_ports() -> bool {
-    match std::env::var("RCOMPOSE_UPSTREAM_VIA").as_deref() {
+    static VIA_PORTS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *VIA_PORTS.get_or_init(|| match std::env::var("RCOMPOSE_UPSTREAM_VIA").as_deref() {
         Ok("ports") => true,
         Ok("direct") => false,
         _ => !cfg!(target_os = "linux"),
-    }
+    })
 }
 
 #[cfg(test)]
