@@ -2060,6 +2060,19 @@ fn proxy_cache_revalidates_and_meets_conditions_as_nginx_does() {
     assert!(text.contains("/a inm=\"v1\" ims=Sat, 01 Jan 2000 00:00:00 GMT"), "{text}");
 }
 
+/// A finished cache file (not a temporary one) somewhere under `dir`.
+fn cache_file_written(dir: &std::path::Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else { return false };
+    entries.flatten().any(|e| {
+        let p = e.path();
+        if p.is_dir() {
+            return cache_file_written(&p);
+        }
+        let name = e.file_name().to_string_lossy().into_owned();
+        name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
 #[test]
 fn a_kept_answer_outlives_a_restart_as_with_nginx() {
     let dir = tempfile::tempdir().unwrap();
@@ -2086,8 +2099,13 @@ fn a_kept_answer_outlives_a_restart_as_with_nginx() {
         };
         let first = common::side::start_side(who, &nginx, &path, d, port);
         seen.push(format!("{who}: {}", ask()));
-        // The file is written off the request's path.
-        std::thread::sleep(Duration::from_millis(300));
+        // The file is written off the request's path: waited for, not a fixed
+        // sleep, which a loaded machine outran.
+        let kept = d.join(format!("kept-{who}"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !cache_file_written(&kept) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         drop(first);
         let _again = common::side::start_side(who, &nginx, &path, d, port);
         seen.push(format!("{who}: {} {}", ask(), ask()));
