@@ -66,8 +66,9 @@ pub fn upstream_uri(p: &ProxyPass, r: &Req) -> String {
 }
 
 /// Headers of an upstream's answer nginx does not pass on unless
-/// proxy_pass_header names them.
-const HIDDEN: [HeaderName; 8] = [
+/// proxy_pass_header names them. A static, not a const: a const array
+/// borrowed in `try_peers` was a 256-byte copy in its future.
+static HIDDEN: [HeaderName; 8] = [
     header::DATE,
     header::SERVER,
     HeaderName::from_static("x-pad"),
@@ -80,7 +81,7 @@ const HIDDEN: [HeaderName; 8] = [
 
 /// The FastCGI answer's headers nginx does not pass on unless
 /// fastcgi_pass_header names them.
-const FASTCGI_HIDDEN: [HeaderName; 6] = [
+static FASTCGI_HIDDEN: [HeaderName; 6] = [
     HeaderName::from_static("status"),
     HeaderName::from_static("x-accel-expires"),
     HeaderName::from_static("x-accel-redirect"),

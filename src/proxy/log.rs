@@ -282,7 +282,7 @@ impl Logs {
         self: &Arc<Self>,
         conf: &LocConf,
         http: &Http,
-        vars: RequestVars,
+        vars: Box<RequestVars>,
         resp: Response<Body>,
     ) -> Response<Body> {
         let targets = match &conf.access_log {
@@ -325,7 +325,7 @@ impl Logs {
 
 struct Pending {
     logs: Arc<Logs>,
-    vars: RequestVars,
+    vars: Box<RequestVars>,
     /// (path, format name), as the location wrote them.
     targets: Arc<Vec<(String, String)>>,
     formats: Arc<FastMap<String, Arc<LogFormat>>>,

@@ -73,7 +73,7 @@ pub enum Outcome {
 pub struct Req {
     pub method: Method,
     pub body: Option<super::http1::ClientBody>,
-    pub vars: RequestVars,
+    pub vars: Box<RequestVars>,
     /// The URI was changed by `rewrite ... break` in the current location.
     pub rewritten_break: bool,
     /// `auth_basic`'s challenge, sent with a 401 however it is answered.

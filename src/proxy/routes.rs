@@ -47,13 +47,50 @@ fn is_plain(raw: &str) -> bool {
 }
 
 /// The whole normalization: percent-decoding, then segments resolved.
+/// One pass into the output, no list of segments: `try_files $uri/` makes
+/// `//index.html` of every SPA request, so this is on the hot path too.
 pub fn normalize_decoding(raw: &str) -> Result<String, BadUri> {
     if !raw.starts_with('/') {
         return Err(BadUri);
     }
     // The path's bytes (raw bytes of the request come carried, see rawtext).
     let bytes = super::rawtext::to_bytes(raw);
-    let bytes = bytes.as_ref();
+    let decoded = percent_decode(&bytes)?;
+    if decoded.contains(&0) {
+        return Err(BadUri);
+    }
+    // Bytes that are no UTF-8 (`%ff`) are carried, so they go on as they came.
+    let text = super::rawtext::from_bytes(&decoded);
+    let trailing = text.ends_with('/') || text.ends_with("/.") || text.ends_with("/..");
+    let mut out = String::with_capacity(text.len() + 1);
+    out.push('/');
+    for seg in text.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." if out.len() == 1 => return Err(BadUri),
+            ".." => {
+                let cut = out.rfind('/').unwrap_or(0);
+                out.truncate(cut.max(1));
+            }
+            s => {
+                if out.len() > 1 {
+                    out.push('/');
+                }
+                out.push_str(s);
+            }
+        }
+    }
+    if trailing && out.len() > 1 {
+        out.push('/');
+    }
+    Ok(out)
+}
+
+/// `%XX` escapes decoded; lent back when there are none.
+fn percent_decode(bytes: &[u8]) -> Result<Cow<'_, [u8]>, BadUri> {
+    if !bytes.contains(&b'%') {
+        return Ok(Cow::Borrowed(bytes));
+    }
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -68,28 +105,7 @@ pub fn normalize_decoding(raw: &str) -> Result<String, BadUri> {
             i += 1;
         }
     }
-    if decoded.contains(&0) {
-        return Err(BadUri);
-    }
-    // Bytes that are no UTF-8 (`%ff`) are carried, so they go on as they came.
-    let text = super::rawtext::from_bytes(&decoded);
-    let mut parts: Vec<&str> = Vec::new();
-    let trailing = text.ends_with('/') || text.ends_with("/.") || text.ends_with("/..");
-    for seg in text.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop().ok_or(BadUri)?;
-            }
-            s => parts.push(s),
-        }
-    }
-    let mut out = String::from("/");
-    out.push_str(&parts.join("/"));
-    if trailing && !parts.is_empty() {
-        out.push('/');
-    }
-    Ok(out)
+    Ok(Cow::Owned(decoded))
 }
 
 /// Escapes a normalized URI for sending upstream (as nginx escapes `$uri`).
@@ -295,6 +311,51 @@ pub fn find_location(locations: &[Arc<Location>], uri: &str) -> Option<Matched> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The segment-list normalization this module had before the one-pass
+    /// one: kept as the reference the one-pass version must agree with.
+    fn by_segments(raw: &str) -> Result<String, BadUri> {
+        if !raw.starts_with('/') {
+            return Err(BadUri);
+        }
+        let bytes = crate::proxy::rawtext::to_bytes(raw);
+        let decoded = percent_decode(&bytes)?;
+        if decoded.contains(&0) {
+            return Err(BadUri);
+        }
+        let text = crate::proxy::rawtext::from_bytes(&decoded);
+        let mut parts: Vec<&str> = Vec::new();
+        let trailing = text.ends_with('/') || text.ends_with("/.") || text.ends_with("/..");
+        for seg in text.split('/') {
+            match seg {
+                "" | "." => {}
+                ".." => {
+                    parts.pop().ok_or(BadUri)?;
+                }
+                s => parts.push(s),
+            }
+        }
+        let mut out = String::from("/");
+        out.push_str(&parts.join("/"));
+        if trailing && !parts.is_empty() {
+            out.push('/');
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn one_pass_normalization_agrees_with_the_segment_list() {
+        let mut paths = vec![String::new()];
+        for _ in 0..7 {
+            paths = paths
+                .iter()
+                .flat_map(|p| ['/', '.', 'a', '%', '2', 'e', '\u{e9}'].map(|c| format!("{p}{c}")))
+                .collect();
+            for raw in &paths {
+                assert_eq!(normalize_decoding(raw), by_segments(raw), "{raw:?}");
+            }
+        }
+    }
 
     #[test]
     fn the_plain_path_shortcut_agrees_with_full_normalization() {
