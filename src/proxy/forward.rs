@@ -5,7 +5,9 @@
 //! X-Accel-Redirect followed, proxy_redirect applied, Upgrade tunnelled.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use http_body_util::BodyExt;
@@ -16,7 +18,7 @@ use super::client;
 use super::config::Balance;
 use super::config::{Location, ProxyPass, Redirect};
 use super::ctx::Ctx;
-use super::http::{HOP_BY_HOP, connection_named};
+use super::http::{connection_named, is_hop_by_hop};
 use super::request::{Outcome, Req, Runtime};
 use super::upstream::Addrs;
 use super::upstream::{Busy, Group, HashTries};
@@ -66,29 +68,17 @@ pub fn upstream_uri(p: &ProxyPass, r: &Req) -> String {
 }
 
 /// Headers of an upstream's answer nginx does not pass on unless
-/// proxy_pass_header names them. A static, not a const: a const array
-/// borrowed in `try_peers` was a 256-byte copy in its future.
-static HIDDEN: [HeaderName; 8] = [
-    header::DATE,
-    header::SERVER,
-    HeaderName::from_static("x-pad"),
-    HeaderName::from_static("x-accel-expires"),
-    HeaderName::from_static("x-accel-redirect"),
-    HeaderName::from_static("x-accel-limit-rate"),
-    HeaderName::from_static("x-accel-buffering"),
-    HeaderName::from_static("x-accel-charset"),
-];
-
-/// The FastCGI answer's headers nginx does not pass on unless
-/// fastcgi_pass_header names them.
-static FASTCGI_HIDDEN: [HeaderName; 6] = [
-    HeaderName::from_static("status"),
-    HeaderName::from_static("x-accel-expires"),
-    HeaderName::from_static("x-accel-redirect"),
-    HeaderName::from_static("x-accel-limit-rate"),
-    HeaderName::from_static("x-accel-buffering"),
-    HeaderName::from_static("x-accel-charset"),
-];
+/// proxy_pass_header (fastcgi_pass_header) names them. A match on the
+/// text: it runs for every header of every answer.
+fn hidden_by_default(fastcgi: bool, name: &str) -> bool {
+    match name {
+        "x-accel-expires" | "x-accel-redirect" | "x-accel-limit-rate" | "x-accel-buffering"
+        | "x-accel-charset" => true,
+        "date" | "server" | "x-pad" => !fastcgi,
+        "status" => fastcgi,
+        _ => false,
+    }
+}
 
 /// `$fastcgi_script_name`, `$fastcgi_path_info`, and `$document_root` as
 /// the FastCGI server knows it: the root as written (its path in the
@@ -205,7 +195,7 @@ fn request_head(
     let named = connection_named(&r.vars.headers);
     for (k, v) in &r.vars.headers {
         if k == header::HOST
-            || HOP_BY_HOP.contains(k)
+            || is_hop_by_hop(k)
             || (caching && CACHE_KEEPS.contains(k))
             || named.contains(k)
             || (k == header::CONTENT_LENGTH && sending != Sending::Declared)
@@ -216,7 +206,7 @@ fn request_head(
         push_header(&mut out, k.as_str().as_bytes(), v.as_bytes());
     }
     for (k, v) in &r.vars.raw_headers {
-        if HOP_BY_HOP.contains(k)
+        if is_hop_by_hop(k)
             || named.contains(k)
             || conf.proxy_set_headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(k.as_str()))
         {
@@ -376,17 +366,19 @@ async fn try_peers(
     let p = ask.p;
     // A body in hand can go again to the next server; one streamed cannot.
     let replayable = ask.streamed.is_none();
-    let (hidden, passed, hide): (&[HeaderName], &[String], &[String]) = if p.fastcgi {
-        (&FASTCGI_HIDDEN, &conf.fastcgi.pass_headers, &conf.fastcgi.hide_headers)
+    let fastcgi = p.fastcgi;
+    let (passed, hide): (&[String], &[String]) = if fastcgi {
+        (&conf.fastcgi.pass_headers, &conf.fastcgi.hide_headers)
     } else {
-        (&HIDDEN, &conf.proxy_pass_headers, &conf.proxy_hide_headers)
+        (&conf.proxy_pass_headers, &conf.proxy_hide_headers)
     };
     // X-Accel-Expires is read by the cache, which then drops it.
     let caching = cached.is_some();
     let keep = move |k: &HeaderName| {
-        (caching && k.as_str() == "x-accel-expires")
-            || !((hidden.contains(k) && !passed.iter().any(|p| p == k.as_str()))
-                || hide.iter().any(|h| h.eq_ignore_ascii_case(k.as_str())))
+        let k = k.as_str();
+        (caching && k == "x-accel-expires")
+            || !((hidden_by_default(fastcgi, k) && !passed.iter().any(|p| p == k))
+                || hide.iter().any(|h| h.eq_ignore_ascii_case(k)))
     };
     let mut peers = Peers::new(rt, p);
     // A second pass (after an internal redirect) lists its own peers.
@@ -488,7 +480,7 @@ async fn try_peers(
 
 /// One try at one peer, counted where its bytes are read; `None` when the
 /// client closes its connection before the answer's head comes.
-async fn exchange_unless_gone<'a>(
+fn exchange_unless_gone<'a>(
     rt: &'a Runtime,
     conf: &'a super::config::LocConf,
     r: &mut Req,
@@ -496,17 +488,38 @@ async fn exchange_unless_gone<'a>(
     addr: SocketAddr,
     peers: &Peers<'_>,
     keep: &'a client::Keep<'a>,
-) -> Option<Result<client::Answer, client::Failure>> {
+) -> UnlessGone<impl Future<Output = Result<client::Answer, client::Failure>> + Send + use<'a>> {
     ask.traffic = rt.config.http.counts_upstream_bytes.then(|| {
         let t = Arc::new(client::Traffic::default());
         r.vars.upstream_traffic.push(t.clone());
         t
     });
-    let gone = r.gone.clone();
-    tokio::select! {
-        biased;
-        t = exchange(rt, conf, r, ask, addr, peers, keep) => Some(t),
-        () = gone.cancelled() => None,
+    let gone = r.gone.clone().cancelled_owned();
+    UnlessGone { answer: exchange(rt, conf, r, ask, addr, peers, keep), gone }
+}
+
+pin_project_lite::pin_project! {
+    /// An exchange that ends with `None` when the client goes first. A
+    /// struct, not `select!`: the macro copied the 2 KB exchange future into
+    /// its own tuple on every proxied request.
+    struct UnlessGone<F> {
+        #[pin]
+        answer: F,
+        #[pin]
+        gone: tokio_util::sync::WaitForCancellationFutureOwned,
+    }
+}
+
+impl<F: Future> Future for UnlessGone<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        // The answer first: one that is ready is taken even if the client just went.
+        if let Poll::Ready(t) = this.answer.poll(cx) {
+            return Poll::Ready(Some(t));
+        }
+        this.gone.poll(cx).map(|()| None)
     }
 }
 

@@ -206,7 +206,7 @@ fn parse_head(data: &[u8], keep: &Keep<'_>) -> Result<Option<Head>, Failure> {
         if name.as_str() == "x-accel-redirect" {
             accel = Some(Bytes::copy_from_slice(h.value));
         }
-        if super::http::HOP_BY_HOP.contains(&name) || !keep(&name) {
+        if super::http::is_hop_by_hop(&name) || !keep(&name) {
             continue;
         }
         headers.append(name, value);
