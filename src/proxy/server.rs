@@ -436,15 +436,19 @@ impl Drop for Open {
 /// One client connection, from its first byte to its close: TLS first on
 /// a `listen ... ssl` port, then HTTP/2 where ALPN (or, without TLS, the
 /// client's preface) chose it, else HTTP/1.
-async fn serve(
+///
+/// Not an async fn: the setup runs at once and the connection's future is
+/// boxed in the shape its port needs, so what a spawn copies into its task
+/// is a pointer, not the largest of every protocol's detection state.
+fn serve(
     stream: tokio::net::TcpStream,
     remote: SocketAddr,
     conf_port: u16,
     shared: Arc<Shared>,
     draining: CancellationToken,
-    _permit: tokio::sync::OwnedSemaphorePermit,
-    _open: Open,
-) {
+    permit: tokio::sync::OwnedSemaphorePermit,
+    open: Open,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
     // Routing and $server_port see the port the configuration listens on.
     let local =
         SocketAddr::new(stream.local_addr().map(|a| a.ip()).unwrap_or(remote.ip()), conf_port);
@@ -454,7 +458,7 @@ async fn serve(
     static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
     let _ = stream.set_nodelay(nodelay);
-    let mut peers = super::request::Peers {
+    let peers = super::request::Peers {
         tls: None,
         plain_on_tls: false,
         remote,
@@ -467,6 +471,39 @@ async fn serve(
         pipelined: false,
     };
     let mode = rt.tls.port(conf_port);
+    if mode.ssl || mode.http2 {
+        let conn = Conn { limits, send_limit, peers, shared, draining };
+        return Box::pin(async move {
+            let _held = (permit, open);
+            detect(stream, rt, mode, conn).await;
+        });
+    }
+    let (read, write) = stream.into_split();
+    Box::pin(async move {
+        let _held = (permit, open);
+        http1_conn(read, write, limits, send_limit, peers, &shared, draining).await;
+    })
+}
+
+/// What a connection is served with, whichever protocol it speaks.
+struct Conn {
+    limits: Limits,
+    send_limit: Duration,
+    peers: super::request::Peers,
+    shared: Arc<Shared>,
+    draining: CancellationToken,
+}
+
+/// A port with TLS or HTTP/2: which protocol the client speaks is read off
+/// its first bytes (or its TLS handshake's ALPN) before it is served.
+async fn detect(
+    stream: tokio::net::TcpStream,
+    rt: Arc<Runtime>,
+    mode: super::tls::PortMode,
+    conn: Conn,
+) {
+    let Conn { limits, send_limit, mut peers, shared, draining } = conn;
+    let local = peers.local;
     let wait = limits.header_timeout;
     let mut first = [0u8; 24];
     if mode.ssl {
@@ -476,9 +513,7 @@ async fn serve(
             _ => return,
         }
         if first[0] == 22 {
-            // Boxed, as HTTP/2 below: a spawned connection's future is copied
-            // whole a few times on its way into its task, and these are most
-            // of its size though most connections never take them.
+            // Boxed, as HTTP/2 below: most connections never take them.
             let accepted = Box::pin(rt.tls.accept(&rt.config, stream, local, mode.http2));
             let Ok(Some((tls, info))) = tokio::time::timeout(wait, accepted).await else {
                 return;
@@ -498,7 +533,6 @@ async fn serve(
         return Box::pin(super::h2::serve(stream, peers, shared.current.clone(), draining)).await;
     }
     let (read, write) = stream.into_split();
-    // Boxed too: then what a spawn copies is this function's few locals.
     Box::pin(http1_conn(read, write, limits, send_limit, peers, &shared, draining)).await;
 }
 
