@@ -44,11 +44,11 @@ const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 /// and less than `FRESH_FOR` ago.
 struct Recent<K, V>(std::sync::RwLock<Map<K, Stamped<V>>>);
 
-/// An answer, with the watch generation and the time it was made in.
+/// An answer, with the watch generation it was made in and when it expires.
 struct Stamped<V> {
     value: V,
     generation: Option<u64>,
-    at: std::time::Instant,
+    expires: std::time::Instant,
 }
 
 impl<K, V> Default for Recent<K, V> {
@@ -58,13 +58,20 @@ impl<K, V> Default for Recent<K, V> {
 }
 
 impl<K: Eq + std::hash::Hash, V: Clone> Recent<K, V> {
-    fn get<Q: Eq + std::hash::Hash + ?Sized>(&self, key: &Q, generation: Option<u64>) -> Option<V>
+    /// The answer kept for `key` if it is still good at `now` (the caller's
+    /// clock reading: a request reads it once for all its lookups).
+    fn get<Q: Eq + std::hash::Hash + ?Sized>(
+        &self,
+        key: &Q,
+        generation: Option<u64>,
+        now: std::time::Instant,
+    ) -> Option<V>
     where
         K: std::borrow::Borrow<Q>,
     {
         let map = self.0.read().unwrap_or_else(|e| e.into_inner());
         let s = map.get(key)?;
-        (s.generation == generation && s.at.elapsed() < FRESH_FOR).then(|| s.value.clone())
+        (s.generation == generation && now < s.expires).then(|| s.value.clone())
     }
 
     fn put(&self, key: K, v: V, generation: Option<u64>) {
@@ -72,7 +79,8 @@ impl<K: Eq + std::hash::Hash, V: Clone> Recent<K, V> {
         if map.len() >= CACHE_MAX_ENTRIES {
             map.clear();
         }
-        map.insert(key, Stamped { value: v, generation, at: std::time::Instant::now() });
+        let expires = std::time::Instant::now() + FRESH_FOR;
+        map.insert(key, Stamped { value: v, generation, expires });
     }
 }
 
@@ -89,7 +97,7 @@ pub struct Cache {
 impl Cache {
     /// The real path (links resolved), from the cache while it is recent.
     fn real_path(&self, p: &Path, generation: Option<u64>) -> Option<PathBuf> {
-        if let Some(real) = self.real.get(p.as_os_str(), generation) {
+        if let Some(real) = self.real.get(p.as_os_str(), generation, std::time::Instant::now()) {
             return Some(real);
         }
         let real = std::fs::canonicalize(p).ok()?;
@@ -140,9 +148,10 @@ pub enum Found {
 /// every change whose events were queued before then is in it. The three
 /// lookups of `try_files $uri $uri/ /index.html` then cost one read of the
 /// events, not three. A change made while the request is served may or may
-/// not be seen by it, as with any server.
+/// not be seen by it, as with any server. The clock is read then too, once
+/// for all of the request's lookups.
 #[derive(Default)]
-pub struct Seen(std::cell::OnceCell<Option<u64>>);
+pub struct Seen(std::cell::OnceCell<Option<(u64, std::time::Instant)>>);
 
 /// Looks `rel` (a normalized URI path) up under `root`, refusing anything
 /// whose real path leaves the root. Answers are reused while no watched
@@ -155,7 +164,9 @@ pub fn lookup(root: &Path, rel: &str, cache: &Cache, seen: &Seen) -> Found {
             rel.trim_start_matches('/'),
         )))
     };
-    let Some(g) = *seen.0.get_or_init(|| cache.watcher.generation()) else {
+    let seen =
+        seen.0.get_or_init(|| cache.watcher.generation().map(|g| (g, std::time::Instant::now())));
+    let Some((g, now)) = *seen else {
         return look(root, &path(), cache, None).0;
     };
     // The key is made in a buffer kept per thread: most lookups are hits.
@@ -171,7 +182,7 @@ pub fn lookup(root: &Path, rel: &str, cache: &Cache, seen: &Seen) -> Found {
     let hit = KEY.with(|k| {
         let mut k = k.borrow_mut();
         key(&mut k);
-        cache.looked.get(k.as_slice(), Some(g))
+        cache.looked.get(k.as_slice(), Some(g), now)
     });
     if let Some(found) = hit {
         return found;
