@@ -355,6 +355,27 @@ struct Ask<'a> {
     traffic: Option<Arc<client::Traffic>>,
 }
 
+/// Which of an answer's headers go on to the client: not those hidden by
+/// default (unless passed) nor those the configuration hides.
+fn answer_headers_kept(
+    conf: &super::config::LocConf,
+    fastcgi: bool,
+    caching: bool,
+) -> impl Fn(&HeaderName) -> bool + Sync + '_ {
+    let (passed, hide): (&[String], &[String]) = if fastcgi {
+        (&conf.fastcgi.pass_headers, &conf.fastcgi.hide_headers)
+    } else {
+        (&conf.proxy_pass_headers, &conf.proxy_hide_headers)
+    };
+    move |k: &HeaderName| {
+        let k = k.as_str();
+        // X-Accel-Expires is read by the cache, which then drops it.
+        (caching && k == "x-accel-expires")
+            || !((hidden_by_default(fastcgi, k) && !passed.iter().any(|p| p == k))
+                || hide.iter().any(|h| h.eq_ignore_ascii_case(k)))
+    }
+}
+
 /// Tries the peers in turn until one answers, as nginx's upstream module.
 async fn try_peers(
     rt: &Runtime,
@@ -366,20 +387,7 @@ async fn try_peers(
     let p = ask.p;
     // A body in hand can go again to the next server; one streamed cannot.
     let replayable = ask.streamed.is_none();
-    let fastcgi = p.fastcgi;
-    let (passed, hide): (&[String], &[String]) = if fastcgi {
-        (&conf.fastcgi.pass_headers, &conf.fastcgi.hide_headers)
-    } else {
-        (&conf.proxy_pass_headers, &conf.proxy_hide_headers)
-    };
-    // X-Accel-Expires is read by the cache, which then drops it.
-    let caching = cached.is_some();
-    let keep = move |k: &HeaderName| {
-        let k = k.as_str();
-        (caching && k == "x-accel-expires")
-            || !((hidden_by_default(fastcgi, k) && !passed.iter().any(|p| p == k))
-                || hide.iter().any(|h| h.eq_ignore_ascii_case(k)))
-    };
+    let keep = answer_headers_kept(conf, p.fastcgi, cached.is_some());
     let mut peers = Peers::new(rt, p);
     // A second pass (after an internal redirect) lists its own peers.
     r.vars.upstream_addr.clear();

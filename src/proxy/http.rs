@@ -214,7 +214,7 @@ pub(crate) fn connection_named(h: &HeaderMap) -> Vec<HeaderName> {
 }
 
 /// Hop-by-hop by name: never passed from one connection to the next.
-/// A match on the text, not [`HOP_BY_HOP`]'s seven `HeaderName`
+/// A match on the text, not `HOP_BY_HOP`'s seven `HeaderName`
 /// comparisons: it runs for every header of every request and answer.
 pub fn is_hop_by_hop(name: &HeaderName) -> bool {
     matches!(
