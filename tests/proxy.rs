@@ -2111,10 +2111,7 @@ fn a_kept_answer_outlives_a_restart_as_with_nginx() {
         // The file is written off the request's path: waited for, not a fixed
         // sleep, which a loaded machine outran.
         let kept = d.join(format!("kept-{who}"));
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !cache_file_written(&kept) && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        eventually(10, || cache_file_written(&kept));
         drop(first);
         let _again = common::side::start_side(who, &nginx, &path, d, port);
         seen.push(format!("{who}: {} {}", ask(), ask()));

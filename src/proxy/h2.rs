@@ -20,7 +20,7 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use super::handler;
-use super::http::{Body, HOP_BY_HOP, empty};
+use super::http::{Body, empty, is_hop_by_hop};
 use super::http1::{self, Framing, Head, ReadIo, RequestBody};
 use super::request::{Peers, Runtime};
 
@@ -111,7 +111,8 @@ async fn answer(rt: Arc<Runtime>, req: hyper::Request<Incoming>, peers: Peers) -
     };
     let (mut resp, _) = handler::handle(rt, Box::new(req), peers).await;
     // HTTP/2 has no connection-level headers: its framing says what they said.
-    for h in &HOP_BY_HOP {
+    let hop: Vec<_> = resp.headers().keys().filter(|k| is_hop_by_hop(k)).cloned().collect();
+    for h in hop {
         resp.headers_mut().remove(h);
     }
     if is_head {

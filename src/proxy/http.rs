@@ -186,18 +186,6 @@ pub struct CloseAfter;
 #[derive(Clone, Copy, Debug)]
 pub struct Unchunked;
 
-/// Typed names: removing by `&str` parses the name on every call. A
-/// static, not a const: a const array is built and dropped at every use.
-pub(crate) static HOP_BY_HOP: [HeaderName; 7] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-];
-
 /// Names the Connection header lists: hop-by-hop for this message too
 /// ("close" and "keep-alive" are options, not names worth a lookup).
 pub(crate) fn connection_named(h: &HeaderMap) -> Vec<HeaderName> {
@@ -214,8 +202,8 @@ pub(crate) fn connection_named(h: &HeaderMap) -> Vec<HeaderName> {
 }
 
 /// Hop-by-hop by name: never passed from one connection to the next.
-/// A match on the text, not `HOP_BY_HOP`'s seven `HeaderName`
-/// comparisons: it runs for every header of every request and answer.
+/// The one list of them, matched on the text rather than compared as
+/// `HeaderName`s one by one: it runs for every header of every request and answer.
 pub fn is_hop_by_hop(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
