@@ -195,11 +195,13 @@ fn head_of(parts: hyper::http::request::Parts) -> Result<Head, Refusal> {
     {
         headers.insert(header::HOST, v);
     }
-    if let Some(h) = headers.get(header::HOST)
-        && http1::server_name(h.as_bytes()).is_none()
-    {
-        return Err(refuse(400, "client sent invalid host header"));
-    }
+    let host = match headers.get(header::HOST) {
+        Some(h) => Some(
+            http1::server_name(h.as_bytes())
+                .ok_or_else(|| refuse(400, "client sent invalid host header"))?,
+        ),
+        None => None,
+    };
     // Cookies may come one per field; nginx joins them with "; ".
     if headers.get_all(header::COOKIE).iter().count() > 1 {
         let joined: Vec<&[u8]> =
@@ -223,6 +225,7 @@ fn head_of(parts: hyper::http::request::Parts) -> Result<Head, Refusal> {
         protocol: "HTTP/2.0",
         target,
         authority,
+        host,
         headers,
         raw_headers: Vec::new(),
         uri,

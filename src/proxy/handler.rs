@@ -20,13 +20,9 @@ use super::request::{Outcome, Peers, Req, Runtime, map_written};
 use super::routes::{self, Matched};
 use super::vars::{RequestVars, Template};
 
-fn header_str(h: &hyper::HeaderMap, name: header::HeaderName) -> &str {
-    h.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
-}
-
 /// Where a request target's path ends: at its query or its fragment.
 fn split_target(target: &str) -> (&str, &str) {
-    let end = target.find(['?', '#']).unwrap_or(target.len());
+    let end = target.bytes().position(|b| b == b'?' || b == b'#').unwrap_or(target.len());
     let (path, rest) = target.split_at(end);
     let args = match rest.strip_prefix('?') {
         Some(a) => a.split('#').next().unwrap_or_default(),
@@ -56,6 +52,7 @@ fn request_vars(
         protocol,
         headers,
         authority: None,
+        host_name: None,
         remote,
         remote_text,
         local,
@@ -142,13 +139,11 @@ pub async fn handle(
         request_vars(head.method.clone(), head.target, head.protocol, head.headers, peers);
     vars.head_length = head_len;
     vars.authority = head.authority;
+    vars.host_name = head.host;
     vars.uri = head.uri;
     vars.raw_headers = head.raw_headers;
     let method = head.method;
-    let host = match &vars.authority {
-        Some(a) => a.as_str(),
-        None => super::vars::without_port(header_str(&vars.headers, header::HOST)),
-    };
+    let host = vars.authority.as_deref().or(vars.host_name.as_deref()).unwrap_or_default();
     let Some(server) = routes::select_server(&rt.config, local, host).cloned() else {
         return finish(&rt, None, vars, plain_status(StatusCode::NOT_FOUND));
     };
@@ -891,14 +886,18 @@ fn document<'u>(
 /// The type `types` gives the file name's extension (what follows its last
 /// dot, as nginx takes it: `.bashrc` has one), else `default_type`.
 fn content_type<'a>(conf: &'a LocConf, path: &std::path::Path) -> &'a str {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-    let found = match name.rsplit_once('.') {
+    // On the bytes: Path's own component parsing and a lossy copy cost more
+    // than the lookup itself, on every file served.
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let name = &bytes[bytes.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1)..];
+    let ext = name.iter().rposition(|&b| b == b'.').map(|i| &name[i + 1..]);
+    let found = match ext.map(std::str::from_utf8) {
         // Most names are lowercase already: looked up as they are, unallocated.
-        Some((_, e)) if e.bytes().any(|b| b.is_ascii_uppercase()) => {
+        Some(Ok(e)) if e.bytes().any(|b| b.is_ascii_uppercase()) => {
             conf.types.get(&e.to_ascii_lowercase())
         }
-        Some((_, e)) => conf.types.get(e),
-        None => None,
+        Some(Ok(e)) => conf.types.get(e),
+        Some(Err(_)) | None => None,
     };
     found.unwrap_or(&conf.default_type)
 }

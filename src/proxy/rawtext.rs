@@ -24,7 +24,8 @@ pub fn carried_byte(c: char) -> Option<u8> {
 /// Text for bytes: valid UTF-8 as it is, every other byte carried.
 pub fn from_bytes(b: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(b) {
-        Ok(s) if !s.chars().any(is_carried) => Cow::Borrowed(s),
+        // Every carried character's UTF-8 starts with 0xEF: most text has none.
+        Ok(s) if !b.contains(&0xEF) || !s.chars().any(is_carried) => Cow::Borrowed(s),
         _ => Cow::Owned(decode(b)),
     }
 }
@@ -66,7 +67,8 @@ fn push_valid(out: &mut String, s: &str, carry: &dyn Fn(&mut String, &[u8])) {
 
 /// The bytes text stands for.
 pub fn to_bytes(s: &str) -> Cow<'_, [u8]> {
-    if !s.chars().any(is_carried) {
+    // Every carried character's UTF-8 starts with 0xEF: most text has none.
+    if !s.as_bytes().contains(&0xEF) || !s.chars().any(is_carried) {
         return Cow::Borrowed(s.as_bytes());
     }
     let mut out = Vec::with_capacity(s.len());

@@ -586,6 +586,8 @@ pub struct RequestVars {
     pub body_read: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     /// An absolute-form target's host, which nginx takes over Host.
     pub authority: Option<String>,
+    /// `$host` from the Host header, as the head's check made it.
+    pub host_name: Option<String>,
     /// Where the path ends in `request_uri` (its query or fragment follows).
     pub path_len: usize,
     /// The request line as sent, when it is not `METHOD URI PROTOCOL`
@@ -759,7 +761,7 @@ impl RequestVars {
     pub fn host(&self) -> String {
         // $host: an absolute-form target's host, else the Host header
         // without its port, lowercased, else the server name.
-        if let Some(a) = &self.authority {
+        if let Some(a) = self.authority.as_ref().or(self.host_name.as_ref()) {
             return a.clone();
         }
         match header(&self.headers, &header::HOST) {
@@ -775,7 +777,9 @@ impl RequestVars {
     /// `$proxy_add_x_forwarded_for`: the client's X-Forwarded-For with its
     /// address added, lent without a copy when there is none.
     fn with_forwarded_for<R>(&self, f: &mut dyn FnMut(&str) -> R) -> R {
-        match header(&self.headers, &HeaderName::from_static("x-forwarded-for")) {
+        // Made when compiled: a name built at run time costs a parse a request.
+        const XFF: HeaderName = HeaderName::from_static("x-forwarded-for");
+        match header(&self.headers, &XFF) {
             Some(x) => f(&format!("{x}, {}", self.remote_text.as_str())),
             None => f(self.remote_text.as_str()),
         }
@@ -1057,7 +1061,7 @@ impl Vars for RequestVars {
             // Not found (nginx logs `-`) until a proxy_pass is reached.
             Kind::ProxyHost => self.proxy_host.as_deref().is_some_and(&mut lend),
             Kind::Host => {
-                if let Some(a) = &self.authority {
+                if let Some(a) = self.authority.as_ref().or(self.host_name.as_ref()) {
                     return lend(a);
                 }
                 // Already lowercase and one value: $host is a slice of it.
@@ -1348,6 +1352,7 @@ mod tests {
             head_length: 77,
             body_read: None,
             authority: None,
+            host_name: None,
             path_len: "/api/items/7".len(),
             request_line: None,
             raw_headers: Vec::new(),

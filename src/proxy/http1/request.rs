@@ -33,6 +33,9 @@ pub struct Head {
     pub target: String,
     /// An absolute-form target's host, lowercased, without port or final dot.
     pub authority: Option<String>,
+    /// The Host header's name as `$host` takes it (lowercased, without port
+    /// or final dot): made once here, where the header is checked.
+    pub host: Option<String>,
     pub headers: HeaderMap,
     /// Headers whose values hold control bytes, which nginx passes on and
     /// the header map cannot hold: kept aside, in order, for the upstream.
@@ -119,19 +122,16 @@ pub fn check(p: &Parsed, head: &Bytes) -> Result<Head, Refusal> {
 
     let mut headers = HeaderMap::with_capacity(p.headers.len() + 2);
     let mut raw_headers = Vec::new();
-    let mut host_seen = false;
+    let mut host = None;
     for h in &p.headers {
         let name = HeaderName::from_bytes(&head[h.name.clone()])
             .map_err(|_| refuse(400, "client sent invalid header line"))?;
         let raw = &head[h.value.clone()];
         if name == hyper::header::HOST {
-            if host_seen {
+            if host.is_some() {
                 return Err(refuse(400, "client sent duplicate host header"));
             }
-            host_seen = true;
-            if server_name(raw).is_none() {
-                return Err(refuse(400, "client sent invalid host header"));
-            }
+            host = Some(server_name(raw).ok_or(refuse(400, "client sent invalid host header"))?);
         } else if UNIQUE.contains(&name.as_str()) && headers.contains_key(&name) {
             return Err(refuse(400, "client sent duplicate header line"));
         }
@@ -151,7 +151,7 @@ pub fn check(p: &Parsed, head: &Bytes) -> Result<Head, Refusal> {
             Err(_) => return Err(refuse(400, "client sent invalid header line")),
         }
     }
-    if !host_seen && version == Version::HTTP_11 {
+    if host.is_none() && version == Version::HTTP_11 {
         return Err(refuse(400, "client sent HTTP/1.1 request without \"Host\" header"));
     }
     let framing = framing(&headers, version)?;
@@ -172,6 +172,7 @@ pub fn check(p: &Parsed, head: &Bytes) -> Result<Head, Refusal> {
         protocol: protocol(p, head),
         target,
         authority,
+        host,
         headers,
         raw_headers,
         uri,

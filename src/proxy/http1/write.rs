@@ -54,6 +54,28 @@ fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
 /// nginx writes header names as the module that set them spelled them; the
 /// names here are lowercase, so the usual ones are given their usual case.
 fn canonical(name: &str, out: &mut Vec<u8>) {
+    // The usual names as nginx spells them (`ETag`, `WWW-Authenticate` are
+    // no capitalized words): one match instead of a pass over the bytes.
+    let usual: &[u8] = match name {
+        "server" => b"Server",
+        "date" => b"Date",
+        "content-type" => b"Content-Type",
+        "content-length" => b"Content-Length",
+        "last-modified" => b"Last-Modified",
+        "etag" => b"ETag",
+        "accept-ranges" => b"Accept-Ranges",
+        "location" => b"Location",
+        "www-authenticate" => b"WWW-Authenticate",
+        "cache-control" => b"Cache-Control",
+        "expires" => b"Expires",
+        "vary" => b"Vary",
+        "content-encoding" => b"Content-Encoding",
+        _ => b"",
+    };
+    if !usual.is_empty() {
+        out.extend_from_slice(usual);
+        return;
+    }
     let at = out.len();
     out.extend_from_slice(name.as_bytes());
     let mut upper = true;
