@@ -254,6 +254,24 @@ mod tests {
         Asked { head: false, http11: true, keep_alive: true, chunked: true, http09: false };
 
     #[test]
+    fn header_names_are_spelled_as_nginx_spells_them() {
+        let mut r = Response::new(full(""));
+        for name in ["etag", "www-authenticate", "content-type", "x-made-here"] {
+            r.headers_mut().insert(
+                header::HeaderName::from_static(name),
+                header::HeaderValue::from_static("v"),
+            );
+        }
+        let (text, _) = written(r, ASKED);
+        assert!(
+            text.contains(
+                "\r\nETag: v\r\nWWW-Authenticate: v\r\nContent-Type: v\r\nX-Made-Here: v\r\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn reasons_framing_and_connection_as_nginx_writes_them() {
         let mut r = Response::new(full("no"));
         *r.status_mut() = hyper::StatusCode::METHOD_NOT_ALLOWED;
