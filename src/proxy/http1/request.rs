@@ -56,18 +56,23 @@ const fn refuse(status: u16, why: &'static str) -> Refusal {
 }
 
 /// Headers nginx takes once: a second one is a bad request.
-const UNIQUE: [&str; 10] = [
-    "content-length",
-    "transfer-encoding",
-    "if-modified-since",
-    "if-unmodified-since",
-    "if-match",
-    "if-none-match",
-    "content-range",
-    "if-range",
-    "expect",
-    "authorization",
-];
+/// A `match` on the text, not a scan of a list: every header line of
+/// every request is asked.
+fn is_unique(name: &str) -> bool {
+    matches!(
+        name,
+        "content-length"
+            | "transfer-encoding"
+            | "if-modified-since"
+            | "if-unmodified-since"
+            | "if-match"
+            | "if-none-match"
+            | "content-range"
+            | "if-range"
+            | "expect"
+            | "authorization"
+    )
+}
 
 fn protocol(p: &Parsed, head: &[u8]) -> &'static str {
     match &head[p.protocol.clone()] {
@@ -123,16 +128,22 @@ pub fn check(p: &Parsed, head: &Bytes) -> Result<Head, Refusal> {
     let mut headers = HeaderMap::with_capacity(p.headers.len() + 2);
     let mut raw_headers = Vec::new();
     let mut host = None;
+    // Which of the headers looked up below were sent: most requests have
+    // none of them, and each lookup hashes.
+    let (mut framed, mut connection, mut expect) = (false, false, false);
     for h in &p.headers {
         let name = HeaderName::from_bytes(&head[h.name.clone()])
             .map_err(|_| refuse(400, "client sent invalid header line"))?;
         let raw = &head[h.value.clone()];
+        framed |= name == hyper::header::CONTENT_LENGTH || name == hyper::header::TRANSFER_ENCODING;
+        connection |= name == hyper::header::CONNECTION;
+        expect |= name == hyper::header::EXPECT;
         if name == hyper::header::HOST {
             if host.is_some() {
                 return Err(refuse(400, "client sent duplicate host header"));
             }
             host = Some(server_name(raw).ok_or(refuse(400, "client sent invalid host header"))?);
-        } else if UNIQUE.contains(&name.as_str()) && headers.contains_key(&name) {
+        } else if is_unique(name.as_str()) && headers.contains_key(&name) {
             return Err(refuse(400, "client sent duplicate header line"));
         }
         let value = head.slice(h.value.clone());
@@ -143,7 +154,7 @@ pub fn check(p: &Parsed, head: &Bytes) -> Result<Head, Refusal> {
             // nginx passes control bytes in values on.
             Err(_)
                 if name != hyper::header::HOST
-                    && !UNIQUE.contains(&name.as_str())
+                    && !is_unique(name.as_str())
                     && name != hyper::header::CONNECTION =>
             {
                 raw_headers.push((name, value));
@@ -154,8 +165,9 @@ pub fn check(p: &Parsed, head: &Bytes) -> Result<Head, Refusal> {
     if host.is_none() && version == Version::HTTP_11 {
         return Err(refuse(400, "client sent HTTP/1.1 request without \"Host\" header"));
     }
-    let framing = framing(&headers, version)?;
-    let keep_alive = keep_alive(&headers, version);
+    let framing = if framed { framing(&headers, version)? } else { Framing::None };
+    let keep_alive =
+        if connection { keep_alive(&headers, version) } else { version == Version::HTTP_11 };
     if method == Method::CONNECT {
         return Err(refuse(405, "client sent CONNECT method"));
     }
@@ -163,6 +175,7 @@ pub fn check(p: &Parsed, head: &Bytes) -> Result<Head, Refusal> {
         return Err(refuse(405, "client sent TRACE method"));
     }
     let expect_continue = version == Version::HTTP_11
+        && expect
         && headers
             .get(hyper::header::EXPECT)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
@@ -255,7 +268,11 @@ pub fn server_name(h: &[u8]) -> Option<String> {
     if !crate::proxy::vars::valid_host(h) {
         return None;
     }
-    let text = String::from_utf8_lossy(h);
+    // from_utf8 first: from_utf8_lossy walks its chunks even when all is valid.
+    let text = match std::str::from_utf8(h) {
+        Ok(t) => std::borrow::Cow::Borrowed(t),
+        Err(_) => String::from_utf8_lossy(h),
+    };
     let name = crate::proxy::vars::without_port(&text);
     let name = name.strip_suffix('.').unwrap_or(name);
     Some(name.to_ascii_lowercase())
