@@ -53,6 +53,9 @@ pub fn normalize_decoding(raw: &str) -> Result<String, BadUri> {
     if !raw.starts_with('/') {
         return Err(BadUri);
     }
+    if let Some(merged) = only_slashes_to_merge(raw) {
+        return Ok(merged);
+    }
     // The path's bytes (raw bytes of the request come carried, see rawtext).
     let bytes = super::rawtext::to_bytes(raw);
     let decoded = percent_decode(&bytes)?;
@@ -93,6 +96,24 @@ pub fn normalize_decoding(raw: &str) -> Result<String, BadUri> {
         out.push('/');
     }
     Ok(out)
+}
+
+/// The usual path that is not plain: `try_files $uri/` makes `//index.html`
+/// of every SPA request. Nothing to decode and no dot segment: the runs of
+/// slashes are merged in one pass over the bytes, as the full pass would.
+fn only_slashes_to_merge(raw: &str) -> Option<String> {
+    let b = raw.as_bytes();
+    if b.iter().any(|&c| c == b'%' || c == 0) || b.windows(2).any(|w| w == b"/.") {
+        return None;
+    }
+    let mut out = Vec::with_capacity(b.len());
+    for &c in b {
+        if c != b'/' || out.last() != Some(&b'/') {
+            out.push(c);
+        }
+    }
+    // Slashes taken out of valid UTF-8 leave it valid.
+    String::from_utf8(out).ok()
 }
 
 /// `%XX` escapes decoded; lent back when there are none.
