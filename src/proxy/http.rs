@@ -221,3 +221,9 @@ pub fn is_hop_by_hop(name: &HeaderName) -> bool {
 pub fn http_date(t: SystemTime) -> String {
     super::time::format_time(t, super::time::TimeFormat::Http)
 }
+
+/// An HTTP token, as header names must be.
+pub fn is_token(s: &str) -> bool {
+    const TOKEN: [bool; 256] = super::alnum_and(b"!#$%&'*+-.^_`|~");
+    !s.is_empty() && s.bytes().all(|b| TOKEN[b as usize])
+}

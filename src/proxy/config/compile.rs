@@ -204,7 +204,12 @@ impl Compiler {
             "proxy_set_header" => {
                 clear(cleared, "proxy_set_header", conf);
                 nargs(d, 2..=2)?;
-                conf.proxy_set_headers.push((d.args[0].clone(), self.template(d, &d.args[1])?));
+                let template = self.template(d, &d.args[1])?;
+                // A name that is no token cannot go on a header line: left
+                // out once here, not skipped on every request.
+                if crate::proxy::http::is_token(&d.args[0]) {
+                    conf.proxy_set_headers.push((d.args[0].clone(), template));
+                }
             }
             "proxy_http_version" => conf.proxy_http_version = http_version(d)?,
             "proxy_buffering" => conf.proxy_buffering = flag(d)?,
