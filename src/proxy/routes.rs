@@ -106,14 +106,20 @@ fn only_slashes_to_merge(raw: &str) -> Option<String> {
     if b.iter().any(|&c| c == b'%' || c == 0) || b.windows(2).any(|w| w == b"/.") {
         return None;
     }
-    let mut out = Vec::with_capacity(b.len());
-    for &c in b {
-        if c != b'/' || out.last() != Some(&b'/') {
-            out.push(c);
+    // Pieces between slashes, pushed as text: no second UTF-8 check.
+    let mut out = String::with_capacity(b.len());
+    let mut from = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'/' {
+            out.push_str(&raw[from..i]);
+            if !out.ends_with('/') {
+                out.push('/');
+            }
+            from = i + 1;
         }
     }
-    // Slashes taken out of valid UTF-8 leave it valid.
-    String::from_utf8(out).ok()
+    out.push_str(&raw[from..]);
+    Some(out)
 }
 
 /// `%XX` escapes decoded; lent back when there are none.

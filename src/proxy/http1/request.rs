@@ -232,8 +232,9 @@ fn keep_alive(headers: &HeaderMap, version: Version) -> bool {
     // case; each Connection line overrides the one before.
     let mut keep_alive = version == Version::HTTP_11;
     for v in headers.get_all(hyper::header::CONNECTION) {
-        let value = v.as_bytes().to_ascii_lowercase();
-        let has = |word: &[u8]| value.windows(word.len()).any(|w| w == word);
+        // Compared without case in place: a lowercased copy was an allocation.
+        let value = v.as_bytes();
+        let has = |word: &[u8]| value.windows(word.len()).any(|w| w.eq_ignore_ascii_case(word));
         if has(b"close") {
             keep_alive = false;
         } else if has(b"keep-alive") {
