@@ -23,7 +23,7 @@ use super::FastMap;
 use super::config::{AccessLog, Escape, Http, LocConf, LogFormat};
 use super::ctx::Ctx;
 use super::http::{Body, BoxError};
-use super::vars::RequestVars;
+use super::vars::{RequestVars, Vars};
 
 /// Maps a log path written in the configuration to a host path.
 pub type PathFn = Box<dyn Fn(&str) -> Option<PathBuf> + Send + Sync>;
@@ -186,11 +186,11 @@ pub fn escape_json(s: &str, out: &mut String) {
     }
 }
 
-pub fn render(format: &LogFormat, ctx: &Ctx<'_>) -> String {
+pub fn render(format: &LogFormat, vars: &dyn Vars) -> String {
     match format.escape {
-        Escape::Default => format.template.eval_log(ctx, &escape_default),
-        Escape::Json => format.template.eval_log(ctx, &escape_json),
-        Escape::None => format.template.eval_log(ctx, &|s: &str, out: &mut String| out.push_str(s)),
+        Escape::Default => format.template.eval_log(vars, escape_default),
+        Escape::Json => format.template.eval_log(vars, escape_json),
+        Escape::None => format.template.eval_log(vars, |s: &str, out: &mut String| out.push_str(s)),
     }
 }
 
@@ -349,11 +349,12 @@ impl LoggedBody {
             p.vars.completed = completed && !closed;
             p.vars.body_bytes_sent = self.sent;
             p.vars.bytes_sent = if closed { 0 } else { self.sent + self.header_bytes };
-            let ctx = Ctx { rv: &p.vars, maps: &[] };
+            // The request's own variables: a log line reads no `map`.
+            let vars: &RequestVars = &p.vars;
             // Formats named were checked when the configuration loaded.
             for (path, format) in p.targets.iter() {
                 if let Some(format) = p.formats.get(format) {
-                    p.logs.write(path, render(format, &ctx));
+                    p.logs.write(path, render(format, vars));
                 }
             }
         }

@@ -378,7 +378,7 @@ impl Template {
 
     /// Evaluates for a log line: variable values go through `escape`, and a
     /// variable with no value prints `-`, as nginx writes them.
-    pub fn eval_log(&self, vars: &dyn Vars, escape: &dyn Fn(&str, &mut String)) -> String {
+    pub fn eval_log(&self, vars: &dyn Vars, escape: impl Fn(&str, &mut String)) -> String {
         let mut out = String::with_capacity(256);
         for p in &self.parts {
             match p {
