@@ -349,7 +349,8 @@ impl LoggedBody {
             p.vars.completed = completed && !closed;
             p.vars.body_bytes_sent = self.sent;
             p.vars.bytes_sent = if closed { 0 } else { self.sent + self.header_bytes };
-            // The request's own variables: a log line reads no `map`.
+            // The request's own variables, which hold the `map` values it
+            // evaluated: a Ctx here had no maps of its own to search.
             let vars: &RequestVars = &p.vars;
             // Formats named were checked when the configuration loaded.
             for (path, format) in p.targets.iter() {
