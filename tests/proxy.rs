@@ -1611,7 +1611,7 @@ fn proxy_cache_hits_misses_and_bypasses_as_nginx_does() {
         "cache",
         |port| {
             format!(
-                "events {{ }}\nhttp {{\n  access_log off;\n  proxy_cache_path {dir}/cache-{port} levels=1:2 keys_zone=api:1m inactive=1h max_size=10m;\n  map $arg_m $nomap {{ default 0; x 1; }}\n  server {{\n    listen 127.0.0.1:{port};\n    add_header X-Cache $upstream_cache_status always;\n    location /c/ {{ proxy_pass http://127.0.0.1:{up}/; proxy_cache api; proxy_cache_valid 200 10m; proxy_cache_valid 404 1m; proxy_cache_bypass $arg_nocache $http_x_bypass; proxy_no_cache $arg_nostore $nomap; }}\n    location /s/ {{ proxy_pass http://127.0.0.1:{stale_up}/; proxy_cache api; proxy_cache_valid 1s; proxy_cache_use_stale error timeout http_500; }}\n    location /n/ {{ proxy_pass http://127.0.0.1:{up}/; proxy_cache api; }}\n  }}\n}}\n",
+                "user root;\nevents {{ }}\nhttp {{\n  access_log off;\n  proxy_temp_path {dir}/tmp-{port};\n  proxy_cache_path {dir}/cache-{port} levels=1:2 keys_zone=api:1m inactive=1h max_size=10m;\n  map $arg_m $nomap {{ default 0; x 1; }}\n  server {{\n    listen 127.0.0.1:{port};\n    add_header X-Cache $upstream_cache_status always;\n    location /c/ {{ proxy_pass http://127.0.0.1:{up}/; proxy_cache api; proxy_cache_valid 200 10m; proxy_cache_valid 404 1m; proxy_cache_bypass $arg_nocache $http_x_bypass; proxy_no_cache $arg_nostore $nomap; }}\n    location /s/ {{ proxy_pass http://127.0.0.1:{stale_up}/; proxy_cache api; proxy_cache_valid 1s; proxy_cache_use_stale error timeout http_500; }}\n    location /n/ {{ proxy_pass http://127.0.0.1:{up}/; proxy_cache api; }}\n  }}\n}}\n",
                 dir = d.display()
             )
         },
@@ -1999,7 +1999,7 @@ fn proxy_cache_revalidates_and_meets_conditions_as_nginx_does() {
         "reval",
         |port| {
             format!(
-                "events {{ }}\nhttp {{\n  access_log off;\n  proxy_cache_path {dir}/cache-{port} keys_zone=z:1m;\n  \
+                "user root;\nevents {{ }}\nhttp {{\n  access_log off;\n  proxy_temp_path {dir}/tmp-{port};\n  proxy_cache_path {dir}/cache-{port} keys_zone=z:1m;\n  \
                  log_format v '$upstream_cache_status [$upstream_cache_etag] [$upstream_cache_last_modified]';\n  \
                  server {{\n    listen 127.0.0.1:{port};\n    add_header X-Cache $upstream_cache_status always;\n    \
                  location /r/ {{ proxy_pass http://127.0.0.1:{up}/; proxy_cache z; proxy_cache_revalidate on; \
@@ -2132,7 +2132,7 @@ fn proxy_cache_lock_and_updating_hold_back_concurrent_misses_as_nginx_does() {
         "lock",
         |port| {
             format!(
-                "events {{ }}\nhttp {{\n  access_log off;\n  proxy_cache_path {dir}/lock-{port} keys_zone=z:1m;\n  \
+                "user root;\nevents {{ }}\nhttp {{\n  access_log off;\n  proxy_temp_path {dir}/tmp-{port};\n  proxy_cache_path {dir}/lock-{port} keys_zone=z:1m;\n  \
                  server {{\n    listen 127.0.0.1:{port};\n    add_header X-Cache $upstream_cache_status always;\n    \
                  location /l/ {{ proxy_pass http://127.0.0.1:{up}/; proxy_cache z; proxy_cache_lock on; }}\n    \
                  location /u/ {{ proxy_pass http://127.0.0.1:{up}/; proxy_cache z; proxy_cache_use_stale updating; }}\n  }}\n}}\n",
