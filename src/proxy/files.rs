@@ -247,13 +247,11 @@ fn look(
     (found, Some(real))
 }
 
-/// A file version's validators and length, as text and as header values.
+/// A file version's validators and length, and the headers made of them.
 struct Version {
     tag: String,
     last_modified: String,
-    tag_value: Option<HeaderValue>,
-    last_modified_value: Option<HeaderValue>,
-    length_value: HeaderValue,
+    len: u64,
     /// The headers of a whole answer of this version, for the content type
     /// it was last served as: cloned, they cost a fraction of five inserts.
     whole: std::sync::OnceLock<(String, HeaderMap)>,
@@ -272,10 +270,10 @@ impl Version {
         let mut h = HeaderMap::with_capacity(8);
         for (name, value) in [
             (header::CONTENT_TYPE, content_type_value(content_type)),
-            (header::LAST_MODIFIED, self.last_modified_value.clone()),
-            (header::ETAG, self.tag_value.clone()),
+            (header::LAST_MODIFIED, HeaderValue::from_str(&self.last_modified).ok()),
+            (header::ETAG, HeaderValue::from_str(&self.tag).ok()),
             (header::ACCEPT_RANGES, Some(HeaderValue::from_static("bytes"))),
-            (header::CONTENT_LENGTH, Some(self.length_value.clone())),
+            (header::CONTENT_LENGTH, Some(HeaderValue::from(self.len))),
         ] {
             if let Some(value) = value {
                 h.insert(name, value);
@@ -330,14 +328,7 @@ fn version(mtime: SystemTime, len: u64) -> Arc<Version> {
     MEMO.with(|m| {
         m.borrow_mut().get_or_make(&(mtime, len), || {
             let (tag, last_modified) = (etag(mtime, len), super::http::http_date(mtime));
-            let v = Version {
-                tag_value: HeaderValue::from_str(&tag).ok(),
-                last_modified_value: HeaderValue::from_str(&last_modified).ok(),
-                length_value: HeaderValue::from(len),
-                whole: std::sync::OnceLock::new(),
-                tag,
-                last_modified,
-            };
+            let v = Version { len, whole: std::sync::OnceLock::new(), tag, last_modified };
             ((mtime, len), Arc::new(v))
         })
     })

@@ -16,34 +16,64 @@ pub struct BadUri;
 pub fn normalize(raw: &str) -> Result<Cow<'_, str>, BadUri> {
     // Most URIs are already in normal form: nothing to decode, no empty,
     // `.` or `..` segment. They are their own answer, lent, not copied.
-    if is_plain(raw) {
-        return Ok(Cow::Borrowed(raw));
+    match shape(raw) {
+        Shape::Plain => Ok(Cow::Borrowed(raw)),
+        Shape::Slashes => Ok(Cow::Owned(merge_slashes(raw))),
+        Shape::Other => normalize_decoding(raw).map(Cow::Owned),
     }
-    normalize_decoding(raw).map(Cow::Owned)
 }
 
-/// Absolute, nothing percent-encoded, no NUL, and no empty (but a final),
-/// `.` or `..` segment. One pass over the bytes, looking after each slash:
-/// splitting on '/' went through the generic char searcher, some 1,300
-/// instructions of a 35,000-instruction static request.
-fn is_plain(raw: &str) -> bool {
+/// What a path needs to be normal, told in one pass.
+enum Shape {
+    Plain,
+    /// Only runs of slashes to merge: `try_files $uri/` makes
+    /// `//index.html` of every SPA request.
+    Slashes,
+    /// Decoding, dot segments, or a refusal: the full pass.
+    Other,
+}
+
+/// Plain: absolute, nothing percent-encoded, no NUL, and no empty (but a
+/// final), `.` or `..` segment. One pass over the bytes, looking after each
+/// slash: splitting on '/' went through the generic char searcher, some
+/// 1,300 instructions of a 35,000-instruction static request.
+fn shape(raw: &str) -> Shape {
     let b = raw.as_bytes();
     if b.first() != Some(&b'/') {
-        return false;
+        return Shape::Other;
     }
+    let mut slashes = false;
     for (i, &c) in b.iter().enumerate() {
         match c {
-            b'%' | 0 => return false,
+            b'%' | 0 => return Shape::Other,
             b'/' => match &b[i + 1..] {
-                [b'/', ..] | [b'.'] | [b'.', b'/', ..] | [b'.', b'.'] | [b'.', b'.', b'/', ..] => {
-                    return false;
+                [b'/', ..] => slashes = true,
+                [b'.'] | [b'.', b'/', ..] | [b'.', b'.'] | [b'.', b'.', b'/', ..] => {
+                    return Shape::Other;
                 }
                 _ => {}
             },
             _ => {}
         }
     }
-    true
+    if slashes { Shape::Slashes } else { Shape::Plain }
+}
+
+/// Runs of slashes merged, the text between them pushed as it is.
+fn merge_slashes(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut from = 0;
+    for (i, &c) in raw.as_bytes().iter().enumerate() {
+        if c == b'/' {
+            out.push_str(&raw[from..i]);
+            if !out.ends_with('/') {
+                out.push('/');
+            }
+            from = i + 1;
+        }
+    }
+    out.push_str(&raw[from..]);
+    out
 }
 
 /// The whole normalization: percent-decoding, then segments resolved.
@@ -52,9 +82,6 @@ fn is_plain(raw: &str) -> bool {
 pub fn normalize_decoding(raw: &str) -> Result<String, BadUri> {
     if !raw.starts_with('/') {
         return Err(BadUri);
-    }
-    if let Some(merged) = only_slashes_to_merge(raw) {
-        return Ok(merged);
     }
     // The path's bytes (raw bytes of the request come carried, see rawtext).
     let bytes = super::rawtext::to_bytes(raw);
@@ -96,30 +123,6 @@ pub fn normalize_decoding(raw: &str) -> Result<String, BadUri> {
         out.push('/');
     }
     Ok(out)
-}
-
-/// The usual path that is not plain: `try_files $uri/` makes `//index.html`
-/// of every SPA request. Nothing to decode and no dot segment: the runs of
-/// slashes are merged in one pass over the bytes, as the full pass would.
-fn only_slashes_to_merge(raw: &str) -> Option<String> {
-    let b = raw.as_bytes();
-    if b.iter().any(|&c| c == b'%' || c == 0) || b.windows(2).any(|w| w == b"/.") {
-        return None;
-    }
-    // Pieces between slashes, pushed as text: no second UTF-8 check.
-    let mut out = String::with_capacity(b.len());
-    let mut from = 0;
-    for (i, &c) in b.iter().enumerate() {
-        if c == b'/' {
-            out.push_str(&raw[from..i]);
-            if !out.ends_with('/') {
-                out.push('/');
-            }
-            from = i + 1;
-        }
-    }
-    out.push_str(&raw[from..]);
-    Some(out)
 }
 
 /// `%XX` escapes decoded; lent back when there are none.

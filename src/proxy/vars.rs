@@ -1062,23 +1062,11 @@ impl Vars for RequestVars {
             Kind::Hostname => lend(hostname()),
             // Not found (nginx logs `-`) until a proxy_pass is reached.
             Kind::ProxyHost => self.proxy_host.as_deref().is_some_and(&mut lend),
-            Kind::Host => {
-                if let Some(a) = self.authority.as_ref().or(self.host_name.as_ref()) {
-                    return lend(a);
-                }
-                // Already lowercase and one value: $host is a slice of it.
-                // Anything else takes the full rules.
-                let mut values = self.headers.get_all(header::HOST).iter();
-                match (values.next().map(value_text), values.next()) {
-                    (Some(h), None)
-                        if !h.is_empty() && !h.bytes().any(|b| b.is_ascii_uppercase()) =>
-                    {
-                        let name = without_port(&h);
-                        lend(name.strip_suffix('.').unwrap_or(name))
-                    }
-                    _ => lend(&self.host()),
-                }
-            }
+            Kind::Host => match self.authority.as_ref().or(self.host_name.as_ref()) {
+                Some(a) => lend(a),
+                // A refused request's head was not checked: the full rules.
+                None => lend(&self.host()),
+            },
             // Three digits or more: as `{:03}` writes it.
             Kind::Status if self.status >= 100 => lend(itoa::Buffer::new().format(self.status)),
             Kind::Http(h) => lend_header(&self.headers, h, &mut lend),
