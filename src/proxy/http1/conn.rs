@@ -95,13 +95,21 @@ pub async fn serve<R, W, F, Fut>(
     let mut number = 0u64;
     // One per connection: only one request at a time can be waiting.
     let gone = CancellationToken::new();
+    // One timer and one wait for the proxy's stop, for all of the
+    // connection's heads: a later deadline only moves the registered
+    // timer's expiry (an atomic store, no lock), where a new `sleep` each
+    // request took the timer driver's lock twice, and the stop's waiter
+    // stays in its list instead of joining and leaving it every request.
+    let mut timer = std::pin::pin!(tokio::time::sleep(limits.header_timeout));
+    let mut stopping = std::pin::pin!(draining.cancelled());
     loop {
         number += 1;
         let mut reader =
             take_reader(&shared).expect("the connection holds its reader between requests");
         let first = number == 1;
         let pipelined = !first && !reader.buf.is_empty();
-        let parsed = match read_head(&mut reader, limits, first, &draining).await {
+        let waits = Waits { timer: timer.as_mut(), stopping: stopping.as_mut() };
+        let parsed = match read_head(&mut reader, limits, first, waits).await {
             HeadRead::Head(p) => p,
             HeadRead::Closed => return,
             HeadRead::Refused(r, line) => {
@@ -321,6 +329,13 @@ enum HeadRead {
     Refused(Refusal, String),
 }
 
+/// What a head's read waits on besides the client: the connection's timer
+/// and the proxy's stop, kept from one request to the next.
+struct Waits<'a, 'b> {
+    timer: std::pin::Pin<&'a mut tokio::time::Sleep>,
+    stopping: std::pin::Pin<&'a mut tokio_util::sync::WaitForCancellationFuture<'b>>,
+}
+
 /// Reads until a whole head is in the buffer. Before its first byte the
 /// connection may idle for `keepalive_timeout` (the first request: for
 /// `client_header_timeout`); once a head has begun, it must end within
@@ -330,8 +345,10 @@ async fn read_head(
     reader: &mut Reader<ReadIo>,
     limits: Limits,
     first: bool,
-    draining: &CancellationToken,
+    waits: Waits<'_, '_>,
 ) -> HeadRead {
+    let Waits { mut timer, mut stopping } = waits;
+    let mut armed: Option<tokio::time::Instant> = None;
     let mut parser = HeadParser::default();
     let mut deadline: Option<tokio::time::Instant> = None;
     loop {
@@ -359,16 +376,21 @@ async fn read_head(
         if idle && deadline.is_none() {
             deadline = Some(until);
         }
+        if armed != Some(until) {
+            timer.as_mut().reset(until);
+            armed = Some(until);
+        }
         reader.buf.reserve(4096);
         let read = reader.io.read_buf(&mut reader.buf);
         tokio::select! {
+            biased;
             r = read => match r {
                 Ok(0) | Err(_) => return HeadRead::Closed,
                 Ok(_) => {}
             },
-            _ = tokio::time::sleep_until(until) => return HeadRead::Closed,
+            () = timer.as_mut() => return HeadRead::Closed,
             // A connection waiting for its next request closes at once when the proxy stops.
-            _ = draining.cancelled(), if idle => return HeadRead::Closed,
+            () = stopping.as_mut(), if idle => return HeadRead::Closed,
         }
     }
 }
