@@ -296,6 +296,62 @@ mod tests {
         }
     }
 
+    /// A whole header line is taken at once where it can be: the result,
+    /// refusals included, is the byte-by-byte parser's on every line here,
+    /// alone and after each of the others.
+    #[test]
+    fn header_lines_parse_alike_whole_and_a_byte_at_a_time() {
+        let long = format!("X-Long: {}\r\n", "v".repeat(super::super::parse::MAX_LINE - 10));
+        let lines: Vec<&[u8]> = vec![
+            b"Host: a\r\n",
+            b"Host:a\r\n",
+            b"Host:   a  \r\n",
+            b"X-Empty:\r\n",
+            b"X-Empty:   \r\n",
+            b"X-Spaces: a b  c \r\n",
+            b"X-Tab: a\tb\t\r\n",
+            b"X-Tab:\ta\r\n",
+            b"X-Ctl: a\x01\x7f\xffb\r\n",
+            b"X-Nul: a\0b\r\n",
+            b"X-Bare: lf\n",
+            b"X-Cr: a\rb\r\n",
+            b"X-CrCr: a\r\r\n",
+            b"Under_score: a\r\n",
+            b"No-Colon\r\n",
+            b"No-Colon-Lf\n",
+            b"Sp ace: a\r\n",
+            b"Name : a\r\n",
+            b": empty name\r\n",
+            b" folded\r\n",
+            b"\x01bad: a\r\n",
+            long.as_bytes(),
+        ];
+        let parse_both = |raw: &[u8]| {
+            let whole = HeadParser::default().advance(raw);
+            let mut p = HeadParser::default();
+            let mut split = Ok(None);
+            for end in 1..=raw.len() {
+                split = p.advance(&raw[..end]);
+                if !matches!(split, Ok(None)) {
+                    break;
+                }
+            }
+            assert_eq!(whole, split, "{:?}", String::from_utf8_lossy(raw));
+        };
+        for a in &lines {
+            for b in &lines {
+                let mut raw = b"GET / HTTP/1.1\r\n".to_vec();
+                raw.extend_from_slice(a);
+                raw.extend_from_slice(b);
+                raw.extend_from_slice(b"\r\n");
+                parse_both(&raw);
+                // And with the final CRLF or the second line's end still to come.
+                parse_both(&raw[..raw.len() - 1]);
+                parse_both(&raw[..raw.len() - 3]);
+            }
+        }
+    }
+
     #[test]
     fn framing_as_nginx_reads_it() {
         assert_eq!(
