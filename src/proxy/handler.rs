@@ -845,7 +845,10 @@ async fn content(rt: &Runtime, loc: &Arc<Location>, r: &mut Req) -> Outcome {
 /// written without variables (mapped when the configuration loaded).
 fn host_dir(rt: &Runtime, r: &Req, t: &Template) -> Option<Arc<Path>> {
     if let Some(lit) = t.literal()
-        && let Some(known) = rt.host_dirs.get(lit)
+        && let Some(known) = rt
+            .host_dirs_by_text
+            .get(&super::request::TextAt::of(lit))
+            .or_else(|| rt.host_dirs.get(lit))
     {
         return known.clone();
     }

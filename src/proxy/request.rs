@@ -42,6 +42,21 @@ pub struct Runtime {
     pub tls: super::tls::Tls,
     /// Roots and aliases written without variables, mapped to the host once.
     pub host_dirs: super::FastMap<String, Option<Arc<Path>>>,
+    /// The same, by where the configuration holds the text: a request asks
+    /// for its root three or four times, and a path's text is hashed whole.
+    pub host_dirs_by_text: super::FastMap<TextAt, Option<Arc<Path>>>,
+}
+
+/// Where a text of the loaded configuration lies (address and length):
+/// the configuration is not changed while a runtime holds it, so no other
+/// live text has that place. A text elsewhere (a copy) is not found by it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct TextAt(usize, usize);
+
+impl TextAt {
+    pub fn of(s: &str) -> TextAt {
+        TextAt(s.as_ptr() as usize, s.len())
+    }
 }
 
 /// A path written in the configuration (root, alias, log) mapped to the

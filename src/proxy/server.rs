@@ -126,12 +126,18 @@ pub fn load(setup: &Setup) -> Result<Runtime, ConfError> {
         zone.set_dir(super::request::map_written(&setup.prefix, &*setup.paths, &written));
     }
     let mut host_dirs = super::FastMap::default();
+    let mut host_dirs_by_text = super::FastMap::default();
     for c in &confs {
         for t in std::iter::once(&c.root).chain(&c.alias) {
             if let Some(lit) = t.literal() {
-                host_dirs.entry(lit.to_string()).or_insert_with(|| {
-                    super::request::map_written(&setup.prefix, &*setup.paths, lit).map(Arc::from)
-                });
+                let dir = host_dirs
+                    .entry(lit.to_string())
+                    .or_insert_with(|| {
+                        super::request::map_written(&setup.prefix, &*setup.paths, lit)
+                            .map(Arc::from)
+                    })
+                    .clone();
+                host_dirs_by_text.insert(super::request::TextAt::of(lit), dir);
             }
         }
     }
@@ -144,6 +150,7 @@ pub fn load(setup: &Setup) -> Result<Runtime, ConfError> {
     Ok(Runtime {
         tls,
         host_dirs,
+        host_dirs_by_text,
         config,
         prefix: setup.prefix.clone(),
         paths: setup.paths.clone(),
