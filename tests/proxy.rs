@@ -1156,6 +1156,57 @@ fn keepalive_timeout_and_requests_limit_connections() {
     );
 }
 
+/// A `Connection: close` answer to a request whose body was not read:
+/// the proxy lingers, reading and dropping the rest of the body, so the
+/// client gets its whole answer and can finish sending, as with nginx (a
+/// close with the body unread would reset the connection under it).
+/// Where nothing more is coming, the close is at once.
+#[test]
+fn a_close_lingers_while_the_client_is_still_sending() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("c.conf"),
+        format!("events {{ }}\nhttp {{ access_log off; server {{ listen 127.0.0.1:{port}; location / {{ return 200 ok; }} }} }}\n"),
+    )
+    .unwrap();
+    let _k = start_rcompose(&dir.path().join("c.conf"), port);
+    const BODY: usize = 600 * 1024;
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut w = s.try_clone().unwrap();
+    w.write_all(
+        format!(
+            "POST / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: {BODY}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    // The body goes out while the answer comes back.
+    let writer = std::thread::spawn(move || {
+        for _ in 0..BODY / 4096 {
+            w.write_all(&[b'x'; 4096])?;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        w.write_all(&[b'x'; BODY % 4096])
+    });
+    let mut answer = Vec::new();
+    let read = (&s).read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer).to_string();
+    assert!(
+        read.is_ok() && text.starts_with("HTTP/1.1 200") && text.ends_with("ok"),
+        "{read:?} {text}"
+    );
+    writer.join().unwrap().expect("the whole body is taken while the proxy lingers");
+    // Nothing more to come: the answer, then the close, with no wait on the client.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.ends_with("ok"), "{answer}");
+}
+
 #[test]
 fn streamed_bodies_are_held_to_the_size_limit() {
     let (_dir, _k, port, _up) = one_proxy("", "");

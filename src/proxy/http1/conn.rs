@@ -95,11 +95,7 @@ pub async fn serve<R, W, F, Fut>(
     let mut number = 0u64;
     // One per connection: only one request at a time can be waiting.
     let gone = CancellationToken::new();
-    // One timer and one wait for the proxy's stop, for all of the
-    // connection's heads: a later deadline only moves the registered
-    // timer's expiry (an atomic store, no lock), where a new `sleep` each
-    // request took the timer driver's lock twice, and the stop's waiter
-    // stays in its list instead of joining and leaving it every request.
+    // Kept for all of the connection's heads (see Waits).
     let mut timer = std::pin::pin!(tokio::time::sleep(limits.header_timeout));
     let mut stopping = std::pin::pin!(draining.cancelled());
     loop {
@@ -180,7 +176,7 @@ pub async fn serve<R, W, F, Fut>(
             return;
         }
         if after == After::Close || closes {
-            linger(reader, write).await;
+            close(reader, write, &left).await;
             return;
         }
         // What the handler did not read of the body is read and dropped,
@@ -330,7 +326,11 @@ enum HeadRead {
 }
 
 /// What a head's read waits on besides the client: the connection's timer
-/// and the proxy's stop, kept from one request to the next.
+/// and the proxy's stop, kept from one request to the next. A later
+/// deadline only moves the registered timer's expiry (an atomic store, no
+/// lock), where a new `sleep` each request took the timer driver's lock
+/// twice, and the stop's waiter stays in its list instead of joining and
+/// leaving it every request.
 struct Waits<'a, 'b> {
     timer: std::pin::Pin<&'a mut tokio::time::Sleep>,
     stopping: std::pin::Pin<&'a mut tokio_util::sync::WaitForCancellationFuture<'b>>,
@@ -439,6 +439,27 @@ async fn discard(reader: &mut Reader<ReadIo>, left: Left) -> bool {
             _ => return false,
         }
     }
+}
+
+/// Closes after an answer as nginx does (`lingering_close on`): lingering
+/// only where the client may still be sending (a body left unread, bytes
+/// read past the request, or more waiting on the socket), otherwise at
+/// once. A lingering wait on every `Connection: close` cost a timer, a
+/// larger buffer and one more wake-up for the client's own close.
+async fn close(mut reader: Reader<ReadIo>, mut write: WriteIo, left: &Left) {
+    let quiet = matches!(left, Left::Done) && reader.buf.is_empty() && {
+        reader.buf.reserve(1);
+        // One look without waiting: nginx's `read->ready`.
+        match futures::FutureExt::now_or_never(reader.io.read_buf(&mut reader.buf)) {
+            None | Some(Ok(0) | Err(_)) => true,
+            Some(Ok(_)) => false,
+        }
+    };
+    if quiet {
+        let _ = write.shutdown().await;
+        return;
+    }
+    linger(reader, write).await;
 }
 
 /// Closes as nginx's lingering close does: the write side first, then
