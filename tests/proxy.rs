@@ -1119,16 +1119,23 @@ fn gzip_compresses_listed_types_for_clients_that_accept_it() {
     assert!(identity.header("content-encoding").is_none() && identity.body.len() == plain.len());
 }
 
-#[test]
-fn keepalive_timeout_and_requests_limit_connections() {
+/// A proxy whose every answer is `200 ok`, with `http_extra` in its http block.
+fn return_ok_proxy(http_extra: &str) -> (tempfile::TempDir, Kill, u16) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
+    let conf = dir.path().join("ok.conf");
     std::fs::write(
-        dir.path().join("k.conf"),
-        format!("events {{ }}\nhttp {{ access_log off; keepalive_timeout 1s; keepalive_requests 2; server {{ listen 127.0.0.1:{port}; location / {{ return 200 ok; }} }} }}\n"),
+        &conf,
+        format!("events {{ }}\nhttp {{ access_log off; {http_extra} server {{ listen 127.0.0.1:{port}; location / {{ return 200 ok; }} }} }}\n"),
     )
     .unwrap();
-    let _k = start_rcompose(&dir.path().join("k.conf"), port);
+    let k = start_rcompose(&conf, port);
+    (dir, k, port)
+}
+
+#[test]
+fn keepalive_timeout_and_requests_limit_connections() {
+    let (_dir, _k, port) = return_ok_proxy("keepalive_timeout 1s; keepalive_requests 2;");
     let read_answer = |s: &mut TcpStream| {
         let mut buf = [0u8; 1024];
         let n = s.read(&mut buf).unwrap_or(0);
@@ -1163,14 +1170,7 @@ fn keepalive_timeout_and_requests_limit_connections() {
 /// Where nothing more is coming, the close is at once.
 #[test]
 fn a_close_lingers_while_the_client_is_still_sending() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    std::fs::write(
-        dir.path().join("c.conf"),
-        format!("events {{ }}\nhttp {{ access_log off; server {{ listen 127.0.0.1:{port}; location / {{ return 200 ok; }} }} }}\n"),
-    )
-    .unwrap();
-    let _k = start_rcompose(&dir.path().join("c.conf"), port);
+    let (_dir, _k, port) = return_ok_proxy("");
     const BODY: usize = 600 * 1024;
     let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();

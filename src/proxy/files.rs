@@ -253,7 +253,7 @@ struct Version {
     last_modified: String,
     len: u64,
     /// The headers of a whole answer of this version, for the content type
-    /// it was last served as: cloned, they cost a fraction of five inserts.
+    /// it was first served as: cloned, they cost a fraction of five inserts.
     whole: std::sync::OnceLock<(String, HeaderMap)>,
 }
 

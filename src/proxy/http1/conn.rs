@@ -348,9 +348,8 @@ async fn read_head(
     waits: Waits<'_, '_>,
 ) -> HeadRead {
     let Waits { mut timer, mut stopping } = waits;
-    let mut armed: Option<tokio::time::Instant> = None;
     let mut parser = HeadParser::default();
-    let mut deadline: Option<tokio::time::Instant> = None;
+    let mut armed = false;
     loop {
         match parser.advance(&reader.buf) {
             Ok(Some(p)) => return HeadRead::Head(p),
@@ -365,20 +364,12 @@ async fn read_head(
             }
         }
         let idle = parser.idle();
-        if !idle && deadline.is_none() {
-            deadline = Some(tokio::time::Instant::now() + limits.header_timeout);
-        }
-        let until = match deadline {
-            Some(d) => d,
-            None if first => tokio::time::Instant::now() + limits.header_timeout,
-            None => tokio::time::Instant::now() + limits.keepalive_timeout,
-        };
-        if idle && deadline.is_none() {
-            deadline = Some(until);
-        }
-        if armed != Some(until) {
-            timer.as_mut().reset(until);
-            armed = Some(until);
+        // Set at the first wait and kept: a head begun then must end by it.
+        if !armed {
+            let wait =
+                if idle && !first { limits.keepalive_timeout } else { limits.header_timeout };
+            timer.as_mut().reset(tokio::time::Instant::now() + wait);
+            armed = true;
         }
         reader.buf.reserve(4096);
         let read = reader.io.read_buf(&mut reader.buf);
