@@ -378,6 +378,9 @@ async fn worker(
     let mut tasks = Vec::new();
     for (listener, conf_port) in listeners {
         let Ok(listener) = TcpListener::from_std(listener) else { continue };
+        // A listener on one address is every connection's local address:
+        // only a wildcard one needs getsockname(2) per connection, as in nginx.
+        let bound = listener.local_addr().ok().map(|a| a.ip()).filter(|ip| !ip.is_unspecified());
         let (shared, stop_rx, open) = (shared.clone(), stop_rx.clone(), open.clone());
         tasks.push(tokio::spawn(accept(
             listener,
@@ -388,7 +391,7 @@ async fn worker(
                 tokio::spawn(serve(
                     stream,
                     remote,
-                    conf_port,
+                    (bound, conf_port),
                     shared.clone(),
                     shared.draining.clone(),
                     permit,
@@ -413,18 +416,28 @@ async fn accept(
     mut stop_rx: watch::Receiver<Phase>,
     mut take: impl FnMut(tokio::net::TcpStream, SocketAddr, tokio::sync::OwnedSemaphorePermit),
 ) {
+    // One wait for the stop, kept across connections: a new one per
+    // accept cost a borrow of the phase and a waiter joining its list.
+    let stopping = phase(&mut stop_rx, |p| p != Phase::Serving);
+    tokio::pin!(stopping);
     loop {
-        // Back-pressure: accept only when a connection slot is free.
-        let permit = tokio::select! {
-            p = shared.slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
-            _ = phase(&mut stop_rx, |p| p != Phase::Serving) => return,
+        // Back-pressure: accept only when a connection slot is free. Most
+        // of the time one is, and taking it needs no wait.
+        let permit = match shared.slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(tokio::sync::TryAcquireError::Closed) => return,
+            Err(tokio::sync::TryAcquireError::NoPermits) => tokio::select! {
+                p = shared.slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+                () = &mut stopping => return,
+            },
         };
         let (stream, remote) = tokio::select! {
+            biased;
+            () = &mut stopping => return,
             r = listener.accept() => match r {
                 Ok(x) => x,
                 Err(_) => { tokio::time::sleep(Duration::from_millis(50)).await; continue; }
             },
-            _ = phase(&mut stop_rx, |p| p != Phase::Serving) => return,
         };
         take(stream, remote, permit);
     }
@@ -450,15 +463,15 @@ impl Drop for Open {
 fn serve(
     stream: tokio::net::TcpStream,
     remote: SocketAddr,
-    conf_port: u16,
+    (bound, conf_port): (Option<std::net::IpAddr>, u16),
     shared: Arc<Shared>,
     draining: CancellationToken,
     permit: tokio::sync::OwnedSemaphorePermit,
     open: Open,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
     // Routing and $server_port see the port the configuration listens on.
-    let local =
-        SocketAddr::new(stream.local_addr().map(|a| a.ip()).unwrap_or(remote.ip()), conf_port);
+    let ip = bound.unwrap_or_else(|| stream.local_addr().map_or(remote.ip(), |a| a.ip()));
+    let local = SocketAddr::new(ip, conf_port);
     let rt = shared.current.read().unwrap_or_else(|e| e.into_inner()).clone();
     let (limits, nodelay, send_limit) = limits_of(&rt, conf_port, shared.header_timeout);
     // $connection: a serial number per connection, as nginx's.

@@ -202,7 +202,7 @@ pub(super) async fn answer<W: AsyncWrite + Unpin>(
         let head: &[u8] = if first { scratch } else { &[] };
         if frame == Frame::Chunked {
             size.clear();
-            size.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+            let _ = std::io::Write::write_fmt(&mut size, format_args!("{:x}\r\n", data.len()));
             write_parts(io, &[head, &size, &data, b"\r\n"]).await?;
         } else {
             write_parts(io, &[head, &data]).await?;
@@ -221,10 +221,18 @@ pub(super) async fn answer<W: AsyncWrite + Unpin>(
 }
 
 /// All of `parts`, in as few writes as the socket takes.
-async fn write_parts<W: AsyncWrite + Unpin>(io: &mut W, parts: &[&[u8]]) -> std::io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> =
-        parts.iter().filter(|p| !p.is_empty()).map(|p| IoSlice::new(p)).collect();
-    let mut slices = &mut slices[..];
+async fn write_parts<W: AsyncWrite + Unpin, const N: usize>(
+    io: &mut W,
+    parts: &[&[u8]; N],
+) -> std::io::Result<()> {
+    // On the stack: a Vec here was an allocation per answer.
+    let mut all = [IoSlice::new(&[]); N];
+    let mut used = 0;
+    for p in parts.iter().filter(|p| !p.is_empty()) {
+        all[used] = IoSlice::new(p);
+        used += 1;
+    }
+    let mut slices = &mut all[..used];
     while !slices.is_empty() {
         let n = io.write_vectored(slices).await?;
         if n == 0 {
