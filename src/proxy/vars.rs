@@ -676,11 +676,27 @@ impl std::fmt::Debug for IpText {
 
 impl IpText {
     pub fn new(a: &SocketAddr) -> IpText {
-        let text = format_ip(a);
         let mut buf = [0u8; 45];
-        // An IPv6 address is at most 45 characters, its mapped IPv4 form included.
-        let len = text.len().min(buf.len());
-        buf[..len].copy_from_slice(&text.as_bytes()[..len]);
+        let v4 = match a {
+            SocketAddr::V4(v4) => Some(*v4.ip()),
+            SocketAddr::V6(v6) => v6.ip().to_ipv4_mapped(),
+        };
+        // Written in place: a String first cost an allocation a connection.
+        let len = match v4 {
+            Some(ip) => {
+                let mut quad = [0u8; 15];
+                let text = ipv4_into(&ip, &mut quad);
+                buf[..text.len()].copy_from_slice(text.as_bytes());
+                text.len()
+            }
+            None => {
+                let text = format_ip(a);
+                // An IPv6 address is at most 45 characters, its mapped IPv4 form included.
+                let len = text.len().min(buf.len());
+                buf[..len].copy_from_slice(&text.as_bytes()[..len]);
+                len
+            }
+        };
         IpText { buf, len: u8::try_from(len).unwrap_or(0) }
     }
 
@@ -1265,6 +1281,10 @@ mod tests {
         assert_eq!(format_ip(&mapped), "10.0.0.1");
         // The text kept per connection: the longest IPv6 form fits whole.
         assert_eq!(IpText::new(&mapped).as_str(), "10.0.0.1");
+        for v4 in ["0.0.0.0:1", "255.255.255.255:2", "127.0.0.1:3", "10.20.3.40:4"] {
+            let a: SocketAddr = v4.parse().unwrap();
+            assert_eq!(IpText::new(&a).as_str(), a.ip().to_string());
+        }
         let longest: SocketAddr =
             "[ffff:ffff:ffff:ffff:ffff:fffe:255.255.255.255]:1".parse().unwrap();
         assert_eq!(IpText::new(&longest).as_str(), "ffff:ffff:ffff:ffff:ffff:fffe:ffff:ffff");
