@@ -130,13 +130,13 @@ pub fn flush_thread() {
 
 /// Appends a line: to this thread's batch when it keeps one, else at once,
 /// one write(2) per line as nginx.
-fn append(f: &Arc<std::fs::File>, line: String) {
+fn append(f: &Arc<std::fs::File>, line: &str) {
     let batched = BATCH.with(|b| {
         let Ok(mut b) = b.try_borrow_mut() else { return false };
-        b.as_mut().map(|b| b.push(f, &line)).is_some()
+        b.as_mut().map(|b| b.push(f, line)).is_some()
     });
     if !batched {
-        write_line(f, line);
+        write_line(f, line.to_string());
     }
 }
 
@@ -186,11 +186,13 @@ pub fn escape_json(s: &str, out: &mut String) {
     }
 }
 
-pub fn render(format: &LogFormat, vars: &dyn Vars) -> String {
+/// Appends the access line `format` makes of `vars` to `out`.
+pub fn render_into(format: &LogFormat, vars: &dyn Vars, out: &mut String) {
+    let t = &format.template;
     match format.escape {
-        Escape::Default => format.template.eval_log(vars, escape_default),
-        Escape::Json => format.template.eval_log(vars, escape_json),
-        Escape::None => format.template.eval_log(vars, |s: &str, out: &mut String| out.push_str(s)),
+        Escape::Default => t.eval_log_into(vars, escape_default, out),
+        Escape::Json => t.eval_log_into(vars, escape_json, out),
+        Escape::None => t.eval_log_into(vars, |s: &str, out: &mut String| out.push_str(s), out),
     }
 }
 
@@ -243,14 +245,41 @@ impl Logs {
     }
 
     /// Appends one line to the access log `path` names.
+    #[cfg(test)]
     fn write(&self, path: &str, line: String) {
-        match &self.sink {
-            Sink::Lines(f) => f(&line),
+        self.write_with(path, |out| out.push_str(&line));
+    }
+
+    /// Appends the line `render` writes to the access log `path` names,
+    /// rendered into a buffer the thread keeps: a string per line cost an
+    /// allocation and a copy each request.
+    fn write_with(&self, path: &str, render: impl FnOnce(&mut String)) {
+        thread_local! {
+            static LINE: RefCell<String> = RefCell::new(String::with_capacity(512));
+        }
+        let mut render = Some(render);
+        let put = |line: &str| match &self.sink {
+            Sink::Lines(f) => f(line),
             Sink::Files { map } => {
                 if let Ok(Some(f)) = self.file(path, map) {
                     append(&f, line);
                 }
             }
+        };
+        let kept = LINE.with(|l| {
+            let Ok(mut line) = l.try_borrow_mut() else { return false };
+            line.clear();
+            if let Some(render) = render.take() {
+                render(&mut line);
+            }
+            put(&line);
+            true
+        });
+        // A line rendered while another is (a sink that logs): its own string.
+        if !kept && let Some(render) = render.take() {
+            let mut line = String::with_capacity(256);
+            render(&mut line);
+            put(&line);
         }
     }
 
@@ -355,7 +384,7 @@ impl LoggedBody {
             // Formats named were checked when the configuration loaded.
             for (path, format) in p.targets.iter() {
                 if let Some(format) = p.formats.get(format) {
-                    p.logs.write(path, render(format, vars));
+                    p.logs.write_with(path, |out| render_into(format, vars, out));
                 }
             }
         }

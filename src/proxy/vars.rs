@@ -378,20 +378,25 @@ impl Template {
 
     /// Evaluates for a log line: variable values go through `escape`, and a
     /// variable with no value prints `-`, as nginx writes them.
-    pub fn eval_log(&self, vars: &dyn Vars, escape: impl Fn(&str, &mut String)) -> String {
-        let mut out = String::with_capacity(256);
+    /// Appended to `out`: a worker renders its access lines into one
+    /// buffer it keeps, not a new string each.
+    pub fn eval_log_into(
+        &self,
+        vars: &dyn Vars,
+        escape: impl Fn(&str, &mut String),
+        out: &mut String,
+    ) {
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
                 Part::Var(v) => {
-                    if !vars.with_var(v, &mut |val| escape(val, &mut out)) {
+                    if !vars.with_var(v, &mut |val| escape(val, out)) {
                         out.push('-');
                     }
                 }
-                Part::Capture(n) => escape(vars.capture(*n).unwrap_or_default(), &mut out),
+                Part::Capture(n) => escape(vars.capture(*n).unwrap_or_default(), out),
             }
         }
-        out
     }
 
     pub fn eval(&self, vars: &dyn Vars) -> String {
