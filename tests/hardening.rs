@@ -183,11 +183,7 @@ fn ten_thousand_idle_keepalive_connections_with_bounded_memory() {
     std::thread::sleep(Duration::from_millis(500));
     let held = rss_kb(child.0.id());
     // A new client is still served while the 10,000 wait.
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(b"GET /index.html HTTP/1.0\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
+    let out = common::exchange(port, b"GET /index.html HTTP/1.0\r\n\r\n", 5);
     assert!(out.ends_with("hello\n"), "{out}");
     let per_conn = (held.saturating_sub(before)) as f64 / 10_000.0;
     eprintln!(

@@ -1199,11 +1199,8 @@ fn a_close_lingers_while_the_client_is_still_sending() {
     );
     writer.join().unwrap().expect("the whole body is taken while the proxy lingers");
     // Nothing more to come: the answer, then the close, with no wait on the client.
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
+    let answer =
+        common::exchange(port, b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 10);
     assert!(answer.ends_with("ok"), "{answer}");
 }
 

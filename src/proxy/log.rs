@@ -255,32 +255,21 @@ impl Logs {
     /// allocation and a copy each request.
     fn write_with(&self, path: &str, render: impl FnOnce(&mut String)) {
         thread_local! {
-            static LINE: RefCell<String> = RefCell::new(String::with_capacity(512));
+            static LINE: std::cell::Cell<String> = const { std::cell::Cell::new(String::new()) };
         }
-        let mut render = Some(render);
-        let put = |line: &str| match &self.sink {
-            Sink::Lines(f) => f(line),
+        // Taken, not borrowed: a line written meanwhile gets a new buffer.
+        let mut line = LINE.take();
+        line.clear();
+        render(&mut line);
+        match &self.sink {
+            Sink::Lines(f) => f(&line),
             Sink::Files { map } => {
                 if let Ok(Some(f)) = self.file(path, map) {
-                    append(&f, line);
+                    append(&f, &line);
                 }
             }
-        };
-        let kept = LINE.with(|l| {
-            let Ok(mut line) = l.try_borrow_mut() else { return false };
-            line.clear();
-            if let Some(render) = render.take() {
-                render(&mut line);
-            }
-            put(&line);
-            true
-        });
-        // A line rendered while another is (a sink that logs): its own string.
-        if !kept && let Some(render) = render.take() {
-            let mut line = String::with_capacity(256);
-            render(&mut line);
-            put(&line);
         }
+        LINE.set(line);
     }
 
     /// An error log line (upstream failures), nginx-style.

@@ -655,12 +655,17 @@ fn header(h: &HeaderMap, name: &HeaderName) -> Option<String> {
 }
 
 fn format_ip(a: &SocketAddr) -> String {
+    match as_ipv4(a) {
+        Some(v4) => ipv4_text(&v4),
+        None => a.ip().to_string(),
+    }
+}
+
+/// The IPv4 address, plain or mapped into IPv6, that nginx prints as one.
+fn as_ipv4(a: &SocketAddr) -> Option<std::net::Ipv4Addr> {
     match a {
-        SocketAddr::V4(v4) => ipv4_text(v4.ip()),
-        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
-            Some(v4) => ipv4_text(&v4),
-            None => v6.ip().to_string(),
-        },
+        SocketAddr::V4(v4) => Some(*v4.ip()),
+        SocketAddr::V6(v6) => v6.ip().to_ipv4_mapped(),
     }
 }
 
@@ -681,27 +686,20 @@ impl std::fmt::Debug for IpText {
 
 impl IpText {
     pub fn new(a: &SocketAddr) -> IpText {
-        let mut buf = [0u8; 45];
-        let v4 = match a {
-            SocketAddr::V4(v4) => Some(*v4.ip()),
-            SocketAddr::V6(v6) => v6.ip().to_ipv4_mapped(),
-        };
-        // Written in place: a String first cost an allocation a connection.
-        let len = match v4 {
-            Some(ip) => {
-                let mut quad = [0u8; 15];
-                let text = ipv4_into(&ip, &mut quad);
-                buf[..text.len()].copy_from_slice(text.as_bytes());
-                text.len()
-            }
+        // IPv4 in place: a String first cost an allocation a connection.
+        let mut quad = [0u8; 15];
+        let v6;
+        let text = match as_ipv4(a) {
+            Some(ip) => ipv4_into(&ip, &mut quad),
             None => {
-                let text = format_ip(a);
-                // An IPv6 address is at most 45 characters, its mapped IPv4 form included.
-                let len = text.len().min(buf.len());
-                buf[..len].copy_from_slice(&text.as_bytes()[..len]);
-                len
+                v6 = a.ip().to_string();
+                v6.as_str()
             }
         };
+        let mut buf = [0u8; 45];
+        // An IPv6 address is at most 45 characters, its mapped IPv4 form included.
+        let len = text.len().min(buf.len());
+        buf[..len].copy_from_slice(&text.as_bytes()[..len]);
         IpText { buf, len: u8::try_from(len).unwrap_or(0) }
     }
 

@@ -102,6 +102,18 @@ pub(crate) fn curl(port: u16, path: &str) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// Sends `raw` on a new loopback connection and reads the answer until
+/// the server closes, within `secs` for each read.
+pub(crate) fn exchange(port: u16, raw: &[u8], secs: u64) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(secs))).unwrap();
+    s.write_all(raw).unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer
+}
+
 /// The example stack through a proxy on `port`: the page, a deep link (the
 /// single-page app's fallback) and the API, each given `secs` to come up.
 pub(crate) fn assert_example_answers(port: u16, secs: u64) {

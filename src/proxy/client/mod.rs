@@ -350,8 +350,7 @@ async fn send(stream: &mut TcpStream, ex: &mut Exchange<'_>) -> Result<(), (Fail
             continue;
         }
         if ex.chunked {
-            line.clear();
-            let _ = std::io::Write::write_fmt(&mut line, format_args!("{:x}\r\n", data.len()));
+            crate::proxy::http1::chunk_size_line(data.len(), &mut line);
             // Size line, data and CRLF in one writev: three writes made three packets.
             let mut parts =
                 [io::IoSlice::new(&line), io::IoSlice::new(&data), io::IoSlice::new(b"\r\n")];

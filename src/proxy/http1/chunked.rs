@@ -3,6 +3,13 @@
 //! `;`, space or tab, lines ended by CRLF or a bare LF, trailers read and
 //! dropped. A decoder over bytes as they arrive, with no I/O of its own.
 
+/// Writes a chunk's size line (`1a\r\n`) into `out`, cleared first: the
+/// encoding both the answers to clients and the bodies sent upstream use.
+pub fn size_line(len: usize, out: &mut Vec<u8>) {
+    out.clear();
+    let _ = std::io::Write::write_fmt(out, format_args!("{len:x}\r\n"));
+}
+
 /// What the decoder found in the bytes given to it.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step {

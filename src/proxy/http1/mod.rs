@@ -14,7 +14,7 @@ mod upgrade;
 mod write;
 
 pub use body::{BodyError, RequestBody};
-pub use chunked::{Decoder as ChunkedDecoder, Step as ChunkedStep};
+pub use chunked::{Decoder as ChunkedDecoder, Step as ChunkedStep, size_line as chunk_size_line};
 pub use conn::{ClientBody, DISCARD_LIMIT, Incoming, Limits, Refused, Request, serve};
 pub use parse::{HeadParser, MAX_HEAD, MAX_LINE, Refusal};
 pub use request::{Framing, Head, atoof, check as check_head, server_name};

@@ -201,8 +201,7 @@ pub(super) async fn answer<W: AsyncWrite + Unpin>(
         sent += data.len() as u64;
         let head: &[u8] = if first { scratch } else { &[] };
         if frame == Frame::Chunked {
-            size.clear();
-            let _ = std::io::Write::write_fmt(&mut size, format_args!("{:x}\r\n", data.len()));
+            super::chunked::size_line(data.len(), &mut size);
             write_parts(io, &[head, &size, &data, b"\r\n"]).await?;
         } else {
             write_parts(io, &[head, &data]).await?;
