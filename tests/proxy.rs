@@ -76,6 +76,7 @@ http {{
     access_log {dir}/access-{who}.log main;
     client_max_body_size 1k;
     client_header_timeout 2s;
+    sendfile on;
     gzip on;
     gzip_types text/css application/json;
     upstream backend {{ server 127.0.0.1:{up}; }}
@@ -346,6 +347,9 @@ fn answers_like_nginx_on_the_same_configuration() {
         ("/files/data.json", "Range: bytes=0-1\r\nIf-Range: \"not-this-one\"\r\n"),
         ("/files/data.json", "Range: bytes=0-1\r\nIf-Range: Thu, 01 Jan 1970 00:00:00 GMT\r\n"),
         ("/files/big.css", "Accept-Encoding: gzip\r\n"),
+        ("/files/big.bin?whole", ""),
+        ("/files/huge.txt?whole", ""),
+        ("/files/huge.txt?ranged", "Range: bytes=100000-2500000\r\n"),
         ("/files/a.css", "Accept-Encoding: gzip\r\n"),
         ("/files/big.bin", "Accept-Encoding: gzip\r\n"),
         ("/index.html", "Accept-Encoding: gzip\r\n"),
@@ -529,6 +533,13 @@ fn answers_like_nginx_on_the_same_configuration() {
         words.join(" ")
     };
     assert_eq!(line(&rc_log), line(&ng_log));
+    // Files sent by sendfile(2) are counted as nginx counts them.
+    for path in ["/files/big.bin?whole ", "/files/huge.txt?whole ", "/files/huge.txt?ranged "] {
+        let line =
+            |log: &str| log.lines().find(|l| l.contains(path)).unwrap_or_default().to_string();
+        assert_eq!(line(&rc_log), line(&ng_log));
+        assert!(line(&rc_log).contains(" 200 ") || line(&rc_log).contains(" 206 "));
+    }
     assert!(
         line(&rc_log).ends_with(" application/json"),
         "no $sent_http_content_type in {:?}",
@@ -866,7 +877,15 @@ fn slow_clients_are_dropped_while_others_are_served() {
 
 #[test]
 fn clients_that_stop_reading_are_dropped_after_send_timeout() {
-    let (dir, _k, port, _up) = one_proxy("send_timeout 1s;\n  error_log @DIR@/error.log;", "");
+    // Written from memory, and sent from the file by sendfile(2).
+    for sendfile in ["off", "on"] {
+        stalled_client_is_dropped(sendfile);
+    }
+}
+
+fn stalled_client_is_dropped(sendfile: &str) {
+    let http = format!("send_timeout 1s; sendfile {sendfile};\n  error_log @DIR@/error.log;");
+    let (dir, _k, port, _up) = one_proxy(&http, "");
     // Far more than the socket buffers on both sides hold.
     let size: u64 = 256 << 20;
     let big = dir.path().join("site").join("stall.bin");
@@ -890,10 +909,36 @@ fn clients_that_stop_reading_are_dropped_after_send_timeout() {
     }
     assert!(
         got > 0 && got < size,
-        "the stalled client received {got} of {size} bytes: it was not cut off"
+        "sendfile {sendfile}: the stalled client received {got} of {size} bytes: it was not cut off"
     );
     let text = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
     assert!(text.contains("client timed out"), "error log: {text:?}");
+}
+
+#[test]
+fn files_sent_by_sendfile_keep_the_connection_framed() {
+    let (_dir, _k, port, _up) = one_proxy("sendfile on;", "");
+    // Two large answers, a range and a small one on one connection: each
+    // must end where its length says for the next to be read.
+    let text = raw(
+        port,
+        b"GET /files/big.bin HTTP/1.1\r\nHost: a\r\n\r\n\
+          GET /files/huge.txt HTTP/1.1\r\nHost: a\r\nRange: bytes=1000-200999\r\n\r\n\
+          HEAD /files/huge.txt HTTP/1.1\r\nHost: a\r\n\r\n\
+          GET /files/a.css HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
+    let first = parse(&text);
+    assert_eq!((first.status, first.header("content-length")), (200, Some("300000")));
+    let (body, rest) = first.body.split_at(300_000);
+    assert!(body.bytes().all(|b| b == 7), "big.bin whole");
+    let second = parse(rest);
+    assert_eq!(second.status, 206, "{}", &rest[..rest.len().min(200)]);
+    let (body, rest) = second.body.split_at(200_000);
+    assert!(body == &huge_text()[1000..201_000], "the range from its offset");
+    let third = parse(rest);
+    assert_eq!(third.status, 200);
+    let fourth = parse(&third.body);
+    assert_eq!((fourth.status, fourth.body.as_str()), (200, "body{}\n"));
 }
 
 #[test]

@@ -410,6 +410,7 @@ pub async fn respond(
     method: &Method,
     req: &HeaderMap,
     cache: &Cache,
+    sendfile: bool,
 ) -> Response<Body> {
     let len = meta.len();
     let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
@@ -472,18 +473,35 @@ pub async fn respond(
     if method == Method::HEAD || body_len == 0 {
         return b.body(super::http::empty());
     }
-    if len <= CACHE_MAX_FILE {
+    let mut resp = if len <= CACHE_MAX_FILE {
         let Some(data) = contents(path, mtime, len, cache).await else {
             return super::http::plain_status(StatusCode::INTERNAL_SERVER_ERROR);
         };
-        return b.body(full(data.slice(start as usize..=end as usize)));
+        b.body(full(data.slice(start as usize..=end as usize)))
+    } else {
+        // Large files: streamed in chunks, never read whole.
+        match open_part(path, start, body_len) {
+            Ok(part) => b.body(streamed([Segment::File(part)].into())),
+            Err(status) => return super::http::plain_status(status),
+        }
+    };
+    if sendfile && body_len >= SENDFILE_MIN {
+        use std::os::unix::fs::MetadataExt;
+        resp.extensions_mut().insert(super::http::FileBody {
+            path: path.to_path_buf(),
+            dev: meta.dev(),
+            ino: meta.ino(),
+            offset: start,
+            len: body_len,
+            sent: Default::default(),
+        });
     }
-    // Large files: streamed in chunks, never read whole.
-    match open_part(path, start, body_len) {
-        Ok(part) => b.body(streamed([Segment::File(part)].into())),
-        Err(status) => super::http::plain_status(status),
-    }
+    resp
 }
+
+/// From this size on, `sendfile on` sends a file from the page cache: below
+/// it, opening the file costs more than copying the bytes held in memory.
+const SENDFILE_MIN: u64 = 64 * 1024;
 
 /// A small file's bytes, from the cache or read (and kept) now; `None`
 /// when it cannot be read whole.

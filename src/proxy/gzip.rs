@@ -69,6 +69,8 @@ pub fn maybe(conf: &LocConf, req: &HeaderMap, mut resp: Response<Body>) -> Respo
     }
     let (mut parts, body) = resp.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
+    // The bytes sent are no longer the file's.
+    parts.extensions.remove::<super::http::FileBody>();
     parts.headers.remove(header::ACCEPT_RANGES);
     parts.headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     // A weak validator: the bytes sent are not the file's.

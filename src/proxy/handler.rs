@@ -957,7 +957,9 @@ async fn serve_file(rt: &Runtime, conf: &LocConf, r: &mut Req, f: Arc<files::Fil
         return Outcome::Status(e.status());
     }
     let ct = content_type(conf, &f.path);
-    let resp = files::respond(&f.path, &f.meta, ct, &r.method, &r.vars.headers, &rt.cache).await;
+    let resp =
+        files::respond(&f.path, &f.meta, ct, &r.method, &r.vars.headers, &rt.cache, conf.sendfile)
+            .await;
     r.vars.request_filename = Some(f);
     Outcome::Done(resp)
 }

@@ -186,6 +186,33 @@ pub struct CloseAfter;
 #[derive(Clone, Copy, Debug)]
 pub struct Unchunked;
 
+/// A file answer that a plain socket may send with sendfile(2), straight
+/// from the page cache, instead of copying the body held in memory: nginx's
+/// `sendfile on`. The body stays the answer for every other writer (TLS,
+/// HTTP/2), and a filter that changes the bytes (gzip, sub_filter) drops
+/// this mark.
+#[derive(Clone, Debug)]
+pub struct FileBody {
+    pub path: std::path::PathBuf,
+    /// The file as it was looked up: another file put in its place since
+    /// is not sent in its name.
+    pub dev: u64,
+    pub ino: u64,
+    pub offset: u64,
+    pub len: u64,
+    /// What the writer sent this way, for the access log.
+    pub sent: std::sync::Arc<FileSent>,
+}
+
+/// Whether a [`FileBody`] was sent by sendfile(2), and how much of it.
+#[derive(Debug, Default)]
+pub struct FileSent {
+    pub used: std::sync::atomic::AtomicBool,
+    pub bytes: std::sync::atomic::AtomicU64,
+    /// All of it went.
+    pub whole: std::sync::atomic::AtomicBool,
+}
+
 /// Names the Connection header lists: hop-by-hop for this message too
 /// ("close" and "keep-alive" are options, not names worth a lookup).
 pub(crate) fn connection_named(h: &HeaderMap) -> Vec<HeaderName> {

@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use std::io::Write;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -22,7 +23,7 @@ use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use super::FastMap;
 use super::config::{AccessLog, Escape, Http, LocConf, LogFormat};
 use super::ctx::Ctx;
-use super::http::{Body, BoxError};
+use super::http::{Body, BoxError, FileBody, FileSent};
 use super::vars::{RequestVars, Vars};
 
 /// Maps a log path written in the configuration to a host path.
@@ -325,8 +326,10 @@ impl Logs {
             vars.maps.extend(computed);
         }
         let (parts, body) = resp.into_parts();
+        let file = parts.extensions.get::<FileBody>().map(|f| f.sent.clone());
         let logged = LoggedBody {
             inner: body,
+            file,
             polled: false,
             sent: 0,
             header_bytes,
@@ -351,6 +354,8 @@ struct Pending {
 
 struct LoggedBody {
     inner: Body,
+    /// What went by sendfile(2), where the writer sent the file itself.
+    file: Option<Arc<FileSent>>,
     polled: bool,
     sent: u64,
     header_bytes: u64,
@@ -360,7 +365,11 @@ struct LoggedBody {
 impl LoggedBody {
     /// Writes the line; `completed` unless the client side failed (the
     /// writer stopped taking the body before its end).
-    fn done(&mut self, completed: bool) {
+    fn done(&mut self, mut completed: bool) {
+        if let Some(f) = self.file.as_ref().filter(|f| f.used.load(Relaxed)) {
+            self.sent = f.bytes.load(Relaxed);
+            completed = f.whole.load(Relaxed);
+        }
         if let Some(mut p) = self.pending.take() {
             // 499: the client went before its answer; nothing was sent.
             let closed = p.vars.status == 499;

@@ -17,6 +17,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
+use super::http1::Sink;
+
 /// The timeout in force on one connection, set per response, and whether
 /// it fired (for the error log).
 #[derive(Clone)]
@@ -134,6 +136,30 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Io<T> {
     }
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl<T: Sink> Sink for Io<T> {
+    fn can_send_files(&self) -> bool {
+        self.inner.can_send_files()
+    }
+    fn poll_write_more(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = self.inner.poll_write_more(cx, buf);
+        self.progress(r, cx)
+    }
+    fn poll_send_file(
+        &mut self,
+        cx: &mut Context<'_>,
+        file: std::os::fd::BorrowedFd<'_>,
+        offset: u64,
+        len: usize,
+    ) -> Poll<std::io::Result<usize>> {
+        let r = self.inner.poll_send_file(cx, file, offset, len);
+        self.progress(r, cx)
     }
 }
 

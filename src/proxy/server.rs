@@ -583,7 +583,7 @@ async fn http1_conn<R, W>(
     draining: CancellationToken,
 ) where
     R: tokio::io::AsyncRead + Send + Unpin + 'static,
-    W: tokio::io::AsyncWrite + Send + Unpin + 'static,
+    W: http1::Sink + 'static,
 {
     let send_timeout = SendTimeout::new(send_limit);
     let write = Io::new(write, send_timeout.clone());

@@ -43,6 +43,8 @@ pub(super) fn maybe(conf: &LocConf, ctx: &Ctx<'_>, resp: Response<Body>) -> Resp
         .collect();
     let (mut parts, body) = resp.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
+    // The bytes sent are no longer the file's.
+    parts.extensions.remove::<super::http::FileBody>();
     if sf.last_modified {
         if let Some(tag) =
             parts.headers.get(header::ETAG).filter(|t| !t.as_bytes().starts_with(b"W/"))

@@ -162,7 +162,7 @@ impl Compiler {
                         .ok_or_else(|| err(d, format!("invalid value \"{}\"", d.args[0])))?;
                 }
                 "tcp_nodelay" => conf.tcp_nodelay = flag(d)?,
-                "sendfile" => drop(flag(d)?),
+                "sendfile" => conf.sendfile = flag(d)?,
                 "autoindex" if flag(d)? => {
                     return Err(unsupported(
                         d,

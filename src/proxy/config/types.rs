@@ -394,6 +394,8 @@ pub struct LocConf {
     pub gzip_vary: bool,
     pub gzip_min_length: u64,
     pub tcp_nodelay: bool,
+    /// `sendfile`: large files leave from the page cache (off by default, as in nginx).
+    pub sendfile: bool,
     pub proxy_set_headers: Vec<(String, Template)>,
     pub fastcgi: FastCgiConf,
     /// `proxy_next_upstream` and its `_tries` and `_timeout`.
@@ -496,6 +498,7 @@ impl Default for LocConf {
             gzip_vary: false,
             gzip_min_length: 20,
             tcp_nodelay: true,
+            sendfile: false,
             proxy_set_headers: Vec::new(),
             fastcgi: Default::default(),
             proxy_next: Default::default(),

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use hyper::Response;
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 use super::body::{Left, Reader, RequestBody, Shared};
@@ -79,7 +79,7 @@ pub async fn serve<R, W, F, Fut>(
     mut answer: F,
 ) where
     R: tokio::io::AsyncRead + Send + Unpin + 'static,
-    W: AsyncWrite + Send + Unpin + 'static,
+    W: super::Sink + 'static,
     F: FnMut(Incoming) -> Fut,
     Fut: Future<Output = Response<Body>>,
 {

@@ -9,6 +9,7 @@ mod chunked;
 mod conn;
 mod parse;
 mod request;
+mod sink;
 mod tick;
 mod upgrade;
 mod write;
@@ -18,5 +19,6 @@ pub use chunked::{Decoder as ChunkedDecoder, Step as ChunkedStep, size_line as c
 pub use conn::{ClientBody, DISCARD_LIMIT, Incoming, Limits, Refused, Request, serve};
 pub use parse::{HeadParser, MAX_HEAD, MAX_LINE, Refusal};
 pub use request::{Framing, Head, atoof, check as check_head, server_name};
+pub use sink::Sink;
 pub use upgrade::{OnUpgrade, ReadIo, Upgraded};
 pub use write::Reason;

@@ -8,7 +8,7 @@ use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 pub type ReadIo = Box<dyn AsyncRead + Send + Unpin>;
-pub(super) type WriteIo = Box<dyn AsyncWrite + Send + Unpin>;
+pub(super) type WriteIo = Box<dyn super::sink::Sink>;
 
 /// The client connection, taken over after a 101.
 pub struct Upgraded {

@@ -12,7 +12,8 @@ use hyper::Response;
 use hyper::header::{self, HeaderMap};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use crate::proxy::http::Body;
+use super::sink::Sink;
+use crate::proxy::http::{Body, FileBody};
 
 /// An upstream's reason phrase, passed on with its status as nginx passes
 /// on the status line it got.
@@ -155,7 +156,7 @@ enum Frame {
 /// Writes an answer: its head (in `scratch`, reused between answers) and
 /// its body. An error means the connection must close: the body failed
 /// (an upstream that broke off) or the client is gone.
-pub(super) async fn answer<W: AsyncWrite + Unpin>(
+pub(super) async fn answer<W: Sink + ?Sized>(
     io: &mut W,
     mut resp: Response<Body>,
     asked: Asked,
@@ -166,12 +167,19 @@ pub(super) async fn answer<W: AsyncWrite + Unpin>(
     if asked.http09 {
         scratch.clear();
     }
-    let body = resp.body_mut();
     if frame == Frame::None {
         io.write_all(scratch).await?;
         // A body that would not be sent is dropped unread.
         return Ok(after);
     }
+    if let Frame::Length(n) = frame
+        && !asked.http09
+        && let Some(file) = sendable(io, &resp, n)
+    {
+        send_file(io, scratch, file).await?;
+        return Ok(after);
+    }
+    let body = resp.body_mut();
     let mut sent: u64 = 0;
     let mut first = true;
     let mut size = Vec::with_capacity(18);
@@ -219,8 +227,64 @@ pub(super) async fn answer<W: AsyncWrite + Unpin>(
     Ok(after)
 }
 
+/// The answer's file, open, where it may be sent by sendfile(2): a plain
+/// socket, the file's bytes still what the body holds (no filter changed
+/// them) and the file the one looked up.
+fn sendable<'r, W: Sink + ?Sized>(
+    io: &W,
+    resp: &'r Response<Body>,
+    len: u64,
+) -> Option<(std::fs::File, &'r FileBody)> {
+    use std::os::unix::fs::MetadataExt;
+    let f = resp.extensions().get::<FileBody>()?;
+    if !io.can_send_files()
+        || f.len != len
+        || len == 0
+        || hyper::body::Body::size_hint(resp.body()).exact() != Some(len)
+    {
+        return None;
+    }
+    let file = std::fs::File::open(&f.path).ok()?;
+    let meta = file.metadata().ok()?;
+    let same = meta.dev() == f.dev && meta.ino() == f.ino && meta.len() >= f.offset + f.len;
+    same.then_some((file, f))
+}
+
+/// The head, then the file from the page cache; the body in memory is
+/// dropped unread.
+async fn send_file<W: Sink + ?Sized>(
+    io: &mut W,
+    mut head: &[u8],
+    (file, f): (std::fs::File, &FileBody),
+) -> std::io::Result<()> {
+    use std::os::fd::AsFd;
+    use std::sync::atomic::Ordering::Relaxed;
+    f.sent.used.store(true, Relaxed);
+    while !head.is_empty() {
+        let n = std::future::poll_fn(|cx| io.poll_write_more(cx, head)).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        head = &head[n..];
+    }
+    let mut sent = 0;
+    while sent < f.len {
+        let want = usize::try_from(f.len - sent).unwrap_or(usize::MAX);
+        let at = f.offset + sent;
+        let n = std::future::poll_fn(|cx| io.poll_send_file(cx, file.as_fd(), at, want)).await?;
+        if n == 0 {
+            // Cut short since it was opened: the client must not wait for the rest.
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        sent += n as u64;
+        f.sent.bytes.store(sent, Relaxed);
+    }
+    f.sent.whole.store(true, Relaxed);
+    Ok(())
+}
+
 /// All of `parts`, in as few writes as the socket takes.
-async fn write_parts<W: AsyncWrite + Unpin, const N: usize>(
+async fn write_parts<W: AsyncWrite + Unpin + ?Sized, const N: usize>(
     io: &mut W,
     parts: &[&[u8]; N],
 ) -> std::io::Result<()> {
@@ -312,5 +376,84 @@ mod tests {
         );
         let (text, _) = written(Response::new(full("abc")), Asked { head: true, ..ASKED });
         assert_eq!(text, "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\n");
+    }
+
+    /// The body in memory says `m` and the file `f`: which one arrived
+    /// tells which way the answer went.
+    fn sent_over_tcp(resp: Response<Body>) -> Vec<u8> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let reading = tokio::spawn(async move {
+                use tokio::io::AsyncReadExt;
+                let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+                let mut all = Vec::new();
+                c.read_to_end(&mut all).await.unwrap();
+                all
+            });
+            let (socket, _) = listener.accept().await.unwrap();
+            let (_read, mut write) = socket.into_split();
+            let mut scratch = Vec::new();
+            answer(&mut write, resp, ASKED, &mut scratch).await.unwrap();
+            drop(write);
+            let all = reading.await.unwrap();
+            let end = all.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+            all[end..].to_vec()
+        })
+    }
+
+    fn file_answer(path: &std::path::Path, offset: u64, len: u64) -> (Response<Body>, FileBody) {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path).unwrap();
+        let f = FileBody {
+            path: path.to_path_buf(),
+            dev: meta.dev(),
+            ino: meta.ino(),
+            offset,
+            len,
+            sent: Default::default(),
+        };
+        let mut r = Response::new(full(vec![b'm'; usize::try_from(len).unwrap()]));
+        r.headers_mut().insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
+        r.extensions_mut().insert(f.clone());
+        (r, f)
+    }
+
+    #[test]
+    fn a_file_answer_leaves_from_the_file_only_while_it_is_the_one_looked_up() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.bin");
+        let mut bytes = vec![b'f'; 3 << 20];
+        bytes[0] = b'0';
+        std::fs::write(&path, &bytes).unwrap();
+        // Larger than the socket buffers: sendfile(2) waits for room.
+        let (r, f) = file_answer(&path, 0, 3 << 20);
+        assert!(sent_over_tcp(r) == bytes, "the whole file, from the file");
+        assert_eq!((f.sent.bytes.load(Relaxed), f.sent.whole.load(Relaxed)), (3 << 20, true));
+        let (r, f) = file_answer(&path, 1, 10);
+        assert_eq!(sent_over_tcp(r), b"ffffffffff", "a range from its offset");
+        assert!(f.sent.used.load(Relaxed));
+        // Another file put in its place since the lookup: the body held.
+        let (r, f) = file_answer(&path, 0, 100);
+        std::fs::write(dir.path().join("new"), vec![b'n'; 200]).unwrap();
+        std::fs::rename(dir.path().join("new"), &path).unwrap();
+        assert_eq!(sent_over_tcp(r), vec![b'm'; 100]);
+        assert!(!f.sent.used.load(Relaxed));
+        // A body a filter changed (its length no longer known): the body.
+        let (r, _) = file_answer(&path, 0, 100);
+        let (parts, body) = r.into_parts();
+        let stream = futures::stream::once(async move {
+            body.collect().await.map(|c| hyper::body::Frame::data(c.to_bytes()))
+        });
+        let r =
+            Response::from_parts(parts, BodyExt::boxed(http_body_util::StreamBody::new(stream)));
+        assert_eq!(sent_over_tcp(r), vec![b'm'; 100]);
+        // Not a socket: the body.
+        let (r, f) = file_answer(&path, 0, 100);
+        let (text, _) = written(r, ASKED);
+        assert!(text.ends_with(&"m".repeat(100)));
+        assert!(!f.sent.used.load(Relaxed));
     }
 }
