@@ -172,16 +172,19 @@ pub(super) async fn answer<W: Sink + ?Sized>(
         // A body that would not be sent is dropped unread.
         return Ok(after);
     }
+    let mut first = true;
     if let Frame::Length(n) = frame
         && !asked.http09
         && let Some(file) = sendable(io, &resp, n)
     {
-        send_file(io, scratch, file).await?;
-        return Ok(after);
+        if send_file(io, scratch, file).await? {
+            return Ok(after);
+        }
+        // The head went; the body follows it from memory.
+        first = false;
     }
     let body = resp.body_mut();
     let mut sent: u64 = 0;
-    let mut first = true;
     let mut size = Vec::with_capacity(18);
     loop {
         let Some(frame_data) = body.frame().await else { break };
@@ -251,12 +254,13 @@ fn sendable<'r, W: Sink + ?Sized>(
 }
 
 /// The head, then the file from the page cache; the body in memory is
-/// dropped unread.
+/// dropped unread. False when the file's filesystem refused sendfile(2)
+/// before its first byte: the head is out, and the body is to follow.
 async fn send_file<W: Sink + ?Sized>(
     io: &mut W,
     mut head: &[u8],
     (file, f): (std::fs::File, &FileBody),
-) -> std::io::Result<()> {
+) -> std::io::Result<bool> {
     use std::os::fd::AsFd;
     use std::sync::atomic::Ordering::Relaxed;
     f.sent.used.store(true, Relaxed);
@@ -271,7 +275,15 @@ async fn send_file<W: Sink + ?Sized>(
     while sent < f.len {
         let want = usize::try_from(f.len - sent).unwrap_or(usize::MAX);
         let at = f.offset + sent;
-        let n = std::future::poll_fn(|cx| io.poll_send_file(cx, file.as_fd(), at, want)).await?;
+        let n = match std::future::poll_fn(|cx| io.poll_send_file(cx, file.as_fd(), at, want)).await
+        {
+            Ok(n) => n,
+            Err(e) if sent == 0 && refused(&e) => {
+                f.sent.used.store(false, Relaxed);
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        };
         if n == 0 {
             // Cut short since it was opened: the client must not wait for the rest.
             return Err(std::io::ErrorKind::UnexpectedEof.into());
@@ -280,7 +292,13 @@ async fn send_file<W: Sink + ?Sized>(
         f.sent.bytes.store(sent, Relaxed);
     }
     f.sent.whole.store(true, Relaxed);
-    Ok(())
+    Ok(true)
+}
+
+/// sendfile(2) does not work on this file (EINVAL, ENOSYS, EOPNOTSUPP:
+/// some FUSE and network filesystems).
+fn refused(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Unsupported)
 }
 
 /// All of `parts`, in as few writes as the socket takes.
@@ -455,5 +473,55 @@ mod tests {
         let (text, _) = written(r, ASKED);
         assert!(text.ends_with(&"m".repeat(100)));
         assert!(!f.sent.used.load(Relaxed));
+        // A filesystem without sendfile(2): the head once, then the body.
+        let (r, f) = file_answer(&path, 0, 100);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let mut out = NoSendfile(Vec::new());
+        rt.block_on(answer(&mut out, r, ASKED, &mut Vec::new())).unwrap();
+        let text = String::from_utf8(out.0).unwrap();
+        assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 1, "{text}");
+        assert!(text.ends_with(&format!("\r\n\r\n{}", "m".repeat(100))), "{text}");
+        assert!(!f.sent.used.load(Relaxed), "the log counts the body");
+    }
+
+    /// A socket whose file's filesystem refuses sendfile(2).
+    struct NoSendfile(Vec<u8>);
+
+    impl AsyncWrite for NoSendfile {
+        fn poll_write(
+            mut self: std::pin::Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            self.0.extend_from_slice(buf);
+            std::task::Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(
+            self: std::pin::Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    impl Sink for NoSendfile {
+        fn can_send_files(&self) -> bool {
+            true
+        }
+        fn poll_send_file(
+            &mut self,
+            _cx: &mut std::task::Context<'_>,
+            _file: std::os::fd::BorrowedFd<'_>,
+            _offset: u64,
+            _len: usize,
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            std::task::Poll::Ready(Err(std::io::Error::from_raw_os_error(22)))
+        }
     }
 }
