@@ -28,6 +28,9 @@ fn certificate_and_site(dir: &Path) {
     certificate(dir);
     std::fs::create_dir_all(dir.join("site")).unwrap();
     std::fs::write(dir.join("site/index.html"), "<p>app</p>\n").unwrap();
+    // Over sendfile's threshold: over TLS its body is read, not sent by sendfile(2).
+    let big: String = (0..20_000).map(|i| format!("line {i:05}\n")).collect();
+    std::fs::write(dir.join("site/big.txt"), big).unwrap();
 }
 
 fn conf(tls: u16, plain_tls: u16, up: u16) -> String {
@@ -35,6 +38,7 @@ fn conf(tls: u16, plain_tls: u16, up: u16) -> String {
         r#"events {{ }}
 http {{
   access_log off;
+  sendfile on;
   ssl_certificate cert.pem;
   ssl_certificate_key key.pem;
   ssl_protocols TLSv1.2 TLSv1.3;
@@ -102,9 +106,15 @@ fn tls_and_http2_answer_as_nginx_does() {
         let base = format!("https://localhost:{tls}");
         let mut got = Vec::new();
         for proto in ["--http2", "--http1.1"] {
-            for path in
-                ["/", "/index.html", "/v", "/spa/deep/link", "/missing.css", "/api/items?q=1"]
-            {
+            for path in [
+                "/",
+                "/index.html",
+                "/v",
+                "/spa/deep/link",
+                "/missing.css",
+                "/api/items?q=1",
+                "/big.txt",
+            ] {
                 got.push(format!("{proto} {path}\n{}", curl(&[proto], &format!("{base}{path}"))));
             }
             got.push(format!(

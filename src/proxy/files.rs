@@ -473,35 +473,88 @@ pub async fn respond(
     if method == Method::HEAD || body_len == 0 {
         return b.body(super::http::empty());
     }
-    let mut resp = if len <= CACHE_MAX_FILE {
+    if sendfile && body_len >= SENDFILE_MIN {
+        return match open(path) {
+            Ok(file) => {
+                let file = Arc::new(file);
+                let body = FileStream { file: file.clone(), offset: start, left: body_len };
+                let mut resp = b.body(body.boxed());
+                resp.extensions_mut().insert(super::http::FileBody {
+                    file,
+                    offset: start,
+                    len: body_len,
+                    sent: Default::default(),
+                });
+                resp
+            }
+            Err(status) => super::http::plain_status(status),
+        };
+    }
+    if len <= CACHE_MAX_FILE {
         let Some(data) = contents(path, mtime, len, cache).await else {
             return super::http::plain_status(StatusCode::INTERNAL_SERVER_ERROR);
         };
-        b.body(full(data.slice(start as usize..=end as usize)))
-    } else {
-        // Large files: streamed in chunks, never read whole.
-        match open_part(path, start, body_len) {
-            Ok(part) => b.body(streamed([Segment::File(part)].into())),
-            Err(status) => return super::http::plain_status(status),
-        }
-    };
-    if sendfile && body_len >= SENDFILE_MIN {
-        use std::os::unix::fs::MetadataExt;
-        resp.extensions_mut().insert(super::http::FileBody {
-            path: path.to_path_buf(),
-            dev: meta.dev(),
-            ino: meta.ino(),
-            offset: start,
-            len: body_len,
-            sent: Default::default(),
-        });
+        return b.body(full(data.slice(start as usize..=end as usize)));
     }
-    resp
+    // Large files: streamed in chunks, never read whole.
+    match open_part(path, start, body_len) {
+        Ok(part) => b.body(streamed([Segment::File(part)].into())),
+        Err(status) => super::http::plain_status(status),
+    }
 }
 
 /// From this size on, `sendfile on` sends a file from the page cache: below
 /// it, opening the file costs more than copying the bytes held in memory.
+/// Such files are not kept in memory either: a plain socket never needs
+/// their bytes there.
 const SENDFILE_MIN: u64 = 64 * 1024;
+
+/// A file's bytes from `offset`, read as they are asked for: the body of a
+/// `sendfile on` answer where sendfile(2) cannot go (TLS, HTTP/2, a filter
+/// over it). Its exact length is what tells the writer no filter changed it.
+struct FileStream {
+    file: Arc<std::fs::File>,
+    offset: u64,
+    left: u64,
+}
+
+impl hyper::body::Body for FileStream {
+    type Data = Bytes;
+    type Error = super::http::BoxError;
+
+    #[expect(clippy::cast_possible_truncation, reason = "a chunk is CHUNK bytes at most")]
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        use std::os::unix::fs::FileExt;
+        let this = self.get_mut();
+        if this.left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        // In the event loop, as `streamed` reads: from the page cache.
+        let mut buf = vec![0u8; this.left.min(CHUNK as u64) as usize];
+        let r = match this.file.read_at(&mut buf, this.offset) {
+            Ok(0) => Err("the file is shorter than when it was opened".into()),
+            Ok(n) => {
+                buf.truncate(n);
+                this.offset += n as u64;
+                this.left -= n as u64;
+                Ok(Frame::data(Bytes::from(buf)))
+            }
+            Err(e) => Err(Box::new(e) as super::http::BoxError),
+        };
+        std::task::Poll::Ready(Some(r))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.left == 0
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.left)
+    }
+}
 
 /// A small file's bytes, from the cache or read (and kept) now; `None`
 /// when it cannot be read whole.
@@ -517,6 +570,12 @@ async fn contents(path: &Path, mtime: SystemTime, len: u64, cache: &Cache) -> Op
     (data.len() as u64 == len).then_some(data)
 }
 
+/// A file to read; else the status to answer, as nginx's for a file it
+/// found but cannot open.
+fn open(path: &Path) -> Result<std::fs::File, StatusCode> {
+    std::fs::File::open(path).map_err(|_| StatusCode::FORBIDDEN)
+}
+
 /// `len` bytes of a file from `start`, to stream; else the status to answer.
 fn open_part(
     path: &Path,
@@ -524,7 +583,7 @@ fn open_part(
     len: u64,
 ) -> Result<std::io::Take<std::fs::File>, StatusCode> {
     use std::io::{Read, Seek};
-    let mut file = std::fs::File::open(path).map_err(|_| StatusCode::FORBIDDEN)?;
+    let mut file = open(path)?;
     if start > 0 && file.seek(std::io::SeekFrom::Start(start)).is_err() {
         return Err(StatusCode::INTERNAL_SERVER_ERROR);
     }
@@ -802,5 +861,38 @@ mod tests {
             ),
             _ => panic!("still a file"),
         }
+    }
+
+    #[test]
+    fn sendfile_on_marks_large_answers_and_their_body_reads_the_same_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.bin");
+        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let answer = |range: &str, sendfile: bool| {
+            let mut req = HeaderMap::new();
+            if !range.is_empty() {
+                req.insert(header::RANGE, HeaderValue::from_str(range).unwrap());
+            }
+            let c = Cache::default();
+            rt.block_on(respond(&path, &meta, "x/y", &Method::GET, &req, &c, sendfile))
+        };
+        for (range, from, to) in [("", 0, 200_000), ("bytes=1000-150999", 1000, 151_000)] {
+            let resp = answer(range, true);
+            let f = resp.extensions().get::<super::super::http::FileBody>().expect("marked");
+            assert_eq!((f.offset, f.len), (from as u64, (to - from) as u64));
+            assert_eq!(hyper::body::Body::size_hint(resp.body()).exact(), Some(f.len));
+            // The body, for TLS and HTTP/2: the same bytes, in chunks.
+            let got = rt.block_on(resp.into_body().collect()).unwrap().to_bytes();
+            assert!(got == bytes[from..to], "{range:?}");
+        }
+        // Off, or too small to gain from it, or several ranges: not marked.
+        assert!(answer("", false).extensions().get::<super::super::http::FileBody>().is_none());
+        let small = answer("bytes=0-99", true);
+        assert!(small.extensions().get::<super::super::http::FileBody>().is_none());
+        let multi = answer("bytes=0-99999,100000-199999", true);
+        assert!(multi.extensions().get::<super::super::http::FileBody>().is_none());
     }
 }

@@ -193,11 +193,9 @@ pub struct Unchunked;
 /// this mark.
 #[derive(Clone, Debug)]
 pub struct FileBody {
-    pub path: std::path::PathBuf,
-    /// The file as it was looked up: another file put in its place since
-    /// is not sent in its name.
-    pub dev: u64,
-    pub ino: u64,
+    /// Opened when the answer was made (a file that cannot be read is
+    /// answered 403 then, before any head goes).
+    pub file: std::sync::Arc<std::fs::File>,
     pub offset: u64,
     pub len: u64,
     /// What the writer sent this way, for the access log.

@@ -230,27 +230,16 @@ pub(super) async fn answer<W: Sink + ?Sized>(
     Ok(after)
 }
 
-/// The answer's file, open, where it may be sent by sendfile(2): a plain
-/// socket, the file's bytes still what the body holds (no filter changed
-/// them) and the file the one looked up.
+/// The answer's file, where it may be sent by sendfile(2): a plain socket,
+/// and the file's bytes still what the body holds (no filter changed them).
 fn sendable<'r, W: Sink + ?Sized>(
     io: &W,
     resp: &'r Response<Body>,
     len: u64,
-) -> Option<(std::fs::File, &'r FileBody)> {
-    use std::os::unix::fs::MetadataExt;
+) -> Option<&'r FileBody> {
     let f = resp.extensions().get::<FileBody>()?;
-    if !io.can_send_files()
-        || f.len != len
-        || len == 0
-        || hyper::body::Body::size_hint(resp.body()).exact() != Some(len)
-    {
-        return None;
-    }
-    let file = std::fs::File::open(&f.path).ok()?;
-    let meta = file.metadata().ok()?;
-    let same = meta.dev() == f.dev && meta.ino() == f.ino && meta.len() >= f.offset + f.len;
-    same.then_some((file, f))
+    let unchanged = hyper::body::Body::size_hint(resp.body()).exact() == Some(len);
+    (io.can_send_files() && f.len == len && len > 0 && unchanged).then_some(f)
 }
 
 /// The head, then the file from the page cache; the body in memory is
@@ -259,7 +248,7 @@ fn sendable<'r, W: Sink + ?Sized>(
 async fn send_file<W: Sink + ?Sized>(
     io: &mut W,
     mut head: &[u8],
-    (file, f): (std::fs::File, &FileBody),
+    f: &FileBody,
 ) -> std::io::Result<bool> {
     use std::os::fd::AsFd;
     use std::sync::atomic::Ordering::Relaxed;
@@ -275,7 +264,8 @@ async fn send_file<W: Sink + ?Sized>(
     while sent < f.len {
         let want = usize::try_from(f.len - sent).unwrap_or(usize::MAX);
         let at = f.offset + sent;
-        let n = match std::future::poll_fn(|cx| io.poll_send_file(cx, file.as_fd(), at, want)).await
+        let n = match std::future::poll_fn(|cx| io.poll_send_file(cx, f.file.as_fd(), at, want))
+            .await
         {
             Ok(n) => n,
             Err(e) if sent == 0 && refused(&e) => {
@@ -398,7 +388,7 @@ mod tests {
 
     /// The body in memory says `m` and the file `f`: which one arrived
     /// tells which way the answer went.
-    fn sent_over_tcp(resp: Response<Body>) -> Vec<u8> {
+    fn sent_over_tcp(resp: Response<Body>) -> (Vec<u8>, std::io::Result<After>) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -413,21 +403,17 @@ mod tests {
             let (socket, _) = listener.accept().await.unwrap();
             let (_read, mut write) = socket.into_split();
             let mut scratch = Vec::new();
-            answer(&mut write, resp, ASKED, &mut scratch).await.unwrap();
+            let result = answer(&mut write, resp, ASKED, &mut scratch).await;
             drop(write);
             let all = reading.await.unwrap();
             let end = all.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-            all[end..].to_vec()
+            (all[end..].to_vec(), result)
         })
     }
 
     fn file_answer(path: &std::path::Path, offset: u64, len: u64) -> (Response<Body>, FileBody) {
-        use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::metadata(path).unwrap();
         let f = FileBody {
-            path: path.to_path_buf(),
-            dev: meta.dev(),
-            ino: meta.ino(),
+            file: std::sync::Arc::new(std::fs::File::open(path).unwrap()),
             offset,
             len,
             sent: Default::default(),
@@ -439,7 +425,7 @@ mod tests {
     }
 
     #[test]
-    fn a_file_answer_leaves_from_the_file_only_while_it_is_the_one_looked_up() {
+    fn a_file_answer_leaves_from_the_file_where_the_socket_and_body_allow() {
         use std::sync::atomic::Ordering::Relaxed;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.bin");
@@ -448,17 +434,18 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         // Larger than the socket buffers: sendfile(2) waits for room.
         let (r, f) = file_answer(&path, 0, 3 << 20);
-        assert!(sent_over_tcp(r) == bytes, "the whole file, from the file");
+        assert!(sent_over_tcp(r).0 == bytes, "the whole file, from the file");
         assert_eq!((f.sent.bytes.load(Relaxed), f.sent.whole.load(Relaxed)), (3 << 20, true));
         let (r, f) = file_answer(&path, 1, 10);
-        assert_eq!(sent_over_tcp(r), b"ffffffffff", "a range from its offset");
+        assert_eq!(sent_over_tcp(r).0, b"ffffffffff", "a range from its offset");
         assert!(f.sent.used.load(Relaxed));
-        // Another file put in its place since the lookup: the body held.
-        let (r, f) = file_answer(&path, 0, 100);
-        std::fs::write(dir.path().join("new"), vec![b'n'; 200]).unwrap();
-        std::fs::rename(dir.path().join("new"), &path).unwrap();
-        assert_eq!(sent_over_tcp(r), vec![b'm'; 100]);
-        assert!(!f.sent.used.load(Relaxed));
+        // Cut short since it was opened: what there is, then an error (the close).
+        let short = dir.path().join("short.bin");
+        std::fs::write(&short, vec![b's'; 100]).unwrap();
+        let (r, f) = file_answer(&short, 0, 200);
+        let (body, result) = sent_over_tcp(r);
+        assert_eq!((body, result.is_err()), (vec![b's'; 100], true));
+        assert_eq!((f.sent.bytes.load(Relaxed), f.sent.whole.load(Relaxed)), (100, false));
         // A body a filter changed (its length no longer known): the body.
         let (r, _) = file_answer(&path, 0, 100);
         let (parts, body) = r.into_parts();
@@ -467,7 +454,7 @@ mod tests {
         });
         let r =
             Response::from_parts(parts, BodyExt::boxed(http_body_util::StreamBody::new(stream)));
-        assert_eq!(sent_over_tcp(r), vec![b'm'; 100]);
+        assert_eq!(sent_over_tcp(r).0, vec![b'm'; 100]);
         // Not a socket: the body.
         let (r, f) = file_answer(&path, 0, 100);
         let (text, _) = written(r, ASKED);
