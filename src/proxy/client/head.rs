@@ -181,7 +181,7 @@ pub(super) fn parse_head(
     let mut spans: Vec<(HeaderName, usize, usize)> = Vec::with_capacity(res.headers.len());
     let mut accel = None;
     for h in res.headers.iter() {
-        let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else {
+        let Some(name) = header_name(h.name.as_bytes()) else {
             return Err(Failure::Invalid("invalid header"));
         };
         if name.as_str() == "x-accel-redirect" && !h.value.is_empty() {
@@ -206,4 +206,63 @@ pub(super) fn parse_head(
     let accel_redirect = accel.map(|(from, to)| head.slice(from..to));
     let reason = reason.map(|(at, len)| head.slice(at..at + len));
     Ok(Some(Head { status, reason, headers, accel_redirect, framing, reusable: !close }))
+}
+
+/// A header name by its bytes as the upstream sent them. The same dozen
+/// names come in every answer; finding one in a small table a thread keeps
+/// costs less than reading it again (case, the standard names' table, and
+/// an allocation for one not among them).
+fn header_name(raw: &[u8]) -> Option<HeaderName> {
+    const SLOTS: usize = 64;
+    /// A name read, by the bytes it was read from.
+    type Slot = Option<(Box<[u8]>, HeaderName)>;
+    thread_local! {
+        static SEEN: std::cell::RefCell<Vec<Slot>> = std::cell::RefCell::new(vec![None; SLOTS]);
+    }
+    let (&first, &last) = (raw.first()?, raw.last()?);
+    let slot = (raw.len() * 31 + usize::from(first) * 7 + usize::from(last)) % SLOTS;
+    SEEN.with_borrow_mut(|seen| {
+        if let Some((bytes, name)) = &seen[slot]
+            && **bytes == *raw
+        {
+            return Some(name.clone());
+        }
+        let name = HeaderName::from_bytes(raw).ok()?;
+        seen[slot] = Some((raw.into(), name.clone()));
+        Some(name)
+    })
+}
+
+#[cfg(test)]
+mod name_tests {
+    #[test]
+    fn names_read_from_the_table_are_the_names_read_anew() {
+        // Twice each: the second comes from the table, colliding slots included.
+        let names = [
+            "Content-Type",
+            "content-type",
+            "X-Powered-By",
+            "ETag",
+            "etag",
+            "Set-Cookie",
+            "X-A",
+            "x-b",
+            "Vary",
+            "vary",
+            "Server",
+            "X-Custom-Header-With-A-Long-Name",
+        ];
+        for _ in 0..2 {
+            for n in names {
+                let read = super::header_name(n.as_bytes()).unwrap();
+                assert_eq!(
+                    read,
+                    hyper::header::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                    "{n}"
+                );
+            }
+        }
+        assert!(super::header_name(b"").is_none());
+        assert!(super::header_name(b"bad name").is_none());
+    }
 }
