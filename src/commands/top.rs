@@ -6,6 +6,7 @@ use crate::engine::{Engine, containers};
 use crate::ui::Style;
 
 pub fn run(global: &GlobalOpts, services: &[String], style: &Style) -> anyhow::Result<i32> {
+    let ps = crate::engine::processes::Ps::start();
     let project = super::load_or_labels(global, services, style)?;
     let tables = super::runtime()?.block_on(async {
         let engine = Engine::connect().await?;
@@ -13,7 +14,7 @@ pub fn run(global: &GlobalOpts, services: &[String], style: &Style) -> anyhow::R
         let ids: Vec<String> = list.iter().map(containers::id).collect();
         // Read here where the engine runs here; else asked of the engine,
         // all at once (each is a round trip into the container's namespace).
-        let tops = match crate::engine::processes::top_here(&engine.host, &ids) {
+        let tops = match crate::engine::processes::top_here(&engine.host, &ids, ps) {
             Some(tables) => tables.into_iter().map(Ok).collect(),
             None => {
                 futures::future::join_all(ids.iter().map(|id| containers::top(&engine, id))).await

@@ -12,12 +12,12 @@ pub type Table = (Vec<String>, Vec<Vec<String>>);
 /// The tables of these containers (full ids), in order; `None` where this
 /// machine cannot say (an engine elsewhere or rootless, a cgroup layout not
 /// known here, no `ps`): the engine is asked instead.
-pub fn top_here(host: &str, ids: &[String]) -> Option<Vec<Table>> {
+pub fn top_here(host: &str, ids: &[String], ps: Ps) -> Option<Vec<Table>> {
     if !host.starts_with("unix://") {
         return None;
     }
     let pids: Vec<HashSet<String>> = ids.iter().map(|id| cgroup_pids(id)).collect::<Option<_>>()?;
-    let out = std::process::Command::new("ps").arg("-ef").output().ok()?;
+    let out = ps.output()?;
     if !out.status.success() {
         return None;
     }
@@ -33,6 +33,38 @@ pub fn top_here(host: &str, ids: &[String]) -> Option<Vec<Table>> {
     // A pid the cgroup lists that `ps` does not show: another pid namespace.
     let all_seen = pids.iter().zip(&tables).all(|(set, t)| t.1.len() == set.len());
     all_seen.then_some(tables)
+}
+
+/// `ps -ef`, started before the engine is asked which containers there
+/// are: the table takes as long to make as the question, so the two run
+/// side by side. A process the table missed fails the check in
+/// [`top_here`], and the engine is asked instead.
+pub struct Ps(Option<std::process::Child>);
+
+impl Ps {
+    pub fn start() -> Ps {
+        let child = std::process::Command::new("ps")
+            .arg("-ef")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        Ps(child.ok())
+    }
+
+    fn output(mut self) -> Option<std::process::Output> {
+        self.0.take()?.wait_with_output().ok()
+    }
+}
+
+impl Drop for Ps {
+    /// Not needed after all (no container, an engine elsewhere): not left behind.
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// The processes of a container's cgroup, under the layouts Docker uses
@@ -90,9 +122,9 @@ mod tests {
 
     #[test]
     fn an_engine_elsewhere_is_asked() {
-        assert!(super::top_here("tcp://10.0.0.1:2375", &["abc".into()]).is_none());
-        assert!(
-            super::top_here("unix:///var/run/docker.sock", &["no-such-container".into()]).is_none()
-        );
+        let ids = ["abc".to_string()];
+        assert!(super::top_here("tcp://10.0.0.1:2375", &ids, super::Ps::start()).is_none());
+        let ids = ["no-such-container".to_string()];
+        assert!(super::top_here("unix:///var/run/docker.sock", &ids, super::Ps::start()).is_none());
     }
 }
