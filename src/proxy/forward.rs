@@ -385,6 +385,7 @@ async fn try_peers(
     // A second pass (after an internal redirect) lists its own peers.
     r.vars.upstream_addr.clear();
     r.vars.upstream_status.clear();
+    r.vars.upstream_times.clear();
     r.vars.upstream_traffic.clear();
     let started = Instant::now();
     let mut status = 502;
@@ -402,6 +403,7 @@ async fn try_peers(
         };
         held = None;
         tries += 1;
+        let try_started = Instant::now();
         // Whether a failed try may go on to the next server, as nginx decides.
         let go_on = |wanted: bool, sent: bool| {
             wanted
@@ -418,12 +420,13 @@ async fn try_peers(
         else {
             // The client went while the upstream was asked: nginx logs 499.
             next_entry(&mut r.vars.upstream_status).push('-');
-            r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
+            r.vars.upstream_times.push(None);
             return Outcome::Status(499);
         };
         match tried {
             Ok(answer) if go_on(next.statuses.contains(&answer.status.as_u16()), true) => {
                 next_entry(&mut r.vars.upstream_status).push_str(answer.status.as_str());
+                r.vars.upstream_times.push(Some(try_started.elapsed()));
                 // 403 and 404 are answers, not failures of the server.
                 if !matches!(answer.status.as_u16(), 403 | 404) {
                     peers.fail_quietly(addr);
@@ -433,7 +436,7 @@ async fn try_peers(
             Ok(mut answer) => {
                 peers.succeeded(addr);
                 next_entry(&mut r.vars.upstream_status).push_str(answer.status.as_str());
-                r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
+                r.vars.upstream_times.push(Some(try_started.elapsed()));
                 let store = match &mut cached {
                     Some(c) => match c.on_answer(conf, &rt.config.http.maps, r, &mut answer) {
                         Ok(store) => store,
@@ -455,6 +458,7 @@ async fn try_peers(
                 status = f.status();
                 next_entry(&mut r.vars.upstream_status)
                     .push_str(itoa::Buffer::new().format(status));
+                r.vars.upstream_times.push(Some(try_started.elapsed()));
                 peers.failed(addr, &f.describe(&addr), r, ask.uri);
                 let wanted = match f.kind() {
                     client::FailureKind::Timeout => next.timeout,
@@ -469,7 +473,6 @@ async fn try_peers(
             }
         }
     }
-    r.vars.upstream_response_time = super::vars::secs_millis(started.elapsed());
     if let Some(answer) = held {
         return respond(rt, conf, p, r, answer, peers.busy.take(), None).await;
     }
@@ -716,6 +719,7 @@ impl<'a> Peers<'a> {
                     a.push(':');
                     a.push_str(itoa::Buffer::new().format(port));
                     next_entry(&mut r.vars.upstream_status).push_str("502");
+                    r.vars.upstream_times.push(Some(std::time::Duration::ZERO));
                     let what = format!("upstream \"{host}:{port}\" is unavailable ({why})");
                     log_failure(self.rt, &what, r, None);
                     if let Some(g) = self.group {

@@ -69,7 +69,7 @@ fn request_vars(
         proxy_port: None,
         upstream_addr: String::new(),
         upstream_status: String::new(),
-        upstream_response_time: String::new(),
+        upstream_times: Default::default(),
         fastcgi: None,
         upstream_cache_status: "",
         limit_req_status: "",

@@ -563,7 +563,10 @@ pub struct RequestVars {
     pub proxy_port: Option<u16>,
     pub upstream_addr: String,
     pub upstream_status: String,
-    pub upstream_response_time: String,
+    /// `$upstream_response_time`: one entry per try, as `$upstream_status`
+    /// lists them (none for a try without an answer), written out only
+    /// where a template reads them.
+    pub upstream_times: smallvec::SmallVec<[Option<std::time::Duration>; 1]>,
     /// `$fastcgi_script_name` and `$fastcgi_path_info`, set where `fastcgi_pass` handles the request.
     pub fastcgi: Option<Box<(String, String)>>,
     /// `$upstream_cache_status`: MISS, HIT, BYPASS, EXPIRED, STALE; empty without a cache.
@@ -804,6 +807,22 @@ impl RequestVars {
             Some(x) => f(&format!("{x}, {}", self.remote_text.as_str())),
             None => f(self.remote_text.as_str()),
         }
+    }
+
+    /// One time per upstream try, `-` for a try that got no answer, joined
+    /// as `$upstream_status` is.
+    fn times(&self) -> Option<String> {
+        let mut out = String::new();
+        for (i, t) in self.upstream_times.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            match t {
+                Some(d) => out.push_str(&secs_millis(*d)),
+                None => out.push('-'),
+            }
+        }
+        (!self.upstream_times.is_empty()).then_some(out)
     }
 
     /// One figure per upstream try, joined as `$upstream_status` is.
@@ -1130,7 +1149,7 @@ impl Vars for RequestVars {
                 self.body_bytes_sent.to_string()
             }
             Kind::UpstreamResponseLength => return None,
-            Kind::UpstreamHeaderTime => return found(&self.upstream_response_time),
+            Kind::UpstreamHeaderTime => return self.times(),
             Kind::Scheme => self.scheme.to_string(),
             Kind::Request => match &self.request_line {
                 Some(line) => line.clone(),
@@ -1167,7 +1186,7 @@ impl Vars for RequestVars {
             // Not found without an upstream, as in nginx.
             Kind::UpstreamAddr => return found(&self.upstream_addr),
             Kind::UpstreamStatus => return found(&self.upstream_status),
-            Kind::UpstreamResponseTime => return found(&self.upstream_response_time),
+            Kind::UpstreamResponseTime => return self.times(),
             k @ (Kind::UpstreamHttp(_)
             | Kind::UpstreamCookie(_)
             | Kind::RequestBody
@@ -1347,7 +1366,7 @@ mod tests {
             proxy_port: Some(80),
             upstream_addr: String::new(),
             upstream_status: String::new(),
-            upstream_response_time: String::new(),
+            upstream_times: Default::default(),
             fastcgi: None,
             upstream_cache_status: "",
             limit_req_status: "",
