@@ -22,7 +22,7 @@ use super::http::{connection_named, is_hop_by_hop};
 use super::request::{Outcome, Req, Runtime};
 use super::upstream::Addrs;
 use super::upstream::{Busy, Group, HashTries};
-use super::vars::ProxyBody;
+use super::vars::{ProxyBody, UpstreamPeer, UpstreamTry};
 
 /// The URI sent upstream, as nginx's proxy module makes it: the request
 /// target as the client sent it while the URI is unchanged and proxy_pass
@@ -383,9 +383,7 @@ async fn try_peers(
     let keep = answer_headers_kept(conf, p.fastcgi, cached.is_some());
     let mut peers = Peers::new(rt, p);
     // A second pass (after an internal redirect) lists its own peers.
-    r.vars.upstream_addr.clear();
-    r.vars.upstream_status.clear();
-    r.vars.upstream_times.clear();
+    r.vars.upstream_tries.clear();
     r.vars.upstream_traffic.clear();
     let started = Instant::now();
     let mut status = 502;
@@ -412,21 +410,20 @@ async fn try_peers(
                 && (next.timeout_total.is_zero() || started.elapsed() < next.timeout_total)
                 && (!sent || next.non_idempotent || idempotent)
         };
-        let list = next_entry(&mut r.vars.upstream_addr);
-        // `host:port` grown from nothing takes three allocations.
-        list.reserve(21);
-        super::vars::addr_into(&addr, list);
+        r.vars.upstream_tries.push(UpstreamTry {
+            peer: UpstreamPeer::Addr(addr),
+            status: None,
+            time: None,
+        });
         let Some(tried) = exchange_unless_gone(rt, conf, r, &mut ask, addr, &peers, &keep).await
         else {
-            // The client went while the upstream was asked: nginx logs 499.
-            next_entry(&mut r.vars.upstream_status).push('-');
-            r.vars.upstream_times.push(None);
+            // The client went while the upstream was asked: nginx logs 499
+            // (and `-` for the try's status and time).
             return Outcome::Status(499);
         };
         match tried {
             Ok(answer) if go_on(next.statuses.contains(&answer.status.as_u16()), true) => {
-                next_entry(&mut r.vars.upstream_status).push_str(answer.status.as_str());
-                r.vars.upstream_times.push(Some(try_started.elapsed()));
+                answered(r, answer.status.as_u16(), try_started);
                 // 403 and 404 are answers, not failures of the server.
                 if !matches!(answer.status.as_u16(), 403 | 404) {
                     peers.fail_quietly(addr);
@@ -435,8 +432,7 @@ async fn try_peers(
             }
             Ok(mut answer) => {
                 peers.succeeded(addr);
-                next_entry(&mut r.vars.upstream_status).push_str(answer.status.as_str());
-                r.vars.upstream_times.push(Some(try_started.elapsed()));
+                answered(r, answer.status.as_u16(), try_started);
                 let store = match &mut cached {
                     Some(c) => match c.on_answer(conf, &rt.config.http.maps, r, &mut answer) {
                         Ok(store) => store,
@@ -456,9 +452,7 @@ async fn try_peers(
             }
             Err(f) => {
                 status = f.status();
-                next_entry(&mut r.vars.upstream_status)
-                    .push_str(itoa::Buffer::new().format(status));
-                r.vars.upstream_times.push(Some(try_started.elapsed()));
+                answered(r, status, try_started);
                 peers.failed(addr, &f.describe(&addr), r, ask.uri);
                 let wanted = match f.kind() {
                     client::FailureKind::Timeout => next.timeout,
@@ -714,12 +708,11 @@ impl<'a> Peers<'a> {
                 other => {
                     self.spread = false;
                     let why = other.err().unwrap_or_else(|| "no address".into());
-                    let a = next_entry(&mut r.vars.upstream_addr);
-                    a.push_str(host);
-                    a.push(':');
-                    a.push_str(itoa::Buffer::new().format(port));
-                    next_entry(&mut r.vars.upstream_status).push_str("502");
-                    r.vars.upstream_times.push(Some(std::time::Duration::ZERO));
+                    r.vars.upstream_tries.push(UpstreamTry {
+                        peer: UpstreamPeer::Named(format!("{host}:{port}").into()),
+                        status: Some(502),
+                        time: Some(Duration::ZERO),
+                    });
                     let what = format!("upstream \"{host}:{port}\" is unavailable ({why})");
                     log_failure(self.rt, &what, r, None);
                     if let Some(g) = self.group {
@@ -773,13 +766,13 @@ fn hash_key(rt: &Runtime, g: &Group, r: &Req) -> String {
     }
 }
 
-/// `$upstream_addr` and `$upstream_status` list one entry per peer tried,
-/// ", " between, as nginx writes them: the list, ready for the next one.
-fn next_entry(list: &mut String) -> &mut String {
-    if !list.is_empty() {
-        list.push_str(", ");
+/// The current try's status and time, as `$upstream_status` and
+/// `$upstream_response_time` list them.
+fn answered(r: &mut Req, status: u16, since: Instant) {
+    if let Some(t) = r.vars.upstream_tries.last_mut() {
+        t.status = Some(status);
+        t.time = Some(since.elapsed());
     }
-    list
 }
 
 /// Logs a failed attempt at a peer, as nginx words it.

@@ -561,12 +561,10 @@ pub struct RequestVars {
     /// `$proxy_host` and `$proxy_port`, once a proxy_pass is reached.
     pub proxy_host: Option<std::sync::Arc<str>>,
     pub proxy_port: Option<u16>,
-    pub upstream_addr: String,
-    pub upstream_status: String,
-    /// `$upstream_response_time`: one entry per try, as `$upstream_status`
-    /// lists them (none for a try without an answer), written out only
-    /// where a template reads them.
-    pub upstream_times: smallvec::SmallVec<[Option<std::time::Duration>; 1]>,
+    /// The upstreams tried, in order: `$upstream_addr`, `$upstream_status`
+    /// and `$upstream_response_time` list them, written out only where a
+    /// template reads them (inline for the usual one try).
+    pub upstream_tries: smallvec::SmallVec<[UpstreamTry; 1]>,
     /// `$fastcgi_script_name` and `$fastcgi_path_info`, set where `fastcgi_pass` handles the request.
     pub fastcgi: Option<Box<(String, String)>>,
     /// `$upstream_cache_status`: MISS, HIT, BYPASS, EXPIRED, STALE; empty without a cache.
@@ -763,6 +761,45 @@ pub fn addr_text(a: &SocketAddr) -> String {
 }
 
 /// [`addr_text`], appended to `out`.
+/// One upstream tried for a request.
+#[derive(Debug, Clone)]
+pub struct UpstreamTry {
+    pub peer: UpstreamPeer,
+    /// None: no answer came (the client left first), written `-` as nginx writes it.
+    pub status: Option<u16>,
+    pub time: Option<std::time::Duration>,
+}
+
+/// Who was tried: an address, or a name that gave none.
+#[derive(Debug, Clone)]
+pub enum UpstreamPeer {
+    Addr(SocketAddr),
+    Named(Box<str>),
+}
+
+impl UpstreamTry {
+    fn addr_into(&self, out: &mut String) {
+        match &self.peer {
+            UpstreamPeer::Addr(a) => addr_into(a, out),
+            UpstreamPeer::Named(n) => out.push_str(n),
+        }
+    }
+
+    fn status_into(&self, out: &mut String) {
+        match self.status {
+            Some(s) => out.push_str(itoa::Buffer::new().format(s)),
+            None => out.push('-'),
+        }
+    }
+
+    fn time_into(&self, out: &mut String) {
+        match self.time {
+            Some(d) => out.push_str(&secs_millis(d)),
+            None => out.push('-'),
+        }
+    }
+}
+
 pub fn addr_into(a: &SocketAddr, out: &mut String) {
     match a {
         SocketAddr::V4(v4) => {
@@ -809,20 +846,17 @@ impl RequestVars {
         }
     }
 
-    /// One time per upstream try, `-` for a try that got no answer, joined
-    /// as `$upstream_status` is.
-    fn times(&self) -> Option<String> {
+    /// One entry per upstream tried, joined with ", " as nginx joins them;
+    /// not found (`-` in a log) without an upstream.
+    fn tries(&self, entry: impl Fn(&UpstreamTry, &mut String)) -> Option<String> {
         let mut out = String::new();
-        for (i, t) in self.upstream_times.iter().enumerate() {
+        for (i, t) in self.upstream_tries.iter().enumerate() {
             if i > 0 {
                 out.push_str(", ");
             }
-            match t {
-                Some(d) => out.push_str(&secs_millis(*d)),
-                None => out.push('-'),
-            }
+            entry(t, &mut out);
         }
-        (!self.upstream_times.is_empty()).then_some(out)
+        (!self.upstream_tries.is_empty()).then_some(out)
     }
 
     /// One figure per upstream try, joined as `$upstream_status` is.
@@ -843,11 +877,6 @@ impl RequestVars {
             k.eq_ignore_ascii_case(name).then(|| v.to_string())
         })
     }
-}
-
-/// A value that is empty until set: not found (`-` in a log) while empty.
-fn found(s: &str) -> Option<String> {
-    (!s.is_empty()).then(|| s.to_string())
 }
 
 /// A Host value without its port: `[::1]:80` keeps its brackets.
@@ -1145,11 +1174,11 @@ impl Vars for RequestVars {
             Kind::UpstreamResponseLength if !self.upstream_traffic.is_empty() => {
                 return self.traffic_list(|t| t.body());
             }
-            Kind::UpstreamResponseLength if !self.upstream_addr.is_empty() => {
+            Kind::UpstreamResponseLength if !self.upstream_tries.is_empty() => {
                 self.body_bytes_sent.to_string()
             }
             Kind::UpstreamResponseLength => return None,
-            Kind::UpstreamHeaderTime => return self.times(),
+            Kind::UpstreamHeaderTime => return self.tries(UpstreamTry::time_into),
             Kind::Scheme => self.scheme.to_string(),
             Kind::Request => match &self.request_line {
                 Some(line) => line.clone(),
@@ -1184,9 +1213,9 @@ impl Vars for RequestVars {
             Kind::ProxyPort => return self.proxy_port.map(|p| p.to_string()),
             Kind::ProxyAddXForwardedFor => self.with_forwarded_for(&mut |x: &str| x.to_string()),
             // Not found without an upstream, as in nginx.
-            Kind::UpstreamAddr => return found(&self.upstream_addr),
-            Kind::UpstreamStatus => return found(&self.upstream_status),
-            Kind::UpstreamResponseTime => return self.times(),
+            Kind::UpstreamAddr => return self.tries(UpstreamTry::addr_into),
+            Kind::UpstreamStatus => return self.tries(UpstreamTry::status_into),
+            Kind::UpstreamResponseTime => return self.tries(UpstreamTry::time_into),
             k @ (Kind::UpstreamHttp(_)
             | Kind::UpstreamCookie(_)
             | Kind::RequestBody
@@ -1364,9 +1393,7 @@ mod tests {
             started_wall: SystemTime::UNIX_EPOCH,
             proxy_host: Some("docker-fastapi".into()),
             proxy_port: Some(80),
-            upstream_addr: String::new(),
-            upstream_status: String::new(),
-            upstream_times: Default::default(),
+            upstream_tries: Default::default(),
             fastcgi: None,
             upstream_cache_status: "",
             limit_req_status: "",
