@@ -22,31 +22,34 @@ use super::http1::Sink;
 /// The timeout in force on one connection, set per response, and whether
 /// it fired (for the error log).
 #[derive(Clone)]
-pub struct SendTimeout {
-    millis: Arc<AtomicU64>,
-    fired: Arc<AtomicBool>,
+pub struct SendTimeout(Arc<State>);
+
+/// One allocation a connection for both.
+struct State {
+    millis: AtomicU64,
+    fired: AtomicBool,
 }
 
 impl SendTimeout {
     pub fn new(d: Duration) -> Self {
-        let s = SendTimeout {
-            millis: Arc::new(AtomicU64::new(0)),
-            fired: Arc::new(AtomicBool::new(false)),
-        };
+        let s = SendTimeout(Arc::new(State {
+            millis: AtomicU64::new(0),
+            fired: AtomicBool::new(false),
+        }));
         s.set(d);
         s
     }
 
     pub fn set(&self, d: Duration) {
-        self.millis.store(u64::try_from(d.as_millis()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.0.millis.store(u64::try_from(d.as_millis()).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     pub fn fired(&self) -> bool {
-        self.fired.load(Ordering::Relaxed)
+        self.0.fired.load(Ordering::Relaxed)
     }
 
     fn get(&self) -> Duration {
-        Duration::from_millis(self.millis.load(Ordering::Relaxed))
+        Duration::from_millis(self.0.millis.load(Ordering::Relaxed))
     }
 }
 
@@ -75,7 +78,7 @@ impl<T> Io<T> {
             .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(Instant::now() + limit)));
         match sleep.as_mut().poll(cx) {
             Poll::Ready(()) => {
-                self.timeout.fired.store(true, Ordering::Relaxed);
+                self.timeout.0.fired.store(true, Ordering::Relaxed);
                 Poll::Ready(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
                     "client timed out while sending response to client",

@@ -177,8 +177,11 @@ pub(super) fn parse_head(
         }
     };
     let pass_all = status == StatusCode::SWITCHING_PROTOCOLS && upgrade;
-    // Names and values by position, so the head can be frozen and values shared, not copied.
-    let mut spans: Vec<(HeaderName, usize, usize)> = Vec::with_capacity(res.headers.len());
+    // Names and values by position, so the head can be frozen and values
+    // shared, not copied; in a list the thread keeps, not a new one an answer.
+    let mut spans = SPANS.take();
+    spans.clear();
+    spans.reserve(res.headers.len());
     let mut accel = None;
     for h in res.headers.iter() {
         let Some(name) = header_name(h.name.as_bytes()) else {
@@ -198,14 +201,21 @@ pub(super) fn parse_head(
     let head = buf.split_to(len).freeze();
     // Room for the Server and Date the answer gets on its way out, so the map is not grown for them.
     let mut headers = HeaderMap::with_capacity(spans.len() + 2);
-    for (name, from, to) in spans {
+    for (name, from, to) in spans.drain(..) {
         let value = HeaderValue::from_maybe_shared(head.slice(from..to))
             .map_err(|_| Failure::Invalid("invalid header"))?;
         headers.append(name, value);
     }
+    SPANS.set(spans);
     let accel_redirect = accel.map(|(from, to)| head.slice(from..to));
     let reason = reason.map(|(at, len)| head.slice(at..at + len));
     Ok(Some(Head { status, reason, headers, accel_redirect, framing, reusable: !close }))
+}
+
+thread_local! {
+    /// Kept headers by name and value position, between answers.
+    static SPANS: std::cell::Cell<Vec<(HeaderName, usize, usize)>> =
+        const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// A header name by its bytes as the upstream sent them. The same dozen
