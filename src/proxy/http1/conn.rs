@@ -79,7 +79,7 @@ pub async fn serve<R, W, F, Fut>(
     mut answer: F,
 ) where
     R: tokio::io::AsyncRead + Send + Unpin + 'static,
-    W: super::Sink + 'static,
+    W: super::sink::Sink + 'static,
     F: FnMut(Incoming) -> Fut,
     Fut: Future<Output = Response<Body>>,
 {
