@@ -474,11 +474,10 @@ pub async fn respond(
         return b.body(super::http::empty());
     }
     if sendfile && body_len >= SENDFILE_MIN {
-        return match open(path) {
-            Ok(file) => {
-                let file = Arc::new(file);
-                let body = FileStream { file: file.clone(), offset: start, left: body_len };
-                let mut resp = b.body(body.boxed());
+        return match open_part(path, start, body_len) {
+            Ok(part) => {
+                let file = part.file.clone();
+                let mut resp = b.body(part.boxed());
                 resp.extensions_mut().insert(super::http::FileBody {
                     file,
                     offset: start,
@@ -509,7 +508,8 @@ pub async fn respond(
 /// their bytes there.
 const SENDFILE_MIN: u64 = 64 * 1024;
 
-/// A file's bytes from `offset`, read as they are asked for: the body of a
+/// A file's bytes from `offset`, read as they are asked for: a part of a
+/// multipart answer, a file too large to keep in memory, and the body of a
 /// `sendfile on` answer where sendfile(2) cannot go (TLS, HTTP/2, a filter
 /// over it). Its exact length is what tells the writer no filter changed it.
 struct FileStream {
@@ -518,30 +518,37 @@ struct FileStream {
     left: u64,
 }
 
+impl FileStream {
+    /// The next chunk, read in the event loop: from the page cache that is
+    /// faster than handing each chunk to a blocking thread (and a thread
+    /// per request). Empty at the file's end or the part's.
+    #[expect(clippy::cast_possible_truncation, reason = "a chunk is CHUNK bytes at most")]
+    fn next_chunk(&mut self) -> std::io::Result<Bytes> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0u8; self.left.min(CHUNK as u64) as usize];
+        let n = if buf.is_empty() { 0 } else { self.file.read_at(&mut buf, self.offset)? };
+        buf.truncate(n);
+        self.offset += n as u64;
+        self.left -= n as u64;
+        Ok(Bytes::from(buf))
+    }
+}
+
 impl hyper::body::Body for FileStream {
     type Data = Bytes;
     type Error = super::http::BoxError;
 
-    #[expect(clippy::cast_possible_truncation, reason = "a chunk is CHUNK bytes at most")]
     fn poll_frame(
         self: std::pin::Pin<&mut Self>,
         _cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        use std::os::unix::fs::FileExt;
         let this = self.get_mut();
         if this.left == 0 {
             return std::task::Poll::Ready(None);
         }
-        // In the event loop, as `streamed` reads: from the page cache.
-        let mut buf = vec![0u8; this.left.min(CHUNK as u64) as usize];
-        let r = match this.file.read_at(&mut buf, this.offset) {
-            Ok(0) => Err("the file is shorter than when it was opened".into()),
-            Ok(n) => {
-                buf.truncate(n);
-                this.offset += n as u64;
-                this.left -= n as u64;
-                Ok(Frame::data(Bytes::from(buf)))
-            }
+        let r = match this.next_chunk() {
+            Ok(b) if b.is_empty() => Err("the file is shorter than when it was opened".into()),
+            Ok(b) => Ok(Frame::data(b)),
             Err(e) => Err(Box::new(e) as super::http::BoxError),
         };
         std::task::Poll::Ready(Some(r))
@@ -570,24 +577,11 @@ async fn contents(path: &Path, mtime: SystemTime, len: u64, cache: &Cache) -> Op
     (data.len() as u64 == len).then_some(data)
 }
 
-/// A file to read; else the status to answer, as nginx's for a file it
-/// found but cannot open.
-fn open(path: &Path) -> Result<std::fs::File, StatusCode> {
-    std::fs::File::open(path).map_err(|_| StatusCode::FORBIDDEN)
-}
-
-/// `len` bytes of a file from `start`, to stream; else the status to answer.
-fn open_part(
-    path: &Path,
-    start: u64,
-    len: u64,
-) -> Result<std::io::Take<std::fs::File>, StatusCode> {
-    use std::io::{Read, Seek};
-    let mut file = open(path)?;
-    if start > 0 && file.seek(std::io::SeekFrom::Start(start)).is_err() {
-        return Err(StatusCode::INTERNAL_SERVER_ERROR);
-    }
-    Ok(file.take(len))
+/// `len` bytes of a file from `start`, to stream; else the status to
+/// answer, as nginx's for a file it found but cannot open.
+fn open_part(path: &Path, start: u64, len: u64) -> Result<FileStream, StatusCode> {
+    let file = std::fs::File::open(path).map_err(|_| StatusCode::FORBIDDEN)?;
+    Ok(FileStream { file: Arc::new(file), offset: start, left: len })
 }
 
 /// Several ranges: a multipart/byteranges answer laid out byte for byte as
@@ -672,29 +666,23 @@ impl Head {
 /// A piece of a streamed answer: bytes made here, or a part of a file.
 enum Segment {
     Data(Bytes),
-    File(std::io::Take<std::fs::File>),
+    File(FileStream),
 }
 
-/// The segments as a body, files read in chunks as nginx reads them, in the
-/// event loop: from the page cache that is faster than handing each chunk
-/// to a blocking thread (and a thread per request).
+/// The segments as a body, files read in chunks as nginx reads them.
 fn streamed(segments: std::collections::VecDeque<Segment>) -> Body {
     let stream = futures::stream::unfold(segments, |mut segments| async move {
-        use std::io::Read;
         loop {
             match segments.pop_front()? {
                 Segment::Data(b) => return Some((Ok(b), segments)),
-                Segment::File(mut r) => {
-                    let mut buf = Vec::with_capacity(CHUNK);
-                    match r.by_ref().take(CHUNK as u64).read_to_end(&mut buf) {
-                        Ok(0) => continue,
-                        Ok(_) => {
-                            segments.push_front(Segment::File(r));
-                            return Some((Ok(Bytes::from(buf)), segments));
-                        }
-                        Err(e) => return Some((Err(e), std::collections::VecDeque::new())),
+                Segment::File(mut part) => match part.next_chunk() {
+                    Ok(b) if b.is_empty() => continue,
+                    Ok(b) => {
+                        segments.push_front(Segment::File(part));
+                        return Some((Ok(b), segments));
                     }
-                }
+                    Err(e) => return Some((Err(e), std::collections::VecDeque::new())),
+                },
             }
         }
     });

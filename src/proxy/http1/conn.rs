@@ -159,7 +159,7 @@ pub async fn serve<R, W, F, Fut>(
         let closes = resp.extensions().get::<crate::proxy::http::CloseAfter>().is_some();
         let chunked = resp.extensions().get::<crate::proxy::http::Unchunked>().is_none();
         let asked = Asked { keep_alive: asked.keep_alive && !closes, chunked, ..asked };
-        let after = match write::answer(&mut write, resp, asked, &mut scratch).await {
+        let after = match write::answer(&mut *write, resp, asked, &mut scratch).await {
             Ok(a) => a,
             Err(_) => return,
         };
@@ -197,7 +197,7 @@ async fn refuse(
     mut write: WriteIo,
     scratch: &mut Vec<u8>,
 ) {
-    let _ = write::answer(&mut write, resp, Asked { http09, ..REFUSED }, scratch).await;
+    let _ = write::answer(&mut *write, resp, Asked { http09, ..REFUSED }, scratch).await;
     linger(reader, write).await;
 }
 

@@ -36,24 +36,6 @@ pub trait Sink: AsyncWrite + Send + Unpin {
     }
 }
 
-impl<S: Sink + ?Sized> Sink for Box<S> {
-    fn can_send_files(&self) -> bool {
-        (**self).can_send_files()
-    }
-    fn poll_write_more(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        (**self).poll_write_more(cx, buf)
-    }
-    fn poll_send_file(
-        &mut self,
-        cx: &mut Context<'_>,
-        file: BorrowedFd<'_>,
-        offset: u64,
-        len: usize,
-    ) -> Poll<io::Result<usize>> {
-        (**self).poll_send_file(cx, file, offset, len)
-    }
-}
-
 impl Sink for tokio::net::tcp::OwnedWriteHalf {
     fn can_send_files(&self) -> bool {
         true
@@ -82,8 +64,8 @@ impl Sink for tokio::net::tcp::OwnedWriteHalf {
 impl<T: tokio::io::AsyncRead + AsyncWrite + Send> Sink for tokio::io::WriteHalf<T> {}
 
 /// For tests: an answer written into memory.
+#[cfg(test)]
 impl Sink for Vec<u8> {}
-impl Sink for tokio::io::DuplexStream {}
 
 /// Runs `op` once the socket has room, waiting again when it had none.
 fn when_writable(

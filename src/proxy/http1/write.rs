@@ -239,7 +239,7 @@ fn sendable<'r, W: Sink + ?Sized>(
 ) -> Option<&'r FileBody> {
     let f = resp.extensions().get::<FileBody>()?;
     let unchanged = hyper::body::Body::size_hint(resp.body()).exact() == Some(len);
-    (io.can_send_files() && f.len == len && len > 0 && unchanged).then_some(f)
+    (io.can_send_files() && f.len == len && unchanged).then_some(f)
 }
 
 /// The head, then the file from the page cache; the body in memory is
