@@ -168,6 +168,9 @@ fn run_stack() -> String {
       FROM_FILE: "yes"
     depends_on:
       db: {{condition: service_healthy}}
+  side:
+    image: {BUSYBOX}
+    network_mode: "service:db"
 "#
     )
 }
@@ -209,6 +212,18 @@ fn run_starts_dependencies_and_makes_one_off_containers_as_docker_compose_does()
     let (dc, dout, _) = with_input(docker_compose(&p, &args), "typed\n");
     assert_eq!((dc, dout), (rc, rout), "docker compose run answered otherwise");
     assert!(one_offs(&p).is_empty());
+
+    // `service:db` joins the running db container's network namespace.
+    let mac = |out: String| out.trim().to_string();
+    let db_mac = mac(p.inspect(
+        &format!("{}-db-1", p.name),
+        "{{range .NetworkSettings.Networks}}{{.MacAddress}}{{end}}",
+    ));
+    let side = ["run", "--rm", "-T", "--no-deps", "side", "cat", "/sys/class/net/eth0/address"];
+    let (rc, rout, rerr) = p.run(&side);
+    assert_eq!((rc, mac(rout)), (0, db_mac.clone()), "{rerr}");
+    let (dc, dout, derr) = p.compose(&side);
+    assert_eq!((dc, mac(dout)), (0, db_mac), "docker compose: {derr}");
 
     // Without --rm: the container stays, named and labelled as docker compose's.
     p.ok(&["run", "-T", "--no-deps", "web"]);

@@ -65,15 +65,19 @@ pub async fn run(
     }
     let target = BTreeSet::from([o.service.clone()]);
     let image = project.image_for(declared);
-    // Three questions to the engine, asked together.
-    let (_, _, ids) = tokio::try_join!(
+    // Four questions to the engine, asked together: each is a round trip
+    // on the path to the container's start.
+    let (networks, _, ids, mut running) = tokio::try_join!(
         networks::ensure(&engine, &project),
         volumes::ensure(&engine, &project),
-        crate::engine::images::ids(&engine, [image.clone()])
+        crate::engine::images::ids(&engine, [image.clone()]),
+        containers::list(&engine, &project.name, false)
     )?;
+    // A network made again stopped its containers: they join nothing now.
+    running.retain(|c| !networks.stopped.contains(&containers::id(c)));
     let ids = images::ensure(&engine, &project, &target, o.images, &progress, ids).await?;
     drop(progress);
-    let service = one_off_service(&engine, &project, declared, o).await?;
+    let service = one_off_service(&running, declared, o);
     let one_off = OneOff {
         // Attached, rcompose removes it once its exit status is read: the
         // engine's own removal could come before the status is asked for.
@@ -139,14 +143,13 @@ async fn start_dependencies(
 
 /// The service as the one-off container is made: the options over it, one
 /// container, no restart policy, ports only with `--service-ports`.
-async fn one_off_service(
-    engine: &Engine,
-    project: &Project,
+fn one_off_service(
+    running: &[bollard::models::ContainerSummary],
     declared: &Service,
     o: &RunOptions,
-) -> anyhow::Result<Service> {
-    // Namespaces joined by `service:NAME` go to that service's first container.
-    let running = containers::list(engine, &project.name, false).await?;
+) -> Service {
+    // Namespaces joined by `service:NAME` go to the project's running
+    // containers of that service, the first of each.
     let joined: BTreeMap<String, String> = running
         .iter()
         .filter(|c| containers::number(c) == 1)
@@ -189,7 +192,7 @@ async fn one_off_service(
         d.restart = None;
         d.replicas = Some(1);
     }
-    Ok(s)
+    s
 }
 
 async fn start(engine: &Engine, id: &str) -> anyhow::Result<()> {
