@@ -331,8 +331,9 @@ pub async fn forward(rt: &Runtime, loc: &Arc<Location>, p: &ProxyPass, r: &mut R
     } else {
         request_head(rt, conf, r, method.as_str(), &uri, sending)
     };
-    let ask = Ask { p, uri: &uri, head: &head, buffered, streamed, sending, method, traffic: None };
-    try_peers(rt, conf, r, ask, cached).await
+    let mut ask =
+        Ask { p, uri: &uri, head: &head, buffered, streamed, sending, method, traffic: None };
+    try_peers(rt, conf, r, &mut ask, cached).await
 }
 
 /// One request's parts, ready for each peer tried.
@@ -374,7 +375,7 @@ async fn try_peers(
     rt: &Runtime,
     conf: &super::config::LocConf,
     r: &mut Req,
-    mut ask: Ask<'_>,
+    ask: &mut Ask<'_>,
     mut cached: Option<super::cache::Cached>,
 ) -> Outcome {
     let p = ask.p;
@@ -393,11 +394,16 @@ async fn try_peers(
     // if no server is left to try.
     let mut held: Option<client::Answer> = None;
     let idempotent = !matches!(r.method.as_str(), "POST" | "LOCK" | "PATCH");
-    loop {
+    // The answer that goes to the client leaves the loop and is sent from
+    // one place: the state the loop and the sending keep is not kept twice.
+    let (answer, store) = loop {
         let addr = match peers.pick(r).await {
             Pick::Addr(a) => a,
             Pick::Unavailable if replayable => continue,
-            Pick::Unavailable | Pick::Exhausted => break,
+            Pick::Unavailable | Pick::Exhausted => match held.take() {
+                Some(answer) => break (answer, None),
+                None => return failed(conf, r, cached, status),
+            },
         };
         held = None;
         tries += 1;
@@ -415,8 +421,7 @@ async fn try_peers(
             status: None,
             time: None,
         });
-        let Some(tried) = exchange_unless_gone(rt, conf, r, &mut ask, addr, &peers, &keep).await
-        else {
+        let Some(tried) = exchange_unless_gone(rt, conf, r, ask, addr, &peers, &keep).await else {
             // The client went while the upstream was asked: nginx logs 499
             // (and `-` for the try's status and time).
             return Outcome::Status(499);
@@ -440,7 +445,7 @@ async fn try_peers(
                     },
                     None => None,
                 };
-                return respond(rt, conf, p, r, answer, peers.busy.take(), store).await;
+                break (answer, store);
             }
             // The client's body broke a limit while streaming: nginx's answer, not the upstream's fault.
             Err(client::Failure::RequestBody(e))
@@ -463,26 +468,31 @@ async fn try_peers(
                 if go_on(wanted, f.request_sent()) {
                     continue;
                 }
-                break;
+                return failed(conf, r, cached, status);
             }
         }
-    }
-    if let Some(answer) = held {
-        return respond(rt, conf, p, r, answer, peers.busy.take(), None).await;
-    }
-    if let Some(stale) = cached.and_then(|c| c.on_failure(conf, r, status)) {
-        return stale;
-    }
-    Outcome::Status(status)
+    };
+    respond(rt, conf, p, r, answer, peers.busy.take(), store).await
+}
+
+/// No server answered: a stale cached answer where the cache may serve
+/// one for `status`, else `status`.
+fn failed(
+    conf: &super::config::LocConf,
+    r: &mut Req,
+    cached: Option<super::cache::Cached>,
+    status: u16,
+) -> Outcome {
+    cached.and_then(|c| c.on_failure(conf, r, status)).unwrap_or(Outcome::Status(status))
 }
 
 /// One try at one peer, counted where its bytes are read; `None` when the
 /// client closes its connection before the answer's head comes.
-fn exchange_unless_gone<'a>(
+fn exchange_unless_gone<'a, 'b: 'a>(
     rt: &'a Runtime,
     conf: &'a super::config::LocConf,
     r: &mut Req,
-    ask: &mut Ask<'a>,
+    ask: &mut Ask<'b>,
     addr: SocketAddr,
     peers: &Peers<'_>,
     keep: &'a client::Keep<'a>,
@@ -524,11 +534,11 @@ impl<F: Future> Future for UnlessGone<F> {
 /// One try at one peer, in the peer's protocol. Built before it runs, so
 /// the future holds nothing of the request (which is not `Sync`); not boxed,
 /// as it runs for every proxied request.
-fn exchange<'a>(
+fn exchange<'a, 'b: 'a>(
     rt: &'a Runtime,
     conf: &'a super::config::LocConf,
     r: &Req,
-    ask: &mut Ask<'a>,
+    ask: &mut Ask<'b>,
     addr: SocketAddr,
     peers: &Peers<'_>,
     keep: &'a client::Keep<'a>,
