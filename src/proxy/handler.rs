@@ -59,7 +59,7 @@ fn request_vars(
         server_name: no_server_name(),
         scheme: if tls.is_some() { "https" } else { "http" },
         tls,
-        captures: Vec::new(),
+        captures: super::vars::Captures::default(),
         status: 0,
         body_bytes_sent: 0,
         bytes_sent: 0,
@@ -352,8 +352,7 @@ fn holds(rt: &Runtime, cond: &Cond, r: &mut Req) -> bool {
             match regex.captures(&v) {
                 Some(c) => {
                     if !*negate {
-                        r.vars.captures =
-                            c.iter().map(|m| m.map(|m| m.as_str().to_string())).collect();
+                        r.vars.captures = super::vars::Captures::from_regex(&v, &c);
                     }
                     !*negate
                 }
@@ -592,10 +591,10 @@ async fn process(
         if outcome.is_none() {
             // Find the location for the current URI (or the named one).
             let matched: Option<Matched> = match named.take() {
-                Some(n) => server
-                    .named
-                    .get(&n)
-                    .map(|l| Matched { location: l.clone(), captures: Vec::new() }),
+                Some(n) => server.named.get(&n).map(|l| Matched {
+                    location: l.clone(),
+                    captures: super::vars::Captures::default(),
+                }),
                 None => {
                     if let Some(l) = routes::auto_redirect(&server.locations, &r.vars.uri) {
                         conf = l.conf.clone();

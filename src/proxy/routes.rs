@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::config::{Config, Location, Matcher, Server, ServerName};
+use super::vars::Captures;
 
 /// Why a request target is refused before routing (answered with 400).
 #[derive(Debug, PartialEq, Eq)]
@@ -263,7 +264,7 @@ pub fn select_server<'a>(
 #[derive(Debug, Clone)]
 pub struct Matched {
     pub location: Arc<Location>,
-    pub captures: Vec<Option<String>>,
+    pub captures: Captures,
 }
 
 fn regex_match(loc: &Arc<Location>, uri: &str) -> Option<Matched> {
@@ -271,10 +272,7 @@ fn regex_match(loc: &Arc<Location>, uri: &str) -> Option<Matched> {
         return None;
     };
     let caps = re.captures(uri)?;
-    Some(Matched {
-        location: loc.clone(),
-        captures: caps.iter().map(|m| m.map(|m| m.as_str().to_string())).collect(),
-    })
+    Some(Matched { location: loc.clone(), captures: Captures::from_regex(uri, &caps) })
 }
 
 /// nginx's auto redirect: a request for `/api` where a location `/api/`
@@ -311,7 +309,7 @@ pub fn find_location(locations: &[Arc<Location>], uri: &str) -> Option<Matched> 
     for l in locations {
         match &l.matcher {
             Matcher::Exact(p) if p == uri => {
-                return Some(Matched { location: l.clone(), captures: Vec::new() });
+                return Some(Matched { location: l.clone(), captures: Captures::default() });
             }
             Matcher::Prefix { path, .. }
                 if uri.starts_with(path.as_str())
@@ -330,7 +328,7 @@ pub fn find_location(locations: &[Arc<Location>], uri: &str) -> Option<Matched> 
             return Some(inner);
         }
         if matches!(&b.matcher, Matcher::Prefix { no_regex: true, .. }) {
-            return Some(Matched { location: b.clone(), captures: Vec::new() });
+            return Some(Matched { location: b.clone(), captures: Captures::default() });
         }
     }
     for l in locations {
@@ -342,7 +340,7 @@ pub fn find_location(locations: &[Arc<Location>], uri: &str) -> Option<Matched> 
         if let Some(inner) = find_location(&b.children, uri) {
             return Some(inner);
         }
-        return Some(Matched { location: b.clone(), captures: Vec::new() });
+        return Some(Matched { location: b.clone(), captures: Captures::default() });
     }
     None
 }

@@ -552,7 +552,7 @@ pub struct RequestVars {
     pub scheme: &'static str,
     /// What the connection's TLS negotiated; `None` on plain HTTP.
     pub tls: Option<std::sync::Arc<super::http::TlsInfo>>,
-    pub captures: Vec<Option<String>>,
+    pub captures: Captures,
     pub status: u16,
     pub body_bytes_sent: u64,
     pub bytes_sent: u64,
@@ -1080,9 +1080,44 @@ impl RequestVars {
     }
 }
 
+/// A regular expression's groups, numbered from the whole match at 0: the
+/// text matched once and each group's place in it, so a match costs one
+/// allocation, not one per group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Captures {
+    text: String,
+    spans: smallvec::SmallVec<[Option<(usize, usize)>; 4]>,
+}
+
+impl Captures {
+    /// Groups of `text` by their byte ranges; `None` for a group that took no part.
+    pub fn from_groups(
+        text: &str,
+        groups: impl IntoIterator<Item = Option<std::ops::Range<usize>>>,
+    ) -> Captures {
+        let spans = groups.into_iter().map(|g| g.map(|r| (r.start, r.end))).collect();
+        Captures { text: text.to_string(), spans }
+    }
+
+    /// The groups of a regex engine's match of `text`.
+    pub fn from_regex(text: &str, caps: &regex::Captures<'_>) -> Captures {
+        Captures::from_groups(text, caps.iter().map(|m| m.map(|m| m.range())))
+    }
+
+    /// Group `n`, `None` past the last or for one that took no part.
+    pub fn get(&self, n: usize) -> Option<&str> {
+        let (from, to) = (*self.spans.get(n)?)?;
+        self.text.get(from..to)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+}
+
 impl Vars for RequestVars {
     fn capture(&self, n: usize) -> Option<&str> {
-        self.captures.get(n)?.as_deref()
+        self.captures.get(n)
     }
 
     fn with_var(&self, v: &Var, f: &mut dyn FnMut(&str)) -> bool {
@@ -1262,6 +1297,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn captures_keep_each_group_of_the_text_matched() {
+        let re = regex::Regex::new(r"^/api(/(x)|/(.*))$").unwrap();
+        let text = "/api/items";
+        let c = Captures::from_regex(text, &re.captures(text).unwrap());
+        assert_eq!(c.get(0), Some("/api/items"));
+        assert_eq!(c.get(1), Some("/items"));
+        assert_eq!(c.get(2), None, "a group that took no part");
+        assert_eq!(c.get(3), Some("items"));
+        assert_eq!(c.get(4), None, "past the last group");
+        assert!(!c.is_empty() && Captures::default().is_empty());
+    }
+
+    #[test]
     fn lent_values_match_the_owned_ones() {
         let mut headers = HeaderMap::new();
         let mut rv = vars();
@@ -1385,7 +1433,7 @@ mod tests {
             server_name: "".into(),
             scheme: "http",
             tls: None,
-            captures: vec![Some("/api/items/7".into()), Some("/items/7".into())],
+            captures: Captures::from_groups("/api/items/7", [Some(0..12), Some(4..12)]),
             status: 200,
             body_bytes_sent: 12,
             bytes_sent: 100,

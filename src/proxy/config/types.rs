@@ -8,7 +8,7 @@ use std::time::Duration;
 use regex::Regex;
 
 use crate::diag::Location as Loc;
-use crate::proxy::vars::Template;
+use crate::proxy::vars::{Captures, Template};
 
 #[derive(Debug)]
 pub struct Config {
@@ -200,15 +200,15 @@ impl RewriteRegex {
     }
 
     /// The captures, numbered from the whole match at 0, or `None` without a match.
-    pub fn captures(&self, s: &str) -> Option<Vec<Option<String>>> {
+    pub fn captures(&self, s: &str) -> Option<Captures> {
         if let Some((before, start)) = &self.shortcut {
             let rest = s.strip_prefix(before.as_str())?;
             // `.` stops at a newline, and `$` is the end of the text.
-            return (rest.starts_with(start.as_str()) && !rest.contains('\n'))
-                .then(|| vec![Some(s.to_string()), Some(rest.to_string())]);
+            return (rest.starts_with(start.as_str()) && !rest.contains('\n')).then(|| {
+                Captures::from_groups(s, [Some(0..s.len()), Some(before.len()..s.len())])
+            });
         }
-        let caps = self.regex.captures(s)?;
-        Some(caps.iter().map(|m| m.map(|m| m.as_str().to_string())).collect())
+        Some(Captures::from_regex(s, &self.regex.captures(s)?))
     }
 }
 
