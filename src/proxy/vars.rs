@@ -1082,12 +1082,15 @@ impl RequestVars {
 
 /// A regular expression's groups, numbered from the whole match at 0: the
 /// text matched once and each group's place in it, so a match costs one
-/// allocation, not one per group.
+/// allocation, not one per group. Small, as every request's variables carry it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Captures {
     text: String,
-    spans: smallvec::SmallVec<[Option<(usize, usize)>; 4]>,
+    /// Byte ranges; `NONE` for a group that took no part.
+    spans: smallvec::SmallVec<[(u32, u32); 2]>,
 }
+
+const NONE: (u32, u32) = (u32::MAX, u32::MAX);
 
 impl Captures {
     /// Groups of `text` by their byte ranges; `None` for a group that took no part.
@@ -1095,7 +1098,10 @@ impl Captures {
         text: &str,
         groups: impl IntoIterator<Item = Option<std::ops::Range<usize>>>,
     ) -> Captures {
-        let spans = groups.into_iter().map(|g| g.map(|r| (r.start, r.end))).collect();
+        let span = |r: std::ops::Range<usize>| {
+            Some((u32::try_from(r.start).ok()?, u32::try_from(r.end).ok()?))
+        };
+        let spans = groups.into_iter().map(|g| g.and_then(span).unwrap_or(NONE)).collect();
         Captures { text: text.to_string(), spans }
     }
 
@@ -1106,8 +1112,8 @@ impl Captures {
 
     /// Group `n`, `None` past the last or for one that took no part.
     pub fn get(&self, n: usize) -> Option<&str> {
-        let (from, to) = (*self.spans.get(n)?)?;
-        self.text.get(from..to)
+        let &(from, to) = self.spans.get(n)?;
+        self.text.get(usize::try_from(from).ok()?..usize::try_from(to).ok()?)
     }
 
     pub fn is_empty(&self) -> bool {
