@@ -918,14 +918,18 @@ async fn static_content(
     r.vars.document_root = Some(root.clone());
     if uri.ends_with('/') {
         for idx in &conf.index {
-            let name = idx.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps });
+            // Written without variables (`index index.html`), the name is lent.
+            let name = match idx.literal() {
+                Some(lit) => Cow::Borrowed(lit),
+                None => Cow::Owned(idx.eval(&Ctx { rv: &r.vars, maps: &rt.config.http.maps })),
+            };
             if name.starts_with('/') {
-                return Outcome::Internal(name);
+                return Outcome::Internal(name.into_owned());
             }
             if let Found::File(..) =
-                files::lookup(&root, &[&rel, name.as_str()].concat(), &rt.cache, &r.seen)
+                files::lookup(&root, &[&rel, &*name].concat(), &rt.cache, &r.seen)
             {
-                return Outcome::Internal([uri.as_str(), name.as_str()].concat());
+                return Outcome::Internal([uri.as_str(), &*name].concat());
             }
         }
         return match files::lookup(&root, &rel, &rt.cache, &r.seen) {
