@@ -624,7 +624,8 @@ struct Peers<'a> {
     rt: &'a Runtime,
     p: &'a ProxyPass,
     group: Option<&'a Arc<Group>>,
-    tried: Vec<usize>,
+    /// Inline for the few tries a request makes: one each, usually.
+    tried: smallvec::SmallVec<[usize; 4]>,
     alternates: std::collections::VecDeque<SocketAddr>,
     spread: bool,
     idx: usize,
@@ -641,7 +642,7 @@ impl<'a> Peers<'a> {
             rt,
             p,
             group,
-            tried: Vec::new(),
+            tried: smallvec::SmallVec::new(),
             alternates: Default::default(),
             spread: false,
             idx: 0,

@@ -92,6 +92,8 @@ pub async fn serve<R, W, F, Fut>(
     }));
     let mut write: WriteIo = Box::new(write);
     let mut scratch = Vec::with_capacity(512);
+    // The list the parser writes each head's headers into, kept between heads.
+    let mut headers = Vec::new();
     let mut number = 0u64;
     // One per connection: only one request at a time can be waiting.
     let gone = CancellationToken::new();
@@ -105,7 +107,8 @@ pub async fn serve<R, W, F, Fut>(
         let first = number == 1;
         let pipelined = !first && !reader.buf.is_empty();
         let waits = Waits { timer: timer.as_mut(), stopping: stopping.as_mut() };
-        let parsed = match read_head(&mut reader, limits, first, waits).await {
+        let spare = std::mem::take(&mut headers);
+        let parsed = match read_head(&mut reader, limits, first, waits, spare).await {
             HeadRead::Head(p) => p,
             HeadRead::Closed => return,
             HeadRead::Refused(r, line) => {
@@ -115,15 +118,18 @@ pub async fn serve<R, W, F, Fut>(
             }
         };
         let head_bytes = reader.buf.split_to(parsed.len).freeze();
-        let head = match request::check(&parsed, &head_bytes) {
+        let checked = request::check(&parsed, &head_bytes);
+        let version = parsed.version();
+        let start = parsed.start;
+        headers = parsed.headers;
+        let head = match checked {
             Ok(h) => h,
             Err(r) => {
-                let line =
-                    crate::proxy::rawtext::from_bytes(request_line(&head_bytes[parsed.start..]))
-                        .into_owned();
+                let line = crate::proxy::rawtext::from_bytes(request_line(&head_bytes[start..]))
+                    .into_owned();
                 let refused = Refused { status: r.status, why: r.why, line, number };
                 let resp = answer(Incoming::Refused(refused)).await;
-                return refuse(resp, parsed.version() == 9, reader, write, &mut scratch).await;
+                return refuse(resp, version == 9, reader, write, &mut scratch).await;
             }
         };
         let asked = Asked {
@@ -346,9 +352,10 @@ async fn read_head(
     limits: Limits,
     first: bool,
     waits: Waits<'_, '_>,
+    headers: Vec<super::parse::RawHeader>,
 ) -> HeadRead {
     let Waits { mut timer, mut stopping } = waits;
-    let mut parser = HeadParser::default();
+    let mut parser = HeadParser::with_headers(headers);
     let mut armed = false;
     loop {
         match parser.advance(&reader.buf) {

@@ -172,6 +172,14 @@ impl Default for HeadParser {
 }
 
 impl HeadParser {
+    /// A parser that lists the head's headers in `headers` (emptied first):
+    /// a connection hands the list of its last head back, so a steady
+    /// stream of requests does not allocate one a request.
+    pub fn with_headers(mut headers: Vec<RawHeader>) -> HeadParser {
+        headers.clear();
+        HeadParser { out: Parsed { headers, ..Parsed::default() }, ..HeadParser::default() }
+    }
+
     /// Whether no byte of a request has been seen (empty lines aside).
     pub fn idle(&self) -> bool {
         self.st == St::Start
