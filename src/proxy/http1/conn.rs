@@ -118,20 +118,18 @@ pub async fn serve<R, W, F, Fut>(
             }
         };
         let head_bytes = reader.buf.split_to(parsed.len).freeze();
-        let checked = request::check(&parsed, &head_bytes);
-        let version = parsed.version();
-        let start = parsed.start;
-        headers = parsed.headers;
-        let head = match checked {
+        let head = match request::check(&parsed, &head_bytes) {
             Ok(h) => h,
             Err(r) => {
-                let line = crate::proxy::rawtext::from_bytes(request_line(&head_bytes[start..]))
-                    .into_owned();
+                let line =
+                    crate::proxy::rawtext::from_bytes(request_line(&head_bytes[parsed.start..]))
+                        .into_owned();
                 let refused = Refused { status: r.status, why: r.why, line, number };
                 let resp = answer(Incoming::Refused(refused)).await;
-                return refuse(resp, version == 9, reader, write, &mut scratch).await;
+                return refuse(resp, parsed.version() == 9, reader, write, &mut scratch).await;
             }
         };
+        headers = parsed.headers;
         let asked = Asked {
             head: head.method == hyper::Method::HEAD,
             http11: head.version == hyper::Version::HTTP_11,
@@ -143,13 +141,8 @@ pub async fn serve<R, W, F, Fut>(
         };
         let framing = head.framing;
         let continue_asked = lend_reader(&shared, reader, framing, head.expect_continue);
-        let wants_upgrade = head.headers.contains_key(hyper::header::UPGRADE);
-        let (upgrade_tx, upgrade) = if wants_upgrade {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            (Some(tx), Some(OnUpgrade(rx)))
-        } else {
-            (None, None)
-        };
+        let (upgrade_tx, upgrade) =
+            upgrade_channel(head.headers.contains_key(hyper::header::UPGRADE));
         let body = RequestBody::new(Some(shared.clone()), framing);
         let request = Request { head, body, upgrade, number, pipelined, gone: gone.clone() };
         let pending = answer(Incoming::Request(Box::new(request)));
@@ -193,6 +186,17 @@ pub async fn serve<R, W, F, Fut>(
         }
         shared.lock().unwrap_or_else(|e| e.into_inner()).reader = Some(reader);
     }
+}
+
+/// Where the connection goes after a 101, for a request that asks to upgrade.
+fn upgrade_channel(
+    wanted: bool,
+) -> (Option<tokio::sync::oneshot::Sender<Upgraded>>, Option<OnUpgrade>) {
+    if !wanted {
+        return (None, None);
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    (Some(tx), Some(OnUpgrade(rx)))
 }
 
 /// Answers a refused head: its page, then the close.
