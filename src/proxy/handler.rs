@@ -18,7 +18,7 @@ use super::files::{self, Found};
 use super::http::{Body, empty, full, plain_status};
 use super::request::{Outcome, Peers, Req, Runtime, map_written};
 use super::routes::{self, Matched};
-use super::vars::{RequestVars, Template};
+use super::vars::{Captures, RequestVars, Template};
 
 /// Where a request target's path ends: at its query or its fragment.
 fn split_target(target: &str) -> (&str, &str) {
@@ -59,7 +59,7 @@ fn request_vars(
         server_name: no_server_name(),
         scheme: if tls.is_some() { "https" } else { "http" },
         tls,
-        captures: super::vars::Captures::default(),
+        captures: Captures::default(),
         status: 0,
         body_bytes_sent: 0,
         bytes_sent: 0,
@@ -352,7 +352,7 @@ fn holds(rt: &Runtime, cond: &Cond, r: &mut Req) -> bool {
             match regex.captures(&v) {
                 Some(c) => {
                     if !*negate {
-                        r.vars.captures = super::vars::Captures::from_regex(&v, &c);
+                        r.vars.captures = Captures::from_regex(&v, &c);
                     }
                     !*negate
                 }
@@ -591,10 +591,10 @@ async fn process(
         if outcome.is_none() {
             // Find the location for the current URI (or the named one).
             let matched: Option<Matched> = match named.take() {
-                Some(n) => server.named.get(&n).map(|l| Matched {
-                    location: l.clone(),
-                    captures: super::vars::Captures::default(),
-                }),
+                Some(n) => server
+                    .named
+                    .get(&n)
+                    .map(|l| Matched { location: l.clone(), captures: Captures::default() }),
                 None => {
                     if let Some(l) = routes::auto_redirect(&server.locations, &r.vars.uri) {
                         conf = l.conf.clone();

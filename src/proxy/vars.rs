@@ -737,8 +737,14 @@ fn ipv4_into<'a>(ip: &std::net::Ipv4Addr, buf: &'a mut [u8; 15]) -> &'a str {
 /// whole milliseconds, truncated (and without float formatting, which cost
 /// a proxied request a thousand instructions).
 pub fn secs_millis(d: std::time::Duration) -> String {
-    let ms = d.as_millis();
     let mut out = String::with_capacity(8);
+    secs_millis_into(d, &mut out);
+    out
+}
+
+/// [`secs_millis`], appended to `out`.
+fn secs_millis_into(d: std::time::Duration, out: &mut String) {
+    let ms = d.as_millis();
     out.push_str(itoa::Buffer::new().format(ms / 1000));
     out.push('.');
     let frac = ms % 1000;
@@ -750,7 +756,6 @@ pub fn secs_millis(d: std::time::Duration) -> String {
         ""
     });
     out.push_str(itoa::Buffer::new().format(frac));
-    out
 }
 
 /// `host:port` text of an address, IPv4 without the formatting machinery.
@@ -760,7 +765,6 @@ pub fn addr_text(a: &SocketAddr) -> String {
     out
 }
 
-/// [`addr_text`], appended to `out`.
 /// One upstream tried for a request.
 #[derive(Debug, Clone)]
 pub struct UpstreamTry {
@@ -794,12 +798,13 @@ impl UpstreamTry {
 
     fn time_into(&self, out: &mut String) {
         match self.time {
-            Some(d) => out.push_str(&secs_millis(d)),
+            Some(d) => secs_millis_into(d, out),
             None => out.push('-'),
         }
     }
 }
 
+/// [`addr_text`], appended to `out`.
 pub fn addr_into(a: &SocketAddr, out: &mut String) {
     match a {
         SocketAddr::V4(v4) => {
@@ -849,26 +854,12 @@ impl RequestVars {
     /// One entry per upstream tried, joined with ", " as nginx joins them;
     /// not found (`-` in a log) without an upstream.
     fn tries(&self, entry: impl Fn(&UpstreamTry, &mut String)) -> Option<String> {
-        let mut out = String::new();
-        for (i, t) in self.upstream_tries.iter().enumerate() {
-            if i > 0 {
-                out.push_str(", ");
-            }
-            entry(t, &mut out);
-        }
-        (!self.upstream_tries.is_empty()).then_some(out)
+        joined(&self.upstream_tries, entry)
     }
 
     /// One figure per upstream try, joined as `$upstream_status` is.
     fn traffic_list(&self, figure: impl Fn(&super::client::Traffic) -> u64) -> Option<String> {
-        let mut out = String::new();
-        for (i, t) in self.upstream_traffic.iter().enumerate() {
-            if i > 0 {
-                out.push_str(", ");
-            }
-            out.push_str(itoa::Buffer::new().format(figure(t)));
-        }
-        (!self.upstream_traffic.is_empty()).then_some(out)
+        joined(&self.upstream_traffic, |t, out| out.push_str(itoa::Buffer::new().format(figure(t))))
     }
 
     fn arg(&self, name: &str) -> Option<String> {
@@ -877,6 +868,19 @@ impl RequestVars {
             k.eq_ignore_ascii_case(name).then(|| v.to_string())
         })
     }
+}
+
+/// Entries joined with ", " as nginx joins its per-upstream lists; not
+/// found (`-` in a log) when there are none.
+fn joined<T>(items: &[T], entry: impl Fn(&T, &mut String)) -> Option<String> {
+    let (first, rest) = items.split_first()?;
+    let mut out = String::new();
+    entry(first, &mut out);
+    for t in rest {
+        out.push_str(", ");
+        entry(t, &mut out);
+    }
+    Some(out)
 }
 
 /// A Host value without its port: `[::1]:80` keeps its brackets.
