@@ -41,6 +41,11 @@ class H(http.server.BaseHTTPRequestHandler):
             self.send_header("Set-Cookie", "a=1; Path=/app/x; Domain=.Backend.Internal; HttpOnly")
             self.send_header("Set-Cookie", "b=2; path=/other"); self.send_header("Set-Cookie", "c=3")
             self.end_headers(); return
+        elif self.path.startswith("/drip"):
+            self.send_response(200); self.send_header("Content-Length", "8"); self.end_headers(); self.wfile.flush()
+            for part in (b"drip", b"drop"):
+                time.sleep(0.4); self.wfile.write(part); self.wfile.flush()
+            return
         elif self.path.startswith("/cut"):
             self.send_response(200); self.send_header("Content-Length", "100"); self.end_headers()
             self.wfile.write(b"part"); self.wfile.flush(); self.close_connection = True; return
@@ -647,6 +652,31 @@ fn upstream_variables_list_every_peer_tried_as_nginx_does() {
     let shape = |log: &str| times.replace_all(log, "T").into_owned();
     assert_eq!(shape(&logs[0]), shape(&logs[1]));
     assert!(shape(&logs[0]).lines().next().unwrap().contains("|T, T|"), "{}", logs[0]);
+}
+
+#[test]
+fn upstream_response_time_runs_to_the_end_of_the_body_as_nginx_measures_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_up, up) = upstream(dir.path());
+    let http = |log: &Path, port: u16| {
+        format!(
+            "  log_format u '$upstream_header_time|$upstream_response_time|$upstream_response_length|$status';\n  \
+             access_log {} u;\n  \
+             server {{ listen 127.0.0.1:{port}; location / {{ proxy_pass http://127.0.0.1:{up}; }} }}",
+            log.display()
+        )
+    };
+    // The head comes at once, the body's two halves 0.4 s apart each.
+    let logs = logged_by_each(dir.path(), 1, http, |port| {
+        raw(port, b"GET /drip HTTP/1.1\r\nHost: here\r\nConnection: close\r\n\r\n");
+    });
+    for (who, log) in ["rcompose", "nginx"].iter().zip(&logs) {
+        let f: Vec<&str> = log.trim().split('|').collect();
+        let secs = |s: &str| s.parse::<f64>().unwrap_or_else(|_| panic!("{who}: {log}"));
+        assert!(secs(f[0]) < 0.35, "{who}: the head came at once: {log}");
+        assert!(secs(f[1]) >= 0.75, "{who}: the whole answer took 0.8 s: {log}");
+        assert_eq!(f[2..], ["8", "200"], "{who}: {log}");
+    }
 }
 
 #[test]

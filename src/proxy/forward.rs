@@ -497,7 +497,7 @@ fn exchange_unless_gone<'a, 'b: 'a>(
     peers: &Peers<'_>,
     keep: &'a client::Keep<'a>,
 ) -> UnlessGone<impl Future<Output = Result<client::Answer, client::Failure>> + Send + use<'a>> {
-    ask.traffic = rt.config.http.counts_upstream_bytes.then(|| {
+    ask.traffic = rt.config.http.counts_upstream_traffic.then(|| {
         let t = Arc::new(client::Traffic::default());
         r.vars.upstream_traffic.push(t.clone());
         t

@@ -110,8 +110,8 @@ enum Kind {
     CacheValidator(u8),
     /// `$ssl_client_verify`: "NONE" over TLS (client certificates are not asked for).
     SslClientVerify,
-    /// `$upstream_connect_time`, `$upstream_header_time`: measured as the
-    /// whole exchange, which is when the head is in hand here.
+    /// `$upstream_connect_time`, `$upstream_header_time`: measured to the
+    /// answer's head (the connect is not timed on its own).
     UpstreamHeaderTime,
     /// Variables of modules whose work is not done here, so never set, as
     /// nginx leaves them when its module did nothing: `$upstream_cache_status`
@@ -857,6 +857,20 @@ impl RequestVars {
         joined(&self.upstream_tries, entry)
     }
 
+    /// `$upstream_response_time`: each try to its answer's end where the
+    /// traffic is counted (a template reads the variable), else to its head.
+    fn response_times(&self) -> Option<String> {
+        if self.upstream_traffic.len() != self.upstream_tries.len() {
+            return self.tries(UpstreamTry::time_into);
+        }
+        joined(self.upstream_tries.iter().zip(&self.upstream_traffic), |(t, traffic), out| {
+            match traffic.time() {
+                Some(d) if t.time.is_some() => secs_millis_into(d, out),
+                _ => t.time_into(out),
+            }
+        })
+    }
+
     /// One figure per upstream try, joined as `$upstream_status` is.
     fn traffic_list(&self, figure: impl Fn(&super::client::Traffic) -> u64) -> Option<String> {
         joined(&self.upstream_traffic, |t, out| out.push_str(itoa::Buffer::new().format(figure(t))))
@@ -872,11 +886,12 @@ impl RequestVars {
 
 /// Entries joined with ", " as nginx joins its per-upstream lists; not
 /// found (`-` in a log) when there are none.
-fn joined<T>(items: &[T], entry: impl Fn(&T, &mut String)) -> Option<String> {
-    let (first, rest) = items.split_first()?;
+fn joined<I: IntoIterator>(items: I, entry: impl Fn(I::Item, &mut String)) -> Option<String> {
+    let mut items = items.into_iter();
+    let first = items.next()?;
     let mut out = String::new();
     entry(first, &mut out);
-    for t in rest {
+    for t in items {
         out.push_str(", ");
         entry(t, &mut out);
     }
@@ -1260,7 +1275,7 @@ impl Vars for RequestVars {
             // Not found without an upstream, as in nginx.
             Kind::UpstreamAddr => return self.tries(UpstreamTry::addr_into),
             Kind::UpstreamStatus => return self.tries(UpstreamTry::status_into),
-            Kind::UpstreamResponseTime => return self.tries(UpstreamTry::time_into),
+            Kind::UpstreamResponseTime => return self.response_times(),
             k @ (Kind::UpstreamHttp(_)
             | Kind::UpstreamCookie(_)
             | Kind::RequestBody

@@ -115,8 +115,19 @@ pub struct UpstreamBody {
     pub(super) traffic: Option<std::sync::Arc<super::Traffic>>,
 }
 
+impl Drop for UpstreamBody {
+    fn drop(&mut self) {
+        if let Some(t) = &self.traffic {
+            t.ends();
+        }
+    }
+}
+
 impl UpstreamBody {
     pub(super) fn finish(&mut self) {
+        if let Some(t) = &self.traffic {
+            t.ends();
+        }
         if let Some(c) = self.conn.take()
             && c.reusable
             && c.buf.is_empty()
@@ -185,6 +196,9 @@ impl HttpBody for UpstreamBody {
                 }
                 Poll::Ready(Ok(0)) => match this.decoder.closed() {
                     Decoded::End => {
+                        if let Some(t) = &this.traffic {
+                            t.ends();
+                        }
                         this.conn = None;
                         return Poll::Ready(None);
                     }

@@ -126,17 +126,48 @@ pub enum FailureKind {
 }
 
 /// Bytes one upstream try sent and received (`$upstream_bytes_sent`,
-/// `$upstream_bytes_received`), and where its answer's body began
-/// (`$upstream_response_length`). Shared with the access log, which reads
-/// it when the body has gone to the client.
-#[derive(Debug, Default)]
+/// `$upstream_bytes_received`), where its answer's body began
+/// (`$upstream_response_length`) and when it ended (`$upstream_response_time`,
+/// which nginx measures to the body's end, not its head). Shared with the
+/// access log, which reads it when the body has gone to the client.
+#[derive(Debug)]
 pub struct Traffic {
     sent: AtomicU64,
     received: AtomicU64,
     head: AtomicU64,
+    started: Instant,
+    /// Nanoseconds from `started` to the body's end, plus one (0: not yet).
+    ended: AtomicU64,
+}
+
+impl Default for Traffic {
+    fn default() -> Self {
+        Traffic {
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            head: AtomicU64::new(0),
+            started: Instant::now(),
+            ended: AtomicU64::new(0),
+        }
+    }
 }
 
 impl Traffic {
+    /// From the try's start to the end of its answer's body, once it ended.
+    pub fn time(&self) -> Option<Duration> {
+        match self.ended.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(Duration::from_nanos(n - 1)),
+        }
+    }
+
+    /// The answer's body ended (read whole, failed or dropped): the first
+    /// call holds the time.
+    pub(crate) fn ends(&self) {
+        let n = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX - 1) + 1;
+        let _ = self.ended.compare_exchange(0, n, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
     pub fn sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
     }

@@ -57,7 +57,10 @@ impl Compiler {
             }
             if matches!(
                 v,
-                "upstream_bytes_sent" | "upstream_bytes_received" | "upstream_response_length"
+                "upstream_bytes_sent"
+                    | "upstream_bytes_received"
+                    | "upstream_response_length"
+                    | "upstream_response_time"
             ) {
                 self.counts_traffic.set(true);
             }
@@ -996,7 +999,7 @@ pub fn compile(directives: &[Directive]) -> Result<Config, ConfError> {
     config.http.logs_sent_headers = prints_sent_headers(&config.http);
     config.http.reads_upstream_headers = c.reads_upstream.get();
     config.http.reads_request_body = c.reads_body.get();
-    config.http.counts_upstream_bytes = c.counts_traffic.get();
+    config.http.counts_upstream_traffic = c.counts_traffic.get();
     for s in &config.http.servers {
         limit_zones_exist(&s.locations, &config.http)?;
         proxy_targets_exist(&s.locations, &config.http)?;

@@ -40,9 +40,10 @@ pub struct Http {
     pub reads_upstream_headers: bool,
     /// Some template reads `$request_body`: only then is a body copied for it.
     pub reads_request_body: bool,
-    /// Some template reads `$upstream_bytes_*` or `$upstream_response_length`:
-    /// only then are an upstream try's bytes counted.
-    pub counts_upstream_bytes: bool,
+    /// Some template reads `$upstream_bytes_*`, `$upstream_response_length`
+    /// or `$upstream_response_time`: only then are a try's bytes counted and
+    /// its body's end timed.
+    pub counts_upstream_traffic: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -111,6 +111,9 @@ async fn exchange_with(addr: SocketAddr, ask: Ask<'_>, keep: &Keep<'_>) -> Resul
     let no_body =
         ask.head_request || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
     let body = if no_body {
+        if let Some(t) = &ask.traffic {
+            t.ends();
+        }
         super::http::empty()
     } else {
         stdout_body(stream, buf, rest, ask.read_timeout, ask.stderr, ask.traffic)
@@ -234,8 +237,23 @@ fn stdout_body(
         buf: BytesMut,
         first: Option<Bytes>,
         done: bool,
+        /// Told when the body ends, read whole or dropped.
+        ends: Option<Arc<super::client::Traffic>>,
     }
-    let state = State { stream, buf, first: Some(first).filter(|b| !b.is_empty()), done: false };
+    impl Drop for State {
+        fn drop(&mut self) {
+            if let Some(t) = &self.ends {
+                t.ends();
+            }
+        }
+    }
+    let state = State {
+        stream,
+        buf,
+        first: Some(first).filter(|b| !b.is_empty()),
+        done: false,
+        ends: traffic.clone(),
+    };
     let chunks = futures::stream::unfold(state, move |mut st| {
         let stderr = stderr.clone();
         let traffic = traffic.clone();
