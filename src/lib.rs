@@ -5,6 +5,7 @@
 //! The binary is a thin shell around [`run`]; everything is reachable from
 //! tests through this library.
 
+pub mod alloc;
 pub mod cli;
 pub mod commands;
 pub mod compose;
