@@ -1,8 +1,8 @@
 //! `$tcpinfo_rtt`, `$tcpinfo_rttvar`, `$tcpinfo_snd_cwnd` and
 //! `$tcpinfo_rcv_space`: the kernel's view of a client connection, read
 //! with `getsockopt(TCP_INFO)` when a variable asks, as nginx reads it.
-//! No crate wraps this option safely, so this module holds the crate's one
-//! `unsafe` block.
+//! No crate wraps this option safely, so this module holds `unsafe` code
+//! (the crate's other is the allocator, `src/alloc.rs`).
 #![allow(unsafe_code)]
 
 use std::os::fd::RawFd;
