@@ -629,20 +629,24 @@ fn upstream_variables_list_every_peer_tried_as_nginx_does() {
     let dead = free_port();
     let http = |log: &Path, port: u16| {
         format!(
-            "  log_format u '$upstream_addr|$upstream_status|$upstream_response_time|$proxy_host|$proxy_port|$status \"$request\"';\n  \
+            "  log_format u '$upstream_addr|$upstream_status|$upstream_response_time|$upstream_connect_time|$upstream_header_time|$proxy_host|$proxy_port|$status \"$request\"';\n  \
              access_log {} u;\n  upstream pool {{ server 127.0.0.1:{dead}; server 127.0.0.1:{up}; }}\n  \
              server {{ listen 127.0.0.1:{port}; location / {{ return 200 ok; }}\n  \
-             location /pool/ {{ proxy_pass http://pool/; }}\n  location /direct/ {{ proxy_pass http://127.0.0.1:{up}/; }} }}",
+             location /pool/ {{ proxy_pass http://pool/; add_header X-T \"$upstream_connect_time|$upstream_header_time|$upstream_response_time\"; }}\n  \
+             location /direct/ {{ proxy_pass http://127.0.0.1:{up}/; }} }}",
             log.display()
         )
     };
+    let heads = std::cell::RefCell::new(Vec::new());
     let logs = logged_by_each(dir.path(), 4, http, |port| {
         for path in ["/pool/a", "/pool/b", "/direct/c", "/d"] {
-            raw(
+            let answer = raw(
                 port,
                 format!("GET {path} HTTP/1.1\r\nHost: here\r\nConnection: close\r\n\r\n")
                     .as_bytes(),
             );
+            let x_t = answer.lines().find(|l| l.to_ascii_lowercase().starts_with("x-t:"));
+            heads.borrow_mut().push(x_t.map(str::to_string));
         }
     });
     // The first request tried both peers: both are listed, in order, with ", " between.
@@ -651,7 +655,13 @@ fn upstream_variables_list_every_peer_tried_as_nginx_does() {
     let times = regex::Regex::new(r"\b\d+\.\d{3}\b").unwrap();
     let shape = |log: &str| times.replace_all(log, "T").into_owned();
     assert_eq!(shape(&logs[0]), shape(&logs[1]));
-    assert!(shape(&logs[0]).lines().next().unwrap().contains("|T, T|"), "{}", logs[0]);
+    // The refused peer made no connection and sent no head: `-` for both
+    // of its times; its response time is when the next was tried.
+    assert!(shape(&logs[0]).lines().next().unwrap().contains("|T, T|-, T|-, T|"), "{}", logs[0]);
+    // While the head goes out, the answer's response time is not yet known.
+    let heads: Vec<String> = heads.borrow().iter().map(|h| shape(&format!("{h:?}"))).collect();
+    assert_eq!(heads[..4], heads[4..], "X-T, rcompose then nginx");
+    assert!(heads[0].contains("-, T|-, T|T, -"), "{heads:?}");
 }
 
 #[test]

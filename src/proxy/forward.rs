@@ -419,6 +419,7 @@ async fn try_peers(
         r.vars.upstream_tries.push(UpstreamTry {
             peer: UpstreamPeer::Addr(addr),
             status: None,
+            header: None,
             time: None,
         });
         let Some(tried) = exchange_unless_gone(rt, conf, r, ask, addr, &peers, &keep).await else {
@@ -428,7 +429,7 @@ async fn try_peers(
         };
         match tried {
             Ok(answer) if go_on(next.statuses.contains(&answer.status.as_u16()), true) => {
-                answered(r, answer.status.as_u16(), try_started);
+                passed_over(r, answer.status.as_u16(), try_started, true);
                 // 403 and 404 are answers, not failures of the server.
                 if !matches!(answer.status.as_u16(), 403 | 404) {
                     peers.fail_quietly(addr);
@@ -457,7 +458,7 @@ async fn try_peers(
             }
             Err(f) => {
                 status = f.status();
-                answered(r, status, try_started);
+                passed_over(r, status, try_started, false);
                 peers.failed(addr, &f.describe(&addr), r, ask.uri);
                 let wanted = match f.kind() {
                     client::FailureKind::Timeout => next.timeout,
@@ -722,6 +723,7 @@ impl<'a> Peers<'a> {
                     r.vars.upstream_tries.push(UpstreamTry {
                         peer: UpstreamPeer::Named(format!("{host}:{port}").into()),
                         status: Some(502),
+                        header: None,
                         time: Some(Duration::ZERO),
                     });
                     let what = format!("upstream \"{host}:{port}\" is unavailable ({why})");
@@ -777,12 +779,24 @@ fn hash_key(rt: &Runtime, g: &Group, r: &Req) -> String {
     }
 }
 
-/// The current try's status and time, as `$upstream_status` and
-/// `$upstream_response_time` list them.
+/// The try whose answer goes to the client: its status and the time to its
+/// head (`$upstream_header_time`); its response time runs to the body's end.
 fn answered(r: &mut Req, status: u16, since: Instant) {
     if let Some(t) = r.vars.upstream_tries.last_mut() {
         t.status = Some(status);
-        t.time = Some(since.elapsed());
+        t.header = Some(since.elapsed());
+    }
+}
+
+/// A try that failed, or whose answer is passed over for the next server:
+/// its status, and its time as nginx takes it when it moves on. A failed
+/// try has no header time (`-`), as in nginx.
+fn passed_over(r: &mut Req, status: u16, since: Instant, head: bool) {
+    if let Some(t) = r.vars.upstream_tries.last_mut() {
+        let at = since.elapsed();
+        t.status = Some(status);
+        t.header = head.then_some(at);
+        t.time = Some(at);
     }
 }
 
@@ -877,6 +891,11 @@ async fn respond(
             let Some(client_upgrade) = r.on_upgrade.take() else {
                 return Outcome::Status(502);
             };
+            // Logged at the hand-over (nginx logs when the tunnel closes):
+            // the answer's time is its head's.
+            if let Some(t) = r.vars.upstream_traffic.last() {
+                t.ends();
+            }
             tokio::spawn(async move {
                 let Ok(mut down) = client_upgrade.await else {
                     return;

@@ -110,8 +110,7 @@ enum Kind {
     CacheValidator(u8),
     /// `$ssl_client_verify`: "NONE" over TLS (client certificates are not asked for).
     SslClientVerify,
-    /// `$upstream_connect_time`, `$upstream_header_time`: measured to the
-    /// answer's head (the connect is not timed on its own).
+    UpstreamConnectTime,
     UpstreamHeaderTime,
     /// Variables of modules whose work is not done here, so never set, as
     /// nginx leaves them when its module did nothing: `$upstream_cache_status`
@@ -173,7 +172,8 @@ impl Kind {
             "realip_remote_addr" => Kind::RealipRemoteAddr,
             "realip_remote_port" => Kind::RealipRemotePort,
             "upstream_response_length" => Kind::UpstreamResponseLength,
-            "upstream_connect_time" | "upstream_header_time" => Kind::UpstreamHeaderTime,
+            "upstream_connect_time" => Kind::UpstreamConnectTime,
+            "upstream_header_time" => Kind::UpstreamHeaderTime,
             "gzip_ratio" => Kind::NotFound,
             "upstream_bytes_sent" => Kind::UpstreamBytesSent,
             "upstream_bytes_received" => Kind::UpstreamBytesReceived,
@@ -771,6 +771,10 @@ pub struct UpstreamTry {
     pub peer: UpstreamPeer,
     /// None: no answer came (the client left first), written `-` as nginx writes it.
     pub status: Option<u16>,
+    /// To the answer's head; none if no head came.
+    pub header: Option<std::time::Duration>,
+    /// To when the try was passed over (failed, or its answer not taken);
+    /// the answer taken times its body's end instead (see `Traffic`).
     pub time: Option<std::time::Duration>,
 }
 
@@ -795,12 +799,13 @@ impl UpstreamTry {
             None => out.push('-'),
         }
     }
+}
 
-    fn time_into(&self, out: &mut String) {
-        match self.time {
-            Some(d) => secs_millis_into(d, out),
-            None => out.push('-'),
-        }
+/// A time as `$upstream_*_time` lists it: seconds with milliseconds, or `-`.
+fn secs_or_dash(d: Option<std::time::Duration>, out: &mut String) {
+    match d {
+        Some(d) => secs_millis_into(d, out),
+        None => out.push('-'),
     }
 }
 
@@ -857,17 +862,27 @@ impl RequestVars {
         joined(&self.upstream_tries, entry)
     }
 
-    /// `$upstream_response_time`: each try to its answer's end where the
-    /// traffic is counted (a template reads the variable), else to its head.
+    /// `$upstream_response_time`: a try passed over, to when it was; the
+    /// answer, to its body's end (`-` before, as nginx has it while the
+    /// head is being sent). Ends are timed wherever a template reads the
+    /// variable; without, the head's time stands in.
     fn response_times(&self) -> Option<String> {
         if self.upstream_traffic.len() != self.upstream_tries.len() {
-            return self.tries(UpstreamTry::time_into);
+            return self.tries(|t, out| secs_or_dash(t.time.or(t.header), out));
         }
         joined(self.upstream_tries.iter().zip(&self.upstream_traffic), |(t, traffic), out| {
-            match traffic.time() {
-                Some(d) if t.time.is_some() => secs_millis_into(d, out),
-                _ => t.time_into(out),
-            }
+            secs_or_dash(t.time.or_else(|| traffic.time()), out)
+        })
+    }
+
+    /// `$upstream_connect_time`: to a connection in hand, `-` where none
+    /// was made.
+    fn connect_times(&self) -> Option<String> {
+        if self.upstream_traffic.len() != self.upstream_tries.len() {
+            return self.tries(|t, out| secs_or_dash(t.header, out));
+        }
+        joined(self.upstream_tries.iter().zip(&self.upstream_traffic), |(_, traffic), out| {
+            secs_or_dash(traffic.connect_time(), out)
         })
     }
 
@@ -1238,7 +1253,8 @@ impl Vars for RequestVars {
                 self.body_bytes_sent.to_string()
             }
             Kind::UpstreamResponseLength => return None,
-            Kind::UpstreamHeaderTime => return self.tries(UpstreamTry::time_into),
+            Kind::UpstreamConnectTime => return self.connect_times(),
+            Kind::UpstreamHeaderTime => return self.tries(|t, out| secs_or_dash(t.header, out)),
             Kind::Scheme => self.scheme.to_string(),
             Kind::Request => match &self.request_line {
                 Some(line) => line.clone(),

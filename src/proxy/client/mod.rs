@@ -127,15 +127,19 @@ pub enum FailureKind {
 
 /// Bytes one upstream try sent and received (`$upstream_bytes_sent`,
 /// `$upstream_bytes_received`), where its answer's body began
-/// (`$upstream_response_length`) and when it ended (`$upstream_response_time`,
-/// which nginx measures to the body's end, not its head). Shared with the
-/// access log, which reads it when the body has gone to the client.
+/// (`$upstream_response_length`), when its connection was ready
+/// (`$upstream_connect_time`) and when the body ended
+/// (`$upstream_response_time`, which nginx measures to the body's end, not
+/// its head). Shared with the access log, which reads it when the body has
+/// gone to the client.
 #[derive(Debug)]
 pub struct Traffic {
     sent: AtomicU64,
     received: AtomicU64,
     head: AtomicU64,
     started: Instant,
+    /// Nanoseconds from `started` to the connection in hand, plus one (0: none).
+    connected: AtomicU64,
     /// Nanoseconds from `started` to the body's end, plus one (0: not yet).
     ended: AtomicU64,
 }
@@ -147,6 +151,7 @@ impl Default for Traffic {
             received: AtomicU64::new(0),
             head: AtomicU64::new(0),
             started: Instant::now(),
+            connected: AtomicU64::new(0),
             ended: AtomicU64::new(0),
         }
     }
@@ -155,17 +160,30 @@ impl Default for Traffic {
 impl Traffic {
     /// From the try's start to the end of its answer's body, once it ended.
     pub fn time(&self) -> Option<Duration> {
-        match self.ended.load(Ordering::Relaxed) {
-            0 => None,
-            n => Some(Duration::from_nanos(n - 1)),
-        }
+        mark(&self.ended)
+    }
+
+    /// From the try's start to a connection in hand (a kept-alive one at
+    /// once); none if no connection was made.
+    pub fn connect_time(&self) -> Option<Duration> {
+        mark(&self.connected)
     }
 
     /// The answer's body ended (read whole, failed or dropped): the first
     /// call holds the time.
     pub(crate) fn ends(&self) {
-        let n = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX - 1) + 1;
+        let n = self.since_start();
         let _ = self.ended.compare_exchange(0, n, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    /// A connection is in hand: the last one counts (a stale kept-alive
+    /// connection is followed by a new one).
+    pub(crate) fn connected(&self) {
+        self.connected.store(self.since_start(), Ordering::Relaxed);
+    }
+
+    fn since_start(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX - 1) + 1
     }
 
     pub fn sent(&self) -> u64 {
@@ -199,6 +217,14 @@ impl Traffic {
         self.sent.store(0, Ordering::Relaxed);
         self.received.store(0, Ordering::Relaxed);
         self.head.store(0, Ordering::Relaxed);
+    }
+}
+
+/// A time kept as nanoseconds plus one, 0 standing for none.
+fn mark(at: &AtomicU64) -> Option<Duration> {
+    match at.load(Ordering::Relaxed) {
+        0 => None,
+        n => Some(Duration::from_nanos(n - 1)),
     }
 }
 
@@ -302,6 +328,7 @@ async fn attempt(
     let had_body = ex.body.is_some();
     if let Some(t) = &ex.traffic {
         t.restart();
+        t.connected();
     }
     send(&mut stream, ex).await?;
     // Past this point a retry needs the body, which is gone once sent.

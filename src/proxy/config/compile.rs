@@ -61,6 +61,7 @@ impl Compiler {
                     | "upstream_bytes_received"
                     | "upstream_response_length"
                     | "upstream_response_time"
+                    | "upstream_connect_time"
             ) {
                 self.counts_traffic.set(true);
             }

@@ -40,9 +40,9 @@ pub struct Http {
     pub reads_upstream_headers: bool,
     /// Some template reads `$request_body`: only then is a body copied for it.
     pub reads_request_body: bool,
-    /// Some template reads `$upstream_bytes_*`, `$upstream_response_length`
-    /// or `$upstream_response_time`: only then are a try's bytes counted and
-    /// its body's end timed.
+    /// Some template reads `$upstream_bytes_*`, `$upstream_response_length`,
+    /// `$upstream_response_time` or `$upstream_connect_time`: only then are
+    /// a try's bytes counted and its connection and body's end timed.
     pub counts_upstream_traffic: bool,
 }
 

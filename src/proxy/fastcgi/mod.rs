@@ -64,6 +64,9 @@ async fn exchange_with(addr: SocketAddr, ask: Ask<'_>, keep: &Keep<'_>) -> Resul
         Ok(Ok(s)) => s,
     };
     let _ = stream.set_nodelay(true);
+    if let Some(t) = &ask.traffic {
+        t.connected();
+    }
     let traffic = ask.traffic.clone();
     let count = move |sent: bool, n: usize| {
         if let Some(t) = &traffic {
