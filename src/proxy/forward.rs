@@ -888,27 +888,7 @@ async fn respond(
     }
     let body = match answer.body {
         client::AnswerBody::Upgraded(upstream, early) => {
-            let Some(client_upgrade) = r.on_upgrade.take() else {
-                return Outcome::Status(502);
-            };
-            // Logged at the hand-over (nginx logs when the tunnel closes):
-            // the answer's time is its head's.
-            if let Some(t) = r.vars.upstream_traffic.last() {
-                t.ends();
-            }
-            tokio::spawn(async move {
-                let Ok(mut down) = client_upgrade.await else {
-                    return;
-                };
-                let mut up = upstream;
-                // What the upstream sent right behind its 101 goes first.
-                if tokio::io::AsyncWriteExt::write_all(&mut down, &early).await.is_err() {
-                    return;
-                }
-                let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
-                drop(busy);
-            });
-            return Outcome::Done(out);
+            return tunnel(r, out, upstream, early, busy);
         }
         client::AnswerBody::Stream(body) => {
             rewrite_location(rt, conf, p, r, out.headers_mut());
@@ -975,6 +955,38 @@ async fn respond(
             out = super::ranges::for_cache(&r.vars.headers, out, len, None);
         }
     }
+    Outcome::Done(out)
+}
+
+/// A 101 from the upstream: the client gets it, then both connections are
+/// joined until either closes.
+fn tunnel(
+    r: &mut Req,
+    out: Response<super::http::Body>,
+    upstream: tokio::net::TcpStream,
+    early: bytes::Bytes,
+    busy: Option<Busy>,
+) -> Outcome {
+    let Some(client_upgrade) = r.on_upgrade.take() else {
+        return Outcome::Status(502);
+    };
+    // Logged at the hand-over (nginx logs when the tunnel closes): the
+    // answer's time is its head's.
+    if let Some(t) = r.vars.upstream_traffic.last() {
+        t.ends();
+    }
+    tokio::spawn(async move {
+        let Ok(mut down) = client_upgrade.await else {
+            return;
+        };
+        let mut up = upstream;
+        // What the upstream sent right behind its 101 goes first.
+        if tokio::io::AsyncWriteExt::write_all(&mut down, &early).await.is_err() {
+            return;
+        }
+        let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+        drop(busy);
+    });
     Outcome::Done(out)
 }
 
