@@ -131,16 +131,9 @@ pub async fn handle(
     peers: Peers,
 ) -> (Response<Body>, Option<std::time::Duration>) {
     let super::http1::Request { head, body, upgrade, gone, .. } = *req;
-    let head_len = head.len as u64;
     let (local, plain_on_tls) = (peers.local, peers.plain_on_tls);
-    let mut vars =
-        request_vars(head.method.clone(), head.target, head.protocol, head.headers, peers);
-    vars.head_length = head_len;
-    vars.authority = head.authority;
-    vars.host_name = head.host;
-    vars.uri = head.uri;
-    vars.raw_headers = head.raw_headers;
-    let method = head.method;
+    let mut vars = vars_of(head, peers);
+    let method = vars.method.clone();
     let host = vars.authority.as_deref().or(vars.host_name.as_deref()).unwrap_or_default();
     let Some(server) = routes::select_server(&rt.config, local, host).cloned() else {
         return finish(&rt, None, vars, plain_status(StatusCode::NOT_FOUND));
@@ -178,6 +171,19 @@ pub async fn handle(
         super::sub_filter::maybe(&conf, &Ctx { rv: &r.vars, maps: &rt.config.http.maps }, resp);
     let resp = super::gzip::maybe(&conf, &r.vars.headers, resp);
     finish(&rt, Some(&conf), r.vars, resp)
+}
+
+/// The request's variables, made of its head. A plain function: what the
+/// head leaves over would otherwise stay in the handler's future, 288
+/// bytes copied with it.
+fn vars_of(head: super::http1::Head, peers: Peers) -> Box<RequestVars> {
+    let mut vars = request_vars(head.method, head.target, head.protocol, head.headers, peers);
+    vars.head_length = head.len as u64;
+    vars.authority = head.authority;
+    vars.host_name = head.host;
+    vars.uri = head.uri;
+    vars.raw_headers = head.raw_headers;
+    vars
 }
 
 /// The `Date` header for this second, made once per second per thread:

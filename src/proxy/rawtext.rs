@@ -67,8 +67,9 @@ fn push_valid(out: &mut String, s: &str, carry: &dyn Fn(&mut String, &[u8])) {
 
 /// The bytes text stands for.
 pub fn to_bytes(s: &str) -> Cow<'_, [u8]> {
-    // Every carried character's UTF-8 starts with 0xEF: most text has none.
-    if !s.as_bytes().contains(&0xEF) || !s.chars().any(is_carried) {
+    // ASCII (nearly every header value, a word at a time) carries nothing;
+    // every carried character's UTF-8 starts with 0xEF.
+    if s.is_ascii() || !s.as_bytes().contains(&0xEF) || !s.chars().any(is_carried) {
         return Cow::Borrowed(s.as_bytes());
     }
     let mut out = Vec::with_capacity(s.len());
