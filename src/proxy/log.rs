@@ -21,7 +21,7 @@ use hyper::Response;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 
 use super::FastMap;
-use super::config::{AccessLog, Escape, Http, LocConf, LogFormat};
+use super::config::{AccessLog, Escape, Http, LocConf, LogFormat, LogTarget};
 use super::ctx::Ctx;
 use super::http::{Body, BoxError, FileBody, FileSent};
 use super::vars::{RequestVars, Vars};
@@ -214,11 +214,11 @@ impl Logs {
         };
         for c in confs {
             if let AccessLog::Files(list) = &c.access_log {
-                for (path, format) in list.iter() {
-                    if !http.log_formats.contains_key(format) {
-                        return Err(format!("unknown log format \"{format}\""));
+                for t in list.iter() {
+                    if !http.log_formats.contains_key(&t.format) {
+                        return Err(format!("unknown log format \"{}\"", t.format));
                     }
-                    self.file(path, map).map_err(|e| e.to_string())?;
+                    self.file(&t.path, map).map_err(|e| e.to_string())?;
                 }
             }
         }
@@ -245,16 +245,26 @@ impl Logs {
             .clone())
     }
 
+    /// The open file of a target: found by path once, then kept with it.
+    /// A file that failed to open is tried again on the next line.
+    fn target_file<'t>(&self, t: &'t LogTarget, map: &PathFn) -> Option<&'t Arc<std::fs::File>> {
+        if t.opened.get().is_none() {
+            let opened = self.file(&t.path, map).ok()?;
+            let _ = t.opened.set(opened);
+        }
+        t.opened.get()?.as_ref()
+    }
+
     /// Appends one line to the access log `path` names.
     #[cfg(test)]
     fn write(&self, path: &str, line: String) {
-        self.write_with(path, |out| out.push_str(&line));
+        self.write_with(&LogTarget::new(path.into(), "combined".into()), |out| out.push_str(&line));
     }
 
-    /// Appends the line `render` writes to the access log `path` names,
+    /// Appends the line `render` writes to `target`'s file,
     /// rendered into a buffer the thread keeps: a string per line cost an
     /// allocation and a copy each request.
-    fn write_with(&self, path: &str, render: impl FnOnce(&mut String)) {
+    fn write_with(&self, target: &LogTarget, render: impl FnOnce(&mut String)) {
         thread_local! {
             static LINE: std::cell::Cell<String> = const { std::cell::Cell::new(String::new()) };
         }
@@ -265,8 +275,8 @@ impl Logs {
         match &self.sink {
             Sink::Lines(f) => f(&line),
             Sink::Files { map } => {
-                if let Ok(Some(f)) = self.file(path, map) {
-                    append(&f, &line);
+                if let Some(f) = self.target_file(target, map) {
+                    append(f, &line);
                 }
             }
         }
@@ -347,8 +357,8 @@ impl Logs {
 struct Pending {
     logs: Arc<Logs>,
     vars: Box<RequestVars>,
-    /// (path, format name), as the location wrote them.
-    targets: Arc<Vec<(String, String)>>,
+    /// The location's access_log files.
+    targets: Arc<Vec<LogTarget>>,
     formats: Arc<FastMap<String, Arc<LogFormat>>>,
 }
 
@@ -380,9 +390,9 @@ impl LoggedBody {
             // evaluated: a Ctx here had no maps of its own to search.
             let vars: &RequestVars = &p.vars;
             // Formats named were checked when the configuration loaded.
-            for (path, format) in p.targets.iter() {
-                if let Some(format) = p.formats.get(format) {
-                    p.logs.write_with(path, |out| render_into(format, vars, out));
+            for t in p.targets.iter() {
+                if let Some(format) = p.formats.get(&t.format) {
+                    p.logs.write_with(t, |out| render_into(format, vars, out));
                 }
             }
         }

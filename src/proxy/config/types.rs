@@ -367,8 +367,25 @@ pub enum Redirect {
 #[derive(Debug, Clone)]
 pub enum AccessLog {
     Off,
-    /// (path, format name); shared with every access line waiting to be written.
-    Files(Arc<Vec<(String, String)>>),
+    /// Shared with every access line waiting to be written.
+    Files(Arc<Vec<LogTarget>>),
+}
+
+/// One `access_log` file: its path as written, its format's name, and the
+/// file once opened (found by path for every line before: a lock and a
+/// hash each request).
+#[derive(Debug, Clone)]
+pub struct LogTarget {
+    pub path: String,
+    pub format: String,
+    /// None inside: a path that names no file here (see `log::Sink`).
+    pub opened: std::sync::OnceLock<Option<Arc<std::fs::File>>>,
+}
+
+impl LogTarget {
+    pub fn new(path: String, format: String) -> LogTarget {
+        LogTarget { path, format, opened: Default::default() }
+    }
 }
 
 /// Settings inherited down from http to server to location.
@@ -484,7 +501,7 @@ impl Default for LocConf {
                     .into_iter()
                     .collect(),
             ),
-            access_log: AccessLog::Files(Arc::new(vec![(
+            access_log: AccessLog::Files(Arc::new(vec![LogTarget::new(
                 "logs/access.log".into(),
                 "combined".into(),
             )])),

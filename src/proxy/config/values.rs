@@ -283,10 +283,12 @@ pub(super) fn access_log(so_far: AccessLog, d: &Directive) -> AccessLog {
         d.args.get(1).filter(|f| !f.contains('=')).cloned().unwrap_or_else(|| "combined".into());
     match so_far {
         AccessLog::Files(mut v) => {
-            Arc::make_mut(&mut v).push((d.args[0].clone(), format));
+            Arc::make_mut(&mut v).push(LogTarget::new(d.args[0].clone(), format));
             AccessLog::Files(v)
         }
-        AccessLog::Off => AccessLog::Files(Arc::new(vec![(d.args[0].clone(), format)])),
+        AccessLog::Off => {
+            AccessLog::Files(Arc::new(vec![LogTarget::new(d.args[0].clone(), format)]))
+        }
     }
 }
 
