@@ -212,6 +212,12 @@ pub fn select_server<'a>(
             })
         })
     };
+    // One server on the port (most projects): it answers whatever the Host.
+    let mut all = candidates();
+    let first = all.next()?;
+    if all.next().is_none() {
+        return Some(first);
+    }
     let lowered;
     let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
         lowered = host.to_ascii_lowercase();
