@@ -638,11 +638,14 @@ fn upstream_variables_list_every_peer_tried_as_nginx_does() {
         )
     };
     let heads = std::cell::RefCell::new(Vec::new());
-    let logs = logged_by_each(dir.path(), 4, http, |port| {
-        for path in ["/pool/a", "/pool/b", "/direct/c", "/d"] {
+    let requests = [("GET", "/pool/a"), ("GET", "/pool/b"), ("GET", "/direct/c"), ("GET", "/d")];
+    // An answer with no body: its response time too is `-` while the head goes out.
+    let requests = [requests.as_slice(), &[("HEAD", "/pool/e")]].concat();
+    let logs = logged_by_each(dir.path(), requests.len(), http, |port| {
+        for (method, path) in &requests {
             let answer = raw(
                 port,
-                format!("GET {path} HTTP/1.1\r\nHost: here\r\nConnection: close\r\n\r\n")
+                format!("{method} {path} HTTP/1.1\r\nHost: here\r\nConnection: close\r\n\r\n")
                     .as_bytes(),
             );
             let x_t = answer.lines().find(|l| l.to_ascii_lowercase().starts_with("x-t:"));
@@ -660,8 +663,11 @@ fn upstream_variables_list_every_peer_tried_as_nginx_does() {
     assert!(shape(&logs[0]).lines().next().unwrap().contains("|T, T|-, T|-, T|"), "{}", logs[0]);
     // While the head goes out, the answer's response time is not yet known.
     let heads: Vec<String> = heads.borrow().iter().map(|h| shape(&format!("{h:?}"))).collect();
-    assert_eq!(heads[..4], heads[4..], "X-T, rcompose then nginx");
+    let n = requests.len();
+    assert_eq!(heads[..n], heads[n..], "X-T, rcompose then nginx");
     assert!(heads[0].contains("-, T|-, T|T, -"), "{heads:?}");
+    assert!(heads[4].contains("T|T|-"), "{heads:?}");
+    assert!(shape(&logs[0]).lines().nth(4).unwrap().contains("|T|T|T|"), "{}", logs[0]);
 }
 
 #[test]

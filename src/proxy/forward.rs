@@ -970,11 +970,6 @@ fn tunnel(
     let Some(client_upgrade) = r.on_upgrade.take() else {
         return Outcome::Status(502);
     };
-    // Logged at the hand-over (nginx logs when the tunnel closes): the
-    // answer's time is its head's.
-    if let Some(t) = r.vars.upstream_traffic.last() {
-        t.ends();
-    }
     tokio::spawn(async move {
         let Ok(mut down) = client_upgrade.await else {
             return;

@@ -386,6 +386,11 @@ impl LoggedBody {
             p.vars.completed = completed && !closed;
             p.vars.body_bytes_sent = self.sent;
             p.vars.bytes_sent = if closed { 0 } else { self.sent + self.header_bytes };
+            // An upstream answer not yet timed (no body, or a 101 handed
+            // over) ends now: `-` while its head went out, as in nginx.
+            for t in &p.vars.upstream_traffic {
+                t.ends();
+            }
             // The request's own variables, which hold the `map` values it
             // evaluated: a Ctx here had no maps of its own to search.
             let vars: &RequestVars = &p.vars;

@@ -124,10 +124,18 @@ impl Drop for UpstreamBody {
 }
 
 impl UpstreamBody {
+    /// The body was read whole: its end is timed, its connection kept.
     pub(super) fn finish(&mut self) {
         if let Some(t) = &self.traffic {
             t.ends();
         }
+        self.release();
+    }
+
+    /// The connection back to the pool, when it may go on. An answer with
+    /// no body is released at once, but its end is timed as nginx times
+    /// it: once its head has gone out (see `log::LoggedBody`).
+    pub(super) fn release(&mut self) {
         if let Some(c) = self.conn.take()
             && c.reusable
             && c.buf.is_empty()

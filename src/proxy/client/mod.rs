@@ -169,8 +169,8 @@ impl Traffic {
         mark(&self.connected)
     }
 
-    /// The answer's body ended (read whole, failed or dropped): the first
-    /// call holds the time.
+    /// The answer's body ended (read whole, failed or dropped), or the
+    /// access line is being written: the first call holds the time.
     pub(crate) fn ends(&self) {
         let n = self.since_start();
         let _ = self.ended.compare_exchange(0, n, Ordering::Relaxed, Ordering::Relaxed);
@@ -375,7 +375,7 @@ async fn attempt(
         t.head_ends(body_start);
     }
     if body.decoder.done() {
-        body.finish();
+        body.release();
     }
     Ok(Answer {
         status: head.status,

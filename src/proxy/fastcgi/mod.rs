@@ -114,9 +114,6 @@ async fn exchange_with(addr: SocketAddr, ask: Ask<'_>, keep: &Keep<'_>) -> Resul
     let no_body =
         ask.head_request || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
     let body = if no_body {
-        if let Some(t) = &ask.traffic {
-            t.ends();
-        }
         super::http::empty()
     } else {
         stdout_body(stream, buf, rest, ask.read_timeout, ask.stderr, ask.traffic)
