@@ -34,6 +34,25 @@ fn plain(layout: Layout) -> bool {
     layout.align() <= PLAIN_ALIGN && layout.align() <= layout.size()
 }
 
+/// A new block for `layout`: from `plain_fn`, or from `aligned_fn` where
+/// plain memory may not be aligned enough.
+#[inline]
+fn block(
+    layout: Layout,
+    plain_fn: unsafe extern "C" fn(usize) -> *mut c_void,
+    aligned_fn: unsafe extern "C" fn(usize, usize) -> *mut c_void,
+) -> *mut u8 {
+    // SAFETY: plain functions of the C allocator, given a size and an
+    // alignment; a null result is the out-of-memory answer GlobalAlloc expects.
+    unsafe {
+        if plain(layout) {
+            plain_fn(layout.size()).cast()
+        } else {
+            aligned_fn(layout.size(), layout.align()).cast()
+        }
+    }
+}
+
 // SAFETY: every call hands mimalloc a layout's size and, where plain
 // memory may not do, its alignment; blocks come back aligned as the layout
 // asks (see `plain`), and `mi_free`/`mi_realloc*` take any block either
@@ -41,27 +60,12 @@ fn plain(layout: Layout) -> bool {
 unsafe impl GlobalAlloc for Allocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: plain functions of the C allocator; a null result is the
-        // out-of-memory answer GlobalAlloc expects.
-        unsafe {
-            if plain(layout) {
-                mi_malloc(layout.size()).cast()
-            } else {
-                mi_malloc_aligned(layout.size(), layout.align()).cast()
-            }
-        }
+        block(layout, mi_malloc, mi_malloc_aligned)
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as in `alloc`.
-        unsafe {
-            if plain(layout) {
-                mi_zalloc(layout.size()).cast()
-            } else {
-                mi_zalloc_aligned(layout.size(), layout.align()).cast()
-            }
-        }
+        block(layout, mi_zalloc, mi_zalloc_aligned)
     }
 
     #[inline]

@@ -385,7 +385,6 @@ async fn try_peers(
     let mut peers = Peers::new(rt, p);
     // A second pass (after an internal redirect) lists its own peers.
     r.vars.upstream_tries.clear();
-    r.vars.upstream_traffic.clear();
     let started = Instant::now();
     let mut status = 502;
     let next = if p.fastcgi { &conf.fastcgi.next } else { &conf.proxy_next };
@@ -421,6 +420,7 @@ async fn try_peers(
             status: None,
             header: None,
             time: None,
+            traffic: None,
         });
         let Some(tried) = exchange_unless_gone(rt, conf, r, ask, addr, &peers, &keep).await else {
             // The client went while the upstream was asked: nginx logs 499
@@ -498,11 +498,10 @@ fn exchange_unless_gone<'a, 'b: 'a>(
     peers: &Peers<'_>,
     keep: &'a client::Keep<'a>,
 ) -> UnlessGone<impl Future<Output = Result<client::Answer, client::Failure>> + Send + use<'a>> {
-    ask.traffic = rt.config.http.counts_upstream_traffic.then(|| {
-        let t = Arc::new(client::Traffic::default());
-        r.vars.upstream_traffic.push(t.clone());
-        t
-    });
+    ask.traffic = rt.config.http.counts_upstream_traffic.then(Default::default);
+    if let Some(t) = r.vars.upstream_tries.last_mut() {
+        t.traffic.clone_from(&ask.traffic);
+    }
     let gone = r.gone.clone().cancelled_owned();
     UnlessGone { answer: exchange(rt, conf, r, ask, addr, peers, keep), gone }
 }
@@ -725,6 +724,7 @@ impl<'a> Peers<'a> {
                         status: Some(502),
                         header: None,
                         time: Some(Duration::ZERO),
+                        traffic: None,
                     });
                     let what = format!("upstream \"{host}:{port}\" is unavailable ({why})");
                     log_failure(self.rt, &what, r, None);

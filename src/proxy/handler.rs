@@ -91,7 +91,6 @@ fn request_vars(
         fd,
         pipelined,
         completed: false,
-        upstream_traffic: Vec::new(),
         proxy_body: Default::default(),
         cache_validators: None,
     })

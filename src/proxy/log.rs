@@ -388,7 +388,7 @@ impl LoggedBody {
             p.vars.bytes_sent = if closed { 0 } else { self.sent + self.header_bytes };
             // An upstream answer not yet timed (no body, or a 101 handed
             // over) ends now: `-` while its head went out, as in nginx.
-            for t in &p.vars.upstream_traffic {
+            for t in p.vars.upstream_tries.iter().filter_map(|t| t.traffic.as_deref()) {
                 t.ends();
             }
             // The request's own variables, which hold the `map` values it

@@ -4,7 +4,7 @@
 //! matches names (an access line asks for a dozen variables).
 
 use std::net::SocketAddr;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::time::{TimeFormat, format_time, with_time};
 
@@ -611,9 +611,6 @@ pub struct RequestVars {
     pub pipelined: bool,
     /// `$request_completion`: the answer went out whole.
     pub completed: bool,
-    /// What each upstream try sent and received, counted where a template
-    /// reads `$upstream_bytes_*` or `$upstream_response_length`.
-    pub upstream_traffic: Vec<std::sync::Arc<super::client::Traffic>>,
     /// How the request body goes upstream, for `$proxy_internal_body_length`
     /// and `$proxy_internal_chunked`.
     pub proxy_body: ProxyBody,
@@ -783,6 +780,8 @@ pub struct UpstreamTry {
     /// To when the try was passed over (failed, or its answer not taken);
     /// the answer taken times its body's end instead (see `Traffic`).
     pub time: Option<std::time::Duration>,
+    /// Its bytes, connect and body's end, where a template reads them.
+    pub traffic: Option<std::sync::Arc<super::client::Traffic>>,
 }
 
 /// Who was tried: an address, or a name that gave none.
@@ -793,6 +792,25 @@ pub enum UpstreamPeer {
 }
 
 impl UpstreamTry {
+    /// `$upstream_response_time`'s entry: a try passed over, to when it
+    /// was; the answer, to its body's end (`-` before, as nginx has it while
+    /// the head goes out). Without counted traffic the head's time stands in.
+    fn response_time(&self) -> Option<Duration> {
+        self.time.or_else(|| match &self.traffic {
+            Some(t) => t.time(),
+            None => self.header,
+        })
+    }
+
+    /// `$upstream_connect_time`'s entry: to a connection in hand, `-`
+    /// where none was made.
+    fn connect_time(&self) -> Option<Duration> {
+        match &self.traffic {
+            Some(t) => t.connect_time(),
+            None => self.header,
+        }
+    }
+
     fn addr_into(&self, out: &mut String) {
         match &self.peer {
             UpstreamPeer::Addr(a) => addr_into(a, out),
@@ -869,33 +887,19 @@ impl RequestVars {
         joined(&self.upstream_tries, entry)
     }
 
-    /// `$upstream_response_time`: a try passed over, to when it was; the
-    /// answer, to its body's end (`-` before, as nginx has it while the
-    /// head is being sent). Ends are timed wherever a template reads the
-    /// variable; without, the head's time stands in.
-    fn response_times(&self) -> Option<String> {
-        if self.upstream_traffic.len() != self.upstream_tries.len() {
-            return self.tries(|t, out| secs_or_dash(t.time.or(t.header), out));
-        }
-        joined(self.upstream_tries.iter().zip(&self.upstream_traffic), |(t, traffic), out| {
-            secs_or_dash(t.time.or_else(|| traffic.time()), out)
-        })
+    /// One time per try, `-` where it has none.
+    fn try_times(&self, time: impl Fn(&UpstreamTry) -> Option<Duration>) -> Option<String> {
+        self.tries(|t, out| secs_or_dash(time(t), out))
     }
 
-    /// `$upstream_connect_time`: to a connection in hand, `-` where none
-    /// was made.
-    fn connect_times(&self) -> Option<String> {
-        if self.upstream_traffic.len() != self.upstream_tries.len() {
-            return self.tries(|t, out| secs_or_dash(t.header, out));
-        }
-        joined(self.upstream_tries.iter().zip(&self.upstream_traffic), |(_, traffic), out| {
-            secs_or_dash(traffic.connect_time(), out)
-        })
+    /// The tries whose traffic was counted (a template reads the figures).
+    fn traffic(&self) -> impl Iterator<Item = &super::client::Traffic> {
+        self.upstream_tries.iter().filter_map(|t| t.traffic.as_deref())
     }
 
-    /// One figure per upstream try, joined as `$upstream_status` is.
+    /// One figure per counted try, joined as `$upstream_status` is.
     fn traffic_list(&self, figure: impl Fn(&super::client::Traffic) -> u64) -> Option<String> {
-        joined(&self.upstream_traffic, |t, out| out.push_str(itoa::Buffer::new().format(figure(t))))
+        joined(self.traffic(), |t, out| out.push_str(itoa::Buffer::new().format(figure(t))))
     }
 
     fn arg(&self, name: &str) -> Option<String> {
@@ -1253,15 +1257,15 @@ impl Vars for RequestVars {
             Kind::Tls(v) => return self.tls_var(*v),
             // The body as it came; what the client got once gzip is off.
             // Counted: what each try read after the answer's head.
-            Kind::UpstreamResponseLength if !self.upstream_traffic.is_empty() => {
+            Kind::UpstreamResponseLength if self.traffic().next().is_some() => {
                 return self.traffic_list(|t| t.body());
             }
             Kind::UpstreamResponseLength if !self.upstream_tries.is_empty() => {
                 self.body_bytes_sent.to_string()
             }
             Kind::UpstreamResponseLength => return None,
-            Kind::UpstreamConnectTime => return self.connect_times(),
-            Kind::UpstreamHeaderTime => return self.tries(|t, out| secs_or_dash(t.header, out)),
+            Kind::UpstreamConnectTime => return self.try_times(UpstreamTry::connect_time),
+            Kind::UpstreamHeaderTime => return self.try_times(|t| t.header),
             Kind::Scheme => self.scheme.to_string(),
             Kind::Request => match &self.request_line {
                 Some(line) => line.clone(),
@@ -1298,7 +1302,7 @@ impl Vars for RequestVars {
             // Not found without an upstream, as in nginx.
             Kind::UpstreamAddr => return self.tries(UpstreamTry::addr_into),
             Kind::UpstreamStatus => return self.tries(UpstreamTry::status_into),
-            Kind::UpstreamResponseTime => return self.response_times(),
+            Kind::UpstreamResponseTime => return self.try_times(UpstreamTry::response_time),
             k @ (Kind::UpstreamHttp(_)
             | Kind::UpstreamCookie(_)
             | Kind::RequestBody
@@ -1519,7 +1523,6 @@ mod tests {
             fd: None,
             pipelined: false,
             completed: false,
-            upstream_traffic: Vec::new(),
             proxy_body: ProxyBody::Unknown,
             cache_validators: None,
         }

@@ -115,14 +115,6 @@ pub struct UpstreamBody {
     pub(super) traffic: Option<std::sync::Arc<super::Traffic>>,
 }
 
-impl Drop for UpstreamBody {
-    fn drop(&mut self) {
-        if let Some(t) = &self.traffic {
-            t.ends();
-        }
-    }
-}
-
 impl UpstreamBody {
     /// The body was read whole: its end is timed, its connection kept.
     pub(super) fn finish(&mut self) {
@@ -204,10 +196,8 @@ impl HttpBody for UpstreamBody {
                 }
                 Poll::Ready(Ok(0)) => match this.decoder.closed() {
                     Decoded::End => {
-                        if let Some(t) = &this.traffic {
-                            t.ends();
-                        }
-                        this.conn = None;
+                        // Read to the close: the connection is not kept.
+                        this.finish();
                         return Poll::Ready(None);
                     }
                     _ => return this.fail(cx, "prematurely closed connection"),

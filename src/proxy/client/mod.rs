@@ -169,8 +169,9 @@ impl Traffic {
         mark(&self.connected)
     }
 
-    /// The answer's body ended (read whole, failed or dropped), or the
-    /// access line is being written: the first call holds the time.
+    /// The answer's body was read whole, or the access line is being
+    /// written (a body cut short, none at all, a 101): the first call holds
+    /// the time.
     pub(crate) fn ends(&self) {
         let n = self.since_start();
         let _ = self.ended.compare_exchange(0, n, Ordering::Relaxed, Ordering::Relaxed);
