@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::side::{Answer, get, listening, on_each_side, parse, raw, start_rcompose, start_side};
 use common::{Kill, eventually, free_port};
@@ -1193,6 +1193,87 @@ fn upgrade_requests_are_tunnelled_after_101() {
         let mut buf = vec![0u8; msg.len()];
         s.read_exact(&mut buf).unwrap();
         assert_eq!(String::from_utf8_lossy(&buf), msg.to_uppercase());
+    }
+}
+
+/// Opens a tunnel through `port` at `path`: the connection after the 101's head.
+fn upgraded(port: u16, path: &str) -> TcpStream {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: a\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+    s
+}
+
+#[test]
+fn a_tunnel_is_logged_when_it_closes_and_closes_when_idle_as_in_nginx() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = free_port();
+    std::fs::write(dir.path().join("ws.py"), UPGRADE_UPSTREAM).unwrap();
+    let _up = Kill(
+        Command::new("python3").arg(dir.path().join("ws.py")).arg(up.to_string()).spawn().unwrap(),
+    );
+    assert!(listening(up));
+    let http = |log: &Path, port: u16| {
+        let pass = format!(
+            "proxy_pass http://127.0.0.1:{up}; proxy_http_version 1.1; \
+             proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection upgrade;"
+        );
+        format!(
+            "  log_format u '$status|$request_time|$upstream_response_time|$upstream_header_time|\
+             $body_bytes_sent|$upstream_bytes_received|$upstream_bytes_sent';\n  \
+             access_log {} u;\n  server {{ listen 127.0.0.1:{port};\n  \
+             location /ws/ {{ {pass} }}\n  location /idle/ {{ {pass} proxy_read_timeout 1s; }} }}",
+            log.display()
+        )
+    };
+    let side = std::cell::Cell::new(0);
+    let logs = logged_by_each(dir.path(), 2, http, |port| {
+        let log = dir.path().join(["rc.log", "nginx.log"][side.replace(side.get() + 1)]);
+        let mut s = upgraded(port, "/ws/chat");
+        for (i, msg) in ["ping", "second message"].into_iter().enumerate() {
+            if i > 0 {
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            s.write_all(msg.as_bytes()).unwrap();
+            let mut buf = vec![0u8; msg.len()];
+            s.read_exact(&mut buf).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let early = std::fs::read_to_string(&log).unwrap_or_default();
+        assert_eq!(early, "", "no line while the tunnel is open");
+        // The client closes; the upstream, which holds its side, is closed for it.
+        drop(s);
+        assert!(eventually(5, || std::fs::read_to_string(&log).is_ok_and(|t| !t.is_empty())));
+        // Nothing moves either way: proxy_read_timeout closes the tunnel.
+        let mut idle = upgraded(port, "/idle/chat");
+        let started = Instant::now();
+        let mut rest = Vec::new();
+        let _ = idle.read_to_end(&mut rest);
+        let waited = started.elapsed();
+        assert!(
+            waited > Duration::from_millis(800) && waited < Duration::from_secs(4),
+            "{waited:?}"
+        );
+    });
+    for (who, log) in ["rcompose", "nginx"].iter().zip(&logs) {
+        let lines: Vec<Vec<&str>> = log.lines().map(|l| l.split('|').collect()).collect();
+        let secs = |s: &str| s.parse::<f64>().unwrap_or_else(|_| panic!("{who}: {log}"));
+        let (open, idle) = (&lines[0], &lines[1]);
+        assert_eq!(open[0], "101", "{who}: {log}");
+        assert!(secs(open[1]) >= 0.5 && secs(open[2]) >= 0.5, "{who}: the tunnel's time: {log}");
+        assert!(secs(open[3]) < 0.3, "{who}: the head came at once: {log}");
+        // The 18 bytes each way through the tunnel, and the head before them.
+        assert_eq!(open[4..], ["18", "90", "102"], "{who}: {log}");
+        assert!(secs(idle[1]) >= 0.9 && secs(idle[2]) >= 0.9, "{who}: {log}");
+        assert_eq!(idle[4..], ["0", "72", "86"], "{who}: {log}");
     }
 }
 

@@ -888,7 +888,12 @@ async fn respond(
     }
     let body = match answer.body {
         client::AnswerBody::Upgraded(upstream, early) => {
-            return tunnel(r, out, upstream, early, busy);
+            let timeouts = super::tunnel::Timeouts {
+                idle: conf.proxy_read_timeout,
+                to_client: conf.send_timeout,
+                to_upstream: conf.proxy_send_timeout,
+            };
+            return tunnel(r, out, (upstream, early), timeouts, busy);
         }
         client::AnswerBody::Stream(body) => {
             rewrite_location(rt, conf, p, r, out.headers_mut());
@@ -959,29 +964,20 @@ async fn respond(
 }
 
 /// A 101 from the upstream: the client gets it, then both connections are
-/// joined until either closes.
+/// joined until either closes; the access line waits for the close.
 fn tunnel(
     r: &mut Req,
-    out: Response<super::http::Body>,
-    upstream: tokio::net::TcpStream,
-    early: bytes::Bytes,
+    mut out: Response<super::http::Body>,
+    (upstream, early): (tokio::net::TcpStream, bytes::Bytes),
+    timeouts: super::tunnel::Timeouts,
     busy: Option<Busy>,
 ) -> Outcome {
     let Some(client_upgrade) = r.on_upgrade.take() else {
         return Outcome::Status(502);
     };
-    tokio::spawn(async move {
-        let Ok(mut down) = client_upgrade.await else {
-            return;
-        };
-        let mut up = upstream;
-        // What the upstream sent right behind its 101 goes first.
-        if tokio::io::AsyncWriteExt::write_all(&mut down, &early).await.is_err() {
-            return;
-        }
-        let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
-        drop(busy);
-    });
+    let traffic = r.vars.upstream_tries.last().and_then(|t| t.traffic.clone());
+    let end = super::tunnel::spawn(client_upgrade, upstream, early, traffic, timeouts, busy);
+    out.extensions_mut().insert(end);
     Outcome::Done(out)
 }
 

@@ -24,6 +24,7 @@ use super::FastMap;
 use super::config::{AccessLog, Escape, Http, LocConf, LogFormat, LogTarget};
 use super::ctx::Ctx;
 use super::http::{Body, BoxError, FileBody, FileSent};
+use super::tunnel::TunnelEnd;
 use super::vars::{RequestVars, Vars};
 
 /// Maps a log path written in the configuration to a host path.
@@ -318,7 +319,13 @@ impl Logs {
             AccessLog::Files(list) if !list.is_empty() => list.clone(),
             _ => return resp,
         };
-        let header_bytes = 17
+        // The status line ("HTTP/1.1 200 OK\r\n"), the headers, the empty
+        // line; the writer's own Connection and framing headers are not here.
+        let reason = match resp.extensions().get::<super::http1::Reason>() {
+            Some(r) => r.0.len(),
+            None => super::http::reason(resp.status().as_u16()).map_or(0, str::len),
+        };
+        let header_bytes = (13 + reason + 2 + 2) as u64
             + resp.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>()
                 as u64;
         let mut vars = vars;
@@ -337,7 +344,9 @@ impl Logs {
         }
         let (parts, body) = resp.into_parts();
         let file = parts.extensions.get::<FileBody>().map(|f| f.sent.clone());
+        let tunnel = parts.extensions.get::<Arc<TunnelEnd>>().cloned();
         let logged = LoggedBody {
+            tunnel,
             inner: body,
             file,
             polled: false,
@@ -370,35 +379,51 @@ struct LoggedBody {
     sent: u64,
     header_bytes: u64,
     pending: Option<Pending>,
+    /// A 101's tunnel, whose close the line waits for.
+    tunnel: Option<Arc<TunnelEnd>>,
 }
 
 impl LoggedBody {
     /// Writes the line; `completed` unless the client side failed (the
-    /// writer stopped taking the body before its end).
+    /// writer stopped taking the body before its end). A 101's line waits
+    /// for its tunnel to close, as nginx's does.
     fn done(&mut self, mut completed: bool) {
         if let Some(f) = self.file.as_ref().filter(|f| f.used.load(Relaxed)) {
             self.sent = f.bytes.load(Relaxed);
             completed = f.whole.load(Relaxed);
         }
-        if let Some(mut p) = self.pending.take() {
-            // 499: the client went before its answer; nothing was sent.
-            let closed = p.vars.status == 499;
-            p.vars.completed = completed && !closed;
-            p.vars.body_bytes_sent = self.sent;
-            p.vars.bytes_sent = if closed { 0 } else { self.sent + self.header_bytes };
-            // An upstream answer not yet timed (no body, or a 101 handed
-            // over) ends now: `-` while its head went out, as in nginx.
-            for t in p.vars.upstream_tries.iter().filter_map(|t| t.traffic.as_deref()) {
-                t.ends();
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        let (sent, header_bytes) = (self.sent, self.header_bytes);
+        match self.tunnel.take() {
+            Some(end) => {
+                end.when_closed(move |through| p.write(completed, sent + through, header_bytes));
             }
-            // The request's own variables, which hold the `map` values it
-            // evaluated: a Ctx here had no maps of its own to search.
-            let vars: &RequestVars = &p.vars;
-            // Formats named were checked when the configuration loaded.
-            for t in p.targets.iter() {
-                if let Some(format) = p.formats.get(&t.format) {
-                    p.logs.write_with(t, |out| render_into(format, vars, out));
-                }
+            None => p.write(completed, sent, header_bytes),
+        }
+    }
+}
+
+impl Pending {
+    fn write(mut self, completed: bool, sent: u64, header_bytes: u64) {
+        // 499: the client went before its answer; nothing was sent.
+        let closed = self.vars.status == 499;
+        self.vars.completed = completed && !closed;
+        self.vars.body_bytes_sent = sent;
+        self.vars.bytes_sent = if closed { 0 } else { sent + header_bytes };
+        // An upstream answer not yet timed (no body, or a tunnel's end
+        // already taken) ends now: `-` while its head went out, as in nginx.
+        for t in self.vars.upstream_tries.iter().filter_map(|t| t.traffic.as_deref()) {
+            t.ends();
+        }
+        // The request's own variables, which hold the `map` values it
+        // evaluated: a Ctx here had no maps of its own to search.
+        let vars: &RequestVars = &self.vars;
+        // Formats named were checked when the configuration loaded.
+        for t in self.targets.iter() {
+            if let Some(format) = self.formats.get(&t.format) {
+                self.logs.write_with(t, |out| render_into(format, vars, out));
             }
         }
     }

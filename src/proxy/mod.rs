@@ -36,6 +36,7 @@ mod sub_filter;
 mod tcpinfo;
 pub mod time;
 pub mod tls;
+mod tunnel;
 pub mod upstream;
 pub mod vars;
 pub mod watch;
