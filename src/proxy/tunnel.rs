@@ -3,8 +3,8 @@
 //! tunnel closes, its times and byte counts covering the whole tunnel; the
 //! [`TunnelEnd`] in the answer's extensions lets the access log wait for it.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 

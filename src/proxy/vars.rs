@@ -126,6 +126,41 @@ enum Kind {
 }
 
 impl Kind {
+    /// Values made here of numbers, addresses and times: nothing in them
+    /// is ever escaped, so an access line copies them as they are.
+    fn clean(&self) -> bool {
+        matches!(
+            self,
+            Kind::RemoteAddr
+                | Kind::RemotePort
+                | Kind::ServerPort
+                | Kind::ServerAddr
+                | Kind::Status
+                | Kind::BodyBytesSent
+                | Kind::BytesSent
+                | Kind::RequestTime
+                | Kind::RequestLength
+                | Kind::TimeLocal
+                | Kind::TimeIso8601
+                | Kind::Msec
+                | Kind::UpstreamStatus
+                | Kind::UpstreamResponseTime
+                | Kind::UpstreamConnectTime
+                | Kind::UpstreamHeaderTime
+                | Kind::UpstreamResponseLength
+                | Kind::UpstreamBytesSent
+                | Kind::UpstreamBytesReceived
+                | Kind::Connection
+                | Kind::ConnectionRequests
+                | Kind::ConnectionTime
+                | Kind::Pid
+                | Kind::RequestId
+                | Kind::Pipe
+                | Kind::RequestCompletion
+                | Kind::TcpInfo(_)
+        )
+    }
+
     fn of(name: &str) -> Kind {
         let header = |n: &str| HeaderName::from_bytes(n.replace('_', "-").as_bytes()).ok();
         match name {
@@ -390,7 +425,12 @@ impl Template {
             match p {
                 Part::Lit(s) => out.push_str(s),
                 Part::Var(v) => {
-                    if !vars.with_var(v, &mut |val| escape(val, out)) {
+                    let found = if v.kind.clean() {
+                        vars.with_var(v, &mut |val| out.push_str(val))
+                    } else {
+                        vars.with_var(v, &mut |val| escape(val, out))
+                    };
+                    if !found {
                         out.push('-');
                     }
                 }
@@ -1399,6 +1439,57 @@ mod tests {
                 assert_eq!(lent, rv.var(&var), "{name} with Host {host:?} from {remote}");
             }
         }
+    }
+
+    #[test]
+    fn values_copied_unescaped_into_access_lines_never_need_escaping() {
+        let mut rv = vars();
+        rv.headers.insert(hyper::header::USER_AGENT, "a \"quoted\" agent".parse().unwrap());
+        rv.remote = "[2001:db8::1]:65535".parse().unwrap();
+        rv.status = 499;
+        let clean = [
+            "remote_addr",
+            "remote_port",
+            "server_port",
+            "server_addr",
+            "status",
+            "body_bytes_sent",
+            "bytes_sent",
+            "request_time",
+            "request_length",
+            "time_local",
+            "time_iso8601",
+            "msec",
+            "upstream_status",
+            "upstream_response_time",
+            "upstream_connect_time",
+            "upstream_header_time",
+            "upstream_response_length",
+            "upstream_bytes_sent",
+            "upstream_bytes_received",
+            "connection",
+            "connection_requests",
+            "connection_time",
+            "pid",
+            "request_id",
+            "pipe",
+            "request_completion",
+            "tcpinfo_rtt",
+        ];
+        for name in clean {
+            let var = Var::named(name);
+            assert!(var.kind.clean(), "{name}");
+            rv.with_var(&var, &mut |v| {
+                let mut escaped = String::new();
+                crate::proxy::log::escape_default(v, &mut escaped);
+                assert_eq!(escaped, v, "{name}");
+            });
+        }
+        // A value from the client is still escaped.
+        let t = Template::parse("$status \"$http_user_agent\"");
+        let mut line = String::new();
+        t.eval_log_into(&rv, crate::proxy::log::escape_default, &mut line);
+        assert_eq!(line, "499 \"a \\x22quoted\\x22 agent\"");
     }
 
     #[test]
