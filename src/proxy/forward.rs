@@ -900,7 +900,7 @@ async fn respond(
             if !conf.proxy_cookie_path.is_empty() || !conf.proxy_cookie_domain.is_empty() {
                 rewrite_cookies(rt, conf, r, out.headers_mut());
             }
-            BodyExt::boxed(body)
+            body
         }
         // No proxy_redirect for FastCGI, and a relative Location stays as
         // it is (nginx's header filter leaves an upstream's alone).

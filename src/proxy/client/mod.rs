@@ -266,7 +266,9 @@ pub struct Answer {
 }
 
 pub enum AnswerBody {
-    Stream(UpstreamBody),
+    /// An HTTP upstream's body, boxed as it is sent on: the answer is moved
+    /// through every try and check, and stays small for it.
+    Stream(Body),
     /// After a 101: the connection and what was already read from it.
     Upgraded(TcpStream, Bytes),
     /// A body read by another protocol (FastCGI's STDOUT records).
@@ -383,7 +385,7 @@ async fn attempt(
         reason: head.reason.clone(),
         headers: head.headers,
         accel_redirect: head.accel_redirect,
-        body: AnswerBody::Stream(body),
+        body: AnswerBody::Stream(http_body_util::BodyExt::boxed(body)),
     })
 }
 
