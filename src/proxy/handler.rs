@@ -43,57 +43,61 @@ fn request_vars(
     let (path, args) = split_target(&target);
     let args = args.to_string();
     let path_len = path.len();
-    // Boxed once here: the request's futures and the access log move it by pointer, not 1 KB at a time.
-    Box::new(RequestVars {
-        method,
-        request_uri: target,
-        uri: String::new(),
-        args,
-        protocol,
-        headers,
-        authority: None,
-        host_name: None,
-        remote,
-        remote_text,
-        local,
-        server_name: no_server_name(),
-        scheme: if tls.is_some() { "https" } else { "http" },
-        tls,
-        captures: Captures::default(),
-        status: 0,
-        body_bytes_sent: 0,
-        bytes_sent: 0,
-        started: Instant::now(),
-        started_wall: SystemTime::now(),
-        proxy_host: None,
-        proxy_port: None,
-        upstream_tries: Default::default(),
-        fastcgi: None,
-        upstream_cache_status: "",
-        limit_req_status: "",
-        limit_conn_status: "",
-        upstream_headers: None,
-        request_body: None,
-        document_root: Default::default(),
-        request_filename: Default::default(),
-        mapped_filename: None,
-        realip_peer: None,
-        sent_headers: hyper::HeaderMap::new(),
-        maps: Default::default(),
-        connection: peers.connection,
-        connection_requests: peers.requests,
-        head_length: 0,
-        body_read: None,
-        path_len,
-        request_line: None,
-        raw_headers: Vec::new(),
-        accepted,
-        fd,
-        pipelined,
-        completed: false,
-        proxy_body: Default::default(),
-        cache_validators: None,
-    })
+    // Boxed once here: the request's futures and the access log move it by
+    // pointer, not 1 KB at a time; allocated first, so it is built in place.
+    Box::write(
+        Box::new_uninit(),
+        RequestVars {
+            method,
+            request_uri: target,
+            uri: String::new(),
+            args,
+            protocol,
+            headers,
+            authority: None,
+            host_name: None,
+            remote,
+            remote_text,
+            local,
+            server_name: no_server_name(),
+            scheme: if tls.is_some() { "https" } else { "http" },
+            tls,
+            captures: Captures::default(),
+            status: 0,
+            body_bytes_sent: 0,
+            bytes_sent: 0,
+            started: Instant::now(),
+            started_wall: SystemTime::now(),
+            proxy_host: None,
+            proxy_port: None,
+            upstream_tries: Default::default(),
+            fastcgi: None,
+            upstream_cache_status: "",
+            limit_req_status: "",
+            limit_conn_status: "",
+            upstream_headers: None,
+            request_body: None,
+            document_root: Default::default(),
+            request_filename: Default::default(),
+            mapped_filename: None,
+            realip_peer: None,
+            sent_headers: hyper::HeaderMap::new(),
+            maps: Default::default(),
+            connection: peers.connection,
+            connection_requests: peers.requests,
+            head_length: 0,
+            body_read: None,
+            path_len,
+            request_line: None,
+            raw_headers: Vec::new(),
+            accepted,
+            fd,
+            pipelined,
+            completed: false,
+            proxy_body: Default::default(),
+            cache_validators: None,
+        },
+    )
 }
 
 /// `$server_name` before a server is chosen: one shared empty name, not an allocation a request.
@@ -838,7 +842,7 @@ async fn content(rt: &Runtime, loc: &Arc<Location>, r: &mut Req) -> Outcome {
     if let Some(p) = &loc.proxy {
         // Boxed: the exchange's state is large, and every request's future
         // would otherwise carry (and move) it, static files included.
-        return Box::pin(super::forward::forward(rt, loc, p, r)).await;
+        return super::pinned::boxed(|| super::forward::forward(rt, loc, p, r)).await;
     }
     static_content(rt, &loc.conf, Some(loc), r).await
 }
@@ -1047,7 +1051,7 @@ async fn pass_on(
         r.vars.uri = uri;
         r.uri_changed = true;
     }
-    Box::pin(super::forward::forward(rt, loc, p, r)).await
+    super::pinned::boxed(|| super::forward::forward(rt, loc, p, r)).await
 }
 
 /// add_header and expires, for the statuses nginx adds them to.

@@ -25,6 +25,7 @@ pub mod limit_conn;
 pub mod log;
 mod not_modified;
 mod openssl_names;
+mod pinned;
 mod ranges;
 pub mod rawtext;
 pub mod realip;

@@ -493,13 +493,13 @@ fn serve(
     let mode = rt.tls.port(conf_port);
     if mode.ssl || mode.http2 {
         let conn = Conn { limits, send_limit, peers, shared, draining };
-        return Box::pin(async move {
+        return super::pinned::boxed(move || async move {
             let _held = (permit, open);
             detect(stream, rt, mode, conn).await;
         });
     }
     let (read, write) = stream.into_split();
-    Box::pin(async move {
+    super::pinned::boxed(move || async move {
         let _held = (permit, open);
         http1_conn(read, write, limits, send_limit, peers, &shared, draining).await;
     })
@@ -596,7 +596,7 @@ async fn http1_conn<R, W>(
         let mut peers = peers.clone();
         // Boxed once: moved by pointer through the connection's waits, where
         // the handler's state would be copied at each step.
-        Box::pin(async move {
+        super::pinned::boxed(move || async move {
             match incoming {
                 http1::Incoming::Request(req) => {
                     peers.requests = req.number;

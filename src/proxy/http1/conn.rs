@@ -144,8 +144,12 @@ pub async fn serve<R, W, F, Fut>(
         let (upgrade_tx, upgrade) =
             upgrade_channel(head.headers.contains_key(hyper::header::UPGRADE));
         let body = RequestBody::new(Some(shared.clone()), framing);
-        let request = Request { head, body, upgrade, number, pipelined, gone: gone.clone() };
-        let pending = answer(Incoming::Request(Box::new(request)));
+        // Allocated first, so the request is built in its box, not copied in.
+        let request = Box::write(
+            Box::new_uninit(),
+            Request { head, body, upgrade, number, pipelined, gone: gone.clone() },
+        );
+        let pending = answer(Incoming::Request(request));
         let waiting = Waiting { continue_asked: &continue_asked, shared: &shared, gone: &gone };
         let Some(resp) = answer_continuing(pending, waiting, &mut write).await else {
             return;
