@@ -1148,15 +1148,20 @@ while True:
     c, _ = s.accept(); threading.Thread(target=handle, args=(c,), daemon=True).start()
 "#;
 
+/// UPGRADE_UPSTREAM, listening.
+fn upgrade_upstream(dir: &Path) -> (Kill, u16) {
+    let up = free_port();
+    std::fs::write(dir.join("ws.py"), UPGRADE_UPSTREAM).unwrap();
+    let k =
+        Kill(Command::new("python3").arg(dir.join("ws.py")).arg(up.to_string()).spawn().unwrap());
+    assert!(listening(up));
+    (k, up)
+}
+
 #[test]
 fn upgrade_requests_are_tunnelled_after_101() {
     let dir = tempfile::tempdir().unwrap();
-    let up = free_port();
-    std::fs::write(dir.path().join("ws.py"), UPGRADE_UPSTREAM).unwrap();
-    let _up = Kill(
-        Command::new("python3").arg(dir.path().join("ws.py")).arg(up.to_string()).spawn().unwrap(),
-    );
-    assert!(listening(up));
+    let (_up, up) = upgrade_upstream(dir.path());
     let port = free_port();
     std::fs::write(
         dir.path().join("ws.conf"),
@@ -1173,19 +1178,8 @@ fn upgrade_requests_are_tunnelled_after_101() {
     // further, as in nginx: the upstream answers as to any request.
     let plain = raw(port, b"GET /plain/chat HTTP/1.1\r\nHost: a\r\nUpgrade: echo\r\nConnection: Upgrade, close\r\n\r\n");
     assert!(plain.starts_with("HTTP/1.1 400"), "{plain}");
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(
-        b"GET /ws/chat HTTP/1.1\r\nHost: a\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n",
-    )
-    .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        s.read_exact(&mut byte).unwrap();
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    let (mut s, head) = upgraded(port, "/ws/chat");
+    let head = head.to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 101"), "{head}");
     assert!(head.contains("server: rcompose\r\n"), "server_tokens off hides the version: {head}");
     for msg in ["ping", "second message"] {
@@ -1196,8 +1190,9 @@ fn upgrade_requests_are_tunnelled_after_101() {
     }
 }
 
-/// Opens a tunnel through `port` at `path`: the connection after the 101's head.
-fn upgraded(port: u16, path: &str) -> TcpStream {
+/// Opens a tunnel through `port` at `path`: the connection after the 101's
+/// head, and the head.
+fn upgraded(port: u16, path: &str) -> (TcpStream, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     write!(s, "GET {path} HTTP/1.1\r\nHost: a\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
@@ -1208,19 +1203,15 @@ fn upgraded(port: u16, path: &str) -> TcpStream {
         s.read_exact(&mut byte).unwrap();
         head.push(byte[0]);
     }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
-    s
+    let head = String::from_utf8_lossy(&head).into_owned();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    (s, head)
 }
 
 #[test]
 fn a_tunnel_is_logged_when_it_closes_and_closes_when_idle_as_in_nginx() {
     let dir = tempfile::tempdir().unwrap();
-    let up = free_port();
-    std::fs::write(dir.path().join("ws.py"), UPGRADE_UPSTREAM).unwrap();
-    let _up = Kill(
-        Command::new("python3").arg(dir.path().join("ws.py")).arg(up.to_string()).spawn().unwrap(),
-    );
-    assert!(listening(up));
+    let (_up, up) = upgrade_upstream(dir.path());
     let http = |log: &Path, port: u16| {
         let pass = format!(
             "proxy_pass http://127.0.0.1:{up}; proxy_http_version 1.1; \
@@ -1237,7 +1228,7 @@ fn a_tunnel_is_logged_when_it_closes_and_closes_when_idle_as_in_nginx() {
     let side = std::cell::Cell::new(0);
     let logs = logged_by_each(dir.path(), 2, http, |port| {
         let log = dir.path().join(["rc.log", "nginx.log"][side.replace(side.get() + 1)]);
-        let mut s = upgraded(port, "/ws/chat");
+        let (mut s, _) = upgraded(port, "/ws/chat");
         for (i, msg) in ["ping", "second message"].into_iter().enumerate() {
             if i > 0 {
                 std::thread::sleep(Duration::from_millis(500));
@@ -1253,7 +1244,7 @@ fn a_tunnel_is_logged_when_it_closes_and_closes_when_idle_as_in_nginx() {
         drop(s);
         assert!(eventually(5, || std::fs::read_to_string(&log).is_ok_and(|t| !t.is_empty())));
         // Nothing moves either way: proxy_read_timeout closes the tunnel.
-        let mut idle = upgraded(port, "/idle/chat");
+        let (mut idle, _) = upgraded(port, "/idle/chat");
         let started = Instant::now();
         let mut rest = Vec::new();
         let _ = idle.read_to_end(&mut rest);
